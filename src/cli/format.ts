@@ -1,0 +1,55 @@
+/** Plain-text tables for the terminal. */
+import type { ProbeReport } from '../core/pipeline/report';
+import type { OptimizeReport } from '../core/pipeline/optimizeJob';
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
+
+export function formatProbeReport(r: ProbeReport): string {
+  const lines: string[] = [];
+  const m = r.model;
+  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}, ${m.params.perBlock[0]?.toLocaleString('en-US')} per block)${m.quantized ? ' · quantized' : ''} · ${r.provider}`);
+  for (const [name, t] of Object.entries(r.tasks)) {
+    lines.push('');
+    lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling, majority ${pct(t.majority).trim()} %`);
+    lines.push(' layer   acc %   F1 %  ctrl %   sel     C');
+    for (const l of t.layers) {
+      const mark = l.layer === t.bestLayer ? ' *' : '';
+      const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
+      lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)}${mark}`);
+    }
+    if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %`);
+  }
+  lines.push('');
+  lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer; sel = acc − ctrl (control task: permuted labels).');
+  return lines.join('\n') + '\n';
+}
+
+function fmtC(c: number): string {
+  return c >= 1 ? String(Number(c.toPrecision(3))) : c.toExponential(0);
+}
+
+export function formatOptimizeReport(r: OptimizeReport): string {
+  const s = r.selection;
+  const lines: string[] = [];
+  const blocks = (k: number[]) => (k.length ? k.join(',') : '(none)');
+  lines.push(`budget ${s.budget.spec}: ${s.budget.params.toLocaleString('en-US')} of ${r.model.params.total.toLocaleString('en-US')} parameters`);
+  lines.push('');
+  lines.push(' method           kept blocks                   params   val %  test %  ret.final  ret.best  chance-norm');
+  const row = (name: string, kept: number[], fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
+    lines.push(` ${name.padEnd(16)} ${blocks(kept).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
+  row('ProbeScale', s.kept, s.fraction, s.objective.validation, s.objective.test, s.retention);
+  for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
+  lines.push('');
+  lines.push(`chosen on validation (origin: ${s.origin}); retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.`);
+  for (const [name, t] of Object.entries(s.perTask)) {
+    const a = s.budgetAdvice.perTask[name];
+    const adv = a.recommendedFraction === null ? 'not reachable under the full model' : `${pct(a.recommendedFraction).trim()} % of parameters` + (a.interval ? ` (90 % interval ${pct(a.interval[0] / r.model.params.total).trim()}–${pct(a.interval[1] / r.model.params.total).trim()} %)` : '');
+    lines.push(`  ${name}: test ${pct(t.test.accuracy).trim()} % (unpruned ${pct(t.reference.final.accuracy).trim()} %, best layer ${t.reference.bestLayer.layer}: ${pct(t.reference.bestLayer.test.accuracy).trim()} %); ${(100 * s.targetRetention).toFixed(0)} % retention needs ≈ ${adv}`);
+  }
+  lines.push(`  ${s.embeddingOnly.message}`);
+  if (r.verify) {
+    const v = r.verify;
+    lines.push(`verify: re-measured from the written folder ${v.allEqual ? 'equals' : 'DIFFERS FROM'} the report; latency batch 1 ×${v.timing.batch1.speedup.toFixed(2)}, batch 32 ×${v.timing.batch32.speedup.toFixed(2)} (ideal ×${v.timing.idealSpeedup.toFixed(2)})`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,289 @@
+/**
+ * The `probescale` command line: a thin host over the core, running jobs in the same worker
+ * thread the extension uses. Exit codes: 0 ok, 1 bad input, 2 internal error, 130 cancelled.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BadInputError, isCancelled, isUserError } from '../core/errors';
+import { DEFAULT_SETTINGS, Job, JobContext, ProbeSettings, ProgressEvent, TaskSpec } from '../core/jobs';
+import { parseTaskSpec } from '../core/data/dataset';
+import { parseProvider } from '../core/runtime/session';
+import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
+import { formatOptimizeReport, formatProbeReport } from './format';
+import type { OptimizeReport } from '../core/pipeline/optimizeJob';
+import type { ProbeReport } from '../core/pipeline/report';
+import type { PruneResult } from '../core/pipeline/pruneJob';
+
+const USAGE = `usage:
+  probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
+                      [--pooling mean|first] [--max-length 128] [--limit-train N] [--limit-test N]
+                      [--c C] [--provider auto|cpu|webgpu|cuda] [--strict-provider] [--onnx FILE]
+                      [--quantized] [--batch-size 32] [--seed 0] [--cache-dir DIR | --no-cache]
+  probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force]
+  probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
+                      [--target-retention 0.95] [--candidates 8] [--force] [...probe options]
+  probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
+
+PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
+Exit codes: 0 success, 1 bad input, 2 internal error, 130 cancelled.`;
+
+const OPTIONS = {
+  task: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  pooling: { type: 'string' },
+  'max-length': { type: 'string' },
+  'limit-train': { type: 'string' },
+  'limit-test': { type: 'string' },
+  c: { type: 'string' },
+  provider: { type: 'string' },
+  'strict-provider': { type: 'boolean' },
+  onnx: { type: 'string' },
+  quantized: { type: 'boolean' },
+  'batch-size': { type: 'string' },
+  seed: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  threads: { type: 'string' },
+  layers: { type: 'string' },
+  budget: { type: 'string' },
+  'target-retention': { type: 'string' },
+  candidates: { type: 'string' },
+  force: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function int(v: string | undefined, flag: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new BadInputError(`--${flag} ${v}: expected an integer ≥ ${min}.`);
+  return n;
+}
+
+function positiveNumber(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new BadInputError(`--${flag} ${v}: expected a positive number.`);
+  return n;
+}
+
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'probescale', 'features');
+}
+
+export function settingsFrom(v: Values): ProbeSettings {
+  const pooling = v.pooling ?? 'mean';
+  if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${pooling}: use mean or first.`);
+  return {
+    ...DEFAULT_SETTINGS,
+    pooling,
+    maxLength: int(v['max-length'], 'max-length', 2) ?? DEFAULT_SETTINGS.maxLength,
+    limitTrain: int(v['limit-train'], 'limit-train', 1),
+    limitTest: int(v['limit-test'], 'limit-test', 1),
+    c: positiveNumber(v.c, 'c'),
+    provider: parseProvider(v.provider ?? 'auto'),
+    strictProvider: v['strict-provider'] ?? false,
+    onnx: v.onnx,
+    quantized: v.quantized ?? false,
+    batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
+    seed: int(v.seed, 'seed', 0) ?? 0,
+    cacheDir: v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir()),
+    threads: int(v.threads, 'threads', 1),
+  };
+}
+
+function tasksFrom(v: Values): TaskSpec[] {
+  const specs = (v.task ?? []).map(parseTaskSpec);
+  if (specs.length === 0) throw new BadInputError('no --task given; pass at least one --task NAME=PATH.');
+  const names = new Set<string>();
+  for (const s of specs) {
+    if (names.has(s.name)) throw new BadInputError(`--task ${s.name}: the name is used twice; give each task its own name.`);
+    names.add(s.name);
+  }
+  return specs;
+}
+
+export function parseLayers(spec: string | undefined): number[] {
+  if (spec === undefined) throw new BadInputError('--layers is required, e.g. --layers 0,2,5 (0-based blocks to keep; empty string keeps none).');
+  if (spec.trim() === '') return [];
+  return spec.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 0) throw new BadInputError(`--layers ${spec}: '${s}' is not a block index; use comma-separated integers like 0,2,5.`);
+    return n;
+  });
+}
+
+/** Builds the job a command line asks for; throws BadInputError for anything malformed. */
+export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
+  const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  if (v.help || positionals.length === 0) return 'help';
+  const [command, modelDir, ...rest] = positionals;
+  if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
+  if (!modelDir) throw new BadInputError(`${command}: missing <modelDir>.\n${USAGE}`);
+  const quiet = v.quiet ?? false;
+  switch (command) {
+    case 'probe':
+      return { job: { type: 'probe', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
+    case 'prune':
+      if (!v.out) throw new BadInputError('prune: --out DIR is required (the pruned model folder to write).');
+      return { job: { type: 'prune', modelDir, layers: parseLayers(v.layers), out: v.out, overwrite: v.force ?? false, settings: { onnx: v.onnx, quantized: v.quantized ?? false } }, quiet };
+    case 'eval':
+      return { job: { type: 'eval', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
+    case 'optimize': {
+      if (!v.out) throw new BadInputError('optimize: --out DIR is required (the pruned model folder to write).');
+      if (!v.budget) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
+      const target = v['target-retention'] === undefined ? 0.95 : Number(v['target-retention']);
+      if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
+      return {
+        job: { type: 'optimize', modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? 8, settings: settingsFrom(v), command: ['probescale', ...argv].map(shellQuote).join(' ') },
+        quiet,
+      };
+    }
+    default:
+      throw new BadInputError(`unknown command '${command}'; use probe, prune, optimize or eval.\n${USAGE}`);
+  }
+}
+
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+class ProgressLine {
+  private last = '';
+  private lastAt = 0;
+  constructor(private readonly quiet: boolean) {}
+  event(e: ProgressEvent): void {
+    if (this.quiet) return;
+    let line: string;
+    switch (e.kind) {
+      case 'stage':
+        line = e.message;
+        break;
+      case 'extract':
+        line = `extracting ${e.label}: ${e.done}/${e.total}`;
+        break;
+      case 'probe':
+        line = `probing ${e.task}: layer ${e.done}/${e.total}`;
+        break;
+      case 'candidate':
+        line = `measuring candidate ${e.done}/${e.total} (${e.subset})`;
+        break;
+      case 'log':
+        return this.log(e.level, e.message);
+      default: {
+        const never: never = e;
+        line = String(never);
+      }
+    }
+    const now = Date.now();
+    if (e.kind !== 'stage' && now - this.lastAt < 250 && !('done' in e && e.done === e.total)) return;
+    this.lastAt = now;
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);
+    else if (line !== this.last) process.stderr.write(`${line}\n`);
+    this.last = line;
+  }
+  log(level: string, message: string): void {
+    if (this.quiet && level === 'info') return;
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    process.stderr.write(`${level === 'info' ? '' : level + ': '}${message}\n`);
+  }
+  done(): void {
+    if (!this.quiet && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  }
+}
+
+function writeJsonAtomically(file: string, data: unknown): void {
+  const abs = path.resolve(file);
+  fs.mkdirSync(path.dirname(abs), { recursive: true });
+  const tmp = `${abs}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+  fs.renameSync(tmp, abs);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof jobFromArgs>;
+  try {
+    parsed = jobFromArgs(argv);
+  } catch (e) {
+    const msg = (e as Error).message;
+    process.stderr.write(`probescale: ${msg.split('\n')[0]}\n`);
+    return 1;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { job, out, quiet } = parsed;
+  if (out && !fs.existsSync(path.dirname(path.resolve(out)))) {
+    process.stderr.write(`probescale: --out ${out}: the folder ${path.dirname(path.resolve(out))} does not exist.\n`);
+    return 1;
+  }
+  const runner = new WorkerJobRunner(defaultWorkerPath(__dirname));
+  const ac = new AbortController();
+  const progress = new ProgressLine(quiet);
+  let interrupted = 0;
+  const onSigint = () => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    progress.log('warn', 'cancelling… (Ctrl-C again to stop at once)');
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const ctx: JobContext = { signal: ac.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
+  try {
+    const result = await runner.run<unknown>(job, ctx);
+    progress.done();
+    switch (job.type) {
+      case 'probe':
+      case 'eval': {
+        const report = result as ProbeReport;
+        process.stdout.write(formatProbeReport(report));
+        if (out) {
+          writeJsonAtomically(out, report);
+          process.stderr.write(`report written to ${path.resolve(out)}\n`);
+        }
+        break;
+      }
+      case 'optimize': {
+        const r = result as { out: string; report: OptimizeReport };
+        process.stdout.write(formatOptimizeReport(r.report));
+        process.stdout.write(`wrote ${r.out}\n`);
+        break;
+      }
+      case 'prune': {
+        const r = result as PruneResult;
+        const pct = ((100 * r.params.after) / r.params.before).toFixed(1);
+        process.stdout.write(`kept blocks ${r.kept.join(',') || '(none)'}: ${r.params.after.toLocaleString('en-US')} of ${r.params.before.toLocaleString('en-US')} parameters (${pct} %)\nwrote ${r.out}: ${r.files.join(', ')}\n`);
+        break;
+      }
+      default:
+        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    }
+    return 0;
+  } catch (e) {
+    progress.done();
+    if (isCancelled(e)) {
+      process.stderr.write('probescale: cancelled; nothing was written.\n');
+      return 130;
+    }
+    const err = e as Error;
+    if (isUserError(err)) {
+      process.stderr.write(`probescale: ${err.name}: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);
+    return 2;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await runner.dispose();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,88 @@
+/**
+ * Per-task classifiers a user can run without ProbeScale: the pruned encoder, in-graph pooling,
+ * the probe's standardisation and linear head → `logits`, in a folder that transformers.js
+ * `pipeline('text-classification', dir)` loads (config.json with id2label, tokenizer, onnx/model.onnx).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Pooling, probeEdit } from '../onnx/edit';
+import { copyTokenizerFiles } from './files';
+import { DataType, NewInitializer, NewNode, floatInitializer } from '../onnx/model';
+import { ModelInfo } from '../model/modelInfo';
+import { prunedConfig } from '../model/safetensors';
+import { TrainedProbe } from '../probe/probe';
+
+const CLASSIFIER_ARCH: Record<string, string> = {
+  bert: 'BertForSequenceClassification',
+  roberta: 'RobertaForSequenceClassification',
+  'xlm-roberta': 'XLMRobertaForSequenceClassification',
+  camembert: 'CamembertForSequenceClassification',
+  electra: 'ElectraForSequenceClassification',
+  distilbert: 'DistilBertForSequenceClassification',
+  t5: 'T5ForSequenceClassification',
+  mt5: 'MT5ForSequenceClassification',
+};
+
+/** A logit far below any real one; float32-safe where the probe marks a class as never seen (−1e300). */
+const FLOOR = -1e30;
+
+export interface ClassifierTask {
+  name: string;
+  labels: string[];
+  probe: TrainedProbe;
+}
+
+/** The head as dense K×H weights and K biases (a binary probe becomes logits [0, z]). */
+export function denseHead(p: TrainedProbe): { W: Float64Array; b: Float64Array; K: number; H: number } {
+  const { model } = p;
+  const H = model.dim;
+  const K = model.numClasses;
+  if (K === 2) {
+    const W = new Float64Array(2 * H);
+    W.set(model.weights.subarray(0, H), H);
+    return { W, b: Float64Array.from([0, model.bias[0]]), K, H };
+  }
+  return { W: Float64Array.from(model.weights), b: Float64Array.from(model.bias, (v) => Math.max(v, FLOOR)), K, H };
+}
+
+export function classifierHead(p: TrainedProbe, prefix: string): (pooled: string) => { nodes: NewNode[]; initializers: NewInitializer[]; outputs: { name: string; elemType: number; shape: (number | string)[] }[] } {
+  return (pooled) => {
+    const { W, b, K, H } = denseHead(p);
+    const Wt = new Array<number>(H * K);
+    for (let k = 0; k < K; k++) for (let h = 0; h < H; h++) Wt[h * K + k] = W[k * H + h];
+    const initializers = [
+      floatInitializer(`${prefix}mean`, Array.from(p.standardizer.mean), [H]),
+      floatInitializer(`${prefix}scale`, Array.from(p.standardizer.scale), [H]),
+      floatInitializer(`${prefix}W`, Wt, [H, K]),
+      floatInitializer(`${prefix}b`, Array.from(b), [K]),
+    ];
+    const nodes: NewNode[] = [
+      { name: `${prefix}center`, opType: 'Sub', inputs: [pooled, `${prefix}mean`], outputs: [`${prefix}centered`] },
+      { name: `${prefix}standardize`, opType: 'Div', inputs: [`${prefix}centered`, `${prefix}scale`], outputs: [`${prefix}z`] },
+      { name: `${prefix}linear`, opType: 'MatMul', inputs: [`${prefix}z`, `${prefix}W`], outputs: [`${prefix}zw`] },
+      { name: `${prefix}bias`, opType: 'Add', inputs: [`${prefix}zw`, `${prefix}b`], outputs: ['logits'] },
+    ];
+    return { nodes, initializers, outputs: [{ name: 'logits', elemType: DataType.FLOAT, shape: ['batch_size', K] }] };
+  };
+}
+
+/** Writes classifiers/<task>/ for every task into `dir`. */
+export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, tasks: ClassifierTask[], pooling: Pooling): string[] {
+  const written: string[] = [];
+  for (const t of tasks) {
+    const cdir = path.join(dir, 'classifiers', t.name);
+    fs.mkdirSync(path.join(cdir, 'onnx'), { recursive: true });
+    const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, 'probescale/head/') });
+    info.model.write(path.join(cdir, 'onnx', 'model.onnx'), edit);
+    const config = prunedConfig(info.config, kept) as Record<string, unknown>;
+    config.architectures = [CLASSIFIER_ARCH[info.architecture] ?? `${info.architecture}ForSequenceClassification`];
+    config.id2label = Object.fromEntries(t.labels.map((l, i) => [String(i), l]));
+    config.label2id = Object.fromEntries(t.labels.map((l, i) => [l, i]));
+    config.problem_type = 'single_label_classification';
+    config.probescale = { task: t.name, keptBlocks: kept, pooling, head: 'standardise → linear (logistic-regression probe)', c: t.probe.c };
+    fs.writeFileSync(path.join(cdir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    copyTokenizerFiles(info.dir, cdir);
+    written.push(`classifiers/${t.name}`);
+  }
+  return written;
+}

@@ -1,0 +1,64 @@
+/** The model card (README.md) written into a committed folder. */
+import type { OptimizeReport } from '../pipeline/optimizeJob';
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const num = (x: number) => x.toLocaleString('en-US');
+const blocks = (k: number[]) => (k.length ? k.join(', ') : '(none)');
+
+export function modelCard(r: OptimizeReport): string {
+  const s = r.selection;
+  const m = r.model;
+  const lines: string[] = [];
+  lines.push(`# ${m.architecture} pruned by ProbeScale: ${s.kept.length} of ${m.numLayers} blocks`);
+  lines.push('');
+  lines.push(`Source: \`${m.dir}\` (${path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`);
+  lines.push(`Parameters: ${num(m.params.total)} → **${num(s.params)}** (${pct(s.fraction)} of the source; budget ${s.budget.spec} = ${num(s.budget.params)}).`);
+  lines.push('');
+  if (r.command) lines.push(`Made with:\n\n\`\`\`\n${r.command}\n\`\`\`\n`);
+  lines.push('## Task scores (test split)');
+  lines.push('');
+  lines.push('| task | pruned acc | pruned F1 | unpruned final | unpruned best layer | retention vs final | vs best layer | chance-normalised |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const [name, t] of Object.entries(s.perTask)) {
+    lines.push(`| ${name} | ${pct(t.test.accuracy)} | ${pct(t.test.macroF1)} | ${pct(t.reference.final.accuracy)} | ${pct(t.reference.bestLayer.test.accuracy)} (layer ${t.reference.bestLayer.layer}) | ${pct(t.retention.vsFinal)} | ${pct(t.retention.vsBestLayer)} | ${pct(t.retention.chanceNormalized)} |`);
+  }
+  lines.push('');
+  lines.push(`Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. The subset was chosen on a validation fold of the training split (origin: ${s.origin}); the test split was never used to choose.`);
+  lines.push('');
+  lines.push(`${s.embeddingOnly.message}`);
+  lines.push('');
+  lines.push('## Baselines at the same budget (test split, weighted accuracy)');
+  lines.push('');
+  lines.push('| method | kept blocks | parameters | validation | test | retention vs final |');
+  lines.push('|---|---|---|---|---|---|');
+  lines.push(`| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} |`);
+  for (const b of s.baselines) {
+    lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} |`);
+  }
+  lines.push('');
+  if (r.verify) {
+    const v = r.verify;
+    lines.push('## Verification (fresh load of this folder)');
+    lines.push('');
+    for (const [name, t] of Object.entries(v.perTask)) lines.push(`- ${name}: claimed ${pct(t.claimed.accuracy)}, re-measured ${pct(t.measured.accuracy)} ${t.equal ? '(equal)' : '(DIFFERENT)'}`);
+    const ti = v.timing;
+    lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`);
+    lines.push('');
+  }
+  lines.push('## Use');
+  lines.push('');
+  lines.push('`onnx/` holds the pruned encoder (same inputs and outputs as the source: a drop-in replacement). Each `classifiers/<task>/` folder is a complete text classifier (pruned encoder + pooling + probe head → `logits`, `id2label` in its config):');
+  lines.push('');
+  lines.push('```js');
+  lines.push("import { pipeline } from '@huggingface/transformers';");
+  lines.push(`const classify = await pipeline('text-classification', '<this folder>/classifiers/${Object.keys(s.perTask)[0]}');`);
+  lines.push("console.log(await classify('some text'));");
+  lines.push('```');
+  lines.push('');
+  lines.push('`probescale-report.json` has every number above, every measured candidate and the budget advice.');
+  return lines.join('\n') + '\n';
+}
+
+function path(f: string): string {
+  return f.split(/[\\/]/).slice(-2).join('/');
+}

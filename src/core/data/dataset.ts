@@ -1,0 +1,341 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseCsv, CsvError } from 'csv-parse/sync';
+import { BadInputError, DatasetError } from '../errors';
+import { Rng } from '../util/rng';
+
+/** One labelled example. */
+export interface Example {
+  text: string;
+  /** Second text of a pair task (e.g. premise/hypothesis); absent for single-text tasks. */
+  textPair?: string;
+  label: string;
+}
+
+/** A task ready for probing: examples, the label set and the label ids. */
+export interface TaskData {
+  name: string;
+  /** Distinct labels of the training split, sorted numerically when all are integers, else lexicographically (by code unit). */
+  labels: string[];
+  train: Example[];
+  test: Example[];
+  /** `trainY[i]` is the index in `labels` of `train[i].label`. */
+  trainY: Int32Array;
+  testY: Int32Array;
+  /** Absolute path of the folder or file the task came from. */
+  source: string;
+  /** 'folder' when train and test files were given, 'file' when one file was split. */
+  splitFrom?: 'folder' | 'file';
+}
+
+/** Options for {@link loadTask}. */
+export interface LoadTaskOptions {
+  /** Seed of the stratified split of a single file (default 0). */
+  seed?: number;
+  /** Share of each label held out for testing when a single file is given (default 0.2). */
+  testFraction?: number;
+  /** Keep only the first N training rows, in file order (after the split when a single file is given). */
+  limitTrain?: number;
+  /** Keep only the first N test rows, in file order (after the split when a single file is given). */
+  limitTest?: number;
+}
+
+const EXTENSIONS = ['jsonl', 'csv', 'tsv'] as const;
+const SPEC_HELP = 'Write tasks as NAME=PATH or NAME=PATH:WEIGHT, e.g. sentlen=data/tasks/sentlen:2.';
+
+interface Row extends Example {
+  /** 1-based line where the row starts in its file, for error messages. */
+  line: number;
+}
+
+/**
+ * Parses a `--task` argument: `NAME=PATH` or `NAME=PATH:WEIGHT` (weight defaults to 1 and must be > 0).
+ * Only a trailing `:<number>` is a weight, so Windows paths such as `C:\data\sst2` stay whole.
+ * @throws BadInputError on a malformed spec or a weight that is not a positive number.
+ */
+export function parseTaskSpec(spec: string): { name: string; path: string; weight: number } {
+  const eq = spec.indexOf('=');
+  if (eq < 0) throw new BadInputError(`task "${spec}" has no "=". ${SPEC_HELP}`);
+  const name = spec.slice(0, eq).trim();
+  let rest = spec.slice(eq + 1).trim();
+  if (!/^[\w.-]+$/.test(name)) {
+    throw new BadInputError(`task name "${name}" in "${spec}" must be letters, digits, "_", "-" or ".". ${SPEC_HELP}`);
+  }
+  let weight = 1;
+  const m = /:([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)$/.exec(rest);
+  if (m) {
+    weight = Number(m[1]);
+    rest = rest.slice(0, m.index);
+    if (!Number.isFinite(weight) || weight <= 0) {
+      throw new BadInputError(`task "${name}" has weight ${m[1]}; a weight must be a number > 0. ${SPEC_HELP}`);
+    }
+  }
+  if (rest === '') throw new BadInputError(`task "${name}" has no path. ${SPEC_HELP}`);
+  return { name, path: rest, weight };
+}
+
+/**
+ * Loads a labelled task from a folder holding `train` and `test` files (`.jsonl`, `.csv` or `.tsv`), or
+ * from one such file, which is then split stratified by label with a seeded shuffle.
+ *
+ * JSONL rows are objects with `text`, optional `text_pair` and `label` (string, number or boolean; stringified). CSV/TSV files
+ * start with a header naming the same columns; quoted fields may hold delimiters, quotes ("") and newlines.
+ * Label ids index into `labels`, which come from the whole training split (before `limitTrain`), so ids
+ * do not depend on the limits.
+ *
+ * @throws DatasetError naming the file (and line) for unreadable, malformed or unusable data.
+ * @throws BadInputError for invalid options.
+ */
+export async function loadTask(name: string, taskPath: string, opts: LoadTaskOptions = {}): Promise<TaskData> {
+  const seed = opts.seed ?? 0;
+  const testFraction = opts.testFraction ?? 0.2;
+  if (!Number.isInteger(seed)) throw new BadInputError(`seed must be an integer, got ${seed}.`);
+  if (!(testFraction > 0 && testFraction < 1)) {
+    throw new BadInputError(`test fraction must be between 0 and 1 (exclusive), got ${testFraction}; 0.2 holds out a fifth.`);
+  }
+  checkLimit('--limit-train', opts.limitTrain);
+  checkLimit('--limit-test', opts.limitTest);
+
+  const source = path.resolve(taskPath);
+  const stat = await fs.promises.stat(source).catch(() => null);
+  if (stat === null) {
+    throw new DatasetError(
+      `task "${name}": ${source} does not exist. Pass a folder with train and test files (.jsonl, .csv or .tsv) or a single such file.`,
+    );
+  }
+
+  let train: Row[];
+  let test: Row[];
+  let trainFile: string;
+  let testFile: string;
+  let splitFrom: 'folder' | 'file';
+  if (stat.isDirectory()) {
+    trainFile = findSplitFile(source, 'train');
+    testFile = findSplitFile(source, 'test');
+    [train, test] = await Promise.all([readRows(trainFile), readRows(testFile)]);
+    splitFrom = 'folder';
+  } else {
+    trainFile = testFile = source;
+    const rows = await readRows(source);
+    requireTwoClasses(rows, source, '');
+    ({ train, test } = stratifiedSplit(rows, testFraction, seed));
+    if (test.length === 0) {
+      throw new DatasetError(
+        `${source}: ${rows.length} rows are too few to hold out ${testFraction * 100}% of each label for testing. ` +
+          'Add rows, raise the test fraction, or give a folder with train and test files.',
+      );
+    }
+    splitFrom = 'file';
+  }
+
+  requireTwoClasses(train, trainFile, '');
+  const labels = sortLabels(new Set(train.map((r) => r.label)));
+  const index = new Map(labels.map((l, i) => [l, i] as const));
+  const unseen = test.filter((r) => !index.has(r.label));
+  if (unseen.length > 0) {
+    const first = unseen[0];
+    throw new DatasetError(
+      `${testFile}, line ${first.line}: label "${first.label}" does not occur in ${trainFile}` +
+        (unseen.length > 1 ? ` (${unseen.length} test rows have labels unseen in training)` : '') +
+        '. A probe cannot learn a label it never sees: add training examples for it or drop those test rows.',
+    );
+  }
+
+  if (opts.limitTrain !== undefined) {
+    train = train.slice(0, opts.limitTrain);
+    requireTwoClasses(train, trainFile, ` (after --limit-train ${opts.limitTrain}, which keeps the first rows in file order)`);
+  }
+  if (opts.limitTest !== undefined) test = test.slice(0, opts.limitTest);
+
+  return {
+    name,
+    labels,
+    train: train.map(toExample),
+    test: test.map(toExample),
+    trainY: Int32Array.from(train, (r) => index.get(r.label) as number),
+    testY: Int32Array.from(test, (r) => index.get(r.label) as number),
+    source,
+    splitFrom,
+  };
+}
+
+/** Sorts labels numerically when every label is an integer, else by code unit (locale-independent). */
+export function sortLabels(labels: Iterable<string>): string[] {
+  const all = [...labels];
+  const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  if (all.length > 0 && all.every((l) => /^[+-]?\d+$/.test(l))) {
+    return all.sort((a, b) => {
+      const d = BigInt(a) - BigInt(b);
+      return d < 0n ? -1 : d > 0n ? 1 : byCodeUnit(a, b);
+    });
+  }
+  return all.sort(byCodeUnit);
+}
+
+/**
+ * Splits rows stratified by label: each label's rows are shuffled (seeded) and round(n * testFraction) of
+ * them go to test, always leaving at least one in train. Both parts keep the file's order.
+ */
+function stratifiedSplit<T extends { label: string }>(rows: T[], testFraction: number, seed: number): { train: T[]; test: T[] } {
+  const byLabel = new Map<string, number[]>();
+  rows.forEach((r, i) => {
+    const list = byLabel.get(r.label);
+    if (list) list.push(i);
+    else byLabel.set(r.label, [i]);
+  });
+  const rng = new Rng(seed);
+  const inTest = new Uint8Array(rows.length);
+  for (const label of sortLabels(byLabel.keys())) {
+    const idx = rng.shuffle((byLabel.get(label) as number[]).slice());
+    const k = Math.min(Math.round(idx.length * testFraction), idx.length - 1);
+    for (let j = 0; j < k; j++) inTest[idx[j]] = 1;
+  }
+  return { train: rows.filter((_, i) => !inTest[i]), test: rows.filter((_, i) => inTest[i]) };
+}
+
+function findSplitFile(dir: string, split: 'train' | 'test'): string {
+  const found = EXTENSIONS.map((e) => path.join(dir, `${split}.${e}`)).filter((f) => fs.existsSync(f));
+  if (found.length === 0) {
+    throw new DatasetError(
+      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv or ${split}.tsv there, or pass a single file to split it.`,
+    );
+  }
+  if (found.length > 1) {
+    throw new DatasetError(`${dir} has several ${split} files (${found.map((f) => path.basename(f)).join(', ')}). Keep one.`);
+  }
+  return found[0];
+}
+
+async function readRows(file: string): Promise<Row[]> {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  if (!(EXTENSIONS as readonly string[]).includes(ext)) {
+    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv or .tsv.`);
+  }
+  let content: string;
+  try {
+    content = await fs.promises.readFile(file, 'utf8');
+  } catch (e) {
+    throw new DatasetError(`${file} cannot be read: ${(e as Error).message}`);
+  }
+  if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
+  if (content.trim() === '') {
+    throw new DatasetError(`${file} is empty. It needs one example per ${ext === 'jsonl' ? 'line' : 'row, after a header row'}.`);
+  }
+  const rows = ext === 'jsonl' ? parseJsonl(file, content) : parseDelimited(file, content, ext === 'tsv' ? '\t' : ',');
+  if (rows.length === 0) {
+    throw new DatasetError(`${file} has a header but no examples. Add one row per example below the header.`);
+  }
+  return rows;
+}
+
+function parseJsonl(file: string, content: string): Row[] {
+  const rows: Row[] = [];
+  const lines = content.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new DatasetError(
+        `${file}, line ${i + 1}: not valid JSON (${(e as Error).message}). Each line must be one object like {"text": "...", "label": "..."}.`,
+      );
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new DatasetError(`${file}, line ${i + 1}: expected a JSON object like {"text": "...", "label": "..."}.`);
+    }
+    rows.push(toRow(file, i + 1, value as Record<string, unknown>));
+  }
+  return rows;
+}
+
+function parseDelimited(file: string, content: string, delimiter: string): Row[] {
+  type Parsed = { record: string[]; info: { lines: number; empty_lines: number } };
+  let parsed: Parsed[];
+  try {
+    parsed = parseCsv(content, { delimiter, info: true, skip_empty_lines: true, relax_quotes: true }) as unknown as Parsed[];
+  } catch (e) {
+    const detail = e instanceof CsvError ? e.message : String(e);
+    throw new DatasetError(
+      `${file}: ${detail}. Wrap fields that hold ${delimiter === '\t' ? 'tabs' : 'commas'}, quotes or newlines in double quotes ` +
+        'and double the quotes inside ("").',
+    );
+  }
+  if (parsed.length === 0) return [];
+  const header = parsed[0].record.map((h) => h.trim());
+  const column = (col: string, required: boolean): number => {
+    const at = header.flatMap((h, i) => (h === col ? [i] : []));
+    if (at.length > 1) throw new DatasetError(`${file}, line 1: the header names "${col}" ${at.length} times. Keep one.`);
+    if (at.length === 0 && required) {
+      throw new DatasetError(
+        `${file}, line 1: the header has no "${col}" column (found: ${header.join(', ')}). ` +
+          `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional).`,
+      );
+    }
+    return at.length ? at[0] : -1;
+  };
+  const textCol = column('text', true);
+  const labelCol = column('label', true);
+  const pairCol = column('text_pair', false);
+
+  const rows: Row[] = [];
+  let prevEnd = parsed[0].info.lines;
+  let prevEmpty = parsed[0].info.empty_lines;
+  for (let r = 1; r < parsed.length; r++) {
+    const { record, info } = parsed[r];
+    // csv-parse reports the line a record ends on; skipped blank lines sit between records.
+    const line = prevEnd + 1 + (info.empty_lines - prevEmpty);
+    prevEnd = info.lines;
+    prevEmpty = info.empty_lines;
+    rows.push(
+      toRow(file, line, {
+        text: record[textCol],
+        label: record[labelCol] === '' ? undefined : record[labelCol],
+        ...(pairCol >= 0 ? { text_pair: record[pairCol] } : {}),
+      }),
+    );
+  }
+  return rows;
+}
+
+function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
+  const at = `${file}, line ${line}`;
+  const text = rec.text;
+  if (text === undefined || text === null) throw new DatasetError(`${at}: missing "text". Every example needs a non-empty "text".`);
+  if (typeof text !== 'string') throw new DatasetError(`${at}: "text" must be a string, got ${typeof text}.`);
+  if (text.trim() === '') throw new DatasetError(`${at}: "text" is empty. Remove the row or fill in its text.`);
+
+  const label = rec.label;
+  if (label === undefined || label === null || (typeof label === 'string' && label.trim() === '')) {
+    throw new DatasetError(`${at}: missing "label". Every example needs a label (a string or a number).`);
+  }
+  if (typeof label === 'number' && !Number.isFinite(label)) throw new DatasetError(`${at}: "label" must be a finite number or a string.`);
+  if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
+    throw new DatasetError(`${at}: "label" must be a string or a number, got ${Array.isArray(label) ? 'an array' : typeof label}.`);
+  }
+
+  const pair = rec.text_pair;
+  if (pair !== undefined && pair !== null && typeof pair !== 'string') {
+    throw new DatasetError(`${at}: "text_pair" must be a string, got ${typeof pair}.`);
+  }
+  const row: Row = { text, label: String(label), line };
+  if (typeof pair === 'string' && pair !== '') row.textPair = pair;
+  return row;
+}
+
+function toExample(r: Row): Example {
+  return r.textPair === undefined ? { text: r.text, label: r.label } : { text: r.text, textPair: r.textPair, label: r.label };
+}
+
+function requireTwoClasses(rows: Row[], file: string, why: string): void {
+  const labels = new Set(rows.map((r) => r.label));
+  if (labels.size < 2) {
+    const found = labels.size === 0 ? 'no labels' : `only the label "${[...labels][0]}"`;
+    throw new DatasetError(`${file} has ${found}${why}; a probe needs at least 2 classes. Add examples of another label.`);
+  }
+}
+
+function checkLimit(flag: string, n: number | undefined): void {
+  if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new BadInputError(`${flag} must be a positive integer, got ${n}.`);
+}

@@ -1,0 +1,271 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AutoTokenizer, env } from '@huggingface/transformers';
+import { BadInputError, UnsupportedModelError } from '../errors';
+
+/** A right-padded batch ready for an ONNX encoder (`input_ids`, `attention_mask`, `token_type_ids`), row-major `[batchSize, seqLen]`. */
+export interface EncodedBatch {
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds: BigInt64Array;
+  batchSize: number;
+  seqLen: number;
+}
+
+/** Tokenises like Python `transformers` with `truncation=True, max_length=maxLength` (strategy `longest_first`). */
+export interface TextTokenizer {
+  /** Token ids with the model's special tokens; content is truncated so the result (special tokens included) fits `maxLength`. */
+  encode(text: string, textPair?: string): number[];
+  /** Same as `encode`, plus token type ids (all zeros unless the model has a token-type embedding, e.g. BERT pairs). */
+  encodeWithTypes(text: string, textPair?: string): { ids: number[]; typeIds: number[] };
+  /** Right-pads `ids` (and `typeIds`, with 0) to the longest row; the attention mask is 1 on tokens and 0 on padding. */
+  batch(ids: number[][], typeIds?: number[][]): EncodedBatch;
+  /** Id used for padding (the tokenizer's pad token, else the config's `pad_token_id`, else 0). */
+  padId: number;
+  /** Effective maximum sequence length: the requested one, clamped to `modelLimit`. */
+  maxLength: number;
+  /** Longest sequence the model's position embeddings can hold, or null when the model has no such limit (e.g. T5) or no config.json. */
+  modelLimit: number | null;
+  /** Special tokens the model adds to one text (`pair` false) or a text pair (`pair` true). */
+  numSpecialTokens(pair: boolean): number;
+}
+
+/** Options for {@link loadTokenizer}. */
+export interface LoadTokenizerOptions {
+  /** Requested maximum length in tokens, special tokens included; clamped to the model's limit. */
+  maxLength: number;
+}
+
+/** One slot of the post-processor's template: a fixed special token or the place where a text's tokens go. */
+type Slot = { kind: 'special'; id: number; typeId: number } | { kind: 'A' | 'B'; typeId: number };
+
+/** The parts of transformers.js' tokenizer this module relies on (`_tokenizer` is the @huggingface/tokenizers instance). */
+interface InnerTokenizer {
+  post_processor: null | {
+    post_process(tokens: string[], pair: string[] | null, addSpecialTokens: boolean): { tokens: string[]; token_type_ids?: number[] };
+  };
+  token_to_id(token: string): number | undefined;
+}
+
+/**
+ * Model types whose position ids start after `padding_idx` (fairseq heritage), so they hold
+ * `max_position_embeddings - pad_token_id - 1` tokens (514 - 2 = 512 for roberta-base).
+ */
+const PADDING_OFFSET_MODELS = new Set(['roberta', 'xlm-roberta', 'xlm-roberta-xl', 'camembert', 'data2vec-text', 'longformer', 'mpnet']);
+
+const MARK_A = '\u0000probescale-A\u0000';
+const MARK_B = '\u0000probescale-B\u0000';
+
+/**
+ * Loads the tokenizer of a local model folder (`tokenizer.json` + `tokenizer_config.json`, as written by
+ * Python's `save_pretrained`) without touching the network.
+ *
+ * Truncation follows Python `transformers` (the Rust `tokenizers` backend), not transformers.js: the text
+ * is tokenised without special tokens, cut to `maxLength - numSpecialTokens`, and the special tokens are
+ * added afterwards from the model's post-processor template, so a truncated RoBERTa input still ends
+ * with `</s>`. Pairs are cut with `longest_first`.
+ *
+ * @param modelDir folder holding the tokenizer files; relative paths are resolved against the cwd.
+ * @throws BadInputError when the folder or the files are missing, or `maxLength` leaves no room for text.
+ * @throws UnsupportedModelError when the tokenizer's post-processor cannot be understood.
+ */
+export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions): Promise<TextTokenizer> {
+  const dir = path.resolve(modelDir);
+  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
+    throw new BadInputError(`max length must be a positive integer, got ${opts.maxLength}. Pass e.g. --max-length 128.`);
+  }
+  if (!isDirectory(dir)) {
+    throw new BadInputError(`model folder not found: ${dir}. Pass the folder that holds tokenizer.json and config.json.`);
+  }
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+    if (!fs.existsSync(path.join(dir, f))) {
+      throw new BadInputError(
+        `${path.join(dir, f)} is missing. Save the tokenizer with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`,
+      );
+    }
+  }
+  const config = readConfig(dir);
+
+  // An absolute path never matches transformers.js' model-id pattern, so it is read as given and
+  // env.localModelPath (only prefixed to model ids) does not matter; no remote fallback either way.
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  let tok: Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
+  try {
+    tok = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+  } catch (e) {
+    throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}`);
+  }
+  const inner = tok._tokenizer as unknown as InnerTokenizer;
+  // The type from tokenizer.json, not constructor.name, which a minifying bundler may rename.
+  const ppType = String((tok._tokenizerJSON as { post_processor?: { type?: unknown } } | undefined)?.post_processor?.type ?? 'none');
+
+  const single = templateOf(inner, false, dir, ppType);
+  const pair = templateOf(inner, true, dir, ppType);
+  const nSingle = single.filter((s) => s.kind === 'special').length;
+  const nPair = pair.filter((s) => s.kind === 'special').length;
+
+  const modelLimit = positionLimit(config);
+  const maxLength = modelLimit === null ? opts.maxLength : Math.min(opts.maxLength, modelLimit);
+  if (maxLength <= nSingle) {
+    throw new BadInputError(
+      `max length ${maxLength} leaves no room for text: the model adds ${nSingle} special tokens. Use a larger --max-length.`,
+    );
+  }
+
+  // Only a token-type embedding with 2+ rows reads type ids (BERT); DistilBERT and T5 have none and
+  // RoBERTa has 1 row. Without config.json, trust the template, except that Python's RobertaProcessing
+  // sets every type id to 0 where transformers.js gives the pair 1s.
+  const usesTypes =
+    config !== null
+      ? typeof config.type_vocab_size === 'number' && config.type_vocab_size > 1
+      : ppType !== 'RobertaProcessing';
+
+  const cfgPad = typeof config?.pad_token_id === 'number' ? config.pad_token_id : undefined;
+  const padId = typeof tok.pad_token_id === 'number' ? tok.pad_token_id : (cfgPad ?? 0);
+
+  const contentIds = (text: string): number[] => tok.encode(text, { add_special_tokens: false });
+
+  const encodeWithTypes = (text: string, textPair?: string): { ids: number[]; typeIds: number[] } => {
+    let a = contentIds(text);
+    let b: number[] | undefined;
+    let layout = single;
+    if (textPair === undefined) {
+      a = a.slice(0, maxLength - nSingle);
+    } else {
+      const budget = maxLength - nPair;
+      if (budget < 0) {
+        throw new BadInputError(`max length ${maxLength} is below the ${nPair} special tokens of a text pair. Use a larger --max-length.`);
+      }
+      b = contentIds(textPair);
+      const [n1, n2] = truncateLongestFirst(a.length, b.length, budget);
+      a = a.slice(0, n1);
+      b = b.slice(0, n2);
+      layout = pair;
+    }
+    const ids: number[] = [];
+    const typeIds: number[] = [];
+    for (const slot of layout) {
+      const part = slot.kind === 'special' ? [slot.id] : slot.kind === 'A' ? a : (b as number[]);
+      for (const id of part) {
+        ids.push(id);
+        typeIds.push(usesTypes ? slot.typeId : 0);
+      }
+    }
+    return { ids, typeIds };
+  };
+
+  return {
+    encode: (text, textPair) => encodeWithTypes(text, textPair).ids,
+    encodeWithTypes,
+    batch: (ids, typeIds) => padBatch(ids, typeIds, padId),
+    padId,
+    maxLength,
+    modelLimit,
+    numSpecialTokens: (isPair) => (isPair ? nPair : nSingle),
+  };
+}
+
+/**
+ * Content lengths after Python's `longest_first` truncation of a pair to `budget` tokens (special tokens
+ * already taken off). Mirrors `truncate_encodings` in huggingface/tokenizers: the shorter text is kept
+ * whole when it fits in half the budget; otherwise both get half, and the odd token goes to the longer
+ * text (to the second one on a tie).
+ */
+export function truncateLongestFirst(len1: number, len2: number, budget: number): [number, number] {
+  if (budget <= 0) return [0, 0];
+  if (len1 + len2 <= budget) return [len1, len2];
+  const swap = len1 > len2;
+  let n1 = swap ? len2 : len1;
+  let n2 = n1 > budget ? n1 : Math.max(n1, budget - n1);
+  if (n1 + n2 > budget) {
+    n1 = Math.floor(budget / 2);
+    n2 = n1 + (budget % 2);
+  }
+  return swap ? [n2, n1] : [n1, n2];
+}
+
+/**
+ * Longest input the model's position embeddings allow, from config.json: `max_position_embeddings`, minus
+ * `pad_token_id + 1` for RoBERTa-style models; null when the config has no such field.
+ */
+export function positionLimit(config: Record<string, unknown> | null): number | null {
+  const mpe = config?.max_position_embeddings;
+  if (typeof mpe !== 'number' || !Number.isFinite(mpe) || mpe <= 0) return null;
+  const modelType = typeof config?.model_type === 'string' ? config.model_type : '';
+  if (PADDING_OFFSET_MODELS.has(modelType)) {
+    const pad = typeof config?.pad_token_id === 'number' ? config.pad_token_id : 1;
+    return mpe - pad - 1;
+  }
+  return mpe;
+}
+
+function padBatch(ids: number[][], typeIds: number[][] | undefined, padId: number): EncodedBatch {
+  if (typeIds !== undefined && typeIds.length !== ids.length) {
+    throw new BadInputError(`batch: ${ids.length} id rows but ${typeIds.length} type-id rows.`);
+  }
+  const batchSize = ids.length;
+  let seqLen = 0;
+  for (const row of ids) seqLen = Math.max(seqLen, row.length);
+  const inputIds = new BigInt64Array(batchSize * seqLen).fill(BigInt(padId));
+  const attentionMask = new BigInt64Array(batchSize * seqLen);
+  const tokenTypeIds = new BigInt64Array(batchSize * seqLen);
+  for (let r = 0; r < batchSize; r++) {
+    const row = ids[r];
+    const types = typeIds?.[r];
+    if (types !== undefined && types.length !== row.length) {
+      throw new BadInputError(`batch: row ${r} has ${row.length} ids but ${types.length} type ids.`);
+    }
+    const base = r * seqLen;
+    for (let i = 0; i < row.length; i++) {
+      inputIds[base + i] = BigInt(row[i]);
+      attentionMask[base + i] = 1n;
+      if (types !== undefined) tokenTypeIds[base + i] = BigInt(types[i]);
+    }
+  }
+  return { inputIds, attentionMask, tokenTypeIds, batchSize, seqLen };
+}
+
+/** Runs the post-processor on placeholder tokens to learn where it puts special tokens around the text(s). */
+function templateOf(inner: InnerTokenizer, isPair: boolean, dir: string, ppType: string): Slot[] {
+  const pp = inner.post_processor;
+  if (pp === null) return isPair ? [{ kind: 'A', typeId: 0 }, { kind: 'B', typeId: 1 }] : [{ kind: 'A', typeId: 0 }];
+  const out = pp.post_process([MARK_A], isPair ? [MARK_B] : null, true);
+  const slots: Slot[] = out.tokens.map((t, i) => {
+    const typeId = out.token_type_ids?.[i] ?? 0;
+    if (t === MARK_A) return { kind: 'A', typeId };
+    if (t === MARK_B) return { kind: 'B', typeId };
+    const id = inner.token_to_id(t);
+    if (id === undefined) {
+      throw new UnsupportedModelError(`the post-processor of ${dir}/tokenizer.json adds "${t}", which is not in the vocabulary.`);
+    }
+    return { kind: 'special', id, typeId };
+  });
+  const order = slots.filter((s) => s.kind !== 'special').map((s) => s.kind);
+  const expected = isPair ? ['A', 'B'] : ['A'];
+  if (order.join() !== expected.join()) {
+    throw new UnsupportedModelError(
+      `cannot follow the post-processor (${ppType}) of ${dir}/tokenizer.json: it places the text(s) as [${order.join(', ')}].`,
+    );
+  }
+  return slots;
+}
+
+function readConfig(dir: string): Record<string, unknown> | null {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return null;
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
+  } catch (e) {
+    throw new UnsupportedModelError(`${file} is not valid JSON (${(e as Error).message}). Re-save the model with save_pretrained.`);
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

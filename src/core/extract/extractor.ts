@@ -1,0 +1,232 @@
+/**
+ * Feature extraction: tokenise, bucket by length, one ORT pass per batch through the probe
+ * graph, pooled [n, hidden] features per layer back in the examples' order.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { JobContext } from '../jobs';
+import { throwIfAborted } from '../errors';
+import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
+import { chunksToBuffer, writeChunks } from '../onnx/wire';
+import { ModelInfo } from '../model/modelInfo';
+import { OpenedSession, Provider, openSession } from '../runtime/session';
+import type { TextTokenizer } from '../data/tokenize';
+
+export interface TextExample {
+  text: string;
+  textPair?: string;
+}
+
+export interface LayerFeatures {
+  n: number;
+  dim: number;
+  /** Hidden-state index of each entry (0 = embeddings, L = final). */
+  layers: number[];
+  /** Per layer, n×dim row-major. */
+  pooled: Partial<Record<Pooling, Float32Array[]>>;
+  /** Per l = 1..L: per-example masked mean cos(h_{l-1}, h_l); empty for pruned graphs. */
+  cosine: Float32Array[];
+}
+
+export interface ExtractorOptions {
+  poolings: Pooling[];
+  /** Build the graph of this pruned subset and pool its final hidden state only. */
+  kept?: number[];
+  cosine?: boolean;
+  provider?: Provider;
+  strictProvider?: boolean;
+  batchSize?: number;
+  threads?: number;
+  /** Feature cache folder (null/undefined: no cache). */
+  cacheDir?: string | null;
+}
+
+/** Keeps one session open over a probe graph; `extract` can be called for many datasets. */
+export class Extractor {
+  /** ORT forward passes made so far (one per batch, asserted by tests). */
+  forwardPasses = 0;
+  batches = 0;
+  private constructor(
+    private readonly info: ModelInfo,
+    private readonly tokenizer: TextTokenizer,
+    private readonly opened: OpenedSession,
+    readonly outputs: ProbeOutputs,
+    private readonly opts: ExtractorOptions,
+    private readonly graphKey: string,
+    private readonly cleanup: () => void,
+  ) {}
+
+  get provider(): string {
+    return this.opened.provider;
+  }
+
+  static async create(info: ModelInfo, tokenizer: TextTokenizer, opts: ExtractorOptions, ctx: JobContext = {}): Promise<Extractor> {
+    const { edit, outputs } = probeEdit(info.model, info.blocks, { poolings: opts.poolings, kept: opts.kept, cosine: opts.cosine ?? !opts.kept });
+    const chunks = info.model.serialize(edit);
+    const external = [...info.model.initializers.values()].some((t) => t.external);
+    let source: string | Uint8Array;
+    let cleanup = () => {};
+    if (external) {
+      // External data is resolved relative to the graph file: put the edited graph in a
+      // private folder beside links to the original data files.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-graph-'));
+      for (const loc of new Set([...info.model.initializers.values()].filter((t) => t.external).map((t) => t.external!.location))) {
+        fs.symlinkSync(path.join(info.model.baseDir!, loc), path.join(dir, loc));
+      }
+      source = path.join(dir, 'probe.onnx');
+      writeChunks(source, chunks);
+      cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+    } else {
+      source = chunksToBuffer(chunks);
+    }
+    const opened = await openSession(source, { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log }).catch((e) => {
+      cleanup();
+      throw e;
+    });
+    const st = fs.statSync(info.onnxFile);
+    const graphKey = JSON.stringify({ f: info.onnxFile, size: st.size, mtime: st.mtimeMs, kept: opts.kept ?? null, poolings: opts.poolings, cos: opts.cosine ?? !opts.kept, v: 1 });
+    return new Extractor(info, tokenizer, opened, outputs, opts, graphKey, cleanup);
+  }
+
+  async release(): Promise<void> {
+    await this.opened.session.release();
+    this.cleanup();
+  }
+
+  /** Pooled features for `examples`, in their order; served from the cache when the same inputs were seen. */
+  async extract(examples: TextExample[], label: string, ctx: JobContext = {}): Promise<LayerFeatures> {
+    const key = this.cacheKey(examples);
+    const cached = this.readCache(key);
+    if (cached) {
+      ctx.log?.('info', `${label}: ${examples.length} examples from the feature cache`);
+      ctx.onProgress?.({ kind: 'extract', label, done: examples.length, total: examples.length });
+      return cached;
+    }
+    const feats = await this.compute(examples, label, ctx);
+    this.writeCache(key, feats);
+    return feats;
+  }
+
+  private async compute(examples: TextExample[], label: string, ctx: JobContext): Promise<LayerFeatures> {
+    const n = examples.length;
+    const dim = this.info.hiddenSize;
+    const { layers } = this.outputs;
+    const pooled: Partial<Record<Pooling, Float32Array[]>> = {};
+    for (const p of this.opts.poolings) pooled[p] = layers.map(() => new Float32Array(n * dim));
+    const cosine = this.outputs.cosine.map(() => new Float32Array(n));
+
+    const encoded = examples.map((e) => this.tokenizer.encodeWithTypes(e.text, e.textPair));
+    // Length bucketing: sort by length so each batch pads to little more than its own longest.
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
+    const batchSize = this.opts.batchSize ?? 32;
+    const inputNames = this.opened.session.inputNames;
+    let done = 0;
+    let lastReport = 0;
+    for (let s = 0; s < n; s += batchSize) {
+      throwIfAborted(ctx.signal);
+      const idx = order.slice(s, s + batchSize);
+      const batch = this.tokenizer.batch(
+        idx.map((i) => encoded[i].ids),
+        idx.map((i) => encoded[i].typeIds),
+      );
+      const shape = [batch.batchSize, batch.seqLen];
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', batch.inputIds, shape),
+        attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
+      };
+      if (inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', batch.tokenTypeIds, shape);
+      for (const name of inputNames) if (!feeds[name]) throw new Error(`the graph needs input '${name}', which ProbeScale does not know how to fill (it feeds input_ids, attention_mask, token_type_ids).`);
+      const wanted = [...Object.values(this.outputs.pooled).flat(), ...this.outputs.cosine];
+      const out = await this.opened.session.run(feeds, wanted);
+      this.forwardPasses++;
+      this.batches++;
+      for (const p of this.opts.poolings) {
+        this.outputs.pooled[p].forEach((name, l) => {
+          const data = out[name].data as Float32Array;
+          const dst = pooled[p]![l];
+          idx.forEach((ex, r) => dst.set(data.subarray(r * dim, (r + 1) * dim), ex * dim));
+        });
+      }
+      this.outputs.cosine.forEach((name, l) => {
+        const data = out[name].data as Float32Array;
+        idx.forEach((ex, r) => (cosine[l][ex] = data[r]));
+      });
+      for (const t of Object.values(out)) t.dispose?.();
+      done += idx.length;
+      const now = Date.now();
+      if (now - lastReport > 100 || done === n) {
+        lastReport = now;
+        ctx.onProgress?.({ kind: 'extract', label, done, total: n });
+      }
+    }
+    return { n, dim, layers, pooled, cosine };
+  }
+
+  private cacheKey(examples: TextExample[]): string {
+    const h = crypto.createHash('sha256');
+    h.update(this.graphKey);
+    h.update(JSON.stringify({ maxLength: this.tokenizer.maxLength, tok: this.tokenizerStamp() }));
+    for (const e of examples) {
+      h.update(e.text);
+      h.update('\u0000');
+      h.update(e.textPair ?? '');
+      h.update('\u0001');
+    }
+    return h.digest('hex').slice(0, 32);
+  }
+
+  private tokenizerStamp(): string {
+    const f = path.join(this.info.dir, 'tokenizer.json');
+    if (!fs.existsSync(f)) return '';
+    const st = fs.statSync(f);
+    return `${st.size}:${st.mtimeMs}`;
+  }
+
+  private readCache(key: string): LayerFeatures | null {
+    const dir = this.opts.cacheDir;
+    if (!dir) return null;
+    const file = path.join(dir, `${key}.feat`);
+    if (!fs.existsSync(file)) return null;
+    try {
+      const buf: Buffer = fs.readFileSync(file);
+      const hlen = buf.readUInt32LE(0);
+      const head = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as { n: number; dim: number; layers: number[]; poolings: Pooling[]; cosine: number };
+      let off = 4 + hlen;
+      off += (4 - (off % 4)) % 4;
+      const take = (len: number) => {
+        const a = new Float32Array(len);
+        Buffer.from(a.buffer).set(buf.subarray(off, off + 4 * len));
+        off += 4 * len;
+        return a;
+      };
+      const pooled: Partial<Record<Pooling, Float32Array[]>> = {};
+      for (const p of head.poolings) pooled[p] = head.layers.map(() => take(head.n * head.dim));
+      const cosine = Array.from({ length: head.cosine }, () => take(head.n));
+      return { n: head.n, dim: head.dim, layers: head.layers, pooled, cosine };
+    } catch {
+      return null;
+    }
+  }
+
+  private writeCache(key: string, f: LayerFeatures): void {
+    const dir = this.opts.cacheDir;
+    if (!dir) return;
+    fs.mkdirSync(dir, { recursive: true });
+    const poolings = Object.keys(f.pooled) as Pooling[];
+    let head = Buffer.from(JSON.stringify({ n: f.n, dim: f.dim, layers: f.layers, poolings, cosine: f.cosine.length }), 'utf8');
+    const pad = (4 - ((4 + head.length) % 4)) % 4;
+    head = Buffer.concat([head, Buffer.alloc(pad, 0x20)]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(head.length - pad);
+    const parts: Buffer[] = [len, head];
+    for (const p of poolings) for (const a of f.pooled[p]!) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    for (const a of f.cosine) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    const file = path.join(dir, `${key}.feat`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, Buffer.concat(parts));
+    fs.renameSync(tmp, file);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * A model folder the way users have them (transformers.js / Optimum layout): config.json,
+ * tokenizer files, onnx/model.onnx (T5: onnx/encoder_model.onnx), quantized variants.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BadInputError, UnsupportedModelError } from '../errors';
+import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
+import { DataType, OnnxModel } from '../onnx/model';
+
+export interface ParamCounts {
+  total: number;
+  embeddings: number;
+  perBlock: number[];
+  /** Parameters outside embeddings and blocks (final norm, pooler). */
+  other: number;
+}
+
+export interface ModelInfo {
+  dir: string;
+  onnxFile: string;
+  /** config.json model_type (bert, roberta, distilbert, t5, ...). */
+  architecture: string;
+  numLayers: number;
+  hiddenSize: number;
+  quantized: boolean;
+  config: Record<string, unknown>;
+  params: ParamCounts;
+  blocks: BlockStructure;
+  model: OnnxModel;
+}
+
+export interface OpenModelOptions {
+  /** An explicit ONNX file, absolute or relative to the model folder. */
+  onnx?: string;
+  /** Use the dynamic-quantized variant (model_quantized.onnx). */
+  quantized?: boolean;
+}
+
+const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5'];
+
+export function readConfig(dir: string): Record<string, unknown> {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new BadInputError(`model folder not found: ${dir}. Pass a folder holding config.json, tokenizer files and onnx/model.onnx.`);
+  if (!fs.existsSync(file)) throw new BadInputError(`${dir} has no config.json; pass a Hugging Face style model folder (config.json, tokenizer.json, onnx/model.onnx).`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); fix or re-export the model folder.`);
+  }
+}
+
+export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
+  if (opts.onnx) {
+    const f = path.resolve(dir, opts.onnx);
+    if (!fs.existsSync(f)) throw new BadInputError(`--onnx ${opts.onnx}: no such file (looked for ${f}).`);
+    return f;
+  }
+  const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
+  const names = opts.quantized ? [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`] : [`${base}.onnx`];
+  for (const n of names) {
+    for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
+  }
+  throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or pass --onnx FILE.`);
+}
+
+/** Counts weights per block by who reads them; integer shape constants and scalars are not parameters. */
+export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCounts {
+  const weightTypes = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.UINT8, DataType.INT8, 16 /* BFLOAT16 */]);
+  const readers = new Map<string, Set<number>>();
+  model.nodes.forEach((n, i) => {
+    for (const t of n.inputs) {
+      if (!model.initializers.has(t)) continue;
+      let s = readers.get(t);
+      if (!s) readers.set(t, (s = new Set()));
+      s.add(blocks.blockOf[i]);
+    }
+  });
+  // Embedding-side nodes: ancestors of the hidden state entering block 0.
+  const producer = producerIndex(model);
+  const embeddingNodes = new Set<number>();
+  const stack = [blocks.hiddenIn[0]];
+  while (stack.length) {
+    const p = producer.get(stack.pop()!);
+    if (p === undefined || embeddingNodes.has(p)) continue;
+    embeddingNodes.add(p);
+    stack.push(...model.nodes[p].inputs);
+  }
+  const embeddingInits = new Set<string>();
+  embeddingNodes.forEach((i) => model.nodes[i].inputs.forEach((t) => model.initializers.has(t) && embeddingInits.add(t)));
+
+  const perBlock = new Array<number>(blocks.numBlocks).fill(0);
+  let embeddings = 0;
+  let other = 0;
+  for (const [name, t] of model.initializers) {
+    const size = model.initializerSize(name);
+    if (!weightTypes.has(t.dataType) || size <= 1) continue;
+    const bs = readers.get(name);
+    if (!bs) continue;
+    if (bs.size === 1 && [...bs][0] >= 0) perBlock[[...bs][0]] += size;
+    else if (embeddingInits.has(name)) embeddings += size;
+    else other += size;
+  }
+  const total = embeddings + other + perBlock.reduce((a, b) => a + b, 0);
+  return { total, embeddings, perBlock, other };
+}
+
+export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
+  const abs = path.resolve(dir);
+  const config = readConfig(abs);
+  const architecture = String(config.model_type ?? 'unknown');
+  if (!SUPPORTED.includes(architecture)) {
+    throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
+  }
+  const onnxFile = resolveOnnxFile(abs, config, opts);
+  const model = OnnxModel.open(onnxFile);
+  const blocks = findBlocks(model, onnxFile);
+  const declared = Number(config.num_hidden_layers ?? config.n_layers ?? config.num_layers ?? NaN);
+  if (Number.isFinite(declared) && declared !== blocks.numBlocks) {
+    throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
+  }
+  const hiddenSize = Number(config.hidden_size ?? config.d_model ?? config.dim ?? 0);
+  const quantized = model.nodes.some((n) => n.opType === 'MatMulInteger' || n.opType === 'DynamicQuantizeLinear' || n.opType === 'QLinearMatMul');
+  return { dir: abs, onnxFile, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };
+}

@@ -1,0 +1,231 @@
+/*
+ * Safetensors is an 8-byte little-endian header length, a JSON header and a flat data buffer, so it is read and
+ * written by hand here rather than through a dependency. Only the header is parsed; tensor bytes are streamed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
+
+/** Parsed header of a safetensors file. Offsets `begin`/`end` are relative to `dataOffset`. */
+export interface SafetensorsHeader {
+  /** Tensors in header order. */
+  tensors: { name: string; dtype: string; shape: number[]; begin: number; end: number }[];
+  metadata?: Record<string, string>;
+  /** Absolute file offset of the data buffer: 8 + header length. */
+  dataOffset: number;
+}
+
+const DTYPE_BYTES: Record<string, number> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, U16: 2, I16: 2, F16: 2, BF16: 2, U32: 4, I32: 4, F32: 4, U64: 8, I64: 8, F64: 8,
+};
+/** The format caps headers at 100 MB; anything larger is a corrupt length. */
+const MAX_HEADER = 100_000_000;
+const COPY_CHUNK = 4 << 20;
+
+/** Reads and validates the header of a safetensors file without reading tensor data. */
+export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const lenBuf = Buffer.alloc(8);
+    if (fs.readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new BadInputError(`${file} is not a safetensors file: shorter than 8 bytes`);
+    const len = lenBuf.readBigUInt64LE(0);
+    if (len > BigInt(Math.min(MAX_HEADER, size - 8))) {
+      throw new BadInputError(`${file} is not a safetensors file: header length ${len} exceeds the file (${size} bytes)`);
+    }
+    const n = Number(len);
+    const buf = Buffer.alloc(n);
+    if (fs.readSync(fd, buf, 0, n, 8) !== n) throw new BadInputError(`${file}: could not read its ${n}-byte header`);
+    let json: unknown;
+    try {
+      json = JSON.parse(buf.toString('utf8'));
+    } catch (e) {
+      throw new BadInputError(`${file}: header is not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BadInputError(`${file}: header is not a JSON object`);
+    const dataOffset = 8 + n;
+    const dataLen = size - dataOffset;
+    const header: SafetensorsHeader = { tensors: [], dataOffset };
+    for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
+      if (name === '__metadata__') {
+        header.metadata = v as Record<string, string>;
+        continue;
+      }
+      const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+      const offs = t?.data_offsets;
+      if (
+        typeof t?.dtype !== 'string' ||
+        !Array.isArray(t.shape) ||
+        !t.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+        !Array.isArray(offs) ||
+        offs.length !== 2 ||
+        !offs.every((o) => Number.isInteger(o)) ||
+        offs[0] < 0 ||
+        offs[1] < offs[0] ||
+        offs[1] > dataLen
+      ) {
+        throw new BadInputError(`${file}: tensor '${name}' has a malformed entry ${JSON.stringify(v)} (data buffer is ${dataLen} bytes)`);
+      }
+      const shape = t.shape as number[];
+      const elem = DTYPE_BYTES[t.dtype];
+      if (elem !== undefined && shape.reduce((a, b) => a * b, 1) * elem !== offs[1] - offs[0]) {
+        throw new BadInputError(`${file}: tensor '${name}' (${t.dtype} [${shape.join(', ')}]) spans ${offs[1] - offs[0]} bytes, which does not match its shape`);
+      }
+      header.tensors.push({ name, dtype: t.dtype, shape, begin: offs[0], end: offs[1] });
+    }
+    return header;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Block scopes of Hugging Face encoders, optionally under a prefix such as `roberta.` or `bert.`. */
+const BLOCK_RE = /(^|\.)(encoder\.layer|transformer\.layer|encoder\.block|layers)\.(\d+)\./;
+
+/**
+ * Index of the transformer block a tensor belongs to, from Hugging Face names: `encoder.layer.N.` (BERT, RoBERTa,
+ * ELECTRA, XLM-R, with any prefix), `transformer.layer.N.` (DistilBERT), `encoder.block.N.` (T5 encoder),
+ * `layers.N.`; null for tensors outside the blocks (embeddings, final norm, heads, a T5 decoder).
+ */
+export function blockIndexOf(name: string): number | null {
+  const m = BLOCK_RE.exec(name);
+  return m ? Number(m[3]) : null;
+}
+
+/**
+ * Name of a tensor in the pruned model that keeps the sorted blocks `kept`: block kept[i] becomes block i,
+ * tensors outside the blocks keep their name, and tensors of dropped blocks give null.
+ */
+export function renameForKept(name: string, kept: number[]): string | null {
+  const m = BLOCK_RE.exec(name);
+  if (!m) return name;
+  const i = kept.indexOf(Number(m[3]));
+  if (i < 0) return null;
+  const at = m.index + m[1].length + m[2].length + 1;
+  return name.slice(0, at) + String(i) + name.slice(at + m[3].length);
+}
+
+/** T5 computes its relative position bias in block 0 only and shares it with every later block. */
+const RELATIVE_BIAS_RE = /\.relative_attention_bias\./;
+
+/**
+ * Writes a safetensors file holding only the blocks `kept` (sorted, renumbered 0..k−1) and every tensor outside
+ * the blocks, copying each tensor's bytes from `src` in chunks (the source is never loaded whole). The header keeps
+ * `__metadata__` and is padded with spaces to a multiple of 8 bytes. When a T5-style block 0 with a
+ * `relative_attention_bias` is dropped, that tensor is copied into the new block 0, which is the only block HF T5
+ * reads it from. The file appears at `dst` only when complete. Returns the tensor count and the file size in bytes.
+ */
+export async function writePrunedSafetensors(
+  src: string,
+  dst: string,
+  kept: number[],
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ tensors: number; bytes: number }> {
+  throwIfAborted(opts.signal);
+  const header = readSafetensorsHeader(src);
+  const L = header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0);
+  for (let i = 0; i < kept.length; i++) {
+    if (!Number.isInteger(kept[i]) || kept[i] < 0 || kept[i] >= L) throw new BadInputError(`block ${kept[i]} does not exist in ${src}: it has blocks 0..${L - 1}`);
+    if (i > 0 && kept[i] <= kept[i - 1]) throw new BadInputError(`kept blocks '${kept.join(',')}' must be strictly increasing`);
+  }
+
+  type Out = { name: string; dtype: string; shape: number[]; begin: number; end: number };
+  const out: Out[] = [];
+  const names = new Set<string>();
+  for (const t of header.tensors) {
+    const name = renameForKept(t.name, kept);
+    if (name === null) continue;
+    out.push({ ...t, name });
+    names.add(name);
+  }
+  if (kept.length > 0 && kept[0] !== 0) {
+    for (const t of header.tensors) {
+      // Block 0 is dropped, so its name is free in the pruned file unless the new block 0 brought its own bias.
+      if (blockIndexOf(t.name) === 0 && RELATIVE_BIAS_RE.test(t.name) && !names.has(t.name)) {
+        out.push({ ...t });
+        names.add(t.name);
+      }
+    }
+  }
+  // Source order keeps the copy a forward scan of the file.
+  out.sort((a, b) => a.begin - b.begin || a.end - b.end);
+
+  const json: Record<string, unknown> = {};
+  if (header.metadata) json.__metadata__ = header.metadata;
+  let offset = 0;
+  for (const t of out) {
+    json[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + (t.end - t.begin)] };
+    offset += t.end - t.begin;
+  }
+  let headerText = JSON.stringify(json);
+  const headerBytes = Buffer.byteLength(headerText, 'utf8');
+  headerText += ' '.repeat((8 - (headerBytes % 8)) % 8);
+  const headerBuf = Buffer.from(headerText, 'utf8');
+  const lenBuf = Buffer.alloc(8);
+  lenBuf.writeBigUInt64LE(BigInt(headerBuf.length));
+
+  const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${process.pid}.partial`);
+  const input = await fs.promises.open(src, 'r');
+  let output: fs.promises.FileHandle | undefined;
+  try {
+    output = await fs.promises.open(tmp, 'w');
+    await output.write(lenBuf, 0, 8);
+    await output.write(headerBuf, 0, headerBuf.length);
+    const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, out.reduce((mx, t) => Math.max(mx, t.end - t.begin), 0))));
+    for (const t of out) {
+      let pos = header.dataOffset + t.begin;
+      const end = header.dataOffset + t.end;
+      while (pos < end) {
+        throwIfAborted(opts.signal);
+        const want = Math.min(chunk.length, end - pos);
+        const { bytesRead } = await input.read(chunk, 0, want, pos);
+        if (bytesRead !== want) throw new BadInputError(`${src} is truncated: tensor '${t.name}' ends past the end of the file`);
+        await output.write(chunk, 0, want);
+        pos += want;
+      }
+    }
+    await output.close();
+    output = undefined;
+    await fs.promises.rename(tmp, dst);
+  } catch (e) {
+    await output?.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  } finally {
+    await input.close();
+  }
+  return { tensors: out.length, bytes: 8 + headerBuf.length + offset };
+}
+
+/** Config key holding the encoder's block count, by `model_type`. */
+const LAYER_KEY: Record<string, string> = {
+  bert: 'num_hidden_layers',
+  roberta: 'num_hidden_layers',
+  electra: 'num_hidden_layers',
+  'xlm-roberta': 'num_hidden_layers',
+  camembert: 'num_hidden_layers',
+  distilbert: 'n_layers',
+  t5: 'num_layers',
+  mt5: 'num_layers',
+  umt5: 'num_layers',
+};
+
+/**
+ * A copy of a Hugging Face `config.json` object with the encoder's block count set to `kept.length`
+ * (bert/roberta/electra/xlm-roberta: num_hidden_layers; distilbert: n_layers; t5: num_layers, leaving the decoder
+ * as it was). Unknown model types are accepted when exactly one of those keys is present.
+ */
+export function prunedConfig(config: any, kept: number[]): any {
+  const copy = structuredClone(config);
+  const type = String(config?.model_type ?? '');
+  let key = LAYER_KEY[type];
+  if (!key) {
+    const present = ['num_hidden_layers', 'n_layers', 'num_layers'].filter((k) => typeof config?.[k] === 'number');
+    if (present.length !== 1) throw new UnsupportedModelError(`model_type '${type}': cannot tell which config field holds the number of layers`);
+    key = present[0];
+  }
+  // T5Config defaults num_decoder_layers to num_layers, so pin it before shrinking the encoder.
+  if (key === 'num_layers' && copy.num_decoder_layers == null && typeof config.num_layers === 'number') copy.num_decoder_layers = config.num_layers;
+  copy[key] = kept.length;
+  return copy;
+}

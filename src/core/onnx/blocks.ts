@@ -1,0 +1,142 @@
+/**
+ * Finds the transformer blocks of an encoder graph: which nodes belong to block N, the hidden
+ * state entering and leaving each block, and the side inputs shared between blocks.
+ */
+import { UnsupportedModelError } from '../errors';
+import { DataType, OnnxModel, OnnxNode } from './model';
+
+/** Exporter scopes: BERT/RoBERTa/ELECTRA/XLM-R, DistilBERT, T5, plus generic `layers.N`. */
+const SCOPE = /(?:^|\/)(?:encoder\/layer|transformer\/layer|encoder\/block|encoder\/layers|layers|layer|block)\.(\d+)\//;
+
+/** Quantizers are named after the tensor they read, which lies in the previous scope; they belong to their consumers. */
+const FOLLOWS_CONSUMER = new Set(['DynamicQuantizeLinear', 'QuantizeLinear']);
+
+export interface BlockStructure {
+  numBlocks: number;
+  /** Block index per node (same order as model.nodes), -1 outside any block. */
+  blockOf: Int32Array;
+  /** Hidden state entering each block; hiddenIn[0] is the embedding output h_0. */
+  hiddenIn: string[];
+  /** Hidden state leaving each block. */
+  hiddenOut: string[];
+  /** The graph output holding the final hidden state (h_L after any final norm). */
+  finalOutput: string;
+  /** Tensors produced inside a block and read by later blocks (e.g. T5's relative position bias). */
+  sideInputs: string[];
+}
+
+function consumersOf(model: OnnxModel): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  model.nodes.forEach((n, i) => {
+    for (const t of n.inputs) {
+      if (!t) continue;
+      let a = m.get(t);
+      if (!a) m.set(t, (a = []));
+      a.push(i);
+    }
+  });
+  return m;
+}
+
+export function producerIndex(model: OnnxModel): Map<string, number> {
+  const m = new Map<string, number>();
+  model.nodes.forEach((n, i) => n.outputs.forEach((o) => o && m.set(o, i)));
+  return m;
+}
+
+export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
+  const nodes = model.nodes;
+  const blockOf = new Int32Array(nodes.length).fill(-1);
+  nodes.forEach((n: OnnxNode, i) => {
+    const m = SCOPE.exec(n.name);
+    if (m) blockOf[i] = Number(m[1]);
+  });
+  const consumers = consumersOf(model);
+  const producer = producerIndex(model);
+  nodes.forEach((n, i) => {
+    if (!FOLLOWS_CONSUMER.has(n.opType)) return;
+    const bs = new Set<number>();
+    for (const o of n.outputs) for (const c of consumers.get(o) ?? []) bs.add(blockOf[c]);
+    if (bs.size === 1) blockOf[i] = [...bs][0];
+  });
+  let numBlocks = 0;
+  for (const b of blockOf) numBlocks = Math.max(numBlocks, b + 1);
+  if (numBlocks === 0) {
+    throw new UnsupportedModelError(
+      `${file}: no transformer blocks found. ProbeScale looks for exporter scope names such as /encoder/layer.N/, /transformer/layer.N/ or /encoder/block.N/ in node names. Re-export the model with the TorchScript exporter (torch.onnx.export(..., dynamo=False)) or Optimum, which keep them.`,
+    );
+  }
+
+  const isInit = (t: string) => model.initializers.has(t);
+  const graphOutputs = new Set(model.outputs.map((o) => o.name));
+  const blocksReading = (t: string) => new Set((consumers.get(t) ?? []).map((c) => blockOf[c]));
+  const producedIn = (t: string) => {
+    const p = producer.get(t);
+    return p === undefined ? -1 : blockOf[p];
+  };
+  const signature = (t: string, b: number) =>
+    (consumers.get(t) ?? [])
+      .filter((c) => blockOf[c] === b && nodes[c].opType !== 'Shape')
+      .map((c) => nodes[c].opType)
+      .sort()
+      .join('+');
+
+  // External inputs of each block: read inside, produced elsewhere, not weights.
+  const external: string[][] = Array.from({ length: numBlocks }, () => []);
+  nodes.forEach((n, i) => {
+    const b = blockOf[i];
+    if (b < 0) return;
+    for (const t of n.inputs) {
+      if (!t || isInit(t) || producedIn(t) === b || external[b].includes(t)) continue;
+      external[b].push(t);
+    }
+  });
+  for (let b = 0; b < numBlocks; b++) {
+    if (!nodes.some((_, i) => blockOf[i] === b)) throw new UnsupportedModelError(`${file}: block ${b} has no nodes while block ${numBlocks - 1} exists; the scope names are not contiguous, so the block structure cannot be trusted.`);
+  }
+
+  const hiddenIn: string[] = new Array(numBlocks);
+  let sig: string | null = null;
+  for (let b = 1; b < numBlocks; b++) {
+    const cands = external[b].filter((t) => producedIn(t) === b - 1 && ![...blocksReading(t)].some((x) => x > b));
+    if (cands.length !== 1) {
+      throw new UnsupportedModelError(`${file}: cannot tell which tensor carries the hidden state from block ${b - 1} into block ${b} (candidates: ${cands.join(', ') || 'none'}).`);
+    }
+    hiddenIn[b] = cands[0];
+    sig ??= signature(cands[0], b);
+  }
+  {
+    let cands = external[0].filter((t) => producedIn(t) === -1 && !model.runtimeInputs.some((i) => i.name === t));
+    // Shape reads are often hoisted out of the first block, so they are left out of signatures.
+    if (sig !== null && cands.length > 1) cands = cands.filter((t) => signature(t, 0) === sig);
+    if (cands.length > 1) cands = cands.filter((t) => [...blocksReading(t)].every((x) => x <= 0));
+    if (cands.length !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor is the embedding output entering block 0 (candidates: ${cands.join(', ') || 'none'}).`);
+    hiddenIn[0] = cands[0];
+  }
+  const hiddenOut = hiddenIn.slice(1);
+  {
+    const last = numBlocks - 1;
+    const cands = new Set<string>();
+    nodes.forEach((n, i) => {
+      if (blockOf[i] !== last) return;
+      for (const o of n.outputs) {
+        if (!o) continue;
+        if (graphOutputs.has(o) || (consumers.get(o) ?? []).some((c) => blockOf[c] === -1)) cands.add(o);
+      }
+    });
+    if (cands.size !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor leaves the last block ${last} (candidates: ${[...cands].join(', ') || 'none'}).`);
+    hiddenOut.push([...cands][0]);
+  }
+  const finalOutput = model.outputs.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3)?.name ?? model.outputs[0]?.name;
+  if (!finalOutput) throw new UnsupportedModelError(`${file}: the graph has no output; expected last_hidden_state.`);
+
+  const hidden = new Set([...hiddenIn, ...hiddenOut]);
+  const sideInputs: string[] = [];
+  for (let b = 0; b < numBlocks; b++) {
+    for (const t of external[b]) {
+      const p = producedIn(t);
+      if (p >= 0 && !hidden.has(t) && !sideInputs.includes(t)) sideInputs.push(t);
+    }
+  }
+  return { numBlocks, blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs };
+}

@@ -1,0 +1,227 @@
+/**
+ * Graph edits built on the block structure: dropping blocks (surgery) and adding pooled
+ * per-layer outputs (probe graphs). Both produce a GraphEdit that OnnxModel serialises.
+ */
+import { BadInputError, UnsupportedModelError } from '../errors';
+import { BlockStructure } from './blocks';
+import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from './model';
+
+export interface Rewiring {
+  /** Per original node: input renames applied to it. */
+  renames: Map<OnnxNode, Map<string, string>>;
+  /** Identity nodes added so an output keeps its name. */
+  added: NewNode[];
+  /** Original nodes that an added node replaces as producer. */
+  replaced: Set<OnnxNode>;
+  /** Tensor holding the pruned model's final hidden state (before any renaming to the output name). */
+  lastHidden: string;
+}
+
+export function validateKept(kept: number[], numBlocks: number): number[] {
+  const sorted = [...new Set(kept)].sort((a, b) => a - b);
+  if (sorted.length !== kept.length) throw new BadInputError(`--layers ${kept.join(',')}: a block is listed twice; list each kept block once.`);
+  for (const k of sorted) {
+    if (!Number.isInteger(k) || k < 0 || k >= numBlocks) throw new BadInputError(`--layers: block ${k} does not exist; this model has blocks 0..${numBlocks - 1}.`);
+  }
+  return sorted;
+}
+
+/** Rewires the graph so that only `kept` blocks run, in order, each reading the previous kept block's output. */
+export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[]): Rewiring {
+  const L = blocks.numBlocks;
+  const renames = new Map<OnnxNode, Map<string, string>>();
+  const added: NewNode[] = [];
+  const replaced = new Set<OnnxNode>();
+  const setRename = (n: OnnxNode, from: string, to: string) => {
+    if (from === to) return;
+    let m = renames.get(n);
+    if (!m) renames.set(n, (m = new Map()));
+    m.set(from, to);
+  };
+  let prev = blocks.hiddenIn[0];
+  for (const k of kept) {
+    const from = blocks.hiddenIn[k];
+    model.nodes.forEach((n, i) => {
+      if (blocks.blockOf[i] === k && n.inputs.includes(from)) setRename(n, from, prev);
+    });
+    prev = blocks.hiddenOut[k];
+  }
+  const lastOut = blocks.hiddenOut[L - 1];
+  if (prev !== lastOut) {
+    model.nodes.forEach((n, i) => {
+      if (blocks.blockOf[i] === -1 && n.inputs.includes(lastOut)) setRename(n, lastOut, prev);
+    });
+    if (model.outputs.some((o) => o.name === lastOut)) {
+      model.nodes.forEach((n) => {
+        if (n.outputs.includes(lastOut)) replaced.add(n);
+      });
+      added.push({ name: 'probescale/pruned_output', opType: 'Identity', inputs: [prev], outputs: [lastOut] });
+    }
+  }
+  return { renames, added, replaced, lastHidden: prev };
+}
+
+/**
+ * Keeps only the nodes needed for `outputs` (dead-code elimination after rewiring), the
+ * initializers they read, and the value_info of tensors that still exist.
+ */
+export function finishEdit(
+  model: OnnxModel,
+  rw: Rewiring | null,
+  extraNodes: NewNode[],
+  outputs: (OnnxValueInfo | NewValueInfo)[],
+  newInitializers: NewInitializer[] = [],
+): GraphEdit {
+  const renameOf = (n: OnnxNode, t: string) => rw?.renames.get(n)?.get(t) ?? t;
+  const all: NodeRef[] = [...model.nodes.filter((n) => !rw?.replaced.has(n)), ...(rw?.added ?? []), ...extraNodes];
+  const producer = new Map<string, NodeRef>();
+  for (const n of all) for (const o of n.outputs) if (o) producer.set(o, n);
+  const inputsOf = (n: NodeRef) => ('field' in n ? n.inputs.map((t) => renameOf(n, t)) : n.inputs);
+  const keep = new Set<NodeRef>();
+  const stack = outputs.map((o) => o.name);
+  const seen = new Set<string>();
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const p = producer.get(t);
+    if (!p || keep.has(p)) continue;
+    keep.add(p);
+    for (const i of inputsOf(p)) if (i) stack.push(i);
+    // Nodes with subgraphs (If/Loop) may read outer tensors implicitly; keeping every input
+    // they name is enough for the encoders handled here, which have none.
+  }
+  const usedInit = new Set<string>();
+  for (const t of seen) if (model.initializers.has(t)) usedInit.add(t);
+  const liveTensors = new Set<string>(seen);
+  for (const n of keep) for (const o of n.outputs) liveTensors.add(o);
+  const extraOpsets = extraNodes.some((n) => n.domain === 'com.microsoft') ? [{ domain: 'com.microsoft', version: 1 }] : [];
+  return {
+    nodes: all.filter((n) => keep.has(n)),
+    renameInputs: rw ? (n, t) => renameOf(n, t) : undefined,
+    keepInitializer: (name) => usedInit.has(name),
+    keepValueInfo: (name) => liveTensors.has(name),
+    newInitializers: newInitializers.filter((t) => seen.has(t.name)),
+    outputs,
+    extraOpsets,
+  };
+}
+
+/** Builds the edit that drops every block not in `kept`; inputs and outputs stay as they were. */
+export function pruneEdit(model: OnnxModel, blocks: BlockStructure, kept: number[]): GraphEdit {
+  const k = validateKept(kept, blocks.numBlocks);
+  return finishEdit(model, rewire(model, blocks, k), [], model.outputs);
+}
+
+export type Pooling = 'mean' | 'first';
+
+export interface ProbeOutputs {
+  /** Output name per hidden state l = 0..L (or only the final one for a pruned graph), per pooling. */
+  pooled: Record<Pooling, string[]>;
+  /** Per l = 1..L: masked mean over tokens of cos(h_{l-1}, h_l) per example (ShortGPT Block Influence = 1 − this). */
+  cosine: string[];
+  /** Index of each pooled entry in hidden-state numbering. */
+  layers: number[];
+}
+
+export interface ProbeGraphOptions {
+  poolings: Pooling[];
+  /** Keep only these blocks (pruned candidate); its final hidden state alone is pooled. */
+  kept?: number[];
+  /** Add per-layer cosine outputs (only for the full graph). */
+  cosine?: boolean;
+  /**
+   * Appends nodes after the pooled final hidden state (e.g. a classifier head); its outputs
+   * replace the pooled outputs as the graph's outputs.
+   */
+  head?: (pooled: string) => { nodes: NewNode[]; initializers: NewInitializer[]; outputs: NewValueInfo[] };
+}
+
+/**
+ * Adds masked-mean and first-token pooling of hidden states inside the graph, so one ORT pass
+ * returns [batch, hidden] per layer instead of [batch, seq, hidden].
+ */
+export function probeEdit(model: OnnxModel, blocks: BlockStructure, opts: ProbeGraphOptions): { edit: GraphEdit; outputs: ProbeOutputs } {
+  const mask = model.runtimeInputs.find((i) => i.name === 'attention_mask');
+  if (!mask) throw new UnsupportedModelError(`the graph has no attention_mask input (inputs: ${model.runtimeInputs.map((i) => i.name).join(', ')}); masked pooling needs one.`);
+  const opset = model.opsetVersion('');
+  const axesAsInput = opset >= 13;
+  const P = 'probescale/';
+  const nodes: NewNode[] = [];
+  const inits: NewInitializer[] = [int64Initializer(`${P}axis1`, [1]), int64Initializer(`${P}axis2`, [2]), int64Initializer(`${P}zero`, [0], []), floatInitializer(`${P}eps`, [1e-9], [])];
+  const reduce = (name: string, op: string, input: string, axis: 1 | 2, keepdims: 0 | 1, out: string) =>
+    nodes.push(
+      axesAsInput
+        ? { name, opType: op, inputs: [input, `${P}axis${axis}`], outputs: [out], attributes: { keepdims } }
+        : { name, opType: op, inputs: [input], outputs: [out], attributes: { axes: [axis], keepdims } },
+    );
+  const unsqueeze = (name: string, input: string, out: string) =>
+    nodes.push(axesAsInput ? { name, opType: 'Unsqueeze', inputs: [input, `${P}axis2`], outputs: [out] } : { name, opType: 'Unsqueeze', inputs: [input], outputs: [out], attributes: { axes: [2] } });
+
+  let rw: Rewiring | null = null;
+  let hidden: string[];
+  let layers: number[];
+  if (opts.kept) {
+    const k = validateKept(opts.kept, blocks.numBlocks);
+    rw = rewire(model, blocks, k);
+    hidden = [blocks.finalOutput];
+    layers = [k.length];
+  } else {
+    hidden = [...blocks.hiddenIn, blocks.finalOutput];
+    layers = hidden.map((_, i) => i);
+  }
+
+  nodes.push({ name: `${P}mask_f`, opType: 'Cast', inputs: [mask.name], outputs: [`${P}mask_f`], attributes: { to: DataType.FLOAT } });
+  unsqueeze(`${P}mask_u`, `${P}mask_f`, `${P}mask_u`);
+  reduce(`${P}mask_n`, 'ReduceSum', `${P}mask_f`, 1, 1, `${P}mask_n0`);
+  nodes.push({ name: `${P}mask_nc`, opType: 'Max', inputs: [`${P}mask_n0`, `${P}eps`], outputs: [`${P}mask_n`] });
+
+  const outputs: ProbeOutputs = { pooled: { mean: [], first: [] }, cosine: [], layers };
+  const vi: NewValueInfo[] = [];
+  hidden.forEach((h, j) => {
+    const l = layers[j];
+    if (opts.poolings.includes('mean')) {
+      const o = `${P}mean_${l}`;
+      nodes.push({ name: `${P}mean_mul_${l}`, opType: 'Mul', inputs: [h, `${P}mask_u`], outputs: [`${P}mean_mul_${l}`] });
+      reduce(`${P}mean_sum_${l}`, 'ReduceSum', `${P}mean_mul_${l}`, 1, 0, `${P}mean_sum_${l}`);
+      nodes.push({ name: `${P}mean_div_${l}`, opType: 'Div', inputs: [`${P}mean_sum_${l}`, `${P}mask_n`], outputs: [o] });
+      outputs.pooled.mean.push(o);
+      vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
+    }
+    if (opts.poolings.includes('first')) {
+      const o = `${P}first_${l}`;
+      nodes.push({ name: o, opType: 'Gather', inputs: [h, `${P}zero`], outputs: [o], attributes: { axis: 1 } });
+      outputs.pooled.first.push(o);
+      vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
+    }
+  });
+
+  if (opts.cosine && !opts.kept) {
+    const sq = hidden.map((h, l) => {
+      const o = `${P}sq_${l}`;
+      nodes.push({ name: `${P}sqm_${l}`, opType: 'Mul', inputs: [h, h], outputs: [`${P}sqm_${l}`] });
+      reduce(o, 'ReduceSum', `${P}sqm_${l}`, 2, 0, o);
+      return o;
+    });
+    for (let l = 1; l < hidden.length; l++) {
+      const o = `${P}cos_${l}`;
+      nodes.push({ name: `${P}dotm_${l}`, opType: 'Mul', inputs: [hidden[l - 1], hidden[l]], outputs: [`${P}dotm_${l}`] });
+      reduce(`${P}dot_${l}`, 'ReduceSum', `${P}dotm_${l}`, 2, 0, `${P}dot_${l}`);
+      nodes.push({ name: `${P}nn_${l}`, opType: 'Mul', inputs: [sq[l - 1], sq[l]], outputs: [`${P}nn_${l}`] });
+      nodes.push({ name: `${P}nne_${l}`, opType: 'Max', inputs: [`${P}nn_${l}`, `${P}eps`], outputs: [`${P}nne_${l}`] });
+      nodes.push({ name: `${P}nrm_${l}`, opType: 'Sqrt', inputs: [`${P}nne_${l}`], outputs: [`${P}nrm_${l}`] });
+      nodes.push({ name: `${P}cost_${l}`, opType: 'Div', inputs: [`${P}dot_${l}`, `${P}nrm_${l}`], outputs: [`${P}cost_${l}`] });
+      nodes.push({ name: `${P}cosm_${l}`, opType: 'Mul', inputs: [`${P}cost_${l}`, `${P}mask_f`], outputs: [`${P}cosm_${l}`] });
+      reduce(`${P}coss_${l}`, 'ReduceSum', `${P}cosm_${l}`, 1, 1, `${P}coss_${l}`);
+      nodes.push({ name: `${P}cosd_${l}`, opType: 'Div', inputs: [`${P}coss_${l}`, `${P}mask_n`], outputs: [o] });
+      outputs.cosine.push(o);
+      vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 1] });
+    }
+  }
+  if (opts.head) {
+    const last = outputs.pooled[opts.poolings[0]].at(-1)!;
+    const h = opts.head(last);
+    return { edit: finishEdit(model, rw, [...nodes, ...h.nodes], h.outputs, [...inits, ...h.initializers]), outputs };
+  }
+  return { edit: finishEdit(model, rw, nodes, vi, inits), outputs };
+}

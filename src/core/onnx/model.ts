@@ -1,0 +1,447 @@
+/**
+ * An ONNX model as an index over its bytes: nodes, initializers, inputs and outputs are parsed
+ * enough to edit the graph; everything else (opsets, metadata, unknown fields, weight bytes)
+ * stays in the source and is written back untouched.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OnnxParseError } from '../errors';
+import {
+  BufferSource,
+  ByteSource,
+  Chunk,
+  Field,
+  FileSource,
+  MessageWriter,
+  WireType,
+  fieldString,
+  parseFields,
+  readInt64s,
+  writeChunks,
+} from './wire';
+
+/** ONNX TensorProto.DataType values used here. */
+export const DataType = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  INT32: 6,
+  INT64: 7,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+} as const;
+
+// Field numbers from onnx.proto.
+const MODEL = { irVersion: 1, graph: 7, opsetImport: 8 } as const;
+const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
+const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
+const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
+const VALUE_INFO = { name: 1, type: 2 } as const;
+
+export interface OnnxNode {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  /** The node as it lies in the source. */
+  field: Field;
+}
+
+export interface ExternalDataRef {
+  location: string;
+  offset: number;
+  length: number | null;
+}
+
+export interface OnnxInitializer {
+  name: string;
+  dims: number[];
+  dataType: number;
+  field: Field;
+  external: ExternalDataRef | null;
+}
+
+export interface OnnxValueInfo {
+  name: string;
+  field: Field;
+  elemType: number | null;
+  /** Each dim: a number, a symbolic name, or null when unknown. */
+  shape: (number | string | null)[] | null;
+}
+
+export interface OpsetImport {
+  domain: string;
+  version: number;
+}
+
+/** A node added by an edit. */
+export interface NewNode {
+  name: string;
+  opType: string;
+  domain?: string;
+  inputs: string[];
+  outputs: string[];
+  attributes?: Record<string, number | number[] | string | { floats: number[] }>;
+}
+
+/** An initializer added by an edit (small constants only; the bytes are held in memory). */
+export interface NewInitializer {
+  name: string;
+  dataType: number;
+  dims: number[];
+  data: Buffer;
+}
+
+/** A graph output added by an edit. */
+export interface NewValueInfo {
+  name: string;
+  elemType: number;
+  shape: (number | string)[];
+}
+
+export type NodeRef = OnnxNode | NewNode;
+
+function isOriginal(n: NodeRef): n is OnnxNode {
+  return (n as OnnxNode).field !== undefined;
+}
+
+export class OnnxModel {
+  readonly irVersion: number;
+  readonly opsets: OpsetImport[];
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers = new Map<string, OnnxInitializer>();
+  readonly inputs: OnnxValueInfo[] = [];
+  readonly outputs: OnnxValueInfo[] = [];
+  readonly valueInfo: OnnxValueInfo[] = [];
+  readonly graphName: string;
+  private readonly byField = new Map<number, OnnxInitializer | OnnxValueInfo>();
+  private readonly modelFields: Field[];
+  private readonly graphFields: Field[];
+
+  private constructor(
+    readonly src: ByteSource,
+    /** Folder that external-data locations are relative to (null for in-memory models). */
+    readonly baseDir: string | null,
+  ) {
+    if (src.size === 0) throw new OnnxParseError(`${src.label} is empty; expected an ONNX model.`);
+    this.modelFields = parseFields(src, 0, src.size);
+    const g = this.modelFields.find((f) => f.num === MODEL.graph && f.wt === WireType.Len);
+    if (!g) throw new OnnxParseError(`${src.label} has no graph; is it an ONNX model (.onnx)?`);
+    this.irVersion = this.modelFields.find((f) => f.num === MODEL.irVersion)?.varint ?? 0;
+    this.opsets = this.modelFields
+      .filter((f) => f.num === MODEL.opsetImport && f.wt === WireType.Len)
+      .map((f) => {
+        const sub = parseFields(src, f.valStart, f.valEnd);
+        const d = sub.find((x) => x.num === 1);
+        return { domain: d ? fieldString(src, d) : '', version: sub.find((x) => x.num === 2)?.varint ?? 0 };
+      });
+    this.graphFields = parseFields(src, g.valStart, g.valEnd);
+    let name = '';
+    for (const f of this.graphFields) {
+      switch (f.num) {
+        case GRAPH.node:
+          this.nodes.push(this.parseNode(f));
+          break;
+        case GRAPH.initializer: {
+          const t = this.parseTensor(f);
+          this.initializers.set(t.name, t);
+          break;
+        }
+        case GRAPH.input:
+          this.inputs.push(this.parseValueInfo(f));
+          break;
+        case GRAPH.output:
+          this.outputs.push(this.parseValueInfo(f));
+          break;
+        case GRAPH.valueInfo:
+          this.valueInfo.push(this.parseValueInfo(f));
+          break;
+        case GRAPH.name:
+          name = fieldString(src, f);
+          break;
+      }
+    }
+    this.graphName = name;
+    for (const t of this.initializers.values()) this.byField.set(t.field.start, t);
+    for (const v of [...this.inputs, ...this.valueInfo]) this.byField.set(v.field.start, v);
+  }
+
+  /** Opens a model file without reading its weights. */
+  static open(file: string): OnnxModel {
+    if (!fs.existsSync(file)) throw new OnnxParseError(`ONNX file not found: ${file}. Check the model folder has it (onnx/model.onnx, or onnx/encoder_model.onnx for T5).`);
+    return new OnnxModel(new FileSource(file), path.dirname(file));
+  }
+
+  static fromBuffer(buf: Buffer, label = 'buffer'): OnnxModel {
+    return new OnnxModel(new BufferSource(buf, label), null);
+  }
+
+  close(): void {
+    if (this.src instanceof FileSource) this.src.close();
+  }
+
+  opsetVersion(domain = ''): number {
+    return this.opsets.find((o) => o.domain === domain || (domain === '' && o.domain === 'ai.onnx'))?.version ?? 0;
+  }
+
+  /** Input names of graph inputs that are not initializers (IR < 4 lists initializers as inputs). */
+  get runtimeInputs(): OnnxValueInfo[] {
+    return this.inputs.filter((i) => !this.initializers.has(i.name));
+  }
+
+  /** Number of elements of each initializer, by name. */
+  initializerSize(name: string): number {
+    const t = this.initializers.get(name);
+    if (!t) return 0;
+    return t.dims.reduce((a, b) => a * b, 1);
+  }
+
+  private parseNode(f: Field): OnnxNode {
+    const sub = parseFields(this.src, f.valStart, f.valEnd);
+    const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], field: f };
+    for (const x of sub) {
+      if (x.num === NODE.input) n.inputs.push(fieldString(this.src, x));
+      else if (x.num === NODE.output) n.outputs.push(fieldString(this.src, x));
+      else if (x.num === NODE.name) n.name = fieldString(this.src, x);
+      else if (x.num === NODE.opType) n.opType = fieldString(this.src, x);
+      else if (x.num === NODE.domain) n.domain = fieldString(this.src, x);
+    }
+    return n;
+  }
+
+  private parseTensor(f: Field): OnnxInitializer {
+    const sub = parseFields(this.src, f.valStart, f.valEnd);
+    const nameF = sub.find((x) => x.num === TENSOR.name);
+    const ext = sub.filter((x) => x.num === TENSOR.externalData);
+    let external: ExternalDataRef | null = null;
+    if (ext.length > 0 && sub.find((x) => x.num === TENSOR.dataLocation)?.varint === 1) {
+      external = { location: '', offset: 0, length: null };
+      for (const e of ext) {
+        const kv = parseFields(this.src, e.valStart, e.valEnd);
+        const k = kv.find((x) => x.num === 1);
+        const v = kv.find((x) => x.num === 2);
+        const key = k ? fieldString(this.src, k) : '';
+        const val = v ? fieldString(this.src, v) : '';
+        if (key === 'location') external.location = val;
+        else if (key === 'offset') external.offset = Number(val);
+        else if (key === 'length') external.length = Number(val);
+      }
+    }
+    return {
+      name: nameF ? fieldString(this.src, nameF) : '',
+      dims: readInt64s(this.src, sub, TENSOR.dims),
+      dataType: sub.find((x) => x.num === TENSOR.dataType)?.varint ?? 0,
+      field: f,
+      external,
+    };
+  }
+
+  private parseValueInfo(f: Field): OnnxValueInfo {
+    const sub = parseFields(this.src, f.valStart, f.valEnd);
+    const nameF = sub.find((x) => x.num === VALUE_INFO.name);
+    const vi: OnnxValueInfo = { name: nameF ? fieldString(this.src, nameF) : '', field: f, elemType: null, shape: null };
+    const typeF = sub.find((x) => x.num === VALUE_INFO.type);
+    if (!typeF) return vi;
+    const tensorType = parseFields(this.src, typeF.valStart, typeF.valEnd).find((x) => x.num === 1);
+    if (!tensorType) return vi;
+    const tt = parseFields(this.src, tensorType.valStart, tensorType.valEnd);
+    vi.elemType = tt.find((x) => x.num === 1)?.varint ?? null;
+    const shapeF = tt.find((x) => x.num === 2);
+    if (shapeF) {
+      vi.shape = parseFields(this.src, shapeF.valStart, shapeF.valEnd)
+        .filter((x) => x.num === 1)
+        .map((d) => {
+          const df = parseFields(this.src, d.valStart, d.valEnd);
+          const v = df.find((x) => x.num === 1);
+          if (v) return v.varint ?? null;
+          const p = df.find((x) => x.num === 2);
+          return p ? fieldString(this.src, p) : null;
+        });
+    }
+    return vi;
+  }
+
+  /**
+   * Serialises an edited copy of this model. Kept nodes whose inputs were renamed are re-encoded
+   * field by field (their attributes and unknown fields copied verbatim); everything not named in
+   * the edit is written back exactly as it was.
+   */
+  serialize(edit: GraphEdit): Chunk[] {
+    const graph = new MessageWriter();
+    let wroteNodes = false;
+    let wroteOutputs = false;
+    let wroteInits = false;
+    const keepInit = edit.keepInitializer ?? (() => true);
+    const keepVI = edit.keepValueInfo ?? (() => true);
+    const emitNodes = () => {
+      for (const n of edit.nodes) graph.message(GRAPH.node, this.encodeNode(n, edit.renameInputs));
+      wroteNodes = true;
+    };
+    const emitOutputs = () => {
+      for (const o of edit.outputs ?? this.outputs) graph.message(GRAPH.output, isOriginalVI(o) ? rawMessage(this.src, o.field) : encodeValueInfo(o));
+      wroteOutputs = true;
+    };
+    const emitNewInits = () => {
+      for (const t of edit.newInitializers ?? []) graph.message(GRAPH.initializer, encodeTensor(t));
+      wroteInits = true;
+    };
+    for (const f of this.graphFields) {
+      switch (f.num) {
+        case GRAPH.node:
+          if (!wroteNodes) emitNodes();
+          break;
+        case GRAPH.output:
+          if (!wroteOutputs) emitOutputs();
+          break;
+        case GRAPH.initializer: {
+          if (!wroteInits) emitNewInits();
+          const t = this.byField.get(f.start) as OnnxInitializer;
+          if (keepInit(t.name)) {
+            const rewritten = edit.rewriteInitializer?.(t);
+            if (rewritten) graph.message(GRAPH.initializer, rewritten);
+            else graph.raw(this.src, f);
+          }
+          break;
+        }
+        case GRAPH.input: {
+          const name = this.byField.get(f.start)?.name;
+          if (name === undefined || !this.initializers.has(name) || keepInit(name)) graph.raw(this.src, f);
+          break;
+        }
+        case GRAPH.valueInfo: {
+          const vi = this.byField.get(f.start);
+          if (!vi || keepVI(vi.name)) graph.raw(this.src, f);
+          break;
+        }
+        default:
+          graph.raw(this.src, f);
+      }
+    }
+    if (!wroteNodes) emitNodes();
+    if (!wroteInits) emitNewInits();
+    if (!wroteOutputs) emitOutputs();
+
+    const model = new MessageWriter();
+    const presentDomains = new Set(this.opsets.map((o) => o.domain));
+    let wroteGraph = false;
+    for (const f of this.modelFields) {
+      if (f.num === MODEL.graph && f.wt === WireType.Len) {
+        model.message(MODEL.graph, graph);
+        wroteGraph = true;
+      } else model.raw(this.src, f);
+    }
+    if (!wroteGraph) model.message(MODEL.graph, graph);
+    for (const o of edit.extraOpsets ?? []) {
+      if (presentDomains.has(o.domain)) continue;
+      model.message(MODEL.opsetImport, new MessageWriter().string(1, o.domain).varint(2, o.version));
+    }
+    return model.chunks;
+  }
+
+  private encodeNode(n: NodeRef, rename?: (node: OnnxNode, input: string) => string): MessageWriter {
+    if (!isOriginal(n)) return encodeNewNode(n);
+    if (!rename || !n.inputs.some((i) => rename(n, i) !== i)) return rawMessage(this.src, n.field);
+    const w = new MessageWriter();
+    for (const x of parseFields(this.src, n.field.valStart, n.field.valEnd)) {
+      if (x.num === NODE.input) w.string(NODE.input, rename(n, fieldString(this.src, x)));
+      else w.raw(this.src, x);
+    }
+    return w;
+  }
+
+  /** Re-encodes an initializer with other fields replaced (used to relocate external data). */
+  rewriteTensor(t: OnnxInitializer, replace: { externalData?: Record<string, string> }): MessageWriter {
+    const w = new MessageWriter();
+    for (const x of parseFields(this.src, t.field.valStart, t.field.valEnd)) {
+      if (x.num === TENSOR.externalData && replace.externalData) continue;
+      w.raw(this.src, x);
+    }
+    for (const [k, v] of Object.entries(replace.externalData ?? {})) w.message(TENSOR.externalData, new MessageWriter().string(1, k).string(2, v));
+    return w;
+  }
+
+  /** Writes an edited copy to a file. */
+  write(file: string, edit: GraphEdit): number {
+    return writeChunks(file, this.serialize(edit));
+  }
+}
+
+export interface GraphEdit {
+  /** The nodes of the new graph, in topological order. */
+  nodes: NodeRef[];
+  /** Renames inputs of kept original nodes (rewiring). */
+  renameInputs?: (node: OnnxNode, input: string) => string;
+  keepInitializer?: (name: string) => boolean;
+  /** Returns a replacement encoding for a kept initializer, or undefined to copy it verbatim. */
+  rewriteInitializer?: (t: OnnxInitializer) => MessageWriter | undefined;
+  newInitializers?: NewInitializer[];
+  keepValueInfo?: (name: string) => boolean;
+  /** Graph outputs of the new model (defaults to the original outputs). */
+  outputs?: (OnnxValueInfo | NewValueInfo)[];
+  extraOpsets?: OpsetImport[];
+}
+
+function isOriginalVI(v: OnnxValueInfo | NewValueInfo): v is OnnxValueInfo {
+  return (v as OnnxValueInfo).field !== undefined;
+}
+
+function rawMessage(src: ByteSource, f: Field): MessageWriter {
+  const w = new MessageWriter();
+  for (const x of parseFields(src, f.valStart, f.valEnd)) w.raw(src, x);
+  return w;
+}
+
+function encodeNewNode(n: NewNode): MessageWriter {
+  const w = new MessageWriter();
+  for (const i of n.inputs) w.string(NODE.input, i);
+  for (const o of n.outputs) w.string(NODE.output, o);
+  w.string(NODE.name, n.name);
+  w.string(NODE.opType, n.opType);
+  for (const [name, value] of Object.entries(n.attributes ?? {})) {
+    const a = new MessageWriter().string(1, name);
+    if (typeof value === 'number') {
+      if (Number.isInteger(value)) a.varint(3, value).varint(20, 2);
+      else a.float(2, value).varint(20, 1);
+    } else if (typeof value === 'string') a.string(4, value).varint(20, 3);
+    else if (Array.isArray(value)) {
+      for (const v of value) a.varint(8, v);
+      a.varint(20, 7);
+    } else {
+      for (const v of value.floats) a.float(7, v);
+      a.varint(20, 6);
+    }
+    w.message(NODE.attribute, a);
+  }
+  if (n.domain) w.string(NODE.domain, n.domain);
+  return w;
+}
+
+function encodeTensor(t: NewInitializer): MessageWriter {
+  const w = new MessageWriter();
+  for (const d of t.dims) w.varint(TENSOR.dims, d);
+  w.varint(TENSOR.dataType, t.dataType);
+  w.string(TENSOR.name, t.name);
+  w.bytes(TENSOR.rawData, t.data);
+  return w;
+}
+
+function encodeValueInfo(v: NewValueInfo): MessageWriter {
+  const shape = new MessageWriter();
+  for (const d of v.shape) shape.message(1, typeof d === 'number' ? new MessageWriter().varint(1, d) : new MessageWriter().string(2, d));
+  const tensorType = new MessageWriter().varint(1, v.elemType).message(2, shape);
+  return new MessageWriter().string(VALUE_INFO.name, v.name).message(VALUE_INFO.type, new MessageWriter().message(1, tensorType));
+}
+
+export function int64Initializer(name: string, values: number[], dims: number[] = [values.length]): NewInitializer {
+  const data = Buffer.alloc(8 * values.length);
+  values.forEach((v, i) => data.writeBigInt64LE(BigInt(v), 8 * i));
+  return { name, dataType: DataType.INT64, dims, data };
+}
+
+export function floatInitializer(name: string, values: number[], dims: number[] = [values.length]): NewInitializer {
+  const data = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => data.writeFloatLE(v, 4 * i));
+  return { name, dataType: DataType.FLOAT, dims, data };
+}

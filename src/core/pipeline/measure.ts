@@ -1,0 +1,143 @@
+/**
+ * Measures block subsets for real: build the pruned graph, extract its pooled final features,
+ * train a probe, score it. Selection reads validation scores only (a stratified fold carved from
+ * the training split); test scores are computed for reporting and never feed back.
+ */
+import { JobContext, ProbeSettings } from '../jobs';
+import { throwIfAborted } from '../errors';
+import { TaskData } from '../data/dataset';
+import { TextTokenizer } from '../data/tokenize';
+import { Extractor, LayerFeatures } from '../extract/extractor';
+import { ModelInfo } from '../model/modelInfo';
+import { stratifiedKFold, takeRows } from '../probe/cv';
+import { accuracy, macroF1 } from '../probe/metrics';
+import { TrainedProbe, predictProbe, trainProbe } from '../probe/probe';
+import { subsetKey } from '../optimize/subsets';
+
+/** Fraction of the training split held out for validation: one fold of five. */
+export const VALIDATION_FOLDS = 5;
+
+export interface Score {
+  accuracy: number;
+  macroF1: number;
+}
+
+export interface Measured {
+  kept: number[];
+  params: number;
+  /** Validation score per task. */
+  val: Record<string, Score>;
+  /** Weighted mean validation accuracy (the selection objective). */
+  objective: number;
+  /** Test score per task (probe refit on the whole training split), when asked for. */
+  test?: Record<string, Score>;
+  testObjective?: number;
+}
+
+export interface TaskSplit {
+  task: TaskData;
+  weight: number;
+  /** Row indices of the training split used to fit probes during selection. */
+  fit: Int32Array;
+  /** Row indices of the training split used to score candidates. */
+  val: Int32Array;
+  /** C for this task (fixed by --c, or chosen once by CV on the full model's final layer). */
+  c: number;
+}
+
+export function splitForValidation(task: TaskData, seed: number): { fit: Int32Array; val: Int32Array } {
+  const fold = stratifiedKFold(task.trainY, VALIDATION_FOLDS, seed);
+  const fit: number[] = [];
+  const val: number[] = [];
+  fold.forEach((f, i) => (f === 0 ? val : fit).push(i));
+  return { fit: Int32Array.from(fit), val: Int32Array.from(val) };
+}
+
+export function pick(y: Int32Array, rows: Int32Array): Int32Array {
+  return Int32Array.from(rows, (r) => y[r]);
+}
+
+export function scoreOf(yTrue: Int32Array, yPred: Int32Array, numClasses: number): Score {
+  return { accuracy: accuracy(yTrue, yPred), macroF1: macroF1(yTrue, yPred, numClasses) };
+}
+
+/** Fits on the `fit` rows and scores the `val` rows of one layer's training features. */
+export function validationScore(split: TaskSplit, trainFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): Score {
+  const t = split.task;
+  const probe = trainProbe(takeRows(trainFeatures, dim, split.fit), pick(t.trainY, split.fit), dim, t.labels.length, { c: split.c, seed, control: false, signal });
+  const pred = predictProbe(probe, takeRows(trainFeatures, dim, split.val), split.val.length);
+  return scoreOf(pick(t.trainY, split.val), pred, t.labels.length);
+}
+
+/** Fits on the whole training split and scores the test split. */
+export function testScore(split: TaskSplit, trainFeatures: Float32Array, testFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): { score: Score; probe: TrainedProbe } {
+  const t = split.task;
+  const probe = trainProbe(trainFeatures, t.trainY, dim, t.labels.length, { c: split.c, seed, control: false, signal });
+  const pred = predictProbe(probe, testFeatures, t.testY.length);
+  return { score: scoreOf(t.testY, pred, t.labels.length), probe };
+}
+
+export function weightedMean(splits: TaskSplit[], scores: Record<string, Score>): number {
+  let s = 0;
+  let w = 0;
+  for (const sp of splits) {
+    s += sp.weight * scores[sp.task.name].accuracy;
+    w += sp.weight;
+  }
+  return s / w;
+}
+
+/** Measures subsets, each once (results are memoised by subset). */
+export class SubsetEvaluator {
+  private readonly memo = new Map<string, Measured>();
+  /** Probes fitted on the whole training split for subsets measured with test (used to commit). */
+  readonly probes = new Map<string, Record<string, TrainedProbe>>();
+
+  constructor(
+    private readonly info: ModelInfo,
+    private readonly tokenizer: TextTokenizer,
+    readonly splits: TaskSplit[],
+    private readonly settings: ProbeSettings,
+    private readonly params: (kept: number[]) => number,
+  ) {}
+
+  get measured(): Measured[] {
+    return [...this.memo.values()];
+  }
+
+  async measure(kept: number[], withTest: boolean, ctx: JobContext): Promise<Measured> {
+    const key = subsetKey(kept);
+    const prior = this.memo.get(key);
+    if (prior && (!withTest || prior.test)) return prior;
+    throwIfAborted(ctx.signal);
+    const ex = await Extractor.create(this.info, this.tokenizer, { poolings: [this.settings.pooling], kept, provider: this.settings.provider, strictProvider: this.settings.strictProvider, batchSize: this.settings.batchSize, cacheDir: this.settings.cacheDir, threads: this.settings.threads }, ctx);
+    const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
+    const m: Measured = prior ?? { kept, params: this.params(kept), val: {}, objective: 0 };
+    try {
+      const trainFeats = new Map<string, LayerFeatures>();
+      for (const sp of this.splits) {
+        const f = await ex.extract(sp.task.train, `[${key}] ${sp.task.name}/train`, quiet);
+        trainFeats.set(sp.task.name, f);
+        if (!prior) m.val[sp.task.name] = validationScore(sp, f.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
+      }
+      m.objective = weightedMean(this.splits, m.val);
+      if (withTest) {
+        m.test = {};
+        const probes: Record<string, TrainedProbe> = {};
+        for (const sp of this.splits) {
+          const f = trainFeats.get(sp.task.name)!;
+          const tf = await ex.extract(sp.task.test, `[${key}] ${sp.task.name}/test`, quiet);
+          const r = testScore(sp, f.pooled[this.settings.pooling]![0], tf.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
+          m.test[sp.task.name] = r.score;
+          probes[sp.task.name] = r.probe;
+        }
+        m.testObjective = weightedMean(this.splits, m.test);
+        this.probes.set(key, probes);
+      }
+    } finally {
+      await ex.release();
+    }
+    this.memo.set(key, m);
+    return m;
+  }
+}

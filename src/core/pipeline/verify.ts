@@ -1,0 +1,173 @@
+/**
+ * Verify a committed folder the way a user would load it: fresh ORT sessions on the written
+ * files, the tokenizer read from the written folder, test accuracy re-measured, and latency of
+ * the original vs the pruned encoder timed side by side.
+ */
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { JobContext, ProbeSettings } from '../jobs';
+import { throwIfAborted } from '../errors';
+import { loadTokenizer, TextTokenizer } from '../data/tokenize';
+import { TaskData } from '../data/dataset';
+import { ModelInfo } from '../model/modelInfo';
+import { openSession } from '../runtime/session';
+import { Measured, Score, TaskSplit, scoreOf } from './measure';
+
+export interface TimingReport {
+  /** Median milliseconds per forward pass. */
+  batch1: { originalMs: number; prunedMs: number; speedup: number; runs: number };
+  batch32: { originalMs: number; prunedMs: number; speedup: number; runs: number };
+  /** FLOP ratio original / pruned at the timed sequence length: the speedup if only FLOPs mattered. */
+  idealSpeedup: number;
+  /** batch-32 speedup / ideal speedup. */
+  efficiency: number;
+  seqLen: number;
+  provider: string;
+  threads: number;
+}
+
+export interface VerifyReport {
+  loadedFrom: string;
+  perTask: Record<string, { claimed: Score; measured: Score; equal: boolean }>;
+  allEqual: boolean;
+  timing: TimingReport;
+}
+
+/** Runs a classifier folder on a task's test split; returns predictions. */
+export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'>, tokenizer?: TextTokenizer, ctx: JobContext = {}): Promise<Int32Array> {
+  const config = (await import('node:fs')).readFileSync(path.join(dir, 'config.json'), 'utf8');
+  const maxLength = (JSON.parse(config) as { probescale?: { maxLength?: number } }).probescale?.maxLength ?? 128;
+  const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength }));
+  const { session } = await openSession(path.join(dir, 'onnx', 'model.onnx'), { provider: settings.provider, threads: settings.threads, log: ctx.log });
+  const pred = new Int32Array(task.test.length);
+  const bs = settings.batchSize;
+  try {
+    for (let s = 0; s < task.test.length; s += bs) {
+      throwIfAborted(ctx.signal);
+      const rows = task.test.slice(s, s + bs).map((e) => tok.encodeWithTypes(e.text, e.textPair));
+      const b = tok.batch(
+        rows.map((r) => r.ids),
+        rows.map((r) => r.typeIds),
+      );
+      const feeds = inputsFor(session, b.inputIds, b.attentionMask, b.tokenTypeIds, [b.batchSize, b.seqLen]);
+      const out = await session.run(feeds, ['logits']);
+      const logits = out.logits.data as Float32Array;
+      const K = out.logits.dims[1];
+      for (let r = 0; r < rows.length; r++) {
+        let best = 0;
+        for (let k = 1; k < K; k++) if (logits[r * K + k] > logits[r * K + best]) best = k;
+        pred[s + r] = best;
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return pred;
+}
+
+function inputsFor(session: ort.InferenceSession, ids: BigInt64Array, mask: BigInt64Array, types: BigInt64Array, dims: number[]): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) };
+  if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', types, dims);
+  return feeds;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** FLOPs per token of one block: dense layers (2 per weight) plus attention scores and mixing (4·S·H). */
+function blockFlops(params: number, seqLen: number, hidden: number): number {
+  return 2 * params + 4 * seqLen * hidden;
+}
+
+export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number): number {
+  const all = info.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, info.hiddenSize), 0);
+  const some = kept.reduce((a, k) => a + blockFlops(info.params.perBlock[k], seqLen, info.hiddenSize), 0);
+  // Embedding lookups and the final norm cost next to nothing; an empty subset is bounded by them.
+  const floor = 2 * info.params.other + 10 * info.hiddenSize;
+  return (all + floor) / (some + floor);
+}
+
+/**
+ * Times two encoder files on the same texts, alternating runs so that machine noise hits both;
+ * medians at batch 1 and batch 32.
+ */
+export async function timeEncoders(originalFile: string, prunedFile: string, texts: string[], tokenizer: TextTokenizer, opts: { provider: ProbeSettings['provider']; threads?: number; runs1?: number; runs32?: number; signal?: AbortSignal; log?: JobContext['log'] }): Promise<Omit<TimingReport, 'idealSpeedup' | 'efficiency'>> {
+  const a = await openSession(originalFile, { provider: opts.provider, threads: opts.threads, log: opts.log });
+  const b = await openSession(prunedFile, { provider: opts.provider, threads: opts.threads, log: opts.log });
+  try {
+    const enc = texts.map((t) => tokenizer.encodeWithTypes(t));
+    const batchOf = (rows: typeof enc) => {
+      const x = tokenizer.batch(
+        rows.map((r) => r.ids),
+        rows.map((r) => r.typeIds),
+      );
+      return { x, dims: [x.batchSize, x.seqLen] };
+    };
+    const time = async (s: ort.InferenceSession, rows: typeof enc) => {
+      const { x, dims } = batchOf(rows);
+      const feeds = inputsFor(s, x.inputIds, x.attentionMask, x.tokenTypeIds, dims);
+      const t0 = process.hrtime.bigint();
+      await s.run(feeds);
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const big = enc.slice(0, 32);
+    // Warm-up: first runs allocate and pick kernels.
+    for (let i = 0; i < 2; i++) {
+      await time(a.session, big);
+      await time(b.session, big);
+    }
+    const runs1 = opts.runs1 ?? 30;
+    const runs32 = opts.runs32 ?? 10;
+    const t1a: number[] = [];
+    const t1b: number[] = [];
+    for (let i = 0; i < runs1; i++) {
+      if (opts.signal?.aborted) break;
+      const row = [enc[i % enc.length]];
+      t1a.push(await time(a.session, row));
+      t1b.push(await time(b.session, row));
+    }
+    const t32a: number[] = [];
+    const t32b: number[] = [];
+    for (let i = 0; i < runs32; i++) {
+      if (opts.signal?.aborted) break;
+      t32a.push(await time(a.session, big));
+      t32b.push(await time(b.session, big));
+    }
+    throwIfAborted(opts.signal);
+    const seqLen = batchOf(big).x.seqLen;
+    const m = (xs: number[]) => median(xs);
+    return {
+      batch1: { originalMs: m(t1a), prunedMs: m(t1b), speedup: m(t1a) / m(t1b), runs: runs1 },
+      batch32: { originalMs: m(t32a), prunedMs: m(t32b), speedup: m(t32a) / m(t32b), runs: runs32 },
+      seqLen,
+      provider: a.provider,
+      threads: opts.threads ?? 0,
+    };
+  } finally {
+    await a.session.release();
+    await b.session.release();
+  }
+}
+
+export async function verifyCommitted(out: string, info: ModelInfo, splits: TaskSplit[], winner: Measured, settings: ProbeSettings, tokenizer: TextTokenizer, ctx: JobContext): Promise<VerifyReport> {
+  const perTask: VerifyReport['perTask'] = {};
+  for (const sp of splits) {
+    const dir = path.join(out, 'classifiers', sp.task.name);
+    const pred = await classify(dir, sp.task, settings, undefined, ctx);
+    const measured = scoreOf(sp.task.testY, pred, sp.task.labels.length);
+    const claimed = winner.test![sp.task.name];
+    perTask[sp.task.name] = { claimed, measured, equal: measured.accuracy === claimed.accuracy };
+  }
+  const texts = splits.flatMap((s) => s.task.test.map((e) => e.text)).slice(0, 64);
+  const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', path.basename(info.onnxFile)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, signal: ctx.signal, log: ctx.log });
+  const ideal = idealSpeedup(info, winner.kept, t.seqLen);
+  return {
+    loadedFrom: out,
+    perTask,
+    allEqual: Object.values(perTask).every((p) => p.equal),
+    timing: { ...t, idealSpeedup: ideal, efficiency: t.batch32.speedup / ideal },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * ONNX Runtime sessions with execution-provider choice and a logged fallback.
+ * `auto` tries CUDA (where its provider libraries are installed), then WebGPU (where an
+ * adapter exists), then CPU; each fallback is said once.
+ */
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { BadInputError } from '../errors';
+
+export type Provider = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export const PROVIDERS: Provider[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+
+export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export interface SessionOptions {
+  provider?: Provider;
+  /** Fail instead of falling back to CPU when the requested provider cannot start. */
+  strictProvider?: boolean;
+  threads?: number;
+  log?: LogFn;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  /** The provider actually running the graph. */
+  provider: Exclude<Provider, 'auto'>;
+}
+
+const said = new Set<string>();
+/** Providers that failed to start in this process, with why; not tried again. */
+const unavailable = new Map<string, string>();
+// Provider probing failures are expected and reported by us; keep ORT's native log quiet.
+ort.env.logLevel = 'fatal';
+function sayOnce(log: LogFn | undefined, level: 'info' | 'warn', msg: string): void {
+  if (said.has(msg)) return;
+  said.add(msg);
+  log?.(level, msg);
+}
+
+export function parseProvider(v: string): Provider {
+  if ((PROVIDERS as string[]).includes(v)) return v as Provider;
+  throw new BadInputError(`--provider ${v}: unknown execution provider; use one of ${PROVIDERS.join(', ')}.`);
+}
+
+/** Opens a session from a file path (external data resolves beside it) or an in-memory model. */
+export async function openSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<OpenedSession> {
+  const requested = opts.provider ?? 'auto';
+  const order: Exclude<Provider, 'auto'>[] = requested === 'auto' ? ['cuda', 'webgpu', 'cpu'] : requested === 'cpu' ? ['cpu'] : [requested, 'cpu'];
+  const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  let lastError: Error | null = null;
+  for (const ep of order) {
+    const known = unavailable.get(ep);
+    if (known !== undefined && ep !== 'cpu') {
+      if (requested !== 'auto' && opts.strictProvider) throw new BadInputError(`--provider ${requested}: it cannot start on this machine (${known}). ${hint(ep)}`);
+      continue;
+    }
+    const so: ort.InferenceSession.SessionOptions = {
+      executionProviders: [ep],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
+    };
+    try {
+      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
+      if (ep !== 'cpu' || requested === 'cpu') sayOnce(opts.log, 'info', `execution provider: ${ep}`);
+      return { session, provider: ep };
+    } catch (e) {
+      lastError = e as Error;
+      const why = firstLine(lastError.message);
+      if (ep === 'cpu') break;
+      unavailable.set(ep, why);
+      if (requested !== 'auto' && opts.strictProvider) {
+        throw new BadInputError(`--provider ${requested}: it cannot start on this machine (${why}). ${hint(ep)}`);
+      }
+      sayOnce(opts.log, requested === 'auto' ? 'info' : 'warn', `execution provider ${ep} is not available (${why}); ${hint(ep)} Falling back.`);
+    }
+  }
+  throw lastError ?? new Error('no execution provider could start');
+}
+
+function firstLine(s: string): string {
+  const m = /Failed to get a WebGPU adapter[^.]*|Failed to load shared library|libonnxruntime_providers_cuda[^ ]*|[^\n]{0,160}/.exec(s);
+  return (m ? m[0] : s).trim();
+}
+
+function hint(ep: Exclude<Provider, 'auto'>): string {
+  if (ep === 'cuda') return 'CUDA needs the onnxruntime-node CUDA provider libraries (run `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, see README) and an NVIDIA driver.';
+  if (ep === 'webgpu') return 'WebGPU needs a GPU adapter (Vulkan on Linux).';
+  return '';
+}

@@ -1,0 +1,44 @@
+/**
+ * The long-lived worker thread: runs core jobs one at a time (ORT native code has crashed when
+ * driven from several worker threads, so there is exactly one) and streams typed progress.
+ */
+import { parentPort } from 'node:worker_threads';
+import { isCancelled } from '../core/errors';
+import { runJob } from '../core/pipeline/dispatch';
+import { FromWorker, ToWorker } from './protocol';
+
+const port = parentPort;
+if (!port) throw new Error('src/worker/main must run inside a worker thread');
+const running = new Map<number, AbortController>();
+const post = (m: FromWorker) => port.postMessage(m);
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'cancel':
+      running.get(msg.id)?.abort();
+      break;
+    case 'run': {
+      const ac = new AbortController();
+      running.set(msg.id, ac);
+      runJob(msg.job, {
+        signal: ac.signal,
+        onProgress: (event) => post({ type: 'progress', id: msg.id, event }),
+        log: (level, message) => post({ type: 'log', id: msg.id, level, message }),
+      })
+        .then((result) => post({ type: 'result', id: msg.id, result }))
+        .catch((e: unknown) => {
+          if (isCancelled(e)) post({ type: 'cancelled', id: msg.id });
+          else {
+            const err = e instanceof Error ? e : new Error(String(e));
+            post({ type: 'error', id: msg.id, error: { name: err.name, code: (err as { code?: string }).code, message: err.message, stack: err.stack } });
+          }
+        })
+        .finally(() => running.delete(msg.id));
+      break;
+    }
+    default: {
+      const never: never = msg;
+      throw new Error(`unknown message ${JSON.stringify(never)}`);
+    }
+  }
+});

@@ -1,0 +1,18 @@
+/** Messages between a JobRunner and its worker thread. */
+import { Job, LogLevel, ProgressEvent } from '../core/jobs';
+
+export type ToWorker = { type: 'run'; id: number; job: Job } | { type: 'cancel'; id: number };
+
+export interface SerializedError {
+  name: string;
+  code?: string;
+  message: string;
+  stack?: string;
+}
+
+export type FromWorker =
+  | { type: 'progress'; id: number; event: ProgressEvent }
+  | { type: 'log'; id: number; level: LogLevel; message: string }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: SerializedError }
+  | { type: 'cancelled'; id: number };

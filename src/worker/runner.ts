@@ -1,0 +1,124 @@
+/**
+ * JobRunner over one long-lived worker thread. Cancellation asks the worker to stop between
+ * batches; if it has not stopped after a grace period the thread is terminated.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { CancelledError, ProbeScaleError } from '../core/errors';
+import { Job, JobContext, JobRunner } from '../core/jobs';
+import { FromWorker, SerializedError, ToWorker } from './protocol';
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  ctx: JobContext;
+}
+
+/** Re-creates the error the worker threw, keeping its class family (user error vs internal). */
+export function reviveError(e: SerializedError): Error {
+  const err = e.code ? new ProbeScaleError(e.code, e.message) : new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+/** Finds the worker script beside the running bundle (dist/worker.js) or the tsc output. */
+export function defaultWorkerPath(dir: string): string {
+  const candidates = [path.join(dir, 'worker.js'), path.join(dir, '..', 'worker', 'main.js')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`worker script not found (looked for ${candidates.join(', ')}); run npm run build.`);
+  return found;
+}
+
+export class WorkerJobRunner implements JobRunner {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly workerPath: string,
+    private readonly graceMs = 5000,
+  ) {}
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.workerPath);
+    w.on('message', (m: FromWorker) => this.onMessage(m));
+    w.on('error', (e) => this.failAll(e));
+    w.on('exit', (code) => {
+      if (this.worker === w) this.worker = null;
+      if (code !== 0) this.failAll(new Error(`the ProbeScale worker exited with code ${code}`));
+    });
+    this.worker = w;
+    return w;
+  }
+
+  private onMessage(m: FromWorker): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    switch (m.type) {
+      case 'progress':
+        p.ctx.onProgress?.(m.event);
+        break;
+      case 'log':
+        p.ctx.log?.(m.level, m.message);
+        break;
+      case 'result':
+        this.pending.delete(m.id);
+        p.resolve(m.result);
+        break;
+      case 'error':
+        this.pending.delete(m.id);
+        p.reject(reviveError(m.error));
+        break;
+      case 'cancelled':
+        this.pending.delete(m.id);
+        p.reject(new CancelledError());
+        break;
+      default: {
+        const never: never = m;
+        throw new Error(`unknown worker message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private failAll(e: Error): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(e);
+    }
+  }
+
+  run<T>(job: Job, ctx: JobContext): Promise<T> {
+    if (ctx.signal?.aborted) return Promise.reject(new CancelledError());
+    const w = this.ensure();
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ctx });
+      const send = (m: ToWorker) => w.postMessage(m);
+      ctx.signal?.addEventListener(
+        'abort',
+        () => {
+          send({ type: 'cancel', id });
+          const timer = setTimeout(() => {
+            if (!this.pending.has(id)) return;
+            // The job did not reach a cancellation point in time: stop the thread outright.
+            this.pending.delete(id);
+            reject(new CancelledError());
+            void w.terminate();
+          }, this.graceMs);
+          timer.unref();
+        },
+        { once: true },
+      );
+      send({ type: 'run', id, job });
+    });
+  }
+
+  async dispose(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}
