@@ -83,3 +83,22 @@ for (const name of tinyModels) {
     model.close();
   });
 }
+
+test('a pruned graph is read back as a model of its kept blocks', async () => {
+  const model = OnnxModel.open(onnxFile('tiny-bert'));
+  const blocks = findBlocks(model);
+  const pruned = OnnxModel.fromBuffer(chunksToBuffer(model.serialize(pruneEdit(model, blocks, [0, 2, 3]))));
+  const again = findBlocks(pruned);
+  assert.equal(again.numBlocks, 3);
+  assert.deepEqual(again.scopeIndex, [0, 2, 3]);
+  // Pruning the pruned model again (drop its middle block) equals pruning the source to 0,3.
+  const twice = chunksToBuffer(pruned.serialize(pruneEdit(pruned, again, [0, 2])));
+  const once = chunksToBuffer(model.serialize(pruneEdit(model, blocks, [0, 3])));
+  const refs: Refs = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-bert.refs.json'), 'utf8'));
+  const a = await ort.InferenceSession.create(twice);
+  const b = await ort.InferenceSession.create(once);
+  const ya = (await a.run(feeds(refs, [...a.inputNames])))[a.outputNames[0]].data as Float32Array;
+  const yb = (await b.run(feeds(refs, [...b.inputNames])))[b.outputNames[0]].data as Float32Array;
+  assert.deepEqual(ya, yb);
+  model.close();
+});

@@ -126,6 +126,21 @@ test('objective equals the mean log-loss plus ‖W‖²/(2Cn), computed by hand'
   assert.ok(Math.abs(objective(p, new Float64Array(9)) - expected) < 1e-14);
 });
 
+test('loss stays finite when the true class has vanishing probability', () => {
+  const dim = 3;
+  const { X, y } = blobs(30, dim, 3, 1, 15);
+  for (const K of [2, 3]) {
+    const yk = K === 2 ? y.map((v) => v % 2) : y;
+    const { size, objective } = logRegObjective(X, yk, dim, K, 1);
+    // Logits of order ±1e4: exp() of the gaps under- and overflows.
+    const p = Float64Array.from({ length: size }, (_, i) => (i % 2 ? 1e4 : -1e4));
+    const g = new Float64Array(size);
+    const f = objective(p, g);
+    assert.ok(Number.isFinite(f) && f > 100, `K=${K}: f = ${f}`);
+    assert.ok(g.every(Number.isFinite), `K=${K}: gradient not finite`);
+  }
+});
+
 test('binary fit satisfies C·Xᵀ(p − y) + w = 0 and Σ(p − y) = 0 at the optimum', () => {
   const dim = 8;
   const { X, y } = blobs(300, dim, 2, 0.4, 3);

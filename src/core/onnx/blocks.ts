@@ -23,6 +23,8 @@ export interface BlockStructure {
   finalOutput: string;
   /** Tensors produced inside a block and read by later blocks (e.g. T5's relative position bias). */
   sideInputs: string[];
+  /** The exporter's scope number of each block (differs from the index in a pruned graph). */
+  scopeIndex: number[];
 }
 
 function consumersOf(model: OnnxModel): Map<string, number[]> {
@@ -59,8 +61,11 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
     for (const o of n.outputs) for (const c of consumers.get(o) ?? []) bs.add(blockOf[c]);
     if (bs.size === 1) blockOf[i] = [...bs][0];
   });
-  let numBlocks = 0;
-  for (const b of blockOf) numBlocks = Math.max(numBlocks, b + 1);
+  // A pruned graph keeps its source's scope numbers (layer.0, layer.2, ...): blocks are ranked.
+  const scopeIndex = [...new Set(blockOf)].filter((b) => b >= 0).sort((a, b) => a - b);
+  const rank = new Map(scopeIndex.map((s, i) => [s, i]));
+  blockOf.forEach((b, i) => (blockOf[i] = b < 0 ? -1 : rank.get(b)!));
+  const numBlocks = scopeIndex.length;
   if (numBlocks === 0) {
     throw new UnsupportedModelError(
       `${file}: no transformer blocks found. ProbeScale looks for exporter scope names such as /encoder/layer.N/, /transformer/layer.N/ or /encoder/block.N/ in node names. Re-export the model with the TorchScript exporter (torch.onnx.export(..., dynamo=False)) or Optimum, which keep them.`,
@@ -91,9 +96,6 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
       external[b].push(t);
     }
   });
-  for (let b = 0; b < numBlocks; b++) {
-    if (!nodes.some((_, i) => blockOf[i] === b)) throw new UnsupportedModelError(`${file}: block ${b} has no nodes while block ${numBlocks - 1} exists; the scope names are not contiguous, so the block structure cannot be trusted.`);
-  }
 
   const hiddenIn: string[] = new Array(numBlocks);
   let sig: string | null = null;
@@ -138,5 +140,5 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
       if (p >= 0 && !hidden.has(t) && !sideInputs.includes(t)) sideInputs.push(t);
     }
   }
-  return { numBlocks, blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs };
+  return { numBlocks, blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs, scopeIndex };
 }

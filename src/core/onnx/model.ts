@@ -351,15 +351,29 @@ export class OnnxModel {
     return w;
   }
 
-  /** Re-encodes an initializer with other fields replaced (used to relocate external data). */
-  rewriteTensor(t: OnnxInitializer, replace: { externalData?: Record<string, string> }): MessageWriter {
+  /**
+   * Re-encodes an initializer with its external-data entries replaced (relocating external
+   * data). With `dropRawData` the inline bytes go too and the tensor is marked external, which
+   * is how a model is converted to the external-data layout.
+   */
+  rewriteTensor(t: OnnxInitializer, replace: { externalData: Record<string, string>; dropRawData?: boolean }): MessageWriter {
     const w = new MessageWriter();
+    let located = false;
     for (const x of parseFields(this.src, t.field.valStart, t.field.valEnd)) {
-      if (x.num === TENSOR.externalData && replace.externalData) continue;
+      if (x.num === TENSOR.externalData) continue;
+      if (replace.dropRawData && x.num === TENSOR.rawData) continue;
+      if (x.num === TENSOR.dataLocation) located = true;
       w.raw(this.src, x);
     }
-    for (const [k, v] of Object.entries(replace.externalData ?? {})) w.message(TENSOR.externalData, new MessageWriter().string(1, k).string(2, v));
+    for (const [k, v] of Object.entries(replace.externalData)) w.message(TENSOR.externalData, new MessageWriter().string(1, k).string(2, v));
+    if (!located) w.varint(TENSOR.dataLocation, 1);
     return w;
+  }
+
+  /** Byte range of an initializer's inline raw_data in the source, or null. */
+  rawDataRange(t: OnnxInitializer): { start: number; end: number } | null {
+    const f = parseFields(this.src, t.field.valStart, t.field.valEnd).find((x) => x.num === TENSOR.rawData);
+    return f ? { start: f.valStart, end: f.valEnd } : null;
   }
 
   /** Writes an edited copy to a file. */

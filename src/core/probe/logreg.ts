@@ -137,24 +137,15 @@ export function decision(model: LogRegModel, X: Float32Array, n: number): Float6
     throw new BadInputError(`matrix has ${X.length} values but ${n}×${dim} were expected`);
   }
   n |= 0;
-  const out = new Float64Array(n * K);
   const rows = K === 2 ? 1 : K;
-  const z = new Float64Array(rows);
-  for (let i = 0; i < n; i++) {
-    const xo = i * dim;
-    for (let r = 0; r < rows; r++) {
-      const wo = r * dim;
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += X[xo + j] * W[wo + j];
-      z[r] = s + bias[r];
-    }
-    if (K === 2) {
-      out[i * 2] = 0;
-      out[i * 2 + 1] = z[0];
-    } else {
-      out.set(z, i * K);
-    }
+  const z = new Float64Array(n * rows);
+  gemmNT(X, n, W, rows, dim, z);
+  if (K !== 2) {
+    for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) z[i * K + k] += bias[k];
+    return z;
   }
+  const out = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) out[i * 2 + 1] = z[i] + bias[0];
   return out;
 }
 
@@ -244,12 +235,13 @@ function warmStart(init: LogRegModel, present: number[], binary: boolean, x0: Fl
 }
 
 /**
- * Loss and gradient with the data held twice in float64 — row-major and transposed — so both
- * products (Z = X·Wᵀ and ∇W = Rᵀ·X) run as dot products over contiguous memory.
+ * Loss and gradient. The data is read in place and once more transposed (float32, like the input:
+ * measured as fast as float64 here, at half the memory), so both products, Z = X·Wᵀ and ∇W = Rᵀ·X,
+ * run as dot products over contiguous memory.
  */
 class LossEvaluator {
-  private readonly X: Float64Array;
-  private readonly Xt: Float64Array;
+  private readonly X: Float32Array;
+  private readonly Xt: Float32Array;
   private readonly Z: Float64Array; // n×m logits
   private readonly Rt: Float64Array; // m×n residuals p − onehot(y)
   private readonly Gt: Float64Array; // dim×m
@@ -274,8 +266,8 @@ class LossEvaluator {
     this.m = m | 0;
     const rows = this.n;
     const cols = this.dim;
-    this.X = Float64Array.from(X32);
-    this.Xt = new Float64Array(rows * cols);
+    this.X = X32;
+    this.Xt = new Float32Array(rows * cols);
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) this.Xt[j * rows + i] = X32[i * cols + j];
     this.Z = new Float64Array(rows * this.m);
     this.Rt = new Float64Array(this.m * rows);
@@ -311,7 +303,7 @@ class LossEvaluator {
       gb += r;
     }
     gemmNT(this.Xt, dim, Rt, 1, n, this.Gt);
-    return this.finish(p, grad, loss, [gb]);
+    return this.finish(p, grad, loss, Float64Array.of(gb));
   }
 
   private softmaxLoss(p: Float64Array, grad: Float64Array): number {
@@ -319,7 +311,7 @@ class LossEvaluator {
     const bo = m * dim;
     gemmNT(this.X, n, p, m, dim, Z);
     let loss = 0;
-    const gb = new Array<number>(m).fill(0);
+    const gb = new Float64Array(m);
     for (let i = 0; i < n; i++) {
       const zo = i * m;
       let mx = -Infinity;
@@ -328,15 +320,16 @@ class LossEvaluator {
         Z[zo + k] = z;
         if (z > mx) mx = z;
       }
+      const yi = y[i];
+      const zy = Z[zo + yi];
       let sum = 0;
       for (let k = 0; k < m; k++) {
         const e = Math.exp(Z[zo + k] - mx);
         Z[zo + k] = e;
         sum += e;
       }
-      const yi = y[i];
-      // Z now holds exp(z − max); the log-probability of the true class is log(e_y / sum).
-      loss -= Math.log(Z[zo + yi] / sum);
+      // log-sum-exp − z_y: finite even when the true class's probability underflows to 0.
+      loss += mx + Math.log(sum) - zy;
       const inv = 1 / sum;
       for (let k = 0; k < m; k++) {
         const r = Z[zo + k] * inv - (k === yi ? 1 : 0);
@@ -349,7 +342,7 @@ class LossEvaluator {
   }
 
   /** Scales the data term by 1/n, adds the penalty, and lays ∇W (from Gt) and ∇b into grad. */
-  private finish(p: Float64Array, grad: Float64Array, loss: number, gb: number[]): number {
+  private finish(p: Float64Array, grad: Float64Array, loss: number, gb: Float64Array): number {
     const { n, dim, m, Gt } = this;
     const invN = 1 / n;
     const lam = 1 / (this.c * n);
@@ -372,7 +365,7 @@ class LossEvaluator {
  * 4×2 (each loaded value feeds two or four multiply-adds; measured ~2× faster than plain dot products
  * in V8); the summation order is fixed, so results are reproducible.
  */
-function gemmNT(A: Float64Array, rowsA: number, B: Float64Array, rowsB: number, len: number, out: Float64Array): void {
+function gemmNT(A: Float32Array, rowsA: number, B: Float64Array, rowsB: number, len: number, out: Float64Array): void {
   // Callers may hold sizes as boxed doubles (e.g. from `arr.map(Number)`); int32 locals keep V8's
   // index arithmetic in integers, which halves the time of this loop.
   const ra = rowsA | 0;

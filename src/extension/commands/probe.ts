@@ -1,0 +1,66 @@
+/** "ProbeScale: Probe Model Folder" and the probe path it shares with the test API. */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BadInputError } from '../../core/errors';
+import { ProbeSettings, TaskSpec } from '../../core/jobs';
+import type { ProbeReport } from '../../core/pipeline/report';
+import { reportError } from '../log';
+import { Services } from '../services';
+import { readProbeSettings } from '../settingKeys';
+import { isModelFolder } from '../workspace/discovery';
+import { pickModelFolder, pickTasks } from './pickers';
+
+export interface ProbeConfig {
+  modelDir: string;
+  tasks: TaskSpec[];
+  /** Overrides of the `probescale.*` settings for this run. */
+  settings?: Partial<ProbeSettings>;
+}
+
+export type ProbeRun = { status: 'done'; report: ProbeReport; savedTo: string | null } | { status: 'cancelled' };
+
+/** Runs a probe job with progress, saves the report to the workspace and shows it in the view. */
+export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeRun> {
+  const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
+  const name = path.basename(config.modelDir);
+  const outcome = await s.jobs.run<ProbeReport>(
+    { type: 'probe', modelDir: config.modelDir, tasks: config.tasks, settings },
+    `ProbeScale: probing ${name} on ${config.tasks.map((t) => t.name).join(', ')}`,
+  );
+  if (outcome.status === 'cancelled') return outcome;
+  const savedTo = s.reports.save(outcome.result);
+  return { status: 'done', report: outcome.result, savedTo };
+}
+
+function bestLayers(report: ProbeReport): string {
+  return Object.entries(report.tasks)
+    .map(([name, t]) => `${name} best at layer ${t.bestLayer} (${(100 * (t.layers.find((l) => l.layer === t.bestLayer)?.accuracy ?? 0)).toFixed(1)} %)`)
+    .join(', ');
+}
+
+/** The command: model from the Explorer (or a picker), tasks from a picker, then the job. */
+export async function probeFolder(s: Services, uri?: vscode.Uri): Promise<void> {
+  try {
+    let modelDir = uri instanceof vscode.Uri ? uri.fsPath : undefined;
+    if (modelDir && !isModelFolder(modelDir)) {
+      throw new BadInputError(`${modelDir} is not a model folder: it needs config.json and an ONNX export (onnx/model.onnx).`);
+    }
+    modelDir ??= await pickModelFolder('ProbeScale: Probe Model Folder — model', s.reports.current?.report.model.dir);
+    if (!modelDir) return;
+    const tasks = await pickTasks(s.state, `ProbeScale: Probe ${path.basename(modelDir)} — tasks`);
+    if (!tasks) return;
+    void s.view.reveal();
+    const run = await runProbe(s, { modelDir, tasks });
+    if (run.status === 'cancelled') {
+      void vscode.window.showInformationMessage('ProbeScale: probe cancelled; no report was written.');
+      return;
+    }
+    const open = 'Open Report File';
+    const savedTo = run.savedTo;
+    void vscode.window.showInformationMessage(`ProbeScale: probed ${path.basename(modelDir)}: ${bestLayers(run.report)}.`, ...(savedTo ? [open] : [])).then((choice) => {
+      if (choice === open && savedTo) void vscode.window.showTextDocument(vscode.Uri.file(savedTo));
+    });
+  } catch (e) {
+    reportError(s.log, 'probe', e);
+  }
+}

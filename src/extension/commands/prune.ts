@@ -1,0 +1,135 @@
+/** "ProbeScale: Prune Model" and the commit path the view's "Commit pruned model" button uses. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { PruneResult } from '../../core/pipeline/pruneJob';
+import { PruneOutcome } from '../../shared/protocol';
+import { reportError } from '../log';
+import { Services } from '../services';
+import { displayPath, workspaceFolderFor } from '../workspace/discovery';
+import { parseBlockList, pickModelFolder } from './pickers';
+
+/** `[0,1,2,3,7]` → `0-3_7`: ranges joined by `_`, safe in folder names on every platform. */
+export function blocksSlug(kept: readonly number[]): string {
+  if (kept.length === 0) return 'none';
+  const parts: string[] = [];
+  let start = kept[0];
+  let prev = kept[0];
+  for (const k of [...kept.slice(1), Number.NaN]) {
+    if (k === prev + 1) {
+      prev = k;
+      continue;
+    }
+    parts.push(start === prev ? `${start}` : `${start}-${prev}`);
+    start = prev = k;
+  }
+  return parts.join('_');
+}
+
+function inside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Where `<model>-pruned-<blocks>` goes: beside the model when that is inside the workspace,
+ * else at the root of the first workspace folder (else beside the model).
+ */
+export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
+  const name = `${path.basename(modelDir)}-pruned-${blocksSlug(kept)}`;
+  const parent = path.dirname(modelDir);
+  const folder = workspaceFolderFor(modelDir);
+  if (!folder || inside(folder.uri.fsPath, parent)) return path.join(parent, name);
+  return path.join(folder.uri.fsPath, name);
+}
+
+const pctOf = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : '100');
+
+/**
+ * Writes the pruned model with progress. An existing folder is replaced only after the user
+ * agrees in a modal. Errors propagate (callers report them).
+ */
+export async function commitPrune(s: Services, modelDir: string, layers: number[], out = prunedFolderPath(modelDir, [...layers].sort((a, b) => a - b))): Promise<PruneOutcome> {
+  let overwrite = false;
+  if (fs.existsSync(out)) {
+    const replace = 'Replace';
+    const choice = await vscode.window.showWarningMessage(
+      `${path.basename(out)} already exists. Replace it?`,
+      { modal: true, detail: `${out}\n\nIts contents will be replaced by the model with blocks ${layers.join(', ') || '(none)'} of ${path.basename(modelDir)}.` },
+      replace,
+    );
+    if (choice !== replace) return { status: 'declined' };
+    overwrite = true;
+  }
+  const outcome = await s.jobs.run<PruneResult>({ type: 'prune', modelDir, layers, out, overwrite, settings: {} }, `ProbeScale: writing ${path.basename(out)}`);
+  if (outcome.status === 'cancelled') {
+    void vscode.window.showInformationMessage('ProbeScale: pruning cancelled; nothing was written.');
+    return outcome;
+  }
+  const r = outcome.result;
+  s.log.info(`wrote ${r.out}: ${r.files.join(', ')}`);
+  void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(r.out));
+  const reveal = 'Reveal in Explorer';
+  void vscode.window
+    .showInformationMessage(`ProbeScale: wrote ${displayPath(r.out)}: ${r.kept.length} blocks, ${r.params.after.toLocaleString('en-US')} parameters (${pctOf(r.params.after, r.params.before)} %).`, reveal)
+    .then((c) => {
+      if (c === reveal) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(r.out));
+    });
+  return { status: 'written', ...r };
+}
+
+/** Number of blocks from config.json, for validating typed block lists before the job runs. */
+function numLayersOf(modelDir: string): number | undefined {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const n = c.num_hidden_layers ?? c.n_layers ?? c.num_layers;
+    return typeof n === 'number' ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface LayerItem extends vscode.QuickPickItem {
+  layers?: number[];
+}
+
+/** The command: model, then blocks (the view's selection, the report's best prefix, or typed). */
+export async function pruneModel(s: Services): Promise<void> {
+  try {
+    const shown = s.reports.current?.report;
+    const modelDir = await pickModelFolder('ProbeScale: Prune Model — model', shown?.model.dir);
+    if (!modelDir) return;
+    const report = shown && path.resolve(shown.model.dir) === path.resolve(modelDir) ? shown : undefined;
+    const numLayers = report?.model.numLayers ?? numLayersOf(modelDir) ?? Number.MAX_SAFE_INTEGER;
+    const items: LayerItem[] = [];
+    const sel = s.selection && path.resolve(s.selection.modelDir) === path.resolve(modelDir) ? s.selection.kept : undefined;
+    if (sel) items.push({ label: `$(check) Blocks ticked in the ProbeScale view`, description: blocksSlug(sel).replace(/_/g, ', '), layers: sel });
+    if (report) {
+      const k = Math.min(numLayers, Math.max(0, ...Object.values(report.tasks).map((t) => t.bestLayer)));
+      const prefix = Array.from({ length: k }, (_, i) => i);
+      items.push({ label: '$(graph-line) Best prefix from the last report', description: `blocks ${blocksSlug(prefix).replace(/_/g, ', ')}`, detail: 'the lowest layers that reach every task’s best probe score', layers: prefix });
+    }
+    items.push({ label: '$(edit) Type blocks…', description: 'e.g. 0-5, 7', alwaysShow: true });
+    const choice = await vscode.window.showQuickPick(items, { title: `ProbeScale: Prune ${path.basename(modelDir)} — blocks to keep` });
+    if (!choice) return;
+    let layers = choice.layers;
+    if (!layers) {
+      const typed = await vscode.window.showInputBox({
+        title: `ProbeScale: Prune ${path.basename(modelDir)} — blocks to keep`,
+        prompt: `Blocks to keep, 0-based${numLayers < Number.MAX_SAFE_INTEGER ? ` (the model has 0–${numLayers - 1})` : ''}: numbers and ranges, e.g. 0-5, 7`,
+        value: sel ? blocksSlug(sel).replace(/_/g, ', ') : '',
+        validateInput: (v) => {
+          const r = parseBlockList(v, numLayers);
+          return typeof r === 'string' ? r : undefined;
+        },
+      });
+      if (typed === undefined) return;
+      const parsed = parseBlockList(typed, numLayers);
+      if (typeof parsed === 'string') return;
+      layers = parsed;
+    }
+    await commitPrune(s, modelDir, layers);
+  } catch (e) {
+    reportError(s.log, 'prune', e);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * ProbeScale's VS Code entry point: wires the commands, the relevance view and the job runner.
+ * VS Code glue only; the work happens in src/core, in the worker thread.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { PruneResult } from '../core/pipeline/pruneJob';
+import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
+import { PruneOutcome, ReportData, ToWebview } from '../shared/protocol';
+import { openReport } from './commands/openReport';
+import { ProbeConfig, ProbeRun, probeFolder, runProbe } from './commands/probe';
+import { commitPrune, pruneModel } from './commands/prune';
+import { JobManager } from './jobs/jobManager';
+import { createLog, reportError } from './log';
+import { ReportStore } from './reports/reportStore';
+import { Services } from './services';
+import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RequestHandlers } from './views/relevanceView';
+import { ModelFolderContext } from './workspace/discovery';
+
+/**
+ * What `activate()` returns (`vscode.extensions.getExtension('probescale.probescale').exports`).
+ * The integration tests drive the commands' core paths through it instead of through QuickPicks.
+ */
+export interface ProbeScaleApi {
+  /** The probe path of "Probe Model Folder" after its pickers: job, progress, saved report, view. */
+  runProbe(config: ProbeConfig): Promise<ProbeRun>;
+  /** The commit path of the view's "Commit pruned model" (asks before replacing `out`). */
+  commitPrune(modelDir: string, layers: number[], out?: string): Promise<PruneOutcome>;
+  /** Opens the relevance view; resolves once its webview has completed the ready handshake. */
+  revealView(): Promise<void>;
+  /** The report the view shows. */
+  currentReport(): ReportData | undefined;
+  /** Model folders found in the workspace (what the Explorer menu is shown on). */
+  modelFolders(): Promise<string[]>;
+}
+
+export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
+  const log = createLog();
+  const jobs = new JobManager(() => new WorkerJobRunner(defaultWorkerPath(__dirname)), log);
+  const reports = new ReportStore(log);
+  const models = new ModelFolderContext(log);
+  const cacheDir = path.join(context.globalStorageUri.fsPath, 'features');
+
+  const handlers: RequestHandlers = {
+    'probe/start': async ({ modelDir }) => {
+      void vscode.commands.executeCommand('probescale.probeFolder', modelDir ? vscode.Uri.file(modelDir) : undefined);
+      return { started: true };
+    },
+    'report/open': async () => {
+      try {
+        return { opened: await openReport(services) };
+      } catch (e) {
+        reportError(log, 'open report', e);
+        throw e;
+      }
+    },
+    'prune/commit': async ({ modelDir, layers }) => {
+      try {
+        return await commitPrune(services, modelDir, layers);
+      } catch (e) {
+        reportError(log, 'prune', e);
+        throw e;
+      }
+    },
+    'explorer/reveal': async ({ path: p }) => {
+      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(p));
+      return { revealed: true };
+    },
+  };
+
+  const view = new RelevanceViewProvider(
+    context.extensionUri,
+    {
+      handlers,
+      snapshot: () => {
+        const out: ToWebview[] = [];
+        const shown = reports.current ?? reports.loadLatest();
+        if (shown) out.push({ type: 'report/show', report: shown.report, source: shown.source });
+        const progress = jobs.progress;
+        if (progress) out.push(progress);
+        return out;
+      },
+      cancel: (jobId) => jobs.cancel(jobId),
+      selectionChanged: (modelDir, kept) => {
+        services.selection = { modelDir, kept };
+      },
+    },
+    log,
+  );
+
+  const services: Services = { log, jobs, reports, view, state: context.workspaceState, cacheDir, selection: undefined };
+
+  context.subscriptions.push(
+    log,
+    jobs,
+    reports,
+    models,
+    view,
+    vscode.window.registerWebviewViewProvider(RELEVANCE_VIEW_ID, view),
+    jobs.onEvent((e) => view.post(e)),
+    reports.onDidChange((r) => view.post({ type: 'report/show', report: r.report, source: r.source })),
+    vscode.commands.registerCommand('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri)),
+    vscode.commands.registerCommand('probescale.pruneModel', () => pruneModel(services)),
+    vscode.commands.registerCommand('probescale.showPanel', () => view.reveal()),
+    vscode.commands.registerCommand('probescale.openReport', async () => {
+      try {
+        await openReport(services);
+      } catch (e) {
+        reportError(log, 'open report', e);
+      }
+    }),
+    vscode.commands.registerCommand('probescale.cancelJob', () => {
+      if (!jobs.cancel()) void vscode.window.showInformationMessage('ProbeScale: no job is running.');
+    }),
+  );
+  void models.refresh();
+  log.info(`ProbeScale activated (extension at ${context.extensionUri.fsPath})`);
+
+  return {
+    runProbe: (config) => runProbe(services, config),
+    commitPrune: (modelDir, layers, out) => commitPrune(services, modelDir, layers, out),
+    revealView: () => view.reveal(),
+    currentReport: () => reports.current?.report,
+    modelFolders: () => models.refresh(),
+  };
+}
+
+export function deactivate(): void {
+  // Everything, the worker thread included, is disposed through context.subscriptions.
+}
+
+export type { ProbeConfig, ProbeRun, PruneResult };

@@ -1,0 +1,167 @@
+/**
+ * Runs core jobs for the extension: one at a time, in the worker thread, under a cancellable
+ * progress notification. The notification's Cancel, the view's Cancel and the
+ * `probescale.cancelJob` command all abort the same AbortController; the runner forwards that
+ * to the worker, which stops between batches.
+ */
+import * as vscode from 'vscode';
+import { isCancelled } from '../../core/errors';
+import { Job, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
+import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
+import { errorMessage } from '../log';
+
+export type JobEvent = Extract<ToWebview, { type: 'job/progress' | 'job/done' }>;
+
+export type JobOutcome<T> = { status: 'done'; result: T } | { status: 'cancelled' };
+
+/** Thrown when a job is asked for while another runs (the worker runs one job at a time). */
+export class JobBusyError extends Error {
+  constructor(running: JobKind) {
+    super(`a ${running} job is already running; wait for it or cancel it (ProbeScale: Cancel Running Job).`);
+    this.name = 'JobBusyError';
+  }
+}
+
+const RUNNING_CONTEXT_KEY = 'probescale.jobRunning';
+const PROGRESS_INTERVAL_MS = 100;
+
+interface Current {
+  id: string;
+  kind: JobKind;
+  controller: AbortController;
+}
+
+/** One line for a progress event, and the share of its stage that is done (null when unknown). */
+export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { message: string; fraction: number | null } {
+  switch (e.kind) {
+    case 'stage':
+      return { message: e.message, fraction: null };
+    case 'extract':
+      return { message: `extracting features of ${e.label}: ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
+    case 'probe':
+      return { message: `training probes for ${e.task}: layer ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
+    case 'candidate':
+      return { message: `measuring candidate ${e.done}/${e.total} (${e.subset})`, fraction: e.total ? e.done / e.total : null };
+    default:
+      return assertNever(e, 'progress event');
+  }
+}
+
+export class JobManager implements vscode.Disposable {
+  private runner: JobRunner | undefined;
+  private current: Current | undefined;
+  private lastProgress: Extract<JobEvent, { type: 'job/progress' }> | undefined;
+  private nextId = 1;
+  private readonly events = new vscode.EventEmitter<JobEvent>();
+  /** Progress and completion of every job, for the view. */
+  readonly onEvent = this.events.event;
+
+  constructor(
+    private readonly createRunner: () => JobRunner,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get running(): JobKind | undefined {
+    return this.current?.kind;
+  }
+
+  /** The latest progress of the running job, so a view that opens mid-job can show it. */
+  get progress(): Extract<JobEvent, { type: 'job/progress' }> | undefined {
+    return this.current ? this.lastProgress : undefined;
+  }
+
+  /** Cancels the running job (or only the one with `jobId`); false when there was none. */
+  cancel(jobId?: string): boolean {
+    if (!this.current || (jobId !== undefined && jobId !== this.current.id)) return false;
+    this.log.info(`cancelling ${this.current.kind} job ${this.current.id}`);
+    this.current.controller.abort();
+    return true;
+  }
+
+  /**
+   * Runs `job` with a progress notification titled `title`. Resolves with the result, or with
+   * `cancelled`; rejects with the job's error (the caller reports it).
+   */
+  async run<T>(job: Job, title: string): Promise<JobOutcome<T>> {
+    if (this.current) throw new JobBusyError(this.current.kind);
+    const current: Current = { id: `job-${this.nextId++}`, kind: job.type, controller: new AbortController() };
+    this.current = current;
+    void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, true);
+    const { id, kind, controller } = current;
+    this.log.info(`${kind} job ${id} started: ${JSON.stringify(job)}`);
+    const started = Date.now();
+    try {
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        async (progress, token) => {
+          const sub = token.onCancellationRequested(() => controller.abort());
+          let lastAt = 0;
+          let lastMessage = '';
+          const onProgress = (e: ProgressEvent) => {
+            if (e.kind === 'log') return this.workerLog(e.level, e.message);
+            const { message, fraction } = describeProgress(e);
+            const now = Date.now();
+            const final = fraction === 1 || e.kind === 'stage';
+            if (!final && now - lastAt < PROGRESS_INTERVAL_MS) return;
+            lastAt = now;
+            if (message !== lastMessage) progress.report({ message });
+            lastMessage = message;
+            this.lastProgress = { type: 'job/progress', jobId: id, job: kind, message, fraction };
+            this.events.fire(this.lastProgress);
+          };
+          try {
+            this.events.fire({ type: 'job/progress', jobId: id, job: kind, message: 'starting…', fraction: null });
+            const result = await this.ensureRunner().run<T>(job, { signal: controller.signal, onProgress, log: (l, m) => this.workerLog(l, m) });
+            const secs = ((Date.now() - started) / 1000).toFixed(1);
+            this.log.info(`${kind} job ${id} finished in ${secs} s`);
+            this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'done', message: `${kind} finished in ${secs} s` });
+            return { status: 'done', result };
+          } catch (e) {
+            if (isCancelled(e)) {
+              this.log.info(`${kind} job ${id} cancelled`);
+              this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'cancelled', message: `${kind} cancelled` });
+              return { status: 'cancelled' };
+            }
+            this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'failed', message: errorMessage(e) });
+            throw e;
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
+    } finally {
+      this.current = undefined;
+      this.lastProgress = undefined;
+      void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, false);
+    }
+  }
+
+  private workerLog(level: LogLevel, message: string): void {
+    switch (level) {
+      case 'info':
+        this.log.info(message);
+        break;
+      case 'warn':
+        this.log.warn(message);
+        break;
+      case 'error':
+        this.log.error(message);
+        break;
+      default:
+        assertNever(level, 'log level');
+    }
+  }
+
+  private ensureRunner(): JobRunner {
+    this.runner ??= this.createRunner();
+    return this.runner;
+  }
+
+  dispose(): void {
+    this.current?.controller.abort();
+    this.events.dispose();
+    const r = this.runner;
+    this.runner = undefined;
+    void r?.dispose();
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Reports in the workspace: every probe the extension runs is saved to
+ * `.probescale/reports/<model>-<time>.json` in the model's workspace folder, and the view
+ * reloads the newest one when it opens. Reports written by the CLI open the same way.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BadInputError } from '../../core/errors';
+import { LayerRow, ReportData, TaskData } from '../../shared/protocol';
+import { workspaceFolderFor } from '../workspace/discovery';
+
+export const REPORTS_DIR = path.join('.probescale', 'reports');
+
+export interface ShownReport {
+  report: ReportData;
+  /** The file the report lives in; null for a report that could not be saved. */
+  source: string | null;
+}
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const numOrNull = (v: unknown): number | null => num(v) ?? null;
+
+/** `2026-11-26T23:12:50.341Z` → `20261126-231250`, for file names that sort by time. */
+export function timestampForFile(iso: string): string {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/.exec(iso);
+  return m ? `${m[1]}${m[2]}${m[3]}-${m[4]}${m[5]}${m[6]}` : String(Date.now());
+}
+
+/**
+ * Checks that `json` is a ProbeScale report (the CLI contract's minimum) and fills the fields
+ * older or hand-made reports may lack. Throws a BadInputError naming the missing field.
+ */
+export function normalizeReport(json: unknown, file: string): ReportData {
+  const bad = (what: string) => new BadInputError(`${file} is not a ProbeScale report: ${what}. Make one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
+  if (!isObj(json)) throw bad('expected a JSON object');
+  const model = json.model;
+  if (!isObj(model)) throw bad('no "model"');
+  const numLayers = num(model.numLayers);
+  if (numLayers === undefined || numLayers < 0) throw bad('"model.numLayers" is missing');
+  const params = isObj(model.params) ? model.params : undefined;
+  const total = num(params?.total);
+  const embeddings = num(params?.embeddings);
+  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v) => num(v) ?? 0) : undefined;
+  if (total === undefined || embeddings === undefined || !perBlock || perBlock.length !== numLayers) {
+    throw bad('"model.params" needs total, embeddings and one perBlock entry per block');
+  }
+  const other = num(params?.other) ?? Math.max(0, total - embeddings - perBlock.reduce((a, b) => a + b, 0));
+  if (!isObj(json.tasks) || Object.keys(json.tasks).length === 0) throw bad('no "tasks"');
+  const tasks: Record<string, TaskData> = {};
+  for (const [name, t] of Object.entries(json.tasks)) {
+    if (!isObj(t) || !Array.isArray(t.layers) || t.layers.length === 0) throw bad(`task "${name}" has no "layers"`);
+    const layers: LayerRow[] = t.layers.map((l: unknown, i: number) => {
+      if (!isObj(l) || num(l.accuracy) === undefined) throw bad(`task "${name}" layer ${i} has no accuracy`);
+      const accuracy = num(l.accuracy)!;
+      const controlAccuracy = numOrNull(l.controlAccuracy);
+      return {
+        layer: num(l.layer) ?? i,
+        accuracy,
+        macroF1: num(l.macroF1) ?? NaN,
+        controlAccuracy,
+        selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
+      };
+    });
+    const best = layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+    tasks[name] = {
+      labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
+      majority: num(t.majority) ?? NaN,
+      weight: num(t.weight) ?? 1,
+      nTrain: num(t.nTrain) ?? 0,
+      nTest: num(t.nTest) ?? 0,
+      layers,
+      bestLayer: num(t.bestLayer) ?? best.layer,
+    };
+  }
+  const signals = isObj(json.signals) && Array.isArray(json.signals.blockInfluence)
+    ? { blockInfluence: json.signals.blockInfluence.map((v) => num(v) ?? 0), angularDistance: Array.isArray(json.signals.angularDistance) ? (json.signals.angularDistance as number[][]) : [] }
+    : undefined;
+  return {
+    kind: typeof json.kind === 'string' ? json.kind : 'probe',
+    createdAt: typeof json.createdAt === 'string' ? json.createdAt : new Date(0).toISOString(),
+    provider: typeof json.provider === 'string' ? json.provider : '',
+    model: {
+      dir: typeof model.dir === 'string' ? model.dir : '',
+      architecture: typeof model.architecture === 'string' ? model.architecture : 'unknown',
+      numLayers,
+      hiddenSize: num(model.hiddenSize) ?? 0,
+      params: { total, embeddings, perBlock, other },
+    },
+    tasks,
+    signals,
+  };
+}
+
+export function readReportFile(file: string): ShownReport {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new BadInputError(`${file} cannot be read as JSON: ${(e as Error).message}`);
+  }
+  return { report: normalizeReport(json, file), source: file };
+}
+
+export class ReportStore implements vscode.Disposable {
+  private shown: ShownReport | undefined;
+  private readonly changed = new vscode.EventEmitter<ShownReport>();
+  /** Fires when another report becomes the current one. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  get current(): ShownReport | undefined {
+    return this.shown;
+  }
+
+  show(r: ShownReport): void {
+    this.shown = r;
+    this.changed.fire(r);
+  }
+
+  /**
+   * Saves a report beside the model's workspace folder and makes it current. Returns the file,
+   * or null when there is no workspace to save into (the report is still shown).
+   */
+  save(report: ReportData): string | null {
+    const folder = workspaceFolderFor(report.model.dir);
+    let file: string | null = null;
+    if (folder) {
+      const dir = path.join(folder.uri.fsPath, REPORTS_DIR);
+      fs.mkdirSync(dir, { recursive: true });
+      const model = path.basename(report.model.dir) || 'model';
+      file = path.join(dir, `${model}-${timestampForFile(report.createdAt)}.json`);
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
+      fs.renameSync(tmp, file);
+      this.log.info(`report saved to ${file}`);
+    }
+    this.show({ report: normalizeReport(report, file ?? 'report'), source: file });
+    return file;
+  }
+
+  /** Saved reports of every workspace folder, newest first. */
+  listSaved(): { file: string; mtime: number }[] {
+    const out: { file: string; mtime: number }[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const dir = path.join(folder.uri.fsPath, REPORTS_DIR);
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir).filter((n) => n.endsWith('.json'));
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const file = path.join(dir, n);
+        out.push({ file, mtime: fs.statSync(file).mtimeMs });
+      }
+    }
+    return out.sort((a, b) => b.mtime - a.mtime);
+  }
+
+  /** Makes the newest readable saved report current, unless one is shown already. */
+  loadLatest(): ShownReport | undefined {
+    if (this.shown) return this.shown;
+    for (const { file } of this.listSaved()) {
+      try {
+        const r = readReportFile(file);
+        this.shown = r;
+        return r;
+      } catch (e) {
+        this.log.warn(`skipping ${file}: ${(e as Error).message}`);
+      }
+    }
+    return undefined;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Every setting ProbeScale reads, by key, and how they become the core's ProbeSettings.
+ * package.json `contributes.configuration` declares the same keys; keep the two in step.
+ */
+import * as vscode from 'vscode';
+import { DEFAULT_SETTINGS, ProbeSettings } from '../core/jobs';
+
+export const SECTION = 'probescale';
+
+export const SettingKeys = {
+  provider: 'provider',
+  maxLength: 'maxLength',
+  batchSize: 'batchSize',
+  pooling: 'pooling',
+  limitTrain: 'limitTrain',
+  limitTest: 'limitTest',
+} as const;
+
+const PROVIDERS: readonly ProbeSettings['provider'][] = ['auto', 'cpu', 'webgpu', 'cuda'];
+const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
+
+function positiveInt(v: unknown, fallback: number | undefined): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : fallback;
+}
+
+/**
+ * The probe settings for a resource (workspace-folder settings win over user settings).
+ * Out-of-range values fall back to the defaults rather than failing a job the user started.
+ */
+export function readProbeSettings(scope: vscode.Uri | undefined, cacheDir: string | null): ProbeSettings {
+  const c = vscode.workspace.getConfiguration(SECTION, scope);
+  return {
+    ...DEFAULT_SETTINGS,
+    provider: oneOf(c.get(SettingKeys.provider), PROVIDERS, DEFAULT_SETTINGS.provider),
+    pooling: oneOf(c.get(SettingKeys.pooling), POOLINGS, DEFAULT_SETTINGS.pooling),
+    maxLength: positiveInt(c.get(SettingKeys.maxLength), DEFAULT_SETTINGS.maxLength) ?? DEFAULT_SETTINGS.maxLength,
+    batchSize: positiveInt(c.get(SettingKeys.batchSize), DEFAULT_SETTINGS.batchSize) ?? DEFAULT_SETTINGS.batchSize,
+    // 0 (the default) means "every row".
+    limitTrain: positiveInt(c.get(SettingKeys.limitTrain), undefined),
+    limitTest: positiveInt(c.get(SettingKeys.limitTest), undefined),
+    cacheDir,
+  };
+}

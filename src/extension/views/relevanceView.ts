@@ -1,0 +1,168 @@
+/**
+ * The `probescale.relevance` webview view: serves webview/main.ts (bundled to dist/webview.js)
+ * under a strict CSP, and speaks src/shared/protocol.ts with it.
+ *
+ * Ready handshake: the host posts nothing until the webview says `ready`, and answers `ready`
+ * with a snapshot (current report, running job). Everything posted while the webview is not
+ * listening (not yet loaded, or hidden and torn down) is therefore dropped, not queued: the
+ * next snapshot supersedes it.
+ */
+import * as crypto from 'node:crypto';
+import * as vscode from 'vscode';
+import { FromWebview, Method, Params, Result, ToWebview } from '../../shared/protocol';
+import { errorMessage } from '../log';
+
+export const RELEVANCE_VIEW_ID = 'probescale.relevance';
+
+/** What the view needs from the rest of the extension. */
+export interface RelevanceViewHost {
+  /** Messages that make up the current state (report, running job), sent after each `ready`. */
+  snapshot(): ToWebview[];
+  /** One handler per request method (a missing one does not compile); a rejection becomes the reply's `error`. */
+  readonly handlers: RequestHandlers;
+  cancel(jobId: string): void;
+  selectionChanged(modelDir: string, kept: number[]): void;
+}
+
+export type RequestHandlers = { [M in Method]: (params: Params<M>) => Promise<Result<M>> };
+
+function dispatch<M extends Method>(handlers: RequestHandlers, m: { method: M; params: Params<M> }): Promise<Result<M>> {
+  return handlers[m.method](m.params);
+}
+
+export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'relevance.css'));
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data:`,
+    `font-src ${webview.cspSource}`,
+    `style-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${style}">
+  <title>ProbeScale</title>
+</head>
+<body>
+  <main id="app"></main>
+  <script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}
+
+export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  private viewDisposables: vscode.Disposable[] = [];
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  /** Fires each time the webview (re)loads and completes the handshake. */
+  readonly onDidBecomeReady = this.readyEmitter.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: RelevanceViewHost,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.disposeView();
+    this.view = view;
+    this.ready = false;
+    view.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+    this.viewDisposables.push(
+      view.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m)),
+      // A hidden view's webview is torn down; it says `ready` again when shown.
+      view.onDidChangeVisibility(() => {
+        if (!view.visible) this.ready = false;
+      }),
+      view.onDidDispose(() => {
+        if (this.view === view) {
+          this.view = undefined;
+          this.ready = false;
+        }
+        this.disposeView();
+      }),
+    );
+    view.webview.html = renderHtml(view.webview, this.extensionUri);
+  }
+
+  /** Posts to the webview if it is listening; see the handshake note at the top. */
+  post(message: ToWebview): void {
+    if (!this.view || !this.ready) return;
+    void this.view.webview.postMessage(message);
+  }
+
+  /** Opens the view (and its container) and waits until the webview has said `ready`. */
+  async reveal(): Promise<void> {
+    if (this.view && this.ready) {
+      this.view.show(true);
+      return;
+    }
+    const readyNow = new Promise<void>((resolve) => {
+      const sub = this.onDidBecomeReady(() => {
+        sub.dispose();
+        resolve();
+      });
+    });
+    await vscode.commands.executeCommand(`${RELEVANCE_VIEW_ID}.focus`);
+    await readyNow;
+  }
+
+  private async onMessage(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        for (const s of this.host.snapshot()) this.post(s);
+        this.readyEmitter.fire();
+        break;
+      case 'cancel':
+        this.host.cancel(m.jobId);
+        break;
+      case 'selection':
+        this.host.selectionChanged(m.modelDir, m.kept);
+        break;
+      case 'request': {
+        const reply: ToWebview = { type: 'reply', id: m.id };
+        try {
+          reply.result = await dispatch(this.host.handlers, m);
+        } catch (e) {
+          reply.error = errorMessage(e);
+        }
+        // Replies go out even if a snapshot is due: the webview that asked is waiting for this id.
+        if (this.view) void this.view.webview.postMessage(reply);
+        break;
+      }
+      default:
+        this.log.warn(`unknown message from the ProbeScale view: ${JSON.stringify(assertNeverSafe(m))}`);
+    }
+  }
+
+  private disposeView(): void {
+    for (const d of this.viewDisposables) d.dispose();
+    this.viewDisposables = [];
+  }
+
+  dispose(): void {
+    this.disposeView();
+    this.readyEmitter.dispose();
+  }
+}
+
+/** Messages come from another context; an unknown one is logged, not thrown. */
+function assertNeverSafe(m: never): unknown {
+  return m;
+}

@@ -1,0 +1,113 @@
+/**
+ * Finds model folders and task folders in the workspace, and keeps the context key that
+ * shows "Probe Model Folder" on model folders in the Explorer.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+/** Folders never searched: dependencies, build output, test installs. */
+export const SEARCH_EXCLUDE = '**/{node_modules,.git,out,dist,.e2e,.vscode-test,.probescale}/**';
+const MAX_RESULTS = 2000;
+const SPLIT_EXTENSIONS = ['jsonl', 'csv', 'tsv'];
+
+/**
+ * Holds every model folder for `resourcePath in probescale.modelFolders` in menus. The
+ * workbench sets `resourcePath` to the fsPath of file URIs and to the URI path of remote ones
+ * (code-server, SSH), so both spellings are listed.
+ */
+export const MODEL_FOLDERS_CONTEXT_KEY = 'probescale.modelFolders';
+
+function hasOnnx(dir: string): boolean {
+  const inDir = (d: string) => {
+    try {
+      return fs.readdirSync(d).some((f) => f.endsWith('.onnx'));
+    } catch {
+      return false;
+    }
+  };
+  return inDir(path.join(dir, 'onnx')) || inDir(dir);
+}
+
+/** A model folder: config.json beside an ONNX export (in onnx/ or the folder itself). */
+export function isModelFolder(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'config.json')) && hasOnnx(dir);
+}
+
+/** A task folder: one train and one test file that the core can read. */
+export function isTaskFolder(dir: string): boolean {
+  const has = (split: string) => SPLIT_EXTENSIONS.some((e) => fs.existsSync(path.join(dir, `${split}.${e}`)));
+  return has('train') && has('test');
+}
+
+function uniqueDirs(files: vscode.Uri[]): string[] {
+  return [...new Set(files.map((f) => path.dirname(f.fsPath)))].sort();
+}
+
+export async function findModelFolders(): Promise<string[]> {
+  const configs = await vscode.workspace.findFiles('**/config.json', SEARCH_EXCLUDE, MAX_RESULTS);
+  return uniqueDirs(configs).filter(isModelFolder);
+}
+
+export async function findTaskFolders(): Promise<string[]> {
+  const trains = await vscode.workspace.findFiles(`**/train.{${SPLIT_EXTENSIONS.join(',')}}`, SEARCH_EXCLUDE, MAX_RESULTS);
+  return uniqueDirs(trains).filter(isTaskFolder);
+}
+
+/** The workspace folder holding `p`, or the first one; undefined without a workspace. */
+export function workspaceFolderFor(p: string): vscode.WorkspaceFolder | undefined {
+  return vscode.workspace.getWorkspaceFolder(vscode.Uri.file(p)) ?? vscode.workspace.workspaceFolders?.[0];
+}
+
+/** A path relative to its workspace folder when it lies inside one, else as given. */
+export function displayPath(p: string): string {
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(p));
+  return folder ? path.relative(folder.uri.fsPath, p) || path.basename(p) : p;
+}
+
+/**
+ * Keeps the `probescale.modelFolders` context key current as model files come and go.
+ * Explorer menus are evaluated against it, so the entry shows on model folders only.
+ */
+export class ModelFolderContext implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private folders: string[] = [];
+  private readonly refreshed = new vscode.EventEmitter<string[]>();
+  readonly onDidRefresh = this.refreshed.event;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    for (const glob of ['**/config.json', '**/*.onnx']) {
+      const w = vscode.workspace.createFileSystemWatcher(glob);
+      this.disposables.push(w, w.onDidCreate(() => this.schedule()), w.onDidDelete(() => this.schedule()));
+    }
+    this.disposables.push(vscode.workspace.onDidChangeWorkspaceFolders(() => this.schedule()), this.refreshed);
+  }
+
+  get current(): readonly string[] {
+    return this.folders;
+  }
+
+  schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), 500);
+  }
+
+  async refresh(): Promise<string[]> {
+    try {
+      this.folders = await findModelFolders();
+      const spellings = new Set(this.folders.flatMap((f) => [f, vscode.Uri.file(f).path]));
+      await vscode.commands.executeCommand('setContext', MODEL_FOLDERS_CONTEXT_KEY, [...spellings]);
+      this.log.debug(`model folders: ${this.folders.join(', ') || '(none)'}`);
+      this.refreshed.fire(this.folders);
+    } catch (e) {
+      this.log.warn(`could not list model folders: ${(e as Error).message}`);
+    }
+    return this.folders;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

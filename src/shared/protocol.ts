@@ -1,0 +1,127 @@
+/**
+ * The one message contract between the ProbeScale webview (webview/) and the extension host
+ * (src/extension/). Both sides import these types; neither writes a method name or message
+ * shape by hand.
+ *
+ * This file has no imports: it compiles under the webview's DOM tsconfig and under the
+ * extension's Node tsconfig alike. The report shapes below are the subset of the core's
+ * `ProbeReport` that the view needs; the host passes core reports where these types are
+ * expected, so the compiler checks that the core still satisfies them.
+ *
+ * Conversation:
+ * 1. The webview sets up its message listener, then posts `ready`. The host queues everything
+ *    it wants to post until then (a webview that is not listening yet drops messages).
+ * 2. The host answers `ready` with `report/show` (the last report, if any) and, while a job
+ *    runs, `job/progress`.
+ * 3. The webview asks for work with `request` messages; each gets exactly one `reply` with the
+ *    same `id`.
+ */
+
+/** Parameter counts of a model, split the way the pruned size is computed. */
+export interface ParamData {
+  total: number;
+  embeddings: number;
+  /** Parameters of each transformer block, index = block. */
+  perBlock: number[];
+  /** Everything outside embeddings and blocks (final norm, pooler); counted once. */
+  other: number;
+}
+
+export interface ModelData {
+  /** Absolute path of the model folder the report was made from. */
+  dir: string;
+  architecture: string;
+  numLayers: number;
+  hiddenSize: number;
+  params: ParamData;
+}
+
+/** Probe scores of one hidden state (layer 0 = embedding output, layer L = last block's output). */
+export interface LayerRow {
+  layer: number;
+  accuracy: number;
+  macroF1: number;
+  controlAccuracy: number | null;
+  selectivity: number | null;
+}
+
+export interface TaskData {
+  labels: string[];
+  /** Accuracy of always answering the most frequent test label. */
+  majority: number;
+  weight: number;
+  nTrain: number;
+  nTest: number;
+  layers: LayerRow[];
+  bestLayer: number;
+}
+
+/** What the relevance view shows: a probe, eval or optimize report. */
+export interface ReportData {
+  kind: string;
+  createdAt: string;
+  provider: string;
+  model: ModelData;
+  tasks: Record<string, TaskData>;
+  /** Per-block redundancy signals; absent in reports that did not compute them. */
+  signals?: { blockInfluence: number[]; angularDistance: number[][] };
+}
+
+/** The job types the host can run for the view; kept in step with the core's `Job['type']`. */
+export type JobKind = 'probe' | 'prune' | 'eval' | 'optimize';
+
+/** What a commit of a pruned model produced. */
+export type PruneOutcome =
+  | { status: 'written'; out: string; kept: number[]; params: { before: number; after: number }; files: string[] }
+  /** The user pressed Cancel on the progress notification, or the view's Cancel button. */
+  | { status: 'cancelled' }
+  /** The output folder existed and the user chose not to replace it. */
+  | { status: 'declined' };
+
+/**
+ * Requests the webview sends to the host, keyed by method, with their parameters and results.
+ * Adding a method here makes both dispatchers fail to compile until they handle it.
+ */
+export interface Requests {
+  /** Runs "Probe Model Folder" (its pickers run in the host); `modelDir` skips the model picker. */
+  'probe/start': { params: { modelDir?: string }; result: { started: boolean } };
+  /** Lets the user pick a saved report (workspace reports or a file) and shows it. */
+  'report/open': { params: Record<string, never>; result: { opened: boolean } };
+  /** Writes `<model>-pruned-<blocks>` into the workspace with the given blocks kept. */
+  'prune/commit': { params: { modelDir: string; layers: number[] }; result: PruneOutcome };
+  /** Reveals a file or folder in the Explorer. */
+  'explorer/reveal': { params: { path: string }; result: { revealed: boolean } };
+}
+
+export type Method = keyof Requests;
+export type Params<M extends Method> = Requests[M]['params'];
+export type Result<M extends Method> = Requests[M]['result'];
+
+/** A request as it travels; a union over methods, so a `switch (msg.method)` narrows `params`. */
+export type RequestMessage = { [M in Method]: { type: 'request'; id: number; method: M; params: Params<M> } }[Method];
+
+/** Messages from the webview to the host. */
+export type FromWebview =
+  /** The webview's listener is set up; the host may post from now on. */
+  | { type: 'ready' }
+  /** Stop the job with this id (no reply; the job ends with `job/done` outcome `cancelled`). */
+  | { type: 'cancel'; jobId: string }
+  /** The blocks ticked in the prune form changed; the palette's "Prune Model" offers them. */
+  | { type: 'selection'; modelDir: string; kept: number[] }
+  | RequestMessage;
+
+/** Messages from the host to the webview. */
+export type ToWebview =
+  /** The answer to `request` `id`: `result` on success, `error` (a one-line message) on failure. */
+  | { type: 'reply'; id: number; result?: unknown; error?: string }
+  /** Show this report; `source` is the file it was read from or saved to. */
+  | { type: 'report/show'; report: ReportData; source: string | null }
+  /** A running job moved on; `fraction` is null when the stage has no measurable size. */
+  | { type: 'job/progress'; jobId: string; job: JobKind; message: string; fraction: number | null }
+  /** A job ended. `message` says what happened in one line. */
+  | { type: 'job/done'; jobId: string; job: JobKind; outcome: 'done' | 'cancelled' | 'failed'; message: string };
+
+/** Throws at compile time when a switch over a union misses a member. */
+export function assertNever(value: never, what: string): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

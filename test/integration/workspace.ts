@@ -1,0 +1,36 @@
+/**
+ * The workspace the extension tests open: a copy of the tiny-bert fixture and two real tasks,
+ * with settings that keep probes to seconds. Shared by both launchers (test-electron and the
+ * code-server route in scripts/e2e.mjs), which call it from the compiled out/ tree.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface TestWorkspace {
+  dir: string;
+  modelDir: string;
+  tasks: Record<string, string>;
+}
+
+export const TEST_TASKS = ['spam', 'sentlen'] as const;
+
+/** Creates (or re-creates) the test workspace in `dir` from the repository at `repoRoot`. */
+export function prepareWorkspace(dir: string, repoRoot: string): TestWorkspace {
+  fs.rmSync(dir, { recursive: true, force: true });
+  const modelDir = path.join(dir, 'models', 'tiny-bert');
+  fs.mkdirSync(path.dirname(modelDir), { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-bert'), modelDir, { recursive: true });
+  const tasks: Record<string, string> = {};
+  for (const t of TEST_TASKS) {
+    tasks[t] = path.join(dir, 'data', 'tasks', t);
+    fs.mkdirSync(tasks[t], { recursive: true });
+    for (const split of ['train.jsonl', 'test.jsonl']) fs.copyFileSync(path.join(repoRoot, 'data', 'tasks', t, split), path.join(tasks[t], split));
+  }
+  fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, '.vscode', 'settings.json'),
+    JSON.stringify({ 'probescale.limitTrain': 60, 'probescale.limitTest': 30, 'probescale.provider': 'cpu' }, null, 2) + '\n',
+  );
+  fs.writeFileSync(path.join(dir, 'README.md'), '# ProbeScale test workspace\n\nCreated by test/integration/workspace.ts; safe to delete.\n');
+  return { dir, modelDir, tasks };
+}

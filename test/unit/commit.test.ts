@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pipeline, env } from '@huggingface/transformers';
+import { loadTask } from '../../src/core/data/dataset';
+import { fixture, repoRoot, tasksDir } from '../helpers';
+
+const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+
+test('optimize commits a verified folder whose classifiers run with transformers.js alone', async () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-opt-')), 'model');
+  const args = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--task', `bshift=${path.join(tasksDir, 'bshift')}:0.5`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '3', '--no-cache', '--out', out, '-q'];
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ProbeScale/);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  const s = rep.selection;
+  assert.ok(s.params <= s.budget.params);
+  for (const name of ['drop-top', 'drop-bottom', 'alternate', 'symmetric', 'dalvi-prefix', 'shortgpt', 'gromov', 'random-1']) {
+    assert.ok(s.baselines.some((b: { name: string }) => b.name === name), `baseline ${name} measured`);
+  }
+  for (const k of ['vsFinal', 'vsBestLayer', 'chanceNormalized']) assert.equal(typeof s.retention[k], 'number');
+  assert.equal(rep.verify.allEqual, true, JSON.stringify(rep.verify.perTask));
+  assert.ok(rep.verify.timing.batch32.speedup > 0 && rep.verify.timing.idealSpeedup >= 1);
+  const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+  assert.match(card, /Kept blocks/);
+  assert.match(card, new RegExp(`probescale ${args[0]}`));
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+  assert.equal(cfg.num_hidden_layers, s.kept.length);
+
+  // A user's code: transformers.js pipeline on the committed classifier, nothing of ours.
+  env.allowRemoteModels = false;
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 150, limitTest: 60 });
+  const classify = await pipeline('text-classification', path.join(out, 'classifiers', 'sentlen'));
+  let correct = 0;
+  for (const ex of task.test) {
+    const [top] = (await classify(ex.text)) as { label: string }[];
+    if (top.label === ex.label) correct++;
+  }
+  assert.equal(correct / task.test.length, s.perTask.sentlen.test.accuracy);
+
+  // eval on the committed folder measures it as shipped and agrees with the report.
+  const ev = spawnSync(process.execPath, [cli, 'eval', out, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--out', path.join(out, '..', 'eval.json'), '-q'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(ev.status, 0, ev.stderr);
+  const er = JSON.parse(fs.readFileSync(path.join(out, '..', 'eval.json'), 'utf8'));
+  assert.equal(er.tasks.sentlen.final.accuracy, s.perTask.sentlen.test.accuracy);
+});

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { DEFAULT_SETTINGS, ProbeJob, ProgressEvent } from '../../src/core/jobs';
+import type { ProbeReport } from '../../src/core/pipeline/report';
+import { WorkerJobRunner } from '../../src/worker/runner';
+import { fixture, repoRoot, robertaMini, tasksDir } from '../helpers';
+
+const workerPath = path.join(repoRoot, 'out', 'src', 'worker', 'main.js');
+const small = (modelDir: string, limitTrain = 60): ProbeJob => ({
+  type: 'probe',
+  modelDir,
+  tasks: [{ name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 }],
+  settings: { ...DEFAULT_SETTINGS, c: 1, limitTrain, limitTest: 30, maxLength: 64 },
+});
+
+test('a probe job runs in the worker with typed progress', async () => {
+  const runner = new WorkerJobRunner(workerPath);
+  const events: ProgressEvent[] = [];
+  const report = await runner.run<ProbeReport>(small(fixture('tiny-distilbert')), { onProgress: (e) => events.push(e) });
+  assert.equal(report.model.architecture, 'distilbert');
+  assert.equal(report.tasks.sentlen.layers.length, 5);
+  assert.ok(events.some((e) => e.kind === 'extract' && e.done === e.total));
+  assert.ok(events.some((e) => e.kind === 'probe' && e.done === 5));
+  await runner.dispose();
+});
+
+test('errors come back as data with their code; the worker stays usable', async () => {
+  const runner = new WorkerJobRunner(workerPath);
+  await assert.rejects(runner.run(small('/nonexistent/model'), {}), (e: Error & { code?: string }) => e.code === 'bad-input' && /nonexistent/.test(e.message));
+  const report = await runner.run<ProbeReport>(small(fixture('tiny-bert')), {});
+  assert.equal(report.tasks.sentlen.layers.length, 5);
+  await runner.dispose();
+});
+
+test('cancel stops a long job quickly and is not an error; the next job runs', async () => {
+  const runner = new WorkerJobRunner(workerPath);
+  const ac = new AbortController();
+  const t0 = Date.now();
+  const job = small(robertaMini, 2000);
+  const p = runner.run(job, { signal: ac.signal, onProgress: (e) => e.kind === 'extract' && ac.abort() });
+  await assert.rejects(p, (e: Error) => e.name === 'CancelledError');
+  assert.ok(Date.now() - t0 < 20_000, 'cancelled within the grace period');
+  const report = await runner.run<ProbeReport>(small(fixture('tiny-t5-encoder')), {});
+  assert.equal(report.model.architecture, 't5');
+  await runner.dispose();
+});
