@@ -89,3 +89,18 @@ test('a quantized graph extracts too', async () => {
   await ex.release();
   info.model.close();
 });
+
+test('a pruned prefix of a post-LN model outputs exactly the full model’s hidden state h_k', async () => {
+  const info = openModel(fixture('tiny-roberta'));
+  assert.equal(info.blocks.finalOutput, info.blocks.hiddenOut[3], 'no final norm after the last block');
+  const tok = await loadTokenizer(info.dir, { maxLength: 32 });
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 20, limitTest: 6 });
+  const full = await Extractor.create(info, tok, { poolings: ['mean'] });
+  const prefix = await Extractor.create(info, tok, { poolings: ['mean'], kept: [0, 1] });
+  const a = (await full.extract(task.train, 'full')).pooled.mean![2];
+  const b = (await prefix.extract(task.train, 'prefix')).pooled.mean![0];
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5);
+  await full.release();
+  await prefix.release();
+  info.model.close();
+});

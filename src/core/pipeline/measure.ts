@@ -99,7 +99,24 @@ export class SubsetEvaluator {
     readonly splits: TaskSplit[],
     private readonly settings: ProbeSettings,
     private readonly params: (kept: number[]) => number,
+    /** Full-model features of every hidden state, per task: a prefix's output is one of them. */
+    private readonly full?: Map<string, { train: LayerFeatures; test: LayerFeatures }>,
   ) {}
+
+  /**
+   * Features of a prefix 0..k−1 without running it: when nothing follows the last block (no
+   * final norm, as in BERT/RoBERTa), the pruned model's output is exactly h_k of the full model.
+   */
+  private prefixFeatures(kept: number[]): ((task: string, split: 'train' | 'test') => LayerFeatures) | null {
+    const b = this.info.blocks;
+    if (!this.full || b.finalOutput !== b.hiddenOut[b.numBlocks - 1] || !kept.every((k, i) => k === i)) return null;
+    const k = kept.length;
+    return (task, split) => {
+      const f = this.full!.get(task)![split];
+      const j = f.layers.indexOf(k);
+      return { ...f, layers: [k], pooled: { [this.settings.pooling]: [f.pooled[this.settings.pooling]![j]] }, cosine: [] };
+    };
+  }
 
   get measured(): Measured[] {
     return [...this.memo.values()];
@@ -110,13 +127,15 @@ export class SubsetEvaluator {
     const prior = this.memo.get(key);
     if (prior && (!withTest || prior.test)) return prior;
     throwIfAborted(ctx.signal);
-    const ex = await Extractor.create(this.info, this.tokenizer, { poolings: [this.settings.pooling], kept, provider: this.settings.provider, strictProvider: this.settings.strictProvider, batchSize: this.settings.batchSize, cacheDir: this.settings.cacheDir, threads: this.settings.threads }, ctx);
+    const prefix = this.prefixFeatures(kept);
+    const ex = prefix ? null : await Extractor.create(this.info, this.tokenizer, { poolings: [this.settings.pooling], kept, provider: this.settings.provider, strictProvider: this.settings.strictProvider, batchSize: this.settings.batchSize, cacheDir: this.settings.cacheDir, threads: this.settings.threads }, ctx);
     const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
+    const extract = async (sp: TaskSplit, split: 'train' | 'test') => (prefix ? prefix(sp.task.name, split) : ex!.extract(sp.task[split], `[${key}] ${sp.task.name}/${split}`, quiet));
     const m: Measured = prior ?? { kept, params: this.params(kept), val: {}, objective: 0 };
     try {
       const trainFeats = new Map<string, LayerFeatures>();
       for (const sp of this.splits) {
-        const f = await ex.extract(sp.task.train, `[${key}] ${sp.task.name}/train`, quiet);
+        const f = await extract(sp, 'train');
         trainFeats.set(sp.task.name, f);
         if (!prior) m.val[sp.task.name] = validationScore(sp, f.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
       }
@@ -126,7 +145,7 @@ export class SubsetEvaluator {
         const probes: Record<string, TrainedProbe> = {};
         for (const sp of this.splits) {
           const f = trainFeats.get(sp.task.name)!;
-          const tf = await ex.extract(sp.task.test, `[${key}] ${sp.task.name}/test`, quiet);
+          const tf = await extract(sp, 'test');
           const r = testScore(sp, f.pooled[this.settings.pooling]![0], tf.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
           m.test[sp.task.name] = r.score;
           probes[sp.task.name] = r.probe;
@@ -135,7 +154,7 @@ export class SubsetEvaluator {
         this.probes.set(key, probes);
       }
     } finally {
-      await ex.release();
+      await ex?.release();
     }
     this.memo.set(key, m);
     return m;

@@ -159,7 +159,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
     report.tasks[sp.task.name] = probeTaskLayers(sp.task, f, perTaskSettings(sp), sp.weight, ctx);
   }
 
-  const evaluator = new SubsetEvaluator(info, tokenizer, splits, settings, (k) => subsetParams(acc, k));
+  const evaluator = new SubsetEvaluator(info, tokenizer, splits, settings, (k) => subsetParams(acc, k), feats);
   const fraction = (p: number) => p / acc.total;
   const origin = new Map<string, string>();
   const predictedOf = (kept: number[]) => predictedObjective({ weights, scores: valScores }, kept);

@@ -10,6 +10,7 @@ import { fitLogReg, predict, type LogRegModel } from './logreg';
 import { accuracy, macroF1, majorityBaseline } from './metrics';
 import { applyStandardizer, fitStandardizer, type Standardizer } from './standardize';
 
+/** One task's features at one layer, split into train and test. */
 export interface ProbeData {
   /** nTrain×dim row-major. */
   trainX: Float32Array;
@@ -22,6 +23,7 @@ export interface ProbeData {
   numClasses: number;
 }
 
+/** Probe settings; every field is optional. */
 export interface ProbeOptions {
   /** Fixed C; otherwise chosen by cross-validation on the training split. */
   c?: number;
@@ -38,6 +40,7 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
+/** Scores of one probe; accuracies are fractions in [0, 1]. */
 export interface ProbeResult {
   /** Test accuracy. */
   accuracy: number;

@@ -1,0 +1,50 @@
+// Renders the ProbeScale-vs-baselines tables of docs/RESULTS.md from committed folders'
+// probescale-report.json files. Usage: node scripts/resultsTable.mjs DIR [DIR ...]
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const pct = (x) => (100 * x).toFixed(1);
+const blocks = (k) => (k.length ? k.join(',') : '–');
+const out = [];
+let points = 0;
+let wins = 0;
+const losses = [];
+for (const dir of process.argv.slice(2)) {
+  const r = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8'));
+  const s = r.selection;
+  const tasks = Object.keys(s.perTask);
+  out.push(`### Budget ${pct(s.budget.fraction)} % (${s.budget.params.toLocaleString('en-US')} parameters)`);
+  out.push('');
+  out.push(`Test accuracy % per task (retention vs the unpruned final layer in parentheses); weighted means. ProbeScale's pick came from: ${s.origin}.`);
+  out.push('');
+  out.push(`| method | kept blocks | params % | ${tasks.join(' | ')} | ret. vs final | vs best layer | chance-norm. |`);
+  out.push(`|---|---|---|${tasks.map(() => '---').join('|')}|---|---|---|`);
+  out.push(`| unpruned (final layer) | all ${r.model.numLayers} | 100.0 | ${tasks.map((t) => pct(s.perTask[t].reference.final.accuracy)).join(' | ')} | 100.0 | | |`);
+  const row = (name, kept, frac, test, ret, per) =>
+    out.push(`| ${name} | ${blocks(kept)} | ${pct(frac)} | ${tasks.map((t) => `${pct(test[t].accuracy)} (${pct(per[t].vsFinal)})`).join(' | ')} | ${pct(ret.vsFinal)} | ${pct(ret.vsBestLayer)} | ${pct(ret.chanceNormalized)} |`);
+  const psTest = Object.fromEntries(tasks.map((t) => [t, s.perTask[t].test]));
+  const psRet = Object.fromEntries(tasks.map((t) => [t, s.perTask[t].retention]));
+  row('**ProbeScale**', s.kept, s.fraction, psTest, s.retention, psRet);
+  for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.test, b.meanRetention, b.retention);
+  const eo = s.embeddingOnly;
+  out.push(`| embeddings only | – | ${pct(s.candidates.find((c) => c.kept.length === 0)?.fraction ?? 0)} | ${tasks.map((t) => pct(eo.test[t].accuracy)).join(' | ')} | ${pct(eo.retention.vsFinal)} | ${pct(eo.retention.vsBestLayer)} | ${pct(eo.retention.chanceNormalized)} |`);
+  out.push('');
+  for (const t of tasks) {
+    points++;
+    const best = Math.max(...s.baselines.filter((b) => !b.name.startsWith('random')).map((b) => b.test[t].accuracy));
+    if (s.perTask[t].test.accuracy >= best - 1e-12) wins++;
+    else losses.push(`${pct(s.budget.fraction)} % / ${t}: ProbeScale ${pct(s.perTask[t].test.accuracy)} vs best heuristic ${pct(best)}`);
+  }
+  const adv = Object.entries(s.budgetAdvice.perTask)
+    .map(([t, a]) => `${t} ${a.recommendedFraction === null ? 'unreachable' : pct(a.recommendedFraction) + ' %'}`)
+    .join(', ');
+  out.push(`Budget advice for ${pct(s.targetRetention)} % retention (fitted on validation): ${adv}.`);
+  if (r.verify) {
+    const v = r.verify;
+    out.push(`Verified from disk: ${v.allEqual ? 'test accuracy re-measured equal to the report' : 'MISMATCH'}; latency batch 1 ×${v.timing.batch1.speedup.toFixed(2)}, batch 32 ×${v.timing.batch32.speedup.toFixed(2)}, ideal (FLOP ratio) ×${v.timing.idealSpeedup.toFixed(2)}.`);
+  }
+  out.push('');
+}
+out.push(`ProbeScale ≥ the best (non-random) heuristic on ${wins} of ${points} (budget, task) points.`);
+for (const l of losses) out.push(`- behind: ${l}`);
+console.log(out.join('\n'));
