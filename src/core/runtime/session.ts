@@ -3,6 +3,7 @@
  * `auto` tries CUDA (where its provider libraries are installed), then WebGPU (where an
  * adapter exists), then CPU; each fallback is said once.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
@@ -46,6 +47,11 @@ export function parseProvider(v: string): Provider {
 export async function openSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<OpenedSession> {
   const requested = opts.provider ?? 'auto';
   const order: Exclude<Provider, 'auto'>[] = requested === 'auto' ? ['cuda', 'webgpu', 'cpu'] : requested === 'cpu' ? ['cpu'] : [requested, 'cpu'];
+  if (requested === 'auto' && !unavailable.has('webgpu') && !vulkanPresent()) {
+    // Dawn writes its own warning to stderr when it finds no Vulkan loader; don't make it try.
+    unavailable.set('webgpu', 'no Vulkan loader (libvulkan.so.1) on this machine');
+    sayOnce(opts.log, 'info', 'execution provider webgpu skipped: no Vulkan loader (libvulkan.so.1).');
+  }
   const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   let lastError: Error | null = null;
   for (const ep of order) {
@@ -77,6 +83,13 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
     }
   }
   throw lastError ?? new Error('no execution provider could start');
+}
+
+/** WebGPU on Linux runs on Vulkan; without its loader Dawn cannot find an adapter. */
+function vulkanPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
+  return dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
 }
 
 function firstLine(s: string): string {
