@@ -9,6 +9,40 @@ const out = [];
 let points = 0;
 let wins = 0;
 const losses = [];
+const heuristics = (s) => s.baselines.filter((b) => !b.name.startsWith('random'));
+
+if (process.argv[2] === '--per-task') {
+  // One row per (task, budget): each task optimised alone.
+  const root = process.argv[3];
+  const names = ['drop-top', 'drop-bottom', 'alternate', 'symmetric', 'dalvi-prefix', 'shortgpt', 'gromov'];
+  out.push(`| task | budget % | unpruned final | ProbeScale (kept blocks) | ret. vs final / best layer | ${names.join(' | ')} | random (mean of 3) |`);
+  out.push(`|---|---|---|---|---|${names.map(() => '---').join('|')}|---|`);
+  for (const t of ['spam', 'bshift', 'sentlen', 'austen', 'fortune_topic']) {
+    for (const b of ['0.35', '0.5', '0.7']) {
+      const f = path.join(root, `${t}-${b}`, 'probescale-report.json');
+      if (!fs.existsSync(f)) continue;
+      const s = JSON.parse(fs.readFileSync(f, 'utf8')).selection;
+      const ps = s.perTask[t];
+      const cell = (name) => {
+        const x = s.baselines.find((y) => y.name === name);
+        return x ? pct(x.test[t].accuracy) : '–';
+      };
+      const rnd = s.baselines.filter((x) => x.name.startsWith('random'));
+      const rndMean = rnd.reduce((a, x) => a + x.test[t].accuracy, 0) / Math.max(1, rnd.length);
+      out.push(`| ${t} | ${pct(s.budget.fraction)} | ${pct(ps.reference.final.accuracy)} | **${pct(ps.test.accuracy)}** (${blocks(s.kept)}) | ${pct(ps.retention.vsFinal)} / ${pct(ps.retention.vsBestLayer)} | ${names.map(cell).join(' | ')} | ${pct(rndMean)} |`);
+      points++;
+      const best = Math.max(...heuristics(s).map((x) => x.test[t].accuracy));
+      if (ps.test.accuracy >= best - 1e-12) wins++;
+      else losses.push(`${t} at ${pct(s.budget.fraction)} %: ProbeScale ${pct(ps.test.accuracy)} (${blocks(s.kept)}, ${s.origin}) vs best heuristic ${pct(best)} (${heuristics(s).filter((x) => x.test[t].accuracy === best).map((x) => x.name).join(', ')})`);
+    }
+  }
+  out.push('');
+  out.push(`ProbeScale ≥ the best (non-random) heuristic on ${wins} of ${points} (task, budget) points.`);
+  for (const l of losses) out.push(`- behind: ${l}`);
+  console.log(out.join('\n'));
+  process.exit(0);
+}
+
 for (const dir of process.argv.slice(2)) {
   const r = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8'));
   const s = r.selection;
@@ -31,7 +65,7 @@ for (const dir of process.argv.slice(2)) {
   out.push('');
   for (const t of tasks) {
     points++;
-    const best = Math.max(...s.baselines.filter((b) => !b.name.startsWith('random')).map((b) => b.test[t].accuracy));
+    const best = Math.max(...heuristics(s).map((b) => b.test[t].accuracy));
     if (s.perTask[t].test.accuracy >= best - 1e-12) wins++;
     else losses.push(`${pct(s.budget.fraction)} % / ${t}: ProbeScale ${pct(s.perTask[t].test.accuracy)} vs best heuristic ${pct(best)}`);
   }

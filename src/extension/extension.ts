@@ -4,7 +4,6 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PruneResult } from '../core/pipeline/pruneJob';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { PruneOutcome, ReportData, ToWebview } from '../shared/protocol';
 import { openReport } from './commands/openReport';
@@ -56,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     },
     'prune/commit': async ({ modelDir, layers }) => {
       try {
-        return await commitPrune(services, modelDir, layers);
+        return await commitPrune(services, modelDir, layers, { reveal: false });
       } catch (e) {
         reportError(log, 'prune', e);
         throw e;
@@ -118,7 +117,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
 
   return {
     runProbe: (config) => runProbe(services, config),
-    commitPrune: (modelDir, layers, out) => commitPrune(services, modelDir, layers, out),
+    commitPrune: (modelDir, layers, out) => commitPrune(services, modelDir, layers, { out, reveal: false }),
     revealView: () => view.reveal(),
     currentReport: () => reports.current?.report,
     modelFolders: () => models.refresh(),
@@ -129,4 +128,4 @@ export function deactivate(): void {
   // Everything, the worker thread included, is disposed through context.subscriptions.
 }
 
-export type { ProbeConfig, ProbeRun, PruneResult };
+export type { ProbeConfig, ProbeRun };

@@ -83,7 +83,10 @@ export type PruneOutcome =
  * Adding a method here makes both dispatchers fail to compile until they handle it.
  */
 export interface Requests {
-  /** Runs "Probe Model Folder" (its pickers run in the host); `modelDir` skips the model picker. */
+  /**
+   * Runs "Probe Model Folder" (its pickers run in the host; the shown report's model is offered
+   * first). `modelDir` skips the model picker.
+   */
   'probe/start': { params: { modelDir?: string }; result: { started: boolean } };
   /** Lets the user pick a saved report (workspace reports or a file) and shows it. */
   'report/open': { params: Record<string, never>; result: { opened: boolean } };

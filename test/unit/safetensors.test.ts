@@ -18,12 +18,18 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-st-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Raw bytes of every tensor, read independently of the module under test. */
-function tensorBytes(file: string): { header: Record<string, any>; bytes: Map<string, Buffer>; headerLen: number } {
+interface RawEntry {
+  data_offsets: [number, number];
+  dtype: string;
+  shape: number[];
+}
+
+function tensorBytes(file: string): { header: Record<string, RawEntry>; bytes: Map<string, Buffer>; headerLen: number } {
   const buf = fs.readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
   const bytes = new Map<string, Buffer>();
-  for (const [name, t] of Object.entries<any>(header)) {
+  for (const [name, t] of Object.entries<RawEntry>(header)) {
     if (name === '__metadata__') continue;
     bytes.set(name, buf.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]));
   }
@@ -79,7 +85,7 @@ for (const model of tinyModels) {
       assert.equal(want.size, outside + kept.reduce((a, b) => a + inBlock(b), 0) + copiedBias);
 
       let expectOffset = 0;
-      const entries = Object.entries<any>(out.header)
+      const entries = Object.entries<RawEntry>(out.header)
         .filter(([n]) => n !== '__metadata__')
         .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
       for (const [name, t] of entries) {

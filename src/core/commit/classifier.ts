@@ -74,7 +74,7 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
     fs.mkdirSync(path.join(cdir, 'onnx'), { recursive: true });
     const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, 'probescale/head/') });
     info.model.write(path.join(cdir, 'onnx', 'model.onnx'), edit);
-    const config = prunedConfig(info.config, kept) as Record<string, unknown>;
+    const config = prunedConfig(info.config, kept);
     config.architectures = [CLASSIFIER_ARCH[info.architecture] ?? `${info.architecture}ForSequenceClassification`];
     config.id2label = Object.fromEntries(t.labels.map((l, i) => [String(i), l]));
     config.label2id = Object.fromEntries(t.labels.map((l, i) => [l, i]));

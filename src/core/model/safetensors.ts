@@ -215,7 +215,7 @@ const LAYER_KEY: Record<string, string> = {
  * (bert/roberta/electra/xlm-roberta: num_hidden_layers; distilbert: n_layers; t5: num_layers, leaving the decoder
  * as it was). Unknown model types are accepted when exactly one of those keys is present.
  */
-export function prunedConfig(config: any, kept: number[]): any {
+export function prunedConfig(config: Record<string, unknown>, kept: number[]): Record<string, unknown> {
   const copy = structuredClone(config);
   const type = String(config?.model_type ?? '');
   let key = LAYER_KEY[type];

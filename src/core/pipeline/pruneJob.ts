@@ -31,7 +31,7 @@ export function keptParams(info: ModelInfo, kept: number[]): number {
  */
 export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: string, extra: Record<string, unknown>, ctx: JobContext): Promise<string[]> {
   const files: string[] = [];
-  const config = prunedConfig(info.config, kept) as Record<string, unknown>;
+  const config = prunedConfig(info.config, kept);
   config.probescale = {
     version: TOOL_VERSION,
     source: info.dir,

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PruneResult } from '../../core/pipeline/pruneJob';
+import { formatBlockRanges } from '../../shared/blockRanges';
 import { PruneOutcome } from '../../shared/protocol';
 import { reportError } from '../log';
 import { Services } from '../services';
@@ -11,19 +12,7 @@ import { parseBlockList, pickModelFolder } from './pickers';
 
 /** `[0,1,2,3,7]` → `0-3_7`: ranges joined by `_`, safe in folder names on every platform. */
 export function blocksSlug(kept: readonly number[]): string {
-  if (kept.length === 0) return 'none';
-  const parts: string[] = [];
-  let start = kept[0];
-  let prev = kept[0];
-  for (const k of [...kept.slice(1), Number.NaN]) {
-    if (k === prev + 1) {
-      prev = k;
-      continue;
-    }
-    parts.push(start === prev ? `${start}` : `${start}-${prev}`);
-    start = prev = k;
-  }
-  return parts.join('_');
+  return formatBlockRanges(kept, '-', '_');
 }
 
 function inside(parent: string, child: string): boolean {
@@ -45,11 +34,22 @@ export function prunedFolderPath(modelDir: string, kept: readonly number[]): str
 
 const pctOf = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : '100');
 
+export interface CommitOptions {
+  /** Where to write; default `<model>-pruned-<blocks>` (see prunedFolderPath). */
+  out?: string;
+  /**
+   * Reveal the result in the Explorer at once. Off when the view asked: revealing switches the
+   * side bar away from the view that shows the result (it offers "Reveal in Explorer" instead).
+   */
+  reveal?: boolean;
+}
+
 /**
  * Writes the pruned model with progress. An existing folder is replaced only after the user
  * agrees in a modal. Errors propagate (callers report them).
  */
-export async function commitPrune(s: Services, modelDir: string, layers: number[], out = prunedFolderPath(modelDir, [...layers].sort((a, b) => a - b))): Promise<PruneOutcome> {
+export async function commitPrune(s: Services, modelDir: string, layers: number[], opts: CommitOptions = {}): Promise<PruneOutcome> {
+  const out = opts.out ?? prunedFolderPath(modelDir, [...layers].sort((a, b) => a - b));
   let overwrite = false;
   if (fs.existsSync(out)) {
     const replace = 'Replace';
@@ -68,7 +68,7 @@ export async function commitPrune(s: Services, modelDir: string, layers: number[
   }
   const r = outcome.result;
   s.log.info(`wrote ${r.out}: ${r.files.join(', ')}`);
-  void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(r.out));
+  if (opts.reveal ?? true) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(r.out));
   const reveal = 'Reveal in Explorer';
   void vscode.window
     .showInformationMessage(`ProbeScale: wrote ${displayPath(r.out)}: ${r.kept.length} blocks, ${r.params.after.toLocaleString('en-US')} parameters (${pctOf(r.params.after, r.params.before)} %).`, reveal)

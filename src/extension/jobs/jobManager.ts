@@ -5,7 +5,7 @@
  * to the worker, which stops between batches.
  */
 import * as vscode from 'vscode';
-import { isCancelled } from '../../core/errors';
+import { ProbeScaleError, isCancelled } from '../../core/errors';
 import { Job, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
 import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
 import { errorMessage } from '../log';
@@ -15,10 +15,9 @@ export type JobEvent = Extract<ToWebview, { type: 'job/progress' | 'job/done' }>
 export type JobOutcome<T> = { status: 'done'; result: T } | { status: 'cancelled' };
 
 /** Thrown when a job is asked for while another runs (the worker runs one job at a time). */
-export class JobBusyError extends Error {
+export class JobBusyError extends ProbeScaleError {
   constructor(running: JobKind) {
-    super(`a ${running} job is already running; wait for it or cancel it (ProbeScale: Cancel Running Job).`);
-    this.name = 'JobBusyError';
+    super('job-busy', `a ${running} job is already running; wait for it or cancel it (ProbeScale: Cancel Running Job).`);
   }
 }
 

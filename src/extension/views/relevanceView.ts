@@ -38,7 +38,8 @@ export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
     "default-src 'none'",
     `img-src ${webview.cspSource} data:`,
     `font-src ${webview.cspSource}`,
-    `style-src ${webview.cspSource}`,
+    // The nonce lets the component library probe for :focus-visible with a <style> it tags with it.
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');
   return `<!DOCTYPE html>
@@ -46,6 +47,7 @@ export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta property="csp-nonce" content="${nonce}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <link rel="stylesheet" href="${style}">
   <title>ProbeScale</title>

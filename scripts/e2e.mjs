@@ -1,0 +1,393 @@
+// End-to-end tests of the extension in a real VS Code, offline: code-server 4.100.3 (VS Code
+// 1.100.3) driven by Debian's Chromium through playwright-core, as /work/shared/E2E.md describes.
+//
+//   npm run test:e2e          (builds first; or: node scripts/e2e.mjs after npm run build)
+//
+// 1. Extension tests: test/integration (mocha in the extension host, via extensionTestsPath).
+// 2. UI tests: the ProbeScale view, the Explorer context menu, a probe and a commit driven by
+//    clicks, screenshots in test/e2e/screenshots/.
+// Prints `N passed, M failed` last and exits non-zero on any failure.
+// Env: E2E_KEEP=1 keeps code-server running for a look; E2E_TIMEOUT_S caps the whole run (default 900);
+// E2E_ONLY=extension|ui runs one phase.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import * as util from 'node:util';
+import { ensureTools } from './e2eTools.mjs';
+
+const started = Date.now();
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const e2eDir = path.join(root, '.e2e');
+const runDir = path.join(e2eDir, 'run');
+const shotsDir = path.join(root, 'test', 'e2e', 'screenshots');
+const require = createRequire(import.meta.url);
+const RESULT_MARKER = 'PROBESCALE_INTEGRATION_RESULT';
+
+const results = [];
+const log = (...a) => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
+
+function finish(extraFailure) {
+  if (extraFailure) results.push({ name: 'e2e harness', ok: false, error: extraFailure });
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log('');
+  for (const r of results) console.log(`${r.ok ? '  ✓' : '  ✗'} ${r.name}${r.ok ? '' : `\n      ${String(r.error).split('\n').join('\n      ')}`}`);
+  console.log(`\ne2e wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+async function step(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`PASS ${name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e?.stack ?? String(e) });
+    log(`FAIL ${name}: ${e?.message ?? e}`);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what, ms, probe) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not ready after ${ms} ms${last ? ` (${last.message})` : ''}`);
+}
+
+function startCodeServer(codeServer, port, workspace) {
+  const xdg = (n) => path.join(runDir, n);
+  fs.mkdirSync(path.join(xdg('ud'), 'User'), { recursive: true });
+  fs.writeFileSync(
+    path.join(xdg('ud'), 'User', 'settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'security.workspace.trust.enabled': false,
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'update.mode': 'none',
+      'window.commandCenter': false,
+      'git.openRepositoryInParentFolders': 'never',
+      'git.enabled': false,
+    }),
+  );
+  const out = fs.openSync(path.join(runDir, 'code-server.log'), 'a');
+  const child = spawn(
+    codeServer,
+    [
+      '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+      '--disable-workspace-trust', '--disable-getting-started-override',
+      '--user-data-dir', xdg('ud'), '--extensions-dir', xdg('exts'), workspace,
+    ],
+    { env: { ...process.env, XDG_CONFIG_HOME: xdg('xdg'), XDG_DATA_HOME: xdg('xdgdata') }, stdio: ['ignore', out, out], detached: true },
+  );
+  return child;
+}
+
+function stopProcess(child) {
+  if (!child || child.exitCode !== null) return;
+  try {
+    // The server was started detached in its own group: stop it and the helpers it spawned.
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    child.kill('SIGTERM');
+  }
+}
+
+function workbenchUrl(port, workspace, payload) {
+  const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
+  const entries = Object.entries(payload).map(([k, p]) => [k, remote(p)]);
+  return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(entries))}`;
+}
+
+async function launchBrowser(chromium, name) {
+  const dir = path.join(runDir, `chromium-${name}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+async function shot(page, name) {
+  const file = path.join(shotsDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  log(`screenshot ${path.relative(root, file)}`);
+}
+
+// ---- phase 1: extension tests in the extension host -------------------------------------------
+
+async function extensionTests(chromium, port, workspace) {
+  const ctx = await launchBrowser(chromium, 'tests');
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const lines = [];
+  let resolveExit;
+  const exited = new Promise((r) => (resolveExit = r));
+  await page.exposeFunction('codeAutomationLog', (...args) => {
+    // The workbench passes (level, printf-style arguments of the extension host's console call).
+    const text = Array.isArray(args[1]) ? util.format(...args[1]) : util.format(...args.slice(1));
+    for (const line of String(text).split('\n')) {
+      lines.push(line);
+      if (line.trim()) console.log(`  │ ${line}`);
+    }
+  });
+  await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
+  const url = workbenchUrl(port, workspace, {
+    extensionDevelopmentPath: root,
+    extensionTestsPath: path.join(root, 'out', 'test', 'integration', 'index.js'),
+  });
+  await page.goto(url);
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 300_000))]);
+  await ctx.close().catch(() => {});
+  const marker = lines.map((l) => l.match(new RegExp(`${RESULT_MARKER} (\\{.*\\})`))).find(Boolean);
+  if (!marker) {
+    results.push({ name: 'extension tests (test/integration)', ok: false, error: `no result from the extension host (exit ${code}); see the log above and ${path.relative(root, runDir)}/code-server.log` });
+    return;
+  }
+  const { passed, failed } = JSON.parse(marker[1]);
+  // mocha's spec reporter: "    ✔ name (12ms)" per pass; "  1) suite\n       name:\n     Error: …" per failure.
+  const names = lines.map((l) => /^\s+✔ (.*?)(?: \(\d+ms\))?$/.exec(l)?.[1]).filter(Boolean);
+  const summaryAt = lines.findIndex((l) => /^\s+\d+ failing/.test(l));
+  const failures = [];
+  if (summaryAt >= 0) for (let i = summaryAt + 1; i < lines.length; i++) if (/^\s+\d+\) /.test(lines[i])) failures.push(lines.slice(i, i + 6).join('\n'));
+  for (let i = 0; i < passed; i++) results.push({ name: `extension: ${names[i] ?? `test ${i + 1}`}`, ok: true });
+  for (let i = 0; i < failed; i++) results.push({ name: `extension: failure ${i + 1}`, ok: false, error: failures[i] ?? 'see the log above' });
+  log(`extension tests: ${passed} passed, ${failed} failed (exit ${code})`);
+  if (code !== 0 && failed === 0) results.push({ name: 'extension test run exit code', ok: false, error: `exit ${code}` });
+}
+
+// ---- phase 2: UI tests --------------------------------------------------------------------------
+
+async function uiTests(chromium, port, workspace) {
+  const ctx = await launchBrowser(chromium, 'ui');
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const consoleProblems = [];
+  page.on('console', (m) => {
+    const t = m.text();
+    if (/Content Security Policy|Refused to (apply|load|execute)/i.test(t)) consoleProblems.push(t);
+  });
+  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
+  await page.goto(workbenchUrl(port, workspace, { extensionDevelopmentPath: root }));
+  const webview = () => page.frameLocator('iframe.webview').last().frameLocator('iframe#active-frame');
+  const explorerRow = (name) => page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
+  const openMenu = page.locator('.context-view .monaco-menu');
+  // A context menu left open blocks every later click; Escape can land before it takes focus, so retry.
+  const closeMenus = () =>
+    waitFor('closing the context menu', 5_000, async () => {
+      if (!(await openMenu.isVisible())) return true;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(150);
+      return !(await openMenu.isVisible());
+    });
+  const rightClick = async (name) => {
+    await closeMenus();
+    await explorerRow(name).click({ button: 'right' });
+  };
+
+  try {
+    await step('UI: workbench loads with the ProbeScale activity bar entry', async () => {
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      await page.locator('.activitybar .action-item a[aria-label^="ProbeScale"]').waitFor({ timeout: 30_000 });
+      await shot(page, '01-workbench');
+    });
+
+    await step('UI: the relevance view opens with its empty state', async () => {
+      await page.locator('.activitybar .action-item a[aria-label^="ProbeScale"]').click();
+      await webview().locator('#empty').waitFor({ timeout: 30_000 });
+      const text = await webview().locator('#empty').innerText();
+      if (!/No report yet/.test(text)) throw new Error(`empty state says: ${text}`);
+      await shot(page, '02-view-empty');
+    });
+
+    await step('UI: Explorer context menu shows "Probe Model Folder" on a model folder only', async () => {
+      await page.keyboard.press('Control+Shift+E');
+      await explorerRow('models').waitFor({ timeout: 30_000 });
+      if ((await explorerRow('tiny-bert').count()) === 0) await explorerRow('models').click();
+      await explorerRow('tiny-bert').waitFor({ timeout: 10_000 });
+      const item = page.getByRole('menuitem', { name: /Probe Model Folder/ });
+      // The entry depends on a context key the extension sets after activation: retry the right click.
+      await waitFor('the ProbeScale entry in the context menu', 30_000, async () => {
+        await rightClick('tiny-bert');
+        try {
+          await item.waitFor({ timeout: 2_000 });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await shot(page, '03-explorer-context-menu');
+      await rightClick('data');
+      await page.getByRole('menuitem', { name: /Copy Path/ }).waitFor({ timeout: 5_000 });
+      const onData = await item.count();
+      await closeMenus();
+      if (onData !== 0) throw new Error('the entry also shows on "data", which is not a model folder');
+    });
+
+    await step('UI: probe from the context menu, pick tasks, the view renders charts and table', async () => {
+      await rightClick('tiny-bert');
+      const entry = page.getByRole('menuitem', { name: /Probe Model Folder/ });
+      await entry.waitFor({ timeout: 10_000 });
+      // VS Code's menus ignore a click that lands right after they open (the releasing right click).
+      await page.waitForTimeout(400);
+      await entry.hover();
+      await entry.click();
+      if (await entry.isVisible().catch(() => false)) await page.keyboard.press('Enter');
+      const quick = page.locator('.quick-input-widget');
+      await quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'spam' }).waitFor({ timeout: 30_000 });
+      for (const task of ['spam', 'sentlen']) {
+        const row = quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: task });
+        if ((await row.getAttribute('aria-checked')) !== 'true') {
+          const box = row.locator('input[type=checkbox], .quick-input-list-checkbox').first();
+          if (await box.count()) await box.click();
+          else await row.click();
+        }
+        await waitFor(`ticking task ${task}`, 5_000, async () => (await row.getAttribute('aria-checked')) === 'true');
+      }
+      await shot(page, '04-task-quickpick');
+      await page.keyboard.press('Enter');
+      await webview().locator('table#scores tbody tr').first().waitFor({ timeout: 120_000 });
+      const rows = await webview().locator('table#scores tbody tr').count();
+      if (rows !== 5) throw new Error(`the table has ${rows} rows; tiny-bert has 5 hidden states`);
+      const drawn = await webview().locator('#accuracy-chart').evaluate((c) => {
+        const g = c.getContext('2d');
+        if (!g || c.width === 0 || c.height === 0) return 0;
+        const px = g.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+        return n;
+      });
+      if (drawn < 500) throw new Error(`the accuracy chart drew ${drawn} pixels`);
+      const bars = await webview().locator('#influence-chart').evaluate((c) => c.width > 0 && c.height > 0);
+      if (!bars) throw new Error('the Block Influence chart has no size');
+      const head = await webview().locator('header').innerText();
+      if (!/tiny-bert/.test(head) || !/4 blocks/.test(head)) throw new Error(`the header says: ${head}`);
+      await page.waitForTimeout(500);
+      await shot(page, '05-view-report');
+    });
+
+    await step('UI: prune presets update the live parameter count', async () => {
+      const summary = webview().locator('#prune-summary');
+      await webview().locator('#preset-all').click();
+      await waitFor('"All" preset', 5_000, async () => /4 of 4 blocks/.test(await summary.innerText()) && /100\.0 %/.test(await summary.innerText()));
+      await webview().locator('#blocks vscode-checkbox').nth(3).click();
+      await waitFor('unticking block 3', 5_000, async () => /3 of 4 blocks/.test(await summary.innerText()));
+      await webview().locator('#blocks vscode-checkbox').nth(1).click();
+      await waitFor('unticking block 1', 5_000, async () => /2 of 4 blocks \(0, 2\)/.test(await summary.innerText()));
+      await webview().locator('section.prune').scrollIntoViewIfNeeded();
+      await shot(page, '06-prune-form');
+    });
+
+    await step('UI: "Commit pruned model" writes the folder and shows it', async () => {
+      await webview().locator('#commit').click();
+      await webview().locator('#written').filter({ hasText: 'Wrote' }).waitFor({ timeout: 60_000 });
+      const out = path.join(workspace, 'models', 'tiny-bert-pruned-0_2');
+      const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+      if (config.num_hidden_layers !== 2) throw new Error(`num_hidden_layers ${config.num_hidden_layers} in ${out}`);
+      await page.waitForTimeout(500);
+      await shot(page, '07-committed');
+      await webview().locator('#written vscode-link').click();
+      await explorerRow('tiny-bert-pruned-0_2').and(page.locator('.selected, [aria-selected="true"]')).waitFor({ timeout: 15_000 });
+      await shot(page, '08-revealed-in-explorer');
+    });
+
+    await step('UI: the view restores its state after being hidden (getState + ready handshake)', async () => {
+      // The previous step revealed the folder in the Explorer, which hid (and tore down) the view.
+      await page.locator('.activitybar .action-item a[aria-label^="ProbeScale"]').click();
+      await webview().locator('table#scores tbody tr').first().waitFor({ timeout: 30_000 });
+      const summary = await webview().locator('#prune-summary').innerText();
+      if (!/2 of 4 blocks \(0, 2\)/.test(summary)) throw new Error(`the prune form lost its selection: ${summary}`);
+      const written = await webview().locator('#written').innerText();
+      if (!/Wrote tiny-bert-pruned-0_2/.test(written)) throw new Error(`the commit result is gone: ${written}`);
+    });
+
+    await step('UI: no Content Security Policy violations or page errors', async () => {
+      if (consoleProblems.length) throw new Error(consoleProblems.slice(0, 5).join('\n'));
+    });
+  } finally {
+    await shot(page, '99-final').catch(() => {});
+    await ctx.close().catch(() => {});
+  }
+}
+
+// ---- main ---------------------------------------------------------------------------------------
+
+async function main() {
+  for (const f of ['dist/extension.js', 'dist/webview.js', 'dist/worker.js', 'out/test/integration/index.js', 'out/test/integration/workspace.js']) {
+    if (!fs.existsSync(path.join(root, f))) return finish(`${f} is missing; run npm run build first (npm run test:e2e does).`);
+  }
+  let tools;
+  try {
+    tools = ensureTools(path.join(e2eDir, 'tools'), log);
+  } catch (e) {
+    return finish(`could not install the e2e tools: ${e.message}`);
+  }
+  const { chromium } = require(tools.playwright);
+  fs.rmSync(runDir, { recursive: true, force: true });
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.rmSync(shotsDir, { recursive: true, force: true });
+  fs.mkdirSync(shotsDir, { recursive: true });
+  const { prepareWorkspace } = require(path.join(root, 'out', 'test', 'integration', 'workspace.js'));
+
+  const port = await freePort();
+  let server;
+  const deadline = setTimeout(() => {
+    console.error(`e2e: over ${process.env.E2E_TIMEOUT_S ?? 900} s; stopping`);
+    stopProcess(server);
+    process.exit(finish('timed out'));
+  }, 1000 * Number(process.env.E2E_TIMEOUT_S ?? 900));
+  try {
+    // Each phase gets a fresh copy of the workspace, so runs do not see each other's output.
+    let ws = prepareWorkspace(path.join(e2eDir, 'workspace-tests'), root);
+    server = startCodeServer(tools.codeServer, port, ws.dir);
+    await waitFor('code-server', 60_000, async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok);
+    const only = process.env.E2E_ONLY;
+    if (only !== 'ui') {
+      log(`code-server ${port} up; extension tests`);
+      await extensionTests(chromium, port, ws.dir);
+    }
+    if (only !== 'extension') {
+      ws = prepareWorkspace(path.join(e2eDir, 'workspace-ui'), root);
+      log('UI tests');
+      await uiTests(chromium, port, ws.dir);
+    }
+  } catch (e) {
+    results.push({ name: 'e2e harness', ok: false, error: e?.stack ?? String(e) });
+  } finally {
+    clearTimeout(deadline);
+    if (process.env.E2E_KEEP) log(`code-server left running on http://127.0.0.1:${port} (pid ${server?.pid})`);
+    else stopProcess(server);
+  }
+  return finish();
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => process.exit(finish(e?.stack ?? String(e))),
+);

@@ -1,0 +1,179 @@
+/**
+ * The two charts of the view, drawn with chart.js (bundled into dist/webview.js) in the
+ * editor's theme colours. Only the chart.js parts used here are registered, to keep the bundle small.
+ */
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+  type PointStyle,
+} from 'chart.js';
+import type { ReportData } from '../src/shared/protocol';
+import { pct } from './format';
+
+Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, CategoryScale, Legend, Tooltip);
+
+interface Theme {
+  foreground: string;
+  grid: string;
+  series: string[];
+  font: string;
+  fontSize: number;
+}
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+/** Reads the VS Code theme's chart colours; call again after a theme change. */
+export function readTheme(): Theme {
+  return {
+    foreground: cssVar('--vscode-charts-foreground', cssVar('--vscode-foreground', '#888')),
+    grid: cssVar('--vscode-charts-lines', 'rgba(128,128,128,0.35)'),
+    series: ['blue', 'orange', 'green', 'purple', 'red', 'yellow'].map((c) => cssVar(`--vscode-charts-${c}`, '#3794ff')),
+    font: cssVar('--vscode-font-family', 'sans-serif'),
+    fontSize: Number.parseFloat(cssVar('--vscode-font-size', '12')) || 12,
+  };
+}
+
+/** `#rrggbb` or `rgb()` with alpha, for faded bars. */
+function withAlpha(color: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{6})$/i.exec(color);
+  if (hex) {
+    const n = Number.parseInt(hex[1], 16);
+    return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+  }
+  return color;
+}
+
+function scaleStyle(theme: Theme) {
+  return { ticks: { color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 } }, grid: { color: theme.grid }, border: { color: theme.grid } };
+}
+
+export class AccuracyChart {
+  private chart: Chart<'line', (number | null)[], string> | undefined;
+
+  constructor(private readonly canvas: HTMLCanvasElement) {}
+
+  update(report: ReportData, theme: Theme): void {
+    const names = Object.keys(report.tasks);
+    const layers = Array.from({ length: report.model.numLayers + 1 }, (_, i) => i);
+    const datasets: ChartDataset<'line', (number | null)[]>[] = [];
+    names.forEach((name, i) => {
+      const t = report.tasks[name];
+      const color = theme.series[i % theme.series.length];
+      const byLayer = new Map(t.layers.map((l) => [l.layer, l.accuracy]));
+      const isBest = layers.map((l) => l === t.bestLayer);
+      datasets.push({
+        label: name,
+        data: layers.map((l) => (byLayer.has(l) ? 100 * byLayer.get(l)! : null)),
+        borderColor: color,
+        backgroundColor: color,
+        borderWidth: 2,
+        pointRadius: isBest.map((b) => (b ? 6 : 2)),
+        pointHoverRadius: isBest.map((b) => (b ? 7 : 4)),
+        pointStyle: isBest.map((b): PointStyle => (b ? 'rectRot' : 'circle')),
+        tension: 0,
+      });
+      if (Number.isFinite(t.majority)) {
+        datasets.push({
+          label: `${name} majority`,
+          data: layers.map(() => 100 * t.majority),
+          borderColor: color,
+          borderWidth: 1,
+          borderDash: [5, 4],
+          pointRadius: 0,
+          pointHoverRadius: 0,
+        });
+      }
+    });
+    const s = scaleStyle(theme);
+    if (this.chart) this.chart.destroy();
+    this.chart = new Chart<'line', (number | null)[], string>(this.canvas, {
+      type: 'line',
+      data: { labels: layers.map(String), datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        interaction: { mode: 'index', intersect: false },
+        scales: {
+          x: { ...s, title: { display: true, text: 'layer (0 = embeddings)', color: theme.foreground } },
+          y: { ...s, grace: '5%', ticks: { ...s.ticks, callback: (v) => `${v} %` } },
+        },
+        plugins: {
+          legend: {
+            labels: {
+              color: theme.foreground,
+              boxWidth: 12,
+              boxHeight: 2,
+              font: { family: theme.font, size: theme.fontSize - 1 },
+              filter: (item) => !item.text.endsWith(' majority'),
+            },
+          },
+          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${(ctx.parsed.y ?? 0).toFixed(1)} %` } },
+        },
+      },
+    });
+  }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+}
+
+export class InfluenceChart {
+  private chart: Chart<'bar', number[], string> | undefined;
+  private kept: ReadonlySet<number> = new Set();
+  private label = '';
+
+  constructor(private readonly canvas: HTMLCanvasElement) {}
+
+  update(scores: number[], kept: ReadonlySet<number>, label: string, theme: Theme): void {
+    this.kept = kept;
+    this.label = label;
+    const keptColor = theme.series[0];
+    const droppedColor = withAlpha(theme.foreground.startsWith('#') ? theme.foreground : '#888888', 0.3);
+    const colors = scores.map((_, b) => (kept.has(b) ? keptColor : droppedColor));
+    if (this.chart) {
+      const ds = this.chart.data.datasets[0];
+      ds.data = scores;
+      ds.backgroundColor = colors;
+      ds.label = label;
+      this.chart.data.labels = scores.map((_, b) => String(b));
+      this.chart.update('none');
+      return;
+    }
+    const s = scaleStyle(theme);
+    this.chart = new Chart<'bar', number[], string>(this.canvas, {
+      type: 'bar',
+      data: { labels: scores.map((_, b) => String(b)), datasets: [{ label, data: scores, backgroundColor: colors, borderWidth: 0 }] },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: { x: { ...s, title: { display: true, text: 'block (kept in colour)', color: theme.foreground } }, y: { ...s, beginAtZero: true } },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: (ctx) => `${this.label}: ${this.label === 'probe gain' ? `${pct(ctx.parsed.y)} pts` : (ctx.parsed.y ?? 0).toFixed(3)}${this.kept.has(ctx.dataIndex) ? ' (kept)' : ' (dropped)'}`,
+            },
+          },
+        },
+      },
+    });
+  }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+}

@@ -1,0 +1,417 @@
+/**
+ * The ProbeScale relevance view: per-layer probe accuracy, Block Influence, a score table,
+ * parameter counts and the prune form. Talks to the host only through ./vscodeApi (typed by
+ * src/shared/protocol.ts) and to the component library only through ./toolkit.
+ */
+import { assertNever, type JobKind, type Method, type Params, type PruneOutcome, type ReportData, type Result, type ToWebview } from '../src/shared/protocol';
+import { AccuracyChart, InfluenceChart, readTheme } from './charts';
+import { basename, count, exact, pct, points, when } from './format';
+import { allBlocks, bestPrefix, blockRelevance, describeBlocks, keptParams, topK } from './selection';
+import * as ui from './toolkit';
+import { Host } from './vscodeApi';
+
+/** What survives the view being hidden and shown again (webview getState/setState). */
+interface ViewState {
+  report: ReportData | null;
+  source: string | null;
+  /** Identifies the report that `kept` belongs to. */
+  reportKey: string;
+  kept: number[];
+  tableTask: string | null;
+  topK: number;
+  written: Extract<PruneOutcome, { status: 'written' }> | null;
+}
+
+interface RunningJob {
+  jobId: string;
+  job: JobKind;
+  message: string;
+  fraction: number | null;
+}
+
+type Attrs = { class?: string; id?: string; title?: string; text?: string };
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (attrs.class) e.className = attrs.class;
+  if (attrs.id) e.id = attrs.id;
+  if (attrs.title) e.title = attrs.title;
+  if (attrs.text !== undefined) e.textContent = attrs.text;
+  e.append(...children);
+  return e;
+}
+
+const reportKey = (r: ReportData) => `${r.model.dir}|${r.createdAt}`;
+
+class App {
+  private readonly host = new Host<ViewState>();
+  private state: ViewState;
+  private job: RunningJob | null = null;
+  private notice: { text: string; kind: 'info' | 'error' } | null = null;
+  private readonly root: HTMLElement;
+  private accuracy: AccuracyChart | undefined;
+  private influence: InfluenceChart | undefined;
+  private checkboxes: ui.CheckboxHandle[] = [];
+  /** Buttons that start work; disabled while a job runs. */
+  private workButtons: HTMLElement[] = [];
+  private pruneSummary: HTMLElement | undefined;
+  private commitButton: HTMLElement | undefined;
+  private jobBox: HTMLElement | undefined;
+  private writtenBox: HTMLElement | undefined;
+
+  constructor(root: HTMLElement) {
+    this.root = root;
+    this.state = this.host.state ?? { report: null, source: null, reportKey: '', kept: [], tableTask: null, topK: 0, written: null };
+  }
+
+  start(): void {
+    ui.registerComponents();
+    this.host.listen((m) => this.onMessage(m));
+    this.render();
+    // Theme switches change the CSS variables; charts read colours once, so redraw them.
+    new MutationObserver(() => this.renderCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    this.host.ready();
+  }
+
+  private save(): void {
+    this.host.state = this.state;
+  }
+
+  private onMessage(m: Exclude<ToWebview, { type: 'reply' }>): void {
+    switch (m.type) {
+      case 'report/show':
+        this.showReport(m.report, m.source);
+        break;
+      case 'job/progress':
+        this.job = { jobId: m.jobId, job: m.job, message: m.message, fraction: m.fraction };
+        this.notice = null;
+        this.renderJob();
+        break;
+      case 'job/done':
+        if (this.job?.jobId === m.jobId || this.job === null) this.job = null;
+        this.notice = m.outcome === 'failed' ? { text: `${m.job} failed: ${m.message}`, kind: 'error' } : m.outcome === 'cancelled' ? { text: m.message, kind: 'info' } : null;
+        this.renderJob();
+        break;
+      default:
+        assertNever(m, 'message');
+    }
+  }
+
+  private showReport(report: ReportData, source: string | null): void {
+    const key = reportKey(report);
+    if (key !== this.state.reportKey) {
+      const n = report.model.numLayers;
+      const prefix = bestPrefix(report);
+      this.state = {
+        report,
+        source,
+        reportKey: key,
+        kept: prefix,
+        tableTask: Object.keys(report.tasks)[0] ?? null,
+        topK: Math.min(n, Math.max(1, prefix.length || Math.ceil(n / 2))),
+        written: null,
+      };
+    } else {
+      this.state = { ...this.state, report, source };
+    }
+    this.save();
+    this.render();
+    this.postSelection();
+  }
+
+  // ---- rendering --------------------------------------------------------------------------
+
+  private render(): void {
+    this.accuracy?.destroy();
+    this.influence?.destroy();
+    this.accuracy = this.influence = undefined;
+    this.workButtons = [];
+    this.checkboxes = [];
+    this.root.replaceChildren();
+    const r = this.state.report;
+    this.jobBox = el('section', { class: 'job', id: 'job' });
+    if (!r) {
+      this.root.append(this.renderEmpty(), this.jobBox);
+    } else {
+      this.root.append(
+        this.renderHeader(r),
+        this.jobBox,
+        this.renderAccuracy(r),
+        this.renderInfluence(r),
+        this.renderTable(r),
+        this.renderParams(r),
+        this.renderPrune(r),
+      );
+      this.renderCharts();
+      this.updateSelection();
+    }
+    this.renderJob();
+  }
+
+  private actionButtons(): HTMLElement {
+    const probe = ui.button('Probe Model…', { appearance: 'primary', title: 'Probe every layer of a model folder on your tasks', onClick: () => void this.request('probe/start', {}) });
+    const open = ui.button('Open Report…', { title: 'Show a saved report (.probescale/reports or a CLI --out file)', onClick: () => void this.request('report/open', {}) });
+    this.workButtons.push(probe);
+    return el('div', { class: 'actions' }, probe, open);
+  }
+
+  private renderEmpty(): HTMLElement {
+    return el(
+      'section',
+      { class: 'empty', id: 'empty' },
+      el('p', { text: 'No report yet.' }),
+      el('p', { class: 'hint', text: 'Probe a model folder (config.json + onnx/model.onnx) on one or more labelled tasks to see which layers they need. Right-click a model folder in the Explorer, or:' }),
+      this.actionButtons(),
+    );
+  }
+
+  private renderHeader(r: ReportData): HTMLElement {
+    const m = r.model;
+    const meta = `${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${count(m.params.total)} params${r.provider ? ` · ${r.provider}` : ''}`;
+    const src = el('p', { class: 'hint', title: this.state.source ?? '' });
+    src.textContent = `${r.kind} report, ${when(r.createdAt)}${this.state.source ? ` · ${basename(this.state.source)}` : ''}`;
+    return el('header', {}, el('h2', { text: basename(m.dir) || 'model', title: m.dir }), el('p', { class: 'meta', text: meta }), src, this.actionButtons());
+  }
+
+  private renderAccuracy(r: ReportData): HTMLElement {
+    const canvas = el('canvas', { id: 'accuracy-chart' });
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `Probe accuracy per layer for ${Object.keys(r.tasks).join(', ')}`);
+    this.accuracy = new AccuracyChart(canvas);
+    const best = Object.entries(r.tasks)
+      .map(([name, t]) => `${name} ${t.bestLayer}`)
+      .join(' · ');
+    return el(
+      'section',
+      {},
+      el('h3', { text: 'Probe accuracy per layer' }),
+      el('div', { class: 'chart-box' }, canvas),
+      el('p', { class: 'hint', text: `◆ best layer (${best}) · dashed: majority baseline` }),
+    );
+  }
+
+  private renderInfluence(r: ReportData): HTMLElement {
+    const canvas = el('canvas', { id: 'influence-chart' });
+    canvas.setAttribute('role', 'img');
+    this.influence = new InfluenceChart(canvas);
+    const { source } = blockRelevance(r);
+    const title = source === 'influence' ? 'Block influence' : 'Probe gain per block';
+    const hint = source === 'influence' ? '1 − cos(input, output) of each block (ShortGPT): low = the block barely changes the hidden state.' : 'Task-weighted accuracy each block adds (this report has no Block Influence).';
+    canvas.setAttribute('aria-label', `${title} per block`);
+    return el('section', {}, el('h3', { text: title }), el('div', { class: 'chart-box small' }, canvas), el('p', { class: 'hint', text: hint }));
+  }
+
+  private renderTable(r: ReportData): HTMLElement {
+    const names = Object.keys(r.tasks);
+    const current = this.state.tableTask && r.tasks[this.state.tableTask] ? this.state.tableTask : names[0];
+    const t = r.tasks[current];
+    const head = el('div', { class: 'section-head' }, el('h3', { text: 'Scores' }));
+    if (names.length > 1) {
+      head.append(
+        ui.dropdown(
+          names.map((n) => ({ value: n, label: n })),
+          current,
+          (v) => {
+            this.state.tableTask = v;
+            this.save();
+            this.render();
+          },
+          'Task shown in the table',
+        ),
+      );
+    } else {
+      head.append(el('span', { class: 'hint', text: current }));
+    }
+    const table = el('table', { id: 'scores' });
+    table.append(
+      el('thead', {}, el('tr', {}, el('th', { text: 'layer' }), el('th', { text: 'acc %' }), el('th', { text: 'F1 %' }), el('th', { text: 'sel', title: 'selectivity: accuracy − control-task accuracy, in points' }))),
+    );
+    const body = el('tbody');
+    for (const l of t.layers) {
+      const best = l.layer === t.bestLayer;
+      const row = el(
+        'tr',
+        { class: best ? 'best' : '' },
+        el('td', { text: `${l.layer}${best ? ' ◆' : ''}` }),
+        el('td', { text: pct(l.accuracy) }),
+        el('td', { text: pct(l.macroF1) }),
+        el('td', { text: points(l.selectivity) }),
+      );
+      body.append(row);
+    }
+    table.append(body);
+    const foot = el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}` });
+    return el('section', {}, head, el('div', { class: 'table-box' }, table), foot);
+  }
+
+  private renderParams(r: ReportData): HTMLElement {
+    const p = r.model.params;
+    const blocks = p.perBlock.reduce((a, b) => a + b, 0);
+    const same = p.perBlock.every((b) => b === p.perBlock[0]);
+    const rows: [string, string, string][] = [
+      ['embeddings', count(p.embeddings), exact(p.embeddings)],
+      [same && p.perBlock.length ? `blocks (${p.perBlock.length} × ${count(p.perBlock[0])})` : `blocks (${p.perBlock.length})`, count(blocks), exact(blocks)],
+      ['other', count(p.other), exact(p.other)],
+      ['total', count(p.total), exact(p.total)],
+    ];
+    const dl = el('dl', { class: 'params', id: 'params' });
+    for (const [k, v, title] of rows) {
+      const cls = k === 'total' ? 'total' : '';
+      dl.append(el('dt', { text: k, class: cls }), el('dd', { text: v, title, class: cls }));
+    }
+    return el('section', {}, el('h3', { text: 'Parameters' }), dl);
+  }
+
+  private renderPrune(r: ReportData): HTMLElement {
+    const n = r.model.numLayers;
+    const best = ui.button('Best prefix', { title: 'Blocks 0..k−1, where k is the lowest layer reaching every task’s best probe score', onClick: () => this.setKept(bestPrefix(r)) });
+    const top = ui.button('Top-k by relevance', { title: `The k blocks with the highest ${blockRelevance(r).source === 'influence' ? 'Block Influence' : 'probe gain'}`, onClick: () => this.setKept(topK(r, this.state.topK)) });
+    const k = ui.dropdown(
+      allBlocks(r).map((b) => ({ value: String(b + 1), label: `k = ${b + 1}` })),
+      String(this.state.topK || 1),
+      (v) => {
+        this.state.topK = Number(v);
+        this.setKept(topK(r, this.state.topK));
+      },
+      'k for "Top-k by relevance"',
+    );
+    const all = ui.button('All', { title: 'Keep every block', onClick: () => this.setKept(allBlocks(r)) });
+    best.id = 'preset-best';
+    top.id = 'preset-topk';
+    k.id = 'preset-k';
+    all.id = 'preset-all';
+    const presets = el('div', { class: 'presets' }, best, all, el('span', { class: 'group' }, top, k));
+    const grid = el('div', { class: 'blocks', id: 'blocks' });
+    for (let b = 0; b < n; b++) {
+      const c = ui.checkbox(String(b), this.state.kept.includes(b), (checked) => this.toggle(b, checked), `block ${b}: ${exact(r.model.params.perBlock[b] ?? 0)} parameters`);
+      this.checkboxes.push(c);
+      grid.append(c.element);
+    }
+    this.pruneSummary = el('p', { class: 'summary', id: 'prune-summary' });
+    this.commitButton = ui.button('Commit pruned model', {
+      appearance: 'primary',
+      title: 'Write <model>-pruned-<blocks> into the workspace',
+      onClick: () => void this.commit(),
+    });
+    this.commitButton.id = 'commit';
+    this.workButtons.push(this.commitButton);
+    this.writtenBox = el('div', { class: 'written', id: 'written' });
+    this.renderWritten();
+    return el('section', { class: 'prune' }, el('h3', { text: 'Prune' }), presets, el('p', { class: 'hint', text: 'Blocks to keep (0 = first block):' }), grid, this.pruneSummary, this.commitButton, this.writtenBox);
+  }
+
+  private renderCharts(): void {
+    const r = this.state.report;
+    if (!r) return;
+    const theme = readTheme();
+    this.accuracy?.update(r, theme);
+    const { scores, source } = blockRelevance(r);
+    this.influence?.update(scores, new Set(this.state.kept), source, theme);
+  }
+
+  private renderJob(): void {
+    const box = this.jobBox;
+    if (!box) return;
+    box.replaceChildren();
+    if (this.job) {
+      const job = this.job;
+      const bar = el('progress', { title: job.message });
+      if (job.fraction !== null) {
+        bar.max = 1;
+        bar.value = job.fraction;
+      }
+      box.append(
+        el('div', { class: 'job-line' }, ui.progressRing(), el('span', { class: 'job-text', text: `${job.job}: ${job.message}` })),
+        bar,
+        ui.button('Cancel', { title: `Stop the ${job.job} job`, onClick: () => this.host.post({ type: 'cancel', jobId: job.jobId }) }),
+      );
+    } else if (this.notice) {
+      box.append(el('p', { class: `notice ${this.notice.kind}`, text: this.notice.text }));
+    }
+    box.hidden = !this.job && !this.notice;
+    for (const b of this.workButtons) ui.setDisabled(b, this.job !== null);
+  }
+
+  private renderWritten(): void {
+    const box = this.writtenBox;
+    const w = this.state.written;
+    if (!box) return;
+    box.replaceChildren();
+    if (!w) return;
+    box.append(
+      el('p', { text: `Wrote ${basename(w.out)}: blocks ${describeBlocks(w.kept)} · ${count(w.params.after)} params.`, title: w.out }),
+      ui.link('Reveal in Explorer', () => void this.request('explorer/reveal', { path: w.out }), w.out),
+    );
+    box.scrollIntoView({ block: 'nearest' });
+  }
+
+  // ---- prune form -------------------------------------------------------------------------
+
+  private toggle(block: number, checked: boolean): void {
+    const kept = new Set(this.state.kept);
+    if (checked) kept.add(block);
+    else kept.delete(block);
+    this.setKept([...kept], false);
+  }
+
+  private setKept(kept: number[], syncBoxes = true): void {
+    this.state.kept = [...new Set(kept)].sort((a, b) => a - b);
+    this.save();
+    if (syncBoxes) this.checkboxes.forEach((c, b) => (c.checked = this.state.kept.includes(b)));
+    this.updateSelection();
+    this.postSelection();
+  }
+
+  private updateSelection(): void {
+    const r = this.state.report;
+    if (!r || !this.pruneSummary) return;
+    const p = r.model.params;
+    const after = keptParams(p, this.state.kept);
+    const share = p.total ? after / p.total : 1;
+    this.pruneSummary.replaceChildren(
+      el('strong', { text: `${this.state.kept.length} of ${r.model.numLayers} blocks` }),
+      ` (${describeBlocks(this.state.kept)}) → `,
+      el('strong', { text: `${count(after)} params`, title: exact(after) }),
+      ` = ${pct(share)} % of ${count(p.total)}`,
+    );
+    const { scores, source } = blockRelevance(r);
+    this.influence?.update(scores, new Set(this.state.kept), source, readTheme());
+  }
+
+  private postSelection(): void {
+    const r = this.state.report;
+    if (r) this.host.post({ type: 'selection', modelDir: r.model.dir, kept: this.state.kept });
+  }
+
+  private async commit(): Promise<void> {
+    const r = this.state.report;
+    if (!r) return;
+    const outcome = await this.request('prune/commit', { modelDir: r.model.dir, layers: this.state.kept });
+    if (!outcome) return;
+    switch (outcome.status) {
+      case 'written':
+        this.state.written = outcome;
+        this.save();
+        this.renderWritten();
+        break;
+      case 'cancelled':
+      case 'declined':
+        break;
+      default:
+        assertNever(outcome, 'prune outcome');
+    }
+  }
+
+  /** Sends a request; failures were already shown by the host as a toast, so only note them here. */
+  private async request<M extends Method>(method: M, params: Params<M>): Promise<Result<M> | undefined> {
+    try {
+      return await this.host.request(method, params);
+    } catch (e) {
+      this.notice = { text: (e as Error).message, kind: 'error' };
+      this.renderJob();
+      return undefined;
+    }
+  }
+}
+
+new App(document.getElementById('app') ?? document.body).start();
