@@ -6,6 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline, env } from '@huggingface/transformers';
 import { loadTask } from '../../src/core/data/dataset';
+import { loadTokenizer } from '../../src/core/data/tokenize';
+import { Extractor } from '../../src/core/extract/extractor';
+import { openModel } from '../../src/core/model/modelInfo';
 import { fixture, repoRoot, tasksDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
@@ -41,6 +44,21 @@ test('optimize commits a verified folder whose classifiers run with transformers
     if (top.label === ex.label) correct++;
   }
   assert.equal(correct / task.test.length, s.perTask.sentlen.test.accuracy);
+
+  // The pruned encoder at the folder's root is a feature extractor for transformers.js too, and
+  // agrees with the engine's own pooling of the committed graph.
+  const embed = await pipeline('feature-extraction', out);
+  const text = task.test[0].text;
+  const v = await embed(text, { pooling: 'mean' });
+  assert.deepEqual(v.dims, [1, 32]);
+  const info = openModel(out);
+  assert.equal(info.numLayers, s.kept.length);
+  const ex = await Extractor.create(info, await loadTokenizer(out, { maxLength: 128 }), { poolings: ['mean'], kept: info.blocks.scopeIndex.map((_, i) => i) });
+  const ours = (await ex.extract([{ text }], 'one')).pooled.mean![0];
+  await ex.release();
+  info.model.close();
+  const theirs = v.data as Float32Array;
+  for (let d = 0; d < 32; d++) assert.ok(Math.abs(ours[d] - theirs[d]) < 1e-4, `dim ${d}: ${ours[d]} vs ${theirs[d]}`);
 
   // eval on the committed folder measures it as shipped and agrees with the report.
   const ev = spawnSync(process.execPath, [cli, 'eval', out, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--out', path.join(out, '..', 'eval.json'), '-q'], { encoding: 'utf8', timeout: 120_000 });
