@@ -190,7 +190,9 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   const measure = async (kept: number[], test: boolean, from: string) => {
     const key = subsetKey(kept);
     if (!origin.has(key)) origin.set(key, from);
-    ctx.onProgress?.({ kind: 'candidate', done: done++, total: plan.length, subset: key || '(none)' });
+    // Local search adds candidates after the plan, so the total grows with them.
+    ctx.onProgress?.({ kind: 'candidate', done: done, total: Math.max(plan.length, done + 1), subset: key || '(none)' });
+    done++;
     return evaluator.measure(kept, test, ctx);
   };
   for (const p of plan) await measure(p.kept, p.test, p.origin);
