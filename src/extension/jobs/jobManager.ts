@@ -40,9 +40,7 @@ export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { 
     case 'probe':
       return { message: `training probes for ${e.task}: layer ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
     case 'candidate':
-      // `done` counts the subsets measured before this one; local search goes on past `total`.
-      if (e.done >= e.total) return { message: `measuring blocks ${e.subset} (local search)`, fraction: null };
-      return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${e.subset}`, fraction: e.total ? e.done / e.total : null };
+      return { message: `measuring candidate ${e.done}/${e.total} (${e.subset})`, fraction: e.total ? e.done / e.total : null };
     default:
       return assertNever(e, 'progress event');
   }
