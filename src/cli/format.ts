@@ -34,13 +34,13 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   const blocks = (k: number[]) => (k.length ? k.join(',') : '(none)');
   lines.push(`budget ${s.budget.spec}: ${s.budget.params.toLocaleString('en-US')} of ${r.model.params.total.toLocaleString('en-US')} parameters`);
   lines.push('');
-  lines.push(' method           kept blocks                   params   val %  test %  ret.final  ret.best  chance-norm');
+  lines.push(' method           kept blocks                   params    cv %  test %  ret.final  ret.best  chance-norm');
   const row = (name: string, kept: number[], fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
     lines.push(` ${name.padEnd(16)} ${blocks(kept).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
   row('ProbeScale', s.kept, s.fraction, s.objective.validation, s.objective.test, s.retention);
   for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
-  lines.push(`chosen on validation (origin: ${s.origin}); retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.`);
+  lines.push(`chosen by 5-fold cross-validation on the training split (origin: ${s.origin}); retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.`);
   for (const [name, t] of Object.entries(s.perTask)) {
     const a = s.budgetAdvice.perTask[name];
     const adv = a.recommendedFraction === null ? 'not reachable under the full model' : `${pct(a.recommendedFraction).trim()} % of parameters` + (a.interval ? ` (90 % interval ${pct(a.interval[0] / r.model.params.total).trim()}–${pct(a.interval[1] / r.model.params.total).trim()} %)` : '');

@@ -102,3 +102,25 @@ test('a pruned graph is read back as a model of its kept blocks', async () => {
   assert.deepEqual(ya, yb);
   model.close();
 });
+
+for (const name of tinyModels) {
+  test(`${name}: pruned graphs of 0, 1 and 2 blocks are read back with their structure`, async () => {
+    const model = OnnxModel.open(onnxFile(name));
+    const blocks = findBlocks(model);
+    const refs: Refs = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
+    for (const kept of [[], [3], [1, 3]]) {
+      const pruned = OnnxModel.fromBuffer(chunksToBuffer(model.serialize(pruneEdit(model, blocks, kept))));
+      const again = findBlocks(pruned);
+      assert.equal(again.numBlocks, kept.length, `${name} ${kept}`);
+      assert.deepEqual(again.scopeIndex, kept);
+      // Its probe graph runs, and the final pooled layer is numbered by the kept count.
+      const { edit, outputs } = probeEdit(pruned, again, { poolings: ['mean'], cosine: true });
+      assert.deepEqual(outputs.layers, Array.from({ length: kept.length + 1 }, (_, i) => i));
+      const s = await ort.InferenceSession.create(chunksToBuffer(pruned.serialize(edit)));
+      const out = await s.run(feeds(refs, [...s.inputNames]));
+      assert.deepEqual(Array.from(out[outputs.pooled.mean.at(-1)!].dims), [4, 32]);
+      await s.release();
+    }
+    model.close();
+  });
+}

@@ -23,7 +23,7 @@ export function modelCard(r: OptimizeReport): string {
     lines.push(`| ${name} | ${pct(t.test.accuracy)} | ${pct(t.test.macroF1)} | ${pct(t.reference.final.accuracy)} | ${pct(t.reference.bestLayer.test.accuracy)} (layer ${t.reference.bestLayer.layer}) | ${pct(t.retention.vsFinal)} | ${pct(t.retention.vsBestLayer)} | ${pct(t.retention.chanceNormalized)} |`);
   }
   lines.push('');
-  lines.push(`Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. The subset was chosen on a validation fold of the training split (origin: ${s.origin}); the test split was never used to choose.`);
+  lines.push(`Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. The subset was chosen by 5-fold cross-validation on the training split (origin: ${s.origin}); the test split was never used to choose.`);
   lines.push('');
   lines.push(`${s.embeddingOnly.message}`);
   lines.push('');

@@ -79,7 +79,7 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
   // Embedding-side nodes: ancestors of the hidden state entering block 0.
   const producer = producerIndex(model);
   const embeddingNodes = new Set<number>();
-  const stack = [blocks.hiddenIn[0]];
+  const stack = [blocks.embeddingOutput];
   while (stack.length) {
     const p = producer.get(stack.pop()!);
     if (p === undefined || embeddingNodes.has(p)) continue;

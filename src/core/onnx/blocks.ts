@@ -25,6 +25,8 @@ export interface BlockStructure {
   sideInputs: string[];
   /** The exporter's scope number of each block (differs from the index in a pruned graph). */
   scopeIndex: number[];
+  /** h_0, the embedding output (also defined when a pruned graph keeps no block). */
+  embeddingOutput: string;
 }
 
 function consumersOf(model: OnnxModel): Map<string, number[]> {
@@ -46,6 +48,27 @@ export function producerIndex(model: OnnxModel): Map<string, number> {
   return m;
 }
 
+/** metadata_props key under which a pruned graph records its block structure. */
+export const BLOCKS_METADATA = 'probescale.blocks';
+
+interface RecordedBlocks {
+  scopeIndex: number[];
+  hiddenIn: string[];
+  hiddenOut: string[];
+  embeddingOutput: string;
+}
+
+/** The structure a pruned graph carries, for the edit that writes it. */
+export function recordBlocks(b: BlockStructure, kept: number[]): Record<string, string> {
+  const r: RecordedBlocks = {
+    scopeIndex: kept.map((k) => b.scopeIndex[k]),
+    hiddenIn: kept.map((_, j) => (j === 0 ? b.hiddenIn[0] : b.hiddenOut[kept[j - 1]])),
+    hiddenOut: kept.map((k) => b.hiddenOut[k]),
+    embeddingOutput: b.embeddingOutput,
+  };
+  return { [BLOCKS_METADATA]: JSON.stringify(r) };
+}
+
 export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
   const nodes = model.nodes;
   const blockOf = new Int32Array(nodes.length).fill(-1);
@@ -53,6 +76,8 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
     const m = SCOPE.exec(n.name);
     if (m) blockOf[i] = Number(m[1]);
   });
+  const recorded = model.metadata.get(BLOCKS_METADATA);
+  if (recorded !== undefined) return fromRecord(model, blockOf, JSON.parse(recorded) as RecordedBlocks, file);
   const consumers = consumersOf(model);
   const producer = producerIndex(model);
   nodes.forEach((n, i) => {
@@ -140,5 +165,17 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
       if (p >= 0 && !hidden.has(t) && !sideInputs.includes(t)) sideInputs.push(t);
     }
   }
-  return { numBlocks, blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs, scopeIndex };
+  return { numBlocks, blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs, scopeIndex, embeddingOutput: hiddenIn[0] };
+}
+
+/**
+ * A graph ProbeScale pruned says which blocks it kept and where the hidden state flows; scope
+ * numbers alone would mislead (T5's bias nodes of a dropped block 0 stay in the graph).
+ */
+function fromRecord(model: OnnxModel, scoped: Int32Array, r: RecordedBlocks, file: string): BlockStructure {
+  const rank = new Map(r.scopeIndex.map((s, i) => [s, i]));
+  const blockOf = Int32Array.from(scoped, (b) => (b >= 0 && rank.has(b) ? rank.get(b)! : -1));
+  const finalOutput = model.outputs.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3)?.name ?? model.outputs[0]?.name;
+  if (!finalOutput) throw new UnsupportedModelError(`${file}: the graph has no output; expected last_hidden_state.`);
+  return { numBlocks: r.scopeIndex.length, blockOf, hiddenIn: r.hiddenIn, hiddenOut: r.hiddenOut, finalOutput, sideInputs: [], scopeIndex: r.scopeIndex, embeddingOutput: r.embeddingOutput };
 }

@@ -3,7 +3,7 @@
  * per-layer outputs (probe graphs). Both produce a GraphEdit that OnnxModel serialises.
  */
 import { BadInputError, UnsupportedModelError } from '../errors';
-import { BlockStructure } from './blocks';
+import { BlockStructure, recordBlocks } from './blocks';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from './model';
 
 export interface Rewiring {
@@ -38,6 +38,7 @@ export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[])
     if (!m) renames.set(n, (m = new Map()));
     m.set(from, to);
   };
+  if (L === 0) return { renames, added, replaced, lastHidden: blocks.finalOutput };
   let prev = blocks.hiddenIn[0];
   for (const k of kept) {
     const from = blocks.hiddenIn[k];
@@ -110,7 +111,7 @@ export function finishEdit(
 /** Builds the edit that drops every block not in `kept`; inputs and outputs stay as they were. */
 export function pruneEdit(model: OnnxModel, blocks: BlockStructure, kept: number[]): GraphEdit {
   const k = validateKept(kept, blocks.numBlocks);
-  return finishEdit(model, rewire(model, blocks, k), [], model.outputs);
+  return { ...finishEdit(model, rewire(model, blocks, k), [], model.outputs), metadata: recordBlocks(blocks, k) };
 }
 
 export type Pooling = 'mean' | 'first';
@@ -167,7 +168,7 @@ export function probeEdit(model: OnnxModel, blocks: BlockStructure, opts: ProbeG
     hidden = [blocks.finalOutput];
     layers = [k.length];
   } else {
-    hidden = [...blocks.hiddenIn, blocks.finalOutput];
+    hidden = blocks.numBlocks === 0 ? [blocks.finalOutput] : [...blocks.hiddenIn, blocks.finalOutput];
     layers = hidden.map((_, i) => i);
   }
 

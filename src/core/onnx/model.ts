@@ -33,7 +33,7 @@ export const DataType = {
 } as const;
 
 // Field numbers from onnx.proto.
-const MODEL = { irVersion: 1, graph: 7, opsetImport: 8 } as const;
+const MODEL = { irVersion: 1, graph: 7, opsetImport: 8, metadataProps: 14 } as const;
 const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
@@ -110,6 +110,8 @@ function isOriginal(n: NodeRef): n is OnnxNode {
 export class OnnxModel {
   readonly irVersion: number;
   readonly opsets: OpsetImport[];
+  /** ModelProto.metadata_props. */
+  readonly metadata = new Map<string, string>();
   readonly nodes: OnnxNode[] = [];
   readonly initializers = new Map<string, OnnxInitializer>();
   readonly inputs: OnnxValueInfo[] = [];
@@ -137,6 +139,13 @@ export class OnnxModel {
         const d = sub.find((x) => x.num === 1);
         return { domain: d ? fieldString(src, d) : '', version: sub.find((x) => x.num === 2)?.varint ?? 0 };
       });
+    for (const f of this.modelFields) {
+      if (f.num !== MODEL.metadataProps || f.wt !== WireType.Len) continue;
+      const kv = parseFields(src, f.valStart, f.valEnd);
+      const k = kv.find((x) => x.num === 1);
+      const v = kv.find((x) => x.num === 2);
+      if (k) this.metadata.set(fieldString(src, k), v ? fieldString(src, v) : '');
+    }
     this.graphFields = parseFields(src, g.valStart, g.valEnd);
     let name = '';
     for (const f of this.graphFields) {
@@ -326,10 +335,14 @@ export class OnnxModel {
     const model = new MessageWriter();
     const presentDomains = new Set(this.opsets.map((o) => o.domain));
     let wroteGraph = false;
+    const replacedKeys = new Set(Object.keys(edit.metadata ?? {}));
     for (const f of this.modelFields) {
       if (f.num === MODEL.graph && f.wt === WireType.Len) {
         model.message(MODEL.graph, graph);
         wroteGraph = true;
+      } else if (f.num === MODEL.metadataProps && replacedKeys.size) {
+        const k = parseFields(this.src, f.valStart, f.valEnd).find((x) => x.num === 1);
+        if (!k || !replacedKeys.has(fieldString(this.src, k))) model.raw(this.src, f);
       } else model.raw(this.src, f);
     }
     if (!wroteGraph) model.message(MODEL.graph, graph);
@@ -337,6 +350,7 @@ export class OnnxModel {
       if (presentDomains.has(o.domain)) continue;
       model.message(MODEL.opsetImport, new MessageWriter().string(1, o.domain).varint(2, o.version));
     }
+    for (const [k, v] of Object.entries(edit.metadata ?? {})) model.message(MODEL.metadataProps, new MessageWriter().string(1, k).string(2, v));
     return model.chunks;
   }
 
@@ -395,6 +409,8 @@ export interface GraphEdit {
   /** Graph outputs of the new model (defaults to the original outputs). */
   outputs?: (OnnxValueInfo | NewValueInfo)[];
   extraOpsets?: OpsetImport[];
+  /** metadata_props entries to set (replacing entries with the same key). */
+  metadata?: Record<string, string>;
 }
 
 function isOriginalVI(v: OnnxValueInfo | NewValueInfo): v is OnnxValueInfo {

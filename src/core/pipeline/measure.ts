@@ -1,7 +1,7 @@
 /**
  * Measures block subsets for real: build the pruned graph, extract its pooled final features,
- * train a probe, score it. Selection reads validation scores only (a stratified fold carved from
- * the training split); test scores are computed for reporting and never feed back.
+ * train a probe, score it. Selection reads cross-validated scores on the training split only
+ * (stratified 5-fold); test scores are computed for reporting and never feed back.
  */
 import { JobContext, ProbeSettings } from '../jobs';
 import { throwIfAborted } from '../errors';
@@ -14,7 +14,12 @@ import { accuracy, macroF1 } from '../probe/metrics';
 import { TrainedProbe, predictProbe, trainProbe } from '../probe/probe';
 import { subsetKey } from '../optimize/subsets';
 
-/** Fraction of the training split held out for validation: one fold of five. */
+/**
+ * Candidates are scored by stratified k-fold cross-validation on the training split: every
+ * training row is predicted once by a probe that did not see it. A single held-out fold was
+ * too noisy to rank subsets whose scores differ by a point (the best of many noisy scores is
+ * biased upwards); k folds use all training rows for validation.
+ */
 export const VALIDATION_FOLDS = 5;
 
 export interface Score {
@@ -25,9 +30,9 @@ export interface Score {
 export interface Measured {
   kept: number[];
   params: number;
-  /** Validation score per task. */
+  /** Cross-validated score per task on the training split. */
   val: Record<string, Score>;
-  /** Weighted mean validation accuracy (the selection objective). */
+  /** Weighted mean cross-validated accuracy (the selection objective). */
   objective: number;
   /** Test score per task (probe refit on the whole training split), when asked for. */
   test?: Record<string, Score>;
@@ -37,20 +42,14 @@ export interface Measured {
 export interface TaskSplit {
   task: TaskData;
   weight: number;
-  /** Row indices of the training split used to fit probes during selection. */
-  fit: Int32Array;
-  /** Row indices of the training split used to score candidates. */
-  val: Int32Array;
+  /** Fold of each training row for cross-validated scoring. */
+  folds: Int32Array;
   /** C for this task (fixed by --c, or chosen once by CV on the full model's final layer). */
   c: number;
 }
 
-export function splitForValidation(task: TaskData, seed: number): { fit: Int32Array; val: Int32Array } {
-  const fold = stratifiedKFold(task.trainY, VALIDATION_FOLDS, seed);
-  const fit: number[] = [];
-  const val: number[] = [];
-  fold.forEach((f, i) => (f === 0 ? val : fit).push(i));
-  return { fit: Int32Array.from(fit), val: Int32Array.from(val) };
+export function foldsForValidation(task: TaskData, seed: number): Int32Array {
+  return stratifiedKFold(task.trainY, VALIDATION_FOLDS, seed);
 }
 
 export function pick(y: Int32Array, rows: Int32Array): Int32Array {
@@ -61,12 +60,22 @@ export function scoreOf(yTrue: Int32Array, yPred: Int32Array, numClasses: number
   return { accuracy: accuracy(yTrue, yPred), macroF1: macroF1(yTrue, yPred, numClasses) };
 }
 
-/** Fits on the `fit` rows and scores the `val` rows of one layer's training features. */
+/** Cross-validated score of one layer's training features: out-of-fold predictions of every row. */
 export function validationScore(split: TaskSplit, trainFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): Score {
   const t = split.task;
-  const probe = trainProbe(takeRows(trainFeatures, dim, split.fit), pick(t.trainY, split.fit), dim, t.labels.length, { c: split.c, seed, control: false, signal });
-  const pred = predictProbe(probe, takeRows(trainFeatures, dim, split.val), split.val.length);
-  return scoreOf(pick(t.trainY, split.val), pred, t.labels.length);
+  const pred = new Int32Array(t.trainY.length);
+  for (let f = 0; f < VALIDATION_FOLDS; f++) {
+    const fit: number[] = [];
+    const held: number[] = [];
+    split.folds.forEach((k, i) => (k === f ? held : fit).push(i));
+    if (held.length === 0) continue;
+    const fitRows = Int32Array.from(fit);
+    const heldRows = Int32Array.from(held);
+    const probe = trainProbe(takeRows(trainFeatures, dim, fitRows), pick(t.trainY, fitRows), dim, t.labels.length, { c: split.c, seed, control: false, signal });
+    const p = predictProbe(probe, takeRows(trainFeatures, dim, heldRows), heldRows.length);
+    heldRows.forEach((r, i) => (pred[r] = p[i]));
+  }
+  return scoreOf(t.trainY, pred, t.labels.length);
 }
 
 /** Fits on the whole training split and scores the test split. */

@@ -1,6 +1,6 @@
 /**
  * `probescale optimize`: pick the block subset that keeps the most task-weighted performance
- * under a parameter budget, measured for real on a validation split carved from the training
+ * under a parameter budget, measured for real by 5-fold cross-validation on the training
  * split, compared with the published layer-dropping heuristics, then committed and verified.
  */
 import { JobContext, OptimizeJob, ProbeSettings, stage } from '../jobs';
@@ -10,12 +10,12 @@ import { writeClassifiers } from '../commit/classifier';
 import { modelCard } from '../commit/modelCard';
 import { Extractor } from '../extract/extractor';
 import { ModelInfo } from '../model/modelInfo';
-import { selectC, takeRows } from '../probe/cv';
+import { selectC } from '../probe/cv';
 import { Baseline, baselineSubsets } from '../optimize/baselines';
 import { evalCurve, recommendBudget } from '../optimize/curve';
 import { bestPredictedSubsets, LayerScores, predictedObjective } from '../optimize/predict';
 import { localSearchNeighbours, ParamAccount, parseBudget, subsetKey, subsetParams } from '../optimize/subsets';
-import { Measured, Score, SubsetEvaluator, TaskSplit, pick, splitForValidation, testScore, validationScore } from './measure';
+import { Measured, Score, SubsetEvaluator, TaskSplit, foldsForValidation, testScore, validationScore } from './measure';
 import { angularDistance, blockInfluence, extractAll, prepare, probeTaskLayers, summarizeModel, TaskFeatures } from './probeJob';
 import { writePrunedFolder } from './pruneJob';
 import { ProbeReport, reportHeader } from './report';
@@ -93,13 +93,13 @@ export function paramAccount(info: ModelInfo): ParamAccount {
   return { total: info.params.total, embeddings: info.params.embeddings, perBlock: info.params.perBlock, other: info.params.other };
 }
 
-/** Chooses C once per task (CV on the full model's final layer, fit rows only) unless --c fixes it. */
+/** Chooses C once per task (CV on the full model's final layer, training split only) unless --c fixes it. */
 function chooseC(splits: Omit<TaskSplit, 'c'>[], feats: Map<string, TaskFeatures>, settings: ProbeSettings, ctx: JobContext): number[] {
   return splits.map((sp) => {
     if (settings.c !== undefined) return settings.c;
     const f = feats.get(sp.task.name)!.train;
     const X = f.pooled[settings.pooling]![f.layers.length - 1];
-    return selectC(takeRows(X, f.dim, sp.fit), pick(sp.task.trainY, sp.fit), f.dim, sp.task.labels.length, { seed: settings.seed, signal: ctx.signal }).c;
+    return selectC(X, sp.task.trainY, f.dim, sp.task.labels.length, { seed: settings.seed, signal: ctx.signal }).c;
   });
 }
 
@@ -131,7 +131,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   const partial = tasks.map((task) => {
     const w = job.tasks.find((s) => s.name === task.name)!.weight;
     weights[task.name] = w;
-    return { task, weight: w, ...splitForValidation(task, settings.seed) };
+    return { task, weight: w, folds: foldsForValidation(task, settings.seed) };
   });
   stage(ctx, 'probe', settings.c === undefined ? 'choosing C per task by 5-fold cross-validation' : `C fixed at ${settings.c}`);
   const cs = chooseC(partial, feats, settings, ctx);
