@@ -5,7 +5,7 @@
 //
 // 1. Extension tests: test/integration (mocha in the extension host, via extensionTestsPath).
 // 2. UI tests: the ProbeScale view, the Explorer context menu, a probe and a commit driven by
-//    clicks, screenshots in test/e2e/screenshots/.
+//    clicks, an optimize driven through its pickers, screenshots in test/e2e/screenshots/.
 // Prints `N passed, M failed` last and exits non-zero on any failure.
 // Env: E2E_KEEP=1 keeps code-server running for a look; E2E_TIMEOUT_S caps the whole run (default 900);
 // E2E_ONLY=extension|ui runs one phase.
@@ -325,6 +325,83 @@ async function uiTests(chromium, port, workspace) {
       if (!/2 of 4 blocks \(0, 2\)/.test(summary)) throw new Error(`the prune form lost its selection: ${summary}`);
       const written = await webview().locator('#written').innerText();
       if (!/Wrote tiny-bert-pruned-0_2/.test(written)) throw new Error(`the commit result is gone: ${written}`);
+    });
+
+    await step('UI: optimize from the command palette (tasks, weights, custom budget), the view shows the Selection', async () => {
+      const quick = page.locator('.quick-input-widget');
+      const input = quick.locator('.quick-input-box input');
+      const rows = quick.locator('.quick-input-list .monaco-list-row');
+      await closeMenus();
+      await page.keyboard.press('F1');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('>ProbeScale: Optimize for a Parameter Budget');
+      await rows.filter({ hasText: 'Optimize for a Parameter Budget' }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      // Model: tiny-roberta (the shown report's tiny-bert is listed first).
+      await rows.filter({ hasText: 'tiny-roberta' }).first().waitFor({ timeout: 30_000 });
+      await input.fill('tiny-roberta');
+      await waitFor('the model list filtered to tiny-roberta', 5_000, async () => (await rows.count()) >= 1 && /tiny-roberta/.test(await rows.first().innerText()));
+      await page.keyboard.press('Enter');
+      // Tasks: last time's choice (spam, sentlen from the probe above) comes ticked.
+      await waitFor('the task picker', 30_000, async () => /tasks/.test(await quick.locator('.quick-input-title').innerText()));
+      for (const task of ['spam', 'sentlen']) {
+        const row = rows.filter({ hasText: task });
+        if ((await row.getAttribute('aria-checked')) !== 'true') await row.click();
+        await waitFor(`ticking task ${task}`, 5_000, async () => (await row.getAttribute('aria-checked')) === 'true');
+      }
+      await page.keyboard.press('Enter');
+      // Weights: equal.
+      await rows.filter({ hasText: 'Equal weights' }).waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      // Budget: no 25–70 % preset fits tiny-roberta (its embeddings are 88.6 %), so type one.
+      const custom = rows.filter({ hasText: 'Custom' });
+      await custom.waitFor({ timeout: 10_000 });
+      const presets = await rows.count();
+      if (presets !== 1) throw new Error(`expected only "Custom…" for tiny-roberta, got ${presets} rows`);
+      const placeholder = await input.getAttribute('placeholder');
+      if (!/88\.6 %/.test(placeholder ?? '')) throw new Error(`the budget placeholder does not give the minimum: ${placeholder}`);
+      await shot(page, '09-budget-quickpick');
+      await page.keyboard.press('Enter');
+      await waitFor('the budget input box', 10_000, async () => /fraction/.test(await quick.innerText()));
+      await input.fill('0.5');
+      await quick.filter({ hasText: 'below the smallest possible model' }).waitFor({ timeout: 5_000 });
+      await input.fill('0.95');
+      await quick.filter({ hasText: 'up to 2 of 4 blocks' }).waitFor({ timeout: 5_000 });
+      await page.keyboard.press('Enter');
+
+      const sel = webview().locator('#selection');
+      await sel.waitFor({ timeout: 180_000 });
+      const out = path.join(workspace, 'models', 'tiny-roberta-probescale-95');
+      const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+      if (config.probescale?.tasks?.map((t) => t.name).sort().join(',') !== 'sentlen,spam') throw new Error(`committed tasks: ${JSON.stringify(config.probescale?.tasks)}`);
+      const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+      const kept = await webview().locator('#kept').innerText();
+      const blocks = report.selection.kept.length;
+      if (!new RegExp(`\\(${blocks} of 4\\)`).test(kept)) throw new Error(`the Selection says "${kept}"; the report kept ${JSON.stringify(report.selection.kept)}`);
+      const figures = await webview().locator('#retention .figure-value').allInnerTexts();
+      if (figures.length !== 3 || !/%/.test(figures[0])) throw new Error(`retention figures: ${JSON.stringify(figures)}`);
+      const tableRows = await webview().locator('#baselines tbody tr').count();
+      if (tableRows !== report.selection.baselines.length + 1) throw new Error(`the comparison has ${tableRows} rows for ${report.selection.baselines.length} baselines + ProbeScale`);
+      const first = await webview().locator('#baselines tbody tr').first().innerText();
+      if (!/ProbeScale/.test(first)) throw new Error(`the first comparison row is "${first}"`);
+      const adviceRows = await webview().locator('#advice tbody tr').count();
+      if (adviceRows !== 2) throw new Error(`the per-task advice has ${adviceRows} rows for 2 tasks`);
+      const embeddingOnly = await webview().locator('#embedding-only').count();
+      if (embeddingOnly !== (report.selection.embeddingOnly.reachesTarget ? 1 : 0)) throw new Error(`embeddings-only note shown ${embeddingOnly}×, reachesTarget ${report.selection.embeddingOnly.reachesTarget}`);
+      const verify = await webview().locator('#verify').innerText();
+      if (!/Re-measured from the written folder/.test(verify) || !/batch 32/.test(verify)) throw new Error(`verification says: ${verify}`);
+      const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'tiny-roberta-probescale-95' });
+      await toast.waitFor({ timeout: 10_000 });
+      for (const b of ['Open Model Card', 'Reveal in Explorer']) await toast.getByRole('button', { name: b }).waitFor({ timeout: 5_000 });
+      // The section is taller than the window at the default side-bar width: its top, then its end.
+      await sel.evaluate((e) => e.scrollIntoView({ block: 'start' }));
+      await page.waitForTimeout(500);
+      await shot(page, '10-selection');
+      await webview().locator('#verify').evaluate((e) => e.scrollIntoView({ block: 'end' }));
+      await page.waitForTimeout(300);
+      await shot(page, '11-selection-advice-verify');
+      await toast.getByRole('button', { name: 'Open Model Card' }).click();
+      await page.locator('.tabs-container .tab').filter({ hasText: 'README.md' }).first().waitFor({ timeout: 15_000 });
     });
 
     await step('UI: no Content Security Policy violations or page errors', async () => {

@@ -32,3 +32,9 @@ export function when(iso: string): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+/** A speed-up factor: 2.137 → "×2.14", 36.1 → "×36.1". */
+export function times(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  return `×${x >= 10 ? x.toFixed(1) : x.toFixed(2)}`;
+}

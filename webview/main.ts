@@ -1,12 +1,15 @@
 /**
  * The ProbeScale relevance view: per-layer probe accuracy, Block Influence, a score table,
- * parameter counts and the prune form. Talks to the host only through ./vscodeApi (typed by
+ * parameter counts and the prune form; an optimize report's Selection, an eval report's scores. Talks to the host only through ./vscodeApi (typed by
  * src/shared/protocol.ts) and to the component library only through ./toolkit.
  */
 import { assertNever, type JobKind, type Method, type Params, type PruneOutcome, type ReportData, type Result, type ToWebview } from '../src/shared/protocol';
 import { AccuracyChart, InfluenceChart, readTheme } from './charts';
+import { el } from './dom';
+import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { allBlocks, bestPrefix, blockRelevance, describeBlocks, keptParams, topK } from './selection';
+import { renderSelection } from './selectionSection';
 import * as ui from './toolkit';
 import { Host } from './vscodeApi';
 
@@ -27,18 +30,6 @@ interface RunningJob {
   job: JobKind;
   message: string;
   fraction: number | null;
-}
-
-type Attrs = { class?: string; id?: string; title?: string; text?: string };
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (attrs.class) e.className = attrs.class;
-  if (attrs.id) e.id = attrs.id;
-  if (attrs.title) e.title = attrs.title;
-  if (attrs.text !== undefined) e.textContent = attrs.text;
-  e.append(...children);
-  return e;
 }
 
 const reportKey = (r: ReportData) => `${r.model.dir}|${r.createdAt}`;
@@ -106,7 +97,8 @@ class App {
         report,
         source,
         reportKey: key,
-        kept: prefix,
+        // An optimize report's chosen blocks, else the best prefix, start the prune form.
+        kept: report.selection?.kept ?? prefix,
         tableTask: Object.keys(report.tasks)[0] ?? null,
         topK: Math.min(n, Math.max(1, prefix.length || Math.ceil(n / 2))),
         written: null,
@@ -132,27 +124,41 @@ class App {
     this.jobBox = el('section', { class: 'job', id: 'job' });
     if (!r) {
       this.root.append(this.renderEmpty(), this.jobBox);
+    } else if (r.kind === 'eval') {
+      // An eval report scores the model as shipped: no per-layer curves, nothing to prune.
+      this.root.append(this.renderHeader(r), this.jobBox, renderEvaluation(r), this.renderParams(r));
     } else {
-      this.root.append(
-        this.renderHeader(r),
-        this.jobBox,
-        this.renderAccuracy(r),
-        this.renderInfluence(r),
-        this.renderTable(r),
-        this.renderParams(r),
-        this.renderPrune(r),
-      );
+      this.root.append(this.renderHeader(r), this.jobBox);
+      if (r.selection) {
+        this.root.append(
+          renderSelection(r, r.selection, {
+            openModelCard: (dir) => void this.request('modelCard/open', { dir }),
+            reveal: (dir) => void this.request('explorer/reveal', { path: dir }),
+          }),
+        );
+      }
+      this.root.append(this.renderAccuracy(r), this.renderInfluence(r), this.renderTable(r), this.renderParams(r), this.renderPrune(r));
       this.renderCharts();
       this.updateSelection();
     }
     this.renderJob();
+    if (r) {
+      const sections = [...this.root.querySelectorAll<HTMLElement>('[data-section]')].map((e) => e.dataset.section ?? '');
+      this.host.post({ type: 'rendered', modelDir: r.model.dir, createdAt: r.createdAt, kind: r.kind, sections });
+    }
   }
 
   private actionButtons(): HTMLElement {
     const probe = ui.button('Probe Model…', { appearance: 'primary', title: 'Probe every layer of a model folder on your tasks', onClick: () => void this.request('probe/start', {}) });
+    const modelDir = this.state.report?.kind === 'eval' ? undefined : this.state.report?.model.dir;
+    const optimize = ui.button('Optimize…', {
+      title: 'Choose the blocks to keep under a parameter budget, measured on your tasks, and commit the pruned model',
+      onClick: () => void this.request('optimize/start', modelDir ? { modelDir } : {}),
+    });
+    optimize.id = 'optimize';
     const open = ui.button('Open Report…', { title: 'Show a saved report (.probescale/reports or a CLI --out file)', onClick: () => void this.request('report/open', {}) });
-    this.workButtons.push(probe);
-    return el('div', { class: 'actions' }, probe, open);
+    this.workButtons.push(probe, optimize);
+    return el('div', { class: 'actions' }, probe, optimize, open);
   }
 
   private renderEmpty(): HTMLElement {
@@ -183,7 +189,7 @@ class App {
       .join(' · ');
     return el(
       'section',
-      {},
+      { section: 'accuracy' },
       el('h3', { text: 'Probe accuracy per layer' }),
       el('div', { class: 'chart-box' }, canvas),
       el('p', { class: 'hint', text: `◆ best layer (${best}) · dashed: majority baseline` }),
@@ -198,7 +204,7 @@ class App {
     const title = source === 'influence' ? 'Block influence' : 'Probe gain per block';
     const hint = source === 'influence' ? '1 − cos(input, output) of each block (ShortGPT): low = the block barely changes the hidden state.' : 'Task-weighted accuracy each block adds (this report has no Block Influence).';
     canvas.setAttribute('aria-label', `${title} per block`);
-    return el('section', {}, el('h3', { text: title }), el('div', { class: 'chart-box small' }, canvas), el('p', { class: 'hint', text: hint }));
+    return el('section', { section: 'influence' }, el('h3', { text: title }), el('div', { class: 'chart-box small' }, canvas), el('p', { class: 'hint', text: hint }));
   }
 
   private renderTable(r: ReportData): HTMLElement {
@@ -241,7 +247,7 @@ class App {
     }
     table.append(body);
     const foot = el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}` });
-    return el('section', {}, head, el('div', { class: 'table-box' }, table), foot);
+    return el('section', { section: 'scores' }, head, el('div', { class: 'table-box' }, table), foot);
   }
 
   private renderParams(r: ReportData): HTMLElement {
@@ -259,7 +265,7 @@ class App {
       const cls = k === 'total' ? 'total' : '';
       dl.append(el('dt', { text: k, class: cls }), el('dd', { text: v, title, class: cls }));
     }
-    return el('section', {}, el('h3', { text: 'Parameters' }), dl);
+    return el('section', { section: 'params' }, el('h3', { text: 'Parameters' }), dl);
   }
 
   private renderPrune(r: ReportData): HTMLElement {
@@ -297,7 +303,7 @@ class App {
     this.workButtons.push(this.commitButton);
     this.writtenBox = el('div', { class: 'written', id: 'written' });
     this.renderWritten();
-    return el('section', { class: 'prune' }, el('h3', { text: 'Prune' }), presets, el('p', { class: 'hint', text: 'Blocks to keep (0 = first block):' }), grid, this.pruneSummary, this.commitButton, this.writtenBox);
+    return el('section', { class: 'prune', section: 'prune' }, el('h3', { text: 'Prune' }), presets, el('p', { class: 'hint', text: 'Blocks to keep (0 = first block):' }), grid, this.pruneSummary, this.commitButton, this.writtenBox);
   }
 
   private renderCharts(): void {

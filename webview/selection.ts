@@ -2,8 +2,7 @@
  * Which blocks to keep: the presets of the prune form and the size of the result. Pure
  * functions over report data (no DOM), so a later "optimize" source can feed the same form.
  */
-import type { ParamData, ReportData } from '../src/shared/protocol';
-import { formatBlockRanges } from '../src/shared/blockRanges';
+import { formatBlockRanges, type ParamData, type ReportData } from '../src/shared/protocol';
 
 /** Parameters of the pruned model: embeddings + kept blocks + everything else, as the core counts them. */
 export function keptParams(p: ParamData, kept: readonly number[]): number {

@@ -6,14 +6,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { PruneOutcome, ReportData, ToWebview } from '../shared/protocol';
+import { EvalConfig, EvalRun, evalFolder, runEval } from './commands/evaluate';
 import { openReport } from './commands/openReport';
+import { OptimizeConfig, OptimizeRun, openModelCard, optimizeModel, runOptimize } from './commands/optimize';
 import { ProbeConfig, ProbeRun, probeFolder, runProbe } from './commands/probe';
 import { commitPrune, pruneModel } from './commands/prune';
 import { JobManager } from './jobs/jobManager';
 import { createLog, reportError } from './log';
 import { ReportStore } from './reports/reportStore';
 import { Services } from './services';
-import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RequestHandlers } from './views/relevanceView';
+import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
 import { ModelFolderContext } from './workspace/discovery';
 
 /**
@@ -25,10 +27,19 @@ export interface ProbeScaleApi {
   runProbe(config: ProbeConfig): Promise<ProbeRun>;
   /** The commit path of the view's "Commit pruned model" (asks before replacing `out`). */
   commitPrune(modelDir: string, layers: number[], out?: string): Promise<PruneOutcome>;
+  /**
+   * The path of "Optimize for a Parameter Budget" after its pickers: job, progress, committed
+   * folder, saved report, view (asks before replacing `out` unless `overwrite`).
+   */
+  runOptimize(config: OptimizeConfig): Promise<OptimizeRun>;
+  /** The path of "Evaluate Committed Model" after its pickers: job, saved report, view. */
+  runEval(config: EvalConfig): Promise<EvalRun>;
   /** Opens the relevance view; resolves once its webview has completed the ready handshake. */
   revealView(): Promise<void>;
   /** The report the view shows. */
   currentReport(): ReportData | undefined;
+  /** What the webview last drew: which report, and the ids of the sections it showed. */
+  renderedReport(): RenderedReport | undefined;
   /** Model folders found in the workspace (what the Explorer menu is shown on). */
   modelFolders(): Promise<string[]>;
 }
@@ -65,6 +76,18 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
       await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(p));
       return { revealed: true };
     },
+    'optimize/start': async ({ modelDir }) => {
+      void vscode.commands.executeCommand('probescale.optimize', modelDir ? vscode.Uri.file(modelDir) : undefined);
+      return { started: true };
+    },
+    'modelCard/open': async ({ dir }) => {
+      try {
+        return { opened: await openModelCard(dir) };
+      } catch (e) {
+        reportError(log, 'open model card', e);
+        throw e;
+      }
+    },
   };
 
   const view = new RelevanceViewProvider(
@@ -100,6 +123,8 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     reports.onDidChange((r) => view.post({ type: 'report/show', report: r.report, source: r.source })),
     vscode.commands.registerCommand('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri)),
     vscode.commands.registerCommand('probescale.pruneModel', () => pruneModel(services)),
+    vscode.commands.registerCommand('probescale.optimize', (uri?: vscode.Uri) => optimizeModel(services, uri)),
+    vscode.commands.registerCommand('probescale.evalFolder', (uri?: vscode.Uri) => evalFolder(services, uri)),
     vscode.commands.registerCommand('probescale.showPanel', () => view.reveal()),
     vscode.commands.registerCommand('probescale.openReport', async () => {
       try {
@@ -118,8 +143,11 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
   return {
     runProbe: (config) => runProbe(services, config),
     commitPrune: (modelDir, layers, out) => commitPrune(services, modelDir, layers, { out, reveal: false }),
+    runOptimize: (config) => runOptimize(services, config),
+    runEval: (config) => runEval(services, config),
     revealView: () => view.reveal(),
     currentReport: () => reports.current?.report,
+    renderedReport: () => view.rendered,
     modelFolders: () => models.refresh(),
   };
 }
@@ -128,4 +156,4 @@ export function deactivate(): void {
   // Everything, the worker thread included, is disposed through context.subscriptions.
 }
 
-export type { ProbeConfig, ProbeRun };
+export type { EvalConfig, EvalRun, OptimizeConfig, OptimizeRun, ProbeConfig, ProbeRun, RenderedReport };

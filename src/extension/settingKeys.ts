@@ -14,7 +14,12 @@ export const SettingKeys = {
   pooling: 'pooling',
   limitTrain: 'limitTrain',
   limitTest: 'limitTest',
+  targetRetention: 'targetRetention',
+  candidates: 'candidates',
 } as const;
+
+export const DEFAULT_TARGET_RETENTION = 0.95;
+export const DEFAULT_CANDIDATES = 8;
 
 const PROVIDERS: readonly ProbeSettings['provider'][] = ['auto', 'cpu', 'webgpu', 'cuda'];
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
@@ -43,5 +48,22 @@ export function readProbeSettings(scope: vscode.Uri | undefined, cacheDir: strin
     limitTrain: positiveInt(c.get(SettingKeys.limitTrain), undefined),
     limitTest: positiveInt(c.get(SettingKeys.limitTest), undefined),
     cacheDir,
+  };
+}
+
+/** What "Optimize for a Parameter Budget" reads besides the probe settings. */
+export interface OptimizeSettings {
+  /** Share of the unpruned final layer's accuracy the budget advice aims for, in (0, 1]. */
+  targetRetention: number;
+  /** Predicted-best subsets measured for real, and neighbours per local-search round. */
+  candidates: number;
+}
+
+export function readOptimizeSettings(scope: vscode.Uri | undefined): OptimizeSettings {
+  const c = vscode.workspace.getConfiguration(SECTION, scope);
+  const target = c.get<unknown>(SettingKeys.targetRetention);
+  return {
+    targetRetention: typeof target === 'number' && target > 0 && target <= 1 ? target : DEFAULT_TARGET_RETENTION,
+    candidates: positiveInt(c.get(SettingKeys.candidates), DEFAULT_CANDIDATES) ?? DEFAULT_CANDIDATES,
   };
 }

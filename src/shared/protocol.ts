@@ -52,8 +52,85 @@ export interface TaskData {
   weight: number;
   nTrain: number;
   nTest: number;
+  /** Probe scores per hidden state; empty in the eval report of a committed folder. */
   layers: LayerRow[];
   bestLayer: number;
+  /** Eval reports: the test scores of the model as shipped (its classifier, or a probe on its last layer). */
+  final?: ScoreData;
+}
+
+export interface ScoreData {
+  accuracy: number;
+  macroF1: number;
+}
+
+/**
+ * How much of the unpruned model's test accuracy a pruned one keeps. A ratio is null where it
+ * is undefined (JSON has no Infinity: a chance-normalised ratio over a final layer at chance).
+ */
+export interface RetentionData {
+  /** Accuracy ÷ the unpruned model's final layer. */
+  vsFinal: number | null;
+  /** Accuracy ÷ the unpruned model's best layer (chosen on validation): the oracle. */
+  vsBestLayer: number | null;
+  /** (accuracy − majority) ÷ (final − majority). */
+  chanceNormalized: number | null;
+}
+
+/** A published layer-dropping heuristic measured under the same budget. */
+export interface BaselineData {
+  name: string;
+  kept: number[];
+  note?: string;
+  params: number;
+  fraction: number;
+  /** Task-weighted validation accuracy. */
+  validation: number;
+  /** Task-weighted test accuracy. */
+  testObjective: number;
+  meanRetention: RetentionData;
+}
+
+export interface BudgetAdviceData {
+  /** Parameters at which the fitted curve reaches the target retention; null when it never does. */
+  recommendedParams: number | null;
+  recommendedFraction: number | null;
+  /** 5–95 % bootstrap interval of `recommendedParams`. */
+  interval: [number, number] | null;
+}
+
+/** What "optimize" chose under a parameter budget and how it compares (core: SelectionReport). */
+export interface SelectionData {
+  budget: { spec: string; params: number; fraction: number };
+  targetRetention: number;
+  kept: number[];
+  params: number;
+  fraction: number;
+  /** Where the winner came from: predicted, local-search, baseline:NAME, embeddings-only. */
+  origin: string;
+  /** Task-weighted accuracy: predicted from per-layer probes, measured on validation and test. */
+  objective: { predicted: number | null; validation: number; test: number };
+  /** Task-weighted mean of the per-task retention. */
+  retention: RetentionData;
+  perTask: Record<string, { test: ScoreData; reference: { final: ScoreData; bestLayer: { layer: number; test: ScoreData } }; majority: number; retention: RetentionData }>;
+  baselines: BaselineData[];
+  budgetAdvice: { perTask: Record<string, BudgetAdviceData>; note: string };
+  embeddingOnly: { reachesTarget: boolean; message: string; retention: RetentionData };
+}
+
+export interface SpeedData {
+  originalMs: number;
+  prunedMs: number;
+  speedup: number;
+}
+
+/** The committed folder re-loaded and re-measured (core: VerifyReport). */
+export interface VerifyData {
+  /** The committed folder. */
+  loadedFrom: string;
+  allEqual: boolean;
+  perTask: Record<string, { claimed: ScoreData; measured: ScoreData; equal: boolean }>;
+  timing: { batch1: SpeedData; batch32: SpeedData; idealSpeedup: number; seqLen: number; provider: string };
 }
 
 /** What the relevance view shows: a probe, eval or optimize report. */
@@ -65,6 +142,15 @@ export interface ReportData {
   tasks: Record<string, TaskData>;
   /** Per-block redundancy signals; absent in reports that did not compute them. */
   signals?: { blockInfluence: number[]; angularDistance: number[][] };
+  /** Optimize reports: the chosen blocks, baselines, advice. */
+  selection?: SelectionData;
+  /** Optimize reports: the written folder re-measured. */
+  verify?: VerifyData;
+  /**
+   * Eval reports of a committed folder: the test accuracy per task that its own report claims,
+   * where the eval used the same number of test rows (else the task is absent).
+   */
+  claimed?: Record<string, number>;
 }
 
 /** The job types the host can run for the view; kept in step with the core's `Job['type']`. */
@@ -94,6 +180,13 @@ export interface Requests {
   'prune/commit': { params: { modelDir: string; layers: number[] }; result: PruneOutcome };
   /** Reveals a file or folder in the Explorer. */
   'explorer/reveal': { params: { path: string }; result: { revealed: boolean } };
+  /**
+   * Runs "Optimize for a Parameter Budget" (its pickers run in the host); `modelDir` is offered
+   * first in the model picker.
+   */
+  'optimize/start': { params: { modelDir?: string }; result: { started: boolean } };
+  /** Opens the model card (README.md) of a committed folder. */
+  'modelCard/open': { params: { dir: string }; result: { opened: boolean } };
 }
 
 export type Method = keyof Requests;
@@ -111,6 +204,8 @@ export type FromWebview =
   | { type: 'cancel'; jobId: string }
   /** The blocks ticked in the prune form changed; the palette's "Prune Model" offers them. */
   | { type: 'selection'; modelDir: string; kept: number[] }
+  /** A report was drawn; `sections` are the ids of the sections shown (for tests and the log). */
+  | { type: 'rendered'; modelDir: string; createdAt: string; kind: string; sections: string[] }
   | RequestMessage;
 
 /** Messages from the host to the webview. */
@@ -127,4 +222,24 @@ export type ToWebview =
 /** Throws at compile time when a switch over a union misses a member. */
 export function assertNever(value: never, what: string): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}
+
+/**
+ * `[0,1,2,3,7]` → `0–3, 7` (or with other separators); `none` for no blocks. Here rather than
+ * in a module of its own because the webview may import this file only.
+ */
+export function formatBlockRanges(kept: readonly number[], rangeSep = '–', listSep = ', '): string {
+  if (kept.length === 0) return 'none';
+  const parts: string[] = [];
+  let start = kept[0];
+  let prev = kept[0];
+  for (const k of [...kept.slice(1), Number.NaN]) {
+    if (k === prev + 1) {
+      prev = k;
+      continue;
+    }
+    parts.push(start === prev ? `${start}` : `${start}${rangeSep}${prev}`);
+    start = prev = k;
+  }
+  return parts.join(listSep);
 }

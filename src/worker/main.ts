@@ -3,7 +3,7 @@
  * driven from several worker threads, so there is exactly one) and streams typed progress.
  */
 import { parentPort } from 'node:worker_threads';
-import { isCancelled } from '../core/errors';
+import { isCancelled, throwIfAborted } from '../core/errors';
 import { runJob } from '../core/pipeline/dispatch';
 import { FromWorker, ToWorker } from './protocol';
 
@@ -11,6 +11,9 @@ const port = parentPort;
 if (!port) throw new Error('src/worker/main must run inside a worker thread');
 const running = new Map<number, AbortController>();
 const post = (m: FromWorker) => port.postMessage(m);
+// Jobs run one after another: a job whose caller gave up waiting still finishes its batch
+// before the next job starts, so ORT never runs two jobs' sessions at once.
+let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
@@ -20,11 +23,20 @@ port.on('message', (msg: ToWorker) => {
     case 'run': {
       const ac = new AbortController();
       running.set(msg.id, ac);
-      runJob(msg.job, {
-        signal: ac.signal,
-        onProgress: (event) => post({ type: 'progress', id: msg.id, event }),
-        log: (level, message) => post({ type: 'log', id: msg.id, level, message }),
-      })
+      const start = async () => {
+        throwIfAborted(ac.signal);
+        return runJob(msg.job, {
+          signal: ac.signal,
+          onProgress: (event) => post({ type: 'progress', id: msg.id, event }),
+          log: (level, message) => post({ type: 'log', id: msg.id, level, message }),
+        });
+      };
+      const job = queue.then(start);
+      queue = job.then(
+        () => undefined,
+        () => undefined,
+      );
+      job
         .then((result) => post({ type: 'result', id: msg.id, result }))
         .catch((e: unknown) => {
           if (isCancelled(e)) post({ type: 'cancelled', id: msg.id });

@@ -1,6 +1,9 @@
 /**
  * JobRunner over one long-lived worker thread. Cancellation asks the worker to stop between
- * batches; if it has not stopped after a grace period the thread is terminated.
+ * batches. If it has not stopped after a grace period the caller is released at once and the
+ * worker finishes its current batch in the background; the thread is never terminated while
+ * a job runs, because terminating a thread inside ONNX Runtime's native code aborts the whole
+ * process (seen here: "terminate called after throwing an instance of 'Napi::Error'").
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -35,6 +38,9 @@ export class WorkerJobRunner implements JobRunner {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Jobs the worker is still running (including ones whose caller was already released). */
+  private readonly inFlight = new Set<number>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly workerPath: string,
@@ -47,7 +53,8 @@ export class WorkerJobRunner implements JobRunner {
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (e) => this.failAll(e));
     w.on('exit', (code) => {
-      if (this.worker === w) this.worker = null;
+      if (this.worker !== w) return;
+      this.worker = null;
       if (code !== 0) this.failAll(new Error(`the ProbeScale worker exited with code ${code}`));
     });
     this.worker = w;
@@ -55,6 +62,10 @@ export class WorkerJobRunner implements JobRunner {
   }
 
   private onMessage(m: FromWorker): void {
+    if (m.type === 'result' || m.type === 'error' || m.type === 'cancelled') {
+      this.inFlight.delete(m.id);
+      if (this.inFlight.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     switch (m.type) {
@@ -84,6 +95,8 @@ export class WorkerJobRunner implements JobRunner {
   }
 
   private failAll(e: Error): void {
+    this.inFlight.clear();
+    for (const w of this.idleWaiters.splice(0)) w();
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.reject(e);
@@ -103,22 +116,32 @@ export class WorkerJobRunner implements JobRunner {
           send({ type: 'cancel', id });
           const timer = setTimeout(() => {
             if (!this.pending.has(id)) return;
-            // The job did not reach a cancellation point in time: stop the thread outright.
+            // The job has not reached a cancellation point yet: release the caller now; the
+            // worker runs jobs one at a time, so the next one starts when this one has stopped.
             this.pending.delete(id);
             reject(new CancelledError());
-            void w.terminate();
           }, this.graceMs);
           timer.unref();
         },
         { once: true },
       );
+      this.inFlight.add(id);
       send({ type: 'run', id, job });
     });
   }
 
-  async dispose(): Promise<void> {
+  /** Cancels what runs, waits for the worker to be idle (at most `waitMs`), then stops it. */
+  async dispose(waitMs = 15_000): Promise<void> {
     const w = this.worker;
+    if (!w) return;
+    for (const id of this.inFlight) w.postMessage({ type: 'cancel', id } satisfies ToWorker);
+    if (this.inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+        setTimeout(resolve, waitMs).unref();
+      });
+    }
     this.worker = null;
-    if (w) await w.terminate();
+    await w.terminate();
   }
 }

@@ -1,13 +1,15 @@
 /// <reference types="mocha" />
 /**
  * Extension tests, run inside a real VS Code extension host (see index.ts). The workspace is
- * made by workspace.ts: models/tiny-bert plus data/tasks/{spam,sentlen}.
+ * made by workspace.ts: models/{tiny-bert,tiny-roberta} plus data/tasks/{spam,sentlen}.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ProbeScaleApi } from '../../src/extension/extension';
+import { parseWeights } from '../../src/extension/commands/pickers';
+import { describeBudget, maxBlocksWithin } from '../../src/extension/commands/optimize';
+import type { OptimizeRun, ProbeScaleApi, RenderedReport } from '../../src/extension/extension';
 
 const EXTENSION_ID = 'probescale.probescale';
 
@@ -33,10 +35,30 @@ function within<T>(ms: number, what: string, p: Thenable<T>): Promise<T> {
   });
 }
 
+/** Polls until `probe` returns a value; fails with `what` after `ms`. */
+async function eventually<T>(ms: number, what: string, probe: () => T | undefined): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('ProbeScale extension', () => {
   let api: ProbeScaleApi;
   let ws: string;
   let modelDir: string;
+  let robertaDir: string;
+  let optimized: Extract<OptimizeRun, { status: 'done' }> | undefined;
+  const task = (name: string) => ({ name, path: path.join(ws, 'data', 'tasks', name), weight: 1 });
+  /** What the webview drew for the report made at `createdAt`, once it has drawn it. */
+  const drawn = (createdAt: string): Promise<RenderedReport> =>
+    eventually(15_000, `the view drawing the report of ${createdAt}`, () => {
+      const r = api.renderedReport();
+      return r?.createdAt === createdAt ? r : undefined;
+    });
 
   before(async () => {
     const ext = vscode.extensions.getExtension<ProbeScaleApi>(EXTENSION_ID);
@@ -44,12 +66,13 @@ describe('ProbeScale extension', () => {
     api = await ext.activate();
     ws = workspaceDir();
     modelDir = path.join(ws, 'models', 'tiny-bert');
+    robertaDir = path.join(ws, 'models', 'tiny-roberta');
   });
 
   it('activates and exports its test API', () => {
     const ext = vscode.extensions.getExtension<ProbeScaleApi>(EXTENSION_ID)!;
     assert.equal(ext.isActive, true);
-    for (const fn of ['runProbe', 'commitPrune', 'revealView', 'currentReport', 'modelFolders'] as const) assert.equal(typeof api[fn], 'function', fn);
+    for (const fn of ['runProbe', 'commitPrune', 'runOptimize', 'runEval', 'revealView', 'currentReport', 'renderedReport', 'modelFolders'] as const) assert.equal(typeof api[fn], 'function', fn);
   });
 
   it('registers every command declared in package.json', async () => {
@@ -63,7 +86,7 @@ describe('ProbeScale extension', () => {
 
   it('finds the model folder that the Explorer menu is shown on', async () => {
     const folders = await api.modelFolders();
-    assert.deepEqual(folders, [modelDir]);
+    assert.deepEqual(folders, [modelDir, robertaDir]);
   });
 
   it('resolves the relevance view and completes the ready handshake', async () => {
@@ -95,6 +118,8 @@ describe('ProbeScale extension', () => {
     const saved = JSON.parse(fs.readFileSync(savedTo, 'utf8')) as { tasks: Record<string, unknown> };
     assert.deepEqual(Object.keys(saved.tasks), ['spam']);
     assert.equal(api.currentReport()?.model.dir, modelDir, 'the view shows the new report');
+    const view = await drawn(report.createdAt);
+    assert.deepEqual(view.sections, ['accuracy', 'influence', 'scores', 'params', 'prune']);
   });
 
   it('commits a pruned model beside the source, as <model>-pruned-<blocks>', async () => {
@@ -111,6 +136,90 @@ describe('ProbeScale extension', () => {
     assert.ok(folders.includes(outcome.out), 'the pruned folder is a model folder too');
   });
 
+  it('describes budgets and parses task weights the way the optimize pickers show them', () => {
+    const acc = { total: 1000, embeddings: 300, other: 20, perBlock: [170, 170, 170, 170] };
+    assert.equal(maxBlocksWithin(acc, 500), 1);
+    assert.equal(maxBlocksWithin(acc, 1000), 4);
+    assert.equal(describeBudget(acc, 700), '700 parameters (70.0 %) · up to 2 of 4 blocks');
+    assert.deepEqual(parseWeights('spam:2, sentlen = 0.5', ['spam', 'sentlen']), { spam: 2, sentlen: 0.5 });
+    assert.deepEqual(parseWeights('', ['spam', 'sentlen']), { spam: 1, sentlen: 1 });
+    assert.match(String(parseWeights('spam:-1', ['spam'])), /not a positive weight/);
+    assert.match(String(parseWeights('other:1', ['spam'])), /not one of the chosen tasks/);
+  });
+
+  it('refuses a budget below the smallest model before starting a job', async () => {
+    // tiny-roberta's embeddings alone are 88.6 % of its parameters.
+    await assert.rejects(api.runOptimize({ modelDir: robertaDir, tasks: [task('spam')], budget: '0.5' }), /below the smallest possible model/);
+  });
+
+  it('optimizes tiny-roberta under a budget, commits and verifies it, and shows the Selection', async () => {
+    await api.revealView();
+    const run = await api.runOptimize({
+      modelDir: robertaDir,
+      tasks: [task('spam'), task('sentlen')],
+      budget: '0.98',
+      candidates: 2,
+      settings: { limitTrain: 150, limitTest: 60, c: 1, provider: 'cpu' },
+    });
+    assert.equal(run.status, 'done');
+    if (run.status !== 'done') return;
+    optimized = run;
+    const { report, out, savedTo } = run;
+    assert.equal(out, path.join(ws, 'models', 'tiny-roberta-probescale-98'), '<model>-probescale-<pct> beside the model');
+    for (const f of ['config.json', 'README.md', 'probescale-report.json', 'onnx/model.onnx', 'classifiers/spam/onnx/model.onnx', 'classifiers/sentlen/onnx/model.onnx']) {
+      assert.ok(fs.existsSync(path.join(out, f)), `${f} in the committed folder`);
+    }
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { num_hidden_layers: number; probescale: { tasks: { name: string }[] } };
+    assert.deepEqual(config.probescale.tasks.map((t) => t.name), ['spam', 'sentlen']);
+
+    assert.equal(report.kind, 'optimize');
+    const sel = report.selection;
+    const total = report.model.params.total;
+    assert.equal(sel.budget.params, Math.floor(0.98 * total));
+    assert.ok(sel.params <= sel.budget.params, `the selection (${sel.params}) fits the budget (${sel.budget.params})`);
+    assert.ok(Math.abs(sel.fraction - sel.params / total) < 1e-12);
+    assert.ok(sel.kept.every((b, i) => Number.isInteger(b) && b >= 0 && b < 4 && (i === 0 || b > sel.kept[i - 1])), `kept ${sel.kept}`);
+    assert.equal(config.num_hidden_layers, sel.kept.length);
+    assert.deepEqual(Object.keys(sel.perTask), ['spam', 'sentlen']);
+    assert.ok(sel.baselines.length > 0);
+    for (const b of sel.baselines) assert.ok(b.params <= sel.budget.params, `baseline ${b.name} fits the budget`);
+    for (const r of [sel.retention.vsFinal, sel.retention.vsBestLayer]) assert.ok(r > 0 && Number.isFinite(r));
+    assert.equal(typeof sel.embeddingOnly.reachesTarget, 'boolean');
+    assert.ok(report.verify, 'the committed folder was verified');
+    assert.equal(report.verify.allEqual, true, 're-measured scores equal the reported ones');
+    assert.equal(report.verify.loadedFrom, out);
+    assert.ok(report.verify.timing.batch1.speedup > 0);
+
+    assert.ok(savedTo, 'the report was saved in the workspace');
+    assert.match(path.basename(savedTo), /^tiny-roberta-optimize-\d{8}-\d{6}\.json$/);
+    const shown = api.currentReport();
+    assert.equal(shown?.kind, 'optimize');
+    assert.deepEqual(shown?.selection?.kept, sel.kept, 'the view was given the selection');
+    assert.equal(shown?.verify?.allEqual, true);
+    const view = await drawn(report.createdAt);
+    assert.equal(view.kind, 'optimize');
+    assert.equal(view.sections[0], 'selection', 'the Selection comes first');
+    assert.ok(view.sections.includes('prune'));
+  });
+
+  it('evaluates the committed folder as shipped and finds the scores it claims', async function () {
+    if (!optimized) this.skip();
+    const { out, report: claimed } = optimized!;
+    const run = await api.runEval({ modelDir: out, tasks: [task('spam'), task('sentlen')], settings: { limitTest: 60, provider: 'cpu' } });
+    assert.equal(run.status, 'done');
+    if (run.status !== 'done') return;
+    const { report, savedTo } = run;
+    assert.equal(report.kind, 'eval');
+    for (const name of ['spam', 'sentlen']) {
+      assert.equal(report.tasks[name].nTest, 60);
+      assert.equal(report.tasks[name].final?.accuracy, claimed.selection.perTask[name].test.accuracy, `${name}: eval of the folder = the optimize report's test accuracy`);
+      assert.equal(report.claimed?.[name], claimed.selection.perTask[name].test.accuracy);
+    }
+    assert.match(path.basename(savedTo ?? ''), /^tiny-roberta-probescale-98-eval-\d{8}-\d{6}\.json$/);
+    const view = await drawn(report.createdAt);
+    assert.deepEqual(view.sections, ['evaluation', 'params']);
+  });
+
   it('treats a cancelled probe as cancelled, not as an error', async () => {
     const running = api.runProbe({
       modelDir,
@@ -122,5 +231,24 @@ describe('ProbeScale extension', () => {
     await vscode.commands.executeCommand('probescale.cancelJob');
     const run = await within(30_000, 'the cancelled probe', running);
     assert.deepEqual(run, { status: 'cancelled' });
+  });
+
+  // Last: the optimize job may not reach a cancellation point within the runner's grace period,
+  // and then the worker thread is terminated under whatever job comes next.
+  it('cancels an optimize run without leaving a folder behind', async () => {
+    const out = path.join(ws, 'models', 'tiny-roberta-cancelled');
+    const running = api.runOptimize({
+      modelDir: robertaDir,
+      tasks: [task('spam')],
+      budget: '0.98',
+      out,
+      // Every row and no feature cache, so the job is still running when the cancel arrives.
+      settings: { limitTrain: undefined, limitTest: undefined, cacheDir: null, c: 1, provider: 'cpu' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await vscode.commands.executeCommand('probescale.cancelJob');
+    const run = await within(30_000, 'the cancelled optimize', running);
+    assert.deepEqual(run, { status: 'cancelled' });
+    assert.equal(fs.existsSync(out), false, 'nothing was written');
   });
 });

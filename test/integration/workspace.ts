@@ -1,6 +1,6 @@
 /**
- * The workspace the extension tests open: a copy of the tiny-bert fixture and two real tasks,
- * with settings that keep probes to seconds. Shared by both launchers (test-electron and the
+ * The workspace the extension tests open: copies of the tiny-bert and tiny-roberta fixtures and
+ * two real tasks, with settings that keep probes and optimize runs to seconds. Shared by both launchers (test-electron and the
  * code-server route in scripts/e2e.mjs), which call it from the compiled out/ tree.
  */
 import * as fs from 'node:fs';
@@ -9,6 +9,8 @@ import * as path from 'node:path';
 export interface TestWorkspace {
   dir: string;
   modelDir: string;
+  /** tiny-roberta: the model the optimize tests prune. */
+  optimizeModelDir: string;
   tasks: Record<string, string>;
 }
 
@@ -18,8 +20,10 @@ export const TEST_TASKS = ['spam', 'sentlen'] as const;
 export function prepareWorkspace(dir: string, repoRoot: string): TestWorkspace {
   fs.rmSync(dir, { recursive: true, force: true });
   const modelDir = path.join(dir, 'models', 'tiny-bert');
+  const optimizeModelDir = path.join(dir, 'models', 'tiny-roberta');
   fs.mkdirSync(path.dirname(modelDir), { recursive: true });
   fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-bert'), modelDir, { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-roberta'), optimizeModelDir, { recursive: true });
   const tasks: Record<string, string> = {};
   for (const t of TEST_TASKS) {
     tasks[t] = path.join(dir, 'data', 'tasks', t);
@@ -29,8 +33,8 @@ export function prepareWorkspace(dir: string, repoRoot: string): TestWorkspace {
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
   fs.writeFileSync(
     path.join(dir, '.vscode', 'settings.json'),
-    JSON.stringify({ 'probescale.limitTrain': 60, 'probescale.limitTest': 30, 'probescale.provider': 'cpu' }, null, 2) + '\n',
+    JSON.stringify({ 'probescale.limitTrain': 60, 'probescale.limitTest': 30, 'probescale.provider': 'cpu', 'probescale.candidates': 2 }, null, 2) + '\n',
   );
   fs.writeFileSync(path.join(dir, 'README.md'), '# ProbeScale test workspace\n\nCreated by test/integration/workspace.ts; safe to delete.\n');
-  return { dir, modelDir, tasks };
+  return { dir, modelDir, optimizeModelDir, tasks };
 }

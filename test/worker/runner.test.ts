@@ -45,3 +45,14 @@ test('cancel stops a long job quickly and is not an error; the next job runs', a
   assert.equal(report.model.architecture, 't5');
   await runner.dispose();
 });
+
+test('a job that misses the grace period releases its caller at once; the worker is not killed mid-batch', async () => {
+  const runner = new WorkerJobRunner(workerPath, 1);
+  const ac = new AbortController();
+  const p = runner.run(small(robertaMini, 2000), { signal: ac.signal, onProgress: (e) => e.kind === 'extract' && ac.abort() });
+  await assert.rejects(p, (e: Error) => e.name === 'CancelledError');
+  // The next job queues behind the one still finishing its batch, in the same (living) worker.
+  const report = await runner.run<ProbeReport>(small(fixture('tiny-bert')), {});
+  assert.equal(report.tasks.sentlen.layers.length, 5);
+  await runner.dispose();
+});

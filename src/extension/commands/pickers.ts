@@ -1,12 +1,13 @@
 /**
- * The QuickPicks the commands share: which model folder, which tasks, which blocks.
+ * The QuickPicks the commands share: which model (or committed) folder, which tasks and their
+ * weights, which blocks.
  * Each returns undefined when the user dismisses it.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
-import { displayPath, findModelFolders, findTaskFolders, isModelFolder } from '../workspace/discovery';
+import { CommittedTask, committedTasks, displayPath, findCommittedFolders, findModelFolders, findTaskFolders, isModelFolder } from '../workspace/discovery';
 
 const LAST_TASKS_KEY = 'probescale.lastTasks';
 
@@ -97,6 +98,118 @@ export async function pickTasks(state: vscode.Memento, title: string): Promise<T
   }
   await state.update(LAST_TASKS_KEY, paths);
   return tasksFromPaths(paths);
+}
+
+/**
+ * Parses `spam:2, sentlen:1` into weights for `names` (names left out keep weight 1); a message
+ * when a name is unknown or a weight is not a positive number.
+ */
+export function parseWeights(text: string, names: readonly string[]): Record<string, number> | string {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 1]));
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(.+?)\s*[:=]\s*(\S+)$/.exec(part);
+    if (!m) return `"${part}": write NAME:WEIGHT, e.g. ${names[0]}:2.`;
+    if (!names.includes(m[1])) return `"${m[1]}" is not one of the chosen tasks (${names.join(', ')}).`;
+    const w = Number(m[2]);
+    if (!Number.isFinite(w) || w <= 0) return `"${m[2]}" is not a positive weight.`;
+    out[m[1]] = w;
+  }
+  return out;
+}
+
+interface WeightItem extends vscode.QuickPickItem {
+  edit: boolean;
+}
+
+/**
+ * Task weights for the optimize objective: equal unless the user chooses to edit them. Only
+ * asked with two or more tasks; undefined when dismissed.
+ */
+export async function pickWeights(tasks: TaskSpec[], title: string): Promise<TaskSpec[] | undefined> {
+  if (tasks.length < 2) return tasks;
+  const equal: WeightItem = { label: '$(check) Equal weights', description: tasks.map((t) => `${t.name}:1`).join(', '), detail: 'Every task counts the same in the accuracy the selection maximises', edit: false };
+  const edit: WeightItem = { label: '$(edit) Set weights…', description: 'NAME:WEIGHT, e.g. a task that matters twice as much gets 2', edit: true };
+  const choice = await vscode.window.showQuickPick([equal, edit], { title, placeHolder: 'How much each task counts in the objective' });
+  if (!choice) return undefined;
+  if (!choice.edit) return tasks.map((t) => ({ ...t, weight: 1 }));
+  const names = tasks.map((t) => t.name);
+  const typed = await vscode.window.showInputBox({
+    title,
+    prompt: 'Task weights as NAME:WEIGHT, comma-separated; tasks left out keep weight 1',
+    value: tasks.map((t) => `${t.name}:${t.weight}`).join(', '),
+    validateInput: (v) => {
+      const r = parseWeights(v, names);
+      return typeof r === 'string' ? r : undefined;
+    },
+  });
+  if (typed === undefined) return undefined;
+  const weights = parseWeights(typed, names);
+  if (typeof weights === 'string') return undefined;
+  return tasks.map((t) => ({ ...t, weight: weights[t.name] }));
+}
+
+/** Picks a committed folder (config.json with `probescale.tasks`); `preferred` is listed first. */
+export async function pickCommittedFolder(title: string, preferred?: string): Promise<string | undefined> {
+  const found = await findCommittedFolders();
+  const ordered = preferred && found.includes(preferred) ? [preferred, ...found.filter((f) => f !== preferred)] : found;
+  const items: PathItem[] = ordered.map((f) => ({
+    label: `$(package) ${path.basename(f)}`,
+    description: displayPath(f),
+    detail: `classifiers for ${(committedTasks(f) ?? []).map((t) => t.name).join(', ')}${f === preferred ? ' · written by the optimize report in the ProbeScale view' : ''}`,
+    path: f,
+  }));
+  const choice = await vscode.window.showQuickPick([...items, BROWSE], {
+    title,
+    placeHolder: items.length ? 'Committed folder (written by "Optimize for a Parameter Budget" or probescale optimize)' : 'No committed folder in the workspace; browse for one',
+    matchOnDescription: true,
+  });
+  if (!choice) return undefined;
+  if (!choice.browse) return choice.path;
+  const picked = await vscode.window.showOpenDialog({ title, canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Evaluate Folder' });
+  const dir = picked?.[0]?.fsPath;
+  if (dir && (!isModelFolder(dir) || !committedTasks(dir))) {
+    throw new BadInputError(`${dir} is not a committed folder: its config.json has no "probescale.tasks" (write one with "ProbeScale: Optimize for a Parameter Budget").`);
+  }
+  return dir;
+}
+
+interface EvalTaskItem extends vscode.QuickPickItem {
+  task: CommittedTask;
+  path?: string;
+}
+
+/**
+ * The tasks to evaluate a committed folder on: one entry per classifier it ships, ticked where a
+ * workspace task folder has the same name; a ticked task without one asks for its data.
+ */
+export async function pickEvalTasks(committed: CommittedTask[], title: string): Promise<TaskSpec[] | undefined> {
+  const folders = await findTaskFolders();
+  const byName = new Map(tasksFromPaths(folders).map((t) => [t.name, t.path]));
+  const items: EvalTaskItem[] = committed.map((task) => {
+    const p = byName.get(task.name);
+    return { label: task.name, description: p ? displayPath(p) : 'no task folder of this name in the workspace: browse after OK', picked: p !== undefined, task, path: p };
+  });
+  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Tasks to measure the shipped classifiers on (their test split)', canPickMany: true, matchOnDescription: true });
+  if (!picked) return undefined;
+  if (picked.length === 0) throw new BadInputError('no task chosen; tick at least one of the folder’s classifiers.');
+  const out: TaskSpec[] = [];
+  for (const item of picked) {
+    let p = item.path;
+    if (!p) {
+      const more = await vscode.window.showOpenDialog({
+        title: `Data for ${item.task.name} (a task folder with train and test files, or one file)`,
+        canSelectFolders: true,
+        canSelectFiles: true,
+        canSelectMany: false,
+        filters: { 'Labelled data': ['jsonl', 'csv', 'tsv'] },
+        openLabel: `Use for ${item.task.name}`,
+      });
+      p = more?.[0]?.fsPath;
+      if (!p) return undefined;
+    }
+    out.push({ name: item.task.name, path: p, weight: 1 });
+  }
+  return out;
 }
 
 /** Parses "0,2,5" / "0-3,7" into sorted block indices below `numLayers`; a message when invalid. */

@@ -3,11 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PruneResult } from '../../core/pipeline/pruneJob';
-import { formatBlockRanges } from '../../shared/blockRanges';
-import { PruneOutcome } from '../../shared/protocol';
+import { PruneOutcome, formatBlockRanges } from '../../shared/protocol';
 import { reportError } from '../log';
 import { Services } from '../services';
-import { displayPath, workspaceFolderFor } from '../workspace/discovery';
+import { besideModel, displayPath } from '../workspace/discovery';
 import { parseBlockList, pickModelFolder } from './pickers';
 
 /** `[0,1,2,3,7]` → `0-3_7`: ranges joined by `_`, safe in folder names on every platform. */
@@ -15,21 +14,16 @@ export function blocksSlug(kept: readonly number[]): string {
   return formatBlockRanges(kept, '-', '_');
 }
 
-function inside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+/** Where `<model>-pruned-<blocks>` goes (see besideModel). */
+export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
+  return besideModel(modelDir, `${path.basename(modelDir)}-pruned-${blocksSlug(kept)}`);
 }
 
-/**
- * Where `<model>-pruned-<blocks>` goes: beside the model when that is inside the workspace,
- * else at the root of the first workspace folder (else beside the model).
- */
-export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
-  const name = `${path.basename(modelDir)}-pruned-${blocksSlug(kept)}`;
-  const parent = path.dirname(modelDir);
-  const folder = workspaceFolderFor(modelDir);
-  if (!folder || inside(folder.uri.fsPath, parent)) return path.join(parent, name);
-  return path.join(folder.uri.fsPath, name);
+/** Asks in a modal whether to replace the folder `out`; true when the user agrees. */
+export async function confirmReplace(out: string, detail: string): Promise<boolean> {
+  const replace = 'Replace';
+  const choice = await vscode.window.showWarningMessage(`${path.basename(out)} already exists. Replace it?`, { modal: true, detail: `${out}\n\n${detail}` }, replace);
+  return choice === replace;
 }
 
 const pctOf = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : '100');
@@ -52,13 +46,7 @@ export async function commitPrune(s: Services, modelDir: string, layers: number[
   const out = opts.out ?? prunedFolderPath(modelDir, [...layers].sort((a, b) => a - b));
   let overwrite = false;
   if (fs.existsSync(out)) {
-    const replace = 'Replace';
-    const choice = await vscode.window.showWarningMessage(
-      `${path.basename(out)} already exists. Replace it?`,
-      { modal: true, detail: `${out}\n\nIts contents will be replaced by the model with blocks ${layers.join(', ') || '(none)'} of ${path.basename(modelDir)}.` },
-      replace,
-    );
-    if (choice !== replace) return { status: 'declined' };
+    if (!(await confirmReplace(out, `Its contents will be replaced by the model with blocks ${layers.join(', ') || '(none)'} of ${path.basename(modelDir)}.`))) return { status: 'declined' };
     overwrite = true;
   }
   const outcome = await s.jobs.run<PruneResult>({ type: 'prune', modelDir, layers, out, overwrite, settings: {} }, `ProbeScale: writing ${path.basename(out)}`);

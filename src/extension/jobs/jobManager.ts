@@ -40,7 +40,8 @@ export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { 
     case 'probe':
       return { message: `training probes for ${e.task}: layer ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
     case 'candidate':
-      return { message: `measuring candidate ${e.done}/${e.total} (${e.subset})`, fraction: e.total ? e.done / e.total : null };
+      // `done` counts the subsets measured before this one; local search makes `total` grow.
+      return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${e.subset}`, fraction: e.total ? Math.min(1, e.done / e.total) : null };
     default:
       return assertNever(e, 'progress event');
   }

@@ -1,13 +1,15 @@
 /**
- * Reports in the workspace: every probe the extension runs is saved to
- * `.probescale/reports/<model>-<time>.json` in the model's workspace folder, and the view
- * reloads the newest one when it opens. Reports written by the CLI open the same way.
+ * Reports in the workspace: every report the extension makes is saved to
+ * `.probescale/reports/<model>-<time>.json` (probe) or `<model>-<kind>-<time>.json` (eval,
+ * optimize) in the model's workspace folder, and the view reloads the newest one when it
+ * opens. Reports written by the CLI (and `probescale-report.json` of a committed folder) open
+ * the same way.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
-import { LayerRow, ReportData, TaskData } from '../../shared/protocol';
+import { BaselineData, BudgetAdviceData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../../shared/protocol';
 import { workspaceFolderFor } from '../workspace/discovery';
 
 export const REPORTS_DIR = path.join('.probescale', 'reports');
@@ -51,7 +53,9 @@ export function normalizeReport(json: unknown, file: string): ReportData {
   if (!isObj(json.tasks) || Object.keys(json.tasks).length === 0) throw bad('no "tasks"');
   const tasks: Record<string, TaskData> = {};
   for (const [name, t] of Object.entries(json.tasks)) {
-    if (!isObj(t) || !Array.isArray(t.layers) || t.layers.length === 0) throw bad(`task "${name}" has no "layers"`);
+    const final = isObj(t) ? score(t.final) : undefined;
+    // An eval report of a committed folder scores the shipped classifier only: no layers, a `final`.
+    if (!isObj(t) || !Array.isArray(t.layers) || (t.layers.length === 0 && !final)) throw bad(`task "${name}" has no "layers"`);
     const layers: LayerRow[] = t.layers.map((l: unknown, i: number) => {
       if (!isObj(l) || num(l.accuracy) === undefined) throw bad(`task "${name}" layer ${i} has no accuracy`);
       const accuracy = num(l.accuracy)!;
@@ -64,7 +68,7 @@ export function normalizeReport(json: unknown, file: string): ReportData {
         selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
       };
     });
-    const best = layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+    const best = layers.length ? layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)).layer : numLayers;
     tasks[name] = {
       labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
       majority: num(t.majority) ?? NaN,
@@ -72,7 +76,8 @@ export function normalizeReport(json: unknown, file: string): ReportData {
       nTrain: num(t.nTrain) ?? 0,
       nTest: num(t.nTest) ?? 0,
       layers,
-      bestLayer: num(t.bestLayer) ?? best.layer,
+      bestLayer: num(t.bestLayer) ?? best,
+      ...(final ? { final } : {}),
     };
   }
   const signals = isObj(json.signals) && Array.isArray(json.signals.blockInfluence)
@@ -91,7 +96,128 @@ export function normalizeReport(json: unknown, file: string): ReportData {
     },
     tasks,
     signals,
+    ...optional('selection', selectionOf(json.selection)),
+    ...optional('verify', verifyOf(json.verify)),
+    ...optional('claimed', claimedOf(json.claimed)),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+// The optional parts of optimize and eval reports are checked field by field: a part that does
+// not have the shape the view draws is left out (the rest of the report still shows).
+
+function score(v: unknown): ScoreData | undefined {
+  if (!isObj(v)) return undefined;
+  const accuracy = num(v.accuracy);
+  return accuracy === undefined ? undefined : { accuracy, macroF1: num(v.macroF1) ?? NaN };
+}
+
+function retentionOf(v: unknown): RetentionData | undefined {
+  if (!isObj(v)) return undefined;
+  return { vsFinal: numOrNull(v.vsFinal), vsBestLayer: numOrNull(v.vsBestLayer), chanceNormalized: numOrNull(v.chanceNormalized) };
+}
+
+function blocksOf(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0) ? (v as number[]) : undefined;
+}
+
+function recordOf<T>(v: unknown, each: (x: unknown) => T | undefined): Record<string, T> | undefined {
+  if (!isObj(v)) return undefined;
+  const out: Record<string, T> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const t = each(x);
+    if (t === undefined) return undefined;
+    out[k] = t;
+  }
+  return out;
+}
+
+function baselineOf(v: unknown): BaselineData | undefined {
+  if (!isObj(v) || typeof v.name !== 'string') return undefined;
+  const kept = blocksOf(v.kept);
+  const params = num(v.params);
+  const fraction = num(v.fraction);
+  const testObjective = num(v.testObjective);
+  const meanRetention = retentionOf(v.meanRetention);
+  if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
+  return { name: v.name, kept, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention };
+}
+
+function adviceOf(v: unknown): BudgetAdviceData | undefined {
+  if (!isObj(v)) return undefined;
+  const iv = Array.isArray(v.interval) && v.interval.length === 2 ? v.interval.map((x) => num(x)) : undefined;
+  return {
+    recommendedParams: numOrNull(v.recommendedParams),
+    recommendedFraction: numOrNull(v.recommendedFraction),
+    interval: iv && iv[0] !== undefined && iv[1] !== undefined ? [iv[0], iv[1]] : null,
+  };
+}
+
+export function selectionOf(v: unknown): SelectionData | undefined {
+  if (!isObj(v) || !isObj(v.budget) || !isObj(v.objective) || !isObj(v.embeddingOnly) || !isObj(v.budgetAdvice)) return undefined;
+  const kept = blocksOf(v.kept);
+  const params = num(v.params);
+  const fraction = num(v.fraction);
+  const budgetParams = num(v.budget.params);
+  const budgetFraction = num(v.budget.fraction);
+  const test = num(v.objective.test);
+  const retention = retentionOf(v.retention);
+  const perTask = recordOf(v.perTask, (t) => {
+    if (!isObj(t) || !isObj(t.reference) || !isObj(t.reference.bestLayer)) return undefined;
+    const testScore = score(t.test);
+    const final = score(t.reference.final);
+    const bestTest = score(t.reference.bestLayer.test);
+    const r = retentionOf(t.retention);
+    if (!testScore || !final || !bestTest || !r) return undefined;
+    return { test: testScore, reference: { final, bestLayer: { layer: num(t.reference.bestLayer.layer) ?? -1, test: bestTest } }, majority: num(t.majority) ?? NaN, retention: r };
+  });
+  const baselines = Array.isArray(v.baselines) ? v.baselines.map(baselineOf) : undefined;
+  const advice = recordOf(v.budgetAdvice.perTask, adviceOf);
+  const embRetention = retentionOf(v.embeddingOnly.retention);
+  if (!kept || params === undefined || fraction === undefined || budgetParams === undefined || budgetFraction === undefined || test === undefined) return undefined;
+  if (!retention || !perTask || !baselines || baselines.some((b) => b === undefined) || !advice || !embRetention) return undefined;
+  return {
+    budget: { spec: String(v.budget.spec ?? budgetFraction), params: budgetParams, fraction: budgetFraction },
+    targetRetention: num(v.targetRetention) ?? 0.95,
+    kept,
+    params,
+    fraction,
+    origin: typeof v.origin === 'string' ? v.origin : '',
+    objective: { predicted: numOrNull(v.objective.predicted), validation: num(v.objective.validation) ?? NaN, test },
+    retention,
+    perTask,
+    baselines: baselines as BaselineData[],
+    budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
+    embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
+  };
+}
+
+function speedOf(v: unknown): VerifyData['timing']['batch1'] | undefined {
+  if (!isObj(v)) return undefined;
+  const speedup = num(v.speedup);
+  return speedup === undefined ? undefined : { originalMs: num(v.originalMs) ?? NaN, prunedMs: num(v.prunedMs) ?? NaN, speedup };
+}
+
+export function verifyOf(v: unknown): VerifyData | undefined {
+  if (!isObj(v) || typeof v.loadedFrom !== 'string' || typeof v.allEqual !== 'boolean' || !isObj(v.timing)) return undefined;
+  const perTask = recordOf(v.perTask, (t) => {
+    if (!isObj(t)) return undefined;
+    const claimed = score(t.claimed);
+    const measured = score(t.measured);
+    return claimed && measured ? { claimed, measured, equal: t.equal === true } : undefined;
+  });
+  const batch1 = speedOf(v.timing.batch1);
+  const batch32 = speedOf(v.timing.batch32);
+  const idealSpeedup = num(v.timing.idealSpeedup);
+  if (!perTask || !batch1 || !batch32 || idealSpeedup === undefined) return undefined;
+  return { loadedFrom: v.loadedFrom, allEqual: v.allEqual, perTask, timing: { batch1, batch32, idealSpeedup, seqLen: num(v.timing.seqLen) ?? 0, provider: typeof v.timing.provider === 'string' ? v.timing.provider : '' } };
+}
+
+function claimedOf(v: unknown): Record<string, number> | undefined {
+  return recordOf(v, num);
 }
 
 export function readReportFile(file: string): ShownReport {
@@ -132,7 +258,9 @@ export class ReportStore implements vscode.Disposable {
       const dir = path.join(folder.uri.fsPath, REPORTS_DIR);
       fs.mkdirSync(dir, { recursive: true });
       const model = path.basename(report.model.dir) || 'model';
-      file = path.join(dir, `${model}-${timestampForFile(report.createdAt)}.json`);
+      // Probe reports keep the plain name; eval and optimize reports say which they are.
+      const kind = report.kind === 'probe' ? '' : `-${report.kind}`;
+      file = path.join(dir, `${model}${kind}-${timestampForFile(report.createdAt)}.json`);
       const tmp = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
       fs.renameSync(tmp, file);

@@ -24,6 +24,9 @@ export interface RelevanceViewHost {
   selectionChanged(modelDir: string, kept: number[]): void;
 }
 
+/** What the webview last drew (its `rendered` message). */
+export type RenderedReport = Omit<Extract<FromWebview, { type: 'rendered' }>, 'type'>;
+
 export type RequestHandlers = { [M in Method]: (params: Params<M>) => Promise<Result<M>> };
 
 function dispatch<M extends Method>(handlers: RequestHandlers, m: { method: M; params: Params<M> }): Promise<Result<M>> {
@@ -66,6 +69,7 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
   private readonly readyEmitter = new vscode.EventEmitter<void>();
   /** Fires each time the webview (re)loads and completes the handshake. */
   readonly onDidBecomeReady = this.readyEmitter.event;
+  private lastRendered: RenderedReport | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -75,6 +79,11 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
 
   get isReady(): boolean {
     return this.ready;
+  }
+
+  /** The report the webview last drew and which sections it showed. */
+  get rendered(): RenderedReport | undefined {
+    return this.lastRendered;
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -136,6 +145,10 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
         break;
       case 'selection':
         this.host.selectionChanged(m.modelDir, m.kept);
+        break;
+      case 'rendered':
+        this.lastRendered = { modelDir: m.modelDir, createdAt: m.createdAt, kind: m.kind, sections: m.sections };
+        this.log.debug(`view shows the ${m.kind} report of ${m.modelDir} (${m.createdAt}): ${m.sections.join(', ')}`);
         break;
       case 'request': {
         const reply: ToWebview = { type: 'reply', id: m.id };

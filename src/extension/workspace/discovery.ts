@@ -1,6 +1,6 @@
 /**
- * Finds model folders and task folders in the workspace, and keeps the context key that
- * shows "Probe Model Folder" on model folders in the Explorer.
+ * Finds model folders, committed folders and task folders in the workspace, and keeps the
+ * context keys that show the ProbeScale entries on model folders in the Explorer.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +17,8 @@ const SPLIT_EXTENSIONS = ['jsonl', 'csv', 'tsv'];
  * (code-server, SSH), so both spellings are listed.
  */
 export const MODEL_FOLDERS_CONTEXT_KEY = 'probescale.modelFolders';
+/** The committed folders among them (config.json with `probescale.tasks`), for "Evaluate Committed Model". */
+export const COMMITTED_FOLDERS_CONTEXT_KEY = 'probescale.committedFolders';
 
 function hasOnnx(dir: string): boolean {
   const inDir = (d: string) => {
@@ -34,6 +36,33 @@ export function isModelFolder(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json')) && hasOnnx(dir);
 }
 
+/** A task classifier a committed folder ships (config.json `probescale.tasks`). */
+export interface CommittedTask {
+  name: string;
+  classifier: string;
+  labels: string[];
+}
+
+/**
+ * The task classifiers of a committed folder (what "optimize" writes: config.json with a
+ * `probescale.tasks` list); undefined for any other folder.
+ */
+export function committedTasks(dir: string): CommittedTask[] | undefined {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { probescale?: { tasks?: unknown } };
+    const tasks = config.probescale?.tasks;
+    if (!Array.isArray(tasks) || tasks.length === 0) return undefined;
+    const ok = tasks.every((t) => typeof t === 'object' && t !== null && typeof (t as CommittedTask).name === 'string' && typeof (t as CommittedTask).classifier === 'string');
+    return ok ? (tasks as CommittedTask[]).map((t) => ({ name: t.name, classifier: t.classifier, labels: Array.isArray(t.labels) ? t.labels.map(String) : [] })) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isCommittedFolder(dir: string): boolean {
+  return isModelFolder(dir) && committedTasks(dir) !== undefined;
+}
+
 /** A task folder: one train and one test file that the core can read. */
 export function isTaskFolder(dir: string): boolean {
   const has = (split: string) => SPLIT_EXTENSIONS.some((e) => fs.existsSync(path.join(dir, `${split}.${e}`)));
@@ -49,6 +78,10 @@ export async function findModelFolders(): Promise<string[]> {
   return uniqueDirs(configs).filter(isModelFolder);
 }
 
+export async function findCommittedFolders(): Promise<string[]> {
+  return (await findModelFolders()).filter((d) => committedTasks(d) !== undefined);
+}
+
 export async function findTaskFolders(): Promise<string[]> {
   const trains = await vscode.workspace.findFiles(`**/train.{${SPLIT_EXTENSIONS.join(',')}}`, SEARCH_EXCLUDE, MAX_RESULTS);
   return uniqueDirs(trains).filter(isTaskFolder);
@@ -57,6 +90,22 @@ export async function findTaskFolders(): Promise<string[]> {
 /** The workspace folder holding `p`, or the first one; undefined without a workspace. */
 export function workspaceFolderFor(p: string): vscode.WorkspaceFolder | undefined {
   return vscode.workspace.getWorkspaceFolder(vscode.Uri.file(p)) ?? vscode.workspace.workspaceFolders?.[0];
+}
+
+function inside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Where a folder made from `modelDir` goes: beside the model when that is inside the
+ * workspace, else at the root of the first workspace folder (else beside the model).
+ */
+export function besideModel(modelDir: string, name: string): string {
+  const parent = path.dirname(modelDir);
+  const folder = workspaceFolderFor(modelDir);
+  if (!folder || inside(folder.uri.fsPath, parent)) return path.join(parent, name);
+  return path.join(folder.uri.fsPath, name);
 }
 
 /** A path relative to its workspace folder when it lies inside one, else as given. */
@@ -96,8 +145,9 @@ export class ModelFolderContext implements vscode.Disposable {
   async refresh(): Promise<string[]> {
     try {
       this.folders = await findModelFolders();
-      const spellings = new Set(this.folders.flatMap((f) => [f, vscode.Uri.file(f).path]));
-      await vscode.commands.executeCommand('setContext', MODEL_FOLDERS_CONTEXT_KEY, [...spellings]);
+      const spellings = (dirs: string[]) => [...new Set(dirs.flatMap((f) => [f, vscode.Uri.file(f).path]))];
+      await vscode.commands.executeCommand('setContext', MODEL_FOLDERS_CONTEXT_KEY, spellings(this.folders));
+      await vscode.commands.executeCommand('setContext', COMMITTED_FOLDERS_CONTEXT_KEY, spellings(this.folders.filter((f) => committedTasks(f) !== undefined)));
       this.log.debug(`model folders: ${this.folders.join(', ') || '(none)'}`);
       this.refreshed.fire(this.folders);
     } catch (e) {

@@ -1,0 +1,99 @@
+/**
+ * "ProbeScale: Evaluate Committed Model" and the eval path it shares with the test API: the
+ * classifiers a committed folder ships, run as shipped on the tasks' test splits.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BadInputError } from '../../core/errors';
+import { ProbeSettings, TaskSpec } from '../../core/jobs';
+import type { ProbeReport } from '../../core/pipeline/report';
+import { reportError } from '../log';
+import { Services } from '../services';
+import { readProbeSettings } from '../settingKeys';
+import { committedTasks, displayPath } from '../workspace/discovery';
+import { pickCommittedFolder, pickEvalTasks } from './pickers';
+
+export interface EvalConfig {
+  /** A committed folder (config.json with `probescale.tasks`). */
+  modelDir: string;
+  /** Tasks named as the folder's classifiers. */
+  tasks: TaskSpec[];
+  /** Overrides of the `probescale.*` settings for this run. */
+  settings?: Partial<ProbeSettings>;
+}
+
+export type EvalReport = ProbeReport & { claimed?: Record<string, number> };
+
+export type EvalRun = { status: 'done'; report: EvalReport; savedTo: string | null } | { status: 'cancelled' };
+
+/**
+ * The test accuracy the folder's own probescale-report.json claims per task, for the tasks
+ * this eval measured on as many test rows (other row counts are not comparable).
+ */
+export function claimedAccuracy(dir: string, report: ProbeReport): Record<string, number> | undefined {
+  let committed: { tasks?: Record<string, { nTest?: number }>; selection?: { perTask?: Record<string, { test?: { accuracy?: number } }> } };
+  try {
+    committed = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8')) as typeof committed;
+  } catch {
+    return undefined;
+  }
+  const out: Record<string, number> = {};
+  for (const [name, t] of Object.entries(report.tasks)) {
+    const acc = committed.selection?.perTask?.[name]?.test?.accuracy;
+    if (typeof acc === 'number' && committed.tasks?.[name]?.nTest === t.nTest) out[name] = acc;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Runs an eval job with progress, saves the report to the workspace and shows it in the view. */
+export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun> {
+  const committed = committedTasks(config.modelDir);
+  if (!committed) throw new BadInputError(`${config.modelDir} is not a committed folder: its config.json has no "probescale.tasks".`);
+  const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
+  const outcome = await s.jobs.run<ProbeReport>(
+    { type: 'eval', modelDir: config.modelDir, tasks: config.tasks, settings },
+    `ProbeScale: evaluating ${path.basename(config.modelDir)} on ${config.tasks.map((t) => t.name).join(', ')}`,
+  );
+  if (outcome.status === 'cancelled') return outcome;
+  const claimed = claimedAccuracy(config.modelDir, outcome.result);
+  const report: EvalReport = claimed ? { ...outcome.result, claimed } : outcome.result;
+  const savedTo = s.reports.save(report);
+  return { status: 'done', report, savedTo };
+}
+
+function summary(dir: string, report: EvalReport): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const parts = Object.entries(report.tasks).map(([name, t]) => {
+    const acc = t.final?.accuracy;
+    if (acc === undefined) return `${name} –`;
+    const claimed = report.claimed?.[name];
+    const note = claimed === undefined ? '' : Math.abs(claimed - acc) < 1e-9 ? ' (as committed)' : ` (committed report: ${pct(claimed)})`;
+    return `${name} ${pct(acc)}${note}`;
+  });
+  return `ProbeScale: ${displayPath(dir)}, test accuracy as shipped: ${parts.join(', ')}.`;
+}
+
+/** The command: committed folder (from the Explorer or a picker), tasks, then the job. */
+export async function evalFolder(s: Services, uri?: vscode.Uri): Promise<void> {
+  try {
+    let dir = uri instanceof vscode.Uri ? uri.fsPath : undefined;
+    if (dir && !committedTasks(dir)) throw new BadInputError(`${dir} is not a committed folder: its config.json has no "probescale.tasks".`);
+    const shown = s.reports.current?.report;
+    dir ??= await pickCommittedFolder('ProbeScale: Evaluate Committed Model — folder', shown?.verify?.loadedFrom);
+    if (!dir) return;
+    const committed = committedTasks(dir);
+    if (!committed) throw new BadInputError(`${dir} is not a committed folder: its config.json has no "probescale.tasks".`);
+    const tasks = await pickEvalTasks(committed, `ProbeScale: Evaluate ${path.basename(dir)} — tasks`);
+    if (!tasks) return;
+    void s.view.reveal();
+    const run = await runEval(s, { modelDir: dir, tasks });
+    if (run.status === 'cancelled') {
+      void vscode.window.showInformationMessage('ProbeScale: evaluation cancelled.');
+      return;
+    }
+    void vscode.window.showInformationMessage(summary(dir, run.report));
+  } catch (e) {
+    reportError(s.log, 'evaluate', e);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * "ProbeScale: Optimize for a Parameter Budget" and the optimize path it shares with the test
+ * API: model, tasks (and weights), budget, then the core's optimize job, which measures block
+ * subsets, compares them with the published heuristics, commits the winner and verifies it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BadInputError } from '../../core/errors';
+import { ProbeSettings, TaskSpec } from '../../core/jobs';
+import { openModel } from '../../core/model/modelInfo';
+import type { OptimizeReport } from '../../core/pipeline/optimizeJob';
+import { ParamAccount, minimumParams, parseBudget } from '../../core/optimize/subsets';
+import { ParamData, formatBlockRanges } from '../../shared/protocol';
+import { errorMessage, reportError } from '../log';
+import { Services } from '../services';
+import { readOptimizeSettings, readProbeSettings } from '../settingKeys';
+import { besideModel, displayPath, isModelFolder, workspaceFolderFor } from '../workspace/discovery';
+import { pickModelFolder, pickTasks, pickWeights } from './pickers';
+import { confirmReplace } from './prune';
+
+export interface OptimizeConfig {
+  modelDir: string;
+  tasks: TaskSpec[];
+  /** As the CLI's `--budget`: a fraction of the parameters ("0.5") or a parameter count ("4000000"). */
+  budget: string;
+  /** Where to commit; default `<model>-probescale-<pct>` beside the model (see optimizedFolderPath). */
+  out?: string;
+  /** Replace an existing `out` without asking; by default a modal asks. */
+  overwrite?: boolean;
+  /** Overrides of `probescale.targetRetention` and `probescale.candidates`. */
+  targetRetention?: number;
+  candidates?: number;
+  /** Overrides of the `probescale.*` probe settings for this run. */
+  settings?: Partial<ProbeSettings>;
+}
+
+export type OptimizeRun =
+  | { status: 'done'; out: string; report: OptimizeReport; savedTo: string | null }
+  | { status: 'cancelled' }
+  /** `out` existed and the user chose not to replace it. */
+  | { status: 'declined' };
+
+export const PRESET_FRACTIONS = [0.25, 0.35, 0.5, 0.7] as const;
+
+/** 11_712_512 → "11.7 M". */
+function count(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}
+
+/** 0.5 → "50", 0.355 → "35.5". */
+function pctLabel(f: number): string {
+  return String(Number((100 * f).toFixed(1)));
+}
+
+/**
+ * The model's parameter accounting (embeddings, per block, other): from the shown report when
+ * it is of this model, else read from the ONNX file (tens of milliseconds for a 50 MB model).
+ */
+export function paramAccountOf(modelDir: string, shown?: { dir: string; params: ParamData }): ParamAccount {
+  if (shown && path.resolve(shown.dir) === path.resolve(modelDir)) return shown.params;
+  const info = openModel(modelDir);
+  info.model.close();
+  return info.params;
+}
+
+/** The most blocks a budget can hold: the smallest blocks first. */
+export function maxBlocksWithin(acc: ParamAccount, budget: number): number {
+  let left = budget - minimumParams(acc);
+  let n = 0;
+  for (const p of [...acc.perBlock].sort((a, b) => a - b)) {
+    if (p > left) break;
+    left -= p;
+    n++;
+  }
+  return n;
+}
+
+/** "5.8 M parameters (50.0 %) · up to 4 of 12 blocks" for a budget in parameters. */
+export function describeBudget(acc: ParamAccount, budget: number): string {
+  const k = maxBlocksWithin(acc, budget);
+  return `${count(budget)} parameters (${((100 * budget) / acc.total).toFixed(1)} %) · up to ${k} of ${acc.perBlock.length} blocks`;
+}
+
+/** `<model>-probescale-<pct>` beside the model (see besideModel); pct of the model's parameters. */
+export function optimizedFolderPath(modelDir: string, budgetParams: number, total: number): string {
+  return besideModel(modelDir, `${path.basename(modelDir)}-probescale-${pctLabel(budgetParams / total)}`);
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The CLI command that runs the same job, for the model card (paths relative to the workspace folder). */
+export function cliCommand(config: OptimizeConfig & { out: string; targetRetention: number; candidates: number }, settings: ProbeSettings): string {
+  const folder = workspaceFolderFor(config.modelDir)?.uri.fsPath;
+  const rel = (p: string) => {
+    if (!folder) return p;
+    const r = path.relative(folder, p);
+    return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
+  };
+  const args = ['probescale', 'optimize', rel(config.modelDir)];
+  for (const t of config.tasks) args.push('--task', `${t.name}=${rel(t.path)}${t.weight !== 1 ? `:${t.weight}` : ''}`);
+  args.push('--budget', config.budget, '--out', rel(config.out), '--target-retention', String(config.targetRetention), '--candidates', String(config.candidates));
+  if (settings.limitTrain) args.push('--limit-train', String(settings.limitTrain));
+  if (settings.limitTest) args.push('--limit-test', String(settings.limitTest));
+  if (settings.c !== undefined) args.push('--c', String(settings.c));
+  if (settings.pooling !== 'mean') args.push('--pooling', settings.pooling);
+  if (settings.maxLength !== 128) args.push('--max-length', String(settings.maxLength));
+  return args.map(shellQuote).join(' ');
+}
+
+/**
+ * Runs the optimize job with progress (asking before replacing `out`), saves the report to the
+ * workspace and shows it in the view. Errors propagate (callers report them).
+ */
+export async function runOptimize(s: Services, config: OptimizeConfig): Promise<OptimizeRun> {
+  const scope = vscode.Uri.file(config.modelDir);
+  const settings: ProbeSettings = { ...readProbeSettings(scope, s.cacheDir), ...config.settings };
+  const defaults = readOptimizeSettings(scope);
+  const targetRetention = config.targetRetention ?? defaults.targetRetention;
+  const candidates = config.candidates ?? defaults.candidates;
+  const acc = paramAccountOf(config.modelDir, s.reports.current?.report.model);
+  const budgetParams = parseBudget(config.budget, acc);
+  const out = config.out ?? optimizedFolderPath(config.modelDir, budgetParams, acc.total);
+  let overwrite = config.overwrite ?? false;
+  if (fs.existsSync(out) && !overwrite) {
+    const detail = `Its contents will be replaced by ${path.basename(config.modelDir)} optimized for ${config.tasks.map((t) => t.name).join(', ')} under ${describeBudget(acc, budgetParams)}.`;
+    if (!(await confirmReplace(out, detail))) return { status: 'declined' };
+    overwrite = true;
+  }
+  const command = cliCommand({ ...config, out, targetRetention, candidates }, settings);
+  const outcome = await s.jobs.run<{ out: string; report: OptimizeReport }>(
+    { type: 'optimize', modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, settings, command },
+    `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${count(budgetParams)} parameters`,
+  );
+  if (outcome.status === 'cancelled') return outcome;
+  const savedTo = s.reports.save(outcome.result.report);
+  return { status: 'done', out: outcome.result.out, report: outcome.result.report, savedTo };
+}
+
+interface BudgetItem extends vscode.QuickPickItem {
+  spec?: string;
+}
+
+const LAST_BUDGET_KEY = 'probescale.lastBudget';
+
+/**
+ * The budget: presets that fit (the smallest model is embeddings + other, no blocks), each with
+ * the parameter count it gives, or a typed fraction or count. Undefined when dismissed.
+ */
+export async function pickBudget(state: vscode.Memento, acc: ParamAccount, title: string): Promise<string | undefined> {
+  const min = minimumParams(acc);
+  const minPct = ((100 * min) / acc.total).toFixed(1);
+  const fits = PRESET_FRACTIONS.filter((f) => Math.floor(f * acc.total + 1e-6) >= min);
+  const items: BudgetItem[] = fits.map((f) => ({ label: `${pctLabel(f)} %`, description: describeBudget(acc, Math.floor(f * acc.total + 1e-6)), spec: String(f) }));
+  const last = state.get<string>(LAST_BUDGET_KEY);
+  items.push({
+    label: '$(edit) Custom…',
+    description: 'a fraction (0.4) or a parameter count (4000000)',
+    detail: fits.length < PRESET_FRACTIONS.length ? `${PRESET_FRACTIONS.filter((f) => !fits.includes(f)).map((f) => `${pctLabel(f)} %`).join(', ')} cannot fit: embeddings${acc.other ? ' and head' : ''} alone are ${minPct} % of this model` : undefined,
+    alwaysShow: true,
+  });
+  const choice = await vscode.window.showQuickPick(items, {
+    title,
+    placeHolder: `Budget for the pruned model: ${count(acc.total)} parameters now; with no blocks ${count(min)} (${minPct} %)`,
+  });
+  if (!choice) return undefined;
+  let spec = choice.spec;
+  if (!spec) {
+    const check = (v: string): vscode.InputBoxValidationMessage => {
+      try {
+        return { message: `= ${describeBudget(acc, parseBudget(v, acc))}`, severity: vscode.InputBoxValidationSeverity.Info };
+      } catch (e) {
+        return { message: errorMessage(e), severity: vscode.InputBoxValidationSeverity.Error };
+      }
+    };
+    const typed = await vscode.window.showInputBox({
+      title,
+      prompt: `A fraction in (0, 1] of the ${acc.total.toLocaleString('en-US')} parameters, or a whole parameter count; at least ${min.toLocaleString('en-US')} (${minPct} %, no blocks)`,
+      value: last ?? String(Math.max(0.5, Math.ceil((100 * min) / acc.total) / 100)),
+      validateInput: check,
+    });
+    if (typed === undefined) return undefined;
+    if (check(typed).severity === vscode.InputBoxValidationSeverity.Error) return undefined;
+    spec = typed.trim();
+    await state.update(LAST_BUDGET_KEY, spec);
+  }
+  return spec;
+}
+
+const OPEN_CARD = 'Open Model Card';
+const REVEAL = 'Reveal in Explorer';
+
+/** Opens `<dir>/README.md` rendered (the Markdown preview), or as text where there is no preview. */
+export async function openModelCard(dir: string): Promise<boolean> {
+  const card = vscode.Uri.file(path.join(dir, 'README.md'));
+  if (!fs.existsSync(card.fsPath)) throw new BadInputError(`${displayPath(dir)} has no README.md (model card).`);
+  try {
+    await vscode.commands.executeCommand('markdown.showPreview', card);
+  } catch {
+    await vscode.window.showTextDocument(card);
+  }
+  return true;
+}
+
+function summary(run: Extract<OptimizeRun, { status: 'done' }>): string {
+  const sel = run.report.selection;
+  const ret = sel.retention.vsFinal;
+  const verified = run.report.verify ? (run.report.verify.allEqual ? ', verified' : ', but re-measuring the written folder gave different scores (see the view)') : '';
+  return (
+    `ProbeScale: wrote ${displayPath(run.out)}: blocks ${formatBlockRanges(sel.kept)} · ${count(sel.params)} parameters (${(100 * sel.fraction).toFixed(1)} %)` +
+    `${Number.isFinite(ret) ? `, ${(100 * ret).toFixed(1)} % of the final layer's accuracy` : ''}${verified}.`
+  );
+}
+
+/** The command: model (from the Explorer or a picker), tasks, weights, budget, then the job. */
+export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void> {
+  try {
+    let modelDir = uri instanceof vscode.Uri ? uri.fsPath : undefined;
+    if (modelDir && !isModelFolder(modelDir)) {
+      throw new BadInputError(`${modelDir} is not a model folder: it needs config.json and an ONNX export (onnx/model.onnx).`);
+    }
+    modelDir ??= await pickModelFolder('ProbeScale: Optimize — model', s.reports.current?.report.model.dir);
+    if (!modelDir) return;
+    const name = path.basename(modelDir);
+    const acc = paramAccountOf(modelDir, s.reports.current?.report.model);
+    let tasks = await pickTasks(s.state, `ProbeScale: Optimize ${name} — tasks`);
+    if (!tasks) return;
+    tasks = await pickWeights(tasks, `ProbeScale: Optimize ${name} — task weights`);
+    if (!tasks) return;
+    const budget = await pickBudget(s.state, acc, `ProbeScale: Optimize ${name} — parameter budget`);
+    if (!budget) return;
+    void s.view.reveal();
+    const run = await runOptimize(s, { modelDir, tasks, budget });
+    switch (run.status) {
+      case 'cancelled':
+        void vscode.window.showInformationMessage('ProbeScale: optimize cancelled; nothing was written.');
+        return;
+      case 'declined':
+        return;
+      case 'done':
+        void vscode.window.showInformationMessage(summary(run), OPEN_CARD, REVEAL).then((choice) => {
+          if (choice === OPEN_CARD) void openModelCard(run.out).catch((e: unknown) => reportError(s.log, 'open model card', e));
+          if (choice === REVEAL) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(run.out));
+        });
+        return;
+    }
+  } catch (e) {
+    reportError(s.log, 'optimize', e);
+  }
+}

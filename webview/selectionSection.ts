@@ -1,0 +1,156 @@
+/**
+ * The "Selection" section of an optimize report: what was kept under the budget, how much
+ * accuracy it keeps, how it compares with the layer-dropping heuristics, the per-task budget
+ * advice and the verification of the written folder. Pure DOM over report data.
+ */
+import { formatBlockRanges, type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
+import { el, status, table } from './dom';
+import { basename, count, exact, pct, times } from './format';
+import * as ui from './toolkit';
+
+export interface SelectionActions {
+  openModelCard(dir: string): void;
+  reveal(dir: string): void;
+}
+
+/** Ties within half a test example of a few hundred count as ties. */
+const TIE = 1e-9;
+
+function originText(origin: string): string {
+  if (origin === 'predicted') return 'predicted from the per-layer probes, then measured';
+  if (origin === 'local-search') return 'found by local search around the best measured subset';
+  if (origin === 'embeddings-only') return 'no block helped: the embedding output alone scored best';
+  if (origin.startsWith('baseline:')) return `the ${origin.slice('baseline:'.length)} heuristic measured best`;
+  return origin;
+}
+
+const blocks = (kept: readonly number[]) => (kept.length ? formatBlockRanges(kept, '–', ', ') : 'none');
+
+function figure(value: number | null, label: string, explain: string, mark?: { ok: boolean; text: string }): HTMLElement[] {
+  const v = el('div', { class: 'figure-value', text: value === null ? '–' : `${pct(value)} %` });
+  if (value === null) v.title = 'undefined: the unpruned model scores at chance on a task';
+  const text = el('div', { class: 'figure-text' }, el('span', { class: 'figure-label', text: label }));
+  if (mark) text.append(' ', el('span', { class: 'target' }, el('span', { class: mark.ok ? 'mark pass' : 'mark warn', text: mark.ok ? '✓' : '!' }), ` ${mark.text}`));
+  text.append(el('div', { class: 'hint', text: explain }));
+  return [v, text];
+}
+
+function renderRetention(sel: SelectionData): HTMLElement {
+  const r: RetentionData = sel.retention;
+  const target = sel.targetRetention;
+  const reached = r.vsFinal !== null && r.vsFinal >= target;
+  const box = el('div', { class: 'figures', id: 'retention' });
+  box.append(
+    ...figure(r.vsFinal, 'vs final layer', 'test accuracy ÷ the unpruned model’s final layer', { ok: reached, text: `target ${pct(target, 0)} %` }),
+    ...figure(r.vsBestLayer, 'vs best layer', '÷ the unpruned model’s best layer (an oracle)'),
+    ...figure(r.chanceNormalized, 'chance-normalised', 'share of the above-chance accuracy kept'),
+  );
+  return box;
+}
+
+function renderBaselines(sel: SelectionData): HTMLElement {
+  const me = sel.objective.test;
+  const sorted = [...sel.baselines].sort((a, b) => b.testObjective - a.testObjective || a.params - b.params);
+  const rows = [
+    { cells: ['ProbeScale', blocks(sel.kept), pct(me), pct(sel.retention.vsFinal)], class: 'ours', title: `${exact(sel.params)} parameters (${pct(sel.fraction)} %) · selection score ${pct(sel.objective.validation)} % (training split)` },
+    ...sorted.map((b) => ({
+      cells: [b.name, blocks(b.kept), pct(b.testObjective), pct(b.meanRetention.vsFinal)],
+      class: b.testObjective > me + TIE ? 'better' : '',
+      title: `${b.note ? `${b.note} · ` : ''}${exact(b.params)} parameters (${pct(b.fraction)} %) · selection score ${pct(b.validation)} % (training split)`,
+    })),
+  ];
+  const t = table('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, { text: 'vs final', title: 'retention: test accuracy ÷ the unpruned final layer (weighted mean over tasks)' }], rows);
+  const above = sorted.filter((b) => b.testObjective > me + TIE).length;
+  const tied = sorted.filter((b) => Math.abs(b.testObjective - me) <= TIE).length;
+  const below = sorted.length - above - tied;
+  const verdict = above === 0 ? `At or above all ${sorted.length} baselines on test accuracy` : `${above} of ${sorted.length} baselines score higher on test accuracy`;
+  const detail = `${below} below, ${tied} tied${above ? `, ${above} above` : ''}.`;
+  return el(
+    'div',
+    { id: 'comparison' },
+    el('h4', { text: 'ProbeScale vs baselines' }),
+    el('div', { class: 'table-box wide' }, t),
+    status(above === 0, verdict, { id: 'verdict', class: 'verdict' }),
+    el('p', { class: 'hint', text: `${detail} Same budget for each; chosen without the test split, which is only reported. Task-weighted; hover a row for details.` }),
+  );
+}
+
+function renderAdvice(r: ReportData, sel: SelectionData): HTMLElement {
+  const total = r.model.params.total;
+  const target = pct(sel.targetRetention, 0);
+  const rows = Object.entries(sel.perTask).map(([name, t]) => {
+    const a = sel.budgetAdvice.perTask[name];
+    let need: Node | string = '–';
+    if (a && a.recommendedFraction !== null) {
+      const cell = el('span', { class: 'need' }, `${pct(a.recommendedFraction)} %`);
+      const [lo, hi] = a.interval ? [pct(a.interval[0] / total, 0), pct(a.interval[1] / total, 0)] : ['', ''];
+      if (a.interval && lo !== hi) cell.append(el('span', { class: 'interval', text: `${lo}–${hi} %` }));
+      need = cell;
+    }
+    return {
+      cells: [name, pct(t.test.accuracy), pct(t.reference.final.accuracy), need],
+      title: `best unpruned layer ${t.reference.bestLayer.layer}: ${pct(t.reference.bestLayer.test.accuracy)} % · majority ${pct(t.majority)} %${a?.recommendedParams != null ? ` · needs ≈ ${exact(a.recommendedParams)} parameters` : ''}`,
+    };
+  });
+  const t = table('advice', [{ text: 'task' }, { text: 'test %', title: 'test accuracy of the selection' }, { text: 'final %', title: 'test accuracy of the unpruned model’s final layer' }, { text: `${target} % needs`, title: `share of the parameters at which the fitted curve reaches ${target} % of the final layer’s accuracy; below: 5–95 % bootstrap interval` }], rows);
+  return el(
+    'div',
+    { id: 'advice-box' },
+    el('h4', { text: 'Per task' }),
+    el('div', { class: 'table-box wide' }, t),
+    el('p', { class: 'hint', text: `“needs”: the parameter share that keeps ${target} % of each task’s final-layer accuracy, from a curve fitted to every measured subset (5–95 % interval below). – = not reached.` }),
+  );
+}
+
+function renderVerify(v: VerifyData, actions: SelectionActions): HTMLElement {
+  const differing = Object.entries(v.perTask).filter(([, t]) => !t.equal);
+  const check = v.allEqual
+    ? status(true, `Re-measured from the written folder: the same test scores on all ${Object.keys(v.perTask).length} task(s).`)
+    : el('p', { class: 'fail', text: `✗ Re-measured scores differ: ${differing.map(([n, t]) => `${n} claimed ${pct(t.claimed.accuracy)} %, measured ${pct(t.measured.accuracy)} %`).join('; ')}.` });
+  const t = v.timing;
+  const speed = el(
+    'p',
+    {},
+    'Latency ',
+    el('strong', { text: times(t.batch1.speedup) }),
+    ' at batch 1, ',
+    el('strong', { text: times(t.batch32.speedup) }),
+    ' at batch 32; ideal ',
+    el('strong', { text: times(t.idealSpeedup) }),
+  );
+  speed.title = `median ms per pass, original → pruned: batch 1 ${t.batch1.originalMs.toFixed(2)} → ${t.batch1.prunedMs.toFixed(2)}, batch 32 ${t.batch32.originalMs.toFixed(2)} → ${t.batch32.prunedMs.toFixed(2)}`;
+  const links = el(
+    'div',
+    { class: 'links' },
+    ui.link('Open Model Card', () => actions.openModelCard(v.loadedFrom), `${v.loadedFrom}/README.md`),
+    ui.link('Reveal in Explorer', () => actions.reveal(v.loadedFrom), v.loadedFrom),
+  );
+  return el(
+    'div',
+    { id: 'verify' },
+    el('h4', { text: 'Committed and verified' }),
+    el('p', { class: 'out', title: v.loadedFrom, text: basename(v.loadedFrom) }),
+    check,
+    speed,
+    el('p', { class: 'hint', text: `Ideal = FLOP ratio at ${t.seqLen} tokens. Measured on ${t.provider || 'this machine'}; embeddings and per-call overhead do not shrink.` }),
+    links,
+  );
+}
+
+export function renderSelection(r: ReportData, sel: SelectionData, actions: SelectionActions): HTMLElement {
+  const n = r.model.numLayers;
+  const head = el(
+    'div',
+    { class: 'kept', id: 'kept' },
+    el('div', {}, 'Kept ', el('strong', { text: sel.kept.length ? `blocks ${blocks(sel.kept)}` : 'no blocks' }), ` (${sel.kept.length} of ${n})`),
+    el('div', {}, el('strong', { text: `${count(sel.params)} params`, title: exact(sel.params) }), ` = ${pct(sel.fraction)} % of ${count(r.model.params.total)}`),
+  );
+  // A budget given as a parameter count is worth repeating; a fraction is the percentage shown.
+  const spec = /^\d+$/.test(sel.budget.spec.trim()) ? `, “${sel.budget.spec}”` : '';
+  const budget = el('p', { class: 'hint', id: 'budget', text: `Budget ${pct(sel.budget.fraction)} % (${count(sel.budget.params)} params${spec}) · ${originText(sel.origin)}` });
+  const section = el('section', { class: 'selection', id: 'selection', section: 'selection' }, el('h3', { text: 'Selection' }), head, budget, renderRetention(sel));
+  if (sel.embeddingOnly.reachesTarget) section.append(el('p', { class: 'callout', id: 'embedding-only', text: sel.embeddingOnly.message }));
+  section.append(renderBaselines(sel), renderAdvice(r, sel));
+  if (r.verify) section.append(renderVerify(r.verify, actions));
+  return section;
+}
