@@ -25,7 +25,7 @@ export function formatProbeReport(r: ProbeReport): string {
 }
 
 function fmtC(c: number): string {
-  return c >= 1 ? String(Number(c.toPrecision(3))) : c.toExponential(0);
+  return String(Number(c.toPrecision(3)));
 }
 
 export function formatOptimizeReport(r: OptimizeReport): string {
