@@ -10,6 +10,30 @@ let points = 0;
 let wins = 0;
 const losses = [];
 const heuristics = (s) => s.baselines.filter((b) => !b.name.startsWith('random'));
+// Head to head: ProbeScale against each heuristic on every (budget, task) point; a gap inside
+// one standard error of the difference of two accuracies on n test rows counts as a tie.
+const h2h = new Map();
+function tally(name, ours, theirs, p, perTask) {
+  const n = perTask.testN ?? 500;
+  const se = Math.sqrt((2 * p * (1 - p)) / n);
+  const r = h2h.get(name) ?? { w: 0, t: 0, l: 0, W: 0, L: 0 };
+  if (Math.abs(ours - theirs) <= se) r.t++;
+  else if (ours > theirs) r.w++;
+  else r.l++;
+  if (ours > theirs + 1e-12) r.W++;
+  else if (ours < theirs - 1e-12) r.L++;
+  h2h.set(name, r);
+}
+function headToHead() {
+  out.push('Head to head (test accuracy; "within 1 SE" = the gap is inside one standard error of the difference of two accuracies on 500 test rows):');
+  out.push('');
+  out.push('| heuristic | ProbeScale higher | equal | lower | ProbeScale clearly better (> 1 SE) | within 1 SE | clearly worse |');
+  out.push('|---|---|---|---|---|---|---|');
+  for (const [name, r] of h2h) {
+    const total = r.w + r.t + r.l;
+    out.push(`| ${name} | ${r.W} | ${total - r.W - r.L} | ${r.L} | ${r.w} | ${r.t} | ${r.l} |`);
+  }
+}
 
 if (process.argv[2] === '--per-task') {
   // One row per (task, budget): each task optimised alone.
@@ -31,6 +55,7 @@ if (process.argv[2] === '--per-task') {
       const rndMean = rnd.reduce((a, x) => a + x.test[t].accuracy, 0) / Math.max(1, rnd.length);
       out.push(`| ${t} | ${pct(s.budget.fraction)} | ${pct(ps.reference.final.accuracy)} | **${pct(ps.test.accuracy)}** (${blocks(s.kept)}) | ${pct(ps.retention.vsFinal)} / ${pct(ps.retention.vsBestLayer)} | ${names.map(cell).join(' | ')} | ${pct(rndMean)} |`);
       points++;
+      for (const h of heuristics(s)) tally(h.name, ps.test.accuracy, h.test[t].accuracy, ps.test.accuracy, s.perTask[t]);
       const best = Math.max(...heuristics(s).map((x) => x.test[t].accuracy));
       if (ps.test.accuracy >= best - 1e-12) wins++;
       else losses.push(`${t} at ${pct(s.budget.fraction)} %: ProbeScale ${pct(ps.test.accuracy)} (${blocks(s.kept)}, ${s.origin}) vs best heuristic ${pct(best)} (${heuristics(s).filter((x) => x.test[t].accuracy === best).map((x) => x.name).join(', ')})`);
@@ -39,6 +64,8 @@ if (process.argv[2] === '--per-task') {
   out.push('');
   out.push(`ProbeScale ≥ the best (non-random) heuristic on ${wins} of ${points} (task, budget) points.`);
   for (const l of losses) out.push(`- behind: ${l}`);
+  out.push('');
+  headToHead();
   console.log(out.join('\n'));
   process.exit(0);
 }
@@ -65,6 +92,7 @@ for (const dir of process.argv.slice(2)) {
   out.push('');
   for (const t of tasks) {
     points++;
+    for (const h of heuristics(s)) tally(h.name, s.perTask[t].test.accuracy, h.test[t].accuracy, s.perTask[t].test.accuracy, s.perTask[t]);
     const best = Math.max(...heuristics(s).map((b) => b.test[t].accuracy));
     if (s.perTask[t].test.accuracy >= best - 1e-12) wins++;
     else losses.push(`${pct(s.budget.fraction)} % / ${t}: ProbeScale ${pct(s.perTask[t].test.accuracy)} vs best heuristic ${pct(best)}`);
@@ -81,4 +109,6 @@ for (const dir of process.argv.slice(2)) {
 }
 out.push(`ProbeScale ≥ the best (non-random) heuristic on ${wins} of ${points} (budget, task) points.`);
 for (const l of losses) out.push(`- behind: ${l}`);
+out.push('');
+headToHead();
 console.log(out.join('\n'));
