@@ -11,7 +11,7 @@ import { Extractor } from '../extract/extractor';
 import { majorityBaseline } from '../probe/metrics';
 import { runProbe } from '../probe/probe';
 import { scoreOf } from './measure';
-import { prepare, summarizeModel } from './probeJob';
+import { layerScore, prepare, summarizeModel } from './probeJob';
 import { ProbeReport, reportHeader } from './report';
 import { classify } from './verify';
 import { openModel, readConfig } from '../model/modelInfo';
@@ -62,7 +62,7 @@ async function evalPlain(job: EvalJob, ctx: JobContext): Promise<ProbeReport> {
       const train = await ex.extract(t.train, `${t.name}/train`, ctx);
       const test = await ex.extract(t.test, `${t.name}/test`, ctx);
       const r = runProbe({ trainX: train.pooled[settings.pooling]![0], trainY: t.trainY, testX: test.pooled[settings.pooling]![0], testY: t.testY, dim: train.dim, numClasses: t.labels.length }, { c: settings.c, seed: settings.seed, signal: ctx.signal });
-      const layer = { layer: info.numLayers, accuracy: r.accuracy, macroF1: r.macroF1, controlAccuracy: r.controlAccuracy, selectivity: r.controlAccuracy === null ? null : r.accuracy - r.controlAccuracy, c: r.c, cvAccuracy: r.cvAccuracy, converged: r.converged };
+      const layer = layerScore(info.numLayers, r);
       report.tasks[t.name] = { labels: t.labels, majority: r.majority, pooling: settings.pooling, weight: job.tasks.find((s) => s.name === t.name)!.weight, source: t.source, nTrain: t.train.length, nTest: t.test.length, layers: [layer], bestLayer: info.numLayers, final: { accuracy: r.accuracy, macroF1: r.macroF1 } };
     }
   } finally {

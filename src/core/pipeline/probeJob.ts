@@ -8,8 +8,8 @@ import { loadTask, TaskData } from '../data/dataset';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { Extractor, LayerFeatures } from '../extract/extractor';
 import { ModelInfo, openModel } from '../model/modelInfo';
-import { runProbe } from '../probe/probe';
-import { ModelSummary, ProbeReport, TaskReport, reportHeader } from './report';
+import { ProbeResult, runProbe } from '../probe/probe';
+import { LayerScore, ModelSummary, ProbeReport, TaskReport, reportHeader } from './report';
 
 export interface PreparedRun {
   info: ModelInfo;
@@ -106,6 +106,20 @@ export function angularDistance(features: LayerFeatures[], pooling: 'mean' | 'fi
   return d.map((row) => row.map((v) => v / Math.max(1, n)));
 }
 
+/** One row of a report's per-layer table from a probe result. */
+export function layerScore(layer: number, r: ProbeResult): LayerScore {
+  return {
+    layer,
+    accuracy: r.accuracy,
+    macroF1: r.macroF1,
+    controlAccuracy: r.controlAccuracy,
+    selectivity: r.controlAccuracy === null ? null : r.accuracy - r.controlAccuracy,
+    c: r.c,
+    cvAccuracy: r.cvAccuracy,
+    converged: r.converged,
+  };
+}
+
 export function probeTaskLayers(task: TaskData, feats: TaskFeatures, settings: ProbeSettings, weight: number, ctx: JobContext): TaskReport {
   const pooled = (f: LayerFeatures) => f.pooled[settings.pooling]!;
   const layers: TaskReport['layers'] = [];
@@ -118,16 +132,7 @@ export function probeTaskLayers(task: TaskData, feats: TaskFeatures, settings: P
       { c: settings.c, seed: settings.seed, signal: ctx.signal },
     );
     majority = r.majority;
-    layers.push({
-      layer: feats.train.layers[j],
-      accuracy: r.accuracy,
-      macroF1: r.macroF1,
-      controlAccuracy: r.controlAccuracy,
-      selectivity: r.controlAccuracy === null ? null : r.accuracy - r.controlAccuracy,
-      c: r.c,
-      cvAccuracy: r.cvAccuracy,
-      converged: r.converged,
-    });
+    layers.push(layerScore(feats.train.layers[j], r));
     ctx.onProgress?.({ kind: 'probe', task: task.name, done: j + 1, total });
   }
   const best = layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
