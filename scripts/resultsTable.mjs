@@ -11,21 +11,35 @@ let wins = 0;
 const losses = [];
 const heuristics = (s) => s.baselines.filter((b) => !b.name.startsWith('random'));
 // Head to head: ProbeScale against each heuristic on every (budget, task) point; a gap inside
-// one standard error of the difference of two accuracies on n test rows counts as a tie.
+// one paired standard error (same test rows, from the report's vsSelected) counts as a tie.
 const h2h = new Map();
-function tally(name, ours, theirs, p, perTask) {
-  const n = perTask.testN ?? 500;
-  const se = Math.sqrt((2 * p * (1 - p)) / n);
-  const r = h2h.get(name) ?? { w: 0, t: 0, l: 0, W: 0, L: 0 };
-  if (Math.abs(ours - theirs) <= se) r.t++;
-  else if (ours > theirs) r.w++;
+const gapText = (g) => `${g.diff >= 0 ? '+' : '−'}${pct(Math.abs(g.diff))} ± ${pct(g.se)}`;
+function tally(b, task) {
+  const g = b.vsSelected.perTask[task];
+  const r = h2h.get(b.name) ?? { w: 0, t: 0, l: 0, W: 0, L: 0 };
+  if (Math.abs(g.diff) <= g.se) r.t++;
+  else if (g.diff > 0) r.w++;
   else r.l++;
-  if (ours > theirs + 1e-12) r.W++;
-  else if (ours < theirs - 1e-12) r.L++;
-  h2h.set(name, r);
+  if (g.diff > 1e-12) r.W++;
+  else if (g.diff < -1e-12) r.L++;
+  h2h.set(b.name, r);
+}
+/** The heuristics with the highest test accuracy on `task`, and ProbeScale's paired gap to the first. */
+function bestHeuristic(s, task) {
+  const hs = heuristics(s);
+  const best = Math.max(...hs.map((x) => x.test[task].accuracy));
+  const top = hs.filter((x) => x.test[task].accuracy === best);
+  return { best, names: top.map((x) => x.name).join(', '), gap: top[0].vsSelected.perTask[task] };
+}
+const rules = new Map();
+function ruleOf(s) {
+  rules.set(s.rule.name, (rules.get(s.rule.name) ?? 0) + 1);
+  return s.rule.name;
 }
 function headToHead() {
-  out.push('Head to head (test accuracy; "within 1 SE" = the gap is inside one standard error of the difference of two accuracies on 500 test rows):');
+  out.push(`Selection rule picked by the split-half simulation on training rows: ${[...rules].map(([k, v]) => `${k} ${v}×`).join(', ')}.`);
+  out.push('');
+  out.push('Head to head (test accuracy; "within 1 SE" = the gap is inside one paired standard error, computed on the same test rows):');
   out.push('');
   out.push('| heuristic | ProbeScale higher | equal | lower | ProbeScale clearly better (> 1 SE) | within 1 SE | clearly worse |');
   out.push('|---|---|---|---|---|---|---|');
@@ -39,8 +53,8 @@ if (process.argv[2] === '--per-task') {
   // One row per (task, budget): each task optimised alone.
   const root = process.argv[3];
   const names = ['drop-top', 'drop-bottom', 'alternate', 'symmetric', 'dalvi-prefix', 'shortgpt', 'gromov'];
-  out.push(`| task | budget % | unpruned final | ProbeScale (kept blocks) | ret. vs final / best layer | ${names.join(' | ')} | random (mean of 3) |`);
-  out.push(`|---|---|---|---|---|${names.map(() => '---').join('|')}|---|`);
+  out.push(`| task | budget % | unpruned final | ProbeScale (kept blocks; params %) | rule | ret. vs final / best layer | ${names.join(' | ')} | random (mean of 3) |`);
+  out.push(`|---|---|---|---|---|---|${names.map(() => '---').join('|')}|---|`);
   for (const t of ['spam', 'bshift', 'sentlen', 'austen', 'fortune_topic']) {
     for (const b of ['0.35', '0.5', '0.7']) {
       const f = path.join(root, `${t}-${b}`, 'probescale-report.json');
@@ -53,12 +67,12 @@ if (process.argv[2] === '--per-task') {
       };
       const rnd = s.baselines.filter((x) => x.name.startsWith('random'));
       const rndMean = rnd.reduce((a, x) => a + x.test[t].accuracy, 0) / Math.max(1, rnd.length);
-      out.push(`| ${t} | ${pct(s.budget.fraction)} | ${pct(ps.reference.final.accuracy)} | **${pct(ps.test.accuracy)}** (${blocks(s.kept)}) | ${pct(ps.retention.vsFinal)} / ${pct(ps.retention.vsBestLayer)} | ${names.map(cell).join(' | ')} | ${pct(rndMean)} |`);
+      out.push(`| ${t} | ${pct(s.budget.fraction)} | ${pct(ps.reference.final.accuracy)} | **${pct(ps.test.accuracy)}** (${blocks(s.kept)}; ${pct(s.fraction)}) | ${ruleOf(s)} | ${pct(ps.retention.vsFinal)} / ${pct(ps.retention.vsBestLayer)} | ${names.map(cell).join(' | ')} | ${pct(rndMean)} |`);
       points++;
-      for (const h of heuristics(s)) tally(h.name, ps.test.accuracy, h.test[t].accuracy, ps.test.accuracy, s.perTask[t]);
-      const best = Math.max(...heuristics(s).map((x) => x.test[t].accuracy));
-      if (ps.test.accuracy >= best - 1e-12) wins++;
-      else losses.push(`${t} at ${pct(s.budget.fraction)} %: ProbeScale ${pct(ps.test.accuracy)} (${blocks(s.kept)}, ${s.origin}) vs best heuristic ${pct(best)} (${heuristics(s).filter((x) => x.test[t].accuracy === best).map((x) => x.name).join(', ')})`);
+      for (const h of heuristics(s)) tally(h, t);
+      const bh = bestHeuristic(s, t);
+      if (ps.test.accuracy >= bh.best - 1e-12) wins++;
+      else losses.push(`${t} at ${pct(s.budget.fraction)} %: ProbeScale ${pct(ps.test.accuracy)} (${blocks(s.kept)}, ${s.origin}) vs best heuristic ${pct(bh.best)} (${bh.names}); gap ${gapText(bh.gap)} points`);
     }
   }
   out.push('');
@@ -76,26 +90,26 @@ for (const dir of process.argv.slice(2)) {
   const tasks = Object.keys(s.perTask);
   out.push(`### Budget ${pct(s.budget.fraction)} % (${s.budget.params.toLocaleString('en-US')} parameters)`);
   out.push('');
-  out.push(`Test accuracy % per task (retention vs the unpruned final layer in parentheses); weighted means. ProbeScale's pick came from: ${s.origin}.`);
+  out.push(`Test accuracy % per task (retention vs the unpruned final layer in parentheses); weighted means. ProbeScale's pick came from: ${s.origin}; rule ${ruleOf(s)} (split-half simulation on training rows: ${s.rule.simulation.rules.map((x) => `${x.rule} ${pct(x.heldOutAccuracy)} %`).join(', ')}).`);
   out.push('');
-  out.push(`| method | kept blocks | params % | ${tasks.join(' | ')} | ret. vs final | vs best layer | chance-norm. |`);
-  out.push(`|---|---|---|${tasks.map(() => '---').join('|')}|---|---|---|`);
-  out.push(`| unpruned (final layer) | all ${r.model.numLayers} | 100.0 | ${tasks.map((t) => pct(s.perTask[t].reference.final.accuracy)).join(' | ')} | 100.0 | | |`);
-  const row = (name, kept, frac, test, ret, per) =>
-    out.push(`| ${name} | ${blocks(kept)} | ${pct(frac)} | ${tasks.map((t) => `${pct(test[t].accuracy)} (${pct(per[t].vsFinal)})`).join(' | ')} | ${pct(ret.vsFinal)} | ${pct(ret.vsBestLayer)} | ${pct(ret.chanceNormalized)} |`);
+  out.push(`| method | kept blocks | params % | ${tasks.join(' | ')} | ret. vs final | vs best layer | chance-norm. | ProbeScale − this, weighted (points ± paired SE) |`);
+  out.push(`|---|---|---|${tasks.map(() => '---').join('|')}|---|---|---|---|`);
+  out.push(`| unpruned (final layer) | all ${r.model.numLayers} | 100.0 | ${tasks.map((t) => pct(s.perTask[t].reference.final.accuracy)).join(' | ')} | 100.0 | | | |`);
+  const row = (name, kept, frac, test, ret, per, gap) =>
+    out.push(`| ${name} | ${blocks(kept)} | ${pct(frac)} | ${tasks.map((t) => `${pct(test[t].accuracy)} (${pct(per[t].vsFinal)})`).join(' | ')} | ${pct(ret.vsFinal)} | ${pct(ret.vsBestLayer)} | ${pct(ret.chanceNormalized)} | ${gap ? gapText(gap) : ''} |`);
   const psTest = Object.fromEntries(tasks.map((t) => [t, s.perTask[t].test]));
   const psRet = Object.fromEntries(tasks.map((t) => [t, s.perTask[t].retention]));
   row('**ProbeScale**', s.kept, s.fraction, psTest, s.retention, psRet);
-  for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.test, b.meanRetention, b.retention);
+  for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.test, b.meanRetention, b.retention, b.vsSelected.objective);
   const eo = s.embeddingOnly;
-  out.push(`| embeddings only | – | ${pct(s.candidates.find((c) => c.kept.length === 0)?.fraction ?? 0)} | ${tasks.map((t) => pct(eo.test[t].accuracy)).join(' | ')} | ${pct(eo.retention.vsFinal)} | ${pct(eo.retention.vsBestLayer)} | ${pct(eo.retention.chanceNormalized)} |`);
+  out.push(`| embeddings only | – | ${pct(s.candidates.find((c) => c.kept.length === 0)?.fraction ?? 0)} | ${tasks.map((t) => pct(eo.test[t].accuracy)).join(' | ')} | ${pct(eo.retention.vsFinal)} | ${pct(eo.retention.vsBestLayer)} | ${pct(eo.retention.chanceNormalized)} | |`);
   out.push('');
   for (const t of tasks) {
     points++;
-    for (const h of heuristics(s)) tally(h.name, s.perTask[t].test.accuracy, h.test[t].accuracy, s.perTask[t].test.accuracy, s.perTask[t]);
-    const best = Math.max(...heuristics(s).map((b) => b.test[t].accuracy));
-    if (s.perTask[t].test.accuracy >= best - 1e-12) wins++;
-    else losses.push(`${pct(s.budget.fraction)} % / ${t}: ProbeScale ${pct(s.perTask[t].test.accuracy)} vs best heuristic ${pct(best)}`);
+    for (const h of heuristics(s)) tally(h, t);
+    const bh = bestHeuristic(s, t);
+    if (s.perTask[t].test.accuracy >= bh.best - 1e-12) wins++;
+    else losses.push(`${pct(s.budget.fraction)} % / ${t}: ProbeScale ${pct(s.perTask[t].test.accuracy)} vs best heuristic ${pct(bh.best)} (${bh.names}); gap ${gapText(bh.gap)} points`);
   }
   const adv = Object.entries(s.budgetAdvice.perTask)
     .map(([t, a]) => `${t} ${a.recommendedFraction === null ? 'unreachable' : pct(a.recommendedFraction) + ' %'}`)

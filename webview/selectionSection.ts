@@ -48,23 +48,30 @@ function renderRetention(sel: SelectionData): HTMLElement {
   return box;
 }
 
+function gapText(g: { diff: number; se: number }): string {
+  return `${g.diff >= 0 ? '+' : '−'}${Math.abs(100 * g.diff).toFixed(1)} ± ${(100 * g.se).toFixed(1)}`;
+}
+
 function renderBaselines(sel: SelectionData): HTMLElement {
   const me = sel.objective.test;
+  // With per-row test outcomes a gap inside one paired SE is a tie; older reports compare raw scores.
+  const higher = (b: SelectionData['baselines'][number]) => (b.gap ? b.gap.diff < -b.gap.se : b.testObjective > me + TIE);
+  const lower = (b: SelectionData['baselines'][number]) => (b.gap ? b.gap.diff > b.gap.se : b.testObjective < me - TIE);
   const sorted = [...sel.baselines].sort((a, b) => b.testObjective - a.testObjective || a.params - b.params);
   const rows = [
-    { cells: ['ProbeScale', blocks(sel.kept), pct(me), pct(sel.retention.vsFinal)], class: 'ours', title: `${exact(sel.params)} parameters (${pct(sel.fraction)} %) · selection score ${pct(sel.objective.validation)} % (training split)` },
+    { cells: ['ProbeScale', blocks(sel.kept), pct(me), pct(sel.retention.vsFinal), ''], class: 'ours', title: `${exact(sel.params)} parameters (${pct(sel.fraction)} %) · selection score ${pct(sel.objective.validation)} % (training split)` },
     ...sorted.map((b) => ({
-      cells: [b.name, blocks(b.kept), pct(b.testObjective), pct(b.meanRetention.vsFinal)],
-      class: b.testObjective > me + TIE ? 'better' : '',
+      cells: [b.name, blocks(b.kept), pct(b.testObjective), pct(b.meanRetention.vsFinal), b.gap ? gapText(b.gap) : ''],
+      class: higher(b) ? 'better' : '',
       title: `${b.note ? `${b.note} · ` : ''}${exact(b.params)} parameters (${pct(b.fraction)} %) · selection score ${pct(b.validation)} % (training split)`,
     })),
   ];
-  const t = table('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, { text: 'vs final', title: 'retention: test accuracy ÷ the unpruned final layer (weighted mean over tasks)' }], rows);
-  const above = sorted.filter((b) => b.testObjective > me + TIE).length;
-  const tied = sorted.filter((b) => Math.abs(b.testObjective - me) <= TIE).length;
+  const t = table('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, { text: 'vs final', title: 'retention: test accuracy ÷ the unpruned final layer (weighted mean over tasks)' }, { text: 'Δ pts', title: 'ProbeScale minus this baseline on the same test rows, in accuracy points, ± one paired standard error' }], rows);
+  const above = sorted.filter(higher).length;
+  const tied = sorted.filter((b) => !higher(b) && !lower(b)).length;
   const below = sorted.length - above - tied;
   const verdict = above === 0 ? `At or above all ${sorted.length} baselines on test accuracy` : `${above} of ${sorted.length} baselines score higher on test accuracy`;
-  const detail = `${below} below, ${tied} tied${above ? `, ${above} above` : ''}.`;
+  const detail = `${below} below, ${tied} tied${above ? `, ${above} above` : ''}${sorted.some((b) => b.gap) ? ' (tied: within one paired standard error)' : ''}.`;
   return el(
     'div',
     { id: 'comparison' },
@@ -147,7 +154,9 @@ export function renderSelection(r: ReportData, sel: SelectionData, actions: Sele
   );
   // A budget given as a parameter count is worth repeating; a fraction is the percentage shown.
   const spec = /^\d+$/.test(sel.budget.spec.trim()) ? `, “${sel.budget.spec}”` : '';
-  const budget = el('p', { class: 'hint', id: 'budget', text: `Budget ${pct(sel.budget.fraction)} % (${count(sel.budget.params)} params${spec}) · ${originText(sel.origin)}` });
+  const ruleText = sel.rule ? ` · rule ${sel.rule.name}${sel.rule.requested === 'auto' ? ' (picked by a split-half simulation on training rows)' : ''}` : '';
+  const budget = el('p', { class: 'hint', id: 'budget', text: `Budget ${pct(sel.budget.fraction)} % (${count(sel.budget.params)} params${spec}) · ${originText(sel.origin)}${ruleText}` });
+  if (sel.rule) budget.title = sel.rule.simulation.rules.map((x) => `${x.rule}: held-out ${pct(x.heldOutAccuracy)} %, at least the best heuristic in ${(100 * x.atLeastBestHeuristic).toFixed(0)} % of repeats`).join('\n');
   const section = el('section', { class: 'selection', id: 'selection', section: 'selection' }, el('h3', { text: 'Selection' }), head, budget, renderRetention(sel));
   if (sel.embeddingOnly.reachesTarget) section.append(el('p', { class: 'callout', id: 'embedding-only', text: sel.embeddingOnly.message }));
   section.append(renderBaselines(sel), renderAdvice(r, sel));

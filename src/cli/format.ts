@@ -1,5 +1,6 @@
 /** Plain-text tables for the terminal. */
 import type { ProbeReport } from '../core/pipeline/report';
+import { describeRule, formatGap } from '../core/optimize/select';
 import type { OptimizeReport } from '../core/pipeline/optimizeJob';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
@@ -40,7 +41,9 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   row('ProbeScale', s.kept, s.fraction, s.objective.validation, s.objective.test, s.retention);
   for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
-  lines.push(`chosen by 5-fold cross-validation on the training split (origin: ${s.origin}); retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.`);
+  lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${s.baselines.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
+  lines.push(`${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)} Origin of the pick: ${s.origin}.`);
+  lines.push('retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.');
   for (const [name, t] of Object.entries(s.perTask)) {
     const a = s.budgetAdvice.perTask[name];
     const adv = a.recommendedFraction === null ? 'not reachable under the full model' : `${pct(a.recommendedFraction).trim()} % of parameters` + (a.interval ? ` (90 % interval ${pct(a.interval[0] / r.model.params.total).trim()}–${pct(a.interval[1] / r.model.params.total).trim()} %)` : '');

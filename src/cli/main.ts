@@ -13,6 +13,7 @@ import { parseProvider } from '../core/runtime/session';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
 import type { OptimizeReport } from '../core/pipeline/optimizeJob';
+import { parseSelectionRule } from '../core/optimize/select';
 import type { ProbeReport } from '../core/pipeline/report';
 import type { PruneResult } from '../core/pipeline/pruneJob';
 
@@ -23,7 +24,8 @@ const USAGE = `usage:
                       [--quantized] [--batch-size 32] [--seed 0] [--cache-dir DIR | --no-cache]
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
-                      [--target-retention 0.95] [--candidates 8] [--force] [...probe options]
+                      [--target-retention 0.95] [--candidates 8] [--select auto|max-accuracy|one-se|max-loglik]
+                      [--force] [...probe options]
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
@@ -50,6 +52,7 @@ const OPTIONS = {
   budget: { type: 'string' },
   'target-retention': { type: 'string' },
   candidates: { type: 'string' },
+  select: { type: 'string' },
   force: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -140,7 +143,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       const target = v['target-retention'] === undefined ? 0.95 : Number(v['target-retention']);
       if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
       return {
-        job: { type: 'optimize', modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? 8, settings: settingsFrom(v), command: ['probescale', ...argv].map(shellQuote).join(' ') },
+        job: { type: 'optimize', modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? 8, select: parseSelectionRule(v.select ?? 'auto'), settings: settingsFrom(v), command: ['probescale', ...argv].map(shellQuote).join(' ') },
         quiet,
       };
     }

@@ -2,6 +2,7 @@
  * The contract between hosts (CLI, VS Code extension, tests) and the engine: typed jobs,
  * typed progress events, cancellation through AbortSignal.
  */
+import type { SelectionRule } from './optimize/select';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -90,6 +91,8 @@ export interface OptimizeJob {
   overwrite?: boolean;
   targetRetention: number;
   candidates: number;
+  /** How the winner is chosen among measured candidates; default auto (split-half simulation). */
+  select?: SelectionRule | 'auto';
   settings: ProbeSettings;
   /** The command line that asked for it, recorded in the model card. */
   command?: string;

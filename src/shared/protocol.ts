@@ -89,6 +89,8 @@ export interface BaselineData {
   /** Task-weighted test accuracy. */
   testObjective: number;
   meanRetention: RetentionData;
+  /** ProbeScale minus this baseline, task-weighted, on the same test rows, with its paired SE. */
+  gap?: { diff: number; se: number };
 }
 
 export interface BudgetAdviceData {
@@ -108,6 +110,8 @@ export interface SelectionData {
   fraction: number;
   /** Where the winner came from: predicted, local-search, baseline:NAME, embeddings-only. */
   origin: string;
+  /** The selection rule and its split-half simulation on training rows (absent in older reports). */
+  rule?: { name: string; requested: string; simulation: { repeats: number; rules: { rule: string; heldOutAccuracy: number; atLeastBestHeuristic: number }[] } };
   /** Task-weighted accuracy: predicted from per-layer probes, measured on validation and test. */
   objective: { predicted: number | null; validation: number; test: number };
   /** Task-weighted mean of the per-task retention. */

@@ -26,6 +26,20 @@ test('optimize commits a verified folder whose classifiers run with transformers
     assert.ok(s.baselines.some((b: { name: string }) => b.name === name), `baseline ${name} measured`);
   }
   for (const k of ['vsFinal', 'vsBestLayer', 'chanceNormalized']) assert.equal(typeof s.retention[k], 'number');
+  // The rule that chose, its simulation on training rows, and paired test gaps to every baseline.
+  assert.equal(s.rule.requested, 'auto');
+  assert.deepEqual(s.rule.simulation.rules.map((x: { rule: string }) => x.rule), ['max-accuracy', 'one-se', 'max-loglik']);
+  assert.equal(s.rule.name, s.rule.simulation.best);
+  for (const x of s.rule.simulation.rules) assert.ok(x.heldOutAccuracy > 0 && x.heldOutAccuracy <= 1 && x.atLeastBestHeuristic >= 0 && x.atLeastBestHeuristic <= 1);
+  for (const b of s.baselines) {
+    assert.ok(b.vsSelected.objective.se >= 0);
+    const same = b.kept.join() === s.kept.join();
+    if (same) assert.deepEqual(b.vsSelected.objective, { diff: 0, se: 0 });
+    for (const t of ['sentlen', 'bshift']) {
+      const d = b.vsSelected.perTask[t].diff;
+      assert.ok(Math.abs(d - (s.perTask[t].test.accuracy - b.test[t].accuracy)) < 1e-12, `${b.name}/${t}: paired diff ${d}`);
+    }
+  }
   assert.equal(rep.verify.allEqual, true, JSON.stringify(rep.verify.perTask));
   assert.ok(rep.verify.timing.batch32.speedup > 0 && rep.verify.timing.idealSpeedup >= 1);
   const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
@@ -65,4 +79,22 @@ test('optimize commits a verified folder whose classifiers run with transformers
   assert.equal(ev.status, 0, ev.stderr);
   const er = JSON.parse(fs.readFileSync(path.join(out, '..', 'eval.json'), 'utf8'));
   assert.equal(er.tasks.sentlen.final.accuracy, s.perTask.sentlen.test.accuracy);
+});
+
+test('optimize --select max-accuracy takes the best cross-validated candidate in the budget', () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sel-')), 'model');
+  const args = ['optimize', fixture('tiny-bert'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '120', '--limit-test', '40', '--c', '1', '--budget', '0.93', '--candidates', '2', '--select', 'max-accuracy', '--no-cache', '--out', out, '-q'];
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')).selection;
+  assert.equal(s.rule.name, 'max-accuracy');
+  assert.equal(s.rule.requested, 'max-accuracy');
+  type C = { kept: number[]; params: number; validation: number };
+  const inBudget = (s.candidates as C[]).filter((c) => c.params <= s.budget.params);
+  const best = inBudget.reduce((a, c) => (c.validation > a.validation || (c.validation === a.validation && c.params < a.params) ? c : a));
+  assert.equal(s.objective.validation, best.validation);
+  assert.equal(s.params, best.params);
+  const bad = spawnSync(process.execPath, [cli, ...args.slice(0, -3), '--select', 'best', '--out', out + '2', '-q'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--select best: give auto, max-accuracy, one-se, max-loglik/);
 });

@@ -1,5 +1,6 @@
 /** The model card (README.md) written into a committed folder. */
 import type { OptimizeReport } from '../pipeline/optimizeJob';
+import { describeRule, formatGap } from '../optimize/select';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
@@ -23,17 +24,17 @@ export function modelCard(r: OptimizeReport): string {
     lines.push(`| ${name} | ${pct(t.test.accuracy)} | ${pct(t.test.macroF1)} | ${pct(t.reference.final.accuracy)} | ${pct(t.reference.bestLayer.test.accuracy)} (layer ${t.reference.bestLayer.layer}) | ${pct(t.retention.vsFinal)} | ${pct(t.retention.vsBestLayer)} | ${pct(t.retention.chanceNormalized)} |`);
   }
   lines.push('');
-  lines.push(`Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. The subset was chosen by 5-fold cross-validation on the training split (origin: ${s.origin}); the test split was never used to choose.`);
+  lines.push(`Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. ${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)}`);
   lines.push('');
   lines.push(`${s.embeddingOnly.message}`);
   lines.push('');
   lines.push('## Baselines at the same budget (test split, weighted accuracy)');
   lines.push('');
-  lines.push('| method | kept blocks | parameters | validation | test | retention vs final |');
-  lines.push('|---|---|---|---|---|---|');
-  lines.push(`| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} |`);
+  lines.push('| method | kept blocks | parameters | validation | test | retention vs final | ProbeScale − this (points ± paired SE) |');
+  lines.push('|---|---|---|---|---|---|---|');
+  lines.push(`| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} | |`);
   for (const b of s.baselines) {
-    lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} |`);
+    lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
   lines.push('');
   if (r.verify) {

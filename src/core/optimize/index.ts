@@ -3,3 +3,4 @@ export * from './subsets';
 export * from './predict';
 export * from './baselines';
 export * from './curve';
+export * from './select';

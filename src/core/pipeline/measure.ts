@@ -11,7 +11,7 @@ import { Extractor, LayerFeatures } from '../extract/extractor';
 import { ModelInfo } from '../model/modelInfo';
 import { stratifiedKFold, takeRows } from '../probe/cv';
 import { accuracy, macroF1 } from '../probe/metrics';
-import { TrainedProbe, predictProbe, trainProbe } from '../probe/probe';
+import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
 import { subsetKey } from '../optimize/subsets';
 
 /**
@@ -27,15 +27,26 @@ export interface Score {
   macroF1: number;
 }
 
+/** Per-row outcomes of one subset on one task's rows: the basis of paired comparisons. */
+export interface RowOutcomes {
+  /** 1 where the probe labelled the row correctly. */
+  correct: Uint8Array;
+  /** Log-probability of the true class (clipped at log 1e−15). */
+  logp: Float64Array;
+}
+
 export interface Measured {
   kept: number[];
   params: number;
   /** Cross-validated score per task on the training split. */
   val: Record<string, Score>;
+  /** Out-of-fold outcome of every training row, per task. */
+  valRows: Record<string, RowOutcomes>;
   /** Weighted mean cross-validated accuracy (the selection objective). */
   objective: number;
   /** Test score per task (probe refit on the whole training split), when asked for. */
   test?: Record<string, Score>;
+  testRows?: Record<string, RowOutcomes>;
   testObjective?: number;
 }
 
@@ -60,10 +71,15 @@ export function scoreOf(yTrue: Int32Array, yPred: Int32Array, numClasses: number
   return { accuracy: accuracy(yTrue, yPred), macroF1: macroF1(yTrue, yPred, numClasses) };
 }
 
+function outcomes(y: Int32Array, pred: Int32Array, logp: Float64Array): RowOutcomes {
+  return { correct: Uint8Array.from(y, (v, i) => (v === pred[i] ? 1 : 0)), logp };
+}
+
 /** Cross-validated score of one layer's training features: out-of-fold predictions of every row. */
-export function validationScore(split: TaskSplit, trainFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): Score {
+export function validationRows(split: TaskSplit, trainFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): { score: Score; rows: RowOutcomes } {
   const t = split.task;
   const pred = new Int32Array(t.trainY.length);
+  const logp = new Float64Array(t.trainY.length);
   for (let f = 0; f < VALIDATION_FOLDS; f++) {
     const fit: number[] = [];
     const held: number[] = [];
@@ -72,18 +88,25 @@ export function validationScore(split: TaskSplit, trainFeatures: Float32Array, d
     const fitRows = Int32Array.from(fit);
     const heldRows = Int32Array.from(held);
     const probe = trainProbe(takeRows(trainFeatures, dim, fitRows), pick(t.trainY, fitRows), dim, t.labels.length, { c: split.c, seed, control: false, signal });
-    const p = predictProbe(probe, takeRows(trainFeatures, dim, heldRows), heldRows.length);
-    heldRows.forEach((r, i) => (pred[r] = p[i]));
+    const r = scoreRows(probe, takeRows(trainFeatures, dim, heldRows), pick(t.trainY, heldRows));
+    heldRows.forEach((row, i) => {
+      pred[row] = r.pred[i];
+      logp[row] = r.logp[i];
+    });
   }
-  return scoreOf(t.trainY, pred, t.labels.length);
+  return { score: scoreOf(t.trainY, pred, t.labels.length), rows: outcomes(t.trainY, pred, logp) };
+}
+
+export function validationScore(split: TaskSplit, trainFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): Score {
+  return validationRows(split, trainFeatures, dim, seed, signal).score;
 }
 
 /** Fits on the whole training split and scores the test split. */
-export function testScore(split: TaskSplit, trainFeatures: Float32Array, testFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): { score: Score; probe: TrainedProbe } {
+export function testScore(split: TaskSplit, trainFeatures: Float32Array, testFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): { score: Score; rows: RowOutcomes; probe: TrainedProbe } {
   const t = split.task;
   const probe = trainProbe(trainFeatures, t.trainY, dim, t.labels.length, { c: split.c, seed, control: false, signal });
-  const pred = predictProbe(probe, testFeatures, t.testY.length);
-  return { score: scoreOf(t.testY, pred, t.labels.length), probe };
+  const r = scoreRows(probe, testFeatures, t.testY);
+  return { score: scoreOf(t.testY, r.pred, t.labels.length), rows: outcomes(t.testY, r.pred, r.logp), probe };
 }
 
 export function weightedMean(splits: TaskSplit[], scores: Record<string, Score>): number {
@@ -140,23 +163,29 @@ export class SubsetEvaluator {
     const ex = prefix ? null : await Extractor.create(this.info, this.tokenizer, { poolings: [this.settings.pooling], kept, provider: this.settings.provider, strictProvider: this.settings.strictProvider, batchSize: this.settings.batchSize, cacheDir: this.settings.cacheDir, threads: this.settings.threads }, ctx);
     const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
     const extract = async (sp: TaskSplit, split: 'train' | 'test') => (prefix ? prefix(sp.task.name, split) : ex!.extract(sp.task[split], `[${key}] ${sp.task.name}/${split}`, quiet));
-    const m: Measured = prior ?? { kept, params: this.params(kept), val: {}, objective: 0 };
+    const m: Measured = prior ?? { kept, params: this.params(kept), val: {}, valRows: {}, objective: 0 };
     try {
       const trainFeats = new Map<string, LayerFeatures>();
       for (const sp of this.splits) {
         const f = await extract(sp, 'train');
         trainFeats.set(sp.task.name, f);
-        if (!prior) m.val[sp.task.name] = validationScore(sp, f.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
+        if (!prior) {
+          const v = validationRows(sp, f.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
+          m.val[sp.task.name] = v.score;
+          m.valRows[sp.task.name] = v.rows;
+        }
       }
       m.objective = weightedMean(this.splits, m.val);
       if (withTest) {
         m.test = {};
+        m.testRows = {};
         const probes: Record<string, TrainedProbe> = {};
         for (const sp of this.splits) {
           const f = trainFeats.get(sp.task.name)!;
           const tf = await extract(sp, 'test');
           const r = testScore(sp, f.pooled[this.settings.pooling]![0], tf.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
           m.test[sp.task.name] = r.score;
+          m.testRows[sp.task.name] = r.rows;
           probes[sp.task.name] = r.probe;
         }
         m.testObjective = weightedMean(this.splits, m.test);

@@ -16,6 +16,7 @@ import { evalCurve, recommendBudget } from '../optimize/curve';
 import { bestPredictedSubsets, LayerScores, predictedObjective } from '../optimize/predict';
 import { localSearchNeighbours, ParamAccount, parseBudget, subsetKey, subsetParams } from '../optimize/subsets';
 import { Measured, Score, SubsetEvaluator, TaskSplit, foldsForValidation, testScore, validationScore } from './measure';
+import { SelectionRule, SimulationResult, pairedDifference, selectBy, simulateRules } from '../optimize/select';
 import { angularDistance, blockInfluence, extractAll, prepare, probeTaskLayers, summarizeModel, TaskFeatures } from './probeJob';
 import { writePrunedFolder } from './pruneJob';
 import { ProbeReport, reportHeader } from './report';
@@ -55,6 +56,16 @@ export interface BaselineRecord {
   retention: Record<string, Retention>;
   /** Task-weighted mean of `retention`, the same summary as the selection's. */
   meanRetention: Retention;
+  /**
+   * The selected subset minus this baseline on the same test rows: accuracy difference (fraction)
+   * and its paired standard error, per task and task-weighted.
+   */
+  vsSelected: { objective: PairedGap; perTask: Record<string, PairedGap> };
+}
+
+export interface PairedGap {
+  diff: number;
+  se: number;
 }
 
 export interface SelectionReport {
@@ -64,6 +75,8 @@ export interface SelectionReport {
   params: number;
   fraction: number;
   origin: string;
+  /** The rule that chose the winner among measured candidates, and why. */
+  rule: { name: SelectionRule; requested: SelectionRule | 'auto'; simulation: SimulationResult; candidatesInBudget: number };
   objective: { predicted: number | null; validation: number; test: number };
   perTask: Record<string, { validation: Score; test: Score; reference: { final: Score; bestLayer: { layer: number; test: Score } }; majority: number; retention: Retention }>;
   retention: Retention;
@@ -213,7 +226,18 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
     for (const k of neighbours) await measure(k, false, 'local-search');
     if (bestMeasured() === best) break;
   }
-  const winner = await evaluator.measure(bestMeasured().kept, true, ctx);
+
+  // The winner: a rule over every measured candidate in the budget (training rows only).
+  const pool = evaluator.measured.filter(fitsBudget);
+  const wTasks = splits.map((sp) => ({ name: sp.task.name, weight: sp.weight }));
+  const asRows = (m: Measured) => ({ params: m.params, rows: m.valRows });
+  const baselineKeys = new Set(baselines.filter((b) => !b.name.startsWith('random')).map((b) => subsetKey(b.kept)));
+  const heuristicIdx = pool.flatMap((m, i) => (baselineKeys.has(subsetKey(m.kept)) ? [i] : []));
+  stage(ctx, 'candidates', `choosing among ${pool.length} measured subsets (split-half simulation on the training rows)`);
+  const simulation = simulateRules(pool.map(asRows), wTasks, heuristicIdx, { seed: settings.seed });
+  const requested = job.select ?? 'auto';
+  const rule: SelectionRule = requested === 'auto' ? simulation.best : requested;
+  const winner = await evaluator.measure(pool[selectBy(rule, pool.map(asRows), wTasks)].kept, true, ctx);
   const winnerKey = subsetKey(winner.kept);
 
   const retOf = (task: string, s: Score) => {
@@ -261,7 +285,10 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
     const m = evaluator.measured.find((x) => subsetKey(x.kept) === subsetKey(b.kept))!;
     const ret: Record<string, Retention> = {};
     for (const sp of splits) ret[sp.task.name] = retOf(sp.task.name, m.test![sp.task.name]);
-    return { name: b.name, kept: b.kept, note: b.note, params: m.params, fraction: fraction(m.params), validation: m.objective, test: m.test!, testObjective: m.testObjective!, retention: ret, meanRetention: meanRet(m.test!) };
+    const testRows = (x: Measured) => ({ params: x.params, rows: x.testRows! });
+    const gap = (t: typeof wTasks) => pairedDifference(testRows(winner), testRows(m), t);
+    const vsSelected = { objective: gap(wTasks), perTask: Object.fromEntries(wTasks.map((t) => [t.name, gap([t])])) };
+    return { name: b.name, kept: b.kept, note: b.note, params: m.params, fraction: fraction(m.params), validation: m.objective, test: m.test!, testObjective: m.testObjective!, retention: ret, meanRetention: meanRet(m.test!), vsSelected };
   });
 
   report.selection = {
@@ -271,6 +298,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
     params: winner.params,
     fraction: fraction(winner.params),
     origin: origin.get(winnerKey) ?? 'predicted',
+    rule: { name: rule, requested, simulation, candidatesInBudget: pool.length },
     objective: { predicted: predictedOf(winner.kept), validation: winner.objective, test: winner.testObjective! },
     perTask,
     retention: meanRet(winner.test!),

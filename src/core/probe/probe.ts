@@ -6,7 +6,7 @@
 import { BadInputError, throwIfAborted } from '../errors';
 import { Rng } from '../util/rng';
 import { selectC } from './cv';
-import { fitLogReg, predict, type LogRegModel } from './logreg';
+import { decision, fitLogReg, predict, type LogRegModel } from './logreg';
 import { accuracy, macroF1, majorityBaseline } from './metrics';
 import { applyStandardizer, fitStandardizer, type Standardizer } from './standardize';
 
@@ -108,6 +108,38 @@ export function trainProbe(X: Float32Array, y: Int32Array, dim: number, numClass
 export function predictProbe(p: TrainedProbe, X: Float32Array, n: number): Int32Array {
   return predict(p.model, applyStandardizer(p.standardizer, X, n, p.model.dim), n);
 }
+
+/**
+ * Per-row outcome of a probe on labelled rows: the predicted class and the log-probability of the
+ * true class (softmax of the logits). Selection compares candidates row by row with these.
+ */
+export function scoreRows(p: TrainedProbe, X: Float32Array, y: Int32Array): { pred: Int32Array; logp: Float64Array } {
+  const n = y.length;
+  const K = p.model.numClasses;
+  const z = decision(p.model, applyStandardizer(p.standardizer, X, n, p.model.dim), n);
+  const pred = new Int32Array(n);
+  const logp = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let m = z[i * K];
+    for (let k = 1; k < K; k++) {
+      if (z[i * K + k] > m) {
+        m = z[i * K + k];
+        best = k;
+      }
+    }
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.exp(z[i * K + k] - m);
+    pred[i] = best;
+    // Clipped as scikit-learn's log_loss clips probabilities: a class absent from a fold's
+    // training rows has a logit of −1e300, which would swamp every mean.
+    logp[i] = Math.max(MIN_LOGP, z[i * K + y[i]] - m - Math.log(s));
+  }
+  return { pred, logp };
+}
+
+/** log(1e-15): the floor of a per-row log-probability. */
+export const MIN_LOGP = Math.log(1e-15);
 
 function train(
   X: Float32Array,

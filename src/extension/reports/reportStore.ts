@@ -143,7 +143,9 @@ function baselineOf(v: unknown): BaselineData | undefined {
   const testObjective = num(v.testObjective);
   const meanRetention = retentionOf(v.meanRetention);
   if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
-  return { name: v.name, kept, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention };
+  const g = isObj(v.vsSelected) && isObj(v.vsSelected.objective) ? { diff: num(v.vsSelected.objective.diff), se: num(v.vsSelected.objective.se) } : undefined;
+  const gap = g && g.diff !== undefined && g.se !== undefined ? { gap: { diff: g.diff, se: g.se } } : {};
+  return { name: v.name, kept, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap };
 }
 
 function adviceOf(v: unknown): BudgetAdviceData | undefined {
@@ -154,6 +156,17 @@ function adviceOf(v: unknown): BudgetAdviceData | undefined {
     recommendedFraction: numOrNull(v.recommendedFraction),
     interval: iv && iv[0] !== undefined && iv[1] !== undefined ? [iv[0], iv[1]] : null,
   };
+}
+
+function ruleOf(v: unknown): { rule?: SelectionData['rule'] } {
+  if (!isObj(v) || typeof v.name !== 'string' || !isObj(v.simulation) || !Array.isArray(v.simulation.rules)) return {};
+  const rules = v.simulation.rules.flatMap((x: unknown) => {
+    if (!isObj(x) || typeof x.rule !== 'string') return [];
+    const held = num(x.heldOutAccuracy);
+    const share = num(x.atLeastBestHeuristic);
+    return held === undefined || share === undefined ? [] : [{ rule: x.rule, heldOutAccuracy: held, atLeastBestHeuristic: share }];
+  });
+  return { rule: { name: v.name, requested: typeof v.requested === 'string' ? v.requested : v.name, simulation: { repeats: num(v.simulation.repeats) ?? 0, rules } } };
 }
 
 export function selectionOf(v: unknown): SelectionData | undefined {
@@ -186,6 +199,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     params,
     fraction,
     origin: typeof v.origin === 'string' ? v.origin : '',
+    ...ruleOf(v.rule),
     objective: { predicted: numOrNull(v.objective.predicted), validation: num(v.objective.validation) ?? NaN, test },
     retention,
     perTask,
