@@ -384,6 +384,14 @@ async function uiTests(chromium, port, workspace) {
       if (tableRows !== report.selection.baselines.length + 1) throw new Error(`the comparison has ${tableRows} rows for ${report.selection.baselines.length} baselines + ProbeScale`);
       const first = await webview().locator('#baselines tbody tr').first().innerText();
       if (!/ProbeScale/.test(first)) throw new Error(`the first comparison row is "${first}"`);
+      // Each baseline row carries ProbeScale's paired test gap from the report, and the hint names the rule.
+      const b0 = report.selection.baselines.find((b) => b.name === 'drop-bottom');
+      const g = b0.vsSelected.objective;
+      const want = `${g.diff >= 0 ? '+' : '−'}${Math.abs(100 * g.diff).toFixed(1)}±${(100 * g.se).toFixed(1)}`;
+      const dropBottom = await webview().locator('#baselines tbody tr', { hasText: 'drop-bottom' }).innerText();
+      if (!dropBottom.includes(want)) throw new Error(`the drop-bottom row "${dropBottom}" lacks the gap ${want}`);
+      const hint = await webview().locator('#budget').innerText();
+      if (!hint.includes(`rule ${report.selection.rule.name}`)) throw new Error(`the budget hint "${hint}" does not name the rule ${report.selection.rule.name}`);
       const adviceRows = await webview().locator('#advice tbody tr').count();
       if (adviceRows !== 2) throw new Error(`the per-task advice has ${adviceRows} rows for 2 tasks`);
       const embeddingOnly = await webview().locator('#embedding-only').count();

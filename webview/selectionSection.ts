@@ -49,7 +49,7 @@ function renderRetention(sel: SelectionData): HTMLElement {
 }
 
 function gapText(g: { diff: number; se: number }): string {
-  return `${g.diff >= 0 ? '+' : '−'}${Math.abs(100 * g.diff).toFixed(1)} ± ${(100 * g.se).toFixed(1)}`;
+  return `${g.diff >= 0 ? '+' : '−'}${Math.abs(100 * g.diff).toFixed(1)}±${(100 * g.se).toFixed(1)}`;
 }
 
 function renderBaselines(sel: SelectionData): HTMLElement {
@@ -58,15 +58,22 @@ function renderBaselines(sel: SelectionData): HTMLElement {
   const higher = (b: SelectionData['baselines'][number]) => (b.gap ? b.gap.diff < -b.gap.se : b.testObjective > me + TIE);
   const lower = (b: SelectionData['baselines'][number]) => (b.gap ? b.gap.diff > b.gap.se : b.testObjective < me - TIE);
   const sorted = [...sel.baselines].sort((a, b) => b.testObjective - a.testObjective || a.params - b.params);
+  // With paired gaps (reports since 0.1) the fourth column is ProbeScale's gap to each baseline;
+  // older reports show retention there. Retention stays in every row's tooltip.
+  const gaps = sorted.some((b) => b.gap);
+  const ret = (r: { vsFinal: number | null }) => `retention vs final layer ${pct(r.vsFinal)} %`;
   const rows = [
-    { cells: ['ProbeScale', blocks(sel.kept), pct(me), pct(sel.retention.vsFinal), ''], class: 'ours', title: `${exact(sel.params)} parameters (${pct(sel.fraction)} %) · selection score ${pct(sel.objective.validation)} % (training split)` },
+    { cells: ['ProbeScale', blocks(sel.kept), pct(me), gaps ? '' : pct(sel.retention.vsFinal)], class: 'ours', title: `${exact(sel.params)} parameters (${pct(sel.fraction)} %) · ${ret(sel.retention)} · selection score ${pct(sel.objective.validation)} % (training split)` },
     ...sorted.map((b) => ({
-      cells: [b.name, blocks(b.kept), pct(b.testObjective), pct(b.meanRetention.vsFinal), b.gap ? gapText(b.gap) : ''],
+      cells: [b.name, blocks(b.kept), pct(b.testObjective), gaps ? (b.gap ? gapText(b.gap) : '') : pct(b.meanRetention.vsFinal)],
       class: higher(b) ? 'better' : '',
-      title: `${b.note ? `${b.note} · ` : ''}${exact(b.params)} parameters (${pct(b.fraction)} %) · selection score ${pct(b.validation)} % (training split)`,
+      title: `${b.note ? `${b.note} · ` : ''}${exact(b.params)} parameters (${pct(b.fraction)} %) · ${ret(b.meanRetention)} · selection score ${pct(b.validation)} % (training split)`,
     })),
   ];
-  const t = table('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, { text: 'vs final', title: 'retention: test accuracy ÷ the unpruned final layer (weighted mean over tasks)' }, { text: 'Δ pts', title: 'ProbeScale minus this baseline on the same test rows, in accuracy points, ± one paired standard error' }], rows);
+  const fourth = gaps
+    ? { text: 'Δ ± SE', title: 'ProbeScale minus this baseline on the same test rows, in accuracy points, ± one paired standard error' }
+    : { text: 'vs final', title: 'retention: test accuracy ÷ the unpruned final layer (weighted mean over tasks)' };
+  const t = table('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, fourth], rows);
   const above = sorted.filter(higher).length;
   const tied = sorted.filter((b) => !higher(b) && !lower(b)).length;
   const below = sorted.length - above - tied;
