@@ -84,6 +84,8 @@ if (process.argv[2] === '--per-task') {
   process.exit(0);
 }
 
+const objectiveLines = [];
+let objectiveWins = 0;
 for (const dir of process.argv.slice(2)) {
   const r = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8'));
   const s = r.selection;
@@ -111,6 +113,13 @@ for (const dir of process.argv.slice(2)) {
     if (s.perTask[t].test.accuracy >= bh.best - 1e-12) wins++;
     else losses.push(`${pct(s.budget.fraction)} % / ${t}: ProbeScale ${pct(s.perTask[t].test.accuracy)} vs best heuristic ${pct(bh.best)} (${bh.names}); gap ${gapText(bh.gap)} points`);
   }
+  {
+    const hs = heuristics(s);
+    const best = Math.max(...hs.map((b) => b.testObjective));
+    const top = hs.filter((b) => b.testObjective === best);
+    if (s.objective.test >= best - 1e-12) objectiveWins++;
+    objectiveLines.push(`- ${pct(s.budget.fraction)} %: ProbeScale ${pct(s.objective.test)} vs best heuristic ${pct(best)} (${top.map((b) => b.name).join(', ')}); gap ${gapText(top[0].vsSelected.objective)} points`);
+  }
   const adv = Object.entries(s.budgetAdvice.perTask)
     .map(([t, a]) => `${t} ${a.recommendedFraction === null ? 'unreachable' : pct(a.recommendedFraction) + ' %'}`)
     .join(', ');
@@ -121,7 +130,10 @@ for (const dir of process.argv.slice(2)) {
   }
   out.push('');
 }
-out.push(`ProbeScale ≥ the best (non-random) heuristic on ${wins} of ${points} (budget, task) points.`);
+out.push(`On the selection objective (the task-weighted mean test accuracy), ProbeScale ≥ the best (non-random) heuristic at ${objectiveWins} of ${objectiveLines.length} budgets:`);
+for (const l of objectiveLines) out.push(l);
+out.push('');
+out.push(`Per task, ProbeScale ≥ the best (non-random) heuristic on ${wins} of ${points} (budget, task) points.`);
 for (const l of losses) out.push(`- behind: ${l}`);
 out.push('');
 headToHead();
