@@ -98,3 +98,26 @@ test('optimize --select max-accuracy takes the best cross-validated candidate in
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--select best: give auto, max-accuracy, one-se, max-loglik/);
 });
+
+test('a committed T5 classifier runs in transformers.js text-classification with the reported accuracy', async () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-t5-')), 'model');
+  const args = ['optimize', fixture('tiny-t5-encoder'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '2', '--no-cache', '--out', out, '-q'];
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')).selection;
+  const cdir = path.join(out, 'classifiers', 'sentlen');
+  const cfg = JSON.parse(fs.readFileSync(path.join(cdir, 'config.json'), 'utf8'));
+  assert.equal(cfg.model_type, 'bert');
+  assert.equal(cfg.probescale.sourceModelType, 't5');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).model_type, 't5', 'the encoder folder stays T5');
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /model_type: "bert"[^\n]*sourceModelType/, 'the model card explains the stand-in');
+  env.allowRemoteModels = false;
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 150, limitTest: 60 });
+  const classify = await pipeline('text-classification', cdir);
+  let correct = 0;
+  for (const ex of task.test) {
+    const [top] = (await classify(ex.text)) as { label: string }[];
+    if (top.label === ex.label) correct++;
+  }
+  assert.equal(correct / task.test.length, s.perTask.sentlen.test.accuracy);
+});

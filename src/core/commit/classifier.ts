@@ -19,9 +19,16 @@ const CLASSIFIER_ARCH: Record<string, string> = {
   camembert: 'CamembertForSequenceClassification',
   electra: 'ElectraForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
-  t5: 'T5ForSequenceClassification',
-  mt5: 'MT5ForSequenceClassification',
 };
+
+/**
+ * transformers.js picks the class behind `pipeline('text-classification')` by config.model_type
+ * and (4.3) has no sequence-classification class for T5. Its BERT class feeds the graph the
+ * inputs the graph declares (input_ids, attention_mask) and returns `logits` unchanged, so a T5
+ * classifier declares model_type 'bert' and keeps its real type in `probescale.sourceModelType`.
+ * Only classifier folders do this; the pruned encoder's own config.json stays T5.
+ */
+export const PIPELINE_STAND_IN: Record<string, string> = { t5: 'bert', mt5: 'bert' };
 
 /** A logit far below any real one; float32-safe where the probe marks a class as never seen (−1e300). */
 const FLOOR = -1e30;
@@ -75,11 +82,21 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
     const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, 'probescale/head/') });
     info.model.write(path.join(cdir, 'onnx', 'model.onnx'), edit);
     const config = prunedConfig(info.config, kept);
-    config.architectures = [CLASSIFIER_ARCH[info.architecture] ?? `${info.architecture}ForSequenceClassification`];
+    const standIn = PIPELINE_STAND_IN[info.architecture];
+    if (standIn) config.model_type = standIn;
+    const type = standIn ?? info.architecture;
+    config.architectures = [CLASSIFIER_ARCH[type] ?? `${type}ForSequenceClassification`];
     config.id2label = Object.fromEntries(t.labels.map((l, i) => [String(i), l]));
     config.label2id = Object.fromEntries(t.labels.map((l, i) => [l, i]));
     config.problem_type = 'single_label_classification';
-    config.probescale = { task: t.name, keptBlocks: kept, pooling, head: 'standardise → linear (logistic-regression probe)', c: t.probe.c };
+    config.probescale = {
+      task: t.name,
+      keptBlocks: kept,
+      pooling,
+      head: 'standardise → linear (logistic-regression probe)',
+      c: t.probe.c,
+      ...(standIn ? { sourceModelType: info.architecture, note: `model_type '${standIn}' so that transformers.js text-classification runs this ${info.architecture} graph (it has no ${info.architecture} classification class)` } : {}),
+    };
     fs.writeFileSync(path.join(cdir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     copyTokenizerFiles(info.dir, cdir);
     written.push(`classifiers/${t.name}`);

@@ -1,6 +1,7 @@
 /** The model card (README.md) written into a committed folder. */
 import type { OptimizeReport } from '../pipeline/optimizeJob';
 import { describeRule, formatGap } from '../optimize/select';
+import { PIPELINE_STAND_IN } from './classifier';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
@@ -56,6 +57,11 @@ export function modelCard(r: OptimizeReport): string {
   lines.push("console.log(await classify('some text'));");
   lines.push('```');
   lines.push('');
+  const standIn = PIPELINE_STAND_IN[m.architecture];
+  if (standIn) {
+    lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);
+    lines.push('');
+  }
   lines.push('`probescale-report.json` has every number above, every measured candidate and the budget advice.');
   return lines.join('\n') + '\n';
 }
