@@ -1,6 +1,6 @@
 /** Plain-text tables for the terminal. */
 import type { ProbeReport } from '../core/pipeline/report';
-import { describeRule, formatGap } from '../core/optimize/select';
+import { describeRule, describeVocabTrim, formatGap } from '../core/optimize/select';
 import type { OptimizeReport } from '../core/pipeline/optimizeJob';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
@@ -50,6 +50,7 @@ export function formatOptimizeReport(r: OptimizeReport): string {
     lines.push(`  ${name}: test ${pct(t.test.accuracy).trim()} % (unpruned ${pct(t.reference.final.accuracy).trim()} %, best layer ${t.reference.bestLayer.layer}: ${pct(t.reference.bestLayer.test.accuracy).trim()} %); ${(100 * s.targetRetention).toFixed(0)} % retention needs ≈ ${adv}`);
   }
   lines.push(`  ${s.embeddingOnly.message}`);
+  if (s.vocabTrim) lines.push(`  ${describeVocabTrim(s.vocabTrim, Object.fromEntries(Object.entries(s.perTask).map(([k, t]) => [k, t.reference.final.accuracy])))}`);
   if (r.verify) {
     const v = r.verify;
     lines.push(`verify: re-measured from the written folder ${v.allEqual ? 'equals' : 'DIFFERS FROM'} the report; latency batch 1 ×${v.timing.batch1.speedup.toFixed(2)}, batch 32 ×${v.timing.batch32.speedup.toFixed(2)} (ideal ×${v.timing.idealSpeedup.toFixed(2)})`);

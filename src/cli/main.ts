@@ -25,7 +25,7 @@ const USAGE = `usage:
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
                       [--target-retention 0.95] [--candidates 8] [--select auto|max-accuracy|one-se|max-loglik]
-                      [--force] [...probe options]
+                      [--vocab-trim] [--force] [...probe options]
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
@@ -53,6 +53,7 @@ const OPTIONS = {
   'target-retention': { type: 'string' },
   candidates: { type: 'string' },
   select: { type: 'string' },
+  'vocab-trim': { type: 'boolean' },
   force: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -143,7 +144,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       const target = v['target-retention'] === undefined ? 0.95 : Number(v['target-retention']);
       if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
       return {
-        job: { type: 'optimize', modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? 8, select: parseSelectionRule(v.select ?? 'auto'), settings: settingsFrom(v), command: ['probescale', ...argv].map(shellQuote).join(' ') },
+        job: { type: 'optimize', modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? 8, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, settings: settingsFrom(v), command: ['probescale', ...argv].map(shellQuote).join(' ') },
         quiet,
       };
     }

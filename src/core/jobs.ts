@@ -93,6 +93,8 @@ export interface OptimizeJob {
   candidates: number;
   /** How the winner is chosen among measured candidates; default auto (split-half simulation). */
   select?: SelectionRule | 'auto';
+  /** Trim the word-embedding table to the tokens of the training texts. */
+  vocabTrim?: boolean;
   settings: ProbeSettings;
   /** The command line that asked for it, recorded in the model card. */
   command?: string;

@@ -9,7 +9,7 @@ import { loadTask } from '../../src/core/data/dataset';
 import { loadTokenizer } from '../../src/core/data/tokenize';
 import { Extractor } from '../../src/core/extract/extractor';
 import { openModel } from '../../src/core/model/modelInfo';
-import { fixture, repoRoot, tasksDir } from '../helpers';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -51,13 +51,7 @@ test('optimize commits a verified folder whose classifiers run with transformers
   // A user's code: transformers.js pipeline on the committed classifier, nothing of ours.
   env.allowRemoteModels = false;
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 150, limitTest: 60 });
-  const classify = await pipeline('text-classification', path.join(out, 'classifiers', 'sentlen'));
-  let correct = 0;
-  for (const ex of task.test) {
-    const [top] = (await classify(ex.text)) as { label: string }[];
-    if (top.label === ex.label) correct++;
-  }
-  assert.equal(correct / task.test.length, s.perTask.sentlen.test.accuracy);
+  assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 }), s.perTask.sentlen.test.accuracy);
 
   // The pruned encoder at the folder's root is a feature extractor for transformers.js too, and
   // agrees with the engine's own pooling of the committed graph.
@@ -111,13 +105,6 @@ test('a committed T5 classifier runs in transformers.js text-classification with
   assert.equal(cfg.probescale.sourceModelType, 't5');
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).model_type, 't5', 'the encoder folder stays T5');
   assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /model_type: "bert"[^\n]*sourceModelType/, 'the model card explains the stand-in');
-  env.allowRemoteModels = false;
-  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 150, limitTest: 60 });
-  const classify = await pipeline('text-classification', cdir);
-  let correct = 0;
-  for (const ex of task.test) {
-    const [top] = (await classify(ex.text)) as { label: string }[];
-    if (top.label === ex.label) correct++;
-  }
-  assert.equal(correct / task.test.length, s.perTask.sentlen.test.accuracy);
+  // A user's code: transformers.js pipeline on the committed classifier, nothing of ours.
+  assert.equal(await pipelineAccuracyOnSentlen(cdir, { limitTrain: 150, limitTest: 60 }), s.perTask.sentlen.test.accuracy);
 });

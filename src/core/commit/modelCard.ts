@@ -1,6 +1,6 @@
 /** The model card (README.md) written into a committed folder. */
 import type { OptimizeReport } from '../pipeline/optimizeJob';
-import { describeRule, formatGap } from '../optimize/select';
+import { describeRule, describeVocabTrim, formatGap } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -29,6 +29,10 @@ export function modelCard(r: OptimizeReport): string {
   lines.push('');
   lines.push(`${s.embeddingOnly.message}`);
   lines.push('');
+  if (s.vocabTrim) {
+    lines.push(`${describeVocabTrim(s.vocabTrim, Object.fromEntries(Object.entries(s.perTask).map(([k, t]) => [k, t.reference.final.accuracy])))} \`model.safetensors\` keeps the full vocabulary.`);
+    lines.push('');
+  }
   lines.push('## Baselines at the same budget (test split, weighted accuracy)');
   lines.push('');
   lines.push('| method | kept blocks | parameters | validation | test | retention vs final | ProbeScale − this (points ± paired SE) |');

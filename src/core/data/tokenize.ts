@@ -28,6 +28,8 @@ export interface TextTokenizer {
   modelLimit: number | null;
   /** Special tokens the model adds to one text (`pair` false) or a text pair (`pair` true). */
   numSpecialTokens(pair: boolean): number;
+  /** Id of the unknown token (tokenizer_config's unk_token, else the model's), or null when it has none. */
+  unkId: number | null;
 }
 
 /** Options for {@link loadTokenizer}. */
@@ -125,6 +127,7 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const padId = typeof tok.pad_token_id === 'number' ? tok.pad_token_id : (cfgPad ?? 0);
 
   const contentIds = (text: string): number[] => tok.encode(text, { add_special_tokens: false });
+  const unkId = unknownTokenId(dir, tok._tokenizerJSON as TokenizerJson, inner);
 
   const encodeWithTypes = (text: string, textPair?: string): { ids: number[]; typeIds: number[] } => {
     let a = contentIds(text);
@@ -163,7 +166,32 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
     maxLength,
     modelLimit,
     numSpecialTokens: (isPair) => (isPair ? nPair : nSingle),
+    unkId,
   };
+}
+
+interface TokenizerJson {
+  model?: { unk_token?: string | null; unk_id?: number | null };
+}
+
+/**
+ * The unknown token's id. Byte-level BPE models never emit it, so tokenizer.json's model often
+ * has none; tokenizer_config.json still names one (RoBERTa's <unk>), which is what to use.
+ */
+function unknownTokenId(dir: string, json: TokenizerJson | undefined, inner: InnerTokenizer): number | null {
+  let name: unknown = null;
+  try {
+    name = (JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as { unk_token?: unknown }).unk_token;
+  } catch {
+    name = null;
+  }
+  if (name !== null && typeof name === 'object') name = (name as { content?: unknown }).content;
+  if (typeof name !== 'string') name = json?.model?.unk_token ?? null;
+  if (typeof name === 'string') {
+    const id = inner.token_to_id(name);
+    if (typeof id === 'number') return id;
+  }
+  return typeof json?.model?.unk_id === 'number' ? json.model.unk_id : null;
 }
 
 /**

@@ -42,6 +42,18 @@ export interface ExtractorOptions {
   threads?: number;
   /** Feature cache folder (null/undefined: no cache). */
   cacheDir?: string | null;
+  /**
+   * Vocabulary trimming seen from the tokenizer's side: ids outside `keep` are fed as `unkId`,
+   * which is what a graph with a trimmed word-embedding table does. `tag` names the kept set in
+   * the cache key; examples whose ids are all kept share the untrimmed features.
+   */
+  idRemap?: IdRemap;
+}
+
+export interface IdRemap {
+  keep: Set<number>;
+  unkId: number;
+  tag: string;
 }
 
 /** Keeps one session open over a probe graph; `extract` can be called for many datasets. */
@@ -98,27 +110,45 @@ export class Extractor {
 
   /** Pooled features for `examples`, in their order; served from the cache when the same inputs were seen. */
   async extract(examples: TextExample[], label: string, ctx: JobContext = {}): Promise<LayerFeatures> {
-    const key = this.cacheKey(examples);
+    const { encoded, remapped } = this.encode(examples);
+    const key = this.cacheKey(examples, remapped ? this.opts.idRemap!.tag : null);
     const cached = this.readCache(key);
     if (cached) {
       ctx.log?.('info', `${label}: ${examples.length} examples from the feature cache`);
       ctx.onProgress?.({ kind: 'extract', label, done: examples.length, total: examples.length });
       return cached;
     }
-    const feats = await this.compute(examples, label, ctx);
+    const feats = await this.compute(encoded, label, ctx);
     this.writeCache(key, feats);
     return feats;
   }
 
-  private async compute(examples: TextExample[], label: string, ctx: JobContext): Promise<LayerFeatures> {
-    const n = examples.length;
+  /** Token ids of every example, with the vocabulary remap applied; `remapped` when any id changed. */
+  private encode(examples: TextExample[]): { encoded: { ids: number[]; typeIds: number[] }[]; remapped: boolean } {
+    const encoded = examples.map((e) => this.tokenizer.encodeWithTypes(e.text, e.textPair));
+    const r = this.opts.idRemap;
+    let remapped = false;
+    if (r) {
+      for (const e of encoded) {
+        for (let i = 0; i < e.ids.length; i++) {
+          if (!r.keep.has(e.ids[i])) {
+            e.ids[i] = r.unkId;
+            remapped = true;
+          }
+        }
+      }
+    }
+    return { encoded, remapped };
+  }
+
+  private async compute(encoded: { ids: number[]; typeIds: number[] }[], label: string, ctx: JobContext): Promise<LayerFeatures> {
+    const n = encoded.length;
     const dim = this.info.hiddenSize;
     const { layers } = this.outputs;
     const pooled: Partial<Record<Pooling, Float32Array[]>> = {};
     for (const p of this.opts.poolings) pooled[p] = layers.map(() => new Float32Array(n * dim));
     const cosine = this.outputs.cosine.map(() => new Float32Array(n));
 
-    const encoded = examples.map((e) => this.tokenizer.encodeWithTypes(e.text, e.textPair));
     // Length bucketing: sort by length so each batch pads to little more than its own longest.
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
     const batchSize = this.opts.batchSize ?? 32;
@@ -165,10 +195,11 @@ export class Extractor {
     return { n, dim, layers, pooled, cosine };
   }
 
-  private cacheKey(examples: TextExample[]): string {
+  private cacheKey(examples: TextExample[], remapTag: string | null): string {
     const h = crypto.createHash('sha256');
     h.update(this.graphKey);
     h.update(JSON.stringify({ maxLength: this.tokenizer.maxLength, tok: this.tokenizerStamp() }));
+    if (remapTag !== null) h.update(`vocab:${remapTag}`);
     for (const e of examples) {
       h.update(e.text);
       h.update('\u0000');

@@ -180,3 +180,12 @@ export function describeRule(rule: SelectionRule, requested: SelectionRule | 'au
 export function formatGap(g: { diff: number; se: number }): string {
   return `${g.diff >= 0 ? '+' : '−'}${Math.abs(100 * g.diff).toFixed(1)} ± ${(100 * g.se).toFixed(1)}`;
 }
+
+/** One sentence on a --vocab-trim, for the CLI summary and the model card. */
+export function describeVocabTrim(v: { sourceVocab: number; keptTokens: number; wordEmbeddingParams: { before: number; after: number }; unseenTestTokens: Record<string, number>; unprunedFinalTrimmed: Record<string, { accuracy: number }> }, unprunedFinal: Record<string, number>): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const per = Object.keys(v.unseenTestTokens)
+    .map((t) => `${t}: ${(100 * v.unseenTestTokens[t]).toFixed(2)} % of test tokens unseen, unpruned final layer ${(100 * unprunedFinal[t]).toFixed(1)} → ${(100 * v.unprunedFinalTrimmed[t].accuracy).toFixed(1)} %`)
+    .join('; ');
+  return `Vocabulary trimmed to the ${n(v.keptTokens)} of ${n(v.sourceVocab)} tokens the training texts use (word embeddings ${n(v.wordEmbeddingParams.before)} → ${n(v.wordEmbeddingParams.after)} parameters); other ids read the unknown token's row. ${per}.`;
+}

@@ -7,7 +7,7 @@ import { JobContext, ProbeSettings } from '../jobs';
 import { throwIfAborted } from '../errors';
 import { TaskData } from '../data/dataset';
 import { TextTokenizer } from '../data/tokenize';
-import { Extractor, LayerFeatures } from '../extract/extractor';
+import { Extractor, IdRemap, LayerFeatures } from '../extract/extractor';
 import { ModelInfo } from '../model/modelInfo';
 import { stratifiedKFold, takeRows } from '../probe/cv';
 import { accuracy, macroF1 } from '../probe/metrics';
@@ -133,6 +133,8 @@ export class SubsetEvaluator {
     private readonly params: (kept: number[]) => number,
     /** Full-model features of every hidden state, per task: a prefix's output is one of them. */
     private readonly full?: Map<string, { train: LayerFeatures; test: LayerFeatures }>,
+    /** --vocab-trim: ids the trimmed graph would send to the unknown token. */
+    private readonly idRemap?: IdRemap,
   ) {}
 
   /**
@@ -160,7 +162,7 @@ export class SubsetEvaluator {
     if (prior && (!withTest || prior.test)) return prior;
     throwIfAborted(ctx.signal);
     const prefix = this.prefixFeatures(kept);
-    const ex = prefix ? null : await Extractor.create(this.info, this.tokenizer, { poolings: [this.settings.pooling], kept, provider: this.settings.provider, strictProvider: this.settings.strictProvider, batchSize: this.settings.batchSize, cacheDir: this.settings.cacheDir, threads: this.settings.threads }, ctx);
+    const ex = prefix ? null : await Extractor.create(this.info, this.tokenizer, { poolings: [this.settings.pooling], kept, provider: this.settings.provider, strictProvider: this.settings.strictProvider, batchSize: this.settings.batchSize, cacheDir: this.settings.cacheDir, threads: this.settings.threads, idRemap: this.idRemap }, ctx);
     const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
     const extract = async (sp: TaskSplit, split: 'train' | 'test') => (prefix ? prefix(sp.task.name, split) : ex!.extract(sp.task[split], `[${key}] ${sp.task.name}/${split}`, quiet));
     const m: Measured = prior ?? { kept, params: this.params(kept), val: {}, valRows: {}, objective: 0 };

@@ -22,6 +22,7 @@ import { writePrunedFolder } from './pruneJob';
 import { ProbeReport, reportHeader } from './report';
 import { writeFileAtomic } from '../commit/atomicDir';
 import { verifyCommitted, VerifyReport } from './verify';
+import { planVocabTrim, trimCommittedGraphs } from './vocabTrim';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -88,6 +89,20 @@ export interface SelectionReport {
   };
   embeddingOnly: { validation: number; test: Record<string, Score>; retention: Retention; reachesTarget: boolean; message: string };
   cPerTask: Record<string, number>;
+  /** --vocab-trim: what was kept and what it cost (absent without the flag). */
+  vocabTrim?: VocabTrimReport;
+}
+
+export interface VocabTrimReport {
+  sourceVocab: number;
+  keptTokens: number;
+  unkId: number;
+  /** Word-embedding parameters before and after. */
+  wordEmbeddingParams: { before: number; after: number };
+  /** Share of test tokens not seen in training (they read the unknown token's row), per task. */
+  unseenTestTokens: Record<string, number>;
+  /** The unpruned model's final layer on test with the trimmed vocabulary: the cost of trimming alone. */
+  unprunedFinalTrimmed: Record<string, Score>;
 }
 
 export interface OptimizeReport extends ProbeReport {
@@ -124,19 +139,35 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   const run = await prepare(job.modelDir, job.tasks, settings, ctx);
   const { info, tokenizer, tasks } = run;
   const acc = paramAccount(info);
+  // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
+  // (ProbeScale and the baselines); fractions stay relative to the source model.
+  const vocab = job.vocabTrim ? planVocabTrim(info, tokenizer, tasks) : null;
+  if (vocab) acc.embeddings -= vocab.savedParams;
   const budget = parseBudget(job.budget, acc);
   const L = info.numLayers;
   const out = path.resolve(job.out);
   if (fs.existsSync(out) && !job.overwrite) throw new BadInputError(`--out ${job.out}: the folder already exists; choose another path or pass --force to replace it.`);
 
   stage(ctx, 'extract', `extracting all ${L + 1} hidden states of the full model`);
-  const full = await Extractor.create(info, tokenizer, { poolings: [settings.pooling], cosine: true, provider: settings.provider, strictProvider: settings.strictProvider, batchSize: settings.batchSize, cacheDir: settings.cacheDir, threads: settings.threads }, ctx);
+  const extractorOpts = { poolings: [settings.pooling], cosine: true, provider: settings.provider, strictProvider: settings.strictProvider, batchSize: settings.batchSize, cacheDir: settings.cacheDir, threads: settings.threads };
+  const full = await Extractor.create(info, tokenizer, { ...extractorOpts, idRemap: vocab?.remap }, ctx);
   let feats: Map<string, TaskFeatures>;
+  // The source model as it is (untrimmed vocabulary): the reference and the per-layer report.
+  let plain: Map<string, TaskFeatures>;
   try {
     feats = await extractAll(full, tasks, ctx);
   } finally {
     await full.release();
   }
+  if (vocab) {
+    const untrimmed = await Extractor.create(info, tokenizer, extractorOpts, ctx);
+    plain = new Map();
+    try {
+      for (const t of tasks) plain.set(t.name, { train: feats.get(t.name)!.train, test: await untrimmed.extract(t.test, `${t.name}/test (untrimmed vocabulary)`, ctx) });
+    } finally {
+      await untrimmed.release();
+    }
+  } else plain = feats;
   const provider = full.provider;
   const tExtracted = Date.now();
 
@@ -170,10 +201,10 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   for (const sp of splits) {
     const f = feats.get(sp.task.name)!;
     valScores[sp.task.name] = f.train.layers.map((_, l) => validationScore(sp, f.train.pooled[settings.pooling]![l], f.train.dim, settings.seed, ctx.signal).accuracy);
-    report.tasks[sp.task.name] = probeTaskLayers(sp.task, f, perTaskSettings(sp), sp.weight, ctx);
+    report.tasks[sp.task.name] = probeTaskLayers(sp.task, plain.get(sp.task.name)!, perTaskSettings(sp), sp.weight, ctx);
   }
 
-  const evaluator = new SubsetEvaluator(info, tokenizer, splits, settings, (k) => subsetParams(acc, k), feats);
+  const evaluator = new SubsetEvaluator(info, tokenizer, splits, settings, (k) => subsetParams(acc, k), feats, vocab?.remap);
   const fraction = (p: number) => p / acc.total;
   const origin = new Map<string, string>();
   const predictedOf = (kept: number[]) => predictedObjective({ weights, scores: valScores }, kept);
@@ -181,9 +212,14 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   // The unpruned model is its own reference: its final features are already extracted.
   const allBlocks = Array.from({ length: L }, (_, i) => i);
   const reference: Record<string, { final: Score; bestLayer: { layer: number; test: Score }; majority: number }> = {};
+  const trimmedFinal: Record<string, Score> = {};
   for (const sp of splits) {
-    const f = feats.get(sp.task.name)!;
+    const f = plain.get(sp.task.name)!;
     const X = (l: number, which: 'train' | 'test') => f[which].pooled[settings.pooling]![l];
+    if (vocab) {
+      const g = feats.get(sp.task.name)!;
+      trimmedFinal[sp.task.name] = testScore(sp, g.train.pooled[settings.pooling]![L], g.test.pooled[settings.pooling]![L], g.train.dim, settings.seed, ctx.signal).score;
+    }
     const final = testScore(sp, X(L, 'train'), X(L, 'test'), f.train.dim, settings.seed, ctx.signal).score;
     const vs = valScores[sp.task.name];
     const bestL = vs.indexOf(Math.max(...vs));
@@ -317,6 +353,18 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
         : `The embedding output alone keeps ${(100 * emptyRet.vsFinal).toFixed(1)} % of the final layer's accuracy, below the ${(100 * job.targetRetention).toFixed(0)} % target: the kept blocks matter.`,
     },
     cPerTask: Object.fromEntries(splits.map((sp) => [sp.task.name, sp.c])),
+    ...(vocab
+      ? {
+          vocabTrim: {
+            sourceVocab: vocab.sourceVocab,
+            keptTokens: vocab.kept.length,
+            unkId: vocab.unkId,
+            wordEmbeddingParams: { before: vocab.sourceVocab * vocab.hidden, after: vocab.kept.length * vocab.hidden },
+            unseenTestTokens: vocab.unseenTestTokens,
+            unprunedFinalTrimmed: trimmedFinal,
+          },
+        }
+      : {}),
   };
   // extractSeconds: the full model's pass over every task; probeSeconds: everything after it
   // (probes, candidates measured on pruned graphs, budget advice).
@@ -326,8 +374,13 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   stage(ctx, 'commit', `writing ${out}`);
   const probes = evaluator.probes.get(winnerKey)!;
   await writeFolderAtomically(out, job.overwrite ?? false, async (tmp) => {
-    await writePrunedFolder(info, winner.kept, tmp, { tasks: splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` })), pooling: settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: job.budget, objective: report.selection.objective } }, ctx);
+    const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, note: 'ONNX graphs map ids outside the kept set to the unknown token; model.safetensors keeps the full vocabulary' } } : {};
+    await writePrunedFolder(info, winner.kept, tmp, { ...vocabExtra, tasks: splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` })), pooling: settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: job.budget, objective: report.selection.objective } }, ctx);
     writeClassifiers(info, winner.kept, tmp, splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: probes[s.task.name] })), settings.pooling);
+    if (vocab) {
+      stage(ctx, 'commit', `trimming the vocabulary to ${vocab.kept.length.toLocaleString('en-US')} of ${vocab.sourceVocab.toLocaleString('en-US')} tokens`);
+      trimCommittedGraphs(tmp, vocab);
+    }
     fs.writeFileSync(path.join(tmp, 'probescale-report.json'), JSON.stringify(report, null, 2) + '\n');
     fs.writeFileSync(path.join(tmp, 'README.md'), modelCard(report));
   });

@@ -1,0 +1,117 @@
+/**
+ * Vocabulary trimming: keep only the word-embedding rows of tokens a task uses.
+ *
+ * The tokenizer is left as it is (a byte-level BPE cannot drop tokens without breaking its
+ * merges); instead the graph gets an id map in front of the word-embedding Gather: kept ids go to
+ * their row in the smaller table, every other id to the unknown token's row. Inputs, outputs and
+ * the position ids (computed from the original input_ids) are unchanged, so the trimmed model is a
+ * drop-in replacement that gives bit-identical outputs on every text made only of kept tokens.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UnsupportedModelError } from '../errors';
+import { DataType, GraphEdit, NewInitializer, OnnxInitializer, OnnxModel, OnnxNode, int64Initializer } from './model';
+
+const ELEMENT_BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.UINT8]: 1, [DataType.INT8]: 1 };
+
+export const VOCAB_METADATA_KEY = 'probescale.vocab';
+
+export interface WordEmbedding {
+  node: OnnxNode;
+  weight: OnnxInitializer;
+  /** The graph input holding token ids. */
+  idsInput: string;
+  vocab: number;
+  hidden: number;
+}
+
+/** The Gather that reads the word-embedding table with the graph's token ids. */
+export function findWordEmbedding(model: OnnxModel): WordEmbedding {
+  const ids = model.runtimeInputs.find((i) => i.name === 'input_ids');
+  if (!ids) throw new UnsupportedModelError(`${model.src.label}: no graph input named input_ids, so the word embedding cannot be found for --vocab-trim.`);
+  for (const n of model.nodes) {
+    if (n.opType !== 'Gather' || n.inputs[1] !== ids.name) continue;
+    const w = model.initializers.get(n.inputs[0]);
+    if (w && w.dims.length === 2) return { node: n, weight: w, idsInput: ids.name, vocab: w.dims[0], hidden: w.dims[1] };
+  }
+  throw new UnsupportedModelError(`${model.src.label}: no Gather reads a 2-D embedding table with input_ids directly; --vocab-trim cannot trim this graph (was it already trimmed?).`);
+}
+
+/** Bytes of rows `rows` (in order) of a 2-D initializer stored as raw data, inline or external. */
+export function readRows(model: OnnxModel, t: OnnxInitializer, rows: number[]): Buffer {
+  const elem = ELEMENT_BYTES[t.dataType];
+  if (!elem) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} has element type ${t.dataType}; --vocab-trim handles float32, float16, uint8 and int8 tables.`);
+  const rowBytes = elem * t.dims[1];
+  const out = Buffer.alloc(rowBytes * rows.length);
+  if (t.external) {
+    if (!model.baseDir) throw new UnsupportedModelError(`${model.src.label}: external data without a folder`);
+    const fd = fs.openSync(path.join(model.baseDir, t.external.location), 'r');
+    try {
+      rows.forEach((r, i) => fs.readSync(fd, out, i * rowBytes, rowBytes, t.external!.offset + r * rowBytes));
+    } finally {
+      fs.closeSync(fd);
+    }
+    return out;
+  }
+  const range = model.rawDataRange(t);
+  if (!range || range.end - range.start !== rowBytes * t.dims[0]) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} is not stored as raw_data; --vocab-trim needs raw tensor bytes.`);
+  rows.forEach((r, i) => model.src.read(range.start + r * rowBytes, rowBytes).copy(out, i * rowBytes));
+  return out;
+}
+
+/**
+ * Dequantized tables (uint8/int8 → DequantizeLinear) stay valid after dropping rows only when the
+ * scale and zero point are per tensor.
+ */
+function checkQuantization(model: OnnxModel, e: WordEmbedding): void {
+  if (e.weight.dataType === DataType.FLOAT || e.weight.dataType === DataType.FLOAT16) return;
+  const out = e.node.outputs[0];
+  for (const n of model.nodes) {
+    if (!n.inputs.includes(out) || n.opType !== 'DequantizeLinear') continue;
+    for (const p of n.inputs.slice(1)) {
+      const t = model.initializers.get(p);
+      if (t && t.dims.reduce((a, d) => a * d, 1) !== 1) throw new UnsupportedModelError(`${model.src.label}: the quantized embedding ${e.weight.name} has per-row scales; --vocab-trim handles per-tensor quantization only.`);
+    }
+  }
+}
+
+/**
+ * The edit that keeps rows `kept` (sorted, distinct source ids) of the word-embedding table and maps
+ * every other id to `unkId`'s row. `unkId` must be in `kept`.
+ */
+export function vocabTrimEdit(model: OnnxModel, kept: number[], unkId: number): { edit: GraphEdit; embedding: WordEmbedding } {
+  const e = findWordEmbedding(model);
+  checkQuantization(model, e);
+  const newIndex = new Map(kept.map((id, i) => [id, i]));
+  const unkRow = newIndex.get(unkId);
+  if (unkRow === undefined) throw new UnsupportedModelError(`--vocab-trim: the unknown token (id ${unkId}) must be kept.`);
+  for (const id of kept) if (!(Number.isInteger(id) && id >= 0 && id < e.vocab)) throw new UnsupportedModelError(`--vocab-trim: token id ${id} is outside the vocabulary of ${e.vocab}.`);
+  const map = Array.from({ length: e.vocab }, (_, id) => newIndex.get(id) ?? unkRow);
+  const mapName = 'probescale/vocab/map';
+  const idsName = 'probescale/vocab/input_ids';
+  const table: NewInitializer = { name: e.weight.name, dataType: e.weight.dataType, dims: [kept.length, e.hidden], data: readRows(model, e.weight, kept) };
+  const remap = { name: 'probescale/vocab/remap', opType: 'Gather', inputs: [mapName, e.idsInput], outputs: [idsName] };
+  const edit: GraphEdit = {
+    nodes: [remap, ...model.nodes],
+    renameInputs: (n, input) => (n === e.node && input === e.idsInput ? idsName : input),
+    keepInitializer: (name) => name !== e.weight.name,
+    newInitializers: [int64Initializer(mapName, map, [e.vocab]), table],
+    metadata: { [VOCAB_METADATA_KEY]: JSON.stringify({ sourceVocab: e.vocab, kept: kept.length, unkId }) },
+  };
+  return { edit, embedding: e };
+}
+
+/** Rewrites an ONNX file in place (through a sibling temporary file) with its vocabulary trimmed. */
+export function trimVocabFile(file: string, kept: number[], unkId: number): void {
+  const model = OnnxModel.open(file);
+  const tmp = `${file}.vocab-tmp`;
+  try {
+    model.write(tmp, vocabTrimEdit(model, kept, unkId).edit);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  } finally {
+    model.close();
+  }
+  fs.renameSync(tmp, file);
+}
