@@ -1,7 +1,9 @@
 // Fails when package.json and src/extension disagree about commands:
 // - a command declared in contributes.commands that no registerCommand('…') in src/extension registers;
 // - a command registered in src/extension that package.json does not declare;
-// - a menu entry or keybinding naming an undeclared command.
+// - a menu entry or keybinding naming an undeclared command;
+// - a setting read through SettingKeys (src/extension/settingKeys.ts) that package.json does not
+//   declare in contributes.configuration, or one declared there that nothing reads.
 // Registrations must use the literal id (registerCommand('probescale.x', …)) so this grep sees them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -48,9 +50,18 @@ for (const c of contributes.commands ?? []) {
   if (!/^\$\([\w-]+\)$/.test(c.icon ?? '')) problems.push(`${c.command}: needs a codicon, e.g. "icon": "$(beaker)"`);
 }
 
+const keysText = fs.readFileSync(path.join(root, 'src', 'extension', 'settingKeys.ts'), 'utf8');
+const keysBlock = keysText.match(/export const SettingKeys = \{([\s\S]*?)\} as const;/);
+const readKeys = new Set(keysBlock ? [...keysBlock[1].matchAll(/:\s*'([^']+)'/g)].map((m) => `probescale.${m[1]}`) : []);
+if (!keysBlock) problems.push('src/extension/settingKeys.ts: no SettingKeys block found');
+const configs = [contributes.configuration ?? []].flat();
+const declaredSettings = new Set(configs.flatMap((c) => Object.keys(c.properties ?? {})));
+for (const k of readKeys) if (!declaredSettings.has(k)) problems.push(`${k}: read through SettingKeys but not declared in contributes.configuration`);
+for (const k of declaredSettings) if (!readKeys.has(k)) problems.push(`${k}: declared in contributes.configuration but not in SettingKeys`);
+
 if (problems.length) {
   for (const p of problems) console.error(`check-commands: ${p}`);
   console.error(`check-commands: ${problems.length} problem(s)`);
   process.exit(1);
 }
-console.log(`check-commands: ${declared.size} commands declared and registered`);
+console.log(`check-commands: ${declared.size} commands declared and registered; ${readKeys.size} settings declared and read`);

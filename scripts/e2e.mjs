@@ -390,6 +390,10 @@ async function uiTests(chromium, port, workspace) {
       const want = `${g.diff >= 0 ? '+' : '−'}${Math.abs(100 * g.diff).toFixed(1)}±${(100 * g.se).toFixed(1)}`;
       const dropBottom = await webview().locator('#baselines tbody tr', { hasText: 'drop-bottom' }).innerText();
       if (!dropBottom.includes(want)) throw new Error(`the drop-bottom row "${dropBottom}" lacks the gap ${want}`);
+      // probescale.vocabTrim is on in the test workspace: the Selection says what was kept.
+      if (!report.selection.vocabTrim) throw new Error('the UI optimize ignored probescale.vocabTrim: no vocabTrim in the report');
+      const vt = await webview().locator('#vocab-trim').innerText();
+      if (!/^Vocabulary trimmed to .+ tokens/.test(vt) || !Object.keys(report.selection.perTask).every((t) => vt.includes(t))) throw new Error(`the vocabulary line says "${vt}"`);
       const hint = await webview().locator('#budget').innerText();
       if (!hint.includes(`rule ${report.selection.rule.name}`)) throw new Error(`the budget hint "${hint}" does not name the rule ${report.selection.rule.name}`);
       const adviceRows = await webview().locator('#advice tbody tr').count();

@@ -166,6 +166,11 @@ export function renderSelection(r: ReportData, sel: SelectionData, actions: Sele
   if (sel.rule) budget.title = sel.rule.simulation.rules.map((x) => `${x.rule}: held-out ${pct(x.heldOutAccuracy)} %, at least the best heuristic in ${(100 * x.atLeastBestHeuristic).toFixed(0)} % of repeats`).join('\n');
   const section = el('section', { class: 'selection', id: 'selection', section: 'selection' }, el('h3', { text: 'Selection' }), head, budget, renderRetention(sel));
   if (sel.embeddingOnly.reachesTarget) section.append(el('p', { class: 'callout', id: 'embedding-only', text: sel.embeddingOnly.message }));
+  if (sel.vocabTrim) {
+    const v = sel.vocabTrim;
+    const unseen = Object.entries(v.unseenTestTokens).map(([t, x]) => `${t} ${pct(x, 2)} %`).join(', ');
+    section.append(el('p', { class: 'hint', id: 'vocab-trim', text: `Vocabulary trimmed to ${count(v.keptTokens)} of ${count(v.sourceVocab)} tokens (those in the training texts); test tokens unseen: ${unseen}.` }));
+  }
   section.append(renderBaselines(sel), renderAdvice(r, sel));
   if (r.verify) section.append(renderVerify(r.verify, actions));
   return section;

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { DEFAULT_SETTINGS, ProbeSettings } from '../core/jobs';
+import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
 
 export const SECTION = 'probescale';
 
@@ -16,6 +17,8 @@ export const SettingKeys = {
   limitTest: 'limitTest',
   targetRetention: 'targetRetention',
   candidates: 'candidates',
+  selectionRule: 'selectionRule',
+  vocabTrim: 'vocabTrim',
 } as const;
 
 export const DEFAULT_TARGET_RETENTION = 0.95;
@@ -57,6 +60,10 @@ export interface OptimizeSettings {
   targetRetention: number;
   /** Predicted-best subsets measured for real, and neighbours per local-search round. */
   candidates: number;
+  /** How the winner is picked among measured subsets (CLI --select). */
+  select: SelectionRule | 'auto';
+  /** Trim the word embeddings to the training texts' tokens (CLI --vocab-trim). */
+  vocabTrim: boolean;
 }
 
 export function readOptimizeSettings(scope: vscode.Uri | undefined): OptimizeSettings {
@@ -65,5 +72,7 @@ export function readOptimizeSettings(scope: vscode.Uri | undefined): OptimizeSet
   return {
     targetRetention: typeof target === 'number' && target > 0 && target <= 1 ? target : DEFAULT_TARGET_RETENTION,
     candidates: positiveInt(c.get(SettingKeys.candidates), DEFAULT_CANDIDATES) ?? DEFAULT_CANDIDATES,
+    select: oneOf(c.get(SettingKeys.selectionRule), ['auto', ...SELECTION_RULES] as const, 'auto'),
+    vocabTrim: c.get(SettingKeys.vocabTrim) === true,
   };
 }

@@ -120,6 +120,8 @@ export interface SelectionData {
   baselines: BaselineData[];
   budgetAdvice: { perTask: Record<string, BudgetAdviceData>; note: string };
   embeddingOnly: { reachesTarget: boolean; message: string; retention: RetentionData };
+  /** --vocab-trim: kept tokens and the share of test tokens that were unseen, per task. */
+  vocabTrim?: { sourceVocab: number; keptTokens: number; unseenTestTokens: Record<string, number> };
 }
 
 export interface SpeedData {

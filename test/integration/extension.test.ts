@@ -159,6 +159,7 @@ describe('ProbeScale extension', () => {
       tasks: [task('spam'), task('sentlen')],
       budget: '0.98',
       candidates: 2,
+      vocabTrim: true,
       settings: { limitTrain: 150, limitTest: 60, c: 1, provider: 'cpu' },
     });
     assert.equal(run.status, 'done');
@@ -185,6 +186,8 @@ describe('ProbeScale extension', () => {
     for (const b of sel.baselines) assert.ok(b.params <= sel.budget.params, `baseline ${b.name} fits the budget`);
     for (const r of [sel.retention.vsFinal, sel.retention.vsBestLayer]) assert.ok(r > 0 && Number.isFinite(r));
     assert.equal(typeof sel.embeddingOnly.reachesTarget, 'boolean');
+    assert.ok(sel.vocabTrim && sel.vocabTrim.keptTokens < sel.vocabTrim.sourceVocab, 'vocabTrim: true trimmed the vocabulary');
+    assert.match(report.command ?? '', /--vocab-trim/, 'the model card command repeats --vocab-trim');
     assert.ok(report.verify, 'the committed folder was verified');
     assert.equal(report.verify.allEqual, true, 're-measured scores equal the reported ones');
     assert.equal(report.verify.loadedFrom, out);
@@ -196,6 +199,7 @@ describe('ProbeScale extension', () => {
     assert.equal(shown?.kind, 'optimize');
     assert.deepEqual(shown?.selection?.kept, sel.kept, 'the view was given the selection');
     assert.equal(shown?.verify?.allEqual, true);
+    assert.equal(shown?.selection?.vocabTrim?.keptTokens, sel.vocabTrim.keptTokens, 'the view was given the vocabulary trim');
     const view = await drawn(report.createdAt);
     assert.equal(view.kind, 'optimize');
     assert.equal(view.sections[0], 'selection', 'the Selection comes first');

@@ -33,7 +33,7 @@ export function prepareWorkspace(dir: string, repoRoot: string): TestWorkspace {
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
   fs.writeFileSync(
     path.join(dir, '.vscode', 'settings.json'),
-    JSON.stringify({ 'probescale.limitTrain': 60, 'probescale.limitTest': 30, 'probescale.provider': 'cpu', 'probescale.candidates': 2 }, null, 2) + '\n',
+    JSON.stringify({ 'probescale.limitTrain': 60, 'probescale.limitTest': 30, 'probescale.provider': 'cpu', 'probescale.candidates': 2, 'probescale.vocabTrim': true }, null, 2) + '\n',
   );
   fs.writeFileSync(path.join(dir, 'README.md'), '# ProbeScale test workspace\n\nCreated by test/integration/workspace.ts; safe to delete.\n');
   return { dir, modelDir, optimizeModelDir, tasks };

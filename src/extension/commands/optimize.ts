@@ -15,6 +15,7 @@ import { ParamData, formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
 import { Services } from '../services';
 import { readOptimizeSettings, readProbeSettings } from '../settingKeys';
+import type { SelectionRule } from '../../core/optimize/select';
 import { besideModel, displayPath, isModelFolder, workspaceFolderFor } from '../workspace/discovery';
 import { pickModelFolder, pickTasks, pickWeights } from './pickers';
 import { confirmReplace } from './prune';
@@ -31,6 +32,9 @@ export interface OptimizeConfig {
   /** Overrides of `probescale.targetRetention` and `probescale.candidates`. */
   targetRetention?: number;
   candidates?: number;
+  /** Overrides of `probescale.selectionRule` and `probescale.vocabTrim`. */
+  select?: SelectionRule | 'auto';
+  vocabTrim?: boolean;
   /** Overrides of the `probescale.*` probe settings for this run. */
   settings?: Partial<ProbeSettings>;
 }
@@ -95,7 +99,7 @@ function shellQuote(s: string): string {
 }
 
 /** The CLI command that runs the same job, for the model card (paths relative to the workspace folder). */
-export function cliCommand(config: OptimizeConfig & { out: string; targetRetention: number; candidates: number }, settings: ProbeSettings): string {
+export function cliCommand(config: OptimizeConfig & { out: string; targetRetention: number; candidates: number; select: SelectionRule | 'auto'; vocabTrim: boolean }, settings: ProbeSettings): string {
   const folder = workspaceFolderFor(config.modelDir)?.uri.fsPath;
   const rel = (p: string) => {
     if (!folder) return p;
@@ -105,6 +109,8 @@ export function cliCommand(config: OptimizeConfig & { out: string; targetRetenti
   const args = ['probescale', 'optimize', rel(config.modelDir)];
   for (const t of config.tasks) args.push('--task', `${t.name}=${rel(t.path)}${t.weight !== 1 ? `:${t.weight}` : ''}`);
   args.push('--budget', config.budget, '--out', rel(config.out), '--target-retention', String(config.targetRetention), '--candidates', String(config.candidates));
+  if (config.select !== 'auto') args.push('--select', config.select);
+  if (config.vocabTrim) args.push('--vocab-trim');
   if (settings.limitTrain) args.push('--limit-train', String(settings.limitTrain));
   if (settings.limitTest) args.push('--limit-test', String(settings.limitTest));
   if (settings.c !== undefined) args.push('--c', String(settings.c));
@@ -123,6 +129,8 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
   const defaults = readOptimizeSettings(scope);
   const targetRetention = config.targetRetention ?? defaults.targetRetention;
   const candidates = config.candidates ?? defaults.candidates;
+  const select = config.select ?? defaults.select;
+  const vocabTrim = config.vocabTrim ?? defaults.vocabTrim;
   const acc = paramAccountOf(config.modelDir, s.reports.current?.report.model);
   const budgetParams = parseBudget(config.budget, acc);
   const out = config.out ?? optimizedFolderPath(config.modelDir, budgetParams, acc.total);
@@ -132,9 +140,9 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
     if (!(await confirmReplace(out, detail))) return { status: 'declined' };
     overwrite = true;
   }
-  const command = cliCommand({ ...config, out, targetRetention, candidates }, settings);
+  const command = cliCommand({ ...config, out, targetRetention, candidates, select, vocabTrim }, settings);
   const outcome = await s.jobs.run<{ out: string; report: OptimizeReport }>(
-    { type: 'optimize', modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, settings, command },
+    { type: 'optimize', modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, settings, command },
     `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${count(budgetParams)} parameters`,
   );
   if (outcome.status === 'cancelled') return outcome;

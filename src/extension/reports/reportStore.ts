@@ -158,6 +158,14 @@ function adviceOf(v: unknown): BudgetAdviceData | undefined {
   };
 }
 
+function vocabTrimOf(v: unknown): { vocabTrim?: SelectionData['vocabTrim'] } {
+  if (!isObj(v)) return {};
+  const sourceVocab = num(v.sourceVocab);
+  const keptTokens = num(v.keptTokens);
+  const unseen = recordOf(v.unseenTestTokens, num);
+  return sourceVocab === undefined || keptTokens === undefined || !unseen ? {} : { vocabTrim: { sourceVocab, keptTokens, unseenTestTokens: unseen } };
+}
+
 function ruleOf(v: unknown): { rule?: SelectionData['rule'] } {
   if (!isObj(v) || typeof v.name !== 'string' || !isObj(v.simulation) || !Array.isArray(v.simulation.rules)) return {};
   const rules = v.simulation.rules.flatMap((x: unknown) => {
@@ -205,6 +213,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     perTask,
     baselines: baselines as BaselineData[],
     budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
+    ...vocabTrimOf(v.vocabTrim),
     embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
   };
 }
