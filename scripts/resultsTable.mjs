@@ -52,11 +52,13 @@ function headToHead() {
 if (process.argv[2] === '--per-task') {
   // One row per (task, budget): each task optimised alone.
   const root = process.argv[3];
+  const bi = process.argv.indexOf('--budgets');
+  const budgets = bi > 0 ? process.argv[bi + 1].split(',') : ['0.35', '0.5', '0.7'];
   const names = ['drop-top', 'drop-bottom', 'alternate', 'symmetric', 'dalvi-prefix', 'shortgpt', 'gromov'];
   out.push(`| task | budget % | unpruned final | ProbeScale (kept blocks; params %) | rule | ret. vs final / best layer | ${names.join(' | ')} | random (mean of 3) |`);
   out.push(`|---|---|---|---|---|---|${names.map(() => '---').join('|')}|---|`);
   for (const t of ['spam', 'bshift', 'sentlen', 'austen', 'fortune_topic']) {
-    for (const b of ['0.35', '0.5', '0.7']) {
+    for (const b of budgets) {
       const f = path.join(root, `${t}-${b}`, 'probescale-report.json');
       if (!fs.existsSync(f)) continue;
       const s = JSON.parse(fs.readFileSync(f, 'utf8')).selection;
