@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-results}
 CLI=${PROBESCALE_CLI:-bin/probescale.js}
+CACHE=${CACHE:-$OUT/cache}
+# LIMITS="--limit-train 2000" (no --limit-test: every test row) is the replication in RESULTS §2d.
+read -r -a LIMITS <<< "${LIMITS:---limit-train 1000 --limit-test 500}"
 TASKS=(spam bshift sentlen austen fortune_topic)
 [ "${ORDER:-}" = reverse ] && TASKS=(fortune_topic austen sentlen bshift spam)
 mkdir -p "$OUT"
@@ -14,7 +17,7 @@ for t in "${TASKS[@]}"; do
   for b in 0.35 0.5 0.7; do
     mkdir "$OUT/.claim-$t-$b" 2>/dev/null || continue
     node "$CLI" optimize models/probescale-roberta-mini --task "$t=data/tasks/$t" --budget "$b" \
-      --limit-train 1000 --limit-test 500 --candidates 4 --cache-dir "$OUT/cache" --out "$OUT/$t-$b" --force -q
+      "${LIMITS[@]}" --candidates 4 --cache-dir "$CACHE" --out "$OUT/$t-$b" --force -q
   done
 done
 node scripts/resultsTable.mjs --per-task "$OUT"

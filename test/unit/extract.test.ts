@@ -65,6 +65,29 @@ test('the feature cache serves repeated extractions without running the model', 
   info.model.close();
 });
 
+test('an id remap (--vocab-trim) shares the cache where it changes nothing and feeds the unknown token where it does', async () => {
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cache-'));
+  const info = openModel(fixture('tiny-roberta'));
+  const tok = await loadTokenizer(info.dir, { maxLength: 32 });
+  const task = await loadTask('bshift', path.join(tasksDir, 'bshift'), { limitTrain: 40, limitTest: 10 });
+  const keep = new Set<number>([tok.padId, tok.unkId!]);
+  for (const ex of task.train) for (const id of tok.encode(ex.text)) keep.add(id);
+  const plain = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir });
+  const trainPlain = await plain.extract(task.train, 'train');
+  const testPlain = await plain.extract(task.test, 'test');
+  await plain.release();
+  const trimmed = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir, idRemap: { keep, unkId: tok.unkId!, tag: 't' } });
+  const trainTrim = await trimmed.extract(task.train, 'train');
+  assert.equal(trimmed.forwardPasses, 0, 'training rows are all kept: the untrimmed features are served from the cache');
+  assert.deepEqual(trainTrim.pooled.mean, trainPlain.pooled.mean);
+  const testTrim = await trimmed.extract(task.test, 'test');
+  assert.ok(task.test.some((ex) => tok.encode(ex.text).some((id) => !keep.has(id))), 'some test token is unseen');
+  assert.ok(trimmed.forwardPasses > 0, 'remapped test rows are a different cache entry');
+  assert.notDeepEqual(testTrim.pooled.mean, testPlain.pooled.mean);
+  await trimmed.release();
+  info.model.close();
+});
+
 test('cancellation stops extraction between batches', async () => {
   const info = openModel(robertaMini);
   const tok = await loadTokenizer(info.dir, { maxLength: 128 });
