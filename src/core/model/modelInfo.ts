@@ -2,11 +2,15 @@
  * A model folder the way users have them (transformers.js / Optimum layout): config.json,
  * tokenizer files, onnx/model.onnx (T5: onnx/encoder_model.onnx), quantized variants.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
+import { GraphFrom, buildEncoderGraph } from './encoderGraph';
+import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
 
 export interface ParamCounts {
   total: number;
@@ -19,6 +23,8 @@ export interface ParamCounts {
 export interface ModelInfo {
   dir: string;
   onnxFile: string;
+  /** Where the graph came from: the folder's ONNX export, or built from its safetensors weights. */
+  graphFrom: GraphFrom;
   /** config.json model_type (bert, roberta, distilbert, t5, ...). */
   architecture: string;
   numLayers: number;
@@ -35,6 +41,17 @@ export interface OpenModelOptions {
   onnx?: string;
   /** Use the dynamic-quantized variant (model_quantized.onnx). */
   quantized?: boolean;
+  /** Graph source: the ONNX export, or the safetensors weights; default: ONNX when the folder has it. */
+  from?: GraphSource;
+  /** Where graphs built from safetensors are kept (default: a per-user folder in the OS temp dir). */
+  graphCacheDir?: string;
+}
+
+export type GraphSource = 'auto' | GraphFrom;
+
+export function parseGraphSource(v: string): GraphSource {
+  if (v === 'auto' || v === 'onnx' || v === 'safetensors') return v;
+  throw new BadInputError(`--from ${v}: use onnx or safetensors (default: onnx when the folder has it, else safetensors).`);
 }
 
 const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5'];
@@ -50,7 +67,8 @@ export function readConfig(dir: string): Record<string, unknown> {
   }
 }
 
-export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
+/** The folder's ONNX file, or null when it has none (an explicit --onnx FILE must exist). */
+function findOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions): string | null {
   if (opts.onnx) {
     const f = path.resolve(dir, opts.onnx);
     if (!fs.existsSync(f)) throw new BadInputError(`--onnx ${opts.onnx}: no such file (looked for ${f}).`);
@@ -61,7 +79,92 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
   for (const n of names) {
     for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
   }
-  throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or pass --onnx FILE.`);
+  return null;
+}
+
+export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
+  const f = findOnnxFile(dir, config, opts);
+  if (f) return f;
+  const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
+  throw new BadInputError(`${dir}: no ${base}${opts.quantized ? '_quantized' : ''}.onnx in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or pass --onnx FILE.`);
+}
+
+/**
+ * The graph to run for a model folder: its ONNX export when it has one (or `from: 'onnx'`), else a
+ * graph built from config.json + safetensors (or `from: 'safetensors'`), written once to the graph
+ * cache and referencing the weights in place. This is the one place a folder's graph is chosen.
+ */
+export function resolveEncoderGraph(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): { file: string; from: GraphFrom } {
+  const from = opts.from ?? 'auto';
+  if (from === 'safetensors' && (opts.onnx || opts.quantized)) throw new BadInputError(`--from safetensors cannot be combined with ${opts.onnx ? '--onnx' : '--quantized'}: a graph built from safetensors is the float32 model.`);
+  if (from !== 'safetensors') {
+    const onnx = findOnnxFile(dir, config, opts);
+    if (onnx || from === 'onnx' || opts.onnx || opts.quantized) return { file: onnx ?? resolveOnnxFile(dir, config, opts), from: 'onnx' };
+  }
+  if (!hasSafetensors(dir)) {
+    const bin = ['pytorch_model.bin', 'pytorch_model.bin.index.json'].find((f) => fs.existsSync(path.join(dir, f)));
+    if (bin) {
+      throw new BadInputError(
+        `${dir} has ${bin} (PyTorch pickle) but no ${SINGLE_FILE} or onnx/ export; ProbeScale does not read pickles. Convert it once with Python: ` +
+          `python -c "from transformers import AutoModel as M; M.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)" (writes ${SINGLE_FILE}), or export ONNX with optimum-cli export onnx --model ${dir} ${path.join(dir, 'onnx')}.`,
+      );
+    }
+    const want = from === 'safetensors' ? `${SINGLE_FILE} or ${INDEX_FILE}` : `onnx/model.onnx (T5: onnx/encoder_model.onnx), ${SINGLE_FILE} or ${INDEX_FILE}`;
+    throw new BadInputError(`${dir}: no model weights found; a model folder needs config.json, tokenizer files and ${want}.`);
+  }
+  return { file: writeBuiltGraph(dir, config, opts.graphCacheDir ?? defaultGraphCacheDir()), from: 'safetensors' };
+}
+
+/** Per-user folder for built graphs (small: the weights stay in the safetensors files); beside the feature cache. */
+export function defaultGraphCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'probescale', 'graphs');
+}
+
+/**
+ * Puts weight file `src` beside the graph as `dst` without copying bytes: a hard link. ONNX Runtime
+ * (≥ 1.30) refuses external data that resolves outside the graph's folder, so a symbolic link will
+ * not do. Where a hard link is impossible (another filesystem, a file owned by someone else) the
+ * file is cloned (copy-on-write where the filesystem supports it, else copied once).
+ */
+function placeWeightFile(src: string, dst: string): void {
+  try {
+    fs.linkSync(src, dst);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EACCES' && code !== 'EMLINK' && code !== 'ENOTSUP') throw e;
+    fs.copyFileSync(src, dst, fs.constants.COPYFILE_FICLONE);
+  }
+}
+
+/**
+ * Builds the graph and writes it under `cacheDir/<key>/`, beside hard links to the safetensors files
+ * (ONNX external data is resolved relative to the graph file). The key covers the graph bytes and each
+ * weight file's size and mtime, so an unchanged folder maps to the same file (the feature cache keys
+ * on it) and a changed one to a new file. Written through a temporary folder renamed into place.
+ */
+function writeBuiltGraph(dir: string, config: Record<string, unknown>, cacheDir: string): string {
+  const weights = openWeights(dir);
+  const built = buildEncoderGraph(config, weights, 'probescale');
+  const h = crypto.createHash('sha256').update(built.bytes);
+  for (const f of built.shards) {
+    const st = fs.statSync(f);
+    h.update(`${f}:${st.size}:${st.mtimeMs}`);
+  }
+  const target = path.join(cacheDir, h.digest('hex').slice(0, 24));
+  const file = path.join(target, built.fileName);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  const tmp = fs.mkdtempSync(path.join(cacheDir, '.building-'));
+  try {
+    for (const f of built.shards) placeWeightFile(path.resolve(f), path.join(tmp, path.basename(f)));
+    fs.writeFileSync(path.join(tmp, built.fileName), built.bytes);
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    // Another process may have written the same graph first; that one is as good.
+    if (!fs.existsSync(file)) throw e;
+  }
+  return file;
 }
 
 /** Counts weights per block by who reads them; integer shape constants and scalars are not parameters. */
@@ -112,7 +215,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   if (!SUPPORTED.includes(architecture)) {
     throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
   }
-  const onnxFile = resolveOnnxFile(abs, config, opts);
+  const { file: onnxFile, from: graphFrom } = resolveEncoderGraph(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
   const blocks = findBlocks(model, onnxFile);
   const declared = Number(config.num_hidden_layers ?? config.n_layers ?? config.num_layers ?? NaN);
@@ -121,5 +224,5 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   }
   const hiddenSize = Number(config.hidden_size ?? config.d_model ?? config.dim ?? 0);
   const quantized = model.nodes.some((n) => n.opType === 'MatMulInteger' || n.opType === 'DynamicQuantizeLinear' || n.opType === 'QLinearMatMul');
-  return { dir: abs, onnxFile, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };
+  return { dir: abs, onnxFile, graphFrom, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };
 }

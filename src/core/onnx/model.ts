@@ -423,7 +423,7 @@ function rawMessage(src: ByteSource, f: Field): MessageWriter {
   return w;
 }
 
-function encodeNewNode(n: NewNode): MessageWriter {
+export function encodeNewNode(n: NewNode): MessageWriter {
   const w = new MessageWriter();
   for (const i of n.inputs) w.string(NODE.input, i);
   for (const o of n.outputs) w.string(NODE.output, o);
@@ -448,7 +448,7 @@ function encodeNewNode(n: NewNode): MessageWriter {
   return w;
 }
 
-function encodeTensor(t: NewInitializer): MessageWriter {
+export function encodeTensor(t: NewInitializer): MessageWriter {
   const w = new MessageWriter();
   for (const d of t.dims) w.varint(TENSOR.dims, d);
   w.varint(TENSOR.dataType, t.dataType);
@@ -457,7 +457,7 @@ function encodeTensor(t: NewInitializer): MessageWriter {
   return w;
 }
 
-function encodeValueInfo(v: NewValueInfo): MessageWriter {
+export function encodeValueInfo(v: NewValueInfo): MessageWriter {
   const shape = new MessageWriter();
   for (const d of v.shape) shape.message(1, typeof d === 'number' ? new MessageWriter().varint(1, d) : new MessageWriter().string(2, d));
   const tensorType = new MessageWriter().varint(1, v.elemType).message(2, shape);

@@ -1,0 +1,348 @@
+/**
+ * Builds the feature-extraction graph of an encoder (BERT/ELECTRA, RoBERTa/XLM-R/CamemBERT,
+ * DistilBERT, T5/mT5 encoder) from config.json + safetensors, the way an Optimum / torch.onnx
+ * export lays it out: inputs input_ids, attention_mask (+ token_type_ids for BERT/ELECTRA),
+ * output last_hidden_state, opset 17, node names in the exporter's module scopes
+ * (/encoder/layer.N/..., /transformer/layer.N/..., /encoder/block.N/...), so block finding,
+ * probing, pruning and commit treat it like an exported graph.
+ *
+ * Weights are not copied: each initializer is external data pointing at its byte range in the
+ * safetensors file. PyTorch stores Linear weights as [out, in]; the graph transposes them
+ * (ONNX Runtime folds that constant once, at session load). fp16 and bf16 weights are cast to
+ * float32 in the graph (also folded at load), so the model computes in float32 whatever the
+ * file's dtype; embedding tables are gathered first and cast after, so the table stays as stored.
+ */
+import { BadInputError, UnsupportedModelError } from '../errors';
+import { BFLOAT16, GraphBuilder } from '../onnx/build';
+import { DataType } from '../onnx/model';
+import { WeightSet, WeightTensor } from './weights';
+
+export type GraphFrom = 'onnx' | 'safetensors';
+
+const ONNX_DTYPE: Record<string, number> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: BFLOAT16 };
+const OPSET = 17;
+/** torch.finfo(torch.float32).min: the additive mask HF uses for padding. */
+const MASK_MIN = -3.4028234663852886e38;
+
+type Config = Record<string, unknown>;
+
+/** The architectures this builder writes, by config.json model_type. */
+export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5'> = {
+  bert: 'bert',
+  electra: 'bert',
+  roberta: 'roberta',
+  'xlm-roberta': 'roberta',
+  camembert: 'roberta',
+  distilbert: 'distilbert',
+  t5: 't5',
+  mt5: 't5',
+};
+
+export interface BuiltGraph {
+  /** The serialized ModelProto (weights referenced as external data by shard file name). */
+  bytes: Buffer;
+  /** model.onnx, or encoder_model.onnx for T5 (the names an exported folder uses). */
+  fileName: string;
+  /** Safetensors files the graph reads, absolute paths (their base names are the external-data locations). */
+  shards: string[];
+}
+
+/** Builds the encoder graph; throws BadInputError naming the tensor when weights and config disagree. */
+export function buildEncoderGraph(config: Config, weights: WeightSet, version: string): BuiltGraph {
+  const type = String(config.model_type ?? '');
+  const family = BUILDABLE[type];
+  if (!family) throw new UnsupportedModelError(`model_type '${type}': ProbeScale builds graphs from safetensors for ${Object.keys(BUILDABLE).join(', ')}; export this model to ONNX instead (optimum-cli export onnx).`);
+  const b = new EncoderBuilder(config, weights);
+  if (family === 't5') b.t5();
+  else b.bertLike(family);
+  b.g.metadata['probescale.graph'] = JSON.stringify({ builtFrom: 'safetensors', modelType: type, files: weights.files.map((f) => f.split(/[\\/]/).pop()) });
+  return { bytes: b.g.serialize(OPSET, version), fileName: family === 't5' ? 'encoder_model.onnx' : 'model.onnx', shards: weights.files };
+}
+
+function num(config: Config, key: string, fallback?: number): number {
+  const v = config[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadInputError(`config.json: '${key}' is ${JSON.stringify(config[key])}; expected a number.`);
+  return v;
+}
+
+class EncoderBuilder {
+  readonly g = new GraphBuilder();
+  private prefix = '';
+  private readonly cast = new Map<string, string>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly weights: WeightSet,
+  ) {}
+
+  /** The tensor `prefix + name`, checked against the shape config.json implies (`why` names the config keys). */
+  private tensor(name: string, shape: number[], why: string): WeightTensor {
+    const full = this.prefix + name;
+    const t = this.weights.tensors.get(full);
+    if (!t) throw new BadInputError(`tensor '${full}' is missing from ${this.weights.files.join(', ')}; config.json (model_type ${String(this.config.model_type)}) needs it. Check the folder holds the whole model.`);
+    if (!(t.dtype in ONNX_DTYPE)) throw new BadInputError(`tensor '${full}' has dtype ${t.dtype}; ProbeScale reads F32, F16 and BF16 weights.`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new BadInputError(`tensor '${full}' has shape [${t.shape.join(', ')}] but config.json (${why}) implies [${shape.join(', ')}]; the weights and config.json do not belong together.`);
+    }
+    return t;
+  }
+
+  /** A float32 tensor holding weight `name` (cast when stored as fp16/bf16, transposed when `transpose`). */
+  weight(scope: string, name: string, shape: number[], why: string, transpose = false): string {
+    const t = this.tensor(name, shape, why);
+    let out = this.cast.get(t.name);
+    if (out === undefined) {
+      this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: t.file.split(/[\\/]/).pop()!, offset: t.offset, length: t.length });
+      out = t.dtype === 'F32' ? t.name : this.g.op(scope, 'Cast', [t.name], { to: DataType.FLOAT });
+      this.cast.set(t.name, out);
+    }
+    return transpose ? this.g.op(scope, 'Transpose', [out], { perm: [1, 0] }) : out;
+  }
+
+  /** Rows of embedding table `name` for `ids`, as float32 (gathered in the stored dtype, then cast). */
+  embed(scope: string, name: string, shape: number[], why: string, ids: string): string {
+    const t = this.tensor(name, shape, why);
+    if (!this.cast.has(t.name)) {
+      this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: t.file.split(/[\\/]/).pop()!, offset: t.offset, length: t.length });
+      this.cast.set(t.name, t.name);
+    }
+    const rows = this.g.op(scope, 'Gather', [t.name, ids]);
+    return t.dtype === 'F32' ? rows : this.g.op(scope, 'Cast', [rows], { to: DataType.FLOAT });
+  }
+
+  /** y = x·Wᵀ (+ b), PyTorch Linear named `name` (weight [outDim, inDim]) in module scope `scope`. */
+  linear(scope: string, x: string, name: string, outDim: number, inDim: number, why: string, bias = true): string {
+    const w = this.weight(scope, `${name}.weight`, [outDim, inDim], why, true);
+    const y = this.g.op(scope, 'MatMul', [x, w]);
+    return bias ? this.g.op(scope, 'Add', [this.weight(scope, `${name}.bias`, [outDim], why), y]) : y;
+  }
+
+  layerNorm(scope: string, x: string, name: string, dim: number, eps: number, why: string, out?: string): string {
+    const w = this.weight(scope, `${name}.weight`, [dim], why);
+    const b = this.weight(scope, `${name}.bias`, [dim], why);
+    return this.g.op(scope, 'LayerNormalization', [x, w, b], { axis: -1, epsilon: eps }, out);
+  }
+
+  /** T5LayerNorm: x / sqrt(mean(x²) + eps) · w (no mean subtraction, no bias). */
+  rmsNorm(scope: string, x: string, name: string, dim: number, eps: number, why: string, out?: string): string {
+    const g = this.g;
+    const w = this.weight(scope, `${name}.weight`, [dim], why);
+    const ms = g.op(scope, 'ReduceMean', [g.op(scope, 'Pow', [x, g.float(2)])], { axes: [-1], keepdims: 1 });
+    const inv = g.op(scope, 'Div', [g.float(1), g.op(scope, 'Sqrt', [g.op(scope, 'Add', [ms, g.float(eps)])])]);
+    return g.op(scope, 'Mul', [w, g.op(scope, 'Mul', [x, inv])], undefined, out);
+  }
+
+  activation(scope: string, x: string, act: string): string {
+    const g = this.g;
+    switch (act) {
+      case 'gelu':
+        // Exact (erf) GELU, as torch.nn.functional.gelu.
+        return g.op(scope, 'Mul', [g.op(scope, 'Mul', [x, g.op(scope, 'Add', [g.op(scope, 'Erf', [g.op(scope, 'Div', [x, g.float(Math.SQRT2)])]), g.float(1)])]), g.float(0.5)]);
+      case 'gelu_new':
+      case 'gelu_pytorch_tanh':
+      case 'gelu_fast': {
+        const cube = g.op(scope, 'Mul', [x, g.op(scope, 'Mul', [x, x])]);
+        const inner = g.op(scope, 'Mul', [g.op(scope, 'Add', [x, g.op(scope, 'Mul', [cube, g.float(0.044715)])]), g.float(Math.sqrt(2 / Math.PI))]);
+        return g.op(scope, 'Mul', [g.op(scope, 'Mul', [x, g.float(0.5)]), g.op(scope, 'Add', [g.op(scope, 'Tanh', [inner]), g.float(1)])]);
+      }
+      case 'relu':
+        return g.op(scope, 'Relu', [x]);
+      case 'silu':
+      case 'swish':
+        return g.op(scope, 'Mul', [x, g.op(scope, 'Sigmoid', [x])]);
+      default:
+        throw new UnsupportedModelError(`config.json: activation '${act}' is not supported when building from safetensors (gelu, gelu_new, gelu_pytorch_tanh, relu, silu are); export the model to ONNX instead.`);
+    }
+  }
+
+  /** Additive attention mask [batch, 1, 1, seq]: 0 where attention_mask is 1, float32 min where it is 0. */
+  maskBias(scope: string): string {
+    const g = this.g;
+    const m = g.op(scope, 'Cast', ['attention_mask'], { to: DataType.FLOAT });
+    const bias = g.op(scope, 'Mul', [g.op(scope, 'Sub', [g.float(1), m]), g.float(MASK_MIN)]);
+    return g.op(scope, 'Unsqueeze', [bias, g.ints([1, 2])]);
+  }
+
+  /**
+   * Multi-head self-attention from projections q, k, v ([batch, seq, heads·dim]) to the context
+   * [batch, seq, heads·dim]; `biases` are added to the scores ([.., heads|1, seq, seq]).
+   */
+  attention(scope: string, q: string, k: string, v: string, heads: number, dim: number, scale: boolean, biases: string[]): string {
+    const g = this.g;
+    const split = g.ints([0, 0, heads, dim]);
+    const qh = g.op(scope, 'Transpose', [g.op(scope, 'Reshape', [q, split])], { perm: [0, 2, 1, 3] });
+    const kt = g.op(scope, 'Transpose', [g.op(scope, 'Reshape', [k, split])], { perm: [0, 2, 3, 1] });
+    const vh = g.op(scope, 'Transpose', [g.op(scope, 'Reshape', [v, split])], { perm: [0, 2, 1, 3] });
+    let scores = g.op(scope, 'MatMul', [qh, kt]);
+    if (scale) scores = g.op(scope, 'Mul', [scores, g.float(1 / Math.sqrt(dim))]);
+    for (const b of biases) scores = g.op(scope, 'Add', [scores, b]);
+    const probs = g.op(scope, 'Softmax', [scores], { axis: -1 });
+    const ctx = g.op(scope, 'Transpose', [g.op(scope, 'MatMul', [probs, vh])], { perm: [0, 2, 1, 3] });
+    return g.op(scope, 'Reshape', [ctx, g.ints([0, 0, heads * dim])]);
+  }
+
+  private declareIO(tokenTypes: boolean, hidden: number): void {
+    const dims = ['batch_size', 'sequence_length'];
+    this.g.inputs.push({ name: 'input_ids', elemType: DataType.INT64, shape: dims }, { name: 'attention_mask', elemType: DataType.INT64, shape: dims });
+    if (tokenTypes) this.g.inputs.push({ name: 'token_type_ids', elemType: DataType.INT64, shape: dims });
+    this.g.outputs.push({ name: 'last_hidden_state', elemType: DataType.FLOAT, shape: [...dims, hidden] });
+  }
+
+  /** The tensor-name prefix (`bert.`, `roberta.`, `electra.`, `distilbert.`, or none) of the encoder's weights. */
+  private findPrefix(anchor: string): void {
+    const found = [...this.weights.tensors.keys()].filter((n) => n.endsWith(anchor)).map((n) => n.slice(0, n.length - anchor.length));
+    const prefixes = found.filter((p) => p === '' || p.endsWith('.')).sort((a, b) => a.length - b.length);
+    if (prefixes.length === 0) throw new BadInputError(`tensor '${anchor}' is missing from ${this.weights.files.join(', ')} (under any prefix); config.json (model_type ${String(this.config.model_type)}) needs it.`);
+    this.prefix = prefixes[0];
+  }
+
+  bertLike(family: 'bert' | 'roberta' | 'distilbert'): void {
+    const c = this.config;
+    const g = this.g;
+    const distil = family === 'distilbert';
+    const H = distil ? num(c, 'dim') : num(c, 'hidden_size');
+    const heads = distil ? num(c, 'n_heads') : num(c, 'num_attention_heads');
+    const inter = distil ? num(c, 'hidden_dim') : num(c, 'intermediate_size');
+    const L = distil ? num(c, 'n_layers') : num(c, 'num_hidden_layers');
+    const E = distil ? H : num(c, 'embedding_size', H);
+    const eps = distil ? 1e-12 : num(c, 'layer_norm_eps', 1e-12);
+    const act = String((distil ? c.activation : c.hidden_act) ?? 'gelu');
+    const vocab = num(c, 'vocab_size');
+    const maxPos = num(c, 'max_position_embeddings');
+    const types = distil ? 0 : num(c, 'type_vocab_size', 2);
+    if (H % heads !== 0) throw new BadInputError(`config.json: hidden size ${H} is not a multiple of the ${heads} attention heads.`);
+    if (!distil && (c.position_embedding_type ?? 'absolute') !== 'absolute') throw new UnsupportedModelError(`config.json: position_embedding_type '${String(c.position_embedding_type)}' is not supported when building from safetensors (absolute is); export the model to ONNX instead.`);
+    const tokenTypes = family === 'bert' && types > 1;
+    this.findPrefix('embeddings.word_embeddings.weight');
+    this.declareIO(tokenTypes, H);
+
+    // Embeddings: word + position (+ token type) → LayerNorm.
+    const hk = distil ? 'dim' : 'hidden_size';
+    const ek = E === H ? hk : 'embedding_size';
+    let x = this.embed('/embeddings/word_embeddings', 'embeddings.word_embeddings.weight', [vocab, E], `vocab_size ${vocab}, ${ek} ${E}`, 'input_ids');
+    const posWhy = `max_position_embeddings ${maxPos}, ${ek} ${E}`;
+    let pos: string;
+    if (family === 'roberta') {
+      // HF create_position_ids_from_input_ids: cumsum over non-pad tokens, offset by the padding index.
+      const pad = num(c, 'pad_token_id', 1);
+      const nonPad = g.op('/embeddings', 'Cast', [g.op('/embeddings', 'Not', [g.op('/embeddings', 'Equal', ['input_ids', g.ints([pad], true)])])], { to: DataType.INT64 });
+      const cum = g.op('/embeddings', 'Mul', [g.op('/embeddings', 'CumSum', [nonPad, g.ints([1], true)]), nonPad]);
+      pos = g.op('/embeddings', 'Add', [cum, g.ints([pad], true)]);
+    } else {
+      const seq = g.op('/embeddings', 'Gather', [g.op('/embeddings', 'Shape', ['input_ids']), g.ints([1], true)]);
+      pos = g.op('/embeddings', 'Range', [g.ints([0], true), seq, g.ints([1], true)]);
+    }
+    if (types > 0) {
+      const typeWhy = `type_vocab_size ${types}, ${ek} ${E}`;
+      const tt = this.embed('/embeddings/token_type_embeddings', 'embeddings.token_type_embeddings.weight', [types, E], typeWhy, tokenTypes ? 'token_type_ids' : g.ints([0], true));
+      x = g.op('/embeddings', 'Add', [x, tt]);
+    }
+    x = g.op('/embeddings', 'Add', [x, this.embed('/embeddings/position_embeddings', 'embeddings.position_embeddings.weight', [maxPos, E], posWhy, pos)]);
+    x = this.layerNorm('/embeddings/LayerNorm', x, 'embeddings.LayerNorm', E, eps, `${ek} ${E}`, L === 0 && E === H ? 'last_hidden_state' : undefined);
+    if (E !== H) x = this.linear('/embeddings_project', x, 'embeddings_project', H, E, `hidden_size ${H}, embedding_size ${E}`);
+
+    const mask = this.maskBias('');
+    const dim = H / heads;
+    const why = `${hk} ${H}, ${distil ? 'hidden_dim' : 'intermediate_size'} ${inter}`;
+    for (let i = 0; i < L; i++) {
+      const out = i === L - 1 ? 'last_hidden_state' : undefined;
+      x = distil ? this.distilBlock(i, x, mask, H, heads, dim, inter, act, why, out) : this.bertBlock(i, x, mask, H, heads, dim, inter, eps, act, why, out);
+    }
+  }
+
+  private bertBlock(i: number, x: string, mask: string, H: number, heads: number, dim: number, inter: number, eps: number, act: string, why: string, out?: string): string {
+    const s = `/encoder/layer.${i}`;
+    const n = `encoder.layer.${i}`;
+    const self = `${s}/attention/self`;
+    const q = this.linear(`${self}/query`, x, `${n}.attention.self.query`, H, H, why);
+    const k = this.linear(`${self}/key`, x, `${n}.attention.self.key`, H, H, why);
+    const v = this.linear(`${self}/value`, x, `${n}.attention.self.value`, H, H, why);
+    const ctx = this.attention(self, q, k, v, heads, dim, true, [mask]);
+    const o = this.linear(`${s}/attention/output/dense`, ctx, `${n}.attention.output.dense`, H, H, why);
+    const a = this.layerNorm(`${s}/attention/output/LayerNorm`, this.g.op(`${s}/attention/output`, 'Add', [o, x]), `${n}.attention.output.LayerNorm`, H, eps, why);
+    const f = this.activation(`${s}/intermediate/intermediate_act_fn`, this.linear(`${s}/intermediate/dense`, a, `${n}.intermediate.dense`, inter, H, why), act);
+    const y = this.linear(`${s}/output/dense`, f, `${n}.output.dense`, H, inter, why);
+    return this.layerNorm(`${s}/output/LayerNorm`, this.g.op(`${s}/output`, 'Add', [y, a]), `${n}.output.LayerNorm`, H, eps, why, out);
+  }
+
+  private distilBlock(i: number, x: string, mask: string, H: number, heads: number, dim: number, inter: number, act: string, why: string, out?: string): string {
+    const s = `/transformer/layer.${i}`;
+    const n = `transformer.layer.${i}`;
+    const q = this.linear(`${s}/attention/q_lin`, x, `${n}.attention.q_lin`, H, H, why);
+    const k = this.linear(`${s}/attention/k_lin`, x, `${n}.attention.k_lin`, H, H, why);
+    const v = this.linear(`${s}/attention/v_lin`, x, `${n}.attention.v_lin`, H, H, why);
+    const ctx = this.attention(`${s}/attention`, q, k, v, heads, dim, true, [mask]);
+    const o = this.linear(`${s}/attention/out_lin`, ctx, `${n}.attention.out_lin`, H, H, why);
+    const a = this.layerNorm(`${s}/sa_layer_norm`, this.g.op(s, 'Add', [o, x]), `${n}.sa_layer_norm`, H, 1e-12, why);
+    const f = this.activation(`${s}/ffn/activation`, this.linear(`${s}/ffn/lin1`, a, `${n}.ffn.lin1`, inter, H, why), act);
+    const y = this.linear(`${s}/ffn/lin2`, f, `${n}.ffn.lin2`, H, inter, why);
+    return this.layerNorm(`${s}/output_layer_norm`, this.g.op(s, 'Add', [y, a]), `${n}.output_layer_norm`, H, 1e-12, why, out);
+  }
+
+  t5(): void {
+    const c = this.config;
+    const g = this.g;
+    const D = num(c, 'd_model');
+    const heads = num(c, 'num_heads');
+    const kv = num(c, 'd_kv');
+    const ff = num(c, 'd_ff');
+    const L = num(c, 'num_layers');
+    const eps = num(c, 'layer_norm_epsilon', 1e-6);
+    const vocab = num(c, 'vocab_size');
+    const buckets = num(c, 'relative_attention_num_buckets', 32);
+    const maxDist = num(c, 'relative_attention_max_distance', 128);
+    const proj = String(c.feed_forward_proj ?? 'relu');
+    const gated = typeof c.is_gated_act === 'boolean' ? c.is_gated_act : proj.startsWith('gated-');
+    const act = String(c.dense_act_fn ?? (proj.replace(/^gated-/, '') === 'gelu' ? 'gelu_new' : proj.replace(/^gated-/, '')));
+    this.declareIO(false, D);
+    const embName = this.weights.tensors.has('shared.weight') ? 'shared.weight' : 'encoder.embed_tokens.weight';
+    let x = this.embed('/encoder/embed_tokens', embName, [vocab, D], `vocab_size ${vocab}, d_model ${D}`, 'input_ids');
+    const mask = this.maskBias('/encoder');
+    const why = `d_model ${D}, num_heads ${heads}, d_kv ${kv}, d_ff ${ff}`;
+    const inner = heads * kv;
+    let posBias = '';
+    for (let i = 0; i < L; i++) {
+      const s = `/encoder/block.${i}`;
+      const n = `encoder.block.${i}`;
+      const sa = `${s}/layer.0/SelfAttention`;
+      // T5 computes the relative position bias in block 0 only; every block adds that one.
+      if (i === 0) posBias = this.t5PositionBias(sa, `${n}.layer.0.SelfAttention.relative_attention_bias.weight`, buckets, maxDist, heads);
+      const h = this.rmsNorm(`${s}/layer.0/layer_norm`, x, `${n}.layer.0.layer_norm`, D, eps, why);
+      const q = this.linear(`${sa}/q`, h, `${n}.layer.0.SelfAttention.q`, inner, D, why, false);
+      const k = this.linear(`${sa}/k`, h, `${n}.layer.0.SelfAttention.k`, inner, D, why, false);
+      const v = this.linear(`${sa}/v`, h, `${n}.layer.0.SelfAttention.v`, inner, D, why, false);
+      const ctx = this.attention(sa, q, k, v, heads, kv, false, [posBias, mask]);
+      x = g.op(`${s}/layer.0`, 'Add', [x, this.linear(`${sa}/o`, ctx, `${n}.layer.0.SelfAttention.o`, D, inner, why, false)]);
+      const f = this.rmsNorm(`${s}/layer.1/layer_norm`, x, `${n}.layer.1.layer_norm`, D, eps, why);
+      const dd = `${s}/layer.1/DenseReluDense`;
+      const dn = `${n}.layer.1.DenseReluDense`;
+      const hidden = gated
+        ? g.op(dd, 'Mul', [this.activation(`${dd}/act`, this.linear(`${dd}/wi_0`, f, `${dn}.wi_0`, ff, D, why, false), act), this.linear(`${dd}/wi_1`, f, `${dn}.wi_1`, ff, D, why, false)])
+        : this.activation(`${dd}/act`, this.linear(`${dd}/wi`, f, `${dn}.wi`, ff, D, why, false), act);
+      x = g.op(`${s}/layer.1`, 'Add', [x, this.linear(`${dd}/wo`, hidden, `${dn}.wo`, D, ff, why, false)]);
+    }
+    this.rmsNorm('/encoder/final_layer_norm', x, 'encoder.final_layer_norm', D, eps, `d_model ${D}`, 'last_hidden_state');
+  }
+
+  /**
+   * T5's bidirectional relative position bias [1, heads, seq, seq], as HF `_relative_position_bucket`
+   * computes it (same float32 operations in the same order, so bucket boundaries agree).
+   */
+  private t5PositionBias(scope: string, name: string, buckets: number, maxDist: number, heads: number): string {
+    const g = this.g;
+    const seq = g.op(scope, 'Gather', [g.op(scope, 'Shape', ['input_ids']), g.ints([1], true)]);
+    const r = g.op(scope, 'Range', [g.ints([0], true), seq, g.ints([1], true)]);
+    const rel = g.op(scope, 'Sub', [g.op(scope, 'Unsqueeze', [r, g.ints([0])]), g.op(scope, 'Unsqueeze', [r, g.ints([1])])]);
+    const half = Math.floor(buckets / 2);
+    const exact = Math.floor(half / 2);
+    const side = g.op(scope, 'Mul', [g.op(scope, 'Cast', [g.op(scope, 'Greater', [rel, g.ints([0], true)])], { to: DataType.INT64 }), g.ints([half], true)]);
+    const dist = g.op(scope, 'Abs', [rel]);
+    // Max(·, 1) keeps log finite where the small-distance branch is taken anyway.
+    const ratio = g.op(scope, 'Div', [g.op(scope, 'Max', [g.op(scope, 'Cast', [dist], { to: DataType.FLOAT }), g.float(1)]), g.float(exact)]);
+    const scaled = g.op(scope, 'Mul', [g.op(scope, 'Div', [g.op(scope, 'Log', [ratio]), g.float(Math.log(maxDist / exact))]), g.float(half - exact)]);
+    const large = g.op(scope, 'Min', [g.op(scope, 'Add', [g.op(scope, 'Cast', [scaled], { to: DataType.INT64 }), g.ints([exact], true)]), g.ints([half - 1], true)]);
+    const bucket = g.op(scope, 'Add', [side, g.op(scope, 'Where', [g.op(scope, 'Less', [dist, g.ints([exact], true)]), dist, large])]);
+    const values = this.embed(`${scope}/relative_attention_bias`, name, [buckets, heads], `relative_attention_num_buckets ${buckets}, num_heads ${heads}`, bucket);
+    return g.op(scope, 'Unsqueeze', [g.op(scope, 'Transpose', [values], { perm: [2, 0, 1] }), g.ints([0])]);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The weights of a Hugging Face model folder as safetensors: one `model.safetensors`, or shards
+ * `model-0000x-of-0000y.safetensors` listed by `model.safetensors.index.json`. Only headers are
+ * read; each tensor is located by file and byte range so a graph can reference it in place.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BadInputError } from '../errors';
+import { readSafetensorsHeader } from './safetensors';
+
+export interface WeightTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** Absolute path of the file holding the bytes. */
+  file: string;
+  /** Absolute byte offset of the tensor in `file`, and its length in bytes. */
+  offset: number;
+  length: number;
+}
+
+export interface WeightSet {
+  /** The safetensors files, absolute paths, in index order. */
+  files: string[];
+  tensors: Map<string, WeightTensor>;
+}
+
+export const SINGLE_FILE = 'model.safetensors';
+export const INDEX_FILE = 'model.safetensors.index.json';
+
+/** True when `dir` holds safetensors weights (one file or an index). */
+export function hasSafetensors(dir: string): boolean {
+  return fs.existsSync(path.join(dir, SINGLE_FILE)) || fs.existsSync(path.join(dir, INDEX_FILE));
+}
+
+/** Reads and checks the safetensors headers of a model folder (single file, else sharded with its index). */
+export function openWeights(dir: string): WeightSet {
+  const single = path.join(dir, SINGLE_FILE);
+  if (fs.existsSync(single)) return { files: [single], tensors: tensorsOf(single, null) };
+  const indexFile = path.join(dir, INDEX_FILE);
+  if (!fs.existsSync(indexFile)) throw new BadInputError(`${dir} has neither ${SINGLE_FILE} nor ${INDEX_FILE}.`);
+  const map = readIndex(indexFile);
+  const byFile = new Map<string, Set<string>>();
+  for (const [name, file] of Object.entries(map)) {
+    if (path.basename(file) !== file || !file.endsWith('.safetensors')) throw new BadInputError(`${indexFile}: tensor '${name}' points to '${file}'; shards must be .safetensors files in the same folder.`);
+    let names = byFile.get(file);
+    if (!names) byFile.set(file, (names = new Set()));
+    names.add(name);
+  }
+  const files: string[] = [];
+  const tensors = new Map<string, WeightTensor>();
+  for (const [file, names] of byFile) {
+    const abs = path.join(dir, file);
+    if (!fs.existsSync(abs)) throw new BadInputError(`${indexFile} lists shard ${file} (tensor '${[...names][0]}'), which is missing from ${dir}; download every shard.`);
+    files.push(abs);
+    for (const [name, t] of tensorsOf(abs, names)) tensors.set(name, t);
+  }
+  return { files, tensors };
+}
+
+function readIndex(file: string): Record<string, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); re-download it.`);
+  }
+  const map = (json as { weight_map?: unknown })?.weight_map;
+  if (typeof map !== 'object' || map === null || Object.values(map).some((v) => typeof v !== 'string')) {
+    throw new BadInputError(`${file} has no weight_map object of tensor name → shard file; re-download it.`);
+  }
+  return map as Record<string, string>;
+}
+
+/**
+ * The tensors of one file (only `wanted` when given; each must be there), after checking that no two
+ * tensors share bytes: a graph referencing overlapping ranges would silently read the wrong numbers.
+ */
+function tensorsOf(file: string, wanted: Set<string> | null): Map<string, WeightTensor> {
+  const header = readSafetensorsHeader(file);
+  const sorted = header.tensors.filter((t) => t.end > t.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) {
+      throw new BadInputError(`${file}: tensors '${sorted[i - 1].name}' (bytes ${sorted[i - 1].begin}–${sorted[i - 1].end}) and '${sorted[i].name}' (from byte ${sorted[i].begin}) overlap; the file is corrupt, re-download or re-save it.`);
+    }
+  }
+  const out = new Map<string, WeightTensor>();
+  for (const t of header.tensors) {
+    if (wanted && !wanted.has(t.name)) continue;
+    out.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, file, offset: header.dataOffset + t.begin, length: t.end - t.begin });
+  }
+  for (const name of wanted ?? []) {
+    if (!out.has(name)) throw new BadInputError(`${file}: the index says it holds tensor '${name}', but its header has no such tensor; re-download the shard.`);
+  }
+  return out;
+}
