@@ -37,6 +37,8 @@ export interface ProbeSettings {
   strictProvider?: boolean;
   onnx?: string;
   quantized?: boolean;
+  /** Graph source: the folder's ONNX export or its safetensors weights (default: ONNX when present). */
+  from?: 'auto' | 'onnx' | 'safetensors';
   batchSize: number;
   seed: number;
   /** Feature cache folder; null disables the cache. */
@@ -79,7 +81,7 @@ export interface PruneJob {
   layers: number[];
   out: string;
   overwrite?: boolean;
-  settings: Pick<ProbeSettings, 'onnx' | 'quantized'>;
+  settings: Pick<ProbeSettings, 'onnx' | 'quantized' | 'from'>;
 }
 
 export interface OptimizeJob {

@@ -13,41 +13,10 @@ import {
   writePrunedSafetensors,
 } from '../../src/core/model/safetensors';
 import { fixture, tinyModels } from '../helpers';
+import { RawEntry, tensorBytes, writeSafetensors } from '../safetensorsFiles';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-st-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Raw bytes of every tensor, read independently of the module under test. */
-interface RawEntry {
-  data_offsets: [number, number];
-  dtype: string;
-  shape: number[];
-}
-
-function tensorBytes(file: string): { header: Record<string, RawEntry>; bytes: Map<string, Buffer>; headerLen: number } {
-  const buf = fs.readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  const bytes = new Map<string, Buffer>();
-  for (const [name, t] of Object.entries<RawEntry>(header)) {
-    if (name === '__metadata__') continue;
-    bytes.set(name, buf.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]));
-  }
-  return { header, bytes, headerLen: n };
-}
-
-function writeSafetensors(file: string, tensors: [string, string, number[], Buffer][], metadata?: Record<string, string>): void {
-  const json: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
-  let off = 0;
-  for (const [name, dtype, shape, data] of tensors) {
-    json[name] = { dtype, shape, data_offsets: [off, off + data.length] };
-    off += data.length;
-  }
-  const h = Buffer.from(JSON.stringify(json));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(h.length));
-  fs.writeFileSync(file, Buffer.concat([len, h, ...tensors.map((t) => t[3])]));
-}
 
 const subsets = [[0, 2], [1, 3], [3], [0, 1, 2, 3], []];
 

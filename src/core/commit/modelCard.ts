@@ -13,7 +13,7 @@ export function modelCard(r: OptimizeReport): string {
   const lines: string[] = [];
   lines.push(`# ${m.architecture} pruned by ProbeScale: ${s.kept.length} of ${m.numLayers} blocks`);
   lines.push('');
-  lines.push(`Source: \`${m.dir}\` (${path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`);
+  lines.push(`Source: \`${m.dir}\` (${m.graphFrom === 'safetensors' ? 'graph built from its safetensors weights' : path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`);
   lines.push(`Parameters: ${num(m.params.total)} → **${num(s.params)}** (${pct(s.fraction)} of the source; budget ${s.budget.spec} = ${num(s.budget.params)}).`);
   lines.push('');
   if (r.command) lines.push(`Made with:\n\n\`\`\`\n${r.command}\n\`\`\`\n`);

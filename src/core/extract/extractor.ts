@@ -12,6 +12,7 @@ import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { chunksToBuffer, writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
+import { linkOrCopy } from '../util/link';
 import { OpenedSession, Provider, openSession } from '../runtime/session';
 import type { TextTokenizer } from '../data/tokenize';
 
@@ -83,10 +84,11 @@ export class Extractor {
     let cleanup = () => {};
     if (external) {
       // External data is resolved relative to the graph file: put the edited graph in a
-      // private folder beside links to the original data files.
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-graph-'));
+      // private folder beside hard links to the original data files (a built graph's own
+      // cache folder is ours to write in, and on the same filesystem as its weights).
+      const dir = fs.mkdtempSync(info.graphFrom === 'safetensors' ? path.join(info.model.baseDir!, '.probe-') : path.join(os.tmpdir(), 'probescale-graph-'));
       for (const loc of new Set([...info.model.initializers.values()].filter((t) => t.external).map((t) => t.external!.location))) {
-        fs.symlinkSync(path.join(info.model.baseDir!, loc), path.join(dir, loc));
+        linkOrCopy(path.join(info.model.baseDir!, loc), path.join(dir, loc));
       }
       source = path.join(dir, 'probe.onnx');
       writeChunks(source, chunks);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
+import { linkOrCopy } from '../util/link';
 import { GraphFrom, buildEncoderGraph } from './encoderGraph';
 import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
 
@@ -121,22 +122,6 @@ export function defaultGraphCacheDir(): string {
 }
 
 /**
- * Puts weight file `src` beside the graph as `dst` without copying bytes: a hard link. ONNX Runtime
- * (≥ 1.30) refuses external data that resolves outside the graph's folder, so a symbolic link will
- * not do. Where a hard link is impossible (another filesystem, a file owned by someone else) the
- * file is cloned (copy-on-write where the filesystem supports it, else copied once).
- */
-function placeWeightFile(src: string, dst: string): void {
-  try {
-    fs.linkSync(src, dst);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EACCES' && code !== 'EMLINK' && code !== 'ENOTSUP') throw e;
-    fs.copyFileSync(src, dst, fs.constants.COPYFILE_FICLONE);
-  }
-}
-
-/**
  * Builds the graph and writes it under `cacheDir/<key>/`, beside hard links to the safetensors files
  * (ONNX external data is resolved relative to the graph file). The key covers the graph bytes and each
  * weight file's size and mtime, so an unchanged folder maps to the same file (the feature cache keys
@@ -156,7 +141,7 @@ function writeBuiltGraph(dir: string, config: Record<string, unknown>, cacheDir:
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const tmp = fs.mkdtempSync(path.join(cacheDir, '.building-'));
   try {
-    for (const f of built.shards) placeWeightFile(path.resolve(f), path.join(tmp, path.basename(f)));
+    for (const f of built.shards) linkOrCopy(path.resolve(f), path.join(tmp, path.basename(f)));
     fs.writeFileSync(path.join(tmp, built.fileName), built.bytes);
     fs.renameSync(tmp, target);
   } catch (e) {

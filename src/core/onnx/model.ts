@@ -384,6 +384,18 @@ export class OnnxModel {
     return w;
   }
 
+  /**
+   * Re-encodes an external-data initializer with its bytes inline (raw_data streamed from `data`, a
+   * source over its data file, bytes [offset, offset + length)), for graphs that must stand alone.
+   */
+  inlineTensor(t: OnnxInitializer, data: ByteSource, length: number): MessageWriter {
+    const w = new MessageWriter();
+    for (const x of parseFields(this.src, t.field.valStart, t.field.valEnd)) {
+      if (x.num !== TENSOR.externalData && x.num !== TENSOR.dataLocation) w.raw(this.src, x);
+    }
+    return w.lenRange(TENSOR.rawData, data, t.external!.offset, t.external!.offset + length);
+  }
+
   /** Byte range of an initializer's inline raw_data in the source, or null. */
   rawDataRange(t: OnnxInitializer): { start: number; end: number } | null {
     const f = parseFields(this.src, t.field.valStart, t.field.valEnd).find((x) => x.num === TENSOR.rawData);

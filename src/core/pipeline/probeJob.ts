@@ -19,7 +19,7 @@ export interface PreparedRun {
 
 export async function prepare(modelDir: string, specs: TaskSpec[], settings: ProbeSettings, ctx: JobContext): Promise<PreparedRun> {
   stage(ctx, 'load', `loading model ${modelDir}`);
-  const info = openModel(modelDir, { onnx: settings.onnx, quantized: settings.quantized });
+  const info = openModel(modelDir, { onnx: settings.onnx, quantized: settings.quantized, from: settings.from });
   const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength });
   const tasks: TaskData[] = [];
   for (const s of specs) {
@@ -32,6 +32,7 @@ export function summarizeModel(info: ModelInfo): ModelSummary {
   return {
     dir: info.dir,
     onnxFile: info.onnxFile,
+    graphFrom: info.graphFrom,
     architecture: info.architecture,
     numLayers: info.numLayers,
     hiddenSize: info.hiddenSize,

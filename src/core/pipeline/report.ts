@@ -10,6 +10,8 @@ export const TOOL_VERSION = '0.1.0';
 export interface ModelSummary {
   dir: string;
   onnxFile: string;
+  /** onnx: the folder's ONNX export; safetensors: a graph built from config.json + safetensors (onnxFile is then the built graph). */
+  graphFrom: 'onnx' | 'safetensors';
   architecture: string;
   numLayers: number;
   hiddenSize: number;

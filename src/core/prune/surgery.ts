@@ -12,7 +12,7 @@ import { DataType, OnnxInitializer, OnnxModel } from '../onnx/model';
 
 const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2, [DataType.DOUBLE]: 8, 16: 2 };
 
-function externalLength(t: OnnxInitializer): number {
+export function externalLength(t: OnnxInitializer): number {
   if (t.external!.length !== null) return t.external!.length;
   const size = BYTES[t.dataType];
   if (!size) throw new Error(`initializer ${t.name}: external data without a length and of data type ${t.dataType}; cannot tell its size.`);
