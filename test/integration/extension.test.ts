@@ -86,7 +86,7 @@ describe('ProbeScale extension', () => {
 
   it('finds the model folder that the Explorer menu is shown on', async () => {
     const folders = await api.modelFolders();
-    assert.deepEqual(folders, [modelDir, robertaDir]);
+    assert.deepEqual(folders, [modelDir, path.join(ws, 'models', 'tiny-distilbert-safetensors'), robertaDir], 'safetensors-only folders included');
   });
 
   it('resolves the relevance view and completes the ready handshake', async () => {

@@ -24,6 +24,8 @@ export function prepareWorkspace(dir: string, repoRoot: string): TestWorkspace {
   fs.mkdirSync(path.dirname(modelDir), { recursive: true });
   fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-bert'), modelDir, { recursive: true });
   fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-roberta'), optimizeModelDir, { recursive: true });
+  // A folder as downloaded from the Hub: config, tokenizer and model.safetensors, no ONNX export.
+  fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-distilbert'), path.join(dir, 'models', 'tiny-distilbert-safetensors'), { recursive: true, filter: (src) => path.basename(src) !== 'onnx' });
   const tasks: Record<string, string> = {};
   for (const t of TEST_TASKS) {
     tasks[t] = path.join(dir, 'data', 'tasks', t);

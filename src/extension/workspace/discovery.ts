@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { hasSafetensors } from '../../core/model/weights';
 
 /** Folders never searched: dependencies, build output, test installs. */
 export const SEARCH_EXCLUDE = '**/{node_modules,.git,out,dist,.e2e,.vscode-test,.probescale}/**';
@@ -31,9 +32,9 @@ function hasOnnx(dir: string): boolean {
   return inDir(path.join(dir, 'onnx')) || inDir(dir);
 }
 
-/** A model folder: config.json beside an ONNX export (in onnx/ or the folder itself). */
+/** A model folder: config.json beside an ONNX export (in onnx/ or the folder itself) or safetensors weights. */
 export function isModelFolder(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'config.json')) && hasOnnx(dir);
+  return fs.existsSync(path.join(dir, 'config.json')) && (hasOnnx(dir) || hasSafetensors(dir));
 }
 
 /** A task classifier a committed folder ships (config.json `probescale.tasks`). */
