@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModel, readConfig, resolveEncoderGraph } from '../../src/core/model/modelInfo';
+import { findWordEmbedding, readRows } from '../../src/core/onnx/vocab';
 import { fixture, repoRoot, tasksDir, tinyModels } from '../helpers';
 import { tensorBytes, writeSafetensors } from '../safetensorsFiles';
 
@@ -116,6 +117,13 @@ test('fp16 and bf16 weights are upcast in the graph: same outputs as float32 hol
       const dir = folderLike(name, dtype, { 'model.safetensors': v[dtype] });
       const d = maxAbsDiff(await lastHidden(built(dir), refs), y32);
       assert.ok(d < 1e-6, `${name} ${dtype}: max |diff| ${d}`);
+      // --vocab-trim reads the table as stored: rows come back as the file's bytes.
+      const info = openModel(dir, { from: 'safetensors', graphCacheDir });
+      const e = findWordEmbedding(info.model);
+      const table = tensorBytes(path.join(dir, 'model.safetensors')).bytes.get(e.weight.name)!;
+      const row = 2 * e.hidden;
+      assert.deepEqual(readRows(info.model, e.weight, [5, 7]), Buffer.concat([table.subarray(5 * row, 6 * row), table.subarray(7 * row, 8 * row)]));
+      info.model.close();
     }
   }
 });
@@ -208,3 +216,19 @@ for (const name of tinyModels) {
     assert.deepEqual(reports[0].model.params, reports[1].model.params);
   });
 }
+
+test('--from safetensors uses the weights even beside an ONNX export, and the report says which', () => {
+  const cache = fs.mkdtempSync(path.join(tmp, 'cache-'));
+  const [st, onnx] = ['safetensors', 'onnx'].map((from) => {
+    const out = path.join(tmp, `from-${from}.json`);
+    const r = run(cache, 'probe', fixture('tiny-bert'), '--from', from, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '60', '--limit-test', '30', '--c', '1', '--no-cache', '--out', out, '-q');
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(fs.readFileSync(out, 'utf8'));
+  });
+  assert.equal(st.model.graphFrom, 'safetensors');
+  assert.equal(onnx.model.graphFrom, 'onnx');
+  assert.deepEqual(st.tasks.sentlen.layers, onnx.tasks.sentlen.layers);
+  const bad = run(cache, 'probe', fixture('tiny-bert'), '--from', 'pickle', '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '-q');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /--from pickle: use onnx or safetensors/);
+});

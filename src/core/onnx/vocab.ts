@@ -10,9 +10,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UnsupportedModelError } from '../errors';
+import { BFLOAT16 } from './build';
 import { DataType, GraphEdit, NewInitializer, OnnxInitializer, OnnxModel, OnnxNode, int64Initializer } from './model';
 
-const ELEMENT_BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.UINT8]: 1, [DataType.INT8]: 1 };
+const ELEMENT_BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [BFLOAT16]: 2, [DataType.UINT8]: 1, [DataType.INT8]: 1 };
 
 export const VOCAB_METADATA_KEY = 'probescale.vocab';
 
@@ -40,7 +41,7 @@ export function findWordEmbedding(model: OnnxModel): WordEmbedding {
 /** Bytes of rows `rows` (in order) of a 2-D initializer stored as raw data, inline or external. */
 export function readRows(model: OnnxModel, t: OnnxInitializer, rows: number[]): Buffer {
   const elem = ELEMENT_BYTES[t.dataType];
-  if (!elem) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} has element type ${t.dataType}; --vocab-trim handles float32, float16, uint8 and int8 tables.`);
+  if (!elem) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} has element type ${t.dataType}; --vocab-trim handles float32, float16, bfloat16, uint8 and int8 tables.`);
   const rowBytes = elem * t.dims[1];
   const out = Buffer.alloc(rowBytes * rows.length);
   if (t.external) {
@@ -64,7 +65,7 @@ export function readRows(model: OnnxModel, t: OnnxInitializer, rows: number[]): 
  * scale and zero point are per tensor.
  */
 function checkQuantization(model: OnnxModel, e: WordEmbedding): void {
-  if (e.weight.dataType === DataType.FLOAT || e.weight.dataType === DataType.FLOAT16) return;
+  if (e.weight.dataType === DataType.FLOAT || e.weight.dataType === DataType.FLOAT16 || e.weight.dataType === BFLOAT16) return;
   const out = e.node.outputs[0];
   for (const n of model.nodes) {
     if (!n.inputs.includes(out) || n.opType !== 'DequantizeLinear') continue;
