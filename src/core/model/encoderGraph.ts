@@ -65,10 +65,25 @@ function num(config: Config, key: string, fallback?: number): number {
   return v;
 }
 
+interface BertDims {
+  H: number;
+  E: number;
+  heads: number;
+  inter: number;
+  L: number;
+  eps: number;
+  act: string;
+  types: number;
+  why: string;
+  embWhy: string;
+}
+
 class EncoderBuilder {
   readonly g = new GraphBuilder();
   private prefix = '';
+  /** Float32 view of each weight registered so far (its name, or the Cast of it). */
   private readonly cast = new Map<string, string>();
+  private readonly registered = new Set<string>();
 
   constructor(
     private readonly config: Config,
@@ -87,12 +102,19 @@ class EncoderBuilder {
     return t;
   }
 
+  /** Declares tensor `t` as an initializer whose bytes stay in its safetensors file (once). */
+  private register(t: WeightTensor): void {
+    if (this.registered.has(t.name)) return;
+    this.registered.add(t.name);
+    this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: t.file.split(/[\\/]/).pop()!, offset: t.offset, length: t.length });
+  }
+
   /** A float32 tensor holding weight `name` (cast when stored as fp16/bf16, transposed when `transpose`). */
   weight(scope: string, name: string, shape: number[], why: string, transpose = false): string {
     const t = this.tensor(name, shape, why);
+    this.register(t);
     let out = this.cast.get(t.name);
     if (out === undefined) {
-      this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: t.file.split(/[\\/]/).pop()!, offset: t.offset, length: t.length });
       out = t.dtype === 'F32' ? t.name : this.g.op(scope, 'Cast', [t.name], { to: DataType.FLOAT });
       this.cast.set(t.name, out);
     }
@@ -102,10 +124,7 @@ class EncoderBuilder {
   /** Rows of embedding table `name` for `ids`, as float32 (gathered in the stored dtype, then cast). */
   embed(scope: string, name: string, shape: number[], why: string, ids: string): string {
     const t = this.tensor(name, shape, why);
-    if (!this.cast.has(t.name)) {
-      this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: t.file.split(/[\\/]/).pop()!, offset: t.offset, length: t.length });
-      this.cast.set(t.name, t.name);
-    }
+    this.register(t);
     const rows = this.g.op(scope, 'Gather', [t.name, ids]);
     return t.dtype === 'F32' ? rows : this.g.op(scope, 'Cast', [rows], { to: DataType.FLOAT });
   }
@@ -196,87 +215,96 @@ class EncoderBuilder {
     this.prefix = prefixes[0];
   }
 
-  bertLike(family: 'bert' | 'roberta' | 'distilbert'): void {
+  /** The sizes a BERT-family config declares (DistilBERT names them differently); `why` quotes them for errors. */
+  private bertDims(family: 'bert' | 'roberta' | 'distilbert'): BertDims {
     const c = this.config;
-    const g = this.g;
     const distil = family === 'distilbert';
     const H = distil ? num(c, 'dim') : num(c, 'hidden_size');
     const heads = distil ? num(c, 'n_heads') : num(c, 'num_attention_heads');
     const inter = distil ? num(c, 'hidden_dim') : num(c, 'intermediate_size');
-    const L = distil ? num(c, 'n_layers') : num(c, 'num_hidden_layers');
     const E = distil ? H : num(c, 'embedding_size', H);
-    const eps = distil ? 1e-12 : num(c, 'layer_norm_eps', 1e-12);
-    const act = String((distil ? c.activation : c.hidden_act) ?? 'gelu');
-    const vocab = num(c, 'vocab_size');
-    const maxPos = num(c, 'max_position_embeddings');
-    const types = distil ? 0 : num(c, 'type_vocab_size', 2);
     if (H % heads !== 0) throw new BadInputError(`config.json: hidden size ${H} is not a multiple of the ${heads} attention heads.`);
     if (!distil && (c.position_embedding_type ?? 'absolute') !== 'absolute') throw new UnsupportedModelError(`config.json: position_embedding_type '${String(c.position_embedding_type)}' is not supported when building from safetensors (absolute is); export the model to ONNX instead.`);
-    const tokenTypes = family === 'bert' && types > 1;
-    this.findPrefix('embeddings.word_embeddings.weight');
-    this.declareIO(tokenTypes, H);
-
-    // Embeddings: word + position (+ token type) → LayerNorm.
     const hk = distil ? 'dim' : 'hidden_size';
-    const ek = E === H ? hk : 'embedding_size';
-    let x = this.embed('/embeddings/word_embeddings', 'embeddings.word_embeddings.weight', [vocab, E], `vocab_size ${vocab}, ${ek} ${E}`, 'input_ids');
-    const posWhy = `max_position_embeddings ${maxPos}, ${ek} ${E}`;
+    return {
+      H,
+      E,
+      heads,
+      inter,
+      L: distil ? num(c, 'n_layers') : num(c, 'num_hidden_layers'),
+      eps: distil ? 1e-12 : num(c, 'layer_norm_eps', 1e-12),
+      act: String((distil ? c.activation : c.hidden_act) ?? 'gelu'),
+      types: distil ? 0 : num(c, 'type_vocab_size', 2),
+      why: `${hk} ${H}, ${distil ? 'hidden_dim' : 'intermediate_size'} ${inter}`,
+      embWhy: `${E === H ? hk : 'embedding_size'} ${E}`,
+    };
+  }
+
+  bertLike(family: 'bert' | 'roberta' | 'distilbert'): void {
+    const d = this.bertDims(family);
+    const tokenTypes = family === 'bert' && d.types > 1;
+    this.findPrefix('embeddings.word_embeddings.weight');
+    this.declareIO(tokenTypes, d.H);
+    let x = this.bertEmbeddings(family, d, tokenTypes);
+    const mask = this.maskBias('');
+    for (let i = 0; i < d.L; i++) x = family === 'distilbert' ? this.distilBlock(i, x, mask, d) : this.bertBlock(i, x, mask, d);
+    this.g.op('', 'Identity', [x], undefined, 'last_hidden_state');
+  }
+
+  /** word + position (+ token type) embeddings → LayerNorm (→ ELECTRA's projection when embedding_size ≠ hidden_size). */
+  private bertEmbeddings(family: 'bert' | 'roberta' | 'distilbert', d: BertDims, tokenTypes: boolean): string {
+    const g = this.g;
+    const s = '/embeddings';
+    const vocab = num(this.config, 'vocab_size');
+    const maxPos = num(this.config, 'max_position_embeddings');
+    let x = this.embed(`${s}/word_embeddings`, 'embeddings.word_embeddings.weight', [vocab, d.E], `vocab_size ${vocab}, ${d.embWhy}`, 'input_ids');
     let pos: string;
     if (family === 'roberta') {
       // HF create_position_ids_from_input_ids: cumsum over non-pad tokens, offset by the padding index.
-      const pad = num(c, 'pad_token_id', 1);
-      const nonPad = g.op('/embeddings', 'Cast', [g.op('/embeddings', 'Not', [g.op('/embeddings', 'Equal', ['input_ids', g.ints([pad], true)])])], { to: DataType.INT64 });
-      const cum = g.op('/embeddings', 'Mul', [g.op('/embeddings', 'CumSum', [nonPad, g.ints([1], true)]), nonPad]);
-      pos = g.op('/embeddings', 'Add', [cum, g.ints([pad], true)]);
+      const pad = num(this.config, 'pad_token_id', 1);
+      const nonPad = g.op(s, 'Cast', [g.op(s, 'Not', [g.op(s, 'Equal', ['input_ids', g.ints([pad], true)])])], { to: DataType.INT64 });
+      pos = g.op(s, 'Add', [g.op(s, 'Mul', [g.op(s, 'CumSum', [nonPad, g.ints([1], true)]), nonPad]), g.ints([pad], true)]);
     } else {
-      const seq = g.op('/embeddings', 'Gather', [g.op('/embeddings', 'Shape', ['input_ids']), g.ints([1], true)]);
-      pos = g.op('/embeddings', 'Range', [g.ints([0], true), seq, g.ints([1], true)]);
+      pos = g.op(s, 'Range', [g.ints([0], true), g.op(s, 'Gather', [g.op(s, 'Shape', ['input_ids']), g.ints([1], true)]), g.ints([1], true)]);
     }
-    if (types > 0) {
-      const typeWhy = `type_vocab_size ${types}, ${ek} ${E}`;
-      const tt = this.embed('/embeddings/token_type_embeddings', 'embeddings.token_type_embeddings.weight', [types, E], typeWhy, tokenTypes ? 'token_type_ids' : g.ints([0], true));
-      x = g.op('/embeddings', 'Add', [x, tt]);
+    if (d.types > 0) {
+      const tt = this.embed(`${s}/token_type_embeddings`, 'embeddings.token_type_embeddings.weight', [d.types, d.E], `type_vocab_size ${d.types}, ${d.embWhy}`, tokenTypes ? 'token_type_ids' : g.ints([0], true));
+      x = g.op(s, 'Add', [x, tt]);
     }
-    x = g.op('/embeddings', 'Add', [x, this.embed('/embeddings/position_embeddings', 'embeddings.position_embeddings.weight', [maxPos, E], posWhy, pos)]);
-    x = this.layerNorm('/embeddings/LayerNorm', x, 'embeddings.LayerNorm', E, eps, `${ek} ${E}`, L === 0 && E === H ? 'last_hidden_state' : undefined);
-    if (E !== H) x = this.linear('/embeddings_project', x, 'embeddings_project', H, E, `hidden_size ${H}, embedding_size ${E}`);
-
-    const mask = this.maskBias('');
-    const dim = H / heads;
-    const why = `${hk} ${H}, ${distil ? 'hidden_dim' : 'intermediate_size'} ${inter}`;
-    for (let i = 0; i < L; i++) {
-      const out = i === L - 1 ? 'last_hidden_state' : undefined;
-      x = distil ? this.distilBlock(i, x, mask, H, heads, dim, inter, act, why, out) : this.bertBlock(i, x, mask, H, heads, dim, inter, eps, act, why, out);
-    }
+    x = g.op(s, 'Add', [x, this.embed(`${s}/position_embeddings`, 'embeddings.position_embeddings.weight', [maxPos, d.E], `max_position_embeddings ${maxPos}, ${d.embWhy}`, pos)]);
+    x = this.layerNorm(`${s}/LayerNorm`, x, 'embeddings.LayerNorm', d.E, d.eps, d.embWhy);
+    return d.E === d.H ? x : this.linear('/embeddings_project', x, 'embeddings_project', d.H, d.E, `hidden_size ${d.H}, embedding_size ${d.E}`);
   }
 
-  private bertBlock(i: number, x: string, mask: string, H: number, heads: number, dim: number, inter: number, eps: number, act: string, why: string, out?: string): string {
+  private bertBlock(i: number, x: string, mask: string, d: BertDims): string {
+    const { H, heads, inter, eps, act, why } = d;
     const s = `/encoder/layer.${i}`;
     const n = `encoder.layer.${i}`;
     const self = `${s}/attention/self`;
     const q = this.linear(`${self}/query`, x, `${n}.attention.self.query`, H, H, why);
     const k = this.linear(`${self}/key`, x, `${n}.attention.self.key`, H, H, why);
     const v = this.linear(`${self}/value`, x, `${n}.attention.self.value`, H, H, why);
-    const ctx = this.attention(self, q, k, v, heads, dim, true, [mask]);
+    const ctx = this.attention(self, q, k, v, heads, H / heads, true, [mask]);
     const o = this.linear(`${s}/attention/output/dense`, ctx, `${n}.attention.output.dense`, H, H, why);
     const a = this.layerNorm(`${s}/attention/output/LayerNorm`, this.g.op(`${s}/attention/output`, 'Add', [o, x]), `${n}.attention.output.LayerNorm`, H, eps, why);
     const f = this.activation(`${s}/intermediate/intermediate_act_fn`, this.linear(`${s}/intermediate/dense`, a, `${n}.intermediate.dense`, inter, H, why), act);
     const y = this.linear(`${s}/output/dense`, f, `${n}.output.dense`, H, inter, why);
-    return this.layerNorm(`${s}/output/LayerNorm`, this.g.op(`${s}/output`, 'Add', [y, a]), `${n}.output.LayerNorm`, H, eps, why, out);
+    return this.layerNorm(`${s}/output/LayerNorm`, this.g.op(`${s}/output`, 'Add', [y, a]), `${n}.output.LayerNorm`, H, eps, why);
   }
 
-  private distilBlock(i: number, x: string, mask: string, H: number, heads: number, dim: number, inter: number, act: string, why: string, out?: string): string {
+  private distilBlock(i: number, x: string, mask: string, d: BertDims): string {
+    const { H, heads, inter, act, why } = d;
     const s = `/transformer/layer.${i}`;
     const n = `transformer.layer.${i}`;
     const q = this.linear(`${s}/attention/q_lin`, x, `${n}.attention.q_lin`, H, H, why);
     const k = this.linear(`${s}/attention/k_lin`, x, `${n}.attention.k_lin`, H, H, why);
     const v = this.linear(`${s}/attention/v_lin`, x, `${n}.attention.v_lin`, H, H, why);
-    const ctx = this.attention(`${s}/attention`, q, k, v, heads, dim, true, [mask]);
+    const ctx = this.attention(`${s}/attention`, q, k, v, heads, H / heads, true, [mask]);
     const o = this.linear(`${s}/attention/out_lin`, ctx, `${n}.attention.out_lin`, H, H, why);
     const a = this.layerNorm(`${s}/sa_layer_norm`, this.g.op(s, 'Add', [o, x]), `${n}.sa_layer_norm`, H, 1e-12, why);
     const f = this.activation(`${s}/ffn/activation`, this.linear(`${s}/ffn/lin1`, a, `${n}.ffn.lin1`, inter, H, why), act);
     const y = this.linear(`${s}/ffn/lin2`, f, `${n}.ffn.lin2`, H, inter, why);
-    return this.layerNorm(`${s}/output_layer_norm`, this.g.op(s, 'Add', [y, a]), `${n}.output_layer_norm`, H, 1e-12, why, out);
+    return this.layerNorm(`${s}/output_layer_norm`, this.g.op(s, 'Add', [y, a]), `${n}.output_layer_norm`, H, 1e-12, why);
   }
 
   t5(): void {
