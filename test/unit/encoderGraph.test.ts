@@ -14,6 +14,13 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-eg-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 const graphCacheDir = path.join(tmp, 'graphs');
 
+const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+/** Runs the CLI with its caches (graphs included) under `cache`. */
+function run(cache: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: cache } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
 interface Refs {
   input_ids: number[][];
   attention_mask: number[][];
@@ -147,15 +154,16 @@ test('sharded model-0000x-of-0000y.safetensors with their index equal the export
     const refs = refsOf(name);
     const d = maxAbsDiff(await lastHidden(built(dir), refs), await lastHidden(resolveEncoderGraph(fixture(name), readConfig(fixture(name))).file, refs));
     assert.ok(d < 1e-4, `${name} sharded: max |diff| ${d}`);
+    // Pruning keeps the shard layout; the pruned shards rebuild the pruned model PyTorch computes.
+    const out = path.join(tmp, `${name}-sharded-pruned`);
+    const r = run(fs.mkdtempSync(path.join(tmp, 'cache-')), 'prune', dir, '--layers', '1,3', '--out', out, '-q');
+    assert.equal(r.code, 0, r.err);
+    const index = JSON.parse(fs.readFileSync(path.join(out, 'model.safetensors.index.json'), 'utf8'));
+    assert.ok(Object.keys(index.weight_map).every((n) => !/(layer|block)\.[23]\./.test(n)), 'blocks renumbered 0..1');
+    const dp = maxAbsDiff(await lastHidden(built(out), refs), refs.subsets['1,3'].last_hidden_state);
+    assert.ok(dp < 1e-4, `${name} pruned shards vs PyTorch blocks 1,3: max |diff| ${dp}`);
   }
 });
-
-const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
-/** Runs the CLI with its caches (graphs included) under `cache`. */
-function run(cache: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: cache } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 /** A copy of the fixture without onnx/ whose safetensors header (and config) `mutate` may change. */
 function brokenCopy(label: string, mutate: (header: Record<string, unknown>, config: Record<string, unknown>) => void): string {

@@ -119,11 +119,12 @@ export async function writePrunedSafetensors(
   src: string,
   dst: string,
   kept: number[],
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; numBlocks?: number } = {},
 ): Promise<{ tensors: number; bytes: number }> {
   throwIfAborted(opts.signal);
   const header = readSafetensorsHeader(src);
-  const L = header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0);
+  // One shard of a sharded model may hold only some blocks: the model's count comes from the caller.
+  const L = opts.numBlocks ?? header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0);
   for (let i = 0; i < kept.length; i++) {
     if (!Number.isInteger(kept[i]) || kept[i] < 0 || kept[i] >= L) throw new BadInputError(`block ${kept[i]} does not exist in ${src}: it has blocks 0..${L - 1}`);
     if (i > 0 && kept[i] <= kept[i - 1]) throw new BadInputError(`kept blocks '${kept.join(',')}' must be strictly increasing`);

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError } from '../errors';
-import { readSafetensorsHeader } from './safetensors';
+import { readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
 
 export interface WeightTensor {
   name: string;
@@ -93,4 +93,30 @@ function tensorsOf(file: string, wanted: Set<string> | null): Map<string, Weight
     if (!out.has(name)) throw new BadInputError(`${file}: the index says it holds tensor '${name}', but its header has no such tensor; re-download the shard.`);
   }
   return out;
+}
+
+/**
+ * Prunes a sharded model's weights into `outDir`: each shard keeps its name and holds its kept
+ * tensors renumbered (writePrunedSafetensors), shards left empty are dropped, and a new index maps
+ * every tensor to its shard. Returns the files written, relative to `outDir`.
+ */
+export async function writePrunedShards(dir: string, outDir: string, kept: number[], numBlocks: number, signal?: AbortSignal): Promise<string[]> {
+  const { files } = openWeights(dir);
+  const weightMap: Record<string, string> = {};
+  const written: string[] = [];
+  let totalSize = 0;
+  for (const f of files) {
+    const dst = path.join(outDir, path.basename(f));
+    await writePrunedSafetensors(f, dst, kept, { signal, numBlocks });
+    const header = readSafetensorsHeader(dst);
+    if (header.tensors.length === 0) {
+      fs.rmSync(dst);
+      continue;
+    }
+    for (const t of header.tensors) weightMap[t.name] = path.basename(f);
+    totalSize += header.tensors.reduce((a, t) => a + t.end - t.begin, 0);
+    written.push(path.basename(f));
+  }
+  fs.writeFileSync(path.join(outDir, INDEX_FILE), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + '\n');
+  return [...written, INDEX_FILE];
 }

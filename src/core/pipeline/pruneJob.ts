@@ -11,6 +11,7 @@ import { throwIfAborted } from '../errors';
 import { validateKept } from '../onnx/edit';
 import { ModelInfo, openModel } from '../model/modelInfo';
 import { prunedConfig, writePrunedSafetensors } from '../model/safetensors';
+import { INDEX_FILE, writePrunedShards } from '../model/weights';
 import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from './report';
 
@@ -61,6 +62,9 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
     stage(ctx, 'prune', 'pruning model.safetensors');
     await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal });
     files.push('model.safetensors');
+  } else if (fs.existsSync(path.join(info.dir, INDEX_FILE))) {
+    stage(ctx, 'prune', 'pruning the safetensors shards');
+    files.push(...(await writePrunedShards(info.dir, dir, kept, info.numLayers, ctx.signal)));
   }
   return files;
 }
