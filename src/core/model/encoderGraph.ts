@@ -12,6 +12,7 @@
  * float32 in the graph (also folded at load), so the model computes in float32 whatever the
  * file's dtype; embedding tables are gathered first and cast after, so the table stays as stored.
  */
+import * as path from 'node:path';
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { BFLOAT16, GraphBuilder } from '../onnx/build';
 import { DataType } from '../onnx/model';
@@ -55,7 +56,7 @@ export function buildEncoderGraph(config: Config, weights: WeightSet, version: s
   const b = new EncoderBuilder(config, weights);
   if (family === 't5') b.t5();
   else b.bertLike(family);
-  b.g.metadata['probescale.graph'] = JSON.stringify({ builtFrom: 'safetensors', modelType: type, files: weights.files.map((f) => f.split(/[\\/]/).pop()) });
+  b.g.metadata['probescale.graph'] = JSON.stringify({ builtFrom: 'safetensors', modelType: type, files: weights.files.map((f) => path.basename(f)) });
   return { bytes: b.g.serialize(OPSET, version), fileName: family === 't5' ? 'encoder_model.onnx' : 'model.onnx', shards: weights.files };
 }
 
@@ -106,7 +107,7 @@ class EncoderBuilder {
   private register(t: WeightTensor): void {
     if (this.registered.has(t.name)) return;
     this.registered.add(t.name);
-    this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: t.file.split(/[\\/]/).pop()!, offset: t.offset, length: t.length });
+    this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: path.basename(t.file), offset: t.offset, length: t.length });
   }
 
   /** A float32 tensor holding weight `name` (cast when stored as fp16/bf16, transposed when `transpose`). */
