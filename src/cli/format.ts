@@ -8,7 +8,7 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined ? '
 export function formatProbeReport(r: ProbeReport): string {
   const lines: string[] = [];
   const m = r.model;
-  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}, ${m.params.perBlock[0]?.toLocaleString('en-US')} per block)${m.quantized ? ' · quantized' : ''} · ${r.provider}`);
+  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}, ${m.params.perBlock[0]?.toLocaleString('en-US')} per block)${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ' · graph built from safetensors' : ''} · ${r.provider}`);
   for (const [name, t] of Object.entries(r.tasks)) {
     lines.push('');
     lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling, majority ${pct(t.majority).trim()} %`);

@@ -235,8 +235,17 @@ test('--from safetensors uses the weights even beside an ONNX export, and the re
   });
   assert.equal(st.model.graphFrom, 'safetensors');
   assert.equal(onnx.model.graphFrom, 'onnx');
+  assert.match(run(cache, 'probe', fixture('tiny-bert'), '--from', 'safetensors', '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '30', '--limit-test', '10', '--c', '1', '--no-cache', '-q').out, /· graph built from safetensors ·/);
   assert.deepEqual(st.tasks.sentlen.layers, onnx.tasks.sentlen.layers);
-  const bad = run(cache, 'probe', fixture('tiny-bert'), '--from', 'pickle', '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '-q');
-  assert.equal(bad.code, 1);
-  assert.match(bad.err, /--from pickle: use onnx or safetensors/);
+  const noOnnx = folderLike('tiny-bert', 'from-onnx', { 'model.safetensors': fs.readFileSync(fixture('tiny-bert', 'model.safetensors')) });
+  const bad: [string[], RegExp][] = [
+    [[fixture('tiny-bert'), '--from', 'pickle'], /--from pickle: use onnx or safetensors/],
+    [[noOnnx, '--from', 'onnx'], /no model\.onnx in onnx\/ .*Export the model to ONNX/],
+    [[fixture('tiny-bert'), '--from', 'safetensors', '--quantized'], /--from safetensors cannot be combined with --quantized/],
+  ];
+  for (const [args, re] of bad) {
+    const r = run(cache, 'probe', ...args, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '-q');
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, re);
+  }
 });
