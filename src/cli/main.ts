@@ -7,15 +7,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BadInputError, isCancelled, isUserError } from '../core/errors';
-import { DEFAULT_SETTINGS, Job, JobContext, ProbeSettings, ProgressEvent, TaskSpec } from '../core/jobs';
+import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
+import { DEFAULT_SETTINGS, ProbeSettings } from '../core/settings';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
-import type { OptimizeReport } from '../core/pipeline/optimizeJob';
 import { parseSelectionRule } from '../core/optimize/select';
-import type { ProbeReport } from '../core/pipeline/report';
-import type { PruneResult } from '../core/pipeline/pruneJob';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
@@ -209,6 +207,39 @@ function writeJsonAtomically(file: string, data: unknown): void {
   fs.renameSync(tmp, abs);
 }
 
+/** Runs the job, clears the progress line, and shows its result (writing --out where asked). */
+async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undefined, ctx: JobContext, progress: ProgressLine): Promise<void> {
+  const show = (text: string) => {
+    progress.done();
+    process.stdout.write(text);
+  };
+  switch (job.type) {
+    case 'probe':
+    case 'eval': {
+      const report = await runner.run(job, ctx);
+      show(formatProbeReport(report));
+      if (out) {
+        writeJsonAtomically(out, report);
+        process.stderr.write(`report written to ${path.resolve(out)}\n`);
+      }
+      return;
+    }
+    case 'optimize': {
+      const r = await runner.run(job, ctx);
+      return show(`${formatOptimizeReport(r.report)}wrote ${r.out}\n`);
+    }
+    case 'prune': {
+      const r = await runner.run(job, ctx);
+      const pct = ((100 * r.params.after) / r.params.before).toFixed(1);
+      return show(`kept blocks ${r.kept.join(',') || '(none)'}: ${r.params.after.toLocaleString('en-US')} of ${r.params.before.toLocaleString('en-US')} parameters (${pct} %)\nwrote ${r.out}: ${r.files.join(', ')}\n`);
+    }
+    default: {
+      const never: never = job;
+      throw new Error(`unknown job ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof jobFromArgs>;
   try {
@@ -240,34 +271,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const ctx: JobContext = { signal: ac.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
   try {
-    const result = await runner.run<unknown>(job, ctx);
-    progress.done();
-    switch (job.type) {
-      case 'probe':
-      case 'eval': {
-        const report = result as ProbeReport;
-        process.stdout.write(formatProbeReport(report));
-        if (out) {
-          writeJsonAtomically(out, report);
-          process.stderr.write(`report written to ${path.resolve(out)}\n`);
-        }
-        break;
-      }
-      case 'optimize': {
-        const r = result as { out: string; report: OptimizeReport };
-        process.stdout.write(formatOptimizeReport(r.report));
-        process.stdout.write(`wrote ${r.out}\n`);
-        break;
-      }
-      case 'prune': {
-        const r = result as PruneResult;
-        const pct = ((100 * r.params.after) / r.params.before).toFixed(1);
-        process.stdout.write(`kept blocks ${r.kept.join(',') || '(none)'}: ${r.params.after.toLocaleString('en-US')} of ${r.params.before.toLocaleString('en-US')} parameters (${pct} %)\nwrote ${r.out}: ${r.files.join(', ')}\n`);
-        break;
-      }
-      default:
-        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    }
+    await runAndShow(runner, job, out, ctx, progress);
     return 0;
   } catch (e) {
     progress.done();

@@ -3,7 +3,7 @@
  * package.json `contributes.configuration` declares the same keys; keep the two in step.
  */
 import * as vscode from 'vscode';
-import { DEFAULT_SETTINGS, ProbeSettings } from '../core/jobs';
+import { DEFAULT_SETTINGS, ProbeSettings } from '../core/settings';
 import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
 
 export const SECTION = 'probescale';

@@ -12,7 +12,8 @@ import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { chunksToBuffer, writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
-import { OpenedSession, Provider, openSession } from '../runtime/session';
+import { OpenedSession, openSession } from '../runtime/session';
+import { Provider } from '../settings';
 import type { TextTokenizer } from '../data/tokenize';
 
 export interface TextExample {

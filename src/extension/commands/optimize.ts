@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
-import { ProbeSettings, TaskSpec } from '../../core/jobs';
+import { TaskSpec } from '../../core/jobs';
+import { ProbeSettings } from '../../core/settings';
 import { openModel } from '../../core/model/modelInfo';
-import type { OptimizeReport } from '../../core/pipeline/optimizeJob';
+import type { OptimizeReport } from '../../core/report';
 import { ParamAccount, minimumParams, parseBudget } from '../../core/optimize/subsets';
 import { ParamData, formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
@@ -141,7 +142,7 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
     overwrite = true;
   }
   const command = cliCommand({ ...config, out, targetRetention, candidates, select, vocabTrim }, settings);
-  const outcome = await s.jobs.run<{ out: string; report: OptimizeReport }>(
+  const outcome = await s.jobs.run(
     { type: 'optimize', modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, settings, command },
     `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${count(budgetParams)} parameters`,
   );

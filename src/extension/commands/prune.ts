@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PruneResult } from '../../core/pipeline/pruneJob';
 import { PruneOutcome, formatBlockRanges } from '../../shared/protocol';
 import { reportError } from '../log';
 import { Services } from '../services';
@@ -49,7 +48,7 @@ export async function commitPrune(s: Services, modelDir: string, layers: number[
     if (!(await confirmReplace(out, `Its contents will be replaced by the model with blocks ${layers.join(', ') || '(none)'} of ${path.basename(modelDir)}.`))) return { status: 'declined' };
     overwrite = true;
   }
-  const outcome = await s.jobs.run<PruneResult>({ type: 'prune', modelDir, layers, out, overwrite, settings: {} }, `ProbeScale: writing ${path.basename(out)}`);
+  const outcome = await s.jobs.run({ type: 'prune', modelDir, layers, out, overwrite, settings: {} }, `ProbeScale: writing ${path.basename(out)}`);
   if (outcome.status === 'cancelled') {
     void vscode.window.showInformationMessage('ProbeScale: pruning cancelled; nothing was written.');
     return outcome;
