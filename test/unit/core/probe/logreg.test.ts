@@ -7,9 +7,9 @@ import {
   logRegObjective,
   predict,
   type LogRegModel,
-} from '../../src/core/probe/logreg';
-import { BadInputError, CancelledError } from '../../src/core/errors';
-import { Rng } from '../../src/core/util/rng';
+} from '../../../../src/core/probe/logreg';
+import { BadInputError, CancelledError } from '../../../../src/core/errors';
+import { Rng } from '../../../../src/core/util/rng';
 
 function gauss(r: Rng): number {
   let u = 0;

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { predictProbe, runProbe, trainProbe, type ProbeData } from '../../src/core/probe/probe';
-import { DEFAULT_C_GRID, selectC, stratifiedKFold, takeRows } from '../../src/core/probe/cv';
-import { fitLogReg, predict } from '../../src/core/probe/logreg';
-import { applyStandardizer, fitStandardizer } from '../../src/core/probe/standardize';
-import { accuracy } from '../../src/core/probe/metrics';
-import { BadInputError, CancelledError } from '../../src/core/errors';
-import { Rng } from '../../src/core/util/rng';
+import { predictProbe, runProbe, trainProbe, type ProbeData } from '../../../../src/core/probe/probe';
+import { DEFAULT_C_GRID, selectC, stratifiedKFold, takeRows } from '../../../../src/core/probe/cv';
+import { fitLogReg, predict } from '../../../../src/core/probe/logreg';
+import { applyStandardizer, fitStandardizer } from '../../../../src/core/probe/standardize';
+import { accuracy } from '../../../../src/core/probe/metrics';
+import { BadInputError, CancelledError } from '../../../../src/core/errors';
+import { Rng } from '../../../../src/core/util/rng';
 
 function gauss(r: Rng): number {
   let u = 0;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { openModel } from '../../src/core/model/modelInfo';
-import { blockIndexOf, readSafetensorsHeader } from '../../src/core/model/safetensors';
-import { fixture, robertaMini, tinyModels } from '../helpers';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { blockIndexOf, readSafetensorsHeader } from '../../../../src/core/model/safetensors';
+import { fixture, robertaMini, tinyModels } from '../../../helpers';
 
 test('roberta-mini parameter accounting is exact', () => {
   const info = openModel(robertaMini);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixture, repoRoot, robertaMini, tasksDir } from '../helpers';
+import { fixture, repoRoot, robertaMini, tasksDir } from '../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 function run(...args: string[]) {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { BadInputError } from '../../src/core/errors';
-import { CandidateRows, formatGap, pairedDifference, parseSelectionRule, selectBy, simulateRules } from '../../src/core/optimize/select';
-import { fitLogReg } from '../../src/core/probe/logreg';
-import { MIN_LOGP, predictProbe, scoreRows, trainProbe } from '../../src/core/probe/probe';
-import { Rng } from '../../src/core/util/rng';
+import { BadInputError } from '../../../../src/core/errors';
+import { CandidateRows, formatGap, pairedDifference, parseSelectionRule, selectBy, simulateRules } from '../../../../src/core/optimize/select';
+import { fitLogReg } from '../../../../src/core/probe/logreg';
+import { MIN_LOGP, predictProbe, scoreRows, trainProbe } from '../../../../src/core/probe/probe';
+import { Rng } from '../../../../src/core/util/rng';
 
 /** A candidate from explicit per-row correctness (logp follows correctness unless given). */
 function cand(params: number, rows: Record<string, number[]>, logp?: Record<string, number[]>): CandidateRows {

@@ -3,9 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadTokenizer, truncateLongestFirst, positionLimit } from '../../src/core/data/tokenize';
-import { BadInputError } from '../../src/core/errors';
-import { fixture, robertaMini, tinyModels, repoRoot } from '../helpers';
+import { loadTokenizer, truncateLongestFirst, positionLimit } from '../../../../src/core/data/tokenize';
+import { BadInputError } from '../../../../src/core/errors';
+import { fixture, robertaMini, tinyModels, repoRoot } from '../../../helpers';
 
 interface Refs {
   texts: string[];

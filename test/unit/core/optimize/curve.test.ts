@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { BadInputError } from '../../src/core/errors';
-import { evalCurve, fitSaturating, recommendBudget } from '../../src/core/optimize/curve';
+import { BadInputError } from '../../../../src/core/errors';
+import { evalCurve, fitSaturating, recommendBudget } from '../../../../src/core/optimize/curve';
 
 const near = (got: number, want: number, rel: number, what: string) =>
   assert.ok(Math.abs(got - want) <= rel * Math.max(1, Math.abs(want)), `${what}: got ${got}, want ${want}`);

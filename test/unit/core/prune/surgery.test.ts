@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { OnnxModel } from '../../src/core/onnx/model';
-import { findBlocks } from '../../src/core/onnx/blocks';
-import { pruneEdit, probeEdit } from '../../src/core/onnx/edit';
-import { chunksToBuffer } from '../../src/core/onnx/wire';
-import { fixture, tinyModels } from '../helpers';
+import { OnnxModel } from '../../../../src/core/onnx/model';
+import { findBlocks } from '../../../../src/core/onnx/blocks';
+import { pruneEdit, probeEdit } from '../../../../src/core/onnx/edit';
+import { chunksToBuffer } from '../../../../src/core/onnx/wire';
+import { fixture, tinyModels } from '../../../helpers';
 
 interface Refs {
   texts: string[];

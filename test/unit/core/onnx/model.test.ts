@@ -4,12 +4,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { OnnxModel } from '../../src/core/onnx/model';
-import { findBlocks } from '../../src/core/onnx/blocks';
-import { pruneEdit } from '../../src/core/onnx/edit';
-import { FileSource, chunksToBuffer, writeChunks } from '../../src/core/onnx/wire';
-import { writePrunedOnnx } from '../../src/core/prune/surgery';
-import { fixture, robertaMini, tinyModels } from '../helpers';
+import { OnnxModel } from '../../../../src/core/onnx/model';
+import { findBlocks } from '../../../../src/core/onnx/blocks';
+import { pruneEdit } from '../../../../src/core/onnx/edit';
+import { FileSource, chunksToBuffer, writeChunks } from '../../../../src/core/onnx/wire';
+import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
+import { fixture, robertaMini, tinyModels } from '../../../helpers';
 
 const onnxOf = (name: string) => fixture(name, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx');
 

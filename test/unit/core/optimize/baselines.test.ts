@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { BadInputError } from '../../src/core/errors';
-import { alternate, Baseline, baselineSubsets } from '../../src/core/optimize/baselines';
-import { ParamAccount, subsetParams } from '../../src/core/optimize/subsets';
+import { BadInputError } from '../../../../src/core/errors';
+import { alternate, Baseline, baselineSubsets } from '../../../../src/core/optimize/baselines';
+import { ParamAccount, subsetParams } from '../../../../src/core/optimize/subsets';
 
 const L = 12;
 const acc: ParamAccount = { total: 1010 + 12 * 100, embeddings: 1000, other: 10, perBlock: new Array(L).fill(100) };

@@ -5,12 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadTokenizer } from '../../src/core/data/tokenize';
-import { openModel } from '../../src/core/model/modelInfo';
-import { OnnxModel } from '../../src/core/onnx/model';
-import { VOCAB_METADATA_KEY, findWordEmbedding, vocabTrimEdit } from '../../src/core/onnx/vocab';
-import { chunksToBuffer } from '../../src/core/onnx/wire';
-import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tinyModels } from '../helpers';
+import { loadTokenizer } from '../../../../src/core/data/tokenize';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { OnnxModel } from '../../../../src/core/onnx/model';
+import { VOCAB_METADATA_KEY, findWordEmbedding, vocabTrimEdit } from '../../../../src/core/onnx/vocab';
+import { chunksToBuffer } from '../../../../src/core/onnx/wire';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tinyModels } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 

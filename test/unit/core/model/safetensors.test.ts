@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BadInputError, CancelledError, UnsupportedModelError } from '../../src/core/errors';
+import { BadInputError, CancelledError, UnsupportedModelError } from '../../../../src/core/errors';
 import {
   blockIndexOf,
   prunedConfig,
@@ -11,8 +11,8 @@ import {
   renameForKept,
   SafetensorsHeader,
   writePrunedSafetensors,
-} from '../../src/core/model/safetensors';
-import { fixture, tinyModels } from '../helpers';
+} from '../../../../src/core/model/safetensors';
+import { fixture, tinyModels } from '../../../helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-st-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -5,11 +5,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline, env } from '@huggingface/transformers';
-import { loadTask } from '../../src/core/data/dataset';
-import { loadTokenizer } from '../../src/core/data/tokenize';
-import { Extractor } from '../../src/core/extract/extractor';
-import { openModel } from '../../src/core/model/modelInfo';
-import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../helpers';
+import { loadTask } from '../../../../src/core/data/dataset';
+import { loadTokenizer } from '../../../../src/core/data/tokenize';
+import { Extractor } from '../../../../src/core/extract/extractor';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 

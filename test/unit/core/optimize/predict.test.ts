@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { BadInputError } from '../../src/core/errors';
-import { Rng } from '../../src/core/util/rng';
+import { BadInputError } from '../../../../src/core/errors';
+import { Rng } from '../../../../src/core/util/rng';
 import {
   bestPredictedSubsets,
   Objective,
   predictedObjective,
   predictSubsetScore,
-} from '../../src/core/optimize/predict';
+} from '../../../../src/core/optimize/predict';
 import {
   compareSubsets,
   enumerateSubsets,
@@ -16,7 +16,7 @@ import {
   parseBudget,
   subsetKey,
   subsetParams,
-} from '../../src/core/optimize/subsets';
+} from '../../../../src/core/optimize/subsets';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 

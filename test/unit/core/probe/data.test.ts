@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyStandardizer, fitStandardizer } from '../../src/core/probe/standardize';
-import { accuracy, confusion, macroF1, majorityBaseline } from '../../src/core/probe/metrics';
-import { stratifiedKFold } from '../../src/core/probe/cv';
-import { BadInputError } from '../../src/core/errors';
+import { applyStandardizer, fitStandardizer } from '../../../../src/core/probe/standardize';
+import { accuracy, confusion, macroF1, majorityBaseline } from '../../../../src/core/probe/metrics';
+import { stratifiedKFold } from '../../../../src/core/probe/cv';
+import { BadInputError } from '../../../../src/core/errors';
 
 test('standardizer centres and scales by the population std; constant features get scale 1', () => {
   // Columns: varying, constant 0, constant large (float32 round-off must not count as variance).

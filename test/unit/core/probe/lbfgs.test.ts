@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { minimize, type Objective } from '../../src/core/probe/lbfgs';
-import { BadInputError, CancelledError } from '../../src/core/errors';
+import { minimize, type Objective } from '../../../../src/core/probe/lbfgs';
+import { BadInputError, CancelledError } from '../../../../src/core/errors';
 
 /** Extended Rosenbrock: Σ 100(x_{i+1} − x_i²)² + (1 − x_i)², minimum 0 at all-ones. */
 const rosenbrock: Objective = (x, g) => {

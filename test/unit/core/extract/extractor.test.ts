@@ -4,11 +4,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadTask } from '../../src/core/data/dataset';
-import { loadTokenizer } from '../../src/core/data/tokenize';
-import { Extractor } from '../../src/core/extract/extractor';
-import { openModel } from '../../src/core/model/modelInfo';
-import { fixture, robertaMini, tasksDir } from '../helpers';
+import { loadTask } from '../../../../src/core/data/dataset';
+import { loadTokenizer } from '../../../../src/core/data/tokenize';
+import { Extractor } from '../../../../src/core/extract/extractor';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { fixture, robertaMini, tasksDir } from '../../../helpers';
 
 test('extraction makes exactly one forward pass per batch and matches plain inference', async () => {
   const info = openModel(fixture('tiny-bert'));
