@@ -11,11 +11,8 @@ import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig, writePrunedSafetensors } from '../model/safetensors';
 import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
+import { keptParams } from '../../shared/params';
 import { copyTokenizerFiles } from './files';
-
-export function keptParams(info: ModelInfo, kept: number[]): number {
-  return info.params.embeddings + info.params.other + kept.reduce((a, k) => a + info.params.perBlock[k], 0);
-}
 
 /**
  * Fills `dir` with the pruned model: config.json (new layer count + a probescale section),
@@ -29,7 +26,7 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
     source: info.dir,
     sourceLayers: info.numLayers,
     keptBlocks: kept,
-    params: { before: info.params.total, after: keptParams(info, kept) },
+    params: { before: info.params.total, after: keptParams(info.params, kept) },
     ...extra,
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');

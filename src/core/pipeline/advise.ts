@@ -5,7 +5,8 @@
  */
 import { evalCurve, recommendBudget } from '../optimize/curve';
 import { LayerScores } from '../optimize/predict';
-import { ParamAccount, subsetParams } from '../optimize/subsets';
+import { subsetParams } from '../optimize/subsets';
+import type { ParamCounts } from '../../shared/params';
 import { EmbeddingOnlyReport, Retention, Score, TaskBudgetAdvice, TaskReference } from '../report';
 import { Measured, TaskSplit } from './measure';
 
@@ -40,7 +41,7 @@ export class RetentionMeter {
 export const BUDGET_ADVICE_NOTE = 'P(n) = P∞ − a·n^(−α) fitted to validation scores of every measured subset and every prefix; n in parameters; interval = 5–95 % bootstrap.';
 
 /** Budget advice from the measured front plus the exact prefix points (s(t,k) is a prefix's score). */
-export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScores: LayerScores, acc: ParamAccount, targetRetention: number, winner: Measured, seed: number): Record<string, TaskBudgetAdvice> {
+export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScores: LayerScores, acc: ParamCounts, targetRetention: number, winner: Measured, seed: number): Record<string, TaskBudgetAdvice> {
   const advice: Record<string, TaskBudgetAdvice> = {};
   const L = acc.perBlock.length;
   const allBlocks = Array.from({ length: L }, (_, i) => i);
@@ -65,7 +66,7 @@ export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScore
 }
 
 /** Whether the embedding output alone (no blocks) keeps the target share of the final layer's accuracy. */
-export function embeddingOnly(empty: Measured, meter: RetentionMeter, targetRetention: number, acc: ParamAccount): EmbeddingOnlyReport {
+export function embeddingOnly(empty: Measured, meter: RetentionMeter, targetRetention: number, acc: ParamCounts): EmbeddingOnlyReport {
   const ret = meter.mean(empty.test!);
   const reaches = ret.vsFinal >= targetRetention;
   return {

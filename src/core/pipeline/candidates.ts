@@ -7,7 +7,8 @@ import { JobContext, stage } from '../jobs';
 import { throwIfAborted } from '../errors';
 import { Baseline, baselineSubsets } from '../optimize/baselines';
 import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize/predict';
-import { localSearchNeighbours, ParamAccount, subsetKey } from '../optimize/subsets';
+import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
+import type { ParamCounts } from '../../shared/params';
 import { ProbeReport } from '../report';
 import { Measured, SubsetEvaluator } from './measure';
 
@@ -16,7 +17,7 @@ const LOCAL_SEARCH_ROUNDS = 3;
 /** Where the search looks: the model's blocks, their parameters, the budget and what it maximises. */
 export interface SearchSpace {
   numBlocks: number;
-  acc: ParamAccount;
+  acc: ParamCounts;
   budget: number;
   /** Task weights and cross-validated per-layer scores: the predicted objective. */
   objective: Objective;

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError } from '../errors';
+import { CommittedTask, committedTasksOf } from '../commit/committed';
 import { EvalJob, JobContext, stage } from '../jobs';
 import { loadTask } from '../data/dataset';
 import { Extractor } from '../extract/extractor';
@@ -16,15 +17,8 @@ import { layerScore, probeLayer, taskReport } from './probe';
 import { classify } from './verify';
 import { openModel, readConfig } from '../model/modelInfo';
 
-interface CommittedTask {
-  name: string;
-  classifier: string;
-  labels: string[];
-}
-
 export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeReport> {
-  const config = readConfig(path.resolve(job.modelDir)) as { probescale?: { tasks?: CommittedTask[] } };
-  const committed = config.probescale?.tasks;
+  const committed = committedTasksOf(readConfig(path.resolve(job.modelDir)));
   return committed ? evalCommitted(job, committed, ctx) : evalPlain(job, ctx);
 }
 

@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { BadInputError } from '../errors';
-import { ParamAccount, parseBudget, subsetKey, subsetParams } from '../optimize/subsets';
+import { parseBudget, subsetKey, subsetParams } from '../optimize/subsets';
+import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader } from '../report';
 import { RetentionMeter } from './advise';
 import { measureCandidates, planCandidates, SearchSpace } from './candidates';
@@ -60,7 +61,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
-  const acc: ParamAccount = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
+  const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
   const budget = parseBudget(job.budget, acc);
   const out = path.resolve(job.out);
   if (fs.existsSync(out) && !job.overwrite) throw new BadInputError(`--out ${job.out}: the folder already exists; choose another path or pass --force to replace it.`);

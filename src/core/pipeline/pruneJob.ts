@@ -3,7 +3,8 @@
  * replacement for the source (same inputs, outputs and tokenizer).
  */
 import { writeFolderAtomically } from '../commit/atomicDir';
-import { keptParams, writePrunedFolder } from '../commit/prunedFolder';
+import { writePrunedFolder } from '../commit/prunedFolder';
+import { keptParams } from '../../shared/params';
 import { JobContext, PruneJob } from '../jobs';
 import { validateKept } from '../onnx/edit';
 import { openModel } from '../model/modelInfo';
@@ -17,7 +18,7 @@ export async function runPruneJob(job: PruneJob, ctx: JobContext): Promise<Prune
     const out = await writeFolderAtomically(job.out, job.overwrite ?? false, async (tmp) => {
       files = await writePrunedFolder(info, kept, tmp, {}, ctx);
     });
-    return { out, kept, params: { before: info.params.total, after: keptParams(info, kept) }, files };
+    return { out, kept, params: { before: info.params.total, after: keptParams(info.params, kept) }, files };
   } finally {
     info.model.close();
   }

@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { ProbeScaleError, isCancelled } from '../../core/errors';
 import { Job, JobResult, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
+import { describeProgress } from '../../core/progress';
 import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
 import { errorMessage } from '../log';
 
@@ -28,23 +29,6 @@ interface Current {
   id: string;
   kind: JobKind;
   controller: AbortController;
-}
-
-/** One line for a progress event, and the share of its stage that is done (null when unknown). */
-export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { message: string; fraction: number | null } {
-  switch (e.kind) {
-    case 'stage':
-      return { message: e.message, fraction: null };
-    case 'extract':
-      return { message: `extracting features of ${e.label}: ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
-    case 'probe':
-      return { message: `training probes for ${e.task}: layer ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
-    case 'candidate':
-      // `done` counts the subsets measured before this one; local search makes `total` grow.
-      return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${e.subset}`, fraction: e.total ? Math.min(1, e.done / e.total) : null };
-    default:
-      return assertNever(e, 'progress event');
-  }
 }
 
 export class JobManager implements vscode.Disposable {

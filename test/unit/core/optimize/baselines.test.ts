@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { BadInputError } from '../../../../src/core/errors';
 import { alternate, Baseline, baselineSubsets } from '../../../../src/core/optimize/baselines';
-import { ParamAccount, subsetParams } from '../../../../src/core/optimize/subsets';
+import { subsetParams } from '../../../../src/core/optimize/subsets';
+import type { ParamCounts } from '../../../../src/shared/params';
 
 const L = 12;
-const acc: ParamAccount = { total: 1010 + 12 * 100, embeddings: 1000, other: 10, perBlock: new Array(L).fill(100) };
+const acc: ParamCounts = { total: 1010 + 12 * 100, embeddings: 1000, other: 10, perBlock: new Array(L).fill(100) };
 /** Room for 8 blocks and a bit, not 9. */
 const budget = 1010 + 8 * 100 + 50;
 
@@ -96,7 +97,7 @@ test('random baselines: k distinct blocks, seeded, R of them', () => {
 });
 
 test('unequal blocks: a baseline whose k-block choice does not fit keeps fewer and says so', () => {
-  const t5ish: ParamAccount = { ...acc, perBlock: [150, ...new Array(L - 1).fill(100)] };
+  const t5ish: ParamCounts = { ...acc, perBlock: [150, ...new Array(L - 1).fill(100)] };
   const b = byName(baselineSubsets(L, t5ish, 1010 + 800 + 10, {}));
   assert.deepEqual(b['drop-top'].kept, [0, 1, 2, 3, 4, 5, 6]);
   assert.match(b['drop-top'].note ?? '', /7 blocks/);

@@ -8,15 +8,8 @@ import {
   predictedObjective,
   predictSubsetScore,
 } from '../../../../src/core/optimize/predict';
-import {
-  compareSubsets,
-  enumerateSubsets,
-  localSearchNeighbours,
-  ParamAccount,
-  parseBudget,
-  subsetKey,
-  subsetParams,
-} from '../../../../src/core/optimize/subsets';
+import { compareSubsets, enumerateSubsets, localSearchNeighbours, parseBudget, subsetKey, subsetParams } from '../../../../src/core/optimize/subsets';
+import type { ParamCounts } from '../../../../src/shared/params';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -26,7 +19,7 @@ function randomScores(rng: Rng, L: number, monotone = false): number[] {
   return s;
 }
 
-function randomProblem(rng: Rng, L: number, monotone = false): { obj: Objective; acc: ParamAccount } {
+function randomProblem(rng: Rng, L: number, monotone = false): { obj: Objective; acc: ParamCounts } {
   const tasks = ['a', 'b', 'c'].slice(0, 1 + rng.int(3));
   const obj: Objective = { weights: {}, scores: {} };
   for (const t of tasks) {
@@ -34,12 +27,12 @@ function randomProblem(rng: Rng, L: number, monotone = false): { obj: Objective;
     obj.scores[t] = randomScores(rng, L, monotone);
   }
   const perBlock = range(L).map(() => 100 + rng.int(100));
-  const acc: ParamAccount = { embeddings: 500, other: 50, perBlock, total: 550 + perBlock.reduce((a, b) => a + b, 0) };
+  const acc: ParamCounts = { embeddings: 500, other: 50, perBlock, total: 550 + perBlock.reduce((a, b) => a + b, 0) };
   return { obj, acc };
 }
 
 /** The definition, computed the slow way. */
-function bruteForce(obj: Objective, acc: ParamAccount, budget: number, topN: number) {
+function bruteForce(obj: Objective, acc: ParamCounts, budget: number, topN: number) {
   return enumerateSubsets(acc.perBlock.length, (k) => subsetParams(acc, k) <= budget)
     .map((kept) => ({ kept, predicted: predictedObjective(obj, kept), params: subsetParams(acc, kept) }))
     .sort((x, y) => y.predicted - x.predicted || x.params - y.params || compareSubsets(x.kept, y.kept))
@@ -112,7 +105,7 @@ test('the optimiser reports a prefix at exactly s(t,k), in both methods', () => 
   for (let trial = 0; trial < 20; trial++) {
     const L = 2 + rng.int(12);
     const s = randomScores(rng, L, true);
-    const acc: ParamAccount = { embeddings: 10, other: 0, perBlock: new Array(L).fill(1), total: 10 + L };
+    const acc: ParamCounts = { embeddings: 10, other: 0, perBlock: new Array(L).fill(1), total: 10 + L };
     for (const method of ['enumerate', 'dp'] as const) {
       const [best] = bestPredictedSubsets({ weights: { t: 1 }, scores: { t: s } }, acc, acc.total, 1, { method });
       assert.deepEqual(best.kept, range(L));
@@ -125,7 +118,7 @@ test('more than 20 blocks go through the DP and still find the optimum', () => {
   const rng = new Rng(5);
   const L = 24;
   const s = randomScores(rng, L, true);
-  const acc: ParamAccount = { embeddings: 1000, other: 10, perBlock: new Array(L).fill(100), total: 1010 + 100 * L };
+  const acc: ParamCounts = { embeddings: 1000, other: 10, perBlock: new Array(L).fill(100), total: 1010 + 100 * L };
   const budget = 1010 + 100 * 9 + 50;
   const [best] = bestPredictedSubsets({ weights: { t: 1 }, scores: { t: s } }, acc, budget, 3);
   const gains = range(L).map((b) => s[b + 1] - s[b]);
@@ -138,7 +131,7 @@ test('more than 20 blocks go through the DP and still find the optimum', () => {
 });
 
 test('ties go to fewer parameters, then the lexicographically smaller subset; results are distinct', () => {
-  const acc: ParamAccount = { embeddings: 10, other: 0, perBlock: [5, 5, 5, 5], total: 30 };
+  const acc: ParamCounts = { embeddings: 10, other: 0, perBlock: [5, 5, 5, 5], total: 30 };
   const obj: Objective = { weights: { t: 1 }, scores: { t: [0.5, 0.5, 0.5, 0.5, 0.5] } };
   for (const method of ['enumerate', 'dp'] as const) {
     const got = bestPredictedSubsets(obj, acc, 30, 4, { method });
@@ -153,7 +146,7 @@ test('ties go to fewer parameters, then the lexicographically smaller subset; re
 });
 
 test('parseBudget: fractions, absolute counts and errors that name the value', () => {
-  const acc: ParamAccount = { total: 1_000_000, embeddings: 200_000, other: 1_000, perBlock: new Array(8).fill(99_875) };
+  const acc: ParamCounts = { total: 1_000_000, embeddings: 200_000, other: 1_000, perBlock: new Array(8).fill(99_875) };
   assert.equal(parseBudget('0.3', acc), 300_000);
   assert.equal(parseBudget(' 0.29 ', acc), 290_000);
   assert.equal(parseBudget('1', acc), 1_000_000);
@@ -171,12 +164,12 @@ test('parseBudget: fractions, absolute counts and errors that name the value', (
     (e: unknown) => e instanceof BadInputError && e.message.includes('201000') && e.message.includes("'0.1'"),
   );
   assert.equal(parseBudget('201000', acc), 201_000);
-  const small: ParamAccount = { total: 100, embeddings: 10, other: 0, perBlock: [45, 45] };
+  const small: ParamCounts = { total: 100, embeddings: 10, other: 0, perBlock: [45, 45] };
   assert.equal(parseBudget('0.29', small), 29, '0.29 × 100 is 28.999999999999996 in floating point');
 });
 
 test('subsetParams, subsetKey and enumerateSubsets', () => {
-  const acc: ParamAccount = { total: 0, embeddings: 1000, other: 7, perBlock: [100, 110, 120, 130] };
+  const acc: ParamCounts = { total: 0, embeddings: 1000, other: 7, perBlock: [100, 110, 120, 130] };
   assert.equal(subsetParams(acc, []), 1007);
   assert.equal(subsetParams(acc, [1, 3]), 1007 + 240);
   assert.throws(() => subsetParams(acc, [4]), BadInputError);
@@ -191,7 +184,7 @@ test('subsetParams, subsetKey and enumerateSubsets', () => {
 });
 
 test('localSearchNeighbours: drop one, add one, swap one, within budget, sorted', () => {
-  const acc: ParamAccount = { total: 1400, embeddings: 1000, other: 0, perBlock: [100, 100, 100, 100] };
+  const acc: ParamCounts = { total: 1400, embeddings: 1000, other: 0, perBlock: [100, 100, 100, 100] };
   assert.deepEqual(localSearchNeighbours([0, 2], 4, acc, 1200), [[0], [0, 1], [0, 3], [1, 2], [2], [2, 3]]);
   const roomy = localSearchNeighbours([0, 2], 4, acc, 1300);
   assert.ok(roomy.some((k) => subsetKey(k) === '0,1,2'));
