@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../core/commit/atomicDir';
 import { optimizeCommandLine } from '../core/commandLine';
 import { describeProgress } from '../core/progress';
-import { BadInputError, isCancelled, isUserError } from '../core/errors';
+import { BadInputError, isCancelled, isUserError, messageIn, Param } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
 import { parseTaskSpec } from '../core/data/dataset';
@@ -32,7 +32,7 @@ const USAGE = `usage:
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
 Exit codes: 0 success, 1 bad input, 2 internal error, 130 cancelled.`;
 
-const OPTIONS = {
+export const OPTIONS = {
   task: { type: 'string', multiple: true },
   out: { type: 'string' },
   pooling: { type: 'string' },
@@ -61,6 +61,11 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** A parameter as the command line names it: its flag (maxLength → --max-length). */
+export function cliFlag(p: Param): string {
+  return `--${p.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 function int(v: string | undefined, flag: string, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -221,8 +226,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = jobFromArgs(argv);
   } catch (e) {
-    const msg = (e as Error).message;
-    process.stderr.write(`probescale: ${msg.split('\n')[0]}\n`);
+    process.stderr.write(`probescale: ${messageIn(e, cliFlag).split('\n')[0]}\n`);
     return 1;
   }
   if (parsed === 'help') {
@@ -257,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const err = e as Error;
     if (isUserError(err)) {
-      process.stderr.write(`probescale: ${err.name}: ${err.message}\n`);
+      process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
       return 1;
     }
     process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);
