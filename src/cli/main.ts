@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../core/commit/atomicDir';
 import { optimizeCommandLine } from '../core/commandLine';
 import { describeProgress } from '../core/progress';
+import { reportFileText } from '../core/reportPaths';
 import { BadInputError, isCancelled, isUserError, messageIn, Param } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
@@ -182,10 +183,11 @@ class ProgressLine {
   }
 }
 
-function writeJsonAtomically(file: string, data: unknown): void {
+/** Writes a report to `file` (paths relative to it, see core/reportPaths.ts). */
+function writeReportFile(file: string, report: object): void {
   const abs = path.resolve(file);
   fs.mkdirSync(path.dirname(abs), { recursive: true });
-  writeFileAtomic(abs, JSON.stringify(data, null, 2) + '\n');
+  writeFileAtomic(abs, reportFileText(report, abs));
 }
 
 /** Runs the job, clears the progress line, and shows its result (writing --out where asked). */
@@ -200,7 +202,7 @@ async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undef
       const report = await runner.run(job, ctx);
       show(formatProbeReport(report));
       if (out) {
-        writeJsonAtomically(out, report);
+        writeReportFile(out, report);
         process.stderr.write(`report written to ${path.resolve(out)}\n`);
       }
       return;

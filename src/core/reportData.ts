@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { BadInputError } from './errors';
+import { resolvePaths } from './reportPaths';
 import { DEFAULT_TARGET_RETENTION } from './settings';
 import { BaselineData, BudgetAdviceData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
 
@@ -21,12 +22,15 @@ export function timestampForFile(iso: string): string {
 }
 
 /**
- * Checks that `json` is a ProbeScale report (the CLI contract's minimum) and fills the fields
- * older or hand-made reports may lack. Throws a BadInputError naming the missing field.
+ * Checks that `data` is a ProbeScale report (the CLI contract's minimum), makes its paths
+ * absolute (see reportPaths.ts) and fills the fields older or hand-made reports may lack.
+ * Throws a BadInputError naming the missing field.
  */
-export function normalizeReport(json: unknown, file: string): ReportData {
+export function normalizeReport(data: unknown, file: string): ReportData {
   const bad = (what: string) => new BadInputError(`${file} is not a ProbeScale report: ${what}. Make one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
-  if (!isObj(json)) throw bad('expected a JSON object');
+  if (!isObj(data)) throw bad('expected a JSON object');
+  const json: Json = JSON.parse(JSON.stringify(data));
+  resolvePaths(json, file);
   const model = json.model;
   if (!isObj(model)) throw bad('no "model"');
   const numLayers = num(model.numLayers);

@@ -10,6 +10,7 @@ import { modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
 import { TrainedProbe } from '../probe/probe';
 import { OptimizeReport } from '../report';
+import { relativePath, reportFileText } from '../reportPaths';
 import { ProbeSettings } from '../settings';
 import { Measured, TaskSplit } from './measure';
 import { PreparedRun } from './prepare';
@@ -45,8 +46,12 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise
   });
 }
 
-/** The report and the model card of a committed folder (replaced atomically when they exist). */
+/**
+ * The report and the model card of a committed folder (replaced atomically when they exist),
+ * with paths relative to the folder (see core/reportPaths.ts).
+ */
 export function writeReportFiles(dir: string, report: OptimizeReport): void {
-  writeFileAtomic(path.join(dir, 'probescale-report.json'), JSON.stringify(report, null, 2) + '\n');
-  writeFileAtomic(path.join(dir, 'README.md'), modelCard(report));
+  const file = path.join(dir, 'probescale-report.json');
+  writeFileAtomic(file, reportFileText(report, file));
+  writeFileAtomic(path.join(dir, 'README.md'), modelCard({ ...report, model: { ...report.model, dir: relativePath(dir, report.model.dir) } }));
 }

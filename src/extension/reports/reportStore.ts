@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../../core/commit/atomicDir';
 import { normalizeReport, readReport, timestampForFile } from '../../core/reportData';
+import { reportFileText } from '../../core/reportPaths';
 import { ReportData } from '../../shared/protocol';
 import { workspaceFolderFor } from '../workspace/discovery';
 
@@ -56,7 +57,7 @@ export class ReportStore implements vscode.Disposable {
       // Probe reports keep the plain name; eval and optimize reports say which they are.
       const kind = report.kind === 'probe' ? '' : `-${report.kind}`;
       file = path.join(dir, `${model}${kind}-${timestampForFile(report.createdAt)}.json`);
-      writeFileAtomic(file, JSON.stringify(report, null, 2) + '\n');
+      writeFileAtomic(file, reportFileText(report, file));
       this.log.info(`report saved to ${file}`);
     }
     this.show({ report: normalizeReport(report, file ?? 'report'), source: file });
