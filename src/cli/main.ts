@@ -261,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('probescale: cancelled; nothing was written.\n');
       return 130;
     }
-    const err = e as Error;
+    const err = e instanceof Error ? e : new Error(String(e));
     if (isUserError(err)) {
       process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
       return 1;

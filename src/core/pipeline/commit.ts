@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { JobContext, stage } from '../jobs';
 import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
+import { CommittedTask } from '../commit/committed';
 import { modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
 import { TrainedProbe } from '../probe/probe';
@@ -35,7 +36,7 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise
   stage(ctx, 'commit', `writing ${x.out}`);
   await writeFolderAtomically(x.out, x.overwrite, async (tmp) => {
     const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, note: 'ONNX graphs map ids outside the kept set to the unknown token; model.safetensors keeps the full vocabulary' } } : {};
-    const tasks = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
+    const tasks: (CommittedTask & { weight: number })[] = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
     await writePrunedFolder(info, winner.kept, tmp, { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } }, ctx);
     writeClassifiers(info, winner.kept, tmp, splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] })), x.settings.pooling);
     if (vocab) {

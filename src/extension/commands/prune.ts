@@ -66,7 +66,7 @@ export async function commitPrune(s: Services, modelDir: string, layers: number[
 /** Number of blocks from config.json, for validating typed block lists before the job runs. */
 function numLayersOf(modelDir: string): number | undefined {
   try {
-    return declaredLayerCount(JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>);
+    return declaredLayerCount(JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')));
   } catch {
     return undefined;
   }
