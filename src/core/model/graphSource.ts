@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BadInputError } from '../errors';
+import { BadInputError, badValue } from '../errors';
 import { linkOrCopy } from '../util/link';
 import { GraphFrom, buildEncoderGraph } from './encoderGraph';
 import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
@@ -28,14 +28,14 @@ export type GraphSource = 'auto' | GraphFrom;
 
 export function parseGraphSource(v: string): GraphSource {
   if (v === 'auto' || v === 'onnx' || v === 'safetensors') return v;
-  throw new BadInputError(`--from ${v}: use onnx or safetensors (default: onnx when the folder has it, else safetensors).`);
+  throw badValue('from', v, 'use onnx or safetensors (default: onnx when the folder has it, else safetensors).');
 }
 
 /** The folder's ONNX file, or null when it has none (an explicit --onnx FILE must exist). */
 function findOnnxFile(dir: string, config: Record<string, unknown>, opts: GraphSourceOptions): string | null {
   if (opts.onnx) {
     const f = path.resolve(dir, opts.onnx);
-    if (!fs.existsSync(f)) throw new BadInputError(`--onnx ${opts.onnx}: no such file (looked for ${f}).`);
+    if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
     return f;
   }
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
@@ -50,7 +50,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
   const f = findOnnxFile(dir, config, opts);
   if (f) return f;
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
-  throw new BadInputError(`${dir}: no ${base}${opts.quantized ? '_quantized' : ''}.onnx in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or pass --onnx FILE.`);
+  throw new BadInputError(`${dir}: no ${base}${opts.quantized ? '_quantized' : ''}.onnx in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.`);
 }
 
 /**
@@ -60,7 +60,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
  */
 export function resolveEncoderGraph(dir: string, config: Record<string, unknown>, opts: GraphSourceOptions = {}): { file: string; from: GraphFrom } {
   const from = opts.from ?? 'auto';
-  if (from === 'safetensors' && (opts.onnx || opts.quantized)) throw new BadInputError(`--from safetensors cannot be combined with ${opts.onnx ? '--onnx' : '--quantized'}: a graph built from safetensors is the float32 model.`);
+  if (from === 'safetensors' && (opts.onnx || opts.quantized)) throw badValue('from', 'safetensors', `cannot be combined with {{${opts.onnx ? 'onnx' : 'quantized'}}}: a graph built from safetensors is the float32 model.`);
   if (from !== 'safetensors') {
     const onnx = findOnnxFile(dir, config, opts);
     if (onnx || from === 'onnx' || opts.onnx || opts.quantized) return { file: onnx ?? resolveOnnxFile(dir, config, opts), from: 'onnx' };

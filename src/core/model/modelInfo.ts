@@ -9,16 +9,10 @@ import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
 import { GraphSourceOptions, resolveEncoderGraph } from './graphSource';
+import type { ParamCounts } from '../../shared/params';
+import { declaredLayerCount } from './layerCount';
 
 export { parseGraphSource, resolveEncoderGraph, resolveOnnxFile } from './graphSource';
-
-export interface ParamCounts {
-  total: number;
-  embeddings: number;
-  perBlock: number[];
-  /** Parameters outside embeddings and blocks (final norm, pooler). */
-  other: number;
-}
 
 export interface ModelInfo {
   dir: string;
@@ -102,8 +96,8 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const { file: onnxFile, from: graphFrom } = resolveEncoderGraph(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
   const blocks = findBlocks(model, onnxFile);
-  const declared = Number(config.num_hidden_layers ?? config.n_layers ?? config.num_layers ?? NaN);
-  if (Number.isFinite(declared) && declared !== blocks.numBlocks) {
+  const declared = declaredLayerCount(config);
+  if (declared !== undefined && declared !== blocks.numBlocks) {
     throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
   }
   const hiddenSize = Number(config.hidden_size ?? config.d_model ?? config.dim ?? 0);

@@ -1,0 +1,251 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
+import { findWordEmbedding, readRows } from '../../../../src/core/onnx/vocab';
+import { fixture, repoRoot, tasksDir, tinyModels } from '../../../helpers';
+import { tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-eg-'));
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const graphCacheDir = path.join(tmp, 'graphs');
+
+const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+/** Runs the CLI with its caches (graphs included) under `cache`. */
+function run(cache: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: cache } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+interface Refs {
+  input_ids: number[][];
+  attention_mask: number[][];
+  subsets: Record<string, { shape: number[]; last_hidden_state: number[] }>;
+}
+
+/** last_hidden_state of the graph `file` on the fixture's reference batch (padded rows included). */
+async function lastHidden(file: string, refs: Refs): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(file);
+  const [b, s] = [refs.input_ids.length, refs.input_ids[0].length];
+  const t = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [b, s]);
+  const feeds: Record<string, ort.Tensor> = { input_ids: t(refs.input_ids), attention_mask: t(refs.attention_mask) };
+  if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = t(refs.input_ids.map((r) => r.map(() => 0)));
+  const out = (await session.run(feeds)).last_hidden_state.data as Float32Array;
+  await session.release();
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+const refsOf = (name: string): Refs => JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
+const built = (dir: string) => resolveEncoderGraph(dir, readConfig(dir), { from: 'safetensors', graphCacheDir }).file;
+
+/** A model folder in tmp with the fixture's config and tokenizer files, and the given weight files. */
+function folderLike(name: string, label: string, weights: Record<string, Buffer | string>): string {
+  const dir = path.join(tmp, `${name}-${label}`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(fixture(name))) if (f !== 'onnx' && f !== 'model.safetensors') fs.copyFileSync(fixture(name, f), path.join(dir, f));
+  for (const [f, data] of Object.entries(weights)) fs.writeFileSync(path.join(dir, f), data);
+  return dir;
+}
+
+for (const name of tinyModels) {
+  test(`${name}: the graph built from safetensors equals the exported ONNX and PyTorch to 1e-4, weights not copied`, async () => {
+    const refs = refsOf(name);
+    const file = built(fixture(name));
+    const exported = resolveEncoderGraph(fixture(name), readConfig(fixture(name))).file;
+    assert.match(exported, /onnx[\\/](encoder_)?model\.onnx$/, 'ONNX is preferred when the folder has both');
+    const y = await lastHidden(file, refs);
+    const dExport = maxAbsDiff(y, await lastHidden(exported, refs));
+    const dTorch = maxAbsDiff(y, refs.subsets['0,1,2,3'].last_hidden_state);
+    assert.ok(dExport < 1e-4 && dTorch < 1e-4, `${name}: max |diff| vs export ${dExport}, vs PyTorch ${dTorch}`);
+    // The weights are the fixture's own bytes (a hard link), not a copy; the graph itself is small.
+    assert.equal(fs.statSync(path.join(path.dirname(file), 'model.safetensors')).ino, fs.statSync(fixture(name, 'model.safetensors')).ino);
+    assert.ok(fs.statSync(file).size < 100_000, `graph ${fs.statSync(file).size} bytes`);
+    const a = openModel(fixture(name), { from: 'safetensors', graphCacheDir });
+    const b = openModel(fixture(name));
+    assert.equal(a.graphFrom, 'safetensors');
+    assert.equal(b.graphFrom, 'onnx');
+    assert.deepEqual(a.params, b.params, 'same parameter accounting');
+    assert.deepEqual([a.numLayers, a.hiddenSize, a.blocks.sideInputs.length], [b.numLayers, b.hiddenSize, b.blocks.sideInputs.length]);
+    a.model.close();
+    b.model.close();
+  });
+}
+
+/**
+ * The fixture's weights rounded to values that float32, float16 and bfloat16 all hold exactly
+ * (bfloat16 precision, tiny magnitudes flushed to 0), written as F32, F16 and BF16 files.
+ */
+function roundedVariants(file: string): Record<'F32' | 'F16' | 'BF16', Buffer> {
+  const { header, bytes } = tensorBytes(file);
+  const out = { F32: [] as [string, string, number[], Buffer][], F16: [] as [string, string, number[], Buffer][], BF16: [] as [string, string, number[], Buffer][] };
+  for (const [name, raw] of bytes) {
+    const n = raw.length / 4;
+    const f32 = Buffer.alloc(4 * n);
+    const f16 = Buffer.alloc(2 * n);
+    const bf16 = Buffer.alloc(2 * n);
+    for (let i = 0; i < n; i++) {
+      let bits = raw.readUInt32LE(4 * i) & 0xffff0000;
+      const exp = (bits >>> 23) & 0xff;
+      if (exp < 127 - 14) bits = 0;
+      f32.writeUInt32LE(bits >>> 0, 4 * i);
+      bf16.writeUInt16LE(bits >>> 16, 2 * i);
+      f16.writeUInt16LE(bits === 0 ? 0 : ((bits >>> 16) & 0x8000) | ((((bits >>> 23) & 0xff) - 127 + 15) << 10) | ((bits >>> 13) & 0x3ff), 2 * i);
+    }
+    const shape = header[name].shape;
+    out.F32.push([name, 'F32', shape, f32]);
+    out.F16.push([name, 'F16', shape, f16]);
+    out.BF16.push([name, 'BF16', shape, bf16]);
+  }
+  const write = (t: [string, string, number[], Buffer][]) => {
+    const f = path.join(tmp, `variant-${process.hrtime.bigint()}.safetensors`);
+    writeSafetensors(f, t);
+    return fs.readFileSync(f);
+  };
+  return { F32: write(out.F32), F16: write(out.F16), BF16: write(out.BF16) };
+}
+
+test('fp16 and bf16 weights are upcast in the graph: same outputs as float32 holding the same numbers', async () => {
+  for (const name of ['tiny-roberta', 'tiny-t5-encoder']) {
+    const refs = refsOf(name);
+    const v = roundedVariants(fixture(name, 'model.safetensors'));
+    const y32 = await lastHidden(built(folderLike(name, 'f32', { 'model.safetensors': v.F32 })), refs);
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const dir = folderLike(name, dtype, { 'model.safetensors': v[dtype] });
+      const d = maxAbsDiff(await lastHidden(built(dir), refs), y32);
+      assert.ok(d < 1e-6, `${name} ${dtype}: max |diff| ${d}`);
+      // --vocab-trim reads the table as stored: rows come back as the file's bytes.
+      const info = openModel(dir, { from: 'safetensors', graphCacheDir });
+      const e = findWordEmbedding(info.model);
+      const table = tensorBytes(path.join(dir, 'model.safetensors')).bytes.get(e.weight.name)!;
+      const row = 2 * e.hidden;
+      assert.deepEqual(readRows(info.model, e.weight, [5, 7]), Buffer.concat([table.subarray(5 * row, 6 * row), table.subarray(7 * row, 8 * row)]));
+      info.model.close();
+    }
+  }
+});
+
+test('sharded model-0000x-of-0000y.safetensors with their index equal the exported ONNX', async () => {
+  for (const name of ['tiny-bert', 'tiny-t5-encoder']) {
+    const { header, bytes } = tensorBytes(fixture(name, 'model.safetensors'));
+    const names = [...bytes.keys()];
+    const shards = [names.slice(0, names.length / 2), names.slice(names.length / 2)];
+    const files: Record<string, Buffer | string> = {};
+    const weightMap: Record<string, string> = {};
+    shards.forEach((part, i) => {
+      const f = `model-0000${i + 1}-of-00002.safetensors`;
+      const p = path.join(tmp, `${name}-${f}`);
+      writeSafetensors(p, part.map((n) => [n, header[n].dtype, header[n].shape, bytes.get(n)!]));
+      files[f] = fs.readFileSync(p);
+      for (const n of part) weightMap[n] = f;
+    });
+    files['model.safetensors.index.json'] = JSON.stringify({ metadata: {}, weight_map: weightMap });
+    const dir = folderLike(name, 'sharded', files);
+    const refs = refsOf(name);
+    const d = maxAbsDiff(await lastHidden(built(dir), refs), await lastHidden(resolveEncoderGraph(fixture(name), readConfig(fixture(name))).file, refs));
+    assert.ok(d < 1e-4, `${name} sharded: max |diff| ${d}`);
+    // Pruning keeps the shard layout; the pruned shards rebuild the pruned model PyTorch computes.
+    const out = path.join(tmp, `${name}-sharded-pruned`);
+    const r = run(fs.mkdtempSync(path.join(tmp, 'cache-')), 'prune', dir, '--layers', '1,3', '--out', out, '-q');
+    assert.equal(r.code, 0, r.err);
+    const index = JSON.parse(fs.readFileSync(path.join(out, 'model.safetensors.index.json'), 'utf8'));
+    assert.ok(Object.keys(index.weight_map).every((n) => !/(layer|block)\.[23]\./.test(n)), 'blocks renumbered 0..1');
+    const dp = maxAbsDiff(await lastHidden(built(out), refs), refs.subsets['1,3'].last_hidden_state);
+    assert.ok(dp < 1e-4, `${name} pruned shards vs PyTorch blocks 1,3: max |diff| ${dp}`);
+  }
+});
+
+/** A copy of the fixture without onnx/ whose safetensors header (and config) `mutate` may change. */
+function brokenCopy(label: string, mutate: (header: Record<string, unknown>, config: Record<string, unknown>) => void): string {
+  const src = fixture('tiny-bert', 'model.safetensors');
+  const buf = fs.readFileSync(src);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  const config = readConfig(fixture('tiny-bert'));
+  mutate(header, config);
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  return folderLike('tiny-bert', label, { 'model.safetensors': Buffer.concat([len, h, buf.subarray(8 + n)]), 'config.json': JSON.stringify(config) });
+}
+
+test('bad safetensors or config: exit 1 with one line naming the tensor, nothing written', () => {
+  const notJson = folderLike('tiny-bert', 'notjson', { 'model.safetensors': Buffer.concat([Buffer.from([16, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a": not json!}'), Buffer.alloc(64)]) });
+  const binOnly = folderLike('tiny-bert', 'binonly', { 'pytorch_model.bin': Buffer.alloc(64) });
+  const cases: [string, RegExp][] = [
+    [notJson, /model\.safetensors: header is not valid JSON/],
+    [brokenCopy('outside', (h) => ((h['embeddings.LayerNorm.bias'] as { data_offsets: number[] }).data_offsets = [1e9, 1e9 + 128])), /tensor 'embeddings\.LayerNorm\.bias' has a malformed entry/],
+    [brokenCopy('overlap', (h) => ((h['embeddings.LayerNorm.weight'] as { data_offsets: number[] }).data_offsets = (h['embeddings.LayerNorm.bias'] as { data_offsets: number[] }).data_offsets)), /tensors 'embeddings\.LayerNorm\.(bias|weight)' .* and 'embeddings\.LayerNorm\.(bias|weight)' .* overlap/],
+    [brokenCopy('dtype', (h) => ((h['encoder.layer.1.attention.self.key.weight'] as { dtype: string }).dtype = 'I32')), /tensor 'encoder\.layer\.1\.attention\.self\.key\.weight' has dtype I32/],
+    [brokenCopy('shape', (_h, c) => (c.intermediate_size = 48)), /tensor 'encoder\.layer\.0\.intermediate\.dense\.weight' has shape \[64, 32\] but config\.json \(hidden_size 32, intermediate_size 48\) implies \[48, 32\]/],
+    [brokenCopy('missing', (h) => delete h['encoder.layer.2.output.dense.bias']), /tensor 'encoder\.layer\.2\.output\.dense\.bias' is missing/],
+    [binOnly, /has pytorch_model\.bin .*save_pretrained.*safe_serialization=True/],
+  ];
+  for (const [dir, re] of cases) {
+    const cache = fs.mkdtempSync(path.join(tmp, 'cache-'));
+    const out = path.join(tmp, `out-${path.basename(dir)}`);
+    for (const args of [['prune', dir, '--layers', '0', '--out', out], ['probe', dir, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '20', '--out', `${out}.json`]]) {
+      const r = run(cache, ...args, '-q');
+      assert.equal(r.code, 1, `${args.join(' ')} → ${r.code}: ${r.err}`);
+      assert.match(r.err, re);
+      assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+    }
+    assert.ok(!fs.existsSync(out) && !fs.existsSync(`${out}.json`), 'no output written');
+    assert.deepEqual(fs.readdirSync(cache), [], 'no graph written');
+  }
+});
+
+for (const name of tinyModels) {
+  test(`${name}: optimize on a copy with onnx/ deleted gives the ONNX folder's per-layer accuracies and pick`, () => {
+    const copy = folderLike(name, 'no-onnx', { 'model.safetensors': fs.readFileSync(fixture(name, 'model.safetensors')) });
+    const cache = fs.mkdtempSync(path.join(tmp, 'cache-'));
+    const reports = [copy, fixture(name)].map((dir, i) => {
+      const out = path.join(tmp, `${name}-opt-${i}`);
+      const r = run(cache, 'optimize', dir, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '80', '--limit-test', '30', '--c', '1', '--budget', '0.95', '--candidates', '2', '--no-cache', '--out', out, '-q');
+      assert.equal(r.code, 0, r.err);
+      assert.ok(fs.existsSync(path.join(out, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx')), 'the committed folder has its ONNX encoder');
+      return JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+    });
+    assert.deepEqual(reports.map((r) => r.model.graphFrom), ['safetensors', 'onnx']);
+    const acc = (r: { tasks: Record<string, { layers: { accuracy: number }[] }> }) => r.tasks.sentlen.layers.map((l) => l.accuracy);
+    assert.deepEqual(acc(reports[0]), acc(reports[1]));
+    assert.deepEqual(reports[0].selection.kept, reports[1].selection.kept);
+    assert.deepEqual(reports[0].selection.perTask, reports[1].selection.perTask);
+    assert.deepEqual(reports[0].model.params, reports[1].model.params);
+  });
+}
+
+test('--from safetensors uses the weights even beside an ONNX export, and the report says which', () => {
+  const cache = fs.mkdtempSync(path.join(tmp, 'cache-'));
+  const [st, onnx] = ['safetensors', 'onnx'].map((from) => {
+    const out = path.join(tmp, `from-${from}.json`);
+    const r = run(cache, 'probe', fixture('tiny-bert'), '--from', from, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '60', '--limit-test', '30', '--c', '1', '--no-cache', '--out', out, '-q');
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(fs.readFileSync(out, 'utf8'));
+  });
+  assert.equal(st.model.graphFrom, 'safetensors');
+  assert.equal(onnx.model.graphFrom, 'onnx');
+  assert.match(run(cache, 'probe', fixture('tiny-bert'), '--from', 'safetensors', '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '30', '--limit-test', '10', '--c', '1', '--no-cache', '-q').out, /· graph built from safetensors ·/);
+  assert.deepEqual(st.tasks.sentlen.layers, onnx.tasks.sentlen.layers);
+  const noOnnx = folderLike('tiny-bert', 'from-onnx', { 'model.safetensors': fs.readFileSync(fixture('tiny-bert', 'model.safetensors')) });
+  const bad: [string[], RegExp][] = [
+    [[fixture('tiny-bert'), '--from', 'pickle'], /--from pickle: use onnx or safetensors/],
+    [[noOnnx, '--from', 'onnx'], /no model\.onnx in onnx\/ .*Export the model to ONNX/],
+    [[fixture('tiny-bert'), '--from', 'safetensors', '--quantized'], /--from safetensors: cannot be combined with --quantized/],
+  ];
+  for (const [args, re] of bad) {
+    const r = run(cache, 'probe', ...args, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '-q');
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, re);
+  }
+});
