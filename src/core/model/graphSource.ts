@@ -31,6 +31,9 @@ export function parseGraphSource(v: string): GraphSource {
   throw badValue('from', v, 'use onnx or safetensors (default: onnx when the folder has it, else safetensors).');
 }
 
+/** Base name of an exported encoder graph: encoder_model for T5 (its decoder lies beside it), else model. */
+const graphBase = (config: Record<string, unknown>) => (String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model');
+
 /** The folder's ONNX file, or null when it has none (an explicit --onnx FILE must exist). */
 function findOnnxFile(dir: string, config: Record<string, unknown>, opts: GraphSourceOptions): string | null {
   if (opts.onnx) {
@@ -38,7 +41,7 @@ function findOnnxFile(dir: string, config: Record<string, unknown>, opts: GraphS
     if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
     return f;
   }
-  const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
+  const base = graphBase(config);
   const names = opts.quantized ? [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`] : [`${base}.onnx`];
   for (const n of names) {
     for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
@@ -49,8 +52,7 @@ function findOnnxFile(dir: string, config: Record<string, unknown>, opts: GraphS
 export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: GraphSourceOptions = {}): string {
   const f = findOnnxFile(dir, config, opts);
   if (f) return f;
-  const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
-  throw new BadInputError(`${dir}: no ${base}${opts.quantized ? '_quantized' : ''}.onnx in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.`);
+  throw new BadInputError(`${dir}: no ${graphBase(config)}${opts.quantized ? '_quantized' : ''}.onnx in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.`);
 }
 
 /**
