@@ -1,6 +1,6 @@
 /**
  * Builds one compensated roberta-style model folder for measurement (RESULTS §5):
- *   node out/scripts/compensate-run.js MODEL_DIR TASK_DIR KEPT OUT_DIR [--bridges] [--ffn-width N] [--limit-train N]
+ *   node out/scripts/compensate-run.js MODEL_DIR TASK_DIR KEPT OUT_DIR [--bridges] [--heads N] [--ffn-width N] [--limit-train N]
  * Calibration uses the task's training texts only; measure the folder with `probescale eval`.
  */
 import * as fs from 'node:fs';
@@ -9,7 +9,7 @@ import { loadTask } from '../src/core/data/dataset';
 import { loadTokenizer } from '../src/core/data/tokenize';
 import { openModel } from '../src/core/model/modelInfo';
 import { calibrationSet } from '../src/core/compensate/calibrate';
-import { fitPlan, writeCompensatedOnnx } from '../src/core/compensate/build';
+import { encoderOf, fitPlan, writeCompensatedOnnx } from '../src/core/compensate/build';
 import { copyTokenizerFiles } from '../src/core/commit/files';
 import { prunedConfig } from '../src/core/model/safetensors';
 
@@ -24,11 +24,12 @@ async function main() {
   const set = calibrationSet(tok, task.train.map((e) => e.text));
   const t0 = Date.now();
   const log = (e: unknown) => console.error(JSON.stringify(e));
-  const { plan, stats } = await fitPlan({ model: info.model, blocks: info.blocks, hidden: info.hiddenSize }, { kept, bridges: flag('--bridges') >= 0, ffnWidth: num('--ffn-width') }, set, {}, { onProgress: log });
+  const enc = encoderOf(info);
+  const { plan, stats } = await fitPlan(enc, { kept, bridges: flag('--bridges') >= 0, heads: num('--heads'), ffnWidth: num('--ffn-width') }, set, {}, { onProgress: log });
   fs.mkdirSync(path.join(out, 'onnx'), { recursive: true });
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(prunedConfig(info.config, kept), null, 2));
   copyTokenizerFiles(info.dir, out);
-  writeCompensatedOnnx({ model: info.model, blocks: info.blocks, hidden: info.hiddenSize }, plan, path.join(out, 'onnx', 'model.onnx'));
+  writeCompensatedOnnx(enc, plan, path.join(out, 'onnx', 'model.onnx'));
   console.log(JSON.stringify({ kept, seconds: (Date.now() - t0) / 1000, tokens: set.tokens.reduce((a, t) => a + t.length, 0), stats: stats.map((s) => ({ ...s, heldR2: s.heldR2.map((r) => +r.toFixed(4)) })) }));
 }
 main().catch((e) => {

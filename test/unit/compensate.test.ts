@@ -8,8 +8,8 @@ import { findBlocks } from '../../src/core/onnx/blocks';
 import { pruneEdit } from '../../src/core/onnx/edit';
 import { chunksToBuffer } from '../../src/core/onnx/wire';
 import { GramAccumulator, choleskySolve, fitRidgeChoosingLambda, residualSS, solveRidge } from '../../src/core/compensate/ridge';
-import { CompensationPlan, compensatedEdit, emptyPlan, planParamDelta } from '../../src/core/compensate/graph';
-import { findFfn, readFloat32 } from '../../src/core/compensate/structure';
+import { CompensationPlan, compensatedEdit, emptyPlan, narrowKey, planParamDelta, unitColumns } from '../../src/core/compensate/graph';
+import { SublayerKind, findSublayers, readFloat32 } from '../../src/core/compensate/structure';
 import { fitBridge, gapsOf, topIndices } from '../../src/core/compensate/fit';
 import { calibrationSet } from '../../src/core/compensate/calibrate';
 import { loadTokenizer } from '../../src/core/data/tokenize';
@@ -51,8 +51,16 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function open(name: string) {
   REFS = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
   const model = OnnxModel.open(fixture(name, 'onnx', 'model.onnx'));
-  const hidden = Number(JSON.parse(fs.readFileSync(fixture(name, 'config.json'), 'utf8')).hidden_size ?? JSON.parse(fs.readFileSync(fixture(name, 'config.json'), 'utf8')).dim);
-  return { model, blocks: findBlocks(model), hidden };
+  const cfg = JSON.parse(fs.readFileSync(fixture(name, 'config.json'), 'utf8')) as Record<string, number>;
+  const blocks = findBlocks(model);
+  const enc = { model, blocks, hidden: cfg.hidden_size ?? cfg.dim, heads: cfg.num_attention_heads ?? cfg.n_heads };
+  return { ...enc, enc, site: (b: number, kind: SublayerKind) => findSublayers(model, blocks, b, enc.hidden, enc.heads)[kind] };
+}
+
+/** Units `kept` of a sub-layer with its original output-projection rows (no refit). */
+function keepUnits(model: OnnxModel, site: ReturnType<ReturnType<typeof open>['site']>, kept: number[], hidden: number) {
+  const out = readFloat32(model, site.output.weight);
+  return { kept, out: Float32Array.from(unitColumns(kept, site.group).flatMap((j) => Array.from(out.subarray(j * hidden, (j + 1) * hidden)))), outBias: readFloat32(model, site.output.bias) };
 }
 
 function identity(d: number): Float32Array {
@@ -114,20 +122,22 @@ test('gaps: only kept blocks that follow a dropped block read a bridge', () => {
 });
 
 for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert']) {
-  test(`${name}: an identity bridge and an FFN narrowed to every neuron leave outputs unchanged (1e-5)`, async () => {
-    const { model, blocks, hidden } = open(name);
+  test(`${name}: an identity bridge and sub-layers narrowed to every head and neuron leave outputs unchanged (1e-5)`, async () => {
+    const { model, blocks, hidden, enc, site } = open(name);
     try {
       for (const kept of [[0, 1, 2, 3], [0, 2, 3], [1, 3]]) {
         const plain = await run(chunksToBuffer(model.serialize(pruneEdit(model, blocks, kept))));
         const plan: CompensationPlan = emptyPlan(kept);
         for (const k of gapsOf(kept)) plan.bridges.set(k, { w: identity(hidden), b: new Float32Array(hidden) });
         for (const k of kept) {
-          const site = findFfn(model, blocks, k, hidden);
-          plan.ffn.set(k, { kept: Array.from({ length: site.width }, (_, j) => j), down: readFloat32(model, site.downWeight), downBias: readFloat32(model, site.downBias) });
+          for (const kind of ['attention', 'ffn'] as const) {
+            const s = site(k, kind);
+            plan.narrow.set(narrowKey(kind, k), keepUnits(model, s, Array.from({ length: s.width / s.group }, (_, j) => j), hidden));
+          }
         }
-        const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, hidden))));
+        const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
         assert.ok(maxAbsDiff(y, plain) < 1e-5, `${name} ${kept}: ${maxAbsDiff(y, plain)}`);
-        assert.equal(planParamDelta(plan, hidden, () => findFfn(model, blocks, 0, hidden).width), gapsOf(kept).length * (hidden * hidden + hidden));
+        assert.equal(planParamDelta(plan, hidden, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind)), gapsOf(kept).length * (hidden * hidden + hidden));
       }
     } finally {
       model.close();
@@ -135,23 +145,23 @@ for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert']) {
   });
 }
 
-test('tiny-roberta: removing given FFN neurons reproduces the PyTorch reference (1e-4)', async () => {
-  const ref = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-roberta.width.json'), 'utf8')) as { cases: { kept: number[]; ffnKeep: Record<string, number[]>; shape: number[]; last_hidden_state: number[] }[] };
-  const { model, blocks, hidden } = open('tiny-roberta');
+test('tiny-roberta: removing given heads and FFN neurons reproduces the PyTorch reference (1e-4)', async () => {
+  const ref = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-roberta.width.json'), 'utf8')) as { cases: { kept: number[]; ffnKeep: Record<string, number[]>; headKeep: Record<string, number[]>; shape: number[]; last_hidden_state: number[] }[] };
+  const { model, blocks, hidden, enc, site } = open('tiny-roberta');
   try {
     assert.ok(ref.cases.length >= 3);
     for (const c of ref.cases) {
       const plan = emptyPlan(c.kept);
-      for (const [b, keep] of Object.entries(c.ffnKeep)) {
-        const site = findFfn(model, blocks, Number(b), hidden);
-        const down = readFloat32(model, site.downWeight);
-        plan.ffn.set(Number(b), { kept: keep, down: Float32Array.from(keep.flatMap((j) => Array.from(down.subarray(j * hidden, (j + 1) * hidden)))), downBias: readFloat32(model, site.downBias) });
+      for (const [kind, keepOf] of [['ffn', c.ffnKeep], ['attention', c.headKeep]] as const) {
+        for (const [b, keep] of Object.entries(keepOf)) plan.narrow.set(narrowKey(kind, Number(b)), keepUnits(model, site(Number(b), kind), keep, hidden));
       }
-      const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, hidden))));
+      const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
       const d = maxAbsDiff(y, c.last_hidden_state);
-      assert.ok(d < 1e-4, `${c.kept} ${JSON.stringify(Object.keys(c.ffnKeep))}: ${d}`);
-      const removed = Object.values(c.ffnKeep).reduce((s, k) => s + 64 - k.length, 0);
-      assert.equal(planParamDelta(plan, hidden, () => 64), -removed * (2 * hidden + 1));
+      assert.ok(d < 1e-4, `${c.kept} ${JSON.stringify(c)}: ${d}`);
+      const removedNeurons = Object.values(c.ffnKeep).reduce((s, k) => s + 64 - k.length, 0);
+      const removedHeads = Object.values(c.headKeep).reduce((s, k) => s + 2 - k.length, 0);
+      // A neuron: 32 + 1 in, 32 out; a head (16 columns): 3 × 16 × 33 in, 16 × 32 out.
+      assert.equal(planParamDelta(plan, hidden, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind)), -removedNeurons * 65 - removedHeads * (3 * 16 * 33 + 16 * 32));
     }
   } finally {
     model.close();
@@ -159,17 +169,17 @@ test('tiny-roberta: removing given FFN neurons reproduces the PyTorch reference 
 });
 
 test('tiny-roberta: a bridge fitted through the real pipeline where the true map is the identity recovers it', async () => {
-  const { model, blocks, hidden } = open('tiny-roberta');
+  const { model, blocks, enc } = open('tiny-roberta');
   const tok = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 64 });
   const texts = fs.readFileSync(path.join(tasksDir, 'bshift', 'train.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 120).map((l) => (JSON.parse(l) as { text: string }).text);
   try {
     // Kept block 1 reads h1 = the output of kept block 0: the best map is exactly the identity.
     const plan = emptyPlan([0, 1, 2, 3]);
-    const s = await fitBridge({ model, blocks, hidden }, plan, 1, calibrationSet(tok, texts, { batchSize: 16 }), {}, {});
+    const s = await fitBridge(enc, plan, 1, calibrationSet(tok, texts, { batchSize: 16 }), {}, {});
     assert.ok(s.r2 > 1 - 1e-6, `R² ${s.r2}`);
     // A LayerNorm output spans d−1 directions plus the bias, so W is not unique; the map it computes is.
     const plain = await run(chunksToBuffer(model.serialize(pruneEdit(model, blocks, [0, 1, 2, 3]))));
-    const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, hidden))));
+    const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
     assert.ok(maxAbsDiff(y, plain) < 1e-3, `bridged vs plain on texts it was not fitted on: ${maxAbsDiff(y, plain)}`);
   } finally {
     model.close();
@@ -179,13 +189,13 @@ test('tiny-roberta: a bridge fitted through the real pipeline where the true map
 test('width surgery refuses graphs it cannot rewrite, naming what works', () => {
   const q = OnnxModel.open(path.join(robertaMini, 'onnx', 'model_quantized.onnx'));
   try {
-    assert.throws(() => findFfn(q, findBlocks(q), 0, 256), (e: Error) => e instanceof UnsupportedModelError && /unfused FFN/.test(e.message));
+    assert.throws(() => findSublayers(q, findBlocks(q), 0, 256, 4), (e: Error) => e instanceof UnsupportedModelError && /unfused FFN/.test(e.message));
   } finally {
     q.close();
   }
   const t5 = OnnxModel.open(fixture('tiny-t5-encoder', 'onnx', 'encoder_model.onnx'));
   try {
-    assert.throws(() => findFfn(t5, findBlocks(t5), 0, 32), UnsupportedModelError);
+    assert.throws(() => findSublayers(t5, findBlocks(t5), 0, 32, 2), UnsupportedModelError);
   } finally {
     t5.close();
   }

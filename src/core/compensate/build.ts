@@ -5,9 +5,11 @@
 import { BadInputError } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { writeChunks } from '../onnx/wire';
+import { ModelInfo } from '../model/modelInfo';
+import { checkCompensable } from './structure';
 import { CalibrationOptions, CalibrationSet } from './calibrate';
 import { CompensationPlan, compensatedEdit, emptyPlan } from './graph';
-import { Encoder, FitStat, fitBridges, fitFfnWidth, gapsOf } from './fit';
+import { Encoder, FitStat, fitBridges, fitNarrowing, gapsOf } from './fit';
 
 export type Compensation = 'none' | 'bridge' | 'width' | 'all';
 export const COMPENSATIONS: Compensation[] = ['none', 'bridge', 'width', 'all'];
@@ -17,10 +19,20 @@ export function parseCompensation(v: string): Compensation {
   throw new BadInputError(`--compensate ${v}: unknown; use one of ${COMPENSATIONS.join(', ')}.`);
 }
 
+/** The encoder as compensation sees it; refuses quantized and T5 graphs. */
+export function encoderOf(info: ModelInfo): Encoder {
+  checkCompensable(info.architecture, info.quantized);
+  const heads = Number(info.config.num_attention_heads ?? info.config.n_heads ?? 0);
+  if (!(heads > 0)) throw new BadInputError(`${info.dir}/config.json has no num_attention_heads (or n_heads); compensation needs the head count.`);
+  return { model: info.model, blocks: info.blocks, hidden: info.hiddenSize, heads };
+}
+
 export interface CompensationRequest {
   kept: number[];
   bridges: boolean;
-  /** FFN neurons kept per kept block (absent: full width). */
+  /** Attention heads kept per kept block (absent: all). */
+  heads?: number;
+  /** FFN neurons kept per kept block (absent: all). */
   ffnWidth?: number;
 }
 
@@ -36,10 +48,14 @@ export async function fitPlan(enc: Encoder, req: CompensationRequest, set: Calib
     stage(ctx, 'compensate', `fitting bridges into blocks ${gapsOf(req.kept).join(', ')} on ${set.texts} training texts`);
     stats.push(...(await fitBridges(enc, plan, set, opts, ctx)));
   }
-  if (req.ffnWidth !== undefined) {
-    for (const k of req.kept) {
+  for (const k of req.kept) {
+    if (req.heads !== undefined) {
+      stage(ctx, 'compensate', `narrowing the attention of block ${k} to ${req.heads} heads`);
+      stats.push(await fitNarrowing(enc, plan, 'attention', k, req.heads, set, opts, ctx));
+    }
+    if (req.ffnWidth !== undefined) {
       stage(ctx, 'compensate', `narrowing the FFN of block ${k} to ${req.ffnWidth} neurons`);
-      stats.push(await fitFfnWidth(enc, plan, k, req.ffnWidth, set, opts, ctx));
+      stats.push(await fitNarrowing(enc, plan, 'ffn', k, req.ffnWidth, set, opts, ctx));
     }
   }
   return { plan, stats };
@@ -47,5 +63,5 @@ export async function fitPlan(enc: Encoder, req: CompensationRequest, set: Calib
 
 /** Writes the compensated graph of `plan` (same inputs and outputs as the source) to `file`. */
 export function writeCompensatedOnnx(enc: Encoder, plan: CompensationPlan, file: string): number {
-  return writeChunks(file, enc.model.serialize(compensatedEdit(enc.model, enc.blocks, plan, enc.hidden)));
+  return writeChunks(file, enc.model.serialize(compensatedEdit(enc.model, enc.blocks, plan, enc)));
 }

@@ -7,19 +7,20 @@ import { BlockStructure } from '../onnx/blocks';
 import { finishEdit } from '../onnx/edit';
 import { DataType, OnnxModel } from '../onnx/model';
 import { CalibrationOptions, CalibrationSet, forEachBatch, openCalibrationGraph, releaseAll } from './calibrate';
-import { CompensationPlan, compensatedEdit } from './graph';
+import { CompensationPlan, EncoderShape, compensatedEdit, narrowKey, unitColumns } from './graph';
 import { ChosenFit, GramAccumulator, fitRidgeChoosingLambda } from './ridge';
-import { findFfn, readFloat32 } from './structure';
+import { SublayerKind, findSublayers, readFloat32 } from './structure';
 
-export interface Encoder {
+export interface Encoder extends EncoderShape {
   model: OnnxModel;
   blocks: BlockStructure;
-  hidden: number;
 }
 
 export interface FitStat {
-  /** 'bridge' into kept block k, or 'ffn' of kept block k. */
-  kind: 'bridge' | 'ffn';
+  /** 'bridge' into kept block k, or the narrowed sub-layer of kept block k. */
+  kind: 'bridge' | SublayerKind;
+  /** Units kept (heads or neurons), for sub-layers. */
+  units?: number;
   block: number;
   /** R² on every calibration row, and on held-out rows per λ tried. */
   r2: number;
@@ -55,7 +56,7 @@ export async function fitBridge(enc: Encoder, plan: CompensationPlan, k: number,
   const to = enc.blocks.hiddenIn[k];
   // Nodes after `from` are dropped by the edit (nothing downstream is read), so the whole plan can be passed.
   const graphs = [
-    await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, plan, enc.hidden, [from]), [from], opts),
+    await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, plan, enc, [from]), [from], opts),
     await openCalibrationGraph(enc.model, referenceEdit(enc, [to]), [to], opts),
   ];
   const d = enc.hidden;
@@ -103,13 +104,15 @@ class ColumnMoments {
   }
 }
 
-/** FLAP's fluctuation score of each FFN neuron: Var(a_j) · ‖row j of the down projection‖². */
-export function flapScores(m: ColumnMoments, down: Float32Array, hidden: number): Float64Array {
-  return Float64Array.from({ length: m.width }, (_, j) => {
+/** FLAP's fluctuation score per unit of `group` columns: Σ_j Var(a_j) · ‖row j of the output projection‖². */
+export function flapScores(m: ColumnMoments, out: Float32Array, hidden: number, group: number): Float64Array {
+  const scores = new Float64Array(m.width / group);
+  for (let j = 0; j < m.width; j++) {
     let s = 0;
-    for (let i = 0; i < hidden; i++) s += down[j * hidden + i] ** 2;
-    return m.variance(j) * s;
-  });
+    for (let i = 0; i < hidden; i++) s += out[j * hidden + i] ** 2;
+    scores[Math.floor(j / group)] += m.variance(j) * s;
+  }
+  return scores;
 }
 
 export function topIndices(scores: Float64Array, m: number): number[] {
@@ -124,34 +127,42 @@ function gather(a: Float32Array, width: number, rows: Int32Array, keep: number[]
   return out;
 }
 
-/**
- * Narrows the FFN of kept block `k` to `width` neurons chosen by FLAP's score on the compensated
- * upstream, then refits its down projection so that residual + FFN reproduces the reference
- * (same blocks and bridges at full width) pre-LayerNorm sum: the "global" target.
- */
-export async function fitFfnWidth(enc: Encoder, plan: CompensationPlan, k: number, width: number, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext): Promise<FitStat> {
-  const site = findFfn(enc.model, enc.blocks, k, enc.hidden);
-  const d = enc.hidden;
-  const scoring = [await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, plan, d, [site.activations]), [site.activations], opts)];
+/** Scores the units of a sub-layer on the compensated upstream (training rows only) and returns the `units` best. */
+async function chooseUnits(enc: Encoder, plan: CompensationPlan, kind: SublayerKind, k: number, units: number, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext): Promise<number[]> {
+  const site = findSublayers(enc.model, enc.blocks, k, enc.hidden, enc.heads)[kind];
+  const scoring = [await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, plan, enc, [site.activations]), [site.activations], opts)];
   const moments = new ColumnMoments(site.width);
   try {
     await forEachBatch(scoring, set, (outs, tokens, held) => !held && moments.add(outs[0][0], tokens), ctx);
   } finally {
     await releaseAll(scoring);
   }
-  const keep = topIndices(flapScores(moments, readFloat32(enc.model, site.downWeight), d), width);
-  const reference: CompensationPlan = { ...plan, ffn: new Map() };
+  return topIndices(flapScores(moments, readFloat32(enc.model, site.output.weight), enc.hidden, site.group), units);
+}
+
+/**
+ * Narrows sub-layer `kind` of kept block `k` to `units` heads or neurons chosen by FLAP's score on
+ * the compensated upstream, then refits its output projection so that residual + sub-layer
+ * reproduces the reference pre-LayerNorm sum (same blocks and bridges, every sub-layer at full
+ * width): the "global" target, so errors do not accumulate block to block.
+ */
+export async function fitNarrowing(enc: Encoder, plan: CompensationPlan, kind: SublayerKind, k: number, units: number, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext): Promise<FitStat> {
+  const site = findSublayers(enc.model, enc.blocks, k, enc.hidden, enc.heads)[kind];
+  const d = enc.hidden;
+  const keep = await chooseUnits(enc, plan, kind, k, units, set, opts, ctx);
+  const cols = unitColumns(keep, site.group);
+  const reference: CompensationPlan = { ...plan, narrow: new Map() };
   const graphs = [
-    await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, plan, d, [site.activations, site.residual]), [site.activations, site.residual], opts),
-    await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, reference, d, [site.sum]), [site.sum], opts),
+    await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, plan, enc, [site.activations, site.residual]), [site.activations, site.residual], opts),
+    await openCalibrationGraph(enc.model, compensatedEdit(enc.model, enc.blocks, reference, enc, [site.sum]), [site.sum], opts),
   ];
-  const acc = { fit: new GramAccumulator(keep.length, d), held: new GramAccumulator(keep.length, d) };
+  const acc = { fit: new GramAccumulator(cols.length, d), held: new GramAccumulator(cols.length, d) };
   try {
     await forEachBatch(
       graphs,
       set,
       (outs, tokens, held) => {
-        const x = gather(outs[0][0], site.width, tokens, keep);
+        const x = gather(outs[0][0], site.width, tokens, cols);
         const res = outs[0][1];
         const sum = outs[1][0];
         const y = new Float32Array(tokens.length * d);
@@ -166,6 +177,6 @@ export async function fitFfnWidth(enc: Encoder, plan: CompensationPlan, k: numbe
     await releaseAll(graphs);
   }
   const c = fitRidgeChoosingLambda(acc.fit, acc.held);
-  plan.ffn.set(k, { kept: keep, down: toF32(c.fit.w), downBias: toF32(c.fit.b) });
-  return stat('ffn', k, c);
+  plan.narrow.set(narrowKey(kind, k), { kept: keep, out: toF32(c.fit.w), outBias: toF32(c.fit.b) });
+  return { ...stat(kind, k, c), units };
 }

@@ -6,9 +6,15 @@
  */
 import { BadInputError } from '../errors';
 import { BLOCKS_METADATA, BlockStructure, recordBlocks } from '../onnx/blocks';
-import { finishEdit, rewire, validateKept } from '../onnx/edit';
-import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, OnnxModel, OnnxValueInfo, floatInitializer } from '../onnx/model';
-import { FfnSite, findFfn, readFloat32 } from './structure';
+import { Rewiring, finishEdit, rewire, validateKept } from '../onnx/edit';
+import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from '../onnx/model';
+import { SublayerKind, SublayerSite, findSublayers, readFloat32 } from './structure';
+
+/** Sizes the surgery needs: hidden size and attention heads of the source model. */
+export interface EncoderShape {
+  hidden: number;
+  heads: number;
+}
 
 /** y = x·w + b over the hidden size d: w is d×d row-major (input-major). */
 export interface Bridge {
@@ -16,29 +22,42 @@ export interface Bridge {
   b: Float32Array;
 }
 
-/** An FFN kept at `kept` neurons (sorted) with a refitted down projection (kept.length × d) and bias. */
-export interface FfnWidth {
+/**
+ * A sub-layer narrowed to `kept` units (heads or FFN neurons, sorted) with a refitted output
+ * projection (kept.length·group × d, row-major) and bias.
+ */
+export interface Narrowing {
   kept: number[];
-  down: Float32Array;
-  downBias: Float32Array;
+  out: Float32Array;
+  outBias: Float32Array;
 }
 
 export interface CompensationPlan {
   kept: number[];
   /** Bridge read by kept block k (source numbering), fitted over the gap in front of it. */
   bridges: Map<number, Bridge>;
-  /** Narrowed FFN of kept block k. */
-  ffn: Map<number, FfnWidth>;
+  /** Narrowed sub-layers, keyed `${kind}:${block}`. */
+  narrow: Map<string, Narrowing>;
 }
+
+export const narrowKey = (kind: SublayerKind, block: number) => `${kind}:${block}`;
 
 export function emptyPlan(kept: number[]): CompensationPlan {
-  return { kept, bridges: new Map(), ffn: new Map() };
+  return { kept, bridges: new Map(), narrow: new Map() };
 }
 
-/** Parameters a plan adds (bridges) or removes (FFN neurons) relative to plain block dropping. */
-export function planParamDelta(plan: CompensationPlan, hidden: number, ffWidth: (k: number) => number): number {
+/** Parameters of one unit of a sub-layer: its input-projection columns and biases, its output-projection row. */
+export function unitParams(site: SublayerSite, hidden: number): number {
+  return site.group * (site.inputs.length * (hidden + 1) + hidden);
+}
+
+/** Parameters a plan adds (bridges) or removes (heads, neurons) relative to plain block dropping. */
+export function planParamDelta(plan: CompensationPlan, hidden: number, site: (key: string) => SublayerSite): number {
   let d = plan.bridges.size * (hidden * hidden + hidden);
-  for (const [k, f] of plan.ffn) d -= (ffWidth(k) - f.kept.length) * (2 * hidden + 1);
+  for (const [key, n] of plan.narrow) {
+    const s = site(key);
+    d -= (s.width / s.group - n.kept.length) * unitParams(s, hidden);
+  }
   return d;
 }
 
@@ -67,25 +86,48 @@ function f32Init(name: string, a: Float32Array, dims: number[]): NewInitializer 
   return { name, dataType: DataType.FLOAT, dims, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) };
 }
 
-/** New initializers replacing a narrowed FFN's weights (same names, new shapes). */
-function ffnInits(model: OnnxModel, site: FfnSite, f: FfnWidth, hidden: number): NewInitializer[] {
-  const up = readFloat32(model, site.upWeight);
-  const upBias = readFloat32(model, site.upBias);
-  const m = f.kept.length;
-  if (f.down.length !== m * hidden || f.downBias.length !== hidden) throw new BadInputError(`FFN width plan: down projection must be ${m}×${hidden}.`);
-  return [
-    f32Init(site.upWeight.name, takeColumns(up, hidden, site.width, f.kept), [hidden, m]),
-    floatInitializer(site.upBias.name, f.kept.map((j) => upBias[j]), [m]),
-    f32Init(site.downWeight.name, f.down, [m, hidden]),
-    f32Init(site.downBias.name, f.downBias, [hidden]),
-  ];
+/** Column indices of units `kept` of `group` columns each. */
+export function unitColumns(kept: number[], group: number): number[] {
+  return kept.flatMap((u) => Array.from({ length: group }, (_, i) => u * group + i));
+}
+
+/** New initializers replacing a narrowed sub-layer's weights (same names, new shapes). */
+function narrowedInits(model: OnnxModel, site: SublayerSite, n: Narrowing, hidden: number): NewInitializer[] {
+  const cols = unitColumns(n.kept, site.group);
+  const m = cols.length;
+  if (m === 0) throw new BadInputError(`block ${site.block}: a ${site.kind} sub-layer must keep at least one unit.`);
+  if (n.out.length !== m * hidden || n.outBias.length !== hidden) throw new BadInputError(`${site.kind} width plan of block ${site.block}: output projection must be ${m}×${hidden}.`);
+  const inits: NewInitializer[] = [];
+  for (const p of site.inputs) {
+    const bias = readFloat32(model, p.bias);
+    inits.push(f32Init(p.weight.name, takeColumns(readFloat32(model, p.weight), hidden, site.width, cols), [hidden, m]));
+    inits.push(floatInitializer(p.bias.name, cols.map((j) => bias[j]), [m]));
+  }
+  inits.push(f32Init(site.output.weight.name, n.out, [m, hidden]), f32Init(site.output.bias.name, n.outBias, [hidden]));
+  return inits;
+}
+
+/** Head Reshapes read new shapes: [0, 0, heads, hd] to split, [0, 0, heads·hd] to merge (0 copies the batch and sequence dims). */
+function reshapeRenames(rw: Rewiring, site: SublayerSite, heads: number): NewInitializer[] {
+  if (!site.mergeReshape) return [];
+  const P = `probescale/heads.${site.block}`;
+  const rename = (node: OnnxNode, to: string) => {
+    let m = rw.renames.get(node);
+    if (!m) rw.renames.set(node, (m = new Map()));
+    m.set(node.inputs[1], to);
+  };
+  for (const r of site.splitReshapes) rename(r, `${P}/split_shape`);
+  rename(site.mergeReshape, `${P}/merge_shape`);
+  return [int64Initializer(`${P}/split_shape`, [0, 0, heads, site.group]), int64Initializer(`${P}/merge_shape`, [0, 0, heads * site.group])];
 }
 
 /**
  * The edit that realises `plan`. `outputs` defaults to the source graph's outputs; calibration
  * passes inner tensors (e.g. the tensor entering a gap) to read them.
  */
-export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: CompensationPlan, hidden: number, outputs?: string[]): GraphEdit {
+export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: CompensationPlan, shape: EncoderShape, outputs?: string[]): GraphEdit {
+  const { hidden } = shape;
+  const sites = (b: number) => findSublayers(model, blocks, b, hidden, shape.heads);
   const kept = validateKept(plan.kept, blocks.numBlocks);
   const extra: NewNode[] = [];
   const inits: NewInitializer[] = [];
@@ -100,13 +142,15 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
     return b.out;
   });
   const replaced = new Set<string>();
-  for (const [k, f] of plan.ffn) {
-    if (!kept.includes(k)) throw new BadInputError(`FFN width plan for block ${k}, which is not kept (${kept.join(',')}).`);
-    const site = findFfn(model, blocks, k, hidden);
-    for (const t of ffnInits(model, site, f, hidden)) {
+  for (const [key, n] of plan.narrow) {
+    const [kind, b] = key.split(':');
+    if (!kept.includes(Number(b))) throw new BadInputError(`width plan for block ${b}, which is not kept (${kept.join(',')}).`);
+    const site = sites(Number(b))[kind as SublayerKind];
+    for (const t of narrowedInits(model, site, n, hidden)) {
       inits.push(t);
       replaced.add(t.name);
     }
+    inits.push(...reshapeRenames(rw, site, n.kept.length));
   }
   const outs: (OnnxValueInfo | NewValueInfo)[] = outputs ? outputs.map((name) => ({ name, elemType: DataType.FLOAT, shape: ['batch', 'sequence', 'width'] })) : model.outputs;
   const edit = finishEdit(model, rw, extra, outs, inits);
@@ -118,6 +162,6 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
   return edit;
 }
 
-export function describePlan(plan: CompensationPlan): { bridges: number[]; ffnWidth: Record<string, number> } {
-  return { bridges: [...plan.bridges.keys()], ffnWidth: Object.fromEntries([...plan.ffn].map(([k, f]) => [String(k), f.kept.length])) };
+export function describePlan(plan: CompensationPlan): { bridges: number[]; width: Record<string, number> } {
+  return { bridges: [...plan.bridges.keys()], width: Object.fromEntries([...plan.narrow].map(([k, n]) => [k, n.kept.length])) };
 }
