@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxModel } from '../../src/core/onnx/model';
@@ -165,6 +166,29 @@ test('tiny-roberta: removing given heads and FFN neurons reproduces the PyTorch 
     }
   } finally {
     model.close();
+  }
+});
+
+test('tiny-roberta: a compensated graph re-opened and pruned to all its blocks keeps its bridges and widths', async () => {
+  const { model, blocks, hidden, enc, site } = open('tiny-roberta');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-variant-test-'));
+  try {
+    const plan = emptyPlan([0, 2]);
+    const w = identity(hidden).map((v, i) => 0.5 * v + 0.01 * Math.sin(i));
+    plan.bridges.set(2, { w, b: new Float32Array(hidden).fill(0.1) });
+    plan.narrow.set(narrowKey('attention', 2), keepUnits(model, site(2, 'attention'), [1], hidden));
+    const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+    const file = path.join(dir, 'model.onnx');
+    fs.writeFileSync(file, chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+    const v = OnnxModel.open(file);
+    const again = await run(chunksToBuffer(v.serialize(pruneEdit(v, findBlocks(v), [0, 1]))));
+    v.close();
+    assert.ok(maxAbsDiff(again, y) < 1e-6);
+    const plain = await run(chunksToBuffer(model.serialize(pruneEdit(model, blocks, [0, 2]))));
+    assert.ok(maxAbsDiff(plain, y) > 1e-2, 'the bridge changes the output');
+  } finally {
+    model.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -5,7 +5,7 @@
  * asks for inner tensors (calibration).
  */
 import { BadInputError } from '../errors';
-import { BLOCKS_METADATA, BlockStructure, recordBlocks } from '../onnx/blocks';
+import { BlockStructure, recordBlocks } from '../onnx/blocks';
 import { Rewiring, finishEdit, rewire, validateKept } from '../onnx/edit';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from '../onnx/model';
 import { SublayerKind, SublayerSite, findSublayers, readFloat32 } from './structure';
@@ -39,6 +39,8 @@ export interface CompensationPlan {
   /** Narrowed sub-layers, keyed `${kind}:${block}`. */
   narrow: Map<string, Narrowing>;
 }
+
+export const COMPENSATION_METADATA = 'probescale.compensation';
 
 export const narrowKey = (kind: SublayerKind, block: number) => `${kind}:${block}`;
 
@@ -131,14 +133,12 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
   const kept = validateKept(plan.kept, blocks.numBlocks);
   const extra: NewNode[] = [];
   const inits: NewInitializer[] = [];
-  const readsBridge = new Map<number, string>();
   const rw = rewire(model, blocks, kept, (k, prev) => {
     const br = plan.bridges.get(k);
     if (!br) return prev;
     const b = bridgeNodes(k, prev, br, hidden);
     extra.push(...b.nodes);
     inits.push(...b.inits);
-    readsBridge.set(k, b.out);
     return b.out;
   });
   const replaced = new Set<string>();
@@ -156,9 +156,9 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
   const edit = finishEdit(model, rw, extra, outs, inits);
   const keepInit = edit.keepInitializer!;
   edit.keepInitializer = (name) => !replaced.has(name) && keepInit(name);
-  const meta = JSON.parse(recordBlocks(blocks, kept)[BLOCKS_METADATA]) as { hiddenIn: string[] };
-  kept.forEach((k, j) => readsBridge.has(k) && (meta.hiddenIn[j] = readsBridge.get(k)!));
-  edit.metadata = { [BLOCKS_METADATA]: JSON.stringify(meta), 'probescale.compensation': JSON.stringify(describePlan(plan)) };
+  // Blocks are recorded as plain pruning records them: block j's input is block j−1's output, and a
+  // bridge between them lies outside every block, so re-probing or re-pruning the graph keeps it.
+  edit.metadata = { ...recordBlocks(blocks, kept), [COMPENSATION_METADATA]: JSON.stringify(describePlan(plan)) };
   return edit;
 }
 
