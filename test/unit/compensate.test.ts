@@ -11,9 +11,9 @@ import { chunksToBuffer } from '../../src/core/onnx/wire';
 import { GramAccumulator, choleskySolve, fitRidgeChoosingLambda, residualSS, solveRidge } from '../../src/core/compensate/ridge';
 import { CompensationPlan, compensatedEdit, emptyPlan, narrowKey, planParamDelta, unitColumns } from '../../src/core/compensate/graph';
 import { SublayerKind, findSublayers, readFloat32 } from '../../src/core/compensate/structure';
-import { fitBridge, gapsOf, topIndices } from '../../src/core/compensate/fit';
+import { fitBridge, gapsOf, topIndices, windowRows } from '../../src/core/compensate/fit';
 import { calibrationSet } from '../../src/core/compensate/calibrate';
-import { loadTokenizer } from '../../src/core/data/tokenize';
+import { EncodedBatch, loadTokenizer } from '../../src/core/data/tokenize';
 import { UnsupportedModelError } from '../../src/core/errors';
 import { Rng } from '../../src/core/util/rng';
 import { fixture, robertaMini, tasksDir } from '../helpers';
@@ -152,7 +152,7 @@ for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert']) {
       for (const kept of [[0, 1, 2, 3], [0, 2, 3], [1, 3]]) {
         const plain = await run(chunksToBuffer(model.serialize(pruneEdit(model, blocks, kept))));
         const plan: CompensationPlan = emptyPlan(kept);
-        for (const k of gapsOf(kept)) plan.bridges.set(k, { w: identity(hidden), b: new Float32Array(hidden) });
+        for (const k of gapsOf(kept)) plan.bridges.set(k, { w: identity(hidden), b: new Float32Array(hidden), window: 1 });
         for (const k of kept) {
           for (const kind of ['attention', 'ffn'] as const) {
             const s = site(k, kind);
@@ -198,7 +198,7 @@ test('tiny-roberta: a compensated graph re-opened and pruned to all its blocks k
   try {
     const plan = emptyPlan([0, 2]);
     const w = identity(hidden).map((v, i) => 0.5 * v + 0.01 * Math.sin(i));
-    plan.bridges.set(2, { w, b: new Float32Array(hidden).fill(0.1) });
+    plan.bridges.set(2, { w, b: new Float32Array(hidden).fill(0.1), window: 1 });
     plan.narrow.set(narrowKey('attention', 2), keepUnits(model, site(2, 'attention'), [1], hidden));
     const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
     const file = path.join(dir, 'model.onnx');
@@ -212,6 +212,34 @@ test('tiny-roberta: a compensated graph re-opened and pruned to all its blocks k
   } finally {
     model.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tiny-roberta: a window-3 bridge reads exactly the masked neighbours the fit uses', async () => {
+  const { model, blocks, hidden, enc } = open('tiny-roberta');
+  try {
+    const plan = emptyPlan([0, 2]);
+    plan.bridges.set(2, { w: new Float32Array(3 * hidden * hidden), b: new Float32Array(hidden), window: 3 });
+    const from = blocks.hiddenOut[0];
+    const win = 'probescale/bridge.2/window_output_0';
+    const session = await ort.InferenceSession.create(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc, [from, win]))));
+    const out = await session.run(feeds(session.inputNames));
+    await session.release();
+    const S = REFS.input_ids[0].length;
+    const mask = BigInt64Array.from(REFS.attention_mask.flat().map(BigInt));
+    const rows: number[] = [];
+    mask.forEach((m, r) => m !== 0n && rows.push(r));
+    assert.ok(rows.length < mask.length, 'the reference batch has padding');
+    const tokens = Int32Array.from(rows);
+    const expected = windowRows(out[from].data as Float32Array, hidden, tokens, { seqLen: S, attentionMask: mask } as EncodedBatch);
+    const got = out[win].data as Float32Array;
+    let worst = 0;
+    tokens.forEach((r, t) => {
+      for (let i = 0; i < 3 * hidden; i++) worst = Math.max(worst, Math.abs(got[r * 3 * hidden + i] - expected[t * 3 * hidden + i]));
+    });
+    assert.ok(worst < 1e-6, `graph window vs fit window: ${worst}`);
+  } finally {
+    model.close();
   }
 });
 

@@ -30,6 +30,8 @@ export function encoderOf(info: ModelInfo): Encoder {
 export interface CompensationRequest {
   kept: number[];
   bridges: boolean;
+  /** Tokens a bridge reads: 1 (the token) or 3 (with its neighbours); default 1. */
+  window?: 1 | 3;
   /** Attention heads kept per kept block (absent: all). */
   heads?: number;
   /** FFN neurons kept per kept block (absent: all). */
@@ -46,7 +48,7 @@ export async function fitPlan(enc: Encoder, req: CompensationRequest, set: Calib
   const stats: FitStat[] = [];
   if (req.bridges && gapsOf(req.kept).length) {
     stage(ctx, 'compensate', `fitting bridges into blocks ${gapsOf(req.kept).join(', ')} on ${set.texts} training texts`);
-    stats.push(...(await fitBridges(enc, plan, set, opts, ctx)));
+    stats.push(...(await fitBridges(enc, plan, set, opts, ctx, req.window ?? 1)));
   }
   for (const k of req.kept) {
     if (req.heads !== undefined) {

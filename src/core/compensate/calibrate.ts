@@ -69,8 +69,8 @@ export async function openCalibrationGraph(model: OnnxModel, edit: GraphEdit, ou
   return { session, outputs };
 }
 
-/** Per batch: each graph's requested tensors (flat [B·S·width]), the batch's token rows, and whether it is held out. */
-export type BatchVisitor = (outs: Float32Array[][], tokens: Int32Array, held: boolean) => void;
+/** Per batch: each graph's requested tensors (flat [B·S·width]), the batch's token rows, whether it is held out, and the batch. */
+export type BatchVisitor = (outs: Float32Array[][], tokens: Int32Array, held: boolean, batch: EncodedBatch) => void;
 
 export async function forEachBatch(graphs: CalibrationGraph[], set: CalibrationSet, visit: BatchVisitor, ctx: JobContext = {}): Promise<void> {
   for (let i = 0; i < set.batches.length; i++) {
@@ -87,7 +87,7 @@ export async function forEachBatch(graphs: CalibrationGraph[], set: CalibrationS
       const r = await g.session.run(feeds, g.outputs);
       outs.push(g.outputs.map((o) => r[o].data as Float32Array));
     }
-    visit(outs, set.tokens[i], set.held[i]);
+    visit(outs, set.tokens[i], set.held[i], b);
   }
 }
 

@@ -6,6 +6,7 @@ import { JobContext } from '../jobs';
 import { BlockStructure } from '../onnx/blocks';
 import { finishEdit } from '../onnx/edit';
 import { DataType, OnnxModel } from '../onnx/model';
+import { EncodedBatch } from '../data/tokenize';
 import { CalibrationOptions, CalibrationSet, forEachBatch, openCalibrationGraph, releaseAll } from './calibrate';
 import { CompensationPlan, EncoderShape, compensatedEdit, narrowKey, unitColumns } from './graph';
 import { ChosenFit, GramAccumulator, fitRidgeChoosingLambda } from './ridge';
@@ -47,10 +48,36 @@ function referenceEdit(enc: Encoder, outputs: string[]) {
 }
 
 /**
- * Fits the bridge in front of kept block `k`: from the compensated model's state entering the gap
- * to the unpruned model's hidden state entering block k, ridge λ chosen on held-out rows.
+ * Window-3 inputs of the token rows: [x_{t−1}, x_t, x_{t+1}] with zeros where the neighbour is
+ * padding or outside the sequence, exactly what the graph's masked Pad + Slice computes.
  */
-export async function fitBridge(enc: Encoder, plan: CompensationPlan, k: number, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext): Promise<FitStat> {
+export function windowRows(x: Float32Array, d: number, tokens: Int32Array, batch: EncodedBatch): Float32Array {
+  const out = new Float32Array(tokens.length * 3 * d);
+  const S = batch.seqLen;
+  const real = (r: number) => batch.attentionMask[r] !== 0n;
+  tokens.forEach((r, t) => {
+    const s = r % S;
+    const base = t * 3 * d;
+    if (s > 0 && real(r - 1)) out.set(x.subarray((r - 1) * d, r * d), base);
+    out.set(x.subarray(r * d, (r + 1) * d), base + d);
+    if (s + 1 < S && real(r + 1)) out.set(x.subarray((r + 1) * d, (r + 2) * d), base + 2 * d);
+  });
+  return out;
+}
+
+/** Rows `tokens` of a [rows × d] stream, densely. */
+function rowsOf(x: Float32Array, d: number, tokens: Int32Array): Float32Array {
+  const out = new Float32Array(tokens.length * d);
+  tokens.forEach((r, t) => out.set(x.subarray(r * d, (r + 1) * d), t * d));
+  return out;
+}
+
+/**
+ * Fits the bridge in front of kept block `k`: from the compensated model's state entering the gap
+ * (with its two neighbours for window 3) to the unpruned model's hidden state entering block k,
+ * ridge λ chosen on held-out rows.
+ */
+export async function fitBridge(enc: Encoder, plan: CompensationPlan, k: number, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext, window: 1 | 3 = 1): Promise<FitStat> {
   const j = plan.kept.indexOf(k);
   const from = j === 0 ? enc.blocks.hiddenIn[0] : enc.blocks.hiddenOut[plan.kept[j - 1]];
   const to = enc.blocks.hiddenIn[k];
@@ -60,21 +87,33 @@ export async function fitBridge(enc: Encoder, plan: CompensationPlan, k: number,
     await openCalibrationGraph(enc.model, referenceEdit(enc, [to]), [to], opts),
   ];
   const d = enc.hidden;
-  const acc = { fit: new GramAccumulator(d, d), held: new GramAccumulator(d, d) };
+  const acc = { fit: new GramAccumulator(window * d, d), held: new GramAccumulator(window * d, d) };
   try {
-    await forEachBatch(graphs, set, (outs, tokens, held) => (held ? acc.held : acc.fit).add(outs[0][0], outs[1][0], tokens), ctx);
+    await forEachBatch(
+      graphs,
+      set,
+      (outs, tokens, held, batch) => {
+        const x = window === 3 ? windowRows(outs[0][0], d, tokens, batch) : rowsOf(outs[0][0], d, tokens);
+        (held ? acc.held : acc.fit).add(x, rowsOf(outs[1][0], d, tokens), denseRows(tokens.length));
+      },
+      ctx,
+    );
   } finally {
     await releaseAll(graphs);
   }
   const c = fitRidgeChoosingLambda(acc.fit, acc.held);
-  plan.bridges.set(k, { w: toF32(c.fit.w), b: toF32(c.fit.b) });
+  plan.bridges.set(k, { w: toF32(c.fit.w), b: toF32(c.fit.b), window });
   return stat('bridge', k, c);
 }
 
+function denseRows(n: number): number[] {
+  return Array.from({ length: n }, (_, t) => t);
+}
+
 /** Fits a bridge over every gap of `plan.kept`, in order. */
-export async function fitBridges(enc: Encoder, plan: CompensationPlan, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext): Promise<FitStat[]> {
+export async function fitBridges(enc: Encoder, plan: CompensationPlan, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext, window: 1 | 3 = 1): Promise<FitStat[]> {
   const stats: FitStat[] = [];
-  for (const k of gapsOf(plan.kept)) stats.push(await fitBridge(enc, plan, k, set, opts, ctx));
+  for (const k of gapsOf(plan.kept)) stats.push(await fitBridge(enc, plan, k, set, opts, ctx, window));
   return stats;
 }
 
@@ -169,7 +208,7 @@ export async function fitNarrowing(enc: Encoder, plan: CompensationPlan, kind: S
         tokens.forEach((r, t) => {
           for (let i = 0; i < d; i++) y[t * d + i] = sum[r * d + i] - res[r * d + i];
         });
-        (held ? acc.held : acc.fit).add(x, y, Array.from({ length: tokens.length }, (_, t) => t));
+        (held ? acc.held : acc.fit).add(x, y, denseRows(tokens.length));
       },
       ctx,
     );

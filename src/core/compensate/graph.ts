@@ -16,10 +16,15 @@ export interface EncoderShape {
   heads: number;
 }
 
-/** y = x·w + b over the hidden size d: w is d×d row-major (input-major). */
+/**
+ * y_t = [x_{t−1}, x_t, x_{t+1}]·w + b (window 3) or x_t·w + b (window 1), over the hidden size d:
+ * w is (window·d)×d row-major (input-major). Neighbours outside the text (padding, sequence ends)
+ * read zeros.
+ */
 export interface Bridge {
   w: Float32Array;
   b: Float32Array;
+  window: 1 | 3;
 }
 
 /**
@@ -55,7 +60,8 @@ export function unitParams(site: SublayerSite, hidden: number): number {
 
 /** Parameters a plan adds (bridges) or removes (heads, neurons) relative to plain block dropping. */
 export function planParamDelta(plan: CompensationPlan, hidden: number, site: (key: string) => SublayerSite): number {
-  let d = plan.bridges.size * (hidden * hidden + hidden);
+  let d = 0;
+  for (const br of plan.bridges.values()) d += br.window * hidden * hidden + hidden;
   for (const [key, n] of plan.narrow) {
     const s = site(key);
     d -= (s.width / s.group - n.kept.length) * unitParams(s, hidden);
@@ -63,15 +69,47 @@ export function planParamDelta(plan: CompensationPlan, hidden: number, site: (ke
   return d;
 }
 
-function bridgeNodes(k: number, prev: string, br: Bridge, hidden: number): { nodes: NewNode[]; inits: NewInitializer[]; out: string } {
-  if (br.w.length !== hidden * hidden || br.b.length !== hidden) throw new BadInputError(`bridge into block ${k}: expected a ${hidden}×${hidden} map and ${hidden} biases.`);
-  const P = `probescale/bridge.${k}`;
+/**
+ * The token window of a window-3 bridge: x masked by the attention mask, shifted one step each way
+ * along the sequence (Pad + Slice) and concatenated with x on the hidden axis.
+ */
+function windowNodes(P: string, prev: string, mask: string): { nodes: NewNode[]; inits: NewInitializer[]; out: string } {
   const inits = [
-    { name: `${P}/weight`, dataType: DataType.FLOAT, dims: [hidden, hidden], data: Buffer.from(br.w.buffer, br.w.byteOffset, br.w.byteLength) },
+    int64Initializer(`${P}/pad_left`, [0, 1, 0, 0, 0, 0]),
+    int64Initializer(`${P}/pad_right`, [0, 0, 0, 0, 1, 0]),
+    int64Initializer(`${P}/zero`, [0]),
+    int64Initializer(`${P}/one`, [1]),
+    int64Initializer(`${P}/minus_one`, [-1]),
+    int64Initializer(`${P}/end`, [Number.MAX_SAFE_INTEGER]),
+    int64Initializer(`${P}/axis1`, [1]),
+    int64Initializer(`${P}/axis2`, [2]),
+  ];
+  const n = (name: string, opType: string, inputs: string[], attributes?: NewNode['attributes']): NewNode => ({ name: `${P}/${name}`, opType, inputs, outputs: [`${P}/${name}_output_0`], attributes });
+  const nodes = [
+    n('mask_f', 'Cast', [mask], { to: DataType.FLOAT }),
+    n('mask_u', 'Unsqueeze', [`${P}/mask_f_output_0`, `${P}/axis2`]),
+    n('masked', 'Mul', [prev, `${P}/mask_u_output_0`]),
+    n('pad_l', 'Pad', [`${P}/masked_output_0`, `${P}/pad_left`]),
+    n('left', 'Slice', [`${P}/pad_l_output_0`, `${P}/zero`, `${P}/minus_one`, `${P}/axis1`]),
+    n('pad_r', 'Pad', [`${P}/masked_output_0`, `${P}/pad_right`]),
+    n('right', 'Slice', [`${P}/pad_r_output_0`, `${P}/one`, `${P}/end`, `${P}/axis1`]),
+    n('window', 'Concat', [`${P}/left_output_0`, prev, `${P}/right_output_0`], { axis: 2 }),
+  ];
+  return { nodes, inits, out: `${P}/window_output_0` };
+}
+
+function bridgeNodes(k: number, prev: string, br: Bridge, hidden: number, mask: string): { nodes: NewNode[]; inits: NewInitializer[]; out: string } {
+  if (br.w.length !== br.window * hidden * hidden || br.b.length !== hidden) throw new BadInputError(`bridge into block ${k}: expected a ${br.window * hidden}×${hidden} map and ${hidden} biases.`);
+  const P = `probescale/bridge.${k}`;
+  const win = br.window === 3 ? windowNodes(P, prev, mask) : { nodes: [], inits: [], out: prev };
+  const inits = [
+    ...win.inits,
+    { name: `${P}/weight`, dataType: DataType.FLOAT, dims: [br.window * hidden, hidden], data: Buffer.from(br.w.buffer, br.w.byteOffset, br.w.byteLength) },
     { name: `${P}/bias`, dataType: DataType.FLOAT, dims: [hidden], data: Buffer.from(br.b.buffer, br.b.byteOffset, br.b.byteLength) },
   ];
   const nodes: NewNode[] = [
-    { name: `${P}/MatMul`, opType: 'MatMul', inputs: [prev, `${P}/weight`], outputs: [`${P}/MatMul_output_0`] },
+    ...win.nodes,
+    { name: `${P}/MatMul`, opType: 'MatMul', inputs: [win.out, `${P}/weight`], outputs: [`${P}/MatMul_output_0`] },
     { name: `${P}/Add`, opType: 'Add', inputs: [`${P}/MatMul_output_0`, `${P}/bias`], outputs: [`${P}/output`] },
   ];
   return { nodes, inits, out: `${P}/output` };
@@ -123,6 +161,12 @@ function reshapeRenames(rw: Rewiring, site: SublayerSite, heads: number): NewIni
   return [int64Initializer(`${P}/split_shape`, [0, 0, heads, site.group]), int64Initializer(`${P}/merge_shape`, [0, 0, heads * site.group])];
 }
 
+function maskInput(model: OnnxModel): string {
+  const m = model.runtimeInputs.find((i) => i.name === 'attention_mask');
+  if (!m) throw new BadInputError(`${model.src.label}: a window bridge needs the attention_mask input, which this graph lacks.`);
+  return m.name;
+}
+
 /**
  * The edit that realises `plan`. `outputs` defaults to the source graph's outputs; calibration
  * passes inner tensors (e.g. the tensor entering a gap) to read them.
@@ -136,7 +180,7 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
   const rw = rewire(model, blocks, kept, (k, prev) => {
     const br = plan.bridges.get(k);
     if (!br) return prev;
-    const b = bridgeNodes(k, prev, br, hidden);
+    const b = bridgeNodes(k, prev, br, hidden, maskInput(model));
     extra.push(...b.nodes);
     inits.push(...b.inits);
     return b.out;

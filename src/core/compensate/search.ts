@@ -12,6 +12,8 @@ import { gapsOf } from './fit';
 /** What a candidate adds to plain block dropping. */
 export interface CompSpec {
   bridges: boolean;
+  /** Tokens each bridge reads: 1, or 3 (the token and its neighbours); default 1. */
+  window?: 1 | 3;
   /** Heads kept in every kept block (absent: all). */
   heads?: number;
   /** FFN neurons kept in every kept block (absent: all). */
@@ -35,7 +37,7 @@ export function isCompensated(spec: CompSpec | undefined): boolean {
 export function candidateKey(kept: number[], spec?: CompSpec): string {
   if (!spec || !isCompensated(spec)) return subsetKey(kept);
   const parts = [subsetKey(kept)];
-  if (spec.bridges && gapsOf(kept).length) parts.push('bridge');
+  if (spec.bridges && gapsOf(kept).length) parts.push(spec.window === 3 ? 'bridge3' : 'bridge');
   if (spec.heads !== undefined || spec.ffnWidth !== undefined) parts.push(`h${spec.heads ?? 'all'}/f${spec.ffnWidth ?? 'all'}`);
   return parts.join('+');
 }
@@ -44,7 +46,8 @@ export function candidateKey(kept: number[], spec?: CompSpec): string {
 export function describeSpec(kept: number[], spec: CompSpec | undefined, shape: WidthShape): string {
   if (!isCompensated(spec)) return 'none (whole blocks)';
   const out: string[] = [];
-  if (spec!.bridges && gapsOf(kept).length) out.push(`least-squares bridge${gapsOf(kept).length > 1 ? 's' : ''} into block${gapsOf(kept).length > 1 ? 's' : ''} ${gapsOf(kept).join(', ')}`);
+  const g = gapsOf(kept);
+  if (spec!.bridges && g.length) out.push(`least-squares bridge${g.length > 1 ? 's' : ''}${spec!.window === 3 ? ' over a 3-token window' : ''} into block${g.length > 1 ? 's' : ''} ${g.join(', ')}`);
   if (spec!.heads !== undefined || spec!.ffnWidth !== undefined) out.push(`${spec!.heads ?? shape.heads} of ${shape.heads} heads and ${spec!.ffnWidth ?? shape.ffn} of ${shape.ffn} FFN neurons per block (refitted)`);
   return out.join('; ');
 }
@@ -55,7 +58,7 @@ const neuronUnit = (s: WidthShape) => 2 * s.hidden + 1;
 /** Parameters of `kept` with `spec`: blocks, minus removed heads and neurons, plus d² + d per bridge. */
 export function compensatedParams(acc: ParamAccount, kept: number[], spec: CompSpec, shape: WidthShape): number {
   let n = subsetParams(acc, kept);
-  if (spec.bridges) n += gapsOf(kept).length * (shape.hidden * shape.hidden + shape.hidden);
+  if (spec.bridges) n += gapsOf(kept).length * ((spec.window ?? 1) * shape.hidden * shape.hidden + shape.hidden);
   const perBlock = (shape.heads - (spec.heads ?? shape.heads)) * headUnit(shape) + (shape.ffn - (spec.ffnWidth ?? shape.ffn)) * neuronUnit(shape);
   return n - kept.length * perBlock;
 }
