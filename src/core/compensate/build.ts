@@ -6,7 +6,7 @@ import { BadInputError } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
-import { checkCompensable } from './structure';
+import { checkCompensable, findSublayers } from './structure';
 import { CalibrationOptions, CalibrationSet } from './calibrate';
 import { CompensationPlan, compensatedEdit, emptyPlan } from './graph';
 import { Encoder, FitStat, fitBridges, fitNarrowing, gapsOf } from './fit';
@@ -50,12 +50,14 @@ export async function fitPlan(enc: Encoder, req: CompensationRequest, set: Calib
     stage(ctx, 'compensate', `fitting bridges into blocks ${gapsOf(req.kept).join(', ')} on ${set.texts} training texts`);
     stats.push(...(await fitBridges(enc, plan, set, opts, ctx, req.window ?? 1)));
   }
+  // A sub-layer kept at full width is left as it is (no refit).
   for (const k of req.kept) {
-    if (req.heads !== undefined) {
+    const full = findSublayers(enc.model, enc.blocks, k, enc.hidden, enc.heads);
+    if (req.heads !== undefined && req.heads < full.attention.width / full.attention.group) {
       stage(ctx, 'compensate', `narrowing the attention of block ${k} to ${req.heads} heads`);
       stats.push(await fitNarrowing(enc, plan, 'attention', k, req.heads, set, opts, ctx));
     }
-    if (req.ffnWidth !== undefined) {
+    if (req.ffnWidth !== undefined && req.ffnWidth < full.ffn.width) {
       stage(ctx, 'compensate', `narrowing the FFN of block ${k} to ${req.ffnWidth} neurons`);
       stats.push(await fitNarrowing(enc, plan, 'ffn', k, req.ffnWidth, set, opts, ctx));
     }
