@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isCancelled, throwIfAborted } from '../core/errors';
-import { runJob } from '../core/pipeline/dispatch';
+import { runAnyJob } from '../core/pipeline/dispatch';
 import { FromWorker, ToWorker } from './protocol';
 
 const port = parentPort;
@@ -25,7 +25,7 @@ port.on('message', (msg: ToWorker) => {
       running.set(msg.id, ac);
       const start = async () => {
         throwIfAborted(ac.signal);
-        return runJob(msg.job, {
+        return runAnyJob(msg.job, {
           signal: ac.signal,
           onProgress: (event) => post({ type: 'progress', id: msg.id, event }),
           log: (level, message) => post({ type: 'log', id: msg.id, level, message }),

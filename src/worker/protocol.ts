@@ -1,5 +1,5 @@
 /** Messages between a JobRunner and its worker thread. */
-import { Job, LogLevel, ProgressEvent } from '../core/jobs';
+import { AnyJobResult, Job, LogLevel, ProgressEvent } from '../core/jobs';
 
 export type ToWorker = { type: 'run'; id: number; job: Job } | { type: 'cancel'; id: number };
 
@@ -13,6 +13,6 @@ export interface SerializedError {
 export type FromWorker =
   | { type: 'progress'; id: number; event: ProgressEvent }
   | { type: 'log'; id: number; level: LogLevel; message: string }
-  | { type: 'result'; id: number; result: unknown }
+  | { type: 'result'; id: number; result: AnyJobResult }
   | { type: 'error'; id: number; error: SerializedError }
   | { type: 'cancelled'; id: number };

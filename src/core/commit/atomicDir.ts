@@ -32,11 +32,15 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
   }
 }
 
-/** Replaces a file by writing a sibling temporary file and renaming it over the target. */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
+/**
+ * Replaces a file by writing a sibling temporary file and renaming it over the target: `data`, or
+ * whatever `data(tmp)` writes to the temporary path. The temporary file never outlives a failure.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: string) => void)): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, data);
+    if (typeof data === 'function') data(tmp);
+    else fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -254,7 +254,11 @@ function parseDelimited(file: string, content: string, delimiter: string): Row[]
   type Parsed = { record: string[]; info: { lines: number; empty_lines: number } };
   let parsed: Parsed[];
   try {
-    parsed = parseCsv(content, { delimiter, info: true, skip_empty_lines: true, relax_quotes: true }) as unknown as Parsed[];
+    // csv-parse's types do not model `info: true` (they promise string[][]); the shape is checked instead.
+    const raw: unknown = parseCsv(content, { delimiter, info: true, skip_empty_lines: true, relax_quotes: true });
+    const isParsed = (x: unknown): x is Parsed[] => Array.isArray(x) && x.every((r) => typeof r === 'object' && r !== null && 'record' in r && 'info' in r);
+    if (!isParsed(raw)) throw new Error('csv-parse returned rows without their line info');
+    parsed = raw;
   } catch (e) {
     const detail = e instanceof CsvError ? e.message : String(e);
     throw new DatasetError(

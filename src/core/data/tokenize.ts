@@ -49,6 +49,11 @@ interface InnerTokenizer {
   token_to_id(token: string): number | undefined;
 }
 
+/** The parts of transformers.js' inner tokenizer read here (not in its public types). */
+function isInnerTokenizer(x: unknown): x is InnerTokenizer {
+  return typeof x === 'object' && x !== null && 'post_processor' in x && 'token_to_id' in x && typeof x.token_to_id === 'function';
+}
+
 /**
  * Model types whose position ids start after `padding_idx` (fairseq heritage), so they hold
  * `max_position_embeddings - pad_token_id - 1` tokens (514 - 2 = 512 for roberta-base).
@@ -98,7 +103,8 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   } catch (e) {
     throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}`);
   }
-  const inner = tok._tokenizer as unknown as InnerTokenizer;
+  const inner: unknown = tok._tokenizer;
+  if (!isInnerTokenizer(inner)) throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: this version of transformers.js keeps no post-processor to read the special tokens from.`);
   // The type from tokenizer.json, not constructor.name, which a minifying bundler may rename.
   const ppType = String((tok._tokenizerJSON as { post_processor?: { type?: unknown } } | undefined)?.post_processor?.type ?? 'none');
 

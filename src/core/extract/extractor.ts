@@ -8,11 +8,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { JobContext } from '../jobs';
+import { writeFileAtomic } from '../commit/atomicDir';
 import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { chunksToBuffer, writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
-import { OpenedSession, Provider, openSession } from '../runtime/session';
+import { OpenedSession, openSession } from '../runtime/session';
+import { Provider } from '../settings';
 import type { TextTokenizer } from '../data/tokenize';
 
 export interface TextExample {
@@ -256,8 +258,6 @@ export class Extractor {
     for (const p of poolings) for (const a of f.pooled[p]!) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     for (const a of f.cosine) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     const file = path.join(dir, `${key}.feat`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, Buffer.concat(parts));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, Buffer.concat(parts));
   }
 }

@@ -7,14 +7,8 @@ import * as path from 'node:path';
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
-
-export interface ParamCounts {
-  total: number;
-  embeddings: number;
-  perBlock: number[];
-  /** Parameters outside embeddings and blocks (final norm, pooler). */
-  other: number;
-}
+import type { ParamCounts } from '../../shared/params';
+import { declaredLayerCount } from './layerCount';
 
 export interface ModelInfo {
   dir: string;
@@ -115,8 +109,8 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const onnxFile = resolveOnnxFile(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
   const blocks = findBlocks(model, onnxFile);
-  const declared = Number(config.num_hidden_layers ?? config.n_layers ?? config.num_layers ?? NaN);
-  if (Number.isFinite(declared) && declared !== blocks.numBlocks) {
+  const declared = declaredLayerCount(config);
+  if (declared !== undefined && declared !== blocks.numBlocks) {
     throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
   }
   const hiddenSize = Number(config.hidden_size ?? config.d_model ?? config.dim ?? 0);

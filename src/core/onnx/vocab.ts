@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../commit/atomicDir';
 import { UnsupportedModelError } from '../errors';
 import { DataType, GraphEdit, NewInitializer, OnnxInitializer, OnnxModel, OnnxNode, int64Initializer } from './model';
 
@@ -104,14 +105,11 @@ export function vocabTrimEdit(model: OnnxModel, kept: number[], unkId: number): 
 /** Rewrites an ONNX file in place (through a sibling temporary file) with its vocabulary trimmed. */
 export function trimVocabFile(file: string, kept: number[], unkId: number): void {
   const model = OnnxModel.open(file);
-  const tmp = `${file}.vocab-tmp`;
-  try {
-    model.write(tmp, vocabTrimEdit(model, kept, unkId).edit);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  } finally {
-    model.close();
-  }
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, (tmp) => {
+    try {
+      model.write(tmp, vocabTrimEdit(model, kept, unkId).edit);
+    } finally {
+      model.close();
+    }
+  });
 }

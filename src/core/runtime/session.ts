@@ -7,9 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
-
-export type Provider = 'auto' | 'cpu' | 'webgpu' | 'cuda';
-export const PROVIDERS: Provider[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+import { PROVIDERS, Provider } from '../settings';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -39,7 +37,8 @@ function sayOnce(log: LogFn | undefined, level: 'info' | 'warn', msg: string): v
 }
 
 export function parseProvider(v: string): Provider {
-  if ((PROVIDERS as string[]).includes(v)) return v as Provider;
+  const known = PROVIDERS.find((p) => p === v);
+  if (known) return known;
   throw new BadInputError(`--provider ${v}: unknown execution provider; use one of ${PROVIDERS.join(', ')}.`);
 }
 

@@ -6,8 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
-import { ProbeSettings, TaskSpec } from '../../core/jobs';
-import type { ProbeReport } from '../../core/pipeline/report';
+import { TaskSpec } from '../../core/jobs';
+import { ProbeSettings } from '../../core/settings';
+import type { ProbeReport } from '../../core/report';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
@@ -51,7 +52,7 @@ export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun>
   const committed = committedTasks(config.modelDir);
   if (!committed) throw new BadInputError(`${config.modelDir} is not a committed folder: its config.json has no "probescale.tasks".`);
   const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
-  const outcome = await s.jobs.run<ProbeReport>(
+  const outcome = await s.jobs.run(
     { type: 'eval', modelDir: config.modelDir, tasks: config.tasks, settings },
     `ProbeScale: evaluating ${path.basename(config.modelDir)} on ${config.tasks.map((t) => t.name).join(', ')}`,
   );

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
-import { CommittedTask, committedTasks, displayPath, findCommittedFolders, findModelFolders, findTaskFolders, isModelFolder } from '../workspace/discovery';
+import { CommittedTask } from '../../core/commit/committed';
+import { committedTasks, displayPath, findCommittedFolders, findModelFolders, findTaskFolders, isModelFolder } from '../workspace/discovery';
 
 const LAST_TASKS_KEY = 'probescale.lastTasks';
 

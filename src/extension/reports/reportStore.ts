@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
+import { writeFileAtomic } from '../../core/commit/atomicDir';
+import { DEFAULT_TARGET_RETENTION } from '../../core/settings';
 import { BaselineData, BudgetAdviceData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../../shared/protocol';
 import { workspaceFolderFor } from '../workspace/discovery';
 
@@ -202,7 +204,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
   if (!retention || !perTask || !baselines || baselines.some((b) => b === undefined) || !advice || !embRetention) return undefined;
   return {
     budget: { spec: String(v.budget.spec ?? budgetFraction), params: budgetParams, fraction: budgetFraction },
-    targetRetention: num(v.targetRetention) ?? 0.95,
+    targetRetention: num(v.targetRetention) ?? DEFAULT_TARGET_RETENTION,
     kept,
     params,
     fraction,
@@ -284,9 +286,7 @@ export class ReportStore implements vscode.Disposable {
       // Probe reports keep the plain name; eval and optimize reports say which they are.
       const kind = report.kind === 'probe' ? '' : `-${report.kind}`;
       file = path.join(dir, `${model}${kind}-${timestampForFile(report.createdAt)}.json`);
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, JSON.stringify(report, null, 2) + '\n');
       this.log.info(`report saved to ${file}`);
     }
     this.show({ report: normalizeReport(report, file ?? 'report'), source: file });
