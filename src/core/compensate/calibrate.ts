@@ -9,7 +9,8 @@ import { UnsupportedModelError, throwIfAborted } from '../errors';
 import { EncodedBatch, TextTokenizer } from '../data/tokenize';
 import { GraphEdit, OnnxModel } from '../onnx/model';
 import { chunksToBuffer } from '../onnx/wire';
-import { Provider, openSession } from '../runtime/session';
+import { openSession } from '../runtime/session';
+import { Provider } from '../settings';
 import { Rng } from '../util/rng';
 
 export interface CalibrationSet {

@@ -5,7 +5,8 @@
  * parameter counts and training-split signals; the fits and measurements happen elsewhere.
  */
 import { BadInputError } from '../errors';
-import { ParamAccount, subsetKey, subsetParams } from '../optimize/subsets';
+import { ParamCounts as ParamAccount } from '../../shared/params';
+import { subsetKey, subsetParams } from '../optimize/subsets';
 import { Compensation } from './build';
 import { gapsOf } from './fit';
 
