@@ -7,6 +7,7 @@
 import { BadInputError } from '../errors';
 import { ParamCounts as ParamAccount } from '../../shared/params';
 import { subsetKey, subsetParams } from '../optimize/subsets';
+import type { CompensationRecord } from '../report';
 import { Compensation } from './build';
 import { gapsOf } from './fit';
 
@@ -51,6 +52,12 @@ export function describeSpec(kept: number[], spec: CompSpec | undefined, shape: 
   if (spec!.bridges && g.length) out.push(`least-squares bridge${g.length > 1 ? 's' : ''}${spec!.window === 3 ? ' over a 3-token window' : ''} into block${g.length > 1 ? 's' : ''} ${g.join(', ')}`);
   if (spec!.heads !== undefined || spec!.ffnWidth !== undefined) out.push(`${spec!.heads ?? shape.heads} of ${shape.heads} heads and ${spec!.ffnWidth ?? shape.ffn} of ${shape.ffn} FFN neurons per block (refitted)`);
   return out.join('; ');
+}
+
+/** The report's account of a candidate's compensation (undefined for whole blocks only). */
+export function compensationRecord(kept: number[], spec: CompSpec | undefined, shape: WidthShape | undefined): CompensationRecord | undefined {
+  if (!shape || !isCompensated(spec)) return undefined;
+  return { description: describeSpec(kept, spec, shape), ...spec! };
 }
 
 const headUnit = (s: WidthShape) => (s.hidden / s.heads) * (3 * (s.hidden + 1) + s.hidden);
@@ -128,26 +135,24 @@ export interface CompCandidate {
 
 /**
  * Compensated variants of the best plain candidates (`ranked`: measured subsets, best validation
- * first): bridged where they have gaps and still fit, and, for width, the same subsets grown by the
- * next blocks of `wider` (best predicted subsets of a larger budget) narrowed to fit. At most `n`.
+ * first): up to `n.bridged` bridged where they have gaps and still fit; then, for width, up to
+ * `n.narrowed` subsets of `wider` (best predicted under a larger budget) narrowed uniformly to fit.
  */
-export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamAccount, budget: number, shape: WidthShape, n: number): CompCandidate[] {
+export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamAccount, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number }): CompCandidate[] {
   const allow = modeAllows(mode);
   const out: CompCandidate[] = [];
   const seen = new Set<string>();
-  const push = (kept: number[], spec: CompSpec, origin: string) => {
+  const push = (kept: number[], spec: CompSpec, origin: string, cap: number) => {
     const key = candidateKey(kept, spec);
-    if (seen.has(key) || out.length >= n || compensatedParams(acc, kept, spec, shape) > budget) return;
+    if (seen.has(key) || out.filter((c) => c.origin === origin).length >= cap || compensatedParams(acc, kept, spec, shape) > budget) return;
     seen.add(key);
     out.push({ kept, spec, origin });
   };
-  if (allow.bridges) for (const k of ranked) if (gapsOf(k).length) push(k, { bridges: true }, 'bridged');
+  if (allow.bridges) for (const k of ranked) if (gapsOf(k).length) push(k, { bridges: true }, 'bridged', n.bridged);
   if (allow.width) {
     for (const k of wider) {
-      for (const bridges of allow.bridges ? [true, false] : [false]) {
-        const spec = uniformWidth(acc, k, budget, shape, bridges && gapsOf(k).length > 0);
-        if (spec) push(k, spec, 'narrowed');
-      }
+      const spec = uniformWidth(acc, k, budget, shape, allow.bridges && gapsOf(k).length > 0);
+      if (spec) push(k, spec, 'narrowed', n.narrowed);
     }
   }
   return out;

@@ -27,7 +27,7 @@ export interface CompensatedVariant {
 }
 
 /** At most this many training texts calibrate the fits (shared equally by the tasks). */
-export const CALIBRATION_TEXTS = 2000;
+export const CALIBRATION_TEXTS = 1000;
 
 /** Training texts of every task (never test), an equal share each, in file order. */
 export function calibrationTexts(tasks: TaskData[], limit = CALIBRATION_TEXTS): string[] {

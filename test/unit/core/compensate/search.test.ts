@@ -42,12 +42,12 @@ test('compensated candidates follow --compensate and the budget', () => {
   assert.throws(() => parseCompensation('some'), /--compensate some/);
   const ranked = [[2, 3], [0, 1]];
   const wider = [[0, 1, 2, 3, 4]];
-  assert.deepEqual(compensatedCandidates('none', ranked, wider, acc, budget35, shape, 8), []);
-  const b = compensatedCandidates('bridge', ranked, wider, acc, budget35, shape, 8);
+  assert.deepEqual(compensatedCandidates('none', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 }), []);
+  const b = compensatedCandidates('bridge', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 });
   assert.deepEqual(b.map((c) => candidateKey(c.kept, c.spec)), ['2,3+bridge']);
-  const w = compensatedCandidates('width', ranked, wider, acc, budget35, shape, 8);
+  const w = compensatedCandidates('width', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 });
   assert.equal(w.length, 1);
   assert.match(candidateKey(w[0].kept, w[0].spec), /^0,1,2,3,4\+h3\/f\d+$/);
   assert.match(describeSpec(w[0].kept, w[0].spec, shape), /3 of 4 heads and \d+ of 1024 FFN neurons/);
-  for (const c of compensatedCandidates('all', ranked, wider, acc, budget35, shape, 8)) assert.ok(compensatedParams(acc, c.kept, c.spec, shape) <= budget35);
+  for (const c of compensatedCandidates('all', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 })) assert.ok(compensatedParams(acc, c.kept, c.spec, shape) <= budget35);
 });
