@@ -42,7 +42,10 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
   for (const b of s.baselines) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
-  lines.push(`compensation of the pick: ${s.compensation?.description ?? 'none (whole blocks)'}${s.baselines.some((b) => b.compensation) ? `; compensated baselines: ${s.baselines.filter((b) => b.compensation).map((b) => `${b.name} = ${b.compensation!.description}`).join('; ')}` : ''}`);
+  const compensated = s.baselines.filter((b) => b.compensation);
+  if (s.compensation || compensated.length) {
+    lines.push(`compensation of the pick: ${s.compensation?.description ?? 'none (whole blocks)'}${compensated.length ? `; compensated baselines: ${compensated.map((b) => `${b.name} = ${b.compensation!.description}`).join('; ')}` : ''}`);
+  }
   lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${s.baselines.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
   lines.push(`${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)} Origin of the pick: ${s.origin}.`);
   lines.push('retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.');

@@ -16,7 +16,7 @@ import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
-import { parseCompensation } from '../core/compensate/build';
+import { parseCompensation } from '../core/compensate/mode';
 import { parseSelectionRule, SELECTION_RULES } from '../core/optimize/select';
 
 const USAGE = `usage:

@@ -5,7 +5,7 @@
 import type { SelectionRule } from './optimize/select';
 import type { OptimizeResult, ProbeReport, PruneResult } from './report';
 import type { ProbeSettings } from './settings';
-import type { Compensation } from './compensate/build';
+import type { Compensation } from './compensate/mode';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 

@@ -11,14 +11,6 @@ import { CalibrationOptions, CalibrationSet } from './calibrate';
 import { CompensationPlan, compensatedEdit, emptyPlan } from './graph';
 import { Encoder, FitStat, fitBridges, fitNarrowing, gapsOf } from './fit';
 
-export type Compensation = 'none' | 'bridge' | 'width' | 'all';
-export const COMPENSATIONS: Compensation[] = ['none', 'bridge', 'width', 'all'];
-
-export function parseCompensation(v: string): Compensation {
-  if ((COMPENSATIONS as string[]).includes(v)) return v as Compensation;
-  throw new BadInputError(`--compensate ${v}: unknown; use one of ${COMPENSATIONS.join(', ')}.`);
-}
-
 /** The encoder as compensation sees it; refuses quantized and T5 graphs. */
 export function encoderOf(info: ModelInfo): Encoder {
   checkCompensable(info.architecture, info.quantized);

@@ -8,7 +8,7 @@ import { BadInputError } from '../errors';
 import { ParamCounts as ParamAccount } from '../../shared/params';
 import { subsetKey, subsetParams } from '../optimize/subsets';
 import type { CompensationRecord } from '../report';
-import { Compensation } from './build';
+import { Compensation } from './mode';
 import { gapsOf } from './fit';
 
 /** What a candidate adds to plain block dropping. */

@@ -9,7 +9,7 @@ import { Baseline } from '../optimize/baselines';
 import { bestPredictedSubsets } from '../optimize/predict';
 import { ProbeReport } from '../report';
 import { ProbeSettings } from '../settings';
-import { Compensation } from '../compensate/build';
+import { Compensation } from '../compensate/mode';
 import { widthShape } from '../compensate/commit';
 import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
 import { buildVariant } from '../compensate/variant';

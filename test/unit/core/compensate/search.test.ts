@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec, modeAllows, replaceMeSubset, uniformWidth } from '../../../../src/core/compensate/search';
-import { parseCompensation } from '../../../../src/core/compensate/build';
+import { parseCompensation } from '../../../../src/core/compensate/mode';
 import { ParamCounts as ParamAccount } from '../../../../src/shared/params';
 
 // roberta-mini: d 256, 4 heads, FFN 1024, 12 blocks of 789,760, embeddings 2,131,200.
