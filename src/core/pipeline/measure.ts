@@ -167,7 +167,8 @@ export class SubsetEvaluator {
     if (!this.compensator) throw new Error(`compensated candidate ${key} without a compensator`);
     let v = this.variants.get(key);
     if (!v) this.variants.set(key, (v = await this.compensator.build(kept, spec!, ctx)));
-    return Extractor.create(v.info, this.tokenizer, { ...extractorOptions(this.settings), kept: kept.map((_, i) => i), idRemap: this.idRemap }, ctx);
+    // A variant's graph lives in a temporary folder: its features would never be read from the cache again.
+    return Extractor.create(v.info, this.tokenizer, { ...extractorOptions(this.settings), cacheDir: null, kept: kept.map((_, i) => i), idRemap: this.idRemap }, ctx);
   }
 
   /**
