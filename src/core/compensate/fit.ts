@@ -1,6 +1,7 @@
 /**
- * Fitting a compensation plan from calibration passes: bridges over gaps, then FFN widths,
- * each fitted in order so that every fit reads the already-compensated upstream.
+ * Fitting a compensation plan from calibration passes: bridges over gaps, then the heads and
+ * FFN neurons of each kept block, each fitted in order so that every fit reads the
+ * already-compensated upstream.
  */
 import { JobContext } from '../jobs';
 import { BlockStructure } from '../onnx/blocks';

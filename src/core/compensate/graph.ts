@@ -1,8 +1,9 @@
 /**
- * Graph surgery for compensated models: kept blocks rewired with a bridge (MatMul + Add) in
- * front of the blocks that follow a gap, and FFN layers narrowed to their kept neurons with a
- * refitted down projection. Inputs and outputs stay those of the source graph unless the caller
- * asks for inner tensors (calibration).
+ * Graph surgery for compensated models: kept blocks rewired with a bridge (MatMul + Add, over
+ * the token or a 3-token window) in front of the blocks that follow a gap, and attention / FFN
+ * sub-layers narrowed to their kept heads or neurons with a refitted output projection (head
+ * Reshapes rewritten for the new head count). Inputs and outputs stay those of the source
+ * graph unless the caller asks for inner tensors (calibration).
  */
 import { BadInputError } from '../errors';
 import { BlockStructure, recordBlocks } from '../onnx/blocks';
