@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../core/commit/atomicDir';
 import { optimizeCommandLine } from '../core/commandLine';
 import { describeProgress } from '../core/progress';
-import { BadInputError, isCancelled, isUserError } from '../core/errors';
+import { reportFileText } from '../core/reportPaths';
+import { BadInputError, isCancelled, isUserError, messageIn, Param } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
 import { parseTaskSpec } from '../core/data/dataset';
@@ -33,7 +34,7 @@ const USAGE = `usage:
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
 Exit codes: 0 success, 1 bad input, 2 internal error, 130 cancelled.`;
 
-const OPTIONS = {
+export const OPTIONS = {
   task: { type: 'string', multiple: true },
   out: { type: 'string' },
   pooling: { type: 'string' },
@@ -63,6 +64,11 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** A parameter as the command line names it: its flag (maxLength → --max-length). */
+export function cliFlag(p: Param): string {
+  return `--${p.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 function int(v: string | undefined, flag: string, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -179,10 +185,11 @@ class ProgressLine {
   }
 }
 
-function writeJsonAtomically(file: string, data: unknown): void {
+/** Writes a report to `file` (paths relative to it, see core/reportPaths.ts). */
+function writeReportFile(file: string, report: object): void {
   const abs = path.resolve(file);
   fs.mkdirSync(path.dirname(abs), { recursive: true });
-  writeFileAtomic(abs, JSON.stringify(data, null, 2) + '\n');
+  writeFileAtomic(abs, reportFileText(report, abs));
 }
 
 /** Runs the job, clears the progress line, and shows its result (writing --out where asked). */
@@ -197,7 +204,7 @@ async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undef
       const report = await runner.run(job, ctx);
       show(formatProbeReport(report));
       if (out) {
-        writeJsonAtomically(out, report);
+        writeReportFile(out, report);
         process.stderr.write(`report written to ${path.resolve(out)}\n`);
       }
       return;
@@ -223,8 +230,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = jobFromArgs(argv);
   } catch (e) {
-    const msg = (e as Error).message;
-    process.stderr.write(`probescale: ${msg.split('\n')[0]}\n`);
+    process.stderr.write(`probescale: ${messageIn(e, cliFlag).split('\n')[0]}\n`);
     return 1;
   }
   if (parsed === 'help') {
@@ -257,9 +263,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('probescale: cancelled; nothing was written.\n');
       return 130;
     }
-    const err = e as Error;
+    const err = e instanceof Error ? e : new Error(String(e));
     if (isUserError(err)) {
-      process.stderr.write(`probescale: ${err.name}: ${err.message}\n`);
+      process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
       return 1;
     }
     process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);

@@ -28,7 +28,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (s.pooling !== DEFAULT_SETTINGS.pooling) args.push('--pooling', s.pooling);
   if (s.maxLength !== DEFAULT_SETTINGS.maxLength) args.push('--max-length', String(s.maxLength));
   if (s.seed !== DEFAULT_SETTINGS.seed) args.push('--seed', String(s.seed));
-  if (s.onnx) args.push('--onnx', rel(s.onnx));
+  if (s.onnx) args.push('--onnx', s.onnx); // relative to the model folder, as given
   if (s.quantized) args.push('--quantized');
   return args.map(shellQuote).join(' ');
 }

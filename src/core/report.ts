@@ -43,6 +43,11 @@ export interface TaskReport {
   final?: Score;
 }
 
+/**
+ * A probe, eval or optimize report. Its paths (model.dir, model.onnxFile, tasks.*.source,
+ * verify.loadedFrom) are absolute in memory; a report file holds them relative to itself, with
+ * a `paths` section (see reportPaths.ts).
+ */
 export interface ProbeReport {
   tool: { name: 'probescale'; version: string };
   kind: 'probe' | 'eval' | 'optimize';

@@ -29,3 +29,11 @@ export function bestPrefix(bestLayers: readonly number[], numLayers: number): nu
   const k = Math.min(numLayers, Math.max(0, ...bestLayers));
   return Array.from({ length: k }, (_, i) => i);
 }
+
+/** A parameter count in words: 11_712_512 → "11.7 M", 8_544 → "8.5 k". */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}

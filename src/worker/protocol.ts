@@ -1,4 +1,5 @@
 /** Messages between a JobRunner and its worker thread. */
+import { BadValue } from '../core/errors';
 import { AnyJobResult, Job, LogLevel, ProgressEvent } from '../core/jobs';
 
 export type ToWorker = { type: 'run'; id: number; job: Job } | { type: 'cancel'; id: number };
@@ -7,6 +8,9 @@ export interface SerializedError {
   name: string;
   code?: string;
   message: string;
+  /** ProbeScaleError: the message with `{{param}}` tokens, and the bad value (see core/errors). */
+  template?: string;
+  bad?: BadValue;
   stack?: string;
 }
 

@@ -20,7 +20,7 @@ interface Pending {
 
 /** Re-creates the error the worker threw, keeping its class family (user error vs internal). */
 export function reviveError(e: SerializedError): Error {
-  const err = e.code ? new ProbeScaleError(e.code, e.message) : new Error(e.message);
+  const err = e.code ? new ProbeScaleError(e.code, e.template ?? e.message, e.bad) : new Error(e.message);
   err.name = e.name;
   if (e.stack) err.stack = e.stack;
   return err;

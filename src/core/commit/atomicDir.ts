@@ -4,13 +4,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError } from '../errors';
+import { BadInputError, badValue } from '../errors';
+
+/** The output folder exists and replacing it was not asked for. */
+export function outExists(dest: string): BadInputError {
+  return badValue('out', dest, 'the folder already exists; choose another path or allow replacing it ({{force}}).');
+}
 
 export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>): Promise<string> {
   const abs = path.resolve(dest);
   if (fs.existsSync(abs)) {
-    if (!overwrite) throw new BadInputError(`--out ${dest}: the folder already exists; choose another path or pass --force to replace it.`);
-    if (!fs.statSync(abs).isDirectory()) throw new BadInputError(`--out ${dest}: a file of that name exists; choose another path.`);
+    if (!overwrite) throw outExists(dest);
+    if (!fs.statSync(abs).isDirectory()) throw badValue('out', dest, 'a file of that name exists; choose another path.');
   }
   const parent = path.dirname(abs);
   fs.mkdirSync(parent, { recursive: true });

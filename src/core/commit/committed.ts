@@ -1,7 +1,11 @@
 /**
- * What a committed folder's config.json says about the classifiers it ships
- * (`probescale.tasks`, written by optimize, read by eval and by the extension).
+ * What a committed folder says about itself: the classifiers its config.json lists
+ * (`probescale.tasks`, written by optimize, read by eval and by the extension) and the scores
+ * its probescale-report.json claims.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ProbeReport } from '../report';
 
 /** A task classifier a committed folder ships. */
 export interface CommittedTask {
@@ -22,4 +26,23 @@ export function committedTasksOf(config: Record<string, unknown>): CommittedTask
     out.push({ name: t.name, classifier: t.classifier, labels: 'labels' in t && Array.isArray(t.labels) ? t.labels.map(String) : [] });
   }
   return out;
+}
+
+/**
+ * The test accuracy the folder's own probescale-report.json claims per task, for the tasks
+ * this eval measured on as many test rows (other row counts are not comparable).
+ */
+export function claimedAccuracy(dir: string, report: ProbeReport): Record<string, number> | undefined {
+  let committed: { tasks?: Record<string, { nTest?: number }>; selection?: { perTask?: Record<string, { test?: { accuracy?: number } }> } };
+  try {
+    committed = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8')) as typeof committed;
+  } catch {
+    return undefined;
+  }
+  const out: Record<string, number> = {};
+  for (const [name, t] of Object.entries(report.tasks)) {
+    const acc = committed.selection?.perTask?.[name]?.test?.accuracy;
+    if (typeof acc === 'number' && committed.tasks?.[name]?.nTest === t.nTest) out[name] = acc;
+  }
+  return Object.keys(out).length ? out : undefined;
 }

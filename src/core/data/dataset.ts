@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv, CsvError } from 'csv-parse/sync';
-import { BadInputError, DatasetError } from '../errors';
+import { BadInputError, badValue, DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 
 /** One labelled example. */
@@ -93,8 +93,8 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
   if (!(testFraction > 0 && testFraction < 1)) {
     throw new BadInputError(`test fraction must be between 0 and 1 (exclusive), got ${testFraction}; 0.2 holds out a fifth.`);
   }
-  checkLimit('--limit-train', opts.limitTrain);
-  checkLimit('--limit-test', opts.limitTest);
+  checkLimit('limitTrain', opts.limitTrain);
+  checkLimit('limitTest', opts.limitTest);
 
   const source = path.resolve(taskPath);
   const stat = await fs.promises.stat(source).catch(() => null);
@@ -143,7 +143,7 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
 
   if (opts.limitTrain !== undefined) {
     train = train.slice(0, opts.limitTrain);
-    requireTwoClasses(train, trainFile, ` (after --limit-train ${opts.limitTrain}, which keeps the first rows in file order)`);
+    requireTwoClasses(train, trainFile, ` (after {{limitTrain}} ${opts.limitTrain}, which keeps the first rows in file order)`);
   }
   if (opts.limitTest !== undefined) test = test.slice(0, opts.limitTest);
 
@@ -340,6 +340,6 @@ function requireTwoClasses(rows: Row[], file: string, why: string): void {
   }
 }
 
-function checkLimit(flag: string, n: number | undefined): void {
-  if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new BadInputError(`${flag} must be a positive integer, got ${n}.`);
+function checkLimit(param: 'limitTrain' | 'limitTest', n: number | undefined): void {
+  if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw badValue(param, n, 'give a positive integer.');
 }

@@ -14,7 +14,7 @@ import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { chunksToBuffer, writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, openSession } from '../runtime/session';
-import { Provider } from '../settings';
+import { DEFAULT_SETTINGS, Provider } from '../settings';
 import type { TextTokenizer } from '../data/tokenize';
 
 export interface TextExample {
@@ -153,7 +153,7 @@ export class Extractor {
 
     // Length bucketing: sort by length so each batch pads to little more than its own longest.
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
-    const batchSize = this.opts.batchSize ?? 32;
+    const batchSize = this.opts.batchSize ?? DEFAULT_SETTINGS.batchSize;
     const inputNames = this.opened.session.inputNames;
     let done = 0;
     let lastReport = 0;

@@ -22,20 +22,22 @@ export function parseBudget(spec: string, acc: ParamCounts): number {
   const text = spec.trim();
   const v = /^[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?$/.test(text) ? Number(text) : NaN;
   let budget: number;
+  // Quoted: the value may be empty or padded.
+  const bad = (what: string) => new BadInputError(`{{budget}} '${spec}' ${what}`, { param: 'budget', value: spec });
   if (!Number.isFinite(v) || v <= 0) {
-    throw new BadInputError(`budget '${spec}' is not a fraction in (0, 1] nor an integer parameter count > 1`);
+    throw bad('is not a fraction in (0, 1] nor an integer parameter count > 1');
   } else if (v <= 1) {
     // The epsilon keeps 0.29 × 100 from landing on 28.999999999999996 and rounding down to 28.
     budget = Math.floor(v * acc.total + 1e-6);
   } else if (Number.isInteger(v)) {
     budget = v;
   } else {
-    throw new BadInputError(`budget '${spec}' is above 1 but not an integer: give a fraction in (0, 1] or a whole parameter count`);
+    throw bad('is above 1 but not an integer: give a fraction in (0, 1] or a whole parameter count');
   }
   const min = minimumParams(acc);
   if (budget < min) {
-    throw new BadInputError(
-      `budget '${spec}' (${budget} parameters) is below the smallest possible model: ${min} parameters ` +
+    throw bad(
+      `(${budget} parameters) is below the smallest possible model: ${min} parameters ` +
         `(embeddings ${acc.embeddings} + final norm/head ${acc.other}, no blocks; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total})`,
     );
   }

@@ -6,10 +6,12 @@ import * as path from 'node:path';
 import { JobContext, stage } from '../jobs';
 import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
+import { CommittedTask } from '../commit/committed';
 import { modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
 import { TrainedProbe } from '../probe/probe';
 import { OptimizeReport, TOOL_VERSION } from '../report';
+import { relativePath, reportFileText } from '../reportPaths';
 import { writeCompensatedFolder } from '../compensate/commit';
 import { CompensatedVariant } from '../compensate/variant';
 import { ProbeSettings } from '../settings';
@@ -38,7 +40,7 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise
   stage(ctx, 'commit', `writing ${x.out}`);
   await writeFolderAtomically(x.out, x.overwrite, async (tmp) => {
     const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, note: 'ONNX graphs map ids outside the kept set to the unknown token; model.safetensors keeps the full vocabulary' } } : {};
-    const tasks = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
+    const tasks: (CommittedTask & { weight: number })[] = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
     const extra = { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } };
     const heads = splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] }));
     if (x.variant && winner.compensation) {
@@ -56,8 +58,12 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise
   });
 }
 
-/** The report and the model card of a committed folder (replaced atomically when they exist). */
+/**
+ * The report and the model card of a committed folder (replaced atomically when they exist),
+ * with paths relative to the folder (see core/reportPaths.ts).
+ */
 export function writeReportFiles(dir: string, report: OptimizeReport): void {
-  writeFileAtomic(path.join(dir, 'probescale-report.json'), JSON.stringify(report, null, 2) + '\n');
-  writeFileAtomic(path.join(dir, 'README.md'), modelCard(report));
+  const file = path.join(dir, 'probescale-report.json');
+  writeFileAtomic(file, reportFileText(report, file));
+  writeFileAtomic(path.join(dir, 'README.md'), modelCard({ ...report, model: { ...report.model, dir: relativePath(dir, report.model.dir) } }));
 }

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError } from '../errors';
+import { BadInputError, badValue } from '../errors';
 import { CommittedTask, committedTasksOf } from '../commit/committed';
 import { EvalJob, JobContext, stage } from '../jobs';
 import { loadTask } from '../data/dataset';
@@ -31,11 +31,11 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   const t0 = Date.now();
   for (const spec of job.tasks) {
     const c = committed.find((t) => t.name === spec.name);
-    if (!c) throw new BadInputError(`--task ${spec.name}: ${dir} has no classifier for it; it was committed with ${committed.map((t) => t.name).join(', ')}.`);
+    if (!c) throw badValue('task', spec.name, `${dir} has no classifier for it; it was committed with ${committed.map((t) => t.name).join(', ')}.`);
     const cdir = path.join(dir, c.classifier);
     if (!fs.existsSync(path.join(cdir, 'onnx', 'model.onnx'))) throw new BadInputError(`${cdir}/onnx/model.onnx is missing; the committed folder is incomplete.`);
     const task = await loadTask(spec.name, spec.path, loadOptions(settings));
-    if (task.labels.join('\u0000') !== c.labels.join('\u0000')) throw new BadInputError(`--task ${spec.name}: its labels (${task.labels.join(', ')}) differ from the classifier's (${c.labels.join(', ')}).`);
+    if (task.labels.join('\u0000') !== c.labels.join('\u0000')) throw badValue('task', spec.name, `its labels (${task.labels.join(', ')}) differ from the classifier's (${c.labels.join(', ')}).`);
     stage(ctx, 'eval', `classifying ${task.test.length} test examples of ${spec.name}`);
     const pred = await classify(cdir, task, settings, undefined, ctx);
     const final = scoreOf(task.testY, pred, task.labels.length);

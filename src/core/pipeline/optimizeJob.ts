@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
-import { BadInputError } from '../errors';
+import { badValue } from '../errors';
 import { parseBudget, subsetParams } from '../optimize/subsets';
 import { widthShape } from '../compensate/commit';
 import { checkCompensable } from '../compensate/structure';
@@ -18,6 +18,7 @@ import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader } from '../report';
 import { RetentionMeter } from './advise';
 import { measureCandidates, planCandidates, SearchSpace } from './candidates';
+import { outExists } from '../commit/atomicDir';
 import { commitSelection, writeReportFiles } from './commit';
 import { extractFull, FullFeatures } from './extract';
 import { Measured, SubsetEvaluator, TaskSplit } from './measure';
@@ -31,8 +32,8 @@ import { planVocabTrim, VocabPlan } from './vocabTrim';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
   const t0 = Date.now();
-  if (!(job.targetRetention > 0 && job.targetRetention <= 1)) throw new BadInputError(`--target-retention ${job.targetRetention}: give a fraction in (0, 1], e.g. 0.95.`);
-  if (!Number.isInteger(job.candidates) || job.candidates < 1) throw new BadInputError(`--candidates ${job.candidates}: give a whole number ≥ 1.`);
+  if (!(job.targetRetention > 0 && job.targetRetention <= 1)) throw badValue('targetRetention', job.targetRetention, 'give a fraction in (0, 1], e.g. 0.95.');
+  if (!Number.isInteger(job.candidates) || job.candidates < 1) throw badValue('candidates', job.candidates, 'give a whole number ≥ 1.');
   return withPrepared(job.modelDir, job.tasks, job.settings, ctx, async (run) => {
     const a = await analyse(job, run, ctx);
     const s = await searchAndReport(job, a, ctx);
@@ -71,7 +72,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
   const budget = parseBudget(job.budget, acc);
   const out = path.resolve(job.out);
-  if (fs.existsSync(out) && !job.overwrite) throw new BadInputError(`--out ${job.out}: the folder already exists; choose another path or pass --force to replace it.`);
+  if (fs.existsSync(out) && !job.overwrite) throw outExists(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);
   const tExtracted = Date.now();

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { JobContext } from '../jobs';
 import { TimingReport, VerifyReport } from '../report';
-import { ProbeSettings } from '../settings';
+import { DEFAULT_SETTINGS, ProbeSettings } from '../settings';
 import { throwIfAborted } from '../errors';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { TaskData } from '../data/dataset';
@@ -18,7 +18,7 @@ import { Measured, TaskSplit, scoreOf } from './measure';
 /** Runs a classifier folder on a task's test split; returns predictions. */
 export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'>, tokenizer?: TextTokenizer, ctx: JobContext = {}): Promise<Int32Array> {
   const config = (await import('node:fs')).readFileSync(path.join(dir, 'config.json'), 'utf8');
-  const maxLength = (JSON.parse(config) as { probescale?: { maxLength?: number } }).probescale?.maxLength ?? 128;
+  const maxLength = (JSON.parse(config) as { probescale?: { maxLength?: number } }).probescale?.maxLength ?? DEFAULT_SETTINGS.maxLength;
   const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength }));
   const { session } = await openSession(path.join(dir, 'onnx', 'model.onnx'), { provider: settings.provider, threads: settings.threads, log: ctx.log });
   const pred = new Int32Array(task.test.length);

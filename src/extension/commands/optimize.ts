@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { optimizeCommandLine } from '../../core/commandLine';
+import { describeBudget, pctLabel } from '../../core/optimize/budgetText';
+import { formatCount } from '../../shared/params';
 import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
 import { ProbeSettings } from '../../core/settings';
@@ -50,19 +52,6 @@ export type OptimizeRun =
 
 export const PRESET_FRACTIONS = [0.25, 0.35, 0.5, 0.7] as const;
 
-/** 11_712_512 → "11.7 M". */
-function count(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return String(n);
-}
-
-/** 0.5 → "50", 0.355 → "35.5". */
-function pctLabel(f: number): string {
-  return String(Number((100 * f).toFixed(1)));
-}
-
 /**
  * The model's parameter accounting (embeddings, per block, other): from the shown report when
  * it is of this model, else read from the ONNX file (tens of milliseconds for a 50 MB model).
@@ -72,24 +61,6 @@ export function paramAccountOf(modelDir: string, shown?: { dir: string; params: 
   const info = openModel(modelDir);
   info.model.close();
   return info.params;
-}
-
-/** The most blocks a budget can hold: the smallest blocks first. */
-export function maxBlocksWithin(acc: ParamCounts, budget: number): number {
-  let left = budget - minimumParams(acc);
-  let n = 0;
-  for (const p of [...acc.perBlock].sort((a, b) => a - b)) {
-    if (p > left) break;
-    left -= p;
-    n++;
-  }
-  return n;
-}
-
-/** "5.8 M parameters (50.0 %) · up to 4 of 12 blocks" for a budget in parameters. */
-export function describeBudget(acc: ParamCounts, budget: number): string {
-  const k = maxBlocksWithin(acc, budget);
-  return `${count(budget)} parameters (${((100 * budget) / acc.total).toFixed(1)} %) · up to ${k} of ${acc.perBlock.length} blocks`;
 }
 
 /** `<model>-probescale-<pct>` beside the model (see besideModel); pct of the model's parameters. */
@@ -131,7 +102,7 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
   const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, settings };
   const outcome = await s.jobs.run(
     { type: 'optimize', ...job, command: optimizeCommandLine(job, workspaceRelative(config.modelDir)) },
-    `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${count(budgetParams)} parameters`,
+    `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${formatCount(budgetParams)} parameters`,
   );
   if (outcome.status === 'cancelled') return outcome;
   const savedTo = s.reports.save(outcome.result.report);
@@ -162,7 +133,7 @@ export async function pickBudget(state: vscode.Memento, acc: ParamCounts, title:
   });
   const choice = await vscode.window.showQuickPick(items, {
     title,
-    placeHolder: `Budget for the pruned model: ${count(acc.total)} parameters now; with no blocks ${count(min)} (${minPct} %)`,
+    placeHolder: `Budget for the pruned model: ${formatCount(acc.total)} parameters now; with no blocks ${formatCount(min)} (${minPct} %)`,
   });
   if (!choice) return undefined;
   let spec = choice.spec;
@@ -208,7 +179,7 @@ function summary(run: Extract<OptimizeRun, { status: 'done' }>): string {
   const ret = sel.retention.vsFinal;
   const verified = run.report.verify ? (run.report.verify.allEqual ? ', verified' : ', but re-measuring the written folder gave different scores (see the view)') : '';
   return (
-    `ProbeScale: wrote ${displayPath(run.out)}: blocks ${formatBlockRanges(sel.kept)} · ${count(sel.params)} parameters (${(100 * sel.fraction).toFixed(1)} %)` +
+    `ProbeScale: wrote ${displayPath(run.out)}: blocks ${formatBlockRanges(sel.kept)} · ${formatCount(sel.params)} parameters (${(100 * sel.fraction).toFixed(1)} %)` +
     `${Number.isFinite(ret) ? `, ${(100 * ret).toFixed(1)} % of the final layer's accuracy` : ''}${verified}.`
   );
 }

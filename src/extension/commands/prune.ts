@@ -4,16 +4,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { declaredLayerCount } from '../../core/model/layerCount';
 import { bestPrefix } from '../../shared/params';
-import { PruneOutcome, formatBlockRanges } from '../../shared/protocol';
+import { blocksSlug, parseBlockList } from '../../core/prune/blockList';
+import { PruneOutcome } from '../../shared/protocol';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { besideModel, displayPath } from '../workspace/discovery';
-import { parseBlockList, pickModelFolder } from './pickers';
-
-/** `[0,1,2,3,7]` → `0-3_7`: ranges joined by `_`, safe in folder names on every platform. */
-export function blocksSlug(kept: readonly number[]): string {
-  return formatBlockRanges(kept, '-', '_');
-}
+import { pickModelFolder } from './pickers';
 
 /** Where `<model>-pruned-<blocks>` goes (see besideModel). */
 export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
@@ -70,7 +66,7 @@ export async function commitPrune(s: Services, modelDir: string, layers: number[
 /** Number of blocks from config.json, for validating typed block lists before the job runs. */
 function numLayersOf(modelDir: string): number | undefined {
   try {
-    return declaredLayerCount(JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>);
+    return declaredLayerCount(JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')));
   } catch {
     return undefined;
   }

@@ -24,8 +24,9 @@ test('bad input exits 1 with one line naming the value, and writes nothing', () 
     [['probe', robertaMini, '--task', sentlen, '--provider', 'tpu'], /--provider tpu/],
     [['probe', robertaMini, '--task', sentlen, '--c=-1'], /--c -1/],
     [['prune', robertaMini, '--layers', '0,x', '--out', path.join(dir, 'p')], /'x' is not a block index/],
-    [['prune', robertaMini, '--layers', '0,12', '--out', path.join(dir, 'p')], /block 12 does not exist; this model has blocks 0..11/],
-    [['optimize', robertaMini, '--task', sentlen, '--budget', '0.1', '--out', path.join(dir, 'o')], /below the smallest possible model/],
+    [['prune', robertaMini, '--layers', '0,12', '--out', path.join(dir, 'p')], /--layers 0,12: block 12 does not exist; this model has blocks 0..11/],
+    [['optimize', robertaMini, '--task', sentlen, '--budget', '0.1', '--out', path.join(dir, 'o')], /--budget '0.1' \(\d+ parameters\) is below the smallest possible model/],
+    [['optimize', robertaMini, '--task', sentlen, '--budget', '0.5', '--out', dir], /--out .*: the folder already exists; choose another path or allow replacing it \(--force\)/],
     [['frobnicate', robertaMini], /unknown command 'frobnicate'/],
   ];
   for (const [args, re] of cases) {

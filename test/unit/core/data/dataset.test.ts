@@ -240,7 +240,7 @@ test('errors: a test label unseen in train, fewer than 2 classes', async () => {
   await rejectsWith(loadTask('t', p), p, 'at least 2 classes');
 
   const sorted = file('sorted.jsonl', jsonl([...mixed].sort((a, b) => (a.label < b.label ? -1 : 1))));
-  await rejectsWith(loadTask('t', sorted, { limitTrain: 5 }), sorted, '--limit-train 5', 'at least 2 classes');
+  await rejectsWith(loadTask('t', sorted, { limitTrain: 5 }), sorted, 'training-row limit 5', 'at least 2 classes');
 });
 
 test('parseTaskSpec: NAME=PATH[:WEIGHT], Windows drive letters, bad specs', () => {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { BadInputError } from '../../../../src/core/errors';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { blockIndexOf, readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { fixture, robertaMini, tinyModels } from '../../../helpers';
@@ -44,5 +45,5 @@ for (const name of tinyModels) {
 test('bad folders fail with a message that names them', () => {
   assert.throws(() => openModel('/nonexistent/model'), /model folder not found: \/nonexistent\/model/);
   assert.throws(() => openModel(fixture('refs')), /has no config.json/);
-  assert.throws(() => openModel(robertaMini, { onnx: 'nope.onnx' }), /--onnx nope.onnx: no such file/);
+  assert.throws(() => openModel(robertaMini, { onnx: 'nope.onnx' }), (e: BadInputError) => /^ONNX file nope.onnx: no such file/.test(e.message) && e.bad?.param === 'onnx' && e.bad.value === 'nope.onnx');
 });

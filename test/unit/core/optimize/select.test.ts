@@ -123,5 +123,5 @@ test('formatGap and parseSelectionRule', () => {
   assert.equal(formatGap({ diff: -0.05, se: 0.01 }), '−5.0 ± 1.0');
   assert.equal(parseSelectionRule('auto'), 'auto');
   assert.equal(parseSelectionRule('one-se'), 'one-se');
-  assert.throws(() => parseSelectionRule('best'), (e: unknown) => e instanceof BadInputError && /--select best/.test((e as Error).message));
+  assert.throws(() => parseSelectionRule('best'), (e: unknown) => e instanceof BadInputError && /^selection rule best: give auto, max-accuracy/.test(e.message) && e.bad?.param === 'select');
 });
