@@ -2,11 +2,11 @@
  * The `probescale` command line: a thin host over the core, running jobs in the same worker
  * thread the extension uses. Exit codes: 0 ok, 1 bad input, 2 internal error, 130 cancelled.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BadInputError, isCancelled, isUserError } from '../core/errors';
+import { cleanStaleTemporaries, preflightOutput, writeFileAtomic } from '../core/commit/atomicDir';
 import { DEFAULT_SETTINGS, Job, JobContext, ProbeSettings, ProgressEvent, TaskSpec } from '../core/jobs';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
@@ -125,7 +125,8 @@ export function parseLayers(spec: string | undefined): number[] {
 /** Builds the job a command line asks for; throws BadInputError for anything malformed. */
 export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
   const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  if (v.help || positionals.length === 0) return 'help';
+  if (v.help) return 'help';
+  if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
   const [command, modelDir, ...rest] = positionals;
   if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
   if (!modelDir) throw new BadInputError(`${command}: missing <modelDir>.\n${USAGE}`);
@@ -201,16 +202,18 @@ class ProgressLine {
   }
 }
 
-function writeJsonAtomically(file: string, data: unknown): void {
-  const abs = path.resolve(file);
-  fs.mkdirSync(path.dirname(abs), { recursive: true });
-  const tmp = `${abs}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
-  fs.renameSync(tmp, abs);
+/** The output a job writes, checked before any work (existing entry, source model, writable parent). */
+function preflight(job: Job, out: string | undefined): string | undefined {
+  if (job.type === 'prune' || job.type === 'optimize') return preflightOutput('--out', job.out, 'folder', job.overwrite ?? false, [job.modelDir]);
+  return out === undefined ? undefined : preflightOutput('--out', out, 'file', true, [job.modelDir]);
 }
 
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof jobFromArgs>;
+  if (argv.length === 0) {
+    process.stderr.write(`probescale: no command given.\n${USAGE}\n`);
+    return 1;
+  }
   try {
     parsed = jobFromArgs(argv);
   } catch (e) {
@@ -223,17 +226,20 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { job, out, quiet } = parsed;
-  if (out && !fs.existsSync(path.dirname(path.resolve(out)))) {
-    process.stderr.write(`probescale: --out ${out}: the folder ${path.dirname(path.resolve(out))} does not exist.\n`);
+  let target: string | undefined;
+  try {
+    target = preflight(job, out);
+  } catch (e) {
+    process.stderr.write(`probescale: ${(e as Error).message}\n`);
     return 1;
   }
-  const runner = new WorkerJobRunner(defaultWorkerPath(__dirname));
+  // No grace release: the worker's own answer (cancelled, or done because the cancel came after
+  // the commit) decides what is reported. A second Ctrl-C is the hard stop.
+  const runner = new WorkerJobRunner(defaultWorkerPath(__dirname), 24 * 3600_000);
   const ac = new AbortController();
   const progress = new ProgressLine(quiet);
-  let interrupted = 0;
   const onSigint = () => {
-    interrupted++;
-    if (interrupted > 1) process.exit(130);
+    if (ac.signal.aborted) return hardStop(target);
     progress.log('warn', 'cancelling… (Ctrl-C again to stop at once)');
     ac.abort();
   };
@@ -242,13 +248,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const result = await runner.run<unknown>(job, ctx);
     progress.done();
+    if (ac.signal.aborted) progress.log('warn', 'the cancel came after the output was complete; it is kept.');
     switch (job.type) {
       case 'probe':
       case 'eval': {
         const report = result as ProbeReport;
         process.stdout.write(formatProbeReport(report));
         if (out) {
-          writeJsonAtomically(out, report);
+          writeFileAtomic(out, JSON.stringify(report, null, 2) + '\n');
           process.stderr.write(`report written to ${path.resolve(out)}\n`);
         }
         break;
@@ -286,6 +293,18 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     await runner.dispose();
   }
+}
+
+/**
+ * Second Ctrl-C: remove this run's temporaries, then die by SIGINT itself (exit status 130).
+ * process.exit() would tear down the worker thread inside ONNX Runtime's native code, which
+ * aborts the process ("terminate called after throwing an instance of 'Napi::Error'").
+ */
+function hardStop(target: string | undefined): void {
+  if (target) cleanStaleTemporaries(target, true);
+  process.stderr.write('\nprobescale: stopped; nothing was written.\n');
+  process.removeAllListeners('SIGINT');
+  process.kill(process.pid, 'SIGINT');
 }
 
 if (require.main === module) {

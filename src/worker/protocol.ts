@@ -1,7 +1,8 @@
 /** Messages between a JobRunner and its worker thread. */
 import { Job, LogLevel, ProgressEvent } from '../core/jobs';
 
-export type ToWorker = { type: 'run'; id: number; job: Job } | { type: 'cancel'; id: number };
+/** `cancelFlag`: an Int32Array(1) over shared memory; the host stores 1 to cancel (seen by synchronous code). */
+export type ToWorker = { type: 'run'; id: number; job: Job; cancelFlag?: SharedArrayBuffer } | { type: 'cancel'; id: number };
 
 export interface SerializedError {
   name: string;

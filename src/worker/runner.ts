@@ -110,9 +110,11 @@ export class WorkerJobRunner implements JobRunner {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ctx });
       const send = (m: ToWorker) => w.postMessage(m);
+      const cancelFlag = new SharedArrayBuffer(4);
       ctx.signal?.addEventListener(
         'abort',
         () => {
+          Atomics.store(new Int32Array(cancelFlag), 0, 1);
           send({ type: 'cancel', id });
           const timer = setTimeout(() => {
             if (!this.pending.has(id)) return;
@@ -126,7 +128,7 @@ export class WorkerJobRunner implements JobRunner {
         { once: true },
       );
       this.inFlight.add(id);
-      send({ type: 'run', id, job });
+      send({ type: 'run', id, job, cancelFlag });
     });
   }
 

@@ -1,24 +1,149 @@
 /**
- * Writing a folder so that nothing half written is ever left at its final path: fill a sibling
- * temporary folder, then rename it into place.
+ * Writing outputs so that nothing half written is ever left at its final path: fill a sibling
+ * temporary (named `.<name>.probescale-tmp-<pid>-<random>`), then rename it into place. Leftovers
+ * of runs that were killed (their pid no longer alive) are removed by the next run that writes
+ * beside them. The source model folder, anything inside it and its ancestors are never replaced.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError } from '../errors';
+import { BadInputError, throwIfAborted } from '../errors';
 
-export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>): Promise<string> {
-  const abs = path.resolve(dest);
-  if (fs.existsSync(abs)) {
-    if (!overwrite) throw new BadInputError(`--out ${dest}: the folder already exists; choose another path or pass --force to replace it.`);
-    if (!fs.statSync(abs).isDirectory()) throw new BadInputError(`--out ${dest}: a file of that name exists; choose another path.`);
+const TMP_MARK = '.probescale-tmp-';
+
+/** Sibling temporary path of `abs` owned by this process. */
+function tmpSibling(abs: string): string {
+  return path.join(path.dirname(abs), `.${path.basename(abs)}${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Removes temporaries of `abs` left by processes that no longer run (a SIGKILL, a power cut);
+ * with `ownOnly`, removes this process's own instead (a hard exit cleaning up after itself).
+ * Returns the names removed.
+ */
+export function cleanStaleTemporaries(abs: string, ownOnly = false): string[] {
+  const dir = path.dirname(abs);
+  const prefix = `.${path.basename(abs)}${TMP_MARK}`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid)) continue;
+    const mine = pid === process.pid;
+    if (ownOnly ? !mine : mine || pidAlive(pid)) continue;
+    fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/** Real path of `p`, or of its nearest existing ancestor joined with the rest. */
+function realish(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realish(parent), path.basename(abs));
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Refuses an output that would replace or delete the source model: the source folder itself, one
+ * of its ancestors, or an existing path inside it. Symlinks are resolved on both sides.
+ */
+export function assertNotSource(flag: string, dest: string, sources: string[]): void {
+  const d = realish(dest);
+  for (const s of sources) {
+    const src = realish(s);
+    if (isInside(src, d)) {
+      const what = d === src ? 'is the source model folder' : `contains the source model folder ${s}`;
+      throw new BadInputError(`${flag} ${dest}: that path ${what}; writing there would replace the source. Choose a path outside it.`);
+    }
+    if (isInside(d, src) && fs.existsSync(dest)) throw new BadInputError(`${flag} ${dest}: that path is inside the source model folder ${s} and exists; ProbeScale never replaces files of its source. Choose a new path.`);
+  }
+}
+
+/** Creates the missing folders above `abs` and proves the parent accepts a new entry. */
+function assertParentWritable(flag: string, dest: string, abs: string): void {
   const parent = path.dirname(abs);
-  fs.mkdirSync(parent, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(abs)}.probescale-tmp-`));
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+  } catch (e) {
+    throw new BadInputError(`${flag} ${dest}: cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}); a file may stand in the way. Choose another path.`);
+  }
+  if (!fs.statSync(parent).isDirectory()) throw new BadInputError(`${flag} ${dest}: ${parent} is a file, not a folder. Choose another path.`);
+  const probe = tmpSibling(abs);
+  try {
+    fs.mkdirSync(probe);
+    fs.rmdirSync(probe);
+  } catch (e) {
+    throw new BadInputError(`${flag} ${dest}: the folder ${parent} is not writable (${(e as NodeJS.ErrnoException).code}); choose a path you can write to.`);
+  }
+}
+
+/**
+ * Every check an output path can fail, run before any work so a bad path costs nothing:
+ * existing entry (folder vs file), source protection, parent writable. `kind` is what will be
+ * written there. Also removes leftovers of earlier killed runs at that path.
+ */
+export function preflightOutput(flag: string, dest: string, kind: 'folder' | 'file', overwrite: boolean, sources: string[]): string {
+  const abs = path.resolve(dest);
+  assertNotSource(flag, dest, sources);
+  if (fs.existsSync(abs)) {
+    const isDir = fs.statSync(abs).isDirectory();
+    if (kind === 'folder' && !isDir) throw new BadInputError(`${flag} ${dest}: a file of that name exists; choose another path (a folder is written there).`);
+    if (kind === 'file' && isDir) throw new BadInputError(`${flag} ${dest}: that is a folder; give a file path such as ${path.join(dest, 'report.json')}.`);
+    if (kind === 'folder' && !overwrite) throw new BadInputError(`${flag} ${dest}: the folder already exists; choose another path or pass --force to replace it.`);
+  }
+  assertParentWritable(flag, dest, abs);
+  cleanStaleTemporaries(abs);
+  return abs;
+}
+
+export interface CommitOptions {
+  /** Source folders that must never be replaced (the model being pruned). */
+  sources?: string[];
+  /** Checked after `fill`, just before the rename that makes the folder visible. */
+  signal?: AbortSignal;
+  /** Flag named in error messages. */
+  flag?: string;
+}
+
+/**
+ * Fills a fresh temporary sibling of `dest` and renames it into place. Until the rename, a
+ * cancel or an error removes the temporary and `dest` is untouched; after it the folder is
+ * complete. Modes follow the umask (no 0700 from mkdtemp).
+ */
+export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>, opts: CommitOptions = {}): Promise<string> {
+  const abs = preflightOutput(opts.flag ?? '--out', dest, 'folder', overwrite, opts.sources ?? []);
+  const tmp = tmpSibling(abs);
+  fs.mkdirSync(tmp);
   try {
     await fill(tmp);
+    throwIfAborted(opts.signal);
     if (fs.existsSync(abs)) {
-      const old = `${tmp}-old`;
+      const old = tmpSibling(abs);
       fs.renameSync(abs, old);
       fs.renameSync(tmp, abs);
       fs.rmSync(old, { recursive: true, force: true });
@@ -34,10 +159,11 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
 
 /** Replaces a file by writing a sibling temporary file and renaming it over the target. */
 export function writeFileAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const abs = path.resolve(file);
+  const tmp = tmpSibling(abs);
   try {
     fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    fs.renameSync(tmp, abs);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;

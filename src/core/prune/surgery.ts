@@ -43,6 +43,7 @@ export function writePrunedOnnx(src: string, dst: string, kept: number[], signal
       offset = at + len;
       return model.rewriteTensor(t, { externalData: { location: dataName, offset: String(at), length: String(len) } });
     };
+    throwIfAborted(signal);
     const bytes = model.write(dst, edit);
     if (copies.length) {
       const out = fs.openSync(path.join(path.dirname(dst), dataName), 'w');
