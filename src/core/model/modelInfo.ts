@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
+import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
+import { findWordEmbedding } from '../onnx/vocab';
 
 export interface ParamCounts {
   total: number;
@@ -105,6 +107,25 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
   return { total, embeddings, perBlock, other };
 }
 
+/** The first of `keys` config.json sets, which must be a positive integer; undefined when none is set. */
+function configCount(dir: string, config: Record<string, unknown>, keys: string[]): number | undefined {
+  const key = keys.find((k) => config[k] !== undefined && config[k] !== null);
+  if (key === undefined) return undefined;
+  const v = config[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new BadInputError(`${path.join(dir, 'config.json')}: ${key} is ${JSON.stringify(v)}; it must be a positive integer. Fix config.json or re-export the model.`);
+  return v;
+}
+
+/** Width of the float word-embedding table read with input_ids; null when the graph has none (quantized, trimmed). */
+function graphHiddenSize(model: OnnxModel): number | null {
+  try {
+    const w = findWordEmbedding(model);
+    return w.weight.dataType === DataType.FLOAT || w.weight.dataType === DataType.FLOAT16 ? w.hidden : null;
+  } catch {
+    return null;
+  }
+}
+
 export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const abs = path.resolve(dir);
   const config = readConfig(abs);
@@ -112,14 +133,21 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   if (!SUPPORTED.includes(architecture)) {
     throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
   }
+  const declared = configCount(abs, config, ['num_hidden_layers', 'n_layers', 'num_layers']);
+  const hiddenSize = configCount(abs, config, ['hidden_size', 'd_model', 'dim']) ?? 0;
+  configCount(abs, config, ['max_position_embeddings', 'n_positions']);
   const onnxFile = resolveOnnxFile(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
+  checkValuesDefined(model);
+  checkExternalData(model);
   const blocks = findBlocks(model, onnxFile);
-  const declared = Number(config.num_hidden_layers ?? config.n_layers ?? config.num_layers ?? NaN);
-  if (Number.isFinite(declared) && declared !== blocks.numBlocks) {
+  if (declared !== undefined && declared !== blocks.numBlocks) {
     throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
   }
-  const hiddenSize = Number(config.hidden_size ?? config.d_model ?? config.dim ?? 0);
+  const graphHidden = graphHiddenSize(model);
+  if (graphHidden !== null && hiddenSize !== graphHidden) {
+    throw new UnsupportedModelError(`${abs}/config.json says hidden size ${hiddenSize} but the graph's word embeddings are ${graphHidden} wide; the ONNX file and config.json do not belong together.`);
+  }
   const quantized = model.nodes.some((n) => n.opType === 'MatMulInteger' || n.opType === 'DynamicQuantizeLinear' || n.opType === 'QLinearMatMul');
   return { dir: abs, onnxFile, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };
 }
