@@ -115,16 +115,32 @@ function tasksFrom(v: Values): TaskSpec[] {
 export function parseLayers(spec: string | undefined): number[] {
   if (spec === undefined) throw new BadInputError('--layers is required, e.g. --layers 0,2,5 (0-based blocks to keep; empty string keeps none).');
   if (spec.trim() === '') return [];
-  return spec.split(',').map((s) => {
-    const n = Number(s.trim());
-    if (!Number.isInteger(n) || n < 0) throw new BadInputError(`--layers ${spec}: '${s}' is not a block index; use comma-separated integers like 0,2,5.`);
-    return n;
+  return spec.split(',').map((s, i) => {
+    const t = s.trim();
+    if (t === '') throw new BadInputError(`--layers ${spec}: entry ${i + 1} is empty; use comma-separated block indices like 0,2,5.`);
+    if (!/^\d+$/.test(t)) throw new BadInputError(`--layers ${spec}: '${t}' is not a block index; blocks are numbered 0, 1, 2, … in plain decimal, e.g. 0,2,5.`);
+    return Number(t);
   });
+}
+
+/**
+ * `--layers -1` as `--layers=-1`, so that the value reaches its own check (which names it)
+ * instead of parseArgs' "ambiguous" error. Only for numbers after an option that takes a value.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const opt = /^--([\w-]+)$/.exec(argv[i])?.[1];
+    const spec = opt === undefined ? undefined : (OPTIONS as Record<string, { type: string }>)[opt];
+    if (spec?.type === 'string' && i + 1 < argv.length && /^-[\d.]/.test(argv[i + 1])) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 /** Builds the job a command line asks for; throws BadInputError for anything malformed. */
 export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
-  const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const { values: v, positionals } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
   if (v.help) return 'help';
   if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
   const [command, modelDir, ...rest] = positionals;

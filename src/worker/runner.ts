@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError, ProbeScaleError } from '../core/errors';
 import { Job, JobContext, JobRunner } from '../core/jobs';
 import { FromWorker, SerializedError, ToWorker } from './protocol';
+import { disableOrtTelemetry } from '../core/runtime/telemetry';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -49,6 +50,7 @@ export class WorkerJobRunner implements JobRunner {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
+    disableOrtTelemetry();
     const w = new Worker(this.workerPath);
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (e) => this.failAll(e));

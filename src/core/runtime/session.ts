@@ -7,6 +7,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
+import { disableOrtTelemetry } from './telemetry';
+
+// Before any session exists (in-process use); the worker's host does the same before it starts.
+disableOrtTelemetry();
 
 export type Provider = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export const PROVIDERS: Provider[] = ['auto', 'cpu', 'webgpu', 'cuda'];
