@@ -11,7 +11,7 @@ import { FileSource, chunksToBuffer, writeChunks } from '../../src/core/onnx/wir
 import { writePrunedOnnx } from '../../src/core/prune/surgery';
 import { checkExternalData } from '../../src/core/onnx/integrity';
 import { OnnxParseError } from '../../src/core/errors';
-import { fixture, robertaMini, tinyModels } from '../helpers';
+import { externalize, fixture, robertaMini, tinyModels } from '../helpers';
 
 const onnxOf = (name: string) => fixture(name, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx');
 
@@ -43,29 +43,6 @@ test('parse errors name the file and say what is wrong', () => {
   assert.throws(() => OnnxModel.open(bad), /empty/);
   assert.throws(() => OnnxModel.open(path.join(dir, 'missing.onnx')), /not found/);
 });
-
-/** Moves every initializer larger than 1 KiB into `model.onnx_data`, the layout of models over 2 GB. */
-function externalize(src: string, dir: string): string {
-  const m = OnnxModel.open(src);
-  const data: Buffer[] = [];
-  let offset = 0;
-  const dst = path.join(dir, 'model.onnx');
-  m.write(dst, {
-    nodes: m.nodes,
-    rewriteInitializer: (t) => {
-      const r = m.rawDataRange(t);
-      if (!r || r.end - r.start < 1024) return undefined;
-      const bytes = Buffer.from(m.src.read(r.start, r.end - r.start));
-      data.push(bytes);
-      const w = m.rewriteTensor(t, { externalData: { location: 'model.onnx_data', offset: String(offset), length: String(bytes.length) }, dropRawData: true });
-      offset += bytes.length;
-      return w;
-    },
-  });
-  fs.writeFileSync(path.join(dir, 'model.onnx_data'), Buffer.concat(data));
-  m.close();
-  return dst;
-}
 
 async function run(file: string, ids: number[][]): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(file);

@@ -87,12 +87,19 @@ export function assertNotSource(flag: string, dest: string, sources: string[]): 
 /** Creates the missing folders above `abs` and proves the parent accepts a new entry. */
 function assertParentWritable(flag: string, dest: string, abs: string): void {
   const parent = path.dirname(abs);
-  try {
-    fs.mkdirSync(parent, { recursive: true });
-  } catch (e) {
-    throw new BadInputError(`${flag} ${dest}: cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}); a file may stand in the way. Choose another path.`);
+  // Level by level: mkdirSync({ recursive }) never returns under /proc (Node 20).
+  const missing: string[] = [];
+  let at = parent;
+  while (!fs.existsSync(at) && path.dirname(at) !== at) {
+    missing.unshift(at);
+    at = path.dirname(at);
   }
-  if (!fs.statSync(parent).isDirectory()) throw new BadInputError(`${flag} ${dest}: ${parent} is a file, not a folder. Choose another path.`);
+  if (!fs.statSync(at).isDirectory()) throw new BadInputError(`${flag} ${dest}: ${at} is a file, not a folder. Choose another path.`);
+  try {
+    for (const m of missing) fs.mkdirSync(m);
+  } catch (e) {
+    throw new BadInputError(`${flag} ${dest}: cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}). Choose a path you can write to.`);
+  }
   const probe = tmpSibling(abs);
   try {
     fs.mkdirSync(probe);

@@ -107,13 +107,22 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
   return { total, embeddings, perBlock, other };
 }
 
-/** The first of `keys` config.json sets, which must be a positive integer; undefined when none is set. */
-function configCount(dir: string, config: Record<string, unknown>, keys: string[]): number | undefined {
+/** The first of `keys` config.json sets, which must be an integer ≥ `min`; undefined when none is set. */
+function configCount(dir: string, config: Record<string, unknown>, keys: string[], min = 1): number | undefined {
   const key = keys.find((k) => config[k] !== undefined && config[k] !== null);
   if (key === undefined) return undefined;
   const v = config[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new BadInputError(`${path.join(dir, 'config.json')}: ${key} is ${JSON.stringify(v)}; it must be a positive integer. Fix config.json or re-export the model.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new BadInputError(`${path.join(dir, 'config.json')}: ${key} is ${JSON.stringify(v)}; it must be an integer ≥ ${min}. Fix config.json or re-export the model.`);
   return v;
+}
+
+/** A classifier folder (optimize's classifiers/<task>/) ends in logits, not hidden states: name the encoder to use instead. */
+function refuseClassifier(dir: string, config: Record<string, unknown>, model: OnnxModel): void {
+  if (!model.outputs.some((o) => o.name === 'logits')) return;
+  const task = (config.probescale as { task?: unknown } | undefined)?.task;
+  const encoder = typeof task === 'string' ? ` The pruned encoder it was made from is ${path.resolve(dir, '..', '..')}.` : '';
+  model.close();
+  throw new BadInputError(`${dir} is a text classifier (its graph outputs logits${typeof task === 'string' ? `, task '${task}'` : ''}); probe, eval and prune need an encoder folder whose graph outputs hidden states.${encoder} To score the classifier itself, load it with transformers.js pipeline('text-classification').`);
 }
 
 /** Width of the float word-embedding table read with input_ids; null when the graph has none (quantized, trimmed). */
@@ -133,13 +142,15 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   if (!SUPPORTED.includes(architecture)) {
     throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
   }
-  const declared = configCount(abs, config, ['num_hidden_layers', 'n_layers', 'num_layers']);
+  // 0 layers is a legal pruned model (embeddings only).
+  const declared = configCount(abs, config, ['num_hidden_layers', 'n_layers', 'num_layers'], 0);
   const hiddenSize = configCount(abs, config, ['hidden_size', 'd_model', 'dim']) ?? 0;
   configCount(abs, config, ['max_position_embeddings', 'n_positions']);
   const onnxFile = resolveOnnxFile(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
   checkValuesDefined(model);
   checkExternalData(model);
+  refuseClassifier(abs, config, model);
   const blocks = findBlocks(model, onnxFile);
   if (declared !== undefined && declared !== blocks.numBlocks) {
     throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
