@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { JobContext } from '../jobs';
+import { JobContext, stage } from '../jobs';
 import { cleanStaleTemporaries, writeFileAtomic } from '../commit/atomicDir';
 import { CacheEntryError, decodeFeatures, encodeFeatures } from './featureCache';
 import { throwIfAborted } from '../errors';
@@ -112,7 +112,8 @@ export class Extractor {
 
   /** Pooled features for `examples`, in their order; served from the cache when the same inputs were seen. */
   async extract(examples: TextExample[], label: string, ctx: JobContext = {}): Promise<LayerFeatures> {
-    const { encoded, remapped } = this.encode(examples);
+    stage(ctx, 'tokenise', `tokenising ${label}: ${examples.length} texts`);
+    const { encoded, remapped } = this.encode(examples, ctx.signal);
     const key = this.cacheKey(examples, remapped ? this.opts.idRemap!.tag : null);
     const cached = this.readCache(key, examples.length, label, ctx);
     if (cached) {
@@ -126,8 +127,11 @@ export class Extractor {
   }
 
   /** Token ids of every example, with the vocabulary remap applied; `remapped` when any id changed. */
-  private encode(examples: TextExample[]): { encoded: { ids: number[]; typeIds: number[] }[]; remapped: boolean } {
-    const encoded = examples.map((e) => this.tokenizer.encodeWithTypes(e.text, e.textPair));
+  private encode(examples: TextExample[], signal?: AbortSignal): { encoded: { ids: number[]; typeIds: number[] }[]; remapped: boolean } {
+    const encoded = examples.map((e, i) => {
+      if (i % 64 === 0) throwIfAborted(signal);
+      return this.tokenizer.encodeWithTypes(e.text, e.textPair);
+    });
     const r = this.opts.idRemap;
     let remapped = false;
     if (r) {
