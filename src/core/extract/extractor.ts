@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { JobContext, stage } from '../jobs';
 import { cleanStaleTemporaries, writeFileAtomic } from '../commit/atomicDir';
-import { CacheEntryError, decodeFeatures, encodeFeatures } from './featureCache';
+import { CacheEntryError, LayerFeatures, decodeFeatures, encodeFeatures } from './featureCache';
+
+export type { LayerFeatures };
 import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { chunksToBuffer, writeChunks } from '../onnx/wire';
@@ -22,16 +24,6 @@ export interface TextExample {
   textPair?: string;
 }
 
-export interface LayerFeatures {
-  n: number;
-  dim: number;
-  /** Hidden-state index of each entry (0 = embeddings, L = final). */
-  layers: number[];
-  /** Per layer, n×dim row-major. */
-  pooled: Partial<Record<Pooling, Float32Array[]>>;
-  /** Per l = 1..L: per-example masked mean cos(h_{l-1}, h_l); empty for pruned graphs. */
-  cosine: Float32Array[];
-}
 
 export interface ExtractorOptions {
   poolings: Pooling[];

@@ -10,7 +10,18 @@
 import * as crypto from 'node:crypto';
 import { ProbeScaleError } from '../errors';
 import type { Pooling } from '../onnx/edit';
-import type { LayerFeatures } from './extractor';
+
+/** Pooled features of n examples at each hidden state (what the extractor computes and the cache stores). */
+export interface LayerFeatures {
+  n: number;
+  dim: number;
+  /** Hidden-state index of each entry (0 = embeddings, L = final). */
+  layers: number[];
+  /** Per layer, n×dim row-major. */
+  pooled: Partial<Record<Pooling, Float32Array[]>>;
+  /** Per l = 1..L: per-example masked mean cos(h_{l-1}, h_l); empty for pruned graphs. */
+  cosine: Float32Array[];
+}
 
 const MAGIC = Buffer.from('PSFC0002', 'latin1');
 const MAX_HEADER = 1 << 20;
