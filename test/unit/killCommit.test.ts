@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../../src/core/util/rng';
-import { repoRoot, robertaMini } from '../helpers';
+import { fixture, repoRoot, robertaMini, tasksDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const LAYERS = '0,2';
@@ -98,4 +98,36 @@ test('killing prune at random points of its commit leaves the target absent or c
   console.log(`kill outcomes: ${JSON.stringify(tally)}`);
   assert.ok(seen.absent > 0, `some kills landed before the commit: ${JSON.stringify(seen)}`);
   fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** Runs optimize and sends `signals` once it reports the `verify` stage (ONNX Runtime sessions open). */
+function optimizeAndInterrupt(out: string, signals: NodeJS.Signals[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const args = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '120', '--limit-test', '40', '--c', '1', '--budget', '0.95', '--candidates', '2', '--no-cache', '--out', out];
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (sent || !stderr.includes('verifying the written folder')) return;
+      sent = true;
+      signals.forEach((s, i) => setTimeout(() => child.kill(s), 5 * i));
+    });
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+test('Ctrl-C during verify removes the folder and says so; a second Ctrl-C stops at once without a native abort', async () => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-verify-int-'));
+  const once = await optimizeAndInterrupt(path.join(parent, 'a'), ['SIGINT']);
+  assert.equal(once.code, 130, once.stderr);
+  assert.match(once.stderr, /cancelled; nothing was written/);
+  assert.ok(!fs.existsSync(path.join(parent, 'a')), 'the unverified folder is not left behind');
+  const twice = await optimizeAndInterrupt(path.join(parent, 'b'), ['SIGINT', 'SIGINT']);
+  assert.doesNotMatch(twice.stderr, /terminate called|Napi::Error/, twice.stderr);
+  assert.notEqual(twice.signal, 'SIGABRT');
+  assert.ok(twice.signal === 'SIGINT' || twice.code === 130, `exit ${twice.code} / ${twice.signal}`);
+  assert.ok(!fs.existsSync(path.join(parent, 'b')));
+  assert.deepEqual(temporaries(parent).filter((n) => !n.startsWith('.b.')), [], 'only the hard-stopped run may leave a temporary, cleaned by its next run');
+  fs.rmSync(parent, { recursive: true, force: true });
 });
