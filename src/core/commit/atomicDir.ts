@@ -7,7 +7,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, throwIfAborted } from '../errors';
+import { BadInputError, Param, badValue, throwIfAborted } from '../errors';
 
 const TMP_MARK = '.probescale-tmp-';
 
@@ -72,20 +72,20 @@ function isInside(child: string, parent: string): boolean {
  * Refuses an output that would replace or delete the source model: the source folder itself, one
  * of its ancestors, or an existing path inside it. Symlinks are resolved on both sides.
  */
-export function assertNotSource(flag: string, dest: string, sources: string[]): void {
+export function assertNotSource(param: Param, dest: string, sources: string[]): void {
   const d = realish(dest);
   for (const s of sources) {
     const src = realish(s);
     if (isInside(src, d)) {
       const what = d === src ? 'is the source model folder' : `contains the source model folder ${s}`;
-      throw new BadInputError(`${flag} ${dest}: that path ${what}; writing there would replace the source. Choose a path outside it.`);
+      throw badValue(param, dest, `that path ${what}; writing there would replace the source. Choose a path outside it.`);
     }
-    if (isInside(d, src) && fs.existsSync(dest)) throw new BadInputError(`${flag} ${dest}: that path is inside the source model folder ${s} and exists; ProbeScale never replaces files of its source. Choose a new path.`);
+    if (isInside(d, src) && fs.existsSync(dest)) throw badValue(param, dest, `that path is inside the source model folder ${s} and exists; ProbeScale never replaces files of its source. Choose a new path.`);
   }
 }
 
 /** Creates the missing folders above `abs` and proves the parent accepts a new entry. */
-function assertParentWritable(flag: string, dest: string, abs: string): void {
+function assertParentWritable(param: Param, dest: string, abs: string): void {
   const parent = path.dirname(abs);
   // Level by level: mkdirSync({ recursive }) never returns under /proc (Node 20).
   const missing: string[] = [];
@@ -94,19 +94,24 @@ function assertParentWritable(flag: string, dest: string, abs: string): void {
     missing.unshift(at);
     at = path.dirname(at);
   }
-  if (!fs.statSync(at).isDirectory()) throw new BadInputError(`${flag} ${dest}: ${at} is a file, not a folder. Choose another path.`);
+  if (!fs.statSync(at).isDirectory()) throw badValue(param, dest, `${at} is a file, not a folder. Choose another path.`);
   try {
     for (const m of missing) fs.mkdirSync(m);
   } catch (e) {
-    throw new BadInputError(`${flag} ${dest}: cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}). Choose a path you can write to.`);
+    throw badValue(param, dest, `cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}). Choose a path you can write to.`);
   }
   const probe = tmpSibling(abs);
   try {
     fs.mkdirSync(probe);
     fs.rmdirSync(probe);
   } catch (e) {
-    throw new BadInputError(`${flag} ${dest}: the folder ${parent} is not writable (${(e as NodeJS.ErrnoException).code}); choose a path you can write to.`);
+    throw badValue(param, dest, `the folder ${parent} is not writable (${(e as NodeJS.ErrnoException).code}); choose a path you can write to.`);
   }
+}
+
+/** The output folder exists and replacing it was not asked for. */
+export function outExists(dest: string): BadInputError {
+  return badValue('out', dest, 'the folder already exists; choose another path or allow replacing it ({{force}}).');
 }
 
 /**
@@ -114,16 +119,16 @@ function assertParentWritable(flag: string, dest: string, abs: string): void {
  * existing entry (folder vs file), source protection, parent writable. `kind` is what will be
  * written there. Also removes leftovers of earlier killed runs at that path.
  */
-export function preflightOutput(flag: string, dest: string, kind: 'folder' | 'file', overwrite: boolean, sources: string[]): string {
+export function preflightOutput(dest: string, kind: 'folder' | 'file', overwrite: boolean, sources: string[], param: Param = 'out'): string {
   const abs = path.resolve(dest);
-  assertNotSource(flag, dest, sources);
+  assertNotSource(param, dest, sources);
   if (fs.existsSync(abs)) {
     const isDir = fs.statSync(abs).isDirectory();
-    if (kind === 'folder' && !isDir) throw new BadInputError(`${flag} ${dest}: a file of that name exists; choose another path (a folder is written there).`);
-    if (kind === 'file' && isDir) throw new BadInputError(`${flag} ${dest}: that is a folder; give a file path such as ${path.join(dest, 'report.json')}.`);
-    if (kind === 'folder' && !overwrite) throw new BadInputError(`${flag} ${dest}: the folder already exists; choose another path or pass --force to replace it.`);
+    if (kind === 'folder' && !isDir) throw badValue(param, dest, 'a file of that name exists; choose another path (a folder is written there).');
+    if (kind === 'file' && isDir) throw badValue(param, dest, `that is a folder; give a file path such as ${path.join(dest, 'report.json')}.`);
+    if (kind === 'folder' && !overwrite) throw outExists(dest);
   }
-  assertParentWritable(flag, dest, abs);
+  assertParentWritable(param, dest, abs);
   cleanStaleTemporaries(abs);
   return abs;
 }
@@ -133,8 +138,8 @@ export interface CommitOptions {
   sources?: string[];
   /** Checked after `fill`, just before the rename that makes the folder visible. */
   signal?: AbortSignal;
-  /** Flag named in error messages. */
-  flag?: string;
+  /** Parameter named in error messages. */
+  param?: Param;
 }
 
 /**
@@ -143,7 +148,7 @@ export interface CommitOptions {
  * complete. Modes follow the umask (no 0700 from mkdtemp).
  */
 export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>, opts: CommitOptions = {}): Promise<string> {
-  const abs = preflightOutput(opts.flag ?? '--out', dest, 'folder', overwrite, opts.sources ?? []);
+  const abs = preflightOutput(dest, 'folder', overwrite, opts.sources ?? [], opts.param);
   const tmp = tmpSibling(abs);
   fs.mkdirSync(tmp);
   try {
@@ -164,12 +169,16 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
   }
 }
 
-/** Replaces a file by writing a sibling temporary file and renaming it over the target. */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
+/**
+ * Replaces a file by writing a sibling temporary file and renaming it over the target: `data`, or
+ * whatever `data(tmp)` writes to the temporary path. The temporary file never outlives a failure.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: string) => void)): void {
   const abs = path.resolve(file);
   const tmp = tmpSibling(abs);
   try {
-    fs.writeFileSync(tmp, data);
+    if (typeof data === 'function') data(tmp);
+    else fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, abs);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -16,7 +16,8 @@ import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { chunksToBuffer, writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
-import { OpenedSession, Provider, openSession } from '../runtime/session';
+import { OpenedSession, openSession } from '../runtime/session';
+import { DEFAULT_SETTINGS, Provider } from '../settings';
 import type { TextTokenizer } from '../data/tokenize';
 
 export interface TextExample {
@@ -149,7 +150,7 @@ export class Extractor {
 
     // Length bucketing: sort by length so each batch pads to little more than its own longest.
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
-    const batchSize = this.opts.batchSize ?? 32;
+    const batchSize = this.opts.batchSize ?? DEFAULT_SETTINGS.batchSize;
     const inputNames = this.opened.session.inputNames;
     let done = 0;
     let lastReport = 0;

@@ -4,19 +4,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, UnsupportedModelError } from '../errors';
+import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
 import { findWordEmbedding } from '../onnx/vocab';
-
-export interface ParamCounts {
-  total: number;
-  embeddings: number;
-  perBlock: number[];
-  /** Parameters outside embeddings and blocks (final norm, pooler). */
-  other: number;
-}
+import type { ParamCounts } from '../../shared/params';
+import { LAYER_COUNT_KEYS } from './layerCount';
 
 export interface ModelInfo {
   dir: string;
@@ -55,7 +49,7 @@ export function readConfig(dir: string): Record<string, unknown> {
 export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
   if (opts.onnx) {
     const f = path.resolve(dir, opts.onnx);
-    if (!fs.existsSync(f)) throw new BadInputError(`--onnx ${opts.onnx}: no such file (looked for ${f}).`);
+    if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
     return f;
   }
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
@@ -63,7 +57,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
   for (const n of names) {
     for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
   }
-  throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or pass --onnx FILE.`);
+  throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.`);
 }
 
 /** Counts weights per block by who reads them; integer shape constants and scalars are not parameters. */
@@ -143,7 +137,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
     throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
   }
   // 0 layers is a legal pruned model (embeddings only).
-  const declared = configCount(abs, config, ['num_hidden_layers', 'n_layers', 'num_layers'], 0);
+  const declared = configCount(abs, config, [...LAYER_COUNT_KEYS], 0);
   const hiddenSize = configCount(abs, config, ['hidden_size', 'd_model', 'dim']) ?? 0;
   configCount(abs, config, ['max_position_embeddings', 'n_positions']);
   const onnxFile = resolveOnnxFile(abs, config, opts);
