@@ -126,6 +126,13 @@ const cases: Case[] = [
     code: 1,
     stderr: /its data file model\.onnx_data is missing/,
   },
+  {
+    name: '--max-length beyond the model positions is recorded as what was used',
+    args: (d) => probe(fixture('tiny-bert'), '--max-length', '100000', '--out', path.join(d, 'r.json')),
+    code: 0,
+    stderr: /max length 100000 is beyond the 128 positions of .*; inputs are cut at 128, and the report records 128/,
+    after: (d) => assert.equal(JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8')).settings.maxLength, 128),
+  },
   // Outputs and the source
   { name: 'prune --out the source folder --force', args: () => prune(fixture('tiny-bert'), '--out', fixture('tiny-bert'), '--force'), code: 1, stderr: /is the source model folder; writing there would replace the source/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
   { name: 'prune --out the parent of the source --force', args: () => prune(fixture('tiny-bert'), '--out', fixture(), '--force'), code: 1, stderr: /contains the source model folder/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
