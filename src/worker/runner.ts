@@ -45,7 +45,10 @@ export class WorkerJobRunner implements JobRunner {
 
   constructor(
     private readonly workerPath: string,
-    private readonly graceMs = 5000,
+    // Cancel returns within 1 s: synchronous stages see the shared cancel flag at once, and a
+    // batch still inside native code no longer holds the caller (it cannot commit: the flag is
+    // checked before every rename).
+    private readonly graceMs = 1000,
   ) {}
 
   private ensure(): Worker {

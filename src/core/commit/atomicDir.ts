@@ -26,13 +26,13 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Removes temporaries of `abs` left by processes that no longer run (a SIGKILL, a power cut);
- * with `ownOnly`, removes this process's own instead (a hard exit cleaning up after itself).
- * Returns the names removed.
+ * Removes the temporaries in the folder of `abs` left by processes that no longer run (a
+ * SIGKILL, a power cut), whatever output they were for; with `ownOnly`, removes this process's
+ * temporaries of `abs` instead (a hard exit cleaning up after itself). Returns the names removed.
  */
 export function cleanStaleTemporaries(abs: string, ownOnly = false): string[] {
   const dir = path.dirname(abs);
-  const prefix = `.${path.basename(abs)}${TMP_MARK}`;
+  const own = `.${path.basename(abs)}${TMP_MARK}${process.pid}-`;
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -41,11 +41,9 @@ export function cleanStaleTemporaries(abs: string, ownOnly = false): string[] {
   }
   const removed: string[] = [];
   for (const n of names) {
-    if (!n.startsWith(prefix)) continue;
-    const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]);
+    const pid = Number(/^\..+\.probescale-tmp-(\d+)-[0-9a-f]+$/.exec(n)?.[1]);
     if (!Number.isInteger(pid)) continue;
-    const mine = pid === process.pid;
-    if (ownOnly ? !mine : mine || pidAlive(pid)) continue;
+    if (ownOnly ? !n.startsWith(own) : pid === process.pid || pidAlive(pid)) continue;
     fs.rmSync(path.join(dir, n), { recursive: true, force: true });
     removed.push(n);
   }
