@@ -275,7 +275,10 @@ export async function main(argv: string[]): Promise<number> {
   const runner = new WorkerJobRunner(defaultWorkerPath(__dirname), 24 * 3600_000);
   const ac = new AbortController();
   const progress = new ProgressLine(quiet);
+  let settled = false;
   const onSigint = () => {
+    // Once the job has answered, only the worker's shutdown is left: a Ctrl-C changes nothing.
+    if (settled) return;
     if (ac.signal.aborted) return hardStop(target);
     progress.log('warn', 'cancelling… (Ctrl-C again to stop at once)');
     ac.abort();
@@ -283,7 +286,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const ctx: JobContext = { signal: ac.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
   try {
-    await runAndShow(runner, job, out, ctx, progress);
+    await runAndShow(runner, job, out, ctx, progress).finally(() => (settled = true));
     if (ac.signal.aborted) progress.log('warn', 'the cancel came after the output was complete; it is kept.');
     return 0;
   } catch (e) {
@@ -300,8 +303,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);
     return 2;
   } finally {
-    process.off('SIGINT', onSigint);
     await runner.dispose();
+    process.off('SIGINT', onSigint);
   }
 }
 
