@@ -9,7 +9,7 @@ import { Pooling, probeEdit } from '../onnx/edit';
 import { copyTokenizerFiles } from './files';
 import { DataType, GraphEdit, NewInitializer, NewNode, floatInitializer } from '../onnx/model';
 import { FileSource } from '../onnx/wire';
-import { externalLength } from '../prune/surgery';
+import { tensorByteLength } from '../onnx/integrity';
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
 import { TrainedProbe } from '../probe/probe';
@@ -87,7 +87,7 @@ function writeStandalone(info: ModelInfo, edit: GraphEdit, file: string): void {
     const loc = path.join(info.model.baseDir!, t.external.location);
     let src = sources.get(loc);
     if (!src) sources.set(loc, (src = new FileSource(loc)));
-    return info.model.inlineTensor(t, src, externalLength(t));
+    return info.model.inlineTensor(t, src, tensorByteLength(t));
   };
   try {
     info.model.write(file, edit);
