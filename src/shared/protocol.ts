@@ -99,6 +99,25 @@ export interface BudgetAdviceData {
   recommendedFraction: number | null;
   /** 5–95 % bootstrap interval of `recommendedParams`. */
   interval: [number, number] | null;
+  /** The fitted curve P(n) = pInf − a·n^(−alpha) over validation accuracy (absent in hand-made reports). */
+  fit?: { pInf: number; a: number; alpha: number };
+  /** 5–95 % bootstrap band of the fitted curve at parameter counts `n` (absent in reports made before it existed). */
+  band?: { n: number[]; lo: number[]; hi: number[] };
+}
+
+/** One block subset optimize measured by cross-validation on the training rows. */
+export interface CandidateData {
+  kept: number[];
+  params: number;
+  fraction: number;
+  /** predicted, local-search, baseline:NAME, embeddings-only. */
+  origin: string;
+  /** Task-weighted cross-validated accuracy (training rows). */
+  validation: number;
+  /** Task-weighted test accuracy; null for subsets never measured on test. */
+  test: number | null;
+  /** Cross-validated accuracy per task (absent in reports made before it existed). */
+  perTask?: Record<string, number>;
 }
 
 /** What "optimize" chose under a parameter budget and how it compares (core: SelectionReport). */
@@ -122,6 +141,10 @@ export interface SelectionData {
   embeddingOnly: { reachesTarget: boolean; message: string; retention: RetentionData };
   /** --vocab-trim: kept tokens and the share of test tokens that were unseen, per task. */
   vocabTrim?: { sourceVocab: number; keptTokens: number; unseenTestTokens: Record<string, number> };
+  /** Every subset measured, best validation first (absent in older reports). */
+  candidates?: CandidateData[];
+  /** The unpruned model's cross-validated accuracy per task: final layer and best layer (absent in older reports). */
+  validationReference?: Record<string, { final: number; bestLayer: number }>;
 }
 
 export interface SpeedData {

@@ -12,7 +12,7 @@ import { Extractor } from '../extract/extractor';
 import { ModelInfo } from '../model/modelInfo';
 import { selectC } from '../probe/cv';
 import { Baseline, baselineSubsets } from '../optimize/baselines';
-import { evalCurve, recommendBudget } from '../optimize/curve';
+import { curveBand, evalCurve, recommendBudget } from '../optimize/curve';
 import { bestPredictedSubsets, LayerScores, predictedObjective } from '../optimize/predict';
 import { localSearchNeighbours, ParamAccount, parseBudget, subsetKey, subsetParams } from '../optimize/subsets';
 import { Measured, Score, SubsetEvaluator, TaskSplit, foldsForValidation, testScore, validationScore } from './measure';
@@ -43,6 +43,8 @@ export interface CandidateRecord {
   predicted: number | null;
   validation: number;
   test: number | null;
+  /** Cross-validated accuracy per task. */
+  perTask: Record<string, number>;
 }
 
 export interface BaselineRecord {
@@ -84,11 +86,13 @@ export interface SelectionReport {
   baselines: BaselineRecord[];
   candidates: CandidateRecord[];
   budgetAdvice: {
-    perTask: Record<string, { recommendedParams: number | null; recommendedFraction: number | null; interval: [number, number] | null; fit: { pInf: number; a: number; alpha: number }; predictedAtChosen: number; measuredAtChosen: number }>;
+    perTask: Record<string, { recommendedParams: number | null; recommendedFraction: number | null; interval: [number, number] | null; fit: { pInf: number; a: number; alpha: number }; band: { n: number[]; lo: number[]; hi: number[] }; predictedAtChosen: number; measuredAtChosen: number }>;
     note: string;
   };
   embeddingOnly: { validation: number; test: Record<string, Score>; retention: Retention; reachesTarget: boolean; message: string };
   cPerTask: Record<string, number>;
+  /** The unpruned model's cross-validated accuracy per task (final and best layer): the reference of the trade-off chart's retention axes. */
+  validationReference: Record<string, { final: number; bestLayer: number }>;
   /** --vocab-trim: what was kept and what it cost (absent without the flag). */
   vocabTrim?: VocabTrimReport;
 }
@@ -302,11 +306,13 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
     const points = [...pts].map(([n, p]) => ({ n, p }));
     const ref = valScores[name][L];
     const r = recommendBudget(points, job.targetRetention, ref, { nMin: subsetParams(acc, []), nMax: acc.total, seed: settings.seed });
+    const nGrid = Array.from({ length: 25 }, (_, i) => subsetParams(acc, []) + ((acc.total - subsetParams(acc, [])) * i) / 24);
     advice[name] = {
       recommendedParams: r.n,
       recommendedFraction: r.n === null ? null : fraction(r.n),
       interval: r.interval,
       fit: { pInf: r.fit.pInf, a: r.fit.a, alpha: r.fit.alpha },
+      band: { n: nGrid, ...curveBand(points, nGrid, { seed: settings.seed }) },
       predictedAtChosen: evalCurve(r.fit, winner.params),
       measuredAtChosen: winner.val[name].accuracy,
     };
@@ -340,9 +346,9 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
     retention: meanRet(winner.test!),
     baselines: baselineRecords,
     candidates: evaluator.measured
-      .map((m) => ({ kept: m.kept, params: m.params, fraction: fraction(m.params), origin: origin.get(subsetKey(m.kept)) ?? '', predicted: predictedOf(m.kept), validation: m.objective, test: m.testObjective ?? null }))
+      .map((m) => ({ kept: m.kept, params: m.params, fraction: fraction(m.params), origin: origin.get(subsetKey(m.kept)) ?? '', predicted: predictedOf(m.kept), validation: m.objective, test: m.testObjective ?? null, perTask: Object.fromEntries(splits.map((sp) => [sp.task.name, m.val[sp.task.name].accuracy])) }))
       .sort((a, b) => b.validation - a.validation),
-    budgetAdvice: { perTask: advice, note: 'P(n) = P∞ − a·n^(−α) fitted to validation scores of every measured subset and every prefix; n in parameters; interval = 5–95 % bootstrap.' },
+    budgetAdvice: { perTask: advice, note: 'P(n) = P∞ − a·n^(−α) fitted to validation scores of every measured subset and every prefix; n in parameters; interval and band = 5–95 % bootstrap.' },
     embeddingOnly: {
       validation: empty.objective,
       test: empty.test!,
@@ -353,6 +359,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
         : `The embedding output alone keeps ${(100 * emptyRet.vsFinal).toFixed(1)} % of the final layer's accuracy, below the ${(100 * job.targetRetention).toFixed(0)} % target: the kept blocks matter.`,
     },
     cPerTask: Object.fromEntries(splits.map((sp) => [sp.task.name, sp.c])),
+    validationReference: Object.fromEntries(splits.map((sp) => [sp.task.name, { final: valScores[sp.task.name][L], bestLayer: Math.max(...valScores[sp.task.name]) }])),
     ...(vocab
       ? {
           vocabTrim: {

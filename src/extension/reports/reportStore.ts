@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
-import { BaselineData, BudgetAdviceData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../../shared/protocol';
+import { BaselineData, BudgetAdviceData, CandidateData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../../shared/protocol';
 import { workspaceFolderFor } from '../workspace/discovery';
 
 export const REPORTS_DIR = path.join('.probescale', 'reports');
@@ -151,10 +151,44 @@ function baselineOf(v: unknown): BaselineData | undefined {
 function adviceOf(v: unknown): BudgetAdviceData | undefined {
   if (!isObj(v)) return undefined;
   const iv = Array.isArray(v.interval) && v.interval.length === 2 ? v.interval.map((x) => num(x)) : undefined;
+  const fit = isObj(v.fit) ? { pInf: num(v.fit.pInf), a: num(v.fit.a), alpha: num(v.fit.alpha) } : undefined;
+  const band = isObj(v.band) ? { n: numbersOf(v.band.n), lo: numbersOf(v.band.lo), hi: numbersOf(v.band.hi) } : undefined;
+  const bandOk = band?.n && band.lo?.length === band.n.length && band.hi?.length === band.n.length;
   return {
     recommendedParams: numOrNull(v.recommendedParams),
     recommendedFraction: numOrNull(v.recommendedFraction),
     interval: iv && iv[0] !== undefined && iv[1] !== undefined ? [iv[0], iv[1]] : null,
+    ...(fit && fit.pInf !== undefined && fit.a !== undefined && fit.alpha !== undefined ? { fit: { pInf: fit.pInf, a: fit.a, alpha: fit.alpha } } : {}),
+    ...(bandOk ? { band: { n: band.n!, lo: band.lo!, hi: band.hi! } } : {}),
+  };
+}
+
+function numbersOf(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.every((x) => num(x) !== undefined) ? (v as number[]) : undefined;
+}
+
+function candidateOf(v: unknown): CandidateData | undefined {
+  if (!isObj(v)) return undefined;
+  const kept = blocksOf(v.kept);
+  const params = num(v.params);
+  const fraction = num(v.fraction);
+  const validation = num(v.validation);
+  if (!kept || params === undefined || fraction === undefined || validation === undefined) return undefined;
+  const perTask = recordOf(v.perTask, num);
+  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: numOrNull(v.test), ...(perTask ? { perTask } : {}) };
+}
+
+/** Optional lists and records of optimize reports: kept when every entry has its shape. */
+function extrasOf(v: Json): Pick<SelectionData, 'candidates' | 'validationReference'> {
+  const candidates = Array.isArray(v.candidates) ? v.candidates.map(candidateOf) : undefined;
+  const reference = recordOf(v.validationReference, (r) => {
+    const final = isObj(r) ? num(r.final) : undefined;
+    const bestLayer = isObj(r) ? num(r.bestLayer) : undefined;
+    return final === undefined || bestLayer === undefined ? undefined : { final, bestLayer };
+  });
+  return {
+    ...(candidates && candidates.every((c) => c !== undefined) ? { candidates: candidates as CandidateData[] } : {}),
+    ...(reference ? { validationReference: reference } : {}),
   };
 }
 
@@ -214,6 +248,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     baselines: baselines as BaselineData[],
     budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
     ...vocabTrimOf(v.vocabTrim),
+    ...extrasOf(v),
     embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
   };
 }
