@@ -83,6 +83,10 @@ class App {
         this.notice = m.outcome === 'failed' ? { text: `${m.job} failed: ${m.message}`, kind: 'error' } : m.outcome === 'cancelled' ? { text: m.message, kind: 'info' } : null;
         this.renderJob();
         break;
+      case 'report/error':
+        this.notice = { text: m.message, kind: 'error' };
+        this.renderJob();
+        break;
       default:
         assertNever(m, 'message');
     }

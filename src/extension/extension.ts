@@ -14,6 +14,8 @@ import { commitPrune, pruneModel } from './commands/prune';
 import { JobManager } from './jobs/jobManager';
 import { createLog, reportError } from './log';
 import { ReportStore } from './reports/reportStore';
+import { openReportEditor, pickReportsToCompare, saveExport } from './reportEditor/editorRequests';
+import { ReportEditorProvider } from './reportEditor/reportEditor';
 import { Services } from './services';
 import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
 import { ModelFolderContext } from './workspace/discovery';
@@ -88,6 +90,9 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
         throw e;
       }
     },
+    'report/openEditor': async ({ path: p }) => ({ opened: await openReportEditor(p) }),
+    'report/compare': async ({ exclude }) => ({ reports: await pickReportsToCompare(services, exclude) }),
+    'export/save': async ({ fileName, format, data }) => ({ saved: await saveExport(services, fileName, format, data) }),
   };
 
   const view = new RelevanceViewProvider(
@@ -111,6 +116,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
   );
 
   const services: Services = { log, jobs, reports, view, state: context.workspaceState, cacheDir, selection: undefined };
+  const editors = new ReportEditorProvider(context.extensionUri, handlers, log);
 
   context.subscriptions.push(
     log,
@@ -119,6 +125,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     models,
     view,
     vscode.window.registerWebviewViewProvider(RELEVANCE_VIEW_ID, view),
+    ReportEditorProvider.register(editors),
     jobs.onEvent((e) => view.post(e)),
     reports.onDidChange((r) => view.post({ type: 'report/show', report: r.report, source: r.source })),
     vscode.commands.registerCommand('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri)),

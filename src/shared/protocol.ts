@@ -216,7 +216,22 @@ export interface Requests {
   'optimize/start': { params: { modelDir?: string }; result: { started: boolean } };
   /** Opens the model card (README.md) of a committed folder. */
   'modelCard/open': { params: { dir: string }; result: { opened: boolean } };
+  /** Opens a report file in the full-width report editor. */
+  'report/openEditor': { params: { path: string }; result: { opened: boolean } };
+  /**
+   * Lets the user pick more reports (saved ones and committed folders' probescale-report.json)
+   * to compare with; returns them as read. The webview overlays those of the same source model.
+   */
+  'report/compare': { params: { exclude: string[] }; result: { reports: { report: ReportData; source: string }[] } };
+  /**
+   * Saves an exported chart or table under the workspace's `.probescale/exports/` (else asks
+   * where). `data` is base64 for png, text for svg and md. Returns the file written, null when
+   * the user declined.
+   */
+  'export/save': { params: { fileName: string; format: ExportFormat; data: string }; result: { saved: string | null } };
 }
+
+export type ExportFormat = 'png' | 'svg' | 'md';
 
 export type Method = keyof Requests;
 export type Params<M extends Method> = Requests[M]['params'];
@@ -243,6 +258,8 @@ export type ToWebview =
   | { type: 'reply'; id: number; result?: unknown; error?: string }
   /** Show this report; `source` is the file it was read from or saved to. */
   | { type: 'report/show'; report: ReportData; source: string | null }
+  /** The report could not be read; `message` says why and what to do. */
+  | { type: 'report/error'; message: string }
   /** A running job moved on; `fraction` is null when the stage has no measurable size. */
   | { type: 'job/progress'; jobId: string; job: JobKind; message: string; fraction: number | null }
   /** A job ended. `message` says what happened in one line. */

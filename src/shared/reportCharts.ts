@@ -31,6 +31,8 @@ export interface TradeoffPoint {
   origin: string;
   /** Heuristics that chose this very subset. */
   heuristics: string[];
+  /** The text written beside the marker: the heuristics of every subset drawn at this very spot ('' on all but the first). */
+  label: string;
   pick: boolean;
 }
 
@@ -131,10 +133,11 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
     const y = candidateY(report, opts, c);
     if (y === null) continue;
     const test = key === pickKey ? s.objective.test : c.test;
-    points.push({ kept: c.kept, params: c.params, fraction: c.params / total, y, test, origin: c.origin, heuristics: heuristicsOf.get(key) ?? [], pick: key === pickKey });
+    points.push({ kept: c.kept, params: c.params, fraction: c.params / total, y, test, origin: c.origin, heuristics: heuristicsOf.get(key) ?? [], label: '', pick: key === pickKey });
   }
   if (points.length < seen.size) notes.push(`${seen.size - points.length} subset(s) lack per-task scores in this report and are not drawn on this axis.`);
   points.sort((a, b) => a.params - b.params || b.y - a.y);
+  labelSharedSpots(points);
   const { curve, band } = fittedCurve(report, s, opts, notes);
   const target = targetLine(report, s, opts);
   if (target === null) notes.push('The target-retention line needs the unpruned model\'s cross-validated reference, which this report does not record.');
@@ -151,6 +154,16 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
     targetRetention: s.targetRetention,
     notes,
   };
+}
+
+/** Subsets of the same size and score sit on one spot: their heuristic names go into one label. */
+function labelSharedSpots(points: TradeoffPoint[]): void {
+  const bySpot = new Map<string, TradeoffPoint[]>();
+  for (const p of points) {
+    const spot = `${p.params}|${p.y.toFixed(9)}`;
+    bySpot.set(spot, [...(bySpot.get(spot) ?? []), p]);
+  }
+  for (const group of bySpot.values()) group[0].label = group.flatMap((p) => p.heuristics).join(', ');
 }
 
 /** The fitted curve (and band) on the chart's axes: per task as fitted, task-weighted as their weighted sum. */
@@ -321,17 +334,26 @@ export function tradeoffMarkdown(series: TradeoffSeries): string {
   return markdownTable(TRADEOFF_HEAD.map((h) => (h === 'y' ? series.yLabel : h)), tradeoffRows(series));
 }
 
-export function heatmapMarkdown(h: Heatmap): string {
-  const head = [h.metric === 'blockInfluence' || h.metric === 'angularDistance' ? 'signal' : 'task', ...h.columns.map((c) => `${h.columnKind === 'layer' ? 'L' : 'B'}${c}${h.kept?.[c] ? '*' : ''}`)];
+/** The heatmap as a table: a header (columns marked * where kept) and one row per task or signal. */
+export function heatmapTable(h: Heatmap): { head: string[]; rows: string[][] } {
+  const head = [h.metric === 'blockInfluence' || h.metric === 'angularDistance' ? 'signal' : 'task', ...h.columns.map((c, j) => `${h.columnKind === 'layer' ? 'L' : 'B'}${c}${h.kept?.[j] ? '*' : ''}`)];
   const fmt = (v: number | null) => (v === null ? '–' : h.percent ? (100 * v).toFixed(1) : v.toFixed(3));
-  return markdownTable(head, h.rows.map((r) => [r.name, ...r.values.map(fmt)]));
+  return { head, rows: h.rows.map((r) => [r.name, ...r.values.map(fmt)]) };
+}
+
+export function heatmapMarkdown(h: Heatmap): string {
+  const t = heatmapTable(h);
+  return markdownTable(t.head, t.rows);
+}
+
+export const LATENCY_HEAD = ['batch', 'original ms', 'pruned ms', 'measured speed-up', 'ideal (FLOPs)'];
+
+export function latencyTable(rows: LatencyRow[]): string[][] {
+  return rows.map((r) => [String(r.batch), r.originalMs.toFixed(2), r.prunedMs.toFixed(2), times(r.speedup), times(r.ideal)]);
 }
 
 export function latencyMarkdown(rows: LatencyRow[]): string {
-  return markdownTable(
-    ['batch', 'original ms', 'pruned ms', 'measured speed-up', 'ideal (FLOPs)'],
-    rows.map((r) => [String(r.batch), r.originalMs.toFixed(2), r.prunedMs.toFixed(2), times(r.speedup), times(r.ideal)]),
-  );
+  return markdownTable(LATENCY_HEAD, latencyTable(rows));
 }
 
 // ---- SVG --------------------------------------------------------------------------------------
@@ -362,6 +384,11 @@ export function ticks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
+/** An axis tick in percent with as many decimals as it needs: 0.575 → "57.5 %", 0.6 → "60 %". */
+export function percentTick(v: number): string {
+  return `${Number((100 * v).toFixed(2))} %`;
+}
+
 /** The y range a trade-off chart shows: its data with 5 % padding (never a fixed 0–100 %). */
 export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x: [number, number] } {
   const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.band ?? []).flatMap((b) => [b.lo, b.hi]), ...(s.target === null ? [] : [s.target])]);
@@ -378,7 +405,7 @@ export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x:
  */
 export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], theme: SvgTheme = LIGHT_SVG_THEME, size = { width: 720, height: 420 }): string {
   const { width, height } = size;
-  const m = { left: 64, right: 16, top: 28, bottom: 48 };
+  const m = { left: 64, right: 120, top: 28, bottom: 48 };
   const range = tradeoffRange(list.map((l) => l.series));
   const X = (f: number) => m.left + ((f - range.x[0]) / (range.x[1] - range.x[0])) * (width - m.left - m.right);
   const Y = (v: number) => height - m.bottom - ((v - range.y[0]) / (range.y[1] - range.y[0])) * (height - m.top - m.bottom);
@@ -389,18 +416,20 @@ export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], th
   out.push(`<g font-family="${escapeXml(theme.font)}" font-size="11" fill="${theme.foreground}">`);
   for (const t of ticks(range.y[0], range.y[1])) {
     out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f1(Y(t))}" y2="${f1(Y(t))}" stroke="${theme.grid}" stroke-width="0.5"/>`);
-    text(m.left - 6, Y(t) + 4, `${(100 * t).toFixed(1)} %`, 'text-anchor="end"');
+    text(m.left - 6, Y(t) + 4, percentTick(t), 'text-anchor="end"');
   }
   for (const t of ticks(range.x[0], range.x[1])) {
     out.push(`<line y1="${m.top}" y2="${height - m.bottom}" x1="${f1(X(t))}" x2="${f1(X(t))}" stroke="${theme.grid}" stroke-width="0.5"/>`);
-    text(X(t), height - m.bottom + 16, `${(100 * t).toFixed(0)} %`, 'text-anchor="middle"');
+    text(X(t), height - m.bottom + 16, percentTick(t), 'text-anchor="middle"');
   }
   const first = list[0]?.series;
   if (first) {
     text((m.left + width - m.right) / 2, height - 8, first.xLabel, 'text-anchor="middle"');
     text(12, (m.top + height - m.bottom) / 2, first.yLabel, `text-anchor="middle" transform="rotate(-90 12 ${f1((m.top + height - m.bottom) / 2)})"`);
   }
-  list.forEach(({ name, series }, i) => {
+  // Curves and lines are clipped to the plot area (the fitted curve runs from the smallest model to the source).
+  out.push(`<clipPath id="plot"><rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}"/></clipPath><g clip-path="url(#plot)">`);
+  list.forEach(({ series }, i) => {
     const c = theme.series[i % theme.series.length];
     if (series.band && series.band.length > 1) {
       const upper = series.band.map((b) => `${f1(X(b.fraction))},${f1(Y(b.hi))}`);
@@ -408,6 +437,10 @@ export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], th
       out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${c}" fill-opacity="0.15" stroke="none"/>`);
     }
     if (series.curve && series.curve.length > 1) out.push(`<polyline points="${series.curve.map((p) => `${f1(X(p.fraction))},${f1(Y(p.y))}`).join(' ')}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
+  });
+  out.push('</g>');
+  list.forEach(({ name, series }, i) => {
+    const c = theme.series[i % theme.series.length];
     out.push(`<line x1="${f1(X(series.budget))}" x2="${f1(X(series.budget))}" y1="${m.top}" y2="${height - m.bottom}" stroke="${c}" stroke-dasharray="6 4"/>`);
     text(X(series.budget) + 3, m.top + 10 + 12 * i, `budget ${(100 * series.budget).toFixed(0)} %${list.length > 1 ? ` (${name})` : ''}`);
     if (series.target !== null) {
@@ -419,7 +452,7 @@ export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], th
       const cy = f1(Y(p.y));
       if (p.heuristics.length) {
         out.push(`<rect x="${f1(X(p.fraction) - 4)}" y="${f1(Y(p.y) - 4)}" width="8" height="8" fill="none" stroke="${c}" stroke-width="1.5"/>`);
-        text(X(p.fraction) + 6, Y(p.y) + 12, p.heuristics.join(', '), 'font-size="9"');
+        if (p.label) text(X(p.fraction) + 6, Y(p.y) + 12, p.label, 'font-size="9"');
       } else out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${c}" fill-opacity="0.7"/>`);
       if (p.pick) {
         out.push(`<circle cx="${cx}" cy="${cy}" r="7" fill="none" stroke="${c}" stroke-width="2.5"/>`);
