@@ -162,7 +162,10 @@ class App {
     optimize.id = 'optimize';
     const open = ui.button('Open Report…', { title: 'Show a saved report (.probescale/reports or a CLI --out file)', onClick: () => void this.request('report/open', {}) });
     this.workButtons.push(probe, optimize);
-    return el('div', { class: 'actions' }, probe, optimize, open);
+    const source = this.state.source;
+    const full = source ? [ui.button('Open in Editor', { title: 'Show this report full width: the trade-off chart, layer relevance heatmap, latency, exports', onClick: () => void this.request('report/openEditor', { path: source }) })] : [];
+    if (full[0]) full[0].id = 'open-editor';
+    return el('div', { class: 'actions' }, probe, optimize, open, ...full);
   }
 
   private renderEmpty(): HTMLElement {

@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { BadInputError } from '../core/errors';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { PruneOutcome, ReportData, ToWebview } from '../shared/protocol';
 import { EvalConfig, EvalRun, evalFolder, runEval } from './commands/evaluate';
@@ -12,6 +13,7 @@ import { OptimizeConfig, OptimizeRun, openModelCard, optimizeModel, runOptimize 
 import { ProbeConfig, ProbeRun, probeFolder, runProbe } from './commands/probe';
 import { commitPrune, pruneModel } from './commands/prune';
 import { JobManager } from './jobs/jobManager';
+import { JobStatusBar } from './jobs/jobStatusBar';
 import { createLog, reportError } from './log';
 import { ReportStore } from './reports/reportStore';
 import { openReportEditor, pickReportsToCompare, saveExport } from './reportEditor/editorRequests';
@@ -117,6 +119,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
 
   const services: Services = { log, jobs, reports, view, state: context.workspaceState, cacheDir, selection: undefined };
   const editors = new ReportEditorProvider(context.extensionUri, handlers, log);
+  const statusBar = new JobStatusBar();
 
   context.subscriptions.push(
     log,
@@ -126,7 +129,9 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     view,
     vscode.window.registerWebviewViewProvider(RELEVANCE_VIEW_ID, view),
     ReportEditorProvider.register(editors),
+    statusBar,
     jobs.onEvent((e) => view.post(e)),
+    jobs.onEvent((e) => statusBar.update(e)),
     reports.onDidChange((r) => view.post({ type: 'report/show', report: r.report, source: r.source })),
     vscode.commands.registerCommand('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri)),
     vscode.commands.registerCommand('probescale.pruneModel', () => pruneModel(services)),
@@ -136,6 +141,16 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     vscode.commands.registerCommand('probescale.openReport', async () => {
       try {
         await openReport(services);
+      } catch (e) {
+        reportError(log, 'open report', e);
+      }
+    }),
+    vscode.commands.registerCommand('probescale.jobMenu', () => JobStatusBar.menu(log, () => jobs.cancel())),
+    vscode.commands.registerCommand('probescale.openReportEditor', async () => {
+      try {
+        const file = reports.current?.source ?? reports.loadLatest()?.source;
+        if (!file) throw new BadInputError('no saved report yet: run "ProbeScale: Probe Model Folder" or "Optimize for a Parameter Budget" first, or open a probescale-report.json from the Explorer.');
+        await openReportEditor(file);
       } catch (e) {
         reportError(log, 'open report', e);
       }

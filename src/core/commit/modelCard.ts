@@ -66,7 +66,7 @@ export function modelCard(r: OptimizeReport): string {
     lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);
     lines.push('');
   }
-  lines.push('`probescale-report.json` has every number above, every measured candidate and the budget advice.');
+  lines.push('[`probescale-report.json`](probescale-report.json) has every number above, every measured candidate and the budget advice; in VS Code with ProbeScale it opens as the report editor (the trade-off chart of every measured subset, layer relevance, latency).');
   return lines.join('\n') + '\n';
 }
 

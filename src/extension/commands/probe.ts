@@ -1,6 +1,7 @@
 /** "ProbeScale: Probe Model Folder" and the probe path it shares with the test API. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { openReportEditor } from '../reportEditor/editorRequests';
 import { BadInputError } from '../../core/errors';
 import { ProbeSettings, TaskSpec } from '../../core/jobs';
 import type { ProbeReport } from '../../core/pipeline/report';
@@ -55,10 +56,10 @@ export async function probeFolder(s: Services, uri?: vscode.Uri): Promise<void> 
       void vscode.window.showInformationMessage('ProbeScale: probe cancelled; no report was written.');
       return;
     }
-    const open = 'Open Report File';
+    const open = 'Open Report';
     const savedTo = run.savedTo;
     void vscode.window.showInformationMessage(`ProbeScale: probed ${path.basename(modelDir)}: ${bestLayers(run.report)}.`, ...(savedTo ? [open] : [])).then((choice) => {
-      if (choice === open && savedTo) void vscode.window.showTextDocument(vscode.Uri.file(savedTo));
+      if (choice === open && savedTo) void openReportEditor(savedTo).catch((e: unknown) => reportError(s.log, 'open report', e));
     });
   } catch (e) {
     reportError(s.log, 'probe', e);
