@@ -56,9 +56,18 @@ for (const task of TASKS) {
     };
     write('png', Buffer.from(png.replace(/^data:image\/png;base64,/, ''), 'base64'));
     write('svg', charts.tradeoffSvg([{ name: charts.reportLabel(report), series }], charts.LIGHT_SVG_THEME, SIZE));
-    written.push({ task, budget, points: series.points.length, pick: series.pick?.kept, notes: series.notes });
+    // What the picture shows, in numbers: the pick against the best point and the best (non-random) heuristic in the budget.
+    const inBudget = series.points.filter((p) => p.params <= report.selection.budget.params);
+    const top = Math.max(...inBudget.map((p) => p.y));
+    const heuristic = Math.max(...inBudget.filter((p) => p.heuristics.some((h) => !h.startsWith('random'))).map((p) => p.y));
+    written.push({ task, budget, points: series.points.length, pick: series.pick, top, heuristic, flat: report.selection.budgetAdvice.perTask[task].fit.a === 0, notes: series.notes });
   }
 }
 await browser.close();
-for (const w of written) console.log(`${w.task} ${w.budget}: ${w.points} subsets, pick ${JSON.stringify(w.pick)}${w.notes.length ? ` (${w.notes.length} note(s): ${w.notes.join(' ')})` : ''}`);
+const pts = (x) => (100 * x).toFixed(1);
+for (const w of written) {
+  console.log(`${w.task} ${w.budget}: ${w.points} subsets; pick [${w.pick.kept}] ${pts(w.pick.y)} %, top in budget ${pts(w.top)} %, best heuristic ${pts(w.heuristic)} %${w.flat ? '; fitted curve flat (a = 0)' : ''}${w.notes.length ? ` (${w.notes.length} note(s))` : ''}`);
+}
+const eps = 1e-12;
+console.log(`pick is the top point in ${written.filter((w) => w.pick.y >= w.top - eps).length} of ${written.length}; largest gap to the top ${pts(Math.max(...written.map((w) => w.top - w.pick.y)))} points; a heuristic at or above the pick in ${written.filter((w) => w.heuristic >= w.pick.y - eps).length}; flat curves ${written.filter((w) => w.flat).length}`);
 console.log(`wrote ${2 * written.length} files to ${path.relative(root, outDir)}`);

@@ -17,7 +17,7 @@ import { JobStatusBar } from './jobs/jobStatusBar';
 import { createLog, reportError } from './log';
 import { ReportStore } from './reports/reportStore';
 import { openReportEditor, pickReportsToCompare, saveExport } from './reportEditor/editorRequests';
-import { ReportEditorProvider } from './reportEditor/reportEditor';
+import { EditorRendered, ReportEditorProvider } from './reportEditor/reportEditor';
 import { Services } from './services';
 import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
 import { ModelFolderContext } from './workspace/discovery';
@@ -46,6 +46,8 @@ export interface ProbeScaleApi {
   renderedReport(): RenderedReport | undefined;
   /** Model folders found in the workspace (what the Explorer menu is shown on). */
   modelFolders(): Promise<string[]>;
+  /** What the report editor of `file` last drew (the sections it showed); undefined before it has. */
+  editorRendered(file: string): EditorRendered | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
@@ -171,6 +173,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     currentReport: () => reports.current?.report,
     renderedReport: () => view.rendered,
     modelFolders: () => models.refresh(),
+    editorRendered: (file) => editors.rendered(file),
   };
 }
 

@@ -109,7 +109,8 @@ class ReportEditor {
   private shown: Shown | null = null;
   private compare: Shown[] = [];
   private chart: TradeoffChart | undefined;
-  private selected: { point: TradeoffPoint; series: string } | null = null;
+  /** The clicked point; `own` when it belongs to this editor's report (only those can be committed). */
+  private selected: { point: TradeoffPoint; series: string; own: boolean } | null = null;
   private message = '';
 
   constructor(private readonly root: HTMLElement) {}
@@ -285,7 +286,7 @@ class ReportEditor {
     const draw = () => {
       this.chart = new TradeoffChart(
         canvas,
-        (p, name) => this.select(p, name),
+        (p, name) => this.select(p, name, name === list[0].name),
         (p, name) => (hover.textContent = p ? `${name}: blocks ${blocksText(p.kept)} — ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source), ${pctText(p.y)}${p.test === null ? '' : `, test ${pctText(p.test)}`}` : hover.textContent),
       );
       this.chart.update(list, readTheme(), (name) => totals.get(name) ?? report.model.params.total);
@@ -299,7 +300,7 @@ class ReportEditor {
       'tradeoff-table',
       [...TRADEOFF_HEAD.map((h) => ({ text: h === 'y' ? 'cross-validated' : h })), { text: '' }],
       series.points.map((p, i) => ({
-        cells: [...tradeoffRows(series)[i], button('Select', `select-${i}`, () => this.select(p, name), `Show blocks ${blocksText(p.kept)} and offer to commit them`)],
+        cells: [...tradeoffRows(series)[i], button('Select', `select-${i}`, () => this.select(p, name, true), `Show blocks ${blocksText(p.kept)} and offer to commit them`)],
         class: p.pick ? 'pick' : undefined,
       })),
     );
@@ -327,21 +328,23 @@ class ReportEditor {
     }
   }
 
-  private select(point: TradeoffPoint, series: string): void {
-    this.selected = { point, series };
+  private select(point: TradeoffPoint, series: string, own: boolean): void {
+    this.selected = { point, series, own };
     this.renderDetail();
   }
 
   private renderDetail(): void {
     const box = document.getElementById('point-detail');
     if (!box || !this.selected || !this.shown) return;
-    const { point: p, series } = this.selected;
-    const own = !this.compare.length || series.startsWith('1: ');
+    const { point: p, series, own } = this.selected;
     const commit = button('Commit this subset', 'commit-subset', () => void this.commit(p.kept), `Write ${basename(this.shown.report.model.dir)} with blocks ${blocksText(p.kept)} kept (the Prune path)`);
     commit.disabled = !own;
     box.replaceChildren(
-      el('h3', { text: `Selected: blocks ${blocksText(p.kept)}` }),
+      el('h3', { text: `Selected: blocks ${blocksText(p.kept)}${own ? '' : ` (${series}; open that report to commit it)`}` }),
       el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${[p.pick ? "ProbeScale's pick" : '', ...p.heuristics, p.origin].filter(Boolean).join('; ')}` }),
+      ...(this.shown.report.selection?.vocabTrim
+        ? [el('p', { class: 'note', text: 'This report trimmed the vocabulary; "Commit this subset" runs the prune path, which keeps the full vocabulary, so the folder it writes has more parameters than shown here (re-run Optimize with vocabulary trimming to commit a trimmed model).' })]
+        : []),
       commit,
       el('span', { id: 'commit-result', class: 'meta' }),
     );

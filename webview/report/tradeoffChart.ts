@@ -133,6 +133,8 @@ export class TradeoffChart {
       options: {
         animation: false,
         maintainAspectRatio: false,
+        // Room on the right for the labels of points near the budget line.
+        layout: { padding: { right: 110 } },
         scales: { x: scale(range.x[0], range.x[1], first?.xLabel ?? '', 8), y: scale(range.y[0], range.y[1], first?.yLabel ?? '', 6) },
         interaction: { mode: 'nearest', intersect: true },
         onClick: (_e, els) => {
