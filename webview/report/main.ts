@@ -310,11 +310,19 @@ class ReportEditor {
     return table(
       'compare-table',
       [{ text: 'report' }, { text: 'budget' }, { text: 'pick: blocks' }, { text: 'parameters' }, { text: 'cross-validated' }, { text: 'test' }, { text: 'subsets measured' }],
-      list.map((l) => ({
-        cells: [l.name, pctText(l.series.budget), l.series.pick ? blocksText(l.series.pick.kept) : '–', l.series.pick ? `${l.series.pick.params.toLocaleString('en-US')} (${pctText(l.series.pick.fraction)})` : '–', pctText(l.series.pick?.y), pctText(l.series.pick?.test), String(l.series.points.length)],
+      list.map((l, i) => ({
+        cells: [this.swatch(i, l.name), pctText(l.series.budget), l.series.pick ? blocksText(l.series.pick.kept) : '–', l.series.pick ? `${l.series.pick.params.toLocaleString('en-US')} (${pctText(l.series.pick.fraction)})` : '–', pctText(l.series.pick?.y), pctText(l.series.pick?.test), String(l.series.points.length)],
         title: l.source,
       })),
     );
+  }
+
+  /** The report's name after a square in its colour on the chart (set through the CSSOM, which the CSP allows). */
+  private swatch(i: number, name: string): HTMLElement {
+    const series = readTheme().series;
+    const mark = el('span', { class: 'swatch', text: '■ ' });
+    mark.style.color = series[i % series.length];
+    return el('span', {}, mark, name);
   }
 
   private async pickCompare(): Promise<void> {
