@@ -449,6 +449,17 @@ async function uiTests(chromium, port, workspace) {
       }
     });
 
+    await step('UI: the walkthrough from a model folder to a verified model is listed and opens', async () => {
+      await runCommand(page, 'Welcome: Open Walkthrough');
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'Make a model smaller for your tasks' });
+      await row.first().waitFor({ timeout: 10_000 });
+      await row.first().click();
+      for (const title of ['Open a model folder', 'Probe every layer', 'Optimize for a parameter budget', 'Read the report', 'Check the committed model']) {
+        await page.locator('.gettingStartedContainer').getByText(title, { exact: true }).first().waitFor({ timeout: 15_000 });
+      }
+      await shot(page, '18-walkthrough');
+    });
+
     await step('UI: no Content Security Policy violations or page errors', async () => {
       if (consoleProblems.length) throw new Error(consoleProblems.slice(0, 5).join('\n'));
     });

@@ -42,6 +42,12 @@ export function modelCard(r: OptimizeReport): string {
     lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
   lines.push('');
+  const noted = s.baselines.filter((b) => b.note);
+  if (noted.length) {
+    // The † rows: where a heuristic could not follow its published rule within the budget.
+    for (const b of noted) lines.push(`† ${b.name}: ${b.note}.`);
+    lines.push('');
+  }
   if (r.verify) {
     const v = r.verify;
     lines.push('## Verification (fresh load of this folder)');

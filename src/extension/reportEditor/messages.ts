@@ -37,7 +37,8 @@ export function checkMessage(m: unknown): FromWebview | string {
         ? { type: 'rendered', modelDir: m.modelDir, createdAt: m.createdAt, kind: m.kind, sections: m.sections as string[] }
         : 'rendered with bad fields';
     case 'request': {
-      if (!Number.isInteger(m.id) || typeof m.method !== 'string' || !Object.hasOwn(PARAMS, m.method)) return `request with an unknown method ${JSON.stringify(m.method)}`;
+      if (!Number.isInteger(m.id)) return `request with a bad id ${JSON.stringify(m.id)}`;
+      if (typeof m.method !== 'string' || !Object.hasOwn(PARAMS, m.method)) return `request with an unknown method ${JSON.stringify(m.method)}`;
       const method = m.method as keyof Requests;
       if (!isObj(m.params) || !PARAMS[method](m.params)) return `request ${method} with bad params`;
       return m as FromWebview;
