@@ -562,6 +562,9 @@ async function reportEditorChecks(page, webview, workspace) {
   await waitFor('the Block Influence heatmap', 5_000, async () => (await cells()) === 1 && (await f.locator('#heatmap-table thead th').count()) === 1 + report.model.numLayers);
   const latency = await f.locator('#latency-explain').innerText();
   if (!/ratio of floating-point operations/.test(latency)) throw new Error(`latency explanation: ${latency}`);
+  await f.locator('#heatmap').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  await page.waitForTimeout(300);
+  await shot(page, '13b-report-editor-heatmap-latency');
   await f.locator('#tradeoff').evaluate((e) => e.scrollIntoView({ block: 'start' }));
   await page.waitForTimeout(300);
   await shot(page, '13-report-editor');
