@@ -11,7 +11,7 @@ const noVscode = { name: 'vscode', message: 'src/core and src/worker run without
 const webviewNoVscode = { name: 'vscode', message: 'The webview talks to the host through src/shared/protocol.ts only.' };
 const webviewPatterns = [
   { regex: '^node:', message: 'The webview runs in a browser.' },
-  { regex: '^\\.\\./src/(?!shared/protocol$)', message: 'The webview may import src/shared/protocol only.' },
+  { regex: '^(\\.\\./)+src/(?!shared/(protocol|reportCharts)$)', message: 'The webview may import src/shared/protocol and src/shared/reportCharts only.' },
 ];
 
 export default defineConfig(

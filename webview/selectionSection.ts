@@ -4,6 +4,7 @@
  * advice and the verification of the written folder. Pure DOM over report data.
  */
 import { formatBlockRanges, type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
+import { latencyExplanation } from '../src/shared/reportCharts';
 import { el, status, table } from './dom';
 import { basename, count, exact, pct, times } from './format';
 import * as ui from './toolkit';
@@ -146,7 +147,7 @@ function renderVerify(v: VerifyData, actions: SelectionActions): HTMLElement {
     el('p', { class: 'out', title: v.loadedFrom, text: basename(v.loadedFrom) }),
     check,
     speed,
-    el('p', { class: 'hint', text: `Ideal = FLOP ratio at ${t.seqLen} tokens. Measured on ${t.provider || 'this machine'}; embeddings and per-call overhead do not shrink.` }),
+    el('p', { class: 'hint', id: 'latency-explain', text: latencyExplanation(t) }),
     links,
   );
 }

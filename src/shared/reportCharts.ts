@@ -6,7 +6,7 @@
  * webview bundle) and the unit tests all use this one module, so an exported figure, the table
  * beside it and the chart on screen cannot disagree.
  */
-import type { CandidateData, ReportData, SelectionData } from './protocol';
+import type { CandidateData, ReportData, SelectionData, VerifyData } from './protocol';
 
 // ---- trade-off --------------------------------------------------------------------------------
 
@@ -278,10 +278,8 @@ export function latencyRows(report: ReportData): LatencyRow[] | null {
   ];
 }
 
-/** What the ideal assumes and, where a measurement departs from it, the usual reasons. */
-export function latencyExplanation(report: ReportData): string {
-  const t = report.verify?.timing;
-  if (!t) return '';
+/** What the ideal assumes and, where a measurement departs from it, the usual reasons (side view and editor alike). */
+export function latencyExplanation(t: VerifyData['timing']): string {
   const base = `The ideal ${times(t.idealSpeedup)} is the ratio of floating-point operations per token of the original to the pruned encoder at ${t.seqLen} tokens (dense layers plus attention); it assumes run time follows operation count and ignores fixed per-call costs.`;
   const over = [t.batch1, t.batch32].some((b) => b.speedup > t.idealSpeedup * 1.05);
   const under = [t.batch1, t.batch32].some((b) => b.speedup < t.idealSpeedup * 0.8);

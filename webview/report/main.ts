@@ -405,7 +405,7 @@ class ReportEditor {
       { id: 'latency', section: 'latency' },
       el('h2', { text: 'Latency, original vs pruned' }),
       el('div', { id: 'latency-figure', class: 'figure' }, svgNode(svg)),
-      el('p', { id: 'latency-explain', class: 'legend', text: latencyExplanation(report) }),
+      el('p', { id: 'latency-explain', class: 'legend', text: latencyExplanation(report.verify!.timing) }),
       table('latency-table', LATENCY_HEAD.map((text) => ({ text })), latencyTable(rows).map((cells) => ({ cells }))),
       this.exportButtons('latency', () => svgToPng(svg, this.svgTheme().background), () => svg, () => md),
     );
