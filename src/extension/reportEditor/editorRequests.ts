@@ -23,7 +23,7 @@ interface ReportItem extends vscode.QuickPickItem {
 }
 
 /** Every report the workspace has: saved ones and committed folders' probescale-report.json. */
-async function workspaceReports(s: Services, exclude: ReadonlySet<string>): Promise<string[]> {
+export async function workspaceReports(s: Services, exclude: ReadonlySet<string>): Promise<string[]> {
   const committed = await vscode.workspace.findFiles('**/probescale-report.json', '**/node_modules/**', 200);
   const files = [...s.reports.listSaved().map((r) => r.file), ...committed.map((u) => u.fsPath)];
   return [...new Set(files)].filter((f) => !exclude.has(path.resolve(f)));
