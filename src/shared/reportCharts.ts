@@ -468,7 +468,8 @@ export function heatmapSvg(h: Heatmap, theme: SvgTheme = LIGHT_SVG_THEME): strin
   const cell = 34;
   const labelW = 150;
   const top = 34;
-  const width = labelW + h.columns.length * cell + 10;
+  // Wide enough for the caption under a few columns.
+  const width = Math.max(labelW + h.columns.length * cell + 10, 560);
   const height = top + h.rows.length * 24 + 30;
   const fmt = (v: number) => (h.percent ? (100 * v).toFixed(1) : v.toFixed(2));
   const out: string[] = [`<rect width="${width}" height="${height}" fill="${theme.background}"/>`, `<g font-family="${escapeXml(theme.font)}" font-size="10" fill="${theme.foreground}">`];
