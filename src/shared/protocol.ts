@@ -40,6 +40,8 @@ export interface ModelData {
 export interface LayerRow {
   layer: number;
   accuracy: number;
+  /** Cross-validated accuracy on the training rows (what "best layer" is chosen on); null when not measured. */
+  cvAccuracy?: number | null;
   macroF1: number;
   controlAccuracy: number | null;
   selectivity: number | null;

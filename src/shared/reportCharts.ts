@@ -6,6 +6,7 @@
  * webview bundle) and the unit tests all use this one module, so an exported figure, the table
  * beside it and the chart on screen cannot disagree.
  */
+import { bestLayerByCv, bestLayerByTest } from './bestLayer';
 import type { CandidateData, ReportData, SelectionData, VerifyData } from './protocol';
 
 // ---- trade-off --------------------------------------------------------------------------------
@@ -224,7 +225,8 @@ export interface Heatmap {
   /** `layer` columns are hidden states 0..L; `block` columns are blocks 0..L−1. */
   columnKind: 'layer' | 'block';
   columns: number[];
-  rows: { name: string; values: (number | null)[] }[];
+  /** `best`: column of the best layer (cross-validated), `bestTest`: of the highest test accuracy; probe-score rows only. */
+  rows: { name: string; values: (number | null)[]; best?: number | null; bestTest?: number | null }[];
   /** Per column: is the block (or the block producing this hidden state) kept by the selection? null without a selection. */
   kept: boolean[] | null;
   min: number;
@@ -244,7 +246,7 @@ export function heatmap(report: ReportData, metric: HeatMetric): Heatmap | null 
       .filter(([, t]) => t.layers.length > 0)
       .map(([name, t]) => {
         const byLayer = new Map(t.layers.map((l) => [l.layer, metric === 'accuracy' ? l.accuracy : l.selectivity]));
-        return { name, values: Array.from({ length: L + 1 }, (_, l) => byLayer.get(l) ?? null) };
+        return { name, values: Array.from({ length: L + 1 }, (_, l) => byLayer.get(l) ?? null), best: bestLayerByCv(t.layers), bestTest: bestLayerByTest(t.layers) };
       });
   } else {
     columnKind = 'block';
@@ -336,7 +338,9 @@ export function tradeoffMarkdown(series: TradeoffSeries): string {
 export function heatmapTable(h: Heatmap): { head: string[]; rows: string[][] } {
   const head = [h.metric === 'blockInfluence' || h.metric === 'angularDistance' ? 'signal' : 'task', ...h.columns.map((c, j) => `${h.columnKind === 'layer' ? 'L' : 'B'}${c}${h.kept?.[j] ? '*' : ''}`)];
   const fmt = (v: number | null) => (v === null ? '–' : h.percent ? (100 * v).toFixed(1) : v.toFixed(3));
-  return { head, rows: h.rows.map((r) => [r.name, ...r.values.map(fmt)]) };
+  // ◆ best layer (cross-validated), ▲ highest on test where that is another layer.
+  const mark = (r: Heatmap['rows'][number], j: number) => (h.columns[j] === r.best ? ' ◆' : '') + (h.columns[j] === r.bestTest && r.bestTest !== r.best ? ' ▲' : '');
+  return { head, rows: h.rows.map((r) => [r.name, ...r.values.map((v, j) => fmt(v) + mark(r, j))]) };
 }
 
 export function heatmapMarkdown(h: Heatmap): string {
@@ -486,10 +490,13 @@ export function heatmapSvg(h: Heatmap, theme: SvgTheme = LIGHT_SVG_THEME): strin
       const share = v === null || h.max === h.min ? 0 : (v - h.min) / (h.max - h.min);
       out.push(`<rect x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="22" fill="${theme.series[0]}" fill-opacity="${v === null ? 0 : (0.08 + 0.85 * share).toFixed(2)}" stroke="${theme.grid}" stroke-width="0.5"/>`);
       if (v !== null) out.push(`<text x="${x + cell / 2}" y="${y + 15}" text-anchor="middle">${fmt(v)}</text>`);
+      if (h.columns[j] === r.best) out.push(`<rect x="${x + 2}" y="${y + 2}" width="${cell - 4}" height="20" fill="none" stroke="${theme.foreground}" stroke-width="2"/>`);
+      else if (h.columns[j] === r.bestTest) out.push(`<rect x="${x + 2}" y="${y + 2}" width="${cell - 4}" height="20" fill="none" stroke="${theme.foreground}" stroke-width="1" stroke-dasharray="3 2"/>`);
     });
   });
   const label = HEAT_METRICS.find((m) => m.id === h.metric)!.label;
-  out.push(`<text x="${labelW}" y="${height - 8}">${escapeXml(`${label}; ${h.kept ? 'bar above a column = kept by the selection; ' : ''}darker = higher`)}</text>`, '</g>');
+  const framed = h.rows.some((r) => r.best !== undefined) ? 'framed = best layer (cross-validated), dashed = highest on test; ' : '';
+  out.push(`<text x="${labelW}" y="${height - 8}">${escapeXml(`${label}; ${framed}${h.kept ? 'bar above a column = kept; ' : ''}darker = higher`)}</text>`, '</g>');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(`Heatmap of ${label}`)}"><title>${escapeXml(`Heatmap of ${label}`)}</title>${out.join('')}</svg>\n`;
 }
 

@@ -389,7 +389,7 @@ class ReportEditor {
         this.render();
       })),
       fig,
-      el('p', { class: 'legend', text: `${HEAT_METRICS.find((m) => m.id === h.metric)!.explain}${h.kept ? ` Columns marked (bar; * in the table) are ${h.columnKind === 'block' ? 'blocks the selection keeps' : 'hidden states the pruned model still computes (layer 0 and the output of each kept block)'}.` : ''}` }),
+      el('p', { class: 'legend', text: `${HEAT_METRICS.find((m) => m.id === h.metric)!.explain}${h.columnKind === 'layer' ? ' Framed (◆ in the table): the best layer, highest cross-validated accuracy on the training rows; dashed (▲): highest test accuracy, where that is another layer.' : ''}${h.kept ? ` Columns marked (bar; * in the table) are ${h.columnKind === 'block' ? 'blocks the selection keeps' : 'hidden states the pruned model still computes (layer 0 and the output of each kept block)'}.` : ''}` }),
       el('details', {}, el('summary', { text: 'Table' }), table('heatmap-table', head.map((text) => ({ text })), rows.map((cells) => ({ cells })))),
       this.exportButtons('heatmap', () => svgToPng(svg, this.svgTheme().background), () => svg, () => md),
     );
