@@ -1,6 +1,7 @@
 /** Plain-text tables for the terminal. */
 import type { ProbeReport } from '../core/pipeline/report';
 import { describeRule, describeVocabTrim, formatGap } from '../core/optimize/select';
+import { bestLayerByTest } from '../shared/bestLayer';
 import type { OptimizeReport } from '../core/pipeline/optimizeJob';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
@@ -12,16 +13,17 @@ export function formatProbeReport(r: ProbeReport): string {
   for (const [name, t] of Object.entries(r.tasks)) {
     lines.push('');
     lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling, majority ${pct(t.majority).trim()} %`);
-    lines.push(' layer   acc %   F1 %  ctrl %   sel     C');
+    lines.push(' layer   acc %   F1 %  ctrl %   sel     C   cv %');
+    const testBest = bestLayerByTest(t.layers);
     for (const l of t.layers) {
-      const mark = l.layer === t.bestLayer ? ' *' : '';
+      const mark = (l.layer === t.bestLayer ? ' *' : '') + (l.layer === testBest && testBest !== t.bestLayer ? ' +' : '');
       const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
-      lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)}${mark}`);
+      lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)} ${pct(l.cvAccuracy)}${mark}`);
     }
     if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %`);
   }
   lines.push('');
-  lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer; sel = acc − ctrl (control task: permuted labels).');
+  lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer (highest cv %, 5-fold cross-validation on the training rows); + = highest test accuracy where that is another layer; sel = acc − ctrl (control task: permuted labels).');
   return lines.join('\n') + '\n';
 }
 

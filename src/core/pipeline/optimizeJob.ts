@@ -19,7 +19,8 @@ import { Measured, Score, SubsetEvaluator, TaskSplit, foldsForValidation, testSc
 import { SelectionRule, SimulationResult, pairedDifference, selectBy, simulateRules } from '../optimize/select';
 import { angularDistance, blockInfluence, extractAll, prepare, probeTaskLayers, summarizeModel, TaskFeatures } from './probeJob';
 import { writePrunedFolder } from './pruneJob';
-import { ProbeReport, reportHeader } from './report';
+import { ProbeReport, TaskReport, reportHeader } from './report';
+import { bestLayerByCv } from '../../shared/bestLayer';
 import { writeFileAtomic } from '../commit/atomicDir';
 import { verifyCommitted, VerifyReport } from './verify';
 import { planVocabTrim, trimCommittedGraphs } from './vocabTrim';
@@ -121,6 +122,12 @@ function retention(score: number, final: number, best: number, chance: number): 
   return { vsFinal: score / final, vsBestLayer: score / best, chanceNormalized: (score - chance) / (final - chance) };
 }
 
+/** The per-layer cross-validated scores optimize measured (the task's C, 5 folds) go into the layer rows; the best layer is chosen on them. */
+function withCvScores(t: TaskReport, cv: number[]): TaskReport {
+  const layers = t.layers.map((l) => ({ ...l, cvAccuracy: cv[l.layer] }));
+  return { ...t, layers, bestLayer: bestLayerByCv(layers) ?? t.bestLayer };
+}
+
 export function paramAccount(info: ModelInfo): ParamAccount {
   return { total: info.params.total, embeddings: info.params.embeddings, perBlock: info.params.perBlock, other: info.params.other };
 }
@@ -205,7 +212,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   for (const sp of splits) {
     const f = feats.get(sp.task.name)!;
     valScores[sp.task.name] = f.train.layers.map((_, l) => validationScore(sp, f.train.pooled[settings.pooling]![l], f.train.dim, settings.seed, ctx.signal).accuracy);
-    report.tasks[sp.task.name] = probeTaskLayers(sp.task, plain.get(sp.task.name)!, perTaskSettings(sp), sp.weight, ctx);
+    report.tasks[sp.task.name] = withCvScores(probeTaskLayers(sp.task, plain.get(sp.task.name)!, perTaskSettings(sp), sp.weight, ctx), valScores[sp.task.name]);
   }
 
   const evaluator = new SubsetEvaluator(info, tokenizer, splits, settings, (k) => subsetParams(acc, k), feats, vocab?.remap);

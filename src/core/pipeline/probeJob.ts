@@ -10,6 +10,7 @@ import { Extractor, LayerFeatures } from '../extract/extractor';
 import { ModelInfo, openModel } from '../model/modelInfo';
 import { ProbeResult, runProbe } from '../probe/probe';
 import { LayerScore, ModelSummary, ProbeReport, TaskReport, reportHeader } from './report';
+import { bestLayerByCv, bestLayerByTest } from '../../shared/bestLayer';
 
 export interface PreparedRun {
   info: ModelInfo;
@@ -135,7 +136,8 @@ export function probeTaskLayers(task: TaskData, feats: TaskFeatures, settings: P
     layers.push(layerScore(feats.train.layers[j], r));
     ctx.onProgress?.({ kind: 'probe', task: task.name, done: j + 1, total });
   }
-  const best = layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+  // The best layer is chosen on cross-validation (src/shared/bestLayer.ts); on test only when C was fixed (no CV score).
+  const best = { layer: bestLayerByCv(layers) ?? bestLayerByTest(layers)! };
   return {
     labels: task.labels,
     majority,

@@ -5,6 +5,7 @@ import { openReportEditor } from '../reportEditor/editorRequests';
 import { BadInputError } from '../../core/errors';
 import { ProbeSettings, TaskSpec } from '../../core/jobs';
 import type { ProbeReport } from '../../core/pipeline/report';
+import { describeBestLayer } from '../../shared/bestLayer';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
@@ -35,7 +36,7 @@ export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeR
 
 function bestLayers(report: ProbeReport): string {
   return Object.entries(report.tasks)
-    .map(([name, t]) => `${name} best at layer ${t.bestLayer} (${(100 * (t.layers.find((l) => l.layer === t.bestLayer)?.accuracy ?? 0)).toFixed(1)} %)`)
+    .map(([name, t]) => `${name} best at ${describeBestLayer(t.layers)} (test ${(100 * (t.layers.find((l) => l.layer === t.bestLayer)?.accuracy ?? 0)).toFixed(1)} %)`)
     .join(', ');
 }
 

@@ -63,6 +63,7 @@ export function normalizeReport(json: unknown, file: string): ReportData {
       return {
         layer: num(l.layer) ?? i,
         accuracy,
+        cvAccuracy: numOrNull(l.cvAccuracy),
         macroF1: num(l.macroF1) ?? NaN,
         controlAccuracy,
         selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
