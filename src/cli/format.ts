@@ -1,6 +1,6 @@
 /** Plain-text tables for the terminal. */
 import type { ProbeReport } from '../core/pipeline/report';
-import { describeRule, describeVocabTrim, formatGap } from '../core/optimize/select';
+import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
 import { bestLayerByTest } from '../shared/bestLayer';
 import type { OptimizeReport } from '../core/pipeline/optimizeJob';
 
@@ -44,6 +44,8 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
   lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${s.baselines.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
+  const v = selectionVerdict(s);
+  lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
   lines.push(`${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)} Origin of the pick: ${s.origin}.`);
   lines.push('retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.');
   for (const [name, t] of Object.entries(s.perTask)) {

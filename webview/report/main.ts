@@ -4,7 +4,8 @@
  * and exports (PNG, SVG, Markdown). Everything it draws comes from src/shared/reportCharts.ts;
  * it talks to the host only through ../vscodeApi (typed by src/shared/protocol.ts).
  */
-import { assertNever, type ExportFormat, type ReportData, type ToWebview } from '../../src/shared/protocol';
+import { assertNever, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
+import { verdictOfSelection } from '../../src/shared/verdict';
 import {
   HEAT_METRICS,
   TRADEOFF_HEAD,
@@ -272,6 +273,7 @@ class ReportEditor {
       'section',
       { id: 'tradeoff', section: 'tradeoff' },
       el('h2', { text: 'Parameters vs accuracy' }),
+      this.verdictLine(report.selection),
       controls,
       el('div', { class: 'chart-box' }, canvas),
       hover,
@@ -293,6 +295,12 @@ class ReportEditor {
       if (this.selected) this.renderDetail();
     };
     return { section, draw };
+  }
+
+  /** The same verdict as the side view, CLI and model card (src/shared/verdict.ts). */
+  private verdictLine(sel: SelectionData): HTMLElement {
+    const v = verdictOfSelection(sel);
+    return el('div', { id: 'verdict' }, el('p', { class: v.ok ? 'verdict' : 'verdict warn', text: `${v.ok ? '✓' : '!'} ${v.headline}` }), el('p', { class: 'meta', text: v.detail }));
   }
 
   private pointTable(name: string, series: TradeoffSeries): HTMLElement {

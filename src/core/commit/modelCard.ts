@@ -1,6 +1,6 @@
 /** The model card (README.md) written into a committed folder. */
 import type { OptimizeReport } from '../pipeline/optimizeJob';
-import { describeRule, describeVocabTrim, formatGap } from '../optimize/select';
+import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -41,6 +41,9 @@ export function modelCard(r: OptimizeReport): string {
   for (const b of s.baselines) {
     lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
+  lines.push('');
+  const v = selectionVerdict(s);
+  lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
   lines.push('');
   const noted = s.baselines.filter((b) => b.note);
   if (noted.length) {
