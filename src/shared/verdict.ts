@@ -39,7 +39,10 @@ export function verdict(v: VerdictInput): Verdict {
   else headline = `Ahead of ${ahead} of ${n} baselines by more than one paired SE, tied with ${tied}, behind none`;
   const near = Object.entries(v.perTask).filter(([, t]) => t.final > t.majority && (t.test - t.majority) / (t.final - t.majority) < NEAR_CHANCE_SHARE);
   for (const [name, t] of near) {
-    headline += `; ${name} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${((100 * (t.test - t.majority)) / (t.final - t.majority)).toFixed(0)} % of its above-chance accuracy kept)`;
+    const kept = (t.test - t.majority) / (t.final - t.majority);
+    headline += kept <= 0
+      ? `; ${name} falls to chance: ${pts(t.test)} %, at or below the majority class's ${pts(t.majority)} % (unpruned ${pts(t.final)} %)`
+      : `; ${name} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${(100 * kept).toFixed(0)} % of its above-chance accuracy kept)`;
   }
   const detail = `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); a task is near chance when it keeps under ${100 * NEAR_CHANCE_SHARE} % of the unpruned model's above-chance accuracy.`;
   return { ok: n > 0 && behind.length === 0 && near.length === 0, headline: `${headline}.`, detail };

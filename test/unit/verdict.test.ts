@@ -23,4 +23,6 @@ test('verdict: a task near chance is called out in the headline', () => {
   assert.match(v.headline, /; bshift falls near chance: 55\.5 % vs majority 52\.5 % \(unpruned 65\.5 %, 23 % of its above-chance accuracy kept\)\.$/);
   assert.equal(v.ok, false);
   assert.match(v.detail, /under 50 %/);
+  const below = verdict({ baselines: [], perTask: { sentlen: { test: 0.167, majority: 0.267, final: 0.4 } } });
+  assert.match(below.headline, /sentlen falls to chance: 16\.7 %, at or below the majority class's 26\.7 % \(unpruned 40\.0 %\)\.$/);
 });

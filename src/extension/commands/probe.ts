@@ -36,7 +36,7 @@ export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeR
 
 function bestLayers(report: ProbeReport): string {
   return Object.entries(report.tasks)
-    .map(([name, t]) => `${name} best at ${describeBestLayer(t.layers)} (test ${(100 * (t.layers.find((l) => l.layer === t.bestLayer)?.accuracy ?? 0)).toFixed(1)} %)`)
+    .map(([name, t]) => `${name} best at ${describeBestLayer(t.layers)}`)
     .join(', ');
 }
 
