@@ -7,7 +7,23 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
 const blocks = (k: number[]) => (k.length ? k.join(', ') : '(none)');
 
-export function modelCard(r: OptimizeReport): string {
+/** A file of the committed folder and its size in bytes (null: written after the card, so no size here). */
+export interface FolderFile {
+  path: string;
+  bytes: number | null;
+}
+
+function size(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(1)} kB` : `${bytes} B`;
+}
+
+/** The "Files" section: every file of the folder with its size. */
+function filesSection(files: FolderFile[]): string[] {
+  const rows = files.map((f) => `| \`${f.path}\` | ${f.bytes === null ? 'rewritten after verification' : `${size(f.bytes)} (${num(f.bytes)} bytes)`} |`);
+  return ['## Files', '', '| file | size |', '|---|---|', ...rows, ''];
+}
+
+export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
   const s = r.selection;
   const m = r.model;
   const lines: string[] = [];
@@ -75,6 +91,7 @@ export function modelCard(r: OptimizeReport): string {
     lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);
     lines.push('');
   }
+  if (files) lines.push(...filesSection(files));
   lines.push('[`probescale-report.json`](probescale-report.json) has every number above, every measured candidate and the budget advice; in VS Code with ProbeScale it opens as the report editor (the trade-off chart of every measured subset, layer relevance, latency).');
   return lines.join('\n') + '\n';
 }

@@ -116,5 +116,7 @@ async function commitAndVerify(job: OptimizeJob, a: Analysis, s: Searched, ctx: 
   await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report }, ctx);
   stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
   report.verify = await verifyCommitted(a.out, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx);
+  // A report is dated when it is complete: after verification, not when the search began.
+  report.createdAt = new Date().toISOString();
   writeReportFiles(a.out, report);
 }

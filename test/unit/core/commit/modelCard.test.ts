@@ -23,3 +23,12 @@ test('model card: every † row has its footnote, and none appears without a not
 test('model card links the report, which opens in the report editor', () => {
   assert.match(modelCard(report()), /\[`probescale-report\.json`\]\(probescale-report\.json\)/);
 });
+
+test('model card: a Files section with every file and its size when the folder is given', () => {
+  const card = modelCard(report(), [
+    { path: 'onnx/model.onnx', bytes: 1_234_567 },
+    { path: 'README.md', bytes: null },
+  ]);
+  assert.match(card, /## Files\n\n\| file \| size \|\n\|---\|---\|\n\| `onnx\/model\.onnx` \| 1\.2 MB \(1,234,567 bytes\) \|\n\| `README\.md` \| rewritten after verification \|/);
+  assert.ok(!modelCard(report()).includes('## Files'));
+});
