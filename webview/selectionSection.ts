@@ -5,7 +5,7 @@
  */
 import { formatBlockRanges, type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
 import { latencyExplanation } from '../src/shared/reportCharts';
-import { verdictOfSelection } from '../src/shared/verdict';
+import { inReportOrder, verdictOfSelection } from '../src/shared/verdict';
 import { el, status, table } from './dom';
 import { basename, count, exact, pct, times } from './format';
 import * as ui from './toolkit';
@@ -58,7 +58,7 @@ function renderBaselines(sel: SelectionData): HTMLElement {
   const me = sel.objective.test;
   // With per-row test outcomes a gap inside one paired SE is a tie; older reports compare raw scores.
   const higher = (b: SelectionData['baselines'][number]) => (b.gap ? b.gap.diff < -b.gap.se : b.testObjective > me + TIE);
-  const sorted = [...sel.baselines].sort((a, b) => b.testObjective - a.testObjective || a.params - b.params);
+  const sorted = inReportOrder(sel.baselines);
   // With paired gaps (reports since 0.1) the fourth column is ProbeScale's gap to each baseline;
   // older reports show retention there. Retention stays in every row's tooltip.
   const gaps = sorted.some((b) => b.gap);

@@ -2,6 +2,7 @@
 import type { OptimizeReport, ProbeReport } from '../core/report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
 import { bestLayerByTest } from '../shared/bestLayer';
+import { inReportOrder } from '../shared/verdict';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
 
@@ -40,9 +41,10 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   const row = (name: string, kept: number[], fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
     lines.push(` ${name.padEnd(16)} ${blocks(kept).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
   row('ProbeScale', s.kept, s.fraction, s.objective.validation, s.objective.test, s.retention);
-  for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
+  const ordered = inReportOrder(s.baselines);
+  for (const b of ordered) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
-  lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${s.baselines.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
+  lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${ordered.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
   const v = selectionVerdict(s);
   lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
   lines.push(`${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)} Origin of the pick: ${s.origin}.`);

@@ -55,3 +55,8 @@ export function verdictOfSelection(sel: SelectionData): Verdict {
     perTask: Object.fromEntries(Object.entries(sel.perTask).map(([k, t]) => [k, { test: t.test.accuracy, majority: t.majority, final: t.reference.final.accuracy }])),
   });
 }
+
+/** The order every surface lists baselines in: highest task-weighted test accuracy first, then fewer parameters. */
+export function inReportOrder<T extends { testObjective: number; params: number }>(baselines: readonly T[]): T[] {
+  return [...baselines].sort((a, b) => b.testObjective - a.testObjective || a.params - b.params);
+}

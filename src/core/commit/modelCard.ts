@@ -2,6 +2,7 @@
 import type { OptimizeReport } from '../report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
+import { inReportOrder } from '../../shared/verdict';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
@@ -54,14 +55,15 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
   lines.push('| method | kept blocks | parameters | validation | test | retention vs final | ProbeScale − this (points ± paired SE) |');
   lines.push('|---|---|---|---|---|---|---|');
   lines.push(`| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} | |`);
-  for (const b of s.baselines) {
+  // The same order as the panel and the CLI.
+  for (const b of inReportOrder(s.baselines)) {
     lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
   lines.push('');
   const v = selectionVerdict(s);
   lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
   lines.push('');
-  const noted = s.baselines.filter((b) => b.note);
+  const noted = inReportOrder(s.baselines).filter((b) => b.note);
   if (noted.length) {
     // The † rows: where a heuristic could not follow its published rule within the budget.
     for (const b of noted) lines.push(`† ${b.name}: ${b.note}.`);

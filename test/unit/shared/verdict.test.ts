@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { verdict } from '../../../src/shared/verdict';
+import { inReportOrder, verdict } from '../../../src/shared/verdict';
 
 const g = (diff: number, se: number) => ({ diff, se });
 const fine = { spam: { test: 0.95, majority: 0.7, final: 0.95 } };
@@ -25,4 +25,10 @@ test('verdict: a task near chance is called out in the headline', () => {
   assert.match(v.detail, /under 50 %/);
   const below = verdict({ baselines: [], perTask: { sentlen: { test: 0.167, majority: 0.267, final: 0.4 } } });
   assert.match(below.headline, /sentlen falls to chance: 16\.7 %, at or below the majority class's 26\.7 % \(unpruned 40\.0 %\)\.$/);
+});
+
+test('baselines in one order everywhere: test accuracy down, then fewer parameters', () => {
+  const bs = [{ name: 'a', testObjective: 0.8, params: 10 }, { name: 'b', testObjective: 0.9, params: 20 }, { name: 'c', testObjective: 0.8, params: 5 }];
+  assert.deepEqual(inReportOrder(bs).map((b) => b.name), ['b', 'c', 'a']);
+  assert.deepEqual(bs.map((b) => b.name), ['a', 'b', 'c'], 'the input is left as it was');
 });
