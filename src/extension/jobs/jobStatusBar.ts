@@ -3,17 +3,11 @@
  * offers Show Log and Cancel (command `probescale.jobMenu`). Hidden when no job runs.
  */
 import * as vscode from 'vscode';
+import { statusBarText } from '../../core/progress';
 import { SHOW_LOG } from '../log';
 import type { JobEvent } from './jobManager';
 
 export const JOB_MENU_COMMAND = 'probescale.jobMenu';
-
-/** The item's text: `$(sync~spin) ProbeScale optimize: measuring candidate 3 of 19 · 10 %`, shortened to fit a status bar. */
-export function statusText(e: Extract<JobEvent, { type: 'job/progress' }>): string {
-  const msg = e.message.length > 60 ? `${e.message.slice(0, 59)}…` : e.message;
-  const pct = e.fraction === null ? '' : ` · ${Math.round(100 * e.fraction)} %`;
-  return `$(sync~spin) ProbeScale ${e.job}: ${msg}${pct}`;
-}
 
 export class JobStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('probescale.job', vscode.StatusBarAlignment.Left, 10);
@@ -28,7 +22,7 @@ export class JobStatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    this.item.text = statusText(e);
+    this.item.text = statusBarText(e.job, e.message, e.fraction);
     this.item.tooltip = `${e.message}${e.fraction === null ? '' : ` (${Math.round(100 * e.fraction)} % of this stage)`}. Click for Show Log or Cancel.`;
     this.item.show();
   }
