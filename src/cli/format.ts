@@ -1,5 +1,5 @@
 /** Plain-text tables for the terminal. */
-import type { OptimizeReport, ProbeReport } from '../core/report';
+import type { CompensationRecord, OptimizeReport, ProbeReport } from '../core/report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
 import { bestLayerByTest } from '../shared/bestLayer';
 import { inReportOrder } from '../shared/verdict';
@@ -38,12 +38,18 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   lines.push(`budget ${s.budget.spec}: ${s.budget.params.toLocaleString('en-US')} of ${r.model.params.total.toLocaleString('en-US')} parameters`);
   lines.push('');
   lines.push(' method           kept blocks                   params    cv %  test %  ret.final  ret.best  chance-norm');
-  const row = (name: string, kept: number[], fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
-    lines.push(` ${name.padEnd(16)} ${blocks(kept).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
-  row('ProbeScale', s.kept, s.fraction, s.objective.validation, s.objective.test, s.retention);
+  // A compensated candidate's blocks carry a short mark: "2,3 +bridge", "0,1,2,3,4 +h3/f352".
+  const mark = (c?: CompensationRecord) => (c ? ` +${[c.bridges ? (c.window === 3 ? 'bridge3' : 'bridge') : '', c.heads !== undefined || c.ffnWidth !== undefined ? `h${c.heads ?? ''}/f${c.ffnWidth ?? ''}` : ''].filter(Boolean).join('+')}` : '');
+  const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
+    lines.push(` ${name.padEnd(16)} ${(blocks(kept) + mark(comp)).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
+  row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
   const ordered = inReportOrder(s.baselines);
-  for (const b of ordered) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
+  for (const b of ordered) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
+  const compensated = s.baselines.filter((b) => b.compensation);
+  if (s.compensation || compensated.length) {
+    lines.push(`compensation of the pick: ${s.compensation?.description ?? 'none (whole blocks)'}${compensated.length ? `; compensated baselines: ${compensated.map((b) => `${b.name} = ${b.compensation!.description}`).join('; ')}` : ''}`);
+  }
   lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${ordered.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
   const v = selectionVerdict(s);
   lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);

@@ -169,7 +169,8 @@ function candidateOf(v: unknown): CandidateData | undefined {
   const validation = num(v.validation);
   if (!kept || params === undefined || fraction === undefined || validation === undefined) return undefined;
   const perTask = recordOf(v.perTask, num);
-  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: numOrNull(v.test), ...(perTask ? { perTask } : {}) };
+  const compensation = isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {};
+  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: numOrNull(v.test), ...(perTask ? { perTask } : {}), ...compensation };
 }
 
 /** Optional lists and records of optimize reports: kept when every entry has its shape. */
@@ -243,6 +244,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
     ...vocabTrimOf(v.vocabTrim),
     ...extrasOf(v),
+    ...(isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {}),
     embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
   };
 }

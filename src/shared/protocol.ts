@@ -112,6 +112,8 @@ export interface CandidateData {
   test: number | null;
   /** Cross-validated accuracy per task (absent in reports made before it existed). */
   perTask?: Record<string, number>;
+  /** --compensate: the candidate's bridges and widths in words (absent: whole blocks). */
+  compensation?: { description: string };
 }
 
 /** What "optimize" chose under a parameter budget and how it compares (core: SelectionReport). */
@@ -139,6 +141,8 @@ export interface SelectionData {
   candidates?: CandidateData[];
   /** The unpruned model's cross-validated accuracy per task: final layer and best layer (absent in older reports). */
   validationReference?: Record<string, { final: number; bestLayer: number }>;
+  /** --compensate: the winner's bridges and narrowed widths, in words (absent: whole blocks). */
+  compensation?: { description: string };
 }
 
 export interface SpeedData {

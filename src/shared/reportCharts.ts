@@ -22,6 +22,8 @@ export interface TradeoffOptions {
 
 export interface TradeoffPoint {
   kept: number[];
+  /** --compensate: bridges and widths in words. */
+  compensation?: string;
   params: number;
   /** params ÷ the source model's parameters. */
   fraction: number;
@@ -64,7 +66,8 @@ export function tradeoffChoices(report: ReportData): { tasks: string[]; perTask:
   return { tasks, perTask, retention: perTask && !!s?.validationReference };
 }
 
-const subsetKey = (kept: readonly number[]) => kept.join(',');
+/** A candidate is its blocks and, with --compensate, its bridges and widths: two widths of the same blocks are two points. */
+const subsetKey = (kept: readonly number[], compensation?: { description: string }) => `${kept.join(',')}|${compensation?.description ?? ''}`;
 
 /** A candidate's cross-validated accuracy for one task, or the task-weighted one (task null). */
 function candidateAccuracy(c: CandidateData, task: string | null, single: boolean): number | null {
@@ -119,7 +122,7 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
   const notes: string[] = [];
   const heuristicsOf = new Map<string, string[]>();
   for (const b of s.baselines) heuristicsOf.set(subsetKey(b.kept), [...(heuristicsOf.get(subsetKey(b.kept)) ?? []), b.name]);
-  const pickKey = subsetKey(s.kept);
+  const pickKey = subsetKey(s.kept, s.compensation);
   const points: TradeoffPoint[] = [];
   if (!s.candidates) notes.push('This report lists no measured subsets (made before candidates were recorded); only the heuristics and the pick are drawn.');
   const candidates: CandidateData[] = s.candidates ?? [
@@ -128,13 +131,13 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
   ];
   const seen = new Set<string>();
   for (const c of candidates) {
-    const key = subsetKey(c.kept);
+    const key = subsetKey(c.kept, c.compensation);
     if (seen.has(key)) continue;
     seen.add(key);
     const y = candidateY(report, opts, c);
     if (y === null) continue;
     const test = key === pickKey ? s.objective.test : c.test;
-    points.push({ kept: c.kept, params: c.params, fraction: c.params / total, y, test, origin: c.origin, heuristics: heuristicsOf.get(key) ?? [], label: '', pick: key === pickKey });
+    points.push({ kept: c.kept, ...(c.compensation ? { compensation: c.compensation.description } : {}), params: c.params, fraction: c.params / total, y, test, origin: c.origin, heuristics: heuristicsOf.get(key) ?? [], label: '', pick: key === pickKey });
   }
   if (points.length < seen.size) notes.push(`${seen.size - points.length} subset(s) lack per-task scores in this report and are not drawn on this axis.`);
   points.sort((a, b) => a.params - b.params || b.y - a.y);

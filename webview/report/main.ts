@@ -354,10 +354,11 @@ class ReportEditor {
     if (!box || !this.selected || !this.shown) return;
     const { point: p, series, own } = this.selected;
     const commit = button('Commit this subset', 'commit-subset', () => void this.commit(p.kept), `Write ${basename(this.shown.report.model.dir)} with blocks ${blocksText(p.kept)} kept (the Prune path)`);
-    commit.disabled = !own;
+    // The prune path writes whole blocks; a compensated candidate (bridges, narrowed widths) is committed by Optimize.
+    commit.disabled = !own || p.compensation !== undefined;
     box.replaceChildren(
       el('h3', { text: `Selected: blocks ${blocksText(p.kept)}${own ? '' : ` (${series}; open that report to commit it)`}` }),
-      el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${[p.pick ? "ProbeScale's pick" : '', ...p.heuristics, p.origin].filter(Boolean).join('; ')}` }),
+      el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${[p.pick ? "ProbeScale's pick" : '', ...p.heuristics, p.origin].filter(Boolean).join('; ')}${p.compensation ? ` · compensated: ${p.compensation} (commit it with Optimize; Prune writes whole blocks)` : ''}` }),
       ...(this.shown.report.selection?.vocabTrim
         ? [el('p', { class: 'note', text: 'This report trimmed the vocabulary; "Commit this subset" runs the prune path, which keeps the full vocabulary, so the folder it writes has more parameters than shown here (re-run Optimize with vocabulary trimming to commit a trimmed model).' })]
         : []),

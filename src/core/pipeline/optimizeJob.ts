@@ -10,7 +10,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
-import { parseBudget, subsetKey, subsetParams } from '../optimize/subsets';
+import { parseBudget, subsetParams } from '../optimize/subsets';
+import { widthShape } from '../compensate/commit';
+import { checkCompensable } from '../compensate/structure';
+import { compensatedBaselines, compensator, measureCompensated } from './compensation';
 import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader } from '../report';
 import { RetentionMeter } from './advise';
@@ -22,7 +25,7 @@ import { Measured, SubsetEvaluator, TaskSplit } from './measure';
 import { selectionReport, vocabTrimReport } from './optimizeReport';
 import { PreparedRun, summarizeModel, withPrepared } from './prepare';
 import { LayerProbes, probeAllLayers, taskSplits, UnprunedReference, unprunedReference } from './probe';
-import { selectWinner } from './select';
+import { Selection, selectWinner } from './select';
 import { redundancySignals } from './signals';
 import { verifyCommitted } from './verify';
 import { planVocabTrim, VocabPlan } from './vocabTrim';
@@ -37,7 +40,11 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
     // extractSeconds: the full model's pass over every task; probeSeconds: everything after it
     // (probes, candidates measured on pruned graphs, budget advice).
     s.report.timings = { extractSeconds: (a.tExtracted - t0) / 1000, probeSeconds: (Date.now() - a.tExtracted) / 1000 };
-    await commitAndVerify(job, a, s, ctx);
+    try {
+      await commitAndVerify(job, a, s, ctx);
+    } finally {
+      s.evaluator.dispose();
+    }
     return { out: a.out, report: s.report };
   });
 }
@@ -88,10 +95,21 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const { settings } = job;
   const { info, tokenizer } = a.run;
   const signals = redundancySignals(a.full.feats, settings.pooling);
-  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap);
-  const { baselines, plan } = planCandidates(a.space, signals, ctx);
-  const origin = await measureCandidates(evaluator, plan, a.space, ctx);
-  const selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
+  const mode = job.compensate ?? 'none';
+  const shape = mode === 'none' ? null : widthShape(info);
+  if (shape) checkCompensable(info.architecture, info.quantized);
+  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings) : undefined);
+  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals) : []);
+  let origin: Map<string, string>;
+  let selection: Selection;
+  try {
+    origin = await measureCandidates(evaluator, plan, a.space, ctx);
+    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx);
+    selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
+  } catch (e) {
+    evaluator.dispose();
+    throw e;
+  }
   const meter = new RetentionMeter(a.splits, a.reference.perTask);
   const cPerTask = Object.fromEntries(a.splits.map((sp) => [sp.task.name, sp.c]));
   const vocab = a.vocab ? vocabTrimReport(a.vocab, a.reference.trimmedFinal) : undefined;
@@ -103,7 +121,7 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
     tasks: a.probes.tasks,
     signals,
     timings: { extractSeconds: 0, probeSeconds: 0 },
-    selection: selectionReport({ job, space: a.space, evaluator, baselines, origin, selection, meter, cPerTask, vocab }),
+    selection: selectionReport({ job, space: a.space, evaluator, baselines, origin, selection, meter, cPerTask, vocab, shape: shape ?? undefined }),
     command: job.command,
   };
   return { report, evaluator, winner: selection.winner };
@@ -112,10 +130,13 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
 /** Commit the winner, load the written folder afresh to verify it, and record the verification. */
 async function commitAndVerify(job: OptimizeJob, a: Analysis, s: Searched, ctx: JobContext): Promise<void> {
   const { report, evaluator, winner } = s;
-  const probes = evaluator.probes.get(subsetKey(winner.kept))!;
-  await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report }, ctx);
+  const probes = evaluator.probes.get(winner.key)!;
+  const variant = evaluator.variant(winner.key);
+  await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report, variant }, ctx);
   stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
-  report.verify = await verifyCommitted(a.out, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx);
+  const heads = widthShape(a.run.info).heads;
+  const flops = variant ? { variant: variant.info, attentionShare: (winner.compensation?.heads ?? heads) / heads } : undefined;
+  report.verify = await verifyCommitted(a.out, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, flops);
   // A report is dated when it is complete: after verification, not when the search began.
   report.createdAt = new Date().toISOString();
   writeReportFiles(a.out, report);
