@@ -35,7 +35,11 @@ export interface CommitInputs {
   variant?: CompensatedVariant;
 }
 
-export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise<void> {
+/**
+ * `verify` runs on the complete temporary folder before it is renamed into place, so a failed or
+ * cancelled verification leaves no folder behind, and a folder at `out` is always verified.
+ */
+export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: (tmp: string) => Promise<void>): Promise<void> {
   const { info, tokenizer } = x.run;
   const { winner, splits, vocab, report } = x;
   stage(ctx, 'commit', `writing ${x.out}`);
@@ -56,7 +60,8 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise
       trimCommittedGraphs(tmp, vocab);
     }
     writeReportFiles(tmp, report);
-  });
+    await verify(tmp);
+  }, { sources: [info.dir], signal: ctx.signal });
 }
 
 /**

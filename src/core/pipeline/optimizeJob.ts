@@ -6,7 +6,6 @@
  * The job is a row of stages, each in its own module: prepare → extract → probe → plan and
  * measure candidates → select → advise and report → commit → verify.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
@@ -18,7 +17,7 @@ import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader } from '../report';
 import { RetentionMeter } from './advise';
 import { measureCandidates, planCandidates, SearchSpace } from './candidates';
-import { outExists } from '../commit/atomicDir';
+import { preflightOutput } from '../commit/atomicDir';
 import { commitSelection, writeReportFiles } from './commit';
 import { extractFull, FullFeatures } from './extract';
 import { Measured, SubsetEvaluator, TaskSplit } from './measure';
@@ -34,6 +33,8 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   const t0 = Date.now();
   if (!(job.targetRetention > 0 && job.targetRetention <= 1)) throw badValue('targetRetention', job.targetRetention, 'give a fraction in (0, 1], e.g. 0.95.');
   if (!Number.isInteger(job.candidates) || job.candidates < 1) throw badValue('candidates', job.candidates, 'give a whole number ≥ 1.');
+  // Before any work: an output that exists, replaces the source or cannot be written fails now.
+  preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir]);
   return withPrepared(job.modelDir, job.tasks, job.settings, ctx, async (run) => {
     const a = await analyse(job, run, ctx);
     const s = await searchAndReport(job, a, ctx);
@@ -72,7 +73,6 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
   const budget = parseBudget(job.budget, acc);
   const out = path.resolve(job.out);
-  if (fs.existsSync(out) && !job.overwrite) throw outExists(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);
   const tExtracted = Date.now();
@@ -132,12 +132,15 @@ async function commitAndVerify(job: OptimizeJob, a: Analysis, s: Searched, ctx: 
   const { report, evaluator, winner } = s;
   const probes = evaluator.probes.get(winner.key)!;
   const variant = evaluator.variant(winner.key);
-  await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report, variant }, ctx);
-  stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
   const heads = widthShape(a.run.info).heads;
   const flops = variant ? { variant: variant.info, attentionShare: (winner.compensation?.heads ?? heads) / heads } : undefined;
-  report.verify = await verifyCommitted(a.out, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, flops);
-  // A report is dated when it is complete: after verification, not when the search began.
-  report.createdAt = new Date().toISOString();
-  writeReportFiles(a.out, report);
+  await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report, variant }, ctx, async (tmp) => {
+    stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
+    // Loaded from the temporary sibling, recorded (relative to the report) as the folder itself.
+    report.verify = await verifyCommitted(tmp, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, flops);
+    // A report is dated when it is complete: after verification, not when the search began.
+    report.createdAt = new Date().toISOString();
+    writeReportFiles(tmp, report);
+  });
+  report.verify!.loadedFrom = a.out;
 }

@@ -8,6 +8,10 @@ import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { badValue } from '../errors';
 import { PROVIDERS, Provider } from '../settings';
+import { disableOrtTelemetry } from './telemetry';
+
+// Before any session exists (in-process use); the worker's host does the same before it starts.
+disableOrtTelemetry();
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
 

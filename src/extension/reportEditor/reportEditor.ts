@@ -10,7 +10,7 @@ import { ToWebview } from '../../shared/protocol';
 import { errorMessage } from '../log';
 import { readReportFile } from '../reports/reportStore';
 import { RequestHandlers, dispatch, renderHtml } from '../views/relevanceView';
-import { checkMessage } from './messages';
+import { validateFromWebview } from '../../shared/validate';
 
 export const REPORT_EDITOR_VIEW_TYPE = 'probescale.report';
 
@@ -54,11 +54,12 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
   }
 
   private async onMessage(panel: vscode.WebviewPanel, file: string, raw: unknown): Promise<void> {
-    const m = checkMessage(raw);
-    if (typeof m === 'string') {
-      this.log.warn(`report editor ${file}: ignored a message: ${m}`);
+    const checked = validateFromWebview(raw);
+    if (!checked.ok) {
+      this.log.warn(`report editor ${file}: ignored a message: ${checked.error}`);
       return;
     }
+    const m = checked.value;
     const post = (msg: ToWebview) => void panel.webview.postMessage(msg);
     switch (m.type) {
       case 'ready':
