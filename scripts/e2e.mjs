@@ -494,9 +494,13 @@ function pngSize(file) {
 async function runCommand(page, title) {
   const quick = page.locator('.quick-input-widget');
   const input = quick.locator('.quick-input-box input');
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  await input.waitFor({ timeout: 10_000 });
+  // F1 can land in a webview that keeps it, or while another quick pick closes: retry until the palette shows.
+  await waitFor('the command palette', 20_000, async () => {
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-workbench .part.statusbar').click({ position: { x: 600, y: 5 } }).catch(() => {});
+    await page.keyboard.press('F1');
+    return input.waitFor({ timeout: 3_000 }).then(() => true, () => false);
+  });
   await input.fill(`>${title}`);
   // The row whose label starts with the title ("Preferences: Color Theme", not "…: Browse Color Themes in Marketplace").
   const row = quick.locator(`.quick-input-list .monaco-list-row[aria-label^="${title}"]`).first();
