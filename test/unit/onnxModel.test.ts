@@ -10,6 +10,7 @@ import { pruneEdit } from '../../src/core/onnx/edit';
 import { FileSource, chunksToBuffer, writeChunks } from '../../src/core/onnx/wire';
 import { writePrunedOnnx } from '../../src/core/prune/surgery';
 import { fixture, robertaMini, tinyModels } from '../helpers';
+import { externalize } from '../modelVariants';
 
 const onnxOf = (name: string) => fixture(name, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx');
 
@@ -42,29 +43,6 @@ test('parse errors name the file and say what is wrong', () => {
   assert.throws(() => OnnxModel.open(path.join(dir, 'missing.onnx')), /not found/);
 });
 
-/** Moves every initializer larger than 1 KiB into `model.onnx_data`, the layout of models over 2 GB. */
-function externalize(src: string, dir: string): string {
-  const m = OnnxModel.open(src);
-  const data: Buffer[] = [];
-  let offset = 0;
-  const dst = path.join(dir, 'model.onnx');
-  m.write(dst, {
-    nodes: m.nodes,
-    rewriteInitializer: (t) => {
-      const r = m.rawDataRange(t);
-      if (!r || r.end - r.start < 1024) return undefined;
-      const bytes = Buffer.from(m.src.read(r.start, r.end - r.start));
-      data.push(bytes);
-      const w = m.rewriteTensor(t, { externalData: { location: 'model.onnx_data', offset: String(offset), length: String(bytes.length) }, dropRawData: true });
-      offset += bytes.length;
-      return w;
-    },
-  });
-  fs.writeFileSync(path.join(dir, 'model.onnx_data'), Buffer.concat(data));
-  m.close();
-  return dst;
-}
-
 async function run(file: string, ids: number[][]): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(file);
   const b = ids.length;
@@ -79,7 +57,7 @@ async function run(file: string, ids: number[][]): Promise<Float32Array> {
 
 test('external-data models load, prune and keep only the kept weights', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-'));
-  const ext = externalize(onnxOf('tiny-bert'), dir);
+  const ext = externalize(onnxOf('tiny-bert'), path.join(dir, 'model.onnx'));
   assert.ok(fs.statSync(ext).size < 100_000 && fs.statSync(path.join(dir, 'model.onnx_data')).size > 600_000, 'weights moved out of the graph file');
   const ids = [[2, 100, 200, 300, 3]];
   assert.deepEqual(await run(ext, ids), await run(onnxOf('tiny-bert'), ids));

@@ -4,13 +4,12 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { JobContext } from '../jobs';
 import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
-import { chunksToBuffer, writeChunks } from '../onnx/wire';
+import { referencingGraph } from '../onnx/reference';
 import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, Provider, openSession } from '../runtime/session';
 import type { TextTokenizer } from '../data/tokenize';
@@ -68,7 +67,6 @@ export class Extractor {
     readonly outputs: ProbeOutputs,
     private readonly opts: ExtractorOptions,
     private readonly graphKey: string,
-    private readonly cleanup: () => void,
   ) {}
 
   get provider(): string {
@@ -77,35 +75,16 @@ export class Extractor {
 
   static async create(info: ModelInfo, tokenizer: TextTokenizer, opts: ExtractorOptions, ctx: JobContext = {}): Promise<Extractor> {
     const { edit, outputs } = probeEdit(info.model, info.blocks, { poolings: opts.poolings, kept: opts.kept, cosine: opts.cosine ?? !opts.kept });
-    const chunks = info.model.serialize(edit);
-    const external = [...info.model.initializers.values()].some((t) => t.external);
-    let source: string | Uint8Array;
-    let cleanup = () => {};
-    if (external) {
-      // External data is resolved relative to the graph file: put the edited graph in a
-      // private folder beside links to the original data files.
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-graph-'));
-      for (const loc of new Set([...info.model.initializers.values()].filter((t) => t.external).map((t) => t.external!.location))) {
-        fs.symlinkSync(path.join(info.model.baseDir!, loc), path.join(dir, loc));
-      }
-      source = path.join(dir, 'probe.onnx');
-      writeChunks(source, chunks);
-      cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
-    } else {
-      source = chunksToBuffer(chunks);
-    }
-    const opened = await openSession(source, { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log }).catch((e) => {
-      cleanup();
-      throw e;
-    });
+    // Weights stay in the source files (referenced, not copied) and the serialised graph is
+    // dropped once ORT has parsed it: one copy of the weights in memory, ORT's own.
+    const opened = await openSession(referencingGraph(info.model, edit), { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log });
     const st = fs.statSync(info.onnxFile);
     const graphKey = JSON.stringify({ f: info.onnxFile, size: st.size, mtime: st.mtimeMs, kept: opts.kept ?? null, poolings: opts.poolings, cos: opts.cosine ?? !opts.kept, v: 1 });
-    return new Extractor(info, tokenizer, opened, outputs, opts, graphKey, cleanup);
+    return new Extractor(info, tokenizer, opened, outputs, opts, graphKey);
   }
 
   async release(): Promise<void> {
     await this.opened.session.release();
-    this.cleanup();
   }
 
   /** Pooled features for `examples`, in their order; served from the cache when the same inputs were seen. */
