@@ -10,6 +10,7 @@ import { BadInputError, isCancelled, isUserError } from '../core/errors';
 import { DEFAULT_SETTINGS, Job, JobContext, ProbeSettings, ProgressEvent, TaskSpec } from '../core/jobs';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
+import { Dtype, parseDtype } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
 import type { OptimizeReport } from '../core/pipeline/optimizeJob';
@@ -21,7 +22,7 @@ const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
                       [--pooling mean|first] [--max-length 128] [--limit-train N] [--limit-test N]
                       [--c C] [--provider auto|cpu|webgpu|cuda] [--strict-provider] [--onnx FILE]
-                      [--quantized] [--batch-size 32] [--seed 0] [--cache-dir DIR | --no-cache]
+                      [--dtype fp32|q8|int8|uint8] [--quantized] [--batch-size 32] [--seed 0] [--cache-dir DIR | --no-cache]
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
                       [--target-retention 0.95] [--candidates 8] [--select auto|max-accuracy|one-se|max-loglik]
@@ -43,6 +44,7 @@ const OPTIONS = {
   'strict-provider': { type: 'boolean' },
   onnx: { type: 'string' },
   quantized: { type: 'boolean' },
+  dtype: { type: 'string' },
   'batch-size': { type: 'string' },
   seed: { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -75,6 +77,14 @@ function positiveNumber(v: string | undefined, flag: string): number | undefined
   return n;
 }
 
+/** --dtype, with --quantized as the alias it always was (model_quantized.onnx, else _int8/_uint8). */
+function variantFrom(v: Values): { quantized: boolean; dtype?: Dtype } {
+  if (v.dtype === undefined) return { quantized: v.quantized ?? false };
+  const dtype = parseDtype(v.dtype);
+  if (v.quantized && !['q8', 'int8', 'uint8'].includes(dtype)) throw new BadInputError(`--quantized with --dtype ${dtype}: they disagree; pass one of them.`);
+  return { quantized: false, dtype };
+}
+
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'probescale', 'features');
@@ -93,7 +103,7 @@ export function settingsFrom(v: Values): ProbeSettings {
     provider: parseProvider(v.provider ?? 'auto'),
     strictProvider: v['strict-provider'] ?? false,
     onnx: v.onnx,
-    quantized: v.quantized ?? false,
+    ...variantFrom(v),
     batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
     seed: int(v.seed, 'seed', 0) ?? 0,
     cacheDir: v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir()),
@@ -135,7 +145,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       return { job: { type: 'probe', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
     case 'prune':
       if (!v.out) throw new BadInputError('prune: --out DIR is required (the pruned model folder to write).');
-      return { job: { type: 'prune', modelDir, layers: parseLayers(v.layers), out: v.out, overwrite: v.force ?? false, settings: { onnx: v.onnx, quantized: v.quantized ?? false } }, quiet };
+      return { job: { type: 'prune', modelDir, layers: parseLayers(v.layers), out: v.out, overwrite: v.force ?? false, settings: { onnx: v.onnx, ...variantFrom(v) } }, quiet };
     case 'eval':
       return { job: { type: 'eval', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
     case 'optimize': {

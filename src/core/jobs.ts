@@ -3,6 +3,7 @@
  * typed progress events, cancellation through AbortSignal.
  */
 import type { SelectionRule } from './optimize/select';
+import type { Dtype } from './model/modelInfo';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -37,6 +38,8 @@ export interface ProbeSettings {
   strictProvider?: boolean;
   onnx?: string;
   quantized?: boolean;
+  /** transformers.js dtype of the variant file to load (fp32 → model.onnx, q8 → model_quantized.onnx, …). */
+  dtype?: Dtype;
   batchSize: number;
   seed: number;
   /** Feature cache folder; null disables the cache. */
@@ -79,7 +82,7 @@ export interface PruneJob {
   layers: number[];
   out: string;
   overwrite?: boolean;
-  settings: Pick<ProbeSettings, 'onnx' | 'quantized'>;
+  settings: Pick<ProbeSettings, 'onnx' | 'quantized' | 'dtype'>;
 }
 
 export interface OptimizeJob {

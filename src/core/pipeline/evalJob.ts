@@ -30,7 +30,7 @@ export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeRe
 
 async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobContext): Promise<ProbeReport> {
   const dir = path.resolve(job.modelDir);
-  const info = openModel(dir, { onnx: job.settings.onnx, quantized: job.settings.quantized });
+  const info = openModel(dir, { onnx: job.settings.onnx, quantized: job.settings.quantized, dtype: job.settings.dtype });
   info.model.close();
   const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...job.settings, cacheDir: undefined }, provider: job.settings.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 } };
   const t0 = Date.now();
