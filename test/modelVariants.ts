@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OnnxModel } from '../src/core/onnx/model';
+import { BufferSource, MessageWriter, parseFields, writeChunks } from '../src/core/onnx/wire';
 
 /** Moves every initializer larger than 1 KiB of `src` into `<dst>_data`, the layout of models over 2 GB. */
 export function externalize(src: string, dst: string): string {
@@ -49,4 +50,33 @@ export function externalDataFolder(src: string): string {
   const dir = copyFolderWithoutOnnx(src, 'ps-extdata-');
   externalize(path.join(src, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
   return dir;
+}
+
+/**
+ * A copy of an ONNX file with every node name removed, as exporters without scope names write
+ * them; `dropMetadata` also removes metadata_props (where a pruned graph records its blocks).
+ */
+export function stripNodeNames(src: string, dst: string, dropMetadata = false): string {
+  const s = new BufferSource(fs.readFileSync(src), src);
+  const model = new MessageWriter();
+  for (const f of parseFields(s, 0, s.size)) {
+    if (f.num === 14 && dropMetadata) continue;
+    if (f.num !== 7) {
+      model.raw(s, f);
+      continue;
+    }
+    const graph = new MessageWriter();
+    for (const g of parseFields(s, f.valStart, f.valEnd)) {
+      if (g.num !== 1) {
+        graph.raw(s, g);
+        continue;
+      }
+      const node = new MessageWriter();
+      for (const x of parseFields(s, g.valStart, g.valEnd)) if (x.num !== 3) node.raw(s, x);
+      graph.message(1, node);
+    }
+    model.message(7, graph);
+  }
+  writeChunks(dst, model.chunks);
+  return dst;
 }
