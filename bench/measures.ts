@@ -8,7 +8,8 @@ import { TaskData } from '../src/core/data/dataset';
 import { TextTokenizer } from '../src/core/data/tokenize';
 import { Extractor } from '../src/core/extract/extractor';
 import { ModelInfo } from '../src/core/model/modelInfo';
-import { bestPredictedSubsets, ParamAccount } from '../src/core/optimize';
+import { bestPredictedSubsets } from '../src/core/optimize';
+import { ParamCounts } from '../src/shared/params';
 import { idealSpeedup, timeEncoders } from '../src/core/pipeline/verify';
 import { writePrunedOnnx } from '../src/core/prune/surgery';
 import { fitLogReg, predict } from '../src/core/probe/logreg';
@@ -108,7 +109,7 @@ function runSklearn(Ztr: Float32Array, ytr: Int32Array, Zte: Float32Array, ntr: 
 /** Predicted-subset search time over 10 budgets on a 48-block model with 3 tasks (synthetic probe curves). */
 export function optimizerMs(): { blocks: number; budgets: number; ms: number } {
   const L = 48;
-  const acc: ParamAccount = { total: 0, embeddings: 5_000_000, perBlock: Array.from({ length: L }, (_, b) => 1_000_000 + (b % 3) * 1000), other: 1000 };
+  const acc: ParamCounts = { total: 0, embeddings: 5_000_000, perBlock: Array.from({ length: L }, (_, b) => 1_000_000 + (b % 3) * 1000), other: 1000 };
   acc.total = acc.embeddings + acc.other + acc.perBlock.reduce((a, b) => a + b, 0);
   // Deterministic, non-monotone curves: a rise, a plateau and a dip, different per task.
   const curve = (peak: number, phase: number) => Array.from({ length: L + 1 }, (_, l) => 0.5 + 0.4 * Math.sin((Math.PI * l) / (2 * peak)) * (l <= 2 * peak ? 1 : 0.8) + 0.01 * Math.sin(l * phase));

@@ -1,5 +1,5 @@
 // End-to-end tests of the extension in a real VS Code, offline: code-server 4.100.3 (VS Code
-// 1.100.3) driven by Debian's Chromium through playwright-core, as /work/shared/E2E.md describes.
+// 1.100.3) driven by Debian's Chromium through playwright-core, as test/e2e/README.md describes.
 //
 //   npm run test:e2e          (builds first; or: node scripts/e2e.mjs after npm run build)
 //

@@ -1,7 +1,7 @@
 // Installs what scripts/e2e.mjs needs, outside the extension's own dependencies (so none of it
 // ships): Debian's chromium, libkrb5-dev and ripgrep, then code-server and playwright-core into
-// .e2e/tools (ignored by git). Follows /work/shared/E2E.md, including the ripgrep cache seeding
-// that keeps @vscode/ripgrep's postinstall from downloading. Idempotent: a second run checks and returns.
+// .e2e/tools (ignored by git), as test/e2e/README.md describes; seeds @vscode/ripgrep's cache so
+// that its postinstall does not download. Idempotent: a second run checks and returns.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -1,4 +1,5 @@
 /** Number formatting shared by the charts, table and prune form. */
+import { formatCount } from '../src/shared/params';
 
 export function pct(x: number | null | undefined, digits = 1): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '–' : (100 * x).toFixed(digits);
@@ -11,12 +12,9 @@ export function points(x: number | null | undefined): string {
   return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
 }
 
-/** 11_712_512 → "11.7 M", 8_544 → "8.5 k". */
+/** 11_712_512 → "11.7 M", 8_544 → "8.5 k" (see src/shared/params.ts). */
 export function count(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return String(n);
+  return formatCount(n);
 }
 
 export function exact(n: number): string {

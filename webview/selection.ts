@@ -2,24 +2,16 @@
  * Which blocks to keep: the presets of the prune form and the size of the result. Pure
  * functions over report data (no DOM), so a later "optimize" source can feed the same form.
  */
-import { formatBlockRanges, type ParamData, type ReportData } from '../src/shared/protocol';
-
-/** Parameters of the pruned model: embeddings + kept blocks + everything else, as the core counts them. */
-export function keptParams(p: ParamData, kept: readonly number[]): number {
-  return p.embeddings + p.other + kept.reduce((a, k) => a + (p.perBlock[k] ?? 0), 0);
-}
+import { bestPrefix as prefixReaching } from '../src/shared/params';
+import { formatBlockRanges, type ReportData } from '../src/shared/protocol';
 
 export function allBlocks(report: ReportData): number[] {
   return Array.from({ length: report.model.numLayers }, (_, i) => i);
 }
 
-/**
- * The shortest prefix of blocks whose output reaches every task's best probe score
- * (Dalvi et al.'s LayerSelector): hidden state k is the output of blocks 0..k−1.
- */
+/** The report's best prefix (see src/shared/params.ts). */
 export function bestPrefix(report: ReportData): number[] {
-  const k = Math.max(0, ...Object.values(report.tasks).map((t) => t.bestLayer));
-  return allBlocks(report).slice(0, Math.min(k, report.model.numLayers));
+  return prefixReaching(Object.values(report.tasks).map((t) => t.bestLayer), report.model.numLayers);
 }
 
 /**

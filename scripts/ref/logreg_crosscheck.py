@@ -6,7 +6,7 @@ Check tool only; no test depends on Python. Build the TypeScript first:
     npx tsc -p . --outDir /tmp/probe-out
     /usr/bin/python3 scripts/ref/logreg_crosscheck.py --js-out /tmp/probe-out
 
-Prints (1) the Newton reference solutions pinned in test/unit/probe-logreg.test.ts, and
+Prints (1) the Newton reference solutions pinned in test/unit/core/probe/logreg.test.ts, and
 (2) for synthetic correlated "embedding-like" data: objective values, weight differences,
 prediction agreement, iterations and fit times of both implementations.
 """
@@ -136,7 +136,7 @@ def main():
     args = ap.parse_args()
     js_out = os.path.abspath(args.js_out)
 
-    print("== Newton references for test/unit/probe-logreg.test.ts")
+    print("== Newton references for test/unit/core/probe/logreg.test.ts")
     for X, y, K, C in small_sets():
         W, b = newton(X, y, K, C)
         tw, tb, it, conv, _ = run_ts(js_out, X.astype(np.float32), y, K, C, 1e-12)

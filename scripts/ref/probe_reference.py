@@ -14,9 +14,11 @@ Protocol, per task:
 Labels are sorted as strings unless all are integers.
 
     /usr/bin/python3 scripts/ref/probe_reference.py \
-        --model /work/shared/models/probescale-roberta-mini \
+        --model models/probescale-roberta-mini --weights WEIGHTS \
         --task spam=data/tasks/spam --task bshift=data/tasks/bshift --task sentlen=data/tasks/sentlen \
         --limit-train 3000 --limit-test 1000 --out /tmp/ref-roberta-mini.json
+
+WEIGHTS: the model's fp16 model.safetensors (the repository's copy of the model holds ONNX only).
 """
 
 import argparse

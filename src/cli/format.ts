@@ -1,7 +1,6 @@
 /** Plain-text tables for the terminal. */
-import type { ProbeReport } from '../core/pipeline/report';
+import type { OptimizeReport, ProbeReport } from '../core/report';
 import { describeRule, describeVocabTrim, formatGap } from '../core/optimize/select';
-import type { OptimizeReport } from '../core/pipeline/optimizeJob';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
 

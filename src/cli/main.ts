@@ -6,33 +6,35 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BadInputError, isCancelled, isUserError } from '../core/errors';
-import { DEFAULT_SETTINGS, Job, JobContext, ProbeSettings, ProgressEvent, TaskSpec } from '../core/jobs';
+import { writeFileAtomic } from '../core/commit/atomicDir';
+import { optimizeCommandLine } from '../core/commandLine';
+import { describeProgress } from '../core/progress';
+import { reportFileText } from '../core/reportPaths';
+import { BadInputError, isCancelled, isUserError, messageIn, Param } from '../core/errors';
+import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
+import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
-import type { OptimizeReport } from '../core/pipeline/optimizeJob';
-import { parseSelectionRule } from '../core/optimize/select';
-import type { ProbeReport } from '../core/pipeline/report';
-import type { PruneResult } from '../core/pipeline/pruneJob';
+import { parseSelectionRule, SELECTION_RULES } from '../core/optimize/select';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
-                      [--pooling mean|first] [--max-length 128] [--limit-train N] [--limit-test N]
-                      [--c C] [--provider auto|cpu|webgpu|cuda] [--strict-provider] [--onnx FILE]
-                      [--dtype fp32|q8|int8|uint8] [--quantized] [--batch-size 32] [--seed 0] [--cache-dir DIR | --no-cache]
+                      [--pooling mean|first] [--max-length ${DEFAULT_SETTINGS.maxLength}] [--limit-train N] [--limit-test N]
+                      [--c C] [--provider ${PROVIDERS.join('|')}] [--strict-provider] [--onnx FILE]
+                      [--dtype fp32|q8|int8|uint8] [--quantized] [--batch-size ${DEFAULT_SETTINGS.batchSize}] [--seed ${DEFAULT_SETTINGS.seed}] [--cache-dir DIR | --no-cache]
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
-                      [--target-retention 0.95] [--candidates 8] [--select auto|max-accuracy|one-se|max-loglik]
+                      [--target-retention ${DEFAULT_TARGET_RETENTION}] [--candidates ${DEFAULT_CANDIDATES}] [--select auto|${SELECTION_RULES.join('|')}]
                       [--vocab-trim] [--force] [...probe options]
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
 Exit codes: 0 success, 1 bad input, 2 internal error, 130 cancelled.`;
 
-const OPTIONS = {
+export const OPTIONS = {
   task: { type: 'string', multiple: true },
   out: { type: 'string' },
   pooling: { type: 'string' },
@@ -62,6 +64,11 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** A parameter as the command line names it: its flag (maxLength → --max-length). */
+export function cliFlag(p: Param): string {
+  return `--${p.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 function int(v: string | undefined, flag: string, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -151,20 +158,14 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
     case 'optimize': {
       if (!v.out) throw new BadInputError('optimize: --out DIR is required (the pruned model folder to write).');
       if (!v.budget) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
-      const target = v['target-retention'] === undefined ? 0.95 : Number(v['target-retention']);
+      const target = v['target-retention'] === undefined ? DEFAULT_TARGET_RETENTION : Number(v['target-retention']);
       if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
-      return {
-        job: { type: 'optimize', modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? 8, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, settings: settingsFrom(v), command: ['probescale', ...argv].map(shellQuote).join(' ') },
-        quiet,
-      };
+      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, settings: settingsFrom(v) };
+      return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
     }
     default:
       throw new BadInputError(`unknown command '${command}'; use probe, prune, optimize or eval.\n${USAGE}`);
   }
-}
-
-function shellQuote(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 class ProgressLine {
@@ -173,27 +174,8 @@ class ProgressLine {
   constructor(private readonly quiet: boolean) {}
   event(e: ProgressEvent): void {
     if (this.quiet) return;
-    let line: string;
-    switch (e.kind) {
-      case 'stage':
-        line = e.message;
-        break;
-      case 'extract':
-        line = `extracting ${e.label}: ${e.done}/${e.total}`;
-        break;
-      case 'probe':
-        line = `probing ${e.task}: layer ${e.done}/${e.total}`;
-        break;
-      case 'candidate':
-        line = `measuring candidate ${e.done}/${e.total} (${e.subset})`;
-        break;
-      case 'log':
-        return this.log(e.level, e.message);
-      default: {
-        const never: never = e;
-        line = String(never);
-      }
-    }
+    if (e.kind === 'log') return this.log(e.level, e.message);
+    const line = describeProgress(e).message;
     const now = Date.now();
     if (e.kind !== 'stage' && now - this.lastAt < 250 && !('done' in e && e.done === e.total)) return;
     this.lastAt = now;
@@ -211,12 +193,44 @@ class ProgressLine {
   }
 }
 
-function writeJsonAtomically(file: string, data: unknown): void {
+/** Writes a report to `file` (paths relative to it, see core/reportPaths.ts). */
+function writeReportFile(file: string, report: object): void {
   const abs = path.resolve(file);
   fs.mkdirSync(path.dirname(abs), { recursive: true });
-  const tmp = `${abs}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
-  fs.renameSync(tmp, abs);
+  writeFileAtomic(abs, reportFileText(report, abs));
+}
+
+/** Runs the job, clears the progress line, and shows its result (writing --out where asked). */
+async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undefined, ctx: JobContext, progress: ProgressLine): Promise<void> {
+  const show = (text: string) => {
+    progress.done();
+    process.stdout.write(text);
+  };
+  switch (job.type) {
+    case 'probe':
+    case 'eval': {
+      const report = await runner.run(job, ctx);
+      show(formatProbeReport(report));
+      if (out) {
+        writeReportFile(out, report);
+        process.stderr.write(`report written to ${path.resolve(out)}\n`);
+      }
+      return;
+    }
+    case 'optimize': {
+      const r = await runner.run(job, ctx);
+      return show(`${formatOptimizeReport(r.report)}wrote ${r.out}\n`);
+    }
+    case 'prune': {
+      const r = await runner.run(job, ctx);
+      const pct = ((100 * r.params.after) / r.params.before).toFixed(1);
+      return show(`kept blocks ${r.kept.join(',') || '(none)'}: ${r.params.after.toLocaleString('en-US')} of ${r.params.before.toLocaleString('en-US')} parameters (${pct} %)\nwrote ${r.out}: ${r.files.join(', ')}\n`);
+    }
+    default: {
+      const never: never = job;
+      throw new Error(`unknown job ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -224,8 +238,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = jobFromArgs(argv);
   } catch (e) {
-    const msg = (e as Error).message;
-    process.stderr.write(`probescale: ${msg.split('\n')[0]}\n`);
+    process.stderr.write(`probescale: ${messageIn(e, cliFlag).split('\n')[0]}\n`);
     return 1;
   }
   if (parsed === 'help') {
@@ -250,34 +263,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const ctx: JobContext = { signal: ac.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
   try {
-    const result = await runner.run<unknown>(job, ctx);
-    progress.done();
-    switch (job.type) {
-      case 'probe':
-      case 'eval': {
-        const report = result as ProbeReport;
-        process.stdout.write(formatProbeReport(report));
-        if (out) {
-          writeJsonAtomically(out, report);
-          process.stderr.write(`report written to ${path.resolve(out)}\n`);
-        }
-        break;
-      }
-      case 'optimize': {
-        const r = result as { out: string; report: OptimizeReport };
-        process.stdout.write(formatOptimizeReport(r.report));
-        process.stdout.write(`wrote ${r.out}\n`);
-        break;
-      }
-      case 'prune': {
-        const r = result as PruneResult;
-        const pct = ((100 * r.params.after) / r.params.before).toFixed(1);
-        process.stdout.write(`kept blocks ${r.kept.join(',') || '(none)'}: ${r.params.after.toLocaleString('en-US')} of ${r.params.before.toLocaleString('en-US')} parameters (${pct} %)\nwrote ${r.out}: ${r.files.join(', ')}\n`);
-        break;
-      }
-      default:
-        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    }
+    await runAndShow(runner, job, out, ctx, progress);
     return 0;
   } catch (e) {
     progress.done();
@@ -285,9 +271,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('probescale: cancelled; nothing was written.\n');
       return 130;
     }
-    const err = e as Error;
+    const err = e instanceof Error ? e : new Error(String(e));
     if (isUserError(err)) {
-      process.stderr.write(`probescale: ${err.name}: ${err.message}\n`);
+      process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
       return 1;
     }
     process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);

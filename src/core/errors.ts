@@ -1,22 +1,85 @@
 /**
  * Errors thrown by the core. Every message names the bad value and what to do about it.
  * `code` is stable and machine-readable; hosts decide how to show it (toast, exit code).
+ *
+ * The core does not know whether a value came from a CLI flag, a VS Code setting or a form
+ * field, so a message names parameters as `{{maxLength}}` and the error carries the parameter
+ * and the bad value (`bad`); each host words them its own way (messageIn). `message` uses the
+ * plain words of PARAM_WORDS, for logs and for hosts that do not reword.
  */
+
+/** The parameters users set, by host-neutral name, and how they read in plain words. */
+export const PARAM_WORDS = {
+  task: 'task',
+  out: 'output folder',
+  force: 'replace',
+  onnx: 'ONNX file',
+  quantized: 'quantized model',
+  dtype: 'model variant (dtype)',
+  provider: 'execution provider',
+  maxLength: 'max length',
+  batchSize: 'batch size',
+  pooling: 'pooling',
+  limitTrain: 'training-row limit',
+  limitTest: 'test-row limit',
+  c: 'C',
+  seed: 'seed',
+  layers: 'blocks to keep',
+  budget: 'budget',
+  targetRetention: 'target retention',
+  candidates: 'candidates',
+  select: 'selection rule',
+  vocabTrim: 'vocabulary trimming',
+} as const;
+export type Param = keyof typeof PARAM_WORDS;
+
+/** How a host writes a parameter's name (`--max-length`, `probescale.maxLength`, "Budget"). */
+export type ParamWords = (p: Param) => string;
+
+/** The parameter a value was given for, and the value as the user gave it. */
+export interface BadValue {
+  param: Param;
+  value: string;
+}
+
+const isParam = (name: string): name is Param => Object.prototype.hasOwnProperty.call(PARAM_WORDS, name);
+
+/** A message template with each `{{param}}` written as `words` names it. */
+export function wordMessage(template: string, words: ParamWords): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (token, name: string) => (isParam(name) ? words(name) : token));
+}
+
 export class ProbeScaleError extends Error {
+  /** The message with its parameters as `{{param}}` tokens. */
+  readonly template: string;
+
   constructor(
     readonly code: string,
-    message: string,
+    template: string,
+    readonly bad?: BadValue,
   ) {
-    super(message);
+    super(wordMessage(template, (p) => PARAM_WORDS[p]));
+    this.template = template;
     this.name = new.target.name;
   }
 }
 
+/** An error's message in a host's words (errors without parameters: their message). */
+export function messageIn(e: unknown, words: ParamWords): string {
+  if (e instanceof ProbeScaleError) return wordMessage(e.template, words);
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Bad user input or an impossible request: the CLI exits with 1 and writes nothing. */
 export class BadInputError extends ProbeScaleError {
-  constructor(message: string) {
-    super('bad-input', message);
+  constructor(message: string, bad?: BadValue) {
+    super('bad-input', message, bad);
   }
+}
+
+/** A bad value of a parameter: the message starts by naming the parameter and the value. */
+export function badValue(param: Param, value: unknown, what: string): BadInputError {
+  return new BadInputError(`{{${param}}} ${String(value)}: ${what}`, { param, value: String(value) });
 }
 
 export class DatasetError extends ProbeScaleError {

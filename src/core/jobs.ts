@@ -3,7 +3,8 @@
  * typed progress events, cancellation through AbortSignal.
  */
 import type { SelectionRule } from './optimize/select';
-import type { Dtype } from './model/modelInfo';
+import type { OptimizeResult, ProbeReport, PruneResult } from './report';
+import type { ProbeSettings } from './settings';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -25,36 +26,6 @@ export interface JobContext {
 export function stage(ctx: JobContext, stage: string, message: string): void {
   ctx.onProgress?.({ kind: 'stage', stage, message });
 }
-
-/** Options shared by every job that runs the encoder and trains probes (CLI probe options). */
-export interface ProbeSettings {
-  pooling: 'mean' | 'first';
-  maxLength: number;
-  limitTrain?: number;
-  limitTest?: number;
-  /** Fixed inverse regularisation; otherwise chosen by stratified 5-fold CV on train. */
-  c?: number;
-  provider: 'auto' | 'cpu' | 'webgpu' | 'cuda';
-  strictProvider?: boolean;
-  onnx?: string;
-  quantized?: boolean;
-  /** transformers.js dtype of the variant file to load (fp32 → model.onnx, q8 → model_quantized.onnx, …). */
-  dtype?: Dtype;
-  batchSize: number;
-  seed: number;
-  /** Feature cache folder; null disables the cache. */
-  cacheDir: string | null;
-  threads?: number;
-}
-
-export const DEFAULT_SETTINGS: ProbeSettings = {
-  pooling: 'mean',
-  maxLength: 128,
-  provider: 'auto',
-  batchSize: 32,
-  seed: 0,
-  cacheDir: null,
-};
 
 export interface TaskSpec {
   name: string;
@@ -104,9 +75,31 @@ export interface OptimizeJob {
 }
 
 export type Job = ProbeJob | EvalJob | PruneJob | OptimizeJob;
+export type JobType = Job['type'];
+
+/** What each job type resolves with. */
+export interface JobResults {
+  probe: ProbeReport;
+  eval: ProbeReport;
+  prune: PruneResult;
+  optimize: OptimizeResult;
+}
+
+export type JobResult<J extends Job> = JobResults[J['type']];
+export type AnyJobResult = JobResults[JobType];
+
+/**
+ * Pairs a result with the job that produced it. TypeScript cannot relate a generic job's `type`
+ * to its result type (microsoft/TypeScript#30581), so the pairing is asserted here, once:
+ * `runJob` dispatches on `job.type` to a runner typed per job type, and the worker hands that
+ * runner's result back under the job's id.
+ */
+export function resultOf<J extends Job>(_job: J, result: AnyJobResult): JobResult<J> {
+  return result as JobResult<J>;
+}
 
 /** Runs jobs somewhere (a worker thread, this thread); hosts depend only on this. */
 export interface JobRunner {
-  run<T>(job: Job, ctx: JobContext): Promise<T>;
+  run<J extends Job>(job: J, ctx: JobContext): Promise<JobResult<J>>;
   dispose(): Promise<void>;
 }

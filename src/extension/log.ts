@@ -3,7 +3,8 @@
  * something failed: a short toast with "Show Log", the details and stack in the log.
  */
 import * as vscode from 'vscode';
-import { isCancelled, isUserError } from '../core/errors';
+import { isCancelled, isUserError, messageIn } from '../core/errors';
+import { extensionWords } from './paramWords';
 
 export const SHOW_LOG = 'Show Log';
 
@@ -11,10 +12,9 @@ export function createLog(): vscode.LogOutputChannel {
   return vscode.window.createOutputChannel('ProbeScale', { log: true });
 }
 
-/** The first line of an error's message, for toasts and the webview. */
+/** The first line of an error's message in the extension's words (settings, form fields), for toasts and the webview. */
 export function errorMessage(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0];
+  return messageIn(e, extensionWords).split('\n')[0];
 }
 
 /**

@@ -3,7 +3,7 @@
  * package.json `contributes.configuration` declares the same keys; keep the two in step.
  */
 import * as vscode from 'vscode';
-import { DEFAULT_SETTINGS, ProbeSettings } from '../core/jobs';
+import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
 import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
 
 export const SECTION = 'probescale';
@@ -21,10 +21,6 @@ export const SettingKeys = {
   vocabTrim: 'vocabTrim',
 } as const;
 
-export const DEFAULT_TARGET_RETENTION = 0.95;
-export const DEFAULT_CANDIDATES = 8;
-
-const PROVIDERS: readonly ProbeSettings['provider'][] = ['auto', 'cpu', 'webgpu', 'cuda'];
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
 
 function positiveInt(v: unknown, fallback: number | undefined): number | undefined {

@@ -3,8 +3,8 @@
  * (src/extension/). Both sides import these types; neither writes a method name or message
  * shape by hand.
  *
- * This file has no imports: it compiles under the webview's DOM tsconfig and under the
- * extension's Node tsconfig alike. The report shapes below are the subset of the core's
+ * This file imports only its neighbours in src/shared: it compiles under the webview's DOM
+ * tsconfig and under the extension's Node tsconfig alike. The report shapes below are the subset of the core's
  * `ProbeReport` that the view needs; the host passes core reports where these types are
  * expected, so the compiler checks that the core still satisfies them.
  *
@@ -17,15 +17,7 @@
  *    same `id`.
  */
 
-/** Parameter counts of a model, split the way the pruned size is computed. */
-export interface ParamData {
-  total: number;
-  embeddings: number;
-  /** Parameters of each transformer block, index = block. */
-  perBlock: number[];
-  /** Everything outside embeddings and blocks (final norm, pooler); counted once. */
-  other: number;
-}
+import type { ParamCounts } from './params';
 
 export interface ModelData {
   /** Absolute path of the model folder the report was made from. */
@@ -33,7 +25,7 @@ export interface ModelData {
   architecture: string;
   numLayers: number;
   hiddenSize: number;
-  params: ParamData;
+  params: ParamCounts;
 }
 
 /** Probe scores of one hidden state (layer 0 = embedding output, layer L = last block's output). */

@@ -3,9 +3,9 @@
  * driven from several worker threads, so there is exactly one) and streams typed progress.
  */
 import { parentPort } from 'node:worker_threads';
-import { isCancelled, throwIfAborted } from '../core/errors';
-import { runJob } from '../core/pipeline/dispatch';
-import { FromWorker, ToWorker } from './protocol';
+import { isCancelled, ProbeScaleError, throwIfAborted } from '../core/errors';
+import { runAnyJob } from '../core/pipeline/dispatch';
+import { FromWorker, SerializedError, ToWorker } from './protocol';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main must run inside a worker thread');
@@ -25,7 +25,7 @@ port.on('message', (msg: ToWorker) => {
       running.set(msg.id, ac);
       const start = async () => {
         throwIfAborted(ac.signal);
-        return runJob(msg.job, {
+        return runAnyJob(msg.job, {
           signal: ac.signal,
           onProgress: (event) => post({ type: 'progress', id: msg.id, event }),
           log: (level, message) => post({ type: 'log', id: msg.id, level, message }),
@@ -41,8 +41,7 @@ port.on('message', (msg: ToWorker) => {
         .catch((e: unknown) => {
           if (isCancelled(e)) post({ type: 'cancelled', id: msg.id });
           else {
-            const err = e instanceof Error ? e : new Error(String(e));
-            post({ type: 'error', id: msg.id, error: { name: err.name, code: (err as { code?: string }).code, message: err.message, stack: err.stack } });
+            post({ type: 'error', id: msg.id, error: serializeError(e) });
           }
         })
         .finally(() => running.delete(msg.id));
@@ -54,3 +53,11 @@ port.on('message', (msg: ToWorker) => {
     }
   }
 });
+
+function serializeError(e: unknown): SerializedError {
+  if (e instanceof ProbeScaleError) return { name: e.name, code: e.code, message: e.message, template: e.template, bad: e.bad, stack: e.stack };
+  const err = e instanceof Error ? e : new Error(String(e));
+  // Node's system errors (ENOENT, EACCES) keep their code: the host shows them as the user's to fix.
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return { name: err.name, code, message: err.message, stack: err.stack };
+}

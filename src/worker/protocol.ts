@@ -1,5 +1,6 @@
 /** Messages between a JobRunner and its worker thread. */
-import { Job, LogLevel, ProgressEvent } from '../core/jobs';
+import { BadValue } from '../core/errors';
+import { AnyJobResult, Job, LogLevel, ProgressEvent } from '../core/jobs';
 
 export type ToWorker = { type: 'run'; id: number; job: Job } | { type: 'cancel'; id: number };
 
@@ -7,12 +8,15 @@ export interface SerializedError {
   name: string;
   code?: string;
   message: string;
+  /** ProbeScaleError: the message with `{{param}}` tokens, and the bad value (see core/errors). */
+  template?: string;
+  bad?: BadValue;
   stack?: string;
 }
 
 export type FromWorker =
   | { type: 'progress'; id: number; event: ProgressEvent }
   | { type: 'log'; id: number; level: LogLevel; message: string }
-  | { type: 'result'; id: number; result: unknown }
+  | { type: 'result'; id: number; result: AnyJobResult }
   | { type: 'error'; id: number; error: SerializedError }
   | { type: 'cancelled'; id: number };

@@ -9,18 +9,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, ProbeScaleError } from '../core/errors';
-import { Job, JobContext, JobRunner } from '../core/jobs';
+import { AnyJobResult, Job, JobContext, JobResult, JobRunner, resultOf } from '../core/jobs';
 import { FromWorker, SerializedError, ToWorker } from './protocol';
 
 interface Pending {
-  resolve: (v: unknown) => void;
+  resolve: (v: AnyJobResult) => void;
   reject: (e: Error) => void;
   ctx: JobContext;
 }
 
 /** Re-creates the error the worker threw, keeping its class family (user error vs internal). */
 export function reviveError(e: SerializedError): Error {
-  const err = e.code ? new ProbeScaleError(e.code, e.message) : new Error(e.message);
+  const err = e.code ? new ProbeScaleError(e.code, e.template ?? e.message, e.bad) : new Error(e.message);
   err.name = e.name;
   if (e.stack) err.stack = e.stack;
   return err;
@@ -103,12 +103,12 @@ export class WorkerJobRunner implements JobRunner {
     }
   }
 
-  run<T>(job: Job, ctx: JobContext): Promise<T> {
+  run<J extends Job>(job: J, ctx: JobContext): Promise<JobResult<J>> {
     if (ctx.signal?.aborted) return Promise.reject(new CancelledError());
     const w = this.ensure();
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ctx });
+    return new Promise<JobResult<J>>((resolve, reject) => {
+      this.pending.set(id, { resolve: (r) => resolve(resultOf(job, r)), reject, ctx });
       const send = (m: ToWorker) => w.postMessage(m);
       ctx.signal?.addEventListener(
         'abort',

@@ -7,8 +7,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseWeights } from '../../src/extension/commands/pickers';
-import { describeBudget, maxBlocksWithin } from '../../src/extension/commands/optimize';
 import type { OptimizeRun, ProbeScaleApi, RenderedReport } from '../../src/extension/extension';
 
 const EXTENSION_ID = 'probescale.probescale';
@@ -134,17 +132,6 @@ describe('ProbeScale extension', () => {
     assert.ok(fs.existsSync(path.join(outcome.out, 'onnx', 'model.onnx')));
     const folders = await api.modelFolders();
     assert.ok(folders.includes(outcome.out), 'the pruned folder is a model folder too');
-  });
-
-  it('describes budgets and parses task weights the way the optimize pickers show them', () => {
-    const acc = { total: 1000, embeddings: 300, other: 20, perBlock: [170, 170, 170, 170] };
-    assert.equal(maxBlocksWithin(acc, 500), 1);
-    assert.equal(maxBlocksWithin(acc, 1000), 4);
-    assert.equal(describeBudget(acc, 700), '700 parameters (70.0 %) · up to 2 of 4 blocks');
-    assert.deepEqual(parseWeights('spam:2, sentlen = 0.5', ['spam', 'sentlen']), { spam: 2, sentlen: 0.5 });
-    assert.deepEqual(parseWeights('', ['spam', 'sentlen']), { spam: 1, sentlen: 1 });
-    assert.match(String(parseWeights('spam:-1', ['spam'])), /not a positive weight/);
-    assert.match(String(parseWeights('other:1', ['spam'])), /not one of the chosen tasks/);
   });
 
   it('refuses a budget below the smallest model before starting a job', async () => {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { DEFAULT_SETTINGS, ProbeJob, ProgressEvent } from '../../src/core/jobs';
-import type { ProbeReport } from '../../src/core/pipeline/report';
+import { ProbeJob, ProgressEvent } from '../../src/core/jobs';
+import { DEFAULT_SETTINGS } from '../../src/core/settings';
 import { WorkerJobRunner } from '../../src/worker/runner';
 import { fixture, repoRoot, robertaMini, tasksDir } from '../helpers';
 
@@ -17,7 +17,7 @@ const small = (modelDir: string, limitTrain = 60): ProbeJob => ({
 test('a probe job runs in the worker with typed progress', async () => {
   const runner = new WorkerJobRunner(workerPath);
   const events: ProgressEvent[] = [];
-  const report = await runner.run<ProbeReport>(small(fixture('tiny-distilbert')), { onProgress: (e) => events.push(e) });
+  const report = await runner.run(small(fixture('tiny-distilbert')), { onProgress: (e) => events.push(e) });
   assert.equal(report.model.architecture, 'distilbert');
   assert.equal(report.tasks.sentlen.layers.length, 5);
   assert.ok(events.some((e) => e.kind === 'extract' && e.done === e.total));
@@ -28,7 +28,7 @@ test('a probe job runs in the worker with typed progress', async () => {
 test('errors come back as data with their code; the worker stays usable', async () => {
   const runner = new WorkerJobRunner(workerPath);
   await assert.rejects(runner.run(small('/nonexistent/model'), {}), (e: Error & { code?: string }) => e.code === 'bad-input' && /nonexistent/.test(e.message));
-  const report = await runner.run<ProbeReport>(small(fixture('tiny-bert')), {});
+  const report = await runner.run(small(fixture('tiny-bert')), {});
   assert.equal(report.tasks.sentlen.layers.length, 5);
   await runner.dispose();
 });
@@ -41,7 +41,7 @@ test('cancel stops a long job quickly and is not an error; the next job runs', a
   const p = runner.run(job, { signal: ac.signal, onProgress: (e) => e.kind === 'extract' && ac.abort() });
   await assert.rejects(p, (e: Error) => e.name === 'CancelledError');
   assert.ok(Date.now() - t0 < 20_000, 'cancelled within the grace period');
-  const report = await runner.run<ProbeReport>(small(fixture('tiny-t5-encoder')), {});
+  const report = await runner.run(small(fixture('tiny-t5-encoder')), {});
   assert.equal(report.model.architecture, 't5');
   await runner.dispose();
 });
@@ -52,7 +52,7 @@ test('a job that misses the grace period releases its caller at once; the worker
   const p = runner.run(small(robertaMini, 2000), { signal: ac.signal, onProgress: (e) => e.kind === 'extract' && ac.abort() });
   await assert.rejects(p, (e: Error) => e.name === 'CancelledError');
   // The next job queues behind the one still finishing its batch, in the same (living) worker.
-  const report = await runner.run<ProbeReport>(small(fixture('tiny-bert')), {});
+  const report = await runner.run(small(fixture('tiny-bert')), {});
   assert.equal(report.tasks.sentlen.layers.length, 5);
   await runner.dispose();
 });

@@ -4,13 +4,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError } from '../errors';
+import { BadInputError, badValue } from '../errors';
+
+/** The output folder exists and replacing it was not asked for. */
+export function outExists(dest: string): BadInputError {
+  return badValue('out', dest, 'the folder already exists; choose another path or allow replacing it ({{force}}).');
+}
 
 export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>): Promise<string> {
   const abs = path.resolve(dest);
   if (fs.existsSync(abs)) {
-    if (!overwrite) throw new BadInputError(`--out ${dest}: the folder already exists; choose another path or pass --force to replace it.`);
-    if (!fs.statSync(abs).isDirectory()) throw new BadInputError(`--out ${dest}: a file of that name exists; choose another path.`);
+    if (!overwrite) throw outExists(dest);
+    if (!fs.statSync(abs).isDirectory()) throw badValue('out', dest, 'a file of that name exists; choose another path.');
   }
   const parent = path.dirname(abs);
   fs.mkdirSync(parent, { recursive: true });
@@ -32,11 +37,15 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
   }
 }
 
-/** Replaces a file by writing a sibling temporary file and renaming it over the target. */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
+/**
+ * Replaces a file by writing a sibling temporary file and renaming it over the target: `data`, or
+ * whatever `data(tmp)` writes to the temporary path. The temporary file never outlives a failure.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: string) => void)): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, data);
+    if (typeof data === 'function') data(tmp);
+    else fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -1,5 +1,5 @@
 /** The model card (README.md) written into a committed folder. */
-import type { OptimizeReport } from '../pipeline/optimizeJob';
+import type { OptimizeReport } from '../report';
 import { describeRule, describeVocabTrim, formatGap } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
 

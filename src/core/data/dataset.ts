@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv, CsvError } from 'csv-parse/sync';
-import { BadInputError, DatasetError } from '../errors';
+import { BadInputError, badValue, DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 
 /** One labelled example. */
@@ -93,8 +93,8 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
   if (!(testFraction > 0 && testFraction < 1)) {
     throw new BadInputError(`test fraction must be between 0 and 1 (exclusive), got ${testFraction}; 0.2 holds out a fifth.`);
   }
-  checkLimit('--limit-train', opts.limitTrain);
-  checkLimit('--limit-test', opts.limitTest);
+  checkLimit('limitTrain', opts.limitTrain);
+  checkLimit('limitTest', opts.limitTest);
 
   const source = path.resolve(taskPath);
   const stat = await fs.promises.stat(source).catch(() => null);
@@ -143,7 +143,7 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
 
   if (opts.limitTrain !== undefined) {
     train = train.slice(0, opts.limitTrain);
-    requireTwoClasses(train, trainFile, ` (after --limit-train ${opts.limitTrain}, which keeps the first rows in file order)`);
+    requireTwoClasses(train, trainFile, ` (after {{limitTrain}} ${opts.limitTrain}, which keeps the first rows in file order)`);
   }
   if (opts.limitTest !== undefined) test = test.slice(0, opts.limitTest);
 
@@ -254,7 +254,11 @@ function parseDelimited(file: string, content: string, delimiter: string): Row[]
   type Parsed = { record: string[]; info: { lines: number; empty_lines: number } };
   let parsed: Parsed[];
   try {
-    parsed = parseCsv(content, { delimiter, info: true, skip_empty_lines: true, relax_quotes: true }) as unknown as Parsed[];
+    // csv-parse's types do not model `info: true` (they promise string[][]); the shape is checked instead.
+    const raw: unknown = parseCsv(content, { delimiter, info: true, skip_empty_lines: true, relax_quotes: true });
+    const isParsed = (x: unknown): x is Parsed[] => Array.isArray(x) && x.every((r) => typeof r === 'object' && r !== null && 'record' in r && 'info' in r);
+    if (!isParsed(raw)) throw new Error('csv-parse returned rows without their line info');
+    parsed = raw;
   } catch (e) {
     const detail = e instanceof CsvError ? e.message : String(e);
     throw new DatasetError(
@@ -336,6 +340,6 @@ function requireTwoClasses(rows: Row[], file: string, why: string): void {
   }
 }
 
-function checkLimit(flag: string, n: number | undefined): void {
-  if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new BadInputError(`${flag} must be a positive integer, got ${n}.`);
+function checkLimit(param: 'limitTrain' | 'limitTest', n: number | undefined): void {
+  if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw badValue(param, n, 'give a positive integer.');
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AutoTokenizer, env } from '@huggingface/transformers';
-import { BadInputError, UnsupportedModelError } from '../errors';
+import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 
 /** A right-padded batch ready for an ONNX encoder (`input_ids`, `attention_mask`, `token_type_ids`), row-major `[batchSize, seqLen]`. */
 export interface EncodedBatch {
@@ -49,6 +49,11 @@ interface InnerTokenizer {
   token_to_id(token: string): number | undefined;
 }
 
+/** The parts of transformers.js' inner tokenizer read here (not in its public types). */
+function isInnerTokenizer(x: unknown): x is InnerTokenizer {
+  return typeof x === 'object' && x !== null && 'post_processor' in x && 'token_to_id' in x && typeof x.token_to_id === 'function';
+}
+
 /**
  * Model types whose position ids start after `padding_idx` (fairseq heritage), so they hold
  * `max_position_embeddings - pad_token_id - 1` tokens (514 - 2 = 512 for roberta-base).
@@ -74,7 +79,7 @@ const MARK_B = '\u0000probescale-B\u0000';
 export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions): Promise<TextTokenizer> {
   const dir = path.resolve(modelDir);
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
-    throw new BadInputError(`max length must be a positive integer, got ${opts.maxLength}. Pass e.g. --max-length 128.`);
+    throw badValue('maxLength', opts.maxLength, 'give a positive integer, e.g. 128.');
   }
   if (!isDirectory(dir)) {
     throw new BadInputError(`model folder not found: ${dir}. Pass the folder that holds tokenizer.json and config.json.`);
@@ -98,7 +103,8 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   } catch (e) {
     throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}`);
   }
-  const inner = tok._tokenizer as unknown as InnerTokenizer;
+  const inner: unknown = tok._tokenizer;
+  if (!isInnerTokenizer(inner)) throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: this version of transformers.js keeps no post-processor to read the special tokens from.`);
   // The type from tokenizer.json, not constructor.name, which a minifying bundler may rename.
   const ppType = String((tok._tokenizerJSON as { post_processor?: { type?: unknown } } | undefined)?.post_processor?.type ?? 'none');
 
@@ -111,7 +117,8 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const maxLength = modelLimit === null ? opts.maxLength : Math.min(opts.maxLength, modelLimit);
   if (maxLength <= nSingle) {
     throw new BadInputError(
-      `max length ${maxLength} leaves no room for text: the model adds ${nSingle} special tokens. Use a larger --max-length.`,
+      `{{maxLength}} ${maxLength} leaves no room for text: the model adds ${nSingle} special tokens; raise it.`,
+      { param: 'maxLength', value: String(maxLength) },
     );
   }
 
@@ -138,7 +145,7 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
     } else {
       const budget = maxLength - nPair;
       if (budget < 0) {
-        throw new BadInputError(`max length ${maxLength} is below the ${nPair} special tokens of a text pair. Use a larger --max-length.`);
+        throw badValue('maxLength', maxLength, `it is below the ${nPair} special tokens of a text pair; raise it.`);
       }
       b = contentIds(textPair);
       const [n1, n2] = truncateLongestFirst(a.length, b.length, budget);

@@ -7,11 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { JobContext } from '../jobs';
+import { writeFileAtomic } from '../commit/atomicDir';
 import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { referencingGraph } from '../onnx/reference';
 import { ModelInfo } from '../model/modelInfo';
-import { OpenedSession, Provider, openSession } from '../runtime/session';
+import { OpenedSession, openSession } from '../runtime/session';
+import { DEFAULT_SETTINGS, Provider } from '../settings';
 import type { TextTokenizer } from '../data/tokenize';
 
 export interface TextExample {
@@ -142,7 +144,7 @@ export class Extractor {
 
     // Length bucketing: sort by length so each batch pads to little more than its own longest.
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
-    const batchSize = this.opts.batchSize ?? 32;
+    const batchSize = this.opts.batchSize ?? DEFAULT_SETTINGS.batchSize;
     const inputNames = this.opened.session.inputNames;
     let done = 0;
     let lastReport = 0;
@@ -252,8 +254,6 @@ export class Extractor {
     for (const p of poolings) for (const a of f.pooled[p]!) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     for (const a of f.cosine) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     const file = path.join(dir, `${key}.feat`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, Buffer.concat(parts));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, Buffer.concat(parts));
   }
 }

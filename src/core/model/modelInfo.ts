@@ -4,17 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, UnsupportedModelError } from '../errors';
+import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
-
-export interface ParamCounts {
-  total: number;
-  embeddings: number;
-  perBlock: number[];
-  /** Parameters outside embeddings and blocks (final norm, pooler). */
-  other: number;
-}
+import type { ParamCounts } from '../../shared/params';
+import { declaredLayerCount } from './layerCount';
 
 export interface ModelInfo {
   dir: string;
@@ -57,7 +51,7 @@ const REFUSED: Partial<Record<Dtype, string>> = {
 
 export function parseDtype(v: string): Dtype {
   if ((DTYPES as string[]).includes(v)) return v as Dtype;
-  throw new BadInputError(`--dtype ${v}: unknown; use one of ${DTYPES.join(', ')} (the names transformers.js uses).`);
+  throw badValue('dtype', v, `unknown; use one of ${DTYPES.join(', ')} (the names transformers.js uses).`);
 }
 
 const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5'];
@@ -76,19 +70,19 @@ export function readConfig(dir: string): Record<string, unknown> {
 export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
   if (opts.onnx) {
     const f = path.resolve(dir, opts.onnx);
-    if (!fs.existsSync(f)) throw new BadInputError(`--onnx ${opts.onnx}: no such file (looked for ${f}).`);
+    if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
     return f;
   }
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
   const dtype = opts.dtype ?? (opts.quantized ? undefined : 'fp32');
   const reason = dtype ? REFUSED[dtype] : undefined;
-  if (dtype && reason) throw new UnsupportedModelError(`--dtype ${dtype} (${base}${DTYPE_SUFFIX[dtype]}.onnx): not supported, ${reason}. Use --dtype fp32, q8, int8 or uint8.`);
+  if (dtype && reason) throw new UnsupportedModelError(`{{dtype}} ${dtype} (${base}${DTYPE_SUFFIX[dtype]}.onnx): not supported, ${reason}. Use {{dtype}} fp32, q8, int8 or uint8.`);
   const names = dtype ? [`${base}${DTYPE_SUFFIX[dtype]}.onnx`] : [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`];
   for (const n of names) {
     for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
   }
   const present = DTYPES.filter((d) => fs.existsSync(path.join(dir, 'onnx', `${base}${DTYPE_SUFFIX[d]}.onnx`)));
-  const which = present.length ? ` It has: ${present.map((d) => `--dtype ${d} (${base}${DTYPE_SUFFIX[d]}.onnx)`).join(', ')}.` : ' Export the model to ONNX (e.g. optimum-cli export onnx) or pass --onnx FILE.';
+  const which = present.length ? ` It has: ${present.map((d) => `{{dtype}} ${d} (${base}${DTYPE_SUFFIX[d]}.onnx)`).join(', ')}.` : ' Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.';
   throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself).${which}`);
 }
 
@@ -143,8 +137,8 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const onnxFile = resolveOnnxFile(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
   const blocks = findBlocks(model, onnxFile);
-  const declared = Number(config.num_hidden_layers ?? config.n_layers ?? config.num_layers ?? NaN);
-  if (Number.isFinite(declared) && declared !== blocks.numBlocks) {
+  const declared = declaredLayerCount(config);
+  if (declared !== undefined && declared !== blocks.numBlocks) {
     throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
   }
   const hiddenSize = Number(config.hidden_size ?? config.d_model ?? config.dim ?? 0);

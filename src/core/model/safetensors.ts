@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
+import { layerCountKey } from './layerCount';
 
 /** Parsed header of a safetensors file. Offsets `begin`/`end` are relative to `dataOffset`. */
 export interface SafetensorsHeader {
@@ -197,19 +198,6 @@ export async function writePrunedSafetensors(
   return { tensors: out.length, bytes: 8 + headerBuf.length + offset };
 }
 
-/** Config key holding the encoder's block count, by `model_type`. */
-const LAYER_KEY: Record<string, string> = {
-  bert: 'num_hidden_layers',
-  roberta: 'num_hidden_layers',
-  electra: 'num_hidden_layers',
-  'xlm-roberta': 'num_hidden_layers',
-  camembert: 'num_hidden_layers',
-  distilbert: 'n_layers',
-  t5: 'num_layers',
-  mt5: 'num_layers',
-  umt5: 'num_layers',
-};
-
 /**
  * A copy of a Hugging Face `config.json` object with the encoder's block count set to `kept.length`
  * (bert/roberta/electra/xlm-roberta: num_hidden_layers; distilbert: n_layers; t5: num_layers, leaving the decoder
@@ -217,13 +205,8 @@ const LAYER_KEY: Record<string, string> = {
  */
 export function prunedConfig(config: Record<string, unknown>, kept: number[]): Record<string, unknown> {
   const copy = structuredClone(config);
-  const type = String(config?.model_type ?? '');
-  let key = LAYER_KEY[type];
-  if (!key) {
-    const present = ['num_hidden_layers', 'n_layers', 'num_layers'].filter((k) => typeof config?.[k] === 'number');
-    if (present.length !== 1) throw new UnsupportedModelError(`model_type '${type}': cannot tell which config field holds the number of layers`);
-    key = present[0];
-  }
+  const key = layerCountKey(config);
+  if (!key) throw new UnsupportedModelError(`model_type '${String(config.model_type ?? '')}': cannot tell which config field holds the number of layers`);
   // T5Config defaults num_decoder_layers to num_layers, so pin it before shrinking the encoder.
   if (key === 'num_layers' && copy.num_decoder_layers == null && typeof config.num_layers === 'number') copy.num_decoder_layers = config.num_layers;
   copy[key] = kept.length;

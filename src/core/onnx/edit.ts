@@ -2,7 +2,7 @@
  * Graph edits built on the block structure: dropping blocks (surgery) and adding pooled
  * per-layer outputs (probe graphs). Both produce a GraphEdit that OnnxModel serialises.
  */
-import { BadInputError, UnsupportedModelError } from '../errors';
+import { badValue, UnsupportedModelError } from '../errors';
 import { BlockStructure, recordBlocks } from './blocks';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from './model';
 
@@ -19,9 +19,9 @@ export interface Rewiring {
 
 export function validateKept(kept: number[], numBlocks: number): number[] {
   const sorted = [...new Set(kept)].sort((a, b) => a - b);
-  if (sorted.length !== kept.length) throw new BadInputError(`--layers ${kept.join(',')}: a block is listed twice; list each kept block once.`);
+  if (sorted.length !== kept.length) throw badValue('layers', kept.join(','), 'a block is listed twice; list each kept block once.');
   for (const k of sorted) {
-    if (!Number.isInteger(k) || k < 0 || k >= numBlocks) throw new BadInputError(`--layers: block ${k} does not exist; this model has blocks 0..${numBlocks - 1}.`);
+    if (!Number.isInteger(k) || k < 0 || k >= numBlocks) throw badValue('layers', kept.join(','), `block ${k} does not exist; this model has blocks 0..${numBlocks - 1}.`);
   }
   return sorted;
 }

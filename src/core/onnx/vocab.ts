@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../commit/atomicDir';
 import { UnsupportedModelError } from '../errors';
 import { DataType, GraphEdit, NewInitializer, OnnxInitializer, OnnxModel, OnnxNode, int64Initializer } from './model';
 
@@ -28,19 +29,19 @@ export interface WordEmbedding {
 /** The Gather that reads the word-embedding table with the graph's token ids. */
 export function findWordEmbedding(model: OnnxModel): WordEmbedding {
   const ids = model.runtimeInputs.find((i) => i.name === 'input_ids');
-  if (!ids) throw new UnsupportedModelError(`${model.src.label}: no graph input named input_ids, so the word embedding cannot be found for --vocab-trim.`);
+  if (!ids) throw new UnsupportedModelError(`${model.src.label}: no graph input named input_ids, so the word embedding cannot be found for {{vocabTrim}}.`);
   for (const n of model.nodes) {
     if (n.opType !== 'Gather' || n.inputs[1] !== ids.name) continue;
     const w = model.initializers.get(n.inputs[0]);
     if (w && w.dims.length === 2) return { node: n, weight: w, idsInput: ids.name, vocab: w.dims[0], hidden: w.dims[1] };
   }
-  throw new UnsupportedModelError(`${model.src.label}: no Gather reads a 2-D embedding table with input_ids directly; --vocab-trim cannot trim this graph (was it already trimmed?).`);
+  throw new UnsupportedModelError(`${model.src.label}: no Gather reads a 2-D embedding table with input_ids directly; {{vocabTrim}} cannot trim this graph (was it already trimmed?).`);
 }
 
 /** Bytes of rows `rows` (in order) of a 2-D initializer stored as raw data, inline or external. */
 export function readRows(model: OnnxModel, t: OnnxInitializer, rows: number[]): Buffer {
   const elem = ELEMENT_BYTES[t.dataType];
-  if (!elem) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} has element type ${t.dataType}; --vocab-trim handles float32, float16, uint8 and int8 tables.`);
+  if (!elem) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} has element type ${t.dataType}; {{vocabTrim}} handles float32, float16, uint8 and int8 tables.`);
   const rowBytes = elem * t.dims[1];
   const out = Buffer.alloc(rowBytes * rows.length);
   if (t.external) {
@@ -54,7 +55,7 @@ export function readRows(model: OnnxModel, t: OnnxInitializer, rows: number[]): 
     return out;
   }
   const range = model.rawDataRange(t);
-  if (!range || range.end - range.start !== rowBytes * t.dims[0]) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} is not stored as raw_data; --vocab-trim needs raw tensor bytes.`);
+  if (!range || range.end - range.start !== rowBytes * t.dims[0]) throw new UnsupportedModelError(`${model.src.label}: embedding ${t.name} is not stored as raw_data; {{vocabTrim}} needs raw tensor bytes.`);
   rows.forEach((r, i) => model.src.read(range.start + r * rowBytes, rowBytes).copy(out, i * rowBytes));
   return out;
 }
@@ -70,7 +71,7 @@ function checkQuantization(model: OnnxModel, e: WordEmbedding): void {
     if (!n.inputs.includes(out) || n.opType !== 'DequantizeLinear') continue;
     for (const p of n.inputs.slice(1)) {
       const t = model.initializers.get(p);
-      if (t && t.dims.reduce((a, d) => a * d, 1) !== 1) throw new UnsupportedModelError(`${model.src.label}: the quantized embedding ${e.weight.name} has per-row scales; --vocab-trim handles per-tensor quantization only.`);
+      if (t && t.dims.reduce((a, d) => a * d, 1) !== 1) throw new UnsupportedModelError(`${model.src.label}: the quantized embedding ${e.weight.name} has per-row scales; {{vocabTrim}} handles per-tensor quantization only.`);
     }
   }
 }
@@ -84,8 +85,8 @@ export function vocabTrimEdit(model: OnnxModel, kept: number[], unkId: number): 
   checkQuantization(model, e);
   const newIndex = new Map(kept.map((id, i) => [id, i]));
   const unkRow = newIndex.get(unkId);
-  if (unkRow === undefined) throw new UnsupportedModelError(`--vocab-trim: the unknown token (id ${unkId}) must be kept.`);
-  for (const id of kept) if (!(Number.isInteger(id) && id >= 0 && id < e.vocab)) throw new UnsupportedModelError(`--vocab-trim: token id ${id} is outside the vocabulary of ${e.vocab}.`);
+  if (unkRow === undefined) throw new UnsupportedModelError(`{{vocabTrim}}: the unknown token (id ${unkId}) must be kept.`);
+  for (const id of kept) if (!(Number.isInteger(id) && id >= 0 && id < e.vocab)) throw new UnsupportedModelError(`{{vocabTrim}}: token id ${id} is outside the vocabulary of ${e.vocab}.`);
   const map = Array.from({ length: e.vocab }, (_, id) => newIndex.get(id) ?? unkRow);
   const mapName = 'probescale/vocab/map';
   const idsName = 'probescale/vocab/input_ids';
@@ -104,14 +105,11 @@ export function vocabTrimEdit(model: OnnxModel, kept: number[], unkId: number): 
 /** Rewrites an ONNX file in place (through a sibling temporary file) with its vocabulary trimmed. */
 export function trimVocabFile(file: string, kept: number[], unkId: number): void {
   const model = OnnxModel.open(file);
-  const tmp = `${file}.vocab-tmp`;
-  try {
-    model.write(tmp, vocabTrimEdit(model, kept, unkId).edit);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  } finally {
-    model.close();
-  }
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, (tmp) => {
+    try {
+      model.write(tmp, vocabTrimEdit(model, kept, unkId).edit);
+    } finally {
+      model.close();
+    }
+  });
 }

@@ -1,7 +1,8 @@
 import { BadInputError } from '../errors';
 import { Rng } from '../util/rng';
 import { LayerScores } from './predict';
-import { minimumParams, ParamAccount, subsetParams } from './subsets';
+import { minimumParams, subsetParams } from './subsets';
+import type { ParamCounts } from '../../shared/params';
 
 /** A baseline's choice of blocks; `note` says where it could not follow its rule as published. */
 export interface Baseline {
@@ -41,7 +42,7 @@ const DEFAULT_TARGET_FRACTION = 0.99;
  * needs `scores`), shortgpt (Men et al. 2024, needs `blockInfluence`), gromov (Gromov et al. 2024, needs
  * `angularDistance`), random-1..R. Throws BadInputError when not even the block-less model fits.
  */
-export function baselineSubsets(L: number, acc: ParamAccount, budget: number, signals: BaselineSignals): Baseline[] {
+export function baselineSubsets(L: number, acc: ParamCounts, budget: number, signals: BaselineSignals): Baseline[] {
   if (acc.perBlock.length !== L) throw new BadInputError(`the parameter account has ${acc.perBlock.length} blocks, the model ${L}`);
   if (minimumParams(acc) > budget) {
     throw new BadInputError(`budget ${budget} is below the smallest possible model (${minimumParams(acc)} parameters, no blocks)`);

@@ -1,5 +1,6 @@
 import { BadInputError, ProbeScaleError } from '../errors';
-import { compareSubsets, MAX_ENUMERATE_BLOCKS, maskToBlocks, ParamAccount, subsetParams } from './subsets';
+import { compareSubsets, MAX_ENUMERATE_BLOCKS, maskToBlocks, subsetParams } from './subsets';
+import type { ParamCounts } from '../../shared/params';
 
 /** Per-task probe scores by hidden state: `scores[task][l]` = s(t,l), l = 0..L (0 = embedding output). */
 export interface LayerScores {
@@ -111,7 +112,7 @@ function better(a: PredictedSubset, b: PredictedSubset): number {
  */
 export function bestPredictedSubsets(
   obj: Objective,
-  acc: ParamAccount,
+  acc: ParamCounts,
   budget: number,
   topN: number,
   opts: { method?: 'auto' | 'enumerate' | 'dp' } = {},
@@ -127,7 +128,7 @@ export function bestPredictedSubsets(
   return rescored.sort(better).slice(0, topN);
 }
 
-function enumerateBest(tasks: Task[], wSum: number, L: number, acc: ParamAccount, budget: number, topN: number): PredictedSubset[] {
+function enumerateBest(tasks: Task[], wSum: number, L: number, acc: ParamCounts, budget: number, topN: number): PredictedSubset[] {
   if (L > MAX_ENUMERATE_BLOCKS) throw new BadInputError(`cannot enumerate the subsets of ${L} blocks: at most ${MAX_ENUMERATE_BLOCKS}`);
   const size = 1 << L;
   const params = new Float64Array(size);
@@ -183,7 +184,7 @@ interface DpItem {
 const MAX_DP_ITEMS = 2_000_000;
 
 /** Top-`pool` subsets under the unclipped additive objective, exactly, by a knapsack DP over parameter sums. */
-function knapsackBest(tasks: Task[], wSum: number, L: number, acc: ParamAccount, budget: number, pool: number): number[][] {
+function knapsackBest(tasks: Task[], wSum: number, L: number, acc: ParamCounts, budget: number, pool: number): number[][] {
   const gain: number[] = [];
   for (let b = 0; b < L; b++) {
     let g = 0;

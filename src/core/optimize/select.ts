@@ -8,7 +8,7 @@
  * choose on a random half, score the choice on the other half, many times. The test split is
  * never read here.
  */
-import { BadInputError } from '../errors';
+import { badValue } from '../errors';
 import { Rng } from '../util/rng';
 
 export interface CandidateRows {
@@ -165,7 +165,7 @@ export function simulateRules(candidates: CandidateRows[], tasks: WeightedTask[]
 
 export function parseSelectionRule(s: string): SelectionRule | 'auto' {
   if (s === 'auto' || (SELECTION_RULES as readonly string[]).includes(s)) return s as SelectionRule | 'auto';
-  throw new BadInputError(`--select ${s}: give auto, ${SELECTION_RULES.join(', ')}.`);
+  throw badValue('select', s, `give auto, ${SELECTION_RULES.join(', ')}.`);
 }
 
 /** One sentence saying how the winner was chosen, for the CLI summary and the model card. */

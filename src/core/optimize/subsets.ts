@@ -1,30 +1,15 @@
 import { BadInputError } from '../errors';
+import { keptParams, type ParamCounts } from '../../shared/params';
 
-/** Parameter counts of a model, split the way selection needs them. */
-export interface ParamAccount {
-  /** All parameters of the source model. */
-  total: number;
-  /** Embedding parameters (always kept). */
-  embeddings: number;
-  /** Parameters of each transformer block, index = block. */
-  perBlock: number[];
-  /** Parameters outside the blocks that are always kept: final norm, pooler, head. */
-  other: number;
-}
-
-/** Parameters of the pruned model that keeps `kept`: embeddings + Σ kept blocks + other. */
-export function subsetParams(acc: ParamAccount, kept: number[]): number {
-  let n = acc.embeddings + acc.other;
-  for (const b of kept) {
-    const p = acc.perBlock[b];
-    if (p === undefined) throw new BadInputError(`block ${b} does not exist: the model has ${acc.perBlock.length} blocks`);
-    n += p;
-  }
-  return n;
+/** Parameters of the pruned model that keeps `kept` (see keptParams); every block must exist. */
+export function subsetParams(acc: ParamCounts, kept: number[]): number {
+  const missing = kept.find((b) => acc.perBlock[b] === undefined);
+  if (missing !== undefined) throw new BadInputError(`block ${missing} does not exist: the model has ${acc.perBlock.length} blocks`);
+  return keptParams(acc, kept);
 }
 
 /** The smallest model any subset can give: embeddings + other, no blocks. */
-export function minimumParams(acc: ParamAccount): number {
+export function minimumParams(acc: ParamCounts): number {
   return acc.embeddings + acc.other;
 }
 
@@ -33,24 +18,26 @@ export function minimumParams(acc: ParamAccount): number {
  * or an integer > 1 as an absolute parameter count. Returns a parameter count (fractions rounded down).
  * Throws BadInputError naming the value when it is neither, or when not even the block-less model fits.
  */
-export function parseBudget(spec: string, acc: ParamAccount): number {
+export function parseBudget(spec: string, acc: ParamCounts): number {
   const text = spec.trim();
   const v = /^[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?$/.test(text) ? Number(text) : NaN;
   let budget: number;
+  // Quoted: the value may be empty or padded.
+  const bad = (what: string) => new BadInputError(`{{budget}} '${spec}' ${what}`, { param: 'budget', value: spec });
   if (!Number.isFinite(v) || v <= 0) {
-    throw new BadInputError(`budget '${spec}' is not a fraction in (0, 1] nor an integer parameter count > 1`);
+    throw bad('is not a fraction in (0, 1] nor an integer parameter count > 1');
   } else if (v <= 1) {
     // The epsilon keeps 0.29 × 100 from landing on 28.999999999999996 and rounding down to 28.
     budget = Math.floor(v * acc.total + 1e-6);
   } else if (Number.isInteger(v)) {
     budget = v;
   } else {
-    throw new BadInputError(`budget '${spec}' is above 1 but not an integer: give a fraction in (0, 1] or a whole parameter count`);
+    throw bad('is above 1 but not an integer: give a fraction in (0, 1] or a whole parameter count');
   }
   const min = minimumParams(acc);
   if (budget < min) {
-    throw new BadInputError(
-      `budget '${spec}' (${budget} parameters) is below the smallest possible model: ${min} parameters ` +
+    throw bad(
+      `(${budget} parameters) is below the smallest possible model: ${min} parameters ` +
         `(embeddings ${acc.embeddings} + final norm/head ${acc.other}, no blocks; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total})`,
     );
   }
@@ -108,7 +95,7 @@ export function checkKept(kept: number[], L: number): void {
  * Subsets one move away from `kept` that fit `budget`: drop one kept block, add one dropped block,
  * or swap one kept block for one dropped block. Deduplicated, without `kept` itself, sorted lexicographically.
  */
-export function localSearchNeighbours(kept: number[], L: number, acc: ParamAccount, budget: number): number[][] {
+export function localSearchNeighbours(kept: number[], L: number, acc: ParamCounts, budget: number): number[][] {
   checkKept(kept, L);
   const keptSet = new Set(kept);
   const dropped: number[] = [];

@@ -1,16 +1,16 @@
 /**
  * One entry point for every job type, called by the worker thread (and by in-process hosts).
  */
-import { Job, JobContext } from '../jobs';
+import { AnyJobResult, Job, JobContext, JobResult, resultOf } from '../jobs';
 import { runProbeJob } from './probeJob';
 import { runPruneJob } from './pruneJob';
 import { runEvalJob } from './evalJob';
 import { runOptimizeJob } from './optimizeJob';
 
-export async function runJob(job: Job, ctx: JobContext): Promise<unknown> {
+export async function runAnyJob(job: Job, ctx: JobContext): Promise<AnyJobResult> {
   switch (job.type) {
     case 'probe':
-      return runProbeJob(job.modelDir, job.tasks, job.settings, ctx);
+      return runProbeJob(job, ctx);
     case 'prune':
       return runPruneJob(job, ctx);
     case 'eval':
@@ -22,4 +22,8 @@ export async function runJob(job: Job, ctx: JobContext): Promise<unknown> {
       throw new Error(`unknown job ${JSON.stringify(never)}`);
     }
   }
+}
+
+export async function runJob<J extends Job>(job: J, ctx: JobContext): Promise<JobResult<J>> {
+  return resultOf(job, await runAnyJob(job, ctx));
 }

@@ -3,11 +3,14 @@
  * train a probe, score it. Selection reads cross-validated scores on the training split only
  * (stratified 5-fold); test scores are computed for reporting and never feed back.
  */
-import { JobContext, ProbeSettings } from '../jobs';
+import { JobContext } from '../jobs';
+import { Score } from '../report';
+import { ProbeSettings } from '../settings';
 import { throwIfAborted } from '../errors';
 import { TaskData } from '../data/dataset';
 import { TextTokenizer } from '../data/tokenize';
 import { Extractor, IdRemap, LayerFeatures } from '../extract/extractor';
+import { extractorOptions } from './prepare';
 import { ModelInfo } from '../model/modelInfo';
 import { stratifiedKFold, takeRows } from '../probe/cv';
 import { accuracy, macroF1 } from '../probe/metrics';
@@ -21,11 +24,6 @@ import { subsetKey } from '../optimize/subsets';
  * biased upwards); k folds use all training rows for validation.
  */
 export const VALIDATION_FOLDS = 5;
-
-export interface Score {
-  accuracy: number;
-  macroF1: number;
-}
 
 /** Per-row outcomes of one subset on one task's rows: the basis of paired comparisons. */
 export interface RowOutcomes {
@@ -162,7 +160,7 @@ export class SubsetEvaluator {
     if (prior && (!withTest || prior.test)) return prior;
     throwIfAborted(ctx.signal);
     const prefix = this.prefixFeatures(kept);
-    const ex = prefix ? null : await Extractor.create(this.info, this.tokenizer, { poolings: [this.settings.pooling], kept, provider: this.settings.provider, strictProvider: this.settings.strictProvider, batchSize: this.settings.batchSize, cacheDir: this.settings.cacheDir, threads: this.settings.threads, idRemap: this.idRemap }, ctx);
+    const ex = prefix ? null : await Extractor.create(this.info, this.tokenizer, { ...extractorOptions(this.settings), kept, idRemap: this.idRemap }, ctx);
     const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
     const extract = async (sp: TaskSplit, split: 'train' | 'test') => (prefix ? prefix(sp.task.name, split) : ex!.extract(sp.task[split], `[${key}] ${sp.task.name}/${split}`, quiet));
     const m: Measured = prior ?? { kept, params: this.params(kept), val: {}, valRows: {}, objective: 0 };

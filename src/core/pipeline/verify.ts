@@ -5,39 +5,20 @@
  */
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { JobContext, ProbeSettings } from '../jobs';
+import { JobContext } from '../jobs';
+import { TimingReport, VerifyReport } from '../report';
+import { DEFAULT_SETTINGS, ProbeSettings } from '../settings';
 import { throwIfAborted } from '../errors';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { TaskData } from '../data/dataset';
 import { ModelInfo } from '../model/modelInfo';
 import { openSession } from '../runtime/session';
-import { Measured, Score, TaskSplit, scoreOf } from './measure';
-
-export interface TimingReport {
-  /** Median milliseconds per forward pass. */
-  /** `runs` pairs were timed, stopping once the speedup's relative standard error `relativeError` ≤ TIMING_PRECISION. */
-  batch1: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
-  batch32: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
-  /** FLOP ratio original / pruned at the timed sequence length: the speedup if only FLOPs mattered. */
-  idealSpeedup: number;
-  /** batch-32 speedup / ideal speedup. */
-  efficiency: number;
-  seqLen: number;
-  provider: string;
-  threads: number;
-}
-
-export interface VerifyReport {
-  loadedFrom: string;
-  perTask: Record<string, { claimed: Score; measured: Score; equal: boolean }>;
-  allEqual: boolean;
-  timing: TimingReport;
-}
+import { Measured, TaskSplit, scoreOf } from './measure';
 
 /** Runs a classifier folder on a task's test split; returns predictions. */
 export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'>, tokenizer?: TextTokenizer, ctx: JobContext = {}): Promise<Int32Array> {
   const config = (await import('node:fs')).readFileSync(path.join(dir, 'config.json'), 'utf8');
-  const maxLength = (JSON.parse(config) as { probescale?: { maxLength?: number } }).probescale?.maxLength ?? 128;
+  const maxLength = (JSON.parse(config) as { probescale?: { maxLength?: number } }).probescale?.maxLength ?? DEFAULT_SETTINGS.maxLength;
   const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength }));
   const { session } = await openSession(path.join(dir, 'onnx', 'model.onnx'), { provider: settings.provider, threads: settings.threads, log: ctx.log });
   const pred = new Int32Array(task.test.length);

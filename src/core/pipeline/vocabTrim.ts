@@ -27,7 +27,7 @@ export interface VocabPlan {
 }
 
 export function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[]): VocabPlan {
-  if (tokenizer.unkId === null) throw new BadInputError(`--vocab-trim: the tokenizer in ${info.dir} names no unknown token to send unseen ids to; run without --vocab-trim.`);
+  if (tokenizer.unkId === null) throw new BadInputError(`{{vocabTrim}}: the tokenizer in ${info.dir} names no unknown token to send unseen ids to; turn {{vocabTrim}} off.`, { param: 'vocabTrim', value: 'true' });
   const e = findWordEmbedding(info.model);
   const keep = new Set<number>([tokenizer.padId, tokenizer.unkId]);
   for (const t of tasks) for (const ex of t.train) for (const id of tokenizer.encode(ex.text, ex.textPair)) keep.add(id);

@@ -6,12 +6,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { BadInputError } from '../errors';
+import { badValue } from '../errors';
+import { PROVIDERS, Provider } from '../settings';
 import { OnnxModel } from '../onnx/model';
 import { ReferencingGraph, referencingGraph } from '../onnx/reference';
-
-export type Provider = 'auto' | 'cpu' | 'webgpu' | 'cuda';
-export const PROVIDERS: Provider[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -41,8 +39,9 @@ function sayOnce(log: LogFn | undefined, level: 'info' | 'warn', msg: string): v
 }
 
 export function parseProvider(v: string): Provider {
-  if ((PROVIDERS as string[]).includes(v)) return v as Provider;
-  throw new BadInputError(`--provider ${v}: unknown execution provider; use one of ${PROVIDERS.join(', ')}.`);
+  const known = PROVIDERS.find((p) => p === v);
+  if (known) return known;
+  throw badValue('provider', v, `unknown execution provider; use one of ${PROVIDERS.join(', ')}.`);
 }
 
 /**
@@ -64,7 +63,7 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
   for (const ep of order) {
     const known = unavailable.get(ep);
     if (known !== undefined && ep !== 'cpu') {
-      if (requested !== 'auto' && opts.strictProvider) throw new BadInputError(`--provider ${requested}: it cannot start on this machine (${known}). ${hint(ep)}`);
+      if (requested !== 'auto' && opts.strictProvider) throw badValue('provider', requested, `it cannot start on this machine (${known}). ${hint(ep)}`);
       continue;
     }
     const so: ort.InferenceSession.SessionOptions = {
@@ -88,7 +87,7 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
       if (ep === 'cpu') break;
       unavailable.set(ep, why);
       if (requested !== 'auto' && opts.strictProvider) {
-        throw new BadInputError(`--provider ${requested}: it cannot start on this machine (${why}). ${hint(ep)}`);
+        throw badValue('provider', requested, `it cannot start on this machine (${why}). ${hint(ep)}`);
       }
       sayOnce(opts.log, requested === 'auto' ? 'info' : 'warn', `execution provider ${ep} is not available (${why}); ${hint(ep)} Falling back.`);
     }

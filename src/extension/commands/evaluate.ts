@@ -2,12 +2,13 @@
  * "ProbeScale: Evaluate Committed Model" and the eval path it shares with the test API: the
  * classifiers a committed folder ships, run as shipped on the tasks' test splits.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
-import { ProbeSettings, TaskSpec } from '../../core/jobs';
-import type { ProbeReport } from '../../core/pipeline/report';
+import { TaskSpec } from '../../core/jobs';
+import { ProbeSettings } from '../../core/settings';
+import type { ProbeReport } from '../../core/report';
+import { claimedAccuracy } from '../../core/commit/committed';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
@@ -27,31 +28,12 @@ export type EvalReport = ProbeReport & { claimed?: Record<string, number> };
 
 export type EvalRun = { status: 'done'; report: EvalReport; savedTo: string | null } | { status: 'cancelled' };
 
-/**
- * The test accuracy the folder's own probescale-report.json claims per task, for the tasks
- * this eval measured on as many test rows (other row counts are not comparable).
- */
-export function claimedAccuracy(dir: string, report: ProbeReport): Record<string, number> | undefined {
-  let committed: { tasks?: Record<string, { nTest?: number }>; selection?: { perTask?: Record<string, { test?: { accuracy?: number } }> } };
-  try {
-    committed = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8')) as typeof committed;
-  } catch {
-    return undefined;
-  }
-  const out: Record<string, number> = {};
-  for (const [name, t] of Object.entries(report.tasks)) {
-    const acc = committed.selection?.perTask?.[name]?.test?.accuracy;
-    if (typeof acc === 'number' && committed.tasks?.[name]?.nTest === t.nTest) out[name] = acc;
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
 /** Runs an eval job with progress, saves the report to the workspace and shows it in the view. */
 export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun> {
   const committed = committedTasks(config.modelDir);
   if (!committed) throw new BadInputError(`${config.modelDir} is not a committed folder: its config.json has no "probescale.tasks".`);
   const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
-  const outcome = await s.jobs.run<ProbeReport>(
+  const outcome = await s.jobs.run(
     { type: 'eval', modelDir: config.modelDir, tasks: config.tasks, settings },
     `ProbeScale: evaluating ${path.basename(config.modelDir)} on ${config.tasks.map((t) => t.name).join(', ')}`,
   );

@@ -6,12 +6,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { optimizeCommandLine } from '../../core/commandLine';
+import { describeBudget, pctLabel } from '../../core/optimize/budgetText';
+import { formatCount } from '../../shared/params';
 import { BadInputError } from '../../core/errors';
-import { ProbeSettings, TaskSpec } from '../../core/jobs';
+import { TaskSpec } from '../../core/jobs';
+import { ProbeSettings } from '../../core/settings';
 import { openModel } from '../../core/model/modelInfo';
-import type { OptimizeReport } from '../../core/pipeline/optimizeJob';
-import { ParamAccount, minimumParams, parseBudget } from '../../core/optimize/subsets';
-import { ParamData, formatBlockRanges } from '../../shared/protocol';
+import type { OptimizeReport } from '../../core/report';
+import { minimumParams, parseBudget } from '../../core/optimize/subsets';
+import type { ParamCounts } from '../../shared/params';
+import { formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
 import { Services } from '../services';
 import { readOptimizeSettings, readProbeSettings } from '../settingKeys';
@@ -47,46 +52,15 @@ export type OptimizeRun =
 
 export const PRESET_FRACTIONS = [0.25, 0.35, 0.5, 0.7] as const;
 
-/** 11_712_512 → "11.7 M". */
-function count(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return String(n);
-}
-
-/** 0.5 → "50", 0.355 → "35.5". */
-function pctLabel(f: number): string {
-  return String(Number((100 * f).toFixed(1)));
-}
-
 /**
  * The model's parameter accounting (embeddings, per block, other): from the shown report when
  * it is of this model, else read from the ONNX file (tens of milliseconds for a 50 MB model).
  */
-export function paramAccountOf(modelDir: string, shown?: { dir: string; params: ParamData }): ParamAccount {
+export function paramAccountOf(modelDir: string, shown?: { dir: string; params: ParamCounts }): ParamCounts {
   if (shown && path.resolve(shown.dir) === path.resolve(modelDir)) return shown.params;
   const info = openModel(modelDir);
   info.model.close();
   return info.params;
-}
-
-/** The most blocks a budget can hold: the smallest blocks first. */
-export function maxBlocksWithin(acc: ParamAccount, budget: number): number {
-  let left = budget - minimumParams(acc);
-  let n = 0;
-  for (const p of [...acc.perBlock].sort((a, b) => a - b)) {
-    if (p > left) break;
-    left -= p;
-    n++;
-  }
-  return n;
-}
-
-/** "5.8 M parameters (50.0 %) · up to 4 of 12 blocks" for a budget in parameters. */
-export function describeBudget(acc: ParamAccount, budget: number): string {
-  const k = maxBlocksWithin(acc, budget);
-  return `${count(budget)} parameters (${((100 * budget) / acc.total).toFixed(1)} %) · up to ${k} of ${acc.perBlock.length} blocks`;
 }
 
 /** `<model>-probescale-<pct>` beside the model (see besideModel); pct of the model's parameters. */
@@ -94,29 +68,14 @@ export function optimizedFolderPath(modelDir: string, budgetParams: number, tota
   return besideModel(modelDir, `${path.basename(modelDir)}-probescale-${pctLabel(budgetParams / total)}`);
 }
 
-function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The CLI command that runs the same job, for the model card (paths relative to the workspace folder). */
-export function cliCommand(config: OptimizeConfig & { out: string; targetRetention: number; candidates: number; select: SelectionRule | 'auto'; vocabTrim: boolean }, settings: ProbeSettings): string {
-  const folder = workspaceFolderFor(config.modelDir)?.uri.fsPath;
-  const rel = (p: string) => {
+/** Paths as the CLI command in the model card writes them: relative to the workspace folder of the model. */
+function workspaceRelative(modelDir: string): (p: string) => string {
+  const folder = workspaceFolderFor(modelDir)?.uri.fsPath;
+  return (p) => {
     if (!folder) return p;
     const r = path.relative(folder, p);
     return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
   };
-  const args = ['probescale', 'optimize', rel(config.modelDir)];
-  for (const t of config.tasks) args.push('--task', `${t.name}=${rel(t.path)}${t.weight !== 1 ? `:${t.weight}` : ''}`);
-  args.push('--budget', config.budget, '--out', rel(config.out), '--target-retention', String(config.targetRetention), '--candidates', String(config.candidates));
-  if (config.select !== 'auto') args.push('--select', config.select);
-  if (config.vocabTrim) args.push('--vocab-trim');
-  if (settings.limitTrain) args.push('--limit-train', String(settings.limitTrain));
-  if (settings.limitTest) args.push('--limit-test', String(settings.limitTest));
-  if (settings.c !== undefined) args.push('--c', String(settings.c));
-  if (settings.pooling !== 'mean') args.push('--pooling', settings.pooling);
-  if (settings.maxLength !== 128) args.push('--max-length', String(settings.maxLength));
-  return args.map(shellQuote).join(' ');
 }
 
 /**
@@ -140,10 +99,10 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
     if (!(await confirmReplace(out, detail))) return { status: 'declined' };
     overwrite = true;
   }
-  const command = cliCommand({ ...config, out, targetRetention, candidates, select, vocabTrim }, settings);
-  const outcome = await s.jobs.run<{ out: string; report: OptimizeReport }>(
-    { type: 'optimize', modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, settings, command },
-    `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${count(budgetParams)} parameters`,
+  const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, settings };
+  const outcome = await s.jobs.run(
+    { type: 'optimize', ...job, command: optimizeCommandLine(job, workspaceRelative(config.modelDir)) },
+    `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${formatCount(budgetParams)} parameters`,
   );
   if (outcome.status === 'cancelled') return outcome;
   const savedTo = s.reports.save(outcome.result.report);
@@ -160,7 +119,7 @@ const LAST_BUDGET_KEY = 'probescale.lastBudget';
  * The budget: presets that fit (the smallest model is embeddings + other, no blocks), each with
  * the parameter count it gives, or a typed fraction or count. Undefined when dismissed.
  */
-export async function pickBudget(state: vscode.Memento, acc: ParamAccount, title: string): Promise<string | undefined> {
+export async function pickBudget(state: vscode.Memento, acc: ParamCounts, title: string): Promise<string | undefined> {
   const min = minimumParams(acc);
   const minPct = ((100 * min) / acc.total).toFixed(1);
   const fits = PRESET_FRACTIONS.filter((f) => Math.floor(f * acc.total + 1e-6) >= min);
@@ -174,7 +133,7 @@ export async function pickBudget(state: vscode.Memento, acc: ParamAccount, title
   });
   const choice = await vscode.window.showQuickPick(items, {
     title,
-    placeHolder: `Budget for the pruned model: ${count(acc.total)} parameters now; with no blocks ${count(min)} (${minPct} %)`,
+    placeHolder: `Budget for the pruned model: ${formatCount(acc.total)} parameters now; with no blocks ${formatCount(min)} (${minPct} %)`,
   });
   if (!choice) return undefined;
   let spec = choice.spec;
@@ -220,7 +179,7 @@ function summary(run: Extract<OptimizeRun, { status: 'done' }>): string {
   const ret = sel.retention.vsFinal;
   const verified = run.report.verify ? (run.report.verify.allEqual ? ', verified' : ', but re-measuring the written folder gave different scores (see the view)') : '';
   return (
-    `ProbeScale: wrote ${displayPath(run.out)}: blocks ${formatBlockRanges(sel.kept)} · ${count(sel.params)} parameters (${(100 * sel.fraction).toFixed(1)} %)` +
+    `ProbeScale: wrote ${displayPath(run.out)}: blocks ${formatBlockRanges(sel.kept)} · ${formatCount(sel.params)} parameters (${(100 * sel.fraction).toFixed(1)} %)` +
     `${Number.isFinite(ret) ? `, ${(100 * ret).toFixed(1)} % of the final layer's accuracy` : ''}${verified}.`
   );
 }

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
-import { CommittedTask, committedTasks, displayPath, findCommittedFolders, findModelFolders, findTaskFolders, isModelFolder } from '../workspace/discovery';
+import { CommittedTask } from '../../core/commit/committed';
+import { parseWeights } from '../../core/data/weights';
+import { committedTasks, displayPath, findCommittedFolders, findModelFolders, findTaskFolders, isModelFolder } from '../workspace/discovery';
 
 const LAST_TASKS_KEY = 'probescale.lastTasks';
 
@@ -98,23 +100,6 @@ export async function pickTasks(state: vscode.Memento, title: string): Promise<T
   }
   await state.update(LAST_TASKS_KEY, paths);
   return tasksFromPaths(paths);
-}
-
-/**
- * Parses `spam:2, sentlen:1` into weights for `names` (names left out keep weight 1); a message
- * when a name is unknown or a weight is not a positive number.
- */
-export function parseWeights(text: string, names: readonly string[]): Record<string, number> | string {
-  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 1]));
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^(.+?)\s*[:=]\s*(\S+)$/.exec(part);
-    if (!m) return `"${part}": write NAME:WEIGHT, e.g. ${names[0]}:2.`;
-    if (!names.includes(m[1])) return `"${m[1]}" is not one of the chosen tasks (${names.join(', ')}).`;
-    const w = Number(m[2]);
-    if (!Number.isFinite(w) || w <= 0) return `"${m[2]}" is not a positive weight.`;
-    out[m[1]] = w;
-  }
-  return out;
 }
 
 interface WeightItem extends vscode.QuickPickItem {
@@ -210,21 +195,4 @@ export async function pickEvalTasks(committed: CommittedTask[], title: string): 
     out.push({ name: item.task.name, path: p, weight: 1 });
   }
   return out;
-}
-
-/** Parses "0,2,5" / "0-3,7" into sorted block indices below `numLayers`; a message when invalid. */
-export function parseBlockList(text: string, numLayers: number): number[] | string {
-  const out = new Set<number>();
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
-    if (!m) return `"${part}" is not a block number or range (use e.g. 0,2,5 or 0-3).`;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) return `"${part}": a range goes up, e.g. 0-3.`;
-    for (let i = a; i <= b; i++) {
-      if (i >= numLayers) return `block ${i} does not exist; the model has blocks 0–${numLayers - 1}.`;
-      out.add(i);
-    }
-  }
-  return [...out].sort((x, y) => x - y);
 }

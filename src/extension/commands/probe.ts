@@ -2,8 +2,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../../core/errors';
-import { ProbeSettings, TaskSpec } from '../../core/jobs';
-import type { ProbeReport } from '../../core/pipeline/report';
+import { TaskSpec } from '../../core/jobs';
+import { ProbeSettings } from '../../core/settings';
+import type { ProbeReport } from '../../core/report';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
@@ -23,7 +24,7 @@ export type ProbeRun = { status: 'done'; report: ProbeReport; savedTo: string | 
 export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeRun> {
   const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
   const name = path.basename(config.modelDir);
-  const outcome = await s.jobs.run<ProbeReport>(
+  const outcome = await s.jobs.run(
     { type: 'probe', modelDir: config.modelDir, tasks: config.tasks, settings },
     `ProbeScale: probing ${name} on ${config.tasks.map((t) => t.name).join(', ')}`,
   );

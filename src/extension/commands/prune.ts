@@ -2,17 +2,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PruneResult } from '../../core/pipeline/pruneJob';
-import { PruneOutcome, formatBlockRanges } from '../../shared/protocol';
+import { declaredLayerCount } from '../../core/model/layerCount';
+import { bestPrefix } from '../../shared/params';
+import { blocksSlug, parseBlockList } from '../../core/prune/blockList';
+import { PruneOutcome } from '../../shared/protocol';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { besideModel, displayPath } from '../workspace/discovery';
-import { parseBlockList, pickModelFolder } from './pickers';
-
-/** `[0,1,2,3,7]` → `0-3_7`: ranges joined by `_`, safe in folder names on every platform. */
-export function blocksSlug(kept: readonly number[]): string {
-  return formatBlockRanges(kept, '-', '_');
-}
+import { pickModelFolder } from './pickers';
 
 /** Where `<model>-pruned-<blocks>` goes (see besideModel). */
 export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
@@ -49,7 +46,7 @@ export async function commitPrune(s: Services, modelDir: string, layers: number[
     if (!(await confirmReplace(out, `Its contents will be replaced by the model with blocks ${layers.join(', ') || '(none)'} of ${path.basename(modelDir)}.`))) return { status: 'declined' };
     overwrite = true;
   }
-  const outcome = await s.jobs.run<PruneResult>({ type: 'prune', modelDir, layers, out, overwrite, settings: {} }, `ProbeScale: writing ${path.basename(out)}`);
+  const outcome = await s.jobs.run({ type: 'prune', modelDir, layers, out, overwrite, settings: {} }, `ProbeScale: writing ${path.basename(out)}`);
   if (outcome.status === 'cancelled') {
     void vscode.window.showInformationMessage('ProbeScale: pruning cancelled; nothing was written.');
     return outcome;
@@ -69,9 +66,7 @@ export async function commitPrune(s: Services, modelDir: string, layers: number[
 /** Number of blocks from config.json, for validating typed block lists before the job runs. */
 function numLayersOf(modelDir: string): number | undefined {
   try {
-    const c = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    const n = c.num_hidden_layers ?? c.n_layers ?? c.num_layers;
-    return typeof n === 'number' ? n : undefined;
+    return declaredLayerCount(JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')));
   } catch {
     return undefined;
   }
@@ -93,8 +88,7 @@ export async function pruneModel(s: Services): Promise<void> {
     const sel = s.selection && path.resolve(s.selection.modelDir) === path.resolve(modelDir) ? s.selection.kept : undefined;
     if (sel) items.push({ label: `$(check) Blocks ticked in the ProbeScale view`, description: blocksSlug(sel).replace(/_/g, ', '), layers: sel });
     if (report) {
-      const k = Math.min(numLayers, Math.max(0, ...Object.values(report.tasks).map((t) => t.bestLayer)));
-      const prefix = Array.from({ length: k }, (_, i) => i);
+      const prefix = bestPrefix(Object.values(report.tasks).map((t) => t.bestLayer), numLayers);
       items.push({ label: '$(graph-line) Best prefix from the last report', description: `blocks ${blocksSlug(prefix).replace(/_/g, ', ')}`, detail: 'the lowest layers that reach every task’s best probe score', layers: prefix });
     }
     items.push({ label: '$(edit) Type blocks…', description: 'e.g. 0-5, 7', alwaysShow: true });

@@ -6,7 +6,8 @@
  */
 import * as vscode from 'vscode';
 import { ProbeScaleError, isCancelled } from '../../core/errors';
-import { Job, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
+import { Job, JobResult, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
+import { describeProgress } from '../../core/progress';
 import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
 import { errorMessage } from '../log';
 
@@ -28,23 +29,6 @@ interface Current {
   id: string;
   kind: JobKind;
   controller: AbortController;
-}
-
-/** One line for a progress event, and the share of its stage that is done (null when unknown). */
-export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { message: string; fraction: number | null } {
-  switch (e.kind) {
-    case 'stage':
-      return { message: e.message, fraction: null };
-    case 'extract':
-      return { message: `extracting features of ${e.label}: ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
-    case 'probe':
-      return { message: `training probes for ${e.task}: layer ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
-    case 'candidate':
-      // `done` counts the subsets measured before this one; local search makes `total` grow.
-      return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${e.subset}`, fraction: e.total ? Math.min(1, e.done / e.total) : null };
-    default:
-      return assertNever(e, 'progress event');
-  }
 }
 
 export class JobManager implements vscode.Disposable {
@@ -82,7 +66,7 @@ export class JobManager implements vscode.Disposable {
    * Runs `job` with a progress notification titled `title`. Resolves with the result, or with
    * `cancelled`; rejects with the job's error (the caller reports it).
    */
-  async run<T>(job: Job, title: string): Promise<JobOutcome<T>> {
+  async run<J extends Job>(job: J, title: string): Promise<JobOutcome<JobResult<J>>> {
     if (this.current) throw new JobBusyError(this.current.kind);
     const current: Current = { id: `job-${this.nextId++}`, kind: job.type, controller: new AbortController() };
     this.current = current;
@@ -111,7 +95,7 @@ export class JobManager implements vscode.Disposable {
           };
           try {
             this.events.fire({ type: 'job/progress', jobId: id, job: kind, message: 'starting…', fraction: null });
-            const result = await this.ensureRunner().run<T>(job, { signal: controller.signal, onProgress, log: (l, m) => this.workerLog(l, m) });
+            const result = await this.ensureRunner().run(job, { signal: controller.signal, onProgress, log: (l, m) => this.workerLog(l, m) });
             const secs = ((Date.now() - started) / 1000).toFixed(1);
             this.log.info(`${kind} job ${id} finished in ${secs} s`);
             this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'done', message: `${kind} finished in ${secs} s` });

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CommittedTask, committedTasksOf } from '../../core/commit/committed';
 
 /** Folders never searched: dependencies, build output, test installs. */
 export const SEARCH_EXCLUDE = '**/{node_modules,.git,out,dist,.e2e,.vscode-test,.probescale}/**';
@@ -36,24 +37,13 @@ export function isModelFolder(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json')) && hasOnnx(dir);
 }
 
-/** A task classifier a committed folder ships (config.json `probescale.tasks`). */
-export interface CommittedTask {
-  name: string;
-  classifier: string;
-  labels: string[];
-}
-
 /**
  * The task classifiers of a committed folder (what "optimize" writes: config.json with a
  * `probescale.tasks` list); undefined for any other folder.
  */
 export function committedTasks(dir: string): CommittedTask[] | undefined {
   try {
-    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { probescale?: { tasks?: unknown } };
-    const tasks = config.probescale?.tasks;
-    if (!Array.isArray(tasks) || tasks.length === 0) return undefined;
-    const ok = tasks.every((t) => typeof t === 'object' && t !== null && typeof (t as CommittedTask).name === 'string' && typeof (t as CommittedTask).classifier === 'string');
-    return ok ? (tasks as CommittedTask[]).map((t) => ({ name: t.name, classifier: t.classifier, labels: Array.isArray(t.labels) ? t.labels.map(String) : [] })) : undefined;
+    return committedTasksOf(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')));
   } catch {
     return undefined;
   }

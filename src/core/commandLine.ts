@@ -1,0 +1,33 @@
+/**
+ * The `probescale optimize` command line that reproduces a job: recorded in the report and the
+ * model card by the CLI and the extension alike.
+ */
+import { OptimizeJob } from './jobs';
+import { DEFAULT_SETTINGS } from './settings';
+
+/** Quotes one argument for a POSIX shell (left as is when it needs no quoting). */
+export function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command line of `job`: every option that changes the result (runtime choices such as the
+ * provider, batch size or cache are left out); `rel` writes each path (default: as given).
+ */
+export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, rel: (p: string) => string = (p) => p): string {
+  const s = job.settings;
+  const args = ['probescale', 'optimize', rel(job.modelDir)];
+  for (const t of job.tasks) args.push('--task', `${t.name}=${rel(t.path)}${t.weight !== 1 ? `:${t.weight}` : ''}`);
+  args.push('--budget', job.budget, '--out', rel(job.out), '--target-retention', String(job.targetRetention), '--candidates', String(job.candidates));
+  if (job.select && job.select !== 'auto') args.push('--select', job.select);
+  if (job.vocabTrim) args.push('--vocab-trim');
+  if (s.limitTrain) args.push('--limit-train', String(s.limitTrain));
+  if (s.limitTest) args.push('--limit-test', String(s.limitTest));
+  if (s.c !== undefined) args.push('--c', String(s.c));
+  if (s.pooling !== DEFAULT_SETTINGS.pooling) args.push('--pooling', s.pooling);
+  if (s.maxLength !== DEFAULT_SETTINGS.maxLength) args.push('--max-length', String(s.maxLength));
+  if (s.seed !== DEFAULT_SETTINGS.seed) args.push('--seed', String(s.seed));
+  if (s.onnx) args.push('--onnx', s.onnx); // relative to the model folder, as given
+  if (s.quantized) args.push('--quantized');
+  return args.map(shellQuote).join(' ');
+}

@@ -1,0 +1,48 @@
+/**
+ * What a committed folder says about itself: the classifiers its config.json lists
+ * (`probescale.tasks`, written by optimize, read by eval and by the extension) and the scores
+ * its probescale-report.json claims.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ProbeReport } from '../report';
+
+/** A task classifier a committed folder ships. */
+export interface CommittedTask {
+  name: string;
+  /** Folder of the classifier, relative to the committed folder (`classifiers/<name>`). */
+  classifier: string;
+  labels: string[];
+}
+
+/** The task classifiers a config.json lists; undefined when it lists none (not a committed folder) or lists them malformed. */
+export function committedTasksOf(config: Record<string, unknown>): CommittedTask[] | undefined {
+  const section = config.probescale;
+  const tasks: unknown = typeof section === 'object' && section !== null && 'tasks' in section ? section.tasks : undefined;
+  if (!Array.isArray(tasks) || tasks.length === 0) return undefined;
+  const out: CommittedTask[] = [];
+  for (const t of tasks) {
+    if (typeof t !== 'object' || t === null || !('name' in t) || !('classifier' in t) || typeof t.name !== 'string' || typeof t.classifier !== 'string') return undefined;
+    out.push({ name: t.name, classifier: t.classifier, labels: 'labels' in t && Array.isArray(t.labels) ? t.labels.map(String) : [] });
+  }
+  return out;
+}
+
+/**
+ * The test accuracy the folder's own probescale-report.json claims per task, for the tasks
+ * this eval measured on as many test rows (other row counts are not comparable).
+ */
+export function claimedAccuracy(dir: string, report: ProbeReport): Record<string, number> | undefined {
+  let committed: { tasks?: Record<string, { nTest?: number }>; selection?: { perTask?: Record<string, { test?: { accuracy?: number } }> } };
+  try {
+    committed = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8')) as typeof committed;
+  } catch {
+    return undefined;
+  }
+  const out: Record<string, number> = {};
+  for (const [name, t] of Object.entries(report.tasks)) {
+    const acc = committed.selection?.perTask?.[name]?.test?.accuracy;
+    if (typeof acc === 'number' && committed.tasks?.[name]?.nTest === t.nTest) out[name] = acc;
+  }
+  return Object.keys(out).length ? out : undefined;
+}

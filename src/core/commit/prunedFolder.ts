@@ -1,0 +1,55 @@
+/**
+ * The pruned model folder: config.json (new layer count + a probescale section), tokenizer
+ * files, every ONNX variant pruned, and pruned safetensors when the source has them. A drop-in
+ * replacement for the source (same inputs, outputs and tokenizer).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { throwIfAborted } from '../errors';
+import { JobContext, stage } from '../jobs';
+import { ModelInfo } from '../model/modelInfo';
+import { prunedConfig, writePrunedSafetensors } from '../model/safetensors';
+import { writePrunedOnnx } from '../prune/surgery';
+import { TOOL_VERSION } from '../report';
+import { keptParams } from '../../shared/params';
+import { copyTokenizerFiles } from './files';
+
+/**
+ * Fills `dir` with the pruned model: config.json (new layer count + a probescale section),
+ * tokenizer files, every ONNX variant pruned, and pruned safetensors when the source has them.
+ */
+export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: string, extra: Record<string, unknown>, ctx: JobContext): Promise<string[]> {
+  const files: string[] = [];
+  const config = prunedConfig(info.config, kept);
+  config.probescale = {
+    version: TOOL_VERSION,
+    source: info.dir,
+    sourceLayers: info.numLayers,
+    keptBlocks: kept,
+    params: { before: info.params.total, after: keptParams(info.params, kept) },
+    ...extra,
+  };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  files.push('config.json');
+  files.push(...copyTokenizerFiles(info.dir, dir));
+  const onnxDir = path.join(dir, 'onnx');
+  fs.mkdirSync(onnxDir);
+  const srcOnnxDir = path.dirname(info.onnxFile);
+  // Only variants of the same graph (model.onnx, model_quantized.onnx, ...): a decoder beside a T5 encoder is not ours to prune.
+  const base = path.basename(info.onnxFile).replace(/(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/, '');
+  const variants = fs.readdirSync(srcOnnxDir).filter((f) => f.endsWith('.onnx') && f.startsWith(base) && /^(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/.test(f.slice(base.length)));
+  for (const v of variants) {
+    throwIfAborted(ctx.signal);
+    stage(ctx, 'prune', `pruning ${v}`);
+    writePrunedOnnx(path.join(srcOnnxDir, v), path.join(onnxDir, v), kept, ctx.signal);
+    files.push(`onnx/${v}`);
+    if (fs.existsSync(path.join(onnxDir, `${v}_data`))) files.push(`onnx/${v}_data`);
+  }
+  const st = path.join(info.dir, 'model.safetensors');
+  if (fs.existsSync(st)) {
+    stage(ctx, 'prune', 'pruning model.safetensors');
+    await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal });
+    files.push('model.safetensors');
+  }
+  return files;
+}

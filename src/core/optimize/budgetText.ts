@@ -1,0 +1,28 @@
+/**
+ * Budgets in words, as the extension's pickers and prompts show them.
+ */
+import { formatCount, type ParamCounts } from '../../shared/params';
+import { minimumParams } from './subsets';
+
+/** 0.5 → "50", 0.355 → "35.5". */
+export function pctLabel(f: number): string {
+  return String(Number((100 * f).toFixed(1)));
+}
+
+/** The most blocks a budget can hold: the smallest blocks first. */
+export function maxBlocksWithin(acc: ParamCounts, budget: number): number {
+  let left = budget - minimumParams(acc);
+  let n = 0;
+  for (const p of [...acc.perBlock].sort((a, b) => a - b)) {
+    if (p > left) break;
+    left -= p;
+    n++;
+  }
+  return n;
+}
+
+/** "5.8 M parameters (50.0 %) · up to 4 of 12 blocks" for a budget in parameters. */
+export function describeBudget(acc: ParamCounts, budget: number): string {
+  const k = maxBlocksWithin(acc, budget);
+  return `${formatCount(budget)} parameters (${((100 * budget) / acc.total).toFixed(1)} %) · up to ${k} of ${acc.perBlock.length} blocks`;
+}

@@ -1,0 +1,81 @@
+/**
+ * Stage 7, advise: retention against the unpruned model, the per-task budget advice (a
+ * saturating curve fitted to every measured subset and every prefix), and whether the
+ * embeddings alone already reach the target.
+ */
+import { evalCurve, recommendBudget } from '../optimize/curve';
+import { LayerScores } from '../optimize/predict';
+import { subsetParams } from '../optimize/subsets';
+import type { ParamCounts } from '../../shared/params';
+import { EmbeddingOnlyReport, Retention, Score, TaskBudgetAdvice, TaskReference } from '../report';
+import { Measured, TaskSplit } from './measure';
+
+export function retention(score: number, final: number, best: number, chance: number): Retention {
+  return { vsFinal: score / final, vsBestLayer: score / best, chanceNormalized: (score - chance) / (final - chance) };
+}
+
+/** Retention of scores against the unpruned model, per task and task-weighted. */
+export class RetentionMeter {
+  constructor(
+    private readonly splits: TaskSplit[],
+    readonly reference: Record<string, TaskReference>,
+  ) {}
+
+  of(task: string, s: Score): Retention {
+    const r = this.reference[task];
+    return retention(s.accuracy, r.final.accuracy, r.bestLayer.test.accuracy, r.majority);
+  }
+
+  perTask(scores: Record<string, Score>): Record<string, Retention> {
+    return Object.fromEntries(this.splits.map((sp) => [sp.task.name, this.of(sp.task.name, scores[sp.task.name])]));
+  }
+
+  mean(scores: Record<string, Score>): Retention {
+    const rs = this.splits.map((sp) => ({ w: sp.weight, r: this.of(sp.task.name, scores[sp.task.name]) }));
+    const W = rs.reduce((a, x) => a + x.w, 0);
+    const avg = (k: keyof Retention) => rs.reduce((a, x) => a + x.w * x.r[k], 0) / W;
+    return { vsFinal: avg('vsFinal'), vsBestLayer: avg('vsBestLayer'), chanceNormalized: avg('chanceNormalized') };
+  }
+}
+
+export const BUDGET_ADVICE_NOTE = 'P(n) = P∞ − a·n^(−α) fitted to validation scores of every measured subset and every prefix; n in parameters; interval = 5–95 % bootstrap.';
+
+/** Budget advice from the measured front plus the exact prefix points (s(t,k) is a prefix's score). */
+export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScores: LayerScores, acc: ParamCounts, targetRetention: number, winner: Measured, seed: number): Record<string, TaskBudgetAdvice> {
+  const advice: Record<string, TaskBudgetAdvice> = {};
+  const L = acc.perBlock.length;
+  const allBlocks = Array.from({ length: L }, (_, i) => i);
+  for (const sp of splits) {
+    const name = sp.task.name;
+    const pts = new Map<number, number>();
+    const add = (n: number, p: number) => pts.set(n, Math.max(pts.get(n) ?? -Infinity, p));
+    for (const m of measured) add(m.params, m.val[name].accuracy);
+    valScores[name].forEach((s, k) => add(subsetParams(acc, allBlocks.slice(0, k)), s));
+    const points = [...pts].map(([n, p]) => ({ n, p }));
+    const r = recommendBudget(points, targetRetention, valScores[name][L], { nMin: subsetParams(acc, []), nMax: acc.total, seed });
+    advice[name] = {
+      recommendedParams: r.n,
+      recommendedFraction: r.n === null ? null : r.n / acc.total,
+      interval: r.interval,
+      fit: { pInf: r.fit.pInf, a: r.fit.a, alpha: r.fit.alpha },
+      predictedAtChosen: evalCurve(r.fit, winner.params),
+      measuredAtChosen: winner.val[name].accuracy,
+    };
+  }
+  return advice;
+}
+
+/** Whether the embedding output alone (no blocks) keeps the target share of the final layer's accuracy. */
+export function embeddingOnly(empty: Measured, meter: RetentionMeter, targetRetention: number, acc: ParamCounts): EmbeddingOnlyReport {
+  const ret = meter.mean(empty.test!);
+  const reaches = ret.vsFinal >= targetRetention;
+  return {
+    validation: empty.objective,
+    test: empty.test!,
+    retention: ret,
+    reachesTarget: reaches,
+    message: reaches
+      ? `The embedding output alone (no blocks, ${subsetParams(acc, []).toLocaleString('en-US')} parameters) keeps ${(100 * ret.vsFinal).toFixed(1)} % of the final layer's accuracy: these tasks are lexical enough for a bag of embeddings. Consider \`probescale prune --layers ""\`.`
+      : `The embedding output alone keeps ${(100 * ret.vsFinal).toFixed(1)} % of the final layer's accuracy, below the ${(100 * targetRetention).toFixed(0)} % target: the kept blocks matter.`,
+  };
+}

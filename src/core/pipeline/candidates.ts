@@ -1,0 +1,92 @@
+/**
+ * Stages 4 and 5, plan and measure candidates: the embeddings alone, the published baselines and
+ * the subsets the per-layer probes predict best are measured for real, then a few rounds of local
+ * search around the best measured one.
+ */
+import { JobContext, stage } from '../jobs';
+import { throwIfAborted } from '../errors';
+import { Baseline, baselineSubsets } from '../optimize/baselines';
+import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize/predict';
+import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
+import type { ParamCounts } from '../../shared/params';
+import { ProbeReport } from '../report';
+import { Measured, SubsetEvaluator } from './measure';
+
+const LOCAL_SEARCH_ROUNDS = 3;
+
+/** Where the search looks: the model's blocks, their parameters, the budget and what it maximises. */
+export interface SearchSpace {
+  numBlocks: number;
+  acc: ParamCounts;
+  budget: number;
+  /** Task weights and cross-validated per-layer scores: the predicted objective. */
+  objective: Objective;
+  /** Subsets predicted best, and neighbours per local-search round. */
+  candidates: number;
+  seed: number;
+}
+
+export interface PlannedCandidate {
+  kept: number[];
+  /** Also score the test split (reported for the embeddings alone and the baselines). */
+  test: boolean;
+  origin: string;
+}
+
+export interface CandidatePlan {
+  baselines: Baseline[];
+  plan: PlannedCandidate[];
+}
+
+export function planCandidates(space: SearchSpace, signals: NonNullable<ProbeReport['signals']>, ctx: JobContext): CandidatePlan {
+  const { numBlocks: L, acc, budget, objective } = space;
+  stage(ctx, 'candidates', `budget ${budget.toLocaleString('en-US')} parameters (${((100 * budget) / acc.total).toFixed(1)} %): measuring candidates and baselines`);
+  const baselines = baselineSubsets(L, acc, budget, { ...objective, blockInfluence: signals.blockInfluence, angularDistance: signals.angularDistance, seed: space.seed });
+  const predicted = bestPredictedSubsets(objective, acc, budget, space.candidates);
+  const plan: PlannedCandidate[] = [
+    { kept: [], test: true, origin: 'embeddings-only' },
+    ...baselines.map((b) => ({ kept: b.kept, test: true, origin: `baseline:${b.name}` })),
+    ...predicted.map((p) => ({ kept: p.kept, test: false, origin: 'predicted' })),
+  ];
+  return { baselines, plan };
+}
+
+/** The best measured subset in the budget (ties: fewer parameters). */
+export function bestInBudget(measured: Measured[], budget: number): Measured {
+  return measured.filter((m) => m.params <= budget).reduce((a, b) => (b.objective > a.objective || (b.objective === a.objective && b.params < a.params) ? b : a));
+}
+
+/** Measures the plan, then local search; returns where each measured subset came from (by subset key). */
+export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext): Promise<Map<string, string>> {
+  const origin = new Map<string, string>();
+  let done = 0;
+  const measure = async (kept: number[], test: boolean, from: string) => {
+    const key = subsetKey(kept);
+    if (!origin.has(key)) origin.set(key, from);
+    // Local search adds candidates after the plan, so the total grows with them.
+    ctx.onProgress?.({ kind: 'candidate', done, total: Math.max(plan.length, done + 1), subset: key || '(none)' });
+    done++;
+    return evaluator.measure(kept, test, ctx);
+  };
+  for (const p of plan) await measure(p.kept, p.test, p.origin);
+  for (let round = 0; round < LOCAL_SEARCH_ROUNDS; round++) {
+    throwIfAborted(ctx.signal);
+    const best = bestInBudget(evaluator.measured, space.budget);
+    const neighbours = unmeasuredNeighbours(best.kept, evaluator.measured, space);
+    if (neighbours.length === 0) break;
+    stage(ctx, 'candidates', `local search round ${round + 1}: ${neighbours.length} neighbours of ${subsetKey(best.kept) || '(none)'}`);
+    for (const k of neighbours) await measure(k, false, 'local-search');
+    if (bestInBudget(evaluator.measured, space.budget) === best) break;
+  }
+  return origin;
+}
+
+/** The neighbours of `kept` in the budget not measured yet, best predicted first, at most `candidates`. */
+function unmeasuredNeighbours(kept: number[], measured: Measured[], space: SearchSpace): number[][] {
+  const seen = new Set(measured.map((m) => subsetKey(m.kept)));
+  const predicted = (k: number[]) => predictedObjective(space.objective, k);
+  return localSearchNeighbours(kept, space.numBlocks, space.acc, space.budget)
+    .filter((k) => !seen.has(subsetKey(k)))
+    .sort((a, b) => predicted(b) - predicted(a))
+    .slice(0, space.candidates);
+}

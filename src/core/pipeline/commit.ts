@@ -1,0 +1,58 @@
+/**
+ * Stage 9, commit: write the chosen subset as a model folder (pruned encoder, one classifier per
+ * task, report and model card), atomically: nothing half written is left at `out`.
+ */
+import * as path from 'node:path';
+import { JobContext, stage } from '../jobs';
+import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
+import { writeClassifiers } from '../commit/classifier';
+import { CommittedTask } from '../commit/committed';
+import { modelCard } from '../commit/modelCard';
+import { writePrunedFolder } from '../commit/prunedFolder';
+import { TrainedProbe } from '../probe/probe';
+import { OptimizeReport } from '../report';
+import { relativePath, reportFileText } from '../reportPaths';
+import { ProbeSettings } from '../settings';
+import { Measured, TaskSplit } from './measure';
+import { PreparedRun } from './prepare';
+import { trimCommittedGraphs, VocabPlan } from './vocabTrim';
+
+export interface CommitInputs {
+  out: string;
+  overwrite: boolean;
+  run: PreparedRun;
+  splits: TaskSplit[];
+  winner: Measured;
+  /** The winner's probes, fitted on the whole training split. */
+  probes: Record<string, TrainedProbe>;
+  settings: ProbeSettings;
+  vocab: VocabPlan | null;
+  report: OptimizeReport;
+}
+
+export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise<void> {
+  const { info, tokenizer } = x.run;
+  const { winner, splits, vocab, report } = x;
+  stage(ctx, 'commit', `writing ${x.out}`);
+  await writeFolderAtomically(x.out, x.overwrite, async (tmp) => {
+    const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, note: 'ONNX graphs map ids outside the kept set to the unknown token; model.safetensors keeps the full vocabulary' } } : {};
+    const tasks: (CommittedTask & { weight: number })[] = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
+    await writePrunedFolder(info, winner.kept, tmp, { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } }, ctx);
+    writeClassifiers(info, winner.kept, tmp, splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] })), x.settings.pooling);
+    if (vocab) {
+      stage(ctx, 'commit', `trimming the vocabulary to ${vocab.kept.length.toLocaleString('en-US')} of ${vocab.sourceVocab.toLocaleString('en-US')} tokens`);
+      trimCommittedGraphs(tmp, vocab);
+    }
+    writeReportFiles(tmp, report);
+  });
+}
+
+/**
+ * The report and the model card of a committed folder (replaced atomically when they exist),
+ * with paths relative to the folder (see core/reportPaths.ts).
+ */
+export function writeReportFiles(dir: string, report: OptimizeReport): void {
+  const file = path.join(dir, 'probescale-report.json');
+  writeFileAtomic(file, reportFileText(report, file));
+  writeFileAtomic(path.join(dir, 'README.md'), modelCard({ ...report, model: { ...report.model, dir: relativePath(dir, report.model.dir) } }));
+}

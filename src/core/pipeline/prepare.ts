@@ -1,0 +1,67 @@
+/**
+ * Stage 1, prepare: open the model, its tokenizer and the tasks a job names.
+ */
+import { JobContext, TaskSpec, stage } from '../jobs';
+import { loadTask, TaskData } from '../data/dataset';
+import { loadTokenizer, TextTokenizer } from '../data/tokenize';
+import { ExtractorOptions } from '../extract/extractor';
+import { ModelInfo, openModel } from '../model/modelInfo';
+import { ModelSummary } from '../report';
+import { ProbeSettings } from '../settings';
+
+export interface PreparedRun {
+  info: ModelInfo;
+  tokenizer: TextTokenizer;
+  tasks: TaskData[];
+}
+
+export async function prepare(modelDir: string, specs: TaskSpec[], settings: ProbeSettings, ctx: JobContext): Promise<PreparedRun> {
+  stage(ctx, 'load', `loading model ${modelDir}`);
+  const info = openModel(modelDir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype });
+  try {
+    const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength });
+    const tasks: TaskData[] = [];
+    for (const s of specs) tasks.push(await loadTask(s.name, s.path, loadOptions(settings)));
+    return { info, tokenizer, tasks };
+  } catch (e) {
+    info.model.close();
+    throw e;
+  }
+}
+
+/** How every job reads a task's rows from the settings. */
+export function loadOptions(settings: ProbeSettings): { seed: number; limitTrain?: number; limitTest?: number } {
+  return { seed: settings.seed, limitTrain: settings.limitTrain, limitTest: settings.limitTest };
+}
+
+/** Runs `body` on a prepared run and closes the model afterwards, whatever happens. */
+export async function withPrepared<T>(modelDir: string, specs: TaskSpec[], settings: ProbeSettings, ctx: JobContext, body: (run: PreparedRun) => Promise<T>): Promise<T> {
+  const run = await prepare(modelDir, specs, settings, ctx);
+  try {
+    return await body(run);
+  } finally {
+    run.info.model.close();
+  }
+}
+
+/** The extractor options every job derives from its settings (one pooling, the host's runtime choices). */
+export function extractorOptions(settings: ProbeSettings): ExtractorOptions {
+  return { poolings: [settings.pooling], provider: settings.provider, strictProvider: settings.strictProvider, batchSize: settings.batchSize, cacheDir: settings.cacheDir, threads: settings.threads };
+}
+
+/** The weight a job gave a task (1 when none). */
+export function weightOf(specs: TaskSpec[], name: string): number {
+  return specs.find((s) => s.name === name)?.weight ?? 1;
+}
+
+export function summarizeModel(info: ModelInfo): ModelSummary {
+  return {
+    dir: info.dir,
+    onnxFile: info.onnxFile,
+    architecture: info.architecture,
+    numLayers: info.numLayers,
+    hiddenSize: info.hiddenSize,
+    quantized: info.quantized,
+    params: info.params,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Every report shape ProbeScale writes (`--out report.json`, `probescale-report.json`) and every
+ * job result, in one module that imports no pipeline or commit code: the pipeline builds these,
+ * the commit layer, the CLI, the extension and the webview protocol read them.
+ * The CLI contract in DESIGN.md fixes the minimum; fields are only ever added.
+ */
+import type { ModelInfo } from './model/modelInfo';
+import type { SelectionRule, SimulationResult } from './optimize/select';
+import type { ProbeSettings } from './settings';
+
+export const TOOL_VERSION = '0.1.0';
+
+export type ModelSummary = Pick<ModelInfo, 'dir' | 'onnxFile' | 'architecture' | 'numLayers' | 'hiddenSize' | 'quantized' | 'params'>;
+
+export interface Score {
+  accuracy: number;
+  macroF1: number;
+}
+
+export interface LayerScore {
+  /** Hidden-state index: 0 = embedding output, L = final hidden state. */
+  layer: number;
+  accuracy: number;
+  macroF1: number;
+  /** Accuracy of the same probe trained on permuted labels (Hewitt & Liang control). */
+  controlAccuracy: number | null;
+  selectivity: number | null;
+  c: number;
+  cvAccuracy: number | null;
+  converged: boolean;
+}
+
+export interface TaskReport {
+  labels: string[];
+  majority: number;
+  pooling: 'mean' | 'first';
+  weight: number;
+  source: string;
+  nTrain: number;
+  nTest: number;
+  layers: LayerScore[];
+  bestLayer: number;
+  final?: Score;
+}
+
+/**
+ * A probe, eval or optimize report. Its paths (model.dir, model.onnxFile, tasks.*.source,
+ * verify.loadedFrom) are absolute in memory; a report file holds them relative to itself, with
+ * a `paths` section (see reportPaths.ts).
+ */
+export interface ProbeReport {
+  tool: { name: 'probescale'; version: string };
+  kind: 'probe' | 'eval' | 'optimize';
+  createdAt: string;
+  model: ModelSummary;
+  settings: Partial<ProbeSettings>;
+  provider: string;
+  tasks: Record<string, TaskReport>;
+  signals?: { blockInfluence: number[]; angularDistance: number[][] };
+  timings: { extractSeconds: number; probeSeconds: number };
+}
+
+export interface Retention {
+  /** score / unpruned final-layer score (the research claim's definition). */
+  vsFinal: number;
+  /** score / unpruned best-layer score (layer chosen on validation): the oracle. */
+  vsBestLayer: number;
+  /** (score − chance) / (final − chance), chance = majority-class accuracy. */
+  chanceNormalized: number;
+}
+
+export interface CandidateRecord {
+  kept: number[];
+  params: number;
+  fraction: number;
+  origin: string;
+  predicted: number | null;
+  validation: number;
+  test: number | null;
+}
+
+export interface PairedGap {
+  diff: number;
+  se: number;
+}
+
+export interface BaselineRecord {
+  name: string;
+  kept: number[];
+  note?: string;
+  params: number;
+  fraction: number;
+  validation: number;
+  test: Record<string, Score>;
+  testObjective: number;
+  retention: Record<string, Retention>;
+  /** Task-weighted mean of `retention`, the same summary as the selection's. */
+  meanRetention: Retention;
+  /**
+   * The selected subset minus this baseline on the same test rows: accuracy difference (fraction)
+   * and its paired standard error, per task and task-weighted.
+   */
+  vsSelected: { objective: PairedGap; perTask: Record<string, PairedGap> };
+}
+
+/** The unpruned model's own scores on a task: what retention is measured against. */
+export interface TaskReference {
+  final: Score;
+  bestLayer: { layer: number; test: Score };
+  majority: number;
+}
+
+export interface TaskSelection {
+  validation: Score;
+  test: Score;
+  reference: Omit<TaskReference, 'majority'>;
+  majority: number;
+  retention: Retention;
+}
+
+export interface TaskBudgetAdvice {
+  recommendedParams: number | null;
+  recommendedFraction: number | null;
+  interval: [number, number] | null;
+  fit: { pInf: number; a: number; alpha: number };
+  predictedAtChosen: number;
+  measuredAtChosen: number;
+}
+
+export interface EmbeddingOnlyReport {
+  validation: number;
+  test: Record<string, Score>;
+  retention: Retention;
+  reachesTarget: boolean;
+  message: string;
+}
+
+export interface VocabTrimReport {
+  sourceVocab: number;
+  keptTokens: number;
+  unkId: number;
+  /** Word-embedding parameters before and after. */
+  wordEmbeddingParams: { before: number; after: number };
+  /** Share of test tokens not seen in training (they read the unknown token's row), per task. */
+  unseenTestTokens: Record<string, number>;
+  /** The unpruned model's final layer on test with the trimmed vocabulary: the cost of trimming alone. */
+  unprunedFinalTrimmed: Record<string, Score>;
+}
+
+export interface SelectionReport {
+  budget: { spec: string; params: number; fraction: number };
+  targetRetention: number;
+  kept: number[];
+  params: number;
+  fraction: number;
+  origin: string;
+  /** The rule that chose the winner among measured candidates, and why. */
+  rule: { name: SelectionRule; requested: SelectionRule | 'auto'; simulation: SimulationResult; candidatesInBudget: number };
+  objective: { predicted: number | null; validation: number; test: number };
+  perTask: Record<string, TaskSelection>;
+  retention: Retention;
+  baselines: BaselineRecord[];
+  candidates: CandidateRecord[];
+  budgetAdvice: { perTask: Record<string, TaskBudgetAdvice>; note: string };
+  embeddingOnly: EmbeddingOnlyReport;
+  cPerTask: Record<string, number>;
+  /** --vocab-trim: what was kept and what it cost (absent without the flag). */
+  vocabTrim?: VocabTrimReport;
+}
+
+export interface TimingReport {
+  /**
+   * Median milliseconds per forward pass; `runs` alternating pairs were timed, stopping once the
+   * speedup's relative standard error `relativeError` ≤ 2 % (verify.ts TIMING_PRECISION).
+   */
+  batch1: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
+  batch32: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
+  /** FLOP ratio original / pruned at the timed sequence length: the speedup if only FLOPs mattered. */
+  idealSpeedup: number;
+  /** batch-32 speedup / ideal speedup. */
+  efficiency: number;
+  seqLen: number;
+  provider: string;
+  threads: number;
+}
+
+export interface VerifyReport {
+  loadedFrom: string;
+  perTask: Record<string, { claimed: Score; measured: Score; equal: boolean }>;
+  allEqual: boolean;
+  timing: TimingReport;
+}
+
+export interface OptimizeReport extends ProbeReport {
+  selection: SelectionReport;
+  verify?: VerifyReport;
+  command?: string;
+}
+
+/** What `probescale prune` returns. */
+export interface PruneResult {
+  out: string;
+  kept: number[];
+  params: { before: number; after: number };
+  files: string[];
+}
+
+/** What `probescale optimize` returns: the committed folder and its report. */
+export interface OptimizeResult {
+  out: string;
+  report: OptimizeReport;
+}
+
+export function reportHeader(kind: ProbeReport['kind']): Pick<ProbeReport, 'tool' | 'kind' | 'createdAt'> {
+  return { tool: { name: 'probescale', version: TOOL_VERSION }, kind, createdAt: new Date().toISOString() };
+}

@@ -1,0 +1,248 @@
+/**
+ * Reports read back from disk (saved by the extension, written by the CLI, or the
+ * `probescale-report.json` of a committed folder): checked against the CLI contract's minimum
+ * and turned into the data the view shows (src/shared/protocol.ts), with the fields older or
+ * hand-made reports lack filled in. No VS Code here: the extension and the tests use it alike.
+ */
+import * as fs from 'node:fs';
+import { BadInputError } from './errors';
+import { resolvePaths } from './reportPaths';
+import { DEFAULT_TARGET_RETENTION } from './settings';
+import { BaselineData, BudgetAdviceData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const numOrNull = (v: unknown): number | null => num(v) ?? null;
+
+/** `2026-11-26T23:12:50.341Z` → `20261126-231250`, for file names that sort by time. */
+export function timestampForFile(iso: string): string {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/.exec(iso);
+  return m ? `${m[1]}${m[2]}${m[3]}-${m[4]}${m[5]}${m[6]}` : String(Date.now());
+}
+
+/**
+ * Checks that `data` is a ProbeScale report (the CLI contract's minimum), makes its paths
+ * absolute (see reportPaths.ts) and fills the fields older or hand-made reports may lack.
+ * Throws a BadInputError naming the missing field.
+ */
+export function normalizeReport(data: unknown, file: string): ReportData {
+  const bad = (what: string) => new BadInputError(`${file} is not a ProbeScale report: ${what}. Make one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
+  if (!isObj(data)) throw bad('expected a JSON object');
+  const json: Json = JSON.parse(JSON.stringify(data));
+  resolvePaths(json, file);
+  const model = json.model;
+  if (!isObj(model)) throw bad('no "model"');
+  const numLayers = num(model.numLayers);
+  if (numLayers === undefined || numLayers < 0) throw bad('"model.numLayers" is missing');
+  const params = isObj(model.params) ? model.params : undefined;
+  const total = num(params?.total);
+  const embeddings = num(params?.embeddings);
+  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v) => num(v) ?? 0) : undefined;
+  if (total === undefined || embeddings === undefined || !perBlock || perBlock.length !== numLayers) {
+    throw bad('"model.params" needs total, embeddings and one perBlock entry per block');
+  }
+  const other = num(params?.other) ?? Math.max(0, total - embeddings - perBlock.reduce((a, b) => a + b, 0));
+  if (!isObj(json.tasks) || Object.keys(json.tasks).length === 0) throw bad('no "tasks"');
+  const tasks: Record<string, TaskData> = {};
+  for (const [name, t] of Object.entries(json.tasks)) {
+    const final = isObj(t) ? score(t.final) : undefined;
+    // An eval report of a committed folder scores the shipped classifier only: no layers, a `final`.
+    if (!isObj(t) || !Array.isArray(t.layers) || (t.layers.length === 0 && !final)) throw bad(`task "${name}" has no "layers"`);
+    const layers: LayerRow[] = t.layers.map((l: unknown, i: number) => {
+      if (!isObj(l) || num(l.accuracy) === undefined) throw bad(`task "${name}" layer ${i} has no accuracy`);
+      const accuracy = num(l.accuracy)!;
+      const controlAccuracy = numOrNull(l.controlAccuracy);
+      return {
+        layer: num(l.layer) ?? i,
+        accuracy,
+        macroF1: num(l.macroF1) ?? NaN,
+        controlAccuracy,
+        selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
+      };
+    });
+    const best = layers.length ? layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)).layer : numLayers;
+    tasks[name] = {
+      labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
+      majority: num(t.majority) ?? NaN,
+      weight: num(t.weight) ?? 1,
+      nTrain: num(t.nTrain) ?? 0,
+      nTest: num(t.nTest) ?? 0,
+      layers,
+      bestLayer: num(t.bestLayer) ?? best,
+      ...(final ? { final } : {}),
+    };
+  }
+  const signals = isObj(json.signals) && Array.isArray(json.signals.blockInfluence)
+    ? { blockInfluence: json.signals.blockInfluence.map((v) => num(v) ?? 0), angularDistance: Array.isArray(json.signals.angularDistance) ? (json.signals.angularDistance as number[][]) : [] }
+    : undefined;
+  return {
+    kind: typeof json.kind === 'string' ? json.kind : 'probe',
+    createdAt: typeof json.createdAt === 'string' ? json.createdAt : new Date(0).toISOString(),
+    provider: typeof json.provider === 'string' ? json.provider : '',
+    model: {
+      dir: typeof model.dir === 'string' ? model.dir : '',
+      architecture: typeof model.architecture === 'string' ? model.architecture : 'unknown',
+      numLayers,
+      hiddenSize: num(model.hiddenSize) ?? 0,
+      params: { total, embeddings, perBlock, other },
+    },
+    tasks,
+    signals,
+    ...optional('selection', selectionOf(json.selection)),
+    ...optional('verify', verifyOf(json.verify)),
+    ...optional('claimed', claimedOf(json.claimed)),
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+// The optional parts of optimize and eval reports are checked field by field: a part that does
+// not have the shape the view draws is left out (the rest of the report still shows).
+
+function score(v: unknown): ScoreData | undefined {
+  if (!isObj(v)) return undefined;
+  const accuracy = num(v.accuracy);
+  return accuracy === undefined ? undefined : { accuracy, macroF1: num(v.macroF1) ?? NaN };
+}
+
+function retentionOf(v: unknown): RetentionData | undefined {
+  if (!isObj(v)) return undefined;
+  return { vsFinal: numOrNull(v.vsFinal), vsBestLayer: numOrNull(v.vsBestLayer), chanceNormalized: numOrNull(v.chanceNormalized) };
+}
+
+function blocksOf(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0) ? (v as number[]) : undefined;
+}
+
+function recordOf<T>(v: unknown, each: (x: unknown) => T | undefined): Record<string, T> | undefined {
+  if (!isObj(v)) return undefined;
+  const out: Record<string, T> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const t = each(x);
+    if (t === undefined) return undefined;
+    out[k] = t;
+  }
+  return out;
+}
+
+function baselineOf(v: unknown): BaselineData | undefined {
+  if (!isObj(v) || typeof v.name !== 'string') return undefined;
+  const kept = blocksOf(v.kept);
+  const params = num(v.params);
+  const fraction = num(v.fraction);
+  const testObjective = num(v.testObjective);
+  const meanRetention = retentionOf(v.meanRetention);
+  if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
+  const g = isObj(v.vsSelected) && isObj(v.vsSelected.objective) ? { diff: num(v.vsSelected.objective.diff), se: num(v.vsSelected.objective.se) } : undefined;
+  const gap = g && g.diff !== undefined && g.se !== undefined ? { gap: { diff: g.diff, se: g.se } } : {};
+  return { name: v.name, kept, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap };
+}
+
+function adviceOf(v: unknown): BudgetAdviceData | undefined {
+  if (!isObj(v)) return undefined;
+  const iv = Array.isArray(v.interval) && v.interval.length === 2 ? v.interval.map((x) => num(x)) : undefined;
+  return {
+    recommendedParams: numOrNull(v.recommendedParams),
+    recommendedFraction: numOrNull(v.recommendedFraction),
+    interval: iv && iv[0] !== undefined && iv[1] !== undefined ? [iv[0], iv[1]] : null,
+  };
+}
+
+function vocabTrimOf(v: unknown): { vocabTrim?: SelectionData['vocabTrim'] } {
+  if (!isObj(v)) return {};
+  const sourceVocab = num(v.sourceVocab);
+  const keptTokens = num(v.keptTokens);
+  const unseen = recordOf(v.unseenTestTokens, num);
+  return sourceVocab === undefined || keptTokens === undefined || !unseen ? {} : { vocabTrim: { sourceVocab, keptTokens, unseenTestTokens: unseen } };
+}
+
+function ruleOf(v: unknown): { rule?: SelectionData['rule'] } {
+  if (!isObj(v) || typeof v.name !== 'string' || !isObj(v.simulation) || !Array.isArray(v.simulation.rules)) return {};
+  const rules = v.simulation.rules.flatMap((x: unknown) => {
+    if (!isObj(x) || typeof x.rule !== 'string') return [];
+    const held = num(x.heldOutAccuracy);
+    const share = num(x.atLeastBestHeuristic);
+    return held === undefined || share === undefined ? [] : [{ rule: x.rule, heldOutAccuracy: held, atLeastBestHeuristic: share }];
+  });
+  return { rule: { name: v.name, requested: typeof v.requested === 'string' ? v.requested : v.name, simulation: { repeats: num(v.simulation.repeats) ?? 0, rules } } };
+}
+
+export function selectionOf(v: unknown): SelectionData | undefined {
+  if (!isObj(v) || !isObj(v.budget) || !isObj(v.objective) || !isObj(v.embeddingOnly) || !isObj(v.budgetAdvice)) return undefined;
+  const kept = blocksOf(v.kept);
+  const params = num(v.params);
+  const fraction = num(v.fraction);
+  const budgetParams = num(v.budget.params);
+  const budgetFraction = num(v.budget.fraction);
+  const test = num(v.objective.test);
+  const retention = retentionOf(v.retention);
+  const perTask = recordOf(v.perTask, (t) => {
+    if (!isObj(t) || !isObj(t.reference) || !isObj(t.reference.bestLayer)) return undefined;
+    const testScore = score(t.test);
+    const final = score(t.reference.final);
+    const bestTest = score(t.reference.bestLayer.test);
+    const r = retentionOf(t.retention);
+    if (!testScore || !final || !bestTest || !r) return undefined;
+    return { test: testScore, reference: { final, bestLayer: { layer: num(t.reference.bestLayer.layer) ?? -1, test: bestTest } }, majority: num(t.majority) ?? NaN, retention: r };
+  });
+  const baselines = Array.isArray(v.baselines) ? v.baselines.map(baselineOf) : undefined;
+  const advice = recordOf(v.budgetAdvice.perTask, adviceOf);
+  const embRetention = retentionOf(v.embeddingOnly.retention);
+  if (!kept || params === undefined || fraction === undefined || budgetParams === undefined || budgetFraction === undefined || test === undefined) return undefined;
+  if (!retention || !perTask || !baselines || baselines.some((b) => b === undefined) || !advice || !embRetention) return undefined;
+  return {
+    budget: { spec: String(v.budget.spec ?? budgetFraction), params: budgetParams, fraction: budgetFraction },
+    targetRetention: num(v.targetRetention) ?? DEFAULT_TARGET_RETENTION,
+    kept,
+    params,
+    fraction,
+    origin: typeof v.origin === 'string' ? v.origin : '',
+    ...ruleOf(v.rule),
+    objective: { predicted: numOrNull(v.objective.predicted), validation: num(v.objective.validation) ?? NaN, test },
+    retention,
+    perTask,
+    baselines: baselines as BaselineData[],
+    budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
+    ...vocabTrimOf(v.vocabTrim),
+    embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
+  };
+}
+
+function speedOf(v: unknown): VerifyData['timing']['batch1'] | undefined {
+  if (!isObj(v)) return undefined;
+  const speedup = num(v.speedup);
+  return speedup === undefined ? undefined : { originalMs: num(v.originalMs) ?? NaN, prunedMs: num(v.prunedMs) ?? NaN, speedup };
+}
+
+export function verifyOf(v: unknown): VerifyData | undefined {
+  if (!isObj(v) || typeof v.loadedFrom !== 'string' || typeof v.allEqual !== 'boolean' || !isObj(v.timing)) return undefined;
+  const perTask = recordOf(v.perTask, (t) => {
+    if (!isObj(t)) return undefined;
+    const claimed = score(t.claimed);
+    const measured = score(t.measured);
+    return claimed && measured ? { claimed, measured, equal: t.equal === true } : undefined;
+  });
+  const batch1 = speedOf(v.timing.batch1);
+  const batch32 = speedOf(v.timing.batch32);
+  const idealSpeedup = num(v.timing.idealSpeedup);
+  if (!perTask || !batch1 || !batch32 || idealSpeedup === undefined) return undefined;
+  return { loadedFrom: v.loadedFrom, allEqual: v.allEqual, perTask, timing: { batch1, batch32, idealSpeedup, seqLen: num(v.timing.seqLen) ?? 0, provider: typeof v.timing.provider === 'string' ? v.timing.provider : '' } };
+}
+
+function claimedOf(v: unknown): Record<string, number> | undefined {
+  return recordOf(v, num);
+}
+
+/** Reads and checks a report file (see normalizeReport). */
+export function readReport(file: string): ReportData {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new BadInputError(`${file} cannot be read as JSON: ${(e as Error).message}`);
+  }
+  return normalizeReport(json, file);
+}

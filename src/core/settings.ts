@@ -1,0 +1,43 @@
+/**
+ * Settings every host fills in (CLI flags, VS Code settings, tests) and their defaults, defined
+ * once: the CLI, the extension's settings reader and package.json's defaults all read these.
+ */
+import type { Dtype } from './model/modelInfo';
+
+export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** Options shared by every job that runs the encoder and trains probes (CLI probe options). */
+export interface ProbeSettings {
+  pooling: 'mean' | 'first';
+  maxLength: number;
+  limitTrain?: number;
+  limitTest?: number;
+  /** Fixed inverse regularisation; otherwise chosen by stratified 5-fold CV on train. */
+  c?: number;
+  provider: Provider;
+  strictProvider?: boolean;
+  onnx?: string;
+  quantized?: boolean;
+  /** transformers.js dtype of the variant file to load (fp32 → model.onnx, q8 → model_quantized.onnx, …). */
+  dtype?: Dtype;
+  batchSize: number;
+  seed: number;
+  /** Feature cache folder; null disables the cache. */
+  cacheDir: string | null;
+  threads?: number;
+}
+
+export const DEFAULT_SETTINGS: ProbeSettings = {
+  pooling: 'mean',
+  maxLength: 128,
+  provider: 'auto',
+  batchSize: 32,
+  seed: 0,
+  cacheDir: null,
+};
+
+/** Share of the unpruned final layer's accuracy the budget advice aims to keep. */
+export const DEFAULT_TARGET_RETENTION = 0.95;
+/** Subsets measured per round of the optimize search. */
+export const DEFAULT_CANDIDATES = 8;

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { optimizeCommandLine, shellQuote } from '../../../src/core/commandLine';
+import { DEFAULT_SETTINGS } from '../../../src/core/settings';
+
+test('shellQuote leaves plain words alone and quotes the rest for a POSIX shell', () => {
+  assert.equal(shellQuote('models/roberta-mini'), 'models/roberta-mini');
+  assert.equal(shellQuote('my tasks'), "'my tasks'");
+  assert.equal(shellQuote("it's"), "'it'\\''s'");
+  assert.equal(shellQuote(''), "''");
+});
+
+test('the optimize command line names every option that changes the result, and only those', () => {
+  const job = {
+    modelDir: '/w/models/m',
+    tasks: [
+      { name: 'spam', path: '/w/data/spam', weight: 1 },
+      { name: 'sent len', path: '/w/data/sl', weight: 0.5 },
+    ],
+    budget: '0.5',
+    out: '/w/out',
+    targetRetention: 0.95,
+    candidates: 8,
+    select: 'one-se' as const,
+    vocabTrim: true,
+    settings: { ...DEFAULT_SETTINGS, limitTrain: 100, c: 2, seed: 3, batchSize: 7, provider: 'cpu' as const },
+  };
+  const rel = (p: string) => p.replace(/^\/w\//, '');
+  assert.equal(
+    optimizeCommandLine(job, rel),
+    "probescale optimize models/m --task spam=data/spam --task 'sent len=data/sl:0.5' --budget 0.5 --out out --target-retention 0.95 --candidates 8 --select one-se --vocab-trim --limit-train 100 --c 2 --seed 3",
+  );
+  assert.match(optimizeCommandLine({ ...job, select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
+});

@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { claimedAccuracy, committedTasksOf } from '../../../../src/core/commit/committed';
+import { fixture } from '../../../helpers';
+
+test('committed tasks are read from probescale.tasks; anything malformed means "not a committed folder"', () => {
+  const tasks = [{ name: 'spam', classifier: 'classifiers/spam', labels: ['ham', 'spam'], weight: 1 }];
+  assert.deepEqual(committedTasksOf({ probescale: { tasks } }), [{ name: 'spam', classifier: 'classifiers/spam', labels: ['ham', 'spam'] }]);
+  assert.deepEqual(committedTasksOf({ probescale: { tasks: [{ name: 'x', classifier: 'c' }] } }), [{ name: 'x', classifier: 'c', labels: [] }]);
+  for (const config of [{}, { probescale: {} }, { probescale: { tasks: [] } }, { probescale: { tasks: [{ name: 'x' }] } }, { probescale: { tasks: [null] } }, { probescale: 'x' }]) {
+    assert.equal(committedTasksOf(config), undefined, JSON.stringify(config));
+  }
+});
+
+test('claimed accuracy: what the folder\'s report claims, for tasks measured on as many test rows', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-claimed-'));
+  fs.copyFileSync(fixture('reports-before', 'optimize-tiny-roberta.json'), path.join(dir, 'probescale-report.json'));
+  const evalReport = JSON.parse(fs.readFileSync(fixture('reports-before', 'eval-committed.json'), 'utf8'));
+  const opt = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8'));
+  assert.deepEqual(claimedAccuracy(dir, evalReport), { sentlen: opt.selection.perTask.sentlen.test.accuracy, bshift: opt.selection.perTask.bshift.test.accuracy });
+  evalReport.tasks.sentlen.nTest = 7;
+  assert.deepEqual(Object.keys(claimedAccuracy(dir, evalReport) ?? {}), ['bshift'], 'other row counts are not comparable');
+  assert.equal(claimedAccuracy(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-none-')), evalReport), undefined);
+});

@@ -1,0 +1,257 @@
+import { test, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadTask, parseTaskSpec, sortLabels } from '../../../../src/core/data/dataset';
+import { BadInputError, DatasetError } from '../../../../src/core/errors';
+import { tasksDir } from '../../../helpers';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-data-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+let counter = 0;
+/** Writes `files` (name -> content) into a fresh temp folder and returns it. */
+function folder(files: Record<string, string>): string {
+  const dir = path.join(tmp, `d${counter++}`);
+  fs.mkdirSync(dir);
+  for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), content);
+  return dir;
+}
+function file(name: string, content: string): string {
+  return path.join(folder({ [name]: content }), name);
+}
+function jsonl(rows: object[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}
+function readJsonl(p: string): { text: string; label: string | number }[] {
+  return fs
+    .readFileSync(p, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as { text: string; label: string | number });
+}
+async function rejectsWith(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<void> {
+  await assert.rejects(p, (e: Error) => {
+    assert.ok(e instanceof DatasetError, `expected DatasetError, got ${e.name}: ${e.message}`);
+    for (const part of parts) {
+      if (typeof part === 'string') assert.ok(e.message.includes(part), `"${e.message}" lacks "${part}"`);
+      else assert.match(e.message, part);
+    }
+    return true;
+  });
+}
+
+test('folder with train.jsonl and test.jsonl (sentlen)', async () => {
+  const dir = path.join(tasksDir, 'sentlen');
+  const t = await loadTask('sentlen', dir);
+  const train = readJsonl(path.join(dir, 'train.jsonl'));
+  const test = readJsonl(path.join(dir, 'test.jsonl'));
+  assert.equal(t.name, 'sentlen');
+  assert.equal(t.source, path.resolve(dir));
+  assert.equal(t.splitFrom, 'folder');
+  assert.deepEqual(t.labels, ['0', '1', '2', '3', '4', '5']);
+  assert.equal(t.train.length, train.length);
+  assert.equal(t.test.length, test.length);
+  assert.deepEqual(t.train[0], { text: train[0].text, label: String(train[0].label) });
+  assert.equal(t.trainY.length, t.train.length);
+  for (let i = 0; i < t.train.length; i++) assert.equal(t.labels[t.trainY[i]], t.train[i].label);
+  for (let i = 0; i < t.test.length; i++) assert.equal(t.labels[t.testY[i]], t.test[i].label);
+});
+
+test('--limit-train/--limit-test keep the first rows in file order', async () => {
+  const dir = path.join(tasksDir, 'sentlen');
+  const full = await loadTask('sentlen', dir);
+  const t = await loadTask('sentlen', dir, { limitTrain: 25, limitTest: 7 });
+  assert.deepEqual(t.train, full.train.slice(0, 25));
+  assert.deepEqual(t.test, full.test.slice(0, 7));
+  assert.deepEqual(Array.from(t.trainY), Array.from(full.trainY.slice(0, 25)));
+  assert.deepEqual(t.labels, full.labels);
+  await assert.rejects(loadTask('sentlen', dir, { limitTrain: 0 }), BadInputError);
+  await assert.rejects(loadTask('sentlen', dir, { limitTest: 1.5 }), BadInputError);
+});
+
+test('labels sort numerically when all are integers, else by code unit', () => {
+  assert.deepEqual(sortLabels(['10', '2', '-1', '1']), ['-1', '1', '2', '10']);
+  assert.deepEqual(sortLabels(['b', 'B', '10', 'a', '2']), ['10', '2', 'B', 'a', 'b']);
+  assert.deepEqual(sortLabels(['1.5', '10', '2']), ['1.5', '10', '2']);
+});
+
+// 60 / 23 / 7 examples of three labels, interleaved.
+const counts: Record<string, number> = { neg: 60, pos: 23, neu: 7 };
+const mixed: { text: string; label: string }[] = [];
+for (let i = 0; mixed.length < 90; i++) {
+  for (const [label, n] of Object.entries(counts)) if (i < n) mixed.push({ text: `example ${i} of ${label}`, label });
+}
+
+test('a single JSONL file is split stratified, seeded, in file order', async () => {
+  const p = file('all.jsonl', jsonl(mixed));
+  const a = await loadTask('mixed', p, { seed: 3 });
+  assert.equal(a.splitFrom, 'file');
+  assert.equal(a.source, p);
+  assert.deepEqual(a.labels, ['neg', 'neu', 'pos']);
+  assert.equal(a.train.length + a.test.length, mixed.length);
+  for (const [label, n] of Object.entries(counts)) {
+    const inTest = a.test.filter((e) => e.label === label).length;
+    assert.ok(Math.abs(inTest - n * 0.2) <= 1, `${label}: ${inTest} of ${n} in test`);
+  }
+  const key = (e: { text: string }) => e.text;
+  assert.equal(new Set([...a.train, ...a.test].map(key)).size, mixed.length);
+  const order = new Map(mixed.map((e, i) => [e.text, i]));
+  for (const part of [a.train, a.test]) {
+    const idx = part.map((e) => order.get(e.text) as number);
+    assert.deepEqual(idx, [...idx].sort((x, y) => x - y));
+  }
+
+  const again = await loadTask('mixed', p, { seed: 3 });
+  assert.deepEqual(again.test.map(key), a.test.map(key));
+  const other = await loadTask('mixed', p, { seed: 4 });
+  assert.notDeepEqual(other.test.map(key), a.test.map(key));
+
+  const third = await loadTask('mixed', p, { testFraction: 0.5 });
+  for (const [label, n] of Object.entries(counts)) {
+    const inTest = third.test.filter((e) => e.label === label).length;
+    assert.ok(Math.abs(inTest - n * 0.5) <= 1, `${label}: ${inTest} of ${n} in test`);
+  }
+  await assert.rejects(loadTask('mixed', p, { testFraction: 1 }), BadInputError);
+
+  const limited = await loadTask('mixed', p, { seed: 3, limitTrain: 10, limitTest: 4 });
+  assert.deepEqual(limited.train, a.train.slice(0, 10));
+  assert.deepEqual(limited.test, a.test.slice(0, 4));
+});
+
+test('a label with one example stays in train', async () => {
+  const rows = [...mixed, { text: 'the only one', label: 'rare' }];
+  const t = await loadTask('rare', file('rare.jsonl', jsonl(rows)), { testFraction: 0.6 });
+  assert.ok(t.train.some((e) => e.label === 'rare'));
+  assert.ok(!t.test.some((e) => e.label === 'rare'));
+});
+
+test('JSONL: numeric labels become strings, text_pair is read, blank lines and CRLF are fine', async () => {
+  const dir = folder({
+    'train.jsonl': '{"text": "a", "text_pair": "b", "label": 1}\r\n\r\n{"text": "c", "label": 10}\r\n{"text": "d", "label": 2}\r\n',
+    'test.jsonl': '{"text": "e", "label": 2}',
+  });
+  const t = await loadTask('num', dir);
+  assert.deepEqual(t.labels, ['1', '2', '10']);
+  assert.deepEqual(t.train[0], { text: 'a', textPair: 'b', label: '1' });
+  assert.deepEqual(Array.from(t.trainY), [0, 2, 1]);
+  assert.deepEqual(Array.from(t.testY), [1]);
+});
+
+test('CSV with quoted commas, quotes and newlines, a text_pair column and extra columns', async () => {
+  const csv =
+    'id,text,label,text_pair\r\n' +
+    '1,"Hello, world",pos,"second, part"\r\n' +
+    '2,"She said ""hi""\nand left",neg,\r\n' +
+    '\r\n' +
+    '3,plain text,pos,\r\n' +
+    '4,"tab\tinside",neg,x\r\n';
+  const dir = folder({ 'train.csv': csv, 'test.csv': 'text,label\n"a, b",neg\nc,pos\n' });
+  const t = await loadTask('csv', dir);
+  assert.deepEqual(t.labels, ['neg', 'pos']);
+  assert.deepEqual(t.train, [
+    { text: 'Hello, world', textPair: 'second, part', label: 'pos' },
+    { text: 'She said "hi"\nand left', label: 'neg' },
+    { text: 'plain text', label: 'pos' },
+    { text: 'tab\tinside', textPair: 'x', label: 'neg' },
+  ]);
+  assert.deepEqual(t.test, [
+    { text: 'a, b', label: 'neg' },
+    { text: 'c', label: 'pos' },
+  ]);
+});
+
+test('TSV with quoted tabs and newlines; a single TSV file is split', async () => {
+  const lines = ['text\tlabel', '"a\tb\nc"\tx', 'She said "hi"\ty', '"quoted ""q"""\tx'];
+  for (let i = 0; i < 20; i++) lines.push(`row ${i}\t${i % 2 ? 'x' : 'y'}`);
+  const p = file('all.tsv', lines.join('\n'));
+  const t = await loadTask('tsv', p, { testFraction: 0.25 });
+  const all = [...t.train, ...t.test];
+  assert.equal(all.length, 23);
+  assert.ok(all.some((e) => e.text === 'a\tb\nc' && e.label === 'x'));
+  assert.ok(all.some((e) => e.text === 'She said "hi"' && e.label === 'y'));
+  assert.ok(all.some((e) => e.text === 'quoted "q"' && e.label === 'x'));
+  assert.deepEqual(t.labels, ['x', 'y']);
+});
+
+test('errors name the file and line: bad JSON, missing or empty text, missing label', async () => {
+  const good = '{"text": "ok", "label": "a"}\n{"text": "ok too", "label": "b"}\n';
+  let p = file('train.jsonl', good + '{"text": "x", "label": }\n');
+  await rejectsWith(loadTask('t', p), p, 'line 3', 'not valid JSON');
+  p = file('train.jsonl', good + '[1, 2]\n');
+  await rejectsWith(loadTask('t', p), p, 'line 3', 'JSON object');
+  p = file('train.jsonl', good + '\n{"label": "a"}\n');
+  await rejectsWith(loadTask('t', p), p, 'line 4', 'missing "text"');
+  p = file('train.jsonl', '{"text": "  ", "label": "a"}\n' + good);
+  await rejectsWith(loadTask('t', p), p, 'line 1', '"text" is empty');
+  p = file('train.jsonl', good + '{"text": 5, "label": "a"}\n');
+  await rejectsWith(loadTask('t', p), p, 'line 3', '"text" must be a string');
+  p = file('train.jsonl', good + '{"text": "x"}\n');
+  await rejectsWith(loadTask('t', p), p, 'line 3', 'missing "label"');
+  p = file('train.jsonl', good + '{"text": "x", "label": null}\n');
+  await rejectsWith(loadTask('t', p), p, 'line 3', 'missing "label"');
+
+  // CSV lines count the header and the lines inside quoted fields.
+  p = file('data.csv', 'text,label\n"two\nlines",a\nb text,b\n\nno label,\n');
+  await rejectsWith(loadTask('t', p), p, 'line 6', 'missing "label"');
+  p = file('data.csv', 'text,label\n"two\nlines",a\n"",b\n');
+  await rejectsWith(loadTask('t', p), p, 'line 4', '"text" is empty');
+  p = file('data.csv', 'sentence,label\nx,a\n');
+  await rejectsWith(loadTask('t', p), p, 'line 1', 'no "text" column');
+  p = file('data.csv', 'text,label\nx,a\n"open quote,b\n');
+  await rejectsWith(loadTask('t', p), p, /Quote Not Closed/, 'double quotes');
+  p = file('data.tsv', 'text\tlabel\nx\ta\ny\tb\tz\n');
+  await rejectsWith(loadTask('t', p), p, /line 3/, 'Invalid Record Length');
+});
+
+test('errors: unknown extension, empty file, missing train or test file', async () => {
+  let p = file('data.txt', 'text,label\nx,a\n');
+  await rejectsWith(loadTask('t', p), p, 'unknown file type ".txt"', '.jsonl, .csv or .tsv');
+  p = file('data.jsonl', '\n  \n');
+  await rejectsWith(loadTask('t', p), p, 'is empty');
+  p = file('data.csv', 'text,label\n');
+  await rejectsWith(loadTask('t', p), p, 'no examples');
+
+  let dir = folder({ 'test.jsonl': '{"text": "x", "label": "a"}\n' });
+  await rejectsWith(loadTask('t', dir), dir, 'no train file', 'train.jsonl, train.csv or train.tsv');
+  dir = folder({ 'train.jsonl': jsonl(mixed) });
+  await rejectsWith(loadTask('t', dir), dir, 'no test file');
+  dir = folder({ 'train.jsonl': jsonl(mixed), 'train.csv': 'text,label\n', 'test.jsonl': jsonl(mixed) });
+  await rejectsWith(loadTask('t', dir), dir, 'several train files');
+  const missing = path.join(tmp, 'does-not-exist');
+  await rejectsWith(loadTask('t', missing), missing, 'does not exist');
+});
+
+test('errors: a test label unseen in train, fewer than 2 classes', async () => {
+  let dir = folder({
+    'train.jsonl': jsonl([{ text: 'a', label: 'x' }, { text: 'b', label: 'y' }]),
+    'test.jsonl': jsonl([{ text: 'c', label: 'x' }, { text: 'd', label: 'z' }]),
+  });
+  await rejectsWith(loadTask('t', dir), path.join(dir, 'test.jsonl'), 'line 2', 'label "z"', path.join(dir, 'train.jsonl'));
+
+  dir = folder({
+    'train.jsonl': jsonl([{ text: 'a', label: 'x' }, { text: 'b', label: 'x' }]),
+    'test.jsonl': jsonl([{ text: 'c', label: 'x' }]),
+  });
+  await rejectsWith(loadTask('t', dir), path.join(dir, 'train.jsonl'), 'at least 2 classes');
+
+  const p = file('one.csv', 'text,label\na,x\nb,x\nc,x\n');
+  await rejectsWith(loadTask('t', p), p, 'at least 2 classes');
+
+  const sorted = file('sorted.jsonl', jsonl([...mixed].sort((a, b) => (a.label < b.label ? -1 : 1))));
+  await rejectsWith(loadTask('t', sorted, { limitTrain: 5 }), sorted, 'training-row limit 5', 'at least 2 classes');
+});
+
+test('parseTaskSpec: NAME=PATH[:WEIGHT], Windows drive letters, bad specs', () => {
+  assert.deepEqual(parseTaskSpec('sst2=data/sst2'), { name: 'sst2', path: 'data/sst2', weight: 1 });
+  assert.deepEqual(parseTaskSpec('sst2=data/sst2:2.5'), { name: 'sst2', path: 'data/sst2', weight: 2.5 });
+  assert.deepEqual(parseTaskSpec('a=C:\\data\\sst2'), { name: 'a', path: 'C:\\data\\sst2', weight: 1 });
+  assert.deepEqual(parseTaskSpec('a=C:\\data\\sst2:3'), { name: 'a', path: 'C:\\data\\sst2', weight: 3 });
+  assert.deepEqual(parseTaskSpec('a=C:/x.jsonl:.5'), { name: 'a', path: 'C:/x.jsonl', weight: 0.5 });
+  assert.deepEqual(parseTaskSpec('a=/data/x:abc'), { name: 'a', path: '/data/x:abc', weight: 1 });
+  assert.deepEqual(parseTaskSpec('a=b=c'), { name: 'a', path: 'b=c', weight: 1 });
+  for (const bad of ['noequals', '=data/x', 'a=', 'a=data:0', 'a=data:-1', 'a=:2', 'bad name=x']) {
+    assert.throws(() => parseTaskSpec(bad), BadInputError, bad);
+  }
+});

@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadTokenizer, truncateLongestFirst, positionLimit } from '../../../../src/core/data/tokenize';
+import { BadInputError } from '../../../../src/core/errors';
+import { fixture, robertaMini, tinyModels, repoRoot } from '../../../helpers';
+
+interface Refs {
+  texts: string[];
+  input_ids: number[][];
+  attention_mask: number[][];
+}
+
+const LONG =
+  'Probing classifiers are trained on the hidden states of every layer of a frozen encoder, and the layers ' +
+  'that carry the information a task needs are kept while the rest of the network is pruned away to make it smaller and faster.';
+const MEDIUM = 'The quick brown fox jumps over the lazy dog while the farmer sleeps under an old oak tree near the river.';
+
+for (const name of tinyModels) {
+  test(`${name}: batch of encodings reproduces Python transformers input_ids and attention_mask`, async () => {
+    const refs = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8')) as Refs;
+    const tok = await loadTokenizer(fixture(name), { maxLength: 128 });
+    const b = tok.batch(refs.texts.map((t) => tok.encode(t)));
+    assert.equal(b.batchSize, refs.texts.length);
+    assert.equal(b.seqLen, refs.input_ids[0].length);
+    assert.deepEqual(Array.from(b.inputIds, Number), refs.input_ids.flat());
+    assert.deepEqual(Array.from(b.attentionMask, Number), refs.attention_mask.flat());
+    assert.deepEqual(Array.from(b.tokenTypeIds, Number), refs.input_ids.flat().map(() => 0));
+  });
+}
+
+test('roberta-mini: truncation keeps <s> and </s> and cuts the content like Python', async () => {
+  const full = await loadTokenizer(robertaMini, { maxLength: 128 });
+  const short = await loadTokenizer(robertaMini, { maxLength: 16 });
+  const all = full.encode(LONG);
+  assert.ok(all.length > 30, `test text too short: ${all.length} tokens`);
+  const ids = short.encode(LONG);
+  assert.equal(ids.length, 16);
+  assert.equal(ids[0], 0);
+  assert.equal(ids[15], 2);
+  assert.deepEqual(ids.slice(1, 15), all.slice(1, 15));
+  // A text that fits is left alone.
+  assert.deepEqual(short.encode('Short.'), full.encode('Short.'));
+});
+
+test('tiny-bert: truncation keeps [CLS] and [SEP]', async () => {
+  const full = await loadTokenizer(fixture('tiny-bert'), { maxLength: 128 });
+  const short = await loadTokenizer(fixture('tiny-bert'), { maxLength: 10 });
+  const all = full.encode(LONG);
+  const ids = short.encode(LONG);
+  assert.equal(ids.length, 10);
+  assert.equal(ids[0], 2);
+  assert.equal(ids[9], 3);
+  assert.deepEqual(ids.slice(1, 9), all.slice(1, 9));
+});
+
+test('tiny-t5-encoder: truncation keeps the closing </s>', async () => {
+  const full = await loadTokenizer(fixture('tiny-t5-encoder'), { maxLength: 512 });
+  const short = await loadTokenizer(fixture('tiny-t5-encoder'), { maxLength: 12 });
+  const all = full.encode(LONG);
+  assert.equal(all[all.length - 1], 1);
+  const ids = short.encode(LONG);
+  assert.equal(ids.length, 12);
+  assert.equal(ids[11], 1);
+  assert.deepEqual(ids.slice(0, 11), all.slice(0, 11));
+});
+
+test('tiny-bert pair: longest_first truncation, [CLS] a [SEP] b [SEP], token types 0 then 1', async () => {
+  const full = await loadTokenizer(fixture('tiny-bert'), { maxLength: 128 });
+  const a = full.encode(LONG).slice(1, -1);
+  const b = full.encode(MEDIUM).slice(1, -1);
+  assert.ok(a.length > b.length && b.length > 10);
+
+  // Both long: budget 14 - 3 = 11 splits 6 (longer, first) / 5.
+  const tok = await loadTokenizer(fixture('tiny-bert'), { maxLength: 14 });
+  const r = tok.encodeWithTypes(LONG, MEDIUM);
+  assert.deepEqual(r.ids, [2, ...a.slice(0, 6), 3, ...b.slice(0, 5), 3]);
+  assert.deepEqual(r.typeIds, [...Array(8).fill(0), ...Array(6).fill(1)]);
+
+  // Short second text is kept whole; only the first is cut.
+  const tok2 = await loadTokenizer(fixture('tiny-bert'), { maxLength: 12 });
+  const c = full.encode('Yes.').slice(1, -1);
+  const r2 = tok2.encodeWithTypes(LONG, 'Yes.');
+  assert.deepEqual(r2.ids, [2, ...a.slice(0, 12 - 3 - c.length), 3, ...c, 3]);
+
+  // No truncation needed: same as the untruncated pair.
+  assert.deepEqual(full.encode('Yes.', 'No.'), [2, ...c, 3, ...full.encode('No.').slice(1, -1), 3]);
+});
+
+test('roberta-mini pair: <s> a </s></s> b </s> with all-zero token types', async () => {
+  const full = await loadTokenizer(robertaMini, { maxLength: 128 });
+  const a = full.encode(LONG).slice(1, -1);
+  const b = full.encode(MEDIUM).slice(1, -1);
+  const tok = await loadTokenizer(robertaMini, { maxLength: 16 });
+  const r = tok.encodeWithTypes(LONG, MEDIUM);
+  // budget 16 - 4 = 12 -> 6 / 6
+  assert.deepEqual(r.ids, [0, ...a.slice(0, 6), 2, 2, ...b.slice(0, 6), 2]);
+  assert.deepEqual(r.typeIds, Array(16).fill(0));
+  assert.equal(tok.numSpecialTokens(true), 4);
+  assert.equal(tok.numSpecialTokens(false), 2);
+});
+
+test('tiny-distilbert and tiny-t5 pairs: template tokens, zero token types', async () => {
+  const bert = await loadTokenizer(fixture('tiny-distilbert'), { maxLength: 64 });
+  const r = bert.encodeWithTypes('Hello there.', 'How are you?');
+  assert.equal(r.ids[0], 2);
+  assert.equal(r.ids.filter((x) => x === 3).length, 2);
+  assert.ok(r.typeIds.every((t) => t === 0));
+
+  const t5 = await loadTokenizer(fixture('tiny-t5-encoder'), { maxLength: 64 });
+  const a = t5.encode('Hello there.').slice(0, -1);
+  const b = t5.encode('How are you?').slice(0, -1);
+  assert.deepEqual(t5.encode('Hello there.', 'How are you?'), [...a, 1, ...b, 1]);
+});
+
+test('truncateLongestFirst matches huggingface/tokenizers truncate_encodings', () => {
+  // Table from tokenizers/src/utils/truncation.rs (max_length 7; lengths 0, 2, 4, 8).
+  const cases: [number, number, number, number][] = [
+    [0, 0, 0, 0], [0, 2, 0, 2], [0, 4, 0, 4], [0, 8, 0, 7],
+    [2, 0, 2, 0], [2, 2, 2, 2], [2, 4, 2, 4], [2, 8, 2, 5],
+    [4, 0, 4, 0], [4, 2, 4, 2], [4, 4, 3, 4], [4, 8, 3, 4],
+    [8, 0, 7, 0], [8, 2, 5, 2], [8, 4, 4, 3], [8, 8, 3, 4],
+  ];
+  for (const [l1, l2, n1, n2] of cases) assert.deepEqual(truncateLongestFirst(l1, l2, 7), [n1, n2], `${l1},${l2}`);
+  assert.deepEqual(truncateLongestFirst(5, 5, 0), [0, 0]);
+});
+
+test('maxLength is clamped to the position limit of the model', async () => {
+  const roberta = await loadTokenizer(robertaMini, { maxLength: 512 });
+  assert.equal(roberta.modelLimit, 128); // max_position_embeddings 130 - padding offset 2
+  assert.equal(roberta.maxLength, 128);
+  const ids = roberta.encode(Array(60).fill(LONG).join(' '));
+  assert.equal(ids.length, 128);
+  assert.equal(ids[127], 2);
+
+  const bert = await loadTokenizer(fixture('tiny-bert'), { maxLength: 1000 });
+  assert.equal(bert.maxLength, 128);
+  const small = await loadTokenizer(fixture('tiny-bert'), { maxLength: 32 });
+  assert.equal(small.maxLength, 32);
+
+  const t5 = await loadTokenizer(fixture('tiny-t5-encoder'), { maxLength: 1000 });
+  assert.equal(t5.modelLimit, null);
+  assert.equal(t5.maxLength, 1000);
+
+  assert.equal(positionLimit({ model_type: 'xlm-roberta', max_position_embeddings: 514, pad_token_id: 1 }), 512);
+  assert.equal(positionLimit({ model_type: 'bert', max_position_embeddings: 512 }), 512);
+  assert.equal(positionLimit(null), null);
+});
+
+test('batch pads right with padId and zero mask, keeps type ids', async () => {
+  const tok = await loadTokenizer(robertaMini, { maxLength: 64 });
+  assert.equal(tok.padId, 1);
+  const b = tok.batch([[0, 5, 2], [0, 2]], [[0, 0, 1], [1, 1]]);
+  assert.equal(b.batchSize, 2);
+  assert.equal(b.seqLen, 3);
+  assert.deepEqual(Array.from(b.inputIds), [0n, 5n, 2n, 0n, 2n, 1n]);
+  assert.deepEqual(Array.from(b.attentionMask), [1n, 1n, 1n, 1n, 1n, 0n]);
+  assert.deepEqual(Array.from(b.tokenTypeIds), [0n, 0n, 1n, 1n, 1n, 0n]);
+  const empty = tok.batch([]);
+  assert.equal(empty.batchSize, 0);
+  assert.equal(empty.inputIds.length, 0);
+});
+
+test('loads from an absolute folder outside the working directory, and from a relative path', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale tok--'));
+  try {
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json']) {
+      fs.copyFileSync(fixture('tiny-roberta', f), path.join(dir, f));
+    }
+    const copy = await loadTokenizer(dir, { maxLength: 32 });
+    const orig = await loadTokenizer(path.relative(repoRoot, fixture('tiny-roberta')), { maxLength: 32 });
+    assert.deepEqual(copy.encode(LONG), orig.encode(LONG));
+    assert.equal(copy.encode(LONG).length, 32);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('clear errors for a missing folder, missing tokenizer files and a too small maxLength', async () => {
+  await assert.rejects(loadTokenizer(path.join(os.tmpdir(), 'no-such-model-dir-xyz'), { maxLength: 16 }), BadInputError);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tok-'));
+  try {
+    fs.copyFileSync(fixture('tiny-bert', 'tokenizer_config.json'), path.join(dir, 'tokenizer_config.json'));
+    await assert.rejects(loadTokenizer(dir, { maxLength: 16 }), (e: Error) => {
+      assert.ok(e instanceof BadInputError);
+      assert.match(e.message, /tokenizer\.json is missing/);
+      return true;
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(loadTokenizer(robertaMini, { maxLength: 2 }), /no room for text/);
+  await assert.rejects(loadTokenizer(robertaMini, { maxLength: 0 }), BadInputError);
+});

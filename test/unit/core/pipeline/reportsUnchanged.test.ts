@@ -1,0 +1,87 @@
+/**
+ * The pipeline restructure changes no number: probe, optimize (with and without --vocab-trim) and
+ * eval (committed and plain) on the tiny fixtures write the same reports, model cards, config.json
+ * and terminal output as commit e8d4edd did (test/fixtures/reports-before), apart from times,
+ * latencies and paths.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fixture, repoRoot, tasksDir } from '../../../helpers';
+
+const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+const before = (f: string) => fixture('reports-before', f);
+const limits = ['--limit-train', '120', '--limit-test', '40', '--no-cache', '-q'];
+const sentlen = `sentlen=${path.join(tasksDir, 'sentlen')}`;
+const bshift = `bshift=${path.join(tasksDir, 'bshift')}:0.5`;
+
+/** Fields that name a place or a time: they differ between machines and runs by design. */
+const VARYING = new Set(['createdAt', 'timings', 'timing', 'dir', 'onnxFile', 'source', 'loadedFrom', 'command', 'paths']);
+
+function comparable(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(comparable);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => !VARYING.has(k)).map(([k, x]) => [k, comparable(x)]));
+}
+
+/** Text with the machine's folders named as the fixtures name them, and latency lines dropped. */
+function maskText(text: string, out: string): string {
+  return text
+    .split(repoRoot)
+    .join('<repo>')
+    .split(out)
+    .join('<out>')
+    .split('\n')
+    .filter((l) => !/latency|^Source: |^probescale optimize /.test(l))
+    .join('\n');
+}
+
+function run(out: string, args: string[]): string {
+  const r = spawnSync(process.execPath, [cli, ...args, ...limits], { cwd: out, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+function same(out: string, file: string, fixtureName: string): void {
+  const read = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
+  assert.deepStrictEqual(comparable(read(path.join(out, file))), comparable(read(before(fixtureName))), fixtureName);
+}
+
+function sameText(out: string, text: string, fixtureName: string): void {
+  assert.equal(maskText(text, out), maskText(fs.readFileSync(before(fixtureName), 'utf8'), '<out>'), fixtureName);
+}
+
+test('probe, optimize and eval reports equal those of the code before the restructure', () => {
+  const out = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-before-')));
+  sameText(out, run(out, ['probe', fixture('tiny-bert'), '--task', sentlen, '--task', bshift, '--out', 'probe-tiny-bert.json']), 'probe-tiny-bert.stdout.txt');
+  same(out, 'probe-tiny-bert.json', 'probe-tiny-bert.json');
+
+  sameText(out, run(out, ['optimize', fixture('tiny-roberta'), '--task', sentlen, '--task', bshift, '--budget', '0.95', '--candidates', '3', '--out', 'opt-roberta']), 'optimize-tiny-roberta.stdout.txt');
+  same(out, 'opt-roberta/probescale-report.json', 'optimize-tiny-roberta.json');
+  same(out, 'opt-roberta/config.json', 'optimize-tiny-roberta.config.json');
+  sameText(out, fs.readFileSync(path.join(out, 'opt-roberta', 'README.md'), 'utf8'), 'optimize-tiny-roberta.card.md');
+
+  const vocabArgs = ['optimize', fixture('tiny-bert'), '--task', sentlen, '--c', '1', '--budget', '0.9', '--candidates', '2', '--vocab-trim', '--select', 'one-se', '--out', 'opt-bert-vocab'];
+  sameText(out, run(out, vocabArgs), 'optimize-tiny-bert-vocab.stdout.txt');
+  same(out, 'opt-bert-vocab/probescale-report.json', 'optimize-tiny-bert-vocab.json');
+  sameText(out, fs.readFileSync(path.join(out, 'opt-bert-vocab', 'README.md'), 'utf8'), 'optimize-tiny-bert-vocab.card.md');
+
+  sameText(out, run(out, ['eval', 'opt-roberta', '--task', sentlen, '--task', bshift, '--out', 'eval-committed.json']), 'eval-committed.stdout.txt');
+  same(out, 'eval-committed.json', 'eval-committed.json');
+  sameText(out, run(out, ['eval', fixture('tiny-distilbert'), '--task', sentlen, '--out', 'eval-plain.json']), 'eval-plain.stdout.txt');
+  same(out, 'eval-plain.json', 'eval-plain.json');
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('the comparison sees a changed number', () => {
+  const report = JSON.parse(fs.readFileSync(before('optimize-tiny-roberta.json'), 'utf8'));
+  const changed = structuredClone(report);
+  changed.selection.perTask.sentlen.test.accuracy += 1e-9;
+  assert.notDeepStrictEqual(comparable(changed), comparable(report));
+  changed.selection.perTask.sentlen.test.accuracy = report.selection.perTask.sentlen.test.accuracy;
+  changed.createdAt = 'another time';
+  assert.deepStrictEqual(comparable(changed), comparable(report));
+});

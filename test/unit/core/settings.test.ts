@@ -1,0 +1,18 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS } from '../../../src/core/settings';
+import { repoRoot } from '../../helpers';
+
+test("package.json's setting defaults and choices are the core's", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+  const props = pkg.contributes.configuration.properties;
+  assert.equal(props['probescale.targetRetention'].default, DEFAULT_TARGET_RETENTION);
+  assert.equal(props['probescale.candidates'].default, DEFAULT_CANDIDATES);
+  assert.equal(props['probescale.maxLength'].default, DEFAULT_SETTINGS.maxLength);
+  assert.equal(props['probescale.batchSize'].default, DEFAULT_SETTINGS.batchSize);
+  assert.equal(props['probescale.pooling'].default, DEFAULT_SETTINGS.pooling);
+  assert.equal(props['probescale.provider'].default, DEFAULT_SETTINGS.provider);
+  assert.deepEqual(props['probescale.provider'].enum, [...PROVIDERS]);
+});

@@ -1,0 +1,48 @@
+/**
+ * The same core errors in the CLI's words (flags) and the extension's (settings, form fields).
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cliFlag, OPTIONS } from '../../../src/cli/main';
+import { writeFolderAtomically } from '../../../src/core/commit/atomicDir';
+import { loadTokenizer } from '../../../src/core/data/tokenize';
+import { messageIn, Param, PARAM_WORDS } from '../../../src/core/errors';
+import { validateKept } from '../../../src/core/onnx/edit';
+import { parseProvider } from '../../../src/core/runtime/session';
+import { extensionWords } from '../../../src/extension/paramWords';
+import { fixture } from '../../helpers';
+
+function caught(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  assert.fail('expected an error');
+}
+
+test('a bad setting is named as a flag on the command line and as a setting in VS Code', async () => {
+  const provider = caught(() => parseProvider('tpu'));
+  assert.equal(messageIn(provider, cliFlag), '--provider tpu: unknown execution provider; use one of auto, cpu, webgpu, cuda.');
+  assert.equal(messageIn(provider, extensionWords), 'setting probescale.provider tpu: unknown execution provider; use one of auto, cpu, webgpu, cuda.');
+  const maxLength = await loadTokenizer(fixture('tiny-bert'), { maxLength: 2 }).catch((e: unknown) => e);
+  assert.equal(messageIn(maxLength, cliFlag), '--max-length 2 leaves no room for text: the model adds 2 special tokens; raise it.');
+  assert.equal(messageIn(maxLength, extensionWords), 'setting probescale.maxLength 2 leaves no room for text: the model adds 2 special tokens; raise it.');
+});
+
+test('a bad form value is named as a flag on the command line and as the field in VS Code', async () => {
+  const layers = caught(() => validateKept([0, 9], 4));
+  assert.equal(messageIn(layers, cliFlag), '--layers 0,9: block 9 does not exist; this model has blocks 0..3.');
+  assert.equal(messageIn(layers, extensionWords), 'blocks to keep 0,9: block 9 does not exist; this model has blocks 0..3.');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-words-'));
+  const exists = await writeFolderAtomically(dir, false, async () => undefined).catch((e: unknown) => e);
+  assert.equal(messageIn(exists, cliFlag), `--out ${dir}: the folder already exists; choose another path or allow replacing it (--force).`);
+  assert.equal(messageIn(exists, extensionWords), `output folder ${dir}: the folder already exists; choose another path or allow replacing it (Replace when asked).`);
+});
+
+test('every parameter has a flag the CLI accepts', () => {
+  for (const p of Object.keys(PARAM_WORDS) as Param[]) assert.ok(Object.hasOwn(OPTIONS, cliFlag(p).slice(2)), `${cliFlag(p)} is a CLI option`);
+});
