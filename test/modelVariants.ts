@@ -5,34 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OnnxModel } from '../src/core/onnx/model';
+import { externalDataCopy } from '../scripts/externalData';
 import { BufferSource, MessageWriter, parseFields, writeChunks } from '../src/core/onnx/wire';
-
-/** Moves every initializer larger than 1 KiB of `src` into `<dst>_data`, the layout of models over 2 GB. */
-export function externalize(src: string, dst: string): string {
-  const m = OnnxModel.open(src);
-  const data: Buffer[] = [];
-  let offset = 0;
-  const dataName = `${path.basename(dst)}_data`;
-  try {
-    m.write(dst, {
-      nodes: m.nodes,
-      rewriteInitializer: (t) => {
-        const r = m.rawDataRange(t);
-        if (!r || r.end - r.start < 1024) return undefined;
-        const bytes = Buffer.from(m.src.read(r.start, r.end - r.start));
-        data.push(bytes);
-        const w = m.rewriteTensor(t, { externalData: { location: dataName, offset: String(offset), length: String(bytes.length) }, dropRawData: true });
-        offset += bytes.length;
-        return w;
-      },
-    });
-  } finally {
-    m.close();
-  }
-  fs.writeFileSync(path.join(path.dirname(dst), dataName), Buffer.concat(data));
-  return dst;
-}
 
 /** A copy of a model folder (tokenizer, config) in a fresh temporary folder, without its onnx/ folder. */
 export function copyFolderWithoutOnnx(src: string, prefix: string): string {
@@ -47,8 +21,8 @@ export function copyFolderWithoutOnnx(src: string, prefix: string): string {
 
 /** A copy of the model folder `src` whose onnx/model.onnx keeps its weights in onnx/model.onnx_data. */
 export function externalDataFolder(src: string): string {
-  const dir = copyFolderWithoutOnnx(src, 'ps-extdata-');
-  externalize(path.join(src, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-extdata-'));
+  externalDataCopy(src, dir);
   return dir;
 }
 

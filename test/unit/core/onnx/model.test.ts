@@ -10,7 +10,7 @@ import { pruneEdit } from '../../../../src/core/onnx/edit';
 import { FileSource, chunksToBuffer, writeChunks } from '../../../../src/core/onnx/wire';
 import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
 import { fixture, robertaMini, tinyModels } from '../../../helpers';
-import { externalize } from '../../../modelVariants';
+import { externalize } from '../../../../scripts/externalData';
 
 const onnxOf = (name: string) => fixture(name, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx');
 
