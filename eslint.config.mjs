@@ -36,6 +36,13 @@ export default defineConfig(
     },
   },
   {
+    // The webview message validator reads the protocol's types, nothing else.
+    files: ['src/shared/validate.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./protocol$).*', message: 'src/shared files are compiled for the webview and the host alike; validate.ts may import ./protocol only.' }] }],
+    },
+  },
+  {
     files: ['webview/**/*.ts'],
     languageOptions: { globals: globals.browser },
     rules: { 'no-restricted-imports': ['error', { paths: [webviewNoVscode], patterns: webviewPatterns }] },

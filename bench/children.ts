@@ -14,7 +14,8 @@ export interface ChildRun {
   peakRssBytes: number;
 }
 
-export function runNode(script: string, args: string[], timeoutS = 1800): ChildRun {
+// Generous: on a loaded 2-core machine optimize on the 1.2 GB model ran past 30 minutes.
+export function runNode(script: string, args: string[], timeoutS = 4 * 3600): ChildRun {
   const rssFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-rss-')), 'maxrss');
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--require', preload, script, ...args], { encoding: 'utf8', env: { ...process.env, PROBESCALE_MAXRSS_FILE: rssFile }, timeout: timeoutS * 1000, maxBuffer: 1 << 26 });
@@ -22,6 +23,8 @@ export function runNode(script: string, args: string[], timeoutS = 1800): ChildR
   if (r.status !== 0) throw new Error(`${path.basename(script)} ${args.slice(0, 2).join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
   const peakRssBytes = Number(fs.readFileSync(rssFile, 'utf8'));
   fs.rmSync(path.dirname(rssFile), { recursive: true, force: true });
+  // Said at once, so a later step that fails does not lose this one.
+  console.error(`${path.basename(script)} ${args.slice(0, 2).join(' ')}: ${seconds.toFixed(1)} s, peak RSS ${(peakRssBytes / 2 ** 20).toFixed(0)} MB`);
   return { seconds, peakRssBytes };
 }
 

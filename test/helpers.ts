@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { externalize as externalizeFile } from '../scripts/externalData';
 
 /** Tests run from the repository root (npm test does so); every fixture path is resolved from it. */
 export const repoRoot = process.cwd();
@@ -26,4 +27,9 @@ export async function pipelineAccuracyOnSentlen(classifierDir: string, limits: {
     if (top.label === ex.label) correct++;
   }
   return correct / task.test.length;
+}
+
+/** Moves every initializer larger than 1 KiB into `model.onnx_data`, the layout of models over 2 GB. */
+export function externalize(src: string, dir: string): string {
+  return externalizeFile(src, path.join(dir, 'model.onnx'));
 }

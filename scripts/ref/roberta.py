@@ -119,16 +119,18 @@ class RobertaReference:
         scale = 1.0 / math.sqrt(self.hd)
         for i in (range(self.L) if layers is None else layers):
             p = "encoder.layer.%d." % i
+            # Heads of this layer from its weights (fewer than num_attention_heads after head pruning).
+            nh = w[p + "attention.self.query.weight"].shape[0] // self.hd
 
             def heads(t):
-                return t.view(B, S, self.nh, self.hd).transpose(1, 2)  # [B,nh,S,hd]
+                return t.view(B, S, nh, self.hd).transpose(1, 2)  # [B,nh,S,hd]
 
             q = heads(self._lin(x, p + "attention.self.query"))
             k = heads(self._lin(x, p + "attention.self.key"))
             v = heads(self._lin(x, p + "attention.self.value"))
             scores = (q @ k.transpose(-1, -2)) * scale + add_mask
             probs = torch.softmax(scores, dim=-1)
-            ctx = (probs @ v).transpose(1, 2).reshape(B, S, self.H)
+            ctx = (probs @ v).transpose(1, 2).reshape(B, S, nh * self.hd)
             a = self._ln(x + self._lin(ctx, p + "attention.output.dense"), p + "attention.output.LayerNorm")
             f = self._lin(a, p + "intermediate.dense")
             f = 0.5 * f * (1.0 + torch.erf(f / math.sqrt(2.0)))

@@ -1,5 +1,5 @@
 /** Plain-text tables for the terminal. */
-import type { OptimizeReport, ProbeReport } from '../core/report';
+import type { CompensationRecord, OptimizeReport, ProbeReport } from '../core/report';
 import { describeRule, describeVocabTrim, formatGap } from '../core/optimize/select';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
@@ -35,11 +35,17 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   lines.push(`budget ${s.budget.spec}: ${s.budget.params.toLocaleString('en-US')} of ${r.model.params.total.toLocaleString('en-US')} parameters`);
   lines.push('');
   lines.push(' method           kept blocks                   params    cv %  test %  ret.final  ret.best  chance-norm');
-  const row = (name: string, kept: number[], fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
-    lines.push(` ${name.padEnd(16)} ${blocks(kept).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
-  row('ProbeScale', s.kept, s.fraction, s.objective.validation, s.objective.test, s.retention);
-  for (const b of s.baselines) row(b.name, b.kept, b.fraction, b.validation, b.testObjective, b.meanRetention);
+  // A compensated candidate's blocks carry a short mark: "2,3 +bridge", "0,1,2,3,4 +h3/f352".
+  const mark = (c?: CompensationRecord) => (c ? ` +${[c.bridges ? (c.window === 3 ? 'bridge3' : 'bridge') : '', c.heads !== undefined || c.ffnWidth !== undefined ? `h${c.heads ?? ''}/f${c.ffnWidth ?? ''}` : ''].filter(Boolean).join('+')}` : '');
+  const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
+    lines.push(` ${name.padEnd(16)} ${(blocks(kept) + mark(comp)).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
+  row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
+  for (const b of s.baselines) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
+  const compensated = s.baselines.filter((b) => b.compensation);
+  if (s.compensation || compensated.length) {
+    lines.push(`compensation of the pick: ${s.compensation?.description ?? 'none (whole blocks)'}${compensated.length ? `; compensated baselines: ${compensated.map((b) => `${b.name} = ${b.compensation!.description}`).join('; ')}` : ''}`);
+  }
   lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${s.baselines.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
   lines.push(`${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)} Origin of the pick: ${s.origin}.`);
   lines.push('retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.');

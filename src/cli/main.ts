@@ -2,7 +2,6 @@
  * The `probescale` command line: a thin host over the core, running jobs in the same worker
  * thread the extension uses. Exit codes: 0 ok, 1 bad input, 2 internal error, 130 cancelled.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,14 +9,16 @@ import { writeFileAtomic } from '../core/commit/atomicDir';
 import { optimizeCommandLine } from '../core/commandLine';
 import { describeProgress } from '../core/progress';
 import { reportFileText } from '../core/reportPaths';
-import { BadInputError, isCancelled, isUserError, messageIn, Param } from '../core/errors';
+import { BadInputError, badValue, isCancelled, isUserError, messageIn, Param } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
+import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
+import { parseCompensation } from '../core/compensate/mode';
 import { parseSelectionRule, SELECTION_RULES } from '../core/optimize/select';
 
 const USAGE = `usage:
@@ -28,7 +29,7 @@ const USAGE = `usage:
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
                       [--target-retention ${DEFAULT_TARGET_RETENTION}] [--candidates ${DEFAULT_CANDIDATES}] [--select auto|${SELECTION_RULES.join('|')}]
-                      [--vocab-trim] [--force] [...probe options]
+                      [--vocab-trim] [--compensate none|bridge|width|all] [--force] [...probe options]
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
@@ -58,6 +59,7 @@ export const OPTIONS = {
   candidates: { type: 'string' },
   select: { type: 'string' },
   'vocab-trim': { type: 'boolean' },
+  compensate: { type: 'string' },
   force: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -132,17 +134,34 @@ function tasksFrom(v: Values): TaskSpec[] {
 export function parseLayers(spec: string | undefined): number[] {
   if (spec === undefined) throw new BadInputError('--layers is required, e.g. --layers 0,2,5 (0-based blocks to keep; empty string keeps none).');
   if (spec.trim() === '') return [];
-  return spec.split(',').map((s) => {
-    const n = Number(s.trim());
-    if (!Number.isInteger(n) || n < 0) throw new BadInputError(`--layers ${spec}: '${s}' is not a block index; use comma-separated integers like 0,2,5.`);
-    return n;
+  return spec.split(',').map((s, i) => {
+    const t = s.trim();
+    if (t === '') throw badValue('layers', spec, `entry ${i + 1} is empty; use comma-separated block indices like 0,2,5.`);
+    if (!/^\d+$/.test(t)) throw badValue('layers', spec, `'${t}' is not a block index; blocks are numbered 0, 1, 2, … in plain decimal, e.g. 0,2,5.`);
+    return Number(t);
   });
+}
+
+/**
+ * `--layers -1` as `--layers=-1`, so that the value reaches its own check (which names it)
+ * instead of parseArgs' "ambiguous" error. Only for numbers after an option that takes a value.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const opt = /^--([\w-]+)$/.exec(argv[i])?.[1];
+    const spec = opt === undefined ? undefined : (OPTIONS as Record<string, { type: string }>)[opt];
+    if (spec?.type === 'string' && i + 1 < argv.length && /^-[\d.]/.test(argv[i + 1])) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 /** Builds the job a command line asks for; throws BadInputError for anything malformed. */
 export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
-  const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  if (v.help || positionals.length === 0) return 'help';
+  const { values: v, positionals } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
+  if (v.help) return 'help';
+  if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
   const [command, modelDir, ...rest] = positionals;
   if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
   if (!modelDir) throw new BadInputError(`${command}: missing <modelDir>.\n${USAGE}`);
@@ -160,7 +179,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       if (!v.budget) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
       const target = v['target-retention'] === undefined ? DEFAULT_TARGET_RETENTION : Number(v['target-retention']);
       if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
-      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, settings: settingsFrom(v) };
+      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, compensate: parseCompensation(v.compensate ?? 'none'), settings: settingsFrom(v) };
       return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
     }
     default:
@@ -193,10 +212,16 @@ class ProgressLine {
   }
 }
 
+/** The output a job writes, checked before any work (existing entry, source model, writable parent). */
+function preflight(job: Job, out: string | undefined): string | undefined {
+  if (job.type === 'prune' || job.type === 'optimize') return preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir]);
+  return out === undefined ? undefined : preflightOutput(out, 'file', true, [job.modelDir]);
+}
+
 /** Writes a report to `file` (paths relative to it, see core/reportPaths.ts). */
 function writeReportFile(file: string, report: object): void {
+  // The folder exists: preflight made it before the job ran.
   const abs = path.resolve(file);
-  fs.mkdirSync(path.dirname(abs), { recursive: true });
   writeFileAtomic(abs, reportFileText(report, abs));
 }
 
@@ -235,6 +260,10 @@ async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undef
 
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof jobFromArgs>;
+  if (argv.length === 0) {
+    process.stderr.write(`probescale: no command given.\n${USAGE}\n`);
+    return 1;
+  }
   try {
     parsed = jobFromArgs(argv);
   } catch (e) {
@@ -246,24 +275,31 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { job, out, quiet } = parsed;
-  if (out && !fs.existsSync(path.dirname(path.resolve(out)))) {
-    process.stderr.write(`probescale: --out ${out}: the folder ${path.dirname(path.resolve(out))} does not exist.\n`);
+  let target: string | undefined;
+  try {
+    target = preflight(job, out);
+  } catch (e) {
+    process.stderr.write(`probescale: ${messageIn(e, cliFlag)}\n`);
     return 1;
   }
-  const runner = new WorkerJobRunner(defaultWorkerPath(__dirname));
+  // No grace release: the worker's own answer (cancelled, or done because the cancel came after
+  // the commit) decides what is reported. A second Ctrl-C is the hard stop.
+  const runner = new WorkerJobRunner(defaultWorkerPath(__dirname), 24 * 3600_000);
   const ac = new AbortController();
   const progress = new ProgressLine(quiet);
-  let interrupted = 0;
+  let settled = false;
   const onSigint = () => {
-    interrupted++;
-    if (interrupted > 1) process.exit(130);
+    // Once the job has answered, only the worker's shutdown is left: a Ctrl-C changes nothing.
+    if (settled) return;
+    if (ac.signal.aborted) return hardStop(target);
     progress.log('warn', 'cancelling… (Ctrl-C again to stop at once)');
     ac.abort();
   };
   process.on('SIGINT', onSigint);
   const ctx: JobContext = { signal: ac.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
   try {
-    await runAndShow(runner, job, out, ctx, progress);
+    await runAndShow(runner, job, out, ctx, progress).finally(() => (settled = true));
+    if (ac.signal.aborted) progress.log('warn', 'the cancel came after the output was complete; it is kept.');
     return 0;
   } catch (e) {
     progress.done();
@@ -279,9 +315,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);
     return 2;
   } finally {
-    process.off('SIGINT', onSigint);
     await runner.dispose();
+    process.off('SIGINT', onSigint);
   }
+}
+
+/**
+ * Second Ctrl-C: remove this run's temporaries, then die by SIGINT itself (exit status 130).
+ * process.exit() would tear down the worker thread inside ONNX Runtime's native code, which
+ * aborts the process ("terminate called after throwing an instance of 'Napi::Error'").
+ */
+function hardStop(target: string | undefined): void {
+  if (target) cleanStaleTemporaries(target, true);
+  process.stderr.write('\nprobescale: stopped; nothing was written.\n');
+  process.removeAllListeners('SIGINT');
+  process.kill(process.pid, 'SIGINT');
 }
 
 if (require.main === module) {

@@ -118,9 +118,31 @@ export function isCancelled(e: unknown): boolean {
   return e instanceof CancelledError || (e instanceof Error && (e.name === 'CancelledError' || e.name === 'AbortError'));
 }
 
+/**
+ * Extra cancel sources for a signal that synchronous code can see. A worker thread busy in a
+ * synchronous loop (probe training, graph surgery) never runs its message handler, so the
+ * `abort()` a cancel message would trigger comes too late; a poll of shared memory does not.
+ */
+const pollers = new WeakMap<AbortSignal, () => boolean>();
+
+/** Makes `isAborted(signal)` also consult `poll` (and abort `controller` when it says so). */
+export function abortWhen(controller: AbortController, poll: () => boolean): void {
+  pollers.set(controller.signal, () => {
+    if (!poll()) return false;
+    controller.abort();
+    return true;
+  });
+}
+
+/** True when the signal has fired or its poller says it should have. */
+export function isAborted(signal: AbortSignal | undefined): boolean {
+  if (!signal) return false;
+  return signal.aborted || (pollers.get(signal)?.() ?? false);
+}
+
 /** Throws CancelledError when the signal has fired; call between batches and epochs. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CancelledError();
+  if (isAborted(signal)) throw new CancelledError();
 }
 
 /** True for errors caused by the user's input (exit code 1), false for internal errors (exit code 2). */

@@ -5,6 +5,7 @@
 import type { SelectionRule } from './optimize/select';
 import type { OptimizeResult, ProbeReport, PruneResult } from './report';
 import type { ProbeSettings } from './settings';
+import type { Compensation } from './compensate/mode';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -69,6 +70,8 @@ export interface OptimizeJob {
   select?: SelectionRule | 'auto';
   /** Trim the word-embedding table to the tokens of the training texts. */
   vocabTrim?: boolean;
+  /** Least-squares compensation the search may add: bridges over gaps, narrowed widths, both; default none. */
+  compensate?: Compensation;
   settings: ProbeSettings;
   /** The command line that asked for it, recorded in the model card. */
   command?: string;

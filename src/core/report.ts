@@ -69,8 +69,19 @@ export interface Retention {
   chanceNormalized: number;
 }
 
+/** What a compensated candidate adds to dropping blocks (absent: whole blocks only). */
+export interface CompensationRecord {
+  /** e.g. "least-squares bridge into block 2"; "3 of 4 heads and 352 of 1024 FFN neurons per block (refitted)". */
+  description: string;
+  bridges: boolean;
+  window?: 1 | 3;
+  heads?: number;
+  ffnWidth?: number;
+}
+
 export interface CandidateRecord {
   kept: number[];
+  compensation?: CompensationRecord;
   params: number;
   fraction: number;
   origin: string;
@@ -87,6 +98,7 @@ export interface PairedGap {
 export interface BaselineRecord {
   name: string;
   kept: number[];
+  compensation?: CompensationRecord;
   note?: string;
   params: number;
   fraction: number;
@@ -151,6 +163,8 @@ export interface SelectionReport {
   budget: { spec: string; params: number; fraction: number };
   targetRetention: number;
   kept: number[];
+  /** Bridges and narrowed widths of the winner (absent: whole blocks only). */
+  compensation?: CompensationRecord;
   params: number;
   fraction: number;
   origin: string;

@@ -207,6 +207,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     baselines: baselines as BaselineData[],
     budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
     ...vocabTrimOf(v.vocabTrim),
+    ...(isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {}),
     embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
   };
 }

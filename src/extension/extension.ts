@@ -17,6 +17,7 @@ import { ReportStore } from './reports/reportStore';
 import { Services } from './services';
 import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
 import { ModelFolderContext } from './workspace/discovery';
+import { COMMANDS_NEEDING_TRUST, UntrustedWorkspaceError } from './trust';
 
 /**
  * What `activate()` returns (`vscode.extensions.getExtension('probescale.probescale').exports`).
@@ -121,10 +122,10 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     vscode.window.registerWebviewViewProvider(RELEVANCE_VIEW_ID, view),
     jobs.onEvent((e) => view.post(e)),
     reports.onDidChange((r) => view.post({ type: 'report/show', report: r.report, source: r.source })),
-    vscode.commands.registerCommand('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri)),
-    vscode.commands.registerCommand('probescale.pruneModel', () => pruneModel(services)),
-    vscode.commands.registerCommand('probescale.optimize', (uri?: vscode.Uri) => optimizeModel(services, uri)),
-    vscode.commands.registerCommand('probescale.evalFolder', (uri?: vscode.Uri) => evalFolder(services, uri)),
+    vscode.commands.registerCommand('probescale.probeFolder', gated('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri))),
+    vscode.commands.registerCommand('probescale.pruneModel', gated('probescale.pruneModel', () => pruneModel(services))),
+    vscode.commands.registerCommand('probescale.optimize', gated('probescale.optimize', (uri?: vscode.Uri) => optimizeModel(services, uri))),
+    vscode.commands.registerCommand('probescale.evalFolder', gated('probescale.evalFolder', (uri?: vscode.Uri) => evalFolder(services, uri))),
     vscode.commands.registerCommand('probescale.showPanel', () => view.reveal()),
     vscode.commands.registerCommand('probescale.openReport', async () => {
       try {
@@ -149,6 +150,18 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     currentReport: () => reports.current?.report,
     renderedReport: () => view.rendered,
     modelFolders: () => models.refresh(),
+  };
+}
+
+/** Runs `run` only in a trusted workspace; otherwise says why and offers to manage trust. */
+function gated<A extends unknown[]>(command: (typeof COMMANDS_NEEDING_TRUST)[number], run: (...args: A) => unknown): (...args: A) => unknown {
+  return (...args: A) => {
+    if (vscode.workspace.isTrusted) return run(...args);
+    const manage = 'Manage Workspace Trust';
+    void vscode.window.showWarningMessage(`ProbeScale: ${new UntrustedWorkspaceError(command).message}`, manage).then((pick) => {
+      if (pick === manage) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+    return undefined;
   };
 }
 

@@ -114,6 +114,8 @@ export interface SelectionData {
   embeddingOnly: { reachesTarget: boolean; message: string; retention: RetentionData };
   /** --vocab-trim: kept tokens and the share of test tokens that were unseen, per task. */
   vocabTrim?: { sourceVocab: number; keptTokens: number; unseenTestTokens: Record<string, number> };
+  /** --compensate: the winner's bridges and narrowed widths, in words (absent: whole blocks). */
+  compensation?: { description: string };
 }
 
 export interface SpeedData {

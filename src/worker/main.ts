@@ -3,7 +3,7 @@
  * driven from several worker threads, so there is exactly one) and streams typed progress.
  */
 import { parentPort } from 'node:worker_threads';
-import { isCancelled, ProbeScaleError, throwIfAborted } from '../core/errors';
+import { abortWhen, isCancelled, ProbeScaleError, throwIfAborted } from '../core/errors';
 import { runAnyJob } from '../core/pipeline/dispatch';
 import { FromWorker, SerializedError, ToWorker } from './protocol';
 
@@ -22,6 +22,8 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'run': {
       const ac = new AbortController();
+      const flag = msg.cancelFlag ? new Int32Array(msg.cancelFlag) : null;
+      if (flag) abortWhen(ac, () => Atomics.load(flag, 0) === 1);
       running.set(msg.id, ac);
       const start = async () => {
         throwIfAborted(ac.signal);

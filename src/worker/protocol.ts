@@ -2,7 +2,8 @@
 import { BadValue } from '../core/errors';
 import { AnyJobResult, Job, LogLevel, ProgressEvent } from '../core/jobs';
 
-export type ToWorker = { type: 'run'; id: number; job: Job } | { type: 'cancel'; id: number };
+/** `cancelFlag`: an Int32Array(1) over shared memory; the host stores 1 to cancel (seen by synchronous code). */
+export type ToWorker = { type: 'run'; id: number; job: Job; cancelFlag?: SharedArrayBuffer } | { type: 'cancel'; id: number };
 
 export interface SerializedError {
   name: string;

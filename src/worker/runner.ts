@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError, ProbeScaleError } from '../core/errors';
 import { AnyJobResult, Job, JobContext, JobResult, JobRunner, resultOf } from '../core/jobs';
 import { FromWorker, SerializedError, ToWorker } from './protocol';
+import { disableOrtTelemetry } from '../core/runtime/telemetry';
 
 interface Pending {
   resolve: (v: AnyJobResult) => void;
@@ -44,11 +45,15 @@ export class WorkerJobRunner implements JobRunner {
 
   constructor(
     private readonly workerPath: string,
-    private readonly graceMs = 5000,
+    // Cancel returns within 1 s: synchronous stages see the shared cancel flag at once, and a
+    // batch still inside native code no longer holds the caller (it cannot commit: the flag is
+    // checked before every rename).
+    private readonly graceMs = 1000,
   ) {}
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
+    disableOrtTelemetry();
     const w = new Worker(this.workerPath);
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (e) => this.failAll(e));
@@ -110,9 +115,11 @@ export class WorkerJobRunner implements JobRunner {
     return new Promise<JobResult<J>>((resolve, reject) => {
       this.pending.set(id, { resolve: (r) => resolve(resultOf(job, r)), reject, ctx });
       const send = (m: ToWorker) => w.postMessage(m);
+      const cancelFlag = new SharedArrayBuffer(4);
       ctx.signal?.addEventListener(
         'abort',
         () => {
+          Atomics.store(new Int32Array(cancelFlag), 0, 1);
           send({ type: 'cancel', id });
           const timer = setTimeout(() => {
             if (!this.pending.has(id)) return;
@@ -126,7 +133,7 @@ export class WorkerJobRunner implements JobRunner {
         { once: true },
       );
       this.inFlight.add(id);
-      send({ type: 'run', id, job });
+      send({ type: 'run', id, job, cancelFlag });
     });
   }
 

@@ -1,29 +1,159 @@
 /**
- * Writing a folder so that nothing half written is ever left at its final path: fill a sibling
- * temporary folder, then rename it into place.
+ * Writing outputs so that nothing half written is ever left at its final path: fill a sibling
+ * temporary (named `.<name>.probescale-tmp-<pid>-<random>`), then rename it into place. Leftovers
+ * of runs that were killed (their pid no longer alive) are removed by the next run that writes
+ * beside them. The source model folder, anything inside it and its ancestors are never replaced.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, badValue } from '../errors';
+import { BadInputError, Param, badValue, throwIfAborted } from '../errors';
+
+const TMP_MARK = '.probescale-tmp-';
+
+/** Sibling temporary path of `abs` owned by this process. */
+function tmpSibling(abs: string): string {
+  return path.join(path.dirname(abs), `.${path.basename(abs)}${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporaries in the folder of `abs` left by processes that no longer run (a
+ * SIGKILL, a power cut), whatever output they were for; with `ownOnly`, removes this process's
+ * temporaries of `abs` instead (a hard exit cleaning up after itself). Returns the names removed.
+ */
+export function cleanStaleTemporaries(abs: string, ownOnly = false): string[] {
+  const dir = path.dirname(abs);
+  const own = `.${path.basename(abs)}${TMP_MARK}${process.pid}-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const pid = Number(/^\..+\.probescale-tmp-(\d+)-[0-9a-f]+$/.exec(n)?.[1]);
+    if (!Number.isInteger(pid)) continue;
+    if (ownOnly ? !n.startsWith(own) : pid === process.pid || pidAlive(pid)) continue;
+    fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/** Real path of `p`, or of its nearest existing ancestor joined with the rest. */
+function realish(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realish(parent), path.basename(abs));
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Refuses an output that would replace or delete the source model: the source folder itself, one
+ * of its ancestors, or an existing path inside it. Symlinks are resolved on both sides.
+ */
+export function assertNotSource(param: Param, dest: string, sources: string[]): void {
+  const d = realish(dest);
+  for (const s of sources) {
+    const src = realish(s);
+    if (isInside(src, d)) {
+      const what = d === src ? 'is the source model folder' : `contains the source model folder ${s}`;
+      throw badValue(param, dest, `that path ${what}; writing there would replace the source. Choose a path outside it.`);
+    }
+    if (isInside(d, src) && fs.existsSync(dest)) throw badValue(param, dest, `that path is inside the source model folder ${s} and exists; ProbeScale never replaces files of its source. Choose a new path.`);
+  }
+}
+
+/** Creates the missing folders above `abs` and proves the parent accepts a new entry. */
+function assertParentWritable(param: Param, dest: string, abs: string): void {
+  const parent = path.dirname(abs);
+  // Level by level: mkdirSync({ recursive }) never returns under /proc (Node 20).
+  const missing: string[] = [];
+  let at = parent;
+  while (!fs.existsSync(at) && path.dirname(at) !== at) {
+    missing.unshift(at);
+    at = path.dirname(at);
+  }
+  if (!fs.statSync(at).isDirectory()) throw badValue(param, dest, `${at} is a file, not a folder. Choose another path.`);
+  try {
+    for (const m of missing) fs.mkdirSync(m);
+  } catch (e) {
+    throw badValue(param, dest, `cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}). Choose a path you can write to.`);
+  }
+  const probe = tmpSibling(abs);
+  try {
+    fs.mkdirSync(probe);
+    fs.rmdirSync(probe);
+  } catch (e) {
+    throw badValue(param, dest, `the folder ${parent} is not writable (${(e as NodeJS.ErrnoException).code}); choose a path you can write to.`);
+  }
+}
 
 /** The output folder exists and replacing it was not asked for. */
 export function outExists(dest: string): BadInputError {
   return badValue('out', dest, 'the folder already exists; choose another path or allow replacing it ({{force}}).');
 }
 
-export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>): Promise<string> {
+/**
+ * Every check an output path can fail, run before any work so a bad path costs nothing:
+ * existing entry (folder vs file), source protection, parent writable. `kind` is what will be
+ * written there. Also removes leftovers of earlier killed runs at that path.
+ */
+export function preflightOutput(dest: string, kind: 'folder' | 'file', overwrite: boolean, sources: string[], param: Param = 'out'): string {
   const abs = path.resolve(dest);
+  assertNotSource(param, dest, sources);
   if (fs.existsSync(abs)) {
-    if (!overwrite) throw outExists(dest);
-    if (!fs.statSync(abs).isDirectory()) throw badValue('out', dest, 'a file of that name exists; choose another path.');
+    const isDir = fs.statSync(abs).isDirectory();
+    if (kind === 'folder' && !isDir) throw badValue(param, dest, 'a file of that name exists; choose another path (a folder is written there).');
+    if (kind === 'file' && isDir) throw badValue(param, dest, `that is a folder; give a file path such as ${path.join(dest, 'report.json')}.`);
+    if (kind === 'folder' && !overwrite) throw outExists(dest);
   }
-  const parent = path.dirname(abs);
-  fs.mkdirSync(parent, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(abs)}.probescale-tmp-`));
+  assertParentWritable(param, dest, abs);
+  cleanStaleTemporaries(abs);
+  return abs;
+}
+
+export interface CommitOptions {
+  /** Source folders that must never be replaced (the model being pruned). */
+  sources?: string[];
+  /** Checked after `fill`, just before the rename that makes the folder visible. */
+  signal?: AbortSignal;
+  /** Parameter named in error messages. */
+  param?: Param;
+}
+
+/**
+ * Fills a fresh temporary sibling of `dest` and renames it into place. Until the rename, a
+ * cancel or an error removes the temporary and `dest` is untouched; after it the folder is
+ * complete. Modes follow the umask (no 0700 from mkdtemp).
+ */
+export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>, opts: CommitOptions = {}): Promise<string> {
+  const abs = preflightOutput(dest, 'folder', overwrite, opts.sources ?? [], opts.param);
+  const tmp = tmpSibling(abs);
+  fs.mkdirSync(tmp);
   try {
     await fill(tmp);
+    throwIfAborted(opts.signal);
     if (fs.existsSync(abs)) {
-      const old = `${tmp}-old`;
+      const old = tmpSibling(abs);
       fs.renameSync(abs, old);
       fs.renameSync(tmp, abs);
       fs.rmSync(old, { recursive: true, force: true });
@@ -42,11 +172,12 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
  * whatever `data(tmp)` writes to the temporary path. The temporary file never outlives a failure.
  */
 export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: string) => void)): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const abs = path.resolve(file);
+  const tmp = tmpSibling(abs);
   try {
     if (typeof data === 'function') data(tmp);
     else fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    fs.renameSync(tmp, abs);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;

@@ -2,6 +2,7 @@
 import type { OptimizeReport } from '../report';
 import { describeRule, describeVocabTrim, formatGap } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
+import { SAFETENSORS_NOTE } from '../compensate/commit';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
@@ -16,6 +17,12 @@ export function modelCard(r: OptimizeReport): string {
   lines.push(`Source: \`${m.dir}\` (${path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`);
   lines.push(`Parameters: ${num(m.params.total)} → **${num(s.params)}** (${pct(s.fraction)} of the source; budget ${s.budget.spec} = ${num(s.budget.params)}).`);
   lines.push('');
+  if (s.compensation) {
+    lines.push(`Compensation: **${s.compensation.description}**, fitted by ridge least squares on training texts (no gradient training).`);
+    lines.push('');
+    lines.push(`${SAFETENSORS_NOTE}`);
+    lines.push('');
+  }
   if (r.command) lines.push(`Made with:\n\n\`\`\`\n${r.command}\n\`\`\`\n`);
   lines.push('## Task scores (test split)');
   lines.push('');
@@ -39,7 +46,7 @@ export function modelCard(r: OptimizeReport): string {
   lines.push('|---|---|---|---|---|---|---|');
   lines.push(`| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} | |`);
   for (const b of s.baselines) {
-    lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
+    lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)}${b.compensation ? ` (${b.compensation.description})` : ''} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
   lines.push('');
   if (r.verify) {

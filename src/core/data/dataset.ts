@@ -53,21 +53,34 @@ interface Row extends Example {
  * Only a trailing `:<number>` is a weight, so Windows paths such as `C:\data\sst2` stay whole.
  * @throws BadInputError on a malformed spec or a weight that is not a positive number.
  */
+/** Device names Windows reserves in every folder; a task named so could not be written there. */
+const RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
+
+/**
+ * A task name becomes a folder name (classifiers/<name>/), so it must be one safe on every
+ * system: no separators, not '.' or '..', no leading dot, no reserved device name.
+ */
+export function checkTaskName(name: string, spec = name): void {
+  if (!/^[A-Za-z0-9_][\w.-]*$/.test(name) || name.length > 100 || RESERVED.test(name)) {
+    throw new BadInputError(`task name "${name}" in "${spec}" is not a safe folder name: use up to 100 letters, digits, "_", "-" or "." (not first), not a reserved name like CON or NUL. ${SPEC_HELP}`);
+  }
+}
+
 export function parseTaskSpec(spec: string): { name: string; path: string; weight: number } {
   const eq = spec.indexOf('=');
   if (eq < 0) throw new BadInputError(`task "${spec}" has no "=". ${SPEC_HELP}`);
   const name = spec.slice(0, eq).trim();
   let rest = spec.slice(eq + 1).trim();
-  if (!/^[\w.-]+$/.test(name)) {
-    throw new BadInputError(`task name "${name}" in "${spec}" must be letters, digits, "_", "-" or ".". ${SPEC_HELP}`);
-  }
+  checkTaskName(name, spec);
   let weight = 1;
-  const m = /:([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)$/.exec(rest);
-  if (m) {
-    weight = Number(m[1]);
+  // A suffix after the last ':' is a weight unless the whole text names an existing path (a
+  // colon in a file name) or it holds a path separator (C:\data on Windows).
+  const m = /:([^:/\\]*)$/.exec(rest);
+  if (m && !fs.existsSync(rest)) {
+    weight = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(m[1]) ? Number(m[1]) : NaN;
     rest = rest.slice(0, m.index);
     if (!Number.isFinite(weight) || weight <= 0) {
-      throw new BadInputError(`task "${name}" has weight ${m[1]}; a weight must be a number > 0. ${SPEC_HELP}`);
+      throw new BadInputError(`task "${name}" has weight "${m[1]}"; a weight must be a number > 0, as in ${name}=${rest}:0.5. ${SPEC_HELP}`);
     }
   }
   if (rest === '') throw new BadInputError(`task "${name}" has no path. ${SPEC_HELP}`);
@@ -122,7 +135,7 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
     if (test.length === 0) {
       throw new DatasetError(
         `${source}: ${rows.length} rows are too few to hold out ${testFraction * 100}% of each label for testing. ` +
-          'Add rows, raise the test fraction, or give a folder with train and test files.',
+          'Add rows, or give a folder with train and test files.',
       );
     }
     splitFrom = 'file';
@@ -206,17 +219,49 @@ function findSplitFile(dir: string, split: 'train' | 'test'): string {
   return found[0];
 }
 
+/** The file's text; UTF-16 and bytes that are not UTF-8 (latin-1, Windows-1252) are named as an encoding problem. */
+function decodeUtf8(file: string, bytes: Buffer): string {
+  const resave = 'Save the file as UTF-8 (most editors: "Save with encoding" → UTF-8).';
+  const bom16 = bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
+  const nul = bytes.subarray(0, 4096).indexOf(0);
+  if (bom16 || nul >= 0) throw new DatasetError(`${file} is encoded as UTF-16 (${bom16 ? 'byte-order mark' : `zero byte at offset ${nul}`}), not UTF-8. ${resave}`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    let at = 0;
+    // Find the first invalid byte for the message (the decoder does not say where).
+    for (let step = 1 << 16; step >= 1; step >>= 1) {
+      while (at + step <= bytes.length && isUtf8Prefix(bytes.subarray(0, at + step))) at += step;
+    }
+    // `at` is where decoding fails; a cut multi-byte sequence before it is where the bad character starts.
+    while (at > 0 && bytes[at - 1] >= 0xc0 && bytes[at] < 0x80) at--;
+    const line = bytes.subarray(0, at).toString('utf8').split('\n').length;
+    throw new DatasetError(`${file} is not valid UTF-8: byte 0x${bytes[at]?.toString(16).padStart(2, '0')} at offset ${at} (line ${line}); it looks like latin-1 or Windows-1252. ${resave}`);
+  }
+}
+
+/** True when `b` is valid UTF-8 up to a possibly cut last character. */
+function isUtf8Prefix(b: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function readRows(file: string): Promise<Row[]> {
   const ext = path.extname(file).slice(1).toLowerCase();
   if (!(EXTENSIONS as readonly string[]).includes(ext)) {
     throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv or .tsv.`);
   }
-  let content: string;
+  let bytes: Buffer;
   try {
-    content = await fs.promises.readFile(file, 'utf8');
+    bytes = await fs.promises.readFile(file);
   } catch (e) {
     throw new DatasetError(`${file} cannot be read: ${(e as Error).message}`);
   }
+  let content = decodeUtf8(file, bytes);
   if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
   if (content.trim() === '') {
     throw new DatasetError(`${file} is empty. It needs one example per ${ext === 'jsonl' ? 'line' : 'row, after a header row'}.`);

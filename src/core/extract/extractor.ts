@@ -6,8 +6,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { JobContext } from '../jobs';
-import { writeFileAtomic } from '../commit/atomicDir';
+import { JobContext, stage } from '../jobs';
+import { cleanStaleTemporaries, writeFileAtomic } from '../commit/atomicDir';
+import { CacheEntryError, LayerFeatures, decodeFeatures, encodeFeatures } from './featureCache';
+
+export type { LayerFeatures };
 import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { referencingGraph } from '../onnx/reference';
@@ -21,16 +24,6 @@ export interface TextExample {
   textPair?: string;
 }
 
-export interface LayerFeatures {
-  n: number;
-  dim: number;
-  /** Hidden-state index of each entry (0 = embeddings, L = final). */
-  layers: number[];
-  /** Per layer, n×dim row-major. */
-  pooled: Partial<Record<Pooling, Float32Array[]>>;
-  /** Per l = 1..L: per-example masked mean cos(h_{l-1}, h_l); empty for pruned graphs. */
-  cosine: Float32Array[];
-}
 
 export interface ExtractorOptions {
   poolings: Pooling[];
@@ -103,9 +96,10 @@ export class Extractor {
 
   /** Pooled features for `examples`, in their order; served from the cache when the same inputs were seen. */
   async extract(examples: TextExample[], label: string, ctx: JobContext = {}): Promise<LayerFeatures> {
-    const { encoded, remapped } = this.encode(examples);
+    stage(ctx, 'tokenise', `tokenising ${label}: ${examples.length} texts`);
+    const { encoded, remapped } = this.encode(examples, ctx.signal);
     const key = this.cacheKey(examples, remapped ? this.opts.idRemap!.tag : null);
-    const cached = this.readCache(key);
+    const cached = this.readCache(key, examples.length, label, ctx);
     if (cached) {
       ctx.log?.('info', `${label}: ${examples.length} examples from the feature cache`);
       ctx.onProgress?.({ kind: 'extract', label, done: examples.length, total: examples.length });
@@ -117,8 +111,11 @@ export class Extractor {
   }
 
   /** Token ids of every example, with the vocabulary remap applied; `remapped` when any id changed. */
-  private encode(examples: TextExample[]): { encoded: { ids: number[]; typeIds: number[] }[]; remapped: boolean } {
-    const encoded = examples.map((e) => this.tokenizer.encodeWithTypes(e.text, e.textPair));
+  private encode(examples: TextExample[], signal?: AbortSignal): { encoded: { ids: number[]; typeIds: number[] }[]; remapped: boolean } {
+    const encoded = examples.map((e, i) => {
+      if (i % 64 === 0) throwIfAborted(signal);
+      return this.tokenizer.encodeWithTypes(e.text, e.textPair);
+    });
     const r = this.opts.idRemap;
     let remapped = false;
     if (r) {
@@ -214,28 +211,19 @@ export class Extractor {
     return `${st.size}:${st.mtimeMs}`;
   }
 
-  private readCache(key: string): LayerFeatures | null {
+  /** A cached entry, or null when absent or damaged (a damaged one is logged, removed and re-extracted). */
+  private readCache(key: string, n: number, label: string, ctx: JobContext): LayerFeatures | null {
     const dir = this.opts.cacheDir;
     if (!dir) return null;
     const file = path.join(dir, `${key}.feat`);
     if (!fs.existsSync(file)) return null;
     try {
-      const buf: Buffer = fs.readFileSync(file);
-      const hlen = buf.readUInt32LE(0);
-      const head = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as { n: number; dim: number; layers: number[]; poolings: Pooling[]; cosine: number };
-      let off = 4 + hlen;
-      off += (4 - (off % 4)) % 4;
-      const take = (len: number) => {
-        const a = new Float32Array(len);
-        Buffer.from(a.buffer).set(buf.subarray(off, off + 4 * len));
-        off += 4 * len;
-        return a;
-      };
-      const pooled: Partial<Record<Pooling, Float32Array[]>> = {};
-      for (const p of head.poolings) pooled[p] = head.layers.map(() => take(head.n * head.dim));
-      const cosine = Array.from({ length: head.cosine }, () => take(head.n));
-      return { n: head.n, dim: head.dim, layers: head.layers, pooled, cosine };
-    } catch {
+      const f = decodeFeatures(fs.readFileSync(file));
+      if (f.n !== n || f.dim !== this.info.hiddenSize) throw new CacheEntryError(`it holds ${f.n}×${f.dim} features, ${n}×${this.info.hiddenSize} were asked for`);
+      return f;
+    } catch (e) {
+      ctx.log?.('warn', `${label}: feature cache entry ${file} is damaged (${(e as Error).message}); removing it and extracting again.`);
+      fs.rmSync(file, { force: true });
       return null;
     }
   }
@@ -244,16 +232,8 @@ export class Extractor {
     const dir = this.opts.cacheDir;
     if (!dir) return;
     fs.mkdirSync(dir, { recursive: true });
-    const poolings = Object.keys(f.pooled) as Pooling[];
-    let head = Buffer.from(JSON.stringify({ n: f.n, dim: f.dim, layers: f.layers, poolings, cosine: f.cosine.length }), 'utf8');
-    const pad = (4 - ((4 + head.length) % 4)) % 4;
-    head = Buffer.concat([head, Buffer.alloc(pad, 0x20)]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(head.length - pad);
-    const parts: Buffer[] = [len, head];
-    for (const p of poolings) for (const a of f.pooled[p]!) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-    for (const a of f.cosine) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     const file = path.join(dir, `${key}.feat`);
-    writeFileAtomic(file, Buffer.concat(parts));
+    cleanStaleTemporaries(file);
+    writeFileAtomic(file, encodeFeatures(f));
   }
 }

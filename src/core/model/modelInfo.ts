@@ -7,8 +7,10 @@ import * as path from 'node:path';
 import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
+import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
+import { findWordEmbedding } from '../onnx/vocab';
 import type { ParamCounts } from '../../shared/params';
-import { declaredLayerCount } from './layerCount';
+import { LAYER_COUNT_KEYS } from './layerCount';
 
 export interface ModelInfo {
   dir: string;
@@ -127,6 +129,34 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
   return { total, embeddings, perBlock, other };
 }
 
+/** The first of `keys` config.json sets, which must be an integer ≥ `min`; undefined when none is set. */
+function configCount(dir: string, config: Record<string, unknown>, keys: string[], min = 1): number | undefined {
+  const key = keys.find((k) => config[k] !== undefined && config[k] !== null);
+  if (key === undefined) return undefined;
+  const v = config[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new BadInputError(`${path.join(dir, 'config.json')}: ${key} is ${JSON.stringify(v)}; it must be an integer ≥ ${min}. Fix config.json or re-export the model.`);
+  return v;
+}
+
+/** A classifier folder (optimize's classifiers/<task>/) ends in logits, not hidden states: name the encoder to use instead. */
+function refuseClassifier(dir: string, config: Record<string, unknown>, model: OnnxModel): void {
+  if (!model.outputs.some((o) => o.name === 'logits')) return;
+  const task = (config.probescale as { task?: unknown } | undefined)?.task;
+  const encoder = typeof task === 'string' ? ` The pruned encoder it was made from is ${path.resolve(dir, '..', '..')}.` : '';
+  model.close();
+  throw new BadInputError(`${dir} is a text classifier (its graph outputs logits${typeof task === 'string' ? `, task '${task}'` : ''}); probe, eval and prune need an encoder folder whose graph outputs hidden states.${encoder} To score the classifier itself, load it with transformers.js pipeline('text-classification').`);
+}
+
+/** Width of the float word-embedding table read with input_ids; null when the graph has none (quantized, trimmed). */
+function graphHiddenSize(model: OnnxModel): number | null {
+  try {
+    const w = findWordEmbedding(model);
+    return w.weight.dataType === DataType.FLOAT || w.weight.dataType === DataType.FLOAT16 ? w.hidden : null;
+  } catch {
+    return null;
+  }
+}
+
 export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const abs = path.resolve(dir);
   const config = readConfig(abs);
@@ -134,14 +164,23 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   if (!SUPPORTED.includes(architecture)) {
     throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
   }
+  // 0 layers is a legal pruned model (embeddings only).
+  const declared = configCount(abs, config, [...LAYER_COUNT_KEYS], 0);
+  const hiddenSize = configCount(abs, config, ['hidden_size', 'd_model', 'dim']) ?? 0;
+  configCount(abs, config, ['max_position_embeddings', 'n_positions']);
   const onnxFile = resolveOnnxFile(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
+  checkValuesDefined(model);
+  checkExternalData(model);
+  refuseClassifier(abs, config, model);
   const blocks = findBlocks(model, onnxFile);
-  const declared = declaredLayerCount(config);
   if (declared !== undefined && declared !== blocks.numBlocks) {
     throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
   }
-  const hiddenSize = Number(config.hidden_size ?? config.d_model ?? config.dim ?? 0);
+  const graphHidden = graphHiddenSize(model);
+  if (graphHidden !== null && hiddenSize !== graphHidden) {
+    throw new UnsupportedModelError(`${abs}/config.json says hidden size ${hiddenSize} but the graph's word embeddings are ${graphHidden} wide; the ONNX file and config.json do not belong together.`);
+  }
   const quantized = model.nodes.some((n) => n.opType === 'MatMulInteger' || n.opType === 'DynamicQuantizeLinear' || n.opType === 'QLinearMatMul');
   return { dir: abs, onnxFile, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };
 }

@@ -2,7 +2,7 @@
  * Finds the transformer blocks of an encoder graph: which nodes belong to block N, the hidden
  * state entering and leaving each block, and the side inputs shared between blocks.
  */
-import { UnsupportedModelError } from '../errors';
+import { OnnxParseError, UnsupportedModelError } from '../errors';
 import { DataType, OnnxModel, OnnxNode } from './model';
 import { structuralBlockOf } from './structure';
 
@@ -61,6 +61,29 @@ interface RecordedBlocks {
   embeddingOutput: string;
 }
 
+/** The block record of a pruned graph, checked field by field (it is data from a file). */
+function parseRecord(json: string, file: string): RecordedBlocks {
+  let r: Partial<RecordedBlocks> | null = null;
+  try {
+    r = JSON.parse(json) as Partial<RecordedBlocks>;
+  } catch {
+    // reported below
+  }
+  const strings = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === 'string');
+  const ok =
+    r !== null &&
+    typeof r === 'object' &&
+    Array.isArray(r.scopeIndex) &&
+    r.scopeIndex.every((x) => Number.isInteger(x) && x >= 0) &&
+    strings(r.hiddenIn) &&
+    strings(r.hiddenOut) &&
+    r.hiddenIn!.length === r.scopeIndex.length &&
+    r.hiddenOut!.length === r.scopeIndex.length &&
+    typeof r.embeddingOutput === 'string';
+  if (!ok) throw new OnnxParseError(`${file}: its '${BLOCKS_METADATA}' metadata is damaged (${json.slice(0, 120)}); prune the source model again.`);
+  return r as RecordedBlocks;
+}
+
 /** The structure a pruned graph carries, for the edit that writes it. */
 export function recordBlocks(b: BlockStructure, kept: number[]): Record<string, string> {
   const r: RecordedBlocks = {
@@ -80,7 +103,7 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
     if (m) blockOf[i] = Number(m[1]);
   });
   const recorded = model.metadata.get(BLOCKS_METADATA);
-  if (recorded !== undefined) return fromRecord(model, blockOf, JSON.parse(recorded) as RecordedBlocks, file);
+  if (recorded !== undefined) return fromRecord(model, blockOf, parseRecord(recorded, file), file);
   const consumers = consumersOf(model);
   const producer = producerIndex(model);
   nodes.forEach((n, i) => {

@@ -26,8 +26,11 @@ export function validateKept(kept: number[], numBlocks: number): number[] {
   return sorted;
 }
 
-/** Rewires the graph so that only `kept` blocks run, in order, each reading the previous kept block's output. */
-export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[]): Rewiring {
+/**
+ * Rewires the graph so that only `kept` blocks run, in order, each reading the previous kept block's output.
+ * `into(k, prev)` may return another tensor for kept block k to read instead of `prev` (a bridge over a gap).
+ */
+export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[], into?: (k: number, prev: string) => string): Rewiring {
   const L = blocks.numBlocks;
   const renames = new Map<OnnxNode, Map<string, string>>();
   const added: NewNode[] = [];
@@ -41,6 +44,7 @@ export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[])
   if (L === 0) return { renames, added, replaced, lastHidden: blocks.finalOutput };
   let prev = blocks.hiddenIn[0];
   for (const k of kept) {
+    if (into) prev = into(k, prev);
     const from = blocks.hiddenIn[k];
     model.nodes.forEach((n, i) => {
       if (blocks.blockOf[i] === k && n.inputs.includes(from)) setRename(n, from, prev);

@@ -1,4 +1,5 @@
 import { BadInputError } from '../errors';
+import type { CompSpec } from '../compensate/search';
 import { Rng } from '../util/rng';
 import { LayerScores } from './predict';
 import { minimumParams, subsetParams } from './subsets';
@@ -9,6 +10,8 @@ export interface Baseline {
   name: string;
   kept: number[];
   note?: string;
+  /** Compensated baselines (ReplaceMe, FLAP) fit bridges or widths on top of their blocks. */
+  compensation?: CompSpec;
 }
 
 /** Signals that some baselines need; a baseline whose signal is missing is left out, never approximated. */

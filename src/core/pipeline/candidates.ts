@@ -10,6 +10,7 @@ import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize
 import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
 import type { ParamCounts } from '../../shared/params';
 import { ProbeReport } from '../report';
+import { CompSpec, candidateKey } from '../compensate/search';
 import { Measured, SubsetEvaluator } from './measure';
 
 const LOCAL_SEARCH_ROUNDS = 3;
@@ -28,6 +29,7 @@ export interface SearchSpace {
 
 export interface PlannedCandidate {
   kept: number[];
+  compensation?: CompSpec;
   /** Also score the test split (reported for the embeddings alone and the baselines). */
   test: boolean;
   origin: string;
@@ -38,14 +40,15 @@ export interface CandidatePlan {
   plan: PlannedCandidate[];
 }
 
-export function planCandidates(space: SearchSpace, signals: NonNullable<ProbeReport['signals']>, ctx: JobContext): CandidatePlan {
+/** `extra`: baselines measured beside the published ones (the compensated ones under --compensate). */
+export function planCandidates(space: SearchSpace, signals: NonNullable<ProbeReport['signals']>, ctx: JobContext, extra: Baseline[] = []): CandidatePlan {
   const { numBlocks: L, acc, budget, objective } = space;
   stage(ctx, 'candidates', `budget ${budget.toLocaleString('en-US')} parameters (${((100 * budget) / acc.total).toFixed(1)} %): measuring candidates and baselines`);
-  const baselines = baselineSubsets(L, acc, budget, { ...objective, blockInfluence: signals.blockInfluence, angularDistance: signals.angularDistance, seed: space.seed });
+  const baselines = [...baselineSubsets(L, acc, budget, { ...objective, blockInfluence: signals.blockInfluence, angularDistance: signals.angularDistance, seed: space.seed }), ...extra];
   const predicted = bestPredictedSubsets(objective, acc, budget, space.candidates);
   const plan: PlannedCandidate[] = [
     { kept: [], test: true, origin: 'embeddings-only' },
-    ...baselines.map((b) => ({ kept: b.kept, test: true, origin: `baseline:${b.name}` })),
+    ...baselines.map((b) => ({ kept: b.kept, compensation: b.compensation, test: true, origin: `baseline:${b.name}` })),
     ...predicted.map((p) => ({ kept: p.kept, test: false, origin: 'predicted' })),
   ];
   return { baselines, plan };
@@ -60,15 +63,15 @@ export function bestInBudget(measured: Measured[], budget: number): Measured {
 export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext): Promise<Map<string, string>> {
   const origin = new Map<string, string>();
   let done = 0;
-  const measure = async (kept: number[], test: boolean, from: string) => {
-    const key = subsetKey(kept);
+  const measure = async (kept: number[], test: boolean, from: string, spec?: CompSpec) => {
+    const key = candidateKey(kept, spec);
     if (!origin.has(key)) origin.set(key, from);
     // Local search adds candidates after the plan, so the total grows with them.
     ctx.onProgress?.({ kind: 'candidate', done, total: Math.max(plan.length, done + 1), subset: key || '(none)' });
     done++;
-    return evaluator.measure(kept, test, ctx);
+    return evaluator.measure(kept, test, ctx, spec);
   };
-  for (const p of plan) await measure(p.kept, p.test, p.origin);
+  for (const p of plan) await measure(p.kept, p.test, p.origin, p.compensation);
   for (let round = 0; round < LOCAL_SEARCH_ROUNDS; round++) {
     throwIfAborted(ctx.signal);
     const best = bestInBudget(evaluator.measured, space.budget);
@@ -83,7 +86,7 @@ export async function measureCandidates(evaluator: SubsetEvaluator, plan: Planne
 
 /** The neighbours of `kept` in the budget not measured yet, best predicted first, at most `candidates`. */
 function unmeasuredNeighbours(kept: number[], measured: Measured[], space: SearchSpace): number[][] {
-  const seen = new Set(measured.map((m) => subsetKey(m.kept)));
+  const seen = new Set(measured.map((m) => m.key));
   const predicted = (k: number[]) => predictedObjective(space.objective, k);
   return localSearchNeighbours(kept, space.numBlocks, space.acc, space.budget)
     .filter((k) => !seen.has(subsetKey(k)))

@@ -10,8 +10,10 @@ import { CommittedTask } from '../commit/committed';
 import { modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
 import { TrainedProbe } from '../probe/probe';
-import { OptimizeReport } from '../report';
+import { OptimizeReport, TOOL_VERSION } from '../report';
 import { relativePath, reportFileText } from '../reportPaths';
+import { writeCompensatedFolder } from '../compensate/commit';
+import { CompensatedVariant } from '../compensate/variant';
 import { ProbeSettings } from '../settings';
 import { Measured, TaskSplit } from './measure';
 import { PreparedRun } from './prepare';
@@ -28,23 +30,37 @@ export interface CommitInputs {
   settings: ProbeSettings;
   vocab: VocabPlan | null;
   report: OptimizeReport;
+  /** The winner's compensated graph, when it has bridges or narrowed widths. */
+  variant?: CompensatedVariant;
 }
 
-export async function commitSelection(x: CommitInputs, ctx: JobContext): Promise<void> {
+/**
+ * `verify` runs on the complete temporary folder before it is renamed into place, so a failed or
+ * cancelled verification leaves no folder behind, and a folder at `out` is always verified.
+ */
+export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: (tmp: string) => Promise<void>): Promise<void> {
   const { info, tokenizer } = x.run;
   const { winner, splits, vocab, report } = x;
   stage(ctx, 'commit', `writing ${x.out}`);
   await writeFolderAtomically(x.out, x.overwrite, async (tmp) => {
     const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, note: 'ONNX graphs map ids outside the kept set to the unknown token; model.safetensors keeps the full vocabulary' } } : {};
     const tasks: (CommittedTask & { weight: number })[] = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
-    await writePrunedFolder(info, winner.kept, tmp, { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } }, ctx);
-    writeClassifiers(info, winner.kept, tmp, splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] })), x.settings.pooling);
+    const extra = { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } };
+    const heads = splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] }));
+    if (x.variant && winner.compensation) {
+      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra });
+      writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, x.settings.pooling);
+    } else {
+      await writePrunedFolder(info, winner.kept, tmp, extra, ctx);
+      writeClassifiers(info, winner.kept, tmp, heads, x.settings.pooling);
+    }
     if (vocab) {
       stage(ctx, 'commit', `trimming the vocabulary to ${vocab.kept.length.toLocaleString('en-US')} of ${vocab.sourceVocab.toLocaleString('en-US')} tokens`);
       trimCommittedGraphs(tmp, vocab);
     }
     writeReportFiles(tmp, report);
-  });
+    await verify(tmp);
+  }, { sources: [info.dir], signal: ctx.signal });
 }
 
 /**

@@ -15,7 +15,8 @@ import { ModelInfo } from '../model/modelInfo';
 import { stratifiedKFold, takeRows } from '../probe/cv';
 import { accuracy, macroF1 } from '../probe/metrics';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
-import { subsetKey } from '../optimize/subsets';
+import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
+import { CompensatedVariant } from '../compensate/variant';
 
 /**
  * Candidates are scored by stratified k-fold cross-validation on the training split: every
@@ -34,7 +35,11 @@ export interface RowOutcomes {
 }
 
 export interface Measured {
+  /** Candidate key: the subset ("2,3"), plus its compensation when it has one ("2,3+bridge"). */
+  key: string;
   kept: number[];
+  /** Bridges and widths fitted on top of dropping blocks (absent: whole blocks only). */
+  compensation?: CompSpec;
   params: number;
   /** Cross-validated score per task on the training split. */
   val: Record<string, Score>;
@@ -117,7 +122,13 @@ export function weightedMean(splits: TaskSplit[], scores: Record<string, Score>)
   return s / w;
 }
 
-/** Measures subsets, each once (results are memoised by subset). */
+/** Builds compensated candidates for the evaluator (see src/core/compensate). */
+export interface Compensator {
+  build(kept: number[], spec: CompSpec, ctx: JobContext): Promise<CompensatedVariant>;
+  params(kept: number[], spec: CompSpec): number;
+}
+
+/** Measures candidates, each once (results are memoised by candidate key). */
 export class SubsetEvaluator {
   private readonly memo = new Map<string, Measured>();
   /** Probes fitted on the whole training split for subsets measured with test (used to commit). */
@@ -133,7 +144,32 @@ export class SubsetEvaluator {
     private readonly full?: Map<string, { train: LayerFeatures; test: LayerFeatures }>,
     /** --vocab-trim: ids the trimmed graph would send to the unknown token. */
     private readonly idRemap?: IdRemap,
+    /** --compensate: builds compensated candidates and counts their parameters. */
+    private readonly compensator?: Compensator,
   ) {}
+
+  private readonly variants = new Map<string, CompensatedVariant>();
+
+  /** The fitted graph of a compensated candidate measured so far. */
+  variant(key: string): CompensatedVariant | undefined {
+    return this.variants.get(key);
+  }
+
+  /** Removes the compensated candidates' temporary graphs. */
+  dispose(): void {
+    for (const v of this.variants.values()) v.dispose();
+    this.variants.clear();
+  }
+
+  /** The extractor of a plain subset, or of a compensated candidate's own graph (built once). */
+  private async extractorFor(key: string, kept: number[], spec: CompSpec | undefined, ctx: JobContext): Promise<Extractor> {
+    if (!isCompensated(spec)) return Extractor.create(this.info, this.tokenizer, { ...extractorOptions(this.settings), kept, idRemap: this.idRemap }, ctx);
+    if (!this.compensator) throw new Error(`compensated candidate ${key} without a compensator`);
+    let v = this.variants.get(key);
+    if (!v) this.variants.set(key, (v = await this.compensator.build(kept, spec!, ctx)));
+    // A variant's graph lives in a temporary folder: its features would never be read from the cache again.
+    return Extractor.create(v.info, this.tokenizer, { ...extractorOptions(this.settings), cacheDir: null, kept: kept.map((_, i) => i), idRemap: this.idRemap }, ctx);
+  }
 
   /**
    * Features of a prefix 0..k−1 without running it: when nothing follows the last block (no
@@ -154,16 +190,17 @@ export class SubsetEvaluator {
     return [...this.memo.values()];
   }
 
-  async measure(kept: number[], withTest: boolean, ctx: JobContext): Promise<Measured> {
-    const key = subsetKey(kept);
+  async measure(kept: number[], withTest: boolean, ctx: JobContext, spec?: CompSpec): Promise<Measured> {
+    const key = candidateKey(kept, spec);
     const prior = this.memo.get(key);
     if (prior && (!withTest || prior.test)) return prior;
     throwIfAborted(ctx.signal);
-    const prefix = this.prefixFeatures(kept);
-    const ex = prefix ? null : await Extractor.create(this.info, this.tokenizer, { ...extractorOptions(this.settings), kept, idRemap: this.idRemap }, ctx);
+    const prefix = isCompensated(spec) ? null : this.prefixFeatures(kept);
+    const ex = prefix ? null : await this.extractorFor(key, kept, spec, ctx);
     const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
     const extract = async (sp: TaskSplit, split: 'train' | 'test') => (prefix ? prefix(sp.task.name, split) : ex!.extract(sp.task[split], `[${key}] ${sp.task.name}/${split}`, quiet));
-    const m: Measured = prior ?? { kept, params: this.params(kept), val: {}, valRows: {}, objective: 0 };
+    const compensated = isCompensated(spec) ? { compensation: spec, params: this.compensator!.params(kept, spec!) } : { params: this.params(kept) };
+    const m: Measured = prior ?? { key, kept, ...compensated, val: {}, valRows: {}, objective: 0 };
     try {
       const trainFeats = new Map<string, LayerFeatures>();
       for (const sp of this.splits) {

@@ -6,23 +6,25 @@
  * The job is a row of stages, each in its own module: prepare → extract → probe → plan and
  * measure candidates → select → advise and report → commit → verify.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
-import { parseBudget, subsetKey, subsetParams } from '../optimize/subsets';
+import { parseBudget, subsetParams } from '../optimize/subsets';
+import { widthShape } from '../compensate/commit';
+import { checkCompensable } from '../compensate/structure';
+import { compensatedBaselines, compensator, measureCompensated } from './compensation';
 import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader } from '../report';
 import { RetentionMeter } from './advise';
 import { measureCandidates, planCandidates, SearchSpace } from './candidates';
-import { outExists } from '../commit/atomicDir';
+import { preflightOutput } from '../commit/atomicDir';
 import { commitSelection, writeReportFiles } from './commit';
 import { extractFull, FullFeatures } from './extract';
 import { Measured, SubsetEvaluator, TaskSplit } from './measure';
 import { selectionReport, vocabTrimReport } from './optimizeReport';
 import { PreparedRun, summarizeModel, withPrepared } from './prepare';
 import { LayerProbes, probeAllLayers, taskSplits, UnprunedReference, unprunedReference } from './probe';
-import { selectWinner } from './select';
+import { Selection, selectWinner } from './select';
 import { redundancySignals } from './signals';
 import { verifyCommitted } from './verify';
 import { planVocabTrim, VocabPlan } from './vocabTrim';
@@ -31,13 +33,19 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   const t0 = Date.now();
   if (!(job.targetRetention > 0 && job.targetRetention <= 1)) throw badValue('targetRetention', job.targetRetention, 'give a fraction in (0, 1], e.g. 0.95.');
   if (!Number.isInteger(job.candidates) || job.candidates < 1) throw badValue('candidates', job.candidates, 'give a whole number ≥ 1.');
+  // Before any work: an output that exists, replaces the source or cannot be written fails now.
+  preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir]);
   return withPrepared(job.modelDir, job.tasks, job.settings, ctx, async (run) => {
     const a = await analyse(job, run, ctx);
     const s = await searchAndReport(job, a, ctx);
     // extractSeconds: the full model's pass over every task; probeSeconds: everything after it
     // (probes, candidates measured on pruned graphs, budget advice).
     s.report.timings = { extractSeconds: (a.tExtracted - t0) / 1000, probeSeconds: (Date.now() - a.tExtracted) / 1000 };
-    await commitAndVerify(job, a, s, ctx);
+    try {
+      await commitAndVerify(job, a, s, ctx);
+    } finally {
+      s.evaluator.dispose();
+    }
     return { out: a.out, report: s.report };
   });
 }
@@ -65,7 +73,6 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
   const budget = parseBudget(job.budget, acc);
   const out = path.resolve(job.out);
-  if (fs.existsSync(out) && !job.overwrite) throw outExists(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);
   const tExtracted = Date.now();
@@ -88,10 +95,21 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const { settings } = job;
   const { info, tokenizer } = a.run;
   const signals = redundancySignals(a.full.feats, settings.pooling);
-  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap);
-  const { baselines, plan } = planCandidates(a.space, signals, ctx);
-  const origin = await measureCandidates(evaluator, plan, a.space, ctx);
-  const selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
+  const mode = job.compensate ?? 'none';
+  const shape = mode === 'none' ? null : widthShape(info);
+  if (shape) checkCompensable(info.architecture, info.quantized);
+  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings) : undefined);
+  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals) : []);
+  let origin: Map<string, string>;
+  let selection: Selection;
+  try {
+    origin = await measureCandidates(evaluator, plan, a.space, ctx);
+    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx);
+    selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
+  } catch (e) {
+    evaluator.dispose();
+    throw e;
+  }
   const meter = new RetentionMeter(a.splits, a.reference.perTask);
   const cPerTask = Object.fromEntries(a.splits.map((sp) => [sp.task.name, sp.c]));
   const vocab = a.vocab ? vocabTrimReport(a.vocab, a.reference.trimmedFinal) : undefined;
@@ -103,7 +121,7 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
     tasks: a.probes.tasks,
     signals,
     timings: { extractSeconds: 0, probeSeconds: 0 },
-    selection: selectionReport({ job, space: a.space, evaluator, baselines, origin, selection, meter, cPerTask, vocab }),
+    selection: selectionReport({ job, space: a.space, evaluator, baselines, origin, selection, meter, cPerTask, vocab, shape: shape ?? undefined }),
     command: job.command,
   };
   return { report, evaluator, winner: selection.winner };
@@ -112,9 +130,15 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
 /** Commit the winner, load the written folder afresh to verify it, and record the verification. */
 async function commitAndVerify(job: OptimizeJob, a: Analysis, s: Searched, ctx: JobContext): Promise<void> {
   const { report, evaluator, winner } = s;
-  const probes = evaluator.probes.get(subsetKey(winner.kept))!;
-  await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report }, ctx);
-  stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
-  report.verify = await verifyCommitted(a.out, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx);
-  writeReportFiles(a.out, report);
+  const probes = evaluator.probes.get(winner.key)!;
+  const variant = evaluator.variant(winner.key);
+  const heads = widthShape(a.run.info).heads;
+  const flops = variant ? { variant: variant.info, attentionShare: (winner.compensation?.heads ?? heads) / heads } : undefined;
+  await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report, variant }, ctx, async (tmp) => {
+    stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
+    // Loaded from the temporary sibling, recorded (relative to the report) as the folder itself.
+    report.verify = await verifyCommitted(tmp, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, flops);
+    writeReportFiles(tmp, report);
+  });
+  report.verify!.loadedFrom = a.out;
 }

@@ -5,8 +5,8 @@ import { OptimizeJob } from '../jobs';
 import { Baseline } from '../optimize/baselines';
 import { predictedObjective } from '../optimize/predict';
 import { pairedDifference } from '../optimize/select';
-import { subsetKey } from '../optimize/subsets';
-import { BaselineRecord, CandidateRecord, Score, SelectionReport, TaskSelection, VocabTrimReport } from '../report';
+import { WidthShape, candidateKey, compensationRecord } from '../compensate/search';
+import { BaselineRecord, CandidateRecord, CompensationRecord, Score, SelectionReport, TaskSelection, VocabTrimReport } from '../report';
 import { budgetAdvice, BUDGET_ADVICE_NOTE, embeddingOnly, RetentionMeter } from './advise';
 import { SearchSpace } from './candidates';
 import { Measured, SubsetEvaluator } from './measure';
@@ -24,6 +24,8 @@ export interface SelectionInputs {
   meter: RetentionMeter;
   cPerTask: Record<string, number>;
   vocab: VocabTrimReport | undefined;
+  /** Sizes for describing compensated candidates (under --compensate). */
+  shape?: WidthShape;
 }
 
 export function selectionReport(x: SelectionInputs): SelectionReport {
@@ -35,9 +37,10 @@ export function selectionReport(x: SelectionInputs): SelectionReport {
     budget: { spec: job.budget, params: space.budget, fraction: fraction(space.budget) },
     targetRetention: job.targetRetention,
     kept: winner.kept,
+    ...withCompensation(winner, x.shape),
     params: winner.params,
     fraction: fraction(winner.params),
-    origin: x.origin.get(subsetKey(winner.kept)) ?? 'predicted',
+    origin: x.origin.get(winner.key) ?? 'predicted',
     rule: { name: selection.rule, requested: selection.requested, simulation: selection.simulation, candidatesInBudget: selection.candidatesInBudget },
     objective: { predicted: predictedObjective(space.objective, winner.kept), validation: winner.objective, test: winner.testObjective! },
     perTask: perTaskSelection(x),
@@ -49,6 +52,11 @@ export function selectionReport(x: SelectionInputs): SelectionReport {
     cPerTask: x.cPerTask,
     ...(x.vocab ? { vocabTrim: x.vocab } : {}),
   };
+}
+
+function withCompensation(m: Measured, shape: WidthShape | undefined): { compensation?: CompensationRecord } {
+  const c = compensationRecord(m.kept, m.compensation, shape);
+  return c ? { compensation: c } : {};
 }
 
 function perTaskSelection(x: SelectionInputs): Record<string, TaskSelection> {
@@ -67,16 +75,16 @@ function baselineRecords(x: SelectionInputs): BaselineRecord[] {
   const wTasks = weightedTasks(x.evaluator.splits);
   const testRows = (m: Measured) => ({ params: m.params, rows: m.testRows! });
   return x.baselines.map((b) => {
-    const m = x.evaluator.measured.find((y) => subsetKey(y.kept) === subsetKey(b.kept))!;
+    const m = x.evaluator.measured.find((y) => y.key === candidateKey(b.kept, b.compensation))!;
     const gap = (t: typeof wTasks) => pairedDifference(testRows(winner), testRows(m), t);
     const vsSelected = { objective: gap(wTasks), perTask: Object.fromEntries(wTasks.map((t) => [t.name, gap([t])])) };
-    return { name: b.name, kept: b.kept, note: b.note, params: m.params, fraction: m.params / x.space.acc.total, validation: m.objective, test: m.test!, testObjective: m.testObjective!, retention: x.meter.perTask(m.test!), meanRetention: x.meter.mean(m.test!), vsSelected };
+    return { name: b.name, kept: b.kept, ...withCompensation(m, x.shape), note: b.note, params: m.params, fraction: m.params / x.space.acc.total, validation: m.objective, test: m.test!, testObjective: m.testObjective!, retention: x.meter.perTask(m.test!), meanRetention: x.meter.mean(m.test!), vsSelected };
   });
 }
 
 function candidateRecords(x: SelectionInputs): CandidateRecord[] {
   return x.evaluator.measured
-    .map((m) => ({ kept: m.kept, params: m.params, fraction: m.params / x.space.acc.total, origin: x.origin.get(subsetKey(m.kept)) ?? '', predicted: predictedObjective(x.space.objective, m.kept), validation: m.objective, test: m.testObjective ?? null }))
+    .map((m) => ({ kept: m.kept, ...withCompensation(m, x.shape), params: m.params, fraction: m.params / x.space.acc.total, origin: x.origin.get(m.key) ?? '', predicted: predictedObjective(x.space.objective, m.kept), validation: m.objective, test: m.testObjective ?? null }))
     .sort((a, b) => b.validation - a.validation);
 }
 

@@ -20,6 +20,11 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
   const info = openModel(modelDir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype });
   try {
     const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength });
+    if (tokenizer.maxLength < settings.maxLength) {
+      // The tokenizer cuts at the model's positions; the settings (and so every report) say what was used.
+      ctx.log?.('warn', `max length ${settings.maxLength} is beyond the ${tokenizer.maxLength} positions of ${info.dir}; inputs are cut at ${tokenizer.maxLength}, and the report records ${tokenizer.maxLength}.`);
+      settings.maxLength = tokenizer.maxLength;
+    }
     const tasks: TaskData[] = [];
     for (const s of specs) tasks.push(await loadTask(s.name, s.path, loadOptions(settings)));
     return { info, tokenizer, tasks };

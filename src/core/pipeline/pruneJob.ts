@@ -17,7 +17,7 @@ export async function runPruneJob(job: PruneJob, ctx: JobContext): Promise<Prune
     let files: string[] = [];
     const out = await writeFolderAtomically(job.out, job.overwrite ?? false, async (tmp) => {
       files = await writePrunedFolder(info, kept, tmp, {}, ctx);
-    });
+    }, { sources: [info.dir], signal: ctx.signal });
     return { out, kept, params: { before: info.params.total, after: keptParams(info.params, kept) }, files };
   } finally {
     info.model.close();

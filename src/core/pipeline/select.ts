@@ -5,7 +5,7 @@
 import { JobContext, stage } from '../jobs';
 import { Baseline } from '../optimize/baselines';
 import { SelectionRule, SimulationResult, WeightedTask, selectBy, simulateRules } from '../optimize/select';
-import { subsetKey } from '../optimize/subsets';
+import { candidateKey } from '../compensate/search';
 import { Measured, SubsetEvaluator, TaskSplit } from './measure';
 
 export interface Selection {
@@ -26,11 +26,12 @@ export async function selectWinner(evaluator: SubsetEvaluator, budget: number, b
   const pool = evaluator.measured.filter((m) => m.params <= budget);
   const wTasks = weightedTasks(evaluator.splits);
   const asRows = (m: Measured) => ({ params: m.params, rows: m.valRows });
-  const baselineKeys = new Set(baselines.filter((b) => !b.name.startsWith('random')).map((b) => subsetKey(b.kept)));
-  const heuristicIdx = pool.flatMap((m, i) => (baselineKeys.has(subsetKey(m.kept)) ? [i] : []));
+  const baselineKeys = new Set(baselines.filter((b) => !b.name.startsWith('random')).map((b) => candidateKey(b.kept, b.compensation)));
+  const heuristicIdx = pool.flatMap((m, i) => (baselineKeys.has(m.key) ? [i] : []));
   stage(ctx, 'candidates', `choosing among ${pool.length} measured subsets (split-half simulation on the training rows)`);
   const simulation = simulateRules(pool.map(asRows), wTasks, heuristicIdx, { seed });
   const rule: SelectionRule = requested === 'auto' ? simulation.best : requested;
-  const winner = await evaluator.measure(pool[selectBy(rule, pool.map(asRows), wTasks)].kept, true, ctx);
+  const chosen = pool[selectBy(rule, pool.map(asRows), wTasks)];
+  const winner = await evaluator.measure(chosen.kept, true, ctx, chosen.compensation);
   return { winner, rule, requested, simulation, candidatesInBudget: pool.length };
 }

@@ -64,9 +64,11 @@ function blockFlops(params: number, seqLen: number, hidden: number): number {
   return 2 * params + 4 * seqLen * hidden;
 }
 
-export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number): number {
+export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number, compensated?: CompensatedFlops): number {
   const all = info.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, info.hiddenSize), 0);
-  const some = kept.reduce((a, k) => a + blockFlops(info.params.perBlock[k], seqLen, info.hiddenSize), 0);
+  const some = compensated
+    ? compensated.variant.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, info.hiddenSize * compensated.attentionShare), 0) + 2 * (compensated.variant.params.other - info.params.other)
+    : kept.reduce((a, k) => a + blockFlops(info.params.perBlock[k], seqLen, info.hiddenSize), 0);
   // Embedding lookups and the final norm cost next to nothing; an empty subset is bounded by them.
   const floor = 2 * info.params.other + 10 * info.hiddenSize;
   return (all + floor) / (some + floor);
@@ -144,7 +146,13 @@ export async function timeEncoders(originalFile: string, prunedFile: string, tex
   }
 }
 
-export async function verifyCommitted(out: string, info: ModelInfo, splits: TaskSplit[], winner: Measured, settings: ProbeSettings, tokenizer: TextTokenizer, ctx: JobContext): Promise<VerifyReport> {
+/** A compensated winner's own graph (narrowed blocks, bridges outside them) and its share of attention heads. */
+export interface CompensatedFlops {
+  variant: ModelInfo;
+  attentionShare: number;
+}
+
+export async function verifyCommitted(out: string, info: ModelInfo, splits: TaskSplit[], winner: Measured, settings: ProbeSettings, tokenizer: TextTokenizer, ctx: JobContext, compensated?: CompensatedFlops): Promise<VerifyReport> {
   const perTask: VerifyReport['perTask'] = {};
   for (const sp of splits) {
     const dir = path.join(out, 'classifiers', sp.task.name);
@@ -155,7 +163,7 @@ export async function verifyCommitted(out: string, info: ModelInfo, splits: Task
   }
   const texts = splits.flatMap((s) => s.task.test.map((e) => e.text)).slice(0, 64);
   const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', path.basename(info.onnxFile)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, signal: ctx.signal, log: ctx.log });
-  const ideal = idealSpeedup(info, winner.kept, t.seqLen);
+  const ideal = idealSpeedup(info, winner.kept, t.seqLen, compensated);
   return {
     loadedFrom: out,
     perTask,

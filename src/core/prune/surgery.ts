@@ -5,19 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { throwIfAborted } from '../errors';
+import { OnnxParseError, throwIfAborted } from '../errors';
+import { checkExternalData, tensorByteLength } from '../onnx/integrity';
 import { findBlocks } from '../onnx/blocks';
 import { pruneEdit } from '../onnx/edit';
-import { DataType, GraphEdit, OnnxInitializer, OnnxModel } from '../onnx/model';
-
-const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2, [DataType.DOUBLE]: 8, 16: 2 };
-
-function externalLength(t: OnnxInitializer): number {
-  if (t.external!.length !== null) return t.external!.length;
-  const size = BYTES[t.dataType];
-  if (!size) throw new Error(`initializer ${t.name}: external data without a length and of data type ${t.dataType}; cannot tell its size.`);
-  return t.dims.reduce((a, b) => a * b, 1) * size;
-}
+import { GraphEdit, OnnxModel } from '../onnx/model';
 
 export interface PrunedOnnx {
   file: string;
@@ -30,8 +22,10 @@ export interface PrunedOnnx {
 export function writePrunedOnnx(src: string, dst: string, kept: number[], signal?: AbortSignal): PrunedOnnx {
   const model = OnnxModel.open(src);
   try {
+    checkExternalData(model);
     const blocks = findBlocks(model, src);
     const edit = pruneEdit(model, blocks, kept);
+    throwIfAborted(signal);
     const bytes = writeWithOwnData(model, edit, dst, signal);
     let inits = 0;
     for (const name of model.initializers.keys()) if (edit.keepInitializer!(name)) inits++;
@@ -55,7 +49,7 @@ export function writeWithOwnData(model: OnnxModel, edit: GraphEdit, dst: string,
     rewriteInitializer: (t) => {
       const mine = own?.(t);
       if (mine || !t.external) return mine;
-      const len = externalLength(t);
+      const len = tensorByteLength(t);
       const at = Math.ceil(offset / 4096) * 4096;
       copies.push({ from: path.join(model.baseDir!, t.external.location), start: t.external.offset, len, at });
       offset = at + len;
@@ -77,7 +71,7 @@ function copyRanges(copies: { from: string; start: number; len: number; at: numb
       if (fd === undefined) fds.set(c.from, (fd = fs.openSync(c.from, 'r')));
       for (let p = 0; p < c.len; ) {
         const n = Math.min(buf.length, c.len - p);
-        fs.readSync(fd, buf, 0, n, c.start + p);
+        if (fs.readSync(fd, buf, 0, n, c.start + p) !== n) throw new OnnxParseError(`${c.from}: ended before byte ${c.start + p + n}; the data file is truncated.`);
         fs.writeSync(out, buf, 0, n, c.at + p);
         p += n;
       }

@@ -10,6 +10,10 @@ import { badValue } from '../errors';
 import { PROVIDERS, Provider } from '../settings';
 import { OnnxModel } from '../onnx/model';
 import { ReferencingGraph, referencingGraph } from '../onnx/reference';
+import { disableOrtTelemetry } from './telemetry';
+
+// Before any session exists (in-process use); the worker's host does the same before it starts.
+disableOrtTelemetry();
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
 

@@ -10,6 +10,7 @@ import { Job, JobResult, JobRunner, LogLevel, ProgressEvent } from '../../core/j
 import { describeProgress } from '../../core/progress';
 import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
 import { errorMessage } from '../log';
+import { requireTrust } from '../trust';
 
 export type JobEvent = Extract<ToWebview, { type: 'job/progress' | 'job/done' }>;
 
@@ -43,6 +44,7 @@ export class JobManager implements vscode.Disposable {
   constructor(
     private readonly createRunner: () => JobRunner,
     private readonly log: vscode.LogOutputChannel,
+    private readonly isTrusted: () => boolean = () => vscode.workspace.isTrusted,
   ) {}
 
   get running(): JobKind | undefined {
@@ -67,6 +69,8 @@ export class JobManager implements vscode.Disposable {
    * `cancelled`; rejects with the job's error (the caller reports it).
    */
   async run<J extends Job>(job: J, title: string): Promise<JobOutcome<JobResult<J>>> {
+    // The one door every job passes: in restricted mode no worker starts and no model loads.
+    requireTrust(this.isTrusted(), `the ${job.type} job`);
     if (this.current) throw new JobBusyError(this.current.kind);
     const current: Current = { id: `job-${this.nextId++}`, kind: job.type, controller: new AbortController() };
     this.current = current;

@@ -11,6 +11,7 @@ import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { FromWebview, Method, Params, Result, ToWebview } from '../../shared/protocol';
 import { errorMessage } from '../log';
+import { validateFromWebview } from '../../shared/validate';
 
 export const RELEVANCE_VIEW_ID = 'probescale.relevance';
 
@@ -95,7 +96,7 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
     this.viewDisposables.push(
-      view.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m)),
+      view.webview.onDidReceiveMessage((raw: unknown) => this.receive(view, raw)),
       // A hidden view's webview is torn down; it says `ready` again when shown.
       view.onDidChangeVisibility(() => {
         if (!view.visible) this.ready = false;
@@ -131,6 +132,15 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
     });
     await vscode.commands.executeCommand(`${RELEVANCE_VIEW_ID}.focus`);
     await readyNow;
+  }
+
+  /** Acts only on messages that pass the protocol's validator; a refused request still gets its reply. */
+  private receive(view: vscode.WebviewView, raw: unknown): void {
+    const checked = validateFromWebview(raw);
+    if (checked.ok) return void this.onMessage(checked.value);
+    this.log.warn(`ProbeScale view: refused a message (${checked.error}): ${JSON.stringify(raw)?.slice(0, 200)}`);
+    const id = (raw as { type?: unknown; id?: unknown } | null)?.id;
+    if ((raw as { type?: unknown } | null)?.type === 'request' && Number.isSafeInteger(id)) void view.webview.postMessage({ type: 'reply', id: id as number, error: `refused: ${checked.error}` } satisfies ToWebview);
   }
 
   private async onMessage(m: FromWebview): Promise<void> {

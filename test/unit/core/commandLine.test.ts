@@ -31,4 +31,6 @@ test('the optimize command line names every option that changes the result, and 
     "probescale optimize models/m --task spam=data/spam --task 'sent len=data/sl:0.5' --budget 0.5 --out out --target-retention 0.95 --candidates 8 --select one-se --vocab-trim --limit-train 100 --c 2 --seed 3",
   );
   assert.match(optimizeCommandLine({ ...job, select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
+  assert.match(optimizeCommandLine({ ...job, compensate: 'all' }), /--vocab-trim --compensate all --limit-train/);
+  assert.match(optimizeCommandLine({ ...job, compensate: 'none', select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
 });

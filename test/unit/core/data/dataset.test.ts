@@ -249,7 +249,7 @@ test('parseTaskSpec: NAME=PATH[:WEIGHT], Windows drive letters, bad specs', () =
   assert.deepEqual(parseTaskSpec('a=C:\\data\\sst2'), { name: 'a', path: 'C:\\data\\sst2', weight: 1 });
   assert.deepEqual(parseTaskSpec('a=C:\\data\\sst2:3'), { name: 'a', path: 'C:\\data\\sst2', weight: 3 });
   assert.deepEqual(parseTaskSpec('a=C:/x.jsonl:.5'), { name: 'a', path: 'C:/x.jsonl', weight: 0.5 });
-  assert.deepEqual(parseTaskSpec('a=/data/x:abc'), { name: 'a', path: '/data/x:abc', weight: 1 });
+  assert.throws(() => parseTaskSpec('a=/data/x:abc'), /weight "abc"; a weight must be a number > 0, as in a=\/data\/x:0.5/);
   assert.deepEqual(parseTaskSpec('a=b=c'), { name: 'a', path: 'b=c', weight: 1 });
   for (const bad of ['noequals', '=data/x', 'a=', 'a=data:0', 'a=data:-1', 'a=:2', 'bad name=x']) {
     assert.throws(() => parseTaskSpec(bad), BadInputError, bad);

@@ -238,3 +238,14 @@ test('cancellation stops the copy and leaves no file behind', async () => {
   assert.ok(!fs.existsSync(dst));
   assert.equal(fs.readdirSync(tmp).length, before, 'no partial file left');
 });
+
+test('a header that declares an absurd length is refused before anything is allocated', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-st-absurd-'));
+  const file = path.join(dir, 'model.safetensors');
+  for (const len of [2n ** 63n, 2n ** 40n, 100_000_001n]) {
+    const b = Buffer.alloc(16);
+    b.writeBigUInt64LE(len);
+    fs.writeFileSync(file, b);
+    assert.throws(() => readSafetensorsHeader(file), (e: Error) => e instanceof BadInputError && /header length \d+ exceeds the file \(16 bytes\)/.test(e.message), String(len));
+  }
+});

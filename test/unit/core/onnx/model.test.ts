@@ -9,8 +9,9 @@ import { findBlocks } from '../../../../src/core/onnx/blocks';
 import { pruneEdit } from '../../../../src/core/onnx/edit';
 import { FileSource, chunksToBuffer, writeChunks } from '../../../../src/core/onnx/wire';
 import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
-import { fixture, robertaMini, tinyModels } from '../../../helpers';
-import { externalize } from '../../../../scripts/externalData';
+import { checkExternalData } from '../../../../src/core/onnx/integrity';
+import { OnnxParseError } from '../../../../src/core/errors';
+import { externalize, fixture, robertaMini, tinyModels } from '../../../helpers';
 
 const onnxOf = (name: string) => fixture(name, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx');
 
@@ -57,7 +58,7 @@ async function run(file: string, ids: number[][]): Promise<Float32Array> {
 
 test('external-data models load, prune and keep only the kept weights', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-'));
-  const ext = externalize(onnxOf('tiny-bert'), path.join(dir, 'model.onnx'));
+  const ext = externalize(onnxOf('tiny-bert'), dir);
   assert.ok(fs.statSync(ext).size < 100_000 && fs.statSync(path.join(dir, 'model.onnx_data')).size > 600_000, 'weights moved out of the graph file');
   const ids = [[2, 100, 200, 300, 3]];
   assert.deepEqual(await run(ext, ids), await run(onnxOf('tiny-bert'), ids));
@@ -72,4 +73,27 @@ test('external-data models load, prune and keep only the kept weights', async ()
   assert.deepEqual(await run(pruned, ids), await run(inMemory, ids));
   const dataSize = fs.statSync(path.join(outDir, 'model.onnx_data')).size;
   assert.ok(dataSize < fs.statSync(path.join(dir, 'model.onnx_data')).size, 'dropped blocks’ weights are not copied');
+});
+
+test('a missing, truncated or mislabelled external data file is refused before anything is copied', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-bad-'));
+  const ext = externalize(onnxOf('tiny-bert'), dir);
+  const data = path.join(dir, 'model.onnx_data');
+  const full = fs.readFileSync(data);
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-bad-out-'));
+  const pruneIt = () => writePrunedOnnx(ext, path.join(outDir, 'model.onnx'), [0, 2]);
+  fs.writeFileSync(data, full.subarray(0, full.length - 1000));
+  assert.throws(pruneIt, (e: Error) => e instanceof OnnxParseError && /model\.onnx_data, which has \d+ bytes: the data file is truncated/.test(e.message));
+  assert.deepEqual(fs.readdirSync(outDir), [], 'nothing written for a truncated data file');
+  fs.rmSync(data);
+  assert.throws(pruneIt, /its data file model\.onnx_data is missing/);
+  fs.writeFileSync(data, full);
+  const m = OnnxModel.open(ext);
+  const t = [...m.initializers.values()].find((x) => x.external)!;
+  t.external!.length = t.external!.length! + 4;
+  assert.throws(() => checkExternalData(m), /needs \d+ bytes but its external length is \d+/);
+  t.external!.length = null;
+  t.external!.location = '../elsewhere.bin';
+  assert.throws(() => checkExternalData(m), /is not a file inside/);
+  m.close();
 });

@@ -22,7 +22,7 @@ test('retention per task and task-weighted', () => {
 test('the embeddings alone: reaches the target or not, said in words', () => {
   const meter = new RetentionMeter([split('a', 1)], { a: ref(0.8, 0.8, 0.5) });
   const acc = { total: 1000, embeddings: 600, other: 0, perBlock: [200, 200] };
-  const empty = (a: number): Measured => ({ kept: [], params: 600, val: {}, valRows: {}, objective: a, test: { a: score(a) } });
+  const empty = (a: number): Measured => ({ key: '', kept: [], params: 600, val: {}, valRows: {}, objective: a, test: { a: score(a) } });
   const yes = embeddingOnly(empty(0.78), meter, 0.95, acc);
   assert.equal(yes.reachesTarget, true);
   assert.match(yes.message, /no blocks, 600 parameters\) keeps 97.5 %/);

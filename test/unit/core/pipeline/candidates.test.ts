@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { bestInBudget, planCandidates, SearchSpace } from '../../../../src/core/pipeline/candidates';
 import { Measured } from '../../../../src/core/pipeline/measure';
 
-const m = (kept: number[], params: number, objective: number): Measured => ({ kept, params, objective, val: {}, valRows: {} });
+const m = (kept: number[], params: number, objective: number): Measured => ({ key: kept.join(','), kept, params, objective, val: {}, valRows: {} });
 
 test('the best measured subset in the budget: highest objective, ties to fewer parameters', () => {
   const measured = [m([0], 500, 0.7), m([0, 1], 700, 0.8), m([1], 500, 0.8), m([0, 1, 2], 900, 0.9)];

@@ -1,0 +1,38 @@
+/**
+ * Builds one compensated roberta-style model folder for measurement (RESULTS §5):
+ *   node out/scripts/compensate-run.js MODEL_DIR TASK_DIR KEPT OUT_DIR [--bridges] [--window 3] [--heads N] [--ffn-width N] [--limit-train N]
+ * Calibration uses the task's training texts only; measure the folder with `probescale eval`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadTask } from '../src/core/data/dataset';
+import { loadTokenizer } from '../src/core/data/tokenize';
+import { openModel } from '../src/core/model/modelInfo';
+import { calibrationSet } from '../src/core/compensate/calibrate';
+import { encoderOf, fitPlan, writeCompensatedOnnx } from '../src/core/compensate/build';
+import { copyTokenizerFiles } from '../src/core/commit/files';
+import { prunedConfig } from '../src/core/model/safetensors';
+
+async function main() {
+  const [modelDir, taskDir, keptArg, out, ...rest] = process.argv.slice(2);
+  const flag = (n: string) => rest.indexOf(n);
+  const num = (n: string) => (flag(n) >= 0 ? Number(rest[flag(n) + 1]) : undefined);
+  const kept = keptArg.split(',').map(Number);
+  const info = openModel(modelDir);
+  const tok = await loadTokenizer(modelDir, { maxLength: 128 });
+  const task = await loadTask(path.basename(taskDir), taskDir, { limitTrain: num('--limit-train') });
+  const set = calibrationSet(tok, task.train.map((e) => e.text));
+  const t0 = Date.now();
+  const log = (e: unknown) => console.error(JSON.stringify(e));
+  const enc = encoderOf(info);
+  const { plan, stats } = await fitPlan(enc, { kept, bridges: flag('--bridges') >= 0, window: num('--window') === 3 ? 3 : 1, heads: num('--heads'), ffnWidth: num('--ffn-width') }, set, {}, { onProgress: log });
+  fs.mkdirSync(path.join(out, 'onnx'), { recursive: true });
+  fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(prunedConfig(info.config, kept), null, 2));
+  copyTokenizerFiles(info.dir, out);
+  writeCompensatedOnnx(enc, plan, path.join(out, 'onnx', 'model.onnx'));
+  console.log(JSON.stringify({ kept, seconds: (Date.now() - t0) / 1000, tokens: set.tokens.reduce((a, t) => a + t.length, 0), stats: stats.map((s) => ({ ...s, heldR2: s.heldR2.map((r) => +r.toFixed(4)) })) }));
+}
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+/**
+ * Calibration passes: training texts (never test) tokenised once, split into fit and held-out
+ * batches by a seeded shuffle, and run through one or more edited graphs at a time so that
+ * the activations of the same tokens can be paired (pruned input, unpruned target).
+ */
+import * as ort from 'onnxruntime-node';
+import { JobContext } from '../jobs';
+import { UnsupportedModelError, throwIfAborted } from '../errors';
+import { EncodedBatch, TextTokenizer } from '../data/tokenize';
+import { GraphEdit, OnnxModel } from '../onnx/model';
+import { chunksToBuffer } from '../onnx/wire';
+import { openSession } from '../runtime/session';
+import { Provider } from '../settings';
+import { Rng } from '../util/rng';
+
+export interface CalibrationSet {
+  batches: EncodedBatch[];
+  /** Per batch: true when it is held out (λ choice), false when it is fitted on. */
+  held: boolean[];
+  /** Non-padding token rows (b·S + s) of each batch. */
+  tokens: Int32Array[];
+  texts: number;
+}
+
+export interface CalibrationOptions {
+  /** Share of texts held out to choose λ (default 0.2). */
+  heldFraction?: number;
+  batchSize?: number;
+  seed?: number;
+  provider?: Provider;
+  threads?: number;
+}
+
+/** Tokenises `texts` (training texts only) into length-bucketed batches, a seeded fifth held out. */
+export function calibrationSet(tokenizer: TextTokenizer, texts: string[], opts: CalibrationOptions = {}): CalibrationSet {
+  const rng = new Rng(opts.seed ?? 0);
+  const order = rng.shuffle(texts.map((_, i) => i));
+  const nHeld = Math.max(1, Math.round(texts.length * (opts.heldFraction ?? 0.2)));
+  const bs = opts.batchSize ?? 32;
+  const set: CalibrationSet = { batches: [], held: [], tokens: [], texts: texts.length };
+  const groups: [number[], boolean][] = [
+    [order.slice(nHeld), false],
+    [order.slice(0, nHeld), true],
+  ];
+  for (const [idx, held] of groups) {
+    const enc = idx.map((i) => tokenizer.encode(texts[i])).sort((a, b) => a.length - b.length);
+    for (let s = 0; s < enc.length; s += bs) {
+      const b = tokenizer.batch(enc.slice(s, s + bs));
+      set.batches.push(b);
+      set.held.push(held);
+      const rows: number[] = [];
+      b.attentionMask.forEach((m, r) => m !== 0n && rows.push(r));
+      set.tokens.push(Int32Array.from(rows));
+    }
+  }
+  return set;
+}
+
+/** An edited graph opened for calibration, reading the tensors named in `outputs`. */
+export interface CalibrationGraph {
+  session: ort.InferenceSession;
+  outputs: string[];
+}
+
+export async function openCalibrationGraph(model: OnnxModel, edit: GraphEdit, outputs: string[], opts: CalibrationOptions = {}): Promise<CalibrationGraph> {
+  if ([...model.initializers.values()].some((t) => t.external)) {
+    throw new UnsupportedModelError(`${model.src.label} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use --compensate none for this model.`);
+  }
+  const { session } = await openSession(chunksToBuffer(model.serialize(edit)), { provider: opts.provider ?? 'cpu', threads: opts.threads });
+  return { session, outputs };
+}
+
+/** Per batch: each graph's requested tensors (flat [B·S·width]), the batch's token rows, whether it is held out, and the batch. */
+export type BatchVisitor = (outs: Float32Array[][], tokens: Int32Array, held: boolean, batch: EncodedBatch) => void;
+
+export async function forEachBatch(graphs: CalibrationGraph[], set: CalibrationSet, visit: BatchVisitor, ctx: JobContext = {}): Promise<void> {
+  for (let i = 0; i < set.batches.length; i++) {
+    throwIfAborted(ctx.signal);
+    const b = set.batches[i];
+    const shape = [b.batchSize, b.seqLen];
+    const outs: Float32Array[][] = [];
+    for (const g of graphs) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const name of g.session.inputNames) {
+        const data = name === 'attention_mask' ? b.attentionMask : name === 'token_type_ids' ? b.tokenTypeIds : b.inputIds;
+        feeds[name] = new ort.Tensor('int64', data, shape);
+      }
+      const r = await g.session.run(feeds, g.outputs);
+      outs.push(g.outputs.map((o) => r[o].data as Float32Array));
+    }
+    visit(outs, set.tokens[i], set.held[i], b);
+  }
+}
+
+export async function releaseAll(graphs: CalibrationGraph[]): Promise<void> {
+  for (const g of graphs) await g.session.release();
+}

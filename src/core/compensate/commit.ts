@@ -1,0 +1,58 @@
+/**
+ * Committing a compensated winner: the compensated ONNX graph is the model. Hugging Face config
+ * cannot express bridges or per-block FFN widths, so no model.safetensors is written (a pruned
+ * one would silently be a different model) and the config and card say what to use instead.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { copyTokenizerFiles } from '../commit/files';
+import { ModelInfo } from '../model/modelInfo';
+import { prunedConfig } from '../model/safetensors';
+import { describePlan } from './graph';
+import { CompSpec, WidthShape, describeSpec } from './search';
+import { CompensatedVariant } from './variant';
+
+export const SAFETENSORS_NOTE =
+  'No model.safetensors: Hugging Face configs cannot express least-squares bridges between blocks or narrowed attention/FFN widths per block, so a PyTorch checkpoint of this model would compute something else. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
+
+export function widthShape(info: ModelInfo): WidthShape {
+  const heads = Number(info.config.num_attention_heads ?? info.config.n_heads ?? 0);
+  const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? 4 * info.hiddenSize);
+  return { hidden: info.hiddenSize, heads, ffn };
+}
+
+/** The `probescale.compensation` section of config.json and the report. */
+export function compensationRecord(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec): Record<string, unknown> {
+  const kept = variant.plan.kept;
+  return {
+    description: describeSpec(kept, spec, widthShape(source)),
+    spec,
+    plan: describePlan(variant.plan),
+    fits: variant.stats.map((s) => ({ kind: s.kind, block: s.block, units: s.units, r2: s.r2, lambda: s.lambda })),
+    safetensors: SAFETENSORS_NOTE,
+  };
+}
+
+/**
+ * Fills `dir` with the compensated model: config.json (kept layer count + a probescale section
+ * with the compensation), tokenizer files and onnx/model.onnx. Quantized variants are not
+ * written (their weights are not the refitted ones); quantize the written float graph instead.
+ */
+export function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec, dir: string, extra: Record<string, unknown>): string[] {
+  const kept = variant.plan.kept;
+  const config = prunedConfig(source.config, kept);
+  config.probescale = {
+    source: source.dir,
+    sourceLayers: source.numLayers,
+    keptBlocks: kept,
+    params: { before: source.params.total, after: variant.info.params.total },
+    compensation: compensationRecord(source, variant, spec),
+    ...extra,
+  };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  const files = ['config.json', ...copyTokenizerFiles(source.dir, dir)];
+  fs.mkdirSync(path.join(dir, 'onnx'));
+  fs.copyFileSync(variant.info.onnxFile, path.join(dir, 'onnx', 'model.onnx'));
+  files.push('onnx/model.onnx');
+  return files;
+}

@@ -1,0 +1,114 @@
+/**
+ * What width pruning needs to know about a block's two sub-layers, found by shape:
+ *   attention: x → Q,K,V (d→d MatMul + bias, reshaped to heads) → … → merge Reshape → O (d→d) + bias → + x → LayerNorm
+ *   FFN:       x → up (d→ff) + bias → activation → down (ff→d) + bias → + x → LayerNorm
+ * Each sub-layer is "input projections whose output columns come in groups (heads of hd columns,
+ * or single neurons) → activations → output projection"; plus reading float32 weights.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UnsupportedModelError } from '../errors';
+import { BlockStructure } from '../onnx/blocks';
+import { DataType, OnnxInitializer, OnnxModel, OnnxNode } from '../onnx/model';
+
+export type SublayerKind = 'attention' | 'ffn';
+
+export interface Projection {
+  weight: OnnxInitializer;
+  bias: OnnxInitializer;
+}
+
+export interface SublayerSite {
+  kind: SublayerKind;
+  block: number;
+  /** Projections whose output columns are narrowed (Q, K, V; or the FFN's up projection). */
+  inputs: Projection[];
+  /** The output projection, whose input rows are narrowed and refitted. */
+  output: Projection;
+  /** Input of the output projection: the activations a (tokens × width). */
+  activations: string;
+  /** The residual Add: its output is the pre-LayerNorm sum, `residual` its other input. */
+  sum: string;
+  residual: string;
+  width: number;
+  /** Columns per prunable unit: the head size for attention, 1 for FFN neurons. */
+  group: number;
+  /** Attention only: Reshapes to heads (shape [0, 0, heads, hd]) and the merge back (shape [0, 0, heads·hd]). */
+  splitReshapes: OnnxNode[];
+  mergeReshape: OnnxNode | null;
+}
+
+/** Refuses models the width surgery cannot rewrite, naming what works instead. */
+export function checkCompensable(architecture: string, quantized: boolean): void {
+  if (quantized) throw new UnsupportedModelError('compensation rewrites float weights and this graph is quantized. Compensate the float model (onnx/model.onnx); the committed folder then holds the compensated float graph.');
+  if (architecture.includes('t5')) throw new UnsupportedModelError('compensation handles BERT-style encoders (bert, roberta, distilbert, electra, xlm-roberta); T5 (RMSNorm, no biases) is not supported. Use --compensate none for T5.');
+}
+
+interface Linear {
+  mm: OnnxNode;
+  proj: Projection;
+  out: string;
+}
+
+function linearsOf(model: OnnxModel, inBlock: OnnxNode[], b: number): Linear[] {
+  const res: Linear[] = [];
+  for (const mm of inBlock) {
+    const w = model.initializers.get(mm.inputs[1]);
+    if (mm.opType !== 'MatMul' || !w || w.dims.length !== 2) continue;
+    const add = inBlock.find((m) => m.opType === 'Add' && m.inputs.includes(mm.outputs[0]));
+    const bias = add && model.initializers.get(add.inputs.find((t) => t !== mm.outputs[0])!);
+    if (!add || !bias || bias.dims.length !== 1) throw new UnsupportedModelError(`block ${b}: ${mm.name} is not followed by a bias Add; width pruning needs Linear layers with biases.`);
+    res.push({ mm, proj: { weight: w, bias }, out: add.outputs[0] });
+  }
+  return res;
+}
+
+function residualOf(inBlock: OnnxNode[], out: Linear, b: number): { sum: string; residual: string } {
+  const res = inBlock.find((m) => m.opType === 'Add' && m.inputs.includes(out.out));
+  if (!res) throw new UnsupportedModelError(`block ${b}: no residual Add after ${out.mm.name}.`);
+  return { sum: res.outputs[0], residual: res.inputs.find((t) => t !== out.out)! };
+}
+
+/** The attention and FFN sub-layers of block `b` (`heads`: the model's attention head count). */
+export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
+  const inBlock = model.nodes.filter((_, i) => blocks.blockOf[i] === b);
+  const lin = linearsOf(model, inBlock, b);
+  const dims = (l: Linear) => l.proj.weight.dims;
+  const down = lin.find((l) => dims(l)[1] === hidden && dims(l)[0] !== hidden);
+  const up = down && lin.find((l) => dims(l)[0] === hidden && dims(l)[1] === dims(down)[0]);
+  const square = lin.filter((l) => dims(l)[0] === hidden && dims(l)[1] === hidden);
+  const o = square.find((l) => inBlock.some((n) => n.opType === 'Reshape' && n.outputs[0] === l.mm.inputs[0]));
+  const qkv = square.filter((l) => l !== o);
+  if (!down || !up || !o || qkv.length !== 3 || hidden % heads !== 0) {
+    throw new UnsupportedModelError(`block ${b}: expected Q, K, V and output MatMuls (${hidden}×${hidden}) and an unfused FFN pair with weights as initializers; width pruning cannot rewrite this graph (fused attention or quantized?). Use the float export without fused kernels.`);
+  }
+  const splits = inBlock.filter((n) => n.opType === 'Reshape' && qkv.some((l) => l.out === n.inputs[0]));
+  if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
+  const merge = inBlock.find((n) => n.opType === 'Reshape' && n.outputs[0] === o.mm.inputs[0])!;
+  const ffWidth = dims(down)[0];
+  return {
+    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge },
+    ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null },
+  };
+}
+
+/** A float32 initializer's values (inline raw_data or external data). */
+export function readFloat32(model: OnnxModel, t: OnnxInitializer): Float32Array {
+  if (t.dataType !== DataType.FLOAT) throw new UnsupportedModelError(`${t.name} has element type ${t.dataType}; compensation reads float32 weights. Use the float32 ONNX export.`);
+  const n = t.dims.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  const bytes = Buffer.from(out.buffer);
+  if (t.external) {
+    const fd = fs.openSync(path.join(model.baseDir!, t.external.location), 'r');
+    try {
+      fs.readSync(fd, bytes, 0, 4 * n, t.external.offset);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return out;
+  }
+  const range = model.rawDataRange(t);
+  if (!range || range.end - range.start !== 4 * n) throw new UnsupportedModelError(`${t.name} is not stored as raw_data; compensation needs raw tensor bytes.`);
+  model.src.read(range.start, 4 * n).copy(bytes);
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * A compensated candidate as a model of its own: the compensated graph written to a file and
+ * opened like any encoder, so that feature extraction, probes, classifiers and verification run
+ * on it unchanged (every one of its blocks kept).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { JobContext } from '../jobs';
+import { TaskData } from '../data/dataset';
+import { TextTokenizer } from '../data/tokenize';
+import { findBlocks } from '../onnx/blocks';
+import { OnnxModel } from '../onnx/model';
+import { ModelInfo, countParams } from '../model/modelInfo';
+import { CalibrationOptions, calibrationSet } from './calibrate';
+import { Encoder, FitStat } from './fit';
+import { CompensationPlan } from './graph';
+import { encoderOf, fitPlan, writeCompensatedOnnx } from './build';
+import { CompSpec } from './search';
+
+export interface CompensatedVariant {
+  info: ModelInfo;
+  plan: CompensationPlan;
+  stats: FitStat[];
+  /** Removes the variant's temporary folder. */
+  dispose(): void;
+}
+
+/** At most this many training texts calibrate the fits (shared equally by the tasks). */
+export const CALIBRATION_TEXTS = 1000;
+
+/** Training texts of every task (never test), an equal share each, in file order. */
+export function calibrationTexts(tasks: TaskData[], limit = CALIBRATION_TEXTS): string[] {
+  const share = Math.max(1, Math.floor(limit / Math.max(1, tasks.length)));
+  return tasks.flatMap((t) => t.train.slice(0, share).map((e) => (e.textPair ? `${e.text} ${e.textPair}` : e.text)));
+}
+
+/** Opens a compensated graph file as a model with `plan.kept.length` blocks. */
+export function openVariant(source: ModelInfo, file: string, kept: number[]): ModelInfo {
+  const model = OnnxModel.open(file);
+  const blocks = findBlocks(model, file);
+  return { ...source, onnxFile: file, numLayers: kept.length, params: countParams(model, blocks), blocks, model, quantized: false };
+}
+
+/** Fits `spec` on `kept` (training texts only), writes the graph to a private temporary folder and opens it. */
+export async function buildVariant(source: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[], kept: number[], spec: CompSpec, opts: CalibrationOptions, ctx: JobContext): Promise<CompensatedVariant> {
+  const enc: Encoder = encoderOf(source);
+  const set = calibrationSet(tokenizer, calibrationTexts(tasks), opts);
+  const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth }, set, opts, ctx);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-compensated-'));
+  try {
+    const file = path.join(dir, 'model.onnx');
+    writeCompensatedOnnx(enc, plan, file);
+    const info = openVariant(source, file, kept);
+    return {
+      info,
+      plan,
+      stats,
+      dispose: () => {
+        info.model.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}

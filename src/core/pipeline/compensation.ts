@@ -1,0 +1,71 @@
+/**
+ * Stage 5b, compensated candidates (`--compensate`): after the plain search, the best measured
+ * subsets with least-squares bridges over their gaps, and subsets with more blocks narrowed
+ * (heads, FFN neurons, refitted) to fit the same budget, each fitted on training texts and
+ * measured for real like any candidate; plus the two compensated baselines.
+ */
+import { JobContext, stage } from '../jobs';
+import { Baseline } from '../optimize/baselines';
+import { bestPredictedSubsets } from '../optimize/predict';
+import { ProbeReport } from '../report';
+import { ProbeSettings } from '../settings';
+import { Compensation } from '../compensate/mode';
+import { widthShape } from '../compensate/commit';
+import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
+import { buildVariant } from '../compensate/variant';
+import { SearchSpace } from './candidates';
+import { Compensator, SubsetEvaluator } from './measure';
+import { PreparedRun } from './prepare';
+
+/** Narrowed candidates are few: each fits two sub-layers per kept block (minutes on a CPU). */
+const NARROWED_CANDIDATES = 2;
+
+export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings): Compensator {
+  const shape = widthShape(run.info);
+  return {
+    build: (kept, spec, ctx) => buildVariant(run.info, run.tokenizer, run.tasks, kept, spec, { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads }, ctx),
+    params: (kept, spec) => compensatedParams(space.acc, kept, spec, shape),
+  };
+}
+
+/**
+ * ReplaceMe-style (contiguous run by angular distance, bridged) and FLAP-style (every block,
+ * uniformly narrowed and refitted) baselines in the budget; none without --compensate.
+ */
+export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>): Baseline[] {
+  if (mode === 'none') return [];
+  const { numBlocks: L, acc, budget } = space;
+  const out: Baseline[] = [];
+  const rm = replaceMeSubset(L, acc, budget, shape, signals.angularDistance);
+  if (rm) out.push({ name: 'replaceme-bridge', kept: rm, compensation: { bridges: true } });
+  const all = Array.from({ length: L }, (_, i) => i);
+  const flap = uniformWidth(acc, all, budget, shape, false);
+  if (flap) out.push({ name: 'flap-uniform', kept: all, compensation: flap });
+  return out;
+}
+
+/** Subsets up to two blocks larger than the budget allows: the ones width pruning can bring in. */
+function widerSubsets(space: SearchSpace): number[][] {
+  const biggest = Math.max(...space.acc.perBlock);
+  return bestPredictedSubsets(space.objective, space.acc, Math.min(space.acc.total, space.budget + 2 * biggest), space.candidates).map((p) => p.kept);
+}
+
+/** Measures the compensated variants of the best plain candidates; records where each came from. */
+export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext): Promise<void> {
+  if (mode === 'none') return;
+  const ranked = evaluator.measured
+    .filter((m) => !isCompensated(m.compensation) && m.params <= space.budget)
+    .sort((a, b) => b.objective - a.objective)
+    .map((m) => m.kept);
+  const wider = modeAllows(mode).width ? widerSubsets(space) : [];
+  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES });
+  stage(ctx, 'compensate', `${cands.length} compensated candidate(s): fitting on training texts and measuring`);
+  let done = 0;
+  for (const c of cands) {
+    const key = candidateKey(c.kept, c.spec);
+    if (!origin.has(key)) origin.set(key, c.origin);
+    ctx.onProgress?.({ kind: 'candidate', done: done++, total: cands.length, subset: key });
+    await evaluator.measure(c.kept, false, ctx, c.spec);
+  }
+}
+

@@ -1,0 +1,80 @@
+/**
+ * Checks every message a webview posts before the host acts on it. A webview is another
+ * context (a compromised or buggy one can post anything), so the host trusts shapes, not
+ * types: unknown message types, unknown methods, missing or extra fields, wrong field types and
+ * oversized values are refused with a reason. Hand-written because the protocol is small and
+ * this file must compile in the webview too (no imports beyond the protocol).
+ *
+ * Reusable by any ProbeScale webview: `validateFromWebview(raw)` for the relevance view's union,
+ * `checkObject`/`field` helpers for other message sets.
+ */
+import type { FromWebview, Method } from './protocol';
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const MAX_STRING = 4096;
+const MAX_ARRAY = 10_000;
+
+type Check = (v: unknown) => string | null;
+
+export const isString: Check = (v) => (typeof v !== 'string' ? 'not a string' : v.length > MAX_STRING ? `longer than ${MAX_STRING} characters` : v.includes('\0') ? 'contains a NUL character' : null);
+export const isIndex: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'not a non-negative integer');
+export const isStringList: Check = (v) => list(v, isString);
+export const isIndexList: Check = (v) => list(v, isIndex);
+export const optional =
+  (c: Check): Check =>
+  (v) =>
+    v === undefined ? null : c(v);
+
+function list(v: unknown, item: Check): string | null {
+  if (!Array.isArray(v)) return 'not an array';
+  if (v.length > MAX_ARRAY) return `more than ${MAX_ARRAY} entries`;
+  for (let i = 0; i < v.length; i++) {
+    const e = item(v[i]);
+    if (e) return `entry ${i}: ${e}`;
+  }
+  return null;
+}
+
+/** `v` is a plain object whose keys are exactly those of `shape` (optional ones may be absent) and whose values pass. */
+export function checkObject(v: unknown, shape: Record<string, Check>): string | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not an object';
+  for (const k of Object.keys(v)) if (!(k in shape)) return `unexpected field '${k.slice(0, 40)}'`;
+  for (const [k, c] of Object.entries(shape)) {
+    const e = c((v as Record<string, unknown>)[k]);
+    if (e) return `field '${k}': ${e}`;
+  }
+  return null;
+}
+
+const PARAMS: { [M in Method]: Record<string, Check> } = {
+  'probe/start': { modelDir: optional(isString) },
+  'report/open': {},
+  'prune/commit': { modelDir: isString, layers: isIndexList },
+  'explorer/reveal': { path: isString },
+  'optimize/start': { modelDir: optional(isString) },
+  'modelCard/open': { dir: isString },
+};
+
+const MESSAGES: Record<Exclude<FromWebview['type'], 'request'>, Record<string, Check>> = {
+  ready: {},
+  cancel: { jobId: isString },
+  selection: { modelDir: isString, kept: isIndexList },
+  rendered: { modelDir: isString, createdAt: isString, kind: isString, sections: isStringList },
+};
+
+const isType = (v: unknown): Check => (t) => (t === v ? null : 'wrong');
+
+/** The message as the protocol types it, or the reason it is refused. */
+export function validateFromWebview(raw: unknown): Checked<FromWebview> {
+  const type = (raw as { type?: unknown } | null)?.type;
+  if (type === 'request') {
+    const r = raw as { method?: unknown; id?: unknown };
+    if (typeof r.method !== 'string' || !Object.prototype.hasOwnProperty.call(PARAMS, r.method)) return { ok: false, error: `unknown request method ${JSON.stringify(r.method)?.slice(0, 60)}` };
+    const e = checkObject(raw, { type: isType('request'), id: isIndex, method: isString, params: (p) => checkObject(p, PARAMS[r.method as Method]) });
+    return e ? { ok: false, error: `request ${r.method}: ${e}` } : { ok: true, value: raw as FromWebview };
+  }
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(MESSAGES, type)) return { ok: false, error: `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };
+  const e = checkObject(raw, { type: isType(type), ...MESSAGES[type as keyof typeof MESSAGES] });
+  return e ? { ok: false, error: `message ${type}: ${e}` } : { ok: true, value: raw as FromWebview };
+}

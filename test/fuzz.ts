@@ -1,0 +1,192 @@
+/**
+ * Mutation fuzzing of the readers that take bytes from users' disks: the ONNX graph reader, the
+ * safetensors header reader and the feature-cache decoder. Seeded, so a failure reproduces. Used
+ * by test/unit/fuzz.test.ts (a few thousand cases) and scripts/fuzz.mjs (as many as asked for).
+ * Every input must either be accepted or refused with a ProbeScaleError, quickly.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ProbeScaleError } from '../src/core/errors';
+import { encodeFeatures, decodeFeatures } from '../src/core/extract/featureCache';
+import { readSafetensorsHeader } from '../src/core/model/safetensors';
+import { findBlocks } from '../src/core/onnx/blocks';
+import { checkValuesDefined } from '../src/core/onnx/integrity';
+import { OnnxModel } from '../src/core/onnx/model';
+import { writePrunedOnnx } from '../src/core/prune/surgery';
+import { BufferSource, WireType, parseFields } from '../src/core/onnx/wire';
+import { Rng } from '../src/core/util/rng';
+
+export interface FuzzTarget {
+  name: string;
+  seed: Buffer;
+  /** Offsets where mutations matter most (field tags, headers); mutations pick near one half the time. */
+  hotspots: number[];
+  /** Reads the bytes as the product would; throws on refusal. */
+  read(bytes: Buffer): void;
+}
+
+export interface FuzzFinding {
+  target: string;
+  iteration: number;
+  mutation: string;
+  error: string;
+}
+
+export interface FuzzSummary {
+  target: string;
+  iterations: number;
+  accepted: number;
+  refused: number;
+  crashes: FuzzFinding[];
+  slowestMs: number;
+}
+
+/** Offsets of every field tag in the first `depth` message levels (raw weight payloads skipped). */
+function fieldOffsets(buf: Buffer, depth: number): number[] {
+  const src = new BufferSource(buf);
+  const out: number[] = [];
+  const walk = (start: number, end: number, d: number) => {
+    let fields;
+    try {
+      fields = parseFields(src, start, end);
+    } catch {
+      return;
+    }
+    for (const f of fields) {
+      out.push(f.start, f.valStart);
+      if (d > 1 && f.wt === WireType.Len && f.valEnd - f.valStart < 4096) walk(f.valStart, f.valEnd, d - 1);
+      else if (d > 1 && f.wt === WireType.Len && f.num === 7) walk(f.valStart, f.valEnd, d - 1); // the graph
+    }
+  };
+  walk(0, buf.length, depth);
+  return out;
+}
+
+/** Every byte of the model-level fields other than the graph (opsets, producer, metadata such as the block record). */
+function smallTopLevelBytes(buf: Buffer): number[] {
+  const out: number[] = [];
+  for (const f of parseFields(new BufferSource(buf), 0, buf.length)) if (f.num !== 7) for (let i = f.start; i < f.end; i++) out.push(i);
+  return out;
+}
+
+export function onnxTarget(file: string, name = 'onnx'): FuzzTarget {
+  const seed = fs.readFileSync(file);
+  return {
+    name,
+    seed,
+    hotspots: [...fieldOffsets(seed, 4), ...smallTopLevelBytes(seed)],
+    read(bytes) {
+      const m = OnnxModel.fromBuffer(bytes, 'fuzzed.onnx');
+      checkValuesDefined(m);
+      findBlocks(m, 'fuzzed.onnx');
+    },
+  };
+}
+
+/** A small valid safetensors file made from the fixture's smallest tensors (keeps each case cheap to write). */
+export function safetensorsTarget(file: string, scratchDir: string): FuzzTarget {
+  const h = readSafetensorsHeader(file);
+  const src = fs.readFileSync(file);
+  const small = h.tensors.filter((t) => t.end - t.begin <= 512).slice(0, 12);
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  const parts: Buffer[] = [];
+  let off = 0;
+  for (const t of small) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.end - t.begin] };
+    parts.push(src.subarray(h.dataOffset + t.begin, h.dataOffset + t.end));
+    off += t.end - t.begin;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const seed = Buffer.concat([len, json, ...parts]);
+  const hotspots = Array.from({ length: 8 + json.length }, (_, i) => i);
+  const scratch = path.join(scratchDir, 'fuzzed.safetensors');
+  return {
+    name: 'safetensors',
+    seed,
+    hotspots,
+    read(bytes) {
+      fs.writeFileSync(scratch, bytes);
+      readSafetensorsHeader(scratch);
+    },
+  };
+}
+
+export function featureCacheTarget(): FuzzTarget {
+  const f32 = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.cos(i * k));
+  const seed = encodeFeatures({ n: 5, dim: 8, layers: [0, 1, 2], pooled: { mean: [f32(40, 1), f32(40, 2), f32(40, 3)] }, cosine: [f32(5, 4), f32(5, 5)] });
+  const headerEnd = seed.indexOf('}') + 1;
+  return { name: 'feature-cache', seed, hotspots: Array.from({ length: headerEnd }, (_, i) => i), read: (b) => void decodeFeatures(b) };
+}
+
+const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x0a, 0x12, 0x22, 0x2d, 0x30, 0x39, 0x7b, 0x7d, 0x5b, 0x5d, 0x22, 0x2c];
+
+/** One mutation of `seed`: a description and the mutated bytes (a fresh buffer; the seed is untouched). */
+function mutate(t: FuzzTarget, rng: Rng): { what: string; bytes: Buffer } {
+  const n = t.seed.length;
+  const pos = () => (rng.next() < 0.5 && t.hotspots.length ? Math.min(n - 1, t.hotspots[rng.int(t.hotspots.length)] + rng.int(4)) : rng.int(n));
+  const kind = rng.int(6);
+  if (kind === 0) {
+    const p = rng.int(n);
+    return { what: `truncate at ${p}`, bytes: t.seed.subarray(0, p) };
+  }
+  const b = Buffer.from(t.seed);
+  if (kind === 1) {
+    const p = pos();
+    const v = INTERESTING[rng.int(INTERESTING.length)];
+    b[p] = v;
+    return { what: `byte ${p} := ${v}`, bytes: b };
+  }
+  if (kind === 2) {
+    const p = pos();
+    const bit = rng.int(8);
+    b[p] ^= 1 << bit;
+    return { what: `flip bit ${bit} of byte ${p}`, bytes: b };
+  }
+  if (kind === 3) {
+    const p = pos();
+    const k = 1 + rng.int(9);
+    for (let i = p; i < Math.min(n, p + k); i++) b[i] = 0xff;
+    return { what: `${k} bytes 0xff at ${p}`, bytes: b };
+  }
+  if (kind === 4) {
+    const p = pos();
+    const ins = Buffer.from(Array.from({ length: 1 + rng.int(8) }, () => rng.int(256)));
+    return { what: `insert ${ins.toString('hex')} at ${p}`, bytes: Buffer.concat([b.subarray(0, p), ins, b.subarray(p)]) };
+  }
+  const p = pos();
+  const q = Math.min(n, p + 1 + rng.int(64));
+  return { what: `delete [${p}, ${q})`, bytes: Buffer.concat([b.subarray(0, p), b.subarray(q)]) };
+}
+
+/** Runs `iterations` seeded mutations of `t`; a finding is any failure that is not a ProbeScaleError. */
+export function fuzz(t: FuzzTarget, iterations: number, seed: number): FuzzSummary {
+  const rng = new Rng(seed);
+  const s: FuzzSummary = { target: t.name, iterations, accepted: 0, refused: 0, crashes: [], slowestMs: 0 };
+  for (let i = 0; i < iterations; i++) {
+    const { what, bytes } = mutate(t, rng);
+    const t0 = performance.now();
+    try {
+      t.read(bytes);
+      s.accepted++;
+    } catch (e) {
+      if (e instanceof ProbeScaleError) s.refused++;
+      else s.crashes.push({ target: t.name, iteration: i, mutation: what, error: `${(e as Error)?.name}: ${(e as Error)?.message}`.slice(0, 300) });
+    }
+    s.slowestMs = Math.max(s.slowestMs, performance.now() - t0);
+  }
+  return s;
+}
+
+/** The three targets over the repository's fixtures. */
+export function allTargets(repoRoot: string): FuzzTarget[] {
+  const shm = '/dev/shm';
+  const scratch = fs.mkdtempSync(path.join(fs.existsSync(shm) ? shm : os.tmpdir(), 'ps-fuzz-'));
+  const fx = (...p: string[]) => path.join(repoRoot, 'test', 'fixtures', ...p);
+  // A pruned graph carries its block record as JSON metadata, a second parser to reach.
+  const pruned = path.join(scratch, 'pruned.onnx');
+  writePrunedOnnx(fx('tiny-bert', 'onnx', 'model.onnx'), pruned, [1, 3]);
+  return [onnxTarget(fx('tiny-bert', 'onnx', 'model.onnx')), onnxTarget(pruned, 'onnx-pruned'), safetensorsTarget(fx('tiny-bert', 'model.safetensors'), scratch), featureCacheTarget()];
+}

@@ -1,0 +1,200 @@
+/**
+ * The hostile-input corpus: each case makes its own files, runs the CLI as a user would and
+ * checks the exit code, a fragment of the message, and that nothing was left behind.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeClassifiers } from '../../../src/core/commit/classifier';
+import { openModel } from '../../../src/core/model/modelInfo';
+import { OnnxModel } from '../../../src/core/onnx/model';
+import { externalize, fixture, repoRoot, tasksDir } from '../../helpers';
+
+const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+const sentlen = path.join(tasksDir, 'sentlen');
+const LIMITS = ['--limit-train', '40', '--limit-test', '10', '--c', '1', '--no-cache', '-q'];
+
+interface Case {
+  name: string;
+  /** Makes the case's files under `dir` and returns the CLI arguments. */
+  args: (dir: string) => string[];
+  code: number;
+  stderr?: RegExp;
+  /** Extra checks after the run (files left, source intact). */
+  after?: (dir: string, r: { stdout: string; stderr: string }) => void;
+  env?: (dir: string) => NodeJS.ProcessEnv;
+}
+
+/** A private copy of a fixture model, to damage. */
+function copyModel(dir: string, name = 'tiny-bert'): string {
+  const dst = path.join(dir, name);
+  fs.cpSync(fixture(name), dst, { recursive: true });
+  return dst;
+}
+
+function patchConfig(model: string, patch: Record<string, unknown>): string {
+  const file = path.join(model, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...patch }));
+  return model;
+}
+
+const probe = (model: string, ...extra: string[]) => ['probe', model, '--task', `s=${sentlen}`, ...LIMITS, ...extra];
+const prune = (model: string, ...extra: string[]) => ['prune', model, '--layers', '0,2', ...extra];
+
+/** Every entry under `dir`, recursively, with file sizes: a source folder's fingerprint. */
+function listing(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort().map((f) => `${f}:${fs.statSync(path.join(dir, f)).size}`);
+}
+const tiny = listing(fixture('tiny-bert'));
+
+function noTemporaries(dir: string): void {
+  const left = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.includes('probescale-tmp'));
+  assert.deepEqual(left, [], 'no temporary sibling left');
+}
+
+function dataFile(dir: string, name: string, bytes: Buffer): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, bytes);
+  return f;
+}
+
+/** A classifier folder as optimize writes it (classifiers/<task>/ under a pruned encoder). */
+function classifierFolder(dir: string): string {
+  const info = openModel(fixture('tiny-bert'));
+  const H = info.hiddenSize;
+  const probe = { c: 1, standardizer: { mean: new Float64Array(H), scale: new Float64Array(H).fill(1) }, model: { numClasses: 2, dim: H, weights: new Float64Array(H).fill(0.1), bias: new Float64Array(1), iterations: 1, converged: true } };
+  writeClassifiers(info, [0, 1], dir, [{ name: 'sentlen', labels: ['a', 'b'], probe }], 'mean');
+  info.model.close();
+  return path.join(dir, 'classifiers', 'sentlen');
+}
+
+const cases: Case[] = [
+  // Models
+  {
+    name: 'an ONNX file with an initializer missing',
+    args: (d) => {
+      const m = copyModel(d);
+      const file = path.join(m, 'onnx', 'model.onnx');
+      const src = OnnxModel.open(fixture('tiny-bert', 'onnx', 'model.onnx'));
+      const victim = [...src.initializers.keys()].find((n) => n.includes('layer.1') && n.includes('weight'))!;
+      src.write(file, { nodes: src.nodes, keepInitializer: (n) => n !== victim });
+      src.close();
+      return probe(m);
+    },
+    code: 1,
+    stderr: /reads '.*', which no initializer, graph input or node provides \(an initializer is missing\)/,
+  },
+  { name: 'config hidden_size of the wrong type', args: (d) => probe(patchConfig(copyModel(d), { hidden_size: '32' })), code: 1, stderr: /hidden_size is "32"; it must be an integer ≥ 1/ },
+  { name: 'config num_hidden_layers negative', args: (d) => probe(patchConfig(copyModel(d), { num_hidden_layers: -4 })), code: 1, stderr: /num_hidden_layers is -4; it must be an integer ≥ 0/ },
+  { name: 'config max_position_embeddings a float', args: (d) => probe(patchConfig(copyModel(d), { max_position_embeddings: 512.5 })), code: 1, stderr: /max_position_embeddings is 512.5/ },
+  { name: 'config hidden_size disagreeing with the graph', args: (d) => probe(patchConfig(copyModel(d), { hidden_size: 64 })), code: 1, stderr: /says hidden size 64 but the graph's word embeddings are 32 wide/ },
+  { name: 'eval on a classifier folder optimize wrote', args: (d) => ['eval', classifierFolder(d), '--task', `s=${sentlen}`, ...LIMITS], code: 1, stderr: /is a text classifier \(its graph outputs logits, task 'sentlen'\).*The pruned encoder it was made from is/ },
+  {
+    name: 'an external data file truncated (probe)',
+    args: (d) => {
+      const m = copyModel(d);
+      externalize(fixture('tiny-bert', 'onnx', 'model.onnx'), path.join(m, 'onnx'));
+      fs.truncateSync(path.join(m, 'onnx', 'model.onnx_data'), 5000);
+      return probe(m);
+    },
+    code: 1,
+    stderr: /model\.onnx_data, which has 5000 bytes: the data file is truncated/,
+  },
+  {
+    name: 'an external data file truncated (prune copies nothing)',
+    args: (d) => {
+      const m = copyModel(d);
+      externalize(fixture('tiny-bert', 'onnx', 'model.onnx'), path.join(m, 'onnx'));
+      fs.truncateSync(path.join(m, 'onnx', 'model.onnx_data'), 5000);
+      return prune(m, '--out', path.join(d, 'out'));
+    },
+    code: 1,
+    stderr: /the data file is truncated/,
+    after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))),
+  },
+  {
+    name: 'an external data file missing',
+    args: (d) => {
+      const m = copyModel(d);
+      externalize(fixture('tiny-bert', 'onnx', 'model.onnx'), path.join(m, 'onnx'));
+      fs.rmSync(path.join(m, 'onnx', 'model.onnx_data'));
+      return probe(m);
+    },
+    code: 1,
+    stderr: /its data file model\.onnx_data is missing/,
+  },
+  {
+    name: '--max-length beyond the model positions is recorded as what was used',
+    args: (d) => probe(fixture('tiny-bert'), '--max-length', '100000', '--out', path.join(d, 'r.json')),
+    code: 0,
+    stderr: /max length 100000 is beyond the 128 positions of .*; inputs are cut at 128, and the report records 128/,
+    after: (d) => assert.equal(JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8')).settings.maxLength, 128),
+  },
+  // Outputs and the source
+  { name: 'prune --out the source folder --force', args: () => prune(fixture('tiny-bert'), '--out', fixture('tiny-bert'), '--force'), code: 1, stderr: /is the source model folder; writing there would replace the source/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
+  { name: 'prune --out the parent of the source --force', args: () => prune(fixture('tiny-bert'), '--out', fixture(), '--force'), code: 1, stderr: /contains the source model folder/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
+  { name: 'prune --out a symlink to the source --force', args: (d) => (fs.symlinkSync(fixture('tiny-bert'), path.join(d, 'link')), prune(fixture('tiny-bert'), '--out', path.join(d, 'link'), '--force')), code: 1, stderr: /is the source model folder/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
+  { name: 'prune --out an existing folder inside the source --force', args: () => prune(fixture('tiny-bert'), '--out', fixture('tiny-bert', 'onnx'), '--force'), code: 1, stderr: /inside the source model folder .* and exists/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
+  { name: 'prune onto an existing file', args: (d) => prune(fixture('tiny-bert'), '--out', dataFile(d, 'x.txt', Buffer.from('x'))), code: 1, stderr: /a file of that name exists/ },
+  { name: 'probe --out an existing folder', args: (d) => probe(fixture('tiny-bert'), '--out', d), code: 1, stderr: /that is a folder; give a file path/ },
+  { name: 'probe --out under a file', args: (d) => probe(fixture('tiny-bert'), '--out', path.join(dataFile(d, 'f', Buffer.from('x')), 'r.json')), code: 1, stderr: /is a file, not a folder/ },
+  ...(process.platform === 'linux'
+    ? [{ name: 'probe --out in a folder that cannot be written (/proc)', args: () => probe(fixture('tiny-bert'), '--out', '/proc/probescale-report.json'), code: 1, stderr: /the folder \/proc is not writable/ }]
+    : []),
+  {
+    name: 'a successful run leaves its output mode by the umask and no mat-debug log in the temp folder',
+    args: (d) => (fs.mkdirSync(path.join(d, 'tmp')), prune(fixture('tiny-bert'), '--out', path.join(d, 'out'))),
+    env: (d) => ({ ...process.env, TMPDIR: path.join(d, 'tmp') }),
+    code: 0,
+    after: (d) => {
+      assert.deepEqual(fs.readdirSync(path.join(d, 'tmp')), [], 'nothing written to the temp folder');
+      assert.equal(fs.statSync(path.join(d, 'out')).mode & 0o777, 0o777 & ~process.umask(), 'folder mode follows the umask');
+    },
+  },
+  {
+    name: 'probe leaves no mat-debug log in the temp folder',
+    args: (d) => (fs.mkdirSync(path.join(d, 'tmp')), probe(fixture('tiny-bert'))),
+    env: (d) => ({ ...process.env, TMPDIR: path.join(d, 'tmp') }),
+    code: 0,
+    after: (d) => assert.deepEqual(fs.readdirSync(path.join(d, 'tmp')).filter((f) => /mat-debug|\.ses/.test(f)), []),
+  },
+  // Task names and specs
+  ...['..', '.', 'a/b', '.hidden', 'NUL'].map((name) => ({
+    name: `task name '${name}'`,
+    args: (d: string) => ['optimize', fixture('tiny-bert'), '--task', `${name}=${sentlen}`, '--budget', '0.9', '--out', path.join(d, 'out'), ...LIMITS],
+    code: 1,
+    stderr: /is not a safe folder name/,
+    after: (d: string) => assert.ok(!fs.existsSync(path.join(d, 'out'))),
+  })),
+  { name: 'a weight :abc', args: () => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${sentlen}:abc` : a)), code: 1, stderr: /has weight "abc"; a weight must be a number > 0/ },
+  // --layers
+  ...[
+    ['0,,2', /entry 2 is empty/],
+    ['-1', /'-1' is not a block index/],
+    ['0x1', /'0x1' is not a block index/],
+    ['1e0', /'1e0' is not a block index/],
+  ].map(([layers, re]) => ({ name: `--layers ${layers}`, args: (d: string) => ['prune', fixture('tiny-bert'), '--layers', layers as string, '--out', path.join(d, 'out')], code: 1, stderr: re as RegExp })),
+  // Data files
+  { name: 'UTF-16 data', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'u16.csv', Buffer.from('\ufefftext,label\nab,a\ncd,b\n', 'utf16le'))}` : a)), code: 1, stderr: /is encoded as UTF-16 \(byte-order mark\), not UTF-8/ },
+  { name: 'latin-1 data', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'l1.csv', Buffer.from('text,label\ncaf\xe9,a\nab,b\n', 'latin1'))}` : a)), code: 1, stderr: /is not valid UTF-8: byte 0xe9 at offset 14 \(line 2\); it looks like latin-1/ },
+  { name: 'a single file too small to split', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'two.csv', Buffer.from('text,label\nab,a\ncd,b\n'))}` : a)), code: 1, stderr: /too few to hold out 20% of each label for testing\. Add rows, or give a folder with train and test files\./, after: (_d, r) => assert.doesNotMatch(r.stderr, /test fraction/) },
+  // The command line itself
+  { name: 'no arguments', args: () => [], code: 1, stderr: /no command given\.\nusage:/ },
+];
+
+test(`hostile-input corpus: ${cases.length} cases end with the right exit code and message, leaving nothing behind`, () => {
+  for (const c of cases) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+    const r = spawnSync(process.execPath, [cli, ...c.args(dir)], { encoding: 'utf8', timeout: 120_000, env: c.env?.(dir) ?? process.env });
+    const what = `${c.name}: exit ${r.status}\n${r.stderr}`;
+    assert.equal(r.status, c.code, what);
+    if (c.stderr) assert.match(r.stderr, c.stderr, what);
+    assert.doesNotMatch(r.stderr, /probescale: internal error|\n\s+at .*:\d+:\d+/, `${what}: no stack trace`);
+    noTemporaries(dir);
+    c.after?.(dir, r);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

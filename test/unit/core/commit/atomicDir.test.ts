@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
+import { CancelledError } from '../../../../src/core/errors';
+
+test('a commit removes temporaries of dead processes beside it, keeps live ones, and leaves nothing when cancelled', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-atomic-'));
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+  const names = { dead: `.other.probescale-tmp-${dead}-0a1b2c3d`, live: `.other.probescale-tmp-${live.pid}-0a1b2c3d`, unrelated: '.other.probescale-tmp-notapid' };
+  for (const n of Object.values(names)) fs.mkdirSync(path.join(dir, n));
+  try {
+    const ac = new AbortController();
+    await assert.rejects(
+      writeFolderAtomically(path.join(dir, 'out'), false, async (tmp) => {
+        fs.writeFileSync(path.join(tmp, 'x'), 'x');
+        ac.abort();
+      }, { signal: ac.signal }),
+      CancelledError,
+    );
+    assert.deepEqual(fs.readdirSync(dir).sort(), [names.live, names.unrelated].sort(), 'the dead run’s temporary is gone, the cancelled one left nothing');
+    await writeFolderAtomically(path.join(dir, 'out'), false, async (tmp) => fs.writeFileSync(path.join(tmp, 'x'), 'x'));
+    assert.equal(fs.statSync(path.join(dir, 'out')).mode & 0o777, 0o777 & ~process.umask());
+  } finally {
+    live.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

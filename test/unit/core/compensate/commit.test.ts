@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadTask } from '../../../../src/core/data/dataset';
+import { loadTokenizer } from '../../../../src/core/data/tokenize';
+import { Extractor } from '../../../../src/core/extract/extractor';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { writeClassifiers } from '../../../../src/core/commit/classifier';
+import { SAFETENSORS_NOTE, widthShape, writeCompensatedFolder } from '../../../../src/core/compensate/commit';
+import { compensatedParams } from '../../../../src/core/compensate/search';
+import { buildVariant } from '../../../../src/core/compensate/variant';
+import { classify } from '../../../../src/core/pipeline/verify';
+import { scoreRows, trainProbe } from '../../../../src/core/probe/probe';
+import { accuracy } from '../../../../src/core/probe/metrics';
+import { fixture, pipelineAccuracyOnSentlen, tasksDir } from '../../../helpers';
+
+test('a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory', async () => {
+  const limits = { limitTrain: 150, limitTest: 60 };
+  const info = openModel(fixture('tiny-roberta'));
+  const tok = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 128 });
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), limits);
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-commit-')), 'model');
+  fs.mkdirSync(dir);
+  const spec = { bridges: true, heads: 1, ffnWidth: 32 };
+  const v = await buildVariant(info, tok, [task], [0, 2], spec, { batchSize: 16 }, {});
+  try {
+    assert.equal(v.info.params.total, compensatedParams(info.params, [0, 2], spec, widthShape(info)), 'parameters counted on the graph = the search’s account');
+    const ex = await Extractor.create(v.info, tok, { poolings: ['mean'], kept: [0, 1] });
+    const train = await ex.extract(task.train, 'train');
+    const testF = await ex.extract(task.test, 'test');
+    await ex.release();
+    const probe = trainProbe(train.pooled.mean![0], task.trainY, train.dim, task.labels.length, { c: 1, seed: 0, control: false });
+    const inMemory = accuracy(task.testY, scoreRows(probe, testF.pooled.mean![0], task.testY).pred);
+
+    const files = writeCompensatedFolder(info, v, spec, dir, { maxLength: 128 });
+    writeClassifiers(v.info, [0, 1], dir, [{ name: 'sentlen', labels: task.labels, probe }], 'mean');
+    assert.ok(files.includes('onnx/model.onnx'));
+    assert.ok(!fs.existsSync(path.join(dir, 'model.safetensors')), 'no safetensors: HF config cannot express bridges or widths');
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    assert.equal(cfg.num_hidden_layers, 2);
+    assert.equal(cfg.probescale.compensation.safetensors, SAFETENSORS_NOTE);
+    assert.match(cfg.probescale.compensation.description, /bridge into block 2; 1 of 2 heads and 32 of 64 FFN neurons/);
+
+    const cdir = path.join(dir, 'classifiers', 'sentlen');
+    const ort = accuracy(task.testY, await classify(cdir, task, { provider: 'cpu', batchSize: 16 }));
+    assert.equal(ort, inMemory);
+    assert.equal(await pipelineAccuracyOnSentlen(cdir, limits), inMemory);
+    const reopened = openModel(dir);
+    assert.equal(reopened.params.total, v.info.params.total);
+    reopened.model.close();
+  } finally {
+    v.dispose();
+    info.model.close();
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,207 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { OnnxModel } from '../../../../src/core/onnx/model';
+import { findBlocks } from '../../../../src/core/onnx/blocks';
+import { pruneEdit } from '../../../../src/core/onnx/edit';
+import { chunksToBuffer } from '../../../../src/core/onnx/wire';
+import { CompensationPlan, compensatedEdit, emptyPlan, narrowKey, planParamDelta, unitColumns } from '../../../../src/core/compensate/graph';
+import { SublayerKind, findSublayers, readFloat32 } from '../../../../src/core/compensate/structure';
+import { fitBridge, gapsOf, topIndices, windowRows } from '../../../../src/core/compensate/fit';
+import { calibrationSet } from '../../../../src/core/compensate/calibrate';
+import { EncodedBatch, loadTokenizer } from '../../../../src/core/data/tokenize';
+import { UnsupportedModelError } from '../../../../src/core/errors';
+import { fixture, robertaMini, tasksDir } from '../../../helpers';
+
+interface Refs {
+  input_ids: number[][];
+  attention_mask: number[][];
+}
+
+let REFS: Refs = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-roberta.refs.json'), 'utf8'));
+
+function feeds(names: readonly string[]): Record<string, ort.Tensor> {
+  const b = REFS.input_ids.length;
+  const s = REFS.input_ids[0].length;
+  const t = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [b, s]);
+  const f: Record<string, ort.Tensor> = { input_ids: t(REFS.input_ids), attention_mask: t(REFS.attention_mask) };
+  if (names.includes('token_type_ids')) f.token_type_ids = t(REFS.input_ids.map((r) => r.map(() => 0)));
+  return f;
+}
+
+async function run(buf: Buffer): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(buf);
+  const out = await session.run(feeds(session.inputNames));
+  const y = out[session.outputNames[0]].data as Float32Array;
+  await session.release();
+  return y;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function open(name: string) {
+  REFS = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
+  const model = OnnxModel.open(fixture(name, 'onnx', 'model.onnx'));
+  const cfg = JSON.parse(fs.readFileSync(fixture(name, 'config.json'), 'utf8')) as Record<string, number>;
+  const blocks = findBlocks(model);
+  const enc = { model, blocks, hidden: cfg.hidden_size ?? cfg.dim, heads: cfg.num_attention_heads ?? cfg.n_heads };
+  return { ...enc, enc, site: (b: number, kind: SublayerKind) => findSublayers(model, blocks, b, enc.hidden, enc.heads)[kind] };
+}
+
+/** Units `kept` of a sub-layer with its original output-projection rows (no refit). */
+function keepUnits(model: OnnxModel, site: ReturnType<ReturnType<typeof open>['site']>, kept: number[], hidden: number) {
+  const out = readFloat32(model, site.output.weight);
+  return { kept, out: Float32Array.from(unitColumns(kept, site.group).flatMap((j) => Array.from(out.subarray(j * hidden, (j + 1) * hidden)))), outBias: readFloat32(model, site.output.bias) };
+}
+
+function identity(d: number): Float32Array {
+  const w = new Float32Array(d * d);
+  for (let i = 0; i < d; i++) w[i * d + i] = 1;
+  return w;
+}
+
+test('gaps: only kept blocks that follow a dropped block read a bridge', () => {
+  assert.deepEqual(gapsOf([0, 1, 2, 3]), []);
+  assert.deepEqual(gapsOf([2, 3]), [2]);
+  assert.deepEqual(gapsOf([0, 2, 5, 6]), [2, 5]);
+  assert.deepEqual(topIndices(Float64Array.from([0.1, 3, 2, 0.5]), 2), [1, 2]);
+});
+
+for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert']) {
+  test(`${name}: an identity bridge and sub-layers narrowed to every head and neuron leave outputs unchanged (1e-5)`, async () => {
+    const { model, blocks, hidden, enc, site } = open(name);
+    try {
+      for (const kept of [[0, 1, 2, 3], [0, 2, 3], [1, 3]]) {
+        const plain = await run(chunksToBuffer(model.serialize(pruneEdit(model, blocks, kept))));
+        const plan: CompensationPlan = emptyPlan(kept);
+        for (const k of gapsOf(kept)) plan.bridges.set(k, { w: identity(hidden), b: new Float32Array(hidden), window: 1 });
+        for (const k of kept) {
+          for (const kind of ['attention', 'ffn'] as const) {
+            const s = site(k, kind);
+            plan.narrow.set(narrowKey(kind, k), keepUnits(model, s, Array.from({ length: s.width / s.group }, (_, j) => j), hidden));
+          }
+        }
+        const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+        assert.ok(maxAbsDiff(y, plain) < 1e-5, `${name} ${kept}: ${maxAbsDiff(y, plain)}`);
+        assert.equal(planParamDelta(plan, hidden, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind)), gapsOf(kept).length * (hidden * hidden + hidden));
+      }
+    } finally {
+      model.close();
+    }
+  });
+}
+
+test('tiny-roberta: removing given heads and FFN neurons reproduces the PyTorch reference (1e-4)', async () => {
+  const ref = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-roberta.width.json'), 'utf8')) as { cases: { kept: number[]; ffnKeep: Record<string, number[]>; headKeep: Record<string, number[]>; shape: number[]; last_hidden_state: number[] }[] };
+  const { model, blocks, hidden, enc, site } = open('tiny-roberta');
+  try {
+    assert.ok(ref.cases.length >= 3);
+    for (const c of ref.cases) {
+      const plan = emptyPlan(c.kept);
+      for (const [kind, keepOf] of [['ffn', c.ffnKeep], ['attention', c.headKeep]] as const) {
+        for (const [b, keep] of Object.entries(keepOf)) plan.narrow.set(narrowKey(kind, Number(b)), keepUnits(model, site(Number(b), kind), keep, hidden));
+      }
+      const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+      const d = maxAbsDiff(y, c.last_hidden_state);
+      assert.ok(d < 1e-4, `${c.kept} ${JSON.stringify(c)}: ${d}`);
+      const removedNeurons = Object.values(c.ffnKeep).reduce((s, k) => s + 64 - k.length, 0);
+      const removedHeads = Object.values(c.headKeep).reduce((s, k) => s + 2 - k.length, 0);
+      // A neuron: 32 + 1 in, 32 out; a head (16 columns): 3 × 16 × 33 in, 16 × 32 out.
+      assert.equal(planParamDelta(plan, hidden, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind)), -removedNeurons * 65 - removedHeads * (3 * 16 * 33 + 16 * 32));
+    }
+  } finally {
+    model.close();
+  }
+});
+
+test('tiny-roberta: a compensated graph re-opened and pruned to all its blocks keeps its bridges and widths', async () => {
+  const { model, blocks, hidden, enc, site } = open('tiny-roberta');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-variant-test-'));
+  try {
+    const plan = emptyPlan([0, 2]);
+    const w = identity(hidden).map((v, i) => 0.5 * v + 0.01 * Math.sin(i));
+    plan.bridges.set(2, { w, b: new Float32Array(hidden).fill(0.1), window: 1 });
+    plan.narrow.set(narrowKey('attention', 2), keepUnits(model, site(2, 'attention'), [1], hidden));
+    const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+    const file = path.join(dir, 'model.onnx');
+    fs.writeFileSync(file, chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+    const v = OnnxModel.open(file);
+    const again = await run(chunksToBuffer(v.serialize(pruneEdit(v, findBlocks(v), [0, 1]))));
+    v.close();
+    assert.ok(maxAbsDiff(again, y) < 1e-6);
+    const plain = await run(chunksToBuffer(model.serialize(pruneEdit(model, blocks, [0, 2]))));
+    assert.ok(maxAbsDiff(plain, y) > 1e-2, 'the bridge changes the output');
+  } finally {
+    model.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tiny-roberta: a window-3 bridge reads exactly the masked neighbours the fit uses', async () => {
+  const { model, blocks, hidden, enc } = open('tiny-roberta');
+  try {
+    const plan = emptyPlan([0, 2]);
+    plan.bridges.set(2, { w: new Float32Array(3 * hidden * hidden), b: new Float32Array(hidden), window: 3 });
+    const from = blocks.hiddenOut[0];
+    const win = 'probescale/bridge.2/window_output_0';
+    const session = await ort.InferenceSession.create(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc, [from, win]))));
+    const out = await session.run(feeds(session.inputNames));
+    await session.release();
+    const S = REFS.input_ids[0].length;
+    const mask = BigInt64Array.from(REFS.attention_mask.flat().map(BigInt));
+    const rows: number[] = [];
+    mask.forEach((m, r) => m !== 0n && rows.push(r));
+    assert.ok(rows.length < mask.length, 'the reference batch has padding');
+    const tokens = Int32Array.from(rows);
+    const expected = windowRows(out[from].data as Float32Array, hidden, tokens, { seqLen: S, attentionMask: mask } as EncodedBatch);
+    const got = out[win].data as Float32Array;
+    let worst = 0;
+    tokens.forEach((r, t) => {
+      for (let i = 0; i < 3 * hidden; i++) worst = Math.max(worst, Math.abs(got[r * 3 * hidden + i] - expected[t * 3 * hidden + i]));
+    });
+    assert.ok(worst < 1e-6, `graph window vs fit window: ${worst}`);
+  } finally {
+    model.close();
+  }
+});
+
+test('tiny-roberta: a bridge fitted through the real pipeline where the true map is the identity recovers it', async () => {
+  const { model, blocks, enc } = open('tiny-roberta');
+  const tok = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 64 });
+  const texts = fs.readFileSync(path.join(tasksDir, 'bshift', 'train.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 120).map((l) => (JSON.parse(l) as { text: string }).text);
+  try {
+    // Kept block 1 reads h1 = the output of kept block 0: the best map is exactly the identity.
+    const plan = emptyPlan([0, 1, 2, 3]);
+    const s = await fitBridge(enc, plan, 1, calibrationSet(tok, texts, { batchSize: 16 }), {}, {});
+    assert.ok(s.r2 > 1 - 1e-6, `R² ${s.r2}`);
+    // A LayerNorm output spans d−1 directions plus the bias, so W is not unique; the map it computes is.
+    const plain = await run(chunksToBuffer(model.serialize(pruneEdit(model, blocks, [0, 1, 2, 3]))));
+    const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+    assert.ok(maxAbsDiff(y, plain) < 1e-3, `bridged vs plain on texts it was not fitted on: ${maxAbsDiff(y, plain)}`);
+  } finally {
+    model.close();
+  }
+});
+
+test('width surgery refuses graphs it cannot rewrite, naming what works', () => {
+  const q = OnnxModel.open(path.join(robertaMini, 'onnx', 'model_quantized.onnx'));
+  try {
+    assert.throws(() => findSublayers(q, findBlocks(q), 0, 256, 4), (e: Error) => e instanceof UnsupportedModelError && /unfused FFN/.test(e.message));
+  } finally {
+    q.close();
+  }
+  const t5 = OnnxModel.open(fixture('tiny-t5-encoder', 'onnx', 'encoder_model.onnx'));
+  try {
+    assert.throws(() => findSublayers(t5, findBlocks(t5), 0, 32, 2), UnsupportedModelError);
+  } finally {
+    t5.close();
+  }
+});
