@@ -55,7 +55,7 @@ export interface IdRemap {
 /**
  * Most padded tokens per ORT pass: ORT's activation memory grows with batch × length × width.
  * 2^21 / hidden (2048 tokens at width 1024) took a probe on a RoBERTa-large-sized model from
- * 2067 to 1730 MiB peak (RESULTS.md §7); its speed cost there was not measured. It never binds
+ * 2067 to 1730 MiB peak (RESULTS.md §8); its speed cost there was not measured. It never binds
  * below width 512 at the default 32 × 128.
  */
 export function batchTokenLimit(hidden: number): number {

@@ -77,7 +77,7 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
       graphOptimizationLevel: 'all',
       logSeverityLevel: 4,
       // Memory patterns are planned per input shape; length-bucketed batches all differ, and on a
-      // 1.2 GB model the plans cost 0.5 GB of peak RSS (RESULTS.md §7); their speed gain is not measured.
+      // 1.2 GB model the plans cost 0.5 GB of peak RSS (RESULTS.md §8); their speed gain is not measured.
       enableMemPattern: false,
       ...(source.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: source.weightsDir } } } : {}),
     };
