@@ -15,6 +15,7 @@ export const PARAM_WORDS = {
   force: 'replace',
   onnx: 'ONNX file',
   quantized: 'quantized model',
+  dtype: 'model variant (dtype)',
   from: 'graph source',
   provider: 'execution provider',
   maxLength: 'max length',

@@ -7,12 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Pooling, probeEdit } from '../onnx/edit';
 import { copyTokenizerFiles } from './files';
-import { DataType, GraphEdit, NewInitializer, NewNode, floatInitializer } from '../onnx/model';
-import { FileSource } from '../onnx/wire';
-import { tensorByteLength } from '../onnx/integrity';
+import { DataType, NewInitializer, NewNode, floatInitializer } from '../onnx/model';
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
 import { TrainedProbe } from '../probe/probe';
+import { writeWithOwnData } from '../prune/surgery';
 
 const CLASSIFIER_ARCH: Record<string, string> = {
   bert: 'BertForSequenceClassification',
@@ -75,27 +74,6 @@ export function classifierHead(p: TrainedProbe, prefix: string): (pooled: string
   };
 }
 
-/**
- * Writes an edit of the model as one self-contained file: weights kept in external data files
- * (a graph built from safetensors, a large export) are streamed inline, since transformers.js loads
- * a classifier's model.onnx alone.
- */
-function writeStandalone(info: ModelInfo, edit: GraphEdit, file: string): void {
-  const sources = new Map<string, FileSource>();
-  edit.rewriteInitializer = (t) => {
-    if (!t.external) return undefined;
-    const loc = path.join(info.model.baseDir!, t.external.location);
-    let src = sources.get(loc);
-    if (!src) sources.set(loc, (src = new FileSource(loc)));
-    return info.model.inlineTensor(t, src, tensorByteLength(t));
-  };
-  try {
-    info.model.write(file, edit);
-  } finally {
-    for (const s of sources.values()) s.close();
-  }
-}
-
 /** Writes classifiers/<task>/ for every task into `dir`. */
 export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, tasks: ClassifierTask[], pooling: Pooling): string[] {
   const written: string[] = [];
@@ -103,7 +81,7 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
     const cdir = path.join(dir, 'classifiers', t.name);
     fs.mkdirSync(path.join(cdir, 'onnx'), { recursive: true });
     const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, 'probescale/head/') });
-    writeStandalone(info, edit, path.join(cdir, 'onnx', 'model.onnx'));
+    writeWithOwnData(info.model, edit, path.join(cdir, 'onnx', 'model.onnx'));
     const config = prunedConfig(info.config, kept);
     const standIn = PIPELINE_STAND_IN[info.architecture];
     if (standIn) config.model_type = standIn;

@@ -13,17 +13,6 @@ import { linkOrCopy } from '../util/link';
 import { GraphFrom, buildEncoderGraph } from './encoderGraph';
 import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
 
-export interface GraphSourceOptions {
-  /** An explicit ONNX file, absolute or relative to the model folder. */
-  onnx?: string;
-  /** Use the dynamic-quantized variant (model_quantized.onnx). */
-  quantized?: boolean;
-  /** Graph source: the ONNX export, or the safetensors weights; default: ONNX when the folder has it. */
-  from?: GraphSource;
-  /** Where graphs built from safetensors are kept (default: defaultGraphCacheDir()). */
-  graphCacheDir?: string;
-}
-
 export type GraphSource = 'auto' | GraphFrom;
 
 export function parseGraphSource(v: string): GraphSource {
@@ -31,54 +20,20 @@ export function parseGraphSource(v: string): GraphSource {
   throw badValue('from', v, 'use onnx or safetensors (default: onnx when the folder has it, else safetensors).');
 }
 
-/** Base name of an exported encoder graph: encoder_model for T5 (its decoder lies beside it), else model. */
-const graphBase = (config: Record<string, unknown>) => (String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model');
-
-/** The folder's ONNX file, or null when it has none (an explicit --onnx FILE must exist). */
-function findOnnxFile(dir: string, config: Record<string, unknown>, opts: GraphSourceOptions): string | null {
-  if (opts.onnx) {
-    const f = path.resolve(dir, opts.onnx);
-    if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
-    return f;
-  }
-  const base = graphBase(config);
-  const names = opts.quantized ? [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`] : [`${base}.onnx`];
-  for (const n of names) {
-    for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
-  }
-  return null;
+/** The error for a folder that holds only PyTorch pickles (what to run to convert them), or null. */
+export function refusePickle(dir: string): BadInputError | null {
+  const bin = ['pytorch_model.bin', 'pytorch_model.bin.index.json'].find((f) => fs.existsSync(path.join(dir, f)));
+  if (!bin) return null;
+  return new BadInputError(
+    `${dir} has ${bin} (PyTorch pickle) but no ${SINGLE_FILE} or onnx/ export; ProbeScale does not read pickles. Convert it once with Python: ` +
+      `python -c "from transformers import AutoModel as M; M.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)" (writes ${SINGLE_FILE}), or export ONNX with optimum-cli export onnx --model ${dir} ${path.join(dir, 'onnx')}.`,
+  );
 }
 
-export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: GraphSourceOptions = {}): string {
-  const f = findOnnxFile(dir, config, opts);
-  if (f) return f;
-  throw new BadInputError(`${dir}: no ${graphBase(config)}${opts.quantized ? '_quantized' : ''}.onnx in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.`);
-}
-
-/**
- * The graph to run for a model folder: its ONNX export when it has one (or `from: 'onnx'`), else a
- * graph built from config.json + safetensors (or `from: 'safetensors'`), written once to the graph
- * cache and referencing the weights in place. This is the one place a folder's graph is chosen.
- */
-export function resolveEncoderGraph(dir: string, config: Record<string, unknown>, opts: GraphSourceOptions = {}): { file: string; from: GraphFrom } {
-  const from = opts.from ?? 'auto';
-  if (from === 'safetensors' && (opts.onnx || opts.quantized)) throw badValue('from', 'safetensors', `cannot be combined with {{${opts.onnx ? 'onnx' : 'quantized'}}}: a graph built from safetensors is the float32 model.`);
-  if (from !== 'safetensors') {
-    const onnx = findOnnxFile(dir, config, opts);
-    if (onnx || from === 'onnx' || opts.onnx || opts.quantized) return { file: onnx ?? resolveOnnxFile(dir, config, opts), from: 'onnx' };
-  }
-  if (!hasSafetensors(dir)) {
-    const bin = ['pytorch_model.bin', 'pytorch_model.bin.index.json'].find((f) => fs.existsSync(path.join(dir, f)));
-    if (bin) {
-      throw new BadInputError(
-        `${dir} has ${bin} (PyTorch pickle) but no ${SINGLE_FILE} or onnx/ export; ProbeScale does not read pickles. Convert it once with Python: ` +
-          `python -c "from transformers import AutoModel as M; M.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)" (writes ${SINGLE_FILE}), or export ONNX with optimum-cli export onnx --model ${dir} ${path.join(dir, 'onnx')}.`,
-      );
-    }
-    const want = from === 'safetensors' ? `${SINGLE_FILE} or ${INDEX_FILE}` : `onnx/model.onnx (T5: onnx/encoder_model.onnx), ${SINGLE_FILE} or ${INDEX_FILE}`;
-    throw new BadInputError(`${dir}: no model weights found; a model folder needs config.json, tokenizer files and ${want}.`);
-  }
-  return { file: writeBuiltGraph(dir, config, opts.graphCacheDir ?? defaultGraphCacheDir()), from: 'safetensors' };
+/** The graph built from the folder's safetensors, written to the graph cache (see writeBuiltGraph). */
+export function buildGraphFile(dir: string, config: Record<string, unknown>, cacheDir = defaultGraphCacheDir()): string {
+  if (!hasSafetensors(dir)) throw refusePickle(dir) ?? new BadInputError(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE}; {{from}} safetensors needs the weights as safetensors.`);
+  return writeBuiltGraph(dir, config, cacheDir);
 }
 
 /** Per-user folder for built graphs (small: the weights stay in the safetensors files); beside the feature cache. */

@@ -4,17 +4,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, UnsupportedModelError } from '../errors';
+import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
-import { GraphSourceOptions, resolveEncoderGraph } from './graphSource';
+import { GraphSource, buildGraphFile, refusePickle } from './graphSource';
+import { hasSafetensors } from './weights';
 import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
 import { findWordEmbedding } from '../onnx/vocab';
 import type { ParamCounts } from '../../shared/params';
 import { LAYER_COUNT_KEYS } from './layerCount';
 
-export { parseGraphSource, resolveEncoderGraph, resolveOnnxFile } from './graphSource';
+export { parseGraphSource } from './graphSource';
 
 export interface ModelInfo {
   dir: string;
@@ -32,7 +33,39 @@ export interface ModelInfo {
   model: OnnxModel;
 }
 
-export type OpenModelOptions = GraphSourceOptions;
+export interface OpenModelOptions {
+  /** An explicit ONNX file, absolute or relative to the model folder. */
+  onnx?: string;
+  /** Use the dynamic-quantized variant (model_quantized.onnx, else model_int8/uint8.onnx); `dtype: 'q8'` names exactly model_quantized.onnx. */
+  quantized?: boolean;
+  /** Which variant file to load, named as transformers.js names them (`dtype` option). */
+  dtype?: Dtype;
+  /** Graph source: the ONNX export, or the safetensors weights; default: ONNX when the folder has it. */
+  from?: GraphSource;
+  /** Where graphs built from safetensors are kept (default: defaultGraphCacheDir()). */
+  graphCacheDir?: string;
+}
+
+/**
+ * File-name suffix of each dtype, as transformers.js maps them (DEFAULT_DTYPE_SUFFIX_MAPPING in
+ * @huggingface/transformers utils/dtypes.js; a test checks the two agree). Copied because that
+ * package is ESM-only and resolving a file must stay synchronous.
+ */
+export const DTYPE_SUFFIX = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4' } as const;
+export type Dtype = keyof typeof DTYPE_SUFFIX;
+export const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
+/** Variants whose graphs the probe and pruning edits do not handle yet, and why. */
+const REFUSED: Partial<Record<Dtype, string>> = {
+  fp16: 'it computes in float16, and the probe graph pools in float32',
+  q4: 'its 4-bit MatMulNBits weights are packed per block of columns, which pruning and the parameter count do not read yet',
+  q4f16: 'it combines 4-bit MatMulNBits weights with float16 compute',
+  bnb4: 'its 4-bit MatMulBnb4 weights are packed, which pruning and the parameter count do not read yet',
+};
+
+export function parseDtype(v: string): Dtype {
+  if ((DTYPES as string[]).includes(v)) return v as Dtype;
+  throw badValue('dtype', v, `unknown; use one of ${DTYPES.join(', ')} (the names transformers.js uses).`);
+}
 
 const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5'];
 
@@ -44,6 +77,46 @@ export function readConfig(dir: string): Record<string, unknown> {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); fix or re-export the model folder.`);
+  }
+}
+
+export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
+  if (opts.onnx) {
+    const f = path.resolve(dir, opts.onnx);
+    if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
+    return f;
+  }
+  const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
+  const dtype = opts.dtype ?? (opts.quantized ? undefined : 'fp32');
+  const reason = dtype ? REFUSED[dtype] : undefined;
+  if (dtype && reason) throw new UnsupportedModelError(`{{dtype}} ${dtype} (${base}${DTYPE_SUFFIX[dtype]}.onnx): not supported, ${reason}. Use {{dtype}} fp32, q8, int8 or uint8.`);
+  const names = dtype ? [`${base}${DTYPE_SUFFIX[dtype]}.onnx`] : [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`];
+  for (const n of names) {
+    for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
+  }
+  const present = DTYPES.filter((d) => fs.existsSync(path.join(dir, 'onnx', `${base}${DTYPE_SUFFIX[d]}.onnx`)));
+  const which = present.length ? ` It has: ${present.map((d) => `{{dtype}} ${d} (${base}${DTYPE_SUFFIX[d]}.onnx)`).join(', ')}.` : ' Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.';
+  throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself).${which}`);
+}
+
+/**
+ * The graph to run for a model folder: its ONNX export when it has one (or `from: 'onnx'`, or a
+ * variant is named), else a graph built from config.json + safetensors (or `from: 'safetensors'`),
+ * written once to the graph cache and referencing the weights in place.
+ */
+export function resolveEncoderGraph(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): { file: string; from: GraphFrom } {
+  const from = opts.from ?? 'auto';
+  const variant = opts.onnx ? 'onnx' : opts.quantized ? 'quantized' : opts.dtype ? 'dtype' : null;
+  if (from === 'safetensors') {
+    if (variant) throw badValue('from', 'safetensors', `cannot be combined with {{${variant}}}: a graph built from safetensors is the float32 model.`);
+    return { file: buildGraphFile(dir, config, opts.graphCacheDir), from: 'safetensors' };
+  }
+  try {
+    return { file: resolveOnnxFile(dir, config, opts), from: 'onnx' };
+  } catch (e) {
+    if (!(e instanceof BadInputError) || from === 'onnx' || variant) throw e;
+    if (!hasSafetensors(dir)) throw refusePickle(dir) ?? e;
+    return { file: buildGraphFile(dir, config, opts.graphCacheDir), from: 'safetensors' };
   }
 }
 
