@@ -194,6 +194,7 @@ async function uiTests(chromium, port, workspace) {
     if (/Content Security Policy|Refused to (apply|load|execute)/i.test(t)) consoleProblems.push(t);
   });
   page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
+  let statusBarText = '';
   await page.goto(workbenchUrl(port, workspace, { extensionDevelopmentPath: root }));
   const webview = () => page.frameLocator('iframe.webview').last().frameLocator('iframe#active-frame');
   const explorerRow = (name) => page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
@@ -368,6 +369,15 @@ async function uiTests(chromium, port, workspace) {
       await input.fill('0.95');
       await quick.filter({ hasText: 'up to 2 of 4 blocks' }).waitFor({ timeout: 5_000 });
       await page.keyboard.press('Enter');
+      // While the job runs: the status-bar item shows the stage and percentage; its click offers Show Log and Cancel.
+      const item = page.locator('.statusbar-item').filter({ hasText: /ProbeScale optimize/ });
+      await item.first().waitFor({ timeout: 30_000 });
+      statusBarText = await item.first().innerText();
+      await shot(page, '09b-status-bar-job');
+      await item.first().click();
+      await rows.filter({ hasText: 'Show Log' }).waitFor({ timeout: 5_000 });
+      await rows.filter({ hasText: 'Cancel Job' }).waitFor({ timeout: 5_000 });
+      await page.keyboard.press('Escape');
 
       const sel = webview().locator('#selection');
       await sel.waitFor({ timeout: 180_000 });
@@ -416,13 +426,181 @@ async function uiTests(chromium, port, workspace) {
       await page.locator('.tabs-container .tab').filter({ hasText: 'README.md' }).first().waitFor({ timeout: 15_000 });
     });
 
+    await step('UI: the report editor draws the optimize report: points and series match it, hover, click, commit, export, heatmap', async () => {
+      await reportEditorChecks(page, webview, workspace);
+    });
+
+    await step('UI: the report editor overlays a second report of the same model (Compare with…)', async () => {
+      await compareCheck(page, workspace);
+    });
+
+    await step('UI: the report editor in light, dark and high-contrast themes', async () => {
+      for (const [theme, name, cls] of [['Light Modern', '15-report-editor-light', 'vs'], ['Dark High Contrast', '16-report-editor-high-contrast', 'hc-black'], ['Dark Modern', '17-report-editor-dark', 'vs-dark']]) {
+        await runCommand(page, 'Preferences: Color Theme');
+        await page.locator('.quick-input-widget .quick-input-box input').fill(theme);
+        await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: theme }).first().waitFor({ timeout: 10_000 });
+        await page.keyboard.press('Enter');
+        let seen = '';
+        await waitFor(`the ${theme} theme`, 20_000, async () => (seen = await page.locator('.monaco-workbench').getAttribute('class')).split(/\s+/).includes(cls)).catch((e) => {
+          throw new Error(`${e.message}; the workbench has classes "${seen}"`);
+        });
+        await page.waitForTimeout(800);
+        await shot(page, name);
+      }
+    });
+
+    await step('UI: the walkthrough from a model folder to a verified model is listed and opens', async () => {
+      await runCommand(page, 'Welcome: Open Walkthrough');
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'Make a model smaller for your tasks' });
+      await row.first().waitFor({ timeout: 10_000 });
+      await row.first().click();
+      for (const title of ['Open a model folder', 'Probe every layer', 'Optimize for a parameter budget', 'Read the report', 'Check the committed model']) {
+        await page.locator('.gettingStartedContainer').getByText(title, { exact: true }).first().waitFor({ timeout: 15_000 });
+      }
+      await shot(page, '18-walkthrough');
+    });
+
     await step('UI: no Content Security Policy violations or page errors', async () => {
       if (consoleProblems.length) throw new Error(consoleProblems.slice(0, 5).join('\n'));
+    });
+
+    await step('UI: the status-bar item showed the running optimize with its stage', async () => {
+      if (!/ProbeScale optimize: .+/.test(statusBarText)) throw new Error(`status bar said "${statusBarText}"`);
     });
   } finally {
     await shot(page, '99-final').catch(() => {});
     await ctx.close().catch(() => {});
   }
+}
+
+// ---- report editor (issue 11) -------------------------------------------------------------------
+
+/** The frame of the open report editor (a webview iframe holding #tradeoff-chart). */
+async function editorFrame(page) {
+  return waitFor('the report editor webview', 30_000, async () => {
+    for (const f of page.frames()) if ((await f.locator('#tradeoff-chart').count().catch(() => 0)) > 0) return f;
+    return undefined;
+  });
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(file) {
+  const b = fs.readFileSync(file);
+  if (b.subarray(1, 4).toString('latin1') !== 'PNG') throw new Error(`${file} is not a PNG`);
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+/** Runs a command from the palette by its title. */
+async function runCommand(page, title) {
+  const quick = page.locator('.quick-input-widget');
+  const input = quick.locator('.quick-input-box input');
+  // F1 can land in a webview that keeps it, or while another quick pick closes: retry until the palette shows.
+  await waitFor('the command palette', 20_000, async () => {
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-workbench .part.statusbar').click({ position: { x: 600, y: 5 } }).catch(() => {});
+    await page.keyboard.press('F1');
+    return input.waitFor({ timeout: 3_000 }).then(() => true, () => false);
+  });
+  await input.fill(`>${title}`);
+  // The row whose label starts with the title ("Preferences: Color Theme", not "…: Browse Color Themes in Marketplace").
+  const row = quick.locator(`.quick-input-list .monaco-list-row[aria-label^="${title}"]`).first();
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+}
+
+async function reportEditorChecks(page, webview, workspace) {
+  // Only the side view's webview open (a Markdown preview is a webview too): close the editors, show the view.
+  await runCommand(page, 'View: Close All Editors');
+  await runCommand(page, 'ProbeScale: Show Layer Relevance');
+  await webview().locator('#open-editor').click();
+  const f = await editorFrame(page);
+  const tab = page.locator('.tabs-container .tab.active');
+  if (!/tiny-roberta-optimize/.test(await tab.innerText())) throw new Error(`the active tab is "${await tab.innerText()}"`);
+  const reportFile = fs.readdirSync(path.join(workspace, '.probescale', 'reports')).filter((n) => n.includes('optimize')).map((n) => path.join(workspace, '.probescale', 'reports', n))[0];
+  const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+  const subsets = new Set(report.selection.candidates.map((c) => c.kept.join(','))).size;
+  const canvas = f.locator('#tradeoff-chart');
+  await waitFor('the chart drawn', 10_000, async () => (await canvas.getAttribute('data-points')) !== null);
+  const points = Number(await canvas.getAttribute('data-points'));
+  if (points !== subsets) throw new Error(`the chart drew ${points} points; the report measured ${subsets} subsets`);
+  if ((await canvas.getAttribute('data-series')) !== '1') throw new Error(`series ${await canvas.getAttribute('data-series')}`);
+  const rows = await f.locator('#tradeoff-table tbody tr').count();
+  if (rows !== subsets) throw new Error(`the table has ${rows} rows for ${subsets} subsets`);
+  // Hover and click ProbeScale's pick.
+  const [px, py] = (await canvas.getAttribute('data-pick')).split(',').map(Number);
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + px, box.y + py);
+  const kept = report.selection.kept.length ? report.selection.kept.join(', ') : 'none (embeddings only)';
+  await waitFor('the hover line', 5_000, async () => (await f.locator('#tradeoff-hover').innerText()).includes(`blocks ${kept}`));
+  const hover = await f.locator('#tradeoff-hover').innerText();
+  if (!hover.includes(report.selection.params.toLocaleString('en-US'))) throw new Error(`the hover line lacks the parameter count: ${hover}`);
+  await shot(page, '12-report-editor-hover');
+  await page.mouse.click(box.x + px, box.y + py);
+  await f.locator('#point-detail').filter({ hasText: `Selected: blocks ${kept}` }).waitFor({ timeout: 5_000 });
+  await f.locator('#commit-subset').click();
+  await f.locator('#commit-result').filter({ hasText: /Wrote|Not replaced|Cancelled/ }).waitFor({ timeout: 60_000 });
+  const wrote = await f.locator('#commit-result').innerText();
+  if (!/Wrote tiny-roberta-pruned-/.test(wrote)) throw new Error(`Commit this subset said: ${wrote}`);
+  // Exports land in .probescale/exports; the PNG has the canvas's pixel size.
+  const exportsDir = path.join(workspace, '.probescale', 'exports');
+  const base = `tiny-roberta-optimize-${(100 * report.selection.budget.fraction).toFixed(0)}-tradeoff`;
+  const size = await canvas.evaluate((c) => ({ width: c.width, height: c.height }));
+  await f.locator('#tradeoff-png').click();
+  const png = path.join(exportsDir, `${base}.png`);
+  await waitFor(`the PNG export ${png}`, 10_000, async () => fs.existsSync(png));
+  const got = pngSize(png);
+  if (got.width !== size.width || got.height !== size.height || fs.statSync(png).size < 2_000) throw new Error(`PNG ${JSON.stringify(got)}, ${fs.statSync(png).size} bytes; canvas ${JSON.stringify(size)}`);
+  await f.locator('#tradeoff-svg').click();
+  await f.locator('#tradeoff-md').click();
+  await waitFor('the SVG and Markdown exports', 10_000, async () => fs.existsSync(path.join(exportsDir, `${base}.svg`)) && fs.existsSync(path.join(exportsDir, `${base}.md`)));
+  const svg = fs.readFileSync(path.join(exportsDir, `${base}.svg`), 'utf8');
+  const markers = (svg.match(/<circle [^>]*r="3"/g)?.length ?? 0) + (svg.match(/<rect [^>]*width="8"/g)?.length ?? 0);
+  if (markers !== subsets) throw new Error(`the SVG has ${markers} markers for ${subsets} subsets`);
+  const mdRows = fs.readFileSync(path.join(exportsDir, `${base}.md`), 'utf8').split('\n').filter((l) => l.startsWith('| ')).length - 2;
+  if (mdRows !== subsets) throw new Error(`the Markdown table has ${mdRows} rows for ${subsets} subsets`);
+  // Heatmap: tasks × hidden states, switchable to Block Influence (one row × blocks); keyboard reachable.
+  const cells = async () => f.locator('#heatmap-table tbody tr').count();
+  if ((await cells()) !== Object.keys(report.tasks).length) throw new Error(`heatmap rows ${await cells()}`);
+  await f.locator('#heatmap-metric').focus();
+  await f.locator('#heatmap-metric').selectOption('blockInfluence');
+  await waitFor('the Block Influence heatmap', 5_000, async () => (await cells()) === 1 && (await f.locator('#heatmap-table thead th').count()) === 1 + report.model.numLayers);
+  const latency = await f.locator('#latency-explain').innerText();
+  if (!/ratio of floating-point operations/.test(latency)) throw new Error(`latency explanation: ${latency}`);
+  await f.locator('#heatmap').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  await page.waitForTimeout(300);
+  await shot(page, '13b-report-editor-heatmap-latency');
+  await f.locator('#tradeoff').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  await page.waitForTimeout(300);
+  await shot(page, '13-report-editor');
+}
+
+async function compareCheck(page, workspace) {
+  // A second optimize of the same model at another budget, made with the CLI.
+  const out = path.join(workspace, 'models', 'tiny-roberta-cli-98');
+  const cli = spawn(process.execPath, [path.join(root, 'bin', 'probescale.js'), 'optimize', path.join(workspace, 'models', 'tiny-roberta'), '--task', `spam=${path.join(workspace, 'data', 'tasks', 'spam')}`, '--budget', '0.98', '--limit-train', '60', '--limit-test', '30', '--candidates', '2', '--no-cache', '--out', out, '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await new Promise((r) => cli.on('exit', r));
+  if (code !== 0) throw new Error(`the CLI optimize exited with ${code}`);
+  const f = await editorFrame(page);
+  await f.locator('#compare').click();
+  const quick = page.locator('.quick-input-widget');
+  const input = quick.locator('.quick-input-box input');
+  await input.waitFor({ timeout: 10_000 });
+  const row = quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'tiny-roberta-cli-98' });
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+  await waitFor('ticking the CLI report', 5_000, async () => (await row.getAttribute('aria-checked')) === 'true');
+  await page.keyboard.press('Enter');
+  const canvas = f.locator('#tradeoff-chart');
+  await waitFor('two series overlaid', 15_000, async () => (await canvas.getAttribute('data-series')) === '2');
+  const second = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  const first = Number((await f.locator('#tradeoff-table-box summary').innerText()).match(/the (\d+) measured/)[1]);
+  const want = first + new Set(second.selection.candidates.map((c) => c.kept.join(','))).size;
+  const points = Number(await canvas.getAttribute('data-points'));
+  if (points !== want) throw new Error(`overlay drew ${points} points; the two reports have ${want}`);
+  if ((await f.locator('#compare-table tbody tr').count()) !== 2) throw new Error('the comparison table does not have two rows');
+  await f.locator('#tradeoff').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  await page.waitForTimeout(300);
+  await shot(page, '14-report-editor-compare');
 }
 
 // ---- main ---------------------------------------------------------------------------------------

@@ -84,6 +84,10 @@ class App {
         this.notice = m.outcome === 'failed' ? { text: `${m.job} failed: ${m.message}`, kind: 'error' } : m.outcome === 'cancelled' ? { text: m.message, kind: 'info' } : null;
         this.renderJob();
         break;
+      case 'report/error':
+        this.notice = { text: m.message, kind: 'error' };
+        this.renderJob();
+        break;
       default:
         assertNever(m, 'message');
     }
@@ -159,7 +163,10 @@ class App {
     optimize.id = 'optimize';
     const open = ui.button('Open Report…', { title: 'Show a saved report (.probescale/reports or a CLI --out file)', onClick: () => void this.request('report/open', {}) });
     this.workButtons.push(probe, optimize);
-    return el('div', { class: 'actions' }, probe, optimize, open);
+    const source = this.state.source;
+    const full = source ? [ui.button('Open in Editor', { title: 'Show this report full width: the trade-off chart, layer relevance heatmap, latency, exports', onClick: () => void this.request('report/openEditor', { path: source }) })] : [];
+    if (full[0]) full[0].id = 'open-editor';
+    return el('div', { class: 'actions' }, probe, optimize, open, ...full);
   }
 
   private renderEmpty(): HTMLElement {

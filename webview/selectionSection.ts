@@ -4,6 +4,8 @@
  * advice and the verification of the written folder. Pure DOM over report data.
  */
 import { formatBlockRanges, type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
+import { latencyExplanation } from '../src/shared/reportCharts';
+import { inReportOrder, verdictOfSelection } from '../src/shared/verdict';
 import { el, status, table } from './dom';
 import { basename, count, exact, pct, times } from './format';
 import * as ui from './toolkit';
@@ -56,8 +58,7 @@ function renderBaselines(sel: SelectionData): HTMLElement {
   const me = sel.objective.test;
   // With per-row test outcomes a gap inside one paired SE is a tie; older reports compare raw scores.
   const higher = (b: SelectionData['baselines'][number]) => (b.gap ? b.gap.diff < -b.gap.se : b.testObjective > me + TIE);
-  const lower = (b: SelectionData['baselines'][number]) => (b.gap ? b.gap.diff > b.gap.se : b.testObjective < me - TIE);
-  const sorted = [...sel.baselines].sort((a, b) => b.testObjective - a.testObjective || a.params - b.params);
+  const sorted = inReportOrder(sel.baselines);
   // With paired gaps (reports since 0.1) the fourth column is ProbeScale's gap to each baseline;
   // older reports show retention there. Retention stays in every row's tooltip.
   const gaps = sorted.some((b) => b.gap);
@@ -74,18 +75,14 @@ function renderBaselines(sel: SelectionData): HTMLElement {
     ? { text: 'Δ ± SE', title: 'ProbeScale minus this baseline on the same test rows, in accuracy points, ± one paired standard error' }
     : { text: 'vs final', title: 'retention: test accuracy ÷ the unpruned final layer (weighted mean over tasks)' };
   const t = table('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, fourth], rows);
-  const above = sorted.filter(higher).length;
-  const tied = sorted.filter((b) => !higher(b) && !lower(b)).length;
-  const below = sorted.length - above - tied;
-  const verdict = above === 0 ? `At or above all ${sorted.length} baselines on test accuracy` : `${above} of ${sorted.length} baselines score higher on test accuracy`;
-  const detail = `${below} below, ${tied} tied${above ? `, ${above} above` : ''}${sorted.some((b) => b.gap) ? ' (tied: within one paired standard error)' : ''}.`;
+  const v = verdictOfSelection(sel);
   return el(
     'div',
     { id: 'comparison' },
     el('h4', { text: 'ProbeScale vs baselines' }),
     el('div', { class: 'table-box wide' }, t),
-    status(above === 0, verdict, { id: 'verdict', class: 'verdict' }),
-    el('p', { class: 'hint', text: `${detail} Same budget for each; chosen without the test split, which is only reported. Task-weighted; hover a row for details.` }),
+    status(v.ok, v.headline, { id: 'verdict', class: 'verdict' }),
+    el('p', { class: 'hint', text: `${v.detail} Same budget for each; chosen without the test split, which is only reported. Hover a row for details.` }),
   );
 }
 
@@ -146,7 +143,7 @@ function renderVerify(v: VerifyData, actions: SelectionActions): HTMLElement {
     el('p', { class: 'out', title: v.loadedFrom, text: basename(v.loadedFrom) }),
     check,
     speed,
-    el('p', { class: 'hint', text: `Ideal = FLOP ratio at ${t.seqLen} tokens. Measured on ${t.provider || 'this machine'}; embeddings and per-call overhead do not shrink.` }),
+    el('p', { class: 'hint', id: 'latency-explain', text: latencyExplanation(t) }),
     links,
   );
 }

@@ -1,6 +1,8 @@
 /** Plain-text tables for the terminal. */
 import type { CompensationRecord, OptimizeReport, ProbeReport } from '../core/report';
-import { describeRule, describeVocabTrim, formatGap } from '../core/optimize/select';
+import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
+import { bestLayerByTest } from '../shared/bestLayer';
+import { inReportOrder } from '../shared/verdict';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
 
@@ -11,16 +13,17 @@ export function formatProbeReport(r: ProbeReport): string {
   for (const [name, t] of Object.entries(r.tasks)) {
     lines.push('');
     lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling, majority ${pct(t.majority).trim()} %`);
-    lines.push(' layer   acc %   F1 %  ctrl %   sel     C');
+    lines.push(' layer   acc %   F1 %  ctrl %   sel     C   cv %');
+    const testBest = bestLayerByTest(t.layers);
     for (const l of t.layers) {
-      const mark = l.layer === t.bestLayer ? ' *' : '';
+      const mark = (l.layer === t.bestLayer ? ' *' : '') + (l.layer === testBest && testBest !== t.bestLayer ? ' +' : '');
       const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
-      lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)}${mark}`);
+      lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)} ${pct(l.cvAccuracy)}${mark}`);
     }
     if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %`);
   }
   lines.push('');
-  lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer; sel = acc − ctrl (control task: permuted labels).');
+  lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer (highest cv %, 5-fold cross-validation on the training rows); + = highest test accuracy where that is another layer; sel = acc − ctrl (control task: permuted labels).');
   return lines.join('\n') + '\n';
 }
 
@@ -40,13 +43,16 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
     lines.push(` ${name.padEnd(16)} ${(blocks(kept) + mark(comp)).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
   row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
-  for (const b of s.baselines) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
+  const ordered = inReportOrder(s.baselines);
+  for (const b of ordered) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
   const compensated = s.baselines.filter((b) => b.compensation);
   if (s.compensation || compensated.length) {
     lines.push(`compensation of the pick: ${s.compensation?.description ?? 'none (whole blocks)'}${compensated.length ? `; compensated baselines: ${compensated.map((b) => `${b.name} = ${b.compensation!.description}`).join('; ')}` : ''}`);
   }
-  lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${s.baselines.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
+  lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${ordered.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
+  const v = selectionVerdict(s);
+  lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
   lines.push(`${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)} Origin of the pick: ${s.origin}.`);
   lines.push('retention = weighted test accuracy / unpruned final layer, / unpruned best layer, chance-normalised.');
   for (const [name, t] of Object.entries(s.perTask)) {

@@ -22,3 +22,10 @@ export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { 
     }
   }
 }
+
+/** The status-bar text of a running job: `$(sync~spin) ProbeScale optimize: measuring candidate 3 of 19 · 10 %`, the message cut to fit. */
+export function statusBarText(job: string, message: string, fraction: number | null): string {
+  const msg = message.length > 60 ? `${message.slice(0, 59)}…` : message;
+  const pct = fraction === null ? '' : ` · ${Math.round(100 * fraction)} %`;
+  return `$(sync~spin) ProbeScale ${job}: ${msg}${pct}`;
+}

@@ -88,6 +88,8 @@ export interface CandidateRecord {
   predicted: number | null;
   validation: number;
   test: number | null;
+  /** Cross-validated accuracy per task. */
+  perTask: Record<string, number>;
 }
 
 export interface PairedGap {
@@ -135,6 +137,8 @@ export interface TaskBudgetAdvice {
   recommendedFraction: number | null;
   interval: [number, number] | null;
   fit: { pInf: number; a: number; alpha: number };
+  /** 5–95 % bootstrap band of the fitted curve at sizes `n` (what the report editor shades). */
+  band: { n: number[]; lo: number[]; hi: number[] };
   predictedAtChosen: number;
   measuredAtChosen: number;
 }
@@ -178,6 +182,8 @@ export interface SelectionReport {
   budgetAdvice: { perTask: Record<string, TaskBudgetAdvice>; note: string };
   embeddingOnly: EmbeddingOnlyReport;
   cPerTask: Record<string, number>;
+  /** The unpruned model's cross-validated accuracy per task (final and best layer): the reference of the trade-off chart's retention axes. */
+  validationReference: Record<string, { final: number; bestLayer: number }>;
   /** --vocab-trim: what was kept and what it cost (absent without the flag). */
   vocabTrim?: VocabTrimReport;
 }

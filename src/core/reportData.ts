@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { BadInputError } from './errors';
 import { resolvePaths } from './reportPaths';
 import { DEFAULT_TARGET_RETENTION } from './settings';
-import { BaselineData, BudgetAdviceData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
+import { BaselineData, BudgetAdviceData, CandidateData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -56,6 +56,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
       return {
         layer: num(l.layer) ?? i,
         accuracy,
+        cvAccuracy: numOrNull(l.cvAccuracy),
         macroF1: num(l.macroF1) ?? NaN,
         controlAccuracy,
         selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
@@ -144,10 +145,45 @@ function baselineOf(v: unknown): BaselineData | undefined {
 function adviceOf(v: unknown): BudgetAdviceData | undefined {
   if (!isObj(v)) return undefined;
   const iv = Array.isArray(v.interval) && v.interval.length === 2 ? v.interval.map((x) => num(x)) : undefined;
+  const fit = isObj(v.fit) ? { pInf: num(v.fit.pInf), a: num(v.fit.a), alpha: num(v.fit.alpha) } : undefined;
+  const band = isObj(v.band) ? { n: numbersOf(v.band.n), lo: numbersOf(v.band.lo), hi: numbersOf(v.band.hi) } : undefined;
+  const bandOk = band?.n && band.lo?.length === band.n.length && band.hi?.length === band.n.length;
   return {
     recommendedParams: numOrNull(v.recommendedParams),
     recommendedFraction: numOrNull(v.recommendedFraction),
     interval: iv && iv[0] !== undefined && iv[1] !== undefined ? [iv[0], iv[1]] : null,
+    ...(fit && fit.pInf !== undefined && fit.a !== undefined && fit.alpha !== undefined ? { fit: { pInf: fit.pInf, a: fit.a, alpha: fit.alpha } } : {}),
+    ...(bandOk ? { band: { n: band.n!, lo: band.lo!, hi: band.hi! } } : {}),
+  };
+}
+
+function numbersOf(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.every((x) => num(x) !== undefined) ? (v as number[]) : undefined;
+}
+
+function candidateOf(v: unknown): CandidateData | undefined {
+  if (!isObj(v)) return undefined;
+  const kept = blocksOf(v.kept);
+  const params = num(v.params);
+  const fraction = num(v.fraction);
+  const validation = num(v.validation);
+  if (!kept || params === undefined || fraction === undefined || validation === undefined) return undefined;
+  const perTask = recordOf(v.perTask, num);
+  const compensation = isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {};
+  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: numOrNull(v.test), ...(perTask ? { perTask } : {}), ...compensation };
+}
+
+/** Optional lists and records of optimize reports: kept when every entry has its shape. */
+function extrasOf(v: Json): Pick<SelectionData, 'candidates' | 'validationReference'> {
+  const candidates = Array.isArray(v.candidates) ? v.candidates.map(candidateOf) : undefined;
+  const reference = recordOf(v.validationReference, (r) => {
+    const final = isObj(r) ? num(r.final) : undefined;
+    const bestLayer = isObj(r) ? num(r.bestLayer) : undefined;
+    return final === undefined || bestLayer === undefined ? undefined : { final, bestLayer };
+  });
+  return {
+    ...(candidates && candidates.every((c) => c !== undefined) ? { candidates: candidates as CandidateData[] } : {}),
+    ...(reference ? { validationReference: reference } : {}),
   };
 }
 
@@ -207,6 +243,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     baselines: baselines as BaselineData[],
     budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
     ...vocabTrimOf(v.vocabTrim),
+    ...extrasOf(v),
     ...(isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {}),
     embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
   };

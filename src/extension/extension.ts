@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { BadInputError } from '../core/errors';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { PruneOutcome, ReportData, ToWebview } from '../shared/protocol';
 import { EvalConfig, EvalRun, evalFolder, runEval } from './commands/evaluate';
@@ -12,8 +13,11 @@ import { OptimizeConfig, OptimizeRun, openModelCard, optimizeModel, runOptimize 
 import { ProbeConfig, ProbeRun, probeFolder, runProbe } from './commands/probe';
 import { commitPrune, pruneModel } from './commands/prune';
 import { JobManager } from './jobs/jobManager';
+import { JobStatusBar } from './jobs/jobStatusBar';
 import { createLog, reportError } from './log';
 import { ReportStore } from './reports/reportStore';
+import { openReportEditor, pickReportsToCompare, saveExport } from './reportEditor/editorRequests';
+import { EditorRendered, ReportEditorProvider } from './reportEditor/reportEditor';
 import { Services } from './services';
 import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
 import { ModelFolderContext } from './workspace/discovery';
@@ -43,6 +47,8 @@ export interface ProbeScaleApi {
   renderedReport(): RenderedReport | undefined;
   /** Model folders found in the workspace (what the Explorer menu is shown on). */
   modelFolders(): Promise<string[]>;
+  /** What the report editor of `file` last drew (the sections it showed); undefined before it has. */
+  editorRendered(file: string): EditorRendered | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
@@ -89,6 +95,9 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
         throw e;
       }
     },
+    'report/openEditor': async ({ path: p }) => ({ opened: await openReportEditor(p) }),
+    'report/compare': async ({ exclude }) => ({ reports: await pickReportsToCompare(services, exclude) }),
+    'export/save': async ({ fileName, format, data }) => ({ saved: await saveExport(services, fileName, format, data) }),
   };
 
   const view = new RelevanceViewProvider(
@@ -112,6 +121,8 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
   );
 
   const services: Services = { log, jobs, reports, view, state: context.workspaceState, cacheDir, selection: undefined };
+  const editors = new ReportEditorProvider(context.extensionUri, handlers, log);
+  const statusBar = new JobStatusBar();
 
   context.subscriptions.push(
     log,
@@ -120,7 +131,10 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     models,
     view,
     vscode.window.registerWebviewViewProvider(RELEVANCE_VIEW_ID, view),
+    ReportEditorProvider.register(editors),
+    statusBar,
     jobs.onEvent((e) => view.post(e)),
+    jobs.onEvent((e) => statusBar.update(e)),
     reports.onDidChange((r) => view.post({ type: 'report/show', report: r.report, source: r.source })),
     vscode.commands.registerCommand('probescale.probeFolder', gated('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri))),
     vscode.commands.registerCommand('probescale.pruneModel', gated('probescale.pruneModel', () => pruneModel(services))),
@@ -130,6 +144,16 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     vscode.commands.registerCommand('probescale.openReport', async () => {
       try {
         await openReport(services);
+      } catch (e) {
+        reportError(log, 'open report', e);
+      }
+    }),
+    vscode.commands.registerCommand('probescale.jobMenu', () => JobStatusBar.menu(log, () => jobs.cancel())),
+    vscode.commands.registerCommand('probescale.openReportEditor', async () => {
+      try {
+        const file = reports.current?.source ?? reports.loadLatest()?.source;
+        if (!file) throw new BadInputError('no saved report yet: run "ProbeScale: Probe Model Folder" or "Optimize for a Parameter Budget" first, or open a probescale-report.json from the Explorer.');
+        await openReportEditor(file);
       } catch (e) {
         reportError(log, 'open report', e);
       }
@@ -150,6 +174,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     currentReport: () => reports.current?.report,
     renderedReport: () => view.rendered,
     modelFolders: () => models.refresh(),
+    editorRendered: (file) => editors.rendered(file),
   };
 }
 

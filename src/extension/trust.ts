@@ -10,7 +10,7 @@ import { ProbeScaleError } from '../core/errors';
 export const COMMANDS_NEEDING_TRUST = ['probescale.probeFolder', 'probescale.pruneModel', 'probescale.optimize', 'probescale.evalFolder'] as const;
 
 /** Commands that only show what is already there; they work in restricted mode. */
-export const COMMANDS_WITHOUT_TRUST = ['probescale.showPanel', 'probescale.openReport', 'probescale.cancelJob'] as const;
+export const COMMANDS_WITHOUT_TRUST = ['probescale.showPanel', 'probescale.openReport', 'probescale.openReportEditor', 'probescale.cancelJob', 'probescale.jobMenu'] as const;
 
 export class UntrustedWorkspaceError extends ProbeScaleError {
   constructor(what: string) {

@@ -32,6 +32,8 @@ export interface ModelData {
 export interface LayerRow {
   layer: number;
   accuracy: number;
+  /** Cross-validated accuracy on the training rows (what "best layer" is chosen on); null when not measured. */
+  cvAccuracy?: number | null;
   macroF1: number;
   controlAccuracy: number | null;
   selectivity: number | null;
@@ -91,6 +93,27 @@ export interface BudgetAdviceData {
   recommendedFraction: number | null;
   /** 5–95 % bootstrap interval of `recommendedParams`. */
   interval: [number, number] | null;
+  /** The fitted curve P(n) = pInf − a·n^(−alpha) over validation accuracy (absent in hand-made reports). */
+  fit?: { pInf: number; a: number; alpha: number };
+  /** 5–95 % bootstrap band of the fitted curve at parameter counts `n` (absent in reports made before it existed). */
+  band?: { n: number[]; lo: number[]; hi: number[] };
+}
+
+/** One block subset optimize measured by cross-validation on the training rows. */
+export interface CandidateData {
+  kept: number[];
+  params: number;
+  fraction: number;
+  /** predicted, local-search, baseline:NAME, embeddings-only. */
+  origin: string;
+  /** Task-weighted cross-validated accuracy (training rows). */
+  validation: number;
+  /** Task-weighted test accuracy; null for subsets never measured on test. */
+  test: number | null;
+  /** Cross-validated accuracy per task (absent in reports made before it existed). */
+  perTask?: Record<string, number>;
+  /** --compensate: the candidate's bridges and widths in words (absent: whole blocks). */
+  compensation?: { description: string };
 }
 
 /** What "optimize" chose under a parameter budget and how it compares (core: SelectionReport). */
@@ -114,6 +137,10 @@ export interface SelectionData {
   embeddingOnly: { reachesTarget: boolean; message: string; retention: RetentionData };
   /** --vocab-trim: kept tokens and the share of test tokens that were unseen, per task. */
   vocabTrim?: { sourceVocab: number; keptTokens: number; unseenTestTokens: Record<string, number> };
+  /** Every subset measured, best validation first (absent in older reports). */
+  candidates?: CandidateData[];
+  /** The unpruned model's cross-validated accuracy per task: final layer and best layer (absent in older reports). */
+  validationReference?: Record<string, { final: number; bestLayer: number }>;
   /** --compensate: the winner's bridges and narrowed widths, in words (absent: whole blocks). */
   compensation?: { description: string };
 }
@@ -187,7 +214,22 @@ export interface Requests {
   'optimize/start': { params: { modelDir?: string }; result: { started: boolean } };
   /** Opens the model card (README.md) of a committed folder. */
   'modelCard/open': { params: { dir: string }; result: { opened: boolean } };
+  /** Opens a report file in the full-width report editor. */
+  'report/openEditor': { params: { path: string }; result: { opened: boolean } };
+  /**
+   * Lets the user pick more reports (saved ones and committed folders' probescale-report.json)
+   * to compare with; returns them as read. The webview overlays those of the same source model.
+   */
+  'report/compare': { params: { exclude: string[] }; result: { reports: { report: ReportData; source: string }[] } };
+  /**
+   * Saves an exported chart or table under the workspace's `.probescale/exports/` (else asks
+   * where). `data` is base64 for png, text for svg and md. Returns the file written, null when
+   * the user declined.
+   */
+  'export/save': { params: { fileName: string; format: ExportFormat; data: string }; result: { saved: string | null } };
 }
+
+export type ExportFormat = 'png' | 'svg' | 'md';
 
 export type Method = keyof Requests;
 export type Params<M extends Method> = Requests[M]['params'];
@@ -214,6 +256,8 @@ export type ToWebview =
   | { type: 'reply'; id: number; result?: unknown; error?: string }
   /** Show this report; `source` is the file it was read from or saved to. */
   | { type: 'report/show'; report: ReportData; source: string | null }
+  /** The report could not be read; `message` says why and what to do. */
+  | { type: 'report/error'; message: string }
   /** A running job moved on; `fraction` is null when the stage has no measurable size. */
   | { type: 'job/progress'; jobId: string; job: JobKind; message: string; fraction: number | null }
   /** A job ended. `message` says what happened in one line. */

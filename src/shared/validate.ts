@@ -26,6 +26,10 @@ export const optional =
   (v) =>
     v === undefined ? null : c(v);
 
+/** An exported chart or table: text or base64, at most 64 MiB (far above any chart; the cap keeps a runaway page from filling the disk). */
+const MAX_EXPORT = 64 * 1024 * 1024;
+const isExportData: Check = (v) => (typeof v !== 'string' ? 'not a string' : v.length > MAX_EXPORT ? `longer than ${MAX_EXPORT} characters` : null);
+
 function list(v: unknown, item: Check): string | null {
   if (!Array.isArray(v)) return 'not an array';
   if (v.length > MAX_ARRAY) return `more than ${MAX_ARRAY} entries`;
@@ -54,6 +58,9 @@ const PARAMS: { [M in Method]: Record<string, Check> } = {
   'explorer/reveal': { path: isString },
   'optimize/start': { modelDir: optional(isString) },
   'modelCard/open': { dir: isString },
+  'report/openEditor': { path: isString },
+  'report/compare': { exclude: isStringList },
+  'export/save': { fileName: isString, format: (v) => (v === 'png' || v === 'svg' || v === 'md' ? null : 'not png, svg or md'), data: isExportData },
 };
 
 const MESSAGES: Record<Exclude<FromWebview['type'], 'request'>, Record<string, Check>> = {

@@ -193,6 +193,18 @@ describe('ProbeScale extension', () => {
     assert.ok(view.sections.includes('prune'));
   });
 
+  it('opens the committed probescale-report.json in the report editor, which draws the trade-off, heatmap and latency', async function () {
+    if (!optimized) this.skip();
+    const file = path.join(optimized!.out, 'probescale-report.json');
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file));
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.ok(tab?.input instanceof vscode.TabInputCustom, `the report opened in a custom editor, not ${tab?.input?.constructor.name}`);
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, 'probescale.report');
+    const drawnNow = await eventually(20_000, 'the report editor drawing', () => api.editorRendered(file));
+    assert.deepEqual(drawnNow.sections, ['tradeoff', 'heatmap', 'latency']);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   it('evaluates the committed folder as shipped and finds the scores it claims', async function () {
     if (!optimized) this.skip();
     const { out, report: claimed } = optimized!;

@@ -1,14 +1,31 @@
 /** The model card (README.md) written into a committed folder. */
 import type { OptimizeReport } from '../report';
-import { describeRule, describeVocabTrim, formatGap } from '../optimize/select';
+import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
+import { inReportOrder } from '../../shared/verdict';
 import { SAFETENSORS_NOTE } from '../compensate/commit';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
 const blocks = (k: number[]) => (k.length ? k.join(', ') : '(none)');
 
-export function modelCard(r: OptimizeReport): string {
+/** A file of the committed folder and its size in bytes (null: written after the card, so no size here). */
+export interface FolderFile {
+  path: string;
+  bytes: number | null;
+}
+
+function size(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(1)} kB` : `${bytes} B`;
+}
+
+/** The "Files" section: every file of the folder with its size. */
+function filesSection(files: FolderFile[]): string[] {
+  const rows = files.map((f) => `| \`${f.path}\` | ${f.bytes === null ? 'rewritten after verification' : `${size(f.bytes)} (${num(f.bytes)} bytes)`} |`);
+  return ['## Files', '', '| file | size |', '|---|---|', ...rows, ''];
+}
+
+export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
   const s = r.selection;
   const m = r.model;
   const lines: string[] = [];
@@ -45,10 +62,20 @@ export function modelCard(r: OptimizeReport): string {
   lines.push('| method | kept blocks | parameters | validation | test | retention vs final | ProbeScale − this (points ± paired SE) |');
   lines.push('|---|---|---|---|---|---|---|');
   lines.push(`| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} | |`);
-  for (const b of s.baselines) {
+  // The same order as the panel and the CLI.
+  for (const b of inReportOrder(s.baselines)) {
     lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)}${b.compensation ? ` (${b.compensation.description})` : ''} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
   lines.push('');
+  const v = selectionVerdict(s);
+  lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
+  lines.push('');
+  const noted = inReportOrder(s.baselines).filter((b) => b.note);
+  if (noted.length) {
+    // The † rows: where a heuristic could not follow its published rule within the budget.
+    for (const b of noted) lines.push(`† ${b.name}: ${b.note}.`);
+    lines.push('');
+  }
   if (r.verify) {
     const v = r.verify;
     lines.push('## Verification (fresh load of this folder)');
@@ -73,7 +100,8 @@ export function modelCard(r: OptimizeReport): string {
     lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);
     lines.push('');
   }
-  lines.push('`probescale-report.json` has every number above, every measured candidate and the budget advice.');
+  if (files) lines.push(...filesSection(files));
+  lines.push('[`probescale-report.json`](probescale-report.json) has every number above, every measured candidate and the budget advice; in VS Code with ProbeScale it opens as the report editor (the trade-off chart of every measured subset, layer relevance, latency).');
   return lines.join('\n') + '\n';
 }
 

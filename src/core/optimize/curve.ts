@@ -147,3 +147,27 @@ export function recommendBudget(
   const rank = (q: number) => Math.min(nMax, draws[Math.min(B - 1, Math.max(0, Math.ceil(q * B) - 1))]);
   return { n, interval: [rank(0.05), rank(0.95)], fit };
 }
+
+/**
+ * The 5–95 % bootstrap band of the fitted curve at each size in `nGrid`: the points are resampled
+ * with replacement `bootstrap` times (seeded), refitted, and each grid size's predictions ranked
+ * (nearest rank). What the report's trade-off chart shades around the fitted curve.
+ */
+export function curveBand(points: { n: number; p: number }[], nGrid: number[], opts: { bootstrap?: number; seed?: number } = {}): { lo: number[]; hi: number[] } {
+  const B = opts.bootstrap ?? 200;
+  if (!Number.isInteger(B) || B < 1) throw new BadInputError(`bootstrap count ${B} must be an integer ≥ 1`);
+  if (points.length === 0) throw new BadInputError('curve band needs at least one point');
+  const rng = new Rng(opts.seed ?? 0);
+  const preds = nGrid.map(() => new Array<number>(B));
+  for (let b = 0; b < B; b++) {
+    const sample = points.map(() => points[rng.int(points.length)]);
+    const f = fitSaturating(
+      sample.map((q) => q.n),
+      sample.map((q) => q.p),
+    );
+    nGrid.forEach((n, i) => (preds[i][b] = evalCurve(f, n)));
+  }
+  const rank = (xs: number[], q: number) => xs[Math.min(B - 1, Math.max(0, Math.ceil(q * B) - 1))];
+  const sorted = preds.map((xs) => xs.sort((x, y) => x - y));
+  return { lo: sorted.map((xs) => rank(xs, 0.05)), hi: sorted.map((xs) => rank(xs, 0.95)) };
+}

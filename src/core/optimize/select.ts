@@ -10,6 +10,7 @@
  */
 import { badValue } from '../errors';
 import { Rng } from '../util/rng';
+import { Verdict, verdict } from '../../shared/verdict';
 
 export interface CandidateRows {
   params: number;
@@ -179,6 +180,17 @@ export function describeRule(rule: SelectionRule, requested: SelectionRule | 'au
 /** A paired gap in accuracy points with its standard error: "+1.2 ± 0.8". */
 export function formatGap(g: { diff: number; se: number }): string {
   return `${g.diff >= 0 ? '+' : '−'}${Math.abs(100 * g.diff).toFixed(1)} ± ${(100 * g.se).toFixed(1)}`;
+}
+
+/** The verdict (src/shared/verdict.ts) of a selection as the core records it, for the CLI summary and the model card. */
+export function selectionVerdict(s: {
+  baselines: { name: string; vsSelected: { objective: { diff: number; se: number } } }[];
+  perTask: Record<string, { test: { accuracy: number }; majority: number; reference: { final: { accuracy: number } } }>;
+}): Verdict {
+  return verdict({
+    baselines: s.baselines.map((b) => ({ name: b.name, gap: b.vsSelected.objective })),
+    perTask: Object.fromEntries(Object.entries(s.perTask).map(([k, t]) => [k, { test: t.test.accuracy, majority: t.majority, final: t.reference.final.accuracy }])),
+  });
 }
 
 /** One sentence on a --vocab-trim, for the CLI summary and the model card. */

@@ -3,7 +3,7 @@
  * saturating curve fitted to every measured subset and every prefix), and whether the
  * embeddings alone already reach the target.
  */
-import { evalCurve, recommendBudget } from '../optimize/curve';
+import { curveBand, evalCurve, recommendBudget } from '../optimize/curve';
 import { LayerScores } from '../optimize/predict';
 import { subsetParams } from '../optimize/subsets';
 import type { ParamCounts } from '../../shared/params';
@@ -38,7 +38,7 @@ export class RetentionMeter {
   }
 }
 
-export const BUDGET_ADVICE_NOTE = 'P(n) = P∞ − a·n^(−α) fitted to validation scores of every measured subset and every prefix; n in parameters; interval = 5–95 % bootstrap.';
+export const BUDGET_ADVICE_NOTE = 'P(n) = P∞ − a·n^(−α) fitted to validation scores of every measured subset and every prefix; n in parameters; interval and band = 5–95 % bootstrap.';
 
 /** Budget advice from the measured front plus the exact prefix points (s(t,k) is a prefix's score). */
 export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScores: LayerScores, acc: ParamCounts, targetRetention: number, winner: Measured, seed: number): Record<string, TaskBudgetAdvice> {
@@ -53,11 +53,14 @@ export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScore
     valScores[name].forEach((s, k) => add(subsetParams(acc, allBlocks.slice(0, k)), s));
     const points = [...pts].map(([n, p]) => ({ n, p }));
     const r = recommendBudget(points, targetRetention, valScores[name][L], { nMin: subsetParams(acc, []), nMax: acc.total, seed });
+    // The curve's bootstrap band on 25 sizes from the smallest model to the source, for the trade-off chart.
+    const nGrid = Array.from({ length: 25 }, (_, i) => subsetParams(acc, []) + ((acc.total - subsetParams(acc, [])) * i) / 24);
     advice[name] = {
       recommendedParams: r.n,
       recommendedFraction: r.n === null ? null : r.n / acc.total,
       interval: r.interval,
       fit: { pInf: r.fit.pInf, a: r.fit.a, alpha: r.fit.alpha },
+      band: { n: nGrid, ...curveBand(points, nGrid, { seed }) },
       predictedAtChosen: evalCurve(r.fit, winner.params),
       measuredAtChosen: winner.val[name].accuracy,
     };

@@ -59,25 +59,45 @@ export function bestInBudget(measured: Measured[], budget: number): Measured {
   return measured.filter((m) => m.params <= budget).reduce((a, b) => (b.objective > a.objective || (b.objective === a.objective && b.params < a.params) ? b : a));
 }
 
-/** Measures the plan, then local search; returns where each measured subset came from (by subset key). */
+/**
+ * One entry per distinct candidate (blocks and compensation; heuristics often agree: dalvi-prefix
+ * and drop-top, or the embeddings alone), the first origin kept and test scored if any entry asks for it, so every
+ * subset is measured and counted once.
+ */
+export function distinctPlan(plan: PlannedCandidate[]): PlannedCandidate[] {
+  const byKey = new Map<string, PlannedCandidate>();
+  for (const p of plan) {
+    const key = candidateKey(p.kept, p.compensation);
+    const seen = byKey.get(key);
+    byKey.set(key, seen ? { ...seen, test: seen.test || p.test } : p);
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Measures the plan, then local search; returns where each measured subset came from (by subset
+ * key). Progress counts distinct subsets: "candidate k of n", n growing by each local-search round.
+ */
 export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext): Promise<Map<string, string>> {
   const origin = new Map<string, string>();
+  const distinct = distinctPlan(plan);
   let done = 0;
+  let total = distinct.length;
   const measure = async (kept: number[], test: boolean, from: string, spec?: CompSpec) => {
     const key = candidateKey(kept, spec);
     if (!origin.has(key)) origin.set(key, from);
-    // Local search adds candidates after the plan, so the total grows with them.
-    ctx.onProgress?.({ kind: 'candidate', done, total: Math.max(plan.length, done + 1), subset: key || '(none)' });
+    ctx.onProgress?.({ kind: 'candidate', done, total, subset: key || '(none)' });
     done++;
     return evaluator.measure(kept, test, ctx, spec);
   };
-  for (const p of plan) await measure(p.kept, p.test, p.origin, p.compensation);
+  for (const p of distinct) await measure(p.kept, p.test, p.origin, p.compensation);
   for (let round = 0; round < LOCAL_SEARCH_ROUNDS; round++) {
     throwIfAborted(ctx.signal);
     const best = bestInBudget(evaluator.measured, space.budget);
     const neighbours = unmeasuredNeighbours(best.kept, evaluator.measured, space);
     if (neighbours.length === 0) break;
-    stage(ctx, 'candidates', `local search round ${round + 1}: ${neighbours.length} neighbours of ${subsetKey(best.kept) || '(none)'}`);
+    total += neighbours.length;
+    stage(ctx, 'candidates', `local search round ${round + 1}: ${neighbours.length} more subsets, neighbours of ${subsetKey(best.kept) || '(none)'}`);
     for (const k of neighbours) await measure(k, false, 'local-search');
     if (bestInBudget(evaluator.measured, space.budget) === best) break;
   }

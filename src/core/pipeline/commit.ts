@@ -2,12 +2,13 @@
  * Stage 9, commit: write the chosen subset as a model folder (pruned encoder, one classifier per
  * task, report and model card), atomically: nothing half written is left at `out`.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JobContext, stage } from '../jobs';
 import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
 import { CommittedTask } from '../commit/committed';
-import { modelCard } from '../commit/modelCard';
+import { FolderFile, modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
 import { TrainedProbe } from '../probe/probe';
 import { OptimizeReport, TOOL_VERSION } from '../report';
@@ -70,5 +71,20 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
 export function writeReportFiles(dir: string, report: OptimizeReport): void {
   const file = path.join(dir, 'probescale-report.json');
   writeFileAtomic(file, reportFileText(report, file));
-  writeFileAtomic(path.join(dir, 'README.md'), modelCard({ ...report, model: { ...report.model, dir: relativePath(dir, report.model.dir) } }));
+  writeFileAtomic(path.join(dir, 'README.md'), modelCard({ ...report, model: { ...report.model, dir: relativePath(dir, report.model.dir) } }, folderFiles(dir)));
+}
+
+/** Every file under `dir` (posix paths, sorted) with its size; the card and the report, rewritten after verification, without one. */
+export function folderFiles(dir: string): FolderFile[] {
+  const out: FolderFile[] = [];
+  const walk = (sub: string) => {
+    for (const e of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(rel);
+      else if (e.isFile() && !e.name.endsWith('.tmp')) out.push({ path: rel, bytes: rel === 'README.md' || rel === 'probescale-report.json' ? null : fs.statSync(path.join(dir, rel)).size });
+    }
+  };
+  walk('');
+  if (!out.some((f) => f.path === 'README.md')) out.push({ path: 'README.md', bytes: null });
+  return out.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -138,6 +138,8 @@ async function commitAndVerify(job: OptimizeJob, a: Analysis, s: Searched, ctx: 
     stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
     // Loaded from the temporary sibling, recorded (relative to the report) as the folder itself.
     report.verify = await verifyCommitted(tmp, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, flops);
+    // A report is dated when it is complete: after verification, not when the search began.
+    report.createdAt = new Date().toISOString();
     writeReportFiles(tmp, report);
   });
   report.verify!.loadedFrom = a.out;

@@ -50,8 +50,14 @@ export function selectionReport(x: SelectionInputs): SelectionReport {
     budgetAdvice: { perTask: budgetAdvice(evaluator.splits, evaluator.measured, space.objective.scores, space.acc, job.targetRetention, winner, space.seed), note: BUDGET_ADVICE_NOTE },
     embeddingOnly: embeddingOnly(empty, meter, job.targetRetention, space.acc),
     cPerTask: x.cPerTask,
+    validationReference: validationReference(space),
     ...(x.vocab ? { vocabTrim: x.vocab } : {}),
   };
+}
+
+/** The unpruned model's cross-validated accuracy per task, final and best layer: the trade-off chart's retention reference. */
+function validationReference(space: SearchSpace): SelectionReport['validationReference'] {
+  return Object.fromEntries(Object.entries(space.objective.scores).map(([name, vs]) => [name, { final: vs[vs.length - 1], bestLayer: Math.max(...vs) }]));
 }
 
 function withCompensation(m: Measured, shape: WidthShape | undefined): { compensation?: CompensationRecord } {
@@ -84,7 +90,7 @@ function baselineRecords(x: SelectionInputs): BaselineRecord[] {
 
 function candidateRecords(x: SelectionInputs): CandidateRecord[] {
   return x.evaluator.measured
-    .map((m) => ({ kept: m.kept, ...withCompensation(m, x.shape), params: m.params, fraction: m.params / x.space.acc.total, origin: x.origin.get(m.key) ?? '', predicted: predictedObjective(x.space.objective, m.kept), validation: m.objective, test: m.testObjective ?? null }))
+    .map((m) => ({ kept: m.kept, ...withCompensation(m, x.shape), params: m.params, fraction: m.params / x.space.acc.total, origin: x.origin.get(m.key) ?? '', predicted: predictedObjective(x.space.objective, m.kept), validation: m.objective, test: m.testObjective ?? null, perTask: Object.fromEntries(x.evaluator.splits.map((sp) => [sp.task.name, m.val[sp.task.name].accuracy])) }))
     .sort((a, b) => b.validation - a.validation);
 }
 

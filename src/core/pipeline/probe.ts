@@ -12,6 +12,7 @@ import { selectC } from '../probe/cv';
 import { ProbeResult, runProbe } from '../probe/probe';
 import { LayerScore, Score, TaskReference, TaskReport } from '../report';
 import { ProbeSettings } from '../settings';
+import { bestLayerByCv, bestLayerByTest } from '../../shared/bestLayer';
 import { FeatureSet, TaskFeatures } from './extract';
 import { foldsForValidation, TaskSplit, testScore, validationScore } from './measure';
 
@@ -52,8 +53,8 @@ export function probeTaskLayers(task: TaskData, feats: TaskFeatures, settings: P
     layers.push(layerScore(feats.train.layers[j], r));
     ctx.onProgress?.({ kind: 'probe', task: task.name, done: j + 1, total });
   }
-  const best = layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
-  return taskReport(task, weight, settings.pooling, { majority, layers, bestLayer: best.layer });
+  // The best layer is chosen on cross-validation (src/shared/bestLayer.ts); on test only when C was fixed (no CV score).
+  return taskReport(task, weight, settings.pooling, { majority, layers, bestLayer: bestLayerByCv(layers) ?? bestLayerByTest(layers)! });
 }
 
 /**
@@ -87,9 +88,15 @@ export function probeAllLayers(splits: TaskSplit[], feats: FeatureSet, plain: Fe
   for (const sp of splits) {
     const f = feats.get(sp.task.name)!;
     valScores[sp.task.name] = f.train.layers.map((_, l) => validationScore(sp, f.train.pooled[settings.pooling]![l], f.train.dim, settings.seed, ctx.signal).accuracy);
-    tasks[sp.task.name] = probeTaskLayers(sp.task, plain.get(sp.task.name)!, { ...settings, c: sp.c }, sp.weight, ctx);
+    tasks[sp.task.name] = withCvScores(probeTaskLayers(sp.task, plain.get(sp.task.name)!, { ...settings, c: sp.c }, sp.weight, ctx), valScores[sp.task.name]);
   }
   return { valScores, tasks };
+}
+
+/** The per-layer cross-validated scores optimize measured (the task's C, 5 folds) go into the layer rows; the best layer is chosen on them. */
+function withCvScores(t: TaskReport, cv: number[]): TaskReport {
+  const layers = t.layers.map((l) => ({ ...l, cvAccuracy: cv[l.layer] }));
+  return { ...t, layers, bestLayer: bestLayerByCv(layers) ?? t.bestLayer };
 }
 
 export interface UnprunedReference {

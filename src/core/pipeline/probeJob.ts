@@ -36,6 +36,8 @@ export async function runProbeJob(job: ProbeJob, ctx: JobContext): Promise<Probe
     };
     for (const t of tasks) report.tasks[t.name] = probeTaskLayers(t, feats.get(t.name)!, settings, weightOf(job.tasks, t.name), ctx);
     report.timings = { extractSeconds: (t1 - t0) / 1000, probeSeconds: (Date.now() - t1) / 1000 };
+    // Dated when complete, not when the job began.
+    report.createdAt = new Date().toISOString();
     return report;
   });
 }

@@ -1,5 +1,7 @@
 /** "ProbeScale: Open Report": shows a saved report (the workspace's or a CLI `--out` file) in the view. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { workspaceReports } from '../reportEditor/editorRequests';
 import * as vscode from 'vscode';
 import { readReportFile } from '../reports/reportStore';
 import { Services } from '../services';
@@ -11,14 +13,16 @@ interface ReportItem extends vscode.QuickPickItem {
 
 /** Returns true when a report was opened. Errors propagate (callers report them). */
 export async function openReport(s: Services): Promise<boolean> {
-  const items: ReportItem[] = s.reports.listSaved().map(({ file, mtime }) => ({
-    label: `$(graph-line) ${path.basename(file, '.json')}`,
+  // Saved reports (newest first), then the reports of committed folders in the workspace.
+  const files = await workspaceReports(s, new Set());
+  const items: ReportItem[] = files.map((file) => ({
+    label: `$(graph-line) ${path.basename(file) === 'probescale-report.json' ? path.basename(path.dirname(file)) : path.basename(file, '.json')}`,
     description: displayPath(file),
-    detail: new Date(mtime).toLocaleString(),
+    detail: new Date(fs.statSync(file).mtimeMs).toLocaleString(),
     file,
   }));
   items.push({ label: '$(folder-opened) Browse…', alwaysShow: true });
-  const choice = await vscode.window.showQuickPick(items, { title: 'ProbeScale: Open Report', placeHolder: items.length > 1 ? 'Saved reports, newest first' : 'No saved report in the workspace; browse for a report.json' });
+  const choice = await vscode.window.showQuickPick(items, { title: 'ProbeScale: Open Report', placeHolder: items.length > 1 ? 'Saved reports (newest first) and committed folders\' reports' : 'No report in the workspace; browse for a report.json' });
   if (!choice) return false;
   let file = choice.file;
   if (!file) {

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { openReportEditor } from '../reportEditor/editorRequests';
 import { optimizeCommandLine } from '../../core/commandLine';
 import { describeBudget, pctLabel } from '../../core/optimize/budgetText';
 import { formatCount } from '../../shared/params';
@@ -160,6 +161,7 @@ export async function pickBudget(state: vscode.Memento, acc: ParamCounts, title:
 }
 
 const OPEN_CARD = 'Open Model Card';
+const OPEN_REPORT = 'Open Report';
 const REVEAL = 'Reveal in Explorer';
 
 /** Opens `<dir>/README.md` rendered (the Markdown preview), or as text where there is no preview. */
@@ -210,7 +212,8 @@ export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void
       case 'declined':
         return;
       case 'done':
-        void vscode.window.showInformationMessage(summary(run), OPEN_CARD, REVEAL).then((choice) => {
+        void vscode.window.showInformationMessage(summary(run), OPEN_REPORT, OPEN_CARD, REVEAL).then((choice) => {
+          if (choice === OPEN_REPORT) void openReportEditor(path.join(run.out, 'probescale-report.json')).catch((e: unknown) => reportError(s.log, 'open report', e));
           if (choice === OPEN_CARD) void openModelCard(run.out).catch((e: unknown) => reportError(s.log, 'open model card', e));
           if (choice === REVEAL) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(run.out));
         });

@@ -1,10 +1,12 @@
 /** "ProbeScale: Probe Model Folder" and the probe path it shares with the test API. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { openReportEditor } from '../reportEditor/editorRequests';
 import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
 import { ProbeSettings } from '../../core/settings';
 import type { ProbeReport } from '../../core/report';
+import { describeBestLayer } from '../../shared/bestLayer';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
@@ -35,7 +37,7 @@ export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeR
 
 function bestLayers(report: ProbeReport): string {
   return Object.entries(report.tasks)
-    .map(([name, t]) => `${name} best at layer ${t.bestLayer} (${(100 * (t.layers.find((l) => l.layer === t.bestLayer)?.accuracy ?? 0)).toFixed(1)} %)`)
+    .map(([name, t]) => `${name} best at ${describeBestLayer(t.layers)}`)
     .join(', ');
 }
 
@@ -56,10 +58,10 @@ export async function probeFolder(s: Services, uri?: vscode.Uri): Promise<void> 
       void vscode.window.showInformationMessage('ProbeScale: probe cancelled; no report was written.');
       return;
     }
-    const open = 'Open Report File';
+    const open = 'Open Report';
     const savedTo = run.savedTo;
     void vscode.window.showInformationMessage(`ProbeScale: probed ${path.basename(modelDir)}: ${bestLayers(run.report)}.`, ...(savedTo ? [open] : [])).then((choice) => {
-      if (choice === open && savedTo) void vscode.window.showTextDocument(vscode.Uri.file(savedTo));
+      if (choice === open && savedTo) void openReportEditor(savedTo).catch((e: unknown) => reportError(s.log, 'open report', e));
     });
   } catch (e) {
     reportError(s.log, 'probe', e);

@@ -30,14 +30,15 @@ export type RenderedReport = Omit<Extract<FromWebview, { type: 'rendered' }>, 't
 
 export type RequestHandlers = { [M in Method]: (params: Params<M>) => Promise<Result<M>> };
 
-function dispatch<M extends Method>(handlers: RequestHandlers, m: { method: M; params: Params<M> }): Promise<Result<M>> {
+export function dispatch<M extends Method>(handlers: RequestHandlers, m: { method: M; params: Params<M> }): Promise<Result<M>> {
   return handlers[m.method](m.params);
 }
 
-export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+/** The page of a ProbeScale webview: `dist/<entry>.js` and `media/<css>.css` under a strict CSP with a nonce. */
+export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri, entry = 'webview', css = 'relevance'): string {
   const nonce = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'relevance.css'));
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', `${entry}.js`));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', `${css}.css`));
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data:`,

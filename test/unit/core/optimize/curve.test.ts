@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { BadInputError } from '../../../../src/core/errors';
-import { evalCurve, fitSaturating, recommendBudget } from '../../../../src/core/optimize/curve';
+import { curveBand, evalCurve, fitSaturating, recommendBudget } from '../../../../src/core/optimize/curve';
 
 const near = (got: number, want: number, rel: number, what: string) =>
   assert.ok(Math.abs(got - want) <= rel * Math.max(1, Math.abs(want)), `${what}: got ${got}, want ${want}`);
@@ -58,4 +58,21 @@ test('recommendBudget returns null when the target is unreachable', () => {
   const tooFar = recommendBudget(points, 0.95, 0.9, { nMin: 1, nMax: 20 });
   assert.equal(tooFar.n, null, 'the crossing (≈ 27) is beyond nMax');
   assert.throws(() => recommendBudget(points, 0.95, 0.9, { nMin: 10, nMax: 5 }), BadInputError);
+});
+
+test('curveBand brackets the fit on noisy data, collapses on exact data, and rejects B < 1', () => {
+  const n = Array.from({ length: 14 }, (_, i) => (i + 1) * 1e6);
+  const exactP = n.map((x) => 0.9 - 2 * Math.pow(x, -0.1));
+  const exactBand = curveBand(n.map((x, i) => ({ n: x, p: exactP[i] })), [2e6, 8e6], { bootstrap: 50 });
+  exactBand.lo.forEach((lo, i) => near(lo, exactBand.hi[i], 1e-6, `exact band width at ${i}`));
+  const noisy = n.map((x, i) => ({ n: x, p: exactP[i] + (i % 2 ? 0.02 : -0.02) }));
+  const grid = [1e6, 5e6, 14e6];
+  const band = curveBand(noisy, grid, { bootstrap: 100, seed: 3 });
+  const fit = fitSaturating(noisy.map((q) => q.n), noisy.map((q) => q.p));
+  grid.forEach((g, i) => {
+    assert.ok(band.lo[i] < band.hi[i], `band at ${g} has width`);
+    assert.ok(band.lo[i] <= evalCurve(fit, g) + 1e-9 && evalCurve(fit, g) <= band.hi[i] + 1e-9, `fit inside the band at ${g}`);
+  });
+  assert.deepEqual(curveBand(noisy, grid, { bootstrap: 100, seed: 3 }), band);
+  assert.throws(() => curveBand(noisy, grid, { bootstrap: 0 }), BadInputError);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { bestInBudget, planCandidates, SearchSpace } from '../../../../src/core/pipeline/candidates';
+import { bestInBudget, distinctPlan, planCandidates, SearchSpace } from '../../../../src/core/pipeline/candidates';
 import { Measured } from '../../../../src/core/pipeline/measure';
 
 const m = (kept: number[], params: number, objective: number): Measured => ({ key: kept.join(','), kept, params, objective, val: {}, valRows: {} });
@@ -31,4 +31,20 @@ test('the plan: the embeddings alone and every baseline with test scores, then t
   assert.equal(predicted.length, 2);
   assert.ok(predicted.every((p) => !p.test && p.kept.length <= 2));
   assert.deepEqual(stages, ['budget 1,200 parameters (85.7 %): measuring candidates and baselines']);
+});
+
+test('the plan measured once per distinct subset: duplicates merged, the first origin kept, test scored if any asks', () => {
+  const plan = [
+    { kept: [], test: true, origin: 'embeddings-only' },
+    { kept: [0, 1], test: true, origin: 'baseline:drop-top' },
+    { kept: [], test: true, origin: 'baseline:dalvi-prefix' },
+    { kept: [0, 2], test: false, origin: 'predicted' },
+    { kept: [0, 1], test: false, origin: 'predicted' },
+    { kept: [0, 2], test: true, origin: 'baseline:alternate' },
+  ];
+  assert.deepEqual(distinctPlan(plan), [
+    { kept: [], test: true, origin: 'embeddings-only' },
+    { kept: [0, 1], test: true, origin: 'baseline:drop-top' },
+    { kept: [0, 2], test: true, origin: 'predicted' },
+  ]);
 });

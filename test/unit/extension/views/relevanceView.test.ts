@@ -28,6 +28,9 @@ test('the message validator passes every protocol message and refuses malformed 
     { type: 'request', id: 5, method: 'explorer/reveal', params: { path: '/m' } },
     { type: 'request', id: 6, method: 'optimize/start', params: {} },
     { type: 'request', id: 7, method: 'modelCard/open', params: { dir: '/m' } },
+    { type: 'request', id: 8, method: 'report/openEditor', params: { path: '/m/probescale-report.json' } },
+    { type: 'request', id: 9, method: 'report/compare', params: { exclude: ['/a.json'] } },
+    { type: 'request', id: 10, method: 'export/save', params: { fileName: 'm-tradeoff.png', format: 'png', data: 'iVBORw0KGgo=' } },
   ];
   for (const m of good) assert.deepEqual(validateFromWebview(m), { ok: true, value: m }, JSON.stringify(m));
   const bad: [unknown, RegExp][] = [
@@ -43,6 +46,8 @@ test('the message validator passes every protocol message and refuses malformed 
     [{ type: 'selection', modelDir: '/m', kept: new Array(20_000).fill(0) }, /more than 10000 entries/],
     [{ type: 'rendered', modelDir: 'x'.repeat(5000), createdAt: '', kind: '', sections: [] }, /longer than 4096/],
     [{ type: 'request', id: 1, method: 'fs/delete', params: {} }, /unknown request method "fs\/delete"/],
+    [{ type: 'request', id: 1, method: 'export/save', params: { fileName: 'x.exe', format: 'exe', data: '' } }, /field 'format': not png, svg or md/],
+    [{ type: 'request', id: 1, method: 'report/compare', params: { exclude: [1] } }, /field 'exclude': entry 0: not a string/],
     [{ type: 'request', id: 1, method: 'toString', params: {} }, /unknown request method/],
     [{ type: 'request', id: -1, method: 'report/open', params: {} }, /field 'id'/],
     [{ type: 'request', id: 1, method: 'prune/commit', params: { modelDir: '/m' } }, /field 'params': field 'layers': not an array/],
@@ -80,7 +85,7 @@ test('the relevance view: strict CSP with a fresh nonce, resources from dist/ an
   const handler = (name: string) => async () => (calls.push(name), { opened: true, started: true, revealed: true }) as never;
   const host = {
     snapshot: () => [],
-    handlers: { 'probe/start': handler('probe/start'), 'report/open': handler('report/open'), 'prune/commit': handler('prune/commit'), 'explorer/reveal': handler('explorer/reveal'), 'optimize/start': handler('optimize/start'), 'modelCard/open': handler('modelCard/open') },
+    handlers: { 'probe/start': handler('probe/start'), 'report/open': handler('report/open'), 'prune/commit': handler('prune/commit'), 'explorer/reveal': handler('explorer/reveal'), 'optimize/start': handler('optimize/start'), 'modelCard/open': handler('modelCard/open'), 'report/openEditor': handler('report/openEditor'), 'report/compare': handler('report/compare'), 'export/save': handler('export/save') },
     cancel: (id: string) => calls.push(`cancel ${id}`),
     selectionChanged: () => calls.push('selection'),
   };

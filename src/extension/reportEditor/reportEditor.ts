@@ -1,0 +1,92 @@
+/**
+ * The full-width report editor: a read-only custom editor for `probescale-report.json` (and any
+ * saved report, through "Open With…" or the view's and notifications' links). Serves
+ * webview/report/main.ts (bundled to dist/reportEditor.js) under the same strict CSP as the side
+ * view and speaks the same protocol (src/shared/protocol.ts): it answers `ready` with
+ * `report/show`, and dispatches requests to the extension's one set of handlers.
+ */
+import * as vscode from 'vscode';
+import { ToWebview } from '../../shared/protocol';
+import { errorMessage } from '../log';
+import { readReportFile } from '../reports/reportStore';
+import { RequestHandlers, dispatch, renderHtml } from '../views/relevanceView';
+import { validateFromWebview } from '../../shared/validate';
+
+export const REPORT_EDITOR_VIEW_TYPE = 'probescale.report';
+
+/** What the last editor drew, per report file (for the integration tests and the log). */
+export interface EditorRendered {
+  source: string;
+  sections: string[];
+}
+
+export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider {
+  private readonly renderedBy = new Map<string, EditorRendered>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly handlers: RequestHandlers,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  static register(provider: ReportEditorProvider): vscode.Disposable {
+    return vscode.window.registerCustomEditorProvider(REPORT_EDITOR_VIEW_TYPE, provider, { webviewOptions: { retainContextWhenHidden: false }, supportsMultipleEditorsPerDocument: true });
+  }
+
+  /** What the editor of `file` drew last; undefined before it said `rendered`. */
+  rendered(file: string): EditorRendered | undefined {
+    return this.renderedBy.get(file);
+  }
+
+  openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
+    return { uri, dispose: () => {} };
+  }
+
+  resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
+    const file = document.uri.fsPath;
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+    const sub = panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(panel, file, raw));
+    panel.onDidDispose(() => sub.dispose());
+    panel.webview.html = renderHtml(panel.webview, this.extensionUri, 'reportEditor', 'reportEditor');
+  }
+
+  private async onMessage(panel: vscode.WebviewPanel, file: string, raw: unknown): Promise<void> {
+    const checked = validateFromWebview(raw);
+    if (!checked.ok) {
+      this.log.warn(`report editor ${file}: ignored a message: ${checked.error}`);
+      return;
+    }
+    const m = checked.value;
+    const post = (msg: ToWebview) => void panel.webview.postMessage(msg);
+    switch (m.type) {
+      case 'ready':
+        try {
+          const { report } = readReportFile(file);
+          post({ type: 'report/show', report, source: file });
+        } catch (e) {
+          post({ type: 'report/error', message: errorMessage(e) });
+        }
+        break;
+      case 'rendered':
+        this.renderedBy.set(file, { source: file, sections: m.sections });
+        this.log.debug(`report editor shows ${file}: ${m.sections.join(', ')}`);
+        break;
+      case 'request': {
+        const reply: ToWebview = { type: 'reply', id: m.id };
+        try {
+          reply.result = await dispatch(this.handlers, m);
+        } catch (e) {
+          reply.error = errorMessage(e);
+        }
+        post(reply);
+        break;
+      }
+      case 'cancel':
+      case 'selection':
+        break;
+    }
+  }
+}

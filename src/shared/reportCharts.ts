@@ -1,0 +1,544 @@
+/**
+ * What the report editor draws, computed from a report alone: the trade-off series (every
+ * measured subset, the heuristics, ProbeScale's pick, the fitted curve and its band), the
+ * tasks × layers heatmap, the latency rows, their Markdown tables and SVG figures. No DOM and
+ * no Node: the webview (webview/report/), the figure script (scripts/figures.mjs, through the
+ * webview bundle) and the unit tests all use this one module, so an exported figure, the table
+ * beside it and the chart on screen cannot disagree.
+ */
+import { bestLayerByCv, bestLayerByTest } from './bestLayer';
+import type { CandidateData, ReportData, SelectionData, VerifyData } from './protocol';
+
+// ---- trade-off --------------------------------------------------------------------------------
+
+/** The y axis: cross-validated accuracy, or it divided by the unpruned model's final or best layer. */
+export type TradeoffAxis = 'accuracy' | 'vsFinal' | 'vsBest';
+
+export interface TradeoffOptions {
+  /** One task, or null for the task-weighted mean. */
+  task: string | null;
+  axis: TradeoffAxis;
+}
+
+export interface TradeoffPoint {
+  kept: number[];
+  /** --compensate: bridges and widths in words. */
+  compensation?: string;
+  params: number;
+  /** params ÷ the source model's parameters. */
+  fraction: number;
+  /** On the chosen axis (a fraction: 0.93 = 93 %). */
+  y: number;
+  /** Task-weighted test accuracy, for the subsets that were measured on test (null otherwise). */
+  test: number | null;
+  origin: string;
+  /** Heuristics that chose this very subset. */
+  heuristics: string[];
+  /** The text written beside the marker: the heuristics of every subset drawn at this very spot ('' on all but the first). */
+  label: string;
+  pick: boolean;
+}
+
+export interface TradeoffSeries {
+  xLabel: string;
+  yLabel: string;
+  /** Parameters of the source model (x = 1). */
+  total: number;
+  points: TradeoffPoint[];
+  pick: TradeoffPoint | null;
+  /** The fitted saturating curve on the same axes; null when the report has no fit. */
+  curve: { fraction: number; y: number }[] | null;
+  band: { fraction: number; lo: number; hi: number }[] | null;
+  budget: number;
+  /** Where the target retention lies on the y axis; null when the report lacks the reference. */
+  target: number | null;
+  targetRetention: number;
+  /** What could not be drawn from this report, and why (one sentence each). */
+  notes: string[];
+}
+
+/** Which toggles make sense for a report (an older report lacks per-task and reference data). */
+export function tradeoffChoices(report: ReportData): { tasks: string[]; perTask: boolean; retention: boolean } {
+  const s = report.selection;
+  const tasks = Object.keys(report.tasks);
+  const single = tasks.length === 1;
+  const perTask = !!s?.candidates && (single || s.candidates.every((c) => c.perTask !== undefined));
+  return { tasks, perTask, retention: perTask && !!s?.validationReference };
+}
+
+/** A candidate is its blocks and, with --compensate, its bridges and widths: two widths of the same blocks are two points. */
+const subsetKey = (kept: readonly number[], compensation?: { description: string }) => `${kept.join(',')}|${compensation?.description ?? ''}`;
+
+/** A candidate's cross-validated accuracy for one task, or the task-weighted one (task null). */
+function candidateAccuracy(c: CandidateData, task: string | null, single: boolean): number | null {
+  if (task === null || single) return c.validation;
+  return c.perTask?.[task] ?? null;
+}
+
+/** Weights of the tasks a value is averaged over (one task: weight 1). */
+function taskWeights(report: ReportData, task: string | null): [string, number][] {
+  if (task !== null) return [[task, 1]];
+  return Object.entries(report.tasks).map(([n, t]) => [n, t.weight]);
+}
+
+/** Maps per-task accuracies to the axis: retention is the weighted mean of per-task ratios. */
+function onAxis(report: ReportData, opts: TradeoffOptions, perTask: (t: string) => number | null): number | null {
+  const ws = taskWeights(report, opts.task);
+  const ref = report.selection?.validationReference;
+  let sum = 0;
+  let W = 0;
+  for (const [t, w] of ws) {
+    const v = perTask(t);
+    if (v === null) return null;
+    let d = 1;
+    if (opts.axis !== 'accuracy') {
+      const r = ref?.[t];
+      if (!r) return null;
+      d = opts.axis === 'vsFinal' ? r.final : r.bestLayer;
+    }
+    sum += (w * v) / d;
+    W += w;
+  }
+  return W > 0 ? sum / W : null;
+}
+
+function candidateY(report: ReportData, opts: TradeoffOptions, c: CandidateData): number | null {
+  const single = Object.keys(report.tasks).length === 1;
+  if (opts.axis === 'accuracy' && (opts.task === null || single)) return c.validation;
+  return onAxis(report, opts, (t) => candidateAccuracy(c, t, single));
+}
+
+const AXIS_LABEL: Record<TradeoffAxis, string> = {
+  accuracy: 'cross-validated accuracy (training rows)',
+  vsFinal: 'retention vs the unpruned final layer (cross-validated)',
+  vsBest: 'retention vs the unpruned best layer (cross-validated)',
+};
+
+/** The trade-off chart of an optimize report; null for reports without a selection. */
+export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): TradeoffSeries | null {
+  const s = report.selection;
+  if (!s) return null;
+  const total = report.model.params.total;
+  const notes: string[] = [];
+  const heuristicsOf = new Map<string, string[]>();
+  for (const b of s.baselines) heuristicsOf.set(subsetKey(b.kept), [...(heuristicsOf.get(subsetKey(b.kept)) ?? []), b.name]);
+  const pickKey = subsetKey(s.kept, s.compensation);
+  const points: TradeoffPoint[] = [];
+  if (!s.candidates) notes.push('This report lists no measured subsets (made before candidates were recorded); only the heuristics and the pick are drawn.');
+  const candidates: CandidateData[] = s.candidates ?? [
+    ...s.baselines.map((b) => ({ kept: b.kept, params: b.params, fraction: b.fraction, origin: `baseline:${b.name}`, validation: b.validation, test: b.testObjective })),
+    { kept: s.kept, params: s.params, fraction: s.fraction, origin: s.origin, validation: s.objective.validation, test: s.objective.test },
+  ];
+  const seen = new Set<string>();
+  for (const c of candidates) {
+    const key = subsetKey(c.kept, c.compensation);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const y = candidateY(report, opts, c);
+    if (y === null) continue;
+    const test = key === pickKey ? s.objective.test : c.test;
+    points.push({ kept: c.kept, ...(c.compensation ? { compensation: c.compensation.description } : {}), params: c.params, fraction: c.params / total, y, test, origin: c.origin, heuristics: heuristicsOf.get(key) ?? [], label: '', pick: key === pickKey });
+  }
+  if (points.length < seen.size) notes.push(`${seen.size - points.length} subset(s) lack per-task scores in this report and are not drawn on this axis.`);
+  points.sort((a, b) => a.params - b.params || b.y - a.y);
+  labelSharedSpots(points);
+  const { curve, band } = fittedCurve(report, s, opts, notes);
+  const target = targetLine(report, s, opts);
+  if (target === null) notes.push('The target-retention line needs the unpruned model\'s cross-validated reference, which this report does not record.');
+  return {
+    xLabel: 'parameters kept (share of the source model)',
+    yLabel: `${AXIS_LABEL[opts.axis]}${opts.task === null ? ', task-weighted' : `, ${opts.task}`}`,
+    total,
+    points,
+    pick: points.find((p) => p.pick) ?? null,
+    curve,
+    band,
+    budget: s.budget.fraction,
+    target,
+    targetRetention: s.targetRetention,
+    notes,
+  };
+}
+
+/** Subsets of the same size and score sit on one spot: their heuristic names go into one label. */
+function labelSharedSpots(points: TradeoffPoint[]): void {
+  const bySpot = new Map<string, TradeoffPoint[]>();
+  for (const p of points) {
+    const spot = `${p.params}|${p.y.toFixed(9)}`;
+    bySpot.set(spot, [...(bySpot.get(spot) ?? []), p]);
+  }
+  for (const group of bySpot.values()) group[0].label = group.flatMap((p) => p.heuristics).join(', ');
+}
+
+/** The fitted curve (and band) on the chart's axes: per task as fitted, task-weighted as their weighted sum. */
+function fittedCurve(report: ReportData, s: SelectionData, opts: TradeoffOptions, notes: string[]): Pick<TradeoffSeries, 'curve' | 'band'> {
+  const ws = taskWeights(report, opts.task);
+  const advice = ws.map(([t]) => s.budgetAdvice.perTask[t]);
+  if (advice.some((a) => !a?.fit)) {
+    notes.push('This report records no fitted curve.');
+    return { curve: null, band: null };
+  }
+  const total = report.model.params.total;
+  // No blocks kept: embeddings and the rest, the smallest model a subset can make.
+  const nMin = total - report.model.params.perBlock.reduce((a, b) => a + b, 0);
+  const grid = advice[0]?.band?.n ?? Array.from({ length: 25 }, (_, i) => nMin + ((total - nMin) * i) / 24);
+  const at = (n: number, t: string) => {
+    const f = s.budgetAdvice.perTask[t].fit!;
+    return f.pInf - f.a * Math.pow(n, -f.alpha);
+  };
+  const curve = grid.flatMap((n) => {
+    const y = onAxis(report, opts, (t) => at(n, t));
+    return y === null ? [] : [{ fraction: n / total, y }];
+  });
+  const sameGrid = advice.every((a) => a.band && a.band.n.length === grid.length && a.band.n.every((n, i) => n === grid[i]));
+  if (!sameGrid) {
+    notes.push('This report records no bootstrap band for the fitted curve (made before bands were recorded).');
+    return { curve, band: null };
+  }
+  if (ws.length > 1) notes.push('The task-weighted band is the weighted sum of the per-task 5–95 % bands, so it is wider than a joint band would be.');
+  const band = grid.flatMap((n, i) => {
+    const lo = onAxis(report, opts, (t) => s.budgetAdvice.perTask[t].band!.lo[i]);
+    const hi = onAxis(report, opts, (t) => s.budgetAdvice.perTask[t].band!.hi[i]);
+    return lo === null || hi === null ? [] : [{ fraction: n / total, lo, hi }];
+  });
+  return { curve, band };
+}
+
+/** Target retention is defined against the final layer: on each axis it is target × final ÷ the axis's reference. */
+function targetLine(report: ReportData, s: SelectionData, opts: TradeoffOptions): number | null {
+  if (opts.axis === 'vsFinal') return s.targetRetention;
+  const ref = s.validationReference;
+  if (!ref) return null;
+  return onAxis(report, opts, (t) => (ref[t] ? s.targetRetention * ref[t].final : null));
+}
+
+// ---- heatmap ----------------------------------------------------------------------------------
+
+export type HeatMetric = 'accuracy' | 'selectivity' | 'blockInfluence' | 'angularDistance';
+
+export const HEAT_METRICS: { id: HeatMetric; label: string; explain: string }[] = [
+  { id: 'accuracy', label: 'accuracy', explain: 'Test accuracy of a linear probe on each hidden state (layer 0 = the embedding output).' },
+  { id: 'selectivity', label: 'selectivity', explain: 'Probe accuracy minus the accuracy of the same probe on shuffled labels (a control task): how much of the accuracy is the layer, not the probe memorising.' },
+  { id: 'blockInfluence', label: 'Block Influence', explain: 'How much each block changes its input (1 − cosine similarity of the hidden states before and after it), over the training rows of all tasks.' },
+  { id: 'angularDistance', label: 'angular distance', explain: 'Angular distance between the hidden states before and after each block (Gromov et al.), over the training rows of all tasks.' },
+];
+
+export interface Heatmap {
+  metric: HeatMetric;
+  /** `layer` columns are hidden states 0..L; `block` columns are blocks 0..L−1. */
+  columnKind: 'layer' | 'block';
+  columns: number[];
+  /** `best`: column of the best layer (cross-validated), `bestTest`: of the highest test accuracy; probe-score rows only. */
+  rows: { name: string; values: (number | null)[]; best?: number | null; bestTest?: number | null }[];
+  /** Per column: is the block (or the block producing this hidden state) kept by the selection? null without a selection. */
+  kept: boolean[] | null;
+  min: number;
+  max: number;
+  /** Values are shown in percent (accuracy, selectivity) or as plain numbers. */
+  percent: boolean;
+}
+
+export function heatmap(report: ReportData, metric: HeatMetric): Heatmap | null {
+  const L = report.model.numLayers;
+  const keptSet = report.selection ? new Set(report.selection.kept) : null;
+  let rows: Heatmap['rows'];
+  let columnKind: Heatmap['columnKind'];
+  if (metric === 'accuracy' || metric === 'selectivity') {
+    columnKind = 'layer';
+    rows = Object.entries(report.tasks)
+      .filter(([, t]) => t.layers.length > 0)
+      .map(([name, t]) => {
+        const byLayer = new Map(t.layers.map((l) => [l.layer, metric === 'accuracy' ? l.accuracy : l.selectivity]));
+        return { name, values: Array.from({ length: L + 1 }, (_, l) => byLayer.get(l) ?? null), best: bestLayerByCv(t.layers), bestTest: bestLayerByTest(t.layers) };
+      });
+  } else {
+    columnKind = 'block';
+    const sig = report.signals;
+    const values = metric === 'blockInfluence' ? sig?.blockInfluence : sig?.angularDistance.map((row) => row[1]).slice(0, L);
+    rows = values && values.length === L ? [{ name: 'all tasks (training rows)', values }] : [];
+  }
+  if (rows.length === 0) return null;
+  const columns = Array.from({ length: columnKind === 'layer' ? L + 1 : L }, (_, i) => i);
+  const kept = keptSet ? columns.map((c) => (columnKind === 'block' ? keptSet.has(c) : c === 0 || keptSet.has(c - 1))) : null;
+  const all = rows.flatMap((r) => r.values).filter((v): v is number => v !== null && Number.isFinite(v));
+  return { metric, columnKind, columns, rows, kept, min: Math.min(...all), max: Math.max(...all), percent: metric === 'accuracy' || metric === 'selectivity' };
+}
+
+// ---- latency ----------------------------------------------------------------------------------
+
+export interface LatencyRow {
+  batch: number;
+  originalMs: number;
+  prunedMs: number;
+  speedup: number;
+  ideal: number;
+}
+
+export function latencyRows(report: ReportData): LatencyRow[] | null {
+  const t = report.verify?.timing;
+  if (!t) return null;
+  return [
+    { batch: 1, ...t.batch1, ideal: t.idealSpeedup },
+    { batch: 32, ...t.batch32, ideal: t.idealSpeedup },
+  ];
+}
+
+/** What the ideal assumes and, where a measurement departs from it, the usual reasons (side view and editor alike). */
+export function latencyExplanation(t: VerifyData['timing']): string {
+  const base = `The ideal ${times(t.idealSpeedup)} is the ratio of floating-point operations per token of the original to the pruned encoder at ${t.seqLen} tokens (dense layers plus attention); it assumes run time follows operation count and ignores fixed per-call costs.`;
+  const over = [t.batch1, t.batch32].some((b) => b.speedup > t.idealSpeedup * 1.05);
+  const under = [t.batch1, t.batch32].some((b) => b.speedup < t.idealSpeedup * 0.8);
+  const extra = over
+    ? ' A measurement above it is real but not from arithmetic alone: the smaller model\'s weights and activations stay in cache while the original\'s do not, and the original pays more memory traffic per token.'
+    : under
+      ? ' A measurement below it comes from costs that do not shrink with the blocks: embedding lookups, graph launch and threading overhead, which dominate when few blocks remain.'
+      : '';
+  return `${base}${extra} Medians of alternating runs on ${t.provider || 'the default provider'}.`;
+}
+
+// ---- formatting and tables --------------------------------------------------------------------
+
+export function pctText(x: number | null | undefined, digits = 1): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(digits)} %`;
+}
+
+export function times(x: number): string {
+  return Number.isFinite(x) ? `×${x >= 10 ? x.toFixed(1) : x.toFixed(2)}` : '–';
+}
+
+export function blocksText(kept: readonly number[]): string {
+  if (kept.length === 0) return 'none (embeddings only)';
+  return kept.join(', ');
+}
+
+function mdCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function markdownTable(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function tradeoffRows(series: TradeoffSeries): string[][] {
+  return series.points.map((p) => [
+    blocksText(p.kept),
+    p.params.toLocaleString('en-US'),
+    pctText(p.fraction),
+    pctText(p.y),
+    pctText(p.test),
+    [p.pick ? 'ProbeScale pick' : '', ...p.heuristics, p.origin].filter(Boolean).join('; '),
+  ]);
+}
+
+export const TRADEOFF_HEAD = ['kept blocks', 'parameters', 'share', 'y', 'test (task-weighted)', 'origin'];
+
+export function tradeoffMarkdown(series: TradeoffSeries): string {
+  return markdownTable(TRADEOFF_HEAD.map((h) => (h === 'y' ? series.yLabel : h)), tradeoffRows(series));
+}
+
+/** The heatmap as a table: a header (columns marked * where kept) and one row per task or signal. */
+export function heatmapTable(h: Heatmap): { head: string[]; rows: string[][] } {
+  const head = [h.metric === 'blockInfluence' || h.metric === 'angularDistance' ? 'signal' : 'task', ...h.columns.map((c, j) => `${h.columnKind === 'layer' ? 'L' : 'B'}${c}${h.kept?.[j] ? '*' : ''}`)];
+  const fmt = (v: number | null) => (v === null ? '–' : h.percent ? (100 * v).toFixed(1) : v.toFixed(3));
+  // ◆ best layer (cross-validated), ▲ highest on test where that is another layer.
+  const mark = (r: Heatmap['rows'][number], j: number) => (h.columns[j] === r.best ? ' ◆' : '') + (h.columns[j] === r.bestTest && r.bestTest !== r.best ? ' ▲' : '');
+  return { head, rows: h.rows.map((r) => [r.name, ...r.values.map((v, j) => fmt(v) + mark(r, j))]) };
+}
+
+export function heatmapMarkdown(h: Heatmap): string {
+  const t = heatmapTable(h);
+  return markdownTable(t.head, t.rows);
+}
+
+export const LATENCY_HEAD = ['batch', 'original ms', 'pruned ms', 'measured speed-up', 'ideal (FLOPs)'];
+
+export function latencyTable(rows: LatencyRow[]): string[][] {
+  return rows.map((r) => [String(r.batch), r.originalMs.toFixed(2), r.prunedMs.toFixed(2), times(r.speedup), times(r.ideal)]);
+}
+
+export function latencyMarkdown(rows: LatencyRow[]): string {
+  return markdownTable(LATENCY_HEAD, latencyTable(rows));
+}
+
+// ---- SVG --------------------------------------------------------------------------------------
+
+/** Colours and font of an SVG figure (the webview reads them from the VS Code theme). */
+export interface SvgTheme {
+  background: string;
+  foreground: string;
+  grid: string;
+  series: string[];
+  font: string;
+}
+
+export const LIGHT_SVG_THEME: SvgTheme = { background: '#ffffff', foreground: '#333333', grid: '#d0d0d0', series: ['#1a85ff', '#d18616', '#388a34', '#652d90', '#e51400', '#b89500'], font: 'sans-serif' };
+
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+/** Nice round axis ticks covering [lo, hi]. */
+export function ticks(lo: number, hi: number, count = 5): number[] {
+  const span = hi - lo || Math.abs(hi) || 1;
+  const raw = span / count;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + 1e-9 * span; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** An axis tick in percent with as many decimals as it needs: 0.575 → "57.5 %", 0.6 → "60 %". */
+export function percentTick(v: number): string {
+  return `${Number((100 * v).toFixed(2))} %`;
+}
+
+/** The y range a trade-off chart shows: its data with 5 % padding (never a fixed 0–100 %). */
+export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x: [number, number] } {
+  const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.band ?? []).flatMap((b) => [b.lo, b.hi]), ...(s.target === null ? [] : [s.target])]);
+  const lo = Math.min(...ys);
+  const hi = Math.max(...ys);
+  const pad = (hi - lo || 0.01) * 0.05;
+  const xs = list.flatMap((s) => [...s.points.map((p) => p.fraction), s.budget]);
+  return { y: [lo - pad, hi + pad], x: [Math.max(0, Math.min(...xs) - 0.03), Math.min(1, Math.max(...xs) + 0.03)] };
+}
+
+/**
+ * The trade-off chart as SVG: one series per entry (overlaid when comparing reports), points,
+ * heuristics labelled, the pick as a larger ringed point, curve, band, budget and target lines.
+ */
+export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], theme: SvgTheme = LIGHT_SVG_THEME, size = { width: 720, height: 420 }): string {
+  const { width, height } = size;
+  const m = { left: 64, right: 120, top: 28, bottom: 48 };
+  const range = tradeoffRange(list.map((l) => l.series));
+  const X = (f: number) => m.left + ((f - range.x[0]) / (range.x[1] - range.x[0])) * (width - m.left - m.right);
+  const Y = (v: number) => height - m.bottom - ((v - range.y[0]) / (range.y[1] - range.y[0])) * (height - m.top - m.bottom);
+  const f1 = (v: number) => v.toFixed(1);
+  const out: string[] = [];
+  const text = (x: number, y: number, s: string, attrs = '') => out.push(`<text x="${f1(x)}" y="${f1(y)}" ${attrs}>${escapeXml(s)}</text>`);
+  out.push(`<rect width="${width}" height="${height}" fill="${theme.background}"/>`);
+  out.push(`<g font-family="${escapeXml(theme.font)}" font-size="11" fill="${theme.foreground}">`);
+  for (const t of ticks(range.y[0], range.y[1])) {
+    out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f1(Y(t))}" y2="${f1(Y(t))}" stroke="${theme.grid}" stroke-width="0.5"/>`);
+    text(m.left - 6, Y(t) + 4, percentTick(t), 'text-anchor="end"');
+  }
+  for (const t of ticks(range.x[0], range.x[1])) {
+    out.push(`<line y1="${m.top}" y2="${height - m.bottom}" x1="${f1(X(t))}" x2="${f1(X(t))}" stroke="${theme.grid}" stroke-width="0.5"/>`);
+    text(X(t), height - m.bottom + 16, percentTick(t), 'text-anchor="middle"');
+  }
+  const first = list[0]?.series;
+  if (first) {
+    text((m.left + width - m.right) / 2, height - 8, first.xLabel, 'text-anchor="middle"');
+    text(12, (m.top + height - m.bottom) / 2, first.yLabel, `text-anchor="middle" transform="rotate(-90 12 ${f1((m.top + height - m.bottom) / 2)})"`);
+  }
+  // Curves and lines are clipped to the plot area (the fitted curve runs from the smallest model to the source).
+  out.push(`<clipPath id="plot"><rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}"/></clipPath><g clip-path="url(#plot)">`);
+  list.forEach(({ series }, i) => {
+    const c = theme.series[i % theme.series.length];
+    if (series.band && series.band.length > 1) {
+      const upper = series.band.map((b) => `${f1(X(b.fraction))},${f1(Y(b.hi))}`);
+      const lower = [...series.band].reverse().map((b) => `${f1(X(b.fraction))},${f1(Y(b.lo))}`);
+      out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${c}" fill-opacity="0.15" stroke="none"/>`);
+    }
+    if (series.curve && series.curve.length > 1) out.push(`<polyline points="${series.curve.map((p) => `${f1(X(p.fraction))},${f1(Y(p.y))}`).join(' ')}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
+  });
+  out.push('</g>');
+  list.forEach(({ name, series }, i) => {
+    const c = theme.series[i % theme.series.length];
+    out.push(`<line x1="${f1(X(series.budget))}" x2="${f1(X(series.budget))}" y1="${m.top}" y2="${height - m.bottom}" stroke="${c}" stroke-dasharray="6 4"/>`);
+    text(X(series.budget) + 3, m.top + 10 + 12 * i, `budget ${(100 * series.budget).toFixed(0)} %${list.length > 1 ? ` (${name})` : ''}`);
+    if (series.target !== null) {
+      out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f1(Y(series.target))}" y2="${f1(Y(series.target))}" stroke="${c}" stroke-dasharray="2 3"/>`);
+      text(width - m.right - 2, Y(series.target) - 3, `target ${(100 * series.targetRetention).toFixed(0)} % of final`, 'text-anchor="end"');
+    }
+    for (const p of series.points) {
+      const cx = f1(X(p.fraction));
+      const cy = f1(Y(p.y));
+      if (p.heuristics.length) {
+        out.push(`<rect x="${f1(X(p.fraction) - 4)}" y="${f1(Y(p.y) - 4)}" width="8" height="8" fill="none" stroke="${c}" stroke-width="1.5"/>`);
+        if (p.label) text(X(p.fraction) + 6, Y(p.y) + 12, p.label, 'font-size="9"');
+      } else out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${c}" fill-opacity="0.7"/>`);
+      if (p.pick) {
+        out.push(`<circle cx="${cx}" cy="${cy}" r="7" fill="none" stroke="${c}" stroke-width="2.5"/>`);
+        text(X(p.fraction) + 9, Y(p.y) - 6, `ProbeScale${list.length > 1 ? ` (${name})` : ''}`, 'font-weight="bold"');
+      }
+    }
+  });
+  out.push('</g>');
+  const title = `Trade-off: ${list.map((l) => l.name).join(' vs ')}`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}"><title>${escapeXml(title)}</title>${out.join('')}</svg>\n`;
+}
+
+/** The heatmap as SVG: cells shaded from min to max in the first series colour; kept columns marked with a bar. */
+export function heatmapSvg(h: Heatmap, theme: SvgTheme = LIGHT_SVG_THEME): string {
+  const cell = 34;
+  const labelW = 150;
+  const top = 34;
+  // Wide enough for the caption under a few columns.
+  const width = Math.max(labelW + h.columns.length * cell + 10, 560);
+  const height = top + h.rows.length * 24 + 30;
+  const fmt = (v: number) => (h.percent ? (100 * v).toFixed(1) : v.toFixed(2));
+  const out: string[] = [`<rect width="${width}" height="${height}" fill="${theme.background}"/>`, `<g font-family="${escapeXml(theme.font)}" font-size="10" fill="${theme.foreground}">`];
+  h.columns.forEach((c, j) => {
+    const x = labelW + j * cell;
+    out.push(`<text x="${x + cell / 2}" y="${top - 8}" text-anchor="middle">${h.columnKind === 'layer' ? 'L' : 'B'}${c}</text>`);
+    if (h.kept?.[j]) out.push(`<rect x="${x + 2}" y="${top - 4}" width="${cell - 4}" height="3" fill="${theme.series[1]}"/>`);
+  });
+  h.rows.forEach((r, i) => {
+    const y = top + i * 24;
+    out.push(`<text x="${labelW - 6}" y="${y + 15}" text-anchor="end">${escapeXml(r.name)}</text>`);
+    r.values.forEach((v, j) => {
+      const x = labelW + j * cell;
+      const share = v === null || h.max === h.min ? 0 : (v - h.min) / (h.max - h.min);
+      out.push(`<rect x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="22" fill="${theme.series[0]}" fill-opacity="${v === null ? 0 : (0.08 + 0.85 * share).toFixed(2)}" stroke="${theme.grid}" stroke-width="0.5"/>`);
+      if (v !== null) out.push(`<text x="${x + cell / 2}" y="${y + 15}" text-anchor="middle">${fmt(v)}</text>`);
+      if (h.columns[j] === r.best) out.push(`<rect x="${x + 2}" y="${y + 2}" width="${cell - 4}" height="20" fill="none" stroke="${theme.foreground}" stroke-width="2"/>`);
+      else if (h.columns[j] === r.bestTest) out.push(`<rect x="${x + 2}" y="${y + 2}" width="${cell - 4}" height="20" fill="none" stroke="${theme.foreground}" stroke-width="1" stroke-dasharray="3 2"/>`);
+    });
+  });
+  const label = HEAT_METRICS.find((m) => m.id === h.metric)!.label;
+  const framed = h.rows.some((r) => r.best !== undefined) ? 'framed = best layer (cross-validated), dashed = highest on test; ' : '';
+  out.push(`<text x="${labelW}" y="${height - 8}">${escapeXml(`${label}; ${framed}${h.kept ? 'bar above a column = kept; ' : ''}darker = higher`)}</text>`, '</g>');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(`Heatmap of ${label}`)}"><title>${escapeXml(`Heatmap of ${label}`)}</title>${out.join('')}</svg>\n`;
+}
+
+/** Latency as grouped bars per batch size: original, pruned and the ideal pruned time (original ÷ ideal). */
+export function latencySvg(rows: LatencyRow[], theme: SvgTheme = LIGHT_SVG_THEME): string {
+  const width = 520;
+  const height = 60 + rows.length * 78;
+  const left = 120;
+  const barMax = width - left - 90;
+  const out: string[] = [`<rect width="${width}" height="${height}" fill="${theme.background}"/>`, `<g font-family="${escapeXml(theme.font)}" font-size="11" fill="${theme.foreground}">`];
+  rows.forEach((r, i) => {
+    const y0 = 20 + i * 78;
+    const scale = barMax / r.originalMs;
+    const bars: [string, number, string][] = [
+      ['original', r.originalMs, theme.series[0]],
+      ['pruned', r.prunedMs, theme.series[1]],
+      ['ideal pruned', r.originalMs / r.ideal, theme.series[2]],
+    ];
+    out.push(`<text x="4" y="${y0 + 12}" font-weight="bold">batch ${r.batch}</text>`);
+    bars.forEach(([name, ms, c], k) => {
+      const y = y0 + 18 + k * 18;
+      out.push(`<text x="${left - 6}" y="${y + 11}" text-anchor="end">${name}</text>`);
+      out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, ms * scale).toFixed(1)}" height="14" fill="${c}"/>`);
+      out.push(`<text x="${(left + Math.max(1, ms * scale) + 4).toFixed(1)}" y="${y + 11}">${ms.toFixed(ms < 10 ? 2 : 1)} ms</text>`);
+    });
+  });
+  out.push(`<text x="4" y="${height - 8}">${escapeXml(`measured speed-up ${rows.map((r) => `${times(r.speedup)} at batch ${r.batch}`).join(', ')}; ideal ${times(rows[0]?.ideal ?? NaN)}`)}</text>`, '</g>');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Latency, original vs pruned"><title>Latency, original vs pruned</title>${out.join('')}</svg>\n`;
+}
+
+/** Two reports can be overlaid when they come from the same source model (same architecture and size). */
+export function sameSource(a: ReportData, b: ReportData): boolean {
+  return a.model.architecture === b.model.architecture && a.model.params.total === b.model.params.total && a.model.numLayers === b.model.numLayers;
+}
+
+/** A short name for a report in a comparison: its budget, tasks and vocabulary trimming. */
+export function reportLabel(r: ReportData): string {
+  const s = r.selection;
+  const tasks = Object.keys(r.tasks).join('+');
+  if (!s) return `${r.kind} ${tasks}`;
+  return `${(100 * s.budget.fraction).toFixed(0)} % ${tasks}${s.vocabTrim ? ' vocab-trim' : ''}`;
+}

@@ -1,0 +1,62 @@
+/**
+ * The one-line verdict of an optimize report, worded from the paired test differences: a gap
+ * within one paired standard error is a tie and is said as one; a task whose pruned accuracy
+ * keeps under half of the unpruned model's above-chance accuracy is called out as near chance.
+ * The side view, the report editor, the CLI and the model card all print this text.
+ */
+import type { SelectionData } from './protocol';
+
+export interface VerdictInput {
+  /** ProbeScale minus each baseline on the same test rows (fractions), with the paired SE. */
+  baselines: { name: string; gap?: { diff: number; se: number } }[];
+  /** Per task: pruned test accuracy, majority-class accuracy, unpruned final-layer accuracy. */
+  perTask: Record<string, { test: number; majority: number; final: number }>;
+}
+
+export interface Verdict {
+  /** No baseline is ahead by more than one SE and no task is near chance. */
+  ok: boolean;
+  headline: string;
+  /** Counts and the rule, one sentence. */
+  detail: string;
+}
+
+/** Below this share of the unpruned model's above-chance accuracy a task is "near chance". */
+export const NEAR_CHANCE_SHARE = 0.5;
+
+const pts = (x: number) => (100 * x).toFixed(1);
+
+export function verdict(v: VerdictInput): Verdict {
+  const paired = v.baselines.filter((b) => b.gap);
+  const ahead = paired.filter((b) => b.gap!.diff > b.gap!.se).length;
+  const behind = paired.filter((b) => b.gap!.diff < -b.gap!.se);
+  const tied = paired.length - ahead - behind.length;
+  const n = paired.length;
+  let headline: string;
+  if (n === 0) headline = 'No paired comparison with the baselines in this report';
+  else if (behind.length > 0) headline = `Behind ${behind.length} of ${n} baselines (${behind.map((b) => b.name).join(', ')}) by more than one paired SE; tied with ${tied}, ahead of ${ahead}`;
+  else if (ahead === 0) headline = `Tied with all ${n} baselines: every gap is within one paired SE`;
+  else headline = `Ahead of ${ahead} of ${n} baselines by more than one paired SE, tied with ${tied}, behind none`;
+  const near = Object.entries(v.perTask).filter(([, t]) => t.final > t.majority && (t.test - t.majority) / (t.final - t.majority) < NEAR_CHANCE_SHARE);
+  for (const [name, t] of near) {
+    const kept = (t.test - t.majority) / (t.final - t.majority);
+    headline += kept <= 0
+      ? `; ${name} falls to chance: ${pts(t.test)} %, at or below the majority class's ${pts(t.majority)} % (unpruned ${pts(t.final)} %)`
+      : `; ${name} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${(100 * kept).toFixed(0)} % of its above-chance accuracy kept)`;
+  }
+  const detail = `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); a task is near chance when it keeps under ${100 * NEAR_CHANCE_SHARE} % of the unpruned model's above-chance accuracy.`;
+  return { ok: n > 0 && behind.length === 0 && near.length === 0, headline: `${headline}.`, detail };
+}
+
+/** The verdict of a selection as the webview receives it (src/shared/protocol.ts). */
+export function verdictOfSelection(sel: SelectionData): Verdict {
+  return verdict({
+    baselines: sel.baselines.map((b) => ({ name: b.name, ...(b.gap ? { gap: b.gap } : {}) })),
+    perTask: Object.fromEntries(Object.entries(sel.perTask).map(([k, t]) => [k, { test: t.test.accuracy, majority: t.majority, final: t.reference.final.accuracy }])),
+  });
+}
+
+/** The order every surface lists baselines in: highest task-weighted test accuracy first, then fewer parameters. */
+export function inReportOrder<T extends { testObjective: number; params: number }>(baselines: readonly T[]): T[] {
+  return [...baselines].sort((a, b) => b.testObjective - a.testObjective || a.params - b.params);
+}

@@ -1,0 +1,424 @@
+/**
+ * The report editor (full width): the trade-off chart of an optimize report, reports of the
+ * same source model overlaid, the tasks × layers heatmap, latency, a table beside each chart,
+ * and exports (PNG, SVG, Markdown). Everything it draws comes from src/shared/reportCharts.ts;
+ * it talks to the host only through ../vscodeApi (typed by src/shared/protocol.ts).
+ */
+import { assertNever, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
+import { verdictOfSelection } from '../../src/shared/verdict';
+import {
+  HEAT_METRICS,
+  TRADEOFF_HEAD,
+  blocksText,
+  heatmap,
+  heatmapMarkdown,
+  heatmapSvg,
+  heatmapTable,
+  LATENCY_HEAD,
+  latencyExplanation,
+  latencyMarkdown,
+  latencyRows,
+  latencySvg,
+  latencyTable,
+  pctText,
+  reportLabel,
+  sameSource,
+  tradeoffChoices,
+  tradeoffMarkdown,
+  tradeoffRows,
+  tradeoffSeries,
+  tradeoffSvg,
+  type HeatMetric,
+  type SvgTheme,
+  type TradeoffAxis,
+  type TradeoffPoint,
+  type TradeoffSeries,
+} from '../../src/shared/reportCharts';
+import { readTheme } from '../charts';
+import { el, table } from '../dom';
+import { basename, when } from '../format';
+import { Host } from '../vscodeApi';
+import { TradeoffChart } from './tradeoffChart';
+
+interface EditorState {
+  task: string | null;
+  axis: TradeoffAxis;
+  metric: HeatMetric;
+}
+
+interface Shown {
+  report: ReportData;
+  source: string;
+}
+
+function button(text: string, id: string, onClick: () => void, title?: string): HTMLButtonElement {
+  const b = el('button', { id, text, title });
+  b.type = 'button';
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function select<T extends string>(id: string, label: string, options: { value: T; text: string; disabled?: boolean }[], value: T, onChange: (v: T) => void): HTMLElement {
+  const s = el('select', { id });
+  for (const o of options) {
+    const opt = el('option', { text: o.text });
+    opt.value = o.value;
+    opt.disabled = !!o.disabled;
+    opt.selected = o.value === value;
+    s.append(opt);
+  }
+  s.addEventListener('change', () => onChange(s.value as T));
+  const l = el('label', {}, `${label} `, s);
+  return l;
+}
+
+function utf8Base64(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+/** Draws an SVG string onto a canvas (2× for sharpness) and returns the PNG as a data URL. */
+async function svgToPng(svg: string, background: string): Promise<string> {
+  const img = new Image();
+  img.src = `data:image/svg+xml;base64,${utf8Base64(svg)}`;
+  await img.decode();
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth * 2;
+  c.height = img.naturalHeight * 2;
+  const g = c.getContext('2d')!;
+  g.fillStyle = background;
+  g.fillRect(0, 0, c.width, c.height);
+  g.drawImage(img, 0, 0, c.width, c.height);
+  return c.toDataURL('image/png');
+}
+
+/** Parses an SVG built by reportCharts (its user text is escaped there) into a node. */
+function svgNode(svg: string): Node {
+  const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
+  return document.importNode(doc.documentElement, true);
+}
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+class ReportEditor {
+  private readonly host = new Host<EditorState>();
+  private state: EditorState = this.host.state ?? { task: null, axis: 'accuracy', metric: 'accuracy' };
+  private shown: Shown | null = null;
+  private compare: Shown[] = [];
+  private chart: TradeoffChart | undefined;
+  /** The clicked point; `own` when it belongs to this editor's report (only those can be committed). */
+  private selected: { point: TradeoffPoint; series: string; own: boolean } | null = null;
+  private message = '';
+
+  constructor(private readonly root: HTMLElement) {}
+
+  start(): void {
+    this.host.listen((m) => this.onMessage(m));
+    new MutationObserver(() => this.render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    this.host.ready();
+  }
+
+  private onMessage(m: Exclude<ToWebview, { type: 'reply' }>): void {
+    switch (m.type) {
+      case 'report/show':
+        this.shown = { report: m.report, source: m.source ?? '' };
+        this.selected = null;
+        this.render();
+        break;
+      case 'report/error':
+        this.root.replaceChildren(el('p', { id: 'load-error', class: 'notice error', text: m.message }));
+        break;
+      case 'job/progress':
+      case 'job/done':
+        break;
+      default:
+        assertNever(m, 'message');
+    }
+  }
+
+  private save(): void {
+    this.host.state = this.state;
+  }
+
+  private svgTheme(): SvgTheme {
+    const t = readTheme();
+    return { background: cssVar('--vscode-editor-background', '#ffffff'), foreground: t.foreground, grid: t.grid, series: t.series, font: t.font };
+  }
+
+  private fileName(chart: string, ext: ExportFormat): string {
+    const r = this.shown!.report;
+    const base = `${basename(r.model.dir) || 'model'}-${r.kind}${r.selection ? `-${(100 * r.selection.budget.fraction).toFixed(0)}` : ''}-${chart}`;
+    return `${base.replace(/[^\w.-]+/g, '_')}.${ext}`;
+  }
+
+  private async export(chart: string, format: ExportFormat, data: () => string | Promise<string>): Promise<void> {
+    try {
+      let payload = await data();
+      if (format === 'png') payload = payload.replace(/^data:image\/png;base64,/, '');
+      const { saved } = await this.host.request('export/save', { fileName: this.fileName(chart, format), format, data: payload });
+      this.say(saved ? `Saved ${basename(saved)}.` : 'Export cancelled.');
+    } catch (e) {
+      this.say(`Export failed: ${(e as Error).message}`);
+    }
+  }
+
+  private exportButtons(chart: string, png: () => string | Promise<string>, svg: () => string, md: () => string): HTMLElement {
+    return el(
+      'div',
+      { class: 'exports' },
+      button('PNG', `${chart}-png`, () => void this.export(chart, 'png', png), `Save the ${chart} chart as PNG under .probescale/exports`),
+      button('SVG', `${chart}-svg`, () => void this.export(chart, 'svg', svg), `Save the ${chart} chart as SVG under .probescale/exports`),
+      button('Markdown', `${chart}-md`, () => void this.export(chart, 'md', md), `Save the ${chart} table as Markdown under .probescale/exports`),
+    );
+  }
+
+  private say(text: string): void {
+    this.message = text;
+    const box = document.getElementById('status');
+    if (box) box.textContent = text;
+  }
+
+  private render(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+    if (!this.shown) return;
+    const { report, source } = this.shown;
+    const sections: string[] = [];
+    const head = el(
+      'header',
+      {},
+      el('h1', { text: `${basename(report.model.dir) || 'model'} — ${report.kind} report` }),
+      el('p', { class: 'meta', text: `${report.model.architecture}, ${report.model.numLayers} blocks, ${report.model.params.total.toLocaleString('en-US')} parameters · tasks ${Object.keys(report.tasks).join(', ')} · completed ${when(report.createdAt)}` }),
+      el('p', { class: 'meta', text: source }),
+      el('p', { id: 'status', class: 'status-line', text: this.message }),
+    );
+    head.querySelector('#status')!.setAttribute('aria-live', 'polite');
+    const parts: HTMLElement[] = [head];
+    const tradeoff = this.renderTradeoff(report);
+    if (tradeoff) {
+      parts.push(tradeoff.section);
+      sections.push('tradeoff');
+    }
+    const heat = this.renderHeatmap(report);
+    if (heat) {
+      parts.push(heat);
+      sections.push('heatmap');
+    }
+    const lat = this.renderLatency(report);
+    if (lat) {
+      parts.push(lat);
+      sections.push('latency');
+    }
+    if (sections.length === 0) parts.push(el('p', { class: 'notice', text: 'This report has no per-layer scores, selection or timing to chart; the side view shows its scores.' }));
+    this.root.replaceChildren(...parts);
+    tradeoff?.draw();
+    this.host.post({ type: 'rendered', modelDir: report.model.dir, createdAt: report.createdAt, kind: report.kind, sections });
+  }
+
+  // ---- trade-off -------------------------------------------------------------------------------
+
+  private seriesList(report: ReportData): { name: string; series: TradeoffSeries; total: number; source: string }[] {
+    const opts = { task: this.state.task, axis: this.state.axis };
+    const all = [this.shown!, ...this.compare];
+    return all.flatMap((s, i) => {
+      const series = tradeoffSeries(s.report, s === this.shown || !opts.task || s.report.tasks[opts.task] ? opts : { ...opts, task: null });
+      if (!series || (i > 0 && !sameSource(report, s.report))) return [];
+      return [{ name: all.length > 1 ? `${i + 1}: ${reportLabel(s.report)}` : reportLabel(s.report), series, total: s.report.model.params.total, source: s.source }];
+    });
+  }
+
+  private renderTradeoff(report: ReportData): { section: HTMLElement; draw: () => void } | null {
+    if (!report.selection) return null;
+    const choices = tradeoffChoices(report);
+    if (this.state.task !== null && !choices.tasks.includes(this.state.task)) this.state.task = null;
+    if (!choices.perTask && this.state.task !== null) this.state.task = null;
+    if (!choices.retention && this.state.axis !== 'accuracy') this.state.axis = 'accuracy';
+    const list = this.seriesList(report);
+    const main = list[0].series;
+    const canvas = el('canvas', { id: 'tradeoff-chart' });
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `Trade-off chart: ${main.points.length} measured subsets; the table below lists them.`);
+    const hover = el('p', { id: 'tradeoff-hover', class: 'hover-line', text: 'Hover a point for its size; click it (or use Select in the table) for its blocks.' });
+    hover.setAttribute('aria-live', 'polite');
+    const detail = el('div', { id: 'point-detail' });
+    const controls = el(
+      'div',
+      { class: 'controls' },
+      select<string>('tradeoff-task', 'Tasks', [{ value: '', text: 'task-weighted' }, ...choices.tasks.map((t) => ({ value: t, text: t, disabled: !choices.perTask }))], this.state.task ?? '', (v) => {
+        this.state.task = v || null;
+        this.save();
+        this.render();
+      }),
+      select<TradeoffAxis>('tradeoff-axis', 'Axis', [
+        { value: 'accuracy', text: 'accuracy' },
+        { value: 'vsFinal', text: 'retention vs final layer', disabled: !choices.retention },
+        { value: 'vsBest', text: 'retention vs best layer', disabled: !choices.retention },
+      ], this.state.axis, (v) => {
+        this.state.axis = v;
+        this.save();
+        this.render();
+      }),
+      button('Compare with…', 'compare', () => void this.pickCompare(), 'Overlay other reports of the same source model'),
+      ...(this.compare.length ? [button('Clear comparison', 'compare-clear', () => ((this.compare = []), this.render()))] : []),
+    );
+    const legend = el('p', { class: 'legend', text: `● measured subset · □ heuristic (named) · ◯ ProbeScale's pick · line: fitted curve P(n) = P∞ − a·n^(−α), shaded: its 5–95 % bootstrap band · dashed vertical: budget · dotted horizontal: ${(100 * main.targetRetention).toFixed(0)} % target retention. Points are cross-validated on the training rows (what selection used); test accuracy is shown where it was measured.` });
+    const notes = list.flatMap((l) => l.series.notes.map((n) => `${list.length > 1 ? `${l.name}: ` : ''}${n}`));
+    const rejected = this.compare.filter((c) => !sameSource(report, c.report)).map((c) => `${basename(c.source)} is from another model (${c.report.model.architecture}, ${c.report.model.params.total.toLocaleString('en-US')} parameters) and is not overlaid.`);
+    const alt = el('details', { id: 'tradeoff-table-box' }, el('summary', { text: `Table: the ${main.points.length} measured subsets` }), this.pointTable(list[0].name, main));
+    const section = el(
+      'section',
+      { id: 'tradeoff', section: 'tradeoff' },
+      el('h2', { text: 'Parameters vs accuracy' }),
+      this.verdictLine(report.selection),
+      controls,
+      el('div', { class: 'chart-box' }, canvas),
+      hover,
+      legend,
+      ...[...notes, ...rejected].map((n) => el('p', { class: 'note', text: n })),
+      detail,
+      ...(list.length > 1 ? [this.compareTable(list)] : []),
+      alt,
+      this.exportButtons('tradeoff', () => this.chart!.toPng(cssVar('--vscode-editor-background', '#ffffff')), () => tradeoffSvg(list, this.svgTheme()), () => list.map((l) => `### ${l.name}\n\n${tradeoffMarkdown(l.series)}`).join('\n')),
+    );
+    const totals = new Map(list.map((l) => [l.name, l.total]));
+    const draw = () => {
+      this.chart = new TradeoffChart(
+        canvas,
+        (p, name) => this.select(p, name, name === list[0].name),
+        (p, name) => (hover.textContent = p ? `${name}: blocks ${blocksText(p.kept)} — ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source), ${pctText(p.y)}${p.test === null ? '' : `, test ${pctText(p.test)}`}` : hover.textContent),
+      );
+      this.chart.update(list, readTheme(), (name) => totals.get(name) ?? report.model.params.total);
+      if (this.selected) this.renderDetail();
+    };
+    return { section, draw };
+  }
+
+  /** The same verdict as the side view, CLI and model card (src/shared/verdict.ts). */
+  private verdictLine(sel: SelectionData): HTMLElement {
+    const v = verdictOfSelection(sel);
+    return el('div', { id: 'verdict' }, el('p', { class: v.ok ? 'verdict' : 'verdict warn', text: `${v.ok ? '✓' : '!'} ${v.headline}` }), el('p', { class: 'meta', text: v.detail }));
+  }
+
+  private pointTable(name: string, series: TradeoffSeries): HTMLElement {
+    return table(
+      'tradeoff-table',
+      [...TRADEOFF_HEAD.map((h) => ({ text: h === 'y' ? 'cross-validated' : h })), { text: '' }],
+      series.points.map((p, i) => ({
+        cells: [...tradeoffRows(series)[i], button('Select', `select-${i}`, () => this.select(p, name, true), `Show blocks ${blocksText(p.kept)} and offer to commit them`)],
+        class: p.pick ? 'pick' : undefined,
+      })),
+    );
+  }
+
+  private compareTable(list: { name: string; series: TradeoffSeries; source: string }[]): HTMLElement {
+    return table(
+      'compare-table',
+      [{ text: 'report' }, { text: 'budget' }, { text: 'pick: blocks' }, { text: 'parameters' }, { text: 'cross-validated' }, { text: 'test' }, { text: 'subsets measured' }],
+      list.map((l, i) => ({
+        cells: [this.swatch(i, l.name), pctText(l.series.budget), l.series.pick ? blocksText(l.series.pick.kept) : '–', l.series.pick ? `${l.series.pick.params.toLocaleString('en-US')} (${pctText(l.series.pick.fraction)})` : '–', pctText(l.series.pick?.y), pctText(l.series.pick?.test), String(l.series.points.length)],
+        title: l.source,
+      })),
+    );
+  }
+
+  /** The report's name after a square in its colour on the chart (set through the CSSOM, which the CSP allows). */
+  private swatch(i: number, name: string): HTMLElement {
+    const series = readTheme().series;
+    const mark = el('span', { class: 'swatch', text: '■ ' });
+    mark.style.color = series[i % series.length];
+    return el('span', {}, mark, name);
+  }
+
+  private async pickCompare(): Promise<void> {
+    try {
+      const exclude = [this.shown!.source, ...this.compare.map((c) => c.source)];
+      const { reports } = await this.host.request('report/compare', { exclude });
+      this.compare.push(...reports.map((r) => ({ report: r.report, source: r.source })));
+      this.render();
+    } catch (e) {
+      this.say(`Compare failed: ${(e as Error).message}`);
+    }
+  }
+
+  private select(point: TradeoffPoint, series: string, own: boolean): void {
+    this.selected = { point, series, own };
+    this.renderDetail();
+  }
+
+  private renderDetail(): void {
+    const box = document.getElementById('point-detail');
+    if (!box || !this.selected || !this.shown) return;
+    const { point: p, series, own } = this.selected;
+    const commit = button('Commit this subset', 'commit-subset', () => void this.commit(p.kept), `Write ${basename(this.shown.report.model.dir)} with blocks ${blocksText(p.kept)} kept (the Prune path)`);
+    // The prune path writes whole blocks; a compensated candidate (bridges, narrowed widths) is committed by Optimize.
+    commit.disabled = !own || p.compensation !== undefined;
+    box.replaceChildren(
+      el('h3', { text: `Selected: blocks ${blocksText(p.kept)}${own ? '' : ` (${series}; open that report to commit it)`}` }),
+      el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${[p.pick ? "ProbeScale's pick" : '', ...p.heuristics, p.origin].filter(Boolean).join('; ')}${p.compensation ? ` · compensated: ${p.compensation} (commit it with Optimize; Prune writes whole blocks)` : ''}` }),
+      ...(this.shown.report.selection?.vocabTrim
+        ? [el('p', { class: 'note', text: 'This report trimmed the vocabulary; "Commit this subset" runs the prune path, which keeps the full vocabulary, so the folder it writes has more parameters than shown here (re-run Optimize with vocabulary trimming to commit a trimmed model).' })]
+        : []),
+      commit,
+      el('span', { id: 'commit-result', class: 'meta' }),
+    );
+  }
+
+  private async commit(kept: number[]): Promise<void> {
+    const out = document.getElementById('commit-result');
+    try {
+      const r = await this.host.request('prune/commit', { modelDir: this.shown!.report.model.dir, layers: kept });
+      if (out) out.textContent = r.status === 'written' ? ` Wrote ${basename(r.out)} (${r.params.after.toLocaleString('en-US')} parameters).` : r.status === 'cancelled' ? ' Cancelled; nothing was written.' : ' Not replaced.';
+    } catch (e) {
+      if (out) out.textContent = ` ${(e as Error).message}`;
+    }
+  }
+
+  // ---- heatmap and latency ---------------------------------------------------------------------
+
+  private renderHeatmap(report: ReportData): HTMLElement | null {
+    const available = HEAT_METRICS.filter((m) => heatmap(report, m.id) !== null);
+    if (available.length === 0) return null;
+    if (!available.some((m) => m.id === this.state.metric)) this.state.metric = available[0].id;
+    const h = heatmap(report, this.state.metric)!;
+    const svg = heatmapSvg(h, this.svgTheme());
+    const fig = el('div', { id: 'heatmap-figure', class: 'figure' }, svgNode(svg));
+    const md = heatmapMarkdown(h);
+    const { head, rows } = heatmapTable(h);
+    return el(
+      'section',
+      { id: 'heatmap', section: 'heatmap' },
+      el('h2', { text: 'Layer relevance' }),
+      el('div', { class: 'controls' }, select<HeatMetric>('heatmap-metric', 'Show', available.map((m) => ({ value: m.id, text: m.label })), this.state.metric, (v) => {
+        this.state.metric = v;
+        this.save();
+        this.render();
+      })),
+      fig,
+      el('p', { class: 'legend', text: `${HEAT_METRICS.find((m) => m.id === h.metric)!.explain}${h.columnKind === 'layer' ? ' Framed (◆ in the table): the best layer, highest cross-validated accuracy on the training rows; dashed (▲): highest test accuracy, where that is another layer.' : ''}${h.kept ? ` Columns marked (bar; * in the table) are ${h.columnKind === 'block' ? 'blocks the selection keeps' : 'hidden states the pruned model still computes (layer 0 and the output of each kept block)'}.` : ''}` }),
+      el('details', {}, el('summary', { text: 'Table' }), table('heatmap-table', head.map((text) => ({ text })), rows.map((cells) => ({ cells })))),
+      this.exportButtons('heatmap', () => svgToPng(svg, this.svgTheme().background), () => svg, () => md),
+    );
+  }
+
+  private renderLatency(report: ReportData): HTMLElement | null {
+    const rows = latencyRows(report);
+    if (!rows) return null;
+    const svg = latencySvg(rows, this.svgTheme());
+    const md = latencyMarkdown(rows);
+    return el(
+      'section',
+      { id: 'latency', section: 'latency' },
+      el('h2', { text: 'Latency, original vs pruned' }),
+      el('div', { id: 'latency-figure', class: 'figure' }, svgNode(svg)),
+      el('p', { id: 'latency-explain', class: 'legend', text: latencyExplanation(report.verify!.timing) }),
+      table('latency-table', LATENCY_HEAD.map((text) => ({ text })), latencyTable(rows).map((cells) => ({ cells }))),
+      this.exportButtons('latency', () => svgToPng(svg, this.svgTheme().background), () => svg, () => md),
+    );
+  }
+}
+
+new ReportEditor(document.getElementById('app')!).start();

@@ -1,0 +1,197 @@
+/**
+ * The trade-off chart drawn with chart.js: x = share of the source model's parameters, y = the
+ * chosen axis. Each report in the list is one colour: its measured subsets as points, heuristics
+ * as labelled squares, ProbeScale's pick ringed, the fitted curve with its bootstrap band, the
+ * budget and target-retention lines. Used by the report editor and by scripts/figures.mjs.
+ */
+import {
+  Chart,
+  Filler,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  ScatterController,
+  Title,
+  Tooltip,
+  type ChartDataset,
+  type Plugin,
+  type PointStyle,
+} from 'chart.js';
+import { percentTick, tradeoffRange, ticks, type TradeoffPoint, type TradeoffSeries } from '../../src/shared/reportCharts';
+
+Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, Filler, Title, Tooltip);
+
+export interface ChartTheme {
+  foreground: string;
+  grid: string;
+  series: string[];
+  font: string;
+  fontSize: number;
+}
+
+type XY = { x: number; y: number; point?: TradeoffPoint };
+/** What each dataset is: the editor counts `subsets` datasets' points against the report. */
+export type Role = 'subsets' | 'pick' | 'curve' | 'band-lo' | 'band-hi' | 'budget' | 'target';
+type DS = ChartDataset<'scatter', XY[]> & { role: Role; seriesName: string };
+
+function fade(color: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{6})$/i.exec(color);
+  if (!hex) return color;
+  const n = Number.parseInt(hex[1], 16);
+  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+function datasets(list: { name: string; series: TradeoffSeries }[], theme: ChartTheme, yRange: [number, number]): DS[] {
+  const out: DS[] = [];
+  list.forEach(({ name, series }, i) => {
+    const c = theme.series[i % theme.series.length];
+    const base = { seriesName: name, showLine: false };
+    if (series.band) {
+      out.push({ ...base, role: 'band-lo', label: `${name} band`, data: series.band.map((b) => ({ x: b.fraction, y: b.lo })), showLine: true, borderWidth: 0, pointRadius: 0, pointHitRadius: 0 });
+      out.push({ ...base, role: 'band-hi', label: `${name} band`, data: series.band.map((b) => ({ x: b.fraction, y: b.hi })), showLine: true, borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: '-1', backgroundColor: fade(c, 0.15) });
+    }
+    if (series.curve) out.push({ ...base, role: 'curve', label: `${name} fitted curve`, data: series.curve.map((p) => ({ x: p.fraction, y: p.y })), showLine: true, borderColor: c, borderWidth: 1.5, pointRadius: 0, pointHitRadius: 0 });
+    out.push({ ...base, role: 'budget', label: `${name} budget`, data: [{ x: series.budget, y: yRange[0] }, { x: series.budget, y: yRange[1] }], showLine: true, borderColor: c, borderDash: [6, 4], borderWidth: 1, pointRadius: 0, pointHitRadius: 0 });
+    if (series.target !== null) out.push({ ...base, role: 'target', label: `${name} target`, data: [{ x: 0, y: series.target }, { x: 1, y: series.target }], showLine: true, borderColor: c, borderDash: [2, 3], borderWidth: 1, pointRadius: 0, pointHitRadius: 0 });
+    const pts = series.points.map((p) => ({ x: p.fraction, y: p.y, point: p }));
+    out.push({
+      ...base,
+      role: 'subsets',
+      label: name,
+      data: pts,
+      backgroundColor: pts.map((p) => (p.point.heuristics.length ? 'transparent' : fade(c, 0.75))),
+      borderColor: c,
+      borderWidth: pts.map((p) => (p.point.heuristics.length ? 1.5 : 0)),
+      pointStyle: pts.map((p): PointStyle => (p.point.heuristics.length ? 'rect' : 'circle')),
+      pointRadius: pts.map((p) => (p.point.heuristics.length ? 5 : 3.5)),
+      pointHoverRadius: 7,
+    });
+    if (series.pick) out.push({ ...base, role: 'pick', label: `${name} ProbeScale pick`, data: [{ x: series.pick.fraction, y: series.pick.y, point: series.pick }], backgroundColor: 'transparent', borderColor: c, borderWidth: 3, pointRadius: 9, pointHoverRadius: 10 });
+  });
+  return out;
+}
+
+/** Writes each heuristic's name beside its square and "ProbeScale" beside the pick (chart.js has no labels of its own). */
+function labels(theme: ChartTheme): Plugin<'scatter'> {
+  return {
+    id: 'probescaleLabels',
+    afterDatasetsDraw(chart) {
+      const g = chart.ctx;
+      g.save();
+      g.fillStyle = theme.foreground;
+      g.font = `${theme.fontSize - 2}px ${theme.font}`;
+      chart.data.datasets.forEach((d, i) => {
+        const ds = d as DS;
+        if (ds.role !== 'subsets' && ds.role !== 'pick') return;
+        chart.getDatasetMeta(i).data.forEach((el, j) => {
+          const p = (ds.data[j] as XY).point!;
+          const text = ds.role === 'pick' ? 'ProbeScale' : p.label;
+          if (!text) return;
+          g.font = `${ds.role === 'pick' ? 'bold ' : ''}${theme.fontSize - 2}px ${theme.font}`;
+          g.fillText(text, el.x + 8, el.y + (ds.role === 'pick' ? -10 : 12));
+        });
+      });
+      g.restore();
+    },
+  };
+}
+
+export class TradeoffChart {
+  private chart: Chart<'scatter', XY[]> | undefined;
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly onPick: (p: TradeoffPoint, series: string) => void,
+    private readonly onHover: (p: TradeoffPoint | null, series: string) => void,
+  ) {}
+
+  /** Draws `list` (one colour per report); `title` is drawn above the plot (figures), none in the editor. */
+  update(list: { name: string; series: TradeoffSeries }[], theme: ChartTheme, total: (series: string) => number, title?: string): void {
+    this.chart?.destroy();
+    const range = tradeoffRange(list.map((l) => l.series));
+    const data = datasets(list, theme, range.y);
+    const scale = (lo: number, hi: number, title: string, count: number) => ({
+      type: 'linear' as const,
+      min: lo,
+      max: hi,
+      title: { display: true, text: title, color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 } },
+      ticks: { color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 }, callback: (v: number | string) => percentTick(Number(v)) },
+      afterBuildTicks: (axis: { ticks: { value: number }[] }) => {
+        axis.ticks = ticks(lo, hi, count).map((value) => ({ value }));
+      },
+      grid: { color: theme.grid },
+      border: { color: theme.grid },
+    });
+    const first = list[0]?.series;
+    const describe = (p: TradeoffPoint, name: string) =>
+      `${name}: blocks ${p.kept.length ? p.kept.join(', ') : 'none'} · ${p.params.toLocaleString('en-US')} parameters (${(100 * p.params / total(name)).toFixed(1)} % of the source) · ${(100 * p.y).toFixed(1)} %${p.test === null ? '' : ` · test ${(100 * p.test).toFixed(1)} %`}`;
+    this.chart = new Chart<'scatter', XY[]>(this.canvas, {
+      type: 'scatter',
+      data: { datasets: data },
+      plugins: [labels(theme)],
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        // Room on the right for the labels of points near the budget line.
+        layout: { padding: { right: 110 } },
+        scales: { x: scale(range.x[0], range.x[1], first?.xLabel ?? '', 8), y: scale(range.y[0], range.y[1], first?.yLabel ?? '', 6) },
+        interaction: { mode: 'nearest', intersect: true },
+        onClick: (_e, els) => {
+          const el = els.find((x) => (data[x.datasetIndex].data[x.index] as XY).point);
+          if (el) this.onPick((data[el.datasetIndex].data[el.index] as XY).point!, data[el.datasetIndex].seriesName);
+        },
+        onHover: (_e, els) => {
+          const el = els.find((x) => (data[x.datasetIndex].data[x.index] as XY).point);
+          this.onHover(el ? (data[el.datasetIndex].data[el.index] as XY).point! : null, el ? data[el.datasetIndex].seriesName : '');
+        },
+        plugins: {
+          legend: { display: false },
+          title: { display: !!title, text: title ?? '', color: theme.foreground, font: { family: theme.font, size: theme.fontSize + 1, weight: 'bold' } },
+          tooltip: {
+            filter: (item) => (item.raw as XY).point !== undefined,
+            callbacks: { label: (item) => describe((item.raw as XY).point!, (item.dataset as DS).seriesName) },
+          },
+        },
+      },
+    });
+    this.publish();
+  }
+
+  /** Canvas data attributes the e2e test reads: points drawn per role, and where the pick is on screen. */
+  private publish(): void {
+    const chart = this.chart!;
+    let subsets = 0;
+    let series = 0;
+    chart.data.datasets.forEach((d, i) => {
+      const ds = d as DS;
+      if (ds.role === 'subsets') {
+        subsets += chart.getDatasetMeta(i).data.length;
+        series++;
+      }
+      if (ds.role === 'pick') {
+        const el = chart.getDatasetMeta(i).data[0];
+        if (el && series === 1) this.canvas.dataset.pick = `${el.x.toFixed(1)},${el.y.toFixed(1)}`;
+      }
+    });
+    this.canvas.dataset.points = String(subsets);
+    this.canvas.dataset.series = String(series);
+  }
+
+  /** A PNG of the chart on an opaque background (a transparent canvas reads badly outside the editor). */
+  toPng(background: string): string {
+    const c = document.createElement('canvas');
+    c.width = this.canvas.width;
+    c.height = this.canvas.height;
+    const g = c.getContext('2d')!;
+    g.fillStyle = background;
+    g.fillRect(0, 0, c.width, c.height);
+    g.drawImage(this.canvas, 0, 0);
+    return c.toDataURL('image/png');
+  }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+}
