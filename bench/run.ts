@@ -1,123 +1,104 @@
 /**
- * `npm run bench`: speed and memory of the engine on the embedded roberta-mini, each ratio
- * measured side by side in one run (alternating runs, medians), because machines are noisy.
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --scale MODEL_DIR ...]`: speed and memory of
+ * the engine as ratios, each measured side by side in one run, because machines are noisy.
  *
- * 1. probe-graph overhead: plain inference (last_hidden_state) vs the probe graph (13 pooled
- *    outputs + per-layer cosine), same batches → ratio (target: a few percent).
- * 2. pruned encoders: latency of 2/4/7/12-block prefixes at batch 1 and 32 vs the full model,
- *    next to the ideal FLOP ratio.
- * 3. probe training: logistic-regression fits on real pooled features.
- * Writes bench/results.json beside the printed table.
+ * On the embedded roberta-mini: extraction vs plain inference, pruned prefixes vs the FLOP ratio,
+ * our probe fit vs scikit-learn's, peak RSS of a probe run vs the ONNX file, optimize vs probe
+ * wall time, and the subset search on 48 blocks × 10 budgets. `--scale DIR` measures a (large)
+ * model folder instead: peak RSS and time of plain inference, probe and optimize. `--quick` runs
+ * smaller workloads (under 3 minutes on 2 cores; CI runs it). Writes bench/results.json (not in
+ * quick or scale mode) and, with --json, FILE.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { loadTask } from '../src/core/data/dataset';
-import { loadTokenizer, TextTokenizer } from '../src/core/data/tokenize';
-import { Extractor } from '../src/core/extract/extractor';
+import { loadTokenizer } from '../src/core/data/tokenize';
 import { openModel } from '../src/core/model/modelInfo';
-import { probeEdit } from '../src/core/onnx/edit';
-import { chunksToBuffer } from '../src/core/onnx/wire';
-import { writePrunedOnnx } from '../src/core/prune/surgery';
-import { fitLogReg } from '../src/core/probe/logreg';
-import { applyStandardizer, fitStandardizer } from '../src/core/probe/standardize';
-import { idealSpeedup, timeEncoders } from '../src/core/pipeline/verify';
+import { root } from './children';
+import { pipelineRuns } from './pipelineRuns';
+import { extractionOverPlain, optimizerMs, probeVsSklearn, prunedLatency } from './measures';
+import { scaleBench } from './scale';
 
-const root = path.resolve(__dirname, '..', '..');
 const model = path.join(root, 'models', 'probescale-roberta-mini');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const tasks = path.join(root, 'data', 'tasks');
 
-async function probeGraphOverhead(tok: TextTokenizer, texts: string[]) {
-  const info = openModel(model);
-  const plain = await ort.InferenceSession.create(info.onnxFile, { intraOpNumThreads: os.cpus().length });
-  const { edit, outputs } = probeEdit(info.model, info.blocks, { poolings: ['mean'], cosine: true });
-  const probe = await ort.InferenceSession.create(chunksToBuffer(info.model.serialize(edit)), { intraOpNumThreads: os.cpus().length });
-  const enc = texts.map((t) => tok.encodeWithTypes(t));
-  const batches: ort.InferenceSession.FeedsType[] = [];
-  for (let s = 0; s + 32 <= enc.length; s += 32) {
-    const b = tok.batch(enc.slice(s, s + 32).map((e) => e.ids));
-    const dims = [b.batchSize, b.seqLen];
-    batches.push({ input_ids: new ort.Tensor('int64', b.inputIds, dims), attention_mask: new ort.Tensor('int64', b.attentionMask, dims) });
-  }
-  const tp: number[] = [];
-  const tq: number[] = [];
-  const wanted = [...outputs.pooled.mean, ...outputs.cosine];
-  for (let r = 0; r < 3; r++) {
-    for (const f of batches) {
-      let t0 = performance.now();
-      await plain.run(f);
-      tp.push(performance.now() - t0);
-      t0 = performance.now();
-      await probe.run(f, wanted);
-      tq.push(performance.now() - t0);
-    }
-  }
-  await plain.release();
-  await probe.release();
-  info.model.close();
-  return { batches: batches.length, plainMs: median(tp), probeGraphMs: median(tq), overhead: median(tq) / median(tp) - 1 };
+interface Args {
+  quick: boolean;
+  json: string | null;
+  scale: string[];
 }
 
-async function prunedLatency(tok: TextTokenizer, texts: string[]) {
-  const info = openModel(model);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-'));
-  const rows = [];
-  for (const k of [2, 4, 7, 12]) {
-    const kept = Array.from({ length: k }, (_, i) => i);
-    const file = path.join(dir, `m${k}.onnx`);
-    writePrunedOnnx(info.onnxFile, file, kept);
-    const t = await timeEncoders(info.onnxFile, file, texts, tok, { provider: 'cpu', runs1: 40, runs32: 8 });
-    rows.push({ blocks: k, params: info.params.embeddings + kept.reduce((a, b) => a + info.params.perBlock[b], 0), batch1: t.batch1, batch32: t.batch32, idealSpeedup: idealSpeedup(info, kept, t.seqLen), seqLen: t.seqLen });
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, json: null, scale: [] };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--quick') a.quick = true;
+    else if (argv[i] === '--json' && argv[i + 1]) a.json = path.resolve(argv[++i]);
+    else if (argv[i] === '--scale' && argv[i + 1]) a.scale.push(path.resolve(argv[++i]));
+    else throw new Error(`bench: unknown or incomplete argument '${argv[i]}'; use --quick, --json FILE, --scale MODEL_DIR.`);
   }
-  info.model.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  return rows;
+  return a;
 }
 
-async function probeTraining(tok: TextTokenizer) {
-  const info = openModel(model);
-  const task = await loadTask('sentlen', path.join(root, 'data', 'tasks', 'sentlen'), { limitTrain: 2000, limitTest: 10 });
-  const ex = await Extractor.create(info, tok, { poolings: ['mean'], kept: Array.from({ length: 12 }, (_, i) => i) });
-  const f = await ex.extract(task.train, 'bench');
-  await ex.release();
-  info.model.close();
-  const X = f.pooled.mean![0];
-  const st = fitStandardizer(X, f.n, f.dim);
-  const Z = applyStandardizer(st, X, f.n, f.dim);
-  const binY = Int32Array.from(task.trainY, (y) => (y >= 3 ? 1 : 0));
-  let t0 = performance.now();
-  const b = fitLogReg(Z, binY, f.dim, 2, { c: 1 });
-  const binaryMs = performance.now() - t0;
-  t0 = performance.now();
-  const m = fitLogReg(Z, task.trainY, f.dim, 6, { c: 1 });
-  const multiMs = performance.now() - t0;
-  return { n: f.n, dim: f.dim, binary: { ms: binaryMs, iterations: b.iterations }, sixClass: { ms: multiMs, iterations: m.iterations } };
-}
-
-async function main() {
+async function miniBench(quick: boolean) {
   const tok = await loadTokenizer(model, { maxLength: 128 });
-  const spam = await loadTask('spam', path.join(root, 'data', 'tasks', 'spam'), { limitTrain: 10, limitTest: 256 });
-  const texts = spam.test.map((e) => e.text);
-  const rssBefore = process.memoryUsage().rss;
-  const overhead = await probeGraphOverhead(tok, texts);
-  const pruned = await prunedLatency(tok, texts);
-  const training = await probeTraining(tok);
-  const result = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, overhead, pruned, training, peakRssMB: Math.round(Math.max(rssBefore, process.memoryUsage().rss) / 2 ** 20) };
-  const lines = [
-    `machine: ${result.machine.cpus} × ${result.machine.model}, node ${result.machine.node}`,
-    `probe graph vs plain inference (batch 32, spam test texts, ${overhead.batches} batches × 3, medians): ${overhead.plainMs.toFixed(1)} ms vs ${overhead.probeGraphMs.toFixed(1)} ms → overhead ${(100 * overhead.overhead).toFixed(1)} %`,
-    'pruned prefixes vs full model (medians, alternating runs):',
-    ' blocks  params      batch1 ms (full→pruned, ×)     batch32 ms (full→pruned, ×)    ideal ×',
-    ...pruned.map((r) => ` ${String(r.blocks).padStart(6)}  ${r.params.toLocaleString('en-US').padStart(10)}  ${r.batch1.originalMs.toFixed(2)} → ${r.batch1.prunedMs.toFixed(2)} (×${r.batch1.speedup.toFixed(2)})        ${r.batch32.originalMs.toFixed(1)} → ${r.batch32.prunedMs.toFixed(1)} (×${r.batch32.speedup.toFixed(2)})     ×${r.idealSpeedup.toFixed(2)}`),
-    `probe training (${training.n}×${training.dim} sentlen features, C=1): binary ${training.binary.ms.toFixed(0)} ms (${training.binary.iterations} it), 6 classes ${training.sixClass.ms.toFixed(0)} ms (${training.sixClass.iterations} it)`,
-    `peak RSS ${result.peakRssMB} MB`,
-  ];
-  console.log(lines.join('\n'));
-  fs.writeFileSync(path.join(root, 'bench', 'results.json'), JSON.stringify(result, null, 2) + '\n');
+  const info = openModel(model);
+  const spam = await loadTask('spam', path.join(tasks, 'spam'), { limitTrain: 10, limitTest: 256 });
+  const texts = spam.test.map((e) => e.text).slice(0, quick ? 96 : 256);
+  const extraction = await extractionOverPlain(info, tok, texts, quick ? 2 : 3);
+  const pruned = await prunedLatency(info, tok, texts, quick ? [4] : [2, 4, 7], quick ? { runs1: 15, runs32: 4 } : { runs1: 40, runs32: 8 });
+  const sentlen = await loadTask('sentlen', path.join(tasks, 'sentlen'), quick ? { limitTrain: 500, limitTest: 200 } : { limitTrain: 2000, limitTest: 500 });
+  const probe = await probeVsSklearn(info, tok, sentlen);
+  const runs = pipelineRuns(model, info.onnxFile, quick ? { train: 150, test: 60 } : { train: 1000, test: 500 }, quick ? 2 : 8);
+  info.model.close();
+  const metrics = {
+    extraction_over_plain: extraction.ratio,
+    probe_time_over_sklearn: probe.timeRatio,
+    probe_accuracy_gap_points: probe.accuracyGapPoints,
+    pruned_speedup_over_ideal: { batch1: Math.min(...pruned.map((r) => r.overIdeal.batch1)), batch32: Math.min(...pruned.map((r) => r.overIdeal.batch32)) },
+    peak_rss_over_onnx_size: runs.peakRssOverOnnxSize,
+    optimize_over_probe: runs.optimizeOverProbe,
+    optimizer_ms: optimizerMs().ms,
+  };
+  const notes = [probe.note ? `probe_time_over_sklearn: ${probe.note}` : null, 'pruned_speedup_over_ideal: the smallest over the prefixes measured', 'peak_rss_over_onnx_size: the larger of the probe and optimize child processes'].filter(Boolean);
+  return { metrics, notes, details: { extraction, pruned, probe, runs } };
+}
+
+function printMini(r: Awaited<ReturnType<typeof miniBench>>): void {
+  const m = r.metrics;
+  const d = r.details;
+  const f = (x: number | null, digits = 2) => (x === null ? 'null' : x.toFixed(digits));
+  console.log(
+    [
+      `extraction / plain inference: ×${f(m.extraction_over_plain, 3)} (${d.extraction.texts} texts, ${d.extraction.rounds} alternating rounds, medians)`,
+      `probe fit / scikit-learn: ${f(m.probe_time_over_sklearn)} (ours ${d.probe.ours.fitMs.toFixed(0)} ms, accuracy gap ${f(m.probe_accuracy_gap_points)} points; ${d.probe.rows.train}×${d.probe.rows.dim}, ${d.probe.rows.classes} classes)${d.probe.note ? ` — ${d.probe.note}` : ''}`,
+      ...d.pruned.map((p) => `pruned ${p.blocks} blocks: batch1 ×${p.batch1.speedup.toFixed(2)}, batch32 ×${p.batch32.speedup.toFixed(2)}, ideal ×${p.idealSpeedup.toFixed(2)} → ${p.overIdeal.batch1.toFixed(2)} / ${p.overIdeal.batch32.toFixed(2)} of ideal`),
+      `probe ${d.runs.probe.seconds.toFixed(1)} s, optimize ${d.runs.optimize.seconds.toFixed(1)} s (--candidates ${d.runs.candidates}) → optimize/probe ${f(m.optimize_over_probe)}`,
+      `peak RSS ${(Math.max(d.runs.probe.peakRssBytes, d.runs.optimize.peakRssBytes) / 2 ** 20).toFixed(0)} MB = ${f(m.peak_rss_over_onnx_size)} × the ${(d.runs.onnxBytes / 2 ** 20).toFixed(1)} MB ONNX file`,
+      `optimizer (48 blocks × 10 budgets): ${m.optimizer_ms.toFixed(0)} ms`,
+    ].join('\n'),
+  );
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGB: Math.round(os.totalmem() / 2 ** 30) };
+  let result: object;
+  if (args.scale.length) {
+    result = { machine, mode: 'scale', scale: await scaleBench(args.scale, args.quick) };
+  } else {
+    const r = await miniBench(args.quick);
+    printMini(r);
+    result = { machine, mode: args.quick ? 'quick' : 'full', ...r };
+    if (!args.quick) fs.writeFileSync(path.join(root, 'bench', 'results.json'), JSON.stringify(result, null, 2) + '\n');
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`bench took ${seconds.toFixed(0)} s`);
+  if (args.json) fs.writeFileSync(args.json, JSON.stringify({ ...result, seconds }, null, 2) + '\n');
 }
 
 main().catch((e) => {
-  console.error(e);
+  console.error(e instanceof Error ? e.message : e);
   process.exit(2);
 });

@@ -1,6 +1,5 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OnnxModel } from '../src/core/onnx/model';
+import { externalize as externalizeFile } from '../scripts/externalData';
 
 /** Tests run from the repository root (npm test does so); every fixture path is resolved from it. */
 export const repoRoot = process.cwd();
@@ -32,23 +31,5 @@ export async function pipelineAccuracyOnSentlen(classifierDir: string, limits: {
 
 /** Moves every initializer larger than 1 KiB into `model.onnx_data`, the layout of models over 2 GB. */
 export function externalize(src: string, dir: string): string {
-  const m = OnnxModel.open(src);
-  const data: Buffer[] = [];
-  let offset = 0;
-  const dst = path.join(dir, 'model.onnx');
-  m.write(dst, {
-    nodes: m.nodes,
-    rewriteInitializer: (t) => {
-      const r = m.rawDataRange(t);
-      if (!r || r.end - r.start < 1024) return undefined;
-      const bytes = Buffer.from(m.src.read(r.start, r.end - r.start));
-      data.push(bytes);
-      const w = m.rewriteTensor(t, { externalData: { location: 'model.onnx_data', offset: String(offset), length: String(bytes.length) }, dropRawData: true });
-      offset += bytes.length;
-      return w;
-    },
-  });
-  fs.writeFileSync(path.join(dir, 'model.onnx_data'), Buffer.concat(data));
-  m.close();
-  return dst;
+  return externalizeFile(src, path.join(dir, 'model.onnx'));
 }

@@ -15,6 +15,7 @@ import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDE
 import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
+import { Dtype, parseDtype } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
 import { parseCompensation } from '../core/compensate/mode';
@@ -24,7 +25,7 @@ const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
                       [--pooling mean|first] [--max-length ${DEFAULT_SETTINGS.maxLength}] [--limit-train N] [--limit-test N]
                       [--c C] [--provider ${PROVIDERS.join('|')}] [--strict-provider] [--onnx FILE]
-                      [--quantized] [--batch-size ${DEFAULT_SETTINGS.batchSize}] [--seed ${DEFAULT_SETTINGS.seed}] [--cache-dir DIR | --no-cache]
+                      [--dtype fp32|q8|int8|uint8] [--quantized] [--batch-size ${DEFAULT_SETTINGS.batchSize}] [--seed ${DEFAULT_SETTINGS.seed}] [--cache-dir DIR | --no-cache]
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
                       [--target-retention ${DEFAULT_TARGET_RETENTION}] [--candidates ${DEFAULT_CANDIDATES}] [--select auto|${SELECTION_RULES.join('|')}]
@@ -46,6 +47,7 @@ export const OPTIONS = {
   'strict-provider': { type: 'boolean' },
   onnx: { type: 'string' },
   quantized: { type: 'boolean' },
+  dtype: { type: 'string' },
   'batch-size': { type: 'string' },
   seed: { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -84,6 +86,14 @@ function positiveNumber(v: string | undefined, flag: string): number | undefined
   return n;
 }
 
+/** --dtype, with --quantized as the alias it always was (model_quantized.onnx, else _int8/_uint8). */
+function variantFrom(v: Values): { quantized: boolean; dtype?: Dtype } {
+  if (v.dtype === undefined) return { quantized: v.quantized ?? false };
+  const dtype = parseDtype(v.dtype);
+  if (v.quantized && !['q8', 'int8', 'uint8'].includes(dtype)) throw new BadInputError(`--quantized with --dtype ${dtype}: they disagree; pass one of them.`);
+  return { quantized: false, dtype };
+}
+
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'probescale', 'features');
@@ -102,7 +112,7 @@ export function settingsFrom(v: Values): ProbeSettings {
     provider: parseProvider(v.provider ?? 'auto'),
     strictProvider: v['strict-provider'] ?? false,
     onnx: v.onnx,
-    quantized: v.quantized ?? false,
+    ...variantFrom(v),
     batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
     seed: int(v.seed, 'seed', 0) ?? 0,
     cacheDir: v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir()),
@@ -161,7 +171,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       return { job: { type: 'probe', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
     case 'prune':
       if (!v.out) throw new BadInputError('prune: --out DIR is required (the pruned model folder to write).');
-      return { job: { type: 'prune', modelDir, layers: parseLayers(v.layers), out: v.out, overwrite: v.force ?? false, settings: { onnx: v.onnx, quantized: v.quantized ?? false } }, quiet };
+      return { job: { type: 'prune', modelDir, layers: parseLayers(v.layers), out: v.out, overwrite: v.force ?? false, settings: { onnx: v.onnx, ...variantFrom(v) } }, quiet };
     case 'eval':
       return { job: { type: 'eval', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
     case 'optimize': {

@@ -15,6 +15,7 @@ export const PARAM_WORDS = {
   force: 'replace',
   onnx: 'ONNX file',
   quantized: 'quantized model',
+  dtype: 'model variant (dtype)',
   provider: 'execution provider',
   maxLength: 'max length',
   batchSize: 'batch size',

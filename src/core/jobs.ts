@@ -54,7 +54,7 @@ export interface PruneJob {
   layers: number[];
   out: string;
   overwrite?: boolean;
-  settings: Pick<ProbeSettings, 'onnx' | 'quantized'>;
+  settings: Pick<ProbeSettings, 'onnx' | 'quantized' | 'dtype'>;
 }
 
 export interface OptimizeJob {

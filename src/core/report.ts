@@ -189,9 +189,12 @@ export interface SelectionReport {
 }
 
 export interface TimingReport {
-  /** Median milliseconds per forward pass. */
-  batch1: { originalMs: number; prunedMs: number; speedup: number; runs: number };
-  batch32: { originalMs: number; prunedMs: number; speedup: number; runs: number };
+  /**
+   * Median milliseconds per forward pass; `runs` alternating pairs were timed, stopping once the
+   * speedup's relative standard error `relativeError` ≤ 2 % (verify.ts TIMING_PRECISION).
+   */
+  batch1: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
+  batch32: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
   /** FLOP ratio original / pruned at the timed sequence length: the speedup if only FLOPs mattered. */
   idealSpeedup: number;
   /** batch-32 speedup / ideal speedup. */

@@ -2,6 +2,7 @@
  * Settings every host fills in (CLI flags, VS Code settings, tests) and their defaults, defined
  * once: the CLI, the extension's settings reader and package.json's defaults all read these.
  */
+import type { Dtype } from './model/modelInfo';
 
 export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -18,6 +19,8 @@ export interface ProbeSettings {
   strictProvider?: boolean;
   onnx?: string;
   quantized?: boolean;
+  /** transformers.js dtype of the variant file to load (fp32 → model.onnx, q8 → model_quantized.onnx, …). */
+  dtype?: Dtype;
   batchSize: number;
   seed: number;
   /** Feature cache folder; null disables the cache. */

@@ -11,6 +11,7 @@ import { DataType, NewInitializer, NewNode, floatInitializer } from '../onnx/mod
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
 import { TrainedProbe } from '../probe/probe';
+import { writeWithOwnData } from '../prune/surgery';
 
 const CLASSIFIER_ARCH: Record<string, string> = {
   bert: 'BertForSequenceClassification',
@@ -80,7 +81,7 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
     const cdir = path.join(dir, 'classifiers', t.name);
     fs.mkdirSync(path.join(cdir, 'onnx'), { recursive: true });
     const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, 'probescale/head/') });
-    info.model.write(path.join(cdir, 'onnx', 'model.onnx'), edit);
+    writeWithOwnData(info.model, edit, path.join(cdir, 'onnx', 'model.onnx'));
     const config = prunedConfig(info.config, kept);
     const standIn = PIPELINE_STAND_IN[info.architecture];
     if (standIn) config.model_type = standIn;

@@ -4,7 +4,6 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { JobContext, stage } from '../jobs';
@@ -14,7 +13,7 @@ import { CacheEntryError, LayerFeatures, decodeFeatures, encodeFeatures } from '
 export type { LayerFeatures };
 import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
-import { chunksToBuffer, writeChunks } from '../onnx/wire';
+import { referencingGraph } from '../onnx/reference';
 import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, openSession } from '../runtime/session';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
@@ -34,6 +33,8 @@ export interface ExtractorOptions {
   provider?: Provider;
   strictProvider?: boolean;
   batchSize?: number;
+  /** Most padded tokens per pass (default batchTokenLimit(hidden size)). */
+  maxBatchTokens?: number;
   threads?: number;
   /** Feature cache folder (null/undefined: no cache). */
   cacheDir?: string | null;
@@ -51,6 +52,16 @@ export interface IdRemap {
   tag: string;
 }
 
+/**
+ * Most padded tokens per ORT pass: ORT's activation memory grows with batch × length × width.
+ * 2^21 / hidden (2048 tokens at width 1024) took a probe on a RoBERTa-large-sized model from
+ * 2067 to 1730 MiB peak (RESULTS.md §8); its speed cost there was not measured. It never binds
+ * below width 512 at the default 32 × 128.
+ */
+export function batchTokenLimit(hidden: number): number {
+  return Math.max(1, Math.floor(2 ** 21 / Math.max(1, hidden)));
+}
+
 /** Keeps one session open over a probe graph; `extract` can be called for many datasets. */
 export class Extractor {
   /** ORT forward passes made so far (one per batch, asserted by tests). */
@@ -63,7 +74,6 @@ export class Extractor {
     readonly outputs: ProbeOutputs,
     private readonly opts: ExtractorOptions,
     private readonly graphKey: string,
-    private readonly cleanup: () => void,
   ) {}
 
   get provider(): string {
@@ -72,35 +82,16 @@ export class Extractor {
 
   static async create(info: ModelInfo, tokenizer: TextTokenizer, opts: ExtractorOptions, ctx: JobContext = {}): Promise<Extractor> {
     const { edit, outputs } = probeEdit(info.model, info.blocks, { poolings: opts.poolings, kept: opts.kept, cosine: opts.cosine ?? !opts.kept });
-    const chunks = info.model.serialize(edit);
-    const external = [...info.model.initializers.values()].some((t) => t.external);
-    let source: string | Uint8Array;
-    let cleanup = () => {};
-    if (external) {
-      // External data is resolved relative to the graph file: put the edited graph in a
-      // private folder beside links to the original data files.
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-graph-'));
-      for (const loc of new Set([...info.model.initializers.values()].filter((t) => t.external).map((t) => t.external!.location))) {
-        fs.symlinkSync(path.join(info.model.baseDir!, loc), path.join(dir, loc));
-      }
-      source = path.join(dir, 'probe.onnx');
-      writeChunks(source, chunks);
-      cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
-    } else {
-      source = chunksToBuffer(chunks);
-    }
-    const opened = await openSession(source, { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log }).catch((e) => {
-      cleanup();
-      throw e;
-    });
+    // Weights stay in the source files (referenced, not copied) and the serialised graph is
+    // dropped once ORT has parsed it: one copy of the weights in memory, ORT's own.
+    const opened = await openSession(referencingGraph(info.model, edit), { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log });
     const st = fs.statSync(info.onnxFile);
     const graphKey = JSON.stringify({ f: info.onnxFile, size: st.size, mtime: st.mtimeMs, kept: opts.kept ?? null, poolings: opts.poolings, cos: opts.cosine ?? !opts.kept, v: 1 });
-    return new Extractor(info, tokenizer, opened, outputs, opts, graphKey, cleanup);
+    return new Extractor(info, tokenizer, opened, outputs, opts, graphKey);
   }
 
   async release(): Promise<void> {
     await this.opened.session.release();
-    this.cleanup();
   }
 
   /** Pooled features for `examples`, in their order; served from the cache when the same inputs were seen. */
@@ -154,9 +145,14 @@ export class Extractor {
     const inputNames = this.opened.session.inputNames;
     let done = 0;
     let lastReport = 0;
-    for (let s = 0; s < n; s += batchSize) {
+    const maxTokens = this.opts.maxBatchTokens ?? batchTokenLimit(dim);
+    for (let s = 0; s < n; ) {
       throwIfAborted(ctx.signal);
-      const idx = order.slice(s, s + batchSize);
+      let end = s + 1;
+      // Rows are sorted by length, so the row just added is the longest: the batch pads to it.
+      while (end < n && end - s < batchSize && (end - s + 1) * encoded[order[end]].ids.length <= maxTokens) end++;
+      const idx = order.slice(s, end);
+      s = end;
       const batch = this.tokenizer.batch(
         idx.map((i) => encoded[i].ids),
         idx.map((i) => encoded[i].typeIds),

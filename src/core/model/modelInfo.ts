@@ -29,8 +29,31 @@ export interface ModelInfo {
 export interface OpenModelOptions {
   /** An explicit ONNX file, absolute or relative to the model folder. */
   onnx?: string;
-  /** Use the dynamic-quantized variant (model_quantized.onnx). */
+  /** Use the dynamic-quantized variant (model_quantized.onnx, else model_int8/uint8.onnx); `dtype: 'q8'` names exactly model_quantized.onnx. */
   quantized?: boolean;
+  /** Which variant file to load, named as transformers.js names them (`dtype` option). */
+  dtype?: Dtype;
+}
+
+/**
+ * File-name suffix of each dtype, as transformers.js maps them (DEFAULT_DTYPE_SUFFIX_MAPPING in
+ * @huggingface/transformers utils/dtypes.js; a test checks the two agree). Copied because that
+ * package is ESM-only and resolving a file must stay synchronous.
+ */
+export const DTYPE_SUFFIX = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4' } as const;
+export type Dtype = keyof typeof DTYPE_SUFFIX;
+export const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
+/** Variants whose graphs the probe and pruning edits do not handle yet, and why. */
+const REFUSED: Partial<Record<Dtype, string>> = {
+  fp16: 'it computes in float16, and the probe graph pools in float32',
+  q4: 'its 4-bit MatMulNBits weights are packed per block of columns, which pruning and the parameter count do not read yet',
+  q4f16: 'it combines 4-bit MatMulNBits weights with float16 compute',
+  bnb4: 'its 4-bit MatMulBnb4 weights are packed, which pruning and the parameter count do not read yet',
+};
+
+export function parseDtype(v: string): Dtype {
+  if ((DTYPES as string[]).includes(v)) return v as Dtype;
+  throw badValue('dtype', v, `unknown; use one of ${DTYPES.join(', ')} (the names transformers.js uses).`);
 }
 
 const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5'];
@@ -53,11 +76,16 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
     return f;
   }
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
-  const names = opts.quantized ? [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`] : [`${base}.onnx`];
+  const dtype = opts.dtype ?? (opts.quantized ? undefined : 'fp32');
+  const reason = dtype ? REFUSED[dtype] : undefined;
+  if (dtype && reason) throw new UnsupportedModelError(`{{dtype}} ${dtype} (${base}${DTYPE_SUFFIX[dtype]}.onnx): not supported, ${reason}. Use {{dtype}} fp32, q8, int8 or uint8.`);
+  const names = dtype ? [`${base}${DTYPE_SUFFIX[dtype]}.onnx`] : [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`];
   for (const n of names) {
     for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
   }
-  throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself). Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.`);
+  const present = DTYPES.filter((d) => fs.existsSync(path.join(dir, 'onnx', `${base}${DTYPE_SUFFIX[d]}.onnx`)));
+  const which = present.length ? ` It has: ${present.map((d) => `{{dtype}} ${d} (${base}${DTYPE_SUFFIX[d]}.onnx)`).join(', ')}.` : ' Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.';
+  throw new BadInputError(`${dir}: no ${names[0]} in onnx/ (or the folder itself).${which}`);
 }
 
 /** Counts weights per block by who reads them; integer shape constants and scalars are not parameters. */

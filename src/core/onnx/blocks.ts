@@ -4,12 +4,15 @@
  */
 import { OnnxParseError, UnsupportedModelError } from '../errors';
 import { DataType, OnnxModel, OnnxNode } from './model';
+import { structuralBlockOf } from './structure';
 
 /** Exporter scopes: BERT/RoBERTa/ELECTRA/XLM-R, DistilBERT, T5, plus generic `layers.N`. */
 const SCOPE = /(?:^|\/)(?:encoder\/layer|transformer\/layer|encoder\/block|encoder\/layers|layers|layer|block)\.(\d+)\//;
 
 /** Quantizers are named after the tensor they read, which lies in the previous scope; they belong to their consumers. */
 const FOLLOWS_CONSUMER = new Set(['DynamicQuantizeLinear', 'QuantizeLinear']);
+/** Unscoped nodes that stay outside blocks even between nodes of one block (shape plumbing). */
+const SCOPE_FREE_OK = new Set(['Shape', 'Size', 'Constant']);
 
 export interface BlockStructure {
   numBlocks: number;
@@ -109,6 +112,12 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
     for (const o of n.outputs) for (const c of consumers.get(o) ?? []) bs.add(blockOf[c]);
     if (bs.size === 1) blockOf[i] = [...bs][0];
   });
+  if (blockOf.some((b) => b >= 0)) joinEnclosingScope(model, blockOf, consumers, producer);
+  else {
+    const source = model.runtimeInputs.find((i) => i.name === 'input_ids')?.name ?? model.runtimeInputs[0]?.name;
+    const found = source ? structuralBlockOf(model, source, finalOutputOf(model, file)) : null;
+    if (found) blockOf.set(found.blockOf);
+  }
   // A pruned graph keeps its source's scope numbers (layer.0, layer.2, ...): blocks are ranked.
   const scopeIndex = [...new Set(blockOf)].filter((b) => b >= 0).sort((a, b) => a - b);
   const rank = new Map(scopeIndex.map((s, i) => [s, i]));
@@ -116,7 +125,7 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
   const numBlocks = scopeIndex.length;
   if (numBlocks === 0) {
     throw new UnsupportedModelError(
-      `${file}: no transformer blocks found. ProbeScale looks for exporter scope names such as /encoder/layer.N/, /transformer/layer.N/ or /encoder/block.N/ in node names. Re-export the model with the TorchScript exporter (torch.onnx.export(..., dynamo=False)) or Optimum, which keep them.`,
+      `${file}: no transformer blocks found. ProbeScale looks for exporter scope names such as /encoder/layer.N/, /transformer/layer.N/ or /encoder/block.N/ in node names, then for a residual stream forking into attention; neither is in this graph. Re-export the model with the TorchScript exporter (torch.onnx.export(..., dynamo=False)) or Optimum, which keep them.`,
     );
   }
 
@@ -177,8 +186,7 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
     if (cands.size !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor leaves the last block ${last} (candidates: ${[...cands].join(', ') || 'none'}).`);
     hiddenOut.push([...cands][0]);
   }
-  const finalOutput = model.outputs.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3)?.name ?? model.outputs[0]?.name;
-  if (!finalOutput) throw new UnsupportedModelError(`${file}: the graph has no output; expected last_hidden_state.`);
+  const finalOutput = finalOutputOf(model, file);
 
   const hidden = new Set([...hiddenIn, ...hiddenOut]);
   const sideInputs: string[] = [];
@@ -191,6 +199,31 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
   return { numBlocks, blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs, scopeIndex, embeddingOutput: hiddenIn[0] };
 }
 
+function finalOutputOf(model: OnnxModel, file: string): string {
+  const out = model.outputs.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3)?.name ?? model.outputs[0]?.name;
+  if (!out) throw new UnsupportedModelError(`${file}: the graph has no output; expected last_hidden_state.`);
+  return out;
+}
+
+/**
+ * Nodes an optimizer added without a scope name (ONNX Runtime's BiasGelu, for one) belong to the
+ * block that both feeds and reads them.
+ */
+function joinEnclosingScope(model: OnnxModel, blockOf: Int32Array, consumers: Map<string, number[]>, producer: Map<string, number>): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    model.nodes.forEach((n, i) => {
+      if (blockOf[i] >= 0 || SCOPE_FREE_OK.has(n.opType)) return;
+      const from = new Set(n.inputs.filter((t) => t && producer.has(t)).map((t) => blockOf[producer.get(t)!]));
+      const to = new Set(n.outputs.flatMap((o) => (consumers.get(o) ?? []).map((c) => blockOf[c])));
+      if (from.size === 1 && to.size === 1 && [...from][0] >= 0 && [...from][0] === [...to][0]) {
+        blockOf[i] = [...from][0];
+        changed = true;
+      }
+    });
+  }
+}
+
 /**
  * A graph ProbeScale pruned says which blocks it kept and where the hidden state flows; scope
  * numbers alone would mislead (T5's bias nodes of a dropped block 0 stay in the graph).
@@ -198,7 +231,6 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
 function fromRecord(model: OnnxModel, scoped: Int32Array, r: RecordedBlocks, file: string): BlockStructure {
   const rank = new Map(r.scopeIndex.map((s, i) => [s, i]));
   const blockOf = Int32Array.from(scoped, (b) => (b >= 0 && rank.has(b) ? rank.get(b)! : -1));
-  const finalOutput = model.outputs.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3)?.name ?? model.outputs[0]?.name;
-  if (!finalOutput) throw new UnsupportedModelError(`${file}: the graph has no output; expected last_hidden_state.`);
+  const finalOutput = finalOutputOf(model, file);
   return { numBlocks: r.scopeIndex.length, blockOf, hiddenIn: r.hiddenIn, hiddenOut: r.hiddenOut, finalOutput, sideInputs: [], scopeIndex: r.scopeIndex, embeddingOutput: r.embeddingOutput };
 }

@@ -372,15 +372,14 @@ export class OnnxModel {
    */
   rewriteTensor(t: OnnxInitializer, replace: { externalData: Record<string, string>; dropRawData?: boolean }): MessageWriter {
     const w = new MessageWriter();
-    let located = false;
     for (const x of parseFields(this.src, t.field.valStart, t.field.valEnd)) {
-      if (x.num === TENSOR.externalData) continue;
+      // data_location is written anew: a source may say DEFAULT (0) explicitly.
+      if (x.num === TENSOR.externalData || x.num === TENSOR.dataLocation) continue;
       if (replace.dropRawData && x.num === TENSOR.rawData) continue;
-      if (x.num === TENSOR.dataLocation) located = true;
       w.raw(this.src, x);
     }
     for (const [k, v] of Object.entries(replace.externalData)) w.message(TENSOR.externalData, new MessageWriter().string(1, k).string(2, v));
-    if (!located) w.varint(TENSOR.dataLocation, 1);
+    w.varint(TENSOR.dataLocation, 1);
     return w;
   }
 

@@ -25,7 +25,7 @@ export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeRe
 async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobContext): Promise<ProbeReport> {
   const { settings } = job;
   const dir = path.resolve(job.modelDir);
-  const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized });
+  const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype });
   info.model.close();
   const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: settings.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 } };
   const t0 = Date.now();

@@ -17,7 +17,7 @@ export interface PreparedRun {
 
 export async function prepare(modelDir: string, specs: TaskSpec[], settings: ProbeSettings, ctx: JobContext): Promise<PreparedRun> {
   stage(ctx, 'load', `loading model ${modelDir}`);
-  const info = openModel(modelDir, { onnx: settings.onnx, quantized: settings.quantized });
+  const info = openModel(modelDir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype });
   try {
     const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength });
     if (tokenizer.maxLength < settings.maxLength) {

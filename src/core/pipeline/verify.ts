@@ -74,6 +74,31 @@ export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number, co
   return (all + floor) / (some + floor);
 }
 
+/** Timing stops once the speedup's relative standard error is at most this (or at `maxRuns`). */
+export const TIMING_PRECISION = 0.02;
+const MIN_TIMED_PAIRS = 3;
+
+/**
+ * Alternating runs of the original and the pruned encoder until the speedup is known to
+ * TIMING_PRECISION (standard error of the mean log ratio of the pairs) or `maxRuns` pairs ran.
+ */
+export async function timePairs(original: (i: number) => Promise<number>, pruned: (i: number) => Promise<number>, maxRuns: number, signal?: AbortSignal) {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  let relativeError = Infinity;
+  for (let i = 0; i < maxRuns && relativeError > TIMING_PRECISION; i++) {
+    if (signal?.aborted) break;
+    ta.push(await original(i));
+    tb.push(await pruned(i));
+    if (ta.length < MIN_TIMED_PAIRS) continue;
+    const logs = ta.map((x, j) => Math.log(x / tb[j]));
+    const mean = logs.reduce((p, q) => p + q, 0) / logs.length;
+    const sd = Math.sqrt(logs.reduce((p, q) => p + (q - mean) ** 2, 0) / (logs.length - 1));
+    relativeError = Math.expm1(sd / Math.sqrt(logs.length));
+  }
+  return { originalMs: median(ta), prunedMs: median(tb), speedup: median(ta) / median(tb), runs: ta.length, relativeError };
+}
+
 /**
  * Times two encoder files on the same texts, alternating runs so that machine noise hits both;
  * medians at batch 1 and batch 32.
@@ -103,29 +128,14 @@ export async function timeEncoders(originalFile: string, prunedFile: string, tex
       await time(a.session, big);
       await time(b.session, big);
     }
-    const runs1 = opts.runs1 ?? 30;
-    const runs32 = opts.runs32 ?? 10;
-    const t1a: number[] = [];
-    const t1b: number[] = [];
-    for (let i = 0; i < runs1; i++) {
-      if (opts.signal?.aborted) break;
-      const row = [enc[i % enc.length]];
-      t1a.push(await time(a.session, row));
-      t1b.push(await time(b.session, row));
-    }
-    const t32a: number[] = [];
-    const t32b: number[] = [];
-    for (let i = 0; i < runs32; i++) {
-      if (opts.signal?.aborted) break;
-      t32a.push(await time(a.session, big));
-      t32b.push(await time(b.session, big));
-    }
+    const single = (i: number) => [enc[i % enc.length]];
+    const t1 = await timePairs((i) => time(a.session, single(i)), (i) => time(b.session, single(i)), opts.runs1 ?? 30, opts.signal);
+    const t32 = await timePairs(() => time(a.session, big), () => time(b.session, big), opts.runs32 ?? 10, opts.signal);
     throwIfAborted(opts.signal);
     const seqLen = batchOf(big).x.seqLen;
-    const m = (xs: number[]) => median(xs);
     return {
-      batch1: { originalMs: m(t1a), prunedMs: m(t1b), speedup: m(t1a) / m(t1b), runs: runs1 },
-      batch32: { originalMs: m(t32a), prunedMs: m(t32b), speedup: m(t32a) / m(t32b), runs: runs32 },
+      batch1: t1,
+      batch32: t32,
       seqLen,
       provider: a.provider,
       threads: opts.threads ?? 0,

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
-import { Extractor } from '../../../../src/core/extract/extractor';
+import { Extractor, batchTokenLimit } from '../../../../src/core/extract/extractor';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { fixture, robertaMini, tasksDir } from '../../../helpers';
 
@@ -125,5 +125,23 @@ test('a pruned prefix of a post-LN model outputs exactly the full model’s hidd
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5);
   await full.release();
   await prefix.release();
+  info.model.close();
+});
+
+test('a token limit splits long batches into more passes with the same features', async () => {
+  assert.equal(batchTokenLimit(1024), 2048);
+  assert.ok(batchTokenLimit(512) >= 32 * 128, 'the default 32 × 128 batch is never split below width 512');
+  const info = openModel(fixture('tiny-bert'));
+  const tok = await loadTokenizer(info.dir, { maxLength: 32 });
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 70, limitTest: 10 });
+  const whole = await Extractor.create(info, tok, { poolings: ['mean'], batchSize: 16 });
+  const split = await Extractor.create(info, tok, { poolings: ['mean'], batchSize: 16, maxBatchTokens: 64 });
+  const a = await whole.extract(task.train, 'whole');
+  const b = await split.extract(task.train, 'split');
+  assert.equal(whole.forwardPasses, 5);
+  assert.ok(split.forwardPasses > 10, `${split.forwardPasses} passes`);
+  a.pooled.mean!.forEach((x, l) => x.forEach((v, i) => assert.ok(Math.abs(v - b.pooled.mean![l][i]) < 1e-5, `layer ${l}`)));
+  await whole.release();
+  await split.release();
   info.model.close();
 });
