@@ -31,6 +31,7 @@ export const PARAM_WORDS = {
   candidates: 'candidates',
   select: 'selection rule',
   vocabTrim: 'vocabulary trimming',
+  compensate: 'compensation',
 } as const;
 export type Param = keyof typeof PARAM_WORDS;
 

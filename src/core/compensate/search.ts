@@ -4,11 +4,11 @@
  * contiguous drop with a bridge; FLAP-style uniform width of every block). Pure functions of
  * parameter counts and training-split signals; the fits and measurements happen elsewhere.
  */
-import { BadInputError } from '../errors';
-import { ParamCounts as ParamAccount } from '../../shared/params';
+import { badValue } from '../errors';
+import { ParamCounts } from '../../shared/params';
 import { subsetKey, subsetParams } from '../optimize/subsets';
 import type { CompensationRecord } from '../report';
-import { Compensation } from './mode';
+import { Compensation, COMPENSATIONS } from './mode';
 import { gapsOf } from './fit';
 
 /** What a candidate adds to plain block dropping. */
@@ -64,7 +64,7 @@ const headUnit = (s: WidthShape) => (s.hidden / s.heads) * (3 * (s.hidden + 1) +
 const neuronUnit = (s: WidthShape) => 2 * s.hidden + 1;
 
 /** Parameters of `kept` with `spec`: blocks, minus removed heads and neurons, plus d² + d per bridge. */
-export function compensatedParams(acc: ParamAccount, kept: number[], spec: CompSpec, shape: WidthShape): number {
+export function compensatedParams(acc: ParamCounts, kept: number[], spec: CompSpec, shape: WidthShape): number {
   let n = subsetParams(acc, kept);
   if (spec.bridges) n += gapsOf(kept).length * ((spec.window ?? 1) * shape.hidden * shape.hidden + shape.hidden);
   const perBlock = (shape.heads - (spec.heads ?? shape.heads)) * headUnit(shape) + (shape.ffn - (spec.ffnWidth ?? shape.ffn)) * neuronUnit(shape);
@@ -79,7 +79,7 @@ const FFN_STEP = 16;
  * heads as possible while the FFN keeps at least a quarter of its neurons, then the widest FFN.
  * Null when even one head and 16 neurons per block do not fit, or nothing needs narrowing.
  */
-export function uniformWidth(acc: ParamAccount, kept: number[], budget: number, shape: WidthShape, bridges: boolean): CompSpec | null {
+export function uniformWidth(acc: ParamCounts, kept: number[], budget: number, shape: WidthShape, bridges: boolean): CompSpec | null {
   const base: CompSpec = { bridges };
   if (kept.length === 0 || compensatedParams(acc, kept, base, shape) <= budget) return null;
   for (const minFfn of [shape.ffn / 4, FFN_STEP]) {
@@ -97,7 +97,7 @@ export function uniformWidth(acc: ParamAccount, kept: number[], budget: number, 
  * are closest in angular distance (training split), the shortest run that fits with its bridge,
  * and bridge the gap with a least-squares map. `angularDistance[l][n]` = distance between h_l and h_{l+n}.
  */
-export function replaceMeSubset(L: number, acc: ParamAccount, budget: number, shape: WidthShape, angularDistance: number[][]): number[] | null {
+export function replaceMeSubset(L: number, acc: ParamCounts, budget: number, shape: WidthShape, angularDistance: number[][]): number[] | null {
   for (let n = 1; n <= L; n++) {
     let best: { start: number; d: number } | null = null;
     for (let l = 0; l + n <= L; l++) {
@@ -123,7 +123,7 @@ export function modeAllows(mode: Compensation): { bridges: boolean; width: boole
     case 'all':
       return { bridges: true, width: true };
     default:
-      throw new BadInputError(`--compensate ${String(mode)}: unknown; use none, bridge, width or all.`);
+      throw badValue('compensate', String(mode), `unknown; use one of ${COMPENSATIONS.join(', ')}.`);
   }
 }
 
@@ -138,7 +138,7 @@ export interface CompCandidate {
  * first): up to `n.bridged` bridged where they have gaps and still fit; then, for width, up to
  * `n.narrowed` subsets of `wider` (best predicted under a larger budget) narrowed uniformly to fit.
  */
-export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamAccount, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number }): CompCandidate[] {
+export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamCounts, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number }): CompCandidate[] {
   const allow = modeAllows(mode);
   const out: CompCandidate[] = [];
   const seen = new Set<string>();

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec, modeAllows, replaceMeSubset, uniformWidth } from '../../../../src/core/compensate/search';
 import { parseCompensation } from '../../../../src/core/compensate/mode';
-import { ParamCounts as ParamAccount } from '../../../../src/shared/params';
+import { BadInputError } from '../../../../src/core/errors';
+import { ParamCounts } from '../../../../src/shared/params';
 
 // roberta-mini: d 256, 4 heads, FFN 1024, 12 blocks of 789,760, embeddings 2,131,200.
 const shape = { hidden: 256, heads: 4, ffn: 1024 };
-const acc: ParamAccount = { total: 11_608_320, embeddings: 2_131_200, perBlock: new Array(12).fill(789_760), other: 0 };
+const acc: ParamCounts = { total: 11_608_320, embeddings: 2_131_200, perBlock: new Array(12).fill(789_760), other: 0 };
 const budget35 = Math.floor(0.35 * acc.total);
 
 test('compensated parameter counts: a bridge adds d² + d, a head 64·(3·257 + 256), a neuron 2·256 + 1', () => {
@@ -39,7 +40,7 @@ test('ReplaceMe baseline: the shortest contiguous run that fits with its bridge,
 
 test('compensated candidates follow --compensate and the budget', () => {
   assert.deepEqual(modeAllows(parseCompensation('all')), { bridges: true, width: true });
-  assert.throws(() => parseCompensation('some'), /--compensate some/);
+  assert.throws(() => parseCompensation('some'), (e: BadInputError) => /^compensation some: unknown/.test(e.message) && e.bad?.param === 'compensate');
   const ranked = [[2, 3], [0, 1]];
   const wider = [[0, 1, 2, 3, 4]];
   assert.deepEqual(compensatedCandidates('none', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 }), []);
