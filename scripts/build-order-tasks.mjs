@@ -46,7 +46,7 @@ function sentences(file) {
     for (const s of text.match(/[^.!?]+[.!?]/g) ?? []) {
       const t = s.trim();
       const words = t.split(' ').length;
-      if (words < 6 || words > 40 || !/^[A-Z]/.test(t) || /["'()\[\]_;:]|--|Mr\.|Mrs\.|Dr\.|St\./.test(t) || !/^[\x20-\x7e]+$/.test(t)) continue;
+      if (words < 6 || words > 40 || !/^[A-Z]/.test(t) || /["'()[\]_;:]|--|Mr\.|Mrs\.|Dr\.|St\./.test(t) || !/^[\x20-\x7e]+$/.test(t)) continue;
       out.add(t);
     }
   }
