@@ -1,15 +1,18 @@
 /**
- * Builds a compensated model: fit bridges over every gap (in order), then narrow the FFN of each
- * kept block (in order), each step reading the already-compensated upstream; write the ONNX.
+ * Builds a compensated model: fit bridges over every gap (in order), then narrow the attention
+ * and FFN of each kept block (in order), each step reading the already-compensated upstream;
+ * write the ONNX.
  */
 import { BadInputError } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
-import { checkCompensable, findSublayers } from './structure';
+import { checkCompensable } from './structure';
 import { CalibrationOptions, CalibrationSet } from './calibrate';
 import { CompensationPlan, compensatedEdit, emptyPlan } from './graph';
-import { Encoder, FitStat, fitBridges, fitNarrowing, gapsOf } from './fit';
+import { Encoder, FitStat, fitBridges, gapsOf } from './fit';
+import { fitWidths, widthSteps } from './width';
+import { UnitScore } from './scores';
 
 /** The encoder as compensation sees it; refuses quantized and T5 graphs. */
 export function encoderOf(info: ModelInfo): Encoder {
@@ -28,6 +31,8 @@ export interface CompensationRequest {
   heads?: number;
   /** FFN neurons kept per kept block (absent: all). */
   ffnWidth?: number;
+  /** How heads and neurons are ranked (default 'flap'). */
+  score?: UnitScore;
 }
 
 export interface Compensated {
@@ -43,17 +48,9 @@ export async function fitPlan(enc: Encoder, req: CompensationRequest, set: Calib
     stats.push(...(await fitBridges(enc, plan, set, opts, ctx, req.window ?? 1)));
   }
   // A sub-layer kept at full width is left as it is (no refit).
-  for (const k of req.kept) {
-    const full = findSublayers(enc.model, enc.blocks, k, enc.hidden, enc.heads);
-    if (req.heads !== undefined && req.heads < full.attention.width / full.attention.group) {
-      stage(ctx, 'compensate', `narrowing the attention of block ${k} to ${req.heads} heads`);
-      stats.push(await fitNarrowing(enc, plan, 'attention', k, req.heads, set, opts, ctx));
-    }
-    if (req.ffnWidth !== undefined && req.ffnWidth < full.ffn.width) {
-      stage(ctx, 'compensate', `narrowing the FFN of block ${k} to ${req.ffnWidth} neurons`);
-      stats.push(await fitNarrowing(enc, plan, 'ffn', k, req.ffnWidth, set, opts, ctx));
-    }
-  }
+  const steps = widthSteps(enc, plan, req.heads, req.ffnWidth);
+  const say = ({ site, units }: (typeof steps)[number]) => stage(ctx, 'compensate', `narrowing the ${site.kind === 'ffn' ? 'FFN' : 'attention'} of block ${site.block} to ${units} ${site.kind === 'ffn' ? 'neurons' : 'heads'}`);
+  stats.push(...(await fitWidths(enc, plan, steps, set, { ...opts, score: req.score }, ctx, say)));
   return { plan, stats };
 }
 

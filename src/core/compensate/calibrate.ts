@@ -19,7 +19,11 @@ export interface CalibrationSet {
   held: boolean[];
   /** Non-padding token rows (b·S + s) of each batch. */
   tokens: Int32Array[];
+  /** Per batch: the index in `texts` of each of its rows. */
+  textOf: Int32Array[];
   texts: number;
+  /** Per text (when known): its task and its label id in that task (task-weighted width scores). */
+  labels?: { task: Int32Array; label: Int32Array };
 }
 
 export interface CalibrationOptions {
@@ -32,22 +36,23 @@ export interface CalibrationOptions {
 }
 
 /** Tokenises `texts` (training texts only) into length-bucketed batches, a seeded fifth held out. */
-export function calibrationSet(tokenizer: TextTokenizer, texts: string[], opts: CalibrationOptions = {}): CalibrationSet {
+export function calibrationSet(tokenizer: TextTokenizer, texts: string[], opts: CalibrationOptions = {}, labels?: CalibrationSet['labels']): CalibrationSet {
   const rng = new Rng(opts.seed ?? 0);
   const order = rng.shuffle(texts.map((_, i) => i));
   const nHeld = Math.max(1, Math.round(texts.length * (opts.heldFraction ?? 0.2)));
   const bs = opts.batchSize ?? 32;
-  const set: CalibrationSet = { batches: [], held: [], tokens: [], texts: texts.length };
+  const set: CalibrationSet = { batches: [], held: [], tokens: [], textOf: [], texts: texts.length, labels };
   const groups: [number[], boolean][] = [
     [order.slice(nHeld), false],
     [order.slice(0, nHeld), true],
   ];
   for (const [idx, held] of groups) {
-    const enc = idx.map((i) => tokenizer.encode(texts[i])).sort((a, b) => a.length - b.length);
+    const enc = idx.map((i) => ({ i, ids: tokenizer.encode(texts[i]) })).sort((a, b) => a.ids.length - b.ids.length);
     for (let s = 0; s < enc.length; s += bs) {
-      const b = tokenizer.batch(enc.slice(s, s + bs));
+      const b = tokenizer.batch(enc.slice(s, s + bs).map((e) => e.ids));
       set.batches.push(b);
       set.held.push(held);
+      set.textOf.push(Int32Array.from(enc.slice(s, s + bs), (e) => e.i));
       const rows: number[] = [];
       b.attentionMask.forEach((m, r) => m !== 0n && rows.push(r));
       set.tokens.push(Int32Array.from(rows));
@@ -60,18 +65,20 @@ export function calibrationSet(tokenizer: TextTokenizer, texts: string[], opts: 
 export interface CalibrationGraph {
   session: ort.InferenceSession;
   outputs: string[];
+  /** A segment graph: the inner tensor `name` is fed, per batch, from `states` (flat [B·S·hidden]). */
+  cut?: { name: string; states: Float32Array[] };
 }
 
-export async function openCalibrationGraph(model: OnnxModel, edit: GraphEdit, outputs: string[], opts: CalibrationOptions = {}): Promise<CalibrationGraph> {
+export async function openCalibrationGraph(model: OnnxModel, edit: GraphEdit, outputs: string[], opts: CalibrationOptions = {}, cut?: CalibrationGraph['cut']): Promise<CalibrationGraph> {
   if ([...model.initializers.values()].some((t) => t.external)) {
     throw new UnsupportedModelError(`${model.src.label} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use --compensate none for this model.`);
   }
   const { session } = await openSession(chunksToBuffer(model.serialize(edit)), { provider: opts.provider ?? 'cpu', threads: opts.threads });
-  return { session, outputs };
+  return { session, outputs, cut };
 }
 
-/** Per batch: each graph's requested tensors (flat [B·S·width]), the batch's token rows, whether it is held out, and the batch. */
-export type BatchVisitor = (outs: Float32Array[][], tokens: Int32Array, held: boolean, batch: EncodedBatch) => void;
+/** Per batch: each graph's requested tensors (flat [B·S·width]), the batch's token rows, whether it is held out, the batch and its index. */
+export type BatchVisitor = (outs: Float32Array[][], tokens: Int32Array, held: boolean, batch: EncodedBatch, index: number) => void | Promise<void>;
 
 export async function forEachBatch(graphs: CalibrationGraph[], set: CalibrationSet, visit: BatchVisitor, ctx: JobContext = {}): Promise<void> {
   for (let i = 0; i < set.batches.length; i++) {
@@ -82,13 +89,18 @@ export async function forEachBatch(graphs: CalibrationGraph[], set: CalibrationS
     for (const g of graphs) {
       const feeds: Record<string, ort.Tensor> = {};
       for (const name of g.session.inputNames) {
+        if (name === g.cut?.name) {
+          const st = g.cut.states[i];
+          feeds[name] = new ort.Tensor('float32', st, [...shape, st.length / (b.batchSize * b.seqLen)]);
+          continue;
+        }
         const data = name === 'attention_mask' ? b.attentionMask : name === 'token_type_ids' ? b.tokenTypeIds : b.inputIds;
         feeds[name] = new ort.Tensor('int64', data, shape);
       }
       const r = await g.session.run(feeds, g.outputs);
       outs.push(g.outputs.map((o) => r[o].data as Float32Array));
     }
-    visit(outs, set.tokens[i], set.held[i], b);
+    await visit(outs, set.tokens[i], set.held[i], b, i);
   }
 }
 

@@ -99,6 +99,16 @@ function windowNodes(P: string, prev: string, mask: string): { nodes: NewNode[];
   return { nodes, inits, out: `${P}/window_output_0` };
 }
 
+/** The tensor a bridge into kept block k writes (what block k reads). */
+export const bridgeOutput = (k: number) => `probescale/bridge.${k}/output`;
+
+/** The tensor kept block k reads in the graph of `plan`: its bridge's output, or the previous kept block's output. */
+export function blockEntry(blocks: BlockStructure, plan: CompensationPlan, k: number): string {
+  if (plan.bridges.has(k)) return bridgeOutput(k);
+  const j = plan.kept.indexOf(k);
+  return j <= 0 ? blocks.hiddenIn[0] : blocks.hiddenOut[plan.kept[j - 1]];
+}
+
 function bridgeNodes(k: number, prev: string, br: Bridge, hidden: number, mask: string): { nodes: NewNode[]; inits: NewInitializer[]; out: string } {
   if (br.w.length !== br.window * hidden * hidden || br.b.length !== hidden) throw new BadInputError(`bridge into block ${k}: expected a ${br.window * hidden}×${hidden} map and ${hidden} biases.`);
   const P = `probescale/bridge.${k}`;
@@ -111,9 +121,9 @@ function bridgeNodes(k: number, prev: string, br: Bridge, hidden: number, mask: 
   const nodes: NewNode[] = [
     ...win.nodes,
     { name: `${P}/MatMul`, opType: 'MatMul', inputs: [win.out, `${P}/weight`], outputs: [`${P}/MatMul_output_0`] },
-    { name: `${P}/Add`, opType: 'Add', inputs: [`${P}/MatMul_output_0`, `${P}/bias`], outputs: [`${P}/output`] },
+    { name: `${P}/Add`, opType: 'Add', inputs: [`${P}/MatMul_output_0`, `${P}/bias`], outputs: [bridgeOutput(k)] },
   ];
-  return { nodes, inits, out: `${P}/output` };
+  return { nodes, inits, out: bridgeOutput(k) };
 }
 
 /** Columns `cols` of a rows×cols row-major matrix. */
@@ -170,9 +180,10 @@ function maskInput(model: OnnxModel): string {
 
 /**
  * The edit that realises `plan`. `outputs` defaults to the source graph's outputs; calibration
- * passes inner tensors (e.g. the tensor entering a gap) to read them.
+ * passes inner tensors (e.g. the tensor entering a gap) to read them, and may feed the inner
+ * tensor `cut` ([batch, sequence, hidden]) as an input so that only the graph after it runs.
  */
-export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: CompensationPlan, shape: EncoderShape, outputs?: string[]): GraphEdit {
+export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: CompensationPlan, shape: EncoderShape, outputs?: string[], cut?: string): GraphEdit {
   const { hidden } = shape;
   const sites = (b: number) => findSublayers(model, blocks, b, hidden, shape.heads);
   const kept = validateKept(plan.kept, blocks.numBlocks);
@@ -198,7 +209,8 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
     inits.push(...reshapeRenames(rw, site, n.kept.length));
   }
   const outs: (OnnxValueInfo | NewValueInfo)[] = outputs ? outputs.map((name) => ({ name, elemType: DataType.FLOAT, shape: ['batch', 'sequence', 'width'] })) : model.outputs;
-  const edit = finishEdit(model, rw, extra, outs, inits);
+  const fed = cut ? [{ name: cut, elemType: DataType.FLOAT, shape: ['batch', 'sequence', hidden] }] : [];
+  const edit = finishEdit(model, rw, extra, outs, inits, fed);
   const keepInit = edit.keepInitializer!;
   edit.keepInitializer = (name) => !replaced.has(name) && keepInit(name);
   // Blocks are recorded as plain pruning records them: block j's input is block j−1's output, and a

@@ -12,7 +12,7 @@ import { TextTokenizer } from '../data/tokenize';
 import { findBlocks } from '../onnx/blocks';
 import { OnnxModel } from '../onnx/model';
 import { ModelInfo, countParams } from '../model/modelInfo';
-import { CalibrationOptions, calibrationSet } from './calibrate';
+import { CalibrationOptions, CalibrationSet, calibrationSet } from './calibrate';
 import { Encoder, FitStat } from './fit';
 import { CompensationPlan } from './graph';
 import { encoderOf, fitPlan, writeCompensatedOnnx } from './build';
@@ -42,10 +42,22 @@ export function openVariant(source: ModelInfo, file: string, kept: number[]): Mo
   return { ...source, onnxFile: file, numLayers: kept.length, params: countParams(model, blocks), blocks, model, quantized: false };
 }
 
-/** Fits `spec` on `kept` (training texts only), writes the graph to a private temporary folder and opens it. */
-export async function buildVariant(source: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[], kept: number[], spec: CompSpec, opts: CalibrationOptions, ctx: JobContext): Promise<CompensatedVariant> {
+/** Task and label id of each text calibrationTexts returns. */
+export function calibrationLabels(tasks: TaskData[], limit = CALIBRATION_TEXTS): NonNullable<CalibrationSet['labels']> {
+  const share = Math.max(1, Math.floor(limit / Math.max(1, tasks.length)));
+  const task = tasks.flatMap((t, i) => t.train.slice(0, share).map(() => i));
+  const label = tasks.flatMap((t) => Array.from(t.trainY.subarray(0, Math.min(share, t.train.length))));
+  return { task: Int32Array.from(task), label: Int32Array.from(label) };
+}
+
+/** The calibration set of a run (with each text's task and label): tokenised once, shared by every variant it builds. */
+export function variantCalibration(tokenizer: TextTokenizer, tasks: TaskData[], opts: CalibrationOptions): CalibrationSet {
+  return calibrationSet(tokenizer, calibrationTexts(tasks), opts, calibrationLabels(tasks));
+}
+
+/** Fits `spec` on `kept` (training texts only, `set`), writes the graph to a private temporary folder and opens it. */
+export async function buildVariant(source: ModelInfo, set: CalibrationSet, kept: number[], spec: CompSpec, opts: CalibrationOptions, ctx: JobContext): Promise<CompensatedVariant> {
   const enc: Encoder = encoderOf(source);
-  const set = calibrationSet(tokenizer, calibrationTexts(tasks), opts);
   const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth }, set, opts, ctx);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-compensated-'));
   try {

@@ -76,7 +76,10 @@ export function finishEdit(
   extraNodes: NewNode[],
   outputs: (OnnxValueInfo | NewValueInfo)[],
   newInitializers: NewInitializer[] = [],
+  /** Inner tensors fed as graph inputs instead of computed (a segment of the graph). */
+  inputs: NewValueInfo[] = [],
 ): GraphEdit {
+  const fed = new Set(inputs.map((i) => i.name));
   const renameOf = (n: OnnxNode, t: string) => rw?.renames.get(n)?.get(t) ?? t;
   const all: NodeRef[] = [...model.nodes.filter((n) => !rw?.replaced.has(n)), ...(rw?.added ?? []), ...extraNodes];
   const producer = new Map<string, NodeRef>();
@@ -89,7 +92,7 @@ export function finishEdit(
     const t = stack.pop()!;
     if (seen.has(t)) continue;
     seen.add(t);
-    const p = producer.get(t);
+    const p = fed.has(t) ? undefined : producer.get(t);
     if (!p || keep.has(p)) continue;
     keep.add(p);
     for (const i of inputsOf(p)) if (i) stack.push(i);
@@ -105,9 +108,10 @@ export function finishEdit(
     nodes: all.filter((n) => keep.has(n)),
     renameInputs: rw ? (n, t) => renameOf(n, t) : undefined,
     keepInitializer: (name) => usedInit.has(name),
-    keepValueInfo: (name) => liveTensors.has(name),
+    keepValueInfo: (name) => liveTensors.has(name) && !fed.has(name),
     newInitializers: newInitializers.filter((t) => seen.has(t.name)),
     outputs,
+    ...(inputs.length ? { extraInputs: inputs } : {}),
     extraOpsets,
   };
 }

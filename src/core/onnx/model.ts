@@ -331,6 +331,7 @@ export class OnnxModel {
     if (!wroteNodes) emitNodes();
     if (!wroteInits) emitNewInits();
     if (!wroteOutputs) emitOutputs();
+    for (const i of edit.extraInputs ?? []) graph.message(GRAPH.input, encodeValueInfo(i));
 
     const model = new MessageWriter();
     const presentDomains = new Set(this.opsets.map((o) => o.domain));
@@ -419,6 +420,8 @@ export interface GraphEdit {
   keepValueInfo?: (name: string) => boolean;
   /** Graph outputs of the new model (defaults to the original outputs). */
   outputs?: (OnnxValueInfo | NewValueInfo)[];
+  /** Graph inputs added after the original ones (inner tensors fed directly). */
+  extraInputs?: NewValueInfo[];
   extraOpsets?: OpsetImport[];
   /** metadata_props entries to set (replacing entries with the same key). */
   metadata?: Record<string, string>;

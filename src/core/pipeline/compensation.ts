@@ -12,7 +12,8 @@ import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
 import { widthShape } from '../compensate/commit';
 import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
-import { buildVariant } from '../compensate/variant';
+import { CalibrationSet } from '../compensate/calibrate';
+import { buildVariant, variantCalibration } from '../compensate/variant';
 import { SearchSpace } from './candidates';
 import { Compensator, SubsetEvaluator } from './measure';
 import { PreparedRun } from './prepare';
@@ -22,8 +23,10 @@ const NARROWED_CANDIDATES = 2;
 
 export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings): Compensator {
   const shape = widthShape(run.info);
+  const opts = { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads };
+  let set: CalibrationSet | undefined;
   return {
-    build: (kept, spec, ctx) => buildVariant(run.info, run.tokenizer, run.tasks, kept, spec, { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads }, ctx),
+    build: (kept, spec, ctx) => buildVariant(run.info, (set ??= variantCalibration(run.tokenizer, run.tasks, opts)), kept, spec, opts, ctx),
     params: (kept, spec) => compensatedParams(space.acc, kept, spec, shape),
   };
 }

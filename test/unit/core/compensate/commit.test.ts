@@ -10,7 +10,7 @@ import { openModel } from '../../../../src/core/model/modelInfo';
 import { writeClassifiers } from '../../../../src/core/commit/classifier';
 import { SAFETENSORS_NOTE, widthShape, writeCompensatedFolder } from '../../../../src/core/compensate/commit';
 import { compensatedParams } from '../../../../src/core/compensate/search';
-import { buildVariant } from '../../../../src/core/compensate/variant';
+import { buildVariant, variantCalibration } from '../../../../src/core/compensate/variant';
 import { classify } from '../../../../src/core/pipeline/verify';
 import { scoreRows, trainProbe } from '../../../../src/core/probe/probe';
 import { accuracy } from '../../../../src/core/probe/metrics';
@@ -24,7 +24,7 @@ test('a compensated model commits as float ONNX whose classifier runs alone (ORT
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-commit-')), 'model');
   fs.mkdirSync(dir);
   const spec = { bridges: true, heads: 1, ffnWidth: 32 };
-  const v = await buildVariant(info, tok, [task], [0, 2], spec, { batchSize: 16 }, {});
+  const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 16 }), [0, 2], spec, { batchSize: 16 }, {});
   try {
     assert.equal(v.info.params.total, compensatedParams(info.params, [0, 2], spec, widthShape(info)), 'parameters counted on the graph = the search’s account');
     const ex = await Extractor.create(v.info, tok, { poolings: ['mean'], kept: [0, 1] });
