@@ -4,6 +4,7 @@
  */
 import { OptimizeJob } from './jobs';
 import { DEFAULT_SETTINGS } from './settings';
+import { DEFAULT_UNIT_SCORE } from './compensate/scores';
 
 /** Quotes one argument for a POSIX shell (left as is when it needs no quoting). */
 export function shellQuote(a: string): string {
@@ -22,6 +23,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (job.select && job.select !== 'auto') args.push('--select', job.select);
   if (job.vocabTrim) args.push('--vocab-trim');
   if (job.compensate && job.compensate !== 'none') args.push('--compensate', job.compensate);
+  if (job.widthScore && job.widthScore !== DEFAULT_UNIT_SCORE) args.push('--width-score', job.widthScore);
   if (s.limitTrain) args.push('--limit-train', String(s.limitTrain));
   if (s.limitTest) args.push('--limit-test', String(s.limitTest));
   if (s.c !== undefined) args.push('--c', String(s.c));

@@ -32,6 +32,7 @@ export const PARAM_WORDS = {
   select: 'selection rule',
   vocabTrim: 'vocabulary trimming',
   compensate: 'compensation',
+  widthScore: 'width score',
 } as const;
 export type Param = keyof typeof PARAM_WORDS;
 

@@ -6,6 +6,7 @@ import type { SelectionRule } from './optimize/select';
 import type { OptimizeResult, ProbeReport, PruneResult } from './report';
 import type { ProbeSettings } from './settings';
 import type { Compensation } from './compensate/mode';
+import type { UnitScore } from './compensate/scores';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -72,6 +73,8 @@ export interface OptimizeJob {
   vocabTrim?: boolean;
   /** Least-squares compensation the search may add: bridges over gaps, narrowed widths, both; default none. */
   compensate?: Compensation;
+  /** How narrowed candidates rank heads and neurons (default DEFAULT_UNIT_SCORE). */
+  widthScore?: UnitScore;
   settings: ProbeSettings;
   /** The command line that asked for it, recorded in the model card. */
   command?: string;

@@ -77,6 +77,8 @@ export interface CompensationRecord {
   window?: 1 | 3;
   heads?: number;
   ffnWidth?: number;
+  /** How heads and neurons were ranked (absent: FLAP's score). */
+  score?: 'flap' | 'task' | 'mixed';
 }
 
 export interface CandidateRecord {

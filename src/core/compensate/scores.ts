@@ -4,11 +4,20 @@
  * each unit's output direction by how far it moves the tasks' class means apart, in units of the
  * within-class spread (linear discriminant directions of the pooled token states at the sub-layer).
  */
+import { badValue } from '../errors';
 import { choleskySolve } from './ridge';
 
 /** 'flap': FLAP's score; 'task': the task-weighted score; 'mixed': the two, each as a share of its total, added. */
 export type UnitScore = 'flap' | 'task' | 'mixed';
 export const UNIT_SCORES: readonly UnitScore[] = ['flap', 'task', 'mixed'];
+/** What the optimiser's narrowed candidates use unless told (chosen on cross-validation, RESULTS §5c). */
+export const DEFAULT_UNIT_SCORE: UnitScore = 'flap';
+
+export function parseUnitScore(v: string): UnitScore {
+  const s = UNIT_SCORES.find((u) => u === v);
+  if (s) return s;
+  throw badValue('widthScore', v, `unknown; use one of ${UNIT_SCORES.join(', ')}.`);
+}
 
 /** Per-neuron mean and variance of a [tokens × width] activation stream (Welford, Float64). */
 export class ColumnMoments {

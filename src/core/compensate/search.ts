@@ -10,6 +10,7 @@ import { subsetKey, subsetParams } from '../optimize/subsets';
 import type { CompensationRecord } from '../report';
 import { Compensation, COMPENSATIONS } from './mode';
 import { gapsOf } from './fit';
+import { UnitScore } from './scores';
 
 /** What a candidate adds to plain block dropping. */
 export interface CompSpec {
@@ -20,6 +21,8 @@ export interface CompSpec {
   heads?: number;
   /** FFN neurons kept in every kept block (absent: all). */
   ffnWidth?: number;
+  /** How the heads and neurons to keep are ranked (absent: FLAP's score). */
+  score?: UnitScore;
 }
 
 /** Sizes of the source model that parameter counts need. */
@@ -40,7 +43,7 @@ export function candidateKey(kept: number[], spec?: CompSpec): string {
   if (!spec || !isCompensated(spec)) return subsetKey(kept);
   const parts = [subsetKey(kept)];
   if (spec.bridges && gapsOf(kept).length) parts.push(spec.window === 3 ? 'bridge3' : 'bridge');
-  if (spec.heads !== undefined || spec.ffnWidth !== undefined) parts.push(`h${spec.heads ?? 'all'}/f${spec.ffnWidth ?? 'all'}`);
+  if (spec.heads !== undefined || spec.ffnWidth !== undefined) parts.push(`h${spec.heads ?? 'all'}/f${spec.ffnWidth ?? 'all'}${spec.score && spec.score !== 'flap' ? `/${spec.score}` : ''}`);
   return parts.join('+');
 }
 
@@ -50,7 +53,7 @@ export function describeSpec(kept: number[], spec: CompSpec | undefined, shape: 
   const out: string[] = [];
   const g = gapsOf(kept);
   if (spec!.bridges && g.length) out.push(`least-squares bridge${g.length > 1 ? 's' : ''}${spec!.window === 3 ? ' over a 3-token window' : ''} into block${g.length > 1 ? 's' : ''} ${g.join(', ')}`);
-  if (spec!.heads !== undefined || spec!.ffnWidth !== undefined) out.push(`${spec!.heads ?? shape.heads} of ${shape.heads} heads and ${spec!.ffnWidth ?? shape.ffn} of ${shape.ffn} FFN neurons per block (refitted)`);
+  if (spec!.heads !== undefined || spec!.ffnWidth !== undefined) out.push(`${spec!.heads ?? shape.heads} of ${shape.heads} heads and ${spec!.ffnWidth ?? shape.ffn} of ${shape.ffn} FFN neurons per block (refitted${spec!.score && spec!.score !== 'flap' ? `; ranked by the ${spec!.score === 'task' ? 'task-weighted' : 'FLAP + task-weighted'} score` : ''})`);
   return out.join('; ');
 }
 
@@ -138,7 +141,7 @@ export interface CompCandidate {
  * first): up to `n.bridged` bridged where they have gaps and still fit; then, for width, up to
  * `n.narrowed` subsets of `wider` (best predicted under a larger budget) narrowed uniformly to fit.
  */
-export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamCounts, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number }): CompCandidate[] {
+export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamCounts, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number }, score?: UnitScore): CompCandidate[] {
   const allow = modeAllows(mode);
   const out: CompCandidate[] = [];
   const seen = new Set<string>();
@@ -152,7 +155,7 @@ export function compensatedCandidates(mode: Compensation, ranked: number[][], wi
   if (allow.width) {
     for (const k of wider) {
       const spec = uniformWidth(acc, k, budget, shape, allow.bridges && gapsOf(k).length > 0);
-      if (spec) push(k, spec, 'narrowed', n.narrowed);
+      if (spec) push(k, score && score !== 'flap' ? { ...spec, score } : spec, 'narrowed', n.narrowed);
     }
   }
   return out;

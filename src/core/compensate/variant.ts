@@ -58,7 +58,7 @@ export function variantCalibration(tokenizer: TextTokenizer, tasks: TaskData[], 
 /** Fits `spec` on `kept` (training texts only, `set`), writes the graph to a private temporary folder and opens it. */
 export async function buildVariant(source: ModelInfo, set: CalibrationSet, kept: number[], spec: CompSpec, opts: CalibrationOptions, ctx: JobContext): Promise<CompensatedVariant> {
   const enc: Encoder = encoderOf(source);
-  const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth }, set, opts, ctx);
+  const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth, score: spec.score }, set, opts, ctx);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-compensated-'));
   try {
     const file = path.join(dir, 'model.onnx');

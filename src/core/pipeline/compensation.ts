@@ -14,6 +14,7 @@ import { widthShape } from '../compensate/commit';
 import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
 import { CalibrationSet } from '../compensate/calibrate';
 import { buildVariant, variantCalibration } from '../compensate/variant';
+import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
 import { SearchSpace } from './candidates';
 import { Compensator, SubsetEvaluator } from './measure';
 import { PreparedRun } from './prepare';
@@ -54,14 +55,14 @@ function widerSubsets(space: SearchSpace): number[][] {
 }
 
 /** Measures the compensated variants of the best plain candidates; records where each came from. */
-export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext): Promise<void> {
+export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, score: UnitScore = DEFAULT_UNIT_SCORE): Promise<void> {
   if (mode === 'none') return;
   const ranked = evaluator.measured
     .filter((m) => !isCompensated(m.compensation) && m.params <= space.budget)
     .sort((a, b) => b.objective - a.objective)
     .map((m) => m.kept);
   const wider = modeAllows(mode).width ? widerSubsets(space) : [];
-  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES });
+  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES }, score);
   stage(ctx, 'compensate', `${cands.length} compensated candidate(s): fitting on training texts and measuring`);
   let done = 0;
   for (const c of cands) {

@@ -104,7 +104,7 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   let selection: Selection;
   try {
     origin = await measureCandidates(evaluator, plan, a.space, ctx);
-    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx);
+    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx, job.widthScore);
     selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
   } catch (e) {
     evaluator.dispose();

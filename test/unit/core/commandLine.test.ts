@@ -32,5 +32,6 @@ test('the optimize command line names every option that changes the result, and 
   );
   assert.match(optimizeCommandLine({ ...job, select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'all' }), /--vocab-trim --compensate all --limit-train/);
+  assert.match(optimizeCommandLine({ ...job, compensate: 'width', widthScore: 'task' }), /--compensate width --width-score task --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'none', select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { parseUnitScore } from '../../../../src/core/compensate/scores';
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec, modeAllows, replaceMeSubset, uniformWidth } from '../../../../src/core/compensate/search';
 import { parseCompensation } from '../../../../src/core/compensate/mode';
 import { BadInputError } from '../../../../src/core/errors';
@@ -50,5 +51,11 @@ test('compensated candidates follow --compensate and the budget', () => {
   assert.equal(w.length, 1);
   assert.match(candidateKey(w[0].kept, w[0].spec), /^0,1,2,3,4\+h3\/f\d+$/);
   assert.match(describeSpec(w[0].kept, w[0].spec, shape), /3 of 4 heads and \d+ of 1024 FFN neurons/);
+  // --width-score: the narrowed candidates carry it (in their key and description); FLAP's is the unmarked default.
+  const t = compensatedCandidates('width', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 }, 'task');
+  assert.match(candidateKey(t[0].kept, t[0].spec), /^0,1,2,3,4\+h3\/f\d+\/task$/);
+  assert.match(describeSpec(t[0].kept, t[0].spec, shape), /refitted; ranked by the task-weighted score/);
+  assert.equal(candidateKey(w[0].kept, { ...w[0].spec, score: 'flap' }), candidateKey(w[0].kept, w[0].spec));
+  assert.throws(() => parseUnitScore('fisher'), (e: BadInputError) => /^width score fisher: unknown; use one of flap, task, mixed/.test(e.message) && e.bad?.param === 'widthScore');
   for (const c of compensatedCandidates('all', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 })) assert.ok(compensatedParams(acc, c.kept, c.spec, shape) <= budget35);
 });
