@@ -11,7 +11,7 @@ import { choleskySolve } from './ridge';
 export type UnitScore = 'flap' | 'task' | 'mixed';
 export const UNIT_SCORES: readonly UnitScore[] = ['flap', 'task', 'mixed'];
 /** What the optimiser's narrowed candidates use unless told (chosen on cross-validation, RESULTS §5c). */
-export const DEFAULT_UNIT_SCORE: UnitScore = 'flap';
+export const DEFAULT_UNIT_SCORE: UnitScore = 'task';
 
 export function parseUnitScore(v: string): UnitScore {
   const s = UNIT_SCORES.find((u) => u === v);

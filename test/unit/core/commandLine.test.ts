@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { optimizeCommandLine, shellQuote } from '../../../src/core/commandLine';
 import { DEFAULT_SETTINGS } from '../../../src/core/settings';
+import { DEFAULT_UNIT_SCORE } from '../../../src/core/compensate/scores';
 
 test('shellQuote leaves plain words alone and quotes the rest for a POSIX shell', () => {
   assert.equal(shellQuote('models/roberta-mini'), 'models/roberta-mini');
@@ -32,6 +33,7 @@ test('the optimize command line names every option that changes the result, and 
   );
   assert.match(optimizeCommandLine({ ...job, select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'all' }), /--vocab-trim --compensate all --limit-train/);
-  assert.match(optimizeCommandLine({ ...job, compensate: 'width', widthScore: 'task' }), /--compensate width --width-score task --limit-train/);
+  assert.match(optimizeCommandLine({ ...job, compensate: 'width', widthScore: 'flap' }), /--compensate width --width-score flap --limit-train/);
+  assert.match(optimizeCommandLine({ ...job, compensate: 'width', widthScore: DEFAULT_UNIT_SCORE }), /--compensate width --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'none', select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
 });
