@@ -48,10 +48,15 @@ export function compensatedBaselines(mode: Compensation, space: SearchSpace, sha
   return out;
 }
 
-/** Subsets up to two blocks larger than the budget allows: the ones width pruning can bring in. */
+/**
+ * Subsets up to two blocks larger than the budget allows, best predicted first: the ones width
+ * pruning can bring in. Those that already fit are left out (they need no narrowing), so the
+ * predictor is asked for several times as many.
+ */
 function widerSubsets(space: SearchSpace): number[][] {
   const biggest = Math.max(...space.acc.perBlock);
-  return bestPredictedSubsets(space.objective, space.acc, Math.min(space.acc.total, space.budget + 2 * biggest), space.candidates).map((p) => p.kept);
+  const wider = bestPredictedSubsets(space.objective, space.acc, Math.min(space.acc.total, space.budget + 2 * biggest), 8 * space.candidates);
+  return wider.filter((p) => p.params > space.budget).map((p) => p.kept);
 }
 
 /** Measures the compensated variants of the best plain candidates; records where each came from. */

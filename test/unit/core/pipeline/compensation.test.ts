@@ -21,6 +21,9 @@ test('optimize --compensate all measures bridged and narrowed candidates and bot
   assert.ok(flap && flap.kept.length === 4 && flap.compensation.heads >= 1 && flap.params <= s.budget.params, 'FLAP-style uniform width of every block');
   const compensated = s.candidates.filter((c: { compensation?: unknown }) => c.compensation);
   assert.ok(compensated.some((c: { origin: string }) => c.origin === 'bridged'), 'bridged variants of the best plain subsets');
+  const narrowed = compensated.filter((c: { origin: string }) => c.origin === 'narrowed');
+  assert.ok(narrowed.length >= 1 && narrowed.every((c: { kept: number[] }) => c.kept.length >= 3), 'subsets over the budget (3 or 4 blocks here), narrowed to fit');
+  assert.ok(narrowed.every((c: { compensation: { score?: string; description: string } }) => c.compensation.score === 'task' && /task-weighted/.test(c.compensation.description)), 'ranked by the default task-weighted score');
   for (const c of s.candidates) assert.ok(c.params <= s.budget.params || !c.compensation, `${c.kept} ${JSON.stringify(c.compensation)} within the budget`);
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
   assert.equal(rep.verify.allEqual, true);
