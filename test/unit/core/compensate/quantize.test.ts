@@ -15,6 +15,8 @@ import { writeCompensatedFolder } from '../../../../src/core/compensate/commit';
 import { Q8_FILE, hasQuantizedVariant, quantizeSymmetric, writeQ8Variants, writeQuantized } from '../../../../src/core/compensate/quantize';
 import { buildVariant } from '../../../../src/core/compensate/variant';
 import { classify, verifyQuantized } from '../../../../src/core/pipeline/verify';
+import { runEvalJob } from '../../../../src/core/pipeline/evalJob';
+import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { scoreOf } from '../../../../src/core/pipeline/measure';
 import { trainProbe } from '../../../../src/core/probe/probe';
 import { fixture, pipelineAccuracyOnSentlen, tasksDir } from '../../../helpers';
@@ -101,7 +103,7 @@ test('a compensated winner of a source with a quantized variant commits a q8 enc
     const train = await ex.extract(task.train, 'train');
     await ex.release();
     const probe = trainProbe(train.pooled.mean![0], task.trainY, train.dim, task.labels.length, { c: 1, seed: 0, control: false });
-    writeCompensatedFolder(info, v, spec, dir, { maxLength: 128 });
+    writeCompensatedFolder(info, v, spec, dir, { maxLength: 128, tasks: [{ name: 'sentlen', labels: task.labels, classifier: 'classifiers/sentlen' }] });
     const classifiers = writeClassifiers(v.info, [0, 1], dir, [{ name: 'sentlen', labels: task.labels, probe }], 'mean');
     assert.deepEqual(writeQ8Variants(dir, classifiers), [`onnx/${Q8_FILE}`, `classifiers/sentlen/onnx/${Q8_FILE}`]);
 
@@ -129,6 +131,9 @@ test('a compensated winner of a source with a quantized variant commits a q8 enc
     assert.equal(r.file, `onnx/${Q8_FILE}`);
     assert.equal(r.perTask.sentlen.measured.accuracy, q8Acc);
     assert.equal(r.perTask.sentlen.difference, q8Acc - floatAcc.accuracy);
+    // `probescale eval <folder> --dtype q8` measures the q8 classifiers the same way.
+    const evalQ8 = await runEvalJob({ type: 'eval', modelDir: dir, tasks: [{ name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 }], settings: { ...DEFAULT_SETTINGS, ...limits, provider: 'cpu', dtype: 'q8' } }, {});
+    assert.equal(evalQ8.tasks.sentlen.final!.accuracy, q8Acc);
     // int8 weights move the scores a little, not to chance: within 10 points of float on 60 rows.
     assert.ok(Math.abs(r.perTask.sentlen.difference) <= 0.1, `q8 ${q8Acc} vs float ${floatAcc.accuracy}`);
   } finally {
