@@ -54,7 +54,7 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
       writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${Q8_FILE}`, method: Q8_DESCRIPTION } } : {}) });
       const classifiers = writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, x.settings.pooling);
       if (q8) {
-        stage(ctx, 'commit', `quantizing the compensated graphs (${Q8_FILE}, int8 MatMul weights)`);
+        stage(ctx, 'commit', `quantizing the compensated graphs to int8 (${Q8_FILE})`);
         writeQ8Variants(tmp, classifiers, ctx.signal);
       }
     } else {
