@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +20,7 @@ import { runEvalJob } from '../../../../src/core/pipeline/evalJob';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { scoreOf } from '../../../../src/core/pipeline/measure';
 import { trainProbe } from '../../../../src/core/probe/probe';
-import { fixture, pipelineAccuracyOnSentlen, tasksDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
 
 const tmpDir = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `ps-q8-${tag}-`));
 
@@ -139,6 +140,30 @@ test('a compensated winner of a source with a quantized variant commits a q8 enc
   } finally {
     v.dispose();
     info.model.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('optimize --compensate on a source with a quantized variant commits, verifies and reports the q8 variant of its compensated pick', async () => {
+  const root = tmpDir('cli');
+  try {
+    const src = path.join(root, 'src');
+    fs.cpSync(fixture('tiny-roberta'), src, { recursive: true });
+    writeQuantized(path.join(src, 'onnx', 'model.onnx'), path.join(src, 'onnx', Q8_FILE));
+    const out = path.join(root, 'out');
+    const limits = { limitTrain: 150, limitTest: 60 };
+    const args = ['optimize', src, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.97', '--candidates', '2', '--compensate', 'bridge', '--no-cache', '--out', out, '-q'];
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+    assert.ok(report.selection.compensation, 'at this budget the pick is a bridged subset (change the budget if the search changes)');
+    for (const f of ['onnx', 'classifiers/sentlen/onnx']) assert.ok(fs.existsSync(path.join(out, f, Q8_FILE)), `${f}/${Q8_FILE}`);
+    const q = report.verify.quantized.perTask.sentlen;
+    assert.equal(q.float.accuracy, report.verify.perTask.sentlen.measured.accuracy);
+    assert.match(r.stdout, new RegExp(`quantized \\(onnx/${Q8_FILE}\\): sentlen ${(100 * q.measured.accuracy).toFixed(1)} % test`));
+    assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /sentlen, quantized \(`onnx\/model_quantized\.onnx`, one text per run\)/);
+    assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), limits, { dtype: 'q8' }), q.measured.accuracy, 'transformers.js q8 on the committed classifier gives what verify reported');
+  } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
