@@ -15,12 +15,12 @@ export function fixture(...parts: string[]): string {
  * A user's code: transformers.js `pipeline('text-classification')` on a committed classifier
  * folder, nothing of ours but the data loader; returns its accuracy on the sentlen test rows.
  */
-export async function pipelineAccuracyOnSentlen(classifierDir: string, limits: { limitTrain: number; limitTest: number }): Promise<number> {
+export async function pipelineAccuracyOnSentlen(classifierDir: string, limits: { limitTrain: number; limitTest: number }, options: { dtype?: 'fp32' | 'q8' } = {}): Promise<number> {
   const { pipeline, env } = await import('@huggingface/transformers');
   const { loadTask } = await import('../src/core/data/dataset');
   env.allowRemoteModels = false;
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), limits);
-  const classify = await pipeline('text-classification', classifierDir);
+  const classify = await pipeline('text-classification', classifierDir, options);
   let correct = 0;
   for (const ex of task.test) {
     const [top] = (await classify(ex.text)) as { label: string }[];
