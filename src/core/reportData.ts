@@ -133,7 +133,9 @@ export function compensationOf(v: unknown, field: string): { compensation?: Comp
   for (const k of ['heads', 'ffnWidth'] as const) {
     if (v[k] !== undefined && !positiveInt(v[k])) throw new DamagedField(`${field}.${k}`, `is ${JSON.stringify(v[k])}; expected a whole number ≥ 1`);
   }
+  if (v.score !== undefined && v.score !== 'flap' && v.score !== 'task' && v.score !== 'mixed') throw new DamagedField(`${field}.score`, `is ${JSON.stringify(v.score)}; expected flap, task or mixed`);
   const c: CompensationData = { description: v.description, bridges: v.bridges };
+  if (v.score !== undefined) c.score = v.score;
   if (v.window !== undefined) c.window = v.window as 1 | 3;
   if (v.heads !== undefined) c.heads = v.heads as number;
   if (v.ffnWidth !== undefined) c.ffnWidth = v.ffnWidth as number;

@@ -84,6 +84,8 @@ export interface CompensationData {
   heads?: number;
   /** FFN neurons kept per block (absent: all). */
   ffnWidth?: number;
+  /** How heads and neurons were ranked (absent: FLAP's score). */
+  score?: 'flap' | 'task' | 'mixed';
 }
 
 export interface BaselineData {

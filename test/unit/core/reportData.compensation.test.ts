@@ -6,8 +6,8 @@ import { BadInputError } from '../../../src/core/errors';
 import { normalizeReport, readReport } from '../../../src/core/reportData';
 import { repoRoot } from '../../helpers';
 
-// A real compensated optimize report (RESULTS §5c): bshift at 35 % with --compensate all.
-const file = path.join(repoRoot, 'docs', 'results-compensate', 'bshift-0.35', 'probescale-report.json');
+// A real compensated optimize report (RESULTS §5c): bshift at 35 % with --compensate all --width-score flap.
+const file = path.join(repoRoot, 'docs', 'results-compensate', 'bshift-0.35-flap', 'probescale-report.json');
 const json = () => JSON.parse(fs.readFileSync(file, 'utf8'));
 
 test("an optimize report's compensation is read: the pick's bridges and widths, the compensated candidates and baselines", () => {
@@ -21,6 +21,10 @@ test("an optimize report's compensation is read: the pick's bridges and widths, 
   assert.ok(compensated.length > 0 && compensated.length < s.candidates!.length, 'compensated and plain candidates side by side');
   assert.ok(compensated.every((c) => typeof c.compensation!.bridges === 'boolean'));
   assert.ok(compensated.some((c) => c.compensation!.ffnWidth === 688 && c.compensation!.heads === 4));
+  // The same run with the default task-weighted width score records it on its narrowed candidates.
+  const task = readReport(path.join(repoRoot, 'docs', 'results-compensate', 'bshift-0.35', 'probescale-report.json')).selection!;
+  assert.equal(task.compensation!.score, 'task');
+  assert.equal(Object.fromEntries(task.baselines.map((b) => [b.name, b]))['flap-uniform'].compensation!.score, undefined, "the FLAP-style baseline keeps FLAP's score");
 });
 
 test('a damaged compensation field is refused with a message naming it', () => {
@@ -31,6 +35,7 @@ test('a damaged compensation field is refused with a message naming it', () => {
     ['pick not an object', (r) => (r.selection.compensation = 'bridge'), /"selection\.compensation" is "bridge"; expected an object/],
     ['baseline width', (r) => (r.selection.baselines.find((b: { name: string }) => b.name === 'flap-uniform').compensation.ffnWidth = 2.5), /"selection\.baselines\[\d+\] \(flap-uniform\)\.compensation\.ffnWidth" is 2\.5/],
     ['candidate window', (r) => (r.selection.candidates.find((c: { compensation?: unknown }) => c.compensation).compensation.window = 2), /"selection\.candidates\[\d+\]\.compensation\.window" is 2; expected 1 or 3/],
+    ['pick score', (r) => (r.selection.compensation.score = 'fisher'), /"selection\.compensation\.score" is "fisher"; expected flap, task or mixed/],
   ];
   for (const [what, change, re] of damage) {
     const r = json();
