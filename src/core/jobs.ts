@@ -72,6 +72,8 @@ export interface OptimizeJob {
   vocabTrim?: boolean;
   /** Least-squares compensation the search may add: bridges over gaps, narrowed widths, both; default none. */
   compensate?: Compensation;
+  /** Measure every candidate on every training row (no successive halving); default false. */
+  exhaustive?: boolean;
   settings: ProbeSettings;
   /** The command line that asked for it, recorded in the model card. */
   command?: string;
