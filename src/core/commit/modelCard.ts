@@ -13,6 +13,8 @@ const blocks = (k: number[]) => (k.length ? k.join(', ') : '(none)');
 export interface FolderFile {
   path: string;
   bytes: number | null;
+  /** A hard link: the file it shares its bytes with (no extra space on this disk). */
+  linkOf?: string;
 }
 
 function size(bytes: number): string {
@@ -21,7 +23,8 @@ function size(bytes: number): string {
 
 /** The "Files" section: every file of the folder with its size. */
 function filesSection(files: FolderFile[]): string[] {
-  const rows = files.map((f) => `| \`${f.path}\` | ${f.bytes === null ? 'rewritten after verification' : `${size(f.bytes)} (${num(f.bytes)} bytes)`} |`);
+  const bytes = (f: FolderFile) => (f.bytes === null ? 'rewritten after verification' : `${size(f.bytes)} (${num(f.bytes)} bytes)`);
+  const rows = files.map((f) => `| \`${f.path}\` | ${f.linkOf ? `hard link to \`${f.linkOf}\` (${size(f.bytes!)} shared, no extra space on this disk)` : bytes(f)} |`);
   return ['## Files', '', '| file | size |', '|---|---|', ...rows, ''];
 }
 
@@ -98,6 +101,10 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
   const standIn = PIPELINE_STAND_IN[m.architecture];
   if (standIn) {
     lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);
+    lines.push('');
+  }
+  if (files?.some((f) => f.linkOf)) {
+    lines.push("The classifiers share the encoder's weights: each `classifiers/<task>/onnx/model.onnx` holds its pooling and head and reads the encoder's weights from `model.onnx_data` beside it, a hard link to the encoder's file (ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links). On this disk the weights are stored once; a copy that does not keep hard links (an upload, a zip) stores them once per classifier.");
     lines.push('');
   }
   if (files) lines.push(...filesSection(files));
