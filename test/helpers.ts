@@ -43,7 +43,7 @@ export function assertSharesEncoder(out: string, task: string): void {
   assert.equal(data.ino, enc.ino, `${task}: model.onnx_data is a hard link to the encoder's file`);
   assert.ok(fs.statSync(path.join(cdir, 'onnx', 'model.onnx')).size < enc.size / 4, `${task}: the classifier graph holds no copy of the encoder`);
   assert.equal(JSON.parse(fs.readFileSync(path.join(cdir, 'config.json'), 'utf8'))['transformers.js_config'].use_external_data_format, true);
-  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), new RegExp(`classifiers/${task}/onnx/model.onnx_data\` \| hard link to \`onnx/(encoder_)?model.onnx`));
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), new RegExp(`classifiers/${task}/onnx/model.onnx_data\` \\| hard link to \`onnx/(encoder_)?model.onnx`));
 }
 
 /** Moves every initializer larger than 1 KiB into `model.onnx_data`, the layout of models over 2 GB. */

@@ -139,7 +139,8 @@ function baselineOf(v: unknown): BaselineData | undefined {
   if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
   const g = isObj(v.vsSelected) && isObj(v.vsSelected.objective) ? { diff: num(v.vsSelected.objective.diff), se: num(v.vsSelected.objective.se) } : undefined;
   const gap = g && g.diff !== undefined && g.se !== undefined ? { gap: { diff: g.diff, se: g.se } } : {};
-  return { name: v.name, kept, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap };
+  const compensation = isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {};
+  return { name: v.name, kept, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap, ...compensation };
 }
 
 function adviceOf(v: unknown): BudgetAdviceData | undefined {

@@ -1,4 +1,5 @@
 /** The model card (README.md) written into a committed folder. */
+import { GLOSSARY } from '../../shared/glossary';
 import type { OptimizeReport } from '../report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
@@ -88,6 +89,10 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
     lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`);
     lines.push('');
   }
+  lines.push('## Terms');
+  lines.push('');
+  for (const k of ['chanceNormalised', 'splitHalf'] as const) lines.push(`- **${GLOSSARY[k].term}**: ${GLOSSARY[k].text}`);
+  lines.push('');
   lines.push('## Use');
   lines.push('');
   lines.push('`onnx/` holds the pruned encoder (same inputs and outputs as the source: a drop-in replacement). Each `classifiers/<task>/` folder is a complete text classifier (pruned encoder + pooling + probe head → `logits`, `id2label` in its config):');
