@@ -643,15 +643,22 @@ async function compensatedCheck(page, workspace) {
   await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'compensated-bshift-35' }).first().waitFor({ timeout: 15_000 });
   await page.keyboard.press('Enter');
   const f = await waitFor('the compensated report in the editor', 30_000, async () => {
-    for (const fr of page.frames()) if (((await fr.locator('#tradeoff-chart').getAttribute('data-compensated').catch(() => null)) ?? '0') !== '0') return fr;
+    for (const fr of page.frames()) {
+      const chart = fr.locator('#tradeoff-chart');
+      if ((await chart.count().catch(() => 0)) === 0) continue;
+      if (((await chart.getAttribute('data-compensated', { timeout: 1_000 }).catch(() => null)) ?? '0') !== '0') return fr;
+    }
     return undefined;
+  }).catch(async (e) => {
+    await shot(page, '14b-report-editor-compensated-failed');
+    throw e;
   });
   const canvas = f.locator('#tradeoff-chart');
   const drawn = Number(await canvas.getAttribute('data-compensated'));
   if (drawn !== compensated) throw new Error(`the chart drew ${drawn} compensated markers; the report measured ${compensated} compensated candidates`);
   const legend = await f.locator('#tradeoff .legend').first().innerText();
   for (const k of ['▲ compensated subset', '△ compensated heuristic (named)']) if (!legend.includes(k)) throw new Error(`the legend lacks "${k}": ${legend}`);
-  const table = await f.locator('#tradeoff-table').innerText();
+  const table = await f.locator('#tradeoff-table').evaluate((e) => e.textContent ?? '');
   if (!table.includes('replaceme-bridge') || !table.includes('flap-uniform')) throw new Error('the table does not name the compensated heuristics');
   const [x, y] = (await canvas.getAttribute('data-compensated-at')).split('|')[0].split(',').map(Number);
   const box = await canvas.boundingBox();

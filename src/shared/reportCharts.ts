@@ -443,7 +443,7 @@ export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x:
  */
 export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], theme: SvgTheme = LIGHT_SVG_THEME, size = { width: 720, height: 420 }): string {
   const { width, height } = size;
-  const m = { left: 64, right: 120, top: 28, bottom: 48 };
+  const m = { left: 64, right: 150, top: 28, bottom: 48 };
   const range = tradeoffRange(list.map((l) => l.series));
   const X = (f: number) => m.left + ((f - range.x[0]) / (range.x[1] - range.x[0])) * (width - m.left - m.right);
   const Y = (v: number) => height - m.bottom - ((v - range.y[0]) / (range.y[1] - range.y[0])) * (height - m.top - m.bottom);

@@ -171,7 +171,7 @@ export class TradeoffChart {
         animation: false,
         maintainAspectRatio: false,
         // Room on the right for the labels of points near the budget line.
-        layout: { padding: { right: 140 } },
+        layout: { padding: { right: 170 } },
         scales: { x: scale(range.x[0], range.x[1], first?.xLabel ?? '', 8), y: scale(range.y[0], range.y[1], first?.yLabel ?? '', 6) },
         interaction: { mode: 'nearest', intersect: true },
         onClick: (_e, els) => {
