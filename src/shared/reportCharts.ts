@@ -427,9 +427,13 @@ export function percentTick(v: number): string {
   return `${Number((100 * v).toFixed(2))} %`;
 }
 
-/** The y range a trade-off chart shows: its data with 5 % padding (never a fixed 0–100 %). */
+/**
+ * The y range a trade-off chart shows: the measured points and the target line with 5 % padding
+ * (never a fixed 0–100 %). The band is drawn clipped to it: a bootstrap of the fit far from the
+ * measured sizes can reach below 0 %, which would flatten every point into one line.
+ */
 export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x: [number, number] } {
-  const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.band ?? []).flatMap((b) => [b.lo, b.hi]), ...(s.target === null ? [] : [s.target])]);
+  const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.target === null ? [] : [s.target])]);
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
   const pad = (hi - lo || 0.01) * 0.05;

@@ -28,8 +28,8 @@ import { fixture, repoRoot } from '../../helpers';
 // `probescale optimize test/fixtures/tiny-roberta --task sentlen=… --task bshift=…:0.5 --limit-train 150 --limit-test 60 --c 1 --budget 0.95 --candidates 3`.
 const load = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as ReportData;
 const current = () => load(fixture('reports', 'tiny-roberta-optimize.json'));
-// A checked-in report made before candidates had per-task scores and the curve a band.
-const older = () => load(path.join(repoRoot, 'docs', 'results', 'spam-0.35', 'probescale-report.json'));
+// A checked-in report made before candidates had per-task scores and the curve a band (RESULTS §2d).
+const older = () => load(path.join(repoRoot, 'docs', 'results-2k', 'spam-0.35', 'probescale-report.json'));
 const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 
 test('trade-off: every measured subset is one point, the pick and the heuristics are marked', () => {
