@@ -8,6 +8,7 @@ import { SAFETENSORS_NOTE } from '../compensate/commit';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
+const formatPoints = (d: number) => `${d >= 0 ? '+' : '−'}${Math.abs(100 * d).toFixed(1)} points`;
 const blocks = (k: number[]) => (k.length ? k.join(', ') : '(none)');
 
 /** A file of the committed folder and its size in bytes (null: written after the card, so no size here). */
@@ -85,6 +86,7 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
     lines.push('## Verification (fresh load of this folder)');
     lines.push('');
     for (const [name, t] of Object.entries(v.perTask)) lines.push(`- ${name}: claimed ${pct(t.claimed.accuracy)}, re-measured ${pct(t.measured.accuracy)} ${t.equal ? '(equal)' : '(DIFFERENT)'}`);
+    for (const [name, t] of Object.entries(v.quantized?.perTask ?? {})) lines.push(`- ${name}, quantized (\`${v.quantized!.file}\`, one text per run): ${pct(t.measured.accuracy)}, ${formatPoints(t.difference)} vs the float classifier`);
     const ti = v.timing;
     lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`);
     lines.push('');
@@ -103,6 +105,10 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
   lines.push("console.log(await classify('some text'));");
   lines.push('```');
   lines.push('');
+  if (r.verify?.quantized) {
+    lines.push(`\`onnx/\` and each classifier folder also have \`${r.verify.quantized.file}\`, quantized from the compensated float graph (${r.verify.quantized.method}; the source's own quantized variant holds the old weights): pass \`{ dtype: 'q8' }\` to \`pipeline\` to load it; its accuracy is under Verification.`);
+    lines.push('');
+  }
   const standIn = PIPELINE_STAND_IN[m.architecture];
   if (standIn) {
     lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);

@@ -131,11 +131,14 @@ function shareOne(onnxDir: string, source: string, targets: Map<string, Bytes>):
   }
 }
 
-/** transformers.js fetches `onnx/model.onnx_data` beside the graph only when the config asks (from the Hub, in a browser). */
+/**
+ * transformers.js fetches `onnx/model.onnx_data` beside the graph only when the config asks (from
+ * the Hub, in a browser); per file, so a `model_quantized.onnx` beside it (no data file) still loads.
+ */
 function markExternalData(configFile: string): void {
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   const tjs = (config['transformers.js_config'] ?? {}) as Record<string, unknown>;
-  config['transformers.js_config'] = { ...tjs, use_external_data_format: true };
+  config['transformers.js_config'] = { ...tjs, use_external_data_format: { 'model.onnx': 1 } };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
 }
 

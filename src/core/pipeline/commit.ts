@@ -16,6 +16,7 @@ import { OptimizeReport, TOOL_VERSION } from '../report';
 import { relativePath, reportFileText } from '../reportPaths';
 import { writeCompensatedFolder } from '../compensate/commit';
 import { CompensatedVariant } from '../compensate/variant';
+import { Q8_DESCRIPTION, Q8_FILE, hasQuantizedVariant, writeQ8Variants } from '../compensate/quantize';
 import { ProbeSettings } from '../settings';
 import { Measured, TaskSplit } from './measure';
 import { PreparedRun } from './prepare';
@@ -50,8 +51,13 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
     const extra = { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } };
     const heads = splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] }));
     if (x.variant && winner.compensation) {
-      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra });
-      writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, x.settings.pooling);
+      const q8 = hasQuantizedVariant(info.onnxFile);
+      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${Q8_FILE}`, method: Q8_DESCRIPTION } } : {}) });
+      const classifiers = writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, x.settings.pooling);
+      if (q8) {
+        stage(ctx, 'commit', `quantizing the compensated graphs to int8 (${Q8_FILE})`);
+        writeQ8Variants(tmp, classifiers, ctx.signal);
+      }
     } else {
       await writePrunedFolder(info, winner.kept, tmp, extra, ctx);
       writeClassifiers(info, winner.kept, tmp, heads, x.settings.pooling);
