@@ -230,7 +230,17 @@ export interface VerifyReport {
   loadedFrom: string;
   perTask: Record<string, { claimed: Score; measured: Score; equal: boolean }>;
   allEqual: boolean;
+  /** The classifiers' quantized variant re-measured, where the commit wrote one (compensated winners of a source with one). */
+  quantized?: QuantizedVerify;
   timing: TimingReport;
+}
+
+/** A quantized variant's test scores beside the float classifier's; difference = quantized − float accuracy. */
+export interface QuantizedVerify {
+  /** The encoder's variant, relative to the committed folder; each classifier has one of the same name. */
+  file: string;
+  method: string;
+  perTask: Record<string, { float: Score; measured: Score; difference: number }>;
 }
 
 export interface OptimizeReport extends ProbeReport {

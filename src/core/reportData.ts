@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { BadInputError } from './errors';
 import { resolvePaths } from './reportPaths';
 import { DEFAULT_TARGET_RETENTION } from './settings';
-import { BaselineData, BudgetAdviceData, CandidateData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
+import { BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -90,7 +90,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     },
     tasks,
     signals,
-    ...optional('selection', selectionOf(json.selection)),
+    ...optional('selection', withFieldErrors(file, () => selectionOf(json.selection))),
     ...optional('verify', verifyOf(json.verify)),
     ...optional('claimed', claimedOf(json.claimed)),
   };
@@ -101,7 +101,44 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 }
 
 // The optional parts of optimize and eval reports are checked field by field: a part that does
-// not have the shape the view draws is left out (the rest of the report still shows).
+// not have the shape the view draws is left out (the rest of the report still shows). A
+// compensation record is the exception: it says what the committed model computes (bridges,
+// narrowed widths), so a damaged one is refused, naming the field, rather than dropped.
+
+/** A damaged field of an optional part that must not be dropped silently; `field` is its path in the report. */
+class DamagedField extends Error {
+  constructor(readonly field: string, what: string) {
+    super(`"${field}" ${what}`);
+  }
+}
+
+function withFieldErrors<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof DamagedField)) throw e;
+    throw new BadInputError(`${file} has a damaged field: ${e.message}. Restore the report, or run optimize again to write a new one.`);
+  }
+}
+
+const positiveInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+
+/** A candidate's, baseline's or the pick's compensation (absent: whole blocks); throws DamagedField naming what is wrong. */
+export function compensationOf(v: unknown, field: string): { compensation?: CompensationData } {
+  if (v === undefined) return {};
+  if (!isObj(v)) throw new DamagedField(field, `is ${JSON.stringify(v)}; expected an object with description and bridges`);
+  if (typeof v.description !== 'string' || v.description === '') throw new DamagedField(`${field}.description`, 'is missing; expected the compensation in words');
+  if (typeof v.bridges !== 'boolean') throw new DamagedField(`${field}.bridges`, `is ${JSON.stringify(v.bridges)}; expected true or false`);
+  if (v.window !== undefined && v.window !== 1 && v.window !== 3) throw new DamagedField(`${field}.window`, `is ${JSON.stringify(v.window)}; expected 1 or 3`);
+  for (const k of ['heads', 'ffnWidth'] as const) {
+    if (v[k] !== undefined && !positiveInt(v[k])) throw new DamagedField(`${field}.${k}`, `is ${JSON.stringify(v[k])}; expected a whole number ≥ 1`);
+  }
+  const c: CompensationData = { description: v.description, bridges: v.bridges };
+  if (v.window !== undefined) c.window = v.window as 1 | 3;
+  if (v.heads !== undefined) c.heads = v.heads as number;
+  if (v.ffnWidth !== undefined) c.ffnWidth = v.ffnWidth as number;
+  return { compensation: c };
+}
 
 function score(v: unknown): ScoreData | undefined {
   if (!isObj(v)) return undefined;
@@ -129,8 +166,9 @@ function recordOf<T>(v: unknown, each: (x: unknown) => T | undefined): Record<st
   return out;
 }
 
-function baselineOf(v: unknown): BaselineData | undefined {
+function baselineOf(v: unknown, i: number): BaselineData | undefined {
   if (!isObj(v) || typeof v.name !== 'string') return undefined;
+  const compensation = compensationOf(v.compensation, `selection.baselines[${i}] (${v.name}).compensation`);
   const kept = blocksOf(v.kept);
   const params = num(v.params);
   const fraction = num(v.fraction);
@@ -139,7 +177,7 @@ function baselineOf(v: unknown): BaselineData | undefined {
   if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
   const g = isObj(v.vsSelected) && isObj(v.vsSelected.objective) ? { diff: num(v.vsSelected.objective.diff), se: num(v.vsSelected.objective.se) } : undefined;
   const gap = g && g.diff !== undefined && g.se !== undefined ? { gap: { diff: g.diff, se: g.se } } : {};
-  return { name: v.name, kept, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap };
+  return { name: v.name, kept, ...compensation, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap };
 }
 
 function adviceOf(v: unknown): BudgetAdviceData | undefined {
@@ -161,15 +199,15 @@ function numbersOf(v: unknown): number[] | undefined {
   return Array.isArray(v) && v.every((x) => num(x) !== undefined) ? (v as number[]) : undefined;
 }
 
-function candidateOf(v: unknown): CandidateData | undefined {
+function candidateOf(v: unknown, i: number): CandidateData | undefined {
   if (!isObj(v)) return undefined;
+  const compensation = compensationOf(v.compensation, `selection.candidates[${i}].compensation`);
   const kept = blocksOf(v.kept);
   const params = num(v.params);
   const fraction = num(v.fraction);
   const validation = num(v.validation);
   if (!kept || params === undefined || fraction === undefined || validation === undefined) return undefined;
   const perTask = recordOf(v.perTask, num);
-  const compensation = isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {};
   return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: numOrNull(v.test), ...(perTask ? { perTask } : {}), ...compensation };
 }
 
@@ -224,6 +262,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     if (!testScore || !final || !bestTest || !r) return undefined;
     return { test: testScore, reference: { final, bestLayer: { layer: num(t.reference.bestLayer.layer) ?? -1, test: bestTest } }, majority: num(t.majority) ?? NaN, retention: r };
   });
+  const compensation = compensationOf(v.compensation, 'selection.compensation');
   const baselines = Array.isArray(v.baselines) ? v.baselines.map(baselineOf) : undefined;
   const advice = recordOf(v.budgetAdvice.perTask, adviceOf);
   const embRetention = retentionOf(v.embeddingOnly.retention);
@@ -244,7 +283,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     budgetAdvice: { perTask: advice, note: typeof v.budgetAdvice.note === 'string' ? v.budgetAdvice.note : '' },
     ...vocabTrimOf(v.vocabTrim),
     ...extrasOf(v),
-    ...(isObj(v.compensation) && typeof v.compensation.description === 'string' ? { compensation: { description: v.compensation.description } } : {}),
+    ...compensation,
     embeddingOnly: { reachesTarget: v.embeddingOnly.reachesTarget === true, message: typeof v.embeddingOnly.message === 'string' ? v.embeddingOnly.message : '', retention: embRetention },
   };
 }
@@ -267,7 +306,20 @@ export function verifyOf(v: unknown): VerifyData | undefined {
   const batch32 = speedOf(v.timing.batch32);
   const idealSpeedup = num(v.timing.idealSpeedup);
   if (!perTask || !batch1 || !batch32 || idealSpeedup === undefined) return undefined;
-  return { loadedFrom: v.loadedFrom, allEqual: v.allEqual, perTask, timing: { batch1, batch32, idealSpeedup, seqLen: num(v.timing.seqLen) ?? 0, provider: typeof v.timing.provider === 'string' ? v.timing.provider : '' } };
+  const quantized = quantizedOf(v.quantized);
+  return { loadedFrom: v.loadedFrom, allEqual: v.allEqual, perTask, timing: { batch1, batch32, idealSpeedup, seqLen: num(v.timing.seqLen) ?? 0, provider: typeof v.timing.provider === 'string' ? v.timing.provider : '' }, ...(quantized ? { quantized } : {}) };
+}
+
+function quantizedOf(v: unknown): VerifyData['quantized'] {
+  if (!isObj(v) || typeof v.file !== 'string' || typeof v.method !== 'string') return undefined;
+  const perTask = recordOf(v.perTask, (t) => {
+    if (!isObj(t)) return undefined;
+    const float = score(t.float);
+    const measured = score(t.measured);
+    const difference = num(t.difference);
+    return float && measured && difference !== undefined ? { float, measured, difference } : undefined;
+  });
+  return perTask ? { file: v.file, method: v.method, perTask } : undefined;
 }
 
 function claimedOf(v: unknown): Record<string, number> | undefined {

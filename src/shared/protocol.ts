@@ -72,9 +72,25 @@ export interface RetentionData {
 }
 
 /** A published layer-dropping heuristic measured under the same budget. */
+/** --compensate: what a candidate adds to dropping blocks (core: CompensationRecord). */
+export interface CompensationData {
+  /** e.g. "least-squares bridge into block 2; 4 of 4 heads and 688 of 1024 FFN neurons per block (refitted)". */
+  description: string;
+  /** Least-squares bridges over the gaps between kept blocks. */
+  bridges: boolean;
+  /** Tokens a bridge reads: 1, or 3 (with its neighbours). */
+  window?: 1 | 3;
+  /** Attention heads kept per block (absent: all). */
+  heads?: number;
+  /** FFN neurons kept per block (absent: all). */
+  ffnWidth?: number;
+}
+
 export interface BaselineData {
   name: string;
   kept: number[];
+  /** The compensated baselines (replaceme-bridge, flap-uniform): their bridges and widths. */
+  compensation?: CompensationData;
   note?: string;
   params: number;
   fraction: number;
@@ -113,7 +129,7 @@ export interface CandidateData {
   /** Cross-validated accuracy per task (absent in reports made before it existed). */
   perTask?: Record<string, number>;
   /** --compensate: the candidate's bridges and widths in words (absent: whole blocks). */
-  compensation?: { description: string };
+  compensation?: CompensationData;
 }
 
 /** What "optimize" chose under a parameter budget and how it compares (core: SelectionReport). */
@@ -142,7 +158,7 @@ export interface SelectionData {
   /** The unpruned model's cross-validated accuracy per task: final layer and best layer (absent in older reports). */
   validationReference?: Record<string, { final: number; bestLayer: number }>;
   /** --compensate: the winner's bridges and narrowed widths, in words (absent: whole blocks). */
-  compensation?: { description: string };
+  compensation?: CompensationData;
 }
 
 export interface SpeedData {
@@ -158,6 +174,8 @@ export interface VerifyData {
   allEqual: boolean;
   perTask: Record<string, { claimed: ScoreData; measured: ScoreData; equal: boolean }>;
   timing: { batch1: SpeedData; batch32: SpeedData; idealSpeedup: number; seqLen: number; provider: string };
+  /** The classifiers' quantized variant re-measured beside the float one (difference = quantized − float accuracy). */
+  quantized?: { file: string; method: string; perTask: Record<string, { float: ScoreData; measured: ScoreData; difference: number }> };
 }
 
 /** What the relevance view shows: a probe, eval or optimize report. */
@@ -258,8 +276,11 @@ export type ToWebview =
   | { type: 'report/show'; report: ReportData; source: string | null }
   /** The report could not be read; `message` says why and what to do. */
   | { type: 'report/error'; message: string }
-  /** A running job moved on; `fraction` is null when the stage has no measurable size. */
-  | { type: 'job/progress'; jobId: string; job: JobKind; message: string; fraction: number | null }
+  /**
+   * A running job moved on: `message` is the current step; `overall` is the whole job's share done,
+   * its stage in words and place, and the estimated time left (src/core/progress.ts).
+   */
+  | { type: 'job/progress'; jobId: string; job: JobKind; message: string; fraction: number | null; overall: string }
   /** A job ended. `message` says what happened in one line. */
   | { type: 'job/done'; jobId: string; job: JobKind; outcome: 'done' | 'cancelled' | 'failed'; message: string };
 

@@ -31,6 +31,9 @@ const CLASSIFIER_ARCH: Record<string, string> = {
  */
 export const PIPELINE_STAND_IN: Record<string, string> = { t5: 'bert', mt5: 'bert' };
 
+/** Node-name prefix of the probe head in a classifier graph. */
+export const HEAD_PREFIX = 'probescale/head/';
+
 /** A logit far below any real one; float32-safe where the probe marks a class as never seen (−1e300). */
 const FLOOR = -1e30;
 
@@ -80,7 +83,7 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
   for (const t of tasks) {
     const cdir = path.join(dir, 'classifiers', t.name);
     fs.mkdirSync(path.join(cdir, 'onnx'), { recursive: true });
-    const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, 'probescale/head/') });
+    const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, HEAD_PREFIX) });
     writeWithOwnData(info.model, edit, path.join(cdir, 'onnx', 'model.onnx'));
     const config = prunedConfig(info.config, kept);
     const standIn = PIPELINE_STAND_IN[info.architecture];

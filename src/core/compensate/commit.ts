@@ -35,8 +35,9 @@ export function compensationRecord(source: ModelInfo, variant: CompensatedVarian
 
 /**
  * Fills `dir` with the compensated model: config.json (kept layer count + a probescale section
- * with the compensation), tokenizer files and onnx/model.onnx. Quantized variants are not
- * written (their weights are not the refitted ones); quantize the written float graph instead.
+ * with the compensation), tokenizer files and onnx/model.onnx. The source's quantized variants
+ * hold the old weights, so they are not copied; commit quantizes the written graph instead
+ * (compensate/quantize.ts) when the source has one.
  */
 export function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec, dir: string, extra: Record<string, unknown>): string[] {
   const kept = variant.plan.kept;

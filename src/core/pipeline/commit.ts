@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { JobContext, stage } from '../jobs';
 import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
+import { shareEncoderWeights } from '../commit/sharedWeights';
 import { CommittedTask } from '../commit/committed';
 import { FolderFile, modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
@@ -15,6 +16,7 @@ import { OptimizeReport, TOOL_VERSION } from '../report';
 import { relativePath, reportFileText } from '../reportPaths';
 import { writeCompensatedFolder } from '../compensate/commit';
 import { CompensatedVariant } from '../compensate/variant';
+import { Q8_DESCRIPTION, Q8_FILE, hasQuantizedVariant, writeQ8Variants } from '../compensate/quantize';
 import { ProbeSettings } from '../settings';
 import { Measured, TaskSplit } from './measure';
 import { PreparedRun } from './prepare';
@@ -49,8 +51,13 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
     const extra = { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } };
     const heads = splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] }));
     if (x.variant && winner.compensation) {
-      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra });
-      writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, x.settings.pooling);
+      const q8 = hasQuantizedVariant(info.onnxFile);
+      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${Q8_FILE}`, method: Q8_DESCRIPTION } } : {}) });
+      const classifiers = writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, x.settings.pooling);
+      if (q8) {
+        stage(ctx, 'commit', `quantizing the compensated graphs to int8 (${Q8_FILE})`);
+        writeQ8Variants(tmp, classifiers, ctx.signal);
+      }
     } else {
       await writePrunedFolder(info, winner.kept, tmp, extra, ctx);
       writeClassifiers(info, winner.kept, tmp, heads, x.settings.pooling);
@@ -59,6 +66,7 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
       stage(ctx, 'commit', `trimming the vocabulary to ${vocab.kept.length.toLocaleString('en-US')} of ${vocab.sourceVocab.toLocaleString('en-US')} tokens`);
       trimCommittedGraphs(tmp, vocab);
     }
+    shareEncoderWeights(tmp);
     writeReportFiles(tmp, report);
     await verify(tmp);
   }, { sources: [info.dir], signal: ctx.signal });
@@ -74,17 +82,32 @@ export function writeReportFiles(dir: string, report: OptimizeReport): void {
   writeFileAtomic(path.join(dir, 'README.md'), modelCard({ ...report, model: { ...report.model, dir: relativePath(dir, report.model.dir) } }, folderFiles(dir)));
 }
 
-/** Every file under `dir` (posix paths, sorted) with its size; the card and the report, rewritten after verification, without one. */
+/**
+ * Every file under `dir` (posix paths, sorted) with its size; the card and the report, rewritten after
+ * verification, without one. A hard link names the file it shares its bytes with (the shortest path
+ * of its group: `onnx/model.onnx` for a classifier's `model.onnx_data`).
+ */
 export function folderFiles(dir: string): FolderFile[] {
-  const out: FolderFile[] = [];
+  const out: (FolderFile & { ino?: number })[] = [];
   const walk = (sub: string) => {
     for (const e of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
       const rel = sub ? `${sub}/${e.name}` : e.name;
       if (e.isDirectory()) walk(rel);
-      else if (e.isFile() && !e.name.endsWith('.tmp')) out.push({ path: rel, bytes: rel === 'README.md' || rel === 'probescale-report.json' ? null : fs.statSync(path.join(dir, rel)).size });
+      else if (e.isFile() && !e.name.endsWith('.tmp')) out.push(folderFile(dir, rel));
     }
   };
   walk('');
   if (!out.some((f) => f.path === 'README.md')) out.push({ path: 'README.md', bytes: null });
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  const byLength = [...out].sort((a, b) => a.path.length - b.path.length || a.path.localeCompare(b.path));
+  for (const f of out) {
+    const first = f.ino === undefined ? undefined : byLength.find((g) => g.ino === f.ino);
+    if (first && first !== f) f.linkOf = first.path;
+  }
+  return out.map(({ ino: _ino, ...f }) => f).sort((a, b) => a.path.localeCompare(b.path));
+}
+
+function folderFile(dir: string, rel: string): FolderFile & { ino?: number } {
+  if (rel === 'README.md' || rel === 'probescale-report.json') return { path: rel, bytes: null };
+  const st = fs.statSync(path.join(dir, rel));
+  return { path: rel, bytes: st.size, ...(st.nlink > 1 ? { ino: st.ino } : {}) };
 }

@@ -12,8 +12,8 @@ import { Extractor } from '../extract/extractor';
 import { majorityBaseline } from '../probe/metrics';
 import { ProbeReport, reportHeader } from '../report';
 import { scoreOf } from './measure';
-import { extractorOptions, loadOptions, summarizeModel, weightOf, withPrepared } from './prepare';
-import { layerScore, probeLayer, taskReport } from './probe';
+import { extractorOptions, loadOptions, summarizeModel, withPrepared } from './prepare';
+import { layerRow, taskReport, taskSplits } from './probe';
 import { classify } from './verify';
 import { openModel, readConfig } from '../model/modelInfo';
 
@@ -27,17 +27,20 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   const dir = path.resolve(job.modelDir);
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from });
   info.model.close();
+  // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).
+  const graph = path.basename(info.onnxFile);
   const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: settings.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 } };
   const t0 = Date.now();
   for (const spec of job.tasks) {
     const c = committed.find((t) => t.name === spec.name);
     if (!c) throw badValue('task', spec.name, `${dir} has no classifier for it; it was committed with ${committed.map((t) => t.name).join(', ')}.`);
     const cdir = path.join(dir, c.classifier);
-    if (!fs.existsSync(path.join(cdir, 'onnx', 'model.onnx'))) throw new BadInputError(`${cdir}/onnx/model.onnx is missing; the committed folder is incomplete.`);
+    if (!fs.existsSync(path.join(cdir, 'onnx', graph))) throw new BadInputError(`${cdir}/onnx/${graph} is missing; ${graph === 'model.onnx' ? 'the committed folder is incomplete' : `its classifiers have no ${graph} (commit writes one for compensated models of a source with a quantized variant); evaluate without --dtype, --quantized or --onnx`}.`);
     const task = await loadTask(spec.name, spec.path, loadOptions(settings));
     if (task.labels.join('\u0000') !== c.labels.join('\u0000')) throw badValue('task', spec.name, `its labels (${task.labels.join(', ')}) differ from the classifier's (${c.labels.join(', ')}).`);
     stage(ctx, 'eval', `classifying ${task.test.length} test examples of ${spec.name}`);
-    const pred = await classify(cdir, task, settings, undefined, ctx);
+    // A quantized graph scales each batch by its own range: one text per run, as verify measures it.
+    const pred = await classify(cdir, task, info.quantized ? { ...settings, batchSize: 1 } : settings, undefined, ctx, graph);
     const final = scoreOf(task.testY, pred, task.labels.length);
     report.tasks[spec.name] = taskReport(task, spec.weight, settings.pooling, { majority: majorityBaseline(task.trainY, task.testY, task.labels.length), layers: [], bestLayer: info.numLayers, final });
   }
@@ -55,8 +58,12 @@ async function evalPlain(job: EvalJob, ctx: JobContext): Promise<ProbeReport> {
       for (const t of tasks) {
         const train = await ex.extract(t.train, `${t.name}/train`, ctx);
         const test = await ex.extract(t.test, `${t.name}/test`, ctx);
-        const r = probeLayer(t, train, test, 0, settings, ctx.signal);
-        report.tasks[t.name] = taskReport(t, weightOf(job.tasks, t.name), settings.pooling, { majority: r.majority, layers: [layerScore(info.numLayers, r)], bestLayer: info.numLayers, final: { accuracy: r.accuracy, macroF1: r.macroF1 } });
+        // The probe protocol of probe and optimize (one C per task, src/core/pipeline/probe.ts), on the final layer.
+        const feats = { train, test };
+        const [split] = taskSplits([t], job.tasks, new Map([[t.name, feats]]), settings, ctx);
+        const row = { ...layerRow(split, feats, 0, settings, ctx.signal), layer: info.numLayers };
+        const majority = majorityBaseline(t.trainY, t.testY, t.labels.length);
+        report.tasks[t.name] = taskReport(t, split.weight, settings.pooling, { majority, layers: [row], bestLayer: info.numLayers, final: { accuracy: row.accuracy, macroF1: row.macroF1 } });
       }
     } finally {
       await ex.release();

@@ -77,7 +77,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const full = await extractFull(run, settings, vocab, ctx);
   const tExtracted = Date.now();
   const splits = taskSplits(run.tasks, job.tasks, full.feats, settings, ctx);
-  const probes = probeAllLayers(splits, full.feats, full.plain, settings, ctx);
+  const probes = probeAllLayers(splits, full.plain, settings, ctx);
   const reference = unprunedReference(splits, { ...full, trimmed: vocab !== null }, probes, settings, ctx);
   const weights = Object.fromEntries(splits.map((sp) => [sp.task.name, sp.weight]));
   const space: SearchSpace = { numBlocks: info.numLayers, acc, budget, objective: { weights, scores: probes.valScores }, candidates: job.candidates, seed: settings.seed };

@@ -3,10 +3,12 @@
  * files, the tokenizer read from the written folder, test accuracy re-measured, and latency of
  * the original vs the pruned encoder timed side by side.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { JobContext } from '../jobs';
-import { TimingReport, VerifyReport } from '../report';
+import { QuantizedVerify, TimingReport, VerifyReport } from '../report';
+import { Q8_DESCRIPTION, Q8_FILE } from '../compensate/quantize';
 import { DEFAULT_SETTINGS, ProbeSettings } from '../settings';
 import { throwIfAborted } from '../errors';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
@@ -15,12 +17,12 @@ import { ModelInfo } from '../model/modelInfo';
 import { openSession } from '../runtime/session';
 import { Measured, TaskSplit, scoreOf } from './measure';
 
-/** Runs a classifier folder on a task's test split; returns predictions. */
-export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'>, tokenizer?: TextTokenizer, ctx: JobContext = {}): Promise<Int32Array> {
+/** Runs a classifier folder (its `onnx/<graph>`) on a task's test split; returns predictions. */
+export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'>, tokenizer?: TextTokenizer, ctx: JobContext = {}, graph = 'model.onnx'): Promise<Int32Array> {
   const config = (await import('node:fs')).readFileSync(path.join(dir, 'config.json'), 'utf8');
   const maxLength = (JSON.parse(config) as { probescale?: { maxLength?: number } }).probescale?.maxLength ?? DEFAULT_SETTINGS.maxLength;
   const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength }));
-  const { session } = await openSession(path.join(dir, 'onnx', 'model.onnx'), { provider: settings.provider, threads: settings.threads, log: ctx.log });
+  const { session } = await openSession(path.join(dir, 'onnx', graph), { provider: settings.provider, threads: settings.threads, log: ctx.log });
   const pred = new Int32Array(task.test.length);
   const bs = settings.batchSize;
   try {
@@ -237,6 +239,7 @@ export async function verifyCommitted(out: string, info: ModelInfo, splits: Task
     const claimed = winner.test![sp.task.name];
     perTask[sp.task.name] = { claimed, measured, equal: measured.accuracy === claimed.accuracy };
   }
+  const quantized = await verifyQuantized(out, splits, perTask, settings, ctx);
   const texts = splits.flatMap((s) => s.task.test.map((e) => e.text)).slice(0, 64);
   const sequential = info.params.total > PAIRED_TIMING_MAX_PARAMS;
   const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', path.basename(info.onnxFile)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, sequential, signal: ctx.signal, log: ctx.log });
@@ -245,6 +248,25 @@ export async function verifyCommitted(out: string, info: ModelInfo, splits: Task
     loadedFrom: out,
     perTask,
     allEqual: Object.values(perTask).every((p) => p.equal),
+    ...(quantized ? { quantized } : {}),
     timing: { ...t, idealSpeedup: ideal, efficiency: t.batch32.speedup / ideal },
   };
+}
+
+/**
+ * The q8 variant of every classifier, where the commit wrote one, re-measured from disk beside
+ * the float one it was quantized from (quantization changes the numbers: no claim to equal).
+ * One text per run: dynamic quantization scales each batch by its own range, padding included,
+ * so a text's score would depend on its batch; alone it is what a pipeline call computes.
+ */
+export async function verifyQuantized(out: string, splits: TaskSplit[], float: VerifyReport['perTask'], settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'>, ctx: JobContext): Promise<QuantizedVerify | undefined> {
+  const dirs = splits.map((sp) => path.join(out, 'classifiers', sp.task.name));
+  if (!dirs.every((d) => fs.existsSync(path.join(d, 'onnx', Q8_FILE)))) return undefined;
+  const perTask: QuantizedVerify['perTask'] = {};
+  for (const [i, sp] of splits.entries()) {
+    const measured = scoreOf(sp.task.testY, await classify(dirs[i], sp.task, { ...settings, batchSize: 1 }, undefined, ctx, Q8_FILE), sp.task.labels.length);
+    const f = float[sp.task.name].measured;
+    perTask[sp.task.name] = { float: f, measured, difference: measured.accuracy - f.accuracy };
+  }
+  return { file: `onnx/${Q8_FILE}`, method: Q8_DESCRIPTION, perTask };
 }
