@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnxBytes, root, runCli } from './children';
+import type { OptimizeReport } from '../src/core/report';
 
 const tasks = path.join(root, 'data', 'tasks');
 
@@ -14,8 +15,26 @@ export function pipelineRuns(dir: string, onnxFile: string, rows: { train: numbe
     const optimize = runCli(['optimize', dir, ...common, '--budget', '0.35', '--candidates', String(candidates), '--out', path.join(out, 'opt')]);
     const size = onnxBytes(onnxFile);
     const peak = Math.max(probe.peakRssBytes, optimize.peakRssBytes);
-    return { rows, candidates, onnxBytes: size, probe, optimize, optimizeOverProbe: optimize.seconds / probe.seconds, peakRssOverOnnxSize: peak / size, peakRssWithinBudget: peak <= 1.5 * size + 300 * 2 ** 20 };
+    return { rows, candidates, onnxBytes: size, probe, optimize, optimizeOverProbe: optimize.seconds / probe.seconds, peakRssOverOnnxSize: peak / size, peakRssWithinBudget: peak <= 1.5 * size + 300 * 2 ** 20, optimizeStages: optimizeStages(path.join(out, 'opt', 'probescale-report.json'), optimize.seconds) };
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where an optimize spent its time, from its report: the full model's extraction (with setup),
+ * candidates (probes, measured subsets, selection), and the rest (commit and verify).
+ */
+function optimizeStages(reportFile: string, totalSeconds: number) {
+  const r = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as OptimizeReport;
+  const { extractSeconds, probeSeconds } = r.timings;
+  const timing = r.verify?.timing;
+  return {
+    extractSeconds,
+    candidatesSeconds: probeSeconds,
+    commitAndVerifySeconds: totalSeconds - extractSeconds - probeSeconds,
+    measured: r.selection.candidates.length,
+    dropped: r.selection.search?.dropped.length ?? 0,
+    verifyTiming: timing ? { design: timing.design, runs: [timing.batch1.runs, timing.batch32.runs], originalMs32: timing.batch32.originalMs, efficiency: timing.efficiency } : null,
+  };
 }

@@ -46,7 +46,7 @@ async function miniBench(quick: boolean) {
   const spam = await loadTask('spam', path.join(tasks, 'spam'), { limitTrain: 10, limitTest: 256 });
   const texts = spam.test.map((e) => e.text).slice(0, quick ? 96 : 256);
   const extraction = await extractionOverPlain(info, tok, texts, quick ? 2 : 3);
-  const pruned = await prunedLatency(info, tok, texts, quick ? [4] : [2, 4, 7], quick ? { runs1: 15, runs32: 4 } : { runs1: 40, runs32: 8 });
+  const pruned = await prunedLatency(info, tok, texts, quick ? [4] : [2, 4, 7], quick ? { runs1: 15, runs32: 10 } : { runs1: 40, runs32: 10 });
   const sentlen = await loadTask('sentlen', path.join(tasks, 'sentlen'), quick ? { limitTrain: 500, limitTest: 200 } : { limitTrain: 2000, limitTest: 500 });
   const probe = await probeVsSklearn(info, tok, sentlen);
   const runs = pipelineRuns(model, info.onnxFile, quick ? { train: 150, test: 60 } : { train: 1000, test: 500 }, quick ? 2 : 8);

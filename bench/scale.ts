@@ -37,6 +37,10 @@ export async function scaleBench(dirs: string[], quick: boolean) {
     '|---|---|---|---|---|---|---|---|',
     ...out.map((r) => `| ${path.basename(r.dir)} (${r.external ? 'external data' : 'inline'}) | ${(r.onnxBytes / MB).toFixed(0)} MB | ${x(r.plain.peakRssBytes, r.onnxBytes)} | ${r.probe.seconds.toFixed(0)} s, ${x(r.probe.peakRssBytes, r.onnxBytes)} | ${r.optimize.seconds.toFixed(0)} s, ${x(r.optimize.peakRssBytes, r.onnxBytes)} | ${((1.5 * r.onnxBytes) / MB + 300).toFixed(0)} MB | ${r.optimizeOverProbe.toFixed(2)} | ×${r.extraction.ratio.toFixed(3)} (${r.extraction.texts} texts) |`),
   ];
-  console.log(lines.join('\n'));
+  const stages = out.map((r) => {
+    const o = r.optimizeStages;
+    return `${path.basename(r.dir)}: optimize = ${o.extractSeconds.toFixed(0)} s setup + full extraction, ${o.candidatesSeconds.toFixed(0)} s probes + ${o.measured} measured candidates (${o.dropped} dropped early) + selection, ${o.commitAndVerifySeconds.toFixed(0)} s commit + verify (timing ${o.verifyTiming?.design ?? '?'}, ${o.verifyTiming?.runs.join(' / ') ?? '?'} runs at batch 1 / 32)`;
+  });
+  console.log([...lines, ...stages].join('\n'));
   return { rows, table: lines, models: out };
 }

@@ -195,6 +195,8 @@ async function uiTests(chromium, port, workspace) {
   });
   page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
   let statusBarText = '';
+  let jobProgress = '';
+  let jobTextCut = true;
   await page.goto(workbenchUrl(port, workspace, { extensionDevelopmentPath: root }));
   const webview = () => page.frameLocator('iframe.webview').last().frameLocator('iframe#active-frame');
   const explorerRow = (name) => page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
@@ -369,7 +371,16 @@ async function uiTests(chromium, port, workspace) {
       await input.fill('0.95');
       await quick.filter({ hasText: 'up to 2 of 4 blocks' }).waitFor({ timeout: 5_000 });
       await page.keyboard.press('Enter');
-      // While the job runs: the status-bar item shows the stage and percentage; its click offers Show Log and Cancel.
+      // While the job runs: the side view's progress names the stage, the whole job's percentage and
+      // (once it can) the time left, wrapped rather than cut; the status-bar item shows the percentage.
+      await waitFor('the overall progress in the side view', 30_000, async () => {
+        const line = webview().locator('#job .job-overall');
+        if (!(await line.count())) return false;
+        jobProgress = await line.innerText();
+        jobTextCut = await webview().locator('#job .job-text').evaluate((e) => e.scrollWidth > e.clientWidth + 1);
+        return /^stage \d of \d, .+ · \d+ % overall/.test(jobProgress);
+      });
+      await shot(page, '09a-view-job-progress');
       const item = page.locator('.statusbar-item').filter({ hasText: /ProbeScale optimize/ });
       await item.first().waitFor({ timeout: 30_000 });
       statusBarText = await item.first().innerText();
@@ -434,6 +445,10 @@ async function uiTests(chromium, port, workspace) {
       await compareCheck(page, workspace);
     });
 
+    await step('UI: compensated subsets and heuristics have their own markers; clicking one shows its bridges and widths', async () => {
+      await compensatedCheck(page, workspace);
+    });
+
     await step('UI: the report editor in light, dark and high-contrast themes', async () => {
       for (const [theme, name, cls] of [['Light Modern', '15-report-editor-light', 'vs'], ['Dark High Contrast', '16-report-editor-high-contrast', 'hc-black'], ['Dark Modern', '17-report-editor-dark', 'vs-dark']]) {
         await runCommand(page, 'Preferences: Color Theme');
@@ -465,7 +480,12 @@ async function uiTests(chromium, port, workspace) {
     });
 
     await step('UI: the status-bar item showed the running optimize with its stage', async () => {
-      if (!/ProbeScale optimize: .+/.test(statusBarText)) throw new Error(`status bar said "${statusBarText}"`);
+      if (!/ProbeScale optimize: .+ · \d+ %/.test(statusBarText)) throw new Error(`status bar said "${statusBarText}"`);
+    });
+
+    await step('UI: the side view showed the optimize stage and overall percentage, its text wrapped, not cut', async () => {
+      if (!/^stage \d of \d, .+ · \d+ % overall/.test(jobProgress)) throw new Error(`the view's progress said "${jobProgress}"`);
+      if (jobTextCut) throw new Error('the progress text overflows its box (cut off)');
     });
   } finally {
     await shot(page, '99-final').catch(() => {});
@@ -554,7 +574,9 @@ async function reportEditorChecks(page, webview, workspace) {
   await f.locator('#tradeoff-md').click();
   await waitFor('the SVG and Markdown exports', 10_000, async () => fs.existsSync(path.join(exportsDir, `${base}.svg`)) && fs.existsSync(path.join(exportsDir, `${base}.md`)));
   const svg = fs.readFileSync(path.join(exportsDir, `${base}.svg`), 'utf8');
-  const markers = (svg.match(/<circle [^>]*r="3"/g)?.length ?? 0) + (svg.match(/<rect [^>]*width="8"/g)?.length ?? 0);
+  // Markers of the plot, not of the key beside it.
+  const plot = svg.replace(/<g class="key">.*?<\/g>/s, '');
+  const markers = (plot.match(/<circle [^>]*r="3"/g)?.length ?? 0) + (plot.match(/<rect [^>]*width="8"/g)?.length ?? 0);
   if (markers !== subsets) throw new Error(`the SVG has ${markers} markers for ${subsets} subsets`);
   const mdRows = fs.readFileSync(path.join(exportsDir, `${base}.md`), 'utf8').split('\n').filter((l) => l.startsWith('| ')).length - 2;
   if (mdRows !== subsets) throw new Error(`the Markdown table has ${mdRows} rows for ${subsets} subsets`);
@@ -601,6 +623,54 @@ async function compareCheck(page, workspace) {
   await f.locator('#tradeoff').evaluate((e) => e.scrollIntoView({ block: 'start' }));
   await page.waitForTimeout(300);
   await shot(page, '14-report-editor-compare');
+}
+
+/** A real --compensate report (docs/results-compensate, roberta-mini bshift at 35 %) opened from Quick Open. */
+async function compensatedCheck(page, workspace) {
+  const dir = path.join(workspace, 'reports', 'compensated-bshift-35');
+  fs.mkdirSync(dir, { recursive: true });
+  const src = path.join(root, 'docs', 'results-compensate', 'bshift-0.35', 'probescale-report.json');
+  fs.copyFileSync(src, path.join(dir, 'probescale-report.json'));
+  const report = JSON.parse(fs.readFileSync(src, 'utf8'));
+  const compensated = new Set(report.selection.candidates.filter((c) => c.compensation).map((c) => `${c.kept}|${c.compensation.description}`)).size;
+  await runCommand(page, 'View: Close All Editors');
+  await waitFor('Quick Open', 20_000, async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    return page.locator('.quick-input-widget .quick-input-box input').waitFor({ timeout: 3_000 }).then(() => true, () => false);
+  });
+  await page.locator('.quick-input-widget .quick-input-box input').fill('compensated-bshift-35/probescale-report.json');
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'compensated-bshift-35' }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  const f = await waitFor('the compensated report in the editor', 30_000, async () => {
+    for (const fr of page.frames()) {
+      const chart = fr.locator('#tradeoff-chart');
+      if ((await chart.count().catch(() => 0)) === 0) continue;
+      if (((await chart.getAttribute('data-compensated', { timeout: 1_000 }).catch(() => null)) ?? '0') !== '0') return fr;
+    }
+    return undefined;
+  }).catch(async (e) => {
+    await shot(page, '14b-report-editor-compensated-failed');
+    throw e;
+  });
+  const canvas = f.locator('#tradeoff-chart');
+  const drawn = Number(await canvas.getAttribute('data-compensated'));
+  if (drawn !== compensated) throw new Error(`the chart drew ${drawn} compensated markers; the report measured ${compensated} compensated candidates`);
+  const legend = await f.locator('#tradeoff .legend').first().innerText();
+  for (const k of ['▲ compensated subset', '△ compensated heuristic (named)']) if (!legend.includes(k)) throw new Error(`the legend lacks "${k}": ${legend}`);
+  const table = await f.locator('#tradeoff-table').evaluate((e) => e.textContent ?? '');
+  if (!table.includes('replaceme-bridge') || !table.includes('flap-uniform')) throw new Error('the table does not name the compensated heuristics');
+  const [x, y] = (await canvas.getAttribute('data-compensated-at')).split('|')[0].split(',').map(Number);
+  const box = await canvas.boundingBox();
+  await page.mouse.click(box.x + x, box.y + y);
+  const detail = f.locator('#detail-compensation');
+  await detail.waitFor({ timeout: 5_000 });
+  const text = await detail.innerText();
+  if (!/Bridges/.test(text) || !/Widths/.test(text) || !/(bridge into block|heads and)/.test(text)) throw new Error(`the detail says: ${text}`);
+  if (!(await f.locator('#commit-subset').evaluate((e) => e.disabled === true || e.hasAttribute('disabled')))) throw new Error('Commit this subset (the prune path) is enabled for a compensated point');
+  await f.locator('#tradeoff').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  await page.waitForTimeout(300);
+  await shot(page, '14b-report-editor-compensated');
 }
 
 // ---- main ---------------------------------------------------------------------------------------

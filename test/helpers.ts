@@ -1,3 +1,5 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { externalize as externalizeFile } from '../scripts/externalData';
 
@@ -27,6 +29,21 @@ export async function pipelineAccuracyOnSentlen(classifierDir: string, limits: {
     if (top.label === ex.label) correct++;
   }
   return correct / task.test.length;
+}
+
+/**
+ * A classifier reads the encoder's weights from `onnx/model.onnx_data` beside its graph, a hard
+ * link to the encoder's own file (one copy on disk), and its config tells transformers.js so.
+ */
+export function assertSharesEncoder(out: string, task: string): void {
+  const cdir = path.join(out, 'classifiers', task);
+  const data = fs.statSync(path.join(cdir, 'onnx', 'model.onnx_data'));
+  const graph = ['model.onnx', 'encoder_model.onnx'].map((f) => path.join(out, 'onnx', f)).find((f) => fs.existsSync(f))!;
+  const enc = fs.statSync(fs.existsSync(`${graph}_data`) ? `${graph}_data` : graph);
+  assert.equal(data.ino, enc.ino, `${task}: model.onnx_data is a hard link to the encoder's file`);
+  assert.ok(fs.statSync(path.join(cdir, 'onnx', 'model.onnx')).size < enc.size / 4, `${task}: the classifier graph holds no copy of the encoder`);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cdir, 'config.json'), 'utf8'))['transformers.js_config'].use_external_data_format, { 'model.onnx': 1 });
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), new RegExp(`classifiers/${task}/onnx/model.onnx_data\` \\| hard link to \`onnx/(encoder_)?model.onnx`));
 }
 
 /** Moves every initializer larger than 1 KiB into `model.onnx_data`, the layout of models over 2 GB. */

@@ -3,6 +3,7 @@
  * parameter counts and the prune form; an optimize report's Selection, an eval report's scores. Talks to the host only through ./vscodeApi (typed by
  * src/shared/protocol.ts) and to the component library only through ./toolkit.
  */
+import { explain, GLOSSARY, GlossaryKey } from '../src/shared/glossary';
 import { assertNever, type JobKind, type Method, type Params, type PruneOutcome, type ReportData, type Result, type ToWebview } from '../src/shared/protocol';
 import { AccuracyChart, InfluenceChart, readTheme } from './charts';
 import { el } from './dom';
@@ -31,6 +32,7 @@ interface RunningJob {
   job: JobKind;
   message: string;
   fraction: number | null;
+  overall: string;
 }
 
 const reportKey = (r: ReportData) => `${r.model.dir}|${r.createdAt}`;
@@ -75,7 +77,7 @@ class App {
         this.showReport(m.report, m.source);
         break;
       case 'job/progress':
-        this.job = { jobId: m.jobId, job: m.job, message: m.message, fraction: m.fraction };
+        this.job = { jobId: m.jobId, job: m.job, message: m.message, fraction: m.fraction, overall: m.overall };
         this.notice = null;
         this.renderJob();
         break;
@@ -142,7 +144,7 @@ class App {
           }),
         );
       }
-      this.root.append(this.renderAccuracy(r), this.renderInfluence(r), this.renderTable(r), this.renderParams(r), this.renderPrune(r));
+      this.root.append(this.renderAccuracy(r), this.renderInfluence(r), this.renderTable(r), this.renderParams(r), this.renderPrune(r), renderTerms(r.selection ? ['selectivity', 'chanceNormalised', 'splitHalf'] : ['selectivity']));
       this.renderCharts();
       this.updateSelection();
     }
@@ -238,7 +240,7 @@ class App {
     }
     const table = el('table', { id: 'scores' });
     table.append(
-      el('thead', {}, el('tr', {}, el('th', { text: 'layer' }), el('th', { text: 'acc %' }), el('th', { text: 'F1 %' }), el('th', { text: 'sel', title: 'selectivity: accuracy − control-task accuracy, in points' }))),
+      el('thead', {}, el('tr', {}, el('th', { text: 'layer' }), el('th', { text: 'acc %' }), el('th', { text: 'F1 %' }), el('th', { text: 'sel', title: explain('selectivity') }))),
     );
     const body = el('tbody');
     for (const l of t.layers) {
@@ -329,13 +331,16 @@ class App {
     box.replaceChildren();
     if (this.job) {
       const job = this.job;
-      const bar = el('progress', { title: job.message });
+      // The bar is the whole job (it does not restart at each stage); the text wraps rather than being cut.
+      const bar = el('progress', { title: job.overall });
+      bar.setAttribute('aria-label', `${job.job}: ${job.overall}`);
       if (job.fraction !== null) {
         bar.max = 1;
         bar.value = job.fraction;
       }
       box.append(
         el('div', { class: 'job-line' }, ui.progressRing(), el('span', { class: 'job-text', text: `${job.job}: ${job.message}` })),
+        el('div', { class: 'job-overall', text: job.overall }),
         bar,
         ui.button('Cancel', { title: `Stop the ${job.job} job`, onClick: () => this.host.post({ type: 'cancel', jobId: job.jobId }) }),
       );
@@ -429,3 +434,10 @@ class App {
 }
 
 new App(document.getElementById('app') ?? document.body).start();
+
+/** What the view's terms mean, in a disclosure a keyboard reaches (titles alone are hover-only). */
+function renderTerms(keys: GlossaryKey[]): HTMLElement {
+  const list = el('dl');
+  for (const k of keys) list.append(el('dt', { text: GLOSSARY[k].term }), el('dd', { text: GLOSSARY[k].text }));
+  return el('details', { class: 'terms', section: 'terms' }, el('summary', { text: `What ${keys.map((k) => GLOSSARY[k].term.replace(/ \(.*\)$/, '')).join(', ')} mean` }), list);
+}

@@ -3,6 +3,7 @@
  * accuracy it keeps, how it compares with the layer-dropping heuristics, the per-task budget
  * advice and the verification of the written folder. Pure DOM over report data.
  */
+import { explain } from '../src/shared/glossary';
 import { formatBlockRanges, type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
 import { latencyExplanation } from '../src/shared/reportCharts';
 import { inReportOrder, verdictOfSelection } from '../src/shared/verdict';
@@ -45,7 +46,7 @@ function renderRetention(sel: SelectionData): HTMLElement {
   box.append(
     ...figure(r.vsFinal, 'vs final layer', 'test accuracy ÷ the unpruned model’s final layer', { ok: reached, text: `target ${pct(target, 0)} %` }),
     ...figure(r.vsBestLayer, 'vs best layer', '÷ the unpruned model’s best layer (an oracle)'),
-    ...figure(r.chanceNormalized, 'chance-normalised', 'share of the above-chance accuracy kept'),
+    ...figure(r.chanceNormalized, 'chance-normalised', 'share of the above-chance accuracy kept: (pruned − majority) ÷ (unpruned final − majority)'),
   );
   return box;
 }
@@ -158,9 +159,9 @@ export function renderSelection(r: ReportData, sel: SelectionData, actions: Sele
   );
   // A budget given as a parameter count is worth repeating; a fraction is the percentage shown.
   const spec = /^\d+$/.test(sel.budget.spec.trim()) ? `, “${sel.budget.spec}”` : '';
-  const ruleText = sel.rule ? ` · rule ${sel.rule.name}${sel.rule.requested === 'auto' ? ' (picked by a split-half simulation on training rows)' : ''}` : '';
+  const ruleText = sel.rule ? ` · rule ${sel.rule.name}${sel.rule.requested === 'auto' ? ' (picked by a split-half simulation on training rows; see “What … mean” below)' : ''}` : '';
   const budget = el('p', { class: 'hint', id: 'budget', text: `Budget ${pct(sel.budget.fraction)} % (${count(sel.budget.params)} params${spec}) · ${originText(sel.origin)}${ruleText}` });
-  if (sel.rule) budget.title = sel.rule.simulation.rules.map((x) => `${x.rule}: held-out ${pct(x.heldOutAccuracy)} %, at least the best heuristic in ${(100 * x.atLeastBestHeuristic).toFixed(0)} % of repeats`).join('\n');
+  if (sel.rule) budget.title = explain('splitHalf') + '\n\n' + sel.rule.simulation.rules.map((x) => `${x.rule}: held-out ${pct(x.heldOutAccuracy)} %, at least the best heuristic in ${(100 * x.atLeastBestHeuristic).toFixed(0)} % of repeats`).join('\n');
   const section = el('section', { class: 'selection', id: 'selection', section: 'selection' }, el('h3', { text: 'Selection' }), head, budget, renderRetention(sel));
   if (sel.embeddingOnly.reachesTarget) section.append(el('p', { class: 'callout', id: 'embedding-only', text: sel.embeddingOnly.message }));
   if (sel.vocabTrim) {

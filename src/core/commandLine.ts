@@ -23,6 +23,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (job.select && job.select !== 'auto') args.push('--select', job.select);
   if (job.vocabTrim) args.push('--vocab-trim');
   if (job.compensate && job.compensate !== 'none') args.push('--compensate', job.compensate);
+  if (job.exhaustive) args.push('--exhaustive');
   if (job.widthScore && job.widthScore !== DEFAULT_UNIT_SCORE) args.push('--width-score', job.widthScore);
   if (s.limitTrain) args.push('--limit-train', String(s.limitTrain));
   if (s.limitTest) args.push('--limit-test', String(s.limitTest));

@@ -73,6 +73,8 @@ export interface OptimizeJob {
   vocabTrim?: boolean;
   /** Least-squares compensation the search may add: bridges over gaps, narrowed widths, both; default none. */
   compensate?: Compensation;
+  /** Measure every candidate on every training row (no successive halving); default false. */
+  exhaustive?: boolean;
   /** How narrowed candidates rank heads and neurons (default DEFAULT_UNIT_SCORE). */
   widthScore?: UnitScore;
   settings: ProbeSettings;

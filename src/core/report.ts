@@ -188,6 +188,22 @@ export interface SelectionReport {
   validationReference: Record<string, { final: number; bestLayer: number }>;
   /** --vocab-trim: what was kept and what it cost (absent without the flag). */
   vocabTrim?: VocabTrimReport;
+  /** How candidates were measured (absent in reports written before successive halving). */
+  search?: SearchReport;
+}
+
+/**
+ * Successive halving (pipeline/halving.ts): predicted and local-search candidates are scored on
+ * growing shares of the training rows first and dropped when `loserSes` paired SEs behind the
+ * incumbent in both accuracy and log-probability; `exhaustive` (--exhaustive) measures every
+ * candidate on every row. Baselines are always measured on every row.
+ */
+export interface SearchReport {
+  mode: 'halving' | 'exhaustive';
+  /** Screening stages: share of the training rows and rows (summed over tasks); empty when too few rows. */
+  stages: { share: number; rows: number }[];
+  loserSes: number;
+  dropped: { kept: number[]; origin: string; share: number; rows: number; incumbent: number[]; accuracy: { diff: number; se: number }; logLik: { diff: number; se: number } }[];
 }
 
 export interface TimingReport {
@@ -204,6 +220,12 @@ export interface TimingReport {
   seqLen: number;
   provider: string;
   threads: number;
+  /**
+   * paired: original and pruned alternate run by run (`runs` pairs); sequential: all the
+   * original's runs, its session released, then the pruned encoder's (models over
+   * PAIRED_TIMING_MAX_PARAMS, to hold one set of weights at a time). Absent in older reports.
+   */
+  design?: 'paired' | 'sequential';
 }
 
 export interface VerifyReport {

@@ -278,8 +278,11 @@ export type ToWebview =
   | { type: 'report/show'; report: ReportData; source: string | null }
   /** The report could not be read; `message` says why and what to do. */
   | { type: 'report/error'; message: string }
-  /** A running job moved on; `fraction` is null when the stage has no measurable size. */
-  | { type: 'job/progress'; jobId: string; job: JobKind; message: string; fraction: number | null }
+  /**
+   * A running job moved on: `message` is the current step; `overall` is the whole job's share done,
+   * its stage in words and place, and the estimated time left (src/core/progress.ts).
+   */
+  | { type: 'job/progress'; jobId: string; job: JobKind; message: string; fraction: number | null; overall: string }
   /** A job ended. `message` says what happened in one line. */
   | { type: 'job/done'; jobId: string; job: JobKind; outcome: 'done' | 'cancelled' | 'failed'; message: string };
 

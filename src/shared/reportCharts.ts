@@ -6,6 +6,7 @@
  * webview bundle) and the unit tests all use this one module, so an exported figure, the table
  * beside it and the chart on screen cannot disagree.
  */
+import { GLOSSARY } from './glossary';
 import { bestLayerByCv, bestLayerByTest } from './bestLayer';
 import type { CandidateData, ReportData, SelectionData, VerifyData } from './protocol';
 
@@ -121,7 +122,11 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
   const total = report.model.params.total;
   const notes: string[] = [];
   const heuristicsOf = new Map<string, string[]>();
-  for (const b of s.baselines) heuristicsOf.set(subsetKey(b.kept), [...(heuristicsOf.get(subsetKey(b.kept)) ?? []), b.name]);
+  for (const b of s.baselines) {
+    // A compensated heuristic (replaceme-bridge, flap-uniform) is its own point, not the plain subset of the same blocks.
+    const key = subsetKey(b.kept, b.compensation);
+    heuristicsOf.set(key, [...(heuristicsOf.get(key) ?? []), b.name]);
+  }
   const pickKey = subsetKey(s.kept, s.compensation);
   const points: TradeoffPoint[] = [];
   if (!s.candidates) notes.push('This report lists no measured subsets (made before candidates were recorded); only the heuristics and the pick are drawn.');
@@ -158,6 +163,34 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
     targetRetention: s.targetRetention,
     notes,
   };
+}
+
+/** How a point is drawn: a measured subset, a heuristic's pick, and each again with compensation (bridges, narrowed widths). */
+export type MarkerKind = 'subset' | 'heuristic' | 'compensated' | 'compensatedHeuristic';
+
+export function markerOf(p: TradeoffPoint): MarkerKind {
+  if (p.compensation) return p.heuristics.length ? 'compensatedHeuristic' : 'compensated';
+  return p.heuristics.length ? 'heuristic' : 'subset';
+}
+
+/** The key of the chart's markers (drawn in the chart, the SVG and the editor's text). */
+export const MARKER_KEY: Record<MarkerKind, { glyph: string; text: string }> = {
+  subset: { glyph: '●', text: 'measured subset' },
+  heuristic: { glyph: '□', text: 'heuristic' },
+  compensated: { glyph: '▲', text: 'compensated subset' },
+  compensatedHeuristic: { glyph: '△', text: 'compensated heuristic' },
+};
+
+/** The marker kinds a chart shows, in key order. */
+export function markerKinds(list: TradeoffSeries[]): MarkerKind[] {
+  const present = new Set(list.flatMap((s) => s.points.map(markerOf)));
+  return (Object.keys(MARKER_KEY) as MarkerKind[]).filter((k) => present.has(k));
+}
+
+/** A compensation's description split into what it bridges and what it narrows (either may be absent). */
+export function compensationParts(description: string): { bridges: string | null; widths: string | null } {
+  const parts = description.split('; ');
+  return { bridges: parts.find((x) => /bridge/.test(x)) ?? null, widths: parts.find((x) => /heads|neurons/.test(x)) ?? null };
 }
 
 /** Subsets of the same size and score sit on one spot: their heuristic names go into one label. */
@@ -218,7 +251,7 @@ export type HeatMetric = 'accuracy' | 'selectivity' | 'blockInfluence' | 'angula
 
 export const HEAT_METRICS: { id: HeatMetric; label: string; explain: string }[] = [
   { id: 'accuracy', label: 'accuracy', explain: 'Test accuracy of a linear probe on each hidden state (layer 0 = the embedding output).' },
-  { id: 'selectivity', label: 'selectivity', explain: 'Probe accuracy minus the accuracy of the same probe on shuffled labels (a control task): how much of the accuracy is the layer, not the probe memorising.' },
+  { id: 'selectivity', label: 'selectivity', explain: `Selectivity: ${GLOSSARY.selectivity.text}` },
   { id: 'blockInfluence', label: 'Block Influence', explain: 'How much each block changes its input (1 − cosine similarity of the hidden states before and after it), over the training rows of all tasks.' },
   { id: 'angularDistance', label: 'angular distance', explain: 'Angular distance between the hidden states before and after each block (Gromov et al.), over the training rows of all tasks.' },
 ];
@@ -322,7 +355,7 @@ export function markdownTable(head: string[], rows: string[][]): string {
 
 export function tradeoffRows(series: TradeoffSeries): string[][] {
   return series.points.map((p) => [
-    blocksText(p.kept),
+    `${blocksText(p.kept)}${p.compensation ? ` + ${p.compensation}` : ''}`,
     p.params.toLocaleString('en-US'),
     pctText(p.fraction),
     pctText(p.y),
@@ -394,9 +427,13 @@ export function percentTick(v: number): string {
   return `${Number((100 * v).toFixed(2))} %`;
 }
 
-/** The y range a trade-off chart shows: its data with 5 % padding (never a fixed 0–100 %). */
+/**
+ * The y range a trade-off chart shows: the measured points and the target line with 5 % padding
+ * (never a fixed 0–100 %). The band is drawn clipped to it: a bootstrap of the fit far from the
+ * measured sizes can reach below 0 %, which would flatten every point into one line.
+ */
 export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x: [number, number] } {
-  const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.band ?? []).flatMap((b) => [b.lo, b.hi]), ...(s.target === null ? [] : [s.target])]);
+  const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.target === null ? [] : [s.target])]);
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
   const pad = (hi - lo || 0.01) * 0.05;
@@ -410,7 +447,7 @@ export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x:
  */
 export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], theme: SvgTheme = LIGHT_SVG_THEME, size = { width: 720, height: 420 }): string {
   const { width, height } = size;
-  const m = { left: 64, right: 120, top: 28, bottom: 48 };
+  const m = { left: 64, right: 150, top: 28, bottom: 48 };
   const range = tradeoffRange(list.map((l) => l.series));
   const X = (f: number) => m.left + ((f - range.x[0]) / (range.x[1] - range.x[0])) * (width - m.left - m.right);
   const Y = (v: number) => height - m.bottom - ((v - range.y[0]) / (range.y[1] - range.y[0])) * (height - m.top - m.bottom);
@@ -455,19 +492,38 @@ export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], th
     for (const p of series.points) {
       const cx = f1(X(p.fraction));
       const cy = f1(Y(p.y));
-      if (p.heuristics.length) {
-        out.push(`<rect x="${f1(X(p.fraction) - 4)}" y="${f1(Y(p.y) - 4)}" width="8" height="8" fill="none" stroke="${c}" stroke-width="1.5"/>`);
-        if (p.label) text(X(p.fraction) + 6, Y(p.y) + 12, p.label, 'font-size="9"');
-      } else out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${c}" fill-opacity="0.7"/>`);
+      out.push(svgMarker(markerOf(p), X(p.fraction), Y(p.y), c));
+      if (p.label) text(X(p.fraction) + 6, Y(p.y) + 12, p.label, 'font-size="9"');
       if (p.pick) {
         out.push(`<circle cx="${cx}" cy="${cy}" r="7" fill="none" stroke="${c}" stroke-width="2.5"/>`);
         text(X(p.fraction) + 9, Y(p.y) - 6, `ProbeScale${list.length > 1 ? ` (${name})` : ''}`, 'font-weight="bold"');
       }
     }
   });
-  out.push('</g>');
+  out.push('<g class="key">');
+  markerKinds(list.map((l) => l.series)).forEach((k, i) => {
+    const y = m.top + 40 + 14 * i;
+    out.push(svgMarker(k, width - m.right + 12, y - 4, theme.foreground));
+    text(width - m.right + 20, y, MARKER_KEY[k].text, 'font-size="10"');
+  });
+  out.push('</g></g>');
   const title = `Trade-off: ${list.map((l) => l.name).join(' vs ')}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}"><title>${escapeXml(title)}</title>${out.join('')}</svg>\n`;
+}
+
+function svgMarker(kind: MarkerKind, x: number, y: number, color: string): string {
+  const f1 = (v: number) => v.toFixed(1);
+  const tri = `${f1(x)},${f1(y - 5)} ${f1(x + 5)},${f1(y + 4)} ${f1(x - 5)},${f1(y + 4)}`;
+  switch (kind) {
+    case 'subset':
+      return `<circle cx="${f1(x)}" cy="${f1(y)}" r="3" fill="${color}" fill-opacity="0.7"/>`;
+    case 'heuristic':
+      return `<rect x="${f1(x - 4)}" y="${f1(y - 4)}" width="8" height="8" fill="none" stroke="${color}" stroke-width="1.5"/>`;
+    case 'compensated':
+      return `<polygon points="${tri}" fill="${color}" fill-opacity="0.7"/>`;
+    case 'compensatedHeuristic':
+      return `<polygon points="${tri}" fill="none" stroke="${color}" stroke-width="1.5"/>`;
+  }
 }
 
 /** The heatmap as SVG: cells shaded from min to max in the first series colour; kept columns marked with a bar. */

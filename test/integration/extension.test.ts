@@ -117,7 +117,7 @@ describe('ProbeScale extension', () => {
     assert.deepEqual(Object.keys(saved.tasks), ['spam']);
     assert.equal(api.currentReport()?.model.dir, modelDir, 'the view shows the new report');
     const view = await drawn(report.createdAt);
-    assert.deepEqual(view.sections, ['accuracy', 'influence', 'scores', 'params', 'prune']);
+    assert.deepEqual(view.sections, ['accuracy', 'influence', 'scores', 'params', 'prune', 'terms']);
   });
 
   it('commits a pruned model beside the source, as <model>-pruned-<blocks>', async () => {

@@ -24,7 +24,8 @@ window.probescaleTradeoffPng = (report, opts, size) => {
   document.body.replaceChildren(box);
   const chart = new TradeoffChart(canvas, () => {}, () => {});
   const t = LIGHT_SVG_THEME;
-  const title = `${opts.task ?? 'task-weighted'} · budget ${(100 * series.budget).toFixed(0)} % · ${series.points.length} measured subsets · ProbeScale's pick ringed, heuristics as squares`;
+  // The markers are named in the key beside the plot; the title stays within the plot's width.
+  const title = `${opts.task ?? 'task-weighted'} · budget ${(100 * series.budget).toFixed(0)} % · ${series.points.length} measured subsets`;
   chart.update([{ name: reportLabel(report), series }], { foreground: t.foreground, grid: t.grid, series: t.series, font: t.font, fontSize: 12 }, () => report.model.params.total, title);
   return chart.toPng(t.background);
 };

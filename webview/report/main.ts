@@ -15,6 +15,9 @@ import {
   heatmapSvg,
   heatmapTable,
   LATENCY_HEAD,
+  compensationParts,
+  MARKER_KEY,
+  markerKinds,
   latencyExplanation,
   latencyMarkdown,
   latencyRows,
@@ -265,7 +268,7 @@ class ReportEditor {
       button('Compare with…', 'compare', () => void this.pickCompare(), 'Overlay other reports of the same source model'),
       ...(this.compare.length ? [button('Clear comparison', 'compare-clear', () => ((this.compare = []), this.render()))] : []),
     );
-    const legend = el('p', { class: 'legend', text: `● measured subset · □ heuristic (named) · ◯ ProbeScale's pick · line: fitted curve P(n) = P∞ − a·n^(−α), shaded: its 5–95 % bootstrap band · dashed vertical: budget · dotted horizontal: ${(100 * main.targetRetention).toFixed(0)} % target retention. Points are cross-validated on the training rows (what selection used); test accuracy is shown where it was measured.` });
+    const legend = el('p', { class: 'legend', text: `${markerKinds(list.map((l) => l.series)).map((k) => `${MARKER_KEY[k].glyph} ${MARKER_KEY[k].text}${k === 'heuristic' || k === 'compensatedHeuristic' ? ' (named)' : ''}`).join(' · ')} · ◯ ProbeScale's pick · line: fitted curve P(n) = P∞ − a·n^(−α), shaded: its 5–95 % bootstrap band · dashed vertical: budget · dotted horizontal: ${(100 * main.targetRetention).toFixed(0)} % target retention. Points are cross-validated on the training rows (what selection used); test accuracy is shown where it was measured.` });
     const notes = list.flatMap((l) => l.series.notes.map((n) => `${list.length > 1 ? `${l.name}: ` : ''}${n}`));
     const rejected = this.compare.filter((c) => !sameSource(report, c.report)).map((c) => `${basename(c.source)} is from another model (${c.report.model.architecture}, ${c.report.model.params.total.toLocaleString('en-US')} parameters) and is not overlaid.`);
     const alt = el('details', { id: 'tradeoff-table-box' }, el('summary', { text: `Table: the ${main.points.length} measured subsets` }), this.pointTable(list[0].name, main));
@@ -358,7 +361,8 @@ class ReportEditor {
     commit.disabled = !own || p.compensation !== undefined;
     box.replaceChildren(
       el('h3', { text: `Selected: blocks ${blocksText(p.kept)}${own ? '' : ` (${series}; open that report to commit it)`}` }),
-      el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${[p.pick ? "ProbeScale's pick" : '', ...p.heuristics, p.origin].filter(Boolean).join('; ')}${p.compensation ? ` · compensated: ${p.compensation} (commit it with Optimize; Prune writes whole blocks)` : ''}` }),
+      el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${[p.pick ? "ProbeScale's pick" : '', ...p.heuristics, p.origin].filter(Boolean).join('; ')}${p.compensation ? ' · compensated (commit it with Optimize; Prune writes whole blocks)' : ''}` }),
+      ...(p.compensation ? [compensationList(p.compensation)] : []),
       ...(this.shown.report.selection?.vocabTrim
         ? [el('p', { class: 'note', text: 'This report trimmed the vocabulary; "Commit this subset" runs the prune path, which keeps the full vocabulary, so the folder it writes has more parameters than shown here (re-run Optimize with vocabulary trimming to commit a trimmed model).' })]
         : []),
@@ -422,3 +426,9 @@ class ReportEditor {
 }
 
 new ReportEditor(document.getElementById('app')!).start();
+
+/** A compensated point's bridges and widths, one line each (the report's description, split). */
+function compensationList(description: string): HTMLElement {
+  const { bridges, widths } = compensationParts(description);
+  return el('dl', { id: 'detail-compensation' }, el('dt', { text: 'Bridges' }), el('dd', { text: bridges ?? 'none (whole blocks dropped)' }), el('dt', { text: 'Widths' }), el('dd', { text: widths ?? 'full (every head and FFN neuron kept)' }));
+}

@@ -1,7 +1,8 @@
 /**
  * The trade-off chart drawn with chart.js: x = share of the source model's parameters, y = the
  * chosen axis. Each report in the list is one colour: its measured subsets as points, heuristics
- * as labelled squares, ProbeScale's pick ringed, the fitted curve with its bootstrap band, the
+ * as labelled squares, compensated subsets and heuristics as triangles (a key beside the plot),
+ * ProbeScale's pick ringed, the fitted curve with its bootstrap band, the
  * budget and target-retention lines. Used by the report editor and by scripts/figures.mjs.
  */
 import {
@@ -18,7 +19,7 @@ import {
   type Plugin,
   type PointStyle,
 } from 'chart.js';
-import { percentTick, tradeoffRange, ticks, type TradeoffPoint, type TradeoffSeries } from '../../src/shared/reportCharts';
+import { MARKER_KEY, markerKinds, markerOf, percentTick, tradeoffRange, ticks, type MarkerKind, type TradeoffPoint, type TradeoffSeries } from '../../src/shared/reportCharts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, Filler, Title, Tooltip);
 
@@ -34,6 +35,14 @@ type XY = { x: number; y: number; point?: TradeoffPoint };
 /** What each dataset is: the editor counts `subsets` datasets' points against the report. */
 export type Role = 'subsets' | 'pick' | 'curve' | 'band-lo' | 'band-hi' | 'budget' | 'target';
 type DS = ChartDataset<'scatter', XY[]> & { role: Role; seriesName: string };
+
+/** chart.js drawing of each marker kind (src/shared/reportCharts.ts MARKER_KEY names them). */
+const MARKER_STYLE: Record<MarkerKind, { pointStyle: PointStyle; filled: boolean; radius: number }> = {
+  subset: { pointStyle: 'circle', filled: true, radius: 3.5 },
+  heuristic: { pointStyle: 'rect', filled: false, radius: 5 },
+  compensated: { pointStyle: 'triangle', filled: true, radius: 5 },
+  compensatedHeuristic: { pointStyle: 'triangle', filled: false, radius: 7 },
+};
 
 function fade(color: string, alpha: number): string {
   const hex = /^#([0-9a-f]{6})$/i.exec(color);
@@ -55,16 +64,17 @@ function datasets(list: { name: string; series: TradeoffSeries }[], theme: Chart
     out.push({ ...base, role: 'budget', label: `${name} budget`, data: [{ x: series.budget, y: yRange[0] }, { x: series.budget, y: yRange[1] }], showLine: true, borderColor: c, borderDash: [6, 4], borderWidth: 1, pointRadius: 0, pointHitRadius: 0 });
     if (series.target !== null) out.push({ ...base, role: 'target', label: `${name} target`, data: [{ x: 0, y: series.target }, { x: 1, y: series.target }], showLine: true, borderColor: c, borderDash: [2, 3], borderWidth: 1, pointRadius: 0, pointHitRadius: 0 });
     const pts = series.points.map((p) => ({ x: p.fraction, y: p.y, point: p }));
+    const style = pts.map((p) => MARKER_STYLE[markerOf(p.point)]);
     out.push({
       ...base,
       role: 'subsets',
       label: name,
       data: pts,
-      backgroundColor: pts.map((p) => (p.point.heuristics.length ? 'transparent' : fade(c, 0.75))),
+      backgroundColor: style.map((s) => (s.filled ? fade(c, 0.75) : 'transparent')),
       borderColor: c,
-      borderWidth: pts.map((p) => (p.point.heuristics.length ? 1.5 : 0)),
-      pointStyle: pts.map((p): PointStyle => (p.point.heuristics.length ? 'rect' : 'circle')),
-      pointRadius: pts.map((p) => (p.point.heuristics.length ? 5 : 3.5)),
+      borderWidth: style.map((s) => (s.filled ? 0 : 1.5)),
+      pointStyle: style.map((s) => s.pointStyle),
+      pointRadius: style.map((s) => s.radius),
       pointHoverRadius: 7,
     });
     if (series.pick) out.push({ ...base, role: 'pick', label: `${name} ProbeScale pick`, data: [{ x: series.pick.fraction, y: series.pick.y, point: series.pick }], backgroundColor: 'transparent', borderColor: c, borderWidth: 3, pointRadius: 9, pointHoverRadius: 10 });
@@ -72,8 +82,34 @@ function datasets(list: { name: string; series: TradeoffSeries }[], theme: Chart
   return out;
 }
 
+/** The key of the marker kinds on the chart, in the room right of the plot (so exported pictures carry it). */
+function drawKey(chart: Chart<'scatter'>, theme: ChartTheme, kinds: MarkerKind[]): void {
+  const g = chart.ctx;
+  const x = chart.chartArea.right + 14;
+  g.font = `${theme.fontSize - 2}px ${theme.font}`;
+  g.strokeStyle = theme.foreground;
+  g.fillStyle = theme.foreground;
+  kinds.forEach((k, i) => {
+    const y = chart.chartArea.top + 40 + 15 * i;
+    const s = MARKER_STYLE[k];
+    g.lineWidth = 1.2;
+    g.beginPath();
+    if (s.pointStyle === 'circle') g.arc(x, y, 3.5, 0, 2 * Math.PI);
+    else if (s.pointStyle === 'rect') g.rect(x - 4, y - 4, 8, 8);
+    else {
+      g.moveTo(x, y - 5);
+      g.lineTo(x + 5, y + 4);
+      g.lineTo(x - 5, y + 4);
+      g.closePath();
+    }
+    if (s.filled) g.fill();
+    else g.stroke();
+    g.fillText(MARKER_KEY[k].text, x + 9, y + 4);
+  });
+}
+
 /** Writes each heuristic's name beside its square and "ProbeScale" beside the pick (chart.js has no labels of its own). */
-function labels(theme: ChartTheme): Plugin<'scatter'> {
+function labels(theme: ChartTheme, kinds: MarkerKind[]): Plugin<'scatter'> {
   return {
     id: 'probescaleLabels',
     afterDatasetsDraw(chart) {
@@ -92,6 +128,7 @@ function labels(theme: ChartTheme): Plugin<'scatter'> {
           g.fillText(text, el.x + 8, el.y + (ds.role === 'pick' ? -10 : 12));
         });
       });
+      drawKey(chart, theme, kinds);
       g.restore();
     },
   };
@@ -129,12 +166,12 @@ export class TradeoffChart {
     this.chart = new Chart<'scatter', XY[]>(this.canvas, {
       type: 'scatter',
       data: { datasets: data },
-      plugins: [labels(theme)],
+      plugins: [labels(theme, markerKinds(list.map((l) => l.series)))],
       options: {
         animation: false,
         maintainAspectRatio: false,
         // Room on the right for the labels of points near the budget line.
-        layout: { padding: { right: 110 } },
+        layout: { padding: { right: 170 } },
         scales: { x: scale(range.x[0], range.x[1], first?.xLabel ?? '', 8), y: scale(range.y[0], range.y[1], first?.yLabel ?? '', 6) },
         interaction: { mode: 'nearest', intersect: true },
         onClick: (_e, els) => {
@@ -163,11 +200,15 @@ export class TradeoffChart {
     const chart = this.chart!;
     let subsets = 0;
     let series = 0;
+    let compensated = 0;
     chart.data.datasets.forEach((d, i) => {
       const ds = d as DS;
       if (ds.role === 'subsets') {
         subsets += chart.getDatasetMeta(i).data.length;
+        compensated += ds.data.filter((p) => p.point?.compensation).length;
         series++;
+        // Where each compensated marker is on screen (the e2e test clicks one): "x,y|x,y|…".
+        if (series === 1) this.canvas.dataset.compensatedAt = ds.data.flatMap((p, j) => (p.point?.compensation ? [`${chart.getDatasetMeta(i).data[j].x.toFixed(1)},${chart.getDatasetMeta(i).data[j].y.toFixed(1)}`] : [])).join('|');
       }
       if (ds.role === 'pick') {
         const el = chart.getDatasetMeta(i).data[0];
@@ -176,6 +217,7 @@ export class TradeoffChart {
     });
     this.canvas.dataset.points = String(subsets);
     this.canvas.dataset.series = String(series);
+    this.canvas.dataset.compensated = String(compensated);
   }
 
   /** A PNG of the chart on an opaque background (a transparent canvas reads badly outside the editor). */

@@ -1,4 +1,5 @@
 /** The model card (README.md) written into a committed folder. */
+import { GLOSSARY } from '../../shared/glossary';
 import type { OptimizeReport } from '../report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
@@ -14,6 +15,8 @@ const blocks = (k: number[]) => (k.length ? k.join(', ') : '(none)');
 export interface FolderFile {
   path: string;
   bytes: number | null;
+  /** A hard link: the file it shares its bytes with (no extra space on this disk). */
+  linkOf?: string;
 }
 
 function size(bytes: number): string {
@@ -22,7 +25,8 @@ function size(bytes: number): string {
 
 /** The "Files" section: every file of the folder with its size. */
 function filesSection(files: FolderFile[]): string[] {
-  const rows = files.map((f) => `| \`${f.path}\` | ${f.bytes === null ? 'rewritten after verification' : `${size(f.bytes)} (${num(f.bytes)} bytes)`} |`);
+  const bytes = (f: FolderFile) => (f.bytes === null ? 'rewritten after verification' : `${size(f.bytes)} (${num(f.bytes)} bytes)`);
+  const rows = files.map((f) => `| \`${f.path}\` | ${f.linkOf ? `hard link to \`${f.linkOf}\` (${size(f.bytes!)} shared, no extra space on this disk)` : bytes(f)} |`);
   return ['## Files', '', '| file | size |', '|---|---|', ...rows, ''];
 }
 
@@ -87,6 +91,10 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
     lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`);
     lines.push('');
   }
+  lines.push('## Terms');
+  lines.push('');
+  for (const k of ['chanceNormalised', 'splitHalf'] as const) lines.push(`- **${GLOSSARY[k].term}**: ${GLOSSARY[k].text}`);
+  lines.push('');
   lines.push('## Use');
   lines.push('');
   lines.push('`onnx/` holds the pruned encoder (same inputs and outputs as the source: a drop-in replacement). Each `classifiers/<task>/` folder is a complete text classifier (pruned encoder + pooling + probe head → `logits`, `id2label` in its config):');
@@ -104,6 +112,10 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
   const standIn = PIPELINE_STAND_IN[m.architecture];
   if (standIn) {
     lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);
+    lines.push('');
+  }
+  if (files?.some((f) => f.linkOf)) {
+    lines.push("The classifiers share the encoder's weights: each `classifiers/<task>/onnx/model.onnx` holds its pooling and head and reads the encoder's weights from `model.onnx_data` beside it, a hard link to the encoder's file (ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links). On this disk the weights are stored once; a copy that does not keep hard links (an upload, a zip) stores them once per classifier.");
     lines.push('');
   }
   if (files) lines.push(...filesSection(files));

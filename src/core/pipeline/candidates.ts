@@ -9,9 +9,11 @@ import { Baseline, baselineSubsets } from '../optimize/baselines';
 import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize/predict';
 import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
 import type { ParamCounts } from '../../shared/params';
-import { ProbeReport } from '../report';
+import { ProbeReport, SearchReport } from '../report';
 import { CompSpec, candidateKey } from '../compensate/search';
 import { Measured, SubsetEvaluator } from './measure';
+import { exhaustiveSearch, Halving, screeningStages } from './halving';
+import { weightedTasks } from './select';
 
 const LOCAL_SEARCH_ROUNDS = 3;
 
@@ -74,13 +76,22 @@ export function distinctPlan(plan: PlannedCandidate[]): PlannedCandidate[] {
   return [...byKey.values()];
 }
 
+/** Where each measured candidate came from (by key), and how the search measured them. */
+export interface Searched {
+  origin: Map<string, string>;
+  search: SearchReport;
+}
+
 /**
  * Measures the plan, then local search; returns where each measured subset came from (by subset
  * key). Progress counts distinct subsets: "candidate k of n", n growing by each local-search round.
+ * Unless `exhaustive`, predicted and local-search subsets go through successive halving
+ * (halving.ts); the embeddings alone and the baselines are measured on every row.
  */
-export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext): Promise<Map<string, string>> {
+export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext, exhaustive = false): Promise<Searched> {
   const origin = new Map<string, string>();
   const distinct = distinctPlan(plan);
+  const halving = exhaustive ? null : new Halving(evaluator, screeningStages(evaluator.splits, space.seed), weightedTasks(evaluator.splits));
   let done = 0;
   let total = distinct.length;
   const measure = async (kept: number[], test: boolean, from: string, spec?: CompSpec) => {
@@ -88,25 +99,30 @@ export async function measureCandidates(evaluator: SubsetEvaluator, plan: Planne
     if (!origin.has(key)) origin.set(key, from);
     ctx.onProgress?.({ kind: 'candidate', done, total, subset: key || '(none)' });
     done++;
-    return evaluator.measure(kept, test, ctx, spec);
+    const m = test || spec || !halving?.stages.length ? await evaluator.measure(kept, test, ctx, spec) : await halving.measure(kept, from, bestInBudget(evaluator.measured, space.budget), ctx);
+    if (!m) origin.delete(key);
   };
-  for (const p of distinct) await measure(p.kept, p.test, p.origin, p.compensation);
-  for (let round = 0; round < LOCAL_SEARCH_ROUNDS; round++) {
-    throwIfAborted(ctx.signal);
-    const best = bestInBudget(evaluator.measured, space.budget);
-    const neighbours = unmeasuredNeighbours(best.kept, evaluator.measured, space);
-    if (neighbours.length === 0) break;
-    total += neighbours.length;
-    stage(ctx, 'candidates', `local search round ${round + 1}: ${neighbours.length} more subsets, neighbours of ${subsetKey(best.kept) || '(none)'}`);
-    for (const k of neighbours) await measure(k, false, 'local-search');
-    if (bestInBudget(evaluator.measured, space.budget) === best) break;
+  try {
+    for (const p of distinct) await measure(p.kept, p.test, p.origin, p.compensation);
+    for (let round = 0; round < LOCAL_SEARCH_ROUNDS; round++) {
+      throwIfAborted(ctx.signal);
+      const best = bestInBudget(evaluator.measured, space.budget);
+      const neighbours = unmeasuredNeighbours(best.kept, evaluator.measured, space, halving?.droppedKeys ?? []);
+      if (neighbours.length === 0) break;
+      total += neighbours.length;
+      stage(ctx, 'candidates', `local search round ${round + 1}: ${neighbours.length} more subsets, neighbours of ${subsetKey(best.kept) || '(none)'}`);
+      for (const k of neighbours) await measure(k, false, 'local-search');
+      if (bestInBudget(evaluator.measured, space.budget) === best) break;
+    }
+  } finally {
+    evaluator.keepFeatures(null);
   }
-  return origin;
+  return { origin, search: halving?.report() ?? exhaustiveSearch() };
 }
 
-/** The neighbours of `kept` in the budget not measured yet, best predicted first, at most `candidates`. */
-function unmeasuredNeighbours(kept: number[], measured: Measured[], space: SearchSpace): number[][] {
-  const seen = new Set(measured.map((m) => m.key));
+/** The neighbours of `kept` in the budget not measured (nor dropped) yet, best predicted first, at most `candidates`. */
+function unmeasuredNeighbours(kept: number[], measured: Measured[], space: SearchSpace, dropped: string[]): number[][] {
+  const seen = new Set([...measured.map((m) => m.key), ...dropped]);
   const predicted = (k: number[]) => predictedObjective(space.objective, k);
   return localSearchNeighbours(kept, space.numBlocks, space.acc, space.budget)
     .filter((k) => !seen.has(subsetKey(k)))

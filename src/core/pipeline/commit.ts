@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { JobContext, stage } from '../jobs';
 import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
+import { shareEncoderWeights } from '../commit/sharedWeights';
 import { CommittedTask } from '../commit/committed';
 import { FolderFile, modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
@@ -65,6 +66,7 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
       stage(ctx, 'commit', `trimming the vocabulary to ${vocab.kept.length.toLocaleString('en-US')} of ${vocab.sourceVocab.toLocaleString('en-US')} tokens`);
       trimCommittedGraphs(tmp, vocab);
     }
+    shareEncoderWeights(tmp);
     writeReportFiles(tmp, report);
     await verify(tmp);
   }, { sources: [info.dir], signal: ctx.signal });
@@ -80,17 +82,32 @@ export function writeReportFiles(dir: string, report: OptimizeReport): void {
   writeFileAtomic(path.join(dir, 'README.md'), modelCard({ ...report, model: { ...report.model, dir: relativePath(dir, report.model.dir) } }, folderFiles(dir)));
 }
 
-/** Every file under `dir` (posix paths, sorted) with its size; the card and the report, rewritten after verification, without one. */
+/**
+ * Every file under `dir` (posix paths, sorted) with its size; the card and the report, rewritten after
+ * verification, without one. A hard link names the file it shares its bytes with (the shortest path
+ * of its group: `onnx/model.onnx` for a classifier's `model.onnx_data`).
+ */
 export function folderFiles(dir: string): FolderFile[] {
-  const out: FolderFile[] = [];
+  const out: (FolderFile & { ino?: number })[] = [];
   const walk = (sub: string) => {
     for (const e of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
       const rel = sub ? `${sub}/${e.name}` : e.name;
       if (e.isDirectory()) walk(rel);
-      else if (e.isFile() && !e.name.endsWith('.tmp')) out.push({ path: rel, bytes: rel === 'README.md' || rel === 'probescale-report.json' ? null : fs.statSync(path.join(dir, rel)).size });
+      else if (e.isFile() && !e.name.endsWith('.tmp')) out.push(folderFile(dir, rel));
     }
   };
   walk('');
   if (!out.some((f) => f.path === 'README.md')) out.push({ path: 'README.md', bytes: null });
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  const byLength = [...out].sort((a, b) => a.path.length - b.path.length || a.path.localeCompare(b.path));
+  for (const f of out) {
+    const first = f.ino === undefined ? undefined : byLength.find((g) => g.ino === f.ino);
+    if (first && first !== f) f.linkOf = first.path;
+  }
+  return out.map(({ ino: _ino, ...f }) => f).sort((a, b) => a.path.localeCompare(b.path));
+}
+
+function folderFile(dir: string, rel: string): FolderFile & { ino?: number } {
+  if (rel === 'README.md' || rel === 'probescale-report.json') return { path: rel, bytes: null };
+  const st = fs.statSync(path.join(dir, rel));
+  return { path: rel, bytes: st.size, ...(st.nlink > 1 ? { ino: st.ino } : {}) };
 }

@@ -12,8 +12,8 @@ import { Extractor } from '../extract/extractor';
 import { majorityBaseline } from '../probe/metrics';
 import { ProbeReport, reportHeader } from '../report';
 import { scoreOf } from './measure';
-import { extractorOptions, loadOptions, summarizeModel, weightOf, withPrepared } from './prepare';
-import { layerScore, probeLayer, taskReport } from './probe';
+import { extractorOptions, loadOptions, summarizeModel, withPrepared } from './prepare';
+import { layerRow, taskReport, taskSplits } from './probe';
 import { classify } from './verify';
 import { openModel, readConfig } from '../model/modelInfo';
 
@@ -58,8 +58,12 @@ async function evalPlain(job: EvalJob, ctx: JobContext): Promise<ProbeReport> {
       for (const t of tasks) {
         const train = await ex.extract(t.train, `${t.name}/train`, ctx);
         const test = await ex.extract(t.test, `${t.name}/test`, ctx);
-        const r = probeLayer(t, train, test, 0, settings, ctx.signal);
-        report.tasks[t.name] = taskReport(t, weightOf(job.tasks, t.name), settings.pooling, { majority: r.majority, layers: [layerScore(info.numLayers, r)], bestLayer: info.numLayers, final: { accuracy: r.accuracy, macroF1: r.macroF1 } });
+        // The probe protocol of probe and optimize (one C per task, src/core/pipeline/probe.ts), on the final layer.
+        const feats = { train, test };
+        const [split] = taskSplits([t], job.tasks, new Map([[t.name, feats]]), settings, ctx);
+        const row = { ...layerRow(split, feats, 0, settings, ctx.signal), layer: info.numLayers };
+        const majority = majorityBaseline(t.trainY, t.testY, t.labels.length);
+        report.tasks[t.name] = taskReport(t, split.weight, settings.pooling, { majority, layers: [row], bestLayer: info.numLayers, final: { accuracy: row.accuracy, macroF1: row.macroF1 } });
       }
     } finally {
       await ex.release();

@@ -159,6 +159,7 @@ export class SubsetEvaluator {
   dispose(): void {
     for (const v of this.variants.values()) v.dispose();
     this.variants.clear();
+    this.trainX.clear();
   }
 
   /** The extractor of a plain subset, or of a compensated candidate's own graph (built once). */
@@ -190,48 +191,162 @@ export class SubsetEvaluator {
     return [...this.memo.values()];
   }
 
+  /** Pooled training features of fully measured candidates, kept for screening against them (see keepFeatures). */
+  private readonly trainX = new Map<string, Map<string, Float32Array>>();
+  /** Probes fitted on every training row, per candidate: a later test score needs no second training pass. */
+  private readonly fullProbes = new Map<string, Record<string, TrainedProbe>>();
+
+  /** Drops the kept training features of every candidate but `key` (memory: rows × width per task each). */
+  keepFeatures(key: string | null): void {
+    for (const k of [...this.trainX.keys()]) if (k !== key) this.trainX.delete(k);
+  }
+
+  /** Measures a candidate on every training row (and the test rows when `withTest`); memoised by key. */
   async measure(kept: number[], withTest: boolean, ctx: JobContext, spec?: CompSpec): Promise<Measured> {
     const key = candidateKey(kept, spec);
     const prior = this.memo.get(key);
     if (prior && (!withTest || prior.test)) return prior;
+    const m = await this.withRows(key, kept, spec, ctx, async (src) => {
+      const measured = prior ?? (await this.measureTrain(key, kept, spec, src, ctx));
+      if (withTest) await this.measureTest(measured, src, ctx);
+      return measured;
+    });
+    this.memo.set(key, m);
+    return m;
+  }
+
+  /**
+   * Successive halving: `screen` scores the candidate on subsets of the training rows first and
+   * says whether to drop it; null when dropped, else the candidate measured on every row as by
+   * `measure` (rows already extracted for screening are not extracted again).
+   */
+  async measureScreened(kept: number[], ctx: JobContext, screen: Screener): Promise<Measured | null> {
+    const key = candidateKey(kept);
+    const prior = this.memo.get(key);
+    if (prior) return prior;
+    const m = await this.withRows(key, kept, undefined, ctx, async (src) => {
+      const score: StageScorer = async (rows) => this.stageOutcomes((sp) => src.train(sp, rows[sp.task.name]), rows, ctx);
+      return (await screen(score)) ? null : this.measureTrain(key, kept, undefined, src, ctx);
+    });
+    if (m) this.memo.set(key, m);
+    return m;
+  }
+
+  /** Out-of-fold outcomes of the kept training features of a measured candidate on a subset of rows. */
+  async storedOutcomes(key: string, rows: Record<string, Int32Array>, ctx: JobContext): Promise<Record<string, RowOutcomes>> {
+    const x = this.trainX.get(key);
+    if (!x) throw new Error(`no training features kept for candidate ${key || '(none)'}`);
+    return this.stageOutcomes(async (sp) => x.get(sp.task.name)!, rows, ctx);
+  }
+
+  /** Cross-validation restricted to `rows` (the global folds restricted to them), per task. */
+  private async stageOutcomes(features: (sp: TaskSplit) => Promise<Float32Array>, rows: Record<string, Int32Array>, ctx: JobContext): Promise<Record<string, RowOutcomes>> {
+    const out: Record<string, RowOutcomes> = {};
+    for (const sp of this.splits) {
+      const r = rows[sp.task.name];
+      const X = takeRows(await features(sp), this.info.hiddenSize, r);
+      out[sp.task.name] = validationRows(restrictSplit(sp, r), X, this.info.hiddenSize, this.settings.seed, ctx.signal).rows;
+    }
+    return out;
+  }
+
+  /** One session for every split and stage of a candidate (none for a prefix of the unpruned model). */
+  private async withRows<T>(key: string, kept: number[], spec: CompSpec | undefined, ctx: JobContext, fn: (src: RowSource) => Promise<T>): Promise<T> {
     throwIfAborted(ctx.signal);
     const prefix = isCompensated(spec) ? null : this.prefixFeatures(kept);
     const ex = prefix ? null : await this.extractorFor(key, kept, spec, ctx);
     const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
-    const extract = async (sp: TaskSplit, split: 'train' | 'test') => (prefix ? prefix(sp.task.name, split) : ex!.extract(sp.task[split], `[${key}] ${sp.task.name}/${split}`, quiet));
-    const compensated = isCompensated(spec) ? { compensation: spec, params: this.compensator!.params(kept, spec!) } : { params: this.params(kept) };
-    const m: Measured = prior ?? { key, kept, ...compensated, val: {}, valRows: {}, objective: 0 };
+    const pooled = (f: LayerFeatures) => f.pooled[this.settings.pooling]![0];
+    const extract = async (sp: TaskSplit, split: 'train' | 'test', rows?: Int32Array): Promise<Float32Array> => {
+      if (prefix) return rows ? takeRows(pooled(prefix(sp.task.name, split)), this.info.hiddenSize, rows) : pooled(prefix(sp.task.name, split));
+      const examples = rows ? Array.from(rows, (i) => sp.task[split][i]) : sp.task[split];
+      return pooled(await ex!.extract(examples, `[${key}] ${sp.task.name}/${split}`, quiet));
+    };
     try {
-      const trainFeats = new Map<string, LayerFeatures>();
-      for (const sp of this.splits) {
-        const f = await extract(sp, 'train');
-        trainFeats.set(sp.task.name, f);
-        if (!prior) {
-          const v = validationRows(sp, f.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
-          m.val[sp.task.name] = v.score;
-          m.valRows[sp.task.name] = v.rows;
-        }
-      }
-      m.objective = weightedMean(this.splits, m.val);
-      if (withTest) {
-        m.test = {};
-        m.testRows = {};
-        const probes: Record<string, TrainedProbe> = {};
-        for (const sp of this.splits) {
-          const f = trainFeats.get(sp.task.name)!;
-          const tf = await extract(sp, 'test');
-          const r = testScore(sp, f.pooled[this.settings.pooling]![0], tf.pooled[this.settings.pooling]![0], f.dim, this.settings.seed, ctx.signal);
-          m.test[sp.task.name] = r.score;
-          m.testRows[sp.task.name] = r.rows;
-          probes[sp.task.name] = r.probe;
-        }
-        m.testObjective = weightedMean(this.splits, m.test);
-        this.probes.set(key, probes);
-      }
+      return await fn(new RowSource(extract, this.info.hiddenSize));
     } finally {
       await ex?.release();
     }
-    this.memo.set(key, m);
+  }
+
+  /** Cross-validated scores on every training row, and the probes fitted on all of them. */
+  private async measureTrain(key: string, kept: number[], spec: CompSpec | undefined, src: RowSource, ctx: JobContext): Promise<Measured> {
+    const compensated = isCompensated(spec) ? { compensation: spec, params: this.compensator!.params(kept, spec!) } : { params: this.params(kept) };
+    const m: Measured = { key, kept, ...compensated, val: {}, valRows: {}, objective: 0 };
+    const x = new Map<string, Float32Array>();
+    const probes: Record<string, TrainedProbe> = {};
+    for (const sp of this.splits) {
+      const f = await src.train(sp);
+      const t = sp.task;
+      const v = validationRows(sp, f, this.info.hiddenSize, this.settings.seed, ctx.signal);
+      m.val[t.name] = v.score;
+      m.valRows[t.name] = v.rows;
+      probes[t.name] = trainProbe(f, t.trainY, this.info.hiddenSize, t.labels.length, { c: sp.c, seed: this.settings.seed, control: false, signal: ctx.signal });
+      x.set(t.name, f);
+    }
+    m.objective = weightedMean(this.splits, m.val);
+    this.fullProbes.set(key, probes);
+    this.trainX.set(key, x);
     return m;
+  }
+
+  /** Test scores with the probes fitted on every training row (as testScore does). */
+  private async measureTest(m: Measured, src: RowSource, ctx: JobContext): Promise<void> {
+    throwIfAborted(ctx.signal);
+    const probes = this.fullProbes.get(m.key)!;
+    m.test = {};
+    m.testRows = {};
+    for (const sp of this.splits) {
+      const t = sp.task;
+      const r = scoreRows(probes[t.name], await src.test(sp), t.testY);
+      m.test[t.name] = scoreOf(t.testY, r.pred, t.labels.length);
+      m.testRows[t.name] = outcomes(t.testY, r.pred, r.logp);
+    }
+    m.testObjective = weightedMean(this.splits, m.test);
+    this.probes.set(m.key, probes);
+  }
+}
+
+/** Scores a candidate by cross-validation on a subset of each task's training rows. */
+export type StageScorer = (rows: Record<string, Int32Array>) => Promise<Record<string, RowOutcomes>>;
+/** Decides from stage scores whether to drop a candidate (true: dropped). */
+export type Screener = (score: StageScorer) => Promise<boolean>;
+
+/** The split restricted to `rows`: its labels and folds, so cross-validation runs on those rows only. */
+export function restrictSplit(sp: TaskSplit, rows: Int32Array): TaskSplit {
+  return { ...sp, task: { ...sp.task, trainY: pick(sp.task.trainY, rows) }, folds: pick(sp.folds, rows) };
+}
+
+/**
+ * A candidate's pooled training features, filled row by row as stages ask for them: each row is
+ * extracted once, in one session, whatever the order of the requests.
+ */
+class RowSource {
+  private readonly filled = new Map<string, { X: Float32Array; have: Uint8Array }>();
+  constructor(
+    private readonly extract: (sp: TaskSplit, split: 'train' | 'test', rows?: Int32Array) => Promise<Float32Array>,
+    private readonly dim: number,
+  ) {}
+
+  /** Features of every training row (`rows`: at least those rows are filled; others may be zero). */
+  async train(sp: TaskSplit, rows?: Int32Array): Promise<Float32Array> {
+    const n = sp.task.trainY.length;
+    let f = this.filled.get(sp.task.name);
+    if (!f) this.filled.set(sp.task.name, (f = { X: new Float32Array(n * this.dim), have: new Uint8Array(n) }));
+    const want = rows ?? Int32Array.from({ length: n }, (_, i) => i);
+    const missing = want.filter((r) => !f!.have[r]);
+    if (missing.length === n) {
+      // Nothing extracted yet and every row asked for: one pass, as before halving existed.
+      f.X = await this.extract(sp, 'train');
+    } else if (missing.length) {
+      const part = await this.extract(sp, 'train', missing);
+      missing.forEach((r, i) => f!.X.set(part.subarray(i * this.dim, (i + 1) * this.dim), r * this.dim));
+    }
+    missing.forEach((r) => (f!.have[r] = 1));
+    return f.X;
+  }
+
+  test(sp: TaskSplit): Promise<Float32Array> {
+    return this.extract(sp, 'test');
   }
 }

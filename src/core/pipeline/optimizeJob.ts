@@ -14,7 +14,7 @@ import { widthShape } from '../compensate/commit';
 import { checkCompensable } from '../compensate/structure';
 import { compensatedBaselines, compensator, measureCompensated } from './compensation';
 import type { ParamCounts } from '../../shared/params';
-import { OptimizeReport, OptimizeResult, reportHeader } from '../report';
+import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
 import { measureCandidates, planCandidates, SearchSpace } from './candidates';
 import { preflightOutput } from '../commit/atomicDir';
@@ -77,7 +77,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const full = await extractFull(run, settings, vocab, ctx);
   const tExtracted = Date.now();
   const splits = taskSplits(run.tasks, job.tasks, full.feats, settings, ctx);
-  const probes = probeAllLayers(splits, full.feats, full.plain, settings, ctx);
+  const probes = probeAllLayers(splits, full.plain, settings, ctx);
   const reference = unprunedReference(splits, { ...full, trimmed: vocab !== null }, probes, settings, ctx);
   const weights = Object.fromEntries(splits.map((sp) => [sp.task.name, sp.weight]));
   const space: SearchSpace = { numBlocks: info.numLayers, acc, budget, objective: { weights, scores: probes.valScores }, candidates: job.candidates, seed: settings.seed };
@@ -101,9 +101,10 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings) : undefined);
   const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals) : []);
   let origin: Map<string, string>;
+  let search: SearchReport;
   let selection: Selection;
   try {
-    origin = await measureCandidates(evaluator, plan, a.space, ctx);
+    ({ origin, search } = await measureCandidates(evaluator, plan, a.space, ctx, job.exhaustive ?? false));
     if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx, job.widthScore);
     selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
   } catch (e) {
@@ -121,7 +122,7 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
     tasks: a.probes.tasks,
     signals,
     timings: { extractSeconds: 0, probeSeconds: 0 },
-    selection: selectionReport({ job, space: a.space, evaluator, baselines, origin, selection, meter, cPerTask, vocab, shape: shape ?? undefined }),
+    selection: { ...selectionReport({ job, space: a.space, evaluator, baselines, origin, selection, meter, cPerTask, vocab, shape: shape ?? undefined }), search },
     command: job.command,
   };
   return { report, evaluator, winner: selection.winner };

@@ -7,8 +7,8 @@ import { JobContext, ProbeJob, stage } from '../jobs';
 import { Extractor } from '../extract/extractor';
 import { ProbeReport, reportHeader } from '../report';
 import { extractAll, FeatureSet } from './extract';
-import { extractorOptions, summarizeModel, weightOf, withPrepared } from './prepare';
-import { probeTaskLayers } from './probe';
+import { extractorOptions, summarizeModel, withPrepared } from './prepare';
+import { probeAllLayers, taskSplits } from './probe';
 import { redundancySignals } from './signals';
 
 export async function runProbeJob(job: ProbeJob, ctx: JobContext): Promise<ProbeReport> {
@@ -34,7 +34,8 @@ export async function runProbeJob(job: ProbeJob, ctx: JobContext): Promise<Probe
       signals: redundancySignals(feats, settings.pooling),
       timings: { extractSeconds: 0, probeSeconds: 0 },
     };
-    for (const t of tasks) report.tasks[t.name] = probeTaskLayers(t, feats.get(t.name)!, settings, weightOf(job.tasks, t.name), ctx);
+    // The same protocol and code as optimize's per-layer table (src/core/pipeline/probe.ts).
+    report.tasks = probeAllLayers(taskSplits(tasks, job.tasks, feats, settings, ctx), feats, settings, ctx).tasks;
     report.timings = { extractSeconds: (t1 - t0) / 1000, probeSeconds: (Date.now() - t1) / 1000 };
     // Dated when complete, not when the job began.
     report.createdAt = new Date().toISOString();

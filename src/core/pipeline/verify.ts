@@ -92,60 +92,136 @@ export async function timePairs(original: (i: number) => Promise<number>, pruned
     if (signal?.aborted) break;
     ta.push(await original(i));
     tb.push(await pruned(i));
-    if (ta.length < MIN_TIMED_PAIRS) continue;
-    const logs = ta.map((x, j) => Math.log(x / tb[j]));
-    const mean = logs.reduce((p, q) => p + q, 0) / logs.length;
-    const sd = Math.sqrt(logs.reduce((p, q) => p + (q - mean) ** 2, 0) / (logs.length - 1));
-    relativeError = Math.expm1(sd / Math.sqrt(logs.length));
+    if (ta.length >= MIN_TIMED_PAIRS) relativeError = logRelativeError(ta.map((x, j) => x / tb[j]));
   }
   return { originalMs: median(ta), prunedMs: median(tb), speedup: median(ta) / median(tb), runs: ta.length, relativeError };
 }
 
 /**
- * Times two encoder files on the same texts, alternating runs so that machine noise hits both;
- * medians at batch 1 and batch 32.
+ * Above this many parameters the original and the pruned encoder are timed one after the other,
+ * each session released before the next opens: holding both at once put optimize on a 311 M
+ * model 5 % over its memory budget (RESULTS.md §8). Below it they alternate run by run, so
+ * machine noise hits both alike.
  */
-export async function timeEncoders(originalFile: string, prunedFile: string, texts: string[], tokenizer: TextTokenizer, opts: { provider: ProbeSettings['provider']; threads?: number; runs1?: number; runs32?: number; signal?: AbortSignal; log?: JobContext['log'] }): Promise<Omit<TimingReport, 'idealSpeedup' | 'efficiency'>> {
-  const a = await openSession(originalFile, { provider: opts.provider, threads: opts.threads, log: opts.log });
-  const b = await openSession(prunedFile, { provider: opts.provider, threads: opts.threads, log: opts.log });
-  try {
-    const enc = texts.map((t) => tokenizer.encodeWithTypes(t));
-    const batchOf = (rows: typeof enc) => {
-      const x = tokenizer.batch(
-        rows.map((r) => r.ids),
-        rows.map((r) => r.typeIds),
-      );
-      return { x, dims: [x.batchSize, x.seqLen] };
-    };
-    const time = async (s: ort.InferenceSession, rows: typeof enc) => {
-      const { x, dims } = batchOf(rows);
-      const feeds = inputsFor(s, x.inputIds, x.attentionMask, x.tokenTypeIds, dims);
-      const t0 = process.hrtime.bigint();
-      await s.run(feeds);
-      return Number(process.hrtime.bigint() - t0) / 1e6;
-    };
-    const big = enc.slice(0, 32);
-    // Warm-up: first runs allocate and pick kernels.
-    for (let i = 0; i < 2; i++) {
-      await time(a.session, big);
-      await time(b.session, big);
-    }
-    const single = (i: number) => [enc[i % enc.length]];
-    const t1 = await timePairs((i) => time(a.session, single(i)), (i) => time(b.session, single(i)), opts.runs1 ?? 30, opts.signal);
-    const t32 = await timePairs(() => time(a.session, big), () => time(b.session, big), opts.runs32 ?? 10, opts.signal);
-    throwIfAborted(opts.signal);
-    const seqLen = batchOf(big).x.seqLen;
-    return {
-      batch1: t1,
-      batch32: t32,
-      seqLen,
-      provider: a.provider,
-      threads: opts.threads ?? 0,
-    };
-  } finally {
-    await a.session.release();
-    await b.session.release();
+export const PAIRED_TIMING_MAX_PARAMS = 64_000_000;
+
+type Encoded = { ids: number[]; typeIds: number[] }[];
+
+export interface TimingOptions {
+  provider: ProbeSettings['provider'];
+  threads?: number;
+  runs1?: number;
+  runs32?: number;
+  /** Time one encoder after the other (one session open at a time) instead of alternating. */
+  sequential?: boolean;
+  signal?: AbortSignal;
+  log?: JobContext['log'];
+}
+
+/** Runs of one encoder: at batch 1 (`single(i)`) and batch 32 (`big`), after a warm-up. */
+class Timer {
+  constructor(
+    readonly session: ort.InferenceSession,
+    private readonly tokenizer: TextTokenizer,
+    private readonly single: (i: number) => Encoded,
+    private readonly big: Encoded,
+  ) {}
+
+  /** Warm-up: first runs allocate and pick kernels. */
+  async warm(): Promise<void> {
+    for (let i = 0; i < 2; i++) await this.run(this.big);
   }
+
+  batch1 = (i: number) => this.run(this.single(i));
+  batch32 = () => this.run(this.big);
+
+  /** One forward pass of `rows` (padded to the longest), in milliseconds. */
+  private async run(rows: Encoded): Promise<number> {
+    const x = this.tokenizer.batch(
+      rows.map((r) => r.ids),
+      rows.map((r) => r.typeIds),
+    );
+    const feeds = inputsFor(this.session, x.inputIds, x.attentionMask, x.tokenTypeIds, [x.batchSize, x.seqLen]);
+    const t0 = process.hrtime.bigint();
+    await this.session.run(feeds);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+}
+
+/**
+ * Times two encoder files on the same texts at batch 1 and batch 32 (medians): alternating runs
+ * so that machine noise hits both, or with `sequential` one encoder after the other.
+ */
+export async function timeEncoders(originalFile: string, prunedFile: string, texts: string[], tokenizer: TextTokenizer, opts: TimingOptions): Promise<Omit<TimingReport, 'idealSpeedup' | 'efficiency'>> {
+  const enc = texts.map((t) => tokenizer.encodeWithTypes(t));
+  const big = enc.slice(0, 32);
+  const open = async (f: string) => {
+    const o = await openSession(f, { provider: opts.provider, threads: opts.threads, log: opts.log });
+    return { timer: new Timer(o.session, tokenizer, (i) => [enc[i % enc.length]], big), provider: o.provider };
+  };
+  const r = opts.sequential ? await timeSequential(open, originalFile, prunedFile, opts) : await timePaired(open, originalFile, prunedFile, opts);
+  throwIfAborted(opts.signal);
+  const seqLen = tokenizer.batch(
+    big.map((e) => e.ids),
+    big.map((e) => e.typeIds),
+  ).seqLen;
+  return { ...r, seqLen, threads: opts.threads ?? 0, design: opts.sequential ? 'sequential' : 'paired' };
+}
+
+type Opener = (file: string) => Promise<{ timer: Timer; provider: string }>;
+
+async function timePaired(open: Opener, originalFile: string, prunedFile: string, opts: TimingOptions) {
+  const a = await open(originalFile);
+  const b = await open(prunedFile);
+  try {
+    for (const t of [a, b]) await t.timer.warm();
+    const batch1 = await timePairs(a.timer.batch1, b.timer.batch1, opts.runs1 ?? 30, opts.signal);
+    const batch32 = await timePairs(a.timer.batch32, b.timer.batch32, opts.runs32 ?? 10, opts.signal);
+    return { batch1, batch32, provider: a.provider };
+  } finally {
+    await a.timer.session.release();
+    await b.timer.session.release();
+  }
+}
+
+/** The original's runs, its session released, then the pruned encoder's: one set of weights in memory at a time. */
+async function timeSequential(open: Opener, originalFile: string, prunedFile: string, opts: TimingOptions) {
+  const alone = async (file: string) => {
+    const o = await open(file);
+    try {
+      await o.timer.warm();
+      return { provider: o.provider, batch1: await timeRuns(o.timer.batch1, opts.runs1 ?? 30, opts.signal), batch32: await timeRuns(o.timer.batch32, opts.runs32 ?? 10, opts.signal) };
+    } finally {
+      await o.timer.session.release();
+    }
+  };
+  const a = await alone(originalFile);
+  const b = await alone(prunedFile);
+  return { batch1: ratioOf(a.batch1, b.batch1), batch32: ratioOf(a.batch32, b.batch32), provider: a.provider };
+}
+
+/** Relative standard error of the geometric mean of `xs` (the SE of their mean log). */
+function logRelativeError(xs: number[]): number {
+  if (xs.length < 2) return Infinity;
+  const logs = xs.map(Math.log);
+  const mean = logs.reduce((p, q) => p + q, 0) / logs.length;
+  const sd = Math.sqrt(logs.reduce((p, q) => p + (q - mean) ** 2, 0) / (logs.length - 1));
+  return Math.expm1(sd / Math.sqrt(logs.length));
+}
+
+/** Runs of one encoder until its time is known to TIMING_PRECISION / √2 (the ratio of two such, to about TIMING_PRECISION). */
+async function timeRuns(run: (i: number) => Promise<number>, maxRuns: number, signal?: AbortSignal): Promise<number[]> {
+  const ts: number[] = [];
+  for (let i = 0; i < maxRuns && (ts.length < MIN_TIMED_PAIRS || logRelativeError(ts) > TIMING_PRECISION / Math.SQRT2); i++) {
+    if (signal?.aborted) break;
+    ts.push(await run(i));
+  }
+  return ts;
+}
+
+function ratioOf(ta: number[], tb: number[]) {
+  const relativeError = Math.hypot(logRelativeError(ta), logRelativeError(tb));
+  return { originalMs: median(ta), prunedMs: median(tb), speedup: median(ta) / median(tb), runs: Math.min(ta.length, tb.length), relativeError };
 }
 
 /** A compensated winner's own graph (narrowed blocks, bridges outside them) and its share of attention heads. */
@@ -165,7 +241,8 @@ export async function verifyCommitted(out: string, info: ModelInfo, splits: Task
   }
   const quantized = await verifyQuantized(out, splits, perTask, settings, ctx);
   const texts = splits.flatMap((s) => s.task.test.map((e) => e.text)).slice(0, 64);
-  const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', path.basename(info.onnxFile)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, signal: ctx.signal, log: ctx.log });
+  const sequential = info.params.total > PAIRED_TIMING_MAX_PARAMS;
+  const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', path.basename(info.onnxFile)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, sequential, signal: ctx.signal, log: ctx.log });
   const ideal = idealSpeedup(info, winner.kept, t.seqLen, compensated);
   return {
     loadedFrom: out,

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { ProbeScaleError, isCancelled } from '../../core/errors';
 import { Job, JobResult, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
-import { describeProgress } from '../../core/progress';
+import { describeOverall, describeProgress, JobProgress } from '../../core/progress';
 import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
 import { errorMessage } from '../log';
 import { requireTrust } from '../trust';
@@ -85,20 +85,22 @@ export class JobManager implements vscode.Disposable {
           const sub = token.onCancellationRequested(() => controller.abort());
           let lastAt = 0;
           let lastMessage = '';
+          const tracker = new JobProgress(kind, 'tasks' in job ? job.tasks.length : 1, started, { compensate: job.type === 'optimize' && (job.compensate ?? 'none') !== 'none' });
           const onProgress = (e: ProgressEvent) => {
             if (e.kind === 'log') return this.workerLog(e.level, e.message);
-            const { message, fraction } = describeProgress(e);
+            const { message, fraction: stageFraction } = describeProgress(e);
+            const overall = tracker.update(e);
             const now = Date.now();
-            const final = fraction === 1 || e.kind === 'stage';
+            const final = stageFraction === 1 || e.kind === 'stage';
             if (!final && now - lastAt < PROGRESS_INTERVAL_MS) return;
             lastAt = now;
-            if (message !== lastMessage) progress.report({ message });
+            if (message !== lastMessage) progress.report({ message: `${message} (${Math.round(100 * overall.fraction)} % overall)` });
             lastMessage = message;
-            this.lastProgress = { type: 'job/progress', jobId: id, job: kind, message, fraction };
+            this.lastProgress = { type: 'job/progress', jobId: id, job: kind, message, fraction: overall.fraction, overall: describeOverall(overall) };
             this.events.fire(this.lastProgress);
           };
           try {
-            this.events.fire({ type: 'job/progress', jobId: id, job: kind, message: 'starting…', fraction: null });
+            this.events.fire({ type: 'job/progress', jobId: id, job: kind, message: 'starting…', fraction: null, overall: 'starting' });
             const result = await this.ensureRunner().run(job, { signal: controller.signal, onProgress, log: (l, m) => this.workerLog(l, m) });
             const secs = ((Date.now() - started) / 1000).toFixed(1);
             this.log.info(`${kind} job ${id} finished in ${secs} s`);

@@ -1,6 +1,7 @@
 /**
- * The status-bar item of a running job: its kind, stage and the stage's percentage; clicking it
- * offers Show Log and Cancel (command `probescale.jobMenu`). Hidden when no job runs.
+ * The status-bar item of a running job: its kind, current step and the whole job's percentage
+ * (the stage and the time left in its tooltip); clicking it offers Show Log and Cancel (command
+ * `probescale.jobMenu`). Hidden when no job runs.
  */
 import * as vscode from 'vscode';
 import { statusBarText } from '../../core/progress';
@@ -23,7 +24,7 @@ export class JobStatusBar implements vscode.Disposable {
       return;
     }
     this.item.text = statusBarText(e.job, e.message, e.fraction);
-    this.item.tooltip = `${e.message}${e.fraction === null ? '' : ` (${Math.round(100 * e.fraction)} % of this stage)`}. Click for Show Log or Cancel.`;
+    this.item.tooltip = `${e.message}\n${e.overall}\nClick for Show Log or Cancel.`;
     this.item.show();
   }
 

@@ -4,7 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReportData } from '../../../src/shared/protocol';
 import {
+  compensationParts,
   heatmap,
+  markerKinds,
+  markerOf,
   heatmapMarkdown,
   heatmapSvg,
   latencyExplanation,
@@ -25,8 +28,8 @@ import { fixture, repoRoot } from '../../helpers';
 // `probescale optimize test/fixtures/tiny-roberta --task sentlen=… --task bshift=…:0.5 --limit-train 150 --limit-test 60 --c 1 --budget 0.95 --candidates 3`.
 const load = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as ReportData;
 const current = () => load(fixture('reports', 'tiny-roberta-optimize.json'));
-// A checked-in report made before candidates had per-task scores and the curve a band.
-const older = () => load(path.join(repoRoot, 'docs', 'results', 'spam-0.35', 'probescale-report.json'));
+// A checked-in report made before candidates had per-task scores and the curve a band (RESULTS §2d).
+const older = () => load(path.join(repoRoot, 'docs', 'results-2k', 'spam-0.35', 'probescale-report.json'));
 const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 
 test('trade-off: every measured subset is one point, the pick and the heuristics are marked', () => {
@@ -136,7 +139,8 @@ test('markdown and SVG: one row or marker per point, user text escaped', () => {
   assert.equal(md.filter((l) => l.includes('ProbeScale pick')).length, 1);
   const svg = tradeoffSvg([{ name: 'a<b>|c', series: s }]);
   const markers = (svg.match(/<circle [^>]*r="3"/g)?.length ?? 0) + (svg.match(/<rect [^>]*width="8"/g)?.length ?? 0);
-  assert.equal(markers, s.points.length);
+  // One per point, and one per marker kind in the key beside the plot.
+  assert.equal(markers, s.points.length + markerKinds([s]).length);
   assert.ok(svg.includes('a&lt;b&gt;|c') && !svg.includes('a<b>'));
   const evil = { ...r, tasks: { '<script>x</script>': r.tasks.sentlen } };
   assert.ok(!heatmapSvg(heatmap(evil, 'accuracy')!).includes('<script>'));
@@ -151,4 +155,33 @@ test('compare helpers and ticks', () => {
   assert.deepEqual(ticks(0.41, 0.58, 5), [0.45, 0.5, 0.55]);
   assert.deepEqual(ticks(0.41, 0.58, 8), [0.425, 0.45, 0.475, 0.5, 0.525, 0.55, 0.575]);
   assert.deepEqual(ticks(0, 1, 4), [0, 0.25, 0.5, 0.75, 1]);
+});
+
+test('trade-off: compensated subsets and the compensated heuristics are their own markers, named, with their bridges and widths', () => {
+  // optimize --compensate all on roberta-mini, bshift at 35 % (docs/RESULTS.md §5).
+  const r = load(path.join(repoRoot, 'docs', 'results-compensate', 'bshift-0.35', 'probescale-report.json'));
+  const s = tradeoffSeries(r, { task: null, axis: 'accuracy' })!;
+  const raw = r.selection!;
+  const compensatedKeys = new Set(raw.candidates!.filter((c) => c.compensation).map((c) => `${c.kept}|${c.compensation!.description}`));
+  const comp = s.points.filter((p) => p.compensation);
+  assert.equal(comp.length, compensatedKeys.size);
+  assert.ok(comp.length > 2);
+  for (const name of ['replaceme-bridge', 'flap-uniform']) {
+    const b = raw.baselines.find((x) => x.name === name)!;
+    const p = s.points.find((x) => x.heuristics.includes(name))!;
+    assert.equal(p.compensation, b.compensation!.description, `${name} is drawn at its compensated point`);
+    assert.equal(markerOf(p), 'compensatedHeuristic');
+  }
+  // The plain subset of the same blocks as replaceme-bridge is another point, without its name.
+  const plain = s.points.find((p) => p.kept.join() === '0,11' && !p.compensation)!;
+  assert.ok(!plain.heuristics.includes('replaceme-bridge') && plain.heuristics.includes('symmetric'));
+  assert.deepEqual(markerKinds([s]), ['subset', 'heuristic', 'compensated', 'compensatedHeuristic']);
+  assert.equal(s.pick!.compensation, raw.compensation!.description);
+  assert.deepEqual(compensationParts('least-squares bridge into block 2; 4 of 4 heads and 688 of 1024 FFN neurons per block (refitted)'), { bridges: 'least-squares bridge into block 2', widths: '4 of 4 heads and 688 of 1024 FFN neurons per block (refitted)' });
+  assert.deepEqual(compensationParts('2 of 4 heads and 48 of 1024 FFN neurons per block (refitted)'), { bridges: null, widths: '2 of 4 heads and 48 of 1024 FFN neurons per block (refitted)' });
+  // SVG: one triangle per compensated point plus two in the key; the table names the compensation.
+  const svg = tradeoffSvg([{ name: 'x', series: s }]);
+  assert.equal((svg.match(/<polygon points="[^"]*" fill/g) ?? []).filter((m) => !/fill-opacity="0.15"/.test(m)).length, comp.length + 2);
+  assert.match(svg, />compensated heuristic</);
+  assert.match(tradeoffMarkdown(s), /\| 0, 11 \+ least-squares bridge into block 11 \|/);
 });

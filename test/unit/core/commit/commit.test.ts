@@ -9,7 +9,7 @@ import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor } from '../../../../src/core/extract/extractor';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
+import { assertSharesEncoder, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -52,6 +52,8 @@ test('optimize commits a verified folder whose classifiers run with transformers
   env.allowRemoteModels = false;
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 150, limitTest: 60 });
   assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 }), s.perTask.sentlen.test.accuracy);
+  assertSharesEncoder(out, 'sentlen');
+  assertSharesEncoder(out, 'bshift');
 
   // The pruned encoder at the folder's root is a feature extractor for transformers.js too, and
   // agrees with the engine's own pooling of the committed graph.
@@ -107,4 +109,5 @@ test('a committed T5 classifier runs in transformers.js text-classification with
   assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /model_type: "bert"[^\n]*sourceModelType/, 'the model card explains the stand-in');
   // A user's code: transformers.js pipeline on the committed classifier, nothing of ours.
   assert.equal(await pipelineAccuracyOnSentlen(cdir, { limitTrain: 150, limitTest: 60 }), s.perTask.sentlen.test.accuracy);
+  assertSharesEncoder(out, 'sentlen');
 });

@@ -32,3 +32,21 @@ test('model card: a Files section with every file and its size when the folder i
   assert.match(card, /## Files\n\n\| file \| size \|\n\|---\|---\|\n\| `onnx\/model\.onnx` \| 1\.2 MB \(1,234,567 bytes\) \|\n\| `README\.md` \| rewritten after verification \|/);
   assert.ok(!modelCard(report()).includes('## Files'));
 });
+
+test('model card explains chance-normalised retention and the split-half simulation it reports', () => {
+  const card = modelCard(report());
+  assert.match(card, /chance-normalised/);
+  assert.match(card, /## Terms\n\n- \*\*chance-normalised retention\*\*: The share of the above-chance accuracy kept: \(pruned − majority\)/);
+  assert.match(card, /- \*\*split-half simulation\*\*: How the selection rule is chosen without the test split/);
+});
+
+test('model card: a classifier data file that is a hard link says so, and the card says why the classifiers share the encoder', () => {
+  const files = [
+    { path: 'classifiers/spam/onnx/model.onnx_data', bytes: 2_000_000, linkOf: 'onnx/model.onnx' },
+    { path: 'onnx/model.onnx', bytes: 2_000_000 },
+  ];
+  const card = modelCard(report(), files);
+  assert.match(card, /\| `classifiers\/spam\/onnx\/model.onnx_data` \| hard link to `onnx\/model.onnx` \(2.0 MB shared, no extra space on this disk\) \|/);
+  assert.match(card, /ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links/);
+  assert.doesNotMatch(modelCard(report(), [files[1]]), /hard link/);
+});

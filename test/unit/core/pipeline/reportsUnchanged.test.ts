@@ -21,7 +21,7 @@ const bshift = `bshift=${path.join(tasksDir, 'bshift')}:0.5`;
 /** Fields that name a place or a time: they differ between machines and runs by design. */
 const VARYING = new Set(['createdAt', 'timings', 'timing', 'dir', 'onnxFile', 'source', 'loadedFrom', 'command', 'paths']);
 /** Fields reports gained after e8d4edd (the report contract only ever adds fields). */
-const ADDED = new Set(['graphFrom']);
+const ADDED = new Set(['graphFrom', 'search']);
 
 function comparable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(comparable);

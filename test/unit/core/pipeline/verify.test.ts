@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { TIMING_PRECISION, timePairs } from '../../../../src/core/pipeline/verify';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PAIRED_TIMING_MAX_PARAMS, TIMING_PRECISION, timeEncoders, timePairs } from '../../../../src/core/pipeline/verify';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { loadTokenizer } from '../../../../src/core/data/tokenize';
+import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
+import { fixture } from '../../../helpers';
 
 test('timing stops once the speedup is known to the stated precision, and not before', async () => {
   const steady = await timePairs(async () => 20, async () => 10, 30);
@@ -13,4 +20,27 @@ test('timing stops once the speedup is known to the stated precision, and not be
   const capped = await timePairs(async () => 20, async (i) => 10 * noise[i % noise.length], 5);
   assert.equal(capped.runs, 5, 'never more than maxRuns');
   assert.ok(capped.relativeError > TIMING_PRECISION);
+});
+
+test('sequential timing (large models: one session at a time) and paired timing: design recorded, 3 to maxRuns runs, finite errors', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-verify-'));
+  try {
+    const info = openModel(fixture('tiny-bert'));
+    const tok = await loadTokenizer(info.dir, { maxLength: 64 });
+    const pruned = path.join(dir, 'model.onnx');
+    writePrunedOnnx(info.onnxFile, pruned, []);
+    const texts = Array.from({ length: 40 }, (_, i) => `sentence number ${i} with a few more words in it`);
+    for (const sequential of [true, false]) {
+      const t = await timeEncoders(info.onnxFile, pruned, texts, tok, { provider: 'cpu', runs1: 5, runs32: 5, sequential });
+      assert.equal(t.design, sequential ? 'sequential' : 'paired');
+      for (const b of [t.batch1, t.batch32]) {
+        assert.ok(b.runs >= 3 && b.runs <= 5, `${b.runs} runs`);
+        assert.ok(b.originalMs > 0 && b.prunedMs > 0 && Number.isFinite(b.relativeError));
+      }
+    }
+    info.model.close();
+    assert.ok(PAIRED_TIMING_MAX_PARAMS > info.params.total, 'small models keep paired timing');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -10,7 +10,7 @@ import { openModel } from '../../../../src/core/model/modelInfo';
 import { OnnxModel } from '../../../../src/core/onnx/model';
 import { VOCAB_METADATA_KEY, findWordEmbedding, vocabTrimEdit } from '../../../../src/core/onnx/vocab';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
-import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tinyModels } from '../../../helpers';
+import { assertSharesEncoder, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tinyModels } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -86,4 +86,5 @@ test('optimize --vocab-trim: smaller committed model, verified from disk, classi
   assert.ok(fs.readFileSync(path.join(out, 'README.md'), 'utf8').includes(`Vocabulary trimmed to the ${v.keptTokens.toLocaleString('en-US')} of ${v.sourceVocab.toLocaleString('en-US')} tokens`));
 
   assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 }), s.perTask.sentlen.test.accuracy);
+  assertSharesEncoder(out, 'sentlen');
 });
