@@ -293,14 +293,17 @@ export async function main(argv: string[]): Promise<number> {
   const ac = new AbortController();
   const progress = new ProgressLine(quiet);
   let settled = false;
-  const onSigint = () => {
-    // Once the job has answered, only the worker's shutdown is left: a Ctrl-C changes nothing.
+  // SIGTERM (a process manager, `kill`, a closed terminal's job control) is a cancel like Ctrl-C.
+  let stopSignal: StopSignal = 'SIGINT';
+  const onStop = (sig: StopSignal) => {
+    // Once the job has answered, only the worker's shutdown is left: a signal changes nothing.
     if (settled) return;
-    if (ac.signal.aborted) return hardStop(target);
-    progress.log('warn', 'cancelling… (Ctrl-C again to stop at once)');
+    if (ac.signal.aborted) return hardStop(target, sig);
+    stopSignal = sig;
+    progress.log('warn', `cancelling… (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once)`);
     ac.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const sig of STOP_SIGNALS) process.on(sig, onStop);
   const ctx: JobContext = { signal: ac.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
   try {
     await runAndShow(runner, job, out, ctx, progress).finally(() => (settled = true));
@@ -310,7 +313,7 @@ export async function main(argv: string[]): Promise<number> {
     progress.done();
     if (isCancelled(e)) {
       process.stderr.write('probescale: cancelled; nothing was written.\n');
-      return 130;
+      return 128 + os.constants.signals[stopSignal];
     }
     const err = e instanceof Error ? e : new Error(String(e));
     if (isUserError(err)) {
@@ -321,20 +324,24 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   } finally {
     await runner.dispose();
-    process.off('SIGINT', onSigint);
+    for (const sig of STOP_SIGNALS) process.off(sig, onStop);
   }
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+type StopSignal = (typeof STOP_SIGNALS)[number];
+
 /**
- * Second Ctrl-C: remove this run's temporaries, then die by SIGINT itself (exit status 130).
- * process.exit() would tear down the worker thread inside ONNX Runtime's native code, which
- * aborts the process ("terminate called after throwing an instance of 'Napi::Error'").
+ * Second Ctrl-C (or SIGTERM): remove this run's temporaries, then die by that signal itself
+ * (exit status 128 + its number). process.exit() would tear down the worker thread inside ONNX
+ * Runtime's native code, which aborts the process ("terminate called after throwing an
+ * instance of 'Napi::Error'").
  */
-function hardStop(target: string | undefined): void {
+function hardStop(target: string | undefined, sig: StopSignal): void {
   if (target) cleanStaleTemporaries(target, true);
   process.stderr.write('\nprobescale: stopped; nothing was written.\n');
-  process.removeAllListeners('SIGINT');
-  process.kill(process.pid, 'SIGINT');
+  for (const s of STOP_SIGNALS) process.removeAllListeners(s);
+  process.kill(process.pid, sig);
 }
 
 if (require.main === module) {

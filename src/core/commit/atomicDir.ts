@@ -33,12 +33,7 @@ function pidAlive(pid: number): boolean {
 export function cleanStaleTemporaries(abs: string, ownOnly = false): string[] {
   const dir = path.dirname(abs);
   const own = `.${path.basename(abs)}${TMP_MARK}${process.pid}-`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = namesIn(dir);
   const removed: string[] = [];
   for (const n of names) {
     const pid = Number(/^\..+\.probescale-tmp-(\d+)-[0-9a-f]+$/.exec(n)?.[1]);
@@ -48,6 +43,33 @@ export function cleanStaleTemporaries(abs: string, ownOnly = false): string[] {
     removed.push(n);
   }
   return removed;
+}
+
+/**
+ * Removes the private working folders `<dir>/<prefix><pid>-*` of processes that no longer run
+ * (a SIGKILL during a compensated build leaves its graph in the system temporary folder).
+ * Returns the names removed.
+ */
+export function cleanDeadProcessFolders(dir: string, prefix: string): string[] {
+  const names = namesIn(dir);
+  const removed: string[] = [];
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
+    fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/** The entries of `dir`, or none when it cannot be read. */
+function namesIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** Real path of `p`, or of its nearest existing ancestor joined with the rest. */

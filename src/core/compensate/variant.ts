@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { cleanDeadProcessFolders } from '../commit/atomicDir';
 import { JobContext } from '../jobs';
 import { TaskData } from '../data/dataset';
 import { TextTokenizer } from '../data/tokenize';
@@ -17,6 +18,9 @@ import { Encoder, FitStat } from './fit';
 import { CompensationPlan } from './graph';
 import { encoderOf, fitPlan, writeCompensatedOnnx } from './build';
 import { CompSpec } from './search';
+
+/** Prefix of the private temporary folder of each compensated graph: `<tmp>/probescale-compensated-<pid>-XXXXXX`. */
+export const COMPENSATED_TMP = 'probescale-compensated-';
 
 export interface CompensatedVariant {
   info: ModelInfo;
@@ -59,7 +63,9 @@ export function variantCalibration(tokenizer: TextTokenizer, tasks: TaskData[], 
 export async function buildVariant(source: ModelInfo, set: CalibrationSet, kept: number[], spec: CompSpec, opts: CalibrationOptions, ctx: JobContext): Promise<CompensatedVariant> {
   const enc: Encoder = encoderOf(source);
   const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth, score: spec.score }, set, opts, ctx);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-compensated-'));
+  // Named by pid so that a run killed mid-build (no finally) has its folder removed by the next one.
+  cleanDeadProcessFolders(os.tmpdir(), COMPENSATED_TMP);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${COMPENSATED_TMP}${process.pid}-`));
   try {
     const file = path.join(dir, 'model.onnx');
     writeCompensatedOnnx(enc, plan, file);

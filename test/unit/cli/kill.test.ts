@@ -117,12 +117,16 @@ function optimizeAndInterrupt(out: string, signals: NodeJS.Signals[]): Promise<O
   });
 }
 
-test('Ctrl-C during verify removes the folder and says so; a second Ctrl-C stops at once without a native abort', async () => {
+test('Ctrl-C (or SIGTERM) during verify removes the folder and says so; a second Ctrl-C stops at once without a native abort', async () => {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-verify-int-'));
   const once = await optimizeAndInterrupt(path.join(parent, 'a'), ['SIGINT']);
   assert.equal(once.code, 130, once.stderr);
   assert.match(once.stderr, /cancelled; nothing was written/);
   assert.ok(!fs.existsSync(path.join(parent, 'a')), 'the unverified folder is not left behind');
+  const term = await optimizeAndInterrupt(path.join(parent, 't'), ['SIGTERM']);
+  assert.equal(term.code, 143, `SIGTERM is a cancel, exit 128 + 15: ${term.stderr}`);
+  assert.match(term.stderr, /cancelled; nothing was written/);
+  assert.ok(!fs.existsSync(path.join(parent, 't')));
   const twice = await optimizeAndInterrupt(path.join(parent, 'b'), ['SIGINT', 'SIGINT']);
   assert.doesNotMatch(twice.stderr, /terminate called|Napi::Error/, twice.stderr);
   assert.notEqual(twice.signal, 'SIGABRT');

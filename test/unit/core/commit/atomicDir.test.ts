@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
+import { cleanDeadProcessFolders, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
+import { COMPENSATED_TMP } from '../../../../src/core/compensate/variant';
 import { CancelledError } from '../../../../src/core/errors';
 
 test('a commit removes temporaries of dead processes beside it, keeps live ones, and leaves nothing when cancelled', async () => {
@@ -25,6 +26,29 @@ test('a commit removes temporaries of dead processes beside it, keeps live ones,
     assert.deepEqual(fs.readdirSync(dir).sort(), [names.live, names.unrelated].sort(), 'the dead run’s temporary is gone, the cancelled one left nothing');
     await writeFolderAtomically(path.join(dir, 'out'), false, async (tmp) => fs.writeFileSync(path.join(tmp, 'x'), 'x'));
     assert.equal(fs.statSync(path.join(dir, 'out')).mode & 0o777, 0o777 & ~process.umask());
+  } finally {
+    live.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the private folders of killed compensated builds are removed by the next run; live, own and unrelated ones are kept', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-deadtmp-'));
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+  const names = {
+    dead: `${COMPENSATED_TMP}${dead}-Ab12Cd`,
+    live: `${COMPENSATED_TMP}${live.pid}-Ab12Cd`,
+    own: `${COMPENSATED_TMP}${process.pid}-Ab12Cd`,
+    oldStyle: `${COMPENSATED_TMP}Ab12Cd`,
+    other: `something-${dead}-Ab12Cd`,
+  };
+  for (const n of Object.values(names)) fs.mkdirSync(path.join(dir, n));
+  fs.writeFileSync(path.join(dir, names.dead, 'model.onnx'), 'x');
+  try {
+    assert.deepEqual(cleanDeadProcessFolders(dir, COMPENSATED_TMP), [names.dead]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [names.live, names.own, names.oldStyle, names.other].sort());
+    assert.deepEqual(cleanDeadProcessFolders(path.join(dir, 'missing'), COMPENSATED_TMP), []);
   } finally {
     live.kill();
     fs.rmSync(dir, { recursive: true, force: true });
