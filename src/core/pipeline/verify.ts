@@ -156,7 +156,7 @@ export async function timeEncoders(originalFile: string, prunedFile: string, tex
   const enc = texts.map((t) => tokenizer.encodeWithTypes(t));
   const big = enc.slice(0, 32);
   const open = async (f: string) => {
-    const o = await openSession(f, { provider: opts.provider, threads: opts.threads, log: opts.log });
+    const o = await openSession(f, { provider: opts.provider, threads: opts.threads, parkThreadsAfterRun: true, log: opts.log });
     return { timer: new Timer(o.session, tokenizer, (i) => [enc[i % enc.length]], big), provider: o.provider };
   };
   const r = opts.sequential ? await timeSequential(open, originalFile, prunedFile, opts) : await timePaired(open, originalFile, prunedFile, opts);
