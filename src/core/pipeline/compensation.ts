@@ -10,8 +10,7 @@ import { bestPredictedSubsets } from '../optimize/predict';
 import { ProbeReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
-import { widthShape } from '../compensate/commit';
-import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
+import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
 import { CalibrationSet } from '../compensate/calibrate';
 import { buildVariant, variantCalibration } from '../compensate/variant';
 import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
@@ -21,9 +20,10 @@ import { PreparedRun } from './prepare';
 
 /** Narrowed candidates are few: each fits two sub-layers per kept block (minutes on a CPU). */
 const NARROWED_CANDIDATES = 2;
+/** With --embedding-rank: subsets with the word table factorised (whole blocks where they fit, else narrowed). */
+const FACTORISED_CANDIDATES = 4;
 
-export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings): Compensator {
-  const shape = widthShape(run.info);
+export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings, shape: WidthShape): Compensator {
   const opts = { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads };
   let set: CalibrationSet | undefined;
   return {
@@ -34,12 +34,20 @@ export function compensator(run: PreparedRun, space: SearchSpace, settings: Prob
 
 /**
  * ReplaceMe-style (contiguous run by angular distance, bridged) and FLAP-style (every block,
- * uniformly narrowed and refitted) baselines in the budget; none without --compensate.
+ * uniformly narrowed and refitted) baselines in the budget, and with --embedding-rank the longest
+ * prefix that fits with the factorised table; none without --compensate.
  */
-export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>): Baseline[] {
+export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>, embeddingRank?: number): Baseline[] {
   if (mode === 'none') return [];
   const { numBlocks: L, acc, budget } = space;
   const out: Baseline[] = [];
+  // With --embedding-rank, the simplest heuristic gets the same factorised table: what the
+  // factorisation alone buys, apart from which blocks are kept.
+  if (embeddingRank !== undefined) {
+    let k = 0;
+    while (k < L && compensatedParams(acc, range(k + 1), { bridges: false, embeddingRank }, shape) <= budget) k++;
+    if (compensatedParams(acc, range(k), { bridges: false, embeddingRank }, shape) <= budget) out.push({ name: 'drop-top-factorised', kept: range(k), compensation: { bridges: false, embeddingRank } });
+  }
   const rm = replaceMeSubset(L, acc, budget, shape, signals.angularDistance);
   if (rm) out.push({ name: 'replaceme-bridge', kept: rm, compensation: { bridges: true } });
   const all = Array.from({ length: L }, (_, i) => i);
@@ -48,26 +56,30 @@ export function compensatedBaselines(mode: Compensation, space: SearchSpace, sha
   return out;
 }
 
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
 /**
  * Subsets up to two blocks larger than the budget allows, best predicted first: the ones width
  * pruning can bring in. Those that already fit are left out (they need no narrowing), so the
  * predictor is asked for several times as many.
  */
-function widerSubsets(space: SearchSpace): number[][] {
+function widerSubsets(space: SearchSpace, extra = 0): number[][] {
   const biggest = Math.max(...space.acc.perBlock);
-  const wider = bestPredictedSubsets(space.objective, space.acc, Math.min(space.acc.total, space.budget + 2 * biggest), 8 * space.candidates);
+  const wider = bestPredictedSubsets(space.objective, space.acc, Math.min(space.acc.total, space.budget + 2 * biggest + extra), 8 * space.candidates);
   return wider.filter((p) => p.params > space.budget).map((p) => p.kept);
 }
 
 /** Measures the compensated variants of the best plain candidates; records where each came from. */
-export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, score: UnitScore = DEFAULT_UNIT_SCORE): Promise<void> {
+export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, score: UnitScore = DEFAULT_UNIT_SCORE, embeddingRank?: number): Promise<void> {
   if (mode === 'none') return;
   const ranked = evaluator.measured
     .filter((m) => !isCompensated(m.compensation) && m.params <= space.budget)
     .sort((a, b) => b.objective - a.objective)
     .map((m) => m.kept);
-  const wider = modeAllows(mode).width ? widerSubsets(space) : [];
-  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES }, score);
+  // A factorised word table frees parameters for more blocks: look further above the budget.
+  const saving = embeddingRank === undefined ? 0 : embeddingSaving(shape, embeddingRank);
+  const wider = modeAllows(mode).width || embeddingRank !== undefined ? widerSubsets(space, saving) : [];
+  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES, factorised: FACTORISED_CANDIDATES }, score, embeddingRank);
   stage(ctx, 'compensate', `${cands.length} compensated candidate(s): fitting on training texts and measuring`);
   let done = 0;
   for (const c of cands) {
