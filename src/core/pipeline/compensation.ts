@@ -5,8 +5,11 @@
  * measured for real like any candidate; plus the two compensated baselines.
  */
 import { JobContext, stage } from '../jobs';
+import { throwIfAborted } from '../errors';
 import { Baseline } from '../optimize/baselines';
-import { bestPredictedSubsets } from '../optimize/predict';
+import { bestPredictedSubsets, predictedObjective } from '../optimize/predict';
+import { localSearchNeighbours } from '../optimize/subsets';
+import { gapsOf } from '../compensate/fit';
 import { ProbeReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
@@ -15,7 +18,7 @@ import { CalibrationSet } from '../compensate/calibrate';
 import { buildVariant, variantCalibration } from '../compensate/variant';
 import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
 import { SearchSpace } from './candidates';
-import { Compensator, SubsetEvaluator } from './measure';
+import { Compensator, Measured, SubsetEvaluator } from './measure';
 import { PreparedRun } from './prepare';
 
 /** Narrowed candidates are few: each fits two sub-layers per kept block (minutes on a CPU). */
@@ -87,6 +90,40 @@ export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compe
     if (!origin.has(key)) origin.set(key, c.origin);
     ctx.onProgress?.({ kind: 'candidate', done: done++, total: cands.length, subset: key });
     await evaluator.measure(c.kept, false, ctx, c.spec);
+  }
+  if (embeddingRank !== undefined) await factorisedLocalSearch(evaluator, modeAllows(mode).bridges, space, shape, origin, ctx, embeddingRank);
+}
+
+/** Rounds of local search around the best factorised candidate (whole blocks, bridged where allowed). */
+const FACTORISED_LOCAL_ROUNDS = 2;
+
+/**
+ * The factorised table changes which subsets fit, so the plain search's neighbourhoods are the
+ * wrong ones: swap, add or drop one block of the best factorised candidate (by cross-validation)
+ * and measure the best predicted of those that fit, while that improves it.
+ */
+async function factorisedLocalSearch(evaluator: SubsetEvaluator, bridges: boolean, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, rank: number): Promise<void> {
+  const acc = { ...space.acc, embeddings: space.acc.embeddings - embeddingSaving(shape, rank) };
+  const best = () => evaluator.measured.filter((m) => m.compensation?.embeddingRank === rank && m.params <= space.budget).reduce<Measured | null>((a, m) => (!a || m.objective > a.objective ? m : a), null);
+  for (let round = 0; round < FACTORISED_LOCAL_ROUNDS; round++) {
+    throwIfAborted(ctx.signal);
+    const from = best();
+    if (!from) return;
+    const seen = new Set(evaluator.measured.map((m) => m.key));
+    const next = localSearchNeighbours(from.kept, space.numBlocks, acc, space.budget)
+      .map((kept) => ({ kept, spec: { bridges: bridges && gapsOf(kept).length > 0, embeddingRank: rank } }))
+      .filter((c) => !seen.has(candidateKey(c.kept, c.spec)) && compensatedParams(space.acc, c.kept, c.spec, shape) <= space.budget)
+      .sort((a, b) => predictedObjective(space.objective, b.kept) - predictedObjective(space.objective, a.kept))
+      .slice(0, space.candidates);
+    if (next.length === 0) return;
+    stage(ctx, 'compensate', `factorised local search round ${round + 1}: ${next.length} neighbours of ${from.key}`);
+    for (const [i, c] of next.entries()) {
+      const key = candidateKey(c.kept, c.spec);
+      if (!origin.has(key)) origin.set(key, 'factorised-local');
+      ctx.onProgress?.({ kind: 'candidate', done: i, total: next.length, subset: key });
+      await evaluator.measure(c.kept, false, ctx, c.spec);
+    }
+    if (best() === from) return;
   }
 }
 
