@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -35,7 +35,7 @@ test('optimize --compensate all measures bridged and narrowed candidates and bot
   assert.match(bad.stderr, /--compensate some: unknown; use one of none, bridge, width, all/);
 });
 
-test('optimize --embedding-rank: factorised candidates fit more blocks under the budget, a factorised winner is committed and verified from disk; bad ranks are refused before any work', () => {
+test('optimize --embedding-rank: factorised candidates fit more blocks under the budget, a factorised winner is committed, verified from disk and runs in transformers.js; bad ranks are refused before any work', async () => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-')), 'model');
   // tiny-roberta: an 8192 × 32 word table dwarfs its 4 blocks; at 92 % only one block fits beside it whole.
   const base = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.92', '--candidates', '2', '--no-cache', '-q'];
@@ -60,7 +60,9 @@ test('optimize --embedding-rank: factorised candidates fit more blocks under the
     assert.equal(info.hiddenSize, 32);
     assert.equal(info.params.total, s.params, 'the committed graph has the parameters the search counted');
     info.model.close();
-  }
+    const acc = await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 });
+    assert.ok(Math.abs(acc - rep.verify.perTask.sentlen.measured.accuracy) < 1e-9, `transformers.js ${acc} vs verify ${rep.verify.perTask.sentlen.measured.accuracy}`);
+  } else assert.fail(`expected the factorised pick here (4 blocks vs 1); got ${s.kept} ${JSON.stringify(s.compensation)}`);
   for (const [rank, extra, why] of [
     ['8', [], /--embedding-rank 8: .*add --compensate all/],
     ['32', ['--compensate', 'all'], /--embedding-rank 32: give a whole number from 1 to 31 \(the hidden size is 32\)/],
