@@ -10,7 +10,7 @@ import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize
 import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
 import type { ParamCounts } from '../../shared/params';
 import { ProbeReport, SearchReport } from '../report';
-import { CompSpec, candidateKey } from '../compensate/search';
+import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { Measured, SubsetEvaluator } from './measure';
 import { exhaustiveSearch, Halving, screeningStages } from './halving';
 import { weightedTasks } from './select';
@@ -86,7 +86,11 @@ export interface Searched {
  * Measures the plan, then local search; returns where each measured subset came from (by subset
  * key). Progress counts distinct subsets: "candidate k of n", n growing by each local-search round.
  * Unless `exhaustive`, predicted and local-search subsets go through successive halving
- * (halving.ts); the embeddings alone and the baselines are measured on every row.
+ * (halving.ts); the embeddings alone and the baselines are measured on every row. Plain subsets
+ * known at once (the plan, then each local-search round) are extracted together first
+ * (together.ts): halving then screens them on those features, which are the same values, so
+ * it drops the same candidates; it no longer saves their passes, which the shared graph makes
+ * cheaper than screening saved (RESULTS.md §8a).
  */
 export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext, exhaustive = false): Promise<Searched> {
   const origin = new Map<string, string>();
@@ -103,6 +107,7 @@ export async function measureCandidates(evaluator: SubsetEvaluator, plan: Planne
     if (!m) origin.delete(key);
   };
   try {
+    await evaluator.extractTogether(distinct.filter((p) => !isCompensated(p.compensation)), ctx);
     for (const p of distinct) await measure(p.kept, p.test, p.origin, p.compensation);
     for (let round = 0; round < LOCAL_SEARCH_ROUNDS; round++) {
       throwIfAborted(ctx.signal);
@@ -111,6 +116,7 @@ export async function measureCandidates(evaluator: SubsetEvaluator, plan: Planne
       if (neighbours.length === 0) break;
       total += neighbours.length;
       stage(ctx, 'candidates', `local search round ${round + 1}: ${neighbours.length} more subsets, neighbours of ${subsetKey(best.kept) || '(none)'}`);
+      await evaluator.extractTogether(neighbours.map((kept) => ({ kept, test: false })), ctx);
       for (const k of neighbours) await measure(k, false, 'local-search');
       if (bestInBudget(evaluator.measured, space.budget) === best) break;
     }

@@ -1,0 +1,103 @@
+/**
+ * Candidates known at once (the baselines and predicted subsets, a local-search round) are
+ * extracted together: one graph per group (onnx/subsetsEdit.ts) in which subsets that start with
+ * the same blocks run them once, one session and one tokenisation per split for the group. The
+ * features equal those of each subset's own pruned graph (the same nodes on the same batches);
+ * test/unit/core/pipeline/together.test.ts checks it.
+ */
+import { JobContext, stage } from '../jobs';
+import { TextTokenizer } from '../data/tokenize';
+import { Extractor, IdRemap } from '../extract/extractor';
+import { ModelInfo } from '../model/modelInfo';
+import { subsetKey } from '../optimize/subsets';
+import { ProbeSettings } from '../settings';
+import { extractorOptions } from './prepare';
+import type { TaskSplit } from './measure';
+
+export interface Wanted {
+  kept: number[];
+  /** Also extract the test rows. */
+  test: boolean;
+}
+
+/** Pooled features of a candidate extracted with others, per split and task. */
+export interface TogetherFeatures {
+  train: Map<string, Float32Array>;
+  test?: Map<string, Float32Array>;
+}
+
+/** Block passes of the subsets' trie: one per distinct prefix (what their shared graph runs per row). */
+export function trieSize(subsets: number[][]): number {
+  const prefixes = new Set<string>();
+  for (const s of subsets) s.forEach((_, i) => prefixes.add(subsetKey(s.slice(0, i + 1))));
+  return prefixes.size;
+}
+
+function lexicographic(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/**
+ * Splits `subsets` into groups whose tries have at most `maxPasses` block passes. Every copy of
+ * a block holds its own share of ORT's weight memory (measured on roberta-mini: about 0.75 × the
+ * block's weights per copy), so at most the model's block count keeps a group's session within
+ * the memory the full model's extraction needed. Sorted, so subsets sharing a prefix are adjacent.
+ */
+export function groupsForSharing(subsets: number[][], maxPasses: number): number[][][] {
+  const groups: number[][][] = [];
+  let current: number[][] = [];
+  for (const s of [...subsets].sort(lexicographic)) {
+    if (current.length && trieSize([...current, s]) > maxPasses) {
+      groups.push(current);
+      current = [];
+    }
+    current.push(s);
+  }
+  if (current.length) groups.push(current);
+  return groups;
+}
+
+export interface TogetherSource {
+  info: ModelInfo;
+  tokenizer: TextTokenizer;
+  settings: ProbeSettings;
+  splits: TaskSplit[];
+  idRemap?: IdRemap;
+}
+
+/**
+ * Features of every wanted subset that shares a group with another (by subset key); subsets left
+ * alone in their group are not extracted here (their own pruned graph is the same pass).
+ */
+export async function extractTogether(src: TogetherSource, wanted: Wanted[], ctx: JobContext): Promise<Map<string, TogetherFeatures>> {
+  const out = new Map<string, TogetherFeatures>();
+  for (const test of [true, false]) {
+    const part = wanted.filter((w) => w.test === test).map((w) => w.kept);
+    for (const group of groupsForSharing(part, src.info.numLayers)) {
+      if (group.length < 2) continue;
+      const alone = group.reduce((a, s) => a + s.length, 0);
+      stage(ctx, 'candidates', `extracting ${group.length} subsets in one graph: ${trieSize(group)} block passes per row instead of ${alone}`);
+      for (const [key, f] of await extractGroup(src, group, test, ctx)) out.set(key, f);
+    }
+  }
+  return out;
+}
+
+async function extractGroup(src: TogetherSource, group: number[][], test: boolean, ctx: JobContext): Promise<Map<string, TogetherFeatures>> {
+  const { info, tokenizer, settings, splits } = src;
+  const out = new Map(group.map((s) => [subsetKey(s), { train: new Map(), ...(test ? { test: new Map() } : {}) } as TogetherFeatures]));
+  const ex = await Extractor.create(info, tokenizer, { ...extractorOptions(settings), subsets: group, idRemap: src.idRemap }, ctx);
+  const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
+  try {
+    for (const split of test ? (['train', 'test'] as const) : (['train'] as const)) {
+      for (const sp of splits) {
+        const f = await ex.extract(sp.task[split], `[${group.length} subsets] ${sp.task.name}/${split}`, quiet);
+        group.forEach((s, j) => out.get(subsetKey(s))![split]!.set(sp.task.name, f.pooled[settings.pooling]![j]));
+      }
+    }
+  } finally {
+    await ex.release();
+  }
+  return out;
+}
