@@ -12,7 +12,7 @@ import { ModelInfo } from '../model/modelInfo';
 import { subsetKey } from '../optimize/subsets';
 import { ProbeSettings } from '../settings';
 import { extractorOptions } from './prepare';
-import type { TaskSplit } from './measure';
+import { TaskData } from '../data/dataset';
 
 export interface Wanted {
   kept: number[];
@@ -62,7 +62,7 @@ export interface TogetherSource {
   info: ModelInfo;
   tokenizer: TextTokenizer;
   settings: ProbeSettings;
-  splits: TaskSplit[];
+  splits: { task: TaskData }[];
   idRemap?: IdRemap;
 }
 
