@@ -17,7 +17,7 @@ import { accuracy, macroF1 } from '../probe/metrics';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
 import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { CompensatedVariant } from '../compensate/variant';
-import { extractTogether, TogetherFeatures, Wanted } from './together';
+import { extractTogether, RowChunks, TogetherFeatures, Wanted } from './together';
 
 /**
  * Candidates are scored by stratified k-fold cross-validation on the training split: every
@@ -195,11 +195,11 @@ export class SubsetEvaluator {
   /**
    * Extracts plain candidates known at once in shared graphs (together.ts), so that their
    * measurements read the features instead of running their own graphs. Candidates measured
-   * already or read off the full extraction (a prefix) are left out.
+   * already or read off the full extraction (a prefix) are left out. `screened`: see together.ts.
    */
-  async extractTogether(wanted: Wanted[], ctx: JobContext): Promise<void> {
+  async extractTogether(wanted: Wanted[], ctx: JobContext, screened?: RowChunks): Promise<void> {
     const todo = wanted.filter((w) => !this.memo.has(candidateKey(w.kept)) && !this.together.has(candidateKey(w.kept)) && !this.prefixFeatures(w.kept));
-    const got = await extractTogether({ info: this.info, tokenizer: this.tokenizer, settings: this.settings, splits: this.splits, idRemap: this.idRemap }, todo, ctx);
+    const got = await extractTogether({ info: this.info, tokenizer: this.tokenizer, settings: this.settings, splits: this.splits, idRemap: this.idRemap }, todo, ctx, screened);
     for (const [key, f] of got) this.together.set(key, f);
   }
 

@@ -58,6 +58,29 @@ export function groupsForSharing(subsets: number[][], maxPasses: number): number
   return groups;
 }
 
+/** Training rows per task, one entry per extraction, in the order they are extracted. */
+export type RowChunks = Record<string, Int32Array>[];
+
+/**
+ * The extractions successive halving makes of a screened candidate's training rows: each
+ * stage's rows not extracted by an earlier stage, then the rest, each in ascending order (as
+ * measure.ts's RowSource asks for them). A group extracted in the same chunks gives every row
+ * the batch it had when each candidate ran alone, and so the same padding and float rounding.
+ */
+export function halvingChunks(stages: { rows: Record<string, Int32Array> }[], splits: { task: TaskData }[]): RowChunks {
+  const have = new Map(splits.map((sp) => [sp.task.name, new Uint8Array(sp.task.trainY.length)]));
+  return [...stages.map((s) => s.rows), null].map((stage) => {
+    const chunk: Record<string, Int32Array> = {};
+    for (const sp of splits) {
+      const h = have.get(sp.task.name)!;
+      const want = stage ? [...stage[sp.task.name]] : h.keys();
+      chunk[sp.task.name] = Int32Array.from([...want].filter((r) => !h[r]));
+      chunk[sp.task.name].forEach((r) => (h[r] = 1));
+    }
+    return chunk;
+  });
+}
+
 export interface TogetherSource {
   info: ModelInfo;
   tokenizer: TextTokenizer;
@@ -69,8 +92,10 @@ export interface TogetherSource {
 /**
  * Features of every wanted subset that shares a group with another (by subset key); subsets left
  * alone in their group are not extracted here (their own pruned graph is the same pass).
+ * `screened`: the training-row chunks of subsets without test rows (halvingChunks; default: all
+ * rows at once).
  */
-export async function extractTogether(src: TogetherSource, wanted: Wanted[], ctx: JobContext): Promise<Map<string, TogetherFeatures>> {
+export async function extractTogether(src: TogetherSource, wanted: Wanted[], ctx: JobContext, screened?: RowChunks): Promise<Map<string, TogetherFeatures>> {
   const out = new Map<string, TogetherFeatures>();
   for (const test of [true, false]) {
     const part = wanted.filter((w) => w.test === test).map((w) => w.kept);
@@ -78,22 +103,29 @@ export async function extractTogether(src: TogetherSource, wanted: Wanted[], ctx
       if (group.length < 2) continue;
       const alone = group.reduce((a, s) => a + s.length, 0);
       stage(ctx, 'candidates', `extracting ${group.length} subsets in one graph: ${trieSize(group)} block passes per row instead of ${alone}`);
-      for (const [key, f] of await extractGroup(src, group, test, ctx)) out.set(key, f);
+      for (const [key, f] of await extractGroup(src, group, test, ctx, test ? undefined : screened)) out.set(key, f);
     }
   }
   return out;
 }
 
-async function extractGroup(src: TogetherSource, group: number[][], test: boolean, ctx: JobContext): Promise<Map<string, TogetherFeatures>> {
+async function extractGroup(src: TogetherSource, group: number[][], test: boolean, ctx: JobContext, chunks?: RowChunks): Promise<Map<string, TogetherFeatures>> {
   const { info, tokenizer, settings, splits } = src;
   const out = new Map(group.map((s) => [subsetKey(s), { train: new Map(), ...(test ? { test: new Map() } : {}) } as TogetherFeatures]));
   const ex = await Extractor.create(info, tokenizer, { ...extractorOptions(settings), subsets: group, idRemap: src.idRemap }, ctx);
   const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
+  const dim = info.hiddenSize;
   try {
     for (const split of test ? (['train', 'test'] as const) : (['train'] as const)) {
       for (const sp of splits) {
-        const f = await ex.extract(sp.task[split], `[${group.length} subsets] ${sp.task.name}/${split}`, quiet);
-        group.forEach((s, j) => out.get(subsetKey(s))![split]!.set(sp.task.name, f.pooled[settings.pooling]![j]));
+        const n = sp.task[split].length;
+        const X = group.map(() => new Float32Array(n * dim));
+        const parts = split === 'train' && chunks ? chunks.map((c) => c[sp.task.name]) : [Int32Array.from({ length: n }, (_, i) => i)];
+        for (const rows of parts.filter((r) => r.length)) {
+          const f = await ex.extract(Array.from(rows, (i) => sp.task[split][i]), `[${group.length} subsets] ${sp.task.name}/${split}`, quiet);
+          X.forEach((x, j) => rows.forEach((r, i) => x.set(f.pooled[settings.pooling]![j].subarray(i * dim, (i + 1) * dim), r * dim)));
+        }
+        group.forEach((s, j) => out.get(subsetKey(s))![split]!.set(sp.task.name, X[j]));
       }
     }
   } finally {

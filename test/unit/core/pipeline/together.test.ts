@@ -7,7 +7,9 @@ import { loadTask } from '../../../../src/core/data/dataset';
 import { Extractor } from '../../../../src/core/extract/extractor';
 import { subsetParams } from '../../../../src/core/optimize/subsets';
 import { foldsForValidation, SubsetEvaluator, TaskSplit } from '../../../../src/core/pipeline/measure';
-import { groupsForSharing, trieSize } from '../../../../src/core/pipeline/together';
+import { groupsForSharing, halvingChunks, trieSize } from '../../../../src/core/pipeline/together';
+import { Halving, screeningStages } from '../../../../src/core/pipeline/halving';
+import { weightedTasks } from '../../../../src/core/pipeline/select';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { fixture, tasksDir, tinyModels } from '../../../helpers';
 
@@ -102,6 +104,50 @@ test('candidates extracted together measure exactly as when each runs its own gr
     assert.equal(shared.sessions, 3);
   } finally {
     Extractor.create = create;
+    info.model.close();
+  }
+});
+
+test('screened candidates extracted together read their rows in the chunks halving extracts them in: the same batches, the same outcomes', async () => {
+  const info = openModel(fixture('tiny-roberta'));
+  const tok = await loadTokenizer(info.dir, { maxLength: 64 });
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 200, limitTest: 40 });
+  const splits: TaskSplit[] = [{ task, weight: 1, folds: foldsForValidation(task, 0), c: 1 }];
+  const stages = screeningStages(splits, 0);
+  assert.deepEqual(stages.map((s) => s.share), [0.25, 0.5]);
+  const chunks = halvingChunks(stages, splits);
+  const rows = chunks.map((c) => [...c.sentlen]);
+  assert.deepEqual(rows[0], [...stages[0].rows.sentlen], 'first the quarter');
+  assert.deepEqual([...rows[0], ...rows[1]].sort((a, b) => a - b), [...stages[1].rows.sentlen], 'then the rest of the half');
+  assert.deepEqual(rows.flat().sort((a, b) => a - b), Array.from({ length: 200 }, (_, i) => i), 'then the rest: every row once');
+  for (const r of rows) assert.deepEqual(r, [...r].sort((a, b) => a - b), 'each chunk ascending');
+
+  const extract = Extractor.prototype.extract;
+  let lists = new Set<string>();
+  Extractor.prototype.extract = function (this: Extractor, examples, label, ctx) {
+    lists.add(examples.map((e) => e.text).join('\u0001'));
+    return extract.call(this, examples, label, ctx);
+  };
+  try {
+    const run = async (together: boolean) => {
+      lists = new Set();
+      const ev = new SubsetEvaluator(info, tok, splits, { ...DEFAULT_SETTINGS, provider: 'cpu' }, (k) => subsetParams(info.params, k));
+      const halving = new Halving(ev, stages, weightedTasks(splits));
+      const incumbent = await ev.measure([0, 3], true, {});
+      const screened = [[2, 3], [1, 2], [1]];
+      if (together) await ev.extractTogether(screened.map((kept) => ({ kept, test: false })), {}, chunks);
+      const measured = [];
+      for (const kept of screened) measured.push(await halving.measure(kept, 'predicted', incumbent, {}));
+      ev.dispose();
+      return { measured, report: halving.report(), lists: [...lists].sort() };
+    };
+    const alone = await run(false);
+    const shared = await run(true);
+    assert.deepEqual(shared.lists, alone.lists, 'the same example lists were extracted');
+    assert.deepEqual(shared.measured, alone.measured);
+    assert.deepEqual(shared.report, alone.report);
+  } finally {
+    Extractor.prototype.extract = extract;
     info.model.close();
   }
 });
