@@ -172,7 +172,7 @@ export async function timeEncoders(originalFile: string, prunedFile: string, tex
   // Batch 1: the text of median length (a typical single call).
   const single = [[...enc].sort((a, b) => a.ids.length - b.ids.length)[enc.length >> 1]];
   const open = async (f: string) => {
-    const o = await openSession(f, { provider: opts.provider, threads: opts.threads, log: opts.log });
+    const o = await openSession(f, { provider: opts.provider, threads: opts.threads, parkThreadsAfterRun: true, log: opts.log });
     return { timer: new Timer(o.session, tokenizer, single, big), provider: o.provider };
   };
   const r = opts.sequential ? await timeSequential(open, originalFile, prunedFile, opts) : await timePaired(open, originalFile, prunedFile, opts);
