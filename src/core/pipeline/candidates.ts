@@ -90,8 +90,8 @@ export interface Searched {
  * (halving.ts); the embeddings alone and the baselines are measured on every row. Plain subsets
  * known at once (the plan, then each local-search round) are extracted together first
  * (together.ts), their training rows in the chunks halving extracts them in: halving then
- * screens them on the same values and drops the same candidates; it no longer saves a dropped
- * candidate's later chunks, which the shared graph more than makes up for (RESULTS.md §8a).
+ * screens them on the same values and drops the same candidates, but no longer saves a dropped
+ * candidate's later chunks (RESULTS.md §8a measures both paths).
  */
 export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext, exhaustive = false): Promise<Searched> {
   const origin = new Map<string, string>();
