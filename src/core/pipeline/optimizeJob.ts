@@ -148,7 +148,7 @@ async function commitAndVerify(job: OptimizeJob, a: Analysis, s: Searched, ctx: 
   await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report, variant }, ctx, async (tmp) => {
     stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
     // Loaded from the temporary sibling, recorded (relative to the report) as the folder itself.
-    report.verify = await verifyCommitted(tmp, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, flops);
+    report.verify = await verifyCommitted(tmp, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, report.timings.extractSeconds, flops);
     // A report is dated when it is complete: after verification, not when the search began.
     report.createdAt = new Date().toISOString();
     writeReportFiles(tmp, report);
