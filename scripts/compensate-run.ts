@@ -1,6 +1,6 @@
 /**
  * Builds one compensated roberta-style model folder for measurement (RESULTS §5):
- *   node out/scripts/compensate-run.js MODEL_DIR TASK_DIR KEPT OUT_DIR [--bridges] [--window 3] [--heads N] [--ffn-width N] [--score flap|task|mixed] [--limit-train N]
+ *   node out/scripts/compensate-run.js MODEL_DIR TASK_DIR KEPT OUT_DIR [--bridges] [--window 3] [--heads N] [--ffn-width N] [--score flap|task|mixed] [--embedding-rank R] [--limit-train N]
  * Calibration uses the task's training texts only; measure the folder with `probescale eval`.
  */
 import * as fs from 'node:fs';
@@ -26,7 +26,7 @@ async function main() {
   const t0 = Date.now();
   const log = (e: unknown) => console.error(JSON.stringify(e));
   const enc = encoderOf(info);
-  const { plan, stats } = await fitPlan(enc, { kept, bridges: flag('--bridges') >= 0, window: num('--window') === 3 ? 3 : 1, heads: num('--heads'), ffnWidth: num('--ffn-width'), score: flag('--score') >= 0 ? (rest[flag('--score') + 1] as UnitScore) : undefined }, set, {}, { onProgress: log });
+  const { plan, stats } = await fitPlan(enc, { kept, bridges: flag('--bridges') >= 0, window: num('--window') === 3 ? 3 : 1, heads: num('--heads'), ffnWidth: num('--ffn-width'), score: flag('--score') >= 0 ? (rest[flag('--score') + 1] as UnitScore) : undefined, embeddingRank: num('--embedding-rank') }, set, {}, { onProgress: log });
   fs.mkdirSync(path.join(out, 'onnx'), { recursive: true });
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(prunedConfig(info.config, kept), null, 2));
   copyTokenizerFiles(info.dir, out);

@@ -39,7 +39,7 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   lines.push('');
   lines.push(' method           kept blocks                   params    cv %  test %  ret.final  ret.best  chance-norm');
   // A compensated candidate's blocks carry a short mark: "2,3 +bridge", "0,1,2,3,4 +h3/f352".
-  const mark = (c?: CompensationRecord) => (c ? ` +${[c.bridges ? (c.window === 3 ? 'bridge3' : 'bridge') : '', c.heads !== undefined || c.ffnWidth !== undefined ? `h${c.heads ?? ''}/f${c.ffnWidth ?? ''}` : ''].filter(Boolean).join('+')}` : '');
+  const mark = (c?: CompensationRecord) => (c ? ` +${[c.bridges ? (c.window === 3 ? 'bridge3' : 'bridge') : '', c.heads !== undefined || c.ffnWidth !== undefined ? `h${c.heads ?? ''}/f${c.ffnWidth ?? ''}` : '', c.embeddingRank !== undefined ? `e${c.embeddingRank}` : ''].filter(Boolean).join('+')}` : '');
   const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
     lines.push(` ${name.padEnd(16)} ${(blocks(kept) + mark(comp)).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
   row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);

@@ -33,6 +33,7 @@ export const PARAM_WORDS = {
   vocabTrim: 'vocabulary trimming',
   compensate: 'compensation',
   widthScore: 'width score',
+  embeddingRank: 'embedding rank',
 } as const;
 export type Param = keyof typeof PARAM_WORDS;
 

@@ -77,6 +77,8 @@ export interface OptimizeJob {
   exhaustive?: boolean;
   /** How narrowed candidates rank heads and neurons (default DEFAULT_UNIT_SCORE). */
   widthScore?: UnitScore;
+  /** Also try the word-embedding table factorised to this rank (with compensation on); default: never. */
+  embeddingRank?: number;
   settings: ProbeSettings;
   /** The command line that asked for it, recorded in the model card. */
   command?: string;

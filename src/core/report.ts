@@ -79,6 +79,8 @@ export interface CompensationRecord {
   ffnWidth?: number;
   /** How heads and neurons were ranked (absent: FLAP's score). */
   score?: 'flap' | 'task' | 'mixed';
+  /** Rank of the factorised word-embedding table (absent: the table as it is). */
+  embeddingRank?: number;
 }
 
 export interface CandidateRecord {
@@ -209,7 +211,9 @@ export interface SearchReport {
 export interface TimingReport {
   /**
    * Median milliseconds per forward pass; `runs` alternating pairs were timed, stopping once the
-   * speedup's relative standard error `relativeError` ≤ 2 % (verify.ts TIMING_PRECISION).
+   * speedup's relative standard error `relativeError` ≤ 2 % (verify.ts TIMING_PRECISION), at the
+   * cap, or when the runs took `budgetMs`. Batch 1 repeats one text of median length (`seqLen1`
+   * tokens; earlier reports cycled through the texts).
    */
   batch1: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
   batch32: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
@@ -218,6 +222,10 @@ export interface TimingReport {
   /** batch-32 speedup / ideal speedup. */
   efficiency: number;
   seqLen: number;
+  /** Tokens of the batch-1 text (absent in older reports). */
+  seqLen1?: number;
+  /** Most milliseconds of timed runs per batch size and encoder after the first 3 (absent: no limit). */
+  budgetMs?: number;
   provider: string;
   threads: number;
   /**

@@ -130,7 +130,7 @@ export function compensationOf(v: unknown, field: string): { compensation?: Comp
   if (typeof v.description !== 'string' || v.description === '') throw new DamagedField(`${field}.description`, 'is missing; expected the compensation in words');
   if (typeof v.bridges !== 'boolean') throw new DamagedField(`${field}.bridges`, `is ${JSON.stringify(v.bridges)}; expected true or false`);
   if (v.window !== undefined && v.window !== 1 && v.window !== 3) throw new DamagedField(`${field}.window`, `is ${JSON.stringify(v.window)}; expected 1 or 3`);
-  for (const k of ['heads', 'ffnWidth'] as const) {
+  for (const k of ['heads', 'ffnWidth', 'embeddingRank'] as const) {
     if (v[k] !== undefined && !positiveInt(v[k])) throw new DamagedField(`${field}.${k}`, `is ${JSON.stringify(v[k])}; expected a whole number ≥ 1`);
   }
   if (v.score !== undefined && v.score !== 'flap' && v.score !== 'task' && v.score !== 'mixed') throw new DamagedField(`${field}.score`, `is ${JSON.stringify(v.score)}; expected flap, task or mixed`);
@@ -139,6 +139,7 @@ export function compensationOf(v: unknown, field: string): { compensation?: Comp
   if (v.window !== undefined) c.window = v.window as 1 | 3;
   if (v.heads !== undefined) c.heads = v.heads as number;
   if (v.ffnWidth !== undefined) c.ffnWidth = v.ffnWidth as number;
+  if (v.embeddingRank !== undefined) c.embeddingRank = v.embeddingRank as number;
   return { compensation: c };
 }
 

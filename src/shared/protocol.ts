@@ -86,6 +86,8 @@ export interface CompensationData {
   ffnWidth?: number;
   /** How heads and neurons were ranked (absent: FLAP's score). */
   score?: 'flap' | 'task' | 'mixed';
+  /** Rank of the factorised word-embedding table (absent: the table as it is). */
+  embeddingRank?: number;
 }
 
 export interface BaselineData {

@@ -13,6 +13,7 @@ import { CompensationPlan, compensatedEdit, emptyPlan } from './graph';
 import { Encoder, FitStat, fitBridges, gapsOf } from './fit';
 import { fitWidths, widthSteps } from './width';
 import { UnitScore } from './scores';
+import { factorEmbedding } from './embedding';
 
 /** The encoder as compensation sees it; refuses quantized and T5 graphs. */
 export function encoderOf(info: ModelInfo): Encoder {
@@ -33,6 +34,8 @@ export interface CompensationRequest {
   ffnWidth?: number;
   /** How heads and neurons are ranked (default 'flap'). */
   score?: UnitScore;
+  /** Rank of the factorised word-embedding table (absent: the table as it is). */
+  embeddingRank?: number;
 }
 
 export interface Compensated {
@@ -43,6 +46,11 @@ export interface Compensated {
 export async function fitPlan(enc: Encoder, req: CompensationRequest, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext): Promise<Compensated> {
   const plan = emptyPlan(req.kept);
   const stats: FitStat[] = [];
+  // First, so that every fit after it reads the factorised embeddings.
+  if (req.embeddingRank !== undefined) {
+    stage(ctx, 'compensate', `factorising the word embeddings to rank ${req.embeddingRank} (token counts of ${set.texts} training texts)`);
+    plan.embedding = factorEmbedding(enc.model, set, req.embeddingRank);
+  }
   if (req.bridges && gapsOf(req.kept).length) {
     stage(ctx, 'compensate', `fitting bridges into blocks ${gapsOf(req.kept).join(', ')} on ${set.texts} training texts`);
     stats.push(...(await fitBridges(enc, plan, set, opts, ctx, req.window ?? 1)));

@@ -13,12 +13,13 @@ import { CompSpec, WidthShape, describeSpec } from './search';
 import { CompensatedVariant } from './variant';
 
 export const SAFETENSORS_NOTE =
-  'No model.safetensors: Hugging Face configs cannot express least-squares bridges between blocks or narrowed attention/FFN widths per block, so a PyTorch checkpoint of this model would compute something else. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
+  'No model.safetensors: Hugging Face configs cannot express least-squares bridges between blocks, narrowed attention/FFN widths per block or a factorised word-embedding table, so a PyTorch checkpoint of this model would compute something else. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
 
-export function widthShape(info: ModelInfo): WidthShape {
+/** Sizes of `info` that compensation counts with; `wordRows` (the word table's rows as budgeted) only where a factorisation needs it. */
+export function widthShape(info: ModelInfo, wordRows?: number): WidthShape {
   const heads = Number(info.config.num_attention_heads ?? info.config.n_heads ?? 0);
   const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? 4 * info.hiddenSize);
-  return { hidden: info.hiddenSize, heads, ffn };
+  return { hidden: info.hiddenSize, heads, ffn, ...(wordRows !== undefined ? { wordRows } : {}) };
 }
 
 /** The `probescale.compensation` section of config.json and the report. */

@@ -10,6 +10,7 @@ import { BlockStructure, recordBlocks } from '../onnx/blocks';
 import { Rewiring, finishEdit, rewire, validateKept } from '../onnx/edit';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from '../onnx/model';
 import { SublayerKind, SublayerSite, findSublayers, readFloat32 } from './structure';
+import { EmbeddingFactor, embeddingEdit, factorSaving } from './embedding';
 
 /** Sizes the surgery needs: hidden size and attention heads of the source model. */
 export interface EncoderShape {
@@ -44,6 +45,8 @@ export interface CompensationPlan {
   bridges: Map<number, Bridge>;
   /** Narrowed sub-layers, keyed `${kind}:${block}`. */
   narrow: Map<string, Narrowing>;
+  /** The word-embedding table factorised to a low rank (absent: as it is). */
+  embedding?: EmbeddingFactor;
 }
 
 export const COMPENSATION_METADATA = 'probescale.compensation';
@@ -59,7 +62,7 @@ export function unitParams(site: SublayerSite, hidden: number): number {
   return site.group * (site.inputs.length * (hidden + 1) + hidden);
 }
 
-/** Parameters a plan adds (bridges) or removes (heads, neurons) relative to plain block dropping. */
+/** Parameters a plan adds (bridges) or removes (heads, neurons, a factorised word table) relative to plain block dropping. */
 export function planParamDelta(plan: CompensationPlan, hidden: number, site: (key: string) => SublayerSite): number {
   let d = 0;
   for (const br of plan.bridges.values()) d += br.window * hidden * hidden + hidden;
@@ -67,6 +70,7 @@ export function planParamDelta(plan: CompensationPlan, hidden: number, site: (ke
     const s = site(key);
     d -= (s.width / s.group - n.kept.length) * unitParams(s, hidden);
   }
+  if (plan.embedding) d -= factorSaving(plan.embedding.a.length / plan.embedding.rank, hidden, plan.embedding.rank);
   return d;
 }
 
@@ -159,14 +163,16 @@ function narrowedInits(model: OnnxModel, site: SublayerSite, n: Narrowing, hidde
 }
 
 /** Head Reshapes read new shapes: [0, 0, heads, hd] to split, [0, 0, heads·hd] to merge (0 copies the batch and sequence dims). */
+function renameInput(rw: Rewiring, node: OnnxNode, from: string, to: string): void {
+  let m = rw.renames.get(node);
+  if (!m) rw.renames.set(node, (m = new Map()));
+  m.set(from, to);
+}
+
 function reshapeRenames(rw: Rewiring, site: SublayerSite, heads: number): NewInitializer[] {
   if (!site.mergeReshape) return [];
   const P = `probescale/heads.${site.block}`;
-  const rename = (node: OnnxNode, to: string) => {
-    let m = rw.renames.get(node);
-    if (!m) rw.renames.set(node, (m = new Map()));
-    m.set(node.inputs[1], to);
-  };
+  const rename = (node: OnnxNode, to: string) => renameInput(rw, node, node.inputs[1], to);
   for (const r of site.splitReshapes) rename(r, `${P}/split_shape`);
   rename(site.mergeReshape, `${P}/merge_shape`);
   return [int64Initializer(`${P}/split_shape`, [0, 0, heads, site.group]), int64Initializer(`${P}/merge_shape`, [0, 0, heads * site.group])];
@@ -208,6 +214,15 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
     }
     inits.push(...reshapeRenames(rw, site, n.kept.length));
   }
+  if (plan.embedding) {
+    const e = embeddingEdit(model, plan.embedding);
+    extra.push(...e.nodes);
+    for (const t of e.inits) {
+      inits.push(t);
+      replaced.add(t.name);
+    }
+    for (const [node, from, to] of e.renames) renameInput(rw, node, from, to);
+  }
   const outs: (OnnxValueInfo | NewValueInfo)[] = outputs ? outputs.map((name) => ({ name, elemType: DataType.FLOAT, shape: ['batch', 'sequence', 'width'] })) : model.outputs;
   const fed = cut ? [{ name: cut, elemType: DataType.FLOAT, shape: ['batch', 'sequence', hidden] }] : [];
   const edit = finishEdit(model, rw, extra, outs, inits, fed);
@@ -219,6 +234,6 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
   return edit;
 }
 
-export function describePlan(plan: CompensationPlan): { bridges: number[]; width: Record<string, number> } {
-  return { bridges: [...plan.bridges.keys()], width: Object.fromEntries([...plan.narrow].map(([k, n]) => [k, n.kept.length])) };
+export function describePlan(plan: CompensationPlan): { bridges: number[]; width: Record<string, number>; embeddingRank?: number } {
+  return { bridges: [...plan.bridges.keys()], width: Object.fromEntries([...plan.narrow].map(([k, n]) => [k, n.kept.length])), ...(plan.embedding ? { embeddingRank: plan.embedding.rank } : {}) };
 }

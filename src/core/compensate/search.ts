@@ -11,6 +11,7 @@ import type { CompensationRecord } from '../report';
 import { Compensation, COMPENSATIONS } from './mode';
 import { gapsOf } from './fit';
 import { UnitScore } from './scores';
+import { factorSaving } from './embedding';
 
 /** What a candidate adds to plain block dropping. */
 export interface CompSpec {
@@ -23,6 +24,8 @@ export interface CompSpec {
   ffnWidth?: number;
   /** How the heads and neurons to keep are ranked (absent: FLAP's score). */
   score?: UnitScore;
+  /** Rank of the factorised word-embedding table (absent: the table as it is). */
+  embeddingRank?: number;
 }
 
 /** Sizes of the source model that parameter counts need. */
@@ -30,20 +33,23 @@ export interface WidthShape {
   hidden: number;
   heads: number;
   ffn: number;
+  /** Rows of the word-embedding table as the budget counts them (after --vocab-trim); needed for embeddingRank. */
+  wordRows?: number;
 }
 
 export const NO_COMPENSATION: CompSpec = { bridges: false };
 
 export function isCompensated(spec: CompSpec | undefined): boolean {
-  return !!spec && (spec.bridges || spec.heads !== undefined || spec.ffnWidth !== undefined);
+  return !!spec && (spec.bridges || spec.heads !== undefined || spec.ffnWidth !== undefined || spec.embeddingRank !== undefined);
 }
 
-/** "2,3" plain; "2,3+bridge", "0,1,2+h3/f256", "…+bridge+h3/f256" compensated. */
+/** "2,3" plain; "2,3+bridge", "0,1,2+h3/f256", "…+bridge+h3/f256", "…+e32" compensated. */
 export function candidateKey(kept: number[], spec?: CompSpec): string {
   if (!spec || !isCompensated(spec)) return subsetKey(kept);
   const parts = [subsetKey(kept)];
   if (spec.bridges && gapsOf(kept).length) parts.push(spec.window === 3 ? 'bridge3' : 'bridge');
   if (spec.heads !== undefined || spec.ffnWidth !== undefined) parts.push(`h${spec.heads ?? 'all'}/f${spec.ffnWidth ?? 'all'}${spec.score && spec.score !== 'flap' ? `/${spec.score}` : ''}`);
+  if (spec.embeddingRank !== undefined) parts.push(`e${spec.embeddingRank}`);
   return parts.join('+');
 }
 
@@ -54,6 +60,7 @@ export function describeSpec(kept: number[], spec: CompSpec | undefined, shape: 
   const g = gapsOf(kept);
   if (spec!.bridges && g.length) out.push(`least-squares bridge${g.length > 1 ? 's' : ''}${spec!.window === 3 ? ' over a 3-token window' : ''} into block${g.length > 1 ? 's' : ''} ${g.join(', ')}`);
   if (spec!.heads !== undefined || spec!.ffnWidth !== undefined) out.push(`${spec!.heads ?? shape.heads} of ${shape.heads} heads and ${spec!.ffnWidth ?? shape.ffn} of ${shape.ffn} FFN neurons per block (refitted${spec!.score && spec!.score !== 'flap' ? `; ranked by the ${spec!.score === 'task' ? 'task-weighted' : 'FLAP + task-weighted'} score` : ''})`);
+  if (spec!.embeddingRank !== undefined) out.push(`word embeddings factorised to rank ${spec!.embeddingRank} of ${shape.hidden}`);
   return out.join('; ');
 }
 
@@ -66,9 +73,16 @@ export function compensationRecord(kept: number[], spec: CompSpec | undefined, s
 const headUnit = (s: WidthShape) => (s.hidden / s.heads) * (3 * (s.hidden + 1) + s.hidden);
 const neuronUnit = (s: WidthShape) => 2 * s.hidden + 1;
 
-/** Parameters of `kept` with `spec`: blocks, minus removed heads and neurons, plus d² + d per bridge. */
+/** Word-table parameters a factorisation to `rank` saves under `shape`. */
+export function embeddingSaving(shape: WidthShape, rank: number): number {
+  if (shape.wordRows === undefined) throw new Error('embeddingSaving: the shape lacks wordRows');
+  return factorSaving(shape.wordRows, shape.hidden, rank);
+}
+
+/** Parameters of `kept` with `spec`: blocks, minus removed heads and neurons, plus d² + d per bridge, minus a factorisation's saving. */
 export function compensatedParams(acc: ParamCounts, kept: number[], spec: CompSpec, shape: WidthShape): number {
   let n = subsetParams(acc, kept);
+  if (spec.embeddingRank !== undefined) n -= embeddingSaving(shape, spec.embeddingRank);
   if (spec.bridges) n += gapsOf(kept).length * ((spec.window ?? 1) * shape.hidden * shape.hidden + shape.hidden);
   const perBlock = (shape.heads - (spec.heads ?? shape.heads)) * headUnit(shape) + (shape.ffn - (spec.ffnWidth ?? shape.ffn)) * neuronUnit(shape);
   return n - kept.length * perBlock;
@@ -141,7 +155,7 @@ export interface CompCandidate {
  * first): up to `n.bridged` bridged where they have gaps and still fit; then, for width, up to
  * `n.narrowed` subsets of `wider` (best predicted under a larger budget) narrowed uniformly to fit.
  */
-export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamCounts, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number }, score?: UnitScore): CompCandidate[] {
+export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamCounts, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number; factorised?: number }, score?: UnitScore, embeddingRank?: number): CompCandidate[] {
   const allow = modeAllows(mode);
   const out: CompCandidate[] = [];
   const seen = new Set<string>();
@@ -158,5 +172,18 @@ export function compensatedCandidates(mode: Compensation, ranked: number[][], wi
       if (spec) push(k, score && score !== 'flap' ? { ...spec, score } : spec, 'narrowed', n.narrowed);
     }
   }
+  if (embeddingRank !== undefined) for (const k of [...wider, ...ranked]) push(k, factorisedSpec(k, allow, acc, budget, shape, embeddingRank, score), 'factorised', n.factorised ?? n.narrowed);
   return out;
+}
+
+/**
+ * `kept` with the word table factorised to `rank`: whole blocks (bridged where allowed) when that
+ * fits, else narrowed uniformly to fit what the factorisation leaves (when width is allowed).
+ */
+function factorisedSpec(kept: number[], allow: { bridges: boolean; width: boolean }, acc: ParamCounts, budget: number, shape: WidthShape, rank: number, score?: UnitScore): CompSpec {
+  const bridges = allow.bridges && gapsOf(kept).length > 0;
+  const whole: CompSpec = { bridges, embeddingRank: rank };
+  if (compensatedParams(acc, kept, whole, shape) <= budget || !allow.width) return whole;
+  const w = uniformWidth({ ...acc, embeddings: acc.embeddings - embeddingSaving(shape, rank) }, kept, budget, shape, bridges);
+  return w ? { ...w, ...(score && score !== 'flap' ? { score } : {}), embeddingRank: rank } : whole;
 }

@@ -62,7 +62,7 @@ export function variantCalibration(tokenizer: TextTokenizer, tasks: TaskData[], 
 /** Fits `spec` on `kept` (training texts only, `set`), writes the graph to a private temporary folder and opens it. */
 export async function buildVariant(source: ModelInfo, set: CalibrationSet, kept: number[], spec: CompSpec, opts: CalibrationOptions, ctx: JobContext): Promise<CompensatedVariant> {
   const enc: Encoder = encoderOf(source);
-  const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth, score: spec.score }, set, opts, ctx);
+  const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth, score: spec.score, embeddingRank: spec.embeddingRank }, set, opts, ctx);
   // Named by pid so that a run killed mid-build (no finally) has its folder removed by the next one.
   cleanDeadProcessFolders(os.tmpdir(), COMPENSATED_TMP);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${COMPENSATED_TMP}${process.pid}-`));

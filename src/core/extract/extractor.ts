@@ -14,6 +14,7 @@ export type { LayerFeatures };
 import { throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { referencingGraph } from '../onnx/reference';
+import { subsetsProbeEdit } from '../onnx/subsetsEdit';
 import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, openSession } from '../runtime/session';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
@@ -29,6 +30,8 @@ export interface ExtractorOptions {
   poolings: Pooling[];
   /** Build the graph of this pruned subset and pool its final hidden state only. */
   kept?: number[];
+  /** One graph for all these subsets (subsetsEdit.ts): feature entry j is subset j's pooled final hidden state. */
+  subsets?: number[][];
   cosine?: boolean;
   provider?: Provider;
   strictProvider?: boolean;
@@ -81,12 +84,12 @@ export class Extractor {
   }
 
   static async create(info: ModelInfo, tokenizer: TextTokenizer, opts: ExtractorOptions, ctx: JobContext = {}): Promise<Extractor> {
-    const { edit, outputs } = probeEdit(info.model, info.blocks, { poolings: opts.poolings, kept: opts.kept, cosine: opts.cosine ?? !opts.kept });
+    const { edit, outputs } = opts.subsets ? subsetsProbeEdit(info.model, info.blocks, opts.subsets, opts.poolings) : probeEdit(info.model, info.blocks, { poolings: opts.poolings, kept: opts.kept, cosine: opts.cosine ?? !opts.kept });
     // Weights stay in the source files (referenced, not copied) and the serialised graph is
     // dropped once ORT has parsed it: one copy of the weights in memory, ORT's own.
     const opened = await openSession(referencingGraph(info.model, edit), { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log });
     const st = fs.statSync(info.onnxFile);
-    const graphKey = JSON.stringify({ f: info.onnxFile, size: st.size, mtime: st.mtimeMs, kept: opts.kept ?? null, poolings: opts.poolings, cos: opts.cosine ?? !opts.kept, v: 1 });
+    const graphKey = JSON.stringify({ f: info.onnxFile, size: st.size, mtime: st.mtimeMs, kept: opts.kept ?? null, ...(opts.subsets ? { subsets: opts.subsets } : {}), poolings: opts.poolings, cos: !opts.subsets && (opts.cosine ?? !opts.kept), v: 1 });
     return new Extractor(info, tokenizer, opened, outputs, opts, graphKey);
   }
 

@@ -11,7 +11,7 @@ import { GraphFrom } from './encoderGraph';
 import { GraphSource, buildGraphFile, refusePickle } from './graphSource';
 import { hasSafetensors } from './weights';
 import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
-import { findWordEmbedding } from '../onnx/vocab';
+import { findWordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import type { ParamCounts } from '../../shared/params';
 import { LAYER_COUNT_KEYS } from './layerCount';
 
@@ -183,7 +183,7 @@ function refuseClassifier(dir: string, config: Record<string, unknown>, model: O
 function graphHiddenSize(model: OnnxModel): number | null {
   try {
     const w = findWordEmbedding(model);
-    return w.weight.dataType === DataType.FLOAT || w.weight.dataType === DataType.FLOAT16 ? w.hidden : null;
+    return w.weight.dataType === DataType.FLOAT || w.weight.dataType === DataType.FLOAT16 ? wordEmbeddingWidth(model, w) : null;
   } catch {
     return null;
   }

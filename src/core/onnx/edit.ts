@@ -146,26 +146,62 @@ export interface ProbeGraphOptions {
   head?: (pooled: string) => { nodes: NewNode[]; initializers: NewInitializer[]; outputs: NewValueInfo[] };
 }
 
+const POOL_PREFIX = 'probescale/';
+
+/** Nodes pooling hidden states over the attention mask (masked mean, first token), with their constants and outputs. */
+export class PoolingNodes {
+  readonly nodes: NewNode[] = [];
+  readonly inits: NewInitializer[];
+  readonly vi: NewValueInfo[] = [];
+  private readonly axesAsInput: boolean;
+
+  constructor(model: OnnxModel) {
+    const mask = model.runtimeInputs.find((i) => i.name === 'attention_mask');
+    if (!mask) throw new UnsupportedModelError(`the graph has no attention_mask input (inputs: ${model.runtimeInputs.map((i) => i.name).join(', ')}); masked pooling needs one.`);
+    const P = POOL_PREFIX;
+    this.axesAsInput = model.opsetVersion('') >= 13;
+    this.inits = [int64Initializer(`${P}axis1`, [1]), int64Initializer(`${P}axis2`, [2]), int64Initializer(`${P}zero`, [0], []), floatInitializer(`${P}eps`, [1e-9], [])];
+    this.nodes.push({ name: `${P}mask_f`, opType: 'Cast', inputs: [mask.name], outputs: [`${P}mask_f`], attributes: { to: DataType.FLOAT } });
+    this.nodes.push(this.axesAsInput ? { name: `${P}mask_u`, opType: 'Unsqueeze', inputs: [`${P}mask_f`, `${P}axis2`], outputs: [`${P}mask_u`] } : { name: `${P}mask_u`, opType: 'Unsqueeze', inputs: [`${P}mask_f`], outputs: [`${P}mask_u`], attributes: { axes: [2] } });
+    this.reduce(`${P}mask_n`, 'ReduceSum', `${P}mask_f`, 1, 1, `${P}mask_n0`);
+    this.nodes.push({ name: `${P}mask_nc`, opType: 'Max', inputs: [`${P}mask_n0`, `${P}eps`], outputs: [`${P}mask_n`] });
+  }
+
+  readonly reduce = (name: string, op: string, input: string, axis: 1 | 2, keepdims: 0 | 1, out: string) =>
+    this.nodes.push(
+      this.axesAsInput
+        ? { name, opType: op, inputs: [input, `${POOL_PREFIX}axis${axis}`], outputs: [out], attributes: { keepdims } }
+        : { name, opType: op, inputs: [input], outputs: [out], attributes: { axes: [axis], keepdims } },
+    );
+
+  /** Pools hidden state `h` under the tag `l` in each of `poolings`, appending the output names to `outputs.pooled`. */
+  pool(h: string, l: number, poolings: Pooling[], outputs: ProbeOutputs): void {
+    const P = POOL_PREFIX;
+    if (poolings.includes('mean')) {
+      const o = `${P}mean_${l}`;
+      this.nodes.push({ name: `${P}mean_mul_${l}`, opType: 'Mul', inputs: [h, `${P}mask_u`], outputs: [`${P}mean_mul_${l}`] });
+      this.reduce(`${P}mean_sum_${l}`, 'ReduceSum', `${P}mean_mul_${l}`, 1, 0, `${P}mean_sum_${l}`);
+      this.nodes.push({ name: `${P}mean_div_${l}`, opType: 'Div', inputs: [`${P}mean_sum_${l}`, `${P}mask_n`], outputs: [o] });
+      outputs.pooled.mean.push(o);
+      this.vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
+    }
+    if (poolings.includes('first')) {
+      const o = `${P}first_${l}`;
+      this.nodes.push({ name: o, opType: 'Gather', inputs: [h, `${P}zero`], outputs: [o], attributes: { axis: 1 } });
+      outputs.pooled.first.push(o);
+      this.vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
+    }
+  }
+}
+
 /**
  * Adds masked-mean and first-token pooling of hidden states inside the graph, so one ORT pass
  * returns [batch, hidden] per layer instead of [batch, seq, hidden].
  */
 export function probeEdit(model: OnnxModel, blocks: BlockStructure, opts: ProbeGraphOptions): { edit: GraphEdit; outputs: ProbeOutputs } {
-  const mask = model.runtimeInputs.find((i) => i.name === 'attention_mask');
-  if (!mask) throw new UnsupportedModelError(`the graph has no attention_mask input (inputs: ${model.runtimeInputs.map((i) => i.name).join(', ')}); masked pooling needs one.`);
-  const opset = model.opsetVersion('');
-  const axesAsInput = opset >= 13;
-  const P = 'probescale/';
-  const nodes: NewNode[] = [];
-  const inits: NewInitializer[] = [int64Initializer(`${P}axis1`, [1]), int64Initializer(`${P}axis2`, [2]), int64Initializer(`${P}zero`, [0], []), floatInitializer(`${P}eps`, [1e-9], [])];
-  const reduce = (name: string, op: string, input: string, axis: 1 | 2, keepdims: 0 | 1, out: string) =>
-    nodes.push(
-      axesAsInput
-        ? { name, opType: op, inputs: [input, `${P}axis${axis}`], outputs: [out], attributes: { keepdims } }
-        : { name, opType: op, inputs: [input], outputs: [out], attributes: { axes: [axis], keepdims } },
-    );
-  const unsqueeze = (name: string, input: string, out: string) =>
-    nodes.push(axesAsInput ? { name, opType: 'Unsqueeze', inputs: [input, `${P}axis2`], outputs: [out] } : { name, opType: 'Unsqueeze', inputs: [input], outputs: [out], attributes: { axes: [2] } });
+  const pool = new PoolingNodes(model);
+  const { nodes, reduce } = pool;
+  const P = POOL_PREFIX;
 
   let rw: Rewiring | null = null;
   let hidden: string[];
@@ -180,30 +216,9 @@ export function probeEdit(model: OnnxModel, blocks: BlockStructure, opts: ProbeG
     layers = hidden.map((_, i) => i);
   }
 
-  nodes.push({ name: `${P}mask_f`, opType: 'Cast', inputs: [mask.name], outputs: [`${P}mask_f`], attributes: { to: DataType.FLOAT } });
-  unsqueeze(`${P}mask_u`, `${P}mask_f`, `${P}mask_u`);
-  reduce(`${P}mask_n`, 'ReduceSum', `${P}mask_f`, 1, 1, `${P}mask_n0`);
-  nodes.push({ name: `${P}mask_nc`, opType: 'Max', inputs: [`${P}mask_n0`, `${P}eps`], outputs: [`${P}mask_n`] });
-
   const outputs: ProbeOutputs = { pooled: { mean: [], first: [] }, cosine: [], layers };
-  const vi: NewValueInfo[] = [];
-  hidden.forEach((h, j) => {
-    const l = layers[j];
-    if (opts.poolings.includes('mean')) {
-      const o = `${P}mean_${l}`;
-      nodes.push({ name: `${P}mean_mul_${l}`, opType: 'Mul', inputs: [h, `${P}mask_u`], outputs: [`${P}mean_mul_${l}`] });
-      reduce(`${P}mean_sum_${l}`, 'ReduceSum', `${P}mean_mul_${l}`, 1, 0, `${P}mean_sum_${l}`);
-      nodes.push({ name: `${P}mean_div_${l}`, opType: 'Div', inputs: [`${P}mean_sum_${l}`, `${P}mask_n`], outputs: [o] });
-      outputs.pooled.mean.push(o);
-      vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
-    }
-    if (opts.poolings.includes('first')) {
-      const o = `${P}first_${l}`;
-      nodes.push({ name: o, opType: 'Gather', inputs: [h, `${P}zero`], outputs: [o], attributes: { axis: 1 } });
-      outputs.pooled.first.push(o);
-      vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
-    }
-  });
+  hidden.forEach((h, j) => pool.pool(h, layers[j], opts.poolings, outputs));
+  const { inits, vi } = pool;
 
   if (opts.cosine && !opts.kept) {
     const sq = hidden.map((h, l) => {

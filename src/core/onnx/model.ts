@@ -84,6 +84,8 @@ export interface NewNode {
   inputs: string[];
   outputs: string[];
   attributes?: Record<string, number | number[] | string | { floats: number[] }>;
+  /** A copy of this original node (its op, domain and attributes as they lie in the source) under the name, inputs and outputs above. */
+  copyOf?: OnnxNode;
 }
 
 /** An initializer added by an edit (small constants only; the bytes are held in memory). */
@@ -356,13 +358,23 @@ export class OnnxModel {
   }
 
   private encodeNode(n: NodeRef, rename?: (node: OnnxNode, input: string) => string): MessageWriter {
-    if (!isOriginal(n)) return encodeNewNode(n);
+    if (!isOriginal(n)) return n.copyOf ? this.encodeCopy(n, n.copyOf) : encodeNewNode(n);
     if (!rename || !n.inputs.some((i) => rename(n, i) !== i)) return rawMessage(this.src, n.field);
     const w = new MessageWriter();
     for (const x of parseFields(this.src, n.field.valStart, n.field.valEnd)) {
       if (x.num === NODE.input) w.string(NODE.input, rename(n, fieldString(this.src, x)));
       else w.raw(this.src, x);
     }
+    return w;
+  }
+
+  private encodeCopy(n: NewNode, of: OnnxNode): MessageWriter {
+    const w = new MessageWriter();
+    for (const i of n.inputs) w.string(NODE.input, i);
+    for (const o of n.outputs) w.string(NODE.output, o);
+    w.string(NODE.name, n.name);
+    const own = new Set<number>([NODE.input, NODE.output, NODE.name]);
+    for (const x of parseFields(this.src, of.field.valStart, of.field.valEnd)) if (!own.has(x.num)) w.raw(this.src, x);
     return w;
   }
 

@@ -39,6 +39,13 @@ export function findWordEmbedding(model: OnnxModel): WordEmbedding {
   throw new UnsupportedModelError(`${model.src.label}: no Gather reads a 2-D embedding table with input_ids directly; {{vocabTrim}} cannot trim this graph (was it already trimmed?).`);
 }
 
+/** Width of the word embeddings the encoder reads: the table's, or that of the MatMul projecting a factorised table up (compensate/embedding.ts). */
+export function wordEmbeddingWidth(model: OnnxModel, e: WordEmbedding = findWordEmbedding(model)): number {
+  const up = model.nodes.find((n) => n.opType === 'MatMul' && n.inputs[0] === e.node.outputs[0]);
+  const w = up ? model.initializers.get(up.inputs[1]) : undefined;
+  return w && w.dims.length === 2 && w.dims[0] === e.hidden ? w.dims[1] : e.hidden;
+}
+
 /** Bytes of rows `rows` (in order) of a 2-D initializer stored as raw data, inline or external. */
 export function readRows(model: OnnxModel, t: OnnxInitializer, rows: number[]): Buffer {
   const elem = ELEMENT_BYTES[t.dataType];

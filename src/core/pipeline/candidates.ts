@@ -10,10 +10,11 @@ import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize
 import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
 import type { ParamCounts } from '../../shared/params';
 import { ProbeReport, SearchReport } from '../report';
-import { CompSpec, candidateKey } from '../compensate/search';
+import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { Measured, SubsetEvaluator } from './measure';
 import { exhaustiveSearch, Halving, screeningStages } from './halving';
 import { weightedTasks } from './select';
+import { halvingChunks } from './together';
 
 const LOCAL_SEARCH_ROUNDS = 3;
 
@@ -86,7 +87,11 @@ export interface Searched {
  * Measures the plan, then local search; returns where each measured subset came from (by subset
  * key). Progress counts distinct subsets: "candidate k of n", n growing by each local-search round.
  * Unless `exhaustive`, predicted and local-search subsets go through successive halving
- * (halving.ts); the embeddings alone and the baselines are measured on every row.
+ * (halving.ts); the embeddings alone and the baselines are measured on every row. Plain subsets
+ * known at once (the plan, then each local-search round) are extracted together first
+ * (together.ts), their training rows in the chunks halving extracts them in: halving then
+ * screens them on the same values and drops the same candidates, but no longer saves a dropped
+ * candidate's later chunks (RESULTS.md §8a measures both paths).
  */
 export async function measureCandidates(evaluator: SubsetEvaluator, plan: PlannedCandidate[], space: SearchSpace, ctx: JobContext, exhaustive = false): Promise<Searched> {
   const origin = new Map<string, string>();
@@ -103,6 +108,9 @@ export async function measureCandidates(evaluator: SubsetEvaluator, plan: Planne
     if (!m) origin.delete(key);
   };
   try {
+    // Screened candidates' training rows in the chunks halving extracts them in (same batches, same numbers).
+    const screened = halving?.stages.length ? halvingChunks(halving.stages, evaluator.splits) : undefined;
+    await evaluator.extractTogether(distinct.filter((p) => !isCompensated(p.compensation)), ctx, screened);
     for (const p of distinct) await measure(p.kept, p.test, p.origin, p.compensation);
     for (let round = 0; round < LOCAL_SEARCH_ROUNDS; round++) {
       throwIfAborted(ctx.signal);
@@ -111,6 +119,7 @@ export async function measureCandidates(evaluator: SubsetEvaluator, plan: Planne
       if (neighbours.length === 0) break;
       total += neighbours.length;
       stage(ctx, 'candidates', `local search round ${round + 1}: ${neighbours.length} more subsets, neighbours of ${subsetKey(best.kept) || '(none)'}`);
+      await evaluator.extractTogether(neighbours.map((kept) => ({ kept, test: false })), ctx, screened);
       for (const k of neighbours) await measure(k, false, 'local-search');
       if (bestInBudget(evaluator.measured, space.budget) === best) break;
     }

@@ -5,25 +5,28 @@
  * measured for real like any candidate; plus the two compensated baselines.
  */
 import { JobContext, stage } from '../jobs';
+import { throwIfAborted } from '../errors';
 import { Baseline } from '../optimize/baselines';
-import { bestPredictedSubsets } from '../optimize/predict';
+import { bestPredictedSubsets, predictedObjective } from '../optimize/predict';
+import { localSearchNeighbours } from '../optimize/subsets';
+import { gapsOf } from '../compensate/fit';
 import { ProbeReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
-import { widthShape } from '../compensate/commit';
-import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
+import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
 import { CalibrationSet } from '../compensate/calibrate';
 import { buildVariant, variantCalibration } from '../compensate/variant';
 import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
 import { SearchSpace } from './candidates';
-import { Compensator, SubsetEvaluator } from './measure';
+import { Compensator, Measured, SubsetEvaluator } from './measure';
 import { PreparedRun } from './prepare';
 
 /** Narrowed candidates are few: each fits two sub-layers per kept block (minutes on a CPU). */
 const NARROWED_CANDIDATES = 2;
+/** With --embedding-rank: subsets with the word table factorised (whole blocks where they fit, else narrowed). */
+const FACTORISED_CANDIDATES = 4;
 
-export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings): Compensator {
-  const shape = widthShape(run.info);
+export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings, shape: WidthShape): Compensator {
   const opts = { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads };
   let set: CalibrationSet | undefined;
   return {
@@ -34,12 +37,20 @@ export function compensator(run: PreparedRun, space: SearchSpace, settings: Prob
 
 /**
  * ReplaceMe-style (contiguous run by angular distance, bridged) and FLAP-style (every block,
- * uniformly narrowed and refitted) baselines in the budget; none without --compensate.
+ * uniformly narrowed and refitted) baselines in the budget, and with --embedding-rank the longest
+ * prefix that fits with the factorised table; none without --compensate.
  */
-export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>): Baseline[] {
+export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>, embeddingRank?: number): Baseline[] {
   if (mode === 'none') return [];
   const { numBlocks: L, acc, budget } = space;
   const out: Baseline[] = [];
+  // With --embedding-rank, the simplest heuristic gets the same factorised table: what the
+  // factorisation alone buys, apart from which blocks are kept.
+  if (embeddingRank !== undefined) {
+    let k = 0;
+    while (k < L && compensatedParams(acc, range(k + 1), { bridges: false, embeddingRank }, shape) <= budget) k++;
+    if (compensatedParams(acc, range(k), { bridges: false, embeddingRank }, shape) <= budget) out.push({ name: 'drop-top-factorised', kept: range(k), compensation: { bridges: false, embeddingRank } });
+  }
   const rm = replaceMeSubset(L, acc, budget, shape, signals.angularDistance);
   if (rm) out.push({ name: 'replaceme-bridge', kept: rm, compensation: { bridges: true } });
   const all = Array.from({ length: L }, (_, i) => i);
@@ -48,26 +59,30 @@ export function compensatedBaselines(mode: Compensation, space: SearchSpace, sha
   return out;
 }
 
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
 /**
  * Subsets up to two blocks larger than the budget allows, best predicted first: the ones width
  * pruning can bring in. Those that already fit are left out (they need no narrowing), so the
  * predictor is asked for several times as many.
  */
-function widerSubsets(space: SearchSpace): number[][] {
+function widerSubsets(space: SearchSpace, extra = 0): number[][] {
   const biggest = Math.max(...space.acc.perBlock);
-  const wider = bestPredictedSubsets(space.objective, space.acc, Math.min(space.acc.total, space.budget + 2 * biggest), 8 * space.candidates);
+  const wider = bestPredictedSubsets(space.objective, space.acc, Math.min(space.acc.total, space.budget + 2 * biggest + extra), 8 * space.candidates);
   return wider.filter((p) => p.params > space.budget).map((p) => p.kept);
 }
 
 /** Measures the compensated variants of the best plain candidates; records where each came from. */
-export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, score: UnitScore = DEFAULT_UNIT_SCORE): Promise<void> {
+export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, score: UnitScore = DEFAULT_UNIT_SCORE, embeddingRank?: number): Promise<void> {
   if (mode === 'none') return;
   const ranked = evaluator.measured
     .filter((m) => !isCompensated(m.compensation) && m.params <= space.budget)
     .sort((a, b) => b.objective - a.objective)
     .map((m) => m.kept);
-  const wider = modeAllows(mode).width ? widerSubsets(space) : [];
-  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES }, score);
+  // A factorised word table frees parameters for more blocks: look further above the budget.
+  const saving = embeddingRank === undefined ? 0 : embeddingSaving(shape, embeddingRank);
+  const wider = modeAllows(mode).width || embeddingRank !== undefined ? widerSubsets(space, saving) : [];
+  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES, factorised: FACTORISED_CANDIDATES }, score, embeddingRank);
   stage(ctx, 'compensate', `${cands.length} compensated candidate(s): fitting on training texts and measuring`);
   let done = 0;
   for (const c of cands) {
@@ -75,6 +90,40 @@ export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compe
     if (!origin.has(key)) origin.set(key, c.origin);
     ctx.onProgress?.({ kind: 'candidate', done: done++, total: cands.length, subset: key });
     await evaluator.measure(c.kept, false, ctx, c.spec);
+  }
+  if (embeddingRank !== undefined) await factorisedLocalSearch(evaluator, modeAllows(mode).bridges, space, shape, origin, ctx, embeddingRank);
+}
+
+/** Rounds of local search around the best factorised candidate (whole blocks, bridged where allowed). */
+const FACTORISED_LOCAL_ROUNDS = 2;
+
+/**
+ * The factorised table changes which subsets fit, so the plain search's neighbourhoods are the
+ * wrong ones: swap, add or drop one block of the best factorised candidate (by cross-validation)
+ * and measure the best predicted of those that fit, while that improves it.
+ */
+async function factorisedLocalSearch(evaluator: SubsetEvaluator, bridges: boolean, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, rank: number): Promise<void> {
+  const acc = { ...space.acc, embeddings: space.acc.embeddings - embeddingSaving(shape, rank) };
+  const best = () => evaluator.measured.filter((m) => m.compensation?.embeddingRank === rank && m.params <= space.budget).reduce<Measured | null>((a, m) => (!a || m.objective > a.objective ? m : a), null);
+  for (let round = 0; round < FACTORISED_LOCAL_ROUNDS; round++) {
+    throwIfAborted(ctx.signal);
+    const from = best();
+    if (!from) return;
+    const seen = new Set(evaluator.measured.map((m) => m.key));
+    const next = localSearchNeighbours(from.kept, space.numBlocks, acc, space.budget)
+      .map((kept) => ({ kept, spec: { bridges: bridges && gapsOf(kept).length > 0, embeddingRank: rank } }))
+      .filter((c) => !seen.has(candidateKey(c.kept, c.spec)) && compensatedParams(space.acc, c.kept, c.spec, shape) <= space.budget)
+      .sort((a, b) => predictedObjective(space.objective, b.kept) - predictedObjective(space.objective, a.kept))
+      .slice(0, space.candidates);
+    if (next.length === 0) return;
+    stage(ctx, 'compensate', `factorised local search round ${round + 1}: ${next.length} neighbours of ${from.key}`);
+    for (const [i, c] of next.entries()) {
+      const key = candidateKey(c.kept, c.spec);
+      if (!origin.has(key)) origin.set(key, 'factorised-local');
+      ctx.onProgress?.({ kind: 'candidate', done: i, total: next.length, subset: key });
+      await evaluator.measure(c.kept, false, ctx, c.spec);
+    }
+    if (best() === from) return;
   }
 }
 

@@ -17,6 +17,7 @@ import { accuracy, macroF1 } from '../probe/metrics';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
 import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { CompensatedVariant } from '../compensate/variant';
+import { extractTogether, RowChunks, TogetherFeatures, Wanted } from './together';
 
 /**
  * Candidates are scored by stratified k-fold cross-validation on the training split: every
@@ -160,6 +161,7 @@ export class SubsetEvaluator {
     for (const v of this.variants.values()) v.dispose();
     this.variants.clear();
     this.trainX.clear();
+    this.together.clear();
   }
 
   /** The extractor of a plain subset, or of a compensated candidate's own graph (built once). */
@@ -185,6 +187,28 @@ export class SubsetEvaluator {
       const j = f.layers.indexOf(k);
       return { ...f, layers: [k], pooled: { [this.settings.pooling]: [f.pooled[this.settings.pooling]![j]] }, cosine: [] };
     };
+  }
+
+  /** Features of candidates extracted together (together.ts), by key, until their measurement reads them. */
+  private readonly together = new Map<string, TogetherFeatures>();
+
+  /**
+   * Extracts plain candidates known at once in shared graphs (together.ts), so that their
+   * measurements read the features instead of running their own graphs. Candidates measured
+   * already or read off the full extraction (a prefix) are left out. `screened`: see together.ts.
+   */
+  async extractTogether(wanted: Wanted[], ctx: JobContext, screened?: RowChunks): Promise<void> {
+    const todo = wanted.filter((w) => !this.memo.has(candidateKey(w.kept)) && !this.together.has(candidateKey(w.kept)) && !this.prefixFeatures(w.kept));
+    const got = await extractTogether({ info: this.info, tokenizer: this.tokenizer, settings: this.settings, splits: this.splits, idRemap: this.idRemap }, todo, ctx, screened);
+    for (const [key, f] of got) this.together.set(key, f);
+  }
+
+  /** Features of a candidate that need no pass of its own: a prefix's, or those extracted together with others. */
+  private knownFeatures(key: string, kept: number[]): ((task: string, split: 'train' | 'test') => Float32Array | undefined) | null {
+    const prefix = this.prefixFeatures(kept);
+    if (prefix) return (task, split) => prefix(task, split).pooled[this.settings.pooling]![0];
+    const t = this.together.get(key);
+    return t ? (task, split) => t[split]?.get(task) : null;
   }
 
   get measured(): Measured[] {
@@ -250,22 +274,24 @@ export class SubsetEvaluator {
     return out;
   }
 
-  /** One session for every split and stage of a candidate (none for a prefix of the unpruned model). */
+  /** One session for every split and stage of a candidate (none when its features are known: see knownFeatures). */
   private async withRows<T>(key: string, kept: number[], spec: CompSpec | undefined, ctx: JobContext, fn: (src: RowSource) => Promise<T>): Promise<T> {
     throwIfAborted(ctx.signal);
-    const prefix = isCompensated(spec) ? null : this.prefixFeatures(kept);
-    const ex = prefix ? null : await this.extractorFor(key, kept, spec, ctx);
+    const known = isCompensated(spec) ? null : this.knownFeatures(key, kept);
+    let ex: Extractor | null = null;
     const quiet: JobContext = { signal: ctx.signal, log: ctx.log };
-    const pooled = (f: LayerFeatures) => f.pooled[this.settings.pooling]![0];
     const extract = async (sp: TaskSplit, split: 'train' | 'test', rows?: Int32Array): Promise<Float32Array> => {
-      if (prefix) return rows ? takeRows(pooled(prefix(sp.task.name, split)), this.info.hiddenSize, rows) : pooled(prefix(sp.task.name, split));
+      const all = known?.(sp.task.name, split);
+      if (all) return rows ? takeRows(all, this.info.hiddenSize, rows) : all;
+      ex ??= await this.extractorFor(key, kept, spec, ctx);
       const examples = rows ? Array.from(rows, (i) => sp.task[split][i]) : sp.task[split];
-      return pooled(await ex!.extract(examples, `[${key}] ${sp.task.name}/${split}`, quiet));
+      return (await ex.extract(examples, `[${key}] ${sp.task.name}/${split}`, quiet)).pooled[this.settings.pooling]![0];
     };
     try {
       return await fn(new RowSource(extract, this.info.hiddenSize));
     } finally {
-      await ex?.release();
+      this.together.delete(key);
+      await (ex as Extractor | null)?.release();
     }
   }
 

@@ -28,6 +28,7 @@ import { Selection, selectWinner } from './select';
 import { redundancySignals } from './signals';
 import { verifyCommitted } from './verify';
 import { planVocabTrim, VocabPlan } from './vocabTrim';
+import { findWordEmbedding } from '../onnx/vocab';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
   const t0 = Date.now();
@@ -50,6 +51,14 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   });
 }
 
+/** --embedding-rank: a whole number below the hidden size, with compensation on (checked before any pass). */
+function checkEmbeddingRank(job: OptimizeJob, hidden: number): void {
+  const r = job.embeddingRank;
+  if (r === undefined) return;
+  if (!(Number.isInteger(r) && r >= 1 && r < hidden)) throw badValue('embeddingRank', String(r), `give a whole number from 1 to ${hidden - 1} (the hidden size is ${hidden}), e.g. ${Math.max(1, hidden / 8)}.`);
+  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', String(r), 'factorising the word embeddings is a compensation; add --compensate all (or bridge, width).');
+}
+
 /** What the full model tells before any subset is measured. */
 interface Analysis {
   run: PreparedRun;
@@ -67,6 +76,7 @@ interface Analysis {
 async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Promise<Analysis> {
   const { settings } = job;
   const { info } = run;
+  checkEmbeddingRank(job, info.hiddenSize);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
@@ -96,16 +106,16 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const { info, tokenizer } = a.run;
   const signals = redundancySignals(a.full.feats, settings.pooling);
   const mode = job.compensate ?? 'none';
-  const shape = mode === 'none' ? null : widthShape(info);
-  if (shape) checkCompensable(info.architecture, info.quantized);
-  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings) : undefined);
-  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals) : []);
+  if (mode !== 'none') checkCompensable(info.architecture, info.quantized);
+  const shape = mode === 'none' ? null : widthShape(info, job.embeddingRank === undefined ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
+  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
+  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, job.embeddingRank) : []);
   let origin: Map<string, string>;
   let search: SearchReport;
   let selection: Selection;
   try {
     ({ origin, search } = await measureCandidates(evaluator, plan, a.space, ctx, job.exhaustive ?? false));
-    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx, job.widthScore);
+    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx, job.widthScore, job.embeddingRank);
     selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
   } catch (e) {
     evaluator.dispose();
@@ -138,7 +148,7 @@ async function commitAndVerify(job: OptimizeJob, a: Analysis, s: Searched, ctx: 
   await commitSelection({ out: a.out, overwrite: job.overwrite ?? false, run: a.run, splits: a.splits, winner, probes, settings: job.settings, vocab: a.vocab, report, variant }, ctx, async (tmp) => {
     stage(ctx, 'verify', 'verifying the written folder (fresh load, test accuracy, latency)');
     // Loaded from the temporary sibling, recorded (relative to the report) as the folder itself.
-    report.verify = await verifyCommitted(tmp, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, flops);
+    report.verify = await verifyCommitted(tmp, a.run.info, a.splits, winner, job.settings, a.run.tokenizer, ctx, report.timings.extractSeconds, flops);
     // A report is dated when it is complete: after verification, not when the search began.
     report.createdAt = new Date().toISOString();
     writeReportFiles(tmp, report);

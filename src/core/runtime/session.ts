@@ -22,6 +22,12 @@ export interface SessionOptions {
   /** Fail instead of falling back to CPU when the requested provider cannot start. */
   strictProvider?: boolean;
   threads?: number;
+  /**
+   * Let the intra-op threads spin during a run but park them when it returns. Timing alternates
+   * runs of two sessions; with ORT's default, the idle session's pool keeps spinning on the cores
+   * the other one is timed on (RESULTS §5d: ~26 ms per batch-32 run on 2 cores).
+   */
+  parkThreadsAfterRun?: boolean;
   log?: LogFn;
 }
 
@@ -79,7 +85,12 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
       // Memory patterns are planned per input shape; length-bucketed batches all differ, and on a
       // 1.2 GB model the plans cost 0.5 GB of peak RSS (RESULTS.md §8); their speed gain is not measured.
       enableMemPattern: false,
-      ...(source.weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: source.weightsDir } } } : {}),
+      extra: {
+        session: {
+          ...(source.weightsDir ? { model_external_initializers_file_folder_path: source.weightsDir } : {}),
+          ...(opts.parkThreadsAfterRun ? { force_spinning_stop: '1' } : {}),
+        },
+      },
     };
     try {
       const session = await ort.InferenceSession.create(source.graph, so);

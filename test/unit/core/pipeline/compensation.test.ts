@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -32,4 +33,43 @@ test('optimize --compensate all measures bridged and narrowed candidates and bot
   const bad = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--compensate', 'some', '--out', out + '-x'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--compensate some: unknown; use one of none, bridge, width, all/);
+});
+
+test('optimize --embedding-rank: factorised candidates fit more blocks under the budget, a factorised winner is committed, verified from disk and runs in transformers.js; bad ranks are refused before any work', async () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-')), 'model');
+  // tiny-roberta: an 8192 × 32 word table dwarfs its 4 blocks; at 92 % only one block fits beside it whole.
+  const base = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.92', '--candidates', '2', '--no-cache', '-q'];
+  const r = spawnSync(process.execPath, [cli, ...base, '--compensate', 'bridge', '--embedding-rank', '4', '--out', out], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  const s = rep.selection;
+  const fac = s.candidates.filter((c: { origin: string }) => c.origin === 'factorised');
+  assert.ok(fac.length >= 1, 'factorised candidates measured');
+  for (const c of fac) {
+    assert.equal(c.compensation.embeddingRank, 4);
+    assert.match(c.compensation.description, /word embeddings factorised to rank 4 of 32/);
+    assert.ok(c.params <= s.budget.params, `${c.kept} within the budget`);
+  }
+  const plainMax = Math.max(...s.candidates.filter((c: { compensation?: unknown }) => !c.compensation).map((c: { kept: number[] }) => c.kept.length));
+  assert.ok(Math.max(...fac.map((c: { kept: number[] }) => c.kept.length)) > plainMax, 'the factorisation frees parameters for more blocks');
+  const dtf = s.baselines.find((b: { name: string }) => b.name === 'drop-top-factorised');
+  assert.ok(dtf && dtf.compensation.embeddingRank === 4 && dtf.kept.join() === '0,1,2,3' && dtf.params <= s.budget.params, 'the longest prefix that fits with the same factorised table is a baseline');
+  assert.equal(rep.verify.allEqual, true);
+  if (s.compensation?.embeddingRank) {
+    const info = openModel(out);
+    assert.equal(info.hiddenSize, 32);
+    assert.equal(info.params.total, s.params, 'the committed graph has the parameters the search counted');
+    info.model.close();
+    const acc = await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 });
+    assert.ok(Math.abs(acc - rep.verify.perTask.sentlen.measured.accuracy) < 1e-9, `transformers.js ${acc} vs verify ${rep.verify.perTask.sentlen.measured.accuracy}`);
+  } else assert.fail(`expected the factorised pick here (4 blocks vs 1); got ${s.kept} ${JSON.stringify(s.compensation)}`);
+  for (const [rank, extra, why] of [
+    ['8', [], /--embedding-rank 8: .*add --compensate all/],
+    ['32', ['--compensate', 'all'], /--embedding-rank 32: give a whole number from 1 to 31 \(the hidden size is 32\)/],
+  ] as const) {
+    const bad = spawnSync(process.execPath, [cli, ...base, ...extra, '--embedding-rank', rank, '--out', out + '-x'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1, bad.stderr);
+    assert.match(bad.stderr, why);
+    assert.equal(fs.existsSync(out + '-x'), false);
+  }
 });

@@ -20,6 +20,14 @@ test('timing stops once the speedup is known to the stated precision, and not be
   const capped = await timePairs(async () => 20, async (i) => 10 * noise[i % noise.length], 5);
   assert.equal(capped.runs, 5, 'never more than maxRuns');
   assert.ok(capped.relativeError > TIMING_PRECISION);
+  // A time budget: the same noise, pairs of at least 2 ms, a 1 ms budget: the minimum of 3 pairs, no more.
+  const slow = async () => {
+    await new Promise((r) => setTimeout(r, 2));
+    return 20;
+  };
+  const budgeted = await timePairs(slow, async (i) => 10 * noise[i % noise.length], 200, undefined, 1);
+  assert.equal(budgeted.runs, 3);
+  assert.ok(budgeted.relativeError > TIMING_PRECISION, 'stopped by the budget, not by precision');
 });
 
 test('sequential timing (large models: one session at a time) and paired timing: design recorded, 3 to maxRuns runs, finite errors', async () => {
@@ -31,8 +39,11 @@ test('sequential timing (large models: one session at a time) and paired timing:
     writePrunedOnnx(info.onnxFile, pruned, []);
     const texts = Array.from({ length: 40 }, (_, i) => `sentence number ${i} with a few more words in it`);
     for (const sequential of [true, false]) {
-      const t = await timeEncoders(info.onnxFile, pruned, texts, tok, { provider: 'cpu', runs1: 5, runs32: 5, sequential });
+      const t = await timeEncoders(info.onnxFile, pruned, texts, tok, { provider: 'cpu', runs1: 5, runs32: 5, sequential, budgetMs: 1000 });
       assert.equal(t.design, sequential ? 'sequential' : 'paired');
+      // Batch 1 repeats the text of median length.
+      const lengths = texts.map((x) => tok.encodeWithTypes(x).ids.length).sort((a, b) => a - b);
+      assert.deepEqual([t.seqLen1, t.budgetMs], [lengths[20], 1000]);
       for (const b of [t.batch1, t.batch32]) {
         assert.ok(b.runs >= 3 && b.runs <= 5, `${b.runs} runs`);
         assert.ok(b.originalMs > 0 && b.prunedMs > 0 && Number.isFinite(b.relativeError));

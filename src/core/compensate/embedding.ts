@@ -1,0 +1,150 @@
+/**
+ * Factorised word embeddings (ALBERT's E = A·B, found in closed form instead of trained): the
+ * V×H table is replaced by A (V×r) and B (r×H) from the top r eigenvectors of Eᵀ·diag(w)·E, where
+ * w counts each token in the run's calibration texts (training texts only) plus one. A token the
+ * task uses often is reproduced closely; the rest share what is left. In the graph the word
+ * Gather reads A and a MatMul by B follows it; everything downstream is unchanged.
+ */
+import { BadInputError } from '../errors';
+import { DataType, NewInitializer, NewNode, OnnxModel, OnnxNode } from '../onnx/model';
+import { findWordEmbedding, readRows } from '../onnx/vocab';
+import { CalibrationSet } from './calibrate';
+
+export interface EmbeddingFactor {
+  rank: number;
+  /** V×r row-major: the new table the word Gather reads. */
+  a: Float32Array;
+  /** r×H row-major. */
+  b: Float32Array;
+  /** Share of Σ w·‖e‖² the rank keeps (1 at full rank). */
+  energy: number;
+}
+
+/** Parameters the word table loses at rank r: rows·H before, rows·r + r·H after. */
+export function factorSaving(rows: number, hidden: number, rank: number): number {
+  return rows * hidden - (rows * rank + rank * hidden);
+}
+
+/** Occurrences + 1 of every token id in the calibration texts (padding excluded). */
+export function tokenWeights(set: CalibrationSet, vocab: number): Float64Array {
+  const w = new Float64Array(vocab).fill(1);
+  set.batches.forEach((b, i) => {
+    for (const r of set.tokens[i]) {
+      const id = Number(b.inputIds[r]);
+      if (id >= 0 && id < vocab) w[id] += 1;
+    }
+  });
+  return w;
+}
+
+/**
+ * Eigenvalues and eigenvectors (columns of a row-major n×n) of a symmetric matrix `a`
+ * (overwritten), by cyclic Jacobi rotations. Hand-written: no maintained linear-algebra package is
+ * a dependency, n is the hidden size (≤ ~1024), and Jacobi is short and accurate to rounding.
+ */
+export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  let scale = 0;
+  for (let i = 0; i < n * n; i++) scale += a[i] * a[i];
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
+    if (off <= 1e-26 * scale) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const x = a[k * n + p];
+          const y = a[k * n + q];
+          a[k * n + p] = c * x - s * y;
+          a[k * n + q] = s * x + c * y;
+        }
+        for (let k = 0; k < n; k++) {
+          const x = a[p * n + k];
+          const y = a[q * n + k];
+          a[p * n + k] = c * x - s * y;
+          a[q * n + k] = s * x + c * y;
+        }
+        for (let k = 0; k < n; k++) {
+          const x = v[k * n + p];
+          const y = v[k * n + q];
+          v[k * n + p] = c * x - s * y;
+          v[k * n + q] = s * x + c * y;
+        }
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
+  return { values, vectors: v };
+}
+
+/** The rank-r factorisation of a V×H table `e` under token weights `w` (see the file comment). */
+export function factorTable(e: Float32Array, vocab: number, hidden: number, w: Float64Array, rank: number): EmbeddingFactor {
+  if (!(Number.isInteger(rank) && rank >= 1 && rank <= hidden)) throw new BadInputError(`{{embeddingRank}} is ${rank}; it must be a whole number from 1 to the hidden size (${hidden}).`, { param: 'embeddingRank', value: String(rank) });
+  const g = new Float64Array(hidden * hidden);
+  for (let v = 0; v < vocab; v++) {
+    const o = v * hidden;
+    for (let i = 0; i < hidden; i++) {
+      const wi = w[v] * e[o + i];
+      if (wi === 0) continue;
+      for (let j = i; j < hidden; j++) g[i * hidden + j] += wi * e[o + j];
+    }
+  }
+  for (let i = 0; i < hidden; i++) for (let j = 0; j < i; j++) g[i * hidden + j] = g[j * hidden + i];
+  const { values, vectors } = symmetricEigen(g, hidden);
+  const top = Array.from({ length: hidden }, (_, i) => i)
+    .sort((x, y) => values[y] - values[x])
+    .slice(0, rank);
+  const total = values.reduce((s, x) => s + Math.max(0, x), 0);
+  const kept = top.reduce((s, i) => s + Math.max(0, values[i]), 0);
+  const b = new Float32Array(rank * hidden);
+  top.forEach((col, k) => {
+    for (let i = 0; i < hidden; i++) b[k * hidden + i] = vectors[i * hidden + col];
+  });
+  const a = new Float32Array(vocab * rank);
+  for (let v = 0; v < vocab; v++) {
+    for (let k = 0; k < rank; k++) {
+      let s = 0;
+      for (let i = 0; i < hidden; i++) s += e[v * hidden + i] * b[k * hidden + i];
+      a[v * rank + k] = s;
+    }
+  }
+  return { rank, a, b, energy: total > 0 ? kept / total : 1 };
+}
+
+/** Factorises the word-embedding table of `model` (float32) with weights from the calibration texts. */
+export function factorEmbedding(model: OnnxModel, set: CalibrationSet, rank: number): EmbeddingFactor {
+  const we = findWordEmbedding(model);
+  if (we.weight.dataType !== DataType.FLOAT) throw new BadInputError(`${model.src.label}: the word embedding ${we.weight.name} is not float32; {{embeddingRank}} factorises float32 tables only.`);
+  const bytes = readRows(
+    model,
+    we.weight,
+    Array.from({ length: we.vocab }, (_, i) => i),
+  );
+  const e = new Float32Array(bytes.buffer, bytes.byteOffset, we.vocab * we.hidden);
+  return factorTable(e, we.vocab, we.hidden, tokenWeights(set, we.vocab), rank);
+}
+
+/** The parts of a graph edit that put `f` in place of the word table: new initializers, the MatMul, input renames. */
+export function embeddingEdit(model: OnnxModel, f: EmbeddingFactor): { inits: NewInitializer[]; nodes: NewNode[]; renames: [OnnxNode, string, string][] } {
+  const we = findWordEmbedding(model);
+  if (f.a.length !== we.vocab * f.rank || f.b.length !== f.rank * we.hidden) throw new BadInputError(`embedding factor of rank ${f.rank}: expected ${we.vocab}×${f.rank} and ${f.rank}×${we.hidden} matrices.`);
+  const P = 'probescale/embedding';
+  const low = we.node.outputs[0];
+  const out = `${P}/output`;
+  const inits: NewInitializer[] = [
+    { name: we.weight.name, dataType: DataType.FLOAT, dims: [we.vocab, f.rank], data: Buffer.from(f.a.buffer, f.a.byteOffset, f.a.byteLength) },
+    { name: `${P}/up`, dataType: DataType.FLOAT, dims: [f.rank, we.hidden], data: Buffer.from(f.b.buffer, f.b.byteOffset, f.b.byteLength) },
+  ];
+  const nodes: NewNode[] = [{ name: `${P}/MatMul`, opType: 'MatMul', inputs: [low, `${P}/up`], outputs: [out] }];
+  const renames = model.nodes.filter((n) => n.inputs.includes(low)).map((n) => [n, low, out] as [OnnxNode, string, string]);
+  return { inits, nodes, renames };
+}
+
