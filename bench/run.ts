@@ -58,9 +58,10 @@ async function miniBench(quick: boolean) {
     pruned_speedup_over_ideal: { batch1: Math.min(...pruned.map((r) => r.overIdeal.batch1)), batch32: Math.min(...pruned.map((r) => r.overIdeal.batch32)) },
     peak_rss_over_onnx_size: runs.peakRssOverOnnxSize,
     optimize_over_probe: runs.optimizeOverProbe,
+    optimize_over_probe_without_baselines: runs.optimizeWithoutBaselinesOverProbe,
     optimizer_ms: optimizerMs().ms,
   };
-  const notes = [probe.note ? `probe_time_over_sklearn: ${probe.note}` : null, 'pruned_speedup_over_ideal: the smallest over the prefixes measured', 'peak_rss_over_onnx_size: the larger of the probe and optimize child processes'].filter(Boolean);
+  const notes = [probe.note ? `probe_time_over_sklearn: ${probe.note}` : null, 'pruned_speedup_over_ideal: the smallest over the prefixes measured', 'peak_rss_over_onnx_size: the largest of the probe and optimize child processes', 'optimize_over_probe_without_baselines: optimize --baselines none (the search alone, no heuristic measured)'].filter(Boolean);
   return { metrics, notes, details: { extraction, pruned, probe, runs } };
 }
 
@@ -73,8 +74,8 @@ function printMini(r: Awaited<ReturnType<typeof miniBench>>): void {
       `extraction / plain inference: ×${f(m.extraction_over_plain, 3)} (${d.extraction.texts} texts, ${d.extraction.rounds} alternating rounds, medians)`,
       `probe fit / scikit-learn: ${f(m.probe_time_over_sklearn)} (ours ${d.probe.ours.fitMs.toFixed(0)} ms, accuracy gap ${f(m.probe_accuracy_gap_points)} points; ${d.probe.rows.train}×${d.probe.rows.dim}, ${d.probe.rows.classes} classes)${d.probe.note ? ` — ${d.probe.note}` : ''}`,
       ...d.pruned.map((p) => `pruned ${p.blocks} blocks: batch1 ×${p.batch1.speedup.toFixed(2)}, batch32 ×${p.batch32.speedup.toFixed(2)}, ideal ×${p.idealSpeedup.toFixed(2)} → ${p.overIdeal.batch1.toFixed(2)} / ${p.overIdeal.batch32.toFixed(2)} of ideal`),
-      `probe ${d.runs.probe.seconds.toFixed(1)} s, optimize ${d.runs.optimize.seconds.toFixed(1)} s (--candidates ${d.runs.candidates}) → optimize/probe ${f(m.optimize_over_probe)}`,
-      `peak RSS ${(Math.max(d.runs.probe.peakRssBytes, d.runs.optimize.peakRssBytes) / 2 ** 20).toFixed(0)} MB = ${f(m.peak_rss_over_onnx_size)} × the ${(d.runs.onnxBytes / 2 ** 20).toFixed(1)} MB ONNX file`,
+      `probe ${d.runs.probe.seconds.toFixed(1)} s, optimize ${d.runs.optimize.seconds.toFixed(1)} s (--candidates ${d.runs.candidates}) → optimize/probe ${f(m.optimize_over_probe)}; with --baselines none ${d.runs.optimizeWithoutBaselines.seconds.toFixed(1)} s → ${f(m.optimize_over_probe_without_baselines)}`,
+      `peak RSS ${(Math.max(d.runs.probe.peakRssBytes, d.runs.optimize.peakRssBytes, d.runs.optimizeWithoutBaselines.peakRssBytes) / 2 ** 20).toFixed(0)} MB = ${f(m.peak_rss_over_onnx_size)} × the ${(d.runs.onnxBytes / 2 ** 20).toFixed(1)} MB ONNX file`,
       `optimizer (48 blocks × 10 budgets): ${m.optimizer_ms.toFixed(0)} ms`,
     ].join('\n'),
   );

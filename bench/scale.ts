@@ -33,14 +33,13 @@ export async function scaleBench(dirs: string[], quick: boolean) {
   for (const d of dirs) out.push(await scaleOne(d, quick));
   const x = (b: number, size: number) => `${(b / MB).toFixed(0)} MB (${(b / size).toFixed(2)}×)`;
   const lines = [
-    '| model | ONNX size | plain ORT: peak RSS | probe: s, peak RSS | optimize: s, peak RSS | 1.5 × size + 300 MB | optimize / probe | extraction / plain |',
-    '|---|---|---|---|---|---|---|---|',
-    ...out.map((r) => `| ${path.basename(r.dir)} (${r.external ? 'external data' : 'inline'}) | ${(r.onnxBytes / MB).toFixed(0)} MB | ${x(r.plain.peakRssBytes, r.onnxBytes)} | ${r.probe.seconds.toFixed(0)} s, ${x(r.probe.peakRssBytes, r.onnxBytes)} | ${r.optimize.seconds.toFixed(0)} s, ${x(r.optimize.peakRssBytes, r.onnxBytes)} | ${((1.5 * r.onnxBytes) / MB + 300).toFixed(0)} MB | ${r.optimizeOverProbe.toFixed(2)} | ×${r.extraction.ratio.toFixed(3)} (${r.extraction.texts} texts) |`),
+    '| model | ONNX size | plain ORT: peak RSS | probe: s, peak RSS | optimize: s, peak RSS | optimize --baselines none: s, peak RSS | 1.5 × size + 300 MB | optimize / probe | without baselines / probe | extraction / plain |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...out.map((r) => `| ${path.basename(r.dir)} (${r.external ? 'external data' : 'inline'}) | ${(r.onnxBytes / MB).toFixed(0)} MB | ${x(r.plain.peakRssBytes, r.onnxBytes)} | ${r.probe.seconds.toFixed(0)} s, ${x(r.probe.peakRssBytes, r.onnxBytes)} | ${r.optimize.seconds.toFixed(0)} s, ${x(r.optimize.peakRssBytes, r.onnxBytes)} | ${r.optimizeWithoutBaselines.seconds.toFixed(0)} s, ${x(r.optimizeWithoutBaselines.peakRssBytes, r.onnxBytes)} | ${((1.5 * r.onnxBytes) / MB + 300).toFixed(0)} MB | ${r.optimizeOverProbe.toFixed(2)} | ${r.optimizeWithoutBaselinesOverProbe.toFixed(2)} | ×${r.extraction.ratio.toFixed(3)} (${r.extraction.texts} texts) |`),
   ];
-  const stages = out.map((r) => {
-    const o = r.optimizeStages;
-    return `${path.basename(r.dir)}: optimize = ${o.extractSeconds.toFixed(0)} s setup + full extraction, ${o.candidatesSeconds.toFixed(0)} s probes + ${o.measured} measured candidates (${o.dropped} dropped early) + selection, ${o.commitAndVerifySeconds.toFixed(0)} s commit + verify (timing ${o.verifyTiming?.design ?? '?'}, ${o.verifyTiming?.runs.join(' / ') ?? '?'} runs at batch 1 / 32)`;
-  });
+  const stageLine = (name: string, o: ReturnType<typeof pipelineRuns>['optimizeStages']) =>
+    `${name}: ${o.extractSeconds.toFixed(0)} s setup + full extraction, ${o.candidatesSeconds.toFixed(0)} s probes + ${o.measured} measured candidates (${o.dropped} dropped early) + selection, ${o.commitAndVerifySeconds.toFixed(0)} s commit + verify (timing ${o.verifyTiming?.design ?? '?'}, ${o.verifyTiming?.runs.join(' / ') ?? '?'} runs at batch 1 / 32)`;
+  const stages = out.flatMap((r) => [stageLine(`${path.basename(r.dir)}: optimize`, r.optimizeStages), stageLine(`${path.basename(r.dir)}: optimize --baselines none`, r.optimizeWithoutBaselinesStages)]);
   console.log([...lines, ...stages].join('\n'));
   return { rows, table: lines, models: out };
 }

@@ -26,6 +26,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (job.exhaustive) args.push('--exhaustive');
   if (job.widthScore && job.widthScore !== DEFAULT_UNIT_SCORE) args.push('--width-score', job.widthScore);
   if (job.embeddingRank !== undefined) args.push('--embedding-rank', String(job.embeddingRank));
+  if (job.baselines && job.baselines !== 'all') args.push('--baselines', job.baselines.length ? job.baselines.join(',') : 'none');
   if (s.limitTrain) args.push('--limit-train', String(s.limitTrain));
   if (s.limitTest) args.push('--limit-test', String(s.limitTest));
   if (s.c !== undefined) args.push('--c', String(s.c));

@@ -34,6 +34,7 @@ export const PARAM_WORDS = {
   compensate: 'compensation',
   widthScore: 'width score',
   embeddingRank: 'embedding rank',
+  baselines: 'baselines',
 } as const;
 export type Param = keyof typeof PARAM_WORDS;
 

@@ -3,6 +3,7 @@
  * typed progress events, cancellation through AbortSignal.
  */
 import type { SelectionRule } from './optimize/select';
+import type { BaselineChoice } from './optimize/baselineNames';
 import type { OptimizeResult, ProbeReport, PruneResult } from './report';
 import type { ProbeSettings } from './settings';
 import type { Compensation } from './compensate/mode';
@@ -79,6 +80,8 @@ export interface OptimizeJob {
   widthScore?: UnitScore;
   /** Also try the word-embedding table factorised to this rank (with compensation on); default: never. */
   embeddingRank?: number;
+  /** Which baselines are measured beside the pick (each costs passes over every row); default all. */
+  baselines?: BaselineChoice;
   settings: ProbeSettings;
   /** The command line that asked for it, recorded in the model card. */
   command?: string;

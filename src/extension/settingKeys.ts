@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
 import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
+import { BaselineChoice, parseBaselines } from '../core/optimize/baselineNames';
 
 export const SECTION = 'probescale';
 
@@ -19,6 +20,7 @@ export const SettingKeys = {
   candidates: 'candidates',
   selectionRule: 'selectionRule',
   vocabTrim: 'vocabTrim',
+  baselines: 'baselines',
 } as const;
 
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
@@ -60,6 +62,17 @@ export interface OptimizeSettings {
   select: SelectionRule | 'auto';
   /** Trim the word embeddings to the training texts' tokens (CLI --vocab-trim). */
   vocabTrim: boolean;
+  /** Baselines measured beside the pick (CLI --baselines). */
+  baselines: BaselineChoice;
+}
+
+/** A setting's --baselines value; one the core cannot read counts as all, like other out-of-range settings. */
+function baselineSetting(v: unknown): BaselineChoice {
+  try {
+    return typeof v === 'string' ? parseBaselines(v) : 'all';
+  } catch {
+    return 'all';
+  }
 }
 
 export function readOptimizeSettings(scope: vscode.Uri | undefined): OptimizeSettings {
@@ -70,5 +83,6 @@ export function readOptimizeSettings(scope: vscode.Uri | undefined): OptimizeSet
     candidates: positiveInt(c.get(SettingKeys.candidates), DEFAULT_CANDIDATES) ?? DEFAULT_CANDIDATES,
     select: oneOf(c.get(SettingKeys.selectionRule), ['auto', ...SELECTION_RULES] as const, 'auto'),
     vocabTrim: c.get(SettingKeys.vocabTrim) === true,
+    baselines: baselineSetting(c.get(SettingKeys.baselines)),
   };
 }

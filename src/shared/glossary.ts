@@ -13,7 +13,7 @@ export const GLOSSARY = {
   },
   splitHalf: {
     term: 'split-half simulation',
-    text: 'How the selection rule is chosen without the test split: the training rows are split in two at random, each rule (max-accuracy, one-se, max-loglik) picks a subset on one half and is scored on the other, 200 times; the rule with the best held-out accuracy picks the model.',
+    text: 'How the selection rule is chosen without the test split: the training rows are split in two at random, each rule (max-accuracy, one-se, max-loglik, and heuristic: the published heuristic best in cross-validation) picks a subset on one half and is scored on the other, 200 times; the rule with the best held-out accuracy picks the model.',
   },
 } as const;
 

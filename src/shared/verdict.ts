@@ -33,7 +33,8 @@ export function verdict(v: VerdictInput): Verdict {
   const tied = paired.length - ahead - behind.length;
   const n = paired.length;
   let headline: string;
-  if (n === 0) headline = 'No paired comparison with the baselines in this report';
+  if (v.baselines.length === 0) headline = 'No baselines were measured for this report (baselines: none), so it cannot say how the pick compares with the published heuristics';
+  else if (n === 0) headline = 'No paired comparison with the baselines in this report';
   else if (behind.length > 0) headline = `Behind ${behind.length} of ${n} baselines (${behind.map((b) => b.name).join(', ')}) by more than one paired SE; tied with ${tied}, ahead of ${ahead}`;
   else if (ahead === 0) headline = `Tied with all ${n} baselines: every gap is within one paired SE`;
   else headline = `Ahead of ${ahead} of ${n} baselines by more than one paired SE, tied with ${tied}, behind none`;

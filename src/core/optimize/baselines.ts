@@ -1,4 +1,5 @@
 import { BadInputError } from '../errors';
+import { BaselineChoice } from './baselineNames';
 import type { CompSpec } from '../compensate/search';
 import { Rng } from '../util/rng';
 import { LayerScores } from './predict';
@@ -12,6 +13,12 @@ export interface Baseline {
   note?: string;
   /** Compensated baselines (ReplaceMe, FLAP) fit bridges or widths on top of their blocks. */
   compensation?: CompSpec;
+}
+
+/** The baselines of `all` that `choice` keeps (random-1..R go together as "random"). */
+export function chosenBaselines(all: Baseline[], choice: BaselineChoice): Baseline[] {
+  if (choice === 'all') return all;
+  return all.filter((b) => (choice as string[]).includes(b.name.replace(/^random-\d+$/, 'random')));
 }
 
 /** Signals that some baselines need; a baseline whose signal is missing is left out, never approximated. */

@@ -5,7 +5,8 @@
  */
 import { JobContext, stage } from '../jobs';
 import { throwIfAborted } from '../errors';
-import { Baseline, baselineSubsets } from '../optimize/baselines';
+import { Baseline, baselineSubsets, chosenBaselines } from '../optimize/baselines';
+import { BaselineChoice } from '../optimize/baselineNames';
 import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize/predict';
 import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
 import type { ParamCounts } from '../../shared/params';
@@ -43,11 +44,15 @@ export interface CandidatePlan {
   plan: PlannedCandidate[];
 }
 
-/** `extra`: baselines measured beside the published ones (the compensated ones under --compensate). */
-export function planCandidates(space: SearchSpace, signals: NonNullable<ProbeReport['signals']>, ctx: JobContext, extra: Baseline[] = []): CandidatePlan {
+/**
+ * `extra`: baselines measured beside the published ones (the compensated ones under --compensate);
+ * `choice` (--baselines) keeps some or none of them.
+ */
+export function planCandidates(space: SearchSpace, signals: NonNullable<ProbeReport['signals']>, ctx: JobContext, extra: Baseline[] = [], choice: BaselineChoice = 'all'): CandidatePlan {
   const { numBlocks: L, acc, budget, objective } = space;
-  stage(ctx, 'candidates', `budget ${budget.toLocaleString('en-US')} parameters (${((100 * budget) / acc.total).toFixed(1)} %): measuring candidates and baselines`);
-  const baselines = [...baselineSubsets(L, acc, budget, { ...objective, blockInfluence: signals.blockInfluence, angularDistance: signals.angularDistance, seed: space.seed }), ...extra];
+  const all = [...baselineSubsets(L, acc, budget, { ...objective, blockInfluence: signals.blockInfluence, angularDistance: signals.angularDistance, seed: space.seed }), ...extra];
+  const baselines = chosenBaselines(all, choice);
+  stage(ctx, 'candidates', `budget ${budget.toLocaleString('en-US')} parameters (${((100 * budget) / acc.total).toFixed(1)} %): measuring candidates and ${baselines.length === all.length ? 'baselines' : `${baselines.length} of ${all.length} baselines (--baselines)`}`);
   const predicted = bestPredictedSubsets(objective, acc, budget, space.candidates);
   const plan: PlannedCandidate[] = [
     { kept: [], test: true, origin: 'embeddings-only' },

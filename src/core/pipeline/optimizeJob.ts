@@ -29,11 +29,13 @@ import { redundancySignals } from './signals';
 import { verifyCommitted } from './verify';
 import { planVocabTrim, VocabPlan } from './vocabTrim';
 import { findWordEmbedding } from '../onnx/vocab';
+import { COMPENSATED_BASELINES } from '../optimize/baselineNames';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
   const t0 = Date.now();
   if (!(job.targetRetention > 0 && job.targetRetention <= 1)) throw badValue('targetRetention', job.targetRetention, 'give a fraction in (0, 1], e.g. 0.95.');
   if (!Number.isInteger(job.candidates) || job.candidates < 1) throw badValue('candidates', job.candidates, 'give a whole number ≥ 1.');
+  checkBaselineChoice(job);
   // Before any work: an output that exists, replaces the source or cannot be written fails now.
   preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir]);
   return withPrepared(job.modelDir, job.tasks, job.settings, ctx, async (run) => {
@@ -57,6 +59,16 @@ function checkEmbeddingRank(job: OptimizeJob, hidden: number): void {
   if (r === undefined) return;
   if (!(Number.isInteger(r) && r >= 1 && r < hidden)) throw badValue('embeddingRank', String(r), `give a whole number from 1 to ${hidden - 1} (the hidden size is ${hidden}), e.g. ${Math.max(1, hidden / 8)}.`);
   if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', String(r), 'factorising the word embeddings is a compensation; add --compensate all (or bridge, width).');
+}
+
+/** --baselines: compensated baselines need --compensate, and --select heuristic needs a published heuristic (checked before any pass). */
+function checkBaselineChoice(job: OptimizeJob): void {
+  const choice = job.baselines ?? 'all';
+  if (choice === 'all') return;
+  const compensated = choice.filter((n) => COMPENSATED_BASELINES.includes(n));
+  if (compensated.length && (job.compensate ?? 'none') === 'none') throw badValue('baselines', compensated.join(','), 'compensated baselines are measured only with --compensate (bridge, width or all); add it or leave them out.');
+  if (choice.includes('drop-top-factorised') && job.embeddingRank === undefined) throw badValue('baselines', 'drop-top-factorised', 'it applies the --embedding-rank table to a prefix; add --embedding-rank R or leave it out.');
+  if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and --baselines ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
 }
 
 /** What the full model tells before any subset is measured. */
@@ -109,7 +121,7 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   if (mode !== 'none') checkCompensable(info.architecture, info.quantized);
   const shape = mode === 'none' ? null : widthShape(info, job.embeddingRank === undefined ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
-  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, job.embeddingRank) : []);
+  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, job.embeddingRank) : [], job.baselines);
   let origin: Map<string, string>;
   let search: SearchReport;
   let selection: Selection;

@@ -3,6 +3,7 @@
  * training rows only (the rule itself is chosen by a split-half simulation unless asked for).
  */
 import { JobContext, stage } from '../jobs';
+import { badValue } from '../errors';
 import { Baseline } from '../optimize/baselines';
 import { SelectionRule, SimulationResult, WeightedTask, selectBy, simulateRules } from '../optimize/select';
 import { candidateKey } from '../compensate/search';
@@ -31,7 +32,8 @@ export async function selectWinner(evaluator: SubsetEvaluator, budget: number, b
   stage(ctx, 'candidates', `choosing among ${pool.length} measured subsets (split-half simulation on the training rows)`);
   const simulation = simulateRules(pool.map(asRows), wTasks, heuristicIdx, { seed });
   const rule: SelectionRule = requested === 'auto' ? simulation.best : requested;
-  const chosen = pool[selectBy(rule, pool.map(asRows), wTasks)];
+  if (rule === 'heuristic' && heuristicIdx.length === 0) throw badValue('select', rule, 'no published heuristic was measured in the budget; give auto, max-accuracy, one-se or max-loglik.');
+  const chosen = pool[selectBy(rule, pool.map(asRows), wTasks, undefined, heuristicIdx)];
   const winner = await evaluator.measure(chosen.kept, true, ctx, chosen.compensation);
   return { winner, rule, requested, simulation, candidatesInBudget: pool.length };
 }

@@ -91,6 +91,7 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
   const candidates = config.candidates ?? defaults.candidates;
   const select = config.select ?? defaults.select;
   const vocabTrim = config.vocabTrim ?? defaults.vocabTrim;
+  const baselines = defaults.baselines;
   const acc = paramAccountOf(config.modelDir, s.reports.current?.report.model);
   const budgetParams = parseBudget(config.budget, acc);
   const out = config.out ?? optimizedFolderPath(config.modelDir, budgetParams, acc.total);
@@ -100,7 +101,7 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
     if (!(await confirmReplace(out, detail))) return { status: 'declined' };
     overwrite = true;
   }
-  const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, settings };
+  const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, baselines, settings };
   const outcome = await s.jobs.run(
     { type: 'optimize', ...job, command: optimizeCommandLine(job, workspaceRelative(config.modelDir)) },
     `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${formatCount(budgetParams)} parameters`,

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS } from '../../../src/core/settings';
 import { repoRoot } from '../../helpers';
+import { SELECTION_RULES } from '../../../src/core/optimize/select';
+import { BASELINE_NAMES, COMPENSATED_BASELINES, parseBaselines } from '../../../src/core/optimize/baselineNames';
 
 test("package.json's setting defaults and choices are the core's", () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
@@ -15,4 +17,8 @@ test("package.json's setting defaults and choices are the core's", () => {
   assert.equal(props['probescale.pooling'].default, DEFAULT_SETTINGS.pooling);
   assert.equal(props['probescale.provider'].default, DEFAULT_SETTINGS.provider);
   assert.deepEqual(props['probescale.provider'].enum, [...PROVIDERS]);
+  assert.deepEqual(props['probescale.selectionRule'].enum, ['auto', ...SELECTION_RULES]);
+  assert.equal(props['probescale.selectionRule'].enumDescriptions.length, SELECTION_RULES.length + 1);
+  assert.equal(parseBaselines(props['probescale.baselines'].default), 'all');
+  for (const name of BASELINE_NAMES.filter((n) => !COMPENSATED_BASELINES.includes(n))) assert.ok(props['probescale.baselines'].markdownDescription.includes(`\`${name}\``), `the setting names ${name}`);
 });

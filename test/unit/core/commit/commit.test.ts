@@ -28,7 +28,7 @@ test('optimize commits a verified folder whose classifiers run with transformers
   for (const k of ['vsFinal', 'vsBestLayer', 'chanceNormalized']) assert.equal(typeof s.retention[k], 'number');
   // The rule that chose, its simulation on training rows, and paired test gaps to every baseline.
   assert.equal(s.rule.requested, 'auto');
-  assert.deepEqual(s.rule.simulation.rules.map((x: { rule: string }) => x.rule), ['max-accuracy', 'one-se', 'max-loglik']);
+  assert.deepEqual(s.rule.simulation.rules.map((x: { rule: string }) => x.rule), ['max-accuracy', 'one-se', 'max-loglik', 'heuristic']);
   assert.equal(s.rule.name, s.rule.simulation.best);
   for (const x of s.rule.simulation.rules) assert.ok(x.heldOutAccuracy > 0 && x.heldOutAccuracy <= 1 && x.atLeastBestHeuristic >= 0 && x.atLeastBestHeuristic <= 1);
   for (const b of s.baselines) {

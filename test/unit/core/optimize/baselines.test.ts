@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { BadInputError } from '../../../../src/core/errors';
-import { alternate, Baseline, baselineSubsets } from '../../../../src/core/optimize/baselines';
+import { alternate, Baseline, baselineSubsets, chosenBaselines } from '../../../../src/core/optimize/baselines';
+import { BASELINE_NAMES, parseBaselines } from '../../../../src/core/optimize/baselineNames';
 import { subsetParams } from '../../../../src/core/optimize/subsets';
 import type { ParamCounts } from '../../../../src/shared/params';
 
@@ -111,4 +112,17 @@ test('budgets at the extremes', () => {
   const all = byName(baselineSubsets(L, acc, acc.total, {}));
   assert.equal(all['alternate'].kept.length, L);
   assert.throws(() => baselineSubsets(L, acc, 1009, {}), BadInputError);
+});
+
+test('--baselines: all, none or named ones; random stands for every random subset; unknown names are refused', () => {
+  const all = baselineSubsets(L, acc, budget, {});
+  assert.equal(parseBaselines('all'), 'all');
+  assert.deepEqual(parseBaselines('none'), []);
+  assert.deepEqual(parseBaselines(' drop-top, random,drop-top'), ['drop-top', 'random']);
+  assert.equal(chosenBaselines(all, 'all'), all);
+  assert.deepEqual(chosenBaselines(all, []), []);
+  assert.deepEqual(chosenBaselines(all, parseBaselines('random,symmetric')).map((b) => b.name), ['symmetric', 'random-1', 'random-2', 'random-3']);
+  for (const bad of ['drop_top', 'drop-top,,alternate', '']) {
+    assert.throws(() => parseBaselines(bad), (e: unknown) => e instanceof BadInputError && e.bad?.param === 'baselines' && e.message.includes(BASELINE_NAMES.join(', ')), bad);
+  }
 });

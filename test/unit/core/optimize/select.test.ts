@@ -81,12 +81,45 @@ test('simulateRules: finds a truly better candidate and scores it against the he
   const candidates = [cand(4, { t: bernoulli(n, 0.7, rng) }), cand(4, { t: bernoulli(n, 0.7, rng) }), cand(4, { t: bernoulli(n, 0.85, rng) })];
   const sim = simulateRules(candidates, tasks, [0, 1], { repeats: 50, seed: 1 });
   assert.equal(sim.repeats, 50);
-  for (const r of sim.rules) {
+  assert.deepEqual(sim.rules.map((r) => r.rule), ['max-accuracy', 'one-se', 'max-loglik', 'heuristic']);
+  for (const r of sim.rules.filter((x) => x.rule !== 'heuristic')) {
     assert.ok(r.heldOutAccuracy > 0.8, `${r.rule} held-out ${r.heldOutAccuracy}`);
     assert.ok(r.vsBestHeuristic > 0.1, `${r.rule} gap ${r.vsBestHeuristic}`);
     assert.equal(r.atLeastBestHeuristic, 1);
   }
+  // The heuristic rule can only ship a heuristic, so it loses here and auto does not take it.
+  assert.ok(sim.rules.find((r) => r.rule === 'heuristic')!.heldOutAccuracy < 0.75);
+  assert.notEqual(sim.best, 'heuristic');
   assert.deepEqual(simulateRules(candidates, tasks, [0, 1], { repeats: 50, seed: 1 }), sim, 'deterministic for a seed');
+});
+
+test('selectBy heuristic: the heuristic best in cross-validation, whatever the searched subsets score', () => {
+  const tasks = [{ name: 't', weight: 1 }];
+  const searched = cand(2, { t: [1, 1, 1, 1] });
+  const h1 = cand(5, { t: [1, 1, 0, 0] });
+  const h2 = cand(3, { t: [1, 1, 1, 0] });
+  const h3 = cand(4, { t: [1, 0, 1, 1] });
+  assert.equal(selectBy('heuristic', [searched, h1, h2, h3], tasks, undefined, [1, 2, 3]), 2, 'ties in accuracy go to fewer parameters');
+  assert.equal(selectBy('heuristic', [searched, h1, h2, h3], tasks, undefined, [1]), 1);
+  assert.equal(selectBy('heuristic', [searched, h1, h2, h3], tasks, { t: Int32Array.from([2, 3]) }, [1, 2, 3]), 3, 'on a row subset only those rows count');
+  assert.throws(() => selectBy('heuristic', [searched, h1], tasks), /needs at least one heuristic/);
+});
+
+test('simulateRules: many searched subsets a little worse than a heuristic: the heuristic rule wins (winner\'s curse)', () => {
+  const tasks = [{ name: 't', weight: 1 }];
+  const rng = new Rng(7);
+  const n = 800;
+  // Two heuristics (0.75 and 0.70 true accuracy) and 20 searched subsets at 0.73: choosing the
+  // best of 22 on one half mostly takes a lucky searched subset, worse on the other half.
+  const heuristics = [cand(4, { t: bernoulli(n, 0.75, rng) }), cand(4, { t: bernoulli(n, 0.7, rng) })];
+  const searched = Array.from({ length: 20 }, () => cand(4, { t: bernoulli(n, 0.73, rng) }));
+  const sim = simulateRules([...heuristics, ...searched], tasks, [0, 1], { repeats: 100, seed: 3 });
+  const h = sim.rules.find((r) => r.rule === 'heuristic')!;
+  const acc = sim.rules.find((r) => r.rule === 'max-accuracy')!;
+  assert.ok(h.heldOutAccuracy > acc.heldOutAccuracy, `heuristic ${h.heldOutAccuracy} vs max-accuracy ${acc.heldOutAccuracy}`);
+  assert.equal(sim.best, 'heuristic');
+  // Without heuristics the rule does not take part.
+  assert.deepEqual(simulateRules(searched, tasks, [], { repeats: 5, seed: 3 }).rules.map((r) => r.rule), ['max-accuracy', 'one-se', 'max-loglik']);
 });
 
 test('simulateRules: among equals, picking on one half does no better than chance on the other (no leak)', () => {

@@ -22,11 +22,20 @@ const bshift = `bshift=${path.join(tasksDir, 'bshift')}:0.5`;
 const VARYING = new Set(['createdAt', 'timings', 'timing', 'dir', 'onnxFile', 'source', 'loadedFrom', 'command', 'paths']);
 /** Fields reports gained after e8d4edd (the report contract only ever adds fields). */
 const ADDED = new Set(['graphFrom', 'search']);
+/** The selection rule added after e8d4edd: its simulation entry and sentence (the picks must not change). */
+const isAddedRule = (x: unknown) => (x as { rule?: unknown } | null)?.rule === 'heuristic';
+const ADDED_RULE_TEXT = /; heuristic \d+\.\d %, ≥ best heuristic in \d+ % of repeats/g;
+
+/** A simulation's best rule among the rules e8d4edd had (the first with the highest held-out accuracy). */
+function bestOfOldRules(sim: { rules: { rule: string; heldOutAccuracy: number }[] }): string {
+  return sim.rules.filter((r) => !isAddedRule(r)).reduce((b, x) => (x.heldOutAccuracy > b.heldOutAccuracy + 1e-12 ? x : b)).rule;
+}
 
 function comparable(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(comparable);
+  if (Array.isArray(v)) return v.filter((x) => !isAddedRule(x)).map(comparable);
   if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.entries(v).filter(([k]) => !VARYING.has(k) && !ADDED.has(k)).map(([k, x]) => [k, comparable(x)]));
+  const o = 'best' in v && 'rules' in v && Array.isArray(v.rules) ? { ...v, best: bestOfOldRules(v as Parameters<typeof bestOfOldRules>[0]) } : v;
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !VARYING.has(k) && !ADDED.has(k)).map(([k, x]) => [k, comparable(x)]));
 }
 
 /** Text with the machine's folders named as the fixtures name them, and latency lines dropped. */
@@ -38,6 +47,7 @@ function maskText(text: string, out: string): string {
     .join('<out>')
     .split('\n')
     .filter((l) => !/latency|^Source: |^probescale optimize /.test(l))
+    .map((l) => l.replace(ADDED_RULE_TEXT, '').replace(', and heuristic: the published heuristic best in cross-validation)', ')'))
     // config.json records the source folder's absolute path, so its size depends on where the repository lies.
     .map((l) => l.replace(/^(\| `config\.json` \| ).*$/, '$1<size> |'))
     .join('\n');
