@@ -161,7 +161,7 @@ export function renderSelection(r: ReportData, sel: SelectionData, actions: Sele
   const spec = /^\d+$/.test(sel.budget.spec.trim()) ? `, “${sel.budget.spec}”` : '';
   const ruleText = sel.rule ? ` · rule ${sel.rule.name}${sel.rule.requested === 'auto' ? ' (picked by a split-half simulation on training rows; see “What … mean” below)' : ''}` : '';
   const budget = el('p', { class: 'hint', id: 'budget', text: `Budget ${pct(sel.budget.fraction)} % (${count(sel.budget.params)} params${spec}) · ${originText(sel.origin)}${ruleText}` });
-  if (sel.rule) budget.title = explain('splitHalf') + '\n\n' + sel.rule.simulation.rules.map((x) => `${x.rule}: held-out ${pct(x.heldOutAccuracy)} %, at least the best heuristic in ${(100 * x.atLeastBestHeuristic).toFixed(0)} % of repeats`).join('\n');
+  if (sel.rule) budget.title = explain('splitHalf') + '\n\n' + sel.rule.simulation.rules.map((x) => `${x.rule}: held-out ${pct(x.heldOutAccuracy)} %${sel.rule!.simulation.heuristics === 0 ? '' : `, at least the best heuristic in ${(100 * x.atLeastBestHeuristic).toFixed(0)} % of repeats`}`).join('\n');
   const section = el('section', { class: 'selection', id: 'selection', section: 'selection' }, el('h3', { text: 'Selection' }), head, budget, renderRetention(sel));
   if (sel.embeddingOnly.reachesTarget) section.append(el('p', { class: 'callout', id: 'embedding-only', text: sel.embeddingOnly.message }));
   if (sel.vocabTrim) {

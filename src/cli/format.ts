@@ -50,7 +50,7 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   if (s.compensation || compensated.length) {
     lines.push(`compensation of the pick: ${s.compensation?.description ?? 'none (whole blocks)'}${compensated.length ? `; compensated baselines: ${compensated.map((b) => `${b.name} = ${b.compensation!.description}`).join('; ')}` : ''}`);
   }
-  lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${ordered.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
+  if (ordered.length) lines.push(`ProbeScale − baseline on the same test rows (points ± paired SE): ${ordered.map((b) => `${b.name} ${formatGap(b.vsSelected.objective)}`).join(', ')}`);
   const v = selectionVerdict(s);
   lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
   lines.push(`${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)} Origin of the pick: ${s.origin}.`);

@@ -327,7 +327,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   } finally {
     await runner.dispose();
-    for (const sig of STOP_SIGNALS) process.off(sig, onStop);
+    // Removed a turn later: the CLI exits in the continuation of this promise first, so a Ctrl-C
+    // after the job settled is still ignored (without a listener it would kill the process by
+    // SIGINT with the output complete); callers in the same process (tests) get them removed.
+    setImmediate(() => {
+      for (const sig of STOP_SIGNALS) process.off(sig, onStop);
+    });
   }
 }
 

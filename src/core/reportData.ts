@@ -244,7 +244,7 @@ function ruleOf(v: unknown): { rule?: SelectionData['rule'] } {
     const share = num(x.atLeastBestHeuristic);
     return held === undefined || share === undefined ? [] : [{ rule: x.rule, heldOutAccuracy: held, atLeastBestHeuristic: share }];
   });
-  return { rule: { name: v.name, requested: typeof v.requested === 'string' ? v.requested : v.name, simulation: { repeats: num(v.simulation.repeats) ?? 0, rules } } };
+  return { rule: { name: v.name, requested: typeof v.requested === 'string' ? v.requested : v.name, simulation: { repeats: num(v.simulation.repeats) ?? 0, ...(num(v.simulation.heuristics) !== undefined ? { heuristics: num(v.simulation.heuristics) } : {}), rules } } };
 }
 
 export function selectionOf(v: unknown): SelectionData | undefined {

@@ -146,7 +146,7 @@ export interface SelectionData {
   /** Where the winner came from: predicted, local-search, baseline:NAME, embeddings-only. */
   origin: string;
   /** The selection rule and its split-half simulation on training rows (absent in older reports). */
-  rule?: { name: string; requested: string; simulation: { repeats: number; rules: { rule: string; heldOutAccuracy: number; atLeastBestHeuristic: number }[] } };
+  rule?: { name: string; requested: string; simulation: { repeats: number; heuristics?: number; rules: { rule: string; heldOutAccuracy: number; atLeastBestHeuristic: number }[] } };
   /** Task-weighted accuracy: predicted from per-layer probes, measured on validation and test. */
   objective: { predicted: number | null; validation: number; test: number };
   /** Task-weighted mean of the per-task retention. */

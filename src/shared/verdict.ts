@@ -45,7 +45,8 @@ export function verdict(v: VerdictInput): Verdict {
       ? `; ${name} falls to chance: ${pts(t.test)} %, at or below the majority class's ${pts(t.majority)} % (unpruned ${pts(t.final)} %)`
       : `; ${name} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${(100 * kept).toFixed(0)} % of its above-chance accuracy kept)`;
   }
-  const detail = `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); a task is near chance when it keeps under ${100 * NEAR_CHANCE_SHARE} % of the unpruned model's above-chance accuracy.`;
+  const nearChance = `a task is near chance when it keeps under ${100 * NEAR_CHANCE_SHARE} % of the unpruned model's above-chance accuracy.`;
+  const detail = v.baselines.length === 0 ? `A${nearChance.slice(1)}` : `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); ${nearChance}`;
   return { ok: n > 0 && behind.length === 0 && near.length === 0, headline: `${headline}.`, detail };
 }
 

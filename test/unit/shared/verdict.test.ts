@@ -32,3 +32,14 @@ test('baselines in one order everywhere: test accuracy down, then fewer paramete
   assert.deepEqual(inReportOrder(bs).map((b) => b.name), ['b', 'c', 'a']);
   assert.deepEqual(bs.map((b) => b.name), ['a', 'b', 'c'], 'the input is left as it was');
 });
+
+test('verdict: with no baselines measured it claims no comparison, and still calls out a task near chance', () => {
+  const v = verdict({ baselines: [], perTask: { t: { test: 0.9, majority: 0.5, final: 0.92 } } });
+  assert.equal(v.ok, false, 'nothing was compared, so nothing is ✓');
+  assert.match(v.headline, /^No baselines were measured/);
+  assert.doesNotMatch(v.detail, /ahead|tied|behind/);
+  const near = verdict({ baselines: [], perTask: { t: { test: 0.52, majority: 0.5, final: 0.92 } } });
+  assert.match(near.headline, /t falls near chance/);
+  // Old reports with baselines but no paired gaps keep their own wording.
+  assert.match(verdict({ baselines: [{ name: 'drop-top' }], perTask: {} }).headline, /^No paired comparison/);
+});

@@ -17,9 +17,11 @@ function run(out: string, extra: string[]) {
 test('optimize --baselines: only the named baselines are measured and reported; none leaves the heuristic rule out; bad choices are refused before any work', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-baselines-'));
   try {
+    const stdout: Record<string, string> = {};
     const report = (name: string, extra: string[]): { selection: SelectionReport; command: string } => {
       const r = run(path.join(dir, name), extra);
       assert.equal(r.status, 0, r.stderr);
+      stdout[name] = r.stdout;
       return JSON.parse(fs.readFileSync(path.join(dir, name, 'probescale-report.json'), 'utf8'));
     };
     const all = report('all', []);
@@ -38,6 +40,10 @@ test('optimize --baselines: only the named baselines are measured and reported; 
     assert.match(some.command, /--baselines drop-bottom,random/);
     assert.doesNotMatch(all.command, /--baselines/);
     assert.match(fs.readFileSync(path.join(dir, 'none', 'README.md'), 'utf8'), /No baselines were measured/);
+    assert.match(stdout.none, /No baselines were measured/);
+    assert.doesNotMatch(stdout.none, /best heuristic|ProbeScale − baseline|0 ahead/, 'no comparison is claimed where none was made');
+    assert.match(stdout.all, /≥ best heuristic in \d+ % of repeats/);
+    assert.equal(none.selection.rule.simulation.heuristics, 0);
     for (const [extra, message] of [
       [['--baselines', 'drop_top'], /^probescale: (BadInputError: )?--baselines drop_top: give all, none, or a comma-separated list of drop-top, /],
       [['--baselines', 'flap-uniform'], /^probescale: (BadInputError: )?--baselines flap-uniform: compensated baselines are measured only with --compensate/],
