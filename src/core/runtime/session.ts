@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { badValue } from '../errors';
 import { PROVIDERS, Provider } from '../settings';
@@ -68,6 +69,11 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
     unavailable.set('webgpu', 'no Vulkan loader (libvulkan.so.1) on this machine');
     sayOnce(opts.log, 'info', 'execution provider webgpu skipped: no Vulkan loader (libvulkan.so.1).');
   }
+  if (requested === 'auto' && !unavailable.has('cuda') && !cudaLibrariesPresent()) {
+    // ORT would log its own load error for the missing library before failing; don't make it try.
+    unavailable.set('cuda', 'its provider libraries are not installed');
+    sayOnce(opts.log, 'info', `execution provider cuda skipped: its provider libraries are not installed. ${hint('cuda')}`);
+  }
   const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   let lastError: Error | null = null;
   for (const ep of order) {
@@ -117,6 +123,23 @@ function referencingFile(file: string): ReferencingGraph {
   } finally {
     m.close();
   }
+}
+
+/**
+ * onnxruntime-node's install script puts the CUDA provider libraries beside its binding
+ * (bin/napi-vN/PLATFORM/ARCH); `ONNXRUNTIME_NODE_INSTALL=skip` leaves them out. An unknown layout
+ * counts as present, so ORT still gets to try.
+ */
+export function cudaLibrariesPresent(): boolean {
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  let bin: string;
+  try {
+    bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
+  } catch {
+    return true;
+  }
+  const dirs = (fs.existsSync(bin) ? fs.readdirSync(bin) : []).map((v) => path.join(bin, v, process.platform, process.arch)).filter((d) => fs.existsSync(d));
+  return dirs.length === 0 || dirs.some((d) => fs.existsSync(path.join(d, lib)));
 }
 
 /** WebGPU on Linux runs on Vulkan; without its loader Dawn cannot find an adapter. */
