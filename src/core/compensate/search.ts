@@ -180,7 +180,7 @@ export function compensatedCandidates(mode: Compensation, ranked: number[][], wi
  * `kept` with the word table factorised to `rank`: whole blocks (bridged where allowed) when that
  * fits, else narrowed uniformly to fit what the factorisation leaves (when width is allowed).
  */
-function factorisedSpec(kept: number[], allow: { bridges: boolean; width: boolean }, acc: ParamCounts, budget: number, shape: WidthShape, rank: number, score?: UnitScore): CompSpec {
+export function factorisedSpec(kept: number[], allow: { bridges: boolean; width: boolean }, acc: ParamCounts, budget: number, shape: WidthShape, rank: number, score?: UnitScore): CompSpec {
   const bridges = allow.bridges && gapsOf(kept).length > 0;
   const whole: CompSpec = { bridges, embeddingRank: rank };
   if (compensatedParams(acc, kept, whole, shape) <= budget || !allow.width) return whole;

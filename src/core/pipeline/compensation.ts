@@ -13,7 +13,7 @@ import { gapsOf } from '../compensate/fit';
 import { ProbeReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
-import { WidthShape, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
+import { CompSpec, WidthShape, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, factorisedSpec, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
 import { CalibrationSet } from '../compensate/calibrate';
 import { buildVariant, variantCalibration } from '../compensate/variant';
 import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
@@ -91,30 +91,49 @@ export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compe
     ctx.onProgress?.({ kind: 'candidate', done: done++, total: cands.length, subset: key });
     await evaluator.measure(c.kept, false, ctx, c.spec);
   }
-  if (embeddingRank !== undefined) await factorisedLocalSearch(evaluator, modeAllows(mode).bridges, space, shape, origin, ctx, embeddingRank);
+  if (embeddingRank !== undefined) await factorisedLocalSearch(evaluator, { space, shape, allow: modeAllows(mode), rank: embeddingRank, score }, origin, ctx);
 }
 
 /** Rounds of local search around the best factorised candidate (whole blocks, bridged where allowed). */
 const FACTORISED_LOCAL_ROUNDS = 2;
 
+/** What the factorised local search needs to know about where it searches. */
+export interface FactorisedSpace {
+  space: SearchSpace;
+  shape: WidthShape;
+  allow: { bridges: boolean; width: boolean };
+  rank: number;
+  score: UnitScore;
+}
+
 /**
  * The factorised table changes which subsets fit, so the plain search's neighbourhoods are the
- * wrong ones: swap, add or drop one block of the best factorised candidate (by cross-validation)
- * and measure the best predicted of those that fit, while that improves it.
+ * wrong ones: swap, add or drop one block of `from` and keep those that fit, not measured yet
+ * (`seen` keys), best predicted first, at most `space.candidates`. Around a narrowed candidate
+ * (where whole blocks do not fit) the neighbours are narrowed to fit as well, up to one block
+ * over the budget; around a whole one they stay whole.
  */
-async function factorisedLocalSearch(evaluator: SubsetEvaluator, bridges: boolean, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, rank: number): Promise<void> {
+export function factorisedNeighbours(from: { kept: number[]; compensation?: CompSpec }, f: FactorisedSpace, seen: Set<string>): { kept: number[]; spec: CompSpec }[] {
+  const { space, shape, allow, rank, score } = f;
   const acc = { ...space.acc, embeddings: space.acc.embeddings - embeddingSaving(shape, rank) };
-  const best = () => evaluator.measured.filter((m) => m.compensation?.embeddingRank === rank && m.params <= space.budget).reduce<Measured | null>((a, m) => (!a || m.objective > a.objective ? m : a), null);
+  const narrowed = allow.width && (from.compensation?.heads !== undefined || from.compensation?.ffnWidth !== undefined);
+  const reach = narrowed ? space.budget + Math.max(...space.acc.perBlock) : space.budget;
+  const specOf = (kept: number[]): CompSpec => (narrowed ? factorisedSpec(kept, allow, space.acc, space.budget, shape, rank, score) : { bridges: allow.bridges && gapsOf(kept).length > 0, embeddingRank: rank });
+  return localSearchNeighbours(from.kept, space.numBlocks, acc, reach)
+    .map((kept) => ({ kept, spec: specOf(kept) }))
+    .filter((c) => !seen.has(candidateKey(c.kept, c.spec)) && compensatedParams(space.acc, c.kept, c.spec, shape) <= space.budget)
+    .sort((a, b) => predictedObjective(space.objective, b.kept) - predictedObjective(space.objective, a.kept))
+    .slice(0, space.candidates);
+}
+
+/** Rounds of factorisedNeighbours around the best factorised candidate (by cross-validation), while that improves it. */
+async function factorisedLocalSearch(evaluator: SubsetEvaluator, f: FactorisedSpace, origin: Map<string, string>, ctx: JobContext): Promise<void> {
+  const best = () => evaluator.measured.filter((m) => m.compensation?.embeddingRank === f.rank && m.params <= f.space.budget).reduce<Measured | null>((a, m) => (!a || m.objective > a.objective ? m : a), null);
   for (let round = 0; round < FACTORISED_LOCAL_ROUNDS; round++) {
     throwIfAborted(ctx.signal);
     const from = best();
     if (!from) return;
-    const seen = new Set(evaluator.measured.map((m) => m.key));
-    const next = localSearchNeighbours(from.kept, space.numBlocks, acc, space.budget)
-      .map((kept) => ({ kept, spec: { bridges: bridges && gapsOf(kept).length > 0, embeddingRank: rank } }))
-      .filter((c) => !seen.has(candidateKey(c.kept, c.spec)) && compensatedParams(space.acc, c.kept, c.spec, shape) <= space.budget)
-      .sort((a, b) => predictedObjective(space.objective, b.kept) - predictedObjective(space.objective, a.kept))
-      .slice(0, space.candidates);
+    const next = factorisedNeighbours(from, f, new Set(evaluator.measured.map((m) => m.key)));
     if (next.length === 0) return;
     stage(ctx, 'compensate', `factorised local search round ${round + 1}: ${next.length} neighbours of ${from.key}`);
     for (const [i, c] of next.entries()) {
