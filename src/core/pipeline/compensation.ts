@@ -8,7 +8,7 @@ import { JobContext, stage } from '../jobs';
 import { throwIfAborted } from '../errors';
 import { Baseline } from '../optimize/baselines';
 import { bestPredictedSubsets, predictedObjective } from '../optimize/predict';
-import { localSearchNeighbours } from '../optimize/subsets';
+import { localSearchNeighbours, subsetParams } from '../optimize/subsets';
 import { gapsOf } from '../compensate/fit';
 import { ProbeReport } from '../report';
 import { ProbeSettings } from '../settings';
@@ -110,14 +110,15 @@ export interface FactorisedSpace {
  * The factorised table changes which subsets fit, so the plain search's neighbourhoods are the
  * wrong ones: swap, add or drop one block of `from` and keep those that fit, not measured yet
  * (`seen` keys), best predicted first, at most `space.candidates`. Around a narrowed candidate
- * (where whole blocks do not fit) the neighbours are narrowed to fit as well, up to one block
- * over the budget; around a whole one they stay whole.
+ * (where whole blocks do not fit) the neighbours are narrowed to fit as well: swaps, drops and
+ * additions of one block, however far over the budget `from` is whole; around a whole one they
+ * stay whole.
  */
 export function factorisedNeighbours(from: { kept: number[]; compensation?: CompSpec }, f: FactorisedSpace, seen: Set<string>): { kept: number[]; spec: CompSpec }[] {
   const { space, shape, allow, rank, score } = f;
   const acc = { ...space.acc, embeddings: space.acc.embeddings - embeddingSaving(shape, rank) };
   const narrowed = allow.width && (from.compensation?.heads !== undefined || from.compensation?.ffnWidth !== undefined);
-  const reach = narrowed ? space.budget + Math.max(...space.acc.perBlock) : space.budget;
+  const reach = narrowed ? Math.max(space.budget, subsetParams(acc, from.kept) + Math.max(...acc.perBlock)) : space.budget;
   const specOf = (kept: number[]): CompSpec => (narrowed ? factorisedSpec(kept, allow, space.acc, space.budget, shape, rank, score) : { bridges: allow.bridges && gapsOf(kept).length > 0, embeddingRank: rank });
   return localSearchNeighbours(from.kept, space.numBlocks, acc, reach)
     .map((kept) => ({ kept, spec: specOf(kept) }))

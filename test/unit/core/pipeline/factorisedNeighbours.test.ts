@@ -40,6 +40,10 @@ test('factorised local search: whole neighbours around a whole candidate, narrow
   const seen = new Set([candidateKey(near[0].kept, near[0].spec)]);
   assert.ok(!factorisedNeighbours(from, f, seen).some((c) => candidateKey(c.kept, c.spec) === candidateKey(near[0].kept, near[0].spec)));
   assert.equal(factorisedNeighbours(from, { ...f, space: { ...f.space, candidates: 2 } }, new Set()).length, 2);
+  // A candidate narrowed by more than a block's worth still gets its swaps and additions.
+  const deep = { kept: [0, 1, 2, 3], compensation: { ...uniformWidth({ ...acc, embeddings: 34_000 - 27_872 }, [0, 1, 2, 3], budget, shape, false)!, embeddingRank: 4 } };
+  const deepNear = factorisedNeighbours(deep, f, new Set());
+  assert.ok(deepNear.some((c) => c.kept.length === 4) && deepNear.some((c) => c.kept.length === 5), `swaps and additions: ${deepNear.map((c) => c.kept.join(',')).join(' ')}`);
   // Without width pruning allowed a narrowed start cannot arise; the neighbours stay whole.
   assert.ok(factorisedNeighbours(from, { ...f, allow: { bridges: true, width: false } }, new Set()).every((c) => !narrowedSpec(c)));
 });
