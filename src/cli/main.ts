@@ -22,6 +22,7 @@ import { parseCompensation } from '../core/compensate/mode';
 import { DEFAULT_UNIT_SCORE, parseUnitScore } from '../core/compensate/scores';
 import { parseSelectionRule, SELECTION_RULES } from '../core/optimize/select';
 import { parseBaselines } from '../core/optimize/baselineNames';
+import { parseEmbeddingRank } from '../core/compensate/embeddingRank';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
@@ -31,7 +32,7 @@ const USAGE = `usage:
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force] [--from onnx|safetensors]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
                       [--target-retention ${DEFAULT_TARGET_RETENTION}] [--candidates ${DEFAULT_CANDIDATES}] [--select auto|${SELECTION_RULES.join('|')}]
-                      [--vocab-trim] [--compensate none|bridge|width|all] [--width-score flap|task|mixed] [--embedding-rank R] [--baselines all|none|NAME,…] [--exhaustive] [--force] [...probe options]
+                      [--vocab-trim] [--compensate none|bridge|width|all] [--width-score flap|task|mixed] [--embedding-rank R[,R…]|auto] [--baselines all|none|NAME,…] [--exhaustive] [--force] [...probe options]
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
@@ -187,7 +188,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       if (!v.budget) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
       const target = v['target-retention'] === undefined ? DEFAULT_TARGET_RETENTION : Number(v['target-retention']);
       if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
-      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, compensate: parseCompensation(v.compensate ?? 'none'), exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: int(v['embedding-rank'], 'embedding-rank', 1), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
+      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, compensate: parseCompensation(v.compensate ?? 'none'), exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
       return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
     }
     default:

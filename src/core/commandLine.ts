@@ -5,6 +5,7 @@
 import { OptimizeJob } from './jobs';
 import { DEFAULT_SETTINGS } from './settings';
 import { DEFAULT_UNIT_SCORE } from './compensate/scores';
+import { formatEmbeddingRank } from './compensate/embeddingRank';
 
 /** Quotes one argument for a POSIX shell (left as is when it needs no quoting). */
 export function shellQuote(a: string): string {
@@ -25,7 +26,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (job.compensate && job.compensate !== 'none') args.push('--compensate', job.compensate);
   if (job.exhaustive) args.push('--exhaustive');
   if (job.widthScore && job.widthScore !== DEFAULT_UNIT_SCORE) args.push('--width-score', job.widthScore);
-  if (job.embeddingRank !== undefined) args.push('--embedding-rank', String(job.embeddingRank));
+  if (job.embeddingRank !== undefined) args.push('--embedding-rank', formatEmbeddingRank(job.embeddingRank));
   if (job.baselines && job.baselines !== 'all') args.push('--baselines', job.baselines.length ? job.baselines.join(',') : 'none');
   if (s.limitTrain) args.push('--limit-train', String(s.limitTrain));
   if (s.limitTest) args.push('--limit-test', String(s.limitTest));

@@ -8,6 +8,7 @@ import type { OptimizeResult, ProbeReport, PruneResult } from './report';
 import type { ProbeSettings } from './settings';
 import type { Compensation } from './compensate/mode';
 import type { UnitScore } from './compensate/scores';
+import type { EmbeddingRankChoice } from './compensate/embeddingRank';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -78,8 +79,8 @@ export interface OptimizeJob {
   exhaustive?: boolean;
   /** How narrowed candidates rank heads and neurons (default DEFAULT_UNIT_SCORE). */
   widthScore?: UnitScore;
-  /** Also try the word-embedding table factorised to this rank (with compensation on); default: never. */
-  embeddingRank?: number;
+  /** Also try the word-embedding table factorised to these ranks (with compensation on); default: never. */
+  embeddingRank?: EmbeddingRankChoice;
   /** Which baselines are measured beside the pick (each costs passes over every row); default all. */
   baselines?: BaselineChoice;
   settings: ProbeSettings;

@@ -155,14 +155,18 @@ export interface CompCandidate {
  * first): up to `n.bridged` bridged where they have gaps and still fit; then, for width, up to
  * `n.narrowed` subsets of `wider` (best predicted under a larger budget) narrowed uniformly to fit.
  */
-export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamCounts, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number; factorised?: number }, score?: UnitScore, embeddingRank?: number): CompCandidate[] {
+export function compensatedCandidates(mode: Compensation, ranked: number[][], wider: number[][], acc: ParamCounts, budget: number, shape: WidthShape, n: { bridged: number; narrowed: number; factorised?: number }, score?: UnitScore, embeddingRanks: number[] = []): CompCandidate[] {
   const allow = modeAllows(mode);
   const out: CompCandidate[] = [];
   const seen = new Set<string>();
+  const taken = new Map<string, number>();
+  /** `cap` per origin, and per rank for factorised ones. */
   const push = (kept: number[], spec: CompSpec, origin: string, cap: number) => {
     const key = candidateKey(kept, spec);
-    if (seen.has(key) || out.filter((c) => c.origin === origin).length >= cap || compensatedParams(acc, kept, spec, shape) > budget) return;
+    const group = `${origin}:${spec.embeddingRank ?? ''}`;
+    if (seen.has(key) || (taken.get(group) ?? 0) >= cap || compensatedParams(acc, kept, spec, shape) > budget) return;
     seen.add(key);
+    taken.set(group, (taken.get(group) ?? 0) + 1);
     out.push({ kept, spec, origin });
   };
   if (allow.bridges) for (const k of ranked) if (gapsOf(k).length) push(k, { bridges: true }, 'bridged', n.bridged);
@@ -172,7 +176,7 @@ export function compensatedCandidates(mode: Compensation, ranked: number[][], wi
       if (spec) push(k, score && score !== 'flap' ? { ...spec, score } : spec, 'narrowed', n.narrowed);
     }
   }
-  if (embeddingRank !== undefined) for (const k of [...wider, ...ranked]) push(k, factorisedSpec(k, allow, acc, budget, shape, embeddingRank, score), 'factorised', n.factorised ?? n.narrowed);
+  for (const rank of embeddingRanks) for (const k of [...wider, ...ranked]) push(k, factorisedSpec(k, allow, acc, budget, shape, rank, score), 'factorised', n.factorised ?? n.narrowed);
   return out;
 }
 

@@ -15,10 +15,10 @@ export interface Baseline {
   compensation?: CompSpec;
 }
 
-/** The baselines of `all` that `choice` keeps (random-1..R go together as "random"). */
+/** The baselines of `all` that `choice` keeps (random-1..R go together as "random", drop-top-factorised-rR as "drop-top-factorised"). */
 export function chosenBaselines(all: Baseline[], choice: BaselineChoice): Baseline[] {
   if (choice === 'all') return all;
-  return all.filter((b) => (choice as string[]).includes(b.name.replace(/^random-\d+$/, 'random')));
+  return all.filter((b) => (choice as string[]).includes(b.name.replace(/^random-\d+$/, 'random').replace(/^drop-top-factorised-r\d+$/, 'drop-top-factorised')));
 }
 
 /** Signals that some baselines need; a baseline whose signal is missing is left out, never approximated. */

@@ -38,18 +38,20 @@ export function compensator(run: PreparedRun, space: SearchSpace, settings: Prob
 /**
  * ReplaceMe-style (contiguous run by angular distance, bridged) and FLAP-style (every block,
  * uniformly narrowed and refitted) baselines in the budget, and with --embedding-rank the longest
- * prefix that fits with the factorised table; none without --compensate.
+ * prefix that fits with the factorised table (one per rank tried: `drop-top-factorised-rR` where
+ * several are); none without --compensate.
  */
-export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>, embeddingRank?: number): Baseline[] {
+export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>, embeddingRanks: number[] = []): Baseline[] {
   if (mode === 'none') return [];
   const { numBlocks: L, acc, budget } = space;
   const out: Baseline[] = [];
   // With --embedding-rank, the simplest heuristic gets the same factorised table: what the
   // factorisation alone buys, apart from which blocks are kept.
-  if (embeddingRank !== undefined) {
+  for (const embeddingRank of embeddingRanks) {
     let k = 0;
     while (k < L && compensatedParams(acc, range(k + 1), { bridges: false, embeddingRank }, shape) <= budget) k++;
-    if (compensatedParams(acc, range(k), { bridges: false, embeddingRank }, shape) <= budget) out.push({ name: 'drop-top-factorised', kept: range(k), compensation: { bridges: false, embeddingRank } });
+    const name = embeddingRanks.length > 1 ? `drop-top-factorised-r${embeddingRank}` : 'drop-top-factorised';
+    if (compensatedParams(acc, range(k), { bridges: false, embeddingRank }, shape) <= budget) out.push({ name, kept: range(k), compensation: { bridges: false, embeddingRank } });
   }
   const rm = replaceMeSubset(L, acc, budget, shape, signals.angularDistance);
   if (rm) out.push({ name: 'replaceme-bridge', kept: rm, compensation: { bridges: true } });
@@ -73,16 +75,17 @@ function widerSubsets(space: SearchSpace, extra = 0): number[][] {
 }
 
 /** Measures the compensated variants of the best plain candidates; records where each came from. */
-export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, score: UnitScore = DEFAULT_UNIT_SCORE, embeddingRank?: number): Promise<void> {
+export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compensation, space: SearchSpace, shape: WidthShape, origin: Map<string, string>, ctx: JobContext, score: UnitScore = DEFAULT_UNIT_SCORE, embeddingRanks: number[] = []): Promise<void> {
   if (mode === 'none') return;
   const ranked = evaluator.measured
     .filter((m) => !isCompensated(m.compensation) && m.params <= space.budget)
     .sort((a, b) => b.objective - a.objective)
     .map((m) => m.kept);
-  // A factorised word table frees parameters for more blocks: look further above the budget.
-  const saving = embeddingRank === undefined ? 0 : embeddingSaving(shape, embeddingRank);
-  const wider = modeAllows(mode).width || embeddingRank !== undefined ? widerSubsets(space, saving) : [];
-  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES, factorised: FACTORISED_CANDIDATES }, score, embeddingRank);
+  // A factorised word table frees parameters for more blocks: look further above the budget
+  // (as far as the smallest rank tried frees).
+  const saving = Math.max(0, ...embeddingRanks.map((r) => embeddingSaving(shape, r)));
+  const wider = modeAllows(mode).width || embeddingRanks.length ? widerSubsets(space, saving) : [];
+  const cands = compensatedCandidates(mode, ranked, wider, space.acc, space.budget, shape, { bridged: space.candidates, narrowed: NARROWED_CANDIDATES, factorised: FACTORISED_CANDIDATES }, score, embeddingRanks);
   stage(ctx, 'compensate', `${cands.length} compensated candidate(s): fitting on training texts and measuring`);
   let done = 0;
   for (const c of cands) {
@@ -91,7 +94,18 @@ export async function measureCompensated(evaluator: SubsetEvaluator, mode: Compe
     ctx.onProgress?.({ kind: 'candidate', done: done++, total: cands.length, subset: key });
     await evaluator.measure(c.kept, false, ctx, c.spec);
   }
-  if (embeddingRank !== undefined) await factorisedLocalSearch(evaluator, { space, shape, allow: modeAllows(mode), rank: embeddingRank, score }, origin, ctx);
+  const rank = bestFactorisedRank(evaluator.measured, space.budget);
+  if (rank !== undefined) await factorisedLocalSearch(evaluator, { space, shape, allow: modeAllows(mode), rank, score }, origin, ctx);
+}
+
+/**
+ * The rank of the best factorised candidate in cross-validation: where several ranks were tried,
+ * the local search continues at the one the training rows prefer.
+ */
+export function bestFactorisedRank(measured: Pick<Measured, 'compensation' | 'params' | 'objective'>[], budget: number): number | undefined {
+  let best: Pick<Measured, 'compensation' | 'objective'> | undefined;
+  for (const m of measured) if (m.compensation?.embeddingRank !== undefined && m.params <= budget && (!best || m.objective > best.objective)) best = m;
+  return best?.compensation?.embeddingRank;
 }
 
 /** Rounds of local search around the best factorised candidate (whole blocks, bridged where allowed). */

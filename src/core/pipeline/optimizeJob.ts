@@ -30,6 +30,7 @@ import { verifyCommitted } from './verify';
 import { planVocabTrim, VocabPlan } from './vocabTrim';
 import { findWordEmbedding } from '../onnx/vocab';
 import { COMPENSATED_BASELINES } from '../optimize/baselineNames';
+import { formatEmbeddingRank, ranksFor } from '../compensate/embeddingRank';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
   const t0 = Date.now();
@@ -53,12 +54,12 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   });
 }
 
-/** --embedding-rank: a whole number below the hidden size, with compensation on (checked before any pass). */
-function checkEmbeddingRank(job: OptimizeJob, hidden: number): void {
-  const r = job.embeddingRank;
-  if (r === undefined) return;
-  if (!(Number.isInteger(r) && r >= 1 && r < hidden)) throw badValue('embeddingRank', String(r), `give a whole number from 1 to ${hidden - 1} (the hidden size is ${hidden}), e.g. ${Math.max(1, hidden / 8)}.`);
-  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', String(r), 'factorising the word embeddings is a compensation; add --compensate all (or bridge, width).');
+/** --embedding-rank: the ranks to try, each a whole number below the hidden size, with compensation on (checked before any pass). */
+function embeddingRanks(job: OptimizeJob, hidden: number): number[] {
+  if (job.embeddingRank === undefined) return [];
+  const ranks = ranksFor(job.embeddingRank, hidden);
+  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; add --compensate all (or bridge, width).');
+  return ranks;
 }
 
 /** --baselines: compensated baselines need --compensate, and --select heuristic needs a published heuristic (checked before any pass). */
@@ -82,13 +83,15 @@ interface Analysis {
   splits: TaskSplit[];
   probes: LayerProbes;
   reference: UnprunedReference;
+  /** --embedding-rank resolved for this model ([] = no factorised table). */
+  ranks: number[];
 }
 
 /** Prepare's outputs through extract and probe: the per-layer picture and the search space. */
 async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Promise<Analysis> {
   const { settings } = job;
   const { info } = run;
-  checkEmbeddingRank(job, info.hiddenSize);
+  const ranks = embeddingRanks(job, info.hiddenSize);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
@@ -103,7 +106,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const reference = unprunedReference(splits, { ...full, trimmed: vocab !== null }, probes, settings, ctx);
   const weights = Object.fromEntries(splits.map((sp) => [sp.task.name, sp.weight]));
   const space: SearchSpace = { numBlocks: info.numLayers, acc, budget, objective: { weights, scores: probes.valScores }, candidates: job.candidates, seed: settings.seed };
-  return { run, out, vocab, space, full, tExtracted, splits, probes, reference };
+  return { run, out, vocab, space, full, tExtracted, splits, probes, reference, ranks };
 }
 
 interface Searched {
@@ -119,15 +122,15 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const signals = redundancySignals(a.full.feats, settings.pooling);
   const mode = job.compensate ?? 'none';
   if (mode !== 'none') checkCompensable(info.architecture, info.quantized);
-  const shape = mode === 'none' ? null : widthShape(info, job.embeddingRank === undefined ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
+  const shape = mode === 'none' ? null : widthShape(info, a.ranks.length === 0 ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
-  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, job.embeddingRank) : [], job.baselines);
+  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks) : [], job.baselines);
   let origin: Map<string, string>;
   let search: SearchReport;
   let selection: Selection;
   try {
     ({ origin, search } = await measureCandidates(evaluator, plan, a.space, ctx, job.exhaustive ?? false));
-    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx, job.widthScore, job.embeddingRank);
+    if (shape) await measureCompensated(evaluator, mode, a.space, shape, origin, ctx, job.widthScore, a.ranks);
     selection = await selectWinner(evaluator, a.space.budget, baselines, job.select ?? 'auto', settings.seed, ctx);
   } catch (e) {
     evaluator.dispose();

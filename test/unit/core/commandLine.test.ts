@@ -35,5 +35,7 @@ test('the optimize command line names every option that changes the result, and 
   assert.match(optimizeCommandLine({ ...job, compensate: 'all' }), /--vocab-trim --compensate all --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'width', widthScore: 'flap' }), /--compensate width --width-score flap --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'width', widthScore: DEFAULT_UNIT_SCORE }), /--compensate width --limit-train/);
+  assert.match(optimizeCommandLine({ ...job, compensate: 'all', embeddingRank: [16, 64] }), /--compensate all --embedding-rank 16,64 --limit-train/);
+  assert.match(optimizeCommandLine({ ...job, compensate: 'all', embeddingRank: 'auto' }), /--compensate all --embedding-rank auto --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'none', select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
 });

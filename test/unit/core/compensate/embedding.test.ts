@@ -186,7 +186,7 @@ test('factorised candidates: the saving is rows·d − (rows·r + r·d), and the
   const ranked = [[2, 3], [0, 1]];
   const wider = [[1, 2, 3, 4], [0, 1, 2, 3, 4, 5]];
   const without = compensatedCandidates('all', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2 }, 'task');
-  const withRank = compensatedCandidates('all', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2, factorised: 4 }, 'task', 32);
+  const withRank = compensatedCandidates('all', ranked, wider, acc, budget35, shape, { bridged: 8, narrowed: 2, factorised: 4 }, 'task', [32]);
   assert.ok(without.every((c) => c.spec.embeddingRank === undefined));
   const fac = withRank.filter((c) => c.origin === 'factorised');
   assert.deepEqual(

@@ -63,9 +63,20 @@ test('optimize --embedding-rank: factorised candidates fit more blocks under the
     const acc = await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 });
     assert.ok(Math.abs(acc - rep.verify.perTask.sentlen.measured.accuracy) < 1e-9, `transformers.js ${acc} vs verify ${rep.verify.perTask.sentlen.measured.accuracy}`);
   } else assert.fail(`expected the factorised pick here (4 blocks vs 1); got ${s.kept} ${JSON.stringify(s.compensation)}`);
+  // Several ranks (auto = hidden / 16, / 8, / 4 = 2, 4, 8 here): factorised candidates and a prefix baseline at each.
+  const outAuto = out + '-auto';
+  const ra = spawnSync(process.execPath, [cli, ...base, '--compensate', 'bridge', '--embedding-rank', 'auto', '--out', outAuto], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(ra.status, 0, ra.stderr);
+  const repAuto = JSON.parse(fs.readFileSync(path.join(outAuto, 'probescale-report.json'), 'utf8'));
+  const ranks = new Set(repAuto.selection.candidates.filter((c: { origin: string }) => c.origin === 'factorised').map((c: { compensation: { embeddingRank: number } }) => c.compensation.embeddingRank));
+  assert.deepEqual([...ranks].sort(), [2, 4, 8], 'factorised candidates at every rank auto tries');
+  assert.deepEqual(repAuto.selection.baselines.filter((b: { name: string }) => b.name.startsWith('drop-top-factorised')).map((b: { name: string; compensation: { embeddingRank: number } }) => `${b.name}:${b.compensation.embeddingRank}`), ['drop-top-factorised-r2:2', 'drop-top-factorised-r4:4', 'drop-top-factorised-r8:8']);
+  assert.match(repAuto.command, /--embedding-rank auto/);
+  assert.equal(repAuto.verify.allEqual, true);
   for (const [rank, extra, why] of [
     ['8', [], /--embedding-rank 8: .*add --compensate all/],
     ['32', ['--compensate', 'all'], /--embedding-rank 32: give a whole number from 1 to 31 \(the hidden size is 32\)/],
+    ['4,0', ['--compensate', 'all'], /--embedding-rank 4,0: give a whole number ≥ 1, a comma-separated list of them \(e.g. 16,32,64\), or auto/],
   ] as const) {
     const bad = spawnSync(process.execPath, [cli, ...base, ...extra, '--embedding-rank', rank, '--out', out + '-x'], { encoding: 'utf8' });
     assert.equal(bad.status, 1, bad.stderr);
