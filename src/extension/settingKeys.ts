@@ -6,6 +6,9 @@ import * as vscode from 'vscode';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
 import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
 import { BaselineChoice, parseBaselines } from '../core/optimize/baselineNames';
+import { COMPENSATIONS, Compensation } from '../core/compensate/mode';
+import { DEFAULT_UNIT_SCORE, UNIT_SCORES, UnitScore } from '../core/compensate/scores';
+import { EmbeddingRankChoice, parseEmbeddingRank } from '../core/compensate/embeddingRank';
 
 export const SECTION = 'probescale';
 
@@ -21,6 +24,9 @@ export const SettingKeys = {
   selectionRule: 'selectionRule',
   vocabTrim: 'vocabTrim',
   baselines: 'baselines',
+  compensate: 'compensate',
+  widthScore: 'widthScore',
+  embeddingRank: 'embeddingRank',
 } as const;
 
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
@@ -64,6 +70,12 @@ export interface OptimizeSettings {
   vocabTrim: boolean;
   /** Baselines measured beside the pick (CLI --baselines). */
   baselines: BaselineChoice;
+  /** Least-squares compensation the search may add (CLI --compensate). */
+  compensate: Compensation;
+  /** How narrowed candidates rank heads and neurons (CLI --width-score). */
+  widthScore: UnitScore;
+  /** Ranks of the factorised word table to try (CLI --embedding-rank); undefined: none. */
+  embeddingRank?: EmbeddingRankChoice;
 }
 
 /** A setting's --baselines value; one the core cannot read counts as all, like other out-of-range settings. */
@@ -72,6 +84,15 @@ function baselineSetting(v: unknown): BaselineChoice {
     return typeof v === 'string' ? parseBaselines(v) : 'all';
   } catch {
     return 'all';
+  }
+}
+
+/** A setting's --embedding-rank value: empty is off; one the core cannot read is off too (the range is the job's to check, against the model). */
+function embeddingRankSetting(v: unknown): EmbeddingRankChoice | undefined {
+  try {
+    return typeof v === 'string' && v.trim() !== '' ? parseEmbeddingRank(v) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -84,5 +105,8 @@ export function readOptimizeSettings(scope: vscode.Uri | undefined): OptimizeSet
     select: oneOf(c.get(SettingKeys.selectionRule), ['auto', ...SELECTION_RULES] as const, 'auto'),
     vocabTrim: c.get(SettingKeys.vocabTrim) === true,
     baselines: baselineSetting(c.get(SettingKeys.baselines)),
+    compensate: oneOf(c.get(SettingKeys.compensate), COMPENSATIONS, 'none'),
+    widthScore: oneOf(c.get(SettingKeys.widthScore), UNIT_SCORES, DEFAULT_UNIT_SCORE),
+    embeddingRank: embeddingRankSetting(c.get(SettingKeys.embeddingRank)),
   };
 }

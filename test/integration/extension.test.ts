@@ -223,6 +223,28 @@ describe('ProbeScale extension', () => {
     assert.deepEqual(view.sections, ['evaluation', 'params']);
   });
 
+  it('reads probescale.compensate and probescale.embeddingRank: a compensated, factorised search, committed and verified', async () => {
+    const config = vscode.workspace.getConfiguration('probescale');
+    await config.update('compensate', 'bridge', vscode.ConfigurationTarget.Workspace);
+    await config.update('embeddingRank', '4', vscode.ConfigurationTarget.Workspace);
+    try {
+      // tiny-roberta's 8192 × 32 word table dwarfs its blocks: at 92 % only the factorised table fits more than one.
+      const run = await api.runOptimize({ modelDir: robertaDir, tasks: [task('sentlen')], budget: '0.92', candidates: 2, vocabTrim: false, settings: { limitTrain: 150, limitTest: 60, c: 1, provider: 'cpu' } });
+      assert.equal(run.status, 'done');
+      if (run.status !== 'done') return;
+      const { report } = run;
+      assert.match(report.command ?? '', /--compensate bridge --embedding-rank 4/, 'the model card command repeats the settings');
+      const fac = report.selection.candidates.filter((c) => c.origin === 'factorised');
+      assert.ok(fac.length >= 1 && fac.every((c) => c.compensation?.embeddingRank === 4), 'factorised candidates at rank 4');
+      assert.ok(report.selection.baselines.some((b) => b.name === 'drop-top-factorised'), 'its prefix baseline');
+      assert.equal(report.verify?.allEqual, true);
+      assert.deepEqual(api.currentReport()?.selection?.compensation, report.selection.compensation, 'the view was given the compensation of the pick');
+    } finally {
+      await config.update('compensate', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('embeddingRank', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   it('treats a cancelled probe as cancelled, not as an error', async () => {
     const running = api.runProbe({
       modelDir,

@@ -22,6 +22,9 @@ import { errorMessage, reportError } from '../log';
 import { Services } from '../services';
 import { readOptimizeSettings, readProbeSettings } from '../settingKeys';
 import type { SelectionRule } from '../../core/optimize/select';
+import type { Compensation } from '../../core/compensate/mode';
+import type { UnitScore } from '../../core/compensate/scores';
+import type { EmbeddingRankChoice } from '../../core/compensate/embeddingRank';
 import { besideModel, displayPath, isModelFolder, workspaceFolderFor } from '../workspace/discovery';
 import { pickModelFolder, pickTasks, pickWeights } from './pickers';
 import { confirmReplace } from './prune';
@@ -41,6 +44,10 @@ export interface OptimizeConfig {
   /** Overrides of `probescale.selectionRule` and `probescale.vocabTrim`. */
   select?: SelectionRule | 'auto';
   vocabTrim?: boolean;
+  /** Overrides of `probescale.compensate`, `probescale.widthScore` and `probescale.embeddingRank` (null: off). */
+  compensate?: Compensation;
+  widthScore?: UnitScore;
+  embeddingRank?: EmbeddingRankChoice | null;
   /** Overrides of the `probescale.*` probe settings for this run. */
   settings?: Partial<ProbeSettings>;
 }
@@ -92,6 +99,9 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
   const select = config.select ?? defaults.select;
   const vocabTrim = config.vocabTrim ?? defaults.vocabTrim;
   const baselines = defaults.baselines;
+  const compensate = config.compensate ?? defaults.compensate;
+  const widthScore = config.widthScore ?? defaults.widthScore;
+  const embeddingRank = config.embeddingRank === null ? undefined : (config.embeddingRank ?? defaults.embeddingRank);
   const acc = paramAccountOf(config.modelDir, s.reports.current?.report.model);
   const budgetParams = parseBudget(config.budget, acc);
   const out = config.out ?? optimizedFolderPath(config.modelDir, budgetParams, acc.total);
@@ -101,7 +111,7 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
     if (!(await confirmReplace(out, detail))) return { status: 'declined' };
     overwrite = true;
   }
-  const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, baselines, settings };
+  const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, targetRetention, candidates, select, vocabTrim, baselines, compensate, widthScore, embeddingRank, settings };
   const outcome = await s.jobs.run(
     { type: 'optimize', ...job, command: optimizeCommandLine(job, workspaceRelative(config.modelDir)) },
     `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${formatCount(budgetParams)} parameters`,
