@@ -37,13 +37,16 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   const blocks = (k: number[]) => (k.length ? k.join(',') : '(none)');
   lines.push(`budget ${s.budget.spec}: ${s.budget.params.toLocaleString('en-US')} of ${r.model.params.total.toLocaleString('en-US')} parameters`);
   lines.push('');
-  lines.push(' method           kept blocks                   params    cv %  test %  ret.final  ret.best  chance-norm');
   // A compensated candidate's blocks carry a short mark: "2,3 +bridge", "0,1,2,3,4 +h3/f352".
   const mark = (c?: CompensationRecord) => (c ? ` +${[c.bridges ? (c.window === 3 ? 'bridge3' : 'bridge') : '', c.heads !== undefined || c.ffnWidth !== undefined ? `h${c.heads ?? ''}/f${c.ffnWidth ?? ''}` : '', c.embeddingRank !== undefined ? `e${c.embeddingRank}` : ''].filter(Boolean).join('+')}` : '');
-  const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
-    lines.push(` ${name.padEnd(16)} ${(blocks(kept) + mark(comp)).padEnd(26)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
-  row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
   const ordered = inReportOrder(s.baselines);
+  // Columns as wide as their longest entry (at least the header's), so long names keep the table aligned.
+  const nameW = Math.max(16, ...ordered.map((b) => b.name.length));
+  const keptW = Math.max(26, blocks(s.kept).length + mark(s.compensation).length, ...ordered.map((b) => blocks(b.kept).length + mark(b.compensation).length));
+  lines.push(` ${'method'.padEnd(nameW)} ${'kept blocks'.padEnd(keptW)}    params    cv %  test %  ret.final  ret.best  chance-norm`);
+  const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
+    lines.push(` ${name.padEnd(nameW)} ${(blocks(kept) + mark(comp)).padEnd(keptW)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
+  row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
   for (const b of ordered) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
   lines.push('');
   const compensated = s.baselines.filter((b) => b.compensation);
