@@ -14,6 +14,10 @@ import { validateKept } from '../../../src/core/onnx/edit';
 import { parseProvider } from '../../../src/core/runtime/session';
 import { extensionWords } from '../../../src/extension/paramWords';
 import { fixture } from '../../helpers';
+import { ranksFor } from '../../../src/core/compensate/embeddingRank';
+import { parseCompensation } from '../../../src/core/compensate/mode';
+import { parseUnitScore } from '../../../src/core/compensate/scores';
+import { parseBaselines } from '../../../src/core/optimize/baselineNames';
 
 function caught(f: () => unknown): unknown {
   try {
@@ -45,4 +49,13 @@ test('a bad form value is named as a flag on the command line and as the field i
 
 test('every parameter has a flag the CLI accepts', () => {
   for (const p of Object.keys(PARAM_WORDS) as Param[]) assert.ok(Object.hasOwn(OPTIONS, cliFlag(p).slice(2)), `${cliFlag(p)} is a CLI option`);
+});
+
+test('the optimize settings are named as settings in VS Code: embedding rank, compensation, width score, baselines', () => {
+  const rank = caught(() => ranksFor([300], 256));
+  assert.match(messageIn(rank, cliFlag), /^--embedding-rank 300: give a whole number from 1 to 255/);
+  assert.match(messageIn(rank, extensionWords), /^setting probescale\.embeddingRank 300: give a whole number from 1 to 255/);
+  assert.match(messageIn(caught(() => parseCompensation('some')), extensionWords), /^setting probescale\.compensate some: unknown/);
+  assert.match(messageIn(caught(() => parseUnitScore('x')), extensionWords), /^setting probescale\.widthScore x: unknown/);
+  assert.match(messageIn(caught(() => parseBaselines('drop')), extensionWords), /^setting probescale\.baselines drop: /);
 });
