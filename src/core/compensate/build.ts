@@ -3,7 +3,7 @@
  * and FFN of each kept block (in order), each step reading the already-compensated upstream;
  * write the ONNX.
  */
-import { BadInputError } from '../errors';
+import { BadInputError, UnsupportedModelError } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
@@ -21,6 +21,20 @@ export function encoderOf(info: ModelInfo): Encoder {
   const heads = Number(info.config.num_attention_heads ?? info.config.n_heads ?? 0);
   if (!(heads > 0)) throw new BadInputError(`${info.dir}/config.json has no num_attention_heads (or n_heads); compensation needs the head count.`);
   return { model: info.model, blocks: info.blocks, hidden: info.hiddenSize, heads };
+}
+
+/**
+ * Refuses, before any pass, a model compensation cannot rewrite: what encoderOf refuses, and
+ * weights outside the graph file (calibration serialises the graph in memory).
+ */
+export function checkCompensableModel(info: ModelInfo): void {
+  encoderOf(info);
+  if (info.graphFrom === 'safetensors') {
+    throw new UnsupportedModelError(`${info.dir} has its graph built from model.safetensors, whose weights stay in those files; {{compensate}} needs the folder's ONNX export in one file (onnx/model.onnx). Export one (optimum-cli export onnx), or use {{compensate}} none.`);
+  }
+  if ([...info.model.initializers.values()].some((t) => t.external)) {
+    throw new UnsupportedModelError(`${info.onnxFile} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use {{compensate}} none for this model.`);
+  }
 }
 
 export interface CompensationRequest {

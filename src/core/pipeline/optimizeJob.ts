@@ -11,7 +11,7 @@ import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
 import { parseBudget, subsetParams } from '../optimize/subsets';
 import { widthShape } from '../compensate/commit';
-import { checkCompensable } from '../compensate/structure';
+import { checkCompensableModel } from '../compensate/build';
 import { compensatedBaselines, compensator, measureCompensated } from './compensation';
 import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
@@ -91,6 +91,8 @@ interface Analysis {
 async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Promise<Analysis> {
   const { settings } = job;
   const { info } = run;
+  // Before the full model's pass: a model the options cannot apply to fails in seconds.
+  if ((job.compensate ?? 'none') !== 'none') checkCompensableModel(info);
   const ranks = embeddingRanks(job, info.hiddenSize);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
@@ -121,7 +123,6 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const { info, tokenizer } = a.run;
   const signals = redundancySignals(a.full.feats, settings.pooling);
   const mode = job.compensate ?? 'none';
-  if (mode !== 'none') checkCompensable(info.architecture, info.quantized);
   const shape = mode === 'none' ? null : widthShape(info, a.ranks.length === 0 ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
   const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks) : [], job.baselines);

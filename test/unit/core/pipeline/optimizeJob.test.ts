@@ -1,0 +1,55 @@
+/**
+ * Options a model cannot honour are refused before the full model's pass: the user waits
+ * seconds, not the length of an extraction, to learn that --compensate or --embedding-rank does
+ * not apply, and the message names the option and the model, not an internal file.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runOptimizeJob } from '../../../../src/core/pipeline/optimizeJob';
+import { OptimizeJob, ProgressEvent } from '../../../../src/core/jobs';
+import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
+import { messageIn } from '../../../../src/core/errors';
+import { cliFlag } from '../../../../src/cli/main';
+import { externalize, fixture, robertaMini, tasksDir } from '../../../helpers';
+
+const settings = { ...DEFAULT_SETTINGS, limitTrain: 40, limitTest: 10, c: 1, cacheDir: null };
+
+/** Runs optimize until it fails; returns the message (CLI words) and the stages it reached. */
+async function refusal(modelDir: string, out: string, extra: Partial<OptimizeJob>): Promise<{ message: string; stages: string[] }> {
+  const stages: string[] = [];
+  const job: OptimizeJob = { type: 'optimize', modelDir, tasks: [{ name: 's', path: path.join(tasksDir, 'sentlen'), weight: 1 }], budget: '0.95', out, targetRetention: 0.95, candidates: 2, baselines: [], settings, ...extra };
+  try {
+    await runOptimizeJob(job, { onProgress: (e: ProgressEvent) => e.kind === 'stage' && stages.push(e.stage) });
+  } catch (e) {
+    assert.ok(!fs.existsSync(out), 'nothing written');
+    return { message: messageIn(e, cliFlag), stages };
+  }
+  throw new Error(`optimize ${modelDir} ${JSON.stringify(extra)} succeeded; expected a refusal`);
+}
+
+test('--compensate on a model it cannot rewrite is refused before any pass, naming the model folder', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  try {
+    const ext = path.join(dir, 'ext-bert');
+    fs.cpSync(fixture('tiny-bert'), ext, { recursive: true });
+    externalize(fixture('tiny-bert', 'onnx', 'model.onnx'), path.join(ext, 'onnx'));
+    const cases: [string, Partial<OptimizeJob>, RegExp][] = [
+      [fixture('tiny-t5-encoder'), { compensate: 'bridge' }, /T5 \(RMSNorm, no biases\) is not supported\. Use --compensate none/],
+      [ext, { compensate: 'bridge' }, /ext-bert\/onnx\/model\.onnx keeps its weights as external data.*Use --compensate none/],
+      [robertaMini, { compensate: 'all', settings: { ...settings, dtype: 'q8' } }, /this graph is quantized\. Compensate the float model/],
+      [fixture('tiny-roberta'), { compensate: 'width', settings: { ...settings, from: 'safetensors' } }, /tiny-roberta has its graph built from model\.safetensors.*--compensate needs the folder's ONNX export/],
+    ];
+    for (const [model, extra, message] of cases) {
+      const r = await refusal(model, path.join(dir, 'out'), extra);
+      assert.match(r.message, message);
+      assert.doesNotMatch(r.message, /\.cache\/probescale\/graphs/, 'the user never saw that file');
+      assert.deepEqual(r.stages, ['load'], `${path.basename(model)}: refused before the extraction (stages: ${r.stages.join(', ')})`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
