@@ -5,9 +5,9 @@
  * task uses often is reproduced closely; the rest share what is left. In the graph the word
  * Gather reads A and a MatMul by B follows it; everything downstream is unchanged.
  */
-import { BadInputError } from '../errors';
+import { BadInputError, badValue } from '../errors';
 import { DataType, NewInitializer, NewNode, OnnxModel, OnnxNode } from '../onnx/model';
-import { findWordEmbedding, readRows } from '../onnx/vocab';
+import { findWordEmbedding, readRows, VOCAB_METADATA_KEY, WordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import { CalibrationSet } from './calibrate';
 
 export interface EmbeddingFactor {
@@ -117,6 +117,25 @@ export function factorTable(e: Float32Array, vocab: number, hidden: number, w: F
     }
   }
   return { rank, a, b, energy: total > 0 ? kept / total : 1 };
+}
+
+/**
+ * The word table `--embedding-rank` factorises, checked before any pass: read by input_ids
+ * directly (not through a --vocab-trim id map), float32, and not factorised already.
+ */
+export function factorisableTable(model: OnnxModel, ranks: string): WordEmbedding {
+  const refuse = (what: string) => badValue('embeddingRank', ranks, `${model.src.label} ${what}; start from the model it was made from, or leave {{embeddingRank}} out.`);
+  if (model.metadata.has(VOCAB_METADATA_KEY)) throw refuse('reads its word table through an id map (a {{vocabTrim}} output)');
+  let we: WordEmbedding;
+  try {
+    we = findWordEmbedding(model);
+  } catch {
+    throw refuse('has no word-embedding table that input_ids read directly');
+  }
+  const width = wordEmbeddingWidth(model, we);
+  if (width !== we.hidden) throw refuse(`has its word table factorised already (rank ${we.hidden} of ${width})`);
+  if (we.weight.dataType !== DataType.FLOAT) throw refuse(`has a word table of element type ${we.weight.dataType}, and only float32 tables are factorised`);
+  return we;
 }
 
 /** Factorises the word-embedding table of `model` (float32) with weights from the calibration texts. */

@@ -31,6 +31,8 @@ import { planVocabTrim, VocabPlan } from './vocabTrim';
 import { findWordEmbedding } from '../onnx/vocab';
 import { COMPENSATED_BASELINES } from '../optimize/baselineNames';
 import { formatEmbeddingRank, ranksFor } from '../compensate/embeddingRank';
+import { factorisableTable } from '../compensate/embedding';
+import type { ModelInfo } from '../model/modelInfo';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
   const t0 = Date.now();
@@ -54,11 +56,12 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   });
 }
 
-/** --embedding-rank: the ranks to try, each a whole number below the hidden size, with compensation on (checked before any pass). */
-function embeddingRanks(job: OptimizeJob, hidden: number): number[] {
+/** --embedding-rank: the ranks to try, each a whole number below the hidden size, with compensation on and a table to factorise (checked before any pass). */
+function embeddingRanks(job: OptimizeJob, info: ModelInfo): number[] {
   if (job.embeddingRank === undefined) return [];
-  const ranks = ranksFor(job.embeddingRank, hidden);
+  const ranks = ranksFor(job.embeddingRank, info.hiddenSize);
   if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; add --compensate all (or bridge, width).');
+  factorisableTable(info.model, formatEmbeddingRank(job.embeddingRank));
   return ranks;
 }
 
@@ -93,7 +96,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const { info } = run;
   // Before the full model's pass: a model the options cannot apply to fails in seconds.
   if ((job.compensate ?? 'none') !== 'none') checkCompensableModel(info);
-  const ranks = embeddingRanks(job, info.hiddenSize);
+  const ranks = embeddingRanks(job, info);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;

@@ -13,6 +13,10 @@ import { OptimizeJob, ProgressEvent } from '../../../../src/core/jobs';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
+import { trimVocabFile } from '../../../../src/core/onnx/vocab';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { emptyPlan } from '../../../../src/core/compensate/graph';
+import { encoderOf, writeCompensatedOnnx } from '../../../../src/core/compensate/build';
 import { externalize, fixture, robertaMini, tasksDir } from '../../../helpers';
 
 const settings = { ...DEFAULT_SETTINGS, limitTrain: 40, limitTest: 10, c: 1, cacheDir: null };
@@ -53,3 +57,36 @@ test('--compensate on a model it cannot rewrite is refused before any pass, nami
   }
 });
 
+/** A private copy of tiny-bert whose graph is rewritten by `edit` (the folder as a user would have it). */
+function editedCopy(dir: string, name: string, edit: (file: string) => void): string {
+  const model = path.join(dir, name);
+  fs.cpSync(fixture('tiny-bert'), model, { recursive: true });
+  edit(path.join(model, 'onnx', 'model.onnx'));
+  return model;
+}
+
+test('--embedding-rank on a word table that is trimmed or already factorised is refused before any pass, naming the option', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  try {
+    const trimmed = editedCopy(dir, 'trimmed', (f) => trimVocabFile(f, Array.from({ length: 300 }, (_, i) => i), 1));
+    const factorised = editedCopy(dir, 'factorised', (f) => {
+      const info = openModel(fixture('tiny-bert'));
+      const plan = emptyPlan([0, 1, 2, 3]);
+      plan.embedding = { rank: 4, a: new Float32Array(4096 * 4).fill(0.01), b: new Float32Array(4 * 32).fill(0.01), energy: 1 };
+      writeCompensatedOnnx(encoderOf(info), plan, f);
+      info.model.close();
+    });
+    for (const [model, rank, message] of [
+      [trimmed, 4, /^--embedding-rank 4: .*trimmed\/onnx\/model\.onnx reads its word table through an id map \(a --vocab-trim output\)/],
+      [factorised, 2, /^--embedding-rank 2: .*factorised\/onnx\/model\.onnx has its word table factorised already \(rank 4 of 32\); start from the model it was made from, or leave --embedding-rank out\./],
+      [factorised, 8, /^--embedding-rank 8: .*factorised already/],
+    ] as [string, number, RegExp][]) {
+      const r = await refusal(model, path.join(dir, 'out'), { compensate: 'all', embeddingRank: [rank] });
+      assert.match(r.message, message);
+      assert.doesNotMatch(r.message, /hidden size \(4\)/, 'the hidden size is 32');
+      assert.deepEqual(r.stages, ['load'], `${path.basename(model)} rank ${rank}: refused before the extraction (stages: ${r.stages.join(', ')})`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
