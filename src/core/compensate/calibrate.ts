@@ -71,7 +71,7 @@ export interface CalibrationGraph {
 
 export async function openCalibrationGraph(model: OnnxModel, edit: GraphEdit, outputs: string[], opts: CalibrationOptions = {}, cut?: CalibrationGraph['cut']): Promise<CalibrationGraph> {
   if ([...model.initializers.values()].some((t) => t.external)) {
-    throw new UnsupportedModelError(`${model.src.label} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use --compensate none for this model.`);
+    throw new UnsupportedModelError(`${model.src.label} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use {{compensate}} none for this model.`);
   }
   const { session } = await openSession(chunksToBuffer(model.serialize(edit)), { provider: opts.provider ?? 'cpu', threads: opts.threads });
   return { session, outputs, cut };

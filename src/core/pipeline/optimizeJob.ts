@@ -60,7 +60,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
 function embeddingRanks(job: OptimizeJob, info: ModelInfo): number[] {
   if (job.embeddingRank === undefined) return [];
   const ranks = ranksFor(job.embeddingRank, info.hiddenSize);
-  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; add --compensate all (or bridge, width).');
+  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; set {{compensate}} to all (or bridge, width).');
   factorisableTable(info.model, formatEmbeddingRank(job.embeddingRank));
   return ranks;
 }
@@ -70,9 +70,9 @@ function checkBaselineChoice(job: OptimizeJob): void {
   const choice = job.baselines ?? 'all';
   if (choice === 'all') return;
   const compensated = choice.filter((n) => COMPENSATED_BASELINES.includes(n));
-  if (compensated.length && (job.compensate ?? 'none') === 'none') throw badValue('baselines', compensated.join(','), 'compensated baselines are measured only with --compensate (bridge, width or all); add it or leave them out.');
-  if (choice.includes('drop-top-factorised') && job.embeddingRank === undefined) throw badValue('baselines', 'drop-top-factorised', 'it applies the --embedding-rank table to a prefix; add --embedding-rank R or leave it out.');
-  if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and --baselines ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
+  if (compensated.length && (job.compensate ?? 'none') === 'none') throw badValue('baselines', compensated.join(','), 'compensated baselines are measured only with {{compensate}} bridge, width or all; set it or leave them out.');
+  if (choice.includes('drop-top-factorised') && job.embeddingRank === undefined) throw badValue('baselines', 'drop-top-factorised', 'it applies the {{embeddingRank}} table to a prefix; set {{embeddingRank}} or leave it out.');
+  if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and {{baselines}} ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
 }
 
 /** What the full model tells before any subset is measured. */

@@ -13,7 +13,11 @@ import { messageIn, Param, PARAM_WORDS } from '../../../src/core/errors';
 import { validateKept } from '../../../src/core/onnx/edit';
 import { parseProvider } from '../../../src/core/runtime/session';
 import { extensionWords } from '../../../src/extension/paramWords';
-import { fixture } from '../../helpers';
+import { fixture, tasksDir } from '../../helpers';
+import { runOptimizeJob } from '../../../src/core/pipeline/optimizeJob';
+import { OptimizeJob } from '../../../src/core/jobs';
+import { DEFAULT_SETTINGS } from '../../../src/core/settings';
+import { checkCompensable } from '../../../src/core/compensate/structure';
 import { ranksFor } from '../../../src/core/compensate/embeddingRank';
 import { parseCompensation } from '../../../src/core/compensate/mode';
 import { parseUnitScore } from '../../../src/core/compensate/scores';
@@ -58,4 +62,32 @@ test('the optimize settings are named as settings in VS Code: embedding rank, co
   assert.match(messageIn(caught(() => parseCompensation('some')), extensionWords), /^setting probescale\.compensate some: unknown/);
   assert.match(messageIn(caught(() => parseUnitScore('x')), extensionWords), /^setting probescale\.widthScore x: unknown/);
   assert.match(messageIn(caught(() => parseBaselines('drop')), extensionWords), /^setting probescale\.baselines drop: /);
+});
+
+test('optimize refusals about compensation name the settings in VS Code, not the CLI flags', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-words-'));
+  const settings = { ...DEFAULT_SETTINGS, limitTrain: 20, limitTest: 10, c: 1, cacheDir: null };
+  const refused = (extra: Partial<OptimizeJob>) =>
+    runOptimizeJob({ type: 'optimize', modelDir: fixture('tiny-bert'), tasks: [{ name: 's', path: path.join(tasksDir, 'sentlen'), weight: 1 }], budget: '0.95', out: path.join(dir, 'out'), targetRetention: 0.95, candidates: 2, settings, ...extra }, {}).then(
+      () => assert.fail(`optimize ${JSON.stringify(extra)} succeeded`),
+      (e: unknown) => e,
+    );
+  try {
+    const errors = [
+      await refused({ embeddingRank: [4] }),
+      await refused({ baselines: ['flap-uniform'] }),
+      await refused({ compensate: 'all', baselines: ['drop-top-factorised'] }),
+      await refused({ baselines: [], select: 'heuristic' }),
+      caught(() => checkCompensable('t5', false)),
+    ];
+    for (const e of errors) {
+      const words = messageIn(e, extensionWords);
+      assert.doesNotMatch(words, /--[a-z]/, `VS Code: ${words}`);
+      assert.match(words, /setting probescale\.(compensate|embeddingRank|baselines)/, words);
+      assert.match(messageIn(e, cliFlag), /--(compensate|embedding-rank|baselines)/);
+    }
+    assert.match(messageIn(errors[0], extensionWords), /^setting probescale\.embeddingRank 4: .* set setting probescale\.compensate to all/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

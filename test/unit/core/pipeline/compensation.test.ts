@@ -74,7 +74,7 @@ test('optimize --embedding-rank: factorised candidates fit more blocks under the
   assert.match(repAuto.command, /--embedding-rank auto/);
   assert.equal(repAuto.verify.allEqual, true);
   for (const [rank, extra, why] of [
-    ['8', [], /--embedding-rank 8: .*add --compensate all/],
+    ['8', [], /--embedding-rank 8: .*set --compensate to all/],
     ['32', ['--compensate', 'all'], /--embedding-rank 32: give a whole number from 1 to 31 \(the hidden size is 32\)/],
     ['4,0', ['--compensate', 'all'], /--embedding-rank 4,0: give a whole number ≥ 1, a comma-separated list of them \(e.g. 16,32,64\), or auto/],
   ] as const) {
