@@ -188,7 +188,10 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       if (!v.budget) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
       const target = v['target-retention'] === undefined ? DEFAULT_TARGET_RETENTION : Number(v['target-retention']);
       if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
-      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, compensate: parseCompensation(v.compensate ?? 'none'), exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
+      const compensate = parseCompensation(v.compensate ?? 'none');
+      // Only narrowed blocks read the score: given without them it would silently change nothing.
+      if (v['width-score'] !== undefined && compensate !== 'width' && compensate !== 'all') throw badValue('widthScore', v['width-score'], `it ranks the heads and FFN neurons of narrowed blocks, and {{compensate}} ${compensate} narrows none; add {{compensate}} width (or all), or leave it out.`);
+      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, compensate, exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
       return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
     }
     default:

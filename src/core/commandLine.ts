@@ -25,7 +25,8 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (job.vocabTrim) args.push('--vocab-trim');
   if (job.compensate && job.compensate !== 'none') args.push('--compensate', job.compensate);
   if (job.exhaustive) args.push('--exhaustive');
-  if (job.widthScore && job.widthScore !== DEFAULT_UNIT_SCORE) args.push('--width-score', job.widthScore);
+  // Only narrowed blocks read the score (the CLI refuses it elsewhere).
+  if (job.widthScore && job.widthScore !== DEFAULT_UNIT_SCORE && (job.compensate === 'width' || job.compensate === 'all')) args.push('--width-score', job.widthScore);
   if (job.embeddingRank !== undefined) args.push('--embedding-rank', formatEmbeddingRank(job.embeddingRank));
   if (job.baselines && job.baselines !== 'all') args.push('--baselines', job.baselines.length ? job.baselines.join(',') : 'none');
   if (s.limitTrain) args.push('--limit-train', String(s.limitTrain));

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fixture, repoRoot, robertaMini, tasksDir } from '../../helpers';
+import { cliFlag, jobFromArgs } from '../../../src/cli/main';
+import { messageIn } from '../../../src/core/errors';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 function run(...args: string[]) {
@@ -90,4 +92,17 @@ test('prune writes a drop-in folder atomically and refuses to overwrite without 
   assert.equal(forced.code, 0, forced.err);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).num_layers, 1);
   assert.deepEqual(fs.readdirSync(path.dirname(out)), ['pruned'], 'no temporary folders left');
+});
+
+test('--width-score where no block is narrowed (--compensate none or bridge) is refused, naming it: it would change nothing', () => {
+  const base = ['optimize', robertaMini, '--task', sentlen, '--budget', '0.5', '--out', path.join(os.tmpdir(), 'never-written')];
+  for (const c of [[], ['--compensate', 'none'], ['--compensate', 'bridge']]) {
+    assert.throws(
+      () => jobFromArgs([...base, ...c, '--width-score', 'task']),
+      (e: unknown) => /^--width-score task: it ranks the heads and FFN neurons of narrowed blocks, and --compensate (none|bridge) narrows none; add --compensate width \(or all\), or leave it out\.$/.test(messageIn(e, cliFlag)),
+      c.join(' '),
+    );
+  }
+  for (const c of ['width', 'all']) assert.doesNotThrow(() => jobFromArgs([...base, '--compensate', c, '--width-score', 'mixed']));
+  assert.doesNotThrow(() => jobFromArgs([...base, '--compensate', 'bridge']), 'the default score is not a choice the user made');
 });

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { optimizeCommandLine, shellQuote } from '../../../src/core/commandLine';
 import { DEFAULT_SETTINGS } from '../../../src/core/settings';
 import { DEFAULT_UNIT_SCORE } from '../../../src/core/compensate/scores';
+import { jobFromArgs } from '../../../src/cli/main';
 
 test('shellQuote leaves plain words alone and quotes the rest for a POSIX shell', () => {
   assert.equal(shellQuote('models/roberta-mini'), 'models/roberta-mini');
@@ -38,4 +39,10 @@ test('the optimize command line names every option that changes the result, and 
   assert.match(optimizeCommandLine({ ...job, compensate: 'all', embeddingRank: [16, 64] }), /--compensate all --embedding-rank 16,64 --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'all', embeddingRank: 'auto' }), /--compensate all --embedding-rank auto --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'none', select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
+  // The extension always has a width score (its setting); without narrowed blocks it changes nothing, and the CLI refuses it there.
+  for (const compensate of ['none', 'bridge'] as const) {
+    const line = optimizeCommandLine({ ...job, tasks: [job.tasks[0]], compensate, widthScore: 'flap' });
+    assert.doesNotMatch(line, /--width-score/, compensate);
+    assert.doesNotThrow(() => jobFromArgs(line.split(' ').slice(1)), line);
+  }
 });
