@@ -15,7 +15,9 @@ const AUTO_DIVISORS = [16, 8, 4];
 export function parseEmbeddingRank(s: string): EmbeddingRankChoice {
   const v = s.trim();
   if (v === 'auto') return 'auto';
-  const ranks = v.split(',').map((x) => Number(x.trim()));
+  const parts = v.split(',').map((x) => x.trim());
+  // Plain decimal digits only (as --layers): Number() alone reads 0x20 as 32 and 1e1 as 10.
+  const ranks = parts.map((x) => (/^\d+$/.test(x) ? Number(x) : NaN));
   if (v === '' || ranks.some((r) => !Number.isInteger(r) || r < 1)) throw badValue('embeddingRank', s, 'give a whole number ≥ 1, a comma-separated list of them (e.g. 16,32,64), or auto.');
   return [...new Set(ranks)].sort((a, b) => a - b);
 }
