@@ -89,8 +89,10 @@ function baselineSetting(v: unknown): BaselineChoice {
 
 /** A setting's --embedding-rank value: empty is off; one the core cannot read is off too (the range is the job's to check, against the model). */
 function embeddingRankSetting(v: unknown): EmbeddingRankChoice | undefined {
+  // A rank written as a JSON number (32, not "32") is that rank.
+  const text = typeof v === 'number' ? String(v) : v;
   try {
-    return typeof v === 'string' && v.trim() !== '' ? parseEmbeddingRank(v) : undefined;
+    return typeof text === 'string' && text.trim() !== '' ? parseEmbeddingRank(text) : undefined;
   } catch {
     return undefined;
   }
