@@ -26,7 +26,7 @@ export function parseEmbeddingRank(s: string): EmbeddingRankChoice {
 export function ranksFor(choice: EmbeddingRankChoice, hidden: number): number[] {
   if (choice === 'auto') return [...new Set(AUTO_DIVISORS.map((d) => Math.max(1, Math.floor(hidden / d))))].filter((r) => r < hidden).sort((a, b) => a - b);
   for (const r of choice) {
-    if (!(Number.isInteger(r) && r >= 1 && r < hidden)) throw badValue('embeddingRank', String(r), `give a whole number from 1 to ${hidden - 1} (the hidden size is ${hidden}), e.g. ${Math.max(1, hidden / 8)}.`);
+    if (!(Number.isInteger(r) && r >= 1 && r < hidden)) throw badValue('embeddingRank', String(r), `give a whole number from 1 to ${hidden - 1} (the hidden size is ${hidden}), e.g. ${Math.max(1, Math.floor(hidden / 8))}.`);
   }
   return choice;
 }

@@ -17,6 +17,7 @@ test('--embedding-rank: one rank, a list (sorted, once each) or auto (hidden / 1
   for (const bad of ['', '0', '8.5', 'x', '16,,32', '-4']) assert.throws(() => parseEmbeddingRank(bad), (e: Error) => e.message.includes(`embedding rank ${bad}:`) && /comma-separated list.*auto/.test(e.message), bad);
   // Plain decimal only, as --layers: Number() would read 0x20 as 32 and 1e1 as 10 without a word.
   for (const bad of ['0x20', '1e1', '+4', '4.0', '32,0b1']) assert.throws(() => parseEmbeddingRank(bad), (e: Error) => e.message.includes(`embedding rank ${bad}:`), bad);
+  assert.throws(() => ranksFor([200], 100), (e: Error) => /give a whole number from 1 to 99 \(the hidden size is 100\), e\.g\. 12\.$/.test(e.message), 'the example is a whole number too');
   assert.throws(() => ranksFor([16, 256], 256), /embedding rank 256: give a whole number from 1 to 255 \(the hidden size is 256\)/);
 });
 
