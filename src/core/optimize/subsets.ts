@@ -16,9 +16,10 @@ export function minimumParams(acc: ParamCounts): number {
 /**
  * Parses a budget as the CLI takes it: a fraction 0 < f ≤ 1 of `acc.total` ("0.3" → 30 %, "1" → everything),
  * or an integer > 1 as an absolute parameter count. Returns a parameter count (fractions rounded down).
- * Throws BadInputError naming the value when it is neither, or when not even the block-less model fits.
+ * Throws BadInputError naming the value when it is neither, or when not even the block-less model fits
+ * (`floorNote`, when given, says why an option that shrinks the embeddings does not lower that floor).
  */
-export function parseBudget(spec: string, acc: ParamCounts): number {
+export function parseBudget(spec: string, acc: ParamCounts, floorNote?: string): number {
   const text = spec.trim();
   const v = /^[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?$/.test(text) ? Number(text) : NaN;
   let budget: number;
@@ -37,8 +38,8 @@ export function parseBudget(spec: string, acc: ParamCounts): number {
   const min = minimumParams(acc);
   if (budget < min) {
     throw bad(
-      `(${budget} parameters) is below the smallest possible model: ${min} parameters ` +
-        `(embeddings ${acc.embeddings} + final norm/head ${acc.other}, no blocks; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total})`,
+      `(${budget} parameters) is below the smallest ${floorNote ? 'model the search starts from' : 'possible model'}: ${min} parameters ` +
+        `(embeddings ${acc.embeddings} + final norm/head ${acc.other}, no blocks; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total})${floorNote ? `; ${floorNote}` : ''}`,
     );
   }
   return budget;

@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
-import { parseBudget, subsetParams } from '../optimize/subsets';
+import { minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
 import { widthShape } from '../compensate/commit';
 import { checkCompensableModel } from '../compensate/build';
 import { compensatedBaselines, compensator, measureCompensated } from './compensation';
@@ -101,7 +101,9 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
   const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
-  const budget = parseBudget(job.budget, acc);
+  // A factorised table is smaller, but the search starts from whole-table subsets, so the floor stays.
+  const floorNote = ranks.length ? `{{embeddingRank}} ${formatEmbeddingRank(job.embeddingRank!)} does not lower this floor: the search starts from subsets with the whole word table, and factorises the best of them; give {{budget}} ${minimumParams(acc)} or more.` : undefined;
+  const budget = parseBudget(job.budget, acc, floorNote);
   const out = path.resolve(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);

@@ -90,3 +90,15 @@ test('--embedding-rank on a word table that is trimmed or already factorised is 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a budget below the embeddings with --embedding-rank is refused without claiming a factorised model could not be smaller', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  try {
+    const r = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.2', compensate: 'all', embeddingRank: [4] });
+    assert.match(r.message, /^--budget '0\.2' \(33894 parameters\) is below the smallest model the search starts from: 135296 parameters \(embeddings 135296/);
+    assert.match(r.message, /--embedding-rank 4 does not lower this floor: the search starts from subsets with the whole word table, and factorises the best of them; give --budget 135296 or more\.$/);
+    assert.deepEqual(r.stages, ['load']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
