@@ -25,6 +25,23 @@ export function factorSaving(rows: number, hidden: number, rank: number): number
   return rows * hidden - (rows * rank + rank * hidden);
 }
 
+/**
+ * The ranks at which a rows×hidden table gets smaller: `auto` drops the others, a rank asked for by
+ * number is refused (it would add parameters, e.g. a high rank of a --vocab-trim table).
+ */
+export function savingRanks(ranks: number[], table: { rows: number; hidden: number; trimmed: boolean }, auto: boolean): number[] {
+  const { rows, hidden, trimmed } = table;
+  // The largest r with rows·r + r·hidden < rows·hidden.
+  const max = Math.floor((rows * hidden - 1) / (rows + hidden));
+  const fix = max >= 1 ? `Give a rank of at most ${max}.` : 'No rank makes it smaller: leave {{embeddingRank}} out.';
+  const shape = `the word table is ${rows} × ${hidden}${trimmed ? ' (after {{vocabTrim}})' : ''}`;
+  const bad = ranks.find((r) => factorSaving(rows, hidden, r) <= 0);
+  if (bad !== undefined && !auto) throw badValue('embeddingRank', bad, `${shape}; at rank ${bad} it would have ${rows * bad + bad * hidden} parameters, not fewer than ${rows * hidden}. ${fix}`);
+  const kept = ranks.filter((r) => factorSaving(rows, hidden, r) > 0);
+  if (!kept.length) throw badValue('embeddingRank', 'auto', `${shape}, and none of the ranks it tries (${ranks.join(', ')}) makes it smaller. ${fix}`);
+  return kept;
+}
+
 /** Occurrences + 1 of every token id in the calibration texts (padding excluded). */
 export function tokenWeights(set: CalibrationSet, vocab: number): Float64Array {
   const w = new Float64Array(vocab).fill(1);

@@ -31,7 +31,7 @@ import { planVocabTrim, VocabPlan } from './vocabTrim';
 import { findWordEmbedding } from '../onnx/vocab';
 import { COMPENSATED_BASELINES } from '../optimize/baselineNames';
 import { formatEmbeddingRank, ranksFor } from '../compensate/embeddingRank';
-import { factorisableTable } from '../compensate/embedding';
+import { factorisableTable, savingRanks } from '../compensate/embedding';
 import type { ModelInfo } from '../model/modelInfo';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
@@ -56,13 +56,13 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   });
 }
 
-/** --embedding-rank: the ranks to try, each a whole number below the hidden size, with compensation on and a table to factorise (checked before any pass). */
-function embeddingRanks(job: OptimizeJob, info: ModelInfo): number[] {
+/** --embedding-rank: the ranks to try, each a whole number below the hidden size that makes the table smaller, with compensation on and a table to factorise (checked before any pass). */
+function embeddingRanks(job: OptimizeJob, info: ModelInfo, vocab: VocabPlan | null): number[] {
   if (job.embeddingRank === undefined) return [];
   const ranks = ranksFor(job.embeddingRank, info.hiddenSize);
   if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; set {{compensate}} to all (or bridge, width).');
-  factorisableTable(info.model, formatEmbeddingRank(job.embeddingRank));
-  return ranks;
+  const table = factorisableTable(info.model, formatEmbeddingRank(job.embeddingRank));
+  return savingRanks(ranks, { rows: vocab?.kept.length ?? table.vocab, hidden: table.hidden, trimmed: vocab !== null }, job.embeddingRank === 'auto');
 }
 
 /** --baselines: compensated baselines need --compensate, and --select heuristic needs a published heuristic (checked before any pass). */
@@ -96,10 +96,10 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const { info } = run;
   // Before the full model's pass: a model the options cannot apply to fails in seconds.
   if ((job.compensate ?? 'none') !== 'none') checkCompensableModel(info);
-  const ranks = embeddingRanks(job, info);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
+  const ranks = embeddingRanks(job, info, vocab);
   const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
   // A factorised table is smaller, but the search starts from whole-table subsets, so the floor stays.
   const floorNote = ranks.length ? `{{embeddingRank}} ${formatEmbeddingRank(job.embeddingRank!)} does not lower this floor: the search starts from subsets with the whole word table, and factorises the best of them; give {{budget}} ${minimumParams(acc)} or more.` : undefined;

@@ -10,7 +10,7 @@ import { findWordEmbedding, readRows, wordEmbeddingWidth } from '../../../../src
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
 import { countParams, openModel } from '../../../../src/core/model/modelInfo';
 import { emptyPlan, compensatedEdit, planParamDelta } from '../../../../src/core/compensate/graph';
-import { EmbeddingFactor, factorSaving, factorTable, symmetricEigen } from '../../../../src/core/compensate/embedding';
+import { EmbeddingFactor, factorSaving, factorTable, savingRanks, symmetricEigen } from '../../../../src/core/compensate/embedding';
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec } from '../../../../src/core/compensate/search';
 import { ParamCounts } from '../../../../src/shared/params';
 import { fixture } from '../../../helpers';
@@ -200,4 +200,12 @@ test('factorised candidates: the saving is rows·d − (rows·r + r·d), and the
   const narrowed = without.find((c) => c.kept.length === 6);
   if (narrowed) assert.ok((narrowed.spec.ffnWidth ?? 1024) * (narrowed.spec.heads ?? 4) < (fac[1].spec.ffnWidth ?? 1024) * (fac[1].spec.heads ?? 4));
   assert.throws(() => compensatedParams(acc, [0], { bridges: false, embeddingRank: 8 }, { hidden: 256, heads: 4, ffn: 1024 }), /wordRows/);
+});
+
+test('savingRanks: only ranks that make the table smaller; auto drops the others, a number is refused with the largest that works', () => {
+  assert.deepEqual(savingRanks([16, 32, 64], { rows: 8192, hidden: 256, trimmed: false }, false), [16, 32, 64]);
+  assert.throws(() => savingRanks([249], { rows: 8192, hidden: 256, trimmed: false }, false), /embedding rank 249: the word table is 8192 × 256; at rank 249 it would have 2103552 parameters, not fewer than 2097152\. Give a rank of at most 248\./);
+  assert.deepEqual(savingRanks([248], { rows: 8192, hidden: 256, trimmed: false }, false), [248]);
+  assert.deepEqual(savingRanks([2, 4, 8], { rows: 10, hidden: 32, trimmed: true }, true), [2, 4], 'auto: rank 8 of a 10-row table would add parameters');
+  assert.throws(() => savingRanks([1], { rows: 1, hidden: 32, trimmed: true }, true), /embedding rank auto: the word table is 1 × 32 \(after vocabulary trimming\), and none of the ranks it tries \(1\) makes it smaller\. No rank makes it smaller/);
 });

@@ -102,3 +102,15 @@ test('a budget below the embeddings with --embedding-rank is refused without cla
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an --embedding-rank whose factorisation is no smaller than the word table is refused before any pass', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  try {
+    // tiny-bert: 4096 × 32; trimmed to the 40 training texts' tokens it has a few hundred rows, and rank 31 costs more than 32 columns.
+    const r = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { compensate: 'all', vocabTrim: true, embeddingRank: [8, 31] });
+    assert.match(r.message, /^--embedding-rank 31: the word table is \d+ × 32 \(after --vocab-trim\); at rank 31 it would have \d+ parameters, not fewer than \d+\. Give a rank of at most \d+\.$/);
+    assert.deepEqual(r.stages, ['load']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
