@@ -224,10 +224,11 @@ class ProgressLine {
   }
 }
 
-/** The output a job writes, checked before any work (existing entry, source model, writable parent). */
+/** The output a job writes, checked before any work (existing entry, source model and task data, writable parent). */
 function preflight(job: Job, out: string | undefined): string | undefined {
-  if (job.type === 'prune' || job.type === 'optimize') return preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir]);
-  return out === undefined ? undefined : preflightOutput(out, 'file', true, [job.modelDir]);
+  const data = job.type === 'prune' ? [] : job.tasks.map((t) => t.path);
+  if (job.type === 'prune' || job.type === 'optimize') return preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir], 'out', data);
+  return out === undefined ? undefined : preflightOutput(out, 'file', true, [job.modelDir], 'out', data);
 }
 
 /** Writes a report to `file` (paths relative to it, see core/reportPaths.ts). */

@@ -89,10 +89,11 @@ function isInside(child: string, parent: string): boolean {
 }
 
 /**
- * Refuses an output that would replace or delete the source model: the source folder itself, one
- * of its ancestors, or an existing path inside it. Symlinks are resolved on both sides.
+ * Refuses an output that would replace or delete the source model or the task data the job
+ * reads: the folder (or data file) itself, one of its ancestors, or an existing path inside it.
+ * Symlinks are resolved on both sides.
  */
-export function assertNotSource(param: Param, dest: string, sources: string[]): void {
+export function assertNotSource(param: Param, dest: string, sources: string[], data: string[] = []): void {
   const d = realish(dest);
   for (const s of sources) {
     const src = realish(s);
@@ -101,6 +102,11 @@ export function assertNotSource(param: Param, dest: string, sources: string[]): 
       throw badValue(param, dest, `that path ${what}; writing there would replace the source. Choose a path outside it.`);
     }
     if (isInside(d, src) && fs.existsSync(dest)) throw badValue(param, dest, `that path is inside the source model folder ${s} and exists; ProbeScale never replaces files of its source. Choose a new path.`);
+  }
+  for (const s of data) {
+    const src = realish(s);
+    if (isInside(src, d)) throw badValue(param, dest, `that path ${d === src ? 'is' : 'contains'} the task data ${s}; writing there would replace it. Choose a path outside it.`);
+    if (isInside(d, src) && fs.existsSync(dest)) throw badValue(param, dest, `that path is inside the task data ${s} and exists; ProbeScale never replaces its inputs. Choose a new path.`);
   }
 }
 
@@ -136,12 +142,12 @@ export function outExists(dest: string): BadInputError {
 
 /**
  * Every check an output path can fail, run before any work so a bad path costs nothing:
- * existing entry (folder vs file), source protection, parent writable. `kind` is what will be
+ * existing entry (folder vs file), source model and task data protection, parent writable. `kind` is what will be
  * written there. Also removes leftovers of earlier killed runs at that path.
  */
-export function preflightOutput(dest: string, kind: 'folder' | 'file', overwrite: boolean, sources: string[], param: Param = 'out'): string {
+export function preflightOutput(dest: string, kind: 'folder' | 'file', overwrite: boolean, sources: string[], param: Param = 'out', data: string[] = []): string {
   const abs = path.resolve(dest);
-  assertNotSource(param, dest, sources);
+  assertNotSource(param, dest, sources, data);
   if (fs.existsSync(abs)) {
     const isDir = fs.statSync(abs).isDirectory();
     if (kind === 'folder' && !isDir) throw badValue(param, dest, 'a file of that name exists; choose another path (a folder is written there).');

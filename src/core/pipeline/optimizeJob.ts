@@ -40,7 +40,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   if (!Number.isInteger(job.candidates) || job.candidates < 1) throw badValue('candidates', job.candidates, 'give a whole number ≥ 1.');
   checkBaselineChoice(job);
   // Before any work: an output that exists, replaces the source or cannot be written fails now.
-  preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir]);
+  preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir], 'out', job.tasks.map((t) => t.path));
   return withPrepared(job.modelDir, job.tasks, job.settings, ctx, async (run) => {
     const a = await analyse(job, run, ctx);
     const s = await searchAndReport(job, a, ctx);

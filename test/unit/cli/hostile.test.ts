@@ -35,6 +35,13 @@ function copyModel(dir: string, name = 'tiny-bert'): string {
   return dst;
 }
 
+/** A private copy of the sentlen task under `dir`/data. */
+function copyTask(dir: string): string {
+  const dst = path.join(dir, 'data', 'sentlen');
+  fs.cpSync(sentlen, dst, { recursive: true });
+  return dst;
+}
+
 function patchConfig(model: string, patch: Record<string, unknown>): string {
   const file = path.join(model, 'config.json');
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...patch }));
@@ -134,6 +141,26 @@ const cases: Case[] = [
     after: (d) => assert.equal(JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8')).settings.maxLength, 128),
   },
   // Outputs and the source
+  ...[
+    ['the task folder', (data: string) => data],
+    ['a folder holding the task folder', (data: string) => path.dirname(data)],
+  ].map(([what, outOf]) => ({
+    name: `optimize --out ${what as string} --force`,
+    args: (d: string) => {
+      const data = copyTask(d);
+      return ['optimize', fixture('tiny-bert'), '--task', `s=${data}`, '--budget', '0.95', '--out', (outOf as (p: string) => string)(data), '--force', ...LIMITS];
+    },
+    code: 1,
+    stderr: /that path (is|contains) the task data .*sentlen; writing there would replace it\. Choose a path outside it\./,
+    after: (d: string) => assert.deepEqual(fs.readdirSync(path.join(d, 'data', 'sentlen')).sort(), ['test.jsonl', 'train.jsonl'], 'the task data is intact'),
+  })),
+  {
+    name: 'probe --out a task data file',
+    args: (d) => ['probe', fixture('tiny-bert'), '--task', `s=${copyTask(d)}`, ...LIMITS, '--out', path.join(d, 'data', 'sentlen', 'train.jsonl')],
+    code: 1,
+    stderr: /that path is inside the task data .*sentlen and exists; ProbeScale never replaces its inputs/,
+    after: (d) => assert.equal(fs.readFileSync(path.join(d, 'data', 'sentlen', 'train.jsonl'), 'utf8'), fs.readFileSync(path.join(sentlen, 'train.jsonl'), 'utf8')),
+  },
   { name: 'prune --out the source folder --force', args: () => prune(fixture('tiny-bert'), '--out', fixture('tiny-bert'), '--force'), code: 1, stderr: /is the source model folder; writing there would replace the source/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
   { name: 'prune --out the parent of the source --force', args: () => prune(fixture('tiny-bert'), '--out', fixture(), '--force'), code: 1, stderr: /contains the source model folder/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },
   { name: 'prune --out a symlink to the source --force', args: (d) => (fs.symlinkSync(fixture('tiny-bert'), path.join(d, 'link')), prune(fixture('tiny-bert'), '--out', path.join(d, 'link'), '--force')), code: 1, stderr: /is the source model folder/, after: () => assert.deepEqual(listing(fixture('tiny-bert')), tiny) },

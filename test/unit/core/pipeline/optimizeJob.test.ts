@@ -114,3 +114,17 @@ test('an --embedding-rank whose factorisation is no smaller than the word table 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the output never replaces the task data, whichever host asked (the extension calls the job directly)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  try {
+    const data = path.join(dir, 'sentlen');
+    fs.cpSync(path.join(tasksDir, 'sentlen'), data, { recursive: true });
+    const job: OptimizeJob = { type: 'optimize', modelDir: fixture('tiny-bert'), tasks: [{ name: 's', path: data, weight: 1 }], budget: '0.95', out: data, overwrite: true, targetRetention: 0.95, candidates: 2, settings };
+    await assert.rejects(runOptimizeJob(job, {}), (e: unknown) => /^--out .*sentlen: that path is the task data .*sentlen; writing there would replace it/.test(messageIn(e, cliFlag)));
+    await assert.rejects(runOptimizeJob({ ...job, out: dir }, {}), (e: unknown) => /that path contains the task data/.test(messageIn(e, cliFlag)));
+    assert.deepEqual(fs.readdirSync(data).sort(), ['test.jsonl', 'train.jsonl']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
