@@ -6,7 +6,8 @@ import { inReportOrder } from '../shared/verdict';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
 
-export function formatProbeReport(r: ProbeReport): string {
+/** `claimed`: eval of a committed folder, the test accuracy its probescale-report.json claims per task (core/commit/committed.ts). */
+export function formatProbeReport(r: ProbeReport, claimed?: Record<string, number>): string {
   const lines: string[] = [];
   const m = r.model;
   lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}, ${m.params.perBlock[0]?.toLocaleString('en-US')} per block)${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ' · graph built from safetensors' : ''} · ${r.provider}`);
@@ -20,11 +21,17 @@ export function formatProbeReport(r: ProbeReport): string {
       const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
       lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)} ${pct(l.cvAccuracy)}${mark}`);
     }
-    if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %`);
+    if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %${claimNote(t.final.accuracy, claimed?.[name])}`);
   }
   lines.push('');
   lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer (highest cv %, 5-fold cross-validation on the training rows); + = highest test accuracy where that is another layer; sel = acc − ctrl (control task: permuted labels).');
   return lines.join('\n') + '\n';
+}
+
+/** Whether a shipped classifier scores what its committed report claims (an edited or swapped graph does not). */
+function claimNote(accuracy: number, claim: number | undefined): string {
+  if (claim === undefined) return '';
+  return Math.abs(claim - accuracy) < 1e-9 ? ' (as committed)' : ` (the committed report claims ${pct(claim).trim()} %)`;
 }
 
 function fmtC(c: number): string {

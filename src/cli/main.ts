@@ -18,6 +18,7 @@ import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype, parseGraphSource } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { formatOptimizeReport, formatProbeReport } from './format';
+import { claimedAccuracy } from '../core/commit/committed';
 import { parseCompensation } from '../core/compensate/mode';
 import { DEFAULT_UNIT_SCORE, parseUnitScore } from '../core/compensate/scores';
 import { parseSelectionRule, SELECTION_RULES } from '../core/optimize/select';
@@ -248,7 +249,7 @@ async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undef
     case 'probe':
     case 'eval': {
       const report = await runner.run(job, ctx);
-      show(formatProbeReport(report));
+      show(formatProbeReport(report, job.type === 'eval' ? claimedAccuracy(job.modelDir, report) : undefined));
       if (out) {
         writeReportFile(out, report);
         process.stderr.write(`report written to ${path.resolve(out)}\n`);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatOptimizeReport } from '../../../src/cli/format';
+import { formatOptimizeReport, formatProbeReport } from '../../../src/cli/format';
+import type { ProbeReport } from '../../../src/core/report';
 import { repoRoot } from '../../helpers';
 
 test('the optimize table stays aligned with baseline names and compensation marks longer than its default columns', () => {
@@ -17,4 +18,13 @@ test('the optimize table stays aligned with baseline names and compensation mark
   for (const r of rows) assert.equal(column(r), column(rows[0]), `params column of: ${r}`);
   for (const r of rows) assert.equal(r.indexOf('%'), rows[0].indexOf('%'), r);
   assert.equal(lines[header].indexOf('kept blocks'), rows[0].indexOf('0,2,3,4,7'), 'the kept-blocks header over its column');
+});
+
+test('eval of a committed folder says whether each task scores as its report claims', () => {
+  const task = { labels: ['a', 'b'], nTrain: 40, nTest: 10, pooling: 'mean', majority: 0.5, weight: 1, layers: [], bestLayer: 4, final: { accuracy: 0.7, macroF1: 0.6 } };
+  const report = { model: { architecture: 'bert', numLayers: 4, hiddenSize: 32, params: { total: 1, embeddings: 1, perBlock: [0], other: 0 } }, provider: 'cpu', tasks: { same: task, edited: task, unclaimed: task } } as unknown as ProbeReport;
+  const text = formatProbeReport(report, { same: 0.7, edited: 0.9 });
+  assert.match(text, /same: .*\n.*\n {2}final \(as shipped\): acc 70\.0 %, F1 60\.0 % \(as committed\)/);
+  assert.match(text, /edited: .*\n.*\n {2}final \(as shipped\): acc 70\.0 %, F1 60\.0 % \(the committed report claims 90\.0 %\)/);
+  assert.match(text, /unclaimed: .*\n.*\n {2}final \(as shipped\): acc 70\.0 %, F1 60\.0 %\n/);
 });

@@ -188,6 +188,21 @@ const cases: Case[] = [
     code: 0,
     after: (d) => assert.deepEqual(fs.readdirSync(path.join(d, 'tmp')).filter((f) => /mat-debug|\.ses/.test(f)), []),
   },
+  {
+    name: 'eval of a committed folder whose report was edited by hand says the claim differs',
+    args: (d) => {
+      const out = path.join(d, 'committed');
+      const made = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--out', out, ...LIMITS], { encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      const file = path.join(out, 'probescale-report.json');
+      const report = JSON.parse(fs.readFileSync(file, 'utf8'));
+      report.selection.perTask.s.test.accuracy = 0.987;
+      fs.writeFileSync(file, JSON.stringify(report));
+      return ['eval', out, '--task', `s=${sentlen}`, ...LIMITS];
+    },
+    code: 0,
+    after: (_d, r) => assert.match(r.stdout, /final \(as shipped\): acc [\d.]+ %, F1 [\d.]+ % \(the committed report claims 98\.7 %\)/),
+  },
   // Task names and specs
   ...['..', '.', 'a/b', '.hidden', 'NUL'].map((name) => ({
     name: `task name '${name}'`,
