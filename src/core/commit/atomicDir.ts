@@ -141,6 +141,19 @@ export function outExists(dest: string): BadInputError {
 }
 
 /**
+ * What replacing may remove: an earlier model folder (config.json with onnx/ or safetensors
+ * weights, as prune and optimize write them) or an empty folder. Anything else (a project, a
+ * home folder: `--out . --force`) is refused, naming some of what it holds.
+ */
+function assertReplaceable(param: Param, dest: string, abs: string): void {
+  const names = namesIn(abs).sort();
+  const model = names.includes('config.json') && (names.includes('onnx') || names.some((n) => n.endsWith('.safetensors')));
+  if (names.length === 0 || model) return;
+  const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
+  throw badValue(param, dest, `the folder holds files that are not a model folder (${shown}); {{force}} replaces an earlier model folder (config.json with onnx/ or safetensors weights) or an empty folder, never others. Choose a new path, or empty it first.`);
+}
+
+/**
  * Every check an output path can fail, run before any work so a bad path costs nothing:
  * existing entry (folder vs file), source model and task data protection, parent writable. `kind` is what will be
  * written there. Also removes leftovers of earlier killed runs at that path.
@@ -153,6 +166,7 @@ export function preflightOutput(dest: string, kind: 'folder' | 'file', overwrite
     if (kind === 'folder' && !isDir) throw badValue(param, dest, 'a file of that name exists; choose another path (a folder is written there).');
     if (kind === 'file' && isDir) throw badValue(param, dest, `that is a folder; give a file path such as ${path.join(dest, 'report.json')}.`);
     if (kind === 'folder' && !overwrite) throw outExists(dest);
+    if (kind === 'folder') assertReplaceable(param, dest, abs);
   }
   assertParentWritable(param, dest, abs);
   cleanStaleTemporaries(abs);

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cleanDeadProcessFolders, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
 import { COMPENSATED_TMP } from '../../../../src/core/compensate/variant';
-import { CancelledError } from '../../../../src/core/errors';
+import { CancelledError, messageIn } from '../../../../src/core/errors';
+import { cliFlag } from '../../../../src/cli/main';
 
 test('a commit removes temporaries of dead processes beside it, keeps live ones, and leaves nothing when cancelled', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-atomic-'));
@@ -51,6 +52,31 @@ test('the private folders of killed compensated builds are removed by the next r
     assert.deepEqual(cleanDeadProcessFolders(path.join(dir, 'missing'), COMPENSATED_TMP), []);
   } finally {
     live.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replacing (--force) takes an earlier model folder or an empty one, never a folder of other files', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-atomic-'));
+  const write = (name: string) => writeFolderAtomically(path.join(dir, name), true, async (tmp) => fs.writeFileSync(path.join(tmp, 'config.json'), '{}'));
+  try {
+    // A project folder: `--out . --force` from inside it used to delete it all.
+    fs.mkdirSync(path.join(dir, 'project', 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'project', 'src', 'main.c'), 'int main;');
+    fs.writeFileSync(path.join(dir, 'project', 'notes.txt'), 'notes');
+    await assert.rejects(write('project'), (e: unknown) => /^--out .*project: the folder holds files that are not a model folder \(notes\.txt, src\); --force replaces an earlier model folder \(config\.json with onnx\/ or safetensors weights\) or an empty folder, never others\. Choose a new path, or empty it first\.$/.test(messageIn(e, cliFlag)));
+    assert.equal(fs.readFileSync(path.join(dir, 'project', 'src', 'main.c'), 'utf8'), 'int main;', 'nothing was touched');
+    // An earlier model folder (ONNX or safetensors) and an empty folder are replaced.
+    for (const [name, files] of [['onnx-model', ['config.json', 'onnx/model.onnx']], ['st-model', ['config.json', 'model.safetensors']], ['empty', []]] as [string, string[]][]) {
+      for (const f of files) {
+        fs.mkdirSync(path.dirname(path.join(dir, name, f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, name, f), 'x');
+      }
+      fs.mkdirSync(path.join(dir, name), { recursive: true });
+      await write(name);
+      assert.deepEqual(fs.readdirSync(path.join(dir, name)), ['config.json'], name);
+    }
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
