@@ -30,18 +30,23 @@ export function committedTasksOf(config: Record<string, unknown>): CommittedTask
 
 /**
  * The test accuracy the folder's own probescale-report.json claims per task, for the tasks
- * this eval measured on as many test rows (other row counts are not comparable).
+ * this eval measured on as many test rows (other row counts are not comparable). For a quantized
+ * variant, what the report measured for that file (verify.quantized), else no claim: the float
+ * scores say nothing about an int8 graph.
  */
 export function claimedAccuracy(dir: string, report: ProbeReport): Record<string, number> | undefined {
-  let committed: { tasks?: Record<string, { nTest?: number }>; selection?: { perTask?: Record<string, { test?: { accuracy?: number } }> } };
+  type Scores = Record<string, { test?: { accuracy?: number }; measured?: { accuracy?: number } }>;
+  let committed: { tasks?: Record<string, { nTest?: number }>; selection?: { perTask?: Scores }; verify?: { quantized?: { file?: string; perTask?: Scores } } };
   try {
     committed = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8')) as typeof committed;
   } catch {
     return undefined;
   }
+  const q = committed.verify?.quantized;
+  const variant = report.model.quantized ? (q?.file && path.basename(q.file) === path.basename(report.model.onnxFile) ? q.perTask : undefined) : undefined;
   const out: Record<string, number> = {};
   for (const [name, t] of Object.entries(report.tasks)) {
-    const acc = committed.selection?.perTask?.[name]?.test?.accuracy;
+    const acc = report.model.quantized ? variant?.[name]?.measured?.accuracy : committed.selection?.perTask?.[name]?.test?.accuracy;
     if (typeof acc === 'number' && committed.tasks?.[name]?.nTest === t.nTest) out[name] = acc;
   }
   return Object.keys(out).length ? out : undefined;

@@ -25,3 +25,18 @@ test('claimed accuracy: what the folder\'s report claims, for tasks measured on 
   assert.deepEqual(Object.keys(claimedAccuracy(dir, evalReport) ?? {}), ['bshift'], 'other row counts are not comparable');
   assert.equal(claimedAccuracy(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-none-')), evalReport), undefined);
 });
+
+test('claimed accuracy of a quantized variant: what the report measured for that file, or no claim where it measured none', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-claimed-'));
+  const opt = JSON.parse(fs.readFileSync(fixture('reports-before', 'optimize-tiny-roberta.json'), 'utf8'));
+  const evalReport = JSON.parse(fs.readFileSync(fixture('reports-before', 'eval-committed.json'), 'utf8'));
+  const q8 = { ...evalReport, model: { ...evalReport.model, quantized: true, onnxFile: '<out>/opt-roberta/onnx/model_quantized.onnx' } };
+  const write = (report: object) => fs.writeFileSync(path.join(dir, 'probescale-report.json'), JSON.stringify(report));
+  write(opt);
+  assert.equal(claimedAccuracy(dir, q8), undefined, 'the float scores are no claim about the int8 graph');
+  const score = (accuracy: number) => ({ accuracy, macroF1: accuracy });
+  write({ ...opt, verify: { ...opt.verify, quantized: { file: 'onnx/model_quantized.onnx', method: 'q8', perTask: { sentlen: { float: score(0.5), measured: score(0.625), difference: 0.125 } } } } });
+  assert.deepEqual(claimedAccuracy(dir, q8), { sentlen: 0.625 });
+  assert.deepEqual(claimedAccuracy(dir, evalReport), { sentlen: opt.selection.perTask.sentlen.test.accuracy, bshift: opt.selection.perTask.bshift.test.accuracy }, 'the float graph: the float claim');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
