@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { copyTokenizerFiles } from '../commit/files';
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
-import { describePlan } from './graph';
+import { COMPENSATION_METADATA, describePlan } from './graph';
+import { badValue } from '../errors';
+import type { Compensation } from './mode';
 import { CompSpec, WidthShape, describeSpec } from './search';
 import { CompensatedVariant } from './variant';
 
@@ -20,6 +22,25 @@ export function widthShape(info: ModelInfo, wordRows?: number): WidthShape {
   const heads = Number(info.config.num_attention_heads ?? info.config.n_heads ?? 0);
   const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? 4 * info.hiddenSize);
   return { hidden: info.hiddenSize, heads, ffn, ...(wordRows !== undefined ? { wordRows } : {}) };
+}
+
+/**
+ * Width pruning sizes its candidates from config.json's widths (widthShape), which a committed
+ * folder keeps at the source's (configs cannot say per-block widths): a graph whose blocks are
+ * narrowed already is refused, before any pass, rather than counted wrong and shipped over budget.
+ */
+export function checkFullWidth(info: ModelInfo, mode: Compensation): void {
+  let width: Record<string, number> = {};
+  try {
+    width = (JSON.parse(info.model.metadata.get(COMPENSATION_METADATA) ?? '{}') as { width?: Record<string, number> }).width ?? {};
+  } catch {
+    // Not ours: nothing recorded as narrowed.
+  }
+  const narrowed = Object.entries(width);
+  if (narrowed.length === 0) return;
+  const shape = widthShape(info);
+  const shown = narrowed.slice(0, 2).map(([k, n]) => `${k} ${n}`).join(', ') + (narrowed.length > 2 ? ', …' : '');
+  throw badValue('compensate', mode, `${info.onnxFile} has narrowed blocks already (${shown}); width pruning sizes candidates from config.json's full widths (${shape.heads} heads, ${shape.ffn} FFN neurons). Start from the model it was made from, or use {{compensate}} bridge.`);
 }
 
 /** The `probescale.compensation` section of config.json and the report. */

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
 import { minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
-import { widthShape } from '../compensate/commit';
+import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel } from '../compensate/build';
 import { compensatedBaselines, compensator, measureCompensated } from './compensation';
 import type { ParamCounts } from '../../shared/params';
@@ -95,7 +95,9 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const { settings } = job;
   const { info } = run;
   // Before the full model's pass: a model the options cannot apply to fails in seconds.
-  if ((job.compensate ?? 'none') !== 'none') checkCompensableModel(info);
+  const mode = job.compensate ?? 'none';
+  if (mode !== 'none') checkCompensableModel(info);
+  if (mode === 'width' || mode === 'all') checkFullWidth(info, mode);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ import { trimVocabFile } from '../../../../src/core/onnx/vocab';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { emptyPlan } from '../../../../src/core/compensate/graph';
 import { encoderOf, writeCompensatedOnnx } from '../../../../src/core/compensate/build';
-import { externalize, fixture, robertaMini, tasksDir } from '../../../helpers';
+import { externalize, fixture, repoRoot, robertaMini, tasksDir } from '../../../helpers';
 
 const settings = { ...DEFAULT_SETTINGS, limitTrain: 40, limitTest: 10, c: 1, cacheDir: null };
 
@@ -124,6 +125,23 @@ test('the output never replaces the task data, whichever host asked (the extensi
     await assert.rejects(runOptimizeJob(job, {}), (e: unknown) => /^--out .*sentlen: that path is the task data .*sentlen; writing there would replace it/.test(messageIn(e, cliFlag)));
     await assert.rejects(runOptimizeJob({ ...job, out: dir }, {}), (e: unknown) => /that path contains the task data/.test(messageIn(e, cliFlag)));
     assert.deepEqual(fs.readdirSync(data).sort(), ['test.jsonl', 'train.jsonl']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--compensate width on blocks that are narrowed already is refused before any pass (the search sized them from config.json and shipped over budget)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  try {
+    const narrowed = path.join(dir, 'narrowed');
+    const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+    const made = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-bert'), '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--compensate', 'width', '--select', 'heuristic', '--baselines', 'flap-uniform', '--limit-train', '40', '--limit-test', '10', '--c', '1', '--no-cache', '-q', '--out', narrowed], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    for (const compensate of ['width', 'all'] as const) {
+      const r = await refusal(narrowed, path.join(dir, 'out'), { compensate, budget: '0.9' });
+      assert.match(r.message, new RegExp(`^--compensate ${compensate}: .*narrowed/onnx/model\\.onnx has narrowed blocks already \\(ffn:0 16, ffn:1 16, …\\); width pruning sizes candidates from config\\.json's full widths \\(2 heads, 64 FFN neurons\\)\\. Start from the model it was made from, or use --compensate bridge\\.$`));
+      assert.deepEqual(r.stages, ['load']);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
