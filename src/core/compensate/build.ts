@@ -63,7 +63,7 @@ export async function fitPlan(enc: Encoder, req: CompensationRequest, set: Calib
   // First, so that every fit after it reads the factorised embeddings.
   if (req.embeddingRank !== undefined) {
     stage(ctx, 'compensate', `factorising the word embeddings to rank ${req.embeddingRank} (token counts of ${set.texts} training texts)`);
-    plan.embedding = factorEmbedding(enc.model, set, req.embeddingRank);
+    plan.embedding = factorEmbedding(enc.model, set, req.embeddingRank, ctx.signal);
   }
   if (req.bridges && gapsOf(req.kept).length) {
     stage(ctx, 'compensate', `fitting bridges into blocks ${gapsOf(req.kept).join(', ')} on ${set.texts} training texts`);

@@ -5,7 +5,7 @@
  * task uses often is reproduced closely; the rest share what is left. In the graph the word
  * Gather reads A and a MatMul by B follows it; everything downstream is unchanged.
  */
-import { BadInputError, badValue } from '../errors';
+import { BadInputError, badValue, throwIfAborted } from '../errors';
 import { DataType, NewInitializer, NewNode, OnnxModel, OnnxNode } from '../onnx/model';
 import { findWordEmbedding, readRows, VOCAB_METADATA_KEY, WordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import { CalibrationSet } from './calibrate';
@@ -59,7 +59,7 @@ export function tokenWeights(set: CalibrationSet, vocab: number): Float64Array {
  * (overwritten), by cyclic Jacobi rotations. Hand-written: no maintained linear-algebra package is
  * a dependency, n is the hidden size (≤ ~1024), and Jacobi is short and accurate to rounding.
  */
-export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+export function symmetricEigen(a: Float64Array, n: number, signal?: AbortSignal): { values: Float64Array; vectors: Float64Array } {
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
   let scale = 0;
@@ -69,6 +69,7 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
     if (off <= 1e-26 * scale) break;
     for (let p = 0; p < n; p++) {
+      throwIfAborted(signal);
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q];
         if (apq === 0) continue;
@@ -103,10 +104,12 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
 }
 
 /** The rank-r factorisation of a V×H table `e` under token weights `w` (see the file comment). */
-export function factorTable(e: Float32Array, vocab: number, hidden: number, w: Float64Array, rank: number): EmbeddingFactor {
+export function factorTable(e: Float32Array, vocab: number, hidden: number, w: Float64Array, rank: number, signal?: AbortSignal): EmbeddingFactor {
   if (!(Number.isInteger(rank) && rank >= 1 && rank <= hidden)) throw new BadInputError(`{{embeddingRank}} is ${rank}; it must be a whole number from 1 to the hidden size (${hidden}).`, { param: 'embeddingRank', value: String(rank) });
   const g = new Float64Array(hidden * hidden);
   for (let v = 0; v < vocab; v++) {
+    // A cancel is seen within 64 rows here and one row of rotations in the eigensolver (tens of ms at hidden 768).
+    if (v % 64 === 0) throwIfAborted(signal);
     const o = v * hidden;
     for (let i = 0; i < hidden; i++) {
       const wi = w[v] * e[o + i];
@@ -115,7 +118,7 @@ export function factorTable(e: Float32Array, vocab: number, hidden: number, w: F
     }
   }
   for (let i = 0; i < hidden; i++) for (let j = 0; j < i; j++) g[i * hidden + j] = g[j * hidden + i];
-  const { values, vectors } = symmetricEigen(g, hidden);
+  const { values, vectors } = symmetricEigen(g, hidden, signal);
   const top = Array.from({ length: hidden }, (_, i) => i)
     .sort((x, y) => values[y] - values[x])
     .slice(0, rank);
@@ -127,6 +130,7 @@ export function factorTable(e: Float32Array, vocab: number, hidden: number, w: F
   });
   const a = new Float32Array(vocab * rank);
   for (let v = 0; v < vocab; v++) {
+    if (v % 1024 === 0) throwIfAborted(signal);
     for (let k = 0; k < rank; k++) {
       let s = 0;
       for (let i = 0; i < hidden; i++) s += e[v * hidden + i] * b[k * hidden + i];
@@ -156,7 +160,7 @@ export function factorisableTable(model: OnnxModel, ranks: string): WordEmbeddin
 }
 
 /** Factorises the word-embedding table of `model` (float32) with weights from the calibration texts. */
-export function factorEmbedding(model: OnnxModel, set: CalibrationSet, rank: number): EmbeddingFactor {
+export function factorEmbedding(model: OnnxModel, set: CalibrationSet, rank: number, signal?: AbortSignal): EmbeddingFactor {
   const we = findWordEmbedding(model);
   if (we.weight.dataType !== DataType.FLOAT) throw new BadInputError(`${model.src.label}: the word embedding ${we.weight.name} is not float32; {{embeddingRank}} factorises float32 tables only.`);
   const bytes = readRows(
@@ -165,7 +169,7 @@ export function factorEmbedding(model: OnnxModel, set: CalibrationSet, rank: num
     Array.from({ length: we.vocab }, (_, i) => i),
   );
   const e = new Float32Array(bytes.buffer, bytes.byteOffset, we.vocab * we.hidden);
-  return factorTable(e, we.vocab, we.hidden, tokenWeights(set, we.vocab), rank);
+  return factorTable(e, we.vocab, we.hidden, tokenWeights(set, we.vocab), rank, signal);
 }
 
 /** The parts of a graph edit that put `f` in place of the word table: new initializers, the MatMul, input renames. */

@@ -14,6 +14,7 @@ import { EmbeddingFactor, factorSaving, factorTable, savingRanks, symmetricEigen
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec } from '../../../../src/core/compensate/search';
 import { ParamCounts } from '../../../../src/shared/params';
 import { fixture } from '../../../helpers';
+import { abortWhen, CancelledError } from '../../../../src/core/errors';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -208,4 +209,19 @@ test('savingRanks: only ranks that make the table smaller; auto drops the others
   assert.deepEqual(savingRanks([248], { rows: 8192, hidden: 256, trimmed: false }, false), [248]);
   assert.deepEqual(savingRanks([2, 4, 8], { rows: 10, hidden: 32, trimmed: true }, true), [2, 4], 'auto: rank 8 of a 10-row table would add parameters');
   assert.throws(() => savingRanks([1], { rows: 1, hidden: 32, trimmed: true }, true), /embedding rank auto: the word table is 1 × 32 \(after vocabulary trimming\), and none of the ranks it tries \(1\) makes it smaller\. No rank makes it smaller/);
+});
+
+test('factorising stops at a cancel inside its loops, not after them (BERT-base scale took 25 s uninterruptible)', () => {
+  const V = 2048;
+  const H = 64;
+  const e = Float32Array.from({ length: V * H }, (_, i) => Math.sin(i * 12.9898));
+  const w = new Float64Array(V).fill(1);
+  for (const after of [1, 3, 40]) {
+    const ac = new AbortController();
+    let polls = 0;
+    abortWhen(ac, () => ++polls > after);
+    assert.throws(() => factorTable(e, V, H, w, 8, ac.signal), CancelledError, `cancel after ${after} checks`);
+    assert.equal(polls, after + 1, 'it stopped at the first check after the cancel');
+  }
+  assert.equal(factorTable(e, V, H, w, 8, new AbortController().signal).rank, 8, 'an untouched signal changes nothing');
 });
