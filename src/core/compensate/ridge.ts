@@ -4,7 +4,7 @@
  * (G + λD)T = C solved by Cholesky. Only G, C and per-column sums of Y are kept, so the
  * memory is (p+1)² + (p+1)·q whatever the number of tokens.
  */
-import { BadInputError } from '../errors';
+import { BadInputError, throwIfAborted } from '../errors';
 
 export class GramAccumulator {
   /** (p+1)×(p+1), row-major; the last row/column belongs to the bias column of ones. */
@@ -82,9 +82,11 @@ export interface RidgeFit {
  * Cholesky factorisation and solve, written here because the tree has no linear-algebra
  * dependency and the systems are small (p ≤ a few thousand), symmetric positive definite and
  * needed in Float64. Solves A·X = B in place of B (A n×n, B n×m), A is overwritten by L.
+ * `signal` is looked at once per column (milliseconds each at n ≈ 1500).
  */
-export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: number): void {
+export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: number, signal?: AbortSignal): void {
   for (let j = 0; j < n; j++) {
+    throwIfAborted(signal);
     let d = a[j * n + j];
     for (let k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
     if (!(d > 0)) throw new BadInputError(`ridge solve: the Gram matrix is not positive definite at column ${j} (pivot ${d}); use more calibration rows or a larger λ.`);
@@ -97,6 +99,7 @@ export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: nu
     }
   }
   for (let col = 0; col < m; col++) {
+    throwIfAborted(signal);
     for (let i = 0; i < n; i++) {
       let s = b[i * m + col];
       for (let k = 0; k < i; k++) s -= a[i * n + k] * b[k * m + col];
@@ -114,7 +117,7 @@ export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: nu
  * Ridge solution for relative strength `lambda`: the penalty on weight i is
  * lambda · mean(diag G) (scale-free across layers); the bias is not penalised.
  */
-export function solveRidge(acc: GramAccumulator, lambda: number): RidgeFit {
+export function solveRidge(acc: GramAccumulator, lambda: number, signal?: AbortSignal): RidgeFit {
   const { p, q } = acc;
   const p1 = p + 1;
   const a = acc.gram();
@@ -123,12 +126,12 @@ export function solveRidge(acc: GramAccumulator, lambda: number): RidgeFit {
   const pen = (lambda * tr) / Math.max(1, p) + 1e-12;
   for (let i = 0; i < p; i++) a[i * p1 + i] += pen;
   const t = Float64Array.from(acc.c);
-  choleskySolve(a, t, p1, q);
+  choleskySolve(a, t, p1, q, signal);
   return { w: t.subarray(0, p * q), b: t.subarray(p * q), p, q, lambda };
 }
 
 /** Sum of squared residuals of `fit` on the rows summarised by `acc` (exact, from G, C, Σy²). */
-export function residualSS(fit: RidgeFit, acc: GramAccumulator): number {
+export function residualSS(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSignal): number {
   const { p, q } = acc;
   const p1 = p + 1;
   const g = acc.gram();
@@ -136,6 +139,7 @@ export function residualSS(fit: RidgeFit, acc: GramAccumulator): number {
   let sse = 0;
   const gt = new Float64Array(p1);
   for (let k = 0; k < q; k++) {
+    throwIfAborted(signal);
     let tc = 0;
     for (let i = 0; i < p1; i++) tc += t(i, k) * acc.c[i * q + k];
     gt.fill(0);
@@ -152,10 +156,10 @@ export function residualSS(fit: RidgeFit, acc: GramAccumulator): number {
 }
 
 /** Coefficient of determination over all output columns pooled (1 − SSE / SST). */
-export function rSquared(fit: RidgeFit, acc: GramAccumulator): number {
+export function rSquared(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSignal): number {
   let sst = 0;
   for (let k = 0; k < acc.q; k++) sst += acc.ySq[k] - (acc.ySum[k] * acc.ySum[k]) / Math.max(1, acc.rows);
-  return 1 - residualSS(fit, acc) / Math.max(sst, 1e-30);
+  return 1 - residualSS(fit, acc, signal) / Math.max(sst, 1e-30);
 }
 
 export const LAMBDAS = [1e-6, 1e-4, 1e-3, 1e-2, 1e-1];
@@ -170,14 +174,15 @@ export interface ChosenFit {
 
 /**
  * Chooses λ by R² on held-out training rows (`held`), then refits on fit + held rows with it.
- * Test rows never enter either accumulator.
+ * Test rows never enter either accumulator. `signal`: a cancel is seen inside the solves (a
+ * 768-wide bridge is seconds of them).
  */
-export function fitRidgeChoosingLambda(fitRows: GramAccumulator, held: GramAccumulator, lambdas = LAMBDAS): ChosenFit {
+export function fitRidgeChoosingLambda(fitRows: GramAccumulator, held: GramAccumulator, lambdas = LAMBDAS, signal?: AbortSignal): ChosenFit {
   if (fitRows.rows === 0 || held.rows === 0) throw new BadInputError(`ridge fit: ${fitRows.rows} fit rows and ${held.rows} held-out rows; both must be non-empty (give more training texts).`);
-  const heldR2 = lambdas.map((l) => rSquared(solveRidge(fitRows, l), held));
+  const heldR2 = lambdas.map((l) => rSquared(solveRidge(fitRows, l, signal), held, signal));
   let best = 0;
   heldR2.forEach((r, i) => r > heldR2[best] && (best = i));
   const all = fitRows.plus(held);
-  const fit = solveRidge(all, lambdas[best]);
-  return { fit, heldR2, trainR2: rSquared(fit, all) };
+  const fit = solveRidge(all, lambdas[best], signal);
+  return { fit, heldR2, trainR2: rSquared(fit, all, signal) };
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { GramAccumulator, choleskySolve, fitRidgeChoosingLambda, residualSS, solveRidge } from '../../../../src/core/compensate/ridge';
+import { GramAccumulator, LAMBDAS, choleskySolve, fitRidgeChoosingLambda, residualSS, solveRidge } from '../../../../src/core/compensate/ridge';
+import { abortWhen, CancelledError } from '../../../../src/core/errors';
 import { Rng } from '../../../../src/core/util/rng';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -76,4 +77,24 @@ test('whitening the target does not change an unconstrained least-squares map: f
   const t = solveRidge(a, 1e-9);
   const tm = solveRidge(b, 1e-9);
   for (let i = 0; i < p; i++) for (let k = 0; k < q; k++) assert.ok(Math.abs(tm.w[i * q + k] - (t.w[i * q] * m[k] + t.w[i * q + 1] * m[q + k])) < 1e-9);
+});
+
+test('a ridge fit stops at a cancel inside its solves (a 768-wide bridge took 7 s uninterruptible)', () => {
+  const p = 48;
+  const q = 16;
+  const acc = () => {
+    const a = new GramAccumulator(p, q);
+    const n = 200;
+    a.add(Float32Array.from({ length: n * p }, (_, i) => Math.sin(i * 12.9898)), Float32Array.from({ length: n * q }, (_, i) => Math.cos(i * 7.1)), Array.from({ length: n }, (_, i) => i));
+    return a;
+  };
+  const [fit, held] = [acc(), acc()];
+  for (const after of [1, 30, 200]) {
+    const ac = new AbortController();
+    let polls = 0;
+    abortWhen(ac, () => ++polls > after);
+    assert.throws(() => fitRidgeChoosingLambda(fit, held, LAMBDAS, ac.signal), CancelledError, `cancel after ${after} checks`);
+    assert.equal(polls, after + 1, 'it stopped at the first check after the cancel');
+  }
+  assert.deepEqual(fitRidgeChoosingLambda(fit, held, LAMBDAS, new AbortController().signal).heldR2, fitRidgeChoosingLambda(fit, held).heldR2, 'an untouched signal changes nothing');
 });
