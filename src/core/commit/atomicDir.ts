@@ -165,8 +165,9 @@ export function preflightOutput(dest: string, kind: 'folder' | 'file', overwrite
     const isDir = fs.statSync(abs).isDirectory();
     if (kind === 'folder' && !isDir) throw badValue(param, dest, 'a file of that name exists; choose another path (a folder is written there).');
     if (kind === 'file' && isDir) throw badValue(param, dest, `that is a folder; give a file path such as ${path.join(dest, 'report.json')}.`);
-    if (kind === 'folder' && !overwrite) throw outExists(dest);
+    // Before "allow replacing it": a folder --force would refuse is named as such at once.
     if (kind === 'folder') assertReplaceable(param, dest, abs);
+    if (kind === 'folder' && !overwrite) throw outExists(dest);
   }
   assertParentWritable(param, dest, abs);
   cleanStaleTemporaries(abs);

@@ -65,6 +65,7 @@ test('replacing (--force) takes an earlier model folder or an empty one, never a
     fs.writeFileSync(path.join(dir, 'project', 'src', 'main.c'), 'int main;');
     fs.writeFileSync(path.join(dir, 'project', 'notes.txt'), 'notes');
     await assert.rejects(write('project'), (e: unknown) => /^--out .*project: the folder holds files that are not a model folder \(notes\.txt, src\); --force replaces an earlier model folder \(config\.json with onnx\/ or safetensors weights\) or an empty folder, never others\. Choose a new path, or empty it first\.$/.test(messageIn(e, cliFlag)));
+    await assert.rejects(writeFolderAtomically(path.join(dir, 'project'), false, async () => undefined), /holds files that are not a model folder/, 'not offered --force where it would refuse');
     assert.equal(fs.readFileSync(path.join(dir, 'project', 'src', 'main.c'), 'utf8'), 'int main;', 'nothing was touched');
     // An earlier model folder (ONNX or safetensors) and an empty folder are replaced.
     for (const [name, files] of [['onnx-model', ['config.json', 'onnx/model.onnx']], ['st-model', ['config.json', 'model.safetensors']], ['empty', []]] as [string, string[]][]) {
