@@ -30,7 +30,7 @@ export function encoderOf(info: ModelInfo): Encoder {
 export function checkCompensableModel(info: ModelInfo): void {
   encoderOf(info);
   if (info.graphFrom === 'safetensors') {
-    throw new UnsupportedModelError(`${info.dir} has its graph built from model.safetensors, whose weights stay in those files; {{compensate}} needs the folder's ONNX export in one file (onnx/model.onnx). Export one (optimum-cli export onnx), or use {{compensate}} none.`);
+    throw new UnsupportedModelError(`${info.dir} has its graph built from model.safetensors, whose weights stay in those files; {{compensate}} needs the folder's ONNX export in one file (onnx/model.onnx): leave out {{from}} safetensors where the folder has one, else export one (optimum-cli export onnx), or use {{compensate}} none.`);
   }
   if ([...info.model.initializers.values()].some((t) => t.external)) {
     throw new UnsupportedModelError(`${info.onnxFile} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use {{compensate}} none for this model.`);

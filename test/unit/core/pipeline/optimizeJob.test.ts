@@ -45,7 +45,7 @@ test('--compensate on a model it cannot rewrite is refused before any pass, nami
       [fixture('tiny-t5-encoder'), { compensate: 'bridge' }, /T5 \(RMSNorm, no biases\) is not supported\. Use --compensate none/],
       [ext, { compensate: 'bridge' }, /ext-bert\/onnx\/model\.onnx keeps its weights as external data.*Use --compensate none/],
       [robertaMini, { compensate: 'all', settings: { ...settings, dtype: 'q8' } }, /this graph is quantized\. Compensate the float model/],
-      [fixture('tiny-roberta'), { compensate: 'width', settings: { ...settings, from: 'safetensors' } }, /tiny-roberta has its graph built from model\.safetensors.*--compensate needs the folder's ONNX export/],
+      [fixture('tiny-roberta'), { compensate: 'width', settings: { ...settings, from: 'safetensors' } }, /tiny-roberta has its graph built from model\.safetensors.*--compensate needs the folder's ONNX export in one file \(onnx\/model\.onnx\): leave out --from safetensors where the folder has one/],
     ];
     for (const [model, extra, message] of cases) {
       const r = await refusal(model, path.join(dir, 'out'), extra);
