@@ -71,6 +71,8 @@ function renderBaselines(sel: SelectionData): HTMLElement {
       class: higher(b) ? 'better' : '',
       title: `${b.note ? `${b.note} · ` : ''}${exact(b.params)} parameters (${pct(b.fraction)} %) · ${ret(b.meanRetention)} · selection score ${pct(b.validation)} % (training split)`,
     })),
+    // Not measured: no version of them fits the budget.
+    ...(sel.unfitBaselines ?? []).map((u) => ({ cells: [u.name, '–', 'does not fit the budget', ''], class: 'unfit', title: `Not measured: ${u.reason}` })),
   ];
   const fourth = gaps
     ? { text: 'Δ ± SE', title: 'ProbeScale minus this baseline on the same test rows, in accuracy points, ± one paired standard error' }

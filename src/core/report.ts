@@ -167,6 +167,13 @@ export interface VocabTrimReport {
   unprunedFinalTrimmed: Record<string, Score>;
 }
 
+/** A baseline that was not measured because no version of it fits the budget. */
+export interface UnfitBaseline {
+  name: string;
+  /** Why it does not fit, e.g. "it keeps the whole word table, with which the model without blocks already has …". */
+  reason: string;
+}
+
 export interface SelectionReport {
   budget: { spec: string; params: number; fraction: number };
   targetRetention: number;
@@ -182,6 +189,8 @@ export interface SelectionReport {
   perTask: Record<string, TaskSelection>;
   retention: Retention;
   baselines: BaselineRecord[];
+  /** Baselines asked for that cannot fit the budget (with --embedding-rank below the whole-table floor); absent when every one fits. */
+  unfitBaselines?: UnfitBaseline[];
   candidates: CandidateRecord[];
   budgetAdvice: { perTask: Record<string, TaskBudgetAdvice>; note: string };
   embeddingOnly: EmbeddingOnlyReport;

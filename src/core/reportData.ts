@@ -215,7 +215,7 @@ function candidateOf(v: unknown, i: number): CandidateData | undefined {
 }
 
 /** Optional lists and records of optimize reports: kept when every entry has its shape. */
-function extrasOf(v: Json): Pick<SelectionData, 'candidates' | 'validationReference'> {
+function extrasOf(v: Json): Pick<SelectionData, 'candidates' | 'validationReference' | 'unfitBaselines'> {
   const candidates = Array.isArray(v.candidates) ? v.candidates.map(candidateOf) : undefined;
   const reference = recordOf(v.validationReference, (r) => {
     const final = isObj(r) ? num(r.final) : undefined;
@@ -225,7 +225,15 @@ function extrasOf(v: Json): Pick<SelectionData, 'candidates' | 'validationRefere
   return {
     ...(candidates && candidates.every((c) => c !== undefined) ? { candidates: candidates as CandidateData[] } : {}),
     ...(reference ? { validationReference: reference } : {}),
+    ...unfitOf(v.unfitBaselines),
   };
+}
+
+/** Baselines that did not fit the budget; entries without a name and a reason are left out. */
+function unfitOf(v: unknown): Pick<SelectionData, 'unfitBaselines'> {
+  if (!Array.isArray(v)) return {};
+  const unfit = v.flatMap((u) => (isObj(u) && typeof u.name === 'string' && typeof u.reason === 'string' ? [{ name: u.name, reason: u.reason }] : []));
+  return unfit.length ? { unfitBaselines: unfit } : {};
 }
 
 function vocabTrimOf(v: unknown): { vocabTrim?: SelectionData['vocabTrim'] } {

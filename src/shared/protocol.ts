@@ -153,6 +153,8 @@ export interface SelectionData {
   retention: RetentionData;
   perTask: Record<string, { test: ScoreData; reference: { final: ScoreData; bestLayer: { layer: number; test: ScoreData } }; majority: number; retention: RetentionData }>;
   baselines: BaselineData[];
+  /** Baselines that do not fit the budget, with why (absent when every one fits). */
+  unfitBaselines?: { name: string; reason: string }[];
   budgetAdvice: { perTask: Record<string, BudgetAdviceData>; note: string };
   embeddingOnly: { reachesTarget: boolean; message: string; retention: RetentionData };
   /** --vocab-trim: kept tokens and the share of test tokens that were unseen, per task. */

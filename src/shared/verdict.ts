@@ -11,6 +11,8 @@ export interface VerdictInput {
   baselines: { name: string; gap?: { diff: number; se: number } }[];
   /** Per task: pruned test accuracy, majority-class accuracy, unpruned final-layer accuracy. */
   perTask: Record<string, { test: number; majority: number; final: number }>;
+  /** Baselines asked for that do not fit the budget (not measured), with why. */
+  unfit?: { name: string; reason: string }[];
 }
 
 export interface Verdict {
@@ -33,7 +35,9 @@ export function verdict(v: VerdictInput): Verdict {
   const tied = paired.length - ahead - behind.length;
   const n = paired.length;
   let headline: string;
-  if (v.baselines.length === 0) headline = 'No baselines were measured for this report (baselines: none), so it cannot say how the pick compares with the published heuristics';
+  const unfit = v.unfit ?? [];
+  if (v.baselines.length === 0 && unfit.length) headline = `No baseline fits the budget (${unfit.map((u) => u.name).join(', ')}: not measured), so it cannot say how the pick compares with the published heuristics`;
+  else if (v.baselines.length === 0) headline = 'No baselines were measured for this report (baselines: none), so it cannot say how the pick compares with the published heuristics';
   else if (n === 0) headline = 'No paired comparison with the baselines in this report';
   else if (behind.length > 0) headline = `Behind ${behind.length} of ${n} baselines (${behind.map((b) => b.name).join(', ')}) by more than one paired SE; tied with ${tied}, ahead of ${ahead}`;
   else if (ahead === 0) headline = `Tied with all ${n} baselines: every gap is within one paired SE`;
@@ -45,15 +49,28 @@ export function verdict(v: VerdictInput): Verdict {
       ? `; ${name} falls to chance: ${pts(t.test)} %, at or below the majority class's ${pts(t.majority)} % (unpruned ${pts(t.final)} %)`
       : `; ${name} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${(100 * kept).toFixed(0)} % of its above-chance accuracy kept)`;
   }
+  if (v.baselines.length && unfit.length) headline += `; ${unfit.length} more baseline${unfit.length > 1 ? 's do' : ' does'} not fit the budget`;
   const nearChance = `a task is near chance when it keeps under ${100 * NEAR_CHANCE_SHARE} % of the unpruned model's above-chance accuracy.`;
-  const detail = v.baselines.length === 0 ? `A${nearChance.slice(1)}` : `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); ${nearChance}`;
+  const measured = v.baselines.length === 0 ? `A${nearChance.slice(1)}` : `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); ${nearChance}`;
+  const detail = unfit.length ? `${measured} ${unfitText(unfit)}.` : measured;
   return { ok: n > 0 && behind.length === 0 && near.length === 0, headline: `${headline}.`, detail };
+}
+
+/**
+ * The baselines that do not fit the budget, grouped by why: "drop-top, gromov do not fit the budget:
+ * it keeps the whole word table, …" (what every surface says instead of a row of numbers).
+ */
+export function unfitText(unfit: readonly { name: string; reason: string }[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const u of unfit) byReason.set(u.reason, [...(byReason.get(u.reason) ?? []), u.name]);
+  return [...byReason].map(([reason, names]) => `${names.join(', ')} ${names.length > 1 ? 'do' : 'does'} not fit the budget: ${names.length > 1 ? reason.replace(/^it keeps /, 'each keeps ') : reason}`).join('; ');
 }
 
 /** The verdict of a selection as the webview receives it (src/shared/protocol.ts). */
 export function verdictOfSelection(sel: SelectionData): Verdict {
   return verdict({
     baselines: sel.baselines.map((b) => ({ name: b.name, ...(b.gap ? { gap: b.gap } : {}) })),
+    ...(sel.unfitBaselines ? { unfit: sel.unfitBaselines } : {}),
     perTask: Object.fromEntries(Object.entries(sel.perTask).map(([k, t]) => [k, { test: t.test.accuracy, majority: t.majority, final: t.reference.final.accuracy }])),
   });
 }

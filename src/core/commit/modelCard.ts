@@ -71,6 +71,8 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
   for (const b of inReportOrder(s.baselines)) {
     lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)}${b.compensation ? ` (${b.compensation.description})` : ''} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
+  // Not measured: no version of them fits (the verdict below says why).
+  for (const u of s.unfitBaselines ?? []) lines.push(`| ${u.name} | does not fit the budget | | | | | |`);
   lines.push('');
   const v = selectionVerdict(s);
   lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);

@@ -203,9 +203,11 @@ export function formatGap(g: { diff: number; se: number }): string {
 export function selectionVerdict(s: {
   baselines: { name: string; vsSelected: { objective: { diff: number; se: number } } }[];
   perTask: Record<string, { test: { accuracy: number }; majority: number; reference: { final: { accuracy: number } } }>;
+  unfitBaselines?: { name: string; reason: string }[];
 }): Verdict {
   return verdict({
     baselines: s.baselines.map((b) => ({ name: b.name, gap: b.vsSelected.objective })),
+    ...(s.unfitBaselines ? { unfit: s.unfitBaselines } : {}),
     perTask: Object.fromEntries(Object.entries(s.perTask).map(([k, t]) => [k, { test: t.test.accuracy, majority: t.majority, final: t.reference.final.accuracy }])),
   });
 }

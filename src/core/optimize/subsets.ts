@@ -13,13 +13,22 @@ export function minimumParams(acc: ParamCounts): number {
   return acc.embeddings + acc.other;
 }
 
+/** A floor below the block-less model's, where an option shrinks the embeddings (--embedding-rank): its size and what it holds. */
+export interface BudgetFloor {
+  params: number;
+  /** What the floor model holds, e.g. "word table factorised to rank 32 + position/type embeddings …, no blocks". */
+  what: string;
+  /** What to do instead, said after the floor (e.g. a smaller rank). */
+  advice: string;
+}
+
 /**
  * Parses a budget as the CLI takes it: a fraction 0 < f ≤ 1 of `acc.total` ("0.3" → 30 %, "1" → everything),
  * or an integer > 1 as an absolute parameter count. Returns a parameter count (fractions rounded down).
- * Throws BadInputError naming the value when it is neither, or when not even the block-less model fits
- * (`floorNote`, when given, says why an option that shrinks the embeddings does not lower that floor).
+ * Throws BadInputError naming the value when it is neither, or when not even the smallest model fits: the
+ * block-less model, or `floor` where an option makes a smaller one.
  */
-export function parseBudget(spec: string, acc: ParamCounts, floorNote?: string): number {
+export function parseBudget(spec: string, acc: ParamCounts, floor?: BudgetFloor): number {
   const text = spec.trim();
   const v = /^[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?$/.test(text) ? Number(text) : NaN;
   let budget: number;
@@ -35,12 +44,10 @@ export function parseBudget(spec: string, acc: ParamCounts, floorNote?: string):
   } else {
     throw bad('is above 1 but not an integer: give a fraction in (0, 1] or a whole parameter count');
   }
-  const min = minimumParams(acc);
+  const min = floor?.params ?? minimumParams(acc);
   if (budget < min) {
-    throw bad(
-      `(${budget} parameters) is below the smallest ${floorNote ? 'model the search starts from' : 'possible model'}: ${min} parameters ` +
-        `(embeddings ${acc.embeddings} + final norm/head ${acc.other}, no blocks; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total})${floorNote ? `; ${floorNote}` : ''}`,
-    );
+    const what = floor?.what ?? `embeddings ${acc.embeddings} + final norm/head ${acc.other}, no blocks`;
+    throw bad(`(${budget} parameters) is below the smallest possible model: ${min} parameters (${what}; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total})${floor ? `; ${floor.advice}` : ''}`);
   }
   return budget;
 }

@@ -69,16 +69,20 @@ export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScore
 }
 
 /** Whether the embedding output alone (no blocks) keeps the target share of the final layer's accuracy. */
-export function embeddingOnly(empty: Measured, meter: RetentionMeter, targetRetention: number, acc: ParamCounts): EmbeddingOnlyReport {
+export function embeddingOnly(empty: Measured, meter: RetentionMeter, targetRetention: number): EmbeddingOnlyReport {
   const ret = meter.mean(empty.test!);
   const reaches = ret.vsFinal >= targetRetention;
+  // Below the whole-table floor (--embedding-rank) the embeddings-only candidate has the factorised table.
+  const rank = empty.compensation?.embeddingRank;
+  const what = rank === undefined ? 'The embedding output alone' : `The embedding output alone with the word table factorised to rank ${rank}`;
+  const use = rank === undefined ? 'Consider `probescale prune --layers ""`.' : 'It is among the candidates above.';
   return {
     validation: empty.objective,
     test: empty.test!,
     retention: ret,
     reachesTarget: reaches,
     message: reaches
-      ? `The embedding output alone (no blocks, ${subsetParams(acc, []).toLocaleString('en-US')} parameters) keeps ${(100 * ret.vsFinal).toFixed(1)} % of the final layer's accuracy: these tasks are lexical enough for a bag of embeddings. Consider \`probescale prune --layers ""\`.`
-      : `The embedding output alone keeps ${(100 * ret.vsFinal).toFixed(1)} % of the final layer's accuracy, below the ${(100 * targetRetention).toFixed(0)} % target: the kept blocks matter.`,
+      ? `${what} (no blocks, ${empty.params.toLocaleString('en-US')} parameters) keeps ${(100 * ret.vsFinal).toFixed(1)} % of the final layer's accuracy: these tasks are lexical enough for a bag of embeddings. ${use}`
+      : `${what} keeps ${(100 * ret.vsFinal).toFixed(1)} % of the final layer's accuracy, below the ${(100 * targetRetention).toFixed(0)} % target: the kept blocks matter.`,
   };
 }

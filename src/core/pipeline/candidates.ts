@@ -6,11 +6,11 @@
 import { JobContext, stage } from '../jobs';
 import { throwIfAborted } from '../errors';
 import { Baseline, baselineSubsets, chosenBaselines } from '../optimize/baselines';
-import { BaselineChoice } from '../optimize/baselineNames';
+import { BASELINE_NAMES, BaselineChoice } from '../optimize/baselineNames';
 import { bestPredictedSubsets, Objective, predictedObjective } from '../optimize/predict';
-import { localSearchNeighbours, subsetKey } from '../optimize/subsets';
+import { localSearchNeighbours, minimumParams, subsetKey } from '../optimize/subsets';
 import type { ParamCounts } from '../../shared/params';
-import { ProbeReport, SearchReport } from '../report';
+import { ProbeReport, SearchReport, UnfitBaseline } from '../report';
 import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { Measured, SubsetEvaluator } from './measure';
 import { exhaustiveSearch, Halving, screeningStages } from './halving';
@@ -41,25 +41,40 @@ export interface PlannedCandidate {
 
 export interface CandidatePlan {
   baselines: Baseline[];
+  /** Baselines asked for that cannot fit the budget (below the whole-table floor), with why. */
+  unfit: UnfitBaseline[];
   plan: PlannedCandidate[];
 }
 
 /**
  * `extra`: baselines measured beside the published ones (the compensated ones under --compensate);
- * `choice` (--baselines) keeps some or none of them.
+ * `choice` (--baselines) keeps some or none of them. Below the block-less model with the whole word
+ * table (possible with --embedding-rank), no plain subset fits: `emptySpec` is then the factorised
+ * table the embeddings-only candidate uses, and the baselines that keep the whole table are listed
+ * as not fitting rather than measured.
  */
-export function planCandidates(space: SearchSpace, signals: NonNullable<ProbeReport['signals']>, ctx: JobContext, extra: Baseline[] = [], choice: BaselineChoice = 'all'): CandidatePlan {
+export function planCandidates(space: SearchSpace, signals: NonNullable<ProbeReport['signals']>, ctx: JobContext, extra: Baseline[] = [], choice: BaselineChoice = 'all', emptySpec?: CompSpec): CandidatePlan {
   const { numBlocks: L, acc, budget, objective } = space;
-  const all = [...baselineSubsets(L, acc, budget, { ...objective, blockInfluence: signals.blockInfluence, angularDistance: signals.angularDistance, seed: space.seed }), ...extra];
+  const belowFloor = minimumParams(acc) > budget;
+  const plain = belowFloor ? [] : baselineSubsets(L, acc, budget, { ...objective, blockInfluence: signals.blockInfluence, angularDistance: signals.angularDistance, seed: space.seed });
+  const all = [...plain, ...extra];
   const baselines = chosenBaselines(all, choice);
-  stage(ctx, 'candidates', `budget ${budget.toLocaleString('en-US')} parameters (${((100 * budget) / acc.total).toFixed(1)} %): measuring candidates and ${baselines.length === all.length ? 'baselines' : `${baselines.length} of ${all.length} baselines (--baselines)`}`);
+  const unfit = belowFloor ? wholeTableBaselines(choice, acc) : [];
+  stage(ctx, 'candidates', `budget ${budget.toLocaleString('en-US')} parameters (${((100 * budget) / acc.total).toFixed(1)} %): measuring candidates and ${baselines.length === all.length ? 'baselines' : `${baselines.length} of ${all.length} baselines (--baselines)`}${unfit.length ? `; ${unfit.length} baselines keep the whole word table and do not fit` : ''}`);
   const predicted = bestPredictedSubsets(objective, acc, budget, space.candidates);
   const plan: PlannedCandidate[] = [
-    { kept: [], test: true, origin: 'embeddings-only' },
+    { kept: [], ...(belowFloor && emptySpec ? { compensation: emptySpec } : {}), test: true, origin: 'embeddings-only' },
     ...baselines.map((b) => ({ kept: b.kept, compensation: b.compensation, test: true, origin: `baseline:${b.name}` })),
     ...predicted.map((p) => ({ kept: p.kept, test: false, origin: 'predicted' })),
   ];
-  return { baselines, plan };
+  return { baselines, unfit, plan };
+}
+
+/** The baselines `choice` asks for that keep the whole word table (all but drop-top-factorised), with why none of them fits. */
+function wholeTableBaselines(choice: BaselineChoice, acc: ParamCounts): UnfitBaseline[] {
+  const min = minimumParams(acc);
+  const reason = `it keeps the whole word table, with which the model without blocks already has ${min.toLocaleString('en-US')} parameters (${((100 * min) / acc.total).toFixed(1)} %)`;
+  return BASELINE_NAMES.filter((n) => n !== 'drop-top-factorised' && (choice === 'all' || choice.includes(n))).map((name) => ({ name, reason }));
 }
 
 /** The best measured subset in the budget (ties: fewer parameters). */

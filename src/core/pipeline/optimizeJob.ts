@@ -9,10 +9,11 @@
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
-import { minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
+import { BudgetFloor, minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel } from '../compensate/build';
 import { compensatedBaselines, compensator, measureCompensated } from './compensation';
+import { embeddingSaving } from '../compensate/search';
 import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
@@ -75,6 +76,29 @@ function checkBaselineChoice(job: OptimizeJob): void {
   if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and {{baselines}} ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
 }
 
+/**
+ * With --embedding-rank the budget may go below the block-less model with the whole word table,
+ * down to the smallest factorised model: the table at the smallest rank asked for, the other
+ * embeddings and the final norm/head, no blocks.
+ */
+function factorisedFloor(job: OptimizeJob, info: ModelInfo, vocab: VocabPlan | null, acc: ParamCounts, ranks: number[]): BudgetFloor | undefined {
+  if (!ranks.length) return undefined;
+  const rank = Math.min(...ranks);
+  const embeddings = acc.embeddings - embeddingSaving(widthShape(info, vocab?.kept.length ?? findWordEmbedding(info.model).vocab), rank);
+  return {
+    params: embeddings + acc.other,
+    what: `embeddings ${embeddings} with the word table factorised to rank ${rank} + final norm/head ${acc.other}, no blocks`,
+    advice: `{{embeddingRank}} ${formatEmbeddingRank(job.embeddingRank!)} cannot make a smaller model; give {{budget}} ${embeddings + acc.other} or more, or a smaller rank.`,
+  };
+}
+
+/** Below the whole-table floor only factorised baselines fit: --select heuristic needs drop-top-factorised (checked before any pass). */
+function checkHeuristicFits(job: OptimizeJob, acc: ParamCounts, budget: number): void {
+  const choice = job.baselines ?? 'all';
+  if (job.select !== 'heuristic' || budget >= minimumParams(acc) || choice === 'all' || choice.includes('drop-top-factorised')) return;
+  throw badValue('select', 'heuristic', `at {{budget}} ${job.budget} no published heuristic with the whole word table fits (the model without blocks has ${minimumParams(acc)} parameters), and {{baselines}} ${choice.length ? choice.join(',') : 'none'} leaves out drop-top-factorised; add it or give another rule.`);
+}
+
 /** What the full model tells before any subset is measured. */
 interface Analysis {
   run: PreparedRun;
@@ -103,9 +127,8 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
   const ranks = embeddingRanks(job, info, vocab);
   const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
-  // A factorised table is smaller, but the search starts from whole-table subsets, so the floor stays.
-  const floorNote = ranks.length ? `{{embeddingRank}} ${formatEmbeddingRank(job.embeddingRank!)} does not lower this floor: the search starts from subsets with the whole word table, and factorises the best of them; give {{budget}} ${minimumParams(acc)} or more.` : undefined;
-  const budget = parseBudget(job.budget, acc, floorNote);
+  const budget = parseBudget(job.budget, acc, factorisedFloor(job, info, vocab, acc, ranks));
+  checkHeuristicFits(job, acc, budget);
   const out = path.resolve(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);
@@ -132,7 +155,9 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const mode = job.compensate ?? 'none';
   const shape = mode === 'none' ? null : widthShape(info, a.ranks.length === 0 ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
-  const { baselines, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks) : [], job.baselines);
+  // Below the whole-table floor the embeddings-only candidate has the smallest rank's table (the floor itself).
+  const emptySpec = a.ranks.length ? { bridges: false, embeddingRank: Math.min(...a.ranks) } : undefined;
+  const { baselines, unfit, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks) : [], job.baselines, emptySpec);
   let origin: Map<string, string>;
   let search: SearchReport;
   let selection: Selection;
@@ -155,7 +180,7 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
     tasks: a.probes.tasks,
     signals,
     timings: { extractSeconds: 0, probeSeconds: 0 },
-    selection: { ...selectionReport({ job, space: a.space, evaluator, baselines, origin, selection, meter, cPerTask, vocab, shape: shape ?? undefined }), search },
+    selection: { ...selectionReport({ job, space: a.space, evaluator, baselines, unfit, origin, selection, meter, cPerTask, vocab, shape: shape ?? undefined }), search },
     command: job.command,
   };
   return { report, evaluator, winner: selection.winner };

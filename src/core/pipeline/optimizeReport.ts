@@ -6,7 +6,7 @@ import { Baseline } from '../optimize/baselines';
 import { predictedObjective } from '../optimize/predict';
 import { pairedDifference } from '../optimize/select';
 import { WidthShape, candidateKey, compensationRecord } from '../compensate/search';
-import { BaselineRecord, CandidateRecord, CompensationRecord, Score, SelectionReport, TaskSelection, VocabTrimReport } from '../report';
+import { BaselineRecord, CandidateRecord, CompensationRecord, Score, SelectionReport, TaskSelection, UnfitBaseline, VocabTrimReport } from '../report';
 import { budgetAdvice, BUDGET_ADVICE_NOTE, embeddingOnly, RetentionMeter } from './advise';
 import { SearchSpace } from './candidates';
 import { Measured, SubsetEvaluator } from './measure';
@@ -19,6 +19,8 @@ export interface SelectionInputs {
   space: SearchSpace;
   evaluator: SubsetEvaluator;
   baselines: Baseline[];
+  /** Baselines that do not fit the budget (none measured for them). */
+  unfit?: UnfitBaseline[];
   origin: Map<string, string>;
   selection: Selection;
   meter: RetentionMeter;
@@ -46,9 +48,10 @@ export function selectionReport(x: SelectionInputs): SelectionReport {
     perTask: perTaskSelection(x),
     retention: meter.mean(winner.test!),
     baselines: baselineRecords(x),
+    ...(x.unfit?.length ? { unfitBaselines: x.unfit } : {}),
     candidates: candidateRecords(x),
     budgetAdvice: { perTask: budgetAdvice(evaluator.splits, evaluator.measured, space.objective.scores, space.acc, job.targetRetention, winner, space.seed), note: BUDGET_ADVICE_NOTE },
-    embeddingOnly: embeddingOnly(empty, meter, job.targetRetention, space.acc),
+    embeddingOnly: embeddingOnly(empty, meter, job.targetRetention),
     cPerTask: x.cPerTask,
     validationReference: validationReference(space),
     ...(x.vocab ? { vocabTrim: x.vocab } : {}),

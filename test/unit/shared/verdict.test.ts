@@ -43,3 +43,17 @@ test('verdict: with no baselines measured it claims no comparison, and still cal
   // Old reports with baselines but no paired gaps keep their own wording.
   assert.match(verdict({ baselines: [{ name: 'drop-top' }], perTask: {} }).headline, /^No paired comparison/);
 });
+
+test('verdict: baselines that do not fit the budget are named as such, never as measured or as "baselines: none"', () => {
+  const why = 'it keeps the whole word table, with which the model without blocks already has 1,000 parameters (18.4 %)';
+  const unfit = [{ name: 'drop-top', reason: why }, { name: 'gromov', reason: why }];
+  const some = verdict({ baselines: [{ name: 'drop-top-factorised', gap: g(0.002, 0.018) }], perTask: fine, unfit });
+  assert.equal(some.headline, 'Tied with all 1 baselines: every gap is within one paired SE; 2 more baselines do not fit the budget.');
+  assert.equal(some.ok, true);
+  assert.match(some.detail, /drop-top, gromov do not fit the budget: each keeps the whole word table, with which the model without blocks already has 1,000 parameters \(18\.4 %\)\.$/);
+  const none = verdict({ baselines: [], perTask: fine, unfit: unfit.slice(0, 1) });
+  assert.equal(none.headline, 'No baseline fits the budget (drop-top: not measured), so it cannot say how the pick compares with the published heuristics.');
+  assert.equal(none.ok, false);
+  assert.doesNotMatch(none.headline + none.detail, /baselines: none|ahead|tied|behind/);
+  assert.match(none.detail, /drop-top does not fit the budget: it keeps the whole word table/);
+});

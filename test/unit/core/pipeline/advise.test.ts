@@ -21,12 +21,15 @@ test('retention per task and task-weighted', () => {
 
 test('the embeddings alone: reaches the target or not, said in words', () => {
   const meter = new RetentionMeter([split('a', 1)], { a: ref(0.8, 0.8, 0.5) });
-  const acc = { total: 1000, embeddings: 600, other: 0, perBlock: [200, 200] };
   const empty = (a: number): Measured => ({ key: '', kept: [], params: 600, val: {}, valRows: {}, objective: a, test: { a: score(a) } });
-  const yes = embeddingOnly(empty(0.78), meter, 0.95, acc);
+  const yes = embeddingOnly(empty(0.78), meter, 0.95);
   assert.equal(yes.reachesTarget, true);
   assert.match(yes.message, /no blocks, 600 parameters\) keeps 97.5 %/);
-  const no = embeddingOnly(empty(0.6), meter, 0.95, acc);
+  const no = embeddingOnly(empty(0.6), meter, 0.95);
   assert.equal(no.reachesTarget, false);
   assert.match(no.message, /keeps 75.0 % of the final layer's accuracy, below the 95 % target/);
+  // Below the whole-table floor (--embedding-rank) it is the factorised table, with its own count and no prune advice.
+  const factorised = embeddingOnly({ ...empty(0.78), params: 90, compensation: { bridges: false, embeddingRank: 4 } }, meter, 0.95);
+  assert.match(factorised.message, /^The embedding output alone with the word table factorised to rank 4 \(no blocks, 90 parameters\) keeps 97.5 %/);
+  assert.doesNotMatch(factorised.message, /prune --layers/);
 });

@@ -84,3 +84,34 @@ test('optimize --embedding-rank: factorised candidates fit more blocks under the
     assert.equal(fs.existsSync(out + '-x'), false);
   }
 });
+
+test('optimize --embedding-rank below the whole-table floor: only factorised candidates, a pick within the budget counted from the written graph, and the plain baselines said not to fit', () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-')), 'model');
+  // tiny-bert: the block-less model with its 4096 × 32 word table is 79.8 % of the parameters; at rank 4 it is 12.2 %.
+  const base = ['optimize', fixture('tiny-bert'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.2', '--candidates', '2', '--compensate', 'all', '--embedding-rank', '4', '--no-cache', '-q'];
+  const r = spawnSync(process.execPath, [cli, ...base, '--out', out], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  const s = rep.selection;
+  assert.equal(s.compensation?.embeddingRank, 4, 'only a factorised model fits');
+  const info = openModel(out);
+  assert.equal(info.params.total, s.params, 'the committed graph has the parameters the search counted');
+  assert.ok(info.params.total <= s.budget.params, `${info.params.total} within the budget ${s.budget.params}`);
+  info.model.close();
+  assert.equal(rep.verify.allEqual, true);
+  for (const c of s.candidates) assert.ok(c.compensation?.embeddingRank === 4 && c.params <= s.budget.params, `${c.kept} ${JSON.stringify(c.compensation)}: factorised, within the budget`);
+  const empty = s.candidates.find((c: { kept: number[] }) => c.kept.length === 0);
+  assert.ok(empty && empty.origin === 'embeddings-only' && empty.params === 20736, 'the factorised embeddings-only model (the floor) is a candidate');
+  assert.ok(s.candidates.some((c: { kept: number[] }) => c.kept.length >= 2), 'subsets with blocks fit beside the factorised table');
+  assert.match(s.embeddingOnly.message, /factorised to rank 4 /);
+  assert.deepEqual(s.baselines.map((b: { name: string }) => b.name), ['drop-top-factorised']);
+  assert.deepEqual(s.unfitBaselines.map((u: { name: string }) => u.name), ['drop-top', 'drop-bottom', 'alternate', 'symmetric', 'dalvi-prefix', 'shortgpt', 'gromov', 'random', 'replaceme-bridge', 'flap-uniform']);
+  assert.equal(s.rule.simulation.heuristics, 1, 'drop-top-factorised alone sets the bar');
+  assert.match(r.stdout, /\n drop-top +does not fit the budget\n/);
+  assert.match(r.stdout, /10 more baselines do not fit the budget\. .* each keeps the whole word table, with which the model without blocks already has 135,296 parameters \(79\.8 %\)/);
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /\n\| gromov \| does not fit the budget \|/);
+  // No baseline that fits: the verdict says so instead of "baselines: none".
+  const r2 = spawnSync(process.execPath, [cli, ...base, '--baselines', 'drop-top', '--out', out + '-2'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stdout, /! No baseline fits the budget \(drop-top: not measured\)/);
+});

@@ -92,13 +92,20 @@ test('--embedding-rank on a word table that is trimmed or already factorised is 
   }
 });
 
-test('a budget below the embeddings with --embedding-rank is refused without claiming a factorised model could not be smaller', async () => {
+test('the budget floor: with --embedding-rank the smallest factorised model, named when refused; without it the whole-table floor stands', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
   try {
-    const r = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.2', compensate: 'all', embeddingRank: [4] });
-    assert.match(r.message, /^--budget '0\.2' \(33894 parameters\) is below the smallest model the search starts from: 135296 parameters \(embeddings 135296/);
-    assert.match(r.message, /--embedding-rank 4 does not lower this floor: the search starts from subsets with the whole word table, and factorises the best of them; give --budget 135296 or more\.$/);
-    assert.deepEqual(r.stages, ['load']);
+    // tiny-bert: 169,472 parameters, embeddings 135,296 of them (a 4096 × 32 word table); at rank 4 the table is 4096·4 + 4·32.
+    const below = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.1', compensate: 'all', embeddingRank: [4, 8] });
+    assert.match(below.message, /^--budget '0\.1' \(16947 parameters\) is below the smallest possible model: 20736 parameters \(embeddings 20736 with the word table factorised to rank 4 \+ final norm\/head 0, no blocks; 12\.2 % of 169472\); --embedding-rank 4,8 cannot make a smaller model; give --budget 20736 or more, or a smaller rank\.$/);
+    assert.deepEqual(below.stages, ['load']);
+    const plain = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.2', compensate: 'all' });
+    assert.match(plain.message, /^--budget '0\.2' \(33894 parameters\) is below the smallest possible model: 135296 parameters \(embeddings 135296 \+ final norm\/head 0, no blocks; 79\.8 % of 169472\)$/);
+    assert.deepEqual(plain.stages, ['load']);
+    // Below the whole-table floor only drop-top-factorised can be the heuristic --select heuristic ships.
+    const heuristic = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.2', compensate: 'all', embeddingRank: [4], select: 'heuristic', baselines: ['drop-top', 'gromov'] });
+    assert.match(heuristic.message, /^--select heuristic: at --budget 0\.2 no published heuristic with the whole word table fits \(the model without blocks has 135296 parameters\), and --baselines drop-top,gromov leaves out drop-top-factorised; add it or give another rule\.$/);
+    assert.deepEqual(heuristic.stages, ['load']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
