@@ -9,6 +9,8 @@ import { BadInputError, badValue, throwIfAborted } from '../errors';
 import { DataType, NewInitializer, NewNode, OnnxModel, OnnxNode } from '../onnx/model';
 import { findWordEmbedding, readRows, VOCAB_METADATA_KEY, WordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import { CalibrationSet } from './calibrate';
+import type { ParamCounts } from '../../shared/params';
+import type { BudgetFloor } from '../optimize/subsets';
 
 export interface EmbeddingFactor {
   rank: number;
@@ -23,6 +25,21 @@ export interface EmbeddingFactor {
 /** Parameters the word table loses at rank r: rows·H before, rows·r + r·H after. */
 export function factorSaving(rows: number, hidden: number, rank: number): number {
   return rows * hidden - (rows * rank + rank * hidden);
+}
+
+/**
+ * The smallest model {{embeddingRank}} (`asked`, as written) can give, the floor of the budget: the
+ * rows × hidden word table at the smallest of `ranks`, the other embeddings and the final norm/head,
+ * no blocks (`acc` counts the whole table, after any --vocab-trim).
+ */
+export function factorisedFloor(acc: ParamCounts, table: { rows: number; hidden: number }, ranks: number[], asked: string): BudgetFloor {
+  const rank = Math.min(...ranks);
+  const embeddings = acc.embeddings - factorSaving(table.rows, table.hidden, rank);
+  return {
+    params: embeddings + acc.other,
+    what: `embeddings ${embeddings} with the word table factorised to rank ${rank} + final norm/head ${acc.other}, no blocks`,
+    advice: `{{embeddingRank}} ${asked} cannot make a smaller model; give {{budget}} ${embeddings + acc.other} or more, or a smaller rank.`,
+  };
 }
 
 /**

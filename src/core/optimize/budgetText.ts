@@ -21,8 +21,10 @@ export function maxBlocksWithin(acc: ParamCounts, budget: number): number {
   return n;
 }
 
-/** "5.8 M parameters (50.0 %) · up to 4 of 12 blocks" for a budget in parameters. */
+/** "5.8 M parameters (50.0 %) · up to 4 of 12 blocks" for a budget in parameters (below the whole word table: says only factorised models fit). */
 export function describeBudget(acc: ParamCounts, budget: number): string {
-  const k = maxBlocksWithin(acc, budget);
-  return `${formatCount(budget)} parameters (${((100 * budget) / acc.total).toFixed(1)} %) · up to ${k} of ${acc.perBlock.length} blocks`;
+  const head = `${formatCount(budget)} parameters (${((100 * budget) / acc.total).toFixed(1)} %)`;
+  // Below the whole word table (possible with --embedding-rank) only factorised models fit.
+  if (budget < minimumParams(acc)) return `${head} · below the whole word table: factorised word embeddings only`;
+  return `${head} · up to ${maxBlocksWithin(acc, budget)} of ${acc.perBlock.length} blocks`;
 }

@@ -9,11 +9,10 @@
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
-import { BudgetFloor, minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
+import { minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel } from '../compensate/build';
 import { compensatedBaselines, compensator, measureCompensated } from './compensation';
-import { embeddingSaving } from '../compensate/search';
 import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
@@ -32,7 +31,7 @@ import { planVocabTrim, VocabPlan } from './vocabTrim';
 import { findWordEmbedding } from '../onnx/vocab';
 import { COMPENSATED_BASELINES } from '../optimize/baselineNames';
 import { formatEmbeddingRank, ranksFor } from '../compensate/embeddingRank';
-import { factorisableTable, savingRanks } from '../compensate/embedding';
+import { factorisableTable, factorisedFloor, savingRanks } from '../compensate/embedding';
 import type { ModelInfo } from '../model/modelInfo';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
@@ -76,22 +75,6 @@ function checkBaselineChoice(job: OptimizeJob): void {
   if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and {{baselines}} ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
 }
 
-/**
- * With --embedding-rank the budget may go below the block-less model with the whole word table,
- * down to the smallest factorised model: the table at the smallest rank asked for, the other
- * embeddings and the final norm/head, no blocks.
- */
-function factorisedFloor(job: OptimizeJob, info: ModelInfo, vocab: VocabPlan | null, acc: ParamCounts, ranks: number[]): BudgetFloor | undefined {
-  if (!ranks.length) return undefined;
-  const rank = Math.min(...ranks);
-  const embeddings = acc.embeddings - embeddingSaving(widthShape(info, vocab?.kept.length ?? findWordEmbedding(info.model).vocab), rank);
-  return {
-    params: embeddings + acc.other,
-    what: `embeddings ${embeddings} with the word table factorised to rank ${rank} + final norm/head ${acc.other}, no blocks`,
-    advice: `{{embeddingRank}} ${formatEmbeddingRank(job.embeddingRank!)} cannot make a smaller model; give {{budget}} ${embeddings + acc.other} or more, or a smaller rank.`,
-  };
-}
-
 /** Below the whole-table floor only factorised baselines fit: --select heuristic needs drop-top-factorised (checked before any pass). */
 function checkHeuristicFits(job: OptimizeJob, acc: ParamCounts, budget: number): void {
   const choice = job.baselines ?? 'all';
@@ -127,7 +110,9 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
   const ranks = embeddingRanks(job, info, vocab);
   const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
-  const budget = parseBudget(job.budget, acc, factorisedFloor(job, info, vocab, acc, ranks));
+  // With --embedding-rank the budget may go below the block-less model with the whole word table.
+  const floor = ranks.length ? factorisedFloor(acc, { rows: vocab?.kept.length ?? findWordEmbedding(info.model).vocab, hidden: info.hiddenSize }, ranks, formatEmbeddingRank(job.embeddingRank!)) : undefined;
+  const budget = parseBudget(job.budget, acc, floor);
   checkHeuristicFits(job, acc, budget);
   const out = path.resolve(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);

@@ -15,7 +15,8 @@ import { TaskSpec } from '../../core/jobs';
 import { ProbeSettings } from '../../core/settings';
 import { openModel } from '../../core/model/modelInfo';
 import type { OptimizeReport } from '../../core/report';
-import { minimumParams, parseBudget } from '../../core/optimize/subsets';
+import { BudgetFloor, minimumParams, parseBudget } from '../../core/optimize/subsets';
+import { factorisableTable, factorisedFloor, savingRanks } from '../../core/compensate/embedding';
 import type { ParamCounts } from '../../shared/params';
 import { formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
@@ -24,7 +25,7 @@ import { readOptimizeSettings, readProbeSettings } from '../settingKeys';
 import type { SelectionRule } from '../../core/optimize/select';
 import type { Compensation } from '../../core/compensate/mode';
 import type { UnitScore } from '../../core/compensate/scores';
-import type { EmbeddingRankChoice } from '../../core/compensate/embeddingRank';
+import { EmbeddingRankChoice, formatEmbeddingRank, ranksFor } from '../../core/compensate/embeddingRank';
 import { besideModel, displayPath, isModelFolder, workspaceFolderFor } from '../workspace/discovery';
 import { pickModelFolder, pickTasks, pickWeights } from './pickers';
 import { confirmReplace } from './prune';
@@ -71,6 +72,25 @@ export function paramAccountOf(modelDir: string, shown?: { dir: string; params: 
   return info.params;
 }
 
+/**
+ * With probescale.embeddingRank (and compensation on), budgets go down to the smallest factorised
+ * model (core: factorisedFloor). Undefined without a rank, or where the table cannot be factorised
+ * at it: the whole-table floor then applies here and the job refuses the rank, naming why.
+ */
+export function factorisedFloorOf(modelDir: string, acc: ParamCounts, choice: EmbeddingRankChoice | undefined): BudgetFloor | undefined {
+  if (choice === undefined) return undefined;
+  const info = openModel(modelDir);
+  try {
+    const table = factorisableTable(info.model, formatEmbeddingRank(choice));
+    const ranks = savingRanks(ranksFor(choice, info.hiddenSize), { rows: table.vocab, hidden: table.hidden, trimmed: false }, choice === 'auto');
+    return factorisedFloor(acc, { rows: table.vocab, hidden: table.hidden }, ranks, formatEmbeddingRank(choice));
+  } catch {
+    return undefined;
+  } finally {
+    info.model.close();
+  }
+}
+
 /** `<model>-probescale-<pct>` beside the model (see besideModel); pct of the model's parameters. */
 export function optimizedFolderPath(modelDir: string, budgetParams: number, total: number): string {
   return besideModel(modelDir, `${path.basename(modelDir)}-probescale-${pctLabel(budgetParams / total)}`);
@@ -103,7 +123,7 @@ export async function runOptimize(s: Services, config: OptimizeConfig): Promise<
   const widthScore = config.widthScore ?? defaults.widthScore;
   const embeddingRank = config.embeddingRank === null ? undefined : (config.embeddingRank ?? defaults.embeddingRank);
   const acc = paramAccountOf(config.modelDir, s.reports.current?.report.model);
-  const budgetParams = parseBudget(config.budget, acc);
+  const budgetParams = parseBudget(config.budget, acc, compensate !== 'none' ? factorisedFloorOf(config.modelDir, acc, embeddingRank) : undefined);
   const out = config.out ?? optimizedFolderPath(config.modelDir, budgetParams, acc.total);
   let overwrite = config.overwrite ?? false;
   if (fs.existsSync(out) && !overwrite) {
@@ -131,8 +151,8 @@ const LAST_BUDGET_KEY = 'probescale.lastBudget';
  * The budget: presets that fit (the smallest model is embeddings + other, no blocks), each with
  * the parameter count it gives, or a typed fraction or count. Undefined when dismissed.
  */
-export async function pickBudget(state: vscode.Memento, acc: ParamCounts, title: string): Promise<string | undefined> {
-  const min = minimumParams(acc);
+export async function pickBudget(state: vscode.Memento, acc: ParamCounts, title: string, floor?: BudgetFloor): Promise<string | undefined> {
+  const min = floor?.params ?? minimumParams(acc);
   const minPct = ((100 * min) / acc.total).toFixed(1);
   const fits = PRESET_FRACTIONS.filter((f) => Math.floor(f * acc.total + 1e-6) >= min);
   const items: BudgetItem[] = fits.map((f) => ({ label: `${pctLabel(f)} %`, description: describeBudget(acc, Math.floor(f * acc.total + 1e-6)), spec: String(f) }));
@@ -152,7 +172,7 @@ export async function pickBudget(state: vscode.Memento, acc: ParamCounts, title:
   if (!spec) {
     const check = (v: string): vscode.InputBoxValidationMessage => {
       try {
-        return { message: `= ${describeBudget(acc, parseBudget(v, acc))}`, severity: vscode.InputBoxValidationSeverity.Info };
+        return { message: `= ${describeBudget(acc, parseBudget(v, acc, floor))}`, severity: vscode.InputBoxValidationSeverity.Info };
       } catch (e) {
         return { message: errorMessage(e), severity: vscode.InputBoxValidationSeverity.Error };
       }
@@ -212,7 +232,9 @@ export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void
     if (!tasks) return;
     tasks = await pickWeights(tasks, `ProbeScale: Optimize ${name} — task weights`);
     if (!tasks) return;
-    const budget = await pickBudget(s.state, acc, `ProbeScale: Optimize ${name} — parameter budget`);
+    const defaults = readOptimizeSettings(vscode.Uri.file(modelDir));
+    const floor = defaults.compensate !== 'none' ? factorisedFloorOf(modelDir, acc, defaults.embeddingRank) : undefined;
+    const budget = await pickBudget(s.state, acc, `ProbeScale: Optimize ${name} — parameter budget`, floor);
     if (!budget) return;
     void s.view.reveal();
     const run = await runOptimize(s, { modelDir, tasks, budget });

@@ -10,7 +10,7 @@ import { findWordEmbedding, readRows, wordEmbeddingWidth } from '../../../../src
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
 import { countParams, openModel } from '../../../../src/core/model/modelInfo';
 import { emptyPlan, compensatedEdit, planParamDelta } from '../../../../src/core/compensate/graph';
-import { EmbeddingFactor, factorSaving, factorTable, savingRanks, symmetricEigen } from '../../../../src/core/compensate/embedding';
+import { EmbeddingFactor, factorSaving, factorTable, factorisedFloor, savingRanks, symmetricEigen } from '../../../../src/core/compensate/embedding';
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec } from '../../../../src/core/compensate/search';
 import { ParamCounts } from '../../../../src/shared/params';
 import { fixture } from '../../../helpers';
@@ -209,6 +209,16 @@ test('savingRanks: only ranks that make the table smaller; auto drops the others
   assert.deepEqual(savingRanks([248], { rows: 8192, hidden: 256, trimmed: false }, false), [248]);
   assert.deepEqual(savingRanks([2, 4, 8], { rows: 10, hidden: 32, trimmed: true }, true), [2, 4], 'auto: rank 8 of a 10-row table would add parameters');
   assert.throws(() => savingRanks([1], { rows: 1, hidden: 32, trimmed: true }, true), /embedding rank auto: the word table is 1 × 32 \(after vocabulary trimming\), and none of the ranks it tries \(1\) makes it smaller\. No rank makes it smaller/);
+});
+
+test('factorisedFloor: the smallest rank asked for sets the floor, the whole table counted once and replaced by its factors', () => {
+  // roberta-mini-like: an 8192 × 256 word table inside 2,200,000 embedding parameters.
+  const acc = { total: 11_000_000, embeddings: 2_200_000, other: 1000, perBlock: [] };
+  const f = factorisedFloor(acc, { rows: 8192, hidden: 256 }, [64, 32], '32,64');
+  const embeddings = 2_200_000 - 8192 * 256 + 8192 * 32 + 32 * 256;
+  assert.equal(f.params, embeddings + 1000);
+  assert.equal(f.what, `embeddings ${embeddings} with the word table factorised to rank 32 + final norm/head 1000, no blocks`);
+  assert.equal(f.advice, `{{embeddingRank}} 32,64 cannot make a smaller model; give {{budget}} ${embeddings + 1000} or more, or a smaller rank.`);
 });
 
 test('factorising stops at a cancel inside its loops, not after them (BERT-base scale took 25 s uninterruptible)', () => {
