@@ -27,13 +27,16 @@ function row(dir) {
   const { r, s, tasks, weight, wsum, best } = load(dir);
   const oracle = tasks.reduce((a, t) => a + weight(t) * Math.max(...r.tasks[t].layers.map((l) => l.accuracy)), 0) / wsum;
   const test = s.objective.test;
+  // Below the whole-table floor (--embedding-rank) the plain baselines do not fit; with none that fits there is no gap.
+  const unfit = s.unfitBaselines?.length ? ` (${s.unfitBaselines.length} do not fit the budget)` : '';
+  if (!best) return `| ${tasks.length > 1 ? `${tasks.length} tasks (mean)` : tasks[0]}, ${pct(s.budget.fraction)} % | {${s.kept.join(',')}}${s.compensation ? ` + ${s.compensation.description}` : ''} (${s.origin}; ${s.rule.name}) | ${pct(s.fraction)} % | ${pct(s.objective.test)} | ${pct(oracle)} | ${pct(s.objective.test / oracle)} % | none fits${unfit} | – | none fits |`;
   const gap = best.vsSelected.objective;
   const comp = (b) => b.compensation;
   const cbs = s.baselines.filter(comp).map((b) => `${b.name} ${pct(b.testObjective)}`).join(', ') || 'none fits';
   const pick = `{${s.kept.join(',')}}${s.compensation ? ` + ${s.compensation.description}` : ''} (${s.origin}; ${s.rule.name})`;
   const verdict = gap.diff >= 0 ? 'ahead' : -gap.diff <= gap.se ? 'behind within 1 SE' : 'behind by more than 1 SE';
   const name = tasks.length > 1 ? `${tasks.length} tasks (mean)` : tasks[0];
-  return `| ${name}, ${pct(s.budget.fraction)} % | ${pick} | ${pct(s.fraction)} % | ${pct(test)} | ${pct(oracle)} | ${pct(test / oracle)} % | ${best.name} {${best.kept.join(',')}} ${pct(best.testObjective)} | ${gap.diff >= 0 ? '+' : '−'}${pct(Math.abs(gap.diff))} ± ${pct(gap.se)} (${verdict}) | ${cbs} |`;
+  return `| ${name}, ${pct(s.budget.fraction)} % | ${pick} | ${pct(s.fraction)} % | ${pct(test)} | ${pct(oracle)} | ${pct(test / oracle)} % | ${best.name} {${best.kept.join(',')}} ${pct(best.testObjective)}${unfit} | ${gap.diff >= 0 ? '+' : '−'}${pct(Math.abs(gap.diff))} ± ${pct(gap.se)} (${verdict}) | ${cbs} |`;
 }
 
 function why(dir) {
@@ -45,8 +48,8 @@ function why(dir) {
   const near = s.candidates.filter((c) => c.validation >= top - se);
   const sim = s.rule.simulation;
   const chosen = sim?.rules.find((x) => x.rule === sim.best);
-  const simText = chosen ? `; simulation: ${sim.best} ≥ the best heuristic in ${(100 * chosen.atLeastBestHeuristic).toFixed(0)} % of ${sim.repeats} repeats, mean ${chosen.vsBestHeuristic >= 0 ? '+' : '−'}${pct(Math.abs(chosen.vsBestHeuristic))} points` : '';
-  return `${path.basename(dir)}: pick {${s.kept.join(',')}} ${s.compensation ? 'compensated' : 'plain'} CV ${pct(s.objective.validation)} test ${pct(s.objective.test)}; best heuristic on test ${best.name} {${best.kept.join(',')}} CV ${pct(best.validation)} test ${pct(best.testObjective)}; ${near.length} of ${s.candidates.length} candidates within one CV SE (${pct(se)}) of the top CV ${pct(top)}, ${near.filter((c) => c.compensation).length} compensated${simText}`;
+  const simText = chosen && sim.heuristics === 0 ? `; simulation: ${sim.best}, no heuristic in the budget to set a bar` : chosen ? `; simulation: ${sim.best} ≥ the best heuristic in ${(100 * chosen.atLeastBestHeuristic).toFixed(0)} % of ${sim.repeats} repeats, mean ${chosen.vsBestHeuristic >= 0 ? '+' : '−'}${pct(Math.abs(chosen.vsBestHeuristic))} points` : '';
+  return `${path.basename(dir)}: pick {${s.kept.join(',')}} ${s.compensation ? 'compensated' : 'plain'} CV ${pct(s.objective.validation)} test ${pct(s.objective.test)}; ${best ? `best heuristic on test ${best.name} {${best.kept.join(',')}} CV ${pct(best.validation)} test ${pct(best.testObjective)}` : 'no baseline fits the budget'}${s.unfitBaselines?.length ? ` (${s.unfitBaselines.length} baselines do not fit: ${s.unfitBaselines.map((u) => u.name).join(', ')})` : ''}; ${near.length} of ${s.candidates.length} candidates within one CV SE (${pct(se)}) of the top CV ${pct(top)}, ${near.filter((c) => c.compensation).length} compensated${simText}`;
 }
 
 const args = process.argv.slice(2);
