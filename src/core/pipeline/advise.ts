@@ -45,6 +45,8 @@ export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScore
   const advice: Record<string, TaskBudgetAdvice> = {};
   const L = acc.perBlock.length;
   const allBlocks = Array.from({ length: L }, (_, i) => i);
+  // The smallest model measured: below the block-less one with a factorised word table (--embedding-rank).
+  const nMin = Math.min(subsetParams(acc, []), ...measured.map((m) => m.params));
   for (const sp of splits) {
     const name = sp.task.name;
     const pts = new Map<number, number>();
@@ -52,9 +54,9 @@ export function budgetAdvice(splits: TaskSplit[], measured: Measured[], valScore
     for (const m of measured) add(m.params, m.val[name].accuracy);
     valScores[name].forEach((s, k) => add(subsetParams(acc, allBlocks.slice(0, k)), s));
     const points = [...pts].map(([n, p]) => ({ n, p }));
-    const r = recommendBudget(points, targetRetention, valScores[name][L], { nMin: subsetParams(acc, []), nMax: acc.total, seed });
+    const r = recommendBudget(points, targetRetention, valScores[name][L], { nMin, nMax: acc.total, seed });
     // The curve's bootstrap band on 25 sizes from the smallest model to the source, for the trade-off chart.
-    const nGrid = Array.from({ length: 25 }, (_, i) => subsetParams(acc, []) + ((acc.total - subsetParams(acc, [])) * i) / 24);
+    const nGrid = Array.from({ length: 25 }, (_, i) => nMin + ((acc.total - nMin) * i) / 24);
     advice[name] = {
       recommendedParams: r.n,
       recommendedFraction: r.n === null ? null : r.n / acc.total,

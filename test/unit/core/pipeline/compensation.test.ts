@@ -104,6 +104,7 @@ test('optimize --embedding-rank below the whole-table floor: only factorised can
   assert.ok(empty && empty.origin === 'embeddings-only' && empty.params === 20736, 'the factorised embeddings-only model (the floor) is a candidate');
   assert.ok(s.candidates.some((c: { kept: number[] }) => c.kept.length >= 2), 'subsets with blocks fit beside the factorised table');
   assert.match(s.embeddingOnly.message, /factorised to rank 4 /);
+  assert.equal(s.budgetAdvice.perTask.sentlen.band.n[0], 20736, 'the budget advice starts at the smallest model measured, not at the whole-table floor');
   assert.deepEqual(s.baselines.map((b: { name: string }) => b.name), ['drop-top-factorised']);
   assert.deepEqual(s.unfitBaselines.map((u: { name: string }) => u.name), ['drop-top', 'drop-bottom', 'alternate', 'symmetric', 'dalvi-prefix', 'shortgpt', 'gromov', 'random', 'replaceme-bridge', 'flap-uniform']);
   assert.equal(s.rule.simulation.heuristics, 1, 'drop-top-factorised alone sets the bar');
