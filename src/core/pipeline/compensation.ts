@@ -10,7 +10,8 @@ import { Baseline } from '../optimize/baselines';
 import { bestPredictedSubsets, predictedObjective } from '../optimize/predict';
 import { localSearchNeighbours, subsetParams } from '../optimize/subsets';
 import { gapsOf } from '../compensate/fit';
-import { ProbeReport } from '../report';
+import { ProbeReport, UnfitBaseline } from '../report';
+import { BaselineChoice } from '../optimize/baselineNames';
 import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
 import { CompSpec, WidthShape, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, factorisedSpec, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
@@ -50,7 +51,7 @@ export function compensatedBaselines(mode: Compensation, space: SearchSpace, sha
   for (const embeddingRank of embeddingRanks) {
     let k = 0;
     while (k < L && compensatedParams(acc, range(k + 1), { bridges: false, embeddingRank }, shape) <= budget) k++;
-    const name = embeddingRanks.length > 1 ? `drop-top-factorised-r${embeddingRank}` : 'drop-top-factorised';
+    const name = factorisedBaselineName(embeddingRank, embeddingRanks);
     if (compensatedParams(acc, range(k), { bridges: false, embeddingRank }, shape) <= budget) out.push({ name, kept: range(k), compensation: { bridges: false, embeddingRank } });
   }
   const rm = replaceMeSubset(L, acc, budget, shape, signals.angularDistance);
@@ -62,6 +63,21 @@ export function compensatedBaselines(mode: Compensation, space: SearchSpace, sha
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** `drop-top-factorised`, or `drop-top-factorised-rR` where several ranks are tried. */
+const factorisedBaselineName = (rank: number, ranks: number[]) => (ranks.length > 1 ? `drop-top-factorised-r${rank}` : 'drop-top-factorised');
+
+/**
+ * The drop-top-factorised baselines (when `choice` keeps them) whose rank leaves not even the
+ * model without blocks in the budget: with several ranks, a budget between their floors.
+ */
+export function unfitFactorisedBaselines(space: SearchSpace, shape: WidthShape, embeddingRanks: number[], choice: BaselineChoice): UnfitBaseline[] {
+  if (choice !== 'all' && !choice.includes('drop-top-factorised')) return [];
+  const floor = (embeddingRank: number) => compensatedParams(space.acc, [], { bridges: false, embeddingRank }, shape);
+  return embeddingRanks
+    .filter((r) => floor(r) > space.budget)
+    .map((r) => ({ name: factorisedBaselineName(r, embeddingRanks), reason: `with its word table at rank ${r} the model without blocks has ${floor(r).toLocaleString('en-US')} parameters (${((100 * floor(r)) / space.acc.total).toFixed(1)} %)` }));
+}
 
 /**
  * Subsets up to two blocks larger than the budget allows, best predicted first: the ones width

@@ -12,7 +12,7 @@ import { badValue } from '../errors';
 import { minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel } from '../compensate/build';
-import { compensatedBaselines, compensator, measureCompensated } from './compensation';
+import { compensatedBaselines, compensator, measureCompensated, unfitFactorisedBaselines } from './compensation';
 import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
@@ -142,7 +142,8 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
   // Below the whole-table floor the embeddings-only candidate has the smallest rank's table (the floor itself).
   const emptySpec = a.ranks.length ? { bridges: false, embeddingRank: Math.min(...a.ranks) } : undefined;
-  const { baselines, unfit, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks) : [], job.baselines, emptySpec);
+  const { baselines, unfit: wholeTable, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks) : [], job.baselines, emptySpec);
+  const unfit = [...wholeTable, ...(shape ? unfitFactorisedBaselines(a.space, shape, a.ranks, job.baselines ?? 'all') : [])];
   let origin: Map<string, string>;
   let search: SearchReport;
   let selection: Selection;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { factorisedNeighbours, FactorisedSpace } from '../../../../src/core/pipeline/compensation';
+import { factorisedNeighbours, FactorisedSpace, unfitFactorisedBaselines } from '../../../../src/core/pipeline/compensation';
 import { candidateKey, compensatedParams, uniformWidth, WidthShape } from '../../../../src/core/compensate/search';
 import { DEFAULT_UNIT_SCORE } from '../../../../src/core/compensate/scores';
 
@@ -46,4 +46,13 @@ test('factorised local search: whole neighbours around a whole candidate, narrow
   assert.ok(deepNear.some((c) => c.kept.length === 4) && deepNear.some((c) => c.kept.length === 5), `swaps and additions: ${deepNear.map((c) => c.kept.join(',')).join(' ')}`);
   // Without width pruning allowed a narrowed start cannot arise; the neighbours stay whole.
   assert.ok(factorisedNeighbours(from, { ...f, allow: { bridges: true, width: false } }, new Set()).every((c) => !narrowedSpec(c)));
+});
+
+test('drop-top-factorised at a rank whose model without blocks exceeds the budget is said not to fit, named per rank', () => {
+  // Floors: rank 4 → 34,000 − 27,872 = 6,128; rank 16 → 34,000 − (32,000 − 16,512) = 18,512; rank 24 → 34,000 − (32,000 − 24,768) = 26,768.
+  const space = { ...f.space, budget: 20_000 };
+  assert.deepEqual(unfitFactorisedBaselines(space, shape, [4, 16, 24], 'all'), [{ name: 'drop-top-factorised-r24', reason: 'with its word table at rank 24 the model without blocks has 26,768 parameters (24.3 %)' }]);
+  assert.deepEqual(unfitFactorisedBaselines(space, shape, [24], ['drop-top-factorised']).map((u) => u.name), ['drop-top-factorised']);
+  assert.deepEqual(unfitFactorisedBaselines(space, shape, [24], ['drop-top']), [], 'not asked for: not listed');
+  assert.deepEqual(unfitFactorisedBaselines(space, shape, [4, 16], 'all'), []);
 });
