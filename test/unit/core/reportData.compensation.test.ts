@@ -54,3 +54,12 @@ test('a quantized variant re-measured by verify is read; a malformed one is left
   assert.equal(v.quantized, undefined);
   assert.equal(v.allEqual, true, 'the rest of verify still reads');
 });
+
+test('baselines that did not fit the budget reach the panel with their reasons; malformed entries are left out', () => {
+  const r = json();
+  const why = 'it keeps the whole word table, with which the model without blocks already has 2,131,200 parameters (18.4 %)';
+  r.selection.unfitBaselines = [{ name: 'drop-top', reason: why }, { name: 'gromov' }, 'flap-uniform'];
+  const s = normalizeReport(r, file).selection!;
+  assert.deepEqual(s.unfitBaselines, [{ name: 'drop-top', reason: why }]);
+  assert.equal(normalizeReport(json(), file).selection!.unfitBaselines, undefined, 'absent where every baseline fits');
+});
