@@ -239,6 +239,14 @@ describe('ProbeScale extension', () => {
       assert.ok(report.selection.baselines.some((b) => b.name === 'drop-top-factorised'), 'its prefix baseline');
       assert.equal(report.verify?.allEqual, true);
       assert.deepEqual(api.currentReport()?.selection?.compensation, report.selection.compensation, 'the view was given the compensation of the pick');
+      // 20 % is below the block-less model with the whole table (88.6 %), above the rank-4 one (12.4 %).
+      const low = await api.runOptimize({ modelDir: robertaDir, tasks: [task('sentlen')], budget: '0.2', candidates: 2, vocabTrim: false, settings: { limitTrain: 150, limitTest: 60, c: 1, provider: 'cpu' } });
+      assert.equal(low.status, 'done');
+      if (low.status !== 'done') return;
+      const sel = low.report.selection;
+      assert.ok(sel.compensation?.embeddingRank === 4 && sel.params <= sel.budget.params, 'a factorised pick within the budget');
+      assert.ok(sel.unfitBaselines?.some((u) => u.name === 'drop-top'), 'the plain heuristics are said not to fit');
+      assert.deepEqual(api.currentReport()?.selection?.unfitBaselines, sel.unfitBaselines, 'the view was given the baselines that do not fit');
     } finally {
       await config.update('compensate', undefined, vscode.ConfigurationTarget.Workspace);
       await config.update('embeddingRank', undefined, vscode.ConfigurationTarget.Workspace);
