@@ -2,6 +2,7 @@
 import type { CompensationRecord, OptimizeReport, ProbeReport } from '../core/report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
 import { bestLayerByTest } from '../shared/bestLayer';
+import { claimNote } from '../core/commit/committed';
 import { inReportOrder } from '../shared/verdict';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
@@ -21,17 +22,11 @@ export function formatProbeReport(r: ProbeReport, claimed?: Record<string, numbe
       const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
       lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)} ${pct(l.cvAccuracy)}${mark}`);
     }
-    if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %${claimNote(t.final.accuracy, claimed?.[name])}`);
+    if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %${claimNote(t.final.accuracy, claimed?.[name], r.integrity)}`);
   }
   lines.push('');
   lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer (highest cv %, 5-fold cross-validation on the training rows); + = highest test accuracy where that is another layer; sel = acc − ctrl (control task: permuted labels).');
   return lines.join('\n') + '\n';
-}
-
-/** Whether a shipped classifier scores what its committed report claims (an edited or swapped graph does not). */
-function claimNote(accuracy: number, claim: number | undefined): string {
-  if (claim === undefined) return '';
-  return Math.abs(claim - accuracy) < 1e-9 ? ' (as committed)' : ` (the committed report claims ${pct(claim).trim()} %)`;
 }
 
 function fmtC(c: number): string {

@@ -8,8 +8,8 @@ import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
 import { ProbeSettings } from '../../core/settings';
 import type { ProbeReport } from '../../core/report';
-import { claimedAccuracy } from '../../core/commit/committed';
-import { reportError } from '../log';
+import { claimNote, claimedAccuracy } from '../../core/commit/committed';
+import { SHOW_LOG, reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
 import { committedTasks, displayPath } from '../workspace/discovery';
@@ -49,11 +49,11 @@ function summary(dir: string, report: EvalReport): string {
   const parts = Object.entries(report.tasks).map(([name, t]) => {
     const acc = t.final?.accuracy;
     if (acc === undefined) return `${name} –`;
-    const claimed = report.claimed?.[name];
-    const note = claimed === undefined ? '' : Math.abs(claimed - acc) < 1e-9 ? ' (as committed)' : ` (committed report: ${pct(claimed)})`;
-    return `${name} ${pct(acc)}${note}`;
+    return `${name} ${pct(acc)}${claimNote(acc, report.claimed?.[name], report.integrity)}`;
   });
-  return `ProbeScale: ${displayPath(dir)}, test accuracy as shipped: ${parts.join(', ')}.`;
+  const changed = report.integrity?.differing.map((d) => d.path) ?? [];
+  const files = changed.length ? ` ${changed.length} of ${report.integrity!.checked} files differ from what was committed: ${changed.join(', ')} (the log has their checksums).` : '';
+  return `ProbeScale: ${displayPath(dir)}, test accuracy as shipped: ${parts.join(', ')}.${files}`;
 }
 
 /** The command: committed folder (from the Explorer or a picker), tasks, then the job. */
@@ -74,7 +74,12 @@ export async function evalFolder(s: Services, uri?: vscode.Uri): Promise<void> {
       void vscode.window.showInformationMessage('ProbeScale: evaluation cancelled.');
       return;
     }
-    void vscode.window.showInformationMessage(summary(dir, run.report));
+    // Changed files are a warning, not an error: the user may have changed them on purpose.
+    if (run.report.integrity?.differing.length) {
+      void vscode.window.showWarningMessage(summary(dir, run.report), SHOW_LOG).then((choice) => {
+        if (choice === SHOW_LOG) s.log.show(true);
+      });
+    } else void vscode.window.showInformationMessage(summary(dir, run.report));
   } catch (e) {
     reportError(s.log, 'evaluate', e);
   }
