@@ -12,6 +12,7 @@ import { claimNote, claimedAccuracy } from '../../core/commit/committed';
 import { SHOW_LOG, reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
+import { warnUnreadable } from '../settingNotices';
 import { committedTasks, displayPath } from '../workspace/discovery';
 import { pickCommittedFolder, pickEvalTasks } from './pickers';
 
@@ -32,7 +33,9 @@ export type EvalRun = { status: 'done'; report: EvalReport; savedTo: string | nu
 export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun> {
   const committed = committedTasks(config.modelDir);
   if (!committed) throw new BadInputError(`${config.modelDir} is not a committed folder: its config.json has no "probescale.tasks".`);
-  const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
+  const read = readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir);
+  warnUnreadable(s.log, read.unreadable, config.settings);
+  const settings: ProbeSettings = { ...read.settings, ...config.settings };
   const outcome = await s.jobs.run(
     { type: 'eval', modelDir: config.modelDir, tasks: config.tasks, settings },
     `ProbeScale: evaluating ${path.basename(config.modelDir)} on ${config.tasks.map((t) => t.name).join(', ')}`,
