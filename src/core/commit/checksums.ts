@@ -94,6 +94,6 @@ export function describeIntegrity(dir: string, r: IntegrityReport): { level: 'in
   const each = r.differing.map((d) => `${d.path} (committed ${d.expected.slice(0, PREFIX)}…, ${d.actual === null ? 'now missing' : `now ${d.actual.slice(0, PREFIX)}…`})`);
   return {
     level: 'warn',
-    message: `${r.differing.length} of ${r.checked} files of ${dir} differ from what was committed (SHA-256 in ${REPORT_FILE}): ${each.join(', ')}. Evaluating the files as they are now; the report's claims were made for the committed files.`,
+    message: `${r.differing.length} of ${r.checked} files of ${dir} ${r.differing.length === 1 ? 'differs' : 'differ'} from what was committed (SHA-256 in ${REPORT_FILE}): ${each.join(', ')}. Evaluating the files as they are now; the report's claims were made for the committed files.`,
   };
 }

@@ -47,7 +47,8 @@ export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun>
   return { status: 'done', report, savedTo };
 }
 
-function summary(dir: string, report: EvalReport): string {
+/** The toast after an eval: accuracy per task against the committed claim, and the files that differ from the commit. */
+export function evalSummary(dir: string, report: EvalReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const parts = Object.entries(report.tasks).map(([name, t]) => {
     const acc = t.final?.accuracy;
@@ -55,7 +56,7 @@ function summary(dir: string, report: EvalReport): string {
     return `${name} ${pct(acc)}${claimNote(acc, report.claimed?.[name], report.integrity)}`;
   });
   const changed = report.integrity?.differing.map((d) => d.path) ?? [];
-  const files = changed.length ? ` ${changed.length} of ${report.integrity!.checked} files differ from what was committed: ${changed.join(', ')} (the log has their checksums).` : '';
+  const files = changed.length ? ` ${changed.length} of ${report.integrity!.checked} files ${changed.length === 1 ? 'differs' : 'differ'} from what was committed: ${changed.join(', ')} (the log has their checksums).` : '';
   return `ProbeScale: ${displayPath(dir)}, test accuracy as shipped: ${parts.join(', ')}.${files}`;
 }
 
@@ -79,10 +80,10 @@ export async function evalFolder(s: Services, uri?: vscode.Uri): Promise<void> {
     }
     // Changed files are a warning, not an error: the user may have changed them on purpose.
     if (run.report.integrity?.differing.length) {
-      void vscode.window.showWarningMessage(summary(dir, run.report), SHOW_LOG).then((choice) => {
+      void vscode.window.showWarningMessage(evalSummary(dir, run.report), SHOW_LOG).then((choice) => {
         if (choice === SHOW_LOG) s.log.show(true);
       });
-    } else void vscode.window.showInformationMessage(summary(dir, run.report));
+    } else void vscode.window.showInformationMessage(evalSummary(dir, run.report));
   } catch (e) {
     reportError(s.log, 'evaluate', e);
   }
