@@ -7,11 +7,18 @@ import { inReportOrder } from '../shared/verdict';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
 
+/** ", N per block" (", A–B per block" where narrowed blocks differ); nothing for a model with no blocks. */
+export function perBlockWords(perBlock: number[]): string {
+  if (perBlock.length === 0) return '';
+  const [lo, hi] = [Math.min(...perBlock), Math.max(...perBlock)].map((n) => n.toLocaleString('en-US'));
+  return `, ${lo === hi ? lo : `${lo}–${hi}`} per block`;
+}
+
 /** `claimed`: eval of a committed folder, the test accuracy its probescale-report.json claims per task (core/commit/committed.ts). */
 export function formatProbeReport(r: ProbeReport, claimed?: Record<string, number>): string {
   const lines: string[] = [];
   const m = r.model;
-  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}, ${m.params.perBlock[0]?.toLocaleString('en-US')} per block)${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ' · graph built from safetensors' : ''} · ${r.provider}`);
+  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}${perBlockWords(m.params.perBlock)})${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ' · graph built from safetensors' : ''} · ${r.provider}`);
   for (const [name, t] of Object.entries(r.tasks)) {
     lines.push('');
     lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling, majority ${pct(t.majority).trim()} %`);
