@@ -2,15 +2,23 @@
 import type { CompensationRecord, OptimizeReport, ProbeReport } from '../core/report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
 import { bestLayerByTest } from '../shared/bestLayer';
+import { claimNote } from '../core/commit/committed';
 import { inReportOrder } from '../shared/verdict';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
+
+/** ", N per block" (", A–B per block" where narrowed blocks differ); nothing for a model with no blocks. */
+export function perBlockWords(perBlock: number[]): string {
+  if (perBlock.length === 0) return '';
+  const [lo, hi] = [Math.min(...perBlock), Math.max(...perBlock)].map((n) => n.toLocaleString('en-US'));
+  return `, ${lo === hi ? lo : `${lo}–${hi}`} per block`;
+}
 
 /** `claimed`: eval of a committed folder, the test accuracy its probescale-report.json claims per task (core/commit/committed.ts). */
 export function formatProbeReport(r: ProbeReport, claimed?: Record<string, number>): string {
   const lines: string[] = [];
   const m = r.model;
-  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}, ${m.params.perBlock[0]?.toLocaleString('en-US')} per block)${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ' · graph built from safetensors' : ''} · ${r.provider}`);
+  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}${perBlockWords(m.params.perBlock)})${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ' · graph built from safetensors' : ''} · ${r.provider}`);
   for (const [name, t] of Object.entries(r.tasks)) {
     lines.push('');
     lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling, majority ${pct(t.majority).trim()} %`);
@@ -21,17 +29,11 @@ export function formatProbeReport(r: ProbeReport, claimed?: Record<string, numbe
       const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
       lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)} ${pct(l.cvAccuracy)}${mark}`);
     }
-    if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %${claimNote(t.final.accuracy, claimed?.[name])}`);
+    if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %${claimNote(t.final.accuracy, claimed?.[name], r.integrity)}`);
   }
   lines.push('');
   lines.push('layer 0 = embedding output, layer L = final hidden state; * = best layer (highest cv %, 5-fold cross-validation on the training rows); + = highest test accuracy where that is another layer; sel = acc − ctrl (control task: permuted labels).');
   return lines.join('\n') + '\n';
-}
-
-/** Whether a shipped classifier scores what its committed report claims (an edited or swapped graph does not). */
-function claimNote(accuracy: number, claim: number | undefined): string {
-  if (claim === undefined) return '';
-  return Math.abs(claim - accuracy) < 1e-9 ? ' (as committed)' : ` (the committed report claims ${pct(claim).trim()} %)`;
 }
 
 function fmtC(c: number): string {

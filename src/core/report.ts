@@ -58,6 +58,27 @@ export interface ProbeReport {
   tasks: Record<string, TaskReport>;
   signals?: { blockInfluence: number[]; angularDistance: number[][] };
   timings: { extractSeconds: number; probeSeconds: number };
+  /** Eval of a committed folder: its files against the checksums its report recorded (absent in other reports). */
+  integrity?: IntegrityReport;
+}
+
+/**
+ * SHA-256 of every file a commit wrote, by path relative to the folder (posix), except the model
+ * card and the report themselves (commit/checksums.ts says why).
+ */
+export interface ChecksumsReport {
+  algorithm: 'sha256';
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+/** A committed folder's files checked against its report's checksums (commit/checksums.ts). */
+export interface IntegrityReport {
+  /** Files the report lists with a checksum; 0 when nothing was checked. */
+  checked: number;
+  /** Why nothing was checked (no report, or one written before checksums); absent when files were checked. */
+  unchecked?: string;
+  /** Listed files whose content is not what was committed (actual null: the file is missing), in path order. */
+  differing: { path: string; expected: string; actual: string | null }[];
 }
 
 export interface Retention {
@@ -266,6 +287,8 @@ export interface OptimizeReport extends ProbeReport {
   selection: SelectionReport;
   verify?: VerifyReport;
   command?: string;
+  /** The committed files' checksums (absent in reports written before them). */
+  checksums?: ChecksumsReport;
 }
 
 /** What `probescale prune` returns. */

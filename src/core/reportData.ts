@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { BadInputError } from './errors';
 import { resolvePaths } from './reportPaths';
 import { DEFAULT_TARGET_RETENTION } from './settings';
+import type { ChecksumsReport } from './report';
 import { BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
 
 type Json = Record<string, unknown>;
@@ -74,6 +75,8 @@ export function normalizeReport(data: unknown, file: string): ReportData {
       ...(final ? { final } : {}),
     };
   }
+  // Checked so that a damaged one is refused here as eval refuses it; the view does not show them.
+  withFieldErrors(file, () => checksumsOf(json.checksums));
   const signals = isObj(json.signals) && Array.isArray(json.signals.blockInfluence)
     ? { blockInfluence: json.signals.blockInfluence.map((v) => num(v) ?? 0), angularDistance: Array.isArray(json.signals.angularDistance) ? (json.signals.angularDistance as number[][]) : [] }
     : undefined;
@@ -141,6 +144,34 @@ export function compensationOf(v: unknown, field: string): { compensation?: Comp
   if (v.ffnWidth !== undefined) c.ffnWidth = v.ffnWidth as number;
   if (v.embeddingRank !== undefined) c.embeddingRank = v.embeddingRank as number;
   return { compensation: c };
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * A committed report's checksums (absent: written before them); throws DamagedField naming what
+ * is wrong. Paths must stay inside the folder: eval reads every file the list names.
+ */
+function checksumsOf(v: unknown): ChecksumsReport | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v)) throw new DamagedField('checksums', `is ${JSON.stringify(v)}; expected an object with algorithm and files`);
+  if (v.algorithm !== 'sha256') throw new DamagedField('checksums.algorithm', `is ${JSON.stringify(v.algorithm)}; expected "sha256"`);
+  if (!isObj(v.files)) throw new DamagedField('checksums.files', `is ${JSON.stringify(v.files)}; expected an object of file → { bytes, sha256 }`);
+  const files: ChecksumsReport['files'] = {};
+  for (const [p, f] of Object.entries(v.files)) {
+    const field = `checksums.files[${JSON.stringify(p)}]`;
+    if (p === '' || p.startsWith('/') || p.split('/').some((part) => part === '..' || part === '') || p.includes('\\')) throw new DamagedField(field, 'names a file outside the folder; expected a relative path such as onnx/model.onnx');
+    if (!isObj(f)) throw new DamagedField(field, `is ${JSON.stringify(f)}; expected { bytes, sha256 }`);
+    if (!Number.isInteger(f.bytes) || (f.bytes as number) < 0) throw new DamagedField(`${field}.bytes`, `is ${JSON.stringify(f.bytes)}; expected a whole number ≥ 0`);
+    if (typeof f.sha256 !== 'string' || !SHA256.test(f.sha256)) throw new DamagedField(`${field}.sha256`, `is ${JSON.stringify(f.sha256)}; expected 64 lowercase hex digits`);
+    files[p] = { bytes: f.bytes as number, sha256: f.sha256 };
+  }
+  return { algorithm: 'sha256', files };
+}
+
+/** The checksums of a report read from `file`; a damaged field is a BadInputError naming it. */
+export function readChecksums(v: unknown, file: string): ChecksumsReport | undefined {
+  return withFieldErrors(file, () => checksumsOf(v));
 }
 
 function score(v: unknown): ScoreData | undefined {

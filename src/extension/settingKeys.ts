@@ -31,31 +31,71 @@ export const SettingKeys = {
 
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
 
-function positiveInt(v: unknown, fallback: number | undefined): number | undefined {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback;
+/** A setting whose value the core cannot read: the run used `used` instead (shown once per run, see settingNotices.ts). */
+export interface UnreadableSetting {
+  key: string;
+  value: unknown;
+  /** What the setting accepts. */
+  expected: string;
+  /** What the run used instead, in words. */
+  used: string;
 }
 
-function oneOf<T extends string>(v: unknown, allowed: readonly T[], fallback: T): T {
-  return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : fallback;
+/** Settings as a run reads them, and the values it could not read. */
+export interface SettingsRead<T> {
+  settings: T;
+  unreadable: UnreadableSetting[];
 }
+
+/** A parser's answer for a value it cannot read (undefined is a value: "off", "every row"). */
+const UNREADABLE = Symbol('unreadable');
+type Parse<T> = (v: unknown) => T | typeof UNREADABLE;
+
+/** Reads keys of one configuration; a set value that `parse` cannot read becomes the fallback and is noted. */
+function settingReader(c: vscode.WorkspaceConfiguration) {
+  const unreadable: UnreadableSetting[] = [];
+  const read = <T>(key: string, parse: Parse<T>, fallback: T, expected: string, used: string): T => {
+    const v = c.get<unknown>(key);
+    // Unset: VS Code answers with package.json's default, so undefined only where there is none.
+    if (v === undefined) return fallback;
+    const r = parse(v);
+    if (r !== UNREADABLE) return r;
+    unreadable.push({ key, value: v, expected, used });
+    return fallback;
+  };
+  return { read, unreadable };
+}
+
+const positiveInt: Parse<number> = (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : UNREADABLE);
+
+/** 0 means "every row". */
+const rowLimit: Parse<number | undefined> = (v) => (v === 0 ? undefined : positiveInt(v));
+
+function oneOf<T extends string>(allowed: readonly T[]): Parse<T> {
+  return (v) => (typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : UNREADABLE);
+}
+
+const words = (allowed: readonly string[]) => `one of ${allowed.join(', ')}`;
 
 /**
  * The probe settings for a resource (workspace-folder settings win over user settings).
- * Out-of-range values fall back to the defaults rather than failing a job the user started.
+ * Values the core cannot read fall back to the defaults rather than failing a job the user
+ * started, and are returned in `unreadable` for the command to say so.
  */
-export function readProbeSettings(scope: vscode.Uri | undefined, cacheDir: string | null): ProbeSettings {
-  const c = vscode.workspace.getConfiguration(SECTION, scope);
-  return {
-    ...DEFAULT_SETTINGS,
-    provider: oneOf(c.get(SettingKeys.provider), PROVIDERS, DEFAULT_SETTINGS.provider),
-    pooling: oneOf(c.get(SettingKeys.pooling), POOLINGS, DEFAULT_SETTINGS.pooling),
-    maxLength: positiveInt(c.get(SettingKeys.maxLength), DEFAULT_SETTINGS.maxLength) ?? DEFAULT_SETTINGS.maxLength,
-    batchSize: positiveInt(c.get(SettingKeys.batchSize), DEFAULT_SETTINGS.batchSize) ?? DEFAULT_SETTINGS.batchSize,
-    // 0 (the default) means "every row".
-    limitTrain: positiveInt(c.get(SettingKeys.limitTrain), undefined),
-    limitTest: positiveInt(c.get(SettingKeys.limitTest), undefined),
+export function readProbeSettings(scope: vscode.Uri | undefined, cacheDir: string | null): SettingsRead<ProbeSettings> {
+  const { read, unreadable } = settingReader(vscode.workspace.getConfiguration(SECTION, scope));
+  const d = DEFAULT_SETTINGS;
+  const settings: ProbeSettings = {
+    ...d,
+    provider: read(SettingKeys.provider, oneOf(PROVIDERS), d.provider, words(PROVIDERS), d.provider),
+    pooling: read(SettingKeys.pooling, oneOf(POOLINGS), d.pooling, words(POOLINGS), d.pooling),
+    maxLength: read(SettingKeys.maxLength, positiveInt, d.maxLength, 'a whole number ≥ 1', String(d.maxLength)),
+    batchSize: read(SettingKeys.batchSize, positiveInt, d.batchSize, 'a whole number ≥ 1', String(d.batchSize)),
+    limitTrain: read(SettingKeys.limitTrain, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
+    limitTest: read(SettingKeys.limitTest, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
     cacheDir,
   };
+  return { settings, unreadable };
 }
 
 /** What "Optimize for a Parameter Budget" reads besides the probe settings. */
@@ -78,37 +118,46 @@ export interface OptimizeSettings {
   embeddingRank?: EmbeddingRankChoice;
 }
 
-/** A setting's --baselines value; one the core cannot read counts as all, like other out-of-range settings. */
-function baselineSetting(v: unknown): BaselineChoice {
+const baselineSetting: Parse<BaselineChoice> = (v) => {
   try {
-    return typeof v === 'string' ? parseBaselines(v) : 'all';
+    return typeof v === 'string' ? parseBaselines(v) : UNREADABLE;
   } catch {
-    return 'all';
+    return UNREADABLE;
   }
-}
+};
 
-/** A setting's --embedding-rank value: empty is off; one the core cannot read is off too (the range is the job's to check, against the model). */
-function embeddingRankSetting(v: unknown): EmbeddingRankChoice | undefined {
+/** A setting's --embedding-rank value: empty is off (the range is the job's to check, against the model). */
+const embeddingRankSetting: Parse<EmbeddingRankChoice | undefined> = (v) => {
   // A rank written as a JSON number (32, not "32") is that rank.
   const text = typeof v === 'number' ? String(v) : v;
+  if (typeof text !== 'string') return UNREADABLE;
   try {
-    return typeof text === 'string' && text.trim() !== '' ? parseEmbeddingRank(text) : undefined;
+    return text.trim() === '' ? undefined : parseEmbeddingRank(text);
   } catch {
-    return undefined;
+    return UNREADABLE;
   }
+};
+
+const targetRetention: Parse<number> = (v) => (typeof v === 'number' && v > 0 && v <= 1 ? v : UNREADABLE);
+const bool: Parse<boolean> = (v) => (typeof v === 'boolean' ? v : UNREADABLE);
+
+export function readOptimizeSettings(scope: vscode.Uri | undefined): SettingsRead<OptimizeSettings> {
+  const { read, unreadable } = settingReader(vscode.workspace.getConfiguration(SECTION, scope));
+  const rules = ['auto', ...SELECTION_RULES] as const;
+  const settings: OptimizeSettings = {
+    targetRetention: read(SettingKeys.targetRetention, targetRetention, DEFAULT_TARGET_RETENTION, 'a number in (0, 1]', String(DEFAULT_TARGET_RETENTION)),
+    candidates: read(SettingKeys.candidates, positiveInt, DEFAULT_CANDIDATES, 'a whole number ≥ 1', String(DEFAULT_CANDIDATES)),
+    select: read(SettingKeys.selectionRule, oneOf(rules), 'auto', words(rules), 'auto'),
+    vocabTrim: read(SettingKeys.vocabTrim, bool, false, 'true or false', 'false'),
+    baselines: read(SettingKeys.baselines, baselineSetting, 'all', 'all, none or a comma-separated list of baseline names', 'all'),
+    compensate: read(SettingKeys.compensate, oneOf(COMPENSATIONS), 'none', words(COMPENSATIONS), 'none'),
+    widthScore: read(SettingKeys.widthScore, oneOf(UNIT_SCORES), DEFAULT_UNIT_SCORE, words(UNIT_SCORES), DEFAULT_UNIT_SCORE),
+    embeddingRank: read(SettingKeys.embeddingRank, embeddingRankSetting, undefined, 'empty, a rank such as 32, a list such as 16,32 or auto', 'off (no factorised word table)'),
+  };
+  return { settings, unreadable };
 }
 
-export function readOptimizeSettings(scope: vscode.Uri | undefined): OptimizeSettings {
-  const c = vscode.workspace.getConfiguration(SECTION, scope);
-  const target = c.get<unknown>(SettingKeys.targetRetention);
-  return {
-    targetRetention: typeof target === 'number' && target > 0 && target <= 1 ? target : DEFAULT_TARGET_RETENTION,
-    candidates: positiveInt(c.get(SettingKeys.candidates), DEFAULT_CANDIDATES) ?? DEFAULT_CANDIDATES,
-    select: oneOf(c.get(SettingKeys.selectionRule), ['auto', ...SELECTION_RULES] as const, 'auto'),
-    vocabTrim: c.get(SettingKeys.vocabTrim) === true,
-    baselines: baselineSetting(c.get(SettingKeys.baselines)),
-    compensate: oneOf(c.get(SettingKeys.compensate), COMPENSATIONS, 'none'),
-    widthScore: oneOf(c.get(SettingKeys.widthScore), UNIT_SCORES, DEFAULT_UNIT_SCORE),
-    embeddingRank: embeddingRankSetting(c.get(SettingKeys.embeddingRank)),
-  };
+/** One unreadable setting in a sentence: the setting, its value, what it accepts and what the run used. */
+export function describeUnreadable(u: UnreadableSetting): string {
+  return `${SECTION}.${u.key} is ${JSON.stringify(u.value)}, which ProbeScale cannot read (expected ${u.expected}); this run used ${u.used} instead.`;
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ProbeReport } from '../report';
+import type { IntegrityReport, ProbeReport } from '../report';
 
 /** A task classifier a committed folder ships. */
 export interface CommittedTask {
@@ -50,4 +50,18 @@ export function claimedAccuracy(dir: string, report: ProbeReport): Record<string
     if (typeof acc === 'number' && committed.tasks?.[name]?.nTest === t.nTest) out[name] = acc;
   }
   return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * A shipped classifier's accuracy against its committed report's claim, as a parenthesis ('' with
+ * no claim). When files differ from what was committed (see checksums.ts), the claim was made for
+ * other files, and the note says so whether or not the accuracy moved.
+ */
+export function claimNote(accuracy: number, claim: number | undefined, integrity?: IntegrityReport): string {
+  if (claim === undefined) return '';
+  const changed = integrity?.differing.length ?? 0;
+  const same = Math.abs(claim - accuracy) < 1e-9;
+  if (changed === 0) return same ? ' (as committed)' : ` (the committed report claims ${(100 * claim).toFixed(1)} %)`;
+  // The files are named in the warning eval gives first (checksums.ts describeIntegrity).
+  return ` (the committed report claims ${(100 * claim).toFixed(1)} % for the files as committed; ${changed} of them ${changed === 1 ? 'differs' : 'differ'} now)`;
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { JobContext, stage } from '../jobs';
 import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
+import { folderChecksums } from '../commit/checksums';
 import { shareEncoderWeights } from '../commit/sharedWeights';
 import { CommittedTask } from '../commit/committed';
 import { FolderFile, modelCard } from '../commit/modelCard';
@@ -67,9 +68,21 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
       trimCommittedGraphs(tmp, vocab);
     }
     shareEncoderWeights(tmp);
+    report.checksums = await hashCommitted(tmp, ctx);
     writeReportFiles(tmp, report);
     await verify(tmp);
   }, { sources: [info.dir], signal: ctx.signal });
+}
+
+/** The checksums of every file written so far (all but the card and the report), timed in the log. */
+async function hashCommitted(dir: string, ctx: JobContext) {
+  const files = folderFiles(dir).filter((f) => f.bytes !== null);
+  stage(ctx, 'commit', `hashing ${files.length} files (SHA-256)`);
+  const t0 = process.hrtime.bigint();
+  const checksums = await folderChecksums(dir, files.map((f) => f.path), ctx.signal);
+  const mb = files.reduce((a, f) => a + (f.linkOf ? 0 : f.bytes!), 0) / 1e6;
+  ctx.log?.('info', `hashed ${files.length} files (${mb.toFixed(1)} MB read) in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(3)} s`);
+  return checksums;
 }
 
 /**

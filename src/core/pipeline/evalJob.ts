@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, badValue } from '../errors';
 import { CommittedTask, committedTasksOf } from '../commit/committed';
+import { checkCommittedFiles, describeIntegrity } from '../commit/checksums';
 import { EvalJob, JobContext, stage } from '../jobs';
 import { loadTask } from '../data/dataset';
 import { Extractor } from '../extract/extractor';
@@ -25,11 +26,16 @@ export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeRe
 async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobContext): Promise<ProbeReport> {
   const { settings } = job;
   const dir = path.resolve(job.modelDir);
+  // First: the files as they are against the checksums of the commit. A difference is said, not refused (a user may have changed a file on purpose).
+  stage(ctx, 'eval', 'checking the files against the checksums recorded at commit');
+  const integrity = await checkCommittedFiles(dir, ctx.signal);
+  const said = describeIntegrity(dir, integrity);
+  ctx.log?.(said.level, said.message);
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from });
   info.model.close();
   // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).
   const graph = path.basename(info.onnxFile);
-  const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: settings.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 } };
+  const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: settings.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 }, integrity };
   const t0 = Date.now();
   for (const spec of job.tasks) {
     const c = committed.find((t) => t.name === spec.name);

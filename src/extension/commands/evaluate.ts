@@ -8,10 +8,11 @@ import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
 import { ProbeSettings } from '../../core/settings';
 import type { ProbeReport } from '../../core/report';
-import { claimedAccuracy } from '../../core/commit/committed';
-import { reportError } from '../log';
+import { claimNote, claimedAccuracy } from '../../core/commit/committed';
+import { SHOW_LOG, reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
+import { warnUnreadable } from '../settingNotices';
 import { committedTasks, displayPath } from '../workspace/discovery';
 import { pickCommittedFolder, pickEvalTasks } from './pickers';
 
@@ -32,7 +33,9 @@ export type EvalRun = { status: 'done'; report: EvalReport; savedTo: string | nu
 export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun> {
   const committed = committedTasks(config.modelDir);
   if (!committed) throw new BadInputError(`${config.modelDir} is not a committed folder: its config.json has no "probescale.tasks".`);
-  const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
+  const read = readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir);
+  warnUnreadable(s.log, read.unreadable, config.settings);
+  const settings: ProbeSettings = { ...read.settings, ...config.settings };
   const outcome = await s.jobs.run(
     { type: 'eval', modelDir: config.modelDir, tasks: config.tasks, settings },
     `ProbeScale: evaluating ${path.basename(config.modelDir)} on ${config.tasks.map((t) => t.name).join(', ')}`,
@@ -44,16 +47,17 @@ export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun>
   return { status: 'done', report, savedTo };
 }
 
-function summary(dir: string, report: EvalReport): string {
+/** The toast after an eval: accuracy per task against the committed claim, and the files that differ from the commit. */
+export function evalSummary(dir: string, report: EvalReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const parts = Object.entries(report.tasks).map(([name, t]) => {
     const acc = t.final?.accuracy;
     if (acc === undefined) return `${name} –`;
-    const claimed = report.claimed?.[name];
-    const note = claimed === undefined ? '' : Math.abs(claimed - acc) < 1e-9 ? ' (as committed)' : ` (committed report: ${pct(claimed)})`;
-    return `${name} ${pct(acc)}${note}`;
+    return `${name} ${pct(acc)}${claimNote(acc, report.claimed?.[name], report.integrity)}`;
   });
-  return `ProbeScale: ${displayPath(dir)}, test accuracy as shipped: ${parts.join(', ')}.`;
+  const changed = report.integrity?.differing.map((d) => d.path) ?? [];
+  const files = changed.length ? ` ${changed.length} of ${report.integrity!.checked} files ${changed.length === 1 ? 'differs' : 'differ'} from what was committed: ${changed.join(', ')} (the log has their checksums).` : '';
+  return `ProbeScale: ${displayPath(dir)}, test accuracy as shipped: ${parts.join(', ')}.${files}`;
 }
 
 /** The command: committed folder (from the Explorer or a picker), tasks, then the job. */
@@ -74,7 +78,12 @@ export async function evalFolder(s: Services, uri?: vscode.Uri): Promise<void> {
       void vscode.window.showInformationMessage('ProbeScale: evaluation cancelled.');
       return;
     }
-    void vscode.window.showInformationMessage(summary(dir, run.report));
+    // Changed files are a warning, not an error: the user may have changed them on purpose.
+    if (run.report.integrity?.differing.length) {
+      void vscode.window.showWarningMessage(evalSummary(dir, run.report), SHOW_LOG).then((choice) => {
+        if (choice === SHOW_LOG) s.log.show(true);
+      });
+    } else void vscode.window.showInformationMessage(evalSummary(dir, run.report));
   } catch (e) {
     reportError(s.log, 'evaluate', e);
   }

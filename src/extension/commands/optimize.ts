@@ -22,6 +22,7 @@ import { formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
 import { Services } from '../services';
 import { readOptimizeSettings, readProbeSettings } from '../settingKeys';
+import { warnUnreadable } from '../settingNotices';
 import type { SelectionRule } from '../../core/optimize/select';
 import type { Compensation } from '../../core/compensate/mode';
 import type { UnitScore } from '../../core/compensate/scores';
@@ -112,8 +113,13 @@ function workspaceRelative(modelDir: string): (p: string) => string {
  */
 export async function runOptimize(s: Services, config: OptimizeConfig): Promise<OptimizeRun> {
   const scope = vscode.Uri.file(config.modelDir);
-  const settings: ProbeSettings = { ...readProbeSettings(scope, s.cacheDir), ...config.settings };
-  const defaults = readOptimizeSettings(scope);
+  const probeRead = readProbeSettings(scope, s.cacheDir);
+  const optimizeRead = readOptimizeSettings(scope);
+  const { targetRetention: t, candidates: n, select: rule, vocabTrim: v, compensate: comp, widthScore: w, embeddingRank: e } = config;
+  const overrides = { ...config.settings, targetRetention: t, candidates: n, selectionRule: rule, vocabTrim: v, compensate: comp, widthScore: w, embeddingRank: e };
+  warnUnreadable(s.log, [...probeRead.unreadable, ...optimizeRead.unreadable], overrides);
+  const settings: ProbeSettings = { ...probeRead.settings, ...config.settings };
+  const defaults = optimizeRead.settings;
   const targetRetention = config.targetRetention ?? defaults.targetRetention;
   const candidates = config.candidates ?? defaults.candidates;
   const select = config.select ?? defaults.select;

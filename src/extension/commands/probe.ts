@@ -10,6 +10,7 @@ import { describeBestLayer } from '../../shared/bestLayer';
 import { reportError } from '../log';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
+import { warnUnreadable } from '../settingNotices';
 import { isModelFolder } from '../workspace/discovery';
 import { pickModelFolder, pickTasks } from './pickers';
 
@@ -24,7 +25,9 @@ export type ProbeRun = { status: 'done'; report: ProbeReport; savedTo: string | 
 
 /** Runs a probe job with progress, saves the report to the workspace and shows it in the view. */
 export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeRun> {
-  const settings: ProbeSettings = { ...readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir), ...config.settings };
+  const read = readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir);
+  warnUnreadable(s.log, read.unreadable, config.settings);
+  const settings: ProbeSettings = { ...read.settings, ...config.settings };
   const name = path.basename(config.modelDir);
   const outcome = await s.jobs.run(
     { type: 'probe', modelDir: config.modelDir, tasks: config.tasks, settings },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatOptimizeReport, formatProbeReport } from '../../../src/cli/format';
+import { formatOptimizeReport, formatProbeReport, perBlockWords } from '../../../src/cli/format';
 import type { ProbeReport } from '../../../src/core/report';
 import { repoRoot } from '../../helpers';
 
@@ -27,4 +27,10 @@ test('eval of a committed folder says whether each task scores as its report cla
   assert.match(text, /same: .*\n.*\n {2}final \(as shipped\): acc 70\.0 %, F1 60\.0 % \(as committed\)/);
   assert.match(text, /edited: .*\n.*\n {2}final \(as shipped\): acc 70\.0 %, F1 60\.0 % \(the committed report claims 90\.0 %\)/);
   assert.match(text, /unclaimed: .*\n.*\n {2}final \(as shipped\): acc 70\.0 %, F1 60\.0 %\n/);
+});
+
+test('the model line says no per-block size for a model without blocks, and a range where narrowed blocks differ', () => {
+  assert.equal(perBlockWords([]), '');
+  assert.equal(perBlockWords([789760, 789760]), ', 789,760 per block');
+  assert.equal(perBlockWords([789760, 396544]), ', 396,544–789,760 per block');
 });

@@ -7,17 +7,24 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { installVscodeStub, vscodeStub } from '../../vscodeStub';
+import { installVscodeStub, silentLog, vscodeStub } from '../../vscodeStub';
 import { parseEmbeddingRank } from '../../../src/core/compensate/embeddingRank';
 import { repoRoot } from '../../helpers';
 
-/** readOptimizeSettings with `values` as the user's settings. */
-async function read(values: Record<string, unknown>) {
+/** Makes `values` the user's settings. */
+function setSettings(values: Record<string, unknown>): void {
   installVscodeStub();
   (vscodeStub.workspace as Record<string, unknown>).getConfiguration = () => ({ get: (k: string) => values[k] });
+}
+
+/** readOptimizeSettings with `values` as the user's settings. */
+async function readAll(values: Record<string, unknown>) {
+  setSettings(values);
   const { readOptimizeSettings } = await import('../../../src/extension/settingKeys');
   return readOptimizeSettings(undefined);
 }
+
+const read = async (values: Record<string, unknown>) => (await readAll(values)).settings;
 
 test('probescale.embeddingRank: a rank written as a JSON number is that rank; strings as the CLI reads them; the rest is off', async () => {
   assert.deepEqual((await read({ compensate: 'all', embeddingRank: 32 })).embeddingRank, [32]);
@@ -54,4 +61,53 @@ test("package.json's pattern for probescale.embeddingRank accepts exactly what t
   for (const v of ['', '32', '16,32,64', '16, 32', ' 8 ', 'auto', 'abc', '0', '0x20', '1e1', '32,', ',32', '16,,32', '-4', 'auto,16', 'AUTO', '4 8', '007']) {
     assert.equal(pattern.test(v), v === '' || reads(v), `${JSON.stringify(v)}: pattern ${pattern.test(v)}, core ${reads(v)}`);
   }
+});
+
+/** package.json's declared default of every probescale.* setting, by key. */
+function declaredDefaults(): Record<string, unknown> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+  const props: Record<string, { default: unknown }> = pkg.contributes.configuration.properties;
+  return Object.fromEntries(Object.entries(props).map(([k, v]) => [k.replace(/^probescale\./, ''), v.default]));
+}
+
+test('the readers return each set value they cannot read, with what the run used instead; defaults and valid values return none', async () => {
+  const { readProbeSettings, describeUnreadable } = await import('../../../src/extension/settingKeys');
+  setSettings(declaredDefaults());
+  assert.deepEqual(readProbeSettings(undefined, null).unreadable, [], "package.json's defaults are all readable");
+  assert.deepEqual((await readAll(declaredDefaults())).unreadable, []);
+  assert.deepEqual((await readAll({ embeddingRank: 32, compensate: 'all', limitTrain: 0 })).unreadable, []);
+  const bad = await readAll({ embeddingRank: 'abc', compensate: 7, vocabTrim: 'yes', candidates: 0 });
+  assert.deepEqual(bad.unreadable.map((u) => [u.key, u.value, u.used]), [['candidates', 0, '8'], ['vocabTrim', 'yes', 'false'], ['compensate', 7, 'none'], ['embeddingRank', 'abc', 'off (no factorised word table)']]);
+  assert.equal(bad.settings.compensate, 'none');
+  assert.equal(describeUnreadable(bad.unreadable[3]), 'probescale.embeddingRank is "abc", which ProbeScale cannot read (expected empty, a rank such as 32, a list such as 16,32 or auto); this run used off (no factorised word table) instead.');
+  setSettings({ provider: 'tpu', maxLength: -1, limitTest: 2.5, pooling: 'mean' });
+  const probe = readProbeSettings(undefined, null);
+  assert.deepEqual(probe.unreadable.map((u) => [u.key, u.value, u.used]), [['provider', 'tpu', 'auto'], ['maxLength', -1, '128'], ['limitTest', 2.5, 'every row']]);
+  assert.equal(probe.settings.limitTest, undefined);
+});
+
+test('the probe command says unreadable settings once, in the log and one warning, and runs on; a value the run overrides is not said', async () => {
+  setSettings({ compensate: 7, maxLength: 'long', pooling: 'sum' });
+  const toasts: string[] = [];
+  const warned: string[] = [];
+  const stub = vscodeStub as Record<string, unknown>;
+  stub.Uri = { ...(stub.Uri as object), file: (p: string) => ({ fsPath: p, path: p }) };
+  stub.window = { ...(stub.window as object), showWarningMessage: async (text: string) => (toasts.push(text), undefined) };
+  const { runProbe } = await import('../../../src/extension/commands/probe');
+  const jobs: unknown[] = [];
+  const services = { log: { ...(silentLog as object), warn: (m: string) => warned.push(m) }, jobs: { run: async (job: unknown) => (jobs.push(job), { status: 'cancelled' }) }, cacheDir: null } as never;
+  await runProbe(services, { modelDir: '/m', tasks: [] });
+  assert.equal(jobs.length, 1, 'the job ran');
+  assert.equal((jobs[0] as { settings: { pooling: string; maxLength: number } }).settings.pooling, 'mean');
+  assert.equal(toasts.length, 1, 'one warning per run');
+  assert.match(toasts[0], /^ProbeScale: 2 settings cannot be read: probescale\.pooling \("sum", used mean\), probescale\.maxLength \("long", used 128\)/);
+  assert.deepEqual(warned, ['probescale.pooling is "sum", which ProbeScale cannot read (expected one of mean, first); this run used mean instead.', 'probescale.maxLength is "long", which ProbeScale cannot read (expected a whole number ≥ 1); this run used 128 instead.']);
+  toasts.length = 0;
+  await runProbe(services, { modelDir: '/m', tasks: [], settings: { pooling: 'first' } });
+  assert.equal(toasts.length, 1);
+  assert.match(toasts[0], /^ProbeScale: probescale\.maxLength is "long"/, 'pooling was given by the caller, so not said');
+  toasts.length = 0;
+  setSettings({});
+  await runProbe(services, { modelDir: '/m', tasks: [] });
+  assert.deepEqual(toasts, [], 'nothing to say, nothing shown');
 });

@@ -21,7 +21,7 @@ const bshift = `bshift=${path.join(tasksDir, 'bshift')}:0.5`;
 /** Fields that name a place or a time: they differ between machines and runs by design. */
 const VARYING = new Set(['createdAt', 'timings', 'timing', 'dir', 'onnxFile', 'source', 'loadedFrom', 'command', 'paths']);
 /** Fields reports gained after e8d4edd (the report contract only ever adds fields). */
-const ADDED = new Set(['graphFrom', 'search', 'heuristics']);
+const ADDED = new Set(['graphFrom', 'search', 'heuristics', 'checksums', 'integrity']);
 /** The selection rule added after e8d4edd: its simulation entry and sentence (the picks must not change). */
 const isAddedRule = (x: unknown) => (x as { rule?: unknown } | null)?.rule === 'heuristic';
 const ADDED_RULE_TEXT = /; heuristic \d+\.\d %, ≥ best heuristic in \d+ % of repeats/g;

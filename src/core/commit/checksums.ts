@@ -1,0 +1,99 @@
+/**
+ * SHA-256 of a committed folder's files: recorded in probescale-report.json at commit, checked
+ * by `probescale eval` before it measures. A file edited afterwards that still parses (a weight
+ * changed, a graph swapped for another model's) is then named, not only noticed when a score moves.
+ *
+ * What is hashed: every file the commit wrote except README.md and probescale-report.json. Those
+ * two are rewritten after verification (the report holds the checksums, so it cannot hold its
+ * own), and neither changes what the model computes.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { throwIfAborted } from '../errors';
+import type { ChecksumsReport, IntegrityReport } from '../report';
+import { readChecksums } from '../reportData';
+
+export const REPORT_FILE = 'probescale-report.json';
+
+/** Hex characters of a hash shown in messages: enough to tell two files apart by eye. */
+const PREFIX = 12;
+
+/** SHA-256 of a file, read in 1 MiB chunks: committed weights can be GBs, never read whole into memory. */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    throwIfAborted(signal);
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Size and SHA-256 of each file (paths relative to `dir`), hashing each inode once: the
+ * classifiers' weights are hard links to the encoder's. A missing file is null.
+ */
+async function hashFiles(dir: string, files: string[], signal?: AbortSignal): Promise<Map<string, { bytes: number; sha256: string } | null>> {
+  const byInode = new Map<string, string>();
+  const out = new Map<string, { bytes: number; sha256: string } | null>();
+  for (const rel of files) {
+    const abs = path.join(dir, ...rel.split('/'));
+    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!st?.isFile()) {
+      out.set(rel, null);
+      continue;
+    }
+    const inode = `${st.dev}:${st.ino}`;
+    const sha256 = byInode.get(inode) ?? (await sha256File(abs, signal));
+    byInode.set(inode, sha256);
+    out.set(rel, { bytes: st.size, sha256 });
+  }
+  return out;
+}
+
+/** The checksums of `files` (relative posix paths under `dir`, each present) for the report. */
+export async function folderChecksums(dir: string, files: string[], signal?: AbortSignal): Promise<ChecksumsReport> {
+  const hashed = await hashFiles(dir, [...files].sort(), signal);
+  const out: ChecksumsReport['files'] = {};
+  for (const [rel, h] of hashed) {
+    if (!h) throw new Error(`${path.join(dir, rel)} vanished while the commit hashed it`);
+    out[rel] = h;
+  }
+  return { algorithm: 'sha256', files: out };
+}
+
+/**
+ * Checks the files a committed folder's report lists against their recorded checksums. Files the
+ * list does not name (a user's own additions) are not checked. A report without checksums (written
+ * before them) or no report at all checks nothing; a damaged checksums field is a BadInputError naming it.
+ */
+export async function checkCommittedFiles(dir: string, signal?: AbortSignal): Promise<IntegrityReport> {
+  const file = path.join(dir, REPORT_FILE);
+  if (!fs.existsSync(file)) return { checked: 0, unchecked: `${dir} has no ${REPORT_FILE}`, differing: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    return { checked: 0, unchecked: `${file} cannot be read as JSON (${(e as Error).message})`, differing: [] };
+  }
+  const recorded = typeof json === 'object' && json !== null ? readChecksums((json as { checksums?: unknown }).checksums, file) : undefined;
+  if (!recorded) return { checked: 0, unchecked: `${file} records no file checksums (it was written before ProbeScale recorded them)`, differing: [] };
+  const names = Object.keys(recorded.files).sort();
+  const actual = await hashFiles(dir, names, signal);
+  const differing = names.flatMap((p) => {
+    const now = actual.get(p)?.sha256 ?? null;
+    return now === recorded.files[p].sha256 ? [] : [{ path: p, expected: recorded.files[p].sha256, actual: now }];
+  });
+  return { checked: names.length, differing };
+}
+
+/** What the check found, in one sentence for the log (a warning when a file differs). */
+export function describeIntegrity(dir: string, r: IntegrityReport): { level: 'info' | 'warn'; message: string } {
+  if (r.unchecked !== undefined) return { level: 'info', message: `${r.unchecked}; no file was checked against what was committed.` };
+  if (r.differing.length === 0) return { level: 'info', message: `all ${r.checked} files of ${dir} match the SHA-256 checksums its ${REPORT_FILE} recorded at commit.` };
+  const each = r.differing.map((d) => `${d.path} (committed ${d.expected.slice(0, PREFIX)}…, ${d.actual === null ? 'now missing' : `now ${d.actual.slice(0, PREFIX)}…`})`);
+  return {
+    level: 'warn',
+    message: `${r.differing.length} of ${r.checked} files of ${dir} ${r.differing.length === 1 ? 'differs' : 'differ'} from what was committed (SHA-256 in ${REPORT_FILE}): ${each.join(', ')}. Evaluating the files as they are now; the report's claims were made for the committed files.`,
+  };
+}
