@@ -238,7 +238,8 @@ export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void
     if (!tasks) return;
     tasks = await pickWeights(tasks, `ProbeScale: Optimize ${name} — task weights`);
     if (!tasks) return;
-    const defaults = readOptimizeSettings(vscode.Uri.file(modelDir));
+    // Unreadable settings are said once, when the run starts (runOptimize).
+    const defaults = readOptimizeSettings(vscode.Uri.file(modelDir)).settings;
     const floor = defaults.compensate !== 'none' ? factorisedFloorOf(modelDir, acc, defaults.embeddingRank) : undefined;
     const budget = await pickBudget(s.state, acc, `ProbeScale: Optimize ${name} — parameter budget`, floor);
     if (!budget) return;
