@@ -185,6 +185,23 @@ async function extensionTests(chromium, port, workspace) {
 
 // ---- phase 2: UI tests --------------------------------------------------------------------------
 
+/**
+ * The optimize budget floor in the UI workspace, as the job computes it: probescale.vocabTrim is on
+ * there, so the block-less model with the word table cut to the tasks' training tokens. Also the
+ * presets above it and a budget (a fraction, with its folder label) that holds 2 of tiny-roberta's 4 blocks.
+ */
+async function trimmedFloor(workspace, tasks) {
+  const { trimmedBudgetAccount } = require(path.join(root, 'out', 'src', 'core', 'pipeline', 'vocabTrim.js'));
+  const { DEFAULT_SETTINGS } = require(path.join(root, 'out', 'src', 'core', 'settings.js'));
+  const ws = JSON.parse(fs.readFileSync(path.join(workspace, '.vscode', 'settings.json'), 'utf8'));
+  const settings = { ...DEFAULT_SETTINGS, limitTrain: ws['probescale.limitTrain'], limitTest: ws['probescale.limitTest'] };
+  const job = { modelDir: path.join(workspace, 'models', 'tiny-roberta'), tasks: tasks.map((name) => ({ name, path: path.join(workspace, 'data', 'tasks', name), weight: 1 })), settings, vocabTrim: true };
+  const { acc, floor } = await trimmedBudgetAccount(job, {});
+  const pct = Math.ceil((100 * (floor.params + acc.perBlock[0] + acc.perBlock[1])) / acc.total);
+  const presets = [0.25, 0.35, 0.5, 0.7].filter((f) => Math.floor(f * acc.total + 1e-6) >= floor.params).length;
+  return { params: floor.params, pct: ((100 * floor.params) / acc.total).toFixed(1), presets, twoBlocks: pct / 100, label: String(pct) };
+}
+
 async function uiTests(chromium, port, workspace) {
   const ctx = await launchBrowser(chromium, 'ui');
   const page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -356,19 +373,22 @@ async function uiTests(chromium, port, workspace) {
       // Weights: equal.
       await rows.filter({ hasText: 'Equal weights' }).waitFor({ timeout: 10_000 });
       await page.keyboard.press('Enter');
-      // Budget: no 25–70 % preset fits tiny-roberta (its embeddings are 88.6 %), so type one.
+      // Budget: probescale.vocabTrim is on in the test workspace, so the floor is the trimmed one
+      // (tiny-roberta's whole table is 88.6 %); the presets above it are offered, and a typed budget
+      // one parameter below it is refused.
+      const floor = await trimmedFloor(workspace, ['spam', 'sentlen']);
       const custom = rows.filter({ hasText: 'Custom' });
-      await custom.waitFor({ timeout: 10_000 });
+      await custom.waitFor({ timeout: 60_000 });
       const presets = await rows.count();
-      if (presets !== 1) throw new Error(`expected only "Custom…" for tiny-roberta, got ${presets} rows`);
+      if (presets !== floor.presets + 1) throw new Error(`expected ${floor.presets} presets and "Custom…" above the trimmed floor (${floor.pct} %), got ${presets} rows`);
       const placeholder = await input.getAttribute('placeholder');
-      if (!/88\.6 %/.test(placeholder ?? '')) throw new Error(`the budget placeholder does not give the minimum: ${placeholder}`);
+      if (!(placeholder ?? '').includes(`(${floor.pct} %)`)) throw new Error(`the budget placeholder does not give the trimmed minimum ${floor.pct} %: ${placeholder}`);
       await shot(page, '09-budget-quickpick');
-      await page.keyboard.press('Enter');
+      await rows.last().click();
       await waitFor('the budget input box', 10_000, async () => /fraction/.test(await quick.innerText()));
-      await input.fill('0.5');
+      await input.fill(String(floor.params - 1));
       await quick.filter({ hasText: 'below the smallest possible model' }).waitFor({ timeout: 5_000 });
-      await input.fill('0.95');
+      await input.fill(String(floor.twoBlocks));
       await quick.filter({ hasText: 'up to 2 of 4 blocks' }).waitFor({ timeout: 5_000 });
       await page.keyboard.press('Enter');
       // While the job runs: the side view's progress names the stage, the whole job's percentage and
@@ -392,7 +412,7 @@ async function uiTests(chromium, port, workspace) {
 
       const sel = webview().locator('#selection');
       await sel.waitFor({ timeout: 180_000 });
-      const out = path.join(workspace, 'models', 'tiny-roberta-probescale-95');
+      const out = path.join(workspace, 'models', `tiny-roberta-probescale-${floor.label}`);
       const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
       if (config.probescale?.tasks?.map((t) => t.name).sort().join(',') !== 'sentlen,spam') throw new Error(`committed tasks: ${JSON.stringify(config.probescale?.tasks)}`);
       const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
@@ -423,7 +443,7 @@ async function uiTests(chromium, port, workspace) {
       if (embeddingOnly !== (report.selection.embeddingOnly.reachesTarget ? 1 : 0)) throw new Error(`embeddings-only note shown ${embeddingOnly}×, reachesTarget ${report.selection.embeddingOnly.reachesTarget}`);
       const verify = await webview().locator('#verify').innerText();
       if (!/Re-measured from the written folder/.test(verify) || !/batch 32/.test(verify)) throw new Error(`verification says: ${verify}`);
-      const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'tiny-roberta-probescale-95' });
+      const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: `tiny-roberta-probescale-${floor.label}` });
       await toast.waitFor({ timeout: 10_000 });
       for (const b of ['Open Model Card', 'Reveal in Explorer']) await toast.getByRole('button', { name: b }).waitFor({ timeout: 5_000 });
       // The section is taller than the window at the default side-bar width: its top, then its end.

@@ -30,14 +30,15 @@ export function factorSaving(rows: number, hidden: number, rank: number): number
 /**
  * The smallest model {{embeddingRank}} (`asked`, as written) can give, the floor of the budget: the
  * rows × hidden word table at the smallest of `ranks`, the other embeddings and the final norm/head,
- * no blocks (`acc` counts the whole table, after any --vocab-trim).
+ * no blocks (`acc` counts the whole table, after any --vocab-trim; `trimmed` says so in the text).
  */
-export function factorisedFloor(acc: ParamCounts, table: { rows: number; hidden: number }, ranks: number[], asked: string): BudgetFloor {
+export function factorisedFloor(acc: ParamCounts, table: { rows: number; hidden: number; trimmed?: boolean }, ranks: number[], asked: string): BudgetFloor {
   const rank = Math.min(...ranks);
   const embeddings = acc.embeddings - factorSaving(table.rows, table.hidden, rank);
+  const word = table.trimmed ? `word table trimmed to ${table.rows} tokens and factorised` : 'word table factorised';
   return {
     params: embeddings + acc.other,
-    what: `embeddings ${embeddings} with the word table factorised to rank ${rank} + final norm/head ${acc.other}, no blocks`,
+    what: `embeddings ${embeddings} with the ${word} to rank ${rank} + final norm/head ${acc.other}, no blocks`,
     advice: `{{embeddingRank}} ${asked} cannot make a smaller model; give {{budget}} ${embeddings + acc.other} or more, or a smaller rank.`,
   };
 }

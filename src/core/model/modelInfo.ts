@@ -46,6 +46,11 @@ export interface OpenModelOptions {
   graphCacheDir?: string;
 }
 
+/** The options a job's settings give openModel (every job opens its model the same way). */
+export function openOptionsOf(s: Pick<OpenModelOptions, 'onnx' | 'quantized' | 'dtype' | 'from'>): OpenModelOptions {
+  return { onnx: s.onnx, quantized: s.quantized, dtype: s.dtype, from: s.from };
+}
+
 /**
  * File-name suffix of each dtype, as transformers.js maps them (DEFAULT_DTYPE_SUFFIX_MAPPING in
  * @huggingface/transformers utils/dtypes.js; a test checks the two agree). Copied because that

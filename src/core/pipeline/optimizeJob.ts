@@ -9,11 +9,10 @@
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
-import { minimumParams, parseBudget, subsetParams } from '../optimize/subsets';
+import { subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel } from '../compensate/build';
 import { compensatedBaselines, compensator, measureCompensated, unfitFactorisedBaselines } from './compensation';
-import type { ParamCounts } from '../../shared/params';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
 import { measureCandidates, planCandidates, SearchSpace } from './candidates';
@@ -28,11 +27,9 @@ import { Selection, selectWinner } from './select';
 import { redundancySignals } from './signals';
 import { verifyCommitted } from './verify';
 import { planVocabTrim, VocabPlan } from './vocabTrim';
+import { acceptBudget, budgetAccount } from '../optimize/budgetAccount';
 import { findWordEmbedding } from '../onnx/vocab';
 import { COMPENSATED_BASELINES } from '../optimize/baselineNames';
-import { formatEmbeddingRank, ranksFor } from '../compensate/embeddingRank';
-import { factorisableTable, factorisedFloor, savingRanks } from '../compensate/embedding';
-import type { ModelInfo } from '../model/modelInfo';
 
 export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise<OptimizeResult> {
   const t0 = Date.now();
@@ -56,15 +53,6 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   });
 }
 
-/** --embedding-rank: the ranks to try, each a whole number below the hidden size that makes the table smaller, with compensation on and a table to factorise (checked before any pass). */
-function embeddingRanks(job: OptimizeJob, info: ModelInfo, vocab: VocabPlan | null): number[] {
-  if (job.embeddingRank === undefined) return [];
-  const ranks = ranksFor(job.embeddingRank, info.hiddenSize);
-  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; set {{compensate}} to all (or bridge, width).');
-  const table = factorisableTable(info.model, formatEmbeddingRank(job.embeddingRank));
-  return savingRanks(ranks, { rows: vocab?.kept.length ?? table.vocab, hidden: table.hidden, trimmed: vocab !== null }, job.embeddingRank === 'auto');
-}
-
 /** --baselines: compensated baselines need --compensate, and --select heuristic needs a published heuristic (checked before any pass). */
 function checkBaselineChoice(job: OptimizeJob): void {
   const choice = job.baselines ?? 'all';
@@ -73,13 +61,6 @@ function checkBaselineChoice(job: OptimizeJob): void {
   if (compensated.length && (job.compensate ?? 'none') === 'none') throw badValue('baselines', compensated.join(','), 'compensated baselines are measured only with {{compensate}} bridge, width or all; set it or leave them out.');
   if (choice.includes('drop-top-factorised') && job.embeddingRank === undefined) throw badValue('baselines', 'drop-top-factorised', 'it applies the {{embeddingRank}} table to a prefix; set {{embeddingRank}} or leave it out.');
   if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and {{baselines}} ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
-}
-
-/** Below the whole-table floor only factorised baselines fit: --select heuristic needs drop-top-factorised (checked before any pass). */
-function checkHeuristicFits(job: OptimizeJob, acc: ParamCounts, budget: number): void {
-  const choice = job.baselines ?? 'all';
-  if (job.select !== 'heuristic' || budget >= minimumParams(acc) || choice === 'all' || choice.includes('drop-top-factorised')) return;
-  throw badValue('select', 'heuristic', `at {{budget}} ${job.budget} no published heuristic with the whole word table fits (the model without blocks has ${minimumParams(acc)} parameters), and {{baselines}} ${choice.length ? choice.join(',') : 'none'} leaves out drop-top-factorised; add it or give another rule.`);
 }
 
 /** What the full model tells before any subset is measured. */
@@ -107,13 +88,11 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   if (mode === 'width' || mode === 'all') checkFullWidth(info, mode);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
-  const vocab = job.vocabTrim ? planVocabTrim(info, run.tokenizer, run.tasks) : null;
-  const ranks = embeddingRanks(job, info, vocab);
-  const acc: ParamCounts = { total: info.params.total, embeddings: info.params.embeddings - (vocab?.savedParams ?? 0), perBlock: info.params.perBlock, other: info.params.other };
+  const vocab = job.vocabTrim ? await planVocabTrim(info, run.tokenizer, run.tasks, ctx.signal) : null;
   // With --embedding-rank the budget may go below the block-less model with the whole word table.
-  const floor = ranks.length ? factorisedFloor(acc, { rows: vocab?.kept.length ?? findWordEmbedding(info.model).vocab, hidden: info.hiddenSize }, ranks, formatEmbeddingRank(job.embeddingRank!)) : undefined;
-  const budget = parseBudget(job.budget, acc, floor);
-  checkHeuristicFits(job, acc, budget);
+  const account = budgetAccount(job, info, vocab?.kept.length ?? null);
+  const { acc, ranks } = account;
+  const budget = acceptBudget(job, account);
   const out = path.resolve(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);

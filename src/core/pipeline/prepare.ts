@@ -5,7 +5,7 @@ import { JobContext, TaskSpec, stage } from '../jobs';
 import { loadTask, TaskData } from '../data/dataset';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
-import { ModelInfo, openModel } from '../model/modelInfo';
+import { ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
 import { ModelSummary } from '../report';
 import { ProbeSettings } from '../settings';
 
@@ -17,7 +17,7 @@ export interface PreparedRun {
 
 export async function prepare(modelDir: string, specs: TaskSpec[], settings: ProbeSettings, ctx: JobContext): Promise<PreparedRun> {
   stage(ctx, 'load', `loading model ${modelDir}`);
-  const info = openModel(modelDir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from });
+  const info = openModel(modelDir, openOptionsOf(settings));
   try {
     const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength });
     if (tokenizer.maxLength < settings.maxLength) {

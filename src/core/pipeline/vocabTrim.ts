@@ -6,12 +6,15 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError } from '../errors';
+import { BadInputError, throwIfAborted } from '../errors';
 import { TaskData } from '../data/dataset';
 import { TextTokenizer } from '../data/tokenize';
 import { IdRemap } from '../extract/extractor';
 import { ModelInfo } from '../model/modelInfo';
 import { findWordEmbedding, trimVocabFile } from '../onnx/vocab';
+import type { JobContext, OptimizeJob } from '../jobs';
+import { budgetAccount, BudgetAccount, BudgetOptions } from '../optimize/budgetAccount';
+import { withPrepared } from './prepare';
 
 export interface VocabPlan {
   /** Source ids kept, ascending; row i of the trimmed table is source row kept[i]. */
@@ -26,11 +29,43 @@ export interface VocabPlan {
   unseenTestTokens: Record<string, number>;
 }
 
-export function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[]): VocabPlan {
+/** How long the token count runs between yields to the event loop (progress, cancel). */
+const YIELD_MS = 30;
+
+/**
+ * The source ids a trimmed table keeps, ascending: padding, the unknown token and every id the
+ * tasks' training texts encode to. The job's plan and the extension's budget picker both count
+ * here. It takes seconds on a large task (spam, 4,234 rows: about 2 s), so it yields every
+ * YIELD_MS to report `onRows` and to honour `signal`. Throws BadInputError when the tokenizer has
+ * no unknown token to send unseen ids to.
+ */
+export async function keptTokenIds(tokenizer: TextTokenizer, tasks: TaskData[], info: { dir: string }, signal?: AbortSignal, onRows?: (done: number, total: number) => void): Promise<number[]> {
   if (tokenizer.unkId === null) throw new BadInputError(`{{vocabTrim}}: the tokenizer in ${info.dir} names no unknown token to send unseen ids to; turn {{vocabTrim}} off.`, { param: 'vocabTrim', value: 'true' });
-  const e = findWordEmbedding(info.model);
   const keep = new Set<number>([tokenizer.padId, tokenizer.unkId]);
-  for (const t of tasks) for (const ex of t.train) for (const id of tokenizer.encode(ex.text, ex.textPair)) keep.add(id);
+  const total = tasks.reduce((n, t) => n + t.train.length, 0);
+  let done = 0;
+  let since = Date.now();
+  for (const t of tasks) {
+    for (const ex of t.train) {
+      for (const id of tokenizer.encode(ex.text, ex.textPair)) keep.add(id);
+      done++;
+      if (Date.now() - since < YIELD_MS) continue;
+      onRows?.(done, total);
+      await new Promise((resolve) => setImmediate(resolve));
+      throwIfAborted(signal);
+      since = Date.now();
+    }
+  }
+  onRows?.(done, total);
+  throwIfAborted(signal);
+  return [...keep].sort((a, b) => a - b);
+}
+
+export async function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[], signal?: AbortSignal): Promise<VocabPlan> {
+  const kept = await keptTokenIds(tokenizer, tasks, info, signal);
+  const unkId = tokenizer.unkId!;
+  const e = findWordEmbedding(info.model);
+  const keep = new Set(kept);
   const unseenTestTokens: Record<string, number> = {};
   for (const t of tasks) {
     let all = 0;
@@ -43,9 +78,21 @@ export function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: 
     }
     unseenTestTokens[t.name] = all ? unseen / all : 0;
   }
-  const kept = [...keep].sort((a, b) => a - b);
   const tag = crypto.createHash('sha256').update(kept.join(',')).digest('hex').slice(0, 16);
-  return { kept, unkId: tokenizer.unkId, sourceVocab: e.vocab, hidden: e.hidden, savedParams: (e.vocab - kept.length) * e.hidden, remap: { keep, unkId: tokenizer.unkId, tag }, unseenTestTokens };
+  return { kept, unkId, sourceVocab: e.vocab, hidden: e.hidden, savedParams: (e.vocab - kept.length) * e.hidden, remap: { keep, unkId, tag }, unseenTestTokens };
+}
+
+/**
+ * The budget account of an optimize job with --vocab-trim, before the job: the model, tokenizer
+ * and tasks opened as its prepare stage opens them and the training texts' tokens counted
+ * (seconds on a large task: `onRows` reports, `ctx.signal` cancels).
+ */
+export async function trimmedBudgetAccount(job: BudgetOptions & Pick<OptimizeJob, 'modelDir' | 'tasks' | 'settings'>, ctx: JobContext, onRows?: (done: number, total: number) => void): Promise<BudgetAccount> {
+  // prepare records the tokenizer's length cut in the settings it is given: a copy here.
+  return withPrepared(job.modelDir, job.tasks, { ...job.settings }, ctx, async (run) => {
+    const kept = await keptTokenIds(run.tokenizer, run.tasks, run.info, ctx.signal, onRows);
+    return budgetAccount(job, run.info, kept.length);
+  });
 }
 
 /** Trims every ONNX graph of a committed folder (encoder variants and task classifiers). */
