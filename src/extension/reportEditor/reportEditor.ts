@@ -9,8 +9,7 @@ import * as vscode from 'vscode';
 import { ToWebview } from '../../shared/protocol';
 import { errorMessage } from '../log';
 import { readReportFile } from '../reports/reportStore';
-import { RequestHandlers, dispatch, renderHtml } from '../views/relevanceView';
-import { validateFromWebview } from '../../shared/validate';
+import { RequestHandlers, checkIncoming, dispatch, renderHtml } from '../views/relevanceView';
 
 export const REPORT_EDITOR_VIEW_TYPE = 'probescale.report';
 
@@ -54,13 +53,9 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
   }
 
   private async onMessage(panel: vscode.WebviewPanel, file: string, raw: unknown): Promise<void> {
-    const checked = validateFromWebview(raw);
-    if (!checked.ok) {
-      this.log.warn(`report editor ${file}: ignored a message: ${checked.error}`);
-      return;
-    }
-    const m = checked.value;
     const post = (msg: ToWebview) => void panel.webview.postMessage(msg);
+    const m = checkIncoming(raw, this.log, `report editor ${file}`, post);
+    if (!m) return;
     switch (m.type) {
       case 'ready':
         try {
