@@ -47,6 +47,8 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   if (!isObj(json.tasks) || Object.keys(json.tasks).length === 0) throw bad('no "tasks"');
   const tasks: Record<string, TaskData> = {};
   for (const [name, t] of Object.entries(json.tasks)) {
+    // `tasks[name] =` would set the object's prototype instead: the task would vanish unseen.
+    if (name === '__proto__') throw bad('task name "__proto__" cannot be used (JavaScript reserves it); rename the task');
     const final = isObj(t) ? score(t.final) : undefined;
     // An eval report of a committed folder scores the shipped classifier only: no layers, a `final`.
     if (!isObj(t) || !Array.isArray(t.layers) || (t.layers.length === 0 && !final)) throw bad(`task "${name}" has no "layers"`);

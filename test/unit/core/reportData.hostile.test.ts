@@ -1,0 +1,35 @@
+/**
+ * Reports edited by hand, damaged or made by something else: each is refused naming the field
+ * and what to do, or shown without the damaged optional part; none crashes the charts.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { BadInputError } from '../../../src/core/errors';
+import { normalizeReport } from '../../../src/core/reportData';
+
+interface Raw {
+  kind: string;
+  model: { numLayers: number; params: { total: unknown; embeddings: unknown; perBlock: unknown[] } };
+  tasks: Record<string, { labels: string[]; majority: unknown; layers: Record<string, unknown>[]; final?: unknown }>;
+  signals: { blockInfluence: unknown[]; angularDistance: unknown[] };
+}
+
+/** A small valid probe report with signals; `edit` damages it. */
+function report(edit: (r: Raw) => void = () => {}): Raw {
+  const r: Raw = {
+    kind: 'probe',
+    model: { numLayers: 2, params: { total: 100, embeddings: 50, perBlock: [20, 20] } },
+    tasks: { t: { labels: ['a', 'b'], majority: 0.5, layers: [{ layer: 0, accuracy: 0.5 }, { layer: 1, accuracy: 0.7, cvAccuracy: 0.6, macroF1: 0.7, controlAccuracy: 0.5 }, { layer: 2, accuracy: 0.8 }] } },
+    signals: { blockInfluence: [0.1, 0.2], angularDistance: [[0.1, 0.2], [0.3, 0.4]] },
+  };
+  edit(r);
+  return r;
+}
+
+const refused = (json: unknown, re: RegExp) =>
+  assert.throws(() => normalizeReport(json, 'r.json'), (e: Error) => e instanceof BadInputError && e.message.startsWith('r.json') && re.test(e.message), String(re));
+
+test('a task named __proto__ is refused, not silently dropped (the report showed no tasks at all)', () => {
+  const text = JSON.stringify(report()).replace('"tasks":{"t":', '"tasks":{"__proto__":');
+  refused(JSON.parse(text), /task name "__proto__".*rename the task/);
+});
