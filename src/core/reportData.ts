@@ -79,9 +79,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   }
   // Checked so that a damaged one is refused here as eval refuses it; the view does not show them.
   withFieldErrors(file, () => checksumsOf(json.checksums));
-  const signals = isObj(json.signals) && Array.isArray(json.signals.blockInfluence)
-    ? { blockInfluence: json.signals.blockInfluence.map((v) => num(v) ?? 0), angularDistance: Array.isArray(json.signals.angularDistance) ? (json.signals.angularDistance as number[][]) : [] }
-    : undefined;
+  const signals = signalsOf(json.signals);
   return {
     kind: typeof json.kind === 'string' ? json.kind : 'probe',
     createdAt: typeof json.createdAt === 'string' ? json.createdAt : new Date(0).toISOString(),
@@ -99,6 +97,14 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     ...optional('verify', verifyOf(json.verify)),
     ...optional('claimed', claimedOf(json.claimed)),
   };
+}
+
+/** Redundancy signals; a damaged list is left out (empty: the view does not draw it), never read as zeros. */
+function signalsOf(v: unknown): ReportData['signals'] {
+  if (!isObj(v) || !Array.isArray(v.blockInfluence)) return undefined;
+  // The heatmap reads row[1] of each angular-distance row (the distance to the next hidden state).
+  const rows = Array.isArray(v.angularDistance) && v.angularDistance.every((row) => (numbersOf(row)?.length ?? 0) >= 2) ? (v.angularDistance as number[][]) : [];
+  return { blockInfluence: numbersOf(v.blockInfluence) ?? [], angularDistance: rows };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { BadInputError } from '../../../src/core/errors';
 import { normalizeReport } from '../../../src/core/reportData';
+import { HEAT_METRICS, heatmap, heatmapMarkdown, heatmapSvg } from '../../../src/shared/reportCharts';
 
 interface Raw {
   kind: string;
@@ -32,4 +33,26 @@ const refused = (json: unknown, re: RegExp) =>
 test('a task named __proto__ is refused, not silently dropped (the report showed no tasks at all)', () => {
   const text = JSON.stringify(report()).replace('"tasks":{"t":', '"tasks":{"__proto__":');
   refused(JSON.parse(text), /task name "__proto__".*rename the task/);
+});
+
+test('damaged redundancy signals are left out, not drawn: the heatmap and its exports no longer crash or show zeros', () => {
+  const damaged: [string, (r: Raw) => void, { block: boolean; angular: boolean }][] = [
+    ['angular rows as numbers', (r) => (r.signals.angularDistance = [0.1, 0.3]), { block: true, angular: false }],
+    ['angular rows of strings', (r) => (r.signals.angularDistance = [['a', 'b'], ['c', 'd']]), { block: true, angular: false }],
+    ['angular null rows', (r) => (r.signals.angularDistance = [null, null]), { block: true, angular: false }],
+    ['angular short rows', (r) => (r.signals.angularDistance = [[0.1], [0.3]]), { block: true, angular: false }],
+    ['block influence strings', (r) => (r.signals.blockInfluence = ['x', 0.2]), { block: false, angular: true }],
+  ];
+  for (const [what, edit, shown] of damaged) {
+    const r = normalizeReport(report(edit), 'r.json');
+    for (const m of HEAT_METRICS) {
+      const h = heatmap(r, m.id);
+      if (h) assert.doesNotThrow(() => (heatmapSvg(h), heatmapMarkdown(h)), `${what}: ${m.id}`);
+    }
+    assert.equal(heatmap(r, 'blockInfluence') !== null, shown.block, `${what}: block influence shown`);
+    assert.equal(heatmap(r, 'angularDistance') !== null, shown.angular, `${what}: angular distance shown`);
+  }
+  const good = normalizeReport(report(), 'r.json');
+  assert.deepEqual(heatmap(good, 'angularDistance')?.rows[0].values, [0.2, 0.4]);
+  assert.deepEqual(heatmap(good, 'blockInfluence')?.rows[0].values, [0.1, 0.2]);
 });
