@@ -29,6 +29,13 @@ export function timestampForFile(iso: string): string {
  */
 export function normalizeReport(data: unknown, file: string): ReportData {
   const bad = (what: string) => new BadInputError(`${file} is not a ProbeScale report: ${what}. Make one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
+  const damaged = (what: string) => new BadInputError(`${file} has a damaged value: ${what}. Restore the report, or make a new one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
+  /** A score (accuracy, F1): undefined when absent or not a number, refused when a number outside 0–1. */
+  const share = (v: unknown, what: string): number | undefined => {
+    const x = num(v);
+    if (x !== undefined && (x < 0 || x > 1)) throw damaged(`${what} is ${x}; expected a share from 0 to 1`);
+    return x;
+  };
   if (!isObj(data)) throw bad('expected a JSON object');
   const json: Json = JSON.parse(JSON.stringify(data));
   resolvePaths(json, file);
@@ -50,17 +57,19 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     // `tasks[name] =` would set the object's prototype instead: the task would vanish unseen.
     if (name === '__proto__') throw bad('task name "__proto__" cannot be used (JavaScript reserves it); rename the task');
     const final = isObj(t) ? score(t.final) : undefined;
+    if (final) share(final.accuracy, `task "${name}": final accuracy`);
     // An eval report of a committed folder scores the shipped classifier only: no layers, a `final`.
     if (!isObj(t) || !Array.isArray(t.layers) || (t.layers.length === 0 && !final)) throw bad(`task "${name}" has no "layers"`);
     const layers: LayerRow[] = t.layers.map((l: unknown, i: number) => {
       if (!isObj(l) || num(l.accuracy) === undefined) throw bad(`task "${name}" layer ${i} has no accuracy`);
-      const accuracy = num(l.accuracy)!;
-      const controlAccuracy = numOrNull(l.controlAccuracy);
+      const at = `task "${name}" layer ${i}`;
+      const accuracy = share(l.accuracy, `${at}: accuracy`)!;
+      const controlAccuracy = share(l.controlAccuracy, `${at}: controlAccuracy`) ?? null;
       return {
         layer: num(l.layer) ?? i,
         accuracy,
-        cvAccuracy: numOrNull(l.cvAccuracy),
-        macroF1: num(l.macroF1) ?? NaN,
+        cvAccuracy: share(l.cvAccuracy, `${at}: cvAccuracy`) ?? null,
+        macroF1: share(l.macroF1, `${at}: macroF1`) ?? NaN,
         controlAccuracy,
         selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
       };
@@ -68,7 +77,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     const best = layers.length ? layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)).layer : numLayers;
     tasks[name] = {
       labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
-      majority: num(t.majority) ?? NaN,
+      majority: share(t.majority, `task "${name}": majority`) ?? NaN,
       weight: num(t.weight) ?? 1,
       nTrain: num(t.nTrain) ?? 0,
       nTest: num(t.nTest) ?? 0,

@@ -56,3 +56,20 @@ test('damaged redundancy signals are left out, not drawn: the heatmap and its ex
   assert.deepEqual(heatmap(good, 'angularDistance')?.rows[0].values, [0.2, 0.4]);
   assert.deepEqual(heatmap(good, 'blockInfluence')?.rows[0].values, [0.1, 0.2]);
 });
+
+test('a score outside 0–1 is refused naming the task, the layer and the value (before, -50 % and 700 % were drawn)', () => {
+  const cases: [(r: Raw) => void, RegExp][] = [
+    [(r) => (r.tasks.t.layers[1].accuracy = -0.5), /task "t" layer 1: accuracy is -0\.5; expected a share from 0 to 1/],
+    [(r) => (r.tasks.t.layers[2].accuracy = 7), /task "t" layer 2: accuracy is 7; expected a share from 0 to 1/],
+    [(r) => (r.tasks.t.layers[1].cvAccuracy = 1.5), /task "t" layer 1: cvAccuracy is 1\.5/],
+    [(r) => (r.tasks.t.layers[1].macroF1 = -1), /task "t" layer 1: macroF1 is -1/],
+    [(r) => (r.tasks.t.layers[1].controlAccuracy = 2), /task "t" layer 1: controlAccuracy is 2/],
+    [(r) => (r.tasks.t.majority = 1.2), /task "t": majority is 1\.2/],
+    [(r) => (r.tasks.t.final = { accuracy: 3 }), /task "t": final accuracy is 3/],
+  ];
+  for (const [edit, re] of cases) refused(report(edit), re);
+  // 0 and 1 themselves are scores; a negative selectivity is too (accuracy below the control task's).
+  const edge = normalizeReport(report((r) => ((r.tasks.t.layers[0].accuracy = 0), (r.tasks.t.layers[2].accuracy = 1), (r.tasks.t.layers[1].selectivity = -0.2))), 'r.json');
+  assert.deepEqual(edge.tasks.t.layers.map((l) => l.accuracy), [0, 0.7, 1]);
+  assert.equal(edge.tasks.t.layers[1].selectivity, -0.2);
+});
