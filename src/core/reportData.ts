@@ -36,6 +36,10 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     if (x !== undefined && (x < 0 || x > 1)) throw damaged(`${what} is ${x}; expected a share from 0 to 1`);
     return x;
   };
+  const count = (v: unknown, field: string): number | undefined => {
+    if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) throw damaged(`"${field}" is ${JSON.stringify(v)}; expected a parameter count (a whole number ≥ 0)`);
+    return v as number | undefined;
+  };
   if (!isObj(data)) throw bad('expected a JSON object');
   const json: Json = JSON.parse(JSON.stringify(data));
   resolvePaths(json, file);
@@ -44,9 +48,9 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   const numLayers = num(model.numLayers);
   if (numLayers === undefined || numLayers < 0) throw bad('"model.numLayers" is missing');
   const params = isObj(model.params) ? model.params : undefined;
-  const total = num(params?.total);
-  const embeddings = num(params?.embeddings);
-  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v) => num(v) ?? 0) : undefined;
+  const total = count(params?.total, 'model.params.total');
+  const embeddings = count(params?.embeddings, 'model.params.embeddings');
+  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v, i) => count(v ?? null, `model.params.perBlock[${i}]`)!) : undefined;
   if (total === undefined || embeddings === undefined || !perBlock || perBlock.length !== numLayers) {
     throw bad('"model.params" needs total, embeddings and one perBlock entry per block');
   }

@@ -73,3 +73,13 @@ test('a score outside 0–1 is refused naming the task, the layer and the value 
   assert.deepEqual(edge.tasks.t.layers.map((l) => l.accuracy), [0, 0.7, 1]);
   assert.equal(edge.tasks.t.layers[1].selectivity, -0.2);
 });
+
+test('parameter counts must be whole numbers ≥ 0 (before, a damaged block count was read as 0 and a negative total was drawn)', () => {
+  const cases: [(r: Raw) => void, RegExp][] = [
+    [(r) => (r.model.params.perBlock = [20, 'x']), /"model.params.perBlock\[1\]" is "x"; expected a parameter count/],
+    [(r) => (r.model.params.perBlock = [20, -3]), /"model.params.perBlock\[1\]" is -3/],
+    [(r) => (r.model.params.total = -100), /"model.params.total" is -100/],
+    [(r) => (r.model.params.embeddings = 1.5), /"model.params.embeddings" is 1\.5/],
+  ];
+  for (const [edit, re] of cases) refused(report(edit), re);
+});
