@@ -389,12 +389,20 @@ function claimedOf(v: unknown): Record<string, number> | undefined {
   return recordOf(v, num);
 }
 
+/** Far above any report (a layer row is about 250 bytes: 100 tasks on a 48-block model make about 1.2 MiB); a larger file is another tool's, and reading it would stall the editor. */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+
 /** Reads and checks a report file (see normalizeReport). */
 export function readReport(file: string): ReportData {
   let json: unknown;
   try {
+    const stat = fs.statSync(file);
+    if (stat.isDirectory()) throw new BadInputError(`${file} is a folder, not a report file; open the .json report inside it (e.g. probescale-report.json).`);
+    if (stat.size > MAX_REPORT_BYTES) throw new BadInputError(`${file} is ${(stat.size / 2 ** 20).toFixed(1)} MiB; a ProbeScale report is at most ${MAX_REPORT_BYTES / 2 ** 20} MiB. Is this the right file?`);
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
+    if (e instanceof BadInputError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BadInputError(`${file} does not exist (moved or deleted?); open the report from where it is now.`);
     throw new BadInputError(`${file} cannot be read as JSON: ${(e as Error).message}`);
   }
   return normalizeReport(json, file);

@@ -4,8 +4,11 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BadInputError } from '../../../src/core/errors';
-import { normalizeReport } from '../../../src/core/reportData';
+import { normalizeReport, readReport } from '../../../src/core/reportData';
 import { HEAT_METRICS, heatmap, heatmapMarkdown, heatmapSvg } from '../../../src/shared/reportCharts';
 
 interface Raw {
@@ -82,4 +85,16 @@ test('parameter counts must be whole numbers ≥ 0 (before, a damaged block coun
     [(r) => (r.model.params.embeddings = 1.5), /"model.params.embeddings" is 1\.5/],
   ];
   for (const [edit, re] of cases) refused(report(edit), re);
+});
+
+test('a file that is gone, a folder or far too large for a report is refused saying so, without reading it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+  const gone = path.join(dir, 'gone.json');
+  assert.throws(() => readReport(gone), (e: Error) => e instanceof BadInputError && e.message === `${gone} does not exist (moved or deleted?); open the report from where it is now.`);
+  assert.throws(() => readReport(dir), (e: Error) => e instanceof BadInputError && e.message.startsWith(`${dir} is a folder, not a report file`));
+  const huge = path.join(dir, 'huge.json');
+  fs.closeSync(fs.openSync(huge, 'w'));
+  fs.truncateSync(huge, 65 * 1024 * 1024); // sparse: no disk used
+  assert.throws(() => readReport(huge), (e: Error) => e instanceof BadInputError && /huge\.json is 65\.0 MiB; a ProbeScale report is at most 64 MiB/.test(e.message));
+  fs.rmSync(dir, { recursive: true, force: true });
 });
