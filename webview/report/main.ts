@@ -133,6 +133,8 @@ class ReportEditor {
         this.render();
         break;
       case 'report/error':
+        // Forget the report, or a theme change would draw it again over the error.
+        this.shown = null;
         this.root.replaceChildren(el('p', { id: 'load-error', class: 'notice error', text: m.message }));
         break;
       case 'job/progress':

@@ -5,6 +5,7 @@
  * view and speaks the same protocol (src/shared/protocol.ts): it answers `ready` with
  * `report/show`, and dispatches requests to the extension's one set of handlers.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ToWebview } from '../../shared/protocol';
 import { errorMessage } from '../log';
@@ -48,8 +49,22 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
     const sub = panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(panel, file, raw));
-    panel.onDidDispose(() => sub.dispose());
+    // Rewritten (optimize --force, a hand edit) or deleted while open: show what is there now.
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+    const reload = () => this.show(panel, file);
+    const subs = [sub, watcher, watcher.onDidChange(reload), watcher.onDidCreate(reload), watcher.onDidDelete(reload)];
+    panel.onDidDispose(() => subs.forEach((d) => d.dispose()));
     panel.webview.html = renderHtml(panel.webview, this.extensionUri, 'reportEditor', 'reportEditor');
+  }
+
+  /** Reads `file` and posts it, or why it cannot be read (a page still loading drops it and asks again with `ready`). */
+  private show(panel: vscode.WebviewPanel, file: string): void {
+    try {
+      const { report } = readReportFile(file);
+      void panel.webview.postMessage({ type: 'report/show', report, source: file } satisfies ToWebview);
+    } catch (e) {
+      void panel.webview.postMessage({ type: 'report/error', message: errorMessage(e) } satisfies ToWebview);
+    }
   }
 
   private async onMessage(panel: vscode.WebviewPanel, file: string, raw: unknown): Promise<void> {
@@ -58,12 +73,7 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
     if (!m) return;
     switch (m.type) {
       case 'ready':
-        try {
-          const { report } = readReportFile(file);
-          post({ type: 'report/show', report, source: file });
-        } catch (e) {
-          post({ type: 'report/error', message: errorMessage(e) });
-        }
+        this.show(panel, file);
         break;
       case 'rendered':
         this.renderedBy.set(file, { source: file, sections: m.sections });
