@@ -7,6 +7,7 @@ import { bestPrefix } from '../../shared/params';
 import { blocksSlug, parseBlockList } from '../../core/prune/blockList';
 import { PruneOutcome } from '../../shared/protocol';
 import { reportError } from '../log';
+import { requireIdle } from '../jobs/jobManager';
 import { Services } from '../services';
 import { besideModel, displayPath } from '../workspace/discovery';
 import { pickModelFolder } from './pickers';
@@ -94,6 +95,7 @@ interface LayerItem extends vscode.QuickPickItem {
 /** The command: model, then blocks (the view's selection, the report's best prefix, or typed). */
 export async function pruneModel(s: Services): Promise<void> {
   try {
+    requireIdle(s.jobs);
     const shown = s.reports.current?.report;
     const modelDir = await pickModelFolder('ProbeScale: Prune Model — model', shown?.model.dir);
     if (!modelDir) return;
