@@ -399,7 +399,8 @@ export function readReport(file: string): ReportData {
     const stat = fs.statSync(file);
     if (stat.isDirectory()) throw new BadInputError(`${file} is a folder, not a report file; open the .json report inside it (e.g. probescale-report.json).`);
     if (stat.size > MAX_REPORT_BYTES) throw new BadInputError(`${file} is ${(stat.size / 2 ** 20).toFixed(1)} MiB; a ProbeScale report is at most ${MAX_REPORT_BYTES / 2 ** 20} MiB. Is this the right file?`);
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // Editors such as Notepad save UTF-8 with a byte-order mark, which JSON.parse refuses.
+    json = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BadInputError(`${file} does not exist (moved or deleted?); open the report from where it is now.`);

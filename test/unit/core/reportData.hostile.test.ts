@@ -98,3 +98,11 @@ test('a file that is gone, a folder or far too large for a report is refused say
   assert.throws(() => readReport(huge), (e: Error) => e instanceof BadInputError && /huge\.json is 65\.0 MiB; a ProbeScale report is at most 64 MiB/.test(e.message));
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a report saved with a byte-order mark (Notepad\'s UTF-8) reads as the same report', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+  const file = path.join(dir, 'bom.json');
+  fs.writeFileSync(file, '\uFEFF' + JSON.stringify(report()));
+  assert.deepEqual(readReport(file).tasks.t.layers.map((l) => l.accuracy), [0.5, 0.7, 0.8]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
