@@ -404,7 +404,7 @@ export function readReport(file: string): ReportData {
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BadInputError(`${file} does not exist (moved or deleted?); open the report from where it is now.`);
-    throw new BadInputError(`${file} cannot be read as JSON: ${(e as Error).message}`);
+    throw new BadInputError(`${file} cannot be read as JSON: ${(e as Error).message.replace(/\s+/g, ' ').replace(/\.$/, '')}. Open a report ProbeScale wrote: one under .probescale/reports, or a committed folder's probescale-report.json.`);
   }
   return normalizeReport(json, file);
 }

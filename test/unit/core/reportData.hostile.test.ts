@@ -106,3 +106,11 @@ test('a report saved with a byte-order mark (Notepad\'s UTF-8) reads as the same
   assert.deepEqual(readReport(file).tasks.t.layers.map((l) => l.accuracy), [0.5, 0.7, 0.8]);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a file that is not JSON is refused saying what to open instead', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+  const file = path.join(dir, 'notes.json');
+  fs.writeFileSync(file, 'model: bert\n');
+  assert.throws(() => readReport(file), (e: Error) => e instanceof BadInputError && /^\S+notes\.json cannot be read as JSON: .+\. Open a report ProbeScale wrote: one under \.probescale\/reports, or a committed folder's probescale-report\.json\.$/.test(e.message));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
