@@ -195,6 +195,13 @@ export function readChecksums(v: unknown, file: string): ChecksumsReport | undef
   return withFieldErrors(file, () => checksumsOf(v));
 }
 
+/** A score of the selection (validation, test): as `num`, but a number outside 0–1 is a damaged field. */
+function shareField(v: unknown, field: string): number | undefined {
+  const x = num(v);
+  if (x !== undefined && (x < 0 || x > 1)) throw new DamagedField(field, `is ${x}; expected a share from 0 to 1`);
+  return x;
+}
+
 function score(v: unknown): ScoreData | undefined {
   if (!isObj(v)) return undefined;
   const accuracy = num(v.accuracy);
@@ -227,12 +234,12 @@ function baselineOf(v: unknown, i: number): BaselineData | undefined {
   const kept = blocksOf(v.kept);
   const params = num(v.params);
   const fraction = num(v.fraction);
-  const testObjective = num(v.testObjective);
+  const testObjective = shareField(v.testObjective, `selection.baselines[${i}].testObjective`);
   const meanRetention = retentionOf(v.meanRetention);
   if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
   const g = isObj(v.vsSelected) && isObj(v.vsSelected.objective) ? { diff: num(v.vsSelected.objective.diff), se: num(v.vsSelected.objective.se) } : undefined;
   const gap = g && g.diff !== undefined && g.se !== undefined ? { gap: { diff: g.diff, se: g.se } } : {};
-  return { name: v.name, kept, ...compensation, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap };
+  return { name: v.name, kept, ...compensation, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: shareField(v.validation, `selection.baselines[${i}].validation`) ?? NaN, testObjective, meanRetention, ...gap };
 }
 
 function adviceOf(v: unknown): BudgetAdviceData | undefined {
@@ -260,10 +267,11 @@ function candidateOf(v: unknown, i: number): CandidateData | undefined {
   const kept = blocksOf(v.kept);
   const params = num(v.params);
   const fraction = num(v.fraction);
-  const validation = num(v.validation);
+  const validation = shareField(v.validation, `selection.candidates[${i}].validation`);
   if (!kept || params === undefined || fraction === undefined || validation === undefined) return undefined;
   const perTask = recordOf(v.perTask, num);
-  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: numOrNull(v.test), ...(perTask ? { perTask } : {}), ...compensation };
+  for (const [task, x] of Object.entries(perTask ?? {})) shareField(x, `selection.candidates[${i}].perTask.${task}`);
+  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: shareField(v.test, `selection.candidates[${i}].test`) ?? null, ...(perTask ? { perTask } : {}), ...compensation };
 }
 
 /** Optional lists and records of optimize reports: kept when every entry has its shape. */
@@ -314,7 +322,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
   const fraction = num(v.fraction);
   const budgetParams = num(v.budget.params);
   const budgetFraction = num(v.budget.fraction);
-  const test = num(v.objective.test);
+  const test = shareField(v.objective.test, 'selection.objective.test');
   const retention = retentionOf(v.retention);
   const perTask = recordOf(v.perTask, (t) => {
     if (!isObj(t) || !isObj(t.reference) || !isObj(t.reference.bestLayer)) return undefined;
@@ -339,7 +347,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     fraction,
     origin: typeof v.origin === 'string' ? v.origin : '',
     ...ruleOf(v.rule),
-    objective: { predicted: numOrNull(v.objective.predicted), validation: num(v.objective.validation) ?? NaN, test },
+    objective: { predicted: numOrNull(v.objective.predicted), validation: shareField(v.objective.validation, 'selection.objective.validation') ?? NaN, test },
     retention,
     perTask,
     baselines: baselines as BaselineData[],

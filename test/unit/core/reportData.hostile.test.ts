@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadInputError } from '../../../src/core/errors';
 import { normalizeReport, readReport } from '../../../src/core/reportData';
+import { fixture } from '../../helpers';
 import { HEAT_METRICS, heatmap, heatmapMarkdown, heatmapSvg } from '../../../src/shared/reportCharts';
 
 interface Raw {
@@ -113,4 +114,26 @@ test('a file that is not JSON is refused saying what to open instead', () => {
   fs.writeFileSync(file, 'model: bert\n');
   assert.throws(() => readReport(file), (e: Error) => e instanceof BadInputError && /^\S+notes\.json cannot be read as JSON: .+\. Open a report ProbeScale wrote: one under \.probescale\/reports, or a committed folder's probescale-report\.json\.$/.test(e.message));
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The fixture optimize report with the value at `where` (a path of keys) replaced. */
+function optimizeWith(where: (string | number)[], value: unknown): unknown {
+  const r = JSON.parse(fs.readFileSync(fixture('reports', 'tiny-roberta-optimize.json'), 'utf8'));
+  const parent = where.slice(0, -1).reduce((o, k) => o[k], r);
+  parent[where[where.length - 1]] = value;
+  return r;
+}
+
+test('a selection score outside 0–1 (candidate, baseline, pick) is refused naming the field (before, 1e308 stretched the trade-off axes to infinity)', () => {
+  const cases: [(string | number)[], unknown, RegExp][] = [
+    [['selection', 'candidates', 0, 'validation'], 1e308, /"selection\.candidates\[0\]\.validation" is 1e\+308; expected a share from 0 to 1/],
+    [['selection', 'candidates', 1, 'test'], -0.2, /"selection\.candidates\[1\]\.test" is -0\.2/],
+    [['selection', 'candidates', 0, 'perTask', 'sentlen'], 4, /"selection\.candidates\[0\]\.perTask\.sentlen" is 4/],
+    [['selection', 'baselines', 0, 'testObjective'], 2, /"selection\.baselines\[0\]\.testObjective" is 2/],
+    [['selection', 'baselines', 1, 'validation'], -1, /"selection\.baselines\[1\]\.validation" is -1/],
+    [['selection', 'objective', 'test'], 1.01, /"selection\.objective\.test" is 1\.01/],
+    [['selection', 'objective', 'validation'], -3, /"selection\.objective\.validation" is -3/],
+  ];
+  for (const [where, value, re] of cases) refused(optimizeWith(where, value), re);
+  assert.ok(normalizeReport(optimizeWith(['selection', 'objective', 'test'], 1), 'r.json').selection, '1 itself is a score');
 });
