@@ -601,3 +601,23 @@ export function reportLabel(r: ReportData): string {
   if (!s) return `${r.kind} ${tasks}`;
   return `${(100 * s.budget.fraction).toFixed(0)} % ${tasks}${s.vocabTrim ? ' vocab-trim' : ''}`;
 }
+
+// ---- export names -----------------------------------------------------------------------------
+
+/** The export names the host writes: letters, digits, ".", "-" and "_", not starting with ".", at most 120 characters, ending in `.ext`. */
+export function isExportName(name: string, ext: 'png' | 'svg' | 'md'): boolean {
+  return /^[\w.-]{1,120}$/.test(name) && !name.startsWith('.') && name.endsWith(`.${ext}`);
+}
+
+/**
+ * An export's file name: `<model folder>-<kind>[-<budget %>]-<chart>.<ext>`, made an export name
+ * (see isExportName): other characters become "_", leading dots go, and the front is cut so
+ * that `-<chart>.<ext>` stays.
+ */
+export function exportFileName(report: ReportData, chart: string, ext: 'png' | 'svg' | 'md'): string {
+  const model = report.model.dir.split(/[\\/]/).filter(Boolean).pop() || 'model';
+  const clean = (s: string) => s.replace(/[^\w.-]+/g, '_');
+  const head = clean(`${model}-${report.kind}${report.selection ? `-${(100 * report.selection.budget.fraction).toFixed(0)}` : ''}`).replace(/^\.+/, '');
+  const tail = `-${clean(chart)}.${ext}`;
+  return `${(head || 'model').slice(0, 120 - tail.length)}${tail}`;
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readReport } from '../../../src/core/reportData';
 import type { ReportData } from '../../../src/shared/protocol';
-import { tradeoffRange, tradeoffSeries, tradeoffSvg, type TradeoffAxis } from '../../../src/shared/reportCharts';
+import { exportFileName, isExportName, tradeoffRange, tradeoffSeries, tradeoffSvg, type TradeoffAxis } from '../../../src/shared/reportCharts';
 import { fixture } from '../../helpers';
 
 const report = () => readReport(fixture('reports', 'tiny-roberta-optimize.json'));
@@ -29,4 +29,18 @@ test('trade-off: a reference accuracy of 0 or a task missing from the references
   const missing = report();
   delete missing.selection!.validationReference!.bshift;
   drawAll(missing, 'bshift without a reference');
+});
+
+test('export file names are ones the host accepts, whatever the model folder is called (before, a long or dotted name made every export fail)', () => {
+  const named = (dir: string, kind = 'optimize'): ReportData => ({ ...report(), model: { ...report().model, dir }, kind });
+  assert.equal(exportFileName(named('/w/tiny-roberta'), 'tradeoff', 'png'), 'tiny-roberta-optimize-95-tradeoff.png');
+  const hostile: [string, string?][] = [['/w/' + 'long-model-name-'.repeat(20)], ['/w/.hidden-model'], ['/w/..'], ['/w/ü 模型 <b>'], ['/'], ['/w/m', '<script>'.repeat(600)]];
+  for (const [dir, kind] of hostile) {
+    for (const ext of ['png', 'svg', 'md'] as const) {
+      const name = exportFileName(named(dir, kind), 'heatmap', ext);
+      assert.ok(isExportName(name, ext), `${dir.slice(0, 40)} → ${name}`);
+      assert.ok(name.endsWith(`-heatmap.${ext}`), name);
+    }
+  }
+  assert.ok(!isExportName('x.exe', 'png') && !isExportName('.x.png', 'png') && !isExportName('../x.png', 'png') && !isExportName(`${'x'.repeat(120)}.png`, 'png'));
 });
