@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ToWebview } from '../../../../src/shared/protocol';
 import { fixture } from '../../../helpers';
-import { installVscodeStub, silentLog, vscodeStub } from '../../../vscodeStub';
+import { installVscodeStub, silentLog } from '../../../vscodeStub';
 
 /** A webview panel double: records what the provider posts, lets the test send messages. */
 function fakePanel() {
@@ -20,27 +20,19 @@ function fakePanel() {
     onDidReceiveMessage: (f: (m: unknown) => void) => ((receive = f), { dispose() {} }),
     postMessage: async (m: ToWebview) => (posted.push(m), true),
   };
-  return { panel: { webview, onDidDispose: () => ({ dispose() {} }) }, posted, send: (m: unknown) => receive(m) };
+  let disposed = () => {};
+  const panel = { webview, onDidDispose: (f: () => void) => ((disposed = f), { dispose() {} }) };
+  return { panel, posted, send: (m: unknown) => receive(m), dispose: () => disposed() };
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
 
-/** File watchers the provider creates: the files they watch, and their listeners for the test to fire. */
-function stubWatchers() {
-  const listeners: Record<'change' | 'create' | 'delete', (() => void)[]> = { change: [], create: [], delete: [] };
-  const watched: string[] = [];
-  const on = (k: keyof typeof listeners) => (f: () => void) => (listeners[k].push(f), { dispose() {} });
-  const stub = vscodeStub as unknown as { workspace: Record<string, unknown>; RelativePattern: unknown; Uri: Record<string, unknown> };
-  stub.RelativePattern = class {
-    constructor(readonly base: { fsPath: string }, readonly pattern: string) {}
-  };
-  stub.Uri.file = (p: string) => ({ fsPath: p });
-  stub.workspace.createFileSystemWatcher = (p: { base: { fsPath: string }; pattern: string }) => (watched.push(path.join(p.base.fsPath, p.pattern)), { onDidChange: on('change'), onDidCreate: on('create'), onDidDelete: on('delete'), dispose() {} });
-  return { listeners, watched };
+/** Waits up to 5 s for `done` (file events take a moment). */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 installVscodeStub();
-const { listeners, watched } = stubWatchers();
 
 test('the report editor answers a refused request with an error reply, so the page does not wait forever', async () => {
   const { ReportEditorProvider } = await import('../../../../src/extension/reportEditor/reportEditor');
@@ -71,18 +63,16 @@ test('the report editor follows its file: rewritten, it shows the new report; de
   const provider = new ReportEditorProvider({ path: '/ext' } as never, {} as never, silentLog);
   const p = fakePanel();
   provider.resolveCustomEditor({ uri: { fsPath: file } } as never, p.panel as never);
-  assert.deepEqual(watched.slice(-1), [file]);
   p.send({ type: 'ready' });
-  await settle();
+  const said = () => p.posted.map((m) => (m.type === 'report/show' ? m.report.createdAt : m.type === 'report/error' ? m.message : m.type));
+  await until(() => said().length === 1);
   fs.writeFileSync(file, JSON.stringify({ ...original, createdAt: '2030-01-01T00:00:00.000Z' }));
-  listeners.change.forEach((f) => f());
+  await until(() => said().length === 2);
   fs.rmSync(file);
-  listeners.delete.forEach((f) => f());
-  await settle();
-  const shown = p.posted.map((m) => (m.type === 'report/show' ? m.report.createdAt : m.type === 'report/error' ? m.message : m.type));
-  assert.equal(shown.length, 3, JSON.stringify(shown));
-  assert.equal(shown[0], original.createdAt);
-  assert.equal(shown[1], '2030-01-01T00:00:00.000Z');
-  assert.match(shown[2], /does not exist \(moved or deleted\?\)/);
+  await until(() => said().length === 3);
+  assert.equal(said()[0], original.createdAt);
+  assert.equal(said()[1], '2030-01-01T00:00:00.000Z');
+  assert.match(said()[2], /does not exist \(moved or deleted\?\)/);
+  p.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
