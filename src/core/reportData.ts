@@ -29,6 +29,17 @@ export function timestampForFile(iso: string): string {
  */
 export function normalizeReport(data: unknown, file: string): ReportData {
   const bad = (what: string) => new BadInputError(`${file} is not a ProbeScale report: ${what}. Make one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
+  const damaged = (what: string) => new BadInputError(`${file} has a damaged value: ${what}. Restore the report, or make a new one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
+  /** A score (accuracy, F1): undefined when absent or not a number, refused when a number outside 0–1. */
+  const share = (v: unknown, what: string): number | undefined => {
+    const x = num(v);
+    if (x !== undefined && (x < 0 || x > 1)) throw damaged(`${what} is ${x}; expected a share from 0 to 1`);
+    return x;
+  };
+  const count = (v: unknown, field: string): number | undefined => {
+    if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) throw damaged(`"${field}" is ${JSON.stringify(v)}; expected a parameter count (a whole number ≥ 0)`);
+    return v as number | undefined;
+  };
   if (!isObj(data)) throw bad('expected a JSON object');
   const json: Json = JSON.parse(JSON.stringify(data));
   resolvePaths(json, file);
@@ -37,9 +48,9 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   const numLayers = num(model.numLayers);
   if (numLayers === undefined || numLayers < 0) throw bad('"model.numLayers" is missing');
   const params = isObj(model.params) ? model.params : undefined;
-  const total = num(params?.total);
-  const embeddings = num(params?.embeddings);
-  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v) => num(v) ?? 0) : undefined;
+  const total = count(params?.total, 'model.params.total');
+  const embeddings = count(params?.embeddings, 'model.params.embeddings');
+  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v, i) => count(v ?? null, `model.params.perBlock[${i}]`)!) : undefined;
   if (total === undefined || embeddings === undefined || !perBlock || perBlock.length !== numLayers) {
     throw bad('"model.params" needs total, embeddings and one perBlock entry per block');
   }
@@ -47,18 +58,22 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   if (!isObj(json.tasks) || Object.keys(json.tasks).length === 0) throw bad('no "tasks"');
   const tasks: Record<string, TaskData> = {};
   for (const [name, t] of Object.entries(json.tasks)) {
+    // `tasks[name] =` would set the object's prototype instead: the task would vanish unseen.
+    if (name === '__proto__') throw bad('task name "__proto__" cannot be used (JavaScript reserves it); rename the task');
     const final = isObj(t) ? score(t.final) : undefined;
+    if (final) share(final.accuracy, `task "${name}": final accuracy`);
     // An eval report of a committed folder scores the shipped classifier only: no layers, a `final`.
     if (!isObj(t) || !Array.isArray(t.layers) || (t.layers.length === 0 && !final)) throw bad(`task "${name}" has no "layers"`);
     const layers: LayerRow[] = t.layers.map((l: unknown, i: number) => {
       if (!isObj(l) || num(l.accuracy) === undefined) throw bad(`task "${name}" layer ${i} has no accuracy`);
-      const accuracy = num(l.accuracy)!;
-      const controlAccuracy = numOrNull(l.controlAccuracy);
+      const at = `task "${name}" layer ${i}`;
+      const accuracy = share(l.accuracy, `${at}: accuracy`)!;
+      const controlAccuracy = share(l.controlAccuracy, `${at}: controlAccuracy`) ?? null;
       return {
         layer: num(l.layer) ?? i,
         accuracy,
-        cvAccuracy: numOrNull(l.cvAccuracy),
-        macroF1: num(l.macroF1) ?? NaN,
+        cvAccuracy: share(l.cvAccuracy, `${at}: cvAccuracy`) ?? null,
+        macroF1: share(l.macroF1, `${at}: macroF1`) ?? NaN,
         controlAccuracy,
         selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
       };
@@ -66,7 +81,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     const best = layers.length ? layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)).layer : numLayers;
     tasks[name] = {
       labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
-      majority: num(t.majority) ?? NaN,
+      majority: share(t.majority, `task "${name}": majority`) ?? NaN,
       weight: num(t.weight) ?? 1,
       nTrain: num(t.nTrain) ?? 0,
       nTest: num(t.nTest) ?? 0,
@@ -77,9 +92,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   }
   // Checked so that a damaged one is refused here as eval refuses it; the view does not show them.
   withFieldErrors(file, () => checksumsOf(json.checksums));
-  const signals = isObj(json.signals) && Array.isArray(json.signals.blockInfluence)
-    ? { blockInfluence: json.signals.blockInfluence.map((v) => num(v) ?? 0), angularDistance: Array.isArray(json.signals.angularDistance) ? (json.signals.angularDistance as number[][]) : [] }
-    : undefined;
+  const signals = signalsOf(json.signals);
   return {
     kind: typeof json.kind === 'string' ? json.kind : 'probe',
     createdAt: typeof json.createdAt === 'string' ? json.createdAt : new Date(0).toISOString(),
@@ -97,6 +110,14 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     ...optional('verify', verifyOf(json.verify)),
     ...optional('claimed', claimedOf(json.claimed)),
   };
+}
+
+/** Redundancy signals; a damaged list is left out (empty: the view does not draw it), never read as zeros. */
+function signalsOf(v: unknown): ReportData['signals'] {
+  if (!isObj(v) || !Array.isArray(v.blockInfluence)) return undefined;
+  // The heatmap reads row[1] of each angular-distance row (the distance to the next hidden state).
+  const rows = Array.isArray(v.angularDistance) && v.angularDistance.every((row) => (numbersOf(row)?.length ?? 0) >= 2) ? (v.angularDistance as number[][]) : [];
+  return { blockInfluence: numbersOf(v.blockInfluence) ?? [], angularDistance: rows };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
@@ -174,6 +195,13 @@ export function readChecksums(v: unknown, file: string): ChecksumsReport | undef
   return withFieldErrors(file, () => checksumsOf(v));
 }
 
+/** A score of the selection (validation, test): as `num`, but a number outside 0–1 is a damaged field. */
+function shareField(v: unknown, field: string): number | undefined {
+  const x = num(v);
+  if (x !== undefined && (x < 0 || x > 1)) throw new DamagedField(field, `is ${x}; expected a share from 0 to 1`);
+  return x;
+}
+
 function score(v: unknown): ScoreData | undefined {
   if (!isObj(v)) return undefined;
   const accuracy = num(v.accuracy);
@@ -206,12 +234,12 @@ function baselineOf(v: unknown, i: number): BaselineData | undefined {
   const kept = blocksOf(v.kept);
   const params = num(v.params);
   const fraction = num(v.fraction);
-  const testObjective = num(v.testObjective);
+  const testObjective = shareField(v.testObjective, `selection.baselines[${i}].testObjective`);
   const meanRetention = retentionOf(v.meanRetention);
   if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
   const g = isObj(v.vsSelected) && isObj(v.vsSelected.objective) ? { diff: num(v.vsSelected.objective.diff), se: num(v.vsSelected.objective.se) } : undefined;
   const gap = g && g.diff !== undefined && g.se !== undefined ? { gap: { diff: g.diff, se: g.se } } : {};
-  return { name: v.name, kept, ...compensation, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: num(v.validation) ?? NaN, testObjective, meanRetention, ...gap };
+  return { name: v.name, kept, ...compensation, ...(typeof v.note === 'string' ? { note: v.note } : {}), params, fraction, validation: shareField(v.validation, `selection.baselines[${i}].validation`) ?? NaN, testObjective, meanRetention, ...gap };
 }
 
 function adviceOf(v: unknown): BudgetAdviceData | undefined {
@@ -239,10 +267,11 @@ function candidateOf(v: unknown, i: number): CandidateData | undefined {
   const kept = blocksOf(v.kept);
   const params = num(v.params);
   const fraction = num(v.fraction);
-  const validation = num(v.validation);
+  const validation = shareField(v.validation, `selection.candidates[${i}].validation`);
   if (!kept || params === undefined || fraction === undefined || validation === undefined) return undefined;
   const perTask = recordOf(v.perTask, num);
-  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: numOrNull(v.test), ...(perTask ? { perTask } : {}), ...compensation };
+  for (const [task, x] of Object.entries(perTask ?? {})) shareField(x, `selection.candidates[${i}].perTask.${task}`);
+  return { kept, params, fraction, origin: typeof v.origin === 'string' ? v.origin : '', validation, test: shareField(v.test, `selection.candidates[${i}].test`) ?? null, ...(perTask ? { perTask } : {}), ...compensation };
 }
 
 /** Optional lists and records of optimize reports: kept when every entry has its shape. */
@@ -293,7 +322,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
   const fraction = num(v.fraction);
   const budgetParams = num(v.budget.params);
   const budgetFraction = num(v.budget.fraction);
-  const test = num(v.objective.test);
+  const test = shareField(v.objective.test, 'selection.objective.test');
   const retention = retentionOf(v.retention);
   const perTask = recordOf(v.perTask, (t) => {
     if (!isObj(t) || !isObj(t.reference) || !isObj(t.reference.bestLayer)) return undefined;
@@ -318,7 +347,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     fraction,
     origin: typeof v.origin === 'string' ? v.origin : '',
     ...ruleOf(v.rule),
-    objective: { predicted: numOrNull(v.objective.predicted), validation: num(v.objective.validation) ?? NaN, test },
+    objective: { predicted: numOrNull(v.objective.predicted), validation: shareField(v.objective.validation, 'selection.objective.validation') ?? NaN, test },
     retention,
     perTask,
     baselines: baselines as BaselineData[],
@@ -368,13 +397,22 @@ function claimedOf(v: unknown): Record<string, number> | undefined {
   return recordOf(v, num);
 }
 
+/** Far above any report (a layer row is about 250 bytes: 100 tasks on a 48-block model make about 1.2 MiB); a larger file is another tool's, and reading it would stall the editor. */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+
 /** Reads and checks a report file (see normalizeReport). */
 export function readReport(file: string): ReportData {
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const stat = fs.statSync(file);
+    if (stat.isDirectory()) throw new BadInputError(`${file} is a folder, not a report file; open the .json report inside it (e.g. probescale-report.json).`);
+    if (stat.size > MAX_REPORT_BYTES) throw new BadInputError(`${file} is ${(stat.size / 2 ** 20).toFixed(1)} MiB; a ProbeScale report is at most ${MAX_REPORT_BYTES / 2 ** 20} MiB. Is this the right file?`);
+    // Editors such as Notepad save UTF-8 with a byte-order mark, which JSON.parse refuses.
+    json = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
-    throw new BadInputError(`${file} cannot be read as JSON: ${(e as Error).message}`);
+    if (e instanceof BadInputError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BadInputError(`${file} does not exist (moved or deleted?); open the report from where it is now.`);
+    throw new BadInputError(`${file} cannot be read as JSON: ${(e as Error).message.replace(/\s+/g, ' ').replace(/\.$/, '')}. Open a report ProbeScale wrote: one under .probescale/reports, or a committed folder's probescale-report.json.`);
   }
   return normalizeReport(json, file);
 }

@@ -96,6 +96,8 @@ function onAxis(report: ReportData, opts: TradeoffOptions, perTask: (t: string) 
       const r = ref?.[t];
       if (!r) return null;
       d = opts.axis === 'vsFinal' ? r.final : r.bestLayer;
+      // A ratio over a reference of 0 is undefined (only a hand-edited report has one).
+      if (!(d > 0)) return null;
     }
     sum += (w * v) / d;
     W += w;
@@ -433,12 +435,13 @@ export function percentTick(v: number): string {
  * measured sizes can reach below 0 %, which would flatten every point into one line.
  */
 export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x: [number, number] } {
-  const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.target === null ? [] : [s.target])]);
-  const lo = Math.min(...ys);
-  const hi = Math.max(...ys);
+  const ys = list.flatMap((s) => [...s.points.map((p) => p.y), ...(s.target === null ? [] : [s.target])]).filter(Number.isFinite);
+  // No point on this axis (a hand-edited report): an empty 0–100 % chart rather than infinite axes.
+  const lo = ys.length ? Math.min(...ys) : 0;
+  const hi = ys.length ? Math.max(...ys) : 1;
   const pad = (hi - lo || 0.01) * 0.05;
-  const xs = list.flatMap((s) => [...s.points.map((p) => p.fraction), s.budget]);
-  return { y: [lo - pad, hi + pad], x: [Math.max(0, Math.min(...xs) - 0.03), Math.min(1, Math.max(...xs) + 0.03)] };
+  const xs = list.flatMap((s) => [...s.points.map((p) => p.fraction), s.budget]).filter(Number.isFinite);
+  return { y: [lo - pad, hi + pad], x: [Math.max(0, Math.min(...xs, 1) - 0.03), Math.min(1, Math.max(...xs, 0) + 0.03)] };
 }
 
 /**
@@ -597,4 +600,24 @@ export function reportLabel(r: ReportData): string {
   const tasks = Object.keys(r.tasks).join('+');
   if (!s) return `${r.kind} ${tasks}`;
   return `${(100 * s.budget.fraction).toFixed(0)} % ${tasks}${s.vocabTrim ? ' vocab-trim' : ''}`;
+}
+
+// ---- export names -----------------------------------------------------------------------------
+
+/** The export names the host writes: letters, digits, ".", "-" and "_", not starting with ".", at most 120 characters, ending in `.ext`. */
+export function isExportName(name: string, ext: 'png' | 'svg' | 'md'): boolean {
+  return /^[\w.-]{1,120}$/.test(name) && !name.startsWith('.') && name.endsWith(`.${ext}`);
+}
+
+/**
+ * An export's file name: `<model folder>-<kind>[-<budget %>]-<chart>.<ext>`, made an export name
+ * (see isExportName): other characters become "_", leading dots go, and the front is cut so
+ * that `-<chart>.<ext>` stays.
+ */
+export function exportFileName(report: ReportData, chart: string, ext: 'png' | 'svg' | 'md'): string {
+  const model = report.model.dir.split(/[\\/]/).filter(Boolean).pop() || 'model';
+  const clean = (s: string) => s.replace(/[^\w.-]+/g, '_');
+  const head = clean(`${model}-${report.kind}${report.selection ? `-${(100 * report.selection.budget.fraction).toFixed(0)}` : ''}`).replace(/^\.+/, '');
+  const tail = `-${clean(chart)}.${ext}`;
+  return `${(head || 'model').slice(0, 120 - tail.length)}${tail}`;
 }

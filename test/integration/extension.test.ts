@@ -207,6 +207,22 @@ describe('ProbeScale extension', () => {
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
+  it('redraws an open report editor when its file is rewritten', async function () {
+    if (!optimized) this.skip();
+    const file = path.join(workspaceDir(), '.probescale', 'reports', 'rewritten-while-open.json');
+    const json = JSON.parse(fs.readFileSync(path.join(optimized!.out, 'probescale-report.json'), 'utf8'));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(json));
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file));
+    await eventually(20_000, 'the report editor drawing', () => (api.editorRendered(file)?.sections.includes('latency') ? true : undefined));
+    delete json.verify;
+    fs.writeFileSync(file, JSON.stringify(json));
+    const redrawn = await eventually(20_000, 'the report editor redrawing without the latency', () => (api.editorRendered(file)?.sections.includes('latency') ? undefined : api.editorRendered(file)));
+    assert.deepEqual(redrawn.sections, ['tradeoff', 'heatmap']);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    fs.rmSync(file);
+  });
+
   it('evaluates the committed folder as shipped and finds the scores it claims', async function () {
     if (!optimized) this.skip();
     const { out, report: claimed } = optimized!;

@@ -16,6 +16,7 @@ import {
   heatmapTable,
   LATENCY_HEAD,
   compensationParts,
+  exportFileName,
   MARKER_KEY,
   markerKinds,
   latencyExplanation,
@@ -133,6 +134,8 @@ class ReportEditor {
         this.render();
         break;
       case 'report/error':
+        // Forget the report, or a theme change would draw it again over the error.
+        this.shown = null;
         this.root.replaceChildren(el('p', { id: 'load-error', class: 'notice error', text: m.message }));
         break;
       case 'job/progress':
@@ -152,17 +155,11 @@ class ReportEditor {
     return { background: cssVar('--vscode-editor-background', '#ffffff'), foreground: t.foreground, grid: t.grid, series: t.series, font: t.font };
   }
 
-  private fileName(chart: string, ext: ExportFormat): string {
-    const r = this.shown!.report;
-    const base = `${basename(r.model.dir) || 'model'}-${r.kind}${r.selection ? `-${(100 * r.selection.budget.fraction).toFixed(0)}` : ''}-${chart}`;
-    return `${base.replace(/[^\w.-]+/g, '_')}.${ext}`;
-  }
-
   private async export(chart: string, format: ExportFormat, data: () => string | Promise<string>): Promise<void> {
     try {
       let payload = await data();
       if (format === 'png') payload = payload.replace(/^data:image\/png;base64,/, '');
-      const { saved } = await this.host.request('export/save', { fileName: this.fileName(chart, format), format, data: payload });
+      const { saved } = await this.host.request('export/save', { fileName: exportFileName(this.shown!.report, chart, format), format, data: payload });
       this.say(saved ? `Saved ${basename(saved)}.` : 'Export cancelled.');
     } catch (e) {
       this.say(`Export failed: ${(e as Error).message}`);

@@ -11,6 +11,7 @@ import type { ProbeReport } from '../../core/report';
 import { claimNote, claimedAccuracy } from '../../core/commit/committed';
 import { SHOW_LOG, reportError } from '../log';
 import { Services } from '../services';
+import { requireIdle } from '../jobs/jobManager';
 import { readProbeSettings } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import { committedTasks, displayPath } from '../workspace/discovery';
@@ -63,6 +64,7 @@ export function evalSummary(dir: string, report: EvalReport): string {
 /** The command: committed folder (from the Explorer or a picker), tasks, then the job. */
 export async function evalFolder(s: Services, uri?: vscode.Uri): Promise<void> {
   try {
+    requireIdle(s.jobs);
     let dir = uri instanceof vscode.Uri ? uri.fsPath : undefined;
     if (dir && !committedTasks(dir)) throw new BadInputError(`${dir} is not a committed folder: its config.json has no "probescale.tasks".`);
     const shown = s.reports.current?.report;

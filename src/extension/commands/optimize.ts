@@ -27,6 +27,7 @@ import { acceptBudget, BudgetAccount, smallestBudget, wholeTableAccount } from '
 import { besideModel, displayPath, isModelFolder, workspaceFolderFor } from '../workspace/discovery';
 import { pickModelFolder, pickTasks, pickWeights } from './pickers';
 import { confirmReplace } from './prune';
+import { requireIdle } from '../jobs/jobManager';
 
 export interface OptimizeConfig {
   modelDir: string;
@@ -252,6 +253,7 @@ function summary(run: Extract<OptimizeRun, { status: 'done' }>): string {
 /** The command: model (from the Explorer or a picker), tasks, weights, budget, then the job. */
 export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void> {
   try {
+    requireIdle(s.jobs);
     let modelDir = uri instanceof vscode.Uri ? uri.fsPath : undefined;
     if (modelDir && !isModelFolder(modelDir)) {
       throw new BadInputError(`${modelDir} is not a model folder: it needs config.json and an ONNX export (onnx/model.onnx).`);

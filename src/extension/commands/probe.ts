@@ -8,6 +8,7 @@ import { ProbeSettings } from '../../core/settings';
 import type { ProbeReport } from '../../core/report';
 import { describeBestLayer } from '../../shared/bestLayer';
 import { reportError } from '../log';
+import { requireIdle } from '../jobs/jobManager';
 import { Services } from '../services';
 import { readProbeSettings } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
@@ -47,6 +48,7 @@ function bestLayers(report: ProbeReport): string {
 /** The command: model from the Explorer (or a picker), tasks from a picker, then the job. */
 export async function probeFolder(s: Services, uri?: vscode.Uri): Promise<void> {
   try {
+    requireIdle(s.jobs);
     let modelDir = uri instanceof vscode.Uri ? uri.fsPath : undefined;
     if (modelDir && !isModelFolder(modelDir)) {
       throw new BadInputError(`${modelDir} is not a model folder: it needs config.json and an ONNX export (onnx/model.onnx).`);

@@ -7,6 +7,7 @@ import { bestPrefix } from '../../shared/params';
 import { blocksSlug, parseBlockList } from '../../core/prune/blockList';
 import { PruneOutcome } from '../../shared/protocol';
 import { reportError } from '../log';
+import { requireIdle } from '../jobs/jobManager';
 import { Services } from '../services';
 import { besideModel, displayPath } from '../workspace/discovery';
 import { pickModelFolder } from './pickers';
@@ -35,12 +36,27 @@ export interface CommitOptions {
   reveal?: boolean;
 }
 
+/** Commits under way, by model, blocks and output folder (see commitPrune). */
+const committing = new Map<string, Promise<PruneOutcome>>();
+
 /**
  * Writes the pruned model with progress. An existing folder is replaced only after the user
- * agrees in a modal. Errors propagate (callers report them).
+ * agrees in a modal. Errors propagate (callers report them). A second request for the same
+ * commit while the first runs (a double click in the view) gets the first one's outcome: no
+ * second replace question, no "a prune job is already running" error.
  */
-export async function commitPrune(s: Services, modelDir: string, layers: number[], opts: CommitOptions = {}): Promise<PruneOutcome> {
-  const out = opts.out ?? prunedFolderPath(modelDir, [...layers].sort((a, b) => a - b));
+export function commitPrune(s: Services, modelDir: string, layers: number[], opts: CommitOptions = {}): Promise<PruneOutcome> {
+  const sorted = [...layers].sort((a, b) => a - b);
+  const out = opts.out ?? prunedFolderPath(modelDir, sorted);
+  const key = JSON.stringify([path.resolve(modelDir), sorted, path.resolve(out)]);
+  const running = committing.get(key);
+  if (running) return running;
+  const commit = writePruned(s, modelDir, layers, out, opts).finally(() => committing.delete(key));
+  committing.set(key, commit);
+  return commit;
+}
+
+async function writePruned(s: Services, modelDir: string, layers: number[], out: string, opts: CommitOptions): Promise<PruneOutcome> {
   let overwrite = false;
   if (fs.existsSync(out)) {
     if (!(await confirmReplace(out, `Its contents will be replaced by the model with blocks ${layers.join(', ') || '(none)'} of ${path.basename(modelDir)}.`))) return { status: 'declined' };
@@ -79,6 +95,7 @@ interface LayerItem extends vscode.QuickPickItem {
 /** The command: model, then blocks (the view's selection, the report's best prefix, or typed). */
 export async function pruneModel(s: Services): Promise<void> {
   try {
+    requireIdle(s.jobs);
     const shown = s.reports.current?.report;
     const modelDir = await pickModelFolder('ProbeScale: Prune Model — model', shown?.model.dir);
     if (!modelDir) return;

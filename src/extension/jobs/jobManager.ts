@@ -19,8 +19,13 @@ export type JobOutcome<T> = { status: 'done'; result: T } | { status: 'cancelled
 /** Thrown when a job is asked for while another runs (the worker runs one job at a time). */
 export class JobBusyError extends ProbeScaleError {
   constructor(running: JobKind) {
-    super('job-busy', `a ${running} job is already running; wait for it or cancel it (ProbeScale: Cancel Running Job).`);
+    super('job-busy', `${/^[aeiou]/.test(running) ? 'an' : 'a'} ${running} job is already running; wait for it or cancel it (ProbeScale: Cancel Running Job).`);
   }
+}
+
+/** Throws JobBusyError while a job runs: commands call it before their pickers, not after them. */
+export function requireIdle(jobs: Pick<JobManager, 'running'>): void {
+  if (jobs.running) throw new JobBusyError(jobs.running);
 }
 
 const RUNNING_CONTEXT_KEY = 'probescale.jobRunning';

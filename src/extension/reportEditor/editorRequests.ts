@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { writeFileAtomic } from '../../core/commit/atomicDir';
 import { BadInputError } from '../../core/errors';
 import { ExportFormat, ReportData } from '../../shared/protocol';
+import { isExportName } from '../../shared/reportCharts';
 import { readReportFile } from '../reports/reportStore';
 import { Services } from '../services';
 import { displayPath } from '../workspace/discovery';
@@ -63,8 +64,8 @@ const EXTENSION: Record<ExportFormat, string> = { png: '.png', svg: '.svg', md: 
  * the format's extension is accepted.
  */
 export async function saveExport(s: Services, fileName: string, format: ExportFormat, data: string): Promise<string | null> {
-  if (!/^[\w.-]{1,120}$/.test(fileName) || !fileName.endsWith(EXTENSION[format]) || fileName.startsWith('.')) {
-    throw new BadInputError(`export name "${fileName}": use letters, digits, ".", "-" and "_" only, ending in ${EXTENSION[format]}.`);
+  if (!isExportName(fileName, format)) {
+    throw new BadInputError(`export name "${fileName.slice(0, 200)}": use at most 120 letters, digits, ".", "-" and "_", not starting with ".", ending in ${EXTENSION[format]}.`);
   }
   const bytes = format === 'png' ? Buffer.from(data, 'base64') : Buffer.from(data, 'utf8');
   if (format === 'png' && bytes.subarray(1, 4).toString('latin1') !== 'PNG') throw new BadInputError(`export ${fileName}: the data is not a PNG image.`);

@@ -5,12 +5,13 @@
  * view and speaks the same protocol (src/shared/protocol.ts): it answers `ready` with
  * `report/show`, and dispatches requests to the extension's one set of handlers.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ToWebview } from '../../shared/protocol';
 import { errorMessage } from '../log';
 import { readReportFile } from '../reports/reportStore';
-import { RequestHandlers, dispatch, renderHtml } from '../views/relevanceView';
-import { validateFromWebview } from '../../shared/validate';
+import { RequestHandlers, checkIncoming, dispatch, renderHtml } from '../views/relevanceView';
 
 export const REPORT_EDITOR_VIEW_TYPE = 'probescale.report';
 
@@ -49,26 +50,29 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
     const sub = panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(panel, file, raw));
-    panel.onDidDispose(() => sub.dispose());
+    // Rewritten (optimize --force, a hand edit) or deleted while open: show what is there now.
+    const watcher = watchFile(file, () => this.show(panel, file));
+    panel.onDidDispose(() => (sub.dispose(), watcher.dispose()));
     panel.webview.html = renderHtml(panel.webview, this.extensionUri, 'reportEditor', 'reportEditor');
   }
 
-  private async onMessage(panel: vscode.WebviewPanel, file: string, raw: unknown): Promise<void> {
-    const checked = validateFromWebview(raw);
-    if (!checked.ok) {
-      this.log.warn(`report editor ${file}: ignored a message: ${checked.error}`);
-      return;
+  /** Reads `file` and posts it, or why it cannot be read (a page still loading drops it and asks again with `ready`). */
+  private show(panel: vscode.WebviewPanel, file: string): void {
+    try {
+      const { report } = readReportFile(file);
+      void panel.webview.postMessage({ type: 'report/show', report, source: file } satisfies ToWebview);
+    } catch (e) {
+      void panel.webview.postMessage({ type: 'report/error', message: errorMessage(e) } satisfies ToWebview);
     }
-    const m = checked.value;
+  }
+
+  private async onMessage(panel: vscode.WebviewPanel, file: string, raw: unknown): Promise<void> {
     const post = (msg: ToWebview) => void panel.webview.postMessage(msg);
+    const m = checkIncoming(raw, this.log, `report editor ${file}`, post);
+    if (!m) return;
     switch (m.type) {
       case 'ready':
-        try {
-          const { report } = readReportFile(file);
-          post({ type: 'report/show', report, source: file });
-        } catch (e) {
-          post({ type: 'report/error', message: errorMessage(e) });
-        }
+        this.show(panel, file);
         break;
       case 'rendered':
         this.renderedBy.set(file, { source: file, sections: m.sections });
@@ -89,4 +93,27 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
         break;
     }
   }
+}
+
+/**
+ * Calls `onChange` (once per burst of writes) when `file` is written, replaced or deleted. Node's
+ * fs.watch on its folder rather than vscode's FileSystemWatcher: in code-server the latter
+ * delivered no event at all in 3 of 4 runs of test/integration, and this editor reads the local
+ * file with fs anyway.
+ */
+function watchFile(file: string, onChange: () => void): vscode.Disposable {
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(path.dirname(file), (_event, name) => {
+      if (name !== null && name !== path.basename(file)) return;
+      clearTimeout(timer);
+      // A hand editor may write in two steps (truncate, then write): read once it has settled.
+      timer = setTimeout(onChange, 150);
+    });
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    // The folder is gone already: there is nothing to follow, and the page says so on `ready`.
+  }
+  return { dispose: () => (clearTimeout(timer), watcher?.close()) };
 }

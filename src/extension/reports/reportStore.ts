@@ -77,7 +77,9 @@ export class ReportStore implements vscode.Disposable {
       }
       for (const n of names) {
         const file = path.join(dir, n);
-        out.push({ file, mtime: fs.statSync(file).mtimeMs });
+        // A dangling link, or a file deleted since the listing, is no saved report.
+        const stat = fs.statSync(file, { throwIfNoEntry: false });
+        if (stat) out.push({ file, mtime: stat.mtimeMs });
       }
     }
     return out.sort((a, b) => b.mtime - a.mtime);

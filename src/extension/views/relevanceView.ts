@@ -30,6 +30,19 @@ export type RenderedReport = Omit<Extract<FromWebview, { type: 'rendered' }>, 't
 
 export type RequestHandlers = { [M in Method]: (params: Params<M>) => Promise<Result<M>> };
 
+/**
+ * Returns the message if it passes the protocol's validator; otherwise logs it and, for a request
+ * with a usable id, posts the refusal as its reply (the page is waiting for that id).
+ */
+export function checkIncoming(raw: unknown, log: vscode.LogOutputChannel, who: string, post: (reply: ToWebview) => void): FromWebview | undefined {
+  const checked = validateFromWebview(raw);
+  if (checked.ok) return checked.value;
+  log.warn(`${who}: refused a message (${checked.error}): ${JSON.stringify(raw)?.slice(0, 200)}`);
+  const id = (raw as { type?: unknown; id?: unknown } | null)?.id;
+  if ((raw as { type?: unknown } | null)?.type === 'request' && Number.isSafeInteger(id)) post({ type: 'reply', id: id as number, error: `refused: ${checked.error}` });
+  return undefined;
+}
+
 export function dispatch<M extends Method>(handlers: RequestHandlers, m: { method: M; params: Params<M> }): Promise<Result<M>> {
   return handlers[m.method](m.params);
 }
@@ -135,13 +148,9 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
     await readyNow;
   }
 
-  /** Acts only on messages that pass the protocol's validator; a refused request still gets its reply. */
   private receive(view: vscode.WebviewView, raw: unknown): void {
-    const checked = validateFromWebview(raw);
-    if (checked.ok) return void this.onMessage(checked.value);
-    this.log.warn(`ProbeScale view: refused a message (${checked.error}): ${JSON.stringify(raw)?.slice(0, 200)}`);
-    const id = (raw as { type?: unknown; id?: unknown } | null)?.id;
-    if ((raw as { type?: unknown } | null)?.type === 'request' && Number.isSafeInteger(id)) void view.webview.postMessage({ type: 'reply', id: id as number, error: `refused: ${checked.error}` } satisfies ToWebview);
+    const m = checkIncoming(raw, this.log, 'ProbeScale view', (reply) => void view.webview.postMessage(reply));
+    if (m) void this.onMessage(m);
   }
 
   private async onMessage(m: FromWebview): Promise<void> {

@@ -1,0 +1,57 @@
+/** The view's "Commit pruned model" pressed twice before the first commit has finished. */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { installVscodeStub, silentLog, vscodeStub } from '../../../vscodeStub';
+
+/** The parts of the vscode stub a commit touches: the replace modal, the result toast, paths. */
+function stubWindow(answer: string | undefined): { modals: number } {
+  const seen = { modals: 0 };
+  const stub = vscodeStub as unknown as { window: Record<string, unknown>; workspace: Record<string, unknown>; Uri: Record<string, unknown> };
+  stub.window.showWarningMessage = async () => (seen.modals++, answer);
+  stub.window.showInformationMessage = async () => undefined;
+  stub.workspace.getWorkspaceFolder = () => undefined;
+  stub.Uri.file = (p: string) => ({ fsPath: p });
+  return seen;
+}
+
+/** A job manager double whose prune jobs finish when the test says so. */
+function fakeJobs() {
+  const started: unknown[] = [];
+  const pending: (() => void)[] = [];
+  const run = (job: { out: string; layers: number[] }) => {
+    started.push(job);
+    return new Promise((resolve) => pending.push(() => resolve({ status: 'done', result: { out: job.out, kept: job.layers, params: { before: 10, after: 6 }, files: ['onnx/model.onnx'] } })));
+  };
+  return { jobs: { run }, started, finish: () => pending.splice(0).forEach((f) => f()) };
+}
+
+for (const exists of [false, true]) {
+  test(`two quick commits of the same blocks write once and both get its outcome (output folder ${exists ? 'exists: one replace question' : 'new'})`, async () => {
+    installVscodeStub();
+    const seen = stubWindow('Replace');
+    const { commitPrune } = await import('../../../../src/extension/commands/prune');
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-commit-')), 'm-pruned-0-1');
+    if (exists) fs.mkdirSync(out);
+    const f = fakeJobs();
+    const s = { log: silentLog, jobs: f.jobs } as never;
+    const first = commitPrune(s, '/models/m', [0, 1], { out, reveal: false });
+    const second = commitPrune(s, '/models/m', [1, 0], { out, reveal: false });
+    await new Promise((r) => setImmediate(r));
+    f.finish();
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(f.started.length, 1, 'one prune job');
+    assert.equal(seen.modals, exists ? 1 : 0, 'at most one replace question');
+    assert.equal(a.status, 'written');
+    assert.deepEqual(b, a);
+    // Once it has finished, committing again is a new commit (and asks again when the folder exists).
+    const third = commitPrune(s, '/models/m', [0, 1], { out, reveal: false });
+    await new Promise((r) => setImmediate(r));
+    f.finish();
+    await third;
+    assert.equal(f.started.length, 2);
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  });
+}
