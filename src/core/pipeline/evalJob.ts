@@ -11,7 +11,7 @@ import { EvalJob, JobContext, stage } from '../jobs';
 import { loadTask } from '../data/dataset';
 import { Extractor } from '../extract/extractor';
 import { majorityBaseline } from '../probe/metrics';
-import { ProbeReport, reportHeader } from '../report';
+import { IntegrityReport, ProbeReport, reportHeader } from '../report';
 import { scoreOf } from './measure';
 import { extractorOptions, loadOptions, summarizeModel, withPrepared } from './prepare';
 import { layerRow, taskReport, taskSplits } from './probe';
@@ -26,11 +26,7 @@ export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeRe
 async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobContext): Promise<ProbeReport> {
   const { settings } = job;
   const dir = path.resolve(job.modelDir);
-  // First: the files as they are against the checksums of the commit. A difference is said, not refused (a user may have changed a file on purpose).
-  stage(ctx, 'eval', 'checking the files against the checksums recorded at commit');
-  const integrity = await checkCommittedFiles(dir, ctx.signal);
-  const said = describeIntegrity(dir, integrity);
-  ctx.log?.(said.level, said.message);
+  const integrity = await checkIntegrity(dir, ctx);
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from });
   info.model.close();
   // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).
@@ -54,12 +50,27 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   return report;
 }
 
+/**
+ * First: the files as they are against the checksums recorded at commit. A difference is said,
+ * not refused (a user may have changed a file on purpose).
+ */
+async function checkIntegrity(dir: string, ctx: JobContext): Promise<IntegrityReport> {
+  stage(ctx, 'eval', 'checking the files against the checksums recorded at commit');
+  const integrity = await checkCommittedFiles(dir, ctx.signal);
+  const said = describeIntegrity(dir, integrity);
+  ctx.log?.(said.level, said.message);
+  return integrity;
+}
+
 async function evalPlain(job: EvalJob, ctx: JobContext): Promise<ProbeReport> {
   const { settings } = job;
+  // A folder ProbeScale wrote (`probescale prune`: a probescale section in config.json) is checked; a downloaded one has nothing to check against.
+  const dir = path.resolve(job.modelDir);
+  const integrity = 'probescale' in readConfig(dir) ? await checkIntegrity(dir, ctx) : undefined;
   return withPrepared(job.modelDir, job.tasks, settings, ctx, async ({ info, tokenizer, tasks }) => {
     const all = Array.from({ length: info.numLayers }, (_, i) => i);
     const ex = await Extractor.create(info, tokenizer, { ...extractorOptions(settings), kept: all }, ctx);
-    const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: ex.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 } };
+    const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: ex.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 }, ...(integrity ? { integrity } : {}) };
     try {
       for (const t of tasks) {
         const train = await ex.extract(t.train, `${t.name}/train`, ctx);
