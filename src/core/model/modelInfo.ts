@@ -192,7 +192,8 @@ function graphHiddenSize(model: OnnxModel): number | null {
 export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const abs = path.resolve(dir);
   const config = readConfig(abs);
-  const architecture = String(config.model_type ?? 'unknown');
+  if (config.model_type === undefined) throw new UnsupportedModelError(`${path.join(abs, 'config.json')} has no "model_type"; add the model's type (${SUPPORTED.join(', ')}) as Hugging Face's save_pretrained writes it.`);
+  const architecture = String(config.model_type);
   if (!SUPPORTED.includes(architecture)) {
     throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
   }

@@ -96,6 +96,7 @@ const cases: Case[] = [
   },
   { name: 'config hidden_size of the wrong type', args: (d) => probe(patchConfig(copyModel(d), { hidden_size: '32' })), code: 1, stderr: /hidden_size is "32"; it must be an integer ≥ 1/ },
   { name: 'config num_hidden_layers negative', args: (d) => probe(patchConfig(copyModel(d), { num_hidden_layers: -4 })), code: 1, stderr: /num_hidden_layers is -4; it must be an integer ≥ 0/ },
+  { name: 'config without model_type', args: (d) => probe(patchConfig(copyModel(d), { model_type: undefined })), code: 1, stderr: /config\.json has no "model_type"; add the model's type \(bert, roberta, distilbert, t5, /, after: (_d, r) => assert.doesNotMatch(r.stderr, /'unknown'/) },
   { name: 'config max_position_embeddings a float', args: (d) => probe(patchConfig(copyModel(d), { max_position_embeddings: 512.5 })), code: 1, stderr: /max_position_embeddings is 512.5/ },
   { name: 'config hidden_size disagreeing with the graph', args: (d) => probe(patchConfig(copyModel(d), { hidden_size: 64 })), code: 1, stderr: /says hidden size 64 but the graph's word embeddings are 32 wide/ },
   { name: 'eval on a classifier folder optimize wrote', args: (d) => ['eval', classifierFolder(d), '--task', `s=${sentlen}`, ...LIMITS], code: 1, stderr: /is a text classifier \(its graph outputs logits, task 'sentlen'\).*The pruned encoder it was made from is/ },
