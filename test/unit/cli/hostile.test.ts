@@ -226,6 +226,22 @@ const cases: Case[] = [
   { name: 'a single file too small to split', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'two.csv', Buffer.from('text,label\nab,a\ncd,b\n'))}` : a)), code: 1, stderr: /too few to hold out 20% of each label for testing\. Add rows, or give a folder with train and test files\./, after: (_d, r) => assert.doesNotMatch(r.stderr, /test fraction/) },
   // The command line itself
   { name: 'no arguments', args: () => [], code: 1, stderr: /no command given\.\nusage:/ },
+  // Seventh session: a hostile pass over prune, eval, probe and their options.
+  ...(
+    [
+      ['tiny-distilbert', 'n_layers', /tensor 'transformer\.layer\.2\.[\w.]+' in .* is in block 2, but config\.json says n_layers 2/],
+      ['tiny-t5-encoder', 'num_layers', /tensor 'encoder\.block\.2\.[\w.]+' in .* is in block 2, but config\.json says num_layers 2/],
+    ] as const
+  ).map(([name, key, re]) => ({
+    name: `${name} from safetensors with fewer blocks in config.json`,
+    args: (d: string) => {
+      const m = copyModel(d, name);
+      fs.rmSync(path.join(m, 'onnx'), { recursive: true });
+      return probe(patchConfig(m, { [key]: 2 }));
+    },
+    code: 1,
+    stderr: re,
+  })),
 ];
 
 test(`hostile-input corpus: ${cases.length} cases end with the right exit code and message, leaving nothing behind`, () => {
