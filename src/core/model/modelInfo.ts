@@ -84,6 +84,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
   if (opts.onnx) {
     const f = path.resolve(dir, opts.onnx);
     if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
+    if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);
     return f;
   }
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';

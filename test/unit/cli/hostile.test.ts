@@ -227,6 +227,23 @@ const cases: Case[] = [
   // The command line itself
   { name: 'no arguments', args: () => [], code: 1, stderr: /no command given\.\nusage:/ },
   // Seventh session: a hostile pass over prune, eval, probe and their options.
+  { name: '--onnx a folder', args: () => probe(fixture('tiny-bert'), '--onnx', 'onnx'), code: 1, stderr: /--onnx onnx: .*onnx is a folder; name the graph file in it, e\.g\. --onnx onnx\/model\.onnx/ },
+  ...(
+    [
+      ['tiny-distilbert', 'n_layers', /tensor 'transformer\.layer\.2\.[\w.]+' in .* is in block 2, but config\.json says n_layers 2/],
+      ['tiny-t5-encoder', 'num_layers', /tensor 'encoder\.block\.2\.[\w.]+' in .* is in block 2, but config\.json says num_layers 2/],
+    ] as const
+  ).map(([name, key, re]) => ({
+    name: `${name} from safetensors with fewer blocks in config.json`,
+    args: (d: string) => {
+      const m = copyModel(d, name);
+      fs.rmSync(path.join(m, 'onnx'), { recursive: true });
+      return probe(patchConfig(m, { [key]: 2 }));
+    },
+    code: 1,
+    stderr: re,
+  })),
+  // Seventh session: a hostile pass over prune, eval, probe and their options.
   ...(
     [
       ['tiny-distilbert', 'n_layers', /tensor 'transformer\.layer\.2\.[\w.]+' in .* is in block 2, but config\.json says n_layers 2/],
