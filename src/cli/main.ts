@@ -81,12 +81,15 @@ export function cliFlag(p: Param): string {
   return `--${p.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-function int(v: string | undefined, flag: string, min: number): number | undefined {
+function int(v: string | undefined, flag: string, min: number, max?: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new BadInputError(`--${flag} ${v}: expected an integer ≥ ${min}.`);
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw new BadInputError(`--${flag} ${v}: expected an integer ${max === undefined ? `≥ ${min}` : `from ${min} to ${max}`}.`);
   return n;
 }
+
+/** The largest seed: the generators mix it as a 32-bit integer (core/util/rng.ts), so a larger one would alias a smaller one. */
+const MAX_SEED = 2 ** 31 - 1;
 
 function positiveNumber(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -124,7 +127,7 @@ export function settingsFrom(v: Values): ProbeSettings {
     ...variantFrom(v),
     from: v.from === undefined ? undefined : parseGraphSource(v.from),
     batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
-    seed: int(v.seed, 'seed', 0) ?? 0,
+    seed: int(v.seed, 'seed', 0, MAX_SEED) ?? 0,
     cacheDir: v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir()),
     threads: int(v.threads, 'threads', 1),
   };

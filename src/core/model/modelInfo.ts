@@ -86,6 +86,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
     if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
     if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);
     if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);
+    if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);
     return f;
   }
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
@@ -189,6 +190,15 @@ function graphHiddenSize(model: OnnxModel): number | null {
   } catch {
     return null;
   }
+/** Rows of the word-embedding table input_ids index directly; null when no table is read that way (a vocabulary-trimmed graph remaps the ids first). */
+function graphVocabRows(model: OnnxModel): number | null {
+  try {
+    return findWordEmbedding(model).vocab;
+  } catch {
+    return null;
+  }
+}
+
 }
 /** Rows of the word-embedding table input_ids index directly; null when no table is read that way (a vocabulary-trimmed graph remaps the ids first). */
 function graphVocabRows(model: OnnxModel): number | null {
@@ -214,6 +224,11 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   configCount(abs, config, ['max_position_embeddings', 'n_positions']);
   const { file: onnxFile, from: graphFrom } = resolveEncoderGraph(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
+  const vocab = configCount(abs, config, ['vocab_size']);
+  const rows = graphVocabRows(model);
+  if (vocab !== undefined && rows !== null && rows !== vocab) {
+    throw new UnsupportedModelError(`${abs}/config.json says vocab_size ${vocab} but the graph's word embeddings have ${rows} rows; the ONNX file and config.json do not belong together.`);
+  }
   checkValuesDefined(model);
   checkExternalData(model);
   refuseClassifier(abs, config, model);
