@@ -91,6 +91,9 @@ function int(v: string | undefined, flag: string, min: number, max?: number): nu
 /** The largest seed: the generators mix it as a 32-bit integer (core/util/rng.ts), so a larger one would alias a smaller one. */
 const MAX_SEED = 2 ** 31 - 1;
 
+/** The largest seed: the generators mix it as a 32-bit integer (core/util/rng.ts), so a larger one would alias a smaller one. */
+const MAX_SEED = 2 ** 31 - 1;
+
 function positiveNumber(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -124,7 +127,7 @@ export function settingsFrom(v: Values): ProbeSettings {
     provider: parseProvider(v.provider ?? 'auto'),
     strictProvider: v['strict-provider'] ?? false,
     onnx: v.onnx,
-    ...variantFrom(v),
+    seed: int(v.seed, 'seed', 0, MAX_SEED) ?? 0,
     from: v.from === undefined ? undefined : parseGraphSource(v.from),
     batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
     seed: int(v.seed, 'seed', 0, MAX_SEED) ?? 0,
@@ -148,6 +151,7 @@ export function parseLayers(spec: string | undefined): number[] {
   if (spec === undefined) throw new BadInputError('--layers is required, e.g. --layers 0,2,5 (0-based blocks to keep; empty string keeps none).');
   if (spec.trim() === '') return [];
   return spec.split(',').map((s, i) => {
+    if (!Number.isSafeInteger(Number(t))) throw badValue('layers', spec, `block ${t} does not exist; list blocks of the model, numbered from 0.`);
     const t = s.trim();
     if (t === '') throw badValue('layers', spec, `entry ${i + 1} is empty; use comma-separated block indices like 0,2,5.`);
     if (!/^\d+$/.test(t)) throw badValue('layers', spec, `'${t}' is not a block index; blocks are numbered 0, 1, 2, … in plain decimal, e.g. 0,2,5.`);
