@@ -48,6 +48,8 @@ function patchConfig(model: string, patch: Record<string, unknown>): string {
   return model;
 }
 
+/** probe with the feature cache in `cacheDir` (LIMITS turns it off). */
+const cached = (cacheDir: string) => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, ...LIMITS.filter((a) => a !== '--no-cache' && a !== '-q'), '--cache-dir', cacheDir];
 const probe = (model: string, ...extra: string[]) => ['probe', model, '--task', `s=${sentlen}`, ...LIMITS, ...extra];
 const prune = (model: string, ...extra: string[]) => ['prune', model, '--layers', '0,2', ...extra];
 
@@ -235,6 +237,9 @@ const cases: Case[] = [
   { name: 'probe --layers (probe measures every block)', args: () => probe(fixture('tiny-bert'), '--layers', '0,2'), code: 1, stderr: /probe does not read --layers;/ },
   { name: 'eval --budget', args: () => ['eval', fixture('tiny-bert'), '--task', `s=${sentlen}`, ...LIMITS, '--budget', '0.5'], code: 1, stderr: /eval does not read --budget;/ },
   { name: '--layers past the safe integers', args: (d) => ['prune', fixture('tiny-bert'), '--layers', '99999999999999999999', '--out', path.join(d, 'out')], code: 1, stderr: /block 99999999999999999999 does not exist/ },
+  // The feature cache only saves time: a folder that cannot hold it is a warning, never a failure or a hang.
+  { name: '--cache-dir a file', args: (d) => cached(dataFile(d, 'cache', Buffer.from('x'))), code: 0, stderr: /warn: s\/train: cannot write the feature cache in .*cache \(EEXIST.*\); going on without it/, after: (d) => assert.equal(fs.readFileSync(path.join(d, 'cache'), 'utf8'), 'x') },
+  ...(process.platform === 'linux' ? [{ name: '--cache-dir under /proc (mkdir -p never returns there in Node 20)', args: () => cached('/proc/probescale-cache'), code: 0, stderr: /cannot write the feature cache in \/proc\/probescale-cache/ }] : []),
   ...(
     [
       ['tiny-distilbert', 'n_layers', /tensor 'transformer\.layer\.2\.[\w.]+' in .* is in block 2, but config\.json says n_layers 2/],
