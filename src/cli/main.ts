@@ -111,6 +111,11 @@ export function defaultCacheDir(): string {
   return path.join(base, 'probescale', 'features');
 }
 
+function cacheDirFrom(v: Values): string | null {
+  if (v['no-cache'] && v['cache-dir'] !== undefined) throw new BadInputError(`--cache-dir ${v['cache-dir']} with --no-cache: they disagree; pass one of them.`);
+  return v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir());
+}
+
 export function settingsFrom(v: Values): ProbeSettings {
   const pooling = v.pooling ?? 'mean';
   if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${pooling}: use mean or first.`);
@@ -128,7 +133,7 @@ export function settingsFrom(v: Values): ProbeSettings {
     from: v.from === undefined ? undefined : parseGraphSource(v.from),
     batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
     seed: int(v.seed, 'seed', 0, MAX_SEED) ?? 0,
-    cacheDir: v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir()),
+    cacheDir: cacheDirFrom(v),
     threads: int(v.threads, 'threads', 1),
   };
 }

@@ -240,6 +240,7 @@ const cases: Case[] = [
   // The feature cache only saves time: a folder that cannot hold it is a warning, never a failure or a hang.
   { name: '--cache-dir a file', args: (d) => cached(dataFile(d, 'cache', Buffer.from('x'))), code: 0, stderr: /warn: s\/train: cannot write the feature cache in .*cache \(EEXIST.*\); going on without it/, after: (d) => assert.equal(fs.readFileSync(path.join(d, 'cache'), 'utf8'), 'x') },
   ...(process.platform === 'linux' ? [{ name: '--cache-dir under /proc (mkdir -p never returns there in Node 20)', args: () => cached('/proc/probescale-cache'), code: 0, stderr: /cannot write the feature cache in \/proc\/probescale-cache/ }] : []),
+  { name: '--cache-dir with --no-cache', args: (d) => probe(fixture('tiny-bert'), '--cache-dir', d), code: 1, stderr: /--cache-dir .* with --no-cache: they disagree; pass one of them/ },
   ...(
     [
       ['tiny-distilbert', 'n_layers', /tensor 'transformer\.layer\.2\.[\w.]+' in .* is in block 2, but config\.json says n_layers 2/],
