@@ -35,6 +35,13 @@ function copyModel(dir: string, name = 'tiny-bert'): string {
   return dst;
 }
 
+/** A private copy of a fixture model without its onnx/ folder: the graph is built from model.safetensors. */
+function safetensorsOnly(dir: string, name = 'tiny-bert'): string {
+  const m = copyModel(dir, name);
+  fs.rmSync(path.join(m, 'onnx'), { recursive: true });
+  return m;
+}
+
 /** A private copy of the sentlen task under `dir`/data. */
 function copyTask(dir: string): string {
   const dst = path.join(dir, 'data', 'sentlen');
@@ -240,6 +247,9 @@ const cases: Case[] = [
   // The feature cache only saves time: a folder that cannot hold it is a warning, never a failure or a hang.
   { name: '--cache-dir a file', args: (d) => cached(dataFile(d, 'cache', Buffer.from('x'))), code: 0, stderr: /warn: s\/train: cannot write the feature cache in .*cache \(EEXIST.*\); going on without it/, after: (d) => assert.equal(fs.readFileSync(path.join(d, 'cache'), 'utf8'), 'x') },
   ...(process.platform === 'linux' ? [{ name: '--cache-dir under /proc (mkdir -p never returns there in Node 20)', args: () => cached('/proc/probescale-cache'), code: 0, stderr: /cannot write the feature cache in \/proc\/probescale-cache/ }] : []),
+  ...(process.platform === 'linux'
+    ? [{ name: 'the graph cache (XDG_CACHE_HOME) under /proc, for a safetensors-only folder', args: (d: string) => probe(safetensorsOnly(d)), env: () => ({ ...process.env, XDG_CACHE_HOME: '/proc/probescale-xdg' }), code: 1, stderr: /cannot create the folder \/proc\/probescale-xdg\/probescale\/graphs for the graph built from .*safetensors \(ENOENT\); set XDG_CACHE_HOME to a folder you can write to/ }]
+    : []),
   { name: '--cache-dir with --no-cache', args: (d) => probe(fixture('tiny-bert'), '--cache-dir', d), code: 1, stderr: /--cache-dir .* with --no-cache: they disagree; pass one of them/ },
   ...(
     [
@@ -248,11 +258,7 @@ const cases: Case[] = [
     ] as const
   ).map(([name, key, re]) => ({
     name: `${name} from safetensors with fewer blocks in config.json`,
-    args: (d: string) => {
-      const m = copyModel(d, name);
-      fs.rmSync(path.join(m, 'onnx'), { recursive: true });
-      return probe(patchConfig(m, { [key]: 2 }));
-    },
+    args: (d: string) => probe(patchConfig(safetensorsOnly(d, name), { [key]: 2 })),
     code: 1,
     stderr: re,
   })),
