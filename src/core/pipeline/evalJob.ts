@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, badValue } from '../errors';
-import { CommittedTask, committedTasksOf } from '../commit/committed';
+import { CommittedTask, committedPreprocessing, committedTasksOf } from '../commit/committed';
 import { checkCommittedFiles, describeIntegrity } from '../commit/checksums';
 import { EvalJob, JobContext, stage } from '../jobs';
 import { loadTask } from '../data/dataset';
@@ -24,9 +24,14 @@ export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeRe
 }
 
 async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobContext): Promise<ProbeReport> {
-  const { settings } = job;
   const dir = path.resolve(job.modelDir);
   const integrity = await checkIntegrity(dir, ctx);
+  // The classifiers pool and cut as committed, whatever was asked: the report records what they used.
+  const used = committedPreprocessing(readConfig(dir), job.settings);
+  if (used.pooling !== job.settings.pooling || used.maxLength !== job.settings.maxLength) {
+    ctx.log?.('info', `the committed classifiers pool ${used.pooling} and cut inputs at ${used.maxLength} tokens (config.json); the pooling ${job.settings.pooling} and max length ${job.settings.maxLength} given do not apply to them.`);
+  }
+  const settings = { ...job.settings, ...used };
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from });
   info.model.close();
   // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).

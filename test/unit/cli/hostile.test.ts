@@ -213,6 +213,21 @@ const cases: Case[] = [
     code: 0,
     after: (_d, r) => assert.match(r.stdout, /final \(as shipped\): acc [\d.]+ %, F1 [\d.]+ % \(the committed report claims 98\.7 %\)/),
   },
+  {
+    name: 'eval of a committed folder with --pooling and --max-length other than committed reports what the classifiers used',
+    args: (d) => {
+      const out = path.join(d, 'committed');
+      const made = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--candidates', '1', '--baselines', 'none', '--out', out, ...LIMITS], { encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      return ['eval', out, '--task', `s=${sentlen}`, '--limit-test', '10', '--no-cache', '--pooling', 'first', '--max-length', '8', '--out', path.join(d, 'r.json')];
+    },
+    code: 0,
+    stderr: /the committed classifiers pool mean and cut inputs at 128 tokens \(config\.json\); the pooling first and max length 8 given do not apply to them/,
+    after: (d) => {
+      const r = JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8'));
+      assert.deepEqual([r.settings.pooling, r.settings.maxLength, r.tasks.s.pooling], ['mean', 128, 'mean']);
+    },
+  },
   // Task names and specs
   ...['..', '.', 'a/b', '.hidden', 'NUL'].map((name) => ({
     name: `task name '${name}'`,
