@@ -1,0 +1,138 @@
+/**
+ * Would ONNX Runtime's fused CPU kernels close the latency gap of the narrowest compensated
+ * models (RESULTS §5f)? Rewrites each given graph twice, once with every
+ *   MatMul → Add(bias) → Add(residual) → LayerNormalization  as com.microsoft SkipLayerNormalization
+ * and once with every self-attention (Q, K, V projections … merge Reshape) as com.microsoft Attention,
+ * checks each rewrite's output against the graph's own (half the rows padded), and times all of them
+ * alternately in one process, threads parked after each run as verify does.
+ *   node out/scripts/timeFusions.js BATCH LENGTH MODEL.onnx [MODEL.onnx …]
+ * ORT's own optimizer fuses neither here: its SkipLayerNorm fusion needs a fixed sequence length in
+ * the graph's shapes, and its attention fusion does not match this export. A diagnostic for HF
+ * BERT/RoBERTa exports (nodes found by their export names), not product code.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { readFloat32 } from '../src/core/compensate/structure';
+import { DataType, NewInitializer, NewNode, NodeRef, OnnxModel, OnnxNode } from '../src/core/onnx/model';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const MS = { domain: 'com.microsoft', version: 1 };
+
+function producers(m: OnnxModel) {
+  const prod = new Map<string, OnnxNode>();
+  const uses = new Map<string, number>();
+  for (const n of m.nodes) {
+    for (const o of n.outputs) prod.set(o, n);
+    for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  }
+  return { prod, uses };
+}
+
+/** Add(bias, MatMul) → Add(·, residual) → LayerNormalization becomes one SkipLayerNormalization. */
+function fuseSkipLayerNorm(m: OnnxModel, out: string, epsilon: number): number {
+  const { prod, uses } = producers(m);
+  const drop = new Set<OnnxNode>();
+  const swap = new Map<OnnxNode, NewNode>();
+  for (const ln of m.nodes.filter((n) => n.opType === 'LayerNormalization')) {
+    const sum = prod.get(ln.inputs[0]);
+    if (sum?.opType !== 'Add' || uses.get(sum.outputs[0]) !== 1) continue;
+    for (let k = 0; k < 2; k++) {
+      const biasAdd = prod.get(sum.inputs[k]);
+      const bias = biasAdd?.inputs.find((t) => m.initializers.get(t)?.dims.length === 1);
+      if (biasAdd?.opType !== 'Add' || !bias || uses.get(biasAdd.outputs[0]) !== 1) continue;
+      const x = biasAdd.inputs.find((t) => t !== bias)!;
+      drop.add(sum).add(biasAdd);
+      swap.set(ln, { name: `${ln.name}/skip`, opType: 'SkipLayerNormalization', domain: MS.domain, inputs: [x, sum.inputs[1 - k], ln.inputs[1], ln.inputs[2], bias], outputs: ln.outputs, attributes: { epsilon } });
+      break;
+    }
+  }
+  m.write(out, { nodes: m.nodes.filter((n) => !drop.has(n)).map((n) => swap.get(n) ?? n), extraOpsets: [MS] });
+  return swap.size;
+}
+
+/** Each block's Q, K, V MatMul+Add … merge Reshape becomes one Attention over concatenated weights. */
+function fuseAttention(m: OnnxModel, out: string, headSize: number): number {
+  const byName = new Map(m.nodes.map((n) => [n.name, n]));
+  const drop = new Set<OnnxNode>();
+  const before = new Map<OnnxNode, NodeRef[]>();
+  const inits: NewInitializer[] = [];
+  const mask: NewNode = { name: 'fusion/mask_i32', opType: 'Cast', inputs: ['attention_mask'], outputs: ['fusion/mask_i32'], attributes: { to: DataType.INT32 } };
+  for (let b = 0; b < 1000; b++) {
+    const scope = `/encoder/layer.${b}/attention/self/`;
+    const merge = byName.get(`${scope}Reshape_3`);
+    if (!merge) continue;
+    const lin = ['query', 'key', 'value'].map((p) => {
+      const mm = byName.get(`${scope}${p}/MatMul`)!;
+      const add = byName.get(`${scope}${p}/Add`)!;
+      return { x: mm.inputs[0], w: m.initializers.get(mm.inputs[1])!, bias: m.initializers.get(add.inputs.find((t) => m.initializers.has(t))!)! };
+    });
+    const d = lin[0].w.dims[0];
+    const widths = lin.map((l) => l.w.dims[1]);
+    const total = widths[0] + widths[1] + widths[2];
+    const w = new Float32Array(d * total);
+    const bias = new Float32Array(total);
+    let col = 0;
+    for (const [k, l] of lin.entries()) {
+      const wk = readFloat32(m, l.w);
+      for (let i = 0; i < d; i++) w.set(wk.subarray(i * widths[k], (i + 1) * widths[k]), i * total + col);
+      bias.set(readFloat32(m, l.bias), col);
+      col += widths[k];
+    }
+    inits.push({ name: `fusion/qkv_w.${b}`, dataType: DataType.FLOAT, dims: [d, total], data: Buffer.from(w.buffer) }, { name: `fusion/qkv_b.${b}`, dataType: DataType.FLOAT, dims: [total], data: Buffer.from(bias.buffer) });
+    for (const n of m.nodes) if (n.name.startsWith(scope)) drop.add(n);
+    const attention: NewNode = { name: `fusion/attention.${b}`, opType: 'Attention', domain: MS.domain, inputs: [lin[0].x, `fusion/qkv_w.${b}`, `fusion/qkv_b.${b}`, mask.outputs[0]], outputs: merge.outputs, attributes: { num_heads: widths[0] / headSize, qkv_hidden_sizes: widths } };
+    before.set(merge, before.size ? [attention] : [mask, attention]);
+  }
+  const nodes = m.nodes.flatMap((n): NodeRef[] => before.get(n) ?? (drop.has(n) ? [] : [n]));
+  m.write(out, { nodes, newInitializers: inits, extraOpsets: [MS] });
+  return before.size;
+}
+
+async function main(): Promise<void> {
+  const [batch, length] = [Number(process.argv[2]), Number(process.argv[3])];
+  const models = process.argv.slice(4);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-fusions-'));
+  try {
+    const ids = BigInt64Array.from({ length: batch * length }, (_, i) => BigInt(i % length === 0 ? 0 : 5 + ((i * 7919) % 5000)));
+    // Odd rows are padded after half their length, so the fused kernels' masking is checked too.
+    const padded = BigInt64Array.from({ length: batch * length }, (_, i) => (Math.floor(i / length) % 2 === 1 && i % length >= length / 2 ? 0n : 1n));
+    const feeds = (s: ort.InferenceSession, mask: BigInt64Array) => Object.fromEntries(s.inputNames.map((n) => [n, new ort.Tensor('int64', n.includes('mask') ? mask : n.includes('type') ? new BigInt64Array(batch * length) : ids, [batch, length])]));
+    const so: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableMemPattern: false, logSeverityLevel: 3, extra: { session: { force_spinning_stop: '1' } } };
+    const runs: { label: string; session: ort.InferenceSession }[] = [];
+    for (const [i, file] of models.entries()) {
+      const hidden = OnnxModel.open(file).outputs[0].shape?.at(-1);
+      const variants = [
+        { label: `${file}`, file },
+        { label: `  skip-layer-norm (${fuseSkipLayerNorm(OnnxModel.open(file), path.join(dir, `${i}.skip.onnx`), 1e-5)} fused)`, file: path.join(dir, `${i}.skip.onnx`) },
+        { label: `  attention (${fuseAttention(OnnxModel.open(file), path.join(dir, `${i}.attn.onnx`), 64)} fused)`, file: path.join(dir, `${i}.attn.onnx`) },
+      ];
+      let reference: Float32Array | null = null;
+      for (const v of variants) {
+        const session = await ort.InferenceSession.create(v.file, so);
+        const y = (await session.run(feeds(session, padded)))[session.outputNames[0]].data as Float32Array;
+        let diff = 0;
+        if (reference) for (let j = 0; j < y.length; j++) if (padded[Math.floor(j / (hidden as number))]) diff = Math.max(diff, Math.abs(y[j] - reference[j]));
+        reference ??= y;
+        runs.push({ label: `${v.label}${reference === y ? '' : `, max |diff| on attended tokens ${diff.toExponential(1)}`}`, session });
+      }
+    }
+    const mask = new BigInt64Array(batch * length).fill(1n);
+    const times = runs.map(() => [] as number[]);
+    for (let r = 0; r < 28; r++) {
+      for (const [j, { session }] of runs.entries()) {
+        const x = feeds(session, mask);
+        const t0 = performance.now();
+        await session.run(x);
+        if (r >= 3) times[j].push(performance.now() - t0);
+      }
+    }
+    console.log(`batch ${batch} × ${length}, median of 25 alternating runs (ms):`);
+    for (const [j, r] of runs.entries()) console.log(`${median(times[j]).toFixed(2).padStart(8)}  ${r.label}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
