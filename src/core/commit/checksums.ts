@@ -19,9 +19,13 @@ export const REPORT_FILE = 'probescale-report.json';
 /** Where a folder without a report (`probescale prune`'s) keeps its checksums, in the report's `checksums` field shape. */
 export const CHECKSUMS_FILE = 'probescale-checksums.json';
 
-/** The file of `dir` that records its checksums: the report, else the checksums file; undefined when neither exists. */
+/**
+ * The file of `dir` that records its checksums: the checksums file (only prune writes one), else
+ * the report; undefined when neither exists. In that order, a report saved later into a pruned
+ * folder under the report's name (`eval --out`) does not hide the checksums prune recorded.
+ */
 export function checksumsRecord(dir: string): string | undefined {
-  return [REPORT_FILE, CHECKSUMS_FILE].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  return [CHECKSUMS_FILE, REPORT_FILE].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
 }
 
 /** Writes CHECKSUMS_FILE into `dir` (a folder with no report): the checksums and a line on what checks them. */

@@ -177,6 +177,9 @@ test('prune writes a SHA-256 per file in probescale-checksums.json; eval checks 
     assert.match(edited.r.stderr, new RegExp(`warn: 1 of ${listed.length} files of .* differs from what was committed \\(SHA-256 in probescale-checksums\\.json\\): model\\.safetensors \\(committed ${record.checksums.files['model.safetensors'].sha256.slice(0, 12)}…, now ${sha(st).slice(0, 12)}…\\)`));
     assert.deepEqual(edited.report.integrity.differing.map((d: { path: string }) => d.path), ['model.safetensors']);
     assert.ok(edited.report.tasks.sentlen.final, 'eval measured the files as they are');
+    // An eval report saved into the folder under the committed report's name does not hide the checksums.
+    evalReport(out, path.join(out, 'probescale-report.json'));
+    assert.match(evalReport(out, path.join(root, 'again.json')).r.stderr, /warn: 1 of \d+ files .* \(SHA-256 in probescale-checksums\.json\): model\.safetensors/);
 
     // A plain model folder (not written by ProbeScale) is evaluated without a word about checksums.
     const plain = evalReport(fixture('tiny-distilbert'), path.join(root, 'plain.json'));
