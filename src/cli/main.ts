@@ -111,6 +111,14 @@ export function defaultCacheDir(): string {
   return path.join(base, 'probescale', 'features');
 }
 
+/** At most the cores: ONNX Runtime starts one intra-op thread each, and --threads 10000 ran for minutes where 2 took half a second. */
+function threadsFrom(v: string | undefined): number | undefined {
+  const n = int(v, 'threads', 1);
+  const cores = os.availableParallelism();
+  if (n !== undefined && n > cores) throw new BadInputError(`--threads ${v}: this machine runs ${cores} threads at once; more only make ONNX Runtime's threads wait on each other. Give at most ${cores}, or leave it out (the default uses them all).`);
+  return n;
+}
+
 function cacheDirFrom(v: Values): string | null {
   if (v['no-cache'] && v['cache-dir'] !== undefined) throw new BadInputError(`--cache-dir ${v['cache-dir']} with --no-cache: they disagree; pass one of them.`);
   return v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir());
@@ -134,7 +142,7 @@ export function settingsFrom(v: Values): ProbeSettings {
     batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
     seed: int(v.seed, 'seed', 0, MAX_SEED) ?? 0,
     cacheDir: cacheDirFrom(v),
-    threads: int(v.threads, 'threads', 1),
+    threads: threadsFrom(v.threads),
   };
 }
 

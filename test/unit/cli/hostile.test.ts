@@ -265,6 +265,7 @@ const cases: Case[] = [
   ...(process.platform === 'linux'
     ? [{ name: 'the graph cache (XDG_CACHE_HOME) under /proc, for a safetensors-only folder', args: (d: string) => probe(safetensorsOnly(d)), env: () => ({ ...process.env, XDG_CACHE_HOME: '/proc/probescale-xdg' }), code: 1, stderr: /cannot create the folder \/proc\/probescale-xdg\/probescale\/graphs for the graph built from .*safetensors \(ENOENT\); set XDG_CACHE_HOME to a folder you can write to/ }]
     : []),
+  { name: '--threads far beyond the cores (each is an ONNX Runtime thread)', args: () => probe(fixture('tiny-bert'), '--threads', '10000'), code: 1, stderr: new RegExp(`--threads 10000: this machine runs ${os.availableParallelism()} threads at once; more only make ONNX Runtime's threads wait on each other\\. Give at most ${os.availableParallelism()}, or leave it out`) },
   { name: '--cache-dir with --no-cache', args: (d) => probe(fixture('tiny-bert'), '--cache-dir', d), code: 1, stderr: /--cache-dir .* with --no-cache: they disagree; pass one of them/ },
   ...(
     [
