@@ -30,7 +30,7 @@ const USAGE = `usage:
                       [--pooling mean|first] [--max-length ${DEFAULT_SETTINGS.maxLength}] [--limit-train N] [--limit-test N]
                       [--c C] [--provider ${PROVIDERS.join('|')}] [--strict-provider] [--onnx FILE]
                       [--dtype fp32|q8|int8|uint8] [--quantized] [--from onnx|safetensors] [--batch-size ${DEFAULT_SETTINGS.batchSize}] [--seed ${DEFAULT_SETTINGS.seed}] [--cache-dir DIR | --no-cache]
-  probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force] [--from onnx|safetensors]
+  probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force] [--from onnx|safetensors] [--onnx FILE] [--dtype fp32|q8|int8|uint8] [--quantized]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
                       [--target-retention ${DEFAULT_TARGET_RETENTION}] [--candidates ${DEFAULT_CANDIDATES}] [--select auto|${SELECTION_RULES.join('|')}]
                       [--vocab-trim] [--compensate none|bridge|width|all] [--width-score flap|task|mixed] [--embedding-rank R[,R…]|auto] [--baselines all|none|NAME,…] [--exhaustive] [--force] [...probe options]
@@ -81,12 +81,15 @@ export function cliFlag(p: Param): string {
   return `--${p.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-function int(v: string | undefined, flag: string, min: number): number | undefined {
+function int(v: string | undefined, flag: string, min: number, max?: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new BadInputError(`--${flag} ${v}: expected an integer ≥ ${min}.`);
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw new BadInputError(`--${flag} ${v}: expected an integer ${max === undefined ? `≥ ${min}` : `from ${min} to ${max}`}.`);
   return n;
 }
+
+/** The largest seed: the generators mix it as a 32-bit integer (core/util/rng.ts), so a larger one would alias a smaller one. */
+const MAX_SEED = 2 ** 31 - 1;
 
 function positiveNumber(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -108,6 +111,19 @@ export function defaultCacheDir(): string {
   return path.join(base, 'probescale', 'features');
 }
 
+/** At most the cores: ONNX Runtime starts one intra-op thread each, and --threads 10000 ran for minutes where 2 took half a second. */
+function threadsFrom(v: string | undefined): number | undefined {
+  const n = int(v, 'threads', 1);
+  const cores = os.availableParallelism();
+  if (n !== undefined && n > cores) throw new BadInputError(`--threads ${v}: this machine runs ${cores} threads at once; more only make ONNX Runtime's threads wait on each other. Give at most ${cores}, or leave it out (the default uses them all).`);
+  return n;
+}
+
+function cacheDirFrom(v: Values): string | null {
+  if (v['no-cache'] && v['cache-dir'] !== undefined) throw new BadInputError(`--cache-dir ${v['cache-dir']} with --no-cache: they disagree; pass one of them.`);
+  return v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir());
+}
+
 export function settingsFrom(v: Values): ProbeSettings {
   const pooling = v.pooling ?? 'mean';
   if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${pooling}: use mean or first.`);
@@ -124,9 +140,9 @@ export function settingsFrom(v: Values): ProbeSettings {
     ...variantFrom(v),
     from: v.from === undefined ? undefined : parseGraphSource(v.from),
     batchSize: int(v['batch-size'], 'batch-size', 1) ?? DEFAULT_SETTINGS.batchSize,
-    seed: int(v.seed, 'seed', 0) ?? 0,
-    cacheDir: v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir()),
-    threads: int(v.threads, 'threads', 1),
+    seed: int(v.seed, 'seed', 0, MAX_SEED) ?? 0,
+    cacheDir: cacheDirFrom(v),
+    threads: threadsFrom(v.threads),
   };
 }
 
@@ -148,6 +164,7 @@ export function parseLayers(spec: string | undefined): number[] {
     const t = s.trim();
     if (t === '') throw badValue('layers', spec, `entry ${i + 1} is empty; use comma-separated block indices like 0,2,5.`);
     if (!/^\d+$/.test(t)) throw badValue('layers', spec, `'${t}' is not a block index; blocks are numbered 0, 1, 2, … in plain decimal, e.g. 0,2,5.`);
+    if (!Number.isSafeInteger(Number(t))) throw badValue('layers', spec, `block ${t} does not exist; list blocks of the model, numbered from 0.`);
     return Number(t);
   });
 }
@@ -167,11 +184,30 @@ function joinNegativeValues(argv: string[]): string[] {
   return out;
 }
 
+type Option = keyof typeof OPTIONS;
+const PROBE_OPTIONS: Option[] = ['task', 'out', 'pooling', 'max-length', 'limit-train', 'limit-test', 'c', 'provider', 'strict-provider', 'onnx', 'quantized', 'dtype', 'from', 'batch-size', 'seed', 'cache-dir', 'no-cache', 'threads'];
+/** The options each command reads (besides --quiet and --help). */
+const COMMAND_OPTIONS: Record<string, Option[]> = {
+  probe: PROBE_OPTIONS,
+  eval: PROBE_OPTIONS,
+  prune: ['layers', 'out', 'force', 'from', 'onnx', 'dtype', 'quantized'],
+  optimize: [...PROBE_OPTIONS, 'budget', 'target-retention', 'candidates', 'select', 'vocab-trim', 'compensate', 'width-score', 'embedding-rank', 'baselines', 'exhaustive', 'force'],
+};
+
+/** Refuses an option the command does not read: parseArgs accepts every option for every command, and `probe --layers 0,2` would measure every block anyway. */
+function refuseUnreadOptions(command: string, tokens: ReturnType<typeof parseArgs>['tokens'] = []): void {
+  const reads = COMMAND_OPTIONS[command];
+  if (!reads) return;
+  const unread = [...new Set(tokens.flatMap((t) => (t.kind === 'option' && !reads.includes(t.name as Option) && t.name !== 'quiet' && t.name !== 'help' ? [`--${t.name}`] : [])))];
+  if (unread.length) throw new BadInputError(`${command} does not read ${unread.join(', ')}; it reads ${reads.map((o) => `--${o}`).join(', ')}. Remove them.`);
+}
+
 /** Builds the job a command line asks for; throws BadInputError for anything malformed. */
 export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
-  const { values: v, positionals } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
+  const { values: v, positionals, tokens } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   if (v.help) return 'help';
   if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
+  refuseUnreadOptions(positionals[0], tokens);
   const [command, modelDir, ...rest] = positionals;
   if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
   if (!modelDir) throw new BadInputError(`${command}: missing <modelDir>.\n${USAGE}`);

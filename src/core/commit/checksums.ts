@@ -1,10 +1,11 @@
 /**
- * SHA-256 of a committed folder's files: recorded in probescale-report.json at commit, checked
+ * SHA-256 of the files of every folder ProbeScale writes: recorded at commit (optimize: in
+ * probescale-report.json; prune, which writes no report: in probescale-checksums.json), checked
  * by `probescale eval` before it measures. A file edited afterwards that still parses (a weight
  * changed, a graph swapped for another model's) is then named, not only noticed when a score moves.
  *
- * What is hashed: every file the commit wrote except README.md and probescale-report.json. Those
- * two are rewritten after verification (the report holds the checksums, so it cannot hold its
+ * What is hashed: every file the commit wrote except README.md and the file holding the checksums.
+ * Those are rewritten after verification (the report holds the checksums, so it cannot hold its
  * own), and neither changes what the model computes.
  */
 import * as crypto from 'node:crypto';
@@ -15,6 +16,23 @@ import type { ChecksumsReport, IntegrityReport } from '../report';
 import { readChecksums } from '../reportData';
 
 export const REPORT_FILE = 'probescale-report.json';
+/** Where a folder without a report (`probescale prune`'s) keeps its checksums, in the report's `checksums` field shape. */
+export const CHECKSUMS_FILE = 'probescale-checksums.json';
+
+/**
+ * The file of `dir` that records its checksums: the checksums file (only prune writes one), else
+ * the report; undefined when neither exists. In that order, a report saved later into a pruned
+ * folder under the report's name (`eval --out`) does not hide the checksums prune recorded.
+ */
+export function checksumsRecord(dir: string): string | undefined {
+  return [CHECKSUMS_FILE, REPORT_FILE].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+}
+
+/** Writes CHECKSUMS_FILE into `dir` (a folder with no report): the checksums and a line on what checks them. */
+export function writeChecksumsFile(dir: string, checksums: ChecksumsReport, tool: { name: string; version: string }): void {
+  const note = 'SHA-256 of every other file of this folder as ProbeScale wrote it; `probescale eval <this folder>` checks them first and names any file that changed.';
+  fs.writeFileSync(path.join(dir, CHECKSUMS_FILE), JSON.stringify({ tool, note, checksums }, null, 2) + '\n');
+}
 
 /** Hex characters of a hash shown in messages: enough to tell two files apart by eye. */
 const PREFIX = 12;
@@ -68,8 +86,8 @@ export async function folderChecksums(dir: string, files: string[], signal?: Abo
  * before them) or no report at all checks nothing; a damaged checksums field is a BadInputError naming it.
  */
 export async function checkCommittedFiles(dir: string, signal?: AbortSignal): Promise<IntegrityReport> {
-  const file = path.join(dir, REPORT_FILE);
-  if (!fs.existsSync(file)) return { checked: 0, unchecked: `${dir} has no ${REPORT_FILE}`, differing: [] };
+  const file = checksumsRecord(dir);
+  if (!file) return { checked: 0, unchecked: `${dir} has no ${REPORT_FILE} or ${CHECKSUMS_FILE}`, differing: [] };
   let json: unknown;
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -89,11 +107,12 @@ export async function checkCommittedFiles(dir: string, signal?: AbortSignal): Pr
 
 /** What the check found, in one sentence for the log (a warning when a file differs). */
 export function describeIntegrity(dir: string, r: IntegrityReport): { level: 'info' | 'warn'; message: string } {
+  const record = path.basename(checksumsRecord(dir) ?? REPORT_FILE);
   if (r.unchecked !== undefined) return { level: 'info', message: `${r.unchecked}; no file was checked against what was committed.` };
-  if (r.differing.length === 0) return { level: 'info', message: `all ${r.checked} files of ${dir} match the SHA-256 checksums its ${REPORT_FILE} recorded at commit.` };
+  if (r.differing.length === 0) return { level: 'info', message: `all ${r.checked} files of ${dir} match the SHA-256 checksums its ${record} recorded at commit.` };
   const each = r.differing.map((d) => `${d.path} (committed ${d.expected.slice(0, PREFIX)}…, ${d.actual === null ? 'now missing' : `now ${d.actual.slice(0, PREFIX)}…`})`);
   return {
     level: 'warn',
-    message: `${r.differing.length} of ${r.checked} files of ${dir} ${r.differing.length === 1 ? 'differs' : 'differ'} from what was committed (SHA-256 in ${REPORT_FILE}): ${each.join(', ')}. Evaluating the files as they are now; the report's claims were made for the committed files.`,
+    message: `${r.differing.length} of ${r.checked} files of ${dir} ${r.differing.length === 1 ? 'differs' : 'differ'} from what was committed (SHA-256 in ${record}): ${each.join(', ')}. Evaluating the files as they are now${record === REPORT_FILE ? "; the report's claims were made for the committed files" : ''}.`,
   };
 }

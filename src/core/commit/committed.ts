@@ -29,6 +29,18 @@ export function committedTasksOf(config: Record<string, unknown>): CommittedTask
 }
 
 /**
+ * The pooling and max length a committed folder's classifiers use (`probescale.pooling` and
+ * `probescale.maxLength` of its config.json, baked into their graphs and read by verify's
+ * classify), falling back to `given` for a field the config lacks.
+ */
+export function committedPreprocessing(config: Record<string, unknown>, given: { pooling: 'mean' | 'first'; maxLength: number }): { pooling: 'mean' | 'first'; maxLength: number } {
+  const section = (typeof config.probescale === 'object' && config.probescale !== null ? config.probescale : {}) as { pooling?: unknown; maxLength?: unknown };
+  const pooling = section.pooling === 'mean' || section.pooling === 'first' ? section.pooling : given.pooling;
+  const maxLength = Number.isInteger(section.maxLength) ? (section.maxLength as number) : given.maxLength;
+  return { pooling, maxLength };
+}
+
+/**
  * The test accuracy the folder's own probescale-report.json claims per task, for the tasks
  * this eval measured on as many test rows (other row counts are not comparable). For a quantized
  * variant, what the report measured for that file (verify.quantized), else no claim: the float

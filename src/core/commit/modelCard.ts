@@ -120,6 +120,10 @@ export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
     lines.push("The classifiers share the encoder's weights: each `classifiers/<task>/onnx/model.onnx` holds its pooling and head and reads the encoder's weights from `model.onnx_data` beside it, a hard link to the encoder's file (ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links). On this disk the weights are stored once; a copy that does not keep hard links (an upload, a zip) stores them once per classifier.");
     lines.push('');
   }
+  if (r.checksums) {
+    lines.push('`probescale-report.json` lists a SHA-256 per file of this folder (`checksums`); `probescale eval` checks them first and names any file that changed since the commit.');
+    lines.push('');
+  }
   if (files) lines.push(...filesSection(files));
   lines.push('[`probescale-report.json`](probescale-report.json) has every number above, every measured candidate and the budget advice; in VS Code with ProbeScale it opens as the report editor (the trade-off chart of every measured subset, layer relevance, latency).');
   return lines.join('\n') + '\n';

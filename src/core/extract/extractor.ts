@@ -19,6 +19,7 @@ import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, openSession } from '../runtime/session';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
 import type { TextTokenizer } from '../data/tokenize';
+import { makeFolders } from '../util/mkdirs';
 
 export interface TextExample {
   text: string;
@@ -69,6 +70,8 @@ export function batchTokenLimit(hidden: number): number {
 export class Extractor {
   /** ORT forward passes made so far (one per batch, asserted by tests). */
   forwardPasses = 0;
+  /** Set when an entry could not be written: the cache is not tried again in this run (one warning). */
+  private cacheUnwritable = false;
   batches = 0;
   private constructor(
     private readonly info: ModelInfo,
@@ -109,7 +112,7 @@ export class Extractor {
       return cached;
     }
     const feats = await this.compute(encoded, label, ctx);
-    this.writeCache(key, feats);
+    this.writeCache(key, feats, label, ctx);
     return feats;
   }
 
@@ -219,24 +222,44 @@ export class Extractor {
     const dir = this.opts.cacheDir;
     if (!dir) return null;
     const file = path.join(dir, `${key}.feat`);
-    if (!fs.existsSync(file)) return null;
+    // Not a file (absent, or a folder someone put there): nothing to read; writeCache says why it cannot write.
+    if (!isFile(file)) return null;
     try {
       const f = decodeFeatures(fs.readFileSync(file));
       if (f.n !== n || f.dim !== this.info.hiddenSize) throw new CacheEntryError(`it holds ${f.n}×${f.dim} features, ${n}×${this.info.hiddenSize} were asked for`);
       return f;
     } catch (e) {
       ctx.log?.('warn', `${label}: feature cache entry ${file} is damaged (${(e as Error).message}); removing it and extracting again.`);
-      fs.rmSync(file, { force: true });
+      try {
+        fs.rmSync(file, { force: true });
+      } catch {
+        // A folder that cannot be written: writeCache warns about it once.
+      }
       return null;
     }
   }
 
-  private writeCache(key: string, f: LayerFeatures): void {
+  /** Stores an entry. The cache only saves time: a folder that cannot be written is warned about once, and the run goes on without it. */
+  private writeCache(key: string, f: LayerFeatures, label: string, ctx: JobContext): void {
     const dir = this.opts.cacheDir;
-    if (!dir) return;
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${key}.feat`);
-    cleanStaleTemporaries(file);
-    writeFileAtomic(file, encodeFeatures(f));
+    if (!dir || this.cacheUnwritable) return;
+    try {
+      makeFolders(dir);
+      const file = path.join(dir, `${key}.feat`);
+      cleanStaleTemporaries(file);
+      writeFileAtomic(file, encodeFeatures(f));
+    } catch (e) {
+      this.cacheUnwritable = true;
+      ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir} (${(e as Error).message}); going on without it. Choose another --cache-dir or pass --no-cache.`);
+    }
+  }
+}
+
+/** True for a regular file; false when absent, a folder, or under a path that is not a folder (ENOTDIR). */
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
 }

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { BFLOAT16, GraphBuilder } from '../onnx/build';
 import { DataType } from '../onnx/model';
+import { blockIndexOf } from './safetensors';
 import { WeightSet, WeightTensor } from './weights';
 
 export type GraphFrom = 'onnx' | 'safetensors';
@@ -96,11 +97,17 @@ class EncoderBuilder {
     const full = this.prefix + name;
     const t = this.weights.tensors.get(full);
     if (!t) throw new BadInputError(`tensor '${full}' is missing from ${this.weights.files.join(', ')}; config.json (model_type ${String(this.config.model_type)}) needs it. Check the folder holds the whole model.`);
-    if (!(t.dtype in ONNX_DTYPE)) throw new BadInputError(`tensor '${full}' has dtype ${t.dtype}; ProbeScale reads F32, F16 and BF16 weights.`);
+    if (!(t.dtype in ONNX_DTYPE)) throw new BadInputError(`tensor '${full}' has dtype ${t.dtype} in ${t.file}; ProbeScale reads F32, F16 and BF16 weights: save the model in one of them (in Python, model.float().save_pretrained(...)) or export it to ONNX.`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new BadInputError(`tensor '${full}' has shape [${t.shape.join(', ')}] but config.json (${why}) implies [${shape.join(', ')}]; the weights and config.json do not belong together.`);
     }
     return t;
+  }
+
+  /** Weights of a block at or past the `L` blocks config.json declares (`key`): the ONNX path refuses that mismatch, so does this one. */
+  private refuseExtraBlocks(L: number, key: string): void {
+    const extra = [...this.weights.tensors.values()].find((t) => t.name.startsWith(this.prefix) && (blockIndexOf(t.name) ?? -1) >= L);
+    if (extra) throw new BadInputError(`tensor '${extra.name}' in ${extra.file} is in block ${blockIndexOf(extra.name)}, but config.json says ${key} ${L}; the weights and config.json do not belong together: set ${key} to the number of blocks the weights hold.`);
   }
 
   /** Declares tensor `t` as an initializer whose bytes stay in its safetensors file (once). */
@@ -249,6 +256,7 @@ class EncoderBuilder {
     let x = this.bertEmbeddings(family, d, tokenTypes);
     const mask = this.maskBias('');
     for (let i = 0; i < d.L; i++) x = family === 'distilbert' ? this.distilBlock(i, x, mask, d) : this.bertBlock(i, x, mask, d);
+    this.refuseExtraBlocks(d.L, family === 'distilbert' ? 'n_layers' : 'num_hidden_layers');
     this.g.op('', 'Identity', [x], undefined, 'last_hidden_state');
   }
 
@@ -350,6 +358,7 @@ class EncoderBuilder {
         : this.activation(`${dd}/act`, this.linear(`${dd}/wi`, f, `${dn}.wi`, ff, D, why, false), act);
       x = g.op(`${s}/layer.1`, 'Add', [x, this.linear(`${dd}/wo`, hidden, `${dn}.wo`, D, ff, why, false)]);
     }
+    this.refuseExtraBlocks(L, 'num_layers');
     this.rmsNorm('/encoder/final_layer_norm', x, 'encoder.final_layer_norm', D, eps, `d_model ${D}`, 'last_hidden_state');
   }
 

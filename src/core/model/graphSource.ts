@@ -12,6 +12,7 @@ import { BadInputError, badValue } from '../errors';
 import { linkOrCopy } from '../util/link';
 import { GraphFrom, buildEncoderGraph } from './encoderGraph';
 import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
+import { makeFolders } from '../util/mkdirs';
 
 export type GraphSource = 'auto' | GraphFrom;
 
@@ -58,7 +59,11 @@ function writeBuiltGraph(dir: string, config: Record<string, unknown>, cacheDir:
   const target = path.join(cacheDir, h.digest('hex').slice(0, 24));
   const file = path.join(target, built.fileName);
   if (fs.existsSync(file)) return file;
-  fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  try {
+    makeFolders(cacheDir, 0o700);
+  } catch (e) {
+    throw new BadInputError(`cannot create the folder ${cacheDir} for the graph built from ${dir}'s safetensors (${(e as NodeJS.ErrnoException).code}); set XDG_CACHE_HOME to a folder you can write to.`);
+  }
   const tmp = fs.mkdtempSync(path.join(cacheDir, '.building-'));
   try {
     for (const f of built.shards) linkOrCopy(path.resolve(f), path.join(tmp, path.basename(f)));

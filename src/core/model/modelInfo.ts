@@ -89,6 +89,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
   if (opts.onnx) {
     const f = path.resolve(dir, opts.onnx);
     if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
+    if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);
     return f;
   }
   const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
@@ -194,10 +195,20 @@ function graphHiddenSize(model: OnnxModel): number | null {
   }
 }
 
+/** Rows of the word-embedding table input_ids index directly; null when no table is read that way (a vocabulary-trimmed graph remaps the ids first). */
+function graphVocabRows(model: OnnxModel): number | null {
+  try {
+    return findWordEmbedding(model).vocab;
+  } catch {
+    return null;
+  }
+}
+
 export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const abs = path.resolve(dir);
   const config = readConfig(abs);
-  const architecture = String(config.model_type ?? 'unknown');
+  if (config.model_type === undefined) throw new UnsupportedModelError(`${path.join(abs, 'config.json')} has no "model_type"; add the model's type (${SUPPORTED.join(', ')}) as Hugging Face's save_pretrained writes it.`);
+  const architecture = String(config.model_type);
   if (!SUPPORTED.includes(architecture)) {
     throw new UnsupportedModelError(`${abs}: model_type '${architecture}' is not supported; ProbeScale handles encoders of type ${SUPPORTED.join(', ')}.`);
   }
@@ -217,6 +228,11 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const graphHidden = graphHiddenSize(model);
   if (graphHidden !== null && hiddenSize !== graphHidden) {
     throw new UnsupportedModelError(`${abs}/config.json says hidden size ${hiddenSize} but the graph's word embeddings are ${graphHidden} wide; the ONNX file and config.json do not belong together.`);
+  }
+  const vocab = configCount(abs, config, ['vocab_size']);
+  const rows = graphVocabRows(model);
+  if (vocab !== undefined && rows !== null && rows !== vocab) {
+    throw new UnsupportedModelError(`${abs}/config.json says vocab_size ${vocab} but the graph's word embeddings have ${rows} rows; the ONNX file and config.json do not belong together.`);
   }
   const quantized = model.nodes.some((n) => n.opType === 'MatMulInteger' || n.opType === 'DynamicQuantizeLinear' || n.opType === 'QLinearMatMul');
   return { dir: abs, onnxFile, graphFrom, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };

@@ -62,8 +62,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
         offs.length !== 2 ||
         !offs.every((o) => Number.isInteger(o)) ||
         offs[0] < 0 ||
-        offs[1] < offs[0] ||
-        offs[1] > dataLen
+        offs[1] < offs[0]
       ) {
         throw new BadInputError(`${file}: tensor '${name}' has a malformed entry ${JSON.stringify(v)} (data buffer is ${dataLen} bytes)`);
       }
@@ -74,10 +73,24 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       }
       header.tensors.push({ name, dtype: t.dtype, shape, begin: offs[0], end: offs[1] });
     }
+    refuseBeyondData(file, header.tensors, dataLen);
     return header;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * A tensor past the end of the data: a truncated file (the tensors tile the data from 0 without
+ * gaps, as every writer lays them out, and only the end is missing) or a malformed entry.
+ */
+function refuseBeyondData(file: string, tensors: { name: string; begin: number; end: number }[], dataLen: number): void {
+  const beyond = tensors.find((t) => t.end > dataLen);
+  if (!beyond) return;
+  const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
+  const tiled = sorted.every((t, i) => t.begin === (i === 0 ? 0 : sorted[i - 1].end));
+  if (tiled) throw new BadInputError(`${file} is truncated: its header describes ${sorted[sorted.length - 1].end} bytes of tensor data (tensor '${beyond.name}' ends at byte ${beyond.end}), the file holds ${dataLen}; download or copy the file again.`);
+  throw new BadInputError(`${file}: tensor '${beyond.name}' has a malformed entry (data_offsets [${beyond.begin}, ${beyond.end}]; data buffer is ${dataLen} bytes)`);
 }
 
 /** Block scopes of Hugging Face encoders, optionally under a prefix such as `roberta.` or `bert.`. */

@@ -75,7 +75,7 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
 }
 
 /** The checksums of every file written so far (all but the card and the report), timed in the log. */
-async function hashCommitted(dir: string, ctx: JobContext) {
+export async function hashCommitted(dir: string, ctx: JobContext) {
   const files = folderFiles(dir).filter((f) => f.bytes !== null);
   stage(ctx, 'commit', `hashing ${files.length} files (SHA-256)`);
   const t0 = process.hrtime.bigint();

@@ -5,13 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, badValue } from '../errors';
-import { CommittedTask, committedTasksOf } from '../commit/committed';
+import { CommittedTask, committedPreprocessing, committedTasksOf } from '../commit/committed';
 import { checkCommittedFiles, describeIntegrity } from '../commit/checksums';
 import { EvalJob, JobContext, stage } from '../jobs';
 import { loadTask } from '../data/dataset';
 import { Extractor } from '../extract/extractor';
 import { majorityBaseline } from '../probe/metrics';
-import { ProbeReport, reportHeader } from '../report';
+import { IntegrityReport, ProbeReport, reportHeader } from '../report';
 import { scoreOf } from './measure';
 import { extractorOptions, loadOptions, summarizeModel, withPrepared } from './prepare';
 import { layerRow, taskReport, taskSplits } from './probe';
@@ -24,13 +24,14 @@ export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeRe
 }
 
 async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobContext): Promise<ProbeReport> {
-  const { settings } = job;
   const dir = path.resolve(job.modelDir);
-  // First: the files as they are against the checksums of the commit. A difference is said, not refused (a user may have changed a file on purpose).
-  stage(ctx, 'eval', 'checking the files against the checksums recorded at commit');
-  const integrity = await checkCommittedFiles(dir, ctx.signal);
-  const said = describeIntegrity(dir, integrity);
-  ctx.log?.(said.level, said.message);
+  const integrity = await checkIntegrity(dir, ctx);
+  // The classifiers pool and cut as committed, whatever was asked: the report records what they used.
+  const used = committedPreprocessing(readConfig(dir), job.settings);
+  if (used.pooling !== job.settings.pooling || used.maxLength !== job.settings.maxLength) {
+    ctx.log?.('info', `the committed classifiers pool ${used.pooling} and cut inputs at ${used.maxLength} tokens (config.json); the pooling ${job.settings.pooling} and max length ${job.settings.maxLength} given do not apply to them.`);
+  }
+  const settings = { ...job.settings, ...used };
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from });
   info.model.close();
   // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).
@@ -54,12 +55,27 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   return report;
 }
 
+/**
+ * First: the files as they are against the checksums recorded at commit. A difference is said,
+ * not refused (a user may have changed a file on purpose).
+ */
+async function checkIntegrity(dir: string, ctx: JobContext): Promise<IntegrityReport> {
+  stage(ctx, 'eval', 'checking the files against the checksums recorded at commit');
+  const integrity = await checkCommittedFiles(dir, ctx.signal);
+  const said = describeIntegrity(dir, integrity);
+  ctx.log?.(said.level, said.message);
+  return integrity;
+}
+
 async function evalPlain(job: EvalJob, ctx: JobContext): Promise<ProbeReport> {
   const { settings } = job;
+  // A folder ProbeScale wrote (`probescale prune`: a probescale section in config.json) is checked; a downloaded one has nothing to check against.
+  const dir = path.resolve(job.modelDir);
+  const integrity = 'probescale' in readConfig(dir) ? await checkIntegrity(dir, ctx) : undefined;
   return withPrepared(job.modelDir, job.tasks, settings, ctx, async ({ info, tokenizer, tasks }) => {
     const all = Array.from({ length: info.numLayers }, (_, i) => i);
     const ex = await Extractor.create(info, tokenizer, { ...extractorOptions(settings), kept: all }, ctx);
-    const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: ex.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 } };
+    const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: ex.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 }, ...(integrity ? { integrity } : {}) };
     try {
       for (const t of tasks) {
         const train = await ex.extract(t.train, `${t.name}/train`, ctx);

@@ -35,6 +35,13 @@ function copyModel(dir: string, name = 'tiny-bert'): string {
   return dst;
 }
 
+/** A private copy of a fixture model without its onnx/ folder: the graph is built from model.safetensors. */
+function safetensorsOnly(dir: string, name = 'tiny-bert'): string {
+  const m = copyModel(dir, name);
+  fs.rmSync(path.join(m, 'onnx'), { recursive: true });
+  return m;
+}
+
 /** A private copy of the sentlen task under `dir`/data. */
 function copyTask(dir: string): string {
   const dst = path.join(dir, 'data', 'sentlen');
@@ -48,6 +55,8 @@ function patchConfig(model: string, patch: Record<string, unknown>): string {
   return model;
 }
 
+/** probe with the feature cache in `cacheDir` (LIMITS turns it off). */
+const cached = (cacheDir: string) => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, ...LIMITS.filter((a) => a !== '--no-cache' && a !== '-q'), '--cache-dir', cacheDir];
 const probe = (model: string, ...extra: string[]) => ['probe', model, '--task', `s=${sentlen}`, ...LIMITS, ...extra];
 const prune = (model: string, ...extra: string[]) => ['prune', model, '--layers', '0,2', ...extra];
 
@@ -96,6 +105,7 @@ const cases: Case[] = [
   },
   { name: 'config hidden_size of the wrong type', args: (d) => probe(patchConfig(copyModel(d), { hidden_size: '32' })), code: 1, stderr: /hidden_size is "32"; it must be an integer ≥ 1/ },
   { name: 'config num_hidden_layers negative', args: (d) => probe(patchConfig(copyModel(d), { num_hidden_layers: -4 })), code: 1, stderr: /num_hidden_layers is -4; it must be an integer ≥ 0/ },
+  { name: 'config without model_type', args: (d) => probe(patchConfig(copyModel(d), { model_type: undefined })), code: 1, stderr: /config\.json has no "model_type"; add the model's type \(bert, roberta, distilbert, t5, /, after: (_d, r) => assert.doesNotMatch(r.stderr, /'unknown'/) },
   { name: 'config max_position_embeddings a float', args: (d) => probe(patchConfig(copyModel(d), { max_position_embeddings: 512.5 })), code: 1, stderr: /max_position_embeddings is 512.5/ },
   { name: 'config hidden_size disagreeing with the graph', args: (d) => probe(patchConfig(copyModel(d), { hidden_size: 64 })), code: 1, stderr: /says hidden size 64 but the graph's word embeddings are 32 wide/ },
   { name: 'eval on a classifier folder optimize wrote', args: (d) => ['eval', classifierFolder(d), '--task', `s=${sentlen}`, ...LIMITS], code: 1, stderr: /is a text classifier \(its graph outputs logits, task 'sentlen'\).*The pruned encoder it was made from is/ },
@@ -203,6 +213,21 @@ const cases: Case[] = [
     code: 0,
     after: (_d, r) => assert.match(r.stdout, /final \(as shipped\): acc [\d.]+ %, F1 [\d.]+ % \(the committed report claims 98\.7 %\)/),
   },
+  {
+    name: 'eval of a committed folder with --pooling and --max-length other than committed reports what the classifiers used',
+    args: (d) => {
+      const out = path.join(d, 'committed');
+      const made = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--candidates', '1', '--baselines', 'none', '--out', out, ...LIMITS], { encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      return ['eval', out, '--task', `s=${sentlen}`, '--limit-test', '10', '--no-cache', '--pooling', 'first', '--max-length', '8', '--out', path.join(d, 'r.json')];
+    },
+    code: 0,
+    stderr: /the committed classifiers pool mean and cut inputs at 128 tokens \(config\.json\); the pooling first and max length 8 given do not apply to them/,
+    after: (d) => {
+      const r = JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8'));
+      assert.deepEqual([r.settings.pooling, r.settings.maxLength, r.tasks.s.pooling], ['mean', 128, 'mean']);
+    },
+  },
   // Task names and specs
   ...['..', '.', 'a/b', '.hidden', 'NUL'].map((name) => ({
     name: `task name '${name}'`,
@@ -225,6 +250,34 @@ const cases: Case[] = [
   { name: 'a single file too small to split', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'two.csv', Buffer.from('text,label\nab,a\ncd,b\n'))}` : a)), code: 1, stderr: /too few to hold out 20% of each label for testing\. Add rows, or give a folder with train and test files\./, after: (_d, r) => assert.doesNotMatch(r.stderr, /test fraction/) },
   // The command line itself
   { name: 'no arguments', args: () => [], code: 1, stderr: /no command given\.\nusage:/ },
+  // Seventh session: a hostile pass over prune, eval, probe and their options.
+  { name: '--onnx a folder', args: () => probe(fixture('tiny-bert'), '--onnx', 'onnx'), code: 1, stderr: /--onnx onnx: .*onnx is a folder; name the graph file in it, e\.g\. --onnx onnx\/model\.onnx/ },
+  { name: "--onnx another model's graph with fewer rows than the vocabulary", args: () => probe(fixture('tiny-roberta'), '--onnx', fixture('tiny-distilbert', 'onnx', 'model.onnx')), code: 1, stderr: /config\.json says vocab_size 8192 but the graph's word embeddings have 4096 rows; the ONNX file and config\.json do not belong together/ },
+  { name: "--onnx another model's graph with more rows than the vocabulary", args: () => probe(fixture('tiny-bert'), '--onnx', fixture('tiny-roberta', 'onnx', 'model.onnx')), code: 1, stderr: /config\.json says vocab_size 4096 but the graph's word embeddings have 8192 rows/ },
+  { name: '--seed past 32 bits (aliased seed 0)', args: () => probe(fixture('tiny-bert'), '--seed', '4294967296'), code: 1, stderr: /--seed 4294967296: expected an integer from 0 to 2147483647/ },
+  { name: 'prune with options it does not read', args: (d) => prune(fixture('tiny-bert'), '--out', path.join(d, 'out'), '--task', `s=${sentlen}`, '--max-length', '8'), code: 1, stderr: /prune does not read --task, --max-length; it reads --layers, --out, --force, --from, --onnx, --dtype, --quantized\. Remove them/, after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))) },
+  { name: 'probe --layers (probe measures every block)', args: () => probe(fixture('tiny-bert'), '--layers', '0,2'), code: 1, stderr: /probe does not read --layers;/ },
+  { name: 'eval --budget', args: () => ['eval', fixture('tiny-bert'), '--task', `s=${sentlen}`, ...LIMITS, '--budget', '0.5'], code: 1, stderr: /eval does not read --budget;/ },
+  { name: '--layers past the safe integers', args: (d) => ['prune', fixture('tiny-bert'), '--layers', '99999999999999999999', '--out', path.join(d, 'out')], code: 1, stderr: /block 99999999999999999999 does not exist/ },
+  // The feature cache only saves time: a folder that cannot hold it is a warning, never a failure or a hang.
+  { name: '--cache-dir a file', args: (d) => cached(dataFile(d, 'cache', Buffer.from('x'))), code: 0, stderr: /warn: s\/train: cannot write the feature cache in .*cache \(EEXIST.*\); going on without it/, after: (d) => assert.equal(fs.readFileSync(path.join(d, 'cache'), 'utf8'), 'x') },
+  ...(process.platform === 'linux' ? [{ name: '--cache-dir under /proc (mkdir -p never returns there in Node 20)', args: () => cached('/proc/probescale-cache'), code: 0, stderr: /cannot write the feature cache in \/proc\/probescale-cache/ }] : []),
+  ...(process.platform === 'linux'
+    ? [{ name: 'the graph cache (XDG_CACHE_HOME) under /proc, for a safetensors-only folder', args: (d: string) => probe(safetensorsOnly(d)), env: () => ({ ...process.env, XDG_CACHE_HOME: '/proc/probescale-xdg' }), code: 1, stderr: /cannot create the folder \/proc\/probescale-xdg\/probescale\/graphs for the graph built from .*safetensors \(ENOENT\); set XDG_CACHE_HOME to a folder you can write to/ }]
+    : []),
+  { name: '--threads far beyond the cores (each is an ONNX Runtime thread)', args: () => probe(fixture('tiny-bert'), '--threads', '10000'), code: 1, stderr: new RegExp(`--threads 10000: this machine runs ${os.availableParallelism()} threads at once; more only make ONNX Runtime's threads wait on each other\\. Give at most ${os.availableParallelism()}, or leave it out`) },
+  { name: '--cache-dir with --no-cache', args: (d) => probe(fixture('tiny-bert'), '--cache-dir', d), code: 1, stderr: /--cache-dir .* with --no-cache: they disagree; pass one of them/ },
+  ...(
+    [
+      ['tiny-distilbert', 'n_layers', /tensor 'transformer\.layer\.2\.[\w.]+' in .* is in block 2, but config\.json says n_layers 2/],
+      ['tiny-t5-encoder', 'num_layers', /tensor 'encoder\.block\.2\.[\w.]+' in .* is in block 2, but config\.json says num_layers 2/],
+    ] as const
+  ).map(([name, key, re]) => ({
+    name: `${name} from safetensors with fewer blocks in config.json`,
+    args: (d: string) => probe(patchConfig(safetensorsOnly(d, name), { [key]: 2 })),
+    code: 1,
+    stderr: re,
+  })),
 ];
 
 test(`hostile-input corpus: ${cases.length} cases end with the right exit code and message, leaving nothing behind`, () => {

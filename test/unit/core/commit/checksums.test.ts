@@ -150,3 +150,42 @@ test('the claim note says when the claim was made for files that differ now', ()
   assert.equal(claimNote(0.9, 0.9, changed), ' (the committed report claims 90.0 % for the files as committed; 1 of them differs now)');
   assert.equal(claimNote(0.7, 0.9, { ...changed, differing: [...changed.differing, { ...changed.differing[0], path: 'x' }] }), ' (the committed report claims 90.0 % for the files as committed; 2 of them differ now)');
 });
+
+test('prune writes a SHA-256 per file in probescale-checksums.json; eval checks them and names a changed file', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sums-prune-'));
+  const out = path.join(root, 'pruned');
+  try {
+    const made = cliRun(['prune', fixture('tiny-distilbert'), '--layers', '0,2', '--out', out]);
+    assert.equal(made.status, 0, made.stderr);
+    assert.match(made.stdout, /probescale-checksums\.json/, 'the listing of written files names it');
+    const record = JSON.parse(fs.readFileSync(path.join(out, 'probescale-checksums.json'), 'utf8'));
+    const listed = Object.keys(record.checksums.files).sort();
+    assert.deepEqual(listed, filesUnder(out).filter((f) => f !== 'probescale-checksums.json').sort(), 'every other file of the folder');
+    assert.ok(listed.includes('model.safetensors') && listed.includes('onnx/model.onnx') && listed.includes('config.json'));
+    for (const f of listed) assert.deepEqual(record.checksums.files[f], { bytes: fs.statSync(path.join(out, f)).size, sha256: sha(path.join(out, f)) }, f);
+    assert.match(record.note, /probescale eval/);
+
+    const clean = evalReport(out, path.join(root, 'clean.json'));
+    assert.match(clean.r.stderr, new RegExp(`all ${listed.length} files of .* match the SHA-256 checksums its probescale-checksums\\.json recorded`));
+    assert.deepEqual(clean.report.integrity, { checked: listed.length, differing: [] });
+
+    const st = path.join(out, 'model.safetensors');
+    const bytes = fs.readFileSync(st);
+    bytes[bytes.length - 3] ^= 1;
+    fs.writeFileSync(st, bytes);
+    const edited = evalReport(out, path.join(root, 'edited.json'));
+    assert.match(edited.r.stderr, new RegExp(`warn: 1 of ${listed.length} files of .* differs from what was committed \\(SHA-256 in probescale-checksums\\.json\\): model\\.safetensors \\(committed ${record.checksums.files['model.safetensors'].sha256.slice(0, 12)}…, now ${sha(st).slice(0, 12)}…\\)`));
+    assert.deepEqual(edited.report.integrity.differing.map((d: { path: string }) => d.path), ['model.safetensors']);
+    assert.ok(edited.report.tasks.sentlen.final, 'eval measured the files as they are');
+    // An eval report saved into the folder under the committed report's name does not hide the checksums.
+    evalReport(out, path.join(out, 'probescale-report.json'));
+    assert.match(evalReport(out, path.join(root, 'again.json')).r.stderr, /warn: 1 of \d+ files .* \(SHA-256 in probescale-checksums\.json\): model\.safetensors/);
+
+    // A plain model folder (not written by ProbeScale) is evaluated without a word about checksums.
+    const plain = evalReport(fixture('tiny-distilbert'), path.join(root, 'plain.json'));
+    assert.doesNotMatch(plain.r.stderr, /checksum/i);
+    assert.equal(plain.report.integrity, undefined);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -50,3 +50,11 @@ test('model card: a classifier data file that is a hard link says so, and the ca
   assert.match(card, /ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links/);
   assert.doesNotMatch(modelCard(report(), [files[1]]), /hard link/);
 });
+
+test('model card says the folder lists a SHA-256 per file and that probescale eval checks them', () => {
+  const r = report();
+  r.checksums = { algorithm: 'sha256', files: { 'config.json': { bytes: 3, sha256: 'a'.repeat(64) } } };
+  assert.match(modelCard(r), /`probescale-report\.json` lists a SHA-256 per file of this folder \(`checksums`\); `probescale eval` checks them first and names any file that changed since the commit\./);
+  delete r.checksums;
+  assert.doesNotMatch(modelCard(r), /SHA-256/, 'a report without checksums claims none');
+});

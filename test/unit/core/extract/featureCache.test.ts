@@ -62,3 +62,44 @@ test('a truncated or overwritten cache file is re-extracted with a log line, nev
   await ex.release();
   info.model.close();
 });
+
+test('a cache folder that is a file, or an entry that is a folder, is warned about once and the run goes on without the cache', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cache-bad-'));
+  const info = openModel(fixture('tiny-bert'));
+  const tok = await loadTokenizer(info.dir, { maxLength: 32 });
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 20, limitTest: 5 });
+  try {
+    const reference = await Extractor.create(info, tok, { poolings: ['mean'], cosine: true, cacheDir: null });
+    const expected = await reference.extract(task.train, 'x');
+    await reference.release();
+    // The cache "folder" is a file: nothing can be written under it.
+    const fileDir = path.join(root, 'cache-is-a-file');
+    fs.writeFileSync(fileDir, 'x');
+    const ex = await Extractor.create(info, tok, { poolings: ['mean'], cosine: true, cacheDir: fileDir });
+    const logs: [string, string][] = [];
+    const got = await ex.extract(task.train, 'x', { log: (l, m) => logs.push([l, m]) });
+    await ex.extract(task.test, 'y', { log: (l, m) => logs.push([l, m]) });
+    assert.deepEqual(got.pooled.mean, expected.pooled.mean);
+    assert.equal(logs.length, 1, `one warning for the run: ${JSON.stringify(logs)}`);
+    assert.equal(logs[0][0], 'warn');
+    assert.match(logs[0][1], new RegExp(`cannot write the feature cache in ${fileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(.*\\); going on without it\\. Choose another --cache-dir or pass --no-cache`));
+    assert.equal(fs.readFileSync(fileDir, 'utf8'), 'x', 'the file is left as it was');
+    await ex.release();
+    // An entry's path is a folder (someone put one there): left alone, warned about, the run goes on.
+    const dir = path.join(root, 'cache');
+    const ex2 = await Extractor.create(info, tok, { poolings: ['mean'], cosine: true, cacheDir: dir });
+    await ex2.extract(task.train, 'x');
+    const [entry] = fs.readdirSync(dir);
+    fs.rmSync(path.join(dir, entry));
+    fs.mkdirSync(path.join(dir, entry, 'keep'), { recursive: true });
+    const logs2: string[] = [];
+    const again = await ex2.extract(task.train, 'x', { log: (_l, m) => logs2.push(m) });
+    assert.deepEqual(again.pooled.mean, expected.pooled.mean);
+    assert.ok(fs.existsSync(path.join(dir, entry, 'keep')), 'the folder is not removed');
+    assert.ok(logs2.some((m) => /cannot write the feature cache/.test(m)), JSON.stringify(logs2));
+    await ex2.release();
+  } finally {
+    info.model.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -182,14 +182,19 @@ function brokenCopy(label: string, mutate: (header: Record<string, unknown>, con
 test('bad safetensors or config: exit 1 with one line naming the tensor, nothing written', () => {
   const notJson = folderLike('tiny-bert', 'notjson', { 'model.safetensors': Buffer.concat([Buffer.from([16, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a": not json!}'), Buffer.alloc(64)]) });
   const binOnly = folderLike('tiny-bert', 'binonly', { 'pytorch_model.bin': Buffer.alloc(64) });
+  const whole = fs.readFileSync(fixture('tiny-bert', 'model.safetensors'));
+  const truncated = folderLike('tiny-bert', 'truncated', { 'model.safetensors': whole.subarray(0, whole.length - 1000) });
   const cases: [string, RegExp][] = [
     [notJson, /model\.safetensors: header is not valid JSON/],
     [brokenCopy('outside', (h) => ((h['embeddings.LayerNorm.bias'] as { data_offsets: number[] }).data_offsets = [1e9, 1e9 + 128])), /tensor 'embeddings\.LayerNorm\.bias' has a malformed entry/],
     [brokenCopy('overlap', (h) => ((h['embeddings.LayerNorm.weight'] as { data_offsets: number[] }).data_offsets = (h['embeddings.LayerNorm.bias'] as { data_offsets: number[] }).data_offsets)), /tensors 'embeddings\.LayerNorm\.(bias|weight)' .* and 'embeddings\.LayerNorm\.(bias|weight)' .* overlap/],
-    [brokenCopy('dtype', (h) => ((h['encoder.layer.1.attention.self.key.weight'] as { dtype: string }).dtype = 'I32')), /tensor 'encoder\.layer\.1\.attention\.self\.key\.weight' has dtype I32/],
+    [brokenCopy('dtype', (h) => ((h['encoder.layer.1.attention.self.key.weight'] as { dtype: string }).dtype = 'I32')), /tensor 'encoder\.layer\.1\.attention\.self\.key\.weight' has dtype I32 in .*model\.safetensors; ProbeScale reads F32, F16 and BF16 weights: save the model in one of them .*or export it to ONNX/],
     [brokenCopy('shape', (_h, c) => (c.intermediate_size = 48)), /tensor 'encoder\.layer\.0\.intermediate\.dense\.weight' has shape \[64, 32\] but config\.json \(hidden_size 32, intermediate_size 48\) implies \[48, 32\]/],
     [brokenCopy('missing', (h) => delete h['encoder.layer.2.output.dense.bias']), /tensor 'encoder\.layer\.2\.output\.dense\.bias' is missing/],
     [binOnly, /has pytorch_model\.bin .*save_pretrained.*safe_serialization=True/],
+    // Hostile-user pass (seventh session): a config with fewer blocks than the weights was built silently from the first ones (the ONNX path refuses it).
+    [brokenCopy('fewer-blocks', (_h, c) => (c.num_hidden_layers = 2)), /tensor 'encoder\.layer\.2\.[\w.]+' in .*model\.safetensors is in block 2, but config\.json says num_hidden_layers 2; .*set num_hidden_layers to the number of blocks the weights hold/],
+    [truncated, /model\.safetensors is truncated: its header describes 677888 bytes of tensor data \(tensor '[\w.]+' ends at byte \d+\), the file holds 676888; download or copy the file again/],
   ];
   for (const [dir, re] of cases) {
     const cache = fs.mkdtempSync(path.join(tmp, 'cache-'));

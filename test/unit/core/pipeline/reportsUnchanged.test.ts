@@ -41,6 +41,8 @@ function comparable(v: unknown): unknown {
 /** Text with the machine's folders named as the fixtures name them, and latency lines dropped. */
 function maskText(text: string, out: string): string {
   return text
+    // Added in the seventh session: the card says the folder lists a SHA-256 per file and eval checks them.
+    .replace(/`probescale-report\.json` lists a SHA-256 per file of this folder[^\n]*\n\n/, '')
     .split(repoRoot)
     .join('<repo>')
     .split(out)
