@@ -101,7 +101,7 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   try {
     tok = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
   } catch (e) {
-    throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}`);
+    throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}. Its tokenizer.json or tokenizer_config.json may be damaged or cut short: save the tokenizer again with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
   }
   const inner: unknown = tok._tokenizer;
   if (!isInnerTokenizer(inner)) throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: this version of transformers.js keeps no post-processor to read the special tokens from.`);

@@ -178,6 +178,21 @@ test('loads from an absolute folder outside the working directory, and from a re
   }
 });
 
+test('a truncated tokenizer.json is named with what to do', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tok-'));
+  try {
+    for (const f of ['tokenizer_config.json', 'config.json']) fs.copyFileSync(fixture('tiny-bert', f), path.join(dir, f));
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), fs.readFileSync(fixture('tiny-bert', 'tokenizer.json')).subarray(0, 300));
+    await assert.rejects(loadTokenizer(dir, { maxLength: 16 }), (e: Error) => {
+      assert.match(e.message, /cannot load the tokenizer/);
+      assert.match(e.message, /save_pretrained/);
+      return true;
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('clear errors for a missing folder, missing tokenizer files and a too small maxLength', async () => {
   await assert.rejects(loadTokenizer(path.join(os.tmpdir(), 'no-such-model-dir-xyz'), { maxLength: 16 }), BadInputError);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tok-'));
