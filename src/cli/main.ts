@@ -24,6 +24,7 @@ import { DEFAULT_UNIT_SCORE, parseUnitScore } from '../core/compensate/scores';
 import { parseSelectionRule, SELECTION_RULES } from '../core/optimize/select';
 import { parseBaselines } from '../core/optimize/baselineNames';
 import { parseEmbeddingRank } from '../core/compensate/embeddingRank';
+import { parseUnseenTokens } from '../core/optimize/unseenTokens';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
@@ -33,7 +34,7 @@ const USAGE = `usage:
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force] [--from onnx|safetensors] [--onnx FILE] [--dtype fp32|q8|int8|uint8] [--quantized]
   probescale optimize <modelDir> --task NAME=PATH[:WEIGHT] ... --budget FRACTION|PARAMS --out DIR
                       [--target-retention ${DEFAULT_TARGET_RETENTION}] [--candidates ${DEFAULT_CANDIDATES}] [--select auto|${SELECTION_RULES.join('|')}]
-                      [--vocab-trim] [--compensate none|bridge|width|all] [--width-score flap|task|mixed] [--embedding-rank R[,R…]|auto] [--baselines all|none|NAME,…] [--exhaustive] [--force] [...probe options]
+                      [--vocab-trim [--vocab-unseen nearest|unknown]] [--compensate none|bridge|width|all] [--width-score flap|task|mixed] [--embedding-rank R[,R…]|auto] [--baselines all|none|NAME,…] [--exhaustive] [--force] [...probe options]
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
@@ -64,6 +65,7 @@ export const OPTIONS = {
   candidates: { type: 'string' },
   select: { type: 'string' },
   'vocab-trim': { type: 'boolean' },
+  'vocab-unseen': { type: 'string' },
   compensate: { type: 'string' },
   'width-score': { type: 'string' },
   'embedding-rank': { type: 'string' },
@@ -191,7 +193,7 @@ const COMMAND_OPTIONS: Record<string, Option[]> = {
   probe: PROBE_OPTIONS,
   eval: PROBE_OPTIONS,
   prune: ['layers', 'out', 'force', 'from', 'onnx', 'dtype', 'quantized'],
-  optimize: [...PROBE_OPTIONS, 'budget', 'target-retention', 'candidates', 'select', 'vocab-trim', 'compensate', 'width-score', 'embedding-rank', 'baselines', 'exhaustive', 'force'],
+  optimize: [...PROBE_OPTIONS, 'budget', 'target-retention', 'candidates', 'select', 'vocab-trim', 'vocab-unseen', 'compensate', 'width-score', 'embedding-rank', 'baselines', 'exhaustive', 'force'],
 };
 
 /** Refuses an option the command does not read: parseArgs accepts every option for every command, and `probe --layers 0,2` would measure every block anyway. */
@@ -228,7 +230,10 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       const compensate = parseCompensation(v.compensate ?? 'none');
       // Only narrowed blocks read the score: given without them it would silently change nothing.
       if (v['width-score'] !== undefined && compensate !== 'width' && compensate !== 'all') throw badValue('widthScore', v['width-score'], `it ranks the heads and FFN neurons of narrowed blocks, and {{compensate}} ${compensate} narrows none; add {{compensate}} width (or all), or leave it out.`);
-      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, compensate, exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
+      // Only a trimmed table has dropped ids to send anywhere.
+      if (v['vocab-unseen'] !== undefined && !v['vocab-trim']) throw badValue('vocabUnseen', v['vocab-unseen'], 'it says where the ids {{vocabTrim}} drops are read, and there is no {{vocabTrim}}; add it, or leave this out.');
+      const vocabUnseen = v['vocab-unseen'] === undefined ? undefined : parseUnseenTokens(v['vocab-unseen']);
+      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, ...(vocabUnseen ? { vocabUnseen } : {}), compensate, exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
       return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
     }
     default:

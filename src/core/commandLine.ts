@@ -23,6 +23,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   args.push('--budget', job.budget, '--out', rel(job.out), '--target-retention', String(job.targetRetention), '--candidates', String(job.candidates));
   if (job.select && job.select !== 'auto') args.push('--select', job.select);
   if (job.vocabTrim) args.push('--vocab-trim');
+  if (job.vocabTrim && job.vocabUnseen && job.vocabUnseen !== 'nearest') args.push('--vocab-unseen', job.vocabUnseen);
   if (job.compensate && job.compensate !== 'none') args.push('--compensate', job.compensate);
   if (job.exhaustive) args.push('--exhaustive');
   // Only narrowed blocks read the score (the CLI refuses it elsewhere).

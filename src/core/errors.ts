@@ -31,6 +31,7 @@ export const PARAM_WORDS = {
   candidates: 'candidates',
   select: 'selection rule',
   vocabTrim: 'vocabulary trimming',
+  vocabUnseen: 'unseen-token map',
   compensate: 'compensation',
   widthScore: 'width score',
   embeddingRank: 'embedding rank',

@@ -9,6 +9,7 @@ import type { ProbeSettings } from './settings';
 import type { Compensation } from './compensate/mode';
 import type { UnitScore } from './compensate/scores';
 import type { EmbeddingRankChoice } from './compensate/embeddingRank';
+import type { UnseenTokens } from './optimize/unseenTokens';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -73,6 +74,8 @@ export interface OptimizeJob {
   select?: SelectionRule | 'auto';
   /** Trim the word-embedding table to the tokens of the training texts. */
   vocabTrim?: boolean;
+  /** With vocabTrim: where dropped ids read, their nearest kept token's row (default) or the unknown token's. */
+  vocabUnseen?: UnseenTokens;
   /** Least-squares compensation the search may add: bridges over gaps, narrowed widths, both; default none. */
   compensate?: Compensation;
   /** Measure every candidate on every training row (no successive halving); default false. */

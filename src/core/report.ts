@@ -182,8 +182,10 @@ export interface VocabTrimReport {
   unkId: number;
   /** Word-embedding parameters before and after. */
   wordEmbeddingParams: { before: number; after: number };
-  /** Share of test tokens not seen in training (they read the unknown token's row), per task. */
+  /** Share of test tokens not seen in training, per task. */
   unseenTestTokens: Record<string, number>;
+  /** Where those read: the nearest kept token's row or the unknown token's (absent in older reports: the unknown token's). */
+  unseen?: 'nearest' | 'unknown';
   /** The unpruned model's final layer on test with the trimmed vocabulary: the cost of trimming alone. */
   unprunedFinalTrimmed: Record<string, Score>;
 }

@@ -301,7 +301,8 @@ function vocabTrimOf(v: unknown): { vocabTrim?: SelectionData['vocabTrim'] } {
   const sourceVocab = num(v.sourceVocab);
   const keptTokens = num(v.keptTokens);
   const unseen = recordOf(v.unseenTestTokens, num);
-  return sourceVocab === undefined || keptTokens === undefined || !unseen ? {} : { vocabTrim: { sourceVocab, keptTokens, unseenTestTokens: unseen } };
+  const reads = v.unseen === 'nearest' || v.unseen === 'unknown' ? { unseen: v.unseen as 'nearest' | 'unknown' } : {};
+  return sourceVocab === undefined || keptTokens === undefined || !unseen ? {} : { vocabTrim: { sourceVocab, keptTokens, unseenTestTokens: unseen, ...reads } };
 }
 
 function ruleOf(v: unknown): { rule?: SelectionData['rule'] } {

@@ -9,6 +9,7 @@ import { BaselineChoice, parseBaselines } from '../core/optimize/baselineNames';
 import { COMPENSATIONS, Compensation } from '../core/compensate/mode';
 import { DEFAULT_UNIT_SCORE, UNIT_SCORES, UnitScore } from '../core/compensate/scores';
 import { EmbeddingRankChoice, parseEmbeddingRank } from '../core/compensate/embeddingRank';
+import { UNSEEN_TOKENS, UnseenTokens } from '../core/optimize/unseenTokens';
 
 export const SECTION = 'probescale';
 
@@ -23,6 +24,7 @@ export const SettingKeys = {
   candidates: 'candidates',
   selectionRule: 'selectionRule',
   vocabTrim: 'vocabTrim',
+  vocabUnseen: 'vocabUnseen',
   baselines: 'baselines',
   compensate: 'compensate',
   widthScore: 'widthScore',
@@ -108,6 +110,8 @@ export interface OptimizeSettings {
   select: SelectionRule | 'auto';
   /** Trim the word embeddings to the training texts' tokens (CLI --vocab-trim). */
   vocabTrim: boolean;
+  /** Where the trimmed table's dropped ids read (CLI --vocab-unseen). */
+  vocabUnseen: UnseenTokens;
   /** Baselines measured beside the pick (CLI --baselines). */
   baselines: BaselineChoice;
   /** Least-squares compensation the search may add (CLI --compensate). */
@@ -149,6 +153,7 @@ export function readOptimizeSettings(scope: vscode.Uri | undefined): SettingsRea
     candidates: read(SettingKeys.candidates, positiveInt, DEFAULT_CANDIDATES, 'a whole number ≥ 1', String(DEFAULT_CANDIDATES)),
     select: read(SettingKeys.selectionRule, oneOf(rules), 'auto', words(rules), 'auto'),
     vocabTrim: read(SettingKeys.vocabTrim, bool, false, 'true or false', 'false'),
+    vocabUnseen: read(SettingKeys.vocabUnseen, oneOf(UNSEEN_TOKENS), 'nearest', words(UNSEEN_TOKENS), 'nearest'),
     baselines: read(SettingKeys.baselines, baselineSetting, 'all', 'all, none or a comma-separated list of baseline names', 'all'),
     compensate: read(SettingKeys.compensate, oneOf(COMPENSATIONS), 'none', words(COMPENSATIONS), 'none'),
     widthScore: read(SettingKeys.widthScore, oneOf(UNIT_SCORES), DEFAULT_UNIT_SCORE, words(UNIT_SCORES), DEFAULT_UNIT_SCORE),

@@ -158,7 +158,7 @@ export interface SelectionData {
   budgetAdvice: { perTask: Record<string, BudgetAdviceData>; note: string };
   embeddingOnly: { reachesTarget: boolean; message: string; retention: RetentionData };
   /** --vocab-trim: kept tokens and the share of test tokens that were unseen, per task. */
-  vocabTrim?: { sourceVocab: number; keptTokens: number; unseenTestTokens: Record<string, number> };
+  vocabTrim?: { sourceVocab: number; keptTokens: number; unseenTestTokens: Record<string, number>; unseen?: 'nearest' | 'unknown' };
   /** Every subset measured, best validation first (absent in older reports). */
   candidates?: CandidateData[];
   /** The unpruned model's cross-validated accuracy per task: final layer and best layer (absent in older reports). */

@@ -30,6 +30,8 @@ export interface TextTokenizer {
   numSpecialTokens(pair: boolean): number;
   /** Id of the unknown token (tokenizer_config's unk_token, else the model's), or null when it has none. */
   unkId: number | null;
+  /** Ids of the special tokens (tokenizer.json's special added tokens and the template's), ascending. */
+  specialIds?: number[];
 }
 
 /** Options for {@link loadTokenizer}. */
@@ -135,6 +137,7 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
 
   const contentIds = (text: string): number[] => tok.encode(text, { add_special_tokens: false });
   const unkId = unknownTokenId(dir, tok._tokenizerJSON as TokenizerJson, inner);
+  const specialIds = specialTokenIds(tok._tokenizerJSON as TokenizerJson, [...single, ...pair]);
 
   const encodeWithTypes = (text: string, textPair?: string): { ids: number[]; typeIds: number[] } => {
     let a = contentIds(text);
@@ -174,11 +177,20 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
     modelLimit,
     numSpecialTokens: (isPair) => (isPair ? nPair : nSingle),
     unkId,
+    specialIds,
   };
 }
 
 interface TokenizerJson {
   model?: { unk_token?: string | null; unk_id?: number | null };
+  added_tokens?: { id?: unknown; special?: unknown }[];
+}
+
+function specialTokenIds(json: TokenizerJson | undefined, slots: Slot[]): number[] {
+  const ids = new Set<number>();
+  for (const t of Array.isArray(json?.added_tokens) ? json.added_tokens : []) if (t?.special === true && typeof t.id === 'number') ids.add(t.id);
+  for (const s of slots) if (s.kind === 'special') ids.add(s.id);
+  return [...ids].sort((a, b) => a - b);
 }
 
 /**

@@ -43,16 +43,16 @@ export interface ExtractorOptions {
   /** Feature cache folder (null/undefined: no cache). */
   cacheDir?: string | null;
   /**
-   * Vocabulary trimming seen from the tokenizer's side: ids outside `keep` are fed as `unkId`,
-   * which is what a graph with a trimmed word-embedding table does. `tag` names the kept set in
-   * the cache key; examples whose ids are all kept share the untrimmed features.
+   * Vocabulary trimming seen from the tokenizer's side: each id is fed as `readsAs[id]`, which is
+   * what a graph with a trimmed word-embedding table does. `tag` names the map in the cache key;
+   * examples whose ids are all kept share the untrimmed features.
    */
   idRemap?: IdRemap;
 }
 
 export interface IdRemap {
-  keep: Set<number>;
-  unkId: number;
+  /** The source id each source id reads after the trim (its own when kept). */
+  readsAs: Int32Array;
   tag: string;
 }
 
@@ -127,10 +127,10 @@ export class Extractor {
     if (r) {
       for (const e of encoded) {
         for (let i = 0; i < e.ids.length; i++) {
-          if (!r.keep.has(e.ids[i])) {
-            e.ids[i] = r.unkId;
-            remapped = true;
-          }
+          const to = r.readsAs[e.ids[i]];
+          if (to === e.ids[i]) continue;
+          e.ids[i] = to;
+          remapped = true;
         }
       }
     }

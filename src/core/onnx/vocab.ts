@@ -3,7 +3,8 @@
  *
  * The tokenizer is left as it is (a byte-level BPE cannot drop tokens without breaking its
  * merges); instead the graph gets an id map in front of the word-embedding Gather: kept ids go to
- * their row in the smaller table, every other id to the unknown token's row. Inputs, outputs and
+ * their row in the smaller table, every other id to the row of a kept id (the nearest kept token
+ * or the unknown token, pipeline/nearestTokens.ts). Inputs, outputs and
  * the position ids (computed from the original input_ids) are unchanged, so the trimmed model is a
  * drop-in replacement that gives bit-identical outputs on every text made only of kept tokens.
  */
@@ -11,6 +12,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../commit/atomicDir';
 import { UnsupportedModelError } from '../errors';
+import { UnseenTokens } from '../optimize/unseenTokens';
+
+export type { UnseenTokens };
 import { BFLOAT16 } from './build';
 import { DataType, GraphEdit, NewInitializer, OnnxInitializer, OnnxModel, OnnxNode, int64Initializer } from './model';
 
@@ -85,17 +89,22 @@ function checkQuantization(model: OnnxModel, e: WordEmbedding): void {
 }
 
 /**
- * The edit that keeps rows `kept` (sorted, distinct source ids) of the word-embedding table and maps
- * every other id to `unkId`'s row. `unkId` must be in `kept`.
+ * The edit that keeps rows `kept` (sorted, distinct source ids) of the word-embedding table and
+ * sends every id to the row of `readsAs[id]` (a kept id: its own for kept ids; for dropped ones the
+ * unknown token or a nearest kept token, pipeline/nearestTokens.ts).
  */
-export function vocabTrimEdit(model: OnnxModel, kept: number[], unkId: number): { edit: GraphEdit; embedding: WordEmbedding } {
+export function vocabTrimEdit(model: OnnxModel, kept: number[], readsAs: ArrayLike<number>, note: VocabNote): { edit: GraphEdit; embedding: WordEmbedding } {
   const e = findWordEmbedding(model);
   checkQuantization(model, e);
   const newIndex = new Map(kept.map((id, i) => [id, i]));
-  const unkRow = newIndex.get(unkId);
-  if (unkRow === undefined) throw new UnsupportedModelError(`{{vocabTrim}}: the unknown token (id ${unkId}) must be kept.`);
+  if (!newIndex.has(note.unkId)) throw new UnsupportedModelError(`{{vocabTrim}}: the unknown token (id ${note.unkId}) must be kept.`);
   for (const id of kept) if (!(Number.isInteger(id) && id >= 0 && id < e.vocab)) throw new UnsupportedModelError(`{{vocabTrim}}: token id ${id} is outside the vocabulary of ${e.vocab}.`);
-  const map = Array.from({ length: e.vocab }, (_, id) => newIndex.get(id) ?? unkRow);
+  if (readsAs.length !== e.vocab) throw new UnsupportedModelError(`{{vocabTrim}}: the id map has ${readsAs.length} entries for a vocabulary of ${e.vocab}.`);
+  const map = Array.from({ length: e.vocab }, (_, id) => {
+    const row = newIndex.get(readsAs[id]);
+    if (row === undefined || (newIndex.has(id) && readsAs[id] !== id)) throw new UnsupportedModelError(`{{vocabTrim}}: token id ${id} would read id ${readsAs[id]}, which is not kept or moves a kept id.`);
+    return row;
+  });
   const mapName = 'probescale/vocab/map';
   const idsName = 'probescale/vocab/input_ids';
   const table: NewInitializer = { name: e.weight.name, dataType: e.weight.dataType, dims: [kept.length, e.hidden], data: readRows(model, e.weight, kept) };
@@ -105,17 +114,32 @@ export function vocabTrimEdit(model: OnnxModel, kept: number[], unkId: number): 
     renameInputs: (n, input) => (n === e.node && input === e.idsInput ? idsName : input),
     keepInitializer: (name) => name !== e.weight.name,
     newInitializers: [int64Initializer(mapName, map, [e.vocab]), table],
-    metadata: { [VOCAB_METADATA_KEY]: JSON.stringify({ sourceVocab: e.vocab, kept: kept.length, unkId }) },
+    // Absent `unseen` means the unknown token's row (the only map before nearest tokens).
+    metadata: { [VOCAB_METADATA_KEY]: JSON.stringify({ sourceVocab: e.vocab, kept: kept.length, unkId: note.unkId, ...(note.unseen === 'nearest' ? { unseen: note.unseen } : {}) }) },
   };
   return { edit, embedding: e };
 }
 
+/** What the trimmed graph's metadata records beside the sizes. */
+export interface VocabNote {
+  unkId: number;
+  /** How dropped ids were sent to kept rows (pipeline/nearestTokens.ts). */
+  unseen: UnseenTokens;
+}
+
+
+/** readsAs for the `unknown` policy: kept ids read their own row, every other id the unknown token's. */
+export function unknownTokenMap(vocab: number, kept: number[], unkId: number): Int32Array {
+  const keep = new Set(kept);
+  return Int32Array.from({ length: vocab }, (_, id) => (keep.has(id) ? id : unkId));
+}
+
 /** Rewrites an ONNX file in place (through a sibling temporary file) with its vocabulary trimmed. */
-export function trimVocabFile(file: string, kept: number[], unkId: number): void {
+export function trimVocabFile(file: string, kept: number[], readsAs: ArrayLike<number>, note: VocabNote): void {
   const model = OnnxModel.open(file);
   writeFileAtomic(file, (tmp) => {
     try {
-      model.write(tmp, vocabTrimEdit(model, kept, unkId).edit);
+      model.write(tmp, vocabTrimEdit(model, kept, readsAs, note).edit);
     } finally {
       model.close();
     }

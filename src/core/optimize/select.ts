@@ -213,10 +213,15 @@ export function selectionVerdict(s: {
 }
 
 /** One sentence on a --vocab-trim, for the CLI summary and the model card. */
-export function describeVocabTrim(v: { sourceVocab: number; keptTokens: number; wordEmbeddingParams: { before: number; after: number }; unseenTestTokens: Record<string, number>; unprunedFinalTrimmed: Record<string, { accuracy: number }> }, unprunedFinal: Record<string, number>): string {
+export function describeVocabTrim(v: { sourceVocab: number; keptTokens: number; unseen?: 'nearest' | 'unknown'; wordEmbeddingParams: { before: number; after: number }; unseenTestTokens: Record<string, number>; unprunedFinalTrimmed: Record<string, { accuracy: number }> }, unprunedFinal: Record<string, number>): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const per = Object.keys(v.unseenTestTokens)
     .map((t) => `${t}: ${(100 * v.unseenTestTokens[t]).toFixed(2)} % of test tokens unseen, unpruned final layer ${(100 * unprunedFinal[t]).toFixed(1)} → ${(100 * v.unprunedFinalTrimmed[t].accuracy).toFixed(1)} %`)
     .join('; ');
-  return `Vocabulary trimmed to the ${n(v.keptTokens)} of ${n(v.sourceVocab)} tokens the training texts use (word embeddings ${n(v.wordEmbeddingParams.before)} → ${n(v.wordEmbeddingParams.after)} parameters); other ids read the unknown token's row. ${per}.`;
+  return `Vocabulary trimmed to the ${n(v.keptTokens)} of ${n(v.sourceVocab)} tokens the training texts use (word embeddings ${n(v.wordEmbeddingParams.before)} → ${n(v.wordEmbeddingParams.after)} parameters); ${unseenWords(v.unseen)}. ${per}.`;
+}
+
+/** Where a trimmed vocabulary's dropped ids read, in words (report, card, CLI, panel). */
+export function unseenWords(unseen: 'nearest' | 'unknown' | undefined): string {
+  return unseen === 'nearest' ? "other ids read the row of their nearest kept token (cosine of the source word embeddings; special tokens read the unknown token's)" : "other ids read the unknown token's row";
 }

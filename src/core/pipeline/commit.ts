@@ -47,7 +47,7 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
   const { winner, splits, vocab, report } = x;
   stage(ctx, 'commit', `writing ${x.out}`);
   await writeFolderAtomically(x.out, x.overwrite, async (tmp) => {
-    const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, note: 'ONNX graphs map ids outside the kept set to the unknown token; model.safetensors keeps the full vocabulary' } } : {};
+    const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, unseen: vocab.unseen, note: `ONNX graphs map ids outside the kept set to ${vocab.unseen === 'nearest' ? 'their nearest kept token (cosine of the source word embeddings; special tokens to the unknown token)' : 'the unknown token'}; model.safetensors keeps the full vocabulary` } } : {};
     const tasks: (CommittedTask & { weight: number })[] = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
     const extra = { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } };
     const heads = splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] }));

@@ -28,7 +28,7 @@ export async function extractAll(extractor: Extractor, tasks: TaskData[], ctx: J
 }
 
 export interface FullFeatures {
-  /** What the model sees (with --vocab-trim, unseen ids read the unknown token's row). */
+  /** What the model sees (with --vocab-trim, unseen ids read a kept token's row). */
   feats: FeatureSet;
   /** The source model as it is (untrimmed vocabulary): the reference and the per-layer report. */
   plain: FeatureSet;

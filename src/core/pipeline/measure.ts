@@ -143,7 +143,7 @@ export class SubsetEvaluator {
     private readonly params: (kept: number[]) => number,
     /** Full-model features of every hidden state, per task: a prefix's output is one of them. */
     private readonly full?: Map<string, { train: LayerFeatures; test: LayerFeatures }>,
-    /** --vocab-trim: ids the trimmed graph would send to the unknown token. */
+    /** --vocab-trim: the kept id each id reads in the trimmed graph. */
     private readonly idRemap?: IdRemap,
     /** --compensate: builds compensated candidates and counts their parameters. */
     private readonly compensator?: Compensator,

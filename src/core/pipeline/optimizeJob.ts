@@ -88,7 +88,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   if (mode === 'width' || mode === 'all') checkFullWidth(info, mode);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
-  const vocab = job.vocabTrim ? await planVocabTrim(info, run.tokenizer, run.tasks, ctx.signal) : null;
+  const vocab = job.vocabTrim ? await planVocabTrim(info, run.tokenizer, run.tasks, ctx.signal, job.vocabUnseen) : null;
   // With --embedding-rank the budget may go below the block-less model with the whole word table.
   const account = budgetAccount(job, info, vocab?.kept.length ?? null);
   const { acc, ranks } = account;

@@ -105,6 +105,7 @@ export function vocabTrimReport(vocab: VocabPlan, unprunedFinalTrimmed: Record<s
     unkId: vocab.unkId,
     wordEmbeddingParams: { before: vocab.sourceVocab * vocab.hidden, after: vocab.kept.length * vocab.hidden },
     unseenTestTokens: vocab.unseenTestTokens,
+    unseen: vocab.unseen,
     unprunedFinalTrimmed,
   };
 }

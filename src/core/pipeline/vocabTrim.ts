@@ -1,7 +1,8 @@
 /**
  * `optimize --vocab-trim`: keep the word-embedding rows of the tokens the training texts use (plus
- * padding and the unknown token); every other id reads the unknown token's row. Measured for real:
- * test features are extracted with unseen ids replaced, exactly what the trimmed graph computes.
+ * padding and the unknown token); every other id reads the row of its nearest kept token
+ * (nearestTokens.ts). Measured for real: test features are extracted with unseen ids replaced,
+ * exactly what the trimmed graph computes.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,9 +12,10 @@ import { TaskData } from '../data/dataset';
 import { TextTokenizer } from '../data/tokenize';
 import { IdRemap } from '../extract/extractor';
 import { ModelInfo } from '../model/modelInfo';
-import { findWordEmbedding, trimVocabFile } from '../onnx/vocab';
+import { findWordEmbedding, trimVocabFile, UnseenTokens } from '../onnx/vocab';
 import type { JobContext, OptimizeJob } from '../jobs';
 import { budgetAccount, BudgetAccount, BudgetOptions } from '../optimize/budgetAccount';
+import { unseenTokenMap } from './nearestTokens';
 import { withPrepared } from './prepare';
 
 export interface VocabPlan {
@@ -24,6 +26,8 @@ export interface VocabPlan {
   hidden: number;
   /** Word-embedding parameters removed: (sourceVocab − kept) × hidden. */
   savedParams: number;
+  /** Where dropped ids read; `nearest` falls back to `unknown` for tables it cannot compare. */
+  unseen: UnseenTokens;
   remap: IdRemap;
   /** Share of test tokens (special tokens included) that are not kept, per task. */
   unseenTestTokens: Record<string, number>;
@@ -61,25 +65,27 @@ export async function keptTokenIds(tokenizer: TextTokenizer, tasks: TaskData[], 
   return [...keep].sort((a, b) => a - b);
 }
 
-export async function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[], signal?: AbortSignal): Promise<VocabPlan> {
+export async function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[], signal?: AbortSignal, unseen: UnseenTokens = 'nearest'): Promise<VocabPlan> {
   const kept = await keptTokenIds(tokenizer, tasks, info, signal);
   const unkId = tokenizer.unkId!;
   const e = findWordEmbedding(info.model);
+  const exclude = new Set([tokenizer.padId, ...(tokenizer.specialIds ?? [])]);
+  const map = await unseenTokenMap(info.model, e, kept, unkId, exclude, unseen, signal);
   const keep = new Set(kept);
   const unseenTestTokens: Record<string, number> = {};
   for (const t of tasks) {
     let all = 0;
-    let unseen = 0;
+    let dropped = 0;
     for (const ex of t.test) {
       for (const id of tokenizer.encode(ex.text, ex.textPair)) {
         all++;
-        if (!keep.has(id)) unseen++;
+        if (!keep.has(id)) dropped++;
       }
     }
-    unseenTestTokens[t.name] = all ? unseen / all : 0;
+    unseenTestTokens[t.name] = all ? dropped / all : 0;
   }
-  const tag = crypto.createHash('sha256').update(kept.join(',')).digest('hex').slice(0, 16);
-  return { kept, unkId, sourceVocab: e.vocab, hidden: e.hidden, savedParams: (e.vocab - kept.length) * e.hidden, remap: { keep, unkId, tag }, unseenTestTokens };
+  const tag = crypto.createHash('sha256').update(Buffer.from(map.readsAs.buffer)).digest('hex').slice(0, 16);
+  return { kept, unkId, sourceVocab: e.vocab, hidden: e.hidden, savedParams: (e.vocab - kept.length) * e.hidden, unseen: map.policy, remap: { readsAs: map.readsAs, tag }, unseenTestTokens };
 }
 
 /**
@@ -102,6 +108,6 @@ export function trimCommittedGraphs(dir: string, plan: VocabPlan): string[] {
   files.push(...graphsIn(path.join(dir, 'onnx')));
   const cls = path.join(dir, 'classifiers');
   if (fs.existsSync(cls)) for (const t of fs.readdirSync(cls)) files.push(...graphsIn(path.join(cls, t, 'onnx')));
-  for (const f of files) trimVocabFile(f, plan.kept, plan.unkId);
+  for (const f of files) trimVocabFile(f, plan.kept, plan.remap.readsAs, { unkId: plan.unkId, unseen: plan.unseen });
   return files.map((f) => path.relative(dir, f));
 }

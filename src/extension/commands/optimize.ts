@@ -92,6 +92,7 @@ function optimizeOptions(s: Services, config: OptimizeConfig, warn: boolean): Op
     candidates: n ?? defaults.candidates,
     select: rule ?? defaults.select,
     vocabTrim: v ?? defaults.vocabTrim,
+    vocabUnseen: defaults.vocabUnseen,
     baselines: defaults.baselines,
     compensate: comp ?? defaults.compensate,
     widthScore: w ?? defaults.widthScore,

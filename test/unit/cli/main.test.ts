@@ -106,3 +106,25 @@ test('--width-score where no block is narrowed (--compensate none or bridge) is 
   for (const c of ['width', 'all']) assert.doesNotThrow(() => jobFromArgs([...base, '--compensate', c, '--width-score', 'mixed']));
   assert.doesNotThrow(() => jobFromArgs([...base, '--compensate', 'bridge']), 'the default score is not a choice the user made');
 });
+
+test('--vocab-unseen: read only with --vocab-trim, one of nearest|unknown, default nearest, and recorded in the command line when not the default', () => {
+  const base = ['optimize', robertaMini, '--task', sentlen, '--budget', '0.5', '--out', path.join(os.tmpdir(), 'never-written')];
+  assert.throws(
+    () => jobFromArgs([...base, '--vocab-unseen', 'unknown']),
+    (e: unknown) => messageIn(e, cliFlag) === '--vocab-unseen unknown: it says where the ids --vocab-trim drops are read, and there is no --vocab-trim; add it, or leave this out.',
+  );
+  assert.throws(
+    () => jobFromArgs([...base, '--vocab-trim', '--vocab-unseen', 'unk']),
+    (e: unknown) => /^--vocab-unseen unk: use nearest .* or unknown/.test(messageIn(e, cliFlag)),
+  );
+  const job = (args: string[]) => {
+    const r = jobFromArgs([...base, '--vocab-trim', ...args]);
+    assert.ok(r !== 'help' && r.job.type === 'optimize');
+    return r.job;
+  };
+  assert.equal(job([]).vocabUnseen, undefined);
+  assert.doesNotMatch(job(['--vocab-unseen', 'nearest']).command!, /--vocab-unseen/);
+  const unknown = job(['--vocab-unseen', 'unknown']);
+  assert.equal(unknown.vocabUnseen, 'unknown');
+  assert.match(unknown.command!, /--vocab-trim --vocab-unseen unknown/);
+});

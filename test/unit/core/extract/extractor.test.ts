@@ -8,6 +8,7 @@ import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor, batchTokenLimit } from '../../../../src/core/extract/extractor';
 import { openModel } from '../../../../src/core/model/modelInfo';
+import { findWordEmbedding, unknownTokenMap } from '../../../../src/core/onnx/vocab';
 import { fixture, robertaMini, tasksDir } from '../../../helpers';
 
 test('extraction makes exactly one forward pass per batch and matches plain inference', async () => {
@@ -76,7 +77,7 @@ test('an id remap (--vocab-trim) shares the cache where it changes nothing and f
   const trainPlain = await plain.extract(task.train, 'train');
   const testPlain = await plain.extract(task.test, 'test');
   await plain.release();
-  const trimmed = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir, idRemap: { keep, unkId: tok.unkId!, tag: 't' } });
+  const trimmed = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir, idRemap: { readsAs: unknownTokenMap(findWordEmbedding(info.model).vocab, [...keep], tok.unkId!), tag: 't' } });
   const trainTrim = await trimmed.extract(task.train, 'train');
   assert.equal(trimmed.forwardPasses, 0, 'training rows are all kept: the untrimmed features are served from the cache');
   assert.deepEqual(trainTrim.pooled.mean, trainPlain.pooled.mean);

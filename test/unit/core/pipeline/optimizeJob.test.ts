@@ -14,7 +14,8 @@ import { OptimizeJob, ProgressEvent } from '../../../../src/core/jobs';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
-import { trimVocabFile } from '../../../../src/core/onnx/vocab';
+import { findWordEmbedding, trimVocabFile, unknownTokenMap } from '../../../../src/core/onnx/vocab';
+import { OnnxModel } from '../../../../src/core/onnx/model';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { emptyPlan } from '../../../../src/core/compensate/graph';
 import { encoderOf, writeCompensatedOnnx } from '../../../../src/core/compensate/build';
@@ -69,7 +70,13 @@ function editedCopy(dir: string, name: string, edit: (file: string) => void): st
 test('--embedding-rank on a word table that is trimmed or already factorised is refused before any pass, naming the option', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
   try {
-    const trimmed = editedCopy(dir, 'trimmed', (f) => trimVocabFile(f, Array.from({ length: 300 }, (_, i) => i), 1));
+    const trimmed = editedCopy(dir, 'trimmed', (f) => {
+      const keep = Array.from({ length: 300 }, (_, i) => i);
+      const m = OnnxModel.open(f);
+      const vocab = findWordEmbedding(m).vocab;
+      m.close();
+      trimVocabFile(f, keep, unknownTokenMap(vocab, keep, 1), { unkId: 1, unseen: 'unknown' });
+    });
     const factorised = editedCopy(dir, 'factorised', (f) => {
       const info = openModel(fixture('tiny-bert'));
       const plan = emptyPlan([0, 1, 2, 3]);

@@ -2,7 +2,7 @@
  * The pipeline restructure changes no number: probe, optimize (with and without --vocab-trim) and
  * eval (committed and plain) on the tiny fixtures write the same reports, model cards, config.json
  * and terminal output as commit e8d4edd did (test/fixtures/reports-before), apart from times,
- * latencies and paths.
+ * latencies and paths. The trimmed runs ask for `--vocab-unseen unknown`, e8d4edd's only map.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ const bshift = `bshift=${path.join(tasksDir, 'bshift')}:0.5`;
 /** Fields that name a place or a time: they differ between machines and runs by design. */
 const VARYING = new Set(['createdAt', 'timings', 'timing', 'dir', 'onnxFile', 'source', 'loadedFrom', 'command', 'paths']);
 /** Fields reports gained after e8d4edd (the report contract only ever adds fields). */
-const ADDED = new Set(['graphFrom', 'search', 'heuristics', 'checksums', 'integrity']);
+const ADDED = new Set(['graphFrom', 'search', 'heuristics', 'checksums', 'integrity', 'unseen']);
 /** The selection rule added after e8d4edd: its simulation entry and sentence (the picks must not change). */
 const isAddedRule = (x: unknown) => (x as { rule?: unknown } | null)?.rule === 'heuristic';
 const ADDED_RULE_TEXT = /; heuristic \d+\.\d %, ≥ best heuristic in \d+ % of repeats/g;
@@ -82,7 +82,7 @@ test('probe, optimize and eval reports equal those of the code before the restru
   same(out, 'opt-roberta/config.json', 'optimize-tiny-roberta.config.json');
   sameText(out, fs.readFileSync(path.join(out, 'opt-roberta', 'README.md'), 'utf8'), 'optimize-tiny-roberta.card.md');
 
-  const vocabArgs = ['optimize', fixture('tiny-bert'), '--task', sentlen, '--c', '1', '--budget', '0.9', '--candidates', '2', '--vocab-trim', '--select', 'one-se', '--out', 'opt-bert-vocab'];
+  const vocabArgs = ['optimize', fixture('tiny-bert'), '--task', sentlen, '--c', '1', '--budget', '0.9', '--candidates', '2', '--vocab-trim', '--vocab-unseen', 'unknown', '--select', 'one-se', '--out', 'opt-bert-vocab'];
   sameText(out, run(out, vocabArgs), 'optimize-tiny-bert-vocab.stdout.txt');
   same(out, 'opt-bert-vocab/probescale-report.json', 'optimize-tiny-bert-vocab.json');
   sameText(out, fs.readFileSync(path.join(out, 'opt-bert-vocab', 'README.md'), 'utf8'), 'optimize-tiny-bert-vocab.card.md');
