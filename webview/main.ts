@@ -10,7 +10,8 @@ import { el } from './dom';
 import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
-import { allBlocks, bestPrefix, blockRelevance, describeBlocks, topK } from './selection';
+import { allBlocks, bestPrefix, blockRelevance, describeBlocks, scoreRows, topK, topKChoices } from './selection';
+import { renderBlockGrid } from './blockGrid';
 import { renderSelection } from './selectionSection';
 import * as ui from './toolkit';
 import { Host } from './vscodeApi';
@@ -24,6 +25,8 @@ interface ViewState {
   kept: number[];
   tableTask: string | null;
   topK: number;
+  /** The page of the prune form's block checkboxes (models with more than BLOCKS_PER_PAGE blocks). */
+  blockPage?: number;
   written: Extract<PruneOutcome, { status: 'written' }> | null;
 }
 
@@ -45,7 +48,9 @@ class App {
   private readonly root: HTMLElement;
   private accuracy: AccuracyChart | undefined;
   private influence: InfluenceChart | undefined;
-  private checkboxes: ui.CheckboxHandle[] = [];
+  /** The block checkboxes drawn (one page of them on a large model), by block. */
+  private checkboxes = new Map<number, ui.CheckboxHandle>();
+  private blockGrid: HTMLElement | undefined;
   /** Buttons that start work; disabled while a job runs. */
   private workButtons: HTMLElement[] = [];
   private pruneSummary: HTMLElement | undefined;
@@ -108,6 +113,7 @@ class App {
         kept: report.selection?.kept ?? prefix,
         tableTask: Object.keys(report.tasks)[0] ?? null,
         topK: Math.min(n, Math.max(1, prefix.length || Math.ceil(n / 2))),
+        blockPage: 0,
         written: null,
       };
     } else {
@@ -125,7 +131,7 @@ class App {
     this.influence?.destroy();
     this.accuracy = this.influence = undefined;
     this.workButtons = [];
-    this.checkboxes = [];
+    this.checkboxes = new Map();
     this.root.replaceChildren();
     const r = this.state.report;
     this.jobBox = el('section', { class: 'job', id: 'job' });
@@ -243,7 +249,11 @@ class App {
       el('thead', {}, el('tr', {}, el('th', { text: 'layer' }), el('th', { text: 'acc %' }), el('th', { text: 'F1 %' }), el('th', { text: 'sel', title: explain('selectivity') }))),
     );
     const body = el('tbody');
+    // A hand-made report may have thousands of layers: the table lists the first, the best and the last.
+    const { shown, hidden } = scoreRows(t.layers.map((l) => l.layer), t.bestLayer);
+    const listed = new Set(shown);
     for (const l of t.layers) {
+      if (!listed.has(l.layer)) continue;
       const best = l.layer === t.bestLayer;
       const row = el(
         'tr',
@@ -256,7 +266,8 @@ class App {
       body.append(row);
     }
     table.append(body);
-    const foot = el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}` });
+    const more = hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '';
+    const foot = el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
     return el('section', { section: 'scores' }, head, el('div', { class: 'table-box' }, table), foot);
   }
 
@@ -283,7 +294,7 @@ class App {
     const best = ui.button('Best prefix', { title: 'Blocks 0..k−1, where k is the lowest layer reaching every task’s best probe score', onClick: () => this.setKept(bestPrefix(r)) });
     const top = ui.button('Top-k by relevance', { title: `The k blocks with the highest ${blockRelevance(r).source === 'influence' ? 'Block Influence' : 'probe gain'}`, onClick: () => this.setKept(topK(r, this.state.topK)) });
     const k = ui.dropdown(
-      allBlocks(r).map((b) => ({ value: String(b + 1), label: `k = ${b + 1}` })),
+      topKChoices(n, this.state.topK).map((v) => ({ value: String(v), label: `k = ${v}` })),
       String(this.state.topK || 1),
       (v) => {
         this.state.topK = Number(v);
@@ -297,12 +308,8 @@ class App {
     k.id = 'preset-k';
     all.id = 'preset-all';
     const presets = el('div', { class: 'presets' }, best, all, el('span', { class: 'group' }, top, k));
-    const grid = el('div', { class: 'blocks', id: 'blocks' });
-    for (let b = 0; b < n; b++) {
-      const c = ui.checkbox(String(b), this.state.kept.includes(b), (checked) => this.toggle(b, checked), `block ${b}: ${exact(r.model.params.perBlock[b] ?? 0)} parameters`);
-      this.checkboxes.push(c);
-      grid.append(c.element);
-    }
+    this.blockGrid = el('div');
+    this.renderBlocks(r);
     this.pruneSummary = el('p', { class: 'summary', id: 'prune-summary' });
     this.commitButton = ui.button('Commit pruned model', {
       appearance: 'primary',
@@ -313,7 +320,32 @@ class App {
     this.workButtons.push(this.commitButton);
     this.writtenBox = el('div', { class: 'written', id: 'written' });
     this.renderWritten();
-    return el('section', { class: 'prune', section: 'prune' }, el('h3', { text: 'Prune' }), presets, el('p', { class: 'hint', text: 'Blocks to keep (0 = first block):' }), grid, this.pruneSummary, this.commitButton, this.writtenBox);
+    return el('section', { class: 'prune', section: 'prune' }, el('h3', { text: 'Prune' }), presets, el('p', { class: 'hint', text: 'Blocks to keep (0 = first block):' }), this.blockGrid, this.pruneSummary, this.commitButton, this.writtenBox);
+  }
+
+  /** The block checkboxes (one page of them on a large model); `focus` puts the keyboard back on a pager button after paging. */
+  private renderBlocks(r: ReportData, focus?: string): void {
+    const box = this.blockGrid;
+    if (!box) return;
+    const grid = renderBlockGrid(
+      {
+        count: r.model.numLayers,
+        kept: new Set(this.state.kept),
+        page: this.state.blockPage ?? 0,
+        title: (b) => `block ${b}: ${exact(r.model.params.perBlock[b] ?? 0)} parameters`,
+        onToggle: (b, checked) => this.toggle(b, checked),
+        onPage: (page) => {
+          const forward = page > (this.state.blockPage ?? 0);
+          this.state.blockPage = page;
+          this.save();
+          this.renderBlocks(r, forward ? 'blocks-next' : 'blocks-prev');
+        },
+      },
+      ui,
+    );
+    this.checkboxes = grid.checkboxes;
+    box.replaceChildren(grid.element);
+    if (focus) (box.querySelector<HTMLElement>(`#${focus}:not([disabled])`) ?? box.querySelector<HTMLElement>('#blocks vscode-checkbox'))?.focus();
   }
 
   private renderCharts(): void {
@@ -376,7 +408,10 @@ class App {
   private setKept(kept: number[], syncBoxes = true): void {
     this.state.kept = [...new Set(kept)].sort((a, b) => a - b);
     this.save();
-    if (syncBoxes) this.checkboxes.forEach((c, b) => (c.checked = this.state.kept.includes(b)));
+    if (syncBoxes) {
+      const kept = new Set(this.state.kept);
+      this.checkboxes.forEach((c, b) => (c.checked = kept.has(b)));
+    }
     this.updateSelection();
     this.postSelection();
   }

@@ -48,3 +48,48 @@ export function topK(report: ReportData, k: number): number[] {
 export function describeBlocks(kept: readonly number[]): string {
   return formatBlockRanges(kept);
 }
+
+/** Up to this many blocks every k is offered, and every layer has a row in the scores table. */
+export const LIST_ALL_UP_TO = 64;
+
+/** The k values the "Top-k by relevance" dropdown offers: every k up to LIST_ALL_UP_TO blocks; beyond, 1–16, each tenth of the model and `current`. */
+export function topKChoices(blocks: number, current: number): number[] {
+  if (blocks <= LIST_ALL_UP_TO) return Array.from({ length: blocks }, (_, i) => i + 1);
+  const ks = new Set<number>(Array.from({ length: 16 }, (_, i) => i + 1));
+  for (let t = 1; t <= 10; t++) ks.add(Math.max(1, Math.round((t * blocks) / 10)));
+  if (current >= 1 && current <= blocks) ks.add(current);
+  return [...ks].sort((a, b) => a - b);
+}
+
+/** The layers the scores table lists: all up to LIST_ALL_UP_TO + 1 hidden states; beyond, the first ones, the best and the last (`hidden` are left out). */
+export function scoreRows(layers: readonly number[], best: number): { shown: number[]; hidden: number } {
+  if (layers.length <= LIST_ALL_UP_TO + 1) return { shown: [...layers], hidden: 0 };
+  const keep = new Set(layers.slice(0, LIST_ALL_UP_TO / 2));
+  if (layers.includes(best)) keep.add(best);
+  keep.add(layers[layers.length - 1]);
+  const shown = layers.filter((l) => keep.has(l));
+  return { shown, hidden: layers.length - shown.length };
+}
+
+/** The prune form shows this many block checkboxes at a time (see blockGrid.ts). */
+export const BLOCKS_PER_PAGE = 64;
+
+/** What the prune form's block grid draws (blockGrid.ts renderBlockGrid). */
+export interface BlockGridOptions {
+  /** Blocks in the model. */
+  count: number;
+  kept: ReadonlySet<number>;
+  /** The page shown (0-based); clamped to the pages there are. */
+  page: number;
+  title(block: number): string;
+  onToggle(block: number, checked: boolean): void;
+  /** Another page was asked for; the caller keeps it (view state) and draws the grid again. */
+  onPage(page: number): void;
+}
+
+/** The pages of `count` blocks and the blocks on page `page` (clamped). */
+export function blockPage(count: number, page: number): { page: number; pages: number; first: number; end: number } {
+  const pages = Math.max(1, Math.ceil(count / BLOCKS_PER_PAGE));
+  const p = Math.min(Math.max(0, Math.floor(page) || 0), pages - 1);
+  return { page: p, pages, first: p * BLOCKS_PER_PAGE, end: Math.min(count, (p + 1) * BLOCKS_PER_PAGE) };
+}

@@ -19,6 +19,8 @@ export type ProgressEvent =
   | { kind: 'extract'; label: string; done: number; total: number }
   | { kind: 'probe'; task: string; done: number; total: number }
   | { kind: 'candidate'; done: number; total: number; subset: string }
+  /** Rows of `label` whose tokens are counted (the budget picker's count with vocabTrim). */
+  | { kind: 'count'; label: string; done: number; total: number }
   | { kind: 'log'; level: LogLevel; message: string };
 
 /** What every core job receives from its host. */

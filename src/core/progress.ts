@@ -16,6 +16,8 @@ export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { 
     case 'candidate':
       // `done` counts the subsets measured before this one; local search makes `total` grow.
       return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${e.subset}`, fraction: e.total ? Math.min(1, e.done / e.total) : null };
+    case 'count':
+      return { message: `counting the tokens of ${e.label}: ${e.done.toLocaleString('en-US')} of ${e.total.toLocaleString('en-US')} rows`, fraction: e.total ? e.done / e.total : null };
     default: {
       const never: never = e;
       throw new Error(`unknown progress event ${JSON.stringify(never)}`);
@@ -42,7 +44,7 @@ export interface OverallProgress {
   etaSeconds: number | null;
 }
 
-type JobKind = 'probe' | 'prune' | 'eval' | 'optimize';
+type JobKind = 'probe' | 'prune' | 'eval' | 'optimize' | 'count';
 
 /** The stages the tracker counts for a job, in order (scripts/stageShares.ts times these). */
 export function stagesOf(kind: JobKind): string[] {
@@ -92,6 +94,11 @@ export const STAGES: Record<JobKind, StageShare[]> = {
   prune: [
     { stage: 'load', label: 'loading the model', share: 0.1 },
     { stage: 'prune', label: 'writing the pruned folder', share: 0.9 },
+  ],
+  // The budget picker's count of the training texts' tokens (probescale.vocabTrim): not timed, the rows are the measure.
+  count: [
+    { stage: 'load', label: 'loading the model and tasks', share: 0.1 },
+    { stage: 'count', label: 'counting the tokens of the training texts', share: 0.9 },
   ],
 };
 
@@ -146,6 +153,7 @@ export class JobProgress {
     const part = e.total ? Math.min(1, e.done / e.total) : 0;
     const stage = this.stages[this.index]?.stage;
     if (e.kind === 'candidate') return stage === 'candidates' ? part : this.inner;
+    if (e.kind === 'count') return stage === 'count' ? part : this.inner;
     const key = e.kind === 'extract' ? e.label : e.task;
     if (stage === 'eval') return Math.min(1, (this.repeats + part) / Math.max(1, this.tasks));
     if ((e.kind === 'extract' && stage !== 'extract') || (e.kind === 'probe' && stage !== 'probe')) return this.inner;

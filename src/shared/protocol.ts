@@ -204,8 +204,11 @@ export interface ReportData {
   claimed?: Record<string, number>;
 }
 
-/** The job types the host can run for the view; kept in step with the core's `Job['type']`. */
-export type JobKind = 'probe' | 'prune' | 'eval' | 'optimize';
+/**
+ * What a running job does: the core's `Job['type']` (kept in step with it), or `count`, the
+ * budget picker's count of the training texts' tokens, which runs in the extension host.
+ */
+export type JobKind = 'probe' | 'prune' | 'eval' | 'optimize' | 'count';
 
 /** What a commit of a pruned model produced. */
 export type PruneOutcome =

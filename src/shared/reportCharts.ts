@@ -205,6 +205,89 @@ function labelSharedSpots(points: TradeoffPoint[]): void {
   for (const group of bySpot.values()) group[0].label = group.flatMap((p) => p.heuristics).join(', ');
 }
 
+// ---- label placement --------------------------------------------------------------------------
+
+/** A box on the drawing, in its pixels (y down). */
+export interface Box {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** A label to write beside a marker at (x, y): its text and size in pixels. */
+export interface LabelRequest {
+  x: number;
+  y: number;
+  text: string;
+  width: number;
+  height: number;
+  /** Distance from the marker's centre to the label (its radius and a little); default 6. */
+  gap?: number;
+}
+
+/** Where a label goes: the text's left end and baseline, and the box it covers. */
+export interface PlacedLabel {
+  index: number;
+  x: number;
+  baseline: number;
+  box: Box;
+}
+
+/** Where a label may sit around its marker, in order of preference: right below, right above, left below, left above, then one line further out in the same order. */
+const LABEL_SPOTS: { side: 1 | -1; below: boolean; row: number }[] = [0, 1].flatMap((row) => [
+  { side: 1 as const, below: true, row },
+  { side: 1 as const, below: false, row },
+  { side: -1 as const, below: true, row },
+  { side: -1 as const, below: false, row },
+]);
+
+const overlaps = (a: Box, b: Box) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+const inside = (a: Box, b: Box) => a.left >= b.left && a.right <= b.right && a.top >= b.top && a.bottom <= b.bottom;
+
+/**
+ * Greedy label placement: each label in turn (the first ones win: give the pick first) takes the
+ * first spot around its marker (LABEL_SPOTS) that stays within `bounds` and overlaps neither a
+ * label already placed nor an `obstacle` (the marker key); a label with no such spot is dropped,
+ * and the caller lists it elsewhere (the chart's key, the tooltip). `keep` labels are never
+ * dropped: with no free spot they take their first spot anyway (the pick's "ProbeScale").
+ */
+export function placeLabels(requests: LabelRequest[], bounds: Box, obstacles: Box[] = [], keep: (index: number) => boolean = () => false): { placed: PlacedLabel[]; dropped: number[] } {
+  const placed: PlacedLabel[] = [];
+  const dropped: number[] = [];
+  const taken = [...obstacles];
+  requests.forEach((r, index) => {
+    const gap = r.gap ?? 6;
+    const at = (spot: (typeof LABEL_SPOTS)[number]): PlacedLabel => {
+      const left = spot.side > 0 ? r.x + gap : r.x - gap - r.width;
+      const shift = spot.row * (r.height + 2);
+      const top = spot.below ? r.y + gap / 2 + shift : r.y - gap / 2 - r.height - shift;
+      // The baseline sits a fifth of the height above the box's bottom (descenders).
+      return { index, x: left, baseline: top + 0.8 * r.height, box: { left, top, right: left + r.width, bottom: top + r.height } };
+    };
+    const free = LABEL_SPOTS.map(at).find((p) => inside(p.box, bounds) && !taken.some((t) => overlaps(p.box, t)));
+    const chosen = free ?? (keep(index) ? at(LABEL_SPOTS[0]) : undefined);
+    if (!chosen) {
+      dropped.push(index);
+      return;
+    }
+    placed.push(chosen);
+    taken.push(chosen.box);
+  });
+  return { placed, dropped };
+}
+
+/** At most this many unlabelled names are listed under a chart's key; the rest are counted. */
+export const MAX_KEY_NAMES = 8;
+
+/** The lines under a chart's key for labels that did not fit beside their markers. */
+export function unlabelledLines(texts: string[]): string[] {
+  if (texts.length === 0) return [];
+  const shown = texts.slice(0, MAX_KEY_NAMES).map((t) => (t.length > 26 ? `${t.slice(0, 25)}…` : t));
+  const more = texts.length - shown.length;
+  return ['not labelled (too close):', ...shown, ...(more > 0 ? [`and ${more} more (hover the points)`] : [])];
+}
+
 /** The fitted curve (and band) on the chart's axes: per task as fitted, task-weighted as their weighted sum. */
 function fittedCurve(report: ReportData, s: SelectionData, opts: TradeoffOptions, notes: string[]): Pick<TradeoffSeries, 'curve' | 'band'> {
   const ws = taskWeights(report, opts.task);
@@ -484,31 +567,40 @@ export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], th
     if (series.curve && series.curve.length > 1) out.push(`<polyline points="${series.curve.map((p) => `${f1(X(p.fraction))},${f1(Y(p.y))}`).join(' ')}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
   });
   out.push('</g>');
+  // What labels must not cover: the budget lines' words, then the key right of the plot.
+  const taken: Box[] = [{ left: width - m.right + 4, top: m.top + 28, right: width, bottom: height }];
   list.forEach(({ name, series }, i) => {
     const c = theme.series[i % theme.series.length];
     out.push(`<line x1="${f1(X(series.budget))}" x2="${f1(X(series.budget))}" y1="${m.top}" y2="${height - m.bottom}" stroke="${c}" stroke-dasharray="6 4"/>`);
-    text(X(series.budget) + 3, m.top + 10 + 12 * i, `budget ${(100 * series.budget).toFixed(0)} %${list.length > 1 ? ` (${name})` : ''}`);
+    const budgetText = `budget ${(100 * series.budget).toFixed(0)} %${list.length > 1 ? ` (${name})` : ''}`;
+    text(X(series.budget) + 3, m.top + 10 + 12 * i, budgetText);
+    taken.push({ left: X(series.budget) + 3, top: m.top + 1 + 12 * i, right: X(series.budget) + 3 + budgetText.length * 6.6, bottom: m.top + 13 + 12 * i });
     if (series.target !== null) {
       out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f1(Y(series.target))}" y2="${f1(Y(series.target))}" stroke="${c}" stroke-dasharray="2 3"/>`);
       text(width - m.right - 2, Y(series.target) - 3, `target ${(100 * series.targetRetention).toFixed(0)} % of final`, 'text-anchor="end"');
     }
     for (const p of series.points) {
-      const cx = f1(X(p.fraction));
-      const cy = f1(Y(p.y));
       out.push(svgMarker(markerOf(p), X(p.fraction), Y(p.y), c));
-      if (p.label) text(X(p.fraction) + 6, Y(p.y) + 12, p.label, 'font-size="9"');
-      if (p.pick) {
-        out.push(`<circle cx="${cx}" cy="${cy}" r="7" fill="none" stroke="${c}" stroke-width="2.5"/>`);
-        text(X(p.fraction) + 9, Y(p.y) - 6, `ProbeScale${list.length > 1 ? ` (${name})` : ''}`, 'font-weight="bold"');
-      }
+      if (p.pick) out.push(`<circle cx="${f1(X(p.fraction))}" cy="${f1(Y(p.y))}" r="7" fill="none" stroke="${c}" stroke-width="2.5"/>`);
     }
   });
-  out.push('<g class="key">');
-  markerKinds(list.map((l) => l.series)).forEach((k, i) => {
+  // Labels last, placed so that none overlaps another (close heuristics would): the picks first, then the heuristics.
+  const picks = list.flatMap(({ name, series }) => series.points.filter((p) => p.pick).map((p) => ({ p, text: `ProbeScale${list.length > 1 ? ` (${name})` : ''}`, size: 11, bold: true })));
+  const named = list.flatMap(({ series }) => series.points.filter((p) => p.label).map((p) => ({ p, text: p.label, size: 9, bold: false })));
+  const wanted = [...picks, ...named];
+  // Text width estimated from its length: the SVG has no text metrics.
+  const requests = wanted.map((w) => ({ x: X(w.p.fraction), y: Y(w.p.y), text: w.text, width: w.text.length * w.size * (w.bold ? 0.65 : 0.6), height: w.size, gap: w.bold ? 9 : 6 }));
+  const key = markerKinds(list.map((l) => l.series));
+  const { placed, dropped } = placeLabels(requests, { left: m.left, top: m.top, right: width, bottom: height - m.bottom }, taken, (i) => i < picks.length);
+  out.push('<g class="labels">');
+  for (const l of placed) text(l.x, l.baseline, wanted[l.index].text, wanted[l.index].bold ? 'font-weight="bold"' : 'font-size="9"');
+  out.push('</g><g class="key">');
+  key.forEach((k, i) => {
     const y = m.top + 40 + 14 * i;
     out.push(svgMarker(k, width - m.right + 12, y - 4, theme.foreground));
     text(width - m.right + 20, y, MARKER_KEY[k].text, 'font-size="10"');
   });
+  unlabelledLines(dropped.map((i) => wanted[i].text)).forEach((line, i) => text(width - m.right + 6, m.top + 48 + 14 * key.length + 12 * i, line, `font-size="9"${i === 0 ? '' : ' class="unlabelled"'}`));
   out.push('</g></g>');
   const title = `Trade-off: ${list.map((l) => l.name).join(' vs ')}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}"><title>${escapeXml(title)}</title>${out.join('')}</svg>\n`;

@@ -134,10 +134,11 @@ describe('ProbeScale extension', () => {
     assert.ok(folders.includes(outcome.out), 'the pruned folder is a model folder too');
   });
 
-  it('refuses a budget below the smallest model before starting a job', async () => {
-    // With the whole word table tiny-roberta's embeddings alone are 88.6 % of its parameters.
+  it('refuses a budget below the smallest model', async () => {
+    // With the whole word table tiny-roberta's embeddings alone are 88.6 % of its parameters: refused before any job.
     await assert.rejects(api.runOptimize({ modelDir: robertaDir, tasks: [task('spam')], budget: '0.5', vocabTrim: false }), /below the smallest possible model: 266400 parameters \(embeddings 266400 \+/);
     // probescale.vocabTrim is on in this workspace: the table keeps the tokens of spam's 60 training rows, about a fifth of the model.
+    // Without the picker's account the job counts them (once) and refuses the budget in the same words.
     await assert.rejects(api.runOptimize({ modelDir: robertaDir, tasks: [task('spam')], budget: '0.1' }), /below the smallest possible model: \d+ parameters \(embeddings \d+ with the word table trimmed to the \d+ tokens the training texts use/);
   });
 
@@ -293,9 +294,7 @@ describe('ProbeScale extension', () => {
       tasks: [task('spam')],
       budget: '0.98',
       out,
-      // Every row and no feature cache, so the job is still running when the cancel arrives. Without
-      // vocabTrim the job starts at once: with it, counting every training row's tokens for the budget
-      // floor takes seconds first, and that count is cancelled from its own notification, not by this command.
+      // Every row and no feature cache, so the job is still running when the cancel arrives.
       vocabTrim: false,
       settings: { limitTrain: undefined, limitTest: undefined, cacheDir: null, c: 1, provider: 'cpu' },
     });

@@ -19,7 +19,7 @@ import {
   type Plugin,
   type PointStyle,
 } from 'chart.js';
-import { MARKER_KEY, markerKinds, markerOf, percentTick, tradeoffRange, ticks, type MarkerKind, type TradeoffPoint, type TradeoffSeries } from '../../src/shared/reportCharts';
+import { MARKER_KEY, markerKinds, markerOf, percentTick, placeLabels, tradeoffRange, ticks, unlabelledLines, type MarkerKind, type TradeoffPoint, type TradeoffSeries } from '../../src/shared/reportCharts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, Filler, Title, Tooltip);
 
@@ -82,8 +82,8 @@ function datasets(list: { name: string; series: TradeoffSeries }[], theme: Chart
   return out;
 }
 
-/** The key of the marker kinds on the chart, in the room right of the plot (so exported pictures carry it). */
-function drawKey(chart: Chart<'scatter'>, theme: ChartTheme, kinds: MarkerKind[]): void {
+/** The key of the marker kinds on the chart, in the room right of the plot (so exported pictures carry it), then the labels that did not fit beside their markers. */
+function drawKey(chart: Chart<'scatter'>, theme: ChartTheme, kinds: MarkerKind[], unlabelled: string[]): void {
   const g = chart.ctx;
   const x = chart.chartArea.right + 14;
   g.font = `${theme.fontSize - 2}px ${theme.font}`;
@@ -106,30 +106,49 @@ function drawKey(chart: Chart<'scatter'>, theme: ChartTheme, kinds: MarkerKind[]
     else g.stroke();
     g.fillText(MARKER_KEY[k].text, x + 9, y + 4);
   });
+  unlabelledLines(unlabelled).forEach((line, i) => g.fillText(line, x - 8, chart.chartArea.top + 52 + 15 * kinds.length + 14 * i));
 }
 
-/** Writes each heuristic's name beside its square and "ProbeScale" beside the pick (chart.js has no labels of its own). */
-function labels(theme: ChartTheme, kinds: MarkerKind[]): Plugin<'scatter'> {
+/**
+ * Writes "ProbeScale" beside each pick and each heuristic's name beside its square (chart.js has
+ * no labels of its own), placed so that no two overlap (src/shared/reportCharts.ts placeLabels):
+ * a name with no free spot goes under the key instead (and is in its point's tooltip).
+ */
+function labels(theme: ChartTheme, kinds: MarkerKind[], onUnlabelled: (texts: string[]) => void): Plugin<'scatter'> {
   return {
     id: 'probescaleLabels',
     afterDatasetsDraw(chart) {
       const g = chart.ctx;
       g.save();
       g.fillStyle = theme.foreground;
-      g.font = `${theme.fontSize - 2}px ${theme.font}`;
-      chart.data.datasets.forEach((d, i) => {
-        const ds = d as DS;
-        if (ds.role !== 'subsets' && ds.role !== 'pick') return;
-        chart.getDatasetMeta(i).data.forEach((el, j) => {
-          const p = (ds.data[j] as XY).point!;
-          const text = ds.role === 'pick' ? 'ProbeScale' : p.label;
-          if (!text) return;
-          g.font = `${ds.role === 'pick' ? 'bold ' : ''}${theme.fontSize - 2}px ${theme.font}`;
-          g.fillText(text, el.x + 8, el.y + (ds.role === 'pick' ? -10 : 12));
+      const size = theme.fontSize - 2;
+      const font = (bold: boolean) => `${bold ? 'bold ' : ''}${size}px ${theme.font}`;
+      const wanted: { x: number; y: number; text: string; bold: boolean }[] = [];
+      for (const role of ['pick', 'subsets'] as const) {
+        chart.data.datasets.forEach((d, i) => {
+          const ds = d as DS;
+          if (ds.role !== role) return;
+          chart.getDatasetMeta(i).data.forEach((el, j) => {
+            const text = role === 'pick' ? 'ProbeScale' : (ds.data[j] as XY).point!.label;
+            if (text) wanted.push({ x: el.x, y: el.y, text, bold: role === 'pick' });
+          });
         });
+      }
+      const picks = wanted.filter((w) => w.bold).length;
+      const requests = wanted.map((w) => {
+        g.font = font(w.bold);
+        return { x: w.x, y: w.y, text: w.text, width: g.measureText(w.text).width, height: size, gap: w.bold ? 11 : 7 };
       });
-      drawKey(chart, theme, kinds);
+      const area = chart.chartArea;
+      const { placed, dropped } = placeLabels(requests, { left: area.left, top: area.top, right: chart.width, bottom: area.bottom }, [{ left: area.right + 4, top: area.top + 28, right: chart.width, bottom: chart.height }], (i) => i < picks);
+      for (const l of placed) {
+        g.font = font(wanted[l.index].bold);
+        g.fillText(wanted[l.index].text, l.x, l.baseline);
+      }
+      const unlabelled = dropped.map((i) => wanted[i].text);
+      drawKey(chart, theme, kinds, unlabelled);
       g.restore();
+      onUnlabelled(unlabelled);
     },
   };
 }
@@ -162,11 +181,12 @@ export class TradeoffChart {
     });
     const first = list[0]?.series;
     const describe = (p: TradeoffPoint, name: string) =>
-      `${name}: blocks ${p.kept.length ? p.kept.join(', ') : 'none'} · ${p.params.toLocaleString('en-US')} parameters (${(100 * p.params / total(name)).toFixed(1)} % of the source) · ${(100 * p.y).toFixed(1)} %${p.test === null ? '' : ` · test ${(100 * p.test).toFixed(1)} %`}`;
+      `${name}: ${p.heuristics.length ? `${p.heuristics.join(', ')} · ` : ''}blocks ${p.kept.length ? p.kept.join(', ') : 'none'} · ${p.params.toLocaleString('en-US')} parameters (${(100 * p.params / total(name)).toFixed(1)} % of the source) · ${(100 * p.y).toFixed(1)} %${p.test === null ? '' : ` · test ${(100 * p.test).toFixed(1)} %`}`;
     this.chart = new Chart<'scatter', XY[]>(this.canvas, {
       type: 'scatter',
       data: { datasets: data },
-      plugins: [labels(theme, markerKinds(list.map((l) => l.series)))],
+      // Labels that did not fit beside their markers, for the e2e test: "name|name".
+      plugins: [labels(theme, markerKinds(list.map((l) => l.series)), (texts) => (this.canvas.dataset.unlabelled = texts.join('|')))],
       options: {
         animation: false,
         maintainAspectRatio: false,

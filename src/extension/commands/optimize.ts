@@ -10,8 +10,8 @@ import { openReportEditor } from '../reportEditor/editorRequests';
 import { optimizeCommandLine } from '../../core/commandLine';
 import { describeBudget, pctLabel } from '../../core/optimize/budgetText';
 import { formatCount } from '../../shared/params';
-import { BadInputError, isCancelled } from '../../core/errors';
-import { OptimizeJob, TaskSpec } from '../../core/jobs';
+import { BadInputError } from '../../core/errors';
+import { OptimizeJob, stage, TaskSpec } from '../../core/jobs';
 import { ProbeSettings } from '../../core/settings';
 import type { OptimizeReport } from '../../core/report';
 import { formatBlockRanges } from '../../shared/protocol';
@@ -27,7 +27,9 @@ import { acceptBudget, BudgetAccount, smallestBudget, wholeTableAccount } from '
 import { besideModel, displayPath, isModelFolder, workspaceFolderFor } from '../workspace/discovery';
 import { pickModelFolder, pickTasks, pickWeights } from './pickers';
 import { confirmReplace } from './prune';
-import { requireIdle } from '../jobs/jobManager';
+import { JobManager, requireIdle } from '../jobs/jobManager';
+import { parseBudget } from '../../core/optimize/subsets';
+import { openModel, openOptionsOf } from '../../core/model/modelInfo';
 
 export interface OptimizeConfig {
   modelDir: string;
@@ -103,56 +105,70 @@ function optimizeOptions(s: Services, config: OptimizeConfig, warn: boolean): Op
 /**
  * The budgets the job will accept (core: optimize/budgetAccount), before it starts. With
  * vocabTrim on that counts the training texts' tokens (about 2 s for spam's 4,234 rows on
- * roberta-mini's tokenizer), so under a cancellable progress notification; undefined when cancelled.
+ * roberta-mini's tokenizer): a `count` job in `jobs`, so the view, the status bar, the
+ * notification and ProbeScale: Cancel Running Job all show and cancel it; undefined when cancelled.
  */
-export async function budgetAccountFor(modelDir: string, tasks: TaskSpec[], options: OptimizeOptions): Promise<BudgetAccount | undefined> {
+export async function budgetAccountFor(jobs: Pick<JobManager, 'runHere'>, modelDir: string, tasks: TaskSpec[], options: OptimizeOptions): Promise<BudgetAccount | undefined> {
   const job = { modelDir, tasks, ...options };
   if (!options.vocabTrim) return wholeTableAccount(job);
   // Loaded on first use: the tokenizer library stays out of the extension's activation.
   const { trimmedBudgetAccount } = await import('../../core/pipeline/vocabTrim');
   const title = `ProbeScale: counting the tokens of the training texts (${SECTION}.vocabTrim)`;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-    const controller = new AbortController();
-    const cancel = token.onCancellationRequested(() => controller.abort());
-    let shown = 0;
-    const onRows = (done: number, total: number) => {
-      const pct = total ? (100 * done) / total : 100;
-      progress.report({ increment: pct - shown, message: `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows` });
-      shown = pct;
-    };
-    try {
-      return await trimmedBudgetAccount(job, { signal: controller.signal }, onRows);
-    } catch (e) {
-      if (isCancelled(e)) return undefined;
-      throw e;
-    } finally {
-      cancel.dispose();
-    }
+  const outcome = await jobs.runHere('count', title, JSON.stringify(job), (ctx) => {
+    let counting = false;
+    return trimmedBudgetAccount(job, ctx, (done, total) => {
+      if (!counting) stage(ctx, 'count', 'counting the tokens of the training texts');
+      counting = true;
+      ctx.onProgress?.({ kind: 'count', label: 'the training texts', done, total });
+    });
   });
+  return outcome.status === 'done' ? outcome.result : undefined;
+}
+
+/** parseBudget's floor where the job alone knows it (see budgetBeforeJob): any budget ≥ 0 reads. */
+const FLOOR_CHECKED_BY_JOB = { params: 0, what: '', advice: '' };
+
+/**
+ * The budget in parameters and the words for it, before the job. With the picker's account, or
+ * without vocabTrim (then the whole table is the account), it is checked as the job checks it.
+ * With vocabTrim and no account (the test API) the job counts the training texts' tokens itself,
+ * once, and checks the budget against that floor; here the budget is only read (a fraction of
+ * the source model, or a count, as the job reads it).
+ */
+function budgetBeforeJob(modelDir: string, budget: string, options: OptimizeOptions, account: BudgetAccount | undefined): { params: number; total: number; words: string } {
+  if (!account && !options.vocabTrim) account = wholeTableAccount({ modelDir, ...options });
+  if (account) {
+    const params = acceptBudget({ ...options, budget }, account);
+    return { params, total: account.acc.total, words: describeBudget(account.acc, params) };
+  }
+  const info = openModel(modelDir, openOptionsOf(options.settings));
+  try {
+    const params = parseBudget(budget, info.params, FLOOR_CHECKED_BY_JOB);
+    return { params, total: info.params.total, words: `${formatCount(params)} parameters (${((100 * params) / info.params.total).toFixed(1)} %)` };
+  } finally {
+    info.model.close();
+  }
 }
 
 /**
  * Runs the optimize job with progress (asking before replacing `out`), saves the report to the
- * workspace and shows it in the view. `account`: what budgetAccountFor gave the picker (counted
- * here when absent). Errors propagate (callers report them).
+ * workspace and shows it in the view. `account`: what budgetAccountFor gave the picker; without
+ * it (the test API) nothing is counted before the job. Errors propagate (callers report them).
  */
 export async function runOptimize(s: Services, config: OptimizeConfig, account?: BudgetAccount): Promise<OptimizeRun> {
   const options = optimizeOptions(s, config, true);
-  account ??= await budgetAccountFor(config.modelDir, config.tasks, options);
-  if (!account) return { status: 'cancelled' };
-  const { acc } = account;
-  const budgetParams = acceptBudget({ ...options, budget: config.budget }, account);
-  const out = config.out ?? optimizedFolderPath(config.modelDir, budgetParams, acc.total);
+  const budget = budgetBeforeJob(config.modelDir, config.budget, options, account);
+  const out = config.out ?? optimizedFolderPath(config.modelDir, budget.params, budget.total);
   let overwrite = config.overwrite ?? false;
   if (fs.existsSync(out) && !overwrite) {
-    const detail = `Its contents will be replaced by ${path.basename(config.modelDir)} optimized for ${config.tasks.map((t) => t.name).join(', ')} under ${describeBudget(acc, budgetParams)}.`;
+    const detail = `Its contents will be replaced by ${path.basename(config.modelDir)} optimized for ${config.tasks.map((t) => t.name).join(', ')} under ${budget.words}.`;
     if (!(await confirmReplace(out, detail))) return { status: 'declined' };
     overwrite = true;
   }
   const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, ...options };
   const outcome = await s.jobs.run(
     { type: 'optimize', ...job, command: optimizeCommandLine(job, workspaceRelative(config.modelDir)) },
-    `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${formatCount(budgetParams)} parameters`,
+    `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${formatCount(budget.params)} parameters`,
   );
   if (outcome.status === 'cancelled') return outcome;
   const savedTo = s.reports.save(outcome.result.report);
@@ -268,7 +284,7 @@ export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void
     if (!tasks) return;
     // Unreadable settings are said once, when the run starts (runOptimize).
     const options = optimizeOptions(s, { modelDir, tasks, budget: '' }, false);
-    const account = await budgetAccountFor(modelDir, tasks, options);
+    const account = await budgetAccountFor(s.jobs, modelDir, tasks, options);
     if (!account) return;
     const accept = (spec: string) => acceptBudget({ ...options, budget: spec }, account);
     const budget = await pickBudget(s.state, account, `ProbeScale: Optimize ${name} — parameter budget`, accept, smallestBudget(options, account));

@@ -1,12 +1,13 @@
 /**
- * Runs core jobs for the extension: one at a time, in the worker thread, under a cancellable
- * progress notification. The notification's Cancel, the view's Cancel and the
+ * Runs core jobs for the extension: one at a time, in the worker thread (or, for a short stage
+ * such as the budget picker's token count, in the extension host), under a cancellable progress
+ * notification. The notification's Cancel, the view's Cancel and the
  * `probescale.cancelJob` command all abort the same AbortController; the runner forwards that
  * to the worker, which stops between batches.
  */
 import * as vscode from 'vscode';
 import { ProbeScaleError, isCancelled } from '../../core/errors';
-import { Job, JobResult, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
+import { Job, JobContext, JobResult, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
 import { describeOverall, describeProgress, JobProgress } from '../../core/progress';
 import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
 import { errorMessage } from '../log';
@@ -70,18 +71,34 @@ export class JobManager implements vscode.Disposable {
   }
 
   /**
-   * Runs `job` with a progress notification titled `title`. Resolves with the result, or with
-   * `cancelled`; rejects with the job's error (the caller reports it).
+   * Runs `job` in the worker with a progress notification titled `title`. Resolves with the
+   * result, or with `cancelled`; rejects with the job's error (the caller reports it).
    */
   async run<J extends Job>(job: J, title: string): Promise<JobOutcome<JobResult<J>>> {
+    const compensate = job.type === 'optimize' && (job.compensate ?? 'none') !== 'none';
+    const tasks = 'tasks' in job ? job.tasks.length : 1;
+    return this.track(job.type, title, JSON.stringify(job), { tasks, compensate }, (ctx) => this.ensureRunner().run(job, ctx));
+  }
+
+  /**
+   * Runs `work` in the extension host as a job of `kind` (a stage the user waits on before a
+   * worker job, such as counting the training texts' tokens for the budget picker): the same
+   * door, notification, status bar, view progress and Cancel (notification, view and
+   * `probescale.cancelJob`) as a worker job. `work` honours `ctx.signal`; `what` goes to the log.
+   */
+  async runHere<T>(kind: JobKind, title: string, what: string, work: (ctx: JobContext) => Promise<T>): Promise<JobOutcome<T>> {
+    return this.track(kind, title, what, { tasks: 1, compensate: false }, work);
+  }
+
+  private async track<T>(kind: JobKind, title: string, what: string, shape: { tasks: number; compensate: boolean }, work: (ctx: JobContext) => Promise<T>): Promise<JobOutcome<T>> {
     // The one door every job passes: in restricted mode no worker starts and no model loads.
-    requireTrust(this.isTrusted(), `the ${job.type} job`);
+    requireTrust(this.isTrusted(), `the ${kind} job`);
     if (this.current) throw new JobBusyError(this.current.kind);
-    const current: Current = { id: `job-${this.nextId++}`, kind: job.type, controller: new AbortController() };
+    const current: Current = { id: `job-${this.nextId++}`, kind, controller: new AbortController() };
     this.current = current;
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, true);
-    const { id, kind, controller } = current;
-    this.log.info(`${kind} job ${id} started: ${JSON.stringify(job)}`);
+    const { id, controller } = current;
+    this.log.info(`${kind} job ${id} started: ${what}`);
     const started = Date.now();
     try {
       return await vscode.window.withProgress(
@@ -90,7 +107,7 @@ export class JobManager implements vscode.Disposable {
           const sub = token.onCancellationRequested(() => controller.abort());
           let lastAt = 0;
           let lastMessage = '';
-          const tracker = new JobProgress(kind, 'tasks' in job ? job.tasks.length : 1, started, { compensate: job.type === 'optimize' && (job.compensate ?? 'none') !== 'none' });
+          const tracker = new JobProgress(kind, shape.tasks, started, { compensate: shape.compensate });
           const onProgress = (e: ProgressEvent) => {
             if (e.kind === 'log') return this.workerLog(e.level, e.message);
             const { message, fraction: stageFraction } = describeProgress(e);
@@ -106,7 +123,7 @@ export class JobManager implements vscode.Disposable {
           };
           try {
             this.events.fire({ type: 'job/progress', jobId: id, job: kind, message: 'starting…', fraction: null, overall: 'starting' });
-            const result = await this.ensureRunner().run(job, { signal: controller.signal, onProgress, log: (l, m) => this.workerLog(l, m) });
+            const result = await work({ signal: controller.signal, onProgress, log: (l, m) => this.workerLog(l, m) });
             const secs = ((Date.now() - started) / 1000).toFixed(1);
             this.log.info(`${kind} job ${id} finished in ${secs} s`);
             this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'done', message: `${kind} finished in ${secs} s` });

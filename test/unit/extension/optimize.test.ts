@@ -1,12 +1,15 @@
 /**
  * The extension's budget picker with probescale.vocabTrim on: its placeholder, minimum, presets
- * and typed-budget check follow the trimmed floor the job accepts, and counting the training
- * texts can be cancelled (no job, no error).
+ * and typed-budget check follow the trimmed floor the job accepts; counting the training texts is
+ * a job that ProbeScale: Cancel Running Job stops (no error); and the test API's optimize counts
+ * them once (in the job), with the same result as the command's path.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { installVscodeStub, vscodeStub } from '../../vscodeStub';
+import { installVscodeStub, silentLog, vscodeStub } from '../../vscodeStub';
 import { fixture, tasksDir } from '../../helpers';
 import { DEFAULT_SETTINGS } from '../../../src/core/settings';
 import { formatCount } from '../../../src/shared/params';
@@ -46,11 +49,18 @@ function setUp(): void {
   stub.Uri = { ...(stub.Uri as object), file: (p: string) => ({ fsPath: p, path: p }) };
 }
 
+/** The extension's job manager in a trusted workspace; its worker jobs run in this thread (core runJob). */
+async function jobManager() {
+  const { JobManager } = await import('../../../src/extension/jobs/jobManager');
+  const { runJob } = await import('../../../src/core/pipeline/dispatch');
+  return new JobManager(() => ({ run: runJob, dispose: async () => {} }), silentLog, () => true);
+}
+
 test('with vocabTrim on the picker shows the trimmed floor and refuses one parameter below it, as the job does', async () => {
   setUp();
   const { budgetAccountFor, pickBudget } = await import('../../../src/extension/commands/optimize');
   const { acceptBudget, smallestBudget } = await import('../../../src/core/optimize/budgetAccount');
-  const account = await budgetAccountFor(fixture('tiny-roberta'), tasks, options);
+  const account = await budgetAccountFor(await jobManager(), fixture('tiny-roberta'), tasks, options);
   assert.ok(account && account.keptTokens !== null);
   const min = smallestBudget(options, account);
   const pct = ((100 * min) / account.acc.total).toFixed(1);
@@ -74,7 +84,7 @@ test('without vocabTrim the picker keeps the whole-table floor: no preset fits t
   const { budgetAccountFor, pickBudget } = await import('../../../src/extension/commands/optimize');
   const { acceptBudget, smallestBudget } = await import('../../../src/core/optimize/budgetAccount');
   const whole = { ...options, vocabTrim: false };
-  const account = (await budgetAccountFor(fixture('tiny-roberta'), tasks, whole))!;
+  const account = (await budgetAccountFor(await jobManager(), fixture('tiny-roberta'), tasks, whole))!;
   const min = smallestBudget(whole, account);
   const shown = stubPickers('0.95');
   await pickBudget({ get: () => undefined, update: async () => undefined } as never, account, 'budget', (v) => acceptBudget({ ...whole, budget: v }, account), min);
@@ -82,7 +92,7 @@ test('without vocabTrim the picker keeps the whole-table floor: no preset fits t
   assert.match(shown.placeHolder, /\(88\.6 %\)$/);
 });
 
-test('cancelling the token count gives no account and no error', async () => {
+test('cancelling the token count from its notification gives no account and no error', async () => {
   setUp();
   const window = vscodeStub.window as Record<string, unknown>;
   const withProgress = window.withProgress;
@@ -90,8 +100,69 @@ test('cancelling the token count gives no account and no error', async () => {
     task({ report() {} }, { onCancellationRequested: (f: () => void) => (f(), { dispose() {} }) });
   try {
     const { budgetAccountFor } = await import('../../../src/extension/commands/optimize');
-    assert.equal(await budgetAccountFor(fixture('tiny-roberta'), tasks, options), undefined);
+    assert.equal(await budgetAccountFor(await jobManager(), fixture('tiny-roberta'), tasks, options), undefined);
   } finally {
     window.withProgress = withProgress;
+  }
+});
+
+test('the token count is a job: ProbeScale: Cancel Running Job stops it, the view shows it, and no error is shown (before, only its own notification could)', async () => {
+  setUp();
+  const window = vscodeStub.window as Record<string, unknown>;
+  const errors: string[] = [];
+  window.showErrorMessage = async (text: string) => (errors.push(text), undefined);
+  const contexts: unknown[] = [];
+  const commands = vscodeStub.commands as Record<string, unknown>;
+  const executeCommand = commands.executeCommand;
+  commands.executeCommand = async (id: string, key: string, value: unknown) => (id === 'setContext' && key === 'probescale.jobRunning' && contexts.push(value), undefined);
+  try {
+    const { budgetAccountFor } = await import('../../../src/extension/commands/optimize');
+    const jobs = await jobManager();
+    const events: { type: string; job: string; outcome?: string; message: string }[] = [];
+    let cancelled: boolean | undefined;
+    jobs.onEvent((e) => {
+      events.push(e);
+      // What the command does (extension.ts: probescale.cancelJob), once the rows are being counted.
+      if (e.type === 'job/progress' && /counting the tokens/.test(e.message) && cancelled === undefined) cancelled = jobs.cancel();
+    });
+    assert.equal(await budgetAccountFor(jobs, fixture('tiny-roberta'), tasks, options), undefined);
+    assert.equal(cancelled, true, 'the cancel command reached the count');
+    assert.ok(events.every((e) => e.job === 'count'), JSON.stringify(events));
+    assert.deepEqual(events.at(-1), { type: 'job/done', jobId: 'job-1', job: 'count', outcome: 'cancelled', message: 'count cancelled' });
+    assert.deepEqual(contexts, [true, false], 'the command is enabled (probescale.jobRunning) while the count runs');
+    assert.equal(jobs.running, undefined);
+    assert.deepEqual(errors, []);
+  } finally {
+    commands.executeCommand = executeCommand;
+  }
+});
+
+test('the test API counts the training tokens once, in the job, and gives what the command gives with its picker account (before, it counted them in the host too)', async () => {
+  setUp();
+  const stub = vscodeStub as Record<string, unknown>;
+  stub.workspace = { ...(stub.workspace as object), getConfiguration: () => ({ get: () => undefined }), getWorkspaceFolder: () => undefined, workspaceFolders: undefined };
+  const { budgetAccountFor, runOptimize } = await import('../../../src/extension/commands/optimize');
+  const jobs = await jobManager();
+  const counted: string[] = [];
+  jobs.onEvent((e) => e.type === 'job/done' && counted.push(`${e.job} ${e.outcome}`));
+  // A copy of the model, so the default output folder (beside it) lands in a temporary folder.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-api-'));
+  const modelDir = path.join(dir, 'tiny-roberta');
+  fs.cpSync(fixture('tiny-roberta'), modelDir, { recursive: true });
+  const s = { log: silentLog, jobs, reports: { save: () => null }, state: undefined, cacheDir: null, selection: undefined } as never;
+  const config = { modelDir, tasks, budget: '0.8', candidates: 2, vocabTrim: true, settings, overwrite: true };
+  try {
+    const api = await runOptimize(s, config);
+    assert.deepEqual(counted, ['optimize done'], 'no count before the job');
+    const account = await budgetAccountFor(jobs, modelDir, tasks, { ...options, candidates: 2 });
+    const command = await runOptimize(s, config, account);
+    assert.deepEqual(counted, ['optimize done', 'count done', 'optimize done']);
+    assert.ok(api.status === 'done' && command.status === 'done');
+    assert.equal(api.out, path.join(dir, 'tiny-roberta-probescale-80'));
+    assert.equal(command.out, api.out);
+    assert.deepEqual(command.report.selection, api.report.selection);
+    assert.equal(api.report.selection.vocabTrim?.keptTokens, account!.keptTokens);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,6 +8,9 @@ import {
   heatmap,
   markerKinds,
   markerOf,
+  placeLabels,
+  unlabelledLines,
+  type Box,
   heatmapMarkdown,
   heatmapSvg,
   latencyExplanation,
@@ -185,4 +188,58 @@ test('trade-off: compensated subsets and the compensated heuristics are their ow
   assert.equal((svg.match(/<polygon points="[^"]*" fill[^>]*>/g) ?? []).filter((m) => !/fill-opacity="0.15"/.test(m)).length, comp.length + 2);
   assert.match(svg, />compensated heuristic</);
   assert.match(tradeoffMarkdown(s), /\| 0, 11 \+ least-squares bridge into block 11 \|/);
+});
+
+test('label placement: labels of close points never overlap; the pick keeps its label, a label with no free spot is dropped and listed', () => {
+  const bounds = { left: 0, top: 0, right: 400, bottom: 300 };
+  const overlap = (a: Box, b: Box) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const check = (placed: { box: Box }[]) => {
+    placed.forEach((p, i) => placed.slice(i + 1).forEach((q) => assert.ok(!overlap(p.box, q.box), `${JSON.stringify(p.box)} and ${JSON.stringify(q.box)}`)));
+    for (const p of placed) assert.ok(p.box.left >= 0 && p.box.right <= 400 && p.box.top >= 0 && p.box.bottom <= 300, JSON.stringify(p.box));
+  };
+  // Three heuristics a pixel apart: each gets its own spot.
+  const three = [0, 1, 2].map((i) => ({ x: 200 + i, y: 150, text: `h${i}`, width: 40, height: 9 }));
+  const a = placeLabels(three, bounds);
+  assert.equal(a.placed.length, 3);
+  assert.deepEqual(a.dropped, []);
+  check(a.placed);
+  assert.deepEqual([a.placed[0].x, a.placed[0].baseline], [206, 150 + 3 + 0.8 * 9], 'the first takes the usual spot, right below');
+  // Twenty on one spot, the pick first: the pick and as many as fit are drawn, the others dropped.
+  const crowd = [{ x: 200, y: 150, text: 'ProbeScale', width: 60, height: 11, gap: 9 }, ...Array.from({ length: 19 }, (_, i) => ({ x: 200, y: 150, text: `heuristic-${i}`, width: 50, height: 9 }))];
+  const b = placeLabels(crowd, bounds, [], (i) => i === 0);
+  assert.equal(b.placed[0].index, 0);
+  assert.ok(b.placed.length >= 4 && b.dropped.length >= 10, `${b.placed.length} placed, ${b.dropped.length} dropped`);
+  assert.equal(b.placed.length + b.dropped.length, 20);
+  check(b.placed);
+  // At the right edge a label goes left; the key (an obstacle) is never covered.
+  const edge = placeLabels([{ x: 390, y: 150, text: 'x', width: 40, height: 9 }], bounds);
+  assert.ok(edge.placed[0].box.right <= 390, JSON.stringify(edge.placed[0].box));
+  const key = { left: 300, top: 0, right: 400, bottom: 300 };
+  const blocked = placeLabels([{ x: 295, y: 150, text: 'x', width: 40, height: 9 }], bounds, [key]);
+  assert.ok(!overlap(blocked.placed[0].box, key));
+  // A kept label with no free spot is drawn at its first spot anyway; a plain one is dropped.
+  assert.equal(placeLabels([{ x: 200, y: 150, text: 'p', width: 500, height: 9 }], bounds, [], () => true).placed.length, 1);
+  assert.deepEqual(placeLabels([{ x: 200, y: 150, text: 'p', width: 500, height: 9 }], bounds).dropped, [0]);
+  assert.deepEqual(unlabelledLines([]), []);
+  assert.deepEqual(unlabelledLines(Array.from({ length: 10 }, (_, i) => `h${i}`)).slice(-2), ['h7', 'and 2 more (hover the points)']);
+});
+
+test('trade-off SVG: heuristics a hair apart get labels that do not overlap, and the ones that cannot fit are listed under the key (before, every label sat at the same offset)', () => {
+  const s = tradeoffSeries(current(), { task: null, axis: 'accuracy' })!;
+  const base = s.points.find((p) => !p.pick)!;
+  const close = Array.from({ length: 14 }, (_, i) => ({ ...base, fraction: base.fraction + 0.0005 * i, params: base.params + i, heuristics: [`heuristic-${i}`], label: `heuristic-${i}`, pick: false }));
+  const svg = tradeoffSvg([{ name: 'r', series: { ...s, points: [...s.points.filter((p) => p.pick || !p.label), ...close] } }]);
+  const labels = /<g class="labels">(.*?)<\/g>/.exec(svg)![1];
+  const boxes = [...labels.matchAll(/<text x="([\d.]+)" y="([\d.]+)" (font-weight="bold"|font-size="9")>([^<]*)<\/text>/g)].map(([, x, y, font, text]) => {
+    const size = font === 'font-size="9"' ? 9 : 11;
+    const width = text.length * size * (size === 11 ? 0.65 : 0.6);
+    return { text, box: { left: Number(x), right: Number(x) + width, top: Number(y) - 0.8 * size, bottom: Number(y) + 0.2 * size } };
+  });
+  assert.ok(boxes.some((b) => b.text === 'ProbeScale'), 'the pick is labelled');
+  const overlap = (a: Box, b: Box) => a.left < b.right - 0.1 && b.left < a.right - 0.1 && a.top < b.bottom - 0.1 && b.top < a.bottom - 0.1;
+  boxes.forEach((p, i) => boxes.slice(i + 1).forEach((q) => assert.ok(!overlap(p.box, q.box), `${p.text} over ${q.text}`)));
+  const drawn = new Set(boxes.map((b) => b.text));
+  const listed = [...svg.matchAll(/class="unlabelled">([^<]*)</g)].map((m) => m[1]);
+  assert.ok(listed.length > 0 && svg.includes('not labelled (too close):'), 'some did not fit');
+  for (const c of close) assert.ok(drawn.has(c.label) !== listed.includes(c.label), `${c.label}: drawn or listed, not both`);
 });

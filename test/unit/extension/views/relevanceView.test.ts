@@ -12,6 +12,7 @@ import type { ReportData, ToWebview } from '../../../../src/shared/protocol';
 import { validateFromWebview } from '../../../../src/shared/validate';
 import { repoRoot } from '../../../helpers';
 import { installVscodeStub, silentLog } from '../../../vscodeStub';
+import { installFakeDom } from '../../../fakeDom';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
@@ -117,55 +118,6 @@ test('the relevance view: strict CSP with a fresh nonce, resources from dist/ an
   assert.equal(replies[2].error, undefined);
   provider.dispose();
 });
-
-/**
- * Just enough DOM to run the webview's renderers in node: elements, text, attributes. Setting
- * innerHTML/outerHTML throws, so markup can only appear if the code builds <img> on purpose.
- */
-function installFakeDom(): void {
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  class Text {
-    constructor(readonly data: string) {}
-    get html(): string {
-      return esc(this.data);
-    }
-  }
-  class Element {
-    children: (Element | Text)[] = [];
-    attrs = new Map<string, string>();
-    dataset: Record<string, string> = {};
-    constructor(readonly tagName: string) {}
-    set className(v: string) {
-      this.attrs.set('class', v);
-    }
-    set id(v: string) {
-      this.attrs.set('id', v);
-    }
-    set title(v: string) {
-      this.attrs.set('title', v);
-    }
-    set textContent(v: string) {
-      this.children = [new Text(v)];
-    }
-    set innerHTML(_v: string) {
-      throw new Error('innerHTML used');
-    }
-    set outerHTML(_v: string) {
-      throw new Error('outerHTML used');
-    }
-    setAttribute(k: string, v: string) {
-      this.attrs.set(k, v);
-    }
-    append(...c: (Element | Text | string)[]) {
-      for (const x of c) this.children.push(typeof x === 'string' ? new Text(x) : x);
-    }
-    get html(): string {
-      const a = [...this.attrs].map(([k, v]) => ` ${k}="${esc(v)}"`).join('');
-      return `<${this.tagName}${a}>${this.children.map((c) => c.html).join('')}</${this.tagName}>`;
-    }
-  }
-  (globalThis as { document?: unknown }).document = { createElement: (t: string) => new Element(t), createTextNode: (t: string) => new Text(t) };
-}
 
 test(`task names and labels from files are drawn as text: ${HOSTILE}`, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-webview-'));
