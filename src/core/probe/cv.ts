@@ -28,7 +28,7 @@ export function stratifiedKFold(y: Int32Array, k: number, seed: number): Int32Ar
   for (let label = 0; label <= maxLabel; label++) {
     if (members[label].length === 1) {
       throw new BadInputError(
-        `class ${label} has only 1 training example; cross-validation needs at least 2 per class (add examples, drop the class, or pass a fixed C)`,
+        `class ${label} has only 1 training example; cross-validation needs at least 2 per class (add examples or drop the class)`,
       );
     }
   }
