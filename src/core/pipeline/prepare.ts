@@ -3,7 +3,7 @@
  */
 import { JobContext, TaskSpec, stage } from '../jobs';
 import { loadTask, requireCrossValidation, TaskData } from '../data/dataset';
-import { VALIDATION_FOLDS } from './measure';
+import { CV_FOLDS } from '../probe/cv';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
 import { ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
@@ -30,7 +30,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
     for (const s of specs) {
       const task = await loadTask(s.name, s.path, loadOptions(settings));
       for (const w of task.warnings ?? []) ctx.log?.('warn', w);
-      requireCrossValidation(task, VALIDATION_FOLDS);
+      requireCrossValidation(task, CV_FOLDS);
       tasks.push(task);
     }
     return { info, tokenizer, tasks };
