@@ -2,8 +2,8 @@
  * A folder holding both an ONNX export and safetensors weights is run from the export, but a
  * commit writes both, pruned, into the new folder. When they are two different models (an export
  * of one checkpoint beside the weights of a fine-tune), the committed folder would hold one model
- * as ONNX and another as safetensors. The layer-norm parameters, a few hundred numbers that every
- * fine-tune changes, tell the two apart cheaply.
+ * as ONNX and another as safetensors. The layer-norm parameters outside the blocks, a few hundred
+ * numbers that every fine-tune changes, tell the two apart cheaply.
  */
 import * as path from 'node:path';
 import { BadInputError } from '../errors';
@@ -11,9 +11,10 @@ import { readFloat32 } from '../compensate/structure';
 import { DataType, OnnxModel } from '../onnx/model';
 import { WeightSet, WeightTensor, openWeights } from './weights';
 import { readRange } from '../util/fileKind';
+import { blockIndexOf } from './safetensors';
 
 const NORM = /(LayerNorm|layer_norm|layernorm)\.(weight|bias)$/;
-/** Norm tensors compared; each is one hidden-size vector. */
+/** Norm tensors compared (those outside the blocks: the embeddings' and the final norm); each is one hidden-size vector. */
 const COMPARED = 4;
 /** Relative agreement expected of a copy stored at the safetensors file's precision (half an ulp, with room). */
 const TOLERANCE: Record<string, number> = { F32: 1e-6, F16: 2e-3, BF16: 1e-2 };
@@ -62,7 +63,8 @@ export function checkExportMatchesWeights(dir: string, model: OnnxModel, onnxFil
   let compared = 0;
   for (const [name, init] of model.initializers) {
     if (compared >= COMPARED) break;
-    if (!NORM.test(name) || init.dataType !== DataType.FLOAT) continue;
+    // Outside the blocks only: a pruned export keeps each kept block's original names, its safetensors renumbers them.
+    if (!NORM.test(name) || blockIndexOf(name) !== null || init.dataType !== DataType.FLOAT) continue;
     const st = counterpart(weights, name);
     const b = st && readWeights(st);
     if (!st || !b) continue;

@@ -168,6 +168,12 @@ test('an ONNX export beside safetensors of another model is refused; the same mo
   const info = openModel(f16, { graphCacheDir });
   assert.equal(info.graphFrom, 'onnx');
   info.model.close();
+  // A pruned folder keeps each kept block's original names in its export and renumbers them in its safetensors: not a disagreement.
+  const pruned = path.join(tmp, 'pruned-1-3');
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'prune', fixture('tiny-bert'), '--layers', '1,3', '--out', pruned, '-q'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cli-cache') } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(pruned, 'model.safetensors')) && fs.existsSync(path.join(pruned, 'onnx', 'model.onnx')));
+  openModel(pruned, { graphCacheDir }).model.close();
 });
 
 /** float32 → IEEE half, rounded to nearest (normal range only: the fixture's weights are small). */
