@@ -77,6 +77,8 @@ export interface IntegrityReport {
   checked: number;
   /** Why nothing was checked (no report, or one written before checksums); absent when files were checked. */
   unchecked?: string;
+  /** Set when the file that records the checksums is there but cannot be read: the check was impossible, not skipped. */
+  damaged?: true;
   /** Listed files whose content is not what was committed (actual null: the file is missing), in path order. */
   differing: { path: string; expected: string; actual: string | null }[];
 }

@@ -56,7 +56,13 @@ async function hashFiles(dir: string, files: string[], signal?: AbortSignal): Pr
   const out = new Map<string, { bytes: number; sha256: string } | null>();
   for (const rel of files) {
     const abs = path.join(dir, ...rel.split('/'));
-    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    // A link that loops (ELOOP) or a path through a file (ENOTDIR) is as absent as a missing file.
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(abs, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
     if (!st?.isFile()) {
       out.set(rel, null);
       continue;
@@ -92,7 +98,7 @@ export async function checkCommittedFiles(dir: string, signal?: AbortSignal): Pr
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    return { checked: 0, unchecked: `${file} cannot be read as JSON (${(e as Error).message})`, differing: [] };
+    return { checked: 0, unchecked: `${file} cannot be read as JSON (${(e as Error).message})`, damaged: true, differing: [] };
   }
   const recorded = typeof json === 'object' && json !== null ? readChecksums((json as { checksums?: unknown }).checksums, file) : undefined;
   if (!recorded) return { checked: 0, unchecked: `${file} records no file checksums (it was written before ProbeScale recorded them)`, differing: [] };
@@ -108,7 +114,8 @@ export async function checkCommittedFiles(dir: string, signal?: AbortSignal): Pr
 /** What the check found, in one sentence for the log (a warning when a file differs). */
 export function describeIntegrity(dir: string, r: IntegrityReport): { level: 'info' | 'warn'; message: string } {
   const record = path.basename(checksumsRecord(dir) ?? REPORT_FILE);
-  if (r.unchecked !== undefined) return { level: 'info', message: `${r.unchecked}; no file was checked against what was committed.` };
+  // A record that is there but unreadable hides any edit to the files it covered: say so as loudly as a changed file.
+  if (r.unchecked !== undefined) return { level: r.damaged ? 'warn' : 'info', message: `${r.unchecked}; no file was checked against what was committed${r.damaged ? '. Restore it from where the folder came from to check the files' : ''}.` };
   if (r.differing.length === 0) return { level: 'info', message: `all ${r.checked} files of ${dir} match the SHA-256 checksums its ${record} recorded at commit.` };
   const each = r.differing.map((d) => `${d.path} (committed ${d.expected.slice(0, PREFIX)}…, ${d.actual === null ? 'now missing' : `now ${d.actual.slice(0, PREFIX)}…`})`);
   return {

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OnnxInitializer, OnnxModel } from '../onnx/model';
+import { readRange } from '../util/fileKind';
 
 /** Weights smaller than this stay inline in the classifier graph (shape constants, the head). */
 const MIN_SHARED_BYTES = 1024;
@@ -52,14 +53,7 @@ function bytesOf(m: OnnxModel, file: string, t: OnnxInitializer): Bytes | null {
 }
 
 function read(b: Bytes): Buffer {
-  const buf = Buffer.alloc(b.length);
-  const fd = fs.openSync(b.file, 'r');
-  try {
-    fs.readSync(fd, buf, 0, b.length, b.start);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return buf;
+  return readRange(b.file, b.start, b.length);
 }
 
 /** The encoder graph (T5 folders name it encoder_model.onnx) and the file to share: its external data file when it has one, else the graph itself. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import { BadInputError, badValue, DatasetError } from '../errors';
 import { Rng } from '../util/rng';
+import { notAFile, somethingAt } from '../util/fileKind';
 
 /** One labelled example. */
 export interface Example {
@@ -26,6 +27,8 @@ export interface TaskData {
   source: string;
   /** 'folder' when train and test files were given, 'file' when one file was split. */
   splitFrom?: 'folder' | 'file';
+  /** What looks wrong in the data but does not stop a run (test rows that repeat training rows, one text with two labels); for the log. */
+  warnings?: string[];
 }
 
 /** Options for {@link loadTask}. */
@@ -112,8 +115,9 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
   const source = path.resolve(taskPath);
   const stat = await fs.promises.stat(source).catch(() => null);
   if (stat === null) {
+    const why = somethingAt(source) ? (notAFile(source) ?? 'cannot be read') : 'does not exist';
     throw new DatasetError(
-      `task "${name}": ${source} does not exist. Pass a folder with train and test files (.jsonl, .csv or .tsv) or a single such file.`,
+      `task "${name}": ${source} ${why}. Pass a folder with train and test files (.jsonl, .csv or .tsv) or a single such file.`,
     );
   }
 
@@ -133,8 +137,13 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
     requireTwoClasses(rows, source, '');
     ({ train, test } = stratifiedSplit(rows, testFraction, seed));
     if (test.length === 0) {
+      // Each label is split on its own: many labels of one or two rows hold nothing out, however many rows there are.
+      const counts = new Map<string, number>();
+      for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+      const largest = Math.max(...counts.values());
       throw new DatasetError(
-        `${source}: ${rows.length} rows are too few to hold out ${testFraction * 100}% of each label for testing. ` +
+        `${source}: ${rows.length} rows are too few to hold out ${testFraction * 100}% of each label for testing ` +
+          `(each of its ${counts.size} labels is split on its own, and the largest has ${largest} row${largest === 1 ? '' : 's'}). ` +
           'Add rows, or give a folder with train and test files.',
       );
     }
@@ -142,6 +151,8 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
   }
 
   requireTwoClasses(train, trainFile, '');
+  const parts = [{ file: trainFile, rows: train }, { file: testFile, rows: test }];
+  const warnings = [...pairingWarning(name, parts), ...duplicateWarnings(name, parts[0], parts[1])];
   const labels = sortLabels(new Set(train.map((r) => r.label)));
   const index = new Map(labels.map((l, i) => [l, i] as const));
   const unseen = test.filter((r) => !index.has(r.label));
@@ -169,6 +180,7 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
     testY: Int32Array.from(test, (r) => index.get(r.label) as number),
     source,
     splitFrom,
+    warnings,
   };
 }
 
@@ -207,10 +219,14 @@ function stratifiedSplit<T extends { label: string }>(rows: T[], testFraction: n
 }
 
 function findSplitFile(dir: string, split: 'train' | 'test'): string {
-  const found = EXTENSIONS.map((e) => path.join(dir, `${split}.${e}`)).filter((f) => fs.existsSync(f));
+  // somethingAt, not existsSync: a link that loops or leads nowhere is named as such by readRows, not called missing.
+  const found = EXTENSIONS.map((e) => path.join(dir, `${split}.${e}`)).filter(somethingAt);
   if (found.length === 0) {
+    // Names differ only in case (Train.JSONL) or extension (train.json): say which file to rename.
+    const near = fs.readdirSync(dir).filter((f) => f.toLowerCase().startsWith(`${split}.`));
     throw new DatasetError(
-      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv or ${split}.tsv there, or pass a single file to split it.`,
+      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv or ${split}.tsv there, or pass a single file to split it.` +
+        (near.length ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).` : ''),
     );
   }
   if (found.length > 1) {
@@ -255,14 +271,26 @@ async function readRows(file: string): Promise<Row[]> {
   if (!(EXTENSIONS as readonly string[]).includes(ext)) {
     throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv or .tsv.`);
   }
+  // A folder, a pipe (reading it waits for a writer, for ever) or a link that loops: say which, before reading.
+  const bad = notAFile(file);
+  if (bad) throw new DatasetError(`${file} ${bad}. Put the examples in a plain ${ext} file there.`);
   let bytes: Buffer;
   try {
+    const before = await fs.promises.stat(file);
     bytes = await fs.promises.readFile(file);
+    const after = await fs.promises.stat(file);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || bytes.length !== after.size) {
+      throw new DatasetError(`${file} changed while it was read (${before.size} bytes before, ${bytes.length} read, ${after.size} after); run again once whatever writes it has finished.`);
+    }
   } catch (e) {
+    if (e instanceof DatasetError) throw e;
     throw new DatasetError(`${file} cannot be read: ${(e as Error).message}`);
   }
   let content = decodeUtf8(file, bytes);
   if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
+  // One line ending: files edited on Windows and Unix mix CRLF and LF (and old Mac files use CR), which the CSV
+  // reader, taking the first line's ending for all, would otherwise read as fields running into the next line.
+  content = content.replace(/\r\n?/g, '\n');
   if (content.trim() === '') {
     throw new DatasetError(`${file} is empty. It needs one example per ${ext === 'jsonl' ? 'line' : 'row, after a header row'}.`);
   }
@@ -368,13 +396,86 @@ function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
   if (pair !== undefined && pair !== null && typeof pair !== 'string') {
     throw new DatasetError(`${at}: "text_pair" must be a string, got ${typeof pair}.`);
   }
-  const row: Row = { text, label: String(label), line };
-  if (typeof pair === 'string' && pair !== '') row.textPair = pair;
+  if (typeof label === 'number' && !Number.isSafeInteger(label) && Number.isInteger(label)) {
+    throw new DatasetError(`${at}: label ${label} is too large for a JSON number to hold exactly (two such labels can be read as one). Write it as a string: "label": "…".`);
+  }
+  // Surrounding spaces ("a, spam" in a CSV) and Unicode normal forms (é typed two ways) would otherwise make two classes of one.
+  const labelText = String(label).trim().normalize('NFC');
+  const row: Row = { text, label: labelText, line };
+  if (typeof pair === 'string' && pair.trim() !== '') row.textPair = pair;
   return row;
+}
+
+/**
+ * A task is a single-text task or a pair task: a row without `text_pair` among rows with one is encoded as one
+ * text where the others are two (a missing cell in a CSV, a key dropped in JSONL). Said, not refused: a task may
+ * mix them on purpose.
+ */
+function pairingWarning(name: string, parts: { file: string; rows: Row[] }[]): string[] {
+  const all = parts.flatMap(({ file, rows }) => rows.map((r) => ({ file, r })));
+  const withPair = all.filter((x) => x.r.textPair !== undefined);
+  const without = all.filter((x) => x.r.textPair === undefined);
+  if (withPair.length === 0 || without.length === 0) return [];
+  return [
+    `task "${name}": ${without.length} of ${all.length} rows have no "text_pair" (first: ${without[0].file}, line ${without[0].r.line}) while the others have one (first: ${withPair[0].file}, line ${withPair[0].r.line}); ` +
+      'those rows are encoded as one text, not a pair. Fill in the missing text_pair, or drop it from every row for a single-text task.',
+  ];
+}
+
+/** Warnings about repeated texts: test rows that repeat a training row, and one text given two labels. */
+function duplicateWarnings(name: string, train: { file: string; rows: Row[] }, test: { file: string; rows: Row[] }): string[] {
+  const key = (r: Row) => (r.textPair === undefined ? r.text : `${r.text}\u0000${r.textPair}`);
+  const quote = (t: string) => JSON.stringify(t.length > 40 ? `${t.slice(0, 40)}…` : t);
+  const out: string[] = [];
+  const seen = new Map<string, { r: Row; file: string }>();
+  const conflicts: string[] = [];
+  for (const part of [train, test]) {
+    for (const r of part.rows) {
+      const first = seen.get(key(r));
+      if (!first) seen.set(key(r), { r, file: part.file });
+      else if (first.r.label !== r.label) conflicts.push(`${quote(r.text)} is "${first.r.label}" at ${first.file}, line ${first.r.line} and "${r.label}" at ${part.file}, line ${r.line}`);
+    }
+  }
+  if (conflicts.length > 0) {
+    out.push(`task "${name}": ${conflicts.length} row${conflicts.length > 1 ? 's repeat a text' : ' repeats a text'} with another label (${conflicts[0]}); no probe can get both right. Fix the labels or remove the duplicates.`);
+  }
+  const inTrain = new Map<string, Row>();
+  for (const r of train.rows) if (!inTrain.has(key(r))) inTrain.set(key(r), r);
+  const repeated = test.rows.filter((r) => inTrain.has(key(r)));
+  if (repeated.length > 0) {
+    const r = repeated[0];
+    out.push(
+      `task "${name}": ${repeated.length} of ${test.rows.length} test rows repeat a training text (${test.file}, line ${r.line} = ${train.file}, line ${inTrain.get(key(r))!.line}); ` +
+        'their scores reward memory as well as the layer. Remove them from one split for a clean test.',
+    );
+  }
+  return out;
 }
 
 function toExample(r: Row): Example {
   return r.textPair === undefined ? { text: r.text, label: r.label } : { text: r.text, textPair: r.textPair, label: r.label };
+}
+
+/**
+ * Every probe is scored by k-fold cross-validation on the training rows, stratified by label, which needs
+ * k rows and 2 of each label. Checked when the task is loaded, before the features are extracted, and
+ * naming the labels: the folds themselves only know label ids, and only after extraction.
+ * @throws DatasetError naming the task, its source, the first short label and what to do.
+ */
+export function requireCrossValidation(task: TaskData, folds: number): void {
+  const counts = new Array<number>(task.labels.length).fill(0);
+  for (const y of task.trainY) counts[y]++;
+  const single = task.labels.filter((_, i) => counts[i] === 1);
+  const fix = 'Add training rows for it, or remove the label (and its test rows); --limit-train, when given, keeps only the first rows.';
+  if (single.length > 0) {
+    throw new DatasetError(
+      `task "${task.name}" (${task.source}): label "${single[0]}" has only 1 training row${single.length > 1 ? ` (${single.length} of its ${task.labels.length} labels have 1)` : ''}; ` +
+        `each probe is scored by ${folds}-fold cross-validation on the training rows, which needs at least 2 rows of every label. ${fix}`,
+    );
+  }
+  if (task.train.length < folds) {
+    throw new DatasetError(`task "${task.name}" (${task.source}) has ${task.train.length} training rows; ${folds}-fold cross-validation needs at least ${folds}. Add training rows.`);
+  }
 }
 
 function requireTwoClasses(rows: Row[], file: string, why: string): void {

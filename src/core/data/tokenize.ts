@@ -117,6 +117,12 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
 
   const modelLimit = positionLimit(config);
   const maxLength = modelLimit === null ? opts.maxLength : Math.min(opts.maxLength, modelLimit);
+  if (modelLimit !== null && modelLimit <= nSingle) {
+    // The limit comes from config.json, not from the option: naming the option would send the user to the wrong fix.
+    throw new BadInputError(
+      `${path.join(dir, 'config.json')}: max_position_embeddings ${String(config?.max_position_embeddings)}${modelLimit !== config?.max_position_embeddings ? ` less pad_token_id ${String(config?.pad_token_id)} + 1` : ''} leaves ${modelLimit} positions, no room for text after the model's ${nSingle} special tokens. Fix config.json (RoBERTa uses pad_token_id 1) or re-download it.`,
+    );
+  }
   if (maxLength <= nSingle) {
     throw new BadInputError(
       `{{maxLength}} ${maxLength} leaves no room for text: the model adds ${nSingle} special tokens; raise it.`,

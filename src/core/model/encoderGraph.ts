@@ -67,6 +67,28 @@ function num(config: Config, key: string, fallback?: number): number {
   return v;
 }
 
+/** A size or count from config.json: an integer ≥ `min` (2.5 heads or 0 layers of width would build a graph that cannot run). */
+function count(config: Config, key: string, fallback?: number, min = 1): number {
+  const v = num(config, key, fallback);
+  if (!Number.isInteger(v) || v < min) throw new BadInputError(`config.json: '${key}' is ${JSON.stringify(config[key])}; it must be an integer ≥ ${min}. Fix config.json (Hugging Face's save_pretrained writes it) or re-download it.`);
+  return v;
+}
+
+/** A layer-norm epsilon: a number ≥ 0 (a negative one makes the square root of a negative variance). */
+function epsilon(config: Config, key: string, fallback: number): number {
+  const v = num(config, key, fallback);
+  if (v < 0) throw new BadInputError(`config.json: '${key}' is ${v}; a layer-norm epsilon must be ≥ 0 (usually 1e-12 or 1e-6). Fix config.json or re-download it.`);
+  return v;
+}
+
+/** The activation a config names (`key`), `fallback` when it names none; a value that is not a name is refused, not replaced. */
+function activationName(config: Config, key: string, fallback: string): string {
+  const v = config[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string') throw new BadInputError(`config.json: '${key}' is ${JSON.stringify(v)}; expected the activation's name, such as "${fallback}".`);
+  return v;
+}
+
 interface BertDims {
   H: number;
   E: number;
@@ -147,7 +169,7 @@ class EncoderBuilder {
   layerNorm(scope: string, x: string, name: string, dim: number, eps: number, why: string, out?: string): string {
     const w = this.weight(scope, `${name}.weight`, [dim], why);
     const b = this.weight(scope, `${name}.bias`, [dim], why);
-    return this.g.op(scope, 'LayerNormalization', [x, w, b], { axis: -1, epsilon: eps }, out);
+    return this.g.op(scope, 'LayerNormalization', [x, w, b], { axis: -1, epsilon: { float: eps } }, out);
   }
 
   /** T5LayerNorm: x / sqrt(mean(x²) + eps) · w (no mean subtraction, no bias). */
@@ -227,10 +249,10 @@ class EncoderBuilder {
   private bertDims(family: 'bert' | 'roberta' | 'distilbert'): BertDims {
     const c = this.config;
     const distil = family === 'distilbert';
-    const H = distil ? num(c, 'dim') : num(c, 'hidden_size');
-    const heads = distil ? num(c, 'n_heads') : num(c, 'num_attention_heads');
-    const inter = distil ? num(c, 'hidden_dim') : num(c, 'intermediate_size');
-    const E = distil ? H : num(c, 'embedding_size', H);
+    const H = distil ? count(c, 'dim') : count(c, 'hidden_size');
+    const heads = distil ? count(c, 'n_heads') : count(c, 'num_attention_heads');
+    const inter = distil ? count(c, 'hidden_dim') : count(c, 'intermediate_size');
+    const E = distil ? H : count(c, 'embedding_size', H);
     if (H % heads !== 0) throw new BadInputError(`config.json: hidden size ${H} is not a multiple of the ${heads} attention heads.`);
     if (!distil && (c.position_embedding_type ?? 'absolute') !== 'absolute') throw new UnsupportedModelError(`config.json: position_embedding_type '${String(c.position_embedding_type)}' is not supported when building from safetensors (absolute is); export the model to ONNX instead.`);
     const hk = distil ? 'dim' : 'hidden_size';
@@ -239,10 +261,10 @@ class EncoderBuilder {
       E,
       heads,
       inter,
-      L: distil ? num(c, 'n_layers') : num(c, 'num_hidden_layers'),
-      eps: distil ? 1e-12 : num(c, 'layer_norm_eps', 1e-12),
-      act: String((distil ? c.activation : c.hidden_act) ?? 'gelu'),
-      types: distil ? 0 : num(c, 'type_vocab_size', 2),
+      L: distil ? count(c, 'n_layers', undefined, 0) : count(c, 'num_hidden_layers', undefined, 0),
+      eps: distil ? 1e-12 : epsilon(c, 'layer_norm_eps', 1e-12),
+      act: distil ? activationName(c, 'activation', 'gelu') : activationName(c, 'hidden_act', 'gelu'),
+      types: distil ? 0 : count(c, 'type_vocab_size', 2, 0),
       why: `${hk} ${H}, ${distil ? 'hidden_dim' : 'intermediate_size'} ${inter}`,
       embWhy: `${E === H ? hk : 'embedding_size'} ${E}`,
     };
@@ -264,13 +286,15 @@ class EncoderBuilder {
   private bertEmbeddings(family: 'bert' | 'roberta' | 'distilbert', d: BertDims, tokenTypes: boolean): string {
     const g = this.g;
     const s = '/embeddings';
-    const vocab = num(this.config, 'vocab_size');
-    const maxPos = num(this.config, 'max_position_embeddings');
+    const vocab = count(this.config, 'vocab_size');
+    const maxPos = count(this.config, 'max_position_embeddings');
     let x = this.embed(`${s}/word_embeddings`, 'embeddings.word_embeddings.weight', [vocab, d.E], `vocab_size ${vocab}, ${d.embWhy}`, 'input_ids');
     let pos: string;
     if (family === 'roberta') {
       // HF create_position_ids_from_input_ids: cumsum over non-pad tokens, offset by the padding index.
-      const pad = num(this.config, 'pad_token_id', 1);
+      const pad = count(this.config, 'pad_token_id', 1, 0);
+      // Positions run from pad + 1: a pad id at or past the table's end leaves no position for any token.
+      if (pad + 1 >= maxPos) throw new BadInputError(`config.json: pad_token_id ${pad} is not below max_position_embeddings ${maxPos} − 1; RoBERTa-style positions start after the padding index, so no token would have a position. Fix pad_token_id (RoBERTa uses 1) or re-download config.json.`);
       const nonPad = g.op(s, 'Cast', [g.op(s, 'Not', [g.op(s, 'Equal', ['input_ids', g.ints([pad], true)])])], { to: DataType.INT64 });
       pos = g.op(s, 'Add', [g.op(s, 'Mul', [g.op(s, 'CumSum', [nonPad, g.ints([1], true)]), nonPad]), g.ints([pad], true)]);
     } else {
@@ -319,15 +343,15 @@ class EncoderBuilder {
   t5(): void {
     const c = this.config;
     const g = this.g;
-    const D = num(c, 'd_model');
-    const heads = num(c, 'num_heads');
-    const kv = num(c, 'd_kv');
-    const ff = num(c, 'd_ff');
-    const L = num(c, 'num_layers');
-    const eps = num(c, 'layer_norm_epsilon', 1e-6);
-    const vocab = num(c, 'vocab_size');
-    const buckets = num(c, 'relative_attention_num_buckets', 32);
-    const maxDist = num(c, 'relative_attention_max_distance', 128);
+    const D = count(c, 'd_model');
+    const heads = count(c, 'num_heads');
+    const kv = count(c, 'd_kv');
+    const ff = count(c, 'd_ff');
+    const L = count(c, 'num_layers', undefined, 0);
+    const eps = epsilon(c, 'layer_norm_epsilon', 1e-6);
+    const vocab = count(c, 'vocab_size');
+    const buckets = count(c, 'relative_attention_num_buckets', 32);
+    const maxDist = count(c, 'relative_attention_max_distance', 128);
     const proj = String(c.feed_forward_proj ?? 'relu');
     const gated = typeof c.is_gated_act === 'boolean' ? c.is_gated_act : proj.startsWith('gated-');
     const act = String(c.dense_act_fn ?? (proj.replace(/^gated-/, '') === 'gelu' ? 'gelu_new' : proj.replace(/^gated-/, '')));

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, badValue, UnsupportedModelError } from '../errors';
+import { BadInputError, badValue, OnnxParseError, UnsupportedModelError } from '../errors';
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
@@ -14,6 +14,8 @@ import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
 import { findWordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import type { ParamCounts } from '../../shared/params';
 import { LAYER_COUNT_KEYS } from './layerCount';
+import { notAFile, somethingAt } from '../util/fileKind';
+import { checkExportMatchesWeights } from './agreement';
 
 export { parseGraphSource } from './graphSource';
 
@@ -77,12 +79,20 @@ const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-robert
 export function readConfig(dir: string): Record<string, unknown> {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new BadInputError(`model folder not found: ${dir}. Pass a folder holding config.json, tokenizer files and onnx/model.onnx or model.safetensors.`);
-  if (!fs.existsSync(file)) throw new BadInputError(`${dir} has no config.json; pass a Hugging Face style model folder (config.json, tokenizer.json, onnx/model.onnx or model.safetensors).`);
+  if (!somethingAt(file)) throw new BadInputError(`${dir} has no config.json; pass a Hugging Face style model folder (config.json, tokenizer.json, onnx/model.onnx or model.safetensors).`);
+  const bad = notAFile(file);
+  if (bad) throw new BadInputError(`${file} ${bad}; put the model's config.json there.`);
+  let json: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    // Editors on Windows may save a byte-order mark; JSON.parse refuses it.
+    json = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); fix or re-export the model folder.`);
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new BadInputError(`${file} holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a JSON object of settings such as {"model_type": "bert", ...}; fix or re-export the model folder.`);
+  }
+  return json as Record<string, unknown>;
 }
 
 export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
@@ -98,7 +108,13 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
   if (dtype && reason) throw new UnsupportedModelError(`{{dtype}} ${dtype} (${base}${DTYPE_SUFFIX[dtype]}.onnx): not supported, ${reason}. Use {{dtype}} fp32, q8, int8 or uint8.`);
   const names = dtype ? [`${base}${DTYPE_SUFFIX[dtype]}.onnx`] : [`${base}_quantized.onnx`, `${base}_int8.onnx`, `${base}_uint8.onnx`];
   for (const n of names) {
-    for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) if (fs.existsSync(f)) return f;
+    for (const f of [path.join(dir, 'onnx', n), path.join(dir, n)]) {
+      if (!somethingAt(f)) continue;
+      const bad = notAFile(f);
+      // Not a BadInputError: that would make resolveEncoderGraph fall back to the safetensors as if there were no export.
+      if (bad) throw new OnnxParseError(`${f} ${bad}; put the model's ONNX export there, or remove it${hasSafetensors(dir) ? ' to build the graph from the safetensors weights' : ''}.`);
+      return f;
+    }
   }
   const present = DTYPES.filter((d) => fs.existsSync(path.join(dir, 'onnx', `${base}${DTYPE_SUFFIX[d]}.onnx`)));
   const which = present.length ? ` It has: ${present.map((d) => `{{dtype}} ${d} (${base}${DTYPE_SUFFIX[d]}.onnx)`).join(', ')}.` : ' Export the model to ONNX (e.g. optimum-cli export onnx) or name its graph file in {{onnx}}.';
@@ -233,6 +249,15 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const rows = graphVocabRows(model);
   if (vocab !== undefined && rows !== null && rows !== vocab) {
     throw new UnsupportedModelError(`${abs}/config.json says vocab_size ${vocab} but the graph's word embeddings have ${rows} rows; the ONNX file and config.json do not belong together.`);
+  }
+  // Last: the checks above name a config.json that does not fit the graph more precisely.
+  if (graphFrom === 'onnx' && hasSafetensors(abs)) {
+    try {
+      checkExportMatchesWeights(abs, model, onnxFile);
+    } catch (e) {
+      model.close();
+      throw e;
+    }
   }
   const quantized = model.nodes.some((n) => n.opType === 'MatMulInteger' || n.opType === 'DynamicQuantizeLinear' || n.opType === 'QLinearMatMul');
   return { dir: abs, onnxFile, graphFrom, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };

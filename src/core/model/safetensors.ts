@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
 import { layerCountKey } from './layerCount';
+import { notAFile } from '../util/fileKind';
 
 /** Parsed header of a safetensors file. Offsets `begin`/`end` are relative to `dataOffset`. */
 export interface SafetensorsHeader {
@@ -25,6 +26,8 @@ const COPY_CHUNK = 4 << 20;
 
 /** Reads and validates the header of a safetensors file without reading tensor data. */
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  const bad = notAFile(file);
+  if (bad) throw new BadInputError(`${file} ${bad}; put the model's safetensors weights there (download or copy them again).`);
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
@@ -49,6 +52,10 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     const header: SafetensorsHeader = { tensors: [], dataOffset };
     for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
       if (name === '__metadata__') {
+        // The format makes it a map of strings; a pruned copy carries it over, so a bad one would be written on.
+        if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+          throw new BadInputError(`${file}: its __metadata__ is ${JSON.stringify(v).slice(0, 80)}, not an object of strings as the safetensors format requires; re-save the file (in Python, save_file(tensors, path, metadata={"format": "pt"})).`);
+        }
         header.metadata = v as Record<string, string>;
         continue;
       }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError } from '../errors';
 import { readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
+import { notAFile, somethingAt } from '../util/fileKind';
 
 export interface WeightTensor {
   name: string;
@@ -30,15 +31,15 @@ export const INDEX_FILE = 'model.safetensors.index.json';
 
 /** True when `dir` holds safetensors weights (one file or an index). */
 export function hasSafetensors(dir: string): boolean {
-  return fs.existsSync(path.join(dir, SINGLE_FILE)) || fs.existsSync(path.join(dir, INDEX_FILE));
+  return somethingAt(path.join(dir, SINGLE_FILE)) || somethingAt(path.join(dir, INDEX_FILE));
 }
 
 /** Reads and checks the safetensors headers of a model folder (single file, else sharded with its index). */
 export function openWeights(dir: string): WeightSet {
   const single = path.join(dir, SINGLE_FILE);
-  if (fs.existsSync(single)) return { files: [single], tensors: tensorsOf(single, null) };
+  if (somethingAt(single)) return { files: [single], tensors: tensorsOf(single, null) };
   const indexFile = path.join(dir, INDEX_FILE);
-  if (!fs.existsSync(indexFile)) throw new BadInputError(`${dir} has neither ${SINGLE_FILE} nor ${INDEX_FILE}.`);
+  if (!somethingAt(indexFile)) throw new BadInputError(`${dir} has neither ${SINGLE_FILE} nor ${INDEX_FILE}.`);
   const map = readIndex(indexFile);
   const byFile = new Map<string, Set<string>>();
   for (const [name, file] of Object.entries(map)) {
@@ -51,7 +52,7 @@ export function openWeights(dir: string): WeightSet {
   const tensors = new Map<string, WeightTensor>();
   for (const [file, names] of byFile) {
     const abs = path.join(dir, file);
-    if (!fs.existsSync(abs)) throw new BadInputError(`${indexFile} lists shard ${file} (tensor '${[...names][0]}'), which is missing from ${dir}; download every shard.`);
+    if (!somethingAt(abs)) throw new BadInputError(`${indexFile} lists shard ${file} (tensor '${[...names][0]}'), which is missing from ${dir}; download every shard.`);
     files.push(abs);
     for (const [name, t] of tensorsOf(abs, names)) tensors.set(name, t);
   }
@@ -59,6 +60,8 @@ export function openWeights(dir: string): WeightSet {
 }
 
 function readIndex(file: string): Record<string, string> {
+  const bad = notAFile(file);
+  if (bad) throw new BadInputError(`${file} ${bad}; download the model's ${INDEX_FILE} again.`);
   let json: unknown;
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -66,8 +69,9 @@ function readIndex(file: string): Record<string, string> {
     throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); re-download it.`);
   }
   const map = (json as { weight_map?: unknown })?.weight_map;
-  if (typeof map !== 'object' || map === null || Object.values(map).some((v) => typeof v !== 'string')) {
-    throw new BadInputError(`${file} has no weight_map object of tensor name → shard file; re-download it.`);
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.keys(map).length === 0 || Object.values(map).some((v) => typeof v !== 'string')) {
+    const found = map === undefined ? 'none' : JSON.stringify(map).slice(0, 80);
+    throw new BadInputError(`${file} has no weight_map object of tensor name → shard file (found ${found}); re-download it.`);
   }
   return map as Record<string, string>;
 }

@@ -83,7 +83,8 @@ export interface NewNode {
   domain?: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, number | number[] | string | { floats: number[] }>;
+  /** A number is an INT attribute when it is an integer, else FLOAT; `{ float }` is always FLOAT (an epsilon read as 1 or 0). */
+  attributes?: Record<string, number | number[] | string | { floats: number[] } | { float: number }>;
   /** A copy of this original node (its op, domain and attributes as they lie in the source) under the name, inputs and outputs above. */
   copyOf?: OnnxNode;
 }
@@ -464,7 +465,8 @@ export function encodeNewNode(n: NewNode): MessageWriter {
     else if (Array.isArray(value)) {
       for (const v of value) a.varint(8, v);
       a.varint(20, 7);
-    } else {
+    } else if ('float' in value) a.float(2, value.float).varint(20, 1);
+    else {
       for (const v of value.floats) a.float(7, v);
       a.varint(20, 6);
     }

@@ -12,7 +12,7 @@ import { TextTokenizer } from '../data/tokenize';
 import { Extractor, IdRemap, LayerFeatures } from '../extract/extractor';
 import { extractorOptions } from './prepare';
 import { ModelInfo } from '../model/modelInfo';
-import { stratifiedKFold, takeRows } from '../probe/cv';
+import { CV_FOLDS, stratifiedKFold, takeRows } from '../probe/cv';
 import { accuracy, macroF1 } from '../probe/metrics';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
 import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
@@ -25,7 +25,7 @@ import { extractTogether, RowChunks, TogetherFeatures, Wanted } from './together
  * too noisy to rank subsets whose scores differ by a point (the best of many noisy scores is
  * biased upwards); k folds use all training rows for validation.
  */
-export const VALIDATION_FOLDS = 5;
+export const VALIDATION_FOLDS = CV_FOLDS;
 
 /** Per-row outcomes of one subset on one task's rows: the basis of paired comparisons. */
 export interface RowOutcomes {

@@ -2,7 +2,8 @@
  * Stage 1, prepare: open the model, its tokenizer and the tasks a job names.
  */
 import { JobContext, TaskSpec, stage } from '../jobs';
-import { loadTask, TaskData } from '../data/dataset';
+import { loadTask, requireCrossValidation, TaskData } from '../data/dataset';
+import { CV_FOLDS } from '../probe/cv';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
 import { ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
@@ -26,7 +27,12 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
       settings.maxLength = tokenizer.maxLength;
     }
     const tasks: TaskData[] = [];
-    for (const s of specs) tasks.push(await loadTask(s.name, s.path, loadOptions(settings)));
+    for (const s of specs) {
+      const task = await loadTask(s.name, s.path, loadOptions(settings));
+      for (const w of task.warnings ?? []) ctx.log?.('warn', w);
+      requireCrossValidation(task, CV_FOLDS);
+      tasks.push(task);
+    }
     return { info, tokenizer, tasks };
   } catch (e) {
     info.model.close();

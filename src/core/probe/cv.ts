@@ -4,6 +4,9 @@ import { fitLogReg, predict, type LogRegModel } from './logreg';
 import { accuracy } from './metrics';
 import { applyStandardizer, fitStandardizer } from './standardize';
 
+/** Folds of every cross-validation the pipeline runs (the choice of C, and the scores of layers and subsets). */
+export const CV_FOLDS = 5;
+
 /** Log-spaced default grid of C values, 1e-3 … 1e2. */
 export const DEFAULT_C_GRID: readonly number[] = [0.001, 0.01, 0.1, 1, 10, 100];
 
@@ -28,7 +31,7 @@ export function stratifiedKFold(y: Int32Array, k: number, seed: number): Int32Ar
   for (let label = 0; label <= maxLabel; label++) {
     if (members[label].length === 1) {
       throw new BadInputError(
-        `class ${label} has only 1 training example; cross-validation needs at least 2 per class (add examples, drop the class, or pass a fixed C)`,
+        `class ${label} has only 1 training example; cross-validation needs at least 2 per class (add examples or drop the class)`,
       );
     }
   }
@@ -80,7 +83,7 @@ export function selectC(
   opts: SelectCOptions = {},
 ): SelectCResult {
   const grid = checkGrid(opts.grid ?? [...DEFAULT_C_GRID]);
-  const k = opts.folds ?? 5;
+  const k = opts.folds ?? CV_FOLDS;
   const n = y.length;
   if (X.length !== n * dim) {
     throw new BadInputError(`X has ${X.length} values but ${n} labels × ${dim} features = ${n * dim} were expected`);

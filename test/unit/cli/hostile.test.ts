@@ -247,7 +247,7 @@ const cases: Case[] = [
   // Data files
   { name: 'UTF-16 data', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'u16.csv', Buffer.from('\ufefftext,label\nab,a\ncd,b\n', 'utf16le'))}` : a)), code: 1, stderr: /is encoded as UTF-16 \(byte-order mark\), not UTF-8/ },
   { name: 'latin-1 data', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'l1.csv', Buffer.from('text,label\ncaf\xe9,a\nab,b\n', 'latin1'))}` : a)), code: 1, stderr: /is not valid UTF-8: byte 0xe9 at offset 14 \(line 2\); it looks like latin-1/ },
-  { name: 'a single file too small to split', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'two.csv', Buffer.from('text,label\nab,a\ncd,b\n'))}` : a)), code: 1, stderr: /too few to hold out 20% of each label for testing\. Add rows, or give a folder with train and test files\./, after: (_d, r) => assert.doesNotMatch(r.stderr, /test fraction/) },
+  { name: 'a single file too small to split', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'two.csv', Buffer.from('text,label\nab,a\ncd,b\n'))}` : a)), code: 1, stderr: /too few to hold out 20% of each label for testing \(each of its 2 labels is split on its own, and the largest has 1 row\)\. Add rows, or give a folder with train and test files\./, after: (_d, r) => assert.doesNotMatch(r.stderr, /test fraction/) },
   // The command line itself
   { name: 'no arguments', args: () => [], code: 1, stderr: /no command given\.\nusage:/ },
   // Seventh session: a hostile pass over prune, eval, probe and their options.

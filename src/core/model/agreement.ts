@@ -1,0 +1,82 @@
+/**
+ * A folder holding both an ONNX export and safetensors weights is run from the export, but a
+ * commit writes both, pruned, into the new folder. When they are two different models (an export
+ * of one checkpoint beside the weights of a fine-tune), the committed folder would hold one model
+ * as ONNX and another as safetensors. The layer-norm parameters outside the blocks, a few hundred
+ * numbers that every fine-tune changes, tell the two apart cheaply.
+ */
+import * as path from 'node:path';
+import { BadInputError } from '../errors';
+import { readFloat32 } from '../compensate/structure';
+import { DataType, OnnxModel } from '../onnx/model';
+import { WeightSet, WeightTensor, openWeights } from './weights';
+import { readRange } from '../util/fileKind';
+import { blockIndexOf } from './safetensors';
+
+const NORM = /(LayerNorm|layer_norm|layernorm)\.(weight|bias)$/;
+/** Norm tensors compared (those outside the blocks: the embeddings' and the final norm); each is one hidden-size vector. */
+const COMPARED = 4;
+/** Relative agreement expected of a copy stored at the safetensors file's precision (half an ulp, with room). */
+const TOLERANCE: Record<string, number> = { F32: 1e-6, F16: 2e-3, BF16: 1e-2 };
+
+/** The values of a F32, F16 or BF16 safetensors tensor as float64; null for other dtypes. */
+function readWeights(t: WeightTensor): Float64Array | null {
+  if (!(t.dtype in TOLERANCE)) return null;
+  const bytes = readRange(t.file, t.offset, t.length);
+  if (t.dtype === 'F32') return Float64Array.from({ length: t.length / 4 }, (_, i) => bytes.readFloatLE(4 * i));
+  const f32 = Buffer.alloc(4);
+  return Float64Array.from({ length: t.length / 2 }, (_, i) => {
+    const h = bytes.readUInt16LE(2 * i);
+    if (t.dtype === 'BF16') {
+      f32.writeUInt32LE(h << 16 >>> 0);
+      return f32.readFloatLE(0);
+    }
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    if (exp === 0) return sign * frac * 2 ** -24;
+    if (exp === 31) return frac ? NaN : sign * Infinity;
+    return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  });
+}
+
+/** The safetensors tensor an ONNX initializer was exported from: the same name, or it under a prefix such as `roberta.`. */
+function counterpart(weights: WeightSet, name: string): WeightTensor | undefined {
+  const exact = weights.tensors.get(name);
+  if (exact) return exact;
+  for (const [n, t] of weights.tensors) if (n.endsWith(`.${name}`)) return t;
+  return undefined;
+}
+
+/**
+ * Refuses an ONNX export and safetensors weights in one folder that are different models (see the file
+ * comment). Weights that cannot be read are left to the stage that uses them; nothing to compare passes.
+ * @throws BadInputError naming the first tensor that differs, and what to do.
+ */
+export function checkExportMatchesWeights(dir: string, model: OnnxModel, onnxFile: string): void {
+  let weights: WeightSet;
+  try {
+    weights = openWeights(dir);
+  } catch {
+    return;
+  }
+  let compared = 0;
+  for (const [name, init] of model.initializers) {
+    if (compared >= COMPARED) break;
+    // Outside the blocks only: a pruned export keeps each kept block's original names, its safetensors renumbers them.
+    if (!NORM.test(name) || blockIndexOf(name) !== null || init.dataType !== DataType.FLOAT) continue;
+    const st = counterpart(weights, name);
+    const b = st && readWeights(st);
+    if (!st || !b) continue;
+    const a = readFloat32(model, init);
+    compared++;
+    const tol = TOLERANCE[st.dtype];
+    const i = a.length !== b.length ? -1 : a.findIndex((x, j) => !(Math.abs(x - b[j]) <= tol * Math.max(1, Math.abs(x))));
+    if (i === -1 && a.length === b.length) continue;
+    const what = a.length !== b.length ? `has ${a.length} values in the export and ${b.length} in ${path.basename(st.file)}` : `differs at element ${i}: ${a[i]} in the export, ${b[i]} in ${path.basename(st.file)}`;
+    throw new BadInputError(
+      `${dir}: ${path.relative(dir, onnxFile)} and ${path.basename(st.file)} are different models (tensor '${name}' ${what}); a commit would write both into the pruned folder. ` +
+        `Keep the one you mean: remove or move away the safetensors weights to use the export, or pass {{from}} safetensors to build the graph from the weights.`,
+    );
+  }
+}

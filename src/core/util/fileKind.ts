@@ -1,0 +1,41 @@
+import * as fs from 'node:fs';
+
+/**
+ * Why `file` is not a regular file that can be read, as a phrase ("is a folder", "is a symbolic link that
+ * loops", …), or undefined when it is one (following links). Reading a named pipe or a device would block or
+ * never end, and `fs.existsSync` calls a looping or dangling link "missing", which misleads whoever made it.
+ */
+export function notAFile(file: string): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return 'is a symbolic link that leads back to itself through a loop of links';
+    const link = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (link?.isSymbolicLink()) return `is a symbolic link to ${fs.readlinkSync(file)}, which does not exist`;
+    return link ? `cannot be opened (${code})` : 'does not exist';
+  }
+  if (st.isFile()) return undefined;
+  if (st.isDirectory()) return 'is a folder, not a file';
+  if (st.isFIFO()) return 'is a named pipe, not a file (reading it would wait for a writer)';
+  if (st.isSocket()) return 'is a socket, not a file';
+  return 'is a device, not a file';
+}
+
+/** True when something is at `file`, even a link that cannot be followed (where `fs.existsSync` says false). */
+export function somethingAt(file: string): boolean {
+  return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+}
+
+/** `length` bytes of `file` from byte `start` (fewer when the file ends first: the rest stays zero). */
+export function readRange(file: string, start: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, buf, 0, length, start);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buf;
+}

@@ -1,0 +1,209 @@
+/*
+ * Eighth session, hostile model folders: safetensors-only folders (and folders with both an export
+ * and safetensors) as users break them. Each case failed (an internal error, a misleading message or a
+ * silent wrong result) before its fix; see docs/RESULTS.md §6.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
+import { checkCommittedFiles, describeIntegrity } from '../../../../src/core/commit/checksums';
+import { ProbeScaleError } from '../../../../src/core/errors';
+import { fixture, repoRoot, tasksDir } from '../../../helpers';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-hostile-model-'));
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const graphCacheDir = path.join(tmp, 'graphs');
+
+let counter = 0;
+/** A copy of a tiny fixture (without onnx/ unless `keepOnnx`), changed by `edit`. */
+function copy(name: string, edit: (dir: string) => void, keepOnnx = false): string {
+  const dir = path.join(tmp, `${name}-${counter++}`);
+  fs.cpSync(fixture(name), dir, { recursive: true });
+  if (!keepOnnx) fs.rmSync(path.join(dir, 'onnx'), { recursive: true });
+  edit(dir);
+  return dir;
+}
+function editConfig(dir: string, edit: (c: Record<string, unknown>) => void): void {
+  const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  edit(c);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c));
+}
+/** Rewrites a safetensors header through `edit`, keeping the data. */
+function editHeader(file: string, edit: (h: Record<string, unknown>) => void): void {
+  const buf = fs.readFileSync(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const h = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  edit(h);
+  const hb = Buffer.from(JSON.stringify(h));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(hb.length));
+  fs.writeFileSync(file, Buffer.concat([len, hb, buf.subarray(8 + n)]));
+}
+function refused(dir: string, re: RegExp): void {
+  assert.throws(
+    () => openModel(dir, { graphCacheDir }).model.close(),
+    (e: Error) => {
+      assert.ok(e instanceof ProbeScaleError, `expected a ProbeScaleError, got ${e.name}: ${e.message}`);
+      assert.match(e.message, re);
+      return true;
+    },
+  );
+}
+
+test('config.json that is not an object, has a byte-order mark, is a folder or a looping link', () => {
+  // Before: null → "internal error: TypeError: Cannot read properties of null"; a BOM → "not valid JSON".
+  refused(copy('tiny-bert', (d) => fs.writeFileSync(path.join(d, 'config.json'), 'null')), /config\.json holds null, not a JSON object of settings/);
+  refused(copy('tiny-bert', (d) => fs.writeFileSync(path.join(d, 'config.json'), '[1]')), /config\.json holds an array/);
+  const bom = copy('tiny-bert', (d) => fs.writeFileSync(path.join(d, 'config.json'), '\ufeff' + fs.readFileSync(fixture('tiny-bert', 'config.json'), 'utf8')));
+  openModel(bom, { graphCacheDir }).model.close();
+  refused(copy('tiny-bert', (d) => (fs.rmSync(path.join(d, 'config.json')), fs.mkdirSync(path.join(d, 'config.json')))), /config\.json is a folder, not a file/);
+  // Before: "has no config.json".
+  refused(copy('tiny-bert', (d) => (fs.rmSync(path.join(d, 'config.json')), fs.symlinkSync('config.json', path.join(d, 'config.json')))), /config\.json is a symbolic link that leads back to itself/);
+});
+
+test('model.safetensors or onnx/model.onnx that is a folder or a looping link is named', () => {
+  // Before: "Error: EISDIR: illegal operation on a directory, read" (untyped, no file named).
+  refused(copy('tiny-bert', (d) => (fs.rmSync(path.join(d, 'model.safetensors')), fs.mkdirSync(path.join(d, 'model.safetensors')))), /model\.safetensors is a folder, not a file/);
+  // Before: "no model.onnx in onnx/", about a file the user never meant to use.
+  refused(copy('tiny-bert', (d) => (fs.rmSync(path.join(d, 'model.safetensors')), fs.symlinkSync('model.safetensors', path.join(d, 'model.safetensors')))), /model\.safetensors is a symbolic link that leads back to itself/);
+  // Before: EISDIR; and a BadInputError here would have fallen back to the safetensors, evaluating another graph silently.
+  const onnxDir = copy('tiny-bert', (d) => (fs.rmSync(path.join(d, 'onnx', 'model.onnx')), fs.mkdirSync(path.join(d, 'onnx', 'model.onnx'))), true);
+  refused(onnxDir, /onnx[\\/]model\.onnx is a folder, not a file; put the model's ONNX export there, or remove it to build the graph from the safetensors weights/);
+});
+
+test('a safetensors index with an empty or array weight_map, and __metadata__ that is not strings', () => {
+  const sharded = (map: unknown) =>
+    copy('tiny-bert', (d) => {
+      fs.renameSync(path.join(d, 'model.safetensors'), path.join(d, 'model-00001-of-00001.safetensors'));
+      fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: map }));
+    });
+  // Before: "tensor 'embeddings.word_embeddings.weight' is missing from  (under any prefix)" (an empty list of files).
+  refused(sharded([]), /model\.safetensors\.index\.json has no weight_map object of tensor name → shard file \(found \[\]\); re-download it/);
+  refused(sharded({}), /has no weight_map object .*\(found \{\}\)/);
+  // Before: accepted, and prune copied the array into the pruned file, which the safetensors library refuses.
+  refused(copy('tiny-bert', (d) => editHeader(path.join(d, 'model.safetensors'), (h) => (h.__metadata__ = [1, 2]))), /its __metadata__ is \[1,2\], not an object of strings/);
+});
+
+test('config.json sizes that are not whole numbers, a null activation, a negative epsilon, a padding id past the positions', () => {
+  const cases: [string, (c: Record<string, unknown>) => void, RegExp][] = [
+    // Before: "hidden size 32 is not a multiple of the 2.5 attention heads" / "… of the 0 attention heads".
+    ['tiny-bert', (c) => (c.num_attention_heads = 2.5), /'num_attention_heads' is 2\.5; it must be an integer ≥ 1/],
+    ['tiny-bert', (c) => (c.num_attention_heads = 0), /'num_attention_heads' is 0; it must be an integer ≥ 1/],
+    ['tiny-bert', (c) => (c.intermediate_size = 64.5), /'intermediate_size' is 64\.5; it must be an integer/],
+    ['tiny-distilbert', (c) => (c.n_heads = 2.5), /'n_heads' is 2\.5/],
+    ['tiny-t5-encoder', (c) => (c.relative_attention_num_buckets = 0), /'relative_attention_num_buckets' is 0/],
+    // Before: built as gelu, though transformers cannot load such a config.
+    ['tiny-bert', (c) => (c.hidden_act = null), /'hidden_act' is null; expected the activation's name/],
+    // Before: "internal error: … This is an invalid model … Mismatched attribute type" at session creation.
+    ['tiny-bert', (c) => (c.layer_norm_eps = -1), /'layer_norm_eps' is -1; a layer-norm epsilon must be ≥ 0/],
+    // Before: "--max-length -99870 leaves no room for text", about an option nobody passed.
+    ['tiny-roberta', (c) => (c.pad_token_id = 99999), /pad_token_id 99999 is not below max_position_embeddings 130 − 1/],
+  ];
+  for (const [name, edit, re] of cases) refused(copy(name, (d) => editConfig(d, edit)), re);
+});
+
+test('the tokenizer names config.json, not --max-length, when pad_token_id leaves no positions (ONNX folder)', () => {
+  const dir = copy('tiny-roberta', (d) => editConfig(d, (c) => (c.pad_token_id = 127)), true);
+  const cache = path.join(tmp, 'cli-cache');
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'probe', dir, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '20', '--out', path.join(tmp, 'r.json'), '-q'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cache } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /config\.json: max_position_embeddings 130 less pad_token_id 127 \+ 1 leaves 2 positions, no room for text after the model's 2 special tokens/);
+});
+
+test('an integer layer-norm epsilon (0 or 1 in config.json) builds a graph that runs, and 0 computes like 1e-12', async () => {
+  // Before: the epsilon was written as an INT attribute; ONNX Runtime refused the graph ("Mismatched attribute type"), exit 2.
+  const outputs: Float32Array[] = [];
+  for (const eps of [0, 1e-12, 1]) {
+    const dir = copy('tiny-bert', (d) => editConfig(d, (c) => (c.layer_norm_eps = eps)));
+    const file = resolveEncoderGraph(dir, readConfig(dir), { from: 'safetensors', graphCacheDir }).file;
+    const session = await ort.InferenceSession.create(file);
+    const t = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    const out = await session.run({ input_ids: t([2, 50, 60, 3]), attention_mask: t([1, 1, 1, 1]), token_type_ids: t([0, 0, 0, 0]) });
+    outputs.push(out.last_hidden_state.data as Float32Array);
+    await session.release();
+  }
+  const d = Math.max(...outputs[0].map((x, i) => Math.abs(x - outputs[1][i])));
+  assert.ok(d < 1e-4, `eps 0 vs 1e-12: max |diff| ${d}`);
+  assert.ok(Math.max(...outputs[2].map((x, i) => Math.abs(x - outputs[1][i]))) > 1e-3, 'eps 1 is a different computation');
+});
+
+test('an ONNX export beside safetensors of another model is refused; the same model at F16 passes', () => {
+  // Before: probed from the export, and a commit wrote the other model's weights, pruned, as the folder's model.safetensors.
+  const other = copy('tiny-bert', (d) => editHeader(path.join(d, 'model.safetensors'), () => undefined), true);
+  const st = path.join(other, 'model.safetensors');
+  const buf = fs.readFileSync(st);
+  const n = Number(buf.readBigUInt64LE(0));
+  const h = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  const [b] = h['embeddings.LayerNorm.weight'].data_offsets as number[];
+  buf.writeFloatLE(buf.readFloatLE(8 + n + b) + 0.01, 8 + n + b);
+  fs.writeFileSync(st, buf);
+  refused(other, /onnx[\\/]model\.onnx and model\.safetensors are different models \(tensor 'embeddings\.LayerNorm\.weight' differs at element 0: .* in the export, .* in model\.safetensors\).*pass (--from|graph source) safetensors/);
+  // The same weights rounded to F16 (as roberta-mini ships them) are the same model.
+  const f16 = copy('tiny-bert', (d) => {
+    const file = path.join(d, 'model.safetensors');
+    const src = fs.readFileSync(file);
+    const len = Number(src.readBigUInt64LE(0));
+    const header = JSON.parse(src.subarray(8, 8 + len).toString('utf8'));
+    const parts: Buffer[] = [];
+    let off = 0;
+    for (const [name, t] of Object.entries<{ dtype: string; shape: number[]; data_offsets: number[] }>(header)) {
+      if (name === '__metadata__') continue;
+      const data = src.subarray(8 + len + t.data_offsets[0], 8 + len + t.data_offsets[1]);
+      const half = Buffer.alloc(data.length / 2);
+      for (let i = 0; i < data.length / 4; i++) half.writeUInt16LE(toHalf(data.readFloatLE(4 * i)), 2 * i);
+      header[name] = { dtype: 'F16', shape: t.shape, data_offsets: [off, off + half.length] };
+      off += half.length;
+      parts.push(half);
+    }
+    const hb = Buffer.from(JSON.stringify(header));
+    const l = Buffer.alloc(8);
+    l.writeBigUInt64LE(BigInt(hb.length));
+    fs.writeFileSync(file, Buffer.concat([l, hb, ...parts]));
+  }, true);
+  const info = openModel(f16, { graphCacheDir });
+  assert.equal(info.graphFrom, 'onnx');
+  info.model.close();
+  // A pruned folder keeps each kept block's original names in its export and renumbers them in its safetensors: not a disagreement.
+  const pruned = path.join(tmp, 'pruned-1-3');
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'prune', fixture('tiny-bert'), '--layers', '1,3', '--out', pruned, '-q'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cli-cache') } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(pruned, 'model.safetensors')) && fs.existsSync(path.join(pruned, 'onnx', 'model.onnx')));
+  openModel(pruned, { graphCacheDir }).model.close();
+});
+
+/** float32 → IEEE half, rounded to nearest (normal range only: the fixture's weights are small). */
+function toHalf(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = ((u >>> 23) & 0xff) - 127 + 15;
+  if (exp <= 0) return sign;
+  const mant = u & 0x7fffff;
+  let h = sign | (exp << 10) | (mant >>> 13);
+  if (mant & 0x1000) h++;
+  return h;
+}
+
+test('eval: a looping link among committed files, or an unreadable checksums record, is said plainly', async () => {
+  const dir = path.join(tmp, 'committed');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'x');
+  fs.writeFileSync(path.join(dir, 'probescale-checksums.json'), JSON.stringify({ checksums: { algorithm: 'sha256', files: { 'a.txt': { bytes: 1, sha256: '0'.repeat(64) } } } }));
+  fs.rmSync(path.join(dir, 'a.txt'));
+  fs.symlinkSync('a.txt', path.join(dir, 'a.txt'));
+  // Before: "Error: ELOOP: too many symbolic links encountered, stat …", exit 1 with no context.
+  const r = await checkCommittedFiles(dir);
+  assert.deepEqual(r.differing, [{ path: 'a.txt', expected: '0'.repeat(64), actual: null }]);
+  // Before: an info line: a damaged record, which hides any edit, said as quietly as a folder that never had one.
+  fs.writeFileSync(path.join(dir, 'probescale-checksums.json'), '{');
+  const said = describeIntegrity(dir, await checkCommittedFiles(dir));
+  assert.equal(said.level, 'warn');
+  assert.match(said.message, /cannot be read as JSON .* no file was checked against what was committed\. Restore it/);
+  fs.rmSync(path.join(dir, 'probescale-checksums.json'));
+  assert.equal(describeIntegrity(dir, await checkCommittedFiles(dir)).level, 'info');
+});
