@@ -152,7 +152,8 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
 
   requireTwoClasses(train, trainFile, '');
   const parts = [{ file: trainFile, rows: train }, { file: testFile, rows: test }];
-  const warnings = [...pairingWarning(name, parts), ...duplicateWarnings(name, parts[0], parts[1])];
+  requireOnePairing(name, parts);
+  const warnings = duplicateWarnings(name, parts[0], parts[1]);
   const labels = sortLabels(new Set(train.map((r) => r.label)));
   const index = new Map(labels.map((l, i) => [l, i] as const));
   const unseen = test.filter((r) => !index.has(r.label));
@@ -407,19 +408,20 @@ function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
 }
 
 /**
- * A task is a single-text task or a pair task: a row without `text_pair` among rows with one is encoded as one
- * text where the others are two (a missing cell in a CSV, a key dropped in JSONL). Said, not refused: a task may
- * mix them on purpose.
+ * A task is a single-text task or a pair task, never both: a row without `text_pair` among rows with one
+ * (a missing CSV/TSV cell, a JSONL key dropped, null, or empty in any format) would be encoded as one text
+ * where the others are two, with other token types and no second segment, and the probe would score a
+ * mix of two inputs. Python `transformers` refuses such a batch too, so it is refused, not warned about.
  */
-function pairingWarning(name: string, parts: { file: string; rows: Row[] }[]): string[] {
+function requireOnePairing(name: string, parts: { file: string; rows: Row[] }[]): void {
   const all = parts.flatMap(({ file, rows }) => rows.map((r) => ({ file, r })));
-  const withPair = all.filter((x) => x.r.textPair !== undefined);
+  const withPair = all.find((x) => x.r.textPair !== undefined);
   const without = all.filter((x) => x.r.textPair === undefined);
-  if (withPair.length === 0 || without.length === 0) return [];
-  return [
-    `task "${name}": ${without.length} of ${all.length} rows have no "text_pair" (first: ${without[0].file}, line ${without[0].r.line}) while the others have one (first: ${withPair[0].file}, line ${withPair[0].r.line}); ` +
-      'those rows are encoded as one text, not a pair. Fill in the missing text_pair, or drop it from every row for a single-text task.',
-  ];
+  if (withPair === undefined || without.length === 0) return;
+  throw new DatasetError(
+    `task "${name}": ${without.length} of ${all.length} rows have no "text_pair" (first: ${without[0].file}, line ${without[0].r.line}) while the others have one (first: ${withPair.file}, line ${withPair.r.line}); ` +
+      'a pair task needs both texts in every row (an empty cell, "" or null counts as none). Fill in the missing text_pair, or drop it from every row for a single-text task.',
+  );
 }
 
 /** Warnings about repeated texts: test rows that repeat a training row, and one text given two labels. */
