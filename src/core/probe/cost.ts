@@ -10,17 +10,20 @@ import { CV_FOLDS, DEFAULT_C_GRID } from './cv';
 /** Most memory one probe fit may need; above it the task is refused (see {@link probeFitBytes}). */
 export const MAX_PROBE_FIT_BYTES = 2 ** 30;
 
-/** Estimated probe time (lower bound) above which a task is warned about, in seconds. */
-export const WARN_PROBE_SECONDS = 10 * 60;
+/** Least probe time above which a task is warned about, in seconds (the real time was 3–4× it where measured). */
+export const WARN_PROBE_SECONDS = 2 * 60;
 
 /**
- * Cost of one pass of a fit, measured on the 2-core development machine (RESULTS §6, ninth
- * session): about 1.8 ns per multiply-add of the two products (rows × classes × features) and
- * 15 ns per logit for the softmax itself.
+ * Cost of one pass of a fit (the fits run on one thread), measured on the development machine
+ * (RESULTS §6, ninth session): about 1.8 ns per multiply-add of the two products (rows × classes ×
+ * features) and 15 ns per logit for the softmax itself.
  */
 const NS_PER_MULTIPLY_ADD = 1.8;
 const NS_PER_LOGIT = 15;
-/** Passes (objective evaluations) per fit counted by the estimate: fewer than the fits take (about 20 measured), so the estimate is a floor. */
+/**
+ * Passes (objective evaluations) per fit counted by the estimate: fewer than fits take (500 labels
+ * × 4 rows on tiny-bert: 256 s of CPU where this gives 85 s), so the estimate is a floor.
+ */
 const MIN_PASSES_PER_FIT = 10;
 
 /**
@@ -84,7 +87,7 @@ export function checkProbeCost(task: ProbedTask, dim: number, layers: number, cF
   const seconds = probeSecondsFloor(rows, classes, dim, layers, cFixed);
   if (seconds <= WARN_PROBE_SECONDS) return undefined;
   return (
-    `task "${task.name}": ${what} makes ${probeFits(layers, cFixed)} fits (${cFixed ? '' : 'the C search and '}${layers} layers); expect at least ${formatDuration(seconds)} of probing on 2 cores. ` +
+    `task "${task.name}": ${what} makes ${probeFits(layers, cFixed)} fits (${cFixed ? '' : 'the C search and '}${layers} layers); expect at least ${formatDuration(seconds)} of probing, likely several times that. ` +
     `${cFixed ? '' : `A fixed C (--c) skips the C search (${CV_FOLDS * DEFAULT_C_GRID.length} of the fits); `}fewer labels, or a training-row limit, shrink every fit.`
   );
 }
