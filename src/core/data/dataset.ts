@@ -4,6 +4,7 @@ import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import { BadInputError, badValue, DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 import { notAFile, somethingAt } from '../util/fileKind';
+import { isDecimal } from '../util/decimal';
 
 /** One labelled example. */
 export interface Example {
@@ -80,7 +81,7 @@ export function parseTaskSpec(spec: string): { name: string; path: string; weigh
   // colon in a file name) or it holds a path separator (C:\data on Windows).
   const m = /:([^:/\\]*)$/.exec(rest);
   if (m && !fs.existsSync(rest)) {
-    weight = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(m[1]) ? Number(m[1]) : NaN;
+    weight = isDecimal(m[1]) ? Number(m[1]) : NaN;
     rest = rest.slice(0, m.index);
     if (!Number.isFinite(weight) || weight <= 0) {
       throw new BadInputError(`task "${name}" has weight "${m[1]}"; a weight must be a number > 0, as in ${name}=${rest}:0.5. ${SPEC_HELP}`);
