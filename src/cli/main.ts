@@ -146,7 +146,7 @@ function strictFrom(v: Values, provider: string): boolean {
 
 export function settingsFrom(v: Values): ProbeSettings {
   const pooling = v.pooling ?? 'mean';
-  if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${pooling}: use mean or first.`);
+  if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${shownValue(pooling)}: use mean or first.`);
   return {
     ...DEFAULT_SETTINGS,
     pooling,
@@ -241,6 +241,18 @@ function refuseRepeatedOptions(tokens: ReturnType<typeof parseArgs>['tokens'] = 
   }
 }
 
+/**
+ * An empty path is no path: path.resolve('') is the working directory, so `--cache-dir ''` wrote the
+ * feature cache there and `--out ''` was taken for the model's parent; `--onnx ''` was dropped unsaid.
+ */
+function refuseEmptyPaths(v: Values): void {
+  const what = { out: 'the path to write', 'cache-dir': 'a folder for the feature cache, or pass --no-cache', onnx: "the graph file, relative to the model folder, or leave it out to use the folder's own" } as const;
+  for (const [flag, does] of Object.entries(what)) {
+    const value = v[flag as keyof typeof what];
+    if (value !== undefined && value.trim() === '') throw new BadInputError(`--${flag} ${shownValue(value)}: give ${does}.`);
+  }
+}
+
 /** Builds the job a command line asks for; throws BadInputError for anything malformed. */
 export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
   const { values: v, positionals, tokens } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
@@ -248,6 +260,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
   if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
   refuseUnreadOptions(positionals[0], tokens);
   refuseRepeatedOptions(tokens);
+  refuseEmptyPaths(v);
   if (v.out !== undefined) v.out = expandHome(v.out);
   if (v['cache-dir'] !== undefined) v['cache-dir'] = expandHome(v['cache-dir']);
   const [command, rawModelDir, ...rest] = positionals;

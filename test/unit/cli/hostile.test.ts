@@ -292,6 +292,9 @@ const cases: Case[] = [
   { name: '--onnx with --dtype q8', args: () => probe(fixture('tiny-bert'), '--onnx', 'onnx/model.onnx', '--dtype', 'q8'), code: 1, stderr: /--onnx onnx\/model\.onnx: it names the graph file, and --dtype q8 picks one too; pass one of them/ },
   { name: 'prune --onnx with --quantized', args: (d) => prune(fixture('tiny-bert'), '--out', path.join(d, 'out'), '--onnx', 'onnx/model.onnx', '--quantized'), code: 1, stderr: /--onnx onnx\/model\.onnx: it names the graph file, and --quantized picks one too/, after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))) },
   { name: '--strict-provider with --provider auto', args: () => probe(fixture('tiny-bert'), '--strict-provider'), code: 1, stderr: /--strict-provider with --provider auto: auto falls back by design/ },
+  { name: '--cache-dir empty (was: the feature cache written in the working directory)', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-train', '40', '--limit-test', '10', '--c', '1', '--cache-dir', ''], cwd: (d) => d, code: 1, stderr: /--cache-dir "": give a folder for the feature cache, or pass --no-cache/, after: (d) => assert.deepEqual(fs.readdirSync(d), []) },
+  { name: '--onnx empty (was: dropped unsaid)', args: () => probe(fixture('tiny-bert'), '--onnx', ''), code: 1, stderr: /--onnx "": give the graph file/ },
+  { name: 'probe --out empty (was: "contains the source model folder")', args: () => probe(fixture('tiny-bert'), '--out', ' '), code: 1, stderr: /--out " ": give the path to write/ },
   {
     name: '--out=~/… and --task s=~/… (the shell leaves ~ after =) read ~ as the home folder',
     args: (d) => {
