@@ -253,9 +253,49 @@ function refuseEmptyPaths(v: Values): void {
   }
 }
 
+/** Edit distance of two short strings (for "did you mean"). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * parseArgs with its errors said for this command line: its own advice fits other programs (an
+ * unknown option is "a positional argument starting with a '-'"; the fix for a value that starts
+ * with '-' is on a line the CLI did not print).
+ */
+function parseArgsSaid(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const message = (e as Error).message;
+    const flag = /'(-{1,2}[\w-]+)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const name = flag.replace(/^-+/, '');
+      const near = name.length < 3 ? [] : Object.keys(OPTIONS).filter((o) => distance(o, name) <= Math.max(1, Math.floor(o.length / 4)));
+      throw new BadInputError(`unknown option ${flag}${near.length ? `; did you mean ${near.map((o) => `--${o}`).join(' or ')}?` : '.'} probescale --help lists the options.`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      if (/ambiguous/.test(message)) {
+        const value = args[args.indexOf(flag) + 1] ?? '';
+        throw new BadInputError(`${flag} ${value}: a value that starts with "-" reads as an option; write ${flag}=${value} if it is the value.`);
+      }
+      if (/does not take an argument/.test(message)) throw new BadInputError(`${flag} takes no value; write ${flag} alone, or leave it out.`);
+      if (/argument missing/.test(message)) throw new BadInputError(`${flag.replace(/ <value>$/, '')} needs a value, as in the usage: probescale --help.`);
+    }
+    throw e;
+  }
+}
+
 /** Builds the job a command line asks for; throws BadInputError for anything malformed. */
 export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
-  const { values: v, positionals, tokens } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  const { values: v, positionals, tokens } = parseArgsSaid(joinNegativeValues(argv));
   if (v.help) return 'help';
   if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
   refuseUnreadOptions(positionals[0], tokens);
@@ -278,7 +318,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       return { job: { type: 'eval', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
     case 'optimize': {
       if (!v.out) throw new BadInputError('optimize: --out DIR is required (the pruned model folder to write).');
-      if (!v.budget) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
+      if (v.budget === undefined) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
       const target = v['target-retention'] === undefined ? DEFAULT_TARGET_RETENTION : isDecimal(v['target-retention']) ? Number(v['target-retention']) : NaN;
       if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${shownValue(v['target-retention'] ?? '')}: give a fraction in (0, 1], e.g. 0.95.`);
       const compensate = parseCompensation(v.compensate ?? 'none');
