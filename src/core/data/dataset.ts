@@ -5,6 +5,7 @@ import { BadInputError, badValue, DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 import { notAFile, somethingAt } from '../util/fileKind';
 import { isDecimal } from '../util/decimal';
+import { firstDuplicateKey } from '../util/jsonKeys';
 
 /** One labelled example. */
 export interface Example {
@@ -320,6 +321,9 @@ function parseJsonl(file: string, content: string): Row[] {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new DatasetError(`${file}, line ${i + 1}: expected a JSON object like {"text": "...", "label": "..."}.`);
     }
+    // JSON.parse keeps the last of two values under one key: a row with two labels would be read with one, unsaid.
+    const dup = firstDuplicateKey(line, value);
+    if (dup) throw new DatasetError(`${file}, line ${i + 1}: "${dup.key}" is given twice${dup.at ? ` (under "${dup.at}")` : ''}; which one is meant cannot be told. Keep one.`);
     rows.push(toRow(file, i + 1, value as Record<string, unknown>));
   }
   return rows;

@@ -48,7 +48,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     } catch (e) {
       throw new BadInputError(`${file}: header is not valid JSON (${(e as Error).message})`);
     }
-    refuseDuplicateKey(file, text);
+    refuseDuplicateKey(file, text, json);
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BadInputError(`${file}: header is not a JSON object`);
     const dataOffset = 8 + n;
     const dataLen = size - dataOffset;
@@ -94,8 +94,8 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
  * Two entries under one name: JSON.parse would keep the last and drop the other unseen, so which
  * bytes a tensor reads would depend on the order a writer happened to use.
  */
-function refuseDuplicateKey(file: string, text: string): void {
-  const dup = firstDuplicateKey(text);
+function refuseDuplicateKey(file: string, text: string, parsed: unknown): void {
+  const dup = firstDuplicateKey(text, parsed);
   if (!dup) return;
   const where = dup.at === '' ? `its header names '${dup.key}' twice` : `the header's entry '${dup.at}' gives "${dup.key}" twice`;
   throw new BadInputError(`${file}: ${where}; a header holds one entry per name, and which one is meant cannot be told. Download the file again or re-save it (in Python, safetensors' save_file).`);

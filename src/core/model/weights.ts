@@ -71,7 +71,7 @@ function readIndex(file: string): Record<string, string> {
     throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); re-download it.`);
   }
   // JSON.parse keeps the last of two shards named for one tensor; which one is meant cannot be told.
-  const dup = firstDuplicateKey(text);
+  const dup = firstDuplicateKey(text, json);
   if (dup?.at === 'weight_map') throw new BadInputError(`${file}: its weight_map names tensor '${dup.key}' twice; re-download it.`);
   const map = (json as { weight_map?: unknown })?.weight_map;
   if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.keys(map).length === 0 || Object.values(map).some((v) => typeof v !== 'string')) {

@@ -10,16 +10,32 @@ export interface DuplicateKey {
   at: string;
 }
 
+/** Keys of every object in a parsed JSON value. */
+function keyCount(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + keyCount(x), 0);
+  if (v === null || typeof v !== 'object') return 0;
+  return Object.values(v).reduce((n: number, x) => n + 1 + keyCount(x), 0);
+}
+
 /**
  * The first key repeated within one object of `text`, which must already be valid JSON (parse it
- * first: this scan trusts the structure and only tracks objects, arrays and strings).
+ * first: this scan trusts the structure and only tracks objects, arrays and strings). Given the
+ * parsed value, it first counts: every key in the text is followed by a `:`, so when the text has no
+ * more colons than the value has keys, no key is repeated, and the scan is skipped.
  */
-export function firstDuplicateKey(text: string): DuplicateKey | null {
+export function firstDuplicateKey(text: string, parsed?: unknown): DuplicateKey | null {
+  if (parsed !== undefined) {
+    let colons = 0;
+    for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) colons++;
+    if (colons <= keyCount(parsed)) return null;
+  }
   // One frame per open object or array: its keys (null for an array), the key it sits under, and
   // whether the next string is a key.
   const stack: { keys: Set<string> | null; at: string; expectKey: boolean; lastKey: string }[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
+  const structural = /[{}[\],"]/g;
+  for (let m = structural.exec(text); m !== null; m = structural.exec(text)) {
+    const ch = m[0];
+    const i = m.index;
     const top = stack[stack.length - 1];
     if (ch === '{' || ch === '[') {
       const at = top === undefined ? '' : top.keys ? (top.at ? `${top.at}.${top.lastKey}` : top.lastKey) : `${top.at}[]`;
@@ -28,17 +44,24 @@ export function firstDuplicateKey(text: string): DuplicateKey | null {
       stack.pop();
     } else if (ch === ',') {
       if (top?.keys) top.expectKey = true;
-    } else if (ch === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    } else {
+      // The closing quote: the first one not escaped (preceded by an even run of backslashes).
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        let b = j - 1;
+        while (text[b] === '\\') b--;
+        if ((j - 1 - b) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
+      }
       if (top?.keys && top.expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
         if (top.keys.has(key)) return { key, at: top.at };
         top.keys.add(key);
         top.lastKey = key;
         top.expectKey = false;
       }
-      i = j;
+      structural.lastIndex = j + 1;
     }
   }
   return null;

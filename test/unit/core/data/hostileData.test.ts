@@ -87,6 +87,14 @@ test('a text pair with one side missing is refused in CSV, TSV and JSONL alike, 
   assert.equal(single.train[0].textPair, undefined);
 });
 
+test('a JSONL row that gives a key twice is refused, naming the line and the key', async () => {
+  // Before: the last "label" was read and the other dropped unseen.
+  const train = '{"text": "a", "label": "x"}\n{"text": "b", "label": "x", "label": "y"}\n{"text": "c", "label": "y"}\n';
+  await rejectsWith(loadTask('t', folder({ 'train.jsonl': train, 'test.jsonl': TEST })), /train\.jsonl, line 2: "label" is given twice; which one is meant cannot be told\. Keep one\./);
+  // A key repeated in a nested object is named with where it is; the same key in two rows is fine.
+  await rejectsWith(loadTask('t', folder({ 'train.jsonl': '{"text": "a", "label": "x", "meta": {"id": 1, "id": 2}}\n{"text": "b", "label": "y"}\n', 'test.jsonl': TEST })), /line 1: "id" is given twice \(under "meta"\)/);
+});
+
 test('links that loop or lead nowhere, folders and pipes named like task files are named for what they are', async () => {
   const cases: [Record<string, string | ((p: string) => void)>, RegExp][] = [
     // Before: "has no train file" (existsSync is false for a broken link).
