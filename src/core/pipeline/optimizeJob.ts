@@ -93,6 +93,9 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const account = budgetAccount(job, info, vocab?.kept.length ?? null);
   const { acc, ranks } = account;
   const budget = acceptBudget(job, account);
+  if (budget >= acc.total) {
+    ctx.log?.('warn', `--budget ${job.budget} (${budget} parameters) is not below the model's ${acc.total}: every subset fits, so nothing is traded for size; the search still measures candidates and may keep fewer blocks if they score better. Give a fraction below 1 (e.g. 0.5) to make the model smaller.`);
+  }
   const out = path.resolve(job.out);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);

@@ -296,6 +296,12 @@ const cases: Case[] = [
   { name: 'a misspelt option', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-tran', '5'], code: 1, stderr: /unknown option --limit-tran; did you mean --limit-train\? probescale --help lists the options/ },
   { name: 'a value that starts with "-"', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--out', '-r.json'], code: 1, stderr: /--out -r\.json: a value that starts with "-" reads as an option; write --out=-r\.json if it is the value/ },
   { name: 'a value given to a switch', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--no-cache=yes'], code: 1, stderr: /--no-cache takes no value; write --no-cache alone/ },
+  {
+    name: '--budget above the model warns that nothing is traded for size',
+    args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '1e9', '--candidates', '1', '--baselines', 'none', '--out', path.join(d, 'out'), ...LIMITS],
+    code: 0,
+    stderr: /--budget 1e9 \(1000000000 parameters\) is not below the model's \d+: every subset fits/,
+  },
   { name: '--budget= (empty)', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget=', '--out', path.join(d, 'out')], code: 1, stderr: /--budget '' is not a fraction in \(0, 1\]/, after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))) },
   { name: '--cache-dir empty (was: the feature cache written in the working directory)', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-train', '40', '--limit-test', '10', '--c', '1', '--cache-dir', ''], cwd: (d) => d, code: 1, stderr: /--cache-dir "": give a folder for the feature cache, or pass --no-cache/, after: (d) => assert.deepEqual(fs.readdirSync(d), []) },
   { name: '--onnx empty (was: dropped unsaid)', args: () => probe(fixture('tiny-bert'), '--onnx', ''), code: 1, stderr: /--onnx "": give the graph file/ },
