@@ -10,6 +10,7 @@ import type { Compensation } from './compensate/mode';
 import type { UnitScore } from './compensate/scores';
 import type { EmbeddingRankChoice } from './compensate/embeddingRank';
 import type { UnseenTokens } from './optimize/unseenTokens';
+import type { CountedTokens } from './pipeline/countedTokens';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -78,6 +79,8 @@ export interface OptimizeJob {
   vocabTrim?: boolean;
   /** With vocabTrim: where dropped ids read, their nearest kept token's row (default) or the unknown token's. */
   vocabUnseen?: UnseenTokens;
+  /** With vocabTrim: the training texts' token ids the extension's budget picker counted, reused when they match (pipeline/countedTokens.ts). */
+  countedTokens?: CountedTokens;
   /** Least-squares compensation the search may add: bridges over gaps, narrowed widths, both; default none. */
   compensate?: Compensation;
   /** Measure every candidate on every training row (no successive halving); default false. */
