@@ -10,7 +10,7 @@ import { el } from './dom';
 import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
-import { allBlocks, bestPrefix, blockRelevance, describeBlocks, scoreRows, topK, topKChoices } from './selection';
+import { allBlocks, bestPrefix, blockRelevance, commitParams, describeBlocks, scoreRows, selectionMessage, topK, topKChoices } from './selection';
 import { renderBlockGrid } from './blockGrid';
 import { renderSelection } from './selectionSection';
 import * as ui from './toolkit';
@@ -303,11 +303,13 @@ class App {
       'k for "Top-k by relevance"',
     );
     const all = ui.button('All', { title: 'Keep every block', onClick: () => this.setKept(allBlocks(r)) });
+    const none = ui.button('None', { title: 'Keep no block (the embeddings alone)', onClick: () => this.setKept([]) });
     best.id = 'preset-best';
     top.id = 'preset-topk';
     k.id = 'preset-k';
     all.id = 'preset-all';
-    const presets = el('div', { class: 'presets' }, best, all, el('span', { class: 'group' }, top, k));
+    none.id = 'preset-none';
+    const presets = el('div', { class: 'presets' }, best, all, none, el('span', { class: 'group' }, top, k));
     this.blockGrid = el('div');
     this.renderBlocks(r);
     this.pruneSummary = el('p', { class: 'summary', id: 'prune-summary' });
@@ -434,13 +436,13 @@ class App {
 
   private postSelection(): void {
     const r = this.state.report;
-    if (r) this.host.post({ type: 'selection', modelDir: r.model.dir, kept: this.state.kept });
+    if (r) this.host.post(selectionMessage(r, this.state.kept));
   }
 
   private async commit(): Promise<void> {
     const r = this.state.report;
     if (!r) return;
-    const outcome = await this.request('prune/commit', { modelDir: r.model.dir, layers: this.state.kept });
+    const outcome = await this.request('prune/commit', commitParams(r, this.state.kept));
     if (!outcome) return;
     switch (outcome.status) {
       case 'written':

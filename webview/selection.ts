@@ -3,10 +3,20 @@
  * functions over report data (no DOM), so a later "optimize" source can feed the same form.
  */
 import { bestPrefix as prefixReaching } from '../src/shared/params';
-import { formatBlockRanges, type ReportData } from '../src/shared/protocol';
+import { formatBlockRanges, fromBlockRanges, toBlockRanges, type FromWebview, type Params, type ReportData } from '../src/shared/protocol';
 
 export function allBlocks(report: ReportData): number[] {
   return Array.from({ length: report.model.numLayers }, (_, i) => i);
+}
+
+/** The `selection` message for blocks `kept` of `report`: ranges, so "All" of any model is one pair. */
+export function selectionMessage(report: ReportData, kept: readonly number[]): Extract<FromWebview, { type: 'selection' }> {
+  return { type: 'selection', modelDir: report.model.dir, kept: toBlockRanges(kept) };
+}
+
+/** The `prune/commit` parameters for blocks `kept` of `report`. */
+export function commitParams(report: ReportData, kept: readonly number[]): Params<'prune/commit'> {
+  return { modelDir: report.model.dir, layers: toBlockRanges(kept) };
 }
 
 /** The report's best prefix (see src/shared/params.ts). */
@@ -44,9 +54,15 @@ export function topK(report: ReportData, k: number): number[] {
     .sort((x, y) => x - y);
 }
 
-/** `[0,1,2,3,7]` → `0–3, 7`. */
+/** The view names at most this many ranges of blocks; a scattered selection of a huge model says how many more. */
+export const RANGES_NAMED = 24;
+
+/** `[0,1,2,3,7]` → `0–3, 7`; beyond RANGES_NAMED ranges, the first ones and how many more. */
 export function describeBlocks(kept: readonly number[]): string {
-  return formatBlockRanges(kept);
+  const ranges = toBlockRanges(kept);
+  if (ranges.length <= RANGES_NAMED) return formatBlockRanges(kept);
+  const named = fromBlockRanges(ranges.slice(0, RANGES_NAMED));
+  return `${formatBlockRanges(named)} and ${(ranges.length - RANGES_NAMED).toLocaleString('en-US')} more ranges`;
 }
 
 /** Up to this many blocks every k is offered, and every layer has a row in the scores table. */

@@ -9,7 +9,7 @@ import { BadInputError } from './errors';
 import { resolvePaths } from './reportPaths';
 import { DEFAULT_TARGET_RETENTION } from './settings';
 import type { ChecksumsReport } from './report';
-import { BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
+import { MAX_BLOCKS, BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -47,6 +47,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   if (!isObj(model)) throw bad('no "model"');
   const numLayers = num(model.numLayers);
   if (numLayers === undefined || numLayers < 0) throw bad('"model.numLayers" is missing');
+  if (numLayers > MAX_BLOCKS) throw damaged(`"model.numLayers" is ${numLayers}; ProbeScale reads reports of at most ${MAX_BLOCKS.toLocaleString('en-US')} blocks`);
   const params = isObj(model.params) ? model.params : undefined;
   const total = count(params?.total, 'model.params.total');
   const embeddings = count(params?.embeddings, 'model.params.embeddings');

@@ -8,7 +8,7 @@
  * Reusable by any ProbeScale webview: `validateFromWebview(raw)` for the relevance view's union,
  * `checkObject`/`field` helpers for other message sets.
  */
-import type { FromWebview, Method } from './protocol';
+import { MAX_BLOCKS, type FromWebview, type Method } from './protocol';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -25,6 +25,26 @@ export const optional =
   (c: Check): Check =>
   (v) =>
     v === undefined ? null : c(v);
+
+/**
+ * Blocks as BlockRanges (protocol.ts): pairs `[first, last]` of block indices below MAX_BLOCKS,
+ * ascending, with a gap between pairs. At most MAX_BLOCKS / 2 pairs, which is every subset of the
+ * largest model a report may have, so no selection the view can make is refused.
+ */
+export const isBlockRanges: Check = (v) => {
+  if (!Array.isArray(v)) return 'not an array';
+  if (v.length > MAX_BLOCKS / 2) return `more than ${MAX_BLOCKS / 2} ranges`;
+  let end = -2;
+  for (let i = 0; i < v.length; i++) {
+    const r: unknown = v[i];
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((b) => Number.isSafeInteger(b) && (b as number) >= 0 && (b as number) < MAX_BLOCKS)) return `range ${i}: not a pair of block indices from 0 to ${MAX_BLOCKS - 1}`;
+    const [first, last] = r as [number, number];
+    if (first > last) return `range ${i}: first block ${first} after last ${last}`;
+    if (first <= end + 1) return `range ${i}: not after range ${i - 1} with a gap (ranges are ascending and apart)`;
+    end = last;
+  }
+  return null;
+};
 
 /** An exported chart or table: text or base64, at most 64 MiB (far above any chart; the cap keeps a runaway page from filling the disk). */
 const MAX_EXPORT = 64 * 1024 * 1024;
@@ -54,7 +74,7 @@ export function checkObject(v: unknown, shape: Record<string, Check>): string | 
 const PARAMS: { [M in Method]: Record<string, Check> } = {
   'probe/start': { modelDir: optional(isString) },
   'report/open': {},
-  'prune/commit': { modelDir: isString, layers: isIndexList },
+  'prune/commit': { modelDir: isString, layers: isBlockRanges },
   'explorer/reveal': { path: isString },
   'optimize/start': { modelDir: optional(isString) },
   'modelCard/open': { dir: isString },
@@ -66,7 +86,7 @@ const PARAMS: { [M in Method]: Record<string, Check> } = {
 const MESSAGES: Record<Exclude<FromWebview['type'], 'request'>, Record<string, Check>> = {
   ready: {},
   cancel: { jobId: isString },
-  selection: { modelDir: isString, kept: isIndexList },
+  selection: { modelDir: isString, kept: isBlockRanges },
   rendered: { modelDir: isString, createdAt: isString, kind: isString, sections: isStringList },
 };
 

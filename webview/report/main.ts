@@ -4,7 +4,7 @@
  * and exports (PNG, SVG, Markdown). Everything it draws comes from src/shared/reportCharts.ts;
  * it talks to the host only through ../vscodeApi (typed by src/shared/protocol.ts).
  */
-import { assertNever, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
+import { assertNever, toBlockRanges, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
 import { verdictOfSelection } from '../../src/shared/verdict';
 import {
   HEAT_METRICS,
@@ -371,7 +371,7 @@ class ReportEditor {
   private async commit(kept: number[]): Promise<void> {
     const out = document.getElementById('commit-result');
     try {
-      const r = await this.host.request('prune/commit', { modelDir: this.shown!.report.model.dir, layers: kept });
+      const r = await this.host.request('prune/commit', { modelDir: this.shown!.report.model.dir, layers: toBlockRanges(kept) });
       if (out) out.textContent = r.status === 'written' ? ` Wrote ${basename(r.out)} (${r.params.after.toLocaleString('en-US')} parameters).` : r.status === 'cancelled' ? ' Cancelled; nothing was written.' : ' Not replaced.';
     } catch (e) {
       if (out) out.textContent = ` ${(e as Error).message}`;

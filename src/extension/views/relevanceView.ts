@@ -9,7 +9,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { FromWebview, Method, Params, Result, ToWebview } from '../../shared/protocol';
+import { FromWebview, fromBlockRanges, Method, Params, Result, ToWebview } from '../../shared/protocol';
 import { errorMessage } from '../log';
 import { validateFromWebview } from '../../shared/validate';
 
@@ -164,7 +164,7 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
         this.host.cancel(m.jobId);
         break;
       case 'selection':
-        this.host.selectionChanged(m.modelDir, m.kept);
+        this.host.selectionChanged(m.modelDir, fromBlockRanges(m.kept));
         break;
       case 'rendered':
         this.lastRendered = { modelDir: m.modelDir, createdAt: m.createdAt, kind: m.kind, sections: m.sections };
