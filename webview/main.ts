@@ -10,6 +10,7 @@ import { el } from './dom';
 import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
+import { CHART_TASKS, nameList, shortName, TASK_CHOICES } from '../src/shared/bounded';
 import { allBlocks, bestPrefix, blockRelevance, commitParams, describeBlocks, scoreRows, selectionMessage, topK, topKChoices } from './selection';
 import { renderBlockGrid } from './blockGrid';
 import { renderSelection } from './selectionSection';
@@ -198,17 +199,21 @@ class App {
   private renderAccuracy(r: ReportData): HTMLElement {
     const canvas = el('canvas', { id: 'accuracy-chart' });
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `Probe accuracy per layer for ${Object.keys(r.tasks).join(', ')}`);
+    const names = Object.keys(r.tasks);
+    canvas.setAttribute('aria-label', `Probe accuracy per layer for ${nameList(names)}`);
     this.accuracy = new AccuracyChart(canvas);
-    const best = Object.entries(r.tasks)
-      .map(([name, t]) => `${name} ${t.bestLayer}`)
-      .join(' · ');
+    const best = nameList(
+      names.map((name) => `${name} ${r.tasks[name].bestLayer}`),
+      ' · ',
+    );
+    // A hand-made report may have hundreds of tasks: the chart draws the first few (the report editor's heatmap pages through all).
+    const more = names.length > CHART_TASKS ? ` · showing the first ${CHART_TASKS} of ${names.length.toLocaleString('en-US')} tasks (Open in Editor: every task in the heatmap)` : '';
     return el(
       'section',
       { section: 'accuracy' },
       el('h3', { text: 'Probe accuracy per layer' }),
       el('div', { class: 'chart-box' }, canvas),
-      el('p', { class: 'hint', text: `◆ best layer (${best}) · dashed: majority baseline` }),
+      el('p', { class: 'hint', id: 'accuracy-hint', text: `◆ best layer (${best}) · dashed: majority baseline${more}` }),
     );
   }
 
@@ -229,9 +234,12 @@ class App {
     const t = r.tasks[current];
     const head = el('div', { class: 'section-head' }, el('h3', { text: 'Scores' }));
     if (names.length > 1) {
+      // The first TASK_CHOICES tasks and the one shown; the report editor's heatmap has every task.
+      const choices = names.slice(0, TASK_CHOICES);
+      if (!choices.includes(current)) choices.push(current);
       head.append(
         ui.dropdown(
-          names.map((n) => ({ value: n, label: n })),
+          choices.map((n) => ({ value: n, label: shortName(n) })),
           current,
           (v) => {
             this.state.tableTask = v;
@@ -242,7 +250,7 @@ class App {
         ),
       );
     } else {
-      head.append(el('span', { class: 'hint', text: current }));
+      head.append(el('span', { class: 'hint', text: shortName(current) }));
     }
     const table = el('table', { id: 'scores' });
     table.append(
@@ -266,7 +274,9 @@ class App {
       body.append(row);
     }
     table.append(body);
-    const more = hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '';
+    const more =
+      (hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '') +
+      (names.length > TASK_CHOICES ? ` · the task list offers ${TASK_CHOICES} of ${names.length.toLocaleString('en-US')} tasks (the report editor's heatmap has every task)` : '');
     const foot = el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
     return el('section', { section: 'scores' }, head, el('div', { class: 'table-box' }, table), foot);
   }

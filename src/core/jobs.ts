@@ -10,7 +10,6 @@ import type { Compensation } from './compensate/mode';
 import type { UnitScore } from './compensate/scores';
 import type { EmbeddingRankChoice } from './compensate/embeddingRank';
 import type { UnseenTokens } from './optimize/unseenTokens';
-import type { CountedTokens } from './pipeline/countedTokens';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -62,6 +61,14 @@ export interface PruneJob {
   out: string;
   overwrite?: boolean;
   settings: Pick<ProbeSettings, 'onnx' | 'quantized' | 'dtype' | 'from'>;
+}
+
+/** The training texts' token ids counted before an optimize job, and the key of what they were counted from (pipeline/countedTokens.ts). */
+export interface CountedTokens {
+  /** The source ids a trimmed table keeps, ascending (pipeline/vocabTrim.ts keptTokenIds). */
+  ids: number[];
+  /** What they were counted from (countKey). */
+  key: string;
 }
 
 export interface OptimizeJob {

@@ -9,15 +9,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { notAFile } from '../util/fileKind';
-import type { JobContext } from '../jobs';
+import type { CountedTokens, JobContext } from '../jobs';
 import type { PreparedRun } from './prepare';
 
-export interface CountedTokens {
-  /** The source ids a trimmed table keeps, ascending (vocabTrim.ts keptTokenIds). */
-  ids: number[];
-  /** What they were counted from (countKey). */
-  key: string;
-}
+export type { CountedTokens };
 
 /** The files loadTokenizer reads (tokenize.ts): any change to one of them may change the ids. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'config.json'];
