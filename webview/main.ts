@@ -10,7 +10,8 @@ import { el } from './dom';
 import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
-import { CHART_TASKS, nameList, shortName, TASK_CHOICES } from '../src/shared/bounded';
+import { CHART_TASKS, MESSAGE_CHARS, nameList, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../src/shared/bounded';
+import { checkReportData, isIndexList } from '../src/shared/validate';
 import { allBlocks, bestPrefix, blockRelevance, commitParams, describeBlocks, scoreRows, selectionMessage, topK, topKChoices } from './selection';
 import { renderBlockGrid } from './blockGrid';
 import { renderSelection } from './selectionSection';
@@ -61,12 +62,18 @@ class App {
 
   constructor(root: HTMLElement) {
     this.root = root;
-    this.state = this.host.state ?? { report: null, source: null, reportKey: '', kept: [], tableTask: null, topK: 0, written: null };
+    this.state = restoreState(this.host.state);
   }
 
   start(): void {
     ui.registerComponents();
-    this.host.listen((m) => this.onMessage(m));
+    this.host.listen(
+      (m) => this.onMessage(m),
+      (reason) => {
+        this.notice = { text: `ProbeScale: the view could not use a message from the extension (${reason}). If the view looks wrong, run "Developer: Reload Window".`, kind: 'error' };
+        this.renderJob();
+      },
+    );
     this.render();
     // Theme switches change the CSS variables; charts read colours once, so redraw them.
     new MutationObserver(() => this.renderCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
@@ -127,7 +134,33 @@ class App {
 
   // ---- rendering --------------------------------------------------------------------------
 
+  /** Draws the state; a report part that cannot be drawn gives a message and the actions, never a blank or half-drawn view. */
   private render(): void {
+    try {
+      this.draw();
+    } catch (e) {
+      this.accuracy?.destroy();
+      this.influence?.destroy();
+      this.accuracy = this.influence = undefined;
+      this.checkboxes = new Map();
+      this.workButtons = [];
+      const r = this.state.report;
+      this.jobBox = el('section', { class: 'job', id: 'job' });
+      const what = r ? `the ${shortName(r.kind)} report of ${shortName(basename(r.model.dir) || 'a model')}` : 'the view';
+      this.root.replaceChildren(
+        el(
+          'section',
+          { class: 'empty', id: 'render-error' },
+          el('p', { class: 'notice error', text: `ProbeScale could not draw ${what}: ${shortName((e as Error).message, SENTENCE_CHARS)}. The report file may have been edited by hand or made by another version: open another report, or make a new one.` }),
+          this.actionButtons(),
+        ),
+        this.jobBox,
+      );
+      this.renderJob();
+    }
+  }
+
+  private draw(): void {
     this.accuracy?.destroy();
     this.influence?.destroy();
     this.accuracy = this.influence = undefined;
@@ -383,13 +416,13 @@ class App {
         bar.value = job.fraction;
       }
       box.append(
-        el('div', { class: 'job-line' }, ui.progressRing(), el('span', { class: 'job-text', text: `${job.job}: ${job.message}` })),
+        el('div', { class: 'job-line' }, ui.progressRing(), el('span', { class: 'job-text', text: shortName(`${job.job}: ${job.message}`, MESSAGE_CHARS) })),
         el('div', { class: 'job-overall', text: job.overall }),
         bar,
         ui.button('Cancel', { title: `Stop the ${job.job} job`, onClick: () => this.host.post({ type: 'cancel', jobId: job.jobId }) }),
       );
     } else if (this.notice) {
-      box.append(el('p', { class: `notice ${this.notice.kind}`, text: this.notice.text }));
+      box.append(el('p', { class: `notice ${this.notice.kind}`, text: shortName(this.notice.text, MESSAGE_CHARS) }));
     }
     box.hidden = !this.job && !this.notice;
     for (const b of this.workButtons) ui.setDisabled(b, this.job !== null);
@@ -481,6 +514,32 @@ class App {
 }
 
 new App(document.getElementById('app') ?? document.body).start();
+
+/**
+ * The view's saved state, if it has the shape this version draws; else (saved by an older or a
+ * broken version) a fresh one: the host sends the current report when the view says `ready`.
+ */
+function restoreState(saved: unknown): ViewState {
+  const fresh: ViewState = { report: null, source: null, reportKey: '', kept: [], tableTask: null, topK: 0, written: null };
+  if (typeof saved !== 'object' || saved === null) return fresh;
+  const s = saved as Partial<ViewState>;
+  const report = s.report === null || s.report === undefined ? null : checkReportData(s.report) === null ? s.report : undefined;
+  if (report === undefined) return fresh;
+  const n = report?.model.numLayers ?? 0;
+  const kept = isIndexList(s.kept) === null && (s.kept as number[]).every((b) => b < n) ? (s.kept as number[]) : [];
+  const w = s.written as Partial<Extract<PruneOutcome, { status: 'written' }>> | null | undefined;
+  const written = w && typeof w.out === 'string' && Array.isArray(w.kept) && typeof w.params?.after === 'number' ? (w as ViewState['written']) : null;
+  return {
+    report,
+    source: typeof s.source === 'string' ? s.source : null,
+    reportKey: typeof s.reportKey === 'string' ? s.reportKey : '',
+    kept,
+    tableTask: typeof s.tableTask === 'string' ? s.tableTask : null,
+    topK: Number.isSafeInteger(s.topK) && (s.topK as number) >= 0 ? (s.topK as number) : 0,
+    blockPage: Number.isSafeInteger(s.blockPage) ? s.blockPage : 0,
+    written,
+  };
+}
 
 /** What the view's terms mean, in a disclosure a keyboard reaches (titles alone are hover-only). */
 function renderTerms(keys: GlossaryKey[]): HTMLElement {

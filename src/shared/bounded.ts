@@ -32,6 +32,8 @@ export function rangesText(kept: readonly number[]): string {
   return `${formatBlockRanges(fromBlockRanges(ranges.slice(0, RANGES_NAMED)))} and ${n(ranges.length - RANGES_NAMED)} more ranges`;
 }
 
+/** Characters of a job's progress line or a notice (an error naming a path can be long, not megabytes). */
+export const MESSAGE_CHARS = 2000;
 /** Characters of one sentence from a report (a reason, a note) shown in a line of text. */
 export const SENTENCE_CHARS = 400;
 

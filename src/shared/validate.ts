@@ -8,7 +8,7 @@
  * Reusable by any ProbeScale webview: `validateFromWebview(raw)` for the relevance view's union,
  * `checkObject`/`field` helpers for other message sets.
  */
-import { MAX_BLOCKS, type FromWebview, type Method } from './protocol';
+import { MAX_BLOCKS, type FromWebview, type Method, type ReportData, type ToWebview } from './protocol';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -104,4 +104,96 @@ export function validateFromWebview(raw: unknown): Checked<FromWebview> {
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(MESSAGES, type)) return { ok: false, error: `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };
   const e = checkObject(raw, { type: isType(type), ...MESSAGES[type as keyof typeof MESSAGES] });
   return e ? { ok: false, error: `message ${type}: ${e}` } : { ok: true, value: raw as FromWebview };
+}
+
+// ---- what the host posts, checked by the page -------------------------------------------------
+
+const isNumber: Check = (v) => (typeof v === 'number' ? null : 'not a number');
+const isNumberOrNull: Check = (v) => (v === null || typeof v === 'number' ? null : 'not a number or null');
+const isText: Check = (v) => (typeof v === 'string' ? null : 'not a string');
+const isTextOrNull: Check = (v) => (v === null || typeof v === 'string' ? null : 'not a string or null');
+const isObject: Check = (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? null : 'not an object');
+const optionalObject: Check = (v) => (v === undefined ? null : isObject(v));
+
+/** `v` is an object whose listed fields pass (other fields are allowed: reports grow). */
+function fields(v: unknown, shape: Record<string, Check>): string | null {
+  const e = isObject(v);
+  if (e) return e;
+  for (const [k, c] of Object.entries(shape)) {
+    const fe = c((v as Record<string, unknown>)[k]);
+    if (fe) return `'${k}': ${fe}`;
+  }
+  return null;
+}
+
+function every(v: unknown, item: Check): string | null {
+  if (!Array.isArray(v)) return 'not an array';
+  for (let i = 0; i < v.length; i++) {
+    const e = item(v[i]);
+    if (e) return `entry ${i}: ${e}`;
+  }
+  return null;
+}
+
+const isLayerRow: Check = (v) => fields(v, { layer: isNumber, accuracy: isNumber, macroF1: isNumber, controlAccuracy: isNumberOrNull, selectivity: isNumberOrNull });
+const isTask: Check = (v) => fields(v, { labels: (x) => every(x, isText), majority: isNumber, weight: isNumber, nTrain: isNumber, nTest: isNumber, layers: (x) => every(x, isLayerRow), bestLayer: isNumber, final: optionalObject });
+
+/**
+ * The parts of a report every view draws, with the types the views assume: what the report reader
+ * (src/core/reportData.ts) guarantees. A page checks what it is sent and what it restores from an
+ * older version's saved state against this, and says what is wrong instead of failing half-drawn.
+ * Optional parts (selection, verify, signals, claimed) are checked to be objects; the pages draw
+ * them inside a guard that reports a part it cannot draw.
+ */
+export function checkReportData(v: unknown): string | null {
+  const e = fields(v, {
+    kind: isText,
+    createdAt: isText,
+    provider: isText,
+    model: (m) =>
+      fields(m, {
+        dir: isText,
+        architecture: isText,
+        numLayers: (n) => (Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= MAX_BLOCKS ? null : `not a block count from 0 to ${MAX_BLOCKS}`),
+        hiddenSize: isNumber,
+        params: (p) => fields(p, { total: isNumber, embeddings: isNumber, other: isNumber, perBlock: (x) => every(x, isNumber) }),
+      }),
+    tasks: (t) => {
+      const te = isObject(t);
+      if (te) return te;
+      const entries = Object.entries(t as Record<string, unknown>);
+      if (entries.length === 0) return 'no tasks';
+      for (const [name, task] of entries) {
+        const ke = isTask(task);
+        if (ke) return `task '${name.slice(0, 40)}': ${ke}`;
+      }
+      return null;
+    },
+    selection: optionalObject,
+    verify: optionalObject,
+    signals: optionalObject,
+    claimed: optionalObject,
+  });
+  if (e) return e;
+  const m = (v as ReportData).model;
+  return m.params.perBlock.length === m.numLayers ? null : `'model': ${m.params.perBlock.length} perBlock entries for ${m.numLayers} blocks`;
+}
+
+const JOB_KINDS = ['probe', 'prune', 'eval', 'optimize', 'count'];
+const isJobKind: Check = (v) => (typeof v === 'string' && JOB_KINDS.includes(v) ? null : 'not a job kind');
+
+const TO_WEBVIEW: Record<ToWebview['type'], Record<string, Check>> = {
+  reply: { id: isIndex },
+  'report/show': { report: (r) => checkReportData(r), source: isTextOrNull },
+  'report/error': { message: isText },
+  'job/progress': { jobId: isText, job: isJobKind, message: isText, fraction: isNumberOrNull, overall: isText },
+  'job/done': { jobId: isText, job: isJobKind, outcome: (o) => (o === 'done' || o === 'cancelled' || o === 'failed' ? null : 'not done, cancelled or failed'), message: isText },
+};
+
+/** A message the host posted, as the protocol types it, or why the page cannot use it. */
+export function validateToWebview(raw: unknown): Checked<ToWebview> {
+  const type = (raw as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(TO_WEBVIEW, type)) return { ok: false, error: type === undefined ? 'a message without a type' : `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };
+  const e = fields(raw, TO_WEBVIEW[type as ToWebview['type']]);
+  return e ? { ok: false, error: `message ${type}: ${e}` } : { ok: true, value: raw as ToWebview };
 }

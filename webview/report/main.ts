@@ -40,7 +40,7 @@ import {
   type TradeoffPoint,
   type TradeoffSeries,
 } from '../../src/shared/reportCharts';
-import { nameList, shortName, TASK_CHOICES } from '../../src/shared/bounded';
+import { nameList, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../../src/shared/bounded';
 import { readTheme } from '../charts';
 import { el, pagedTable, pager, table } from '../dom';
 import { basename, when } from '../format';
@@ -113,7 +113,7 @@ function cssVar(name: string, fallback: string): string {
 
 class ReportEditor {
   private readonly host = new Host<EditorState>();
-  private state: EditorState = this.host.state ?? { task: null, axis: 'accuracy', metric: 'accuracy' };
+  private state: EditorState = restoreState(this.host.state);
   private shown: Shown | null = null;
   private compare: Shown[] = [];
   private chart: TradeoffChart | undefined;
@@ -126,7 +126,10 @@ class ReportEditor {
   constructor(private readonly root: HTMLElement) {}
 
   start(): void {
-    this.host.listen((m) => this.onMessage(m));
+    this.host.listen(
+      (m) => this.onMessage(m),
+      (reason) => this.say(`ProbeScale: the editor could not use a message from the extension (${reason}). Close and reopen the report if it looks wrong.`),
+    );
     new MutationObserver(() => this.render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.host.ready();
   }
@@ -188,7 +191,25 @@ class ReportEditor {
     if (box) box.textContent = text;
   }
 
+  /** Draws the report; one that cannot be drawn gives a message, never a blank or half-drawn editor. */
   private render(): void {
+    try {
+      this.draw();
+    } catch (e) {
+      this.chart?.destroy();
+      this.chart = undefined;
+      const r = this.shown?.report;
+      this.root.replaceChildren(
+        el('p', {
+          id: 'load-error',
+          class: 'notice error',
+          text: `ProbeScale could not draw ${r ? `the ${shortName(r.kind)} report of ${shortName(basename(r.model.dir) || 'a model')}` : 'this report'}: ${shortName((e as Error).message, SENTENCE_CHARS)}. The file may have been edited by hand or made by another version: restore it, or make a new one.`,
+        }),
+      );
+    }
+  }
+
+  private draw(): void {
     this.chart?.destroy();
     this.chart = undefined;
     if (!this.shown) return;
@@ -445,6 +466,16 @@ class ReportEditor {
 }
 
 new ReportEditor(document.getElementById('app')!).start();
+
+/** The editor's saved choices, each kept when this version knows it (an older version may have saved others). */
+function restoreState(saved: unknown): EditorState {
+  const s = (typeof saved === 'object' && saved !== null ? saved : {}) as Partial<Record<keyof EditorState, unknown>>;
+  return {
+    task: typeof s.task === 'string' ? s.task : null,
+    axis: s.axis === 'vsFinal' || s.axis === 'vsBest' ? s.axis : 'accuracy',
+    metric: HEAT_METRICS.some((m) => m.id === s.metric) ? (s.metric as HeatMetric) : 'accuracy',
+  };
+}
 
 /** A compensated point's bridges and widths, one line each (the report's description, split). */
 function compensationList(description: string): HTMLElement {
