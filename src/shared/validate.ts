@@ -87,7 +87,8 @@ const MESSAGES: Record<Exclude<FromWebview['type'], 'request'>, Record<string, C
   ready: {},
   cancel: { jobId: isString },
   selection: { modelDir: isString, kept: isBlockRanges },
-  rendered: { modelDir: isString, createdAt: isString, kind: isString, sections: isStringList },
+  // Section ids are words (`selection`, `heatmap`); a page lists a handful.
+  rendered: { modelDir: isString, createdAt: isString, kind: isString, sections: (v) => (Array.isArray(v) && v.length > 64 ? 'more than 64 sections' : list(v, (s) => (typeof s === 'string' && s.length > 64 ? 'longer than 64 characters' : isString(s)))) },
 };
 
 const isType = (v: unknown): Check => (t) => (t === v ? null : 'wrong');

@@ -139,3 +139,28 @@ test(`task names and labels from files are drawn as text: ${HOSTILE}`, async () 
   assert.doesNotMatch(html, /<img/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a hostile page posting huge arrays: refused after reading a few entries, logged in one short line (before, the whole message was turned into JSON to log its first 200 characters)', async () => {
+  installVscodeStub();
+  const { checkIncoming } = await import('../../../../src/extension/views/relevanceView');
+  const warnings: string[] = [];
+  const log = { ...(silentLog as object), warn: (m: string) => warnings.push(m) } as never;
+  let read = 0;
+  // Entries past the first few count when something reads them as JSON.
+  const trap = { toJSON: () => (read++, 0) };
+  const huge = Array.from({ length: 2_000_000 }, (_, i) => (i < 10 ? 'x' : trap));
+  const replies: ToWebview[] = [];
+  assert.equal(checkIncoming({ type: 'selection', modelDir: '/m', kept: huge }, log, 'view', (r) => replies.push(r)), undefined);
+  assert.equal(checkIncoming({ type: 'request', id: 7, method: 'report/compare', params: { exclude: huge } }, log, 'view', (r) => replies.push(r)), undefined);
+  assert.equal(read, 0, 'the refused entries were not serialised');
+  assert.equal(warnings.length, 2);
+  for (const w of warnings) assert.ok(w.length < 500, w);
+  assert.match(warnings[0], /refused a message \(message selection: field 'kept': more than 500000 ranges\): \{"type":"selection","modelDir":"\/m","kept":\["x","x","x",/);
+  assert.match(warnings[0], /"…1999995 more"\]/);
+  assert.deepEqual(replies.map((r) => r.type === 'reply' && r.id), [7]);
+  const sections = (n: number, len: number) => ({ type: 'rendered', modelDir: '/m', createdAt: 'x', kind: 'probe', sections: Array(n).fill('s'.repeat(len)) });
+  assert.equal(validateFromWebview(sections(64, 64)).ok, true);
+  assert.match((validateFromWebview(sections(65, 8)) as { error: string }).error, /more than 64 sections/);
+  assert.match((validateFromWebview(sections(10_000, 4096)) as { error: string }).error, /more than 64 sections/);
+  assert.match((validateFromWebview(sections(3, 65)) as { error: string }).error, /entry 0: longer than 64 characters/);
+});
