@@ -17,7 +17,7 @@ for t in "${TASKS[@]}"; do
     mkdir "$OUT/.claim-$t-$b" 2>/dev/null || continue
     node "$CLI" optimize models/probescale-roberta-mini --task "$t=data/tasks/$t" --budget "$b" --vocab-trim \
       --limit-train 1000 --limit-test 500 --candidates 4 --cache-dir "$CACHE" --out "$OUT/$t-$b" --force -q \
-      || echo "$t at $b: no model fits (see the message above)" >&2
+      || echo "$t at $b: no model written (see the message above; a budget below the smallest model says so)" >&2
   done
 done
 node scripts/resultsTable.mjs --per-task "$OUT" --budgets 0.2,0.1
