@@ -7,7 +7,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { BadInputError } from '../../../../src/core/errors';
-import { normalizeReport } from '../../../../src/core/reportData';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { normalizeReport, readReport } from '../../../../src/core/reportData';
+import { fixture, repoRoot } from '../../../helpers';
 import { validateToWebview } from '../../../../src/shared/validate';
 import { openWebview, type WebviewPage } from '../../../webviewPage';
 import { optimizeJson, read } from '../../../hugeReports';
@@ -154,4 +157,52 @@ test('a report part the page cannot draw gives a message and the actions, not a 
   await editor.send({ type: 'report/show', report: broken, source: '/w/r.json' });
   assert.deepEqual(editor.errors, []);
   assert.match(editor.root.byId('load-error')!.textContent, /^ProbeScale could not draw the optimize report of tiny-roberta: /);
+});
+
+test('reports from older versions: every report kept from before the pipeline split, and one stripped of every field added since, draw in both pages', async () => {
+  const dir = fixture('reports-before');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.config.json'));
+  assert.ok(files.length >= 4, files.join(', '));
+  const oldest = optimizeJson();
+  delete oldest.tool;
+  delete oldest.settings;
+  delete oldest.signals;
+  for (const t of Object.values<Json>(oldest.tasks)) for (const l of t.layers) delete l.cvAccuracy;
+  for (const k of ['candidates', 'validationReference', 'rule', 'unfitBaselines']) delete oldest.selection[k];
+  for (const b of oldest.selection.baselines) delete b.gap;
+  for (const a of Object.values<Json>(oldest.selection.budgetAdvice.perTask)) {
+    delete a.band;
+    delete a.fit;
+  }
+  delete oldest.verify.quantized;
+  const reports = [...files.map((f) => readReport(path.join(dir, f))), normalizeReport(oldest, '/w/oldest.json')];
+  for (const [i, r] of reports.entries()) {
+    for (const entry of PAGES) {
+      const page = await openWebview(entry);
+      await page.send({ type: 'report/show', report: r, source: '/w/old.json' });
+      assertSane(page, `${files[i] ?? 'oldest'}, ${entry}`);
+      assert.equal(page.root.byId('render-error') ?? page.root.byId('load-error'), undefined, `${files[i] ?? 'oldest'}, ${entry}: drawn`);
+    }
+  }
+});
+
+test('every report under docs/ (written by this and earlier sessions) draws in both pages, bounded, with no NaN or undefined', async () => {
+  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.json') ? [path.join(d, e.name)] : []));
+  let drawn = 0;
+  for (const file of walk(path.join(repoRoot, 'docs'))) {
+    let r: ReturnType<typeof readReport>;
+    try {
+      r = readReport(file);
+    } catch {
+      continue; // Not a report (reference numbers, tables).
+    }
+    for (const entry of PAGES) {
+      const page = await openWebview(entry);
+      await page.send({ type: 'report/show', report: r, source: file });
+      assertSane(page, `${path.relative(repoRoot, file)}, ${entry}`);
+      assert.ok(page.nodeCount() < 1_500, `${file}: ${page.nodeCount()} elements`);
+      drawn++;
+    }
+  }
+  assert.ok(drawn >= 100, `${drawn} pages drawn`);
 });
