@@ -25,6 +25,7 @@ import { parseSelectionRule, SELECTION_RULES } from '../core/optimize/select';
 import { parseBaselines } from '../core/optimize/baselineNames';
 import { parseEmbeddingRank } from '../core/compensate/embeddingRank';
 import { parseUnseenTokens } from '../core/optimize/unseenTokens';
+import { isDecimal, shownValue } from '../core/util/decimal';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
@@ -85,8 +86,8 @@ export function cliFlag(p: Param): string {
 
 function int(v: string | undefined, flag: string, min: number, max?: number): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw new BadInputError(`--${flag} ${v}: expected an integer ${max === undefined ? `≥ ${min}` : `from ${min} to ${max}`}.`);
+  const n = isDecimal(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw new BadInputError(`--${flag} ${shownValue(v)}: expected an integer ${max === undefined ? `≥ ${min}` : `from ${min} to ${max}`}, written in decimal.`);
   return n;
 }
 
@@ -95,8 +96,10 @@ const MAX_SEED = 2 ** 31 - 1;
 
 function positiveNumber(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new BadInputError(`--${flag} ${v}: expected a positive number.`);
+  const n = isDecimal(v) ? Number(v) : NaN;
+  // 1e-400 reads as 0 and 1e400 as Infinity: say so rather than call a positive number not positive.
+  const range = isDecimal(v) && (n === 0 || n === Infinity) && !/^\s*[+-]?[0.]*(?:[eE].*)?\s*$/.test(v) ? ` (${v} is ${n === 0 ? 'below' : 'above'} the range of a double)` : '';
+  if (!Number.isFinite(n) || n <= 0) throw new BadInputError(`--${flag} ${shownValue(v)}: expected a positive number, written in decimal${range}.`);
   return n;
 }
 
@@ -126,9 +129,24 @@ function cacheDirFrom(v: Values): string | null {
   return v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir());
 }
 
+/**
+ * A path with its leading `~` or `~/` read as the home folder. The shell expands `~` only at the
+ * start of a word, so `--out=~/m` and `--task s=~/data` reached us as written, and made a folder
+ * named `~` in the working directory (which a later `rm -rf ~` would take for the home folder).
+ */
+export function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') || (path.sep === '\\' && p.startsWith('~\\')) ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/** --strict-provider refuses a fallback, and auto is a list of fallbacks: together they would mean nothing. */
+function strictFrom(v: Values, provider: string): boolean {
+  if (v['strict-provider'] && provider === 'auto') throw new BadInputError('--strict-provider with --provider auto: auto falls back by design, so there is nothing to be strict about. Name the provider that must start (--provider cpu, webgpu or cuda), or leave --strict-provider out.');
+  return v['strict-provider'] ?? false;
+}
+
 export function settingsFrom(v: Values): ProbeSettings {
   const pooling = v.pooling ?? 'mean';
-  if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${pooling}: use mean or first.`);
+  if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${shownValue(pooling)}: use mean or first.`);
   return {
     ...DEFAULT_SETTINGS,
     pooling,
@@ -137,7 +155,7 @@ export function settingsFrom(v: Values): ProbeSettings {
     limitTest: int(v['limit-test'], 'limit-test', 1),
     c: positiveNumber(v.c, 'c'),
     provider: parseProvider(v.provider ?? 'auto'),
-    strictProvider: v['strict-provider'] ?? false,
+    strictProvider: strictFrom(v, v.provider ?? 'auto'),
     onnx: v.onnx,
     ...variantFrom(v),
     from: v.from === undefined ? undefined : parseGraphSource(v.from),
@@ -149,7 +167,10 @@ export function settingsFrom(v: Values): ProbeSettings {
 }
 
 function tasksFrom(v: Values): TaskSpec[] {
-  const specs = (v.task ?? []).map(parseTaskSpec);
+  const specs = (v.task ?? []).map((t) => {
+    const spec = parseTaskSpec(t);
+    return { ...spec, path: expandHome(spec.path) };
+  });
   if (specs.length === 0) throw new BadInputError('no --task given; pass at least one --task NAME=PATH.');
   const names = new Set<string>();
   for (const s of specs) {
@@ -204,13 +225,86 @@ function refuseUnreadOptions(command: string, tokens: ReturnType<typeof parseArg
   if (unread.length) throw new BadInputError(`${command} does not read ${unread.join(', ')}; it reads ${reads.map((o) => `--${o}`).join(', ')}. Remove them.`);
 }
 
+/**
+ * Refuses a single-value option given twice: parseArgs keeps the last silently, so `--budget 0.3
+ * … --budget 0.5` (a flag appended by a script, a shell history edited) would run with one of them
+ * unsaid. A flag given twice with one value says nothing wrong and is let through.
+ */
+function refuseRepeatedOptions(tokens: ReturnType<typeof parseArgs>['tokens'] = []): void {
+  const seen = new Map<string, string | undefined>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || (OPTIONS as Record<string, { multiple?: boolean }>)[t.name]?.multiple) continue;
+    if (seen.has(t.name) && seen.get(t.name) !== t.value) {
+      throw new BadInputError(`--${t.name} is given twice (${shownValue(seen.get(t.name) ?? '')} and ${shownValue(t.value ?? '')}); give it once, with the value you mean.`);
+    }
+    seen.set(t.name, t.value);
+  }
+}
+
+/**
+ * An empty path is no path: path.resolve('') is the working directory, so `--cache-dir ''` wrote the
+ * feature cache there and `--out ''` was taken for the model's parent; `--onnx ''` was dropped unsaid.
+ */
+function refuseEmptyPaths(v: Values): void {
+  const what = { out: 'the path to write', 'cache-dir': 'a folder for the feature cache, or pass --no-cache', onnx: "the graph file, relative to the model folder, or leave it out to use the folder's own" } as const;
+  for (const [flag, does] of Object.entries(what)) {
+    const value = v[flag as keyof typeof what];
+    if (value !== undefined && value.trim() === '') throw new BadInputError(`--${flag} ${shownValue(value)}: give ${does}.`);
+  }
+}
+
+/** Edit distance of two short strings (for "did you mean"). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * parseArgs with its errors said for this command line: its own advice fits other programs (an
+ * unknown option is "a positional argument starting with a '-'"; the fix for a value that starts
+ * with '-' is on a line the CLI did not print).
+ */
+function parseArgsSaid(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const message = (e as Error).message;
+    const flag = /'(-{1,2}[\w-]+)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const name = flag.replace(/^-+/, '');
+      const near = name.length < 3 ? [] : Object.keys(OPTIONS).filter((o) => distance(o, name) <= Math.max(1, Math.floor(o.length / 4)));
+      throw new BadInputError(`unknown option ${flag}${near.length ? `; did you mean ${near.map((o) => `--${o}`).join(' or ')}?` : '.'} probescale --help lists the options.`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      if (/ambiguous/.test(message)) {
+        const value = args[args.indexOf(flag) + 1] ?? '';
+        throw new BadInputError(`${flag} ${value}: a value that starts with "-" reads as an option; write ${flag}=${value} if it is the value.`);
+      }
+      if (/does not take an argument/.test(message)) throw new BadInputError(`${flag} takes no value; write ${flag} alone, or leave it out.`);
+      if (/argument missing/.test(message)) throw new BadInputError(`${flag.replace(/ <value>$/, '')} needs a value, as in the usage: probescale --help.`);
+    }
+    throw e;
+  }
+}
+
 /** Builds the job a command line asks for; throws BadInputError for anything malformed. */
 export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
-  const { values: v, positionals, tokens } = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  const { values: v, positionals, tokens } = parseArgsSaid(joinNegativeValues(argv));
   if (v.help) return 'help';
   if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
   refuseUnreadOptions(positionals[0], tokens);
-  const [command, modelDir, ...rest] = positionals;
+  refuseRepeatedOptions(tokens);
+  refuseEmptyPaths(v);
+  if (v.out !== undefined) v.out = expandHome(v.out);
+  if (v['cache-dir'] !== undefined) v['cache-dir'] = expandHome(v['cache-dir']);
+  const [command, rawModelDir, ...rest] = positionals;
+  const modelDir = rawModelDir === undefined ? undefined : expandHome(rawModelDir);
   if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
   if (!modelDir) throw new BadInputError(`${command}: missing <modelDir>.\n${USAGE}`);
   const quiet = v.quiet ?? false;
@@ -224,9 +318,9 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       return { job: { type: 'eval', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
     case 'optimize': {
       if (!v.out) throw new BadInputError('optimize: --out DIR is required (the pruned model folder to write).');
-      if (!v.budget) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
-      const target = v['target-retention'] === undefined ? DEFAULT_TARGET_RETENTION : Number(v['target-retention']);
-      if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${v['target-retention']}: give a fraction in (0, 1], e.g. 0.95.`);
+      if (v.budget === undefined) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
+      const target = v['target-retention'] === undefined ? DEFAULT_TARGET_RETENTION : isDecimal(v['target-retention']) ? Number(v['target-retention']) : NaN;
+      if (!(target > 0 && target <= 1)) throw new BadInputError(`--target-retention ${shownValue(v['target-retention'] ?? '')}: give a fraction in (0, 1], e.g. 0.95.`);
       const compensate = parseCompensation(v.compensate ?? 'none');
       // Only narrowed blocks read the score: given without them it would silently change nothing.
       if (v['width-score'] !== undefined && compensate !== 'width' && compensate !== 'all') throw badValue('widthScore', v['width-score'], `it ranks the heads and FFN neurons of narrowed blocks, and {{compensate}} ${compensate} narrows none; add {{compensate}} width (or all), or leave it out.`);

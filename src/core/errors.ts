@@ -8,6 +8,8 @@
  * plain words of PARAM_WORDS, for logs and for hosts that do not reword.
  */
 
+import { shownValue } from './util/decimal';
+
 /** The parameters users set, by host-neutral name, and how they read in plain words. */
 export const PARAM_WORDS = {
   task: 'task',
@@ -85,7 +87,7 @@ export class BadInputError extends ProbeScaleError {
 
 /** A bad value of a parameter: the message starts by naming the parameter and the value. */
 export function badValue(param: Param, value: unknown, what: string): BadInputError {
-  return new BadInputError(`{{${param}}} ${String(value)}: ${what}`, { param, value: String(value) });
+  return new BadInputError(`{{${param}}} ${shownValue(String(value))}: ${what}`, { param, value: String(value) });
 }
 
 export class DatasetError extends ProbeScaleError {

@@ -43,3 +43,14 @@ export const DEFAULT_SETTINGS: ProbeSettings = {
 export const DEFAULT_TARGET_RETENTION = 0.95;
 /** Subsets measured per round of the optimize search. */
 export const DEFAULT_CANDIDATES = 8;
+
+/**
+ * The ranges package.json declares for the numeric settings. VS Code flags a value outside them in
+ * the Settings editor but hands it to the extension anyway, which would then run with it
+ * (`probescale.batchSize: 100000` puts every row in one pass); the extension's reader holds to them.
+ */
+export const SETTING_RANGES = {
+  maxLength: { min: 8, max: 4096 },
+  batchSize: { min: 1, max: 1024 },
+  candidates: { min: 1, max: 256 },
+} as const;

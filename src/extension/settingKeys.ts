@@ -3,7 +3,7 @@
  * package.json `contributes.configuration` declares the same keys; keep the two in step.
  */
 import * as vscode from 'vscode';
-import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
+import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
 import { BaselineChoice, parseBaselines } from '../core/optimize/baselineNames';
 import { COMPENSATIONS, Compensation } from '../core/compensate/mode';
@@ -70,6 +70,10 @@ function settingReader(c: vscode.WorkspaceConfiguration) {
 
 const positiveInt: Parse<number> = (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : UNREADABLE);
 
+/** A whole number in package.json's declared range, and how to say it. */
+const intIn = (r: { min: number; max: number }): Parse<number> => (v) => (typeof v === 'number' && Number.isInteger(v) && v >= r.min && v <= r.max ? v : UNREADABLE);
+const intWords = (r: { min: number; max: number }) => `a whole number from ${r.min} to ${r.max}`;
+
 /** 0 means "every row". */
 const rowLimit: Parse<number | undefined> = (v) => (v === 0 ? undefined : positiveInt(v));
 
@@ -91,8 +95,8 @@ export function readProbeSettings(scope: vscode.Uri | undefined, cacheDir: strin
     ...d,
     provider: read(SettingKeys.provider, oneOf(PROVIDERS), d.provider, words(PROVIDERS), d.provider),
     pooling: read(SettingKeys.pooling, oneOf(POOLINGS), d.pooling, words(POOLINGS), d.pooling),
-    maxLength: read(SettingKeys.maxLength, positiveInt, d.maxLength, 'a whole number ≥ 1', String(d.maxLength)),
-    batchSize: read(SettingKeys.batchSize, positiveInt, d.batchSize, 'a whole number ≥ 1', String(d.batchSize)),
+    maxLength: read(SettingKeys.maxLength, intIn(SETTING_RANGES.maxLength), d.maxLength, intWords(SETTING_RANGES.maxLength), String(d.maxLength)),
+    batchSize: read(SettingKeys.batchSize, intIn(SETTING_RANGES.batchSize), d.batchSize, intWords(SETTING_RANGES.batchSize), String(d.batchSize)),
     limitTrain: read(SettingKeys.limitTrain, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
     limitTest: read(SettingKeys.limitTest, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
     cacheDir,
@@ -150,7 +154,7 @@ export function readOptimizeSettings(scope: vscode.Uri | undefined): SettingsRea
   const rules = ['auto', ...SELECTION_RULES] as const;
   const settings: OptimizeSettings = {
     targetRetention: read(SettingKeys.targetRetention, targetRetention, DEFAULT_TARGET_RETENTION, 'a number in (0, 1]', String(DEFAULT_TARGET_RETENTION)),
-    candidates: read(SettingKeys.candidates, positiveInt, DEFAULT_CANDIDATES, 'a whole number ≥ 1', String(DEFAULT_CANDIDATES)),
+    candidates: read(SettingKeys.candidates, intIn(SETTING_RANGES.candidates), DEFAULT_CANDIDATES, intWords(SETTING_RANGES.candidates), String(DEFAULT_CANDIDATES)),
     select: read(SettingKeys.selectionRule, oneOf(rules), 'auto', words(rules), 'auto'),
     vocabTrim: read(SettingKeys.vocabTrim, bool, false, 'true or false', 'false'),
     vocabUnseen: read(SettingKeys.vocabUnseen, oneOf(UNSEEN_TOKENS), 'nearest', words(UNSEEN_TOKENS), 'nearest'),

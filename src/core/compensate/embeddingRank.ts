@@ -19,6 +19,8 @@ export function parseEmbeddingRank(s: string): EmbeddingRankChoice {
   // Plain decimal digits only (as --layers): Number() alone reads 0x20 as 32 and 1e1 as 10.
   const ranks = parts.map((x) => (/^\d+$/.test(x) ? Number(x) : NaN));
   if (v === '' || ranks.some((r) => !Number.isInteger(r) || r < 1)) throw badValue('embeddingRank', s, 'give a whole number ≥ 1, a comma-separated list of them (e.g. 16,32,64), or auto.');
+  // Past 2^53 a number is read as another (99999999999999999999 as 1e20), which the range check would then name.
+  if (ranks.some((r) => !Number.isSafeInteger(r))) throw badValue('embeddingRank', s, 'no model is that wide; give a rank below the hidden size, e.g. 32.');
   return [...new Set(ranks)].sort((a, b) => a - b);
 }
 

@@ -4,6 +4,8 @@ import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import { BadInputError, badValue, DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 import { notAFile, somethingAt } from '../util/fileKind';
+import { isDecimal } from '../util/decimal';
+import { firstDuplicateKey } from '../util/jsonKeys';
 
 /** One labelled example. */
 export interface Example {
@@ -80,7 +82,7 @@ export function parseTaskSpec(spec: string): { name: string; path: string; weigh
   // colon in a file name) or it holds a path separator (C:\data on Windows).
   const m = /:([^:/\\]*)$/.exec(rest);
   if (m && !fs.existsSync(rest)) {
-    weight = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(m[1]) ? Number(m[1]) : NaN;
+    weight = isDecimal(m[1]) ? Number(m[1]) : NaN;
     rest = rest.slice(0, m.index);
     if (!Number.isFinite(weight) || weight <= 0) {
       throw new BadInputError(`task "${name}" has weight "${m[1]}"; a weight must be a number > 0, as in ${name}=${rest}:0.5. ${SPEC_HELP}`);
@@ -152,7 +154,8 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
 
   requireTwoClasses(train, trainFile, '');
   const parts = [{ file: trainFile, rows: train }, { file: testFile, rows: test }];
-  const warnings = [...pairingWarning(name, parts), ...duplicateWarnings(name, parts[0], parts[1])];
+  requireOnePairing(name, parts);
+  const warnings = duplicateWarnings(name, parts[0], parts[1]);
   const labels = sortLabels(new Set(train.map((r) => r.label)));
   const index = new Map(labels.map((l, i) => [l, i] as const));
   const unseen = test.filter((r) => !index.has(r.label));
@@ -318,6 +321,9 @@ function parseJsonl(file: string, content: string): Row[] {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new DatasetError(`${file}, line ${i + 1}: expected a JSON object like {"text": "...", "label": "..."}.`);
     }
+    // JSON.parse keeps the last of two values under one key: a row with two labels would be read with one, unsaid.
+    const dup = firstDuplicateKey(line, value);
+    if (dup) throw new DatasetError(`${file}, line ${i + 1}: "${dup.key}" is given twice${dup.at ? ` (under "${dup.at}")` : ''}; which one is meant cannot be told. Keep one.`);
     rows.push(toRow(file, i + 1, value as Record<string, unknown>));
   }
   return rows;
@@ -407,19 +413,20 @@ function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
 }
 
 /**
- * A task is a single-text task or a pair task: a row without `text_pair` among rows with one is encoded as one
- * text where the others are two (a missing cell in a CSV, a key dropped in JSONL). Said, not refused: a task may
- * mix them on purpose.
+ * A task is a single-text task or a pair task, never both: a row without `text_pair` among rows with one
+ * (a missing CSV/TSV cell, a JSONL key dropped, null, or empty in any format) would be encoded as one text
+ * where the others are two, with other token types and no second segment, and the probe would score a
+ * mix of two inputs. Python `transformers` refuses such a batch too, so it is refused, not warned about.
  */
-function pairingWarning(name: string, parts: { file: string; rows: Row[] }[]): string[] {
+function requireOnePairing(name: string, parts: { file: string; rows: Row[] }[]): void {
   const all = parts.flatMap(({ file, rows }) => rows.map((r) => ({ file, r })));
-  const withPair = all.filter((x) => x.r.textPair !== undefined);
+  const withPair = all.find((x) => x.r.textPair !== undefined);
   const without = all.filter((x) => x.r.textPair === undefined);
-  if (withPair.length === 0 || without.length === 0) return [];
-  return [
-    `task "${name}": ${without.length} of ${all.length} rows have no "text_pair" (first: ${without[0].file}, line ${without[0].r.line}) while the others have one (first: ${withPair[0].file}, line ${withPair[0].r.line}); ` +
-      'those rows are encoded as one text, not a pair. Fill in the missing text_pair, or drop it from every row for a single-text task.',
-  ];
+  if (withPair === undefined || without.length === 0) return;
+  throw new DatasetError(
+    `task "${name}": ${without.length} of ${all.length} rows have no "text_pair" (first: ${without[0].file}, line ${without[0].r.line}) while the others have one (first: ${withPair.file}, line ${withPair.r.line}); ` +
+      'a pair task needs both texts in every row (an empty cell, "" or null counts as none). Fill in the missing text_pair, or drop it from every row for a single-text task.',
+  );
 }
 
 /** Warnings about repeated texts: test rows that repeat a training row, and one text given two labels. */

@@ -97,6 +97,8 @@ export function readConfig(dir: string): Record<string, unknown> {
 
 export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
   if (opts.onnx) {
+    // Both name the graph file; the dtype was dropped unsaid, and the report recorded the file given.
+    if (opts.dtype || opts.quantized) throw badValue('onnx', opts.onnx, `it names the graph file, and ${opts.dtype ? `{{dtype}} ${opts.dtype}` : '{{quantized}}'} picks one too; pass one of them.`);
     const f = path.resolve(dir, opts.onnx);
     if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
     if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
 import { layerCountKey } from './layerCount';
 import { notAFile } from '../util/fileKind';
+import { firstDuplicateKey } from '../util/jsonKeys';
 
 /** Parsed header of a safetensors file. Offsets `begin`/`end` are relative to `dataOffset`. */
 export interface SafetensorsHeader {
@@ -41,11 +42,13 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     const buf = Buffer.alloc(n);
     if (fs.readSync(fd, buf, 0, n, 8) !== n) throw new BadInputError(`${file}: could not read its ${n}-byte header`);
     let json: unknown;
+    const text = buf.toString('utf8');
     try {
-      json = JSON.parse(buf.toString('utf8'));
+      json = JSON.parse(text);
     } catch (e) {
       throw new BadInputError(`${file}: header is not valid JSON (${(e as Error).message})`);
     }
+    refuseDuplicateKey(file, text, json);
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BadInputError(`${file}: header is not a JSON object`);
     const dataOffset = 8 + n;
     const dataLen = size - dataOffset;
@@ -85,6 +88,17 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Two entries under one name: JSON.parse would keep the last and drop the other unseen, so which
+ * bytes a tensor reads would depend on the order a writer happened to use.
+ */
+function refuseDuplicateKey(file: string, text: string, parsed: unknown): void {
+  const dup = firstDuplicateKey(text, parsed);
+  if (!dup) return;
+  const where = dup.at === '' ? `its header names '${dup.key}' twice` : `the header's entry '${dup.at}' gives "${dup.key}" twice`;
+  throw new BadInputError(`${file}: ${where}; a header holds one entry per name, and which one is meant cannot be told. Download the file again or re-save it (in Python, safetensors' save_file).`);
 }
 
 /**

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { BadInputError } from '../errors';
 import { readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
 import { notAFile, somethingAt } from '../util/fileKind';
+import { firstDuplicateKey } from '../util/jsonKeys';
 
 export interface WeightTensor {
   name: string;
@@ -63,11 +64,15 @@ function readIndex(file: string): Record<string, string> {
   const bad = notAFile(file);
   if (bad) throw new BadInputError(`${file} ${bad}; download the model's ${INDEX_FILE} again.`);
   let json: unknown;
+  const text = fs.readFileSync(file, 'utf8');
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); re-download it.`);
   }
+  // JSON.parse keeps the last of two shards named for one tensor; which one is meant cannot be told.
+  const dup = firstDuplicateKey(text, json);
+  if (dup?.at === 'weight_map') throw new BadInputError(`${file}: its weight_map names tensor '${dup.key}' twice; re-download it.`);
   const map = (json as { weight_map?: unknown })?.weight_map;
   if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.keys(map).length === 0 || Object.values(map).some((v) => typeof v !== 'string')) {
     const found = map === undefined ? 'none' : JSON.stringify(map).slice(0, 80);

@@ -4,6 +4,7 @@
 import { JobContext, TaskSpec, stage } from '../jobs';
 import { loadTask, requireCrossValidation, TaskData } from '../data/dataset';
 import { CV_FOLDS } from '../probe/cv';
+import { checkProbeCost } from '../probe/cost';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
 import { ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
@@ -31,6 +32,8 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
       const task = await loadTask(s.name, s.path, loadOptions(settings));
       for (const w of task.warnings ?? []) ctx.log?.('warn', w);
       requireCrossValidation(task, CV_FOLDS);
+      const slow = checkProbeCost(task, info.hiddenSize, info.numLayers + 1, settings.c !== undefined);
+      if (slow) ctx.log?.('warn', slow);
       tasks.push(task);
     }
     return { info, tokenizer, tasks };

@@ -26,6 +26,8 @@ interface Case {
   /** Extra checks after the run (files left, source intact). */
   after?: (dir: string, r: { stdout: string; stderr: string }) => void;
   env?: (dir: string) => NodeJS.ProcessEnv;
+  /** Working directory of the run (default: this process's). */
+  cwd?: (dir: string) => string;
 }
 
 /** A private copy of a fixture model, to damage. */
@@ -278,12 +280,48 @@ const cases: Case[] = [
     code: 1,
     stderr: re,
   })),
+  // Ninth session: options given twice, numbers in other notations, options that contradict, `~`.
+  { name: '--budget given twice', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--out', path.join(d, 'out'), '--budget', '0.9', ...LIMITS], code: 1, stderr: /--budget is given twice \(0\.95 and 0\.9\); give it once, with the value you mean/, after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))) },
+  { name: '--out given twice', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--out', path.join(d, 'a'), '--out', path.join(d, 'b'), ...LIMITS], code: 1, stderr: /--out is given twice \(.*a and .*b\)/, after: (d) => assert.deepEqual(fs.readdirSync(d), []) },
+  { name: '--c given twice with one value (let through)', args: () => probe(fixture('tiny-bert'), '--c', '1'), code: 0 },
+  { name: '--limit-train in hex', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-train', '0x10'], code: 1, stderr: /--limit-train 0x10: expected an integer ≥ 1, written in decimal/ },
+  { name: '--limit-train empty', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-train', ''], code: 1, stderr: /--limit-train "": expected an integer ≥ 1/ },
+  { name: '--c 1e-400 (0 as a double)', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--c', '1e-400'], code: 1, stderr: /--c 1e-400: expected a positive number, written in decimal \(1e-400 is below the range of a double\)/ },
+  { name: '--target-retention 0x1', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--out', path.join(d, 'out'), '--target-retention', '0x1'], code: 1, stderr: /--target-retention 0x1: give a fraction in \(0, 1\]/ },
+  { name: '--baselines empty', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--out', path.join(d, 'out'), '--baselines', ''], code: 1, stderr: /--baselines "": give all, none, or a comma-separated list/ },
+  { name: '--onnx with --dtype q8', args: () => probe(fixture('tiny-bert'), '--onnx', 'onnx/model.onnx', '--dtype', 'q8'), code: 1, stderr: /--onnx onnx\/model\.onnx: it names the graph file, and --dtype q8 picks one too; pass one of them/ },
+  { name: 'prune --onnx with --quantized', args: (d) => prune(fixture('tiny-bert'), '--out', path.join(d, 'out'), '--onnx', 'onnx/model.onnx', '--quantized'), code: 1, stderr: /--onnx onnx\/model\.onnx: it names the graph file, and --quantized picks one too/, after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))) },
+  { name: '--strict-provider with --provider auto', args: () => probe(fixture('tiny-bert'), '--strict-provider'), code: 1, stderr: /--strict-provider with --provider auto: auto falls back by design/ },
+  // parseArgs' own advice fits other programs: said for this one.
+  { name: 'a misspelt option', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-tran', '5'], code: 1, stderr: /unknown option --limit-tran; did you mean --limit-train\? probescale --help lists the options/ },
+  { name: 'a value that starts with "-"', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--out', '-r.json'], code: 1, stderr: /--out -r\.json: a value that starts with "-" reads as an option; write --out=-r\.json if it is the value/ },
+  { name: 'a value given to a switch', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--no-cache=yes'], code: 1, stderr: /--no-cache takes no value; write --no-cache alone/ },
+  { name: '--budget= (empty)', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget=', '--out', path.join(d, 'out')], code: 1, stderr: /--budget '' is not a fraction in \(0, 1\]/, after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))) },
+  { name: '--cache-dir empty (was: the feature cache written in the working directory)', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-train', '40', '--limit-test', '10', '--c', '1', '--cache-dir', ''], cwd: (d) => d, code: 1, stderr: /--cache-dir "": give a folder for the feature cache, or pass --no-cache/, after: (d) => assert.deepEqual(fs.readdirSync(d), []) },
+  { name: '--onnx empty (was: dropped unsaid)', args: () => probe(fixture('tiny-bert'), '--onnx', ''), code: 1, stderr: /--onnx "": give the graph file/ },
+  { name: 'probe --out empty (was: "contains the source model folder")', args: () => probe(fixture('tiny-bert'), '--out', ' '), code: 1, stderr: /--out " ": give the path to write/ },
+  {
+    name: '--out=~/… and --task s=~/… (the shell leaves ~ after =) read ~ as the home folder',
+    args: (d) => {
+      fs.mkdirSync(path.join(d, 'home', 'data'), { recursive: true });
+      fs.cpSync(sentlen, path.join(d, 'home', 'data', 'sentlen'), { recursive: true });
+      fs.mkdirSync(path.join(d, 'work'));
+      return ['probe', fixture('tiny-bert'), '--task', 's=~/data/sentlen', ...LIMITS, '--out=~/r.json'];
+    },
+    env: (d) => ({ ...process.env, HOME: path.join(d, 'home') }),
+    cwd: (d) => path.join(d, 'work'),
+    code: 0,
+    after: (d) => {
+      assert.ok(fs.existsSync(path.join(d, 'home', 'r.json')));
+      assert.deepEqual(fs.readdirSync(path.join(d, 'work')), [], 'no folder named ~ in the working directory');
+    },
+  },
 ];
 
 test(`hostile-input corpus: ${cases.length} cases end with the right exit code and message, leaving nothing behind`, () => {
   for (const c of cases) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
-    const r = spawnSync(process.execPath, [cli, ...c.args(dir)], { encoding: 'utf8', timeout: 120_000, env: c.env?.(dir) ?? process.env });
+    const r = spawnSync(process.execPath, [cli, ...c.args(dir)], { encoding: 'utf8', timeout: 120_000, env: c.env?.(dir) ?? process.env, cwd: c.cwd?.(dir) });
     const what = `${c.name}: exit ${r.status}\n${r.stderr}`;
     assert.equal(r.status, c.code, what);
     if (c.stderr) assert.match(r.stderr, c.stderr, what);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS } from '../../../src/core/settings';
+import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, SETTING_RANGES } from '../../../src/core/settings';
 import { repoRoot } from '../../helpers';
 import { SELECTION_RULES } from '../../../src/core/optimize/select';
 import { BASELINE_NAMES, COMPENSATED_BASELINES, parseBaselines } from '../../../src/core/optimize/baselineNames';
@@ -30,6 +30,7 @@ test("package.json's setting defaults and choices are the core's", () => {
   assert.deepEqual(props['probescale.widthScore'].enum, [...UNIT_SCORES]);
   assert.equal(props['probescale.widthScore'].default, DEFAULT_UNIT_SCORE);
   assert.equal(props['probescale.widthScore'].enumDescriptions.length, UNIT_SCORES.length);
+  for (const [key, r] of Object.entries(SETTING_RANGES)) assert.deepEqual([props[`probescale.${key}`].minimum, props[`probescale.${key}`].maximum], [r.min, r.max], key);
   assert.equal(props['probescale.embeddingRank'].default, '', 'off by default');
   for (const example of ['`32`', '`16,32,64`', '`auto`']) {
     assert.ok(props['probescale.embeddingRank'].markdownDescription.includes(example), example);

@@ -84,6 +84,14 @@ test('the readers return each set value they cannot read, with what the run used
   const probe = readProbeSettings(undefined, null);
   assert.deepEqual(probe.unreadable.map((u) => [u.key, u.value, u.used]), [['provider', 'tpu', 'auto'], ['maxLength', -1, '128'], ['limitTest', 2.5, 'every row']]);
   assert.equal(probe.settings.limitTest, undefined);
+  // Outside package.json's declared ranges: VS Code flags them in the Settings editor but hands them over (before: used as given).
+  setSettings({ maxLength: 4, batchSize: 100_000 });
+  const range = readProbeSettings(undefined, null);
+  assert.deepEqual(range.unreadable.map((u) => [u.key, u.value, u.expected, u.used]), [['maxLength', 4, 'a whole number from 8 to 4096', '128'], ['batchSize', 100_000, 'a whole number from 1 to 1024', '32']]);
+  assert.deepEqual([range.settings.maxLength, range.settings.batchSize], [128, 32]);
+  setSettings({ maxLength: 4096, batchSize: 1024 });
+  assert.deepEqual(readProbeSettings(undefined, null).unreadable, [], 'the ends of the ranges are read');
+  assert.deepEqual((await readAll({ candidates: 257 })).unreadable.map((u) => [u.key, u.used]), [['candidates', '8']]);
 });
 
 test('the probe command says unreadable settings once, in the log and one warning, and runs on; a value the run overrides is not said', async () => {
@@ -101,7 +109,7 @@ test('the probe command says unreadable settings once, in the log and one warnin
   assert.equal((jobs[0] as { settings: { pooling: string; maxLength: number } }).settings.pooling, 'mean');
   assert.equal(toasts.length, 1, 'one warning per run');
   assert.match(toasts[0], /^ProbeScale: 2 settings cannot be read: probescale\.pooling \("sum", used mean\), probescale\.maxLength \("long", used 128\)/);
-  assert.deepEqual(warned, ['probescale.pooling is "sum", which ProbeScale cannot read (expected one of mean, first); this run used mean instead.', 'probescale.maxLength is "long", which ProbeScale cannot read (expected a whole number ≥ 1); this run used 128 instead.']);
+  assert.deepEqual(warned, ['probescale.pooling is "sum", which ProbeScale cannot read (expected one of mean, first); this run used mean instead.', 'probescale.maxLength is "long", which ProbeScale cannot read (expected a whole number from 8 to 4096); this run used 128 instead.']);
   toasts.length = 0;
   await runProbe(services, { modelDir: '/m', tasks: [], settings: { pooling: 'first' } });
   assert.equal(toasts.length, 1);

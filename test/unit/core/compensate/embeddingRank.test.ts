@@ -14,7 +14,10 @@ test('--embedding-rank: one rank, a list (sorted, once each) or auto (hidden / 1
   assert.deepEqual(ranksFor('auto', 1024), [64, 128, 256]);
   assert.deepEqual(ranksFor('auto', 8), [1, 2], 'tiny hidden sizes: ranks below 1 become 1, once');
   assert.equal(formatEmbeddingRank(parseEmbeddingRank('64,16')), '16,64');
-  for (const bad of ['', '0', '8.5', 'x', '16,,32', '-4']) assert.throws(() => parseEmbeddingRank(bad), (e: Error) => e.message.includes(`embedding rank ${bad}:`) && /comma-separated list.*auto/.test(e.message), bad);
+  // An empty value is shown quoted, so that the message shows it.
+  for (const bad of ['', '0', '8.5', 'x', '16,,32', '-4']) assert.throws(() => parseEmbeddingRank(bad), (e: Error) => e.message.includes(`embedding rank ${bad === '' ? '""' : bad}:`) && /comma-separated list.*auto/.test(e.message), bad);
+  // Past 2^53 (before: named as 100000000000000000000 by the range check).
+  assert.throws(() => parseEmbeddingRank('16,99999999999999999999'), /embedding rank 16,99999999999999999999: no model is that wide/);
   // Plain decimal only, as --layers: Number() would read 0x20 as 32 and 1e1 as 10 without a word.
   for (const bad of ['0x20', '1e1', '+4', '4.0', '32,0b1']) assert.throws(() => parseEmbeddingRank(bad), (e: Error) => e.message.includes(`embedding rank ${bad}:`), bad);
   assert.throws(() => ranksFor([200], 100), (e: Error) => /give a whole number from 1 to 99 \(the hidden size is 100\), e\.g\. 12\.$/.test(e.message), 'the example is a whole number too');

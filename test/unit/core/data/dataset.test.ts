@@ -129,8 +129,8 @@ test('a label with one example stays in train', async () => {
 
 test('JSONL: numeric labels become strings, text_pair is read, blank lines and CRLF are fine', async () => {
   const dir = folder({
-    'train.jsonl': '{"text": "a", "text_pair": "b", "label": 1}\r\n\r\n{"text": "c", "label": 10}\r\n{"text": "d", "label": 2}\r\n',
-    'test.jsonl': '{"text": "e", "label": 2}',
+    'train.jsonl': '{"text": "a", "text_pair": "b", "label": 1}\r\n\r\n{"text": "c", "text_pair": "f", "label": 10}\r\n{"text": "d", "text_pair": "g", "label": 2}\r\n',
+    'test.jsonl': '{"text": "e", "text_pair": "h", "label": 2}',
   });
   const t = await loadTask('num', dir);
   assert.deepEqual(t.labels, ['1', '2', '10']);
@@ -143,22 +143,22 @@ test('CSV with quoted commas, quotes and newlines, a text_pair column and extra 
   const csv =
     'id,text,label,text_pair\r\n' +
     '1,"Hello, world",pos,"second, part"\r\n' +
-    '2,"She said ""hi""\nand left",neg,\r\n' +
+    '2,"She said ""hi""\nand left",neg,y\r\n' +
     '\r\n' +
-    '3,plain text,pos,\r\n' +
+    '3,plain text,pos,"z\n"\r\n' +
     '4,"tab\tinside",neg,x\r\n';
-  const dir = folder({ 'train.csv': csv, 'test.csv': 'text,label\n"a, b",neg\nc,pos\n' });
+  const dir = folder({ 'train.csv': csv, 'test.csv': 'text,label,text_pair\n"a, b",neg,u\nc,pos,v\n' });
   const t = await loadTask('csv', dir);
   assert.deepEqual(t.labels, ['neg', 'pos']);
   assert.deepEqual(t.train, [
     { text: 'Hello, world', textPair: 'second, part', label: 'pos' },
-    { text: 'She said "hi"\nand left', label: 'neg' },
-    { text: 'plain text', label: 'pos' },
+    { text: 'She said "hi"\nand left', textPair: 'y', label: 'neg' },
+    { text: 'plain text', textPair: 'z\n', label: 'pos' },
     { text: 'tab\tinside', textPair: 'x', label: 'neg' },
   ]);
   assert.deepEqual(t.test, [
-    { text: 'a, b', label: 'neg' },
-    { text: 'c', label: 'pos' },
+    { text: 'a, b', textPair: 'u', label: 'neg' },
+    { text: 'c', textPair: 'v', label: 'pos' },
   ]);
 });
 

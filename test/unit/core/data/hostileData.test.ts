@@ -65,15 +65,34 @@ test('a JSON label too large to be read exactly is refused, naming the line', as
   await rejectsWith(loadTask('t', dir), /train\.jsonl, line 1: label 12345678901234567000 is too large for a JSON number to hold exactly.*Write it as a string/);
 });
 
-test('a text pair with one side missing is warned about, naming both lines', async () => {
-  // Before: the row without text_pair was encoded as a single text among pairs, and nothing was said.
-  const csv = await loadTask('t', folder({ 'train.csv': 'text,text_pair,label\na,p,x\nb,,y\n', 'test.csv': 'text,text_pair,label\nc,q,x\n' }));
-  assert.equal(csv.warnings?.length, 1);
-  assert.match(csv.warnings![0], /task "t": 1 of 3 rows have no "text_pair" \(first: .*train\.csv, line 3\) while the others have one \(first: .*train\.csv, line 2\); those rows are encoded as one text/);
-  const json = await loadTask('t', folder({ 'train.jsonl': jsonl([{ text: 'a', text_pair: 'p', label: 'x' }, { text: 'b', text_pair: 'q', label: 'y' }]), 'test.jsonl': TEST }));
-  assert.match(json.warnings![0], /2 of 4 rows have no "text_pair" \(first: .*test\.jsonl, line 1\)/);
-  const pairs = await loadTask('t', folder({ 'train.jsonl': jsonl([{ text: 'a', text_pair: 'p', label: 'x' }, { text: 'b', text_pair: 'q', label: 'y' }]), 'test.jsonl': jsonl([{ text: 'c', text_pair: 'r', label: 'x' }]) }));
-  assert.deepEqual(pairs.warnings, []);
+test('a text pair with one side missing is refused in CSV, TSV and JSONL alike, naming both lines', async () => {
+  // Before: warned only; the row without text_pair was encoded as a single text among pairs and scored with them.
+  await rejectsWith(
+    loadTask('t', folder({ 'train.csv': 'text,text_pair,label\na,p,x\nb,,y\n', 'test.csv': 'text,text_pair,label\nc,q,x\n' })),
+    /task "t": 1 of 3 rows have no "text_pair" \(first: .*train\.csv, line 3\) while the others have one \(first: .*train\.csv, line 2\); a pair task needs both texts in every row.*Fill in the missing text_pair, or drop it from every row/,
+  );
+  await rejectsWith(loadTask('t', folder({ 'train.tsv': 'text\ttext_pair\tlabel\na\tp\tx\nb\tq\ty\n', 'test.tsv': 'text\ttext_pair\tlabel\nc\t \tx\n' })), /1 of 3 rows have no "text_pair" \(first: .*test\.tsv, line 2\)/);
+  const pairs = jsonl([{ text: 'a', text_pair: 'p', label: 'x' }, { text: 'b', text_pair: 'q', label: 'y' }]);
+  await rejectsWith(loadTask('t', folder({ 'train.jsonl': pairs, 'test.jsonl': TEST })), /2 of 4 rows have no "text_pair" \(first: .*test\.jsonl, line 1\)/);
+  for (const missing of [{}, { text_pair: null }, { text_pair: '' }]) {
+    await rejectsWith(loadTask('t', folder({ 'train.jsonl': pairs, 'test.jsonl': jsonl([{ text: 'c', label: 'x', ...missing }]) })), /1 of 3 rows have no "text_pair"/);
+  }
+  // So is one file that mixes them.
+  const rows = Array.from({ length: 10 }, (_, i) => ({ text: `t${i}`, label: i % 2 ? 'x' : 'y', ...(i === 3 ? {} : { text_pair: `p${i}` }) }));
+  await rejectsWith(loadTask('t', path.join(folder({ 'all.jsonl': jsonl(rows) }), 'all.jsonl')), /1 of 10 rows have no "text_pair" \(first: .*all\.jsonl, line 4\)/);
+  const both = await loadTask('t', folder({ 'train.jsonl': pairs, 'test.jsonl': jsonl([{ text: 'c', text_pair: 'r', label: 'x' }]) }));
+  assert.deepEqual(both.warnings, []);
+  // A text_pair column left empty in every row is a single-text task.
+  const single = await loadTask('t', folder({ 'train.csv': 'text,text_pair,label\na,,x\nb,,y\n', 'test.csv': 'text,label\nc,x\n' }));
+  assert.equal(single.train[0].textPair, undefined);
+});
+
+test('a JSONL row that gives a key twice is refused, naming the line and the key', async () => {
+  // Before: the last "label" was read and the other dropped unseen.
+  const train = '{"text": "a", "label": "x"}\n{"text": "b", "label": "x", "label": "y"}\n{"text": "c", "label": "y"}\n';
+  await rejectsWith(loadTask('t', folder({ 'train.jsonl': train, 'test.jsonl': TEST })), /train\.jsonl, line 2: "label" is given twice; which one is meant cannot be told\. Keep one\./);
+  // A key repeated in a nested object is named with where it is; the same key in two rows is fine.
+  await rejectsWith(loadTask('t', folder({ 'train.jsonl': '{"text": "a", "label": "x", "meta": {"id": 1, "id": 2}}\n{"text": "b", "label": "y"}\n', 'test.jsonl': TEST })), /line 1: "id" is given twice \(under "meta"\)/);
 });
 
 test('links that loop or lead nowhere, folders and pipes named like task files are named for what they are', async () => {

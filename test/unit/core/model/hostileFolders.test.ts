@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
+import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { checkCommittedFiles, describeIntegrity } from '../../../../src/core/commit/checksums';
 import { ProbeScaleError } from '../../../../src/core/errors';
 import { fixture, repoRoot, tasksDir } from '../../../helpers';
@@ -87,6 +88,40 @@ test('a safetensors index with an empty or array weight_map, and __metadata__ th
   refused(sharded({}), /has no weight_map object .*\(found \{\}\)/);
   // Before: accepted, and prune copied the array into the pruned file, which the safetensors library refuses.
   refused(copy('tiny-bert', (d) => editHeader(path.join(d, 'model.safetensors'), (h) => (h.__metadata__ = [1, 2]))), /its __metadata__ is \[1,2\], not an object of strings/);
+});
+
+test('a safetensors header or index that names one entry twice is refused, naming it and the file', () => {
+  // Before: JSON.parse kept the last entry and the first was dropped unseen.
+  const twice = (file: string, edit: (text: string) => string) => {
+    const buf = fs.readFileSync(file);
+    const n = Number(buf.readBigUInt64LE(0));
+    const hb = Buffer.from(edit(buf.subarray(8, 8 + n).toString('utf8')));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(hb.length));
+    fs.writeFileSync(file, Buffer.concat([len, hb, buf.subarray(8 + n)]));
+  };
+  const name = 'embeddings.LayerNorm.weight';
+  // The tensor's entry again, pointing at another tensor's bytes of the same size.
+  refused(
+    copy('tiny-bert', (d) =>
+      twice(path.join(d, 'model.safetensors'), (h) => {
+        const j = JSON.parse(h);
+        const other = Object.keys(j).find((k) => k !== name && k !== '__metadata__' && JSON.stringify(j[k].shape) === JSON.stringify(j[name].shape))!;
+        return h.replace(/^\{/, `{"${name}":${JSON.stringify(j[other])},`);
+      }),
+    ),
+    new RegExp(`model\\.safetensors: its header names '${name.replace(/\./g, '\\.')}' twice; .*Download the file again or re-save it`),
+  );
+  refused(copy('tiny-bert', (d) => twice(path.join(d, 'model.safetensors'), (h) => h.replace(/"dtype":"F32"/, '"dtype":"F16","dtype":"F32"'))), /the header's entry '[^']+' gives "dtype" twice/);
+  refused(
+    copy('tiny-bert', (d) => {
+      fs.renameSync(path.join(d, 'model.safetensors'), path.join(d, 'model-00001-of-00001.safetensors'));
+      const map = Object.fromEntries(readSafetensorsHeader(path.join(d, 'model-00001-of-00001.safetensors')).tensors.map((t) => [t.name, 'model-00001-of-00001.safetensors']));
+      const text = JSON.stringify({ weight_map: map }).replace('{"weight_map":{', `{"weight_map":{"${name}":"model-00002-of-00001.safetensors",`);
+      fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), text);
+    }),
+    new RegExp(`model\\.safetensors\\.index\\.json: its weight_map names tensor '${name.replace(/\./g, '\\.')}' twice`),
+  );
 });
 
 test('config.json sizes that are not whole numbers, a null activation, a negative epsilon, a padding id past the positions', () => {
