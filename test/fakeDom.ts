@@ -83,6 +83,25 @@ export class FakeElement {
     }
     return out;
   }
+  /** The selectors the webviews use: `[data-section]`, `#id`, `#id:not([disabled])`, `#id tag`. */
+  querySelectorAll(selector: string): FakeElement[] {
+    const all = this.descendants();
+    if (selector === '[data-section]') return all.filter((e) => e.dataset.section !== undefined);
+    const m = /^#([\w-]+)(:not\(\[disabled\]\))?(?: ([\w-]+))?$/.exec(selector);
+    if (!m) throw new Error(`fake DOM: selector ${selector} not supported`);
+    const found = all.filter((e) => e.id === m[1] && !(m[2] && e.disabled));
+    return m[3] ? found.flatMap((e) => e.all(m[3])) : found;
+  }
+  querySelector(selector: string): FakeElement | null {
+    return this.querySelectorAll(selector)[0] ?? null;
+  }
+  scrollIntoView(): void {}
+  focus(): void {}
+  style: Record<string, string> = {};
+  /** This element's descendants, depth first. */
+  descendants(): FakeElement[] {
+    return this.children.flatMap((c) => (c instanceof FakeElement ? [c, ...c.descendants()] : []));
+  }
   byId(id: string): FakeElement | undefined {
     for (const c of this.children) {
       if (!(c instanceof FakeElement)) continue;

@@ -17,7 +17,9 @@ import {
   type PointStyle,
 } from 'chart.js';
 import type { ReportData } from '../src/shared/protocol';
+import { shortName } from '../src/shared/bounded';
 import { pct } from './format';
+import { accuracySeries, relevanceBars } from './selection';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -63,18 +65,17 @@ export class AccuracyChart {
 
   constructor(private readonly canvas: HTMLCanvasElement) {}
 
+  /** Draws accuracySeries(report): a bounded number of tasks and points, whatever the report holds. */
   update(report: ReportData, theme: Theme): void {
-    const names = Object.keys(report.tasks);
-    const layers = Array.from({ length: report.model.numLayers + 1 }, (_, i) => i);
+    const series = accuracySeries(report);
     const datasets: ChartDataset<'line', (number | null)[]>[] = [];
-    names.forEach((name, i) => {
-      const t = report.tasks[name];
+    series.tasks.forEach((t, i) => {
+      const name = shortName(t.name);
       const color = theme.series[i % theme.series.length];
-      const byLayer = new Map(t.layers.map((l) => [l.layer, l.accuracy]));
-      const isBest = layers.map((l) => l === t.bestLayer);
+      const isBest = series.labels.map((_, j) => j === t.best);
       datasets.push({
         label: name,
-        data: layers.map((l) => (byLayer.has(l) ? 100 * byLayer.get(l)! : null)),
+        data: t.values.map((v) => (v === null ? null : 100 * v)),
         borderColor: color,
         backgroundColor: color,
         borderWidth: 2,
@@ -86,7 +87,7 @@ export class AccuracyChart {
       if (Number.isFinite(t.majority)) {
         datasets.push({
           label: `${name} majority`,
-          data: layers.map(() => 100 * t.majority),
+          data: series.labels.map(() => 100 * t.majority),
           borderColor: color,
           borderWidth: 1,
           borderDash: [5, 4],
@@ -99,13 +100,13 @@ export class AccuracyChart {
     if (this.chart) this.chart.destroy();
     this.chart = new Chart<'line', (number | null)[], string>(this.canvas, {
       type: 'line',
-      data: { labels: layers.map(String), datasets },
+      data: { labels: series.labels, datasets },
       options: {
         animation: false,
         maintainAspectRatio: false,
         interaction: { mode: 'index', intersect: false },
         scales: {
-          x: { ...s, title: { display: true, text: 'layer (0 = embeddings)', color: theme.foreground } },
+          x: { ...s, title: { display: true, text: series.width > 1 ? `layer (0 = embeddings; mean of ${series.width} layers a point)` : 'layer (0 = embeddings)', color: theme.foreground } },
           y: { ...s, grace: '5%', ticks: { ...s.ticks, callback: (v) => `${v} %` } },
         },
         plugins: {
@@ -132,39 +133,42 @@ export class AccuracyChart {
 
 export class InfluenceChart {
   private chart: Chart<'bar', number[], string> | undefined;
-  private kept: ReadonlySet<number> = new Set();
+  private kept: ('all' | 'some' | 'none')[] = [];
   private label = '';
 
   constructor(private readonly canvas: HTMLCanvasElement) {}
 
+  /** Draws relevanceBars(scores, kept): at most CHART_POINTS bars, neighbours averaged on a deep model. */
   update(scores: number[], kept: ReadonlySet<number>, label: string, theme: Theme): void {
-    this.kept = kept;
+    const bars = relevanceBars(scores, kept);
+    this.kept = bars.kept;
     this.label = label;
     const keptColor = theme.series[0];
     const droppedColor = withAlpha(theme.foreground.startsWith('#') ? theme.foreground : '#888888', 0.3);
-    const colors = scores.map((_, b) => (kept.has(b) ? keptColor : droppedColor));
+    const someColor = withAlpha(keptColor, 0.6);
+    const colors = bars.kept.map((k) => (k === 'all' ? keptColor : k === 'some' ? someColor : droppedColor));
     if (this.chart) {
       const ds = this.chart.data.datasets[0];
-      ds.data = scores;
+      ds.data = bars.values;
       ds.backgroundColor = colors;
       ds.label = label;
-      this.chart.data.labels = scores.map((_, b) => String(b));
+      this.chart.data.labels = bars.labels;
       this.chart.update('none');
       return;
     }
     const s = scaleStyle(theme);
     this.chart = new Chart<'bar', number[], string>(this.canvas, {
       type: 'bar',
-      data: { labels: scores.map((_, b) => String(b)), datasets: [{ label, data: scores, backgroundColor: colors, borderWidth: 0 }] },
+      data: { labels: bars.labels, datasets: [{ label, data: bars.values, backgroundColor: colors, borderWidth: 0 }] },
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { x: { ...s, title: { display: true, text: 'block (kept in colour)', color: theme.foreground } }, y: { ...s, beginAtZero: true } },
+        scales: { x: { ...s, title: { display: true, text: bars.width > 1 ? `block (mean of ${bars.width} blocks a bar; kept in colour, partly kept paler)` : 'block (kept in colour)', color: theme.foreground } }, y: { ...s, beginAtZero: true } },
         plugins: {
           legend: { display: false },
           tooltip: {
             callbacks: {
-              label: (ctx) => `${this.label}: ${this.label === 'probe gain' ? `${pct(ctx.parsed.y)} pts` : (ctx.parsed.y ?? 0).toFixed(3)}${this.kept.has(ctx.dataIndex) ? ' (kept)' : ' (dropped)'}`,
+              label: (ctx) => `${this.label}: ${this.label === 'probe gain' ? `${pct(ctx.parsed.y)} pts` : (ctx.parsed.y ?? 0).toFixed(3)}${{ all: ' (kept)', some: ' (partly kept)', none: ' (dropped)' }[this.kept[ctx.dataIndex] ?? 'none']}`,
             },
           },
         },

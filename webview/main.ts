@@ -10,7 +10,9 @@ import { el } from './dom';
 import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
-import { allBlocks, bestPrefix, blockRelevance, describeBlocks, scoreRows, topK, topKChoices } from './selection';
+import { CHART_TASKS, MESSAGE_CHARS, nameList, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../src/shared/bounded';
+import { checkReportData, isIndexList } from '../src/shared/validate';
+import { allBlocks, bestPrefix, blockRelevance, commitParams, describeBlocks, scoreRows, selectionMessage, topK, topKChoices } from './selection';
 import { renderBlockGrid } from './blockGrid';
 import { renderSelection } from './selectionSection';
 import * as ui from './toolkit';
@@ -60,12 +62,18 @@ class App {
 
   constructor(root: HTMLElement) {
     this.root = root;
-    this.state = this.host.state ?? { report: null, source: null, reportKey: '', kept: [], tableTask: null, topK: 0, written: null };
+    this.state = restoreState(this.host.state);
   }
 
   start(): void {
     ui.registerComponents();
-    this.host.listen((m) => this.onMessage(m));
+    this.host.listen(
+      (m) => this.onMessage(m),
+      (reason) => {
+        this.notice = { text: `ProbeScale: the view could not use a message from the extension (${reason}). If the view looks wrong, run "Developer: Reload Window".`, kind: 'error' };
+        this.renderJob();
+      },
+    );
     this.render();
     // Theme switches change the CSS variables; charts read colours once, so redraw them.
     new MutationObserver(() => this.renderCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
@@ -126,7 +134,33 @@ class App {
 
   // ---- rendering --------------------------------------------------------------------------
 
+  /** Draws the state; a report part that cannot be drawn gives a message and the actions, never a blank or half-drawn view. */
   private render(): void {
+    try {
+      this.draw();
+    } catch (e) {
+      this.accuracy?.destroy();
+      this.influence?.destroy();
+      this.accuracy = this.influence = undefined;
+      this.checkboxes = new Map();
+      this.workButtons = [];
+      const r = this.state.report;
+      this.jobBox = el('section', { class: 'job', id: 'job' });
+      const what = r ? `the ${shortName(r.kind)} report of ${shortName(basename(r.model.dir) || 'a model')}` : 'the view';
+      this.root.replaceChildren(
+        el(
+          'section',
+          { class: 'empty', id: 'render-error' },
+          el('p', { class: 'notice error', text: `ProbeScale could not draw ${what}: ${shortName((e as Error).message, SENTENCE_CHARS)}. The report file may have been edited by hand or made by another version: open another report, or make a new one.` }),
+          this.actionButtons(),
+        ),
+        this.jobBox,
+      );
+      this.renderJob();
+    }
+  }
+
+  private draw(): void {
     this.accuracy?.destroy();
     this.influence?.destroy();
     this.accuracy = this.influence = undefined;
@@ -198,17 +232,21 @@ class App {
   private renderAccuracy(r: ReportData): HTMLElement {
     const canvas = el('canvas', { id: 'accuracy-chart' });
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `Probe accuracy per layer for ${Object.keys(r.tasks).join(', ')}`);
+    const names = Object.keys(r.tasks);
+    canvas.setAttribute('aria-label', `Probe accuracy per layer for ${nameList(names)}`);
     this.accuracy = new AccuracyChart(canvas);
-    const best = Object.entries(r.tasks)
-      .map(([name, t]) => `${name} ${t.bestLayer}`)
-      .join(' · ');
+    const best = nameList(
+      names.map((name) => `${name} ${r.tasks[name].bestLayer}`),
+      ' · ',
+    );
+    // A hand-made report may have hundreds of tasks: the chart draws the first few (the report editor's heatmap pages through all).
+    const more = names.length > CHART_TASKS ? ` · showing the first ${CHART_TASKS} of ${names.length.toLocaleString('en-US')} tasks (Open in Editor: every task in the heatmap)` : '';
     return el(
       'section',
       { section: 'accuracy' },
       el('h3', { text: 'Probe accuracy per layer' }),
       el('div', { class: 'chart-box' }, canvas),
-      el('p', { class: 'hint', text: `◆ best layer (${best}) · dashed: majority baseline` }),
+      el('p', { class: 'hint', id: 'accuracy-hint', text: `◆ best layer (${best}) · dashed: majority baseline${more}` }),
     );
   }
 
@@ -229,9 +267,12 @@ class App {
     const t = r.tasks[current];
     const head = el('div', { class: 'section-head' }, el('h3', { text: 'Scores' }));
     if (names.length > 1) {
+      // The first TASK_CHOICES tasks and the one shown; the report editor's heatmap has every task.
+      const choices = names.slice(0, TASK_CHOICES);
+      if (!choices.includes(current)) choices.push(current);
       head.append(
         ui.dropdown(
-          names.map((n) => ({ value: n, label: n })),
+          choices.map((n) => ({ value: n, label: shortName(n) })),
           current,
           (v) => {
             this.state.tableTask = v;
@@ -242,7 +283,7 @@ class App {
         ),
       );
     } else {
-      head.append(el('span', { class: 'hint', text: current }));
+      head.append(el('span', { class: 'hint', text: shortName(current) }));
     }
     const table = el('table', { id: 'scores' });
     table.append(
@@ -266,7 +307,9 @@ class App {
       body.append(row);
     }
     table.append(body);
-    const more = hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '';
+    const more =
+      (hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '') +
+      (names.length > TASK_CHOICES ? ` · the task list offers ${TASK_CHOICES} of ${names.length.toLocaleString('en-US')} tasks (the report editor's heatmap has every task)` : '');
     const foot = el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
     return el('section', { section: 'scores' }, head, el('div', { class: 'table-box' }, table), foot);
   }
@@ -303,11 +346,13 @@ class App {
       'k for "Top-k by relevance"',
     );
     const all = ui.button('All', { title: 'Keep every block', onClick: () => this.setKept(allBlocks(r)) });
+    const none = ui.button('None', { title: 'Keep no block (the embeddings alone)', onClick: () => this.setKept([]) });
     best.id = 'preset-best';
     top.id = 'preset-topk';
     k.id = 'preset-k';
     all.id = 'preset-all';
-    const presets = el('div', { class: 'presets' }, best, all, el('span', { class: 'group' }, top, k));
+    none.id = 'preset-none';
+    const presets = el('div', { class: 'presets' }, best, all, none, el('span', { class: 'group' }, top, k));
     this.blockGrid = el('div');
     this.renderBlocks(r);
     this.pruneSummary = el('p', { class: 'summary', id: 'prune-summary' });
@@ -371,13 +416,13 @@ class App {
         bar.value = job.fraction;
       }
       box.append(
-        el('div', { class: 'job-line' }, ui.progressRing(), el('span', { class: 'job-text', text: `${job.job}: ${job.message}` })),
+        el('div', { class: 'job-line' }, ui.progressRing(), el('span', { class: 'job-text', text: shortName(`${job.job}: ${job.message}`, MESSAGE_CHARS) })),
         el('div', { class: 'job-overall', text: job.overall }),
         bar,
         ui.button('Cancel', { title: `Stop the ${job.job} job`, onClick: () => this.host.post({ type: 'cancel', jobId: job.jobId }) }),
       );
     } else if (this.notice) {
-      box.append(el('p', { class: `notice ${this.notice.kind}`, text: this.notice.text }));
+      box.append(el('p', { class: `notice ${this.notice.kind}`, text: shortName(this.notice.text, MESSAGE_CHARS) }));
     }
     box.hidden = !this.job && !this.notice;
     for (const b of this.workButtons) ui.setDisabled(b, this.job !== null);
@@ -434,13 +479,13 @@ class App {
 
   private postSelection(): void {
     const r = this.state.report;
-    if (r) this.host.post({ type: 'selection', modelDir: r.model.dir, kept: this.state.kept });
+    if (r) this.host.post(selectionMessage(r, this.state.kept));
   }
 
   private async commit(): Promise<void> {
     const r = this.state.report;
     if (!r) return;
-    const outcome = await this.request('prune/commit', { modelDir: r.model.dir, layers: this.state.kept });
+    const outcome = await this.request('prune/commit', commitParams(r, this.state.kept));
     if (!outcome) return;
     switch (outcome.status) {
       case 'written':
@@ -469,6 +514,32 @@ class App {
 }
 
 new App(document.getElementById('app') ?? document.body).start();
+
+/**
+ * The view's saved state, if it has the shape this version draws; else (saved by an older or a
+ * broken version) a fresh one: the host sends the current report when the view says `ready`.
+ */
+function restoreState(saved: unknown): ViewState {
+  const fresh: ViewState = { report: null, source: null, reportKey: '', kept: [], tableTask: null, topK: 0, written: null };
+  if (typeof saved !== 'object' || saved === null) return fresh;
+  const s = saved as Partial<ViewState>;
+  const report = s.report === null || s.report === undefined ? null : checkReportData(s.report) === null ? s.report : undefined;
+  if (report === undefined) return fresh;
+  const n = report?.model.numLayers ?? 0;
+  const kept = isIndexList(s.kept) === null && (s.kept as number[]).every((b) => b < n) ? (s.kept as number[]) : [];
+  const w = s.written as Partial<Extract<PruneOutcome, { status: 'written' }>> | null | undefined;
+  const written = w && typeof w.out === 'string' && Array.isArray(w.kept) && typeof w.params?.after === 'number' ? (w as ViewState['written']) : null;
+  return {
+    report,
+    source: typeof s.source === 'string' ? s.source : null,
+    reportKey: typeof s.reportKey === 'string' ? s.reportKey : '',
+    kept,
+    tableTask: typeof s.tableTask === 'string' ? s.tableTask : null,
+    topK: Number.isSafeInteger(s.topK) && (s.topK as number) >= 0 ? (s.topK as number) : 0,
+    blockPage: Number.isSafeInteger(s.blockPage) ? s.blockPage : 0,
+    written,
+  };
+}
 
 /** What the view's terms mean, in a disclosure a keyboard reaches (titles alone are hover-only). */
 function renderTerms(keys: GlossaryKey[]): HTMLElement {

@@ -3,10 +3,21 @@
  * functions over report data (no DOM), so a later "optimize" source can feed the same form.
  */
 import { bestPrefix as prefixReaching } from '../src/shared/params';
-import { formatBlockRanges, type ReportData } from '../src/shared/protocol';
+import { CHART_TASKS, groupMean, groups, pageOf, rangesText } from '../src/shared/bounded';
+import { toBlockRanges, type FromWebview, type Params, type ReportData } from '../src/shared/protocol';
 
 export function allBlocks(report: ReportData): number[] {
   return Array.from({ length: report.model.numLayers }, (_, i) => i);
+}
+
+/** The `selection` message for blocks `kept` of `report`: ranges, so "All" of any model is one pair. */
+export function selectionMessage(report: ReportData, kept: readonly number[]): Extract<FromWebview, { type: 'selection' }> {
+  return { type: 'selection', modelDir: report.model.dir, kept: toBlockRanges(kept) };
+}
+
+/** The `prune/commit` parameters for blocks `kept` of `report`. */
+export function commitParams(report: ReportData, kept: readonly number[]): Params<'prune/commit'> {
+  return { modelDir: report.model.dir, layers: toBlockRanges(kept) };
 }
 
 /** The report's best prefix (see src/shared/params.ts). */
@@ -23,10 +34,12 @@ export function blockRelevance(report: ReportData): { scores: number[]; source: 
   if (bi && bi.length === report.model.numLayers) return { scores: bi, source: 'influence' };
   const tasks = Object.values(report.tasks);
   const wsum = tasks.reduce((a, t) => a + t.weight, 0) || 1;
+  // One lookup table per task: a find per block was blocks × layers steps (10⁸ on 10,000 blocks).
+  const byLayer = tasks.map((t) => new Map(t.layers.map((l) => [l.layer, l.accuracy])));
   const scores = allBlocks(report).map((b) =>
-    tasks.reduce((a, t) => {
-      const before = t.layers.find((l) => l.layer === b)?.accuracy ?? 0;
-      const after = t.layers.find((l) => l.layer === b + 1)?.accuracy ?? before;
+    tasks.reduce((a, t, i) => {
+      const before = byLayer[i].get(b) ?? 0;
+      const after = byLayer[i].get(b + 1) ?? before;
       return a + (t.weight * (after - before)) / wsum;
     }, 0),
   );
@@ -44,9 +57,9 @@ export function topK(report: ReportData, k: number): number[] {
     .sort((x, y) => x - y);
 }
 
-/** `[0,1,2,3,7]` → `0–3, 7`. */
+/** `[0,1,2,3,7]` → `0–3, 7`, bounded (src/shared/bounded.ts rangesText). */
 export function describeBlocks(kept: readonly number[]): string {
-  return formatBlockRanges(kept);
+  return rangesText(kept);
 }
 
 /** Up to this many blocks every k is offered, and every layer has a row in the scores table. */
@@ -89,7 +102,45 @@ export interface BlockGridOptions {
 
 /** The pages of `count` blocks and the blocks on page `page` (clamped). */
 export function blockPage(count: number, page: number): { page: number; pages: number; first: number; end: number } {
-  const pages = Math.max(1, Math.ceil(count / BLOCKS_PER_PAGE));
-  const p = Math.min(Math.max(0, Math.floor(page) || 0), pages - 1);
-  return { page: p, pages, first: p * BLOCKS_PER_PAGE, end: Math.min(count, (p + 1) * BLOCKS_PER_PAGE) };
+  return pageOf(count, page, BLOCKS_PER_PAGE);
+}
+
+/** What the accuracy chart draws: at most CHART_TASKS tasks, layers in at most CHART_POINTS groups (each point the group's mean). */
+export interface AccuracySeries {
+  /** One per point: `3`, or `0–49` where layers are grouped. */
+  labels: string[];
+  tasks: { name: string; values: (number | null)[]; best: number; majority: number }[];
+  /** Tasks in the report (the chart draws the first CHART_TASKS). */
+  taskCount: number;
+  /** Layers per point (1: every layer). */
+  width: number;
+}
+
+export function accuracySeries(report: ReportData): AccuracySeries {
+  const runs = groups(report.model.numLayers + 1);
+  const width = runs[0] ? runs[0].end - runs[0].first : 1;
+  const names = Object.keys(report.tasks);
+  const tasks = names.slice(0, CHART_TASKS).map((name) => {
+    const t = report.tasks[name];
+    const byLayer: (number | null)[] = Array(report.model.numLayers + 1).fill(null);
+    for (const l of t.layers) if (l.layer >= 0 && l.layer < byLayer.length) byLayer[l.layer] = l.accuracy;
+    return { name, values: runs.map((g) => groupMean(byLayer, g.first, g.end)), best: runs.findIndex((g) => t.bestLayer >= g.first && t.bestLayer < g.end), majority: t.majority };
+  });
+  return { labels: runs.map((g) => (g.end - g.first === 1 ? String(g.first) : `${g.first}–${g.end - 1}`)), tasks, taskCount: names.length, width };
+}
+
+/** What the relevance bar chart draws: blocks in at most CHART_POINTS groups, each bar the group's mean, kept when all, some or none of it is kept. */
+export function relevanceBars(scores: readonly number[], kept: ReadonlySet<number>): { labels: string[]; values: number[]; kept: ('all' | 'some' | 'none')[]; width: number } {
+  const runs = groups(scores.length);
+  const keptIn = (g: { first: number; end: number }) => {
+    let k = 0;
+    for (let b = g.first; b < g.end; b++) if (kept.has(b)) k++;
+    return k === g.end - g.first ? 'all' : k ? 'some' : 'none';
+  };
+  return {
+    labels: runs.map((g) => (g.end - g.first === 1 ? String(g.first) : `${g.first}–${g.end - 1}`)),
+    values: runs.map((g) => groupMean(scores, g.first, g.end) ?? 0),
+    kept: runs.map(keptIn),
+    width: runs[0] ? runs[0].end - runs[0].first : 1,
+  };
 }

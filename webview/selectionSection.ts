@@ -4,10 +4,11 @@
  * advice and the verification of the written folder. Pure DOM over report data.
  */
 import { explain } from '../src/shared/glossary';
-import { formatBlockRanges, type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
+import { nameList, rangesText, SENTENCE_CHARS, shortName } from '../src/shared/bounded';
+import { type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
 import { latencyExplanation } from '../src/shared/reportCharts';
 import { inReportOrder, verdictOfSelection } from '../src/shared/verdict';
-import { el, status, table } from './dom';
+import { el, pagedTable, status, type Row } from './dom';
 import { basename, count, exact, pct, times } from './format';
 import * as ui from './toolkit';
 
@@ -27,7 +28,7 @@ function originText(origin: string): string {
   return origin;
 }
 
-const blocks = (kept: readonly number[]) => (kept.length ? formatBlockRanges(kept, '–', ', ') : 'none');
+const blocks = (kept: readonly number[]) => rangesText(kept);
 
 function figure(value: number | null, label: string, explain: string, mark?: { ok: boolean; text: string }): HTMLElement[] {
   const v = el('div', { class: 'figure-value', text: value === null ? '–' : `${pct(value)} %` });
@@ -64,20 +65,26 @@ function renderBaselines(sel: SelectionData): HTMLElement {
   // older reports show retention there. Retention stays in every row's tooltip.
   const gaps = sorted.some((b) => b.gap);
   const ret = (r: { vsFinal: number | null }) => `retention vs final layer ${pct(r.vsFinal)} %`;
-  const rows = [
-    { cells: ['ProbeScale', blocks(sel.kept), pct(me), gaps ? '' : pct(sel.retention.vsFinal)], class: 'ours', title: `${exact(sel.params)} parameters (${pct(sel.fraction)} %) · ${ret(sel.retention)} · selection score ${pct(sel.objective.validation)} % (training split)` },
-    ...sorted.map((b) => ({
-      cells: [b.name, blocks(b.kept), pct(b.testObjective), gaps ? (b.gap ? gapText(b.gap) : '') : pct(b.meanRetention.vsFinal)],
-      class: higher(b) ? 'better' : '',
-      title: `${b.note ? `${b.note} · ` : ''}${exact(b.params)} parameters (${pct(b.fraction)} %) · ${ret(b.meanRetention)} · selection score ${pct(b.validation)} % (training split)`,
-    })),
+  const unfit = sel.unfitBaselines ?? [];
+  // Built a page at a time: a hand-made report may list thousands of baselines.
+  const row = (i: number): Row => {
+    if (i === 0) return { cells: ['ProbeScale', blocks(sel.kept), pct(me), gaps ? '' : pct(sel.retention.vsFinal)], class: 'ours', title: `${exact(sel.params)} parameters (${pct(sel.fraction)} %) · ${ret(sel.retention)} · selection score ${pct(sel.objective.validation)} % (training split)` };
+    const b = sorted[i - 1];
+    if (b) {
+      return {
+        cells: [shortName(b.name), blocks(b.kept), pct(b.testObjective), gaps ? (b.gap ? gapText(b.gap) : '') : pct(b.meanRetention.vsFinal)],
+        class: higher(b) ? 'better' : '',
+        title: `${b.note ? `${shortName(b.note, SENTENCE_CHARS)} · ` : ''}${exact(b.params)} parameters (${pct(b.fraction)} %) · ${ret(b.meanRetention)} · selection score ${pct(b.validation)} % (training split)`,
+      };
+    }
     // Not measured: no version of them fits the budget.
-    ...(sel.unfitBaselines ?? []).map((u) => ({ cells: [u.name, '–', 'does not fit the budget', ''], class: 'unfit', title: `Not measured: ${u.reason}` })),
-  ];
+    const u = unfit[i - 1 - sorted.length];
+    return { cells: [shortName(u.name), '–', 'does not fit the budget', ''], class: 'unfit', title: `Not measured: ${shortName(u.reason, SENTENCE_CHARS)}` };
+  };
   const fourth = gaps
     ? { text: 'Δ ± SE', title: 'ProbeScale minus this baseline on the same test rows, in accuracy points, ± one paired standard error' }
     : { text: 'vs final', title: 'retention: test accuracy ÷ the unpruned final layer (weighted mean over tasks)' };
-  const t = table('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, fourth], rows);
+  const t = pagedTable('baselines', [{ text: 'method' }, { text: 'blocks' }, { text: 'test %', title: 'task-weighted test accuracy' }, fourth], 1 + sorted.length + unfit.length, row, 'Rows', ui);
   const v = verdictOfSelection(sel);
   return el(
     'div',
@@ -92,7 +99,9 @@ function renderBaselines(sel: SelectionData): HTMLElement {
 function renderAdvice(r: ReportData, sel: SelectionData): HTMLElement {
   const total = r.model.params.total;
   const target = pct(sel.targetRetention, 0);
-  const rows = Object.entries(sel.perTask).map(([name, t]) => {
+  const tasks = Object.entries(sel.perTask);
+  const row = (i: number): Row => {
+    const [name, t] = tasks[i];
     const a = sel.budgetAdvice.perTask[name];
     let need: Node | string = '–';
     if (a && a.recommendedFraction !== null) {
@@ -102,11 +111,11 @@ function renderAdvice(r: ReportData, sel: SelectionData): HTMLElement {
       need = cell;
     }
     return {
-      cells: [name, pct(t.test.accuracy), pct(t.reference.final.accuracy), need],
+      cells: [shortName(name), pct(t.test.accuracy), pct(t.reference.final.accuracy), need],
       title: `best unpruned layer ${t.reference.bestLayer.layer}: ${pct(t.reference.bestLayer.test.accuracy)} % · majority ${pct(t.majority)} %${a?.recommendedParams != null ? ` · needs ≈ ${exact(a.recommendedParams)} parameters` : ''}`,
     };
-  });
-  const t = table('advice', [{ text: 'task' }, { text: 'test %', title: 'test accuracy of the selection' }, { text: 'final %', title: 'test accuracy of the unpruned model’s final layer' }, { text: `${target} % needs`, title: `share of the parameters at which the fitted curve reaches ${target} % of the final layer’s accuracy; below: 5–95 % bootstrap interval` }], rows);
+  };
+  const t = pagedTable('advice', [{ text: 'task' }, { text: 'test %', title: 'test accuracy of the selection' }, { text: 'final %', title: 'test accuracy of the unpruned model’s final layer' }, { text: `${target} % needs`, title: `share of the parameters at which the fitted curve reaches ${target} % of the final layer’s accuracy; below: 5–95 % bootstrap interval` }], tasks.length, row, 'Tasks', ui);
   return el(
     'div',
     { id: 'advice-box' },
@@ -120,7 +129,7 @@ function renderVerify(v: VerifyData, actions: SelectionActions): HTMLElement {
   const differing = Object.entries(v.perTask).filter(([, t]) => !t.equal);
   const check = v.allEqual
     ? status(true, `Re-measured from the written folder: the same test scores on all ${Object.keys(v.perTask).length} task(s).`)
-    : el('p', { class: 'fail', text: `✗ Re-measured scores differ: ${differing.map(([n, t]) => `${n} claimed ${pct(t.claimed.accuracy)} %, measured ${pct(t.measured.accuracy)} %`).join('; ')}.` });
+    : el('p', { class: 'fail', text: `✗ Re-measured scores differ: ${nameList(differing.map(([n, t]) => `${shortName(n)} claimed ${pct(t.claimed.accuracy)} %, measured ${pct(t.measured.accuracy)} %`), '; ')}.` });
   const t = v.timing;
   const speed = el(
     'p',
@@ -168,7 +177,7 @@ export function renderSelection(r: ReportData, sel: SelectionData, actions: Sele
   if (sel.embeddingOnly.reachesTarget) section.append(el('p', { class: 'callout', id: 'embedding-only', text: sel.embeddingOnly.message }));
   if (sel.vocabTrim) {
     const v = sel.vocabTrim;
-    const unseen = Object.entries(v.unseenTestTokens).map(([t, x]) => `${t} ${pct(x, 2)} %`).join(', ');
+    const unseen = nameList(Object.entries(v.unseenTestTokens).map(([t, x]) => `${shortName(t)} ${pct(x, 2)} %`));
     section.append(el('p', { class: 'hint', id: 'vocab-trim', text: `Vocabulary trimmed to ${count(v.keptTokens)} of ${count(v.sourceVocab)} tokens (those in the training texts); test tokens unseen: ${unseen}; ${v.unseen === 'nearest' ? 'they read their nearest kept token' : "they read the unknown token"}.` }));
   }
   if (sel.compensation) section.append(el('p', { class: 'hint', id: 'compensation', text: `Compensation (least squares on training texts): ${sel.compensation.description}. Committed as ONNX only: no model.safetensors.` }));

@@ -3,6 +3,7 @@
  * persisted view state. The only place that touches `acquireVsCodeApi`.
  */
 import type { FromWebview, Method, Params, Result, ToWebview } from '../src/shared/protocol';
+import { validateToWebview } from '../src/shared/validate';
 
 /** What VS Code gives a webview script; declared here rather than as `any`. */
 interface VsCodeApi<S> {
@@ -21,10 +22,15 @@ export class Host<S> {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  /** Starts listening; call once, before `ready()`. */
-  listen(onMessage: (m: Incoming) => void): void {
-    window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
-      const m = ev.data;
+  /**
+   * Starts listening; call once, before `ready()`. A message that does not have the protocol's
+   * shape (src/shared/validate.ts) goes to `onInvalid` with the reason, never to `onMessage`.
+   */
+  listen(onMessage: (m: Incoming) => void, onInvalid: (reason: string) => void): void {
+    window.addEventListener('message', (ev: MessageEvent<unknown>) => {
+      const checked = validateToWebview(ev.data);
+      if (!checked.ok) return onInvalid(checked.error);
+      const m = checked.value;
       if (m.type === 'reply') {
         const p = this.pending.get(m.id);
         if (!p) return;

@@ -63,6 +63,14 @@ export interface PruneJob {
   settings: Pick<ProbeSettings, 'onnx' | 'quantized' | 'dtype' | 'from'>;
 }
 
+/** The training texts' token ids counted before an optimize job, and the key of what they were counted from (pipeline/countedTokens.ts). */
+export interface CountedTokens {
+  /** The source ids a trimmed table keeps, ascending (pipeline/vocabTrim.ts keptTokenIds). */
+  ids: number[];
+  /** What they were counted from (countKey). */
+  key: string;
+}
+
 export interface OptimizeJob {
   type: 'optimize';
   modelDir: string;
@@ -78,6 +86,8 @@ export interface OptimizeJob {
   vocabTrim?: boolean;
   /** With vocabTrim: where dropped ids read, their nearest kept token's row (default) or the unknown token's. */
   vocabUnseen?: UnseenTokens;
+  /** With vocabTrim: the training texts' token ids the extension's budget picker counted, reused when they match (pipeline/countedTokens.ts). */
+  countedTokens?: CountedTokens;
   /** Least-squares compensation the search may add: bridges over gaps, narrowed widths, both; default none. */
   compensate?: Compensation;
   /** Measure every candidate on every training row (no successive halving); default false. */

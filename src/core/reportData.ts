@@ -7,11 +7,16 @@
 import * as fs from 'node:fs';
 import { BadInputError } from './errors';
 import { resolvePaths } from './reportPaths';
+import { shortName } from '../shared/bounded';
 import { DEFAULT_TARGET_RETENTION } from './settings';
 import type { ChecksumsReport } from './report';
-import { BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
+import { MAX_BLOCKS, BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
 
 type Json = Record<string, unknown>;
+/** Longest `model.dir` read (PATH_MAX on Linux; the view's messages carry strings up to this length). */
+const MAX_PATH_CHARS = 4096;
+/** Longest kind, provider, architecture or date kept whole. */
+const LABEL_CHARS = 200;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const numOrNull = (v: unknown): number | null => num(v) ?? null;
@@ -47,6 +52,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   if (!isObj(model)) throw bad('no "model"');
   const numLayers = num(model.numLayers);
   if (numLayers === undefined || numLayers < 0) throw bad('"model.numLayers" is missing');
+  if (numLayers > MAX_BLOCKS) throw damaged(`"model.numLayers" is ${numLayers}; ProbeScale reads reports of at most ${MAX_BLOCKS.toLocaleString('en-US')} blocks`);
   const params = isObj(model.params) ? model.params : undefined;
   const total = count(params?.total, 'model.params.total');
   const embeddings = count(params?.embeddings, 'model.params.embeddings');
@@ -93,13 +99,16 @@ export function normalizeReport(data: unknown, file: string): ReportData {
   // Checked so that a damaged one is refused here as eval refuses it; the view does not show them.
   withFieldErrors(file, () => checksumsOf(json.checksums));
   const signals = signalsOf(json.signals);
+  // A path longer than any file system allows cannot be the model folder (nor be sent to the view's host).
+  if (typeof model.dir === 'string' && model.dir.length > MAX_PATH_CHARS) throw damaged(`"model.dir" is ${model.dir.length.toLocaleString('en-US')} characters long; a folder path has at most ${MAX_PATH_CHARS.toLocaleString('en-US')}`);
   return {
-    kind: typeof json.kind === 'string' ? json.kind : 'probe',
-    createdAt: typeof json.createdAt === 'string' ? json.createdAt : new Date(0).toISOString(),
-    provider: typeof json.provider === 'string' ? json.provider : '',
+    // Words the views show whole: cut (with "…") where a hand-edited value runs to megabytes.
+    kind: typeof json.kind === 'string' ? shortName(json.kind, LABEL_CHARS) : 'probe',
+    createdAt: typeof json.createdAt === 'string' ? shortName(json.createdAt, LABEL_CHARS) : new Date(0).toISOString(),
+    provider: typeof json.provider === 'string' ? shortName(json.provider, LABEL_CHARS) : '',
     model: {
       dir: typeof model.dir === 'string' ? model.dir : '',
-      architecture: typeof model.architecture === 'string' ? model.architecture : 'unknown',
+      architecture: typeof model.architecture === 'string' ? shortName(model.architecture, LABEL_CHARS) : 'unknown',
       numLayers,
       hiddenSize: num(model.hiddenSize) ?? 0,
       params: { total, embeddings, perBlock, other },

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BadInputError } from '../core/errors';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
-import { PruneOutcome, ReportData, ToWebview } from '../shared/protocol';
+import { fromBlockRanges, PruneOutcome, ReportData, ToWebview } from '../shared/protocol';
 import { EvalConfig, EvalRun, evalFolder, runEval } from './commands/evaluate';
 import { openReport } from './commands/openReport';
 import { OptimizeConfig, OptimizeRun, openModelCard, optimizeModel, runOptimize } from './commands/optimize';
@@ -73,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     },
     'prune/commit': async ({ modelDir, layers }) => {
       try {
-        return await commitPrune(services, modelDir, layers, { reveal: false });
+        return await commitPrune(services, modelDir, fromBlockRanges(layers), { reveal: false });
       } catch (e) {
         reportError(log, 'prune', e);
         throw e;

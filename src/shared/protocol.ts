@@ -210,6 +210,35 @@ export interface ReportData {
  */
 export type JobKind = 'probe' | 'prune' | 'eval' | 'optimize' | 'count';
 
+/** The most blocks a report may have (the reader refuses more): far above any encoder, and bounds every block list the host expands. */
+export const MAX_BLOCKS = 1_000_000;
+
+/**
+ * Blocks as they travel between the webview and the host: ascending, disjoint, non-adjacent
+ * inclusive ranges `[first, last]`, so "All" of any model is one pair and no block list is
+ * longer than the model is wide (at most MAX_BLOCKS / 2 ranges). `[[0, 3], [7, 7]]` = 0–3, 7.
+ */
+export type BlockRanges = [number, number][];
+
+/** Blocks (any order, repeats allowed) → BlockRanges. */
+export function toBlockRanges(blocks: readonly number[]): BlockRanges {
+  const sorted = [...new Set(blocks)].sort((a, b) => a - b);
+  const out: BlockRanges = [];
+  for (const b of sorted) {
+    const last = out[out.length - 1];
+    if (last && b === last[1] + 1) last[1] = b;
+    else out.push([b, b]);
+  }
+  return out;
+}
+
+/** BlockRanges (as the validator admits them) → the ascending blocks. */
+export function fromBlockRanges(ranges: BlockRanges): number[] {
+  const out: number[] = [];
+  for (const [first, last] of ranges) for (let b = first; b <= last; b++) out.push(b);
+  return out;
+}
+
 /** What a commit of a pruned model produced. */
 export type PruneOutcome =
   | { status: 'written'; out: string; kept: number[]; params: { before: number; after: number }; files: string[] }
@@ -231,7 +260,7 @@ export interface Requests {
   /** Lets the user pick a saved report (workspace reports or a file) and shows it. */
   'report/open': { params: Record<string, never>; result: { opened: boolean } };
   /** Writes `<model>-pruned-<blocks>` into the workspace with the given blocks kept. */
-  'prune/commit': { params: { modelDir: string; layers: number[] }; result: PruneOutcome };
+  'prune/commit': { params: { modelDir: string; layers: BlockRanges }; result: PruneOutcome };
   /** Reveals a file or folder in the Explorer. */
   'explorer/reveal': { params: { path: string }; result: { revealed: boolean } };
   /**
@@ -272,7 +301,7 @@ export type FromWebview =
   /** Stop the job with this id (no reply; the job ends with `job/done` outcome `cancelled`). */
   | { type: 'cancel'; jobId: string }
   /** The blocks ticked in the prune form changed; the palette's "Prune Model" offers them. */
-  | { type: 'selection'; modelDir: string; kept: number[] }
+  | { type: 'selection'; modelDir: string; kept: BlockRanges }
   /** A report was drawn; `sections` are the ids of the sections shown (for tests and the log). */
   | { type: 'rendered'; modelDir: string; createdAt: string; kind: string; sections: string[] }
   | RequestMessage;

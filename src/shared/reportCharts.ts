@@ -8,6 +8,7 @@
  */
 import { GLOSSARY } from './glossary';
 import { bestLayerByCv, bestLayerByTest } from './bestLayer';
+import { finiteRange, groupMean, groups, nameList, pageOf, rangesText, shortName } from './bounded';
 import type { CandidateData, ReportData, SelectionData, VerifyData } from './protocol';
 
 // ---- trade-off --------------------------------------------------------------------------------
@@ -202,7 +203,7 @@ function labelSharedSpots(points: TradeoffPoint[]): void {
     const spot = `${p.params}|${p.y.toFixed(9)}`;
     bySpot.set(spot, [...(bySpot.get(spot) ?? []), p]);
   }
-  for (const group of bySpot.values()) group[0].label = group.flatMap((p) => p.heuristics).join(', ');
+  for (const group of bySpot.values()) group[0].label = nameList(group.flatMap((p) => p.heuristics));
 }
 
 // ---- label placement --------------------------------------------------------------------------
@@ -354,6 +355,8 @@ export interface Heatmap {
   max: number;
   /** Values are shown in percent (accuracy, selectivity) or as plain numbers. */
   percent: boolean;
+  /** Column headers where heatmapPage grouped the columns (`L0–9`); absent: `L<column>` / `B<column>`. */
+  labels?: string[];
 }
 
 export function heatmap(report: ReportData, metric: HeatMetric): Heatmap | null {
@@ -378,8 +381,38 @@ export function heatmap(report: ReportData, metric: HeatMetric): Heatmap | null 
   if (rows.length === 0) return null;
   const columns = Array.from({ length: columnKind === 'layer' ? L + 1 : L }, (_, i) => i);
   const kept = keptSet ? columns.map((c) => (columnKind === 'block' ? keptSet.has(c) : c === 0 || keptSet.has(c - 1))) : null;
-  const all = rows.flatMap((r) => r.values).filter((v): v is number => v !== null && Number.isFinite(v));
-  return { metric, columnKind, columns, rows, kept, min: Math.min(...all), max: Math.max(...all), percent: metric === 'accuracy' || metric === 'selectivity' };
+  // No spread over the values: 500 tasks × 10,001 layers overflow the call stack.
+  const range = finiteRange(rows.flatMap((r) => r.values)) ?? { min: 0, max: 0 };
+  return { metric, columnKind, columns, rows, kept, ...range, percent: metric === 'accuracy' || metric === 'selectivity' };
+}
+
+/** The report editor's heatmap has at most this many columns; more are grouped. */
+export const HEAT_COLUMNS = 48;
+
+/**
+ * What the report editor draws of `h`: page `page` of its rows (ROWS_PER_PAGE tasks) and its
+ * columns in at most HEAT_COLUMNS groups of neighbours, each cell the mean of its group, framed
+ * where the group holds the row's best layer, marked kept where every column of it is kept.
+ * Shading keeps `h`'s range, so pages compare. `rows` is the page; `width` the columns per group.
+ */
+export function heatmapPage(h: Heatmap, page: number): { view: Heatmap; rows: ReturnType<typeof pageOf> & { count: number }; width: number } {
+  const p = pageOf(h.rows.length, page);
+  const runs = groups(h.columns.length, HEAT_COLUMNS);
+  const width = runs[0] ? runs[0].end - runs[0].first : 1;
+  const prefix = h.columnKind === 'layer' ? 'L' : 'B';
+  const groupOf = (column: number | null | undefined) => (column === null || column === undefined ? column : h.columns[runs.findIndex((g) => column >= h.columns[g.first] && column <= h.columns[g.end - 1])] ?? null);
+  const rows = h.rows.slice(p.first, p.end).map((r) =>
+    width === 1 ? r : { name: r.name, values: runs.map((g) => groupMean(r.values, g.first, g.end)), best: groupOf(r.best), bestTest: groupOf(r.bestTest) },
+  );
+  if (width === 1) return { view: { ...h, rows }, rows: { ...p, count: h.rows.length }, width };
+  const view: Heatmap = {
+    ...h,
+    rows,
+    columns: runs.map((g) => h.columns[g.first]),
+    kept: h.kept ? runs.map((g) => h.kept!.slice(g.first, g.end).every(Boolean)) : null,
+    labels: runs.map((g) => (g.end - g.first === 1 ? `${prefix}${h.columns[g.first]}` : `${prefix}${h.columns[g.first]}–${h.columns[g.end - 1]}`)),
+  };
+  return { view, rows: { ...p, count: h.rows.length }, width };
 }
 
 // ---- latency ----------------------------------------------------------------------------------
@@ -426,7 +459,8 @@ export function times(x: number): string {
 
 export function blocksText(kept: readonly number[]): string {
   if (kept.length === 0) return 'none (embeddings only)';
-  return kept.join(', ');
+  // Every block by number up to a model of ordinary depth; beyond, ranges (bounded).
+  return kept.length <= 64 ? kept.join(', ') : rangesText(kept);
 }
 
 function mdCell(s: string): string {
@@ -445,8 +479,13 @@ export function tradeoffRows(series: TradeoffSeries): string[][] {
     pctText(p.fraction),
     pctText(p.y),
     pctText(p.test),
-    [p.pick ? 'ProbeScale pick' : '', ...p.heuristics, p.origin].filter(Boolean).join('; '),
+    pointOrigin(p, 'ProbeScale pick'),
   ]);
+}
+
+/** Who made or matches a point: the pick, the heuristics at it (NAMES_LISTED named, then counted), its origin. */
+export function pointOrigin(p: TradeoffPoint, pick: string): string {
+  return [p.pick ? pick : '', p.heuristics.length ? nameList(p.heuristics, '; ') : '', p.origin].filter(Boolean).join('; ');
 }
 
 export const TRADEOFF_HEAD = ['kept blocks', 'parameters', 'share', 'y', 'test (task-weighted)', 'origin'];
@@ -455,13 +494,18 @@ export function tradeoffMarkdown(series: TradeoffSeries): string {
   return markdownTable(TRADEOFF_HEAD.map((h) => (h === 'y' ? series.yLabel : h)), tradeoffRows(series));
 }
 
+/** Column `j`'s header: `L3` / `B3`, or its group's (`L0–9`, heatmapPage). */
+function columnLabel(h: Heatmap, j: number): string {
+  return h.labels?.[j] ?? `${h.columnKind === 'layer' ? 'L' : 'B'}${h.columns[j]}`;
+}
+
 /** The heatmap as a table: a header (columns marked * where kept) and one row per task or signal. */
 export function heatmapTable(h: Heatmap): { head: string[]; rows: string[][] } {
-  const head = [h.metric === 'blockInfluence' || h.metric === 'angularDistance' ? 'signal' : 'task', ...h.columns.map((c, j) => `${h.columnKind === 'layer' ? 'L' : 'B'}${c}${h.kept?.[j] ? '*' : ''}`)];
+  const head = [h.metric === 'blockInfluence' || h.metric === 'angularDistance' ? 'signal' : 'task', ...h.columns.map((_c, j) => `${columnLabel(h, j)}${h.kept?.[j] ? '*' : ''}`)];
   const fmt = (v: number | null) => (v === null ? '–' : h.percent ? (100 * v).toFixed(1) : v.toFixed(3));
   // ◆ best layer (cross-validated), ▲ highest on test where that is another layer.
   const mark = (r: Heatmap['rows'][number], j: number) => (h.columns[j] === r.best ? ' ◆' : '') + (h.columns[j] === r.bestTest && r.bestTest !== r.best ? ' ▲' : '');
-  return { head, rows: h.rows.map((r) => [r.name, ...r.values.map((v, j) => fmt(v) + mark(r, j))]) };
+  return { head, rows: h.rows.map((r) => [shortName(r.name), ...r.values.map((v, j) => fmt(v) + mark(r, j))]) };
 }
 
 export function heatmapMarkdown(h: Heatmap): string {
@@ -631,14 +675,14 @@ export function heatmapSvg(h: Heatmap, theme: SvgTheme = LIGHT_SVG_THEME): strin
   const height = top + h.rows.length * 24 + 30;
   const fmt = (v: number) => (h.percent ? (100 * v).toFixed(1) : v.toFixed(2));
   const out: string[] = [`<rect width="${width}" height="${height}" fill="${theme.background}"/>`, `<g font-family="${escapeXml(theme.font)}" font-size="10" fill="${theme.foreground}">`];
-  h.columns.forEach((c, j) => {
+  h.columns.forEach((_c, j) => {
     const x = labelW + j * cell;
-    out.push(`<text x="${x + cell / 2}" y="${top - 8}" text-anchor="middle">${h.columnKind === 'layer' ? 'L' : 'B'}${c}</text>`);
+    out.push(`<text x="${x + cell / 2}" y="${top - 8}" text-anchor="middle"${h.labels ? ' font-size="7"' : ''}>${escapeXml(columnLabel(h, j))}</text>`);
     if (h.kept?.[j]) out.push(`<rect x="${x + 2}" y="${top - 4}" width="${cell - 4}" height="3" fill="${theme.series[1]}"/>`);
   });
   h.rows.forEach((r, i) => {
     const y = top + i * 24;
-    out.push(`<text x="${labelW - 6}" y="${y + 15}" text-anchor="end">${escapeXml(r.name)}</text>`);
+    out.push(`<text x="${labelW - 6}" y="${y + 15}" text-anchor="end">${escapeXml(shortName(r.name))}</text>`);
     r.values.forEach((v, j) => {
       const x = labelW + j * cell;
       const share = v === null || h.max === h.min ? 0 : (v - h.min) / (h.max - h.min);

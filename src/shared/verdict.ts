@@ -4,6 +4,7 @@
  * keeps under half of the unpruned model's above-chance accuracy is called out as near chance.
  * The side view, the report editor, the CLI and the model card all print this text.
  */
+import { nameList, NAMES_LISTED, SENTENCE_CHARS, shortName } from './bounded';
 import type { SelectionData } from './protocol';
 
 export interface VerdictInput {
@@ -36,19 +37,21 @@ export function verdict(v: VerdictInput): Verdict {
   const n = paired.length;
   let headline: string;
   const unfit = v.unfit ?? [];
-  if (v.baselines.length === 0 && unfit.length) headline = `No baseline fits the budget (${unfit.map((u) => u.name).join(', ')}: not measured), so it cannot say how the pick compares with the published heuristics`;
+  if (v.baselines.length === 0 && unfit.length) headline = `No baseline fits the budget (${nameList(unfit.map((u) => u.name))}: not measured), so it cannot say how the pick compares with the published heuristics`;
   else if (v.baselines.length === 0) headline = 'No baselines were measured for this report (baselines: none), so it cannot say how the pick compares with the published heuristics';
   else if (n === 0) headline = 'No paired comparison with the baselines in this report';
-  else if (behind.length > 0) headline = `Behind ${behind.length} of ${n} baselines (${behind.map((b) => b.name).join(', ')}) by more than one paired SE; tied with ${tied}, ahead of ${ahead}`;
+  else if (behind.length > 0) headline = `Behind ${behind.length} of ${n} baselines (${nameList(behind.map((b) => b.name))}) by more than one paired SE; tied with ${tied}, ahead of ${ahead}`;
   else if (ahead === 0) headline = `Tied with all ${n} baselines: every gap is within one paired SE`;
   else headline = `Ahead of ${ahead} of ${n} baselines by more than one paired SE, tied with ${tied}, behind none`;
   const near = Object.entries(v.perTask).filter(([, t]) => t.final > t.majority && (t.test - t.majority) / (t.final - t.majority) < NEAR_CHANCE_SHARE);
-  for (const [name, t] of near) {
+  // Each task named up to NAMES_LISTED; a hand-made report's hundreds are counted.
+  for (const [name, t] of near.slice(0, NAMES_LISTED)) {
     const kept = (t.test - t.majority) / (t.final - t.majority);
     headline += kept <= 0
-      ? `; ${name} falls to chance: ${pts(t.test)} %, at or below the majority class's ${pts(t.majority)} % (unpruned ${pts(t.final)} %)`
-      : `; ${name} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${(100 * kept).toFixed(0)} % of its above-chance accuracy kept)`;
+      ? `; ${shortName(name)} falls to chance: ${pts(t.test)} %, at or below the majority class's ${pts(t.majority)} % (unpruned ${pts(t.final)} %)`
+      : `; ${shortName(name)} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${(100 * kept).toFixed(0)} % of its above-chance accuracy kept)`;
   }
+  if (near.length > NAMES_LISTED) headline += `; ${near.length - NAMES_LISTED} more tasks fall near chance`;
   if (v.baselines.length && unfit.length) headline += `; ${unfit.length} more baseline${unfit.length > 1 ? 's do' : ' does'} not fit the budget`;
   const nearChance = `a task is near chance when it keeps under ${100 * NEAR_CHANCE_SHARE} % of the unpruned model's above-chance accuracy.`;
   const measured = v.baselines.length === 0 ? `A${nearChance.slice(1)}` : `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); ${nearChance}`;
@@ -63,7 +66,9 @@ export function verdict(v: VerdictInput): Verdict {
 export function unfitText(unfit: readonly { name: string; reason: string }[]): string {
   const byReason = new Map<string, string[]>();
   for (const u of unfit) byReason.set(u.reason, [...(byReason.get(u.reason) ?? []), u.name]);
-  return [...byReason].map(([reason, names]) => `${names.join(', ')} ${names.length > 1 ? 'do' : 'does'} not fit the budget: ${names.length > 1 ? reason.replace(/^it keeps /, 'each keeps ') : reason}`).join('; ');
+  const groups = [...byReason];
+  const text = groups.slice(0, NAMES_LISTED).map(([reason, names]) => `${nameList(names)} ${names.length > 1 ? 'do' : 'does'} not fit the budget: ${shortName(names.length > 1 ? reason.replace(/^it keeps /, 'each keeps ') : reason, SENTENCE_CHARS)}`);
+  return [...text, ...(groups.length > NAMES_LISTED ? [`${groups.length - NAMES_LISTED} more for other reasons`] : [])].join('; ');
 }
 
 /** The verdict of a selection as the webview receives it (src/shared/protocol.ts). */

@@ -4,7 +4,7 @@
  * and exports (PNG, SVG, Markdown). Everything it draws comes from src/shared/reportCharts.ts;
  * it talks to the host only through ../vscodeApi (typed by src/shared/protocol.ts).
  */
-import { assertNever, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
+import { assertNever, toBlockRanges, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
 import { verdictOfSelection } from '../../src/shared/verdict';
 import {
   HEAT_METRICS,
@@ -12,7 +12,9 @@ import {
   blocksText,
   heatmap,
   heatmapMarkdown,
+  heatmapPage,
   heatmapSvg,
+  pointOrigin,
   heatmapTable,
   LATENCY_HEAD,
   compensationParts,
@@ -38,8 +40,9 @@ import {
   type TradeoffPoint,
   type TradeoffSeries,
 } from '../../src/shared/reportCharts';
+import { nameList, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../../src/shared/bounded';
 import { readTheme } from '../charts';
-import { el, table } from '../dom';
+import { el, pagedTable, pager, table } from '../dom';
 import { basename, when } from '../format';
 import { Host } from '../vscodeApi';
 import { TradeoffChart } from './tradeoffChart';
@@ -110,18 +113,23 @@ function cssVar(name: string, fallback: string): string {
 
 class ReportEditor {
   private readonly host = new Host<EditorState>();
-  private state: EditorState = this.host.state ?? { task: null, axis: 'accuracy', metric: 'accuracy' };
+  private state: EditorState = restoreState(this.host.state);
   private shown: Shown | null = null;
   private compare: Shown[] = [];
   private chart: TradeoffChart | undefined;
   /** The clicked point; `own` when it belongs to this editor's report (only those can be committed). */
   private selected: { point: TradeoffPoint; series: string; own: boolean } | null = null;
   private message = '';
+  /** The page of the heatmap's tasks (a report with more than ROWS_PER_PAGE tasks). */
+  private heatPage = 0;
 
   constructor(private readonly root: HTMLElement) {}
 
   start(): void {
-    this.host.listen((m) => this.onMessage(m));
+    this.host.listen(
+      (m) => this.onMessage(m),
+      (reason) => this.say(`ProbeScale: the editor could not use a message from the extension (${reason}). Close and reopen the report if it looks wrong.`),
+    );
     new MutationObserver(() => this.render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.host.ready();
   }
@@ -131,6 +139,7 @@ class ReportEditor {
       case 'report/show':
         this.shown = { report: m.report, source: m.source ?? '' };
         this.selected = null;
+        this.heatPage = 0;
         this.render();
         break;
       case 'report/error':
@@ -182,7 +191,25 @@ class ReportEditor {
     if (box) box.textContent = text;
   }
 
+  /** Draws the report; one that cannot be drawn gives a message, never a blank or half-drawn editor. */
   private render(): void {
+    try {
+      this.draw();
+    } catch (e) {
+      this.chart?.destroy();
+      this.chart = undefined;
+      const r = this.shown?.report;
+      this.root.replaceChildren(
+        el('p', {
+          id: 'load-error',
+          class: 'notice error',
+          text: `ProbeScale could not draw ${r ? `the ${shortName(r.kind)} report of ${shortName(basename(r.model.dir) || 'a model')}` : 'this report'}: ${shortName((e as Error).message, SENTENCE_CHARS)}. The file may have been edited by hand or made by another version: restore it, or make a new one.`,
+        }),
+      );
+    }
+  }
+
+  private draw(): void {
     this.chart?.destroy();
     this.chart = undefined;
     if (!this.shown) return;
@@ -192,7 +219,7 @@ class ReportEditor {
       'header',
       {},
       el('h1', { text: `${basename(report.model.dir) || 'model'} — ${report.kind} report` }),
-      el('p', { class: 'meta', text: `${report.model.architecture}, ${report.model.numLayers} blocks, ${report.model.params.total.toLocaleString('en-US')} parameters · tasks ${Object.keys(report.tasks).join(', ')} · completed ${when(report.createdAt)}` }),
+      el('p', { class: 'meta', text: `${shortName(report.model.architecture)}, ${report.model.numLayers.toLocaleString('en-US')} blocks, ${report.model.params.total.toLocaleString('en-US')} parameters · tasks ${nameList(Object.keys(report.tasks))} · completed ${when(report.createdAt)}` }),
       el('p', { class: 'meta', text: source }),
       el('p', { id: 'status', class: 'status-line', text: this.message }),
     );
@@ -248,7 +275,7 @@ class ReportEditor {
     const controls = el(
       'div',
       { class: 'controls' },
-      select<string>('tradeoff-task', 'Tasks', [{ value: '', text: 'task-weighted' }, ...choices.tasks.map((t) => ({ value: t, text: t, disabled: !choices.perTask }))], this.state.task ?? '', (v) => {
+      select<string>('tradeoff-task', 'Tasks', [{ value: '', text: 'task-weighted' }, ...taskChoices(choices.tasks, this.state.task).map((t) => ({ value: t, text: shortName(t), disabled: !choices.perTask }))], this.state.task ?? '', (v) => {
         this.state.task = v || null;
         this.save();
         this.render();
@@ -303,14 +330,18 @@ class ReportEditor {
     return el('div', { id: 'verdict' }, el('p', { class: v.ok ? 'verdict' : 'verdict warn', text: `${v.ok ? '✓' : '!'} ${v.headline}` }), el('p', { class: 'meta', text: v.detail }));
   }
 
+  /** The measured subsets, a page at a time (a hand-made report may list thousands). */
   private pointTable(name: string, series: TradeoffSeries): HTMLElement {
-    return table(
+    const rows = tradeoffRows(series);
+    return pagedTable(
       'tradeoff-table',
       [...TRADEOFF_HEAD.map((h) => ({ text: h === 'y' ? 'cross-validated' : h })), { text: '' }],
-      series.points.map((p, i) => ({
-        cells: [...tradeoffRows(series)[i], button('Select', `select-${i}`, () => this.select(p, name, true), `Show blocks ${blocksText(p.kept)} and offer to commit them`)],
-        class: p.pick ? 'pick' : undefined,
-      })),
+      series.points.length,
+      (i) => {
+        const p = series.points[i];
+        return { cells: [...rows[i], button('Select', `select-${i}`, () => this.select(p, name, true), `Show blocks ${blocksText(p.kept)} and offer to commit them`)], class: p.pick ? 'pick' : undefined };
+      },
+      'Subsets',
     );
   }
 
@@ -358,7 +389,7 @@ class ReportEditor {
     commit.disabled = !own || p.compensation !== undefined;
     box.replaceChildren(
       el('h3', { text: `Selected: blocks ${blocksText(p.kept)}${own ? '' : ` (${series}; open that report to commit it)`}` }),
-      el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${[p.pick ? "ProbeScale's pick" : '', ...p.heuristics, p.origin].filter(Boolean).join('; ')}${p.compensation ? ' · compensated (commit it with Optimize; Prune writes whole blocks)' : ''}` }),
+      el('p', { id: 'detail-text', text: `${p.kept.length} of ${this.shown.report.model.numLayers} blocks · ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source) · cross-validated ${pctText(p.y)}${p.test === null ? ' · not measured on test' : ` · test ${pctText(p.test)}`} · ${pointOrigin(p, "ProbeScale's pick")}${p.compensation ? ' · compensated (commit it with Optimize; Prune writes whole blocks)' : ''}` }),
       ...(p.compensation ? [compensationList(p.compensation)] : []),
       ...(this.shown.report.selection?.vocabTrim
         ? [el('p', { class: 'note', text: 'This report trimmed the vocabulary; "Commit this subset" runs the prune path, which keeps the full vocabulary, so the folder it writes has more parameters than shown here (re-run Optimize with vocabulary trimming to commit a trimmed model).' })]
@@ -371,7 +402,7 @@ class ReportEditor {
   private async commit(kept: number[]): Promise<void> {
     const out = document.getElementById('commit-result');
     try {
-      const r = await this.host.request('prune/commit', { modelDir: this.shown!.report.model.dir, layers: kept });
+      const r = await this.host.request('prune/commit', { modelDir: this.shown!.report.model.dir, layers: toBlockRanges(kept) });
       if (out) out.textContent = r.status === 'written' ? ` Wrote ${basename(r.out)} (${r.params.after.toLocaleString('en-US')} parameters).` : r.status === 'cancelled' ? ' Cancelled; nothing was written.' : ' Not replaced.';
     } catch (e) {
       if (out) out.textContent = ` ${(e as Error).message}`;
@@ -385,23 +416,35 @@ class ReportEditor {
     if (available.length === 0) return null;
     if (!available.some((m) => m.id === this.state.metric)) this.state.metric = available[0].id;
     const h = heatmap(report, this.state.metric)!;
-    const svg = heatmapSvg(h, this.svgTheme());
+    // A page of tasks, the columns grouped on a deep model: the figure, its table and the PNG/SVG
+    // export are what is shown; the Markdown export has every value.
+    const { view, rows: page, width } = heatmapPage(h, this.heatPage);
+    this.heatPage = page.page;
+    const svg = heatmapSvg(view, this.svgTheme());
     const fig = el('div', { id: 'heatmap-figure', class: 'figure' }, svgNode(svg));
-    const md = heatmapMarkdown(h);
-    const { head, rows } = heatmapTable(h);
+    const { head, rows } = heatmapTable(view);
+    const what = h.columnKind === 'layer' ? 'layers' : 'blocks';
+    const grouped = width > 1 ? el('p', { class: 'note', id: 'heatmap-grouped', text: `${h.columns.length.toLocaleString('en-US')} ${what} in ${view.columns.length} groups of ${width}: each cell is the mean of its group; framed: the group holding the best layer. The Markdown export has every ${what.slice(0, -1)}.` }) : null;
+    const nav = pager('heatmap', 'Tasks', page.count, page.page, (p) => {
+      this.heatPage = p;
+      this.render();
+    });
     return el(
       'section',
       { id: 'heatmap', section: 'heatmap' },
       el('h2', { text: 'Layer relevance' }),
       el('div', { class: 'controls' }, select<HeatMetric>('heatmap-metric', 'Show', available.map((m) => ({ value: m.id, text: m.label })), this.state.metric, (v) => {
         this.state.metric = v;
+        this.heatPage = 0;
         this.save();
         this.render();
       })),
       fig,
+      ...(nav ? [nav] : []),
+      ...(grouped ? [grouped] : []),
       el('p', { class: 'legend', text: `${HEAT_METRICS.find((m) => m.id === h.metric)!.explain}${h.columnKind === 'layer' ? ' Framed (◆ in the table): the best layer, highest cross-validated accuracy on the training rows; dashed (▲): highest test accuracy, where that is another layer.' : ''}${h.kept ? ` Columns marked (bar; * in the table) are ${h.columnKind === 'block' ? 'blocks the selection keeps' : 'hidden states the pruned model still computes (layer 0 and the output of each kept block)'}.` : ''}` }),
       el('details', {}, el('summary', { text: 'Table' }), table('heatmap-table', head.map((text) => ({ text })), rows.map((cells) => ({ cells })))),
-      this.exportButtons('heatmap', () => svgToPng(svg, this.svgTheme().background), () => svg, () => md),
+      this.exportButtons('heatmap', () => svgToPng(svg, this.svgTheme().background), () => svg, () => heatmapMarkdown(h)),
     );
   }
 
@@ -424,8 +467,25 @@ class ReportEditor {
 
 new ReportEditor(document.getElementById('app')!).start();
 
+/** The editor's saved choices, each kept when this version knows it (an older version may have saved others). */
+function restoreState(saved: unknown): EditorState {
+  const s = (typeof saved === 'object' && saved !== null ? saved : {}) as Partial<Record<keyof EditorState, unknown>>;
+  return {
+    task: typeof s.task === 'string' ? s.task : null,
+    axis: s.axis === 'vsFinal' || s.axis === 'vsBest' ? s.axis : 'accuracy',
+    metric: HEAT_METRICS.some((m) => m.id === s.metric) ? (s.metric as HeatMetric) : 'accuracy',
+  };
+}
+
 /** A compensated point's bridges and widths, one line each (the report's description, split). */
 function compensationList(description: string): HTMLElement {
   const { bridges, widths } = compensationParts(description);
   return el('dl', { id: 'detail-compensation' }, el('dt', { text: 'Bridges' }), el('dd', { text: bridges ?? 'none (whole blocks dropped)' }), el('dt', { text: 'Widths' }), el('dd', { text: widths ?? 'full (every head and FFN neuron kept)' }));
+}
+
+/** The first TASK_CHOICES tasks and the one shown (a hand-made report may have hundreds). */
+function taskChoices(tasks: string[], current: string | null): string[] {
+  const choices = tasks.slice(0, TASK_CHOICES);
+  if (current !== null && tasks.includes(current) && !choices.includes(current)) choices.push(current);
+  return choices;
 }

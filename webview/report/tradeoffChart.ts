@@ -19,7 +19,8 @@ import {
   type Plugin,
   type PointStyle,
 } from 'chart.js';
-import { MARKER_KEY, markerKinds, markerOf, percentTick, placeLabels, tradeoffRange, ticks, unlabelledLines, type MarkerKind, type TradeoffPoint, type TradeoffSeries } from '../../src/shared/reportCharts';
+import { nameList } from '../../src/shared/bounded';
+import { blocksText, MARKER_KEY, markerKinds, markerOf, percentTick, placeLabels, tradeoffRange, ticks, unlabelledLines, type MarkerKind, type TradeoffPoint, type TradeoffSeries } from '../../src/shared/reportCharts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, Filler, Title, Tooltip);
 
@@ -181,7 +182,7 @@ export class TradeoffChart {
     });
     const first = list[0]?.series;
     const describe = (p: TradeoffPoint, name: string) =>
-      `${name}: ${p.heuristics.length ? `${p.heuristics.join(', ')} · ` : ''}blocks ${p.kept.length ? p.kept.join(', ') : 'none'} · ${p.params.toLocaleString('en-US')} parameters (${(100 * p.params / total(name)).toFixed(1)} % of the source) · ${(100 * p.y).toFixed(1)} %${p.test === null ? '' : ` · test ${(100 * p.test).toFixed(1)} %`}`;
+      `${name}: ${p.heuristics.length ? `${nameList(p.heuristics)} · ` : ''}blocks ${blocksText(p.kept)} · ${p.params.toLocaleString('en-US')} parameters (${(100 * p.params / total(name)).toFixed(1)} % of the source) · ${(100 * p.y).toFixed(1)} %${p.test === null ? '' : ` · test ${(100 * p.test).toFixed(1)} %`}`;
     this.chart = new Chart<'scatter', XY[]>(this.canvas, {
       type: 'scatter',
       data: { datasets: data },

@@ -27,6 +27,7 @@ import { Selection, selectWinner } from './select';
 import { redundancySignals } from './signals';
 import { verifyCommitted } from './verify';
 import { planVocabTrim, VocabPlan } from './vocabTrim';
+import { reusableCount } from './countedTokens';
 import { acceptBudget, budgetAccount } from '../optimize/budgetAccount';
 import { findWordEmbedding } from '../onnx/vocab';
 import { COMPENSATED_BASELINES } from '../optimize/baselineNames';
@@ -88,7 +89,8 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   if (mode === 'width' || mode === 'all') checkFullWidth(info, mode);
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
-  const vocab = job.vocabTrim ? await planVocabTrim(info, run.tokenizer, run.tasks, ctx.signal, job.vocabUnseen) : null;
+  // The budget picker's count is reused when it was made from these tasks and this tokenizer.
+  const vocab = job.vocabTrim ? await planVocabTrim(info, run.tokenizer, run.tasks, ctx.signal, job.vocabUnseen, reusableCount(job.countedTokens, run, ctx)) : null;
   // With --embedding-rank the budget may go below the block-less model with the whole word table.
   const account = budgetAccount(job, info, vocab?.kept.length ?? null);
   const { acc, ranks } = account;

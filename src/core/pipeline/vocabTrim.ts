@@ -15,6 +15,7 @@ import { ModelInfo } from '../model/modelInfo';
 import { findWordEmbedding, trimVocabFile, UnseenTokens } from '../onnx/vocab';
 import type { JobContext, OptimizeJob } from '../jobs';
 import { budgetAccount, BudgetAccount, BudgetOptions } from '../optimize/budgetAccount';
+import { countKey, CountedTokens } from './countedTokens';
 import { unseenTokenMap } from './nearestTokens';
 import { withPrepared } from './prepare';
 
@@ -65,8 +66,9 @@ export async function keptTokenIds(tokenizer: TextTokenizer, tasks: TaskData[], 
   return [...keep].sort((a, b) => a - b);
 }
 
-export async function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[], signal?: AbortSignal, unseen: UnseenTokens = 'nearest'): Promise<VocabPlan> {
-  const kept = await keptTokenIds(tokenizer, tasks, info, signal);
+/** `counted`: the kept ids already counted from these tasks and tokenizer (countedTokens.ts); else counted here. */
+export async function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, tasks: TaskData[], signal?: AbortSignal, unseen: UnseenTokens = 'nearest', counted?: number[]): Promise<VocabPlan> {
+  const kept = counted ?? (await keptTokenIds(tokenizer, tasks, info, signal));
   const unkId = tokenizer.unkId!;
   const e = findWordEmbedding(info.model);
   const exclude = new Set([tokenizer.padId, ...(tokenizer.specialIds ?? [])]);
@@ -93,11 +95,12 @@ export async function planVocabTrim(info: ModelInfo, tokenizer: TextTokenizer, t
  * and tasks opened as its prepare stage opens them and the training texts' tokens counted
  * (seconds on a large task: `onRows` reports, `ctx.signal` cancels).
  */
-export async function trimmedBudgetAccount(job: BudgetOptions & Pick<OptimizeJob, 'modelDir' | 'tasks' | 'settings'>, ctx: JobContext, onRows?: (done: number, total: number) => void): Promise<BudgetAccount> {
+export async function trimmedBudgetAccount(job: BudgetOptions & Pick<OptimizeJob, 'modelDir' | 'tasks' | 'settings'>, ctx: JobContext, onRows?: (done: number, total: number) => void): Promise<BudgetAccount & { counted: CountedTokens }> {
   // prepare records the tokenizer's length cut in the settings it is given: a copy here.
   return withPrepared(job.modelDir, job.tasks, { ...job.settings }, ctx, async (run) => {
     const kept = await keptTokenIds(run.tokenizer, run.tasks, run.info, ctx.signal, onRows);
-    return budgetAccount(job, run.info, kept.length);
+    // The job reuses the ids when it prepares the same tasks and tokenizer (countedTokens.ts).
+    return { ...budgetAccount(job, run.info, kept.length), counted: { ids: kept, key: countKey(run) } };
   });
 }
 

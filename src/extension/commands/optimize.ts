@@ -23,6 +23,7 @@ import type { SelectionRule } from '../../core/optimize/select';
 import type { Compensation } from '../../core/compensate/mode';
 import type { UnitScore } from '../../core/compensate/scores';
 import type { EmbeddingRankChoice } from '../../core/compensate/embeddingRank';
+import type { CountedTokens } from '../../core/pipeline/countedTokens';
 import { acceptBudget, BudgetAccount, smallestBudget, wholeTableAccount } from '../../core/optimize/budgetAccount';
 import { besideModel, displayPath, isModelFolder, workspaceFolderFor } from '../workspace/discovery';
 import { pickModelFolder, pickTasks, pickWeights } from './pickers';
@@ -77,7 +78,10 @@ function workspaceRelative(modelDir: string): (p: string) => string {
   };
 }
 
-type OptimizeOptions = Omit<OptimizeJob, 'type' | 'modelDir' | 'tasks' | 'budget' | 'out' | 'overwrite' | 'command'>;
+type OptimizeOptions = Omit<OptimizeJob, 'type' | 'modelDir' | 'tasks' | 'budget' | 'out' | 'overwrite' | 'command' | 'countedTokens'>;
+
+/** The budget account the picker shows; with vocabTrim, also the token ids it counted, which the job reuses. */
+export type PickerAccount = BudgetAccount & { counted?: CountedTokens };
 
 /** The job's options for `config`: its overrides, else the settings of the model's workspace (unreadable ones said when `warn`). */
 function optimizeOptions(s: Services, config: OptimizeConfig, warn: boolean): OptimizeOptions {
@@ -108,7 +112,7 @@ function optimizeOptions(s: Services, config: OptimizeConfig, warn: boolean): Op
  * roberta-mini's tokenizer): a `count` job in `jobs`, so the view, the status bar, the
  * notification and ProbeScale: Cancel Running Job all show and cancel it; undefined when cancelled.
  */
-export async function budgetAccountFor(jobs: Pick<JobManager, 'runHere'>, modelDir: string, tasks: TaskSpec[], options: OptimizeOptions): Promise<BudgetAccount | undefined> {
+export async function budgetAccountFor(jobs: Pick<JobManager, 'runHere'>, modelDir: string, tasks: TaskSpec[], options: OptimizeOptions): Promise<PickerAccount | undefined> {
   const job = { modelDir, tasks, ...options };
   if (!options.vocabTrim) return wholeTableAccount(job);
   // Loaded on first use: the tokenizer library stays out of the extension's activation.
@@ -152,10 +156,11 @@ function budgetBeforeJob(modelDir: string, budget: string, options: OptimizeOpti
 
 /**
  * Runs the optimize job with progress (asking before replacing `out`), saves the report to the
- * workspace and shows it in the view. `account`: what budgetAccountFor gave the picker; without
- * it (the test API) nothing is counted before the job. Errors propagate (callers report them).
+ * workspace and shows it in the view. `account`: what budgetAccountFor gave the picker (the job
+ * reuses its token count when the tasks and tokenizer are unchanged); without it (the test API)
+ * nothing is counted before the job. Errors propagate (callers report them).
  */
-export async function runOptimize(s: Services, config: OptimizeConfig, account?: BudgetAccount): Promise<OptimizeRun> {
+export async function runOptimize(s: Services, config: OptimizeConfig, account?: PickerAccount): Promise<OptimizeRun> {
   const options = optimizeOptions(s, config, true);
   const budget = budgetBeforeJob(config.modelDir, config.budget, options, account);
   const out = config.out ?? optimizedFolderPath(config.modelDir, budget.params, budget.total);
@@ -165,7 +170,8 @@ export async function runOptimize(s: Services, config: OptimizeConfig, account?:
     if (!(await confirmReplace(out, detail))) return { status: 'declined' };
     overwrite = true;
   }
-  const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, ...options };
+  const counted = options.vocabTrim ? account?.counted : undefined;
+  const job = { modelDir: config.modelDir, tasks: config.tasks, budget: config.budget, out, overwrite, ...options, ...(counted ? { countedTokens: counted } : {}) };
   const outcome = await s.jobs.run(
     { type: 'optimize', ...job, command: optimizeCommandLine(job, workspaceRelative(config.modelDir)) },
     `ProbeScale: optimizing ${path.basename(config.modelDir)} for ${formatCount(budget.params)} parameters`,

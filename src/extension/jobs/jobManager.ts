@@ -77,7 +77,9 @@ export class JobManager implements vscode.Disposable {
   async run<J extends Job>(job: J, title: string): Promise<JobOutcome<JobResult<J>>> {
     const compensate = job.type === 'optimize' && (job.compensate ?? 'none') !== 'none';
     const tasks = 'tasks' in job ? job.tasks.length : 1;
-    return this.track(job.type, title, JSON.stringify(job), { tasks, compensate }, (ctx) => this.ensureRunner().run(job, ctx));
+    // The budget picker's token ids (thousands of numbers) are logged as their count.
+    const what = JSON.stringify(job, (k, v: unknown) => (k === 'countedTokens' ? `${(v as { ids: unknown[] }).ids.length} token ids counted before the job` : v));
+    return this.track(job.type, title, what, { tasks, compensate }, (ctx) => this.ensureRunner().run(job, ctx));
   }
 
   /**

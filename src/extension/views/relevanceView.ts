@@ -9,7 +9,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { FromWebview, Method, Params, Result, ToWebview } from '../../shared/protocol';
+import { FromWebview, fromBlockRanges, Method, Params, Result, ToWebview } from '../../shared/protocol';
 import { errorMessage } from '../log';
 import { validateFromWebview } from '../../shared/validate';
 
@@ -37,10 +37,35 @@ export type RequestHandlers = { [M in Method]: (params: Params<M>) => Promise<Re
 export function checkIncoming(raw: unknown, log: vscode.LogOutputChannel, who: string, post: (reply: ToWebview) => void): FromWebview | undefined {
   const checked = validateFromWebview(raw);
   if (checked.ok) return checked.value;
-  log.warn(`${who}: refused a message (${checked.error}): ${JSON.stringify(raw)?.slice(0, 200)}`);
+  log.warn(`${who}: refused a message (${checked.error}): ${preview(raw)}`);
   const id = (raw as { type?: unknown; id?: unknown } | null)?.id;
   if ((raw as { type?: unknown } | null)?.type === 'request' && Number.isSafeInteger(id)) post({ type: 'reply', id: id as number, error: `refused: ${checked.error}` });
   return undefined;
+}
+
+/**
+ * A refused message in at most about 200 characters, read only as far as that needs: its first
+ * few fields, entries and characters (a hostile page can post arrays of millions of entries).
+ */
+export function preview(raw: unknown): string {
+  const seen = { chars: 0 };
+  const cut = (v: unknown, depth: number): unknown => {
+    if (seen.chars > 200) return '…';
+    if (typeof v === 'string') return (seen.chars += Math.min(v.length, 60)), v.length > 60 ? `${v.slice(0, 60)}…` : v;
+    if (typeof v === 'function') return '…';
+    if (typeof v !== 'object' || v === null) return (seen.chars += 8), v;
+    if (depth > 3) return '…';
+    if (Array.isArray(v)) {
+      const head = v.slice(0, 5).map((x) => cut(x, depth + 1));
+      return v.length > 5 ? [...head, `…${v.length - 5} more`] : head;
+    }
+    const keys = Object.keys(v);
+    const out: Record<string, unknown> = {};
+    for (const k of keys.slice(0, 8)) out[k.slice(0, 40)] = cut((v as Record<string, unknown>)[k], depth + 1);
+    if (keys.length > 8) out['…'] = `${keys.length - 8} more fields`;
+    return out;
+  };
+  return (JSON.stringify(cut(raw, 0)) ?? String(raw)).slice(0, 300);
 }
 
 export function dispatch<M extends Method>(handlers: RequestHandlers, m: { method: M; params: Params<M> }): Promise<Result<M>> {
@@ -164,7 +189,7 @@ export class RelevanceViewProvider implements vscode.WebviewViewProvider, vscode
         this.host.cancel(m.jobId);
         break;
       case 'selection':
-        this.host.selectionChanged(m.modelDir, m.kept);
+        this.host.selectionChanged(m.modelDir, fromBlockRanges(m.kept));
         break;
       case 'rendered':
         this.lastRendered = { modelDir: m.modelDir, createdAt: m.createdAt, kind: m.kind, sections: m.sections };

@@ -1,8 +1,9 @@
 /**
  * The extension's budget picker with probescale.vocabTrim on: its placeholder, minimum, presets
  * and typed-budget check follow the trimmed floor the job accepts; counting the training texts is
- * a job that ProbeScale: Cancel Running Job stops (no error); and the test API's optimize counts
- * them once (in the job), with the same result as the command's path.
+ * a job that ProbeScale: Cancel Running Job stops (no error); the test API's optimize counts
+ * them once (in the job), the command once (in its picker, the job reusing that count unless the
+ * data changed), with the same result.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { installVscodeStub, silentLog, vscodeStub } from '../../vscodeStub';
 import { fixture, tasksDir } from '../../helpers';
 import { DEFAULT_SETTINGS } from '../../../src/core/settings';
 import { formatCount } from '../../../src/shared/params';
+import * as tokenize from '../../../src/core/data/tokenize';
 
 const settings = { ...DEFAULT_SETTINGS, limitTrain: 40, limitTest: 10, c: 1, cacheDir: null };
 const tasks = [{ name: 's', path: path.join(tasksDir, 'sentlen'), weight: 1 }];
@@ -137,31 +139,86 @@ test('the token count is a job: ProbeScale: Cancel Running Job stops it, the vie
   }
 });
 
-test('the test API counts the training tokens once, in the job, and gives what the command gives with its picker account (before, it counted them in the host too)', async () => {
+/**
+ * Counts the texts every tokenizer the code loads from now on encodes with `encode` (the token
+ * count of vocabTrim, and its share of unseen test tokens, call it; extraction does not). The
+ * tokenizers are the real ones: only the calls are counted.
+ */
+function countEncodes(): { calls: number } {
+  const seen = { calls: 0 };
+  const mod = tokenize as { loadTokenizer: typeof tokenize.loadTokenizer };
+  const load = mod.loadTokenizer;
+  mod.loadTokenizer = async (...args) => {
+    const tok = await load(...args);
+    const encode = tok.encode.bind(tok);
+    tok.encode = (text, pair) => (seen.calls++, encode(text, pair));
+    return tok;
+  };
+  return seen;
+}
+
+/** The extension's services for runOptimize, around a copy of tiny-roberta (outputs land beside it, in a temporary folder). */
+async function optimizeSetUp(prefix: string) {
   setUp();
   const stub = vscodeStub as Record<string, unknown>;
   stub.workspace = { ...(stub.workspace as object), getConfiguration: () => ({ get: () => undefined }), getWorkspaceFolder: () => undefined, workspaceFolders: undefined };
-  const { budgetAccountFor, runOptimize } = await import('../../../src/extension/commands/optimize');
   const jobs = await jobManager();
   const counted: string[] = [];
   jobs.onEvent((e) => e.type === 'job/done' && counted.push(`${e.job} ${e.outcome}`));
-  // A copy of the model, so the default output folder (beside it) lands in a temporary folder.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-api-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const modelDir = path.join(dir, 'tiny-roberta');
   fs.cpSync(fixture('tiny-roberta'), modelDir, { recursive: true });
   const s = { log: silentLog, jobs, reports: { save: () => null }, state: undefined, cacheDir: null, selection: undefined } as never;
+  return { jobs, counted, dir, modelDir, s };
+}
+
+test('the test API counts the training tokens once, in the job; the command counts them once, in its picker, and its job reuses that count (before, the job counted them again: about 2 s on spam)', async () => {
+  const { jobs, counted, dir, modelDir, s } = await optimizeSetUp('ps-api-');
+  const { budgetAccountFor, runOptimize } = await import('../../../src/extension/commands/optimize');
   const config = { modelDir, tasks, budget: '0.8', candidates: 2, vocabTrim: true, settings, overwrite: true };
+  const encodes = countEncodes();
   try {
     const api = await runOptimize(s, config);
     assert.deepEqual(counted, ['optimize done'], 'no count before the job');
+    const apiEncodes = encodes.calls;
     const account = await budgetAccountFor(jobs, modelDir, tasks, { ...options, candidates: 2 });
+    assert.equal(encodes.calls - apiEncodes, settings.limitTrain, 'the picker encodes each training text once');
+    encodes.calls = 0;
     const command = await runOptimize(s, config, account);
+    assert.equal(encodes.calls, apiEncodes - settings.limitTrain, "the command's job encodes no training text to count tokens");
     assert.deepEqual(counted, ['optimize done', 'count done', 'optimize done']);
     assert.ok(api.status === 'done' && command.status === 'done');
     assert.equal(api.out, path.join(dir, 'tiny-roberta-probescale-80'));
     assert.equal(command.out, api.out);
     assert.deepEqual(command.report.selection, api.report.selection);
     assert.equal(api.report.selection.vocabTrim?.keptTokens, account!.keptTokens);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the job counts the training tokens again when the task data changed after the picker counted them, and trims to the new texts', async () => {
+  const { jobs, counted, dir, modelDir, s } = await optimizeSetUp('ps-changed-');
+  const { budgetAccountFor, runOptimize } = await import('../../../src/extension/commands/optimize');
+  const taskDir = path.join(dir, 'sentlen');
+  fs.cpSync(path.join(tasksDir, 'sentlen'), taskDir, { recursive: true });
+  const changed = [{ name: 's', path: taskDir, weight: 1 }];
+  const config = { modelDir, tasks: changed, budget: '0.8', candidates: 2, vocabTrim: true, settings, overwrite: true };
+  const opts = { ...options, candidates: 2 };
+  try {
+    const account = (await budgetAccountFor(jobs, modelDir, changed, opts))!;
+    // Edited between the picker and the job: every training text in capitals (other tokens).
+    const train = path.join(taskDir, 'train.jsonl');
+    const rows = fs.readFileSync(train, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: number });
+    fs.writeFileSync(train, rows.map((r) => JSON.stringify({ ...r, text: r.text.toUpperCase() })).join('\n') + '\n');
+    const encodes = countEncodes();
+    const run = await runOptimize(s, config, account);
+    assert.ok(encodes.calls >= settings.limitTrain, `the job encoded the training texts again (${encodes.calls} texts)`);
+    const fresh = (await budgetAccountFor(jobs, modelDir, changed, opts))!;
+    assert.ok(run.status === 'done');
+    assert.notEqual(fresh.keptTokens, account.keptTokens, 'the edit changed the tokens the texts use');
+    assert.equal(run.report.selection.vocabTrim?.keptTokens, fresh.keptTokens, 'trimmed to the edited texts, not the counted ones');
+    assert.deepEqual(counted, ['count done', 'optimize done', 'count done']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

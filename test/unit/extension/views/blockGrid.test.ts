@@ -2,7 +2,8 @@
  * The side view's prune form on a hand-made report with 10,000 blocks: one page of checkboxes
  * with Previous/Next and a line saying how many more there are (before, 10,000 checkboxes and a
  * 10,000-entry k dropdown were built), every block reachable by keyboard, and a bounded scores
- * table. The renderers run in node over a fake DOM.
+ * table; "All" and "None" of a 20,000-block report reach the host as block ranges, and hostile
+ * ranges are refused. The renderers run in node over a fake DOM.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ import type { ReportData } from '../../../../src/shared/protocol';
 import type { BlockGridOptions } from '../../../../webview/selection';
 import { repoRoot } from '../../../helpers';
 import { FakeElement, installFakeDom } from '../../../fakeDom';
+import { validateFromWebview } from '../../../../src/shared/validate';
+import { installVscodeStub, silentLog } from '../../../vscodeStub';
 
 /** The webview modules' exports this test uses (webview/ is typed with the DOM; the tests are not). */
 interface Webview {
@@ -23,6 +26,11 @@ interface Webview {
   topKChoices(blocks: number, current: number): number[];
   scoreRows(layers: readonly number[], best: number): { shown: number[]; hidden: number };
   bestPrefix(report: ReportData): number[];
+  allBlocks(report: ReportData): number[];
+  topK(report: ReportData, k: number): number[];
+  describeBlocks(kept: readonly number[]): string;
+  selectionMessage(report: ReportData, kept: readonly number[]): unknown;
+  commitParams(report: ReportData, kept: readonly number[]): unknown;
 }
 
 /** The webview modules, bundled as the extension bundles them (no Node, no toolkit). */
@@ -137,4 +145,77 @@ test('a 10,000-block report: the k dropdown and the scores table are bounded too
   assert.equal(shown.length + hidden, 10_001);
   assert.ok(shown.includes(0) && shown.includes(10_000) && shown.includes(t.bestLayer), JSON.stringify(shown.slice(-3)));
   assert.ok(bestPrefix(r).length <= 10_000);
+});
+
+test('"All" and "None" of a 20,000-block report reach the host through the protocol: the palette\'s Prune gets every block, a commit all of them (before, a list over 10,000 blocks was refused)', async () => {
+  installVscodeStub();
+  const { allBlocks, topK, selectionMessage, commitParams } = await webviewModules();
+  const { RelevanceViewProvider } = await import('../../../../src/extension/views/relevanceView');
+  const r = generatedReport(20_000);
+  const selections: number[][] = [];
+  const commits: unknown[] = [];
+  const host = {
+    snapshot: () => [],
+    handlers: { 'prune/commit': async (p: unknown) => (commits.push(p), { status: 'declined' }) } as never,
+    cancel: () => {},
+    selectionChanged: (_dir: string, kept: number[]) => selections.push(kept),
+  };
+  const provider = new RelevanceViewProvider({ path: '/ext' } as never, host, silentLog);
+  let receive: (m: unknown) => void = () => {};
+  const posted: unknown[] = [];
+  const webview = { options: {}, html: '', cspSource: 'x', asWebviewUri: () => 'x', onDidReceiveMessage: (f: (m: unknown) => void) => ((receive = f), { dispose() {} }), postMessage: async (m: unknown) => (posted.push(m), true) };
+  provider.resolveWebviewView({ webview, visible: true, onDidChangeVisibility: () => ({ dispose() {} }), onDidDispose: () => ({ dispose() {} }), show() {} } as never);
+  const all = allBlocks(r);
+  const message = selectionMessage(r, all);
+  assert.deepEqual(message, { type: 'selection', modelDir: '/m/huge', kept: [[0, 19_999]] }, 'All is one range');
+  assert.ok(JSON.stringify(message).length < 100);
+  // A scattered pick (every other block) is as many ranges as blocks and still passes.
+  const scattered = all.filter((b) => b % 2 === 0);
+  for (const kept of [all, [], scattered, topK(r, 15_000)]) {
+    const m = selectionMessage(r, kept);
+    assert.equal(validateFromWebview(m).ok, true, JSON.stringify(validateFromWebview(m)).slice(0, 200));
+    receive(m);
+  }
+  receive({ type: 'request', id: 1, method: 'prune/commit', params: commitParams(r, all) });
+  await new Promise((res) => setImmediate(res));
+  assert.deepEqual(selections.map((k) => k.length), [20_000, 0, 10_000, 15_000], 'the host gets every block of each selection');
+  assert.deepEqual(selections[0].slice(-2), [19_998, 19_999]);
+  assert.deepEqual(selections[2].slice(0, 3), [0, 2, 4]);
+  assert.deepEqual(commits, [{ modelDir: '/m/huge', layers: [[0, 19_999]] }]);
+  assert.deepEqual(posted, [{ type: 'reply', id: 1, result: { status: 'declined' } }]);
+  provider.dispose();
+});
+
+test('block ranges from a hostile page are refused before the host expands them: overlapping, reversed, past the largest report, too many', () => {
+  const sel = (kept: unknown) => validateFromWebview({ type: 'selection', modelDir: '/m', kept });
+  assert.equal(sel([[0, 999_999]]).ok, true, 'every block of the largest report a reader accepts');
+  const bad: [unknown, RegExp][] = [
+    [[[0, 1_000_000]], /range 0: not a pair of block indices from 0 to 999999/],
+    [[[0, Number.MAX_SAFE_INTEGER]], /range 0: not a pair/],
+    [[[3, 1]], /range 0: first block 3 after last 1/],
+    [[[0, 5], [5, 9]], /range 1: not after range 0 with a gap/],
+    [[[0, 5], [6, 9]], /range 1: not after range 0 with a gap/],
+    [[[4, 5], [0, 1]], /range 1: not after range 0/],
+    [[[0, 1, 2]], /range 0: not a pair/],
+    [[0, 1], /range 0: not a pair/],
+    [[['0', '1']], /range 0: not a pair/],
+    [[[0.5, 1]], /range 0: not a pair/],
+    [new Array(500_001).fill([0, 0]), /more than 500000 ranges/],
+    [{ 0: [0, 1], length: 1 }, /not an array/],
+  ];
+  for (const [kept, re] of bad) {
+    const r = sel(kept);
+    assert.equal(r.ok, false, JSON.stringify(kept).slice(0, 60));
+    assert.match((r as { error: string }).error, re);
+  }
+});
+
+test('a report of more blocks than the view can hold is refused by the reader with the limit, and the summary of a scattered pick stays one line', async () => {
+  assert.throws(() => generatedReport(1_000_001), /"model\.numLayers" is 1000001; ProbeScale reads reports of at most 1,000,000 blocks/);
+  const { describeBlocks } = await webviewModules();
+  const scattered = Array.from({ length: 10_000 }, (_, i) => 3 * i);
+  const text = describeBlocks(scattered);
+  assert.ok(text.length < 200, text);
+  assert.match(text, /^0, 3, 6, .* and 9,976 more ranges$/);
+  assert.equal(describeBlocks([0, 1, 2, 3, 7]), '0–3, 7');
 });

@@ -20,12 +20,12 @@ test('the message validator passes every protocol message and refuses malformed 
   const good: unknown[] = [
     { type: 'ready' },
     { type: 'cancel', jobId: 'job-1' },
-    { type: 'selection', modelDir: '/m', kept: [0, 2] },
+    { type: 'selection', modelDir: '/m', kept: [[0, 0], [2, 2]] },
     { type: 'rendered', modelDir: '/m', createdAt: 'x', kind: 'probe', sections: ['a'] },
     { type: 'request', id: 1, method: 'probe/start', params: {} },
     { type: 'request', id: 2, method: 'probe/start', params: { modelDir: '/m' } },
     { type: 'request', id: 3, method: 'report/open', params: {} },
-    { type: 'request', id: 4, method: 'prune/commit', params: { modelDir: '/m', layers: [0, 1] } },
+    { type: 'request', id: 4, method: 'prune/commit', params: { modelDir: '/m', layers: [[0, 1]] } },
     { type: 'request', id: 5, method: 'explorer/reveal', params: { path: '/m' } },
     { type: 'request', id: 6, method: 'optimize/start', params: {} },
     { type: 'request', id: 7, method: 'modelCard/open', params: { dir: '/m' } },
@@ -42,9 +42,9 @@ test('the message validator passes every protocol message and refuses malformed 
     [{ type: 'cancel' }, /field 'jobId': not a string/],
     [{ type: 'cancel', jobId: 7 }, /field 'jobId': not a string/],
     [{ type: 'ready', extra: 1 }, /unexpected field 'extra'/],
-    [{ type: 'selection', modelDir: '/m', kept: [0, -1] }, /field 'kept': entry 1: not a non-negative integer/],
-    [{ type: 'selection', modelDir: '/m', kept: [0.5] }, /entry 0/],
-    [{ type: 'selection', modelDir: '/m', kept: new Array(20_000).fill(0) }, /more than 10000 entries/],
+    [{ type: 'selection', modelDir: '/m', kept: [[0, 0], [2, -1]] }, /field 'kept': range 1: not a pair of block indices/],
+    [{ type: 'selection', modelDir: '/m', kept: [[0.5, 1]] }, /range 0/],
+    [{ type: 'selection', modelDir: '/m', kept: [0, 2] }, /range 0: not a pair/],
     [{ type: 'rendered', modelDir: 'x'.repeat(5000), createdAt: '', kind: '', sections: [] }, /longer than 4096/],
     [{ type: 'request', id: 1, method: 'fs/delete', params: {} }, /unknown request method "fs\/delete"/],
     [{ type: 'request', id: 1, method: 'export/save', params: { fileName: 'x.exe', format: 'exe', data: '' } }, /field 'format': not png, svg or md/],
@@ -113,7 +113,7 @@ test('the relevance view: strict CSP with a fresh nonce, resources from dist/ an
   assert.deepEqual(calls, ['cancel job-3', 'report/open'], 'only the valid messages reached the host');
   const replies = b.posted.filter((m) => m.type === 'reply') as Extract<ToWebview, { type: 'reply' }>[];
   assert.deepEqual(replies.map((r) => r.id), [9, 10, 11]);
-  assert.match(replies[0].error!, /refused: request prune\/commit: field 'params': field 'layers': entry 0/);
+  assert.match(replies[0].error!, /refused: request prune\/commit: field 'params': field 'layers': range 0/);
   assert.match(replies[1].error!, /refused: unknown request method/);
   assert.equal(replies[2].error, undefined);
   provider.dispose();
@@ -138,4 +138,29 @@ test(`task names and labels from files are drawn as text: ${HOSTILE}`, async () 
   assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'), html);
   assert.doesNotMatch(html, /<img/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a hostile page posting huge arrays: refused after reading a few entries, logged in one short line (before, the whole message was turned into JSON to log its first 200 characters)', async () => {
+  installVscodeStub();
+  const { checkIncoming } = await import('../../../../src/extension/views/relevanceView');
+  const warnings: string[] = [];
+  const log = { ...(silentLog as object), warn: (m: string) => warnings.push(m) } as never;
+  let read = 0;
+  // Entries past the first few count when something reads them as JSON.
+  const trap = { toJSON: () => (read++, 0) };
+  const huge = Array.from({ length: 2_000_000 }, (_, i) => (i < 10 ? 'x' : trap));
+  const replies: ToWebview[] = [];
+  assert.equal(checkIncoming({ type: 'selection', modelDir: '/m', kept: huge }, log, 'view', (r) => replies.push(r)), undefined);
+  assert.equal(checkIncoming({ type: 'request', id: 7, method: 'report/compare', params: { exclude: huge } }, log, 'view', (r) => replies.push(r)), undefined);
+  assert.equal(read, 0, 'the refused entries were not serialised');
+  assert.equal(warnings.length, 2);
+  for (const w of warnings) assert.ok(w.length < 500, w);
+  assert.match(warnings[0], /refused a message \(message selection: field 'kept': more than 500000 ranges\): \{"type":"selection","modelDir":"\/m","kept":\["x","x","x",/);
+  assert.match(warnings[0], /"…1999995 more"\]/);
+  assert.deepEqual(replies.map((r) => r.type === 'reply' && r.id), [7]);
+  const sections = (n: number, len: number) => ({ type: 'rendered', modelDir: '/m', createdAt: 'x', kind: 'probe', sections: Array(n).fill('s'.repeat(len)) });
+  assert.equal(validateFromWebview(sections(64, 64)).ok, true);
+  assert.match((validateFromWebview(sections(65, 8)) as { error: string }).error, /more than 64 sections/);
+  assert.match((validateFromWebview(sections(10_000, 4096)) as { error: string }).error, /more than 64 sections/);
+  assert.match((validateFromWebview(sections(3, 65)) as { error: string }).error, /entry 0: longer than 64 characters/);
 });
