@@ -678,7 +678,14 @@ async function compensatedCheck(page, workspace) {
   if (drawn !== compensated) throw new Error(`the chart drew ${drawn} compensated markers; the report measured ${compensated} compensated candidates`);
   const legend = await f.locator('#tradeoff .legend').first().innerText();
   for (const k of ['▲ compensated subset', '△ compensated heuristic (named)']) if (!legend.includes(k)) throw new Error(`the legend lacks "${k}": ${legend}`);
-  const table = await f.locator('#tradeoff-table').evaluate((e) => e.textContent ?? '');
+  // The table is drawn a page at a time: read every page (Next is clicked in the page, the table sits in a closed <details>).
+  let table = '';
+  for (let page = 0; page < 100; page++) {
+    table += await f.locator('#tradeoff-table').evaluate((e) => e.textContent ?? '');
+    const next = f.locator('#tradeoff-table-next');
+    if ((await next.count()) === 0 || (await next.evaluate((e) => e.disabled))) break;
+    await next.evaluate((e) => e.click());
+  }
   if (!table.includes('replaceme-bridge') || !table.includes('flap-uniform')) throw new Error('the table does not name the compensated heuristics');
   const [x, y] = (await canvas.getAttribute('data-compensated-at')).split('|')[0].split(',').map(Number);
   const box = await canvas.boundingBox();
