@@ -16,6 +16,9 @@ import type { ParamCounts } from '../../shared/params';
 import { LAYER_COUNT_KEYS } from './layerCount';
 import { notAFile, somethingAt } from '../util/fileKind';
 import { checkExportMatchesWeights } from './agreement';
+import { repeatedKeys, type RepeatedKey } from '../util/jsonKeys';
+import { shortName } from '../../shared/bounded';
+import type { LogFn } from '../runtime/session';
 
 export { parseGraphSource } from './graphSource';
 
@@ -46,6 +49,8 @@ export interface OpenModelOptions {
   from?: GraphSource;
   /** Where graphs built from safetensors are kept (default: defaultGraphCacheDir()). */
   graphCacheDir?: string;
+  /** Where the job's warnings go (config.json giving a key twice with different values); a job passes its context's log. */
+  log?: LogFn;
 }
 
 /** The options a job's settings give openModel (every job opens its model the same way). */
@@ -77,22 +82,48 @@ export function parseDtype(v: string): Dtype {
 const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5'];
 
 export function readConfig(dir: string): Record<string, unknown> {
+  return readConfigFile(dir).config;
+}
+
+/**
+ * config.json of `dir`, and a warning for each key it gives twice with different values. Python's
+ * json (so transformers) keeps the last value, as JSON.parse does: refusing would reject folders
+ * transformers loads, so the last value is used and the warning says so.
+ */
+export function readConfigFile(dir: string): { config: Record<string, unknown>; warnings: string[] } {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new BadInputError(`model folder not found: ${dir}. Pass a folder holding config.json, tokenizer files and onnx/model.onnx or model.safetensors.`);
   if (!somethingAt(file)) throw new BadInputError(`${dir} has no config.json; pass a Hugging Face style model folder (config.json, tokenizer.json, onnx/model.onnx or model.safetensors).`);
   const bad = notAFile(file);
   if (bad) throw new BadInputError(`${file} ${bad}; put the model's config.json there.`);
   let json: unknown;
+  let text: string;
   try {
     // Editors on Windows may save a byte-order mark; JSON.parse refuses it.
-    json = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    json = JSON.parse(text);
   } catch (e) {
     throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); fix or re-export the model folder.`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new BadInputError(`${file} holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a JSON object of settings such as {"model_type": "bert", ...}; fix or re-export the model folder.`);
   }
-  return json as Record<string, unknown>;
+  return { config: json as Record<string, unknown>, warnings: repeatedKeys(text, json).flatMap((r) => repeatedKeyWarning(file, r)) };
+}
+
+/** The warning for a key given with different values (none when every value is the same). */
+function repeatedKeyWarning(file: string, r: RepeatedKey): string[] {
+  if (new Set(r.values.map(sortedJson)).size === 1) return [];
+  const shown = r.values.map((v) => shortName(JSON.stringify(v), 80));
+  const name = r.at === '' ? `"${r.key}"` : `"${r.at}.${r.key}"`;
+  return [`${file} gives ${name} ${r.values.length === 2 ? 'twice' : `${r.values.length} times`}: ${shown.join(', then ')}; the last (${shown[shown.length - 1]}) is used, as transformers reads it. Remove the other${r.values.length === 2 ? '' : 's'} from config.json if the last is not what you meant.`];
+}
+
+/** JSON text with object keys sorted, so that two objects with the same entries in another order read as the same value. */
+function sortedJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${sortedJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
 export function resolveOnnxFile(dir: string, config: Record<string, unknown>, opts: OpenModelOptions = {}): string {
@@ -224,7 +255,8 @@ function graphVocabRows(model: OnnxModel): number | null {
 
 export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const abs = path.resolve(dir);
-  const config = readConfig(abs);
+  const { config, warnings } = readConfigFile(abs);
+  for (const w of warnings) opts.log?.('warn', w);
   if (config.model_type === undefined) throw new UnsupportedModelError(`${path.join(abs, 'config.json')} has no "model_type"; add the model's type (${SUPPORTED.join(', ')}) as Hugging Face's save_pretrained writes it.`);
   const architecture = String(config.model_type);
   if (!SUPPORTED.includes(architecture)) {

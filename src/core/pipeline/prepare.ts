@@ -19,7 +19,7 @@ export interface PreparedRun {
 
 export async function prepare(modelDir: string, specs: TaskSpec[], settings: ProbeSettings, ctx: JobContext): Promise<PreparedRun> {
   stage(ctx, 'load', `loading model ${modelDir}`);
-  const info = openModel(modelDir, openOptionsOf(settings));
+  const info = openModel(modelDir, { ...openOptionsOf(settings), log: ctx.log });
   try {
     const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength });
     if (tokenizer.maxLength < settings.maxLength) {

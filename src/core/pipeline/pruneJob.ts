@@ -13,7 +13,7 @@ import { PruneResult, TOOL_VERSION } from '../report';
 import { hashCommitted } from './commit';
 
 export async function runPruneJob(job: PruneJob, ctx: JobContext): Promise<PruneResult> {
-  const info = openModel(job.modelDir, job.settings);
+  const info = openModel(job.modelDir, { ...job.settings, log: ctx.log });
   try {
     const kept = validateKept(job.layers, info.numLayers);
     let files: string[] = [];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { firstDuplicateKey } from '../../../src/core/util/jsonKeys';
+import { firstDuplicateKey, repeatedKeys } from '../../../src/core/util/jsonKeys';
 
 test('firstDuplicateKey finds a key repeated in one object, at any depth, and names where', () => {
   assert.equal(firstDuplicateKey('{"a": 1, "b": {"a": 2}, "c": [{"a": 1}, {"a": 2}]}'), null);
@@ -15,4 +15,16 @@ test('firstDuplicateKey finds a key repeated in one object, at any depth, and na
   for (const text of ['{"a": 1, "b": {"a": 2}}', '{"a": "x\\":", "b": [{"c": 1}]}', '{"a": 1, "b": 2, "a": 3}', '{"m": {"w": {"x": 1, "x": 2}}}', '[{"x": 1, "x" : 2}]']) {
     assert.deepEqual(firstDuplicateKey(text, JSON.parse(text)), firstDuplicateKey(text), text);
   }
+});
+
+test('repeatedKeys lists every repeated key with each value it was given, in file order, at any depth', () => {
+  assert.deepEqual(repeatedKeys('{"a": 1, "b": {"a": 2}, "c": [{"a": 1}, {"a": 2}]}'), []);
+  assert.deepEqual(repeatedKeys('{"n": 12, "x": {"k": [1, {"y": 2}], "k": "s,}"}, "n" : 4 , "n":\n4}'), [
+    { key: 'k', at: 'x', values: [[1, { y: 2 }], 's,}'] },
+    { key: 'n', at: '', values: [12, 4, 4] },
+  ]);
+  assert.deepEqual(repeatedKeys('[{"x": null, "x": {}}]'), [{ key: 'x', at: '[]', values: [null, {}] }]);
+  // With the parsed value, a clean text is let through by the count.
+  assert.deepEqual(repeatedKeys('{"a": "x\\":", "b": [{"c": 1}]}', { a: 'x":', b: [{ c: 1 }] }), []);
+  assert.deepEqual(firstDuplicateKey('{"n": 12, "n": 4}'), { key: 'n', at: '' }, 'firstDuplicateKey still names only where');
 });

@@ -211,6 +211,35 @@ test('an ONNX export beside safetensors of another model is refused; the same mo
   openModel(pruned, { graphCacheDir }).model.close();
 });
 
+test('config.json giving a key twice: the last value is used, as transformers reads it, and the CLI warns once naming the key, both values and the file (identical repeats stay silent)', () => {
+  // Python's json keeps the last value too, so refusing would reject folders transformers loads.
+  const twice = (first: string) => (d: string) => {
+    const file = path.join(d, 'config.json');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('{', `{\n  "num_hidden_layers": ${first},\n  "hidden_size": 32,\n  "id2label": {"0": "a", "1": "b", "0": "a"},`));
+  };
+  const cli = (dir: string, out: string) => spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'prune', dir, '--layers', '0,1', '--out', path.join(tmp, out)], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cli-cache') } });
+  const dir = copy('tiny-bert', twice('12'), true);
+  const r = cli(dir, 'dup-12-4');
+  assert.equal(r.status, 0, r.stderr);
+  const warned = r.stderr.split('\n').filter((l) => l.includes('config.json gives'));
+  assert.deepEqual(warned, [`warn: ${path.join(dir, 'config.json')} gives "num_hidden_layers" twice: 12, then 4; the last (4) is used, as transformers reads it. Remove the other from config.json if the last is not what you meant.`]);
+  // Read as 4 blocks, as the unedited folder is.
+  assert.match(r.stdout, /^kept blocks 0,1: 152,384 of 169,472 parameters/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(tmp, 'dup-12-4', 'config.json'), 'utf8')).num_hidden_layers, 2);
+  // The other way round, the last value (12) is what the graph is checked against.
+  const back = cli(copy('tiny-bert', twice('4'), true), 'dup-4-12');
+  assert.equal(back.status, 0, back.stderr);
+  const reversed = copy('tiny-bert', (d) => {
+    const file = path.join(d, 'config.json');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"num_hidden_layers": 4', '"num_hidden_layers": 4, "num_hidden_layers": 12'));
+  }, true);
+  const refused = cli(reversed, 'dup-reversed');
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /config\.json gives "num_hidden_layers" twice: 4, then 12; the last \(12\) is used/);
+  assert.match(refused.stderr, /has 4 blocks but config\.json says 12/);
+  assert.doesNotMatch(back.stderr, /gives/, 'a repeat with the same value is not warned');
+});
+
 /** float32 → IEEE half, rounded to nearest (normal range only: the fixture's weights are small). */
 function toHalf(x: number): number {
   const f = new Float32Array([x]);
