@@ -96,7 +96,7 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
       }
     },
     'report/openEditor': async ({ path: p }) => ({ opened: await openReportEditor(p) }),
-    'report/compare': async ({ exclude }) => ({ reports: await pickReportsToCompare(services, exclude) }),
+    'report/compare': ({ exclude, room }) => pickReportsToCompare(services, exclude, room),
     'export/save': async ({ fileName, format, data }) => ({ saved: await saveExport(services, fileName, format, data) }),
   };
 

@@ -210,6 +210,17 @@ export interface ReportData {
  */
 export type JobKind = 'probe' | 'prune' | 'eval' | 'optimize' | 'count';
 
+/** Reports the report editor overlays on its own (one colour each with it: the charts' six). */
+export const COMPARE_REPORTS = 5;
+
+/** What "Compare with…" read: the reports, the picks refused (file and why) and those past the editor's room. */
+export interface ComparePicks {
+  reports: { report: ReportData; source: string }[];
+  refused: { source: string; reason: string }[];
+  /** Picks not read because the editor had no room for them: how many, and the first NAMES_LISTED files. */
+  leftOut: { count: number; sources: string[] };
+}
+
 /** The most blocks a report may have (the reader refuses more): far above any encoder, and bounds every block list the host expands. */
 export const MAX_BLOCKS = 1_000_000;
 
@@ -274,9 +285,12 @@ export interface Requests {
   'report/openEditor': { params: { path: string }; result: { opened: boolean } };
   /**
    * Lets the user pick more reports (saved ones and committed folders' probescale-report.json)
-   * to compare with; returns them as read. The webview overlays those of the same source model.
+   * to compare with; reads at most `room` of them (the editor overlays at most COMPARE_REPORTS)
+   * and returns them as read, with the picks it refused and those left out. `exclude`: the report
+   * open in the editor, then those overlaid already. The webview overlays those of the same
+   * source model.
    */
-  'report/compare': { params: { exclude: string[] }; result: { reports: { report: ReportData; source: string }[] } };
+  'report/compare': { params: { exclude: string[]; room: number }; result: ComparePicks };
   /**
    * Saves an exported chart or table under the workspace's `.probescale/exports/` (else asks
    * where). `data` is base64 for png, text for svg and md. Returns the file written, null when

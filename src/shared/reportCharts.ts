@@ -733,7 +733,7 @@ export function sameSource(a: ReportData, b: ReportData): boolean {
 /** A short name for a report in a comparison: its budget, tasks and vocabulary trimming. */
 export function reportLabel(r: ReportData): string {
   const s = r.selection;
-  const tasks = Object.keys(r.tasks).join('+');
+  const tasks = nameList(Object.keys(r.tasks), '+');
   if (!s) return `${r.kind} ${tasks}`;
   return `${(100 * s.budget.fraction).toFixed(0)} % ${tasks}${s.vocabTrim ? ' vocab-trim' : ''}`;
 }

@@ -8,7 +8,7 @@
  * Reusable by any ProbeScale webview: `validateFromWebview(raw)` for the relevance view's union,
  * `checkObject`/`field` helpers for other message sets.
  */
-import { MAX_BLOCKS, type FromWebview, type Method, type ReportData, type ToWebview } from './protocol';
+import { COMPARE_REPORTS, MAX_BLOCKS, type ComparePicks, type FromWebview, type Method, type ReportData, type ToWebview } from './protocol';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -79,7 +79,11 @@ const PARAMS: { [M in Method]: Record<string, Check> } = {
   'optimize/start': { modelDir: optional(isString) },
   'modelCard/open': { dir: isString },
   'report/openEditor': { path: isString },
-  'report/compare': { exclude: isStringList },
+  // The open report and those overlaid: at most 1 + COMPARE_REPORTS files; room for at most COMPARE_REPORTS more.
+  'report/compare': {
+    exclude: (v) => (Array.isArray(v) && v.length > 1 + COMPARE_REPORTS ? `more than ${1 + COMPARE_REPORTS} files` : isStringList(v)),
+    room: (v) => isIndex(v) ?? ((v as number) > COMPARE_REPORTS ? `more than ${COMPARE_REPORTS}` : null),
+  },
   'export/save': { fileName: isString, format: (v) => (v === 'png' || v === 'svg' || v === 'md' ? null : 'not png, svg or md'), data: isExportData },
 };
 
@@ -178,6 +182,21 @@ export function checkReportData(v: unknown): string | null {
   if (e) return e;
   const m = (v as ReportData).model;
   return m.params.perBlock.length === m.numLayers ? null : `'model': ${m.params.perBlock.length} perBlock entries for ${m.numLayers} blocks`;
+}
+
+/**
+ * The host's answer to "Compare with…" as the editor uses it: the envelope (each report with a
+ * source, the refusals with reasons, the left-out count). Each report is checked on its own
+ * (checkReportData) by the editor, so one damaged file is refused without the others, and the
+ * editor overlays no more than it has room for whatever the host sends.
+ */
+export function checkComparePicks(v: unknown): Checked<ComparePicks> {
+  const e = fields(v, {
+    reports: (r) => every(r, (x) => fields(x, { source: isString })),
+    refused: (r) => every(r, (x) => fields(x, { source: isString, reason: isText })),
+    leftOut: (l) => fields(l, { count: isIndex, sources: (x) => every(x, isString) }),
+  });
+  return e ? { ok: false, error: e } : { ok: true, value: v as ComparePicks };
 }
 
 const JOB_KINDS = ['probe', 'prune', 'eval', 'optimize', 'count'];

@@ -4,7 +4,8 @@
  * and exports (PNG, SVG, Markdown). Everything it draws comes from src/shared/reportCharts.ts;
  * it talks to the host only through ../vscodeApi (typed by src/shared/protocol.ts).
  */
-import { assertNever, toBlockRanges, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
+import { assertNever, COMPARE_REPORTS, toBlockRanges, type ExportFormat, type ReportData, type SelectionData, type ToWebview } from '../../src/shared/protocol';
+import { checkComparePicks, checkReportData } from '../../src/shared/validate';
 import { verdictOfSelection } from '../../src/shared/verdict';
 import {
   HEAT_METRICS,
@@ -40,7 +41,7 @@ import {
   type TradeoffPoint,
   type TradeoffSeries,
 } from '../../src/shared/reportCharts';
-import { nameList, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../../src/shared/bounded';
+import { NAMES_LISTED, nameList, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../../src/shared/bounded';
 import { readTheme } from '../charts';
 import { el, pagedTable, pager, table } from '../dom';
 import { basename, when } from '../format';
@@ -116,6 +117,8 @@ class ReportEditor {
   private state: EditorState = restoreState(this.host.state);
   private shown: Shown | null = null;
   private compare: Shown[] = [];
+  /** What the last "Compare with…" did not overlay, and why (one line each). */
+  private compareNotes: string[] = [];
   private chart: TradeoffChart | undefined;
   /** The clicked point; `own` when it belongs to this editor's report (only those can be committed). */
   private selected: { point: TradeoffPoint; series: string; own: boolean } | null = null;
@@ -290,11 +293,12 @@ class ReportEditor {
         this.render();
       }),
       button('Compare with…', 'compare', () => void this.pickCompare(), 'Overlay other reports of the same source model'),
-      ...(this.compare.length ? [button('Clear comparison', 'compare-clear', () => ((this.compare = []), this.render()))] : []),
+      ...(this.compare.length || this.compareNotes.length ? [button('Clear comparison', 'compare-clear', () => ((this.compare = []), (this.compareNotes = []), this.render()))] : []),
     );
     const legend = el('p', { class: 'legend', text: `${markerKinds(list.map((l) => l.series)).map((k) => `${MARKER_KEY[k].glyph} ${MARKER_KEY[k].text}${k === 'heuristic' || k === 'compensatedHeuristic' ? ' (named)' : ''}`).join(' · ')} · ◯ ProbeScale's pick · line: fitted curve P(n) = P∞ − a·n^(−α), shaded: its 5–95 % bootstrap band · dashed vertical: budget · dotted horizontal: ${(100 * main.targetRetention).toFixed(0)} % target retention. Points are cross-validated on the training rows (what selection used); test accuracy is shown where it was measured.` });
     const notes = list.flatMap((l) => l.series.notes.map((n) => `${list.length > 1 ? `${l.name}: ` : ''}${n}`));
-    const rejected = this.compare.filter((c) => !sameSource(report, c.report)).map((c) => `${basename(c.source)} is from another model (${c.report.model.architecture}, ${c.report.model.params.total.toLocaleString('en-US')} parameters) and is not overlaid.`);
+    // Overlaid reports were of this model when picked; the open file may have been rewritten since.
+    const rejected = this.compare.filter((c) => !sameSource(report, c.report)).map((c) => `Not overlaid: ${shortName(basename(c.source))} ${otherModel(c.report, report)}`);
     const alt = el('details', { id: 'tradeoff-table-box' }, el('summary', { text: `Table: the ${main.points.length} measured subsets` }), this.pointTable(list[0].name, main));
     const section = el(
       'section',
@@ -306,6 +310,7 @@ class ReportEditor {
       hover,
       legend,
       ...[...notes, ...rejected].map((n) => el('p', { class: 'note', text: n })),
+      ...this.compareNotices(),
       detail,
       ...(list.length > 1 ? [this.compareTable(list)] : []),
       alt,
@@ -364,15 +369,75 @@ class ReportEditor {
     return el('span', {}, mark, name);
   }
 
+  /**
+   * Asks the host for reports to overlay, at most COMPARE_REPORTS in all: it reads no more than
+   * there is room for and says which picks it refused or left out. Each report it sends is
+   * checked here too (a damaged one, one of another model, or one with nothing to overlay is
+   * refused by name); the notices say what was not overlaid and why.
+   */
   private async pickCompare(): Promise<void> {
-    try {
-      const exclude = [this.shown!.source, ...this.compare.map((c) => c.source)];
-      const { reports } = await this.host.request('report/compare', { exclude });
-      this.compare.push(...reports.map((r) => ({ report: r.report, source: r.source })));
+    const shown = this.shown!;
+    const room = COMPARE_REPORTS - this.compare.length;
+    if (room <= 0) {
+      this.compareNotes = [`${COMPARE_REPORTS} reports are overlaid already, the most this editor draws beside one report (one colour each); clear the comparison to pick others.`];
       this.render();
-    } catch (e) {
-      this.say(`Compare failed: ${(e as Error).message}`);
+      return;
     }
+    let answer: unknown;
+    try {
+      answer = await this.host.request('report/compare', { exclude: [shown.source, ...this.compare.map((c) => c.source)], room });
+    } catch (e) {
+      this.say(`Compare failed: ${shortName((e as Error).message, SENTENCE_CHARS)}`);
+      return;
+    }
+    const checked = checkComparePicks(answer);
+    if (!checked.ok) {
+      this.say(`Compare failed: the extension's answer cannot be used (${shortName(checked.error, SENTENCE_CHARS)}); nothing was overlaid.`);
+      return;
+    }
+    const { reports, refused, leftOut } = checked.value;
+    const notes = refused.map((r) => `${shortName(basename(r.source))} ${shortName(r.reason, SENTENCE_CHARS)}`);
+    // The host reads no more than `room`; should it send more, the rest are left out here.
+    const past = reports.slice(room).map((r) => r.source);
+    for (const r of reports.slice(0, room)) {
+      const why = this.cannotOverlay(r.report, r.source);
+      if (why) notes.push(`${shortName(basename(r.source))} ${why}`);
+      else this.compare.push(r);
+    }
+    const count = leftOut.count + past.length;
+    if (count) {
+      const names = [...leftOut.sources, ...past].slice(0, Math.min(count, NAMES_LISTED)).map(basename);
+      notes.push(`${count.toLocaleString('en-US')} more picked report${count === 1 ? ' was' : 's were'} left out (${nameList(names)}${count > names.length ? ` and ${(count - names.length).toLocaleString('en-US')} more` : ''}): this editor overlays at most ${COMPARE_REPORTS} reports on the open one, one colour each. Clear the comparison to pick others.`);
+    }
+    this.compareNotes = notes;
+    this.render();
+  }
+
+  /** Why a report the host sent is not overlaid on the open one; null when it is. */
+  private cannotOverlay(report: unknown, source: string): string | null {
+    const damaged = checkReportData(report);
+    if (damaged) return `is not a report this editor can draw (${shortName(damaged, SENTENCE_CHARS)}); restore it, or make a new one.`;
+    const r = report as ReportData;
+    const open = this.shown!;
+    if (source === open.source || this.compare.some((c) => c.source === source)) return 'is shown already.';
+    if (!sameSource(open.report, r)) return otherModel(r, open.report);
+    if (!r.selection) return `is a ${shortName(r.kind)} report: it has no measured subsets to overlay. Compare optimize reports of this model.`;
+    try {
+      tradeoffSeries(r, { task: this.state.task, axis: this.state.axis });
+    } catch (e) {
+      return `cannot be drawn (${shortName((e as Error).message, SENTENCE_CHARS)}); restore it, or make a new one.`;
+    }
+    return null;
+  }
+
+  /** The notices of the last pick: the first NAMES_LISTED, then how many more (the log has each). */
+  private compareNotices(): HTMLElement[] {
+    if (this.compareNotes.length === 0) return [];
+    const shown = this.compareNotes.slice(0, NAMES_LISTED);
+    const more = this.compareNotes.length - shown.length;
+    const box = el('div', { id: 'compare-notes' }, ...shown.map((n) => el('p', { class: 'note warn', text: `Not overlaid: ${n}` })), ...(more ? [el('p', { class: 'note', text: `and ${more} more not overlaid (the ProbeScale output channel names each).` })] : []));
+    box.setAttribute('role', 'status');
+    return [box];
   }
 
   private select(point: TradeoffPoint, series: string, own: boolean): void {
@@ -488,4 +553,10 @@ function taskChoices(tasks: string[], current: string | null): string[] {
   const choices = tasks.slice(0, TASK_CHOICES);
   if (current !== null && tasks.includes(current) && !choices.includes(current)) choices.push(current);
   return choices;
+}
+
+/** Why a report of another source model is not overlaid, naming both models. */
+function otherModel(r: ReportData, open: ReportData): string {
+  const model = (x: ReportData) => `${shortName(x.model.architecture)}, ${x.model.numLayers.toLocaleString('en-US')} blocks, ${x.model.params.total.toLocaleString('en-US')} parameters`;
+  return `is from another model (${model(r)}; the open report: ${model(open)}): only reports of the same source model share the chart's axes.`;
 }

@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../../core/commit/atomicDir';
 import { BadInputError } from '../../core/errors';
-import { ExportFormat, ReportData } from '../../shared/protocol';
+import { ComparePicks, ExportFormat } from '../../shared/protocol';
 import { isExportName } from '../../shared/reportCharts';
-import { readReportFile } from '../reports/reportStore';
 import { Services } from '../services';
 import { displayPath } from '../workspace/discovery';
+import { readComparePicks } from './comparePicks';
 import { REPORT_EDITOR_VIEW_TYPE } from './reportEditor';
 
 export const EXPORTS_DIR = path.join('.probescale', 'exports');
@@ -30,30 +30,29 @@ export async function workspaceReports(s: Services, exclude: ReadonlySet<string>
   return [...new Set(files)].filter((f) => !exclude.has(path.resolve(f)));
 }
 
-/** Asks which reports to compare with; returns those that read as reports (others are logged). */
-export async function pickReportsToCompare(s: Services, exclude: string[]): Promise<{ report: ReportData; source: string }[]> {
+/**
+ * Asks which reports to compare with and reads at most `room` of them (comparePicks.ts); the
+ * picks refused or left out go back to the editor, which names them, and to the log.
+ */
+export async function pickReportsToCompare(s: Services, exclude: string[], room: number): Promise<ComparePicks> {
+  const none: ComparePicks = { reports: [], refused: [], leftOut: { count: 0, sources: [] } };
   const files = await workspaceReports(s, new Set(exclude.map((f) => path.resolve(f))));
   const items: ReportItem[] = files.map((file) => ({ label: path.basename(path.dirname(file)) === 'reports' ? path.basename(file, '.json') : path.basename(path.dirname(file)), description: displayPath(file), file }));
+  const more = `at most ${room} more`;
   let chosen: string[] = [];
   if (items.length > 0) {
-    const picked = await vscode.window.showQuickPick(items, { title: 'ProbeScale: Compare with…', placeHolder: 'Reports of the same source model are overlaid; tick one or more', canPickMany: true });
-    if (!picked) return [];
+    const picked = await vscode.window.showQuickPick(items, { title: `ProbeScale: Compare with… (${more})`, placeHolder: `Reports of the same source model are overlaid, ${more}; tick one or more`, canPickMany: true });
+    if (!picked) return none;
     chosen = picked.map((i) => i.file);
   }
   if (chosen.length === 0) {
-    const browsed = await vscode.window.showOpenDialog({ title: 'ProbeScale: reports to compare', canSelectMany: true, filters: { 'ProbeScale report': ['json'] }, openLabel: 'Compare' });
+    const browsed = await vscode.window.showOpenDialog({ title: `ProbeScale: reports to compare (${more})`, canSelectMany: true, filters: { 'ProbeScale report': ['json'] }, openLabel: 'Compare' });
     chosen = (browsed ?? []).map((u) => u.fsPath);
   }
-  const out: { report: ReportData; source: string }[] = [];
-  for (const file of chosen) {
-    try {
-      out.push({ report: readReportFile(file).report, source: file });
-    } catch (e) {
-      s.log.warn(`compare: skipping ${file}: ${(e as Error).message}`);
-      void vscode.window.showWarningMessage(`ProbeScale: ${(e as Error).message}`);
-    }
-  }
-  return out;
+  const picks = readComparePicks(chosen, exclude, room);
+  for (const r of picks.refused) s.log.warn(`compare: not overlaid: ${r.source} ${r.reason}`);
+  if (picks.leftOut.count) s.log.warn(`compare: ${picks.leftOut.count} more picked report(s) left out (at most ${room} more are overlaid), e.g. ${picks.leftOut.sources.join(', ')}`);
+  return picks;
 }
 
 const EXTENSION: Record<ExportFormat, string> = { png: '.png', svg: '.svg', md: '.md' };

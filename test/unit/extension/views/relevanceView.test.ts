@@ -30,7 +30,7 @@ test('the message validator passes every protocol message and refuses malformed 
     { type: 'request', id: 6, method: 'optimize/start', params: {} },
     { type: 'request', id: 7, method: 'modelCard/open', params: { dir: '/m' } },
     { type: 'request', id: 8, method: 'report/openEditor', params: { path: '/m/probescale-report.json' } },
-    { type: 'request', id: 9, method: 'report/compare', params: { exclude: ['/a.json'] } },
+    { type: 'request', id: 9, method: 'report/compare', params: { exclude: ['/a.json'], room: 5 } },
     { type: 'request', id: 10, method: 'export/save', params: { fileName: 'm-tradeoff.png', format: 'png', data: 'iVBORw0KGgo=' } },
   ];
   for (const m of good) assert.deepEqual(validateFromWebview(m), { ok: true, value: m }, JSON.stringify(m));
