@@ -18,7 +18,6 @@ import { notAFile, somethingAt } from '../util/fileKind';
 import { checkExportMatchesWeights } from './agreement';
 import { repeatedKeys, type RepeatedKey } from '../util/jsonKeys';
 import { shortName } from '../../shared/bounded';
-import type { LogFn } from '../runtime/session';
 
 export { parseGraphSource } from './graphSource';
 
@@ -50,7 +49,7 @@ export interface OpenModelOptions {
   /** Where graphs built from safetensors are kept (default: defaultGraphCacheDir()). */
   graphCacheDir?: string;
   /** Where the job's warnings go (config.json giving a key twice with different values); a job passes its context's log. */
-  log?: LogFn;
+  log?: (level: 'warn', message: string) => void;
 }
 
 /** The options a job's settings give openModel (every job opens its model the same way). */
