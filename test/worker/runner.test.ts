@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ProbeJob, ProgressEvent } from '../../src/core/jobs';
 import { DEFAULT_SETTINGS } from '../../src/core/settings';
@@ -55,4 +57,22 @@ test('a job that misses the grace period releases its caller at once; the worker
   const report = await runner.run(small(fixture('tiny-bert')), {});
   assert.equal(report.tasks.sentlen.layers.length, 5);
   await runner.dispose();
+});
+
+test('a warning from opening the model (config.json giving a key twice) reaches the host through the job log, which the extension writes to its output channel', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-runner-'));
+  try {
+    const model = path.join(dir, 'm');
+    fs.cpSync(fixture('tiny-bert'), model, { recursive: true });
+    const config = path.join(model, 'config.json');
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('{', '{\n  "num_hidden_layers": 12,'));
+    const runner = new WorkerJobRunner(workerPath);
+    const logged: string[] = [];
+    const result = await runner.run({ type: 'prune', modelDir: model, layers: [0, 1], out: path.join(dir, 'out'), settings: {} }, { log: (level, message) => logged.push(`${level}: ${message}`) });
+    await runner.dispose();
+    assert.equal((result as { params: { before: number } }).params.before, 169_472, 'read as 4 blocks');
+    assert.deepEqual(logged.filter((l) => l.includes('config.json gives')), [`warn: ${config} gives "num_hidden_layers" twice: 12, then 4; the last (4) is used, as transformers reads it. Remove the other from config.json if the last is not what you meant.`]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
