@@ -56,14 +56,17 @@ export interface WriteNeed {
 
 /**
  * Why the disk refused and what to do, for a message about `target`: `reason` ("the disk is
- * full (ENOSPC): it needs 2.1 MB; 4.0 kB free there") and `advice` ("free at least 2.1 MB on
- * that disk, or <elsewhere>"), where `elsewhere` is how the caller's user writes to another disk.
+ * full (ENOSPC): it needs 2.1 MB, 4.0 kB free there") and `advice` ("free at least 2.1 MB on
+ * that disk, or give --out a path on another disk"), where `elsewhere(where)` says how the
+ * caller's user names another path ("give {{out}} a path " + where).
  */
-export function diskReason(errno: string, target: string, need: WriteNeed, elsewhere: string, sysPath?: string): { reason: string; advice: string } {
-  if (errno === 'EROFS') return { reason: 'the disk is read-only (EROFS)', advice: `${elsewhere}, or remount that disk read-write` };
+export function diskReason(errno: string, target: string, need: WriteNeed, elsewhere: (where: string) => string, sysPath?: string): { reason: string; advice: string } {
+  if (errno === 'EROFS') return { reason: 'the disk is read-only (EROFS)', advice: `${elsewhere('on another disk')}, or remount that disk read-write` };
   if (!FULL.includes(errno)) {
-    const on = sysPath && path.resolve(sysPath) !== path.resolve(target) ? ` on ${sysPath}` : '';
-    return { reason: `permission denied (${errno})${on}`, advice: `${elsewhere}, or give yourself write permission there` };
+    // A temporary's name means nothing to the user: its folder is what refused.
+    const refused = sysPath && (sysPath.includes('.probescale-tmp-') ? path.dirname(sysPath) : sysPath);
+    const on = refused && path.resolve(refused) !== path.resolve(target) ? ` in ${refused}` : '';
+    return { reason: `permission denied (${errno})${on}`, advice: `${elsewhere('you can write to')}, or give yourself write permission there` };
   }
   const free = freeBytes(target);
   const shownFree = free === undefined ? '' : `${diskBytes(free)} free there`;
@@ -73,7 +76,7 @@ export function diskReason(errno: string, target: string, need: WriteNeed, elsew
   // What was written has been removed again, so it is free once more: the output needs more than that.
   else if (need.written) facts = `it filled after ${diskBytes(need.written)} of the output were written, and the output needs more${free === undefined ? '' : ` (${shownFree} now that those are removed)`}`;
   const short = need.needed !== undefined && free !== undefined && need.needed > free ? `at least ${diskBytes(need.needed - free)}` : 'space';
-  return { reason: facts ? `${full}: ${facts}` : full, advice: `free ${short} on that disk, or ${elsewhere}` };
+  return { reason: facts ? `${full}: ${facts}` : full, advice: `free ${short} on that disk, or ${elsewhere('on another disk')}` };
 }
 
 export interface DiskErrorOptions extends WriteNeed {
@@ -91,7 +94,7 @@ export interface DiskErrorOptions extends WriteNeed {
 export function diskWriteError(e: unknown, target: string, opts: DiskErrorOptions = {}): DiskWriteError | undefined {
   const errno = diskErrno(e);
   if (errno === undefined) return undefined;
-  const elsewhere = opts.param ? `give {{${opts.param}}} a path on another disk` : 'write to another disk';
+  const elsewhere = (where: string) => (opts.param ? `give {{${opts.param}}} a path ${where}` : `write to a path ${where}`);
   const { reason, advice } = diskReason(errno, target, opts, elsewhere, (e as NodeJS.ErrnoException).path);
   const where = opts.param ? `{{${opts.param}}} ${shownValue(target)}` : target;
   const bad = opts.param ? { param: opts.param, value: target } : undefined;
