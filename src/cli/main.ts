@@ -370,8 +370,7 @@ function preflight(job: Job, out: string | undefined): string | undefined {
 /** Writes a report to `file` (paths relative to it, see core/reportPaths.ts). */
 function writeReportFile(file: string, report: object): void {
   // The folder exists: preflight made it before the job ran.
-  const abs = path.resolve(file);
-  writeFileAtomic(abs, reportFileText(report, abs));
+  writeFileAtomic(file, reportFileText(report, path.resolve(file)), 'out');
 }
 
 /** Runs the job, clears the progress line, and shows its result (writing --out where asked). */

@@ -114,6 +114,22 @@ export class UnsupportedModelError extends ProbeScaleError {
   }
 }
 
+/**
+ * An output that could not be written because of its disk, not its contents: the disk is full
+ * (ENOSPC, EDQUOT: code `disk-full`) or will not take writes (EROFS, EACCES, EPERM: code
+ * `not-writable`). `errno` is the system's code. Built by core/util/diskErrors.ts, the one place
+ * that words these, so the CLI, the extension and the feature cache all say the same thing.
+ */
+export class DiskWriteError extends ProbeScaleError {
+  constructor(
+    readonly errno: string,
+    message: string,
+    bad?: BadValue,
+  ) {
+    super(errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : 'not-writable', message, bad);
+  }
+}
+
 /** Cancellation is not an error for users; it is thrown so that work unwinds, then reported as "cancelled". */
 export class CancelledError extends Error {
   constructor() {

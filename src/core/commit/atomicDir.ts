@@ -8,6 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, Param, badValue, throwIfAborted } from '../errors';
+import { diskWriteError, freeBytes } from '../util/diskErrors';
 
 const TMP_MARK = '.probescale-tmp-';
 
@@ -124,16 +125,21 @@ function assertParentWritable(param: Param, dest: string, abs: string): void {
   try {
     for (const m of missing) fs.mkdirSync(m);
   } catch (e) {
-    throw badValue(param, dest, `cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}). Choose a path you can write to.`);
+    throw diskWriteError(e, dest, { param, kept: 'no work was started' }) ?? badValue(param, dest, `cannot create the folder ${parent} (${(e as NodeJS.ErrnoException).code}). Choose a path you can write to.`);
   }
   const probe = tmpSibling(abs);
   try {
     fs.mkdirSync(probe);
     fs.rmdirSync(probe);
   } catch (e) {
-    throw badValue(param, dest, `the folder ${parent} is not writable (${(e as NodeJS.ErrnoException).code}); choose a path you can write to.`);
+    throw diskWriteError(e, dest, { param, kept: 'no work was started' }) ?? badValue(param, dest, `the folder ${parent} is not writable (${(e as NodeJS.ErrnoException).code}); choose a path you can write to.`);
   }
+  // A disk without one free block takes no output: say so now, not after a run of minutes.
+  if ((freeBytes(parent) ?? Infinity) < MIN_FREE) throw diskWriteError(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }), dest, { param, kept: 'no work was started' })!;
 }
+
+/** Free bytes below which an output disk counts as full before any work (one filesystem block). */
+const MIN_FREE = 4096;
 
 /** The output folder exists and replacing it was not asked for. */
 export function outExists(dest: string): BadInputError {
@@ -189,32 +195,66 @@ export interface CommitOptions {
  * complete. Modes follow the umask (no 0700 from mkdtemp).
  */
 export async function writeFolderAtomically(dest: string, overwrite: boolean, fill: (tmpDir: string) => Promise<void>, opts: CommitOptions = {}): Promise<string> {
-  const abs = preflightOutput(dest, 'folder', overwrite, opts.sources ?? [], opts.param);
+  const param = opts.param ?? 'out';
+  const abs = preflightOutput(dest, 'folder', overwrite, opts.sources ?? [], param);
   const tmp = tmpSibling(abs);
-  fs.mkdirSync(tmp);
+  let old: string | undefined;
   try {
+    fs.mkdirSync(tmp);
     await fill(tmp);
     throwIfAborted(opts.signal);
     if (fs.existsSync(abs)) {
-      const old = tmpSibling(abs);
+      old = tmpSibling(abs);
       fs.renameSync(abs, old);
       fs.renameSync(tmp, abs);
-      fs.rmSync(old, { recursive: true, force: true });
     } else {
       fs.renameSync(tmp, abs);
     }
-    return abs;
   } catch (e) {
+    const written = bytesUnder(tmp);
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    // The earlier folder was moved aside but the new one could not take its place: put it back.
+    if (old !== undefined && !fs.existsSync(abs)) fs.renameSync(old, abs);
+    const kept = fs.existsSync(abs) ? `the folder already at ${dest} is untouched` : undefined;
+    throw diskWriteError(e, dest, { param, written, kept }) ?? e;
   }
+  // The new folder is in place: failing to remove the earlier one (left under a temporary name,
+  // which the next run beside it removes) does not make the commit fail.
+  try {
+    if (old !== undefined) fs.rmSync(old, { recursive: true, force: true });
+  } catch {
+    // Left for the next run's cleanStaleTemporaries.
+  }
+  return abs;
+}
+
+/** Bytes of the files under `p` (each inode once; 0 when absent): what a failed commit had written. */
+function bytesUnder(p: string): number {
+  const seen = new Set<number>();
+  let total = 0;
+  const walk = (at: string) => {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(at);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) for (const n of namesIn(at)) walk(path.join(at, n));
+    else if (st.isFile() && !seen.has(st.ino)) {
+      seen.add(st.ino);
+      total += st.size;
+    }
+  };
+  walk(p);
+  return total;
 }
 
 /**
  * Replaces a file by writing a sibling temporary file and renaming it over the target: `data`, or
- * whatever `data(tmp)` writes to the temporary path. The temporary file never outlives a failure.
+ * whatever `data(tmp)` writes to the temporary path. The temporary file never outlives a failure,
+ * and a disk that is full or read-only is a DiskWriteError naming `file` (and `param`, when given).
  */
-export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: string) => void)): void {
+export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: string) => void), param?: Param): void {
   const abs = path.resolve(file);
   const tmp = tmpSibling(abs);
   try {
@@ -222,7 +262,9 @@ export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: str
     else fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, abs);
   } catch (e) {
+    const need = typeof data === 'function' ? { written: bytesUnder(tmp) } : { needed: Buffer.byteLength(data) };
     fs.rmSync(tmp, { force: true });
-    throw e;
+    const kept = fs.existsSync(abs) ? `the file already at ${file} is untouched` : undefined;
+    throw diskWriteError(e, file, { param, kept, ...need }) ?? e;
   }
 }

@@ -20,6 +20,7 @@ import { OpenedSession, openSession } from '../runtime/session';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
 import type { TextTokenizer } from '../data/tokenize';
 import { makeFolders } from '../util/mkdirs';
+import { diskErrno, diskReason } from '../util/diskErrors';
 
 export interface TextExample {
   text: string;
@@ -243,17 +244,30 @@ export class Extractor {
   private writeCache(key: string, f: LayerFeatures, label: string, ctx: JobContext): void {
     const dir = this.opts.cacheDir;
     if (!dir || this.cacheUnwritable) return;
+    let bytes: number | undefined;
     try {
       makeFolders(dir);
       const file = path.join(dir, `${key}.feat`);
       cleanStaleTemporaries(file);
-      writeFileAtomic(file, encodeFeatures(f));
+      const entry = encodeFeatures(f);
+      bytes = entry.length;
+      writeFileAtomic(file, entry);
     } catch (e) {
       this.cacheUnwritable = true;
-      ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir} (${(e as Error).message}); going on without it. Choose another --cache-dir or pass --no-cache.`);
+      // Keyed on the job's log: the contexts candidates extract with are copies sharing it.
+      const job = ctx.log ?? ctx;
+      if (warnedCache.has(job)) return;
+      warnedCache.add(job);
+      const errno = diskErrno(e);
+      if (errno === undefined) return ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir} (${(e as Error).message}); going on without it. Choose another --cache-dir or pass --no-cache.`);
+      const { reason, advice } = diskReason(errno, dir, { needed: bytes }, (where) => `choose a --cache-dir ${where}`, (e as NodeJS.ErrnoException).path);
+      ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir}: ${reason}; going on without it (no entry was left there). To cache features, ${advice}; or pass --no-cache.`);
     }
   }
 }
+
+/** Jobs already warned that their cache cannot be written: optimize opens an extractor per candidate. */
+const warnedCache = new WeakSet<object>();
 
 /** True for a regular file; false when absent, a folder, or under a path that is not a folder (ENOTDIR). */
 function isFile(file: string): boolean {
