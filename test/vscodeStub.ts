@@ -4,6 +4,7 @@
  * return it; tests flip `workspace.isTrusted` as they need.
  */
 import Module from 'node:module';
+import type { ToWebview } from '../src/shared/protocol';
 
 export const vscodeStub = {
   EventEmitter: class {
@@ -32,3 +33,19 @@ export function installVscodeStub(): void {
 }
 
 export const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+/** A webview view double that records what the provider sets and posts. */
+export function fakeView() {
+  const posted: ToWebview[] = [];
+  let receive: (m: unknown) => void = () => {};
+  const webview = {
+    options: {} as { localResourceRoots?: { path: string }[]; enableScripts?: boolean },
+    html: '',
+    cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
+    asWebviewUri: (u: { path: string }) => `https://file+.vscode-resource.vscode-cdn.net${u.path}`,
+    onDidReceiveMessage: (f: (m: unknown) => void) => ((receive = f), { dispose() {} }),
+    postMessage: async (m: ToWebview) => (posted.push(m), true),
+  };
+  const view = { webview, visible: true, onDidChangeVisibility: () => ({ dispose() {} }), onDidDispose: () => ({ dispose() {} }), show() {} };
+  return { view, posted, send: (m: unknown) => receive(m) };
+}

@@ -19,7 +19,7 @@ import { ReportStore } from './reports/reportStore';
 import { openReportEditor, pickReportsToCompare, saveExport } from './reportEditor/editorRequests';
 import { EditorRendered, ReportEditorProvider } from './reportEditor/reportEditor';
 import { Services } from './services';
-import { RELEVANCE_VIEW_ID, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
+import { RELEVANCE_VIEW_ID, RelevanceViewHost, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
 import { ModelFolderContext } from './workspace/discovery';
 import { COMMANDS_NEEDING_TRUST, UntrustedWorkspaceError } from './trust';
 
@@ -58,68 +58,9 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
   const models = new ModelFolderContext(log);
   const cacheDir = path.join(context.globalStorageUri.fsPath, 'features');
 
-  const handlers: RequestHandlers = {
-    'probe/start': async ({ modelDir }) => {
-      void vscode.commands.executeCommand('probescale.probeFolder', modelDir ? vscode.Uri.file(modelDir) : undefined);
-      return { started: true };
-    },
-    'report/open': async () => {
-      try {
-        return { opened: await openReport(services) };
-      } catch (e) {
-        reportError(log, 'open report', e);
-        throw e;
-      }
-    },
-    'prune/commit': async ({ modelDir, layers }) => {
-      try {
-        return await commitPrune(services, modelDir, fromBlockRanges(layers), { reveal: false });
-      } catch (e) {
-        reportError(log, 'prune', e);
-        throw e;
-      }
-    },
-    'explorer/reveal': async ({ path: p }) => {
-      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(p));
-      return { revealed: true };
-    },
-    'optimize/start': async ({ modelDir }) => {
-      void vscode.commands.executeCommand('probescale.optimize', modelDir ? vscode.Uri.file(modelDir) : undefined);
-      return { started: true };
-    },
-    'modelCard/open': async ({ dir }) => {
-      try {
-        return { opened: await openModelCard(dir) };
-      } catch (e) {
-        reportError(log, 'open model card', e);
-        throw e;
-      }
-    },
-    'report/openEditor': async ({ path: p }) => ({ opened: await openReportEditor(p) }),
-    'report/compare': ({ exclude, room }) => pickReportsToCompare(services, exclude, room),
-    'export/save': async ({ fileName, format, data }) => ({ saved: await saveExport(services, fileName, format, data) }),
-  };
-
-  const view = new RelevanceViewProvider(
-    context.extensionUri,
-    {
-      handlers,
-      snapshot: () => {
-        const out: ToWebview[] = [];
-        const shown = reports.current ?? reports.loadLatest();
-        if (shown) out.push({ type: 'report/show', report: shown.report, source: shown.source });
-        const progress = jobs.progress;
-        if (progress) out.push(progress);
-        return out;
-      },
-      cancel: (jobId) => jobs.cancel(jobId),
-      selectionChanged: (modelDir, kept) => {
-        services.selection = { modelDir, kept };
-      },
-    },
-    log,
-  );
-
+  // The webview's requests and the view's hooks run after activation, once `services` is set.
+  const handlers = requestHandlers(() => services);
+  const view = relevanceView(context.extensionUri, handlers, { log, jobs, reports }, () => services);
   const services: Services = { log, jobs, reports, view, state: context.workspaceState, cacheDir, selection: undefined };
   const editors = new ReportEditorProvider(context.extensionUri, handlers, log);
   const statusBar = new JobStatusBar();
@@ -136,10 +77,84 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
     jobs.onEvent((e) => view.post(e)),
     jobs.onEvent((e) => statusBar.update(e)),
     reports.onDidChange((r) => view.post({ type: 'report/show', report: r.report, source: r.source })),
+    ...modelCommands(services),
+    ...reportCommands(services),
+    ...jobCommands(services),
+  );
+  void models.refresh();
+  log.info(`ProbeScale activated (extension at ${context.extensionUri.fsPath})`);
+  return api(services, models, editors);
+}
+
+/** What the webview pages (the relevance view and the report editor) may ask the host to do. */
+function requestHandlers(services: () => Services): RequestHandlers {
+  const uriOf = (dir?: string) => (dir ? vscode.Uri.file(dir) : undefined);
+  // A failure is shown to the user (details in the log) as well as sent back to the page.
+  const shown = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (e) {
+      reportError(services().log, what, e);
+      throw e;
+    }
+  };
+  return {
+    'probe/start': async ({ modelDir }) => {
+      void vscode.commands.executeCommand('probescale.probeFolder', uriOf(modelDir));
+      return { started: true };
+    },
+    'report/open': () => shown('open report', async () => ({ opened: await openReport(services()) })),
+    'prune/commit': ({ modelDir, layers }) => shown('prune', () => commitPrune(services(), modelDir, fromBlockRanges(layers), { reveal: false })),
+    'explorer/reveal': async ({ path: p }) => {
+      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(p));
+      return { revealed: true };
+    },
+    'optimize/start': async ({ modelDir }) => {
+      void vscode.commands.executeCommand('probescale.optimize', uriOf(modelDir));
+      return { started: true };
+    },
+    'modelCard/open': ({ dir }) => shown('open model card', async () => ({ opened: await openModelCard(dir) })),
+    'report/openEditor': async ({ path: p }) => ({ opened: await openReportEditor(p) }),
+    'report/compare': ({ exclude, room }) => pickReportsToCompare(services(), exclude, room),
+    'export/save': async ({ fileName, format, data }) => ({ saved: await saveExport(services(), fileName, format, data) }),
+  };
+}
+
+/** The relevance view: after each `ready` it gets the current report and any running job's progress. */
+function relevanceView(extensionUri: vscode.Uri, handlers: RequestHandlers, parts: Pick<Services, 'log' | 'jobs' | 'reports'>, services: () => Services): RelevanceViewProvider {
+  const { log, jobs, reports } = parts;
+  const host: RelevanceViewHost = {
+    handlers,
+    snapshot: () => {
+      const out: ToWebview[] = [];
+      const shown = reports.current ?? reports.loadLatest();
+      if (shown) out.push({ type: 'report/show', report: shown.report, source: shown.source });
+      const progress = jobs.progress;
+      if (progress) out.push(progress);
+      return out;
+    },
+    cancel: (jobId) => jobs.cancel(jobId),
+    selectionChanged: (modelDir, kept) => {
+      services().selection = { modelDir, kept };
+    },
+  };
+  return new RelevanceViewProvider(extensionUri, host, log);
+}
+
+/** The commands that run a job on a model folder; each needs a trusted workspace. */
+function modelCommands(services: Services): vscode.Disposable[] {
+  return [
     vscode.commands.registerCommand('probescale.probeFolder', gated('probescale.probeFolder', (uri?: vscode.Uri) => probeFolder(services, uri))),
     vscode.commands.registerCommand('probescale.pruneModel', gated('probescale.pruneModel', () => pruneModel(services))),
     vscode.commands.registerCommand('probescale.optimize', gated('probescale.optimize', (uri?: vscode.Uri) => optimizeModel(services, uri))),
     vscode.commands.registerCommand('probescale.evalFolder', gated('probescale.evalFolder', (uri?: vscode.Uri) => evalFolder(services, uri))),
+  ];
+}
+
+/** The commands that show the relevance view, a saved report or its editor. */
+function reportCommands(services: Services): vscode.Disposable[] {
+  const { log, reports, view } = services;
+  return [
     vscode.commands.registerCommand('probescale.showPanel', () => view.reveal()),
     vscode.commands.registerCommand('probescale.openReport', async () => {
       try {
@@ -148,7 +163,6 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
         reportError(log, 'open report', e);
       }
     }),
-    vscode.commands.registerCommand('probescale.jobMenu', () => JobStatusBar.menu(log, () => jobs.cancel())),
     vscode.commands.registerCommand('probescale.openReportEditor', async () => {
       try {
         const file = reports.current?.source ?? reports.loadLatest()?.source;
@@ -158,13 +172,22 @@ export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
         reportError(log, 'open report', e);
       }
     }),
+  ];
+}
+
+/** The commands of the running job (the status bar's menu, cancel). */
+function jobCommands(services: Services): vscode.Disposable[] {
+  const { log, jobs } = services;
+  return [
+    vscode.commands.registerCommand('probescale.jobMenu', () => JobStatusBar.menu(log, () => jobs.cancel())),
     vscode.commands.registerCommand('probescale.cancelJob', () => {
       if (!jobs.cancel()) void vscode.window.showInformationMessage('ProbeScale: no job is running.');
     }),
-  );
-  void models.refresh();
-  log.info(`ProbeScale activated (extension at ${context.extensionUri.fsPath})`);
+  ];
+}
 
+function api(services: Services, models: ModelFolderContext, editors: ReportEditorProvider): ProbeScaleApi {
+  const { reports, view } = services;
   return {
     runProbe: (config) => runProbe(services, config),
     commitPrune: (modelDir, layers, out) => commitPrune(services, modelDir, layers, { out, reveal: false }),

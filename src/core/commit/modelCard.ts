@@ -1,6 +1,6 @@
 /** The model card (README.md) written into a committed folder. */
 import { GLOSSARY } from '../../shared/glossary';
-import type { OptimizeReport } from '../report';
+import type { OptimizeReport, SelectionReport, VerifyReport } from '../report';
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../optimize/select';
 import { PIPELINE_STAND_IN } from './classifier';
 import { inReportOrder } from '../../shared/verdict';
@@ -31,102 +31,133 @@ function filesSection(files: FolderFile[]): string[] {
 }
 
 export function modelCard(r: OptimizeReport, files?: FolderFile[]): string {
+  const lines = [
+    ...headerSection(r),
+    ...taskScoresSection(r.selection),
+    ...baselinesSection(r.selection),
+    ...(r.verify ? verificationSection(r.verify) : []),
+    ...termsSection(),
+    ...useSection(r, files),
+    ...(files ? filesSection(files) : []),
+    '[`probescale-report.json`](probescale-report.json) has every number above, every measured candidate and the budget advice; in VS Code with ProbeScale it opens as the report editor (the trade-off chart of every measured subset, layer relevance, latency).',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** The title, the source and its kept blocks, the parameters, the compensation and the command. */
+function headerSection(r: OptimizeReport): string[] {
   const s = r.selection;
   const m = r.model;
-  const lines: string[] = [];
-  lines.push(`# ${m.architecture} pruned by ProbeScale: ${s.kept.length} of ${m.numLayers} blocks`);
-  lines.push('');
-  lines.push(`Source: \`${m.dir}\` (${m.graphFrom === 'safetensors' ? 'graph built from its safetensors weights' : path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`);
-  lines.push(`Parameters: ${num(m.params.total)} → **${num(s.params)}** (${pct(s.fraction)} of the source; budget ${s.budget.spec} = ${num(s.budget.params)}).`);
-  lines.push('');
+  const lines = [
+    `# ${m.architecture} pruned by ProbeScale: ${s.kept.length} of ${m.numLayers} blocks`,
+    '',
+    `Source: \`${m.dir}\` (${m.graphFrom === 'safetensors' ? 'graph built from its safetensors weights' : path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`,
+    `Parameters: ${num(m.params.total)} → **${num(s.params)}** (${pct(s.fraction)} of the source; budget ${s.budget.spec} = ${num(s.budget.params)}).`,
+    '',
+  ];
   if (s.compensation) {
-    lines.push(`Compensation: **${s.compensation.description}**, fitted by ridge least squares on training texts (no gradient training).`);
-    lines.push('');
-    lines.push(`${SAFETENSORS_NOTE}`);
-    lines.push('');
+    lines.push(`Compensation: **${s.compensation.description}**, fitted by ridge least squares on training texts (no gradient training).`, '', SAFETENSORS_NOTE, '');
   }
   if (r.command) lines.push(`Made with:\n\n\`\`\`\n${r.command}\n\`\`\`\n`);
-  lines.push('## Task scores (test split)');
-  lines.push('');
-  lines.push('| task | pruned acc | pruned F1 | unpruned final | unpruned best layer | retention vs final | vs best layer | chance-normalised |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  return lines;
+}
+
+/** Each task's test scores, the weighted retention, the embedding-only check and the vocabulary trim. */
+function taskScoresSection(s: SelectionReport): string[] {
+  const lines = [
+    '## Task scores (test split)',
+    '',
+    '| task | pruned acc | pruned F1 | unpruned final | unpruned best layer | retention vs final | vs best layer | chance-normalised |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const [name, t] of Object.entries(s.perTask)) {
     lines.push(`| ${name} | ${pct(t.test.accuracy)} | ${pct(t.test.macroF1)} | ${pct(t.reference.final.accuracy)} | ${pct(t.reference.bestLayer.test.accuracy)} (layer ${t.reference.bestLayer.layer}) | ${pct(t.retention.vsFinal)} | ${pct(t.retention.vsBestLayer)} | ${pct(t.retention.chanceNormalized)} |`);
   }
-  lines.push('');
-  lines.push(`Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. ${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)}`);
-  lines.push('');
-  lines.push(`${s.embeddingOnly.message}`);
-  lines.push('');
+  lines.push(
+    '',
+    `Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. ${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)}`,
+    '',
+    `${s.embeddingOnly.message}`,
+    '',
+  );
   if (s.vocabTrim) {
-    lines.push(`${describeVocabTrim(s.vocabTrim, Object.fromEntries(Object.entries(s.perTask).map(([k, t]) => [k, t.reference.final.accuracy])))} \`model.safetensors\` keeps the full vocabulary.`);
-    lines.push('');
+    const finalAccuracy = Object.fromEntries(Object.entries(s.perTask).map(([k, t]) => [k, t.reference.final.accuracy]));
+    lines.push(`${describeVocabTrim(s.vocabTrim, finalAccuracy)} \`model.safetensors\` keeps the full vocabulary.`, '');
   }
-  lines.push('## Baselines at the same budget (test split, weighted accuracy)');
-  lines.push('');
-  lines.push('| method | kept blocks | parameters | validation | test | retention vs final | ProbeScale − this (points ± paired SE) |');
-  lines.push('|---|---|---|---|---|---|---|');
-  lines.push(`| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} | |`);
+  return lines;
+}
+
+/** The baselines table at the same budget, the verdict and the † footnotes. */
+function baselinesSection(s: SelectionReport): string[] {
+  const lines = [
+    '## Baselines at the same budget (test split, weighted accuracy)',
+    '',
+    '| method | kept blocks | parameters | validation | test | retention vs final | ProbeScale − this (points ± paired SE) |',
+    '|---|---|---|---|---|---|---|',
+    `| **ProbeScale** | ${blocks(s.kept)} | ${num(s.params)} | ${pct(s.objective.validation)} | ${pct(s.objective.test)} | ${pct(s.retention.vsFinal)} | |`,
+  ];
   // The same order as the panel and the CLI.
   for (const b of inReportOrder(s.baselines)) {
     lines.push(`| ${b.name}${b.note ? ' †' : ''} | ${blocks(b.kept)}${b.compensation ? ` (${b.compensation.description})` : ''} | ${num(b.params)} | ${pct(b.validation)} | ${pct(b.testObjective)} | ${pct(b.meanRetention.vsFinal)} | ${formatGap(b.vsSelected.objective)} |`);
   }
   // Not measured: no version of them fits (the verdict below says why).
   for (const u of s.unfitBaselines ?? []) lines.push(`| ${u.name} | does not fit the budget | | | | | |`);
-  lines.push('');
   const v = selectionVerdict(s);
-  lines.push(`${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`);
-  lines.push('');
+  lines.push('', `${v.ok ? '✓' : '!'} ${v.headline} ${v.detail}`, '');
   const noted = inReportOrder(s.baselines).filter((b) => b.note);
   if (noted.length) {
     // The † rows: where a heuristic could not follow its published rule within the budget.
     for (const b of noted) lines.push(`† ${b.name}: ${b.note}.`);
     lines.push('');
   }
-  if (r.verify) {
-    const v = r.verify;
-    lines.push('## Verification (fresh load of this folder)');
-    lines.push('');
-    for (const [name, t] of Object.entries(v.perTask)) lines.push(`- ${name}: claimed ${pct(t.claimed.accuracy)}, re-measured ${pct(t.measured.accuracy)} ${t.equal ? '(equal)' : '(DIFFERENT)'}`);
-    for (const [name, t] of Object.entries(v.quantized?.perTask ?? {})) lines.push(`- ${name}, quantized (\`${v.quantized!.file}\`, one text per run): ${pct(t.measured.accuracy)}, ${formatPoints(t.difference)} vs the float classifier`);
-    const ti = v.timing;
-    lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`);
-    lines.push('');
-  }
-  lines.push('## Terms');
+  return lines;
+}
+
+/** The scores re-measured on a fresh load of the folder, the quantized graph's, and the latency. */
+function verificationSection(v: VerifyReport): string[] {
+  const lines = ['## Verification (fresh load of this folder)', ''];
+  for (const [name, t] of Object.entries(v.perTask)) lines.push(`- ${name}: claimed ${pct(t.claimed.accuracy)}, re-measured ${pct(t.measured.accuracy)} ${t.equal ? '(equal)' : '(DIFFERENT)'}`);
+  for (const [name, t] of Object.entries(v.quantized?.perTask ?? {})) lines.push(`- ${name}, quantized (\`${v.quantized!.file}\`, one text per run): ${pct(t.measured.accuracy)}, ${formatPoints(t.difference)} vs the float classifier`);
+  const ti = v.timing;
+  lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`);
   lines.push('');
-  for (const k of ['chanceNormalised', 'splitHalf'] as const) lines.push(`- **${GLOSSARY[k].term}**: ${GLOSSARY[k].text}`);
-  lines.push('');
-  lines.push('## Use');
-  lines.push('');
-  lines.push('`onnx/` holds the pruned encoder (same inputs and outputs as the source: a drop-in replacement). Each `classifiers/<task>/` folder is a complete text classifier (pruned encoder + pooling + probe head → `logits`, `id2label` in its config):');
-  lines.push('');
-  lines.push('```js');
-  lines.push("import { pipeline } from '@huggingface/transformers';");
-  lines.push(`const classify = await pipeline('text-classification', '<this folder>/classifiers/${Object.keys(s.perTask)[0]}');`);
-  lines.push("console.log(await classify('some text'));");
-  lines.push('```');
-  lines.push('');
+  return lines;
+}
+
+function termsSection(): string[] {
+  const terms = (['chanceNormalised', 'splitHalf'] as const).map((k) => `- **${GLOSSARY[k].term}**: ${GLOSSARY[k].text}`);
+  return ['## Terms', '', ...terms, ''];
+}
+
+/** How to load the folder, and what about its files a user should know before copying it. */
+function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
+  const m = r.model;
+  const lines = [
+    '## Use',
+    '',
+    '`onnx/` holds the pruned encoder (same inputs and outputs as the source: a drop-in replacement). Each `classifiers/<task>/` folder is a complete text classifier (pruned encoder + pooling + probe head → `logits`, `id2label` in its config):',
+    '',
+    '```js',
+    "import { pipeline } from '@huggingface/transformers';",
+    `const classify = await pipeline('text-classification', '<this folder>/classifiers/${Object.keys(r.selection.perTask)[0]}');`,
+    "console.log(await classify('some text'));",
+    '```',
+    '',
+  ];
   if (r.verify?.quantized) {
-    lines.push(`\`onnx/\` and each classifier folder also have \`${r.verify.quantized.file}\`, quantized from the compensated float graph (${r.verify.quantized.method}; the source's own quantized variant holds the old weights): pass \`{ dtype: 'q8' }\` to \`pipeline\` to load it; its accuracy is under Verification.`);
-    lines.push('');
+    lines.push(`\`onnx/\` and each classifier folder also have \`${r.verify.quantized.file}\`, quantized from the compensated float graph (${r.verify.quantized.method}; the source's own quantized variant holds the old weights): pass \`{ dtype: 'q8' }\` to \`pipeline\` to load it; its accuracy is under Verification.`, '');
   }
   const standIn = PIPELINE_STAND_IN[m.architecture];
   if (standIn) {
-    lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`);
-    lines.push('');
+    lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`, '');
   }
   if (files?.some((f) => f.linkOf)) {
-    lines.push("The classifiers share the encoder's weights: each `classifiers/<task>/onnx/model.onnx` holds its pooling and head and reads the encoder's weights from `model.onnx_data` beside it, a hard link to the encoder's file (ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links). On this disk the weights are stored once; a copy that does not keep hard links (an upload, a zip) stores them once per classifier.");
-    lines.push('');
+    lines.push("The classifiers share the encoder's weights: each `classifiers/<task>/onnx/model.onnx` holds its pooling and head and reads the encoder's weights from `model.onnx_data` beside it, a hard link to the encoder's file (ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links). On this disk the weights are stored once; a copy that does not keep hard links (an upload, a zip) stores them once per classifier.", '');
   }
   if (r.checksums) {
-    lines.push('`probescale-report.json` lists a SHA-256 per file of this folder (`checksums`); `probescale eval` checks them first and names any file that changed since the commit.');
-    lines.push('');
+    lines.push('`probescale-report.json` lists a SHA-256 per file of this folder (`checksums`); `probescale eval` checks them first and names any file that changed since the commit.', '');
   }
-  if (files) lines.push(...filesSection(files));
-  lines.push('[`probescale-report.json`](probescale-report.json) has every number above, every measured candidate and the budget advice; in VS Code with ProbeScale it opens as the report editor (the trade-off chart of every measured subset, layer relevance, latency).');
-  return lines.join('\n') + '\n';
+  return lines;
 }
 
 function path(f: string): string {

@@ -105,15 +105,7 @@ export function parseTaskSpec(spec: string): { name: string; path: string; weigh
  * @throws BadInputError for invalid options.
  */
 export async function loadTask(name: string, taskPath: string, opts: LoadTaskOptions = {}): Promise<TaskData> {
-  const seed = opts.seed ?? 0;
-  const testFraction = opts.testFraction ?? 0.2;
-  if (!Number.isInteger(seed)) throw new BadInputError(`seed must be an integer, got ${seed}.`);
-  if (!(testFraction > 0 && testFraction < 1)) {
-    throw new BadInputError(`test fraction must be between 0 and 1 (exclusive), got ${testFraction}; 0.2 holds out a fifth.`);
-  }
-  checkLimit('limitTrain', opts.limitTrain);
-  checkLimit('limitTest', opts.limitTest);
-
+  const { seed, testFraction } = checkLoadOptions(opts);
   const source = path.resolve(taskPath);
   const stat = await fs.promises.stat(source).catch(() => null);
   if (stat === null) {
@@ -122,58 +114,22 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
       `task "${name}": ${source} ${why}. Pass a folder with train and test files (.jsonl, .csv or .tsv) or a single such file.`,
     );
   }
+  const split = stat.isDirectory() ? await readFolderSplits(source) : await splitOneFile(source, testFraction, seed);
+  const { trainFile, testFile, splitFrom } = split;
 
-  let train: Row[];
-  let test: Row[];
-  let trainFile: string;
-  let testFile: string;
-  let splitFrom: 'folder' | 'file';
-  if (stat.isDirectory()) {
-    trainFile = findSplitFile(source, 'train');
-    testFile = findSplitFile(source, 'test');
-    [train, test] = await Promise.all([readRows(trainFile), readRows(testFile)]);
-    splitFrom = 'folder';
-  } else {
-    trainFile = testFile = source;
-    const rows = await readRows(source);
-    requireTwoClasses(rows, source, '');
-    ({ train, test } = stratifiedSplit(rows, testFraction, seed));
-    if (test.length === 0) {
-      // Each label is split on its own: many labels of one or two rows hold nothing out, however many rows there are.
-      const counts = new Map<string, number>();
-      for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
-      const largest = Math.max(...counts.values());
-      throw new DatasetError(
-        `${source}: ${rows.length} rows are too few to hold out ${testFraction * 100}% of each label for testing ` +
-          `(each of its ${counts.size} labels is split on its own, and the largest has ${largest} row${largest === 1 ? '' : 's'}). ` +
-          'Add rows, or give a folder with train and test files.',
-      );
-    }
-    splitFrom = 'file';
-  }
-
-  requireTwoClasses(train, trainFile, '');
-  const parts = [{ file: trainFile, rows: train }, { file: testFile, rows: test }];
+  requireTwoClasses(split.train, trainFile, '');
+  const parts = [{ file: trainFile, rows: split.train }, { file: testFile, rows: split.test }];
   requireOnePairing(name, parts);
   const warnings = duplicateWarnings(name, parts[0], parts[1]);
-  const labels = sortLabels(new Set(train.map((r) => r.label)));
+  const labels = sortLabels(new Set(split.train.map((r) => r.label)));
   const index = new Map(labels.map((l, i) => [l, i] as const));
-  const unseen = test.filter((r) => !index.has(r.label));
-  if (unseen.length > 0) {
-    const first = unseen[0];
-    throw new DatasetError(
-      `${testFile}, line ${first.line}: label "${first.label}" does not occur in ${trainFile}` +
-        (unseen.length > 1 ? ` (${unseen.length} test rows have labels unseen in training)` : '') +
-        '. A probe cannot learn a label it never sees: add training examples for it or drop those test rows.',
-    );
-  }
+  requireSeenLabels(split.test, index, testFile, trainFile);
 
+  const train = opts.limitTrain === undefined ? split.train : split.train.slice(0, opts.limitTrain);
   if (opts.limitTrain !== undefined) {
-    train = train.slice(0, opts.limitTrain);
     requireTwoClasses(train, trainFile, ` (after {{limitTrain}} ${opts.limitTrain}, which keeps the first rows in file order)`);
   }
-  if (opts.limitTest !== undefined) test = test.slice(0, opts.limitTest);
-
+  const test = opts.limitTest === undefined ? split.test : split.test.slice(0, opts.limitTest);
   return {
     name,
     labels,
@@ -185,6 +141,67 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
     splitFrom,
     warnings,
   };
+}
+
+/** The seed and test fraction of `opts` with their defaults, once every option is checked. */
+function checkLoadOptions(opts: LoadTaskOptions): { seed: number; testFraction: number } {
+  const seed = opts.seed ?? 0;
+  const testFraction = opts.testFraction ?? 0.2;
+  if (!Number.isInteger(seed)) throw new BadInputError(`seed must be an integer, got ${seed}.`);
+  if (!(testFraction > 0 && testFraction < 1)) {
+    throw new BadInputError(`test fraction must be between 0 and 1 (exclusive), got ${testFraction}; 0.2 holds out a fifth.`);
+  }
+  checkLimit('limitTrain', opts.limitTrain);
+  checkLimit('limitTest', opts.limitTest);
+  return { seed, testFraction };
+}
+
+/** A task's rows before the limits, and the files they came from. */
+interface Splits {
+  train: Row[];
+  test: Row[];
+  trainFile: string;
+  testFile: string;
+  splitFrom: 'folder' | 'file';
+}
+
+async function readFolderSplits(dir: string): Promise<Splits> {
+  const trainFile = findSplitFile(dir, 'train');
+  const testFile = findSplitFile(dir, 'test');
+  const [train, test] = await Promise.all([readRows(trainFile), readRows(testFile)]);
+  return { train, test, trainFile, testFile, splitFrom: 'folder' };
+}
+
+/** The rows of one file, split stratified by label with a seeded shuffle. */
+async function splitOneFile(file: string, testFraction: number, seed: number): Promise<Splits> {
+  const rows = await readRows(file);
+  requireTwoClasses(rows, file, '');
+  const { train, test } = stratifiedSplit(rows, testFraction, seed);
+  if (test.length === 0) {
+    // Each label is split on its own: many labels of one or two rows hold nothing out, however many rows there are.
+    const counts = new Map<string, number>();
+    for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+    const largest = Math.max(...counts.values());
+    throw new DatasetError(
+      `${file}: ${rows.length} rows are too few to hold out ${testFraction * 100}% of each label for testing ` +
+        `(each of its ${counts.size} labels is split on its own, and the largest has ${largest} row${largest === 1 ? '' : 's'}). ` +
+        'Add rows, or give a folder with train and test files.',
+    );
+  }
+  return { train, test, trainFile: file, testFile: file, splitFrom: 'file' };
+}
+
+/** Refuses test rows whose label the training split (before any limit) never has. */
+function requireSeenLabels(test: Row[], index: Map<string, number>, testFile: string, trainFile: string): void {
+  const unseen = test.filter((r) => !index.has(r.label));
+  if (unseen.length > 0) {
+    const first = unseen[0];
+    throw new DatasetError(
+      `${testFile}, line ${first.line}: label "${first.label}" does not occur in ${trainFile}` +
+        (unseen.length > 1 ? ` (${unseen.length} test rows have labels unseen in training)` : '') +
+        '. A probe cannot learn a label it never sees: add training examples for it or drop those test rows.',
+    );
+  }
 }
 
 /** Sorts labels numerically when every label is an integer, else by code unit (locale-independent). */

@@ -80,99 +80,23 @@ const MARK_B = '\u0000probescale-B\u0000';
  */
 export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions): Promise<TextTokenizer> {
   const dir = path.resolve(modelDir);
-  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
-    throw badValue('maxLength', opts.maxLength, 'give a positive integer, e.g. 128.');
-  }
-  if (!isDirectory(dir)) {
-    throw new BadInputError(`model folder not found: ${dir}. Pass the folder that holds tokenizer.json and config.json.`);
-  }
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
-    if (!fs.existsSync(path.join(dir, f))) {
-      throw new BadInputError(
-        `${path.join(dir, f)} is missing. Save the tokenizer with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`,
-      );
-    }
-  }
+  requireTokenizerFolder(dir, opts.maxLength);
   const config = readConfig(dir);
-
-  // An absolute path never matches transformers.js' model-id pattern, so it is read as given and
-  // env.localModelPath (only prefixed to model ids) does not matter; no remote fallback either way.
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  let tok: Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
-  try {
-    tok = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
-  } catch (e) {
-    throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}. Its tokenizer.json or tokenizer_config.json may be damaged or cut short: save the tokenizer again with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
-  }
-  const inner: unknown = tok._tokenizer;
-  if (!isInnerTokenizer(inner)) throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: this version of transformers.js keeps no post-processor to read the special tokens from.`);
-  // The type from tokenizer.json, not constructor.name, which a minifying bundler may rename.
-  const ppType = String((tok._tokenizerJSON as { post_processor?: { type?: unknown } } | undefined)?.post_processor?.type ?? 'none');
+  const { tok, inner, ppType } = await readTokenizer(dir);
 
   const single = templateOf(inner, false, dir, ppType);
   const pair = templateOf(inner, true, dir, ppType);
-  const nSingle = single.filter((s) => s.kind === 'special').length;
-  const nPair = pair.filter((s) => s.kind === 'special').length;
-
+  const nSingle = specialCount(single);
+  const nPair = specialCount(pair);
   const modelLimit = positionLimit(config);
-  const maxLength = modelLimit === null ? opts.maxLength : Math.min(opts.maxLength, modelLimit);
-  if (modelLimit !== null && modelLimit <= nSingle) {
-    // The limit comes from config.json, not from the option: naming the option would send the user to the wrong fix.
-    throw new BadInputError(
-      `${path.join(dir, 'config.json')}: max_position_embeddings ${String(config?.max_position_embeddings)}${modelLimit !== config?.max_position_embeddings ? ` less pad_token_id ${String(config?.pad_token_id)} + 1` : ''} leaves ${modelLimit} positions, no room for text after the model's ${nSingle} special tokens. Fix config.json (RoBERTa uses pad_token_id 1) or re-download it.`,
-    );
-  }
-  if (maxLength <= nSingle) {
-    throw new BadInputError(
-      `{{maxLength}} ${maxLength} leaves no room for text: the model adds ${nSingle} special tokens; raise it.`,
-      { param: 'maxLength', value: String(maxLength) },
-    );
-  }
-
-  // Only a token-type embedding with 2+ rows reads type ids (BERT); DistilBERT and T5 have none and
-  // RoBERTa has 1 row. Without config.json, trust the template, except that Python's RobertaProcessing
-  // sets every type id to 0 where transformers.js gives the pair 1s.
-  const usesTypes =
-    config !== null
-      ? typeof config.type_vocab_size === 'number' && config.type_vocab_size > 1
-      : ppType !== 'RobertaProcessing';
+  const maxLength = roomForText(dir, config, opts.maxLength, modelLimit, nSingle);
 
   const cfgPad = typeof config?.pad_token_id === 'number' ? config.pad_token_id : undefined;
   const padId = typeof tok.pad_token_id === 'number' ? tok.pad_token_id : (cfgPad ?? 0);
-
   const contentIds = (text: string): number[] => tok.encode(text, { add_special_tokens: false });
   const unkId = unknownTokenId(dir, tok._tokenizerJSON as TokenizerJson, inner);
   const specialIds = specialTokenIds(tok._tokenizerJSON as TokenizerJson, [...single, ...pair]);
-
-  const encodeWithTypes = (text: string, textPair?: string): { ids: number[]; typeIds: number[] } => {
-    let a = contentIds(text);
-    let b: number[] | undefined;
-    let layout = single;
-    if (textPair === undefined) {
-      a = a.slice(0, maxLength - nSingle);
-    } else {
-      const budget = maxLength - nPair;
-      if (budget < 0) {
-        throw badValue('maxLength', maxLength, `it is below the ${nPair} special tokens of a text pair; raise it.`);
-      }
-      b = contentIds(textPair);
-      const [n1, n2] = truncateLongestFirst(a.length, b.length, budget);
-      a = a.slice(0, n1);
-      b = b.slice(0, n2);
-      layout = pair;
-    }
-    const ids: number[] = [];
-    const typeIds: number[] = [];
-    for (const slot of layout) {
-      const part = slot.kind === 'special' ? [slot.id] : slot.kind === 'A' ? a : (b as number[]);
-      for (const id of part) {
-        ids.push(id);
-        typeIds.push(usesTypes ? slot.typeId : 0);
-      }
-    }
-    return { ids, typeIds };
-  };
+  const encodeWithTypes = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
 
   return {
     encode: (text, textPair) => encodeWithTypes(text, textPair).ids,
@@ -185,6 +109,108 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
     unkId,
     specialIds,
   };
+}
+
+/** Checks the option and that the folder holds both tokenizer files, before anything is read. */
+function requireTokenizerFolder(dir: string, maxLength: number): void {
+  if (!Number.isInteger(maxLength) || maxLength < 1) {
+    throw badValue('maxLength', maxLength, 'give a positive integer, e.g. 128.');
+  }
+  if (!isDirectory(dir)) {
+    throw new BadInputError(`model folder not found: ${dir}. Pass the folder that holds tokenizer.json and config.json.`);
+  }
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+    if (!fs.existsSync(path.join(dir, f))) {
+      throw new BadInputError(
+        `${path.join(dir, f)} is missing. Save the tokenizer with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`,
+      );
+    }
+  }
+}
+
+type HfTokenizer = Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
+
+/** transformers.js' tokenizer of `dir`, its inner tokenizer and the type of its post-processor. */
+async function readTokenizer(dir: string): Promise<{ tok: HfTokenizer; inner: InnerTokenizer; ppType: string }> {
+  // An absolute path never matches transformers.js' model-id pattern, so it is read as given and
+  // env.localModelPath (only prefixed to model ids) does not matter; no remote fallback either way.
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  let tok: HfTokenizer;
+  try {
+    tok = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+  } catch (e) {
+    throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}. Its tokenizer.json or tokenizer_config.json may be damaged or cut short: save the tokenizer again with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
+  }
+  const inner: unknown = tok._tokenizer;
+  if (!isInnerTokenizer(inner)) throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: this version of transformers.js keeps no post-processor to read the special tokens from.`);
+  // The type from tokenizer.json, not constructor.name, which a minifying bundler may rename.
+  const ppType = String((tok._tokenizerJSON as { post_processor?: { type?: unknown } } | undefined)?.post_processor?.type ?? 'none');
+  return { tok, inner, ppType };
+}
+
+function specialCount(template: Slot[]): number {
+  return template.filter((s) => s.kind === 'special').length;
+}
+
+/** The requested maximum length clamped to the model's limit, once it is sure to leave room for text. */
+function roomForText(dir: string, config: Record<string, unknown> | null, requested: number, modelLimit: number | null, nSingle: number): number {
+  const maxLength = modelLimit === null ? requested : Math.min(requested, modelLimit);
+  if (modelLimit !== null && modelLimit <= nSingle) {
+    // The limit comes from config.json, not from the option: naming the option would send the user to the wrong fix.
+    throw new BadInputError(
+      `${path.join(dir, 'config.json')}: max_position_embeddings ${String(config?.max_position_embeddings)}${modelLimit !== config?.max_position_embeddings ? ` less pad_token_id ${String(config?.pad_token_id)} + 1` : ''} leaves ${modelLimit} positions, no room for text after the model's ${nSingle} special tokens. Fix config.json (RoBERTa uses pad_token_id 1) or re-download it.`,
+    );
+  }
+  if (maxLength <= nSingle) {
+    throw new BadInputError(
+      `{{maxLength}} ${maxLength} leaves no room for text: the model adds ${nSingle} special tokens; raise it.`,
+      { param: 'maxLength', value: String(maxLength) },
+    );
+  }
+  return maxLength;
+}
+
+/**
+ * Only a token-type embedding with 2+ rows reads type ids (BERT); DistilBERT and T5 have none and
+ * RoBERTa has 1 row. Without config.json, trust the template, except that Python's RobertaProcessing
+ * sets every type id to 0 where transformers.js gives the pair 1s.
+ */
+function usesTokenTypes(config: Record<string, unknown> | null, ppType: string): boolean {
+  return config !== null
+    ? typeof config.type_vocab_size === 'number' && config.type_vocab_size > 1
+    : ppType !== 'RobertaProcessing';
+}
+
+/** `encodeWithTypes`: the content cut to fit `maxLength` (a pair by `longest_first`), then laid into the template. */
+function templateEncoder(contentIds: (text: string) => number[], single: Slot[], pair: Slot[], maxLength: number, usesTypes: boolean): TextTokenizer['encodeWithTypes'] {
+  const nSingle = specialCount(single);
+  const nPair = specialCount(pair);
+  return (text, textPair) => {
+    const a = contentIds(text);
+    if (textPair === undefined) return fillTemplate(single, a.slice(0, maxLength - nSingle), [], usesTypes);
+    const budget = maxLength - nPair;
+    if (budget < 0) {
+      throw badValue('maxLength', maxLength, `it is below the ${nPair} special tokens of a text pair; raise it.`);
+    }
+    const b = contentIds(textPair);
+    const [n1, n2] = truncateLongestFirst(a.length, b.length, budget);
+    return fillTemplate(pair, a.slice(0, n1), b.slice(0, n2), usesTypes);
+  };
+}
+
+/** The template's special tokens with the texts `a` and `b` in their slots; type ids all 0 unless `usesTypes`. */
+function fillTemplate(layout: Slot[], a: number[], b: number[], usesTypes: boolean): { ids: number[]; typeIds: number[] } {
+  const ids: number[] = [];
+  const typeIds: number[] = [];
+  for (const slot of layout) {
+    const part = slot.kind === 'special' ? [slot.id] : slot.kind === 'A' ? a : b;
+    for (const id of part) {
+      ids.push(id);
+      typeIds.push(usesTypes ? slot.typeId : 0);
+    }
+  }
+  return { ids, typeIds };
 }
 
 interface TokenizerJson {

@@ -95,18 +95,47 @@ export function recordBlocks(b: BlockStructure, kept: number[]): Record<string, 
   return { [BLOCKS_METADATA]: JSON.stringify(r) };
 }
 
+/** A graph's nodes with the block of each (-1 outside any) and the tensor links between them. */
+interface BlockedGraph {
+  model: OnnxModel;
+  blockOf: Int32Array;
+  consumers: Map<string, number[]>;
+  producer: Map<string, number>;
+}
+
 export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
-  const nodes = model.nodes;
+  const scoped = scopeNumbers(model.nodes);
+  const recorded = model.metadata.get(BLOCKS_METADATA);
+  if (recorded !== undefined) return fromRecord(model, scoped, parseRecord(recorded, file), file);
+  const g: BlockedGraph = { model, blockOf: scoped, consumers: consumersOf(model), producer: producerIndex(model) };
+  placeUnscopedNodes(g, file);
+  const scopeIndex = rankBlocks(g.blockOf, file);
+  const numBlocks = scopeIndex.length;
+  const external = externalInputs(g, numBlocks);
+  const hiddenIn = hiddenInputs(g, external, file);
+  const hiddenOut = [...hiddenIn.slice(1), lastHiddenOutput(g, numBlocks - 1, file)];
+  const finalOutput = finalOutputOf(model, file);
+  const sideInputs = sideInputsOf(g, external, new Set([...hiddenIn, ...hiddenOut]));
+  return { numBlocks, blockOf: g.blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs, scopeIndex, embeddingOutput: hiddenIn[0] };
+}
+
+/** The exporter's scope number of each node (`layer.N` in its name), -1 where it has none. */
+function scopeNumbers(nodes: OnnxNode[]): Int32Array {
   const blockOf = new Int32Array(nodes.length).fill(-1);
-  nodes.forEach((n: OnnxNode, i) => {
+  nodes.forEach((n, i) => {
     const m = SCOPE.exec(n.name);
     if (m) blockOf[i] = Number(m[1]);
   });
-  const recorded = model.metadata.get(BLOCKS_METADATA);
-  if (recorded !== undefined) return fromRecord(model, blockOf, parseRecord(recorded, file), file);
-  const consumers = consumersOf(model);
-  const producer = producerIndex(model);
-  nodes.forEach((n, i) => {
+  return blockOf;
+}
+
+/**
+ * Gives quantizers the block of their consumers, then optimizer-added nodes the block around them;
+ * a graph without scope names gets its blocks from its structure instead.
+ */
+function placeUnscopedNodes(g: BlockedGraph, file: string): void {
+  const { model, blockOf, consumers, producer } = g;
+  model.nodes.forEach((n, i) => {
     if (!FOLLOWS_CONSUMER.has(n.opType)) return;
     const bs = new Set<number>();
     for (const o of n.outputs) for (const c of consumers.get(o) ?? []) bs.add(blockOf[c]);
@@ -118,85 +147,103 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
     const found = source ? structuralBlockOf(model, source, finalOutputOf(model, file)) : null;
     if (found) blockOf.set(found.blockOf);
   }
-  // A pruned graph keeps its source's scope numbers (layer.0, layer.2, ...): blocks are ranked.
+}
+
+/**
+ * Renumbers `blockOf` from scope numbers to 0, 1, 2, ... and returns the scope numbers in order: a
+ * pruned graph keeps its source's scope numbers (layer.0, layer.2, ...).
+ */
+function rankBlocks(blockOf: Int32Array, file: string): number[] {
   const scopeIndex = [...new Set(blockOf)].filter((b) => b >= 0).sort((a, b) => a - b);
   const rank = new Map(scopeIndex.map((s, i) => [s, i]));
   blockOf.forEach((b, i) => (blockOf[i] = b < 0 ? -1 : rank.get(b)!));
-  const numBlocks = scopeIndex.length;
-  if (numBlocks === 0) {
+  if (scopeIndex.length === 0) {
     throw new UnsupportedModelError(
       `${file}: no transformer blocks found. ProbeScale looks for exporter scope names such as /encoder/layer.N/, /transformer/layer.N/ or /encoder/block.N/ in node names, then for a residual stream forking into attention; neither is in this graph. Re-export the model with the TorchScript exporter (torch.onnx.export(..., dynamo=False)) or Optimum, which keep them.`,
     );
   }
+  return scopeIndex;
+}
 
-  const isInit = (t: string) => model.initializers.has(t);
-  const graphOutputs = new Set(model.outputs.map((o) => o.name));
-  const blocksReading = (t: string) => new Set((consumers.get(t) ?? []).map((c) => blockOf[c]));
-  const producedIn = (t: string) => {
-    const p = producer.get(t);
-    return p === undefined ? -1 : blockOf[p];
-  };
-  const signature = (t: string, b: number) =>
-    (consumers.get(t) ?? [])
-      .filter((c) => blockOf[c] === b && nodes[c].opType !== 'Shape')
-      .map((c) => nodes[c].opType)
-      .sort()
-      .join('+');
+/** The block that produces `t`; -1 for graph inputs, weights and tensors made outside blocks. */
+function producedIn(g: BlockedGraph, t: string): number {
+  const p = g.producer.get(t);
+  return p === undefined ? -1 : g.blockOf[p];
+}
 
-  // External inputs of each block: read inside, produced elsewhere, not weights.
+function blocksReading(g: BlockedGraph, t: string): Set<number> {
+  return new Set((g.consumers.get(t) ?? []).map((c) => g.blockOf[c]));
+}
+
+/** The op types that read `t` inside block `b` (Shape left out), sorted and joined: how the block uses it. */
+function signature(g: BlockedGraph, t: string, b: number): string {
+  return (g.consumers.get(t) ?? [])
+    .filter((c) => g.blockOf[c] === b && g.model.nodes[c].opType !== 'Shape')
+    .map((c) => g.model.nodes[c].opType)
+    .sort()
+    .join('+');
+}
+
+/** External inputs of each block: read inside, produced elsewhere, not weights. */
+function externalInputs(g: BlockedGraph, numBlocks: number): string[][] {
   const external: string[][] = Array.from({ length: numBlocks }, () => []);
-  nodes.forEach((n, i) => {
-    const b = blockOf[i];
+  g.model.nodes.forEach((n, i) => {
+    const b = g.blockOf[i];
     if (b < 0) return;
     for (const t of n.inputs) {
-      if (!t || isInit(t) || producedIn(t) === b || external[b].includes(t)) continue;
+      if (!t || g.model.initializers.has(t) || producedIn(g, t) === b || external[b].includes(t)) continue;
       external[b].push(t);
     }
   });
+  return external;
+}
 
+/** The hidden state entering each block: from the block before, and for block 0 the embedding output. */
+function hiddenInputs(g: BlockedGraph, external: string[][], file: string): string[] {
+  const numBlocks = external.length;
   const hiddenIn: string[] = new Array(numBlocks);
   let sig: string | null = null;
   for (let b = 1; b < numBlocks; b++) {
-    const cands = external[b].filter((t) => producedIn(t) === b - 1 && ![...blocksReading(t)].some((x) => x > b));
+    const cands = external[b].filter((t) => producedIn(g, t) === b - 1 && ![...blocksReading(g, t)].some((x) => x > b));
     if (cands.length !== 1) {
       throw new UnsupportedModelError(`${file}: cannot tell which tensor carries the hidden state from block ${b - 1} into block ${b} (candidates: ${cands.join(', ') || 'none'}).`);
     }
     hiddenIn[b] = cands[0];
-    sig ??= signature(cands[0], b);
+    sig ??= signature(g, cands[0], b);
   }
-  {
-    let cands = external[0].filter((t) => producedIn(t) === -1 && !model.runtimeInputs.some((i) => i.name === t));
-    // Shape reads are often hoisted out of the first block, so they are left out of signatures.
-    if (sig !== null && cands.length > 1) cands = cands.filter((t) => signature(t, 0) === sig);
-    if (cands.length > 1) cands = cands.filter((t) => [...blocksReading(t)].every((x) => x <= 0));
-    if (cands.length !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor is the embedding output entering block 0 (candidates: ${cands.join(', ') || 'none'}).`);
-    hiddenIn[0] = cands[0];
-  }
-  const hiddenOut = hiddenIn.slice(1);
-  {
-    const last = numBlocks - 1;
-    const cands = new Set<string>();
-    nodes.forEach((n, i) => {
-      if (blockOf[i] !== last) return;
-      for (const o of n.outputs) {
-        if (!o) continue;
-        if (graphOutputs.has(o) || (consumers.get(o) ?? []).some((c) => blockOf[c] === -1)) cands.add(o);
-      }
-    });
-    if (cands.size !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor leaves the last block ${last} (candidates: ${[...cands].join(', ') || 'none'}).`);
-    hiddenOut.push([...cands][0]);
-  }
-  const finalOutput = finalOutputOf(model, file);
+  let cands = external[0].filter((t) => producedIn(g, t) === -1 && !g.model.runtimeInputs.some((i) => i.name === t));
+  // Shape reads are often hoisted out of the first block, so they are left out of signatures.
+  if (sig !== null && cands.length > 1) cands = cands.filter((t) => signature(g, t, 0) === sig);
+  if (cands.length > 1) cands = cands.filter((t) => [...blocksReading(g, t)].every((x) => x <= 0));
+  if (cands.length !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor is the embedding output entering block 0 (candidates: ${cands.join(', ') || 'none'}).`);
+  hiddenIn[0] = cands[0];
+  return hiddenIn;
+}
 
-  const hidden = new Set([...hiddenIn, ...hiddenOut]);
+/** The tensor leaving block `last`: the one output of it that is a graph output or read outside blocks. */
+function lastHiddenOutput(g: BlockedGraph, last: number, file: string): string {
+  const graphOutputs = new Set(g.model.outputs.map((o) => o.name));
+  const cands = new Set<string>();
+  g.model.nodes.forEach((n, i) => {
+    if (g.blockOf[i] !== last) return;
+    for (const o of n.outputs) {
+      if (!o) continue;
+      if (graphOutputs.has(o) || (g.consumers.get(o) ?? []).some((c) => g.blockOf[c] === -1)) cands.add(o);
+    }
+  });
+  if (cands.size !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor leaves the last block ${last} (candidates: ${[...cands].join(', ') || 'none'}).`);
+  return [...cands][0];
+}
+
+/** Tensors made inside a block and read by another that are not the hidden state (T5's position bias). */
+function sideInputsOf(g: BlockedGraph, external: string[][], hidden: Set<string>): string[] {
   const sideInputs: string[] = [];
-  for (let b = 0; b < numBlocks; b++) {
-    for (const t of external[b]) {
-      const p = producedIn(t);
-      if (p >= 0 && !hidden.has(t) && !sideInputs.includes(t)) sideInputs.push(t);
+  for (const inputs of external) {
+    for (const t of inputs) {
+      if (producedIn(g, t) >= 0 && !hidden.has(t) && !sideInputs.includes(t)) sideInputs.push(t);
     }
   }
-  return { numBlocks, blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs, scopeIndex, embeddingOutput: hiddenIn[0] };
+  return sideInputs;
 }
 
 function finalOutputOf(model: OnnxModel, file: string): string {

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { modelCard } from '../../../../src/core/commit/modelCard';
 import type { OptimizeReport } from '../../../../src/core/report';
+import { SAFETENSORS_NOTE } from '../../../../src/core/compensate/commit';
 import { fixture } from '../../../helpers';
 
 const report = () => JSON.parse(fs.readFileSync(fixture('reports', 'tiny-roberta-optimize.json'), 'utf8')) as OptimizeReport;
@@ -57,4 +58,19 @@ test('model card says the folder lists a SHA-256 per file and that probescale ev
   assert.match(modelCard(r), /`probescale-report\.json` lists a SHA-256 per file of this folder \(`checksums`\); `probescale eval` checks them first and names any file that changed since the commit\./);
   delete r.checksums;
   assert.doesNotMatch(modelCard(r), /SHA-256/, 'a report without checksums claims none');
+});
+
+test('model card: the source line names the ONNX file, or says the graph was built from safetensors weights', () => {
+  const r = report();
+  assert.match(modelCard(r), /^Source: `\.\.\/tiny-roberta` \(onnx\/model\.onnx\)\. Kept blocks/m);
+  r.model.graphFrom = 'safetensors';
+  assert.match(modelCard(r), /^Source: `\.\.\/tiny-roberta` \(graph built from its safetensors weights\)\. Kept blocks/m);
+});
+
+test('model card: a compensated selection says how it was fitted and why there is no model.safetensors', () => {
+  const r = report();
+  assert.doesNotMatch(modelCard(r), /Compensation:|No model\.safetensors/);
+  r.selection.compensation = { description: 'bridge over dropped blocks' } as NonNullable<typeof r.selection.compensation>;
+  const card = modelCard(r);
+  assert.ok(card.includes(`\n\nCompensation: **bridge over dropped blocks**, fitted by ridge least squares on training texts (no gradient training).\n\n${SAFETENSORS_NOTE}\n\nMade with:`), card.slice(0, 1500));
 });

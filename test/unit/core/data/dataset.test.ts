@@ -255,3 +255,15 @@ test('parseTaskSpec: NAME=PATH[:WEIGHT], Windows drive letters, bad specs', () =
     assert.throws(() => parseTaskSpec(bad), BadInputError, bad);
   }
 });
+
+test('errors: a seed that is not an integer, a file too small to hold out any label, several unseen test labels counted', async () => {
+  const p = file('small.jsonl', jsonl([{ text: 'a', label: 'x' }, { text: 'b', label: 'x' }, { text: 'c', label: 'y' }, { text: 'd', label: 'y' }]));
+  await assert.rejects(loadTask('t', p, { seed: 1.5 }), (e: Error) => e instanceof BadInputError && /seed must be an integer, got 1\.5\./.test(e.message));
+  await rejectsWith(loadTask('t', p), `${p}: 4 rows are too few to hold out 20% of each label for testing (each of its 2 labels is split on its own, and the largest has 2 rows).`);
+
+  const dir = folder({
+    'train.jsonl': jsonl([{ text: 'a', label: 'x' }, { text: 'b', label: 'y' }]),
+    'test.jsonl': jsonl([{ text: 'c', label: 'z' }, { text: 'd', label: 'x' }, { text: 'e', label: 'w' }]),
+  });
+  await rejectsWith(loadTask('t', dir), `test.jsonl, line 1: label "z" does not occur in ${path.join(dir, 'train.jsonl')} (2 test rows have labels unseen in training).`);
+});

@@ -209,3 +209,42 @@ test('clear errors for a missing folder, missing tokenizer files and a too small
   await assert.rejects(loadTokenizer(robertaMini, { maxLength: 2 }), /no room for text/);
   await assert.rejects(loadTokenizer(robertaMini, { maxLength: 0 }), BadInputError);
 });
+
+test('without config.json: no position limit, token types as the template gives them (RoBERTa: all 0), pad id from the tokenizer', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tok-'));
+  const withoutConfig = (model: string) => {
+    const d = path.join(dir, model);
+    fs.mkdirSync(d);
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(fixture(model, f), path.join(d, f));
+    return loadTokenizer(d, { maxLength: 1000 });
+  };
+  try {
+    const distil = await withoutConfig('tiny-distilbert');
+    assert.equal(distil.modelLimit, null);
+    assert.equal(distil.maxLength, 1000);
+    assert.equal(distil.padId, (await loadTokenizer(fixture('tiny-distilbert'), { maxLength: 16 })).padId);
+    // Its config.json has no token-type embedding; without it the template's second segment is type 1.
+    const types = distil.encodeWithTypes('a b', 'c d').typeIds;
+    assert.deepEqual(new Set(types), new Set([0, 1]));
+    assert.ok(types.indexOf(1) > 0 && types.slice(types.indexOf(1)).every((t) => t === 1), types.join());
+    const inFolder = await loadTokenizer(fixture('tiny-distilbert'), { maxLength: 1000 });
+    assert.ok(inFolder.encodeWithTypes('a b', 'c d').typeIds.every((t) => t === 0));
+
+    const roberta = await withoutConfig('tiny-roberta');
+    assert.equal(roberta.modelLimit, null);
+    assert.ok(roberta.encodeWithTypes('a b', 'c d').typeIds.every((t) => t === 0));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a pair whose special tokens do not fit maxLength is refused, naming the option; one text still fits', async () => {
+  const tok = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 3 });
+  assert.equal(tok.numSpecialTokens(true), 4);
+  assert.equal(tok.encode('a b c d e').length, 3);
+  assert.throws(() => tok.encode('a', 'b'), (e: Error) => {
+    assert.ok(e instanceof BadInputError);
+    assert.match(e.message, /max length 3: it is below the 4 special tokens of a text pair; raise it\./);
+    return true;
+  });
+});

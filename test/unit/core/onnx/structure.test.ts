@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { findBlocks } from '../../../../src/core/onnx/blocks';
 import { pruneEdit } from '../../../../src/core/onnx/edit';
-import { OnnxModel } from '../../../../src/core/onnx/model';
+import { DataType, OnnxModel } from '../../../../src/core/onnx/model';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
 import { fixture, tinyModels } from '../../../helpers';
 import { stripNodeNames } from '../../../modelVariants';
@@ -66,4 +66,67 @@ test('a graph with neither scope names nor attention is refused naming what woul
   src.close();
   const nameless = stripNodeNames(file, path.join(dir, 'nameless.onnx'), true);
   assert.throws(() => findBlocks(OnnxModel.open(nameless), nameless), /no transformer blocks found.*residual stream forking into attention.*Re-export/);
+});
+
+/** A graph as findBlocks reads it, from nodes written as [name, opType, inputs, outputs]; `w` is the one weight. */
+function tinyGraph(nodes: [string, string, string[], string[]][], outputs: string[]): OnnxModel {
+  return {
+    nodes: nodes.map(([name, opType, inputs, outputs]) => ({ name, opType, domain: '', inputs, outputs })),
+    metadata: new Map<string, string>(),
+    initializers: new Map([['w', {}]]),
+    runtimeInputs: [{ name: 'input_ids' }],
+    outputs: outputs.map((name) => ({ name, elemType: DataType.FLOAT, shape: [1, 5, 4] })),
+  } as unknown as OnnxModel;
+}
+
+/** Embedding, then two blocks of MatMul + residual Add; `extra` nodes are added before the graph is read. */
+function twoBlocks(extra: [string, string, string[], string[]][] = [], outputs = ['h2']): OnnxModel {
+  return tinyGraph(
+    [
+      ['/embeddings/Gather', 'Gather', ['w', 'input_ids'], ['h0']],
+      ['/encoder/layer.0/MatMul', 'MatMul', ['h0', 'w'], ['a0']],
+      ['/encoder/layer.0/Add', 'Add', ['a0', 'h0'], ['h1']],
+      ['/encoder/layer.1/MatMul', 'MatMul', ['h1', 'w'], ['a1']],
+      ['/encoder/layer.1/Add', 'Add', ['a1', 'h1'], ['h2']],
+      ...extra,
+    ],
+    outputs,
+  );
+}
+
+test('findBlocks on a small scoped graph: hidden states in and out of each block, a mask read by every block is not the embedding output', () => {
+  const b = findBlocks(twoBlocks());
+  assert.deepEqual([b.numBlocks, b.hiddenIn, b.hiddenOut, b.finalOutput, b.sideInputs, b.scopeIndex, b.embeddingOutput], [2, ['h0', 'h1'], ['h1', 'h2'], 'h2', [], [0, 1], 'h0']);
+  // An extended attention mask made outside the blocks and read by block 0 exactly as h0 is (MatMul + Add): only h0 stays in block 0.
+  const masked = findBlocks(
+    twoBlocks([
+      ['/Mask', 'Cast', ['input_ids'], ['m']],
+      ['/encoder/layer.0/MatMul_1', 'MatMul', ['m', 'w'], ['b0']],
+      ['/encoder/layer.0/Add_1', 'Add', ['b0', 'm'], ['c0']],
+      ['/encoder/layer.1/MatMul_1', 'MatMul', ['m', 'w'], ['b1']],
+    ]),
+  );
+  assert.deepEqual([masked.hiddenIn, masked.hiddenOut], [['h0', 'h1'], ['h1', 'h2']]);
+});
+
+test('findBlocks names the file and the candidates when it cannot tell where the hidden state flows', () => {
+  // Block 1 reads two tensors of block 0.
+  assert.throws(
+    () => findBlocks(twoBlocks([['/encoder/layer.0/Mul', 'Mul', ['a0', 'a0'], ['m0']], ['/encoder/layer.1/Add_1', 'Add', ['a1', 'm0'], ['x1']]]), 'two.onnx'),
+    / two\.onnx: cannot tell which tensor carries the hidden state from block 0 into block 1 \(candidates: h1, m0\)\.$/,
+  );
+  // Block 0 reads the graph's input directly: no embedding output.
+  const noEmbedding = tinyGraph(
+    [
+      ['/encoder/layer.0/MatMul', 'MatMul', ['input_ids', 'w'], ['a0']],
+      ['/encoder/layer.0/Add', 'Add', ['a0', 'input_ids'], ['h1']],
+    ],
+    ['h1'],
+  );
+  assert.throws(() => findBlocks(noEmbedding, 'raw.onnx'), / raw\.onnx: cannot tell which tensor is the embedding output entering block 0 \(candidates: none\)\.$/);
+  // The last block has two graph outputs.
+  assert.throws(
+    () => findBlocks(twoBlocks([['/encoder/layer.1/Mul', 'Mul', ['a1', 'a1'], ['x']]], ['h2', 'x']), 'out.onnx'),
+    / out\.onnx: cannot tell which tensor leaves the last block 1 \(candidates: h2, x\)\.$/,
+  );
 });

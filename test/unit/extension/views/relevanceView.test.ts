@@ -11,7 +11,7 @@ import { buildSync } from 'esbuild';
 import type { ReportData, ToWebview } from '../../../../src/shared/protocol';
 import { validateFromWebview } from '../../../../src/shared/validate';
 import { repoRoot } from '../../../helpers';
-import { installVscodeStub, silentLog } from '../../../vscodeStub';
+import { fakeView, installVscodeStub, silentLog } from '../../../vscodeStub';
 import { installFakeDom } from '../../../fakeDom';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -62,22 +62,6 @@ test('the message validator passes every protocol message and refuses malformed 
     assert.match((r as { error: string }).error, re);
   }
 });
-
-/** A webview view double that records what the provider sets and posts. */
-function fakeView() {
-  const posted: ToWebview[] = [];
-  let receive: (m: unknown) => void = () => {};
-  const webview = {
-    options: {} as { localResourceRoots?: { path: string }[]; enableScripts?: boolean },
-    html: '',
-    cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
-    asWebviewUri: (u: { path: string }) => `https://file+.vscode-resource.vscode-cdn.net${u.path}`,
-    onDidReceiveMessage: (f: (m: unknown) => void) => ((receive = f), { dispose() {} }),
-    postMessage: async (m: ToWebview) => (posted.push(m), true),
-  };
-  const view = { webview, visible: true, onDidChangeVisibility: () => ({ dispose() {} }), onDidDispose: () => ({ dispose() {} }), show() {} };
-  return { view, posted, send: (m: unknown) => receive(m) };
-}
 
 test('the relevance view: strict CSP with a fresh nonce, resources from dist/ and media/ only, refused messages never reach a handler', async () => {
   installVscodeStub();
