@@ -53,11 +53,13 @@ export async function prunedLatency(info: ModelInfo, tok: TextTokenizer, texts: 
   const rows = [];
   try {
     for (const k of prefixes) {
+      if (k < 1) throw new Error(`prunedLatency: a prefix of ${k} blocks has no FLOP ideal; give 1 or more`);
       const kept = Array.from({ length: k }, (_, i) => i);
       const file = path.join(dir, `m${k}.onnx`);
       writePrunedOnnx(info.onnxFile, file, kept);
       const t = await timeEncoders(info.onnxFile, file, texts, tok, { provider: 'cpu', ...runs });
-      const ideal = idealSpeedup(info, kept, t.seqLen);
+      // Prefixes keep at least one block, so a FLOP ideal exists.
+      const ideal = idealSpeedup(info, kept, t.seqLen)!;
       rows.push({ blocks: k, params: info.params.embeddings + kept.reduce((a, b) => a + info.params.perBlock[b], 0), batch1: t.batch1, batch32: t.batch32, idealSpeedup: ideal, overIdeal: { batch1: t.batch1.speedup / ideal, batch32: t.batch32.speedup / ideal }, seqLen: t.seqLen });
     }
   } finally {

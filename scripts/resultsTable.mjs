@@ -128,7 +128,7 @@ for (const dir of process.argv.slice(2)) {
   out.push(`Budget advice for ${pct(s.targetRetention)} % retention (fitted on cross-validated training scores): ${adv}.`);
   if (r.verify) {
     const v = r.verify;
-    out.push(`Verified from disk: ${v.allEqual ? 'test accuracy re-measured equal to the report' : 'MISMATCH'}; latency batch 1 ×${v.timing.batch1.speedup.toFixed(2)}, batch 32 ×${v.timing.batch32.speedup.toFixed(2)}, ideal (FLOP ratio) ×${v.timing.idealSpeedup.toFixed(2)}.`);
+    out.push(`Verified from disk: ${v.allEqual ? 'test accuracy re-measured equal to the report' : 'MISMATCH'}; latency batch 1 ×${v.timing.batch1.speedup.toFixed(2)}, batch 32 ×${v.timing.batch32.speedup.toFixed(2)}, ${v.timing.idealSpeedup === null ? 'no FLOP ideal (no block kept)' : `ideal (FLOP ratio) ×${v.timing.idealSpeedup.toFixed(2)}`}.`);
   }
   out.push('');
 }

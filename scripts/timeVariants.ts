@@ -17,7 +17,7 @@ function variant(arg: string): { file: string; ideal?: { speedup: number; seqLen
   if (!fs.statSync(arg).isDirectory()) return { file: arg };
   const report = JSON.parse(fs.readFileSync(path.join(arg, 'probescale-report.json'), 'utf8'));
   const timing = report.verify?.timing;
-  return { file: resolveOnnxFile(arg, readConfig(arg)), ideal: timing ? { speedup: timing.idealSpeedup, seqLen: timing.seqLen } : undefined };
+  return { file: resolveOnnxFile(arg, readConfig(arg)), ideal: typeof timing?.idealSpeedup === 'number' ? { speedup: timing.idealSpeedup, seqLen: timing.seqLen } : undefined };
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@
 import { explain } from '../src/shared/glossary';
 import { nameList, rangesText, SENTENCE_CHARS, shortName } from '../src/shared/bounded';
 import { type ReportData, type RetentionData, type SelectionData, type VerifyData } from '../src/shared/protocol';
-import { latencyExplanation } from '../src/shared/reportCharts';
+import { idealText, latencyExplanation } from '../src/shared/reportCharts';
 import { inReportOrder, verdictOfSelection } from '../src/shared/verdict';
 import { el, pagedTable, status, type Row } from './dom';
 import { basename, count, exact, pct, times } from './format';
@@ -139,7 +139,7 @@ function renderVerify(v: VerifyData, actions: SelectionActions): HTMLElement {
     ' at batch 1, ',
     el('strong', { text: times(t.batch32.speedup) }),
     ' at batch 32; ideal ',
-    el('strong', { text: times(t.idealSpeedup) }),
+    el('strong', { text: idealText(t.idealSpeedup) }),
   );
   speed.title = `median ms per pass, original → pruned: batch 1 ${t.batch1.originalMs.toFixed(2)} → ${t.batch1.prunedMs.toFixed(2)}, batch 32 ${t.batch32.originalMs.toFixed(2)} → ${t.batch32.prunedMs.toFixed(2)}`;
   const links = el(

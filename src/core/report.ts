@@ -251,10 +251,13 @@ export interface TimingReport {
    */
   batch1: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
   batch32: { originalMs: number; prunedMs: number; speedup: number; runs: number; relativeError: number };
-  /** FLOP ratio original / pruned at the timed sequence length: the speedup if only FLOPs mattered. */
-  idealSpeedup: number;
-  /** batch-32 speedup / ideal speedup. */
-  efficiency: number;
+  /**
+   * FLOP ratio original / pruned at the timed sequence length: the speedup if only FLOPs mattered.
+   * null when no block is kept (GLOSSARY.noIdeal); earlier reports wrote a ratio in the thousands.
+   */
+  idealSpeedup: number | null;
+  /** batch-32 speedup / ideal speedup; null with the ideal. */
+  efficiency: number | null;
   seqLen: number;
   /** Tokens of the batch-1 text (absent in older reports). */
   seqLen1?: number;

@@ -116,7 +116,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     tasks,
     signals,
     ...optional('selection', withFieldErrors(file, () => selectionOf(json.selection))),
-    ...optional('verify', verifyOf(json.verify)),
+    ...optional('verify', verifyOf(json.verify, blocksKept(json.selection))),
     ...optional('claimed', claimedOf(json.claimed)),
   };
 }
@@ -375,7 +375,16 @@ function speedOf(v: unknown): VerifyData['timing']['batch1'] | undefined {
   return speedup === undefined ? undefined : { originalMs: num(v.originalMs) ?? NaN, prunedMs: num(v.prunedMs) ?? NaN, speedup };
 }
 
-export function verifyOf(v: unknown): VerifyData | undefined {
+/** How many blocks the selection keeps (undefined: no readable selection). */
+function blocksKept(s: unknown): number | undefined {
+  return isObj(s) && Array.isArray(s.kept) ? s.kept.length : undefined;
+}
+
+/**
+ * `keptBlocks` 0: the ideal is dropped to null, as verify now writes it (GLOSSARY.noIdeal), so a
+ * report from before that change does not show its ratio in the thousands.
+ */
+export function verifyOf(v: unknown, keptBlocks?: number): VerifyData | undefined {
   if (!isObj(v) || typeof v.loadedFrom !== 'string' || typeof v.allEqual !== 'boolean' || !isObj(v.timing)) return undefined;
   const perTask = recordOf(v.perTask, (t) => {
     if (!isObj(t)) return undefined;
@@ -385,7 +394,7 @@ export function verifyOf(v: unknown): VerifyData | undefined {
   });
   const batch1 = speedOf(v.timing.batch1);
   const batch32 = speedOf(v.timing.batch32);
-  const idealSpeedup = num(v.timing.idealSpeedup);
+  const idealSpeedup = v.timing.idealSpeedup === null || keptBlocks === 0 ? null : num(v.timing.idealSpeedup);
   if (!perTask || !batch1 || !batch32 || idealSpeedup === undefined) return undefined;
   const quantized = quantizedOf(v.quantized);
   return { loadedFrom: v.loadedFrom, allEqual: v.allEqual, perTask, timing: { batch1, batch32, idealSpeedup, seqLen: num(v.timing.seqLen) ?? 0, provider: typeof v.timing.provider === 'string' ? v.timing.provider : '' }, ...(quantized ? { quantized } : {}) };

@@ -179,7 +179,8 @@ export interface VerifyData {
   loadedFrom: string;
   allEqual: boolean;
   perTask: Record<string, { claimed: ScoreData; measured: ScoreData; equal: boolean }>;
-  timing: { batch1: SpeedData; batch32: SpeedData; idealSpeedup: number; seqLen: number; provider: string };
+  /** idealSpeedup null: no block kept, no FLOP ideal (GLOSSARY.noIdeal). */
+  timing: { batch1: SpeedData; batch32: SpeedData; idealSpeedup: number | null; seqLen: number; provider: string };
   /** The classifiers' quantized variant re-measured beside the float one (difference = quantized − float accuracy). */
   quantized?: { file: string; method: string; perTask: Record<string, { float: ScoreData; measured: ScoreData; difference: number }> };
 }

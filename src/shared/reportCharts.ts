@@ -422,7 +422,8 @@ export interface LatencyRow {
   originalMs: number;
   prunedMs: number;
   speedup: number;
-  ideal: number;
+  /** null: no block kept, no FLOP ideal (GLOSSARY.noIdeal). */
+  ideal: number | null;
 }
 
 export function latencyRows(report: ReportData): LatencyRow[] | null {
@@ -434,11 +435,18 @@ export function latencyRows(report: ReportData): LatencyRow[] | null {
   ];
 }
 
+/** The ideal as the views and the card print it: `×4.85`, or `none (no block kept)`. */
+export function idealText(ideal: number | null): string {
+  return ideal === null ? 'none (no block kept)' : times(ideal);
+}
+
 /** What the ideal assumes and, where a measurement departs from it, the usual reasons (side view and editor alike). */
 export function latencyExplanation(t: VerifyData['timing']): string {
-  const base = `The ideal ${times(t.idealSpeedup)} is the ratio of floating-point operations per token of the original to the pruned encoder at ${t.seqLen} tokens (dense layers plus attention); it assumes run time follows operation count and ignores fixed per-call costs.`;
-  const over = [t.batch1, t.batch32].some((b) => b.speedup > t.idealSpeedup * 1.05);
-  const under = [t.batch1, t.batch32].some((b) => b.speedup < t.idealSpeedup * 0.8);
+  if (t.idealSpeedup === null) return `No ideal: ${GLOSSARY.noIdeal.text} Medians of alternating runs on ${t.provider || 'the default provider'}.`;
+  const ideal = t.idealSpeedup;
+  const base = `The ideal ${times(ideal)} is the ratio of floating-point operations per token of the original to the pruned encoder at ${t.seqLen} tokens (dense layers plus attention); it assumes run time follows operation count and ignores fixed per-call costs.`;
+  const over = [t.batch1, t.batch32].some((b) => b.speedup > ideal * 1.05);
+  const under = [t.batch1, t.batch32].some((b) => b.speedup < ideal * 0.8);
   const extra = over
     ? ' A measurement above it is real but not from arithmetic alone: the smaller model\'s weights and activations stay in cache while the original\'s do not, and the original pays more memory traffic per token.'
     : under
@@ -516,7 +524,7 @@ export function heatmapMarkdown(h: Heatmap): string {
 export const LATENCY_HEAD = ['batch', 'original ms', 'pruned ms', 'measured speed-up', 'ideal (FLOPs)'];
 
 export function latencyTable(rows: LatencyRow[]): string[][] {
-  return rows.map((r) => [String(r.batch), r.originalMs.toFixed(2), r.prunedMs.toFixed(2), times(r.speedup), times(r.ideal)]);
+  return rows.map((r) => [String(r.batch), r.originalMs.toFixed(2), r.prunedMs.toFixed(2), times(r.speedup), idealText(r.ideal)]);
 }
 
 export function latencyMarkdown(rows: LatencyRow[]): string {
@@ -711,7 +719,7 @@ export function latencySvg(rows: LatencyRow[], theme: SvgTheme = LIGHT_SVG_THEME
     const bars: [string, number, string][] = [
       ['original', r.originalMs, theme.series[0]],
       ['pruned', r.prunedMs, theme.series[1]],
-      ['ideal pruned', r.originalMs / r.ideal, theme.series[2]],
+      ...(r.ideal === null ? [] : [['ideal pruned', r.originalMs / r.ideal, theme.series[2]] as [string, number, string]]),
     ];
     out.push(`<text x="4" y="${y0 + 12}" font-weight="bold">batch ${r.batch}</text>`);
     bars.forEach(([name, ms, c], k) => {
@@ -721,7 +729,7 @@ export function latencySvg(rows: LatencyRow[], theme: SvgTheme = LIGHT_SVG_THEME
       out.push(`<text x="${(left + Math.max(1, ms * scale) + 4).toFixed(1)}" y="${y + 11}">${ms.toFixed(ms < 10 ? 2 : 1)} ms</text>`);
     });
   });
-  out.push(`<text x="4" y="${height - 8}">${escapeXml(`measured speed-up ${rows.map((r) => `${times(r.speedup)} at batch ${r.batch}`).join(', ')}; ideal ${times(rows[0]?.ideal ?? NaN)}`)}</text>`, '</g>');
+  out.push(`<text x="4" y="${height - 8}">${escapeXml(`measured speed-up ${rows.map((r) => `${times(r.speedup)} at batch ${r.batch}`).join(', ')}; ideal ${rows.length ? idealText(rows[0].ideal) : '–'}`)}</text>`, '</g>');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Latency, original vs pruned"><title>Latency, original vs pruned</title>${out.join('')}</svg>\n`;
 }
 

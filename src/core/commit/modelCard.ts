@@ -119,7 +119,7 @@ function verificationSection(v: VerifyReport): string[] {
   for (const [name, t] of Object.entries(v.perTask)) lines.push(`- ${name}: claimed ${pct(t.claimed.accuracy)}, re-measured ${pct(t.measured.accuracy)} ${t.equal ? '(equal)' : '(DIFFERENT)'}`);
   for (const [name, t] of Object.entries(v.quantized?.perTask ?? {})) lines.push(`- ${name}, quantized (\`${v.quantized!.file}\`, one text per run): ${pct(t.measured.accuracy)}, ${formatPoints(t.difference)} vs the float classifier`);
   const ti = v.timing;
-  lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`);
+  lines.push(`- latency (${ti.provider}, median): batch 1 ${ti.batch1.originalMs.toFixed(2)} → ${ti.batch1.prunedMs.toFixed(2)} ms (×${ti.batch1.speedup.toFixed(2)}); batch 32 ${ti.batch32.originalMs.toFixed(1)} → ${ti.batch32.prunedMs.toFixed(1)} ms (×${ti.batch32.speedup.toFixed(2)}); ${ti.idealSpeedup === null || ti.efficiency === null ? `no FLOP ideal: ${GLOSSARY.noIdeal.text}` : `ideal (FLOP ratio at length ${ti.seqLen}) ×${ti.idealSpeedup.toFixed(2)}, efficiency ${pct(ti.efficiency)}`}`);
   lines.push('');
   return lines;
 }

@@ -66,12 +66,14 @@ function blockFlops(params: number, seqLen: number, hidden: number): number {
   return 2 * params + 4 * seqLen * hidden;
 }
 
-export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number, compensated?: CompensatedFlops): number {
+/** The FLOP ratio original ÷ pruned, or null when no block is kept (GLOSSARY.noIdeal: lookups are not arithmetic). */
+export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number, compensated?: CompensatedFlops): number | null {
+  if (kept.length === 0) return null;
   const all = info.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, info.hiddenSize), 0);
   const some = compensated
     ? compensated.variant.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, info.hiddenSize * compensated.attentionShare), 0) + 2 * (compensated.variant.params.other - info.params.other)
     : kept.reduce((a, k) => a + blockFlops(info.params.perBlock[k], seqLen, info.hiddenSize), 0);
-  // Embedding lookups and the final norm cost next to nothing; an empty subset is bounded by them.
+  // Embedding lookups and the final norm cost next to nothing beside a block's dense layers.
   const floor = 2 * info.params.other + 10 * info.hiddenSize;
   return (all + floor) / (some + floor);
 }
@@ -275,7 +277,7 @@ export async function verifyCommitted(out: string, info: ModelInfo, splits: Task
     perTask,
     allEqual: Object.values(perTask).every((p) => p.equal),
     ...(quantized ? { quantized } : {}),
-    timing: { ...t, idealSpeedup: ideal, efficiency: t.batch32.speedup / ideal },
+    timing: { ...t, idealSpeedup: ideal, efficiency: ideal === null ? null : t.batch32.speedup / ideal },
   };
 }
 

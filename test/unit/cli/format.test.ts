@@ -20,6 +20,14 @@ test('the optimize table stays aligned with baseline names and compensation mark
   assert.equal(lines[header].indexOf('kept blocks'), rows[0].indexOf('0,2,3,4,7'), 'the kept-blocks header over its column');
 });
 
+test('verify line: a pick that keeps no block prints no FLOP ideal (was "ideal ×8019.40")', () => {
+  const report = JSON.parse(fs.readFileSync(path.join(repoRoot, 'docs', 'results-2k', 'spam-0.35', 'probescale-report.json'), 'utf8'));
+  report.verify.timing.idealSpeedup = null;
+  report.verify.timing.efficiency = null;
+  const line = formatOptimizeReport(report).split('\n').find((l) => l.startsWith('verify:'))!;
+  assert.match(line, /batch 32 ×102\.87 \(ideal none \(no block kept\)\)$/);
+});
+
 test('eval of a committed folder says whether each task scores as its report claims', () => {
   const task = { labels: ['a', 'b'], nTrain: 40, nTest: 10, pooling: 'mean', majority: 0.5, weight: 1, layers: [], bestLayer: 4, final: { accuracy: 0.7, macroF1: 0.6 } };
   const report = { model: { architecture: 'bert', numLayers: 4, hiddenSize: 32, params: { total: 1, embeddings: 1, perBlock: [0], other: 0 } }, provider: 'cpu', tasks: { same: task, edited: task, unclaimed: task } } as unknown as ProbeReport;

@@ -25,6 +25,7 @@ import {
   tradeoffSeries,
   tradeoffSvg,
 } from '../../../src/shared/reportCharts';
+import { readReport } from '../../../src/core/reportData';
 import { fixture, repoRoot } from '../../helpers';
 
 // A real optimize report of tiny-roberta (sentlen weight 1, bshift weight 0.5), made by
@@ -132,6 +133,24 @@ test('latency: rows from verify, and a sentence on what the ideal assumes and wh
   assert.equal(latencyRows({ ...r, verify: undefined }), null);
   assert.equal(latencyMarkdown(rows).trim().split('\n').length, 4);
   assert.match(latencySvg(rows), /ideal pruned/);
+});
+
+test('latency of a pick that keeps no block: no FLOP ideal anywhere, also for a report written before verify dropped it', () => {
+  // A kept report from before the change: the embeddings alone, verified with an "ideal ×8019.4".
+  const old = readReport(path.join(repoRoot, 'docs', 'results-2k', 'spam-0.35', 'probescale-report.json'));
+  assert.deepEqual(old.selection!.kept, []);
+  const t = old.verify!.timing;
+  assert.equal(t.idealSpeedup, null);
+  const rows = latencyRows(old)!;
+  assert.ok(rows.every((x) => x.ideal === null));
+  assert.match(latencyExplanation(t), /^No ideal: The pruned model keeps no block/);
+  assert.doesNotMatch(latencyExplanation(t), /8019|below it/);
+  const svg = latencySvg(rows);
+  assert.doesNotMatch(svg, /ideal pruned|NaN|Infinity/);
+  assert.match(svg, /ideal none \(no block kept\)/);
+  assert.match(latencyMarkdown(rows), /\| none \(no block kept\) \|/);
+  // A pick with blocks keeps its ideal.
+  assert.equal(typeof current().verify!.timing.idealSpeedup, 'number');
 });
 
 test('markdown and SVG: one row or marker per point, user text escaped', () => {

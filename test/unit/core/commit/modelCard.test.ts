@@ -74,3 +74,14 @@ test('model card: a compensated selection says how it was fitted and why there i
   const card = modelCard(r);
   assert.ok(card.includes(`\n\nCompensation: **bridge over dropped blocks**, fitted by ridge least squares on training texts (no gradient training).\n\n${SAFETENSORS_NOTE}\n\nMade with:`), card.slice(0, 1500));
 });
+
+test('model card: a pick that keeps no block has no FLOP ideal or efficiency, and says why', () => {
+  const r = report();
+  const withIdeal = modelCard(r);
+  assert.match(withIdeal, /ideal \(FLOP ratio at length \d+\) ×\d/);
+  r.verify!.timing.idealSpeedup = null;
+  r.verify!.timing.efficiency = null;
+  const card = modelCard(r);
+  assert.doesNotMatch(card, /efficiency|ideal \(FLOP ratio/);
+  assert.match(card, /no FLOP ideal: The pruned model keeps no block: it only looks up embeddings/);
+});

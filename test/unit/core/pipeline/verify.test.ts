@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PAIRED_TIMING_MAX_PARAMS, TIMING_PRECISION, timeEncoders, timePairs } from '../../../../src/core/pipeline/verify';
+import { PAIRED_TIMING_MAX_PARAMS, TIMING_PRECISION, idealSpeedup, timeEncoders, timePairs } from '../../../../src/core/pipeline/verify';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
@@ -54,4 +54,13 @@ test('sequential timing (large models: one session at a time) and paired timing:
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the FLOP ideal grows as blocks are dropped, and does not exist when none is kept (was ×8019 on roberta-mini)', () => {
+  const info = openModel(fixture('tiny-roberta'));
+  const all = info.params.perBlock.map((_, i) => i);
+  assert.ok(Math.abs(idealSpeedup(info, all, 32)! - 1) < 1e-12, 'every block kept: ×1');
+  const one = idealSpeedup(info, [0], 32)!;
+  assert.ok(one > 1 && one <= all.length + 1e-9, `one of ${all.length} blocks: ×${one}`);
+  assert.equal(idealSpeedup(info, [], 32), null);
 });
