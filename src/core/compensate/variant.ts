@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cleanDeadProcessFolders } from '../commit/atomicDir';
+import { diskWriteError } from '../util/diskErrors';
 import { JobContext } from '../jobs';
 import { TaskData } from '../data/dataset';
 import { TextTokenizer } from '../data/tokenize';
@@ -65,22 +66,33 @@ export async function buildVariant(source: ModelInfo, set: CalibrationSet, kept:
   const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth, score: spec.score, embeddingRank: spec.embeddingRank }, set, opts, ctx);
   // Named by pid so that a run killed mid-build (no finally) has its folder removed by the next one.
   cleanDeadProcessFolders(os.tmpdir(), COMPENSATED_TMP);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${COMPENSATED_TMP}${process.pid}-`));
+  let dir: string | undefined;
   try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `${COMPENSATED_TMP}${process.pid}-`));
     const file = path.join(dir, 'model.onnx');
     writeCompensatedOnnx(enc, plan, file);
     const info = openVariant(source, file, kept);
+    const built = dir;
     return {
       info,
       plan,
       stats,
       dispose: () => {
         info.model.close();
-        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(built, { recursive: true, force: true });
       },
     };
   } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw e;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    throw tempDiskError(e) ?? e;
   }
+}
+
+/** A full or unwritable system temporary folder, worded (Node says only "ENOSPC: no space left on device, write"). */
+function tempDiskError(e: unknown) {
+  const tmp = os.tmpdir();
+  return diskWriteError(e, tmp, {
+    name: `The temporary folder ${tmp} (compensated candidates are built there, one graph at a time)`,
+    elsewhere: (where) => `set TMPDIR to a folder ${where}`,
+  });
 }

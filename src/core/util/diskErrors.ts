@@ -84,6 +84,10 @@ export interface DiskErrorOptions extends WriteNeed {
   param?: Param;
   /** What survived the failure, said after "nothing of it was left" ("the folder already there is untouched"). */
   kept?: string;
+  /** How the message names the target when no parameter gave it ("the temporary folder /tmp (…)"). */
+  name?: string;
+  /** How the user points the write elsewhere, when no parameter gave the path ("set TMPDIR to a folder " + where). */
+  elsewhere?: (where: string) => string;
 }
 
 /**
@@ -94,9 +98,9 @@ export interface DiskErrorOptions extends WriteNeed {
 export function diskWriteError(e: unknown, target: string, opts: DiskErrorOptions = {}): DiskWriteError | undefined {
   const errno = diskErrno(e);
   if (errno === undefined) return undefined;
-  const elsewhere = (where: string) => (opts.param ? `give {{${opts.param}}} a path ${where}` : `write to a path ${where}`);
+  const elsewhere = opts.elsewhere ?? ((where: string) => (opts.param ? `give {{${opts.param}}} a path ${where}` : `write to a path ${where}`));
   const { reason, advice } = diskReason(errno, target, opts, elsewhere, (e as NodeJS.ErrnoException).path);
-  const where = opts.param ? `{{${opts.param}}} ${shownValue(target)}` : target;
+  const where = opts.param ? `{{${opts.param}}} ${shownValue(target)}` : (opts.name ?? target);
   const bad = opts.param ? { param: opts.param, value: target } : undefined;
   return new DiskWriteError(errno, `${where}: cannot be written: ${reason}. Nothing of it was left on disk${opts.kept ? `; ${opts.kept}` : ''}. ${advice[0].toUpperCase()}${advice.slice(1)}.`, bad);
 }

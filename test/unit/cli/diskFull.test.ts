@@ -196,3 +196,21 @@ test('a cache entry cut short by a full disk is never left to be read back', { s
     assert.match(r.stderr, /cannot write the feature cache in .*: the disk is full \(ENOSPC\): it needs [\d.]+ kB, [\d.]+ kB free there/);
     assert.deepEqual(files(cache), [], 'no entry, whole or partial, and no temporary');
   }));
+
+test('optimize --compensate with a full system temporary folder: exit 1 naming the folder and TMPDIR, nothing left (was Node\'s bare ENOSPC)', { skip: cannotMount }, () =>
+  onDisk('1m', (disk) => {
+    fill(disk);
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-out-'));
+    try {
+      const args = ['optimize', tiny, '--task', `s=${sentlen}`, '--budget', '0.95', ...LIMITS, '--compensate', 'all', '--no-cache', '--out', path.join(outDir, 'm'), '-q'];
+      const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, TMPDIR: disk } });
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.includes(`DiskWriteError: The temporary folder ${disk} (compensated candidates are built there`), r.stderr);
+      assert.match(r.stderr, /cannot be written: the disk is full \(ENOSPC\): 0 B free there\. Nothing of it was left on disk\. Free space on that disk, or set TMPDIR to a folder on another disk\./);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, 'no stack trace');
+      assert.deepEqual(files(disk), ['filler']);
+      assert.deepEqual(files(outDir), [], 'no output folder');
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  }));

@@ -161,6 +161,9 @@ test('disk errors are worded once: read-only, permission, quota; other errors ar
   assert.equal(diskWriteError(new Error('plain'), at), undefined);
   // Worded once, then named again for the folder it was part of: the system's code is kept.
   assert.equal(diskWriteError(rofs, path.dirname(at))?.errno, 'EROFS');
+  // A folder no parameter named (the system temporary folder): its own name and its own way elsewhere.
+  const temp = diskWriteError(Object.assign(new Error('EACCES'), { code: 'EACCES' }), at, { name: 'The temporary folder T', elsewhere: (where) => `set TMPDIR to a folder ${where}` })!;
+  assert.equal(temp.message, 'The temporary folder T: cannot be written: permission denied (EACCES). Nothing of it was left on disk. Set TMPDIR to a folder you can write to, or give yourself write permission there.');
 });
 
 test('a feature cache entry the disk cuts short is warned about once, left nowhere, and the next run writes it whole', async () => {
