@@ -33,9 +33,52 @@ export function timestampForFile(iso: string): string {
  * Throws a BadInputError naming the missing field.
  */
 export function normalizeReport(data: unknown, file: string): ReportData {
+  const refuse = refusals(file);
+  if (!isObj(data)) throw refuse.bad('expected a JSON object');
+  const json: Json = JSON.parse(JSON.stringify(data));
+  resolvePaths(json, file);
+  const model = json.model;
+  if (!isObj(model)) throw refuse.bad('no "model"');
+  const { numLayers, params } = modelSizeOf(model, refuse);
+  const tasks = tasksOf(json.tasks, numLayers, refuse);
+  // Checked so that a damaged one is refused here as eval refuses it; the view does not show them.
+  withFieldErrors(file, () => checksumsOf(json.checksums));
+  const signals = signalsOf(json.signals);
+  // A path longer than any file system allows cannot be the model folder (nor be sent to the view's host).
+  if (typeof model.dir === 'string' && model.dir.length > MAX_PATH_CHARS) throw refuse.damaged(`"model.dir" is ${model.dir.length.toLocaleString('en-US')} characters long; a folder path has at most ${MAX_PATH_CHARS.toLocaleString('en-US')}`);
+  return {
+    ...labelsOf(json),
+    model: {
+      dir: typeof model.dir === 'string' ? model.dir : '',
+      architecture: typeof model.architecture === 'string' ? shortName(model.architecture, LABEL_CHARS) : 'unknown',
+      numLayers,
+      hiddenSize: num(model.hiddenSize) ?? 0,
+      params,
+    },
+    tasks,
+    signals,
+    ...optional('selection', withFieldErrors(file, () => selectionOf(json.selection))),
+    ...optional('verify', verifyOf(json.verify, blocksKept(json.selection))),
+    ...optional('claimed', claimedOf(json.claimed)),
+  };
+}
+
+/** The errors normalizeReport throws for `file`, and the checks of a score and a count that throw them. */
+interface Refusals {
+  /** Not a report: a required field is missing. */
+  bad(what: string): BadInputError;
+  /** A report with a value no report can hold. */
+  damaged(what: string): BadInputError;
+  /** A score (accuracy, F1): undefined when absent or not a number, refused when a number outside 0–1. */
+  share(v: unknown, what: string): number | undefined;
+  /** A parameter count: undefined when absent, refused when not a whole number ≥ 0. */
+  count(v: unknown, field: string): number | undefined;
+}
+
+/** Takes the report's file name; returns the refusals that name it (see Refusals). */
+function refusals(file: string): Refusals {
   const bad = (what: string) => new BadInputError(`${file} is not a ProbeScale report: ${what}. Make one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
   const damaged = (what: string) => new BadInputError(`${file} has a damaged value: ${what}. Restore the report, or make a new one with "ProbeScale: Probe Model Folder" or \`probescale probe --out\`.`);
-  /** A score (accuracy, F1): undefined when absent or not a number, refused when a number outside 0–1. */
   const share = (v: unknown, what: string): number | undefined => {
     const x = num(v);
     if (x !== undefined && (x < 0 || x > 1)) throw damaged(`${what} is ${x}; expected a share from 0 to 1`);
@@ -45,79 +88,79 @@ export function normalizeReport(data: unknown, file: string): ReportData {
     if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) throw damaged(`"${field}" is ${JSON.stringify(v)}; expected a parameter count (a whole number ≥ 0)`);
     return v as number | undefined;
   };
-  if (!isObj(data)) throw bad('expected a JSON object');
-  const json: Json = JSON.parse(JSON.stringify(data));
-  resolvePaths(json, file);
-  const model = json.model;
-  if (!isObj(model)) throw bad('no "model"');
+  return { bad, damaged, share, count };
+}
+
+/** Takes the report's `model`; returns its block count and parameter counts (`other` filled in), or throws. */
+function modelSizeOf(model: Json, refuse: Refusals): { numLayers: number; params: ReportData['model']['params'] } {
   const numLayers = num(model.numLayers);
-  if (numLayers === undefined || numLayers < 0) throw bad('"model.numLayers" is missing');
-  if (numLayers > MAX_BLOCKS) throw damaged(`"model.numLayers" is ${numLayers}; ProbeScale reads reports of at most ${MAX_BLOCKS.toLocaleString('en-US')} blocks`);
+  if (numLayers === undefined || numLayers < 0) throw refuse.bad('"model.numLayers" is missing');
+  if (numLayers > MAX_BLOCKS) throw refuse.damaged(`"model.numLayers" is ${numLayers}; ProbeScale reads reports of at most ${MAX_BLOCKS.toLocaleString('en-US')} blocks`);
   const params = isObj(model.params) ? model.params : undefined;
-  const total = count(params?.total, 'model.params.total');
-  const embeddings = count(params?.embeddings, 'model.params.embeddings');
-  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v, i) => count(v ?? null, `model.params.perBlock[${i}]`)!) : undefined;
+  const total = refuse.count(params?.total, 'model.params.total');
+  const embeddings = refuse.count(params?.embeddings, 'model.params.embeddings');
+  const perBlock = Array.isArray(params?.perBlock) ? params.perBlock.map((v, i) => refuse.count(v ?? null, `model.params.perBlock[${i}]`)!) : undefined;
   if (total === undefined || embeddings === undefined || !perBlock || perBlock.length !== numLayers) {
-    throw bad('"model.params" needs total, embeddings and one perBlock entry per block');
+    throw refuse.bad('"model.params" needs total, embeddings and one perBlock entry per block');
   }
   const other = num(params?.other) ?? Math.max(0, total - embeddings - perBlock.reduce((a, b) => a + b, 0));
-  if (!isObj(json.tasks) || Object.keys(json.tasks).length === 0) throw bad('no "tasks"');
+  return { numLayers, params: { total, embeddings, perBlock, other } };
+}
+
+/** Takes the report's `tasks`; returns each task as the view shows it, or throws when there are none. */
+function tasksOf(v: unknown, numLayers: number, refuse: Refusals): Record<string, TaskData> {
+  if (!isObj(v) || Object.keys(v).length === 0) throw refuse.bad('no "tasks"');
   const tasks: Record<string, TaskData> = {};
-  for (const [name, t] of Object.entries(json.tasks)) {
+  for (const [name, t] of Object.entries(v)) {
     // `tasks[name] =` would set the object's prototype instead: the task would vanish unseen.
-    if (name === '__proto__') throw bad('task name "__proto__" cannot be used (JavaScript reserves it); rename the task');
-    const final = isObj(t) ? score(t.final) : undefined;
-    if (final) share(final.accuracy, `task "${name}": final accuracy`);
-    // An eval report of a committed folder scores the shipped classifier only: no layers, a `final`.
-    if (!isObj(t) || !Array.isArray(t.layers) || (t.layers.length === 0 && !final)) throw bad(`task "${name}" has no "layers"`);
-    const layers: LayerRow[] = t.layers.map((l: unknown, i: number) => {
-      if (!isObj(l) || num(l.accuracy) === undefined) throw bad(`task "${name}" layer ${i} has no accuracy`);
-      const at = `task "${name}" layer ${i}`;
-      const accuracy = share(l.accuracy, `${at}: accuracy`)!;
-      const controlAccuracy = share(l.controlAccuracy, `${at}: controlAccuracy`) ?? null;
-      return {
-        layer: num(l.layer) ?? i,
-        accuracy,
-        cvAccuracy: share(l.cvAccuracy, `${at}: cvAccuracy`) ?? null,
-        macroF1: share(l.macroF1, `${at}: macroF1`) ?? NaN,
-        controlAccuracy,
-        selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
-      };
-    });
-    const best = layers.length ? layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)).layer : numLayers;
-    tasks[name] = {
-      labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
-      majority: share(t.majority, `task "${name}": majority`) ?? NaN,
-      weight: num(t.weight) ?? 1,
-      nTrain: num(t.nTrain) ?? 0,
-      nTest: num(t.nTest) ?? 0,
-      layers,
-      bestLayer: num(t.bestLayer) ?? best,
-      ...(final ? { final } : {}),
-    };
+    if (name === '__proto__') throw refuse.bad('task name "__proto__" cannot be used (JavaScript reserves it); rename the task');
+    tasks[name] = taskOf(name, t, numLayers, refuse);
   }
-  // Checked so that a damaged one is refused here as eval refuses it; the view does not show them.
-  withFieldErrors(file, () => checksumsOf(json.checksums));
-  const signals = signalsOf(json.signals);
-  // A path longer than any file system allows cannot be the model folder (nor be sent to the view's host).
-  if (typeof model.dir === 'string' && model.dir.length > MAX_PATH_CHARS) throw damaged(`"model.dir" is ${model.dir.length.toLocaleString('en-US')} characters long; a folder path has at most ${MAX_PATH_CHARS.toLocaleString('en-US')}`);
+  return tasks;
+}
+
+/** Takes one task of the report; returns its layers, scores and defaults filled in, or throws naming the task. */
+function taskOf(name: string, t: unknown, numLayers: number, refuse: Refusals): TaskData {
+  const final = isObj(t) ? score(t.final) : undefined;
+  if (final) refuse.share(final.accuracy, `task "${name}": final accuracy`);
+  // An eval report of a committed folder scores the shipped classifier only: no layers, a `final`.
+  if (!isObj(t) || !Array.isArray(t.layers) || (t.layers.length === 0 && !final)) throw refuse.bad(`task "${name}" has no "layers"`);
+  const layers = t.layers.map((l: unknown, i: number) => layerOf(l, `task "${name}" layer ${i}`, i, refuse));
+  const best = layers.length ? layers.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)).layer : numLayers;
   return {
-    // Words the views show whole: cut (with "…") where a hand-edited value runs to megabytes.
+    labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
+    majority: refuse.share(t.majority, `task "${name}": majority`) ?? NaN,
+    weight: num(t.weight) ?? 1,
+    nTrain: num(t.nTrain) ?? 0,
+    nTest: num(t.nTest) ?? 0,
+    layers,
+    bestLayer: num(t.bestLayer) ?? best,
+    ...(final ? { final } : {}),
+  };
+}
+
+/** Takes one layer row (`at` names it, `i` is its place); returns it with missing scores filled, or throws. */
+function layerOf(l: unknown, at: string, i: number, refuse: Refusals): LayerRow {
+  if (!isObj(l) || num(l.accuracy) === undefined) throw refuse.bad(`${at} has no accuracy`);
+  const accuracy = refuse.share(l.accuracy, `${at}: accuracy`)!;
+  const controlAccuracy = refuse.share(l.controlAccuracy, `${at}: controlAccuracy`) ?? null;
+  return {
+    layer: num(l.layer) ?? i,
+    accuracy,
+    cvAccuracy: refuse.share(l.cvAccuracy, `${at}: cvAccuracy`) ?? null,
+    macroF1: refuse.share(l.macroF1, `${at}: macroF1`) ?? NaN,
+    controlAccuracy,
+    selectivity: num(l.selectivity) ?? (controlAccuracy === null ? null : accuracy - controlAccuracy),
+  };
+}
+
+/** Takes the report; returns its kind, date and provider, defaults filled in. */
+function labelsOf(json: Json): Pick<ReportData, 'kind' | 'createdAt' | 'provider'> {
+  // Words the views show whole: cut (with "…") where a hand-edited value runs to megabytes.
+  return {
     kind: typeof json.kind === 'string' ? shortName(json.kind, LABEL_CHARS) : 'probe',
     createdAt: typeof json.createdAt === 'string' ? shortName(json.createdAt, LABEL_CHARS) : new Date(0).toISOString(),
     provider: typeof json.provider === 'string' ? shortName(json.provider, LABEL_CHARS) : '',
-    model: {
-      dir: typeof model.dir === 'string' ? model.dir : '',
-      architecture: typeof model.architecture === 'string' ? shortName(model.architecture, LABEL_CHARS) : 'unknown',
-      numLayers,
-      hiddenSize: num(model.hiddenSize) ?? 0,
-      params: { total, embeddings, perBlock, other },
-    },
-    tasks,
-    signals,
-    ...optional('selection', withFieldErrors(file, () => selectionOf(json.selection))),
-    ...optional('verify', verifyOf(json.verify, blocksKept(json.selection))),
-    ...optional('claimed', claimedOf(json.claimed)),
   };
 }
 
