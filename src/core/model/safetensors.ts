@@ -159,23 +159,53 @@ export async function writePrunedSafetensors(
   throwIfAborted(opts.signal);
   const header = readSafetensorsHeader(src);
   // One shard of a sharded model may hold only some blocks: the model's count comes from the caller.
-  const L = opts.numBlocks ?? header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0);
+  checkKept(kept, opts.numBlocks ?? header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0), src);
+  const out = prunedTensors(header.tensors, kept);
+  const { lenBuf, headerBuf, dataBytes } = prunedHeader(out, header.metadata);
+  const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${process.pid}.partial`);
+  const input = await fs.promises.open(src, 'r');
+  let output: fs.promises.FileHandle | undefined;
+  try {
+    output = await fs.promises.open(tmp, 'w');
+    await output.write(lenBuf, 0, 8);
+    await output.write(headerBuf, 0, headerBuf.length);
+    await copyTensors(input, output, out, { src, dataOffset: header.dataOffset, signal: opts.signal });
+    await output.close();
+    output = undefined;
+    await fs.promises.rename(tmp, dst);
+  } catch (e) {
+    await output?.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  } finally {
+    await input.close();
+  }
+  return { tensors: out.length, bytes: 8 + headerBuf.length + dataBytes };
+}
+
+/** A tensor of the source file under its name in the pruned file; `begin`/`end` are still the source's offsets. */
+type PrunedTensor = SafetensorsHeader['tensors'][number];
+
+/** Takes the kept blocks and the model's block count `L`; returns nothing, or throws naming `src` when one is out of range or out of order. */
+function checkKept(kept: number[], L: number, src: string): void {
   for (let i = 0; i < kept.length; i++) {
     if (!Number.isInteger(kept[i]) || kept[i] < 0 || kept[i] >= L) throw new BadInputError(`block ${kept[i]} does not exist in ${src}: it has blocks 0..${L - 1}`);
     if (i > 0 && kept[i] <= kept[i - 1]) throw new BadInputError(`kept blocks '${kept.join(',')}' must be strictly increasing`);
   }
+}
 
-  type Out = { name: string; dtype: string; shape: number[]; begin: number; end: number };
-  const out: Out[] = [];
+/** Takes the source's tensors and the kept blocks; returns the pruned file's tensors, renamed, in source order. */
+function prunedTensors(tensors: SafetensorsHeader['tensors'], kept: number[]): PrunedTensor[] {
+  const out: PrunedTensor[] = [];
   const names = new Set<string>();
-  for (const t of header.tensors) {
+  for (const t of tensors) {
     const name = renameForKept(t.name, kept);
     if (name === null) continue;
     out.push({ ...t, name });
     names.add(name);
   }
   if (kept.length > 0 && kept[0] !== 0) {
-    for (const t of header.tensors) {
+    for (const t of tensors) {
       // Block 0 is dropped, so its name is free in the pruned file unless the new block 0 brought its own bias.
       if (blockIndexOf(t.name) === 0 && RELATIVE_BIAS_RE.test(t.name) && !names.has(t.name)) {
         out.push({ ...t });
@@ -184,10 +214,13 @@ export async function writePrunedSafetensors(
     }
   }
   // Source order keeps the copy a forward scan of the file.
-  out.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  return out.sort((a, b) => a.begin - b.begin || a.end - b.end);
+}
 
+/** Takes the pruned tensors and the source's metadata; returns the 8-byte length, the space-padded header and the data size. */
+function prunedHeader(out: PrunedTensor[], metadata: SafetensorsHeader['metadata']): { lenBuf: Buffer; headerBuf: Buffer; dataBytes: number } {
   const json: Record<string, unknown> = {};
-  if (header.metadata) json.__metadata__ = header.metadata;
+  if (metadata) json.__metadata__ = metadata;
   let offset = 0;
   for (const t of out) {
     json[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + (t.end - t.begin)] };
@@ -199,38 +232,24 @@ export async function writePrunedSafetensors(
   const headerBuf = Buffer.from(headerText, 'utf8');
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeBigUInt64LE(BigInt(headerBuf.length));
+  return { lenBuf, headerBuf, dataBytes: offset };
+}
 
-  const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${process.pid}.partial`);
-  const input = await fs.promises.open(src, 'r');
-  let output: fs.promises.FileHandle | undefined;
-  try {
-    output = await fs.promises.open(tmp, 'w');
-    await output.write(lenBuf, 0, 8);
-    await output.write(headerBuf, 0, headerBuf.length);
-    const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, out.reduce((mx, t) => Math.max(mx, t.end - t.begin), 0))));
-    for (const t of out) {
-      let pos = header.dataOffset + t.begin;
-      const end = header.dataOffset + t.end;
-      while (pos < end) {
-        throwIfAborted(opts.signal);
-        const want = Math.min(chunk.length, end - pos);
-        const { bytesRead } = await input.read(chunk, 0, want, pos);
-        if (bytesRead !== want) throw new BadInputError(`${src} is truncated: tensor '${t.name}' ends past the end of the file`);
-        await output.write(chunk, 0, want);
-        pos += want;
-      }
+/** Takes the open source and output files and the pruned tensors; appends each tensor's bytes in chunks, or throws when the source ends early or `signal` aborts. */
+async function copyTensors(input: fs.promises.FileHandle, output: fs.promises.FileHandle, out: PrunedTensor[], from: { src: string; dataOffset: number; signal?: AbortSignal }): Promise<void> {
+  const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, out.reduce((mx, t) => Math.max(mx, t.end - t.begin), 0))));
+  for (const t of out) {
+    let pos = from.dataOffset + t.begin;
+    const end = from.dataOffset + t.end;
+    while (pos < end) {
+      throwIfAborted(from.signal);
+      const want = Math.min(chunk.length, end - pos);
+      const { bytesRead } = await input.read(chunk, 0, want, pos);
+      if (bytesRead !== want) throw new BadInputError(`${from.src} is truncated: tensor '${t.name}' ends past the end of the file`);
+      await output.write(chunk, 0, want);
+      pos += want;
     }
-    await output.close();
-    output = undefined;
-    await fs.promises.rename(tmp, dst);
-  } catch (e) {
-    await output?.close().catch(() => undefined);
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  } finally {
-    await input.close();
   }
-  return { tensors: out.length, bytes: 8 + headerBuf.length + offset };
 }
 
 /**
