@@ -53,19 +53,10 @@ const DEFAULT_TARGET_FRACTION = 0.99;
  * `angularDistance`), random-1..R. Throws BadInputError when not even the block-less model fits.
  */
 export function baselineSubsets(L: number, acc: ParamCounts, budget: number, signals: BaselineSignals): Baseline[] {
-  if (acc.perBlock.length !== L) throw new BadInputError(`the parameter account has ${acc.perBlock.length} blocks, the model ${L}`);
-  if (minimumParams(acc) > budget) {
-    throw new BadInputError(`budget ${budget} is below the smallest possible model (${minimumParams(acc)} parameters, no blocks)`);
-  }
-  const fits = (kept: number[]): boolean => subsetParams(acc, kept) <= budget;
-  const cheapest = [...acc.perBlock].sort((a, b) => a - b);
-  let k = 0;
-  let p = minimumParams(acc);
-  while (k < L && p + cheapest[k] <= budget) p += cheapest[k++];
-
+  const { k, fits } = blocksThatFit(L, acc, budget);
   const out: Baseline[] = [];
   /** Applies `rule` at k blocks, then fewer, until the result fits. */
-  const add = (name: string, rule: (k: number) => number[] | null): void => {
+  const add = (name: string, rule: Rule): void => {
     for (let kk = k; kk >= 0; kk--) {
       const kept = rule(kk);
       if (kept && fits(kept)) {
@@ -79,51 +70,72 @@ export function baselineSubsets(L: number, acc: ParamCounts, budget: number, sig
   add('drop-bottom', (kk) => range(L - kk, L));
   add('alternate', (kk) => alternate(L, kk));
   add('symmetric', (kk) => [...range(0, Math.ceil(kk / 2)), ...range(L - Math.floor(kk / 2), L)]);
-
   if (signals.scores) out.push(dalviPrefix(L, fits, signals.scores, signals.weights, signals.targetFraction ?? DEFAULT_TARGET_FRACTION));
-
-  if (signals.blockInfluence) {
-    const bi = signals.blockInfluence;
-    if (bi.length !== L || bi.some((x) => !Number.isFinite(x))) throw new BadInputError(`block influence has ${bi.length} values, expected ${L} finite numbers`);
-    // Lowest influence dropped first; on ties the deeper block goes, deeper blocks being the usual redundant ones.
-    const byInfluence = range(0, L).sort((a, b) => bi[a] - bi[b] || b - a);
-    add('shortgpt', (kk) => byInfluence.slice(L - kk).sort((a, b) => a - b));
-  }
-
+  if (signals.blockInfluence) add('shortgpt', shortgptRule(L, signals.blockInfluence));
   if (signals.angularDistance) {
-    const d = signals.angularDistance;
-    if (d.length < L) throw new BadInputError(`angular distances cover ${d.length} hidden states, expected ${L + 1}`);
-    add('gromov', (kk) => {
-      const n = L - kk;
-      if (n === 0) return range(0, L);
-      let start = -1;
-      for (let l = 0; l + n <= L; l++) {
-        const v = d[l]?.[n];
-        // Ties go to the deeper run, as for ShortGPT.
-        if (v !== undefined && Number.isFinite(v) && (start < 0 || v <= d[start][n])) start = l;
-      }
-      if (start < 0) return null;
-      return [...range(0, start), ...range(start + n, L)];
-    });
+    add('gromov', gromovRule(L, signals.angularDistance));
     if (out[out.length - 1].name !== 'gromov') {
       throw new BadInputError(`angular distances have no finite value for any run of blocks that fits the budget`);
     }
   }
-
   const rng = new Rng(signals.seed ?? 0);
   const count = signals.randomCount ?? 3;
   if (!Number.isInteger(count) || count < 0) throw new BadInputError(`random baseline count ${count} must be an integer ≥ 0`);
-  for (let r = 1; r <= count; r++) {
-    add(`random-${r}`, (kk) => {
-      // Blocks may differ in size, so a few draws may be needed before a k-subset fits.
-      for (let attempt = 0; attempt < 100; attempt++) {
-        const kept = rng.shuffle(range(0, L)).slice(0, kk).sort((a, b) => a - b);
-        if (fits(kept)) return kept;
-      }
-      return null;
-    });
-  }
+  for (let r = 1; r <= count; r++) add(`random-${r}`, randomRule(L, rng, fits));
   return out;
+}
+
+/** A baseline's rule: the blocks it keeps when it may keep `k`, or null when it has no such choice. */
+type Rule = (k: number) => number[] | null;
+
+/** Takes the model's parameter account and the budget; returns the most blocks any subset can keep and a test of whether a subset fits, or throws when none does. */
+function blocksThatFit(L: number, acc: ParamCounts, budget: number): { k: number; fits: (kept: number[]) => boolean } {
+  if (acc.perBlock.length !== L) throw new BadInputError(`the parameter account has ${acc.perBlock.length} blocks, the model ${L}`);
+  if (minimumParams(acc) > budget) {
+    throw new BadInputError(`budget ${budget} is below the smallest possible model (${minimumParams(acc)} parameters, no blocks)`);
+  }
+  const cheapest = [...acc.perBlock].sort((a, b) => a - b);
+  let k = 0;
+  let p = minimumParams(acc);
+  while (k < L && p + cheapest[k] <= budget) p += cheapest[k++];
+  return { k, fits: (kept) => subsetParams(acc, kept) <= budget };
+}
+
+/** Takes ShortGPT's Block Influence per block; returns its rule (keep the k most influential blocks), or throws when the list is damaged. */
+function shortgptRule(L: number, bi: number[]): Rule {
+  if (bi.length !== L || bi.some((x) => !Number.isFinite(x))) throw new BadInputError(`block influence has ${bi.length} values, expected ${L} finite numbers`);
+  // Lowest influence dropped first; on ties the deeper block goes, deeper blocks being the usual redundant ones.
+  const byInfluence = range(0, L).sort((a, b) => bi[a] - bi[b] || b - a);
+  return (kk) => byInfluence.slice(L - kk).sort((a, b) => a - b);
+}
+
+/** Takes Gromov's angular distances; returns its rule (drop the run of L−k blocks whose ends are closest), or throws when too few. */
+function gromovRule(L: number, d: number[][]): Rule {
+  if (d.length < L) throw new BadInputError(`angular distances cover ${d.length} hidden states, expected ${L + 1}`);
+  return (kk) => {
+    const n = L - kk;
+    if (n === 0) return range(0, L);
+    let start = -1;
+    for (let l = 0; l + n <= L; l++) {
+      const v = d[l]?.[n];
+      // Ties go to the deeper run, as for ShortGPT.
+      if (v !== undefined && Number.isFinite(v) && (start < 0 || v <= d[start][n])) start = l;
+    }
+    if (start < 0) return null;
+    return [...range(0, start), ...range(start + n, L)];
+  };
+}
+
+/** Takes the shared random source and the budget test; returns a rule that draws a k-subset that fits (null after 100 draws). */
+function randomRule(L: number, rng: Rng, fits: (kept: number[]) => boolean): Rule {
+  return (kk) => {
+    // Blocks may differ in size, so a few draws may be needed before a k-subset fits.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const kept = rng.shuffle(range(0, L)).slice(0, kk).sort((a, b) => a - b);
+      if (fits(kept)) return kept;
+    }
+    return null;
+  };
 }
 
 function range(from: number, to: number): number[] {
