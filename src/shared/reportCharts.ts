@@ -585,30 +585,70 @@ export function tradeoffRange(list: TradeoffSeries[]): { y: [number, number]; x:
  */
 export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], theme: SvgTheme = LIGHT_SVG_THEME, size = { width: 720, height: 420 }): string {
   const { width, height } = size;
+  const frame = tradeoffFrame(list.map((l) => l.series), size);
+  const { parts: lines, taken } = tradeoffLines(frame, list, theme);
+  const out = [
+    `<rect width="${width}" height="${height}" fill="${theme.background}"/>`,
+    `<g font-family="${escapeXml(theme.font)}" font-size="11" fill="${theme.foreground}">`,
+    ...tradeoffAxes(frame, list[0]?.series, theme),
+    ...tradeoffCurves(frame, list, theme),
+    ...lines,
+    ...tradeoffLabels(frame, list, taken, theme),
+    '</g></g>',
+  ];
+  const title = `Trade-off: ${list.map((l) => l.name).join(' vs ')}`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}"><title>${escapeXml(title)}</title>${out.join('')}</svg>\n`;
+}
+
+/** A number as the SVGs write coordinates: one decimal. */
+const f1 = (v: number) => v.toFixed(1);
+
+/** Takes a position, the words and extra attributes; returns an SVG `<text>` element. */
+function svgText(x: number, y: number, s: string, attrs = ''): string {
+  return `<text x="${f1(x)}" y="${f1(y)}" ${attrs}>${escapeXml(s)}</text>`;
+}
+
+/** Where a trade-off chart draws: its size, margins, ranges and the maps from a fraction (X) and a score (Y) to pixels. */
+interface TradeoffFrame {
+  width: number;
+  height: number;
+  m: { left: number; right: number; top: number; bottom: number };
+  range: ReturnType<typeof tradeoffRange>;
+  X: (f: number) => number;
+  Y: (v: number) => number;
+}
+
+/** Takes the series and the chart's size; returns its frame (margins, ranges, pixel maps). */
+function tradeoffFrame(series: TradeoffSeries[], { width, height }: { width: number; height: number }): TradeoffFrame {
   const m = { left: 64, right: 150, top: 28, bottom: 48 };
-  const range = tradeoffRange(list.map((l) => l.series));
+  const range = tradeoffRange(series);
   const X = (f: number) => m.left + ((f - range.x[0]) / (range.x[1] - range.x[0])) * (width - m.left - m.right);
   const Y = (v: number) => height - m.bottom - ((v - range.y[0]) / (range.y[1] - range.y[0])) * (height - m.top - m.bottom);
-  const f1 = (v: number) => v.toFixed(1);
+  return { width, height, m, range, X, Y };
+}
+
+/** Takes the frame and the first series (for the axis titles); returns the grid lines, tick labels and axis titles. */
+function tradeoffAxes({ width, height, m, range, X, Y }: TradeoffFrame, first: TradeoffSeries | undefined, theme: SvgTheme): string[] {
   const out: string[] = [];
-  const text = (x: number, y: number, s: string, attrs = '') => out.push(`<text x="${f1(x)}" y="${f1(y)}" ${attrs}>${escapeXml(s)}</text>`);
-  out.push(`<rect width="${width}" height="${height}" fill="${theme.background}"/>`);
-  out.push(`<g font-family="${escapeXml(theme.font)}" font-size="11" fill="${theme.foreground}">`);
   for (const t of ticks(range.y[0], range.y[1])) {
     out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f1(Y(t))}" y2="${f1(Y(t))}" stroke="${theme.grid}" stroke-width="0.5"/>`);
-    text(m.left - 6, Y(t) + 4, percentTick(t), 'text-anchor="end"');
+    out.push(svgText(m.left - 6, Y(t) + 4, percentTick(t), 'text-anchor="end"'));
   }
   for (const t of ticks(range.x[0], range.x[1])) {
     out.push(`<line y1="${m.top}" y2="${height - m.bottom}" x1="${f1(X(t))}" x2="${f1(X(t))}" stroke="${theme.grid}" stroke-width="0.5"/>`);
-    text(X(t), height - m.bottom + 16, percentTick(t), 'text-anchor="middle"');
+    out.push(svgText(X(t), height - m.bottom + 16, percentTick(t), 'text-anchor="middle"'));
   }
-  const first = list[0]?.series;
   if (first) {
-    text((m.left + width - m.right) / 2, height - 8, first.xLabel, 'text-anchor="middle"');
-    text(12, (m.top + height - m.bottom) / 2, first.yLabel, `text-anchor="middle" transform="rotate(-90 12 ${f1((m.top + height - m.bottom) / 2)})"`);
+    out.push(svgText((m.left + width - m.right) / 2, height - 8, first.xLabel, 'text-anchor="middle"'));
+    out.push(svgText(12, (m.top + height - m.bottom) / 2, first.yLabel, `text-anchor="middle" transform="rotate(-90 12 ${f1((m.top + height - m.bottom) / 2)})"`));
   }
+  return out;
+}
+
+/** Takes the frame and the series; returns each one's band and fitted curve, clipped to the plot area. */
+function tradeoffCurves({ width, height, m, X, Y }: TradeoffFrame, list: { series: TradeoffSeries }[], theme: SvgTheme): string[] {
   // Curves and lines are clipped to the plot area (the fitted curve runs from the smallest model to the source).
-  out.push(`<clipPath id="plot"><rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}"/></clipPath><g clip-path="url(#plot)">`);
+  const out = [`<clipPath id="plot"><rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}"/></clipPath><g clip-path="url(#plot)">`];
   list.forEach(({ series }, i) => {
     const c = theme.series[i % theme.series.length];
     if (series.band && series.band.length > 1) {
@@ -619,23 +659,34 @@ export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], th
     if (series.curve && series.curve.length > 1) out.push(`<polyline points="${series.curve.map((p) => `${f1(X(p.fraction))},${f1(Y(p.y))}`).join(' ')}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
   });
   out.push('</g>');
+  return out;
+}
+
+/** Takes the frame and the series; returns their budget and target lines and points, and the boxes labels must not cover. */
+function tradeoffLines({ width, height, m, X, Y }: TradeoffFrame, list: { name: string; series: TradeoffSeries }[], theme: SvgTheme): { parts: string[]; taken: Box[] } {
+  const out: string[] = [];
   // What labels must not cover: the budget lines' words, then the key right of the plot.
   const taken: Box[] = [{ left: width - m.right + 4, top: m.top + 28, right: width, bottom: height }];
   list.forEach(({ name, series }, i) => {
     const c = theme.series[i % theme.series.length];
     out.push(`<line x1="${f1(X(series.budget))}" x2="${f1(X(series.budget))}" y1="${m.top}" y2="${height - m.bottom}" stroke="${c}" stroke-dasharray="6 4"/>`);
     const budgetText = `budget ${(100 * series.budget).toFixed(0)} %${list.length > 1 ? ` (${name})` : ''}`;
-    text(X(series.budget) + 3, m.top + 10 + 12 * i, budgetText);
+    out.push(svgText(X(series.budget) + 3, m.top + 10 + 12 * i, budgetText));
     taken.push({ left: X(series.budget) + 3, top: m.top + 1 + 12 * i, right: X(series.budget) + 3 + budgetText.length * 6.6, bottom: m.top + 13 + 12 * i });
     if (series.target !== null) {
       out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f1(Y(series.target))}" y2="${f1(Y(series.target))}" stroke="${c}" stroke-dasharray="2 3"/>`);
-      text(width - m.right - 2, Y(series.target) - 3, `target ${(100 * series.targetRetention).toFixed(0)} % of final`, 'text-anchor="end"');
+      out.push(svgText(width - m.right - 2, Y(series.target) - 3, `target ${(100 * series.targetRetention).toFixed(0)} % of final`, 'text-anchor="end"'));
     }
     for (const p of series.points) {
       out.push(svgMarker(markerOf(p), X(p.fraction), Y(p.y), c));
       if (p.pick) out.push(`<circle cx="${f1(X(p.fraction))}" cy="${f1(Y(p.y))}" r="7" fill="none" stroke="${c}" stroke-width="2.5"/>`);
     }
   });
+  return { parts: out, taken };
+}
+
+/** Takes the frame, the series and the boxes already taken; returns the point labels that fit, the marker key and the names left unlabelled. */
+function tradeoffLabels({ width, height, m, X, Y }: TradeoffFrame, list: { name: string; series: TradeoffSeries }[], taken: Box[], theme: SvgTheme): string[] {
   // Labels last, placed so that none overlaps another (close heuristics would): the picks first, then the heuristics.
   const picks = list.flatMap(({ name, series }) => series.points.filter((p) => p.pick).map((p) => ({ p, text: `ProbeScale${list.length > 1 ? ` (${name})` : ''}`, size: 11, bold: true })));
   const named = list.flatMap(({ series }) => series.points.filter((p) => p.label).map((p) => ({ p, text: p.label, size: 9, bold: false })));
@@ -644,22 +695,19 @@ export function tradeoffSvg(list: { name: string; series: TradeoffSeries }[], th
   const requests = wanted.map((w) => ({ x: X(w.p.fraction), y: Y(w.p.y), text: w.text, width: w.text.length * w.size * (w.bold ? 0.65 : 0.6), height: w.size, gap: w.bold ? 9 : 6 }));
   const key = markerKinds(list.map((l) => l.series));
   const { placed, dropped } = placeLabels(requests, { left: m.left, top: m.top, right: width, bottom: height - m.bottom }, taken, (i) => i < picks.length);
-  out.push('<g class="labels">');
-  for (const l of placed) text(l.x, l.baseline, wanted[l.index].text, wanted[l.index].bold ? 'font-weight="bold"' : 'font-size="9"');
+  const out = ['<g class="labels">'];
+  for (const l of placed) out.push(svgText(l.x, l.baseline, wanted[l.index].text, wanted[l.index].bold ? 'font-weight="bold"' : 'font-size="9"'));
   out.push('</g><g class="key">');
   key.forEach((k, i) => {
     const y = m.top + 40 + 14 * i;
     out.push(svgMarker(k, width - m.right + 12, y - 4, theme.foreground));
-    text(width - m.right + 20, y, MARKER_KEY[k].text, 'font-size="10"');
+    out.push(svgText(width - m.right + 20, y, MARKER_KEY[k].text, 'font-size="10"'));
   });
-  unlabelledLines(dropped.map((i) => wanted[i].text)).forEach((line, i) => text(width - m.right + 6, m.top + 48 + 14 * key.length + 12 * i, line, `font-size="9"${i === 0 ? '' : ' class="unlabelled"'}`));
-  out.push('</g></g>');
-  const title = `Trade-off: ${list.map((l) => l.name).join(' vs ')}`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}"><title>${escapeXml(title)}</title>${out.join('')}</svg>\n`;
+  unlabelledLines(dropped.map((i) => wanted[i].text)).forEach((line, i) => out.push(svgText(width - m.right + 6, m.top + 48 + 14 * key.length + 12 * i, line, `font-size="9"${i === 0 ? '' : ' class="unlabelled"'}`)));
+  return out;
 }
 
 function svgMarker(kind: MarkerKind, x: number, y: number, color: string): string {
-  const f1 = (v: number) => v.toFixed(1);
   const tri = `${f1(x)},${f1(y - 5)} ${f1(x + 5)},${f1(y + 4)} ${f1(x - 5)},${f1(y + 4)}`;
   switch (kind) {
     case 'subset':
