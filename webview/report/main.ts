@@ -264,9 +264,7 @@ class ReportEditor {
   private renderTradeoff(report: ReportData): { section: HTMLElement; draw: () => void } | null {
     if (!report.selection) return null;
     const choices = tradeoffChoices(report);
-    if (this.state.task !== null && !choices.tasks.includes(this.state.task)) this.state.task = null;
-    if (!choices.perTask && this.state.task !== null) this.state.task = null;
-    if (!choices.retention && this.state.axis !== 'accuracy') this.state.axis = 'accuracy';
+    this.fitTradeoffState(choices);
     const list = this.seriesList(report);
     const main = list[0].series;
     const canvas = el('canvas', { id: 'tradeoff-chart' });
@@ -274,8 +272,36 @@ class ReportEditor {
     canvas.setAttribute('aria-label', `Trade-off chart: ${main.points.length} measured subsets; the table below lists them.`);
     const hover = el('p', { id: 'tradeoff-hover', class: 'hover-line', text: 'Hover a point for its size; click it (or use Select in the table) for its blocks.' });
     hover.setAttribute('aria-live', 'polite');
-    const detail = el('div', { id: 'point-detail' });
-    const controls = el(
+    const alt = el('details', { id: 'tradeoff-table-box' }, el('summary', { text: `Table: the ${main.points.length} measured subsets` }), this.pointTable(list[0].name, main));
+    const section = el(
+      'section',
+      { id: 'tradeoff', section: 'tradeoff' },
+      el('h2', { text: 'Parameters vs accuracy' }),
+      this.verdictLine(report.selection),
+      this.tradeoffControls(choices),
+      el('div', { class: 'chart-box' }, canvas),
+      hover,
+      el('p', { class: 'legend', text: tradeoffLegend(list.map((l) => l.series), main) }),
+      ...this.tradeoffNotes(report, list).map((n) => el('p', { class: 'note', text: n })),
+      ...this.compareNotices(),
+      el('div', { id: 'point-detail' }),
+      ...(list.length > 1 ? [this.compareTable(list)] : []),
+      alt,
+      this.exportButtons('tradeoff', () => this.chart!.toPng(cssVar('--vscode-editor-background', '#ffffff')), () => tradeoffSvg(list, this.svgTheme()), () => list.map((l) => `### ${l.name}\n\n${tradeoffMarkdown(l.series)}`).join('\n')),
+    );
+    return { section, draw: () => this.drawTradeoff(canvas, hover, list, report) };
+  }
+
+  /** Takes what the report offers; drops a chosen task or axis it cannot show (back to task-weighted accuracy). */
+  private fitTradeoffState(choices: ReturnType<typeof tradeoffChoices>): void {
+    if (this.state.task !== null && !choices.tasks.includes(this.state.task)) this.state.task = null;
+    if (!choices.perTask && this.state.task !== null) this.state.task = null;
+    if (!choices.retention && this.state.axis !== 'accuracy') this.state.axis = 'accuracy';
+  }
+
+  /** Takes what the report offers; returns the task and axis selects and the compare buttons, each redrawing on change. */
+  private tradeoffControls(choices: ReturnType<typeof tradeoffChoices>): HTMLElement {
+    return el(
       'div',
       { class: 'controls' },
       select<string>('tradeoff-task', 'Tasks', [{ value: '', text: 'task-weighted' }, ...taskChoices(choices.tasks, this.state.task).map((t) => ({ value: t, text: shortName(t), disabled: !choices.perTask }))], this.state.task ?? '', (v) => {
@@ -295,38 +321,26 @@ class ReportEditor {
       button('Compare with…', 'compare', () => void this.pickCompare(), 'Overlay other reports of the same source model'),
       ...(this.compare.length || this.compareNotes.length ? [button('Clear comparison', 'compare-clear', () => ((this.compare = []), (this.compareNotes = []), this.render()))] : []),
     );
-    const legend = el('p', { class: 'legend', text: `${markerKinds(list.map((l) => l.series)).map((k) => `${MARKER_KEY[k].glyph} ${MARKER_KEY[k].text}${k === 'heuristic' || k === 'compensatedHeuristic' ? ' (named)' : ''}`).join(' · ')} · ◯ ProbeScale's pick · line: fitted curve P(n) = P∞ − a·n^(−α), shaded: its 5–95 % bootstrap band · dashed vertical: budget · dotted horizontal: ${(100 * main.targetRetention).toFixed(0)} % target retention. Points are cross-validated on the training rows (what selection used); test accuracy is shown where it was measured.` });
+  }
+
+  /** Takes the open report and the drawn series; returns each series' notes and a line for each overlay of another model. */
+  private tradeoffNotes(report: ReportData, list: { name: string; series: TradeoffSeries }[]): string[] {
     const notes = list.flatMap((l) => l.series.notes.map((n) => `${list.length > 1 ? `${l.name}: ` : ''}${n}`));
     // Overlaid reports were of this model when picked; the open file may have been rewritten since.
     const rejected = this.compare.filter((c) => !sameSource(report, c.report)).map((c) => `Not overlaid: ${shortName(basename(c.source))} ${otherModel(c.report, report)}`);
-    const alt = el('details', { id: 'tradeoff-table-box' }, el('summary', { text: `Table: the ${main.points.length} measured subsets` }), this.pointTable(list[0].name, main));
-    const section = el(
-      'section',
-      { id: 'tradeoff', section: 'tradeoff' },
-      el('h2', { text: 'Parameters vs accuracy' }),
-      this.verdictLine(report.selection),
-      controls,
-      el('div', { class: 'chart-box' }, canvas),
-      hover,
-      legend,
-      ...[...notes, ...rejected].map((n) => el('p', { class: 'note', text: n })),
-      ...this.compareNotices(),
-      detail,
-      ...(list.length > 1 ? [this.compareTable(list)] : []),
-      alt,
-      this.exportButtons('tradeoff', () => this.chart!.toPng(cssVar('--vscode-editor-background', '#ffffff')), () => tradeoffSvg(list, this.svgTheme()), () => list.map((l) => `### ${l.name}\n\n${tradeoffMarkdown(l.series)}`).join('\n')),
-    );
+    return [...notes, ...rejected];
+  }
+
+  /** Takes the section's canvas and hover line and the series; draws the chart on the canvas (hover and click wired), and the clicked point's detail. */
+  private drawTradeoff(canvas: HTMLCanvasElement, hover: HTMLElement, list: { name: string; series: TradeoffSeries; total: number }[], report: ReportData): void {
     const totals = new Map(list.map((l) => [l.name, l.total]));
-    const draw = () => {
-      this.chart = new TradeoffChart(
-        canvas,
-        (p, name) => this.select(p, name, name === list[0].name),
-        (p, name) => (hover.textContent = p ? `${name}: blocks ${blocksText(p.kept)} — ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source), ${pctText(p.y)}${p.test === null ? '' : `, test ${pctText(p.test)}`}` : hover.textContent),
-      );
-      this.chart.update(list, readTheme(), (name) => totals.get(name) ?? report.model.params.total);
-      if (this.selected) this.renderDetail();
-    };
-    return { section, draw };
+    this.chart = new TradeoffChart(
+      canvas,
+      (p, name) => this.select(p, name, name === list[0].name),
+      (p, name) => (hover.textContent = p ? `${name}: blocks ${blocksText(p.kept)} — ${p.params.toLocaleString('en-US')} parameters (${pctText(p.fraction)} of the source), ${pctText(p.y)}${p.test === null ? '' : `, test ${pctText(p.test)}`}` : hover.textContent),
+    );
+    this.chart.update(list, readTheme(), (name) => totals.get(name) ?? report.model.params.total);
+    if (this.selected) this.renderDetail();
   }
 
   /** The same verdict as the side view, CLI and model card (src/shared/verdict.ts). */
@@ -559,4 +573,9 @@ function taskChoices(tasks: string[], current: string | null): string[] {
 function otherModel(r: ReportData, open: ReportData): string {
   const model = (x: ReportData) => `${shortName(x.model.architecture)}, ${x.model.numLayers.toLocaleString('en-US')} blocks, ${x.model.params.total.toLocaleString('en-US')} parameters`;
   return `is from another model (${model(r)}; the open report: ${model(open)}): only reports of the same source model share the chart's axes.`;
+}
+
+/** Takes the drawn series and the open report's; returns the legend: marker kinds, lines and what the points are. */
+function tradeoffLegend(series: TradeoffSeries[], main: TradeoffSeries): string {
+  return `${markerKinds(series).map((k) => `${MARKER_KEY[k].glyph} ${MARKER_KEY[k].text}${k === 'heuristic' || k === 'compensatedHeuristic' ? ' (named)' : ''}`).join(' · ')} · ◯ ProbeScale's pick · line: fitted curve P(n) = P∞ − a·n^(−α), shaded: its 5–95 % bootstrap band · dashed vertical: budget · dotted horizontal: ${(100 * main.targetRetention).toFixed(0)} % target retention. Points are cross-validated on the training rows (what selection used); test accuracy is shown where it was measured.`;
 }
