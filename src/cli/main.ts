@@ -406,22 +406,10 @@ async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undef
   }
 }
 
+/** Takes the command line's arguments; runs the job it names and returns the exit status (0 done, 1 refused, 2 internal error, 128 + n cancelled by signal n). */
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof jobFromArgs>;
-  if (argv.length === 0) {
-    process.stderr.write(`probescale: no command given.\n${USAGE}\n`);
-    return 1;
-  }
-  try {
-    parsed = jobFromArgs(argv);
-  } catch (e) {
-    process.stderr.write(`probescale: ${messageIn(e, cliFlag).split('\n')[0]}\n`);
-    return 1;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv);
+  if (typeof parsed === 'number') return parsed;
   const { job, out, quiet } = parsed;
   let target: string | undefined;
   try {
@@ -433,8 +421,49 @@ export async function main(argv: string[]): Promise<number> {
   // No grace release: the worker's own answer (cancelled, or done because the cancel came after
   // the commit) decides what is reported. A second Ctrl-C is the hard stop.
   const runner = new WorkerJobRunner(defaultWorkerPath(__dirname), 24 * 3600_000);
-  const ac = new AbortController();
   const progress = new ProgressLine(quiet);
+  const stop = cancelOnSignals(target, progress);
+  const ctx: JobContext = { signal: stop.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
+  try {
+    await runAndShow(runner, job, out, ctx, progress).finally(() => stop.settle());
+    if (stop.signal.aborted) progress.log('warn', 'the cancel came after the output was complete; it is kept.');
+    return 0;
+  } catch (e) {
+    progress.done();
+    return failureStatus(e, stop.received());
+  } finally {
+    await runner.dispose();
+    stop.release();
+  }
+}
+
+/** Takes the command line; returns the job to run, or the exit status when there is none (help shown, or a one-line refusal). */
+function parseCommandLine(argv: string[]): Exclude<ReturnType<typeof jobFromArgs>, 'help'> | number {
+  if (argv.length === 0) {
+    process.stderr.write(`probescale: no command given.\n${USAGE}\n`);
+    return 1;
+  }
+  let parsed: ReturnType<typeof jobFromArgs>;
+  try {
+    parsed = jobFromArgs(argv);
+  } catch (e) {
+    process.stderr.write(`probescale: ${messageIn(e, cliFlag).split('\n')[0]}\n`);
+    return 1;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  return parsed;
+}
+
+/**
+ * Takes the job's output target and its progress line; returns the signal a first Ctrl-C or
+ * SIGTERM aborts (a second stops at once, see hardStop), which of them came, `settle` (call when
+ * the job has answered: later signals change nothing) and `release` (removes the listeners).
+ */
+function cancelOnSignals(target: string | undefined, progress: ProgressLine): { signal: AbortSignal; received: () => StopSignal; settle: () => void; release: () => void } {
+  const ac = new AbortController();
   let settled = false;
   // SIGTERM (a process manager, `kill`, a closed terminal's job control) is a cancel like Ctrl-C.
   let stopSignal: StopSignal = 'SIGINT';
@@ -447,33 +476,29 @@ export async function main(argv: string[]): Promise<number> {
     ac.abort();
   };
   for (const sig of STOP_SIGNALS) process.on(sig, onStop);
-  const ctx: JobContext = { signal: ac.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
-  try {
-    await runAndShow(runner, job, out, ctx, progress).finally(() => (settled = true));
-    if (ac.signal.aborted) progress.log('warn', 'the cancel came after the output was complete; it is kept.');
-    return 0;
-  } catch (e) {
-    progress.done();
-    if (isCancelled(e)) {
-      process.stderr.write('probescale: cancelled; nothing was written.\n');
-      return 128 + os.constants.signals[stopSignal];
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    if (isUserError(err)) {
-      process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
-      return 1;
-    }
-    process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);
-    return 2;
-  } finally {
-    await runner.dispose();
-    // Removed a turn later: the CLI exits in the continuation of this promise first, so a Ctrl-C
-    // after the job settled is still ignored (without a listener it would kill the process by
-    // SIGINT with the output complete); callers in the same process (tests) get them removed.
+  // Removed a turn later: the CLI exits in the continuation of this promise first, so a Ctrl-C
+  // after the job settled is still ignored (without a listener it would kill the process by
+  // SIGINT with the output complete); callers in the same process (tests) get them removed.
+  const release = () =>
     setImmediate(() => {
       for (const sig of STOP_SIGNALS) process.off(sig, onStop);
     });
+  return { signal: ac.signal, received: () => stopSignal, settle: () => (settled = true), release };
+}
+
+/** Takes what the job threw and the stop signal received; says why it failed on stderr and returns the exit status. */
+function failureStatus(e: unknown, stopSignal: StopSignal): number {
+  if (isCancelled(e)) {
+    process.stderr.write('probescale: cancelled; nothing was written.\n');
+    return 128 + os.constants.signals[stopSignal];
   }
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (isUserError(err)) {
+    process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
+    return 1;
+  }
+  process.stderr.write(`probescale: internal error: ${err.stack ?? err.message}\n`);
+  return 2;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
