@@ -281,61 +281,64 @@ export class OnnxModel {
    * the edit is written back exactly as it was.
    */
   serialize(edit: GraphEdit): Chunk[] {
+    return this.writeModel(this.writeGraph(edit), edit).chunks;
+  }
+
+  /** Takes an edit; returns the graph message: this graph's fields in their order, nodes, outputs and initializers as the edit says. */
+  private writeGraph(edit: GraphEdit): MessageWriter {
     const graph = new MessageWriter();
-    let wroteNodes = false;
-    let wroteOutputs = false;
-    let wroteInits = false;
-    const keepInit = edit.keepInitializer ?? (() => true);
-    const keepVI = edit.keepValueInfo ?? (() => true);
-    const emitNodes = () => {
-      for (const n of edit.nodes) graph.message(GRAPH.node, this.encodeNode(n, edit.renameInputs));
-      wroteNodes = true;
-    };
-    const emitOutputs = () => {
-      for (const o of edit.outputs ?? this.outputs) graph.message(GRAPH.output, isOriginalVI(o) ? rawMessage(this.src, o.field) : encodeValueInfo(o));
-      wroteOutputs = true;
-    };
-    const emitNewInits = () => {
-      for (const t of edit.newInitializers ?? []) graph.message(GRAPH.initializer, encodeTensor(t));
-      wroteInits = true;
+    // Each group the edit replaces or adds to is written once: where the source had its first field of that kind, else at the end (in this order).
+    const pending = new Map<number, () => void>([
+      [GRAPH.node, () => edit.nodes.forEach((n) => graph.message(GRAPH.node, this.encodeNode(n, edit.renameInputs)))],
+      [GRAPH.initializer, () => (edit.newInitializers ?? []).forEach((t) => graph.message(GRAPH.initializer, encodeTensor(t)))],
+      [GRAPH.output, () => (edit.outputs ?? this.outputs).forEach((o) => graph.message(GRAPH.output, isOriginalVI(o) ? rawMessage(this.src, o.field) : encodeValueInfo(o)))],
+    ]);
+    const emit = (num: number) => {
+      const write = pending.get(num);
+      pending.delete(num);
+      write?.();
     };
     for (const f of this.graphFields) {
-      switch (f.num) {
-        case GRAPH.node:
-          if (!wroteNodes) emitNodes();
-          break;
-        case GRAPH.output:
-          if (!wroteOutputs) emitOutputs();
-          break;
-        case GRAPH.initializer: {
-          if (!wroteInits) emitNewInits();
-          const t = this.byField.get(f.start) as OnnxInitializer;
-          if (keepInit(t.name)) {
-            const rewritten = edit.rewriteInitializer?.(t);
-            if (rewritten) graph.message(GRAPH.initializer, rewritten);
-            else graph.raw(this.src, f);
-          }
-          break;
-        }
-        case GRAPH.input: {
-          const name = this.byField.get(f.start)?.name;
-          if (name === undefined || !this.initializers.has(name) || keepInit(name)) graph.raw(this.src, f);
-          break;
-        }
-        case GRAPH.valueInfo: {
-          const vi = this.byField.get(f.start);
-          if (!vi || keepVI(vi.name)) graph.raw(this.src, f);
-          break;
-        }
-        default:
-          graph.raw(this.src, f);
-      }
+      emit(f.num);
+      this.copyGraphField(graph, f, edit);
     }
-    if (!wroteNodes) emitNodes();
-    if (!wroteInits) emitNewInits();
-    if (!wroteOutputs) emitOutputs();
+    for (const num of [...pending.keys()]) emit(num);
     for (const i of edit.extraInputs ?? []) graph.message(GRAPH.input, encodeValueInfo(i));
+    return graph;
+  }
 
+  /** Takes one field of this graph; writes it to `graph` as it was, rewritten, or not at all (nodes and outputs come from the edit). */
+  private copyGraphField(graph: MessageWriter, f: Field, edit: GraphEdit): void {
+    const keepInit = edit.keepInitializer ?? (() => true);
+    switch (f.num) {
+      case GRAPH.node:
+      case GRAPH.output:
+        return;
+      case GRAPH.initializer: {
+        const t = this.byField.get(f.start) as OnnxInitializer;
+        if (!keepInit(t.name)) return;
+        const rewritten = edit.rewriteInitializer?.(t);
+        if (rewritten) graph.message(GRAPH.initializer, rewritten);
+        else graph.raw(this.src, f);
+        return;
+      }
+      case GRAPH.input: {
+        const name = this.byField.get(f.start)?.name;
+        if (name === undefined || !this.initializers.has(name) || keepInit(name)) graph.raw(this.src, f);
+        return;
+      }
+      case GRAPH.valueInfo: {
+        const vi = this.byField.get(f.start);
+        if (!vi || (edit.keepValueInfo ?? (() => true))(vi.name)) graph.raw(this.src, f);
+        return;
+      }
+      default:
+        graph.raw(this.src, f);
+    }
+  }
+
+  /** Takes the written graph and the edit; returns the model message: this model's fields with that graph, the edit's opsets and metadata. */
+  private writeModel(graph: MessageWriter, edit: GraphEdit): MessageWriter {
     const model = new MessageWriter();
     const presentDomains = new Set(this.opsets.map((o) => o.domain));
     let wroteGraph = false;
@@ -355,7 +358,7 @@ export class OnnxModel {
       model.message(MODEL.opsetImport, new MessageWriter().string(1, o.domain).varint(2, o.version));
     }
     for (const [k, v] of Object.entries(edit.metadata ?? {})) model.message(MODEL.metadataProps, new MessageWriter().string(1, k).string(2, v));
-    return model.chunks;
+    return model;
   }
 
   private encodeNode(n: NodeRef, rename?: (node: OnnxNode, input: string) => string): MessageWriter {
