@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OnnxInitializer, OnnxModel } from '../onnx/model';
 import { readRange } from '../util/fileKind';
+import { linkOrCopy } from '../util/link';
 
 /** Weights smaller than this stay inline in the classifier graph (shape constants, the head). */
 const MIN_SHARED_BYTES = 1024;
@@ -115,7 +116,8 @@ function shareOne(onnxDir: string, source: string, targets: Map<string, Bytes>):
     });
     const link = path.join(onnxDir, SHARED_DATA_FILE);
     fs.rmSync(link, { force: true });
-    const linked = linkOrCopy(source, link);
+    // A file system without hard links (some network and FAT mounts): the classifier still works, with its own copy.
+    const linked = linkOrCopy(source, link) === 'link';
     fs.renameSync(tmp, file);
     let sharedBytes = 0;
     for (const b of shared.values()) sharedBytes += b.length;
@@ -134,15 +136,4 @@ function markExternalData(configFile: string): void {
   const tjs = (config['transformers.js_config'] ?? {}) as Record<string, unknown>;
   config['transformers.js_config'] = { ...tjs, use_external_data_format: { 'model.onnx': 1 } };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
-}
-
-function linkOrCopy(from: string, to: string): boolean {
-  try {
-    fs.linkSync(from, to);
-    return true;
-  } catch {
-    // A file system without hard links (some network and FAT mounts): the classifier still works, with its own copy.
-    fs.copyFileSync(from, to);
-    return false;
-  }
 }

@@ -13,6 +13,7 @@ import { linkOrCopy } from '../util/link';
 import { GraphFrom, buildEncoderGraph } from './encoderGraph';
 import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
 import { makeFolders } from '../util/mkdirs';
+import { diskWriteError } from '../util/diskErrors';
 
 export type GraphSource = 'auto' | GraphFrom;
 
@@ -62,17 +63,26 @@ function writeBuiltGraph(dir: string, config: Record<string, unknown>, cacheDir:
   try {
     makeFolders(cacheDir, 0o700);
   } catch (e) {
-    throw new BadInputError(`cannot create the folder ${cacheDir} for the graph built from ${dir}'s safetensors (${(e as NodeJS.ErrnoException).code}); set XDG_CACHE_HOME to a folder you can write to.`);
+    throw graphCacheError(e, cacheDir, dir) ?? new BadInputError(`cannot create the folder ${cacheDir} for the graph built from ${dir}'s safetensors (${(e as NodeJS.ErrnoException).code}); set XDG_CACHE_HOME to a folder you can write to.`);
   }
-  const tmp = fs.mkdtempSync(path.join(cacheDir, '.building-'));
+  let tmp: string | undefined;
   try {
+    tmp = fs.mkdtempSync(path.join(cacheDir, '.building-'));
     for (const f of built.shards) linkOrCopy(path.resolve(f), path.join(tmp, path.basename(f)));
     fs.writeFileSync(path.join(tmp, built.fileName), built.bytes);
     fs.renameSync(tmp, target);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     // Another process may have written the same graph first; that one is as good.
-    if (!fs.existsSync(file)) throw e;
+    if (!fs.existsSync(file)) throw graphCacheError(e, cacheDir, dir) ?? e;
   }
   return file;
+}
+
+/** A full or unwritable graph cache, worded (Node says only "ENOSPC: no space left on device, write"). */
+function graphCacheError(e: unknown, cacheDir: string, dir: string) {
+  return diskWriteError(e, cacheDir, {
+    name: `The graph cache ${cacheDir} (the graph built from ${dir}'s safetensors is written there, beside hard links to its weights, or copies where the cache is on another disk)`,
+    elsewhere: (where) => `set XDG_CACHE_HOME to a folder ${where}`,
+  });
 }

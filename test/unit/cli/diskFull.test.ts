@@ -214,3 +214,21 @@ test('optimize --compensate with a full system temporary folder: exit 1 naming t
       fs.rmSync(outDir, { recursive: true, force: true });
     }
   }));
+
+test('a safetensors-only folder whose graph cache (XDG_CACHE_HOME) is on a full disk: exit 1 naming the cache and XDG_CACHE_HOME (was Node\'s bare ENOSPC)', { skip: cannotMount }, () =>
+  onDisk('1m', (disk) => {
+    fill(disk);
+    const model = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-st-'));
+    try {
+      for (const f of fs.readdirSync(tiny)) if (f !== 'onnx') fs.copyFileSync(path.join(tiny, f), path.join(model, f));
+      const r = spawnSync(process.execPath, [cli, 'probe', model, '--task', `s=${sentlen}`, ...LIMITS, '--no-cache', '-q'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: disk } });
+      assert.equal(r.status, 1, r.stderr);
+      const cache = path.join(disk, 'probescale', 'graphs');
+      assert.ok(r.stderr.includes(`DiskWriteError: The graph cache ${cache} (the graph built from ${model}'s safetensors is written there`), r.stderr);
+      assert.match(r.stderr, /cannot be written: the disk is full \(ENOSPC\): 0 B free there\. Nothing of it was left on disk\. Free space on that disk, or set XDG_CACHE_HOME to a folder on another disk\./);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, 'no stack trace');
+      assert.deepEqual(files(cache), [], 'no half-built graph left in the cache');
+    } finally {
+      fs.rmSync(model, { recursive: true, force: true });
+    }
+  }));
