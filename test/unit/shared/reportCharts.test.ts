@@ -33,7 +33,8 @@ import { fixture, repoRoot } from '../../helpers';
 const load = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as ReportData;
 const current = () => load(fixture('reports', 'tiny-roberta-optimize.json'));
 // A checked-in report made before candidates had per-task scores and the curve a band (RESULTS §2d).
-const older = () => load(path.join(repoRoot, 'docs', 'results-2k', 'spam-0.35', 'probescale-report.json'));
+// An optimize report from before bootstrap bands and target lines (docs/results-2k/spam-0.35 as it was at 0912f32).
+const older = () => load(fixture('reports', 'older-spam-0.35.json'));
 const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 
 test('trade-off: every measured subset is one point, the pick and the heuristics are marked', () => {
@@ -137,7 +138,7 @@ test('latency: rows from verify, and a sentence on what the ideal assumes and wh
 
 test('latency of a pick that keeps no block: no FLOP ideal anywhere, also for a report written before verify dropped it', () => {
   // A kept report from before the change: the embeddings alone, verified with an "ideal ×8019.4".
-  const old = readReport(path.join(repoRoot, 'docs', 'results-2k', 'spam-0.35', 'probescale-report.json'));
+  const old = readReport(fixture('reports', 'older-spam-0.35.json'));
   assert.deepEqual(old.selection!.kept, []);
   const t = old.verify!.timing;
   assert.equal(t.idealSpeedup, null);
