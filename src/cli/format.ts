@@ -80,7 +80,7 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   if (s.vocabTrim) lines.push(`  ${describeVocabTrim(s.vocabTrim, Object.fromEntries(Object.entries(s.perTask).map(([k, t]) => [k, t.reference.final.accuracy])))}`);
   if (r.verify) {
     const v = r.verify;
-    lines.push(`verify: re-measured from the written folder ${v.allEqual ? 'equals' : 'DIFFERS FROM'} the report; latency batch 1 ×${v.timing.batch1.speedup.toFixed(2)}, batch 32 ×${v.timing.batch32.speedup.toFixed(2)} (ideal ${idealText(v.timing.idealSpeedup)})`);
+    lines.push(`verify: re-measured from the written folder ${v.allEqual ? 'equals' : 'DIFFERS FROM'} the report; latency batch 1 ×${v.timing.batch1.speedup.toFixed(2)}, batch 32 ×${v.timing.batch32.speedup.toFixed(2)} (${v.timing.idealSpeedup === null ? 'no FLOP ideal: no block kept' : `ideal ${idealText(v.timing.idealSpeedup)}`})`);
     for (const [name, t] of Object.entries(v.quantized?.perTask ?? {})) lines.push(`quantized (${v.quantized!.file}): ${name} ${(100 * t.measured.accuracy).toFixed(1)} % test, ${t.difference >= 0 ? '+' : ''}${(100 * t.difference).toFixed(1)} points vs float`);
   }
   return lines.join('\n') + '\n';

@@ -25,7 +25,7 @@ test('verify line: a pick that keeps no block prints no FLOP ideal (was "ideal �
   report.verify.timing.idealSpeedup = null;
   report.verify.timing.efficiency = null;
   const line = formatOptimizeReport(report).split('\n').find((l) => l.startsWith('verify:'))!;
-  assert.match(line, /batch 32 ×[\d.]+ \(ideal none \(no block kept\)\)$/);
+  assert.match(line, /batch 32 ×[\d.]+ \(no FLOP ideal: no block kept\)$/);
 });
 
 test('eval of a committed folder says whether each task scores as its report claims', () => {
