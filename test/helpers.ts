@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { externalize as externalizeFile } from '../scripts/externalData';
 
@@ -9,6 +10,16 @@ export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
 export const tinyModels: string[] = ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder'];
 export const robertaMini = path.join(repoRoot, 'models', 'probescale-roberta-mini');
 export const tasksDir = path.join(repoRoot, 'data', 'tasks');
+const made: string[] = [];
+/**
+ * A new folder in the system temp folder, removed when this test process exits: a test run
+ * leaves nothing there (scripts/runTests.mjs checks that it does not).
+ */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (made.push(dir) === 1) process.on('exit', () => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  return dir;
+}
 export function fixture(...parts: string[]): string {
   return path.join(fixturesDir, ...parts);
 }

@@ -3,14 +3,14 @@
  * models come (external data, …), so each layout is tested without checking in more files.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { externalDataCopy } from '../scripts/externalData';
 import { BufferSource, MessageWriter, parseFields, writeChunks } from '../src/core/onnx/wire';
+import { tempDir } from './helpers';
 
 /** A copy of a model folder (tokenizer, config) in a fresh temporary folder, without its onnx/ folder. */
 export function copyFolderWithoutOnnx(src: string, prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = tempDir(prefix);
   for (const f of fs.readdirSync(src)) {
     const p = path.join(src, f);
     if (fs.statSync(p).isFile()) fs.copyFileSync(p, path.join(dir, f));
@@ -21,7 +21,7 @@ export function copyFolderWithoutOnnx(src: string, prefix: string): string {
 
 /** A copy of the model folder `src` whose onnx/model.onnx keeps its weights in onnx/model.onnx_data. */
 export function externalDataFolder(src: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-extdata-'));
+  const dir = tempDir('ps-extdata-');
   externalDataCopy(src, dir);
   return dir;
 }

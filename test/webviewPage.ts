@@ -5,12 +5,10 @@
  * (test/webviewStubs/). A test sends it what the host would post and reads what it drew, what it
  * posted back and what it threw.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { FakeElement, FakeText, installFakeDom } from './fakeDom';
-import { repoRoot } from './helpers';
+import { repoRoot, tempDir } from './helpers';
 import type { DrawnChart } from './webviewStubs/chart';
 
 export interface WebviewPage {
@@ -36,7 +34,7 @@ const bundles = new Map<string, string>();
 function bundle(entry: 'main' | 'report/main'): string {
   let file = bundles.get(entry);
   if (file) return file;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-page-'));
+  const dir = tempDir('ps-page-');
   file = path.join(dir, `${entry.replace('/', '-')}.js`);
   const stubs = path.join(repoRoot, 'test', 'webviewStubs');
   buildSync({

@@ -6,13 +6,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isCancelled } from '../../src/core/errors';
 import { Job, ProgressEvent } from '../../src/core/jobs';
 import { DEFAULT_SETTINGS } from '../../src/core/settings';
 import { WorkerJobRunner, defaultWorkerPath } from '../../src/worker/runner';
-import { fixture, repoRoot, robertaMini, tasksDir } from '../helpers';
+import { fixture, repoRoot, robertaMini, tasksDir, tempDir } from '../helpers';
 
 const LIMIT_MS = 1000;
 
@@ -42,7 +41,7 @@ test(`cancel returns within ${LIMIT_MS} ms at every stage and leaves nothing on 
   const timings: Record<string, number> = {};
   try {
     for (const s of stages) {
-      const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cancel-'));
+      const parent = tempDir('ps-cancel-');
       const out = path.join(parent, 'out');
       const ac = new AbortController();
       let abortedAt = 0;

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ProbeJob, ProgressEvent } from '../../src/core/jobs';
 import { DEFAULT_SETTINGS } from '../../src/core/settings';
 import { WorkerJobRunner } from '../../src/worker/runner';
-import { fixture, repoRoot, robertaMini, tasksDir } from '../helpers';
+import { fixture, repoRoot, robertaMini, tasksDir, tempDir } from '../helpers';
 
 const workerPath = path.join(repoRoot, 'out', 'src', 'worker', 'main.js');
 const small = (modelDir: string, limitTrain = 60): ProbeJob => ({
@@ -60,7 +59,7 @@ test('a job that misses the grace period releases its caller at once; the worker
 });
 
 test('a warning from opening the model (config.json giving a key twice) reaches the host through the job log, which the extension writes to its output channel', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-runner-'));
+  const dir = tempDir('probescale-runner-');
   try {
     const model = path.join(dir, 'm');
     fs.cpSync(fixture('tiny-bert'), model, { recursive: true });

@@ -8,12 +8,11 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixture, repoRoot } from '../../helpers';
+import { fixture, repoRoot, tempDir } from '../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cli-answers-'));
+const tmp = tempDir('ps-cli-answers-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Exit status, stdout and stderr of one run (the temporary folder as `<tmp>`; the usage text, long, as a digest). */

@@ -9,9 +9,8 @@ import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixture, repoRoot, tasksDir } from '../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const tiny = fixture('tiny-bert');
@@ -20,7 +19,7 @@ const LIMITS = ['--limit-train', '40', '--limit-test', '10', '--c', '1'];
 
 /** A fresh tmpfs of `size` (mount's size= syntax), read-only with `ro`. */
 function mountTmpfs(size: string, ro = false): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-disk-'));
+  const dir = tempDir('ps-disk-');
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${ro ? ',ro' : ''}`, 'tmpfs', dir], { encoding: 'utf8' });
   if (r.status !== 0) {
     fs.rmdirSync(dir);
@@ -172,7 +171,7 @@ test('a feature cache on a full or read-only disk warns once, naming the folder,
   await onDisk(
     '64k',
     (disk) => {
-      const o = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-disk-out-'));
+      const o = tempDir('ps-disk-out-');
       try {
         const r = run('optimize', tiny, '--task', `s=${sentlen}`, '--budget', '0.9', ...LIMITS, '--cache-dir', path.join(disk, 'cache'), '--out', path.join(o, 'out'), '-q');
         assert.equal(r.status, 0, r.stderr);
@@ -200,7 +199,7 @@ test('a cache entry cut short by a full disk is never left to be read back', { s
 test('optimize --compensate with a full system temporary folder: exit 1 naming the folder and TMPDIR, nothing left (was Node\'s bare ENOSPC)', { skip: cannotMount }, () =>
   onDisk('1m', (disk) => {
     fill(disk);
-    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-out-'));
+    const outDir = tempDir('ps-out-');
     try {
       const args = ['optimize', tiny, '--task', `s=${sentlen}`, '--budget', '0.95', ...LIMITS, '--compensate', 'all', '--no-cache', '--out', path.join(outDir, 'm'), '-q'];
       const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, TMPDIR: disk } });
@@ -218,7 +217,7 @@ test('optimize --compensate with a full system temporary folder: exit 1 naming t
 test('a safetensors-only folder whose graph cache (XDG_CACHE_HOME) is on a full disk: exit 1 naming the cache and XDG_CACHE_HOME (was Node\'s bare ENOSPC)', { skip: cannotMount }, () =>
   onDisk('1m', (disk) => {
     fill(disk);
-    const model = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-st-'));
+    const model = tempDir('ps-st-');
     try {
       for (const f of fs.readdirSync(tiny)) if (f !== 'onnx') fs.copyFileSync(path.join(tiny, f), path.join(model, f));
       const r = spawnSync(process.execPath, [cli, 'probe', model, '--task', `s=${sentlen}`, ...LIMITS, '--no-cache', '-q'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: disk } });

@@ -11,7 +11,13 @@ import * as path from 'node:path';
 import { writeClassifiers } from '../../../src/core/commit/classifier';
 import { openModel } from '../../../src/core/model/modelInfo';
 import { OnnxModel } from '../../../src/core/onnx/model';
-import { externalize, fixture, repoRoot, tasksDir } from '../../helpers';
+import { externalize, fixture, repoRoot, tasksDir, tempDir } from '../../helpers';
+
+/** The environment without ORT_DISABLE_TELEMETRY, which npm test sets: these runs test ProbeScale's own opt-out. */
+function withoutTelemetryOptOut(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { ORT_DISABLE_TELEMETRY: _, ...rest } = env;
+  return rest;
+}
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const sentlen = path.join(tasksDir, 'sentlen');
@@ -186,7 +192,7 @@ const cases: Case[] = [
   {
     name: 'a successful run leaves its output mode by the umask and no mat-debug log in the temp folder',
     args: (d) => (fs.mkdirSync(path.join(d, 'tmp')), prune(fixture('tiny-bert'), '--out', path.join(d, 'out'))),
-    env: (d) => ({ ...process.env, TMPDIR: path.join(d, 'tmp') }),
+    env: (d) => withoutTelemetryOptOut({ ...process.env, TMPDIR: path.join(d, 'tmp') }),
     code: 0,
     after: (d) => {
       assert.deepEqual(fs.readdirSync(path.join(d, 'tmp')), [], 'nothing written to the temp folder');
@@ -196,7 +202,7 @@ const cases: Case[] = [
   {
     name: 'probe leaves no mat-debug log in the temp folder',
     args: (d) => (fs.mkdirSync(path.join(d, 'tmp')), probe(fixture('tiny-bert'))),
-    env: (d) => ({ ...process.env, TMPDIR: path.join(d, 'tmp') }),
+    env: (d) => withoutTelemetryOptOut({ ...process.env, TMPDIR: path.join(d, 'tmp') }),
     code: 0,
     after: (d) => assert.deepEqual(fs.readdirSync(path.join(d, 'tmp')).filter((f) => /mat-debug|\.ses/.test(f)), []),
   },
@@ -326,7 +332,7 @@ const cases: Case[] = [
 
 test(`hostile-input corpus: ${cases.length} cases end with the right exit code and message, leaving nothing behind`, () => {
   for (const c of cases) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+    const dir = tempDir('ps-hostile-');
     const r = spawnSync(process.execPath, [cli, ...c.args(dir)], { encoding: 'utf8', timeout: 120_000, env: c.env?.(dir) ?? process.env, cwd: c.cwd?.(dir) });
     const what = `${c.name}: exit ${r.status}\n${r.stderr}`;
     assert.equal(r.status, c.code, what);

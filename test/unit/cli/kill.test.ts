@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../../../src/core/util/rng';
-import { fixture, repoRoot, robertaMini, tasksDir } from '../../helpers';
+import { fixture, repoRoot, robertaMini, tasksDir, tempDir } from '../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const LAYERS = '0,2';
@@ -55,7 +54,7 @@ function runAndKill(out: string, signals: { sig: NodeJS.Signals; afterMs: number
 }
 
 test('killing prune at random points of its commit leaves the target absent or complete, and the next run cleans leftovers', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-kill-'));
+  const root = tempDir('ps-kill-');
   const ref = path.join(root, 'ref');
   assert.equal(prune(ref).status, 0);
   const expected = snapshot(ref);
@@ -118,7 +117,7 @@ function optimizeAndInterrupt(out: string, signals: NodeJS.Signals[]): Promise<O
 }
 
 test('Ctrl-C (or SIGTERM) during verify removes the folder and says so; a second Ctrl-C stops at once without a native abort', async () => {
-  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-verify-int-'));
+  const parent = tempDir('ps-verify-int-');
   const once = await optimizeAndInterrupt(path.join(parent, 'a'), ['SIGINT']);
   assert.equal(once.code, 130, once.stderr);
   assert.match(once.stderr, /cancelled; nothing was written/);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixture, repoRoot, robertaMini, tasksDir } from '../../helpers';
+import { fixture, repoRoot, robertaMini, tasksDir, tempDir } from '../../helpers';
 import { cliFlag, jobFromArgs } from '../../../src/cli/main';
 import { messageIn } from '../../../src/core/errors';
 
@@ -13,7 +13,7 @@ function run(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cli-'));
+const tmp = () => tempDir('ps-cli-');
 const sentlen = `sentlen=${path.join(tasksDir, 'sentlen')}`;
 
 test('bad input exits 1 with one line naming the value, and writes nothing', () => {

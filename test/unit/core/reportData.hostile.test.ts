@@ -5,11 +5,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadInputError } from '../../../src/core/errors';
 import { normalizeReport, readReport } from '../../../src/core/reportData';
-import { fixture } from '../../helpers';
+import { fixture, tempDir } from '../../helpers';
 import { HEAT_METRICS, heatmap, heatmapMarkdown, heatmapSvg } from '../../../src/shared/reportCharts';
 
 interface Raw {
@@ -89,7 +88,7 @@ test('parameter counts must be whole numbers ≥ 0 (before, a damaged block coun
 });
 
 test('a file that is gone, a folder or far too large for a report is refused saying so, without reading it', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+  const dir = tempDir('ps-hostile-');
   const gone = path.join(dir, 'gone.json');
   assert.throws(() => readReport(gone), (e: Error) => e instanceof BadInputError && e.message === `${gone} does not exist (moved or deleted?); open the report from where it is now.`);
   assert.throws(() => readReport(dir), (e: Error) => e instanceof BadInputError && e.message.startsWith(`${dir} is a folder, not a report file`));
@@ -101,7 +100,7 @@ test('a file that is gone, a folder or far too large for a report is refused say
 });
 
 test('a report saved with a byte-order mark (Notepad\'s UTF-8) reads as the same report', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+  const dir = tempDir('ps-hostile-');
   const file = path.join(dir, 'bom.json');
   fs.writeFileSync(file, '\uFEFF' + JSON.stringify(report()));
   assert.deepEqual(readReport(file).tasks.t.layers.map((l) => l.accuracy), [0.5, 0.7, 0.8]);
@@ -109,7 +108,7 @@ test('a report saved with a byte-order mark (Notepad\'s UTF-8) reads as the same
 });
 
 test('a file that is not JSON is refused saying what to open instead', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-'));
+  const dir = tempDir('ps-hostile-');
   const file = path.join(dir, 'notes.json');
   fs.writeFileSync(file, 'model: bert\n');
   assert.throws(() => readReport(file), (e: Error) => e instanceof BadInputError && /^\S+notes\.json cannot be read as JSON: .+\. Open a report ProbeScale wrote: one under \.probescale\/reports, or a committed folder's probescale-report\.json\.$/.test(e.message));

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadInputError } from '../../../src/core/errors';
 import { normalizeReport, readReport, timestampForFile } from '../../../src/core/reportData';
-import { fixture } from '../../helpers';
+import { fixture, tempDir } from '../../helpers';
 
 const before = (f: string) => fixture('reports-before', f);
 
@@ -45,7 +44,7 @@ test('what is not a report is refused, naming the file and the missing field', (
     [{ model: { numLayers: 1, params: { total: 1, embeddings: 1, perBlock: [1] } }, tasks: { t: { layers: [{}] } } }, /task "t" layer 0 has no accuracy/],
   ];
   for (const [json, re] of cases) assert.throws(() => normalizeReport(json, 'x.json'), (e: Error) => e instanceof BadInputError && /^x\.json is not a ProbeScale report/.test(e.message) && re.test(e.message), String(re));
-  const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-report-')), 'bad.json');
+  const bad = path.join(tempDir('ps-report-'), 'bad.json');
   fs.writeFileSync(bad, '{ nope');
   assert.throws(() => readReport(bad), /bad\.json cannot be read as JSON/);
 });

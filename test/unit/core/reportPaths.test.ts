@@ -2,13 +2,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { readReport } from '../../../src/core/reportData';
 import { portablePaths, resolvePaths } from '../../../src/core/reportPaths';
-import { fixture, repoRoot, tasksDir } from '../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../helpers';
 
-const tmp = () => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-paths-')));
+const tmp = () => fs.realpathSync(tempDir('ps-paths-'));
 
 test('paths are written relative to the report, with the absolute ones as a fallback', () => {
   const r = { model: { dir: '/x/models/m', onnxFile: '/x/models/m/onnx/model.onnx' }, tasks: { spam: { source: '/x/data/spam' } }, verify: { loadedFrom: '/x/out' } };

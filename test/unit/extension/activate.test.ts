@@ -6,11 +6,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ToWebview } from '../../../src/shared/protocol';
 import { COMMANDS_NEEDING_TRUST } from '../../../src/extension/trust';
-import { repoRoot } from '../../helpers';
+import { repoRoot, tempDir } from '../../helpers';
 import { fakeView, installVscodeStub, vscodeStub } from '../../vscodeStub';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -59,7 +58,7 @@ const settle = () => new Promise((r) => setTimeout(r, 20));
 test('activate registers every declared command, disposes all it creates, gates the job commands and routes the webview requests', async () => {
   const stub = activationStub();
   const { activate } = await import('../../../src/extension/extension');
-  const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-activate-'));
+  const storage = tempDir('ps-activate-');
   const context = {
     subscriptions: [] as { dispose(): unknown }[],
     extensionUri: { scheme: 'file', fsPath: '/ext', path: '/ext' },

@@ -8,10 +8,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { installVscodeStub, silentLog, vscodeStub } from '../../vscodeStub';
-import { fixture, tasksDir } from '../../helpers';
+import { fixture, tasksDir, tempDir } from '../../helpers';
 import { DEFAULT_SETTINGS } from '../../../src/core/settings';
 import { formatCount } from '../../../src/shared/params';
 import * as tokenize from '../../../src/core/data/tokenize';
@@ -165,7 +164,7 @@ async function optimizeSetUp(prefix: string) {
   const jobs = await jobManager();
   const counted: string[] = [];
   jobs.onEvent((e) => e.type === 'job/done' && counted.push(`${e.job} ${e.outcome}`));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = tempDir(prefix);
   const modelDir = path.join(dir, 'tiny-roberta');
   fs.cpSync(fixture('tiny-roberta'), modelDir, { recursive: true });
   const s = { log: silentLog, jobs, reports: { save: () => null }, state: undefined, cacheDir: null, selection: undefined } as never;

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cliFlag, OPTIONS } from '../../../src/cli/main';
 import { writeFolderAtomically } from '../../../src/core/commit/atomicDir';
@@ -13,7 +12,7 @@ import { messageIn, Param, PARAM_WORDS } from '../../../src/core/errors';
 import { validateKept } from '../../../src/core/onnx/edit';
 import { parseProvider } from '../../../src/core/runtime/session';
 import { extensionWords } from '../../../src/extension/paramWords';
-import { fixture, tasksDir } from '../../helpers';
+import { fixture, tasksDir, tempDir } from '../../helpers';
 import { runOptimizeJob } from '../../../src/core/pipeline/optimizeJob';
 import { OptimizeJob } from '../../../src/core/jobs';
 import { DEFAULT_SETTINGS } from '../../../src/core/settings';
@@ -45,7 +44,7 @@ test('a bad form value is named as a flag on the command line and as the field i
   const layers = caught(() => validateKept([0, 9], 4));
   assert.equal(messageIn(layers, cliFlag), '--layers 0,9: block 9 does not exist; this model has blocks 0..3.');
   assert.equal(messageIn(layers, extensionWords), 'blocks to keep 0,9: block 9 does not exist; this model has blocks 0..3.');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-words-'));
+  const dir = tempDir('ps-words-');
   const exists = await writeFolderAtomically(dir, false, async () => undefined).catch((e: unknown) => e);
   assert.equal(messageIn(exists, cliFlag), `--out ${dir}: the folder already exists; choose another path or allow replacing it (--force).`);
   assert.equal(messageIn(exists, extensionWords), `output folder ${dir}: the folder already exists; choose another path or allow replacing it (Replace when asked).`);
@@ -65,7 +64,7 @@ test('the optimize settings are named as settings in VS Code: embedding rank, co
 });
 
 test('optimize refusals about compensation name the settings in VS Code, not the CLI flags', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-words-'));
+  const dir = tempDir('ps-words-');
   const settings = { ...DEFAULT_SETTINGS, limitTrain: 20, limitTest: 10, c: 1, cacheDir: null };
   const refused = (extra: Partial<OptimizeJob>) =>
     runOptimizeJob({ type: 'optimize', modelDir: fixture('tiny-bert'), tasks: [{ name: 's', path: path.join(tasksDir, 'sentlen'), weight: 1 }], budget: '0.95', out: path.join(dir, 'out'), targetRetention: 0.95, candidates: 2, settings, ...extra }, {}).then(

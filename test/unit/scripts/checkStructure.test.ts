@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkStructure, findCycles } from '../../../scripts/checkStructure';
-import { repoRoot } from '../../helpers';
+import { repoRoot, tempDir } from '../../helpers';
 
 function tree(files: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-structure-'));
+  const root = tempDir('ps-structure-');
   for (const [f, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
     fs.writeFileSync(path.join(root, f), text);

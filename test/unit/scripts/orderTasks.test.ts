@@ -2,9 +2,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { repoRoot, tasksDir } from '../../helpers';
+import { repoRoot, tasksDir, tempDir } from '../../helpers';
 
 type Row = { text: string; label: number };
 const rows = (file: string): Row[] => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
@@ -12,7 +11,7 @@ const rows = (file: string): Row[] => fs.readFileSync(file, 'utf8').trim().split
 const wordBag = (t: string) => t.toLowerCase().replace(/[^a-z' ]/g, '').split(' ').sort().join(' ');
 
 test('the Austen word-order tasks are rebuilt byte for byte by their seeded script', () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-order-'));
+  const out = tempDir('ps-order-');
   try {
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-order-tasks.mjs'), '--out', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

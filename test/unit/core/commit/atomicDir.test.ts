@@ -2,15 +2,15 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cleanDeadProcessFolders, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
 import { COMPENSATED_TMP } from '../../../../src/core/compensate/variant';
 import { CancelledError, messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
+import { tempDir } from '../../../helpers';
 
 test('a commit removes temporaries of dead processes beside it, keeps live ones, and leaves nothing when cancelled', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-atomic-'));
+  const dir = tempDir('ps-atomic-');
   const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
   const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
   const names = { dead: `.other.probescale-tmp-${dead}-0a1b2c3d`, live: `.other.probescale-tmp-${live.pid}-0a1b2c3d`, unrelated: '.other.probescale-tmp-notapid' };
@@ -34,7 +34,7 @@ test('a commit removes temporaries of dead processes beside it, keeps live ones,
 });
 
 test('the private folders of killed compensated builds are removed by the next run; live, own and unrelated ones are kept', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-deadtmp-'));
+  const dir = tempDir('ps-deadtmp-');
   const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
   const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
   const names = {
@@ -57,7 +57,7 @@ test('the private folders of killed compensated builds are removed by the next r
 });
 
 test('replacing (--force) takes an earlier model folder or an empty one, never a folder of other files', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-atomic-'));
+  const dir = tempDir('ps-atomic-');
   const write = (name: string) => writeFolderAtomically(path.join(dir, name), true, async (tmp) => fs.writeFileSync(path.join(tmp, 'config.json'), '{}'));
   try {
     // A project folder: `--out . --force` from inside it used to delete it all.

@@ -8,13 +8,12 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { claimNote } from '../../../../src/core/commit/committed';
 import { sha256File } from '../../../../src/core/commit/checksums';
 import { isCancelled } from '../../../../src/core/errors';
 import { readReport } from '../../../../src/core/reportData';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const LIMITS = ['--limit-train', '60', '--limit-test', '20', '--c', '1', '--no-cache'];
@@ -37,7 +36,7 @@ function evalReport(out: string, file: string, extra: string[] = []) {
 }
 
 test('optimize records a SHA-256 per written file; eval checks them, names a changed file and still measures', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sums-'));
+  const root = tempDir('ps-sums-');
   const out = path.join(root, 'model');
   try {
     const made = cliRun(['optimize', fixture('tiny-roberta'), '--task', task, '--budget', '0.95', '--candidates', '1', '--baselines', 'none', '--out', out, ...LIMITS]);
@@ -84,7 +83,7 @@ test('optimize records a SHA-256 per written file; eval checks them, names a cha
 });
 
 test('a damaged checksums field is refused by name, by eval and by the report reader alike', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sums-bad-'));
+  const root = tempDir('ps-sums-bad-');
   try {
     const report = JSON.parse(fs.readFileSync(fixture('reports-before', 'optimize-tiny-roberta.json'), 'utf8'));
     const file = path.join(root, 'probescale-report.json');
@@ -112,7 +111,7 @@ test('a damaged checksums field is refused by name, by eval and by the report re
 });
 
 test('eval refuses a committed folder whose report has a damaged checksum, naming the field', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sums-eval-'));
+  const root = tempDir('ps-sums-eval-');
   const out = path.join(root, 'model');
   try {
     assert.equal(cliRun(['optimize', fixture('tiny-bert'), '--task', task, '--budget', '0.95', '--candidates', '1', '--baselines', 'none', '--out', out, ...LIMITS, '-q']).status, 0);
@@ -129,7 +128,7 @@ test('eval refuses a committed folder whose report has a damaged checksum, namin
 });
 
 test('sha256File streams: a file over several chunks hashes as the whole, and a cancel stops it', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sha-'));
+  const dir = tempDir('ps-sha-');
   try {
     const file = path.join(dir, 'big.bin');
     fs.writeFileSync(file, crypto.randomBytes(3 * (1 << 20) + 17));
@@ -152,7 +151,7 @@ test('the claim note says when the claim was made for files that differ now', ()
 });
 
 test('prune writes a SHA-256 per file in probescale-checksums.json; eval checks them and names a changed file', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sums-prune-'));
+  const root = tempDir('ps-sums-prune-');
   const out = path.join(root, 'pruned');
   try {
     const made = cliRun(['prune', fixture('tiny-distilbert'), '--layers', '0,2', '--out', out]);

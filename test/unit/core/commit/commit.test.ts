@@ -2,19 +2,18 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline, env } from '@huggingface/transformers';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor } from '../../../../src/core/extract/extractor';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { assertSharesEncoder, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
+import { assertSharesEncoder, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
 test('optimize commits a verified folder whose classifiers run with transformers.js alone', async () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-opt-')), 'model');
+  const out = path.join(tempDir('ps-opt-'), 'model');
   const args = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--task', `bshift=${path.join(tasksDir, 'bshift')}:0.5`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '3', '--no-cache', '--out', out, '-q'];
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -78,7 +77,7 @@ test('optimize commits a verified folder whose classifiers run with transformers
 });
 
 test('optimize --select max-accuracy takes the best cross-validated candidate in the budget', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sel-')), 'model');
+  const out = path.join(tempDir('ps-sel-'), 'model');
   const args = ['optimize', fixture('tiny-bert'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '120', '--limit-test', '40', '--c', '1', '--budget', '0.93', '--candidates', '2', '--select', 'max-accuracy', '--no-cache', '--out', out, '-q'];
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -96,7 +95,7 @@ test('optimize --select max-accuracy takes the best cross-validated candidate in
 });
 
 test('a committed T5 classifier runs in transformers.js text-classification with the reported accuracy', async () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-t5-')), 'model');
+  const out = path.join(tempDir('ps-t5-'), 'model');
   const args = ['optimize', fixture('tiny-t5-encoder'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '2', '--no-cache', '--out', out, '-q'];
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { claimedAccuracy, committedTasksOf } from '../../../../src/core/commit/committed';
-import { fixture } from '../../../helpers';
+import { fixture, tempDir } from '../../../helpers';
 
 test('committed tasks are read from probescale.tasks; anything malformed means "not a committed folder"', () => {
   const tasks = [{ name: 'spam', classifier: 'classifiers/spam', labels: ['ham', 'spam'], weight: 1 }];
@@ -16,18 +15,18 @@ test('committed tasks are read from probescale.tasks; anything malformed means "
 });
 
 test('claimed accuracy: what the folder\'s report claims, for tasks measured on as many test rows', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-claimed-'));
+  const dir = tempDir('ps-claimed-');
   fs.copyFileSync(fixture('reports-before', 'optimize-tiny-roberta.json'), path.join(dir, 'probescale-report.json'));
   const evalReport = JSON.parse(fs.readFileSync(fixture('reports-before', 'eval-committed.json'), 'utf8'));
   const opt = JSON.parse(fs.readFileSync(path.join(dir, 'probescale-report.json'), 'utf8'));
   assert.deepEqual(claimedAccuracy(dir, evalReport), { sentlen: opt.selection.perTask.sentlen.test.accuracy, bshift: opt.selection.perTask.bshift.test.accuracy });
   evalReport.tasks.sentlen.nTest = 7;
   assert.deepEqual(Object.keys(claimedAccuracy(dir, evalReport) ?? {}), ['bshift'], 'other row counts are not comparable');
-  assert.equal(claimedAccuracy(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-none-')), evalReport), undefined);
+  assert.equal(claimedAccuracy(tempDir('ps-none-'), evalReport), undefined);
 });
 
 test('claimed accuracy of a quantized variant: what the report measured for that file, or no claim where it measured none', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-claimed-'));
+  const dir = tempDir('ps-claimed-');
   const opt = JSON.parse(fs.readFileSync(fixture('reports-before', 'optimize-tiny-roberta.json'), 'utf8'));
   const evalReport = JSON.parse(fs.readFileSync(fixture('reports-before', 'eval-committed.json'), 'utf8'));
   const q8 = { ...evalReport, model: { ...evalReport.model, quantized: true, onnxFile: '<out>/opt-roberta/onnx/model_quantized.onnx' } };

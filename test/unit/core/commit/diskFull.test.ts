@@ -16,7 +16,7 @@ import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor } from '../../../../src/core/extract/extractor';
 import { decodeFeatures } from '../../../../src/core/extract/featureCache';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { fixture, tasksDir } from '../../../helpers';
+import { fixture, tasksDir, tempDir } from '../../../helpers';
 
 const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
 
@@ -41,7 +41,7 @@ function streamUntilFull(file: string, bytes: number, room: number): Promise<voi
 }
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'ps-diskfull-'));
+  return tempDir('ps-diskfull-');
 }
 
 const entries = (dir: string) => (fs.readdirSync(dir, { recursive: true }) as string[]).sort();

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline, env } from '@huggingface/transformers';
 import { writeClassifiers } from '../../../../src/core/commit/classifier';
@@ -12,7 +11,7 @@ import { OnnxModel } from '../../../../src/core/onnx/model';
 import { trainProbe } from '../../../../src/core/probe/probe';
 import { folderFiles } from '../../../../src/core/pipeline/commit';
 import { Rng } from '../../../../src/core/util/rng';
-import { fixture } from '../../../helpers';
+import { fixture, tempDir } from '../../../helpers';
 import { externalDataFolder } from '../../../modelVariants';
 
 const TEXTS = ['a short one', 'the cat sat on the mat while the dog slept', 'zebra', 'one two three four five six seven'];
@@ -36,7 +35,7 @@ async function scores(dir: string): Promise<unknown[]> {
 }
 
 async function commitAndShare(src: string, kept: number[]): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-share-'));
+  const dir = tempDir('ps-share-');
   const info = openModel(src);
   try {
     await writePrunedFolder(info, kept, dir, {}, {});

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
@@ -14,14 +13,14 @@ import { buildVariant, variantCalibration } from '../../../../src/core/compensat
 import { classify } from '../../../../src/core/pipeline/verify';
 import { scoreRows, trainProbe } from '../../../../src/core/probe/probe';
 import { accuracy } from '../../../../src/core/probe/metrics';
-import { fixture, pipelineAccuracyOnSentlen, tasksDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, tasksDir, tempDir } from '../../../helpers';
 
 test('a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory', async () => {
   const limits = { limitTrain: 150, limitTest: 60 };
   const info = openModel(fixture('tiny-roberta'));
   const tok = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 128 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), limits);
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-commit-')), 'model');
+  const dir = path.join(tempDir('ps-comp-commit-'), 'model');
   fs.mkdirSync(dir);
   const spec = { bridges: true, heads: 1, ffnWidth: 32 };
   const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 16 }), [0, 2], spec, { batchSize: 16 }, {});

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxModel, DataType } from '../../../../src/core/onnx/model';
@@ -13,7 +12,7 @@ import { emptyPlan, compensatedEdit, planParamDelta } from '../../../../src/core
 import { EmbeddingFactor, factorSaving, factorTable, factorisedFloor, savingRanks, symmetricEigen } from '../../../../src/core/compensate/embedding';
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec } from '../../../../src/core/compensate/search';
 import { ParamCounts } from '../../../../src/shared/params';
-import { fixture } from '../../../helpers';
+import { fixture, tempDir } from '../../../helpers';
 import { abortWhen, CancelledError } from '../../../../src/core/errors';
 
 function rng(seed: number): () => number {
@@ -126,7 +125,7 @@ for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert']) {
         if (rank === H) assert.ok(diff(y, source) < 1e-4, `${name} full rank: ${diff(y, source)} from the source`);
         else assert.ok(diff(y, source) > 1e-3, `${name} rank ${rank} changes the outputs`);
         // Parameter accounting: the written graph's count is what the plan says it saves.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-emb-'));
+        const dir = tempDir('probescale-emb-');
         try {
           const file = path.join(dir, 'model.onnx');
           model.write(file, edit);
@@ -151,7 +150,7 @@ for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert']) {
 }
 
 test('a committed-style folder with a factorised table opens as a model of its hidden size', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-emb-'));
+  const dir = tempDir('probescale-emb-');
   try {
     fs.cpSync(fixture('tiny-roberta'), dir, { recursive: true });
     const model = OnnxModel.open(path.join(dir, 'onnx', 'model.onnx'));

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxModel } from '../../../../src/core/onnx/model';
@@ -15,7 +14,7 @@ import { topIndices } from '../../../../src/core/compensate/scores';
 import { calibrationSet } from '../../../../src/core/compensate/calibrate';
 import { EncodedBatch, loadTokenizer } from '../../../../src/core/data/tokenize';
 import { UnsupportedModelError } from '../../../../src/core/errors';
-import { fixture, robertaMini, tasksDir } from '../../../helpers';
+import { fixture, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
 interface Refs {
   input_ids: number[][];
@@ -125,7 +124,7 @@ test('tiny-roberta: removing given heads and FFN neurons reproduces the PyTorch 
 
 test('tiny-roberta: a compensated graph re-opened and pruned to all its blocks keeps its bridges and widths', async () => {
   const { model, blocks, hidden, enc, site } = open('tiny-roberta');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-variant-test-'));
+  const dir = tempDir('probescale-variant-test-');
   try {
     const plan = emptyPlan([0, 2]);
     const w = identity(hidden).map((v, i) => 0.5 * v + 0.01 * Math.sin(i));

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadTask } from '../../../../src/core/data/dataset';
@@ -20,9 +19,9 @@ import { runEvalJob } from '../../../../src/core/pipeline/evalJob';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { scoreOf } from '../../../../src/core/pipeline/measure';
 import { trainProbe } from '../../../../src/core/probe/probe';
-import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
-const tmpDir = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `ps-q8-${tag}-`));
+const tmpDir = (tag: string) => tempDir(`ps-q8-${tag}-`);
 
 /** ONNX DynamicQuantizeLinear: uint8, range widened to include 0, round half to even, saturate. */
 function dynamicQuantize(x: Float32Array): { q: Uint8Array; scale: number; zp: number } {

@@ -1,13 +1,12 @@
 import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTask, parseTaskSpec, sortLabels } from '../../../../src/core/data/dataset';
 import { BadInputError, DatasetError } from '../../../../src/core/errors';
-import { tasksDir } from '../../../helpers';
+import { tasksDir, tempDir } from '../../../helpers';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-data-'));
+const tmp = tempDir('probescale-data-');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let counter = 0;

@@ -6,12 +6,12 @@ import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTask, requireCrossValidation } from '../../../../src/core/data/dataset';
 import { DatasetError } from '../../../../src/core/errors';
+import { tempDir } from '../../../helpers';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-hostile-data-'));
+const tmp = tempDir('probescale-hostile-data-');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let counter = 0;

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer, truncateLongestFirst, positionLimit } from '../../../../src/core/data/tokenize';
 import { BadInputError } from '../../../../src/core/errors';
-import { fixture, robertaMini, tinyModels, repoRoot } from '../../../helpers';
+import { fixture, robertaMini, tinyModels, repoRoot, tempDir } from '../../../helpers';
 
 interface Refs {
   texts: string[];
@@ -164,7 +164,7 @@ test('batch pads right with padId and zero mask, keeps type ids', async () => {
 });
 
 test('loads from an absolute folder outside the working directory, and from a relative path', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale tok--'));
+  const dir = tempDir('probescale tok--');
   try {
     for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json']) {
       fs.copyFileSync(fixture('tiny-roberta', f), path.join(dir, f));
@@ -179,7 +179,7 @@ test('loads from an absolute folder outside the working directory, and from a re
 });
 
 test('a truncated tokenizer.json is named with what to do', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tok-'));
+  const dir = tempDir('probescale-tok-');
   try {
     for (const f of ['tokenizer_config.json', 'config.json']) fs.copyFileSync(fixture('tiny-bert', f), path.join(dir, f));
     fs.writeFileSync(path.join(dir, 'tokenizer.json'), fs.readFileSync(fixture('tiny-bert', 'tokenizer.json')).subarray(0, 300));
@@ -195,7 +195,7 @@ test('a truncated tokenizer.json is named with what to do', async () => {
 
 test('clear errors for a missing folder, missing tokenizer files and a too small maxLength', async () => {
   await assert.rejects(loadTokenizer(path.join(os.tmpdir(), 'no-such-model-dir-xyz'), { maxLength: 16 }), BadInputError);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tok-'));
+  const dir = tempDir('probescale-tok-');
   try {
     fs.copyFileSync(fixture('tiny-bert', 'tokenizer_config.json'), path.join(dir, 'tokenizer_config.json'));
     await assert.rejects(loadTokenizer(dir, { maxLength: 16 }), (e: Error) => {
@@ -211,7 +211,7 @@ test('clear errors for a missing folder, missing tokenizer files and a too small
 });
 
 test('without config.json: no position limit, token types as the template gives them (RoBERTa: all 0), pad id from the tokenizer', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tok-'));
+  const dir = tempDir('probescale-tok-');
   const withoutConfig = (model: string) => {
     const d = path.join(dir, model);
     fs.mkdirSync(d);

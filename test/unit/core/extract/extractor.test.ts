@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadTask } from '../../../../src/core/data/dataset';
@@ -9,7 +7,7 @@ import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor, batchTokenLimit } from '../../../../src/core/extract/extractor';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { findWordEmbedding, unknownTokenMap } from '../../../../src/core/onnx/vocab';
-import { fixture, robertaMini, tasksDir } from '../../../helpers';
+import { fixture, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
 test('extraction makes exactly one forward pass per batch and matches plain inference', async () => {
   const info = openModel(fixture('tiny-bert'));
@@ -43,7 +41,7 @@ test('extraction makes exactly one forward pass per batch and matches plain infe
 });
 
 test('the feature cache serves repeated extractions without running the model', async () => {
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cache-'));
+  const cacheDir = tempDir('ps-cache-');
   const info = openModel(fixture('tiny-roberta'));
   const tok = await loadTokenizer(info.dir, { maxLength: 32 });
   const task = await loadTask('bshift', path.join(tasksDir, 'bshift'), { limitTrain: 40, limitTest: 10 });
@@ -67,7 +65,7 @@ test('the feature cache serves repeated extractions without running the model', 
 });
 
 test('an id remap (--vocab-trim) shares the cache where it changes nothing and feeds the unknown token where it does', async () => {
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cache-'));
+  const cacheDir = tempDir('ps-cache-');
   const info = openModel(fixture('tiny-roberta'));
   const tok = await loadTokenizer(info.dir, { maxLength: 32 });
   const task = await loadTask('bshift', path.join(tasksDir, 'bshift'), { limitTrain: 40, limitTest: 10 });

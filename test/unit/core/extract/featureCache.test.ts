@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor, LayerFeatures } from '../../../../src/core/extract/extractor';
 import { CacheEntryError, decodeFeatures, encodeFeatures } from '../../../../src/core/extract/featureCache';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { fixture, tasksDir } from '../../../helpers';
+import { fixture, tasksDir, tempDir } from '../../../helpers';
 
 function sample(): LayerFeatures {
   const f32 = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + k));
@@ -39,7 +38,7 @@ test('a header that declares an absurd shape is refused before anything is alloc
 });
 
 test('a truncated or overwritten cache file is re-extracted with a log line, never read as zeros', async () => {
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cache-'));
+  const cacheDir = tempDir('ps-cache-');
   const info = openModel(fixture('tiny-bert'));
   const tok = await loadTokenizer(info.dir, { maxLength: 32 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 20, limitTest: 5 });
@@ -64,7 +63,7 @@ test('a truncated or overwritten cache file is re-extracted with a log line, nev
 });
 
 test('a cache folder that is a file, or an entry that is a folder, is warned about once and the run goes on without the cache', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cache-bad-'));
+  const root = tempDir('ps-cache-bad-');
   const info = openModel(fixture('tiny-bert'));
   const tok = await loadTokenizer(info.dir, { maxLength: 32 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 20, limitTest: 5 });

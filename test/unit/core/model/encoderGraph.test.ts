@@ -2,15 +2,14 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
 import { findWordEmbedding, readRows } from '../../../../src/core/onnx/vocab';
-import { fixture, repoRoot, tasksDir, tinyModels } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tinyModels, tempDir } from '../../../helpers';
 import { tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-eg-'));
+const tmp = tempDir('probescale-eg-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 const graphCacheDir = path.join(tmp, 'graphs');
 

@@ -7,16 +7,15 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
 import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { checkCommittedFiles, describeIntegrity } from '../../../../src/core/commit/checksums';
 import { ProbeScaleError } from '../../../../src/core/errors';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-hostile-model-'));
+const tmp = tempDir('probescale-hostile-model-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 const graphCacheDir = path.join(tmp, 'graphs');
 

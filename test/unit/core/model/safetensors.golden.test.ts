@@ -2,12 +2,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writePrunedSafetensors } from '../../../../src/core/model/safetensors';
-import { fixture, tinyModels } from '../../../helpers';
+import { fixture, tinyModels, tempDir } from '../../../helpers';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-st-golden-'));
+const tmp = tempDir('probescale-st-golden-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 // SHA-256 (first 16 hex digits) of each pruned file, pinned when writePrunedSafetensors was split into

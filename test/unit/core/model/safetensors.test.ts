@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadInputError, CancelledError, UnsupportedModelError } from '../../../../src/core/errors';
 import {
@@ -12,10 +11,10 @@ import {
   SafetensorsHeader,
   writePrunedSafetensors,
 } from '../../../../src/core/model/safetensors';
-import { fixture, tinyModels } from '../../../helpers';
+import { fixture, tinyModels, tempDir } from '../../../helpers';
 import { RawEntry, tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-st-'));
+const tmp = tempDir('probescale-st-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const subsets = [[0, 2], [1, 3], [3], [0, 1, 2, 3], []];
@@ -209,7 +208,7 @@ test('cancellation stops the copy and leaves no file behind', async () => {
 });
 
 test('a header that declares an absurd length is refused before anything is allocated', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-st-absurd-'));
+  const dir = tempDir('ps-st-absurd-');
   const file = path.join(dir, 'model.safetensors');
   for (const len of [2n ** 63n, 2n ** 40n, 100_000_001n]) {
     const b = Buffer.alloc(16);

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxModel } from '../../../../src/core/onnx/model';
@@ -11,7 +10,7 @@ import { FileSource, chunksToBuffer, writeChunks } from '../../../../src/core/on
 import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
 import { checkExternalData } from '../../../../src/core/onnx/integrity';
 import { OnnxParseError } from '../../../../src/core/errors';
-import { externalize, fixture, robertaMini, tinyModels } from '../../../helpers';
+import { externalize, fixture, robertaMini, tinyModels, tempDir } from '../../../helpers';
 
 const onnxOf = (name: string) => fixture(name, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx');
 
@@ -35,7 +34,7 @@ test('opening a model reads its structure, not its weights', () => {
 });
 
 test('parse errors name the file and say what is wrong', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bad-'));
+  const dir = tempDir('ps-bad-');
   const bad = path.join(dir, 'model.onnx');
   fs.writeFileSync(bad, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]));
   assert.throws(() => OnnxModel.open(bad), (e: Error) => e.name === 'OnnxParseError' && e.message.includes(bad));
@@ -57,13 +56,13 @@ async function run(file: string, ids: number[][]): Promise<Float32Array> {
 }
 
 test('external-data models load, prune and keep only the kept weights', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-'));
+  const dir = tempDir('ps-ext-');
   const ext = externalize(onnxOf('tiny-bert'), dir);
   assert.ok(fs.statSync(ext).size < 100_000 && fs.statSync(path.join(dir, 'model.onnx_data')).size > 600_000, 'weights moved out of the graph file');
   const ids = [[2, 100, 200, 300, 3]];
   assert.deepEqual(await run(ext, ids), await run(onnxOf('tiny-bert'), ids));
 
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-out-'));
+  const outDir = tempDir('ps-ext-out-');
   const pruned = path.join(outDir, 'model.onnx');
   writePrunedOnnx(ext, pruned, [0, 2]);
   const ref = OnnxModel.open(onnxOf('tiny-bert'));
@@ -76,11 +75,11 @@ test('external-data models load, prune and keep only the kept weights', async ()
 });
 
 test('a missing, truncated or mislabelled external data file is refused before anything is copied', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-bad-'));
+  const dir = tempDir('ps-ext-bad-');
   const ext = externalize(onnxOf('tiny-bert'), dir);
   const data = path.join(dir, 'model.onnx_data');
   const full = fs.readFileSync(data);
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ext-bad-out-'));
+  const outDir = tempDir('ps-ext-bad-out-');
   const pruneIt = () => writePrunedOnnx(ext, path.join(outDir, 'model.onnx'), [0, 2]);
   fs.writeFileSync(data, full.subarray(0, full.length - 1000));
   assert.throws(pruneIt, (e: Error) => e instanceof OnnxParseError && /model\.onnx_data, which has \d+ bytes: the data file is truncated/.test(e.message));

@@ -12,7 +12,7 @@ import { openModel } from '../../../../src/core/model/modelInfo';
 import { OnnxModel } from '../../../../src/core/onnx/model';
 import { referencingGraph } from '../../../../src/core/onnx/reference';
 import { openSession } from '../../../../src/core/runtime/session';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 import { externalDataFolder } from '../../../modelVariants';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
@@ -76,7 +76,7 @@ test('features of an external-data model equal the inline model’s, and nothing
 test('probe, optimize, eval and prune run end to end on an external-data model', () => {
   const dir = externalDataFolder(fixture('tiny-bert'));
   const before = snapshot(dir);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-extdata-out-'));
+  const out = tempDir('ps-extdata-out-');
   const run = (...args: string[]) => {
     const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, `${args.slice(0, 2).join(' ')}: ${r.stderr}`);

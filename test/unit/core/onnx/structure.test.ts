@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { findBlocks } from '../../../../src/core/onnx/blocks';
 import { pruneEdit } from '../../../../src/core/onnx/edit';
 import { DataType, OnnxModel } from '../../../../src/core/onnx/model';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
-import { fixture, tinyModels } from '../../../helpers';
+import { fixture, tinyModels, tempDir } from '../../../helpers';
 import { stripNodeNames } from '../../../modelVariants';
 
 const onnxOf = (name: string) => fixture(name, 'onnx', name.includes('t5') ? 'encoder_model.onnx' : 'model.onnx');
@@ -33,7 +32,7 @@ function assertClose(a: Float32Array, b: Float32Array, tol: number, what: string
 }
 
 test('graphs without node names: the residual stream gives the same blocks and the same pruned models', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-nameless-'));
+  const dir = tempDir('ps-nameless-');
   for (const name of tinyModels) {
     const named = onnxOf(name);
     const nameless = stripNodeNames(named, path.join(dir, `${name}.onnx`));
@@ -46,7 +45,7 @@ test('graphs without node names: the residual stream gives the same blocks and t
 });
 
 test('ONNX Runtime’s own optimized graph (fused MatMuls, unnamed BiasGelu) prunes like the source', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-ortopt-'));
+  const dir = tempDir('ps-ortopt-');
   const optimized = path.join(dir, 'model.onnx');
   await (await ort.InferenceSession.create(onnxOf('tiny-bert'), { graphOptimizationLevel: 'extended', optimizedModelFilePath: optimized })).release();
   const m = OnnxModel.open(optimized);
@@ -56,7 +55,7 @@ test('ONNX Runtime’s own optimized graph (fused MatMuls, unnamed BiasGelu) pru
 });
 
 test('a graph with neither scope names nor attention is refused naming what would work', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-noattn-'));
+  const dir = tempDir('ps-noattn-');
   const src = OnnxModel.open(onnxOf('tiny-bert'));
   const file = path.join(dir, 'model.onnx');
   // Embeddings only: the graph output is the embedding LayerNorm's output.

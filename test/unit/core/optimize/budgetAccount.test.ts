@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runOptimizeJob } from '../../../../src/core/pipeline/optimizeJob';
 import { trimmedBudgetAccount } from '../../../../src/core/pipeline/vocabTrim';
@@ -19,7 +18,7 @@ import { isCancelled, messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { findWordEmbedding } from '../../../../src/core/onnx/vocab';
-import { fixture, tasksDir } from '../../../helpers';
+import { fixture, tasksDir, tempDir } from '../../../helpers';
 
 const settings = { ...DEFAULT_SETTINGS, limitTrain: 40, limitTest: 10, c: 1, cacheDir: null };
 const sentlen = [{ name: 's', path: path.join(tasksDir, 'sentlen'), weight: 1 }];
@@ -60,7 +59,7 @@ function pickerVerdict(job: OptimizeJob, account: BudgetAccount, budget: string)
 }
 
 async function withTmp(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-budget-'));
+  const dir = tempDir('ps-budget-');
   try {
     await body(dir);
   } finally {

@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { SelectionReport } from '../../../../src/core/report';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -15,7 +14,7 @@ function run(out: string, extra: string[]) {
 }
 
 test('optimize --baselines: only the named baselines are measured and reported; none leaves the heuristic rule out; bad choices are refused before any work', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-baselines-'));
+  const dir = tempDir('ps-baselines-');
   try {
     const stdout: Record<string, string> = {};
     const report = (name: string, extra: string[]): { selection: SelectionReport; command: string } => {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { folderFiles } from '../../../../src/core/pipeline/commit';
+import { tempDir } from '../../../helpers';
 
 test('the model card lists every file of the folder with its size; the card and the report, rewritten after verification, without one', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-files-'));
+  const dir = tempDir('ps-files-');
   fs.mkdirSync(path.join(dir, 'classifiers', 'spam', 'onnx'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), '{}');
   fs.writeFileSync(path.join(dir, 'classifiers', 'spam', 'onnx', 'model.onnx'), Buffer.alloc(1234));

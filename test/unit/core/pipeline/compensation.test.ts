@@ -2,15 +2,14 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
 test('optimize --compensate all measures bridged and narrowed candidates and both compensated baselines under the budget, and verifies the commit', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-')), 'model');
+  const out = path.join(tempDir('ps-comp-'), 'model');
   const args = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '2', '--compensate', 'all', '--no-cache', '--out', out, '-q'];
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -36,7 +35,7 @@ test('optimize --compensate all measures bridged and narrowed candidates and bot
 });
 
 test('optimize --embedding-rank: factorised candidates fit more blocks under the budget, a factorised winner is committed, verified from disk and runs in transformers.js; bad ranks are refused before any work', async () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-')), 'model');
+  const out = path.join(tempDir('ps-comp-'), 'model');
   // tiny-roberta: an 8192 × 32 word table dwarfs its 4 blocks; at 92 % only one block fits beside it whole.
   const base = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.92', '--candidates', '2', '--no-cache', '-q'];
   const r = spawnSync(process.execPath, [cli, ...base, '--compensate', 'bridge', '--embedding-rank', '4', '--out', out], { encoding: 'utf8', timeout: 300_000 });
@@ -86,7 +85,7 @@ test('optimize --embedding-rank: factorised candidates fit more blocks under the
 });
 
 test('optimize --embedding-rank below the whole-table floor: only factorised candidates, a pick within the budget counted from the written graph, and the plain baselines said not to fit', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-comp-')), 'model');
+  const out = path.join(tempDir('ps-comp-'), 'model');
   // tiny-bert: the block-less model with its 4096 × 32 word table is 79.8 % of the parameters; at rank 4 it is 12.2 %.
   const base = ['optimize', fixture('tiny-bert'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.2', '--candidates', '2', '--compensate', 'all', '--embedding-rank', '4', '--no-cache', '-q'];
   const r = spawnSync(process.execPath, [cli, ...base, '--out', out], { encoding: 'utf8', timeout: 300_000 });

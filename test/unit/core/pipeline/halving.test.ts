@@ -2,13 +2,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { clearLoser, LOSER_SES, screeningStages } from '../../../../src/core/pipeline/halving';
 import { foldsForValidation, RowOutcomes, TaskSplit } from '../../../../src/core/pipeline/measure';
 import { TaskData } from '../../../../src/core/data/dataset';
 import { SearchReport, SelectionReport } from '../../../../src/core/report';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 function split(name: string, labels: number[]): TaskSplit {
   const t: TaskData = { name, labels: ['a', 'b', 'c'], train: [], test: [], trainY: Int32Array.from(labels), testY: new Int32Array(0), source: name };
@@ -56,7 +55,7 @@ test('a clear loser is behind the incumbent by more than LOSER_SES paired SEs in
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
 function optimize(task: string, extra: string[]): SelectionReport {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-halving-'));
+  const out = tempDir('ps-halving-');
   try {
     const args = ['optimize', fixture('tiny-t5-encoder'), '--task', `${task}=${path.join(tasksDir, task)}`, '--limit-train', '400', '--limit-test', '100', '--budget', '0.95', '--candidates', '8', '--no-cache', '-q', '--out', path.join(out, 'm'), ...extra];
     const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });

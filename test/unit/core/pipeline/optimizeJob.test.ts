@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runOptimizeJob } from '../../../../src/core/pipeline/optimizeJob';
 import { OptimizeJob, ProgressEvent } from '../../../../src/core/jobs';
@@ -19,7 +18,7 @@ import { OnnxModel } from '../../../../src/core/onnx/model';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { emptyPlan } from '../../../../src/core/compensate/graph';
 import { encoderOf, writeCompensatedOnnx } from '../../../../src/core/compensate/build';
-import { externalize, fixture, repoRoot, robertaMini, tasksDir } from '../../../helpers';
+import { externalize, fixture, repoRoot, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
 const settings = { ...DEFAULT_SETTINGS, limitTrain: 40, limitTest: 10, c: 1, cacheDir: null };
 
@@ -37,7 +36,7 @@ async function refusal(modelDir: string, out: string, extra: Partial<OptimizeJob
 }
 
 test('--compensate on a model it cannot rewrite is refused before any pass, naming the model folder', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  const dir = tempDir('ps-optjob-');
   try {
     const ext = path.join(dir, 'ext-bert');
     fs.cpSync(fixture('tiny-bert'), ext, { recursive: true });
@@ -68,7 +67,7 @@ function editedCopy(dir: string, name: string, edit: (file: string) => void): st
 }
 
 test('--embedding-rank on a word table that is trimmed or already factorised is refused before any pass, naming the option', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  const dir = tempDir('ps-optjob-');
   try {
     const trimmed = editedCopy(dir, 'trimmed', (f) => {
       const keep = Array.from({ length: 300 }, (_, i) => i);
@@ -100,7 +99,7 @@ test('--embedding-rank on a word table that is trimmed or already factorised is 
 });
 
 test('the budget floor: with --embedding-rank the smallest factorised model, named when refused; without it the whole-table floor stands', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  const dir = tempDir('ps-optjob-');
   try {
     // tiny-bert: 169,472 parameters, embeddings 135,296 of them (a 4096 × 32 word table); at rank 4 the table is 4096·4 + 4·32.
     const below = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.1', compensate: 'all', embeddingRank: [4, 8] });
@@ -119,7 +118,7 @@ test('the budget floor: with --embedding-rank the smallest factorised model, nam
 });
 
 test('an --embedding-rank whose factorisation is no smaller than the word table is refused before any pass', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  const dir = tempDir('ps-optjob-');
   try {
     // tiny-bert: 4096 × 32; trimmed to the 40 training texts' tokens it has a few hundred rows, and rank 31 costs more than 32 columns.
     const r = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { compensate: 'all', vocabTrim: true, embeddingRank: [8, 31] });
@@ -131,7 +130,7 @@ test('an --embedding-rank whose factorisation is no smaller than the word table 
 });
 
 test('the output never replaces the task data, whichever host asked (the extension calls the job directly)', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  const dir = tempDir('ps-optjob-');
   try {
     const data = path.join(dir, 'sentlen');
     fs.cpSync(path.join(tasksDir, 'sentlen'), data, { recursive: true });
@@ -145,7 +144,7 @@ test('the output never replaces the task data, whichever host asked (the extensi
 });
 
 test('--compensate width on blocks that are narrowed already is refused before any pass (the search sized them from config.json and shipped over budget)', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-optjob-'));
+  const dir = tempDir('ps-optjob-');
   try {
     const narrowed = path.join(dir, 'narrowed');
     const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');

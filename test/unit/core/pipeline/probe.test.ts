@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runJob } from '../../../../src/core/pipeline/dispatch';
 import { DEFAULT_SETTINGS, ProbeSettings } from '../../../../src/core/settings';
-import { fixture, tasksDir } from '../../../helpers';
+import { fixture, tasksDir, tempDir } from '../../../helpers';
 
 const tasks = [
   { name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 },
@@ -16,7 +15,7 @@ test('probe and optimize share one probe protocol: every layer has the same accu
   // C is chosen by cross-validation (no --c): the case where the two jobs used to differ.
   const settings: ProbeSettings = { ...DEFAULT_SETTINGS, limitTrain: 120, limitTest: 40, provider: 'cpu' };
   const probe = await runJob({ type: 'probe', modelDir: fixture('tiny-roberta'), tasks, settings: { ...settings } }, {});
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-protocol-')), 'model');
+  const out = path.join(tempDir('ps-protocol-'), 'model');
   const opt = await runJob({ type: 'optimize', modelDir: fixture('tiny-roberta'), tasks, budget: '0.95', out, targetRetention: 0.95, candidates: 2, settings: { ...settings } }, {});
   for (const t of tasks) {
     const a = probe.tasks[t.name];

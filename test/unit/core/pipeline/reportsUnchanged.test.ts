@@ -8,9 +8,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const before = (f: string) => fixture('reports-before', f);
@@ -73,7 +72,7 @@ function sameText(out: string, text: string, fixtureName: string): void {
 }
 
 test('probe, optimize and eval reports equal those of the code before the restructure', () => {
-  const out = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-before-')));
+  const out = fs.realpathSync(tempDir('ps-before-'));
   sameText(out, run(out, ['probe', fixture('tiny-bert'), '--task', sentlen, '--task', bshift, '--out', 'probe-tiny-bert.json']), 'probe-tiny-bert.stdout.txt');
   same(out, 'probe-tiny-bert.json', 'probe-tiny-bert.json');
 

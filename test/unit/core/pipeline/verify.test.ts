@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PAIRED_TIMING_MAX_PARAMS, TIMING_PRECISION, idealSpeedup, timeEncoders, timePairs } from '../../../../src/core/pipeline/verify';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
-import { fixture } from '../../../helpers';
+import { fixture, tempDir } from '../../../helpers';
 
 test('timing stops once the speedup is known to the stated precision, and not before', async () => {
   const steady = await timePairs(async () => 20, async () => 10, 30);
@@ -31,7 +30,7 @@ test('timing stops once the speedup is known to the stated precision, and not be
 });
 
 test('sequential timing (large models: one session at a time) and paired timing: design recorded, 3 to maxRuns runs, finite errors', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-verify-'));
+  const dir = tempDir('ps-verify-');
   try {
     const info = openModel(fixture('tiny-bert'));
     const tok = await loadTokenizer(info.dir, { maxLength: 64 });

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
@@ -11,7 +10,7 @@ import { OnnxModel } from '../../../../src/core/onnx/model';
 import { VOCAB_METADATA_KEY, findWordEmbedding, readRows, unknownTokenMap, vocabTrimEdit } from '../../../../src/core/onnx/vocab';
 import { unseenTokenMap } from '../../../../src/core/pipeline/nearestTokens';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
-import { assertSharesEncoder, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tinyModels } from '../../../helpers';
+import { assertSharesEncoder, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tinyModels, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -119,7 +118,7 @@ test('the nearest kept token is the one with the highest cosine of source rows; 
 });
 
 test('optimize --vocab-trim: smaller committed model, verified from disk, classifiers run in transformers.js with the reported accuracy', async () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-vt-')), 'model');
+  const out = path.join(tempDir('ps-vt-'), 'model');
   const args = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.8', '--candidates', '2', '--no-cache', '--vocab-trim', '--out', out, '-q'];
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);

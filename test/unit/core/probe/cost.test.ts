@@ -6,16 +6,15 @@
 import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { withPrepared } from '../../../../src/core/pipeline/prepare';
 import { fitLogReg } from '../../../../src/core/probe/logreg';
 import { maxLabelsAt, MAX_PROBE_FIT_BYTES, probeFitBytes } from '../../../../src/core/probe/cost';
 import { DatasetError } from '../../../../src/core/errors';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
-import { fixture, tasksDir } from '../../../helpers';
+import { fixture, tasksDir, tempDir } from '../../../helpers';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-cost-'));
+const tmp = tempDir('probescale-cost-');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A task folder of `labels` labels with `rows` training rows each (and one test row for the first two). */

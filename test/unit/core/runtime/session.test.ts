@@ -2,15 +2,14 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cudaLibrariesPresent } from '../../../../src/core/runtime/session';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
 test('provider auto without the CUDA provider libraries skips CUDA and says why, with no error of ORT on stderr', { skip: cudaLibrariesPresent() && 'the CUDA provider libraries are installed here' }, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-auto-'));
+  const dir = tempDir('ps-auto-');
   try {
     const out = path.join(dir, 'p.json');
     const r = spawnSync(process.execPath, [cli, 'probe', fixture('tiny-bert'), '--task', `spam=${path.join(tasksDir, 'spam')}`, '--limit-train', '40', '--limit-test', '20', '--no-cache', '--out', out], { encoding: 'utf8', timeout: 120_000 });

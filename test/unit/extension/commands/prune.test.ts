@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { installVscodeStub, silentLog, vscodeStub } from '../../../vscodeStub';
+import { tempDir } from '../../../helpers';
 
 /** The parts of the vscode stub a commit touches: the replace modal, the result toast, paths. */
 function stubWindow(answer: string | undefined): { modals: number } {
@@ -33,7 +33,7 @@ for (const exists of [false, true]) {
     installVscodeStub();
     const seen = stubWindow('Replace');
     const { commitPrune } = await import('../../../../src/extension/commands/prune');
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-commit-')), 'm-pruned-0-1');
+    const out = path.join(tempDir('ps-commit-'), 'm-pruned-0-1');
     if (exists) fs.mkdirSync(out);
     const f = fakeJobs();
     const s = { log: silentLog, jobs: f.jobs } as never;

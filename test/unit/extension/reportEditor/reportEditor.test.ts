@@ -2,10 +2,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ToWebview } from '../../../../src/shared/protocol';
-import { fixture } from '../../../helpers';
+import { fixture, tempDir } from '../../../helpers';
 import { installVscodeStub, silentLog } from '../../../vscodeStub';
 
 /** A webview panel double: records what the provider posts, lets the test send messages. */
@@ -56,7 +55,7 @@ test('the report editor answers a refused request with an error reply, so the pa
 
 test('the report editor follows its file: rewritten, it shows the new report; deleted, it says so', async () => {
   const { ReportEditorProvider } = await import('../../../../src/extension/reportEditor/reportEditor');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-editor-'));
+  const dir = tempDir('ps-editor-');
   const file = path.join(dir, 'probescale-report.json');
   const original = JSON.parse(fs.readFileSync(fixture('reports-before', 'probe-tiny-bert.json'), 'utf8'));
   fs.writeFileSync(file, JSON.stringify(original));

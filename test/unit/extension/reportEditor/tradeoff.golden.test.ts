@@ -8,14 +8,13 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { openWebview, type WebviewPage } from '../../../webviewPage';
 import { readReport } from '../../../../src/core/reportData';
 import { readComparePicks } from '../../../../src/extension/reportEditor/comparePicks';
-import { fixture, repoRoot } from '../../../helpers';
+import { fixture, repoRoot, tempDir } from '../../../helpers';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tradeoff-golden-'));
+const tmp = tempDir('probescale-tradeoff-golden-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 const settle = () => new Promise((r) => setImmediate(r));
 

@@ -2,15 +2,14 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixture } from '../../../helpers';
+import { fixture, tempDir } from '../../../helpers';
 import { installVscodeStub, silentLog, vscodeStub } from '../../../vscodeStub';
 
 test('a dangling link among the saved reports is skipped: the view still opens the newest readable report', async () => {
   installVscodeStub();
   const { ReportStore, REPORTS_DIR } = await import('../../../../src/extension/reports/reportStore');
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-store-'));
+  const root = tempDir('ps-store-');
   const dir = path.join(root, REPORTS_DIR);
   fs.mkdirSync(dir, { recursive: true });
   const good = path.join(dir, 'tiny-bert-20261130-084107.json');

@@ -8,13 +8,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { normalizeReport } from '../../../../src/core/reportData';
 import type { ReportData } from '../../../../src/shared/protocol';
 import type { BlockGridOptions } from '../../../../webview/selection';
-import { repoRoot } from '../../../helpers';
+import { repoRoot, tempDir } from '../../../helpers';
 import { FakeElement, installFakeDom } from '../../../fakeDom';
 import { validateFromWebview } from '../../../../src/shared/validate';
 import { installVscodeStub, silentLog } from '../../../vscodeStub';
@@ -35,7 +34,7 @@ interface Webview {
 
 /** The webview modules, bundled as the extension bundles them (no Node, no toolkit). */
 async function webviewModules(): Promise<Webview> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-grid-'));
+  const dir = tempDir('ps-grid-');
   const load = async (name: string) => {
     const outfile = path.join(dir, `${name}.js`);
     buildSync({ entryPoints: [path.join(repoRoot, 'webview', `${name}.ts`)], bundle: true, format: 'cjs', platform: 'neutral', outfile, logLevel: 'silent' });

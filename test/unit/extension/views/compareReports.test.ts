@@ -11,17 +11,17 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { openWebview, type WebviewPage } from '../../../webviewPage';
 import { manyBaselines, manyBlocks, manyTasks, optimizeJson, read } from '../../../hugeReports';
 import { readComparePicks } from '../../../../src/extension/reportEditor/comparePicks';
 import { COMPARE_REPORTS, type ComparePicks } from '../../../../src/shared/protocol';
 import { validateFromWebview } from '../../../../src/shared/validate';
+import { tempDir } from '../../../helpers';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-compare-'));
+const tmp = tempDir('probescale-compare-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** What the editor may build with its overlay: the bounds of one report (hugeReports.test.ts), datasets for six reports. */

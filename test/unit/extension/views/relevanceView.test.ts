@@ -5,12 +5,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import type { ReportData, ToWebview } from '../../../../src/shared/protocol';
 import { validateFromWebview } from '../../../../src/shared/validate';
-import { repoRoot } from '../../../helpers';
+import { repoRoot, tempDir } from '../../../helpers';
 import { fakeView, installVscodeStub, silentLog } from '../../../vscodeStub';
 import { installFakeDom } from '../../../fakeDom';
 
@@ -104,7 +103,7 @@ test('the relevance view: strict CSP with a fresh nonce, resources from dist/ an
 });
 
 test(`task names and labels from files are drawn as text: ${HOSTILE}`, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-webview-'));
+  const dir = tempDir('ps-webview-');
   const bundle = path.join(dir, 'evalSection.js');
   buildSync({ entryPoints: [path.join(repoRoot, 'webview', 'evalSection.ts')], bundle: true, format: 'cjs', platform: 'neutral', outfile: bundle, logLevel: 'silent' });
   installFakeDom();
