@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Each file's size and modification time, by path relative to the folder (two levels deep). */
+/** Each file's size and modification time, by path relative to the folder (two levels deep; hidden entries such as .git or .probescale, which others write, left out). */
 export interface FolderSnapshot {
   dir: string;
   files: Map<string, string>;
@@ -27,6 +27,7 @@ export function snapshotFolder(dir: string): FolderSnapshot | undefined {
     }
     for (const n of names) {
       if (files.size >= MAX_FILES) return;
+      if (n.startsWith('.')) continue;
       const r = path.join(rel, n);
       const st = statOf(path.join(dir, r));
       if (st?.isDirectory() && depth < 2) walk(r, depth + 1);
