@@ -12,9 +12,11 @@ const targets = process.argv.length > 2 ? process.argv.slice(2) : ['out/test/uni
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-tests-'));
 // Tests that open ONNX Runtime sessions themselves would leave its telemetry's mat-debug logs;
 // the tests of ProbeScale's own opt-out clear this variable for the processes they start.
-const env = { ...process.env, TMPDIR: tmp, ORT_DISABLE_TELEMETRY: '1' };
+// The feature and graph caches (XDG_CACHE_HOME) go in there too, not in the developer's own.
+const CACHE = '.cache';
+const env = { ...process.env, TMPDIR: tmp, XDG_CACHE_HOME: path.join(tmp, CACHE), ORT_DISABLE_TELEMETRY: '1' };
 const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...targets], { stdio: 'inherit', env });
-const left = fs.readdirSync(tmp).sort();
+const left = fs.readdirSync(tmp).filter((n) => n !== CACHE).sort();
 fs.rmSync(tmp, { recursive: true, force: true });
 if (left.length > 0) {
   const shown = left.slice(0, 10).join(', ') + (left.length > 10 ? `, … (${left.length} in all)` : '');

@@ -14,6 +14,7 @@ import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
 import { keptParams } from '../../shared/params';
 import { copyTokenizerFiles } from './files';
+import { graphVariants } from './outputSize';
 
 /**
  * Fills `dir` with the pruned model: config.json (new layer count + a probescale section),
@@ -37,9 +38,7 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
   fs.mkdirSync(onnxDir);
   const srcOnnxDir = path.dirname(info.onnxFile);
   // Only variants of the same graph (model.onnx, model_quantized.onnx, ...): a decoder beside a T5 encoder is not ours to prune.
-  const base = path.basename(info.onnxFile).replace(/(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/, '');
-  const variants = fs.readdirSync(srcOnnxDir).filter((f) => f.endsWith('.onnx') && f.startsWith(base) && /^(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/.test(f.slice(base.length)));
-  for (const v of variants) {
+  for (const v of graphVariants(info.onnxFile)) {
     throwIfAborted(ctx.signal);
     stage(ctx, 'prune', `pruning ${v}`);
     writePrunedOnnx(path.join(srcOnnxDir, v), path.join(onnxDir, v), kept, ctx.signal);

@@ -17,6 +17,7 @@ import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../r
 import { RetentionMeter } from './advise';
 import { measureCandidates, planCandidates, SearchSpace } from './candidates';
 import { preflightOutput } from '../commit/atomicDir';
+import { outputBound, outputSpaceWarning } from '../commit/outputSize';
 import { commitSelection, writeReportFiles } from './commit';
 import { extractFull, FullFeatures } from './extract';
 import { Measured, SubsetEvaluator, TaskSplit } from './measure';
@@ -99,6 +100,8 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
     ctx.log?.('warn', `--budget ${job.budget} (${budget} parameters) is not below the model's ${acc.total}: every subset fits, so nothing is traded for size; the search still measures candidates and may keep fewer blocks if they score better. Give a fraction below 1 (e.g. 0.5) to make the model smaller.`);
   }
   const out = path.resolve(job.out);
+  const tight = outputSpaceWarning(job.out, outputBound(info, Math.min(1, budget / acc.total), run.tasks.length));
+  if (tight) ctx.log?.('warn', tight);
   stage(ctx, 'extract', `extracting all ${info.numLayers + 1} hidden states of the full model`);
   const full = await extractFull(run, settings, vocab, ctx);
   const tExtracted = Date.now();

@@ -100,6 +100,19 @@ test('prune and optimize onto a full disk are refused before any work, naming th
     assert.deepEqual(files(disk), ['filler']);
   }));
 
+test('optimize onto a disk with room to start but not for the output warns before the search, then fails at the commit leaving nothing', { skip: cannotMount }, () =>
+  onDisk('3m', (disk) => {
+    fill(disk, 300_000);
+    const out = path.join(disk, 'out');
+    const r = run('optimize', tiny, '--task', `s=${sentlen}`, '--budget', '0.9', ...LIMITS, '--no-cache', '--out', out);
+    refused(r, disk, FULL, out);
+    const warned = r.stderr.indexOf(`the disk that will hold ${out} has`);
+    assert.ok(warned >= 0, r.stderr);
+    assert.ok(warned < r.stderr.indexOf('extracting'), 'the warning comes before the search');
+    assert.match(r.stderr, /writing the output may take up to [\d.]+ MB \(90\.0 % of the source's [\d.]+ MB of weights, and its tokenizer files, for the encoder and each of 1 classifier\)/);
+    assert.deepEqual(files(disk), ['filler']);
+  }));
+
 test('prune --force over a good folder on a disk that fills mid-write: the old folder survives untouched', { skip: cannotMount }, () =>
   onDisk('3m', (disk) => {
     const out = path.join(disk, 'out');

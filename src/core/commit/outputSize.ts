@@ -1,0 +1,59 @@
+/**
+ * The most disk space a commit can take while it writes, from the sizes of the source's files:
+ * said before the search, so a disk that cannot hold the output is known in the first seconds
+ * rather than after a run of minutes. It is a bound, not a forecast: the search may keep far
+ * fewer parameters than the budget allows.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelInfo } from '../model/modelInfo';
+import { diskBytes, freeBytes } from '../util/diskErrors';
+import { TOKENIZER_FILES } from './files';
+
+const VARIANT_SUFFIX = /^(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/;
+
+/** The ONNX variants of the encoder graph (model.onnx, model_quantized.onnx, …) beside it, by file name. */
+export function graphVariants(onnxFile: string): string[] {
+  const base = path.basename(onnxFile).replace(/(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/, '');
+  return fs.readdirSync(path.dirname(onnxFile)).filter((f) => f.startsWith(base) && VARIANT_SUFFIX.test(f.slice(base.length)));
+}
+
+export interface OutputBound {
+  bytes: number;
+  /** How the bound was made, in words. */
+  text: string;
+}
+
+/**
+ * `fraction` of the weights (every ONNX variant with its external data, and the safetensors)
+ * once for the encoder and, for an optimize, once more per task classifier (each is written
+ * whole before it is relinked to the encoder's weights), plus the tokenizer files per folder.
+ */
+export function outputBound(info: ModelInfo, fraction: number, classifiers: number): OutputBound {
+  const onnxDir = path.dirname(info.onnxFile);
+  const onnxFiles = fs.readdirSync(onnxDir).filter((f) => !f.endsWith('.onnx') || graphVariants(info.onnxFile).includes(f));
+  const weights = sizes(onnxDir, onnxFiles) + sizes(info.dir, fs.readdirSync(info.dir).filter((f) => f.endsWith('.safetensors')));
+  const tokenizer = sizes(info.dir, fs.readdirSync(info.dir).filter((f) => TOKENIZER_FILES.test(f)));
+  const bytes = Math.ceil(fraction * weights * (1 + classifiers) + tokenizer * (1 + classifiers));
+  const per = classifiers ? ` for the encoder and each of ${classifiers} classifier${classifiers === 1 ? '' : 's'}` : '';
+  return { bytes, text: `${(100 * fraction).toFixed(1)} % of the source's ${diskBytes(weights)} of weights, and its tokenizer files,${per}` };
+}
+
+/** A warning to log when the disk that will hold `out` has less free space than `bound`; undefined when it has enough or cannot say. */
+export function outputSpaceWarning(out: string, bound: OutputBound, free = freeBytes(path.dirname(path.resolve(out)))): string | undefined {
+  if (free === undefined || free >= bound.bytes) return undefined;
+  return `the disk that will hold ${out} has ${diskBytes(free)} free, and writing the output may take up to ${diskBytes(bound.bytes)} (${bound.text}). The job goes on; if the output does not fit, nothing of it is left on disk. Free space there or choose another output path to be sure.`;
+}
+
+function sizes(dir: string, names: string[]): number {
+  let total = 0;
+  for (const n of names) {
+    try {
+      const st = fs.statSync(path.join(dir, n));
+      if (st.isFile()) total += st.size;
+    } catch {
+      // Gone or unreadable: the job itself says so when it reads it.
+    }
+  }
+  return total;
+}
