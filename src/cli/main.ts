@@ -407,7 +407,17 @@ async function runAndShow(runner: WorkerJobRunner, job: Job, out: string | undef
 }
 
 /** Takes the command line's arguments; runs the job it names and returns the exit status (0 done, 1 refused, 2 internal error, 128 + n cancelled by signal n). */
+/**
+ * A terminal that closed (SIGHUP, a dropped SSH session) or a reader that quit (`| head`) makes
+ * writes to stdout and stderr fail with EPIPE or EIO. Unhandled, that error would end the process
+ * in the middle of a cancel, leaving an unverified folder; output nobody can read is dropped.
+ */
+function dropUnwritableOutput(): void {
+  for (const s of [process.stdout, process.stderr]) if (s.listenerCount('error') === 0) s.on('error', () => undefined);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  dropUnwritableOutput();
   const parsed = parseCommandLine(argv);
   if (typeof parsed === 'number') return parsed;
   const { job, out, quiet } = parsed;
@@ -465,7 +475,7 @@ function parseCommandLine(argv: string[]): Exclude<ReturnType<typeof jobFromArgs
 function cancelOnSignals(target: string | undefined, progress: ProgressLine): { signal: AbortSignal; received: () => StopSignal; settle: () => void; release: () => void } {
   const ac = new AbortController();
   let settled = false;
-  // SIGTERM (a process manager, `kill`, a closed terminal's job control) is a cancel like Ctrl-C.
+  // SIGTERM (a process manager, `kill`) and SIGHUP (a closed terminal) are a cancel like Ctrl-C.
   let stopSignal: StopSignal = 'SIGINT';
   const onStop = (sig: StopSignal) => {
     // Once the job has answered, only the worker's shutdown is left: a signal changes nothing.
@@ -501,7 +511,8 @@ function failureStatus(e: unknown, stopSignal: StopSignal): number {
   return 2;
 }
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+// SIGHUP: the terminal closed or the SSH session dropped.
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /**

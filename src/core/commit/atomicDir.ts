@@ -203,13 +203,8 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
     fs.mkdirSync(tmp);
     await fill(tmp);
     throwIfAborted(opts.signal);
-    if (fs.existsSync(abs)) {
-      old = tmpSibling(abs);
-      fs.renameSync(abs, old);
-      fs.renameSync(tmp, abs);
-    } else {
-      fs.renameSync(tmp, abs);
-    }
+    old = moveAsideForReplacing(abs, dest, overwrite, param);
+    renameIntoPlace(tmp, abs, dest, param);
   } catch (e) {
     const written = bytesUnder(tmp);
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -226,6 +221,38 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
     // Left for the next run's cleanStaleTemporaries.
   }
   return abs;
+}
+
+/**
+ * Just before the rename, `abs` is checked again: a folder that appeared while the job ran
+ * (another run, the user) is replaced only with `overwrite` and only when replacing would have
+ * been allowed at the start. Returns where the replaced folder was moved, if any.
+ */
+function moveAsideForReplacing(abs: string, dest: string, overwrite: boolean, param: Param): string | undefined {
+  if (!fs.existsSync(abs)) return undefined;
+  if (!overwrite) throw appearedMeanwhile(dest, param);
+  assertReplaceable(param, dest, abs);
+  const old = tmpSibling(abs);
+  fs.renameSync(abs, old);
+  return old;
+}
+
+/**
+ * Renames the filled temporary to `abs`. The kernel refuses to rename a folder onto a non-empty
+ * one, so a folder that appears between the check above and this rename is never lost.
+ */
+function renameIntoPlace(tmp: string, abs: string, dest: string, param: Param): void {
+  try {
+    fs.renameSync(tmp, abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') throw appearedMeanwhile(dest, param);
+    throw e;
+  }
+}
+
+function appearedMeanwhile(dest: string, param: Param): BadInputError {
+  return badValue(param, dest, 'the folder already exists (it appeared while the job ran); choose another path or allow replacing it ({{force}}).');
 }
 
 /** Bytes of the files under `p` (each inode once; 0 when absent): what a failed commit had written. */

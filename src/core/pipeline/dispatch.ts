@@ -2,12 +2,26 @@
  * One entry point for every job type, called by the worker thread (and by in-process hosts).
  */
 import { AnyJobResult, Job, JobContext, JobResult, resultOf } from '../jobs';
+import { BadInputError, CancelledError } from '../errors';
+import { folderChange, snapshotFolder } from '../util/folderSnapshot';
 import { runProbeJob } from './probeJob';
 import { runPruneJob } from './pruneJob';
 import { runEvalJob } from './evalJob';
 import { runOptimizeJob } from './optimizeJob';
 
 export async function runAnyJob(job: Job, ctx: JobContext): Promise<AnyJobResult> {
+  const before = snapshotFolder(job.modelDir);
+  try {
+    return await runByType(job, ctx);
+  } catch (e) {
+    const change = e instanceof CancelledError ? undefined : folderChange(before);
+    if (change === undefined) throw e;
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new BadInputError(`the model folder ${job.modelDir} ${change} while the job ran, so the job stopped (${why}). Leave the folder as it is until a job on it ends, then run it again.`);
+  }
+}
+
+function runByType(job: Job, ctx: JobContext): Promise<AnyJobResult> {
   switch (job.type) {
     case 'probe':
       return runProbeJob(job, ctx);

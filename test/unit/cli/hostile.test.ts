@@ -200,11 +200,15 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'probe leaves no mat-debug log in the temp folder',
+    name: 'probe leaves no mat-debug log in the temp folder and no telemetry device id in the home folder',
     args: (d) => (fs.mkdirSync(path.join(d, 'tmp')), probe(fixture('tiny-bert'))),
-    env: (d) => withoutTelemetryOptOut({ ...process.env, TMPDIR: path.join(d, 'tmp') }),
+    env: (d) => withoutTelemetryOptOut({ ...process.env, TMPDIR: path.join(d, 'tmp'), HOME: path.join(d, 'home'), XDG_CACHE_HOME: path.join(d, 'home', '.cache') }),
     code: 0,
-    after: (d) => assert.deepEqual(fs.readdirSync(path.join(d, 'tmp')).filter((f) => /mat-debug|\.ses/.test(f)), []),
+    after: (d) => {
+      assert.deepEqual(fs.readdirSync(path.join(d, 'tmp')).filter((f) => /mat-debug|\.ses/.test(f)), []);
+      // ONNX Runtime's telemetry keeps a device id and its event store in ~/.cache/Microsoft/DeveloperTools.
+      assert.equal(fs.existsSync(path.join(d, 'home', '.cache', 'Microsoft')), false, 'no ~/.cache/Microsoft');
+    },
   },
   {
     name: 'eval of a committed folder whose report was edited by hand says the claim differs',

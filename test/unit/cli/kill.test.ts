@@ -99,8 +99,11 @@ test('killing prune at random points of its commit leaves the target absent or c
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-/** Runs optimize and sends `signals` once it reports the `verify` stage (ONNX Runtime sessions open). */
-function optimizeAndInterrupt(out: string, signals: NodeJS.Signals[]): Promise<Outcome> {
+/**
+ * Runs optimize and sends `signals` once it reports the `verify` stage (ONNX Runtime sessions
+ * open); with `closeStderr`, first closes the pipe the child writes its stderr to.
+ */
+function optimizeAndInterrupt(out: string, signals: NodeJS.Signals[], closeStderr = false): Promise<Outcome> {
   return new Promise((resolve) => {
     const args = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '120', '--limit-test', '40', '--c', '1', '--budget', '0.95', '--candidates', '2', '--no-cache', '--out', out];
     const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -110,6 +113,7 @@ function optimizeAndInterrupt(out: string, signals: NodeJS.Signals[]): Promise<O
       stderr += d.toString();
       if (sent || !stderr.includes('verifying the written folder')) return;
       sent = true;
+      if (closeStderr) child.stderr.destroy();
       signals.forEach((s, i) => setTimeout(() => child.kill(s), 5 * i));
     });
     child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
@@ -126,6 +130,15 @@ test('Ctrl-C (or SIGTERM) during verify removes the folder and says so; a second
   assert.equal(term.code, 143, `SIGTERM is a cancel, exit 128 + 15: ${term.stderr}`);
   assert.match(term.stderr, /cancelled; nothing was written/);
   assert.ok(!fs.existsSync(path.join(parent, 't')));
+  // A closed terminal or a dropped SSH session sends SIGHUP: a cancel as well, exit 128 + 1.
+  const hup = await optimizeAndInterrupt(path.join(parent, 'h'), ['SIGHUP']);
+  assert.equal(hup.code, 129, `SIGHUP is a cancel: ${hup.stderr}`);
+  assert.match(hup.stderr, /cancelled; nothing was written/);
+  assert.ok(!fs.existsSync(path.join(parent, 'h')));
+  // The terminal is gone: stderr cannot be written any more. The cancel still cleans up.
+  const gone = await optimizeAndInterrupt(path.join(parent, 'g'), ['SIGHUP'], true);
+  assert.equal(gone.code, 129, `SIGHUP with stderr closed: exit ${gone.code} / ${gone.signal}`);
+  assert.ok(!fs.existsSync(path.join(parent, 'g')));
   const twice = await optimizeAndInterrupt(path.join(parent, 'b'), ['SIGINT', 'SIGINT']);
   assert.doesNotMatch(twice.stderr, /terminate called|Napi::Error/, twice.stderr);
   assert.notEqual(twice.signal, 'SIGABRT');

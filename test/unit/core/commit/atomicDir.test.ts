@@ -7,7 +7,7 @@ import { cleanDeadProcessFolders, writeFolderAtomically } from '../../../../src/
 import { COMPENSATED_TMP } from '../../../../src/core/compensate/variant';
 import { CancelledError, messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
-import { tempDir } from '../../../helpers';
+import { fixture, repoRoot, tempDir } from '../../../helpers';
 
 test('a commit removes temporaries of dead processes beside it, keeps live ones, and leaves nothing when cancelled', async () => {
   const dir = tempDir('ps-atomic-');
@@ -80,4 +80,52 @@ test('replacing (--force) takes an earlier model folder or an empty one, never a
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a folder that appears at the output while the job runs is never replaced without --force, nor a non-model folder with it', async () => {
+  const dir = tempDir('ps-atomic-');
+  const out = path.join(dir, 'out');
+  const ours = async (tmp: string) => fs.writeFileSync(path.join(tmp, 'config.json'), '{"ours":true}');
+  // Someone else's folder lands at the output while this job fills its temporary.
+  const appearing = (files: Record<string, string>) => async (tmp: string) => {
+    fs.mkdirSync(out);
+    for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(out, f), text);
+    await ours(tmp);
+  };
+  const leftovers = () => fs.readdirSync(dir).filter((n) => n.includes('probescale-tmp'));
+  try {
+    // Without --force: another run's model folder, and a folder of the user's files, both stay.
+    for (const files of [{ 'config.json': '{"theirs":true}' }, { 'notes.txt': 'mine' }] as Record<string, string>[]) {
+      await assert.rejects(writeFolderAtomically(out, false, appearing(files)), (e: unknown) => /^--out .*out: the folder already exists \(it appeared while the job ran\); choose another path or allow replacing it \(--force\)\.$/.test(messageIn(e, cliFlag)));
+      assert.deepEqual(Object.fromEntries(fs.readdirSync(out).map((f) => [f, fs.readFileSync(path.join(out, f), 'utf8')])), files, 'their folder is untouched');
+      assert.deepEqual(leftovers(), [], 'no temporary left');
+      fs.rmSync(out, { recursive: true });
+    }
+    // With --force: a model folder that appeared is replaced; a folder of other files is not.
+    await writeFolderAtomically(out, true, appearing({ 'config.json': '{"theirs":true}', 'model.safetensors': 'x' }));
+    assert.deepEqual(fs.readdirSync(out), ['config.json']);
+    assert.equal(fs.readFileSync(path.join(out, 'config.json'), 'utf8'), '{"ours":true}');
+    fs.rmSync(out, { recursive: true });
+    await assert.rejects(writeFolderAtomically(out, true, appearing({ 'notes.txt': 'mine' })), /holds files that are not a model folder \(notes\.txt\)/);
+    assert.equal(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'mine');
+    assert.deepEqual(leftovers(), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('three prunes to one output at once: one writes it, the others are refused and leave nothing', () => {
+  const dir = tempDir('ps-race-');
+  const out = path.join(dir, 'out');
+  const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+  const script = `const { spawn } = require('node:child_process');
+let left = 3; const codes = [];
+for (let i = 0; i < 3; i++) spawn(process.execPath, [${JSON.stringify(cli)}, 'prune', ${JSON.stringify(fixture('tiny-bert'))}, '--layers', '0', '--out', ${JSON.stringify(out)}, '-q'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  .on('exit', (c) => { codes.push(c); if (--left === 0) console.log(JSON.stringify(codes.sort())); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const codes = JSON.parse(r.stdout) as number[];
+  assert.equal(codes.filter((c) => c === 0).length, 1, `exactly one run wrote the folder: ${r.stdout}`);
+  assert.deepEqual(codes.filter((c) => c !== 0 && c !== 1), [], r.stdout);
+  assert.ok(fs.existsSync(path.join(out, 'config.json')));
+  assert.deepEqual(fs.readdirSync(dir), ['out'], 'no temporary or moved-aside folder left');
 });
