@@ -145,48 +145,12 @@ export class Extractor {
     const pooled: Partial<Record<Pooling, Float32Array[]>> = {};
     for (const p of this.opts.poolings) pooled[p] = layers.map(() => new Float32Array(n * dim));
     const cosine = this.outputs.cosine.map(() => new Float32Array(n));
-
-    // Length bucketing: sort by length so each batch pads to little more than its own longest.
-    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
-    const batchSize = this.opts.batchSize ?? DEFAULT_SETTINGS.batchSize;
-    const inputNames = this.opened.session.inputNames;
     let done = 0;
     let lastReport = 0;
-    const maxTokens = this.opts.maxBatchTokens ?? batchTokenLimit(dim);
-    for (let s = 0; s < n; ) {
+    for (const idx of this.batchPlan(encoded)) {
       throwIfAborted(ctx.signal);
-      let end = s + 1;
-      // Rows are sorted by length, so the row just added is the longest: the batch pads to it.
-      while (end < n && end - s < batchSize && (end - s + 1) * encoded[order[end]].ids.length <= maxTokens) end++;
-      const idx = order.slice(s, end);
-      s = end;
-      const batch = this.tokenizer.batch(
-        idx.map((i) => encoded[i].ids),
-        idx.map((i) => encoded[i].typeIds),
-      );
-      const shape = [batch.batchSize, batch.seqLen];
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor('int64', batch.inputIds, shape),
-        attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
-      };
-      if (inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', batch.tokenTypeIds, shape);
-      for (const name of inputNames) if (!feeds[name]) throw new Error(`the graph needs input '${name}', which ProbeScale does not know how to fill (it feeds input_ids, attention_mask, token_type_ids).`);
-      const wanted = [...Object.values(this.outputs.pooled).flat(), ...this.outputs.cosine];
-      const out = await this.opened.session.run(feeds, wanted);
-      this.forwardPasses++;
-      this.batches++;
-      for (const p of this.opts.poolings) {
-        this.outputs.pooled[p].forEach((name, l) => {
-          const data = out[name].data as Float32Array;
-          const dst = pooled[p]![l];
-          idx.forEach((ex, r) => dst.set(data.subarray(r * dim, (r + 1) * dim), ex * dim));
-        });
-      }
-      this.outputs.cosine.forEach((name, l) => {
-        const data = out[name].data as Float32Array;
-        idx.forEach((ex, r) => (cosine[l][ex] = data[r]));
-      });
-      for (const t of Object.values(out)) t.dispose?.();
+      const out = await this.runBatch(encoded, idx);
+      this.scatter(out, idx, dim, pooled, cosine);
       done += idx.length;
       const now = Date.now();
       if (now - lastReport > 100 || done === n) {
@@ -195,6 +159,61 @@ export class Extractor {
       }
     }
     return { n, dim, layers, pooled, cosine };
+  }
+
+  /** The examples of each pass, by index: at most batchSize of them and maxBatchTokens padded tokens. */
+  private batchPlan(encoded: { ids: number[] }[]): number[][] {
+    const n = encoded.length;
+    // Length bucketing: sort by length so each batch pads to little more than its own longest.
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
+    const batchSize = this.opts.batchSize ?? DEFAULT_SETTINGS.batchSize;
+    const maxTokens = this.opts.maxBatchTokens ?? batchTokenLimit(this.info.hiddenSize);
+    const plan: number[][] = [];
+    for (let s = 0; s < n; ) {
+      let end = s + 1;
+      // Rows are sorted by length, so the row just added is the longest: the batch pads to it.
+      while (end < n && end - s < batchSize && (end - s + 1) * encoded[order[end]].ids.length <= maxTokens) end++;
+      plan.push(order.slice(s, end));
+      s = end;
+    }
+    return plan;
+  }
+
+  /** One forward pass over the examples `idx`, padded to their longest; the outputs the features need. */
+  private async runBatch(encoded: { ids: number[]; typeIds: number[] }[], idx: number[]): Promise<ort.InferenceSession.ReturnType> {
+    const inputNames = this.opened.session.inputNames;
+    const batch = this.tokenizer.batch(
+      idx.map((i) => encoded[i].ids),
+      idx.map((i) => encoded[i].typeIds),
+    );
+    const shape = [batch.batchSize, batch.seqLen];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', batch.inputIds, shape),
+      attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
+    };
+    if (inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', batch.tokenTypeIds, shape);
+    for (const name of inputNames) if (!feeds[name]) throw new Error(`the graph needs input '${name}', which ProbeScale does not know how to fill (it feeds input_ids, attention_mask, token_type_ids).`);
+    const wanted = [...Object.values(this.outputs.pooled).flat(), ...this.outputs.cosine];
+    const out = await this.opened.session.run(feeds, wanted);
+    this.forwardPasses++;
+    this.batches++;
+    return out;
+  }
+
+  /** Copies a pass's output rows to the rows `idx` of the features, then frees the outputs. */
+  private scatter(out: ort.InferenceSession.ReturnType, idx: number[], dim: number, pooled: Partial<Record<Pooling, Float32Array[]>>, cosine: Float32Array[]): void {
+    for (const p of this.opts.poolings) {
+      this.outputs.pooled[p].forEach((name, l) => {
+        const data = out[name].data as Float32Array;
+        const dst = pooled[p]![l];
+        idx.forEach((ex, r) => dst.set(data.subarray(r * dim, (r + 1) * dim), ex * dim));
+      });
+    }
+    this.outputs.cosine.forEach((name, l) => {
+      const data = out[name].data as Float32Array;
+      idx.forEach((ex, r) => (cosine[l][ex] = data[r]));
+    });
+    for (const t of Object.values(out)) t.dispose?.();
   }
 
   private cacheKey(examples: TextExample[], remapTag: string | null): string {

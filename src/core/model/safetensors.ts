@@ -32,62 +32,79 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
-    const lenBuf = Buffer.alloc(8);
-    if (fs.readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new BadInputError(`${file} is not a safetensors file: shorter than 8 bytes`);
-    const len = lenBuf.readBigUInt64LE(0);
-    if (len > BigInt(Math.min(MAX_HEADER, size - 8))) {
-      throw new BadInputError(`${file} is not a safetensors file: header length ${len} exceeds the file (${size} bytes)`);
-    }
-    const n = Number(len);
-    const buf = Buffer.alloc(n);
-    if (fs.readSync(fd, buf, 0, n, 8) !== n) throw new BadInputError(`${file}: could not read its ${n}-byte header`);
-    let json: unknown;
-    const text = buf.toString('utf8');
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new BadInputError(`${file}: header is not valid JSON (${(e as Error).message})`);
-    }
-    refuseDuplicateKey(file, text, json);
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BadInputError(`${file}: header is not a JSON object`);
-    const dataOffset = 8 + n;
+    const buf = readHeaderBytes(file, fd, size);
+    const json = parseHeaderJson(file, buf.toString('utf8'));
+    const dataOffset = 8 + buf.length;
     const dataLen = size - dataOffset;
     const header: SafetensorsHeader = { tensors: [], dataOffset };
-    for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
-      if (name === '__metadata__') {
-        // The format makes it a map of strings; a pruned copy carries it over, so a bad one would be written on.
-        if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
-          throw new BadInputError(`${file}: its __metadata__ is ${JSON.stringify(v).slice(0, 80)}, not an object of strings as the safetensors format requires; re-save the file (in Python, save_file(tensors, path, metadata={"format": "pt"})).`);
-        }
-        header.metadata = v as Record<string, string>;
-        continue;
-      }
-      const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      const offs = t?.data_offsets;
-      if (
-        typeof t?.dtype !== 'string' ||
-        !Array.isArray(t.shape) ||
-        !t.shape.every((d) => Number.isInteger(d) && d >= 0) ||
-        !Array.isArray(offs) ||
-        offs.length !== 2 ||
-        !offs.every((o) => Number.isInteger(o)) ||
-        offs[0] < 0 ||
-        offs[1] < offs[0]
-      ) {
-        throw new BadInputError(`${file}: tensor '${name}' has a malformed entry ${JSON.stringify(v)} (data buffer is ${dataLen} bytes)`);
-      }
-      const shape = t.shape as number[];
-      const elem = DTYPE_BYTES[t.dtype];
-      if (elem !== undefined && shape.reduce((a, b) => a * b, 1) * elem !== offs[1] - offs[0]) {
-        throw new BadInputError(`${file}: tensor '${name}' (${t.dtype} [${shape.join(', ')}]) spans ${offs[1] - offs[0]} bytes, which does not match its shape`);
-      }
-      header.tensors.push({ name, dtype: t.dtype, shape, begin: offs[0], end: offs[1] });
+    for (const [name, v] of Object.entries(json)) {
+      if (name === '__metadata__') header.metadata = checkMetadata(file, v);
+      else header.tensors.push(tensorEntry(file, name, v, dataLen));
     }
     refuseBeyondData(file, header.tensors, dataLen);
     return header;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The header's bytes, after the 8-byte length that precedes them; `size` is the file's. */
+function readHeaderBytes(file: string, fd: number, size: number): Buffer {
+  const lenBuf = Buffer.alloc(8);
+  if (fs.readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new BadInputError(`${file} is not a safetensors file: shorter than 8 bytes`);
+  const len = lenBuf.readBigUInt64LE(0);
+  if (len > BigInt(Math.min(MAX_HEADER, size - 8))) {
+    throw new BadInputError(`${file} is not a safetensors file: header length ${len} exceeds the file (${size} bytes)`);
+  }
+  const n = Number(len);
+  const buf = Buffer.alloc(n);
+  if (fs.readSync(fd, buf, 0, n, 8) !== n) throw new BadInputError(`${file}: could not read its ${n}-byte header`);
+  return buf;
+}
+
+/** The header text parsed: a JSON object without a name given twice. */
+function parseHeaderJson(file: string, text: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new BadInputError(`${file}: header is not valid JSON (${(e as Error).message})`);
+  }
+  refuseDuplicateKey(file, text, json);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BadInputError(`${file}: header is not a JSON object`);
+  return json as Record<string, unknown>;
+}
+
+/** `__metadata__`, which the format makes a map of strings; a pruned copy carries it over, so a bad one would be written on. */
+function checkMetadata(file: string, v: unknown): Record<string, string> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+    throw new BadInputError(`${file}: its __metadata__ is ${JSON.stringify(v).slice(0, 80)}, not an object of strings as the safetensors format requires; re-save the file (in Python, save_file(tensors, path, metadata={"format": "pt"})).`);
+  }
+  return v as Record<string, string>;
+}
+
+/** One tensor's header entry, checked: a dtype, a shape of sizes, offsets in order that span what the shape needs. */
+function tensorEntry(file: string, name: string, v: unknown, dataLen: number): SafetensorsHeader['tensors'][number] {
+  const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const offs = t?.data_offsets;
+  if (
+    typeof t?.dtype !== 'string' ||
+    !Array.isArray(t.shape) ||
+    !t.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+    !Array.isArray(offs) ||
+    offs.length !== 2 ||
+    !offs.every((o) => Number.isInteger(o)) ||
+    offs[0] < 0 ||
+    offs[1] < offs[0]
+  ) {
+    throw new BadInputError(`${file}: tensor '${name}' has a malformed entry ${JSON.stringify(v)} (data buffer is ${dataLen} bytes)`);
+  }
+  const shape = t.shape as number[];
+  const elem = DTYPE_BYTES[t.dtype];
+  if (elem !== undefined && shape.reduce((a, b) => a * b, 1) * elem !== offs[1] - offs[0]) {
+    throw new BadInputError(`${file}: tensor '${name}' (${t.dtype} [${shape.join(', ')}]) spans ${offs[1] - offs[0]} bytes, which does not match its shape`);
+  }
+  return { name, dtype: t.dtype, shape, begin: offs[0], end: offs[1] };
 }
 
 /**

@@ -51,57 +51,155 @@ const STEP_MAX = 1e10;
  * bit-identical results. Throws CancelledError when `signal` fires (checked before every evaluation).
  */
 export function minimize(f: Objective, x0: Float64Array, opts: MinimizeOptions = {}): MinimizeResult {
-  const maxIter = opts.maxIter ?? 1000;
-  const gtol = opts.gtol ?? 1e-5;
-  const ftol = opts.ftol ?? 1e7 * EPS;
-  const m = opts.m ?? 10;
-  const maxLs = opts.maxLineSearch ?? 20;
-  const signal = opts.signal;
-  if (!Number.isInteger(maxIter) || maxIter < 0) throw new BadInputError(`maxIter must be a non-negative integer, got ${maxIter}`);
-  if (!(gtol >= 0)) throw new BadInputError(`gtol must be >= 0, got ${gtol}`);
-  if (!(ftol >= 0)) throw new BadInputError(`ftol must be >= 0, got ${ftol}`);
-  if (!Number.isInteger(m) || m < 1) throw new BadInputError(`m (history size) must be a positive integer, got ${m}`);
-  if (!Number.isInteger(maxLs) || maxLs < 1) throw new BadInputError(`maxLineSearch must be a positive integer, got ${maxLs}`);
-
+  const { maxIter, gtol, ftol, m, maxLs, signal } = checkOptions(opts);
   const n = x0.length;
-  const x = Float64Array.from(x0);
-  const g = new Float64Array(n);
-  const d = new Float64Array(n);
-  const xPrev = new Float64Array(n);
-  const gPrev = new Float64Array(n);
-  const S: Float64Array[] = [];
-  const Y: Float64Array[] = [];
-  for (let k = 0; k < m; k++) {
-    S.push(new Float64Array(n));
-    Y.push(new Float64Array(n));
-  }
-  const rho = new Float64Array(m);
-  const alpha = new Float64Array(m);
-  let head = 0; // slot for the next pair
-  let count = 0; // pairs stored
-
-  throwIfAborted(signal);
-  let fx = f(x, g);
+  const b = iterateBuffers(x0);
+  const pairs = new CorrectionPairs(n, m);
+  let fx = evaluateStart(f, b, signal);
   let evaluations = 1;
-  if (!Number.isFinite(fx) || !allFinite(g)) {
-    throw new BadInputError('the objective or its gradient is not finite at the starting point');
-  }
-  const done = (converged: boolean, iterations: number, message: string): MinimizeResult => ({
-    x,
-    f: fx,
-    iterations,
-    converged,
-    evaluations,
-    message,
-  });
-  if (infNorm(g) <= gtol) return done(true, 0, 'projected gradient below gtol');
+  const done = (converged: boolean, iterations: number, message: string): MinimizeResult =>
+    ({ x: b.x, f: fx, iterations, converged, evaluations, message });
+  if (infNorm(b.g) <= gtol) return done(true, 0, 'projected gradient below gtol');
 
   let iter = 0;
   for (;;) {
     throwIfAborted(signal);
     if (iter >= maxIter) return done(false, iter, 'iteration limit reached');
+    pairs.direction(b.g, b.d);
+    const gd = dot(b.g, b.d, n);
+    if (!(gd < 0)) {
+      // Not a descent direction (round-off in the curvature pairs): restart from steepest descent.
+      if (pairs.count === 0) return done(false, iter, 'no descent direction');
+      pairs.reset();
+      continue;
+    }
+    const fPrev = fx;
+    const ls = stepAlong(f, b, fPrev, gd, pairs.count === 0, maxLs, signal);
+    evaluations += ls.evaluations;
+    if (!ls.ok) {
+      // stepAlong put x and g back: restart from steepest descent, or stop if already there.
+      fx = fPrev;
+      if (pairs.count === 0) return done(false, iter, 'line search failed');
+      pairs.reset();
+      continue;
+    }
+    fx = ls.f;
+    iter++;
+    pairs.store(b, gd, ls.stp);
+    const stop = stopReason(b.g, fPrev, fx, gtol, ftol);
+    if (stop) return done(true, iter, stop);
+  }
+}
 
-    // Two-loop recursion: d = −H·g with H₀ = (sᵀy / yᵀy)·I.
+interface Settings {
+  maxIter: number;
+  gtol: number;
+  ftol: number;
+  m: number;
+  maxLs: number;
+  signal: AbortSignal | undefined;
+}
+
+/** The options with their defaults filled in; throws BadInputError on a value out of range. */
+function checkOptions(opts: MinimizeOptions): Settings {
+  const maxIter = opts.maxIter ?? 1000;
+  const gtol = opts.gtol ?? 1e-5;
+  const ftol = opts.ftol ?? 1e7 * EPS;
+  const m = opts.m ?? 10;
+  const maxLs = opts.maxLineSearch ?? 20;
+  if (!Number.isInteger(maxIter) || maxIter < 0) throw new BadInputError(`maxIter must be a non-negative integer, got ${maxIter}`);
+  if (!(gtol >= 0)) throw new BadInputError(`gtol must be >= 0, got ${gtol}`);
+  if (!(ftol >= 0)) throw new BadInputError(`ftol must be >= 0, got ${ftol}`);
+  if (!Number.isInteger(m) || m < 1) throw new BadInputError(`m (history size) must be a positive integer, got ${m}`);
+  if (!Number.isInteger(maxLs) || maxLs < 1) throw new BadInputError(`maxLineSearch must be a positive integer, got ${maxLs}`);
+  return { maxIter, gtol, ftol, m, maxLs, signal: opts.signal };
+}
+
+/** The current point and gradient, the search direction, and the point and gradient before the step. */
+interface IterateBuffers {
+  x: Float64Array;
+  g: Float64Array;
+  d: Float64Array;
+  xPrev: Float64Array;
+  gPrev: Float64Array;
+}
+
+function iterateBuffers(x0: Float64Array): IterateBuffers {
+  const n = x0.length;
+  const x = Float64Array.from(x0);
+  return { x, g: new Float64Array(n), d: new Float64Array(n), xPrev: new Float64Array(n), gPrev: new Float64Array(n) };
+}
+
+/** f(x₀), with ∇f(x₀) written into `b.g`; throws BadInputError when either is not finite. */
+function evaluateStart(f: Objective, b: IterateBuffers, signal: AbortSignal | undefined): number {
+  throwIfAborted(signal);
+  const fx = f(b.x, b.g);
+  if (!Number.isFinite(fx) || !allFinite(b.g)) {
+    throw new BadInputError('the objective or its gradient is not finite at the starting point');
+  }
+  return fx;
+}
+
+/**
+ * Line search from `b.x` along `b.d` (φ'(0) = gd < 0), keeping the old point in `b.xPrev`/`b.gPrev`.
+ * On failure `b.x` and `b.g` are put back as they were.
+ */
+function stepAlong(
+  f: Objective,
+  b: IterateBuffers,
+  fPrev: number,
+  gd: number,
+  noCurvature: boolean,
+  maxLs: number,
+  signal: AbortSignal | undefined,
+): LineSearchResult {
+  const { x, g, d, xPrev, gPrev } = b;
+  xPrev.set(x);
+  gPrev.set(g);
+  // With no curvature yet, scale the first step to unit length, as L-BFGS-B does.
+  const stp0 = noCurvature ? Math.min(1 / Math.sqrt(dot(d, d, x.length)), STEP_MAX) : 1;
+  const ls = lineSearch(f, x, g, xPrev, d, fPrev, gd, stp0, maxLs, signal);
+  if (!ls.ok) {
+    x.set(xPrev);
+    g.set(gPrev);
+  }
+  return ls;
+}
+
+/** Why to stop after an accepted step, or undefined to go on. */
+function stopReason(g: Float64Array, fPrev: number, fx: number, gtol: number, ftol: number): string | undefined {
+  if (infNorm(g) <= gtol) return 'projected gradient below gtol';
+  if (fPrev - fx <= ftol * Math.max(Math.abs(fPrev), Math.abs(fx), 1)) return 'relative reduction of f below ftol';
+  return undefined;
+}
+
+/**
+ * The last m correction pairs s = x − x_prev, y = g − g_prev (a ring buffer, newest at head − 1)
+ * and the inverse-Hessian approximation H they define.
+ */
+class CorrectionPairs {
+  private readonly S: Float64Array[] = [];
+  private readonly Y: Float64Array[] = [];
+  private readonly rho: Float64Array;
+  private readonly alpha: Float64Array;
+  private head = 0; // slot for the next pair
+  count = 0; // pairs stored
+
+  constructor(
+    private readonly n: number,
+    private readonly m: number,
+  ) {
+    for (let k = 0; k < m; k++) {
+      this.S.push(new Float64Array(n));
+      this.Y.push(new Float64Array(n));
+    }
+    this.rho = new Float64Array(m);
+    this.alpha = new Float64Array(m);
+  }
+
+  /** Two-loop recursion: d = −H·g with H₀ = (sᵀy / yᵀy)·I. */
+  direction(g: Float64Array, d: Float64Array): void {
+    const { n, m, S, Y, rho, alpha, head, count } = this;
     for (let i = 0; i < n; i++) d[i] = -g[i];
     for (let j = 0; j < count; j++) {
       const k = (head - 1 - j + m) % m;
@@ -120,53 +218,29 @@ export function minimize(f: Objective, x0: Float64Array, opts: MinimizeOptions =
       const b = rho[k] * dot(Y[k], d, n);
       axpy(alpha[k] - b, S[k], d, n);
     }
+  }
 
-    const gd = dot(g, d, n);
-    if (!(gd < 0)) {
-      // Not a descent direction (round-off in the curvature pairs): restart from steepest descent.
-      if (count === 0) return done(false, iter, 'no descent direction');
-      head = 0;
-      count = 0;
-      continue;
-    }
-
-    xPrev.set(x);
-    gPrev.set(g);
-    const fPrev = fx;
-    // With no curvature yet, scale the first step to unit length, as L-BFGS-B does.
-    const stp0 = count === 0 ? Math.min(1 / Math.sqrt(dot(d, d, n)), STEP_MAX) : 1;
-    const ls = lineSearch(f, x, g, xPrev, d, fPrev, gd, stp0, maxLs, signal);
-    evaluations += ls.evaluations;
-    if (!ls.ok) {
-      x.set(xPrev);
-      g.set(gPrev);
-      fx = fPrev;
-      if (count === 0) return done(false, iter, 'line search failed');
-      head = 0;
-      count = 0;
-      continue;
-    }
-    fx = ls.f;
-    iter++;
-
-    // Store the correction pair unless the curvature condition fails numerically (L-BFGS-B's test).
-    const s = S[head];
-    const yv = Y[head];
+  /** Stores the step's pair unless the curvature condition fails numerically (L-BFGS-B's test). */
+  store(b: IterateBuffers, gd: number, stp: number): void {
+    const { n, m } = this;
+    const s = this.S[this.head];
+    const yv = this.Y[this.head];
     for (let i = 0; i < n; i++) {
-      s[i] = x[i] - xPrev[i];
-      yv[i] = g[i] - gPrev[i];
+      s[i] = b.x[i] - b.xPrev[i];
+      yv[i] = b.g[i] - b.gPrev[i];
     }
     const sy = dot(s, yv, n);
-    if (sy > EPS * -gd * ls.stp) {
-      rho[head] = 1 / sy;
-      head = (head + 1) % m;
-      if (count < m) count++;
+    if (sy > EPS * -gd * stp) {
+      this.rho[this.head] = 1 / sy;
+      this.head = (this.head + 1) % m;
+      if (this.count < m) this.count++;
     }
+  }
 
-    if (infNorm(g) <= gtol) return done(true, iter, 'projected gradient below gtol');
-    if (fPrev - fx <= ftol * Math.max(Math.abs(fPrev), Math.abs(fx), 1)) {
-      return done(true, iter, 'relative reduction of f below ftol');
-    }
+  /** Forgets every pair: the next direction is steepest descent. */
+  reset(): void {
+    this.head = 0;
+    this.count = 0;
   }
 }
 

@@ -54,8 +54,30 @@ export function fitLogReg(
   numClasses: number,
   opts: LogRegOptions,
 ): LogRegModel {
-  const n = y.length;
   checkProblem(X, y, dim, numClasses);
+  const { c, maxIter, tol } = checkFitOptions(opts, dim, numClasses);
+  const present = presentClasses(y, numClasses);
+  if (present.length === 1) return oneLabelModel(present[0], dim, numClasses);
+
+  const binary = present.length === 2;
+  const m = binary ? 1 : present.length;
+  const loss = new LossEvaluator(X, relabel(y, present, numClasses), y.length, dim, m, binary, c);
+  const x0 = new Float64Array(m * dim + m);
+  if (opts.init) warmStart(opts.init, present, binary, x0);
+
+  const res = minimize(loss.objective, x0, {
+    maxIter,
+    gtol: tol,
+    ftol: 64 * EPS,
+    maxLineSearch: 50,
+    signal: opts.signal,
+  });
+  const { weights, bias } = unpackParameters(res.x, present, dim, numClasses);
+  return { numClasses, dim, weights, bias, iterations: res.iterations, converged: res.converged };
+}
+
+/** C, maxIter and tol with their defaults; throws BadInputError on a bad value or a warm start of another shape. */
+function checkFitOptions(opts: LogRegOptions, dim: number, numClasses: number): { c: number; maxIter: number; tol: number } {
   const c = opts.c;
   if (!(c > 0) || !Number.isFinite(c)) throw new BadInputError(`C must be a positive finite number, got ${c}`);
   const maxIter = opts.maxIter ?? 1000;
@@ -68,43 +90,48 @@ export function fitLogReg(
       `warm-start model is ${init.numClasses} classes × ${init.dim} features but the fit is ${numClasses} × ${dim}`,
     );
   }
+  return { c, maxIter, tol };
+}
 
+/** The classes with at least one training row, in increasing order. */
+function presentClasses(y: Int32Array, numClasses: number): number[] {
   const counts = new Int32Array(numClasses);
-  for (let i = 0; i < n; i++) counts[y[i]]++;
+  for (let i = 0; i < y.length; i++) counts[y[i]]++;
   const present: number[] = [];
   for (let k = 0; k < numClasses; k++) if (counts[k] > 0) present.push(k);
+  return present;
+}
+
+/** One label only: nothing to fit; the model always predicts it. */
+function oneLabelModel(only: number, dim: number, numClasses: number): LogRegModel {
   const rows = numClasses === 2 ? 1 : numClasses;
   const weights = new Float64Array(rows * dim);
   const bias = new Float64Array(rows);
+  if (numClasses === 2) bias[0] = only === 1 ? -ABSENT_CLASS_BIAS : ABSENT_CLASS_BIAS;
+  else for (let k = 0; k < numClasses; k++) bias[k] = k === only ? 0 : ABSENT_CLASS_BIAS;
+  return { numClasses, dim, weights, bias, iterations: 0, converged: true };
+}
 
-  if (present.length === 1) {
-    // One label only: nothing to fit; always predict it.
-    const only = present[0];
-    if (numClasses === 2) bias[0] = only === 1 ? -ABSENT_CLASS_BIAS : ABSENT_CLASS_BIAS;
-    else for (let k = 0; k < numClasses; k++) bias[k] = k === only ? 0 : ABSENT_CLASS_BIAS;
-    return { numClasses, dim, weights, bias, iterations: 0, converged: true };
-  }
-
-  const binary = present.length === 2;
+/** The labels renumbered 0..present.length − 1 over the present classes, as the fit sees them. */
+function relabel(y: Int32Array, present: number[], numClasses: number): Int32Array {
   const local = new Int32Array(numClasses).fill(-1);
   present.forEach((k, i) => (local[k] = i));
-  const yl = new Int32Array(n);
-  for (let i = 0; i < n; i++) yl[i] = local[y[i]];
-  const m = binary ? 1 : present.length;
-  const loss = new LossEvaluator(X, yl, n, dim, m, binary, c);
-  const x0 = new Float64Array(m * dim + m);
-  if (init) warmStart(init, present, binary, x0);
+  const yl = new Int32Array(y.length);
+  for (let i = 0; i < y.length; i++) yl[i] = local[y[i]];
+  return yl;
+}
 
-  const res = minimize(loss.objective, x0, {
-    maxIter,
-    gtol: tol,
-    ftol: 64 * EPS,
-    maxLineSearch: 50,
-    signal: opts.signal,
-  });
-  const p = res.x;
-
-  if (binary) {
+/** The minimiser's vector (fitted layout, present classes only) as full-shape weights and bias. */
+function unpackParameters(
+  p: Float64Array,
+  present: number[],
+  dim: number,
+  numClasses: number,
+): { weights: Float64Array; bias: Float64Array } {
+  const rows = numClasses === 2 ? 1 : numClasses;
+  const weights = new Float64Array(rows * dim);
+  const bias = new Float64Array(rows);
+  if (present.length === 2) {
     const [neg, pos] = present;
     if (numClasses === 2) {
       weights.set(p.subarray(0, dim));
@@ -116,13 +143,14 @@ export function fitLogReg(
       for (let k = 0; k < numClasses; k++) if (k !== pos && k !== neg) bias[k] = ABSENT_CLASS_BIAS;
     }
   } else {
+    const m = present.length;
     bias.fill(ABSENT_CLASS_BIAS);
     present.forEach((k, i) => {
       weights.set(p.subarray(i * dim, (i + 1) * dim), k * dim);
       bias[k] = p[m * dim + i];
     });
   }
-  return { numClasses, dim, weights, bias, iterations: res.iterations, converged: res.converged };
+  return { weights, bias };
 }
 
 /**

@@ -2,20 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { minimize, type Objective } from '../../../../src/core/probe/lbfgs';
 import { BadInputError, CancelledError } from '../../../../src/core/errors';
-
-/** Extended Rosenbrock: Σ 100(x_{i+1} − x_i²)² + (1 − x_i)², minimum 0 at all-ones. */
-const rosenbrock: Objective = (x, g) => {
-  g.fill(0);
-  let f = 0;
-  for (let i = 0; i + 1 < x.length; i++) {
-    const a = x[i + 1] - x[i] * x[i];
-    const b = 1 - x[i];
-    f += 100 * a * a + b * b;
-    g[i] += -400 * x[i] * a - 2 * b;
-    g[i + 1] += 200 * a;
-  }
-  return f;
-};
+import { rosenbrock, shiftedQuadratic } from './objectives';
 
 test('L-BFGS solves 2-D Rosenbrock from the classic start (-1.2, 1)', () => {
   const r = minimize(rosenbrock, Float64Array.from([-1.2, 1]), { gtol: 1e-8, ftol: 0 });
@@ -37,16 +24,7 @@ test('L-BFGS solves 20-D Rosenbrock with default tolerances', () => {
 test('L-BFGS minimises an ill-conditioned quadratic to the exact solution', () => {
   // f = ½ Σ d_i (x_i − i)², condition number 1e4.
   const n = 50;
-  const d = new Float64Array(n).map((_, i) => Math.pow(1e4, i / (n - 1)));
-  const f: Objective = (x, g) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const r = x[i] - i;
-      s += 0.5 * d[i] * r * r;
-      g[i] = d[i] * r;
-    }
-    return s;
-  };
+  const f = shiftedQuadratic(n, 1e4);
   const r = minimize(f, new Float64Array(n), { gtol: 1e-7, ftol: 0 });
   assert.ok(r.converged, r.message);
   // |g_i| = d_i·|x_i − i| ≤ gtol with every d_i ≥ 1.

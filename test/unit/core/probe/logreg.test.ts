@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   ABSENT_CLASS_BIAS,
   decision,
@@ -7,6 +8,7 @@ import {
   logRegObjective,
   predict,
   type LogRegModel,
+  type LogRegOptions,
 } from '../../../../src/core/probe/logreg';
 import { BadInputError, CancelledError } from '../../../../src/core/errors';
 import { Rng } from '../../../../src/core/util/rng';
@@ -285,4 +287,83 @@ test('fitLogReg validates its input and honours the abort signal', () => {
   const ac = new AbortController();
   ac.abort();
   assert.throws(() => fitLogReg(X, y, 3, 2, { c: 1, signal: ac.signal }), CancelledError);
+});
+
+// fitLogReg's models pinned bit for bit when it was split into stages (twelfth session): weights and
+// bias as the SHA-256 of their bytes (first 16 hex digits), with the iterations and convergence.
+function fitSummary(m: LogRegModel): string {
+  const sha = (a: Float64Array): string => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex').slice(0, 16);
+  return `${m.numClasses}×${m.dim} W ${sha(m.weights)} b ${sha(m.bias)} it ${m.iterations} ${m.converged ? 'converged' : 'not converged'}`;
+}
+
+const fitGolden: Record<string, string> = {
+  'binary': '2×5 W a1d9ad76fcdf925a b c583dbb212f72b21 it 8 converged',
+  'binary, C 0.01, tol 1e-9': '2×5 W b8ad54e73b10b8fd b f8509f0a9b8a0eb5 it 11 converged',
+  'binary, C 10': '2×5 W c5f0cc6ac997e281 b 76a3ed6005cb7d04 it 7 converged',
+  'multinomial': '4×5 W bed86afabd01eaac b 406975f1279aaba4 it 13 converged',
+  'multinomial, maxIter 2': '4×5 W 920ee03ed484c94d b 4729488d68f54e4d it 2 not converged',
+  'multinomial, stopped by the relative decrease': '4×5 W 552fd21a6a5ea194 b 4d8847a0fd421fff it 29 converged',
+  'a class absent': '4×5 W 6409c31c3e711dad b 9539515fc25b942f it 12 converged',
+  'two classes of five': '5×5 W 25a7f3518fa60dee b ec081220f9efde72 it 8 converged',
+  'one label, binary 1': '2×5 W 2c34ce1df23b838c b c5c3fe1a74954476 it 0 converged',
+  'one label, binary 0': '2×5 W 2c34ce1df23b838c b c4d79e2998d4fd95 it 0 converged',
+  'one label of three': '3×5 W 6edd9f6f9cc92cde b 9e85e5b84b179525 it 0 converged',
+  'warm, multinomial': '4×5 W a905aaf285bc70c3 b 0e2c6521bff3ca85 it 10 converged',
+  'warm, binary': '2×5 W 825c13a0a72a1eef b 74853e841789d9bc it 5 converged',
+  'warm, two of five from a multinomial fit': '5×5 W 25fb15c91106fca8 b 42aca7540e19a9ec it 11 converged',
+  'warm, two of five from a pair fit': '5×5 W 85d07a6c65b588e7 b dab5c0b989da6728 it 5 converged',
+  'warm, all present from a fit with one absent': '4×5 W 9b1c5bbe41cfbf58 b 9c756e9610063d67 it 13 converged',
+  'warm, binary from a one-label fit': '2×5 W c5f0cc6ac997e281 b 76a3ed6005cb7d04 it 7 converged',
+};
+
+test('fitLogReg gives bit-identical models to before', () => {
+  const dim = 5;
+  const { X, y } = blobs(150, dim, 4, 0.7, 22);
+  const y2 = y.map((v) => v % 2);
+  const y4absent = y.map((v) => (v === 2 ? 3 : v)); // classes 0, 1, 3 of 4
+  const y5pair = y.map((v) => (v % 2 === 0 ? 1 : 3)); // classes 1 and 3 of 5
+  const multi = fitLogReg(X, y, dim, 4, { c: 1 });
+  const pair = fitLogReg(X, y5pair, dim, 5, { c: 1 });
+  const one = fitLogReg(X, new Int32Array(150).fill(1), dim, 2, { c: 1 });
+  const got: Record<string, string> = {};
+  const fits: [string, Int32Array, number, LogRegOptions][] = [
+    ['binary', y2, 2, { c: 1 }],
+    ['binary, C 0.01, tol 1e-9', y2, 2, { c: 0.01, tol: 1e-9 }],
+    ['binary, C 10', y2, 2, { c: 10 }],
+    ['multinomial', y, 4, { c: 0.3 }],
+    ['multinomial, maxIter 2', y, 4, { c: 0.3, maxIter: 2 }],
+    ['multinomial, stopped by the relative decrease', y, 4, { c: 100, tol: 1e-14 }],
+    ['a class absent', y4absent, 4, { c: 1 }],
+    ['two classes of five', y5pair, 5, { c: 1 }],
+    ['one label, binary 1', new Int32Array(150).fill(1), 2, { c: 1 }],
+    ['one label, binary 0', new Int32Array(150), 2, { c: 1 }],
+    ['one label of three', new Int32Array(150).fill(2), 3, { c: 1 }],
+    ['warm, multinomial', y, 4, { c: 10, init: multi }],
+    ['warm, binary', y2, 2, { c: 10, init: fitLogReg(X, y2, dim, 2, { c: 1 }) }],
+    ['warm, two of five from a multinomial fit', y5pair, 5, { c: 10, init: fitLogReg(X, y, dim, 5, { c: 1 }) }],
+    ['warm, two of five from a pair fit', y5pair, 5, { c: 10, init: pair }],
+    ['warm, all present from a fit with one absent', y, 4, { c: 10, init: fitLogReg(X, y4absent, dim, 4, { c: 1 }) }],
+    ['warm, binary from a one-label fit', y2, 2, { c: 10, init: one }],
+  ];
+  for (const [name, labels, K, opts] of fits) got[name] = fitSummary(fitLogReg(X, labels, dim, K, opts));
+  if (process.env.GOLDEN_PRINT) console.log(JSON.stringify(got, null, 2));
+  assert.deepEqual(got, fitGolden);
+});
+
+test('fitLogReg keeps its option messages word for word', () => {
+  const { X, y } = blobs(20, 3, 2, 1, 14);
+  const prev = fitLogReg(X, y, 3, 2, { c: 1 });
+  const messages: string[] = [];
+  const bad: LogRegOptions[] = [{ c: 0 }, { c: NaN }, { c: Infinity }, { c: 1, maxIter: 0 }, { c: 1, maxIter: 2.5 }, { c: 1, tol: 0 }];
+  for (const opts of bad) assert.throws(() => fitLogReg(X, y, 3, 2, opts), (e: Error) => (messages.push(e.message), e instanceof BadInputError));
+  assert.throws(() => fitLogReg(X, y, 3, 3, { c: 1, init: prev }), (e: Error) => (messages.push(e.message), e instanceof BadInputError));
+  assert.deepEqual(messages, [
+    'C must be a positive finite number, got 0',
+    'C must be a positive finite number, got NaN',
+    'C must be a positive finite number, got Infinity',
+    'maxIter must be a positive integer, got 0',
+    'maxIter must be a positive integer, got 2.5',
+    'tol must be > 0, got 0',
+    'warm-start model is 2 classes × 3 features but the fit is 3 × 3',
+  ]);
 });
