@@ -48,35 +48,80 @@ interface Frame {
   valueStart: number;
 }
 
+/** Whether the text has no more colons than the parsed value has keys, so that no key can be repeated. */
+function tooFewColons(text: string, parsed: unknown): boolean {
+  if (parsed === undefined) return false;
+  let colons = 0;
+  for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) colons++;
+  return colons <= keyCount(parsed);
+}
+
+/** The frame an `{` or `[` opens inside `top` (undefined at the top level), with the path it sits at. */
+function openFrame(top: Frame | undefined, ch: string): Frame {
+  const at = top === undefined ? '' : top.keys ? (top.at ? `${top.at}.${top.lastKey}` : top.lastKey) : `${top.at}[]`;
+  return { keys: ch === '{' ? new Map() : null, at, expectKey: ch === '{', lastKey: '', valueStart: -1 };
+}
+
+/** The value of the frame's last key ends at `end` (the `,` or `}` after it). */
+function endValue(f: Frame, end: number): void {
+  if (f.valueStart < 0) return;
+  const spans = f.keys!.get(f.lastKey)!;
+  spans[spans.length - 1][1] = end;
+  f.valueStart = -1;
+}
+
+/** The keys of an object closed at `end` that were given more than once, with their values. */
+function closeObject(text: string, f: Frame, end: number): RepeatedKey[] {
+  endValue(f, end);
+  const out: RepeatedKey[] = [];
+  for (const [key, spans] of f.keys!) if (spans && spans.length > 1) out.push({ key, at: f.at, values: spans.map(([a, b]) => JSON.parse(text.slice(a, b)) as unknown) });
+  return out;
+}
+
+/** The closing quote of the string opened at `i`: the first one not escaped (preceded by an even run of backslashes). */
+function closingQuote(text: string, i: number): number {
+  let j = text.indexOf('"', i + 1);
+  for (;;) {
+    let b = j - 1;
+    while (text[b] === '\\') b--;
+    if ((j - 1 - b) % 2 === 0) return j;
+    j = text.indexOf('"', j + 1);
+  }
+}
+
+/** Records the key quoted from `i` to `j` in the object `f`; returns it when it is a repeat and only the first is wanted. */
+function readKey(text: string, f: Frame, i: number, j: number, first: boolean): RepeatedKey | null {
+  const raw = text.slice(i + 1, j);
+  const key = raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
+  if (first) {
+    if (f.keys!.has(key)) return { key, at: f.at, values: [] };
+    f.keys!.set(key, null);
+  } else {
+    // The value starts after the `:` that follows the key.
+    const start = text.indexOf(':', j + 1) + 1;
+    const spans = f.keys!.get(key);
+    if (spans) spans.push([start, -1]);
+    else f.keys!.set(key, [[start, -1]]);
+    f.valueStart = start;
+  }
+  f.lastKey = key;
+  f.expectKey = false;
+  return null;
+}
+
 /** The scan behind both: stops at the first repeat (`first`, values not read) or reads them all. */
 function scan(text: string, parsed: unknown, first: boolean): RepeatedKey[] {
-  if (parsed !== undefined) {
-    let colons = 0;
-    for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) colons++;
-    if (colons <= keyCount(parsed)) return [];
-  }
+  if (tooFewColons(text, parsed)) return [];
   const out: RepeatedKey[] = [];
   const stack: Frame[] = [];
-  // The value of the frame's last key ends at `end` (the `,` or `}` after it).
-  const endValue = (f: Frame, end: number) => {
-    if (f.valueStart < 0) return;
-    const spans = f.keys!.get(f.lastKey)!;
-    spans[spans.length - 1][1] = end;
-    f.valueStart = -1;
-  };
   const structural = /[{}[\],"]/g;
   for (let m = structural.exec(text); m !== null; m = structural.exec(text)) {
     const ch = m[0];
     const i = m.index;
     const top = stack[stack.length - 1];
-    if (ch === '{' || ch === '[') {
-      const at = top === undefined ? '' : top.keys ? (top.at ? `${top.at}.${top.lastKey}` : top.lastKey) : `${top.at}[]`;
-      stack.push({ keys: ch === '{' ? new Map() : null, at, expectKey: ch === '{', lastKey: '', valueStart: -1 });
-    } else if (ch === '}' || ch === ']') {
-      if (top?.keys) {
-        endValue(top, i);
-        for (const [key, spans] of top.keys) if (spans && spans.length > 1) out.push({ key, at: top.at, values: spans.map(([a, b]) => JSON.parse(text.slice(a, b)) as unknown) });
-      }
+    if (ch === '{' || ch === '[') stack.push(openFrame(top, ch));
+    else if (ch === '}' || ch === ']') {
+      if (top?.keys) out.push(...closeObject(text, top, i));
       stack.pop();
     } else if (ch === ',') {
       if (top?.keys) {
@@ -84,30 +129,10 @@ function scan(text: string, parsed: unknown, first: boolean): RepeatedKey[] {
         top.expectKey = true;
       }
     } else {
-      // The closing quote: the first one not escaped (preceded by an even run of backslashes).
-      let j = text.indexOf('"', i + 1);
-      for (;;) {
-        let b = j - 1;
-        while (text[b] === '\\') b--;
-        if ((j - 1 - b) % 2 === 0) break;
-        j = text.indexOf('"', j + 1);
-      }
+      const j = closingQuote(text, i);
       if (top?.keys && top.expectKey) {
-        const raw = text.slice(i + 1, j);
-        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
-        if (first) {
-          if (top.keys.has(key)) return [{ key, at: top.at, values: [] }];
-          top.keys.set(key, null);
-        } else {
-          // The value starts after the `:` that follows the key.
-          const start = text.indexOf(':', j + 1) + 1;
-          const spans = top.keys.get(key);
-          if (spans) spans.push([start, -1]);
-          else top.keys.set(key, [[start, -1]]);
-          top.valueStart = start;
-        }
-        top.lastKey = key;
-        top.expectKey = false;
+        const repeat = readKey(text, top, i, j, first);
+        if (repeat) return [repeat];
       }
       structural.lastIndex = j + 1;
     }
