@@ -64,56 +64,72 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
   const source = typeof model === 'string' ? referencingFile(model) : model instanceof Uint8Array ? { graph: model, weightsDir: null } : model;
   const requested = opts.provider ?? 'auto';
   const order: Exclude<Provider, 'auto'>[] = requested === 'auto' ? ['cuda', 'webgpu', 'cpu'] : requested === 'cpu' ? ['cpu'] : [requested, 'cpu'];
-  if (requested === 'auto' && !unavailable.has('webgpu') && !vulkanPresent()) {
-    // Dawn writes its own warning to stderr when it finds no Vulkan loader; don't make it try.
-    unavailable.set('webgpu', 'no Vulkan loader (libvulkan.so.1) on this machine');
-    sayOnce(opts.log, 'info', 'execution provider webgpu skipped: no Vulkan loader (libvulkan.so.1).');
-  }
-  if (requested === 'auto' && !unavailable.has('cuda') && !cudaLibrariesPresent()) {
-    // ORT would log its own load error for the missing library before failing; don't make it try.
-    unavailable.set('cuda', 'its provider libraries are not installed');
-    sayOnce(opts.log, 'info', `execution provider cuda skipped: its provider libraries are not installed. ${hint('cuda')}`);
-  }
+  if (requested === 'auto') skipMissingProviders(opts.log);
   const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   let lastError: Error | null = null;
   for (const ep of order) {
     const known = unavailable.get(ep);
     if (known !== undefined && ep !== 'cpu') {
-      if (requested !== 'auto' && opts.strictProvider) throw badValue('provider', requested, `it cannot start on this machine (${known}). ${hint(ep)}`);
+      if (requested !== 'auto' && opts.strictProvider) throw cannotStart(requested, ep, known);
       continue;
     }
-    const so: ort.InferenceSession.SessionOptions = {
-      executionProviders: [ep],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 4,
-      // Memory patterns are planned per input shape; length-bucketed batches all differ, and on a
-      // 1.2 GB model the plans cost 0.5 GB of peak RSS (RESULTS.md §8); their speed gain is not measured.
-      enableMemPattern: false,
-      extra: {
-        session: {
-          ...(source.weightsDir ? { model_external_initializers_file_folder_path: source.weightsDir } : {}),
-          ...(opts.parkThreadsAfterRun ? { force_spinning_stop: '1' } : {}),
-        },
-      },
-    };
     try {
-      const session = await ort.InferenceSession.create(source.graph, so);
+      const session = await ort.InferenceSession.create(source.graph, sessionOptions(ep, source.weightsDir, threads, opts.parkThreadsAfterRun));
       if (ep !== 'cpu' || requested === 'cpu') sayOnce(opts.log, 'info', `execution provider: ${ep}`);
       return { session, provider: ep };
     } catch (e) {
       lastError = e as Error;
-      const why = firstLine(lastError.message);
       if (ep === 'cpu') break;
-      unavailable.set(ep, why);
-      if (requested !== 'auto' && opts.strictProvider) {
-        throw badValue('provider', requested, `it cannot start on this machine (${why}). ${hint(ep)}`);
-      }
-      sayOnce(opts.log, requested === 'auto' ? 'info' : 'warn', `execution provider ${ep} is not available (${why}); ${hint(ep)} Falling back.`);
+      providerFailed(ep, requested, firstLine(lastError.message), opts);
     }
   }
   throw lastError ?? new Error('no execution provider could start');
+}
+
+/** With `auto`, providers whose libraries are missing are not tried at all; each is said once. */
+function skipMissingProviders(log: LogFn | undefined): void {
+  if (!unavailable.has('webgpu') && !vulkanPresent()) {
+    // Dawn writes its own warning to stderr when it finds no Vulkan loader; don't make it try.
+    unavailable.set('webgpu', 'no Vulkan loader (libvulkan.so.1) on this machine');
+    sayOnce(log, 'info', 'execution provider webgpu skipped: no Vulkan loader (libvulkan.so.1).');
+  }
+  if (!unavailable.has('cuda') && !cudaLibrariesPresent()) {
+    // ORT would log its own load error for the missing library before failing; don't make it try.
+    unavailable.set('cuda', 'its provider libraries are not installed');
+    sayOnce(log, 'info', `execution provider cuda skipped: its provider libraries are not installed. ${hint('cuda')}`);
+  }
+}
+
+/** ORT's options for one try on `ep`. */
+function sessionOptions(ep: Exclude<Provider, 'auto'>, weightsDir: string | null, threads: number, parkThreadsAfterRun: boolean | undefined): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [ep],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 4,
+    // Memory patterns are planned per input shape; length-bucketed batches all differ, and on a
+    // 1.2 GB model the plans cost 0.5 GB of peak RSS (RESULTS.md §8); their speed gain is not measured.
+    enableMemPattern: false,
+    extra: {
+      session: {
+        ...(weightsDir ? { model_external_initializers_file_folder_path: weightsDir } : {}),
+        ...(parkThreadsAfterRun ? { force_spinning_stop: '1' } : {}),
+      },
+    },
+  };
+}
+
+/** A provider other than CPU failed to start (`why`): it is not tried again; a strict request fails, else the fallback is said once. */
+function providerFailed(ep: Exclude<Provider, 'auto'>, requested: Provider, why: string, opts: SessionOptions): void {
+  unavailable.set(ep, why);
+  if (requested !== 'auto' && opts.strictProvider) throw cannotStart(requested, ep, why);
+  sayOnce(opts.log, requested === 'auto' ? 'info' : 'warn', `execution provider ${ep} is not available (${why}); ${hint(ep)} Falling back.`);
+}
+
+/** The error of a strict request for `ep` (asked as `requested`) that cannot start. */
+function cannotStart(requested: Provider, ep: Exclude<Provider, 'auto'>, why: string): Error {
+  return badValue('provider', requested, `it cannot start on this machine (${why}). ${hint(ep)}`);
 }
 
 function referencingFile(file: string): ReferencingGraph {
