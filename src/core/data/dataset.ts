@@ -347,14 +347,28 @@ function parseJsonl(file: string, content: string): Row[] {
 }
 
 function parseDelimited(file: string, content: string, delimiter: string): Row[] {
-  type Parsed = { record: string[]; info: { lines: number; empty_lines: number } };
-  let parsed: Parsed[];
+  const parsed = parseRecords(file, content, delimiter);
+  if (parsed.length === 0) return [];
+  const header = parsed[0].record.map((h) => h.trim());
+  const columns = {
+    text: headerColumn(file, header, 'text', delimiter, true),
+    label: headerColumn(file, header, 'label', delimiter, true),
+    pair: headerColumn(file, header, 'text_pair', delimiter, false),
+  };
+  return recordRows(file, parsed, columns);
+}
+
+/** A record as csv-parse gives it with `info: true`: its fields and the line it ends on. */
+type Parsed = { record: string[]; info: { lines: number; empty_lines: number } };
+
+/** The records of a CSV/TSV text, header first; a parse error is said with how to quote. */
+function parseRecords(file: string, content: string, delimiter: string): Parsed[] {
   try {
     // csv-parse's types do not model `info: true` (they promise string[][]); the shape is checked instead.
     const raw: unknown = parseCsv(content, { delimiter, info: true, skip_empty_lines: true, relax_quotes: true });
     const isParsed = (x: unknown): x is Parsed[] => Array.isArray(x) && x.every((r) => typeof r === 'object' && r !== null && 'record' in r && 'info' in r);
     if (!isParsed(raw)) throw new Error('csv-parse returned rows without their line info');
-    parsed = raw;
+    return raw;
   } catch (e) {
     const detail = e instanceof CsvError ? e.message : String(e);
     throw new DatasetError(
@@ -362,23 +376,23 @@ function parseDelimited(file: string, content: string, delimiter: string): Row[]
         'and double the quotes inside ("").',
     );
   }
-  if (parsed.length === 0) return [];
-  const header = parsed[0].record.map((h) => h.trim());
-  const column = (col: string, required: boolean): number => {
-    const at = header.flatMap((h, i) => (h === col ? [i] : []));
-    if (at.length > 1) throw new DatasetError(`${file}, line 1: the header names "${col}" ${at.length} times. Keep one.`);
-    if (at.length === 0 && required) {
-      throw new DatasetError(
-        `${file}, line 1: the header has no "${col}" column (found: ${header.join(', ')}). ` +
-          `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional).`,
-      );
-    }
-    return at.length ? at[0] : -1;
-  };
-  const textCol = column('text', true);
-  const labelCol = column('label', true);
-  const pairCol = column('text_pair', false);
+}
 
+/** The index of the header's column `col` (-1 when absent and not `required`); named twice or missing is an error. */
+function headerColumn(file: string, header: string[], col: string, delimiter: string, required: boolean): number {
+  const at = header.flatMap((h, i) => (h === col ? [i] : []));
+  if (at.length > 1) throw new DatasetError(`${file}, line 1: the header names "${col}" ${at.length} times. Keep one.`);
+  if (at.length === 0 && required) {
+    throw new DatasetError(
+      `${file}, line 1: the header has no "${col}" column (found: ${header.join(', ')}). ` +
+        `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional).`,
+    );
+  }
+  return at.length ? at[0] : -1;
+}
+
+/** The records after the header as rows, each with the line it starts on. */
+function recordRows(file: string, parsed: Parsed[], columns: { text: number; label: number; pair: number }): Row[] {
   const rows: Row[] = [];
   let prevEnd = parsed[0].info.lines;
   let prevEmpty = parsed[0].info.empty_lines;
@@ -390,9 +404,9 @@ function parseDelimited(file: string, content: string, delimiter: string): Row[]
     prevEmpty = info.empty_lines;
     rows.push(
       toRow(file, line, {
-        text: record[textCol],
-        label: record[labelCol] === '' ? undefined : record[labelCol],
-        ...(pairCol >= 0 ? { text_pair: record[pairCol] } : {}),
+        text: record[columns.text],
+        label: record[columns.label] === '' ? undefined : record[columns.label],
+        ...(columns.pair >= 0 ? { text_pair: record[columns.pair] } : {}),
       }),
     );
   }
