@@ -200,52 +200,51 @@ export class PoolingNodes {
  */
 export function probeEdit(model: OnnxModel, blocks: BlockStructure, opts: ProbeGraphOptions): { edit: GraphEdit; outputs: ProbeOutputs } {
   const pool = new PoolingNodes(model);
-  const { nodes, reduce } = pool;
-  const P = POOL_PREFIX;
-
-  let rw: Rewiring | null = null;
-  let hidden: string[];
-  let layers: number[];
-  if (opts.kept) {
-    const k = validateKept(opts.kept, blocks.numBlocks);
-    rw = rewire(model, blocks, k);
-    hidden = [blocks.finalOutput];
-    layers = [k.length];
-  } else {
-    hidden = blocks.numBlocks === 0 ? [blocks.finalOutput] : [...blocks.hiddenIn, blocks.finalOutput];
-    layers = hidden.map((_, i) => i);
-  }
-
+  const { rw, hidden, layers } = probedStates(model, blocks, opts.kept);
   const outputs: ProbeOutputs = { pooled: { mean: [], first: [] }, cosine: [], layers };
   hidden.forEach((h, j) => pool.pool(h, layers[j], opts.poolings, outputs));
-  const { inits, vi } = pool;
-
-  if (opts.cosine && !opts.kept) {
-    const sq = hidden.map((h, l) => {
-      const o = `${P}sq_${l}`;
-      nodes.push({ name: `${P}sqm_${l}`, opType: 'Mul', inputs: [h, h], outputs: [`${P}sqm_${l}`] });
-      reduce(o, 'ReduceSum', `${P}sqm_${l}`, 2, 0, o);
-      return o;
-    });
-    for (let l = 1; l < hidden.length; l++) {
-      const o = `${P}cos_${l}`;
-      nodes.push({ name: `${P}dotm_${l}`, opType: 'Mul', inputs: [hidden[l - 1], hidden[l]], outputs: [`${P}dotm_${l}`] });
-      reduce(`${P}dot_${l}`, 'ReduceSum', `${P}dotm_${l}`, 2, 0, `${P}dot_${l}`);
-      nodes.push({ name: `${P}nn_${l}`, opType: 'Mul', inputs: [sq[l - 1], sq[l]], outputs: [`${P}nn_${l}`] });
-      nodes.push({ name: `${P}nne_${l}`, opType: 'Max', inputs: [`${P}nn_${l}`, `${P}eps`], outputs: [`${P}nne_${l}`] });
-      nodes.push({ name: `${P}nrm_${l}`, opType: 'Sqrt', inputs: [`${P}nne_${l}`], outputs: [`${P}nrm_${l}`] });
-      nodes.push({ name: `${P}cost_${l}`, opType: 'Div', inputs: [`${P}dot_${l}`, `${P}nrm_${l}`], outputs: [`${P}cost_${l}`] });
-      nodes.push({ name: `${P}cosm_${l}`, opType: 'Mul', inputs: [`${P}cost_${l}`, `${P}mask_f`], outputs: [`${P}cosm_${l}`] });
-      reduce(`${P}coss_${l}`, 'ReduceSum', `${P}cosm_${l}`, 1, 1, `${P}coss_${l}`);
-      nodes.push({ name: `${P}cosd_${l}`, opType: 'Div', inputs: [`${P}coss_${l}`, `${P}mask_n`], outputs: [o] });
-      outputs.cosine.push(o);
-      vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 1] });
-    }
-  }
+  if (opts.cosine && !opts.kept) addCosines(pool, hidden, outputs);
+  const { nodes, inits, vi } = pool;
   if (opts.head) {
     const last = outputs.pooled[opts.poolings[0]].at(-1)!;
     const h = opts.head(last);
     return { edit: finishEdit(model, rw, [...nodes, ...h.nodes], h.outputs, [...inits, ...h.initializers]), outputs };
   }
   return { edit: finishEdit(model, rw, nodes, vi, inits), outputs };
+}
+
+/** The hidden states to pool and their numbers: every one, or with `kept` the pruned graph's final one (with its rewiring). */
+function probedStates(model: OnnxModel, blocks: BlockStructure, kept: number[] | undefined): { rw: Rewiring | null; hidden: string[]; layers: number[] } {
+  if (kept) {
+    const k = validateKept(kept, blocks.numBlocks);
+    return { rw: rewire(model, blocks, k), hidden: [blocks.finalOutput], layers: [k.length] };
+  }
+  const hidden = blocks.numBlocks === 0 ? [blocks.finalOutput] : [...blocks.hiddenIn, blocks.finalOutput];
+  return { rw: null, hidden, layers: hidden.map((_, i) => i) };
+}
+
+/** Per l = 1..L, nodes for the masked mean over tokens of cos(h_{l-1}, h_l), appending their outputs to `outputs.cosine`. */
+function addCosines(pool: PoolingNodes, hidden: string[], outputs: ProbeOutputs): void {
+  const { nodes, reduce, vi } = pool;
+  const P = POOL_PREFIX;
+  const sq = hidden.map((h, l) => {
+    const o = `${P}sq_${l}`;
+    nodes.push({ name: `${P}sqm_${l}`, opType: 'Mul', inputs: [h, h], outputs: [`${P}sqm_${l}`] });
+    reduce(o, 'ReduceSum', `${P}sqm_${l}`, 2, 0, o);
+    return o;
+  });
+  for (let l = 1; l < hidden.length; l++) {
+    const o = `${P}cos_${l}`;
+    nodes.push({ name: `${P}dotm_${l}`, opType: 'Mul', inputs: [hidden[l - 1], hidden[l]], outputs: [`${P}dotm_${l}`] });
+    reduce(`${P}dot_${l}`, 'ReduceSum', `${P}dotm_${l}`, 2, 0, `${P}dot_${l}`);
+    nodes.push({ name: `${P}nn_${l}`, opType: 'Mul', inputs: [sq[l - 1], sq[l]], outputs: [`${P}nn_${l}`] });
+    nodes.push({ name: `${P}nne_${l}`, opType: 'Max', inputs: [`${P}nn_${l}`, `${P}eps`], outputs: [`${P}nne_${l}`] });
+    nodes.push({ name: `${P}nrm_${l}`, opType: 'Sqrt', inputs: [`${P}nne_${l}`], outputs: [`${P}nrm_${l}`] });
+    nodes.push({ name: `${P}cost_${l}`, opType: 'Div', inputs: [`${P}dot_${l}`, `${P}nrm_${l}`], outputs: [`${P}cost_${l}`] });
+    nodes.push({ name: `${P}cosm_${l}`, opType: 'Mul', inputs: [`${P}cost_${l}`, `${P}mask_f`], outputs: [`${P}cosm_${l}`] });
+    reduce(`${P}coss_${l}`, 'ReduceSum', `${P}cosm_${l}`, 1, 1, `${P}coss_${l}`);
+    nodes.push({ name: `${P}cosd_${l}`, opType: 'Div', inputs: [`${P}coss_${l}`, `${P}mask_n`], outputs: [o] });
+    outputs.cosine.push(o);
+    vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 1] });
+  }
 }
