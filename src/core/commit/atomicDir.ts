@@ -207,10 +207,13 @@ export async function writeFolderAtomically(dest: string, overwrite: boolean, fi
     renameIntoPlace(tmp, abs, dest, param);
   } catch (e) {
     const written = bytesUnder(tmp);
+    // Someone removed the folder being written (or the one holding it): say that, not ENOENT.
+    const vanished = (e as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(tmp);
     fs.rmSync(tmp, { recursive: true, force: true });
     // The earlier folder was moved aside but the new one could not take its place: put it back.
     if (old !== undefined && !fs.existsSync(abs)) fs.renameSync(old, abs);
     const kept = fs.existsSync(abs) ? `the folder already at ${dest} is untouched` : undefined;
+    if (vanished) throw badValue(param, dest, `the folder ${path.dirname(abs)}, where the output was being written, was deleted or moved while the job wrote it (${(e as Error).message}). Nothing of it was left; run the job again.`);
     throw diskWriteError(e, dest, { param, written, kept }) ?? e;
   }
   // The new folder is in place: failing to remove the earlier one (left under a temporary name,

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cleanDeadProcessFolders, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
 import { COMPENSATED_TMP } from '../../../../src/core/compensate/variant';
-import { CancelledError, messageIn } from '../../../../src/core/errors';
+import { BadInputError, CancelledError, messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
 import { fixture, repoRoot, tempDir } from '../../../helpers';
 
@@ -128,4 +128,18 @@ for (let i = 0; i < 3; i++) spawn(process.execPath, [${JSON.stringify(cli)}, 'pr
   assert.deepEqual(codes.filter((c) => c !== 0 && c !== 1), [], r.stdout);
   assert.ok(fs.existsSync(path.join(out, 'config.json')));
   assert.deepEqual(fs.readdirSync(dir), ['out'], 'no temporary or moved-aside folder left');
+});
+
+test('the folder holding the output deleted while the output is written: a BadInputError saying so, not ENOENT', async () => {
+  const dir = tempDir('ps-atomic-');
+  const out = path.join(dir, 'sub', 'out');
+  await assert.rejects(
+    writeFolderAtomically(out, false, async (tmp) => {
+      fs.writeFileSync(path.join(tmp, 'a'), 'a');
+      fs.rmSync(path.join(dir, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(tmp, 'b'), 'b');
+    }),
+    (e: unknown) => e instanceof BadInputError && /^--out .*sub\/out: the folder .*sub, where the output was being written, was deleted or moved while the job wrote it \(ENOENT: .*\)\. Nothing of it was left; run the job again\.$/.test(messageIn(e, cliFlag)),
+  );
+  assert.deepEqual(fs.readdirSync(dir), []);
 });

@@ -28,7 +28,9 @@ test('a model folder deleted or rewritten while a job runs is named as the cause
     fs.cpSync(fixture('tiny-roberta'), model, { recursive: true });
     let changed = false;
     const onProgress = (e: ProgressEvent) => {
-      if (e.kind === 'stage' && e.stage === atStage && !changed) (changed = true), change(model);
+      if (e.kind !== 'stage' || e.stage !== atStage || changed) return;
+      changed = true;
+      change(model);
     };
     const job = { type: 'optimize' as const, modelDir: model, tasks: [{ name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 }], budget: '0.95', out: path.join(dir, 'out'), candidates: 2, targetRetention: 0.95, settings };
     const error = await runJob(job, { onProgress }).then(() => undefined, (e: unknown) => e);
@@ -46,7 +48,9 @@ test('a model folder deleted or rewritten while a job runs is named as the cause
   const dir = tempDir('ps-gone-');
   fs.cpSync(fixture('tiny-roberta'), path.join(dir, 'm'), { recursive: true });
   const onProgress = (e: ProgressEvent) => {
-    if (e.kind === 'stage' && e.stage === 'probe') (fs.rmSync(path.join(dir, 'm'), { recursive: true, force: true }), ac.abort());
+    if (e.kind !== 'stage' || e.stage !== 'probe') return;
+    fs.rmSync(path.join(dir, 'm'), { recursive: true, force: true });
+    ac.abort();
   };
   await assert.rejects(runJob({ type: 'probe', modelDir: path.join(dir, 'm'), tasks: [{ name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 }], settings }, { onProgress, signal: ac.signal }), CancelledError);
 });
