@@ -9,12 +9,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, Param, badValue, throwIfAborted } from '../errors';
 import { diskWriteError, freeBytes } from '../util/diskErrors';
+import { fitName, NAME_MAX } from '../util/names';
 
 const TMP_MARK = '.probescale-tmp-';
+/** Bytes of the output's name a temporary keeps: its mark, pid and random suffix take the rest. */
+const TMP_NAME_ROOM = 200;
+
+/** `.<name>` of the temporaries of `abs`, a long name shortened. */
+function tmpBase(abs: string): string {
+  return `.${fitName(path.basename(abs), TMP_NAME_ROOM)}`;
+}
 
 /** Sibling temporary path of `abs` owned by this process. */
 function tmpSibling(abs: string): string {
-  return path.join(path.dirname(abs), `.${path.basename(abs)}${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  return path.join(path.dirname(abs), `${tmpBase(abs)}${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
 }
 
 function pidAlive(pid: number): boolean {
@@ -33,7 +41,7 @@ function pidAlive(pid: number): boolean {
  */
 export function cleanStaleTemporaries(abs: string, ownOnly = false): string[] {
   const dir = path.dirname(abs);
-  const own = `.${path.basename(abs)}${TMP_MARK}${process.pid}-`;
+  const own = `${tmpBase(abs)}${TMP_MARK}${process.pid}-`;
   const names = namesIn(dir);
   const removed: string[] = [];
   for (const n of names) {
@@ -122,6 +130,8 @@ function assertParentWritable(param: Param, dest: string, abs: string): void {
     at = path.dirname(at);
   }
   if (!fs.statSync(at).isDirectory()) throw badValue(param, dest, `${at} is a file, not a folder. Choose another path.`);
+  const bytes = Buffer.byteLength(path.basename(abs));
+  if (bytes > NAME_MAX) throw badValue(param, dest, `the name ${path.basename(abs)} is ${bytes} bytes long; file systems allow at most ${NAME_MAX}. Choose a shorter name.`);
   try {
     for (const m of missing) fs.mkdirSync(m);
   } catch (e) {

@@ -65,7 +65,7 @@ export const PRESET_FRACTIONS = [0.25, 0.35, 0.5, 0.7] as const;
 
 /** `<model>-probescale-<pct>` beside the model (see besideModel); pct of the model's parameters. */
 export function optimizedFolderPath(modelDir: string, budgetParams: number, total: number): string {
-  return besideModel(modelDir, `${path.basename(modelDir)}-probescale-${pctLabel(budgetParams / total)}`);
+  return besideModel(modelDir, `-probescale-${pctLabel(budgetParams / total)}`);
 }
 
 /** Paths as the CLI command in the model card writes them: relative to the workspace folder of the model. */

@@ -14,7 +14,7 @@ import { pickModelFolder } from './pickers';
 
 /** Where `<model>-pruned-<blocks>` goes (see besideModel). */
 export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
-  return besideModel(modelDir, `${path.basename(modelDir)}-pruned-${blocksSlug(kept)}`);
+  return besideModel(modelDir, `-pruned-${blocksSlug(kept)}`);
 }
 
 /** Asks in a modal whether to replace the folder `out`; true when the user agrees. */

@@ -11,10 +11,13 @@ import * as vscode from 'vscode';
 import { writeFileAtomic } from '../../core/commit/atomicDir';
 import { normalizeReport, readReport, timestampForFile } from '../../core/reportData';
 import { reportFileText } from '../../core/reportPaths';
+import { fitName } from '../../core/util/names';
 import { ReportData } from '../../shared/protocol';
 import { workspaceFolderFor } from '../workspace/discovery';
 
 export const REPORTS_DIR = path.join('.probescale', 'reports');
+/** Bytes of a report file's name its model folder's name may take; the kind, the time and `.json` take the rest. */
+const REPORT_NAME_ROOM = 200;
 
 export interface ShownReport {
   report: ReportData;
@@ -53,7 +56,8 @@ export class ReportStore implements vscode.Disposable {
     if (folder) {
       const dir = path.join(folder.uri.fsPath, REPORTS_DIR);
       fs.mkdirSync(dir, { recursive: true });
-      const model = path.basename(report.model.dir) || 'model';
+      // A long folder name is shortened: the file name must stay within 255 bytes.
+      const model = fitName(path.basename(report.model.dir) || 'model', REPORT_NAME_ROOM);
       // Probe reports keep the plain name; eval and optimize reports say which they are.
       const kind = report.kind === 'probe' ? '' : `-${report.kind}`;
       file = path.join(dir, `${model}${kind}-${timestampForFile(report.createdAt)}.json`);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CommittedTask, committedTasksOf } from '../../core/commit/committed';
 import { hasSafetensors } from '../../core/model/weights';
+import { fitName, NAME_MAX } from '../../core/util/names';
 
 /** Folders never searched: dependencies, build output, test installs. */
 export const SEARCH_EXCLUDE = '**/{node_modules,.git,out,dist,.e2e,.vscode-test,.probescale}/**';
@@ -89,10 +90,12 @@ function inside(parent: string, child: string): boolean {
 }
 
 /**
- * Where a folder made from `modelDir` goes: beside the model when that is inside the
- * workspace, else at the root of the first workspace folder (else beside the model).
+ * Where the folder `<model><suffix>` made from `modelDir` goes: beside the model when that is
+ * inside the workspace, else at the root of the first workspace folder (else beside the model).
+ * A long model name is shortened so that the folder's name stays within 255 bytes.
  */
-export function besideModel(modelDir: string, name: string): string {
+export function besideModel(modelDir: string, suffix: string): string {
+  const name = `${fitName(path.basename(modelDir), NAME_MAX - Buffer.byteLength(suffix))}${suffix}`;
   const parent = path.dirname(modelDir);
   const folder = workspaceFolderFor(modelDir);
   if (!folder || inside(folder.uri.fsPath, parent)) return path.join(parent, name);

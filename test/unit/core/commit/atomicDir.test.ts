@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanDeadProcessFolders, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
+import { cleanDeadProcessFolders, writeFileAtomic, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
 import { COMPENSATED_TMP } from '../../../../src/core/compensate/variant';
 import { BadInputError, CancelledError, messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
@@ -142,4 +142,18 @@ test('the folder holding the output deleted while the output is written: a BadIn
     (e: unknown) => e instanceof BadInputError && /^--out .*sub\/out: the folder .*sub, where the output was being written, was deleted or moved while the job wrote it \(ENOENT: .*\)\. Nothing of it was left; run the job again\.$/.test(messageIn(e, cliFlag)),
   );
   assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('an output name near the file system’s 255-byte limit is written (its temporary name is shortened); one over it is refused as too long', async () => {
+  const dir = tempDir('ps-atomic-');
+  for (const name of ['m'.repeat(240), 'é'.repeat(127), 'm'.repeat(255)]) {
+    const out = path.join(dir, name);
+    await writeFolderAtomically(out, false, async (tmp) => fs.writeFileSync(path.join(tmp, 'config.json'), '{}'));
+    assert.deepEqual(fs.readdirSync(out), ['config.json'], `${Buffer.byteLength(name)} bytes`);
+    writeFileAtomic(path.join(out, 'r'.repeat(250)), 'x');
+    assert.equal(fs.readFileSync(path.join(out, 'r'.repeat(250)), 'utf8'), 'x');
+  }
+  assert.equal(fs.readdirSync(dir).filter((n) => n.includes('probescale-tmp')).length, 0, 'no temporary left');
+  const tooLong = path.join(dir, 'm'.repeat(256));
+  await assert.rejects(writeFolderAtomically(tooLong, false, async () => undefined), (e: unknown) => /^--out .*: the name .* is 256 bytes long; file systems allow at most 255\. Choose a shorter name\.$/.test(messageIn(e, cliFlag)));
 });

@@ -55,3 +55,19 @@ for (const exists of [false, true]) {
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   });
 }
+
+test('the default output folder of a model with a very long name stays within 255 bytes and keeps its suffix', async () => {
+  installVscodeStub();
+  stubWindow(undefined);
+  const { prunedFolderPath } = await import('../../../../src/extension/commands/prune');
+  const parent = tempDir('ps-names-');
+  const suffix = path.basename(prunedFolderPath(path.join(parent, 'short'), [0, 1, 5])).slice('short'.length);
+  assert.match(suffix, /^-pruned-/);
+  for (const model of ['m'.repeat(250), 'é'.repeat(125), 'short']) {
+    const out = path.basename(prunedFolderPath(path.join(parent, model), [0, 1, 5]));
+    assert.ok(Buffer.byteLength(out) <= 255, `${Buffer.byteLength(out)} bytes`);
+    assert.ok(out.endsWith(suffix), out);
+    assert.ok(out.startsWith(model.slice(0, 100)), out);
+  }
+  assert.equal(path.basename(prunedFolderPath(path.join(parent, 'short'), [2])), 'short-pruned-2');
+});

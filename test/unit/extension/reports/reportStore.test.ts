@@ -26,3 +26,32 @@ test('a dangling link among the saved reports is skipped: the view still opens t
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a report of a model whose folder name is near the 255-byte limit is saved under a shortened name', async () => {
+  installVscodeStub();
+  const { ReportStore, REPORTS_DIR } = await import('../../../../src/extension/reports/reportStore');
+  const { normalizeReport } = await import('../../../../src/core/reportData');
+  const root = tempDir('ps-store-');
+  const ws = vscodeStub.workspace as { workspaceFolders?: unknown; getWorkspaceFolder?: unknown };
+  const uri = vscodeStub.Uri as { file?: unknown };
+  ws.workspaceFolders = [{ uri: { fsPath: root } }];
+  // Just enough of the workspace API for a folder inside the one workspace folder.
+  ws.getWorkspaceFolder = () => (ws.workspaceFolders as unknown[])[0];
+  uri.file = (p: string) => ({ fsPath: p, path: p });
+  try {
+    const store = new ReportStore(silentLog);
+    for (const name of ['é'.repeat(125), 'm'.repeat(250)]) {
+      const report = normalizeReport(JSON.parse(fs.readFileSync(fixture('reports-before', 'probe-tiny-bert.json'), 'utf8')), 'r.json');
+      report.model.dir = path.join(root, name);
+      const file = store.save(report)!;
+      assert.ok(Buffer.byteLength(path.basename(file)) <= 255, path.basename(file));
+      assert.ok(path.basename(file).startsWith(name.slice(0, 50)), 'it starts with the folder’s name');
+      assert.ok(fs.existsSync(file));
+    }
+    assert.equal(fs.readdirSync(path.join(root, REPORTS_DIR)).length, 2);
+  } finally {
+    delete ws.workspaceFolders;
+    delete ws.getWorkspaceFolder;
+    delete uri.file;
+  }
+});
