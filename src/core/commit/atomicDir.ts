@@ -6,6 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadInputError, Param, badValue, throwIfAborted } from '../errors';
 import { diskWriteError, freeBytes } from '../util/diskErrors';
@@ -184,6 +185,8 @@ export function preflightOutput(dest: string, kind: 'folder' | 'file', overwrite
     // Before "allow replacing it": a folder --force would refuse is named as such at once.
     if (kind === 'folder') assertReplaceable(param, dest, abs);
     if (kind === 'folder' && !overwrite) throw outExists(dest);
+    // A device or named pipe is written into, never replaced: nothing is made beside it.
+    if (kind === 'file' && isWrittenInto(abs)) return abs;
   }
   assertParentWritable(param, dest, abs);
   cleanStaleTemporaries(abs);
@@ -290,12 +293,40 @@ function bytesUnder(p: string): number {
 }
 
 /**
+ * True for an existing path (links followed) that is neither a regular file nor a folder: a
+ * device (`--out /dev/null`, `/dev/stdout`), a named pipe or a socket. Replacing it by rename
+ * would put a regular file where, for root, /dev/null was.
+ */
+function isWrittenInto(abs: string): boolean {
+  try {
+    const st = fs.statSync(abs);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `data` into the device or pipe `abs`; the function form writes a private temporary first. */
+function writeInto(abs: string, data: string | Buffer | ((tmp: string) => void)): void {
+  if (typeof data !== 'function') return fs.writeFileSync(abs, data);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-out-'));
+  try {
+    const tmp = path.join(dir, 'out');
+    data(tmp);
+    fs.writeFileSync(abs, fs.readFileSync(tmp));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Replaces a file by writing a sibling temporary file and renaming it over the target: `data`, or
  * whatever `data(tmp)` writes to the temporary path. The temporary file never outlives a failure,
  * and a disk that is full or read-only is a DiskWriteError naming `file` (and `param`, when given).
  */
 export function writeFileAtomic(file: string, data: string | Buffer | ((tmp: string) => void), param?: Param): void {
   const abs = path.resolve(file);
+  if (isWrittenInto(abs)) return writeInto(abs, data);
   const tmp = tmpSibling(abs);
   try {
     if (typeof data === 'function') data(tmp);

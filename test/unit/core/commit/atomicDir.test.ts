@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanDeadProcessFolders, writeFileAtomic, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
+import { cleanDeadProcessFolders, preflightOutput, writeFileAtomic, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
 import { COMPENSATED_TMP } from '../../../../src/core/compensate/variant';
 import { BadInputError, CancelledError, messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
@@ -156,4 +156,32 @@ test('an output name near the file system’s 255-byte limit is written (its tem
   assert.equal(fs.readdirSync(dir).filter((n) => n.includes('probescale-tmp')).length, 0, 'no temporary left');
   const tooLong = path.join(dir, 'm'.repeat(256));
   await assert.rejects(writeFolderAtomically(tooLong, false, async () => undefined), (e: unknown) => /^--out .*: the name .* is 256 bytes long; file systems allow at most 255\. Choose a shorter name\.$/.test(messageIn(e, cliFlag)));
+});
+
+test('a report written to a device, a named pipe or a link to one (--out /dev/null, /dev/stdout) goes into it; the node itself is never replaced', { skip: process.platform !== 'linux' || process.getuid?.() !== 0 ? 'needs mknod (root on Linux)' : false }, async () => {
+  const dir = tempDir('ps-devices-');
+  const nul = path.join(dir, 'null');
+  assert.equal(spawnSync('mknod', [nul, 'c', '1', '3']).status, 0);
+  fs.symlinkSync(nul, path.join(dir, 'link-to-null'));
+  for (const target of [nul, path.join(dir, 'link-to-null')]) {
+    assert.equal(preflightOutput(target, 'file', true, []), path.resolve(target));
+    writeFileAtomic(target, 'report');
+    writeFileAtomic(target, (tmp) => fs.writeFileSync(tmp, 'report'));
+  }
+  assert.ok(fs.statSync(nul).isCharacterDevice(), 'still the device');
+  assert.ok(fs.lstatSync(path.join(dir, 'link-to-null')).isSymbolicLink(), 'still the link');
+  // A named pipe: the reader gets the report.
+  const fifo = path.join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const reader = spawn('cat', [fifo]);
+  let read = '';
+  reader.stdout.on('data', (d: Buffer) => (read += d.toString()));
+  const closed = new Promise((resolve) => reader.on('close', resolve));
+  writeFileAtomic(fifo, 'through the pipe');
+  await closed;
+  assert.equal(read, 'through the pipe');
+  assert.ok(fs.statSync(fifo).isFIFO());
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['fifo', 'link-to-null', 'null'], 'no temporary beside them');
+  // A folder cannot be written onto a device.
+  await assert.rejects(writeFolderAtomically(nul, true, async () => undefined), /a file of that name exists/);
 });
