@@ -27,8 +27,8 @@ import { parseEmbeddingRank } from '../core/compensate/embeddingRank';
 import { parseUnseenTokens } from '../core/optimize/unseenTokens';
 import { isDecimal, shownValue } from '../core/util/decimal';
 import { expandHome } from '../core/util/homePath';
-import { clearFeatureCache, featureCacheUsage } from '../core/extract/cacheFiles';
-import { diskBytes } from '../core/util/diskErrors';
+import { clearFeatureCache, clearGraphCache, describeCaches, describeCleared, featureCacheUsage, graphCacheUsage } from '../core/caches';
+import { defaultGraphCacheDir } from '../core/model/graphSource';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
@@ -464,16 +464,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `probescale cache`: says how much the feature cache holds, or (--clear) removes its entries. */
+/** `probescale cache`: says how much the feature and graph caches hold, or (--clear) removes what they hold. */
 function cacheCommand(o: CacheRequest): number {
+  const graphs = defaultGraphCacheDir();
   try {
-    if (o.clear) {
-      const r = clearFeatureCache(o.dir);
-      process.stdout.write(`removed ${r.entries} entr${r.entries === 1 ? 'y' : 'ies'} (${diskBytes(r.bytes)}) from the feature cache ${o.dir}\n`);
-    } else {
-      const u = featureCacheUsage(o.dir);
-      process.stdout.write(`feature cache ${o.dir}: ${u.entries} entr${u.entries === 1 ? 'y' : 'ies'}, ${diskBytes(u.bytes)}${u.entries ? '; probescale cache --clear removes them' : ''}\n`);
-    }
+    const lines = o.clear ? describeCleared(clearFeatureCache(o.dir), clearGraphCache(graphs)) : describeCaches(featureCacheUsage(o.dir), graphCacheUsage(graphs));
+    if (!o.clear) lines.push('probescale cache --clear removes what they hold.');
+    process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`probescale: ${messageIn(e, cliFlag)}\n`);

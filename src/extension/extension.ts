@@ -184,7 +184,7 @@ function jobCommands(services: Services): vscode.Disposable[] {
     vscode.commands.registerCommand('probescale.cancelJob', () => {
       if (!jobs.cancel()) void vscode.window.showInformationMessage('ProbeScale: no job is running.');
     }),
-    vscode.commands.registerCommand('probescale.clearFeatureCache', async () => {
+    vscode.commands.registerCommand('probescale.clearCaches', async () => {
       try {
         await clearCache(services);
       } catch (e) {

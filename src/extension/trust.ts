@@ -13,7 +13,7 @@ export const COMMANDS_NEEDING_TRUST = ['probescale.probeFolder', 'probescale.pru
  * Commands that only show what is already there, or clear the user's own feature cache (its folder
  * is a machine setting, which a workspace cannot set); they work in restricted mode.
  */
-export const COMMANDS_WITHOUT_TRUST = ['probescale.showPanel', 'probescale.openReport', 'probescale.openReportEditor', 'probescale.cancelJob', 'probescale.jobMenu', 'probescale.clearFeatureCache'] as const;
+export const COMMANDS_WITHOUT_TRUST = ['probescale.showPanel', 'probescale.openReport', 'probescale.openReportEditor', 'probescale.cancelJob', 'probescale.jobMenu', 'probescale.clearCaches'] as const;
 
 export class UntrustedWorkspaceError extends ProbeScaleError {
   constructor(what: string) {

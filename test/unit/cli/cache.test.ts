@@ -1,4 +1,7 @@
-/** `probescale cache`: the feature cache's size, and `--clear`, after a real probe filled it. */
+/**
+ * `probescale cache`: what the feature and graph caches hold, and `--clear`, after real probes
+ * filled them (one of a safetensors-only folder, whose graph is built into the graph cache).
+ */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,23 +10,43 @@ import * as path from 'node:path';
 import { fixture, repoRoot, tasksDir, tempDir } from '../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+const sizeOf = (dir: string, keep: (n: string) => boolean) => fs.readdirSync(dir).filter(keep).reduce((s, n) => s + fs.statSync(path.join(dir, n)).size, 0);
 
-test('probescale cache says what a probe cached; --clear removes it and leaves the user’s files', () => {
-  const cache = path.join(tempDir('ps-cli-cache-'), 'features');
-  const probed = run('probe', fixture('tiny-bert'), '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '30', '--limit-test', '10', '--c', '1', '--cache-dir', cache, '-q');
+test('probescale cache says what probes cached; --clear removes it, frees what only the cache held, and leaves the user’s files', () => {
+  const home = tempDir('ps-cli-cache-');
+  const env = { ...process.env, XDG_CACHE_HOME: path.join(home, 'xdg') };
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env });
+  const features = path.join(home, 'xdg', 'probescale', 'features');
+  const graphs = path.join(home, 'xdg', 'probescale', 'graphs');
+  // A safetensors-only copy of tiny-bert: its graph is built into the graph cache, beside a hard link to its weights.
+  const model = path.join(home, 'tiny-bert');
+  fs.cpSync(fixture('tiny-bert'), model, { recursive: true });
+  fs.rmSync(path.join(model, 'onnx'), { recursive: true });
+  const probed = run('probe', model, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '30', '--limit-test', '10', '--c', '1', '-q');
   assert.equal(probed.status, 0, probed.stderr);
-  fs.writeFileSync(path.join(cache, 'README.txt'), 'mine');
-  const bytes = fs.readdirSync(cache).filter((n) => n.endsWith('.feat')).reduce((s, n) => s + fs.statSync(path.join(cache, n)).size, 0);
-  const kB = `${(bytes / 1000).toFixed(1)} kB`;
-  const said = run('cache', '--cache-dir', cache);
+  fs.writeFileSync(path.join(features, 'README.txt'), 'mine');
+  const featureBytes = sizeOf(features, (n) => n.endsWith('.feat'));
+  const [graph] = fs.readdirSync(graphs);
+  const graphBytes = sizeOf(path.join(graphs, graph), () => true);
+  const weights = fs.statSync(path.join(model, 'model.safetensors')).size;
+  const said = run('cache');
   assert.equal(said.status, 0, said.stderr);
-  assert.equal(said.stdout, `feature cache ${cache}: 2 entries, ${kB}; probescale cache --clear removes them\n`, 'train and test features of one task');
-  const cleared = run('cache', '--clear', '--cache-dir', cache);
+  assert.equal(
+    said.stdout,
+    `feature cache ${features}: 2 entries, ${kB(featureBytes)}\n` +
+      `graph cache ${graphs}: 1 graph, ${kB(graphBytes)} (${kB(graphBytes - weights)} held only by the cache; the rest are links to model files)\n` +
+      'probescale cache --clear removes what they hold.\n',
+  );
+  // Deleting the model leaves its weights alive through the cache's link: now the cache alone holds them.
+  fs.rmSync(model, { recursive: true });
+  assert.match(run('cache').stdout, new RegExp(`1 graph, ${kB(graphBytes)} \\(${kB(graphBytes)} held only by the cache`));
+  const cleared = run('cache', '--clear');
   assert.equal(cleared.status, 0, cleared.stderr);
-  assert.equal(cleared.stdout, `removed 2 entries (${kB}) from the feature cache ${cache}\n`);
-  assert.deepEqual(fs.readdirSync(cache), ['README.txt']);
-  assert.equal(run('cache', '--cache-dir', cache).stdout, `feature cache ${cache}: 0 entries, 0 B\n`);
+  assert.equal(cleared.stdout, `removed 2 entries (${kB(featureBytes)}) from the feature cache ${features}\nremoved 1 graph from the graph cache ${graphs}: ${kB(graphBytes)} freed (the rest were links to model files, which stay)\n`);
+  assert.deepEqual(fs.readdirSync(features), ['README.txt']);
+  assert.deepEqual(fs.readdirSync(graphs), []);
+  assert.match(run('cache', '--cache-dir', path.join(home, 'elsewhere')).stdout, /^feature cache .*elsewhere: 0 entries, 0 B\ngraph cache .*: 0 graphs, 0 B/);
 });
 
 test('probescale cache refuses a model folder, options it does not read, and a file for the cache', () => {
@@ -35,7 +58,7 @@ test('probescale cache refuses a model folder, options it does not read, and a f
     [['probe', fixture('tiny-bert'), '--clear'], /probe does not read --clear/],
     [['cache', '--cache-dir', file], /the feature cache .*f is a file, not a folder; point --cache-dir at a folder\./],
   ] as const) {
-    const r = run(...args);
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 1, args.join(' '));
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');

@@ -8,9 +8,9 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clearFeatureCache, featureCacheUsage } from '../../../../src/core/extract/cacheFiles';
-import { BadInputError } from '../../../../src/core/errors';
-import { tempDir } from '../../../helpers';
+import { clearFeatureCache, clearGraphCache, featureCacheUsage, graphCacheUsage } from '../../../src/core/caches';
+import { BadInputError } from '../../../src/core/errors';
+import { tempDir } from '../../helpers';
 
 const key = (i: number) => i.toString(16).padStart(32, '0');
 
@@ -57,4 +57,33 @@ test('an entry that cannot be removed is refused naming it and what was removed 
   } finally {
     fs.chmodSync(dir, 0o700);
   }
+});
+
+test('graph cache: graphs and day-old build temporaries go; a fresh build, files and other folders stay; linked bytes are not "held only here"', () => {
+  const home = tempDir('ps-graphcache-');
+  const dir = path.join(home, 'graphs');
+  const weights = path.join(home, 'model.safetensors');
+  fs.writeFileSync(weights, Buffer.alloc(4000));
+  const graph = (name: string, linked: boolean) => {
+    fs.mkdirSync(path.join(dir, name), { recursive: true });
+    fs.writeFileSync(path.join(dir, name, 'model.onnx'), Buffer.alloc(100));
+    if (linked) fs.linkSync(weights, path.join(dir, name, 'model.safetensors'));
+    else fs.writeFileSync(path.join(dir, name, 'model.safetensors'), Buffer.alloc(4000));
+  };
+  graph('a'.repeat(24), true);
+  graph('b'.repeat(24), false);
+  const old = path.join(dir, '.building-old123');
+  fs.mkdirSync(old);
+  fs.writeFileSync(path.join(old, 'model.onnx'), Buffer.alloc(50));
+  fs.mkdirSync(path.join(dir, '.building-now456'));
+  fs.mkdirSync(path.join(dir, 'my-folder'));
+  fs.writeFileSync(path.join(dir, 'c'.repeat(24)), 'a file named like a graph');
+  const now = Date.now();
+  const dayAgo = (now - 25 * 3600_000) / 1000;
+  fs.utimesSync(old, dayAgo, dayAgo);
+  assert.deepEqual(graphCacheUsage(dir, now), { dir, graphs: 2, bytes: 100 + 4000 + 100 + 4000 + 50, heldOnly: 100 + 100 + 4000 + 50 });
+  assert.deepEqual(clearGraphCache(dir, now), { dir, graphs: 2, bytes: 8250, heldOnly: 4250 });
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['.building-now456', 'c'.repeat(24), 'my-folder']);
+  assert.equal(fs.statSync(weights).size, 4000, "the model's own weights stay");
+  assert.deepEqual(graphCacheUsage(path.join(home, 'none')), { dir: path.join(home, 'none'), graphs: 0, bytes: 0, heldOnly: 0 });
 });
