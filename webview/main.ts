@@ -267,7 +267,8 @@ class App {
     const t = r.tasks[current];
     // A hand-made report may have thousands of layers: the table lists the first, the best and the last.
     const { shown, hidden } = scoreRows(t.layers.map((l) => l.layer), t.bestLayer);
-    return el('section', { section: 'scores' }, this.tableHead(names, current), el('div', { class: 'table-box' }, scoresTable(t, new Set(shown))), scoresFoot(t, hidden, names.length));
+    const table = el('div', { class: 'table-box' }, scoresTable(t, new Set(shown)));
+    return el('section', { section: 'scores' }, this.tableHead(names, current), table, scoresFoot(t, hidden, names.length));
   }
 
   /** The scores table's heading, with a task list where the report has more than one task. */
