@@ -135,21 +135,16 @@ export class OnnxModel {
     const g = this.modelFields.find((f) => f.num === MODEL.graph && f.wt === WireType.Len);
     if (!g) throw new OnnxParseError(`${src.label} has no graph; is it an ONNX model (.onnx)?`);
     this.irVersion = this.modelFields.find((f) => f.num === MODEL.irVersion)?.varint ?? 0;
-    this.opsets = this.modelFields
-      .filter((f) => f.num === MODEL.opsetImport && f.wt === WireType.Len)
-      .map((f) => {
-        const sub = parseFields(src, f.valStart, f.valEnd);
-        const d = sub.find((x) => x.num === 1);
-        return { domain: d ? fieldString(src, d) : '', version: sub.find((x) => x.num === 2)?.varint ?? 0 };
-      });
-    for (const f of this.modelFields) {
-      if (f.num !== MODEL.metadataProps || f.wt !== WireType.Len) continue;
-      const kv = parseFields(src, f.valStart, f.valEnd);
-      const k = kv.find((x) => x.num === 1);
-      const v = kv.find((x) => x.num === 2);
-      if (k) this.metadata.set(fieldString(src, k), v ? fieldString(src, v) : '');
-    }
+    this.opsets = opsetsOf(src, this.modelFields);
+    for (const [k, v] of metadataOf(src, this.modelFields)) this.metadata.set(k, v);
     this.graphFields = parseFields(src, g.valStart, g.valEnd);
+    this.graphName = this.readGraph();
+    for (const t of this.initializers.values()) this.byField.set(t.field.start, t);
+    for (const v of [...this.inputs, ...this.valueInfo]) this.byField.set(v.field.start, v);
+  }
+
+  /** Reads the graph's nodes, initializers, inputs, outputs and value infos into this model; returns the graph's name. */
+  private readGraph(): string {
     let name = '';
     for (const f of this.graphFields) {
       switch (f.num) {
@@ -171,13 +166,11 @@ export class OnnxModel {
           this.valueInfo.push(this.parseValueInfo(f));
           break;
         case GRAPH.name:
-          name = fieldString(src, f);
+          name = fieldString(this.src, f);
           break;
       }
     }
-    this.graphName = name;
-    for (const t of this.initializers.values()) this.byField.set(t.field.start, t);
-    for (const v of [...this.inputs, ...this.valueInfo]) this.byField.set(v.field.start, v);
+    return name;
   }
 
   /** Opens a model file without reading its weights. */
@@ -505,4 +498,28 @@ export function floatInitializer(name: string, values: number[], dims: number[] 
   const data = Buffer.alloc(4 * values.length);
   values.forEach((v, i) => data.writeFloatLE(v, 4 * i));
   return { name, dataType: DataType.FLOAT, dims, data };
+}
+
+/** The model's opset imports (domain "" is the default ONNX domain). */
+function opsetsOf(src: ByteSource, modelFields: Field[]): OpsetImport[] {
+  return modelFields
+    .filter((f) => f.num === MODEL.opsetImport && f.wt === WireType.Len)
+    .map((f) => {
+      const sub = parseFields(src, f.valStart, f.valEnd);
+      const d = sub.find((x) => x.num === 1);
+      return { domain: d ? fieldString(src, d) : '', version: sub.find((x) => x.num === 2)?.varint ?? 0 };
+    });
+}
+
+/** The model's metadata_props as key/value pairs, in file order (a key without a value reads as ""). */
+function metadataOf(src: ByteSource, modelFields: Field[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const f of modelFields) {
+    if (f.num !== MODEL.metadataProps || f.wt !== WireType.Len) continue;
+    const kv = parseFields(src, f.valStart, f.valEnd);
+    const k = kv.find((x) => x.num === 1);
+    const v = kv.find((x) => x.num === 2);
+    if (k) out.push([fieldString(src, k), v ? fieldString(src, v) : '']);
+  }
+  return out;
 }
