@@ -17,6 +17,7 @@ import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype, parseGraphSource } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
+import { limitFailure, limitsTooLow } from '../core/util/processLimits';
 import { formatOptimizeReport, formatProbeReport } from './format';
 import { claimedAccuracy } from '../core/commit/committed';
 import { parseCompensation } from '../core/compensate/mode';
@@ -421,6 +422,11 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(argv);
   if (typeof parsed === 'number') return parsed;
   const { job, out, quiet } = parsed;
+  const tooLow = limitsTooLow(job.type !== 'prune');
+  if (tooLow) {
+    process.stderr.write(`probescale: ${tooLow}\n`);
+    return 1;
+  }
   let target: string | undefined;
   try {
     target = preflight(job, out);
@@ -503,6 +509,12 @@ function failureStatus(e: unknown, stopSignal: StopSignal): number {
     return 128 + os.constants.signals[stopSignal];
   }
   const err = e instanceof Error ? e : new Error(String(e));
+  // A limit (ulimit -n, -v) shows up as whatever ran out first: the limit is what to name.
+  const limit = limitFailure(err);
+  if (limit) {
+    process.stderr.write(`probescale: ${limit}\n`);
+    return 1;
+  }
   if (isUserError(err)) {
     process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
     return 1;

@@ -10,14 +10,23 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { limitFailure, limitsTooLow, softLimit } from '../../../src/core/util/processLimits';
 import { fixture, repoRoot, tasksDir, tempDir } from '../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const sentlen = path.join(tasksDir, 'sentlen');
 const LIMITS = ['--limit-train', '40', '--limit-test', '10', '--c', '1', '--no-cache', '-q'];
+const hasLimits = softLimit('Max open files') !== undefined;
+const bash = ['/bin/bash', '/usr/bin/bash'].find((b) => fs.existsSync(b));
 
 function run(args: string[]): { status: number | null; stderr: string; stdout: string } {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+}
+
+/** The CLI under `ulimit <limit>` (set in bash, which then execs node). */
+function runLimited(limit: string, args: string[]): { status: number | null; stderr: string; stdout: string } {
+  const quoted = [process.execPath, cli, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return spawnSync(bash!, ['-c', `ulimit ${limit} && exec ${quoted}`], { encoding: 'utf8', timeout: 120_000 });
 }
 
 function assertNoStack(r: { stderr: string }): void {
@@ -57,4 +66,52 @@ test('a special token with an id past the embedding table is refused when the to
   assert.match(r.stderr, /gives its special tokens the token "\[CLS\]" with id 9000, but the model's word-embedding table has 4096 rows/);
   assert.doesNotMatch(r.stderr, /tokenising/, 'refused before any text is read');
   assertNoStack(r);
+});
+
+test('ulimit -f: a write past the file size limit is worded and leaves nothing (Node ignores SIGXFSZ)', { skip: !bash || !hasLimits ? 'needs bash and /proc/self/limits' : false }, () => {
+  const d = tempDir('ps-lim-');
+  const r = runLimited('-f 100', ['prune', fixture('tiny-bert'), '--layers', '0', '--out', path.join(d, 'out')]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /--out .*out: cannot be written: a file of it is larger than this process may write \(EFBIG\): the limit on file size is 102\.4 kB \(ulimit -f 100\)\. Nothing of it was left on disk\. Raise that limit \(ulimit -f unlimited\) and run again\./);
+  assert.deepEqual(fs.readdirSync(d), [], 'no folder and no temporary left');
+  const report = runLimited('-f 1', ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, ...LIMITS, '--out', path.join(d, 'r.json')]);
+  assert.equal(report.status, 1, report.stderr);
+  assert.match(report.stderr, /r\.json: cannot be written: a file of it is larger than this process may write \(EFBIG\): the limit on file size is 1\.0 kB/);
+  assert.deepEqual(fs.readdirSync(d), []);
+});
+
+test('ulimit -n below what a job needs is refused before any work (was: internal error, or advice to reinstall sharp)', { skip: !bash || !hasLimits ? 'needs bash and /proc/self/limits' : false }, () => {
+  for (const n of ['20', '24']) {
+    const r = runLimited(`-n ${n}`, ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, ...LIMITS]);
+    assert.equal(r.status, 1, `${n}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^probescale: the limit on open files is ${n} \\(ulimit -n\\); a job needs at least 64 .*Raise it \\(ulimit -n 1024\\)`));
+    assertNoStack(r);
+  }
+});
+
+test('ulimit -v below what Node reserves is refused before any work; prune, which tokenises nothing, still runs under 4 GB', { skip: !bash || !hasLimits ? 'needs bash and /proc/self/limits' : false }, () => {
+  const r = runLimited('-v 4000000', ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, ...LIMITS]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^probescale: the limit on address space is 3\.8 GiB \(ulimit -v 4000000\); this job needs at least 12\.0 GiB of it/);
+  assertNoStack(r);
+  const d = tempDir('ps-lim-');
+  const p = runLimited('-v 4000000', ['prune', fixture('tiny-bert'), '--layers', '0', '--out', path.join(d, 'out')]);
+  assert.equal(p.status, 0, p.stderr);
+});
+
+test('limits: read from /proc/self/limits; errors a limit causes later are named by it', () => {
+  const text = ['Limit                     Soft Limit           Hard Limit           Units', 'Max file size             102400               unlimited            bytes', 'Max open files            40                   4096                 files', 'Max address space         unlimited            unlimited            bytes', ''].join('\n');
+  assert.equal(softLimit('Max open files', text), 40);
+  assert.equal(softLimit('Max file size', text), 102400);
+  assert.equal(softLimit('Max address space', text), null);
+  assert.equal(limitsTooLow(true, text), 'the limit on open files is 40 (ulimit -n); a job needs at least 64 (Node, its worker thread, ONNX Runtime and the model\'s files each hold some), and fails below that with errors that do not say so. Raise it (ulimit -n 1024) and run again.');
+  assert.equal(limitsTooLow(true, text.replace(/files {12}40 /, 'files            4096 ')), undefined);
+  const emfile = Object.assign(new Error("EMFILE: too many open files, open '/m/onnx/model.onnx'"), { code: 'EMFILE' });
+  assert.match(limitFailure(emfile, text) ?? '', /^too many open files \(EMFILE\); the limit on open files is 40 \(ulimit -n\)\. Raise it/);
+  const wrapped = new Error('cannot load the tokenizer in /m: EMFILE: too many open files. Its tokenizer.json may be damaged');
+  assert.match(limitFailure(wrapped, text) ?? '', /too many open files/, 'found inside a message that blamed the files');
+  const oom = new RangeError('WebAssembly.instantiate(): Out of memory: Cannot allocate Wasm memory for new instance');
+  assert.equal(limitFailure(oom, text), undefined, 'no address-space limit: not blamed on one');
+  assert.match(limitFailure(oom, text.replace(/space {9}unlimited/, 'space         4096000000')) ?? '', /^out of memory under the limit on address space of 3\.8 GiB \(ulimit -v 4000000\)/);
+  assert.equal(limitFailure(new Error('something else'), text), undefined);
 });
