@@ -10,6 +10,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { jobFromArgs } from '../../../src/cli/main';
 import { limitFailure, limitsTooLow, softLimit } from '../../../src/core/util/processLimits';
 import { fixture, repoRoot, tasksDir, tempDir } from '../../helpers';
 
@@ -114,4 +115,38 @@ test('limits: read from /proc/self/limits; errors a limit causes later are named
   assert.equal(limitFailure(oom, text), undefined, 'no address-space limit: not blamed on one');
   assert.match(limitFailure(oom, text.replace(/space {9}unlimited/, 'space         4096000000')) ?? '', /^out of memory under the limit on address space of 3\.8 GiB \(ulimit -v 4000000\)/);
   assert.equal(limitFailure(new Error('something else'), text), undefined);
+});
+
+test('--candidates above the setting\'s 256 is refused naming the cost; 256 is taken', () => {
+  const base = ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.5', '--out', 'x'];
+  for (const n of ['257', '100000', '1e300']) assert.throws(() => jobFromArgs([...base, '--candidates', n]), new RegExp(`--candidates ${n}: give at most 256 \\(the setting probescale\\.candidates has the same limit\\)`));
+  const parsed = jobFromArgs([...base, '--candidates', '256']);
+  assert.ok(parsed !== 'help' && parsed.job.type === 'optimize' && parsed.job.candidates === 256);
+});
+
+test('a path with bytes that are not UTF-8 is named as such (was: "does not exist", or --out written under another name)', { skip: !bash ? 'needs bash' : false }, () => {
+  const d = tempDir('ps-lim-');
+  const task = Buffer.concat([Buffer.from(`${d}/task`), Buffer.from([0xff])]);
+  fs.mkdirSync(task);
+  for (const f of ['train.jsonl', 'test.jsonl']) fs.copyFileSync(path.join(sentlen, f), Buffer.concat([task, Buffer.from(`/${f}`)]));
+  const q = (a: string) => `'${a}'`;
+  const cmd = (tail: string) => `exec ${q(process.execPath)} ${q(cli)} ${tail}`;
+  const r = spawnSync(bash!, ['-c', cmd(`probe ${q(fixture('tiny-bert'))} --task "s=$(printf '${d}/task\\377')" ${LIMITS.join(' ')}`)], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /--task .*task\uFFFD: the path holds bytes that are not UTF-8 \(shown as \uFFFD\); Node reads the command line as UTF-8/);
+  const o = spawnSync(bash!, ['-c', cmd(`prune ${q(fixture('tiny-bert'))} --layers 0 --out "$(printf '${d}/out\\377')"`)], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(o.status, 1, o.stderr);
+  assert.match(o.stderr, /--out .*out\uFFFD: the path holds bytes that are not UTF-8 .* and the output would be written under another name/);
+  assert.deepEqual(fs.readdirSync(d, { encoding: 'buffer' }).map((b) => b.toString('latin1')), ['task\xff'], 'nothing written');
+});
+
+test('a task folder whose name ends in a space is read as named, not as the folder without the space', () => {
+  const d = tempDir('ps-lim-');
+  fs.cpSync(sentlen, path.join(d, 't '), { recursive: true });
+  fs.cpSync(path.join(tasksDir, 'bshift'), path.join(d, 't'), { recursive: true });
+  const r = run(['probe', fixture('tiny-bert'), '--task', `s=${path.join(d, 't ')}`, ...LIMITS.filter((a) => a !== '-q')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^s: 6 labels/m, 'sentlen (6 labels), not bshift (2)');
+  const spaced = run(['probe', fixture('tiny-bert'), '--task', `s= ${path.join(d, 't')}`, ...LIMITS.filter((a) => a !== '-q')]);
+  assert.match(spaced.stdout, /^s: 2 labels/m, 'spaces around a path that does not exist as typed are still dropped');
 });
