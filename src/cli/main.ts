@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../core/commit/atomicDir';
 import { optimizeCommandLine } from '../core/commandLine';
 import { describeProgress } from '../core/progress';
 import { reportFileText } from '../core/reportPaths';
-import { BadInputError, badValue, isCancelled, isUserError, messageIn, Param } from '../core/errors';
+import { BadInputError, badValue, isCancelled, isUserError, messageIn, Param, wordMessage } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
@@ -28,6 +28,7 @@ import { parseBaselines } from '../core/optimize/baselineNames';
 import { parseEmbeddingRank } from '../core/compensate/embeddingRank';
 import { parseUnseenTokens } from '../core/optimize/unseenTokens';
 import { isDecimal, shownValue } from '../core/util/decimal';
+import { expandHome } from '../core/util/homePath';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
@@ -142,15 +143,6 @@ function threadsFrom(v: string | undefined): number | undefined {
 function cacheDirFrom(v: Values): string | null {
   if (v['no-cache'] && v['cache-dir'] !== undefined) throw new BadInputError(`--cache-dir ${v['cache-dir']} with --no-cache: they disagree; pass one of them.`);
   return v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir());
-}
-
-/**
- * A path with its leading `~` or `~/` read as the home folder. The shell expands `~` only at the
- * start of a word, so `--out=~/m` and `--task s=~/data` reached us as written, and made a folder
- * named `~` in the working directory (which a later `rm -rf ~` would take for the home folder).
- */
-export function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') || (path.sep === '\\' && p.startsWith('~\\')) ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
 /** --strict-provider refuses a fallback, and auto is a list of fallbacks: together they would mean nothing. */
@@ -389,7 +381,7 @@ class ProgressLine {
   log(level: string, message: string): void {
     if (this.quiet && level === 'info') return;
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-    process.stderr.write(`${level === 'info' ? '' : level + ': '}${message}\n`);
+    process.stderr.write(`${level === 'info' ? '' : level + ': '}${wordMessage(message, cliFlag)}\n`);
   }
   done(): void {
     if (!this.quiet && process.stderr.isTTY) process.stderr.write('\r\x1b[K');

@@ -38,6 +38,8 @@ export const PARAM_WORDS = {
   widthScore: 'width score',
   embeddingRank: 'embedding rank',
   baselines: 'baselines',
+  cacheDir: 'feature cache folder',
+  noCache: 'feature cache off',
 } as const;
 export type Param = keyof typeof PARAM_WORDS;
 

@@ -27,6 +27,7 @@ export type ProgressEvent =
 export interface JobContext {
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
+  /** A message names parameters as `{{budget}}` tokens, as errors do (core/errors.ts): each host words them (wordMessage). */
   log?: (level: LogLevel, message: string) => void;
 }
 

@@ -2,7 +2,9 @@
  * Every setting ProbeScale reads, by key, and how they become the core's ProbeSettings.
  * package.json `contributes.configuration` declares the same keys; keep the two in step.
  */
+import * as path from 'path';
 import * as vscode from 'vscode';
+import { expandHome } from '../core/util/homePath';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
 import { BaselineChoice, parseBaselines } from '../core/optimize/baselineNames';
@@ -29,6 +31,8 @@ export const SettingKeys = {
   compensate: 'compensate',
   widthScore: 'widthScore',
   embeddingRank: 'embeddingRank',
+  cacheDir: 'cacheDir',
+  noCache: 'noCache',
 } as const;
 
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
@@ -88,7 +92,7 @@ const words = (allowed: readonly string[]) => `one of ${allowed.join(', ')}`;
  * Values the core cannot read fall back to the defaults rather than failing a job the user
  * started, and are returned in `unreadable` for the command to say so.
  */
-export function readProbeSettings(scope: vscode.Uri | undefined, cacheDir: string | null): SettingsRead<ProbeSettings> {
+export function readProbeSettings(scope: vscode.Uri | undefined, storage: string | null): SettingsRead<ProbeSettings> {
   const { read, unreadable } = settingReader(vscode.workspace.getConfiguration(SECTION, scope));
   const d = DEFAULT_SETTINGS;
   const settings: ProbeSettings = {
@@ -99,9 +103,24 @@ export function readProbeSettings(scope: vscode.Uri | undefined, cacheDir: strin
     batchSize: read(SettingKeys.batchSize, intIn(SETTING_RANGES.batchSize), d.batchSize, intWords(SETTING_RANGES.batchSize), String(d.batchSize)),
     limitTrain: read(SettingKeys.limitTrain, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
     limitTest: read(SettingKeys.limitTest, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
-    cacheDir,
+    cacheDir: featureCache(read, storage),
   };
   return { settings, unreadable };
+}
+
+/**
+ * Where features are cached: nowhere with `noCache`; else the folder `cacheDir` names (absolute,
+ * or from `~`), else `storage` (the extension's global storage, or null where it has none).
+ */
+function featureCache(read: ReturnType<typeof settingReader>['read'], storage: string | null): string | null {
+  if (read(SettingKeys.noCache, bool, false, 'true or false', 'false')) return null;
+  const folder: Parse<string | null> = (v) => {
+    if (typeof v !== 'string') return UNREADABLE;
+    if (v.trim() === '') return storage;
+    const p = expandHome(v);
+    return path.isAbsolute(p) ? path.resolve(p) : UNREADABLE;
+  };
+  return read(SettingKeys.cacheDir, folder, storage, "an absolute folder path (or one starting with ~/); empty for the extension's own storage", storage ?? 'no cache');
 }
 
 /** What "Optimize for a Parameter Budget" reads besides the probe settings. */

@@ -272,6 +272,26 @@ describe('ProbeScale extension', () => {
     }
   });
 
+  it('caches features where probescale.cacheDir says (a machine setting), and nowhere with probescale.noCache', async () => {
+    const config = vscode.workspace.getConfiguration('probescale');
+    const cache = path.join(ws, '.feature-cache-e2e');
+    const probe = () => api.runProbe({ modelDir, tasks: [task('sentlen')], settings: { limitTrain: 40, limitTest: 20, c: 1, provider: 'cpu' } });
+    // Machine scope: VS Code reads it from the user's settings only, never from a workspace's.
+    await config.update('cacheDir', cache, vscode.ConfigurationTarget.Global);
+    try {
+      assert.equal((await probe()).status, 'done');
+      assert.ok(fs.readdirSync(cache).length > 0, 'features were cached in the folder the setting names');
+      fs.rmSync(cache, { recursive: true, force: true });
+      await config.update('noCache', true, vscode.ConfigurationTarget.Global);
+      assert.equal((await probe()).status, 'done');
+      assert.equal(fs.existsSync(cache), false, 'nothing cached with probescale.noCache');
+    } finally {
+      await config.update('cacheDir', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('noCache', undefined, vscode.ConfigurationTarget.Global);
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
   it('treats a cancelled probe as cancelled, not as an error', async () => {
     const running = api.runProbe({
       modelDir,

@@ -512,7 +512,7 @@ export function requireCrossValidation(task: TaskData, folds: number): void {
   const counts = new Array<number>(task.labels.length).fill(0);
   for (const y of task.trainY) counts[y]++;
   const single = task.labels.filter((_, i) => counts[i] === 1);
-  const fix = 'Add training rows for it, or remove the label (and its test rows); --limit-train, when given, keeps only the first rows.';
+  const fix = 'Add training rows for it, or remove the label (and its test rows); {{limitTrain}}, when given, keeps only the first rows.';
   if (single.length > 0) {
     throw new DatasetError(
       `task "${task.name}" (${task.source}): label "${single[0]}" has only 1 training row${single.length > 1 ? ` (${single.length} of its ${task.labels.length} labels have 1)` : ''}; ` +

@@ -278,9 +278,9 @@ export class Extractor {
       if (warnedCache.has(job)) return;
       warnedCache.add(job);
       const errno = diskErrno(e);
-      if (errno === undefined) return ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir} (${(e as Error).message}); going on without it. Choose another --cache-dir or pass --no-cache.`);
-      const { reason, advice } = diskReason(errno, dir, { needed: bytes }, (where) => `choose a --cache-dir ${where}`, (e as NodeJS.ErrnoException).path);
-      ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir}: ${reason}; going on without it (no entry was left there). To cache features, ${advice}; or pass --no-cache.`);
+      if (errno === undefined) return ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir} (${(e as Error).message}); going on without it. Point {{cacheDir}} elsewhere, or turn the cache off ({{noCache}}).`);
+      const { reason, advice } = diskReason(errno, dir, { needed: bytes }, (where) => `point {{cacheDir}} to a folder ${where}`, (e as NodeJS.ErrnoException).path);
+      ctx.log?.('warn', `${label}: cannot write the feature cache in ${dir}: ${reason}; going on without it (no entry was left there). To cache features, ${advice}; or turn the cache off ({{noCache}}).`);
     }
   }
 }

@@ -77,7 +77,7 @@ export function embeddingOnly(empty: Measured, meter: RetentionMeter, targetRete
   // Below the whole-table floor (--embedding-rank) the embeddings-only candidate has the factorised table.
   const rank = empty.compensation?.embeddingRank;
   const what = rank === undefined ? 'The embedding output alone' : `The embedding output alone with the word table factorised to rank ${rank}`;
-  const use = rank === undefined ? 'Consider `probescale prune --layers ""`.' : 'It is among the candidates above.';
+  const use = rank === undefined ? 'Consider keeping no block: `probescale prune --layers ""`, or None in the side view\'s prune form.' : 'It is among the candidates above.';
   return {
     validation: empty.objective,
     test: empty.test!,

@@ -29,7 +29,7 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   // The classifiers pool and cut as committed, whatever was asked: the report records what they used.
   const used = committedPreprocessing(readConfig(dir), job.settings);
   if (used.pooling !== job.settings.pooling || used.maxLength !== job.settings.maxLength) {
-    ctx.log?.('info', `the committed classifiers pool ${used.pooling} and cut inputs at ${used.maxLength} tokens (config.json); the pooling ${job.settings.pooling} and max length ${job.settings.maxLength} given do not apply to them.`);
+    ctx.log?.('info', `the committed classifiers pool ${used.pooling} and cut inputs at ${used.maxLength} tokens (config.json); the {{pooling}} ${job.settings.pooling} and {{maxLength}} ${job.settings.maxLength} given do not apply to them.`);
   }
   const settings = { ...job.settings, ...used };
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from, log: ctx.log });

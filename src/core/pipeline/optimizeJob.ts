@@ -97,7 +97,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const { acc, ranks } = account;
   const budget = acceptBudget(job, account);
   if (budget >= acc.total) {
-    ctx.log?.('warn', `--budget ${job.budget} (${budget} parameters) is not below the model's ${acc.total}: every subset fits, so nothing is traded for size; the search still measures candidates and may keep fewer blocks if they score better. Give a fraction below 1 (e.g. 0.5) to make the model smaller.`);
+    ctx.log?.('warn', `{{budget}} ${job.budget} (${budget} parameters) is not below the model's ${acc.total}: every subset fits, so nothing is traded for size; the search still measures candidates and may keep fewer blocks if they score better. Give a fraction below 1 (e.g. 0.5) to make the model smaller.`);
   }
   const out = path.resolve(job.out);
   const tight = outputSpaceWarning(job.out, outputBound(info, Math.min(1, budget / acc.total), run.tasks.length));

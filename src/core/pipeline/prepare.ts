@@ -24,7 +24,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
     const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength, embeddingRows: graphVocabRows(info.model) });
     if (tokenizer.maxLength < settings.maxLength) {
       // The tokenizer cuts at the model's positions; the settings (and so every report) say what was used.
-      ctx.log?.('warn', `max length ${settings.maxLength} is beyond the ${tokenizer.maxLength} positions of ${info.dir}; inputs are cut at ${tokenizer.maxLength}, and the report records ${tokenizer.maxLength}.`);
+      ctx.log?.('warn', `{{maxLength}} ${settings.maxLength} is beyond the ${tokenizer.maxLength} positions of ${info.dir}; inputs are cut at ${tokenizer.maxLength}, and the report records ${tokenizer.maxLength}.`);
       settings.maxLength = tokenizer.maxLength;
     }
     const tasks: TaskData[] = [];

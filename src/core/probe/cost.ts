@@ -88,7 +88,7 @@ export function checkProbeCost(task: ProbedTask, dim: number, layers: number, cF
   if (seconds <= WARN_PROBE_SECONDS) return undefined;
   return (
     `task "${task.name}": ${what} makes ${probeFits(layers, cFixed)} fits (${cFixed ? '' : 'the C search and '}${layers} layers); expect at least ${formatDuration(seconds)} of probing, likely several times that. ` +
-    `${cFixed ? '' : `A fixed C (--c) skips the C search (${CV_FOLDS * DEFAULT_C_GRID.length} of the fits); `}fewer labels, or a training-row limit, shrink every fit.`
+    `${cFixed ? '' : `Fixing {{c}} skips the C search (${CV_FOLDS * DEFAULT_C_GRID.length} of the fits); `}fewer labels, or a training-row limit, shrink every fit.`
   );
 }
 

@@ -6,11 +6,13 @@
  * to the worker, which stops between batches.
  */
 import * as vscode from 'vscode';
-import { ProbeScaleError, isCancelled } from '../../core/errors';
+import { ProbeScaleError, isCancelled, wordMessage } from '../../core/errors';
 import { Job, JobContext, JobResult, JobRunner, LogLevel, ProgressEvent } from '../../core/jobs';
 import { describeOverall, describeProgress, JobProgress } from '../../core/progress';
 import { JobKind, ToWebview, assertNever } from '../../shared/protocol';
-import { errorMessage } from '../log';
+import { SHOW_LOG, errorMessage } from '../log';
+import { extensionWords } from '../paramWords';
+import { JobWarnings } from './jobWarnings';
 import { requireTrust } from '../trust';
 
 export type JobEvent = Extract<ToWebview, { type: 'job/progress' | 'job/done' }>;
@@ -36,6 +38,14 @@ interface Current {
   id: string;
   kind: JobKind;
   controller: AbortController;
+  /** Date.now() when it started. */
+  started: number;
+}
+
+/** What the overall progress is weighed by. */
+interface JobShape {
+  tasks: number;
+  compensate: boolean;
 }
 
 export class JobManager implements vscode.Disposable {
@@ -92,71 +102,84 @@ export class JobManager implements vscode.Disposable {
     return this.track(kind, title, what, { tasks: 1, compensate: false }, work);
   }
 
-  private async track<T>(kind: JobKind, title: string, what: string, shape: { tasks: number; compensate: boolean }, work: (ctx: JobContext) => Promise<T>): Promise<JobOutcome<T>> {
+  private async track<T>(kind: JobKind, title: string, what: string, shape: JobShape, work: (ctx: JobContext) => Promise<T>): Promise<JobOutcome<T>> {
     // The one door every job passes: in restricted mode no worker starts and no model loads.
     requireTrust(this.isTrusted(), `the ${kind} job`);
     if (this.current) throw new JobBusyError(this.current.kind);
-    const current: Current = { id: `job-${this.nextId++}`, kind, controller: new AbortController() };
+    const current: Current = { id: `job-${this.nextId++}`, kind, controller: new AbortController(), started: Date.now() };
     this.current = current;
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, true);
-    const { id, controller } = current;
-    this.log.info(`${kind} job ${id} started: ${what}`);
-    const started = Date.now();
+    this.log.info(`${kind} job ${current.id} started: ${what}`);
+    const warnings = new JobWarnings(kind, (text) => this.notify(text));
+    const log = (level: LogLevel, template: string) => this.workerLog(level, wordMessage(template, extensionWords), warnings);
     try {
-      return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-        async (progress, token) => {
-          const sub = token.onCancellationRequested(() => controller.abort());
-          let lastAt = 0;
-          let lastMessage = '';
-          const tracker = new JobProgress(kind, shape.tasks, started, { compensate: shape.compensate });
-          const onProgress = (e: ProgressEvent) => {
-            if (e.kind === 'log') return this.workerLog(e.level, e.message);
-            const { message, fraction: stageFraction } = describeProgress(e);
-            const overall = tracker.update(e);
-            const now = Date.now();
-            const final = stageFraction === 1 || e.kind === 'stage';
-            if (!final && now - lastAt < PROGRESS_INTERVAL_MS) return;
-            lastAt = now;
-            if (message !== lastMessage) progress.report({ message: `${message} (${Math.round(100 * overall.fraction)} % overall)` });
-            lastMessage = message;
-            this.lastProgress = { type: 'job/progress', jobId: id, job: kind, message, fraction: overall.fraction, overall: describeOverall(overall) };
-            this.events.fire(this.lastProgress);
-          };
-          try {
-            this.events.fire({ type: 'job/progress', jobId: id, job: kind, message: 'starting…', fraction: null, overall: 'starting' });
-            const result = await work({ signal: controller.signal, onProgress, log: (l, m) => this.workerLog(l, m) });
-            const secs = ((Date.now() - started) / 1000).toFixed(1);
-            this.log.info(`${kind} job ${id} finished in ${secs} s`);
-            this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'done', message: `${kind} finished in ${secs} s` });
-            return { status: 'done', result };
-          } catch (e) {
-            if (isCancelled(e)) {
-              this.log.info(`${kind} job ${id} cancelled`);
-              this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'cancelled', message: `${kind} cancelled` });
-              return { status: 'cancelled' };
-            }
-            this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'failed', message: errorMessage(e) });
-            throw e;
-          } finally {
-            sub.dispose();
-          }
-        },
-      );
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+        const sub = token.onCancellationRequested(() => current.controller.abort());
+        try {
+          const onProgress = this.progressHandler(current, shape, progress, log);
+          return await this.settle(current, () => work({ signal: current.controller.signal, onProgress, log }));
+        } finally {
+          sub.dispose();
+        }
+      });
     } finally {
+      warnings.finish();
       this.current = undefined;
       this.lastProgress = undefined;
       void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, false);
     }
   }
 
-  private workerLog(level: LogLevel, message: string): void {
+  /** Progress to the notification (a new message at most every 100 ms, and every stage's end) and to the view; log events to the log. */
+  private progressHandler(current: Current, shape: JobShape, progress: vscode.Progress<{ message?: string }>, log: (level: LogLevel, template: string) => void): (e: ProgressEvent) => void {
+    const { id, kind } = current;
+    const tracker = new JobProgress(kind, shape.tasks, current.started, { compensate: shape.compensate });
+    let lastAt = 0;
+    let lastMessage = '';
+    return (e) => {
+      if (e.kind === 'log') return log(e.level, e.message);
+      const { message, fraction: stageFraction } = describeProgress(e);
+      const overall = tracker.update(e);
+      const now = Date.now();
+      const final = stageFraction === 1 || e.kind === 'stage';
+      if (!final && now - lastAt < PROGRESS_INTERVAL_MS) return;
+      lastAt = now;
+      if (message !== lastMessage) progress.report({ message: `${message} (${Math.round(100 * overall.fraction)} % overall)` });
+      lastMessage = message;
+      this.lastProgress = { type: 'job/progress', jobId: id, job: kind, message, fraction: overall.fraction, overall: describeOverall(overall) };
+      this.events.fire(this.lastProgress);
+    };
+  }
+
+  /** Runs the job and tells the log and the view how it ended: done, cancelled (not an error), or failed (rethrown for the caller to report). */
+  private async settle<T>(current: Current, run: () => Promise<T>): Promise<JobOutcome<T>> {
+    const { id, kind } = current;
+    try {
+      this.events.fire({ type: 'job/progress', jobId: id, job: kind, message: 'starting…', fraction: null, overall: 'starting' });
+      const result = await run();
+      const secs = ((Date.now() - current.started) / 1000).toFixed(1);
+      this.log.info(`${kind} job ${id} finished in ${secs} s`);
+      this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'done', message: `${kind} finished in ${secs} s` });
+      return { status: 'done', result };
+    } catch (e) {
+      if (isCancelled(e)) {
+        this.log.info(`${kind} job ${id} cancelled`);
+        this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'cancelled', message: `${kind} cancelled` });
+        return { status: 'cancelled' };
+      }
+      this.events.fire({ type: 'job/done', jobId: id, job: kind, outcome: 'failed', message: errorMessage(e) });
+      throw e;
+    }
+  }
+
+  private workerLog(level: LogLevel, message: string, warnings: JobWarnings): void {
     switch (level) {
       case 'info':
         this.log.info(message);
         break;
       case 'warn':
         this.log.warn(message);
+        warnings.add(message);
         break;
       case 'error':
         this.log.error(message);
@@ -164,6 +187,12 @@ export class JobManager implements vscode.Disposable {
       default:
         assertNever(level, 'log level');
     }
+  }
+
+  private notify(text: string): void {
+    void vscode.window.showWarningMessage(text, SHOW_LOG).then((choice) => {
+      if (choice === SHOW_LOG) this.log.show(true);
+    });
   }
 
   private ensureRunner(): JobRunner {

@@ -167,7 +167,7 @@ test('a feature cache on a full or read-only disk warns once, naming the folder,
     const w = warnings(r.stderr);
     assert.equal(w.length, 1, r.stderr);
     assert.ok(w[0].includes(`cannot write the feature cache in ${cache}: the disk is full (ENOSPC): it needs `), w[0]);
-    assert.match(w[0], /going on without it .*; or pass --no-cache\.$/);
+    assert.match(w[0], /going on without it .*; or turn the cache off \(--no-cache\)\.$/);
   });
   await onDisk(
     '64k',

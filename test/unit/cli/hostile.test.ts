@@ -155,7 +155,7 @@ const cases: Case[] = [
     name: '--max-length beyond the model positions is recorded as what was used',
     args: (d) => probe(fixture('tiny-bert'), '--max-length', '100000', '--out', path.join(d, 'r.json')),
     code: 0,
-    stderr: /max length 100000 is beyond the 128 positions of .*; inputs are cut at 128, and the report records 128/,
+    stderr: /--max-length 100000 is beyond the 128 positions of .*; inputs are cut at 128, and the report records 128/,
     after: (d) => assert.equal(JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8')).settings.maxLength, 128),
   },
   // Outputs and the source
@@ -234,7 +234,7 @@ const cases: Case[] = [
       return ['eval', out, '--task', `s=${sentlen}`, '--limit-test', '10', '--no-cache', '--pooling', 'first', '--max-length', '8', '--out', path.join(d, 'r.json')];
     },
     code: 0,
-    stderr: /the committed classifiers pool mean and cut inputs at 128 tokens \(config\.json\); the pooling first and max length 8 given do not apply to them/,
+    stderr: /the committed classifiers pool mean and cut inputs at 128 tokens \(config\.json\); the --pooling first and --max-length 8 given do not apply to them/,
     after: (d) => {
       const r = JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8'));
       assert.deepEqual([r.settings.pooling, r.settings.maxLength, r.tasks.s.pooling], ['mean', 128, 'mean']);

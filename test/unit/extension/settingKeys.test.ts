@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { installVscodeStub, silentLog, vscodeStub } from '../../vscodeStub';
 import { parseEmbeddingRank } from '../../../src/core/compensate/embeddingRank';
@@ -118,4 +119,33 @@ test('the probe command says unreadable settings once, in the log and one warnin
   setSettings({});
   await runProbe(services, { modelDir: '/m', tasks: [] });
   assert.deepEqual(toasts, [], 'nothing to say, nothing shown');
+});
+
+test('probescale.cacheDir and probescale.noCache: where features are cached, as --cache-dir and --no-cache say', async () => {
+  const { readProbeSettings } = await import('../../../src/extension/settingKeys');
+  const storage = path.join(path.sep, 'storage', 'features');
+  const cacheOf = (values: Record<string, unknown>) => {
+    setSettings(values);
+    const r = readProbeSettings(undefined, storage);
+    return { dir: r.settings.cacheDir, unreadable: r.unreadable.map((u) => `${u.key} ${JSON.stringify(u.value)} → ${u.used}`) };
+  };
+  assert.deepEqual(cacheOf({}), { dir: storage, unreadable: [] }, "unset: the extension's own storage");
+  assert.deepEqual(cacheOf({ cacheDir: '  ' }), { dir: storage, unreadable: [] }, 'empty: the same');
+  assert.deepEqual(cacheOf({ cacheDir: '/big/disk/../cache' }), { dir: path.resolve('/big/cache'), unreadable: [] });
+  assert.deepEqual(cacheOf({ cacheDir: '~/pc' }), { dir: path.join(os.homedir(), 'pc'), unreadable: [] }, 'a leading ~ is the home folder, as the shell reads it');
+  // A relative path would land wherever the extension host's working folder happens to be.
+  assert.deepEqual(cacheOf({ cacheDir: 'cache' }), { dir: storage, unreadable: [`cacheDir "cache" → ${storage}`] });
+  assert.deepEqual(cacheOf({ cacheDir: 7 }), { dir: storage, unreadable: [`cacheDir 7 → ${storage}`] });
+  assert.deepEqual(cacheOf({ noCache: true, cacheDir: '/big/cache' }), { dir: null, unreadable: [] }, 'off wins, as nothing is written anywhere');
+  assert.deepEqual(cacheOf({ noCache: 'yes' }), { dir: storage, unreadable: ['noCache "yes" → false'] });
+  setSettings({ cacheDir: 'rel' });
+  assert.deepEqual(readProbeSettings(undefined, null).settings.cacheDir, null, 'no storage (no global storage folder): no cache');
+});
+
+test("package.json declares the cache settings with the scopes a path needs: a workspace cannot point the cache elsewhere", () => {
+  const props = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).contributes.configuration.properties;
+  assert.equal(props['probescale.cacheDir'].scope, 'machine');
+  assert.equal(props['probescale.cacheDir'].default, '');
+  assert.equal(props['probescale.noCache'].type, 'boolean');
+  assert.equal(props['probescale.noCache'].default, false);
 });

@@ -186,7 +186,7 @@ test('a feature cache entry the disk cuts short is warned about once, left nowhe
     await ex.extract(task.test, 'test', { log });
     await ex.release();
     assert.equal(logs.length, 1, JSON.stringify(logs));
-    assert.match(logs[0], new RegExp(`^train: cannot write the feature cache in ${cacheDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the disk is full \\(ENOSPC\\): it needs [\\d.]+ kB, .* free there; going on without it \\(no entry was left there\\)\\. To cache features, free .* on that disk, or choose a --cache-dir on another disk; or pass --no-cache\\.$`));
+    assert.match(logs[0], new RegExp(`^train: cannot write the feature cache in ${cacheDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the disk is full \\(ENOSPC\\): it needs [\\d.]+ kB, .* free there; going on without it \\(no entry was left there\\)\\. To cache features, free .* on that disk, or point \\{\\{cacheDir\\}\\} to a folder on another disk; or turn the cache off \\(\\{\\{noCache\\}\\}\\)\\.$`));
     assert.deepEqual(fs.readdirSync(cacheDir), [], 'no entry, whole or cut short, and no temporary');
     m.mock.restore();
     const again = await Extractor.create(info, tok, { poolings: ['mean'], cosine: true, cacheDir });

@@ -81,7 +81,7 @@ test('a cache folder that is a file, or an entry that is a folder, is warned abo
     assert.deepEqual(got.pooled.mean, expected.pooled.mean);
     assert.equal(logs.length, 1, `one warning for the run: ${JSON.stringify(logs)}`);
     assert.equal(logs[0][0], 'warn');
-    assert.match(logs[0][1], new RegExp(`cannot write the feature cache in ${fileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(.*\\); going on without it\\. Choose another --cache-dir or pass --no-cache`));
+    assert.match(logs[0][1], new RegExp(`cannot write the feature cache in ${fileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(.*\\); going on without it\\. Point \\{\\{cacheDir\\}\\} elsewhere, or turn the cache off \\(\\{\\{noCache\\}\\}\\)`));
     assert.equal(fs.readFileSync(fileDir, 'utf8'), 'x', 'the file is left as it was');
     await ex.release();
     // An entry's path is a folder (someone put one there): left alone, warned about, the run goes on.

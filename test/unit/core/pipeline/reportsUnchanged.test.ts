@@ -25,6 +25,9 @@ const ADDED = new Set(['graphFrom', 'search', 'heuristics', 'checksums', 'integr
 const isAddedRule = (x: unknown) => (x as { rule?: unknown } | null)?.rule === 'heuristic';
 const ADDED_RULE_TEXT = /; heuristic \d+\.\d %, ≥ best heuristic in \d+ % of repeats/g;
 
+/** Wording changed after e8d4edd (the thirteenth session: the advice names the side view too, not the CLI alone). */
+const reworded = (s: string) => s.replace('Consider `probescale prune --layers ""`.', 'Consider keeping no block: `probescale prune --layers ""`, or None in the side view\'s prune form.');
+
 /** A simulation's best rule among the rules e8d4edd had (the first with the highest held-out accuracy). */
 function bestOfOldRules(sim: { rules: { rule: string; heldOutAccuracy: number }[] }): string {
   return sim.rules.filter((r) => !isAddedRule(r)).reduce((b, x) => (x.heldOutAccuracy > b.heldOutAccuracy + 1e-12 ? x : b)).rule;
@@ -32,6 +35,7 @@ function bestOfOldRules(sim: { rules: { rule: string; heldOutAccuracy: number }[
 
 function comparable(v: unknown): unknown {
   if (Array.isArray(v)) return v.filter((x) => !isAddedRule(x)).map(comparable);
+  if (typeof v === 'string') return reworded(v);
   if (v === null || typeof v !== 'object') return v;
   const o = 'best' in v && 'rules' in v && Array.isArray(v.rules) ? { ...v, best: bestOfOldRules(v as Parameters<typeof bestOfOldRules>[0]) } : v;
   return Object.fromEntries(Object.entries(o).filter(([k]) => !VARYING.has(k) && !ADDED.has(k)).map(([k, x]) => [k, comparable(x)]));
@@ -48,7 +52,7 @@ function maskText(text: string, out: string): string {
     .join('<out>')
     .split('\n')
     .filter((l) => !/latency|^Source: |^probescale optimize /.test(l))
-    .map((l) => l.replace(ADDED_RULE_TEXT, '').replace(', and heuristic: the published heuristic best in cross-validation)', ')'))
+    .map((l) => reworded(l).replace(ADDED_RULE_TEXT, '').replace(', and heuristic: the published heuristic best in cross-validation)', ')'))
     // Added after e8d4edd: eval of a committed folder says it scores as its report claims (a differing claim still shows).
     .map((l) => l.replace(/^( {2}final \(as shipped\): .*) \(as committed\)$/, '$1'))
     // config.json records the source folder's absolute path, so its size depends on where the repository lies.

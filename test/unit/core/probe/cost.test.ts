@@ -47,7 +47,7 @@ test('10,000 labels of 2 rows are refused when the task is loaded, naming the me
 test('a task of many labels that fits is warned about with its least probing time; a usual task is not', async () => {
   const slow = await prepareLog(manyLabels(2_000, 4));
   assert.equal(slow.length, 1);
-  assert.match(slow[0], /^task "k": a 2,000-way probe over 8,000 training rows \(4 per label\) and 32 features makes 65 fits \(the C search and 5 layers\); expect at least about \d+ min of probing, likely several times that\. A fixed C \(--c\) skips the C search \(30 of the fits\)/);
+  assert.match(slow[0], /^task "k": a 2,000-way probe over 8,000 training rows \(4 per label\) and 32 features makes 65 fits \(the C search and 5 layers\); expect at least about \d+ min of probing, likely several times that\. Fixing \{\{c\}\} skips the C search \(30 of the fits\)/);
   const fixedC = await prepareLog(manyLabels(2_000, 4), { ...DEFAULT_SETTINGS, c: 1 });
   assert.match(fixedC[0], /makes 35 fits \(5 layers\); expect at least .* fewer labels, or a training-row limit, shrink every fit\.$/);
   assert.deepEqual(await prepareLog(path.join(tasksDir, 'sentlen')), []);
