@@ -97,13 +97,13 @@ function int(v: string | undefined, flag: string, min: number, max?: number): nu
 /**
  * --candidates, in the range of the probescale.candidates setting. Each candidate is measured for
  * real and each local-search round measures as many again: on roberta-mini (12 blocks, budget 0.5,
- * 40 training rows) the default 8 took 30 s, and 100000 planned 794 and had measured 65 after
- * 12 minutes.
+ * 40 training rows) the default 8 took 30 s, and 100000 planned 794 and had measured 123 after
+ * 6 minutes.
  */
 function candidatesFrom(v: string | undefined): number {
   const n = int(v, 'candidates', 1);
   const { max } = SETTING_RANGES.candidates;
-  if (n !== undefined && n > max) throw new BadInputError(`--candidates ${shownValue(v ?? '')}: give at most ${max} (the setting probescale.candidates has the same limit). Each candidate is measured for real and each round of the local search measures as many again, so a large count runs for hours (roberta-mini at --budget 0.5: 794 candidates planned, 65 measured in 12 minutes, where the default ${DEFAULT_CANDIDATES} takes 30 s); more rarely picks better.`);
+  if (n !== undefined && n > max) throw new BadInputError(`--candidates ${shownValue(v ?? '')}: give at most ${max} (the setting probescale.candidates has the same limit). Each candidate is measured for real and each round of the local search measures as many again, so a large count runs long (roberta-mini at --budget 0.5: 794 candidates planned, 123 measured in 6 minutes, where the default ${DEFAULT_CANDIDATES} takes 30 s); more rarely picks better.`);
   return n ?? DEFAULT_CANDIDATES;
 }
 
