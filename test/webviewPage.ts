@@ -107,6 +107,14 @@ export async function openWebview(entry: 'main' | 'report/main', state?: unknown
   return page;
 }
 
+/** Picks `value` in the select `id`, as a user does, then lets the page's promises settle. */
+export async function choose(page: WebviewPage, id: string, value: string): Promise<void> {
+  const s = page.root.byId(id)!;
+  s.value = value;
+  s.dispatch('change');
+  await new Promise((r) => setImmediate(r));
+}
+
 function textOf(e: FakeElement | FakeText): string {
   if (e instanceof FakeText) return e.data;
   if (e instanceof FakeSvg) return e.markup.replace(/<[^>]*>/g, ' ');

@@ -14,12 +14,13 @@ import {
   PointElement,
   Tooltip,
   type ChartDataset,
+  type ChartOptions,
   type PointStyle,
 } from 'chart.js';
 import type { ReportData } from '../src/shared/protocol';
 import { shortName } from '../src/shared/bounded';
 import { pct } from './format';
-import { accuracySeries, relevanceBars } from './selection';
+import { accuracySeries, relevanceBars, type AccuracySeries } from './selection';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -60,6 +61,73 @@ function scaleStyle(theme: Theme) {
   return { ticks: { color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 } }, grid: { color: theme.grid }, border: { color: theme.grid } };
 }
 
+type AccuracyTask = AccuracySeries['tasks'][number];
+type LineData = ChartDataset<'line', (number | null)[]>;
+
+/** One task's line in `color`: the best layer drawn as a larger diamond. */
+function taskLine(t: AccuracyTask, labels: string[], color: string): LineData {
+  const isBest = labels.map((_, j) => j === t.best);
+  return {
+    label: shortName(t.name),
+    data: t.values.map((v) => (v === null ? null : 100 * v)),
+    borderColor: color,
+    backgroundColor: color,
+    borderWidth: 2,
+    pointRadius: isBest.map((b) => (b ? 6 : 2)),
+    pointHoverRadius: isBest.map((b) => (b ? 7 : 4)),
+    pointStyle: isBest.map((b): PointStyle => (b ? 'rectRot' : 'circle')),
+    tension: 0,
+  };
+}
+
+/** One task's majority baseline, dashed in `color` (left out of the legend by its " majority" suffix). */
+function majorityLine(t: AccuracyTask, labels: string[], color: string): LineData {
+  return {
+    label: `${shortName(t.name)} majority`,
+    data: labels.map(() => 100 * t.majority),
+    borderColor: color,
+    borderWidth: 1,
+    borderDash: [5, 4],
+    pointRadius: 0,
+    pointHoverRadius: 0,
+  };
+}
+
+/** Each task's line, followed by its majority baseline where the report has one. */
+function accuracyDatasets(series: AccuracySeries, theme: Theme): LineData[] {
+  return series.tasks.flatMap((t, i) => {
+    const color = theme.series[i % theme.series.length];
+    const line = taskLine(t, series.labels, color);
+    return Number.isFinite(t.majority) ? [line, majorityLine(t, series.labels, color)] : [line];
+  });
+}
+
+/** The accuracy chart's options: layer axis (saying how many layers a point averages), percent axis, legend and tooltip. */
+function accuracyOptions(series: AccuracySeries, theme: Theme): ChartOptions<'line'> {
+  const s = scaleStyle(theme);
+  return {
+    animation: false,
+    maintainAspectRatio: false,
+    interaction: { mode: 'index', intersect: false },
+    scales: {
+      x: { ...s, title: { display: true, text: series.width > 1 ? `layer (0 = embeddings; mean of ${series.width} layers a point)` : 'layer (0 = embeddings)', color: theme.foreground } },
+      y: { ...s, grace: '5%', ticks: { ...s.ticks, callback: (v) => `${v} %` } },
+    },
+    plugins: {
+      legend: {
+        labels: {
+          color: theme.foreground,
+          boxWidth: 12,
+          boxHeight: 2,
+          font: { family: theme.font, size: theme.fontSize - 1 },
+          filter: (item) => !item.text.endsWith(' majority'),
+        },
+      },
+      tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${(ctx.parsed.y ?? 0).toFixed(1)} %` } },
+    },
+  };
+}
+
 export class AccuracyChart {
   private chart: Chart<'line', (number | null)[], string> | undefined;
 
@@ -68,60 +136,11 @@ export class AccuracyChart {
   /** Draws accuracySeries(report): a bounded number of tasks and points, whatever the report holds. */
   update(report: ReportData, theme: Theme): void {
     const series = accuracySeries(report);
-    const datasets: ChartDataset<'line', (number | null)[]>[] = [];
-    series.tasks.forEach((t, i) => {
-      const name = shortName(t.name);
-      const color = theme.series[i % theme.series.length];
-      const isBest = series.labels.map((_, j) => j === t.best);
-      datasets.push({
-        label: name,
-        data: t.values.map((v) => (v === null ? null : 100 * v)),
-        borderColor: color,
-        backgroundColor: color,
-        borderWidth: 2,
-        pointRadius: isBest.map((b) => (b ? 6 : 2)),
-        pointHoverRadius: isBest.map((b) => (b ? 7 : 4)),
-        pointStyle: isBest.map((b): PointStyle => (b ? 'rectRot' : 'circle')),
-        tension: 0,
-      });
-      if (Number.isFinite(t.majority)) {
-        datasets.push({
-          label: `${name} majority`,
-          data: series.labels.map(() => 100 * t.majority),
-          borderColor: color,
-          borderWidth: 1,
-          borderDash: [5, 4],
-          pointRadius: 0,
-          pointHoverRadius: 0,
-        });
-      }
-    });
-    const s = scaleStyle(theme);
     if (this.chart) this.chart.destroy();
     this.chart = new Chart<'line', (number | null)[], string>(this.canvas, {
       type: 'line',
-      data: { labels: series.labels, datasets },
-      options: {
-        animation: false,
-        maintainAspectRatio: false,
-        interaction: { mode: 'index', intersect: false },
-        scales: {
-          x: { ...s, title: { display: true, text: series.width > 1 ? `layer (0 = embeddings; mean of ${series.width} layers a point)` : 'layer (0 = embeddings)', color: theme.foreground } },
-          y: { ...s, grace: '5%', ticks: { ...s.ticks, callback: (v) => `${v} %` } },
-        },
-        plugins: {
-          legend: {
-            labels: {
-              color: theme.foreground,
-              boxWidth: 12,
-              boxHeight: 2,
-              font: { family: theme.font, size: theme.fontSize - 1 },
-              filter: (item) => !item.text.endsWith(' majority'),
-            },
-          },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${(ctx.parsed.y ?? 0).toFixed(1)} %` } },
-        },
-      },
+      data: { labels: series.labels, datasets: accuracyDatasets(series, theme) },
+      options: accuracyOptions(series, theme),
     });
   }
 

@@ -4,7 +4,7 @@
  * src/shared/protocol.ts) and to the component library only through ./toolkit.
  */
 import { explain, GLOSSARY, GlossaryKey } from '../src/shared/glossary';
-import { assertNever, type JobKind, type Method, type Params, type PruneOutcome, type ReportData, type Result, type ToWebview } from '../src/shared/protocol';
+import { assertNever, type JobKind, type Method, type Params, type PruneOutcome, type ReportData, type Result, type TaskData, type ToWebview } from '../src/shared/protocol';
 import { AccuracyChart, InfluenceChart, readTheme } from './charts';
 import { el } from './dom';
 import { renderEvaluation } from './evalSection';
@@ -265,53 +265,29 @@ class App {
     const names = Object.keys(r.tasks);
     const current = this.state.tableTask && r.tasks[this.state.tableTask] ? this.state.tableTask : names[0];
     const t = r.tasks[current];
-    const head = el('div', { class: 'section-head' }, el('h3', { text: 'Scores' }));
-    if (names.length > 1) {
-      // The first TASK_CHOICES tasks and the one shown; the report editor's heatmap has every task.
-      const choices = names.slice(0, TASK_CHOICES);
-      if (!choices.includes(current)) choices.push(current);
-      head.append(
-        ui.dropdown(
-          choices.map((n) => ({ value: n, label: shortName(n) })),
-          current,
-          (v) => {
-            this.state.tableTask = v;
-            this.save();
-            this.render();
-          },
-          'Task shown in the table',
-        ),
-      );
-    } else {
-      head.append(el('span', { class: 'hint', text: shortName(current) }));
-    }
-    const table = el('table', { id: 'scores' });
-    table.append(
-      el('thead', {}, el('tr', {}, el('th', { text: 'layer' }), el('th', { text: 'acc %' }), el('th', { text: 'F1 %' }), el('th', { text: 'sel', title: explain('selectivity') }))),
-    );
-    const body = el('tbody');
     // A hand-made report may have thousands of layers: the table lists the first, the best and the last.
     const { shown, hidden } = scoreRows(t.layers.map((l) => l.layer), t.bestLayer);
-    const listed = new Set(shown);
-    for (const l of t.layers) {
-      if (!listed.has(l.layer)) continue;
-      const best = l.layer === t.bestLayer;
-      const row = el(
-        'tr',
-        { class: best ? 'best' : '' },
-        el('td', { text: `${l.layer}${best ? ' ◆' : ''}` }),
-        el('td', { text: pct(l.accuracy) }),
-        el('td', { text: pct(l.macroF1) }),
-        el('td', { text: points(l.selectivity) }),
-      );
-      body.append(row);
+    const table = el('div', { class: 'table-box' }, scoresTable(t, new Set(shown)));
+    return el('section', { section: 'scores' }, this.tableHead(names, current), table, scoresFoot(t, hidden, names.length));
+  }
+
+  /** The scores table's heading, with a task list where the report has more than one task. */
+  private tableHead(names: string[], current: string): HTMLElement {
+    const head = el('div', { class: 'section-head' }, el('h3', { text: 'Scores' }));
+    if (names.length <= 1) {
+      head.append(el('span', { class: 'hint', text: shortName(current) }));
+      return head;
     }
-    table.append(body);
-    const more =
-      (hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '') +
-      (names.length > TASK_CHOICES ? ` · the task list offers ${TASK_CHOICES} of ${names.length.toLocaleString('en-US')} tasks (the report editor's heatmap has every task)` : '');
-    const foot = el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
-    return el('section', { section: 'scores' }, head, el('div', { class: 'table-box' }, table), foot);
+    // The first TASK_CHOICES tasks and the one shown; the report editor's heatmap has every task.
+    const choices = names.slice(0, TASK_CHOICES);
+    if (!choices.includes(current)) choices.push(current);
+    const onChange = (v: string) => {
+      this.state.tableTask = v;
+      this.save();
+      this.render();
+    };
+    head.append(ui.dropdown(choices.map((n) => ({ value: n, label: shortName(n) })), current, onChange, 'Task shown in the table'));
+    return head;
   }
 
   private renderParams(r: ReportData): HTMLElement {
@@ -546,4 +522,30 @@ function renderTerms(keys: GlossaryKey[]): HTMLElement {
   const list = el('dl');
   for (const k of keys) list.append(el('dt', { text: GLOSSARY[k].term }), el('dd', { text: GLOSSARY[k].text }));
   return el('details', { class: 'terms', section: 'terms' }, el('summary', { text: `What ${keys.map((k) => GLOSSARY[k].term.replace(/ \(.*\)$/, '')).join(', ')} mean` }), list);
+}
+
+/** The listed layers of one task, one row each: accuracy, macro F1 and selectivity, the best layer marked. */
+function scoresTable(t: TaskData, listed: Set<number>): HTMLElement {
+  const table = el('table', { id: 'scores' });
+  table.append(
+    el('thead', {}, el('tr', {}, el('th', { text: 'layer' }), el('th', { text: 'acc %' }), el('th', { text: 'F1 %' }), el('th', { text: 'sel', title: explain('selectivity') }))),
+  );
+  const body = el('tbody');
+  for (const l of t.layers) {
+    if (!listed.has(l.layer)) continue;
+    const best = l.layer === t.bestLayer;
+    body.append(
+      el('tr', { class: best ? 'best' : '' }, el('td', { text: `${l.layer}${best ? ' ◆' : ''}` }), el('td', { text: pct(l.accuracy) }), el('td', { text: pct(l.macroF1) }), el('td', { text: points(l.selectivity) })),
+    );
+  }
+  table.append(body);
+  return table;
+}
+
+/** The line under the scores table: the task's data, and what the table and task list leave out. */
+function scoresFoot(t: TaskData, hidden: number, taskCount: number): HTMLElement {
+  const more =
+    (hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '') +
+    (taskCount > TASK_CHOICES ? ` · the task list offers ${TASK_CHOICES} of ${taskCount.toLocaleString('en-US')} tasks (the report editor's heatmap has every task)` : '');
+  return el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
 }

@@ -29,6 +29,8 @@ import { parseEmbeddingRank } from '../core/compensate/embeddingRank';
 import { parseUnseenTokens } from '../core/optimize/unseenTokens';
 import { isDecimal, shownValue } from '../core/util/decimal';
 import { expandHome } from '../core/util/homePath';
+import { clearFeatureCache, clearGraphCache, describeCaches, describeCleared, featureCacheUsage, graphCacheUsage } from '../core/caches';
+import { defaultGraphCacheDir } from '../core/model/graphSource';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
@@ -40,6 +42,7 @@ const USAGE = `usage:
                       [--target-retention ${DEFAULT_TARGET_RETENTION}] [--candidates ${DEFAULT_CANDIDATES}] [--select auto|${SELECTION_RULES.join('|')}]
                       [--vocab-trim [--vocab-unseen nearest|unknown]] [--compensate none|bridge|width|all] [--width-score flap|task|mixed] [--embedding-rank R[,R…]|auto] [--baselines all|none|NAME,…] [--exhaustive] [--force] [...probe options]
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
+  probescale cache    [--cache-dir DIR] [--clear]     (the feature cache's size; --clear removes its entries)
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
 Exit codes: 0 success, 1 bad input, 2 internal error, 130 cancelled.`;
@@ -76,6 +79,7 @@ export const OPTIONS = {
   baselines: { type: 'string' },
   exhaustive: { type: 'boolean' },
   force: { type: 'boolean' },
+  clear: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -222,6 +226,7 @@ const COMMAND_OPTIONS: Record<string, Option[]> = {
   eval: PROBE_OPTIONS,
   prune: ['layers', 'out', 'force', 'from', 'onnx', 'dtype', 'quantized'],
   optimize: [...PROBE_OPTIONS, 'budget', 'target-retention', 'candidates', 'select', 'vocab-trim', 'vocab-unseen', 'compensate', 'width-score', 'embedding-rank', 'baselines', 'exhaustive', 'force'],
+  cache: ['cache-dir', 'clear'],
 };
 
 /** Refuses an option the command does not read: parseArgs accepts every option for every command, and `probe --layers 0,2` would measure every block anyway. */
@@ -320,8 +325,23 @@ function parseArgsSaid(args: string[]) {
   }
 }
 
-/** Builds the job a command line asks for; throws BadInputError for anything malformed. */
-export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: boolean } | 'help' {
+/** What `probescale cache` is asked: the cache folder, and whether to clear it. */
+interface CacheRequest {
+  dir: string;
+  clear: boolean;
+}
+
+type JobRequest = { job: Job; out?: string; quiet: boolean };
+
+/** Builds the job a command line asks for; throws BadInputError for anything malformed (and for `cache`, which runs no job). */
+export function jobFromArgs(argv: string[]): JobRequest | 'help' {
+  const r = commandFromArgs(argv);
+  if (r !== 'help' && 'cache' in r) throw new BadInputError('cache runs no job; run it as probescale cache.');
+  return r;
+}
+
+/** Builds what a command line asks for: a job, the cache command, or help; throws BadInputError for anything malformed. */
+function commandFromArgs(argv: string[]): JobRequest | { cache: CacheRequest } | 'help' {
   const { values: v, positionals, tokens } = parseArgsSaid(joinNegativeValues(argv));
   if (v.help) return 'help';
   if (positionals.length === 0) throw new BadInputError(`no command given.\n${USAGE}`);
@@ -331,6 +351,10 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
   if (v.out !== undefined) v.out = expandHome(v.out);
   if (v['cache-dir'] !== undefined) v['cache-dir'] = expandHome(v['cache-dir']);
   const [command, rawModelDir, ...rest] = positionals;
+  if (command === 'cache') {
+    if (rawModelDir !== undefined) throw new BadInputError(`unexpected argument '${rawModelDir}'; cache takes no model folder (--cache-dir DIR names the cache).`);
+    return { cache: { dir: path.resolve(v['cache-dir'] ?? defaultCacheDir()), clear: v.clear ?? false } };
+  }
   const modelDir = rawModelDir === undefined ? undefined : expandHome(rawModelDir);
   refuseUndecodablePaths(modelDir, v);
   if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
@@ -359,7 +383,7 @@ export function jobFromArgs(argv: string[]): { job: Job; out?: string; quiet: bo
       return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
     }
     default:
-      throw new BadInputError(`unknown command '${command}'; use probe, prune, optimize or eval.\n${USAGE}`);
+      throw new BadInputError(`unknown command '${command}'; use probe, prune, optimize, eval or cache.\n${USAGE}`);
   }
 }
 
@@ -448,6 +472,7 @@ export async function main(argv: string[]): Promise<number> {
   dropUnwritableOutput();
   const parsed = parseCommandLine(argv);
   if (typeof parsed === 'number') return parsed;
+  if ('cache' in parsed) return cacheCommand(parsed.cache);
   const { job, out, quiet } = parsed;
   const tooLow = limitsTooLow(job.type !== 'prune');
   if (tooLow) {
@@ -480,15 +505,29 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `probescale cache`: says how much the feature and graph caches hold, or (--clear) removes what they hold. */
+function cacheCommand(o: CacheRequest): number {
+  const graphs = defaultGraphCacheDir();
+  try {
+    const lines = o.clear ? describeCleared(clearFeatureCache(o.dir), clearGraphCache(graphs)) : describeCaches(featureCacheUsage(o.dir), graphCacheUsage(graphs));
+    if (!o.clear) lines.push('probescale cache --clear removes what they hold.');
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`probescale: ${messageIn(e, cliFlag)}\n`);
+    return isUserError(e) ? 1 : 2;
+  }
+}
+
 /** Takes the command line; returns the job to run, or the exit status when there is none (help shown, or a one-line refusal). */
-function parseCommandLine(argv: string[]): Exclude<ReturnType<typeof jobFromArgs>, 'help'> | number {
+function parseCommandLine(argv: string[]): Exclude<ReturnType<typeof commandFromArgs>, 'help'> | number {
   if (argv.length === 0) {
     process.stderr.write(`probescale: no command given.\n${USAGE}\n`);
     return 1;
   }
-  let parsed: ReturnType<typeof jobFromArgs>;
+  let parsed: ReturnType<typeof commandFromArgs>;
   try {
-    parsed = jobFromArgs(argv);
+    parsed = commandFromArgs(argv);
   } catch (e) {
     process.stderr.write(`probescale: ${messageIn(e, cliFlag).split('\n')[0]}\n`);
     return 1;

@@ -22,6 +22,7 @@ import { Services } from './services';
 import { RELEVANCE_VIEW_ID, RelevanceViewHost, RelevanceViewProvider, RenderedReport, RequestHandlers } from './views/relevanceView';
 import { ModelFolderContext } from './workspace/discovery';
 import { COMMANDS_NEEDING_TRUST, UntrustedWorkspaceError } from './trust';
+import { clearCache } from './commands/clearCache';
 
 /**
  * What `activate()` returns (`vscode.extensions.getExtension('probescale.probescale').exports`).
@@ -175,13 +176,20 @@ function reportCommands(services: Services): vscode.Disposable[] {
   ];
 }
 
-/** The commands of the running job (the status bar's menu, cancel). */
+/** The commands of the running job (the status bar's menu, cancel) and of the feature cache jobs use. */
 function jobCommands(services: Services): vscode.Disposable[] {
   const { log, jobs } = services;
   return [
     vscode.commands.registerCommand('probescale.jobMenu', () => JobStatusBar.menu(log, () => jobs.cancel())),
     vscode.commands.registerCommand('probescale.cancelJob', () => {
       if (!jobs.cancel()) void vscode.window.showInformationMessage('ProbeScale: no job is running.');
+    }),
+    vscode.commands.registerCommand('probescale.clearCaches', async () => {
+      try {
+        await clearCache(services);
+      } catch (e) {
+        reportError(log, 'clear feature cache', e);
+      }
     }),
   ];
 }

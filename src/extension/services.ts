@@ -11,7 +11,7 @@ export interface Services {
   readonly view: RelevanceViewProvider;
   /** Per-workspace memory (last chosen tasks). */
   readonly state: vscode.Memento;
-  /** Feature cache folder for probe jobs (in the extension's global storage). */
+  /** The extension's own feature cache folder (in its global storage), used unless probescale.cacheDir names another. */
   readonly cacheDir: string | null;
   /** The blocks ticked in the view's prune form, offered by the palette's Prune Model. */
   selection: { modelDir: string; kept: number[] } | undefined;

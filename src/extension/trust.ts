@@ -9,8 +9,11 @@ import { ProbeScaleError } from '../core/errors';
 /** Commands that run or open models from the workspace; each is refused while it is untrusted. */
 export const COMMANDS_NEEDING_TRUST = ['probescale.probeFolder', 'probescale.pruneModel', 'probescale.optimize', 'probescale.evalFolder'] as const;
 
-/** Commands that only show what is already there; they work in restricted mode. */
-export const COMMANDS_WITHOUT_TRUST = ['probescale.showPanel', 'probescale.openReport', 'probescale.openReportEditor', 'probescale.cancelJob', 'probescale.jobMenu'] as const;
+/**
+ * Commands that only show what is already there, or clear the user's own feature cache (its folder
+ * is a machine setting, which a workspace cannot set); they work in restricted mode.
+ */
+export const COMMANDS_WITHOUT_TRUST = ['probescale.showPanel', 'probescale.openReport', 'probescale.openReportEditor', 'probescale.cancelJob', 'probescale.jobMenu', 'probescale.clearCaches'] as const;
 
 export class UntrustedWorkspaceError extends ProbeScaleError {
   constructor(what: string) {

@@ -122,32 +122,10 @@ const AXIS_LABEL: Record<TradeoffAxis, string> = {
 export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): TradeoffSeries | null {
   const s = report.selection;
   if (!s) return null;
-  const total = report.model.params.total;
   const notes: string[] = [];
-  const heuristicsOf = new Map<string, string[]>();
-  for (const b of s.baselines) {
-    // A compensated heuristic (replaceme-bridge, flap-uniform) is its own point, not the plain subset of the same blocks.
-    const key = subsetKey(b.kept, b.compensation);
-    heuristicsOf.set(key, [...(heuristicsOf.get(key) ?? []), b.name]);
-  }
-  const pickKey = subsetKey(s.kept, s.compensation);
-  const points: TradeoffPoint[] = [];
   if (!s.candidates) notes.push('This report lists no measured subsets (made before candidates were recorded); only the heuristics and the pick are drawn.');
-  const candidates: CandidateData[] = s.candidates ?? [
-    ...s.baselines.map((b) => ({ kept: b.kept, params: b.params, fraction: b.fraction, origin: `baseline:${b.name}`, validation: b.validation, test: b.testObjective })),
-    { kept: s.kept, params: s.params, fraction: s.fraction, origin: s.origin, validation: s.objective.validation, test: s.objective.test },
-  ];
-  const seen = new Set<string>();
-  for (const c of candidates) {
-    const key = subsetKey(c.kept, c.compensation);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const y = candidateY(report, opts, c);
-    if (y === null) continue;
-    const test = key === pickKey ? s.objective.test : c.test;
-    points.push({ kept: c.kept, ...(c.compensation ? { compensation: c.compensation.description } : {}), params: c.params, fraction: c.params / total, y, test, origin: c.origin, heuristics: heuristicsOf.get(key) ?? [], label: '', pick: key === pickKey });
-  }
-  if (points.length < seen.size) notes.push(`${seen.size - points.length} subset(s) lack per-task scores in this report and are not drawn on this axis.`);
+  const { points, subsets } = measuredPoints(report, s, opts);
+  if (points.length < subsets) notes.push(`${subsets - points.length} subset(s) lack per-task scores in this report and are not drawn on this axis.`);
   points.sort((a, b) => a.params - b.params || b.y - a.y);
   labelSharedSpots(points);
   const { curve, band } = fittedCurve(report, s, opts, notes);
@@ -156,7 +134,7 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
   return {
     xLabel: 'parameters kept (share of the source model)',
     yLabel: `${AXIS_LABEL[opts.axis]}${opts.task === null ? ', task-weighted' : `, ${opts.task}`}`,
-    total,
+    total: report.model.params.total,
     points,
     pick: points.find((p) => p.pick) ?? null,
     curve,
@@ -166,6 +144,46 @@ export function tradeoffSeries(report: ReportData, opts: TradeoffOptions): Trade
     targetRetention: s.targetRetention,
     notes,
   };
+}
+
+/** The names of the heuristics that chose each subset, by subsetKey. */
+function heuristicsBySubset(s: SelectionData): Map<string, string[]> {
+  const heuristicsOf = new Map<string, string[]>();
+  for (const b of s.baselines) {
+    // A compensated heuristic (replaceme-bridge, flap-uniform) is its own point, not the plain subset of the same blocks.
+    const key = subsetKey(b.kept, b.compensation);
+    heuristicsOf.set(key, [...(heuristicsOf.get(key) ?? []), b.name]);
+  }
+  return heuristicsOf;
+}
+
+/** The measured subsets; a report made before candidates were recorded has only its heuristics' and its pick. */
+function candidatesOf(s: SelectionData): CandidateData[] {
+  return (
+    s.candidates ?? [
+      ...s.baselines.map((b) => ({ kept: b.kept, params: b.params, fraction: b.fraction, origin: `baseline:${b.name}`, validation: b.validation, test: b.testObjective })),
+      { kept: s.kept, params: s.params, fraction: s.fraction, origin: s.origin, validation: s.objective.validation, test: s.objective.test },
+    ]
+  );
+}
+
+/** One point per distinct subset scored on the axis (unsorted, unlabelled), and how many distinct subsets there were. */
+function measuredPoints(report: ReportData, s: SelectionData, opts: TradeoffOptions): { points: TradeoffPoint[]; subsets: number } {
+  const total = report.model.params.total;
+  const heuristicsOf = heuristicsBySubset(s);
+  const pickKey = subsetKey(s.kept, s.compensation);
+  const points: TradeoffPoint[] = [];
+  const seen = new Set<string>();
+  for (const c of candidatesOf(s)) {
+    const key = subsetKey(c.kept, c.compensation);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const y = candidateY(report, opts, c);
+    if (y === null) continue;
+    const test = key === pickKey ? s.objective.test : c.test;
+    points.push({ kept: c.kept, ...(c.compensation ? { compensation: c.compensation.description } : {}), params: c.params, fraction: c.params / total, y, test, origin: c.origin, heuristics: heuristicsOf.get(key) ?? [], label: '', pick: key === pickKey });
+  }
+  return { points, subsets: seen.size };
 }
 
 /** How a point is drawn: a measured subset, a heuristic's pick, and each again with compensation (bridges, narrowed widths). */

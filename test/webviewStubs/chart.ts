@@ -10,6 +10,8 @@ export interface DrawnChart {
   points: number;
   labels: number;
   destroyed: boolean;
+  /** What the page passed to `new Chart` (canvas, config): not enumerable, so that JSON.stringify of a record stays the counts. */
+  readonly given?: { canvas: unknown; config: unknown };
 }
 
 function drawn(): DrawnChart[] {
@@ -21,9 +23,10 @@ export class Chart {
   static register(): void {}
   data: Config['data'];
   private record: DrawnChart;
-  constructor(_canvas: unknown, config: Config) {
+  constructor(canvas: unknown, config: Config) {
     this.data = config.data;
     this.record = { type: config.type, datasets: 0, points: 0, labels: 0, destroyed: false };
+    Object.defineProperty(this.record, 'given', { value: { canvas, config }, enumerable: false });
     this.count();
     drawn().push(this.record);
   }

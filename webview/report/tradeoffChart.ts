@@ -16,6 +16,7 @@ import {
   Title,
   Tooltip,
   type ChartDataset,
+  type ChartOptions,
   type Plugin,
   type PointStyle,
 } from 'chart.js';
@@ -154,6 +155,75 @@ function labels(theme: ChartTheme, kinds: MarkerKind[], onUnlabelled: (texts: st
   };
 }
 
+/** A linear axis from `lo` to `hi` titled `title`, ticked at about `count` round values, labelled in percent. */
+function axisScale(lo: number, hi: number, title: string, count: number, theme: ChartTheme) {
+  return {
+    type: 'linear' as const,
+    min: lo,
+    max: hi,
+    title: { display: true, text: title, color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 } },
+    ticks: { color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 }, callback: (v: number | string) => percentTick(Number(v)) },
+    afterBuildTicks: (axis: { ticks: { value: number }[] }) => {
+      axis.ticks = ticks(lo, hi, count).map((value) => ({ value }));
+    },
+    grid: { color: theme.grid },
+    border: { color: theme.grid },
+  };
+}
+
+/** A point's tooltip: heuristics that chose it, blocks, parameters (share of `total`), score and test score. */
+function describePoint(p: TradeoffPoint, name: string, total: number): string {
+  const heuristics = p.heuristics.length ? `${nameList(p.heuristics)} · ` : '';
+  const test = p.test === null ? '' : ` · test ${(100 * p.test).toFixed(1)} %`;
+  return `${name}: ${heuristics}blocks ${blocksText(p.kept)} · ${p.params.toLocaleString('en-US')} parameters (${(100 * p.params / total).toFixed(1)} % of the source) · ${(100 * p.y).toFixed(1)} %${test}`;
+}
+
+/** The first of the chart elements under the pointer that is a measured point, with its report's name. */
+function pointUnder(data: DS[], els: { datasetIndex: number; index: number }[]): { point: TradeoffPoint; series: string } | undefined {
+  const el = els.find((x) => (data[x.datasetIndex].data[x.index] as XY).point);
+  return el && { point: (data[el.datasetIndex].data[el.index] as XY).point!, series: data[el.datasetIndex].seriesName };
+}
+
+/** What the chart's options need beyond the data: the reports' axis names and totals, the title, and where clicks and hovers go. */
+interface OptionInputs {
+  list: { name: string; series: TradeoffSeries }[];
+  theme: ChartTheme;
+  total: (series: string) => number;
+  title?: string;
+  onPick: (p: TradeoffPoint, series: string) => void;
+  onHover: (p: TradeoffPoint | null, series: string) => void;
+}
+
+/** The chart's options: both axes over `range`, click and hover on measured points, the title and the tooltip. */
+function tradeoffOptions(data: DS[], range: { x: [number, number]; y: [number, number] }, o: OptionInputs): ChartOptions<'scatter'> {
+  const { theme, title } = o;
+  const first = o.list[0]?.series;
+  return {
+    animation: false,
+    maintainAspectRatio: false,
+    // Room on the right for the labels of points near the budget line.
+    layout: { padding: { right: 170 } },
+    scales: { x: axisScale(range.x[0], range.x[1], first?.xLabel ?? '', 8, theme), y: axisScale(range.y[0], range.y[1], first?.yLabel ?? '', 6, theme) },
+    interaction: { mode: 'nearest', intersect: true },
+    onClick: (_e, els) => {
+      const hit = pointUnder(data, els);
+      if (hit) o.onPick(hit.point, hit.series);
+    },
+    onHover: (_e, els) => {
+      const hit = pointUnder(data, els);
+      o.onHover(hit?.point ?? null, hit?.series ?? '');
+    },
+    plugins: {
+      legend: { display: false },
+      title: { display: !!title, text: title ?? '', color: theme.foreground, font: { family: theme.font, size: theme.fontSize + 1, weight: 'bold' } },
+      tooltip: {
+        filter: (item) => (item.raw as XY).point !== undefined,
+        callbacks: { label: (item) => describePoint((item.raw as XY).point!, (item.dataset as DS).seriesName, o.total((item.dataset as DS).seriesName)) },
+      },
+    },
+  };
+}
+
 export class TradeoffChart {
   private chart: Chart<'scatter', XY[]> | undefined;
 
@@ -168,50 +238,12 @@ export class TradeoffChart {
     this.chart?.destroy();
     const range = tradeoffRange(list.map((l) => l.series));
     const data = datasets(list, theme, range.y);
-    const scale = (lo: number, hi: number, title: string, count: number) => ({
-      type: 'linear' as const,
-      min: lo,
-      max: hi,
-      title: { display: true, text: title, color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 } },
-      ticks: { color: theme.foreground, font: { family: theme.font, size: theme.fontSize - 1 }, callback: (v: number | string) => percentTick(Number(v)) },
-      afterBuildTicks: (axis: { ticks: { value: number }[] }) => {
-        axis.ticks = ticks(lo, hi, count).map((value) => ({ value }));
-      },
-      grid: { color: theme.grid },
-      border: { color: theme.grid },
-    });
-    const first = list[0]?.series;
-    const describe = (p: TradeoffPoint, name: string) =>
-      `${name}: ${p.heuristics.length ? `${nameList(p.heuristics)} · ` : ''}blocks ${blocksText(p.kept)} · ${p.params.toLocaleString('en-US')} parameters (${(100 * p.params / total(name)).toFixed(1)} % of the source) · ${(100 * p.y).toFixed(1)} %${p.test === null ? '' : ` · test ${(100 * p.test).toFixed(1)} %`}`;
     this.chart = new Chart<'scatter', XY[]>(this.canvas, {
       type: 'scatter',
       data: { datasets: data },
       // Labels that did not fit beside their markers, for the e2e test: "name|name".
       plugins: [labels(theme, markerKinds(list.map((l) => l.series)), (texts) => (this.canvas.dataset.unlabelled = texts.join('|')))],
-      options: {
-        animation: false,
-        maintainAspectRatio: false,
-        // Room on the right for the labels of points near the budget line.
-        layout: { padding: { right: 170 } },
-        scales: { x: scale(range.x[0], range.x[1], first?.xLabel ?? '', 8), y: scale(range.y[0], range.y[1], first?.yLabel ?? '', 6) },
-        interaction: { mode: 'nearest', intersect: true },
-        onClick: (_e, els) => {
-          const el = els.find((x) => (data[x.datasetIndex].data[x.index] as XY).point);
-          if (el) this.onPick((data[el.datasetIndex].data[el.index] as XY).point!, data[el.datasetIndex].seriesName);
-        },
-        onHover: (_e, els) => {
-          const el = els.find((x) => (data[x.datasetIndex].data[x.index] as XY).point);
-          this.onHover(el ? (data[el.datasetIndex].data[el.index] as XY).point! : null, el ? data[el.datasetIndex].seriesName : '');
-        },
-        plugins: {
-          legend: { display: false },
-          title: { display: !!title, text: title ?? '', color: theme.foreground, font: { family: theme.font, size: theme.fontSize + 1, weight: 'bold' } },
-          tooltip: {
-            filter: (item) => (item.raw as XY).point !== undefined,
-            callbacks: { label: (item) => describe((item.raw as XY).point!, (item.dataset as DS).seriesName) },
-          },
-        },
-      },
+      options: tradeoffOptions(data, range, { list, theme, total, title, onPick: this.onPick, onHover: this.onHover }),
     });
     this.publish();
   }

@@ -89,39 +89,64 @@ export function selectC(
     throw new BadInputError(`X has ${X.length} values but ${n} labels × ${dim} features = ${n * dim} were expected`);
   }
   const fold = stratifiedKFold(y, k, opts.seed ?? 0);
+  // acc[g][f]: validation accuracy of grid[g] on fold f.
   const acc = grid.map(() => new Float64Array(k));
   const total = k * grid.length;
   let done = 0;
   for (let f = 0; f < k; f++) {
     throwIfAborted(opts.signal);
-    const trainIdx: number[] = [];
-    const valIdx: number[] = [];
-    for (let i = 0; i < n; i++) (fold[i] === f ? valIdx : trainIdx).push(i);
-    const trX = takeRows(X, dim, trainIdx);
-    const trY = Int32Array.from(trainIdx, (i) => y[i]);
-    const vaX = takeRows(X, dim, valIdx);
-    const vaY = Int32Array.from(valIdx, (i) => y[i]);
-    const st = fitStandardizer(trX, trainIdx.length, dim);
-    const trZ = applyStandardizer(st, trX, trainIdx.length, dim);
-    const vaZ = applyStandardizer(st, vaX, valIdx.length, dim);
-    let prev: LogRegModel | undefined;
-    for (let g = 0; g < grid.length; g++) {
-      prev = fitLogReg(trZ, trY, dim, numClasses, { c: grid[g], maxIter: opts.maxIter, init: prev, signal: opts.signal });
-      acc[g][f] = accuracy(vaY, predict(prev, vaZ, valIdx.length));
-      opts.onProgress?.(++done, total);
-    }
+    const fitted = fitAlongGrid(foldData(X, y, dim, fold, f), dim, numClasses, grid, opts, () => opts.onProgress?.(++done, total));
+    fitted.forEach((a, g) => (acc[g][f] = a));
   }
-  const scores = grid.map((c, g) => {
-    let mean = 0;
-    for (let f = 0; f < k; f++) mean += acc[g][f];
-    mean /= k;
-    let v = 0;
-    for (let f = 0; f < k; f++) v += (acc[g][f] - mean) ** 2;
-    return { c, mean, std: Math.sqrt(v / k) };
-  });
+  const scores = grid.map((c, g) => ({ c, ...meanAndStd(acc[g]) }));
   let best = 0;
   for (let g = 1; g < scores.length; g++) if (scores[g].mean > scores[best].mean) best = g;
   return { c: scores[best].c, cvAccuracy: scores[best].mean, scores };
+}
+
+/** One fold's training and validation rows, both standardised on the training part. */
+interface FoldData {
+  trZ: Float32Array;
+  trY: Int32Array;
+  vaZ: Float32Array;
+  vaY: Int32Array;
+}
+
+/** Splits (X, y) into fold `f`'s validation rows and the rest, standardised on the rest. */
+function foldData(X: Float32Array, y: Int32Array, dim: number, fold: Int32Array, f: number): FoldData {
+  const trainIdx: number[] = [];
+  const valIdx: number[] = [];
+  for (let i = 0; i < y.length; i++) (fold[i] === f ? valIdx : trainIdx).push(i);
+  const trX = takeRows(X, dim, trainIdx);
+  const st = fitStandardizer(trX, trainIdx.length, dim);
+  return {
+    trZ: applyStandardizer(st, trX, trainIdx.length, dim),
+    trY: Int32Array.from(trainIdx, (i) => y[i]),
+    vaZ: applyStandardizer(st, takeRows(X, dim, valIdx), valIdx.length, dim),
+    vaY: Int32Array.from(valIdx, (i) => y[i]),
+  };
+}
+
+/** Fits the fold at each C of the ascending `grid`, each fit warm-started from the previous; returns the validation accuracy of each. */
+function fitAlongGrid(d: FoldData, dim: number, numClasses: number, grid: number[], opts: SelectCOptions, onFit: () => void): number[] {
+  const out: number[] = [];
+  let prev: LogRegModel | undefined;
+  for (const c of grid) {
+    prev = fitLogReg(d.trZ, d.trY, dim, numClasses, { c, maxIter: opts.maxIter, init: prev, signal: opts.signal });
+    out.push(accuracy(d.vaY, predict(prev, d.vaZ, d.vaY.length)));
+    onFit();
+  }
+  return out;
+}
+
+/** Mean and population standard deviation of the fold accuracies. */
+function meanAndStd(a: Float64Array): { mean: number; std: number } {
+  let mean = 0;
+  for (const v of a) mean += v;
+  mean /= a.length;
+  let v = 0;
+  for (const x of a) v += (x - mean) ** 2;
+  return { mean, std: Math.sqrt(v / a.length) };
 }
 
 function checkGrid(grid: number[]): number[] {

@@ -345,7 +345,10 @@ class MoreThuente {
     return s;
   }
 
-  /** Takes φ(stp), φ'(stp); returns either a stop (Converged/Warning) or the next step to evaluate. */
+  /**
+   * Takes φ(stp), φ'(stp); returns either a stop (Converged/Warning) or the next step to evaluate.
+   * A port of MINPACK-2 `dcsrch`, kept line-for-line comparable to the reference: not split into stages on purpose.
+   */
   step(stp: number, f: number, g: number): { task: Task; stp: number } {
     const ftest = this.finit + stp * this.gtest;
     if (this.stage === 1 && f <= ftest && g >= 0) this.stage = 2;
@@ -422,7 +425,10 @@ interface StepState {
   brackt: boolean;
 }
 
-/** MINPACK-2 `dcstep`: safeguarded cubic/quadratic trial step and bracket update. */
+/**
+ * MINPACK-2 `dcstep`: safeguarded cubic/quadratic trial step and bracket update.
+ * A port of MINPACK's More–Thuente step, kept line-for-line comparable to the reference: not split into stages on purpose.
+ */
 function dcstep(
   stx: number, fx: number, dx: number,
   sty: number, fy: number, dy: number,

@@ -194,6 +194,9 @@ function floorWords(account: BudgetAccount): string {
   return account.keptTokens === null ? `embeddings${head}` : `embeddings (the ${account.keptTokens.toLocaleString('en-US')} tokens of the training texts)${head}`;
 }
 
+/** `min` parameters as a percentage of the model's `total`, one decimal: "22.0". */
+const percentOf = (min: number, total: number) => ((100 * min) / total).toFixed(1);
+
 /**
  * The budget: presets the job accepts (`accept` throws for the others: core acceptBudget), each
  * with the parameter count it gives, or a typed fraction or count checked the same way. `min` is
@@ -201,7 +204,19 @@ function floorWords(account: BudgetAccount): string {
  */
 export async function pickBudget(state: vscode.Memento, account: BudgetAccount, title: string, accept: (spec: string) => number, min: number): Promise<string | undefined> {
   const { acc } = account;
-  const minPct = ((100 * min) / acc.total).toFixed(1);
+  const last = state.get<string>(LAST_BUDGET_KEY);
+  const choice = await vscode.window.showQuickPick(budgetItems(account, accept, min), {
+    title,
+    placeHolder: `Budget for the pruned model: ${formatCount(acc.total)} parameters now; with no blocks ${formatCount(min)} (${percentOf(min, acc.total)} %)`,
+  });
+  if (!choice) return undefined;
+  if (choice.spec) return choice.spec;
+  return typedBudget(state, last, acc, title, accept, min);
+}
+
+/** The presets the job accepts, each with the parameter count it gives, then Custom… (saying which presets cannot fit and why). */
+function budgetItems(account: BudgetAccount, accept: (spec: string) => number, min: number): BudgetItem[] {
+  const { acc } = account;
   const accepts = (spec: string) => {
     try {
       accept(spec);
@@ -212,38 +227,35 @@ export async function pickBudget(state: vscode.Memento, account: BudgetAccount, 
   };
   const fits = PRESET_FRACTIONS.filter((f) => accepts(String(f)));
   const items: BudgetItem[] = fits.map((f) => ({ label: `${pctLabel(f)} %`, description: describeBudget(acc, Math.floor(f * acc.total + 1e-6)), spec: String(f) }));
-  const last = state.get<string>(LAST_BUDGET_KEY);
+  const refused = PRESET_FRACTIONS.filter((f) => !fits.includes(f)).map((f) => `${pctLabel(f)} %`);
   items.push({
     label: '$(edit) Custom…',
     description: 'a fraction (0.4) or a parameter count (4000000)',
-    detail: fits.length < PRESET_FRACTIONS.length ? `${PRESET_FRACTIONS.filter((f) => !fits.includes(f)).map((f) => `${pctLabel(f)} %`).join(', ')} cannot fit: ${floorWords(account)} alone are ${minPct} % of this model` : undefined,
+    detail: refused.length ? `${refused.join(', ')} cannot fit: ${floorWords(account)} alone are ${percentOf(min, acc.total)} % of this model` : undefined,
     alwaysShow: true,
   });
-  const choice = await vscode.window.showQuickPick(items, {
+  return items;
+}
+
+/** Asks for a fraction or count (offering `last`, the one typed before), checked as the job checks it; remembers and returns it (trimmed), or undefined when dismissed or refused. */
+async function typedBudget(state: vscode.Memento, last: string | undefined, acc: BudgetAccount['acc'], title: string, accept: (spec: string) => number, min: number): Promise<string | undefined> {
+  const check = (v: string): vscode.InputBoxValidationMessage => {
+    try {
+      return { message: `= ${describeBudget(acc, accept(v))}`, severity: vscode.InputBoxValidationSeverity.Info };
+    } catch (e) {
+      return { message: errorMessage(e), severity: vscode.InputBoxValidationSeverity.Error };
+    }
+  };
+  const typed = await vscode.window.showInputBox({
     title,
-    placeHolder: `Budget for the pruned model: ${formatCount(acc.total)} parameters now; with no blocks ${formatCount(min)} (${minPct} %)`,
+    prompt: `A fraction in (0, 1] of the ${acc.total.toLocaleString('en-US')} parameters, or a whole parameter count; at least ${min.toLocaleString('en-US')} (${percentOf(min, acc.total)} %, no blocks)`,
+    value: last ?? String(Math.max(0.5, Math.ceil((100 * min) / acc.total) / 100)),
+    validateInput: check,
   });
-  if (!choice) return undefined;
-  let spec = choice.spec;
-  if (!spec) {
-    const check = (v: string): vscode.InputBoxValidationMessage => {
-      try {
-        return { message: `= ${describeBudget(acc, accept(v))}`, severity: vscode.InputBoxValidationSeverity.Info };
-      } catch (e) {
-        return { message: errorMessage(e), severity: vscode.InputBoxValidationSeverity.Error };
-      }
-    };
-    const typed = await vscode.window.showInputBox({
-      title,
-      prompt: `A fraction in (0, 1] of the ${acc.total.toLocaleString('en-US')} parameters, or a whole parameter count; at least ${min.toLocaleString('en-US')} (${minPct} %, no blocks)`,
-      value: last ?? String(Math.max(0.5, Math.ceil((100 * min) / acc.total) / 100)),
-      validateInput: check,
-    });
-    if (typed === undefined) return undefined;
-    if (check(typed).severity === vscode.InputBoxValidationSeverity.Error) return undefined;
-    spec = typed.trim();
-    await state.update(LAST_BUDGET_KEY, spec);
-  }
+  if (typed === undefined) return undefined;
+  if (check(typed).severity === vscode.InputBoxValidationSeverity.Error) return undefined;
+  const spec = typed.trim();
+  await state.update(LAST_BUDGET_KEY, spec);
   return spec;
 }
 

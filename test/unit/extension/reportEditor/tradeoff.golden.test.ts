@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openWebview, type WebviewPage } from '../../../webviewPage';
+import { choose, openWebview, type WebviewPage } from '../../../webviewPage';
 import { readReport } from '../../../../src/core/reportData';
 import { readComparePicks } from '../../../../src/extension/reportEditor/comparePicks';
 import { fixture, repoRoot, tempDir } from '../../../helpers';
@@ -34,14 +34,6 @@ async function snapshot(page: WebviewPage): Promise<string> {
   const parts = [section.html, options.join(','), JSON.stringify(page.charts), await exported(page, 'tradeoff-svg'), await exported(page, 'tradeoff-md'), page.errors.map(String).join()];
   const text = parts.join('\n').split(repoRoot).join('<repo>').split(tmp).join('<tmp>');
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
-/** Picks `value` in the select `id`, as a user does. */
-async function choose(page: WebviewPage, id: string, value: string): Promise<void> {
-  const s = page.root.byId(id)!;
-  s.value = value;
-  s.dispatch('change');
-  await settle();
 }
 
 test('the trade-off section, its chart and its exports are the same as before', async () => {
