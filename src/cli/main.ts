@@ -2,6 +2,7 @@
  * The `probescale` command line: a thin host over the core, running jobs in the same worker
  * thread the extension uses. Exit codes: 0 ok, 1 bad input, 2 internal error, 130 cancelled.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,12 +12,13 @@ import { describeProgress } from '../core/progress';
 import { reportFileText } from '../core/reportPaths';
 import { BadInputError, badValue, isCancelled, isUserError, messageIn, Param, wordMessage } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
-import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings } from '../core/settings';
+import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype, parseGraphSource } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
+import { limitFailure, limitsTooLow } from '../core/util/processLimits';
 import { formatOptimizeReport, formatProbeReport } from './format';
 import { claimedAccuracy } from '../core/commit/committed';
 import { parseCompensation } from '../core/compensate/mode';
@@ -94,6 +96,19 @@ function int(v: string | undefined, flag: string, min: number, max?: number): nu
   const n = isDecimal(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw new BadInputError(`--${flag} ${shownValue(v)}: expected an integer ${max === undefined ? `≥ ${min}` : `from ${min} to ${max}`}, written in decimal.`);
   return n;
+}
+
+/**
+ * --candidates, in the range of the probescale.candidates setting. Each candidate is measured for
+ * real and each local-search round measures as many again: on roberta-mini (12 blocks, budget 0.5,
+ * 40 training rows) the default 8 took 30 s, and 100000 planned 794 and had measured 123 after
+ * 6 minutes.
+ */
+function candidatesFrom(v: string | undefined): number {
+  const n = int(v, 'candidates', 1);
+  const { max } = SETTING_RANGES.candidates;
+  if (n !== undefined && n > max) throw new BadInputError(`--candidates ${shownValue(v ?? '')}: give at most ${max} (the setting probescale.candidates has the same limit). Each candidate is measured for real and each round of the local search measures as many again, so a large count runs long (roberta-mini at --budget 0.5: 794 candidates planned, 123 measured in 6 minutes, where the default ${DEFAULT_CANDIDATES} takes 30 s); more rarely picks better.`);
+  return n ?? DEFAULT_CANDIDATES;
 }
 
 /** The largest seed: the generators mix it as a 32-bit integer (core/util/rng.ts), so a larger one would alias a smaller one. */
@@ -250,6 +265,26 @@ function refuseEmptyPaths(v: Values): void {
   }
 }
 
+/**
+ * A path that reached us with U+FFFD in it: Node decodes the command line as UTF-8 and turns each
+ * byte that is not UTF-8 (a latin-1 file name) into U+FFFD, so the name given cannot be reached.
+ * An input was "does not exist" while it did; --out was written under another name than the one
+ * typed. A path that exists as decoded (a real U+FFFD in its name) is let through.
+ */
+function refuseUndecodablePaths(modelDir: string | undefined, v: Values): void {
+  const paths: [string, string | undefined][] = [
+    ['<modelDir>', modelDir],
+    ['--out', v.out],
+    ['--cache-dir', v['cache-dir']],
+    ['--onnx', v.onnx],
+    ...(v.task ?? []).map((t): [string, string] => ['--task', t.slice(t.indexOf('=') + 1)]),
+  ];
+  for (const [flag, p] of paths) {
+    if (p === undefined || !p.includes('\uFFFD') || fs.existsSync(p)) continue;
+    throw new BadInputError(`${flag} ${shownValue(p)}: the path holds bytes that are not UTF-8 (shown as \uFFFD); Node reads the command line as UTF-8, so no program run by it can name that file${flag === '--out' ? ', and the output would be written under another name' : ''}. Rename it to a UTF-8 name (convmv -f latin1 -t utf8), or pass a link with a UTF-8 name.`);
+  }
+}
+
 /** Edit distance of two short strings (for "did you mean"). */
 function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -321,6 +356,7 @@ function commandFromArgs(argv: string[]): JobRequest | { cache: CacheRequest } |
     return { cache: { dir: path.resolve(v['cache-dir'] ?? defaultCacheDir()), clear: v.clear ?? false } };
   }
   const modelDir = rawModelDir === undefined ? undefined : expandHome(rawModelDir);
+  refuseUndecodablePaths(modelDir, v);
   if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
   if (!modelDir) throw new BadInputError(`${command}: missing <modelDir>.\n${USAGE}`);
   const quiet = v.quiet ?? false;
@@ -343,7 +379,7 @@ function commandFromArgs(argv: string[]): JobRequest | { cache: CacheRequest } |
       // Only a trimmed table has dropped ids to send anywhere.
       if (v['vocab-unseen'] !== undefined && !v['vocab-trim']) throw badValue('vocabUnseen', v['vocab-unseen'], 'it says where the ids {{vocabTrim}} drops are read, and there is no {{vocabTrim}}; add it, or leave this out.');
       const vocabUnseen = v['vocab-unseen'] === undefined ? undefined : parseUnseenTokens(v['vocab-unseen']);
-      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: int(v.candidates, 'candidates', 1) ?? DEFAULT_CANDIDATES, select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, ...(vocabUnseen ? { vocabUnseen } : {}), compensate, exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
+      const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: candidatesFrom(v.candidates), select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, ...(vocabUnseen ? { vocabUnseen } : {}), compensate, exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
       return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
     }
     default:
@@ -438,6 +474,11 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   if ('cache' in parsed) return cacheCommand(parsed.cache);
   const { job, out, quiet } = parsed;
+  const tooLow = limitsTooLow(job.type !== 'prune');
+  if (tooLow) {
+    process.stderr.write(`probescale: ${tooLow}\n`);
+    return 1;
+  }
   let target: string | undefined;
   try {
     target = preflight(job, out);
@@ -534,6 +575,12 @@ function failureStatus(e: unknown, stopSignal: StopSignal): number {
     return 128 + os.constants.signals[stopSignal];
   }
   const err = e instanceof Error ? e : new Error(String(e));
+  // A limit (ulimit -n, -v) shows up as whatever ran out first: the limit is what to name.
+  const limit = limitFailure(err);
+  if (limit) {
+    process.stderr.write(`probescale: ${limit}\n`);
+    return 1;
+  }
   if (isUserError(err)) {
     process.stderr.write(`probescale: ${err.name}: ${messageIn(err, cliFlag)}\n`);
     return 1;

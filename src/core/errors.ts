@@ -118,8 +118,8 @@ export class UnsupportedModelError extends ProbeScaleError {
 
 /**
  * An output that could not be written because of its disk, not its contents: the disk is full
- * (ENOSPC, EDQUOT: code `disk-full`) or will not take writes (EROFS, EACCES, EPERM: code
- * `not-writable`). `errno` is the system's code. Built by core/util/diskErrors.ts, the one place
+ * (ENOSPC, EDQUOT: code `disk-full`), will not take writes (EROFS, EACCES, EPERM: code
+ * `not-writable`) or not a file that large (EFBIG, `ulimit -f` or the file system: code `too-large`). `errno` is the system's code. Built by core/util/diskErrors.ts, the one place
  * that words these, so the CLI, the extension and the feature cache all say the same thing.
  */
 export class DiskWriteError extends ProbeScaleError {
@@ -128,7 +128,7 @@ export class DiskWriteError extends ProbeScaleError {
     message: string,
     bad?: BadValue,
   ) {
-    super(errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : 'not-writable', message, bad);
+    super(errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : errno === 'EFBIG' ? 'too-large' : 'not-writable', message, bad);
   }
 }
 

@@ -75,7 +75,7 @@ export function parseTaskSpec(spec: string): { name: string; path: string; weigh
   const eq = spec.indexOf('=');
   if (eq < 0) throw new BadInputError(`task "${spec}" has no "=". ${SPEC_HELP}`);
   const name = spec.slice(0, eq).trim();
-  let rest = spec.slice(eq + 1).trim();
+  let rest = asGiven(spec.slice(eq + 1));
   checkTaskName(name, spec);
   let weight = 1;
   // A suffix after the last ':' is a weight unless the whole text names an existing path (a
@@ -83,13 +83,21 @@ export function parseTaskSpec(spec: string): { name: string; path: string; weigh
   const m = /:([^:/\\]*)$/.exec(rest);
   if (m && !fs.existsSync(rest)) {
     weight = isDecimal(m[1]) ? Number(m[1]) : NaN;
-    rest = rest.slice(0, m.index);
+    rest = asGiven(rest.slice(0, m.index));
     if (!Number.isFinite(weight) || weight <= 0) {
       throw new BadInputError(`task "${name}" has weight "${m[1]}"; a weight must be a number > 0, as in ${name}=${rest}:0.5. ${SPEC_HELP}`);
     }
   }
   if (rest === '') throw new BadInputError(`task "${name}" has no path. ${SPEC_HELP}`);
   return { name, path: rest, weight };
+}
+
+/**
+ * A path with the spaces around it dropped (`s= data/x`), unless it names something as given:
+ * a folder `t ` (trailing space) was read as `t`, another folder when both exist.
+ */
+function asGiven(p: string): string {
+  return p !== p.trim() && fs.existsSync(p) ? p : p.trim();
 }
 
 /**

@@ -38,6 +38,11 @@ export interface TextTokenizer {
 export interface LoadTokenizerOptions {
   /** Requested maximum length in tokens, special tokens included; clamped to the model's limit. */
   maxLength: number;
+  /**
+   * Rows of the model's word-embedding table. An id at or past it (a tokenizer.json from a larger
+   * vocabulary) is refused, naming the token and the text, before ONNX Runtime's Gather fails on it.
+   */
+  embeddingRows?: number | null;
 }
 
 /** One slot of the post-processor's template: a fixed special token or the place where a text's tokens go. */
@@ -49,6 +54,7 @@ interface InnerTokenizer {
     post_process(tokens: string[], pair: string[] | null, addSpecialTokens: boolean): { tokens: string[]; token_type_ids?: number[] };
   };
   token_to_id(token: string): number | undefined;
+  id_to_token?(id: number): string | undefined;
 }
 
 /** The parts of transformers.js' inner tokenizer read here (not in its public types). */
@@ -96,7 +102,17 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const contentIds = (text: string): number[] => tok.encode(text, { add_special_tokens: false });
   const unkId = unknownTokenId(dir, tok._tokenizerJSON as TokenizerJson, inner);
   const specialIds = specialTokenIds(tok._tokenizerJSON as TokenizerJson, [...single, ...pair]);
-  const encodeWithTypes = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
+  const rows = opts.embeddingRows ?? null;
+  if (rows !== null) requireIdsInTable(dir, rows, [...single, ...pair].flatMap((s) => (s.kind === 'special' ? [s.id] : [])).concat(padId), 'its special tokens', inner);
+  const encode = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
+  const encodeWithTypes: TextTokenizer['encodeWithTypes'] =
+    rows === null
+      ? encode
+      : (text, textPair) => {
+          const r = encode(text, textPair);
+          requireIdsInTable(dir, rows, r.ids, `the text "${preview(textPair === undefined ? text : `${text}" / "${textPair}`)}"`, inner);
+          return r;
+        };
 
   return {
     encode: (text, textPair) => encodeWithTypes(text, textPair).ids,
@@ -109,6 +125,25 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
     unkId,
     specialIds,
   };
+}
+
+/**
+ * Refuses an id past the model's word-embedding table: ONNX Runtime would stop at its Gather with
+ * "indices element out of data bounds", which says nothing of the tokenizer files that caused it.
+ */
+function requireIdsInTable(dir: string, rows: number, ids: readonly number[], what: string, inner: InnerTokenizer): void {
+  let bad = -1;
+  for (const id of ids) if (id >= rows && id > bad) bad = id;
+  if (bad < 0) return;
+  const token = inner.id_to_token?.(bad);
+  throw new UnsupportedModelError(
+    `${path.join(dir, 'tokenizer.json')} gives ${what} the token ${token === undefined ? '' : `${JSON.stringify(token)} `}with id ${bad}, but the model's word-embedding table has ${rows} rows (ids 0 to ${rows - 1}): the tokenizer files and the model do not belong together. Save the tokenizer that came with this model beside it (AutoTokenizer.from_pretrained(<the model's name>).save_pretrained(...)).`,
+  );
+}
+
+/** The first 60 characters of a text, for a message. */
+function preview(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
 /** Checks the option and that the folder holds both tokenizer files, before anything is read. */

@@ -244,7 +244,7 @@ function graphHiddenSize(model: OnnxModel): number | null {
 }
 
 /** Rows of the word-embedding table input_ids index directly; null when no table is read that way (a vocabulary-trimmed graph remaps the ids first). */
-function graphVocabRows(model: OnnxModel): number | null {
+export function graphVocabRows(model: OnnxModel): number | null {
   try {
     return findWordEmbedding(model).vocab;
   } catch {

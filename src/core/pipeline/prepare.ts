@@ -7,7 +7,7 @@ import { CV_FOLDS } from '../probe/cv';
 import { checkProbeCost } from '../probe/cost';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
-import { ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
+import { graphVocabRows, ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
 import { ModelSummary } from '../report';
 import { ProbeSettings } from '../settings';
 
@@ -21,7 +21,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
   stage(ctx, 'load', `loading model ${modelDir}`);
   const info = openModel(modelDir, { ...openOptionsOf(settings), log: ctx.log });
   try {
-    const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength });
+    const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength, embeddingRows: graphVocabRows(info.model) });
     if (tokenizer.maxLength < settings.maxLength) {
       // The tokenizer cuts at the model's positions; the settings (and so every report) say what was used.
       ctx.log?.('warn', `{{maxLength}} ${settings.maxLength} is beyond the ${tokenizer.maxLength} positions of ${info.dir}; inputs are cut at ${tokenizer.maxLength}, and the report records ${tokenizer.maxLength}.`);

@@ -9,15 +9,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskWriteError, Param } from '../errors';
 import { shownValue } from './decimal';
+import { softLimit } from './processLimits';
 
 const FULL = ['ENOSPC', 'EDQUOT'];
 const REFUSED = ['EROFS', 'EACCES', 'EPERM'];
+/** A file past the process's size limit (`ulimit -f`; Node ignores SIGXFSZ, so the write fails) or the file system's. */
+const TOO_LARGE = 'EFBIG';
 
 /** The system code of a write the disk refused (one already worded keeps its own), else undefined. */
 export function diskErrno(e: unknown): string | undefined {
   if (e instanceof DiskWriteError) return e.errno;
   const code = (e as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' && (FULL.includes(code) || REFUSED.includes(code)) ? code : undefined;
+  return typeof code === 'string' && (FULL.includes(code) || REFUSED.includes(code) || code === TOO_LARGE) ? code : undefined;
 }
 
 /**
@@ -62,6 +65,7 @@ export interface WriteNeed {
  */
 export function diskReason(errno: string, target: string, need: WriteNeed, elsewhere: (where: string) => string, sysPath?: string): { reason: string; advice: string } {
   if (errno === 'EROFS') return { reason: 'the disk is read-only (EROFS)', advice: `${elsewhere('on another disk')}, or remount that disk read-write` };
+  if (errno === TOO_LARGE) return fileTooLarge(elsewhere);
   if (!FULL.includes(errno)) {
     // A temporary's name means nothing to the user: its folder is what refused.
     const refused = sysPath && (sysPath.includes('.probescale-tmp-') ? path.dirname(sysPath) : sysPath);
@@ -77,6 +81,15 @@ export function diskReason(errno: string, target: string, need: WriteNeed, elsew
   else if (need.written) facts = `it filled after ${diskBytes(need.written)} of the output were written, and the output needs more${free === undefined ? '' : ` (${shownFree} now that those are removed)`}`;
   const short = need.needed !== undefined && free !== undefined && need.needed > free ? `at least ${diskBytes(need.needed - free)}` : 'space';
   return { reason: facts ? `${full}: ${facts}` : full, advice: `free ${short} on that disk, or ${elsewhere('on another disk')}` };
+}
+
+/** EFBIG: the process's file size limit when one is set, else the file system's largest file. */
+function fileTooLarge(elsewhere: (where: string) => string): { reason: string; advice: string } {
+  const limit = softLimit('Max file size');
+  if (typeof limit === 'number') {
+    return { reason: `a file of it is larger than this process may write (EFBIG): the limit on file size is ${diskBytes(limit)} (ulimit -f ${Math.floor(limit / 1024)})`, advice: 'raise that limit (ulimit -f unlimited) and run again' };
+  }
+  return { reason: 'a file of it is larger than the file system there takes (EFBIG; FAT32 takes at most 4 GB)', advice: elsewhere('on another disk') };
 }
 
 export interface DiskErrorOptions extends WriteNeed {
