@@ -19,6 +19,7 @@ import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype, parseGraphSource } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
 import { limitFailure, limitsTooLow } from '../core/util/processLimits';
+import { relaunchUnderAddressLimit } from './relaunch';
 import { formatOptimizeReport, formatProbeReport } from './format';
 import { claimedAccuracy } from '../core/commit/committed';
 import { parseCompensation } from '../core/compensate/mode';
@@ -473,12 +474,14 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(argv);
   if (typeof parsed === 'number') return parsed;
   if ('cache' in parsed) return cacheCommand(parsed.cache);
-  const { job, out, quiet } = parsed;
-  const tooLow = limitsTooLow(job.type !== 'prune');
+  const tooLow = limitsTooLow();
   if (tooLow) {
     process.stderr.write(`probescale: ${tooLow}\n`);
     return 1;
   }
+  const relaunched = await relaunchUnderAddressLimit(argv);
+  if (relaunched !== undefined) return relaunched;
+  const { job, out, quiet } = parsed;
   let target: string | undefined;
   try {
     target = preflight(job, out);

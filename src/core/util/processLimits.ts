@@ -41,29 +41,27 @@ export const MIN_OPEN_FILES = 64;
 
 const GiB = 2 ** 30;
 /**
- * Address space a job needs at the least. Node reserves about 10 GiB for a WebAssembly memory
- * (its HTTP parser, loaded with the tokenizer, makes one) without using it: probe of roberta-mini
- * failed at `ulimit -v` 11.4 GiB and ran at 12.4 GiB (resident: under 300 MB). prune tokenises
- * nothing: it failed at 1.4 GiB (Node's worker cannot start) and ran at 1.9 GiB.
+ * Address space a job needs at the least, with Node's WebAssembly reservation turned off (the CLI
+ * relaunches itself so, cli/relaunch.ts; without it a probe needed 12 GiB): below about 1.5 GiB V8
+ * cannot reserve its code range and aborts natively. Measured: prune of tiny-bert failed at 1.4 GiB
+ * and ran at 1.9 GiB; probe of tiny-bert failed at 1.4 GiB and ran at 1.9 GiB, probe of roberta-mini
+ * ran at 2.1 GiB and optimize at 2.9 GiB. A larger model needs more; a failure under the limit
+ * is then worded with it (limitFailure).
  */
-export function minAddressSpace(tokenises: boolean): number {
-  return tokenises ? 12 * GiB : 1.5 * GiB;
-}
+export const MIN_ADDRESS_SPACE = 1.9 * GiB;
 
 /**
  * Why the limits of this process are too low for a job, or undefined when they are not (or
- * cannot be read). `tokenises`: the job reads texts (probe, eval, optimize). `text` stands in for
- * /proc/self/limits (tests).
+ * cannot be read). `text` stands in for /proc/self/limits (tests).
  */
-export function limitsTooLow(tokenises: boolean, text?: string): string | undefined {
+export function limitsTooLow(text?: string): string | undefined {
   const files = softLimit('Max open files', text);
   if (typeof files === 'number' && files < MIN_OPEN_FILES) {
     return `the limit on open files is ${files} (ulimit -n); a job needs at least ${MIN_OPEN_FILES} (Node, its worker thread, ONNX Runtime and the model's files each hold some), and fails below that with errors that do not say so. Raise it (ulimit -n 1024) and run again.`;
   }
   const space = softLimit('Max address space', text);
-  const need = minAddressSpace(tokenises);
-  if (typeof space === 'number' && space < need) {
-    return `the limit on address space is ${gib(space)} (ulimit -v ${Math.floor(space / 1024)}); this job needs at least ${gib(need)} of it${tokenises ? ': Node reserves about 10 GiB for WebAssembly memory when the tokenizer loads, without using it (a probe of a small model stays under 300 MB resident)' : ''}. Raise it (ulimit -v unlimited; to cap memory, limit resident memory instead, e.g. systemd-run --scope -p MemoryMax=4G) and run again.`;
+  if (typeof space === 'number' && space < MIN_ADDRESS_SPACE) {
+    return `the limit on address space is ${gib(space)} (ulimit -v ${Math.floor(space / 1024)}); a job needs at least ${gib(MIN_ADDRESS_SPACE)} of it (Node's engine reserves that much before any work, and aborts below it). Raise it (ulimit -v unlimited; to cap memory, limit resident memory instead, e.g. systemd-run --scope -p MemoryMax=4G) and run again.`;
   }
   return undefined;
 }
