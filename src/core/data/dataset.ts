@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv, CsvError } from 'csv-parse/sync';
@@ -6,6 +7,9 @@ import { Rng } from '../util/rng';
 import { notAFile, somethingAt } from '../util/fileKind';
 import { isDecimal } from '../util/decimal';
 import { firstDuplicateKey } from '../util/jsonKeys';
+import { diskBytes } from '../util/diskErrors';
+
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
 
 /** One labelled example. */
 export interface Example {
@@ -294,6 +298,17 @@ function isUtf8Prefix(b: Buffer): boolean {
   }
 }
 
+/**
+ * A task file is read whole into one string, and a string holds at most MAX_STRING_LENGTH
+ * characters (about 512 MiB): a larger file failed with Node's "File size … is greater than 2 GiB"
+ * or "Cannot create a string longer than …", saying nothing of what to do.
+ */
+function refuseTooLarge(file: string, size: number, ext: string): void {
+  if (size <= MAX_STRING_LENGTH) return;
+  const keep = ext === 'jsonl' ? `head -n 100000 ${file} > smaller/${path.basename(file)}` : `head -n 100001 ${file} > smaller/${path.basename(file)} (the header and 100,000 rows)`;
+  throw new DatasetError(`${file} is ${diskBytes(size)}; ProbeScale reads a task file whole, and at most ${diskBytes(MAX_STRING_LENGTH)}. Keep the rows you need in a smaller file (e.g. ${keep}); {{limitTrain}} alone does not help, as the whole file is read first.`);
+}
+
 async function readRows(file: string): Promise<Row[]> {
   const ext = path.extname(file).slice(1).toLowerCase();
   if (!(EXTENSIONS as readonly string[]).includes(ext)) {
@@ -305,6 +320,7 @@ async function readRows(file: string): Promise<Row[]> {
   let bytes: Buffer;
   try {
     const before = await fs.promises.stat(file);
+    refuseTooLarge(file, before.size, ext);
     bytes = await fs.promises.readFile(file);
     const after = await fs.promises.stat(file);
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || bytes.length !== after.size) {

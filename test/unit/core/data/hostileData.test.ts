@@ -156,3 +156,19 @@ test('a label with one training row is refused before extraction, by name (10,00
   const four = await loadTask('t', folder({ 'train.jsonl': jsonl([...rows.slice(0, 2), ...rows.slice(0, 2)]), 'test.jsonl': jsonl(rows.slice(0, 1)) }));
   assert.throws(() => requireCrossValidation(four, 5), /task "t" .* has 4 training rows; 5-fold cross-validation needs at least 5/);
 });
+
+test('a task file larger than a string can hold is refused before it is read, saying how to keep the rows needed', async () => {
+  // Sparse: no disk used. Before: Node's "Cannot create a string longer than …" (or, past 2 GiB, "File size … is greater than 2 GiB").
+  const big = (p: string) => {
+    fs.writeFileSync(p, '');
+    fs.truncateSync(p, 600 * 2 ** 20);
+  };
+  const dir = folder({ 'train.jsonl': big, 'test.jsonl': TEST });
+  const t0 = Date.now();
+  await assert.rejects(loadTask('big', dir), (e: unknown) => {
+    assert.ok(e instanceof DatasetError, String(e));
+    assert.match(e.template, /train\.jsonl is 629\.1 MB; ProbeScale reads a task file whole, and at most 536\.9 MB\. Keep the rows you need in a smaller file \(e\.g\. head -n 100000 .*train\.jsonl > smaller\/train\.jsonl\); \{\{limitTrain\}\} alone does not help/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 2000, 'refused without reading the file');
+});
