@@ -13,11 +13,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { readFloat32 } from '../src/core/compensate/structure';
 import { DataType, NewInitializer, NewNode, NodeRef, OnnxModel, OnnxNode } from '../src/core/onnx/model';
+import { checkedSessions, concatQkv, encoderInputs, Timed, timeAlternately } from './graphTiming';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const MS = { domain: 'com.microsoft', version: 1 };
 
 function producers(m: OnnxModel) {
@@ -68,21 +66,10 @@ function fuseAttention(m: OnnxModel, out: string, headSize: number): number {
       const add = byName.get(`${scope}${p}/Add`)!;
       return { x: mm.inputs[0], w: m.initializers.get(mm.inputs[1])!, bias: m.initializers.get(add.inputs.find((t) => m.initializers.has(t))!)! };
     });
-    const d = lin[0].w.dims[0];
-    const widths = lin.map((l) => l.w.dims[1]);
-    const total = widths[0] + widths[1] + widths[2];
-    const w = new Float32Array(d * total);
-    const bias = new Float32Array(total);
-    let col = 0;
-    for (const [k, l] of lin.entries()) {
-      const wk = readFloat32(m, l.w);
-      for (let i = 0; i < d; i++) w.set(wk.subarray(i * widths[k], (i + 1) * widths[k]), i * total + col);
-      bias.set(readFloat32(m, l.bias), col);
-      col += widths[k];
-    }
-    inits.push({ name: `fusion/qkv_w.${b}`, dataType: DataType.FLOAT, dims: [d, total], data: Buffer.from(w.buffer) }, { name: `fusion/qkv_b.${b}`, dataType: DataType.FLOAT, dims: [total], data: Buffer.from(bias.buffer) });
+    const { widths, inits: qkv } = concatQkv(m, lin, `fusion/qkv.${b}`);
+    inits.push(...qkv);
     for (const n of m.nodes) if (n.name.startsWith(scope)) drop.add(n);
-    const attention: NewNode = { name: `fusion/attention.${b}`, opType: 'Attention', domain: MS.domain, inputs: [lin[0].x, `fusion/qkv_w.${b}`, `fusion/qkv_b.${b}`, mask.outputs[0]], outputs: merge.outputs, attributes: { num_heads: widths[0] / headSize, qkv_hidden_sizes: widths } };
+    const attention: NewNode = { name: `fusion/attention.${b}`, opType: 'Attention', domain: MS.domain, inputs: [lin[0].x, `fusion/qkv.${b}_w`, `fusion/qkv.${b}_b`, mask.outputs[0]], outputs: merge.outputs, attributes: { num_heads: widths[0] / headSize, qkv_hidden_sizes: widths } };
     before.set(merge, before.size ? [attention] : [mask, attention]);
   }
   const nodes = m.nodes.flatMap((n): NodeRef[] => before.get(n) ?? (drop.has(n) ? [] : [n]));
@@ -95,41 +82,19 @@ async function main(): Promise<void> {
   const models = process.argv.slice(4);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-fusions-'));
   try {
-    const ids = BigInt64Array.from({ length: batch * length }, (_, i) => BigInt(i % length === 0 ? 0 : 5 + ((i * 7919) % 5000)));
-    // Odd rows are padded after half their length, so the fused kernels' masking is checked too.
-    const padded = BigInt64Array.from({ length: batch * length }, (_, i) => (Math.floor(i / length) % 2 === 1 && i % length >= length / 2 ? 0n : 1n));
-    const feeds = (s: ort.InferenceSession, mask: BigInt64Array) => Object.fromEntries(s.inputNames.map((n) => [n, new ort.Tensor('int64', n.includes('mask') ? mask : n.includes('type') ? new BigInt64Array(batch * length) : ids, [batch, length])]));
-    const so: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableMemPattern: false, logSeverityLevel: 3, extra: { session: { force_spinning_stop: '1' } } };
-    const runs: { label: string; session: ort.InferenceSession }[] = [];
+    const inputs = encoderInputs(batch, length);
+    const sessions: Timed[] = [];
     for (const [i, file] of models.entries()) {
-      const hidden = OnnxModel.open(file).outputs[0].shape?.at(-1);
+      const hidden = OnnxModel.open(file).outputs[0].shape?.at(-1) as number;
       const variants = [
         { label: `${file}`, file },
         { label: `  skip-layer-norm (${fuseSkipLayerNorm(OnnxModel.open(file), path.join(dir, `${i}.skip.onnx`), 1e-5)} fused)`, file: path.join(dir, `${i}.skip.onnx`) },
         { label: `  attention (${fuseAttention(OnnxModel.open(file), path.join(dir, `${i}.attn.onnx`), 64)} fused)`, file: path.join(dir, `${i}.attn.onnx`) },
       ];
-      let reference: Float32Array | null = null;
-      for (const v of variants) {
-        const session = await ort.InferenceSession.create(v.file, so);
-        const y = (await session.run(feeds(session, padded)))[session.outputNames[0]].data as Float32Array;
-        let diff = 0;
-        if (reference) for (let j = 0; j < y.length; j++) if (padded[Math.floor(j / (hidden as number))]) diff = Math.max(diff, Math.abs(y[j] - reference[j]));
-        reference ??= y;
-        runs.push({ label: `${v.label}${reference === y ? '' : `, max |diff| on attended tokens ${diff.toExponential(1)}`}`, session });
-      }
+      // Fused attention leaves padded tokens' own rows undefined: compare attended tokens only.
+      sessions.push(...(await checkedSessions(variants, inputs, (j) => inputs.padded[Math.floor(j / hidden)] === 1n)));
     }
-    const mask = new BigInt64Array(batch * length).fill(1n);
-    const times = runs.map(() => [] as number[]);
-    for (let r = 0; r < 28; r++) {
-      for (const [j, { session }] of runs.entries()) {
-        const x = feeds(session, mask);
-        const t0 = performance.now();
-        await session.run(x);
-        if (r >= 3) times[j].push(performance.now() - t0);
-      }
-    }
-    console.log(`batch ${batch} × ${length}, median of 25 alternating runs (ms):`);
-    for (const [j, r] of runs.entries()) console.log(`${median(times[j]).toFixed(2).padStart(8)}  ${r.label}`);
+    await timeAlternately(`batch ${batch} × ${length}`, sessions, inputs, 25);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -264,13 +264,22 @@ export class Extractor {
     const dir = this.opts.cacheDir;
     if (!dir || this.cacheUnwritable) return;
     let bytes: number | undefined;
-    try {
+    const store = (entry: Buffer) => {
       makeFolders(dir);
       const file = path.join(dir, `${key}.feat`);
       cleanStaleTemporaries(file);
+      writeFileAtomic(file, entry);
+    };
+    try {
       const entry = encodeFeatures(f);
       bytes = entry.length;
-      writeFileAtomic(file, entry);
+      try {
+        store(entry);
+      } catch (e) {
+        // The folder was removed while the entry was written (a user clearing caches): make it again, once.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        store(entry);
+      }
     } catch (e) {
       this.cacheUnwritable = true;
       // Keyed on the job's log: the contexts candidates extract with are copies sharing it.

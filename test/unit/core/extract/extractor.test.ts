@@ -1,6 +1,7 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
@@ -37,6 +38,35 @@ test('extraction makes exactly one forward pass per batch and matches plain infe
   }
   await plain.release();
   await ex.release();
+  info.model.close();
+});
+
+test('a feature cache folder deleted while an entry is written (a user clearing caches) is made again, with no warning', async () => {
+  const cacheDir = path.join(tempDir('ps-cache-gone-'), 'features');
+  const info = openModel(fixture('tiny-roberta'));
+  const tok = await loadTokenizer(info.dir, { maxLength: 32 });
+  const task = await loadTask('bshift', path.join(tasksDir, 'bshift'), { limitTrain: 20, limitTest: 5 });
+  const rename = fs.renameSync;
+  let removed = 0;
+  // The folder goes between the temporary's write and its rename, the race `probescale cache --clear` or `rm -rf` can hit.
+  const m = mock.method(fs, 'renameSync', (from: fs.PathLike, to: fs.PathLike) => {
+    if (String(to).endsWith('.feat') && removed++ === 0) fs.rmSync(cacheDir, { recursive: true, force: true });
+    return rename(from, to);
+  });
+  const warnings: string[] = [];
+  const ctx = { log: (level: string, msg: string) => level === 'warn' && warnings.push(msg) };
+  const a = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir });
+  try {
+    await a.extract(task.train, 'x', ctx);
+  } finally {
+    m.mock.restore();
+  }
+  assert.equal(removed > 0, true, 'the folder was removed mid-write');
+  assert.deepEqual(warnings, [], 'no warning, least of all one naming the temporary file');
+  const passes = a.forwardPasses;
+  await a.extract(task.train, 'x', ctx);
+  assert.equal(a.forwardPasses, passes, 'the entry was written to the folder made again, and serves the next extraction');
+  await a.release();
   info.model.close();
 });
 
