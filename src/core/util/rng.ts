@@ -19,7 +19,7 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
   /** Fisher–Yates shuffle in place; returns the same array. */
-  shuffle<T>(a: T[]): T[] {
+  shuffle<A extends { length: number; [i: number]: unknown }>(a: A): A {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = a[i];

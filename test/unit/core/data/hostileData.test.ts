@@ -157,7 +157,7 @@ test('a label with one training row is refused before extraction, by name (10,00
   assert.throws(() => requireCrossValidation(four, 5), /task "t" .* has 4 training rows; 5-fold cross-validation needs at least 5/);
 });
 
-test('a task file larger than a string can hold is refused before it is read, saying how to keep the rows needed', async () => {
+test('a task file larger than a string can hold is refused before it is read without the limit that keeps its rows', async () => {
   // Sparse: no disk used. Before: Node's "Cannot create a string longer than …" (or, past 2 GiB, "File size … is greater than 2 GiB").
   const big = (p: string) => {
     fs.writeFileSync(p, '');
@@ -167,8 +167,13 @@ test('a task file larger than a string can hold is refused before it is read, sa
   const t0 = Date.now();
   await assert.rejects(loadTask('big', dir), (e: unknown) => {
     assert.ok(e instanceof DatasetError, String(e));
-    assert.match(e.template, /train\.jsonl is 629\.1 MB; ProbeScale reads a task file whole, and at most 536\.9 MB\. Keep the rows you need in a smaller file \(e\.g\. head -n 100000 .*train\.jsonl > smaller\/train\.jsonl\); \{\{limitTrain\}\} alone does not help/);
+    assert.match(e.template, /train\.jsonl is 629\.1 MB, more than a string can hold \(536\.9 MB\), and without \{\{limitTrain\}\} every training row of it would be held\. Pass \{\{limitTrain\}\} N to keep only the first N training rows \(the file is then read in chunks\), or keep the rows you need in a smaller file \(e\.g\. head -n 100000 .*train\.jsonl > smaller\/train\.jsonl\)\./);
+    // The test file is small: its limit is not asked for.
+    assert.ok(!e.template.includes('{{limitTest}}'), e.template);
     return true;
   });
+  assert.ok(Date.now() - t0 < 2000, 'refused without reading the file');
+  // With the limit it is read in chunks, and its zeros are named from the first 4096 bytes.
+  await assert.rejects(loadTask('big', dir, { limitTrain: 10 }), /train\.jsonl is encoded as UTF-16 \(zero byte at offset 0\)/);
   assert.ok(Date.now() - t0 < 2000, 'refused without reading the file');
 });

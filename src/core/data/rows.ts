@@ -1,0 +1,290 @@
+// The rows of one task file: its type, its bytes as UTF-8 text, and each JSONL line or CSV/TSV
+// record as a checked row. Read whole here (readRows); streamRows.ts reads a large file in chunks
+// with the same checks and messages.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CsvError as StreamCsvError } from 'csv-parse';
+import { parse as parseCsv, CsvError } from 'csv-parse/sync';
+import { DatasetError } from '../errors';
+import { notAFile } from '../util/fileKind';
+import { firstDuplicateKey } from '../util/jsonKeys';
+
+/** One labelled example. */
+export interface Example {
+  text: string;
+  /** Second text of a pair task (e.g. premise/hypothesis); absent for single-text tasks. */
+  textPair?: string;
+  label: string;
+}
+
+export interface Row extends Example {
+  /** 1-based line where the row starts in its file, for error messages. */
+  line: number;
+}
+
+export const EXTENSIONS = ['jsonl', 'csv', 'tsv'] as const;
+export type TaskFileType = (typeof EXTENSIONS)[number];
+
+/** The file's type by extension, once it is known to be a plain file; and its size and time before reading. */
+export async function openTaskFile(file: string): Promise<{ ext: TaskFileType; before: fs.Stats }> {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  if (!(EXTENSIONS as readonly string[]).includes(ext)) {
+    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv or .tsv.`);
+  }
+  // A folder, a pipe (reading it waits for a writer, for ever) or a link that loops: say which, before reading.
+  const bad = notAFile(file);
+  if (bad) throw new DatasetError(`${file} ${bad}. Put the examples in a plain ${ext} file there.`);
+  const before = await fs.promises.stat(file).catch((e: Error) => {
+    throw cannotRead(file, e);
+  });
+  return { ext: ext as TaskFileType, before };
+}
+
+export function cannotRead(file: string, e: unknown): DatasetError {
+  return e instanceof DatasetError ? e : new DatasetError(`${file} cannot be read: ${(e as Error).message}`);
+}
+
+/** Refuses a file whose size or time is not what it was before it was read (`read`: the bytes read, when all were). */
+export async function requireUnchanged(file: string, before: fs.Stats, read?: number): Promise<void> {
+  const after = await fs.promises.stat(file);
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || (read !== undefined && read !== after.size)) {
+    const got = read === undefined ? '' : `, ${read} read`;
+    throw new DatasetError(`${file} changed while it was read (${before.size} bytes before${got}, ${after.size} after); run again once whatever writes it has finished.`);
+  }
+}
+
+/** The rows of a file read whole, into one string. */
+export async function readRows(file: string, ext: TaskFileType, before: fs.Stats): Promise<Row[]> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+    await requireUnchanged(file, before, bytes.length);
+  } catch (e) {
+    throw cannotRead(file, e);
+  }
+  refuseUtf16(file, bytes);
+  let content = decodeUtf8(file, bytes);
+  if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
+  content = oneLineEnding(content);
+  if (content.trim() === '') throw emptyFile(file, ext);
+  const rows = ext === 'jsonl' ? parseJsonl(file, content) : parseDelimited(file, content, ext === 'tsv' ? '\t' : ',');
+  if (rows.length === 0) throw noExamples(file);
+  return rows;
+}
+
+/**
+ * One line ending: files edited on Windows and Unix mix CRLF and LF (and old Mac files use CR), which the CSV
+ * reader, taking the first line's ending for all, would otherwise read as fields running into the next line.
+ */
+export function oneLineEnding(text: string): string {
+  return text.replace(/\r\n?/g, '\n');
+}
+
+export function emptyFile(file: string, ext: TaskFileType): DatasetError {
+  return new DatasetError(`${file} is empty. It needs one example per ${ext === 'jsonl' ? 'line' : 'row, after a header row'}.`);
+}
+
+export function noExamples(file: string): DatasetError {
+  return new DatasetError(`${file} has a header but no examples. Add one row per example below the header.`);
+}
+
+const RESAVE = 'Save the file as UTF-8 (most editors: "Save with encoding" → UTF-8).';
+
+/** Refuses UTF-16 (a byte-order mark, or a zero byte among the first 4096 bytes of `head`, the file's start). */
+export function refuseUtf16(file: string, head: Buffer): void {
+  const bom16 = head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff));
+  const nul = head.subarray(0, 4096).indexOf(0);
+  if (bom16 || nul >= 0) throw new DatasetError(`${file} is encoded as UTF-16 (${bom16 ? 'byte-order mark' : `zero byte at offset ${nul}`}), not UTF-8. ${RESAVE}`);
+}
+
+/** The file's text; bytes that are not UTF-8 (latin-1, Windows-1252) are named as an encoding problem. */
+function decodeUtf8(file: string, bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw notUtf8(file, bytes, firstInvalidUtf8(bytes));
+  }
+}
+
+/** Where decoding `bytes` (which start at a character) fails: its first invalid byte, or a character cut by the end. */
+export function firstInvalidUtf8(bytes: Buffer): number {
+  let at = 0;
+  // The decoder does not say where: the longest prefix it takes, found by halving steps.
+  for (let step = 1 << 16; step >= 1; step >>= 1) {
+    while (at + step <= bytes.length && isUtf8Prefix(bytes.subarray(0, at + step))) at += step;
+  }
+  if (at === bytes.length && at > 0) {
+    // Every byte is taken, so the last character is cut short by the end: name its first byte.
+    while (at > 1 && (bytes[at - 1] & 0xc0) === 0x80) at--;
+    return at - 1;
+  }
+  // `at` is where decoding fails; a cut multi-byte sequence before it is where the bad character starts.
+  while (at > 0 && bytes[at - 1] >= 0xc0 && bytes[at] < 0x80) at--;
+  return at;
+}
+
+/** True when `b` is valid UTF-8 up to a possibly cut last character. */
+function isUtf8Prefix(b: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The error for the byte `bytes[at]`, where `bytes` are the file's from `offset` on, starting on line `line`. */
+export function notUtf8(file: string, bytes: Buffer, at: number, offset = 0, line = 1): DatasetError {
+  let lines = line;
+  for (let i = bytes.indexOf(0x0a); i >= 0 && i < at; i = bytes.indexOf(0x0a, i + 1)) lines++;
+  const byte = bytes[at].toString(16).padStart(2, '0');
+  return new DatasetError(`${file} is not valid UTF-8: byte 0x${byte} at offset ${offset + at} (line ${lines}); it looks like latin-1 or Windows-1252. ${RESAVE}`);
+}
+
+function parseJsonl(file: string, content: string): Row[] {
+  const rows: Row[] = [];
+  const lines = content.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const row = jsonlRow(file, i + 1, lines[i]);
+    if (row) rows.push(row);
+  }
+  return rows;
+}
+
+/** The row of JSONL line `n` (1-based), or undefined for a blank line. */
+export function jsonlRow(file: string, n: number, text: string): Row | undefined {
+  const line = text.trim();
+  if (line === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    throw new DatasetError(`${file}, line ${n}: not valid JSON (${(e as Error).message}). Each line must be one object like {"text": "...", "label": "..."}.`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new DatasetError(`${file}, line ${n}: expected a JSON object like {"text": "...", "label": "..."}.`);
+  }
+  // JSON.parse keeps the last of two values under one key: a row with two labels would be read with one, unsaid.
+  const dup = firstDuplicateKey(line, value);
+  if (dup) throw new DatasetError(`${file}, line ${n}: "${dup.key}" is given twice${dup.at ? ` (under "${dup.at}")` : ''}; which one is meant cannot be told. Keep one.`);
+  return toRow(file, n, value as Record<string, unknown>);
+}
+
+function parseDelimited(file: string, content: string, delimiter: string): Row[] {
+  const read = delimitedReader(file, delimiter);
+  const rows: Row[] = [];
+  for (const p of parseRecords(file, content, delimiter)) {
+    const row = read(p);
+    if (row) rows.push(row);
+  }
+  return rows;
+}
+
+/** A record as csv-parse gives it with `info: true`: its fields and the line it ends on. */
+export type Parsed = { record: string[]; info: { lines: number; empty_lines: number } };
+
+/** How csv-parse reads a task file, whole or streamed. */
+export function csvOptions(delimiter: string) {
+  return { delimiter, info: true, skip_empty_lines: true, relax_quotes: true } as const;
+}
+
+// csv-parse's types do not model `info: true` (they promise string[][]); the shape is checked instead.
+export const isParsed = (r: unknown): r is Parsed => typeof r === 'object' && r !== null && 'record' in r && 'info' in r;
+
+/** The records of a CSV/TSV text, header first. */
+function parseRecords(file: string, content: string, delimiter: string): Parsed[] {
+  try {
+    const raw: unknown = parseCsv(content, csvOptions(delimiter));
+    if (!Array.isArray(raw) || !raw.every(isParsed)) throw new Error('csv-parse returned rows without their line info');
+    return raw;
+  } catch (e) {
+    throw csvFailure(file, delimiter, e);
+  }
+}
+
+/** A CSV/TSV parse error, said with how to quote. */
+export function csvFailure(file: string, delimiter: string, e: unknown): DatasetError {
+  if (e instanceof DatasetError) return e;
+  // The streaming and the sync parser each have their own CsvError class.
+  const detail = e instanceof CsvError || e instanceof StreamCsvError ? e.message : String(e);
+  return new DatasetError(
+    `${file}: ${detail}. Wrap fields that hold ${delimiter === '\t' ? 'tabs' : 'commas'}, quotes or newlines in double quotes ` + 'and double the quotes inside ("").',
+  );
+}
+
+/**
+ * What turns a CSV/TSV file's records, header first and in order, into rows: undefined for the
+ * header (whose columns it checks), then each record as a row with the line it starts on.
+ */
+export function delimitedReader(file: string, delimiter: string): (p: Parsed) => Row | undefined {
+  let columns: { text: number; label: number; pair: number } | undefined;
+  let prevEnd = 0;
+  let prevEmpty = 0;
+  return ({ record, info }) => {
+    // csv-parse reports the line a record ends on; skipped blank lines sit between records.
+    const line = prevEnd + 1 + (info.empty_lines - prevEmpty);
+    prevEnd = info.lines;
+    prevEmpty = info.empty_lines;
+    if (columns === undefined) {
+      columns = headerColumns(file, record, delimiter);
+      return undefined;
+    }
+    return toRow(file, line, {
+      text: record[columns.text],
+      label: record[columns.label] === '' ? undefined : record[columns.label],
+      ...(columns.pair >= 0 ? { text_pair: record[columns.pair] } : {}),
+    });
+  };
+}
+
+function headerColumns(file: string, record: string[], delimiter: string): { text: number; label: number; pair: number } {
+  const header = record.map((h) => h.trim());
+  return {
+    text: headerColumn(file, header, 'text', delimiter, true),
+    label: headerColumn(file, header, 'label', delimiter, true),
+    pair: headerColumn(file, header, 'text_pair', delimiter, false),
+  };
+}
+
+/** The index of the header's column `col` (-1 when absent and not `required`); named twice or missing is an error. */
+function headerColumn(file: string, header: string[], col: string, delimiter: string, required: boolean): number {
+  const at = header.flatMap((h, i) => (h === col ? [i] : []));
+  if (at.length > 1) throw new DatasetError(`${file}, line 1: the header names "${col}" ${at.length} times. Keep one.`);
+  if (at.length === 0 && required) {
+    throw new DatasetError(
+      `${file}, line 1: the header has no "${col}" column (found: ${header.join(', ')}). ` +
+        `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional).`,
+    );
+  }
+  return at.length ? at[0] : -1;
+}
+
+export function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
+  const at = `${file}, line ${line}`;
+  const text = rec.text;
+  if (text === undefined || text === null) throw new DatasetError(`${at}: missing "text". Every example needs a non-empty "text".`);
+  if (typeof text !== 'string') throw new DatasetError(`${at}: "text" must be a string, got ${typeof text}.`);
+  if (text.trim() === '') throw new DatasetError(`${at}: "text" is empty. Remove the row or fill in its text.`);
+
+  const label = rec.label;
+  if (label === undefined || label === null || (typeof label === 'string' && label.trim() === '')) {
+    throw new DatasetError(`${at}: missing "label". Every example needs a label (a string or a number).`);
+  }
+  if (typeof label === 'number' && !Number.isFinite(label)) throw new DatasetError(`${at}: "label" must be a finite number or a string.`);
+  if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
+    throw new DatasetError(`${at}: "label" must be a string or a number, got ${Array.isArray(label) ? 'an array' : typeof label}.`);
+  }
+
+  const pair = rec.text_pair;
+  if (pair !== undefined && pair !== null && typeof pair !== 'string') {
+    throw new DatasetError(`${at}: "text_pair" must be a string, got ${typeof pair}.`);
+  }
+  if (typeof label === 'number' && !Number.isSafeInteger(label) && Number.isInteger(label)) {
+    throw new DatasetError(`${at}: label ${label} is too large for a JSON number to hold exactly (two such labels can be read as one). Write it as a string: "label": "…".`);
+  }
+  // Surrounding spaces ("a, spam" in a CSV) and Unicode normal forms (é typed two ways) would otherwise make two classes of one.
+  const labelText = String(label).trim().normalize('NFC');
+  const row: Row = { text, label: labelText, line };
+  if (typeof pair === 'string' && pair.trim() !== '') row.textPair = pair;
+  return row;
+}

@@ -1,0 +1,292 @@
+// A task's training and test rows: read from a folder's train and test files, or split from one
+// file stratified by label. A file larger than a string can hold is read streamed (streamRows.ts):
+// every row is checked and counted, but only the rows the limits keep are held.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DatasetError } from '../errors';
+import { Rng } from '../util/rng';
+import { somethingAt } from '../util/fileKind';
+import { diskBytes } from '../util/diskErrors';
+import { EXTENSIONS, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
+import { streaming, streamRows } from './streamRows';
+
+type Limit = 'limitTrain' | 'limitTest';
+export type Limits = Partial<Record<Limit, number>>;
+
+/** A row's place, for messages. */
+interface At {
+  file: string;
+  line: number;
+}
+
+/** How many rows there are and how many lack a text_pair; the first row with one and the first without. */
+export interface Pairing {
+  rows: number;
+  without: number;
+  firstWith?: At;
+  firstWithout?: At;
+}
+
+/** What all the rows of a file say, however few are held: each label's row count and first line, and the pairing. */
+interface Tally {
+  labels: Map<string, { count: number; line: number }>;
+  pairing: Pairing;
+}
+
+/** A task's rows before the limits (or, from a file read streamed, the first rows they keep), and what all its rows say. */
+export interface Splits {
+  train: Row[];
+  test: Row[];
+  trainFile: string;
+  testFile: string;
+  splitFrom: 'folder' | 'file';
+  /** The labels of the whole training split. */
+  trainLabels: Set<string>;
+  /** The first test row, in file order, whose label the training split never has, and how many test rows have such labels. */
+  unseen?: { label: string; line: number; count: number };
+  pairing: Pairing;
+  /** Rows in the task's files, held or not. */
+  rowCount: number;
+}
+
+function countPairing(p: Pairing, file: string, r: Row): void {
+  p.rows++;
+  if (r.textPair !== undefined) p.firstWith ??= { file, line: r.line };
+  else {
+    p.without++;
+    p.firstWithout ??= { file, line: r.line };
+  }
+}
+
+function countRow(t: Tally, file: string, r: Row): void {
+  const seen = t.labels.get(r.label);
+  if (seen) seen.count++;
+  else t.labels.set(r.label, { count: 1, line: r.line });
+  countPairing(t.pairing, file, r);
+}
+
+export async function readFolderSplits(dir: string, limits: Limits): Promise<Splits> {
+  const trainFile = findSplitFile(dir, 'train');
+  const testFile = findSplitFile(dir, 'test');
+  const [train, test] = await Promise.all([readPart(trainFile, limits, 'limitTrain'), readPart(testFile, limits, 'limitTest')]);
+  const trainLabels = new Set(train.tally.labels.keys());
+  const [a, b] = [train.tally.pairing, test.tally.pairing];
+  return {
+    train: train.rows,
+    test: test.rows,
+    trainFile,
+    testFile,
+    splitFrom: 'folder',
+    trainLabels,
+    unseen: unseenLabels(test.tally, trainLabels),
+    pairing: { rows: a.rows + b.rows, without: a.without + b.without, firstWith: a.firstWith ?? b.firstWith, firstWithout: a.firstWithout ?? b.firstWithout },
+    rowCount: a.rows + b.rows,
+  };
+}
+
+/** The rows of one split's file (read streamed: only the first that `limits[limit]` keeps), and what all of them say. */
+async function readPart(file: string, limits: Limits, limit: Limit): Promise<{ rows: Row[]; tally: Tally }> {
+  const { ext, before } = await openTaskFile(file);
+  const tally: Tally = { labels: new Map(), pairing: { rows: 0, without: 0 } };
+  if (before.size <= streaming.streamAbove) {
+    const rows = await readRows(file, ext, before);
+    for (const r of rows) countRow(tally, file, r);
+    return { rows, tally };
+  }
+  refuseUnheld(file, before.size, ext, limits, [limit]);
+  const keep = limits[limit] ?? Infinity;
+  const rows: Row[] = [];
+  for await (const batch of streamRows(file, ext, before)) {
+    for (const r of batch) {
+      countRow(tally, file, r);
+      if (rows.length < keep) rows.push(r);
+    }
+  }
+  return { rows, tally };
+}
+
+function unseenLabels(test: Tally, trainLabels: Set<string>): Splits['unseen'] {
+  let first: { label: string; line: number } | undefined;
+  let count = 0;
+  for (const [label, seen] of test.labels) {
+    if (trainLabels.has(label)) continue;
+    count += seen.count;
+    if (first === undefined || seen.line < first.line) first = { label, line: seen.line };
+  }
+  return first && { ...first, count };
+}
+
+/**
+ * Without a limit every row of a split is held; the rows of a file larger than a string can hold
+ * (about 512 MiB) do not fit. Refused, saying which limits let it be read streamed.
+ */
+function refuseUnheld(file: string, size: number, ext: TaskFileType, limits: Limits, needs: Limit[]): void {
+  const missing = needs.filter((p) => limits[p] === undefined);
+  if (size <= streaming.holdAtMost || missing.length === 0) return;
+  const keep = `head -n ${ext === 'jsonl' ? '100000' : '100001'} ${file} > smaller/${path.basename(file)}${ext === 'jsonl' ? '' : ' (the header and 100,000 rows)'}`;
+  const which = missing.map((p) => (p === 'limitTrain' ? 'training' : 'test')).join(' and ');
+  throw new DatasetError(
+    `${file} is ${diskBytes(size)}, more than a string can hold (${diskBytes(streaming.holdAtMost)}), and without ${missing.map((p) => `{{${p}}}`).join(' and ')} every ${which} row of it would be held. ` +
+      `Pass ${missing.map((p) => `{{${p}}} N`).join(' and ')} to keep only the first N ${which} rows (the file is then read in chunks), or keep the rows you need in a smaller file (e.g. ${keep}).`,
+  );
+}
+
+/** Each row's label as an id into `names` (ids in order of first appearance), 4 bytes a row. */
+class LabelIds {
+  readonly names: string[] = [];
+  private readonly index = new Map<string, number>();
+  private ids = new Int32Array(1024);
+  private length = 0;
+
+  push(label: string): void {
+    let id = this.index.get(label);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(label);
+      this.index.set(label, id);
+    }
+    if (this.length === this.ids.length) {
+      const grown = new Int32Array(this.ids.length * 2);
+      grown.set(this.ids);
+      this.ids = grown;
+    }
+    this.ids[this.length++] = id;
+  }
+
+  idOf(label: string): number {
+    return this.index.get(label) as number;
+  }
+
+  get values(): Int32Array {
+    return this.ids.subarray(0, this.length);
+  }
+}
+
+/** The rows of one file, split stratified by label with a seeded shuffle (see stratifiedTestRows). */
+export async function splitOneFile(file: string, testFraction: number, seed: number, limits: Limits): Promise<Splits> {
+  const { ext, before } = await openTaskFile(file);
+  if (before.size <= streaming.streamAbove) return splitRows(file, await readRows(file, ext, before), testFraction, seed);
+  refuseUnheld(file, before.size, ext, limits, ['limitTrain', 'limitTest']);
+  const labels = new LabelIds();
+  const pairing: Pairing = { rows: 0, without: 0 };
+  for await (const batch of streamRows(file, ext, before)) {
+    for (const r of batch) {
+      labels.push(r.label);
+      countPairing(pairing, file, r);
+    }
+  }
+  const inTest = holdOut(file, labels, testFraction, seed);
+  await streaming.betweenPasses?.(file);
+  const { train, test } = await keepSplit(file, ext, before, inTest, limits);
+  return { train, test, trainFile: file, testFile: file, splitFrom: 'file', trainLabels: new Set(labels.names), pairing, rowCount: inTest.length };
+}
+
+function splitRows(file: string, rows: Row[], testFraction: number, seed: number): Splits {
+  const labels = new LabelIds();
+  for (const r of rows) labels.push(r.label);
+  const inTest = holdOut(file, labels, testFraction, seed);
+  const train = rows.filter((_, i) => !inTest[i]);
+  const test = rows.filter((_, i) => inTest[i]);
+  const pairing: Pairing = { rows: 0, without: 0 };
+  for (const r of [...train, ...test]) countPairing(pairing, file, r);
+  return { train, test, trainFile: file, testFile: file, splitFrom: 'file', trainLabels: new Set(labels.names), pairing, rowCount: rows.length };
+}
+
+/** The second read of a file split streamed: the first rows of each split that the limits keep; it stops once both are full. */
+async function keepSplit(file: string, ext: TaskFileType, before: fs.Stats, inTest: Uint8Array, limits: Limits): Promise<{ train: Row[]; test: Row[] }> {
+  const kept = { train: [] as Row[], test: [] as Row[] };
+  const want = { train: limits.limitTrain ?? Infinity, test: limits.limitTest ?? Infinity };
+  let i = 0;
+  read: for await (const batch of streamRows(file, ext, before)) {
+    for (const r of batch) {
+      const split = inTest[i++] ? 'test' : 'train';
+      if (kept[split].length < want[split]) kept[split].push(r);
+      if (kept.train.length >= want.train && kept.test.length >= want.test) break read;
+    }
+  }
+  // A full read checks this itself; one stopped early checks the file is the one the first read split.
+  await requireUnchanged(file, before);
+  return kept;
+}
+
+/** Which rows go to test (1); refuses a file of one label, or of too few rows to hold any out. */
+function holdOut(file: string, labels: LabelIds, testFraction: number, seed: number): Uint8Array {
+  requireTwoClasses(labels.names, file, '');
+  const inTest = stratifiedTestRows(labels, testFraction, seed);
+  if (inTest.includes(1)) return inTest;
+  // Each label is split on its own: many labels of one or two rows hold nothing out, however many rows there are.
+  const counts = rowsByLabel(labels).map((l) => l.length);
+  const largest = Math.max(...counts);
+  throw new DatasetError(
+    `${file}: ${inTest.length} rows are too few to hold out ${testFraction * 100}% of each label for testing ` +
+      `(each of its ${counts.length} labels is split on its own, and the largest has ${largest} row${largest === 1 ? '' : 's'}). ` +
+      'Add rows, or give a folder with train and test files.',
+  );
+}
+
+/**
+ * A stratified split by label: each label's rows are shuffled (seeded) and round(n * testFraction) of
+ * them go to test, always leaving at least one in train. Returns 1 for each row that goes to test.
+ */
+function stratifiedTestRows(labels: LabelIds, testFraction: number, seed: number): Uint8Array {
+  const byLabel = rowsByLabel(labels);
+  const rng = new Rng(seed);
+  const inTest = new Uint8Array(labels.values.length);
+  for (const label of sortLabels(labels.names)) {
+    const idx = rng.shuffle(byLabel[labels.idOf(label)]);
+    const k = Math.min(Math.round(idx.length * testFraction), idx.length - 1);
+    for (let j = 0; j < k; j++) inTest[idx[j]] = 1;
+  }
+  return inTest;
+}
+
+/** The row indices of each label id, in file order. */
+function rowsByLabel(labels: LabelIds): Int32Array[] {
+  const ids = labels.values;
+  const counts = new Int32Array(labels.names.length);
+  for (const id of ids) counts[id]++;
+  const lists = Array.from(counts, (c) => new Int32Array(c));
+  const filled = new Int32Array(labels.names.length);
+  ids.forEach((id, i) => {
+    lists[id][filled[id]++] = i;
+  });
+  return lists;
+}
+
+/** Sorts labels numerically when every label is an integer, else by code unit (locale-independent). */
+export function sortLabels(labels: Iterable<string>): string[] {
+  const all = [...labels];
+  const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  if (all.length > 0 && all.every((l) => /^[+-]?\d+$/.test(l))) {
+    return all.sort((a, b) => {
+      const d = BigInt(a) - BigInt(b);
+      return d < 0n ? -1 : d > 0n ? 1 : byCodeUnit(a, b);
+    });
+  }
+  return all.sort(byCodeUnit);
+}
+
+export function requireTwoClasses(labelsOfRows: Iterable<string>, file: string, why: string): void {
+  const labels = new Set(labelsOfRows);
+  if (labels.size < 2) {
+    const found = labels.size === 0 ? 'no labels' : `only the label "${[...labels][0]}"`;
+    throw new DatasetError(`${file} has ${found}${why}; a probe needs at least 2 classes. Add examples of another label.`);
+  }
+}
+
+function findSplitFile(dir: string, split: 'train' | 'test'): string {
+  // somethingAt, not existsSync: a link that loops or leads nowhere is named as such by readRows, not called missing.
+  const found = EXTENSIONS.map((e) => path.join(dir, `${split}.${e}`)).filter(somethingAt);
+  if (found.length === 0) {
+    // Names differ only in case (Train.JSONL) or extension (train.json): say which file to rename.
+    const near = fs.readdirSync(dir).filter((f) => f.toLowerCase().startsWith(`${split}.`));
+    throw new DatasetError(
+      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv or ${split}.tsv there, or pass a single file to split it.` +
+        (near.length ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).` : ''),
+    );
+  }
+  if (found.length > 1) {
+    throw new DatasetError(`${dir} has several ${split} files (${found.map((f) => path.basename(f)).join(', ')}). Keep one.`);
+  }
+  return found[0];
+}
