@@ -123,7 +123,7 @@ function unseenLabels(test: Tally, trainLabels: Set<string>): Splits['unseen'] {
 function refuseUnheld(file: string, size: number, ext: TaskFileType, limits: Limits, needs: Limit[]): void {
   const missing = needs.filter((p) => limits[p] === undefined);
   if (size <= streaming.holdAtMost || missing.length === 0) return;
-  const keep = `head -n ${ext === 'jsonl' ? '100000' : '100001'} ${file} > smaller/${path.basename(file)}${ext === 'jsonl' ? '' : ' (the header and 100,000 rows)'}`;
+  const keep = `head -n ${ext === 'jsonl' ? '100000' : '100001'} ${file} > smaller/${path.basename(file)}${ext === 'jsonl' ? '' : ' (the header and 100,000 lines: fewer rows where a quoted field spans lines)'}`;
   const which = missing.map((p) => (p === 'limitTrain' ? 'training' : 'test')).join(' and ');
   throw new DatasetError(
     `${file} is ${diskBytes(size)}, more than a string can hold (${diskBytes(streaming.holdAtMost)}), and without ${missing.map((p) => `{{${p}}}`).join(' and ')} every ${which} row of it would be held. ` +

@@ -159,7 +159,7 @@ test('a file too large to hold is refused without the limits that keep its rows,
       assert.match(e.template, template);
       return true;
     });
-  await refused({}, /all\.csv is \d\.\d kB, more than a string can hold \(1\.0 kB\), and without \{\{limitTrain\}\} and \{\{limitTest\}\} every training and test row of it would be held\. Pass \{\{limitTrain\}\} N and \{\{limitTest\}\} N to keep only the first N training and test rows .*head -n 100001 .*all\.csv > smaller\/all\.csv \(the header and 100,000 rows\)/);
+  await refused({}, /all\.csv is \d\.\d kB, more than a string can hold \(1\.0 kB\), and without \{\{limitTrain\}\} and \{\{limitTest\}\} every training and test row of it would be held\. Pass \{\{limitTrain\}\} N and \{\{limitTest\}\} N to keep only the first N training and test rows .*head -n 100001 .*all\.csv > smaller\/all\.csv \(the header and 100,000 lines: fewer rows where a quoted field spans lines\)/);
   await refused({ limitTrain: 3 }, /without \{\{limitTest\}\} every test row of it would be held\. Pass \{\{limitTest\}\} N to keep/);
   assert.equal((await loadTask('t', file, { limitTrain: 3, limitTest: 2 })).test.length, 2);
 });
