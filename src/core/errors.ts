@@ -175,3 +175,42 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export function isUserError(e: unknown): boolean {
   return e instanceof ProbeScaleError;
 }
+
+/** An error as it crosses a thread: its class name, code and message, and its stack. */
+export interface SerializedError {
+  name: string;
+  code?: string;
+  message: string;
+  /** ProbeScaleError: the message with `{{param}}` tokens, and the bad value. */
+  template?: string;
+  bad?: BadValue;
+  stack?: string;
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof ProbeScaleError) return { name: e.name, code: e.code, message: e.message, template: e.template, bad: e.bad, stack: e.stack };
+  const err = e instanceof Error ? e : new Error(String(e));
+  // Node's system errors (ENOENT, EACCES) keep their code: the host shows them as the user's to fix.
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return { name: err.name, code, message: err.message, stack: err.stack };
+}
+
+/** The user-error classes whose constructor takes (message, bad), by their stable code (class names do not survive minifying). */
+const REVIVED: Record<string, new (message: string, bad?: BadValue) => ProbeScaleError> = {
+  'bad-input': BadInputError,
+  'bad-dataset': DatasetError,
+  'onnx-parse': OnnxParseError,
+  'shape-mismatch': ShapeMismatchError,
+  'unsupported-model': UnsupportedModelError,
+};
+
+/** Re-creates an error another thread threw: cancellation stays cancellation, user errors keep their class (or at least their family), others are plain errors. */
+export function reviveError(e: SerializedError): Error {
+  if (e.name === 'CancelledError') return new CancelledError();
+  const template = e.template ?? e.message;
+  const Known = e.code ? REVIVED[e.code] : undefined;
+  const err = Known ? new Known(template, e.bad) : e.code ? new ProbeScaleError(e.code, template, e.bad) : new Error(e.message);
+  if (!Known) err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}

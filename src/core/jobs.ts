@@ -10,6 +10,7 @@ import type { Compensation } from './compensate/mode';
 import type { UnitScore } from './compensate/scores';
 import type { EmbeddingRankChoice } from './compensate/embeddingRank';
 import type { UnseenTokens } from './optimize/unseenTokens';
+import type { FitPool } from './probe/fitPool';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -29,6 +30,8 @@ export interface JobContext {
   onProgress?: (e: ProgressEvent) => void;
   /** A message names parameters as `{{budget}}` tokens, as errors do (core/errors.ts): each host words them (wordMessage). */
   log?: (level: LogLevel, message: string) => void;
+  /** The job's probe fit threads (src/core/probe/fitPool.ts); runAnyJob makes one per job when absent. Without one, fits run inline. */
+  fits?: FitPool;
 }
 
 export function stage(ctx: JobContext, stage: string, message: string): void {

@@ -3,9 +3,9 @@
  * driven from several worker threads, so there is exactly one) and streams typed progress.
  */
 import { parentPort } from 'node:worker_threads';
-import { abortWhen, isCancelled, ProbeScaleError, throwIfAborted } from '../core/errors';
+import { abortWhen, isCancelled, serializeError, throwIfAborted } from '../core/errors';
 import { runAnyJob } from '../core/pipeline/dispatch';
-import { FromWorker, SerializedError, ToWorker } from './protocol';
+import { FromWorker, ToWorker } from './protocol';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main must run inside a worker thread');
@@ -55,11 +55,3 @@ port.on('message', (msg: ToWorker) => {
     }
   }
 });
-
-function serializeError(e: unknown): SerializedError {
-  if (e instanceof ProbeScaleError) return { name: e.name, code: e.code, message: e.message, template: e.template, bad: e.bad, stack: e.stack };
-  const err = e instanceof Error ? e : new Error(String(e));
-  // Node's system errors (ENOENT, EACCES) keep their code: the host shows them as the user's to fix.
-  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-  return { name: err.name, code, message: err.message, stack: err.stack };
-}

@@ -8,9 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CancelledError, ProbeScaleError } from '../core/errors';
+import { CancelledError, reviveError } from '../core/errors';
 import { AnyJobResult, Job, JobContext, JobResult, JobRunner, resultOf } from '../core/jobs';
-import { FromWorker, SerializedError, ToWorker } from './protocol';
+import { FromWorker, ToWorker } from './protocol';
 import { disableOrtTelemetry } from '../core/runtime/telemetry';
 
 interface Pending {
@@ -19,13 +19,7 @@ interface Pending {
   ctx: JobContext;
 }
 
-/** Re-creates the error the worker threw, keeping its class family (user error vs internal). */
-export function reviveError(e: SerializedError): Error {
-  const err = e.code ? new ProbeScaleError(e.code, e.template ?? e.message, e.bad) : new Error(e.message);
-  err.name = e.name;
-  if (e.stack) err.stack = e.stack;
-  return err;
-}
+export { reviveError };
 
 /** Finds the worker script beside the running bundle (dist/worker.js) or the tsc output. */
 export function defaultWorkerPath(dir: string): string {

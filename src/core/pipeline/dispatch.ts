@@ -4,12 +4,24 @@
 import { AnyJobResult, Job, JobContext, JobResult, resultOf } from '../jobs';
 import { BadInputError, CancelledError } from '../errors';
 import { folderChange, snapshotFolder } from '../util/folderSnapshot';
+import { FitPool, fitThreads } from '../probe/fitPool';
 import { runProbeJob } from './probeJob';
 import { runPruneJob } from './pruneJob';
 import { runEvalJob } from './evalJob';
 import { runOptimizeJob } from './optimizeJob';
 
+/** Runs a job with its own probe fit threads (unless `ctx.fits` brings some), stopped when the job ends, however it ends. */
 export async function runAnyJob(job: Job, ctx: JobContext): Promise<AnyJobResult> {
+  if (ctx.fits) return runWatchingFolder(job, ctx);
+  const fits = new FitPool(fitThreads());
+  try {
+    return await runWatchingFolder(job, { ...ctx, fits });
+  } finally {
+    await fits.close();
+  }
+}
+
+async function runWatchingFolder(job: Job, ctx: JobContext): Promise<AnyJobResult> {
   const before = snapshotFolder(job.modelDir);
   try {
     return await runByType(job, ctx);

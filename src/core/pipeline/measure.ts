@@ -13,7 +13,7 @@ import { Extractor, IdRemap, LayerFeatures } from '../extract/extractor';
 import { extractorOptions } from './prepare';
 import { ModelInfo } from '../model/modelInfo';
 import { CV_FOLDS, stratifiedKFold, takeRows } from '../probe/cv';
-import { accuracy, macroF1 } from '../probe/metrics';
+import { outcomes, pick, RowOutcomes, scoreOf, validationRows, validationScore } from '../probe/layerRow';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
 import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { CompensatedVariant } from '../compensate/variant';
@@ -27,13 +27,8 @@ import { extractTogether, RowChunks, TogetherFeatures, Wanted } from './together
  */
 export const VALIDATION_FOLDS = CV_FOLDS;
 
-/** Per-row outcomes of one subset on one task's rows: the basis of paired comparisons. */
-export interface RowOutcomes {
-  /** 1 where the probe labelled the row correctly. */
-  correct: Uint8Array;
-  /** Log-probability of the true class (clipped at log 1e−15). */
-  logp: Float64Array;
-}
+export { pick, scoreOf, validationRows, validationScore };
+export type { RowOutcomes };
 
 export interface Measured {
   /** Candidate key: the subset ("2,3"), plus its compensation when it has one ("2,3+bridge"). */
@@ -65,44 +60,6 @@ export interface TaskSplit {
 
 export function foldsForValidation(task: TaskData, seed: number): Int32Array {
   return stratifiedKFold(task.trainY, VALIDATION_FOLDS, seed);
-}
-
-export function pick(y: Int32Array, rows: Int32Array): Int32Array {
-  return Int32Array.from(rows, (r) => y[r]);
-}
-
-export function scoreOf(yTrue: Int32Array, yPred: Int32Array, numClasses: number): Score {
-  return { accuracy: accuracy(yTrue, yPred), macroF1: macroF1(yTrue, yPred, numClasses) };
-}
-
-function outcomes(y: Int32Array, pred: Int32Array, logp: Float64Array): RowOutcomes {
-  return { correct: Uint8Array.from(y, (v, i) => (v === pred[i] ? 1 : 0)), logp };
-}
-
-/** Cross-validated score of one layer's training features: out-of-fold predictions of every row. */
-export function validationRows(split: TaskSplit, trainFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): { score: Score; rows: RowOutcomes } {
-  const t = split.task;
-  const pred = new Int32Array(t.trainY.length);
-  const logp = new Float64Array(t.trainY.length);
-  for (let f = 0; f < VALIDATION_FOLDS; f++) {
-    const fit: number[] = [];
-    const held: number[] = [];
-    split.folds.forEach((k, i) => (k === f ? held : fit).push(i));
-    if (held.length === 0) continue;
-    const fitRows = Int32Array.from(fit);
-    const heldRows = Int32Array.from(held);
-    const probe = trainProbe(takeRows(trainFeatures, dim, fitRows), pick(t.trainY, fitRows), dim, t.labels.length, { c: split.c, seed, control: false, signal });
-    const r = scoreRows(probe, takeRows(trainFeatures, dim, heldRows), pick(t.trainY, heldRows));
-    heldRows.forEach((row, i) => {
-      pred[row] = r.pred[i];
-      logp[row] = r.logp[i];
-    });
-  }
-  return { score: scoreOf(t.trainY, pred, t.labels.length), rows: outcomes(t.trainY, pred, logp) };
-}
-
-export function validationScore(split: TaskSplit, trainFeatures: Float32Array, dim: number, seed: number, signal?: AbortSignal): Score {
-  return validationRows(split, trainFeatures, dim, seed, signal).score;
 }
 
 /** Fits on the whole training split and scores the test split. */

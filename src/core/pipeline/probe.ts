@@ -4,44 +4,24 @@
  * unpruned model's own scores that retention is measured against.
  */
 import { JobContext, TaskSpec, stage } from '../jobs';
-import { throwIfAborted } from '../errors';
 import { TaskData } from '../data/dataset';
 import { LayerFeatures } from '../extract/extractor';
 import { LayerScores } from '../optimize/predict';
 import { selectC } from '../probe/cv';
-import { ProbeResult, runProbe } from '../probe/probe';
+import { FitPool, shared } from '../probe/fitPool';
+import { fitLayerRow, LayerRowWork } from '../probe/layerRow';
 import { LayerScore, Score, TaskReference, TaskReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { bestLayerByCv } from '../../shared/bestLayer';
 import { majorityBaseline } from '../probe/metrics';
 import { weightOf } from './prepare';
 import { FeatureSet, TaskFeatures } from './extract';
-import { foldsForValidation, TaskSplit, testScore, validationScore } from './measure';
-
-/** One row of a report's per-layer table from a probe result. */
-export function layerScore(layer: number, r: ProbeResult): LayerScore {
-  return {
-    layer,
-    accuracy: r.accuracy,
-    macroF1: r.macroF1,
-    controlAccuracy: r.controlAccuracy,
-    selectivity: r.controlAccuracy === null ? null : r.accuracy - r.controlAccuracy,
-    c: r.c,
-    cvAccuracy: r.cvAccuracy,
-    converged: r.converged,
-  };
-}
+import { foldsForValidation, TaskSplit, testScore } from './measure';
 
 /** A task's section of a report (every job writes the same shape). */
 export function taskReport(task: TaskData, weight: number, pooling: ProbeSettings['pooling'], scores: Pick<TaskReport, 'majority' | 'layers' | 'bestLayer' | 'final'>): TaskReport {
   const { majority, layers, bestLayer, final } = scores;
   return { labels: task.labels, majority, pooling, weight, source: task.source, nTrain: task.train.length, nTest: task.test.length, layers, bestLayer, ...(final ? { final } : {}) };
-}
-
-/** The probe of one layer's pooled features: trained on the training rows, scored on the test rows. */
-export function probeLayer(task: TaskData, train: LayerFeatures, test: LayerFeatures, j: number, settings: ProbeSettings, signal?: AbortSignal): ProbeResult {
-  const pooled = (f: LayerFeatures) => f.pooled[settings.pooling]![j];
-  return runProbe({ trainX: pooled(train), trainY: task.trainY, testX: pooled(test), testY: task.testY, dim: train.dim, numClasses: task.labels.length }, { c: settings.c, seed: settings.seed, signal });
 }
 
 /**
@@ -60,8 +40,8 @@ export function probeLayer(task: TaskData, train: LayerFeatures, test: LayerFeat
  * k), costs one C search per task instead of one per layer, and keeps the layer table and the
  * measured subsets on one probe.
  */
-export function taskC(task: TaskData, finalTrain: Float32Array, dim: number, settings: ProbeSettings, signal?: AbortSignal): number {
-  return settings.c ?? selectC(finalTrain, task.trainY, dim, task.labels.length, { seed: settings.seed, signal }).c;
+export function taskC(task: TaskData, finalTrain: Float32Array, dim: number, settings: ProbeSettings, signal?: AbortSignal, pool?: FitPool): number {
+  return settings.c ?? selectC(finalTrain, task.trainY, dim, task.labels.length, { seed: settings.seed, signal, pool }).c;
 }
 
 /** One split per task: its weight, its validation folds and its C ({@link taskC}). */
@@ -69,27 +49,29 @@ export function taskSplits(tasks: TaskData[], specs: TaskSpec[], feats: FeatureS
   stage(ctx, 'probe', settings.c === undefined ? 'choosing C per task by 5-fold cross-validation on the final layer' : `C fixed at ${settings.c}`);
   return tasks.map((task) => {
     const f = feats.get(task.name)!.train;
-    const c = taskC(task, f.pooled[settings.pooling]![f.layers.length - 1], f.dim, settings, ctx.signal);
+    const c = taskC(task, f.pooled[settings.pooling]![f.layers.length - 1], f.dim, settings, ctx.signal, ctx.fits);
     return { task, weight: weightOf(specs, task.name), folds: foldsForValidation(task, settings.seed), c };
   });
 }
 
-/** One layer's row under the protocol: test scores of a probe fitted on every training row, and its cross-validated accuracy on the split's folds. */
-export function layerRow(split: TaskSplit, feats: TaskFeatures, j: number, settings: ProbeSettings, signal?: AbortSignal): LayerScore {
-  const r = probeLayer(split.task, feats.train, feats.test, j, { ...settings, c: split.c }, signal);
-  const cv = validationScore(split, feats.train.pooled[settings.pooling]![j], feats.train.dim, settings.seed, signal);
-  return { ...layerScore(feats.train.layers[j], r), cvAccuracy: cv.accuracy };
+/** One layer's row under the protocol, as a fit worker takes it ({@link fitLayerRow}); `share` puts the layer's features in shared memory. */
+export function layerRowWork(split: TaskSplit, feats: TaskFeatures, j: number, settings: ProbeSettings, share = false): LayerRowWork {
+  const at = (f: LayerFeatures) => (share ? shared(f.pooled[settings.pooling]![j]) : f.pooled[settings.pooling]![j]);
+  const { trainY, testY, labels } = split.task;
+  return { split: { task: { trainY, testY, labels }, folds: split.folds, c: split.c }, trainX: at(feats.train), testX: at(feats.test), dim: feats.train.dim, layer: feats.train.layers[j], seed: settings.seed };
 }
 
-/** A task's per-layer table under the protocol; the best layer is chosen on cross-validation (src/shared/bestLayer.ts). */
+/** One layer's row under the protocol: test scores of a probe fitted on every training row, and its cross-validated accuracy on the split's folds. */
+export function layerRow(split: TaskSplit, feats: TaskFeatures, j: number, settings: ProbeSettings, signal?: AbortSignal): LayerScore {
+  return fitLayerRow(layerRowWork(split, feats, j, settings), signal);
+}
+
+/** A task's per-layer table under the protocol, one layer per unit of the job's fit pool; the best layer is chosen on cross-validation (src/shared/bestLayer.ts). */
 export function probeTaskLayers(split: TaskSplit, feats: TaskFeatures, settings: ProbeSettings, ctx: JobContext): TaskReport {
-  const layers: LayerScore[] = [];
   const total = feats.train.layers.length;
-  for (let j = 0; j < total; j++) {
-    throwIfAborted(ctx.signal);
-    layers.push(layerRow(split, feats, j, settings, ctx.signal));
-    ctx.onProgress?.({ kind: 'probe', task: split.task.name, done: j + 1, total });
-  }
+  const pool = ctx.fits ?? new FitPool(1);
+  const work = Array.from({ length: total }, (_, j) => layerRowWork(split, feats, j, settings, pool.size > 1));
+  const layers = pool.map('layerRow', work, fitLayerRow, ctx.signal, (done) => ctx.onProgress?.({ kind: 'probe', task: split.task.name, done, total }));
   const majority = majorityBaseline(split.task.trainY, split.task.testY, split.task.labels.length);
   return taskReport(split.task, split.weight, settings.pooling, { majority, layers, bestLayer: bestLayerByCv(layers)! });
 }

@@ -3,6 +3,7 @@ import { Rng } from '../util/rng';
 import { fitLogReg, predict, type LogRegModel } from './logreg';
 import { accuracy } from './metrics';
 import { applyStandardizer, fitStandardizer } from './standardize';
+import { shared, type FitPool } from './fitPool';
 
 /** Folds of every cross-validation the pipeline runs (the choice of C, and the scores of layers and subsets). */
 export const CV_FOLDS = 5;
@@ -58,8 +59,10 @@ export interface SelectCOptions {
   /** Passed to every fit; see fitLogReg. */
   maxIter?: number;
   signal?: AbortSignal;
-  /** Called after each fit with (fits done, fits in all). */
+  /** Called after each fit with (fits done, fits in all); with a pool, after each fold. */
   onProgress?: (done: number, total: number) => void;
+  /** Fits the folds on several threads (same results as without). */
+  pool?: FitPool;
 }
 
 export interface SelectCResult {
@@ -89,19 +92,49 @@ export function selectC(
     throw new BadInputError(`X has ${X.length} values but ${n} labels × ${dim} features = ${n * dim} were expected`);
   }
   const fold = stratifiedKFold(y, k, opts.seed ?? 0);
-  // acc[g][f]: validation accuracy of grid[g] on fold f.
-  const acc = grid.map(() => new Float64Array(k));
-  const total = k * grid.length;
-  let done = 0;
-  for (let f = 0; f < k; f++) {
-    throwIfAborted(opts.signal);
-    const fitted = fitAlongGrid(foldData(X, y, dim, fold, f), dim, numClasses, grid, opts, () => opts.onProgress?.(++done, total));
-    fitted.forEach((a, g) => (acc[g][f] = a));
-  }
+  const acc = foldAccuracies({ X, y, dim, numClasses, fold, grid, maxIter: opts.maxIter }, k, opts);
   const scores = grid.map((c, g) => ({ c, ...meanAndStd(acc[g]) }));
   let best = 0;
   for (let g = 1; g < scores.length; g++) if (scores[g].mean > scores[best].mean) best = g;
   return { c: scores[best].c, cvAccuracy: scores[best].mean, scores };
+}
+
+/** The C search's data, the same for every fold; `f` picks the fold (the unit a fit worker runs). */
+export interface FoldWork {
+  X: Float32Array;
+  y: Int32Array;
+  dim: number;
+  numClasses: number;
+  fold: Int32Array;
+  grid: number[];
+  maxIter?: number;
+  f: number;
+}
+
+/** acc[g][f]: validation accuracy of grid[g] on fold f; each fold is one unit of `opts.pool`, or all run here one after another. */
+function foldAccuracies(w: Omit<FoldWork, 'f'>, k: number, opts: SelectCOptions): Float64Array[] {
+  const acc = w.grid.map(() => new Float64Array(k));
+  const total = k * w.grid.length;
+  let done = 0;
+  const pool = opts.pool && opts.pool.size > 1 ? opts.pool : null;
+  // With a pool, X goes into shared memory once and every fold's worker reads that copy.
+  const X = pool ? shared(w.X) : w.X;
+  const units = Array.from({ length: k }, (_, f): FoldWork => ({ ...w, X, f }));
+  if (pool) {
+    const fitted = pool.map('cFold', units, fitFold, opts.signal, () => opts.onProgress?.((done += w.grid.length), total));
+    fitted.forEach((a, f) => a.forEach((v, g) => (acc[g][f] = v)));
+    return acc;
+  }
+  for (const u of units) {
+    throwIfAborted(opts.signal);
+    fitFold(u, opts.signal, () => opts.onProgress?.(++done, total)).forEach((v, g) => (acc[g][u.f] = v));
+  }
+  return acc;
+}
+
+/** Fold `w.f` of the C search: the validation accuracy at each C of the ascending grid. */
+export function fitFold(w: FoldWork, signal?: AbortSignal, onFit: () => void = () => {}): number[] {
+  return fitAlongGrid(foldData(w.X, w.y, w.dim, w.fold, w.f), w.dim, w.numClasses, w.grid, { maxIter: w.maxIter, signal }, onFit);
 }
 
 /** One fold's training and validation rows, both standardised on the training part. */
@@ -128,7 +161,7 @@ function foldData(X: Float32Array, y: Int32Array, dim: number, fold: Int32Array,
 }
 
 /** Fits the fold at each C of the ascending `grid`, each fit warm-started from the previous; returns the validation accuracy of each. */
-function fitAlongGrid(d: FoldData, dim: number, numClasses: number, grid: number[], opts: SelectCOptions, onFit: () => void): number[] {
+function fitAlongGrid(d: FoldData, dim: number, numClasses: number, grid: number[], opts: Pick<SelectCOptions, 'maxIter' | 'signal'>, onFit: () => void): number[] {
   const out: number[] = [];
   let prev: LogRegModel | undefined;
   for (const c of grid) {

@@ -1,0 +1,197 @@
+/**
+ * Independent probe fits on several cores, called from synchronous code. The probe stages stay
+ * synchronous: `map` posts units of work to `worker_threads` fit workers, blocks the calling
+ * thread with `Atomics.wait` on a shared counter that each worker bumps when it has posted a
+ * reply, and collects the replies with `receiveMessageOnPort`. Each fit is deterministic, so
+ * the results are those of running the same units one after another, in input order.
+ *
+ * Feature matrices travel as Float32Arrays over SharedArrayBuffers (see {@link shared}): a
+ * worker reads the caller's copy, nothing is copied per fit. A pool belongs to one job: workers
+ * start on the first `map` and stop at `close` (src/core/pipeline/dispatch.ts). With one thread
+ * (or `PROBESCALE_FIT_THREADS=1`) everything runs inline, as before the pool existed.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { BadInputError, CancelledError, isAborted, reviveError, SerializedError, throwIfAborted } from '../errors';
+
+/** The units a fit worker can run (src/worker/fit.ts): one layer's row, one fold of the C search. */
+export type FitKind = 'layerRow' | 'cFold';
+
+export interface FitRequest {
+  id: number;
+  kind: FitKind;
+  input: unknown;
+  /** Int32Array(1) over shared memory: 1 stops the fit (its L-BFGS checks it every iteration). */
+  cancel: SharedArrayBuffer;
+}
+
+export type FitReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+
+/** What a fit worker gets at start: its end of the reply channel and the counter it bumps after each reply. */
+export interface FitWorkerData {
+  role: 'fit';
+  port: MessagePort;
+  counter: SharedArrayBuffer;
+}
+
+/** Most fit workers a pool starts by default (the fits are memory-bound beyond that). */
+export const MAX_DEFAULT_FIT_THREADS = 8;
+/** How long the caller sleeps between looks at the cancel signal while fits run. */
+const POLL_MS = 25;
+
+let live = 0;
+/** Fit workers started and not yet stopped, in this thread (tests check it returns to zero). */
+export function liveFitWorkers(): number {
+  return live;
+}
+
+/** Fit threads per job: `PROBESCALE_FIT_THREADS` when set (1 = inline), else min(cores, 8). */
+export function fitThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PROBESCALE_FIT_THREADS;
+  if (raw === undefined || raw === '') return Math.min(os.availableParallelism(), MAX_DEFAULT_FIT_THREADS);
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new BadInputError(`PROBESCALE_FIT_THREADS=${raw} is not a whole number of threads >= 1; set it to 1 to fit on one thread, or unset it to use min(cores, ${MAX_DEFAULT_FIT_THREADS}).`);
+  return n;
+}
+
+/** The array itself when it already lies in shared memory, else one copy there (workers read it without copying). */
+export function shared<T extends Float32Array | Int32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+/** Finds the fit worker beside the running bundle (dist/fitWorker.js) or in the tsc output (out/src/worker/fit.js). */
+export function fitWorkerPath(dir: string = __dirname): string {
+  const candidates = [path.join(dir, 'fitWorker.js'), path.join(dir, '..', '..', 'worker', 'fit.js')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`the probe fit worker script was not found (looked for ${candidates.join(', ')}); run npm run build, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`);
+  return found;
+}
+
+interface Slot {
+  worker: Worker;
+  port: MessagePort;
+  /** Index of the unit it runs, or -1 when idle. */
+  busy: number;
+}
+
+/** The state of one `map` call. */
+interface Round {
+  kind: FitKind;
+  inputs: unknown[];
+  results: unknown[];
+  cancel: Int32Array;
+  next: number;
+  done: number;
+  failure: Error | null;
+  onDone?: (done: number) => void;
+}
+
+export class FitPool {
+  private readonly slots: Slot[] = [];
+  private readonly counter = new Int32Array(new SharedArrayBuffer(4));
+
+  constructor(
+    /** Worker threads at most; 1 runs every unit inline. */
+    readonly size: number,
+    private readonly workerPath?: string,
+  ) {}
+
+  /**
+   * Runs `inline(input)` for every input, on the pool's workers when it has more than one
+   * thread; returns the results in input order. `onDone(k)` is called as the k-th unit finishes.
+   * When `signal` fires the running fits stop and CancelledError is thrown; when a unit throws,
+   * the others stop and its error is rethrown as it was thrown.
+   */
+  map<I, O>(kind: FitKind, inputs: I[], inline: (input: I, signal?: AbortSignal) => O, signal?: AbortSignal, onDone?: (done: number) => void): O[] {
+    if (this.size <= 1 || inputs.length <= 1) return mapInline(inputs, inline, signal, onDone);
+    throwIfAborted(signal);
+    const round: Round = { kind, inputs, results: new Array(inputs.length), cancel: new Int32Array(new SharedArrayBuffer(4)), next: 0, done: 0, failure: null, onDone };
+    this.start(Math.min(this.size, inputs.length));
+    while (this.dispatch(round) || this.slots.some((s) => s.busy >= 0)) {
+      const seen = Atomics.load(this.counter, 0);
+      if (!this.collect(round)) Atomics.wait(this.counter, 0, seen, POLL_MS);
+      if (!round.failure && isAborted(signal)) this.stop(round, new CancelledError());
+    }
+    if (round.failure) throw round.failure;
+    return round.results as O[];
+  }
+
+  /** Stops every worker; the pool starts new ones if it is used again. */
+  async close(): Promise<void> {
+    const slots = this.slots.splice(0);
+    for (const s of slots) s.port.close();
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    live -= slots.length;
+  }
+
+  private start(n: number): void {
+    const file = this.slots.length < n ? (this.workerPath ?? fitWorkerPath()) : '';
+    while (this.slots.length < n) {
+      const { port1, port2 } = new MessageChannel();
+      const workerData: FitWorkerData = { role: 'fit', port: port2, counter: this.counter.buffer as SharedArrayBuffer };
+      const worker = new Worker(file, { workerData, transferList: [port2] });
+      worker.unref();
+      live++;
+      this.slots.push({ worker, port: port1, busy: -1 });
+    }
+  }
+
+  /** Hands the next units to idle workers; false when none is left to hand out. */
+  private dispatch(r: Round): boolean {
+    for (const s of this.slots) {
+      if (r.failure || r.next >= r.inputs.length) break;
+      if (s.busy >= 0) continue;
+      s.busy = r.next++;
+      s.port.postMessage({ id: s.busy, kind: r.kind, input: r.inputs[s.busy], cancel: r.cancel.buffer as SharedArrayBuffer } satisfies FitRequest);
+    }
+    return !r.failure && r.next < r.inputs.length;
+  }
+
+  /** Takes every reply that has arrived; false when there was none. */
+  private collect(r: Round): boolean {
+    let got = false;
+    for (const s of this.slots) {
+      const m = s.busy >= 0 ? (receiveMessageOnPort(s.port)?.message as FitReply | undefined) : undefined;
+      if (!m) {
+        // threadId turns -1 as soon as a thread has stopped, before its 'exit' event (which this blocked thread would never see).
+        if (s.busy >= 0 && s.worker.threadId === -1) this.lost(r, s);
+        continue;
+      }
+      got = true;
+      s.busy = -1;
+      if (m.ok) {
+        r.results[m.id] = m.value;
+        r.onDone?.(++r.done);
+      } else if (!r.failure) this.stop(r, reviveError(m.error));
+    }
+    return got;
+  }
+
+  /** A worker that died (out of memory, killed): its unit fails the round, and the pool forgets it. */
+  private lost(r: Round, s: Slot): void {
+    if (!r.failure) this.stop(r, new Error(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.inputs.length}; run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
+    s.busy = -1;
+    this.slots.splice(this.slots.indexOf(s), 1);
+    live--;
+  }
+
+  /** Stops the round: no more units start, running fits see the cancel flag; `why` is thrown once they have answered. */
+  private stop(r: Round, why: Error): void {
+    r.failure = why;
+    Atomics.store(r.cancel, 0, 1);
+  }
+}
+
+function mapInline<I, O>(inputs: I[], inline: (input: I, signal?: AbortSignal) => O, signal: AbortSignal | undefined, onDone?: (done: number) => void): O[] {
+  return inputs.map((input, i) => {
+    throwIfAborted(signal);
+    const out = inline(input, signal);
+    onDone?.(i + 1);
+    return out;
+  });
+}

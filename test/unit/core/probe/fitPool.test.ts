@@ -1,0 +1,116 @@
+/**
+ * The fit pool changes scheduling only: the same units give the same numbers as one after another
+ * on one thread, cancellation stops the pooled fits and ends as cancellation, an error thrown in a
+ * fit worker is the error the inline fit throws, and no worker outlives its pool.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { BadInputError, isCancelled } from '../../../../src/core/errors';
+import { JobContext, ProgressEvent } from '../../../../src/core/jobs';
+import { runJob } from '../../../../src/core/pipeline/dispatch';
+import { probeTaskLayers } from '../../../../src/core/pipeline/probe';
+import { selectC } from '../../../../src/core/probe/cv';
+import { FitPool, fitThreads, liveFitWorkers } from '../../../../src/core/probe/fitPool';
+import { DEFAULT_SETTINGS, ProbeSettings } from '../../../../src/core/settings';
+import { syntheticTask } from '../../../../scripts/fitPoolBench';
+import { fixture, repoRoot, tasksDir } from '../../../helpers';
+
+const settings: ProbeSettings = { ...DEFAULT_SETTINGS, limitTrain: 120, limitTest: 40, provider: 'cpu' };
+
+/** A k-class problem whose classes separate better at later layers (scripts/fitPoolBench.ts). */
+const synthetic = (nTrain: number, nTest: number, dim: number, k: number, layers: number) => syntheticTask({ train: nTrain, test: nTest }, dim, k, layers);
+
+test('a pool of 3 gives the same C search (every fold and C) as one thread, on a 6-class problem', async () => {
+  const { split, feats } = synthetic(240, 60, 16, 6, 1);
+  const X = feats.train.pooled.mean![0];
+  const inline = selectC(X, split.task.trainY, 16, 6, { seed: 3 });
+  const pool = new FitPool(3);
+  const progress: number[] = [];
+  const pooled = selectC(X, split.task.trainY, 16, 6, { seed: 3, pool, onProgress: (done) => progress.push(done) });
+  await pool.close();
+  assert.deepEqual(pooled, inline);
+  assert.deepEqual(progress, [6, 12, 18, 24, 30], 'progress after each fold, in fits');
+  assert.equal(liveFitWorkers(), 0);
+});
+
+test('a pool of 3 gives the same per-layer table as one thread, on a 5-class problem with 6 layers', async () => {
+  const { split, feats } = synthetic(200, 50, 12, 5, 6);
+  const inline = probeTaskLayers(split, feats, DEFAULT_SETTINGS, {});
+  const pool = new FitPool(3);
+  const done: number[] = [];
+  const pooled = probeTaskLayers(split, feats, DEFAULT_SETTINGS, { fits: pool, onProgress: (e) => e.kind === 'probe' && done.push(e.done) });
+  await pool.close();
+  assert.deepEqual(pooled, inline);
+  assert.deepEqual(done, [1, 2, 3, 4, 5, 6]);
+  assert.ok(inline.layers[5].accuracy > inline.layers[0].accuracy, 'the problem is learnable (later layers carry the class)');
+});
+
+test('a probe job on a tiny model writes the same report with a pool of 2 as with one thread', async () => {
+  const tasks = [{ name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 }];
+  const job = { type: 'probe' as const, modelDir: fixture('tiny-roberta'), tasks, settings: { ...settings } };
+  const inline = await runJob(job, { fits: new FitPool(1) });
+  const pool = new FitPool(2);
+  const pooled = await runJob(job, { fits: pool });
+  await pool.close();
+  assert.deepEqual(pooled.tasks, inline.tasks);
+});
+
+test('cancelling while pooled fits run ends the job as cancelled and stops every fit worker', async () => {
+  const old = process.env.PROBESCALE_FIT_THREADS;
+  process.env.PROBESCALE_FIT_THREADS = '2';
+  const ac = new AbortController();
+  const onProgress = (e: ProgressEvent) => {
+    if (e.kind === 'probe') {
+      assert.ok(liveFitWorkers() > 0, 'the layers run on fit workers');
+      ac.abort();
+    }
+  };
+  const tasks = [{ name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 }];
+  try {
+    await assert.rejects(runJob({ type: 'probe', modelDir: fixture('tiny-roberta'), tasks, settings: { ...settings } }, { signal: ac.signal, onProgress }), (e) => isCancelled(e));
+  } finally {
+    if (old === undefined) delete process.env.PROBESCALE_FIT_THREADS;
+    else process.env.PROBESCALE_FIT_THREADS = old;
+  }
+  assert.equal(liveFitWorkers(), 0, 'the job stopped its fit workers');
+});
+
+test('a fit that throws in a worker throws the error the same fit throws inline', async () => {
+  const { split, feats } = synthetic(100, 20, 8, 4, 3);
+  feats.train.pooled.mean![1] = feats.train.pooled.mean![1].subarray(8); // one row short
+  const ctx = (fits: FitPool): JobContext => ({ fits });
+  const inline = (() => {
+    try {
+      probeTaskLayers(split, feats, DEFAULT_SETTINGS, ctx(new FitPool(1)));
+    } catch (e) {
+      return e as Error;
+    }
+    assert.fail('the short layer throws');
+  })();
+  assert.ok(inline instanceof BadInputError);
+  const pool = new FitPool(2);
+  assert.throws(() => probeTaskLayers(split, feats, DEFAULT_SETTINGS, ctx(pool)), (e: Error) => e instanceof BadInputError && e.message === inline.message);
+  // The pool is still usable after a failed round.
+  feats.train.pooled.mean![1] = feats.train.pooled.mean![0];
+  assert.equal(probeTaskLayers(split, feats, DEFAULT_SETTINGS, ctx(pool)).layers.length, 3);
+  await pool.close();
+  assert.equal(liveFitWorkers(), 0);
+});
+
+test('PROBESCALE_FIT_THREADS sets the pool size, and a bad value names itself', () => {
+  assert.equal(fitThreads({ PROBESCALE_FIT_THREADS: '3' }), 3);
+  assert.ok(fitThreads({}) >= 1 && fitThreads({}) <= 8);
+  assert.throws(() => fitThreads({ PROBESCALE_FIT_THREADS: 'two' }), /PROBESCALE_FIT_THREADS=two is not a whole number/);
+});
+
+test('a process whose pool was never closed still exits (fit workers do not hold it)', () => {
+  const code = `const { selectC } = require('./out/src/core/probe/cv.js'); const { FitPool } = require('./out/src/core/probe/fitPool.js');
+    const { syntheticTask } = require('./out/scripts/fitPoolBench.js'); const t = syntheticTask({ train: 60, test: 10 }, 4, 3, 1);
+    selectC(t.feats.train.pooled.mean[0], t.split.task.trainY, 4, 3, { pool: new FitPool(2) }); console.log('fitted');`;
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.signal, null, 'it exited by itself, not by the timeout');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'fitted');
+});
