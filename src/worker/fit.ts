@@ -9,31 +9,36 @@ import { fitFold, FoldWork } from '../core/probe/cv';
 import { FitKind, FitReply, FitRequest, FitWorkerData } from '../core/probe/fitPool';
 import { fitLayerRow, LayerRowWork } from '../core/probe/layerRow';
 
-const UNITS: Record<FitKind, (input: never, signal: AbortSignal) => unknown> = {
+const UNITS: Record<FitKind, (input: never, signal: AbortSignal, onStep: () => void) => unknown> = {
   layerRow: (w: LayerRowWork, signal) => fitLayerRow(w, signal),
-  cFold: (w: FoldWork, signal) => fitFold(w, signal),
+  cFold: (w: FoldWork, signal, onStep) => fitFold(w, signal, onStep),
 };
 
 const data = workerData as FitWorkerData;
 if (data?.role !== 'fit') throw new Error('src/worker/fit must run as a fit worker of src/core/probe/fitPool.ts');
 const counter = new Int32Array(data.counter);
 
+/** Posts a message to the pool, then wakes the caller blocked on the counter. */
+function reply(m: FitReply): void {
+  data.port.postMessage(m);
+  Atomics.add(counter, 0, 1);
+  Atomics.notify(counter, 0);
+}
+
 function run(m: FitRequest): unknown {
   const ac = new AbortController();
   const flag = new Int32Array(m.cancel);
   abortWhen(ac, () => Atomics.load(flag, 0) === 1);
   throwIfAborted(ac.signal);
-  return UNITS[m.kind](m.input as never, ac.signal);
+  return UNITS[m.kind](m.input as never, ac.signal, () => reply({ id: m.id, step: true }));
 }
 
 data.port.on('message', (m: FitRequest) => {
-  let reply: FitReply;
+  let out: FitReply;
   try {
-    reply = { id: m.id, ok: true, value: run(m) };
+    out = { id: m.id, ok: true, value: run(m) };
   } catch (e) {
-    reply = { id: m.id, ok: false, error: serializeError(e) };
+    out = { id: m.id, ok: false, error: serializeError(e) };
   }
-  data.port.postMessage(reply);
-  Atomics.add(counter, 0, 1);
-  Atomics.notify(counter, 0);
+  reply(out);
 });

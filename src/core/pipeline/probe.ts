@@ -70,8 +70,7 @@ export function layerRow(split: TaskSplit, feats: TaskFeatures, j: number, setti
 export function probeTaskLayers(split: TaskSplit, feats: TaskFeatures, settings: ProbeSettings, ctx: JobContext): TaskReport {
   const total = feats.train.layers.length;
   const pool = ctx.fits ?? new FitPool(1);
-  const work = Array.from({ length: total }, (_, j) => layerRowWork(split, feats, j, settings, pool.size > 1));
-  const layers = pool.map('layerRow', work, fitLayerRow, ctx.signal, (done) => ctx.onProgress?.({ kind: 'probe', task: split.task.name, done, total }));
+  const layers = pool.map('layerRow', total, (j) => layerRowWork(split, feats, j, settings, pool.size > 1), fitLayerRow, { signal: ctx.signal, onDone: (done) => ctx.onProgress?.({ kind: 'probe', task: split.task.name, done, total }) });
   const majority = majorityBaseline(split.task.trainY, split.task.testY, split.task.labels.length);
   return taskReport(split.task, split.weight, settings.pooling, { majority, layers, bestLayer: bestLayerByCv(layers)! });
 }

@@ -1,9 +1,9 @@
-import { BadInputError, throwIfAborted } from '../errors';
+import { BadInputError } from '../errors';
 import { Rng } from '../util/rng';
 import { fitLogReg, predict, type LogRegModel } from './logreg';
 import { accuracy } from './metrics';
 import { applyStandardizer, fitStandardizer } from './standardize';
-import { shared, type FitPool } from './fitPool';
+import { FitPool, shared } from './fitPool';
 
 /** Folds of every cross-validation the pipeline runs (the choice of C, and the scores of layers and subsets). */
 export const CV_FOLDS = 5;
@@ -59,7 +59,7 @@ export interface SelectCOptions {
   /** Passed to every fit; see fitLogReg. */
   maxIter?: number;
   signal?: AbortSignal;
-  /** Called after each fit with (fits done, fits in all); with a pool, after each fold. */
+  /** Called after each fit with (fits done, fits in all). */
   onProgress?: (done: number, total: number) => void;
   /** Fits the folds on several threads (same results as without). */
   pool?: FitPool;
@@ -111,24 +111,17 @@ export interface FoldWork {
   f: number;
 }
 
-/** acc[g][f]: validation accuracy of grid[g] on fold f; each fold is one unit of `opts.pool`, or all run here one after another. */
+/** acc[g][f]: validation accuracy of grid[g] on fold f; each fold is one unit of `opts.pool` (without one, all run here one after another). */
 function foldAccuracies(w: Omit<FoldWork, 'f'>, k: number, opts: SelectCOptions): Float64Array[] {
   const acc = w.grid.map(() => new Float64Array(k));
   const total = k * w.grid.length;
   let done = 0;
-  const pool = opts.pool && opts.pool.size > 1 ? opts.pool : null;
-  // With a pool, X goes into shared memory once and every fold's worker reads that copy.
-  const X = pool ? shared(w.X) : w.X;
-  const units = Array.from({ length: k }, (_, f): FoldWork => ({ ...w, X, f }));
-  if (pool) {
-    const fitted = pool.map('cFold', units, fitFold, opts.signal, () => opts.onProgress?.((done += w.grid.length), total));
-    fitted.forEach((a, f) => a.forEach((v, g) => (acc[g][f] = v)));
-    return acc;
-  }
-  for (const u of units) {
-    throwIfAborted(opts.signal);
-    fitFold(u, opts.signal, () => opts.onProgress?.(++done, total)).forEach((v, g) => (acc[g][u.f] = v));
-  }
+  const pool = opts.pool ?? new FitPool(1);
+  // With fit threads, X goes into shared memory once and every fold's worker reads that copy.
+  const X = pool.size > 1 ? shared(w.X) : w.X;
+  const unitAt = (f: number): FoldWork => ({ ...w, X, f });
+  const fitted = pool.map('cFold', k, unitAt, fitFold, { signal: opts.signal, onStep: () => opts.onProgress?.(++done, total) });
+  fitted.forEach((a, f) => a.forEach((v, g) => (acc[g][f] = v)));
   return acc;
 }
 

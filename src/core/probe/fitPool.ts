@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { BadInputError, CancelledError, isAborted, reviveError, SerializedError, throwIfAborted } from '../errors';
+import { softLimit } from '../util/processLimits';
 
 /** The units a fit worker can run (src/worker/fit.ts): one layer's row, one fold of the C search. */
 export type FitKind = 'layerRow' | 'cFold';
@@ -27,7 +28,19 @@ export interface FitRequest {
   cancel: SharedArrayBuffer;
 }
 
-export type FitReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+/** A unit's result or error; `step` reports one fit of a unit done, before its result (the C search's progress). */
+export type FitReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError } | { id: number; step: true };
+
+/** A unit of work: the same function runs inline and in a fit worker (src/worker/fit.ts). */
+export type FitUnit<I, O> = (input: I, signal?: AbortSignal, onStep?: () => void) => O;
+
+export interface MapOptions {
+  signal?: AbortSignal;
+  /** Called with the number of units finished, as each finishes. */
+  onDone?: (done: number) => void;
+  /** Called as each unit reports a step (one fit of the C search's fold). */
+  onStep?: () => void;
+}
 
 /** What a fit worker gets at start: its end of the reply channel and the counter it bumps after each reply. */
 export interface FitWorkerData {
@@ -47,10 +60,21 @@ export function liveFitWorkers(): number {
   return live;
 }
 
-/** Fit threads per job: `PROBESCALE_FIT_THREADS` when set (1 = inline), else min(cores, 8). */
-export function fitThreads(env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * Code range of a fit worker's engine, in MB. V8's default reserves about 0.57 GiB of address
+ * space per thread (measured: 4 idle workers added 2.55 GiB to VmSize; with 32 MB, 0.68 GiB);
+ * a fit worker JIT-compiles little code.
+ */
+const FIT_WORKER_CODE_RANGE_MB = 32;
+
+/**
+ * Fit threads per job: `PROBESCALE_FIT_THREADS` when set (1 = inline), else min(cores, 8), or 1
+ * under an address-space limit (`ulimit -v`): each thread reserves address space (about 0.17
+ * GiB), and V8 aborts the whole process when a reservation fails.
+ */
+export function fitThreads(env: NodeJS.ProcessEnv = process.env, addressLimit = softLimit('Max address space')): number {
   const raw = env.PROBESCALE_FIT_THREADS;
-  if (raw === undefined || raw === '') return Math.min(os.availableParallelism(), MAX_DEFAULT_FIT_THREADS);
+  if (raw === undefined || raw === '') return typeof addressLimit === 'number' ? 1 : Math.min(os.availableParallelism(), MAX_DEFAULT_FIT_THREADS);
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new BadInputError(`PROBESCALE_FIT_THREADS=${raw} is not a whole number of threads >= 1; set it to 1 to fit on one thread, or unset it to use min(cores, ${MAX_DEFAULT_FIT_THREADS}).`);
   return n;
@@ -82,13 +106,15 @@ interface Slot {
 /** The state of one `map` call. */
 interface Round {
   kind: FitKind;
-  inputs: unknown[];
+  /** Units in the round; unitAt(i) builds unit i when it is handed out (so only the running units' inputs are alive). */
+  n: number;
+  unitAt: (i: number) => unknown;
   results: unknown[];
   cancel: Int32Array;
   next: number;
   done: number;
   failure: Error | null;
-  onDone?: (done: number) => void;
+  opts: MapOptions;
 }
 
 export class FitPool {
@@ -102,16 +128,18 @@ export class FitPool {
   ) {}
 
   /**
-   * Runs `inline(input)` for every input, on the pool's workers when it has more than one
-   * thread; returns the results in input order. `onDone(k)` is called as the k-th unit finishes.
+   * Runs `inline(unitAt(i))` for i = 0…n−1, on the pool's workers when it has more than one
+   * thread; returns the results in order. Each unit is built when it starts (a unit holding a
+   * shared copy of a layer's features lives only while it runs); see {@link MapOptions} for progress.
    * When `signal` fires the running fits stop and CancelledError is thrown; when a unit throws,
    * the others stop and its error is rethrown as it was thrown.
    */
-  map<I, O>(kind: FitKind, inputs: I[], inline: (input: I, signal?: AbortSignal) => O, signal?: AbortSignal, onDone?: (done: number) => void): O[] {
-    if (this.size <= 1 || inputs.length <= 1) return mapInline(inputs, inline, signal, onDone);
+  map<I, O>(kind: FitKind, n: number, unitAt: (i: number) => I, inline: FitUnit<I, O>, opts: MapOptions = {}): O[] {
+    const { signal } = opts;
+    if (this.size <= 1 || n <= 1) return mapInline(n, unitAt, inline, opts);
     throwIfAborted(signal);
-    const round: Round = { kind, inputs, results: new Array(inputs.length), cancel: new Int32Array(new SharedArrayBuffer(4)), next: 0, done: 0, failure: null, onDone };
-    this.start(Math.min(this.size, inputs.length));
+    const round: Round = { kind, n, unitAt, results: new Array(n), cancel: new Int32Array(new SharedArrayBuffer(4)), next: 0, done: 0, failure: null, opts };
+    this.start(Math.min(this.size, n));
     while (this.dispatch(round) || this.slots.some((s) => s.busy >= 0)) {
       const seen = Atomics.load(this.counter, 0);
       if (!this.collect(round)) Atomics.wait(this.counter, 0, seen, POLL_MS);
@@ -134,8 +162,10 @@ export class FitPool {
     while (this.slots.length < n) {
       const { port1, port2 } = new MessageChannel();
       const workerData: FitWorkerData = { role: 'fit', port: port2, counter: this.counter.buffer as SharedArrayBuffer };
-      const worker = new Worker(file, { workerData, transferList: [port2] });
+      const worker = new Worker(file, { workerData, transferList: [port2], resourceLimits: { codeRangeSizeMb: FIT_WORKER_CODE_RANGE_MB } });
       worker.unref();
+      // A thread that dies is found by its threadId (lost); its 'error' event, seen once this thread runs its event loop again, must not throw here.
+      worker.on('error', () => {});
       live++;
       this.slots.push({ worker, port: port1, busy: -1 });
     }
@@ -144,12 +174,12 @@ export class FitPool {
   /** Hands the next units to idle workers; false when none is left to hand out. */
   private dispatch(r: Round): boolean {
     for (const s of this.slots) {
-      if (r.failure || r.next >= r.inputs.length) break;
+      if (r.failure || r.next >= r.n) break;
       if (s.busy >= 0) continue;
       s.busy = r.next++;
-      s.port.postMessage({ id: s.busy, kind: r.kind, input: r.inputs[s.busy], cancel: r.cancel.buffer as SharedArrayBuffer } satisfies FitRequest);
+      s.port.postMessage({ id: s.busy, kind: r.kind, input: r.unitAt(s.busy), cancel: r.cancel.buffer as SharedArrayBuffer } satisfies FitRequest);
     }
-    return !r.failure && r.next < r.inputs.length;
+    return !r.failure && r.next < r.n;
   }
 
   /** Takes every reply that has arrived; false when there was none. */
@@ -163,10 +193,14 @@ export class FitPool {
         continue;
       }
       got = true;
+      if ('step' in m) {
+        if (!r.failure) r.opts.onStep?.();
+        continue;
+      }
       s.busy = -1;
       if (m.ok) {
         r.results[m.id] = m.value;
-        r.onDone?.(++r.done);
+        r.opts.onDone?.(++r.done);
       } else if (!r.failure) this.stop(r, reviveError(m.error));
     }
     return got;
@@ -174,7 +208,7 @@ export class FitPool {
 
   /** A worker that died (out of memory, killed): its unit fails the round, and the pool forgets it. */
   private lost(r: Round, s: Slot): void {
-    if (!r.failure) this.stop(r, new Error(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.inputs.length}; run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
+    if (!r.failure) this.stop(r, new Error(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.n}; run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
     s.busy = -1;
     this.slots.splice(this.slots.indexOf(s), 1);
     live--;
@@ -187,11 +221,11 @@ export class FitPool {
   }
 }
 
-function mapInline<I, O>(inputs: I[], inline: (input: I, signal?: AbortSignal) => O, signal: AbortSignal | undefined, onDone?: (done: number) => void): O[] {
-  return inputs.map((input, i) => {
-    throwIfAborted(signal);
-    const out = inline(input, signal);
-    onDone?.(i + 1);
+function mapInline<I, O>(n: number, unitAt: (i: number) => I, inline: FitUnit<I, O>, opts: MapOptions): O[] {
+  return Array.from({ length: n }, (_, i) => {
+    throwIfAborted(opts.signal);
+    const out = inline(unitAt(i), opts.signal, opts.onStep);
+    opts.onDone?.(i + 1);
     return out;
   });
 }

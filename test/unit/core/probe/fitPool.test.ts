@@ -31,7 +31,7 @@ test('a pool of 3 gives the same C search (every fold and C) as one thread, on a
   const pooled = selectC(X, split.task.trainY, 16, 6, { seed: 3, pool, onProgress: (done) => progress.push(done) });
   await pool.close();
   assert.deepEqual(pooled, inline);
-  assert.deepEqual(progress, [6, 12, 18, 24, 30], 'progress after each fold, in fits');
+  assert.deepEqual(progress, Array.from({ length: 30 }, (_, i) => i + 1), 'progress after each fit (5 folds × 6 C), in order');
   assert.equal(liveFitWorkers(), 0);
 });
 
@@ -99,9 +99,10 @@ test('a fit that throws in a worker throws the error the same fit throws inline'
   assert.equal(liveFitWorkers(), 0);
 });
 
-test('PROBESCALE_FIT_THREADS sets the pool size, and a bad value names itself', () => {
-  assert.equal(fitThreads({ PROBESCALE_FIT_THREADS: '3' }), 3);
-  assert.ok(fitThreads({}) >= 1 && fitThreads({}) <= 8);
+test('PROBESCALE_FIT_THREADS sets the pool size, a bad value names itself, and ulimit -v means one thread unless it is set', () => {
+  assert.equal(fitThreads({ PROBESCALE_FIT_THREADS: '3' }, 4 * 2 ** 30), 3);
+  assert.ok(fitThreads({}, null) >= 1 && fitThreads({}, null) <= 8);
+  assert.equal(fitThreads({}, 4 * 2 ** 30), 1, 'one thread under an address-space limit (ulimit -v)');
   assert.throws(() => fitThreads({ PROBESCALE_FIT_THREADS: 'two' }), /PROBESCALE_FIT_THREADS=two is not a whole number/);
 });
 
