@@ -40,7 +40,7 @@ export function syntheticTask(rows: { train: number; test: number }, dim: number
 /** The protocol of a probe job on one task: C by 5-fold CV on the final layer, then every layer's row. */
 function protocol(t: ReturnType<typeof syntheticTask>, pool: FitPool) {
   const f = t.feats.train;
-  const c = taskC(t.split.task, f.pooled.mean![f.layers.length - 1], f.dim, DEFAULT_SETTINGS, undefined, pool);
+  const c = taskC(t.split.task, f.pooled.mean![f.layers.length - 1], f.dim, DEFAULT_SETTINGS, { fits: pool });
   return probeTaskLayers({ ...t.split, c }, t.feats, DEFAULT_SETTINGS, { fits: pool });
 }
 

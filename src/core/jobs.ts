@@ -19,6 +19,8 @@ export type ProgressEvent =
   | { kind: 'stage'; stage: string; message: string }
   | { kind: 'extract'; label: string; done: number; total: number }
   | { kind: 'probe'; task: string; done: number; total: number }
+  /** Fits of `task`'s C search done (folds × C values), before its layers are probed. */
+  | { kind: 'cSearch'; task: string; done: number; total: number }
   | { kind: 'candidate'; done: number; total: number; subset: string }
   /** Rows of `label` whose tokens are counted (the budget picker's count with vocabTrim). */
   | { kind: 'count'; label: string; done: number; total: number }

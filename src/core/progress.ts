@@ -13,6 +13,8 @@ export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { 
       return { message: `extracting features of ${e.label}: ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
     case 'probe':
       return { message: `training probes for ${e.task}: layer ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : null };
+    case 'cSearch':
+      return { message: `choosing C for ${e.task}: fit ${e.done} of ${e.total}`, fraction: e.total ? e.done / e.total : null };
     case 'candidate':
       // `done` counts the subsets measured before this one; local search makes `total` grow.
       return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${e.subset}`, fraction: e.total ? Math.min(1, e.done / e.total) : null };
@@ -154,6 +156,8 @@ export class JobProgress {
     const stage = this.stages[this.index]?.stage;
     if (e.kind === 'candidate') return stage === 'candidates' ? part : this.inner;
     if (e.kind === 'count') return stage === 'count' ? part : this.inner;
+    // The C search precedes the layer probes of the same stage; its own line says how far it is.
+    if (e.kind === 'cSearch') return this.inner;
     const key = e.kind === 'extract' ? e.label : e.task;
     if (stage === 'eval') return Math.min(1, (this.repeats + part) / Math.max(1, this.tasks));
     if ((e.kind === 'extract' && stage !== 'extract') || (e.kind === 'probe' && stage !== 'probe')) return this.inner;

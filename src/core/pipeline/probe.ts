@@ -40,8 +40,9 @@ export function taskReport(task: TaskData, weight: number, pooling: ProbeSetting
  * k), costs one C search per task instead of one per layer, and keeps the layer table and the
  * measured subsets on one probe.
  */
-export function taskC(task: TaskData, finalTrain: Float32Array, dim: number, settings: ProbeSettings, signal?: AbortSignal, pool?: FitPool): number {
-  return settings.c ?? selectC(finalTrain, task.trainY, dim, task.labels.length, { seed: settings.seed, signal, pool }).c;
+export function taskC(task: TaskData, finalTrain: Float32Array, dim: number, settings: ProbeSettings, ctx: JobContext = {}): number {
+  const onProgress = (done: number, total: number) => ctx.onProgress?.({ kind: 'cSearch', task: task.name, done, total });
+  return settings.c ?? selectC(finalTrain, task.trainY, dim, task.labels.length, { seed: settings.seed, signal: ctx.signal, onProgress, pool: ctx.fits }).c;
 }
 
 /** One split per task: its weight, its validation folds and its C ({@link taskC}). */
@@ -49,7 +50,7 @@ export function taskSplits(tasks: TaskData[], specs: TaskSpec[], feats: FeatureS
   stage(ctx, 'probe', settings.c === undefined ? 'choosing C per task by 5-fold cross-validation on the final layer' : `C fixed at ${settings.c}`);
   return tasks.map((task) => {
     const f = feats.get(task.name)!.train;
-    const c = taskC(task, f.pooled[settings.pooling]![f.layers.length - 1], f.dim, settings, ctx.signal, ctx.fits);
+    const c = taskC(task, f.pooled[settings.pooling]![f.layers.length - 1], f.dim, settings, ctx);
     return { task, weight: weightOf(specs, task.name), folds: foldsForValidation(task, settings.seed), c };
   });
 }
