@@ -3,6 +3,7 @@
  * on one thread, cancellation stops the pooled fits and ends as cancellation, an error thrown in a
  * fit worker is the error the inline fit throws, and no worker outlives its pool.
  */
+import * as os from 'node:os';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -104,6 +105,15 @@ test('PROBESCALE_FIT_THREADS sets the pool size, a bad value names itself, and u
   assert.ok(fitThreads({}, null) >= 1 && fitThreads({}, null) <= 8);
   assert.equal(fitThreads({}, 4 * 2 ** 30), 1, 'one thread under an address-space limit (ulimit -v)');
   assert.throws(() => fitThreads({ PROBESCALE_FIT_THREADS: 'two' }), /PROBESCALE_FIT_THREADS=two is not a whole number/);
+});
+
+test('the default pool leaves the open files a job needs: about 4 descriptors per fit thread above the 64-file floor', () => {
+  const cores = Math.min(os.availableParallelism(), 8);
+  assert.equal(fitThreads({}, null, 64), 1, 'ulimit -n 64 (the floor): one thread');
+  assert.equal(fitThreads({}, null, 64 + 4 * 2), Math.min(cores, 2));
+  assert.equal(fitThreads({}, null, 1024), cores, 'the usual 1024: no cap');
+  assert.equal(fitThreads({}, null, null), cores, 'no limit: no cap');
+  assert.equal(fitThreads({ PROBESCALE_FIT_THREADS: '3' }, null, 64), 3, 'a number set by hand is taken as set');
 });
 
 test('a process whose pool was never closed still exits (fit workers do not hold it)', () => {
