@@ -7,11 +7,12 @@ import { workerData } from 'node:worker_threads';
 import { abortWhen, serializeError, throwIfAborted } from '../core/errors';
 import { fitFold, FoldWork } from '../core/probe/cv';
 import { FitKind, FitReply, FitRequest, FitWorkerData } from '../core/probe/fitPool';
-import { fitLayerRow, LayerRowWork } from '../core/probe/layerRow';
+import { fitLayerRow, fitMeasureUnit, LayerRowWork, MeasureFitWork } from '../core/probe/layerRow';
 
 const UNITS: Record<FitKind, (input: never, signal: AbortSignal, onStep: () => void) => unknown> = {
   layerRow: (w: LayerRowWork, signal) => fitLayerRow(w, signal),
   cFold: (w: FoldWork, signal, onStep) => fitFold(w, signal, onStep),
+  measureFit: (w: MeasureFitWork, signal) => fitMeasureUnit(w, signal),
 };
 
 const data = workerData as FitWorkerData;

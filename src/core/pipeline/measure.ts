@@ -13,8 +13,9 @@ import { Extractor, IdRemap, LayerFeatures } from '../extract/extractor';
 import { extractorOptions } from './prepare';
 import { ModelInfo } from '../model/modelInfo';
 import { CV_FOLDS, stratifiedKFold, takeRows } from '../probe/cv';
-import { outcomes, pick, RowOutcomes, scoreOf, validationRows, validationScore } from '../probe/layerRow';
+import { fitMeasureUnit, foldedOutcomes, foldedSplit, MeasureFitWork, outcomes, pick, RowOutcomes, scoreOf, validationRows, validationScore } from '../probe/layerRow';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
+import { FitPool, shared } from '../probe/fitPool';
 import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { CompensatedVariant } from '../compensate/variant';
 import { extractTogether, RowChunks, TogetherFeatures, Wanted } from './together';
@@ -222,13 +223,13 @@ export class SubsetEvaluator {
 
   /** Cross-validation restricted to `rows` (the global folds restricted to them), per task. */
   private async stageOutcomes(features: (sp: TaskSplit) => Promise<Float32Array>, rows: Record<string, Int32Array>, ctx: JobContext): Promise<Record<string, RowOutcomes>> {
-    const out: Record<string, RowOutcomes> = {};
+    const items: TaskFeatures[] = [];
     for (const sp of this.splits) {
       const r = rows[sp.task.name];
-      const X = takeRows(await features(sp), this.info.hiddenSize, r);
-      out[sp.task.name] = validationRows(restrictSplit(sp, r), X, this.info.hiddenSize, this.settings.seed, ctx.signal).rows;
+      items.push({ split: restrictSplit(sp, r), X: takeRows(await features(sp), this.info.hiddenSize, r) });
     }
-    return out;
+    const fitted = fitTasks(items, false, this.info.hiddenSize, this.settings.seed, ctx);
+    return Object.fromEntries(this.splits.map((sp, i) => [sp.task.name, fitted[i].val.rows]));
   }
 
   /** One session for every split and stage of a candidate (none when its features are known: see knownFeatures). */
@@ -258,15 +259,16 @@ export class SubsetEvaluator {
     const m: Measured = { key, kept, ...compensated, val: {}, valRows: {}, objective: 0 };
     const x = new Map<string, Float32Array>();
     const probes: Record<string, TrainedProbe> = {};
-    for (const sp of this.splits) {
-      const f = await src.train(sp);
-      const t = sp.task;
-      const v = validationRows(sp, f, this.info.hiddenSize, this.settings.seed, ctx.signal);
-      m.val[t.name] = v.score;
-      m.valRows[t.name] = v.rows;
-      probes[t.name] = trainProbe(f, t.trainY, this.info.hiddenSize, t.labels.length, { c: sp.c, seed: this.settings.seed, control: false, signal: ctx.signal });
-      x.set(t.name, f);
-    }
+    const items: TaskFeatures[] = [];
+    for (const sp of this.splits) items.push({ split: sp, X: await src.train(sp) });
+    const fitted = fitTasks(items, true, this.info.hiddenSize, this.settings.seed, ctx);
+    this.splits.forEach((sp, i) => {
+      const name = sp.task.name;
+      m.val[name] = fitted[i].val.score;
+      m.valRows[name] = fitted[i].val.rows;
+      probes[name] = fitted[i].probe!;
+      x.set(name, items[i].X);
+    });
     m.objective = weightedMean(this.splits, m.val);
     this.fullProbes.set(key, probes);
     this.trainX.set(key, x);
@@ -288,6 +290,36 @@ export class SubsetEvaluator {
     m.testObjective = weightedMean(this.splits, m.test);
     this.probes.set(m.key, probes);
   }
+}
+
+/** A task's split and a candidate's pooled training features on its rows. */
+interface TaskFeatures {
+  split: TaskSplit;
+  X: Float32Array;
+}
+
+/**
+ * Per task: the out-of-fold outcomes of the rows (5-fold CV on the split's folds) and, with
+ * `full`, the probe fitted on every row. Every fit is a unit of the job's fit pool
+ * (src/core/probe/fitPool.ts; inline without one), in the order one thread runs them: task by
+ * task, its folds, then its probe on every row. The results are those of one thread.
+ */
+function fitTasks(items: TaskFeatures[], full: boolean, dim: number, seed: number, ctx: JobContext): { val: { score: Score; rows: RowOutcomes }; probe?: TrainedProbe }[] {
+  const pool = ctx.fits ?? new FitPool(1);
+  const per = VALIDATION_FOLDS + (full ? 1 : 0);
+  // With fit threads, each task's features go into shared memory once and every unit reads that copy.
+  const work = items.map((it) => ({ split: foldedSplit(it.split), X: pool.size > 1 ? shared(it.X) : it.X }));
+  const unitAt = (i: number): MeasureFitWork => {
+    const f = i % per;
+    return { ...work[Math.floor(i / per)], dim, seed, fold: f < VALIDATION_FOLDS ? f : -1 };
+  };
+  const fits = pool.map('measureFit', items.length * per, unitAt, fitMeasureUnit, { signal: ctx.signal });
+  return items.map((it, k) => {
+    const mine = fits.slice(k * per, (k + 1) * per);
+    const folds = mine.slice(0, VALIDATION_FOLDS).map((r) => ('fold' in r ? r.fold : null));
+    const last = mine[per - 1];
+    return { val: foldedOutcomes(it.split, folds), ...(full && 'probe' in last ? { probe: last.probe } : {}) };
+  });
 }
 
 /** Scores a candidate by cross-validation on a subset of each task's training rows. */

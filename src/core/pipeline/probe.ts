@@ -9,7 +9,7 @@ import { LayerFeatures } from '../extract/extractor';
 import { LayerScores } from '../optimize/predict';
 import { selectC } from '../probe/cv';
 import { FitPool, shared } from '../probe/fitPool';
-import { fitLayerRow, LayerRowWork } from '../probe/layerRow';
+import { fitLayerRow, foldedSplit, LayerRowWork } from '../probe/layerRow';
 import { LayerScore, Score, TaskReference, TaskReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { bestLayerByCv } from '../../shared/bestLayer';
@@ -58,8 +58,7 @@ export function taskSplits(tasks: TaskData[], specs: TaskSpec[], feats: FeatureS
 /** One layer's row under the protocol, as a fit worker takes it ({@link fitLayerRow}); `share` puts the layer's features in shared memory. */
 export function layerRowWork(split: TaskSplit, feats: TaskFeatures, j: number, settings: ProbeSettings, share = false): LayerRowWork {
   const at = (f: LayerFeatures) => (share ? shared(f.pooled[settings.pooling]![j]) : f.pooled[settings.pooling]![j]);
-  const { trainY, testY, labels } = split.task;
-  return { split: { task: { trainY, testY, labels }, folds: split.folds, c: split.c }, trainX: at(feats.train), testX: at(feats.test), dim: feats.train.dim, layer: feats.train.layers[j], seed: settings.seed };
+  return { split: foldedSplit(split), trainX: at(feats.train), testX: at(feats.test), dim: feats.train.dim, layer: feats.train.layers[j], seed: settings.seed };
 }
 
 /** One layer's row under the protocol: test scores of a probe fitted on every training row, and its cross-validated accuracy on the split's folds. */

@@ -17,8 +17,8 @@ import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:
 import { BadInputError, CancelledError, isAborted, reviveError, SerializedError, throwIfAborted } from '../errors';
 import { MIN_OPEN_FILES, softLimit } from '../util/processLimits';
 
-/** The units a fit worker can run (src/worker/fit.ts): one layer's row, one fold of the C search. */
-export type FitKind = 'layerRow' | 'cFold';
+/** The units a fit worker can run (src/worker/fit.ts): one layer's row, one fold of the C search, one fit of a candidate's measurement. */
+export type FitKind = 'layerRow' | 'cFold' | 'measureFit';
 
 export interface FitRequest {
   id: number;
