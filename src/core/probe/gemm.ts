@@ -12,10 +12,15 @@ import { GEMM_WASM_BASE64 } from './gemmWasm';
 
 export type GemmKernel = 'js' | 'wasm';
 
-/** A fixed A (rows×len) that multiplies B's transpose: out (rows×rowsB) = A·Bᵀ, B row-major rowsB×len. */
+/**
+ * A fixed A (rows×len) that multiplies B's transpose: write B (row-major, rowsB×len) into `b`,
+ * then `product(rowsB)` is A·Bᵀ, rows×rowsB row-major. Multipliers made together share `b` and
+ * the product's memory: a product is valid until the next one, and `b` must be written again.
+ */
 export interface NTMultiplier {
   readonly kernel: GemmKernel;
-  times(B: Float64Array, rowsB: number, out: Float64Array): void;
+  readonly b: Float64Array;
+  product(rowsB: number): Float64Array;
 }
 
 /** A float32 matrix: `data` row-major rows×len, or, with `transposed`, len×rows (A is its transpose). */
@@ -48,7 +53,12 @@ export function ntMultipliers(mats: FixedMatrix[], maxRowsB: number, kernel: Gem
       throw new BadInputError(`PROBESCALE_GEMM=wasm, but ${module ? `a WebAssembly memory for ${wasmLayout(mats, maxRowsB).end} bytes could not be had` : "this Node's WebAssembly has no SIMD"}; set PROBESCALE_GEMM=js or unset it to use the JavaScript kernel.`);
     }
   }
-  return mats.map(jsMultiplier);
+  return jsMultipliers(mats, maxRowsB);
+}
+
+/** The kernel fits on this thread get when nothing fails: `PROBESCALE_GEMM`, else WebAssembly where it runs. */
+export function defaultGemmKernel(): GemmKernel {
+  return gemmSetting() ?? (wasmMemoriesWelcome() && gemmModule() ? 'wasm' : 'js');
 }
 
 const TRAP_HANDLER_OFF = '--disable-wasm-trap-handler';
@@ -68,15 +78,44 @@ function wasmMemoriesWelcome(): boolean {
   return welcome;
 }
 
-function jsMultiplier(m: FixedMatrix): NTMultiplier {
-  const rows = m.rows | 0;
-  const len = m.len | 0;
-  let A = m.data;
-  if (m.transposed) {
-    A = new Float32Array(rows * len);
-    for (let i = 0; i < len; i++) for (let j = 0; j < rows; j++) A[j * len + i] = m.data[i * rows + j];
+function jsMultipliers(mats: FixedMatrix[], maxRowsB: number): NTMultiplier[] {
+  const { b, out } = sharedSizes(mats, maxRowsB);
+  const B = new Float64Array(b);
+  const product = new Float64Array(out);
+  return mats.map((m) => {
+    const rows = m.rows | 0;
+    const len = m.len | 0;
+    let A = m.data;
+    if (m.transposed) {
+      A = new Float32Array(rows * len);
+      for (let i = 0; i < len; i++) for (let j = 0; j < rows; j++) A[j * len + i] = m.data[i * rows + j];
+    }
+    return {
+      kernel: 'js',
+      b: B.subarray(0, maxRowsB * len),
+      product(rowsB: number): Float64Array {
+        const rb = checkRowsB(rowsB, maxRowsB);
+        gemmNT(A, rows, B, rb, len, product);
+        return product.subarray(0, rows * rb);
+      },
+    };
+  });
+}
+
+function checkRowsB(rowsB: number, maxRowsB: number): number {
+  if (!Number.isInteger(rowsB) || rowsB < 0 || rowsB > maxRowsB) throw new RangeError(`B has ${rowsB} rows; this multiplier was made for 0 to ${maxRowsB}`);
+  return rowsB | 0;
+}
+
+/** Elements of the shared B and of the shared product (whose rows the WebAssembly kernel pads to a multiple of 8). */
+function sharedSizes(mats: FixedMatrix[], maxRowsB: number, padded = false): { b: number; out: number } {
+  let b = 0;
+  let out = 0;
+  for (const m of mats) {
+    b = Math.max(b, maxRowsB * m.len);
+    out = Math.max(out, (padded ? padRows(m.rows) : m.rows) * maxRowsB);
   }
-  return { kernel: 'js', times: (B, rowsB, out) => gemmNT(A, rows, B, rowsB, len, out) };
+  return { b, out };
 }
 
 // The few WebAssembly declarations used here (the project's lib settings carry none).
@@ -114,21 +153,17 @@ const ROW_BLOCK = 8;
 const padRows = (rows: number) => Math.ceil(rows / ROW_BLOCK) * ROW_BLOCK;
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
-/** Memory layout: each packed A, then one B region and one out region that all multipliers share. */
+/** Memory layout (bytes): each packed A, then one B region and one product region that all multipliers share. */
 function wasmLayout(mats: FixedMatrix[], maxRowsB: number): { a: number[]; b: number; out: number; end: number } {
   const a: number[] = [];
   let at = 0;
-  let bBytes = 0;
-  let outBytes = 0;
   for (const m of mats) {
     a.push(at);
     at += align16(padRows(m.rows) * m.len * 4);
-    bBytes = Math.max(bBytes, maxRowsB * m.len * 8);
-    outBytes = Math.max(outBytes, padRows(m.rows) * maxRowsB * 8);
   }
-  const b = at;
-  const out = b + align16(bBytes);
-  return { a, b, out, end: out + outBytes };
+  const sizes = sharedSizes(mats, maxRowsB, true);
+  const out = at + align16(sizes.b * 8);
+  return { a, b: at, out, end: out + sizes.out * 8 };
 }
 
 function wasmMultipliers(module: object, mats: FixedMatrix[], maxRowsB: number): NTMultiplier[] | null {
@@ -145,7 +180,6 @@ function wasmMultipliers(module: object, mats: FixedMatrix[], maxRowsB: number):
     return null;
   }
   const f32 = new Float32Array(memory.buffer);
-  const f64 = new Float64Array(memory.buffer);
   return mats.map((m, i) => {
     packA(m, f32, layout.a[i] / 4);
     const rows = m.rows | 0;
@@ -153,12 +187,11 @@ function wasmMultipliers(module: object, mats: FixedMatrix[], maxRowsB: number):
     const quads = padRows(rows) / 4;
     return {
       kernel: 'wasm',
-      times(B: Float64Array, rowsB: number, out: Float64Array): void {
-        const rb = rowsB | 0;
-        if (rb < 0 || rb > maxRowsB) throw new RangeError(`B has ${rb} rows; this multiplier was made for 0 to ${maxRowsB}`);
-        packB(B, rb, len, f64, layout.b / 8);
+      b: new Float64Array(memory.buffer, layout.b, maxRowsB * len),
+      product(rowsB: number): Float64Array {
+        const rb = checkRowsB(rowsB, maxRowsB);
         instance.exports.gemm(layout.a[i], quads, layout.b, rb, len, layout.out);
-        out.set(f64.subarray(layout.out / 8, layout.out / 8 + rows * rb));
+        return new Float64Array(memory.buffer, layout.out, rows * rb);
       },
     };
   });
@@ -182,26 +215,6 @@ function packA(m: FixedMatrix, f32: Float32Array, at: number): void {
       for (let l = 0; l < len; l++) f32[d + l * 4] = src[so + l];
     }
   }
-}
-
-/** B into "column quads" at f64 index `at`: groups of four rows interleaved, the last rb mod 4 rows as they are. */
-function packB(B: Float64Array, rb: number, len: number, f64: Float64Array, at: number): void {
-  const rb4 = rb & ~3;
-  for (let g = 0; g < rb4; g += 4) {
-    const d = at + g * len;
-    const s0 = g * len;
-    const s1 = s0 + len;
-    const s2 = s1 + len;
-    const s3 = s2 + len;
-    for (let l = 0; l < len; l++) {
-      const o = d + l * 4;
-      f64[o] = B[s0 + l];
-      f64[o + 1] = B[s1 + l];
-      f64[o + 2] = B[s2 + l];
-      f64[o + 3] = B[s3 + l];
-    }
-  }
-  if (rb4 < rb) f64.set(B.subarray(rb4 * len, rb * len), at + rb4 * len);
 }
 
 /**

@@ -9,31 +9,31 @@
 ;; Layouts (byte addresses in the imported memory, all set up by gemm.ts):
 ;; - A, "row quads": rows padded with zeros to a multiple of 8; quad q (rows 4q..4q+3) takes L*16
 ;;   bytes, and at l holds the four f32 A[4q, l], A[4q+1, l], A[4q+2, l], A[4q+3, l].
-;; - B, "column quads": the first floor(rb/4)*4 rows of B in groups of four, group g taking L*32 bytes
-;;   and at l holding the four f64 B[4g, l] .. B[4g+3, l]; then the last rb mod 4 rows of B as they
-;;   are (row-major f64, L*8 bytes each). Column c's data so starts at byte c*L*8 either way.
+;; - B: row-major f64, rb x L (row c at byte c*L*8).
 ;; - out: row-major f64, (quads*4) x rb; rows beyond A's real rows get sums of the zero padding.
 (module
   (import "env" "memory" (memory 0))
 
   (func (export "gemm")
     (param $a i32) (param $quads i32) (param $b i32) (param $rb i32) (param $len i32) (param $out i32)
-    (local $q i32) (local $c i32) (local $l i32) (local $rb4 i32) (local $rs i32)
+    (local $q i32) (local $c i32) (local $l i32) (local $rb4 i32) (local $rs i32) (local $bs i32) (local $bs2 i32) (local $bs3 i32)
     (local $aq i32) (local $pa i32) (local $pa2 i32) (local $pb i32) (local $o i32)
     (local $x01 v128) (local $x23 v128) (local $x45 v128) (local $x67 v128) (local $w v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
     (local $s4 v128) (local $s5 v128) (local $s6 v128) (local $s7 v128)
     (local.set $rb4 (i32.and (local.get $rb) (i32.const -4)))
     (local.set $rs (i32.shl (local.get $rb) (i32.const 3)))
+    (local.set $bs (i32.shl (local.get $len) (i32.const 3)))
+    (local.set $bs2 (i32.shl (local.get $bs) (i32.const 1)))
+    (local.set $bs3 (i32.add (local.get $bs2) (local.get $bs)))
 
-    ;; Part 1: four rows (one quad) x four columns (one column quad) at a time, eight accumulators:
+    ;; Part 1: four rows (one quad) x four columns at a time, eight accumulators:
     ;; $s0..$s3 hold rows 4q, 4q+1 of columns c..c+3, $s4..$s7 rows 4q+2, 4q+3.
     (local.set $q (i32.const 0))
     (block $quads_done
       (loop $each_quad
         (br_if $quads_done (i32.ge_u (local.get $q) (local.get $quads)))
         (local.set $aq (i32.add (local.get $a) (i32.mul (local.get $q) (i32.shl (local.get $len) (i32.const 4)))))
-        (local.set $pb (local.get $b))
         (local.set $c (i32.const 0))
         (block $groups_done
           (loop $each_group
@@ -47,6 +47,7 @@
             (local.set $s6 (v128.const i64x2 0 0))
             (local.set $s7 (v128.const i64x2 0 0))
             (local.set $pa (local.get $aq))
+            (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $c) (local.get $bs))))
             (local.set $l (local.get $len))
             (block $l_done
               (loop $each_l
@@ -56,17 +57,17 @@
                 (local.set $w (v128.load64_splat (local.get $pb)))
                 (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $x01) (local.get $w))))
                 (local.set $s4 (f64x2.add (local.get $s4) (f64x2.mul (local.get $x23) (local.get $w))))
-                (local.set $w (v128.load64_splat offset=8 (local.get $pb)))
+                (local.set $w (v128.load64_splat (i32.add (local.get $pb) (local.get $bs))))
                 (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $x01) (local.get $w))))
                 (local.set $s5 (f64x2.add (local.get $s5) (f64x2.mul (local.get $x23) (local.get $w))))
-                (local.set $w (v128.load64_splat offset=16 (local.get $pb)))
+                (local.set $w (v128.load64_splat (i32.add (local.get $pb) (local.get $bs2))))
                 (local.set $s2 (f64x2.add (local.get $s2) (f64x2.mul (local.get $x01) (local.get $w))))
                 (local.set $s6 (f64x2.add (local.get $s6) (f64x2.mul (local.get $x23) (local.get $w))))
-                (local.set $w (v128.load64_splat offset=24 (local.get $pb)))
+                (local.set $w (v128.load64_splat (i32.add (local.get $pb) (local.get $bs3))))
                 (local.set $s3 (f64x2.add (local.get $s3) (f64x2.mul (local.get $x01) (local.get $w))))
                 (local.set $s7 (f64x2.add (local.get $s7) (f64x2.mul (local.get $x23) (local.get $w))))
                 (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
-                (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+                (local.set $pb (i32.add (local.get $pb) (i32.const 8)))
                 (local.set $l (i32.sub (local.get $l) (i32.const 1)))
                 (br $each_l)))
             ;; out[(4q + r)*rb + c + k]
@@ -108,7 +109,7 @@
             (br_if $pairs_done (i32.ge_u (local.get $q) (local.get $quads)))
             (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $q) (i32.shl (local.get $len) (i32.const 4)))))
             (local.set $pa2 (i32.add (local.get $pa) (i32.shl (local.get $len) (i32.const 4))))
-            (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $c) (i32.shl (local.get $len) (i32.const 3)))))
+            (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $c) (local.get $bs))))
             (local.set $s0 (v128.const i64x2 0 0))
             (local.set $s1 (v128.const i64x2 0 0))
             (local.set $s2 (v128.const i64x2 0 0))

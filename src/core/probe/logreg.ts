@@ -270,12 +270,9 @@ function warmStart(init: LogRegModel, present: number[], binary: boolean, x0: Fl
  * JavaScript), which gives the same bits either way.
  */
 class LossEvaluator {
-  /** Z = X·Pᵀ and Gt = Xᵀ·Rtᵀ. */
+  /** Z = X·Wᵀ (n×m logits) and Gt = Xᵀ·Rtᵀ (dim×m), Rt (m×n) the residuals p − onehot(y), written into xtTimes.b. */
   private readonly xTimes: NTMultiplier;
   private readonly xtTimes: NTMultiplier;
-  private readonly Z: Float64Array; // n×m logits
-  private readonly Rt: Float64Array; // m×n residuals p − onehot(y)
-  private readonly Gt: Float64Array; // dim×m
   readonly objective: Objective;
 
   private readonly n: number;
@@ -298,16 +295,15 @@ class LossEvaluator {
     const rows = this.n;
     const cols = this.dim;
     [this.xTimes, this.xtTimes] = ntMultipliers([{ data: X32, rows, len: cols }, { data: X32, rows: cols, len: rows, transposed: true }], this.m);
-    this.Z = new Float64Array(rows * this.m);
-    this.Rt = new Float64Array(this.m * rows);
-    this.Gt = new Float64Array(cols * this.m);
     this.objective = binary ? (p, g) => this.binaryLoss(p, g) : (p, g) => this.softmaxLoss(p, g);
   }
 
   private binaryLoss(p: Float64Array, grad: Float64Array): number {
-    const { n, dim, y, Z, Rt } = this;
+    const { n, dim, y } = this;
     const b = p[dim];
-    this.xTimes.times(p, 1, Z);
+    this.xTimes.b.set(p.subarray(0, dim));
+    const Z = this.xTimes.product(1);
+    const Rt = this.xtTimes.b;
     let loss = 0;
     let gb = 0;
     for (let i = 0; i < n; i++) {
@@ -331,14 +327,15 @@ class LossEvaluator {
       Rt[i] = r;
       gb += r;
     }
-    this.xtTimes.times(Rt, 1, this.Gt);
-    return this.finish(p, grad, loss, Float64Array.of(gb));
+    return this.finish(p, grad, loss, Float64Array.of(gb), this.xtTimes.product(1));
   }
 
   private softmaxLoss(p: Float64Array, grad: Float64Array): number {
-    const { n, dim, m, y, Z, Rt } = this;
+    const { n, dim, m, y } = this;
     const bo = m * dim;
-    this.xTimes.times(p, m, Z);
+    this.xTimes.b.set(p.subarray(0, bo));
+    const Z = this.xTimes.product(m);
+    const Rt = this.xtTimes.b;
     let loss = 0;
     const gb = new Float64Array(m);
     for (let i = 0; i < n; i++) {
@@ -366,13 +363,12 @@ class LossEvaluator {
         gb[k] += r;
       }
     }
-    this.xtTimes.times(Rt, m, this.Gt);
-    return this.finish(p, grad, loss, gb);
+    return this.finish(p, grad, loss, gb, this.xtTimes.product(m));
   }
 
   /** Scales the data term by 1/n, adds the penalty, and lays ∇W (from Gt) and ∇b into grad. */
-  private finish(p: Float64Array, grad: Float64Array, loss: number, gb: Float64Array): number {
-    const { n, dim, m, Gt } = this;
+  private finish(p: Float64Array, grad: Float64Array, loss: number, gb: Float64Array, Gt: Float64Array): number {
+    const { n, dim, m } = this;
     const invN = 1 / n;
     const lam = 1 / (this.c * n);
     let sq = 0;
