@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BadInputError } from '../../../../src/core/errors';
-import { runJob } from '../../../../src/core/pipeline/dispatch';
+import { runAnyJob, runJob } from '../../../../src/core/pipeline/dispatch';
 import { FitPool } from '../../../../src/core/probe/fitPool';
 import { gemmNT, gemmSetting, ntMultipliers, type GemmKernel } from '../../../../src/core/probe/gemm';
 import { fitLogReg, logRegObjective } from '../../../../src/core/probe/logreg';
@@ -158,4 +158,16 @@ test('under ulimit -v the default is JavaScript unless the trap handler is off (
   assert.equal(trapOff.kernel, 'wasm', 'with the trap handler off a memory reserves only its size');
   assert.deepEqual({ ...limited, kernel: 'wasm' }, free);
   assert.deepEqual(trapOff, free);
+});
+
+test('a bad PROBESCALE_GEMM stops a job before it starts, naming the value', async () => {
+  const job = { type: 'probe' as const, modelDir: fixture('tiny-roberta'), tasks: [{ name: 'spam', path: path.join(tasksDir, 'spam'), weight: 1 }], settings: { ...DEFAULT_SETTINGS, limitTrain: 40, limitTest: 20, provider: 'cpu' as const } };
+  const events: string[] = [];
+  const restore = setGemm('fast');
+  try {
+    await assert.rejects(runAnyJob(job, { onProgress: (e) => events.push(e.kind) }), (e: unknown) => e instanceof BadInputError && /^PROBESCALE_GEMM=fast is not a kernel/.test(e.message));
+  } finally {
+    restore();
+  }
+  assert.deepEqual(events, [], 'nothing loaded or extracted first');
 });
