@@ -6,6 +6,7 @@
  */
 import { DatasetError } from '../errors';
 import { CV_FOLDS, DEFAULT_C_GRID } from './cv';
+import { defaultGemmKernel } from './gemm';
 
 /** Most memory one probe fit may need; above it the task is refused (see {@link probeFitBytes}). */
 export const MAX_PROBE_FIT_BYTES = 2 ** 30;
@@ -16,9 +17,11 @@ export const WARN_PROBE_SECONDS = 2 * 60;
 /**
  * Cost of one pass of a fit (the fits run on one thread), measured on the development machine
  * (RESULTS §6, ninth session): about 1.8 ns per multiply-add of the two products (rows × classes ×
- * features) and 15 ns per logit for the softmax itself.
+ * features) and 15 ns per logit for the softmax itself. The WebAssembly kernel (gemm.ts) takes
+ * 3.6× fewer ns per multiply-add than the JavaScript one in the same run (RESULTS §3, fifteenth
+ * session): 0.5 ns.
  */
-const NS_PER_MULTIPLY_ADD = 1.8;
+const NS_PER_MULTIPLY_ADD = { js: 1.8, wasm: 0.5 };
 const NS_PER_LOGIT = 15;
 /**
  * Passes (objective evaluations) per fit counted by the estimate: fewer than fits take (500 labels
@@ -30,7 +33,8 @@ const MIN_PASSES_PER_FIT = 10;
  * Bytes one fit of logistic regression needs over `rows` rows, `classes` classes present and `dim`
  * features (src/core/probe/logreg.ts, lbfgs.ts): the logits and residuals (float64, rows × classes
  * each, one column for two classes), the transposed features (float32) and L-BFGS's 10 pairs of
- * history plus its working vectors (float64, about 26 copies of the parameters).
+ * history plus its working vectors (float64, about 26 copies of the parameters). The WebAssembly
+ * kernel holds one more float32 copy of the features (4·rows·dim, packed; within the test's 10 %).
  */
 export function probeFitBytes(rows: number, classes: number, dim: number): number {
   const m = classes <= 2 ? 1 : classes;
@@ -45,7 +49,7 @@ export function probeFits(layers: number, cFixed: boolean): number {
 /** Lower bound of the seconds the probe protocol takes on one task, at the measured speed. */
 export function probeSecondsFloor(rows: number, classes: number, dim: number, layers: number, cFixed: boolean): number {
   const m = classes <= 2 ? 1 : classes;
-  const pass = rows * m * (2 * NS_PER_MULTIPLY_ADD * dim + NS_PER_LOGIT) * 1e-9;
+  const pass = rows * m * (2 * NS_PER_MULTIPLY_ADD[defaultGemmKernel()] * dim + NS_PER_LOGIT) * 1e-9;
   return probeFits(layers, cFixed) * MIN_PASSES_PER_FIT * pass;
 }
 

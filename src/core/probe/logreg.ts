@@ -4,6 +4,7 @@
  * three or more, intercepts unpenalised.
  */
 import { BadInputError } from '../errors';
+import { gemmNT, ntMultipliers, type NTMultiplier } from './gemm';
 import { minimize, type Objective } from './lbfgs';
 
 /** A fitted linear classifier over `dim` standardised features. */
@@ -263,16 +264,15 @@ function warmStart(init: LogRegModel, present: number[], binary: boolean, x0: Fl
 }
 
 /**
- * Loss and gradient. The data is read in place and once more transposed (float32, like the input:
- * measured as fast as float64 here, at half the memory), so both products, Z = X·Wᵀ and ∇W = Rᵀ·X,
- * run as dot products over contiguous memory.
+ * Loss and gradient. The data is read as X (for Z = X·Wᵀ) and as its transpose (for ∇W = Rᵀ·X),
+ * both packed once here (float32, like the input: measured as fast as float64, at half the memory),
+ * so both products run over contiguous memory; gemm.ts picks the kernel (WebAssembly SIMD, or
+ * JavaScript), which gives the same bits either way.
  */
 class LossEvaluator {
-  private readonly X: Float32Array;
-  private readonly Xt: Float32Array;
-  private readonly Z: Float64Array; // n×m logits
-  private readonly Rt: Float64Array; // m×n residuals p − onehot(y)
-  private readonly Gt: Float64Array; // dim×m
+  /** Z = X·Wᵀ (n×m logits) and Gt = Xᵀ·Rtᵀ (dim×m), Rt (m×n) the residuals p − onehot(y), written into xtTimes.b. */
+  private readonly xTimes: NTMultiplier;
+  private readonly xtTimes: NTMultiplier;
   readonly objective: Objective;
 
   private readonly n: number;
@@ -294,19 +294,16 @@ class LossEvaluator {
     this.m = m | 0;
     const rows = this.n;
     const cols = this.dim;
-    this.X = X32;
-    this.Xt = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) this.Xt[j * rows + i] = X32[i * cols + j];
-    this.Z = new Float64Array(rows * this.m);
-    this.Rt = new Float64Array(this.m * rows);
-    this.Gt = new Float64Array(cols * this.m);
+    [this.xTimes, this.xtTimes] = ntMultipliers([{ data: X32, rows, len: cols }, { data: X32, rows: cols, len: rows, transposed: true }], this.m);
     this.objective = binary ? (p, g) => this.binaryLoss(p, g) : (p, g) => this.softmaxLoss(p, g);
   }
 
   private binaryLoss(p: Float64Array, grad: Float64Array): number {
-    const { n, dim, y, Z, Rt } = this;
+    const { n, dim, y } = this;
     const b = p[dim];
-    gemmNT(this.X, n, p, 1, dim, Z);
+    this.xTimes.b.set(p.subarray(0, dim));
+    const Z = this.xTimes.product(1);
+    const Rt = this.xtTimes.b;
     let loss = 0;
     let gb = 0;
     for (let i = 0; i < n; i++) {
@@ -330,14 +327,15 @@ class LossEvaluator {
       Rt[i] = r;
       gb += r;
     }
-    gemmNT(this.Xt, dim, Rt, 1, n, this.Gt);
-    return this.finish(p, grad, loss, Float64Array.of(gb));
+    return this.finish(p, grad, loss, Float64Array.of(gb), this.xtTimes.product(1));
   }
 
   private softmaxLoss(p: Float64Array, grad: Float64Array): number {
-    const { n, dim, m, y, Z, Rt } = this;
+    const { n, dim, m, y } = this;
     const bo = m * dim;
-    gemmNT(this.X, n, p, m, dim, Z);
+    this.xTimes.b.set(p.subarray(0, bo));
+    const Z = this.xTimes.product(m);
+    const Rt = this.xtTimes.b;
     let loss = 0;
     const gb = new Float64Array(m);
     for (let i = 0; i < n; i++) {
@@ -365,13 +363,12 @@ class LossEvaluator {
         gb[k] += r;
       }
     }
-    gemmNT(this.Xt, dim, Rt, m, n, this.Gt);
-    return this.finish(p, grad, loss, gb);
+    return this.finish(p, grad, loss, gb, this.xtTimes.product(m));
   }
 
   /** Scales the data term by 1/n, adds the penalty, and lays ∇W (from Gt) and ∇b into grad. */
-  private finish(p: Float64Array, grad: Float64Array, loss: number, gb: Float64Array): number {
-    const { n, dim, m, Gt } = this;
+  private finish(p: Float64Array, grad: Float64Array, loss: number, gb: Float64Array, Gt: Float64Array): number {
+    const { n, dim, m } = this;
     const invN = 1 / n;
     const lam = 1 / (this.c * n);
     let sq = 0;
@@ -385,108 +382,5 @@ class LossEvaluator {
       grad[m * dim + k] = gb[k] * invN;
     }
     return loss * invN + 0.5 * lam * sq;
-  }
-}
-
-/**
- * out[a·rb + b] = Σ_l A[a·L + l]·B[b·L + l] for row-major A (ra×L) and B (rb×L). Register-blocked
- * 4×2 (each loaded value feeds two or four multiply-adds; measured ~2× faster than plain dot products
- * in V8); the summation order is fixed, so results are reproducible.
- */
-function gemmNT(A: Float32Array, rowsA: number, B: Float64Array, rowsB: number, len: number, out: Float64Array): void {
-  // Callers may hold sizes as boxed doubles (e.g. from `arr.map(Number)`); int32 locals keep V8's
-  // index arithmetic in integers, which halves the time of this loop.
-  const ra = rowsA | 0;
-  const rb = rowsB | 0;
-  const L = len | 0;
-  let a = 0;
-  for (; a + 3 < ra; a += 4) {
-    const a0 = a * L;
-    const a1 = a0 + L;
-    const a2 = a1 + L;
-    const a3 = a2 + L;
-    const o0 = a * rb;
-    const o1 = o0 + rb;
-    const o2 = o1 + rb;
-    const o3 = o2 + rb;
-    let b = 0;
-    for (; b + 1 < rb; b += 2) {
-      const b0 = b * L;
-      const b1 = b0 + L;
-      let s00 = 0;
-      let s01 = 0;
-      let s10 = 0;
-      let s11 = 0;
-      let s20 = 0;
-      let s21 = 0;
-      let s30 = 0;
-      let s31 = 0;
-      for (let l = 0; l < L; l++) {
-        const w0 = B[b0 + l];
-        const w1 = B[b1 + l];
-        const x0 = A[a0 + l];
-        const x1 = A[a1 + l];
-        const x2 = A[a2 + l];
-        const x3 = A[a3 + l];
-        s00 += x0 * w0;
-        s01 += x0 * w1;
-        s10 += x1 * w0;
-        s11 += x1 * w1;
-        s20 += x2 * w0;
-        s21 += x2 * w1;
-        s30 += x3 * w0;
-        s31 += x3 * w1;
-      }
-      out[o0 + b] = s00;
-      out[o0 + b + 1] = s01;
-      out[o1 + b] = s10;
-      out[o1 + b + 1] = s11;
-      out[o2 + b] = s20;
-      out[o2 + b + 1] = s21;
-      out[o3 + b] = s30;
-      out[o3 + b + 1] = s31;
-    }
-    if (b < rb) {
-      const b0 = b * L;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let l = 0; l < L; l++) {
-        const w = B[b0 + l];
-        s0 += A[a0 + l] * w;
-        s1 += A[a1 + l] * w;
-        s2 += A[a2 + l] * w;
-        s3 += A[a3 + l] * w;
-      }
-      out[o0 + b] = s0;
-      out[o1 + b] = s1;
-      out[o2 + b] = s2;
-      out[o3 + b] = s3;
-    }
-  }
-  for (; a < ra; a++) {
-    const a0 = a * L;
-    const o0 = a * rb;
-    let b = 0;
-    for (; b + 1 < rb; b += 2) {
-      const b0 = b * L;
-      const b1 = b0 + L;
-      let s0 = 0;
-      let s1 = 0;
-      for (let l = 0; l < L; l++) {
-        const x = A[a0 + l];
-        s0 += x * B[b0 + l];
-        s1 += x * B[b1 + l];
-      }
-      out[o0 + b] = s0;
-      out[o0 + b + 1] = s1;
-    }
-    if (b < rb) {
-      const b0 = b * L;
-      let s = 0;
-      for (let l = 0; l < L; l++) s += A[a0 + l] * B[b0 + l];
-      out[o0 + b] = s;
-    }
   }
 }

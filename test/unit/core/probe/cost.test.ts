@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withPrepared } from '../../../../src/core/pipeline/prepare';
 import { fitLogReg } from '../../../../src/core/probe/logreg';
-import { maxLabelsAt, MAX_PROBE_FIT_BYTES, probeFitBytes } from '../../../../src/core/probe/cost';
+import { maxLabelsAt, MAX_PROBE_FIT_BYTES, probeFitBytes, probeSecondsFloor } from '../../../../src/core/probe/cost';
 import { DatasetError } from '../../../../src/core/errors';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { fixture, tasksDir, tempDir } from '../../../helpers';
@@ -53,34 +53,67 @@ test('a task of many labels that fits is warned about with its least probing tim
   assert.deepEqual(await prepareLog(path.join(tasksDir, 'sentlen')), []);
 });
 
-test('the estimate of a fit\'s memory is what a fit allocates, and the label count given fits and one more does not', () => {
-  // Count the typed arrays fitLogReg allocates (a few iterations: its buffers are made up front).
-  const n = 600;
-  const K = 150;
-  const dim = 16;
-  const X = Float32Array.from({ length: n * dim }, (_, i) => Math.sin(i));
-  const y = Int32Array.from({ length: n }, (_, i) => i % K);
-  const F64 = globalThis.Float64Array;
-  const F32 = globalThis.Float32Array;
-  let bytes = 0;
-  // Subclasses that count what is allocated by length; views on existing buffers cost nothing.
-  const counting = (Base: Float64ArrayConstructor | Float32ArrayConstructor) =>
-    class extends (Base as Float64ArrayConstructor) {
-      constructor(...a: unknown[]) {
-        super(...(a as [number]));
-        if (typeof a[0] === 'number') bytes += a[0] * Base.BYTES_PER_ELEMENT;
+for (const kernel of ['js', 'wasm']) {
+  test(`the estimate of a fit's memory is what a fit allocates (PROBESCALE_GEMM=${kernel}), and the label count given fits and one more does not`, () => {
+    // Count the typed arrays and WebAssembly memories fitLogReg allocates (a few iterations: its buffers are made up front).
+    const n = 600;
+    const K = 150;
+    const dim = 16;
+    const X = Float32Array.from({ length: n * dim }, (_, i) => Math.sin(i));
+    const y = Int32Array.from({ length: n }, (_, i) => i % K);
+    const F64 = globalThis.Float64Array;
+    const F32 = globalThis.Float32Array;
+    let bytes = 0;
+    // Subclasses that count what is allocated by length; views on existing buffers cost nothing.
+    const counting = (Base: Float64ArrayConstructor | Float32ArrayConstructor) =>
+      class extends (Base as Float64ArrayConstructor) {
+        constructor(...a: unknown[]) {
+          super(...(a as [number]));
+          if (typeof a[0] === 'number') bytes += a[0] * Base.BYTES_PER_ELEMENT;
+        }
+      } as unknown as Float64ArrayConstructor & Float32ArrayConstructor;
+    const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+    const Memory = wasm.Memory;
+    wasm.Memory = class extends Memory {
+      constructor(d: { initial: number }) {
+        super(d);
+        bytes += this.buffer.byteLength;
       }
-    } as unknown as Float64ArrayConstructor & Float32ArrayConstructor;
-  globalThis.Float64Array = counting(F64);
-  globalThis.Float32Array = counting(F32);
-  try {
-    fitLogReg(X, y, dim, K, { c: 1, maxIter: 2 });
-  } finally {
-    globalThis.Float64Array = F64;
-    globalThis.Float32Array = F32;
-  }
-  const est = probeFitBytes(n, K, dim);
-  assert.ok(Math.abs(bytes - est) / est < 0.1, `allocated ${bytes}, estimated ${est}`);
-  const k = maxLabelsAt(2, 768);
-  assert.ok(probeFitBytes(2 * k, k, 768) <= MAX_PROBE_FIT_BYTES && probeFitBytes(2 * (k + 1), k + 1, 768) > MAX_PROBE_FIT_BYTES);
+    };
+    globalThis.Float64Array = counting(F64);
+    globalThis.Float32Array = counting(F32);
+    const gemm = process.env.PROBESCALE_GEMM;
+    process.env.PROBESCALE_GEMM = kernel;
+    try {
+      fitLogReg(X, y, dim, K, { c: 1, maxIter: 2 });
+    } finally {
+      globalThis.Float64Array = F64;
+      globalThis.Float32Array = F32;
+      wasm.Memory = Memory;
+      if (gemm === undefined) delete process.env.PROBESCALE_GEMM;
+      else process.env.PROBESCALE_GEMM = gemm;
+    }
+    const est = probeFitBytes(n, K, dim);
+    assert.ok(Math.abs(bytes - est) / est < 0.1, `allocated ${bytes}, estimated ${est}`);
+    const k = maxLabelsAt(2, 768);
+    assert.ok(probeFitBytes(2 * k, k, 768) <= MAX_PROBE_FIT_BYTES && probeFitBytes(2 * (k + 1), k + 1, 768) > MAX_PROBE_FIT_BYTES);
+  });
+}
+
+test('the probing-time floor counts the kernel that will fit: WebAssembly multiply-adds cost less than JavaScript ones', () => {
+  const floor = (kernel: string) => {
+    const before = process.env.PROBESCALE_GEMM;
+    process.env.PROBESCALE_GEMM = kernel;
+    try {
+      return probeSecondsFloor(2000, 150, 256, 13, false);
+    } finally {
+      if (before === undefined) delete process.env.PROBESCALE_GEMM;
+      else process.env.PROBESCALE_GEMM = before;
+    }
+  };
+  // 2000 rows × 150 labels × 256 features: per pass 2·256 multiply-adds and one logit per row and label.
+  const perPass = (nsPerMac: number) => 2000 * 150 * (2 * 256 * nsPerMac + 15) * 1e-9;
+  const fits = 30 + 13 * 7;
+  assert.ok(Math.abs(floor('js') - fits * 10 * perPass(1.8)) < 1e-9, `js ${floor('js')}`);
+  assert.ok(Math.abs(floor('wasm') - fits * 10 * perPass(0.5)) < 1e-9, `wasm ${floor('wasm')}`);
 });

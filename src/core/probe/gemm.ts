@@ -1,0 +1,321 @@
+/**
+ * The products probe fitting spends its time in: out = A·Bᵀ for a fixed float32 A (the features,
+ * or their transpose) and a float64 B that changes every call (weights, residuals). Two kernels
+ * give bit-for-bit the same numbers (each output a sum over l in order, s += x·w, x promoted to
+ * float64, a multiply then an add): WebAssembly SIMD (gemm.wat, two rows per f64x2 lane pair) and
+ * the JavaScript `gemmNT` below, the fallback where WebAssembly SIMD is missing.
+ * `PROBESCALE_GEMM=js` forces the JavaScript kernel, `PROBESCALE_GEMM=wasm` insists on WebAssembly.
+ */
+import { BadInputError } from '../errors';
+import { softLimit } from '../util/processLimits';
+import { GEMM_WASM_BASE64 } from './gemmWasm';
+
+export type GemmKernel = 'js' | 'wasm';
+
+/**
+ * A fixed A (rows×len) that multiplies B's transpose: write B (row-major, rowsB×len) into `b`,
+ * then `product(rowsB)` is A·Bᵀ, rows×rowsB row-major. Multipliers made together share `b` and
+ * the product's memory: a product is valid until the next one, and `b` must be written again.
+ */
+export interface NTMultiplier {
+  readonly kernel: GemmKernel;
+  readonly b: Float64Array;
+  product(rowsB: number): Float64Array;
+}
+
+/** A float32 matrix: `data` row-major rows×len, or, with `transposed`, len×rows (A is its transpose). */
+export interface FixedMatrix {
+  data: Float32Array;
+  rows: number;
+  len: number;
+  transposed?: boolean;
+}
+
+/** The kernel `PROBESCALE_GEMM` asks for: 'js', 'wasm', or undefined (WebAssembly where it runs). */
+export function gemmSetting(env: NodeJS.ProcessEnv = process.env): GemmKernel | undefined {
+  const raw = env.PROBESCALE_GEMM;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'js' || raw === 'wasm') return raw;
+  throw new BadInputError(`PROBESCALE_GEMM=${raw} is not a kernel; set it to js (the JavaScript kernel) or wasm (WebAssembly SIMD), or unset it to use WebAssembly where it runs.`);
+}
+
+/**
+ * One multiplier per matrix, all times B's of at most `maxRowsB` rows. On WebAssembly the matrices
+ * are packed once into one memory that lives as long as the multipliers (so: one objective);
+ * a memory that cannot be had (address space, 4 GiB) falls back to JavaScript unless `kernel` is 'wasm'.
+ */
+export function ntMultipliers(mats: FixedMatrix[], maxRowsB: number, kernel: GemmKernel | undefined = gemmSetting()): NTMultiplier[] {
+  if (kernel === 'wasm' || (kernel === undefined && wasmMemoriesWelcome())) {
+    const module = gemmModule();
+    const made = module && wasmMultipliers(module, mats, maxRowsB);
+    if (made) return made;
+    if (kernel === 'wasm') {
+      throw new BadInputError(`PROBESCALE_GEMM=wasm, but ${module ? `a WebAssembly memory for ${wasmLayout(mats, maxRowsB).end} bytes could not be had` : "this Node's WebAssembly has no SIMD"}; set PROBESCALE_GEMM=js or unset it to use the JavaScript kernel.`);
+    }
+  }
+  return jsMultipliers(mats, maxRowsB);
+}
+
+/** The kernel fits on this thread get when nothing fails: `PROBESCALE_GEMM`, else WebAssembly where it runs. */
+export function defaultGemmKernel(): GemmKernel {
+  return gemmSetting() ?? (wasmMemoriesWelcome() && gemmModule() ? 'wasm' : 'js');
+}
+
+const TRAP_HANDLER_OFF = '--disable-wasm-trap-handler';
+let welcome: boolean | undefined;
+
+/**
+ * Whether to make WebAssembly memories by default. Not under an address-space limit (`ulimit -v`)
+ * unless Node's WebAssembly trap handler is off (the CLI relaunches itself so, cli/relaunch.ts):
+ * with it on, each memory reserves about 10 GiB of the limit, and a memory that cannot be had costs
+ * a full garbage collection (about 80 ms) before it fails. Nor after one memory failed, on this thread.
+ */
+function wasmMemoriesWelcome(): boolean {
+  if (welcome === undefined) {
+    const trapHandlerOff = process.execArgv.includes(TRAP_HANDLER_OFF) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(TRAP_HANDLER_OFF);
+    welcome = trapHandlerOff || typeof softLimit('Max address space') !== 'number';
+  }
+  return welcome;
+}
+
+function jsMultipliers(mats: FixedMatrix[], maxRowsB: number): NTMultiplier[] {
+  const { b, out } = sharedSizes(mats, maxRowsB);
+  const B = new Float64Array(b);
+  const product = new Float64Array(out);
+  return mats.map((m) => {
+    const rows = m.rows | 0;
+    const len = m.len | 0;
+    let A = m.data;
+    if (m.transposed) {
+      A = new Float32Array(rows * len);
+      for (let i = 0; i < len; i++) for (let j = 0; j < rows; j++) A[j * len + i] = m.data[i * rows + j];
+    }
+    return {
+      kernel: 'js',
+      b: B.subarray(0, maxRowsB * len),
+      product(rowsB: number): Float64Array {
+        const rb = checkRowsB(rowsB, maxRowsB);
+        gemmNT(A, rows, B, rb, len, product);
+        return product.subarray(0, rows * rb);
+      },
+    };
+  });
+}
+
+function checkRowsB(rowsB: number, maxRowsB: number): number {
+  if (!Number.isInteger(rowsB) || rowsB < 0 || rowsB > maxRowsB) throw new RangeError(`B has ${rowsB} rows; this multiplier was made for 0 to ${maxRowsB}`);
+  return rowsB | 0;
+}
+
+/** Elements of the shared B and of the shared product (whose rows the WebAssembly kernel pads to a multiple of 8). */
+function sharedSizes(mats: FixedMatrix[], maxRowsB: number, padded = false): { b: number; out: number } {
+  let b = 0;
+  let out = 0;
+  for (const m of mats) {
+    b = Math.max(b, maxRowsB * m.len);
+    out = Math.max(out, (padded ? padRows(m.rows) : m.rows) * maxRowsB);
+  }
+  return { b, out };
+}
+
+// The few WebAssembly declarations used here (the project's lib settings carry none).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmInstance {
+  readonly exports: { gemm(a: number, quads: number, b: number, rb: number, len: number, out: number): void };
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => WasmInstance;
+  Memory: new (d: { initial: number; maximum?: number }) => WasmMemory;
+};
+
+let compiled: object | null | undefined;
+
+/** The kernel's module, compiled once per thread; null where WebAssembly or its SIMD is missing. */
+function gemmModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(Buffer.from(GEMM_WASM_BASE64, 'base64'));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+/** Rows of A are padded to a multiple of this (the kernel's row blocks). */
+const ROW_BLOCK = 8;
+
+const padRows = (rows: number) => Math.ceil(rows / ROW_BLOCK) * ROW_BLOCK;
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/** Memory layout (bytes): each packed A, then one B region and one product region that all multipliers share. */
+function wasmLayout(mats: FixedMatrix[], maxRowsB: number): { a: number[]; b: number; out: number; end: number } {
+  const a: number[] = [];
+  let at = 0;
+  for (const m of mats) {
+    a.push(at);
+    at += align16(padRows(m.rows) * m.len * 4);
+  }
+  const sizes = sharedSizes(mats, maxRowsB, true);
+  const out = at + align16(sizes.b * 8);
+  return { a, b: at, out, end: out + sizes.out * 8 };
+}
+
+function wasmMultipliers(module: object, mats: FixedMatrix[], maxRowsB: number): NTMultiplier[] | null {
+  const layout = wasmLayout(mats, maxRowsB);
+  const pages = Math.ceil(layout.end / PAGE);
+  if (pages > MAX_PAGES) return null;
+  let memory: WasmMemory;
+  let instance: WasmInstance;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    instance = new WebAssembly.Instance(module, { env: { memory } });
+  } catch {
+    welcome = false;
+    return null;
+  }
+  const f32 = new Float32Array(memory.buffer);
+  return mats.map((m, i) => {
+    packA(m, f32, layout.a[i] / 4);
+    const rows = m.rows | 0;
+    const len = m.len | 0;
+    const quads = padRows(rows) / 4;
+    return {
+      kernel: 'wasm',
+      b: new Float64Array(memory.buffer, layout.b, maxRowsB * len),
+      product(rowsB: number): Float64Array {
+        const rb = checkRowsB(rowsB, maxRowsB);
+        instance.exports.gemm(layout.a[i], quads, layout.b, rb, len, layout.out);
+        return new Float64Array(memory.buffer, layout.out, rows * rb);
+      },
+    };
+  });
+}
+
+/** A into "row quads" at f32 index `at`: (row r, l) goes to ((r >> 2)·len + l)·4 + (r & 3); padding rows stay 0. */
+function packA(m: FixedMatrix, f32: Float32Array, at: number): void {
+  const rows = m.rows | 0;
+  const len = m.len | 0;
+  const src = m.data;
+  if (m.transposed) {
+    // src is len×rows: src[l·rows + r] = A[r, l].
+    for (let l = 0; l < len; l++) {
+      const so = l * rows;
+      for (let r = 0; r < rows; r++) f32[at + ((r >> 2) * len + l) * 4 + (r & 3)] = src[so + r];
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const so = r * len;
+      const d = at + (r >> 2) * len * 4 + (r & 3);
+      for (let l = 0; l < len; l++) f32[d + l * 4] = src[so + l];
+    }
+  }
+}
+
+/**
+ * out[a·rb + b] = Σ_l A[a·L + l]·B[b·L + l] for row-major A (ra×L) and B (rb×L). Register-blocked
+ * 4×2 (each loaded value feeds two or four multiply-adds; measured ~2× faster than plain dot products
+ * in V8); the summation order is fixed, so results are reproducible.
+ */
+export function gemmNT(A: Float32Array, rowsA: number, B: Float64Array, rowsB: number, len: number, out: Float64Array): void {
+  // Callers may hold sizes as boxed doubles (e.g. from `arr.map(Number)`); int32 locals keep V8's
+  // index arithmetic in integers, which halves the time of this loop.
+  const ra = rowsA | 0;
+  const rb = rowsB | 0;
+  const L = len | 0;
+  let a = 0;
+  for (; a + 3 < ra; a += 4) {
+    const a0 = a * L;
+    const a1 = a0 + L;
+    const a2 = a1 + L;
+    const a3 = a2 + L;
+    const o0 = a * rb;
+    const o1 = o0 + rb;
+    const o2 = o1 + rb;
+    const o3 = o2 + rb;
+    let b = 0;
+    for (; b + 1 < rb; b += 2) {
+      const b0 = b * L;
+      const b1 = b0 + L;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s20 = 0;
+      let s21 = 0;
+      let s30 = 0;
+      let s31 = 0;
+      for (let l = 0; l < L; l++) {
+        const w0 = B[b0 + l];
+        const w1 = B[b1 + l];
+        const x0 = A[a0 + l];
+        const x1 = A[a1 + l];
+        const x2 = A[a2 + l];
+        const x3 = A[a3 + l];
+        s00 += x0 * w0;
+        s01 += x0 * w1;
+        s10 += x1 * w0;
+        s11 += x1 * w1;
+        s20 += x2 * w0;
+        s21 += x2 * w1;
+        s30 += x3 * w0;
+        s31 += x3 * w1;
+      }
+      out[o0 + b] = s00;
+      out[o0 + b + 1] = s01;
+      out[o1 + b] = s10;
+      out[o1 + b + 1] = s11;
+      out[o2 + b] = s20;
+      out[o2 + b + 1] = s21;
+      out[o3 + b] = s30;
+      out[o3 + b + 1] = s31;
+    }
+    if (b < rb) {
+      const b0 = b * L;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let l = 0; l < L; l++) {
+        const w = B[b0 + l];
+        s0 += A[a0 + l] * w;
+        s1 += A[a1 + l] * w;
+        s2 += A[a2 + l] * w;
+        s3 += A[a3 + l] * w;
+      }
+      out[o0 + b] = s0;
+      out[o1 + b] = s1;
+      out[o2 + b] = s2;
+      out[o3 + b] = s3;
+    }
+  }
+  for (; a < ra; a++) {
+    const a0 = a * L;
+    const o0 = a * rb;
+    let b = 0;
+    for (; b + 1 < rb; b += 2) {
+      const b0 = b * L;
+      const b1 = b0 + L;
+      let s0 = 0;
+      let s1 = 0;
+      for (let l = 0; l < L; l++) {
+        const x = A[a0 + l];
+        s0 += x * B[b0 + l];
+        s1 += x * B[b1 + l];
+      }
+      out[o0 + b] = s0;
+      out[o0 + b + 1] = s1;
+    }
+    if (b < rb) {
+      const b0 = b * L;
+      let s = 0;
+      for (let l = 0; l < L; l++) s += A[a0 + l] * B[b0 + l];
+      out[o0 + b] = s;
+    }
+  }
+}
