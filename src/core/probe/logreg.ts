@@ -66,13 +66,18 @@ export function fitLogReg(
   const x0 = new Float64Array(m * dim + m);
   if (opts.init) warmStart(opts.init, present, binary, x0);
 
-  const res = minimize(loss.objective, x0, {
-    maxIter,
-    gtol: tol,
-    ftol: 64 * EPS,
-    maxLineSearch: 50,
-    signal: opts.signal,
-  });
+  let res: ReturnType<typeof minimize>;
+  try {
+    res = minimize(loss.objective, x0, {
+      maxIter,
+      gtol: tol,
+      ftol: 64 * EPS,
+      maxLineSearch: 50,
+      signal: opts.signal,
+    });
+  } finally {
+    loss.release();
+  }
   const { weights, bias } = unpackParameters(res.x, present, dim, numClasses);
   return { numClasses, dim, weights, bias, iterations: res.iterations, converged: res.converged };
 }
@@ -296,6 +301,12 @@ class LossEvaluator {
     const cols = this.dim;
     [this.xTimes, this.xtTimes] = ntMultipliers([{ data: X32, rows, len: cols }, { data: X32, rows: cols, len: rows, transposed: true }], this.m);
     this.objective = binary ? (p, g) => this.binaryLoss(p, g) : (p, g) => this.softmaxLoss(p, g);
+  }
+
+  /** The fit is over: the products' memory goes to the next fit on this thread (gemm.ts). */
+  release(): void {
+    this.xTimes.release();
+    this.xtTimes.release();
   }
 
   private binaryLoss(p: Float64Array, grad: Float64Array): number {

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { BadInputError } from '../../../../src/core/errors';
 import { runAnyJob, runJob } from '../../../../src/core/pipeline/dispatch';
 import { FitPool } from '../../../../src/core/probe/fitPool';
-import { gemmNT, gemmSetting, ntMultipliers, type GemmKernel } from '../../../../src/core/probe/gemm';
+import { gemmNT, gemmSetting, ntMultipliers, wasmMemoriesMade, type GemmKernel } from '../../../../src/core/probe/gemm';
 import { fitLogReg, logRegObjective } from '../../../../src/core/probe/logreg';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { softLimit } from '../../../../src/core/util/processLimits';
@@ -170,4 +170,43 @@ test('a bad PROBESCALE_GEMM stops a job before it starts, naming the value', asy
     restore();
   }
   assert.deepEqual(events, [], 'nothing loaded or extracted first');
+});
+
+test('fits one after another on a thread reuse one WebAssembly memory, and stay bit for bit the JavaScript fits', () => {
+  const r = new Rng(11);
+  // Rows not a multiple of 8, so a reused memory's padding rows must not leak into the next fit.
+  const shapes = [
+    { n: 203, dim: 17 },
+    { n: 131, dim: 17 },
+    { n: 203, dim: 17 },
+    { n: 197, dim: 9 },
+  ];
+  const problems = shapes.map(({ n, dim }) => ({ n, dim, X: Float32Array.from(values(r, n * dim)), y: Int32Array.from({ length: n }, () => r.int(4)) }));
+  const fitAll = () => problems.map((p) => fitLogReg(p.X, p.y, p.dim, 4, { c: 1, maxIter: 30 }));
+  const restore = setGemm('js');
+  const expected = fitAll();
+  setGemm('wasm');
+  try {
+    fitAll(); // the thread's spare memory, made by earlier fits in any order, is now as large as these need
+    const before = wasmMemoriesMade();
+    const actual = fitAll();
+    assert.equal(wasmMemoriesMade() - before, 0, 'fits after the first round should reuse the spare memory, not make new ones');
+    actual.forEach((m, i) => {
+      sameBits(m.weights, expected[i].weights, `fit ${i} weights`);
+      sameBits(m.bias, expected[i].bias, `fit ${i} bias`);
+    });
+  } finally {
+    restore();
+  }
+});
+
+test('a released multiplier refuses to multiply (its memory may be another fit\'s by then)', () => {
+  const restore = setGemm('wasm');
+  try {
+    const [m] = ntMultipliers([{ data: new Float32Array(12), rows: 3, len: 4 }], 2);
+    m.release();
+    assert.throws(() => m.product(1), /released/);
+  } finally {
+    restore();
+  }
 });
