@@ -5,7 +5,7 @@ import { AnyJobResult, Job, JobContext, JobResult, resultOf } from '../jobs';
 import { BadInputError, CancelledError } from '../errors';
 import { folderChange, snapshotFolder } from '../util/folderSnapshot';
 import { FitPool, fitThreads } from '../probe/fitPool';
-import { gemmSetting } from '../probe/gemm';
+import { dropSpareMemory, gemmSetting } from '../probe/gemm';
 import { runProbeJob } from './probeJob';
 import { runPruneJob } from './pruneJob';
 import { runEvalJob } from './evalJob';
@@ -14,12 +14,16 @@ import { runOptimizeJob } from './optimizeJob';
 /** Runs a job with its own probe fit threads (unless `ctx.fits` brings some), stopped when the job ends, however it ends. */
 export async function runAnyJob(job: Job, ctx: JobContext): Promise<AnyJobResult> {
   gemmSetting(); // a bad PROBESCALE_GEMM is refused now, not at the first fit after extraction
-  if (ctx.fits) return runWatchingFolder(job, ctx);
-  const fits = new FitPool(fitThreads());
   try {
-    return await runWatchingFolder(job, { ...ctx, fits });
+    if (ctx.fits) return await runWatchingFolder(job, ctx);
+    const fits = new FitPool(fitThreads());
+    try {
+      return await runWatchingFolder(job, { ...ctx, fits });
+    } finally {
+      await fits.close();
+    }
   } finally {
-    await fits.close();
+    dropSpareMemory(); // the thread's spare fit memory (gemm.ts): the extension's job worker outlives the job
   }
 }
 

@@ -194,6 +194,16 @@ function takeMemory(pages: number): WasmMemory {
   return m;
 }
 
+/** Bytes of the spare memory this thread holds for its next fit (0: none). */
+export function spareMemoryBytes(): number {
+  return spare?.buffer.byteLength ?? 0;
+}
+
+/** Lets the spare go (at the end of a job: the extension's job worker outlives its jobs). */
+export function dropSpareMemory(): void {
+  spare = null;
+}
+
 /** Keeps the larger of `memory` and the spare for the next fit. */
 function giveBack(memory: WasmMemory): void {
   if (memory !== spare && (!spare || memory.buffer.byteLength > spare.buffer.byteLength)) spare = memory;

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { BadInputError } from '../../../../src/core/errors';
 import { runAnyJob, runJob } from '../../../../src/core/pipeline/dispatch';
 import { FitPool } from '../../../../src/core/probe/fitPool';
-import { gemmNT, gemmSetting, ntMultipliers, wasmMemoriesMade, type GemmKernel } from '../../../../src/core/probe/gemm';
+import { dropSpareMemory, gemmNT, gemmSetting, ntMultipliers, spareMemoryBytes, wasmMemoriesMade, type GemmKernel } from '../../../../src/core/probe/gemm';
 import { fitLogReg, logRegObjective } from '../../../../src/core/probe/logreg';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { softLimit } from '../../../../src/core/util/processLimits';
@@ -207,6 +207,27 @@ test('a released multiplier refuses to multiply (its memory may be another fit\'
     m.release();
     assert.throws(() => m.product(1), /released/);
   } finally {
+    restore();
+  }
+});
+
+test('a job leaves no spare WebAssembly memory behind on its thread (the extension keeps its job worker between jobs)', async () => {
+  const job = {
+    type: 'probe' as const,
+    modelDir: fixture('tiny-roberta'),
+    tasks: [{ name: 'sentlen', path: path.join(tasksDir, 'sentlen'), weight: 1 }],
+    settings: { ...DEFAULT_SETTINGS, limitTrain: 120, limitTest: 40, provider: 'cpu' as const },
+  };
+  const restore = setGemm('wasm');
+  const pool = new FitPool(1); // every fit inline, on this thread
+  try {
+    dropSpareMemory(); // earlier tests' spare could serve every fit of this job
+    const before = wasmMemoriesMade();
+    await runJob(job, { fits: pool });
+    assert.ok(wasmMemoriesMade() > before, 'the job fitted on this thread with the WebAssembly kernel');
+    assert.equal(spareMemoryBytes(), 0, 'the spare memory of the job\'s fits is let go when the job ends');
+  } finally {
+    await pool.close();
     restore();
   }
 });
