@@ -15,7 +15,7 @@ import { BaselineChoice } from '../optimize/baselineNames';
 import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
 import { CompSpec, WidthShape, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, factorisedSpec, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
-import { CalibrationSet } from '../compensate/calibrate';
+import { CalibrationOptions, CalibrationSet } from '../compensate/calibrate';
 import { buildVariant, variantCalibration } from '../compensate/variant';
 import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
 import { SearchSpace } from './candidates';
@@ -27,8 +27,13 @@ const NARROWED_CANDIDATES = 2;
 /** With --embedding-rank: subsets with the word table factorised (whole blocks where they fit, else narrowed). */
 const FACTORISED_CANDIDATES = 4;
 
+/** How compensated candidates calibrate under a run's settings (seed, batch size, threads). */
+export function calibrationOptions(settings: ProbeSettings): CalibrationOptions {
+  return { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads };
+}
+
 export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings, shape: WidthShape): Compensator {
-  const opts = { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads };
+  const opts = calibrationOptions(settings);
   let set: CalibrationSet | undefined;
   return {
     build: (kept, spec, ctx) => buildVariant(run.info, (set ??= variantCalibration(run.tokenizer, run.tasks, opts)), kept, spec, opts, ctx),
