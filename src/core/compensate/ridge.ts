@@ -90,36 +90,61 @@ const MACS_PER_CHECK = 1 << 22;
  * in Float64. Solves A·X = B in place of B (A n×n, B n×m, row-major); A's lower triangle (with
  * the diagonal) is read and overwritten by L, its upper triangle neither read nor written.
  *
- * Blocked and left-looking: per block of BLOCK columns, the update by the columns before it is
- * one product (F64Workspace.subNT, WebAssembly SIMD where it runs), then the block is factored
- * column by column; the two triangular solves, on Bᵀ (one row per right-hand side), are products
- * by blocks in the same way. Throws BadInputError naming the first column whose pivot is not
- * positive. `signal` is looked at once per column of a block and before each product piece (at
- * most MACS_PER_CHECK multiply-adds). `kernel`: as PROBESCALE_GEMM (tests).
+ * Blocked and left-looking, all but BLOCK-wide diagonal blocks in products (F64Workspace.subNT,
+ * WebAssembly SIMD where it runs): per block of BLOCK columns, the update by the columns before
+ * it; then the diagonal block is factored column by column and inverted, and the rows below it
+ * are multiplied by that inverse's transpose. The two triangular solves, on Bᵀ (one row per
+ * right-hand side), go by the same blocks: the part before (after) the block as one product,
+ * then the block's inverse. Throws BadInputError naming the first column whose pivot is not
+ * positive. `signal` is looked at once per column of a diagonal block and before each product
+ * piece (at most MACS_PER_CHECK multiply-adds). `kernel`: as PROBESCALE_GEMM (tests).
  */
 export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: number, signal?: AbortSignal, kernel?: GemmKernel): void {
-  // The workspace: A (n×n; L in its lower triangle, then Lᵀ in its upper), then Bᵀ (m×n).
-  const ws = f64Workspace(n * n + m * n, kernel);
+  const at = solveLayout(n, m);
+  const ws = f64Workspace(at.end, kernel);
   try {
     const f = ws.f64;
-    const bt = n * n;
     for (let i = 0; i < n; i++) {
       if (i % BLOCK === 0) throwIfAborted(signal);
       f.set(a.subarray(i * n, (i + 1) * n), i * n);
-      for (let c = 0; c < m; c++) f[bt + c * n + i] = b[i * m + c];
+      for (let c = 0; c < m; c++) f[at.bt + c * n + i] = b[i * m + c];
     }
-    factor(ws, n, signal);
+    factor(ws, at, signal);
     for (let i = 0; i < n; i++) a.set(f.subarray(i * n, i * n + i + 1), i * n);
     lowerToUpper(f, n, signal);
-    solveLower(ws, n, m, bt, signal);
-    solveUpper(ws, n, m, bt, signal);
-    for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) b[i * m + c] = f[bt + c * n + i];
+    solveLower(ws, at, signal);
+    solveUpper(ws, at, signal);
+    for (let i = 0; i < n; i++) {
+      if (i % BLOCK === 0) throwIfAborted(signal);
+      for (let c = 0; c < m; c++) b[i * m + c] = f[at.bt + c * n + i];
+    }
   } finally {
     ws.release();
   }
 }
 
-/** ws.subNT in pieces of at most 64 B rows and MACS_PER_CHECK multiply-adds, the signal looked at before each. */
+/**
+ * Where things are in the solver's workspace (element offsets): A at 0 (n×n: L in its lower
+ * triangle, then Lᵀ in its upper), Bᵀ at `bt` (m×n), per diagonal block J at inv + 2·J·BLOCK²
+ * −L_JJ⁻¹ and then −L_JJ⁻ᵀ (BLOCK×BLOCK each), scratch rows at `tmp` (max(n, m)×BLOCK).
+ */
+interface SolveLayout {
+  n: number;
+  m: number;
+  bt: number;
+  inv: number;
+  tmp: number;
+  end: number;
+}
+
+function solveLayout(n: number, m: number): SolveLayout {
+  const bt = n * n;
+  const inv = bt + m * n;
+  const tmp = inv + Math.ceil(n / BLOCK) * 2 * BLOCK * BLOCK;
+  return { n, m, bt, inv, tmp, end: tmp + Math.max(n, m) * BLOCK };
+}
+
+/** ws.subNT in pieces of at most BLOCK B rows and MACS_PER_CHECK multiply-adds, the signal looked at before each. */
 function subNTChecked(ws: F64Workspace, a: number, lda: number, ra: number, b: number, ldb: number, rb: number, len: number, out: number, ldo: number, signal?: AbortSignal): void {
   if (ra === 0 || rb === 0 || len === 0) return;
   for (let j = 0; j < rb; j += BLOCK) {
@@ -132,9 +157,38 @@ function subNTChecked(ws: F64Workspace, a: number, lda: number, ra: number, b: n
   }
 }
 
-/** L in the lower triangle of ws.f64[0, n²) (the upper triangle of each diagonal block gets scratch). */
-function factor(ws: F64Workspace, n: number, signal?: AbortSignal): void {
+/** X (rows×w at `x`, row stride ldx) becomes X·Mᵀ for the w×w M whose negative is at `neg` (row stride BLOCK). */
+function timesBlock(ws: F64Workspace, at: SolveLayout, x: number, ldx: number, rows: number, neg: number, w: number, signal?: AbortSignal): void {
   const f = ws.f64;
+  for (let i = 0; i < rows; i++) {
+    const xi = x + i * ldx;
+    f.copyWithin(at.tmp + i * BLOCK, xi, xi + w);
+    f.fill(0, xi, xi + w);
+  }
+  subNTChecked(ws, at.tmp, BLOCK, rows, neg, BLOCK, w, w, x, ldx, signal);
+}
+
+/** −L⁻¹ and −L⁻ᵀ of the w×w lower-triangular block of A at column j0, at `neg` and neg + BLOCK². */
+function invertBlock(f: Float64Array, n: number, j0: number, w: number, neg: number): void {
+  const negT = neg + BLOCK * BLOCK;
+  f.fill(0, neg, neg + 2 * BLOCK * BLOCK);
+  for (let c = 0; c < w; c++) {
+    // Column c of −L⁻¹: y_c = −1/L_cc, y_i = −(Σ_{c≤k<i} L_ik·y_k)/L_ii.
+    f[neg + c * BLOCK + c] = -1 / f[(j0 + c) * n + j0 + c];
+    for (let i = c + 1; i < w; i++) {
+      const ri = (j0 + i) * n + j0;
+      let s = 0;
+      for (let k = c; k < i; k++) s += f[ri + k] * f[neg + k * BLOCK + c];
+      f[neg + i * BLOCK + c] = -s / f[ri + i];
+    }
+    for (let i = c; i < w; i++) f[negT + c * BLOCK + i] = f[neg + i * BLOCK + c];
+  }
+}
+
+/** L in the lower triangle of A (the upper triangle of each diagonal block gets scratch), and the blocks' inverses. */
+function factor(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): void {
+  const f = ws.f64;
+  const { n } = at;
   for (let j0 = 0; j0 < n; j0 += BLOCK) {
     const j1 = Math.min(n, j0 + BLOCK);
     // Columns j0..j1 of rows j0..n, less what the columns before j0 account for.
@@ -154,17 +208,10 @@ function factor(ws: F64Workspace, n: number, signal?: AbortSignal): void {
         f[ri + j] = s / ljj;
       }
     }
-    // The rows below the block: row · L_blockᵀ = row, solved column by column.
-    for (let i = j1; i < n; i++) {
-      if ((i & 255) === 0) throwIfAborted(signal);
-      const ri = i * n;
-      for (let j = j0; j < j1; j++) {
-        const rj = j * n;
-        let s = f[ri + j];
-        for (let k = j0; k < j; k++) s -= f[ri + k] * f[rj + k];
-        f[ri + j] = s / f[rj + j];
-      }
-    }
+    const neg = at.inv + (j0 / BLOCK) * 2 * BLOCK * BLOCK;
+    invertBlock(f, n, j0, j1 - j0, neg);
+    // The rows below the block: row ← row · L_blockᵀ⁻¹.
+    timesBlock(ws, at, j1 * n + j0, n, n - j1, neg, j1 - j0, signal);
   }
 }
 
@@ -181,41 +228,23 @@ function lowerToUpper(f: Float64Array, n: number, signal?: AbortSignal): void {
   }
 }
 
-/** Each row y of Bᵀ (at `bt`) becomes L⁻¹y: by blocks, the rows' part before the block as one product. */
-function solveLower(ws: F64Workspace, n: number, m: number, bt: number, signal?: AbortSignal): void {
-  const f = ws.f64;
+/** Each row y of Bᵀ becomes L⁻¹y: by blocks, the part before the block as one product, then the block's inverse. */
+function solveLower(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): void {
+  const { n, m, bt } = at;
   for (let i0 = 0; i0 < n; i0 += BLOCK) {
     const i1 = Math.min(n, i0 + BLOCK);
     subNTChecked(ws, bt, n, m, i0 * n, n, i1 - i0, i0, bt + i0, n, signal);
-    throwIfAborted(signal);
-    for (let r = 0; r < m; r++) {
-      const y = bt + r * n;
-      for (let i = i0; i < i1; i++) {
-        const ri = i * n;
-        let s = f[y + i];
-        for (let k = i0; k < i; k++) s -= f[ri + k] * f[y + k];
-        f[y + i] = s / f[ri + i];
-      }
-    }
+    timesBlock(ws, at, bt + i0, n, m, at.inv + (i0 / BLOCK) * 2 * BLOCK * BLOCK, i1 - i0, signal);
   }
 }
 
 /** Each row y of Bᵀ becomes L⁻ᵀy (Lᵀ in the upper triangle), blocks from the last. */
-function solveUpper(ws: F64Workspace, n: number, m: number, bt: number, signal?: AbortSignal): void {
-  const f = ws.f64;
+function solveUpper(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): void {
+  const { n, m, bt } = at;
   for (let i0 = Math.floor((n - 1) / BLOCK) * BLOCK; i0 >= 0; i0 -= BLOCK) {
     const i1 = Math.min(n, i0 + BLOCK);
     subNTChecked(ws, bt + i1, n, m, i0 * n + i1, n, i1 - i0, n - i1, bt + i0, n, signal);
-    throwIfAborted(signal);
-    for (let r = 0; r < m; r++) {
-      const x = bt + r * n;
-      for (let i = i1 - 1; i >= i0; i--) {
-        const ri = i * n;
-        let s = f[x + i];
-        for (let k = i + 1; k < i1; k++) s -= f[ri + k] * f[x + k];
-        f[x + i] = s / f[ri + i];
-      }
-    }
+    timesBlock(ws, at, bt + i0, n, m, at.inv + (i0 / BLOCK) * 2 * BLOCK * BLOCK + BLOCK * BLOCK, i1 - i0, signal);
   }
 }
 
