@@ -110,7 +110,10 @@ export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: nu
       for (let c = 0; c < m; c++) f[at.bt + c * n + i] = b[i * m + c];
     }
     factor(ws, at, signal);
-    for (let i = 0; i < n; i++) a.set(f.subarray(i * n, i * n + i + 1), i * n);
+    for (let i = 0; i < n; i++) {
+      if (i % BLOCK === 0) throwIfAborted(signal);
+      a.set(f.subarray(i * n, i * n + i + 1), i * n);
+    }
     lowerToUpper(f, n, signal);
     solveLower(ws, at, signal);
     solveUpper(ws, at, signal);
@@ -284,9 +287,12 @@ export function residualSS(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSi
     const f = ws.f64;
     const tt = p1 * p1;
     const h = tt + q * p1;
-    f.set(acc.g);
-    for (let i = 0; i < p1; i++) for (let j = 0; j < i; j++) f[i * p1 + j] = f[j * p1 + i];
-    for (let i = 0; i < p1; i++) for (let k = 0; k < q; k++) f[tt + k * p1 + i] = i < p ? fit.w[i * q + k] : fit.b[k];
+    for (let i = 0; i < p1; i++) {
+      if (i % BLOCK === 0) throwIfAborted(signal);
+      f.set(acc.g.subarray(i * p1, (i + 1) * p1), i * p1);
+      for (let j = 0; j < i; j++) f[i * p1 + j] = f[j * p1 + i];
+      for (let k = 0; k < q; k++) f[tt + k * p1 + i] = i < p ? fit.w[i * q + k] : fit.b[k];
+    }
     let sse = 0;
     for (let k0 = 0; k0 < q; k0 += rowsPer) {
       const rows = Math.min(rowsPer, q - k0);
