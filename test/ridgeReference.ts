@@ -99,3 +99,15 @@ export function refColumnMoments(a: Float32Array, width: number, batches: Int32A
   }
   return { mean, m2, n };
 }
+
+/** max |a − b| / max |b|: how far a result is from the reference's. */
+export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths ${a.length} and ${b.length} differ`);
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return d / Math.max(s, 1e-300);
+}

@@ -9,7 +9,7 @@ import { choleskySolve } from '../../../../src/core/compensate/ridge';
 import { abortWhen, BadInputError, CancelledError } from '../../../../src/core/errors';
 import { f64Workspace, type GemmKernel } from '../../../../src/core/probe/gemm';
 import { Rng } from '../../../../src/core/util/rng';
-import { refCholeskySolve } from '../../../ridgeReference';
+import { maxRelDiff, refCholeskySolve } from '../../../ridgeReference';
 
 const KERNELS: GemmKernel[] = ['wasm', 'js'];
 
@@ -29,17 +29,6 @@ function spd(n: number, rng: Rng): Float64Array {
     for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j];
   }
   return a;
-}
-
-function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / Math.max(s, 1e-300);
 }
 
 function sameBits(a: Float64Array, b: Float64Array, what: string): void {
