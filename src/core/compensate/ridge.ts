@@ -5,6 +5,7 @@
  * memory is (p+1)² + (p+1)·q whatever the number of tokens.
  */
 import { BadInputError, throwIfAborted } from '../errors';
+import { f64Workspace, type F64Workspace, type GemmKernel } from '../probe/gemm';
 
 export class GramAccumulator {
   /** (p+1)×(p+1), row-major; the last row/column belongs to the bias column of ones. */
@@ -78,38 +79,175 @@ export interface RidgeFit {
   lambda: number;
 }
 
+/** Columns per block of the blocked Cholesky (its products are this wide; its scalar parts this deep). */
+const BLOCK = 64;
+/** Multiply-adds per product call between two looks at the signal (a few milliseconds). */
+const MACS_PER_CHECK = 1 << 22;
+
 /**
  * Cholesky factorisation and solve, written here because the tree has no linear-algebra
- * dependency and the systems are small (p ≤ a few thousand), symmetric positive definite and
- * needed in Float64. Solves A·X = B in place of B (A n×n, B n×m), A is overwritten by L.
- * `signal` is looked at once per column (milliseconds each at n ≈ 1500).
+ * dependency; the systems are symmetric positive definite, up to a few thousand wide, and needed
+ * in Float64. Solves A·X = B in place of B (A n×n, B n×m, row-major); A's lower triangle (with
+ * the diagonal) is read and overwritten by L, its upper triangle neither read nor written.
+ *
+ * Blocked and left-looking, all but BLOCK-wide diagonal blocks in products (F64Workspace.subNT,
+ * WebAssembly SIMD where it runs): per block of BLOCK columns, the update by the columns before
+ * it; then the diagonal block is factored column by column and inverted, and the rows below it
+ * are multiplied by that inverse's transpose. The two triangular solves, on Bᵀ (one row per
+ * right-hand side), go by the same blocks: the part before (after) the block as one product,
+ * then the block's inverse. Throws BadInputError naming the first column whose pivot is not
+ * positive. `signal` is looked at once per column of a diagonal block and before each product
+ * piece (at most MACS_PER_CHECK multiply-adds). `kernel`: as PROBESCALE_GEMM (tests).
  */
-export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: number, signal?: AbortSignal): void {
-  for (let j = 0; j < n; j++) {
-    throwIfAborted(signal);
-    let d = a[j * n + j];
-    for (let k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
-    if (!(d > 0)) throw new BadInputError(`ridge solve: the Gram matrix is not positive definite at column ${j} (pivot ${d}); use more calibration rows or a larger λ.`);
-    const ljj = Math.sqrt(d);
-    a[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = s / ljj;
+export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: number, signal?: AbortSignal, kernel?: GemmKernel): void {
+  const at = solveLayout(n, m);
+  const ws = f64Workspace(at.end, kernel);
+  try {
+    const f = ws.f64;
+    for (let i = 0; i < n; i++) {
+      if (i % BLOCK === 0) throwIfAborted(signal);
+      f.set(a.subarray(i * n, (i + 1) * n), i * n);
+      for (let c = 0; c < m; c++) f[at.bt + c * n + i] = b[i * m + c];
+    }
+    factor(ws, at, signal);
+    for (let i = 0; i < n; i++) {
+      if (i % BLOCK === 0) throwIfAborted(signal);
+      a.set(f.subarray(i * n, i * n + i + 1), i * n);
+    }
+    lowerToUpper(f, n, signal);
+    solveLower(ws, at, signal);
+    solveUpper(ws, at, signal);
+    for (let i = 0; i < n; i++) {
+      if (i % BLOCK === 0) throwIfAborted(signal);
+      for (let c = 0; c < m; c++) b[i * m + c] = f[at.bt + c * n + i];
+    }
+  } finally {
+    ws.release();
+  }
+}
+
+/**
+ * Where things are in the solver's workspace (element offsets): A at 0 (n×n: L in its lower
+ * triangle, then Lᵀ in its upper), Bᵀ at `bt` (m×n), per diagonal block J at inv + 2·J·BLOCK²
+ * −L_JJ⁻¹ and then −L_JJ⁻ᵀ (BLOCK×BLOCK each), scratch rows at `tmp` (max(n, m)×BLOCK).
+ */
+interface SolveLayout {
+  n: number;
+  m: number;
+  bt: number;
+  inv: number;
+  tmp: number;
+  end: number;
+}
+
+function solveLayout(n: number, m: number): SolveLayout {
+  const bt = n * n;
+  const inv = bt + m * n;
+  const tmp = inv + Math.ceil(n / BLOCK) * 2 * BLOCK * BLOCK;
+  return { n, m, bt, inv, tmp, end: tmp + Math.max(n, m) * BLOCK };
+}
+
+/** ws.subNT in pieces of at most BLOCK B rows and MACS_PER_CHECK multiply-adds, the signal looked at before each. */
+function subNTChecked(ws: F64Workspace, a: number, lda: number, ra: number, b: number, ldb: number, rb: number, len: number, out: number, ldo: number, signal?: AbortSignal): void {
+  if (ra === 0 || rb === 0 || len === 0) return;
+  for (let j = 0; j < rb; j += BLOCK) {
+    const cb = Math.min(BLOCK, rb - j);
+    const rows = Math.max(4, Math.floor(MACS_PER_CHECK / (cb * len)) & ~3);
+    for (let i = 0; i < ra; i += rows) {
+      throwIfAborted(signal);
+      ws.subNT(a + i * lda, lda, Math.min(rows, ra - i), b + j * ldb, ldb, cb, len, out + i * ldo + j, ldo);
     }
   }
-  for (let col = 0; col < m; col++) {
+}
+
+/** X (rows×w at `x`, row stride ldx) becomes X·Mᵀ for the w×w M whose negative is at `neg` (row stride BLOCK). */
+function timesBlock(ws: F64Workspace, at: SolveLayout, x: number, ldx: number, rows: number, neg: number, w: number, signal?: AbortSignal): void {
+  const f = ws.f64;
+  for (let i = 0; i < rows; i++) {
+    const xi = x + i * ldx;
+    f.copyWithin(at.tmp + i * BLOCK, xi, xi + w);
+    f.fill(0, xi, xi + w);
+  }
+  subNTChecked(ws, at.tmp, BLOCK, rows, neg, BLOCK, w, w, x, ldx, signal);
+}
+
+/** −L⁻¹ and −L⁻ᵀ of the w×w lower-triangular block of A at column j0, at `neg` and neg + BLOCK². */
+function invertBlock(f: Float64Array, n: number, j0: number, w: number, neg: number): void {
+  const negT = neg + BLOCK * BLOCK;
+  f.fill(0, neg, neg + 2 * BLOCK * BLOCK);
+  for (let c = 0; c < w; c++) {
+    // Column c of −L⁻¹: y_c = −1/L_cc, y_i = −(Σ_{c≤k<i} L_ik·y_k)/L_ii.
+    f[neg + c * BLOCK + c] = -1 / f[(j0 + c) * n + j0 + c];
+    for (let i = c + 1; i < w; i++) {
+      const ri = (j0 + i) * n + j0;
+      let s = 0;
+      for (let k = c; k < i; k++) s += f[ri + k] * f[neg + k * BLOCK + c];
+      f[neg + i * BLOCK + c] = -s / f[ri + i];
+    }
+    for (let i = c; i < w; i++) f[negT + c * BLOCK + i] = f[neg + i * BLOCK + c];
+  }
+}
+
+/** L in the lower triangle of A (the upper triangle of each diagonal block gets scratch), and the blocks' inverses. */
+function factor(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): void {
+  const f = ws.f64;
+  const { n } = at;
+  for (let j0 = 0; j0 < n; j0 += BLOCK) {
+    const j1 = Math.min(n, j0 + BLOCK);
+    // Columns j0..j1 of rows j0..n, less what the columns before j0 account for.
+    subNTChecked(ws, j0 * n, n, n - j0, j0 * n, n, j1 - j0, j0, j0 * n + j0, n, signal);
+    for (let j = j0; j < j1; j++) {
+      throwIfAborted(signal);
+      const rj = j * n;
+      let d = f[rj + j];
+      for (let k = j0; k < j; k++) d -= f[rj + k] * f[rj + k];
+      if (!(d > 0)) throw new BadInputError(`ridge solve: the Gram matrix is not positive definite at column ${j} (pivot ${d}); use more calibration rows or a larger λ.`);
+      const ljj = Math.sqrt(d);
+      f[rj + j] = ljj;
+      for (let i = j + 1; i < j1; i++) {
+        const ri = i * n;
+        let s = f[ri + j];
+        for (let k = j0; k < j; k++) s -= f[ri + k] * f[rj + k];
+        f[ri + j] = s / ljj;
+      }
+    }
+    const neg = at.inv + (j0 / BLOCK) * 2 * BLOCK * BLOCK;
+    invertBlock(f, n, j0, j1 - j0, neg);
+    // The rows below the block: row ← row · L_blockᵀ⁻¹.
+    timesBlock(ws, at, j1 * n + j0, n, n - j1, neg, j1 - j0, signal);
+  }
+}
+
+/** Copies L (lower triangle) transposed into the upper triangle, in tiles. */
+function lowerToUpper(f: Float64Array, n: number, signal?: AbortSignal): void {
+  const T = 32;
+  for (let i0 = 0; i0 < n; i0 += T) {
     throwIfAborted(signal);
-    for (let i = 0; i < n; i++) {
-      let s = b[i * m + col];
-      for (let k = 0; k < i; k++) s -= a[i * n + k] * b[k * m + col];
-      b[i * m + col] = s / a[i * n + i];
+    for (let k0 = i0; k0 < n; k0 += T) {
+      const i1 = Math.min(n, i0 + T);
+      const k1 = Math.min(n, k0 + T);
+      for (let k = k0; k < k1; k++) for (let i = i0; i < Math.min(i1, k); i++) f[i * n + k] = f[k * n + i];
     }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = b[i * m + col];
-      for (let k = i + 1; k < n; k++) s -= a[k * n + i] * b[k * m + col];
-      b[i * m + col] = s / a[i * n + i];
-    }
+  }
+}
+
+/** Each row y of Bᵀ becomes L⁻¹y: by blocks, the part before the block as one product, then the block's inverse. */
+function solveLower(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): void {
+  const { n, m, bt } = at;
+  for (let i0 = 0; i0 < n; i0 += BLOCK) {
+    const i1 = Math.min(n, i0 + BLOCK);
+    subNTChecked(ws, bt, n, m, i0 * n, n, i1 - i0, i0, bt + i0, n, signal);
+    timesBlock(ws, at, bt + i0, n, m, at.inv + (i0 / BLOCK) * 2 * BLOCK * BLOCK, i1 - i0, signal);
+  }
+}
+
+/** Each row y of Bᵀ becomes L⁻ᵀy (Lᵀ in the upper triangle), blocks from the last. */
+function solveUpper(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): void {
+  const { n, m, bt } = at;
+  for (let i0 = Math.floor((n - 1) / BLOCK) * BLOCK; i0 >= 0; i0 -= BLOCK) {
+    const i1 = Math.min(n, i0 + BLOCK);
+    subNTChecked(ws, bt + i1, n, m, i0 * n + i1, n, i1 - i0, n - i1, bt + i0, n, signal);
+    timesBlock(ws, at, bt + i0, n, m, at.inv + (i0 / BLOCK) * 2 * BLOCK * BLOCK + BLOCK * BLOCK, i1 - i0, signal);
   }
 }
 
@@ -118,6 +256,11 @@ export function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: nu
  * lambda · mean(diag G) (scale-free across layers); the bias is not penalised.
  */
 export function solveRidge(acc: GramAccumulator, lambda: number, signal?: AbortSignal): RidgeFit {
+  return ridgeSolution(acc, lambda, (a, t) => choleskySolve(a, t, acc.p + 1, acc.q, signal));
+}
+
+/** The ridge system (G + λD)·T = C of solveRidge, solved by `solve` (in place of its arguments), as a fit. */
+export function ridgeSolution(acc: GramAccumulator, lambda: number, solve: (a: Float64Array, t: Float64Array) => void): RidgeFit {
   const { p, q } = acc;
   const p1 = p + 1;
   const a = acc.gram();
@@ -126,33 +269,50 @@ export function solveRidge(acc: GramAccumulator, lambda: number, signal?: AbortS
   const pen = (lambda * tr) / Math.max(1, p) + 1e-12;
   for (let i = 0; i < p; i++) a[i * p1 + i] += pen;
   const t = Float64Array.from(acc.c);
-  choleskySolve(a, t, p1, q, signal);
+  solve(a, t);
   return { w: t.subarray(0, p * q), b: t.subarray(p * q), p, q, lambda };
 }
 
-/** Sum of squared residuals of `fit` on the rows summarised by `acc` (exact, from G, C, Σy²). */
-export function residualSS(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSignal): number {
+/**
+ * Sum of squared residuals of `fit` on the rows summarised by `acc` (exact, from G, C, Σy²):
+ * Σ_k (Σy_k² − 2·t_kᵀc_k + t_kᵀG·t_k), the G·t_k of all k as products (Tᵀ by blocks of rows times G).
+ */
+export function residualSS(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSignal, kernel?: GemmKernel): number {
   const { p, q } = acc;
   const p1 = p + 1;
-  const g = acc.gram();
-  const t = (i: number, k: number) => (i < p ? fit.w[i * q + k] : fit.b[k]);
-  let sse = 0;
-  const gt = new Float64Array(p1);
-  for (let k = 0; k < q; k++) {
-    throwIfAborted(signal);
-    let tc = 0;
-    for (let i = 0; i < p1; i++) tc += t(i, k) * acc.c[i * q + k];
-    gt.fill(0);
+  const rowsPer = Math.min(q, BLOCK);
+  // The workspace: G (p1×p1), Tᵀ (q×p1), H = −Tᵀ·G for rowsPer rows of Tᵀ at a time.
+  const ws = f64Workspace(p1 * p1 + q * p1 + rowsPer * p1, kernel);
+  try {
+    const f = ws.f64;
+    const tt = p1 * p1;
+    const h = tt + q * p1;
     for (let i = 0; i < p1; i++) {
-      const ti = t(i, k);
-      if (ti === 0) continue;
-      for (let j = 0; j < p1; j++) gt[j] += g[i * p1 + j] * ti;
+      if (i % BLOCK === 0) throwIfAborted(signal);
+      f.set(acc.g.subarray(i * p1, (i + 1) * p1), i * p1);
+      for (let j = 0; j < i; j++) f[i * p1 + j] = f[j * p1 + i];
+      for (let k = 0; k < q; k++) f[tt + k * p1 + i] = i < p ? fit.w[i * q + k] : fit.b[k];
     }
-    let tgt = 0;
-    for (let j = 0; j < p1; j++) tgt += gt[j] * t(j, k);
-    sse += acc.ySq[k] - 2 * tc + tgt;
+    let sse = 0;
+    for (let k0 = 0; k0 < q; k0 += rowsPer) {
+      const rows = Math.min(rowsPer, q - k0);
+      f.fill(0, h, h + rows * p1);
+      // G is symmetric: its rows are its columns.
+      subNTChecked(ws, tt + k0 * p1, p1, rows, 0, p1, p1, p1, h, p1, signal);
+      for (let k = k0; k < k0 + rows; k++) {
+        const t = tt + k * p1;
+        const hk = h + (k - k0) * p1;
+        let tc = 0;
+        for (let i = 0; i < p1; i++) tc += f[t + i] * acc.c[i * q + k];
+        let tgt = 0;
+        for (let j = 0; j < p1; j++) tgt -= f[hk + j] * f[t + j];
+        sse += acc.ySq[k] - 2 * tc + tgt;
+      }
+    }
+    return sse;
+  } finally {
+    ws.release();
   }
-  return sse;
 }
 
 /** Coefficient of determination over all output columns pooled (1 − SSE / SST). */

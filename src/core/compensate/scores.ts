@@ -19,26 +19,68 @@ export function parseUnitScore(v: string): UnitScore {
   throw badValue('widthScore', v, `unknown; use one of ${UNIT_SCORES.join(', ')}.`);
 }
 
-/** Per-neuron mean and variance of a [tokens × width] activation stream (Welford, Float64). */
+/**
+ * Per-neuron mean and variance of a [tokens × width] activation stream, in Float64. Each batch is
+ * summed as deviations from the mean so far (from its first row for the first batch), then merged
+ * (Chan et al.): a division per column per batch, not per element as Welford's update, and the same
+ * numbers to about 1e-12 (`scores.test.ts`).
+ */
 export class ColumnMoments {
   readonly mean: Float64Array;
   readonly m2: Float64Array;
   n = 0;
+  private readonly s1: Float64Array;
+  private readonly s2: Float64Array;
   constructor(readonly width: number) {
     this.mean = new Float64Array(width);
     this.m2 = new Float64Array(width);
+    this.s1 = new Float64Array(width);
+    this.s2 = new Float64Array(width);
   }
   add(a: Float32Array, rows: Int32Array): void {
     const w = this.width;
-    for (const r of rows) {
-      this.n++;
+    const nb = rows.length;
+    if (nb === 0) return;
+    const { mean, m2, s1, s2 } = this;
+    // The shift: the mean so far, or the batch's first row.
+    if (this.n === 0) for (let j = 0; j < w; j++) mean[j] = a[rows[0] * w + j];
+    s1.fill(0);
+    s2.fill(0);
+    // Four rows at a time (one load and store of each sum per four rows: twice as fast), then the rest.
+    let r = 0;
+    for (; r + 3 < nb; r += 4) {
+      const o0 = rows[r] * w;
+      const o1 = rows[r + 1] * w;
+      const o2 = rows[r + 2] * w;
+      const o3 = rows[r + 3] * w;
       for (let j = 0; j < w; j++) {
-        const v = a[r * w + j];
-        const dlt = v - this.mean[j];
-        this.mean[j] += dlt / this.n;
-        this.m2[j] += dlt * (v - this.mean[j]);
+        const mj = mean[j];
+        const d0 = a[o0 + j] - mj;
+        const d1 = a[o1 + j] - mj;
+        const d2 = a[o2 + j] - mj;
+        const d3 = a[o3 + j] - mj;
+        s1[j] += d0 + d1 + d2 + d3;
+        s2[j] += d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3;
       }
     }
+    for (; r < nb; r++) {
+      const o = rows[r] * w;
+      for (let j = 0; j < w; j++) {
+        const d = a[o + j] - mean[j];
+        s1[j] += d;
+        s2[j] += d * d;
+      }
+    }
+    const n0 = this.n;
+    const n = n0 + nb;
+    for (let j = 0; j < w; j++) {
+      // The batch's mean less the shift, and its own sum of squared deviations from its mean.
+      const db = s1[j] / nb;
+      const m2b = Math.max(0, s2[j] - s1[j] * db);
+      mean[j] += (db * nb) / n;
+      m2[j] += m2b + (db * db * n0 * nb) / n;
+    }
+    this.n = n;
   }
   variance(j: number): number {
     return this.m2[j] / Math.max(1, this.n - 1);

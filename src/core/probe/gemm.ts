@@ -47,7 +47,7 @@ export function gemmSetting(env: NodeJS.ProcessEnv = process.env): GemmKernel | 
  * a memory that cannot be had (address space, 4 GiB) falls back to JavaScript unless `kernel` is 'wasm'.
  */
 export function ntMultipliers(mats: FixedMatrix[], maxRowsB: number, kernel: GemmKernel | undefined = gemmSetting()): NTMultiplier[] {
-  if (kernel === 'wasm' || (kernel === undefined && wasmMemoriesWelcome())) {
+  if (tryWasm(kernel)) {
     const module = gemmModule();
     const made = module && wasmMultipliers(module, mats, maxRowsB);
     if (made) return made;
@@ -56,6 +56,11 @@ export function ntMultipliers(mats: FixedMatrix[], maxRowsB: number, kernel: Gem
     }
   }
   return jsMultipliers(mats, maxRowsB);
+}
+
+/** Whether to try WebAssembly for `kernel` (the setting, or undefined: where memories are welcome). */
+function tryWasm(kernel: GemmKernel | undefined): boolean {
+  return kernel === 'wasm' || (kernel === undefined && wasmMemoriesWelcome());
 }
 
 /** The kernel fits on this thread get when nothing fails: `PROBESCALE_GEMM`, else WebAssembly where it runs. */
@@ -126,7 +131,10 @@ interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
 interface WasmInstance {
-  readonly exports: { gemm(a: number, quads: number, b: number, rb: number, len: number, out: number): void };
+  readonly exports: {
+    gemm(a: number, quads: number, b: number, rb: number, len: number, out: number): void;
+    subnt(a: number, lda: number, ra: number, b: number, ldb: number, rb: number, len: number, out: number, ldo: number): void;
+  };
 }
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
@@ -371,4 +379,146 @@ export function gemmNT(A: Float32Array, rowsA: number, B: Float64Array, rowsB: n
       out[o0 + b] = s;
     }
   }
+}
+
+/**
+ * Float64 memory for a solver, and the one product it runs there (ridge.ts's blocked Cholesky):
+ * `subNT(a, lda, ra, b, ldb, rb, len, out, ldo)` does f64[out + i·ldo + j] −= Σ_l f64[a + i·lda + l]
+ * · f64[b + j·ldb + l] for i < ra, j < rb, l < len (element offsets and strides; out must not
+ * overlap A or B). WebAssembly and JavaScript give the same bits. On WebAssembly `f64` is the
+ * thread's memory (the spare probe fits reuse, so a solve after a solve costs no new memory),
+ * given back by release(); JavaScript where WebAssembly SIMD is missing or not welcome, as for
+ * the probe fits, and when `elements` do not fit in 4 GiB.
+ */
+export interface F64Workspace {
+  readonly kernel: GemmKernel;
+  readonly f64: Float64Array;
+  subNT(a: number, lda: number, ra: number, b: number, ldb: number, rb: number, len: number, out: number, ldo: number): void;
+  release(): void;
+}
+
+/** Sums longer than this are taken in pieces (each piece's B rows stay in cache); either kernel the same. */
+const F64_CHUNK = 256;
+
+export function f64Workspace(elements: number, kernel: GemmKernel | undefined = gemmSetting()): F64Workspace {
+  const bytes = elements * 8;
+  if (tryWasm(kernel)) {
+    const module = gemmModule();
+    const pages = Math.max(1, Math.ceil(bytes / PAGE));
+    let made: { memory: WasmMemory; instance: WasmInstance } | null = null;
+    if (module && pages <= MAX_PAGES) {
+      try {
+        const memory = takeMemory(pages);
+        made = { memory, instance: new WebAssembly.Instance(module, { env: { memory } }) };
+      } catch {
+        welcome = false;
+      }
+    }
+    if (made) {
+      const { memory, instance } = made;
+      const f64 = new Float64Array(memory.buffer, 0, elements);
+      const subnt = instance.exports.subnt;
+      let released = false;
+      return {
+        kernel: 'wasm',
+        f64,
+        subNT(a, lda, ra, b, ldb, rb, len, out, ldo) {
+          if (released) throw new Error('this workspace was released; make a new one (its memory may hold another fit by now)');
+          for (let l = 0; l < len; l += F64_CHUNK) subnt((a + l) * 8, lda * 8, ra, (b + l) * 8, ldb * 8, rb, Math.min(F64_CHUNK, len - l), out * 8, ldo * 8);
+        },
+        release() {
+          released = true;
+          giveBack(memory);
+        },
+      };
+    }
+    if (kernel === 'wasm') {
+      throw new BadInputError(`PROBESCALE_GEMM=wasm, but ${module ? `a WebAssembly memory for ${bytes} bytes could not be had` : "this Node's WebAssembly has no SIMD"}; set PROBESCALE_GEMM=js or unset it to use the JavaScript kernel.`);
+    }
+  }
+  const f64 = new Float64Array(elements);
+  return {
+    kernel: 'js',
+    f64,
+    subNT(a, lda, ra, b, ldb, rb, len, out, ldo) {
+      for (let l = 0; l < len; l += F64_CHUNK) subNT64(f64, a + l, lda, ra, b + l, ldb, rb, Math.min(F64_CHUNK, len - l), out, ldo);
+    },
+    release() {},
+  };
+}
+
+/** One f64 dot product in gemm.wat's order (even l, odd l, their sum, the odd last), taken from out. */
+function dotSub(f: Float64Array, a: number, b: number, len: number, o: number): void {
+  let s0 = 0;
+  let s1 = 0;
+  const L = len & ~1;
+  for (let l = 0; l < L; l += 2) {
+    s0 += f[a + l] * f[b + l];
+    s1 += f[a + l + 1] * f[b + l + 1];
+  }
+  let t = s0 + s1;
+  if (len & 1) t += f[a + L] * f[b + L];
+  f[o] -= t;
+}
+
+/** gemm.wat's subnt in JavaScript (element offsets and strides): the same loops, the same bits. */
+export function subNT64(f: Float64Array, a: number, lda: number, ra: number, b: number, ldb: number, rb: number, len: number, out: number, ldo: number): void {
+  const L = len & ~1;
+  const odd = len & 1;
+  const ra4 = ra & ~3;
+  const rb2 = rb & ~1;
+  let i = 0;
+  for (; i < ra4; i += 4) {
+    const p0 = a + i * lda;
+    const p1 = p0 + lda;
+    const p2 = p1 + lda;
+    const p3 = p2 + lda;
+    for (let j = 0; j < rb2; j += 2) {
+      const q0 = b + j * ldb;
+      const q1 = q0 + ldb;
+      // sRC_e / sRC_o: row R of the four, column C of the two, even / odd l.
+      let s00e = 0, s00o = 0, s01e = 0, s01o = 0, s10e = 0, s10o = 0, s11e = 0, s11o = 0;
+      let s20e = 0, s20o = 0, s21e = 0, s21o = 0, s30e = 0, s30o = 0, s31e = 0, s31o = 0;
+      for (let l = 0; l < L; l += 2) {
+        const w0e = f[q0 + l];
+        const w0o = f[q0 + l + 1];
+        const w1e = f[q1 + l];
+        const w1o = f[q1 + l + 1];
+        let xe = f[p0 + l];
+        let xo = f[p0 + l + 1];
+        s00e += xe * w0e;
+        s00o += xo * w0o;
+        s01e += xe * w1e;
+        s01o += xo * w1o;
+        xe = f[p1 + l];
+        xo = f[p1 + l + 1];
+        s10e += xe * w0e;
+        s10o += xo * w0o;
+        s11e += xe * w1e;
+        s11o += xo * w1o;
+        xe = f[p2 + l];
+        xo = f[p2 + l + 1];
+        s20e += xe * w0e;
+        s20o += xo * w0o;
+        s21e += xe * w1e;
+        s21o += xo * w1o;
+        xe = f[p3 + l];
+        xo = f[p3 + l + 1];
+        s30e += xe * w0e;
+        s30o += xo * w0o;
+        s31e += xe * w1e;
+        s31o += xo * w1o;
+      }
+      const sums = [s00e + s00o, s01e + s01o, s10e + s10o, s11e + s11o, s20e + s20o, s21e + s21o, s30e + s30o, s31e + s31o];
+      for (let r = 0; r < 4; r++) {
+        for (let c = 0; c < 2; c++) {
+          let t = sums[r * 2 + c];
+          if (odd) t += f[a + (i + r) * lda + L] * f[b + (j + c) * ldb + L];
+          f[out + (i + r) * ldo + j + c] -= t;
+        }
+      }
+    }
+    if (rb2 < rb) for (let r = 0; r < 4; r++) dotSub(f, a + (i + r) * lda, b + rb2 * ldb, len, out + (i + r) * ldo + rb2);
+  }
+  for (; i < ra; i++) for (let j = 0; j < rb; j++) dotSub(f, a + i * lda, b + j * ldb, len, out + i * ldo + j);
 }

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { GramAccumulator, LAMBDAS, choleskySolve, fitRidgeChoosingLambda, residualSS, solveRidge } from '../../../../src/core/compensate/ridge';
 import { abortWhen, CancelledError } from '../../../../src/core/errors';
 import { Rng } from '../../../../src/core/util/rng';
+import { refFitRidgeChoosingLambda, refResidualSS } from '../../../ridgeReference';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -97,4 +98,32 @@ test('a ridge fit stops at a cancel inside its solves (a 768-wide bridge took 7 
     assert.equal(polls, after + 1, 'it stopped at the first check after the cancel');
   }
   assert.deepEqual(fitRidgeChoosingLambda(fit, held, LAMBDAS, new AbortController().signal).heldR2, fitRidgeChoosingLambda(fit, held).heldR2, 'an untouched signal changes nothing');
+});
+
+test('residuals as products, and the whole λ choice, agree with the scalar code before them to 1e-10 (p = 130, q = 40)', () => {
+  const p = 130;
+  const q = 40;
+  const rng = new Rng(17);
+  const w = Float64Array.from({ length: p * q }, () => rng.next() * 2 - 1);
+  const acc = (n: number) => {
+    const x = Float32Array.from({ length: n * p }, () => rng.next() * 2 - 1 + 0.5);
+    const y = new Float32Array(n * q);
+    for (let r = 0; r < n; r++) for (let k = 0; k < q; k++) y[r * q + k] = 0.3 + rng.next() + Array.from({ length: p }, (_, i) => x[r * p + i] * w[i * q + k]).reduce((s, v) => s + v, 0);
+    const a = new GramAccumulator(p, q);
+    a.add(x, y, Array.from({ length: n }, (_, i) => i));
+    return a;
+  };
+  const [fit, held] = [acc(400), acc(150)];
+  const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+  for (const l of [1e-6, 1e-2]) {
+    const f = solveRidge(fit, l);
+    assert.ok(rel(residualSS(f, held), refResidualSS(f, held)) < 1e-10, `λ ${l}: ${residualSS(f, held)} vs ${refResidualSS(f, held)}`);
+  }
+  const got = fitRidgeChoosingLambda(fit, held);
+  const want = refFitRidgeChoosingLambda(fit, held);
+  assert.equal(got.fit.lambda, want.fit.lambda);
+  got.heldR2.forEach((r, i) => assert.ok(rel(r, want.heldR2[i]) < 1e-10, `held R² at λ ${LAMBDAS[i]}: ${r} vs ${want.heldR2[i]}`));
+  assert.ok(rel(got.trainR2, want.trainR2) < 1e-10);
+  assert.ok(maxAbsDiff(got.fit.w, want.fit.w) < 1e-10 * Math.max(...want.fit.w.map(Math.abs)), `W off by ${maxAbsDiff(got.fit.w, want.fit.w)}`);
+  assert.ok(maxAbsDiff(got.fit.b, want.fit.b) < 1e-10 * Math.max(...want.fit.b.map(Math.abs)));
 });
