@@ -15,7 +15,7 @@ import { ModelInfo } from '../model/modelInfo';
 import { CV_FOLDS, stratifiedKFold, takeRows } from '../probe/cv';
 import { fitMeasureUnit, foldedOutcomes, foldedSplit, MeasureFitWork, outcomes, pick, RowOutcomes, scoreOf, validationRows, validationScore } from '../probe/layerRow';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
-import { FitPool, shared } from '../probe/fitPool';
+import { FitPool } from '../probe/fitPool';
 import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
 import { CompensatedVariant } from '../compensate/variant';
 import { extractTogether, RowChunks, TogetherFeatures, Wanted } from './together';
@@ -308,7 +308,7 @@ function fitTasks(items: TaskFeatures[], full: boolean, dim: number, seed: numbe
   const pool = ctx.fits ?? new FitPool(1);
   const per = VALIDATION_FOLDS + (full ? 1 : 0);
   // With fit threads, each task's features go into shared memory once and every unit reads that copy.
-  const work = items.map((it) => ({ split: foldedSplit(it.split), X: pool.size > 1 ? shared(it.X) : it.X }));
+  const work = items.map((it, k) => ({ split: foldedSplit(it.split), X: pool.size > 1 ? pool.shared(`measure:${k}`, it.X) : it.X }));
   const unitAt = (i: number): MeasureFitWork => {
     const f = i % per;
     return { ...work[Math.floor(i / per)], dim, seed, fold: f < VALIDATION_FOLDS ? f : -1 };

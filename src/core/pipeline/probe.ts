@@ -8,7 +8,7 @@ import { TaskData } from '../data/dataset';
 import { LayerFeatures } from '../extract/extractor';
 import { LayerScores } from '../optimize/predict';
 import { selectC } from '../probe/cv';
-import { FitPool, shared } from '../probe/fitPool';
+import { FitPool } from '../probe/fitPool';
 import { fitLayerRow, foldedSplit, LayerRowWork } from '../probe/layerRow';
 import { LayerScore, Score, TaskReference, TaskReport } from '../report';
 import { ProbeSettings } from '../settings';
@@ -55,10 +55,10 @@ export function taskSplits(tasks: TaskData[], specs: TaskSpec[], feats: FeatureS
   });
 }
 
-/** One layer's row under the protocol, as a fit worker takes it ({@link fitLayerRow}); `share` puts the layer's features in shared memory. */
-export function layerRowWork(split: TaskSplit, feats: TaskFeatures, j: number, settings: ProbeSettings, share = false): LayerRowWork {
-  const at = (f: LayerFeatures) => (share ? shared(f.pooled[settings.pooling]![j]) : f.pooled[settings.pooling]![j]);
-  return { split: foldedSplit(split), trainX: at(feats.train), testX: at(feats.test), dim: feats.train.dim, layer: feats.train.layers[j], seed: settings.seed };
+/** One layer's row under the protocol, as a fit worker takes it ({@link fitLayerRow}); with `share`, the layer's features go into that pool's shared memory (one place per layer, reused by the next task's round). */
+export function layerRowWork(split: TaskSplit, feats: TaskFeatures, j: number, settings: ProbeSettings, share?: FitPool): LayerRowWork {
+  const at = (f: LayerFeatures, part: string) => (share ? share.shared(`layerRow:${j}:${part}`, f.pooled[settings.pooling]![j]) : f.pooled[settings.pooling]![j]);
+  return { split: foldedSplit(split), trainX: at(feats.train, 'train'), testX: at(feats.test, 'test'), dim: feats.train.dim, layer: feats.train.layers[j], seed: settings.seed };
 }
 
 /** One layer's row under the protocol: test scores of a probe fitted on every training row, and its cross-validated accuracy on the split's folds. */
@@ -70,7 +70,7 @@ export function layerRow(split: TaskSplit, feats: TaskFeatures, j: number, setti
 export function probeTaskLayers(split: TaskSplit, feats: TaskFeatures, settings: ProbeSettings, ctx: JobContext): TaskReport {
   const total = feats.train.layers.length;
   const pool = ctx.fits ?? new FitPool(1);
-  const layers = pool.map('layerRow', total, (j) => layerRowWork(split, feats, j, settings, pool.size > 1), fitLayerRow, { signal: ctx.signal, onDone: (done) => ctx.onProgress?.({ kind: 'probe', task: split.task.name, done, total }) });
+  const layers = pool.map('layerRow', total, (j) => layerRowWork(split, feats, j, settings, pool.size > 1 ? pool : undefined), fitLayerRow, { signal: ctx.signal, onDone: (done) => ctx.onProgress?.({ kind: 'probe', task: split.task.name, done, total }) });
   const majority = majorityBaseline(split.task.trainY, split.task.testY, split.task.labels.length);
   return taskReport(split.task, split.weight, settings.pooling, { majority, layers, bestLayer: bestLayerByCv(layers)! });
 }

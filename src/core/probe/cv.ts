@@ -3,7 +3,7 @@ import { Rng } from '../util/rng';
 import { fitLogReg, predict, type LogRegModel } from './logreg';
 import { accuracy } from './metrics';
 import { applyStandardizer, fitStandardizer } from './standardize';
-import { FitPool, shared } from './fitPool';
+import { FitPool } from './fitPool';
 
 /** Folds of every cross-validation the pipeline runs (the choice of C, and the scores of layers and subsets). */
 export const CV_FOLDS = 5;
@@ -118,7 +118,7 @@ function foldAccuracies(w: Omit<FoldWork, 'f'>, k: number, opts: SelectCOptions)
   let done = 0;
   const pool = opts.pool ?? new FitPool(1);
   // With fit threads, X goes into shared memory once and every fold's worker reads that copy.
-  const X = pool.size > 1 ? shared(w.X) : w.X;
+  const X = pool.size > 1 ? pool.shared('cFold', w.X) : w.X;
   const unitAt = (f: number): FoldWork => ({ ...w, X, f });
   const fitted = pool.map('cFold', k, unitAt, fitFold, { signal: opts.signal, onStep: () => opts.onProgress?.(++done, total) });
   fitted.forEach((a, f) => a.forEach((v, g) => (acc[g][f] = v)));

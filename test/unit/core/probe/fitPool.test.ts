@@ -125,3 +125,25 @@ test('a process whose pool was never closed still exits (fit workers do not hold
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'fitted');
 });
+
+test('pool.shared: one shared buffer per key, reused by later rounds (grown when too small), another per key; shared arrays pass as they are', async () => {
+  const pool = new FitPool(2);
+  try {
+    const a = pool.shared('k', Float32Array.from([1, 2, 3]));
+    assert.ok(a.buffer instanceof SharedArrayBuffer);
+    assert.deepEqual([...a], [1, 2, 3]);
+    const b = pool.shared('k', Float32Array.from([4, 5]));
+    assert.equal(b.buffer, a.buffer, 'the same memory for the same key');
+    assert.deepEqual([...b], [4, 5]);
+    assert.equal(b.length, 2);
+    const c = pool.shared('other', Float32Array.from([6]));
+    assert.notEqual(c.buffer, a.buffer, 'another key, other memory');
+    const d = pool.shared('k', new Float32Array(10).fill(7));
+    assert.notEqual(d.buffer, a.buffer, 'grown');
+    assert.equal(pool.shared('k', Float32Array.from([8])).buffer, d.buffer);
+    const s = new Int32Array(new SharedArrayBuffer(8));
+    assert.equal(pool.shared('k', s), s);
+  } finally {
+    await pool.close();
+  }
+});
