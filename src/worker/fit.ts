@@ -34,7 +34,9 @@ function run(m: FitRequest): unknown {
   return UNITS[m.kind](m.input as never, ac.signal, () => reply({ id: m.id, step: true }));
 }
 
-data.port.on('message', (m: FitRequest) => {
+data.port.on('message', (m: FitRequest | null) => {
+  // null: the pool asking whether this thread is still there (FitPool.alive); nothing to answer.
+  if (m === null) return;
   let out: FitReply;
   try {
     out = { id: m.id, ok: true, value: run(m) };

@@ -53,6 +53,8 @@ export interface FitWorkerData {
 export const MAX_DEFAULT_FIT_THREADS = 8;
 /** How long the caller sleeps between looks at the cancel signal while fits run. */
 const POLL_MS = 25;
+/** How often a busy worker that has not answered is asked whether it is still there (see {@link FitPool.lost}). */
+const LIVENESS_MS = 500;
 
 let live = 0;
 /** Fit workers started and not yet stopped, in this thread (tests check it returns to zero). */
@@ -102,6 +104,8 @@ interface Slot {
   port: MessagePort;
   /** Index of the unit it runs, or -1 when idle. */
   busy: number;
+  /** When it was last heard from or asked whether it is there (Date.now()). */
+  seen: number;
 }
 
 /** The state of one `map` call. */
@@ -192,7 +196,7 @@ export class FitPool {
       // A thread that dies is found by its threadId (lost); its 'error' event, seen once this thread runs its event loop again, must not throw here.
       worker.on('error', () => {});
       live++;
-      this.slots.push({ worker, port: port1, busy: -1 });
+      this.slots.push({ worker, port: port1, busy: -1, seen: 0 });
     }
   }
 
@@ -202,6 +206,7 @@ export class FitPool {
       if (r.failure || r.next >= r.n) break;
       if (s.busy >= 0) continue;
       s.busy = r.next++;
+      s.seen = Date.now();
       s.port.postMessage({ id: s.busy, kind: r.kind, input: r.unitAt(s.busy), cancel: r.cancel.buffer as SharedArrayBuffer } satisfies FitRequest);
     }
     return !r.failure && r.next < r.n;
@@ -213,11 +218,11 @@ export class FitPool {
     for (const s of this.slots) {
       const m = s.busy >= 0 ? (receiveMessageOnPort(s.port)?.message as FitReply | undefined) : undefined;
       if (!m) {
-        // threadId turns -1 as soon as a thread has stopped, before its 'exit' event (which this blocked thread would never see).
-        if (s.busy >= 0 && s.worker.threadId === -1) this.lost(r, s);
+        if (s.busy >= 0 && !this.alive(s)) this.lost(r, s);
         continue;
       }
       got = true;
+      s.seen = Date.now();
       if ('step' in m) {
         if (!r.failure) r.opts.onStep?.();
         continue;
@@ -231,11 +236,30 @@ export class FitPool {
     return got;
   }
 
-  /** A worker that died (out of memory, killed): its unit fails the round, and the pool forgets it. */
+  /**
+   * Whether a busy worker that has not answered is still there. Its 'exit' event, and the -1 its
+   * threadId turns to, come only through this thread's event loop, which does not run while map
+   * blocks: a worker that died in a unit (process.exit, out of memory) or while it started left the
+   * round waiting forever. What this blocked thread can see is its end of the worker's channel:
+   * once the worker's thread is gone, a message posted there reaches no one (postMessage answers
+   * true only when it reached the other end). Asked every LIVENESS_MS; the worker drops the empty
+   * message (src/worker/fit.ts).
+   */
+  private alive(s: Slot): boolean {
+    if (s.worker.threadId === -1) return false;
+    const now = Date.now();
+    if (now - s.seen < LIVENESS_MS || !postReportsDelivery()) return true;
+    s.seen = now;
+    return (s.port as unknown as { postMessage(m: null): unknown }).postMessage(null) === true;
+  }
+
+  /** A worker that died (out of memory, process.exit, a failed start): its unit fails the round, and the pool forgets it. */
   private lost(r: Round, s: Slot): void {
-    if (!r.failure) this.stop(r, new Error(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.n}; run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
+    if (!r.failure) this.stop(r, new Error(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.n} (it ran out of memory, was stopped, or could not start); run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
     s.busy = -1;
     this.slots.splice(this.slots.indexOf(s), 1);
+    s.port.close();
+    void s.worker.terminate();
     live--;
   }
 
@@ -244,6 +268,18 @@ export class FitPool {
     r.failure = why;
     Atomics.store(r.cancel, 0, 1);
   }
+}
+
+let delivery: boolean | undefined;
+/** Whether this Node's MessagePort.postMessage answers true when a message reached the other end (what {@link FitPool} relies on to see a dead worker). */
+function postReportsDelivery(): boolean {
+  if (delivery === undefined) {
+    const { port1, port2 } = new MessageChannel();
+    delivery = (port1 as unknown as { postMessage(m: null): unknown }).postMessage(null) === true;
+    port1.close();
+    port2.close();
+  }
+  return delivery;
 }
 
 function mapInline<I, O>(n: number, unitAt: (i: number) => I, inline: FitUnit<I, O>, opts: MapOptions): O[] {

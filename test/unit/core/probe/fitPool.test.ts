@@ -3,6 +3,7 @@
  * on one thread, cancellation stops the pooled fits and ends as cancellation, an error thrown in a
  * fit worker is the error the inline fit throws, and no worker outlives its pool.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { selectC } from '../../../../src/core/probe/cv';
 import { FitPool, fitThreads, liveFitWorkers } from '../../../../src/core/probe/fitPool';
 import { DEFAULT_SETTINGS, ProbeSettings } from '../../../../src/core/settings';
 import { syntheticTask } from '../../../../scripts/fitPoolBench';
-import { fixture, repoRoot, tasksDir } from '../../../helpers';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const settings: ProbeSettings = { ...DEFAULT_SETTINGS, limitTrain: 120, limitTest: 40, provider: 'cpu' };
 
@@ -145,5 +146,47 @@ test('pool.shared: one shared buffer per key, reused by later rounds (grown when
     assert.equal(pool.shared('k', s), s);
   } finally {
     await pool.close();
+  }
+});
+
+/**
+ * A fit worker that dies in the middle of a unit (process.exit in it, out of memory) or while it
+ * starts: the blocked caller cannot see the thread's 'exit' event, so before the fix the round
+ * waited for its reply forever. Each case runs in a child process with a timeout, a pool of 2
+ * whose workers are a stand-in script that speaks the fit protocol.
+ */
+test('a fit worker that dies mid-round (process.exit in a unit, out of memory) or cannot start fails the round with a plain message, never hangs', () => {
+  const dir = tempDir('probescale-deadfit-');
+  const worker = path.join(dir, 'worker.js');
+  fs.writeFileSync(
+    worker,
+    `const { workerData } = require('node:worker_threads');
+    if (process.env.DIE === 'start') throw new Error('this fit worker cannot start');
+    const counter = new Int32Array(workerData.counter);
+    workerData.port.on('message', (m) => {
+      if (m === null) return;
+      if (m.input === 2 && process.env.DIE === 'exit') process.exit(3);
+      if (m.input === 2 && process.env.DIE === 'oom') { const a = []; for (;;) a.push(new Array(1e6).fill(m.input + Math.random())); }
+      workerData.port.postMessage({ id: m.id, ok: true, value: m.input * 10 });
+      Atomics.add(counter, 0, 1);
+      Atomics.notify(counter, 0);
+    });`,
+  );
+  const code = `const { FitPool, liveFitWorkers } = require('./out/src/core/probe/fitPool.js');
+    const pool = new FitPool(2, ${JSON.stringify(worker)});
+    const round = () => pool.map('layerRow', 4, (i) => i, (x) => x * 10);
+    try { console.log('ok ' + round().join(',')); } catch (e) { console.log('threw ' + e.message); }
+    console.log('live ' + liveFitWorkers());
+    pool.close().then(() => console.log('closed ' + liveFitWorkers()));`;
+  for (const die of ['none', 'exit', 'oom', 'start']) {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=64', '-e', code], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000, env: { ...process.env, DIE: die } });
+    assert.equal(r.signal, null, `${die}: the round ended by itself (before the fix it waited forever): ${r.stdout}${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    if (die === 'none') assert.deepEqual(lines, ['ok 0,10,20,30', 'live 2', 'closed 0']);
+    else {
+      assert.match(lines[0], /^threw a probe fit worker stopped unexpectedly while fitting unit \d of 4 .*PROBESCALE_FIT_THREADS=1/, die);
+      assert.equal(lines.at(-1), 'closed 0', `${die}: no fit worker left running`);
+    }
   }
 });
