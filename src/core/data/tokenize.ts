@@ -142,7 +142,7 @@ function requireIdsInTable(dir: string, rows: number, ids: readonly number[], wh
 }
 
 /** The first 60 characters of a text, for a message. */
-function preview(text: string): string {
+export function preview(text: string): string {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 

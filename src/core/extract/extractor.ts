@@ -11,14 +11,14 @@ import { cleanStaleTemporaries, writeFileAtomic } from '../commit/atomicDir';
 import { CacheEntryError, LayerFeatures, decodeFeatures, encodeFeatures } from './featureCache';
 
 export type { LayerFeatures };
-import { throwIfAborted } from '../errors';
+import { BadInputError, throwIfAborted } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { referencingGraph } from '../onnx/reference';
 import { subsetsProbeEdit } from '../onnx/subsetsEdit';
 import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, openSession } from '../runtime/session';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
-import type { TextTokenizer } from '../data/tokenize';
+import { preview, type TextTokenizer } from '../data/tokenize';
 import { makeFolders } from '../util/mkdirs';
 import { diskErrno, diskReason } from '../util/diskErrors';
 
@@ -110,11 +110,44 @@ export class Extractor {
     if (cached) {
       ctx.log?.('info', `${label}: ${examples.length} examples from the feature cache`);
       ctx.onProgress?.({ kind: 'extract', label, done: examples.length, total: examples.length });
+      this.checkFinite(cached, examples, label);
       return cached;
     }
     const feats = await this.compute(encoded, label, ctx);
+    this.checkFinite(feats, examples, label);
     this.writeCache(key, feats, label, ctx);
     return feats;
+  }
+
+  /**
+   * Refuses features that hold NaN or Infinity, naming the first layer (or subset) that does, how
+   * many texts and the first of them: a model whose weights hold them, or whose numbers overflow,
+   * gives them, and without this the job failed only at the first probe fit, with "the objective
+   * or its gradient is not finite", after every feature was extracted and cached.
+   */
+  private checkFinite(f: LayerFeatures, examples: TextExample[], label: string): void {
+    const { n, dim } = f;
+    for (const p of this.opts.poolings) {
+      const entries = f.pooled[p] ?? [];
+      for (let j = 0; j < entries.length; j++) {
+        const x = entries[j];
+        let bad = 0;
+        let first = -1;
+        for (let i = 0; i < n; i++) {
+          for (let k = i * dim, end = k + dim; k < end; k++) {
+            if (Number.isFinite(x[k])) continue;
+            if (bad++ === 0) first = i;
+            break;
+          }
+        }
+        if (bad === 0) continue;
+        const where = this.opts.subsets ? `the output of the graph keeping blocks ${this.opts.subsets[j].join(',') || 'none'}` : this.opts.kept ? `the output of the graph keeping blocks ${this.opts.kept.join(',') || 'none'}` : `layer ${f.layers[j]}`;
+        const which = bad === n ? 'every text' : `${bad} of the ${n} texts (the first: ${JSON.stringify(preview(examples[first].text))})`;
+        throw new BadInputError(
+          `${this.info.dir} gives NaN (not a number) or Infinity in ${where} of ${which} of ${label} (layer 0 is the embedding output): its weights hold NaN or Infinity, or its numbers overflow (as a float16 export can). No probe can be fitted on such features. Check the model's files (download or export it again) and run again.`,
+        );
+      }
+    }
   }
 
   /** Token ids of every example, with the vocabulary remap applied; `remapped` when any id changed. */

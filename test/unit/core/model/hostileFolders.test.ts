@@ -270,3 +270,31 @@ test('eval: a looping link among committed files, or an unreadable checksums rec
   fs.rmSync(path.join(dir, 'probescale-checksums.json'));
   assert.equal(describeIntegrity(dir, await checkCommittedFiles(dir)).level, 'info');
 });
+
+/** Writes `value` into every element of the F32 tensor `name` of a safetensors file. */
+function fillTensor(file: string, name: string, value: number): void {
+  const buf = fs.readFileSync(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const [start, end] = (JSON.parse(buf.subarray(8, 8 + n).toString('utf8'))[name] as { data_offsets: [number, number] }).data_offsets;
+  for (let at = 8 + n + start; at < 8 + n + end; at += 4) buf.writeFloatLE(value, at);
+  fs.writeFileSync(file, buf);
+}
+
+test('a model whose weights hold NaN or Infinity is refused at extraction, naming the layer, the text and the model, not as an objective that is not finite', () => {
+  // Before: "BadInputError: the objective or its gradient is not finite at the starting point", after every feature was extracted (and cached).
+  const cases: [string, number, RegExp][] = [
+    ['encoder.layer.1.output.dense.weight', NaN, /layer 2 of every text/],
+    ['encoder.layer.2.attention.output.LayerNorm.bias', Infinity, /layer 3 of every text/],
+  ];
+  for (const [tensor, value, where] of cases) {
+    const dir = copy('tiny-bert', (d) => fillTensor(path.join(d, 'model.safetensors'), tensor, value));
+    const cache = path.join(tmp, `nan-cache-${counter++}`);
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'probe', dir, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '40', '--limit-test', '10', '--cache-dir', cache], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'nan-xdg') } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, where);
+    assert.match(r.stderr, new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} gives NaN \\(not a number\\) or Infinity`));
+    assert.match(r.stderr, /its weights hold NaN or Infinity, or its numbers overflow/);
+    assert.doesNotMatch(r.stderr, /objective|\n\s+at /);
+    assert.deepEqual(fs.existsSync(cache) ? fs.readdirSync(cache).filter((f) => f.endsWith('.feat')) : [], [], 'no feature entry of NaN was cached');
+  }
+});
