@@ -201,6 +201,7 @@ function factor(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): void {
       const rj = j * n;
       let d = f[rj + j];
       for (let k = j0; k < j; k++) d -= f[rj + k] * f[rj + k];
+      if (Number.isNaN(d)) throw new BadInputError(`ridge solve: the pivot at column ${j} is NaN: the matrix holds NaN or Infinity (activations that are not finite); more rows or a larger λ do not help.`);
       if (!(d > 0)) throw new BadInputError(`ridge solve: the Gram matrix is not positive definite at column ${j} (pivot ${d}); use more calibration rows or a larger λ.`);
       const ljj = Math.sqrt(d);
       f[rj + j] = ljj;
@@ -263,6 +264,7 @@ export function solveRidge(acc: GramAccumulator, lambda: number, signal?: AbortS
 export function ridgeSolution(acc: GramAccumulator, lambda: number, solve: (a: Float64Array, t: Float64Array) => void): RidgeFit {
   const { p, q } = acc;
   const p1 = p + 1;
+  checkFinite(acc);
   const a = acc.gram();
   let tr = 0;
   for (let i = 0; i < p; i++) tr += a[i * p1 + i];
@@ -271,6 +273,21 @@ export function ridgeSolution(acc: GramAccumulator, lambda: number, solve: (a: F
   const t = Float64Array.from(acc.c);
   solve(a, t);
   return { w: t.subarray(0, p * q), b: t.subarray(p * q), p, q, lambda };
+}
+
+/**
+ * Refuses statistics of activations that hold NaN or Infinity: a NaN feature made every pivot NaN
+ * (refused as "not positive definite", with advice that cannot help), a NaN target a fit of NaN
+ * weights that nothing refused. Σx² on G's diagonal and Σy² are not finite exactly when some x or
+ * y is not (or overflows, which float32 activations cannot); C as well, for the cross terms.
+ */
+function checkFinite(acc: GramAccumulator): void {
+  const p1 = acc.p + 1;
+  let ok = true;
+  for (let i = 0; i < p1 && ok; i++) ok = Number.isFinite(acc.g[i * p1 + i]);
+  for (let k = 0; k < acc.q && ok; k++) ok = Number.isFinite(acc.ySq[k]);
+  for (let i = 0; i < acc.c.length && ok; i++) ok = Number.isFinite(acc.c[i]);
+  if (!ok) throw new BadInputError(`ridge fit: the calibration activations (${acc.rows} token rows, ${acc.p} inputs, ${acc.q} outputs) hold NaN or Infinity, so no least-squares fit exists: the model gives numbers that are not finite on the calibration texts (damaged weights, or an overflow). Check the model's files, or run without compensation ({{compensate}} none).`);
 }
 
 /**

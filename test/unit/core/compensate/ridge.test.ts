@@ -127,3 +127,51 @@ test('residuals as products, and the whole λ choice, agree with the scalar code
   assert.ok(maxAbsDiff(got.fit.w, want.fit.w) < 1e-10 * Math.max(...want.fit.w.map(Math.abs)), `W off by ${maxAbsDiff(got.fit.w, want.fit.w)}`);
   assert.ok(maxAbsDiff(got.fit.b, want.fit.b) < 1e-10 * Math.max(...want.fit.b.map(Math.abs)));
 });
+
+/** An accumulator of n rows of p features and q targets, each from `x(r, i)` and `y(r, k)`. */
+function accumulate(n: number, p: number, q: number, x: (r: number, i: number) => number, y: (r: number, k: number) => number): GramAccumulator {
+  const acc = new GramAccumulator(p, q);
+  acc.add(
+    Float64Array.from({ length: n * p }, (_, j) => x(Math.floor(j / p), j % p)),
+    Float64Array.from({ length: n * q }, (_, j) => y(Math.floor(j / q), j % q)),
+    Array.from({ length: n }, (_, r) => r),
+  );
+  return acc;
+}
+
+test('singular Gram matrices (a dead neuron, a constant or duplicated column, fewer rows than features) still give finite fits that explain the targets', () => {
+  const rng = new Rng(17);
+  const base = Float64Array.from({ length: 60 * 70 }, () => rng.next() * 2 - 1);
+  const feature = (kind: string) => (r: number, i: number) => (kind === 'dead' && i === 4 ? 0 : kind === 'constant' && i === 4 ? 3 : kind === 'duplicated' && i === 5 ? base[r * 70 + 4] : base[r * 70 + i]);
+  // Targets from features 0–3 only, so every case can explain them exactly.
+  const target = (r: number, k: number) => base[r * 70] * (k + 1) - base[r * 70 + 1] + 0.5 * base[r * 70 + 2 + (k % 2)] + k;
+  for (const [kind, n] of [['dead', 60], ['constant', 60], ['duplicated', 60], ['rows', 20]] as const) {
+    const acc = accumulate(n, 70, 3, feature(kind), target);
+    const fit = solveRidge(acc, LAMBDAS[0]);
+    assert.ok([...fit.w, ...fit.b].every(Number.isFinite), `${kind}: finite weights`);
+    const sse = residualSS(fit, acc);
+    assert.ok(sse >= -1e-9 && sse < 1e-3, `${kind}: the targets are explained (SSE ${sse})`);
+  }
+  // Every activation zero: the fit is the targets' mean.
+  const zero = solveRidge(accumulate(40, 70, 2, () => 0, (r, k) => (r % 2) + k), LAMBDAS[0]);
+  assert.deepEqual([...zero.w].every((v) => v === 0), true);
+  assert.ok(Math.abs(zero.b[0] - 0.5) < 1e-9 && Math.abs(zero.b[1] - 1.5) < 1e-9);
+});
+
+test('calibration activations holding NaN or Infinity are refused as such, not as a matrix that wants more rows or a larger λ, nor fitted into NaN weights', () => {
+  // Before: NaN or Infinity in X → "not positive definite at column 0 (pivot NaN); use more calibration rows or a larger λ";
+  // NaN in Y → a fit of 213 NaN weights and R² NaN, no error (fitRidgeChoosingLambda then picked the first λ).
+  const rng = new Rng(5);
+  const r = () => rng.next() - 0.5;
+  const cases: [string, GramAccumulator][] = [
+    ['NaN feature', accumulate(50, 70, 3, (row, i) => (row === 7 && i === 3 ? NaN : r()), r)],
+    ['infinite feature', accumulate(50, 70, 3, (row, i) => (row === 7 && i === 3 ? -Infinity : r()), r)],
+    ['NaN target', accumulate(50, 70, 3, r, (row) => (row === 2 ? NaN : r()))],
+  ];
+  for (const [what, acc] of cases) {
+    assert.throws(() => solveRidge(acc, LAMBDAS[0]), (e: Error) => e.name === 'BadInputError' && /hold NaN or Infinity/.test(e.message) && !/more calibration rows/.test(e.message), what);
+    assert.throws(() => fitRidgeChoosingLambda(acc, accumulate(10, 70, 3, r, r)), /hold NaN or Infinity/, what);
+  }
+  // A NaN pivot met in the solver itself says so too.
+  assert.throws(() => choleskySolve(Float64Array.from([1, 0, 0, NaN]), new Float64Array(2), 2, 1), /column 1 is NaN/);
+});
