@@ -83,8 +83,9 @@ export function fitThreads(env: NodeJS.ProcessEnv = process.env, addressLimit = 
     const fileRoom = typeof openFiles === 'number' ? Math.max(1, Math.floor((openFiles - MIN_OPEN_FILES) / FILES_PER_FIT_THREAD)) : Infinity;
     return Math.min(os.availableParallelism(), MAX_DEFAULT_FIT_THREADS, fileRoom);
   }
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new BadInputError(`PROBESCALE_FIT_THREADS=${raw} is not a whole number of threads >= 1; set it to 1 to fit on one thread, or unset it to use min(cores, ${MAX_DEFAULT_FIT_THREADS}).`);
+  // Decimal digits only, as the options are read: Number() alone reads 0x2 as 2 and 1e1 as 10.
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new BadInputError(`PROBESCALE_FIT_THREADS=${raw} is not a whole number of threads >= 1 written in decimal digits; set it to 1 to fit on one thread, or unset it to use min(cores, ${MAX_DEFAULT_FIT_THREADS}).`);
   return n;
 }
 

@@ -106,6 +106,9 @@ test('PROBESCALE_FIT_THREADS sets the pool size, a bad value names itself, and u
   assert.ok(fitThreads({}, null) >= 1 && fitThreads({}, null) <= 8);
   assert.equal(fitThreads({}, 4 * 2 ** 30), 1, 'one thread under an address-space limit (ulimit -v)');
   assert.throws(() => fitThreads({ PROBESCALE_FIT_THREADS: 'two' }), /PROBESCALE_FIT_THREADS=two is not a whole number/);
+  // Before: read by Number(), so 0x2 was 2, 1e1 ten threads, ' 2' and 2.0 two, unsaid (options refuse these since the ninth session).
+  for (const raw of ['0x2', '1e1', ' 2', '2.0', '+2', '0b1']) assert.throws(() => fitThreads({ PROBESCALE_FIT_THREADS: raw }), (e: Error) => e instanceof BadInputError && e.message.startsWith(`PROBESCALE_FIT_THREADS=${raw} is not a whole number of threads >= 1 written in decimal digits`), raw);
+  assert.equal(fitThreads({ PROBESCALE_FIT_THREADS: '02' }), 2);
 });
 
 test('the default pool leaves the open files a job needs: about 4 descriptors per fit thread above the 64-file floor', () => {
