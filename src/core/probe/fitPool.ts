@@ -89,6 +89,25 @@ export function fitThreads(env: NodeJS.ProcessEnv = process.env, addressLimit = 
   return n;
 }
 
+/**
+ * Address space a fit worker takes when it starts, with room for its fits: measured 0.36 GiB for
+ * the first worker and 0.11 GiB for each further one, idle, with the WebAssembly trap handler off
+ * (as the CLI runs under a limit).
+ */
+const WORKER_ADDRESS_BYTES = 0.5 * 2 ** 30;
+
+/** Bytes of address space this process may still reserve under `ulimit -v`; null without a limit (or where /proc cannot say). */
+export function addressSpaceLeft(): number | null {
+  const limit = softLimit('Max address space');
+  if (typeof limit !== 'number') return null;
+  try {
+    const kb = /^VmSize:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return kb ? limit - Number(kb[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Descriptors one fit thread holds (measured: 20 → 28 → 36 with 0, 2 and 4 threads). */
 const FILES_PER_FIT_THREAD = 4;
 
@@ -133,6 +152,8 @@ export class FitPool {
     /** Worker threads at most; 1 runs every unit inline. */
     readonly size: number,
     private readonly workerPath?: string,
+    /** Bytes of address space left under `ulimit -v` (null: no limit); tests stand in for it. */
+    private readonly addressRoom: () => number | null = addressSpaceLeft,
   ) {}
 
   /**
@@ -146,8 +167,9 @@ export class FitPool {
     const { signal } = opts;
     if (this.size <= 1 || n <= 1) return mapInline(n, unitAt, inline, opts);
     throwIfAborted(signal);
-    const round: Round = { kind, n, unitAt, results: new Array(n), cancel: new Int32Array(new SharedArrayBuffer(4)), next: 0, done: 0, failure: null, opts };
     this.start(Math.min(this.size, n));
+    if (this.slots.length === 0) return mapInline(n, unitAt, inline, opts);
+    const round: Round = { kind, n, unitAt, results: new Array(n), cancel: new Int32Array(new SharedArrayBuffer(4)), next: 0, done: 0, failure: null, opts };
     while (this.dispatch(round) || this.slots.some((s) => s.busy >= 0)) {
       const seen = Atomics.load(this.counter, 0);
       if (!this.collect(round)) Atomics.wait(this.counter, 0, seen, POLL_MS);
@@ -187,7 +209,14 @@ export class FitPool {
     live -= slots.length;
   }
 
-  private start(n: number): void {
+  /**
+   * Starts workers up to `n`, as many as the address space left allows (each takes about
+   * WORKER_ADDRESS_BYTES of it): V8 aborts the whole process when a new thread's reservation fails
+   * (under ulimit -v 4000000, PROBESCALE_FIT_THREADS=2 did so at the second worker, exit 133).
+   */
+  private start(want: number): void {
+    const room = this.slots.length < want ? this.addressRoom() : null;
+    const n = room === null ? want : Math.min(want, this.slots.length + Math.max(0, Math.floor(room / WORKER_ADDRESS_BYTES)));
     const file = this.slots.length < n ? (this.workerPath ?? fitWorkerPath()) : '';
     while (this.slots.length < n) {
       const { port1, port2 } = new MessageChannel();

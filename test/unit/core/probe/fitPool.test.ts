@@ -193,3 +193,21 @@ test('a fit worker that dies mid-round (process.exit in a unit, out of memory) o
     }
   }
 });
+
+test('under an address-space limit a pool starts only the fit workers there is room for, and fits inline when there is none (same results)', async () => {
+  // Before: PROBESCALE_FIT_THREADS=2 under ulimit -v 4000000 started both workers, and V8 aborted the whole
+  // process reserving the second one's code ("Fatal process OOM in Failed to reserve virtual memory for CodeRange", exit 133).
+  const { split, feats } = synthetic(120, 20, 8, 3, 1);
+  const X = feats.train.pooled.mean![0];
+  const inline = selectC(X, split.task.trainY, 8, 3, { seed: 1 });
+  const GiB = 2 ** 30;
+  for (const [room, workers] of [[0, 0], [0.7 * GiB, 1], [null, 3]] as const) {
+    const pool = new FitPool(3, undefined, () => room);
+    const seen: number[] = [];
+    const pooled = selectC(X, split.task.trainY, 8, 3, { seed: 1, pool, onProgress: () => seen.push(liveFitWorkers()) });
+    assert.deepEqual(pooled, inline, `room ${room}`);
+    assert.equal(Math.max(...seen), workers, `room ${room}: ${workers} fit workers`);
+    await pool.close();
+  }
+  assert.equal(liveFitWorkers(), 0);
+});
