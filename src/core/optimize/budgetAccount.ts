@@ -10,6 +10,7 @@ import type { ParamCounts } from '../../shared/params';
 import { BudgetFloor, minimumParams, parseBudget } from './subsets';
 import { formatEmbeddingRank, ranksFor } from '../compensate/embeddingRank';
 import { factorisableTable, factorisedFloor, savingRanks } from '../compensate/embedding';
+import { checkCompensable } from '../compensate/structure';
 import { findWordEmbedding } from '../onnx/vocab';
 import { ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
 
@@ -82,6 +83,8 @@ export function smallestBudget(job: BudgetOptions, account: BudgetAccount): numb
 function embeddingRanks(job: BudgetOptions, info: ModelInfo, keptTokens: number | null): number[] {
   if (job.embeddingRank === undefined) return [];
   const ranks = ranksFor(job.embeddingRank, info.hiddenSize);
+  // A model compensation cannot rewrite (T5, a quantized graph) is refused as such first: advice to set --compensate would lead there.
+  checkCompensable(info.architecture, info.quantized);
   if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; set {{compensate}} to all (or bridge, width).');
   const table = factorisableTable(info.model, formatEmbeddingRank(job.embeddingRank));
   return savingRanks(ranks, { rows: keptTokens ?? table.vocab, hidden: table.hidden, trimmed: keptTokens !== null }, job.embeddingRank === 'auto');

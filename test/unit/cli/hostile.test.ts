@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { writeClassifiers } from '../../../src/core/commit/classifier';
 import { openModel } from '../../../src/core/model/modelInfo';
 import { OnnxModel } from '../../../src/core/onnx/model';
-import { externalize, fixture, repoRoot, tasksDir, tempDir } from '../../helpers';
+import { externalize, fixture, repoRoot, robertaMini as robertaMiniDir, tasksDir, tempDir } from '../../helpers';
 
 /** The environment without ORT_DISABLE_TELEMETRY, which npm test sets: these runs test ProbeScale's own opt-out. */
 function withoutTelemetryOptOut(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -316,6 +316,15 @@ const cases: Case[] = [
   { name: '--cache-dir empty (was: the feature cache written in the working directory)', args: () => ['probe', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--limit-train', '40', '--limit-test', '10', '--c', '1', '--cache-dir', ''], cwd: (d) => d, code: 1, stderr: /--cache-dir "": give a folder for the feature cache, or pass --no-cache/, after: (d) => assert.deepEqual(fs.readdirSync(d), []) },
   { name: '--onnx empty (was: dropped unsaid)', args: () => probe(fixture('tiny-bert'), '--onnx', ''), code: 1, stderr: /--onnx "": give the graph file/ },
   { name: 'probe --out empty (was: "contains the source model folder")', args: () => probe(fixture('tiny-bert'), '--out', ' '), code: 1, stderr: /--out " ": give the path to write/ },
+  // Seventeenth session: the compensation options given hostile values. Was: "set --compensate to all", which T5 then refused.
+  { name: '--embedding-rank on T5 without --compensate', args: (d) => ['optimize', fixture('tiny-t5-encoder'), '--task', `s=${sentlen}`, '--budget', '0.5', '--embedding-rank', '4', '--out', path.join(d, 'out')], code: 1, stderr: /T5 \(RMSNorm, no biases\) is not supported/, after: (d) => assert.ok(!fs.existsSync(path.join(d, 'out'))) },
+  { name: '--embedding-rank at the hidden size', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.9', '--compensate', 'all', '--embedding-rank', '32', '--out', path.join(d, 'out')], code: 1, stderr: /--embedding-rank 32: give a whole number from 1 to 31 \(the hidden size is 32\)/ },
+  { name: '--embedding-rank 2.5, auto,4', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.9', '--compensate', 'all', '--embedding-rank', 'auto,4', '--out', path.join(d, 'out')], code: 1, stderr: /--embedding-rank auto,4: give a whole number ≥ 1, a comma-separated list of them/ },
+  { name: '--compensate given twice', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.9', '--compensate', 'bridge', '--compensate', 'width', '--out', path.join(d, 'out')], code: 1, stderr: /--compensate is given twice \(bridge and width\)/ },
+  { name: '--compensate ALL', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.9', '--compensate', 'ALL', '--out', path.join(d, 'out')], code: 1, stderr: /--compensate ALL: unknown; use one of none, bridge, width, all/ },
+  { name: '--vocab-unseen empty', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.9', '--vocab-trim', '--vocab-unseen', '', '--out', path.join(d, 'out')], code: 1, stderr: /--vocab-unseen "": use nearest .* or unknown/ },
+  { name: '--candidates 0.5', args: (d) => ['optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.9', '--candidates', '0.5', '--out', path.join(d, 'out')], code: 1, stderr: /--candidates 0\.5: expected an integer ≥ 1, written in decimal/ },
+  { name: '--dtype q8 with --compensate', args: (d) => ['optimize', robertaMiniDir, '--task', `s=${sentlen}`, '--budget', '0.5', '--dtype', 'q8', '--compensate', 'all', '--embedding-rank', '32', '--out', path.join(d, 'out')], code: 1, stderr: /compensation rewrites float weights and this graph is quantized/ },
   {
     name: '--out=~/… and --task s=~/… (the shell leaves ~ after =) read ~ as the home folder',
     args: (d) => {
