@@ -95,14 +95,38 @@ export function fitThreads(env: NodeJS.ProcessEnv = process.env, addressLimit = 
  * (as the CLI runs under a limit).
  */
 const WORKER_ADDRESS_BYTES = 0.5 * 2 ** 30;
+/** Descriptors kept free for the job itself when workers start under `ulimit -n` (files it opens later, a cache entry, the output). */
+const JOB_FILES_KEPT = 8;
 
-/** Bytes of address space this process may still reserve under `ulimit -v`; null without a limit (or where /proc cannot say). */
-export function addressSpaceLeft(): number | null {
-  const limit = softLimit('Max address space');
-  if (typeof limit !== 'number') return null;
+/** What {@link workerRoom} reads: address space left under `ulimit -v` (null: no limit), the open-file limit (null: none) and the descriptors open now. */
+export interface ProcessRoom {
+  addressLeft: number | null;
+  files: number | null;
+  filesOpen: number;
+}
+
+/**
+ * How many more fit workers this process has room for: under `ulimit -v`, WORKER_ADDRESS_BYTES of
+ * address space each (V8 aborts the whole process when a new thread's reservation fails); under
+ * `ulimit -n`, FILES_PER_FIT_THREAD descriptors each, with JOB_FILES_KEPT left to the job (a worker
+ * that cannot open its event loop's descriptors never starts, and a job short of them stalled).
+ * Infinity without limits, or where /proc cannot say.
+ */
+export function workerRoom(room: ProcessRoom | null = processRoom()): number {
+  if (!room) return Infinity;
+  const byAddress = room.addressLeft === null ? Infinity : Math.floor(room.addressLeft / WORKER_ADDRESS_BYTES);
+  const byFiles = room.files === null ? Infinity : Math.floor((room.files - room.filesOpen - JOB_FILES_KEPT) / FILES_PER_FIT_THREAD);
+  return Math.max(0, Math.min(byAddress, byFiles));
+}
+
+function processRoom(): ProcessRoom | null {
+  const address = softLimit('Max address space');
+  const files = softLimit('Max open files');
+  if (address === undefined || files === undefined) return null;
   try {
     const kb = /^VmSize:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    return kb ? limit - Number(kb[1]) * 1024 : null;
+    const addressLeft = typeof address === 'number' && kb ? address - Number(kb[1]) * 1024 : null;
+    return { addressLeft, files, filesOpen: files === null ? 0 : fs.readdirSync('/proc/self/fd').length };
   } catch {
     return null;
   }
@@ -152,8 +176,8 @@ export class FitPool {
     /** Worker threads at most; 1 runs every unit inline. */
     readonly size: number,
     private readonly workerPath?: string,
-    /** Bytes of address space left under `ulimit -v` (null: no limit); tests stand in for it. */
-    private readonly addressRoom: () => number | null = addressSpaceLeft,
+    /** How many more workers the process has room for ({@link workerRoom}); tests stand in for it. */
+    private readonly room: () => number = workerRoom,
   ) {}
 
   /**
@@ -210,13 +234,12 @@ export class FitPool {
   }
 
   /**
-   * Starts workers up to `n`, as many as the address space left allows (each takes about
-   * WORKER_ADDRESS_BYTES of it): V8 aborts the whole process when a new thread's reservation fails
-   * (under ulimit -v 4000000, PROBESCALE_FIT_THREADS=2 did so at the second worker, exit 133).
+   * Starts workers up to `want`, as many as the process has room for ({@link workerRoom}): under
+   * ulimit -v 4000000, PROBESCALE_FIT_THREADS=2 made V8 abort the process at the second worker
+   * (exit 133); under ulimit -n 64, PROBESCALE_FIT_THREADS=64 stalled the job.
    */
   private start(want: number): void {
-    const room = this.slots.length < want ? this.addressRoom() : null;
-    const n = room === null ? want : Math.min(want, this.slots.length + Math.max(0, Math.floor(room / WORKER_ADDRESS_BYTES)));
+    const n = this.slots.length < want ? Math.min(want, this.slots.length + this.room()) : want;
     const file = this.slots.length < n ? (this.workerPath ?? fitWorkerPath()) : '';
     while (this.slots.length < n) {
       const { port1, port2 } = new MessageChannel();

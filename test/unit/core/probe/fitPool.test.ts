@@ -14,7 +14,7 @@ import { JobContext, ProgressEvent } from '../../../../src/core/jobs';
 import { runJob } from '../../../../src/core/pipeline/dispatch';
 import { probeTaskLayers } from '../../../../src/core/pipeline/probe';
 import { selectC } from '../../../../src/core/probe/cv';
-import { FitPool, fitThreads, liveFitWorkers } from '../../../../src/core/probe/fitPool';
+import { FitPool, fitThreads, liveFitWorkers, workerRoom } from '../../../../src/core/probe/fitPool';
 import { DEFAULT_SETTINGS, ProbeSettings } from '../../../../src/core/settings';
 import { syntheticTask } from '../../../../scripts/fitPoolBench';
 import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
@@ -200,8 +200,7 @@ test('under an address-space limit a pool starts only the fit workers there is r
   const { split, feats } = synthetic(120, 20, 8, 3, 1);
   const X = feats.train.pooled.mean![0];
   const inline = selectC(X, split.task.trainY, 8, 3, { seed: 1 });
-  const GiB = 2 ** 30;
-  for (const [room, workers] of [[0, 0], [0.7 * GiB, 1], [null, 3]] as const) {
+  for (const [room, workers] of [[0, 0], [1, 1], [Infinity, 3]] as const) {
     const pool = new FitPool(3, undefined, () => room);
     const seen: number[] = [];
     const pooled = selectC(X, split.task.trainY, 8, 3, { seed: 1, pool, onProgress: () => seen.push(liveFitWorkers()) });
@@ -210,4 +209,15 @@ test('under an address-space limit a pool starts only the fit workers there is r
     await pool.close();
   }
   assert.equal(liveFitWorkers(), 0);
+});
+
+test('under ulimit -n a pool starts only the fit workers the free descriptors leave room for (a number set by hand included)', () => {
+  // Before: PROBESCALE_FIT_THREADS=64 under ulimit -n 64 on roberta-mini (13 layer rows) hung with no output until killed.
+  assert.equal(workerRoom({ addressLeft: null, files: null, filesOpen: 30 }), Infinity, 'no limit');
+  assert.equal(workerRoom({ addressLeft: null, files: 64, filesOpen: 45 }), 2, '19 free descriptors: 8 kept for the job, 4 a worker');
+  assert.equal(workerRoom({ addressLeft: null, files: 64, filesOpen: 60 }), 0);
+  assert.equal(workerRoom({ addressLeft: 2 ** 30, files: 1024, filesOpen: 45 }), 2, 'the address space binds: 0.5 GiB a worker');
+  const r = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" -e "console.log(require('./out/src/core/probe/fitPool.js').workerRoom())"`], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(Number(r.stdout) >= 0 && Number(r.stdout) <= 12, `under ulimit -n 64 a process has room for few workers (${r.stdout.trim()})`);
 });
