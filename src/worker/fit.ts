@@ -4,7 +4,7 @@
  * the probe and ridge code only (no model runtime), so a pool of them starts quickly.
  */
 import { workerData } from 'node:worker_threads';
-import { heldR2, LambdaWork } from '../core/compensate/ridge';
+import { lambdaHeldR2, LambdaWork } from '../core/compensate/ridge';
 import { abortWhen, serializeError, throwIfAborted } from '../core/errors';
 import { fitFold, FoldWork } from '../core/probe/cv';
 import { FitKind, FitReply, FitRequest, FitWorkerData } from '../core/probe/fitPool';
@@ -14,7 +14,7 @@ const UNITS: Record<FitKind, (input: never, signal: AbortSignal, onStep: () => v
   layerRow: (w: LayerRowWork, signal) => fitLayerRow(w, signal),
   cFold: (w: FoldWork, signal, onStep) => fitFold(w, signal, onStep),
   measureFit: (w: MeasureFitWork, signal) => fitMeasureUnit(w, signal),
-  ridgeLambda: (w: LambdaWork, signal) => heldR2(w, signal),
+  ridgeLambda: (w: LambdaWork, signal) => lambdaHeldR2(w, signal),
   referenceFit: (w: TestFitWork, signal) => fitTestScore(w, signal),
 };
 

@@ -359,14 +359,14 @@ export interface LambdaWork {
 }
 
 /** Held-out R² of the ridge fit on the fit rows with `w.lambda`: a unit of the fit pool (src/worker/fit.ts). */
-export function heldR2(w: LambdaWork, signal?: AbortSignal): number {
+export function lambdaHeldR2(w: LambdaWork, signal?: AbortSignal): number {
   return rSquared(solveRidge(w.fit, w.lambda, signal), w.held, signal);
 }
 
 /**
  * Bytes one λ solve holds at its peak, n = p+1 unknowns, q right-hand sides: the system's copy
  * (n²), the solver's workspace (n² + n·q + about 192·n of blocks and scratch) and the solution (n·q),
- * in f64, with n·q more for the held-out residuals' copy of it. 3074×768: 212 MB; 4098×1024: 336 MB.
+ * in f64, with n·q more for the held-out residuals' copy of it. 3074×768: 212 MB; 4098×1024: 376 MB.
  */
 export function solveBytes(n: number, q: number): number {
   return 8 * (2 * n * n + 3 * n * q + 192 * n);
@@ -390,9 +390,9 @@ function sharedStats(pool: FitPool, key: string, s: GramStats): GramStats {
 /** Held-out R² of every λ: inline one after another, or on `pool`, at most {@link concurrentSolves} at once (the same numbers either way). */
 function heldR2s(fitRows: GramStats, held: GramStats, lambdas: number[], signal: AbortSignal | undefined, pool: FitPool | undefined, budget: number): number[] {
   const most = pool ? concurrentSolves(pool.size, lambdas.length, fitRows.p + 1, fitRows.q, budget) : 1;
-  if (!pool || most <= 1) return lambdas.map((lambda) => heldR2({ fit: fitRows, held, lambda }, signal));
+  if (!pool || most <= 1) return lambdas.map((lambda) => lambdaHeldR2({ fit: fitRows, held, lambda }, signal));
   const at = { fit: sharedStats(pool, 'ridge:fit', fitRows), held: sharedStats(pool, 'ridge:held', held) };
-  return pool.map('ridgeLambda', lambdas.length, (i) => ({ ...at, lambda: lambdas[i] }), heldR2, { signal, most });
+  return pool.map('ridgeLambda', lambdas.length, (i) => ({ ...at, lambda: lambdas[i] }), lambdaHeldR2, { signal, most });
 }
 
 /**
