@@ -167,9 +167,10 @@ test('a non-positive pivot in a pooled λ solve throws the BadInputError naming 
   assert.ok(inline instanceof BadInputError && /at column 17\b/.test(inline.message), String(inline));
   const pool = new FitPool(2);
   try {
+    // Every λ fails at that column; which λ's pivot the message quotes depends on which worker answers first.
     assert.throws(
       () => fitRidgeChoosingLambda(fit, held, LAMBDAS, undefined, pool),
-      (e) => e instanceof BadInputError && e.message === inline.message,
+      (e) => e instanceof BadInputError && e.message.replace(/pivot [^)]*/, 'pivot P') === inline.message.replace(/pivot [^)]*/, 'pivot P'),
     );
   } finally {
     await pool.close();
