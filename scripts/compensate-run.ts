@@ -2,6 +2,7 @@
  * Builds one compensated roberta-style model folder for measurement (RESULTS §5):
  *   node out/scripts/compensate-run.js MODEL_DIR TASK_DIR KEPT OUT_DIR [--bridges] [--window 3] [--heads N] [--ffn-width N] [--score flap|task|mixed] [--embedding-rank R] [--limit-train N]
  * Calibration uses the task's training texts only; measure the folder with `probescale eval`.
+ * The fits run on a fit pool of PROBESCALE_FIT_THREADS threads (default min(cores, 8)), as in a job.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import { encoderOf, fitPlan, writeCompensatedOnnx } from '../src/core/compensate
 import { UnitScore } from '../src/core/compensate/scores';
 import { copyTokenizerFiles } from '../src/core/commit/files';
 import { prunedConfig } from '../src/core/model/safetensors';
+import { FitPool, fitThreads } from '../src/core/probe/fitPool';
 
 async function main() {
   const [modelDir, taskDir, keptArg, out, ...rest] = process.argv.slice(2);
@@ -26,12 +28,14 @@ async function main() {
   const t0 = Date.now();
   const log = (e: unknown) => console.error(JSON.stringify(e));
   const enc = encoderOf(info);
-  const { plan, stats } = await fitPlan(enc, { kept, bridges: flag('--bridges') >= 0, window: num('--window') === 3 ? 3 : 1, heads: num('--heads'), ffnWidth: num('--ffn-width'), score: flag('--score') >= 0 ? (rest[flag('--score') + 1] as UnitScore) : undefined, embeddingRank: num('--embedding-rank') }, set, {}, { onProgress: log });
+  const fits = new FitPool(fitThreads());
+  const req = { kept, bridges: flag('--bridges') >= 0, window: num('--window') === 3 ? (3 as const) : (1 as const), heads: num('--heads'), ffnWidth: num('--ffn-width'), score: flag('--score') >= 0 ? (rest[flag('--score') + 1] as UnitScore) : undefined, embeddingRank: num('--embedding-rank') };
+  const { plan, stats } = await fitPlan(enc, req, set, {}, { onProgress: log, fits }).finally(() => fits.close());
   fs.mkdirSync(path.join(out, 'onnx'), { recursive: true });
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(prunedConfig(info.config, kept), null, 2));
   copyTokenizerFiles(info.dir, out);
   writeCompensatedOnnx(enc, plan, path.join(out, 'onnx', 'model.onnx'));
-  console.log(JSON.stringify({ kept, seconds: (Date.now() - t0) / 1000, tokens: set.tokens.reduce((a, t) => a + t.length, 0), stats: stats.map((s) => ({ ...s, heldR2: s.heldR2.map((r) => +r.toFixed(4)) })) }));
+  console.log(JSON.stringify({ kept, fitThreads: fits.size, seconds: (Date.now() - t0) / 1000, tokens: set.tokens.reduce((a, t) => a + t.length, 0), stats: stats.map((s) => ({ ...s, heldR2: s.heldR2.map((r) => +r.toFixed(4)) })) }));
 }
 main().catch((e) => {
   console.error(e);

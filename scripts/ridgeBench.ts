@@ -13,7 +13,10 @@
  *
  * --fit: fitRidgeChoosingLambda end to end (five held-out solves, the refit, their R²), new at
  * these shapes, old too at the --fit-old ones (--kernel does not reach the fits: set
- * PROBESCALE_GEMM), --fit-rounds rounds. --new-only: shapes whose solve and residuals are timed for
+ * PROBESCALE_GEMM), --fit-rounds rounds. --fit-pool N: instead, at the --fit shapes, the search
+ * inline against its λ solves on a fit pool of N threads, alternating, with a check that both give
+ * the same numbers; --fit-mode inline|pool runs only one of the two, once (for peak RSS under
+ * /usr/bin/time -v; pass --shapes '' --moments '' to leave out the rest). --new-only: shapes whose solve and residuals are timed for
  * the new code alone (the old take many minutes at 4097). Also
  * prints the longest stretch between two looks at the abort signal in one new solve of each
  * shape (how soon a cancel is seen).
@@ -22,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { choleskySolve, fitRidgeChoosingLambda, GramAccumulator, residualSS, type ChosenFit, type RidgeFit } from '../src/core/compensate/ridge';
 import { ColumnMoments } from '../src/core/compensate/scores';
 import { abortWhen } from '../src/core/errors';
+import { FitPool } from '../src/core/probe/fitPool';
 import { type GemmKernel } from '../src/core/probe/gemm';
 import { Rng } from '../src/core/util/rng';
 import { maxRelDiff, refCholeskySolve, refColumnMoments, refFitRidgeChoosingLambda, refResidualSS } from '../test/ridgeReference';
@@ -101,7 +105,32 @@ function longestStretch(a: Float64Array, b: Float64Array, n: number, m: number, 
 
 const shapesOf = (s: string) => (s ? s.split(',').map((x) => x.split('x').map(Number) as [number, number]) : []);
 
-function main(): void {
+/** The λ search inline against on a pool of `threads` (see the header's --fit-pool, --fit-mode). */
+async function fitOnPool(shapes: [number, number][], rounds: number, threads: number, mode: string | undefined, rng: Rng): Promise<void> {
+  if (mode !== undefined && mode !== 'inline' && mode !== 'pool') throw new Error(`--fit-mode ${mode}: use inline or pool`);
+  const pool = new FitPool(threads);
+  try {
+    for (const [n, q] of shapes) {
+      const fitRows = syntheticAcc(n, q, rng, 8 * n);
+      const held = syntheticAcc(n, q, rng, 2 * n);
+      const inline = () => fitRidgeChoosingLambda(fitRows, held);
+      const pooled = () => fitRidgeChoosingLambda(fitRows, held, undefined, undefined, pool);
+      if (mode) {
+        const t0 = performance.now();
+        const c = (mode === 'inline' ? inline : pooled)();
+        console.log(`fitRidgeChoosingLambda p=${n - 1}, q=${q}, ${mode === 'inline' ? 'inline' : `pool of ${threads}`}: ${fmt([performance.now() - t0])} ms; λ ${c.fit.lambda}`);
+        continue;
+      }
+      const t = ab(rounds, inline, pooled, false);
+      const same = t.oldOut.fit.w.every((v, i) => Object.is(v, t.newOut.fit.w[i])) && t.oldOut.heldR2.every((v, i) => Object.is(v, t.newOut.heldR2[i])) && Object.is(t.oldOut.trainR2, t.newOut.trainR2);
+      console.log(`fitRidgeChoosingLambda p=${n - 1}, q=${q}: inline ${fmt(t.old)} ms, pool of ${threads} ${fmt(t.new)} ms → inline ${fmt([median(t.old)])}, pool ${fmt([median(t.new)])}, ×${(median(t.old) / median(t.new)).toFixed(2)}; λ ${t.newOut.fit.lambda}, ${same ? 'identical W, held-out and training R²' : 'RESULTS DIFFER'}`);
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+function main(): Promise<void> | void {
   const { values } = parseArgs({
     options: {
       rounds: { type: 'string', default: '3' },
@@ -111,6 +140,8 @@ function main(): void {
       'fit-old': { type: 'string', default: '257x256,1025x256' },
       'new-only': { type: 'string', default: '' },
       'fit-rounds': { type: 'string', default: '2' },
+      'fit-pool': { type: 'string' },
+      'fit-mode': { type: 'string' },
       moments: { type: 'string', default: '20000x3072' },
       kernel: { type: 'string' },
     },
@@ -171,6 +202,7 @@ function main(): void {
   }
 
   const fitRounds = Number(values['fit-rounds']);
+  if (values['fit-pool'] !== undefined || values['fit-mode'] !== undefined) return fitOnPool(shapesOf(values.fit), fitRounds, Number(values['fit-pool'] ?? 2), values['fit-mode'], rng);
   const fitOld = new Set(shapesOf(values['fit-old']).map((s) => s.join('x')));
   for (const [n, q] of shapesOf(values.fit)) {
     const fitRows = syntheticAcc(n, q, rng, 8 * n);
@@ -214,4 +246,4 @@ function main(): void {
   }
 }
 
-main();
+void main();

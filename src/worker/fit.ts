@@ -1,18 +1,21 @@
 /**
  * A probe fit worker (src/core/probe/fitPool.ts): runs the units of work its pool posts, one at a
  * time, replies on its port, then bumps the shared counter the blocked caller waits on. It loads
- * the probe code only (no model runtime), so a pool of them starts quickly.
+ * the probe and ridge code only (no model runtime), so a pool of them starts quickly.
  */
 import { workerData } from 'node:worker_threads';
+import { lambdaHeldR2, LambdaWork } from '../core/compensate/ridge';
 import { abortWhen, serializeError, throwIfAborted } from '../core/errors';
 import { fitFold, FoldWork } from '../core/probe/cv';
 import { FitKind, FitReply, FitRequest, FitWorkerData } from '../core/probe/fitPool';
-import { fitLayerRow, fitMeasureUnit, LayerRowWork, MeasureFitWork } from '../core/probe/layerRow';
+import { fitLayerRow, fitMeasureUnit, fitTestScore, LayerRowWork, MeasureFitWork, TestFitWork } from '../core/probe/layerRow';
 
 const UNITS: Record<FitKind, (input: never, signal: AbortSignal, onStep: () => void) => unknown> = {
   layerRow: (w: LayerRowWork, signal) => fitLayerRow(w, signal),
   cFold: (w: FoldWork, signal, onStep) => fitFold(w, signal, onStep),
   measureFit: (w: MeasureFitWork, signal) => fitMeasureUnit(w, signal),
+  ridgeLambda: (w: LambdaWork, signal) => lambdaHeldR2(w, signal),
+  referenceFit: (w: TestFitWork, signal) => fitTestScore(w, signal),
 };
 
 const data = workerData as FitWorkerData;

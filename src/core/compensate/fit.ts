@@ -104,7 +104,7 @@ export async function fitBridge(enc: Encoder, plan: CompensationPlan, k: number,
     await releaseAll(graphs);
     await gram.release();
   }
-  const c = fitRidgeChoosingLambda(acc.fit, acc.held, undefined, ctx.signal);
+  const c = fitRidgeChoosingLambda(acc.fit, acc.held, undefined, ctx.signal, ctx.fits);
   plan.bridges.set(k, { w: toF32(c.fit.w), b: toF32(c.fit.b), window });
   return stat('bridge', k, c);
 }

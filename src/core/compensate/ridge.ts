@@ -4,10 +4,24 @@
  * (G + λD)T = C solved by Cholesky. Only G, C and per-column sums of Y are kept, so the
  * memory is (p+1)² + (p+1)·q whatever the number of tokens.
  */
+import * as os from 'node:os';
 import { BadInputError, throwIfAborted } from '../errors';
+import type { FitPool } from '../probe/fitPool';
 import { f64Workspace, type F64Workspace, type GemmKernel } from '../probe/gemm';
 
-export class GramAccumulator {
+/** The sums a ridge fit reads: what a GramAccumulator holds, also as plain arrays in shared memory for a fit worker. */
+export interface GramStats {
+  readonly p: number;
+  readonly q: number;
+  /** (p+1)×(p+1), row-major, upper triangle (the lower one is not read). */
+  readonly g: Float64Array;
+  readonly c: Float64Array;
+  readonly ySum: Float64Array;
+  readonly ySq: Float64Array;
+  readonly rows: number;
+}
+
+export class GramAccumulator implements GramStats {
   /** (p+1)×(p+1), row-major; the last row/column belongs to the bias column of ones. */
   readonly g: Float64Array;
   /** (p+1)×q. */
@@ -63,11 +77,16 @@ export class GramAccumulator {
 
   /** The full symmetric G. */
   gram(): Float64Array {
-    const p1 = this.p + 1;
-    const g = Float64Array.from(this.g);
-    for (let i = 0; i < p1; i++) for (let j = 0; j < i; j++) g[i * p1 + j] = g[j * p1 + i];
-    return g;
+    return fullGram(this);
   }
+}
+
+/** The full symmetric G of `s` (a copy). */
+export function fullGram(s: GramStats): Float64Array {
+  const p1 = s.p + 1;
+  const g = Float64Array.from(s.g);
+  for (let i = 0; i < p1; i++) for (let j = 0; j < i; j++) g[i * p1 + j] = g[j * p1 + i];
+  return g;
 }
 
 /** A fitted affine map y = xW + b: W is p×q row-major, b has q entries. */
@@ -256,16 +275,16 @@ function solveUpper(ws: F64Workspace, at: SolveLayout, signal?: AbortSignal): vo
  * Ridge solution for relative strength `lambda`: the penalty on weight i is
  * lambda · mean(diag G) (scale-free across layers); the bias is not penalised.
  */
-export function solveRidge(acc: GramAccumulator, lambda: number, signal?: AbortSignal): RidgeFit {
+export function solveRidge(acc: GramStats, lambda: number, signal?: AbortSignal): RidgeFit {
   return ridgeSolution(acc, lambda, (a, t) => choleskySolve(a, t, acc.p + 1, acc.q, signal));
 }
 
 /** The ridge system (G + λD)·T = C of solveRidge, solved by `solve` (in place of its arguments), as a fit. */
-export function ridgeSolution(acc: GramAccumulator, lambda: number, solve: (a: Float64Array, t: Float64Array) => void): RidgeFit {
+export function ridgeSolution(acc: GramStats, lambda: number, solve: (a: Float64Array, t: Float64Array) => void): RidgeFit {
   const { p, q } = acc;
   const p1 = p + 1;
   checkFinite(acc);
-  const a = acc.gram();
+  const a = fullGram(acc);
   let tr = 0;
   for (let i = 0; i < p; i++) tr += a[i * p1 + i];
   const pen = (lambda * tr) / Math.max(1, p) + 1e-12;
@@ -281,7 +300,7 @@ export function ridgeSolution(acc: GramAccumulator, lambda: number, solve: (a: F
  * weights that nothing refused. Σx² on G's diagonal and Σy² are not finite exactly when some x or
  * y is not (or overflows, which float32 activations cannot); C as well, for the cross terms.
  */
-function checkFinite(acc: GramAccumulator): void {
+function checkFinite(acc: GramStats): void {
   const p1 = acc.p + 1;
   let ok = true;
   for (let i = 0; i < p1 && ok; i++) ok = Number.isFinite(acc.g[i * p1 + i]);
@@ -294,7 +313,7 @@ function checkFinite(acc: GramAccumulator): void {
  * Sum of squared residuals of `fit` on the rows summarised by `acc` (exact, from G, C, Σy²):
  * Σ_k (Σy_k² − 2·t_kᵀc_k + t_kᵀG·t_k), the G·t_k of all k as products (Tᵀ by blocks of rows times G).
  */
-export function residualSS(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSignal, kernel?: GemmKernel): number {
+export function residualSS(fit: RidgeFit, acc: GramStats, signal?: AbortSignal, kernel?: GemmKernel): number {
   const { p, q } = acc;
   const p1 = p + 1;
   const rowsPer = Math.min(q, BLOCK);
@@ -333,7 +352,7 @@ export function residualSS(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSi
 }
 
 /** Coefficient of determination over all output columns pooled (1 − SSE / SST). */
-export function rSquared(fit: RidgeFit, acc: GramAccumulator, signal?: AbortSignal): number {
+export function rSquared(fit: RidgeFit, acc: GramStats, signal?: AbortSignal): number {
   let sst = 0;
   for (let k = 0; k < acc.q; k++) sst += acc.ySq[k] - (acc.ySum[k] * acc.ySum[k]) / Math.max(1, acc.rows);
   return 1 - residualSS(fit, acc, signal) / Math.max(sst, 1e-30);
@@ -349,14 +368,59 @@ export interface ChosenFit {
   trainR2: number;
 }
 
+/** One λ of the search, as a fit worker takes it: the fit rows' and held-out rows' sums (in shared memory when pooled). */
+export interface LambdaWork {
+  fit: GramStats;
+  held: GramStats;
+  lambda: number;
+}
+
+/** Held-out R² of the ridge fit on the fit rows with `w.lambda`: a unit of the fit pool (src/worker/fit.ts). */
+export function lambdaHeldR2(w: LambdaWork, signal?: AbortSignal): number {
+  return rSquared(solveRidge(w.fit, w.lambda, signal), w.held, signal);
+}
+
+/**
+ * Bytes one λ solve holds at its peak, n = p+1 unknowns, q right-hand sides: the system's copy
+ * (n²), the solver's workspace (n² + n·q + about 192·n of blocks and scratch) and the solution (n·q),
+ * in f64, with n·q more for the held-out residuals' copy of it. 3074×768: 212 MB; 4098×1024: 376 MB.
+ */
+export function solveBytes(n: number, q: number): number {
+  return 8 * (2 * n * n + 3 * n * q + 192 * n);
+}
+
+/**
+ * The memory rule of the pooled λ search: no more solves at once than the threads, the λ, and
+ * `budget` bytes allow at {@link solveBytes} each, and at least one. The default budget is half the
+ * memory free when the search starts (os.freemem(): without the page cache, so on the low side).
+ */
+export function concurrentSolves(threads: number, lambdas: number, n: number, q: number, budget: number): number {
+  return Math.max(1, Math.min(threads, lambdas, Math.floor(budget / solveBytes(n, q))));
+}
+
+/** `s` with its arrays in `pool`'s shared memory under keys `key`:…, reused by the next fit's search. */
+function sharedStats(pool: FitPool, key: string, s: GramStats): GramStats {
+  const { p, q, rows } = s;
+  return { p, q, rows, g: pool.shared(`${key}:g`, s.g), c: pool.shared(`${key}:c`, s.c), ySum: pool.shared(`${key}:ySum`, s.ySum), ySq: pool.shared(`${key}:ySq`, s.ySq) };
+}
+
+/** Held-out R² of every λ: inline one after another, or on `pool`, at most {@link concurrentSolves} at once (the same numbers either way). */
+function heldR2s(fitRows: GramStats, held: GramStats, lambdas: number[], signal: AbortSignal | undefined, pool: FitPool | undefined, budget: number): number[] {
+  const most = pool ? concurrentSolves(pool.size, lambdas.length, fitRows.p + 1, fitRows.q, budget) : 1;
+  if (!pool || most <= 1) return lambdas.map((lambda) => lambdaHeldR2({ fit: fitRows, held, lambda }, signal));
+  const at = { fit: sharedStats(pool, 'ridge:fit', fitRows), held: sharedStats(pool, 'ridge:held', held) };
+  return pool.map('ridgeLambda', lambdas.length, (i) => ({ ...at, lambda: lambdas[i] }), lambdaHeldR2, { signal, most });
+}
+
 /**
  * Chooses λ by R² on held-out training rows (`held`), then refits on fit + held rows with it.
  * Test rows never enter either accumulator. `signal`: a cancel is seen inside the solves (a
- * 768-wide bridge is seconds of them).
+ * 768-wide bridge is seconds of them). With `pool` (the job's fit pool), the λ solves are its
+ * units (see {@link concurrentSolves} for `budget`); the refit runs here.
  */
-export function fitRidgeChoosingLambda(fitRows: GramAccumulator, held: GramAccumulator, lambdas = LAMBDAS, signal?: AbortSignal): ChosenFit {
+export function fitRidgeChoosingLambda(fitRows: GramAccumulator, held: GramAccumulator, lambdas = LAMBDAS, signal?: AbortSignal, pool?: FitPool, budget = os.freemem() / 2): ChosenFit {
   if (fitRows.rows === 0 || held.rows === 0) throw new BadInputError(`ridge fit: ${fitRows.rows} fit rows and ${held.rows} held-out rows; both must be non-empty (give more training texts).`);
-  const heldR2 = lambdas.map((l) => rSquared(solveRidge(fitRows, l, signal), held, signal));
+  const heldR2 = heldR2s(fitRows, held, lambdas, signal, pool, budget);
   let best = 0;
   heldR2.forEach((r, i) => r > heldR2[best] && (best = i));
   const all = fitRows.plus(held);

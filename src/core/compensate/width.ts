@@ -78,9 +78,9 @@ async function momentsOf(site: SublayerSite, set: CalibrationSet, ctx: JobContex
   return m;
 }
 
-/** Ridge fit of the kept columns onto the target, λ chosen on held-out rows; sets the narrowing in `plan`. */
-function applyFit(plan: CompensationPlan, site: SublayerSite, keep: number[], acc: { fit: GramAccumulator; held: GramAccumulator }, signal?: AbortSignal): FitStat {
-  const c = fitRidgeChoosingLambda(acc.fit, acc.held, undefined, signal);
+/** Ridge fit of the kept columns onto the target, λ chosen on held-out rows (on the job's fit pool); sets the narrowing in `plan`. */
+function applyFit(plan: CompensationPlan, site: SublayerSite, keep: number[], acc: { fit: GramAccumulator; held: GramAccumulator }, ctx: JobContext): FitStat {
+  const c = fitRidgeChoosingLambda(acc.fit, acc.held, undefined, ctx.signal, ctx.fits);
   plan.narrow.set(narrowKey(site.kind, site.block), { kept: keep, out: toF32(c.fit.w), outBias: toF32(c.fit.b) });
   return { ...stat(site.kind, site.block, c), units: keep.length };
 }
@@ -116,7 +116,7 @@ export async function fitNarrowing(enc: Encoder, plan: CompensationPlan, kind: S
     await releaseAll(graphs);
     await gram.release();
   }
-  return applyFit(plan, site, keep, acc, ctx.signal);
+  return applyFit(plan, site, keep, acc, ctx);
 }
 
 export interface WidthOptions extends CalibrationOptions {
@@ -180,7 +180,7 @@ async function fitStep(enc: Encoder, plan: CompensationPlan, step: WidthStep, pr
   } finally {
     await gram.release();
   }
-  return { stat: applyFit(plan, site, keep, acc, ctx.signal), reference: nextReference ?? [] };
+  return { stat: applyFit(plan, site, keep, acc, ctx), reference: nextReference ?? [] };
 }
 
 /** Runs the graph of `plan` (from the states of `from` when given) to the cut of `step` and its sub-layer's activations. */

@@ -9,14 +9,14 @@ import { LayerFeatures } from '../extract/extractor';
 import { LayerScores } from '../optimize/predict';
 import { selectC } from '../probe/cv';
 import { FitPool } from '../probe/fitPool';
-import { fitLayerRow, foldedSplit, LayerRowWork } from '../probe/layerRow';
+import { fitLayerRow, fitTestScore, foldedSplit, LayerRowWork, TestFitWork } from '../probe/layerRow';
 import { LayerScore, Score, TaskReference, TaskReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { bestLayerByCv } from '../../shared/bestLayer';
 import { majorityBaseline } from '../probe/metrics';
 import { weightOf } from './prepare';
 import { FeatureSet, TaskFeatures } from './extract';
-import { foldsForValidation, TaskSplit, testScore } from './measure';
+import { foldsForValidation, TaskSplit } from './measure';
 
 /** A task's section of a report (every job writes the same shape). */
 export function taskReport(task: TaskData, weight: number, pooling: ProbeSettings['pooling'], scores: Pick<TaskReport, 'majority' | 'layers' | 'bestLayer' | 'final'>): TaskReport {
@@ -106,20 +106,31 @@ export interface UnprunedReference {
 
 /**
  * The unpruned model is its own reference: its final layer and its best layer (chosen on
- * validation), probed on the features already extracted.
+ * validation), probed on the features already extracted; every task's fits are one round of the
+ * job's fit pool.
  */
 export function unprunedReference(splits: TaskSplit[], full: { feats: FeatureSet; plain: FeatureSet; trimmed: boolean }, probes: LayerProbes, settings: ProbeSettings, ctx: JobContext): UnprunedReference {
+  const pool = ctx.fits ?? new FitPool(1);
+  // Per task, in this order: [the trimmed final layer (--vocab-trim),] the final layer, the best layer.
+  const per = full.trimmed ? 3 : 2;
+  const best = splits.map((sp) => probes.valScores[sp.task.name].indexOf(Math.max(...probes.valScores[sp.task.name])));
+  const unitAt = (i: number): TestFitWork => {
+    const t = Math.floor(i / per);
+    const k = i % per;
+    const name = splits[t].task.name;
+    const g = k === 0 && full.trimmed ? full.feats.get(name)! : full.plain.get(name)!;
+    const l = k === per - 1 ? best[t] : g.train.layers.length - 1;
+    const at = (x: Float32Array, part: string) => (pool.size > 1 ? pool.shared(`reference:${i}:${part}`, x) : x);
+    return { split: foldedSplit(splits[t]), trainX: at(g.train.pooled[settings.pooling]![l], 'train'), testX: at(g.test.pooled[settings.pooling]![l], 'test'), dim: g.train.dim, seed: settings.seed };
+  };
+  const scores = pool.map('referenceFit', splits.length * per, unitAt, fitTestScore, { signal: ctx.signal });
   const perTask: Record<string, TaskReference> = {};
   const trimmedFinal: Record<string, Score> = {};
-  for (const sp of splits) {
+  splits.forEach((sp, t) => {
     const name = sp.task.name;
-    const f = full.plain.get(name)!;
-    const L = f.train.layers.length - 1;
-    const scoreAt = (g: TaskFeatures, l: number) => testScore(sp, g.train.pooled[settings.pooling]![l], g.test.pooled[settings.pooling]![l], g.train.dim, settings.seed, ctx.signal).score;
-    if (full.trimmed) trimmedFinal[name] = scoreAt(full.feats.get(name)!, L);
-    const vs = probes.valScores[name];
-    const bestL = vs.indexOf(Math.max(...vs));
-    perTask[name] = { final: scoreAt(f, L), bestLayer: { layer: bestL, test: scoreAt(f, bestL) }, majority: probes.tasks[name].majority };
-  }
+    const mine = scores.slice(t * per, (t + 1) * per);
+    if (full.trimmed) trimmedFinal[name] = mine[0];
+    perTask[name] = { final: mine[per - 2], bestLayer: { layer: best[t], test: mine[per - 1] }, majority: probes.tasks[name].majority };
+  });
   return { perTask, trimmedFinal };
 }

@@ -17,8 +17,12 @@ import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:
 import { BadInputError, CancelledError, isAborted, reviveError, SerializedError, throwIfAborted } from '../errors';
 import { MIN_OPEN_FILES, softLimit } from '../util/processLimits';
 
-/** The units a fit worker can run (src/worker/fit.ts): one layer's row, one fold of the C search, one fit of a candidate's measurement. */
-export type FitKind = 'layerRow' | 'cFold' | 'measureFit';
+/**
+ * The units a fit worker can run (src/worker/fit.ts): one layer's row, one fold of the C search,
+ * one fit of a candidate's measurement, one λ of a compensated build's ridge fit, one test fit of
+ * the unpruned model's reference.
+ */
+export type FitKind = 'layerRow' | 'cFold' | 'measureFit' | 'ridgeLambda' | 'referenceFit';
 
 export interface FitRequest {
   id: number;
@@ -40,6 +44,8 @@ export interface MapOptions {
   onDone?: (done: number) => void;
   /** Called as each unit reports a step (one fit of the C search's fold). */
   onStep?: () => void;
+  /** No more units running at once than this (each needs much memory: the ridge λ solves); default the pool's size. */
+  most?: number;
 }
 
 /** What a fit worker gets at start: its end of the reply channel and the counter it bumps after each reply. */
@@ -189,9 +195,10 @@ export class FitPool {
    */
   map<I, O>(kind: FitKind, n: number, unitAt: (i: number) => I, inline: FitUnit<I, O>, opts: MapOptions = {}): O[] {
     const { signal } = opts;
-    if (this.size <= 1 || n <= 1) return mapInline(n, unitAt, inline, opts);
+    const most = Math.min(this.size, n, opts.most ?? Infinity);
+    if (most <= 1) return mapInline(n, unitAt, inline, opts);
     throwIfAborted(signal);
-    this.start(Math.min(this.size, n));
+    this.start(most);
     if (this.slots.length === 0) return mapInline(n, unitAt, inline, opts);
     const round: Round = { kind, n, unitAt, results: new Array(n), cancel: new Int32Array(new SharedArrayBuffer(4)), next: 0, done: 0, failure: null, opts };
     while (this.dispatch(round) || this.slots.some((s) => s.busy >= 0)) {
@@ -212,7 +219,7 @@ export class FitPool {
    * Only while no unit of an earlier round that read `key` can still run: rounds (map) return when
    * all their units have answered, so one key per array of a round is enough.
    */
-  shared<T extends Float32Array | Int32Array>(key: string, a: T): T {
+  shared<T extends Float32Array | Int32Array | Float64Array>(key: string, a: T): T {
     if (a.buffer instanceof SharedArrayBuffer) return a;
     let buf = this.staged.get(key);
     if (!buf || buf.byteLength < a.byteLength) {
@@ -253,13 +260,15 @@ export class FitPool {
     }
   }
 
-  /** Hands the next units to idle workers; false when none is left to hand out. */
+  /** Hands the next units to idle workers, at most opts.most running; false when none is left to hand out. */
   private dispatch(r: Round): boolean {
+    let running = this.slots.filter((s) => s.busy >= 0).length;
     for (const s of this.slots) {
-      if (r.failure || r.next >= r.n) break;
+      if (r.failure || r.next >= r.n || running >= (r.opts.most ?? Infinity)) break;
       if (s.busy >= 0) continue;
       s.busy = r.next++;
       s.seen = Date.now();
+      running++;
       s.port.postMessage({ id: s.busy, kind: r.kind, input: r.unitAt(s.busy), cancel: r.cancel.buffer as SharedArrayBuffer } satisfies FitRequest);
     }
     return !r.failure && r.next < r.n;

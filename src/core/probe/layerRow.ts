@@ -142,3 +142,19 @@ export function fitMeasureUnit(w: MeasureFitWork, signal?: AbortSignal): Measure
   if (w.fold < 0) return { probe: trainProbe(w.X, t.trainY, w.dim, t.labels.length, { c: w.split.c, seed: w.seed, control: false, signal }) };
   return { fold: validationFold(w.split, w.X, w.dim, w.seed, w.fold, signal) };
 }
+
+/** A probe fitted on every training row of one layer's features and scored on its test rows (the unpruned model's reference, src/core/pipeline/probe.ts). */
+export interface TestFitWork {
+  split: FoldedSplit;
+  trainX: Float32Array;
+  testX: Float32Array;
+  dim: number;
+  seed: number;
+}
+
+export function fitTestScore(w: TestFitWork, signal?: AbortSignal): Score {
+  const t = w.split.task;
+  const probe = trainProbe(w.trainX, t.trainY, w.dim, t.labels.length, { c: w.split.c, seed: w.seed, control: false, signal });
+  const r = scoreRows(probe, w.testX, t.testY);
+  return scoreOf(t.testY, r.pred, t.labels.length);
+}
