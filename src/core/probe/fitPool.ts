@@ -312,7 +312,7 @@ export class FitPool {
     const now = Date.now();
     if (now - s.seen < LIVENESS_MS || !postReportsDelivery()) return true;
     s.seen = now;
-    return (s.port as unknown as { postMessage(m: null): unknown }).postMessage(null) === true;
+    return postAnswer(s.port) === true;
   }
 
   /** A worker that died (out of memory, process.exit, a failed start): its unit fails the round, and the pool forgets it. */
@@ -333,11 +333,17 @@ export class FitPool {
 }
 
 let delivery: boolean | undefined;
+/** What `port.postMessage(null)` returns: typed void, though Node's answers whether the message reached the other end. */
+function postAnswer(port: MessagePort): unknown {
+  const post: (m: null) => unknown = port.postMessage.bind(port);
+  return post(null);
+}
+
 /** Whether this Node's MessagePort.postMessage answers true when a message reached the other end (what {@link FitPool} relies on to see a dead worker). */
 function postReportsDelivery(): boolean {
   if (delivery === undefined) {
     const { port1, port2 } = new MessageChannel();
-    delivery = (port1 as unknown as { postMessage(m: null): unknown }).postMessage(null) === true;
+    delivery = postAnswer(port1) === true;
     port1.close();
     port2.close();
   }
