@@ -516,8 +516,8 @@ async function uiTests(chromium, port, workspace) {
 // ---- report editor (issue 11) -------------------------------------------------------------------
 
 /** The frame of the open report editor (a webview iframe holding #tradeoff-chart). */
-async function editorFrame(page) {
-  return waitFor('the report editor webview', 30_000, async () => {
+async function editorFrame(page, ms = 30_000) {
+  return waitFor('the report editor webview', ms, async () => {
     for (const f of page.frames()) if ((await f.locator('#tradeoff-chart').count().catch(() => 0)) > 0) return f;
     return undefined;
   });
@@ -553,7 +553,14 @@ async function reportEditorChecks(page, webview, workspace) {
   await runCommand(page, 'View: Close All Editors');
   await runCommand(page, 'ProbeScale: Show Layer Relevance');
   await webview().locator('#open-editor').click();
-  const f = await editorFrame(page);
+  // Now and then (under load, and twice in a row in one CI run) the editor has not opened after this
+  // click; the cause is not found. Say so with a screenshot and the frames there are, and click once more.
+  const f = await editorFrame(page, 15_000).catch(async (e) => {
+    await shot(page, '12-report-editor-not-open').catch(() => {});
+    log(`${e.message}; frames: ${page.frames().map((fr) => fr.url().slice(0, 80)).join(' | ')}; clicking "Open in Editor" again`);
+    await webview().locator('#open-editor').click();
+    return editorFrame(page);
+  });
   const tab = page.locator('.tabs-container .tab.active');
   if (!/tiny-roberta-optimize/.test(await tab.innerText())) throw new Error(`the active tab is "${await tab.innerText()}"`);
   const reportFile = fs.readdirSync(path.join(workspace, '.probescale', 'reports')).filter((n) => n.includes('optimize')).map((n) => path.join(workspace, '.probescale', 'reports', n))[0];
