@@ -1,6 +1,6 @@
 /**
  * The `probescale` command line: a thin host over the core, running jobs in the same worker
- * thread the extension uses. Exit codes: 0 ok, 1 bad input, 2 internal error, 130 cancelled.
+ * thread the extension uses. Exit codes: 0 ok, 1 bad input or a resource the machine ran out of, 2 internal error, 130 cancelled.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -46,7 +46,7 @@ const USAGE = `usage:
   probescale cache    [--cache-dir DIR] [--clear]     (the feature cache's size; --clear removes its entries)
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
-Exit codes: 0 success, 1 bad input, 2 internal error, 130 cancelled.`;
+Exit codes: 0 success, 1 bad input or out of a resource (memory, a limit), 2 internal error, 130 cancelled.`;
 
 export const OPTIONS = {
   task: { type: 'string', multiple: true },

@@ -117,6 +117,17 @@ export class UnsupportedModelError extends ProbeScaleError {
 }
 
 /**
+ * The machine, not the input, stopped the job: a helper thread that died (out of memory, stopped
+ * from outside, could not start). The message says what to change; no stack is shown, since it
+ * is not a bug in ProbeScale either.
+ */
+export class ResourceError extends ProbeScaleError {
+  constructor(message: string) {
+    super('resource', message);
+  }
+}
+
+/**
  * An output that could not be written because of its disk, not its contents: the disk is full
  * (ENOSPC, EDQUOT: code `disk-full`), will not take writes (EROFS, EACCES, EPERM: code
  * `not-writable`) or not a file that large (EFBIG, `ulimit -f` or the file system: code `too-large`). `errno` is the system's code. Built by core/util/diskErrors.ts, the one place
@@ -202,6 +213,7 @@ const REVIVED: Record<string, new (message: string, bad?: BadValue) => ProbeScal
   'onnx-parse': OnnxParseError,
   'shape-mismatch': ShapeMismatchError,
   'unsupported-model': UnsupportedModelError,
+  resource: ResourceError,
 };
 
 /** Re-creates an error another thread threw: cancellation stays cancellation, user errors keep their class (or at least their family), others are plain errors. */

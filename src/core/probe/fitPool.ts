@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { BadInputError, CancelledError, isAborted, reviveError, SerializedError, throwIfAborted } from '../errors';
+import { BadInputError, CancelledError, isAborted, ResourceError, reviveError, SerializedError, throwIfAborted } from '../errors';
 import { MIN_OPEN_FILES, softLimit } from '../util/processLimits';
 
 /**
@@ -317,7 +317,7 @@ export class FitPool {
 
   /** A worker that died (out of memory, process.exit, a failed start): its unit fails the round, and the pool forgets it. */
   private lost(r: Round, s: Slot): void {
-    if (!r.failure) this.stop(r, new Error(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.n} (it ran out of memory, was stopped, or could not start); run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
+    if (!r.failure) this.stop(r, new ResourceError(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.n} (it ran out of memory, was stopped, or could not start); run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
     s.busy = -1;
     this.slots.splice(this.slots.indexOf(s), 1);
     s.port.close();
