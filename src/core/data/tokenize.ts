@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AutoTokenizer, env } from '@huggingface/transformers';
+import * as transformers from '@huggingface/transformers';
 import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 
 /** A right-padded batch ready for an ONNX encoder (`input_ids`, `attention_mask`, `token_type_ids`), row-major `[batchSize, seqLen]`. */
@@ -163,17 +163,26 @@ function requireTokenizerFolder(dir: string, maxLength: number): void {
   }
 }
 
-type HfTokenizer = Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
+type HfTokenizer = InstanceType<typeof transformers.PreTrainedTokenizer>;
 
-/** transformers.js' tokenizer of `dir`, its inner tokenizer and the type of its post-processor. */
+/**
+ * transformers.js' tokenizer of `dir`, its inner tokenizer and the type of its post-processor.
+ *
+ * Built as AutoTokenizer.from_pretrained builds it (the class `tokenizer_class` names, from the two
+ * JSON files), but from files read here: its own loader wraps each file in a Response-like object
+ * whose `new Headers()` loads Node's fetch, and with it a WebAssembly HTTP parser whose memory
+ * reserves 4 GiB of address space. Under `ulimit -v` that reservation left ONNX Runtime too
+ * little room at some limits (exactly 6000000 KiB failed on roberta-mini where 5800000 ran).
+ */
 async function readTokenizer(dir: string): Promise<{ tok: HfTokenizer; inner: InnerTokenizer; ppType: string }> {
-  // An absolute path never matches transformers.js' model-id pattern, so it is read as given and
-  // env.localModelPath (only prefixed to model ids) does not matter; no remote fallback either way.
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
   let tok: HfTokenizer;
   try {
-    tok = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+    const json = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+    const tokenizerJSON = json('tokenizer.json');
+    const tokenizerConfig = json('tokenizer_config.json');
+    const named = typeof tokenizerConfig.tokenizer_class === 'string' ? tokenizerConfig.tokenizer_class.replace(/Fast$/, '') : 'PreTrainedTokenizer';
+    const Class = tokenizerClass(named);
+    tok = new Class(tokenizerJSON, tokenizerConfig);
   } catch (e) {
     throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: ${(e as Error).message}. Its tokenizer.json or tokenizer_config.json may be damaged or cut short: save the tokenizer again with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
   }
@@ -182,6 +191,12 @@ async function readTokenizer(dir: string): Promise<{ tok: HfTokenizer; inner: In
   // The type from tokenizer.json, not constructor.name, which a minifying bundler may rename.
   const ppType = String((tok._tokenizerJSON as { post_processor?: { type?: unknown } } | undefined)?.post_processor?.type ?? 'none');
   return { tok, inner, ppType };
+}
+
+/** transformers.js' tokenizer class of that name (as AutoTokenizer picks it), else its base class. */
+function tokenizerClass(name: string): typeof transformers.PreTrainedTokenizer {
+  const found: unknown = (transformers as Record<string, unknown>)[name];
+  return typeof found === 'function' && (found === transformers.PreTrainedTokenizer || found.prototype instanceof transformers.PreTrainedTokenizer) ? (found as typeof transformers.PreTrainedTokenizer) : transformers.PreTrainedTokenizer;
 }
 
 function specialCount(template: Slot[]): number {

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { loadTokenizer, truncateLongestFirst, positionLimit } from '../../../../src/core/data/tokenize';
 import { BadInputError } from '../../../../src/core/errors';
 import { fixture, robertaMini, tinyModels, repoRoot, tempDir } from '../../../helpers';
@@ -247,4 +248,22 @@ test('a pair whose special tokens do not fit maxLength is refused, naming the op
     assert.match(e.message, /max length 3: it is below the 4 special tokens of a text pair; raise it\./);
     return true;
   });
+});
+
+test("loading a tokenizer leaves Node's fetch unloaded (its WebAssembly HTTP parser reserves 4 GiB of address space)", () => {
+  // Before: transformers.js' file loader made `new Headers()`, which loads undici and compiles llhttp;
+  // VmSize went from 0.7 to 5.2 GiB (11 GiB with the trap handler), and under exactly
+  // `ulimit -v 6000000` a roberta-mini probe ran out of memory in ONNX Runtime.
+  const code = `const { loadTokenizer } = require('./out/src/core/data/tokenize.js');
+    const vm = () => Number(/VmSize:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]);
+    const before = vm();
+    loadTokenizer(${JSON.stringify(robertaMini)}, { maxLength: 32 }).then((t) => {
+      console.log(JSON.stringify({ ids: t.encode('hello world').length, undici: process.moduleLoadList.filter((m) => /undici/.test(m)), grewKiB: vm() - before }));
+    });`;
+  const r = spawnSync(process.execPath, ['--disable-wasm-trap-handler', '-e', code], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { ids: number; undici: string[]; grewKiB: number };
+  assert.ok(got.ids > 2, 'the tokenizer works');
+  assert.deepEqual(got.undici, [], 'undici (fetch) was loaded');
+  assert.ok(got.grewKiB < 1024 * 1024, `loading the tokenizer grew the address space by ${(got.grewKiB / 1024).toFixed(0)} MiB`);
 });
