@@ -1,8 +1,8 @@
 /**
  * Under an address-space limit (`ulimit -v`, common on shared clusters), Node reserves about
- * 10 GiB of it for every WebAssembly memory (guard regions for its trap handler), and the HTTP
- * parser that loads with the tokenizer makes one: a probe failed below 12 GiB while using under
- * 300 MB. Node's --disable-wasm-trap-handler uses bounds checks instead and reserves nothing. It is
+ * 10 GiB of it for every WebAssembly memory (guard regions for its trap handler), and the probe
+ * kernels make them (src/core/probe/gemm.ts; before the tokenizer stopped loading Node's fetch,
+ * its HTTP parser made one too): a probe failed below 12 GiB while using under 300 MB. Node's --disable-wasm-trap-handler uses bounds checks instead and reserves nothing. It is
  * a process flag, so the CLI starts itself again with it; the child does the work, and this process
  * only waits and passes on its exit status.
  */
