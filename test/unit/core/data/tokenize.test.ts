@@ -267,3 +267,21 @@ test("loading a tokenizer leaves Node's fetch unloaded (its WebAssembly HTTP par
   assert.deepEqual(got.undici, [], 'undici (fetch) was loaded');
   assert.ok(got.grewKiB < 1024 * 1024, `loading the tokenizer grew the address space by ${(got.grewKiB / 1024).toFixed(0)} MiB`);
 });
+
+test('a tokenizer_class that names no tokenizer class (unknown, "__proto__", "constructor", a number, absent) loads the base class, as AutoTokenizer does', async () => {
+  const text = 'The quick brown fox, unaffable, jumps.';
+  const named = (await loadTokenizer(fixture('tiny-bert'), { maxLength: 32 })).encodeWithTypes(text, 'second');
+  for (const cls of ['NoSuchTokenizer', '__proto__', 'constructor', 'toString', 7, undefined]) {
+    const dir = tempDir('probescale-tokclass-');
+    try {
+      for (const f of ['tokenizer.json', 'config.json']) fs.copyFileSync(fixture('tiny-bert', f), path.join(dir, f));
+      const config = JSON.parse(fs.readFileSync(fixture('tiny-bert', 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+      if (cls === undefined) delete config.tokenizer_class;
+      else config.tokenizer_class = cls;
+      fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+      assert.deepEqual((await loadTokenizer(dir, { maxLength: 32 })).encodeWithTypes(text, 'second'), named, String(cls));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
