@@ -209,6 +209,8 @@ async function uiTests(chromium, port, workspace) {
   page.on('console', (m) => {
     const t = m.text();
     if (/Content Security Policy|Refused to (apply|load|execute)/i.test(t)) consoleProblems.push(t);
+    recentConsole.push(`${new Date().toISOString().slice(11, 23)} ${m.type()} ${m.location()?.url?.slice(-60) ?? ''}: ${t.slice(0, 300)}`);
+    if (recentConsole.length > 60) recentConsole.shift();
   });
   page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
   let statusBarText = '';
@@ -548,6 +550,24 @@ async function runCommand(page, title) {
   await row.click();
 }
 
+/** The page's last console messages, every frame's (for a failure's log). */
+const recentConsole = [];
+
+/** Each frame's URL, load state and what its app root holds: what a blank webview has and lacks. */
+async function framesState(page) {
+  const rows = [];
+  for (const f of page.frames()) {
+    const state = await f
+      .evaluate(() => {
+        const d = globalThis.document;
+        return { ready: d.readyState, app: d.getElementById('app')?.childElementCount ?? null, scripts: [...d.scripts].map((s) => s.src.split('/').pop()).join(','), body: d.body?.innerHTML.length ?? 0 };
+      })
+      .catch((e) => ({ error: e.message.slice(0, 80) }));
+    rows.push(`${f.url().replace(/^https?:\/\/[^/]+/, '').slice(0, 90)} ${JSON.stringify(state)}`);
+  }
+  return rows.join('\n  ');
+}
+
 async function reportEditorChecks(page, webview, workspace) {
   // Only the side view's webview open (a Markdown preview is a webview too): close the editors, show the view.
   await runCommand(page, 'View: Close All Editors');
@@ -557,7 +577,7 @@ async function reportEditorChecks(page, webview, workspace) {
   // click; the cause is not found. Say so with a screenshot and the frames there are, and click once more.
   const f = await editorFrame(page, 15_000).catch(async (e) => {
     await shot(page, '12-report-editor-not-open').catch(() => {});
-    log(`${e.message}; frames: ${page.frames().map((fr) => fr.url().slice(0, 80)).join(' | ')}; clicking "Open in Editor" again`);
+    log(`${e.message}; frames:\n  ${await framesState(page)}\nrecent console:\n  ${recentConsole.join('\n  ')}\nclicking "Open in Editor" again`);
     await webview().locator('#open-editor').click();
     return editorFrame(page);
   });
