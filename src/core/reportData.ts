@@ -11,6 +11,7 @@ import { shortName } from '../shared/bounded';
 import { DEFAULT_TARGET_RETENTION } from './settings';
 import type { ChecksumsReport } from './report';
 import { MAX_BLOCKS, BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
+import { readUtf8 } from './util/textFile';
 
 type Json = Record<string, unknown>;
 /** Longest `model.dir` read (PATH_MAX on Linux; the view's messages carry strings up to this length). */
@@ -469,8 +470,7 @@ export function readReport(file: string): ReportData {
     const stat = fs.statSync(file);
     if (stat.isDirectory()) throw new BadInputError(`${file} is a folder, not a report file; open the .json report inside it (e.g. probescale-report.json).`);
     if (stat.size > MAX_REPORT_BYTES) throw new BadInputError(`${file} is ${(stat.size / 2 ** 20).toFixed(1)} MiB; a ProbeScale report is at most ${MAX_REPORT_BYTES / 2 ** 20} MiB. Is this the right file?`);
-    // Editors such as Notepad save UTF-8 with a byte-order mark, which JSON.parse refuses.
-    json = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    json = JSON.parse(readUtf8(file));
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BadInputError(`${file} does not exist (moved or deleted?); open the report from where it is now.`);

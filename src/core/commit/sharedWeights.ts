@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { OnnxInitializer, OnnxModel } from '../onnx/model';
 import { readRange } from '../util/fileKind';
 import { linkOrCopy } from '../util/link';
+import { readUtf8 } from '../util/textFile';
 
 /** Weights smaller than this stay inline in the classifier graph (shape constants, the head). */
 const MIN_SHARED_BYTES = 1024;
@@ -132,7 +133,7 @@ function shareOne(onnxDir: string, source: string, targets: Map<string, Bytes>):
  * the Hub, in a browser); per file, so a `model_quantized.onnx` beside it (no data file) still loads.
  */
 function markExternalData(configFile: string): void {
-  const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  const config = JSON.parse(readUtf8(configFile)) as Record<string, unknown>;
   const tjs = (config['transformers.js_config'] ?? {}) as Record<string, unknown>;
   config['transformers.js_config'] = { ...tjs, use_external_data_format: { 'model.onnx': 1 } };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as transformers from '@huggingface/transformers';
 import { BadInputError, badValue, UnsupportedModelError } from '../errors';
+import { readUtf8 } from '../util/textFile';
 
 /** A right-padded batch ready for an ONNX encoder (`input_ids`, `attention_mask`, `token_type_ids`), row-major `[batchSize, seqLen]`. */
 export interface EncodedBatch {
@@ -177,7 +178,7 @@ type HfTokenizer = InstanceType<typeof transformers.PreTrainedTokenizer>;
 async function readTokenizer(dir: string): Promise<{ tok: HfTokenizer; inner: InnerTokenizer; ppType: string }> {
   let tok: HfTokenizer;
   try {
-    const json = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+    const json = (file: string): Record<string, unknown> => JSON.parse(readUtf8(path.join(dir, file))) as Record<string, unknown>;
     const tokenizerJSON = json('tokenizer.json');
     const tokenizerConfig = json('tokenizer_config.json');
     const named = typeof tokenizerConfig.tokenizer_class === 'string' ? tokenizerConfig.tokenizer_class.replace(/Fast$/, '') : 'PreTrainedTokenizer';
@@ -282,7 +283,7 @@ function specialTokenIds(json: TokenizerJson | undefined, slots: Slot[]): number
 function unknownTokenId(dir: string, json: TokenizerJson | undefined, inner: InnerTokenizer): number | null {
   let name: unknown = null;
   try {
-    name = (JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as { unk_token?: unknown }).unk_token;
+    name = (JSON.parse(readUtf8(path.join(dir, 'tokenizer_config.json'))) as { unk_token?: unknown }).unk_token;
   } catch {
     name = null;
   }
@@ -384,7 +385,7 @@ function readConfig(dir: string): Record<string, unknown> | null {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) return null;
   try {
-    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const parsed: unknown = JSON.parse(readUtf8(file));
     return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
   } catch (e) {
     throw new UnsupportedModelError(`${file} is not valid JSON (${(e as Error).message}). Re-save the model with save_pretrained.`);

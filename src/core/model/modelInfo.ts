@@ -18,6 +18,7 @@ import { notAFile, somethingAt } from '../util/fileKind';
 import { checkExportMatchesWeights } from './agreement';
 import { repeatedKeys, type RepeatedKey } from '../util/jsonKeys';
 import { shortName } from '../../shared/bounded';
+import { readUtf8 } from '../util/textFile';
 
 export { parseGraphSource } from './graphSource';
 
@@ -98,8 +99,7 @@ export function readConfigFile(dir: string): { config: Record<string, unknown>; 
   let json: unknown;
   let text: string;
   try {
-    // Editors on Windows may save a byte-order mark; JSON.parse refuses it.
-    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    text = readUtf8(file);
     json = JSON.parse(text);
   } catch (e) {
     throw new BadInputError(`${file} is not valid JSON (${(e as Error).message}); fix or re-export the model folder.`);

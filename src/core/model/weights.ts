@@ -9,6 +9,7 @@ import { BadInputError } from '../errors';
 import { readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
 import { notAFile, somethingAt } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
+import { readUtf8 } from '../util/textFile';
 
 export interface WeightTensor {
   name: string;
@@ -64,7 +65,7 @@ function readIndex(file: string): Record<string, string> {
   const bad = notAFile(file);
   if (bad) throw new BadInputError(`${file} ${bad}; download the model's ${INDEX_FILE} again.`);
   let json: unknown;
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readUtf8(file);
   try {
     json = JSON.parse(text);
   } catch (e) {

@@ -11,6 +11,7 @@ import { requireIdle } from '../jobs/jobManager';
 import { Services } from '../services';
 import { besideModel, displayPath } from '../workspace/discovery';
 import { pickModelFolder } from './pickers';
+import { readUtf8 } from '../../core/util/textFile';
 
 /** Where `<model>-pruned-<blocks>` goes (see besideModel). */
 export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
@@ -82,7 +83,7 @@ async function writePruned(s: Services, modelDir: string, layers: number[], out:
 /** Number of blocks from config.json, for validating typed block lists before the job runs. */
 function numLayersOf(modelDir: string): number | undefined {
   try {
-    return declaredLayerCount(JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')));
+    return declaredLayerCount(JSON.parse(readUtf8(path.join(modelDir, 'config.json'))));
   } catch {
     return undefined;
   }

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { CommittedTask, committedTasksOf } from '../../core/commit/committed';
 import { hasSafetensors } from '../../core/model/weights';
 import { fitName, NAME_MAX } from '../../core/util/names';
+import { readUtf8 } from '../../core/util/textFile';
 
 /** Folders never searched: dependencies, build output, test installs. */
 export const SEARCH_EXCLUDE = '**/{node_modules,.git,out,dist,.e2e,.vscode-test,.probescale}/**';
@@ -45,7 +46,7 @@ export function isModelFolder(dir: string): boolean {
  */
 export function committedTasks(dir: string): CommittedTask[] | undefined {
   try {
-    return committedTasksOf(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')));
+    return committedTasksOf(JSON.parse(readUtf8(path.join(dir, 'config.json'))));
   } catch {
     return undefined;
   }

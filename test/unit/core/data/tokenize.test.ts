@@ -285,3 +285,16 @@ test('a tokenizer_class that names no tokenizer class (unknown, "__proto__", "co
     }
   }
 });
+
+test('tokenizer.json, tokenizer_config.json and config.json saved with a UTF-8 byte-order mark load as without it', async () => {
+  // transformers.js' own loader (a Response's text()) skipped the mark; JSON.parse refuses it.
+  const text = 'The quick brown fox, unaffable, jumps.';
+  const plain = (await loadTokenizer(fixture('tiny-bert'), { maxLength: 32 })).encodeWithTypes(text, 'second');
+  const dir = tempDir('probescale-tokbom-');
+  try {
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json']) fs.writeFileSync(path.join(dir, f), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fs.readFileSync(fixture('tiny-bert', f))]));
+    assert.deepEqual((await loadTokenizer(dir, { maxLength: 32 })).encodeWithTypes(text, 'second'), plain);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
