@@ -50,6 +50,8 @@ export interface ProbeScaleApi {
   modelFolders(): Promise<string[]>;
   /** What the report editor of `file` last drew (the sections it showed); undefined before it has. */
   editorRendered(file: string): EditorRendered | undefined;
+  /** Sets how long a report editor's page may stay silent before the editor is reopened (default EDITOR_READY_MS); tests make every page late. */
+  setEditorReadyMs(ms: number): void;
 }
 
 export function activate(context: vscode.ExtensionContext): ProbeScaleApi {
@@ -206,6 +208,7 @@ function api(services: Services, models: ModelFolderContext, editors: ReportEdit
     renderedReport: () => view.rendered,
     modelFolders: () => models.refresh(),
     editorRendered: (file) => editors.rendered(file),
+    setEditorReadyMs: (ms) => (editors.readyMs = ms),
   };
 }
 

@@ -208,6 +208,28 @@ describe('ProbeScale extension', () => {
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
+  it('reopens, once, a report editor whose page has not said ready in time, and the new one draws', async function () {
+    // VS Code 1.100's webview host can leave a new webview blank (reportEditor.ts, reopenBlank): here every page is late.
+    if (!optimized) this.skip();
+    const file = path.join(optimized!.out, 'probescale-report.json');
+    api.setEditorReadyMs(1);
+    const t0 = Date.now();
+    try {
+      await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file));
+      const drawn = await eventually(30_000, 'the reopened report editor drawing', () => {
+        const r = api.editorRendered(file);
+        return r && r.reopened > 0 && r.at > t0 ? r : undefined;
+      });
+      assert.equal(drawn.reopened, 1, 'reopened once, not again while the second page loaded');
+      assert.deepEqual(drawn.sections, ['tradeoff', 'heatmap', 'latency']);
+      const customTabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.fsPath === file);
+      assert.equal(customTabs.length, 1, 'the blank editor was closed, one editor left');
+    } finally {
+      api.setEditorReadyMs(15_000);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
   it('redraws an open report editor when its file is rewritten', async function () {
     if (!optimized) this.skip();
     const file = path.join(workspaceDir(), '.probescale', 'reports', 'rewritten-while-open.json');
