@@ -19,6 +19,12 @@ export const vscodeStub = {
   commands: { executeCommand: async () => undefined },
   window: { withProgress: (_o: unknown, task: (p: unknown, t: unknown) => Promise<unknown>) => task({ report() {} }, { onCancellationRequested: () => ({ dispose() {} }) }) },
   ProgressLocation: { Notification: 15 },
+  TabInputCustom: class {
+    constructor(
+      readonly uri: unknown,
+      readonly viewType: string,
+    ) {}
+  },
   workspace: { isTrusted: false },
 };
 

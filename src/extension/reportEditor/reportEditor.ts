@@ -82,7 +82,7 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        if (!ready && panel.visible) void this.reopenBlank(panel, uri);
+        if (!ready && panel.visible) this.reopenBlank(panel, uri).catch((e: unknown) => this.log.warn(`report editor ${uri.fsPath}: could not reopen it: ${errorMessage(e)}`));
       }, this.readyMs);
     };
     const state = panel.onDidChangeViewState(() => {
@@ -120,7 +120,13 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
     this.reopens.set(file, n + 1);
     this.log.warn(`report editor ${file}: its page had not loaded after ${seconds} s (VS Code's webview host can leave a new webview blank); reopening it.`);
     const column = panel.viewColumn;
-    panel.dispose();
+    // Closed as its tab, waiting until it is: after panel.dispose() alone, openWith found the
+    // closing editor and opened none.
+    const tab = vscode.window.tabGroups.all
+      .find((g) => g.viewColumn === column)
+      ?.tabs.find((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === REPORT_EDITOR_VIEW_TYPE && t.input.uri.toString() === uri.toString());
+    if (tab) await vscode.window.tabGroups.close(tab);
+    else panel.dispose();
     await vscode.commands.executeCommand('vscode.openWith', uri, REPORT_EDITOR_VIEW_TYPE, column);
     this.reopenedBy.set(file, (this.reopenedBy.get(file) ?? 0) + 1);
   }

@@ -73,7 +73,7 @@ test('activate registers every declared command, disposes all it creates, gates 
     // log, jobs, reports, models, view, its registration, the editor's, the status bar, three event hooks, and one per command.
     assert.equal(context.subscriptions.length, 11 + declared.length);
     for (const d of context.subscriptions) assert.equal(typeof d.dispose, 'function');
-    assert.deepEqual(Object.keys(api).sort(), ['commitPrune', 'currentReport', 'editorRendered', 'modelFolders', 'renderedReport', 'revealView', 'runEval', 'runOptimize', 'runProbe']);
+    assert.deepEqual(Object.keys(api).sort(), ['commitPrune', 'currentReport', 'editorRendered', 'modelFolders', 'renderedReport', 'revealView', 'runEval', 'runOptimize', 'runProbe', 'setEditorReadyMs']);
     assert.equal(api.currentReport(), undefined);
 
     // Untrusted: the job commands say why and run nothing.
