@@ -212,7 +212,8 @@ async function uiTests(chromium, port, workspace) {
     recentConsole.push(`${new Date().toISOString().slice(11, 23)} ${m.type()} ${m.location()?.url?.slice(-60) ?? ''}: ${t.slice(0, 300)}`);
     if (recentConsole.length > 60) recentConsole.shift();
   });
-  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
+  // With where it was thrown: a webview's script (dist/…) is ours, workbench.js is VS Code's.
+  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message} (${(e.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()).join(' | ')})`));
   let statusBarText = '';
   let jobProgress = '';
   let jobTextCut = true;
