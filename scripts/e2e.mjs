@@ -212,8 +212,16 @@ async function uiTests(chromium, port, workspace) {
     recentConsole.push(`${new Date().toISOString().slice(11, 23)} ${m.type()} ${m.location()?.url?.slice(-60) ?? ''}: ${t.slice(0, 300)}`);
     if (recentConsole.length > 60) recentConsole.shift();
   });
-  // With where it was thrown: a webview's script (dist/…) is ours, workbench.js is VS Code's.
-  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message} (${(e.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()).join(' | ')})`));
+  // With where it was thrown. One thrown only by VS Code's own code (static/out/vs/…, e.g. "Cannot
+  // read properties of null (reading 'classList')", once in 35 runs) is logged, not counted:
+  // this step is about ProbeScale's pages.
+  const workbenchErrors = [];
+  page.on('pageerror', (e) => {
+    const frames = (e.stack ?? '').split('\n').slice(1).map((l) => l.trim());
+    const text = `page error: ${e.message} (${frames.slice(0, 3).join(' | ')})`;
+    if (frames.length > 0 && frames.every((l) => /\/static\/out\/vs\//.test(l))) workbenchErrors.push(text);
+    else consoleProblems.push(text);
+  });
   let statusBarText = '';
   let jobProgress = '';
   let jobTextCut = true;
@@ -498,7 +506,8 @@ async function uiTests(chromium, port, workspace) {
       await shot(page, '18-walkthrough');
     });
 
-    await step('UI: no Content Security Policy violations or page errors', async () => {
+    await step("UI: no Content Security Policy violations, no page errors from ProbeScale's code", async () => {
+      if (workbenchErrors.length) log(`VS Code's own code threw (not counted): ${workbenchErrors.slice(0, 5).join('\n')}`);
       if (consoleProblems.length) throw new Error(consoleProblems.slice(0, 5).join('\n'));
     });
 
