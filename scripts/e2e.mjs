@@ -215,7 +215,7 @@ async function uiTests(chromium, port, workspace) {
   // With where it was thrown. One thrown only by VS Code's own code (every stack line in
   // static/out/vs/…) is logged, not counted: the step is about ProbeScale's pages. (Once in 35 runs
   // "Cannot read properties of null (reading 'classList')" failed the step, before stacks were
-  // logged; ProbeScale's webview code has no classList.)
+  // logged; ProbeScale's webview sources use none, the side view's bundled toolkit does.)
   const workbenchErrors = [];
   page.on('pageerror', (e) => {
     const frames = (e.stack ?? '').split('\n').slice(1).map((l) => l.trim());
