@@ -213,7 +213,7 @@ async function uiTests(chromium, port, workspace) {
     if (recentConsole.length > 60) recentConsole.shift();
   });
   // With where it was thrown. One thrown only by VS Code's own code (every stack line in
-  // static/out/vs/…) is logged, not counted: the step is about ProbeScale's pages. (Once in 35 runs
+  // static/out/vs/…) is logged, not counted: the step is about ProbeScale's pages. (Once in 34 runs
   // "Cannot read properties of null (reading 'classList')" failed the step, before stacks were
   // logged; ProbeScale's webview sources use none, the side view's bundled toolkit does.)
   const workbenchErrors = [];
