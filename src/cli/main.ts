@@ -29,8 +29,9 @@ import { parseBaselines } from '../core/optimize/baselineNames';
 import { parseEmbeddingRank } from '../core/compensate/embeddingRank';
 import { parseUnseenTokens } from '../core/optimize/unseenTokens';
 import { isDecimal, shownValue } from '../core/util/decimal';
-import { expandHome } from '../core/util/homePath';
-import { clearFeatureCache, clearGraphCache, describeCaches, describeCleared, featureCacheUsage, graphCacheUsage } from '../core/caches';
+import { expandHome, userCacheRoot } from '../core/util/homePath';
+import { lostWorkingFolderError, workingFolderGone } from '../core/util/workingFolder';
+import { clearFeatureCache, clearGraphCache, describeCaches, describeCleared, featureCacheUsage, graphCacheUsage, NO_CACHE_FOLDER } from '../core/caches';
 import { defaultGraphCacheDir } from '../core/model/graphSource';
 
 const USAGE = `usage:
@@ -132,10 +133,14 @@ function variantFrom(v: Values): { quantized: boolean; dtype?: Dtype } {
   return { quantized: false, dtype };
 }
 
-export function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'probescale', 'features');
+/** The feature cache's folder where --cache-dir names none; null where userCacheRoot() finds no folder. */
+function defaultCacheDir(): string | null {
+  const root = userCacheRoot();
+  return root === null ? null : path.join(root, 'probescale', 'features');
 }
+
+/** Said once when the job runs without the feature cache only because there is no folder for it. */
+const NO_FEATURE_CACHE = `the feature cache is off: ${NO_CACHE_FOLDER}. Features are extracted again on every run; to keep them, set XDG_CACHE_HOME to an absolute folder, or pass --cache-dir DIR.`;
 
 /** At most the cores: ONNX Runtime starts one intra-op thread each, and --threads 10000 ran for minutes where 2 took half a second. */
 function threadsFrom(v: string | undefined): number | undefined {
@@ -147,7 +152,9 @@ function threadsFrom(v: string | undefined): number | undefined {
 
 function cacheDirFrom(v: Values): string | null {
   if (v['no-cache'] && v['cache-dir'] !== undefined) throw new BadInputError(`--cache-dir ${v['cache-dir']} with --no-cache: they disagree; pass one of them.`);
-  return v['no-cache'] ? null : path.resolve(v['cache-dir'] ?? defaultCacheDir());
+  if (v['no-cache']) return null;
+  const dir = v['cache-dir'] ?? defaultCacheDir();
+  return dir === null ? null : path.resolve(dir);
 }
 
 /** --strict-provider refuses a fallback, and auto is a list of fallbacks: together they would mean nothing. */
@@ -328,11 +335,12 @@ function parseArgsSaid(args: string[]) {
 
 /** What `probescale cache` is asked: the cache folder, and whether to clear it. */
 interface CacheRequest {
-  dir: string;
+  /** The feature cache; null where --cache-dir names none and userCacheRoot() finds no folder. */
+  dir: string | null;
   clear: boolean;
 }
 
-type JobRequest = { job: Job; out?: string; quiet: boolean };
+type JobRequest = { job: Job; out?: string; quiet: boolean; warnings?: string[] };
 
 /** Builds the job a command line asks for; throws BadInputError for anything malformed (and for `cache`, which runs no job). */
 export function jobFromArgs(argv: string[]): JobRequest | 'help' {
@@ -354,21 +362,23 @@ function commandFromArgs(argv: string[]): JobRequest | { cache: CacheRequest } |
   const [command, rawModelDir, ...rest] = positionals;
   if (command === 'cache') {
     if (rawModelDir !== undefined) throw new BadInputError(`unexpected argument '${rawModelDir}'; cache takes no model folder (--cache-dir DIR names the cache).`);
-    return { cache: { dir: path.resolve(v['cache-dir'] ?? defaultCacheDir()), clear: v.clear ?? false } };
+    const dir = v['cache-dir'] ?? defaultCacheDir();
+    return { cache: { dir: dir === null ? null : path.resolve(dir), clear: v.clear ?? false } };
   }
   const modelDir = rawModelDir === undefined ? undefined : expandHome(rawModelDir);
   refuseUndecodablePaths(modelDir, v);
   if (rest.length) throw new BadInputError(`unexpected argument '${rest[0]}'; options start with --.`);
   if (!modelDir) throw new BadInputError(`${command}: missing <modelDir>.\n${USAGE}`);
   const quiet = v.quiet ?? false;
+  const request = (r: JobRequest): JobRequest => ('settings' in r.job && 'cacheDir' in r.job.settings && r.job.settings.cacheDir === null && !v['no-cache'] ? { ...r, warnings: [NO_FEATURE_CACHE] } : r);
   switch (command) {
     case 'probe':
-      return { job: { type: 'probe', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
+      return request({ job: { type: 'probe', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet });
     case 'prune':
       if (!v.out) throw new BadInputError('prune: --out DIR is required (the pruned model folder to write).');
       return { job: { type: 'prune', modelDir, layers: parseLayers(v.layers), out: v.out, overwrite: v.force ?? false, settings: { onnx: v.onnx, ...variantFrom(v), from: v.from === undefined ? undefined : parseGraphSource(v.from) } }, quiet };
     case 'eval':
-      return { job: { type: 'eval', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet };
+      return request({ job: { type: 'eval', modelDir, tasks: tasksFrom(v), settings: settingsFrom(v) }, out: v.out, quiet });
     case 'optimize': {
       if (!v.out) throw new BadInputError('optimize: --out DIR is required (the pruned model folder to write).');
       if (v.budget === undefined) throw new BadInputError('optimize: --budget is required: a fraction of the parameters (0.3) or a parameter count (4000000).');
@@ -381,7 +391,7 @@ function commandFromArgs(argv: string[]): JobRequest | { cache: CacheRequest } |
       if (v['vocab-unseen'] !== undefined && !v['vocab-trim']) throw badValue('vocabUnseen', v['vocab-unseen'], 'it says where the ids {{vocabTrim}} drops are read, and there is no {{vocabTrim}}; add it, or leave this out.');
       const vocabUnseen = v['vocab-unseen'] === undefined ? undefined : parseUnseenTokens(v['vocab-unseen']);
       const job = { modelDir, tasks: tasksFrom(v), budget: v.budget, out: v.out, overwrite: v.force ?? false, targetRetention: target, candidates: candidatesFrom(v.candidates), select: parseSelectionRule(v.select ?? 'auto'), vocabTrim: v['vocab-trim'] ?? false, ...(vocabUnseen ? { vocabUnseen } : {}), compensate, exhaustive: v.exhaustive ?? false, widthScore: parseUnitScore(v['width-score'] ?? DEFAULT_UNIT_SCORE), embeddingRank: v['embedding-rank'] === undefined ? undefined : parseEmbeddingRank(v['embedding-rank']), baselines: parseBaselines(v.baselines ?? 'all'), settings: settingsFrom(v) };
-      return { job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet };
+      return request({ job: { type: 'optimize', ...job, command: optimizeCommandLine(job) }, quiet });
     }
     default:
       throw new BadInputError(`unknown command '${command}'; use probe, prune, optimize, eval or cache.\n${USAGE}`);
@@ -471,6 +481,11 @@ function dropUnwritableOutput(): void {
 
 export async function main(argv: string[]): Promise<number> {
   dropUnwritableOutput();
+  // Deleted under the shell: no relative path resolves, and the job's worker thread cannot start.
+  if (workingFolderGone()) {
+    process.stderr.write(`probescale: ${lostWorkingFolderError('').message}\n`);
+    return 1;
+  }
   const parsed = parseCommandLine(argv);
   if (typeof parsed === 'number') return parsed;
   if ('cache' in parsed) return cacheCommand(parsed.cache);
@@ -481,7 +496,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const relaunched = await relaunchUnderAddressLimit(argv);
   if (relaunched !== undefined) return relaunched;
-  const { job, out, quiet } = parsed;
+  const { job, out, quiet, warnings = [] } = parsed;
   let target: string | undefined;
   try {
     target = preflight(job, out);
@@ -495,6 +510,7 @@ export async function main(argv: string[]): Promise<number> {
   const progress = new ProgressLine(quiet);
   const stop = cancelOnSignals(target, progress);
   const ctx: JobContext = { signal: stop.signal, onProgress: (e) => progress.event(e), log: (l, m) => progress.log(l, m) };
+  for (const w of warnings) progress.log('warn', w);
   try {
     await runAndShow(runner, job, out, ctx, progress).finally(() => stop.settle());
     if (stop.signal.aborted) progress.log('warn', 'the cancel came after the output was complete; it is kept.');
@@ -511,9 +527,13 @@ export async function main(argv: string[]): Promise<number> {
 /** `probescale cache`: says how much the feature and graph caches hold, or (--clear) removes what they hold. */
 function cacheCommand(o: CacheRequest): number {
   const graphs = defaultGraphCacheDir();
+  const noFeatures = `feature cache: none (${NO_CACHE_FOLDER})`;
+  const has = <T>(dir: string | null, read: (d: string) => T) => (dir === null ? undefined : read(dir));
   try {
-    const lines = o.clear ? describeCleared(clearFeatureCache(o.dir), clearGraphCache(graphs)) : describeCaches(featureCacheUsage(o.dir), graphCacheUsage(graphs));
-    if (!o.clear) lines.push('probescale cache --clear removes what they hold.');
+    const lines = o.clear
+      ? describeCleared(has(o.dir, clearFeatureCache), has(graphs, clearGraphCache), noFeatures)
+      : describeCaches(has(o.dir, featureCacheUsage), has(graphs, graphCacheUsage), noFeatures);
+    if (!o.clear && (o.dir !== null || graphs !== null)) lines.push('probescale cache --clear removes what they hold.');
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } catch (e) {

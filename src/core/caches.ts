@@ -180,18 +180,20 @@ function mtimeOf(p: string): number {
 
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-/** What the caches hold, a line each, for the CLI and the extension (`features` undefined: the feature cache is off). */
-export function describeCaches(features: CacheUsage | undefined, graphs: GraphCacheUsage): string[] {
+/** What the caches hold, a line each, for the CLI and the extension (`features` undefined: the feature cache is off; `graphs` undefined: there is no folder for it). */
+export function describeCaches(features: CacheUsage | undefined, graphs: GraphCacheUsage | undefined, featuresOff = 'feature cache: off'): string[] {
   return [
-    features ? `feature cache ${features.dir}: ${count(features.entries, 'entry', 'entries')}, ${diskBytes(features.bytes)}` : 'feature cache: off',
-    `graph cache ${graphs.dir}: ${count(graphs.graphs, 'graph', 'graphs')}, ${diskBytes(graphs.bytes)} (${diskBytes(graphs.heldOnly)} held only by the cache; the rest are links to model files)`,
+    features ? `feature cache ${features.dir}: ${count(features.entries, 'entry', 'entries')}, ${diskBytes(features.bytes)}` : featuresOff,
+    graphs ? `graph cache ${graphs.dir}: ${count(graphs.graphs, 'graph', 'graphs')}, ${diskBytes(graphs.bytes)} (${diskBytes(graphs.heldOnly)} held only by the cache; the rest are links to model files)` : `graph cache: none (${NO_CACHE_FOLDER})`,
   ];
 }
 
-/** What clearing removed, a line each (`features` undefined: the feature cache is off). */
-export function describeCleared(features: CacheUsage | undefined, graphs: GraphCacheUsage): string[] {
+export function describeCleared(features: CacheUsage | undefined, graphs: GraphCacheUsage | undefined, featuresOff = 'feature cache: off'): string[] {
   return [
-    features ? `removed ${count(features.entries, 'entry', 'entries')} (${diskBytes(features.bytes)}) from the feature cache ${features.dir}` : 'feature cache: off',
-    `removed ${count(graphs.graphs, 'graph', 'graphs')} from the graph cache ${graphs.dir}: ${diskBytes(graphs.heldOnly)} freed (the rest were links to model files, which stay)`,
+    features ? `removed ${count(features.entries, 'entry', 'entries')} (${diskBytes(features.bytes)}) from the feature cache ${features.dir}` : featuresOff,
+    graphs ? `removed ${count(graphs.graphs, 'graph', 'graphs')} from the graph cache ${graphs.dir}: ${diskBytes(graphs.heldOnly)} freed (the rest were links to model files, which stay)` : `graph cache: none (${NO_CACHE_FOLDER})`,
   ];
 }
+
+/** Why a cache has no folder where userCacheRoot() found none. */
+export const NO_CACHE_FOLDER = 'there is no home folder, and XDG_CACHE_HOME is not set to an absolute path';

@@ -12,6 +12,7 @@ import { CancelledError, reviveError } from '../core/errors';
 import { AnyJobResult, Job, JobContext, JobResult, JobRunner, resultOf } from '../core/jobs';
 import { FromWorker, ToWorker } from './protocol';
 import { disableOrtTelemetry } from '../core/runtime/telemetry';
+import { lostWorkingFolderError, workingFolderGone } from '../core/util/workingFolder';
 
 interface Pending {
   resolve: (v: AnyJobResult) => void;
@@ -50,7 +51,7 @@ export class WorkerJobRunner implements JobRunner {
     disableOrtTelemetry();
     const w = new Worker(this.workerPath);
     w.on('message', (m: FromWorker) => this.onMessage(m));
-    w.on('error', (e) => this.failAll(e));
+    w.on('error', (e) => this.failAll(workingFolderGone() ? lostWorkingFolderError('the job could not start its worker thread') : e));
     w.on('exit', (code) => {
       if (this.worker !== w) return;
       this.worker = null;

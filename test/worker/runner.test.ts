@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProbeJob, ProgressEvent } from '../../src/core/jobs';
@@ -74,4 +75,21 @@ test('a warning from opening the model (config.json giving a key twice) reaches 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a job whose worker cannot start because the working folder was deleted fails with a worded ResourceError', () => {
+  // Node starts a worker thread in the working folder; deleted, the start failed with
+  // "ENOENT: no such file or directory, uv_cwd" and the job ended as an internal error.
+  const gone = tempDir('ps-runner-cwd-');
+  const code = `const { WorkerJobRunner } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'worker', 'runner.js'))});
+    process.chdir(${JSON.stringify(gone)});
+    require('node:fs').rmdirSync(${JSON.stringify(gone)});
+    const runner = new WorkerJobRunner(${JSON.stringify(workerPath)});
+    runner.run(${JSON.stringify(small(fixture('tiny-bert')))}, {}).then(
+      () => console.log('ran'),
+      (e) => console.log(e.name + ' ' + e.code + ': ' + e.message),
+    ).finally(() => runner.dispose());`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ResourceError resource: the job could not start its worker thread: the current folder no longer exists \(it was deleted, and Node starts its worker threads in it\); run from a folder that exists/);
 });

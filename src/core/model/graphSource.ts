@@ -6,10 +6,10 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadInputError, badValue } from '../errors';
 import { linkOrCopy } from '../util/link';
+import { noHomeReason, userCacheRoot } from '../util/homePath';
 import { GraphFrom, buildEncoderGraph } from './encoderGraph';
 import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
 import { makeFolders } from '../util/mkdirs';
@@ -35,12 +35,18 @@ export function refusePickle(dir: string): BadInputError | null {
 /** The graph built from the folder's safetensors, written to the graph cache (see writeBuiltGraph). */
 export function buildGraphFile(dir: string, config: Record<string, unknown>, cacheDir = defaultGraphCacheDir()): string {
   if (!hasSafetensors(dir)) throw refusePickle(dir) ?? new BadInputError(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE}; {{from}} safetensors needs the weights as safetensors.`);
+  if (cacheDir === null) {
+    throw new BadInputError(
+      `${dir} has no ONNX export, so its graph is built from the safetensors into the graph cache, and there is no folder for it: ${noHomeReason()}, and XDG_CACHE_HOME is not set to an absolute path. Set XDG_CACHE_HOME to a folder you can write to, or export the model to ONNX (optimum-cli export onnx).`,
+    );
+  }
   return writeBuiltGraph(dir, config, cacheDir);
 }
 
-/** Per-user folder for built graphs (small: the weights stay in the safetensors files); beside the feature cache. */
-export function defaultGraphCacheDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'probescale', 'graphs');
+/** Per-user folder for built graphs (small: the weights stay in the safetensors files), beside the feature cache; null without a home folder or XDG_CACHE_HOME. */
+export function defaultGraphCacheDir(): string | null {
+  const root = userCacheRoot();
+  return root === null ? null : path.join(root, 'probescale', 'graphs');
 }
 
 /**

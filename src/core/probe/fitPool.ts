@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { BadInputError, CancelledError, isAborted, ResourceError, reviveError, SerializedError, throwIfAborted } from '../errors';
 import { MIN_OPEN_FILES, softLimit } from '../util/processLimits';
+import { lostWorkingFolderError, workingFolderGone } from '../util/workingFolder';
 
 /**
  * The units a fit worker can run (src/worker/fit.ts): one layer's row, one fold of the C search,
@@ -317,6 +318,7 @@ export class FitPool {
 
   /** A worker that died (out of memory, process.exit, a failed start): its unit fails the round, and the pool forgets it. */
   private lost(r: Round, s: Slot): void {
+    if (!r.failure && workingFolderGone()) this.stop(r, lostWorkingFolderError('a probe fit worker could not start'));
     if (!r.failure) this.stop(r, new ResourceError(`a probe fit worker stopped unexpectedly while fitting unit ${s.busy} of ${r.n} (it ran out of memory, was stopped, or could not start); run again, or set PROBESCALE_FIT_THREADS=1 to fit on one thread.`));
     s.busy = -1;
     this.slots.splice(this.slots.indexOf(s), 1);

@@ -12,13 +12,13 @@ import { readProbeSettings } from '../settingKeys';
  * refused while a job runs (it may be reading them). Returns what was removed, or undefined when
  * nothing was.
  */
-export async function clearCache(services: Pick<Services, 'jobs' | 'log' | 'cacheDir'>, graphDir = defaultGraphCacheDir()): Promise<{ features?: CacheUsage; graphs: GraphCacheUsage } | undefined> {
+export async function clearCache(services: Pick<Services, 'jobs' | 'log' | 'cacheDir'>, graphDir = defaultGraphCacheDir()): Promise<{ features?: CacheUsage; graphs?: GraphCacheUsage } | undefined> {
   requireIdle(services.jobs);
   const featureDir = readProbeSettings(undefined, services.cacheDir).settings.cacheDir;
   const features = featureDir === null ? undefined : featureCacheUsage(featureDir);
-  const graphs = graphCacheUsage(graphDir);
-  const freed = (features?.bytes ?? 0) + graphs.heldOnly;
-  if ((features?.bytes ?? 0) + graphs.bytes === 0) {
+  const graphs = graphDir === null ? undefined : graphCacheUsage(graphDir);
+  const freed = (features?.bytes ?? 0) + (graphs?.heldOnly ?? 0);
+  if ((features?.bytes ?? 0) + (graphs?.bytes ?? 0) === 0) {
     void vscode.window.showInformationMessage(`ProbeScale: the caches are empty${features ? '' : ' (the feature cache is off: setting probescale.noCache)'}.`);
     return undefined;
   }
@@ -27,8 +27,8 @@ export async function clearCache(services: Pick<Services, 'jobs' | 'log' | 'cach
   const choice = await vscode.window.showWarningMessage(`Clear ProbeScale's caches? This frees ${diskBytes(freed)}.`, { modal: true, detail }, clear);
   if (choice !== clear) return undefined;
   requireIdle(services.jobs);
-  const removed = { features: featureDir === null ? undefined : clearFeatureCache(featureDir), graphs: clearGraphCache(graphDir) };
+  const removed = { features: featureDir === null ? undefined : clearFeatureCache(featureDir), graphs: graphDir === null ? undefined : clearGraphCache(graphDir) };
   for (const line of describeCleared(removed.features, removed.graphs)) services.log.info(line);
-  void vscode.window.showInformationMessage(`ProbeScale: freed ${diskBytes((removed.features?.bytes ?? 0) + removed.graphs.heldOnly)} (details in the log).`);
+  void vscode.window.showInformationMessage(`ProbeScale: freed ${diskBytes((removed.features?.bytes ?? 0) + (removed.graphs?.heldOnly ?? 0))} (details in the log).`);
   return removed;
 }

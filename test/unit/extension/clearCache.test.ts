@@ -49,7 +49,7 @@ test('asks with both folders and what clearing frees, clears on Clear, keeps eve
   shown = stub({}, 'Clear');
   const removed = await clearCache(services(storage), graphs);
   assert.deepEqual(removed?.features, { dir: storage, entries: 2, bytes: 2000 });
-  assert.equal(removed?.graphs.graphs, 1);
+  assert.equal(removed?.graphs?.graphs, 1);
   assert.deepEqual(fs.readdirSync(storage), ['other.txt']);
   assert.deepEqual(fs.readdirSync(graphs), []);
   assert.equal(shown[1].text, 'ProbeScale: freed 3.0 kB (details in the log).');
@@ -72,7 +72,7 @@ test('clears the folder probescale.cacheDir names; with noCache only the graphs;
   const shown = stub({ noCache: true }, 'Clear');
   const removed = await clearCache(services(storage), graphs);
   assert.equal(removed?.features, undefined);
-  assert.equal(removed?.graphs.heldOnly, 30);
+  assert.equal(removed?.graphs?.heldOnly, 30);
   assert.match(shown[0].detail ?? '', /^feature cache: off\n/);
   assert.equal(fs.readdirSync(storage).length, 1, 'the feature cache is off: its folder is not touched');
   stub({}, 'Clear');

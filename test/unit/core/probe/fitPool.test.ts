@@ -222,3 +222,20 @@ test('under ulimit -n a pool starts only the fit workers the free descriptors le
   assert.equal(r.status, 0, r.stderr);
   assert.ok(Number(r.stdout) >= 0 && Number(r.stdout) <= 12, `under ulimit -n 64 a process has room for few workers (${r.stdout.trim()})`);
 });
+
+test('a fit worker that cannot start because the working folder was deleted while the job ran says so', () => {
+  // Before: "a probe fit worker stopped unexpectedly … (it ran out of memory, was stopped, or could
+  // not start); run again", which no rerun from that folder could fix.
+  const gone = tempDir('ps-fitpool-cwd-');
+  const code = `const { FitPool, liveFitWorkers } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'core', 'probe', 'fitPool.js'))});
+    process.chdir(${JSON.stringify(gone)});
+    const pool = new FitPool(2);
+    require('node:fs').rmdirSync(${JSON.stringify(gone)});
+    try { pool.map('layerRow', 4, (i) => i, (x) => x * 10); console.log('ran'); } catch (e) { console.log(e.name + ' ' + e.code + ': ' + e.message); }
+    pool.close().then(() => console.log('live ' + liveFitWorkers()));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0], /^ResourceError resource: a probe fit worker could not start: the current folder no longer exists \(it was deleted, and Node starts its worker threads in it\)/);
+  assert.equal(lines.at(-1), 'live 0');
+});
