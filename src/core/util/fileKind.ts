@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { NAME_MAX } from './names';
 
 /**
  * Why `file` is not a regular file that can be read, as a phrase ("is a folder", "is a symbolic link that
@@ -12,8 +13,14 @@ export function notAFile(file: string): string | undefined {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return 'is a symbolic link that leads back to itself through a loop of links';
-    const link = fs.lstatSync(file, { throwIfNoEntry: false });
-    if (link?.isSymbolicLink()) return `is a symbolic link to ${fs.readlinkSync(file)}, which does not exist`;
+    const tooLong = `a name too long for the file system (at most ${NAME_MAX} bytes in a name, 4096 in a path)`;
+    let link: fs.Stats | undefined;
+    try {
+      link = fs.lstatSync(file, { throwIfNoEntry: false });
+    } catch {
+      return code === 'ENAMETOOLONG' ? `has ${tooLong}` : `cannot be opened (${code})`;
+    }
+    if (link?.isSymbolicLink()) return `is a symbolic link to ${fs.readlinkSync(file)}, which ${code === 'ENAMETOOLONG' ? `has ${tooLong}` : 'does not exist'}`;
     return link ? `cannot be opened (${code})` : 'does not exist';
   }
   if (st.isFile()) return undefined;
@@ -23,9 +30,17 @@ export function notAFile(file: string): string | undefined {
   return 'is a device, not a file';
 }
 
-/** True when something is at `file`, even a link that cannot be followed (where `fs.existsSync` says false). */
+/**
+ * True when something is at `file`, even a link that cannot be followed (where `fs.existsSync` says
+ * false), or when the path cannot be looked at (a name too long, a folder on the way without
+ * permission): notAFile then says why, where Node's raw error was shown before.
+ */
 export function somethingAt(file: string): boolean {
-  return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  try {
+    return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 /** `length` bytes of `file` from byte `start` (fewer when the file ends first: the rest stays zero). */

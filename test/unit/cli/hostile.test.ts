@@ -261,6 +261,19 @@ const cases: Case[] = [
   { name: 'latin-1 data', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'l1.csv', Buffer.from('text,label\ncaf\xe9,a\nab,b\n', 'latin1'))}` : a)), code: 1, stderr: /is not valid UTF-8: byte 0xe9 at offset 14 \(line 2\); it looks like latin-1/ },
   { name: 'a single file too small to split', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'two.csv', Buffer.from('text,label\nab,a\ncd,b\n'))}` : a)), code: 1, stderr: /too few to hold out 20% of each label for testing \(each of its 2 labels is split on its own, and the largest has 1 row\)\. Add rows, or give a folder with train and test files\./, after: (_d, r) => assert.doesNotMatch(r.stderr, /test fraction/) },
   // The command line itself
+  // Before: "Error: ENAMETOOLONG: name too long, lstat '…'", Node's words for either.
+  { name: '--task a path whose name is 300 bytes', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${path.join(d, 'a'.repeat(300))}` : a)), code: 1, stderr: /task "s": .*a{300} has a name too long for the file system \(at most 255 bytes in a name, 4096 in a path\)\. Pass a folder/ },
+  {
+    name: 'a train file that links to a name of 300 bytes',
+    args: (d) => {
+      const task = copyTask(d);
+      fs.rmSync(path.join(task, 'train.jsonl'));
+      fs.symlinkSync(path.join(d, 'b'.repeat(300)), path.join(task, 'train.jsonl'));
+      return probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${task}` : a));
+    },
+    code: 1,
+    stderr: /train\.jsonl is a symbolic link to .*b{300}, which has a name too long for the file system/,
+  },
   { name: 'no arguments', args: () => [], code: 1, stderr: /no command given\.\nusage:/ },
   // Seventh session: a hostile pass over prune, eval, probe and their options.
   { name: '--onnx a folder', args: () => probe(fixture('tiny-bert'), '--onnx', 'onnx'), code: 1, stderr: /--onnx onnx: .*onnx is a folder; name the graph file in it, e\.g\. --onnx onnx\/model\.onnx/ },
