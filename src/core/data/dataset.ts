@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, badValue, DatasetError } from '../errors';
-import { notAFile, somethingAt } from '../util/fileKind';
+import { notAFile, orAdvice, somethingAt, unreadableFolder } from '../util/fileKind';
 import { isDecimal } from '../util/decimal';
 import { Example, Row } from './rows';
 import { Pairing, readFolderSplits, requireTwoClasses, sortLabels, splitOneFile, Splits } from './splits';
@@ -107,9 +107,11 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
   if (stat === null) {
     const why = somethingAt(source) ? (notAFile(source) ?? 'cannot be read') : 'does not exist';
     throw new DatasetError(
-      `task "${name}": ${source} ${why}. Pass a folder with train and test files (.jsonl, .csv or .tsv) or a single such file.`,
+      `task "${name}": ${source} ${orAdvice(why, '. Pass a folder with train and test files (.jsonl, .csv or .tsv) or a single such file')}.`,
     );
   }
+  const locked = stat.isDirectory() ? unreadableFolder(source) : undefined;
+  if (locked) throw new DatasetError(`task "${name}": ${source} ${locked}.`);
   const split = stat.isDirectory() ? await readFolderSplits(source, opts) : await splitOneFile(source, testFraction, seed, opts);
   return taskData(name, source, split, opts);
 }

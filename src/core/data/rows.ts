@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { CsvError as StreamCsvError } from 'csv-parse';
 import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import { DatasetError } from '../errors';
-import { notAFile } from '../util/fileKind';
+import { notAFile, orAdvice } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
 
 /** One labelled example. */
@@ -33,7 +33,7 @@ export async function openTaskFile(file: string): Promise<{ ext: TaskFileType; b
   }
   // A folder, a pipe (reading it waits for a writer, for ever) or a link that loops: say which, before reading.
   const bad = notAFile(file);
-  if (bad) throw new DatasetError(`${file} ${bad}. Put the examples in a plain ${ext} file there.`);
+  if (bad) throw new DatasetError(`${file} ${orAdvice(bad, `. Put the examples in a plain ${ext} file there`)}.`);
   const before = await fs.promises.stat(file).catch((e: Error) => {
     throw cannotRead(file, e);
   });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as transformers from '@huggingface/transformers';
 import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 import { readUtf8 } from '../util/textFile';
+import { notAFile, somethingAt } from '../util/fileKind';
 
 /** A right-padded batch ready for an ONNX encoder (`input_ids`, `attention_mask`, `token_type_ids`), row-major `[batchSize, seqLen]`. */
 export interface EncodedBatch {
@@ -156,11 +157,12 @@ function requireTokenizerFolder(dir: string, maxLength: number): void {
     throw new BadInputError(`model folder not found: ${dir}. Pass the folder that holds tokenizer.json and config.json.`);
   }
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
-    if (!fs.existsSync(path.join(dir, f))) {
-      throw new BadInputError(
-        `${path.join(dir, f)} is missing. Save the tokenizer with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`,
-      );
+    const file = path.join(dir, f);
+    if (!somethingAt(file)) {
+      throw new BadInputError(`${file} is missing. Save the tokenizer with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
     }
+    const bad = notAFile(file);
+    if (bad) throw new BadInputError(`${file} ${bad}.`);
   }
 }
 

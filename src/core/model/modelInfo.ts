@@ -14,7 +14,7 @@ import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
 import { findWordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import type { ParamCounts } from '../../shared/params';
 import { LAYER_COUNT_KEYS } from './layerCount';
-import { notAFile, somethingAt } from '../util/fileKind';
+import { notAFile, orAdvice, somethingAt, unreadableFolder } from '../util/fileKind';
 import { checkExportMatchesWeights } from './agreement';
 import { repeatedKeys, type RepeatedKey } from '../util/jsonKeys';
 import { shortName } from '../../shared/bounded';
@@ -92,10 +92,13 @@ export function readConfig(dir: string): Record<string, unknown> {
  */
 export function readConfigFile(dir: string): { config: Record<string, unknown>; warnings: string[] } {
   const file = path.join(dir, 'config.json');
+  // First: a folder this user may not enter (or one above it) does not "exist" for existsSync.
+  const locked = unreadableFolder(dir);
+  if (locked) throw new BadInputError(`the model folder ${dir} ${locked}.`);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new BadInputError(`model folder not found: ${dir}. Pass a folder holding config.json, tokenizer files and onnx/model.onnx or model.safetensors.`);
   if (!somethingAt(file)) throw new BadInputError(`${dir} has no config.json; pass a Hugging Face style model folder (config.json, tokenizer.json, onnx/model.onnx or model.safetensors).`);
   const bad = notAFile(file);
-  if (bad) throw new BadInputError(`${file} ${bad}; put the model's config.json there.`);
+  if (bad) throw new BadInputError(`${file} ${orAdvice(bad, "; put the model's config.json there")}.`);
   let json: unknown;
   let text: string;
   try {
@@ -144,7 +147,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
       if (!somethingAt(f)) continue;
       const bad = notAFile(f);
       // Not a BadInputError: that would make resolveEncoderGraph fall back to the safetensors as if there were no export.
-      if (bad) throw new OnnxParseError(`${f} ${bad}; put the model's ONNX export there, or remove it${hasSafetensors(dir) ? ' to build the graph from the safetensors weights' : ''}.`);
+      if (bad) throw new OnnxParseError(`${f} ${orAdvice(bad, `; put the model's ONNX export there, or remove it${hasSafetensors(dir) ? ' to build the graph from the safetensors weights' : ''}`)}.`);
       return f;
     }
   }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
 import { layerCountKey } from './layerCount';
-import { notAFile } from '../util/fileKind';
+import { notAFile, orAdvice } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
 
 /** Parsed header of a safetensors file. Offsets `begin`/`end` are relative to `dataOffset`. */
@@ -28,7 +28,7 @@ const COPY_CHUNK = 4 << 20;
 /** Reads and validates the header of a safetensors file without reading tensor data. */
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
   const bad = notAFile(file);
-  if (bad) throw new BadInputError(`${file} ${bad}; put the model's safetensors weights there (download or copy them again).`);
+  if (bad) throw new BadInputError(`${file} ${orAdvice(bad, "; put the model's safetensors weights there (download or copy them again)")}.`);
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;

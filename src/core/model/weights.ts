@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError } from '../errors';
 import { readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
-import { notAFile, somethingAt } from '../util/fileKind';
+import { notAFile, orAdvice, somethingAt } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
 import { readUtf8 } from '../util/textFile';
 
@@ -63,7 +63,7 @@ export function openWeights(dir: string): WeightSet {
 
 function readIndex(file: string): Record<string, string> {
   const bad = notAFile(file);
-  if (bad) throw new BadInputError(`${file} ${bad}; download the model's ${INDEX_FILE} again.`);
+  if (bad) throw new BadInputError(`${file} ${orAdvice(bad, `; download the model's ${INDEX_FILE} again`)}.`);
   let json: unknown;
   const text = readUtf8(file);
   try {

@@ -13,6 +13,7 @@ export function notAFile(file: string): string | undefined {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return 'is a symbolic link that leads back to itself through a loop of links';
+    if (code === 'EACCES' || code === 'EPERM') return `is in a folder this user may not enter (permission denied); ${GRANT}`;
     const tooLong = `a name too long for the file system (at most ${NAME_MAX} bytes in a name, 4096 in a path)`;
     let link: fs.Stats | undefined;
     try {
@@ -23,11 +24,39 @@ export function notAFile(file: string): string | undefined {
     if (link?.isSymbolicLink()) return `is a symbolic link to ${fs.readlinkSync(file)}, which ${code === 'ENAMETOOLONG' ? `has ${tooLong}` : 'does not exist'}`;
     return link ? `cannot be opened (${code})` : 'does not exist';
   }
-  if (st.isFile()) return undefined;
+  if (st.isFile()) return denied(file, fs.constants.R_OK) ? `cannot be read by this user (permission denied); ${GRANT}` : undefined;
   if (st.isDirectory()) return 'is a folder, not a file';
   if (st.isFIFO()) return 'is a named pipe, not a file (reading it would wait for a writer)';
   if (st.isSocket()) return 'is a socket, not a file';
   return 'is a device, not a file';
+}
+
+/** The advice of every permission-denied phrase here, which ends it: a caller's own advice (orAdvice) would not help. */
+const GRANT = 'give yourself permission (chmod u+r on files, u+rx on each folder on the way) or run as a user who has it';
+
+/** `${bad}${advice}`, or `bad` alone where it is a permission problem and carries its own advice. */
+export function orAdvice(bad: string, advice: string): string {
+  return bad.endsWith(GRANT) ? bad : `${bad}${advice}`;
+}
+
+/** Whether this user lacks `mode` (fs.constants.R_OK, X_OK) on `p` by its permissions; false for any other failure, which the read itself names. */
+function denied(p: string, mode: number): boolean {
+  try {
+    fs.accessSync(p, mode);
+    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM';
+  }
+}
+
+/**
+ * Why this user cannot list and enter the folder `dir`, as a phrase, or undefined when it can. Checked
+ * before looking for files in it: a lookup in a folder that cannot be entered fails for every name
+ * alike, so "no config.json" or "several train files" would be said where permission is the problem.
+ */
+export function unreadableFolder(dir: string): string | undefined {
+  return denied(dir, fs.constants.R_OK | fs.constants.X_OK) ? `cannot be read by this user (permission denied); ${GRANT}` : undefined;
 }
 
 /**
