@@ -6,18 +6,29 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ModelInfo } from '../model/modelInfo';
+import { graphBase, ModelInfo } from '../model/modelInfo';
 import { diskBytes, freeBytes } from '../util/diskErrors';
 import { TOKENIZER_FILES } from './files';
 
 const MARGIN = 1.1;
 const FIXED_MARGIN = 1_000_000;
-const VARIANT_SUFFIX = /^(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/;
+const VARIANT_SUFFIX = /(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/;
 
 /** The ONNX variants of the encoder graph (model.onnx, model_quantized.onnx, …) beside it, by file name. */
 export function graphVariants(onnxFile: string): string[] {
-  const base = path.basename(onnxFile).replace(/(_quantized|_int8|_uint8|_fp16|_q4)?\.onnx$/, '');
-  return fs.readdirSync(path.dirname(onnxFile)).filter((f) => f.startsWith(base) && VARIANT_SUFFIX.test(f.slice(base.length)));
+  const base = path.basename(onnxFile).replace(VARIANT_SUFFIX, '');
+  return fs.readdirSync(path.dirname(onnxFile)).filter((f) => f.startsWith(base) && new RegExp(`^${VARIANT_SUFFIX.source}`).test(f.slice(base.length)));
+}
+
+/**
+ * The name a pruned variant of the source's graph gets in the output folder: transformers.js's name
+ * for that variant (model.onnx, model_quantized.onnx, encoder_model.onnx for T5), whatever the source
+ * called it. A graph chosen with --onnx (optimum's model_O1.onnx, sentence-transformers'
+ * model_qint8_avx512.onnx) was written under its own name, which neither transformers.js nor
+ * ProbeScale opens without being told it, and its classifiers held a copy of the weights each.
+ */
+export function committedGraphName(sourceVariant: string, architecture: string): string {
+  return `${graphBase(architecture)}${VARIANT_SUFFIX.exec(sourceVariant)?.[1] ?? ''}.onnx`;
 }
 
 export interface OutputBound {

@@ -14,7 +14,7 @@ import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
 import { keptParams } from '../../shared/params';
 import { copyTokenizerFiles } from './files';
-import { graphVariants } from './outputSize';
+import { committedGraphName, graphVariants } from './outputSize';
 
 /**
  * Fills `dir` with the pruned model: config.json (new layer count + a probescale section),
@@ -41,9 +41,10 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
   for (const v of graphVariants(info.onnxFile)) {
     throwIfAborted(ctx.signal);
     stage(ctx, 'prune', `pruning ${v}`);
-    writePrunedOnnx(path.join(srcOnnxDir, v), path.join(onnxDir, v), kept, ctx.signal);
-    files.push(`onnx/${v}`);
-    if (fs.existsSync(path.join(onnxDir, `${v}_data`))) files.push(`onnx/${v}_data`);
+    const name = committedGraphName(v, info.architecture);
+    writePrunedOnnx(path.join(srcOnnxDir, v), path.join(onnxDir, name), kept, ctx.signal);
+    files.push(`onnx/${name}`);
+    if (fs.existsSync(path.join(onnxDir, `${name}_data`))) files.push(`onnx/${name}_data`);
   }
   const st = path.join(info.dir, 'model.safetensors');
   if (fs.existsSync(st)) {

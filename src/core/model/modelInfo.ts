@@ -121,6 +121,11 @@ function repeatedKeyWarning(file: string, r: RepeatedKey): string[] {
   return [`${file} gives ${name} ${r.values.length === 2 ? 'twice' : `${r.values.length} times`}: ${shown.join(', then ')}; the last (${shown[shown.length - 1]}) is used, as transformers reads it. Remove the other${r.values.length === 2 ? '' : 's'} from config.json if the last is not what you meant.`];
 }
 
+/** The file name transformers.js loads an encoder graph from, without `.onnx` and variant suffix: T5's encoder is `encoder_model`. */
+export function graphBase(architecture: string): 'model' | 'encoder_model' {
+  return architecture.includes('t5') ? 'encoder_model' : 'model';
+}
+
 /** JSON text with object keys sorted, so that two objects with the same entries in another order read as the same value. */
 function sortedJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
@@ -137,7 +142,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
     if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);
     return f;
   }
-  const base = String(config.model_type ?? '').includes('t5') ? 'encoder_model' : 'model';
+  const base = graphBase(String(config.model_type ?? ''));
   const dtype = opts.dtype ?? (opts.quantized ? undefined : 'fp32');
   const reason = dtype ? REFUSED[dtype] : undefined;
   if (dtype && reason) throw new UnsupportedModelError(`{{dtype}} ${dtype} (${base}${DTYPE_SUFFIX[dtype]}.onnx): not supported, ${reason}. Use {{dtype}} fp32, q8, int8 or uint8.`);

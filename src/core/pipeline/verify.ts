@@ -14,6 +14,7 @@ import { throwIfAborted } from '../errors';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { TaskData } from '../data/dataset';
 import { ModelInfo } from '../model/modelInfo';
+import { committedGraphName } from '../commit/outputSize';
 import { openSession } from '../runtime/session';
 import { Measured, TaskSplit, scoreOf } from './measure';
 
@@ -270,7 +271,7 @@ export async function verifyCommitted(out: string, info: ModelInfo, splits: Task
   const quantized = await verifyQuantized(out, splits, perTask, settings, ctx);
   const texts = splits.flatMap((s) => s.task.test.map((e) => e.text)).slice(0, 64);
   const sequential = info.params.total > PAIRED_TIMING_MAX_PARAMS;
-  const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', path.basename(info.onnxFile)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, sequential, budgetMs: TIMING_BUDGET_SHARE * extractSeconds * 1000, signal: ctx.signal, log: ctx.log });
+  const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', committedGraphName(path.basename(info.onnxFile), info.architecture)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, sequential, budgetMs: TIMING_BUDGET_SHARE * extractSeconds * 1000, signal: ctx.signal, log: ctx.log });
   const ideal = idealSpeedup(info, winner.kept, t.seqLen, compensated);
   return {
     loadedFrom: out,
