@@ -53,14 +53,14 @@ export function referencingGraph(model: OnnxModel, edit: GraphEdit = { nodes: mo
  * own names. Files that really are in the graph's folder keep their names.
  */
 function realFiles(model: OnnxModel, file: string): { dir: string; graph: string; names: Map<string, string> } {
-  const realGraph = fs.realpathSync(file);
+  const realGraph = realPath(file);
   const dir = path.dirname(realGraph);
   const names = new Map<string, string>();
   for (const t of model.initializers.values()) {
     const location = t.external?.location;
     if (location === undefined || names.has(location)) continue;
     const target = path.join(model.baseDir!, location);
-    const real = fs.existsSync(target) ? fs.realpathSync(target) : target;
+    const real = realPath(target);
     if (path.dirname(real) !== dir) {
       throw new UnsupportedModelError(
         `${file} and its external data file ${target} lead to different folders (${dir} and ${path.dirname(real)}, through symbolic links); ONNX Runtime reads external data only from the folder its graph file is really in. Copy the model's files into one folder (huggingface-cli download --local-dir DIR does).`,
@@ -69,4 +69,13 @@ function realFiles(model: OnnxModel, file: string): { dir: string; graph: string
     names.set(location, path.basename(real));
   }
   return { dir, graph: path.basename(realGraph), names };
+}
+
+/** `p` through its symbolic links; `p` itself where it cannot be resolved (gone: ONNX Runtime then says which file is missing). */
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
 }
