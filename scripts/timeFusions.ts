@@ -51,7 +51,7 @@ function fuseSkipLayerNorm(m: OnnxModel, out: string, epsilon: number): number {
 }
 
 /** Each block's Q, K, V MatMul+Add … merge Reshape becomes one Attention over concatenated weights. */
-function fuseAttention(m: OnnxModel, out: string, headSize: number): number {
+export function fuseAttention(m: OnnxModel, out: string, headSize: number): number {
   const byName = new Map(m.nodes.map((n) => [n.name, n]));
   const drop = new Set<OnnxNode>();
   const before = new Map<OnnxNode, NodeRef[]>();
@@ -100,4 +100,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+if (require.main === module) void main();
