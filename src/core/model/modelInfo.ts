@@ -140,6 +140,8 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
     const f = path.resolve(dir, opts.onnx);
     if (!fs.existsSync(f)) throw badValue('onnx', opts.onnx, `no such file (looked for ${f}).`);
     if (fs.statSync(f).isDirectory()) throw badValue('onnx', opts.onnx, `${f} is a folder; name the graph file in it, e.g. {{onnx}} ${path.join(opts.onnx, 'model.onnx')}.`);
+    const bad = notAFile(f);
+    if (bad) throw new OnnxParseError(`${f} ${bad}.`);
     return f;
   }
   const base = graphBase(String(config.model_type ?? ''));

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OnnxParseError } from '../errors';
 import { DataType, OnnxInitializer, OnnxModel } from './model';
+import { lfsPointer } from '../util/fileKind';
 
 const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2, [DataType.DOUBLE]: 8, 16: 2 };
 
@@ -52,6 +53,10 @@ export function checkExternalData(model: OnnxModel): void {
       sizes.set(file, (size = fs.statSync(file).size));
     }
     const end = ext.offset + tensorByteLength(t);
-    if (end > size) throw new OnnxParseError(`${where} needs bytes up to ${end} of ${ext.location}, which has ${size} bytes: the data file is truncated or does not belong to this graph; download or export it again.`);
+    if (end > size) {
+      const lfs = lfsPointer(file, size);
+      if (lfs) throw new OnnxParseError(`${where}: its data file ${file} ${lfs}.`);
+      throw new OnnxParseError(`${where} needs bytes up to ${end} of ${ext.location}, which has ${size} bytes: the data file is truncated or does not belong to this graph; download or export it again.`);
+    }
   }
 }

@@ -24,7 +24,7 @@ export function notAFile(file: string): string | undefined {
     if (link?.isSymbolicLink()) return `is a symbolic link to ${fs.readlinkSync(file)}, which ${code === 'ENAMETOOLONG' ? `has ${tooLong}` : 'does not exist'}`;
     return link ? `cannot be opened (${code})` : 'does not exist';
   }
-  if (st.isFile()) return denied(file, fs.constants.R_OK) ? `cannot be read by this user (permission denied); ${GRANT}` : undefined;
+  if (st.isFile()) return denied(file, fs.constants.R_OK) ? `cannot be read by this user (permission denied); ${GRANT}` : lfsPointer(file, st.size);
   if (st.isDirectory()) return 'is a folder, not a file';
   if (st.isFIFO()) return 'is a named pipe, not a file (reading it would wait for a writer)';
   if (st.isSocket()) return 'is a socket, not a file';
@@ -34,9 +34,32 @@ export function notAFile(file: string): string | undefined {
 /** The advice of every permission-denied phrase here, which ends it: a caller's own advice (orAdvice) would not help. */
 const GRANT = 'give yourself permission (chmod u+r on files, u+rx on each folder on the way) or run as a user who has it';
 
-/** `${bad}${advice}`, or `bad` alone where it is a permission problem and carries its own advice. */
+/** The advice of the Git LFS phrase, which ends it. */
+const LFS_ADVICE = 'the folder was cloned without Git LFS: run `git lfs install && git lfs pull` in the repository, or download it with huggingface-cli download';
+
+/** `${bad}${advice}`, or `bad` alone where it carries its own advice (a permission problem, a Git LFS pointer). */
 export function orAdvice(bad: string, advice: string): string {
-  return bad.endsWith(GRANT) ? bad : `${bad}${advice}`;
+  return bad.endsWith(GRANT) || bad.endsWith(LFS_ADVICE) ? bad : `${bad}${advice}`;
+}
+
+/**
+ * Why `file` (a regular file of `size` bytes) is a Git LFS pointer rather than the file it names,
+ * as a phrase, or undefined. A repository cloned without Git LFS holds a 130-byte text in place of
+ * each large file ("version https://git-lfs.github.com/spec/v1 … size N"), which each reader
+ * refused in its own words ("unsupported wire type 6", "header length 2336927755350992246 exceeds
+ * the file"). Only the first bytes of a small file are read.
+ */
+export function lfsPointer(file: string, size = fs.statSync(file).size): string | undefined {
+  if (size === 0 || size > 1024) return undefined;
+  let head: string;
+  try {
+    head = readRange(file, 0, size).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  if (!head.startsWith('version https://git-lfs.github.com/spec/')) return undefined;
+  const named = /^size (\d+)$/m.exec(head);
+  return `is a Git LFS pointer (${size} bytes standing for ${named ? `a file of ${Number(named[1]).toLocaleString('en-US')} bytes` : 'a larger file'}), not the file itself; ${LFS_ADVICE}`;
 }
 
 /** Whether this user lacks `mode` (fs.constants.R_OK, X_OK) on `p` by its permissions; false for any other failure, which the read itself names. */

@@ -21,6 +21,8 @@ function withoutTelemetryOptOut(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const sentlen = path.join(tasksDir, 'sentlen');
+/** What a clone without Git LFS holds in place of a large file. */
+const LFS_POINTER = 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 667048\n';
 const LIMITS = ['--limit-train', '40', '--limit-test', '10', '--c', '1', '--no-cache', '-q'];
 
 interface Case {
@@ -261,6 +263,40 @@ const cases: Case[] = [
   { name: 'latin-1 data', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'l1.csv', Buffer.from('text,label\ncaf\xe9,a\nab,b\n', 'latin1'))}` : a)), code: 1, stderr: /is not valid UTF-8: byte 0xe9 at offset 14 \(line 2\); it looks like latin-1/ },
   { name: 'a single file too small to split', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'two.csv', Buffer.from('text,label\nab,a\ncd,b\n'))}` : a)), code: 1, stderr: /too few to hold out 20% of each label for testing \(each of its 2 labels is split on its own, and the largest has 1 row\)\. Add rows, or give a folder with train and test files\./, after: (_d, r) => assert.doesNotMatch(r.stderr, /test fraction/) },
   // The command line itself
+  // A repository cloned without Git LFS: each large file is a small text naming it. Before, each
+  // reader refused it in its own words ("unsupported wire type 6", "header length 2336927755350992246").
+  ...(['onnx/model.onnx', 'tokenizer.json'] as const).map((file) => ({
+    name: `${file} a Git LFS pointer`,
+    args: (d: string) => {
+      const m = copyModel(d);
+      fs.writeFileSync(path.join(m, file), LFS_POINTER);
+      return probe(m);
+    },
+    code: 1,
+    stderr: new RegExp(`${file.replace('.', '\\.')} is a Git LFS pointer \\(131 bytes standing for a file of 667,048 bytes\\), not the file itself; the folder was cloned without Git LFS: run \`git lfs install && git lfs pull\` in the repository`),
+  })),
+  { name: 'model.safetensors a Git LFS pointer (no ONNX export)', args: (d) => (fs.writeFileSync(path.join(safetensorsOnly(d), 'model.safetensors'), LFS_POINTER), probe(path.join(d, 'tiny-bert'))), code: 1, stderr: /model\.safetensors is a Git LFS pointer/ },
+  {
+    name: 'model.onnx_data a Git LFS pointer',
+    args: (d) => {
+      const m = copyModel(d);
+      externalize(fixture('tiny-bert', 'onnx', 'model.onnx'), path.join(m, 'onnx'));
+      fs.writeFileSync(path.join(m, 'onnx', 'model.onnx_data'), LFS_POINTER);
+      return probe(m);
+    },
+    code: 1,
+    stderr: /its data file .*model\.onnx_data is a Git LFS pointer/,
+  },
+  {
+    name: 'a train file that is a Git LFS pointer',
+    args: (d) => {
+      const task = copyTask(d);
+      fs.writeFileSync(path.join(task, 'train.jsonl'), LFS_POINTER);
+      return probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${task}` : a));
+    },
+    code: 1,
+    stderr: /train\.jsonl is a Git LFS pointer/,
+  },
   // Before: "Error: ENAMETOOLONG: name too long, lstat '…'", Node's words for either.
   { name: '--task a path whose name is 300 bytes', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${path.join(d, 'a'.repeat(300))}` : a)), code: 1, stderr: /task "s": .*a{300} has a name too long for the file system \(at most 255 bytes in a name, 4096 in a path\)\. Pass a folder/ },
   {
