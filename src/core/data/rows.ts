@@ -25,11 +25,43 @@ export interface Row extends Example {
 export const EXTENSIONS = ['jsonl', 'csv', 'tsv'] as const;
 export type TaskFileType = (typeof EXTENSIONS)[number];
 
+/**
+ * What to do with data in a Hugging Face datasets format that is not read here, as a sentence
+ * ('' for anything else): Parquet, as the Hub serves datasets (`data/train-00000-of-00001.parquet`),
+ * and the Arrow folders `save_to_disk` writes (`dataset_dict.json`, `train/data-*.arrow`). Each gets
+ * the Python line that writes JSON lines (columns text, label and, for pairs, text_pair), which is.
+ */
+const COLUMNS = ' The rows need the columns text and label (and text_pair for pairs): rename others first.';
+
+export function datasetsHint(file: string, split = 'train'): string {
+  const q = (p: string) => JSON.stringify(p).slice(1, -1).replace(/'/g, "\\'");
+  if (path.extname(file).toLowerCase() === '.parquet') {
+    return ` Parquet is not read; write it as JSON lines: python -c "import pandas as pd; pd.read_parquet('${q(file)}').to_json('${q(file.replace(/\.parquet$/i, '.jsonl'))}', orient='records', lines=True)".${COLUMNS}`;
+  }
+  if (path.extname(file).toLowerCase() === '.arrow') return ` Arrow files of datasets' save_to_disk are not read; pass the saved folder to see how to write it as JSON lines.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(file);
+  } catch {
+    return '';
+  }
+  if (names.includes('dataset_dict.json')) {
+    return ` It is a folder of datasets' save_to_disk (Arrow), which is not read; write each split as JSON lines: python -c "import os; from datasets import load_from_disk; d = load_from_disk('${q(file)}'); os.makedirs('${q(file)}-jsonl', exist_ok=True); [d[s].to_json('${q(file)}-jsonl/' + s + '.jsonl') for s in d]" and pass ${file}-jsonl.${COLUMNS}`;
+  }
+  const parquet = names.filter((n) => n.toLowerCase().startsWith(split) && n.toLowerCase().endsWith('.parquet')).sort();
+  if (parquet.length) {
+    const glob = parquet.length > 1 ? `sorted(glob.glob('${q(path.join(file, `${split}*.parquet`))}'))` : `['${q(path.join(file, parquet[0]))}']`;
+    return ` Its ${split} rows are Parquet (${parquet.slice(0, 2).join(', ')}${parquet.length > 2 ? ', …' : ''}), which is not read; write them as JSON lines: python -c "import glob, pandas as pd; pd.concat(map(pd.read_parquet, ${glob})).to_json('${q(path.join(file, `${split}.jsonl`))}', orient='records', lines=True)", and the same for test.${COLUMNS}`;
+  }
+  if (names.includes('data') && datasetsHint(path.join(file, 'data'), split)) return ` It has a data/ folder, as a dataset repository does: pass ${path.join(file, 'data')}.`;
+  return '';
+}
+
 /** The file's type by extension, once it is known to be a plain file; and its size and time before reading. */
 export async function openTaskFile(file: string): Promise<{ ext: TaskFileType; before: fs.Stats }> {
   const ext = path.extname(file).slice(1).toLowerCase();
   if (!(EXTENSIONS as readonly string[]).includes(ext)) {
-    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv or .tsv.`);
+    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv or .tsv.${datasetsHint(file)}`);
   }
   // A folder, a pipe (reading it waits for a writer, for ever) or a link that loops: say which, before reading.
   const bad = notAFile(file);

@@ -7,7 +7,7 @@ import { DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 import { somethingAt } from '../util/fileKind';
 import { diskBytes } from '../util/diskErrors';
-import { EXTENSIONS, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
+import { datasetsHint, EXTENSIONS, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
 import { streaming, streamRows } from './streamRows';
 
 type Limit = 'limitTrain' | 'limitTest';
@@ -282,7 +282,7 @@ function findSplitFile(dir: string, split: 'train' | 'test'): string {
     const near = fs.readdirSync(dir).filter((f) => f.toLowerCase().startsWith(`${split}.`));
     throw new DatasetError(
       `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv or ${split}.tsv there, or pass a single file to split it.` +
-        (near.length ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).` : ''),
+        (near.length ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).` : datasetsHint(dir, split)),
     );
   }
   if (found.length > 1) {

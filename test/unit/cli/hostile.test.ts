@@ -59,6 +59,16 @@ function copyTask(dir: string): string {
   return dst;
 }
 
+/** Empty files at the given paths under `dir/ds` (their names are all a case looks at); returns `dir/ds`. */
+function touch(dir: string, ...files: string[]): string {
+  const root = path.join(dir, 'ds');
+  for (const f of files) {
+    fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    fs.writeFileSync(path.join(root, f), '');
+  }
+  return root;
+}
+
 function patchConfig(model: string, patch: Record<string, unknown>): string {
   const file = path.join(model, 'config.json');
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...patch }));
@@ -297,6 +307,15 @@ const cases: Case[] = [
     code: 1,
     stderr: /train\.jsonl is a Git LFS pointer/,
   },
+  // Data as Hugging Face datasets keep it: before, "has no train file" or "unknown file type", with nothing on what to do.
+  ...(
+    [
+      ['a dataset repository\'s Parquet folder', (d: string) => touch(d, 'data/train-00000-of-00002.parquet', 'data/train-00001-of-00002.parquet', 'data/test-00000-of-00001.parquet') + '/data', /Its train rows are Parquet \(train-00000-of-00002\.parquet, train-00001-of-00002\.parquet\), which is not read; write them as JSON lines: python -c "import glob, pandas as pd; pd\.concat\(map\(pd\.read_parquet, sorted\(glob\.glob\('.*data\/train\*\.parquet'\)\)\)\)\.to_json\('.*data\/train\.jsonl', orient='records', lines=True\)", and the same for test\. The rows need the columns text and label/],
+      ['a dataset repository\'s root', (d: string) => touch(d, 'data/train-00000-of-00001.parquet'), /It has a data\/ folder, as a dataset repository does: pass .*\/data\./],
+      ['one Parquet file', (d: string) => touch(d, 'train.parquet') + '/train.parquet', /unknown file type "\.parquet"\. Use \.jsonl, \.csv or \.tsv\. Parquet is not read; write it as JSON lines: python -c "import pandas as pd; pd\.read_parquet\('.*train\.parquet'\)\.to_json\('.*train\.jsonl', orient='records', lines=True\)"\./],
+      ['a save_to_disk folder', (d: string) => touch(d, 'dataset_dict.json', 'train/data-00000-of-00001.arrow'), /It is a folder of datasets' save_to_disk \(Arrow\), which is not read; write each split as JSON lines: python -c "import os; from datasets import load_from_disk; .*" and pass .*-jsonl\./],
+    ] as const
+  ).map(([name, make, stderr]) => ({ name: `--task ${name}`, args: (d: string) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${make(d)}` : a)), code: 1, stderr })),
   // Before: "Error: ENAMETOOLONG: name too long, lstat '…'", Node's words for either.
   { name: '--task a path whose name is 300 bytes', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${path.join(d, 'a'.repeat(300))}` : a)), code: 1, stderr: /task "s": .*a{300} has a name too long for the file system \(at most 255 bytes in a name, 4096 in a path\)\. Pass a folder/ },
   {
