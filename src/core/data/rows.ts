@@ -291,16 +291,31 @@ function headerColumn(file: string, header: string[], col: string, delimiter: st
   return at.length ? at[0] : -1;
 }
 
+/** ` (its keys: "a", "b")` for a JSON line without an expected key: what the CSV header's "found:" says for a file of columns. */
+function keysOf(rec: Record<string, unknown>): string {
+  const keys = Object.keys(rec);
+  return keys.length ? ` (its keys: ${keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 8 ? ', …' : ''})` : '';
+}
+
+/** Where the row holds its text under a name datasets often use (GLUE's sentence, NLI's premise and hypothesis): which keys to rename. */
+function renameHint(rec: Record<string, unknown>): string {
+  const pairs = [['premise', 'hypothesis'], ['sentence1', 'sentence2'], ['question', 'sentence'], ['question1', 'question2']];
+  const pair = pairs.find(([a, b]) => typeof rec[a] === 'string' && typeof rec[b] === 'string');
+  if (pair) return `: rename "${pair[0]}" to "text" and "${pair[1]}" to "text_pair"`;
+  const single = ['sentence', 'content', 'review', 'document', 'body', 'tweet', 'comment', 'input'].find((k) => typeof rec[k] === 'string');
+  return single ? `: rename "${single}" to "text"` : '';
+}
+
 export function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
   const at = `${file}, line ${line}`;
   const text = rec.text;
-  if (text === undefined || text === null) throw new DatasetError(`${at}: missing "text". Every example needs a non-empty "text".`);
+  if (text === undefined || text === null) throw new DatasetError(`${at}: missing "text"${Object.hasOwn(rec, 'text') ? '' : keysOf(rec)}. Every example needs a non-empty "text"${renameHint(rec)}.`);
   if (typeof text !== 'string') throw new DatasetError(`${at}: "text" must be a string, got ${typeof text}.`);
   if (text.trim() === '') throw new DatasetError(`${at}: "text" is empty. Remove the row or fill in its text.`);
 
   const label = rec.label;
   if (label === undefined || label === null || (typeof label === 'string' && label.trim() === '')) {
-    throw new DatasetError(`${at}: missing "label". Every example needs a label (a string or a number).`);
+    throw new DatasetError(`${at}: missing "label"${Object.hasOwn(rec, 'label') ? '' : keysOf(rec)}. Every example needs a label (a string or a number).`);
   }
   if (typeof label === 'number' && !Number.isFinite(label)) throw new DatasetError(`${at}: "label" must be a finite number or a string.`);
   if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {

@@ -316,6 +316,14 @@ const cases: Case[] = [
       ['a save_to_disk folder', (d: string) => touch(d, 'dataset_dict.json', 'train/data-00000-of-00001.arrow'), /It is a folder of datasets' save_to_disk \(Arrow\), which is not read; write each split as JSON lines: python -c "import os; from datasets import load_from_disk; .*" and pass .*-jsonl\./],
     ] as const
   ).map(([name, make, stderr]) => ({ name: `--task ${name}`, args: (d: string) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${make(d)}` : a)), code: 1, stderr })),
+  // JSON lines with the text under another name, as datasets name it: before, only 'missing "text"'.
+  ...(
+    [
+      ['GLUE-style "sentence"', '{"sentence": "a good film", "label": 1, "idx": 0}\n{"sentence": "bad", "label": 0, "idx": 1}\n', /line 1: missing "text" \(its keys: "sentence", "label", "idx"\)\. Every example needs a non-empty "text": rename "sentence" to "text"\./],
+      ['NLI-style "premise" and "hypothesis"', '{"premise": "a", "hypothesis": "b", "label": 1}\n', /missing "text" \(its keys: "premise", "hypothesis", "label"\)\. Every example needs a non-empty "text": rename "premise" to "text" and "hypothesis" to "text_pair"\./],
+      ['"labels" for "label"', '{"text": "a", "labels": 1}\n', /missing "label" \(its keys: "text", "labels"\)\. Every example needs a label/],
+    ] as const
+  ).map(([name, body, stderr]) => ({ name: `JSON lines with ${name}`, args: (d: string) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'rows.jsonl', Buffer.from(body))}` : a)), code: 1, stderr })),
   // Before: "Error: ENAMETOOLONG: name too long, lstat '…'", Node's words for either.
   { name: '--task a path whose name is 300 bytes', args: (d) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${path.join(d, 'a'.repeat(300))}` : a)), code: 1, stderr: /task "s": .*a{300} has a name too long for the file system \(at most 255 bytes in a name, 4096 in a path\)\. Pass a folder/ },
   {
