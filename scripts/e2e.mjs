@@ -293,6 +293,8 @@ async function uiTests(chromium, port, workspace) {
       if (await entry.isVisible().catch(() => false)) await page.keyboard.press('Enter');
       const quick = page.locator('.quick-input-widget');
       await quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'spam' }).waitFor({ timeout: 30_000 });
+      // A dataset repository of Parquet shards (test/integration/workspace.ts) is offered under the repository's name.
+      await quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'hub-emails' }).waitFor({ timeout: 5_000 });
       for (const task of ['spam', 'sentlen']) {
         const row = quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: task });
         if ((await row.getAttribute('aria-checked')) !== 'true') {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { externalize as externalizeFile } from '../scripts/externalData';
+import { DatasetError } from '../src/core/errors';
 
 /** Tests run from the repository root (npm test does so); every fixture path is resolved from it. */
 export const repoRoot = process.cwd();
@@ -20,6 +21,18 @@ export function tempDir(prefix: string): string {
   if (made.push(dir) === 1) process.on('exit', () => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   return dir;
 }
+/** Asserts that `p` rejects with a DatasetError whose message holds every string and matches every pattern of `parts`. */
+export async function rejectsWith(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<void> {
+  await assert.rejects(p, (e: Error) => {
+    assert.ok(e instanceof DatasetError, `expected DatasetError, got ${e.name}: ${e.message}`);
+    for (const part of parts) {
+      if (typeof part === 'string') assert.ok(e.message.includes(part), `"${e.message}" lacks "${part}"`);
+      else assert.match(e.message, part);
+    }
+    return true;
+  });
+}
+
 export function fixture(...parts: string[]): string {
   return path.join(fixturesDir, ...parts);
 }

@@ -46,7 +46,7 @@ const USAGE = `usage:
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
   probescale cache    [--cache-dir DIR] [--clear]     (the feature cache's size; --clear removes its entries)
 
-PATH is a folder with train/test files (.jsonl, .csv, .tsv) or one file (split 80/20, stratified).
+PATH is a folder with train/test files (.jsonl, .csv, .tsv, .parquet; a dataset repository's data/ shards) or one file (split 80/20, stratified).
 Exit codes: 0 success, 1 bad input or out of a resource (memory, a limit), 2 internal error, 130 cancelled.`;
 
 export const OPTIONS = {

@@ -1,10 +1,11 @@
 /**
  * The workspace the extension tests open: copies of the tiny-bert and tiny-roberta fixtures and
- * two real tasks, with settings that keep probes and optimize runs to seconds. Shared by both launchers (test-electron and the
+ * two real tasks (and a dataset repository of Parquet shards made from one), with settings that keep probes and optimize runs to seconds. Shared by both launchers (test-electron and the
  * code-server route in scripts/e2e.mjs), which call it from the compiled out/ tree.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 
 export interface TestWorkspace {
   dir: string;
@@ -31,6 +32,19 @@ export function prepareWorkspace(dir: string, repoRoot: string): TestWorkspace {
     tasks[t] = path.join(dir, 'data', 'tasks', t);
     fs.mkdirSync(tasks[t], { recursive: true });
     for (const split of ['train.jsonl', 'test.jsonl']) fs.copyFileSync(path.join(repoRoot, 'data', 'tasks', t, split), path.join(tasks[t], split));
+  }
+  // A dataset repository as the Hub keeps one: README.md and data/{train,test}-00000-of-00001.parquet (spam's first rows, a ClassLabel).
+  const hub = path.join(dir, 'data', 'hub-emails');
+  fs.mkdirSync(path.join(hub, 'data'), { recursive: true });
+  fs.writeFileSync(path.join(hub, 'README.md'), '---\nlicense: apache-2.0\n---\n');
+  for (const split of ['train', 'test']) {
+    const rows = fs.readFileSync(path.join(repoRoot, 'data', 'tasks', 'spam', `${split}.jsonl`), 'utf8').split('\n').slice(0, 120).filter(Boolean).map((l) => JSON.parse(l) as { text: string; label: string });
+    const columnData = [
+      { name: 'text', data: rows.map((r) => r.text), type: 'STRING' as const },
+      { name: 'label', data: rows.map((r) => BigInt(r.label === 'spam' ? 1 : 0)), type: 'INT64' as const },
+    ];
+    const kvMetadata = [{ key: 'huggingface', value: JSON.stringify({ info: { features: { label: { names: ['ham', 'spam'], _type: 'ClassLabel' } } } }) }];
+    fs.writeFileSync(path.join(hub, 'data', `${split}-00000-of-00001.parquet`), new Uint8Array(parquetWriteBuffer({ columnData, kvMetadata })));
   }
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
   fs.writeFileSync(

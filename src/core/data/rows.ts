@@ -27,18 +27,12 @@ export type TaskFileType = (typeof EXTENSIONS)[number];
 
 /**
  * What to do with data in a Hugging Face datasets format that is not read here, as a sentence
- * ('' for anything else): Parquet, as the Hub serves datasets (`data/train-00000-of-00001.parquet`),
- * and the Arrow folders `save_to_disk` writes (`dataset_dict.json`, `train/data-*.arrow`). Each gets
- * the Python line that writes JSON lines (columns text, label and, for pairs, text_pair), which is.
+ * ('' for anything else): the Arrow folders `save_to_disk` writes (`dataset_dict.json`,
+ * `train/data-*.arrow`), with the Python line that writes them as Parquet, which is read.
  */
-const COLUMNS = ' The rows need the columns text and label (and text_pair for pairs): rename others first.';
-
-export function datasetsHint(file: string, split = 'train'): string {
+export function datasetsHint(file: string): string {
   const q = (p: string) => JSON.stringify(p).slice(1, -1).replace(/'/g, "\\'");
-  if (path.extname(file).toLowerCase() === '.parquet') {
-    return ` Parquet is not read; write it as JSON lines: python -c "import pandas as pd; pd.read_parquet('${q(file)}').to_json('${q(file.replace(/\.parquet$/i, '.jsonl'))}', orient='records', lines=True)".${COLUMNS}`;
-  }
-  if (path.extname(file).toLowerCase() === '.arrow') return ` Arrow files of datasets' save_to_disk are not read; pass the saved folder to see how to write it as JSON lines.`;
+  if (path.extname(file).toLowerCase() === '.arrow') return ` Arrow files of datasets' save_to_disk are not read; pass the saved folder to see how to write it as Parquet.`;
   let names: string[];
   try {
     names = fs.readdirSync(file);
@@ -46,22 +40,23 @@ export function datasetsHint(file: string, split = 'train'): string {
     return '';
   }
   if (names.includes('dataset_dict.json')) {
-    return ` It is a folder of datasets' save_to_disk (Arrow), which is not read; write each split as JSON lines: python -c "import os; from datasets import load_from_disk; d = load_from_disk('${q(file)}'); os.makedirs('${q(file)}-jsonl', exist_ok=True); [d[s].to_json('${q(file)}-jsonl/' + s + '.jsonl') for s in d]" and pass ${file}-jsonl.${COLUMNS}`;
+    return ` It is a folder of datasets' save_to_disk (Arrow), which is not read; write each split as Parquet: python -c "import os; from datasets import load_from_disk; d = load_from_disk('${q(file)}'); os.makedirs('${q(file)}-parquet', exist_ok=True); [d[s].to_parquet('${q(file)}-parquet/' + s + '.parquet') for s in d]" and pass ${file}-parquet. The rows need the columns text and label (and text_pair for pairs): rename others first.`;
   }
-  const parquet = names.filter((n) => n.toLowerCase().startsWith(split) && n.toLowerCase().endsWith('.parquet')).sort();
-  if (parquet.length) {
-    const glob = parquet.length > 1 ? `sorted(glob.glob('${q(path.join(file, `${split}*.parquet`))}'))` : `['${q(path.join(file, parquet[0]))}']`;
-    return ` Its ${split} rows are Parquet (${parquet.slice(0, 2).join(', ')}${parquet.length > 2 ? ', …' : ''}), which is not read; write them as JSON lines: python -c "import glob, pandas as pd; pd.concat(map(pd.read_parquet, ${glob})).to_json('${q(path.join(file, `${split}.jsonl`))}', orient='records', lines=True)", and the same for test.${COLUMNS}`;
-  }
-  if (names.includes('data') && datasetsHint(path.join(file, 'data'), split)) return ` It has a data/ folder, as a dataset repository does: pass ${path.join(file, 'data')}.`;
   return '';
+}
+
+export const isParquet = (name: string): boolean => /\.parquet$/i.test(name);
+
+/** Where row `line` (1-based) of a task file is, for messages: a line of a text file, a row of a Parquet file. */
+export function placeOf(file: string, line: number): string {
+  return `${file}, ${isParquet(file) ? 'row' : 'line'} ${line}`;
 }
 
 /** The file's type by extension, once it is known to be a plain file; and its size and time before reading. */
 export async function openTaskFile(file: string): Promise<{ ext: TaskFileType; before: fs.Stats }> {
   const ext = path.extname(file).slice(1).toLowerCase();
   if (!(EXTENSIONS as readonly string[]).includes(ext)) {
-    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv or .tsv.${datasetsHint(file)}`);
+    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv, .tsv or .parquet.${datasetsHint(file)}`);
   }
   // A folder, a pipe (reading it waits for a writer, for ever) or a link that loops: say which, before reading.
   const bad = notAFile(file);
@@ -298,7 +293,7 @@ function keysOf(rec: Record<string, unknown>): string {
 }
 
 /** Where the row holds its text under a name datasets often use (GLUE's sentence, NLI's premise and hypothesis): which keys to rename. */
-function renameHint(rec: Record<string, unknown>): string {
+export function renameHint(rec: Record<string, unknown>): string {
   const pairs = [['premise', 'hypothesis'], ['sentence1', 'sentence2'], ['question', 'sentence'], ['question1', 'question2']];
   const pair = pairs.find(([a, b]) => typeof rec[a] === 'string' && typeof rec[b] === 'string');
   if (pair) return `: rename "${pair[0]}" to "text" and "${pair[1]}" to "text_pair"`;
@@ -307,7 +302,7 @@ function renameHint(rec: Record<string, unknown>): string {
 }
 
 export function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
-  const at = `${file}, line ${line}`;
+  const at = placeOf(file, line);
   const text = rec.text;
   if (text === undefined || text === null) throw new DatasetError(`${at}: missing "text"${Object.hasOwn(rec, 'text') ? '' : keysOf(rec)}. Every example needs a non-empty "text"${renameHint(rec)}.`);
   if (typeof text !== 'string') throw new DatasetError(`${at}: "text" must be a string, got ${typeof text}.`);

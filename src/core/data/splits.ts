@@ -7,8 +7,15 @@ import { DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 import { somethingAt } from '../util/fileKind';
 import { diskBytes } from '../util/diskErrors';
-import { datasetsHint, EXTENSIONS, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
+import { datasetsHint, EXTENSIONS, isParquet, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
 import { streaming, streamRows } from './streamRows';
+import { ParquetSplit, parquetRows, parquetSplitsIn, parquetTextBytes, refuseUnheldParquet } from './parquet';
+
+/** Where one split's rows are: a text file (JSON lines, CSV, TSV), or Parquet files read in order. */
+interface SplitSource {
+  file: string;
+  parquet?: ParquetSplit;
+}
 
 type Limit = 'limitTrain' | 'limitTest';
 export type Limits = Partial<Record<Limit, number>>;
@@ -65,10 +72,12 @@ function countRow(t: Tally, file: string, r: Row): void {
   countPairing(t.pairing, file, r);
 }
 
-export async function readFolderSplits(dir: string, limits: Limits): Promise<Splits> {
-  const trainFile = findSplitFile(dir, 'train');
-  const testFile = findSplitFile(dir, 'test');
-  const [train, test] = await Promise.all([readPart(trainFile, limits, 'limitTrain'), readPart(testFile, limits, 'limitTest')]);
+export async function readFolderSplits(folder: string, limits: Limits): Promise<Splits> {
+  const dir = hubDataFolder(folder);
+  const trainSource = findSplitFile(dir, 'train');
+  const testSource = findSplitFile(dir, 'test');
+  const [trainFile, testFile] = [trainSource.file, testSource.file];
+  const [train, test] = await Promise.all([readPart(trainSource, limits, 'limitTrain'), readPart(testSource, limits, 'limitTest')]);
   const trainLabels = new Set(train.tally.labels.keys());
   const [a, b] = [train.tally.pairing, test.tally.pairing];
   return {
@@ -84,19 +93,44 @@ export async function readFolderSplits(dir: string, limits: Limits): Promise<Spl
   };
 }
 
-/** The rows of one split's file (read streamed: only the first that `limits[limit]` keeps), and what all of them say. */
-async function readPart(file: string, limits: Limits, limit: Limit): Promise<{ rows: Row[]; tally: Tally }> {
-  const { ext, before } = await openTaskFile(file);
+/**
+ * Where a task folder's splits are read from: a dataset repository's root (README.md beside
+ * data/train-….parquet, as the Hub keeps datasets) is read from its data/ folder, when the folder
+ * has no split files of its own; any other folder from itself.
+ */
+export function hubDataFolder(dir: string): string {
+  const data = path.join(dir, 'data');
+  const has = (d: string, split: string) => splitSources(d, split).length > 0;
+  return !has(dir, 'train') && !has(dir, 'test') && has(data, 'train') ? data : dir;
+}
+
+/** Whether `dir` (or its data/ folder, as a dataset repository keeps it) has a train and a test split to read. */
+export function hasTaskSplits(dir: string): boolean {
+  const d = hubDataFolder(dir);
+  return splitSources(d, 'train').length > 0 && splitSources(d, 'test').length > 0;
+}
+
+/** The rows of one split (read streamed or a row group at a time: only the first that `limits[limit]` keeps), and what all of them say. */
+async function readPart(source: SplitSource, limits: Limits, limit: Limit): Promise<{ rows: Row[]; tally: Tally }> {
+  const { file, parquet } = source;
   const tally: Tally = { labels: new Map(), pairing: { rows: 0, without: 0 } };
-  if (before.size <= streaming.streamAbove) {
-    const rows = await readRows(file, ext, before);
-    for (const r of rows) countRow(tally, file, r);
-    return { rows, tally };
+  let batches: AsyncIterable<Row[]>;
+  if (parquet) {
+    await refuseUnheldParquet(parquet, streaming.holdAtMost, limits[limit] === undefined ? [limit] : []);
+    batches = parquetRows(parquet);
+  } else {
+    const { ext, before } = await openTaskFile(file);
+    if (before.size <= streaming.streamAbove) {
+      const rows = await readRows(file, ext, before);
+      for (const r of rows) countRow(tally, file, r);
+      return { rows, tally };
+    }
+    refuseUnheld(file, before.size, ext, limits, [limit]);
+    batches = streamRows(file, ext, before);
   }
-  refuseUnheld(file, before.size, ext, limits, [limit]);
   const keep = limits[limit] ?? Infinity;
   const rows: Row[] = [];
-  for await (const batch of streamRows(file, ext, before)) {
+  for await (const batch of batches) {
     for (const r of batch) {
       countRow(tally, file, r);
       if (rows.length < keep) rows.push(r);
@@ -164,12 +198,27 @@ class LabelIds {
 
 /** The rows of one file, split stratified by label with a seeded shuffle (see stratifiedTestRows). */
 export async function splitOneFile(file: string, testFraction: number, seed: number, limits: Limits): Promise<Splits> {
-  const { ext, before } = await openTaskFile(file);
-  if (before.size <= streaming.streamAbove) return splitRows(file, await readRows(file, ext, before), testFraction, seed);
-  refuseUnheld(file, before.size, ext, limits, ['limitTrain', 'limitTest']);
+  let batches: () => AsyncIterable<Row[]>;
+  let unchanged: () => Promise<void>;
+  if (isParquet(file)) {
+    const parquet = { display: file, files: [file] };
+    if ((await parquetTextBytes(parquet)) <= streaming.holdAtMost) {
+      const rows: Row[] = [];
+      for await (const batch of parquetRows(parquet)) rows.push(...batch);
+      return splitRows(file, rows, testFraction, seed);
+    }
+    await refuseUnheldParquet(parquet, streaming.holdAtMost, (['limitTrain', 'limitTest'] as const).filter((p) => limits[p] === undefined));
+    const before = await fs.promises.stat(file);
+    [batches, unchanged] = [() => parquetRows(parquet), () => requireUnchanged(file, before)];
+  } else {
+    const { ext, before } = await openTaskFile(file);
+    if (before.size <= streaming.streamAbove) return splitRows(file, await readRows(file, ext, before), testFraction, seed);
+    refuseUnheld(file, before.size, ext, limits, ['limitTrain', 'limitTest']);
+    [batches, unchanged] = [() => streamRows(file, ext, before), () => requireUnchanged(file, before)];
+  }
   const labels = new LabelIds();
   const pairing: Pairing = { rows: 0, without: 0 };
-  for await (const batch of streamRows(file, ext, before)) {
+  for await (const batch of batches()) {
     for (const r of batch) {
       labels.push(r.label);
       countPairing(pairing, file, r);
@@ -177,7 +226,7 @@ export async function splitOneFile(file: string, testFraction: number, seed: num
   }
   const inTest = holdOut(file, labels, testFraction, seed);
   await streaming.betweenPasses?.(file);
-  const { train, test } = await keepSplit(file, ext, before, inTest, limits);
+  const { train, test } = await keepSplit(batches, unchanged, inTest, limits);
   return { train, test, trainFile: file, testFile: file, splitFrom: 'file', trainLabels: new Set(labels.names), pairing, rowCount: inTest.length };
 }
 
@@ -193,11 +242,11 @@ function splitRows(file: string, rows: Row[], testFraction: number, seed: number
 }
 
 /** The second read of a file split streamed: the first rows of each split that the limits keep; it stops once both are full. */
-async function keepSplit(file: string, ext: TaskFileType, before: fs.Stats, inTest: Uint8Array, limits: Limits): Promise<{ train: Row[]; test: Row[] }> {
+async function keepSplit(batches: () => AsyncIterable<Row[]>, unchanged: () => Promise<void>, inTest: Uint8Array, limits: Limits): Promise<{ train: Row[]; test: Row[] }> {
   const kept = { train: [] as Row[], test: [] as Row[] };
   const want = { train: limits.limitTrain ?? Infinity, test: limits.limitTest ?? Infinity };
   let i = 0;
-  read: for await (const batch of streamRows(file, ext, before)) {
+  read: for await (const batch of batches()) {
     for (const r of batch) {
       const split = inTest[i++] ? 'test' : 'train';
       if (kept[split].length < want[split]) kept[split].push(r);
@@ -205,7 +254,7 @@ async function keepSplit(file: string, ext: TaskFileType, before: fs.Stats, inTe
     }
   }
   // A full read checks this itself; one stopped early checks the file is the one the first read split.
-  await requireUnchanged(file, before);
+  await unchanged();
   return kept;
 }
 
@@ -274,19 +323,32 @@ export function requireTwoClasses(labelsOfRows: Iterable<string>, file: string, 
   }
 }
 
-function findSplitFile(dir: string, split: 'train' | 'test'): string {
+/** Each way `dir` holds `split`'s rows: a text file, Parquet files (several when the split is given twice). */
+function splitSources(dir: string, split: string): SplitSource[] {
   // somethingAt, not existsSync: a link that loops or leads nowhere is named as such by readRows, not called missing.
-  const found = EXTENSIONS.map((e) => path.join(dir, `${split}.${e}`)).filter(somethingAt);
+  const text = EXTENSIONS.map((e) => path.join(dir, `${split}.${e}`)).filter(somethingAt);
+  return [...text.map((file) => ({ file })), ...parquetSplitsIn(dir, split).map((p) => ({ file: p.display, parquet: p }))];
+}
+
+function findSplitFile(dir: string, split: 'train' | 'test'): SplitSource {
+  const found = splitSources(dir, split);
   if (found.length === 0) {
+    const names = fs.readdirSync(dir);
     // Names differ only in case (Train.JSONL) or extension (train.json): say which file to rename.
-    const near = fs.readdirSync(dir).filter((f) => f.toLowerCase().startsWith(`${split}.`));
+    const near = names.filter((f) => f.toLowerCase().startsWith(`${split}.`));
+    // The Hub's datasets have validation rows with labels where GLUE's test rows have none.
+    const held = split === 'test' ? names.filter((f) => /^(validation|valid|dev|val)([.-]|$)/i.test(f)) : [];
     throw new DatasetError(
-      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv or ${split}.tsv there, or pass a single file to split it.` +
-        (near.length ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).` : datasetsHint(dir, split)),
+      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv, ${split}.tsv or ${split}.parquet there (or the Hub's shards ${split}-00000-of-00001.parquet …), or pass a single file to split it.` +
+        (near.length
+          ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).`
+          : held.length
+            ? ` It has ${held.slice(0, 2).join(', ')}${held.length > 2 ? ', …' : ''}: to test on that split, name it ${held[0].replace(/^[a-z]+/i, split)}.`
+            : datasetsHint(dir)),
     );
   }
   if (found.length > 1) {
-    throw new DatasetError(`${dir} has several ${split} files (${found.map((f) => path.basename(f)).join(', ')}). Keep one.`);
+    throw new DatasetError(`${dir} has several ${split} files (${found.map((f) => path.relative(dir, f.file)).join(', ')}). Keep one.`);
   }
   return found[0];
 }

@@ -47,7 +47,7 @@ export async function pickModelFolder(title: string, preferred?: string): Promis
 
 /** Task names must be usable on the CLI too (`--task NAME=PATH`). */
 function taskName(dir: string): string {
-  return path.basename(dir).replace(/\.(jsonl|csv|tsv)$/, '').replace(/[^\w.-]+/g, '_') || 'task';
+  return path.basename(dir).replace(/\.(jsonl|csv|tsv|parquet)$/, '').replace(/[^\w.-]+/g, '_') || 'task';
 }
 
 /** Gives every task a distinct name: the folder name, then `parent_folder`, then a number. */
@@ -89,7 +89,7 @@ export async function pickTasks(state: vscode.Memento, title: string): Promise<T
       canSelectFolders: true,
       canSelectFiles: true,
       canSelectMany: true,
-      filters: { 'Labelled data': ['jsonl', 'csv', 'tsv'] },
+      filters: { 'Labelled data': ['jsonl', 'csv', 'tsv', 'parquet'] },
       openLabel: 'Add Tasks',
     });
     if (!more) return undefined;
@@ -186,7 +186,7 @@ export async function pickEvalTasks(committed: CommittedTask[], title: string): 
         canSelectFolders: true,
         canSelectFiles: true,
         canSelectMany: false,
-        filters: { 'Labelled data': ['jsonl', 'csv', 'tsv'] },
+        filters: { 'Labelled data': ['jsonl', 'csv', 'tsv', 'parquet'] },
         openLabel: `Use for ${item.task.name}`,
       });
       p = more?.[0]?.fsPath;

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CommittedTask, committedTasksOf } from '../../core/commit/committed';
+import { hasTaskSplits, hubDataFolder } from '../../core/data/splits';
 import { hasSafetensors } from '../../core/model/weights';
 import { fitName, NAME_MAX } from '../../core/util/names';
 import { readUtf8 } from '../../core/util/textFile';
@@ -13,7 +14,6 @@ import { readUtf8 } from '../../core/util/textFile';
 /** Folders never searched: dependencies, build output, test installs. */
 export const SEARCH_EXCLUDE = '**/{node_modules,.git,out,dist,.e2e,.vscode-test,.probescale}/**';
 const MAX_RESULTS = 2000;
-const SPLIT_EXTENSIONS = ['jsonl', 'csv', 'tsv'];
 
 /**
  * Holds every model folder for `resourcePath in probescale.modelFolders` in menus. The
@@ -56,11 +56,6 @@ export function isCommittedFolder(dir: string): boolean {
   return isModelFolder(dir) && committedTasks(dir) !== undefined;
 }
 
-/** A task folder: one train and one test file that the core can read. */
-export function isTaskFolder(dir: string): boolean {
-  const has = (split: string) => SPLIT_EXTENSIONS.some((e) => fs.existsSync(path.join(dir, `${split}.${e}`)));
-  return has('train') && has('test');
-}
 
 function uniqueDirs(files: vscode.Uri[]): string[] {
   return [...new Set(files.map((f) => path.dirname(f.fsPath)))].sort();
@@ -76,8 +71,12 @@ export async function findCommittedFolders(): Promise<string[]> {
 }
 
 export async function findTaskFolders(): Promise<string[]> {
-  const trains = await vscode.workspace.findFiles(`**/train.{${SPLIT_EXTENSIONS.join(',')}}`, SEARCH_EXCLUDE, MAX_RESULTS);
-  return uniqueDirs(trains).filter(isTaskFolder);
+  // A train file of its own (train.jsonl, train.parquet), the Hub's shards (train-00000-of-00002.parquet) or a folder of them (train/0000.parquet).
+  const found = await Promise.all(['**/train.{jsonl,csv,tsv,parquet}', '**/train-*.parquet', '**/train/*.parquet'].map((g) => vscode.workspace.findFiles(g, SEARCH_EXCLUDE, MAX_RESULTS)));
+  const dirs = found.flat().map((f) => (path.basename(path.dirname(f.fsPath)) === 'train' && f.fsPath.endsWith('.parquet') ? path.dirname(f.fsPath) : f.fsPath));
+  // A dataset repository's data/ is listed as the repository, which names the task.
+  const folders = dirs.map((f) => path.dirname(f)).map((d) => (path.basename(d) === 'data' && hubDataFolder(path.dirname(d)) === d ? path.dirname(d) : d));
+  return [...new Set(folders)].sort().filter(hasTaskSplits);
 }
 
 /** The workspace folder holding `p`, or the first one; undefined without a workspace. */

@@ -307,13 +307,13 @@ const cases: Case[] = [
     code: 1,
     stderr: /train\.jsonl is a Git LFS pointer/,
   },
-  // Data as Hugging Face datasets keep it: before, "has no train file" or "unknown file type", with nothing on what to do.
+  // Data as Hugging Face datasets keep it (twentieth session: Parquet is read, tests in core/data/parquet.test.ts): before the nineteenth, "has no train file" or "unknown file type", with nothing on what to do.
   ...(
     [
-      ['a dataset repository\'s Parquet folder', (d: string) => touch(d, 'data/train-00000-of-00002.parquet', 'data/train-00001-of-00002.parquet', 'data/test-00000-of-00001.parquet') + '/data', /Its train rows are Parquet \(train-00000-of-00002\.parquet, train-00001-of-00002\.parquet\), which is not read; write them as JSON lines: python -c "import glob, pandas as pd; pd\.concat\(map\(pd\.read_parquet, sorted\(glob\.glob\('.*data\/train\*\.parquet'\)\)\)\)\.to_json\('.*data\/train\.jsonl', orient='records', lines=True\)", and the same for test\. The rows need the columns text and label/],
-      ['a dataset repository\'s root', (d: string) => touch(d, 'data/train-00000-of-00001.parquet'), /It has a data\/ folder, as a dataset repository does: pass .*\/data\./],
-      ['one Parquet file', (d: string) => touch(d, 'train.parquet') + '/train.parquet', /unknown file type "\.parquet"\. Use \.jsonl, \.csv or \.tsv\. Parquet is not read; write it as JSON lines: python -c "import pandas as pd; pd\.read_parquet\('.*train\.parquet'\)\.to_json\('.*train\.jsonl', orient='records', lines=True\)"\./],
-      ['a save_to_disk folder', (d: string) => touch(d, 'dataset_dict.json', 'train/data-00000-of-00001.arrow'), /It is a folder of datasets' save_to_disk \(Arrow\), which is not read; write each split as JSON lines: python -c "import os; from datasets import load_from_disk; .*" and pass .*-jsonl\./],
+      ['a dataset repository\'s Parquet folder, its files empty', (d: string) => touch(d, 'data/train-00000-of-00002.parquet', 'data/train-00001-of-00002.parquet', 'data/test-00000-of-00001.parquet') + '/data', /data\/train-00000-of-00002\.parquet is empty\. Write it again with pandas, pyarrow, polars or DuckDB, or give the rows as JSON lines\./],
+      ['a dataset repository\'s root without test rows', (d: string) => touch(d, 'README.md', 'data/train-00000-of-00001.parquet', 'data/validation-00000-of-00001.parquet'), /ds\/data has no test file\. .* It has validation-00000-of-00001\.parquet: to test on that split, name it test-00000-of-00001\.parquet\./],
+      ['one empty Parquet file', (d: string) => touch(d, 'train.parquet') + '/train.parquet', /train\.parquet is empty\./],
+      ['a save_to_disk folder', (d: string) => touch(d, 'dataset_dict.json', 'train/data-00000-of-00001.arrow'), /It is a folder of datasets' save_to_disk \(Arrow\), which is not read; write each split as Parquet: python -c "import os; from datasets import load_from_disk; .*" and pass .*-parquet\./],
     ] as const
   ).map(([name, make, stderr]) => ({ name: `--task ${name}`, args: (d: string) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${make(d)}` : a)), code: 1, stderr })),
   // JSON lines with the text under another name, as datasets name it: before, only 'missing "text"'.

@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadTask, parseTaskSpec, sortLabels } from '../../../../src/core/data/dataset';
-import { BadInputError, DatasetError } from '../../../../src/core/errors';
-import { tasksDir, tempDir } from '../../../helpers';
+import { BadInputError } from '../../../../src/core/errors';
+import { rejectsWith, tasksDir, tempDir } from '../../../helpers';
 
 const tmp = tempDir('probescale-data-');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -29,16 +29,6 @@ function readJsonl(p: string): { text: string; label: string | number }[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as { text: string; label: string | number });
-}
-async function rejectsWith(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<void> {
-  await assert.rejects(p, (e: Error) => {
-    assert.ok(e instanceof DatasetError, `expected DatasetError, got ${e.name}: ${e.message}`);
-    for (const part of parts) {
-      if (typeof part === 'string') assert.ok(e.message.includes(part), `"${e.message}" lacks "${part}"`);
-      else assert.match(e.message, part);
-    }
-    return true;
-  });
 }
 
 test('folder with train.jsonl and test.jsonl (sentlen)', async () => {
@@ -206,14 +196,14 @@ test('errors name the file and line: bad JSON, missing or empty text, missing la
 
 test('errors: unknown extension, empty file, missing train or test file', async () => {
   let p = file('data.txt', 'text,label\nx,a\n');
-  await rejectsWith(loadTask('t', p), p, 'unknown file type ".txt"', '.jsonl, .csv or .tsv');
+  await rejectsWith(loadTask('t', p), p, 'unknown file type ".txt"', '.jsonl, .csv, .tsv or .parquet');
   p = file('data.jsonl', '\n  \n');
   await rejectsWith(loadTask('t', p), p, 'is empty');
   p = file('data.csv', 'text,label\n');
   await rejectsWith(loadTask('t', p), p, 'no examples');
 
   let dir = folder({ 'test.jsonl': '{"text": "x", "label": "a"}\n' });
-  await rejectsWith(loadTask('t', dir), dir, 'no train file', 'train.jsonl, train.csv or train.tsv');
+  await rejectsWith(loadTask('t', dir), dir, 'no train file', 'train.jsonl, train.csv, train.tsv or train.parquet');
   dir = folder({ 'train.jsonl': jsonl(mixed) });
   await rejectsWith(loadTask('t', dir), dir, 'no test file');
   dir = folder({ 'train.jsonl': jsonl(mixed), 'train.csv': 'text,label\n', 'test.jsonl': jsonl(mixed) });

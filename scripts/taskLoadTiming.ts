@@ -1,0 +1,45 @@
+/**
+ * How long a task takes to load from JSON lines and from Parquet (RESULTS §6, twentieth session):
+ * writes the same N rows per split (texts cut from data/tasks/spam, each made distinct) as
+ * train/test.jsonl and as the Hub's data/train-00000-of-00001.parquet (snappy, a ClassLabel),
+ * then loads each alternately, `runs` times, in one process.
+ *   node out/scripts/taskLoadTiming.js [ROWS] [RUNS]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { loadTask } from '../src/core/data/dataset';
+
+async function main(): Promise<void> {
+  const [n, runs] = [Number(process.argv[2] ?? 25000), Number(process.argv[3] ?? 3)];
+  const source = fs.readFileSync(path.join(__dirname, '..', '..', 'data', 'tasks', 'spam', 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string });
+  const names = [...new Set(source.map((r) => r.label))].sort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-load-'));
+  try {
+    for (const split of ['train', 'test']) {
+      const rows = Array.from({ length: n }, (_, i) => ({ text: `${source[(i * 7) % source.length].text.slice(0, 1300)} ${split} ${i}`, label: source[(i * 7) % source.length].label }));
+      fs.writeFileSync(path.join(dir, `${split}.jsonl`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      fs.mkdirSync(path.join(dir, 'hub', 'data'), { recursive: true });
+      const kvMetadata = [{ key: 'huggingface', value: JSON.stringify({ info: { features: { label: { names, _type: 'ClassLabel' } } } }) }];
+      const columnData = [
+        { name: 'text', data: rows.map((r) => r.text), type: 'STRING' as const },
+        { name: 'label', data: rows.map((r) => BigInt(names.indexOf(r.label))), type: 'INT64' as const },
+      ];
+      fs.writeFileSync(path.join(dir, 'hub', 'data', `${split}-00000-of-00001.parquet`), new Uint8Array(parquetWriteBuffer({ columnData, kvMetadata })));
+    }
+    const size = (p: string) => fs.readdirSync(p).filter((f) => f.includes('.')).reduce((a, f) => a + fs.statSync(path.join(p, f)).size, 0);
+    console.log(`${n} rows per split: JSON lines ${(size(dir) / 1e6).toFixed(1)} MB, Parquet ${(size(path.join(dir, 'hub', 'data')) / 1e6).toFixed(1)} MB`);
+    for (let r = 0; r < runs; r++) {
+      for (const [label, p] of [['JSON lines', dir], ['Parquet', path.join(dir, 'hub')]]) {
+        const t0 = performance.now();
+        const task = await loadTask('t', p);
+        console.log(`${label.padEnd(10)} ${(performance.now() - t0).toFixed(0).padStart(6)} ms  ${task.train.length} + ${task.test.length} rows, labels ${task.labels.join(', ')}`);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();

@@ -1,0 +1,179 @@
+// Task rows from Parquet, as the Hugging Face Hub serves datasets (`data/train-00000-of-00002.parquet`,
+// refs/convert/parquet's `default/train/0000.parquet`) and pandas, polars or DuckDB write them.
+// hyparquet (pure JavaScript; hyparquet-compressors adds gzip, zstd, brotli and lz4 to its snappy)
+// reads them: no native module to build, and it reads a row group at a time, so only the rows a
+// caller keeps are held. Rows get the checks and messages of JSON lines; a ClassLabel column's
+// integers are read as the names the datasets metadata gives them.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AsyncBuffer, FileMetaData, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { DatasetError } from '../errors';
+import { diskBytes } from '../util/diskErrors';
+import { notAFile, orAdvice } from '../util/fileKind';
+import { isParquet, renameHint, requireUnchanged, Row, toRow } from './rows';
+
+/** One split's Parquet files, in row order, and how messages name them together. */
+export interface ParquetSplit {
+  display: string;
+  files: string[];
+}
+
+function listing(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The Parquet files of `split` in `dir`, each way of keeping them found (its own entry when
+ * several are there): `train.parquet`; the Hub's shards `train-00000-of-00002.parquet` …; a
+ * folder `train/` of them (refs/convert/parquet). Shards are read in name order.
+ */
+export function parquetSplitsIn(dir: string, split: string): ParquetSplit[] {
+  const names = listing(dir);
+  const found: ParquetSplit[] = [];
+  if (names.includes(`${split}.parquet`)) found.push({ display: path.join(dir, `${split}.parquet`), files: [path.join(dir, `${split}.parquet`)] });
+  const shards = names.filter((n) => n.startsWith(`${split}-`) && isParquet(n)).sort();
+  if (shards.length) found.push({ display: shards.length === 1 ? path.join(dir, shards[0]) : path.join(dir, `${split}-*.parquet`), files: shards.map((n) => path.join(dir, n)) });
+  const sub = path.join(dir, split);
+  const inSub = names.includes(split) ? listing(sub).filter(isParquet).sort() : [];
+  if (inSub.length) found.push({ display: path.join(sub, inSub.length === 1 ? inSub[0] : '*.parquet'), files: inSub.map((n) => path.join(sub, n)) });
+  return found;
+}
+
+const UNREADABLE = 'Write it again with pandas, pyarrow, polars or DuckDB, or give the rows as JSON lines.';
+
+/** The file's bytes as hyparquet asks for them, a range at a time (its own node reader is not in the types this build resolves). */
+function fileBuffer(file: string, size: number): AsyncBuffer {
+  return {
+    byteLength: size,
+    async slice(start: number, end = size): Promise<ArrayBuffer> {
+      const bytes = new Uint8Array(end - start);
+      const fd = await fs.promises.open(file, 'r');
+      try {
+        const { bytesRead } = await fd.read(bytes, 0, bytes.length, start);
+        if (bytesRead !== bytes.length) throw new Error(`${bytes.length - bytesRead} bytes fewer than the file's size said`);
+      } finally {
+        await fd.close();
+      }
+      return bytes.buffer;
+    },
+  };
+}
+
+async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadata: FileMetaData }> {
+  const bad = notAFile(file);
+  if (bad) throw new DatasetError(`${file} ${orAdvice(bad, '. Put the rows in a plain Parquet file there')}.`);
+  const size = (await fs.promises.stat(file)).size;
+  if (size === 0) throw new DatasetError(`${file} is empty. ${UNREADABLE}`);
+  try {
+    const buffer = fileBuffer(file, size);
+    return { buffer, metadata: await parquetMetadataAsync(buffer) };
+  } catch (e) {
+    throw new DatasetError(`${file} cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
+  }
+}
+
+/** The file's columns that rows are made of, and the names of the label's classes when datasets wrote it (a ClassLabel). */
+interface Columns {
+  read: string[];
+  labelNames?: string[];
+}
+
+function columnsOf(file: string, metadata: FileMetaData): Columns {
+  const names = parquetSchema(metadata).children.map((c) => c.element.name);
+  for (const need of ['text', 'label']) {
+    if (!names.includes(need)) {
+      throw new DatasetError(
+        `${file} has no "${need}" column (its columns: ${names.join(', ') || 'none'}). Rows need a "text" and a "label" column (and "text_pair" for pairs)` +
+          `${renameHint(Object.fromEntries(names.map((n) => [n, ''])))}; with pandas: pd.read_parquet(F).rename(columns={"old": "new"}).to_parquet(F).`,
+      );
+    }
+  }
+  return { read: names.filter((n) => ['text', 'label', 'text_pair'].includes(n)), labelNames: classLabelNames(metadata) };
+}
+
+/** The label's class names from the `huggingface` key datasets writes ({"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}). */
+function classLabelNames(metadata: FileMetaData): string[] | undefined {
+  const hf = metadata.key_value_metadata?.find((kv) => kv.key === 'huggingface')?.value;
+  if (!hf) return undefined;
+  try {
+    const label = (JSON.parse(hf) as { info?: { features?: { label?: { _type?: string; names?: unknown } } } }).info?.features?.label;
+    return label?._type === 'ClassLabel' && Array.isArray(label.names) && label.names.every((n) => typeof n === 'string') ? (label.names as string[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A cell's label as JSON lines would give it: integers as numbers (BigInt from INT64 within 2^53), a ClassLabel's as its name. */
+function labelOf(at: string, value: unknown, names: string[] | undefined): unknown {
+  const int = typeof value === 'bigint' ? (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : String(value)) : value;
+  if (!names || typeof int !== 'number' || !Number.isInteger(int)) return int;
+  if (int === -1) {
+    throw new DatasetError(
+      `${at}: label -1, which datasets writes for a row without a label (GLUE's test splits have none). ` +
+        'Use a split with labels as the test split (e.g. name the validation files test-….parquet), or drop the unlabelled rows.',
+    );
+  }
+  if (int < 0 || int >= names.length) throw new DatasetError(`${at}: label ${int} is not one of the ${names.length} classes the file's ClassLabel names (0 to ${names.length - 1}). Fix the label.`);
+  return names[int];
+}
+
+/** Bytes of text the split's text columns hold uncompressed (what holding all its rows costs, about). */
+export async function parquetTextBytes(split: ParquetSplit): Promise<number> {
+  let bytes = 0;
+  for (const file of split.files) {
+    const { metadata } = await openParquet(file);
+    for (const g of metadata.row_groups) {
+      for (const c of g.columns) if (['text', 'text_pair'].includes(c.meta_data?.path_in_schema[0] ?? '')) bytes += Number(c.meta_data!.total_uncompressed_size);
+    }
+  }
+  return bytes;
+}
+
+/**
+ * The split's rows a row group at a time, each checked as a JSON line is (messages name the file
+ * and its 1-based row); `line` numbers rows across the split's files in order. A file that changes
+ * while it is read is refused.
+ */
+export async function* parquetRows(split: ParquetSplit): AsyncGenerator<Row[]> {
+  let before = 0;
+  for (const file of split.files) {
+    const stat = await fs.promises.stat(file);
+    const { buffer, metadata } = await openParquet(file);
+    const columns = columnsOf(file, metadata);
+    let start = 0;
+    for (const g of metadata.row_groups) {
+      const end = start + Number(g.num_rows);
+      let cells: Record<string, unknown>[];
+      try {
+        cells = await parquetReadObjects({ file: buffer, metadata, columns: columns.read, rowStart: start, rowEnd: end, compressors });
+      } catch (e) {
+        throw new DatasetError(`${file}, rows ${start + 1}–${end}: cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
+      }
+      yield cells.map((cell, i) => {
+        const at = `${file}, row ${start + i + 1}`;
+        const row = toRow(file, start + i + 1, { ...cell, label: labelOf(at, cell.label, columns.labelNames) });
+        row.line = before + start + i + 1;
+        return row;
+      });
+      start = end;
+    }
+    before += start;
+    await requireUnchanged(file, stat);
+  }
+}
+
+/** Refuses a split whose text is more than `holdAtMost` bytes when no limit says which rows to keep. */
+export async function refuseUnheldParquet(split: ParquetSplit, holdAtMost: number, limits: string[]): Promise<void> {
+  if (limits.length === 0) return;
+  const bytes = await parquetTextBytes(split);
+  if (bytes <= holdAtMost) return;
+  throw new DatasetError(
+    `${split.display} holds ${diskBytes(bytes)} of text, more than ${diskBytes(holdAtMost)}, and without ${limits.map((p) => `{{${p}}}`).join(' and ')} every row of it would be held. ` +
+      `Pass ${limits.map((p) => `{{${p}}} N`).join(' and ')} to keep only the first N rows (the file is then read a row group at a time).`,
+  );
+}

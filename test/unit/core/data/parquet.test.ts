@@ -1,0 +1,155 @@
+// Task data in Parquet, as the Hugging Face Hub, pandas, polars and DuckDB write it: read with the
+// checks of JSON lines. Files are written here with hyparquet-writer (another library than the
+// reader), in the layouts the Hub uses.
+import { test, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { loadTask } from '../../../../src/core/data/dataset';
+import { hasTaskSplits } from '../../../../src/core/data/splits';
+import { setStreamingForTests } from '../../../../src/core/data/streamRows';
+import { rejectsWith, tempDir } from '../../../helpers';
+
+const tmp = tempDir('probescale-parquet-');
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let counter = 0;
+const fresh = () => fs.mkdtempSync(path.join(tmp, `d${counter++}-`));
+
+interface Rows {
+  text: (string | null)[];
+  label: (bigint | string | boolean | null)[];
+  text_pair?: (string | null)[];
+  [column: string]: unknown[] | undefined;
+}
+
+/** Writes `rows` as one Parquet file; `names` makes the label a datasets ClassLabel, as the Hub's files have it. */
+function write(file: string, rows: Rows, opts: { names?: string[]; codec?: 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED'; rowGroupSize?: number } = {}): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const typeOf = (v: unknown) => (typeof v === 'bigint' ? 'INT64' : typeof v === 'boolean' ? 'BOOLEAN' : 'STRING');
+  const columnData = Object.entries(rows).map(([name, data]) => ({ name, data: data as never[], type: typeOf((data as unknown[]).find((v) => v !== null)) as 'STRING' }));
+  const kvMetadata = opts.names ? [{ key: 'huggingface', value: JSON.stringify({ info: { features: { text: { dtype: 'string', _type: 'Value' }, label: { names: opts.names, _type: 'ClassLabel' } } } }) }] : [];
+  const bytes = parquetWriteBuffer({ columnData, kvMetadata, codec: opts.codec ?? 'SNAPPY', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b)) }, rowGroupSize: opts.rowGroupSize ?? 1000 });
+  fs.writeFileSync(file, new Uint8Array(bytes));
+  return file;
+}
+
+const texts = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix} text number ${i} ${'word '.repeat(i % 5)}`.trim());
+const ids = (n: number, classes = 2) => Array.from({ length: n }, (_, i) => BigInt(i % classes));
+
+test("a dataset repository's root: data/ shards in order, ClassLabel integers read as their names, the same rows as JSON lines", async () => {
+  const repo = fresh();
+  fs.writeFileSync(path.join(repo, 'README.md'), '---\nlicense: mit\n---\n');
+  const train = texts('train', 30);
+  write(path.join(repo, 'data', 'train-00000-of-00002.parquet'), { text: train.slice(0, 17), label: ids(17) }, { names: ['neg', 'pos'], rowGroupSize: 5 });
+  write(path.join(repo, 'data', 'train-00001-of-00002.parquet'), { text: train.slice(17), label: ids(13).map((v) => 1n - v) }, { names: ['neg', 'pos'] });
+  write(path.join(repo, 'data', 'test-00000-of-00001.parquet'), { text: texts('test', 6), label: ids(6) }, { names: ['neg', 'pos'] });
+  const task = await loadTask('t', repo);
+  assert.deepEqual(task.labels, ['neg', 'pos']);
+  assert.deepEqual(task.train.map((e) => e.text), train);
+  const want = [...ids(17), ...ids(13).map((v) => 1n - v)].map((v) => (v === 0n ? 'neg' : 'pos'));
+  assert.deepEqual(task.train.map((e) => e.label), want);
+  assert.deepEqual([...task.testY], [0, 1, 0, 1, 0, 1]);
+
+  // The same rows as JSON lines give the same task.
+  const jsonl = fresh();
+  fs.writeFileSync(path.join(jsonl, 'train.jsonl'), train.map((text, i) => JSON.stringify({ text, label: want[i] })).join('\n'));
+  fs.writeFileSync(path.join(jsonl, 'test.jsonl'), texts('test', 6).map((text, i) => JSON.stringify({ text, label: i % 2 ? 'pos' : 'neg' })).join('\n'));
+  const same = await loadTask('t', jsonl);
+  assert.deepEqual({ ...task, source: '', splitFrom: undefined }, { ...same, source: '', splitFrom: undefined });
+
+  // Limits keep the first rows across the shards, in name order.
+  const limited = await loadTask('t', repo, { limitTrain: 20 });
+  assert.deepEqual(limited.train.map((e) => e.text), train.slice(0, 20));
+  assert.ok(hasTaskSplits(repo) && hasTaskSplits(path.join(repo, 'data')));
+});
+
+test('train.parquet and test.parquet; refs/convert/parquet folders; every codec hyparquet-compressors reads; labels without ClassLabel as written', async () => {
+  for (const codec of ['SNAPPY', 'GZIP', 'UNCOMPRESSED'] as const) {
+    const dir = fresh();
+    write(path.join(dir, 'train.parquet'), { text: texts('a', 12), label: ['x', 'y', 'x', 'y', 'x', 'y', 'x', 'y', 'x', 'y', 'x', 'y'] }, { codec });
+    write(path.join(dir, 'test.parquet'), { text: texts('b', 4), label: ['y', 'x', 'y', 'x'] }, { codec });
+    const task = await loadTask('t', dir);
+    assert.deepEqual(task.labels, ['x', 'y'], codec);
+    assert.equal(task.train[3].text, texts('a', 12)[3]);
+  }
+  const converted = fresh();
+  write(path.join(converted, 'default', 'train', '0000.parquet'), { text: texts('a', 10), label: ids(10, 3) });
+  write(path.join(converted, 'default', 'test', '0000.parquet'), { text: texts('b', 3), label: ids(3, 3) });
+  const task = await loadTask('t', path.join(converted, 'default'));
+  assert.deepEqual(task.labels, ['0', '1', '2']);
+  assert.equal(task.train.length, 10);
+});
+
+test('a pair task: text_pair read as the second text', async () => {
+  const dir = fresh();
+  write(path.join(dir, 'train.parquet'), { text: texts('p', 8), text_pair: texts('h', 8), label: ids(8, 2) }, { names: ['entailment', 'contradiction'] });
+  write(path.join(dir, 'test.parquet'), { text: texts('p', 2), text_pair: texts('q', 2), label: ids(2, 2) }, { names: ['entailment', 'contradiction'] });
+  const task = await loadTask('t', dir);
+  assert.equal(task.train[5].textPair, texts('h', 8)[5]);
+  assert.equal(task.test[1].label, 'contradiction');
+});
+
+test('one Parquet file is split stratified, seeded, as the same rows in JSON lines are', async () => {
+  const dir = fresh();
+  const t = texts('s', 40);
+  const labels = t.map((_, i) => (i % 3 === 0 ? 'a' : 'b'));
+  const file = write(path.join(dir, 'all.parquet'), { text: t, label: labels }, { rowGroupSize: 7 });
+  fs.writeFileSync(path.join(dir, 'all.jsonl'), t.map((text, i) => JSON.stringify({ text, label: labels[i] })).join('\n'));
+  const a = await loadTask('t', file, { seed: 3 });
+  const b = await loadTask('t', path.join(dir, 'all.jsonl'), { seed: 3 });
+  assert.equal(a.splitFrom, 'file');
+  assert.deepEqual([a.train, a.test], [b.train, b.test]);
+
+  // Larger than what is held: refused without limits, read twice a row group at a time with them.
+  const restore = setStreamingForTests({ holdAtMost: 200 });
+  try {
+    await rejectsWith(loadTask('t', file, { seed: 3 }), /all\.parquet holds .* of text, more than 200 B, and without training-row limit and test-row limit every row/);
+    const c = await loadTask('t', file, { seed: 3, limitTrain: 5, limitTest: 2 });
+    assert.deepEqual([c.train, c.test], [b.train.slice(0, 5), b.test.slice(0, 2)]);
+  } finally {
+    restore();
+  }
+});
+
+test("GLUE's unlabelled test split (-1), a ClassLabel out of range, a row without text: named by file and row", async () => {
+  const dir = fresh();
+  write(path.join(dir, 'train-00000-of-00001.parquet'), { text: texts('a', 6), label: ids(6) }, { names: ['neg', 'pos'] });
+  write(path.join(dir, 'test-00000-of-00001.parquet'), { text: texts('b', 3), label: [-1n, -1n, -1n] }, { names: ['neg', 'pos'] });
+  await rejectsWith(loadTask('t', dir), /test-00000-of-00001\.parquet, row 1: label -1, which datasets writes for a row without a label \(GLUE's test splits have none\)\. Use a split with labels as the test split \(e\.g\. name the validation files test-….parquet\)/);
+
+  const bad = fresh();
+  write(path.join(bad, 'train.parquet'), { text: texts('a', 6), label: [0n, 1n, 0n, 1n, 5n, 0n] }, { names: ['neg', 'pos'] });
+  write(path.join(bad, 'test.parquet'), { text: texts('b', 2), label: ids(2) }, { names: ['neg', 'pos'] });
+  await rejectsWith(loadTask('t', bad), /train\.parquet, row 5: label 5 is not one of the 2 classes the file's ClassLabel names \(0 to 1\)/);
+
+  const shards = fresh();
+  write(path.join(shards, 'train-00000-of-00002.parquet'), { text: texts('a', 4), label: ids(4) });
+  write(path.join(shards, 'train-00001-of-00002.parquet'), { text: ['fine', null, 'fine'], label: ids(3) });
+  write(path.join(shards, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', shards), /train-00001-of-00002\.parquet, row 2: missing "text"\. Every example needs a non-empty "text"/);
+});
+
+test("GLUE's columns, a validation split but no test, two train sources, a file that is not Parquet: what to do, said", async () => {
+  const glue = fresh();
+  write(path.join(glue, 'train.parquet'), { idx: [0n, 1n], sentence: ['a', 'b'], label: ids(2) } as unknown as Rows);
+  write(path.join(glue, 'test.parquet'), { idx: [0n], sentence: ['c'], label: [0n] } as unknown as Rows);
+  await rejectsWith(loadTask('t', glue), /train\.parquet has no "text" column \(its columns: idx, sentence, label\)\. Rows need a "text" and a "label" column \(and "text_pair" for pairs\): rename "sentence" to "text"; with pandas:/);
+
+  const validation = fresh();
+  write(path.join(validation, 'train-00000-of-00001.parquet'), { text: texts('a', 4), label: ids(4) });
+  write(path.join(validation, 'validation-00000-of-00001.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', validation), /has no test file\. .*It has validation-00000-of-00001\.parquet: to test on that split, name it test-00000-of-00001\.parquet\./);
+
+  const two = fresh();
+  write(path.join(two, 'train.parquet'), { text: texts('a', 4), label: ids(4) });
+  fs.writeFileSync(path.join(two, 'train.jsonl'), '{"text": "a", "label": 0}\n');
+  write(path.join(two, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', two), /has several train files \(train\.jsonl, train\.parquet\)\. Keep one\./);
+
+  const junk = fresh();
+  fs.writeFileSync(path.join(junk, 'train.parquet'), 'text,label\nnot parquet at all,0\n');
+  write(path.join(junk, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', junk), /train\.parquet cannot be read as Parquet \(.*\)\. Write it again with pandas, pyarrow, polars or DuckDB, or give the rows as JSON lines\./);
+});
