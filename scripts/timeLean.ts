@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataType, NewInitializer, NewNode, NodeRef, OnnxModel } from '../src/core/onnx/model';
 import { checkedSessions, concatQkv, encoderInputs, Timed, timeAlternately } from './graphTiming';
+import { readFloat32 } from '../src/core/compensate/structure';
 
 const i64 = (name: string, values: number[]): NewInitializer => ({ name, dataType: DataType.INT64, dims: [values.length], data: Buffer.from(BigInt64Array.from(values, BigInt).buffer) });
 const f32 = (name: string, value: number): NewInitializer => ({ name, dataType: DataType.FLOAT, dims: [], data: Buffer.from(Float32Array.of(value).buffer) });
@@ -119,6 +120,95 @@ function twoD(m: OnnxModel, r: Rewrite): number {
   return blocks;
 }
 
+/** A float32 constant's values and the index of its initializer input, when `n` has one of dims [d]. */
+function constInput(m: OnnxModel, n: NodeRef | undefined, d?: number): { at: number; values: Float32Array } | undefined {
+  if (!n) return undefined;
+  const at = n.inputs.findIndex((t) => m.initializers.has(t));
+  const t = at < 0 ? undefined : m.initializers.get(n.inputs[at]);
+  if (!t || t.dataType !== DataType.FLOAT || t.dims.length !== 1 || (d !== undefined && t.dims[0] !== d)) return undefined;
+  return { at, values: readFloat32(m, t) };
+}
+
+/**
+ * Each sub-layer's output bias b (MatMul → Add b → residual Add with x) folded into whatever makes
+ * x: x' = x + b is the LayerNorm's β + b (or a bridge's bias + b); each MatMul reading x gets its
+ * bias c − b·W so it sees what it saw. The residual then adds the bare MatMul: one full-width Add less.
+ */
+function foldBias(m: OnnxModel, r: Rewrite): number {
+  const producer = new Map<string, NodeRef>();
+  const consumers = new Map<string, NodeRef[]>();
+  for (const n of r.nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const t of n.inputs) consumers.set(t, [...(consumers.get(t) ?? []), n]);
+  }
+  const outputs = new Set(m.outputs.map((o) => o.name));
+  const replace = new Map<NodeRef, NodeRef>();
+  const changed = new Map<NodeRef, Float32Array>();
+  // The constant each edited node adds: a LayerNorm's β (input 2), else an Add's initializer.
+  const biasAt = (n: NodeRef) => (n.opType === 'LayerNormalization' ? 2 : constInput(m, n)!.at);
+  const current = (n: NodeRef) => changed.get(n) ?? readFloat32(m, m.initializers.get(n.inputs[biasAt(n)])!);
+  let folded = 0;
+  for (const res of r.nodes) {
+    if (res.opType !== 'Add' || res.inputs.length !== 2) continue;
+    for (const side of [0, 1]) {
+      const [a, x] = [res.inputs[side], res.inputs[1 - side]];
+      const biasAdd = producer.get(a);
+      const d = m.outputs[0].shape?.at(-1) as number;
+      const b = biasAdd?.opType === 'Add' ? constInput(m, biasAdd, d) : undefined;
+      const mm = b && producer.get(biasAdd!.inputs[1 - b.at]);
+      if (!b || mm?.opType !== 'MatMul' || consumers.get(a)?.length !== 1 || outputs.has(x)) continue;
+      const p = producer.get(x);
+      const pConst = p?.opType === 'LayerNormalization' ? (p.inputs[2] && m.initializers.has(p.inputs[2]) ? { at: 2 } : undefined) : p?.opType === 'Add' ? constInput(m, p, d) : undefined;
+      if (!p || !pConst || changed.has(p)) continue;
+      const readers = (consumers.get(x) ?? []).filter((c) => c !== res && c.opType !== 'Shape');
+      const fixes = readers.map((c) => {
+        const w = c.opType === 'MatMul' && c.inputs[0] === x ? m.initializers.get(c.inputs[1]) : undefined;
+        const add = consumers.get(c.outputs[0]);
+        const cb = w && add?.length === 1 && add[0].opType === 'Add' ? constInput(m, add[0], w.dims[1]) : undefined;
+        return w && cb && !changed.has(add![0]) ? { w, add: add![0] } : undefined;
+      });
+      if (fixes.some((f) => !f)) continue;
+      const beta = Float32Array.from(current(p), (v, i) => v + b.values[i]);
+      changed.set(p, beta);
+      for (const f of fixes) {
+        const W = readFloat32(m, f!.w);
+        const cols = f!.w.dims[1];
+        const c = Float32Array.from(current(f!.add));
+        for (let i = 0; i < d; i++) for (let j = 0; j < cols; j++) c[j] -= b.values[i] * W[i * cols + j];
+        changed.set(f!.add, c);
+      }
+      replace.set(res, { name: `${res.name}/folded`, opType: 'Add', inputs: [mm!.outputs[0], x], outputs: res.outputs });
+      folded++;
+      break;
+    }
+  }
+  for (const [n, values] of changed) {
+    const at = biasAt(n);
+    const name = `lean/fold/${n.name}`;
+    r.inits.push({ name, dataType: DataType.FLOAT, dims: [values.length], data: Buffer.from(values.buffer) });
+    replace.set(n, { name: `${n.name}/folded`, opType: n.opType, domain: n.domain, inputs: n.inputs.map((t, i) => (i === at ? name : t)), outputs: n.outputs, copyOf: 'field' in n ? n : undefined });
+  }
+  r.nodes = r.nodes.map((n) => replace.get(n) ?? n);
+  return folded;
+}
+
+/** A one-row token-type table (RoBERTa's): every token adds its row, so it joins the position table and its Gather + Add go. */
+function foldTypeRow(m: OnnxModel, r: Rewrite): number {
+  const gather = r.nodes.find((n) => n.opType === 'Gather' && m.initializers.get(n.inputs[0])?.dims[0] === 1 && /token_type/.test(n.inputs[0]));
+  const pos = r.nodes.find((n) => n.opType === 'Gather' && /position_embeddings/.test(n.inputs[0]) && m.initializers.has(n.inputs[0]));
+  const add = gather && r.nodes.find((n) => n.opType === 'Add' && n.inputs.includes(gather.outputs[0]));
+  if (!gather || !pos || !add) return 0;
+  const row = readFloat32(m, m.initializers.get(gather.inputs[0])!);
+  const table = m.initializers.get(pos.inputs[0])!;
+  const p = readFloat32(m, table);
+  for (let i = 0; i < p.length; i++) p[i] += row[i % row.length];
+  r.inits.push({ name: 'lean/fold/position', dataType: DataType.FLOAT, dims: table.dims, data: Buffer.from(p.buffer) });
+  const other = add.inputs.find((t) => t !== gather.outputs[0])!;
+  r.rename.set(add.outputs[0], other);
+  r.nodes = r.nodes.map((n) => (n === pos ? { name: `${n.name}/folded`, opType: 'Gather', inputs: ['lean/fold/position', n.inputs[1]], outputs: n.outputs, copyOf: 'field' in n ? n : undefined } : n));
+  return 1;
+}
+
 function writeLean(file: string, out: string, steps: ((m: OnnxModel, r: Rewrite) => number)[]): string {
   const m = OnnxModel.open(file);
   const r: Rewrite = { nodes: [...m.nodes], inits: [], rename: new Map() };
@@ -144,12 +234,15 @@ async function main(): Promise<void> {
         { label: `  mask (${writeLean(file, out('mask'), [simpleMask])})`, file: out('mask') },
         { label: `  mask + qkv (${writeLean(file, out('qkv'), [simpleMask, mergeQkv])})`, file: out('qkv') },
         { label: `  mask + 2d (${writeLean(file, out('2d'), [simpleMask, twoD])})`, file: out('2d') },
+        { label: `  fold (${writeLean(file, out('fold'), [foldBias, foldTypeRow])})`, file: out('fold') },
+        { label: `  mask + fold (${writeLean(file, out('mfold'), [simpleMask, foldBias, foldTypeRow])})`, file: out('mfold') },
       ];
       sessions.push(...(await checkedSessions(variants, inputs)));
     }
     await timeAlternately(`batch ${batch} × ${length}`, sessions, inputs, 40);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (process.env.LEAN_KEEP) console.log(`rewritten graphs kept in ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
