@@ -4,6 +4,10 @@
  *   mask   the exporter's [B,1,S,S] padding-mask subgraph (Range, Unsqueeze, GatherElements, And,
  *          Where …, the same in every graph) becomes Cast → Sub → Mul → Unsqueeze to [B,1,1,S];
  *   qkv    each block's Q, K and V MatMul + bias Add become one MatMul + Add and a Split;
+ *   2d     the hidden states as [tokens, hidden], so ORT makes each MatMul + bias a Gemm;
+ *   fold   each sub-layer's output bias moved into the LayerNorm (or bridge) before its residual,
+ *          the MatMuls reading that state given c − b·W, and a one-row token-type table added
+ *          to the position table (LEAN_KEEP=1 keeps the rewritten graphs for profileOps);
  * checks each rewrite's output against the graph's own (half the rows padded), and times all of
  * them alternately in one process, threads parked after each run as verify does.
  *   node out/scripts/timeLean.js BATCH LENGTH MODEL.onnx [MODEL.onnx …]
