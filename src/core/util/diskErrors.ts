@@ -67,8 +67,9 @@ export function diskReason(errno: string, target: string, need: WriteNeed, elsew
   if (errno === 'EROFS') return { reason: 'the disk is read-only (EROFS)', advice: `${elsewhere('on another disk')}, or remount that disk read-write` };
   if (errno === TOO_LARGE) return fileTooLarge(elsewhere);
   if (!FULL.includes(errno)) {
-    // A temporary's name means nothing to the user: its folder is what refused.
-    const refused = sysPath && (sysPath.includes('.probescale-tmp-') ? path.dirname(sysPath) : sysPath);
+    // A temporary's name means nothing to the user: its folder is what refused. A folder that
+    // could not be made was refused by the nearest one above it that this user can see.
+    const refused = sysPath && existingAbove(sysPath.includes('.probescale-tmp-') ? path.dirname(sysPath) : sysPath);
     const on = refused && path.resolve(refused) !== path.resolve(target) ? ` in ${refused}` : '';
     return { reason: `permission denied (${errno})${on}`, advice: `${elsewhere('you can write to')}, or give yourself write permission there` };
   }
@@ -81,6 +82,13 @@ export function diskReason(errno: string, target: string, need: WriteNeed, elsew
   else if (need.written) facts = `it filled after ${diskBytes(need.written)} of the output were written, and the output needs more${free === undefined ? '' : ` (${shownFree} now that those are removed)`}`;
   const short = need.needed !== undefined && free !== undefined && need.needed > free ? `at least ${diskBytes(need.needed - free)}` : 'space';
   return { reason: facts ? `${full}: ${facts}` : full, advice: `free ${short} on that disk, or ${elsewhere('on another disk')}` };
+}
+
+/** `p`, or the nearest folder above it that exists (as this user sees it). */
+function existingAbove(p: string): string {
+  let at = path.resolve(p);
+  while (!fs.existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  return at;
 }
 
 /** EFBIG: the process's file size limit when one is set, else the file system's largest file. */

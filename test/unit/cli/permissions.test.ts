@@ -66,3 +66,23 @@ test('files and folders this user may not read are refused as a permission probl
     assert.equal(r.stderr.trim().split('\n').length, 1, `${c.name}: one line`);
   }
 });
+
+test('--out under a folder this user may not write names that folder, not the missing one below it', { skip: !(process.getuid?.() === 0 && setpriv) && 'needs root and setpriv to run as a user without permission' }, () => {
+  const d = tempDir('ps-perm-out-');
+  fs.chmodSync(path.dirname(d), 0o711);
+  fs.chmodSync(d, 0o755);
+  fs.cpSync(fixture('tiny-bert'), path.join(d, 'm'), { recursive: true });
+  spawnSync('chmod', ['-R', 'a+rX', path.join(d, 'm')]);
+  fs.mkdirSync(path.join(d, 'ro'), { mode: 0o555 });
+  fs.mkdirSync(path.join(d, 'locked'), { mode: 0o700 });
+  // Before: "permission denied (EACCES) in …/ro/sub", a folder that does not exist.
+  for (const [out, refused] of [
+    [path.join(d, 'ro', 'sub', 'out'), path.join(d, 'ro')],
+    [path.join(d, 'ro', 'out'), path.join(d, 'ro')],
+    [path.join(d, 'locked', 'sub', 'out'), path.join(d, 'locked')],
+  ]) {
+    const r = spawnSync(setpriv!, ['--reuid', USER, '--regid', USER, '--clear-groups', process.execPath, cli, 'prune', path.join(d, 'm'), '--layers', '0,1', '--out', out], { cwd: d, env: { ...process.env, HOME: d }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(r.stderr.includes(`permission denied (EACCES) in ${refused}. `), `${out}: ${r.stderr}`);
+  }
+});
