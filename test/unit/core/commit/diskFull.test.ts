@@ -4,7 +4,6 @@
  */
 import { mock, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import fs from 'node:fs';
 import { writeFileAtomic, writeFolderAtomically } from '../../../../src/core/commit/atomicDir';
@@ -146,7 +145,8 @@ test('a file commit that fills the disk keeps the earlier file, leaves no tempor
 });
 
 test('disk errors are worded once: read-only, permission, quota; other errors are left alone', () => {
-  const at = path.join(os.tmpdir(), 'ps-nowhere', 'out');
+  // The folder that holds the output exists (its temporary was being made in it).
+  const at = path.join(tempDir('ps-nowhere-'), 'out');
   const rofs = diskWriteError(Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' }), at, { param: 'out' })!;
   assert.equal(rofs.code, 'not-writable');
   assert.match(messageIn(rofs, cliFlag), /^--out .*out: cannot be written: the disk is read-only \(EROFS\)\. Nothing of it was left on disk\. Give --out a path on another disk, or remount that disk read-write\.$/);
