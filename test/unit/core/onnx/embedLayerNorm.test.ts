@@ -45,16 +45,21 @@ function worst(a: Float32Array, b: Float32Array): number {
   return w;
 }
 
-/** The fused graph in `dir`: embeddings only, or with every self-attention a com.microsoft Attention reading mask_index. */
-function fused(dir: string, attention: boolean): string {
-  return fuseEmbedLayerNorm(plain, path.join(dir, attention ? 'attention.onnx' : 'embed.onnx'), { epsilon: 1e-12, attention: attention ? { headSize: 16 } : undefined }).file;
+/**
+ * The fused graph in `dir`: embeddings only, or with every self-attention a com.microsoft Attention
+ * reading mask_index; `skip` also fuses every bias + residual Add + LayerNorm into a
+ * SkipLayerNormalization named outside every scope (with both: optimum's O2 graph).
+ */
+function fused(dir: string, attention: boolean, skip = false): string {
+  const name = `${attention ? 'attention' : 'embed'}${skip ? '-skip' : ''}`;
+  return fuseEmbedLayerNorm(plain, path.join(dir, `${name}.onnx`), { epsilon: 1e-12, attention: attention ? { headSize: 16 } : undefined, skipLayerNorm: skip }).file;
 }
 
 /** A model folder holding tiny-bert's tokenizer and config with the fused graph as onnx/model.onnx. */
-function fusedFolder(dir: string, attention: boolean): string {
-  const folder = path.join(dir, attention ? 'bert-attention' : 'bert-embed');
+function fusedFolder(dir: string, attention: boolean, skip = false): string {
+  const folder = path.join(dir, `bert-${attention ? 'attention' : 'embed'}${skip ? '-skip' : ''}`);
   fs.cpSync(fixture('tiny-bert'), folder, { recursive: true });
-  fs.copyFileSync(fused(dir, attention), path.join(folder, 'onnx', 'model.onnx'));
+  fs.copyFileSync(fused(dir, attention, skip), path.join(folder, 'onnx', 'model.onnx'));
   return folder;
 }
 
@@ -83,22 +88,37 @@ test('the EmbedLayerNormalization rewrite of tiny-bert runs in ONNX Runtime and 
   }
 });
 
+/** Parameter counts of `file` and its pruned models (prefix and not) as the plain graph's. */
+async function assertPrunesAsPlain(file: string, what: string): Promise<void> {
+  const [p, m] = [OnnxModel.open(plain), OnnxModel.open(file)];
+  try {
+    assert.deepEqual(countParams(m, findBlocks(m, file)), countParams(p, findBlocks(p)), what);
+  } finally {
+    p.close();
+    m.close();
+  }
+  for (const kept of [[0, 1], [0, 2], [1, 3], [3]]) {
+    const d = worst(await pruned(file, kept), await pruned(plain, kept));
+    assert.ok(d <= 1e-4, `${what}, kept ${kept}: max |diff| ${d}`);
+  }
+}
+
 test('EmbedLayerNormalization graphs: probe counts and pruned models (prefix and not) as the plain graph’s', async () => {
   const dir = tempDir('ps-eln-prune-');
-  const p = OnnxModel.open(plain);
-  const counts = countParams(p, findBlocks(p));
-  p.close();
+  for (const attention of [false, true]) await assertPrunesAsPlain(fused(dir, attention), `attention ${attention}`);
+});
+
+test('O2 graphs (EmbedLayerNormalization, Attention and SkipLayerNormalization named outside every scope): probe counts and pruned models as the plain graph’s', async () => {
+  // Before: "cannot tell which tensor carries the hidden state from block 0 into block 1 (candidates: none)":
+  // the fused SkipLayerNormalization that ends each block was outside every block.
+  const dir = tempDir('ps-eln-o2-');
   for (const attention of [false, true]) {
-    const file = fused(dir, attention);
+    const file = fused(dir, attention, true);
     const m = OnnxModel.open(file);
-    const blocks = findBlocks(m, file);
-    assert.equal(blocks.numBlocks, 4);
-    assert.deepEqual(countParams(m, blocks), counts, `attention ${attention}`);
+    assert.equal(m.nodes.filter((n) => n.opType === 'SkipLayerNormalization' && /^SkipLayerNorm_AddBias_\d+$/.test(n.name)).length, 8);
     m.close();
-    for (const kept of [[0, 1], [0, 2], [1, 3], [3]]) {
-      const d = worst(await pruned(file, kept), await pruned(plain, kept));
-      assert.ok(d <= 1e-4, `attention ${attention}, kept ${kept}: max |diff| ${d}`);
-    }
+    assert.ok(worst(await run(file), await run(plain)) <= 1e-5, 'the rewrite computes the plain graph');
+    await assertPrunesAsPlain(file, `attention ${attention}`);
   }
 });
 
@@ -124,6 +144,10 @@ test('EmbedLayerNormalization graphs: bridges and narrowed heads and neurons giv
   m.close();
   const d = worst(await outputOf(file, plan), await outputOf(plain, plan));
   assert.ok(d <= 1e-4, `max |diff| ${d}`);
+  // Bridges alone in the O2 graph, whose sub-layers cannot be narrowed.
+  plan.narrow.clear();
+  const o2 = worst(await outputOf(fused(dir, true, true), plan), await outputOf(plain, plan));
+  assert.ok(o2 <= 1e-4, `O2 graph: max |diff| ${o2}`);
 });
 
 test('--vocab-trim of an EmbedLayerNormalization graph: the fused node reads the trimmed table through the id map, as the plain graph’s Gather does', async () => {

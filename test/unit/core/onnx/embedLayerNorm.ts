@@ -24,8 +24,20 @@ export interface Fused {
   node: string;
 }
 
-/** Writes `dst`: the BERT graph `src` with its embeddings fused (and its attention, with `attention.headSize`). */
-export function fuseEmbedLayerNorm(src: string, dst: string, options: { epsilon: number; attention?: { headSize: number } }): Fused {
+export interface FuseOptions {
+  epsilon: number;
+  /** Every self-attention as one com.microsoft Attention reading mask_index. */
+  attention?: { headSize: number };
+  /**
+   * Every bias Add → residual Add → LayerNormalization as one com.microsoft SkipLayerNormalization
+   * named `SkipLayerNorm_AddBias_<n>` outside every scope, inputs (MatMul output, residual, gamma,
+   * beta, bias), as fusion_skiplayernorm.py's bias fusion writes it.
+   */
+  skipLayerNorm?: boolean;
+}
+
+/** Writes `dst`: the BERT graph `src` with its embeddings fused, and what `options` adds. */
+export function fuseEmbedLayerNorm(src: string, dst: string, options: FuseOptions): Fused {
   let from = src;
   if (options.attention) {
     from = path.join(path.dirname(dst), `${path.basename(dst)}.attention.onnx`);
@@ -33,7 +45,7 @@ export function fuseEmbedLayerNorm(src: string, dst: string, options: { epsilon:
   }
   const m = OnnxModel.open(from);
   try {
-    writeFused(m, dst, options.epsilon);
+    writeFused(m, dst, options);
   } finally {
     m.close();
     if (from !== src) fs.rmSync(from);
@@ -41,7 +53,7 @@ export function fuseEmbedLayerNorm(src: string, dst: string, options: { epsilon:
   return { file: dst, node: 'EmbedLayerNormalization_0' };
 }
 
-function writeFused(m: OnnxModel, dst: string, epsilon: number): void {
+function writeFused(m: OnnxModel, dst: string, { epsilon, skipLayerNorm }: FuseOptions): void {
   const producer = new Map<string, OnnxNode>();
   const readers = new Map<string, OnnxNode[]>();
   for (const n of m.nodes) {
@@ -71,8 +83,23 @@ function writeFused(m: OnnxModel, dst: string, epsilon: number): void {
     attributes: { epsilon: { float: epsilon } },
   };
   const fused = new Set([word, segment, position, add0, add1, ln]);
+  const skips = new Map<OnnxNode, NewNode>();
+  if (skipLayerNorm) {
+    const bias = (n: OnnxNode | undefined) => (n?.opType === 'Add' ? n.inputs.find((t) => m.initializers.get(t)?.dims.length === 1) : undefined);
+    for (const norm of m.nodes.filter((n) => n.opType === 'LayerNormalization' && n !== ln)) {
+      const sum = producer.get(norm.inputs[0]);
+      const k = sum?.opType === 'Add' ? [0, 1].find((j) => bias(producer.get(sum.inputs[j]))) : undefined;
+      if (!sum || k === undefined) continue;
+      const biasAdd = producer.get(sum.inputs[k])!;
+      const b = bias(biasAdd)!;
+      fused.add(sum).add(biasAdd);
+      const x = biasAdd.inputs.find((t) => t !== b)!;
+      skips.set(norm, { name: `SkipLayerNorm_AddBias_${skips.size}`, opType: 'SkipLayerNormalization', domain: MS.domain, inputs: [x, sum.inputs[1 - k], norm.inputs[1], norm.inputs[2], b], outputs: norm.outputs, attributes: { epsilon: { float: epsilon } } });
+    }
+  }
   const nodes: NodeRef[] = m.nodes.flatMap((n): NodeRef[] => {
     if (n === ln) return [cast(word.inputs[1]), cast(segment.inputs[1]), embed];
+    if (skips.has(n)) return [{ ...skips.get(n)!, inputs: skips.get(n)!.inputs.map((t) => (t === ln.outputs[0] ? embed.outputs[0] : t)) }];
     if (fused.has(n)) return [];
     const inputs = n.inputs.map((t) => (t === ln.outputs[0] ? embed.outputs[0] : n.opType === 'Attention' && t === mask ? embed.outputs[1] : t));
     return inputs.some((t, i) => t !== n.inputs[i]) ? [{ name: n.name, opType: n.opType, domain: n.domain, inputs, outputs: n.outputs, copyOf: n }] : [n];
