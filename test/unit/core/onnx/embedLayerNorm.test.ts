@@ -197,3 +197,17 @@ test('--embedding-rank on an EmbedLayerNormalization graph is refused in one lin
   assert.match(r.stderr, /com\.microsoft EmbedLayerNormalization .*EmbedLayerNormalization_0.*without --optimize/);
   assert.ok(!fs.existsSync(path.join(dir, 'out')));
 });
+
+test('--compensate on an O2 folder: bridge runs and verifies, width is refused in one line naming the fused node and what to use instead', () => {
+  // Before: both refused, "block 0: expected Q, K, V and output MatMuls … (fused attention or quantized?)":
+  // bridge failed on the narrowed flap-uniform baseline.
+  const dir = tempDir('ps-eln-o2comp-');
+  const folder = fusedFolder(dir, true, true);
+  const bridge = spawnSync(process.execPath, [cli, 'optimize', folder, '--budget', '0.9', '--compensate', 'bridge', '--out', path.join(dir, 'bridge'), ...LIMITS.slice(0, -2)], { encoding: 'utf8' });
+  assert.equal(bridge.status, 0, bridge.stderr);
+  assert.match(bridge.stderr + bridge.stdout, /verify: re-measured from the written folder equals the report/);
+  const width = spawnSync(process.execPath, [cli, 'optimize', folder, '--budget', '0.9', '--compensate', 'width', '--out', path.join(dir, 'width'), ...LIMITS], { encoding: 'utf8' });
+  assert.equal(width.status, 1, width.stderr);
+  assert.equal(width.stderr.trim().split('\n').length, 1, width.stderr);
+  assert.match(width.stderr, /block 0 holds the com\.microsoft (Attention|SkipLayerNormalization) node .*without --optimize.*--compensate bridge\.$/m);
+});
