@@ -7,7 +7,7 @@ import { BadInputError, UnsupportedModelError } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { writeChunks } from '../onnx/wire';
 import { ModelInfo } from '../model/modelInfo';
-import { checkCompensable } from './structure';
+import { checkCompensable, findSublayers } from './structure';
 import { CalibrationOptions, CalibrationSet } from './calibrate';
 import { CompensationPlan, compensatedEdit, emptyPlan } from './graph';
 import { Encoder, FitStat, fitBridges, gapsOf } from './fit';
@@ -35,6 +35,24 @@ export function checkCompensableModel(info: ModelInfo): void {
   if ([...info.model.initializers.values()].some((t) => t.external)) {
     throw new UnsupportedModelError(`${info.onnxFile} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use {{compensate}} none for this model.`);
   }
+}
+
+/**
+ * Why width pruning cannot rewrite this model's blocks (sub-layers fused by ONNX Runtime's
+ * transformer optimizer, …), or null where it can: width and all are refused before any pass,
+ * and bridge leaves out the narrowed baseline (flap-uniform) instead of failing on it.
+ */
+export function widthRefusal(info: ModelInfo): UnsupportedModelError | null {
+  const enc = encoderOf(info);
+  for (let b = 0; b < enc.blocks.numBlocks; b++) {
+    try {
+      findSublayers(enc.model, enc.blocks, b, enc.hidden, enc.heads);
+    } catch (e) {
+      if (e instanceof UnsupportedModelError) return e;
+      throw e;
+    }
+  }
+  return null;
 }
 
 export interface CompensationRequest {

@@ -7,7 +7,7 @@
  */
 import { BadInputError, badValue, throwIfAborted } from '../errors';
 import { DataType, NewInitializer, NewNode, OnnxModel, OnnxNode } from '../onnx/model';
-import { findWordEmbedding, readRows, VOCAB_METADATA_KEY, WordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
+import { FUSED_EMBEDDING, findWordEmbedding, isFusedEmbedding, readRows, VOCAB_METADATA_KEY, WordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import { CalibrationSet } from './calibrate';
 import type { ParamCounts } from '../../shared/params';
 import type { BudgetFloor } from '../optimize/subsets';
@@ -171,15 +171,29 @@ export function factorisableTable(model: OnnxModel, ranks: string): WordEmbeddin
   } catch {
     throw refuse('has no word-embedding table that input_ids read directly');
   }
+  if (isFusedEmbedding(we.node)) throw fusedTable(model, we, ranks);
   const width = wordEmbeddingWidth(model, we);
   if (width !== we.hidden) throw refuse(`has its word table factorised already (rank ${we.hidden} of ${width})`);
   if (we.weight.dataType !== DataType.FLOAT) throw refuse(`has a word table of element type ${we.weight.dataType}, and only float32 tables are factorised`);
   return we;
 }
 
+/**
+ * The fused node sums the looked-up rows with the position and token-type rows and normalises them
+ * inside one kernel: there is no tensor between lookup and sum where the factor's up-projection could go.
+ */
+function fusedTable(model: OnnxModel, we: WordEmbedding, ranks: string): Error {
+  return badValue(
+    'embeddingRank',
+    ranks,
+    `${model.src.label} reads its word table inside the com.microsoft ${FUSED_EMBEDDING} node ${we.node.name || '(unnamed)'} (fused by ONNX Runtime's transformer optimizer, as optimum-cli export onnx --optimize O2–O4 does), which cannot read a factorised table; export the model without --optimize (or point --onnx at the unoptimized graph), or leave {{embeddingRank}} out.`,
+  );
+}
+
 /** Factorises the word-embedding table of `model` (float32) with weights from the calibration texts. */
 export function factorEmbedding(model: OnnxModel, set: CalibrationSet, rank: number, signal?: AbortSignal): EmbeddingFactor {
   const we = findWordEmbedding(model);
+  if (isFusedEmbedding(we.node)) throw fusedTable(model, we, String(rank));
   if (we.weight.dataType !== DataType.FLOAT) throw new BadInputError(`${model.src.label}: the word embedding ${we.weight.name} is not float32; {{embeddingRank}} factorises float32 tables only.`);
   const bytes = readRows(
     model,
@@ -193,6 +207,7 @@ export function factorEmbedding(model: OnnxModel, set: CalibrationSet, rank: num
 /** The parts of a graph edit that put `f` in place of the word table: new initializers, the MatMul, input renames. */
 export function embeddingEdit(model: OnnxModel, f: EmbeddingFactor): { inits: NewInitializer[]; nodes: NewNode[]; renames: [OnnxNode, string, string][] } {
   const we = findWordEmbedding(model);
+  if (isFusedEmbedding(we.node)) throw fusedTable(model, we, String(f.rank));
   if (f.a.length !== we.vocab * f.rank || f.b.length !== f.rank * we.hidden) throw new BadInputError(`embedding factor of rank ${f.rank}: expected ${we.vocab}×${f.rank} and ${f.rank}×${we.hidden} matrices.`);
   const P = 'probescale/embedding';
   const low = we.node.outputs[0];

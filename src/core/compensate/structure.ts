@@ -69,9 +69,24 @@ function residualOf(inBlock: OnnxNode[], out: Linear, b: number): { sum: string;
   return { sum: res.outputs[0], residual: res.inputs.find((t) => t !== out.out)! };
 }
 
+/** com.microsoft ops of ONNX Runtime's transformer optimizer that absorb the MatMuls or bias Adds width pruning rewrites. */
+const FUSED_SUBLAYER = new Set(['Attention', 'MultiHeadAttention', 'SkipLayerNormalization', 'BiasGelu']);
+
 /** The attention and FFN sub-layers of block `b` (`heads`: the model's attention head count). */
 export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
   const inBlock = model.nodes.filter((_, i) => blocks.blockOf[i] === b);
+  try {
+    return sublayersOf(model, inBlock, b, hidden, heads);
+  } catch (e) {
+    const fused = inBlock.find((n) => n.domain === 'com.microsoft' && (FUSED_SUBLAYER.has(n.opType) || (n.opType === 'FastGelu' && n.inputs.length > 1)));
+    if (!(e instanceof UnsupportedModelError) || !fused) throw e;
+    throw new UnsupportedModelError(
+      `block ${b} holds the com.microsoft ${fused.opType} node ${fused.name || '(unnamed)'} (fused by ONNX Runtime's transformer optimizer, as optimum-cli export onnx --optimize O2–O4 does); width pruning rewrites the unfused Q, K, V, output and FFN MatMuls and their bias Adds. Export the model without --optimize (or point --onnx at the unoptimized graph), or use {{compensate}} bridge.`,
+    );
+  }
+}
+
+function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
   const lin = linearsOf(model, inBlock, b);
   const dims = (l: Linear) => l.proj.weight.dims;
   const down = lin.find((l) => dims(l)[1] === hidden && dims(l)[0] !== hidden);

@@ -134,6 +134,8 @@ export interface WidthStep {
 /** The steps of narrowing every kept block to `heads` heads and `ffnWidth` neurons (absent or full: left as is), in order. */
 export function widthSteps(enc: Encoder, plan: CompensationPlan, heads?: number, ffnWidth?: number): WidthStep[] {
   const steps: WidthStep[] = [];
+  // Bridges alone need no sub-layer (a block with fused attention takes a bridge as well).
+  if (heads === undefined && ffnWidth === undefined) return steps;
   for (const k of plan.kept) {
     const full = findSublayers(enc.model, enc.blocks, k, enc.hidden, enc.heads);
     if (heads !== undefined && heads < full.attention.width / full.attention.group) steps.push({ site: full.attention, units: heads, cut: blockEntry(enc.blocks, plan, k) });

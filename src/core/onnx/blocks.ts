@@ -142,12 +142,30 @@ function placeUnscopedNodes(g: BlockedGraph, file: string): void {
     for (const o of n.outputs) for (const c of consumers.get(o) ?? []) bs.add(blockOf[c]);
     if (bs.size === 1) blockOf[i] = [...bs][0];
   });
-  if (blockOf.some((b) => b >= 0)) joinEnclosingScope(model, blockOf, consumers, producer);
-  else {
+  if (blockOf.some((b) => b >= 0)) {
+    closeFusedSublayers(model, blockOf, producer);
+    joinEnclosingScope(model, blockOf, consumers, producer);
+  } else {
     const source = model.runtimeInputs.find((i) => i.name === 'input_ids')?.name ?? model.runtimeInputs[0]?.name;
     const found = source ? structuralBlockOf(model, source, finalOutputOf(model, file)) : null;
     if (found) blockOf.set(found.blockOf);
   }
+}
+
+/**
+ * ONNX Runtime's transformer optimizer (optimum's --optimize O2–O4) fuses each sub-layer's bias
+ * Add, residual Add and LayerNorm into one com.microsoft SkipLayerNormalization named outside
+ * every scope (`SkipLayerNorm_AddBias_3`). It ends the sub-layer whose output it adds, so it
+ * belongs to the latest block among its inputs' producers (the residual comes from before).
+ * Left outside, the hidden state between blocks was made outside every block and no block
+ * boundary could be found.
+ */
+function closeFusedSublayers(model: OnnxModel, blockOf: Int32Array, producer: Map<string, number>): void {
+  model.nodes.forEach((n, i) => {
+    if (blockOf[i] >= 0 || n.opType !== 'SkipLayerNormalization') return;
+    const from = n.inputs.flatMap((t) => (producer.has(t) && blockOf[producer.get(t)!] >= 0 ? [blockOf[producer.get(t)!]] : []));
+    if (from.length) blockOf[i] = Math.max(...from);
+  });
 }
 
 /**

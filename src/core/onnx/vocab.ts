@@ -2,7 +2,8 @@
  * Vocabulary trimming: keep only the word-embedding rows of tokens a task uses.
  *
  * The tokenizer is left as it is (a byte-level BPE cannot drop tokens without breaking its
- * merges); instead the graph gets an id map in front of the word-embedding Gather: kept ids go to
+ * merges); instead the graph gets an id map in front of the word-embedding Gather (or of the
+ * com.microsoft EmbedLayerNormalization that ONNX Runtime's optimizer fuses it into): kept ids go to
  * their row in the smaller table, every other id to the row of a kept id (the nearest kept token
  * or the unknown token, pipeline/nearestTokens.ts). Inputs, outputs and
  * the position ids (computed from the original input_ids) are unchanged, so the trimmed model is a
@@ -23,28 +24,44 @@ const ELEMENT_BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.F
 export const VOCAB_METADATA_KEY = 'probescale.vocab';
 
 export interface WordEmbedding {
+  /** The Gather, or a com.microsoft EmbedLayerNormalization (its input 2 is the table, input 0 the ids). */
   node: OnnxNode;
   weight: OnnxInitializer;
-  /** The graph input holding token ids. */
+  /** The tensor of token ids the node reads: the graph input, or the fused node's int32 cast of it. */
   idsInput: string;
   vocab: number;
   hidden: number;
 }
 
-/** The Gather that reads the word-embedding table with the graph's token ids. */
+/**
+ * ONNX Runtime's transformer optimizer (optimum's --optimize O2–O4) fuses the word, position and
+ * token-type lookups, their sum and the LayerNorm into one node reading input_ids cast to int32.
+ */
+export const FUSED_EMBEDDING = 'EmbedLayerNormalization';
+
+export function isFusedEmbedding(n: OnnxNode): boolean {
+  return n.opType === FUSED_EMBEDDING && n.domain === 'com.microsoft';
+}
+
+/** The Gather that reads the word-embedding table with the graph's token ids (or the fused node that does). */
 export function findWordEmbedding(model: OnnxModel): WordEmbedding {
   const ids = model.runtimeInputs.find((i) => i.name === 'input_ids');
   if (!ids) throw new UnsupportedModelError(`${model.src.label}: no graph input named input_ids, so the word embedding cannot be found for {{vocabTrim}}.`);
+  const castOfIds = new Set(model.nodes.filter((n) => n.opType === 'Cast' && n.inputs[0] === ids.name).map((n) => n.outputs[0]));
   for (const n of model.nodes) {
-    if (n.opType !== 'Gather' || n.inputs[1] !== ids.name) continue;
-    const w = model.initializers.get(n.inputs[0]);
-    if (w && w.dims.length === 2) return { node: n, weight: w, idsInput: ids.name, vocab: w.dims[0], hidden: w.dims[1] };
+    const fused = isFusedEmbedding(n);
+    const [slot, table] = fused ? [0, 2] : [1, 0];
+    if (!(fused || n.opType === 'Gather') || !(n.inputs[slot] === ids.name || (fused && castOfIds.has(n.inputs[slot])))) continue;
+    const w = model.initializers.get(n.inputs[table]);
+    if (w && w.dims.length === 2) return { node: n, weight: w, idsInput: n.inputs[slot], vocab: w.dims[0], hidden: w.dims[1] };
   }
   throw new UnsupportedModelError(`${model.src.label}: no Gather reads a 2-D embedding table with input_ids directly; {{vocabTrim}} cannot trim this graph (was it already trimmed?).`);
 }
 
 /** Width of the word embeddings the encoder reads: the table's, or that of the MatMul projecting a factorised table up (compensate/embedding.ts). */
 export function wordEmbeddingWidth(model: OnnxModel, e: WordEmbedding = findWordEmbedding(model)): number {
+  // The fused node's output is the normalised hidden state, never a factor to project up.
+  if (isFusedEmbedding(e.node)) return e.hidden;
   const up = model.nodes.find((n) => n.opType === 'MatMul' && n.inputs[0] === e.node.outputs[0]);
   const w = up ? model.initializers.get(up.inputs[1]) : undefined;
   return w && w.dims.length === 2 && w.dims[0] === e.hidden ? w.dims[1] : e.hidden;
@@ -109,15 +126,22 @@ export function vocabTrimEdit(model: OnnxModel, kept: number[], readsAs: ArrayLi
   const idsName = 'probescale/vocab/input_ids';
   const table: NewInitializer = { name: e.weight.name, dataType: e.weight.dataType, dims: [kept.length, e.hidden], data: readRows(model, e.weight, kept) };
   const remap = { name: 'probescale/vocab/remap', opType: 'Gather', inputs: [mapName, e.idsInput], outputs: [idsName] };
+  // The fused node takes int32 ids (its cast of input_ids); the Gather's output has the map's type.
+  const mapTensor = isFusedEmbedding(e.node) ? int32Initializer(mapName, map) : int64Initializer(mapName, map, [e.vocab]);
+  const at = isFusedEmbedding(e.node) ? model.nodes.indexOf(e.node) : 0;
   const edit: GraphEdit = {
-    nodes: [remap, ...model.nodes],
+    nodes: [...model.nodes.slice(0, at), remap, ...model.nodes.slice(at)],
     renameInputs: (n, input) => (n === e.node && input === e.idsInput ? idsName : input),
     keepInitializer: (name) => name !== e.weight.name,
-    newInitializers: [int64Initializer(mapName, map, [e.vocab]), table],
+    newInitializers: [mapTensor, table],
     // Absent `unseen` means the unknown token's row (the only map before nearest tokens).
     metadata: { [VOCAB_METADATA_KEY]: JSON.stringify({ sourceVocab: e.vocab, kept: kept.length, unkId: note.unkId, ...(note.unseen === 'nearest' ? { unseen: note.unseen } : {}) }) },
   };
   return { edit, embedding: e };
+}
+
+function int32Initializer(name: string, values: number[]): NewInitializer {
+  return { name, dataType: DataType.INT32, dims: [values.length], data: Buffer.from(Int32Array.from(values).buffer) };
 }
 
 /** What the trimmed graph's metadata records beside the sizes. */

@@ -45,9 +45,9 @@ export function compensator(run: PreparedRun, space: SearchSpace, settings: Prob
  * ReplaceMe-style (contiguous run by angular distance, bridged) and FLAP-style (every block,
  * uniformly narrowed and refitted) baselines in the budget, and with --embedding-rank the longest
  * prefix that fits with the factorised table (one per rank tried: `drop-top-factorised-rR` where
- * several are); none without --compensate.
+ * several are); none without --compensate, and no FLAP one where the blocks cannot be narrowed.
  */
-export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>, embeddingRanks: number[] = []): Baseline[] {
+export function compensatedBaselines(mode: Compensation, space: SearchSpace, shape: WidthShape, signals: NonNullable<ProbeReport['signals']>, embeddingRanks: number[] = [], narrowable = true): Baseline[] {
   if (mode === 'none') return [];
   const { numBlocks: L, acc, budget } = space;
   const out: Baseline[] = [];
@@ -62,7 +62,7 @@ export function compensatedBaselines(mode: Compensation, space: SearchSpace, sha
   const rm = replaceMeSubset(L, acc, budget, shape, signals.angularDistance);
   if (rm) out.push({ name: 'replaceme-bridge', kept: rm, compensation: { bridges: true } });
   const all = Array.from({ length: L }, (_, i) => i);
-  const flap = uniformWidth(acc, all, budget, shape, false);
+  const flap = narrowable && uniformWidth(acc, all, budget, shape, false);
   if (flap) out.push({ name: 'flap-uniform', kept: all, compensation: flap });
   return out;
 }

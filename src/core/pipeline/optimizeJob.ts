@@ -11,7 +11,7 @@ import { JobContext, OptimizeJob, stage } from '../jobs';
 import { badValue } from '../errors';
 import { subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
-import { checkCompensableModel } from '../compensate/build';
+import { checkCompensableModel, widthRefusal } from '../compensate/build';
 import { compensatedBaselines, compensator, measureCompensated, unfitFactorisedBaselines } from './compensation';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
@@ -87,7 +87,11 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   // Before the full model's pass: a model the options cannot apply to fails in seconds.
   const mode = job.compensate ?? 'none';
   if (mode !== 'none') checkCompensableModel(info);
-  if (mode === 'width' || mode === 'all') checkFullWidth(info, mode);
+  if (mode === 'width' || mode === 'all') {
+    checkFullWidth(info, mode);
+    const refusal = widthRefusal(info);
+    if (refusal) throw refusal;
+  }
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   // The budget picker's count is reused when it was made from these tasks and this tokenizer.
@@ -129,7 +133,9 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
   // Below the whole-table floor the embeddings-only candidate has the smallest rank's table (the floor itself).
   const emptySpec = a.ranks.length ? { bridges: false, embeddingRank: Math.min(...a.ranks) } : undefined;
-  const { baselines, unfit: wholeTable, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks) : [], job.baselines, emptySpec);
+  const unnarrowable = mode === 'bridge' ? widthRefusal(info) : null;
+  if (unnarrowable) ctx.log?.('warn', `the flap-uniform baseline (every block narrowed) is left out: ${unnarrowable.message.split(";")[0]}.`);
+  const { baselines, unfit: wholeTable, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks, !unnarrowable) : [], job.baselines, emptySpec);
   const unfit = [...wholeTable, ...(shape ? unfitFactorisedBaselines(a.space, shape, a.ranks, job.baselines ?? 'all') : [])];
   let origin: Map<string, string>;
   let search: SearchReport;
