@@ -1,13 +1,18 @@
 // Task rows from Parquet, as the Hugging Face Hub serves datasets (`data/train-00000-of-00002.parquet`,
 // refs/convert/parquet's `default/train/0000.parquet`) and pandas, polars or DuckDB write them.
-// hyparquet (pure JavaScript; hyparquet-compressors adds gzip, zstd, brotli and lz4 to its snappy)
-// reads them: no native module to build, and it reads a row group at a time, so only the rows a
-// caller keeps are held. Rows get the checks and messages of JSON lines; a ClassLabel column's
+// hyparquet (pure JavaScript, snappy built in) reads them: no native module to build, and it reads
+// a row group at a time, so only the rows a caller keeps are held. gzip, brotli, lz4 and zstd come
+// from hyparquet-compressors' pure-JavaScript decoders (and fzstd), taken one by one: its index
+// instantiates a WebAssembly snappy when it is loaded, which fails under `ulimit -v` before the
+// CLI can relaunch itself, and would cost every command that never reads Parquet. Rows get the checks and messages of JSON lines; a ClassLabel column's
 // integers are read as the names the datasets metadata gives them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AsyncBuffer, FileMetaData, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { AsyncBuffer, Compressors, FileMetaData, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { decompressBrotli } from 'hyparquet-compressors/src/brotli.js';
+import { gunzip } from 'hyparquet-compressors/src/gzip.js';
+import { decompressLz4, decompressLz4Raw } from 'hyparquet-compressors/src/lz4.js';
+import { decompress as decompressZstd } from 'fzstd';
 import { DatasetError } from '../errors';
 import { diskBytes } from '../util/diskErrors';
 import { notAFile, orAdvice } from '../util/fileKind';
@@ -43,6 +48,14 @@ export function parquetSplitsIn(dir: string, split: string): ParquetSplit[] {
   if (inSub.length) found.push({ display: path.join(sub, inSub.length === 1 ? inSub[0] : '*.parquet'), files: inSub.map((n) => path.join(sub, n)) });
   return found;
 }
+
+const compressors: Compressors = {
+  GZIP: (input, length) => gunzip(input, new Uint8Array(length)),
+  BROTLI: decompressBrotli,
+  ZSTD: (input) => decompressZstd(input),
+  LZ4: decompressLz4,
+  LZ4_RAW: decompressLz4Raw,
+};
 
 const UNREADABLE = 'Write it again with pandas, pyarrow, polars or DuckDB, or give the rows as JSON lines.';
 
