@@ -16,7 +16,7 @@ import { decompress as decompressZstd } from 'fzstd';
 import { DatasetError } from '../errors';
 import { diskBytes } from '../util/diskErrors';
 import { notAFile, orAdvice } from '../util/fileKind';
-import { isParquet, renameHint, requireUnchanged, Row, toRow } from './rows';
+import { firstInvalidUtf8, isParquet, renameHint, requireUnchanged, Row, toRow } from './rows';
 
 /** One split's Parquet files, in row order, and how messages name them together. */
 export interface ParquetSplit {
@@ -57,6 +57,36 @@ const compressors: Compressors = {
   LZ4_RAW: decompressLz4Raw,
 };
 
+/** Bytes of a string column that are not UTF-8, kept so that the row they are in can be named (hyparquet would decode them to U+FFFD). */
+class NotUtf8 {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const parsers = {
+  stringFromBytes: (bytes: Uint8Array | undefined): unknown => {
+    if (!bytes) return bytes;
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      return new NotUtf8(bytes);
+    }
+  },
+};
+
+/** Refuses a cell of bytes that are not UTF-8, naming the first bad byte. */
+function requireUtf8(at: string, cell: Record<string, unknown>): void {
+  for (const [column, value] of Object.entries(cell)) {
+    if (!(value instanceof NotUtf8)) continue;
+    const bytes = Buffer.from(value.bytes.buffer, value.bytes.byteOffset, value.bytes.byteLength);
+    const i = firstInvalidUtf8(bytes);
+    throw new DatasetError(
+      `${at}: "${column}" is not valid UTF-8: byte 0x${bytes[i].toString(16).padStart(2, '0')} at offset ${i} of its value; it looks like latin-1 or Windows-1252. ` +
+        'Decode the column before writing the file (pandas: df["text"] = df["text"].str.decode("cp1252")), or give the rows as UTF-8 JSON lines.',
+    );
+  }
+}
+
 const UNREADABLE = 'Write it again with pandas, pyarrow, polars or DuckDB, or give the rows as JSON lines.';
 
 /** The file's bytes as hyparquet asks for them, a range at a time (its own node reader is not in the types this build resolves). */
@@ -90,9 +120,10 @@ async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadat
   }
 }
 
-/** The file's columns that rows are made of, and the names of the label's classes when datasets wrote it (a ClassLabel). */
+/** The file's columns that rows are made of, the label's physical type, and the names of its classes when datasets wrote it (a ClassLabel). */
 interface Columns {
   read: string[];
+  labelType?: string;
   labelNames?: string[];
 }
 
@@ -106,7 +137,34 @@ function columnsOf(file: string, metadata: FileMetaData): Columns {
       );
     }
   }
-  return { read: names.filter((n) => ['text', 'label', 'text_pair'].includes(n)), labelNames: classLabelNames(metadata) };
+  return { read: names.filter((n) => ['text', 'label', 'text_pair'].includes(n)), labelType: labelType(metadata), labelNames: classLabelNames(metadata) };
+}
+
+function labelType(metadata: FileMetaData): string | undefined {
+  return parquetSchema(metadata).children.find((c) => c.element.name === 'label')?.element.type;
+}
+
+/**
+ * Refuses files of a task (shards of a split, or train beside test) where one names its label's
+ * classes (a ClassLabel) and another has plain integers: 0 and "neg" would be two classes, or a
+ * test label unseen in training. Names in another order are fine: each file's integers are read
+ * through its own names.
+ */
+export async function requireOneLabelKind(splits: ParquetSplit[]): Promise<void> {
+  let named: { file: string; names: string[] } | undefined;
+  let plain: string | undefined;
+  for (const file of splits.flatMap((s) => s.files)) {
+    const { metadata } = await openParquet(file);
+    const names = classLabelNames(metadata);
+    if (names) named ??= { file, names };
+    else if (['INT32', 'INT64'].includes(labelType(metadata) ?? '')) plain ??= file;
+    if (named && plain) {
+      throw new DatasetError(
+        `${plain} has plain integers as labels while ${named.file} names them (ClassLabel: ${named.names.map((n) => JSON.stringify(n)).join(', ')}); ` +
+          'an integer cannot be matched to a name. Write both with the same label feature (datasets: ds.cast_column("label", ClassLabel(names=[…])) before to_parquet), or give the labels as names in both.',
+      );
+    }
+  }
 }
 
 /** The label's class names from the `huggingface` key datasets writes ({"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}). */
@@ -122,7 +180,13 @@ function classLabelNames(metadata: FileMetaData): string[] | undefined {
 }
 
 /** A cell's label as JSON lines would give it: integers as numbers (BigInt from INT64 within 2^53), a ClassLabel's as its name. */
-function labelOf(at: string, value: unknown, names: string[] | undefined): unknown {
+function labelOf(at: string, value: unknown, names: string[] | undefined, type: string | undefined): unknown {
+  if ((type === 'FLOAT' || type === 'DOUBLE') && typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value)) {
+    throw new DatasetError(
+      `${at}: label ${value} is not a whole number in a floating-point label column: a score to regress on (as STS-B's), where a probe learns classes. ` +
+        'Bin the scores into classes first (pandas: df["label"] = df["label"].round().astype(int)), or give each class as an integer or a name.',
+    );
+  }
   const int = typeof value === 'bigint' ? (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : String(value)) : value;
   if (!names || typeof int !== 'number' || !Number.isInteger(int)) return int;
   if (int === -1) {
@@ -153,6 +217,7 @@ export async function parquetTextBytes(split: ParquetSplit): Promise<number> {
  * while it is read is refused.
  */
 export async function* parquetRows(split: ParquetSplit): AsyncGenerator<Row[]> {
+  requireEveryShard(split);
   let before = 0;
   for (const file of split.files) {
     const stat = await fs.promises.stat(file);
@@ -163,13 +228,14 @@ export async function* parquetRows(split: ParquetSplit): AsyncGenerator<Row[]> {
       const end = start + Number(g.num_rows);
       let cells: Record<string, unknown>[];
       try {
-        cells = await parquetReadObjects({ file: buffer, metadata, columns: columns.read, rowStart: start, rowEnd: end, compressors });
+        cells = await parquetReadObjects({ file: buffer, metadata, columns: columns.read, rowStart: start, rowEnd: end, compressors, parsers });
       } catch (e) {
         throw new DatasetError(`${file}, rows ${start + 1}–${end}: cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
       }
       yield cells.map((cell, i) => {
         const at = `${file}, row ${start + i + 1}`;
-        const row = toRow(file, start + i + 1, { ...cell, label: labelOf(at, cell.label, columns.labelNames) });
+        requireUtf8(at, cell);
+        const row = toRow(file, start + i + 1, { ...cell, label: labelOf(at, cell.label, columns.labelNames, columns.labelType) });
         row.line = before + start + i + 1;
         return row;
       });
@@ -178,6 +244,35 @@ export async function* parquetRows(split: ParquetSplit): AsyncGenerator<Row[]> {
     before += start;
     await requireUnchanged(file, stat);
   }
+  if (before === 0) throw new DatasetError(`${split.display} has no rows. It needs one example per row, with a "text" and a "label".`);
+}
+
+/**
+ * Refuses the Hub's shards (`train-00000-of-00003.parquet` …) when one is missing, or when shards
+ * of two sets are mixed (two downloads of one split): either would leave out or repeat rows, unsaid.
+ */
+function requireEveryShard(split: ParquetSplit): void {
+  const shards = split.files.flatMap((f) => {
+    const m = /^(.*)-(\d+)-of-(\d+)\.parquet$/i.exec(path.basename(f));
+    return m ? [{ file: f, prefix: m[1], index: Number(m[2]), of: Number(m[3]), width: m[2].length, ofWidth: m[3].length }] : [];
+  });
+  if (shards.length === 0) return;
+  const other = shards.find((s) => s.of !== shards[0].of);
+  if (other) {
+    const [a, b] = [shards[0], other].sort((x, y) => x.of - y.of);
+    throw new DatasetError(
+      `${path.basename(a.file)} and ${path.basename(b.file)} are shards of two sets (of ${a.of} and of ${b.of}) in ${path.dirname(a.file)}, as two downloads of the split leave them. Keep one set.`,
+    );
+  }
+  const have = new Set(shards.map((s) => s.index));
+  const missing = Array.from({ length: shards[0].of }, (_, i) => i).filter((i) => !have.has(i));
+  if (missing.length === 0) return;
+  const { prefix, of, width, ofWidth } = shards[0];
+  const name = (i: number) => `${prefix}-${String(i).padStart(width, '0')}-of-${String(of).padStart(ofWidth, '0')}.parquet`;
+  throw new DatasetError(
+    `${path.dirname(shards[0].file)} has no ${name(missing[0])} (${missing.length} of the ${of} shards ${missing.length === 1 ? 'is' : 'are'} missing)` +
+      `; its rows would be left out. Download the split again (e.g. huggingface-cli download --repo-type dataset …), or remove the other shards.`,
+  );
 }
 
 /** Refuses a split whose text is more than `holdAtMost` bytes when no limit says which rows to keep. */

@@ -9,7 +9,7 @@ import { somethingAt } from '../util/fileKind';
 import { diskBytes } from '../util/diskErrors';
 import { datasetsHint, EXTENSIONS, isParquet, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
 import { streaming, streamRows } from './streamRows';
-import { ParquetSplit, parquetRows, parquetSplitsIn, parquetTextBytes, refuseUnheldParquet } from './parquet';
+import { ParquetSplit, parquetRows, parquetSplitsIn, parquetTextBytes, refuseUnheldParquet, requireOneLabelKind } from './parquet';
 
 /** Where one split's rows are: a text file (JSON lines, CSV, TSV), or Parquet files read in order. */
 interface SplitSource {
@@ -77,6 +77,7 @@ export async function readFolderSplits(folder: string, limits: Limits): Promise<
   const trainSource = findSplitFile(dir, 'train');
   const testSource = findSplitFile(dir, 'test');
   const [trainFile, testFile] = [trainSource.file, testSource.file];
+  await requireOneLabelKind([trainSource.parquet, testSource.parquet].filter((p) => p !== undefined));
   const [train, test] = await Promise.all([readPart(trainSource, limits, 'limitTrain'), readPart(testSource, limits, 'limitTest')]);
   const trainLabels = new Set(train.tally.labels.keys());
   const [a, b] = [train.tally.pairing, test.tally.pairing];

@@ -20,7 +20,7 @@ const fresh = () => fs.mkdtempSync(path.join(tmp, `d${counter++}-`));
 
 interface Rows {
   text: (string | null)[];
-  label: (bigint | string | boolean | null)[];
+  label: (bigint | number | string | boolean | null)[];
   text_pair?: (string | null)[];
   [column: string]: unknown[] | undefined;
 }
@@ -28,7 +28,7 @@ interface Rows {
 /** Writes `rows` as one Parquet file; `names` makes the label a datasets ClassLabel, as the Hub's files have it. */
 function write(file: string, rows: Rows, opts: { names?: string[]; codec?: 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD' | 'UNCOMPRESSED'; rowGroupSize?: number } = {}): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const typeOf = (v: unknown) => (typeof v === 'bigint' ? 'INT64' : typeof v === 'boolean' ? 'BOOLEAN' : 'STRING');
+  const typeOf = (v: unknown) => (typeof v === 'bigint' ? 'INT64' : typeof v === 'boolean' ? 'BOOLEAN' : typeof v === 'number' ? 'DOUBLE' : v instanceof Uint8Array ? 'BYTE_ARRAY' : 'STRING');
   const columnData = Object.entries(rows).map(([name, data]) => ({ name, data: data as never[], type: typeOf((data as unknown[]).find((v) => v !== null)) as 'STRING' }));
   const kvMetadata = opts.names ? [{ key: 'huggingface', value: JSON.stringify({ info: { features: { text: { dtype: 'string', _type: 'Value' }, label: { names: opts.names, _type: 'ClassLabel' } } } }) }] : [];
   const bytes = parquetWriteBuffer({ columnData, kvMetadata, codec: opts.codec ?? 'SNAPPY', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b)), BROTLI: (b: Uint8Array) => new Uint8Array(zlib.brotliCompressSync(b)), ZSTD: (b: Uint8Array) => new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: b })) }, rowGroupSize: opts.rowGroupSize ?? 1000 });
@@ -156,4 +156,94 @@ test("GLUE's columns, a validation split but no test, two train sources, a file 
   fs.writeFileSync(path.join(junk, 'train.parquet'), 'text,label\nnot parquet at all,0\n');
   write(path.join(junk, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
   await rejectsWith(loadTask('t', junk), /train\.parquet cannot be read as Parquet \(.*\)\. Write it again with pandas, pyarrow, polars or DuckDB, or give the rows as JSON lines\./);
+});
+
+test('shards or splits whose files name their classes differently (ClassLabel in one, plain integers in another) are refused naming both', async () => {
+  const shards = fresh();
+  write(path.join(shards, 'train-00000-of-00002.parquet'), { text: texts('a', 6), label: ids(6) }, { names: ['neg', 'pos'] });
+  write(path.join(shards, 'train-00001-of-00002.parquet'), { text: texts('c', 6), label: ids(6) });
+  write(path.join(shards, 'test.parquet'), { text: texts('b', 2), label: ids(2) }, { names: ['neg', 'pos'] });
+  // Before: four classes, 0, 1, neg and pos.
+  await rejectsWith(loadTask('t', shards), /train-00001-of-00002\.parquet has plain integers as labels while .*train-00000-of-00002\.parquet names them \(ClassLabel: "neg", "pos"\)/);
+
+  for (const namedIn of ['train', 'test']) {
+    const dir = fresh();
+    write(path.join(dir, 'train.parquet'), { text: texts('a', 6), label: ids(6) }, namedIn === 'train' ? { names: ['neg', 'pos'] } : {});
+    write(path.join(dir, 'test.parquet'), { text: texts('b', 2), label: ids(2) }, namedIn === 'test' ? { names: ['neg', 'pos'] } : {});
+    const plain = namedIn === 'train' ? 'test' : 'train';
+    await rejectsWith(loadTask('t', dir), new RegExp(`${plain}\\.parquet has plain integers as labels while .*${namedIn}\\.parquet names them \\(ClassLabel: "neg", "pos"\\).*Write both with the same label feature`));
+  }
+
+  // Names in another order are each file's own: its integers are read through them.
+  const order = fresh();
+  write(path.join(order, 'train.parquet'), { text: texts('a', 6), label: ids(6) }, { names: ['neg', 'pos'] });
+  write(path.join(order, 'test.parquet'), { text: texts('b', 2), label: ids(2) }, { names: ['pos', 'neg'] });
+  assert.deepEqual((await loadTask('t', order)).test.map((e) => e.label), ['pos', 'neg']);
+  // Plain strings beside a ClassLabel are names already.
+  const strings = fresh();
+  write(path.join(strings, 'train.parquet'), { text: texts('a', 6), label: ids(6) }, { names: ['neg', 'pos'] });
+  write(path.join(strings, 'test.parquet'), { text: texts('b', 2), label: ['pos', 'neg'] });
+  assert.deepEqual((await loadTask('t', strings)).testY, Int32Array.from([1, 0]));
+});
+
+test('text bytes that are not UTF-8 are refused naming the file, row and byte, not read as U+FFFD', async () => {
+  const enc = new TextEncoder();
+  for (const binary of [false, true]) {
+    const dir = fresh();
+    const t: (string | Uint8Array)[] = texts('a', 6).map((s) => (binary ? enc.encode(s) : s));
+    t[3] = new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6f, 0x6b]); // "café ok" in latin-1
+    write(path.join(dir, 'train.parquet'), { text: t as string[], label: ids(6) });
+    write(path.join(dir, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
+    await rejectsWith(loadTask('t', dir), /train\.parquet, row 4: "text" is not valid UTF-8: byte 0xe9 at offset 3 of its value; it looks like latin-1 or Windows-1252\. /);
+  }
+  // Binary text that is UTF-8 is read as text.
+  const ok = fresh();
+  write(path.join(ok, 'train.parquet'), { text: texts('a', 6).map((s) => enc.encode(s)) as unknown as string[], label: ids(6) });
+  write(path.join(ok, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
+  assert.equal((await loadTask('t', ok)).train[2].text, texts('a', 6)[2]);
+});
+
+test('a lost shard, or shards of two downloads mixed, are refused naming them', async () => {
+  const gap = fresh();
+  write(path.join(gap, 'train-00000-of-00003.parquet'), { text: texts('a', 6), label: ids(6) });
+  write(path.join(gap, 'train-00002-of-00003.parquet'), { text: texts('c', 6), label: ids(6) });
+  write(path.join(gap, 'test-00000-of-00001.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', gap), /has no train-00001-of-00003\.parquet \(1 of the 3 shards is missing\)/);
+  const last = fresh();
+  write(path.join(last, 'train-00000-of-00002.parquet'), { text: texts('a', 6), label: ids(6) });
+  write(path.join(last, 'test-00000-of-00001.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', last), /has no train-00001-of-00002\.parquet \(1 of the 2 shards is missing\)/);
+  const mixed = fresh();
+  write(path.join(mixed, 'train-00000-of-00002.parquet'), { text: texts('a', 6), label: ids(6) });
+  write(path.join(mixed, 'train-00001-of-00002.parquet'), { text: texts('c', 6), label: ids(6) });
+  write(path.join(mixed, 'train-00000-of-00001.parquet'), { text: texts('d', 6), label: ids(6) });
+  write(path.join(mixed, 'test-00000-of-00001.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', mixed), /train-00000-of-00001\.parquet and train-00000-of-00002\.parquet are shards of two sets \(of 1 and of 2\)/);
+});
+
+test('a split of Parquet files without a row is refused, as an empty JSON lines file is', async () => {
+  const dir = fresh();
+  write(path.join(dir, 'train.parquet'), { text: texts('a', 6), label: ids(6) });
+  write(path.join(dir, 'test.parquet'), { text: [], label: [] });
+  // Before: read as a task of no test rows.
+  await rejectsWith(loadTask('t', dir), /test\.parquet has no rows\. It needs one example per row/);
+  // A shard without rows among others is fine.
+  const shards = fresh();
+  write(path.join(shards, 'train-00000-of-00002.parquet'), { text: texts('a', 6), label: ids(6) });
+  write(path.join(shards, 'train-00001-of-00002.parquet'), { text: [], label: [] });
+  write(path.join(shards, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
+  assert.equal((await loadTask('t', shards)).train.length, 6);
+});
+
+test("a floating-point label column: whole numbers are classes, a score (STS-B's 3.8) is refused saying to bin it", async () => {
+  const dir = fresh();
+  write(path.join(dir, 'train.parquet'), { text: texts('a', 6), label: [3.8, 4.2, 1, 0.5, 2.25, 5] });
+  write(path.join(dir, 'test.parquet'), { text: texts('b', 2), label: [3.8, 4.2] });
+  // Before: six classes, one a row.
+  await rejectsWith(loadTask('t', dir), /train\.parquet, row 1: label 3\.8 is not a whole number in a floating-point label column: a score to regress on \(as STS-B's\).*round/);
+  // pandas writes integer labels with a missing value as float64: 0.0 and 1.0 are the classes 0 and 1.
+  const whole = fresh();
+  write(path.join(whole, 'train.parquet'), { text: texts('a', 6), label: [0, 1, 0, 1, 0, 1] });
+  write(path.join(whole, 'test.parquet'), { text: texts('b', 2), label: [1, 0] });
+  assert.deepEqual((await loadTask('t', whole)).labels, ['0', '1']);
 });
