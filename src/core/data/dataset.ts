@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { BadInputError, badValue, DatasetError } from '../errors';
 import { notAFile, orAdvice, somethingAt, unreadableFolder } from '../util/fileKind';
 import { isDecimal } from '../util/decimal';
-import { Example, Row } from './rows';
+import { Example, placeOf, Row } from './rows';
 import { Pairing, readFolderSplits, requireTwoClasses, sortLabels, splitOneFile, Splits } from './splits';
 
 export type { Example } from './rows';
@@ -165,7 +165,7 @@ function checkLoadOptions(opts: LoadTaskOptions): { seed: number; testFraction: 
 function requireSeenLabels(unseen: Splits['unseen'], testFile: string, trainFile: string): void {
   if (unseen === undefined) return;
   throw new DatasetError(
-    `${testFile}, line ${unseen.line}: label "${unseen.label}" does not occur in ${trainFile}` +
+    `${placeOf(testFile, unseen.line)}: label "${unseen.label}" does not occur in ${trainFile}` +
       (unseen.count > 1 ? ` (${unseen.count} test rows have labels unseen in training)` : '') +
       '. A probe cannot learn a label it never sees: add training examples for it or drop those test rows.',
   );
@@ -180,7 +180,7 @@ function requireSeenLabels(unseen: Splits['unseen'], testFile: string, trainFile
 function requireOnePairing(name: string, p: Pairing): void {
   if (p.firstWith === undefined || p.firstWithout === undefined) return;
   throw new DatasetError(
-    `task "${name}": ${p.without} of ${p.rows} rows have no "text_pair" (first: ${p.firstWithout.file}, line ${p.firstWithout.line}) while the others have one (first: ${p.firstWith.file}, line ${p.firstWith.line}); ` +
+    `task "${name}": ${p.without} of ${p.rows} rows have no "text_pair" (first: ${placeOf(p.firstWithout.file, p.firstWithout.line)}) while the others have one (first: ${placeOf(p.firstWith.file, p.firstWith.line)}); ` +
       'a pair task needs both texts in every row (an empty cell, "" or null counts as none). Fill in the missing text_pair, or drop it from every row for a single-text task.',
   );
 }
@@ -203,7 +203,7 @@ function duplicateWarnings(name: string, split: Splits): string[] {
     for (const r of part.rows) {
       const first = seen.get(key(r));
       if (!first) seen.set(key(r), { r, file: part.file });
-      else if (first.r.label !== r.label) conflicts.push(`${quote(r.text)} is "${first.r.label}" at ${first.file}, line ${first.r.line} and "${r.label}" at ${part.file}, line ${r.line}`);
+      else if (first.r.label !== r.label) conflicts.push(`${quote(r.text)} is "${first.r.label}" at ${placeOf(first.file, first.r.line)} and "${r.label}" at ${placeOf(part.file, r.line)}`);
     }
   }
   if (conflicts.length > 0) {
@@ -215,7 +215,7 @@ function duplicateWarnings(name: string, split: Splits): string[] {
   if (repeated.length > 0) {
     const r = repeated[0];
     out.push(
-      `${task}: ${repeated.length} of ${test.rows.length} test rows repeat a training text (${test.file}, line ${r.line} = ${train.file}, line ${inTrain.get(key(r))!.line}); ` +
+      `${task}: ${repeated.length} of ${test.rows.length} test rows repeat a training text (${placeOf(test.file, r.line)} = ${placeOf(train.file, inTrain.get(key(r))!.line)}); ` +
         'their scores reward memory as well as the layer. Remove them from one split for a clean test.',
     );
   }

@@ -305,7 +305,11 @@ export function toRow(file: string, line: number, rec: Record<string, unknown>):
   const at = placeOf(file, line);
   const text = rec.text;
   if (text === undefined || text === null) throw new DatasetError(`${at}: missing "text"${Object.hasOwn(rec, 'text') ? '' : keysOf(rec)}. Every example needs a non-empty "text"${renameHint(rec)}.`);
-  if (typeof text !== 'string') throw new DatasetError(`${at}: "text" must be a string, got ${typeof text}.`);
+  if (typeof text !== 'string') {
+    // A list is what tokenized datasets hold (list<string> in Parquet, an array in JSON).
+    const list = Array.isArray(text) ? ' a list. Join its items into one string per row' : ` ${typeof text}`;
+    throw new DatasetError(`${at}: "text" must be a string, got${list}.`);
+  }
   if (text.trim() === '') throw new DatasetError(`${at}: "text" is empty. Remove the row or fill in its text.`);
 
   const label = rec.label;

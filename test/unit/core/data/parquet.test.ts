@@ -28,7 +28,7 @@ interface Rows {
 /** Writes `rows` as one Parquet file; `names` makes the label a datasets ClassLabel, as the Hub's files have it. */
 function write(file: string, rows: Rows, opts: { names?: string[]; codec?: 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD' | 'UNCOMPRESSED'; rowGroupSize?: number } = {}): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const typeOf = (v: unknown) => (typeof v === 'bigint' ? 'INT64' : typeof v === 'boolean' ? 'BOOLEAN' : typeof v === 'number' ? 'DOUBLE' : v instanceof Uint8Array ? 'BYTE_ARRAY' : 'STRING');
+  const typeOf = (v: unknown) => (typeof v === 'bigint' ? 'INT64' : typeof v === 'boolean' ? 'BOOLEAN' : typeof v === 'number' ? 'DOUBLE' : v instanceof Uint8Array ? 'BYTE_ARRAY' : Array.isArray(v) ? undefined : 'STRING');
   const columnData = Object.entries(rows).map(([name, data]) => ({ name, data: data as never[], type: typeOf((data as unknown[]).find((v) => v !== null)) as 'STRING' }));
   const kvMetadata = opts.names ? [{ key: 'huggingface', value: JSON.stringify({ info: { features: { text: { dtype: 'string', _type: 'Value' }, label: { names: opts.names, _type: 'ClassLabel' } } } }) }] : [];
   const bytes = parquetWriteBuffer({ columnData, kvMetadata, codec: opts.codec ?? 'SNAPPY', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b)), BROTLI: (b: Uint8Array) => new Uint8Array(zlib.brotliCompressSync(b)), ZSTD: (b: Uint8Array) => new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: b })) }, rowGroupSize: opts.rowGroupSize ?? 1000 });
@@ -246,4 +246,19 @@ test("a floating-point label column: whole numbers are classes, a score (STS-B's
   write(path.join(whole, 'train.parquet'), { text: texts('a', 6), label: [0, 1, 0, 1, 0, 1] });
   write(path.join(whole, 'test.parquet'), { text: texts('b', 2), label: [1, 0] });
   assert.deepEqual((await loadTask('t', whole)).labels, ['0', '1']);
+});
+
+test('messages over all rows name Parquet rows as rows; a list of tokens as text is named as a list', async () => {
+  const dir = fresh();
+  write(path.join(dir, 'train.parquet'), { text: texts('a', 6), label: ['x', 'y', 'x', 'y', 'x', 'y'] });
+  write(path.join(dir, 'test.parquet'), { text: texts('b', 2), label: ['x', 'z'] });
+  await rejectsWith(loadTask('t', dir), /test\.parquet, row 2: label "z" does not occur in/);
+  const pairs = fresh();
+  write(path.join(pairs, 'train.parquet'), { text: texts('a', 6), text_pair: ['p', 'p', null, 'p', 'p', 'p'], label: ids(6) });
+  write(path.join(pairs, 'test.parquet'), { text: texts('b', 2), text_pair: ['p', 'p'], label: ids(2) });
+  await rejectsWith(loadTask('t', pairs), /\(first: .*train\.parquet, row 3\) while the others have one \(first: .*train\.parquet, row 1\)/);
+  const tokens = fresh();
+  write(path.join(tokens, 'train.parquet'), { text: texts('a', 6).map((s) => s.split(' ')) as unknown as string[], label: ids(6) });
+  write(path.join(tokens, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
+  await rejectsWith(loadTask('t', tokens), /train\.parquet, row 1: "text" must be a string, got a list\. /);
 });
