@@ -124,7 +124,7 @@ function taskData(name: string, source: string, split: Splits, opts: LoadTaskOpt
   const warnings = duplicateWarnings(name, split);
   const labels = sortLabels(split.trainLabels);
   const index = new Map(labels.map((l, i) => [l, i] as const));
-  requireSeenLabels(split.unseen, testFile, trainFile);
+  requireSeenLabels(split.unseen, testFile, trainFile, labels);
 
   const train = opts.limitTrain === undefined ? split.train : split.train.slice(0, opts.limitTrain);
   if (opts.limitTrain !== undefined) {
@@ -162,12 +162,18 @@ function checkLoadOptions(opts: LoadTaskOptions): { seed: number; testFraction: 
 }
 
 /** Refuses test rows whose label the training split (before any limit) never has. */
-function requireSeenLabels(unseen: Splits['unseen'], testFile: string, trainFile: string): void {
+function requireSeenLabels(unseen: Splits['unseen'], testFile: string, trainFile: string, trainLabels: string[]): void {
   if (unseen === undefined) return;
+  const isInt = (l: string) => /^[+-]?\d+$/.test(l);
+  // A Parquet split read through its ClassLabel names beside one written as integers (or the reverse).
+  const kinds = isInt(unseen.label) && !trainLabels.some(isInt) ? ['names', 'integers'] : !isInt(unseen.label) && trainLabels.every(isInt) ? ['integers', 'names'] : undefined;
+  const shown = trainLabels.slice(0, 4).map((l) => JSON.stringify(l)).join(', ') + (trainLabels.length > 4 ? ', …' : '');
   throw new DatasetError(
     `${placeOf(testFile, unseen.line)}: label "${unseen.label}" does not occur in ${trainFile}` +
       (unseen.count > 1 ? ` (${unseen.count} test rows have labels unseen in training)` : '') +
-      '. A probe cannot learn a label it never sees: add training examples for it or drop those test rows.',
+      (kinds
+        ? `; the training labels are ${kinds[0]} (${shown}) and these test labels are ${kinds[1]}: give both splits the labels the same way (names in both, or integers in both).`
+        : '. A probe cannot learn a label it never sees: add training examples for it or drop those test rows.'),
   );
 }
 

@@ -262,3 +262,13 @@ test('messages over all rows name Parquet rows as rows; a list of tokens as text
   write(path.join(tokens, 'test.parquet'), { text: texts('b', 2), label: ids(2) });
   await rejectsWith(loadTask('t', tokens), /train\.parquet, row 1: "text" must be a string, got a list\. /);
 });
+
+test('train naming its classes (a ClassLabel) beside test rows of integers in another format: the mismatch is said, not just "label 0 does not occur"', async () => {
+  const dir = fresh();
+  write(path.join(dir, 'train.parquet'), { text: texts('a', 6), label: ids(6) }, { names: ['neg', 'pos'] });
+  fs.writeFileSync(path.join(dir, 'test.jsonl'), '{"text": "b one", "label": 0}\n{"text": "b two", "label": 1}\n');
+  await rejectsWith(
+    loadTask('t', dir),
+    /test\.jsonl, line 1: label "0" does not occur in .*train\.parquet .*; the training labels are names \("neg", "pos"\) and these test labels are integers: give both splits the labels the same way \(names in both, or integers in both\)\./,
+  );
+});
