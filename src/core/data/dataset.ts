@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { BadInputError, badValue, DatasetError } from '../errors';
 import { notAFile, orAdvice, somethingAt, unreadableFolder } from '../util/fileKind';
 import { isDecimal } from '../util/decimal';
-import { Example, placeOf, Row } from './rows';
+import { Example, Row, rowPlace } from './rows';
 import { Pairing, readFolderSplits, requireTwoClasses, sortLabels, splitOneFile, Splits } from './splits';
 
 export type { Example } from './rows';
@@ -169,7 +169,7 @@ function requireSeenLabels(unseen: Splits['unseen'], testFile: string, trainFile
   const kinds = isInt(unseen.label) && !trainLabels.some(isInt) ? ['names', 'integers'] : !isInt(unseen.label) && trainLabels.every(isInt) ? ['integers', 'names'] : undefined;
   const shown = trainLabels.slice(0, 4).map((l) => JSON.stringify(l)).join(', ') + (trainLabels.length > 4 ? ', …' : '');
   throw new DatasetError(
-    `${placeOf(testFile, unseen.line)}: label "${unseen.label}" does not occur in ${trainFile}` +
+    `${rowPlace(testFile, unseen)}: label "${unseen.label}" does not occur in ${trainFile}` +
       (unseen.count > 1 ? ` (${unseen.count} test rows have labels unseen in training)` : '') +
       (kinds
         ? `; the training labels are ${kinds[0]} (${shown}) and these test labels are ${kinds[1]}: give both splits the labels the same way (names in both, or integers in both).`
@@ -186,7 +186,7 @@ function requireSeenLabels(unseen: Splits['unseen'], testFile: string, trainFile
 function requireOnePairing(name: string, p: Pairing): void {
   if (p.firstWith === undefined || p.firstWithout === undefined) return;
   throw new DatasetError(
-    `task "${name}": ${p.without} of ${p.rows} rows have no "text_pair" (first: ${placeOf(p.firstWithout.file, p.firstWithout.line)}) while the others have one (first: ${placeOf(p.firstWith.file, p.firstWith.line)}); ` +
+    `task "${name}": ${p.without} of ${p.rows} rows have no "text_pair" (first: ${rowPlace(p.firstWithout.file, p.firstWithout)}) while the others have one (first: ${rowPlace(p.firstWith.file, p.firstWith)}); ` +
       'a pair task needs both texts in every row (an empty cell, "" or null counts as none). Fill in the missing text_pair, or drop it from every row for a single-text task.',
   );
 }
@@ -209,7 +209,7 @@ function duplicateWarnings(name: string, split: Splits): string[] {
     for (const r of part.rows) {
       const first = seen.get(key(r));
       if (!first) seen.set(key(r), { r, file: part.file });
-      else if (first.r.label !== r.label) conflicts.push(`${quote(r.text)} is "${first.r.label}" at ${placeOf(first.file, first.r.line)} and "${r.label}" at ${placeOf(part.file, r.line)}`);
+      else if (first.r.label !== r.label) conflicts.push(`${quote(r.text)} is "${first.r.label}" at ${rowPlace(first.file, first.r)} and "${r.label}" at ${rowPlace(part.file, r)}`);
     }
   }
   if (conflicts.length > 0) {
@@ -221,7 +221,7 @@ function duplicateWarnings(name: string, split: Splits): string[] {
   if (repeated.length > 0) {
     const r = repeated[0];
     out.push(
-      `${task}: ${repeated.length} of ${test.rows.length} test rows repeat a training text (${placeOf(test.file, r.line)} = ${placeOf(train.file, inTrain.get(key(r))!.line)}); ` +
+      `${task}: ${repeated.length} of ${test.rows.length} test rows repeat a training text (${rowPlace(test.file, r)} = ${rowPlace(train.file, inTrain.get(key(r))!)}); ` +
         'their scores reward memory as well as the layer. Remove them from one split for a clean test.',
     );
   }

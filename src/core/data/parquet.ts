@@ -237,6 +237,7 @@ export async function* parquetRows(split: ParquetSplit): AsyncGenerator<Row[]> {
         requireUtf8(at, cell);
         const row = toRow(file, start + i + 1, { ...cell, label: labelOf(at, cell.label, columns.labelNames, columns.labelType) });
         row.line = before + start + i + 1;
+        if (split.files.length > 1) row.at = at;
         return row;
       });
       start = end;

@@ -18,8 +18,10 @@ export interface Example {
 }
 
 export interface Row extends Example {
-  /** 1-based line where the row starts in its file, for error messages. */
+  /** 1-based line where the row starts in its file, for error messages (a split of several files counts across them). */
   line: number;
+  /** Where the row is when its split has several files (a Parquet shard and its own row); messages say this instead. */
+  at?: string;
 }
 
 export const EXTENSIONS = ['jsonl', 'csv', 'tsv'] as const;
@@ -43,6 +45,11 @@ export function datasetsHint(file: string): string {
     return ` It is a folder of datasets' save_to_disk (Arrow), which is not read; write each split as Parquet: python -c "import os; from datasets import load_from_disk; d = load_from_disk('${q(file)}'); os.makedirs('${q(file)}-parquet', exist_ok=True); [d[s].to_parquet('${q(file)}-parquet/' + s + '.parquet') for s in d]" and pass ${file}-parquet. The rows need the columns text and label (and text_pair for pairs): rename others first.`;
   }
   return '';
+}
+
+/** Where a row of `file` (a split's file, or the name of its several files) is, for messages. */
+export function rowPlace(file: string, r: { line: number; at?: string }): string {
+  return r.at ?? placeOf(file, r.line);
 }
 
 export const isParquet = (name: string): boolean => /\.parquet$/i.test(name);

@@ -24,6 +24,7 @@ export type Limits = Partial<Record<Limit, number>>;
 interface At {
   file: string;
   line: number;
+  at?: string;
 }
 
 /** How many rows there are and how many lack a text_pair; the first row with one and the first without. */
@@ -36,7 +37,7 @@ export interface Pairing {
 
 /** What all the rows of a file say, however few are held: each label's row count and first line, and the pairing. */
 interface Tally {
-  labels: Map<string, { count: number; line: number }>;
+  labels: Map<string, { count: number; line: number; at?: string }>;
   pairing: Pairing;
 }
 
@@ -50,7 +51,7 @@ export interface Splits {
   /** The labels of the whole training split. */
   trainLabels: Set<string>;
   /** The first test row, in file order, whose label the training split never has, and how many test rows have such labels. */
-  unseen?: { label: string; line: number; count: number };
+  unseen?: { label: string; line: number; at?: string; count: number };
   pairing: Pairing;
   /** Rows in the task's files, held or not. */
   rowCount: number;
@@ -58,17 +59,17 @@ export interface Splits {
 
 function countPairing(p: Pairing, file: string, r: Row): void {
   p.rows++;
-  if (r.textPair !== undefined) p.firstWith ??= { file, line: r.line };
+  if (r.textPair !== undefined) p.firstWith ??= { file, line: r.line, at: r.at };
   else {
     p.without++;
-    p.firstWithout ??= { file, line: r.line };
+    p.firstWithout ??= { file, line: r.line, at: r.at };
   }
 }
 
 function countRow(t: Tally, file: string, r: Row): void {
   const seen = t.labels.get(r.label);
   if (seen) seen.count++;
-  else t.labels.set(r.label, { count: 1, line: r.line });
+  else t.labels.set(r.label, { count: 1, line: r.line, at: r.at });
   countPairing(t.pairing, file, r);
 }
 
@@ -141,12 +142,12 @@ async function readPart(source: SplitSource, limits: Limits, limit: Limit): Prom
 }
 
 function unseenLabels(test: Tally, trainLabels: Set<string>): Splits['unseen'] {
-  let first: { label: string; line: number } | undefined;
+  let first: { label: string; line: number; at?: string } | undefined;
   let count = 0;
   for (const [label, seen] of test.labels) {
     if (trainLabels.has(label)) continue;
     count += seen.count;
-    if (first === undefined || seen.line < first.line) first = { label, line: seen.line };
+    if (first === undefined || seen.line < first.line) first = { label, line: seen.line, at: seen.at };
   }
   return first && { ...first, count };
 }

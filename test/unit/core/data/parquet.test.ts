@@ -272,3 +272,16 @@ test('train naming its classes (a ClassLabel) beside test rows of integers in an
     /test\.jsonl, line 1: label "0" does not occur in .*train\.parquet .*; the training labels are names \("neg", "pos"\) and these test labels are integers: give both splits the labels the same way \(names in both, or integers in both\)\./,
   );
 });
+
+test('messages over all rows of a sharded split name the shard and its own row, not the split and a row counted across shards', async () => {
+  const dir = fresh();
+  write(path.join(dir, 'train-00000-of-00001.parquet'), { text: texts('a', 6), label: ['x', 'y', 'x', 'y', 'x', 'y'] });
+  write(path.join(dir, 'test-00000-of-00002.parquet'), { text: texts('b', 4), label: ['x', 'y', 'x', 'y'] });
+  write(path.join(dir, 'test-00001-of-00002.parquet'), { text: ['b new 1', texts('a', 6)[2], 'b new 3'], label: ['x', 'x', 'z'] });
+  // Before: ".../test-*.parquet, row 7: label "z" does not occur".
+  await rejectsWith(loadTask('t', dir), /test-00001-of-00002\.parquet, row 3: label "z" does not occur in .*train-00000-of-00001\.parquet\./);
+  fs.rmSync(path.join(dir, 'test-00001-of-00002.parquet'));
+  write(path.join(dir, 'test-00001-of-00002.parquet'), { text: ['b new 1', texts('a', 6)[2]], label: ['x', 'x'] });
+  const task = await loadTask('t', dir);
+  assert.match(task.warnings!.join('\n'), /test rows repeat a training text \(.*test-00001-of-00002\.parquet, row 2 = .*train-00000-of-00001\.parquet, row 3\)/);
+});
