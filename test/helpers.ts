@@ -22,15 +22,18 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 /** Asserts that `p` rejects with a DatasetError whose message holds every string and matches every pattern of `parts`. */
-export async function rejectsWith(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<void> {
+export async function rejectsWith(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<DatasetError> {
+  let error: DatasetError | undefined;
   await assert.rejects(p, (e: Error) => {
     assert.ok(e instanceof DatasetError, `expected DatasetError, got ${e.name}: ${e.message}`);
     for (const part of parts) {
       if (typeof part === 'string') assert.ok(e.message.includes(part), `"${e.message}" lacks "${part}"`);
       else assert.match(e.message, part);
     }
+    error = e;
     return true;
   });
+  return error as DatasetError;
 }
 
 export function fixture(...parts: string[]): string {

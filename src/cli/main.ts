@@ -15,6 +15,7 @@ import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
 import { parseTaskSpec } from '../core/data/dataset';
+import { GivenColumns, parseColumns } from '../core/data/columns';
 import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype, parseGraphSource } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
@@ -47,10 +48,13 @@ const USAGE = `usage:
   probescale cache    [--cache-dir DIR] [--clear]     (the feature cache's size; --clear removes its entries)
 
 PATH is a folder with train/test files (.jsonl, .csv, .tsv, .parquet; a dataset repository's data/ shards) or one file (split 80/20, stratified).
+Rows are read from the columns text, text_pair and label (GLUE's sentence, sentence1/sentence2, premise/hypothesis … are found);
+--columns [NAME:]text=COL[,text_pair=COL][,label=COL] names others, for task NAME or every task (probe, eval, optimize).
 Exit codes: 0 success, 1 bad input or out of a resource (memory, a limit), 2 internal error, 130 cancelled.`;
 
 export const OPTIONS = {
   task: { type: 'string', multiple: true },
+  columns: { type: 'string', multiple: true },
   out: { type: 'string' },
   pooling: { type: 'string' },
   'max-length': { type: 'string' },
@@ -196,7 +200,32 @@ function tasksFrom(v: Values): TaskSpec[] {
     if (names.has(s.name)) throw new BadInputError(`--task ${s.name}: the name is used twice; give each task its own name.`);
     names.add(s.name);
   }
-  return specs;
+  const columns = columnsFrom(v.columns ?? [], [...names]);
+  return specs.map((s) => {
+    const c = columns.get(s.name) ?? columns.get(undefined);
+    return c ? { ...s, columns: c } : s;
+  });
+}
+
+/**
+ * `--columns [NAME:]text=COL,text_pair=COL,label=COL`, by task name (undefined: every task not
+ * named in one of its own); a task given two is refused.
+ */
+function columnsFrom(values: string[], tasks: string[]): Map<string | undefined, GivenColumns> {
+  const out = new Map<string | undefined, GivenColumns>();
+  for (const value of values) {
+    const colon = value.indexOf(':');
+    const head = colon < 0 ? undefined : value.slice(0, colon).trim();
+    const named = head !== undefined && !head.includes('=') ? head : undefined;
+    if (named !== undefined && !tasks.includes(named)) {
+      throw new BadInputError(`--columns ${shownValue(value)}: there is no task "${named}"; name one of ${tasks.join(', ')} before the colon, or leave NAME: out to name every task's columns.`);
+    }
+    if (out.has(named)) {
+      throw new BadInputError(`--columns is given twice for ${named === undefined ? 'every task' : `task "${named}"`}; give each task's columns once.`);
+    }
+    out.set(named, parseColumns(named === undefined ? value : value.slice(colon + 1), '--columns'));
+  }
+  return out;
 }
 
 export function parseLayers(spec: string | undefined): number[] {
@@ -227,7 +256,7 @@ function joinNegativeValues(argv: string[]): string[] {
 }
 
 type Option = keyof typeof OPTIONS;
-const PROBE_OPTIONS: Option[] = ['task', 'out', 'pooling', 'max-length', 'limit-train', 'limit-test', 'c', 'provider', 'strict-provider', 'onnx', 'quantized', 'dtype', 'from', 'batch-size', 'seed', 'cache-dir', 'no-cache', 'threads'];
+const PROBE_OPTIONS: Option[] = ['task', 'columns', 'out', 'pooling', 'max-length', 'limit-train', 'limit-test', 'c', 'provider', 'strict-provider', 'onnx', 'quantized', 'dtype', 'from', 'batch-size', 'seed', 'cache-dir', 'no-cache', 'threads'];
 /** The options each command reads (besides --quiet and --help). */
 const COMMAND_OPTIONS: Record<string, Option[]> = {
   probe: PROBE_OPTIONS,

@@ -6,6 +6,7 @@ import { OptimizeJob } from './jobs';
 import { DEFAULT_SETTINGS } from './settings';
 import { DEFAULT_UNIT_SCORE } from './compensate/scores';
 import { formatEmbeddingRank } from './compensate/embeddingRank';
+import { formatColumns } from './data/columns';
 
 /** Quotes one argument for a POSIX shell (left as is when it needs no quoting). */
 export function shellQuote(a: string): string {
@@ -20,6 +21,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   const s = job.settings;
   const args = ['probescale', 'optimize', rel(job.modelDir)];
   for (const t of job.tasks) args.push('--task', `${t.name}=${rel(t.path)}${t.weight !== 1 ? `:${t.weight}` : ''}`);
+  for (const t of job.tasks) if (t.columns && formatColumns(t.columns)) args.push('--columns', `${t.name}:${formatColumns(t.columns)}`);
   args.push('--budget', job.budget, '--out', rel(job.out), '--target-retention', String(job.targetRetention), '--candidates', String(job.candidates));
   if (job.select && job.select !== 'auto') args.push('--select', job.select);
   if (job.vocabTrim) args.push('--vocab-trim');

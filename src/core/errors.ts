@@ -13,6 +13,7 @@ import { shownValue } from './util/decimal';
 /** The parameters users set, by host-neutral name, and how they read in plain words. */
 export const PARAM_WORDS = {
   task: 'task',
+  columns: 'task columns',
   out: 'output folder',
   force: 'replace',
   onnx: 'ONNX file',

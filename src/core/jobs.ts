@@ -2,6 +2,7 @@
  * The contract between hosts (CLI, VS Code extension, tests) and the engine: typed jobs,
  * typed progress events, cancellation through AbortSignal.
  */
+import type { GivenColumns } from './data/columns';
 import type { SelectionRule } from './optimize/select';
 import type { BaselineChoice } from './optimize/baselineNames';
 import type { OptimizeResult, ProbeReport, PruneResult } from './report';
@@ -44,6 +45,8 @@ export interface TaskSpec {
   name: string;
   path: string;
   weight: number;
+  /** The columns its text, text_pair and label are read from, where the files name them otherwise (data/columns.ts). */
+  columns?: GivenColumns;
 }
 
 export interface ProbeJob {

@@ -12,6 +12,8 @@ import { COMPENSATIONS, Compensation } from '../core/compensate/mode';
 import { DEFAULT_UNIT_SCORE, UNIT_SCORES, UnitScore } from '../core/compensate/scores';
 import { EmbeddingRankChoice, parseEmbeddingRank } from '../core/compensate/embeddingRank';
 import { UNSEEN_TOKENS, UnseenTokens } from '../core/optimize/unseenTokens';
+import { GivenColumns, parseColumns } from '../core/data/columns';
+import type { TaskSpec } from '../core/jobs';
 
 export const SECTION = 'probescale';
 
@@ -33,6 +35,7 @@ export const SettingKeys = {
   embeddingRank: 'embeddingRank',
   cacheDir: 'cacheDir',
   noCache: 'noCache',
+  taskColumns: 'taskColumns',
 } as const;
 
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
@@ -182,6 +185,32 @@ export function readOptimizeSettings(scope: vscode.Uri | undefined): SettingsRea
     widthScore: read(SettingKeys.widthScore, oneOf(UNIT_SCORES), DEFAULT_UNIT_SCORE, words(UNIT_SCORES), DEFAULT_UNIT_SCORE),
     embeddingRank: read(SettingKeys.embeddingRank, embeddingRankSetting, undefined, 'empty, a rank such as 32, a list such as 16,32 or auto', 'off (no factorised word table)'),
   };
+  return { settings, unreadable };
+}
+
+/** `probescale.taskColumns`: task name → "text=COLUMN,label=COLUMN" (as the CLI's --columns). */
+const columnsTable: Parse<Map<string, GivenColumns>> = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return UNREADABLE;
+  try {
+    return new Map(
+      Object.entries(v).map(([name, spec]) => {
+        if (typeof spec !== 'string') throw new TypeError(`${name}: not a string`);
+        return [name, parseColumns(spec, `${SECTION}.${SettingKeys.taskColumns}.${name}`)];
+      }),
+    );
+  } catch {
+    return UNREADABLE;
+  }
+};
+
+/** The tasks, each with the columns `probescale.taskColumns` names for it (by task name) where it has none of its own. */
+export function readTaskColumns(scope: vscode.Uri | undefined, tasks: TaskSpec[]): SettingsRead<TaskSpec[]> {
+  const { read, unreadable } = settingReader(vscode.workspace.getConfiguration(SECTION, scope));
+  const table = read(SettingKeys.taskColumns, columnsTable, new Map(), 'an object of task name → "text=COLUMN,text_pair=COLUMN,label=COLUMN"', 'the columns text, text_pair and label');
+  const settings = tasks.map((t) => {
+    const c = table.get(t.name);
+    return t.columns || !c || Object.keys(c).length === 0 ? t : { ...t, columns: c };
+  });
   return { settings, unreadable };
 }
 

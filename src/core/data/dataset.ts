@@ -4,6 +4,7 @@ import { BadInputError, badValue, DatasetError } from '../errors';
 import { notAFile, orAdvice, somethingAt, unreadableFolder } from '../util/fileKind';
 import { isDecimal } from '../util/decimal';
 import { Example, Row, rowPlace } from './rows';
+import { columnReading, ColumnReading, GivenColumns, guessedWarning } from './columns';
 import { Pairing, readFolderSplits, requireTwoClasses, sortLabels, splitOneFile, Splits } from './splits';
 
 export type { Example } from './rows';
@@ -37,6 +38,8 @@ export interface LoadTaskOptions {
   limitTrain?: number;
   /** Keep only the first N test rows, in file order (after the split when a single file is given). */
   limitTest?: number;
+  /** The columns the text, text_pair and label are read from, where they are not so named (data/columns.ts). */
+  columns?: GivenColumns;
 }
 
 const SPEC_HELP = 'Write tasks as NAME=PATH or NAME=PATH:WEIGHT, e.g. sentlen=data/tasks/sentlen:2.';
@@ -112,16 +115,18 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
   }
   const locked = stat.isDirectory() ? unreadableFolder(source) : undefined;
   if (locked) throw new DatasetError(`task "${name}": ${source} ${locked}.`);
-  const split = stat.isDirectory() ? await readFolderSplits(source, opts) : await splitOneFile(source, testFraction, seed, opts);
-  return taskData(name, source, split, opts);
+  const reading = columnReading(opts.columns);
+  const split = stat.isDirectory() ? await readFolderSplits(source, opts, reading) : await splitOneFile(source, testFraction, seed, opts, reading);
+  return taskData(name, source, split, opts, reading);
 }
 
 /** The task from its rows once what all its rows say is checked (labels, pairing, unseen test labels), then the limits. */
-function taskData(name: string, source: string, split: Splits, opts: LoadTaskOptions): TaskData {
+function taskData(name: string, source: string, split: Splits, opts: LoadTaskOptions, reading: ColumnReading): TaskData {
   const { trainFile, testFile, splitFrom } = split;
   requireTwoClasses(split.trainLabels, trainFile, '');
   requireOnePairing(name, split.pairing);
-  const warnings = duplicateWarnings(name, split);
+  const guessed = guessedWarning(name, reading.guessed);
+  const warnings = [...(guessed ? [guessed] : []), ...duplicateWarnings(name, split)];
   const labels = sortLabels(split.trainLabels);
   const index = new Map(labels.map((l, i) => [l, i] as const));
   requireSeenLabels(split.unseen, testFile, trainFile, labels);

@@ -16,7 +16,8 @@ import { decompress as decompressZstd } from 'fzstd';
 import { DatasetError } from '../errors';
 import { diskBytes } from '../util/diskErrors';
 import { notAFile, orAdvice } from '../util/fileKind';
-import { firstInvalidUtf8, isParquet, renameHint, requireUnchanged, Row, toRow } from './rows';
+import { firstInvalidUtf8, isParquet, requireUnchanged, Row, toRow } from './rows';
+import { ColumnMap, columnReading, ColumnReading, columnsHint, fileColumns, findColumns, STANDARD } from './columns';
 
 /** One split's Parquet files, in row order, and how messages name them together. */
 export interface ParquetSplit {
@@ -82,7 +83,7 @@ function requireUtf8(at: string, cell: Record<string, unknown>): void {
     const i = firstInvalidUtf8(bytes);
     throw new DatasetError(
       `${at}: "${column}" is not valid UTF-8: byte 0x${bytes[i].toString(16).padStart(2, '0')} at offset ${i} of its value; it looks like latin-1 or Windows-1252. ` +
-        'Decode the column before writing the file (pandas: df["text"] = df["text"].str.decode("cp1252")), or give the rows as UTF-8 JSON lines.',
+        'Decode the column before writing the file (pandas: df["${column}"] = df["${column}"].str.decode("cp1252")), or give the rows as UTF-8 JSON lines.',
     );
   }
 }
@@ -122,26 +123,30 @@ async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadat
 
 /** The file's columns that rows are made of, the label's physical type, and the names of its classes when datasets wrote it (a ClassLabel). */
 interface Columns {
+  map: ColumnMap;
   read: string[];
   labelType?: string;
   labelNames?: string[];
 }
 
-function columnsOf(file: string, metadata: FileMetaData): Columns {
-  const names = parquetSchema(metadata).children.map((c) => c.element.name);
-  for (const need of ['text', 'label']) {
+const columnNames = (metadata: FileMetaData) => parquetSchema(metadata).children.map((c) => c.element.name);
+
+function columnsOf(file: string, metadata: FileMetaData, reading: ColumnReading): Columns {
+  const names = columnNames(metadata);
+  const map = fileColumns(reading, file, names);
+  for (const [role, need] of [['text', map.text], ['label', map.label]] as const) {
     if (!names.includes(need)) {
       throw new DatasetError(
-        `${file} has no "${need}" column (its columns: ${names.join(', ') || 'none'}). Rows need a "text" and a "label" column (and "text_pair" for pairs)` +
-          `${renameHint(Object.fromEntries(names.map((n) => [n, ''])))}; with pandas: pd.read_parquet(F).rename(columns={"old": "new"}).to_parquet(F).`,
+        `${file} has no "${need}" column (its columns: ${names.join(', ') || 'none'}). Rows need a "text" and a "label" column (and "text_pair" for pairs)${columnsHint(names, role)}.`,
       );
     }
   }
-  return { read: names.filter((n) => ['text', 'label', 'text_pair'].includes(n)), labelType: labelType(metadata), labelNames: classLabelNames(metadata) };
+  const read = [map.text, map.label, ...(map.textPair !== undefined && names.includes(map.textPair) ? [map.textPair] : [])];
+  return { map, read, labelType: labelType(metadata, map.label), labelNames: classLabelNames(metadata, map.label) };
 }
 
-function labelType(metadata: FileMetaData): string | undefined {
-  return parquetSchema(metadata).children.find((c) => c.element.name === 'label')?.element.type;
+function labelType(metadata: FileMetaData, column: string): string | undefined {
+  return parquetSchema(metadata).children.find((c) => c.element.name === column)?.element.type;
 }
 
 /**
@@ -150,29 +155,31 @@ function labelType(metadata: FileMetaData): string | undefined {
  * test label unseen in training. Names in another order are fine: each file's integers are read
  * through its own names.
  */
-export async function requireOneLabelKind(splits: ParquetSplit[]): Promise<void> {
+export async function requireOneLabelKind(splits: ParquetSplit[], reading: ColumnReading): Promise<void> {
+  const column = reading.given.label ?? STANDARD.label;
   let named: { file: string; names: string[] } | undefined;
   let plain: string | undefined;
   for (const file of splits.flatMap((s) => s.files)) {
     const { metadata } = await openParquet(file);
-    const names = classLabelNames(metadata);
+    const names = classLabelNames(metadata, column);
     if (names) named ??= { file, names };
-    else if (['INT32', 'INT64'].includes(labelType(metadata) ?? '')) plain ??= file;
+    else if (['INT32', 'INT64'].includes(labelType(metadata, column) ?? '')) plain ??= file;
     if (named && plain) {
       throw new DatasetError(
         `${plain} has plain integers as labels while ${named.file} names them (ClassLabel: ${named.names.map((n) => JSON.stringify(n)).join(', ')}); ` +
-          'an integer cannot be matched to a name. Write both with the same label feature (datasets: ds.cast_column("label", ClassLabel(names=[…])) before to_parquet), or give the labels as names in both.',
+          'an integer cannot be matched to a name. Write both with the same label feature (datasets: ds.cast_column("${column}", ClassLabel(names=[…])) before to_parquet), or give the labels as names in both.',
       );
     }
   }
 }
 
-/** The label's class names from the `huggingface` key datasets writes ({"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}). */
-function classLabelNames(metadata: FileMetaData): string[] | undefined {
+/** The label column's class names from the `huggingface` key datasets writes ({"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}). */
+function classLabelNames(metadata: FileMetaData, column: string): string[] | undefined {
   const hf = metadata.key_value_metadata?.find((kv) => kv.key === 'huggingface')?.value;
   if (!hf) return undefined;
   try {
-    const label = (JSON.parse(hf) as { info?: { features?: { label?: { _type?: string; names?: unknown } } } }).info?.features?.label;
+    const features = (JSON.parse(hf) as { info?: { features?: Record<string, { _type?: string; names?: unknown } | undefined> } }).info?.features;
+    const label = features && Object.hasOwn(features, column) ? features[column] : undefined;
     return label?._type === 'ClassLabel' && Array.isArray(label.names) && label.names.every((n) => typeof n === 'string') ? (label.names as string[]) : undefined;
   } catch {
     return undefined;
@@ -200,12 +207,13 @@ function labelOf(at: string, value: unknown, names: string[] | undefined, type: 
 }
 
 /** Bytes of text the split's text columns hold uncompressed (what holding all its rows costs, about). */
-export async function parquetTextBytes(split: ParquetSplit): Promise<number> {
+export async function parquetTextBytes(split: ParquetSplit, reading: ColumnReading): Promise<number> {
   let bytes = 0;
   for (const file of split.files) {
     const { metadata } = await openParquet(file);
+    const { map } = findColumns(file, columnNames(metadata), reading.given);
     for (const g of metadata.row_groups) {
-      for (const c of g.columns) if (['text', 'text_pair'].includes(c.meta_data?.path_in_schema[0] ?? '')) bytes += Number(c.meta_data!.total_uncompressed_size);
+      for (const c of g.columns) if ([map.text, map.textPair].includes(c.meta_data?.path_in_schema[0] ?? '')) bytes += Number(c.meta_data!.total_uncompressed_size);
     }
   }
   return bytes;
@@ -216,13 +224,13 @@ export async function parquetTextBytes(split: ParquetSplit): Promise<number> {
  * and its 1-based row); `line` numbers rows across the split's files in order. A file that changes
  * while it is read is refused.
  */
-export async function* parquetRows(split: ParquetSplit): AsyncGenerator<Row[]> {
+export async function* parquetRows(split: ParquetSplit, reading: ColumnReading = columnReading()): AsyncGenerator<Row[]> {
   requireEveryShard(split);
   let before = 0;
   for (const file of split.files) {
     const stat = await fs.promises.stat(file);
     const { buffer, metadata } = await openParquet(file);
-    const columns = columnsOf(file, metadata);
+    const columns = columnsOf(file, metadata, reading);
     let start = 0;
     for (const g of metadata.row_groups) {
       const end = start + Number(g.num_rows);
@@ -235,7 +243,7 @@ export async function* parquetRows(split: ParquetSplit): AsyncGenerator<Row[]> {
       yield cells.map((cell, i) => {
         const at = `${file}, row ${start + i + 1}`;
         requireUtf8(at, cell);
-        const row = toRow(file, start + i + 1, { ...cell, label: labelOf(at, cell.label, columns.labelNames, columns.labelType) });
+        const row = toRow(file, start + i + 1, { ...cell, [columns.map.label]: labelOf(at, cell[columns.map.label], columns.labelNames, columns.labelType) }, columns.map);
         row.line = before + start + i + 1;
         if (split.files.length > 1) row.at = at;
         return row;
@@ -277,9 +285,9 @@ function requireEveryShard(split: ParquetSplit): void {
 }
 
 /** Refuses a split whose text is more than `holdAtMost` bytes when no limit says which rows to keep. */
-export async function refuseUnheldParquet(split: ParquetSplit, holdAtMost: number, limits: string[]): Promise<void> {
+export async function refuseUnheldParquet(split: ParquetSplit, holdAtMost: number, limits: string[], reading: ColumnReading): Promise<void> {
   if (limits.length === 0) return;
-  const bytes = await parquetTextBytes(split);
+  const bytes = await parquetTextBytes(split, reading);
   if (bytes <= holdAtMost) return;
   throw new DatasetError(
     `${split.display} holds ${diskBytes(bytes)} of text, more than ${diskBytes(holdAtMost)}, and without ${limits.map((p) => `{{${p}}}`).join(' and ')} every row of it would be held. ` +

@@ -8,6 +8,7 @@ import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import { DatasetError } from '../errors';
 import { notAFile, orAdvice } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
+import { ColumnMap, columnReading, ColumnReading, columnsHint, fileColumns, STANDARD } from './columns';
 
 /** One labelled example. */
 export interface Example {
@@ -88,7 +89,7 @@ export async function requireUnchanged(file: string, before: fs.Stats, read?: nu
 }
 
 /** The rows of a file read whole, into one string. */
-export async function readRows(file: string, ext: TaskFileType, before: fs.Stats): Promise<Row[]> {
+export async function readRows(file: string, ext: TaskFileType, before: fs.Stats, columns: ColumnReading = columnReading()): Promise<Row[]> {
   let bytes: Buffer;
   try {
     bytes = await fs.promises.readFile(file);
@@ -101,7 +102,7 @@ export async function readRows(file: string, ext: TaskFileType, before: fs.Stats
   if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
   content = oneLineEnding(content);
   if (content.trim() === '') throw emptyFile(file, ext);
-  const rows = ext === 'jsonl' ? parseJsonl(file, content) : parseDelimited(file, content, ext === 'tsv' ? '\t' : ',');
+  const rows = ext === 'jsonl' ? parseJsonl(file, content, columns) : parseDelimited(file, content, ext === 'tsv' ? '\t' : ',', columns);
   if (rows.length === 0) throw noExamples(file);
   return rows;
 }
@@ -175,18 +176,30 @@ export function notUtf8(file: string, bytes: Buffer, at: number, offset = 0, lin
   return new DatasetError(`${file} is not valid UTF-8: byte 0x${byte} at offset ${offset + at} (line ${lines}); it looks like latin-1 or Windows-1252. ${RESAVE}`);
 }
 
-function parseJsonl(file: string, content: string): Row[] {
+function parseJsonl(file: string, content: string, columns: ColumnReading): Row[] {
   const rows: Row[] = [];
   const lines = content.split('\n');
+  const read = jsonlReader(file, columns);
   for (let i = 0; i < lines.length; i++) {
-    const row = jsonlRow(file, i + 1, lines[i]);
+    const row = read(i + 1, lines[i]);
     if (row) rows.push(row);
   }
   return rows;
 }
 
-/** The row of JSONL line `n` (1-based), or undefined for a blank line. */
-export function jsonlRow(file: string, n: number, text: string): Row | undefined {
+/** What turns a JSONL file's lines into rows, read with the columns of its first object (fileColumns). */
+export function jsonlReader(file: string, columns: ColumnReading): (n: number, text: string) => Row | undefined {
+  let map: ColumnMap | undefined;
+  return (n, text) => {
+    const rec = jsonlRecord(file, n, text);
+    if (rec === undefined) return undefined;
+    map ??= fileColumns(columns, file, Object.keys(rec));
+    return toRow(file, n, rec, map);
+  };
+}
+
+/** The object of JSONL line `n` (1-based), or undefined for a blank line. */
+function jsonlRecord(file: string, n: number, text: string): Record<string, unknown> | undefined {
   const line = text.trim();
   if (line === '') return undefined;
   let value: unknown;
@@ -201,11 +214,11 @@ export function jsonlRow(file: string, n: number, text: string): Row | undefined
   // JSON.parse keeps the last of two values under one key: a row with two labels would be read with one, unsaid.
   const dup = firstDuplicateKey(line, value);
   if (dup) throw new DatasetError(`${file}, line ${n}: "${dup.key}" is given twice${dup.at ? ` (under "${dup.at}")` : ''}; which one is meant cannot be told. Keep one.`);
-  return toRow(file, n, value as Record<string, unknown>);
+  return value as Record<string, unknown>;
 }
 
-function parseDelimited(file: string, content: string, delimiter: string): Row[] {
-  const read = delimitedReader(file, delimiter);
+function parseDelimited(file: string, content: string, delimiter: string, columns: ColumnReading): Row[] {
+  const read = delimitedReader(file, delimiter, columns);
   const rows: Row[] = [];
   for (const p of parseRecords(file, content, delimiter)) {
     const row = read(p);
@@ -250,8 +263,8 @@ export function csvFailure(file: string, delimiter: string, e: unknown): Dataset
  * What turns a CSV/TSV file's records, header first and in order, into rows: undefined for the
  * header (whose columns it checks), then each record as a row with the line it starts on.
  */
-export function delimitedReader(file: string, delimiter: string): (p: Parsed) => Row | undefined {
-  let columns: { text: number; label: number; pair: number } | undefined;
+export function delimitedReader(file: string, delimiter: string, reading: ColumnReading): (p: Parsed) => Row | undefined {
+  let columns: { text: number; label: number; pair: number; map: ColumnMap } | undefined;
   let prevEnd = 0;
   let prevEmpty = 0;
   return ({ record, info }) => {
@@ -260,34 +273,42 @@ export function delimitedReader(file: string, delimiter: string): (p: Parsed) =>
     prevEnd = info.lines;
     prevEmpty = info.empty_lines;
     if (columns === undefined) {
-      columns = headerColumns(file, record, delimiter);
+      columns = headerColumns(file, record, delimiter, reading);
       return undefined;
     }
-    return toRow(file, line, {
-      text: record[columns.text],
-      label: record[columns.label] === '' ? undefined : record[columns.label],
-      ...(columns.pair >= 0 ? { text_pair: record[columns.pair] } : {}),
-    });
+    const { map } = columns;
+    return toRow(
+      file,
+      line,
+      {
+        [map.text]: record[columns.text],
+        [map.label]: record[columns.label] === '' ? undefined : record[columns.label],
+        ...(map.textPair !== undefined && columns.pair >= 0 ? { [map.textPair]: record[columns.pair] } : {}),
+      },
+      map,
+    );
   };
 }
 
-function headerColumns(file: string, record: string[], delimiter: string): { text: number; label: number; pair: number } {
+function headerColumns(file: string, record: string[], delimiter: string, reading: ColumnReading): { text: number; label: number; pair: number; map: ColumnMap } {
   const header = record.map((h) => h.trim());
+  const map = fileColumns(reading, file, header);
   return {
-    text: headerColumn(file, header, 'text', delimiter, true),
-    label: headerColumn(file, header, 'label', delimiter, true),
-    pair: headerColumn(file, header, 'text_pair', delimiter, false),
+    text: headerColumn(file, header, map.text, delimiter, 'text'),
+    label: headerColumn(file, header, map.label, delimiter, 'label'),
+    pair: map.textPair === undefined ? -1 : headerColumn(file, header, map.textPair, delimiter),
+    map,
   };
 }
 
-/** The index of the header's column `col` (-1 when absent and not `required`); named twice or missing is an error. */
-function headerColumn(file: string, header: string[], col: string, delimiter: string, required: boolean): number {
+/** The index of the header's column `col` (-1 when absent and it has no required `role`); named twice or missing is an error. */
+function headerColumn(file: string, header: string[], col: string, delimiter: string, role?: 'text' | 'label'): number {
   const at = header.flatMap((h, i) => (h === col ? [i] : []));
   if (at.length > 1) throw new DatasetError(`${file}, line 1: the header names "${col}" ${at.length} times. Keep one.`);
-  if (at.length === 0 && required) {
+  if (at.length === 0 && role) {
     throw new DatasetError(
       `${file}, line 1: the header has no "${col}" column (found: ${header.join(', ')}). ` +
-        `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional).`,
+        `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional)${columnsHint(header, role)}.`,
     );
   }
   return at.length ? at[0] : -1;
@@ -299,38 +320,35 @@ function keysOf(rec: Record<string, unknown>): string {
   return keys.length ? ` (its keys: ${keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 8 ? ', …' : ''})` : '';
 }
 
-/** Where the row holds its text under a name datasets often use (GLUE's sentence, NLI's premise and hypothesis): which keys to rename. */
-export function renameHint(rec: Record<string, unknown>): string {
-  const pairs = [['premise', 'hypothesis'], ['sentence1', 'sentence2'], ['question', 'sentence'], ['question1', 'question2']];
-  const pair = pairs.find(([a, b]) => typeof rec[a] === 'string' && typeof rec[b] === 'string');
-  if (pair) return `: rename "${pair[0]}" to "text" and "${pair[1]}" to "text_pair"`;
-  const single = ['sentence', 'content', 'review', 'document', 'body', 'tweet', 'comment', 'input'].find((k) => typeof rec[k] === 'string');
-  return single ? `: rename "${single}" to "text"` : '';
-}
-
-export function toRow(file: string, line: number, rec: Record<string, unknown>): Row {
+/** The row of record `rec`, read through `map` (the file's columns, columns.ts); each value checked, messages naming the column. */
+export function toRow(file: string, line: number, rec: Record<string, unknown>, map: ColumnMap = STANDARD): Row {
   const at = placeOf(file, line);
-  const text = rec.text;
-  if (text === undefined || text === null) throw new DatasetError(`${at}: missing "text"${Object.hasOwn(rec, 'text') ? '' : keysOf(rec)}. Every example needs a non-empty "text"${renameHint(rec)}.`);
+  const [textCol, labelCol] = [JSON.stringify(map.text), JSON.stringify(map.label)];
+  const text = rec[map.text];
+  if (text === undefined || text === null) {
+    const hint = Object.hasOwn(rec, map.text) ? '' : `${keysOf(rec)}. Every example needs a non-empty ${textCol}${columnsHint(Object.keys(rec), 'text')}`;
+    throw new DatasetError(`${at}: missing ${textCol}${hint || `. Every example needs a non-empty ${textCol}`}.`);
+  }
   if (typeof text !== 'string') {
     // A list is what tokenized datasets hold (list<string> in Parquet, an array in JSON).
     const list = Array.isArray(text) ? ' a list. Join its items into one string per row' : ` ${typeof text}`;
-    throw new DatasetError(`${at}: "text" must be a string, got${list}.`);
+    throw new DatasetError(`${at}: ${textCol} must be a string, got${list}.`);
   }
-  if (text.trim() === '') throw new DatasetError(`${at}: "text" is empty. Remove the row or fill in its text.`);
+  if (text.trim() === '') throw new DatasetError(`${at}: ${textCol} is empty. Remove the row or fill in its text.`);
 
-  const label = rec.label;
+  const label = rec[map.label];
   if (label === undefined || label === null || (typeof label === 'string' && label.trim() === '')) {
-    throw new DatasetError(`${at}: missing "label"${Object.hasOwn(rec, 'label') ? '' : keysOf(rec)}. Every example needs a label (a string or a number).`);
+    const hint = Object.hasOwn(rec, map.label) ? '' : `${keysOf(rec)}. Every example needs a label (a string or a number)${columnsHint(Object.keys(rec), 'label')}`;
+    throw new DatasetError(`${at}: missing ${labelCol}${hint || '. Every example needs a label (a string or a number)'}.`);
   }
-  if (typeof label === 'number' && !Number.isFinite(label)) throw new DatasetError(`${at}: "label" must be a finite number or a string.`);
+  if (typeof label === 'number' && !Number.isFinite(label)) throw new DatasetError(`${at}: ${labelCol} must be a finite number or a string.`);
   if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
-    throw new DatasetError(`${at}: "label" must be a string or a number, got ${Array.isArray(label) ? 'an array' : typeof label}.`);
+    throw new DatasetError(`${at}: ${labelCol} must be a string or a number, got ${Array.isArray(label) ? 'an array' : typeof label}.`);
   }
 
-  const pair = rec.text_pair;
+  const pair = map.textPair === undefined ? undefined : rec[map.textPair];
   if (pair !== undefined && pair !== null && typeof pair !== 'string') {
-    throw new DatasetError(`${at}: "text_pair" must be a string, got ${typeof pair}.`);
+    throw new DatasetError(`${at}: ${JSON.stringify(map.textPair)} must be a string, got ${typeof pair}.`);
   }
   if (typeof label === 'number' && !Number.isSafeInteger(label) && Number.isInteger(label)) {
     throw new DatasetError(`${at}: label ${label} is too large for a JSON number to hold exactly (two such labels can be read as one). Write it as a string: "label": "…".`);

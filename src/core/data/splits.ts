@@ -9,6 +9,7 @@ import { somethingAt } from '../util/fileKind';
 import { diskBytes } from '../util/diskErrors';
 import { datasetsHint, EXTENSIONS, isParquet, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
 import { streaming, streamRows } from './streamRows';
+import { ColumnReading } from './columns';
 import { ParquetSplit, parquetRows, parquetSplitsIn, parquetTextBytes, refuseUnheldParquet, requireOneLabelKind } from './parquet';
 
 /** Where one split's rows are: a text file (JSON lines, CSV, TSV), or Parquet files read in order. */
@@ -73,13 +74,16 @@ function countRow(t: Tally, file: string, r: Row): void {
   countPairing(t.pairing, file, r);
 }
 
-export async function readFolderSplits(folder: string, limits: Limits): Promise<Splits> {
+export async function readFolderSplits(folder: string, limits: Limits, reading: ColumnReading): Promise<Splits> {
   const dir = hubDataFolder(folder);
   const trainSource = findSplitFile(dir, 'train');
   const testSource = findSplitFile(dir, 'test');
   const [trainFile, testFile] = [trainSource.file, testSource.file];
-  await requireOneLabelKind([trainSource.parquet, testSource.parquet].filter((p) => p !== undefined));
-  const [train, test] = await Promise.all([readPart(trainSource, limits, 'limitTrain'), readPart(testSource, limits, 'limitTest')]);
+  await requireOneLabelKind(
+    [trainSource.parquet, testSource.parquet].filter((p) => p !== undefined),
+    reading,
+  );
+  const [train, test] = await Promise.all([readPart(trainSource, limits, 'limitTrain', reading), readPart(testSource, limits, 'limitTest', reading)]);
   const trainLabels = new Set(train.tally.labels.keys());
   const [a, b] = [train.tally.pairing, test.tally.pairing];
   return {
@@ -113,22 +117,22 @@ export function hasTaskSplits(dir: string): boolean {
 }
 
 /** The rows of one split (read streamed or a row group at a time: only the first that `limits[limit]` keeps), and what all of them say. */
-async function readPart(source: SplitSource, limits: Limits, limit: Limit): Promise<{ rows: Row[]; tally: Tally }> {
+async function readPart(source: SplitSource, limits: Limits, limit: Limit, reading: ColumnReading): Promise<{ rows: Row[]; tally: Tally }> {
   const { file, parquet } = source;
   const tally: Tally = { labels: new Map(), pairing: { rows: 0, without: 0 } };
   let batches: AsyncIterable<Row[]>;
   if (parquet) {
-    await refuseUnheldParquet(parquet, streaming.holdAtMost, limits[limit] === undefined ? [limit] : []);
-    batches = parquetRows(parquet);
+    await refuseUnheldParquet(parquet, streaming.holdAtMost, limits[limit] === undefined ? [limit] : [], reading);
+    batches = parquetRows(parquet, reading);
   } else {
     const { ext, before } = await openTaskFile(file);
     if (before.size <= streaming.streamAbove) {
-      const rows = await readRows(file, ext, before);
+      const rows = await readRows(file, ext, before, reading);
       for (const r of rows) countRow(tally, file, r);
       return { rows, tally };
     }
     refuseUnheld(file, before.size, ext, limits, [limit]);
-    batches = streamRows(file, ext, before);
+    batches = streamRows(file, ext, before, reading);
   }
   const keep = limits[limit] ?? Infinity;
   const rows: Row[] = [];
@@ -199,24 +203,24 @@ class LabelIds {
 }
 
 /** The rows of one file, split stratified by label with a seeded shuffle (see stratifiedTestRows). */
-export async function splitOneFile(file: string, testFraction: number, seed: number, limits: Limits): Promise<Splits> {
+export async function splitOneFile(file: string, testFraction: number, seed: number, limits: Limits, reading: ColumnReading): Promise<Splits> {
   let batches: () => AsyncIterable<Row[]>;
   let unchanged: () => Promise<void>;
   if (isParquet(file)) {
     const parquet = { display: file, files: [file] };
-    if ((await parquetTextBytes(parquet)) <= streaming.holdAtMost) {
+    if ((await parquetTextBytes(parquet, reading)) <= streaming.holdAtMost) {
       const rows: Row[] = [];
-      for await (const batch of parquetRows(parquet)) rows.push(...batch);
+      for await (const batch of parquetRows(parquet, reading)) rows.push(...batch);
       return splitRows(file, rows, testFraction, seed);
     }
-    await refuseUnheldParquet(parquet, streaming.holdAtMost, (['limitTrain', 'limitTest'] as const).filter((p) => limits[p] === undefined));
+    await refuseUnheldParquet(parquet, streaming.holdAtMost, (['limitTrain', 'limitTest'] as const).filter((p) => limits[p] === undefined), reading);
     const before = await fs.promises.stat(file);
-    [batches, unchanged] = [() => parquetRows(parquet), () => requireUnchanged(file, before)];
+    [batches, unchanged] = [() => parquetRows(parquet, reading), () => requireUnchanged(file, before)];
   } else {
     const { ext, before } = await openTaskFile(file);
-    if (before.size <= streaming.streamAbove) return splitRows(file, await readRows(file, ext, before), testFraction, seed);
+    if (before.size <= streaming.streamAbove) return splitRows(file, await readRows(file, ext, before, reading), testFraction, seed);
     refuseUnheld(file, before.size, ext, limits, ['limitTrain', 'limitTest']);
-    [batches, unchanged] = [() => streamRows(file, ext, before), () => requireUnchanged(file, before)];
+    [batches, unchanged] = [() => streamRows(file, ext, before, reading), () => requireUnchanged(file, before)];
   }
   const labels = new LabelIds();
   const pairing: Pairing = { rows: 0, without: 0 };

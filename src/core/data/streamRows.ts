@@ -14,7 +14,7 @@ import {
   emptyFile,
   firstInvalidUtf8,
   isParsed,
-  jsonlRow,
+  jsonlReader,
   noExamples,
   notUtf8,
   oneLineEnding,
@@ -23,6 +23,7 @@ import {
   Row,
   TaskFileType,
 } from './rows';
+import { columnReading, ColumnReading } from './columns';
 
 /** When a task file is read streamed, and in what chunks; tests lower them to stream files of a few KB. */
 export interface StreamSettings {
@@ -167,10 +168,10 @@ async function* textOf(file: string, before: fs.Stats, text: Utf8Text): AsyncGen
  * The rows of a file read streamed, a batch at a time, each checked as the whole-file reader checks
  * it; the file must be what it was when `before` was taken. Stopping early stops reading.
  */
-export async function* streamRows(file: string, ext: TaskFileType, before: fs.Stats): AsyncGenerator<Row[]> {
+export async function* streamRows(file: string, ext: TaskFileType, before: fs.Stats, columns: ColumnReading = columnReading()): AsyncGenerator<Row[]> {
   const text = new Utf8Text(file);
   const pieces = textOf(file, before, text);
-  const batches = ext === 'jsonl' ? jsonlBatches(file, pieces) : delimitedBatches(file, pieces, ext === 'tsv' ? '\t' : ',');
+  const batches = ext === 'jsonl' ? jsonlBatches(file, pieces, columns) : delimitedBatches(file, pieces, ext === 'tsv' ? '\t' : ',', columns);
   let n = 0;
   for await (const batch of batches) {
     n += batch.length;
@@ -180,7 +181,8 @@ export async function* streamRows(file: string, ext: TaskFileType, before: fs.St
   if (n === 0) throw noExamples(file);
 }
 
-async function* jsonlBatches(file: string, pieces: AsyncIterable<string>): AsyncGenerator<Row[]> {
+async function* jsonlBatches(file: string, pieces: AsyncIterable<string>, columns: ColumnReading): AsyncGenerator<Row[]> {
+  const jsonlRow = jsonlReader(file, columns);
   let partial = '';
   let line = 0;
   for await (const piece of pieces) {
@@ -193,19 +195,19 @@ async function* jsonlBatches(file: string, pieces: AsyncIterable<string>): Async
     partial = lines.pop() as string;
     const rows: Row[] = [];
     for (const l of lines) {
-      const row = jsonlRow(file, ++line, l);
+      const row = jsonlRow(++line, l);
       if (row) rows.push(row);
     }
     yield rows;
   }
-  const row = jsonlRow(file, ++line, partial);
+  const row = jsonlRow(++line, partial);
   yield row ? [row] : [];
 }
 
 const BATCH = 1024;
 
-async function* delimitedBatches(file: string, pieces: AsyncIterable<string>, delimiter: string): AsyncGenerator<Row[]> {
-  const read = delimitedReader(file, delimiter);
+async function* delimitedBatches(file: string, pieces: AsyncIterable<string>, delimiter: string, columns: ColumnReading): AsyncGenerator<Row[]> {
+  const read = delimitedReader(file, delimiter, columns);
   // pipeline: an error in the file (or in parsing) ends both, and reaches the loop below.
   const records = pipeline(Readable.from(pieces), csvStream(csvOptions(delimiter)), () => undefined);
   let rows: Row[] = [];

@@ -43,7 +43,7 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
     if (!c) throw badValue('task', spec.name, `${dir} has no classifier for it; it was committed with ${committed.map((t) => t.name).join(', ')}.`);
     const cdir = path.join(dir, c.classifier);
     if (!fs.existsSync(path.join(cdir, 'onnx', graph))) throw new BadInputError(`${cdir}/onnx/${graph} is missing; ${graph === 'model.onnx' ? 'the committed folder is incomplete' : `its classifiers have no ${graph} (commit writes one for compensated models of a source with a quantized variant); evaluate without --dtype, --quantized or --onnx`}.`);
-    const task = await loadTask(spec.name, spec.path, loadOptions(settings));
+    const task = await loadTask(spec.name, spec.path, loadOptions(settings, spec));
     for (const w of task.warnings ?? []) ctx.log?.('warn', w);
     if (task.labels.join('\u0000') !== c.labels.join('\u0000')) throw badValue('task', spec.name, `its labels (${task.labels.join(', ')}) differ from the classifier's (${c.labels.join(', ')}).`);
     stage(ctx, 'eval', `classifying ${task.test.length} test examples of ${spec.name}`);

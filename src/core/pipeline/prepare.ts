@@ -2,7 +2,7 @@
  * Stage 1, prepare: open the model, its tokenizer and the tasks a job names.
  */
 import { JobContext, TaskSpec, stage } from '../jobs';
-import { loadTask, requireCrossValidation, TaskData } from '../data/dataset';
+import { loadTask, LoadTaskOptions, requireCrossValidation, TaskData } from '../data/dataset';
 import { CV_FOLDS } from '../probe/cv';
 import { checkProbeCost } from '../probe/cost';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
@@ -29,7 +29,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
     }
     const tasks: TaskData[] = [];
     for (const s of specs) {
-      const task = await loadTask(s.name, s.path, loadOptions(settings));
+      const task = await loadTask(s.name, s.path, loadOptions(settings, s));
       for (const w of task.warnings ?? []) ctx.log?.('warn', w);
       requireCrossValidation(task, CV_FOLDS);
       const slow = checkProbeCost(task, info.hiddenSize, info.numLayers + 1, settings.c !== undefined);
@@ -43,9 +43,9 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
   }
 }
 
-/** How every job reads a task's rows from the settings. */
-export function loadOptions(settings: ProbeSettings): { seed: number; limitTrain?: number; limitTest?: number } {
-  return { seed: settings.seed, limitTrain: settings.limitTrain, limitTest: settings.limitTest };
+/** How every job reads a task's rows: from the settings, and the task's columns. */
+export function loadOptions(settings: ProbeSettings, spec: TaskSpec): LoadTaskOptions {
+  return { seed: settings.seed, limitTrain: settings.limitTrain, limitTest: settings.limitTest, ...(spec.columns ? { columns: spec.columns } : {}) };
 }
 
 /** Runs `body` on a prepared run and closes the model afterwards, whatever happens. */

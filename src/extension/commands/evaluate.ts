@@ -12,7 +12,7 @@ import { claimNote, claimedAccuracy } from '../../core/commit/committed';
 import { SHOW_LOG, reportError } from '../log';
 import { Services } from '../services';
 import { requireIdle } from '../jobs/jobManager';
-import { readProbeSettings } from '../settingKeys';
+import { readProbeSettings, readTaskColumns } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import { committedTasks, displayPath } from '../workspace/discovery';
 import { pickCommittedFolder, pickEvalTasks } from './pickers';
@@ -34,11 +34,13 @@ export type EvalRun = { status: 'done'; report: EvalReport; savedTo: string | nu
 export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun> {
   const committed = committedTasks(config.modelDir);
   if (!committed) throw new BadInputError(`${config.modelDir} is not a committed folder: its config.json has no "probescale.tasks".`);
-  const read = readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir);
-  warnUnreadable(s.log, read.unreadable, config.settings);
+  const scope = vscode.Uri.file(config.modelDir);
+  const read = readProbeSettings(scope, s.cacheDir);
+  const tasks = readTaskColumns(scope, config.tasks);
+  warnUnreadable(s.log, [...read.unreadable, ...tasks.unreadable], config.settings);
   const settings: ProbeSettings = { ...read.settings, ...config.settings };
   const outcome = await s.jobs.run(
-    { type: 'eval', modelDir: config.modelDir, tasks: config.tasks, settings },
+    { type: 'eval', modelDir: config.modelDir, tasks: tasks.settings, settings },
     `ProbeScale: evaluating ${path.basename(config.modelDir)} on ${config.tasks.map((t) => t.name).join(', ')}`,
   );
   if (outcome.status === 'cancelled') return outcome;

@@ -17,7 +17,7 @@ import type { OptimizeReport } from '../../core/report';
 import { formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
 import { Services } from '../services';
-import { readOptimizeSettings, readProbeSettings, SECTION } from '../settingKeys';
+import { readOptimizeSettings, readProbeSettings, readTaskColumns, SECTION, UnreadableSetting } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import type { SelectionRule } from '../../core/optimize/select';
 import type { Compensation } from '../../core/compensate/mode';
@@ -84,13 +84,13 @@ type OptimizeOptions = Omit<OptimizeJob, 'type' | 'modelDir' | 'tasks' | 'budget
 export type PickerAccount = BudgetAccount & { counted?: CountedTokens };
 
 /** The job's options for `config`: its overrides, else the settings of the model's workspace (unreadable ones said when `warn`). */
-function optimizeOptions(s: Services, config: OptimizeConfig, warn: boolean): OptimizeOptions {
+function optimizeOptions(s: Services, config: OptimizeConfig, warn: boolean, alsoUnreadable: UnreadableSetting[] = []): OptimizeOptions {
   const scope = vscode.Uri.file(config.modelDir);
   const probeRead = readProbeSettings(scope, s.cacheDir);
   const optimizeRead = readOptimizeSettings(scope);
   const { targetRetention: t, candidates: n, select: rule, vocabTrim: v, compensate: comp, widthScore: w, embeddingRank: e } = config;
   const overrides = { ...config.settings, targetRetention: t, candidates: n, selectionRule: rule, vocabTrim: v, compensate: comp, widthScore: w, embeddingRank: e };
-  if (warn) warnUnreadable(s.log, [...probeRead.unreadable, ...optimizeRead.unreadable], overrides);
+  if (warn) warnUnreadable(s.log, [...probeRead.unreadable, ...optimizeRead.unreadable, ...alsoUnreadable], overrides);
   const defaults = optimizeRead.settings;
   return {
     settings: { ...probeRead.settings, ...config.settings },
@@ -160,8 +160,10 @@ function budgetBeforeJob(modelDir: string, budget: string, options: OptimizeOpti
  * reuses its token count when the tasks and tokenizer are unchanged); without it (the test API)
  * nothing is counted before the job. Errors propagate (callers report them).
  */
-export async function runOptimize(s: Services, config: OptimizeConfig, account?: PickerAccount): Promise<OptimizeRun> {
-  const options = optimizeOptions(s, config, true);
+export async function runOptimize(s: Services, given: OptimizeConfig, account?: PickerAccount): Promise<OptimizeRun> {
+  const columns = readTaskColumns(vscode.Uri.file(given.modelDir), given.tasks);
+  const config = { ...given, tasks: columns.settings };
+  const options = optimizeOptions(s, config, true, columns.unreadable);
   const budget = budgetBeforeJob(config.modelDir, config.budget, options, account);
   const out = config.out ?? optimizedFolderPath(config.modelDir, budget.params, budget.total);
   let overwrite = config.overwrite ?? false;
@@ -302,6 +304,7 @@ export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void
     if (!tasks) return;
     // Unreadable settings are said once, when the run starts (runOptimize).
     const options = optimizeOptions(s, { modelDir, tasks, budget: '' }, false);
+    tasks = readTaskColumns(vscode.Uri.file(modelDir), tasks).settings;
     const account = await budgetAccountFor(s.jobs, modelDir, tasks, options);
     if (!account) return;
     const accept = (spec: string) => acceptBudget({ ...options, budget: spec }, account);

@@ -10,7 +10,7 @@ import { describeBestLayer } from '../../shared/bestLayer';
 import { reportError } from '../log';
 import { requireIdle } from '../jobs/jobManager';
 import { Services } from '../services';
-import { readProbeSettings } from '../settingKeys';
+import { readProbeSettings, readTaskColumns } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import { isModelFolder } from '../workspace/discovery';
 import { pickModelFolder, pickTasks } from './pickers';
@@ -26,12 +26,14 @@ export type ProbeRun = { status: 'done'; report: ProbeReport; savedTo: string | 
 
 /** Runs a probe job with progress, saves the report to the workspace and shows it in the view. */
 export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeRun> {
-  const read = readProbeSettings(vscode.Uri.file(config.modelDir), s.cacheDir);
-  warnUnreadable(s.log, read.unreadable, config.settings);
+  const scope = vscode.Uri.file(config.modelDir);
+  const read = readProbeSettings(scope, s.cacheDir);
+  const tasks = readTaskColumns(scope, config.tasks);
+  warnUnreadable(s.log, [...read.unreadable, ...tasks.unreadable], config.settings);
   const settings: ProbeSettings = { ...read.settings, ...config.settings };
   const name = path.basename(config.modelDir);
   const outcome = await s.jobs.run(
-    { type: 'probe', modelDir: config.modelDir, tasks: config.tasks, settings },
+    { type: 'probe', modelDir: config.modelDir, tasks: tasks.settings, settings },
     `ProbeScale: probing ${name} on ${config.tasks.map((t) => t.name).join(', ')}`,
   );
   if (outcome.status === 'cancelled') return outcome;

@@ -319,9 +319,9 @@ const cases: Case[] = [
   // JSON lines with the text under another name, as datasets name it: before, only 'missing "text"'.
   ...(
     [
-      ['GLUE-style "sentence"', '{"sentence": "a good film", "label": 1, "idx": 0}\n{"sentence": "bad", "label": 0, "idx": 1}\n', /line 1: missing "text" \(its keys: "sentence", "label", "idx"\)\. Every example needs a non-empty "text": rename "sentence" to "text"\./],
-      ['NLI-style "premise" and "hypothesis"', '{"premise": "a", "hypothesis": "b", "label": 1}\n', /missing "text" \(its keys: "premise", "hypothesis", "label"\)\. Every example needs a non-empty "text": rename "premise" to "text" and "hypothesis" to "text_pair"\./],
-      ['"labels" for "label"', '{"text": "a", "labels": 1}\n', /missing "label" \(its keys: "text", "labels"\)\. Every example needs a label/],
+      ['a "review" column', '{"review": "a good film", "label": 1, "idx": 0}\n{"review": "bad", "label": 0, "idx": 1}\n', /line 1: missing "text" \(its keys: "review", "label", "idx"\)\. Every example needs a non-empty "text"; to read "review" as the text, pass --columns text=review\./],
+      ['"premise" without "hypothesis"', '{"premise": "a", "label": 1}\n', /missing "text" \(its keys: "premise", "label"\)\. Every example needs a non-empty "text"; or name the text column with --columns text=COLUMN\./],
+      ['"labels" for "label"', '{"text": "a", "labels": 1}\n', /missing "label" \(its keys: "text", "labels"\)\. Every example needs a label \(a string or a number\); or name the label column with --columns label=COLUMN\./],
     ] as const
   ).map(([name, body, stderr]) => ({ name: `JSON lines with ${name}`, args: (d: string) => probe(fixture('tiny-bert')).map((a) => (a === `s=${sentlen}` ? `s=${dataFile(d, 'rows.jsonl', Buffer.from(body))}` : a)), code: 1, stderr })),
   // Before: "Error: ENAMETOOLONG: name too long, lstat '…'", Node's words for either.

@@ -128,3 +128,26 @@ test('--vocab-unseen: read only with --vocab-trim, one of nearest|unknown, defau
   assert.equal(unknown.vocabUnseen, 'unknown');
   assert.match(unknown.command!, /--vocab-trim --vocab-unseen unknown/);
 });
+
+test('--columns: for one task (NAME:) or every task, each task once, every entry KEY=COLUMN, in probe, eval and optimize', () => {
+  const tasks = (...args: string[]) => {
+    const r = jobFromArgs(['probe', robertaMini, '--task', 'a=data/a', '--task', 'b=data/b', ...args]);
+    assert.ok(r !== 'help' && 'tasks' in r.job);
+    return r.job.tasks.map((t) => t.columns);
+  };
+  assert.deepEqual(tasks(), [undefined, undefined]);
+  assert.deepEqual(tasks('--columns', 'text=sentence'), [{ text: 'sentence' }, { text: 'sentence' }], 'without NAME: every task');
+  assert.deepEqual(tasks('--columns', 'label=y', '--columns', 'b:text=body,label=stars'), [{ label: 'y' }, { text: 'body', label: 'stars' }], "a task's own wins");
+  assert.deepEqual(tasks('--columns', 'a:text=x:y'), [{ text: 'x:y' }, undefined], 'a column may hold a colon');
+  const refused: [string[], RegExp][] = [
+    [['--columns', 'c:text=x'], /--columns c:text=x: there is no task "c"; name one of a, b before the colon/],
+    [['--columns', 'a:text=x', '--columns', 'a:label=y'], /--columns is given twice for task "a"/],
+    [['--columns', 'text=x', '--columns', 'label=y'], /--columns is given twice for every task/],
+    [['--columns', 'a:txt=x'], /--columns "txt=x": "txt=x" is not KEY=COLUMN/],
+  ];
+  for (const [args, re] of refused) assert.throws(() => tasks(...args), re, args.join(' '));
+  assert.throws(() => jobFromArgs(['prune', robertaMini, '--layers', '0', '--out', 'x', '--columns', 'text=a']), /prune does not read --columns/);
+  const ev = jobFromArgs(['eval', robertaMini, '--task', 'a=data/a', '--columns', 'text=s']);
+  assert.ok(ev !== 'help' && ev.job.type === 'eval');
+  assert.deepEqual(ev.job.tasks[0].columns, { text: 's' });
+});

@@ -46,3 +46,26 @@ test('the optimize command line names every option that changes the result, and 
     assert.doesNotThrow(() => jobFromArgs(line.split(' ').slice(1)), line);
   }
 });
+
+test('the command line names the columns a task was given, so that it reads the same rows', () => {
+  const job = {
+    modelDir: 'm',
+    tasks: [
+      { name: 'reviews', path: 'data/r', weight: 1, columns: { text: 'body', textPair: 'title', label: 'star rating' } },
+      { name: 'sst2', path: 'data/s', weight: 1 },
+    ],
+    budget: '0.5',
+    out: 'o',
+    targetRetention: 0.95,
+    candidates: 8,
+    settings: DEFAULT_SETTINGS,
+  };
+  const line = optimizeCommandLine(job);
+  assert.match(line, /--task reviews=data\/r --task sst2=data\/s --columns 'reviews:text=body,text_pair=title,label=star rating' --budget/);
+  const again = jobFromArgs(['optimize', 'm', '--task', 'reviews=data/r', '--task', 'sst2=data/s', '--columns', 'reviews:text=body,text_pair=title,label=star rating', '--budget', '0.5', '--out', 'o']);
+  assert.ok(again !== 'help' && again.job.type === 'optimize');
+  assert.deepEqual(
+    again.job.tasks.map((t) => t.columns),
+    job.tasks.map((t) => t.columns),
+  );
+});

@@ -222,3 +222,25 @@ test('the job counts the training tokens again when the task data changed after 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('probescale.taskColumns reaches the job and its command line: a task kept under other column names is optimized, and the report says how to read it again', async () => {
+  const { dir, modelDir, s } = await optimizeSetUp('ps-columns-');
+  const data = path.join(dir, 'reviews');
+  fs.mkdirSync(data);
+  for (const split of ['train', 'test']) {
+    const rows = fs.readFileSync(path.join(tasksDir, 'sentlen', `${split}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string });
+    fs.writeFileSync(path.join(data, `${split}.jsonl`), rows.map((r) => JSON.stringify({ body: r.text, stars: r.label })).join('\n'));
+  }
+  const stub = vscodeStub as Record<string, unknown>;
+  const values: Record<string, unknown> = { taskColumns: { reviews: 'text=body,label=stars' } };
+  stub.workspace = { ...(stub.workspace as object), getConfiguration: () => ({ get: (k: string) => values[k] }) };
+  const { runOptimize } = await import('../../../src/extension/commands/optimize');
+  try {
+    const run = await runOptimize(s, { modelDir, tasks: [{ name: 'reviews', path: data, weight: 1 }], budget: '0.8', candidates: 2, vocabTrim: true, settings, overwrite: true });
+    assert.ok(run.status === 'done');
+    assert.equal(run.report.tasks.reviews.nTrain, settings.limitTrain);
+    assert.match(run.report.command ?? '', /--task reviews=\S+ --columns reviews:text=body,label=stars /);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -149,3 +149,28 @@ test("package.json declares the cache settings with the scopes a path needs: a w
   assert.equal(props['probescale.noCache'].type, 'boolean');
   assert.equal(props['probescale.noCache'].default, false);
 });
+
+test('probescale.taskColumns: each task read from the columns named for it, as --columns says; an unreadable table said and left out', async () => {
+  const { readTaskColumns } = await import('../../../src/extension/settingKeys');
+  const tasks = [
+    { name: 'reviews', path: '/d/reviews', weight: 1 },
+    { name: 'sst2', path: '/d/sst2', weight: 1 },
+    { name: 'own', path: '/d/own', weight: 1, columns: { text: 'given' } },
+  ];
+  setSettings({ taskColumns: { reviews: 'text=body,label=stars', own: 'text=ignored' } });
+  const r = readTaskColumns(undefined, tasks);
+  assert.deepEqual(r.unreadable, []);
+  assert.deepEqual(
+    r.settings.map((t) => t.columns),
+    [{ text: 'body', label: 'stars' }, undefined, { text: 'given' }],
+    "the named task gets its columns; others none; a task's own columns win",
+  );
+  for (const bad of [{ reviews: 'txt=body' }, { reviews: 7 }, 'text=body', ['text=body']]) {
+    setSettings({ taskColumns: bad });
+    const read = readTaskColumns(undefined, tasks);
+    assert.deepEqual(read.settings.map((t) => t.columns), [undefined, undefined, { text: 'given' }], JSON.stringify(bad));
+    assert.deepEqual(read.unreadable.map((u) => u.key), ['taskColumns'], JSON.stringify(bad));
+  }
+  const props = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).contributes.configuration.properties;
+  assert.deepEqual([props['probescale.taskColumns'].type, props['probescale.taskColumns'].default], ['object', {}]);
+});

@@ -186,7 +186,7 @@ test('errors name the file and line: bad JSON, missing or empty text, missing la
   await rejectsWith(loadTask('t', p), p, 'line 6', 'missing "label"');
   p = file('data.csv', 'text,label\n"two\nlines",a\n"",b\n');
   await rejectsWith(loadTask('t', p), p, 'line 4', '"text" is empty');
-  p = file('data.csv', 'sentence,label\nx,a\n');
+  p = file('data.csv', 'words,label\nx,a\n');
   await rejectsWith(loadTask('t', p), p, 'line 1', 'no "text" column');
   p = file('data.csv', 'text,label\nx,a\n"open quote,b\n');
   await rejectsWith(loadTask('t', p), p, /Quote Not Closed/, 'double quotes');

@@ -28,7 +28,7 @@ const files: [string, string, string][] = [
   ['header names text twice', 'csv', 'text,label,text\nx,a,y\n'],
   ['header names text_pair twice', 'tsv', 'text\ttext_pair\tlabel\ttext_pair\nx\tp\ta\tq\n'],
   ['no label column (csv)', 'csv', 'text,tag\nx,a\n'],
-  ['no text column (tsv)', 'tsv', 'sentence\tlabel\nx\ta\n'],
+  ['no text column (tsv)', 'tsv', 'words\tlabel\nx\ta\n'],
   ['unclosed quote (csv)', 'csv', 'text,label\n"x,a\ny,b\n'],
   ['unclosed quote (tsv)', 'tsv', 'text\tlabel\n"x\ta\n'],
   ['short row', 'csv', 'text,label\nx,a\ny\n'],
@@ -104,12 +104,12 @@ const golden: Record<string, [string, string]> = {
     "DatasetError: <dir>/test.tsv, line 1: the header names \"text_pair\" 2 times. Keep one."
   ],
   "no label column (csv)": [
-    "DatasetError: <dir>/train.csv, line 1: the header has no \"label\" column (found: text, tag). The first row must name the columns: text,label (text_pair optional).",
-    "DatasetError: <dir>/test.csv, line 1: the header has no \"label\" column (found: text, tag). The first row must name the columns: text,label (text_pair optional)."
+    "DatasetError: <dir>/train.csv, line 1: the header has no \"label\" column (found: text, tag). The first row must name the columns: text,label (text_pair optional); or name the label column with task columns label=COLUMN.",
+    "DatasetError: <dir>/test.csv, line 1: the header has no \"label\" column (found: text, tag). The first row must name the columns: text,label (text_pair optional); or name the label column with task columns label=COLUMN."
   ],
   "no text column (tsv)": [
-    "DatasetError: <dir>/train.tsv, line 1: the header has no \"text\" column (found: sentence, label). The first row must name the columns: text\\tlabel (text_pair optional).",
-    "DatasetError: <dir>/test.tsv, line 1: the header has no \"text\" column (found: sentence, label). The first row must name the columns: text\\tlabel (text_pair optional)."
+    "DatasetError: <dir>/train.tsv, line 1: the header has no \"text\" column (found: words, label). The first row must name the columns: text\\tlabel (text_pair optional); or name the text column with task columns text=COLUMN.",
+    "DatasetError: <dir>/test.tsv, line 1: the header has no \"text\" column (found: words, label). The first row must name the columns: text\\tlabel (text_pair optional); or name the text column with task columns text=COLUMN."
   ],
   "unclosed quote (csv)": [
     "DatasetError: <dir>/train.csv: Quote Not Closed: the parsing is finished with an opening quote at line 3. Wrap fields that hold commas, quotes or newlines in double quotes and double the quotes inside (\"\").",

@@ -26,11 +26,11 @@ interface Rows {
 }
 
 /** Writes `rows` as one Parquet file; `names` makes the label a datasets ClassLabel, as the Hub's files have it. */
-function write(file: string, rows: Rows, opts: { names?: string[]; codec?: 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD' | 'UNCOMPRESSED'; rowGroupSize?: number } = {}): string {
+function write(file: string, rows: Rows | Record<string, unknown[]>, opts: { names?: string[]; labelColumn?: string; codec?: 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD' | 'UNCOMPRESSED'; rowGroupSize?: number } = {}): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const typeOf = (v: unknown) => (typeof v === 'bigint' ? 'INT64' : typeof v === 'boolean' ? 'BOOLEAN' : typeof v === 'number' ? 'DOUBLE' : v instanceof Uint8Array ? 'BYTE_ARRAY' : Array.isArray(v) ? undefined : 'STRING');
   const columnData = Object.entries(rows).map(([name, data]) => ({ name, data: data as never[], type: typeOf((data as unknown[]).find((v) => v !== null)) as 'STRING' }));
-  const kvMetadata = opts.names ? [{ key: 'huggingface', value: JSON.stringify({ info: { features: { text: { dtype: 'string', _type: 'Value' }, label: { names: opts.names, _type: 'ClassLabel' } } } }) }] : [];
+  const kvMetadata = opts.names ? [{ key: 'huggingface', value: JSON.stringify({ info: { features: { text: { dtype: 'string', _type: 'Value' }, [opts.labelColumn ?? 'label']: { names: opts.names, _type: 'ClassLabel' } } } }) }] : [];
   const bytes = parquetWriteBuffer({ columnData, kvMetadata, codec: opts.codec ?? 'SNAPPY', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b)), BROTLI: (b: Uint8Array) => new Uint8Array(zlib.brotliCompressSync(b)), ZSTD: (b: Uint8Array) => new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: b })) }, rowGroupSize: opts.rowGroupSize ?? 1000 });
   fs.writeFileSync(file, new Uint8Array(bytes));
   return file;
@@ -135,11 +135,16 @@ test("GLUE's unlabelled test split (-1), a ClassLabel out of range, a row withou
   await rejectsWith(loadTask('t', shards), /train-00001-of-00002\.parquet, row 2: missing "text"\. Every example needs a non-empty "text"/);
 });
 
-test("GLUE's columns, a validation split but no test, two train sources, a file that is not Parquet: what to do, said", async () => {
+test("GLUE's columns read as they are, a validation split but no test, two train sources, a file that is not Parquet: what to do, said", async () => {
   const glue = fresh();
-  write(path.join(glue, 'train.parquet'), { idx: [0n, 1n], sentence: ['a', 'b'], label: ids(2) } as unknown as Rows);
-  write(path.join(glue, 'test.parquet'), { idx: [0n], sentence: ['c'], label: [0n] } as unknown as Rows);
-  await rejectsWith(loadTask('t', glue), /train\.parquet has no "text" column \(its columns: idx, sentence, label\)\. Rows need a "text" and a "label" column \(and "text_pair" for pairs\): rename "sentence" to "text"; with pandas:/);
+  write(path.join(glue, 'train.parquet'), { idx: [0n, 1n], sentence: ['a', 'b'], label: ids(2) });
+  write(path.join(glue, 'test.parquet'), { idx: [0n], sentence: ['c'], label: [0n] });
+  const sst2 = await loadTask('t', glue);
+  assert.deepEqual([sst2.train.map((e) => e.text), sst2.test[0].text], [['a', 'b'], 'c']);
+  const review = fresh();
+  write(path.join(review, 'train.parquet'), { review: ['a', 'b'], label: ids(2) });
+  write(path.join(review, 'test.parquet'), { review: ['c'], label: [0n] });
+  await rejectsWith(loadTask('t', review), /(train|test)\.parquet has no "text" column \(its columns: review, label\)\. Rows need a "text" and a "label" column \(and "text_pair" for pairs\); to read "review" as the text, pass task columns text=review\./);
 
   const validation = fresh();
   write(path.join(validation, 'train-00000-of-00001.parquet'), { text: texts('a', 4), label: ids(4) });
@@ -284,4 +289,27 @@ test('messages over all rows of a sharded split name the shard and its own row, 
   write(path.join(dir, 'test-00001-of-00002.parquet'), { text: ['b new 1', texts('a', 6)[2]], label: ['x', 'x'] });
   const task = await loadTask('t', dir);
   assert.match(task.warnings!.join('\n'), /test rows repeat a training text \(.*test-00001-of-00002\.parquet, row 2 = .*train-00000-of-00001\.parquet, row 3\)/);
+});
+
+test("GLUE's Parquet columns (QNLI's question and sentence) are read as a pair, and --columns names a ClassLabel under another name", async () => {
+  const repo = fresh();
+  const n = 8;
+  const qnli = (s: string) => ({ question: texts(`${s} question`, n), sentence: texts(`${s} sentence`, n), label: ids(n), idx: ids(n, n) });
+  write(path.join(repo, 'data', 'train-00000-of-00001.parquet'), qnli('train'), { names: ['entailment', 'not_entailment'] });
+  write(path.join(repo, 'data', 'validation-00000-of-00001.parquet'), qnli('dev'), { names: ['entailment', 'not_entailment'] });
+  fs.renameSync(path.join(repo, 'data', 'validation-00000-of-00001.parquet'), path.join(repo, 'data', 'test-00000-of-00001.parquet'));
+  const task = await loadTask('qnli', repo);
+  assert.deepEqual(task.labels, ['entailment', 'not_entailment']);
+  assert.deepEqual([task.test[1].text, task.test[1].textPair, task.test[1].label], [qnli('dev').question[1], qnli('dev').sentence[1], 'not_entailment']);
+  assert.ok(task.warnings?.some((w) => w.includes('"question" as text and "sentence" as text_pair')));
+
+  // TREC keeps its classes as coarse_label and fine_label: the one named is read through its own names.
+  const trec = fresh();
+  for (const split of ['train', 'test']) {
+    write(path.join(trec, `${split}.parquet`), { text: texts(split, 9), coarse_label: ids(9, 3), fine_label: ids(9, 9) }, { names: ['ABBR', 'ENTY', 'DESC'], labelColumn: 'coarse_label' });
+  }
+  const coarse = await loadTask('trec', trec, { columns: { label: 'coarse_label' } });
+  assert.deepEqual(coarse.labels, ['ABBR', 'DESC', 'ENTY']);
+  assert.deepEqual(coarse.warnings ?? [], []);
+  await rejectsWith(loadTask('trec', trec), 'has no "label" column', 'its columns: text, coarse_label, fine_label', 'name the label column with task columns label=COLUMN');
 });
