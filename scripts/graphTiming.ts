@@ -23,11 +23,11 @@ export interface Timed {
 }
 
 /**
- * Opens each variant as verify does (CPU, 2 threads, parked after each run) and labels it with its
+ * Opens each variant as verify does (CPU, 2 threads or THREADS from the environment, parked after each run) and labels it with its
  * largest difference from the first variant's output on `mask`, over the elements `counted` keeps.
  */
 export async function checkedSessions(variants: { label: string; file: string }[], inputs: ReturnType<typeof encoderInputs>, counted: (j: number) => boolean = () => true): Promise<Timed[]> {
-  const so: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableMemPattern: false, logSeverityLevel: 3, extra: { session: { force_spinning_stop: '1' } } };
+  const so: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: Number(process.env.THREADS ?? 2), interOpNumThreads: 1, graphOptimizationLevel: 'all', enableMemPattern: false, logSeverityLevel: 3, extra: { session: { force_spinning_stop: '1' } } };
   const out: Timed[] = [];
   let reference: Float32Array | null = null;
   for (const v of variants) {
