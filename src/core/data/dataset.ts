@@ -126,7 +126,8 @@ function taskData(name: string, source: string, split: Splits, opts: LoadTaskOpt
   requireTwoClasses(split.trainLabels, trainFile, '');
   requireOnePairing(name, split.pairing);
   const guessed = guessedWarning(name, reading.guessed);
-  const warnings = [...(guessed ? [guessed] : []), ...duplicateWarnings(name, split)];
+  const fromValidation = split.testFromValidation ? [`task "${name}": ${split.testFromValidation}.`] : [];
+  const warnings = [...fromValidation, ...(guessed ? [guessed] : []), ...duplicateWarnings(name, split)];
   const labels = sortLabels(split.trainLabels);
   const index = new Map(labels.map((l, i) => [l, i] as const));
   requireSeenLabels(split.unseen, testFile, trainFile, labels);

@@ -16,7 +16,7 @@ import { decompress as decompressZstd } from 'fzstd';
 import { DatasetError } from '../errors';
 import { diskBytes } from '../util/diskErrors';
 import { notAFile, orAdvice } from '../util/fileKind';
-import { firstInvalidUtf8, isParquet, requireUnchanged, Row, toRow } from './rows';
+import { firstInvalidUtf8, isParquet, requireUnchanged, Row, toRow, UnlabelledSplitError } from './rows';
 import { ColumnMap, columnReading, ColumnReading, columnsHint, fileColumns, findColumns, STANDARD } from './columns';
 
 /** One split's Parquet files, in row order, and how messages name them together. */
@@ -136,9 +136,8 @@ function columnsOf(file: string, metadata: FileMetaData, reading: ColumnReading)
   const map = fileColumns(reading, file, names);
   for (const [role, need] of [['text', map.text], ['label', map.label]] as const) {
     if (!names.includes(need)) {
-      throw new DatasetError(
-        `${file} has no "${need}" column (its columns: ${names.join(', ') || 'none'}). Rows need a "text" and a "label" column (and "text_pair" for pairs)${columnsHint(names, role)}.`,
-      );
+      const message = `${file} has no "${need}" column (its columns: ${names.join(', ') || 'none'}). Rows need a "text" and a "label" column (and "text_pair" for pairs)${columnsHint(names, role)}.`;
+      throw role === 'label' ? new UnlabelledSplitError(message, `no "${need}" column`) : new DatasetError(message);
     }
   }
   const read = [map.text, map.label, ...(map.textPair !== undefined && names.includes(map.textPair) ? [map.textPair] : [])];
@@ -187,7 +186,7 @@ function classLabelNames(metadata: FileMetaData, column: string): string[] | und
 }
 
 /** A cell's label as JSON lines would give it: integers as numbers (BigInt from INT64 within 2^53), a ClassLabel's as its name. */
-function labelOf(at: string, value: unknown, names: string[] | undefined, type: string | undefined): unknown {
+function labelOf(at: string, value: unknown, names: string[] | undefined, type: string | undefined, first: boolean): unknown {
   if ((type === 'FLOAT' || type === 'DOUBLE') && typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value)) {
     throw new DatasetError(
       `${at}: label ${value} is not a whole number in a floating-point label column: a score to regress on (as STS-B's), where a probe learns classes. ` +
@@ -197,10 +196,10 @@ function labelOf(at: string, value: unknown, names: string[] | undefined, type: 
   const int = typeof value === 'bigint' ? (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : String(value)) : value;
   if (!names || typeof int !== 'number' || !Number.isInteger(int)) return int;
   if (int === -1) {
-    throw new DatasetError(
+    const message =
       `${at}: label -1, which datasets writes for a row without a label (GLUE's test splits have none). ` +
-        'Use a split with labels as the test split (e.g. name the validation files test-….parquet), or drop the unlabelled rows.',
-    );
+      'Use a split with labels as the test split (a validation split beside an unlabelled test split is used instead of it), or drop the unlabelled rows.';
+    throw first ? new UnlabelledSplitError(message, 'label -1 from its first row: unlabelled') : new DatasetError(message);
   }
   if (int < 0 || int >= names.length) throw new DatasetError(`${at}: label ${int} is not one of the ${names.length} classes the file's ClassLabel names (0 to ${names.length - 1}). Fix the label.`);
   return names[int];
@@ -243,7 +242,7 @@ export async function* parquetRows(split: ParquetSplit, reading: ColumnReading =
       yield cells.map((cell, i) => {
         const at = `${file}, row ${start + i + 1}`;
         requireUtf8(at, cell);
-        const row = toRow(file, start + i + 1, { ...cell, [columns.map.label]: labelOf(at, cell[columns.map.label], columns.labelNames, columns.labelType) }, columns.map);
+        const row = toRow(file, start + i + 1, { ...cell, [columns.map.label]: labelOf(at, cell[columns.map.label], columns.labelNames, columns.labelType, before + start + i === 0) }, columns.map);
         row.line = before + start + i + 1;
         if (split.files.length > 1) row.at = at;
         return row;

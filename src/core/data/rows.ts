@@ -193,7 +193,17 @@ export function jsonlReader(file: string, columns: ColumnReading): (n: number, t
   return (n, text) => {
     const rec = jsonlRecord(file, n, text);
     if (rec === undefined) return undefined;
-    map ??= fileColumns(columns, file, Object.keys(rec));
+    if (map === undefined) {
+      map = fileColumns(columns, file, Object.keys(rec));
+      // A first row without a label: the split has none (toRow says so, in its words).
+      if (!Object.hasOwn(rec, map.label)) {
+        try {
+          toRow(file, n, rec, map);
+        } catch (e) {
+          throw e instanceof DatasetError ? new UnlabelledSplitError(e.template, `its first row has no "${map.label}"`) : e;
+        }
+      }
+    }
     return toRow(file, n, rec, map);
   };
 }
@@ -306,10 +316,10 @@ function headerColumn(file: string, header: string[], col: string, delimiter: st
   const at = header.flatMap((h, i) => (h === col ? [i] : []));
   if (at.length > 1) throw new DatasetError(`${file}, line 1: the header names "${col}" ${at.length} times. Keep one.`);
   if (at.length === 0 && role) {
-    throw new DatasetError(
+    const message =
       `${file}, line 1: the header has no "${col}" column (found: ${header.join(', ')}). ` +
-        `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional)${columnsHint(header, role)}.`,
-    );
+      `The first row must name the columns: text${delimiter === '\t' ? '\\t' : ','}label (text_pair optional)${columnsHint(header, role)}.`;
+    throw role === 'label' ? new UnlabelledSplitError(message, `no "${col}" column`) : new DatasetError(message);
   }
   return at.length ? at[0] : -1;
 }
@@ -318,6 +328,22 @@ function headerColumn(file: string, header: string[], col: string, delimiter: st
 function keysOf(rec: Record<string, unknown>): string {
   const keys = Object.keys(rec);
   return keys.length ? ` (its keys: ${keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 8 ? ', …' : ''})` : '';
+}
+
+/**
+ * A split whose rows carry no labels at all (no label column, or datasets' -1 from its first row
+ * on, as GLUE's test splits have it): a task folder's test split then falls back to its validation
+ * split (splits.ts). `why` says which, in a few words.
+ */
+export class UnlabelledSplitError extends DatasetError {
+  constructor(
+    message: string,
+    readonly why: string,
+  ) {
+    super(message);
+    // What users see (the CLI's "DatasetError: …") is a DatasetError's; the class is for the fallback only.
+    this.name = 'DatasetError';
+  }
 }
 
 /** The row of record `rec`, read through `map` (the file's columns, columns.ts); each value checked, messages naming the column. */

@@ -7,7 +7,7 @@ import { DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 import { somethingAt } from '../util/fileKind';
 import { diskBytes } from '../util/diskErrors';
-import { datasetsHint, EXTENSIONS, isParquet, openTaskFile, readRows, requireUnchanged, Row, TaskFileType } from './rows';
+import { datasetsHint, EXTENSIONS, isParquet, openTaskFile, readRows, requireUnchanged, Row, TaskFileType, UnlabelledSplitError } from './rows';
 import { streaming, streamRows } from './streamRows';
 import { ColumnReading } from './columns';
 import { ParquetSplit, parquetRows, parquetSplitsIn, parquetTextBytes, refuseUnheldParquet, requireOneLabelKind } from './parquet';
@@ -56,6 +56,8 @@ export interface Splits {
   pairing: Pairing;
   /** Rows in the task's files, held or not. */
   rowCount: number;
+  /** Why the test rows come from the folder's validation split, when they do (for the task's warnings). */
+  testFromValidation?: string;
 }
 
 function countPairing(p: Pairing, file: string, r: Row): void {
@@ -77,13 +79,22 @@ function countRow(t: Tally, file: string, r: Row): void {
 export async function readFolderSplits(folder: string, limits: Limits, reading: ColumnReading): Promise<Splits> {
   const dir = hubDataFolder(folder);
   const trainSource = findSplitFile(dir, 'train');
-  const testSource = findSplitFile(dir, 'test');
+  const held = validationSource(dir);
+  let testSource = findSplitFile(dir, 'test', held);
+  let testFromValidation = testSource === held ? `${dir} has no test split; testing on ${held.file}, its validation split` : undefined;
+  const labelKinds = (test: SplitSource) => requireOneLabelKind([trainSource.parquet, test.parquet].filter((p) => p !== undefined), reading);
+  await labelKinds(testSource);
+  // GLUE's test splits have no labels; its validation split is what papers report on.
+  const readTest = () =>
+    readPart(testSource, limits, 'limitTest', reading).catch(async (e: unknown) => {
+      if (!(e instanceof UnlabelledSplitError) || held === undefined || testSource === held) throw e;
+      testFromValidation = `${testSource.file} has no labels (${e.why}); testing on ${held.file}, the validation split beside it`;
+      testSource = held;
+      await labelKinds(held);
+      return readPart(held, limits, 'limitTest', reading);
+    });
+  const [train, test] = await Promise.all([readPart(trainSource, limits, 'limitTrain', reading), readTest()]);
   const [trainFile, testFile] = [trainSource.file, testSource.file];
-  await requireOneLabelKind(
-    [trainSource.parquet, testSource.parquet].filter((p) => p !== undefined),
-    reading,
-  );
-  const [train, test] = await Promise.all([readPart(trainSource, limits, 'limitTrain', reading), readPart(testSource, limits, 'limitTest', reading)]);
   const trainLabels = new Set(train.tally.labels.keys());
   const [a, b] = [train.tally.pairing, test.tally.pairing];
   return {
@@ -96,7 +107,17 @@ export async function readFolderSplits(folder: string, limits: Limits, reading: 
     unseen: unseenLabels(test.tally, trainLabels),
     pairing: { rows: a.rows + b.rows, without: a.without + b.without, firstWith: a.firstWith ?? b.firstWith, firstWithout: a.firstWithout ?? b.firstWithout },
     rowCount: a.rows + b.rows,
+    ...(testFromValidation ? { testFromValidation } : {}),
   };
+}
+
+/** The names of a held-out split with labels that a folder may have beside (or instead of) its test split. */
+const VALIDATION = ['validation', 'valid', 'dev', 'val'];
+
+/** The folder's one validation split (validation.jsonl, validation-00000-of-00001.parquet, dev.tsv …); none when it has none or several. */
+function validationSource(dir: string): SplitSource | undefined {
+  const found = VALIDATION.flatMap((name) => splitSources(dir, name));
+  return found.length === 1 ? found[0] : undefined;
 }
 
 /**
@@ -110,10 +131,10 @@ export function hubDataFolder(dir: string): string {
   return !has(dir, 'train') && !has(dir, 'test') && has(data, 'train') ? data : dir;
 }
 
-/** Whether `dir` (or its data/ folder, as a dataset repository keeps it) has a train and a test split to read. */
+/** Whether `dir` (or its data/ folder, as a dataset repository keeps it) has a train split and a test (or validation) split to read. */
 export function hasTaskSplits(dir: string): boolean {
   const d = hubDataFolder(dir);
-  return splitSources(d, 'train').length > 0 && splitSources(d, 'test').length > 0;
+  return splitSources(d, 'train').length > 0 && (splitSources(d, 'test').length > 0 || validationSource(d) !== undefined);
 }
 
 /** The rows of one split (read streamed or a row group at a time: only the first that `limits[limit]` keeps), and what all of them say. */
@@ -336,20 +357,22 @@ function splitSources(dir: string, split: string): SplitSource[] {
   return [...text.map((file) => ({ file })), ...parquetSplitsIn(dir, split).map((p) => ({ file: p.display, parquet: p }))];
 }
 
-function findSplitFile(dir: string, split: 'train' | 'test'): SplitSource {
+/** The split's source; a test split missing is read from `validation`, the folder's validation split, when there is one. */
+function findSplitFile(dir: string, split: 'train' | 'test', validation?: SplitSource): SplitSource {
   const found = splitSources(dir, split);
+  if (found.length === 0 && validation) return validation;
   if (found.length === 0) {
     const names = fs.readdirSync(dir);
     // Names differ only in case (Train.JSONL) or extension (train.json): say which file to rename.
     const near = names.filter((f) => f.toLowerCase().startsWith(`${split}.`));
     // The Hub's datasets have validation rows with labels where GLUE's test rows have none.
-    const held = split === 'test' ? names.filter((f) => /^(validation|valid|dev|val)([.-]|$)/i.test(f)) : [];
+    const held = split === 'test' ? names.filter((f) => new RegExp(`^(${VALIDATION.join('|')})([._-]|$)`, 'i').test(f)) : [];
     throw new DatasetError(
       `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv, ${split}.tsv or ${split}.parquet there (or the Hub's shards ${split}-00000-of-00001.parquet …), or pass a single file to split it.` +
         (near.length
           ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).`
           : held.length
-            ? ` It has ${held.slice(0, 2).join(', ')}${held.length > 2 ? ', …' : ''}: to test on that split, name it ${held[0].replace(/^[a-z]+/i, split)}.`
+            ? ` It has ${held.slice(0, 2).join(', ')}${held.length > 2 ? ', …' : ''}: to test on one of those splits, name it ${held[0].replace(/^[a-z_]+/i, split)}.`
             : datasetsHint(dir)),
     );
   }

@@ -311,7 +311,7 @@ const cases: Case[] = [
   ...(
     [
       ['a dataset repository\'s Parquet folder, its files empty', (d: string) => touch(d, 'data/train-00000-of-00002.parquet', 'data/train-00001-of-00002.parquet', 'data/test-00000-of-00001.parquet') + '/data', /data\/train-00000-of-00002\.parquet is empty\. Write it again with pandas, pyarrow, polars or DuckDB, or give the rows as JSON lines\./],
-      ['a dataset repository\'s root without test rows', (d: string) => touch(d, 'README.md', 'data/train-00000-of-00001.parquet', 'data/validation-00000-of-00001.parquet'), /ds\/data has no test file\. .* It has validation-00000-of-00001\.parquet: to test on that split, name it test-00000-of-00001\.parquet\./],
+      ['a dataset repository\'s root with two validation splits and no test split (MNLI)', (d: string) => touch(d, 'README.md', 'data/train-00000-of-00001.parquet', 'data/validation_matched-00000-of-00001.parquet', 'data/validation_mismatched-00000-of-00001.parquet'), /ds\/data has no test file\. .* It has validation_matched-00000-of-00001\.parquet, validation_mismatched-00000-of-00001\.parquet: to test on one of those splits, name it test-00000-of-00001\.parquet\./],
       ['one empty Parquet file', (d: string) => touch(d, 'train.parquet') + '/train.parquet', /train\.parquet is empty\./],
       ['a save_to_disk folder', (d: string) => touch(d, 'dataset_dict.json', 'train/data-00000-of-00001.arrow'), /It is a folder of datasets' save_to_disk \(Arrow\), which is not read; write each split as Parquet: python -c "import os; from datasets import load_from_disk; .*" and pass .*-parquet\./],
     ] as const

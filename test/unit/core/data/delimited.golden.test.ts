@@ -50,7 +50,7 @@ async function outcome(dir: string): Promise<string> {
     const t = await loadTask('g', dir);
     return JSON.stringify({ labels: t.labels, train: t.train, test: t.test, warnings: t.warnings }).split(dir).join('<dir>');
   } catch (e) {
-    return `${(e as Error).constructor.name}: ${(e as Error).message.split(dir).join('<dir>')}`;
+    return `${(e as Error).name}: ${(e as Error).message.split(dir).join('<dir>')}`;
   }
 }
 

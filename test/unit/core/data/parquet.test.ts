@@ -121,7 +121,15 @@ test("GLUE's unlabelled test split (-1), a ClassLabel out of range, a row withou
   const dir = fresh();
   write(path.join(dir, 'train-00000-of-00001.parquet'), { text: texts('a', 6), label: ids(6) }, { names: ['neg', 'pos'] });
   write(path.join(dir, 'test-00000-of-00001.parquet'), { text: texts('b', 3), label: [-1n, -1n, -1n] }, { names: ['neg', 'pos'] });
-  await rejectsWith(loadTask('t', dir), /test-00000-of-00001\.parquet, row 1: label -1, which datasets writes for a row without a label \(GLUE's test splits have none\)\. Use a split with labels as the test split \(e\.g\. name the validation files test-….parquet\)/);
+  await rejectsWith(loadTask('t', dir), /test-00000-of-00001\.parquet, row 1: label -1, which datasets writes for a row without a label \(GLUE's test splits have none\)\. Use a split with labels as the test split \(a validation split beside an unlabelled test split is used instead of it\)/);
+  // With a validation split beside it (GLUE's layout), that split is the test split, and the run says why.
+  write(path.join(dir, 'validation-00000-of-00001.parquet'), { text: texts('v', 4), label: ids(4) }, { names: ['neg', 'pos'] });
+  const glue = await loadTask('t', dir);
+  assert.deepEqual([glue.test.map((e) => e.text), glue.test.map((e) => e.label)], [texts('v', 4), ['neg', 'pos', 'neg', 'pos']]);
+  assert.ok(glue.warnings?.some((w) => /test-00000-of-00001\.parquet has no labels \(label -1 from its first row: unlabelled\); testing on .*validation-00000-of-00001\.parquet, the validation split beside it\./.test(w)), glue.warnings?.join(' | '));
+  // A test split labelled from its first row with a -1 later is refused at that row, not swapped for the validation split.
+  write(path.join(dir, 'test-00000-of-00001.parquet'), { text: texts('b', 3), label: [0n, -1n, 1n] }, { names: ['neg', 'pos'] });
+  await rejectsWith(loadTask('t', dir), /test-00000-of-00001\.parquet, row 2: label -1/);
 
   const bad = fresh();
   write(path.join(bad, 'train.parquet'), { text: texts('a', 6), label: [0n, 1n, 0n, 1n, 5n, 0n] }, { names: ['neg', 'pos'] });
@@ -149,7 +157,9 @@ test("GLUE's columns read as they are, a validation split but no test, two train
   const validation = fresh();
   write(path.join(validation, 'train-00000-of-00001.parquet'), { text: texts('a', 4), label: ids(4) });
   write(path.join(validation, 'validation-00000-of-00001.parquet'), { text: texts('b', 2), label: ids(2) });
-  await rejectsWith(loadTask('t', validation), /has no test file\. .*It has validation-00000-of-00001\.parquet: to test on that split, name it test-00000-of-00001\.parquet\./);
+  const fromValidation = await loadTask('t', validation);
+  assert.deepEqual(fromValidation.test.map((e) => e.text), texts('b', 2), 'the validation split is the test split');
+  assert.ok(fromValidation.warnings?.some((w) => /has no test split; testing on .*validation-00000-of-00001\.parquet, its validation split/.test(w)));
 
   const two = fresh();
   write(path.join(two, 'train.parquet'), { text: texts('a', 4), label: ids(4) });
