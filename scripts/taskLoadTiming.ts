@@ -1,14 +1,16 @@
 /**
- * How long a task takes to load from JSON lines and from Parquet (RESULTS §6, twentieth session):
- * writes the same N rows per split (texts cut from data/tasks/spam, each made distinct) as
- * train/test.jsonl and as the Hub's data/train-00000-of-00001.parquet (snappy, a ClassLabel),
- * then loads each alternately, `runs` times, in one process.
+ * How long a task takes to load from JSON lines, Parquet and Arrow (RESULTS §6, twentieth and
+ * twenty-first sessions): writes the same N rows per split (texts cut from data/tasks/spam, each
+ * made distinct) as train/test.jsonl, as the Hub's data/train-00000-of-00001.parquet (snappy, a
+ * ClassLabel) and as datasets' cache files glue-train.arrow (an IPC stream of 1,000-row batches, the
+ * same ClassLabel), then loads each alternately, `runs` times, in one process.
  *   node out/scripts/taskLoadTiming.js [ROWS] [RUNS]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { Int64, RecordBatch, Schema, Table, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { loadTask } from '../src/core/data/dataset';
 
 async function main(): Promise<void> {
@@ -27,11 +29,21 @@ async function main(): Promise<void> {
         { name: 'label', data: rows.map((r) => BigInt(names.indexOf(r.label))), type: 'INT64' as const },
       ];
       fs.writeFileSync(path.join(dir, 'hub', 'data', `${split}-00000-of-00001.parquet`), new Uint8Array(parquetWriteBuffer({ columnData, kvMetadata })));
+      fs.mkdirSync(path.join(dir, 'cache'), { recursive: true });
+      const batches: RecordBatch[] = [];
+      let schema: Schema | undefined;
+      for (let s = 0; s < n; s += 1000) {
+        const part = rows.slice(s, s + 1000);
+        const t = new Table({ text: vectorFromArray(part.map((r) => r.text), new Utf8()), label: vectorFromArray(part.map((r) => BigInt(names.indexOf(r.label))), new Int64()) });
+        schema ??= new Schema(t.schema.fields, new Map([[kvMetadata[0].key, kvMetadata[0].value]]));
+        batches.push(...t.batches.map((b) => new RecordBatch(schema as Schema, b.data)));
+      }
+      fs.writeFileSync(path.join(dir, 'cache', `glue-${split}.arrow`), tableToIPC(new Table(batches), 'stream'));
     }
     const size = (p: string) => fs.readdirSync(p).filter((f) => f.includes('.')).reduce((a, f) => a + fs.statSync(path.join(p, f)).size, 0);
-    console.log(`${n} rows per split: JSON lines ${(size(dir) / 1e6).toFixed(1)} MB, Parquet ${(size(path.join(dir, 'hub', 'data')) / 1e6).toFixed(1)} MB`);
+    console.log(`${n} rows per split: JSON lines ${(size(dir) / 1e6).toFixed(1)} MB, Parquet ${(size(path.join(dir, 'hub', 'data')) / 1e6).toFixed(1)} MB, Arrow ${(size(path.join(dir, 'cache')) / 1e6).toFixed(1)} MB`);
     for (let r = 0; r < runs; r++) {
-      for (const [label, p] of [['JSON lines', dir], ['Parquet', path.join(dir, 'hub')]]) {
+      for (const [label, p] of [['JSON lines', dir], ['Parquet', path.join(dir, 'hub')], ['Arrow', path.join(dir, 'cache')]]) {
         const t0 = performance.now();
         const task = await loadTask('t', p);
         console.log(`${label.padEnd(10)} ${(performance.now() - t0).toFixed(0).padStart(6)} ms  ${task.train.length} + ${task.test.length} rows, labels ${task.labels.join(', ')}`);

@@ -47,7 +47,7 @@ const USAGE = `usage:
   probescale eval     <modelDir> --task NAME=PATH ... [--out report.json] [...probe options]
   probescale cache    [--cache-dir DIR] [--clear]     (the feature cache's size; --clear removes its entries)
 
-PATH is a folder with train/test files (.jsonl, .csv, .tsv, .parquet; a dataset repository's data/ shards) or one file (split 80/20, stratified).
+PATH is a folder with train/test files (.jsonl, .csv, .tsv, .parquet, datasets' .arrow; a dataset repository's data/ shards) or one file (split 80/20, stratified).
 Rows are read from the columns text, text_pair and label (GLUE's sentence, sentence1/sentence2, premise/hypothesis … are found);
 --columns [NAME:]text=COL[,text_pair=COL][,label=COL] names others, for task NAME or every task (probe, eval, optimize).
 Exit codes: 0 success, 1 bad input or out of a resource (memory, a limit), 2 internal error, 130 cancelled.`;

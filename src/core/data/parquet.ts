@@ -25,7 +25,8 @@ export interface ParquetSplit {
   files: string[];
 }
 
-function listing(dir: string): string[] {
+/** A folder's names; none where it cannot be read (the caller says what is missing). */
+export function listing(dir: string): string[] {
   try {
     return fs.readdirSync(dir);
   } catch {
@@ -172,9 +173,12 @@ export async function requireOneLabelKind(splits: ParquetSplit[], reading: Colum
   }
 }
 
-/** The label column's class names from the `huggingface` key datasets writes ({"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}). */
 function classLabelNames(metadata: FileMetaData, column: string): string[] | undefined {
-  const hf = metadata.key_value_metadata?.find((kv) => kv.key === 'huggingface')?.value;
+  return classLabelNamesIn(metadata.key_value_metadata?.find((kv) => kv.key === 'huggingface')?.value, column);
+}
+
+/** A column's class names from the `huggingface` metadata datasets writes in Parquet and Arrow files ({"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}). */
+export function classLabelNamesIn(hf: string | undefined, column: string): string[] | undefined {
   if (!hf) return undefined;
   try {
     const features = (JSON.parse(hf) as { info?: { features?: Record<string, { _type?: string; names?: unknown } | undefined> } }).info?.features;
@@ -186,7 +190,7 @@ function classLabelNames(metadata: FileMetaData, column: string): string[] | und
 }
 
 /** A cell's label as JSON lines would give it: integers as numbers (BigInt from INT64 within 2^53), a ClassLabel's as its name. */
-function labelOf(at: string, value: unknown, names: string[] | undefined, type: string | undefined, first: boolean): unknown {
+export function labelOf(at: string, value: unknown, names: string[] | undefined, type: string | undefined, first: boolean): unknown {
   if ((type === 'FLOAT' || type === 'DOUBLE') && typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value)) {
     throw new DatasetError(
       `${at}: label ${value} is not a whole number in a floating-point label column: a score to regress on (as STS-B's), where a probe learns classes. ` +

@@ -29,22 +29,21 @@ export const EXTENSIONS = ['jsonl', 'csv', 'tsv'] as const;
 export type TaskFileType = (typeof EXTENSIONS)[number];
 
 /**
- * What to do with data in a Hugging Face datasets format that is not read here, as a sentence
- * ('' for anything else): the Arrow folders `save_to_disk` writes (`dataset_dict.json`,
- * `train/data-*.arrow`), with the Python line that writes them as Parquet, which is read.
+ * What to do with a folder datasets wrote that holds no split named train or test, as a sentence
+ * ('' for anything else): one Dataset's save_to_disk (its Arrow files beside state.json), or a
+ * DatasetDict's whose splits have other names.
  */
-export function datasetsHint(file: string): string {
-  const q = (p: string) => JSON.stringify(p).slice(1, -1).replace(/'/g, "\\'");
-  if (path.extname(file).toLowerCase() === '.arrow') return ` Arrow files of datasets' save_to_disk are not read; pass the saved folder to see how to write it as Parquet.`;
+export function datasetsHint(dir: string): string {
   let names: string[];
   try {
-    names = fs.readdirSync(file);
+    names = fs.readdirSync(dir);
   } catch {
     return '';
   }
-  if (names.includes('dataset_dict.json')) {
-    return ` It is a folder of datasets' save_to_disk (Arrow), which is not read; write each split as Parquet: python -c "import os; from datasets import load_from_disk; d = load_from_disk('${q(file)}'); os.makedirs('${q(file)}-parquet', exist_ok=True); [d[s].to_parquet('${q(file)}-parquet/' + s + '.parquet') for s in d]" and pass ${file}-parquet. The rows need the columns text and label (and text_pair for pairs): rename others first.`;
+  if (names.includes('state.json') && names.some((n) => /\.arrow$/i.test(n))) {
+    return ` It is one split saved by datasets' save_to_disk: pass one of its .arrow files to split it, or save a DatasetDict with train and test splits (d.save_to_disk).`;
   }
+  if (names.includes('dataset_dict.json')) return ` It is a DatasetDict saved by datasets' save_to_disk; its splits are ${names.filter((n) => n !== 'dataset_dict.json').join(', ') || 'none'}.`;
   return '';
 }
 
@@ -55,16 +54,16 @@ export function rowPlace(file: string, r: { line: number; at?: string }): string
 
 export const isParquet = (name: string): boolean => /\.parquet$/i.test(name);
 
-/** Where row `line` (1-based) of a task file is, for messages: a line of a text file, a row of a Parquet file. */
+/** Where row `line` (1-based) of a task file is, for messages: a line of a text file, a row of a Parquet or Arrow file. */
 export function placeOf(file: string, line: number): string {
-  return `${file}, ${isParquet(file) ? 'row' : 'line'} ${line}`;
+  return `${file}, ${/\.(parquet|arrow)$/i.test(file) ? 'row' : 'line'} ${line}`;
 }
 
 /** The file's type by extension, once it is known to be a plain file; and its size and time before reading. */
 export async function openTaskFile(file: string): Promise<{ ext: TaskFileType; before: fs.Stats }> {
   const ext = path.extname(file).slice(1).toLowerCase();
   if (!(EXTENSIONS as readonly string[]).includes(ext)) {
-    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv, .tsv or .parquet.${datasetsHint(file)}`);
+    throw new DatasetError(`${file}: unknown file type "${path.extname(file) || '(none)'}". Use .jsonl, .csv, .tsv, .parquet or .arrow.`);
   }
   // A folder, a pipe (reading it waits for a writer, for ever) or a link that loops: say which, before reading.
   const bad = notAFile(file);

@@ -10,12 +10,14 @@ import { diskBytes } from '../util/diskErrors';
 import { datasetsHint, EXTENSIONS, isParquet, openTaskFile, readRows, requireUnchanged, Row, TaskFileType, UnlabelledSplitError } from './rows';
 import { streaming, streamRows } from './streamRows';
 import { ColumnReading } from './columns';
+import { ArrowSplit, arrowBytes, arrowRows, arrowSplitsIn, isArrow } from './arrow';
 import { ParquetSplit, parquetRows, parquetSplitsIn, parquetTextBytes, refuseUnheldParquet, requireOneLabelKind } from './parquet';
 
 /** Where one split's rows are: a text file (JSON lines, CSV, TSV), or Parquet files read in order. */
 interface SplitSource {
   file: string;
   parquet?: ParquetSplit;
+  arrow?: ArrowSplit;
 }
 
 type Limit = 'limitTrain' | 'limitTest';
@@ -139,12 +141,15 @@ export function hasTaskSplits(dir: string): boolean {
 
 /** The rows of one split (read streamed or a row group at a time: only the first that `limits[limit]` keeps), and what all of them say. */
 async function readPart(source: SplitSource, limits: Limits, limit: Limit, reading: ColumnReading): Promise<{ rows: Row[]; tally: Tally }> {
-  const { file, parquet } = source;
+  const { file, parquet, arrow } = source;
   const tally: Tally = { labels: new Map(), pairing: { rows: 0, without: 0 } };
   let batches: AsyncIterable<Row[]>;
   if (parquet) {
     await refuseUnheldParquet(parquet, streaming.holdAtMost, limits[limit] === undefined ? [limit] : [], reading);
     batches = parquetRows(parquet, reading);
+  } else if (arrow) {
+    await refuseUnheldArrow(arrow, limits[limit] === undefined ? [limit] : []);
+    batches = arrowRows(arrow, reading);
   } else {
     const { ext, before } = await openTaskFile(file);
     if (before.size <= streaming.streamAbove) {
@@ -189,6 +194,17 @@ function refuseUnheld(file: string, size: number, ext: TaskFileType, limits: Lim
   throw new DatasetError(
     `${file} is ${diskBytes(size)}, more than a string can hold (${diskBytes(streaming.holdAtMost)}), and without ${missing.map((p) => `{{${p}}}`).join(' and ')} every ${which} row of it would be held. ` +
       `Pass ${missing.map((p) => `{{${p}}} N`).join(' and ')} to keep only the first N ${which} rows (the file is then read in chunks), or keep the rows you need in a smaller file (e.g. ${keep}).`,
+  );
+}
+
+/** Refuses Arrow files of more than a string's worth of bytes when `missing` limits would have every row held. */
+async function refuseUnheldArrow(split: ArrowSplit, missing: Limit[]): Promise<void> {
+  if (missing.length === 0) return;
+  const bytes = await arrowBytes(split);
+  if (bytes <= streaming.holdAtMost) return;
+  throw new DatasetError(
+    `${split.display} is ${diskBytes(bytes)}, more than ${diskBytes(streaming.holdAtMost)}, and without ${missing.map((p) => `{{${p}}}`).join(' and ')} every row of it would be held. ` +
+      `Pass ${missing.map((p) => `{{${p}}} N`).join(' and ')} to keep only the first N rows (the file is then read a record batch at a time).`,
   );
 }
 
@@ -237,6 +253,16 @@ export async function splitOneFile(file: string, testFraction: number, seed: num
     await refuseUnheldParquet(parquet, streaming.holdAtMost, (['limitTrain', 'limitTest'] as const).filter((p) => limits[p] === undefined), reading);
     const before = await fs.promises.stat(file);
     [batches, unchanged] = [() => parquetRows(parquet, reading), () => requireUnchanged(file, before)];
+  } else if (isArrow(file)) {
+    const arrow = { display: file, files: [file] };
+    if ((await arrowBytes(arrow)) <= streaming.holdAtMost) {
+      const rows: Row[] = [];
+      for await (const batch of arrowRows(arrow, reading)) rows.push(...batch);
+      return splitRows(file, rows, testFraction, seed);
+    }
+    await refuseUnheldArrow(arrow, (['limitTrain', 'limitTest'] as const).filter((p) => limits[p] === undefined));
+    const before = await fs.promises.stat(file);
+    [batches, unchanged] = [() => arrowRows(arrow, reading), () => requireUnchanged(file, before)];
   } else {
     const { ext, before } = await openTaskFile(file);
     if (before.size <= streaming.streamAbove) return splitRows(file, await readRows(file, ext, before, reading), testFraction, seed);
@@ -354,7 +380,7 @@ export function requireTwoClasses(labelsOfRows: Iterable<string>, file: string, 
 function splitSources(dir: string, split: string): SplitSource[] {
   // somethingAt, not existsSync: a link that loops or leads nowhere is named as such by readRows, not called missing.
   const text = EXTENSIONS.map((e) => path.join(dir, `${split}.${e}`)).filter(somethingAt);
-  return [...text.map((file) => ({ file })), ...parquetSplitsIn(dir, split).map((p) => ({ file: p.display, parquet: p }))];
+  return [...text.map((file) => ({ file })), ...parquetSplitsIn(dir, split).map((p) => ({ file: p.display, parquet: p })), ...arrowSplitsIn(dir, split).map((a) => ({ file: a.display, arrow: a }))];
 }
 
 /** The split's source; a test split missing is read from `validation`, the folder's validation split, when there is one. */
@@ -368,7 +394,7 @@ function findSplitFile(dir: string, split: 'train' | 'test', validation?: SplitS
     // The Hub's datasets have validation rows with labels where GLUE's test rows have none.
     const held = split === 'test' ? names.filter((f) => new RegExp(`^(${VALIDATION.join('|')})([._-]|$)`, 'i').test(f)) : [];
     throw new DatasetError(
-      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv, ${split}.tsv or ${split}.parquet there (or the Hub's shards ${split}-00000-of-00001.parquet …), or pass a single file to split it.` +
+      `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv, ${split}.tsv or ${split}.parquet there (or the Hub's shards ${split}-00000-of-00001.parquet …, or datasets' ${split}/data-00000-of-00001.arrow), or pass a single file to split it.` +
         (near.length
           ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).`
           : held.length

@@ -9,6 +9,7 @@ import { BadInputError } from '../../core/errors';
 import { TaskSpec } from '../../core/jobs';
 import { CommittedTask } from '../../core/commit/committed';
 import { parseWeights } from '../../core/data/weights';
+import { cachedDatasetName } from '../../core/data/arrow';
 import { committedTasks, displayPath, findCommittedFolders, findModelFolders, findTaskFolders, isModelFolder } from '../workspace/discovery';
 
 const LAST_TASKS_KEY = 'probescale.lastTasks';
@@ -45,9 +46,9 @@ export async function pickModelFolder(title: string, preferred?: string): Promis
   return dir;
 }
 
-/** Task names must be usable on the CLI too (`--task NAME=PATH`). */
+/** Task names must be usable on the CLI too (`--task NAME=PATH`); a datasets cache folder (named by a hash) is named by its dataset. */
 function taskName(dir: string): string {
-  return path.basename(dir).replace(/\.(jsonl|csv|tsv|parquet)$/, '').replace(/[^\w.-]+/g, '_') || 'task';
+  return (cachedDatasetName(dir) ?? path.basename(dir)).replace(/\.(jsonl|csv|tsv|parquet|arrow)$/, '').replace(/[^\w.-]+/g, '_') || 'task';
 }
 
 /** Gives every task a distinct name: the folder name, then `parent_folder`, then a number. */
@@ -89,7 +90,7 @@ export async function pickTasks(state: vscode.Memento, title: string): Promise<T
       canSelectFolders: true,
       canSelectFiles: true,
       canSelectMany: true,
-      filters: { 'Labelled data': ['jsonl', 'csv', 'tsv', 'parquet'] },
+      filters: { 'Labelled data': ['jsonl', 'csv', 'tsv', 'parquet', 'arrow'] },
       openLabel: 'Add Tasks',
     });
     if (!more) return undefined;
@@ -186,7 +187,7 @@ export async function pickEvalTasks(committed: CommittedTask[], title: string): 
         canSelectFolders: true,
         canSelectFiles: true,
         canSelectMany: false,
-        filters: { 'Labelled data': ['jsonl', 'csv', 'tsv', 'parquet'] },
+        filters: { 'Labelled data': ['jsonl', 'csv', 'tsv', 'parquet', 'arrow'] },
         openLabel: `Use for ${item.task.name}`,
       });
       p = more?.[0]?.fsPath;

@@ -71,9 +71,11 @@ export async function findCommittedFolders(): Promise<string[]> {
 }
 
 export async function findTaskFolders(): Promise<string[]> {
-  // A train file of its own (train.jsonl, train.parquet), the Hub's shards (train-00000-of-00002.parquet) or a folder of them (train/0000.parquet).
-  const found = await Promise.all(['**/train.{jsonl,csv,tsv,parquet}', '**/train-*.parquet', '**/train/*.parquet'].map((g) => vscode.workspace.findFiles(g, SEARCH_EXCLUDE, MAX_RESULTS)));
-  const dirs = found.flat().map((f) => (path.basename(path.dirname(f.fsPath)) === 'train' && f.fsPath.endsWith('.parquet') ? path.dirname(f.fsPath) : f.fsPath));
+  // A train file of its own (train.jsonl, train.parquet), the Hub's shards (train-00000-of-00002.parquet) or a folder of them (train/0000.parquet),
+  // datasets' cache files (glue-train.arrow, glue-train-00000-of-00002.arrow) or a save_to_disk split (train/data-00000-of-00001.arrow).
+  const globs = ['**/train.{jsonl,csv,tsv,parquet,arrow}', '**/train-*.parquet', '**/train/*.{parquet,arrow}', '**/*-train.arrow', '**/*-train-*.arrow'];
+  const found = await Promise.all(globs.map((g) => vscode.workspace.findFiles(g, SEARCH_EXCLUDE, MAX_RESULTS)));
+  const dirs = found.flat().map((f) => (path.basename(path.dirname(f.fsPath)) === 'train' && /\.(parquet|arrow)$/.test(f.fsPath) ? path.dirname(f.fsPath) : f.fsPath));
   // A dataset repository's data/ is listed as the repository, which names the task.
   const folders = dirs.map((f) => path.dirname(f)).map((d) => (path.basename(d) === 'data' && hubDataFolder(path.dirname(d)) === d ? path.dirname(d) : d));
   return [...new Set(folders)].sort().filter(hasTaskSplits);

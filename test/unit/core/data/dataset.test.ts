@@ -196,7 +196,7 @@ test('errors name the file and line: bad JSON, missing or empty text, missing la
 
 test('errors: unknown extension, empty file, missing train or test file', async () => {
   let p = file('data.txt', 'text,label\nx,a\n');
-  await rejectsWith(loadTask('t', p), p, 'unknown file type ".txt"', '.jsonl, .csv, .tsv or .parquet');
+  await rejectsWith(loadTask('t', p), p, 'unknown file type ".txt"', '.jsonl, .csv, .tsv, .parquet or .arrow');
   p = file('data.jsonl', '\n  \n');
   await rejectsWith(loadTask('t', p), p, 'is empty');
   p = file('data.csv', 'text,label\n');
