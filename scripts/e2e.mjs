@@ -295,6 +295,8 @@ async function uiTests(chromium, port, workspace) {
       await quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'spam' }).waitFor({ timeout: 30_000 });
       // A dataset repository of Parquet shards (test/integration/workspace.ts) is offered under the repository's name.
       await quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'hub-emails' }).waitFor({ timeout: 5_000 });
+      // So is a folder of datasets' cache (Arrow, validation and no test split), under the name its dataset_info.json gives.
+      await quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'mail_cache' }).waitFor({ timeout: 5_000 });
       for (const task of ['spam', 'sentlen']) {
         const row = quick.locator('.quick-input-list .monaco-list-row').filter({ hasText: task });
         if ((await row.getAttribute('aria-checked')) !== 'true') {

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { Int64, RecordBatch, Schema, Table, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 
 export interface TestWorkspace {
   dir: string;
@@ -45,6 +46,17 @@ export function prepareWorkspace(dir: string, repoRoot: string): TestWorkspace {
     ];
     const kvMetadata = [{ key: 'huggingface', value: JSON.stringify({ info: { features: { label: { names: ['ham', 'spam'], _type: 'ClassLabel' } } } }) }];
     fs.writeFileSync(path.join(hub, 'data', `${split}-00000-of-00001.parquet`), new Uint8Array(parquetWriteBuffer({ columnData, kvMetadata })));
+  }
+  // A folder of datasets' cache as load_dataset leaves it (named by a hash): spam's first rows as Arrow streams with a ClassLabel, the
+  // text under GLUE's "sentence", validation and no test split, and dataset_info.json naming it.
+  const cache = path.join(dir, 'data', 'hf-datasets', 'mail_cache', 'default', '0.0.0', '3f2c9a1b7e5d4c60');
+  fs.mkdirSync(cache, { recursive: true });
+  fs.writeFileSync(path.join(cache, 'dataset_info.json'), JSON.stringify({ builder_name: 'mail_cache', dataset_name: 'mail_cache', config_name: 'default' }));
+  for (const [split, as] of [['train', 'train'], ['test', 'validation']]) {
+    const rows = fs.readFileSync(path.join(repoRoot, 'data', 'tasks', 'spam', `${split}.jsonl`), 'utf8').split('\n').slice(0, 120).filter(Boolean).map((l) => JSON.parse(l) as { text: string; label: string });
+    const t = new Table({ sentence: vectorFromArray(rows.map((r) => r.text), new Utf8()), label: vectorFromArray(rows.map((r) => BigInt(r.label === 'spam' ? 1 : 0)), new Int64()) });
+    const schema = new Schema(t.schema.fields, new Map([['huggingface', JSON.stringify({ info: { features: { label: { names: ['ham', 'spam'], _type: 'ClassLabel' } } } })]]));
+    fs.writeFileSync(path.join(cache, `mail_cache-${as}.arrow`), tableToIPC(new Table(t.batches.map((b) => new RecordBatch(schema, b.data))), 'stream'));
   }
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
   fs.writeFileSync(

@@ -71,7 +71,7 @@ export async function pickTasks(state: vscode.Memento, title: string): Promise<T
   const found = await findTaskFolders();
   const last = new Set(state.get<string[]>(LAST_TASKS_KEY, []));
   const items: PathItem[] = found.map((f) => ({
-    label: path.basename(f),
+    label: cachedDatasetName(f) ?? path.basename(f),
     description: displayPath(f),
     picked: last.has(f),
     path: f,
