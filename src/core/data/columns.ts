@@ -48,6 +48,18 @@ export interface FoundColumns {
  * says `text`, and the reader's own check names what the file has.
  */
 export function findColumns(file: string, names: readonly string[], given: GivenColumns = {}): FoundColumns {
+  const found = resolveColumns(names, given, file);
+  // `--columns text=label` leaves the label where it was: one column would be read as the text and as the label.
+  const { text, label, textPair } = found.map;
+  const twice = text === label || textPair === text || textPair === label ? (text === label ? text : textPair) : undefined;
+  if (twice !== undefined) {
+    const roles = [text === twice && 'text', textPair === twice && 'text_pair', label === twice && 'label'].filter(Boolean).join(' and ');
+    throw new DatasetError(`${file}: the column "${twice}" would be read as ${roles}. Name another column for one of them with {{columns}} (e.g. label=COLUMN).`);
+  }
+  return found;
+}
+
+function resolveColumns(names: readonly string[], given: GivenColumns, file: string): FoundColumns {
   const has = (n: string) => names.includes(n);
   for (const [key, col] of Object.entries(given) as [keyof ColumnMap, string | undefined][]) {
     if (col !== undefined && !has(col)) {

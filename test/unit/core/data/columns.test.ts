@@ -150,3 +150,10 @@ test('parseColumns reads text=, text_pair= and label= once each and refuses the 
   assert.throws(() => parseColumns('text=a,text=b', '--columns'), /text is given twice/);
   assert.throws(() => parseColumns('text=a,label=a', '--columns'), /the column "a" is named for two roles/);
 });
+
+test('one column read in two roles (--columns text=label leaves the label where it was) is refused naming both', async () => {
+  const dir = folder('jsonl', (s) => Array.from({ length: 6 }, (_, i) => ({ body: `${s} ${i}`, label: i % 2 ? 'a' : 'b' })));
+  await rejectsWith(loadTask('t', dir, { columns: { text: 'label' } }), 'the column "label" would be read as text and label', 'task columns (e.g. label=COLUMN)');
+  await rejectsWith(loadTask('t', dir, { columns: { text: 'body', textPair: 'label' } }), 'the column "label" would be read as text_pair and label');
+  assert.equal((await loadTask('t', dir, { columns: { text: 'body' } })).train[0].text, 'train 0');
+});
