@@ -15,7 +15,7 @@ import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
 import { parseTaskSpec } from '../core/data/dataset';
-import { GivenColumns, parseColumns } from '../core/data/columns';
+import { parseColumns } from '../core/data/columns';
 import { parseProvider } from '../core/runtime/session';
 import { Dtype, parseDtype, parseGraphSource } from '../core/model/modelInfo';
 import { WorkerJobRunner, defaultWorkerPath } from '../worker/runner';
@@ -50,11 +50,13 @@ const USAGE = `usage:
 PATH is a folder with train/test files (.jsonl, .csv, .tsv, .parquet, datasets' .arrow; a dataset repository's data/ shards) or one file (split 80/20, stratified).
 Rows are read from the columns text, text_pair and label (GLUE's sentence, sentence1/sentence2, premise/hypothesis … are found);
 --columns [NAME:]text=COL[,text_pair=COL][,label=COL] names others, for task NAME or every task (probe, eval, optimize).
+A folder is tested on its test split, else its one validation split; --test-split [NAME:]SPLIT names another (validation_matched).
 Exit codes: 0 success, 1 bad input or out of a resource (memory, a limit), 2 internal error, 130 cancelled.`;
 
 export const OPTIONS = {
   task: { type: 'string', multiple: true },
   columns: { type: 'string', multiple: true },
+  'test-split': { type: 'string', multiple: true },
   out: { type: 'string' },
   pooling: { type: 'string' },
   'max-length': { type: 'string' },
@@ -200,30 +202,30 @@ function tasksFrom(v: Values): TaskSpec[] {
     if (names.has(s.name)) throw new BadInputError(`--task ${s.name}: the name is used twice; give each task its own name.`);
     names.add(s.name);
   }
-  const columns = columnsFrom(v.columns ?? [], [...names]);
+  const columns = perTask('columns', v.columns ?? [], [...names], (value) => parseColumns(value, '--columns'));
+  const splits = perTask('test-split', v['test-split'] ?? [], [...names], (value) => value.trim());
   return specs.map((s) => {
     const c = columns.get(s.name) ?? columns.get(undefined);
-    return c ? { ...s, columns: c } : s;
+    const split = splits.get(s.name) ?? splits.get(undefined);
+    return { ...s, ...(c ? { columns: c } : {}), ...(split ? { testSplit: split } : {}) };
   });
 }
 
 /**
- * `--columns [NAME:]text=COL,text_pair=COL,label=COL`, by task name (undefined: every task not
- * named in one of its own); a task given two is refused.
+ * A per-task option's values `[NAME:]VALUE` (`--columns`, `--test-split`), parsed, by task name
+ * (undefined: every task not named in one of its own); a task given two is refused.
  */
-function columnsFrom(values: string[], tasks: string[]): Map<string | undefined, GivenColumns> {
-  const out = new Map<string | undefined, GivenColumns>();
+function perTask<T>(flag: Option, values: string[], tasks: string[], parse: (value: string) => T): Map<string | undefined, T> {
+  const out = new Map<string | undefined, T>();
   for (const value of values) {
     const colon = value.indexOf(':');
     const head = colon < 0 ? undefined : value.slice(0, colon).trim();
     const named = head !== undefined && !head.includes('=') ? head : undefined;
     if (named !== undefined && !tasks.includes(named)) {
-      throw new BadInputError(`--columns ${shownValue(value)}: there is no task "${named}"; name one of ${tasks.join(', ')} before the colon, or leave NAME: out to name every task's columns.`);
+      throw new BadInputError(`--${flag} ${shownValue(value)}: there is no task "${named}"; name one of ${tasks.join(', ')} before the colon, or leave NAME: out to set it for every task.`);
     }
-    if (out.has(named)) {
-      throw new BadInputError(`--columns is given twice for ${named === undefined ? 'every task' : `task "${named}"`}; give each task's columns once.`);
-    }
-    out.set(named, parseColumns(named === undefined ? value : value.slice(colon + 1), '--columns'));
+    if (out.has(named)) throw new BadInputError(`--${flag} is given twice for ${named === undefined ? 'every task' : `task "${named}"`}; give it once per task.`);
+    out.set(named, parse(named === undefined ? value : value.slice(colon + 1)));
   }
   return out;
 }
@@ -256,7 +258,7 @@ function joinNegativeValues(argv: string[]): string[] {
 }
 
 type Option = keyof typeof OPTIONS;
-const PROBE_OPTIONS: Option[] = ['task', 'columns', 'out', 'pooling', 'max-length', 'limit-train', 'limit-test', 'c', 'provider', 'strict-provider', 'onnx', 'quantized', 'dtype', 'from', 'batch-size', 'seed', 'cache-dir', 'no-cache', 'threads'];
+const PROBE_OPTIONS: Option[] = ['task', 'columns', 'test-split', 'out', 'pooling', 'max-length', 'limit-train', 'limit-test', 'c', 'provider', 'strict-provider', 'onnx', 'quantized', 'dtype', 'from', 'batch-size', 'seed', 'cache-dir', 'no-cache', 'threads'];
 /** The options each command reads (besides --quiet and --help). */
 const COMMAND_OPTIONS: Record<string, Option[]> = {
   probe: PROBE_OPTIONS,

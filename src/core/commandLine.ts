@@ -22,6 +22,7 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   const args = ['probescale', 'optimize', rel(job.modelDir)];
   for (const t of job.tasks) args.push('--task', `${t.name}=${rel(t.path)}${t.weight !== 1 ? `:${t.weight}` : ''}`);
   for (const t of job.tasks) if (t.columns && formatColumns(t.columns)) args.push('--columns', `${t.name}:${formatColumns(t.columns)}`);
+  for (const t of job.tasks) if (t.testSplit) args.push('--test-split', `${t.name}:${t.testSplit}`);
   args.push('--budget', job.budget, '--out', rel(job.out), '--target-retention', String(job.targetRetention), '--candidates', String(job.candidates));
   if (job.select && job.select !== 'auto') args.push('--select', job.select);
   if (job.vocabTrim) args.push('--vocab-trim');

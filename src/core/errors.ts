@@ -14,6 +14,7 @@ import { shownValue } from './util/decimal';
 export const PARAM_WORDS = {
   task: 'task',
   columns: 'task columns',
+  testSplit: 'test split',
   out: 'output folder',
   force: 'replace',
   onnx: 'ONNX file',

@@ -47,6 +47,8 @@ export interface TaskSpec {
   weight: number;
   /** The columns its text, text_pair and label are read from, where the files name them otherwise (data/columns.ts). */
   columns?: GivenColumns;
+  /** The split of its folder tested on, where it is not `test` (data/dataset.ts LoadTaskOptions). */
+  testSplit?: string;
 }
 
 export interface ProbeJob {

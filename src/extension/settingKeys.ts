@@ -36,6 +36,7 @@ export const SettingKeys = {
   cacheDir: 'cacheDir',
   noCache: 'noCache',
   taskColumns: 'taskColumns',
+  taskTestSplits: 'taskTestSplits',
 } as const;
 
 const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
@@ -203,13 +204,25 @@ const columnsTable: Parse<Map<string, GivenColumns>> = (v) => {
   }
 };
 
-/** The tasks, each with the columns `probescale.taskColumns` names for it (by task name) where it has none of its own. */
-export function readTaskColumns(scope: vscode.Uri | undefined, tasks: TaskSpec[]): SettingsRead<TaskSpec[]> {
+/** `probescale.taskTestSplits`: task name → the split tested on (as the CLI's --test-split). */
+const splitTable: Parse<Map<string, string>> = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return UNREADABLE;
+  const entries = Object.entries(v);
+  return entries.every(([, s]) => typeof s === 'string' && /^[A-Za-z0-9_.-]+$/.test(s) && s !== 'train') ? new Map(entries as [string, string][]) : UNREADABLE;
+};
+
+/**
+ * The tasks, each with the columns `probescale.taskColumns` and the test split
+ * `probescale.taskTestSplits` name for it (by task name), where it has none of its own.
+ */
+export function readTaskSettings(scope: vscode.Uri | undefined, tasks: TaskSpec[]): SettingsRead<TaskSpec[]> {
   const { read, unreadable } = settingReader(vscode.workspace.getConfiguration(SECTION, scope));
-  const table = read(SettingKeys.taskColumns, columnsTable, new Map(), 'an object of task name → "text=COLUMN,text_pair=COLUMN,label=COLUMN"', 'the columns text, text_pair and label');
+  const columns = read(SettingKeys.taskColumns, columnsTable, new Map(), 'an object of task name → "text=COLUMN,text_pair=COLUMN,label=COLUMN"', 'the columns text, text_pair and label');
+  const splits = read(SettingKeys.taskTestSplits, splitTable, new Map(), 'an object of task name → a split name such as "validation_matched" (not "train")', 'each folder\'s test split, else its one validation split');
   const settings = tasks.map((t) => {
-    const c = table.get(t.name);
-    return t.columns || !c || Object.keys(c).length === 0 ? t : { ...t, columns: c };
+    const c = columns.get(t.name);
+    const split = splits.get(t.name);
+    return { ...t, ...(!t.columns && c && Object.keys(c).length ? { columns: c } : {}), ...(!t.testSplit && split ? { testSplit: split } : {}) };
   });
   return { settings, unreadable };
 }

@@ -40,6 +40,8 @@ export interface LoadTaskOptions {
   limitTest?: number;
   /** The columns the text, text_pair and label are read from, where they are not so named (data/columns.ts). */
   columns?: GivenColumns;
+  /** The split of a task folder tested on (e.g. validation_matched); default test, else the folder's one validation split. */
+  testSplit?: string;
 }
 
 const SPEC_HELP = 'Write tasks as NAME=PATH or NAME=PATH:WEIGHT, e.g. sentlen=data/tasks/sentlen:2.';
@@ -116,7 +118,10 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
   const locked = stat.isDirectory() ? unreadableFolder(source) : undefined;
   if (locked) throw new DatasetError(`task "${name}": ${source} ${locked}.`);
   const reading = columnReading(opts.columns);
-  const split = stat.isDirectory() ? await readFolderSplits(source, opts, reading) : await splitOneFile(source, testFraction, seed, opts, reading);
+  if (opts.testSplit !== undefined && !stat.isDirectory()) {
+    throw badValue('testSplit', opts.testSplit, `task "${name}" is one file (${source}), split ${testFraction * 100}% by label for testing; {{testSplit}} names a split of a task folder. Leave it out, or pass the folder.`);
+  }
+  const split = stat.isDirectory() ? await readFolderSplits(source, opts, reading, opts.testSplit) : await splitOneFile(source, testFraction, seed, opts, reading);
   return taskData(name, source, split, opts, reading);
 }
 
@@ -162,6 +167,8 @@ function checkLoadOptions(opts: LoadTaskOptions): { seed: number; testFraction: 
   if (!(testFraction > 0 && testFraction < 1)) {
     throw new BadInputError(`test fraction must be between 0 and 1 (exclusive), got ${testFraction}; 0.2 holds out a fifth.`);
   }
+  if (opts.testSplit !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.testSplit)) throw badValue('testSplit', opts.testSplit, 'a split is named by letters, digits, "_", "-" and ".", e.g. validation_matched.');
+  if (opts.testSplit === 'train') throw badValue('testSplit', opts.testSplit, 'that is the training split; name a held-out split (test, validation, …).');
   checkLimit('limitTrain', opts.limitTrain);
   checkLimit('limitTest', opts.limitTest);
   return { seed, testFraction };

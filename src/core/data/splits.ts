@@ -78,11 +78,12 @@ function countRow(t: Tally, file: string, r: Row): void {
   countPairing(t.pairing, file, r);
 }
 
-export async function readFolderSplits(folder: string, limits: Limits, reading: ColumnReading): Promise<Splits> {
+/** A task folder's splits; `testSplit` names the split tested on (default test, else the one validation split, said). */
+export async function readFolderSplits(folder: string, limits: Limits, reading: ColumnReading, testSplit?: string): Promise<Splits> {
   const dir = hubDataFolder(folder);
   const trainSource = findSplitFile(dir, 'train');
-  const held = validationSource(dir);
-  let testSource = findSplitFile(dir, 'test', held);
+  const held = testSplit === undefined ? validationSource(dir) : undefined;
+  let testSource = findSplitFile(dir, testSplit ?? 'test', held);
   let testFromValidation = testSource === held ? `${dir} has no test split; testing on ${held.file}, its validation split` : undefined;
   const labelKinds = (test: SplitSource) => requireOneLabelKind([trainSource.parquet, test.parquet].filter((p) => p !== undefined), reading);
   await labelKinds(testSource);
@@ -384,7 +385,7 @@ function splitSources(dir: string, split: string): SplitSource[] {
 }
 
 /** The split's source; a test split missing is read from `validation`, the folder's validation split, when there is one. */
-function findSplitFile(dir: string, split: 'train' | 'test', validation?: SplitSource): SplitSource {
+function findSplitFile(dir: string, split: string, validation?: SplitSource): SplitSource {
   const found = splitSources(dir, split);
   if (found.length === 0 && validation) return validation;
   if (found.length === 0) {
@@ -392,13 +393,13 @@ function findSplitFile(dir: string, split: 'train' | 'test', validation?: SplitS
     // Names differ only in case (Train.JSONL) or extension (train.json): say which file to rename.
     const near = names.filter((f) => f.toLowerCase().startsWith(`${split}.`));
     // The Hub's datasets have validation rows with labels where GLUE's test rows have none.
-    const held = split === 'test' ? names.filter((f) => new RegExp(`^(${VALIDATION.join('|')})([._-]|$)`, 'i').test(f)) : [];
+    const held = split !== 'train' ? names.filter((f) => new RegExp(`^(${VALIDATION.join('|')})([._-]|$)`, 'i').test(f)) : [];
     throw new DatasetError(
       `${dir} has no ${split} file. Put ${split}.jsonl, ${split}.csv, ${split}.tsv or ${split}.parquet there (or the Hub's shards ${split}-00000-of-00001.parquet …, or datasets' ${split}/data-00000-of-00001.arrow), or pass a single file to split it.` +
         (near.length
           ? ` It has ${near.join(', ')}: rename it (names are case-sensitive; a .json file of one object per line is .jsonl).`
           : held.length
-            ? ` It has ${held.slice(0, 2).join(', ')}${held.length > 2 ? ', …' : ''}: to test on one of those splits, name it ${held[0].replace(/^[a-z_]+/i, split)}.`
+            ? ` It has ${held.slice(0, 2).join(', ')}${held.length > 2 ? ', …' : ''}: to test on one of those splits, name it with {{testSplit}} (e.g. {{testSplit}} ${(/^[a-z_]+/i.exec(held[0]) as RegExpExecArray)[0]}), or rename it ${held[0].replace(/^[a-z_]+/i, 'test')}.`
             : datasetsHint(dir)),
     );
   }

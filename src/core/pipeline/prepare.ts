@@ -45,7 +45,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
 
 /** How every job reads a task's rows: from the settings, and the task's columns. */
 export function loadOptions(settings: ProbeSettings, spec: TaskSpec): LoadTaskOptions {
-  return { seed: settings.seed, limitTrain: settings.limitTrain, limitTest: settings.limitTest, ...(spec.columns ? { columns: spec.columns } : {}) };
+  return { seed: settings.seed, limitTrain: settings.limitTrain, limitTest: settings.limitTest, ...(spec.columns ? { columns: spec.columns } : {}), ...(spec.testSplit ? { testSplit: spec.testSplit } : {}) };
 }
 
 /** Runs `body` on a prepared run and closes the model afterwards, whatever happens. */

@@ -12,7 +12,7 @@ import { claimNote, claimedAccuracy } from '../../core/commit/committed';
 import { SHOW_LOG, reportError } from '../log';
 import { Services } from '../services';
 import { requireIdle } from '../jobs/jobManager';
-import { readProbeSettings, readTaskColumns } from '../settingKeys';
+import { readProbeSettings, readTaskSettings } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import { committedTasks, displayPath } from '../workspace/discovery';
 import { pickCommittedFolder, pickEvalTasks } from './pickers';
@@ -36,7 +36,7 @@ export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun>
   if (!committed) throw new BadInputError(`${config.modelDir} is not a committed folder: its config.json has no "probescale.tasks".`);
   const scope = vscode.Uri.file(config.modelDir);
   const read = readProbeSettings(scope, s.cacheDir);
-  const tasks = readTaskColumns(scope, config.tasks);
+  const tasks = readTaskSettings(scope, config.tasks);
   warnUnreadable(s.log, [...read.unreadable, ...tasks.unreadable], config.settings);
   const settings: ProbeSettings = { ...read.settings, ...config.settings };
   const outcome = await s.jobs.run(

@@ -17,7 +17,7 @@ import type { OptimizeReport } from '../../core/report';
 import { formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
 import { Services } from '../services';
-import { readOptimizeSettings, readProbeSettings, readTaskColumns, SECTION, UnreadableSetting } from '../settingKeys';
+import { readOptimizeSettings, readProbeSettings, readTaskSettings, SECTION, UnreadableSetting } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import type { SelectionRule } from '../../core/optimize/select';
 import type { Compensation } from '../../core/compensate/mode';
@@ -161,7 +161,7 @@ function budgetBeforeJob(modelDir: string, budget: string, options: OptimizeOpti
  * nothing is counted before the job. Errors propagate (callers report them).
  */
 export async function runOptimize(s: Services, given: OptimizeConfig, account?: PickerAccount): Promise<OptimizeRun> {
-  const columns = readTaskColumns(vscode.Uri.file(given.modelDir), given.tasks);
+  const columns = readTaskSettings(vscode.Uri.file(given.modelDir), given.tasks);
   const config = { ...given, tasks: columns.settings };
   const options = optimizeOptions(s, config, true, columns.unreadable);
   const budget = budgetBeforeJob(config.modelDir, config.budget, options, account);
@@ -304,7 +304,7 @@ export async function optimizeModel(s: Services, uri?: vscode.Uri): Promise<void
     if (!tasks) return;
     // Unreadable settings are said once, when the run starts (runOptimize).
     const options = optimizeOptions(s, { modelDir, tasks, budget: '' }, false);
-    tasks = readTaskColumns(vscode.Uri.file(modelDir), tasks).settings;
+    tasks = readTaskSettings(vscode.Uri.file(modelDir), tasks).settings;
     const account = await budgetAccountFor(s.jobs, modelDir, tasks, options);
     if (!account) return;
     const accept = (spec: string) => acceptBudget({ ...options, budget: spec }, account);

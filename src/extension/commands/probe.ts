@@ -10,7 +10,7 @@ import { describeBestLayer } from '../../shared/bestLayer';
 import { reportError } from '../log';
 import { requireIdle } from '../jobs/jobManager';
 import { Services } from '../services';
-import { readProbeSettings, readTaskColumns } from '../settingKeys';
+import { readProbeSettings, readTaskSettings } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import { isModelFolder } from '../workspace/discovery';
 import { pickModelFolder, pickTasks } from './pickers';
@@ -28,7 +28,7 @@ export type ProbeRun = { status: 'done'; report: ProbeReport; savedTo: string | 
 export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeRun> {
   const scope = vscode.Uri.file(config.modelDir);
   const read = readProbeSettings(scope, s.cacheDir);
-  const tasks = readTaskColumns(scope, config.tasks);
+  const tasks = readTaskSettings(scope, config.tasks);
   warnUnreadable(s.log, [...read.unreadable, ...tasks.unreadable], config.settings);
   const settings: ProbeSettings = { ...read.settings, ...config.settings };
   const name = path.basename(config.modelDir);

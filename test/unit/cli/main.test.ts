@@ -129,12 +129,15 @@ test('--vocab-unseen: read only with --vocab-trim, one of nearest|unknown, defau
   assert.match(unknown.command!, /--vocab-trim --vocab-unseen unknown/);
 });
 
+/** The tasks `probe` reads with tasks a and b and `args`. */
+function probeTasks(...args: string[]) {
+  const r = jobFromArgs(['probe', robertaMini, '--task', 'a=data/a', '--task', 'b=data/b', ...args]);
+  assert.ok(r !== 'help' && 'tasks' in r.job);
+  return r.job.tasks;
+}
+
 test('--columns: for one task (NAME:) or every task, each task once, every entry KEY=COLUMN, in probe, eval and optimize', () => {
-  const tasks = (...args: string[]) => {
-    const r = jobFromArgs(['probe', robertaMini, '--task', 'a=data/a', '--task', 'b=data/b', ...args]);
-    assert.ok(r !== 'help' && 'tasks' in r.job);
-    return r.job.tasks.map((t) => t.columns);
-  };
+  const tasks = (...args: string[]) => probeTasks(...args).map((t) => t.columns);
   assert.deepEqual(tasks(), [undefined, undefined]);
   assert.deepEqual(tasks('--columns', 'text=sentence'), [{ text: 'sentence' }, { text: 'sentence' }], 'without NAME: every task');
   assert.deepEqual(tasks('--columns', 'label=y', '--columns', 'b:text=body,label=stars'), [{ label: 'y' }, { text: 'body', label: 'stars' }], "a task's own wins");
@@ -150,4 +153,13 @@ test('--columns: for one task (NAME:) or every task, each task once, every entry
   const ev = jobFromArgs(['eval', robertaMini, '--task', 'a=data/a', '--columns', 'text=s']);
   assert.ok(ev !== 'help' && ev.job.type === 'eval');
   assert.deepEqual(ev.job.tasks[0].columns, { text: 's' });
+});
+
+test('--test-split: for one task (NAME:) or every task, once per task; recorded on the task', () => {
+  const splits = (...args: string[]) => probeTasks(...args).map((t) => t.testSplit);
+  assert.deepEqual(splits(), [undefined, undefined]);
+  assert.deepEqual(splits('--test-split', 'a:validation_matched'), ['validation_matched', undefined]);
+  assert.deepEqual(splits('--test-split', 'validation', '--test-split', 'b:dev'), ['validation', 'dev']);
+  assert.throws(() => splits('--test-split', 'x:dev'), /--test-split x:dev: there is no task "x"/);
+  assert.throws(() => splits('--test-split', 'dev', '--test-split', 'validation'), /--test-split is given twice for every task/);
 });

@@ -52,7 +52,7 @@ test('the command line names the columns a task was given, so that it reads the 
     modelDir: 'm',
     tasks: [
       { name: 'reviews', path: 'data/r', weight: 1, columns: { text: 'body', textPair: 'title', label: 'star rating' } },
-      { name: 'sst2', path: 'data/s', weight: 1 },
+      { name: 'sst2', path: 'data/s', weight: 1, testSplit: 'validation' },
     ],
     budget: '0.5',
     out: 'o',
@@ -61,11 +61,11 @@ test('the command line names the columns a task was given, so that it reads the 
     settings: DEFAULT_SETTINGS,
   };
   const line = optimizeCommandLine(job);
-  assert.match(line, /--task reviews=data\/r --task sst2=data\/s --columns 'reviews:text=body,text_pair=title,label=star rating' --budget/);
-  const again = jobFromArgs(['optimize', 'm', '--task', 'reviews=data/r', '--task', 'sst2=data/s', '--columns', 'reviews:text=body,text_pair=title,label=star rating', '--budget', '0.5', '--out', 'o']);
+  assert.match(line, /--task reviews=data\/r --task sst2=data\/s --columns 'reviews:text=body,text_pair=title,label=star rating' --test-split sst2:validation --budget/);
+  const again = jobFromArgs(['optimize', 'm', '--task', 'reviews=data/r', '--task', 'sst2=data/s', '--columns', 'reviews:text=body,text_pair=title,label=star rating', '--test-split', 'sst2:validation', '--budget', '0.5', '--out', 'o']);
   assert.ok(again !== 'help' && again.job.type === 'optimize');
   assert.deepEqual(
-    again.job.tasks.map((t) => t.columns),
-    job.tasks.map((t) => t.columns),
+    again.job.tasks.map((t) => [t.columns, t.testSplit]),
+    job.tasks.map((t) => [t.columns, t.testSplit]),
   );
 });

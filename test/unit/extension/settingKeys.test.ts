@@ -151,14 +151,14 @@ test("package.json declares the cache settings with the scopes a path needs: a w
 });
 
 test('probescale.taskColumns: each task read from the columns named for it, as --columns says; an unreadable table said and left out', async () => {
-  const { readTaskColumns } = await import('../../../src/extension/settingKeys');
+  const { readTaskSettings } = await import('../../../src/extension/settingKeys');
   const tasks = [
     { name: 'reviews', path: '/d/reviews', weight: 1 },
     { name: 'sst2', path: '/d/sst2', weight: 1 },
     { name: 'own', path: '/d/own', weight: 1, columns: { text: 'given' } },
   ];
   setSettings({ taskColumns: { reviews: 'text=body,label=stars', own: 'text=ignored' } });
-  const r = readTaskColumns(undefined, tasks);
+  const r = readTaskSettings(undefined, tasks);
   assert.deepEqual(r.unreadable, []);
   assert.deepEqual(
     r.settings.map((t) => t.columns),
@@ -167,10 +167,21 @@ test('probescale.taskColumns: each task read from the columns named for it, as -
   );
   for (const bad of [{ reviews: 'txt=body' }, { reviews: 7 }, 'text=body', ['text=body']]) {
     setSettings({ taskColumns: bad });
-    const read = readTaskColumns(undefined, tasks);
+    const read = readTaskSettings(undefined, tasks);
     assert.deepEqual(read.settings.map((t) => t.columns), [undefined, undefined, { text: 'given' }], JSON.stringify(bad));
     assert.deepEqual(read.unreadable.map((u) => u.key), ['taskColumns'], JSON.stringify(bad));
   }
   const props = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).contributes.configuration.properties;
   assert.deepEqual([props['probescale.taskColumns'].type, props['probescale.taskColumns'].default], ['object', {}]);
+
+  // probescale.taskTestSplits, the same way.
+  setSettings({ taskTestSplits: { sst2: 'validation', own: 'dev' } });
+  const splits = readTaskSettings(undefined, [...tasks.slice(0, 2), { ...tasks[2], testSplit: 'test' }]);
+  assert.deepEqual([splits.settings.map((t) => t.testSplit), splits.unreadable], [[undefined, 'validation', 'test'], []]);
+  for (const bad of [{ sst2: 'train' }, { sst2: '../x' }, { sst2: 3 }, 'validation']) {
+    setSettings({ taskTestSplits: bad });
+    const read = readTaskSettings(undefined, tasks);
+    assert.deepEqual([read.settings.map((t) => t.testSplit), read.unreadable.map((u) => u.key)], [[undefined, undefined, undefined], ['taskTestSplits']], JSON.stringify(bad));
+  }
+  assert.deepEqual([props['probescale.taskTestSplits'].type, props['probescale.taskTestSplits'].default], ['object', {}]);
 });

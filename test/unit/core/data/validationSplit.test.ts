@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { hasTaskSplits } from '../../../../src/core/data/splits';
+import { messageIn } from '../../../../src/core/errors';
+import { cliFlag } from '../../../../src/cli/main';
 import { rejectsWith, tempDir } from '../../../helpers';
 
 const tmp = tempDir('probescale-validation-');
@@ -56,9 +58,29 @@ test('a labelled test split is used even with a validation split beside it; with
   await rejectsWith(loadTask('t', two), 'test.jsonl, line 1: missing "label"');
   const noTest = folder({ 'train.jsonl': jsonl(rows('train', 6)), 'validation.jsonl': jsonl(rows('v', 2)), 'dev.jsonl': jsonl(rows('d', 2)) });
   assert.ok(!hasTaskSplits(noTest), 'two validation splits: which to test on cannot be told');
-  await rejectsWith(loadTask('t', noTest), 'has no test file', 'to test on one of those splits, name it test.jsonl');
+  await rejectsWith(loadTask('t', noTest), 'has no test file', 'to test on one of those splits, name it with test split (e.g. test split dev), or rename it test.jsonl');
 
   // The training split is never replaced: one without labels is refused.
   const unlabelledTrain = folder({ 'train.jsonl': jsonl(rows('train', 6, false)), 'validation.jsonl': jsonl(rows('v', 2)) });
   await rejectsWith(loadTask('t', unlabelledTrain), 'train.jsonl, line 1: missing "label"');
+});
+
+test("--test-split names the split tested on: MNLI's validation_matched, or validation beside a labelled test split; nothing else is guessed", async () => {
+  const mnli = folder({ 'train.jsonl': jsonl(rows('train', 6)), 'validation_matched.jsonl': jsonl(rows('m', 4)), 'validation_mismatched.jsonl': jsonl(rows('mm', 2)), 'test_matched.jsonl': jsonl(rows('tm', 2, false)) });
+  const e = await rejectsWith(loadTask('mnli', mnli), 'has no test file', 'to test on one of those splits, name it with test split (e.g. test split validation_matched), or rename it test.jsonl');
+  assert.match(messageIn(e, cliFlag), /name it with --test-split \(e\.g\. --test-split validation_matched\)/);
+  const matched = await loadTask('mnli', mnli, { testSplit: 'validation_matched' });
+  assert.deepEqual([matched.test.map((t) => t.text), matched.warnings], [['m 0', 'm 1', 'm 2', 'm 3'], []]);
+
+  const both = folder({ 'train.jsonl': jsonl(rows('train', 6)), 'test.jsonl': jsonl(rows('test', 2)), 'validation.jsonl': jsonl(rows('dev', 4)) });
+  assert.equal((await loadTask('t', both, { testSplit: 'validation' })).test.length, 4);
+  await rejectsWith(loadTask('t', both, { testSplit: 'dev' }), 'has no dev file');
+  // Named, an unlabelled split is refused: the option says which split, so nothing replaces it.
+  const unlabelled = folder({ 'train.jsonl': jsonl(rows('train', 6)), 'test.jsonl': jsonl(rows('test', 2, false)), 'validation.jsonl': jsonl(rows('dev', 4)) });
+  await rejectsWith(loadTask('t', unlabelled, { testSplit: 'test' }), 'test.jsonl, line 1: missing "label"');
+
+  const file = path.join(both, 'train.jsonl');
+  await assert.rejects(loadTask('t', file, { testSplit: 'validation' }), /test split validation: task "t" is one file .*; test split names a split of a task folder/);
+  await assert.rejects(loadTask('t', both, { testSplit: 'train' }), /test split train: that is the training split/);
+  await assert.rejects(loadTask('t', both, { testSplit: '../x' }), /test split \.\.\/x: a split is named by letters/);
 });
