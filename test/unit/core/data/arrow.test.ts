@@ -135,3 +135,16 @@ test("a cache folder is named by its dataset_info.json (dataset and config), sin
   fs.writeFileSync(path.join(dir, 'dataset_info.json'), '{not json');
   assert.equal(cachedDatasetName(dir), undefined);
 });
+
+test("the column types datasets writes besides string and int64: large_string text, int32 and bool labels", async () => {
+  const { Bool, Int32, LargeUtf8 } = await import('apache-arrow');
+  const dir = fresh();
+  for (const [split, n] of [['train', 6], ['test', 4]] as const) {
+    const t = new Table({ text: vectorFromArray(texts(split, n), new LargeUtf8()), label: vectorFromArray(Array.from({ length: n }, (_, i) => i % 2), new Int32()), flag: vectorFromArray(Array.from({ length: n }, (_, i) => i % 2 === 0), new Bool()) });
+    fs.writeFileSync(path.join(dir, `x-${split}.arrow`), tableToIPC(t, 'stream'));
+  }
+  const ints = await loadTask('t', dir);
+  assert.deepEqual([ints.labels, ints.train.map((e) => e.text)], [['0', '1'], texts('train', 6)]);
+  const bools = await loadTask('t', dir, { columns: { label: 'flag' } });
+  assert.deepEqual(bools.labels, ['false', 'true']);
+});
