@@ -50,25 +50,36 @@ function fuseSkipLayerNorm(m: OnnxModel, out: string, epsilon: number): number {
   return swap.size;
 }
 
+/** Where an export names each block's self-attention: its scope, the Q, K, V projections, and nodes in the scope that stay. */
+interface AttentionNames {
+  scope: (b: number) => string;
+  qkv: string[];
+  keep?: string;
+}
+/** HF BERT/RoBERTa exports; DistilBERT's (`/transformer/layer.N/attention/q_lin`, its out_lin in the same scope). */
+const BERT_NAMES: AttentionNames = { scope: (b) => `/encoder/layer.${b}/attention/self/`, qkv: ['query', 'key', 'value'] };
+const DISTILBERT_NAMES: AttentionNames = { scope: (b) => `/transformer/layer.${b}/attention/`, qkv: ['q_lin', 'k_lin', 'v_lin'], keep: 'out_lin/' };
+
 /** Each block's Q, K, V MatMul+Add … merge Reshape becomes one Attention over concatenated weights. */
 export function fuseAttention(m: OnnxModel, out: string, headSize: number): number {
   const byName = new Map(m.nodes.map((n) => [n.name, n]));
+  const names = byName.has(DISTILBERT_NAMES.scope(0) + 'Reshape_3') ? DISTILBERT_NAMES : BERT_NAMES;
   const drop = new Set<OnnxNode>();
   const before = new Map<OnnxNode, NodeRef[]>();
   const inits: NewInitializer[] = [];
   const mask: NewNode = { name: 'fusion/mask_i32', opType: 'Cast', inputs: ['attention_mask'], outputs: ['fusion/mask_i32'], attributes: { to: DataType.INT32 } };
   for (let b = 0; b < 1000; b++) {
-    const scope = `/encoder/layer.${b}/attention/self/`;
+    const scope = names.scope(b);
     const merge = byName.get(`${scope}Reshape_3`);
     if (!merge) continue;
-    const lin = ['query', 'key', 'value'].map((p) => {
+    const lin = names.qkv.map((p) => {
       const mm = byName.get(`${scope}${p}/MatMul`)!;
       const add = byName.get(`${scope}${p}/Add`)!;
       return { x: mm.inputs[0], w: m.initializers.get(mm.inputs[1])!, bias: m.initializers.get(add.inputs.find((t) => m.initializers.has(t))!)! };
     });
     const { widths, inits: qkv } = concatQkv(m, lin, `fusion/qkv.${b}`);
     inits.push(...qkv);
-    for (const n of m.nodes) if (n.name.startsWith(scope)) drop.add(n);
+    for (const n of m.nodes) if (n.name.startsWith(scope) && !(names.keep && n.name.startsWith(scope + names.keep))) drop.add(n);
     const attention: NewNode = { name: `fusion/attention.${b}`, opType: 'Attention', domain: MS.domain, inputs: [lin[0].x, `fusion/qkv.${b}_w`, `fusion/qkv.${b}_b`, mask.outputs[0]], outputs: merge.outputs, attributes: { num_heads: widths[0] / headSize, qkv_hidden_sizes: widths } };
     before.set(merge, before.size ? [attention] : [mask, attention]);
   }

@@ -88,9 +88,9 @@ test('the EmbedLayerNormalization rewrite of tiny-bert runs in ONNX Runtime and 
   }
 });
 
-/** Parameter counts of `file` and its pruned models (prefix and not) as the plain graph's. */
-async function assertPrunesAsPlain(file: string, what: string): Promise<void> {
-  const [p, m] = [OnnxModel.open(plain), OnnxModel.open(file)];
+/** Parameter counts of `file` and its pruned models (prefix and not) as the plain graph `reference`'s, to `tolerance`. */
+async function assertPrunesAsPlain(file: string, what: string, reference = plain, tolerance = 1e-4): Promise<void> {
+  const [p, m] = [OnnxModel.open(reference), OnnxModel.open(file)];
   try {
     assert.deepEqual(countParams(m, findBlocks(m, file)), countParams(p, findBlocks(p)), what);
   } finally {
@@ -98,8 +98,8 @@ async function assertPrunesAsPlain(file: string, what: string): Promise<void> {
     m.close();
   }
   for (const kept of [[0, 1], [0, 2], [1, 3], [3]]) {
-    const d = worst(await pruned(file, kept), await pruned(plain, kept));
-    assert.ok(d <= 1e-4, `${what}, kept ${kept}: max |diff| ${d}`);
+    const d = worst(await pruned(file, kept), await pruned(reference, kept));
+    assert.ok(d <= tolerance, `${what}, kept ${kept}: max |diff| ${d}`);
   }
 }
 
@@ -210,4 +210,58 @@ test('--compensate on an O2 folder: bridge runs and verifies, width is refused i
   assert.equal(width.status, 1, width.stderr);
   assert.equal(width.stderr.trim().split('\n').length, 1, width.stderr);
   assert.match(width.stderr, /block 0 holds the com\.microsoft (Attention|SkipLayerNormalization) node .*without --optimize.*--compensate bridge\.$/m);
+});
+
+const plainDistil = fixture('tiny-distilbert', 'onnx', 'model.onnx');
+/** The optimizer's whole graph: fused embeddings, Attention, SkipLayerNormalization and BiasGelu (O2) or FastGelu (O3). */
+const optimized = (src: string, dst: string, gelu: 'bias' | 'fast') => fuseEmbedLayerNorm(src, dst, { epsilon: 1e-12, attention: { headSize: 16 }, skipLayerNorm: true, gelu }).file;
+
+test('O2 and O3 graphs of BERT and DistilBERT (no token types; BiasGelu or FastGelu): outputs, probe counts and pruned models as the plain graph’s', async () => {
+  const dir = tempDir('ps-eln-o3-');
+  for (const [name, reference] of [['bert', plain], ['distilbert', plainDistil]] as const) {
+    for (const gelu of ['bias', 'fast'] as const) {
+      const file = optimized(reference, path.join(dir, `${name}-${gelu}.onnx`), gelu);
+      const m = OnnxModel.open(file);
+      const ops = new Map<string, number>();
+      for (const n of m.nodes) ops.set(n.opType, (ops.get(n.opType) ?? 0) + 1);
+      const embed = m.nodes.find((n) => n.opType === 'EmbedLayerNormalization')!;
+      m.close();
+      const what = `${name}, ${gelu === 'bias' ? 'O2 (BiasGelu)' : 'O3 (FastGelu)'}`;
+      assert.deepEqual([ops.get('Attention'), ops.get('SkipLayerNormalization'), ops.get(gelu === 'bias' ? 'BiasGelu' : 'FastGelu'), ops.get('Erf'), ops.get('LayerNormalization')], [4, 8, 4, undefined, undefined], what);
+      // DistilBERT has no token types: fuse_distilbert leaves the segment ids and table empty.
+      assert.deepEqual([embed.inputs[1] === '', embed.inputs[4] === ''], [name === 'distilbert', name === 'distilbert'], what);
+      // FastGelu is tanh's approximation of the erf GELU: the outputs differ a little, not by much.
+      const d = worst(await run(file), await run(reference));
+      assert.ok(gelu === 'bias' ? d <= 1e-5 : d > 1e-6 && d <= 1e-3, `${what}: max |diff| ${d}`);
+      await assertPrunesAsPlain(file, what, reference, gelu === 'bias' ? 1e-4 : 1e-3);
+    }
+  }
+});
+
+test('a DistilBERT O2 folder and a BERT O3 folder: probe as the plain model, optimize (--vocab-trim, --compensate bridge) verifies, eval runs, width is refused naming the fused node', () => {
+  const dir = tempDir('ps-eln-o3cli-');
+  const accuracies = (folder: string) => {
+    const out = path.join(dir, `${path.basename(folder)}.json`);
+    const r = spawnSync(process.execPath, [cli, 'probe', folder, '--out', out, ...LIMITS.slice(0, 8)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(fs.readFileSync(out, 'utf8')) as { tasks: Record<string, { layers: { accuracy: number; cvAccuracy: number }[] }> }).tasks.s.layers.map((l) => [l.accuracy, l.cvAccuracy]);
+  };
+  for (const [name, gelu] of [['distilbert', 'bias'], ['bert', 'fast']] as const) {
+    const folder = path.join(dir, `${name}-${gelu}`);
+    fs.cpSync(fixture(`tiny-${name}`), folder, { recursive: true });
+    optimized(fixture(`tiny-${name}`, 'onnx', 'model.onnx'), path.join(folder, 'onnx', 'model.onnx'), gelu);
+    assert.deepEqual(accuracies(folder), accuracies(fixture(`tiny-${name}`)), `${name}: probe`);
+    for (const options of [['--vocab-trim'], ['--compensate', 'bridge']]) {
+      const out = path.join(dir, `${name}-${options.join('')}`);
+      const r = spawnSync(process.execPath, [cli, 'optimize', folder, '--budget', '0.9', ...options, '--out', out, ...LIMITS], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${name} ${options}: ${r.stderr}`);
+      assert.match(r.stderr + r.stdout, /verify: re-measured from the written folder equals the report/);
+      const e = spawnSync(process.execPath, [cli, 'eval', out, ...LIMITS.slice(0, 8)], { encoding: 'utf8' });
+      assert.equal(e.status, 0, e.stderr);
+    }
+    const width = spawnSync(process.execPath, [cli, 'optimize', folder, '--budget', '0.9', '--compensate', 'width', '--out', path.join(dir, `${name}-width`), ...LIMITS], { encoding: 'utf8' });
+    assert.equal(width.status, 1, width.stderr);
+    assert.match(width.stderr, /block 0 holds the com\.microsoft (Attention|SkipLayerNormalization|BiasGelu|FastGelu) node .*without --optimize.*--compensate bridge\.$/m);
+    assert.ok(!fs.existsSync(path.join(dir, `${name}-width`)));
+  }
 });

@@ -6,7 +6,8 @@
  *   input_ids_int32, segment_ids_int32, word table, position table, segment table, gamma, beta[, mask]
  * (ids cast to int32 by unnamed Cast nodes whose outputs are `<name>_int32`), outputs
  * `EmbedLayerNormalization_0_output` and `EmbedLayerNormalization_0_dummy_mask_index`, and the
- * layer norm's epsilon. With `attention`, every block's self-attention is first fused into a
+ * layer norm's epsilon. DistilBERT's embeddings (word + position, no token types) fuse as
+ * fuse_distilbert does: the segment ids and table are empty inputs. With `attention`, every block's self-attention is first fused into a
  * com.microsoft Attention (scripts/timeFusions.ts); as the fusion with a mask index does, the
  * Attention mask then feeds the fused node and each Attention reads its mask_index instead.
  * Nodes left without readers are removed, as the optimizer's graph pruning does.
@@ -34,6 +35,12 @@ export interface FuseOptions {
    * beta, bias), as fusion_skiplayernorm.py's bias fusion writes it.
    */
   skipLayerNorm?: boolean;
+  /**
+   * Every FFN's bias Add → erf GELU (Div, Erf, Add, Mul, Mul) as one com.microsoft node reading
+   * (MatMul output, bias), named outside every scope: `bias` is fusion_biasgelu.py's BiasGelu
+   * (optimum's O2), `fast` the tanh approximation FastGelu that O3's gelu approximation makes of it.
+   */
+  gelu?: 'bias' | 'fast';
 }
 
 /** Writes `dst`: the BERT graph `src` with its embeddings fused, and what `options` adds. */
@@ -53,7 +60,7 @@ export function fuseEmbedLayerNorm(src: string, dst: string, options: FuseOption
   return { file: dst, node: 'EmbedLayerNormalization_0' };
 }
 
-function writeFused(m: OnnxModel, dst: string, { epsilon, skipLayerNorm }: FuseOptions): void {
+function writeFused(m: OnnxModel, dst: string, { epsilon, skipLayerNorm, gelu }: FuseOptions): void {
   const producer = new Map<string, OnnxNode>();
   const readers = new Map<string, OnnxNode[]>();
   for (const n of m.nodes) {
@@ -62,13 +69,16 @@ function writeFused(m: OnnxModel, dst: string, { epsilon, skipLayerNorm }: FuseO
   }
   const table = (g: OnnxNode | undefined) => g?.opType === 'Gather' && m.initializers.get(g.inputs[0])?.dims.length === 2;
   const word = m.nodes.find((n) => table(n) && n.inputs[1] === 'input_ids')!;
-  const add0 = readers.get(word.outputs[0])![0];
-  const segment = producer.get(add0.inputs.find((t) => t !== word.outputs[0])!)!;
-  const add1 = readers.get(add0.outputs[0])![0];
-  const position = producer.get(add1.inputs.find((t) => t !== add0.outputs[0])!)!;
+  const add0 = readers.get(word.outputs[0])!.find((n) => n.opType === 'Add')!;
+  const second = producer.get(add0.inputs.find((t) => t !== word.outputs[0])!)!;
+  // DistilBERT: word + position → LayerNorm; BERT: word + token type, + position → LayerNorm.
+  const distil = readers.get(add0.outputs[0])![0].opType === 'LayerNormalization';
+  const add1 = distil ? add0 : readers.get(add0.outputs[0])![0];
+  const segment = distil ? undefined : second;
+  const position = distil ? second : producer.get(add1.inputs.find((t) => t !== add0.outputs[0])!)!;
   const ln = readers.get(add1.outputs[0])![0];
-  if (![add0.opType, add1.opType, ln.opType].every((t, i) => t === ['Add', 'Add', 'LayerNormalization'][i]) || !table(segment) || !table(position)) {
-    throw new Error(`${m.src.label}: not a BERT embedding (word + token type, + position, LayerNormalization)`);
+  if (![add0.opType, add1.opType, ln.opType].every((t, i) => t === ['Add', 'Add', 'LayerNormalization'][i]) || !(distil || table(segment)) || !table(position)) {
+    throw new Error(`${m.src.label}: not a BERT embedding (word + token type, + position, LayerNormalization) nor DistilBERT's (word + position, LayerNormalization)`);
   }
   const attention = m.nodes.filter((n) => n.opType === 'Attention');
   const mask = attention[0]?.inputs[3];
@@ -78,11 +88,11 @@ function writeFused(m: OnnxModel, dst: string, { epsilon, skipLayerNorm }: FuseO
     name,
     opType: 'EmbedLayerNormalization',
     domain: MS.domain,
-    inputs: [`${word.inputs[1]}_int32`, `${segment.inputs[1]}_int32`, word.inputs[0], position.inputs[0], segment.inputs[0], ln.inputs[1], ln.inputs[2], ...(mask ? [mask] : [])],
+    inputs: [`${word.inputs[1]}_int32`, segment ? `${segment.inputs[1]}_int32` : '', word.inputs[0], position.inputs[0], segment?.inputs[0] ?? '', ln.inputs[1], ln.inputs[2], ...(mask ? [mask] : [])],
     outputs: [`${name}_output`, `${name}_dummy_mask_index`],
     attributes: { epsilon: { float: epsilon } },
   };
-  const fused = new Set([word, segment, position, add0, add1, ln]);
+  const fused = new Set([word, position, add0, add1, ln, ...(segment ? [segment] : [])]);
   const skips = new Map<OnnxNode, NewNode>();
   if (skipLayerNorm) {
     const bias = (n: OnnxNode | undefined) => (n?.opType === 'Add' ? n.inputs.find((t) => m.initializers.get(t)?.dims.length === 1) : undefined);
@@ -97,8 +107,10 @@ function writeFused(m: OnnxModel, dst: string, { epsilon, skipLayerNorm }: FuseO
       skips.set(norm, { name: `SkipLayerNorm_AddBias_${skips.size}`, opType: 'SkipLayerNormalization', domain: MS.domain, inputs: [x, sum.inputs[1 - k], norm.inputs[1], norm.inputs[2], b], outputs: norm.outputs, attributes: { epsilon: { float: epsilon } } });
     }
   }
+  const gelus = gelu ? fuseGelu(m, producer, readers, gelu, fused) : new Map<OnnxNode, NewNode>();
   const nodes: NodeRef[] = m.nodes.flatMap((n): NodeRef[] => {
-    if (n === ln) return [cast(word.inputs[1]), cast(segment.inputs[1]), embed];
+    if (n === ln) return [cast(word.inputs[1]), ...(segment ? [cast(segment.inputs[1])] : []), embed];
+    if (gelus.has(n)) return [gelus.get(n)!];
     if (skips.has(n)) return [{ ...skips.get(n)!, inputs: skips.get(n)!.inputs.map((t) => (t === ln.outputs[0] ? embed.outputs[0] : t)) }];
     if (fused.has(n)) return [];
     const inputs = n.inputs.map((t) => (t === ln.outputs[0] ? embed.outputs[0] : n.opType === 'Attention' && t === mask ? embed.outputs[1] : t));
@@ -107,6 +119,29 @@ function writeFused(m: OnnxModel, dst: string, { epsilon, skipLayerNorm }: FuseO
   const kept = live(sorted(nodes), new Set(m.outputs.map((o) => o.name)));
   const read = new Set(kept.flatMap((n) => n.inputs));
   m.write(dst, { nodes: kept, keepInitializer: (t) => read.has(t), extraOpsets: [MS] });
+}
+
+/**
+ * Each bias Add → Div → Erf → Add → Mul → Mul (HF's erf GELU) as one `BiasGelu_AddBias_<n>` or
+ * `FastGelu_AddBias_<n>` reading (MatMul output, bias), keyed by the last Mul it replaces; the
+ * nodes it absorbs go into `fused`.
+ */
+function fuseGelu(m: OnnxModel, producer: Map<string, OnnxNode>, readers: Map<string, OnnxNode[]>, kind: 'bias' | 'fast', fused: Set<OnnxNode>): Map<OnnxNode, NewNode> {
+  const out = new Map<OnnxNode, NewNode>();
+  const only = (t: string) => readers.get(t)?.[0];
+  for (const erf of m.nodes.filter((n) => n.opType === 'Erf')) {
+    const div = producer.get(erf.inputs[0]);
+    const biasAdd = div && producer.get(div.inputs[0]);
+    const bias = biasAdd?.opType === 'Add' ? biasAdd.inputs.find((t) => m.initializers.get(t)?.dims.length === 1) : undefined;
+    const plus = only(erf.outputs[0]);
+    const times = plus && only(plus.outputs[0]);
+    const half = times && only(times.outputs[0]);
+    if (div?.opType !== 'Div' || !bias || plus?.opType !== 'Add' || times?.opType !== 'Mul' || half?.opType !== 'Mul') throw new Error(`${m.src.label}: ${erf.name} is not an erf GELU after a bias Add`);
+    const op = kind === 'bias' ? 'BiasGelu' : 'FastGelu';
+    out.set(half, { name: `${op}_AddBias_${out.size}`, opType: op, domain: MS.domain, inputs: [biasAdd!.inputs.find((t) => t !== bias)!, bias], outputs: half.outputs });
+    [biasAdd!, div, erf, plus, times, half].forEach((n) => fused.add(n));
+  }
+  return out;
 }
 
 /** The nodes in an order where each comes after the producers of its inputs (stable otherwise). */
