@@ -175,6 +175,7 @@ export function settingsFrom(v: Values): ProbeSettings {
   return {
     ...DEFAULT_SETTINGS,
     pooling,
+    ...(v.pooling === undefined ? { followModelPooling: true } : {}),
     maxLength: int(v['max-length'], 'max-length', 2) ?? DEFAULT_SETTINGS.maxLength,
     limitTrain: int(v['limit-train'], 'limit-train', 1),
     limitTest: int(v['limit-test'], 'limit-test', 1),

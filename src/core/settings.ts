@@ -10,6 +10,11 @@ export type Provider = (typeof PROVIDERS)[number];
 /** Options shared by every job that runs the encoder and trains probes (CLI probe options). */
 export interface ProbeSettings {
   pooling: 'mean' | 'first';
+  /**
+   * The user chose no pooling: a sentence-transformers model's own Pooling (1_Pooling/config.json)
+   * decides it where the model has one (prepare.ts records the choice in `pooling`).
+   */
+  followModelPooling?: boolean;
   maxLength: number;
   limitTrain?: number;
   limitTest?: number;

@@ -82,6 +82,19 @@ const positiveInt: Parse<number> = (v) => (typeof v === 'number' && Number.isInt
 const intIn = (r: { min: number; max: number }): Parse<number> => (v) => (typeof v === 'number' && Number.isInteger(v) && v >= r.min && v <= r.max ? v : UNREADABLE);
 const intWords = (r: { min: number; max: number }) => `a whole number from ${r.min} to ${r.max}`;
 
+/** Whether the user set `key` anywhere (VS Code answers package.json's default for a key nobody set). */
+function isSet(c: vscode.WorkspaceConfiguration, key: string): boolean {
+  const i = c.inspect(key);
+  return [i?.globalValue, i?.workspaceValue, i?.workspaceFolderValue, i?.globalLanguageValue, i?.workspaceLanguageValue, i?.workspaceFolderLanguageValue].some((v) => v !== undefined);
+}
+
+/** The settings read, with a run's own overrides: a pooling given by the run is the user's choice. */
+export function withOverrides(read: ProbeSettings, overrides: Partial<ProbeSettings> | undefined): ProbeSettings {
+  const s = { ...read, ...overrides };
+  if (overrides?.pooling) delete s.followModelPooling;
+  return s;
+}
+
 /** 0 means "every row". */
 const rowLimit: Parse<number | undefined> = (v) => (v === 0 ? undefined : positiveInt(v));
 
@@ -97,12 +110,15 @@ const words = (allowed: readonly string[]) => `one of ${allowed.join(', ')}`;
  * started, and are returned in `unreadable` for the command to say so.
  */
 export function readProbeSettings(scope: vscode.Uri | undefined, storage: string | null): SettingsRead<ProbeSettings> {
-  const { read, unreadable } = settingReader(vscode.workspace.getConfiguration(SECTION, scope));
+  const c = vscode.workspace.getConfiguration(SECTION, scope);
+  const { read, unreadable } = settingReader(c);
   const d = DEFAULT_SETTINGS;
   const settings: ProbeSettings = {
     ...d,
     provider: read(SettingKeys.provider, oneOf(PROVIDERS), d.provider, words(PROVIDERS), d.provider),
     pooling: read(SettingKeys.pooling, oneOf(POOLINGS), d.pooling, words(POOLINGS), d.pooling),
+    // Left at its default, the pooling follows a sentence-transformers model's own (core/model/sentenceTransformers.ts).
+    ...(isSet(c, SettingKeys.pooling) ? {} : { followModelPooling: true }),
     maxLength: read(SettingKeys.maxLength, intIn(SETTING_RANGES.maxLength), d.maxLength, intWords(SETTING_RANGES.maxLength), String(d.maxLength)),
     batchSize: read(SettingKeys.batchSize, intIn(SETTING_RANGES.batchSize), d.batchSize, intWords(SETTING_RANGES.batchSize), String(d.batchSize)),
     limitTrain: read(SettingKeys.limitTrain, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),

@@ -5,6 +5,7 @@ import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '..
 import { PIPELINE_STAND_IN } from './classifier';
 import { inReportOrder } from '../../shared/verdict';
 import { SAFETENSORS_NOTE } from '../compensate/commit';
+import { MODULES_FILE } from '../model/sentenceTransformers';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
@@ -150,6 +151,14 @@ function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
   const standIn = PIPELINE_STAND_IN[m.architecture];
   if (standIn) {
     lines.push(`transformers.js has no ${m.architecture} sequence-classification class, so each classifier's config.json says \`model_type: "${standIn}"\` (that class runs the graph's inputs → \`logits\` as they are); \`probescale.sourceModelType\` records \`${m.architecture}\`. The encoder folder's own config.json is unchanged.`, '');
+  }
+  if (files?.some((f) => f.path === MODULES_FILE)) {
+    const modules = [...new Set(files.flatMap((f) => (f.path.includes('/') && !/^(onnx|classifiers)\//.test(f.path) ? [f.path.split('/')[0]] : [])))];
+    const torch = files.some((f) => f.path === 'model.safetensors' || f.path === 'model.safetensors.index.json');
+    lines.push(
+      `A sentence-transformers folder: \`${MODULES_FILE}\`${modules.length ? ` and its modules (${modules.map((m) => `\`${m}/\``).join(', ')})` : ''} are the source's, unchanged (pruning keeps the hidden width they read), so \`SentenceTransformer('<this folder>'${torch ? '' : ", backend='onnx'"})\` embeds with the pruned encoder and the source's pooling${torch ? " (`backend='onnx'` reads `onnx/model.onnx`)" : '; the folder has no PyTorch weights, so the ONNX backend is the one that loads it'}.`,
+      '',
+    );
   }
   if (files?.some((f) => f.linkOf)) {
     lines.push("The classifiers share the encoder's weights: each `classifiers/<task>/onnx/model.onnx` holds its pooling and head and reads the encoder's weights from `model.onnx_data` beside it, a hard link to the encoder's file (ONNX Runtime reads external data only from a graph's own folder and refuses symbolic links). On this disk the weights are stored once; a copy that does not keep hard links (an upload, a zip) stores them once per classifier.", '');

@@ -13,6 +13,7 @@ import { INDEX_FILE, writePrunedShards } from '../model/weights';
 import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
 import { keptParams } from '../../shared/params';
+import { copySentenceTransformerFiles } from '../model/sentenceTransformers';
 import { copyTokenizerFiles } from './files';
 import { committedGraphName, graphVariants } from './outputSize';
 
@@ -33,7 +34,7 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   files.push('config.json');
-  files.push(...copyTokenizerFiles(info.dir, dir));
+  files.push(...copyTokenizerFiles(info.dir, dir), ...copySentenceTransformerFiles(info.dir, dir));
   const onnxDir = path.join(dir, 'onnx');
   fs.mkdirSync(onnxDir);
   const srcOnnxDir = path.dirname(info.onnxFile);

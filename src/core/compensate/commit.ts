@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { copyTokenizerFiles } from '../commit/files';
+import { copySentenceTransformerFiles } from '../model/sentenceTransformers';
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
 import { COMPENSATION_METADATA, describePlan } from './graph';
@@ -73,7 +74,7 @@ export function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVa
     ...extra,
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  const files = ['config.json', ...copyTokenizerFiles(source.dir, dir)];
+  const files = ['config.json', ...copyTokenizerFiles(source.dir, dir), ...copySentenceTransformerFiles(source.dir, dir)];
   fs.mkdirSync(path.join(dir, 'onnx'));
   fs.copyFileSync(variant.info.onnxFile, path.join(dir, 'onnx', 'model.onnx'));
   files.push('onnx/model.onnx');

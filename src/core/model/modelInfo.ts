@@ -18,6 +18,7 @@ import { notAFile, orAdvice, somethingAt, unreadableFolder } from '../util/fileK
 import { checkExportMatchesWeights } from './agreement';
 import { repeatedKeys, type RepeatedKey } from '../util/jsonKeys';
 import { shortName } from '../../shared/bounded';
+import { readSentenceTransformers } from './sentenceTransformers';
 import { readUtf8 } from '../util/textFile';
 
 export { parseGraphSource } from './graphSource';
@@ -96,7 +97,12 @@ export function readConfigFile(dir: string): { config: Record<string, unknown>; 
   const locked = unreadableFolder(dir);
   if (locked) throw new BadInputError(`the model folder ${dir} ${locked}.`);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new BadInputError(`model folder not found: ${dir}. Pass a folder holding config.json, tokenizer files and onnx/model.onnx or model.safetensors.`);
-  if (!somethingAt(file)) throw new BadInputError(`${dir} has no config.json; pass a Hugging Face style model folder (config.json, tokenizer.json, onnx/model.onnx or model.safetensors).`);
+  if (!somethingAt(file)) {
+    // An older sentence-transformers folder keeps its transformer in a module folder (0_Transformer).
+    const inner = readSentenceTransformers(dir)?.transformerPath;
+    if (inner) throw new BadInputError(`${dir} has no config.json: it is a sentence-transformers folder whose transformer is in ${path.join(dir, inner)}; pass that folder (with {{pooling}} as its Pooling module embeds); the pruned folder then holds the transformer alone, to put in place of ${inner}.`);
+    throw new BadInputError(`${dir} has no config.json; pass a Hugging Face style model folder (config.json, tokenizer.json, onnx/model.onnx or model.safetensors).`);
+  }
   const bad = notAFile(file);
   if (bad) throw new BadInputError(`${file} ${orAdvice(bad, "; put the model's config.json there")}.`);
   let json: unknown;

@@ -12,7 +12,7 @@ import { claimNote, claimedAccuracy } from '../../core/commit/committed';
 import { SHOW_LOG, reportError } from '../log';
 import { Services } from '../services';
 import { requireIdle } from '../jobs/jobManager';
-import { readProbeSettings, readTaskSettings } from '../settingKeys';
+import { readProbeSettings, readTaskSettings, withOverrides } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import { committedTasks, displayPath } from '../workspace/discovery';
 import { pickCommittedFolder, pickEvalTasks } from './pickers';
@@ -38,7 +38,7 @@ export async function runEval(s: Services, config: EvalConfig): Promise<EvalRun>
   const read = readProbeSettings(scope, s.cacheDir);
   const tasks = readTaskSettings(scope, config.tasks);
   warnUnreadable(s.log, [...read.unreadable, ...tasks.unreadable], config.settings);
-  const settings: ProbeSettings = { ...read.settings, ...config.settings };
+  const settings: ProbeSettings = withOverrides(read.settings, config.settings);
   const outcome = await s.jobs.run(
     { type: 'eval', modelDir: config.modelDir, tasks: tasks.settings, settings },
     `ProbeScale: evaluating ${path.basename(config.modelDir)} on ${config.tasks.map((t) => t.name).join(', ')}`,

@@ -17,7 +17,7 @@ import type { OptimizeReport } from '../../core/report';
 import { formatBlockRanges } from '../../shared/protocol';
 import { errorMessage, reportError } from '../log';
 import { Services } from '../services';
-import { readOptimizeSettings, readProbeSettings, readTaskSettings, SECTION, UnreadableSetting } from '../settingKeys';
+import { readOptimizeSettings, readProbeSettings, readTaskSettings, SECTION, UnreadableSetting, withOverrides } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import type { SelectionRule } from '../../core/optimize/select';
 import type { Compensation } from '../../core/compensate/mode';
@@ -93,7 +93,7 @@ function optimizeOptions(s: Services, config: OptimizeConfig, warn: boolean, als
   if (warn) warnUnreadable(s.log, [...probeRead.unreadable, ...optimizeRead.unreadable, ...alsoUnreadable], overrides);
   const defaults = optimizeRead.settings;
   return {
-    settings: { ...probeRead.settings, ...config.settings },
+    settings: withOverrides(probeRead.settings, config.settings),
     targetRetention: t ?? defaults.targetRetention,
     candidates: n ?? defaults.candidates,
     select: rule ?? defaults.select,

@@ -10,7 +10,7 @@ import { describeBestLayer } from '../../shared/bestLayer';
 import { reportError } from '../log';
 import { requireIdle } from '../jobs/jobManager';
 import { Services } from '../services';
-import { readProbeSettings, readTaskSettings } from '../settingKeys';
+import { readProbeSettings, readTaskSettings, withOverrides } from '../settingKeys';
 import { warnUnreadable } from '../settingNotices';
 import { isModelFolder } from '../workspace/discovery';
 import { pickModelFolder, pickTasks } from './pickers';
@@ -30,7 +30,7 @@ export async function runProbe(s: Services, config: ProbeConfig): Promise<ProbeR
   const read = readProbeSettings(scope, s.cacheDir);
   const tasks = readTaskSettings(scope, config.tasks);
   warnUnreadable(s.log, [...read.unreadable, ...tasks.unreadable], config.settings);
-  const settings: ProbeSettings = { ...read.settings, ...config.settings };
+  const settings: ProbeSettings = withOverrides(read.settings, config.settings);
   const name = path.basename(config.modelDir);
   const outcome = await s.jobs.run(
     { type: 'probe', modelDir: config.modelDir, tasks: tasks.settings, settings },

@@ -22,7 +22,7 @@ function stub(settings: Record<string, unknown>, answer: string | undefined) {
   installVscodeStub();
   const shown: { kind: string; text: string; detail?: string }[] = [];
   const s = vscodeStub as Record<string, unknown>;
-  (s.workspace as Record<string, unknown>).getConfiguration = () => ({ get: (k: string) => settings[k] });
+  (s.workspace as Record<string, unknown>).getConfiguration = () => ({ get: (k: string) => settings[k], inspect: (k: string) => ({ key: k, globalValue: settings[k] }) });
   s.window = {
     ...(s.window as object),
     showWarningMessage: async (text: string, o: { detail?: string }) => (shown.push({ kind: 'ask', text, detail: o.detail }), answer),

@@ -160,7 +160,7 @@ function countEncodes(): { calls: number } {
 async function optimizeSetUp(prefix: string) {
   setUp();
   const stub = vscodeStub as Record<string, unknown>;
-  stub.workspace = { ...(stub.workspace as object), getConfiguration: () => ({ get: () => undefined }), getWorkspaceFolder: () => undefined, workspaceFolders: undefined };
+  stub.workspace = { ...(stub.workspace as object), getConfiguration: () => ({ get: () => undefined, inspect: (k: string) => ({ key: k }) }), getWorkspaceFolder: () => undefined, workspaceFolders: undefined };
   const jobs = await jobManager();
   const counted: string[] = [];
   jobs.onEvent((e) => e.type === 'job/done' && counted.push(`${e.job} ${e.outcome}`));
@@ -233,7 +233,7 @@ test('probescale.taskColumns reaches the job and its command line: a task kept u
   }
   const stub = vscodeStub as Record<string, unknown>;
   const values: Record<string, unknown> = { taskColumns: { reviews: 'text=body,label=stars' } };
-  stub.workspace = { ...(stub.workspace as object), getConfiguration: () => ({ get: (k: string) => values[k] }) };
+  stub.workspace = { ...(stub.workspace as object), getConfiguration: () => ({ get: (k: string) => values[k], inspect: (k: string) => ({ key: k, globalValue: values[k] }) }) };
   const { runOptimize } = await import('../../../src/extension/commands/optimize');
   try {
     const run = await runOptimize(s, { modelDir, tasks: [{ name: 'reviews', path: data, weight: 1 }], budget: '0.8', candidates: 2, vocabTrim: true, settings, overwrite: true });

@@ -15,7 +15,7 @@ import { repoRoot } from '../../helpers';
 /** Makes `values` the user's settings. */
 function setSettings(values: Record<string, unknown>): void {
   installVscodeStub();
-  (vscodeStub.workspace as Record<string, unknown>).getConfiguration = () => ({ get: (k: string) => values[k] });
+  (vscodeStub.workspace as Record<string, unknown>).getConfiguration = () => ({ get: (k: string) => values[k], inspect: (k: string) => ({ key: k, globalValue: values[k] }) });
 }
 
 /** readOptimizeSettings with `values` as the user's settings. */
@@ -184,4 +184,19 @@ test('probescale.taskColumns: each task read from the columns named for it, as -
     assert.deepEqual([read.settings.map((t) => t.testSplit), read.unreadable.map((u) => u.key)], [[undefined, undefined, undefined], ['taskTestSplits']], JSON.stringify(bad));
   }
   assert.deepEqual([props['probescale.taskTestSplits'].type, props['probescale.taskTestSplits'].default], ['object', {}]);
+});
+
+test('probescale.pooling left unset follows a sentence-transformers model’s own Pooling; set anywhere, or given by the run, it is the user’s', async () => {
+  const { readProbeSettings, withOverrides } = await import('../../../src/extension/settingKeys');
+  setSettings({});
+  const unset = readProbeSettings(undefined, null).settings;
+  assert.deepEqual([unset.pooling, unset.followModelPooling], ['mean', true]);
+  for (const pooling of ['mean', 'first']) {
+    setSettings({ pooling });
+    const set = readProbeSettings(undefined, null).settings;
+    assert.deepEqual([set.pooling, set.followModelPooling], [pooling, undefined], pooling);
+  }
+  const run = withOverrides(unset, { pooling: 'first' });
+  assert.deepEqual([run.pooling, run.followModelPooling], ['first', undefined]);
+  assert.equal(withOverrides(unset, { maxLength: 64 }).followModelPooling, true);
 });

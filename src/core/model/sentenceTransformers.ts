@@ -1,0 +1,141 @@
+/**
+ * Sentence-transformers folders (`modules.json` at the model's root, as all-MiniLM-L6-v2, bge or
+ * e5 ship): the modules SentenceTransformer(path) loads beside the transformer (Pooling,
+ * Normalize, Dense …) and the pooling they embed with. A pruned folder carries them unchanged
+ * (pruning keeps the hidden width every module reads), so it loads as its source did; a probe
+ * pools as the model embeds unless the user says otherwise.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ProbeSettings } from '../settings';
+
+export const MODULES_FILE = 'modules.json';
+/** Files at the root that sentence-transformers reads besides the transformer's own. */
+const ROOT_FILES = [MODULES_FILE, 'sentence_bert_config.json', 'config_sentence_transformers.json'];
+const TRANSFORMER = 'sentence_transformers.models.Transformer';
+const POOLING = 'sentence_transformers.models.Pooling';
+/** Folders a module directory cannot be: they are the pruned folder's own. */
+const OURS = new Set(['onnx', 'classifiers']);
+
+interface ModuleEntry {
+  path: string;
+  type: string;
+}
+
+export interface SentenceTransformersFolder {
+  /** The module folders beside the transformer, relative to the model folder ('1_Pooling', '2_Normalize'). */
+  moduleDirs: string[];
+  /** Where modules.json puts the transformer ('' for the root). */
+  transformerPath: string | null;
+  /** The Pooling module's modes that are on (`cls_token`, `mean_tokens` …), and its config file. */
+  pooling: { file: string; modes: string[] } | null;
+  /** Entries or files that could not be read, in words. */
+  problems: string[];
+  /** modules.json itself cannot be read: nothing of it is carried. */
+  unreadable: boolean;
+}
+
+/** The folder's sentence-transformers layout, or null when it has no modules.json. */
+export function readSentenceTransformers(dir: string): SentenceTransformersFolder | null {
+  const file = path.join(dir, MODULES_FILE);
+  if (!fs.existsSync(file)) return null;
+  const folder: SentenceTransformersFolder = { moduleDirs: [], transformerPath: null, pooling: null, problems: [], unreadable: true };
+  let entries: unknown;
+  try {
+    entries = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    folder.problems.push(`${file} cannot be read as JSON (${(e as Error).message})`);
+    return folder;
+  }
+  if (!Array.isArray(entries)) {
+    folder.problems.push(`${file} is not a list of modules`);
+    return folder;
+  }
+  folder.unreadable = false;
+  for (const [i, e] of entries.entries()) {
+    const m = e as Partial<ModuleEntry> | null;
+    if (typeof m?.path !== 'string' || typeof m.type !== 'string') {
+      folder.problems.push(`${file}: entry ${i} has no "path" and "type" strings`);
+      continue;
+    }
+    if (m.type === TRANSFORMER) folder.transformerPath = m.path;
+    if (m.path === '') continue;
+    const rel = path.normalize(m.path);
+    if (path.isAbsolute(m.path) || rel.startsWith('..') || rel.includes(path.sep) || OURS.has(rel)) {
+      folder.problems.push(`${file}: module path ${JSON.stringify(m.path)} is not a folder beside the model's files`);
+      continue;
+    }
+    if (m.type === TRANSFORMER) continue;
+    if (fs.existsSync(path.join(dir, rel))) folder.moduleDirs.push(rel);
+    if (m.type === POOLING) folder.pooling = poolingModes(path.join(dir, rel, 'config.json'), folder.problems);
+  }
+  return folder;
+}
+
+function poolingModes(file: string, problems: string[]): { file: string; modes: string[] } | null {
+  try {
+    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    // Pooling.save writes one boolean per mode; older configs may name it in "pooling_mode".
+    const modes = Object.entries(c).flatMap(([k, v]) => (k.startsWith('pooling_mode_') && v === true ? [k.slice('pooling_mode_'.length)] : []));
+    if (!modes.length && typeof c.pooling_mode === 'string') modes.push(c.pooling_mode === 'cls' ? 'cls_token' : c.pooling_mode === 'mean' ? 'mean_tokens' : c.pooling_mode);
+    return { file, modes };
+  } catch (e) {
+    problems.push(`${file} cannot be read (${(e as Error).message})`);
+    return null;
+  }
+}
+
+/** What a probe should pool by for a model folder, and what to tell the user; null: not a sentence-transformers folder. */
+export function modelPooling(dir: string): { pooling: ProbeSettings['pooling']; level: 'info' | 'warn'; message: string } | null {
+  const st = readSentenceTransformers(dir);
+  if (!st) return null;
+  const where = st.pooling ? path.relative(dir, st.pooling.file) : MODULES_FILE;
+  if (!st.pooling) {
+    const why = st.problems.length ? st.problems.join('; ') : 'it names no Pooling module';
+    return { pooling: 'mean', level: 'warn', message: `${dir} has ${MODULES_FILE} but its pooling cannot be told (${why}); probing with mean pooling. Set {{pooling}} to choose.` };
+  }
+  const modes = st.pooling.modes;
+  if (modes.length === 1 && modes[0] === 'cls_token') {
+    return { pooling: 'first', level: 'info', message: `pooling first: the model's sentence-transformers Pooling (${where}) embeds the first token ([CLS]), so probes read it too. Set {{pooling}} to mean to probe mean-pooled states instead.` };
+  }
+  if (modes.length === 1 && modes[0] === 'mean_tokens') {
+    return { pooling: 'mean', level: 'info', message: `pooling mean, as the model's sentence-transformers Pooling (${where}) embeds.` };
+  }
+  const said = modes.length ? modes.join(' + ') : 'none';
+  return { pooling: 'mean', level: 'warn', message: `the model's sentence-transformers Pooling (${where}) is ${said}; ProbeScale probes mean or first-token pooling, so it probes mean: the accuracies describe mean-pooled states, not the embeddings the model serves. Set {{pooling}} to choose.` };
+}
+
+/**
+ * Copies the sentence-transformers files of `srcDir` (the root files and every module folder but
+ * the transformer's) into `dstDir`; returns their relative names. Links to files are followed (the
+ * Hugging Face cache keeps files as links into its blobs); a folder must lie inside `srcDir` (a
+ * module linked to `/` is not copied) and is copied once however often it is reached.
+ */
+export function copySentenceTransformerFiles(srcDir: string, dstDir: string): string[] {
+  const st = readSentenceTransformers(srcDir);
+  if (!st || st.unreadable) return [];
+  const root = fs.realpathSync(srcDir);
+  const copied: string[] = [];
+  for (const f of ROOT_FILES) {
+    if (!fs.existsSync(path.join(srcDir, f))) continue;
+    fs.copyFileSync(path.join(srcDir, f), path.join(dstDir, f));
+    copied.push(f);
+  }
+  const seen = new Set<string>();
+  const copyTree = (rel: string) => {
+    const src = path.join(srcDir, rel);
+    const real = fs.realpathSync(src);
+    if (seen.has(real)) return;
+    seen.add(real);
+    const stat = fs.statSync(src);
+    if (stat.isFile()) {
+      fs.copyFileSync(src, path.join(dstDir, rel));
+      copied.push(rel.split(path.sep).join('/'));
+    } else if (stat.isDirectory() && real.startsWith(root + path.sep)) {
+      fs.mkdirSync(path.join(dstDir, rel), { recursive: true });
+      for (const e of fs.readdirSync(src).sort()) copyTree(path.join(rel, e));
+    }
+  };
+  for (const d of st.moduleDirs) copyTree(d);
+  return copied;
+}
