@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ProbeSettings } from '../settings';
+import type { Pooling } from '../onnx/edit';
 
 export const MODULES_FILE = 'modules.json';
 /** Files at the root that sentence-transformers reads besides the transformer's own. */
@@ -86,7 +86,7 @@ function poolingModes(file: string, problems: string[]): { file: string; modes: 
 }
 
 /** What a probe should pool by for a model folder, and what to tell the user; null: not a sentence-transformers folder. */
-export function modelPooling(dir: string): { pooling: ProbeSettings['pooling']; level: 'info' | 'warn'; message: string } | null {
+export function modelPooling(dir: string): { pooling: Pooling; level: 'info' | 'warn'; message: string } | null {
   const st = readSentenceTransformers(dir);
   if (!st) return null;
   const where = st.pooling ? path.relative(dir, st.pooling.file) : MODULES_FILE;
