@@ -96,7 +96,15 @@ export async function readFolderSplits(folder: string, limits: Limits, reading: 
       await labelKinds(held);
       return readPart(held, limits, 'limitTest', reading);
     });
-  const [train, test] = await Promise.all([readPart(trainSource, limits, 'limitTrain', reading), readTest()]);
+  // Both read at once; where both fail, the training split's error is the one said, whichever came first.
+  const testOutcome = readTest().then(
+    (v) => ({ v }),
+    (e: unknown) => ({ e }),
+  );
+  const train = await readPart(trainSource, limits, 'limitTrain', reading);
+  const tested = await testOutcome;
+  if ('e' in tested) throw tested.e;
+  const test = tested.v;
   const [trainFile, testFile] = [trainSource.file, testSource.file];
   const trainLabels = new Set(train.tally.labels.keys());
   const [a, b] = [train.tally.pairing, test.tally.pairing];

@@ -263,6 +263,16 @@ test("a floating-point label column: whole numbers are classes, a score (STS-B's
   assert.deepEqual((await loadTask('t', whole)).labels, ['0', '1']);
 });
 
+test('both splits bad: the training split’s error is said, however much sooner the test split failed', async () => {
+  // Before: the split that failed first in time was said (the test above named test.parquet in one
+  // run of npm test and train.parquet in the next); here the test split fails at once, train late.
+  const dir = fresh();
+  const n = 20000;
+  write(path.join(dir, 'train.parquet'), { text: texts('a', n), label: Array.from({ length: n }, (_, i) => (i === n - 1 ? 3.8 : i % 2)) }, { rowGroupSize: 1000 });
+  write(path.join(dir, 'test.parquet'), { text: texts('b', 2), label: [3.8, 1] });
+  for (let i = 0; i < 3; i++) await rejectsWith(loadTask('t', dir), new RegExp(`train\\.parquet, row ${n}: label 3\\.8 is not a whole number`));
+});
+
 test('messages over all rows name Parquet rows as rows; a list of tokens as text is named as a list', async () => {
   const dir = fresh();
   write(path.join(dir, 'train.parquet'), { text: texts('a', 6), label: ['x', 'y', 'x', 'y', 'x', 'y'] });
