@@ -8,6 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Pooling } from '../onnx/edit';
+import { notAFile } from '../util/fileKind';
+import { readUtf8 } from '../util/textFile';
 
 export const MODULES_FILE = 'modules.json';
 /** Files at the root that sentence-transformers reads besides the transformer's own. */
@@ -40,13 +42,8 @@ export function readSentenceTransformers(dir: string): SentenceTransformersFolde
   const file = path.join(dir, MODULES_FILE);
   if (!fs.existsSync(file)) return null;
   const folder: SentenceTransformersFolder = { moduleDirs: [], transformerPath: null, pooling: null, problems: [], unreadable: true };
-  let entries: unknown;
-  try {
-    entries = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    folder.problems.push(`${file} cannot be read as JSON (${(e as Error).message})`);
-    return folder;
-  }
+  const entries = readJson(file, folder.problems);
+  if (entries === undefined) return folder;
   if (!Array.isArray(entries)) {
     folder.problems.push(`${file} is not a list of modules`);
     return folder;
@@ -72,17 +69,32 @@ export function readSentenceTransformers(dir: string): SentenceTransformersFolde
   return folder;
 }
 
-function poolingModes(file: string, problems: string[]): { file: string; modes: string[] } | null {
+/** A JSON file's value, or undefined with the reason in `problems` (a pipe or a folder is not read: it could block). */
+function readJson(file: string, problems: string[]): unknown {
+  const bad = notAFile(file);
+  if (bad) {
+    problems.push(`${file} ${bad}`);
+    return undefined;
+  }
   try {
-    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-    // Pooling.save writes one boolean per mode; older configs may name it in "pooling_mode".
-    const modes = Object.entries(c).flatMap(([k, v]) => (k.startsWith('pooling_mode_') && v === true ? [k.slice('pooling_mode_'.length)] : []));
-    if (!modes.length && typeof c.pooling_mode === 'string') modes.push(c.pooling_mode === 'cls' ? 'cls_token' : c.pooling_mode === 'mean' ? 'mean_tokens' : c.pooling_mode);
-    return { file, modes };
+    return JSON.parse(readUtf8(file));
   } catch (e) {
-    problems.push(`${file} cannot be read (${(e as Error).message})`);
+    problems.push(`${file} cannot be read as JSON (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+function poolingModes(file: string, problems: string[]): { file: string; modes: string[] } | null {
+  const c = readJson(file, problems);
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+    if (c !== undefined) problems.push(`${file} is not a JSON object of pooling modes`);
     return null;
   }
+  // Pooling.save writes one boolean per mode; older configs may name it in "pooling_mode".
+  const modes = Object.entries(c).flatMap(([k, v]) => (k.startsWith('pooling_mode_') && v === true ? [k.slice('pooling_mode_'.length)] : []));
+  const named = (c as Record<string, unknown>).pooling_mode;
+  if (!modes.length && typeof named === 'string') modes.push(named === 'cls' ? 'cls_token' : named === 'mean' ? 'mean_tokens' : named);
+  return { file, modes };
 }
 
 /** What a probe should pool by for a model folder, and what to tell the user; null: not a sentence-transformers folder. */
@@ -117,7 +129,7 @@ export function copySentenceTransformerFiles(srcDir: string, dstDir: string): st
   const root = fs.realpathSync(srcDir);
   const copied: string[] = [];
   for (const f of ROOT_FILES) {
-    if (!fs.existsSync(path.join(srcDir, f))) continue;
+    if (!fs.existsSync(path.join(srcDir, f)) || notAFile(path.join(srcDir, f))) continue;
     fs.copyFileSync(path.join(srcDir, f), path.join(dstDir, f));
     copied.push(f);
   }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { copySentenceTransformerFiles, modelPooling, readSentenceTransformers } from '../../../../src/core/model/sentenceTransformers';
@@ -106,6 +106,24 @@ test('broken and hostile modules.json: what cannot be read is said, paths outsid
   assert.match(st.problems.join('\n'), /module path "\.\.\/outside" is not a folder beside the model's files/);
   assert.match(st.problems.join('\n'), /entry 7 has no "path" and "type" strings/);
   assert.equal(modelPooling(hostile)?.pooling, 'first', 'the readable entries still count');
+});
+
+test('a modules.json saved with a byte-order mark is read; a pipe in place of a config is said, not read (it would wait for ever), and not copied', () => {
+  const dir = tempDir('ps-st-kinds-');
+  const bom = stFolder(dir, 'bom', ['cls_token']);
+  fs.writeFileSync(path.join(bom, 'modules.json'), '\uFEFF' + JSON.stringify(MODULES));
+  assert.equal(modelPooling(bom)?.pooling, 'first');
+  const piped = stFolder(dir, 'piped', ['cls_token']);
+  fs.rmSync(path.join(piped, '1_Pooling', 'config.json'));
+  execFileSync('mkfifo', [path.join(piped, '1_Pooling', 'config.json')]);
+  fs.rmSync(path.join(piped, 'sentence_bert_config.json'));
+  execFileSync('mkfifo', [path.join(piped, 'sentence_bert_config.json')]);
+  const p = modelPooling(piped)!;
+  assert.deepEqual([p.pooling, p.level], ['mean', 'warn']);
+  assert.match(p.message, /1_Pooling\/config\.json is a named pipe, not a file/);
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  assert.deepEqual(copySentenceTransformerFiles(piped, out), ['modules.json', 'config_sentence_transformers.json', '2_Dense/config.json', '2_Dense/model.safetensors']);
 });
 
 test('copying the modules: root files and module folders as the source has them, files behind links (the Hugging Face cache) copied, a module folder linked out of the model not followed', () => {
