@@ -12,7 +12,7 @@ import { describeProgress } from '../core/progress';
 import { reportFileText } from '../core/reportPaths';
 import { BadInputError, badValue, isCancelled, isUserError, messageIn, Param, wordMessage } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
-import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
+import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, ModelSetting, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseColumns } from '../core/data/columns';
@@ -169,13 +169,19 @@ function strictFrom(v: Values, provider: string): boolean {
   return v['strict-provider'] ?? false;
 }
 
+/** The settings not given on the command line, for a sentence-transformers model to decide. */
+function leftToModel(given: Record<ModelSetting, string | undefined>): Pick<ProbeSettings, 'followModel'> {
+  const left = (Object.keys(given) as ModelSetting[]).filter((k) => given[k] === undefined);
+  return left.length ? { followModel: left } : {};
+}
+
 export function settingsFrom(v: Values): ProbeSettings {
   const pooling = v.pooling ?? 'mean';
   if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${shownValue(pooling)}: use mean or first.`);
   return {
     ...DEFAULT_SETTINGS,
     pooling,
-    ...(v.pooling === undefined ? { followModelPooling: true } : {}),
+    ...leftToModel({ pooling: v.pooling, maxLength: v['max-length'] }),
     maxLength: int(v['max-length'], 'max-length', 2) ?? DEFAULT_SETTINGS.maxLength,
     limitTrain: int(v['limit-train'], 'limit-train', 1),
     limitTest: int(v['limit-test'], 'limit-test', 1),

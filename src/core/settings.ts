@@ -7,14 +7,18 @@ import type { Dtype } from './model/modelInfo';
 export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
+/** Settings a sentence-transformers model can decide (core/model/sentenceTransformers.ts). */
+export type ModelSetting = 'pooling' | 'maxLength';
+
 /** Options shared by every job that runs the encoder and trains probes (CLI probe options). */
 export interface ProbeSettings {
   pooling: 'mean' | 'first';
   /**
-   * The user chose no pooling: a sentence-transformers model's own Pooling (1_Pooling/config.json)
-   * decides it where the model has one (prepare.ts records the choice in `pooling`).
+   * Settings the user left unset: a sentence-transformers model decides them where it says
+   * (pooling: its 1_Pooling/config.json; maxLength: max_seq_length in sentence_bert_config.json).
+   * prepare.ts records the values used in `pooling` and `maxLength` and drops this.
    */
-  followModelPooling?: boolean;
+  followModel?: ModelSetting[];
   maxLength: number;
   limitTrain?: number;
   limitTest?: number;

@@ -88,10 +88,17 @@ function isSet(c: vscode.WorkspaceConfiguration, key: string): boolean {
   return [i?.globalValue, i?.workspaceValue, i?.workspaceFolderValue, i?.globalLanguageValue, i?.workspaceLanguageValue, i?.workspaceFolderLanguageValue].some((v) => v !== undefined);
 }
 
-/** The settings read, with a run's own overrides: a pooling given by the run is the user's choice. */
+function leftToModel(c: vscode.WorkspaceConfiguration): Pick<ProbeSettings, 'followModel'> {
+  const left = (['pooling', 'maxLength'] as const).filter((k) => !isSet(c, SettingKeys[k]));
+  return left.length ? { followModel: [...left] } : {};
+}
+
+/** The settings read, with a run's own overrides: a value the run gives is the user's choice, not the model's. */
 export function withOverrides(read: ProbeSettings, overrides: Partial<ProbeSettings> | undefined): ProbeSettings {
   const s = { ...read, ...overrides };
-  if (overrides?.pooling) delete s.followModelPooling;
+  const left = read.followModel?.filter((k) => overrides?.[k] === undefined);
+  if (left?.length) s.followModel = left;
+  else delete s.followModel;
   return s;
 }
 
@@ -117,8 +124,8 @@ export function readProbeSettings(scope: vscode.Uri | undefined, storage: string
     ...d,
     provider: read(SettingKeys.provider, oneOf(PROVIDERS), d.provider, words(PROVIDERS), d.provider),
     pooling: read(SettingKeys.pooling, oneOf(POOLINGS), d.pooling, words(POOLINGS), d.pooling),
-    // Left at its default, the pooling follows a sentence-transformers model's own (core/model/sentenceTransformers.ts).
-    ...(isSet(c, SettingKeys.pooling) ? {} : { followModelPooling: true }),
+    // Left at their defaults, these follow a sentence-transformers model's own (core/model/sentenceTransformers.ts).
+    ...leftToModel(c),
     maxLength: read(SettingKeys.maxLength, intIn(SETTING_RANGES.maxLength), d.maxLength, intWords(SETTING_RANGES.maxLength), String(d.maxLength)),
     batchSize: read(SettingKeys.batchSize, intIn(SETTING_RANGES.batchSize), d.batchSize, intWords(SETTING_RANGES.batchSize), String(d.batchSize)),
     limitTrain: read(SettingKeys.limitTrain, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),

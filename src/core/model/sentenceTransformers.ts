@@ -12,8 +12,9 @@ import { notAFile } from '../util/fileKind';
 import { readUtf8 } from '../util/textFile';
 
 export const MODULES_FILE = 'modules.json';
+export const CONFIG_FILE = 'sentence_bert_config.json';
 /** Files at the root that sentence-transformers reads besides the transformer's own. */
-const ROOT_FILES = [MODULES_FILE, 'sentence_bert_config.json', 'config_sentence_transformers.json'];
+const ROOT_FILES = [MODULES_FILE, CONFIG_FILE, 'config_sentence_transformers.json'];
 const TRANSFORMER = 'sentence_transformers.models.Transformer';
 const POOLING = 'sentence_transformers.models.Pooling';
 /** Folders a module directory cannot be: they are the pruned folder's own. */
@@ -115,6 +116,24 @@ export function modelPooling(dir: string): { pooling: Pooling; level: 'info' | '
   }
   const said = modes.length ? modes.join(' + ') : 'none';
   return { pooling: 'mean', level: 'warn', message: `the model's sentence-transformers Pooling (${where}) is ${said}; ProbeScale probes mean or first-token pooling, so it probes mean: the accuracies describe mean-pooled states, not the embeddings the model serves. Set {{pooling}} to choose.` };
+}
+
+/**
+ * The length a sentence-transformers model cuts its inputs at (max_seq_length in
+ * sentence_bert_config.json), for probes to cut where it does; null: not such a folder, or the
+ * config sets no length. `fallback` is the length used when the value cannot be read.
+ */
+export function modelMaxLength(dir: string, fallback: number): { maxLength: number; level: 'info' | 'warn'; message: string } | null {
+  if (!readSentenceTransformers(dir) || !fs.existsSync(path.join(dir, CONFIG_FILE))) return null;
+  const problems: string[] = [];
+  const c = readJson(path.join(dir, CONFIG_FILE), problems);
+  const v = typeof c === 'object' && c !== null ? (c as Record<string, unknown>).max_seq_length : undefined;
+  if (problems.length || (v !== undefined && v !== null && !(Number.isInteger(v) && (v as number) >= 2))) {
+    const why = problems.length ? problems.join('; ') : `its max_seq_length is ${JSON.stringify(v)}, not a whole number ≥ 2`;
+    return { maxLength: fallback, level: 'warn', message: `${dir}: ${why}; inputs are cut at ${fallback} tokens. Set {{maxLength}} to choose.` };
+  }
+  if (typeof v !== 'number') return null;
+  return { maxLength: v, level: 'info', message: `{{maxLength}} ${v}: the model's sentence-transformers config (${CONFIG_FILE}) cuts its inputs there, so probes do too. Set {{maxLength}} to cut shorter (faster on long texts).` };
 }
 
 /**

@@ -32,8 +32,8 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
     ctx.log?.('info', `the committed classifiers pool ${used.pooling} and cut inputs at ${used.maxLength} tokens (config.json); the {{pooling}} ${job.settings.pooling} and {{maxLength}} ${job.settings.maxLength} given do not apply to them.`);
   }
   const settings = { ...job.settings, ...used };
-  // The committed pooling is the one used; a model's own Pooling has no say here.
-  delete settings.followModelPooling;
+  // The committed pooling and length are the ones used; a model's own settings have no say here.
+  delete settings.followModel;
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from, log: ctx.log });
   info.model.close();
   // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).

@@ -8,7 +8,7 @@ import { checkProbeCost } from '../probe/cost';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
 import { graphVocabRows, ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
-import { modelPooling } from '../model/sentenceTransformers';
+import { modelMaxLength, modelPooling } from '../model/sentenceTransformers';
 import { ModelSummary } from '../report';
 import { ProbeSettings } from '../settings';
 
@@ -22,7 +22,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
   stage(ctx, 'load', `loading model ${modelDir}`);
   const info = openModel(modelDir, { ...openOptionsOf(settings), log: ctx.log });
   try {
-    followModelPooling(info.dir, settings, ctx);
+    followModel(info.dir, settings, ctx);
     const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength, embeddingRows: graphVocabRows(info.model) });
     if (tokenizer.maxLength < settings.maxLength) {
       // The tokenizer cuts at the model's positions; the settings (and so every report) say what was used.
@@ -45,14 +45,20 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
   }
 }
 
-/** Where the user chose no pooling, a sentence-transformers model's Pooling chooses it: recorded in `settings`, said in the log. */
-function followModelPooling(dir: string, settings: ProbeSettings, ctx: JobContext): void {
-  if (!settings.followModelPooling) return;
-  delete settings.followModelPooling;
-  const p = modelPooling(dir);
-  if (!p) return;
-  settings.pooling = p.pooling;
-  ctx.log?.(p.level, p.message);
+/** What the user left unset, a sentence-transformers model decides: recorded in `settings`, said in the log. */
+function followModel(dir: string, settings: ProbeSettings, ctx: JobContext): void {
+  const left = settings.followModel ?? [];
+  delete settings.followModel;
+  const p = left.includes('pooling') ? modelPooling(dir) : null;
+  if (p) {
+    settings.pooling = p.pooling;
+    ctx.log?.(p.level, p.message);
+  }
+  const m = left.includes('maxLength') ? modelMaxLength(dir, settings.maxLength) : null;
+  if (m) {
+    settings.maxLength = m.maxLength;
+    ctx.log?.(m.level, m.message);
+  }
 }
 
 /** How every job reads a task's rows: from the settings, and the task's columns. */

@@ -186,17 +186,19 @@ test('probescale.taskColumns: each task read from the columns named for it, as -
   assert.deepEqual([props['probescale.taskTestSplits'].type, props['probescale.taskTestSplits'].default], ['object', {}]);
 });
 
-test('probescale.pooling left unset follows a sentence-transformers model’s own Pooling; set anywhere, or given by the run, it is the user’s', async () => {
+test('probescale.pooling and probescale.maxLength left unset follow a sentence-transformers model; set anywhere, or given by the run, they are the user’s', async () => {
   const { readProbeSettings, withOverrides } = await import('../../../src/extension/settingKeys');
   setSettings({});
   const unset = readProbeSettings(undefined, null).settings;
-  assert.deepEqual([unset.pooling, unset.followModelPooling], ['mean', true]);
+  assert.deepEqual([unset.pooling, unset.maxLength, unset.followModel], ['mean', 128, ['pooling', 'maxLength']]);
   for (const pooling of ['mean', 'first']) {
     setSettings({ pooling });
     const set = readProbeSettings(undefined, null).settings;
-    assert.deepEqual([set.pooling, set.followModelPooling], [pooling, undefined], pooling);
+    assert.deepEqual([set.pooling, set.followModel], [pooling, ['maxLength']], pooling);
   }
-  const run = withOverrides(unset, { pooling: 'first' });
-  assert.deepEqual([run.pooling, run.followModelPooling], ['first', undefined]);
-  assert.equal(withOverrides(unset, { maxLength: 64 }).followModelPooling, true);
+  setSettings({ pooling: 'mean', maxLength: 128 });
+  assert.equal(readProbeSettings(undefined, null).settings.followModel, undefined, 'both set, even to the defaults');
+  assert.deepEqual(withOverrides(unset, { pooling: 'first' }).followModel, ['maxLength']);
+  assert.equal(withOverrides(unset, { pooling: 'first', maxLength: 64 }).followModel, undefined);
+  assert.deepEqual(withOverrides(unset, { batchSize: 8 }).followModel, ['pooling', 'maxLength']);
 });

@@ -161,12 +161,12 @@ test('probe of a sentence-transformers folder with CLS pooling: without --poolin
   const followed = probe(folder, path.join(dir, 'followed.json'));
   assert.equal(followed.pooling, 'first');
   assert.equal(followed.settings.pooling, 'first');
-  assert.equal(followed.settings.followModelPooling, undefined, 'the report records the choice, not the flag');
+  assert.equal(followed.settings.followModel, undefined, 'the report records the choice, not the flag');
   assert.match(followed.stderr, /pooling first: the model's sentence-transformers Pooling \(1_Pooling\/config\.json\) embeds the first token \(\[CLS\]\), so probes read it too\. Set --pooling to mean/);
   assert.deepEqual(followed.layers, probe(fixture('tiny-bert'), path.join(dir, 'first.json'), '--pooling', 'first').layers, 'the same as --pooling first on the plain folder');
   const told = probe(folder, path.join(dir, 'told.json'), '--pooling', 'mean');
   assert.equal(told.pooling, 'mean');
-  assert.doesNotMatch(told.stderr, /sentence-transformers/);
+  assert.doesNotMatch(told.stderr, /sentence-transformers Pooling/);
   assert.deepEqual(told.layers, probe(fixture('tiny-bert'), path.join(dir, 'mean.json')).layers);
 });
 
@@ -221,6 +221,30 @@ test('the model card of a sentence-transformers folder says how to load it, with
   assert.match(modelCard(r, files(...st, 'model.safetensors')), /`modules\.json` and its modules \(`1_Pooling\/`, `2_Normalize\/`\) are the source's, unchanged \(pruning keeps the hidden width they read\), so `SentenceTransformer\('<this folder>'\)` embeds with the pruned encoder and the source's pooling \(`backend='onnx'` reads `onnx\/model\.onnx`\)\./);
   assert.match(modelCard(r, files(...st)), /so `SentenceTransformer\('<this folder>', backend='onnx'\)` embeds with the pruned encoder and the source's pooling; the folder has no PyTorch weights, so the ONNX backend is the one that loads it\./);
   assert.doesNotMatch(modelCard(r, files('config.json', 'onnx/model.onnx')), /sentence-transformers/);
+});
+
+test('max_seq_length in sentence_bert_config.json: probes cut there unless --max-length is given; a value that is not a length is said and the default used', () => {
+  const dir = tempDir('ps-st-len-');
+  const folder = stFolder(dir, 'len', ['mean_tokens']);
+  fs.writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 12, do_lower_case: false }));
+  const followed = probe(folder, path.join(dir, 'followed.json'));
+  assert.equal(followed.settings.maxLength, 12);
+  assert.match(followed.stderr, /--max-length 12: the model's sentence-transformers config \(sentence_bert_config\.json\) cuts its inputs there, so probes do too\. Set --max-length to cut shorter/);
+  assert.deepEqual(followed.layers, probe(fixture('tiny-bert'), path.join(dir, 'plain12.json'), '--max-length', '12').layers, 'the same as --max-length 12 on the plain folder');
+  assert.notDeepEqual(followed.layers, probe(fixture('tiny-bert'), path.join(dir, 'plain.json')).layers, 'sentence lengths are cut: the length matters on this task');
+  const told = probe(folder, path.join(dir, 'told.json'), '--max-length', '64');
+  assert.equal(told.settings.maxLength, 64);
+  assert.doesNotMatch(told.stderr, /max_seq_length|sentence_bert_config/);
+  for (const [bad, said] of [[0, /its max_seq_length is 0, not a whole number ≥ 2; inputs are cut at 128 tokens\. Set --max-length to choose\./], ['long', /its max_seq_length is "long"/]] as const) {
+    fs.writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: bad }));
+    const r = probe(folder, path.join(dir, `bad-${bad}.json`));
+    assert.equal(r.settings.maxLength, 128);
+    assert.match(r.stderr, said);
+  }
+  fs.writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ do_lower_case: true }));
+  const none = probe(folder, path.join(dir, 'none.json'));
+  assert.equal(none.settings.maxLength, 128);
+  assert.doesNotMatch(none.stderr, /sentence_bert_config/);
 });
 
 test('a sentence-transformers folder whose transformer is in 0_Transformer: refused naming that folder', () => {
