@@ -171,8 +171,8 @@ function strictFrom(v: Values, provider: string): boolean {
 
 /** The settings not given on the command line, for a sentence-transformers model to decide. */
 function leftToModel(given: Record<ModelSetting, string | undefined>): Pick<ProbeSettings, 'followModel'> {
-  const left = (Object.keys(given) as ModelSetting[]).filter((k) => given[k] === undefined);
-  return left.length ? { followModel: left } : {};
+  // Always a list, empty when everything was given: the command line then knows what was given.
+  return { followModel: (Object.keys(given) as ModelSetting[]).filter((k) => given[k] === undefined) };
 }
 
 export function settingsFrom(v: Values): ProbeSettings {

@@ -3,7 +3,7 @@
  * model card by the CLI and the extension alike.
  */
 import { OptimizeJob } from './jobs';
-import { DEFAULT_SETTINGS } from './settings';
+import { DEFAULT_SETTINGS, ModelSetting } from './settings';
 import { DEFAULT_UNIT_SCORE } from './compensate/scores';
 import { formatEmbeddingRank } from './compensate/embeddingRank';
 import { formatColumns } from './data/columns';
@@ -36,8 +36,10 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (s.limitTrain) args.push('--limit-train', String(s.limitTrain));
   if (s.limitTest) args.push('--limit-test', String(s.limitTest));
   if (s.c !== undefined) args.push('--c', String(s.c));
-  if (s.pooling !== DEFAULT_SETTINGS.pooling) args.push('--pooling', s.pooling);
-  if (s.maxLength !== DEFAULT_SETTINGS.maxLength) args.push('--max-length', String(s.maxLength));
+  // A value the user gave is written even at its default: left out, a sentence-transformers model would decide it.
+  const given = (k: ModelSetting) => s.followModel !== undefined && !s.followModel.includes(k);
+  if (s.pooling !== DEFAULT_SETTINGS.pooling || given('pooling')) args.push('--pooling', s.pooling);
+  if (s.maxLength !== DEFAULT_SETTINGS.maxLength || given('maxLength')) args.push('--max-length', String(s.maxLength));
   if (s.seed !== DEFAULT_SETTINGS.seed) args.push('--seed', String(s.seed));
   if (s.onnx) args.push('--onnx', s.onnx); // relative to the model folder, as given
   if (s.quantized) args.push('--quantized');

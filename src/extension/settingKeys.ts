@@ -89,16 +89,14 @@ function isSet(c: vscode.WorkspaceConfiguration, key: string): boolean {
 }
 
 function leftToModel(c: vscode.WorkspaceConfiguration): Pick<ProbeSettings, 'followModel'> {
-  const left = (['pooling', 'maxLength'] as const).filter((k) => !isSet(c, SettingKeys[k]));
-  return left.length ? { followModel: [...left] } : {};
+  // Always a list, empty when the user set both: the command line then knows what was set.
+  return { followModel: (['pooling', 'maxLength'] as const).filter((k) => !isSet(c, SettingKeys[k])) };
 }
 
 /** The settings read, with a run's own overrides: a value the run gives is the user's choice, not the model's. */
 export function withOverrides(read: ProbeSettings, overrides: Partial<ProbeSettings> | undefined): ProbeSettings {
   const s = { ...read, ...overrides };
-  const left = read.followModel?.filter((k) => overrides?.[k] === undefined);
-  if (left?.length) s.followModel = left;
-  else delete s.followModel;
+  if (read.followModel) s.followModel = read.followModel.filter((k) => overrides?.[k] === undefined);
   return s;
 }
 

@@ -47,6 +47,16 @@ test('the optimize command line names every option that changes the result, and 
   }
 });
 
+test('pooling and length the user gave are written even at their defaults (left out, a sentence-transformers model would decide them); those left to the model are not', () => {
+  const job = { modelDir: 'st', tasks: [{ name: 's', path: 'd', weight: 1 }], budget: '0.5', out: 'o', targetRetention: 0.95, candidates: 8 };
+  const line = (followModel: ('pooling' | 'maxLength')[] | undefined) => optimizeCommandLine({ ...job, settings: { ...DEFAULT_SETTINGS, followModel } });
+  assert.match(line([]), /--pooling mean --max-length 128$/);
+  assert.match(line(['maxLength']), /--candidates 8 --pooling mean$/);
+  assert.match(line(['pooling', 'maxLength']), /--candidates 8$/);
+  assert.match(line(undefined), /--candidates 8$/, 'a host that says nothing: only changed values, as before');
+  assert.match(optimizeCommandLine({ ...job, settings: { ...DEFAULT_SETTINGS, pooling: 'first', maxLength: 64, followModel: ['pooling', 'maxLength'] } }), /--pooling first --max-length 64$/);
+});
+
 test('the command line names the columns a task was given, so that it reads the same rows', () => {
   const job = {
     modelDir: 'm',

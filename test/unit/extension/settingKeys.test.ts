@@ -197,8 +197,8 @@ test('probescale.pooling and probescale.maxLength left unset follow a sentence-t
     assert.deepEqual([set.pooling, set.followModel], [pooling, ['maxLength']], pooling);
   }
   setSettings({ pooling: 'mean', maxLength: 128 });
-  assert.equal(readProbeSettings(undefined, null).settings.followModel, undefined, 'both set, even to the defaults');
+  assert.deepEqual(readProbeSettings(undefined, null).settings.followModel, [], 'both set, even to the defaults');
   assert.deepEqual(withOverrides(unset, { pooling: 'first' }).followModel, ['maxLength']);
-  assert.equal(withOverrides(unset, { pooling: 'first', maxLength: 64 }).followModel, undefined);
+  assert.deepEqual(withOverrides(unset, { pooling: 'first', maxLength: 64 }).followModel, []);
   assert.deepEqual(withOverrides(unset, { batchSize: 8 }).followModel, ['pooling', 'maxLength']);
 });
