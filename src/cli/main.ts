@@ -13,6 +13,7 @@ import { reportFileText } from '../core/reportPaths';
 import { BadInputError, badValue, isCancelled, isUserError, messageIn, Param, wordMessage } from '../core/errors';
 import { Job, JobContext, ProgressEvent, TaskSpec } from '../core/jobs';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, ModelSetting, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
+import { POOLINGS, type Pooling } from '../core/onnx/edit';
 import { cleanStaleTemporaries, preflightOutput } from '../core/commit/atomicDir';
 import { parseTaskSpec } from '../core/data/dataset';
 import { parseColumns } from '../core/data/columns';
@@ -37,7 +38,7 @@ import { defaultGraphCacheDir } from '../core/model/graphSource';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
-                      [--pooling mean|first] [--max-length ${DEFAULT_SETTINGS.maxLength}] [--limit-train N] [--limit-test N]
+                      [--pooling ${POOLINGS.join('|')}] [--max-length ${DEFAULT_SETTINGS.maxLength}] [--limit-train N] [--limit-test N]
                       [--c C] [--provider ${PROVIDERS.join('|')}] [--strict-provider] [--onnx FILE]
                       [--dtype fp32|q8|int8|uint8] [--quantized] [--from onnx|safetensors] [--batch-size ${DEFAULT_SETTINGS.batchSize}] [--seed ${DEFAULT_SETTINGS.seed}] [--cache-dir DIR | --no-cache]
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force] [--from onnx|safetensors] [--onnx FILE] [--dtype fp32|q8|int8|uint8] [--quantized]
@@ -176,8 +177,8 @@ function leftToModel(given: Record<ModelSetting, string | undefined>): Pick<Prob
 }
 
 export function settingsFrom(v: Values): ProbeSettings {
-  const pooling = v.pooling ?? 'mean';
-  if (pooling !== 'mean' && pooling !== 'first') throw new BadInputError(`--pooling ${shownValue(pooling)}: use mean or first.`);
+  const pooling = (v.pooling ?? DEFAULT_SETTINGS.pooling) as Pooling;
+  if (!POOLINGS.includes(pooling)) throw new BadInputError(`--pooling ${shownValue(pooling)}: use ${POOLINGS.join(', ')}.`);
   return {
     ...DEFAULT_SETTINGS,
     pooling,

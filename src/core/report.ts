@@ -7,6 +7,7 @@
 import type { ModelInfo } from './model/modelInfo';
 import type { SelectionRule, SimulationResult } from './optimize/select';
 import type { ProbeSettings } from './settings';
+import type { Pooling } from './onnx/edit';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -33,7 +34,7 @@ export interface LayerScore {
 export interface TaskReport {
   labels: string[];
   majority: number;
-  pooling: 'mean' | 'first';
+  pooling: Pooling;
   weight: number;
   source: string;
   nTrain: number;

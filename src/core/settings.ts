@@ -3,6 +3,7 @@
  * once: the CLI, the extension's settings reader and package.json's defaults all read these.
  */
 import type { Dtype } from './model/modelInfo';
+import type { Pooling } from './onnx/edit';
 
 export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -12,7 +13,7 @@ export type ModelSetting = 'pooling' | 'maxLength';
 
 /** Options shared by every job that runs the encoder and trains probes (CLI probe options). */
 export interface ProbeSettings {
-  pooling: 'mean' | 'first';
+  pooling: Pooling;
   /**
    * Settings the user left unset: a sentence-transformers model decides them where it says
    * (pooling: its 1_Pooling/config.json; maxLength: max_seq_length in sentence_bert_config.json).

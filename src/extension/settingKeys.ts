@@ -5,6 +5,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { expandHome } from '../core/util/homePath';
+import { POOLINGS } from '../core/onnx/edit';
 import { DEFAULT_CANDIDATES, DEFAULT_SETTINGS, DEFAULT_TARGET_RETENTION, PROVIDERS, ProbeSettings, SETTING_RANGES } from '../core/settings';
 import { SELECTION_RULES, SelectionRule } from '../core/optimize/select';
 import { BaselineChoice, parseBaselines } from '../core/optimize/baselineNames';
@@ -39,7 +40,6 @@ export const SettingKeys = {
   taskTestSplits: 'taskTestSplits',
 } as const;
 
-const POOLINGS: readonly ProbeSettings['pooling'][] = ['mean', 'first'];
 
 /** A setting whose value the core cannot read: the run used `used` instead (shown once per run, see settingNotices.ts). */
 export interface UnreadableSetting {

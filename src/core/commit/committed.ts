@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { IntegrityReport, ProbeReport } from '../report';
+import { POOLINGS, type Pooling } from '../onnx/edit';
 
 /** A task classifier a committed folder ships. */
 export interface CommittedTask {
@@ -33,9 +34,9 @@ export function committedTasksOf(config: Record<string, unknown>): CommittedTask
  * `probescale.maxLength` of its config.json, baked into their graphs and read by verify's
  * classify), falling back to `given` for a field the config lacks.
  */
-export function committedPreprocessing(config: Record<string, unknown>, given: { pooling: 'mean' | 'first'; maxLength: number }): { pooling: 'mean' | 'first'; maxLength: number } {
+export function committedPreprocessing(config: Record<string, unknown>, given: { pooling: Pooling; maxLength: number }): { pooling: Pooling; maxLength: number } {
   const section = (typeof config.probescale === 'object' && config.probescale !== null ? config.probescale : {}) as { pooling?: unknown; maxLength?: unknown };
-  const pooling = section.pooling === 'mean' || section.pooling === 'first' ? section.pooling : given.pooling;
+  const pooling = (POOLINGS as readonly unknown[]).includes(section.pooling) ? (section.pooling as Pooling) : given.pooling;
   const maxLength = Number.isInteger(section.maxLength) ? (section.maxLength as number) : given.maxLength;
   return { pooling, maxLength };
 }

@@ -9,7 +9,7 @@
  */
 import * as crypto from 'node:crypto';
 import { ProbeScaleError } from '../errors';
-import type { Pooling } from '../onnx/edit';
+import { POOLINGS, type Pooling } from '../onnx/edit';
 
 /** Pooled features of n examples at each hidden state (what the extractor computes and the cache stores). */
 export interface LayerFeatures {
@@ -25,7 +25,6 @@ export interface LayerFeatures {
 
 const MAGIC = Buffer.from('PSFC0002', 'latin1');
 const MAX_HEADER = 1 << 20;
-const POOLINGS: readonly Pooling[] = ['mean', 'first'];
 
 /** A cache entry that cannot be trusted; the caller re-extracts. */
 export class CacheEntryError extends ProbeScaleError {

@@ -114,8 +114,11 @@ export function modelPooling(dir: string): { pooling: Pooling; level: 'info' | '
   if (modes.length === 1 && modes[0] === 'mean_tokens') {
     return { pooling: 'mean', level: 'info', message: `pooling mean, as the model's sentence-transformers Pooling (${where}) embeds.` };
   }
+  if (modes.length === 1 && modes[0] === 'max_tokens') {
+    return { pooling: 'max', level: 'info', message: `pooling max: the model's sentence-transformers Pooling (${where}) embeds each dimension's maximum over the tokens, so probes read it too. Set {{pooling}} to choose another.` };
+  }
   const said = modes.length ? modes.join(' + ') : 'none';
-  return { pooling: 'mean', level: 'warn', message: `the model's sentence-transformers Pooling (${where}) is ${said}; ProbeScale probes mean or first-token pooling, so it probes mean: the accuracies describe mean-pooled states, not the embeddings the model serves. Set {{pooling}} to choose.` };
+  return { pooling: 'mean', level: 'warn', message: `the model's sentence-transformers Pooling (${where}) is ${said}; ProbeScale probes mean, first-token or max pooling, so it probes mean: the accuracies describe mean-pooled states, not the embeddings the model serves. Set {{pooling}} to choose.` };
 }
 
 /**

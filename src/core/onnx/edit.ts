@@ -122,7 +122,9 @@ export function pruneEdit(model: OnnxModel, blocks: BlockStructure, kept: number
   return { ...finishEdit(model, rewire(model, blocks, k), [], model.outputs), metadata: recordBlocks(blocks, k) };
 }
 
-export type Pooling = 'mean' | 'first';
+/** How one vector per example is taken from a layer's token states: masked mean, the first token, masked maximum per dimension. */
+export const POOLINGS = ['mean', 'first', 'max'] as const;
+export type Pooling = (typeof POOLINGS)[number];
 
 export interface ProbeOutputs {
   /** Output name per hidden state l = 0..L (or only the final one for a pruned graph), per pooling. */
@@ -154,13 +156,15 @@ export class PoolingNodes {
   readonly inits: NewInitializer[];
   readonly vi: NewValueInfo[] = [];
   private readonly axesAsInput: boolean;
+  private readonly maxAxesAsInput: boolean;
 
   constructor(model: OnnxModel) {
     const mask = model.runtimeInputs.find((i) => i.name === 'attention_mask');
     if (!mask) throw new UnsupportedModelError(`the graph has no attention_mask input (inputs: ${model.runtimeInputs.map((i) => i.name).join(', ')}); masked pooling needs one.`);
     const P = POOL_PREFIX;
     this.axesAsInput = model.opsetVersion('') >= 13;
-    this.inits = [int64Initializer(`${P}axis1`, [1]), int64Initializer(`${P}axis2`, [2]), int64Initializer(`${P}zero`, [0], []), floatInitializer(`${P}eps`, [1e-9], [])];
+    this.maxAxesAsInput = model.opsetVersion('') >= 18;
+    this.inits = [int64Initializer(`${P}axis1`, [1]), int64Initializer(`${P}axis2`, [2]), int64Initializer(`${P}zero`, [0], []), floatInitializer(`${P}eps`, [1e-9], []), floatInitializer(`${P}one`, [1], []), floatInitializer(`${P}far`, [1e9], [])];
     this.nodes.push({ name: `${P}mask_f`, opType: 'Cast', inputs: [mask.name], outputs: [`${P}mask_f`], attributes: { to: DataType.FLOAT } });
     this.nodes.push(this.axesAsInput ? { name: `${P}mask_u`, opType: 'Unsqueeze', inputs: [`${P}mask_f`, `${P}axis2`], outputs: [`${P}mask_u`] } : { name: `${P}mask_u`, opType: 'Unsqueeze', inputs: [`${P}mask_f`], outputs: [`${P}mask_u`], attributes: { axes: [2] } });
     this.reduce(`${P}mask_n`, 'ReduceSum', `${P}mask_f`, 1, 1, `${P}mask_n0`);
@@ -191,6 +195,19 @@ export class PoolingNodes {
       outputs.pooled.first.push(o);
       this.vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
     }
+    if (poolings.includes('max')) {
+      // As sentence-transformers' max pooling: padded tokens pushed 1e9 below, then the maximum over tokens.
+      const o = `${P}max_${l}`;
+      if (!this.nodes.some((n) => n.name === `${P}mask_low`)) {
+        this.nodes.push({ name: `${P}mask_off`, opType: 'Sub', inputs: [`${P}mask_u`, `${P}one`], outputs: [`${P}mask_off`] });
+        this.nodes.push({ name: `${P}mask_low`, opType: 'Mul', inputs: [`${P}mask_off`, `${P}far`], outputs: [`${P}mask_low`] });
+      }
+      this.nodes.push({ name: `${P}max_add_${l}`, opType: 'Add', inputs: [h, `${P}mask_low`], outputs: [`${P}max_add_${l}`] });
+      // ReduceMax reads its axes as an input only from opset 18 (ReduceSum from 13).
+      this.nodes.push(this.maxAxesAsInput ? { name: o, opType: 'ReduceMax', inputs: [`${P}max_add_${l}`, `${P}axis1`], outputs: [o], attributes: { keepdims: 0 } } : { name: o, opType: 'ReduceMax', inputs: [`${P}max_add_${l}`], outputs: [o], attributes: { axes: [1], keepdims: 0 } });
+      outputs.pooled.max.push(o);
+      this.vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
+    }
   }
 }
 
@@ -201,7 +218,7 @@ export class PoolingNodes {
 export function probeEdit(model: OnnxModel, blocks: BlockStructure, opts: ProbeGraphOptions): { edit: GraphEdit; outputs: ProbeOutputs } {
   const pool = new PoolingNodes(model);
   const { rw, hidden, layers } = probedStates(model, blocks, opts.kept);
-  const outputs: ProbeOutputs = { pooled: { mean: [], first: [] }, cosine: [], layers };
+  const outputs: ProbeOutputs = { pooled: { mean: [], first: [], max: [] }, cosine: [], layers };
   hidden.forEach((h, j) => pool.pool(h, layers[j], opts.poolings, outputs));
   if (opts.cosine && !opts.kept) addCosines(pool, hidden, outputs);
   const { nodes, inits, vi } = pool;

@@ -59,7 +59,7 @@ export function subsetsProbeEdit(model: OnnxModel, blocks: BlockStructure, subse
   const lastOut = blocks.numBlocks ? blocks.hiddenOut[blocks.numBlocks - 1] : blocks.hiddenIn[0];
   const tail = lastOut === blocks.finalOutput ? [] : nodesBetween(model, lastOut, blocks.finalOutput);
   const trie = new Map<string, string>();
-  const outputs: ProbeOutputs = { pooled: { mean: [], first: [] }, cosine: [], layers: subsets.map((_, j) => j) };
+  const outputs: ProbeOutputs = { pooled: { mean: [], first: [], max: [] }, cosine: [], layers: subsets.map((_, j) => j) };
   subsets.forEach((s, j) => {
     let prev = blocks.hiddenIn[0];
     let key = '';

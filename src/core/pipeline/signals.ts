@@ -6,6 +6,7 @@ import { LayerFeatures } from '../extract/extractor';
 import { ProbeReport } from '../report';
 import { ProbeSettings } from '../settings';
 import { FeatureSet } from './extract';
+import type { Pooling } from '../onnx/edit';
 
 /** Both signals over every task's training rows, as a report records them. */
 export function redundancySignals(feats: FeatureSet, pooling: ProbeSettings['pooling']): NonNullable<ProbeReport['signals']> {
@@ -30,7 +31,7 @@ export function blockInfluence(features: LayerFeatures[]): number[] {
  * examples of arccos(cos)/π. Computed on pooled sentence vectors, the encoder analogue of the
  * paper's last-token representation.
  */
-export function angularDistance(features: LayerFeatures[], pooling: 'mean' | 'first'): number[][] {
+export function angularDistance(features: LayerFeatures[], pooling: Pooling): number[][] {
   const L1 = features[0]?.layers.length ?? 0;
   const d: number[][] = Array.from({ length: L1 }, () => new Array<number>(L1).fill(0));
   let n = 0;

@@ -14,7 +14,7 @@ test('extraction makes exactly one forward pass per batch and matches plain infe
   const info = openModel(fixture('tiny-bert'));
   const tok = await loadTokenizer(info.dir, { maxLength: 32 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 70, limitTest: 10 });
-  const ex = await Extractor.create(info, tok, { poolings: ['mean', 'first'], cosine: true, batchSize: 16 });
+  const ex = await Extractor.create(info, tok, { poolings: ['mean', 'first', 'max'], cosine: true, batchSize: 16 });
   const f = await ex.extract(task.train, 'sentlen/train');
   assert.equal(ex.forwardPasses, Math.ceil(70 / 16));
   assert.equal(ex.forwardPasses, ex.batches);
@@ -31,8 +31,14 @@ test('extraction makes exactly one forward pass per batch and matches plain infe
     const h = out.last_hidden_state.data as Float32Array;
     for (let d = 0; d < f.dim; d++) {
       let s = 0;
-      for (let p = 0; p < ids.length; p++) s += h[p * f.dim + d];
+      let m = -Infinity;
+      for (let p = 0; p < ids.length; p++) {
+        s += h[p * f.dim + d];
+        m = Math.max(m, h[p * f.dim + d]);
+      }
       assert.ok(Math.abs(f.pooled.mean![4][i * f.dim + d] - s / ids.length) < 1e-4, `mean, example ${i}, dim ${d}`);
+      // Batched with longer texts, so padded: the padding must not win the maximum.
+      assert.ok(Math.abs(f.pooled.max![4][i * f.dim + d] - m) < 1e-4, `max, example ${i}, dim ${d}`);
       assert.ok(Math.abs(f.pooled.first![4][i * f.dim + d] - h[d]) < 1e-4, `first, example ${i}, dim ${d}`);
     }
   }

@@ -16,7 +16,7 @@ import { buildVariant, variantCalibration } from '../../../../src/core/compensat
 import { writeCompensatedFolder } from '../../../../src/core/compensate/commit';
 import { modelCard } from '../../../../src/core/commit/modelCard';
 import type { OptimizeReport } from '../../../../src/core/report';
-import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const LIMITS = ['--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '60', '--limit-test', '20', '--c', '1', '--no-cache'];
@@ -62,7 +62,8 @@ test('the pooling a sentence-transformers folder embeds with: CLS → first, mea
   const cases: [string[], string | null, 'info' | 'warn', RegExp][] = [
     [['cls_token'], 'first', 'info', /pooling first: the model's sentence-transformers Pooling \(1_Pooling\/config\.json\) embeds the first token/],
     [['mean_tokens'], 'mean', 'info', /pooling mean, as the model's sentence-transformers Pooling/],
-    [['max_tokens'], 'mean', 'warn', /Pooling \(1_Pooling\/config\.json\) is max_tokens; .* probes mean: .*Set \{\{pooling\}\} to choose/],
+    [['max_tokens'], 'max', 'info', /pooling max: the model's sentence-transformers Pooling \(1_Pooling\/config\.json\) embeds each dimension's maximum/],
+    [['weightedmean_tokens'], 'mean', 'warn', /Pooling \(1_Pooling\/config\.json\) is weightedmean_tokens; .* probes mean: .*Set \{\{pooling\}\} to choose/],
     [['cls_token', 'mean_tokens'], 'mean', 'warn', /is cls_token \+ mean_tokens;/],
     [['lasttoken'], 'mean', 'warn', /is lasttoken;/],
   ];
@@ -221,6 +222,25 @@ test('the model card of a sentence-transformers folder says how to load it, with
   assert.match(modelCard(r, files(...st, 'model.safetensors')), /`modules\.json` and its modules \(`1_Pooling\/`, `2_Normalize\/`\) are the source's, unchanged \(pruning keeps the hidden width they read\), so `SentenceTransformer\('<this folder>'\)` embeds with the pruned encoder and the source's pooling \(`backend='onnx'` reads `onnx\/model\.onnx`\)\./);
   assert.match(modelCard(r, files(...st)), /so `SentenceTransformer\('<this folder>', backend='onnx'\)` embeds with the pruned encoder and the source's pooling; the folder has no PyTorch weights, so the ONNX backend is the one that loads it\./);
   assert.doesNotMatch(modelCard(r, files('config.json', 'onnx/model.onnx')), /sentence-transformers/);
+});
+
+test('a sentence-transformers folder with max pooling probes, commits and verifies max-pooled classifiers (transformers.js runs them), as --pooling max on the plain folder', async () => {
+  const dir = tempDir('ps-st-max-');
+  const folder = stFolder(dir, 'max', ['max_tokens']);
+  const followed = probe(folder, path.join(dir, 'followed.json'));
+  assert.equal(followed.pooling, 'max');
+  const plainMax = probe(fixture('tiny-bert'), path.join(dir, 'plain-max.json'), '--pooling', 'max');
+  assert.deepEqual(followed.layers, plainMax.layers);
+  assert.notDeepEqual(plainMax.layers, probe(fixture('tiny-bert'), path.join(dir, 'plain-mean.json')).layers, 'max pooling is not mean pooling');
+  const out = path.join(dir, 'out');
+  const r = spawnSync(process.execPath, [cli, 'optimize', folder, '--budget', '0.9', '--out', out, ...LIMITS, '-q', '--candidates', '1', '--baselines', 'none'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /verify: re-measured from the written folder equals the report/);
+  assert.equal((JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { probescale: { pooling: string } }).probescale.pooling, 'max');
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')) as { selection: { perTask: { s: { test: { accuracy: number } } } } };
+  assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 's'), { limitTrain: 60, limitTest: 20 }), report.selection.perTask.s.test.accuracy);
+  const e = spawnSync(process.execPath, [cli, 'eval', out, ...LIMITS], { encoding: 'utf8' });
+  assert.equal(e.status, 0, e.stderr);
 });
 
 test('max_seq_length in sentence_bert_config.json: probes cut there unless --max-length is given; a value that is not a length is said and the default used', () => {
