@@ -38,7 +38,7 @@ import { defaultGraphCacheDir } from '../core/model/graphSource';
 
 const USAGE = `usage:
   probescale probe    <modelDir> --task NAME=PATH [--task NAME=PATH ...] [--out report.json]
-                      [--pooling ${POOLINGS.join('|')}] [--max-length ${DEFAULT_SETTINGS.maxLength}] [--limit-train N] [--limit-test N]
+                      [--pooling ${POOLINGS.join('|')}] [--max-length ${DEFAULT_SETTINGS.maxLength}] [--prompt TEXT | --prompt-name NAME] [--limit-train N] [--limit-test N]
                       [--c C] [--provider ${PROVIDERS.join('|')}] [--strict-provider] [--onnx FILE]
                       [--dtype fp32|q8|int8|uint8] [--quantized] [--from onnx|safetensors] [--batch-size ${DEFAULT_SETTINGS.batchSize}] [--seed ${DEFAULT_SETTINGS.seed}] [--cache-dir DIR | --no-cache]
   probescale prune    <modelDir> --layers 0,2,5 --out DIR [--force] [--from onnx|safetensors] [--onnx FILE] [--dtype fp32|q8|int8|uint8] [--quantized]
@@ -61,6 +61,8 @@ export const OPTIONS = {
   out: { type: 'string' },
   pooling: { type: 'string' },
   'max-length': { type: 'string' },
+  prompt: { type: 'string' },
+  'prompt-name': { type: 'string' },
   'limit-train': { type: 'string' },
   'limit-test': { type: 'string' },
   c: { type: 'string' },
@@ -176,13 +178,21 @@ function leftToModel(given: Record<ModelSetting, string | undefined>): Pick<Prob
   return { followModel: (Object.keys(given) as ModelSetting[]).filter((k) => given[k] === undefined) };
 }
 
+/** --prompt TEXT (put before every text) or --prompt-name NAME (one of the model's prompts, found by prepare.ts). */
+function promptFrom(v: Values): Pick<ProbeSettings, 'prompt' | 'promptName'> {
+  if (v.prompt !== undefined && v['prompt-name'] !== undefined) throw new BadInputError(`--prompt ${shownValue(v.prompt)} and --prompt-name ${shownValue(v['prompt-name'])}: give one, the text to put before every text or the name of one of the model's prompts.`);
+  if (v['prompt-name'] !== undefined && v['prompt-name'].trim() === '') throw new BadInputError(`--prompt-name ${shownValue(v['prompt-name'])}: give the name of one of the model's prompts (config_sentence_transformers.json), e.g. query; --prompt '' probes the texts alone.`);
+  return { ...(v.prompt !== undefined ? { prompt: v.prompt } : {}), ...(v['prompt-name'] !== undefined ? { promptName: v['prompt-name'] } : {}) };
+}
+
 export function settingsFrom(v: Values): ProbeSettings {
   const pooling = (v.pooling ?? DEFAULT_SETTINGS.pooling) as Pooling;
   if (!POOLINGS.includes(pooling)) throw new BadInputError(`--pooling ${shownValue(pooling)}: use ${POOLINGS.join(', ')}.`);
   return {
     ...DEFAULT_SETTINGS,
     pooling,
-    ...leftToModel({ pooling: v.pooling, maxLength: v['max-length'] }),
+    ...leftToModel({ pooling: v.pooling, maxLength: v['max-length'], prompt: v.prompt ?? v['prompt-name'] }),
+    ...promptFrom(v),
     maxLength: int(v['max-length'], 'max-length', 2) ?? DEFAULT_SETTINGS.maxLength,
     limitTrain: int(v['limit-train'], 'limit-train', 1),
     limitTest: int(v['limit-test'], 'limit-test', 1),
@@ -266,7 +276,7 @@ function joinNegativeValues(argv: string[]): string[] {
 }
 
 type Option = keyof typeof OPTIONS;
-const PROBE_OPTIONS: Option[] = ['task', 'columns', 'test-split', 'out', 'pooling', 'max-length', 'limit-train', 'limit-test', 'c', 'provider', 'strict-provider', 'onnx', 'quantized', 'dtype', 'from', 'batch-size', 'seed', 'cache-dir', 'no-cache', 'threads'];
+const PROBE_OPTIONS: Option[] = ['task', 'columns', 'test-split', 'out', 'pooling', 'max-length', 'prompt', 'prompt-name', 'limit-train', 'limit-test', 'c', 'provider', 'strict-provider', 'onnx', 'quantized', 'dtype', 'from', 'batch-size', 'seed', 'cache-dir', 'no-cache', 'threads'];
 /** The options each command reads (besides --quiet and --help). */
 const COMMAND_OPTIONS: Record<string, Option[]> = {
   probe: PROBE_OPTIONS,

@@ -40,6 +40,8 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   const given = (k: ModelSetting) => s.followModel !== undefined && !s.followModel.includes(k);
   if (s.pooling !== DEFAULT_SETTINGS.pooling || given('pooling')) args.push('--pooling', s.pooling);
   if (s.maxLength !== DEFAULT_SETTINGS.maxLength || given('maxLength')) args.push('--max-length', String(s.maxLength));
+  if (s.promptName !== undefined) args.push('--prompt-name', s.promptName);
+  else if (s.prompt || given('prompt')) args.push('--prompt', s.prompt ?? '');
   if (s.seed !== DEFAULT_SETTINGS.seed) args.push('--seed', String(s.seed));
   if (s.onnx) args.push('--onnx', s.onnx); // relative to the model folder, as given
   if (s.quantized) args.push('--quantized');

@@ -25,6 +25,8 @@ export const PARAM_WORDS = {
   maxLength: 'max length',
   batchSize: 'batch size',
   pooling: 'pooling',
+  prompt: 'prompt',
+  promptName: 'prompt name',
   limitTrain: 'training-row limit',
   limitTest: 'test-row limit',
   c: 'C',

@@ -9,18 +9,23 @@ export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
 /** Settings a sentence-transformers model can decide (core/model/sentenceTransformers.ts). */
-export type ModelSetting = 'pooling' | 'maxLength';
+export type ModelSetting = 'pooling' | 'maxLength' | 'prompt';
 
 /** Options shared by every job that runs the encoder and trains probes (CLI probe options). */
 export interface ProbeSettings {
   pooling: Pooling;
   /**
    * Settings the user left unset: a sentence-transformers model decides them where it says
-   * (pooling: its 1_Pooling/config.json; maxLength: max_seq_length in sentence_bert_config.json).
-   * prepare.ts records the values used in `pooling` and `maxLength` and drops this.
+   * (pooling: its 1_Pooling/config.json; maxLength: max_seq_length in sentence_bert_config.json;
+   * prompt: default_prompt_name in config_sentence_transformers.json). prepare.ts records the
+   * values used in `pooling`, `maxLength` and `prompt` and drops this.
    */
   followModel?: ModelSetting[];
   maxLength: number;
+  /** Text put before every input text (sentence-transformers' prompts, e5's "query: "); absent or '': none. */
+  prompt?: string;
+  /** A prompt of the model's config_sentence_transformers.json, by name; prepare.ts turns it into `prompt` and drops this. */
+  promptName?: string;
   limitTrain?: number;
   limitTest?: number;
   /** Fixed inverse regularisation; otherwise chosen by stratified 5-fold CV on train. */

@@ -23,6 +23,7 @@ export const SettingKeys = {
   maxLength: 'maxLength',
   batchSize: 'batchSize',
   pooling: 'pooling',
+  prompt: 'prompt',
   limitTrain: 'limitTrain',
   limitTest: 'limitTest',
   targetRetention: 'targetRetention',
@@ -89,8 +90,8 @@ function isSet(c: vscode.WorkspaceConfiguration, key: string): boolean {
 }
 
 function leftToModel(c: vscode.WorkspaceConfiguration): Pick<ProbeSettings, 'followModel'> {
-  // Always a list, empty when the user set both: the command line then knows what was set.
-  return { followModel: (['pooling', 'maxLength'] as const).filter((k) => !isSet(c, SettingKeys[k])) };
+  // Always a list, empty when the user set all three: the command line then knows what was set.
+  return { followModel: (['pooling', 'maxLength', 'prompt'] as const).filter((k) => !isSet(c, SettingKeys[k])) };
 }
 
 /** The settings read, with a run's own overrides: a value the run gives is the user's choice, not the model's. */
@@ -99,6 +100,9 @@ export function withOverrides(read: ProbeSettings, overrides: Partial<ProbeSetti
   if (read.followModel) s.followModel = read.followModel.filter((k) => overrides?.[k] === undefined);
   return s;
 }
+
+const text: Parse<string> = (v) => (typeof v === 'string' ? v : UNREADABLE);
+const promptSetting = (p: string): Pick<ProbeSettings, 'prompt'> => (p ? { prompt: p } : {});
 
 /** 0 means "every row". */
 const rowLimit: Parse<number | undefined> = (v) => (v === 0 ? undefined : positiveInt(v));
@@ -125,6 +129,7 @@ export function readProbeSettings(scope: vscode.Uri | undefined, storage: string
     // Left at their defaults, these follow a sentence-transformers model's own (core/model/sentenceTransformers.ts).
     ...leftToModel(c),
     maxLength: read(SettingKeys.maxLength, intIn(SETTING_RANGES.maxLength), d.maxLength, intWords(SETTING_RANGES.maxLength), String(d.maxLength)),
+    ...promptSetting(read(SettingKeys.prompt, text, '', 'a text (empty: none)', 'no prompt')),
     batchSize: read(SettingKeys.batchSize, intIn(SETTING_RANGES.batchSize), d.batchSize, intWords(SETTING_RANGES.batchSize), String(d.batchSize)),
     limitTrain: read(SettingKeys.limitTrain, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
     limitTest: read(SettingKeys.limitTest, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),

@@ -5,8 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Pooling, probeEdit } from '../onnx/edit';
+import { probeEdit } from '../onnx/edit';
+import type { Preprocessing } from './committed';
 import { copyTokenizerFiles } from './files';
+import { readUtf8 } from '../util/textFile';
 import { DataType, NewInitializer, NewNode, floatInitializer } from '../onnx/model';
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
@@ -77,8 +79,9 @@ export function classifierHead(p: TrainedProbe, prefix: string): (pooled: string
   };
 }
 
-/** Writes classifiers/<task>/ for every task into `dir`. */
-export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, tasks: ClassifierTask[], pooling: Pooling): string[] {
+/** Writes classifiers/<task>/ for every task into `dir`; each pools and cuts its inputs as `pre` says. */
+export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, tasks: ClassifierTask[], pre: Preprocessing): string[] {
+  const { pooling } = pre;
   const written: string[] = [];
   for (const t of tasks) {
     const cdir = path.join(dir, 'classifiers', t.name);
@@ -97,13 +100,34 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
       task: t.name,
       keptBlocks: kept,
       pooling,
+      maxLength: pre.maxLength,
+      ...(pre.prompt ? { prompt: pre.prompt } : {}),
       head: 'standardise → linear (logistic-regression probe)',
       c: t.probe.c,
       ...(standIn ? { sourceModelType: info.architecture, note: `model_type '${standIn}' so that transformers.js text-classification runs this ${info.architecture} graph (it has no ${info.architecture} classification class)` } : {}),
     };
     fs.writeFileSync(path.join(cdir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     copyTokenizerFiles(info.dir, cdir);
+    cutAt(cdir, pre.maxLength);
     written.push(`classifiers/${t.name}`);
   }
   return written;
+}
+
+/**
+ * Makes transformers.js cut a classifier's inputs where its probe was trained: its tokenizer
+ * truncates at tokenizer_config.json's `model_max_length` (the source's may be 512 where the
+ * probe saw 128 tokens). transformers.js drops the end of a long text, closing special token
+ * included, where ProbeScale and Python keep that token: the card says so.
+ */
+function cutAt(cdir: string, maxLength: number): void {
+  const file = path.join(cdir, 'tokenizer_config.json');
+  let config: Record<string, unknown> = {};
+  if (fs.existsSync(file)) {
+    // The tokenizer loaded from this file before the commit, so it parses.
+    const read: unknown = JSON.parse(readUtf8(file));
+    if (typeof read === 'object' && read !== null && !Array.isArray(read)) config = read as Record<string, unknown>;
+  }
+  config.model_max_length = maxLength;
+  fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
 }

@@ -30,15 +30,27 @@ export function committedTasksOf(config: Record<string, unknown>): CommittedTask
 }
 
 /**
- * The pooling and max length a committed folder's classifiers use (`probescale.pooling` and
- * `probescale.maxLength` of its config.json, baked into their graphs and read by verify's
- * classify), falling back to `given` for a field the config lacks.
+ * What a committed folder's classifiers do to a text before their graph: the pooling baked into
+ * the graph, the length inputs are cut at, and a prompt put before every text (sentence-
+ * transformers' prompts). Written in each classifier's config.json (`probescale`) and the folder's.
  */
-export function committedPreprocessing(config: Record<string, unknown>, given: { pooling: Pooling; maxLength: number }): { pooling: Pooling; maxLength: number } {
-  const section = (typeof config.probescale === 'object' && config.probescale !== null ? config.probescale : {}) as { pooling?: unknown; maxLength?: unknown };
+export interface Preprocessing {
+  pooling: Pooling;
+  maxLength: number;
+  /** Text put before every input text; absent: none. */
+  prompt?: string;
+}
+
+/**
+ * The preprocessing a committed config.json records (`probescale.pooling`, `.maxLength`,
+ * `.prompt`), falling back to `given` for a field the config lacks.
+ */
+export function committedPreprocessing(config: Record<string, unknown>, given: Preprocessing): Preprocessing {
+  const section = (typeof config.probescale === 'object' && config.probescale !== null ? config.probescale : {}) as { pooling?: unknown; maxLength?: unknown; prompt?: unknown };
   const pooling = (POOLINGS as readonly unknown[]).includes(section.pooling) ? (section.pooling as Pooling) : given.pooling;
   const maxLength = Number.isInteger(section.maxLength) ? (section.maxLength as number) : given.maxLength;
-  return { pooling, maxLength };
+  const prompt = typeof section.prompt === 'string' ? section.prompt : given.prompt;
+  return { pooling, maxLength, ...(prompt ? { prompt } : {}) };
 }
 
 /**

@@ -141,10 +141,14 @@ function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
     '```js',
     "import { pipeline } from '@huggingface/transformers';",
     `const classify = await pipeline('text-classification', '<this folder>/classifiers/${Object.keys(r.selection.perTask)[0]}');`,
-    "console.log(await classify('some text'));",
+    `console.log(await classify(${r.settings.prompt ? `${JSON.stringify(r.settings.prompt)} + ` : ''}'some text'));`,
     '```',
     '',
   ];
+  const pre = [];
+  if (r.settings.prompt) pre.push(`The probes read every text with the prompt ${JSON.stringify(r.settings.prompt)} before it (\`probescale.prompt\` in each classifier's config.json): put it before your texts, as above; the pipeline does not.`);
+  if (r.settings.maxLength !== undefined) pre.push(`Each classifier's tokenizer cuts inputs at ${r.settings.maxLength} tokens (\`model_max_length\` in its tokenizer_config.json), where the probes were trained. transformers.js cuts a longer text by dropping its end, closing special token included, where Python \`transformers\` and ProbeScale's scores keep that token: on such texts its input differs by one token.`);
+  if (pre.length) lines.push(pre.join(' '), '');
   if (r.verify?.quantized) {
     lines.push(`\`onnx/\` and each classifier folder also have \`${r.verify.quantized.file}\`, quantized from the compensated float graph (${r.verify.quantized.method}; the source's own quantized variant holds the old weights): pass \`{ dtype: 'q8' }\` to \`pipeline\` to load it; its accuracy is under Verification.`, '');
   }

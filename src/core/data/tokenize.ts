@@ -34,6 +34,8 @@ export interface TextTokenizer {
   unkId: number | null;
   /** Ids of the special tokens (tokenizer.json's special added tokens and the template's), ascending. */
   specialIds?: number[];
+  /** Text put before every text (and not its pair) before tokenising, as sentence-transformers' prompts are; '' for none. */
+  prompt: string;
 }
 
 /** Options for {@link loadTokenizer}. */
@@ -45,6 +47,8 @@ export interface LoadTokenizerOptions {
    * vocabulary) is refused, naming the token and the text, before ONNX Runtime's Gather fails on it.
    */
   embeddingRows?: number | null;
+  /** Text put before every text, as sentence-transformers does with a prompt (`"query: "`); none when absent or ''. */
+  prompt?: string;
 }
 
 /** One slot of the post-processor's template: a fixed special token or the place where a text's tokens go. */
@@ -106,7 +110,10 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const specialIds = specialTokenIds(tok._tokenizerJSON as TokenizerJson, [...single, ...pair]);
   const rows = opts.embeddingRows ?? null;
   if (rows !== null) requireIdsInTable(dir, rows, [...single, ...pair].flatMap((s) => (s.kind === 'special' ? [s.id] : [])).concat(padId), 'its special tokens', inner);
-  const encode = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
+  const prompt = opts.prompt ?? '';
+  const template = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
+  // sentence-transformers joins prompt and text as strings and cuts the whole (encode(prompt + text)).
+  const encode: TextTokenizer['encodeWithTypes'] = prompt ? (text, textPair) => template(prompt + text, textPair) : template;
   const encodeWithTypes: TextTokenizer['encodeWithTypes'] =
     rows === null
       ? encode
@@ -126,6 +133,7 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
     numSpecialTokens: (isPair) => (isPair ? nPair : nSingle),
     unkId,
     specialIds,
+    prompt,
   };
 }
 

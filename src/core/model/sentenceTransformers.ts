@@ -10,11 +10,13 @@ import * as path from 'node:path';
 import type { Pooling } from '../onnx/edit';
 import { notAFile } from '../util/fileKind';
 import { readUtf8 } from '../util/textFile';
+import { badValue } from '../errors';
 
 export const MODULES_FILE = 'modules.json';
 export const CONFIG_FILE = 'sentence_bert_config.json';
 /** Files at the root that sentence-transformers reads besides the transformer's own. */
-const ROOT_FILES = [MODULES_FILE, CONFIG_FILE, 'config_sentence_transformers.json'];
+export const ST_CONFIG_FILE = 'config_sentence_transformers.json';
+const ROOT_FILES = [MODULES_FILE, CONFIG_FILE, ST_CONFIG_FILE];
 const TRANSFORMER = 'sentence_transformers.models.Transformer';
 const POOLING = 'sentence_transformers.models.Pooling';
 /** Folders a module directory cannot be: they are the pruned folder's own. */
@@ -31,7 +33,7 @@ export interface SentenceTransformersFolder {
   /** Where modules.json puts the transformer ('' for the root). */
   transformerPath: string | null;
   /** The Pooling module's modes that are on (`cls_token`, `mean_tokens` …), and its config file. */
-  pooling: { file: string; modes: string[] } | null;
+  pooling: { file: string; modes: string[]; includePrompt: boolean } | null;
   /** Entries or files that could not be read, in words. */
   problems: string[];
   /** modules.json itself cannot be read: nothing of it is carried. */
@@ -85,7 +87,7 @@ function readJson(file: string, problems: string[]): unknown {
   }
 }
 
-function poolingModes(file: string, problems: string[]): { file: string; modes: string[] } | null {
+function poolingModes(file: string, problems: string[]): { file: string; modes: string[]; includePrompt: boolean } | null {
   const c = readJson(file, problems);
   if (typeof c !== 'object' || c === null || Array.isArray(c)) {
     if (c !== undefined) problems.push(`${file} is not a JSON object of pooling modes`);
@@ -95,7 +97,8 @@ function poolingModes(file: string, problems: string[]): { file: string; modes: 
   const modes = Object.entries(c).flatMap(([k, v]) => (k.startsWith('pooling_mode_') && v === true ? [k.slice('pooling_mode_'.length)] : []));
   const named = (c as Record<string, unknown>).pooling_mode;
   if (!modes.length && typeof named === 'string') modes.push(named === 'cls' ? 'cls_token' : named === 'mean' ? 'mean_tokens' : named);
-  return { file, modes };
+  // include_prompt false: sentence-transformers leaves the prompt's tokens out of the pooling.
+  return { file, modes, includePrompt: (c as Record<string, unknown>).include_prompt !== false };
 }
 
 /** What a probe should pool by for a model folder, and what to tell the user; null: not a sentence-transformers folder. */
@@ -137,6 +140,70 @@ export function modelMaxLength(dir: string, fallback: number): { maxLength: numb
   }
   if (typeof v !== 'number') return null;
   return { maxLength: v, level: 'info', message: `{{maxLength}} ${v}: the model's sentence-transformers config (${CONFIG_FILE}) cuts its inputs there, so probes do too. Set {{maxLength}} to cut shorter (faster on long texts).` };
+}
+
+/** The prompts of config_sentence_transformers.json (name → text) and its default prompt's name. */
+interface ModelPrompts {
+  prompts: Record<string, string>;
+  defaultName: string | null;
+  file: string;
+  problems: string[];
+}
+
+function readPrompts(dir: string): ModelPrompts | null {
+  const file = path.join(dir, ST_CONFIG_FILE);
+  if (!readSentenceTransformers(dir) || !fs.existsSync(file)) return null;
+  const problems: string[] = [];
+  const c = readJson(file, problems);
+  const o = (typeof c === 'object' && c !== null && !Array.isArray(c) ? c : {}) as { prompts?: unknown; default_prompt_name?: unknown };
+  const prompts: Record<string, string> = {};
+  if (typeof o.prompts === 'object' && o.prompts !== null && !Array.isArray(o.prompts)) {
+    for (const [k, v] of Object.entries(o.prompts)) if (typeof v === 'string') prompts[k] = v;
+  } else if (o.prompts !== undefined) problems.push(`${file}: "prompts" is not an object of names and texts`);
+  const defaultName = typeof o.default_prompt_name === 'string' ? o.default_prompt_name : null;
+  return { prompts, defaultName, file, problems };
+}
+
+/** The prompts a model names, for a message: `query ("query: "), passage ("passage: ")`. */
+function listPrompts(p: ModelPrompts): string {
+  return Object.entries(p.prompts)
+    .map(([k, v]) => `${k} (${JSON.stringify(v)})`)
+    .join(', ');
+}
+
+/**
+ * The prompt a probe puts before every text where the user chose none: the model's default prompt
+ * (default_prompt_name), which SentenceTransformer.encode applies to every call; null: none, and
+ * nothing to say. A model with prompts but no default is probed without one, and told so.
+ */
+export function modelPrompt(dir: string): { prompt: string; level: 'info' | 'warn'; message: string } | null {
+  const p = readPrompts(dir);
+  if (!p) return null;
+  const where = ST_CONFIG_FILE;
+  if (p.problems.length) return { prompt: '', level: 'warn', message: `${p.problems.join('; ')}; probing the texts without a prompt. Set {{prompt}} to choose one.` };
+  if (p.defaultName !== null) {
+    const text = p.prompts[p.defaultName];
+    if (text === undefined) return { prompt: '', level: 'warn', message: `${where} names the default prompt ${JSON.stringify(p.defaultName)}, which its prompts (${listPrompts(p) || 'none'}) lack; probing the texts without a prompt. Set {{prompt}} to choose one.` };
+    return { prompt: text, level: 'info', message: `{{prompt}} ${JSON.stringify(text)}: the model's default prompt (${JSON.stringify(p.defaultName)} in ${where}), which sentence-transformers puts before every text, so probes do too. Set {{prompt}} to '' to probe the texts alone.` };
+  }
+  if (Object.keys(p.prompts).length === 0) return null;
+  return { prompt: '', level: 'info', message: `the model has prompts (${listPrompts(p)}) and no default one (${where}); probing the texts as they are. Give one with --prompt-name NAME or {{prompt}} TEXT where the model's card asks for one (e5's "query: ", bge's query instruction).` };
+}
+
+/** A warning where the model's Pooling leaves a prompt's tokens out (include_prompt false), which probes do not; else null. */
+export function promptPoolingWarning(dir: string): string | null {
+  const pooling = readSentenceTransformers(dir)?.pooling;
+  if (!pooling || pooling.includePrompt) return null;
+  return `the model's sentence-transformers Pooling (${path.relative(dir, pooling.file)}) leaves the prompt's tokens out of its pooling (include_prompt false); ProbeScale pools over them too, so the accuracies describe states pooled with the prompt.`;
+}
+
+/** The text of the model's prompt `name` (config_sentence_transformers.json); a name it lacks is refused with the names it has. */
+export function namedPrompt(dir: string, name: string): string {
+  const p = readPrompts(dir);
+  const text = p?.prompts[name];
+  if (text !== undefined) return text;
+  const has = p && Object.keys(p.prompts).length ? `its prompts are ${listPrompts(p)}` : `it names no prompts${p?.problems.length ? ` (${p.problems.join('; ')})` : ` (no "prompts" in ${path.join(dir, ST_CONFIG_FILE)})`}`;
+  throw badValue('promptName', name, `${dir} has no prompt of that name: ${has}. Give one of them, or the text itself with --prompt.`);
 }
 
 /**

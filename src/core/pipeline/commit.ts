@@ -9,7 +9,7 @@ import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
 import { folderChecksums } from '../commit/checksums';
 import { shareEncoderWeights } from '../commit/sharedWeights';
-import { CommittedTask } from '../commit/committed';
+import { CommittedTask, Preprocessing } from '../commit/committed';
 import { FolderFile, modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
 import { TrainedProbe } from '../probe/probe';
@@ -19,6 +19,7 @@ import { writeCompensatedFolder } from '../compensate/commit';
 import { CompensatedVariant } from '../compensate/variant';
 import { Q8_DESCRIPTION, Q8_FILE, hasQuantizedVariant, writeQ8Variants } from '../compensate/quantize';
 import { ProbeSettings } from '../settings';
+import { TextTokenizer } from '../data/tokenize';
 import { Measured, TaskSplit } from './measure';
 import { PreparedRun } from './prepare';
 import { trimCommittedGraphs, VocabPlan } from './vocabTrim';
@@ -38,6 +39,11 @@ export interface CommitInputs {
   variant?: CompensatedVariant;
 }
 
+/** What the committed classifiers do to a text before their graph: what the probes were trained on. */
+export function preprocessingOf(settings: ProbeSettings, tokenizer: TextTokenizer): Preprocessing {
+  return { pooling: settings.pooling, maxLength: tokenizer.maxLength, ...(tokenizer.prompt ? { prompt: tokenizer.prompt } : {}) };
+}
+
 /**
  * `verify` runs on the complete temporary folder before it is renamed into place, so a failed or
  * cancelled verification leaves no folder behind, and a folder at `out` is always verified.
@@ -49,19 +55,20 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
   await writeFolderAtomically(x.out, x.overwrite, async (tmp) => {
     const vocabExtra = vocab ? { params: { before: info.params.total, after: winner.params }, vocabTrim: { sourceVocab: vocab.sourceVocab, keptTokens: vocab.kept.length, unkId: vocab.unkId, unseen: vocab.unseen, note: `ONNX graphs map ids outside the kept set to ${vocab.unseen === 'nearest' ? 'their nearest kept token (cosine of the source word embeddings; special tokens to the unknown token)' : 'the unknown token'}; model.safetensors keeps the full vocabulary` } } : {};
     const tasks: (CommittedTask & { weight: number })[] = splits.map((s) => ({ name: s.task.name, weight: s.weight, labels: s.task.labels, classifier: `classifiers/${s.task.name}` }));
-    const extra = { ...vocabExtra, tasks, pooling: x.settings.pooling, maxLength: tokenizer.maxLength, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } };
+    const pre = preprocessingOf(x.settings, tokenizer);
+    const extra = { ...vocabExtra, tasks, ...pre, selection: { budget: report.selection.budget.spec, objective: report.selection.objective } };
     const heads = splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] }));
     if (x.variant && winner.compensation) {
       const q8 = hasQuantizedVariant(info.onnxFile);
       writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${Q8_FILE}`, method: Q8_DESCRIPTION } } : {}) });
-      const classifiers = writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, x.settings.pooling);
+      const classifiers = writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, pre);
       if (q8) {
         stage(ctx, 'commit', `quantizing the compensated graphs to int8 (${Q8_FILE})`);
         writeQ8Variants(tmp, classifiers, ctx.signal);
       }
     } else {
       await writePrunedFolder(info, winner.kept, tmp, extra, ctx);
-      writeClassifiers(info, winner.kept, tmp, heads, x.settings.pooling);
+      writeClassifiers(info, winner.kept, tmp, heads, pre);
     }
     if (vocab) {
       stage(ctx, 'commit', `trimming the vocabulary to ${vocab.kept.length.toLocaleString('en-US')} of ${vocab.sourceVocab.toLocaleString('en-US')} tokens`);

@@ -28,12 +28,14 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   const integrity = await checkIntegrity(dir, ctx);
   // The classifiers pool and cut as committed, whatever was asked: the report records what they used.
   const used = committedPreprocessing(readConfig(dir), job.settings);
-  if (used.pooling !== job.settings.pooling || used.maxLength !== job.settings.maxLength) {
-    ctx.log?.('info', `the committed classifiers pool ${used.pooling} and cut inputs at ${used.maxLength} tokens (config.json); the {{pooling}} ${job.settings.pooling} and {{maxLength}} ${job.settings.maxLength} given do not apply to them.`);
+  if (used.pooling !== job.settings.pooling || used.maxLength !== job.settings.maxLength || (used.prompt ?? '') !== (job.settings.prompt ?? '') || job.settings.promptName !== undefined) {
+    ctx.log?.('info', `the committed classifiers pool ${used.pooling}, cut inputs at ${used.maxLength} tokens and put ${used.prompt ? JSON.stringify(used.prompt) : 'no prompt'} before each text (config.json); the {{pooling}}, {{maxLength}} and {{prompt}} given do not apply to them.`);
   }
   const settings = { ...job.settings, ...used };
-  // The committed pooling and length are the ones used; a model's own settings have no say here.
+  if (!used.prompt) delete settings.prompt;
+  // The committed pooling, length and prompt are the ones used; a model's own settings have no say here.
   delete settings.followModel;
+  delete settings.promptName;
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from, log: ctx.log });
   info.model.close();
   // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).

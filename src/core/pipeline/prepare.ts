@@ -8,7 +8,7 @@ import { checkProbeCost } from '../probe/cost';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
 import { graphVocabRows, ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
-import { modelMaxLength, modelPooling } from '../model/sentenceTransformers';
+import { modelMaxLength, modelPooling, modelPrompt, namedPrompt, promptPoolingWarning } from '../model/sentenceTransformers';
 import { ModelSummary } from '../report';
 import { ProbeSettings } from '../settings';
 
@@ -23,7 +23,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
   const info = openModel(modelDir, { ...openOptionsOf(settings), log: ctx.log });
   try {
     followModel(info.dir, settings, ctx);
-    const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength, embeddingRows: graphVocabRows(info.model) });
+    const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength, embeddingRows: graphVocabRows(info.model), prompt: settings.prompt });
     if (tokenizer.maxLength < settings.maxLength) {
       // The tokenizer cuts at the model's positions; the settings (and so every report) say what was used.
       ctx.log?.('warn', `{{maxLength}} ${settings.maxLength} is beyond the ${tokenizer.maxLength} positions of ${info.dir}; inputs are cut at ${tokenizer.maxLength}, and the report records ${tokenizer.maxLength}.`);
@@ -59,6 +59,19 @@ function followModel(dir: string, settings: ProbeSettings, ctx: JobContext): voi
     settings.maxLength = m.maxLength;
     ctx.log?.(m.level, m.message);
   }
+  if (settings.promptName !== undefined) {
+    settings.prompt = namedPrompt(dir, settings.promptName);
+    ctx.log?.('info', `{{prompt}} ${JSON.stringify(settings.prompt)}: the model's prompt ${JSON.stringify(settings.promptName)}, put before every text.`);
+    delete settings.promptName;
+  }
+  const q = left.includes('prompt') ? modelPrompt(dir) : null;
+  if (q) {
+    if (q.prompt) settings.prompt = q.prompt;
+    ctx.log?.(q.level, q.message);
+  }
+  if (!settings.prompt) delete settings.prompt;
+  const leftOut = settings.prompt ? promptPoolingWarning(dir) : null;
+  if (leftOut) ctx.log?.('warn', leftOut);
 }
 
 /** How every job reads a task's rows: from the settings, and the task's columns. */

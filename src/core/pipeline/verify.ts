@@ -13,16 +13,21 @@ import { DEFAULT_SETTINGS, ProbeSettings } from '../settings';
 import { throwIfAborted } from '../errors';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { TaskData } from '../data/dataset';
-import { ModelInfo } from '../model/modelInfo';
+import { ModelInfo, readConfig } from '../model/modelInfo';
+import { committedPreprocessing } from '../commit/committed';
 import { committedGraphName } from '../commit/outputSize';
 import { openSession } from '../runtime/session';
 import { Measured, TaskSplit, scoreOf } from './measure';
 
-/** Runs a classifier folder (its `onnx/<graph>`) on a task's test split; returns predictions. */
-export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'>, tokenizer?: TextTokenizer, ctx: JobContext = {}, graph = 'model.onnx'): Promise<Int32Array> {
-  const config = (await import('node:fs')).readFileSync(path.join(dir, 'config.json'), 'utf8');
-  const maxLength = (JSON.parse(config) as { probescale?: { maxLength?: number } }).probescale?.maxLength ?? DEFAULT_SETTINGS.maxLength;
-  const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength }));
+/**
+ * Runs a classifier folder (its `onnx/<graph>`) on a task's test split; returns predictions. Texts
+ * are cut and prompted as its config.json records (`probescale.maxLength`, `.prompt`); a folder
+ * committed before classifiers recorded them takes `settings`' (evalJob passes the folder's own).
+ */
+export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'> & Partial<Pick<ProbeSettings, 'maxLength' | 'prompt'>>, tokenizer?: TextTokenizer, ctx: JobContext = {}, graph = 'model.onnx'): Promise<Int32Array> {
+  const given = { pooling: DEFAULT_SETTINGS.pooling, maxLength: settings.maxLength ?? DEFAULT_SETTINGS.maxLength, prompt: settings.prompt };
+  const { maxLength, prompt } = committedPreprocessing(readConfig(dir), given);
+  const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength, prompt }));
   const { session } = await openSession(path.join(dir, 'onnx', graph), { provider: settings.provider, threads: settings.threads, log: ctx.log });
   const pred = new Int32Array(task.test.length);
   const bs = settings.batchSize;

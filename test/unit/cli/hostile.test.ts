@@ -102,7 +102,7 @@ function classifierFolder(dir: string): string {
   const info = openModel(fixture('tiny-bert'));
   const H = info.hiddenSize;
   const probe = { c: 1, standardizer: { mean: new Float64Array(H), scale: new Float64Array(H).fill(1) }, model: { numClasses: 2, dim: H, weights: new Float64Array(H).fill(0.1), bias: new Float64Array(1), iterations: 1, converged: true } };
-  writeClassifiers(info, [0, 1], dir, [{ name: 'sentlen', labels: ['a', 'b'], probe }], 'mean');
+  writeClassifiers(info, [0, 1], dir, [{ name: 'sentlen', labels: ['a', 'b'], probe }], { pooling: 'mean', maxLength: 128 });
   info.model.close();
   return path.join(dir, 'classifiers', 'sentlen');
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { optimizeCommandLine, shellQuote } from '../../../src/core/commandLine';
-import { DEFAULT_SETTINGS } from '../../../src/core/settings';
+import { DEFAULT_SETTINGS, ModelSetting, ProbeSettings } from '../../../src/core/settings';
 import { DEFAULT_UNIT_SCORE } from '../../../src/core/compensate/scores';
 import { jobFromArgs } from '../../../src/cli/main';
 
@@ -47,14 +47,17 @@ test('the optimize command line names every option that changes the result, and 
   }
 });
 
-test('pooling and length the user gave are written even at their defaults (left out, a sentence-transformers model would decide them); those left to the model are not', () => {
+test('pooling, length and prompt the user gave are written even at their defaults (left out, a sentence-transformers model would decide them); those left to the model are not', () => {
   const job = { modelDir: 'st', tasks: [{ name: 's', path: 'd', weight: 1 }], budget: '0.5', out: 'o', targetRetention: 0.95, candidates: 8 };
-  const line = (followModel: ('pooling' | 'maxLength')[] | undefined) => optimizeCommandLine({ ...job, settings: { ...DEFAULT_SETTINGS, followModel } });
-  assert.match(line([]), /--pooling mean --max-length 128$/);
-  assert.match(line(['maxLength']), /--candidates 8 --pooling mean$/);
-  assert.match(line(['pooling', 'maxLength']), /--candidates 8$/);
+  const line = (followModel: ModelSetting[] | undefined, more: Partial<ProbeSettings> = {}) => optimizeCommandLine({ ...job, settings: { ...DEFAULT_SETTINGS, followModel, ...more } });
+  assert.match(line([]), /--pooling mean --max-length 128 --prompt ''$/);
+  assert.match(line(['maxLength', 'prompt']), /--candidates 8 --pooling mean$/);
+  assert.match(line(['pooling', 'maxLength', 'prompt']), /--candidates 8$/);
   assert.match(line(undefined), /--candidates 8$/, 'a host that says nothing: only changed values, as before');
-  assert.match(optimizeCommandLine({ ...job, settings: { ...DEFAULT_SETTINGS, pooling: 'first', maxLength: 64, followModel: ['pooling', 'maxLength'] } }), /--pooling first --max-length 64$/);
+  assert.match(line(['pooling', 'maxLength', 'prompt'], { pooling: 'first', maxLength: 64 }), /--pooling first --max-length 64$/);
+  assert.match(line(['pooling', 'maxLength'], { prompt: 'query: ' }), /--candidates 8 --prompt 'query: '$/);
+  assert.match(line(undefined, { prompt: "it's: " }), /--candidates 8 --prompt 'it'\\''s: '$/);
+  assert.match(line(['pooling', 'maxLength'], { promptName: 'query' }), /--candidates 8 --prompt-name query$/, 'a name is written as given: the model decides its text');
 });
 
 test('the command line names the columns a task was given, so that it reads the same rows', () => {

@@ -186,19 +186,28 @@ test('probescale.taskColumns: each task read from the columns named for it, as -
   assert.deepEqual([props['probescale.taskTestSplits'].type, props['probescale.taskTestSplits'].default], ['object', {}]);
 });
 
-test('probescale.pooling and probescale.maxLength left unset follow a sentence-transformers model; set anywhere, or given by the run, they are the user’s', async () => {
+test('probescale.pooling, probescale.maxLength and probescale.prompt left unset follow a sentence-transformers model; set anywhere, or given by the run, they are the user’s', async () => {
   const { readProbeSettings, withOverrides } = await import('../../../src/extension/settingKeys');
   setSettings({});
   const unset = readProbeSettings(undefined, null).settings;
-  assert.deepEqual([unset.pooling, unset.maxLength, unset.followModel], ['mean', 128, ['pooling', 'maxLength']]);
+  assert.deepEqual([unset.pooling, unset.maxLength, unset.prompt, unset.followModel], ['mean', 128, undefined, ['pooling', 'maxLength', 'prompt']]);
   for (const pooling of ['mean', 'first']) {
     setSettings({ pooling });
     const set = readProbeSettings(undefined, null).settings;
-    assert.deepEqual([set.pooling, set.followModel], [pooling, ['maxLength']], pooling);
+    assert.deepEqual([set.pooling, set.followModel], [pooling, ['maxLength', 'prompt']], pooling);
   }
-  setSettings({ pooling: 'mean', maxLength: 128 });
-  assert.deepEqual(readProbeSettings(undefined, null).settings.followModel, [], 'both set, even to the defaults');
-  assert.deepEqual(withOverrides(unset, { pooling: 'first' }).followModel, ['maxLength']);
-  assert.deepEqual(withOverrides(unset, { pooling: 'first', maxLength: 64 }).followModel, []);
-  assert.deepEqual(withOverrides(unset, { batchSize: 8 }).followModel, ['pooling', 'maxLength']);
+  setSettings({ pooling: 'mean', maxLength: 128, prompt: '' });
+  const all = readProbeSettings(undefined, null);
+  assert.deepEqual(all.settings.followModel, [], 'all three set, even to the defaults');
+  assert.equal(all.settings.prompt, undefined, "'' is no prompt");
+  setSettings({ prompt: 'query: ' });
+  const prompted = readProbeSettings(undefined, null);
+  assert.deepEqual([prompted.settings.prompt, prompted.settings.followModel], ['query: ', ['pooling', 'maxLength']]);
+  setSettings({ prompt: 42 });
+  const bad = readProbeSettings(undefined, null);
+  assert.equal(bad.settings.prompt, undefined);
+  assert.deepEqual(bad.unreadable.map((u) => [u.key, u.expected, u.used]), [['prompt', 'a text (empty: none)', 'no prompt']]);
+  assert.deepEqual(withOverrides(unset, { pooling: 'first' }).followModel, ['maxLength', 'prompt']);
+  assert.deepEqual(withOverrides(unset, { pooling: 'first', maxLength: 64 }).followModel, ['prompt']);
+  assert.deepEqual(withOverrides(unset, { batchSize: 8 }).followModel, ['pooling', 'maxLength', 'prompt']);
 });

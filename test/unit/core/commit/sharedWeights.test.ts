@@ -39,7 +39,7 @@ async function commitAndShare(src: string, kept: number[]): Promise<string> {
   const info = openModel(src);
   try {
     await writePrunedFolder(info, kept, dir, {}, {});
-    writeClassifiers(info, kept, dir, [head(info.hiddenSize, 'x'), head(info.hiddenSize, 'y')], 'mean');
+    writeClassifiers(info, kept, dir, [head(info.hiddenSize, 'x'), head(info.hiddenSize, 'y')], { pooling: 'mean', maxLength: 128 });
   } finally {
     info.model.close();
   }

@@ -34,7 +34,7 @@ test('a compensated model commits as float ONNX whose classifier runs alone (ORT
     const inMemory = accuracy(task.testY, scoreRows(probe, testF.pooled.mean![0], task.testY).pred);
 
     const files = writeCompensatedFolder(info, v, spec, dir, { maxLength: 128 });
-    writeClassifiers(v.info, [0, 1], dir, [{ name: 'sentlen', labels: task.labels, probe }], 'mean');
+    writeClassifiers(v.info, [0, 1], dir, [{ name: 'sentlen', labels: task.labels, probe }], { pooling: 'mean', maxLength: 128 });
     assert.ok(files.includes('onnx/model.onnx'));
     assert.ok(!fs.existsSync(path.join(dir, 'model.safetensors')), 'no safetensors: HF config cannot express bridges or widths');
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));

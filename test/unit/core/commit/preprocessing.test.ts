@@ -1,0 +1,48 @@
+/**
+ * A committed classifier reads a text as its probe was trained to: cut at the run's max length
+ * and, where the run had one, after its prompt. ProbeScale's verify and eval read both from the
+ * classifier's config.json; transformers.js cuts at its tokenizer_config.json's model_max_length.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AutoTokenizer, env } from '@huggingface/transformers';
+import { loadTask } from '../../../../src/core/data/dataset';
+import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
+
+const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+const SPAM = ['--task', `spam=${path.join(tasksDir, 'spam')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--no-cache'];
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return r;
+}
+
+test('--max-length 12 on long texts: the classifiers record it, verify and eval re-measure what the report claims, and transformers.js cuts there too', async () => {
+  const dir = tempDir('ps-cut-');
+  const out = path.join(dir, 'model');
+  run('optimize', fixture('tiny-roberta'), ...SPAM, '--max-length', '12', '--budget', '0.95', '--candidates', '2', '--out', out, '-q');
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  assert.equal(rep.settings.maxLength, 12);
+  assert.equal(rep.verify.allEqual, true, JSON.stringify(rep.verify.perTask));
+  const cdir = path.join(out, 'classifiers', 'spam');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(cdir, 'config.json'), 'utf8')).probescale.maxLength, 12);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(cdir, 'tokenizer_config.json'), 'utf8')).model_max_length, 12);
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /cuts inputs at 12 tokens \(`model_max_length` in its tokenizer_config\.json\)/);
+
+  // eval of the folder, told nothing of the length, re-measures the claim.
+  const evalOut = path.join(dir, 'eval.json');
+  run('eval', out, ...SPAM, '--out', evalOut, '-q');
+  const final = JSON.parse(fs.readFileSync(evalOut, 'utf8')).tasks.spam.final;
+  assert.equal(final.accuracy, rep.selection.perTask.spam.test.accuracy);
+
+  // transformers.js reads the classifier's tokenizer: long texts come out 12 tokens long.
+  env.allowRemoteModels = false;
+  const tok = await AutoTokenizer.from_pretrained(cdir);
+  const task = await loadTask('spam', path.join(tasksDir, 'spam'), { limitTrain: 150, limitTest: 60 });
+  const long = task.test.map((e) => e.text).find((t) => t.length > 200)!;
+  assert.equal(tok(long, { truncation: true }).input_ids.dims.at(-1), 12);
+});
