@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, badValue } from '../errors';
-import { CommittedTask, committedPreprocessing, committedTasksOf } from '../commit/committed';
+import { CommittedTask, committedPreprocessing, committedTasksOf, Preprocessing } from '../commit/committed';
 import { checkCommittedFiles, describeIntegrity } from '../commit/checksums';
 import { EvalJob, JobContext, stage } from '../jobs';
+import { ProbeSettings } from '../settings';
 import { loadTask } from '../data/dataset';
 import { Extractor } from '../extract/extractor';
 import { majorityBaseline } from '../probe/metrics';
@@ -23,14 +24,33 @@ export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeRe
   return committed ? evalCommitted(job, committed, ctx) : evalPlain(job, ctx);
 }
 
+/** What eval was given that committed classifiers do not use (they pool, cut and prompt as committed), in words; null: nothing. */
+function ignoredPreprocessing(used: Preprocessing, given: ProbeSettings): string | null {
+  const prompt = given.prompt ?? '';
+  const ignored = [
+    used.pooling !== given.pooling ? `{{pooling}} ${given.pooling}` : null,
+    used.maxLength !== given.maxLength ? `{{maxLength}} ${given.maxLength}` : null,
+    prompt !== (used.prompt ?? '') ? `{{prompt}} ${JSON.stringify(prompt)}` : null,
+    given.promptName !== undefined ? `{{promptName}} ${given.promptName}` : null,
+  ].filter((x) => x !== null);
+  if (!ignored.length) return null;
+  const does = [`pool ${used.pooling}`, `cut inputs at ${used.maxLength} tokens`];
+  if (used.prompt || prompt || given.promptName !== undefined) does.push(used.prompt ? `put ${JSON.stringify(used.prompt)} before each text` : 'put no prompt before the texts');
+  return `the committed classifiers ${inWords(does)} (config.json); the ${inWords(ignored)} given do not apply to them.`;
+}
+
+/** 'a', 'a and b', 'a, b and c'. */
+function inWords(items: string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobContext): Promise<ProbeReport> {
   const dir = path.resolve(job.modelDir);
   const integrity = await checkIntegrity(dir, ctx);
   // The classifiers pool and cut as committed, whatever was asked: the report records what they used.
   const used = committedPreprocessing(readConfig(dir), job.settings);
-  if (used.pooling !== job.settings.pooling || used.maxLength !== job.settings.maxLength || (used.prompt ?? '') !== (job.settings.prompt ?? '') || job.settings.promptName !== undefined) {
-    ctx.log?.('info', `the committed classifiers pool ${used.pooling}, cut inputs at ${used.maxLength} tokens and put ${used.prompt ? JSON.stringify(used.prompt) : 'no prompt'} before each text (config.json); the {{pooling}}, {{maxLength}} and {{prompt}} given do not apply to them.`);
-  }
+  const notUsed = ignoredPreprocessing(used, job.settings);
+  if (notUsed) ctx.log?.('info', notUsed);
   const settings = { ...job.settings, ...used };
   if (!used.prompt) delete settings.prompt;
   // The committed pooling, length and prompt are the ones used; a model's own settings have no say here.

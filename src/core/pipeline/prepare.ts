@@ -11,6 +11,7 @@ import { graphVocabRows, ModelInfo, openModel, openOptionsOf } from '../model/mo
 import { modelMaxLength, modelPooling, modelPrompt, namedPrompt, promptPoolingWarning } from '../model/sentenceTransformers';
 import { ModelSummary } from '../report';
 import { ProbeSettings } from '../settings';
+import { badValue } from '../errors';
 
 export interface PreparedRun {
   info: ModelInfo;
@@ -29,6 +30,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
       ctx.log?.('warn', `{{maxLength}} ${settings.maxLength} is beyond the ${tokenizer.maxLength} positions of ${info.dir}; inputs are cut at ${tokenizer.maxLength}, and the report records ${tokenizer.maxLength}.`);
       settings.maxLength = tokenizer.maxLength;
     }
+    requireRoomAfterPrompt(tokenizer, info.dir);
     const tasks: TaskData[] = [];
     for (const s of specs) {
       const task = await loadTask(s.name, s.path, loadOptions(settings, s));
@@ -72,6 +74,15 @@ function followModel(dir: string, settings: ProbeSettings, ctx: JobContext): voi
   if (!settings.prompt) delete settings.prompt;
   const leftOut = settings.prompt ? promptPoolingWarning(dir) : null;
   if (leftOut) ctx.log?.('warn', leftOut);
+}
+
+/** A prompt that fills the max length on its own would leave every text out: refused, with what to change. */
+function requireRoomAfterPrompt(tokenizer: TextTokenizer, dir: string): void {
+  if (!tokenizer.prompt) return;
+  const used = tokenizer.encode('').length;
+  if (used < tokenizer.maxLength) return;
+  const own = used - tokenizer.numSpecialTokens(false);
+  throw badValue('prompt', tokenizer.prompt, `it takes ${own} or more tokens with ${dir}'s tokenizer, and with the special tokens that fills the max length of ${tokenizer.maxLength}: no text would get in. Shorten the prompt or raise {{maxLength}}.`);
 }
 
 /** How every job reads a task's rows: from the settings, and the task's columns. */

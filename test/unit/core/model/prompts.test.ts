@@ -83,6 +83,9 @@ test("probe follows a model's default prompt unless told; --prompt-name picks on
   const plainNamed = cliRun('probe', fixture('tiny-bert'), ...LIMITS, '--prompt-name', 'query');
   assert.equal(plainNamed.status, 1);
   assert.match(plainNamed.stderr, /has no prompt of that name: it names no prompts/);
+  const filling = cliRun('probe', fixture('tiny-bert'), ...LIMITS, '--max-length', '16', '--prompt', 'represent this sentence for searching relevant passages about the weather: ');
+  assert.equal(filling.status, 1);
+  assert.match(filling.stderr, /--prompt "represent this sentence .*: it takes 14 or more tokens with .*'s tokenizer, and with the special tokens that fills the max length of 16: no text would get in\. Shorten the prompt or raise --max-length\./);
   const both = cliRun('probe', folder, ...LIMITS, '--prompt', 'q: ', '--prompt-name', 'query');
   assert.equal(both.status, 1);
   assert.match(both.stderr, /--prompt "q: " and --prompt-name query: give one/);
@@ -129,7 +132,7 @@ test('optimize with a prompt: the classifiers record it, verify and eval re-appl
   const evalOut = path.join(dir, 'eval.json');
   const e = cliRun('eval', out, ...LIMITS, '--prompt', 'something else: ', '--out', evalOut);
   assert.equal(e.status, 0, e.stderr);
-  assert.match(e.stderr, /put "query: " before each text \(config\.json\); the --pooling, --max-length and --prompt given do not apply to them/);
+  assert.match(e.stderr, /the committed classifiers pool mean, cut inputs at 128 tokens and put "query: " before each text \(config\.json\); the --prompt "something else: " given do not apply to them/);
   const ev = JSON.parse(fs.readFileSync(evalOut, 'utf8'));
   assert.equal(ev.tasks.s.final.accuracy, rep.selection.perTask.s.test.accuracy);
   assert.equal(ev.settings.prompt, 'query: ');

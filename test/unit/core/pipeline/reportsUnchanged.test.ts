@@ -46,6 +46,9 @@ function maskText(text: string, out: string): string {
   return text
     // Added in the seventh session: the card says the folder lists a SHA-256 per file and eval checks them.
     .replace(/`probescale-report\.json` lists a SHA-256 per file of this folder[^\n]*\n\n/, '')
+    // Added in the twenty-third session: the card says where the classifiers cut inputs, and their
+    // config.json and tokenizer_config.json record that length (so their sizes grew).
+    .replace(/Each classifier's tokenizer cuts inputs at [^\n]*\n\n/, '')
     .split(repoRoot)
     .join('<repo>')
     .split(out)
@@ -57,6 +60,7 @@ function maskText(text: string, out: string): string {
     .map((l) => l.replace(/^( {2}final \(as shipped\): .*) \(as committed\)$/, '$1'))
     // config.json records the source folder's absolute path, so its size depends on where the repository lies.
     .map((l) => l.replace(/^(\| `config\.json` \| ).*$/, '$1<size> |'))
+    .map((l) => l.replace(/^(\| `classifiers\/[^/]+\/(config|tokenizer_config)\.json` \| ).*$/, '$1<size> |'))
     .join('\n');
 }
 
