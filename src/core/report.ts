@@ -42,6 +42,8 @@ export interface TaskReport {
   layers: LayerScore[];
   bestLayer: number;
   final?: Score;
+  /** The task's rows are text pairs (text, text_pair); absent for single texts. */
+  textPairs?: true;
 }
 
 /**

@@ -130,6 +130,38 @@ function termsSection(): string[] {
   return ['## Terms', '', ...terms, ''];
 }
 
+/**
+ * How a user runs a classifier: transformers.js' text-classification pipeline for one text; for a
+ * task of text pairs, its tokenizer (with `text_pair`) and model, since the pipeline reads no pairs.
+ */
+function exampleCode(r: OptimizeReport): string[] {
+  const names = Object.keys(r.selection.perTask);
+  const single = names.find((n) => !r.tasks[n]?.textPairs);
+  const pairs = names.filter((n) => r.tasks[n]?.textPairs);
+  const prompt = r.settings.prompt ? `${JSON.stringify(r.settings.prompt)} + ` : '';
+  const lines: string[] = [];
+  if (single !== undefined) {
+    lines.push('```js', "import { pipeline } from '@huggingface/transformers';", `const classify = await pipeline('text-classification', '<this folder>/classifiers/${single}');`, `console.log(await classify(${prompt}'some text'));`, '```', '');
+  }
+  if (pairs.length) {
+    lines.push(
+      `${pairs.map((n) => `\`${n}\``).join(', ')} ${pairs.length > 1 ? 'read' : 'reads'} text pairs, which \`pipeline('text-classification')\` does not take (given \`{ text, text_pair }\`, transformers.js 4.3 tokenizes an empty text): call the classifier's tokenizer with \`text_pair\` and its model:`,
+      '',
+      '```js',
+      "import { AutoTokenizer, AutoModelForSequenceClassification } from '@huggingface/transformers';",
+      `const dir = '<this folder>/classifiers/${pairs[0]}';`,
+      'const tokenizer = await AutoTokenizer.from_pretrained(dir);',
+      'const model = await AutoModelForSequenceClassification.from_pretrained(dir);',
+      `const { logits } = await model(tokenizer(${prompt}'first text', { text_pair: 'second text', truncation: true }));`,
+      'const scores = Array.from(logits.data);',
+      'console.log(model.config.id2label[scores.indexOf(Math.max(...scores))]);',
+      '```',
+      '',
+    );
+  }
+  return lines;
+}
+
 /** How to load the folder, and what about its files a user should know before copying it. */
 function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
   const m = r.model;
@@ -138,12 +170,7 @@ function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
     '',
     '`onnx/` holds the pruned encoder (same inputs and outputs as the source: a drop-in replacement). Each `classifiers/<task>/` folder is a complete text classifier (pruned encoder + pooling + probe head → `logits`, `id2label` in its config):',
     '',
-    '```js',
-    "import { pipeline } from '@huggingface/transformers';",
-    `const classify = await pipeline('text-classification', '<this folder>/classifiers/${Object.keys(r.selection.perTask)[0]}');`,
-    `console.log(await classify(${r.settings.prompt ? `${JSON.stringify(r.settings.prompt)} + ` : ''}'some text'));`,
-    '```',
-    '',
+    ...exampleCode(r),
   ];
   const pre = [];
   if (r.settings.prompt) pre.push(`The probes read every text with the prompt ${JSON.stringify(r.settings.prompt)} before it (\`probescale.prompt\` in each classifier's config.json): put it before your texts, as above; the pipeline does not.`);

@@ -21,7 +21,8 @@ import { foldsForValidation, TaskSplit } from './measure';
 /** A task's section of a report (every job writes the same shape). */
 export function taskReport(task: TaskData, weight: number, pooling: ProbeSettings['pooling'], scores: Pick<TaskReport, 'majority' | 'layers' | 'bestLayer' | 'final'>): TaskReport {
   const { majority, layers, bestLayer, final } = scores;
-  return { labels: task.labels, majority, pooling, weight, source: task.source, nTrain: task.train.length, nTest: task.test.length, layers, bestLayer, ...(final ? { final } : {}) };
+  const textPairs = task.train.some((e) => e.textPair !== undefined) ? { textPairs: true as const } : {};
+  return { labels: task.labels, majority, pooling, weight, source: task.source, nTrain: task.train.length, nTest: task.test.length, layers, bestLayer, ...(final ? { final } : {}), ...textPairs };
 }
 
 /**

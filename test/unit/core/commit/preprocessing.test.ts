@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AutoTokenizer, env } from '@huggingface/transformers';
+import { AutoModelForSequenceClassification, AutoTokenizer, env } from '@huggingface/transformers';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
@@ -45,4 +45,41 @@ test('--max-length 12 on long texts: the classifiers record it, verify and eval 
   const task = await loadTask('spam', path.join(tasksDir, 'spam'), { limitTrain: 150, limitTest: 60 });
   const long = task.test.map((e) => e.text).find((t) => t.length > 200)!;
   assert.equal(tok(long, { truncation: true }).input_ids.dims.at(-1), 12);
+});
+
+test('a task of text pairs: the card shows the tokenizer with text_pair and the model, which give the reported accuracy (the pipeline reads no pairs)', async () => {
+  const dir = tempDir('ps-pairs-');
+  // Which of two sentlen texts has more words: a task only the pair can answer.
+  const task = path.join(dir, 'task');
+  fs.mkdirSync(task);
+  for (const split of ['train', 'test']) {
+    const texts = fs.readFileSync(path.join(tasksDir, 'sentlen', `${split}.jsonl`), 'utf8').trim().split('\n').slice(0, 240).map((l) => JSON.parse(l).text as string);
+    const words = (t: string) => t.split(/\s+/).length;
+    const rows = texts.slice(0, 120).map((a, i) => ({ sentence1: a, sentence2: texts[120 + i] })).filter((p) => words(p.sentence1) !== words(p.sentence2));
+    fs.writeFileSync(path.join(task, `${split}.jsonl`), rows.map((p) => JSON.stringify({ ...p, label: words(p.sentence1) > words(p.sentence2) ? 'first' : 'second' })).join('\n') + '\n');
+  }
+  const out = path.join(dir, 'model');
+  run('optimize', fixture('tiny-bert'), '--task', `pair=${task}`, '--c', '1', '--no-cache', '--budget', '0.95', '--candidates', '2', '--out', out, '-q');
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  assert.equal(rep.tasks.pair.textPairs, true);
+  assert.equal(rep.verify.allEqual, true);
+  const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+  assert.match(card, /`pair` reads text pairs, which `pipeline\('text-classification'\)` does not take/);
+  assert.match(card, /model\(tokenizer\('first text', \{ text_pair: 'second text', truncation: true \}\)\)/);
+  assert.doesNotMatch(card, /await pipeline\('text-classification'/, 'no single-text task to show the pipeline with');
+
+  // The card's code, on every test pair.
+  env.allowRemoteModels = false;
+  const cdir = path.join(out, 'classifiers', 'pair');
+  const tokenizer = await AutoTokenizer.from_pretrained(cdir);
+  const model = await AutoModelForSequenceClassification.from_pretrained(cdir);
+  const rows = fs.readFileSync(path.join(task, 'test.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { sentence1: string; sentence2: string; label: string });
+  const { id2label } = model.config as unknown as { id2label: Record<number, string> };
+  let correct = 0;
+  for (const r of rows) {
+    const { logits } = await model(tokenizer(r.sentence1, { text_pair: r.sentence2, truncation: true }));
+    const scores = Array.from(logits.data as Float32Array);
+    if (id2label[scores.indexOf(Math.max(...scores))] === r.label) correct++;
+  }
+  assert.equal(correct / rows.length, rep.selection.perTask.pair.test.accuracy);
 });
