@@ -64,6 +64,7 @@ test("probe follows a model's default prompt unless told; --prompt-name picks on
   assert.match(followed.stderr, /--prompt "query: ": the model's default prompt \("query" in config_sentence_transformers\.json\), which sentence-transformers puts before every text, so probes do too/);
   const byText = probe(fixture('tiny-bert'), path.join(dir, 'text.json'), '--prompt', 'query: ');
   assert.deepEqual(followed.layers, byText.layers, 'the same as --prompt "query: " on the plain folder');
+  assert.match(cliRun('probe', folder, ...LIMITS).stdout, /^s: \d+ labels, 60 train \/ 20 test, mean pooling, prompt "query: ", majority/m, 'the table says the prompt');
   const none = probe(fixture('tiny-bert'), path.join(dir, 'none.json'));
   assert.notDeepEqual(byText.layers, none.layers, 'the prompt changes what the probes read');
 
