@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Pooling } from '../onnx/edit';
+import { POOLINGS, type Pooling } from '../onnx/edit';
 import { notAFile } from '../util/fileKind';
 import { readUtf8 } from '../util/textFile';
 import { badValue } from '../errors';
@@ -120,9 +120,18 @@ export function modelPooling(dir: string): { pooling: Pooling; level: 'info' | '
   if (modes.length === 1 && modes[0] === 'max_tokens') {
     return { pooling: 'max', level: 'info', message: `pooling max: the model's sentence-transformers Pooling (${where}) embeds each dimension's maximum over the tokens, so probes read it too. Set {{pooling}} to choose another.` };
   }
+  const same = modes.length === 1 ? SAME_POOLING[modes[0]] : undefined;
+  if (same) return { pooling: same.pooling, level: 'info', message: `pooling ${same.pooling}: the model's sentence-transformers Pooling (${where}) embeds ${same.what}, so probes read it too. Set {{pooling}} to choose another.` };
   const said = modes.length ? modes.join(' + ') : 'none';
-  return { pooling: 'mean', level: 'warn', message: `the model's sentence-transformers Pooling (${where}) is ${said}; ProbeScale probes mean, first-token or max pooling, so it probes mean: the accuracies describe mean-pooled states, not the embeddings the model serves. Set {{pooling}} to choose.` };
+  return { pooling: 'mean', level: 'warn', message: `the model's sentence-transformers Pooling (${where}) is ${said}; ProbeScale probes one pooling at a time (${POOLINGS.join(', ')}), so it probes mean: the accuracies describe mean-pooled states, not the embeddings the model serves. Set {{pooling}} to choose.` };
 }
+
+/** Pooling modes besides CLS, mean and max that ProbeScale computes as sentence-transformers does. */
+const SAME_POOLING: Record<string, { pooling: Pooling; what: string }> = {
+  mean_sqrt_len_tokens: { pooling: 'mean-sqrt-len', what: 'the sum over tokens divided by √(tokens)' },
+  weightedmean_tokens: { pooling: 'weighted-mean', what: 'the mean over tokens weighted by position (1, 2, …)' },
+  lasttoken: { pooling: 'last', what: 'the last token' },
+};
 
 /**
  * The length a sentence-transformers model cuts its inputs at (max_seq_length in

@@ -122,9 +122,19 @@ export function pruneEdit(model: OnnxModel, blocks: BlockStructure, kept: number
   return { ...finishEdit(model, rewire(model, blocks, k), [], model.outputs), metadata: recordBlocks(blocks, k) };
 }
 
-/** How one vector per example is taken from a layer's token states: masked mean, the first token, masked maximum per dimension. */
-export const POOLINGS = ['mean', 'first', 'max'] as const;
+/**
+ * How one vector per example is taken from a layer's token states, each as sentence-transformers'
+ * Pooling computes it: masked mean, the first token, masked maximum per dimension, masked sum over
+ * √(tokens) (mean_sqrt_len_tokens), mean weighted by position 1…n (weightedmean_tokens), the last
+ * unpadded token (lasttoken).
+ */
+export const POOLINGS = ['mean', 'first', 'max', 'mean-sqrt-len', 'weighted-mean', 'last'] as const;
 export type Pooling = (typeof POOLINGS)[number];
+
+/** An empty output list per pooling (the type makes sure every one of POOLINGS is here). */
+export function noPooled(): Record<Pooling, string[]> {
+  return { mean: [], first: [], max: [], 'mean-sqrt-len': [], 'weighted-mean': [], last: [] };
+}
 
 export interface ProbeOutputs {
   /** Output name per hidden state l = 0..L (or only the final one for a pruned graph), per pooling. */
@@ -150,11 +160,12 @@ export interface ProbeGraphOptions {
 
 const POOL_PREFIX = 'probescale/';
 
-/** Nodes pooling hidden states over the attention mask (masked mean, first token), with their constants and outputs. */
+/** Nodes pooling hidden states over the attention mask (each of POOLINGS), with their constants and outputs. */
 export class PoolingNodes {
   readonly nodes: NewNode[] = [];
   readonly inits: NewInitializer[];
   readonly vi: NewValueInfo[] = [];
+  private readonly opset: number;
   private readonly axesAsInput: boolean;
   private readonly maxAxesAsInput: boolean;
 
@@ -162,9 +173,10 @@ export class PoolingNodes {
     const mask = model.runtimeInputs.find((i) => i.name === 'attention_mask');
     if (!mask) throw new UnsupportedModelError(`the graph has no attention_mask input (inputs: ${model.runtimeInputs.map((i) => i.name).join(', ')}); masked pooling needs one.`);
     const P = POOL_PREFIX;
-    this.axesAsInput = model.opsetVersion('') >= 13;
-    this.maxAxesAsInput = model.opsetVersion('') >= 18;
-    this.inits = [int64Initializer(`${P}axis1`, [1]), int64Initializer(`${P}axis2`, [2]), int64Initializer(`${P}zero`, [0], []), floatInitializer(`${P}eps`, [1e-9], []), floatInitializer(`${P}one`, [1], []), floatInitializer(`${P}far`, [1e9], [])];
+    this.opset = model.opsetVersion('');
+    this.axesAsInput = this.opset >= 13;
+    this.maxAxesAsInput = this.opset >= 18;
+    this.inits = [int64Initializer(`${P}axis1`, [1]), int64Initializer(`${P}axis1s`, [1], []), int64Initializer(`${P}axis2`, [2]), int64Initializer(`${P}zero`, [0], []), floatInitializer(`${P}zerof`, [0], []), floatInitializer(`${P}eps`, [1e-9], []), floatInitializer(`${P}one`, [1], []), floatInitializer(`${P}far`, [1e9], [])];
     this.nodes.push({ name: `${P}mask_f`, opType: 'Cast', inputs: [mask.name], outputs: [`${P}mask_f`], attributes: { to: DataType.FLOAT } });
     this.nodes.push(this.axesAsInput ? { name: `${P}mask_u`, opType: 'Unsqueeze', inputs: [`${P}mask_f`, `${P}axis2`], outputs: [`${P}mask_u`] } : { name: `${P}mask_u`, opType: 'Unsqueeze', inputs: [`${P}mask_f`], outputs: [`${P}mask_u`], attributes: { axes: [2] } });
     this.reduce(`${P}mask_n`, 'ReduceSum', `${P}mask_f`, 1, 1, `${P}mask_n0`);
@@ -180,34 +192,89 @@ export class PoolingNodes {
 
   /** Pools hidden state `h` under the tag `l` in each of `poolings`, appending the output names to `outputs.pooled`. */
   pool(h: string, l: number, poolings: Pooling[], outputs: ProbeOutputs): void {
-    const P = POOL_PREFIX;
-    if (poolings.includes('mean')) {
-      const o = `${P}mean_${l}`;
-      this.nodes.push({ name: `${P}mean_mul_${l}`, opType: 'Mul', inputs: [h, `${P}mask_u`], outputs: [`${P}mean_mul_${l}`] });
-      this.reduce(`${P}mean_sum_${l}`, 'ReduceSum', `${P}mean_mul_${l}`, 1, 0, `${P}mean_sum_${l}`);
-      this.nodes.push({ name: `${P}mean_div_${l}`, opType: 'Div', inputs: [`${P}mean_sum_${l}`, `${P}mask_n`], outputs: [o] });
-      outputs.pooled.mean.push(o);
+    // In POOLINGS' order whatever the order asked, so a graph's nodes do not depend on it.
+    for (const p of POOLINGS.filter((x) => poolings.includes(x))) {
+      const o = `${POOL_PREFIX}${p}_${l}`;
+      this.poolOne(p, h, l, o);
+      outputs.pooled[p].push(o);
       this.vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
     }
-    if (poolings.includes('first')) {
-      const o = `${P}first_${l}`;
-      this.nodes.push({ name: o, opType: 'Gather', inputs: [h, `${P}zero`], outputs: [o], attributes: { axis: 1 } });
-      outputs.pooled.first.push(o);
-      this.vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
-    }
-    if (poolings.includes('max')) {
-      // As sentence-transformers' max pooling: padded tokens pushed 1e9 below, then the maximum over tokens.
-      const o = `${P}max_${l}`;
-      if (!this.nodes.some((n) => n.name === `${P}mask_low`)) {
-        this.nodes.push({ name: `${P}mask_off`, opType: 'Sub', inputs: [`${P}mask_u`, `${P}one`], outputs: [`${P}mask_off`] });
-        this.nodes.push({ name: `${P}mask_low`, opType: 'Mul', inputs: [`${P}mask_off`, `${P}far`], outputs: [`${P}mask_low`] });
+  }
+
+  private poolOne(p: Pooling, h: string, l: number, o: string): void {
+    const P = `${POOL_PREFIX}${p}_`;
+    switch (p) {
+      case 'first':
+        this.nodes.push({ name: o, opType: 'Gather', inputs: [h, `${POOL_PREFIX}zero`], outputs: [o], attributes: { axis: 1 } });
+        return;
+      case 'max':
+        // Padded tokens pushed 1e9 below, then the maximum over tokens.
+        this.nodes.push({ name: `${P}add_${l}`, opType: 'Add', inputs: [h, this.shared('mask_low')], outputs: [`${P}add_${l}`] });
+        // ReduceMax reads its axes as an input only from opset 18 (ReduceSum from 13).
+        this.nodes.push(this.maxAxesAsInput ? { name: o, opType: 'ReduceMax', inputs: [`${P}add_${l}`, `${POOL_PREFIX}axis1`], outputs: [o], attributes: { keepdims: 0 } } : { name: o, opType: 'ReduceMax', inputs: [`${P}add_${l}`], outputs: [o], attributes: { axes: [1], keepdims: 0 } });
+        return;
+      case 'last':
+        this.weightedSum(h, this.shared('last_u'), `${P}mul_${l}`, o);
+        return;
+      default: {
+        // mean, mean-sqrt-len, weighted-mean: a weighted sum over tokens, divided.
+        const mask = `${POOL_PREFIX}mask_u`;
+        const [weights, divisor] = p === 'mean' ? [mask, `${POOL_PREFIX}mask_n`] : p === 'mean-sqrt-len' ? [mask, this.shared('mask_sqrt')] : [this.shared('pos_u'), this.shared('pos_n')];
+        this.weightedSum(h, weights, `${P}mul_${l}`, `${P}sum_${l}`);
+        this.nodes.push({ name: `${P}div_${l}`, opType: 'Div', inputs: [`${P}sum_${l}`, divisor], outputs: [o] });
       }
-      this.nodes.push({ name: `${P}max_add_${l}`, opType: 'Add', inputs: [h, `${P}mask_low`], outputs: [`${P}max_add_${l}`] });
-      // ReduceMax reads its axes as an input only from opset 18 (ReduceSum from 13).
-      this.nodes.push(this.maxAxesAsInput ? { name: o, opType: 'ReduceMax', inputs: [`${P}max_add_${l}`, `${P}axis1`], outputs: [o], attributes: { keepdims: 0 } } : { name: o, opType: 'ReduceMax', inputs: [`${P}max_add_${l}`], outputs: [o], attributes: { axes: [1], keepdims: 0 } });
-      outputs.pooled.max.push(o);
-      this.vi.push({ name: o, elemType: DataType.FLOAT, shape: ['batch', 'hidden'] });
     }
+  }
+
+  /** Σ_tokens h · w ([batch, seq, 1] weights) → `sum`, [batch, hidden]; `mul` names the product. */
+  private weightedSum(h: string, w: string, mul: string, sum: string): void {
+    this.nodes.push({ name: mul, opType: 'Mul', inputs: [h, w], outputs: [mul] });
+    this.reduce(sum, 'ReduceSum', mul, 1, 0, sum);
+  }
+
+  /** A tensor the poolings share, made once on first use; returns its name. */
+  private shared(what: 'mask_low' | 'mask_sqrt' | 'pos_u' | 'pos_n' | 'last_u'): string {
+    const P = POOL_PREFIX;
+    const name = `${P}${what}`;
+    if (this.nodes.some((n) => n.outputs.includes(name))) return name;
+    const node = (opType: string, inputs: string[], out: string, attributes?: NewNode['attributes']) => this.nodes.push({ name: out, opType, inputs, outputs: [out], ...(attributes ? { attributes } : {}) });
+    const unsqueeze = (input: string, out: string) => node('Unsqueeze', this.axesAsInput ? [input, `${P}axis2`] : [input], out, this.axesAsInput ? undefined : { axes: [2] });
+    switch (what) {
+      case 'mask_low':
+        node('Sub', [`${P}mask_u`, `${P}one`], `${P}mask_off`);
+        node('Mul', [`${P}mask_off`, `${P}far`], name);
+        break;
+      case 'mask_sqrt':
+        node('Sqrt', [`${P}mask_n`], name);
+        break;
+      case 'pos_u':
+      case 'pos_n': {
+        // Positions 1…S (sentence-transformers' arange) on unpadded tokens, 0 on padding.
+        this.requireOpset(11, 'weighted-mean');
+        node('Mul', [`${P}mask_f`, `${P}zerof`], `${P}zeros`);
+        node('Add', [`${P}zeros`, `${P}one`], `${P}ones`);
+        node('CumSum', [`${P}ones`, `${P}axis1s`], `${P}pos`);
+        node('Mul', [`${P}pos`, `${P}mask_f`], `${P}pos_w`);
+        unsqueeze(`${P}pos_w`, `${P}pos_u`);
+        this.reduce(`${P}pos_n0`, 'ReduceSum', `${P}pos_w`, 1, 1, `${P}pos_n0`);
+        node('Max', [`${P}pos_n0`, `${P}eps`], `${P}pos_n`);
+        break;
+      }
+      case 'last_u':
+        // 1 where the running count of unpadded tokens reaches the count: the last one (either padding side).
+        this.requireOpset(11, 'last');
+        node('CumSum', [`${P}mask_f`, `${P}axis1s`], `${P}mask_cum`);
+        node('Equal', [`${P}mask_cum`, `${P}mask_n0`], `${P}last_eq`);
+        node('Cast', [`${P}last_eq`], `${P}last_f`, { to: DataType.FLOAT });
+        node('Mul', [`${P}last_f`, `${P}mask_f`], `${P}last_w`);
+        unsqueeze(`${P}last_w`, name);
+        break;
+    }
+    return name;
+  }
+
+  private requireOpset(min: number, pooling: Pooling): void {
+    if (this.opset < min) throw new UnsupportedModelError(`pooling ${pooling} needs CumSum, which this graph's opset ${this.opset} lacks (from opset ${min}); use mean, first or max pooling, or export the model at opset ${min} or later.`);
   }
 }
 
@@ -218,7 +285,7 @@ export class PoolingNodes {
 export function probeEdit(model: OnnxModel, blocks: BlockStructure, opts: ProbeGraphOptions): { edit: GraphEdit; outputs: ProbeOutputs } {
   const pool = new PoolingNodes(model);
   const { rw, hidden, layers } = probedStates(model, blocks, opts.kept);
-  const outputs: ProbeOutputs = { pooled: { mean: [], first: [], max: [] }, cosine: [], layers };
+  const outputs: ProbeOutputs = { pooled: noPooled(), cosine: [], layers };
   hidden.forEach((h, j) => pool.pool(h, layers[j], opts.poolings, outputs));
   if (opts.cosine && !opts.kept) addCosines(pool, hidden, outputs);
   const { nodes, inits, vi } = pool;

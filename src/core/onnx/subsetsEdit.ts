@@ -7,7 +7,7 @@
  * of subsets. Every subset's final hidden state (after any final norm) is pooled.
  */
 import { BlockStructure } from './blocks';
-import { Pooling, PoolingNodes, ProbeOutputs, finishEdit, validateKept } from './edit';
+import { Pooling, PoolingNodes, ProbeOutputs, finishEdit, noPooled, validateKept } from './edit';
 import { GraphEdit, NewNode, OnnxModel } from './model';
 
 /**
@@ -59,7 +59,7 @@ export function subsetsProbeEdit(model: OnnxModel, blocks: BlockStructure, subse
   const lastOut = blocks.numBlocks ? blocks.hiddenOut[blocks.numBlocks - 1] : blocks.hiddenIn[0];
   const tail = lastOut === blocks.finalOutput ? [] : nodesBetween(model, lastOut, blocks.finalOutput);
   const trie = new Map<string, string>();
-  const outputs: ProbeOutputs = { pooled: { mean: [], first: [], max: [] }, cosine: [], layers: subsets.map((_, j) => j) };
+  const outputs: ProbeOutputs = { pooled: noPooled(), cosine: [], layers: subsets.map((_, j) => j) };
   subsets.forEach((s, j) => {
     let prev = blocks.hiddenIn[0];
     let key = '';

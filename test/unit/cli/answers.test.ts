@@ -26,8 +26,8 @@ function answer(...args: string[]): [number | null, string, string] {
 test('help, no command, a bad command line, a refused --out, a finished prune and a failed job answer as before', () => {
   fs.mkdirSync(path.join(tmp, 'exists'));
   const bert = fixture('tiny-bert');
-  assert.deepEqual(answer('--help'), [0, 'usage f099d8cfa85bf6e1', '']);
-  assert.deepEqual(answer(), [1, '', 'probescale: no command given.\nusage f099d8cfa85bf6e1']);
+  assert.deepEqual(answer('--help'), [0, 'usage 482a8f43e8fff712', '']);
+  assert.deepEqual(answer(), [1, '', 'probescale: no command given.\nusage 482a8f43e8fff712']);
   assert.deepEqual(answer('probe'), [1, '', 'probescale: probe: missing <modelDir>.\n']);
   assert.deepEqual(answer('prune', bert, '--layers', '0', '--out', path.join(tmp, 'exists')), [1, '', 'probescale: --out <tmp>/exists: the folder already exists; choose another path or allow replacing it (--force).\n']);
   assert.deepEqual(answer('prune', bert, '--layers', '0,2', '--out', path.join(tmp, 'p'), '-q'), [

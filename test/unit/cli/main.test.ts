@@ -22,7 +22,7 @@ test('bad input exits 1 with one line naming the value, and writes nothing', () 
     [['probe', robertaMini], /no --task given/],
     [['probe', '/nope/model', '--task', sentlen], /model folder not found: \/nope\/model/],
     [['probe', robertaMini, '--task', 'x=/nope/data'], /\/nope\/data/],
-    [['probe', robertaMini, '--task', sentlen, '--pooling', 'sum'], /--pooling sum: use mean, first, max\./],
+    [['probe', robertaMini, '--task', sentlen, '--pooling', 'sum'], /--pooling sum: use mean, first, max, mean-sqrt-len, weighted-mean, last\./],
     [['probe', robertaMini, '--task', sentlen, '--provider', 'tpu'], /--provider tpu/],
     [['probe', robertaMini, '--task', sentlen, '--c=-1'], /--c -1/],
     [['prune', robertaMini, '--layers', '0,x', '--out', path.join(dir, 'p')], /'x' is not a block index/],

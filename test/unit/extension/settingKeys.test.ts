@@ -110,7 +110,7 @@ test('the probe command says unreadable settings once, in the log and one warnin
   assert.equal((jobs[0] as { settings: { pooling: string; maxLength: number } }).settings.pooling, 'mean');
   assert.equal(toasts.length, 1, 'one warning per run');
   assert.match(toasts[0], /^ProbeScale: 2 settings cannot be read: probescale\.pooling \("sum", used mean\), probescale\.maxLength \("long", used 128\)/);
-  assert.deepEqual(warned, ['probescale.pooling is "sum", which ProbeScale cannot read (expected one of mean, first, max); this run used mean instead.', 'probescale.maxLength is "long", which ProbeScale cannot read (expected a whole number from 8 to 4096); this run used 128 instead.']);
+  assert.deepEqual(warned, ['probescale.pooling is "sum", which ProbeScale cannot read (expected one of mean, first, max, mean-sqrt-len, weighted-mean, last); this run used mean instead.', 'probescale.maxLength is "long", which ProbeScale cannot read (expected a whole number from 8 to 4096); this run used 128 instead.']);
   toasts.length = 0;
   await runProbe(services, { modelDir: '/m', tasks: [], settings: { pooling: 'first' } });
   assert.equal(toasts.length, 1);

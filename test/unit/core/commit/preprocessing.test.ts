@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, env } from '@huggingface/transformers';
 import { loadTask } from '../../../../src/core/data/dataset';
-import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 const SPAM = ['--task', `spam=${path.join(tasksDir, 'spam')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--no-cache'];
@@ -82,4 +82,16 @@ test('a task of text pairs: the card shows the tokenizer with text_pair and the 
     if (id2label[scores.indexOf(Math.max(...scores))] === r.label) correct++;
   }
   assert.equal(correct / rows.length, rep.selection.perTask.pair.test.accuracy);
+});
+
+test('classifiers committed with last-token, weighted-mean and mean/√length pooling give the reported accuracy through transformers.js', async () => {
+  const dir = tempDir('ps-poolings-');
+  for (const pooling of ['last', 'weighted-mean', 'mean-sqrt-len']) {
+    const out = path.join(dir, pooling);
+    run('optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--no-cache', '--pooling', pooling, '--budget', '0.95', '--candidates', '1', '--baselines', 'none', '--out', out, '-q');
+    const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+    assert.equal(rep.tasks.sentlen.pooling, pooling);
+    assert.equal(rep.verify.allEqual, true, pooling);
+    assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 }), rep.selection.perTask.sentlen.test.accuracy, pooling);
+  }
 });

@@ -8,13 +8,14 @@ import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor, batchTokenLimit } from '../../../../src/core/extract/extractor';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { findWordEmbedding, unknownTokenMap } from '../../../../src/core/onnx/vocab';
+import { POOLINGS, type Pooling } from '../../../../src/core/onnx/edit';
 import { fixture, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
 test('extraction makes exactly one forward pass per batch and matches plain inference', async () => {
   const info = openModel(fixture('tiny-bert'));
   const tok = await loadTokenizer(info.dir, { maxLength: 32 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 70, limitTest: 10 });
-  const ex = await Extractor.create(info, tok, { poolings: ['mean', 'first', 'max'], cosine: true, batchSize: 16 });
+  const ex = await Extractor.create(info, tok, { poolings: [...POOLINGS], cosine: true, batchSize: 16 });
   const f = await ex.extract(task.train, 'sentlen/train');
   assert.equal(ex.forwardPasses, Math.ceil(70 / 16));
   assert.equal(ex.forwardPasses, ex.batches);
@@ -29,14 +30,22 @@ test('extraction makes exactly one forward pass per batch and matches plain infe
     const t = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
     const out = await plain.run({ input_ids: t(ids), attention_mask: t(ids.map(() => 1)), token_type_ids: t(typeIds) });
     const h = out.last_hidden_state.data as Float32Array;
+    const n = ids.length;
     for (let d = 0; d < f.dim; d++) {
       let s = 0;
       let m = -Infinity;
-      for (let p = 0; p < ids.length; p++) {
+      let w = 0;
+      for (let p = 0; p < n; p++) {
         s += h[p * f.dim + d];
         m = Math.max(m, h[p * f.dim + d]);
+        w += (p + 1) * h[p * f.dim + d];
       }
-      assert.ok(Math.abs(f.pooled.mean![4][i * f.dim + d] - s / ids.length) < 1e-4, `mean, example ${i}, dim ${d}`);
+      const got = (p: Pooling) => f.pooled[p]![4][i * f.dim + d];
+      assert.ok(Math.abs(got('mean') - s / n) < 1e-4, `mean, example ${i}, dim ${d}`);
+      // As sentence-transformers' mean_sqrt_len_tokens, weightedmean_tokens (weights 1…n) and lasttoken.
+      assert.ok(Math.abs(got('mean-sqrt-len') - s / Math.sqrt(n)) < 1e-4, `mean-sqrt-len, example ${i}, dim ${d}`);
+      assert.ok(Math.abs(got('weighted-mean') - w / ((n * (n + 1)) / 2)) < 1e-4, `weighted-mean, example ${i}, dim ${d}`);
+      assert.ok(Math.abs(got('last') - h[(n - 1) * f.dim + d]) < 1e-4, `last, example ${i}, dim ${d}`);
       // Batched with longer texts, so padded: the padding must not win the maximum.
       assert.ok(Math.abs(f.pooled.max![4][i * f.dim + d] - m) < 1e-4, `max, example ${i}, dim ${d}`);
       assert.ok(Math.abs(f.pooled.first![4][i * f.dim + d] - h[d]) < 1e-4, `first, example ${i}, dim ${d}`);

@@ -57,18 +57,20 @@ const probe = (folder: string, out: string, ...extra: string[]) => {
   return { stderr: r.stderr, pooling: report.tasks.s.pooling, settings: report.settings, layers: report.tasks.s.layers.map((l) => [l.accuracy, l.cvAccuracy]) };
 };
 
-test('the pooling a sentence-transformers folder embeds with: CLS → first, mean → mean, others probed as mean with a warning; not such a folder → null', () => {
+test('the pooling a sentence-transformers folder embeds with: each single mode as sentence-transformers computes it, several at once probed as mean with a warning; not such a folder → null', () => {
   const dir = tempDir('ps-st-pool-');
   const cases: [string[], string | null, 'info' | 'warn', RegExp][] = [
     [['cls_token'], 'first', 'info', /pooling first: the model's sentence-transformers Pooling \(1_Pooling\/config\.json\) embeds the first token/],
     [['mean_tokens'], 'mean', 'info', /pooling mean, as the model's sentence-transformers Pooling/],
     [['max_tokens'], 'max', 'info', /pooling max: the model's sentence-transformers Pooling \(1_Pooling\/config\.json\) embeds each dimension's maximum/],
-    [['weightedmean_tokens'], 'mean', 'warn', /Pooling \(1_Pooling\/config\.json\) is weightedmean_tokens; .* probes mean: .*Set \{\{pooling\}\} to choose/],
-    [['cls_token', 'mean_tokens'], 'mean', 'warn', /is cls_token \+ mean_tokens;/],
-    [['lasttoken'], 'mean', 'warn', /is lasttoken;/],
+    [['weightedmean_tokens'], 'weighted-mean', 'info', /pooling weighted-mean: the model's sentence-transformers Pooling \(1_Pooling\/config\.json\) embeds the mean over tokens weighted by position/],
+    [['mean_sqrt_len_tokens'], 'mean-sqrt-len', 'info', /pooling mean-sqrt-len: .* embeds the sum over tokens divided by √\(tokens\)/],
+    [['lasttoken'], 'last', 'info', /pooling last: .* embeds the last token, so probes read it too/],
+    [['cls_token', 'mean_tokens'], 'mean', 'warn', /Pooling \(1_Pooling\/config\.json\) is cls_token \+ mean_tokens; ProbeScale probes one pooling at a time \(mean, first, max, mean-sqrt-len, weighted-mean, last\), so it probes mean: .*Set \{\{pooling\}\} to choose/],
+    [[], 'mean', 'warn', /is none;/],
   ];
   for (const [modes, pooling, level, message] of cases) {
-    const p = modelPooling(stFolder(dir, modes.join('-'), modes));
+    const p = modelPooling(stFolder(dir, modes.join('-') || 'none', modes));
     assert.equal(p?.pooling, pooling, modes.join('+'));
     assert.equal(p?.level, level, modes.join('+'));
     assert.match(p!.message, message);

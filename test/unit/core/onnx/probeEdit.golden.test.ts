@@ -118,7 +118,9 @@ test('probe graphs and their outputs are as before', () => {
     for (const [what, o, b] of cases) {
       try {
         const { edit, outputs } = probeEdit(m, b, o);
-        got[`${name} ${what}`] = `${sha(chunksToBuffer(m.serialize(edit)))} ${JSON.stringify(outputs)}`;
+        // Poolings added after the golden was written (twenty-third session) are listed only where used.
+        const pooled = Object.fromEntries(Object.entries(outputs.pooled).filter(([k, v]) => ['mean', 'first', 'max'].includes(k) || v.length));
+        got[`${name} ${what}`] = `${sha(chunksToBuffer(m.serialize(edit)))} ${JSON.stringify({ ...outputs, pooled })}`;
       } catch (e) {
         got[`${name} ${what}`] = `${(e as Error).constructor.name}: ${(e as Error).message}`;
       }
