@@ -22,7 +22,7 @@ export function formatProbeReport(r: ProbeReport, claimed?: Record<string, numbe
   lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}${perBlockWords(m.params.perBlock)})${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ' · graph built from safetensors' : ''} · ${r.provider}`);
   for (const [name, t] of Object.entries(r.tasks)) {
     lines.push('');
-    lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling${r.settings?.prompt ? `, prompt ${JSON.stringify(r.settings.prompt)}` : ''}${t.textPairs ? ', text pairs' : ''}, majority ${pct(t.majority).trim()} %`);
+    lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling${r.settings?.prompt ? `, prompt ${JSON.stringify(r.settings.prompt)}` : ''}${r.settings?.lowercase ? ', lowercased' : ''}${t.textPairs ? ', text pairs' : ''}, majority ${pct(t.majority).trim()} %`);
     lines.push(' layer   acc %   F1 %  ctrl %   sel     C   cv %');
     const testBest = bestLayerByTest(t.layers);
     for (const l of t.layers) {

@@ -26,6 +26,8 @@ export interface ProbeSettings {
   prompt?: string;
   /** A prompt of the model's config_sentence_transformers.json, by name; prepare.ts turns it into `prompt` and drops this. */
   promptName?: string;
+  /** Texts lowercased before tokenising: set by prepare.ts where a sentence-transformers model says do_lower_case (no option sets it). */
+  lowercase?: boolean;
   limitTrain?: number;
   limitTest?: number;
   /** Fixed inverse regularisation; otherwise chosen by stratified 5-fold CV on train. */

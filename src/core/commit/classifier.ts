@@ -9,6 +9,7 @@ import { probeEdit } from '../onnx/edit';
 import type { Preprocessing } from './committed';
 import { copyTokenizerFiles } from './files';
 import { readUtf8 } from '../util/textFile';
+import { preparationOf } from '../data/tokenize';
 import { DataType, NewInitializer, NewNode, floatInitializer } from '../onnx/model';
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
@@ -101,7 +102,7 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
       keptBlocks: kept,
       pooling,
       maxLength: pre.maxLength,
-      ...(pre.prompt ? { prompt: pre.prompt } : {}),
+      ...preparationOf(pre),
       head: 'standardise → linear (logistic-regression probe)',
       c: t.probe.c,
       ...(standIn ? { sourceModelType: info.architecture, note: `model_type '${standIn}' so that transformers.js text-classification runs this ${info.architecture} graph (it has no ${info.architecture} classification class)` } : {}),

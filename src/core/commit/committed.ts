@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { IntegrityReport, ProbeReport } from '../report';
 import { POOLINGS, type Pooling } from '../onnx/edit';
+import { preparationOf, type TextPreparation } from '../data/tokenize';
 
 /** A task classifier a committed folder ships. */
 export interface CommittedTask {
@@ -31,26 +32,25 @@ export function committedTasksOf(config: Record<string, unknown>): CommittedTask
 
 /**
  * What a committed folder's classifiers do to a text before their graph: the pooling baked into
- * the graph, the length inputs are cut at, and a prompt put before every text (sentence-
- * transformers' prompts). Written in each classifier's config.json (`probescale`) and the folder's.
+ * the graph, the length inputs are cut at, and the text's preparation (a prompt before it,
+ * lowercasing). Written in each classifier's config.json (`probescale`) and the folder's.
  */
-export interface Preprocessing {
+export interface Preprocessing extends TextPreparation {
   pooling: Pooling;
   maxLength: number;
-  /** Text put before every input text; absent: none. */
-  prompt?: string;
 }
 
 /**
  * The preprocessing a committed config.json records (`probescale.pooling`, `.maxLength`,
- * `.prompt`), falling back to `given` for a field the config lacks.
+ * `.prompt`, `.lowercase`), falling back to `given` for a field the config lacks.
  */
 export function committedPreprocessing(config: Record<string, unknown>, given: Preprocessing): Preprocessing {
-  const section = (typeof config.probescale === 'object' && config.probescale !== null ? config.probescale : {}) as { pooling?: unknown; maxLength?: unknown; prompt?: unknown };
+  const section = (typeof config.probescale === 'object' && config.probescale !== null ? config.probescale : {}) as { pooling?: unknown; maxLength?: unknown; prompt?: unknown; lowercase?: unknown };
   const pooling = (POOLINGS as readonly unknown[]).includes(section.pooling) ? (section.pooling as Pooling) : given.pooling;
   const maxLength = Number.isInteger(section.maxLength) ? (section.maxLength as number) : given.maxLength;
   const prompt = typeof section.prompt === 'string' ? section.prompt : given.prompt;
-  return { pooling, maxLength, ...(prompt ? { prompt } : {}) };
+  const lowercase = typeof section.lowercase === 'boolean' ? section.lowercase : given.lowercase;
+  return { pooling, maxLength, ...preparationOf({ prompt, lowercase }) };
 }
 
 /**

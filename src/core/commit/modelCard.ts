@@ -138,10 +138,11 @@ function exampleCode(r: OptimizeReport): string[] {
   const names = Object.keys(r.selection.perTask);
   const single = names.find((n) => !r.tasks[n]?.textPairs);
   const pairs = names.filter((n) => r.tasks[n]?.textPairs);
-  const prompt = r.settings.prompt ? `${JSON.stringify(r.settings.prompt)} + ` : '';
+  const prompted = (text: string) => `${r.settings.prompt ? `${JSON.stringify(r.settings.prompt)} + ` : ''}${text}`;
+  const input = (text: string) => (r.settings.lowercase ? `(${prompted(text)}).toLowerCase()` : prompted(text));
   const lines: string[] = [];
   if (single !== undefined) {
-    lines.push('```js', "import { pipeline } from '@huggingface/transformers';", `const classify = await pipeline('text-classification', '<this folder>/classifiers/${single}');`, `console.log(await classify(${prompt}'some text'));`, '```', '');
+    lines.push('```js', "import { pipeline } from '@huggingface/transformers';", `const classify = await pipeline('text-classification', '<this folder>/classifiers/${single}');`, `console.log(await classify(${input("'some text'")}));`, '```', '');
   }
   if (pairs.length) {
     lines.push(
@@ -152,7 +153,7 @@ function exampleCode(r: OptimizeReport): string[] {
       `const dir = '<this folder>/classifiers/${pairs[0]}';`,
       'const tokenizer = await AutoTokenizer.from_pretrained(dir);',
       'const model = await AutoModelForSequenceClassification.from_pretrained(dir);',
-      `const { logits } = await model(tokenizer(${prompt}'first text', { text_pair: 'second text', truncation: true }));`,
+      `const { logits } = await model(tokenizer(${input("'first text'")}, { text_pair: ${r.settings.lowercase ? "'second text'.toLowerCase()" : "'second text'"}, truncation: true }));`,
       'const scores = Array.from(logits.data);',
       'console.log(model.config.id2label[scores.indexOf(Math.max(...scores))]);',
       '```',
@@ -174,6 +175,7 @@ function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
   ];
   const pre = [];
   if (r.settings.prompt) pre.push(`The probes read every text with the prompt ${JSON.stringify(r.settings.prompt)} before it (\`probescale.prompt\` in each classifier's config.json): put it before your texts, as above; the pipeline does not.`);
+  if (r.settings.lowercase) pre.push("The probes read every text lowercased, as the source's sentence-transformers config says (do_lower_case; `probescale.lowercase` in each classifier's config.json): lowercase your texts, as above; the pipeline does not.");
   if (r.settings.maxLength !== undefined) pre.push(`Each classifier's tokenizer cuts inputs at ${r.settings.maxLength} tokens (\`model_max_length\` in its tokenizer_config.json), where the probes were trained. transformers.js cuts a longer text by dropping its end, closing special token included, where Python \`transformers\` and ProbeScale's scores keep that token: on such texts its input differs by one token.`);
   if (pre.length) lines.push(pre.join(' '), '');
   if (r.verify?.quantized) {

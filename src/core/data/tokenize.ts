@@ -34,12 +34,27 @@ export interface TextTokenizer {
   unkId: number | null;
   /** Ids of the special tokens (tokenizer.json's special added tokens and the template's), ascending. */
   specialIds?: number[];
-  /** Text put before every text (and not its pair) before tokenising, as sentence-transformers' prompts are; '' for none. */
-  prompt: string;
+  /** What is done to each text before tokenising (a prompt, lowercasing); {} for nothing. */
+  preparation: TextPreparation;
 }
 
-/** Options for {@link loadTokenizer}. */
-export interface LoadTokenizerOptions {
+/**
+ * What sentence-transformers does to a text before its tokenizer, in its order: the prompt put
+ * before the text (not its pair), then everything lowercased where the model's
+ * sentence_bert_config.json says do_lower_case.
+ */
+export interface TextPreparation {
+  prompt?: string;
+  lowercase?: boolean;
+}
+
+/** `p` with only what does something: {} for no prompt and no lowercasing (so hashes of it stay as before). */
+export function preparationOf(p: TextPreparation): TextPreparation {
+  return { ...(p.prompt ? { prompt: p.prompt } : {}), ...(p.lowercase ? { lowercase: true } : {}) };
+}
+
+/** Options for {@link loadTokenizer}; with a TextPreparation's fields, done to every text. */
+export interface LoadTokenizerOptions extends TextPreparation {
   /** Requested maximum length in tokens, special tokens included; clamped to the model's limit. */
   maxLength: number;
   /**
@@ -47,8 +62,6 @@ export interface LoadTokenizerOptions {
    * vocabulary) is refused, naming the token and the text, before ONNX Runtime's Gather fails on it.
    */
   embeddingRows?: number | null;
-  /** Text put before every text, as sentence-transformers does with a prompt (`"query: "`); none when absent or ''. */
-  prompt?: string;
 }
 
 /** One slot of the post-processor's template: a fixed special token or the place where a text's tokens go. */
@@ -110,10 +123,9 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const specialIds = specialTokenIds(tok._tokenizerJSON as TokenizerJson, [...single, ...pair]);
   const rows = opts.embeddingRows ?? null;
   if (rows !== null) requireIdsInTable(dir, rows, [...single, ...pair].flatMap((s) => (s.kind === 'special' ? [s.id] : [])).concat(padId), 'its special tokens', inner);
-  const prompt = opts.prompt ?? '';
+  const preparation = preparationOf(opts);
   const template = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
-  // sentence-transformers joins prompt and text as strings and cuts the whole (encode(prompt + text)).
-  const encode: TextTokenizer['encodeWithTypes'] = prompt ? (text, textPair) => template(prompt + text, textPair) : template;
+  const encode = prepared(template, preparation);
   const encodeWithTypes: TextTokenizer['encodeWithTypes'] =
     rows === null
       ? encode
@@ -133,8 +145,16 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
     numSpecialTokens: (isPair) => (isPair ? nPair : nSingle),
     unkId,
     specialIds,
-    prompt,
+    preparation,
   };
+}
+
+/** `encode` on texts prepared as sentence-transformers prepares them: prompt + text (cut as a whole), then lowercased. */
+function prepared(encode: TextTokenizer['encodeWithTypes'], p: TextPreparation): TextTokenizer['encodeWithTypes'] {
+  if (!p.prompt && !p.lowercase) return encode;
+  const prompt = p.prompt ?? '';
+  const lower = (t: string) => (p.lowercase ? t.toLowerCase() : t);
+  return (text, textPair) => encode(lower(prompt + text), textPair === undefined ? undefined : lower(textPair));
 }
 
 /**

@@ -252,7 +252,7 @@ export class Extractor {
   private cacheKey(examples: TextExample[], remapTag: string | null): string {
     const h = crypto.createHash('sha256');
     h.update(this.graphKey);
-    h.update(JSON.stringify({ maxLength: this.tokenizer.maxLength, tok: this.tokenizerStamp(), ...(this.tokenizer.prompt ? { prompt: this.tokenizer.prompt } : {}) }));
+    h.update(JSON.stringify({ maxLength: this.tokenizer.maxLength, tok: this.tokenizerStamp(), ...this.tokenizer.preparation }));
     if (remapTag !== null) h.update(`vocab:${remapTag}`);
     for (const e of examples) {
       h.update(e.text);

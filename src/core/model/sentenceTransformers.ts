@@ -216,6 +216,17 @@ export function namedPrompt(dir: string, name: string): string {
 }
 
 /**
+ * Whether a sentence-transformers model lowercases its texts before its tokenizer (do_lower_case
+ * in sentence_bert_config.json), with what to tell the user; null: it does not (or is no such folder).
+ */
+export function modelLowercase(dir: string): { message: string } | null {
+  if (!readSentenceTransformers(dir) || !fs.existsSync(path.join(dir, CONFIG_FILE))) return null;
+  const c = readJson(path.join(dir, CONFIG_FILE), []);
+  if (typeof c !== 'object' || c === null || (c as Record<string, unknown>).do_lower_case !== true) return null;
+  return { message: `texts lowercased before tokenising: the model's sentence-transformers config (${CONFIG_FILE}) says do_lower_case, so probes read them as it does.` };
+}
+
+/**
  * Copies the sentence-transformers files of `srcDir` (the root files and every module folder but
  * the transformer's) into `dstDir`; returns their relative names. Links to files are followed (the
  * Hugging Face cache keeps files as links into its blobs); a folder must lie inside `srcDir` (a

@@ -41,7 +41,7 @@ export interface CommitInputs {
 
 /** What the committed classifiers do to a text before their graph: what the probes were trained on. */
 export function preprocessingOf(settings: ProbeSettings, tokenizer: TextTokenizer): Preprocessing {
-  return { pooling: settings.pooling, maxLength: tokenizer.maxLength, ...(tokenizer.prompt ? { prompt: tokenizer.prompt } : {}) };
+  return { pooling: settings.pooling, maxLength: tokenizer.maxLength, ...tokenizer.preparation };
 }
 
 /**

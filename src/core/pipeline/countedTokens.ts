@@ -25,7 +25,7 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tok
 export function countKey(run: PreparedRun): string {
   const h = crypto.createHash('sha256');
   const { tokenizer } = run;
-  h.update(JSON.stringify({ maxLength: tokenizer.maxLength, padId: tokenizer.padId, unkId: tokenizer.unkId, ...(tokenizer.prompt ? { prompt: tokenizer.prompt } : {}) }));
+  h.update(JSON.stringify({ maxLength: tokenizer.maxLength, padId: tokenizer.padId, unkId: tokenizer.unkId, ...tokenizer.preparation }));
   for (const f of TOKENIZER_FILES) {
     const file = path.join(run.info.dir, f);
     h.update(`\u0002${f}\u0002`);

@@ -8,7 +8,7 @@ import { checkProbeCost } from '../probe/cost';
 import { loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { ExtractorOptions } from '../extract/extractor';
 import { graphVocabRows, ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
-import { modelMaxLength, modelPooling, modelPrompt, namedPrompt, promptPoolingWarning } from '../model/sentenceTransformers';
+import { modelLowercase, modelMaxLength, modelPooling, modelPrompt, namedPrompt, promptPoolingWarning } from '../model/sentenceTransformers';
 import { ModelSummary } from '../report';
 import { ProbeSettings } from '../settings';
 import { badValue } from '../errors';
@@ -24,7 +24,7 @@ export async function prepare(modelDir: string, specs: TaskSpec[], settings: Pro
   const info = openModel(modelDir, { ...openOptionsOf(settings), log: ctx.log });
   try {
     followModel(info.dir, settings, ctx);
-    const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength, embeddingRows: graphVocabRows(info.model), prompt: settings.prompt });
+    const tokenizer = await loadTokenizer(info.dir, { maxLength: settings.maxLength, embeddingRows: graphVocabRows(info.model), prompt: settings.prompt, lowercase: settings.lowercase });
     if (tokenizer.maxLength < settings.maxLength) {
       // The tokenizer cuts at the model's positions; the settings (and so every report) say what was used.
       ctx.log?.('warn', `{{maxLength}} ${settings.maxLength} is beyond the ${tokenizer.maxLength} positions of ${info.dir}; inputs are cut at ${tokenizer.maxLength}, and the report records ${tokenizer.maxLength}.`);
@@ -74,15 +74,22 @@ function followModel(dir: string, settings: ProbeSettings, ctx: JobContext): voi
   if (!settings.prompt) delete settings.prompt;
   const leftOut = settings.prompt ? promptPoolingWarning(dir) : null;
   if (leftOut) ctx.log?.('warn', leftOut);
+  // Part of how the model reads text, not a choice: no option overrides it.
+  const lower = modelLowercase(dir);
+  if (lower) {
+    settings.lowercase = true;
+    ctx.log?.('info', lower.message);
+  } else delete settings.lowercase;
 }
 
 /** A prompt that fills the max length on its own would leave every text out: refused, with what to change. */
 function requireRoomAfterPrompt(tokenizer: TextTokenizer, dir: string): void {
-  if (!tokenizer.prompt) return;
+  const { prompt } = tokenizer.preparation;
+  if (!prompt) return;
   const used = tokenizer.encode('').length;
   if (used < tokenizer.maxLength) return;
   const own = used - tokenizer.numSpecialTokens(false);
-  throw badValue('prompt', tokenizer.prompt, `it takes ${own} or more tokens with ${dir}'s tokenizer, and with the special tokens that fills the max length of ${tokenizer.maxLength}: no text would get in. Shorten the prompt or raise {{maxLength}}.`);
+  throw badValue('prompt', prompt, `it takes ${own} or more tokens with ${dir}'s tokenizer, and with the special tokens that fills the max length of ${tokenizer.maxLength}: no text would get in. Shorten the prompt or raise {{maxLength}}.`);
 }
 
 /** How every job reads a task's rows: from the settings, and the task's columns. */

@@ -21,13 +21,13 @@ import { Measured, TaskSplit, scoreOf } from './measure';
 
 /**
  * Runs a classifier folder (its `onnx/<graph>`) on a task's test split; returns predictions. Texts
- * are cut and prompted as its config.json records (`probescale.maxLength`, `.prompt`); a folder
+ * are cut and prepared as its config.json records (`probescale.maxLength`, `.prompt`, `.lowercase`); a folder
  * committed before classifiers recorded them takes `settings`' (evalJob passes the folder's own).
  */
-export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'> & Partial<Pick<ProbeSettings, 'maxLength' | 'prompt'>>, tokenizer?: TextTokenizer, ctx: JobContext = {}, graph = 'model.onnx'): Promise<Int32Array> {
-  const given = { pooling: DEFAULT_SETTINGS.pooling, maxLength: settings.maxLength ?? DEFAULT_SETTINGS.maxLength, prompt: settings.prompt };
-  const { maxLength, prompt } = committedPreprocessing(readConfig(dir), given);
-  const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength, prompt }));
+export async function classify(dir: string, task: TaskData, settings: Pick<ProbeSettings, 'provider' | 'threads' | 'batchSize'> & Partial<Pick<ProbeSettings, 'maxLength' | 'prompt' | 'lowercase'>>, tokenizer?: TextTokenizer, ctx: JobContext = {}, graph = 'model.onnx'): Promise<Int32Array> {
+  const given = { pooling: DEFAULT_SETTINGS.pooling, maxLength: settings.maxLength ?? DEFAULT_SETTINGS.maxLength, prompt: settings.prompt, lowercase: settings.lowercase };
+  const p = committedPreprocessing(readConfig(dir), given);
+  const tok = tokenizer ?? (await loadTokenizer(dir, { maxLength: p.maxLength, prompt: p.prompt, lowercase: p.lowercase }));
   const { session } = await openSession(path.join(dir, 'onnx', graph), { provider: settings.provider, threads: settings.threads, log: ctx.log });
   const pred = new Int32Array(task.test.length);
   const bs = settings.batchSize;

@@ -45,8 +45,8 @@ const probe = (folder: string, out: string, ...extra: string[]) => {
 test('a prompt is put before the text, not its pair, and counts against the max length, as sentence-transformers joins and cuts them', async () => {
   const plain = await loadTokenizer(fixture('tiny-bert'), { maxLength: 12 });
   const prompted = await loadTokenizer(fixture('tiny-bert'), { maxLength: 12, prompt: 'query: ' });
-  assert.equal(plain.prompt, '');
-  assert.equal(prompted.prompt, 'query: ');
+  assert.deepEqual(plain.preparation, {});
+  assert.deepEqual(prompted.preparation, { prompt: 'query: ' });
   for (const text of ['a short one', 'a much longer text that the twelve tokens cannot hold at all, so it is cut']) {
     assert.deepEqual(prompted.encode(text), plain.encode(`query: ${text}`));
     assert.notDeepEqual(prompted.encode(text), plain.encode(text));
@@ -167,4 +167,45 @@ test('the feature cache keeps prompted and plain features apart', () => {
   assert.notDeepEqual(prompted, plain);
   assert.deepEqual(run('plain-again'), plain);
   assert.deepEqual(run('prompted-again', '--prompt', 'query: '), prompted);
+});
+
+test('do_lower_case in sentence_bert_config.json: texts (prompt and pair included) are lowercased before tokenising, in probes, committed classifiers, verify and eval', async () => {
+  const plain = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 32 });
+  const lower = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 32, lowercase: true, prompt: 'Query: ' });
+  assert.deepEqual(lower.preparation, { prompt: 'Query: ', lowercase: true });
+  assert.deepEqual(lower.encodeWithTypes('Hello World', 'Second ONE'), plain.encodeWithTypes('query: hello world', 'second one'));
+  assert.notDeepEqual(plain.encode('Hello World'), plain.encode('hello world'), 'the tokenizer is cased: lowercasing changes the ids');
+
+  const dir = tempDir('ps-lower-');
+  const folder = path.join(dir, 'st');
+  fs.cpSync(fixture('tiny-roberta'), folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, 'modules.json'), JSON.stringify([{ idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' }]));
+  fs.writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 128, do_lower_case: true }));
+  // The same task with every text lowercased, for the plain folder.
+  const task = path.join(dir, 'lower');
+  fs.mkdirSync(task);
+  for (const split of ['train', 'test']) {
+    const rows = fs.readFileSync(path.join(tasksDir, 'sentlen', `${split}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: unknown });
+    fs.writeFileSync(path.join(task, `${split}.jsonl`), rows.map((r) => JSON.stringify({ ...r, text: r.text.toLowerCase() })).join('\n') + '\n');
+  }
+  const followed = probe(folder, path.join(dir, 'followed.json'));
+  assert.equal(followed.settings.lowercase, true);
+  assert.match(followed.stderr, /texts lowercased before tokenising: the model's sentence-transformers config \(sentence_bert_config\.json\) says do_lower_case/);
+  const onLower = cliRun('probe', fixture('tiny-roberta'), '--out', path.join(dir, 'lower.json'), ...LIMITS.map((a) => (a.startsWith('s=') ? `s=${task}` : a)));
+  assert.equal(onLower.status, 0, onLower.stderr);
+  const lowerLayers = JSON.parse(fs.readFileSync(path.join(dir, 'lower.json'), 'utf8')).tasks.s.layers.map((l: { accuracy: number; cvAccuracy: number }) => [l.accuracy, l.cvAccuracy]);
+  assert.deepEqual(followed.layers, lowerLayers, 'the same as the plain folder on lowercased texts');
+  assert.notDeepEqual(followed.layers, probe(fixture('tiny-roberta'), path.join(dir, 'cased.json')).layers, 'and not as on the texts as they are');
+
+  const out = path.join(dir, 'out');
+  const r = cliRun('optimize', folder, ...LIMITS, '--budget', '0.95', '--candidates', '1', '--baselines', 'none', '--out', out, '-q');
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  assert.equal(rep.verify.allEqual, true);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'classifiers', 's', 'config.json'), 'utf8')).probescale.lowercase, true);
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /classify\(\('some text'\)\.toLowerCase\(\)\)/);
+  const evalOut = path.join(dir, 'eval.json');
+  const e = cliRun('eval', out, ...LIMITS, '--out', evalOut);
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(JSON.parse(fs.readFileSync(evalOut, 'utf8')).tasks.s.final.accuracy, rep.selection.perTask.s.test.accuracy);
 });

@@ -263,7 +263,7 @@ test('max_seq_length in sentence_bert_config.json: probes cut there unless --max
     assert.equal(r.settings.maxLength, 128);
     assert.match(r.stderr, said);
   }
-  fs.writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ do_lower_case: true }));
+  fs.writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ do_lower_case: false }));
   const none = probe(folder, path.join(dir, 'none.json'));
   assert.equal(none.settings.maxLength, 128);
   assert.doesNotMatch(none.stderr, /sentence_bert_config/);
