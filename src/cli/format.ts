@@ -55,7 +55,7 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   const nameW = Math.max(16, ...ordered.map((b) => b.name.length), ...unfit.map((u) => u.name.length));
   const keptW = Math.max(26, blocks(s.kept).length + mark(s.compensation).length, ...ordered.map((b) => blocks(b.kept).length + mark(b.compensation).length));
   lines.push(` ${'method'.padEnd(nameW)} ${'kept blocks'.padEnd(keptW)}    params    cv %  test %  ret.final  ret.best  chance-norm`);
-  const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number }) =>
+  const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number | null }) =>
     lines.push(` ${name.padEnd(nameW)} ${(blocks(kept) + mark(comp)).padEnd(keptW)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
   row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
   for (const b of ordered) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);

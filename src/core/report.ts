@@ -91,8 +91,11 @@ export interface Retention {
   vsFinal: number;
   /** score / unpruned best-layer score (layer chosen on validation): the oracle. */
   vsBestLayer: number;
-  /** (score − chance) / (final − chance), chance = majority-class accuracy. */
-  chanceNormalized: number;
+  /**
+   * (score − chance) / (final − chance), chance = majority-class accuracy; null where the
+   * unpruned final layer is not above chance (no above-chance accuracy to keep).
+   */
+  chanceNormalized: number | null;
 }
 
 /** What a compensated candidate adds to dropping blocks (absent: whole blocks only). */

@@ -17,7 +17,7 @@ export interface VerdictInput {
 }
 
 export interface Verdict {
-  /** No baseline is ahead by more than one SE and no task is near chance. */
+  /** No baseline is ahead by more than one SE, no task is near chance, and the unpruned model is above chance on every task. */
   ok: boolean;
   headline: string;
   /** Counts and the rule, one sentence. */
@@ -52,11 +52,18 @@ export function verdict(v: VerdictInput): Verdict {
       : `; ${shortName(name)} falls near chance: ${pts(t.test)} % vs majority ${pts(t.majority)} % (unpruned ${pts(t.final)} %, ${(100 * kept).toFixed(0)} % of its above-chance accuracy kept)`;
   }
   if (near.length > NAMES_LISTED) headline += `; ${near.length - NAMES_LISTED} more tasks fall near chance`;
+  // A task the unpruned model does not learn has nothing to keep: every comparison on it is a tie at chance.
+  const unlearned = Object.entries(v.perTask).filter(([, t]) => t.final <= t.majority);
+  if (unlearned.length) {
+    const [name, t] = unlearned[0];
+    const more = unlearned.length > 1 ? ` (and ${unlearned.length - 1} more task${unlearned.length > 2 ? 's' : ''})` : '';
+    headline += `; the unpruned model is not above chance on ${shortName(name)}${more}: ${pts(t.final)} % vs the majority class's ${pts(t.majority)} %, so there is no accuracy there to keep (check its labels, or give it more training rows)`;
+  }
   if (v.baselines.length && unfit.length) headline += `; ${unfit.length} more baseline${unfit.length > 1 ? 's do' : ' does'} not fit the budget`;
   const nearChance = `a task is near chance when it keeps under ${100 * NEAR_CHANCE_SHARE} % of the unpruned model's above-chance accuracy.`;
   const measured = v.baselines.length === 0 ? `A${nearChance.slice(1)}` : `Test accuracy, task-weighted, on the same rows: ${ahead} ahead, ${tied} tied, ${behind.length} behind (tied = the gap is within one paired standard error); ${nearChance}`;
   const detail = unfit.length ? `${measured} ${unfitText(unfit)}.` : measured;
-  return { ok: n > 0 && behind.length === 0 && near.length === 0, headline: `${headline}.`, detail };
+  return { ok: n > 0 && behind.length === 0 && near.length === 0 && unlearned.length === 0, headline: `${headline}.`, detail };
 }
 
 /**

@@ -72,11 +72,12 @@ function taskScoresSection(s: SelectionReport): string[] {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, t] of Object.entries(s.perTask)) {
-    lines.push(`| ${name} | ${pct(t.test.accuracy)} | ${pct(t.test.macroF1)} | ${pct(t.reference.final.accuracy)} | ${pct(t.reference.bestLayer.test.accuracy)} (layer ${t.reference.bestLayer.layer}) | ${pct(t.retention.vsFinal)} | ${pct(t.retention.vsBestLayer)} | ${pct(t.retention.chanceNormalized)} |`);
+    lines.push(`| ${name} | ${pct(t.test.accuracy)} | ${pct(t.test.macroF1)} | ${pct(t.reference.final.accuracy)} | ${pct(t.reference.bestLayer.test.accuracy)} (layer ${t.reference.bestLayer.layer}) | ${pct(t.retention.vsFinal)} | ${pct(t.retention.vsBestLayer)} | ${t.retention.chanceNormalized === null ? '– (unpruned at chance)' : pct(t.retention.chanceNormalized)} |`);
   }
+  const chanceNormalised = s.retention.chanceNormalized === null ? 'no chance-normalised figure (a task\'s unpruned final layer is not above its majority class)' : `${pct(s.retention.chanceNormalized)} chance-normalised`;
   lines.push(
     '',
-    `Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${pct(s.retention.chanceNormalized)} chance-normalised. ${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)}`,
+    `Weighted retention: ${pct(s.retention.vsFinal)} of the unpruned final layer, ${pct(s.retention.vsBestLayer)} of its best layer, ${chanceNormalised}. ${describeRule(s.rule.name, s.rule.requested, s.rule.simulation, s.rule.candidatesInBudget)}`,
     '',
     `${s.embeddingOnly.message}`,
     '',

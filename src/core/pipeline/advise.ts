@@ -11,7 +11,7 @@ import { EmbeddingOnlyReport, Retention, Score, TaskBudgetAdvice, TaskReference 
 import { Measured, TaskSplit } from './measure';
 
 export function retention(score: number, final: number, best: number, chance: number): Retention {
-  return { vsFinal: score / final, vsBestLayer: score / best, chanceNormalized: (score - chance) / (final - chance) };
+  return { vsFinal: score / final, vsBestLayer: score / best, chanceNormalized: final > chance ? (score - chance) / (final - chance) : null };
 }
 
 /** Retention of scores against the unpruned model, per task and task-weighted. */
@@ -33,8 +33,10 @@ export class RetentionMeter {
   mean(scores: Record<string, Score>): Retention {
     const rs = this.splits.map((sp) => ({ w: sp.weight, r: this.of(sp.task.name, scores[sp.task.name]) }));
     const W = rs.reduce((a, x) => a + x.w, 0);
-    const avg = (k: keyof Retention) => rs.reduce((a, x) => a + x.w * x.r[k], 0) / W;
-    return { vsFinal: avg('vsFinal'), vsBestLayer: avg('vsBestLayer'), chanceNormalized: avg('chanceNormalized') };
+    const avg = (k: keyof Retention) => rs.reduce((a, x) => a + x.w * x.r[k]!, 0) / W;
+    // Undefined for the mix when it is undefined for one task: a mean without it would read as the whole.
+    const chanceNormalized = rs.every((x) => x.r.chanceNormalized !== null) ? avg('chanceNormalized') : null;
+    return { vsFinal: avg('vsFinal'), vsBestLayer: avg('vsBestLayer'), chanceNormalized };
   }
 }
 

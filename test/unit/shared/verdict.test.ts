@@ -57,3 +57,14 @@ test('verdict: baselines that do not fit the budget are named as such, never as 
   assert.doesNotMatch(none.headline + none.detail, /baselines: none|ahead|tied|behind/);
   assert.match(none.detail, /drop-top does not fit the budget: it keeps the whole word table/);
 });
+
+test('verdict: a task the unpruned model does not learn is said, and is not ✓', () => {
+  // A pair task whose labels are 86.5 % one class: every layer, pruned or not, answers the majority.
+  const pair = { test: 0.865, majority: 0.865, final: 0.865 };
+  const v = verdict({ baselines: [{ name: 'a', gap: g(0, 0) }], perTask: { ...fine, pair } });
+  assert.match(v.headline, /^Tied with all 1 baselines: every gap is within one paired SE; the unpruned model is not above chance on pair: 86\.5 % vs the majority class's 86\.5 %, so there is no accuracy there to keep \(check its labels, or give it more training rows\)\.$/);
+  assert.equal(v.ok, false);
+  const two = verdict({ baselines: [{ name: 'a', gap: g(0, 0) }], perTask: { pair, other: { test: 0.3, majority: 0.4, final: 0.35 } } });
+  assert.match(two.headline, /on pair \(and 1 more task\):/);
+  assert.equal(verdict({ baselines: [{ name: 'a', gap: g(0, 0) }], perTask: fine }).ok, true);
+});

@@ -9,7 +9,7 @@ const score = (accuracy: number) => ({ accuracy, macroF1: 0 });
 
 test('retention against the final layer, the best layer and chance', () => {
   assert.deepEqual(retention(0.8, 0.8, 1, 0.5), { vsFinal: 1, vsBestLayer: 0.8, chanceNormalized: 1 });
-  assert.ok(Math.abs(retention(0.65, 0.8, 0.8, 0.5).chanceNormalized - 0.5) < 1e-12);
+  assert.ok(Math.abs(retention(0.65, 0.8, 0.8, 0.5).chanceNormalized! - 0.5) < 1e-12);
 });
 
 test('retention per task and task-weighted', () => {
@@ -17,6 +17,16 @@ test('retention per task and task-weighted', () => {
   const r = meter.mean({ a: score(0.8), b: score(0.3) });
   assert.ok(Math.abs(r.vsFinal - (3 * 1 + 1 * 0.5) / 4) < 1e-12);
   assert.deepEqual(Object.keys(meter.perTask({ a: score(0.8), b: score(0.3) })), ['a', 'b']);
+});
+
+test('chance-normalised retention is null, not NaN, where the unpruned model is not above chance, and so is the mix', () => {
+  assert.equal(retention(0.865, 0.865, 0.865, 0.865).chanceNormalized, null);
+  assert.equal(retention(0.5, 0.6, 0.6, 0.7).chanceNormalized, null);
+  const meter = new RetentionMeter([split('a', 1), split('b', 1)], { a: ref(0.8, 0.8, 0.5), b: ref(0.865, 0.865, 0.865) });
+  const r = meter.mean({ a: score(0.8), b: score(0.865) });
+  assert.equal(r.chanceNormalized, null);
+  assert.ok(Math.abs(r.vsFinal - 1) < 1e-12);
+  assert.equal(meter.perTask({ a: score(0.65), b: score(0.865) }).a.chanceNormalized, 0.5);
 });
 
 test('the embeddings alone: reaches the target or not, said in words', () => {
