@@ -30,6 +30,7 @@ export function formatProbeReport(r: ProbeReport, claimed?: Record<string, numbe
       const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
       lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)} ${pct(l.cvAccuracy)}${mark}`);
     }
+    if (t.layers.length && t.layers.every((l) => l.accuracy <= t.majority)) lines.push(`  ! no layer is above the majority class (${pct(t.majority).trim()} %) on the test rows: the probes learn nothing from ${name} as given. Check its labels, or give it more training rows.`);
     if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %${claimNote(t.final.accuracy, claimed?.[name], r.integrity)}`);
   }
   lines.push('');

@@ -42,3 +42,12 @@ test('the model line says no per-block size for a model without blocks, and a ra
   assert.equal(perBlockWords([789760, 789760]), ', 789,760 per block');
   assert.equal(perBlockWords([789760, 396544]), ', 396,544–789,760 per block');
 });
+
+test('probe: a task no layer learns is said under its table', () => {
+  const layer = (i: number, accuracy: number) => ({ layer: i, accuracy, macroF1: 0.46, controlAccuracy: 0.865, selectivity: 0, c: 0.01, cvAccuracy: 0.86 });
+  const task = (accs: number[]) => ({ labels: ['diff', 'same'], nTrain: 400, nTest: 200, pooling: 'mean', majority: 0.865, weight: 1, layers: accs.map((a, i) => layer(i, a)), bestLayer: 0 });
+  const report = { model: { architecture: 'roberta', numLayers: 2, hiddenSize: 256, params: { total: 1, embeddings: 1, perBlock: [0, 0], other: 0 } }, provider: 'cpu', tasks: { pair: task([0.865, 0.865, 0.86]), learnt: task([0.865, 0.87, 0.86]) } } as unknown as ProbeReport;
+  const text = formatProbeReport(report);
+  assert.match(text, /\n {5}2 {3}86\.0 .*\n {2}! no layer is above the majority class \(86\.5 %\) on the test rows: the probes learn nothing from pair as given\. Check its labels, or give it more training rows\.\n/);
+  assert.equal(text.match(/no layer is above/g)?.length, 1, 'a task one layer beats is not called out');
+});

@@ -95,6 +95,8 @@ function maskText(text: string, out: string): string {
     .join('<out>')
     .split('\n')
     .filter((l) => !/latency|^Source: |^probescale optimize /.test(l))
+    // Added in the twenty-fourth session: probe and eval say when no layer beats the majority class (random weights often do not).
+    .filter((l) => !/^ {2}! no layer is above the majority class/.test(l))
     .map((l) => reworded(l).replace(ADDED_RULE_TEXT, '').replace(', and heuristic: the published heuristic best in cross-validation)', ')'))
     // Added after e8d4edd: eval of a committed folder says it scores as its report claims (a differing claim still shows).
     .map((l) => l.replace(/^( {2}final \(as shipped\): .*) \(as committed\)$/, '$1'))
