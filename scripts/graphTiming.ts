@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { readFloat32 } from '../src/core/compensate/structure';
-import { DataType, NewInitializer, OnnxInitializer, OnnxModel } from '../src/core/onnx/model';
+import { DataType, NewInitializer, NodeRef, OnnxInitializer, OnnxModel } from '../src/core/onnx/model';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -71,4 +71,20 @@ export function concatQkv(m: OnnxModel, lin: { w: OnnxInitializer; bias: OnnxIni
     col += widths[k];
   }
   return { widths, inits: [{ name: `${prefix}_w`, dataType: DataType.FLOAT, dims: [d, total], data: Buffer.from(w.buffer) }, { name: `${prefix}_b`, dataType: DataType.FLOAT, dims: [total], data: Buffer.from(bias.buffer) }] };
+}
+
+/** Keeps only the nodes the graph outputs depend on (in any node order: compensated graphs list bridges last). */
+export function live(nodes: NodeRef[], outputs: string[]): NodeRef[] {
+  const need = new Set(outputs);
+  const keep = new Set<NodeRef>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const n of nodes) {
+      if (keep.has(n) || !n.outputs.some((o) => need.has(o))) continue;
+      keep.add(n);
+      for (const t of n.inputs) need.add(t);
+      grew = true;
+    }
+  }
+  return nodes.filter((n) => keep.has(n));
 }

@@ -1,7 +1,7 @@
 /**
  * Where an encoder's time goes, by operator type (RESULTS §5f): ONNX Runtime's own profiler over
  * `runs` runs at batch × length (fixed token ids, all attended), kernel milliseconds per run.
- *   node out/scripts/profileOps.js MODEL.onnx BATCH LENGTH [RUNS]
+ *   node out/scripts/profileOps.js MODEL.onnx BATCH LENGTH [RUNS]   (THREADS=N: intra-op threads, default 2)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const [file, batch, length, runs] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5] ?? 40)];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probescale-profile-'));
   try {
-    const s = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 2, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(dir, 'p') });
+    const s = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: Number(process.env.THREADS ?? 2), graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(dir, 'p') });
     const ids = BigInt64Array.from({ length: batch * length }, (_, i) => BigInt(5 + ((i * 7919) % 8000)));
     const mask = new BigInt64Array(batch * length).fill(1n);
     const feeds = Object.fromEntries(s.inputNames.map((n) => [n, new ort.Tensor('int64', n.includes('mask') ? mask : n.includes('type') ? new BigInt64Array(batch * length) : ids, [batch, length])]));

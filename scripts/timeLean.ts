@@ -17,27 +17,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataType, NewInitializer, NewNode, NodeRef, OnnxModel } from '../src/core/onnx/model';
-import { checkedSessions, concatQkv, encoderInputs, Timed, timeAlternately } from './graphTiming';
+import { checkedSessions, concatQkv, encoderInputs, live, Timed, timeAlternately } from './graphTiming';
 import { readFloat32 } from '../src/core/compensate/structure';
 
 const i64 = (name: string, values: number[]): NewInitializer => ({ name, dataType: DataType.INT64, dims: [values.length], data: Buffer.from(BigInt64Array.from(values, BigInt).buffer) });
 const f32 = (name: string, value: number): NewInitializer => ({ name, dataType: DataType.FLOAT, dims: [], data: Buffer.from(Float32Array.of(value).buffer) });
-
-/** Keeps only the nodes the graph outputs depend on (in any node order: compensated graphs list bridges last). */
-function live(nodes: NodeRef[], outputs: string[]): NodeRef[] {
-  const need = new Set(outputs);
-  const keep = new Set<NodeRef>();
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const n of nodes) {
-      if (keep.has(n) || !n.outputs.some((o) => need.has(o))) continue;
-      keep.add(n);
-      for (const t of n.inputs) need.add(t);
-      grew = true;
-    }
-  }
-  return nodes.filter((n) => keep.has(n));
-}
 
 interface Rewrite {
   nodes: NodeRef[];

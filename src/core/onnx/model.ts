@@ -340,6 +340,11 @@ export class OnnxModel {
       if (f.num === MODEL.graph && f.wt === WireType.Len) {
         model.message(MODEL.graph, graph);
         wroteGraph = true;
+      } else if (f.num === MODEL.opsetImport && edit.defaultOpset !== undefined && opsetsOf(this.src, [f])[0]?.domain === '') {
+        // The import's own fields (its domain as written, or none), with the version replaced.
+        const w = new MessageWriter();
+        for (const x of parseFields(this.src, f.valStart, f.valEnd)) if (x.num !== 2) w.raw(this.src, x);
+        model.message(MODEL.opsetImport, w.varint(2, edit.defaultOpset));
       } else if (f.num === MODEL.metadataProps && replacedKeys.size) {
         const k = parseFields(this.src, f.valStart, f.valEnd).find((x) => x.num === 1);
         if (!k || !replacedKeys.has(fieldString(this.src, k))) model.raw(this.src, f);
@@ -432,6 +437,8 @@ export interface GraphEdit {
   /** Graph inputs added after the original ones (inner tensors fed directly). */
   extraInputs?: NewValueInfo[];
   extraOpsets?: OpsetImport[];
+  /** The default ONNX domain's opset version to write instead of the model's. */
+  defaultOpset?: number;
   /** metadata_props entries to set (replacing entries with the same key). */
   metadata?: Record<string, string>;
 }

@@ -23,6 +23,23 @@ test('an edit that changes nothing writes the source back byte for byte', () => 
   }
 });
 
+test('defaultOpset rewrites the default domain\'s version in place and leaves the other domains and the graph alone', () => {
+  const m = OnnxModel.open(onnxOf('tiny-bert'));
+  const raised = chunksToBuffer(m.serialize({ nodes: m.nodes, defaultOpset: 23, extraOpsets: [{ domain: 'com.microsoft', version: 1 }] }));
+  const plain = chunksToBuffer(m.serialize({ nodes: m.nodes, extraOpsets: [{ domain: 'com.microsoft', version: 1 }] }));
+  const before = m.opsets;
+  m.close();
+  const file = path.join(tempDir('ps-opset-'), 'm.onnx');
+  fs.writeFileSync(file, raised);
+  const r = OnnxModel.open(file);
+  assert.notEqual(before.find((o) => o.domain === '')?.version, 23);
+  assert.equal(r.opsetVersion(), 23);
+  assert.deepEqual(r.opsets.filter((o) => o.domain !== ''), [...before.filter((o) => o.domain !== ''), { domain: 'com.microsoft', version: 1 }]);
+  assert.equal(r.opsets.length, before.length + 1, 'the default domain written once');
+  assert.equal(raised.length, plain.length, 'only the version varint differs (17 and 23 are one byte each)');
+  r.close();
+});
+
 test('opening a model reads its structure, not its weights', () => {
   const file = path.join(robertaMini, 'onnx', 'model.onnx');
   const m = OnnxModel.open(file);
