@@ -10,7 +10,7 @@ import { el } from './dom';
 import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
-import { CHART_TASKS, MESSAGE_CHARS, nameList, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../src/shared/bounded';
+import { CHART_TASKS, MESSAGE_CHARS, nameList, preparationWords, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../src/shared/bounded';
 import { checkReportData, isIndexList } from '../src/shared/validate';
 import { allBlocks, bestPrefix, blockRelevance, commitParams, describeBlocks, scoreRows, selectionMessage, topK, topKChoices } from './selection';
 import { renderBlockGrid } from './blockGrid';
@@ -223,7 +223,7 @@ class App {
 
   private renderHeader(r: ReportData): HTMLElement {
     const m = r.model;
-    const meta = `${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${count(m.params.total)} params${r.provider ? ` · ${r.provider}` : ''}`;
+    const meta = [`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${count(m.params.total)} params`, ...(r.provider ? [r.provider] : []), ...preparationWords(r.preparation)].join(' · ');
     const src = el('p', { class: 'hint', title: this.state.source ?? '' });
     src.textContent = `${r.kind} report, ${when(r.createdAt)}${this.state.source ? ` · ${basename(this.state.source)}` : ''}`;
     return el('header', {}, el('h2', { text: basename(m.dir) || 'model', title: m.dir }), el('p', { class: 'meta', text: meta }), src, this.actionButtons());
@@ -547,5 +547,6 @@ function scoresFoot(t: TaskData, hidden: number, taskCount: number): HTMLElement
   const more =
     (hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '') +
     (taskCount > TASK_CHOICES ? ` · the task list offers ${TASK_CHOICES} of ${taskCount.toLocaleString('en-US')} tasks (the report editor's heatmap has every task)` : '');
-  return el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
+  const reading = `${t.pooling ? ` · ${t.pooling} pooling` : ''}${t.textPairs ? ' · text pairs' : ''}`;
+  return el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test${reading} · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
 }

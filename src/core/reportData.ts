@@ -10,7 +10,7 @@ import { resolvePaths } from './reportPaths';
 import { shortName } from '../shared/bounded';
 import { DEFAULT_TARGET_RETENTION } from './settings';
 import type { ChecksumsReport } from './report';
-import { MAX_BLOCKS, BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
+import { MAX_BLOCKS, BaselineData, BudgetAdviceData, CandidateData, CompensationData, LayerRow, PreparationData, ReportData, RetentionData, ScoreData, SelectionData, TaskData, VerifyData } from '../shared/protocol';
 import { readUtf8 } from './util/textFile';
 
 type Json = Record<string, unknown>;
@@ -18,6 +18,8 @@ type Json = Record<string, unknown>;
 const MAX_PATH_CHARS = 4096;
 /** Longest kind, provider, architecture or date kept whole. */
 const LABEL_CHARS = 200;
+/** Longest prompt kept whole (an instruction prompt runs to a sentence or two). */
+const PROMPT_CHARS = 400;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const numOrNull = (v: unknown): number | null => num(v) ?? null;
@@ -57,6 +59,7 @@ export function normalizeReport(data: unknown, file: string): ReportData {
       params,
     },
     tasks,
+    ...optional('preparation', preparationOf(json.settings)),
     signals,
     ...optional('selection', withFieldErrors(file, () => selectionOf(json.selection))),
     ...optional('verify', verifyOf(json.verify, blocksKept(json.selection))),
@@ -137,7 +140,21 @@ function taskOf(name: string, t: unknown, numLayers: number, refuse: Refusals): 
     layers,
     bestLayer: num(t.bestLayer) ?? best,
     ...(final ? { final } : {}),
+    ...(typeof t.pooling === 'string' ? { pooling: shortName(t.pooling, LABEL_CHARS) } : {}),
+    ...(t.textPairs === true ? { textPairs: true as const } : {}),
   };
+}
+
+/** The report's settings as the views say them: the max length, the prompt (cut to PROMPT_CHARS), lowercasing; undefined when it says none. */
+function preparationOf(settings: unknown): PreparationData | undefined {
+  if (!isObj(settings)) return undefined;
+  const maxLength = num(settings.maxLength);
+  const p: PreparationData = {
+    ...(maxLength !== undefined && Number.isSafeInteger(maxLength) && maxLength > 0 ? { maxLength } : {}),
+    ...(typeof settings.prompt === 'string' && settings.prompt !== '' ? { prompt: shortName(settings.prompt, PROMPT_CHARS) } : {}),
+    ...(settings.lowercase === true ? { lowercase: true as const } : {}),
+  };
+  return Object.keys(p).length ? p : undefined;
 }
 
 /** Takes one layer row (`at` names it, `i` is its place); returns it with missing scores filled, or throws. */

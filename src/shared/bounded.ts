@@ -18,7 +18,7 @@ export const NAMES_LISTED = 8;
 /** Characters of one name (task, baseline) shown in a line of text or a cell. */
 export const NAME_CHARS = 80;
 
-import { formatBlockRanges, fromBlockRanges, toBlockRanges } from './protocol';
+import { formatBlockRanges, fromBlockRanges, toBlockRanges, type PreparationData } from './protocol';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -96,4 +96,17 @@ export function finiteRange(values: Iterable<number | null>): { min: number; max
     if (v > max) max = v;
   }
   return min <= max ? { min, max } : null;
+}
+
+/**
+ * What a report's texts went through, as the views' meta lines say it: `max length 48`,
+ * `prompt "query: "` (quoted as JSON, so spaces and newlines show; cut to NAME_CHARS), `lowercased`.
+ */
+export function preparationWords(p: PreparationData | undefined): string[] {
+  if (!p) return [];
+  return [
+    ...(p.maxLength !== undefined ? [`max length ${n(p.maxLength)}`] : []),
+    ...(p.prompt !== undefined ? [`prompt ${shortName(JSON.stringify(p.prompt))}`] : []),
+    ...(p.lowercase ? ['lowercased'] : []),
+  ];
 }

@@ -51,6 +51,19 @@ export interface TaskData {
   bestLayer: number;
   /** Eval reports: the test scores of the model as shipped (its classifier, or a probe on its last layer). */
   final?: ScoreData;
+  /** How each hidden state's tokens were pooled into the probe's features (mean, first, last …). */
+  pooling?: string;
+  /** The task's rows are text pairs, encoded together as the tokenizer pairs them. */
+  textPairs?: true;
+}
+
+/** How every text of a report was prepared before the model read it (the report's settings). */
+export interface PreparationData {
+  /** Tokens a text was cut at, special tokens included. */
+  maxLength?: number;
+  /** Text put before every input text (sentence-transformers' prompt). */
+  prompt?: string;
+  lowercase?: true;
 }
 
 export interface ScoreData {
@@ -192,6 +205,8 @@ export interface ReportData {
   provider: string;
   model: ModelData;
   tasks: Record<string, TaskData>;
+  /** What the texts went through before the model (absent in reports that do not say). */
+  preparation?: PreparationData;
   /** Per-block redundancy signals; absent in reports that did not compute them. */
   signals?: { blockInfluence: number[]; angularDistance: number[][] };
   /** Optimize reports: the chosen blocks, baselines, advice. */

@@ -141,7 +141,9 @@ function every(v: unknown, item: Check): string | null {
 }
 
 const isLayerRow: Check = (v) => fields(v, { layer: isNumber, accuracy: isNumber, macroF1: isNumber, controlAccuracy: isNumberOrNull, selectivity: isNumberOrNull });
-const isTask: Check = (v) => fields(v, { labels: (x) => every(x, isText), majority: isNumber, weight: isNumber, nTrain: isNumber, nTest: isNumber, layers: (x) => every(x, isLayerRow), bestLayer: isNumber, final: optionalObject });
+const isTrue: Check = (v) => (v === true ? null : 'not true');
+const isTask: Check = (v) => fields(v, { labels: (x) => every(x, isText), majority: isNumber, weight: isNumber, nTrain: isNumber, nTest: isNumber, layers: (x) => every(x, isLayerRow), bestLayer: isNumber, final: optionalObject, pooling: optional(isText), textPairs: optional(isTrue) });
+const isPreparation: Check = (v) => fields(v, { maxLength: optional(isNumber), prompt: optional(isText), lowercase: optional(isTrue) });
 
 /**
  * The parts of a report every view draws, with the types the views assume: what the report reader
@@ -174,6 +176,7 @@ export function checkReportData(v: unknown): string | null {
       }
       return null;
     },
+    preparation: optional(isPreparation),
     selection: optionalObject,
     verify: optionalObject,
     signals: optionalObject,

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { normalizeReport, readReport } from '../../../src/core/reportData';
-import { fixture, repoRoot } from '../../helpers';
+import { fixture, repoRoot, withoutPreparation } from '../../helpers';
 
 /** The view's data as text: NaN and undefined spelled out (JSON would turn both into null or drop them), the checkout's folder as `<repo>`. */
 function digest(data: unknown): string {
@@ -25,8 +25,16 @@ const expected: Record<string, string> = {
 
 test('every fixture report reads back exactly as before (digest of the view data)', () => {
   const files = [...fs.readdirSync(fixture('reports-before')).filter((f) => f.endsWith('.json') && !f.endsWith('.config.json')).map((f) => path.join('reports-before', f)), path.join('reports', 'tiny-roberta-optimize.json')];
-  const got = Object.fromEntries(files.map((f) => [f.split(path.sep).join('/'), digest(readReport(fixture(f)))]));
+  const got = Object.fromEntries(files.map((f) => [f.split(path.sep).join('/'), digest(withoutPreparation(readReport(fixture(f))))]));
   assert.deepEqual(got, expected);
+  // The added fields say what the reports' own settings and tasks say.
+  for (const f of files) {
+    const raw = JSON.parse(fs.readFileSync(fixture(f), 'utf8'));
+    const r = readReport(fixture(f));
+    for (const [name, t] of Object.entries(r.tasks)) assert.equal(t.pooling, raw.tasks[name].pooling, `${f} ${name}`);
+    assert.equal(r.preparation?.maxLength, raw.settings?.maxLength, f);
+    assert.equal(r.preparation?.prompt, raw.settings?.prompt || undefined, f);
+  }
 });
 
 test('a hand-made report with every optional part missing fills the same defaults as before', () => {

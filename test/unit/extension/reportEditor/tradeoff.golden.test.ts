@@ -55,5 +55,7 @@ test('the trade-off section, its chart and its exports are the same as before', 
   const req = page.posted.slice(sent).find((m) => (m as { type: string }).type === 'request') as { id: number; params: { exclude: string[]; room: number } };
   await page.send({ type: 'reply', id: req.id, result: readComparePicks(picks, req.params.exclude, req.params.room) });
   got.compared = await snapshot(page);
-  assert.deepEqual(got, { shown: 'fcfb97a276201b6c', bshift: '0c9e6c092da2803d', vsFinal: 'd7a4f782422542f0', compared: '4719f56246a1e1ea' });
+  // Twenty-fourth session: the fixture's bshift is at chance in the unpruned tiny model and the section's
+  // verdict now says so (with the verdict of f26f6ce~1 the digests were as before, checked when changed).
+  assert.deepEqual(got, { shown: 'f65f29e1f008c36e', bshift: '5809305d32664b88', vsFinal: '633cbd9288ac63cc', compared: '495e7904241806d2' });
 });

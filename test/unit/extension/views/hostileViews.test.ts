@@ -52,6 +52,9 @@ test('hand-edited reports that the reader reads are drawn bounded and as text by
     ['10 MB kind, provider, architecture, date', (r) => ((r.kind = 'k'.repeat(MB10)), (r.provider = '<script>'.repeat(MB10 / 8)), (r.model.architecture = 'a'.repeat(MB10)), (r.createdAt = '2'.repeat(MB10)))],
     ['10 MB baseline name and note', (r) => ((r.selection.baselines[0].name = '<b>'.repeat(MB10 / 3)), (r.selection.baselines[0].note = 'n'.repeat(MB10)))],
     ['task names constructor, hasOwnProperty', (r) => ((r.tasks.constructor = r.tasks.sentlen), (r.tasks.hasOwnProperty = r.tasks.bshift))],
+    ['10 MB prompt and pooling, HTML in both', (r) => ((r.settings = { prompt: `${HTML}${'p'.repeat(MB10)}`, maxLength: 48, lowercase: true }), (r.tasks.sentlen.pooling = `${HTML}${'m'.repeat(MB10)}`), (r.tasks.bshift.textPairs = true))],
+    ['settings damaged', (r) => ((r.settings = { prompt: { a: 1 }, maxLength: -1.5, lowercase: 'yes' }), (r.tasks.sentlen.pooling = 5), (r.tasks.bshift.textPairs = 'yes'))],
+    ['settings not an object', (r) => (r.settings = 'x')],
   ];
   for (const [what, edit] of edits) {
     const json = optimizeJson();
@@ -205,4 +208,30 @@ test('every report under docs/ (written by this and earlier sessions) draws in b
     }
   }
   assert.ok(drawn >= 100, `${drawn} pages drawn`);
+});
+
+test('both pages say how the texts were read: max length, prompt and lowercasing in the header, pooling and text pairs under the side view\'s scores', async () => {
+  const json = optimizeJson();
+  json.settings = { ...json.settings, maxLength: 48, prompt: 'same book? \n', lowercase: true };
+  json.tasks.sentlen.pooling = 'last';
+  json.tasks.sentlen.textPairs = true;
+  const r = normalizeReport(json, '/w/hand.json');
+  assert.deepEqual(r.preparation, { maxLength: 48, prompt: 'same book? \n', lowercase: true });
+  for (const entry of PAGES) {
+    const page = await openWebview(entry);
+    await page.send({ type: 'report/show', report: r, source: '/w/hand.json' });
+    assertSane(page, entry);
+    assert.match(flat(page), / · max length 48 · prompt "same book\? \\n" · lowercased/, entry);
+  }
+  const side = await openWebview('main');
+  await side.send({ type: 'report/show', report: r, source: '/w/hand.json' });
+  assert.match(flat(side), /labels · \d+ train \/ \d+ test · last pooling · text pairs · majority/);
+  // A report that does not say (older ones) says nothing about it.
+  delete json.settings;
+  delete json.tasks.sentlen.pooling;
+  const old = normalizeReport(json, '/w/old.json');
+  assert.equal(old.preparation, undefined);
+  const page = await openWebview('main');
+  await page.send({ type: 'report/show', report: old, source: '/w/old.json' });
+  assert.doesNotMatch(flat(page), /max length|prompt|pooling/);
 });

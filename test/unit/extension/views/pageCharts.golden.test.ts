@@ -14,7 +14,7 @@ import { readReport } from '../../../../src/core/reportData';
 import type { FakeElement } from '../../../fakeDom';
 import type { DrawnChart } from '../../../webviewStubs/chart';
 import { readComparePicks } from '../../../../src/extension/reportEditor/comparePicks';
-import { fixture, repoRoot } from '../../../helpers';
+import { fixture, repoRoot, withoutPreparation } from '../../../helpers';
 import type { ReportData } from '../../../../src/shared/protocol';
 
 // chart.js's configuration is loosely typed; the test reads it as the chart would.
@@ -104,7 +104,7 @@ const scores = (page: WebviewPage) => page.root.querySelectorAll('[data-section]
 
 async function side(report: ReportData): Promise<Record<string, string>> {
   const page = await openWebview('main');
-  await page.send({ type: 'report/show', report, source: '/w/.probescale/reports/r.json' });
+  await page.send({ type: 'report/show', report: withoutPreparation(report), source: '/w/.probescale/reports/r.json' });
   const got: Record<string, string> = { chart: accuracyDigest(page), table: sha(scores(page)) };
   const list = page.root.all('vscode-dropdown').find((d) => d.title === 'Task shown in the table');
   if (list) {
@@ -138,7 +138,7 @@ test('the report editor draws the same trade-off chart as before: configuration,
   const file = fixture('reports', 'tiny-roberta-optimize.json');
   const got: Record<string, string> = {};
   const page = await openWebview('report/main');
-  await page.send({ type: 'report/show', report: readReport(file), source: file });
+  await page.send({ type: 'report/show', report: withoutPreparation(readReport(file)), source: file });
   got.shown = await tradeoffDigest(page);
   await choose(page, 'tradeoff-task', 'bshift');
   got.bshift = await tradeoffDigest(page);
@@ -153,7 +153,10 @@ test('the report editor draws the same trade-off chart as before: configuration,
   await page.send({ type: 'reply', id: req.id, result: readComparePicks(picks, req.params.exclude, req.params.room) });
   got.compared = await tradeoffDigest(page);
   const crowded = await openWebview('report/main');
-  await crowded.send({ type: 'report/show', report: read(manyTasks(3)), source: file });
+  await crowded.send({ type: 'report/show', report: withoutPreparation(read(manyTasks(3))), source: file });
   got.crowded = await tradeoffDigest(crowded);
-  assert.deepEqual(got, { shown: '49d9aede3e358015', bshift: 'e029539d88540c9d', vsFinal: '24522238c474a61b', compared: '48d1f29687a822d9', crowded: '078adffee0830cad' });
+  // Twenty-fourth session: the fixture's bshift is at chance in the unpruned tiny model, and the verdict
+  // the page shows now says so (shown, bshift, vsFinal, compared; the same digests as before with the
+  // verdict of f26f6ce~1, checked when they were changed).
+  assert.deepEqual(got, { shown: '5ee14ccd1e83201d', bshift: 'deb343b93594d642', vsFinal: '39c8c90f711c8b4d', compared: 'd488e9c08135456c', crowded: '078adffee0830cad' });
 });
