@@ -9,7 +9,7 @@ import type { SECTION, SettingKeys } from './settingKeys';
 type SettingKey = (typeof SettingKeys)[keyof typeof SettingKeys];
 
 /** Parameters read from the setting of the same name; the rest but `select` come from pickers and forms. */
-const SAME_NAME = ['provider', 'maxLength', 'batchSize', 'pooling', 'prompt', 'limitTrain', 'limitTest', 'targetRetention', 'candidates', 'vocabTrim', 'vocabUnseen', 'baselines', 'compensate', 'widthScore', 'embeddingRank', 'cacheDir', 'noCache'] as const satisfies readonly (Param & SettingKey)[];
+const SAME_NAME = ['provider', 'maxLength', 'batchSize', 'pooling', 'prompt', 'promptName', 'limitTrain', 'limitTest', 'targetRetention', 'candidates', 'vocabTrim', 'vocabUnseen', 'baselines', 'compensate', 'widthScore', 'embeddingRank', 'cacheDir', 'noCache'] as const satisfies readonly (Param & SettingKey)[];
 const SETTING_OF: Partial<Record<Param, SettingKey>> = { ...Object.fromEntries(SAME_NAME.map((k) => [k, k])), select: 'selectionRule', columns: 'taskColumns', testSplit: 'taskTestSplits' };
 
 /** Form and picker wording where it differs from the plain words. */

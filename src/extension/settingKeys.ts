@@ -24,6 +24,7 @@ export const SettingKeys = {
   batchSize: 'batchSize',
   pooling: 'pooling',
   prompt: 'prompt',
+  promptName: 'promptName',
   limitTrain: 'limitTrain',
   limitTest: 'limitTest',
   targetRetention: 'targetRetention',
@@ -91,7 +92,9 @@ function isSet(c: vscode.WorkspaceConfiguration, key: string): boolean {
 
 function leftToModel(c: vscode.WorkspaceConfiguration): Pick<ProbeSettings, 'followModel'> {
   // Always a list, empty when the user set all three: the command line then knows what was set.
-  return { followModel: (['pooling', 'maxLength', 'prompt'] as const).filter((k) => !isSet(c, SettingKeys[k])) };
+  // A prompt named by probescale.promptName is the user's choice as much as one written out.
+  const set = (k: 'pooling' | 'maxLength' | 'prompt') => isSet(c, SettingKeys[k]) || (k === 'prompt' && isSet(c, SettingKeys.promptName));
+  return { followModel: (['pooling', 'maxLength', 'prompt'] as const).filter((k) => !set(k)) };
 }
 
 /** The settings read, with a run's own overrides: a value the run gives is the user's choice, not the model's. */
@@ -102,7 +105,16 @@ export function withOverrides(read: ProbeSettings, overrides: Partial<ProbeSetti
 }
 
 const text: Parse<string> = (v) => (typeof v === 'string' ? v : UNREADABLE);
-const promptSetting = (p: string): Pick<ProbeSettings, 'prompt'> => (p ? { prompt: p } : {});
+/**
+ * `probescale.prompt`, or the model's prompt `probescale.promptName` names (e5's `query`). Both set
+ * is ambiguous: the text wins and the name is noted as not read, so the run says which it used.
+ */
+function promptSettings(read: ReturnType<typeof settingReader>['read'], c: vscode.WorkspaceConfiguration): Pick<ProbeSettings, 'prompt' | 'promptName'> {
+  const prompt = read(SettingKeys.prompt, text, '', 'a text (empty: none)', 'no prompt');
+  const both = prompt !== '' && typeof c.get<unknown>(SettingKeys.promptName) === 'string' && c.get<string>(SettingKeys.promptName) !== '';
+  const name = read(SettingKeys.promptName, both ? () => UNREADABLE : text, '', both ? `empty while ${SECTION}.${SettingKeys.prompt} is set (set one of the two)` : 'a prompt name of the model (empty: none)', both ? `the prompt ${JSON.stringify(prompt)}` : 'no named prompt');
+  return { ...(prompt ? { prompt } : {}), ...(name ? { promptName: name } : {}) };
+}
 
 /** 0 means "every row". */
 const rowLimit: Parse<number | undefined> = (v) => (v === 0 ? undefined : positiveInt(v));
@@ -129,7 +141,7 @@ export function readProbeSettings(scope: vscode.Uri | undefined, storage: string
     // Left at their defaults, these follow a sentence-transformers model's own (core/model/sentenceTransformers.ts).
     ...leftToModel(c),
     maxLength: read(SettingKeys.maxLength, intIn(SETTING_RANGES.maxLength), d.maxLength, intWords(SETTING_RANGES.maxLength), String(d.maxLength)),
-    ...promptSetting(read(SettingKeys.prompt, text, '', 'a text (empty: none)', 'no prompt')),
+    ...promptSettings(read, c),
     batchSize: read(SettingKeys.batchSize, intIn(SETTING_RANGES.batchSize), d.batchSize, intWords(SETTING_RANGES.batchSize), String(d.batchSize)),
     limitTrain: read(SettingKeys.limitTrain, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),
     limitTest: read(SettingKeys.limitTest, rowLimit, undefined, 'a whole number ≥ 0 (0: every row)', 'every row'),

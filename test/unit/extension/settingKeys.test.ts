@@ -211,3 +211,23 @@ test('probescale.pooling, probescale.maxLength and probescale.prompt left unset 
   assert.deepEqual(withOverrides(unset, { pooling: 'first', maxLength: 64 }).followModel, ['prompt']);
   assert.deepEqual(withOverrides(unset, { batchSize: 8 }).followModel, ['pooling', 'maxLength', 'prompt']);
 });
+
+test('probescale.promptName names one of the model\'s prompts; with probescale.prompt also set, the text is used and the name is said as not read', async () => {
+  const { readProbeSettings } = await import('../../../src/extension/settingKeys');
+  setSettings({ promptName: 'query' });
+  const named = readProbeSettings(undefined, null);
+  assert.deepEqual([named.settings.promptName, named.settings.prompt, named.settings.followModel, named.unreadable], ['query', undefined, ['pooling', 'maxLength'], []]);
+  setSettings({ promptName: '' });
+  const empty = readProbeSettings(undefined, null).settings;
+  assert.deepEqual([empty.promptName, empty.followModel], [undefined, ['pooling', 'maxLength']], "'' is no name, and set: the model's default prompt is not followed");
+  setSettings({ prompt: 'passage: ', promptName: 'query' });
+  const both = readProbeSettings(undefined, null);
+  assert.deepEqual([both.settings.prompt, both.settings.promptName], ['passage: ', undefined]);
+  assert.deepEqual(both.unreadable.map((u) => [u.key, u.expected, u.used]), [['promptName', 'empty while probescale.prompt is set (set one of the two)', 'the prompt "passage: "']]);
+  setSettings({ promptName: ['query'] });
+  const bad = readProbeSettings(undefined, null);
+  assert.deepEqual(bad.unreadable.map((u) => [u.key, u.expected]), [['promptName', 'a prompt name of the model (empty: none)']]);
+  assert.equal(bad.settings.promptName, undefined);
+  const props = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).contributes.configuration.properties;
+  assert.deepEqual([props['probescale.promptName'].type, props['probescale.promptName'].default], ['string', '']);
+});
