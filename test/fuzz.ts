@@ -1,7 +1,8 @@
 /**
  * Mutation fuzzing of the readers that take bytes from users' disks: the ONNX graph reader, the
- * safetensors header reader and the feature-cache decoder. Seeded, so a failure reproduces. Used
- * by test/unit/fuzz.test.ts (a few thousand cases) and scripts/fuzz.mjs (as many as asked for).
+ * safetensors header reader, the feature-cache decoder, and task files in Parquet and Arrow (read
+ * as a task folder is, through loadTask). Seeded, so a failure reproduces. Used by
+ * test/unit/core/fuzz.test.ts (a few thousand cases) and scripts/fuzz.mjs (as many as asked for).
  * Every input must either be accepted or refused with a ProbeScaleError, quickly.
  */
 import * as fs from 'node:fs';
@@ -16,14 +17,17 @@ import { OnnxModel } from '../src/core/onnx/model';
 import { writePrunedOnnx } from '../src/core/prune/surgery';
 import { BufferSource, WireType, parseFields } from '../src/core/onnx/wire';
 import { Rng } from '../src/core/util/rng';
+import { loadTask } from '../src/core/data/dataset';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { Table, tableToIPC, vectorFromArray, Utf8, Int64, Schema, RecordBatch } from 'apache-arrow';
 
 export interface FuzzTarget {
   name: string;
   seed: Buffer;
   /** Offsets where mutations matter most (field tags, headers); mutations pick near one half the time. */
   hotspots: number[];
-  /** Reads the bytes as the product would; throws on refusal. */
-  read(bytes: Buffer): void;
+  /** Reads the bytes as the product would; throws (or rejects) on refusal. */
+  read(bytes: Buffer): void | Promise<void>;
 }
 
 export interface FuzzFinding {
@@ -161,26 +165,66 @@ function mutate(t: FuzzTarget, rng: Rng): { what: string; bytes: Buffer } {
   return { what: `delete [${p}, ${q})`, bytes: Buffer.concat([b.subarray(0, p), b.subarray(q)]) };
 }
 
-/** Runs `iterations` seeded mutations of `t`; a finding is any failure that is not a ProbeScaleError. */
-export function fuzz(t: FuzzTarget, iterations: number, seed: number): FuzzSummary {
+/** Runs `iterations` seeded mutations of `t` (its reader synchronous or not); a finding is any failure that is not a ProbeScaleError. */
+export async function fuzz(t: FuzzTarget, iterations: number, seed: number): Promise<FuzzSummary> {
   const rng = new Rng(seed);
   const s: FuzzSummary = { target: t.name, iterations, accepted: 0, refused: 0, crashes: [], slowestMs: 0 };
   for (let i = 0; i < iterations; i++) {
     const { what, bytes } = mutate(t, rng);
     const t0 = performance.now();
     try {
-      t.read(bytes);
+      await t.read(bytes);
       s.accepted++;
     } catch (e) {
-      if (e instanceof ProbeScaleError) s.refused++;
-      else s.crashes.push({ target: t.name, iteration: i, mutation: what, error: `${(e as Error)?.name}: ${(e as Error)?.message}`.slice(0, 300) });
+      record(s, e, i, what);
     }
     s.slowestMs = Math.max(s.slowestMs, performance.now() - t0);
   }
   return s;
 }
 
-/** The three targets over the repository's fixtures. */
+function record(s: FuzzSummary, e: unknown, iteration: number, mutation: string): void {
+  if (e instanceof ProbeScaleError) s.refused++;
+  else s.crashes.push({ target: s.target, iteration, mutation, error: `${(e as Error)?.name}: ${(e as Error)?.message}`.slice(0, 300) });
+}
+
+/** A task folder whose train split is the fuzzed file (`train.<ext>`) beside a valid test.jsonl. */
+function taskFileTarget(name: string, ext: string, seed: Buffer, scratchDir: string): FuzzTarget {
+  const dir = fs.mkdtempSync(path.join(scratchDir, `${name}-`));
+  const rows = ['a b c', 'd e f', 'g h i', 'j k l'].map((text, i) => JSON.stringify({ text, label: i % 2 ? 'one' : 'zero' }));
+  fs.writeFileSync(path.join(dir, 'test.jsonl'), rows.join('\n') + '\n');
+  const file = path.join(dir, `train.${ext}`);
+  return {
+    name,
+    seed,
+    // The footer (Parquet's metadata and length) and the header (Arrow's schema) hold the lengths and offsets.
+    hotspots: [...Array.from({ length: Math.min(512, seed.length) }, (_, i) => i), ...Array.from({ length: Math.min(1024, seed.length) }, (_, i) => seed.length - 1 - i)],
+    async read(bytes) {
+      fs.writeFileSync(file, bytes);
+      await loadTask(name, dir);
+    },
+  };
+}
+
+const TRAIN_TEXTS = Array.from({ length: 24 }, (_, i) => `training text ${i} ${'word '.repeat(i % 4)}`.trim());
+const TRAIN_LABELS = Array.from({ length: 24 }, (_, i) => BigInt(i % 2));
+const HF_FEATURES = JSON.stringify({ info: { features: { text: { dtype: 'string', _type: 'Value' }, label: { names: ['zero', 'one'], _type: 'ClassLabel' } } } });
+
+/** A train split of 24 rows in Parquet as the Hub writes it (a ClassLabel in its metadata), two row groups. */
+export function parquetTarget(scratchDir: string): FuzzTarget {
+  const bytes = parquetWriteBuffer({ columnData: [{ name: 'text', data: TRAIN_TEXTS, type: 'STRING' }, { name: 'label', data: TRAIN_LABELS, type: 'INT64' }], kvMetadata: [{ key: 'huggingface', value: HF_FEATURES }], codec: 'SNAPPY', rowGroupSize: 12 });
+  return taskFileTarget('parquet', 'parquet', Buffer.from(new Uint8Array(bytes)), scratchDir);
+}
+
+/** The same split as an Arrow IPC stream, as datasets caches it, in two record batches. */
+export function arrowTarget(scratchDir: string): FuzzTarget {
+  const half = (k: number) => new Table({ text: vectorFromArray(TRAIN_TEXTS.slice(12 * k, 12 * k + 12), new Utf8()), label: vectorFromArray(TRAIN_LABELS.slice(12 * k, 12 * k + 12), new Int64()) });
+  const schema = new Schema(half(0).schema.fields, new Map([['huggingface', HF_FEATURES]]));
+  const batches = [0, 1].flatMap((k) => half(k).batches.map((b) => new RecordBatch(schema, b.data)));
+  return taskFileTarget('arrow', 'arrow', Buffer.from(tableToIPC(new Table(batches), 'stream')), scratchDir);
+}
+
+/** The byte-reader targets over the repository's fixtures. */
 export function allTargets(repoRoot: string): FuzzTarget[] {
   const shm = '/dev/shm';
   const scratch = fs.mkdtempSync(path.join(fs.existsSync(shm) ? shm : os.tmpdir(), 'ps-fuzz-'));
@@ -189,4 +233,9 @@ export function allTargets(repoRoot: string): FuzzTarget[] {
   const pruned = path.join(scratch, 'pruned.onnx');
   writePrunedOnnx(fx('tiny-bert', 'onnx', 'model.onnx'), pruned, [1, 3]);
   return [onnxTarget(fx('tiny-bert', 'onnx', 'model.onnx')), onnxTarget(pruned, 'onnx-pruned'), safetensorsTarget(fx('tiny-bert', 'model.safetensors'), scratch), featureCacheTarget()];
+}
+
+/** The task-file targets (read through loadTask), writing their cases under `scratchDir` (the caller's to remove). */
+export function taskFileTargets(scratchDir: string): FuzzTarget[] {
+  return [parquetTarget(scratchDir), arrowTarget(scratchDir)];
 }

@@ -78,6 +78,7 @@ function labelType(type: DataType | undefined): string | undefined {
  */
 export async function* arrowRows(split: ArrowSplit, reading: ColumnReading): AsyncGenerator<Row[]> {
   const { RecordBatchReader } = await import('apache-arrow');
+  const { checkArrowMessages } = await import('./arrowMessages');
   let before = 0;
   for (const file of split.files) {
     const stat = await fs.promises.stat(file);
@@ -85,8 +86,11 @@ export async function* arrowRows(split: ArrowSplit, reading: ColumnReading): Asy
     const stream = fs.createReadStream(file);
     let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
     try {
+      await checkArrowMessages(file);
       reader = await RecordBatchReader.from(stream);
       await reader.open();
+      // A stream cut before its schema message opens as a reader without one.
+      if (!reader.schema) throw new Error('it ends before its schema');
     } catch (e) {
       stream.destroy();
       throw new DatasetError(`${file} cannot be read as an Arrow stream (${(e as Error).message}). ${READ_AGAIN}`);

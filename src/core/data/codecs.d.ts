@@ -1,4 +1,4 @@
-// Types for the pure-JavaScript decoders of hyparquet-compressors, imported one by one
+// Types for modules imported by path: the pure-JavaScript decoders of hyparquet-compressors, imported one by one
 // (src/core/data/parquet.ts says why); the package types only its index.
 declare module 'hyparquet-compressors/src/gzip.js' {
   export function gunzip(input: Uint8Array, output?: Uint8Array): Uint8Array;
@@ -9,4 +9,10 @@ declare module 'hyparquet-compressors/src/brotli.js' {
 declare module 'hyparquet-compressors/src/lz4.js' {
   export function decompressLz4(input: Uint8Array, outputLength: number): Uint8Array;
   export function decompressLz4Raw(input: Uint8Array, outputLength: number): Uint8Array;
+}
+// hyparquet's page-header reader (src/core/data/parquetPages.ts checks headers with it); the package
+// types its subpaths only for `node16`/`bundler` module resolution.
+declare module 'hyparquet/src/column.js' {
+  import type { PageHeader } from 'hyparquet';
+  export function parquetHeader(reader: { view: DataView; offset: number }): PageHeader;
 }

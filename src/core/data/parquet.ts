@@ -17,6 +17,7 @@ import { DatasetError } from '../errors';
 import { diskBytes } from '../util/diskErrors';
 import { notAFile, orAdvice } from '../util/fileKind';
 import { firstInvalidUtf8, isParquet, requireUnchanged, Row, toRow, UnlabelledSplitError } from './rows';
+import { checkRowGroupPages } from './parquetPages';
 import { ColumnMap, columnReading, ColumnReading, columnsHint, fileColumns, findColumns, STANDARD } from './columns';
 
 /** One split's Parquet files, in row order, and how messages name them together. */
@@ -67,7 +68,8 @@ class NotUtf8 {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const parsers = {
   stringFromBytes: (bytes: Uint8Array | undefined): unknown => {
-    if (!bytes) return bytes;
+    // Not bytes in a damaged file: left as they are, for the row checks to refuse as not text.
+    if (!(bytes instanceof Uint8Array)) return bytes;
     try {
       return utf8.decode(bytes);
     } catch {
@@ -116,7 +118,10 @@ async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadat
   if (size === 0) throw new DatasetError(`${file} is empty. ${UNREADABLE}`);
   try {
     const buffer = fileBuffer(file, size);
-    return { buffer, metadata: await parquetMetadataAsync(buffer) };
+    const metadata = await parquetMetadataAsync(buffer);
+    // Read here so that a damaged schema is refused as the file's, not thrown later from a column lookup.
+    parquetSchema(metadata);
+    return { buffer, metadata };
   } catch (e) {
     throw new DatasetError(`${file} cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
   }
@@ -239,6 +244,7 @@ export async function* parquetRows(split: ParquetSplit, reading: ColumnReading =
       const end = start + Number(g.num_rows);
       let cells: Record<string, unknown>[];
       try {
+        await checkRowGroupPages(buffer, g, columns.read);
         cells = await parquetReadObjects({ file: buffer, metadata, columns: columns.read, rowStart: start, rowEnd: end, compressors, parsers });
       } catch (e) {
         throw new DatasetError(`${file}, rows ${start + 1}–${end}: cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
