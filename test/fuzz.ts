@@ -235,7 +235,18 @@ export function allTargets(repoRoot: string): FuzzTarget[] {
   return [onnxTarget(fx('tiny-bert', 'onnx', 'model.onnx')), onnxTarget(pruned, 'onnx-pruned'), safetensorsTarget(fx('tiny-bert', 'model.safetensors'), scratch), featureCacheTarget()];
 }
 
+/** The same split as JSON lines, CSV and TSV (quotes, commas and a tab inside a text among them). */
+function textTargets(scratchDir: string): FuzzTarget[] {
+  const label = (i: number) => (i % 2 ? 'one' : 'zero');
+  const texts = TRAIN_TEXTS.map((t, i) => (i % 5 === 0 ? `${t}, "quoted"\ttabbed` : t));
+  const quote = (t: string) => `"${t.replace(/"/g, '""')}"`;
+  const jsonl = texts.map((text, i) => JSON.stringify({ text, label: label(i) })).join('\n') + '\n';
+  const csv = ['text,label', ...texts.map((t, i) => `${quote(t)},${label(i)}`)].join('\n') + '\n';
+  const tsv = ['text\tlabel', ...texts.map((t, i) => `${t.replace(/\t/g, ' ')}\t${label(i)}`)].join('\n') + '\n';
+  return [taskFileTarget('jsonl', 'jsonl', Buffer.from(jsonl), scratchDir), taskFileTarget('csv', 'csv', Buffer.from(csv), scratchDir), taskFileTarget('tsv', 'tsv', Buffer.from(tsv), scratchDir)];
+}
+
 /** The task-file targets (read through loadTask), writing their cases under `scratchDir` (the caller's to remove). */
 export function taskFileTargets(scratchDir: string): FuzzTarget[] {
-  return [parquetTarget(scratchDir), arrowTarget(scratchDir)];
+  return [parquetTarget(scratchDir), arrowTarget(scratchDir), ...textTargets(scratchDir)];
 }

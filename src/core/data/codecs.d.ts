@@ -16,3 +16,9 @@ declare module 'hyparquet/src/column.js' {
   import type { PageHeader } from 'hyparquet';
   export function parquetHeader(reader: { view: DataView; offset: number }): PageHeader;
 }
+declare module 'hyparquet/src/schema.js' {
+  import type { SchemaElement, SchemaTree } from 'hyparquet';
+  export function getSchemaPath(schema: SchemaElement[], name: string[]): SchemaTree[];
+  export function getMaxDefinitionLevel(schemaPath: SchemaTree[]): number;
+  export function getMaxRepetitionLevel(schemaPath: SchemaTree[]): number;
+}

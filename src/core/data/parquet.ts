@@ -244,7 +244,7 @@ export async function* parquetRows(split: ParquetSplit, reading: ColumnReading =
       const end = start + Number(g.num_rows);
       let cells: Record<string, unknown>[];
       try {
-        await checkRowGroupPages(buffer, g, columns.read);
+        await checkRowGroupPages(buffer, metadata, g, columns.read);
         cells = await parquetReadObjects({ file: buffer, metadata, columns: columns.read, rowStart: start, rowEnd: end, compressors, parsers });
       } catch (e) {
         throw new DatasetError(`${file}, rows ${start + 1}–${end}: cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
