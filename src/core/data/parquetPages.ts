@@ -18,7 +18,7 @@ export const MAX_PAGE_BYTES = 2 ** 30;
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/** What is wrong with one page header at `at` bytes into a chunk of `room` bytes, or null. */
+/** What is wrong with one page header, `room` bytes of its chunk left after it; null when nothing is. */
 function pageProblem(h: PageHeader, room: number): string | null {
   if (!isCount(h.compressed_page_size) || h.compressed_page_size > room) return `a compressed size of ${String(h.compressed_page_size)} bytes where ${room} remain`;
   if (!isCount(h.uncompressed_page_size) || h.uncompressed_page_size > MAX_PAGE_BYTES) return `an uncompressed size of ${String(h.uncompressed_page_size)} bytes`;
