@@ -12,6 +12,7 @@ import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
 import { CHART_TASKS, MESSAGE_CHARS, nameList, preparationWords, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../src/shared/bounded';
 import { checkReportData, isIndexList } from '../src/shared/validate';
+import { unlearnedAdvice } from '../src/shared/verdict';
 import { allBlocks, bestPrefix, blockRelevance, commitParams, describeBlocks, scoreRows, selectionMessage, topK, topKChoices } from './selection';
 import { renderBlockGrid } from './blockGrid';
 import { renderSelection } from './selectionSection';
@@ -268,7 +269,7 @@ class App {
     // A hand-made report may have thousands of layers: the table lists the first, the best and the last.
     const { shown, hidden } = scoreRows(t.layers.map((l) => l.layer), t.bestLayer);
     const table = el('div', { class: 'table-box' }, scoresTable(t, new Set(shown)));
-    return el('section', { section: 'scores' }, this.tableHead(names, current), table, scoresFoot(t, hidden, names.length));
+    return el('section', { section: 'scores' }, this.tableHead(names, current), table, scoresFoot(current, t, hidden, names.length));
   }
 
   /** The scores table's heading, with a task list where the report has more than one task. */
@@ -543,10 +544,11 @@ function scoresTable(t: TaskData, listed: Set<number>): HTMLElement {
 }
 
 /** The line under the scores table: the task's data, and what the table and task list leave out. */
-function scoresFoot(t: TaskData, hidden: number, taskCount: number): HTMLElement {
+function scoresFoot(name: string, t: TaskData, hidden: number, taskCount: number): HTMLElement {
   const more =
     (hidden ? ` · ${hidden.toLocaleString('en-US')} more layers not listed (the report editor's heatmap has every layer)` : '') +
     (taskCount > TASK_CHOICES ? ` · the task list offers ${TASK_CHOICES} of ${taskCount.toLocaleString('en-US')} tasks (the report editor's heatmap has every task)` : '');
   const reading = `${t.pooling ? ` · ${t.pooling} pooling` : ''}${t.textPairs ? ' · text pairs' : ''}`;
-  return el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test${reading} · majority ${pct(t.majority)} % · weight ${t.weight}${more}` });
+  const unlearned = unlearnedAdvice(name, t.majority, t.layers);
+  return el('p', { class: 'hint', text: `${t.labels.length} labels · ${t.nTrain} train / ${t.nTest} test${reading} · majority ${pct(t.majority)} % · weight ${t.weight}${more}${unlearned ? ` · ! ${unlearned}` : ''}` });
 }

@@ -3,7 +3,7 @@ import type { CompensationRecord, OptimizeReport, ProbeReport } from '../core/re
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
 import { bestLayerByTest } from '../shared/bestLayer';
 import { claimNote } from '../core/commit/committed';
-import { inReportOrder } from '../shared/verdict';
+import { inReportOrder, unlearnedAdvice } from '../shared/verdict';
 import { idealText } from '../shared/reportCharts';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : (100 * x).toFixed(1).padStart(6));
@@ -30,7 +30,8 @@ export function formatProbeReport(r: ProbeReport, claimed?: Record<string, numbe
       const sel = l.selectivity === null ? '    – ' : (100 * l.selectivity).toFixed(1).padStart(6);
       lines.push(`${String(l.layer).padStart(6)} ${pct(l.accuracy)} ${pct(l.macroF1)} ${pct(l.controlAccuracy)} ${sel} ${fmtC(l.c).padStart(5)} ${pct(l.cvAccuracy)}${mark}`);
     }
-    if (t.layers.length && t.layers.every((l) => l.accuracy <= t.majority)) lines.push(`  ! no layer is above the majority class (${pct(t.majority).trim()} %) on the test rows: the probes learn nothing from ${name} as given. Check its labels, or give it more training rows.`);
+    const unlearned = unlearnedAdvice(name, t.majority, t.layers);
+    if (unlearned) lines.push(`  ! ${unlearned}`);
     if (t.final) lines.push(`  final (as shipped): acc ${pct(t.final.accuracy).trim()} %, F1 ${pct(t.final.macroF1).trim()} %${claimNote(t.final.accuracy, claimed?.[name], r.integrity)}`);
   }
   lines.push('');

@@ -24,6 +24,17 @@ export interface Verdict {
   detail: string;
 }
 
+/**
+ * Under a probe table: the advice for a task where no layer's test accuracy is above the majority
+ * class (the probes learn nothing from it as given); null where one is. The CLI and the side view
+ * print it alike.
+ */
+export function unlearnedAdvice(name: string, majority: number, layers: readonly { accuracy: number }[]): string | null {
+  // A report without a majority (hand-made, NaN) says nothing about it.
+  if (!Number.isFinite(majority) || layers.length === 0 || layers.some((l) => l.accuracy > majority)) return null;
+  return `no layer is above the majority class (${pts(majority)} %) on the test rows: the probes learn nothing from ${shortName(name)} as given. Check its labels, or give it more training rows.`;
+}
+
 /** Below this share of the unpruned model's above-chance accuracy a task is "near chance". */
 export const NEAR_CHANCE_SHARE = 0.5;
 

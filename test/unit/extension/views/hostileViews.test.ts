@@ -235,3 +235,12 @@ test('both pages say how the texts were read: max length, prompt and lowercasing
   await page.send({ type: 'report/show', report: old, source: '/w/old.json' });
   assert.doesNotMatch(flat(page), /max length|prompt|pooling/);
 });
+
+test('the side view says under a task no layer learns what the CLI says under its table', async () => {
+  const json = optimizeJson();
+  for (const l of json.tasks.sentlen.layers) l.accuracy = json.tasks.sentlen.majority;
+  const page = await openWebview('main');
+  await page.send({ type: 'report/show', report: normalizeReport(json, '/w/hand.json'), source: '/w/hand.json' });
+  assertSane(page, 'unlearned');
+  assert.match(flat(page), /· ! no layer is above the majority class \([\d.]+ %\) on the test rows: the probes learn nothing from sentlen as given\. Check its labels, or give it more training rows\./);
+});

@@ -126,9 +126,11 @@ test('the side view draws the same accuracy chart and scores table as before', a
   got.manyBlocks = await side(read(manyBlocks(500)));
   got.manyTasks = await side(read(manyTasks(60)));
   assert.deepEqual(got, {
-    'reports/tiny-roberta-optimize.json': { chart: '34b9ac9bbe1871d0', table: '13d43d03c6143814', other: 'bd2aa9152ed32c72' },
+    // Twenty-fourth session: `other` (bshift, which the tiny random models do not learn) now ends with
+    // the advice the CLI prints under such a task; with it left out the digests were as before.
+    'reports/tiny-roberta-optimize.json': { chart: '34b9ac9bbe1871d0', table: '13d43d03c6143814', other: '3a6ef5bbba6f7413' },
     'reports/older-spam-0.35.json': { chart: 'c7dcd12eb8ae3c4b', table: 'c839d89dd3e0a99d' },
-    'reports-before/probe-tiny-bert.json': { chart: 'b2f7b9a31abedb25', table: '1812ab064e9f7693', other: 'ada281520694c509' },
+    'reports-before/probe-tiny-bert.json': { chart: 'b2f7b9a31abedb25', table: '1812ab064e9f7693', other: '5c0f0837e8ae3a1c' },
     manyBlocks: { chart: '1045eea8046a4772', table: '01084b1a8a7a6335', other: '8109e3e4365e6bb6' },
     manyTasks: { chart: '5755f71bc598a346', table: 'c1ed2c5024abba4a', other: '14580443d28f7197' },
   });
