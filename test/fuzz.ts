@@ -19,6 +19,7 @@ import { BufferSource, WireType, parseFields } from '../src/core/onnx/wire';
 import { Rng } from '../src/core/util/rng';
 import { loadTask } from '../src/core/data/dataset';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { toVersion1Pages } from './parquetV1';
 import { Table, tableToIPC, vectorFromArray, Utf8, Int64, Schema, RecordBatch } from 'apache-arrow';
 
 export interface FuzzTarget {
@@ -128,7 +129,7 @@ export function featureCacheTarget(): FuzzTarget {
 const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x0a, 0x12, 0x22, 0x2d, 0x30, 0x39, 0x7b, 0x7d, 0x5b, 0x5d, 0x22, 0x2c];
 
 /** One mutation of `seed`: a description and the mutated bytes (a fresh buffer; the seed is untouched). */
-function mutate(t: FuzzTarget, rng: Rng): { what: string; bytes: Buffer } {
+export function mutate(t: FuzzTarget, rng: Rng): { what: string; bytes: Buffer } {
   const n = t.seed.length;
   const pos = () => (rng.next() < 0.5 && t.hotspots.length ? Math.min(n - 1, t.hotspots[rng.int(t.hotspots.length)] + rng.int(4)) : rng.int(n));
   const kind = rng.int(6);
@@ -163,6 +164,31 @@ function mutate(t: FuzzTarget, rng: Rng): { what: string; bytes: Buffer } {
   const p = pos();
   const q = Math.min(n, p + 1 + rng.int(64));
   return { what: `delete [${p}, ${q})`, bytes: Buffer.concat([b.subarray(0, p), b.subarray(q)]) };
+}
+
+/** JavaScript's own words for a failure inside a decoder, which no message to a user should carry. */
+export const INTERNAL_WORDS = /Cannot read properties|Cannot destructure|is not a function|argument must be|is not iterable|Invalid (typed )?array length|outside the bounds|not safe to convert/;
+
+/**
+ * Damages each byte of `t`'s seed in turn (to 0xff, and with its top bit flipped) and reads it:
+ * the refusals whose message carries JavaScript's own words, and how many were refused.
+ */
+export async function damageEachByte(t: FuzzTarget): Promise<{ refused: number; leaks: string[] }> {
+  let refused = 0;
+  const leaks: string[] = [];
+  for (let at = 0; at < t.seed.length; at++) {
+    for (const value of new Set([0xff, t.seed[at] ^ 0x80])) {
+      const bytes = Buffer.from(t.seed);
+      bytes[at] = value;
+      try {
+        await t.read(bytes);
+      } catch (e) {
+        refused++;
+        if (INTERNAL_WORDS.test((e as Error).message)) leaks.push(`byte ${at} := ${value}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return { refused, leaks };
 }
 
 /** Runs `iterations` seeded mutations of `t` (its reader synchronous or not); a finding is any failure that is not a ProbeScaleError. */
@@ -216,6 +242,16 @@ export function parquetTarget(scratchDir: string): FuzzTarget {
   return taskFileTarget('parquet', 'parquet', Buffer.from(new Uint8Array(bytes)), scratchDir);
 }
 
+/**
+ * The same split with version-1 data pages, as pyarrow writes it, its texts dictionary-encoded too.
+ * Uncompressed, the mutations land in the definition levels and dictionary indices themselves (in
+ * a compressed file most of them break the compression instead); the snappy one is pyarrow's default.
+ */
+export function parquetV1Target(scratchDir: string, codec: 'UNCOMPRESSED' | 'SNAPPY'): FuzzTarget {
+  const v2 = parquetWriteBuffer({ columnData: [{ name: 'text', data: TRAIN_TEXTS, type: 'STRING', encoding: 'RLE_DICTIONARY' }, { name: 'label', data: TRAIN_LABELS, type: 'INT64' }], kvMetadata: [{ key: 'huggingface', value: HF_FEATURES }], codec, rowGroupSize: 12 });
+  return taskFileTarget(codec === 'SNAPPY' ? 'parquet-v1' : 'parquet-v1-plain', 'parquet', Buffer.from(toVersion1Pages(new Uint8Array(v2))), scratchDir);
+}
+
 /** The same split as an Arrow IPC stream, as datasets caches it, in two record batches. */
 export function arrowTarget(scratchDir: string): FuzzTarget {
   const half = (k: number) => new Table({ text: vectorFromArray(TRAIN_TEXTS.slice(12 * k, 12 * k + 12), new Utf8()), label: vectorFromArray(TRAIN_LABELS.slice(12 * k, 12 * k + 12), new Int64()) });
@@ -248,5 +284,5 @@ function textTargets(scratchDir: string): FuzzTarget[] {
 
 /** The task-file targets (read through loadTask), writing their cases under `scratchDir` (the caller's to remove). */
 export function taskFileTargets(scratchDir: string): FuzzTarget[] {
-  return [parquetTarget(scratchDir), arrowTarget(scratchDir), ...textTargets(scratchDir)];
+  return [parquetTarget(scratchDir), parquetV1Target(scratchDir, 'UNCOMPRESSED'), parquetV1Target(scratchDir, 'SNAPPY'), arrowTarget(scratchDir), ...textTargets(scratchDir)];
 }

@@ -13,6 +13,7 @@ import { DatasetError } from '../errors';
 import { fileColumns, ColumnReading, columnsHint } from './columns';
 import { classLabelNamesIn, labelOf, listing } from './parquet';
 import { requireUnchanged, Row, toRow, UnlabelledSplitError } from './rows';
+import { damage } from './damage';
 
 /** One split's Arrow files, in row order, and how messages name them together. */
 export interface ArrowSplit {
@@ -93,7 +94,7 @@ export async function* arrowRows(split: ArrowSplit, reading: ColumnReading): Asy
       if (!reader.schema) throw new Error('it ends before its schema');
     } catch (e) {
       stream.destroy();
-      throw new DatasetError(`${file} cannot be read as an Arrow stream (${(e as Error).message}). ${READ_AGAIN}`);
+      throw new DatasetError(`${file} cannot be read as an Arrow stream (${damage(e, 'its schema or first message')}). ${READ_AGAIN}`);
     }
     try {
       const names = reader.schema.fields.map((f) => f.name);
@@ -139,7 +140,7 @@ async function* batches(reader: AsyncIterable<RecordBatch>, file: string): Async
     try {
       next = await it.next();
     } catch (e) {
-      throw new DatasetError(`${file} cannot be read as an Arrow stream (${(e as Error).message}). ${READ_AGAIN}`);
+      throw new DatasetError(`${file} cannot be read as an Arrow stream (${damage(e, 'a record batch')}). ${READ_AGAIN}`);
     }
     if (next.done) return;
     yield next.value;

@@ -22,3 +22,7 @@ declare module 'hyparquet/src/schema.js' {
   export function getMaxDefinitionLevel(schemaPath: SchemaTree[]): number;
   export function getMaxRepetitionLevel(schemaPath: SchemaTree[]): number;
 }
+declare module 'hyparquet/src/datapage.js' {
+  import type { CompressionCodec, Compressors } from 'hyparquet';
+  export function decompressPage(compressedBytes: Uint8Array, uncompressedPageSize: number, codec: CompressionCodec, compressors: Compressors | undefined): Uint8Array;
+}

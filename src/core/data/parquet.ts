@@ -18,6 +18,7 @@ import { diskBytes } from '../util/diskErrors';
 import { notAFile, orAdvice } from '../util/fileKind';
 import { firstInvalidUtf8, isParquet, requireUnchanged, Row, toRow, UnlabelledSplitError } from './rows';
 import { checkRowGroupPages } from './parquetPages';
+import { damage } from './damage';
 import { ColumnMap, columnReading, ColumnReading, columnsHint, fileColumns, findColumns, STANDARD } from './columns';
 
 /** One split's Parquet files, in row order, and how messages name them together. */
@@ -123,9 +124,10 @@ async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadat
     parquetSchema(metadata);
     return { buffer, metadata };
   } catch (e) {
-    throw new DatasetError(`${file} cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
+    throw new DatasetError(`${file} cannot be read as Parquet (${damage(e, 'its metadata (at the end of the file)')}). ${UNREADABLE}`);
   }
 }
+
 
 /** The file's columns that rows are made of, the label's physical type, and the names of its classes when datasets wrote it (a ClassLabel). */
 interface Columns {
@@ -244,10 +246,10 @@ export async function* parquetRows(split: ParquetSplit, reading: ColumnReading =
       const end = start + Number(g.num_rows);
       let cells: Record<string, unknown>[];
       try {
-        await checkRowGroupPages(buffer, metadata, g, columns.read);
+        await checkRowGroupPages(buffer, metadata, g, columns.read, compressors);
         cells = await parquetReadObjects({ file: buffer, metadata, columns: columns.read, rowStart: start, rowEnd: end, compressors, parsers });
       } catch (e) {
-        throw new DatasetError(`${file}, rows ${start + 1}–${end}: cannot be read as Parquet (${(e as Error).message}). ${UNREADABLE}`);
+        throw new DatasetError(`${file}, rows ${start + 1}–${end}: cannot be read as Parquet (${damage(e, 'the data of these rows')}). ${UNREADABLE}`);
       }
       yield cells.map((cell, i) => {
         const at = `${file}, row ${start + i + 1}`;

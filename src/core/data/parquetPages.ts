@@ -4,14 +4,20 @@
 // (found by fuzzing, test/fuzz.ts); a count of billions allocates arrays of that length. A
 // synchronous loop cannot be cancelled, so a damaged file would hang the CLI and the extension's
 // worker. Here every header is parsed with hyparquet's own reader, and each count and length must
-// be a whole number that fits the chunk it is in. A version-2 page keeps its repetition and
-// definition levels uncompressed before its values; their runs are walked too, since an RLE run
-// longer than the page makes hyparquet grow an array past V8's limit, which aborts the process.
-// (The same in a compressed section, a version-1 page's levels or dictionary indices, is not
-// checked: that would decompress every page twice.)
-import type { AsyncBuffer, ColumnMetaData, FileMetaData, PageHeader, RowGroup } from 'hyparquet';
+// be a whole number that fits the chunk it is in. The RLE/bit-packed streams inside the pages are
+// walked too: an RLE run longer than its page makes hyparquet grow an array past V8's limit, which
+// aborts the process, and a bit-packed run of zero-bit values spins without reading a byte. Those
+// streams are the levels and, in dictionary-encoded pages, the value indices; in version-1 pages
+// (what pyarrow, and so the Hub, writes by default) they are inside the compressed data, so such a
+// page is decompressed here as well as by hyparquet: only as far as its levels where its values are
+// plain and it is snappy (snappyPrefix.ts), whole otherwise (RESULTS §6, twenty-fifth session, has
+// the cost). The alternative, a bound check in hyparquet's readRle, is not ours to make.
+import type { AsyncBuffer, ColumnMetaData, Compressors, FileMetaData, PageHeader, ParquetType, RowGroup } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
+import { decompressPage } from 'hyparquet/src/datapage.js';
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, getSchemaPath } from 'hyparquet/src/schema.js';
+import { damage } from './damage';
+import { SnappyPrefix } from './snappyPrefix';
 
 /** Largest uncompressed page read (writers default to 1 MiB pages; the format allows 2 GiB). */
 export const MAX_PAGE_BYTES = 2 ** 30;
@@ -38,52 +44,135 @@ function pageProblem(h: PageHeader, room: number): string | null {
 const bitWidth = (max: number) => 32 - Math.clz32(max);
 
 /**
- * What is wrong with an RLE/bit-packed hybrid stream of levels (`bytes`, `width` bits each) read
- * into `count` values, or null: an RLE run must not run past `count` (bit-packed runs are cut by
- * hyparquet itself), and no run may end outside the stream.
+ * What is wrong with an RLE/bit-packed hybrid stream (`bytes`, `width` bits a value) read into
+ * `count` values, or null. An RLE run must not run past `count`, a bit-packed run not past it by
+ * more than the 7 values that pad its last group of 8, no run may end outside the stream, and the
+ * runs must cover `count`.
+ * Where `levels` is given, the values are decoded into it (its length is `count`).
  */
-function levelsProblem(bytes: Uint8Array, width: number, count: number): string | null {
+function hybridProblem(bytes: Uint8Array, width: number, count: number, what: string, levels?: Uint8Array): string | null {
+  if (width > 32) return `${what} of ${width} bits each`;
   let at = 0;
   let seen = 0;
   while (seen < count && at < bytes.byteLength) {
     let header = 0;
     for (let shift = 0; ; shift += 7) {
-      if (at >= bytes.byteLength || shift > 28) return 'a level run header past the end of its levels';
+      if (at >= bytes.byteLength || shift > 28) return `a run header past the end of its ${what}`;
       const b = bytes[at++];
       header |= (b & 0x7f) << shift;
       if (!(b & 0x80)) break;
     }
     header >>>= 0;
+    const run = header & 1 ? 8 * (header >>> 1) : header >>> 1;
+    if (header & 1 ? seen + run >= count + 8 : seen + run > count) return `a run of ${run} ${what} where ${count - seen} remain`;
     if (header & 1) {
-      const groups = header >>> 1;
-      seen += 8 * groups;
-      at += groups * width;
+      if (levels) for (let i = 0; i < run && seen + i < count; i++) levels[seen + i] = bitsAt(bytes, at, i * width, width);
+      at += (run / 8) * width;
     } else {
-      const run = header >>> 1;
-      if (seen + run > count) return `a level run of ${run} values where ${count - seen} remain`;
-      seen += run;
+      if (levels && at < bytes.byteLength) levels.fill(bytes[at], seen, seen + run);
       at += (width + 7) >> 3;
     }
+    seen += run;
   }
-  return at > bytes.byteLength ? 'a level run past the end of its levels' : null;
+  if (at > bytes.byteLength) return `a run past the end of its ${what}`;
+  // hyparquet reads on past the stream's end until it has `count` values.
+  return seen < count ? `${what} that end after ${seen} of ${count} values` : null;
 }
 
-/** Bit widths of a column's repetition and definition levels. */
-interface LevelWidths {
-  repetition: number;
-  definition: number;
+/** The `width`-bit value (a level: 8 bits at most are kept) `bit` bits after byte `at`, least significant bit first. */
+function bitsAt(bytes: Uint8Array, at: number, bit: number, width: number): number {
+  let v = 0;
+  for (let i = 0; i < Math.min(width, 8); i++) {
+    const b = bit + i;
+    v |= ((bytes[at + (b >> 3)] >> (b & 7)) & 1) << i;
+  }
+  return v;
 }
 
-/** A version-2 data page's level streams (uncompressed, first in its data), checked; null when sound. */
-function pageLevelsProblem(h: PageHeader, data: Uint8Array, widths: LevelWidths): string | null {
+/** What reading a column's pages needs to know about it. */
+interface ColumnFacts {
+  type: ParquetType;
+  codec: ColumnMetaData['codec'];
+  maxRepetition: number;
+  maxDefinition: number;
+  compressors: Compressors;
+}
+
+const isHybrid = (encoding: string) => encoding === 'RLE' || encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY';
+
+/**
+ * What is wrong with the values stream of a page (its bytes after the levels), `present` values
+ * in it, read as hyparquet reads it, or null. Only the hybrid encodings are walked: booleans in
+ * RLE (a 4-byte length first) and dictionary indices (a bit width first).
+ */
+function valuesProblem(data: Uint8Array, encoding: string, present: number, facts: ColumnFacts): string | null {
+  if (encoding === 'RLE' && facts.type === 'BOOLEAN') {
+    if (data.byteLength < 4) return 'a boolean stream without its length';
+    const length = new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true);
+    if (4 + length > data.byteLength) return `a boolean stream of ${length} bytes where ${data.byteLength - 4} remain`;
+    return hybridProblem(data.subarray(4, 4 + length), 1, present, 'values');
+  }
+  if (encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') {
+    if (!present) return null;
+    if (!data.byteLength) return 'dictionary indices without their bit width';
+    return hybridProblem(data.subarray(1), data[0], present, 'dictionary indices');
+  }
+  return null;
+}
+
+/** A page's uncompressed bytes, as many from its start as asked for: snappy (pyarrow's default) decompressed only that far. */
+function pageStart(page: Uint8Array, size: number, facts: ColumnFacts): (n: number) => Uint8Array {
+  if (facts.codec === 'UNCOMPRESSED') return (n) => page.subarray(0, n);
+  if (facts.codec === 'SNAPPY') {
+    const snappy = new SnappyPrefix(page, size);
+    return (n) => snappy.bytes(n);
+  }
+  let whole: Uint8Array | undefined;
+  return (n) => (whole ??= decompressPage(page, size, facts.codec, facts.compressors)).subarray(0, n);
+}
+
+/** A version-1 data page: its levels (each with a 4-byte length first) and its values, checked. */
+function pageV1Problem(h: PageHeader, page: Uint8Array, facts: ColumnFacts): string | null {
+  const n = h.data_page_header!.num_values;
+  const encoding = h.data_page_header!.encoding;
+  if (!facts.maxRepetition && !facts.maxDefinition && !isHybrid(encoding)) return null;
+  const size = h.uncompressed_page_size;
+  const data = pageStart(page, size, facts);
+  let at = 0;
+  let nulls = 0;
+  for (const [max, what] of [[facts.maxRepetition, 'repetition levels'], [facts.maxDefinition, 'definition levels']] as const) {
+    if (!max) continue;
+    if (at + 4 > size) return `${what} without their length`;
+    const head = data(at + 4);
+    const length = new DataView(head.buffer, head.byteOffset + at, 4).getUint32(0, true);
+    at += 4;
+    if (at + length > size) return `${what} of ${length} bytes where ${size - at} remain`;
+    const levels = what === 'definition levels' ? new Uint8Array(n) : undefined;
+    const problem = hybridProblem(data(at + length).subarray(at), bitWidth(max), n, what, levels);
+    if (problem) return problem;
+    if (levels) for (const l of levels) if (l !== max) nulls++;
+    at += length;
+  }
+  return isHybrid(encoding) ? valuesProblem(data(size).subarray(at), encoding, n - nulls, facts) : null;
+}
+
+/** A version-2 data page: its level streams (uncompressed, first in its data) and its values, checked. */
+function pageV2Problem(h: PageHeader, page: Uint8Array, facts: ColumnFacts): string | null {
   const v2 = h.data_page_header_v2!;
-  const rep = data.subarray(0, v2.repetition_levels_byte_length);
-  const def = data.subarray(v2.repetition_levels_byte_length, v2.repetition_levels_byte_length + v2.definition_levels_byte_length);
-  return (widths.repetition ? levelsProblem(rep, widths.repetition, v2.num_values) : null) ?? (widths.definition ? levelsProblem(def, widths.definition, v2.num_values) : null);
+  const rep = page.subarray(0, v2.repetition_levels_byte_length);
+  const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
+  const def = page.subarray(v2.repetition_levels_byte_length, levelBytes);
+  const problem =
+    (facts.maxRepetition ? hybridProblem(rep, bitWidth(facts.maxRepetition), v2.num_values, 'repetition levels') : null) ??
+    (facts.maxDefinition ? hybridProblem(def, bitWidth(facts.maxDefinition), v2.num_values, 'definition levels') : null);
+  if (problem || !isHybrid(v2.encoding)) return problem;
+  const size = h.uncompressed_page_size - levelBytes;
+  const values = v2.is_compressed !== false && size ? decompressPage(page.subarray(levelBytes), size, facts.codec, facts.compressors) : page.subarray(levelBytes);
+  return valuesProblem(values, v2.encoding, v2.num_values - v2.num_nulls, facts);
 }
 
 /** Values the data pages of one chunk hold, or what is wrong with them. */
-function chunkValues(bytes: Uint8Array, widths: LevelWidths): number | string {
+function chunkValues(bytes: Uint8Array, facts: ColumnFacts): number | string {
   const reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
   let values = 0;
   while (reader.offset < bytes.byteLength) {
@@ -92,9 +181,17 @@ function chunkValues(bytes: Uint8Array, widths: LevelWidths): number | string {
     try {
       h = parquetHeader(reader);
     } catch (e) {
-      return `the page header at byte ${at} cannot be read (${(e as Error).message})`;
+      return damage(e, `the page header at byte ${at}`, (message) => `the page header at byte ${at} cannot be read (${message})`);
     }
-    const problem = pageProblem(h, bytes.byteLength - reader.offset) ?? (h.type === 'DATA_PAGE_V2' ? pageLevelsProblem(h, bytes.subarray(reader.offset, reader.offset + h.compressed_page_size), widths) : null);
+    let problem = pageProblem(h, bytes.byteLength - reader.offset);
+    if (!problem && (h.type === 'DATA_PAGE' || h.type === 'DATA_PAGE_V2')) {
+      const page = bytes.subarray(reader.offset, reader.offset + h.compressed_page_size);
+      try {
+        problem = h.type === 'DATA_PAGE' ? pageV1Problem(h, page, facts) : pageV2Problem(h, page, facts);
+      } catch (e) {
+        problem = `data that cannot be decompressed (${(e as Error).message})`;
+      }
+    }
     if (problem) return `the page at byte ${at} has ${problem}`;
     values += h.type === 'DATA_PAGE' ? h.data_page_header!.num_values : h.type === 'DATA_PAGE_V2' ? h.data_page_header_v2!.num_values : 0;
     reader.offset += h.compressed_page_size;
@@ -112,7 +209,7 @@ function chunkRange(meta: ColumnMetaData): [number, number] {
  * Throws an Error naming the column and what is wrong when a chunk of `columns` in row group
  * `group` lies outside the file or its pages do not add up to the values its metadata counts.
  */
-export async function checkRowGroupPages(buffer: AsyncBuffer, metadata: FileMetaData, group: RowGroup, columns: readonly string[]): Promise<void> {
+export async function checkRowGroupPages(buffer: AsyncBuffer, metadata: FileMetaData, group: RowGroup, columns: readonly string[], compressors: Compressors): Promise<void> {
   for (const chunk of group.columns) {
     const meta = chunk.meta_data;
     if (!meta || !columns.includes(meta.path_in_schema[0])) continue;
@@ -122,8 +219,8 @@ export async function checkRowGroupPages(buffer: AsyncBuffer, metadata: FileMeta
       throw new Error(`column ${name}'s chunk, bytes ${start}–${end}, is not inside the file's ${buffer.byteLength} bytes`);
     }
     const path = getSchemaPath(metadata.schema, meta.path_in_schema);
-    const widths = { repetition: bitWidth(getMaxRepetitionLevel(path)), definition: bitWidth(getMaxDefinitionLevel(path)) };
-    const values = chunkValues(new Uint8Array(await buffer.slice(start, end)), widths);
+    const facts = { type: meta.type, codec: meta.codec, maxRepetition: getMaxRepetitionLevel(path), maxDefinition: getMaxDefinitionLevel(path), compressors };
+    const values = chunkValues(new Uint8Array(await buffer.slice(start, end)), facts);
     if (typeof values === 'string') throw new Error(`column ${name}: ${values}`);
     if (values !== Number(meta.num_values)) throw new Error(`column ${name}'s pages hold ${values} values where its metadata counts ${meta.num_values}`);
   }
