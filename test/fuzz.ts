@@ -29,6 +29,8 @@ export interface FuzzTarget {
   hotspots: number[];
   /** Reads the bytes as the product would; throws (or rejects) on refusal. */
   read(bytes: Buffer): void | Promise<void>;
+  /** Its own mutations (structure-aware ones, test/jsonFuzz.ts), in place of byte mutations of `seed`. */
+  mutate?(rng: Rng): { what: string; bytes: Buffer };
 }
 
 export interface FuzzFinding {
@@ -196,7 +198,7 @@ export async function fuzz(t: FuzzTarget, iterations: number, seed: number): Pro
   const rng = new Rng(seed);
   const s: FuzzSummary = { target: t.name, iterations, accepted: 0, refused: 0, crashes: [], slowestMs: 0 };
   for (let i = 0; i < iterations; i++) {
-    const { what, bytes } = mutate(t, rng);
+    const { what, bytes } = t.mutate ? t.mutate(rng) : mutate(t, rng);
     const t0 = performance.now();
     try {
       await t.read(bytes);

@@ -121,19 +121,17 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const contentIds = (text: string): number[] => tok.encode(text, { add_special_tokens: false });
   const unkId = unknownTokenId(dir, tok._tokenizerJSON as TokenizerJson, inner);
   const specialIds = specialTokenIds(tok._tokenizerJSON as TokenizerJson, [...single, ...pair]);
-  const rows = opts.embeddingRows ?? null;
-  if (rows !== null) requireIdsInTable(dir, rows, [...single, ...pair].flatMap((s) => (s.kind === 'special' ? [s.id] : [])).concat(padId), 'its special tokens', inner);
+  // Without a known table size, ids are still checked to be whole numbers from 0.
+  const rows = opts.embeddingRows ?? Infinity;
+  requireIdsInTable(dir, rows, [...single, ...pair].flatMap((s) => (s.kind === 'special' ? [s.id] : [])).concat(padId), 'its special tokens', inner);
   const preparation = preparationOf(opts);
   const template = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
   const encode = prepared(template, preparation);
-  const encodeWithTypes: TextTokenizer['encodeWithTypes'] =
-    rows === null
-      ? encode
-      : (text, textPair) => {
-          const r = encode(text, textPair);
-          requireIdsInTable(dir, rows, r.ids, `the text "${preview(textPair === undefined ? text : `${text}" / "${textPair}`)}"`, inner);
-          return r;
-        };
+  const encodeWithTypes: TextTokenizer['encodeWithTypes'] = (text, textPair) => {
+    const r = encode(text, textPair);
+    requireIdsInTable(dir, rows, r.ids, `the text "${preview(textPair === undefined ? text : `${text}" / "${textPair}`)}"`, inner);
+    return r;
+  };
 
   return {
     encode: (text, textPair) => encodeWithTypes(text, textPair).ids,
@@ -163,7 +161,13 @@ function prepared(encode: TextTokenizer['encodeWithTypes'], p: TextPreparation):
  */
 function requireIdsInTable(dir: string, rows: number, ids: readonly number[], what: string, inner: InnerTokenizer): void {
   let bad = -1;
-  for (const id of ids) if (id >= rows && id > bad) bad = id;
+  for (const id of ids) {
+    // An id that is not a whole number from 0 (a damaged tokenizer.json's "id": 0.5) would fail later, in BigInt, unexplained.
+    if (!Number.isSafeInteger(id) || id < 0) {
+      throw new UnsupportedModelError(`${path.join(dir, 'tokenizer.json')} gives ${what} the id ${id}, which is not a token id (a whole number from 0): the file is damaged. Save the tokenizer again with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
+    }
+    if (id >= rows && id > bad) bad = id;
+  }
   if (bad < 0) return;
   const token = inner.id_to_token?.(bad);
   throw new UnsupportedModelError(
@@ -390,7 +394,15 @@ function padBatch(ids: number[][], typeIds: number[][] | undefined, padId: numbe
 function templateOf(inner: InnerTokenizer, isPair: boolean, dir: string, ppType: string): Slot[] {
   const pp = inner.post_processor;
   if (pp === null) return isPair ? [{ kind: 'A', typeId: 0 }, { kind: 'B', typeId: 1 }] : [{ kind: 'A', typeId: 0 }];
-  const out = pp.post_process([MARK_A], isPair ? [MARK_B] : null, true);
+  let out: ReturnType<NonNullable<InnerTokenizer['post_processor']>['post_process']>;
+  try {
+    out = pp.post_process([MARK_A], isPair ? [MARK_B] : null, true);
+  } catch (e) {
+    // transformers.js reads the template as it finds it: `"single": true` fails inside it as a TypeError.
+    throw new UnsupportedModelError(
+      `cannot follow the post-processor (${ppType}) of ${dir}/tokenizer.json: it fails on ${isPair ? 'a text pair' : 'a text'} (${(e as Error).message}), so its ${isPair ? '"pair"' : '"single"'} template is damaged. Save the tokenizer again with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`,
+    );
+  }
   const slots: Slot[] = out.tokens.map((t, i) => {
     const typeId = out.token_type_ids?.[i] ?? 0;
     if (t === MARK_A) return { kind: 'A', typeId };

@@ -298,3 +298,30 @@ test('tokenizer.json, tokenizer_config.json and config.json saved with a UTF-8 b
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a damaged tokenizer.json: a template that is not a list, a token id that is not a whole number: refused naming the file, not a TypeError inside transformers.js', async () => {
+  const dir = tempDir('probescale-tok-');
+  // The parts of tokenizer.json changed here.
+  type TokenizerJson = { post_processor: { single: unknown[]; pair: unknown }; added_tokens: { content: string; id: number }[]; model: { vocab: Record<string, number> } };
+  const damaged = (model: string, change: (json: TokenizerJson) => void) => {
+    const d = fs.mkdtempSync(path.join(dir, `${model}-`));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json']) fs.copyFileSync(fixture(model, f), path.join(d, f));
+    const json = JSON.parse(fs.readFileSync(path.join(d, 'tokenizer.json'), 'utf8')) as TokenizerJson;
+    change(json);
+    fs.writeFileSync(path.join(d, 'tokenizer.json'), JSON.stringify(json));
+    return loadTokenizer(d, { maxLength: 16 });
+  };
+  try {
+    // Found by test/jsonFuzz.ts: "Cannot use 'in' operator to search for 'SpecialToken' in true".
+    await assert.rejects(damaged('tiny-bert', (j) => (j.post_processor.single[0] = true)), /cannot follow the post-processor \(TemplateProcessing\) of .*tokenizer\.json: it fails on a text \(.*\), so its "single" template is damaged\. Save the tokenizer again/);
+    await assert.rejects(damaged('tiny-bert', (j) => (j.post_processor.pair = 'x')), /it fails on a text pair .* its "pair" template is damaged/);
+    // RoBERTa's <pad> given id 0.5 failed in BigInt when the first batch was padded.
+    const pad = (j: TokenizerJson) => {
+      j.added_tokens.find((t) => t.content === '<pad>')!.id = 0.5;
+      j.model.vocab['<pad>'] = 0.5;
+    };
+    await assert.rejects(damaged('tiny-roberta', pad), /tokenizer\.json gives its special tokens the id 0\.5, which is not a token id \(a whole number from 0\): the file is damaged/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
