@@ -47,10 +47,10 @@ const bitWidth = (max: number) => 32 - Math.clz32(max);
  * What is wrong with an RLE/bit-packed hybrid stream (`bytes`, `width` bits a value) read into
  * `count` values, or null. An RLE run must not run past `count`, a bit-packed run not past it by
  * more than the 7 values that pad its last group of 8, no run may end outside the stream, and the
- * runs must cover `count`.
- * Where `levels` is given, the values are decoded into it (its length is `count`).
+ * runs must cover `count`. Where `levels` is given, its `nulls` counts the values below its `max`
+ * (definition levels: the nulls), without holding the values.
  */
-function hybridProblem(bytes: Uint8Array, width: number, count: number, what: string, levels?: Uint8Array): string | null {
+function hybridProblem(bytes: Uint8Array, width: number, count: number, what: string, levels?: { max: number; nulls: number }): string | null {
   if (width > 32) return `${what} of ${width} bits each`;
   let at = 0;
   let seen = 0;
@@ -66,10 +66,11 @@ function hybridProblem(bytes: Uint8Array, width: number, count: number, what: st
     const run = header & 1 ? 8 * (header >>> 1) : header >>> 1;
     if (header & 1 ? seen + run >= count + 8 : seen + run > count) return `a run of ${run} ${what} where ${count - seen} remain`;
     if (header & 1) {
-      if (levels) for (let i = 0; i < run && seen + i < count; i++) levels[seen + i] = bitsAt(bytes, at, i * width, width);
-      at += (run / 8) * width;
+      const end = at + (run / 8) * width;
+      if (levels && end <= bytes.byteLength) for (let i = 0; i < run && seen + i < count; i++) if (bitsAt(bytes, at, i * width, width) < levels.max) levels.nulls++;
+      at = end;
     } else {
-      if (levels && at < bytes.byteLength) levels.fill(bytes[at], seen, seen + run);
+      if (levels && at < bytes.byteLength && bytes[at] < levels.max) levels.nulls += run;
       at += (width + 7) >> 3;
     }
     seen += run;
@@ -79,7 +80,7 @@ function hybridProblem(bytes: Uint8Array, width: number, count: number, what: st
   return seen < count ? `${what} that end after ${seen} of ${count} values` : null;
 }
 
-/** The `width`-bit value (a level: 8 bits at most are kept) `bit` bits after byte `at`, least significant bit first. */
+/** The `width`-bit value (a level: its low 8 bits) `bit` bits after byte `at`, least significant bit first. */
 function bitsAt(bytes: Uint8Array, at: number, bit: number, width: number): number {
   let v = 0;
   for (let i = 0; i < Math.min(width, 8); i++) {
@@ -139,7 +140,7 @@ function pageV1Problem(h: PageHeader, page: Uint8Array, facts: ColumnFacts): str
   const size = h.uncompressed_page_size;
   const data = pageStart(page, size, facts);
   let at = 0;
-  let nulls = 0;
+  const definition = { max: facts.maxDefinition, nulls: 0 };
   for (const [max, what] of [[facts.maxRepetition, 'repetition levels'], [facts.maxDefinition, 'definition levels']] as const) {
     if (!max) continue;
     if (at + 4 > size) return `${what} without their length`;
@@ -147,13 +148,11 @@ function pageV1Problem(h: PageHeader, page: Uint8Array, facts: ColumnFacts): str
     const length = new DataView(head.buffer, head.byteOffset + at, 4).getUint32(0, true);
     at += 4;
     if (at + length > size) return `${what} of ${length} bytes where ${size - at} remain`;
-    const levels = what === 'definition levels' ? new Uint8Array(n) : undefined;
-    const problem = hybridProblem(data(at + length).subarray(at), bitWidth(max), n, what, levels);
+    const problem = hybridProblem(data(at + length).subarray(at), bitWidth(max), n, what, what === 'definition levels' ? definition : undefined);
     if (problem) return problem;
-    if (levels) for (const l of levels) if (l !== max) nulls++;
     at += length;
   }
-  return isHybrid(encoding) ? valuesProblem(data(size).subarray(at), encoding, n - nulls, facts) : null;
+  return isHybrid(encoding) ? valuesProblem(data(size).subarray(at), encoding, n - definition.nulls, facts) : null;
 }
 
 /** A version-2 data page: its level streams (uncompressed, first in its data) and its values, checked. */
@@ -189,7 +188,7 @@ function chunkValues(bytes: Uint8Array, facts: ColumnFacts): number | string {
       try {
         problem = h.type === 'DATA_PAGE' ? pageV1Problem(h, page, facts) : pageV2Problem(h, page, facts);
       } catch (e) {
-        problem = `data that cannot be decompressed (${(e as Error).message})`;
+        problem = damage(e, 'damaged data', (message) => `data that cannot be decompressed (${message})`);
       }
     }
     if (problem) return `the page at byte ${at} has ${problem}`;

@@ -15,7 +15,6 @@ export class SnappyPrefix {
     private readonly input: Uint8Array,
     total: number,
   ) {
-    this.out = new Uint8Array(total);
     let length = 0;
     for (let shift = 0; ; shift += 7) {
       if (this.pos >= input.byteLength || shift > 28) throw new Error('snappy data without its length');
@@ -24,6 +23,7 @@ export class SnappyPrefix {
       if (!(b & 0x80)) break;
     }
     if (length !== total) throw new Error(`snappy data of ${length} bytes where the page header says ${total}`);
+    this.out = new Uint8Array(total);
   }
 
   /** The first `n` bytes (all of them where fewer), decompressing as far as needed. */
