@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Longer mutation fuzzing of the ONNX, safetensors, feature-cache and task-file (Parquet, Arrow)
- * readers, and of model folders' JSON files (test/jsonFuzz.ts), than npm test runs.
+ * readers, and of model folders' JSON files and reports (test/jsonFuzz.ts), than npm test runs.
  *   npm run compile && node scripts/fuzz.mjs [--iterations 50000] [--seed 1] [--target onnx]
  * Prints one JSON summary per target and every crash (a failure that is not a ProbeScaleError),
  * with its seed, iteration and mutation so it reproduces; exits 1 when there is any.
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { allTargets, fuzz, taskFileTargets } = require(path.join(root, 'out', 'test', 'fuzz.js'));
-const { modelJsonTargets } = require(path.join(root, 'out', 'test', 'jsonFuzz.js'));
+const { modelJsonTargets, reportJsonTargets } = require(path.join(root, 'out', 'test', 'jsonFuzz.js'));
 const fs = require('node:fs');
 const os = require('node:os');
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '50000' }, seed: { type: 'string', default: '1' }, target: { type: 'string' } } });
@@ -25,7 +25,7 @@ if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(seed)) 
 }
 let crashes = 0;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-fuzz-tasks-'));
-for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch)]) {
+for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch), ...reportJsonTargets(root)]) {
   if (values.target && t.name !== values.target) continue;
   const t0 = Date.now();
   const s = await fuzz(t, iterations, seed);

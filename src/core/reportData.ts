@@ -107,6 +107,9 @@ function modelSizeOf(model: Json, refuse: Refusals): { numLayers: number; params
   if (total === undefined || embeddings === undefined || !perBlock || perBlock.length !== numLayers) {
     throw refuse.bad('"model.params" needs total, embeddings and one perBlock entry per block');
   }
+  // Every share of the model a chart draws is a count over the total.
+  const counted = embeddings + perBlock.reduce((a, b) => a + b, 0);
+  if (total === 0 || counted > total) throw refuse.damaged(`"model.params.total" is ${total}, where the embeddings and blocks alone hold ${counted}`);
   const other = num(params?.other) ?? Math.max(0, total - embeddings - perBlock.reduce((a, b) => a + b, 0));
   return { numLayers, params: { total, embeddings, perBlock, other } };
 }
@@ -272,6 +275,13 @@ function shareField(v: unknown, field: string): number | undefined {
   return x;
 }
 
+/** A parameter count of the selection (a candidate's, a baseline's, the budget's): refused when not a whole number ≥ 0. */
+function countField(v: unknown, field: string): number | undefined {
+  const x = num(v);
+  if (x !== undefined && (x < 0 || !Number.isInteger(x))) throw new DamagedField(field, `is ${x}; expected a whole number of parameters ≥ 0`);
+  return x;
+}
+
 function score(v: unknown): ScoreData | undefined {
   if (!isObj(v)) return undefined;
   const accuracy = num(v.accuracy);
@@ -302,8 +312,8 @@ function baselineOf(v: unknown, i: number): BaselineData | undefined {
   if (!isObj(v) || typeof v.name !== 'string') return undefined;
   const compensation = compensationOf(v.compensation, `selection.baselines[${i}] (${v.name}).compensation`);
   const kept = blocksOf(v.kept);
-  const params = num(v.params);
-  const fraction = num(v.fraction);
+  const params = countField(v.params, `selection.baselines[${i}].params`);
+  const fraction = shareField(v.fraction, `selection.baselines[${i}].fraction`);
   const testObjective = shareField(v.testObjective, `selection.baselines[${i}].testObjective`);
   const meanRetention = retentionOf(v.meanRetention);
   if (!kept || params === undefined || fraction === undefined || testObjective === undefined || !meanRetention) return undefined;
@@ -335,8 +345,8 @@ function candidateOf(v: unknown, i: number): CandidateData | undefined {
   if (!isObj(v)) return undefined;
   const compensation = compensationOf(v.compensation, `selection.candidates[${i}].compensation`);
   const kept = blocksOf(v.kept);
-  const params = num(v.params);
-  const fraction = num(v.fraction);
+  const params = countField(v.params, `selection.candidates[${i}].params`);
+  const fraction = shareField(v.fraction, `selection.candidates[${i}].fraction`);
   const validation = shareField(v.validation, `selection.candidates[${i}].validation`);
   if (!kept || params === undefined || fraction === undefined || validation === undefined) return undefined;
   const perTask = recordOf(v.perTask, num);
@@ -348,8 +358,8 @@ function candidateOf(v: unknown, i: number): CandidateData | undefined {
 function extrasOf(v: Json): Pick<SelectionData, 'candidates' | 'validationReference' | 'unfitBaselines'> {
   const candidates = Array.isArray(v.candidates) ? v.candidates.map(candidateOf) : undefined;
   const reference = recordOf(v.validationReference, (r) => {
-    const final = isObj(r) ? num(r.final) : undefined;
-    const bestLayer = isObj(r) ? num(r.bestLayer) : undefined;
+    const final = isObj(r) ? shareField(r.final, 'selection.validationReference.final') : undefined;
+    const bestLayer = isObj(r) ? shareField(r.bestLayer, 'selection.validationReference.bestLayer') : undefined;
     return final === undefined || bestLayer === undefined ? undefined : { final, bestLayer };
   });
   return {
@@ -389,10 +399,10 @@ function ruleOf(v: unknown): { rule?: SelectionData['rule'] } {
 export function selectionOf(v: unknown): SelectionData | undefined {
   if (!isObj(v) || !isObj(v.budget) || !isObj(v.objective) || !isObj(v.embeddingOnly) || !isObj(v.budgetAdvice)) return undefined;
   const kept = blocksOf(v.kept);
-  const params = num(v.params);
-  const fraction = num(v.fraction);
-  const budgetParams = num(v.budget.params);
-  const budgetFraction = num(v.budget.fraction);
+  const params = countField(v.params, 'selection.params');
+  const fraction = shareField(v.fraction, 'selection.fraction');
+  const budgetParams = countField(v.budget.params, 'selection.budget.params');
+  const budgetFraction = shareField(v.budget.fraction, 'selection.budget.fraction');
   const test = shareField(v.objective.test, 'selection.objective.test');
   const retention = retentionOf(v.retention);
   const perTask = recordOf(v.perTask, (t) => {
@@ -402,7 +412,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
     const bestTest = score(t.reference.bestLayer.test);
     const r = retentionOf(t.retention);
     if (!testScore || !final || !bestTest || !r) return undefined;
-    return { test: testScore, reference: { final, bestLayer: { layer: num(t.reference.bestLayer.layer) ?? -1, test: bestTest } }, majority: num(t.majority) ?? NaN, retention: r };
+    return { test: testScore, reference: { final, bestLayer: { layer: num(t.reference.bestLayer.layer) ?? -1, test: bestTest } }, majority: shareField(t.majority, 'selection.perTask.majority') ?? NaN, retention: r };
   });
   const compensation = compensationOf(v.compensation, 'selection.compensation');
   const baselines = Array.isArray(v.baselines) ? v.baselines.map(baselineOf) : undefined;
@@ -412,7 +422,7 @@ export function selectionOf(v: unknown): SelectionData | undefined {
   if (!retention || !perTask || !baselines || baselines.some((b) => b === undefined) || !advice || !embRetention) return undefined;
   return {
     budget: { spec: String(v.budget.spec ?? budgetFraction), params: budgetParams, fraction: budgetFraction },
-    targetRetention: num(v.targetRetention) ?? DEFAULT_TARGET_RETENTION,
+    targetRetention: shareField(v.targetRetention, 'selection.targetRetention') ?? DEFAULT_TARGET_RETENTION,
     kept,
     params,
     fraction,
@@ -430,10 +440,11 @@ export function selectionOf(v: unknown): SelectionData | undefined {
   };
 }
 
+/** A timing, its times and speed-up all above 0 (a damaged one leaves the verify section out: its chart would draw NaN). */
 function speedOf(v: unknown): VerifyData['timing']['batch1'] | undefined {
   if (!isObj(v)) return undefined;
-  const speedup = num(v.speedup);
-  return speedup === undefined ? undefined : { originalMs: num(v.originalMs) ?? NaN, prunedMs: num(v.prunedMs) ?? NaN, speedup };
+  const [speedup, originalMs, prunedMs] = [num(v.speedup), num(v.originalMs), num(v.prunedMs)];
+  return speedup! > 0 && originalMs! > 0 && prunedMs! > 0 ? { originalMs: originalMs!, prunedMs: prunedMs!, speedup: speedup! } : undefined;
 }
 
 /** How many blocks the selection keeps (undefined: no readable selection). */
@@ -456,7 +467,7 @@ export function verifyOf(v: unknown, keptBlocks?: number): VerifyData | undefine
   const batch1 = speedOf(v.timing.batch1);
   const batch32 = speedOf(v.timing.batch32);
   const idealSpeedup = v.timing.idealSpeedup === null || keptBlocks === 0 ? null : num(v.timing.idealSpeedup);
-  if (!perTask || !batch1 || !batch32 || idealSpeedup === undefined) return undefined;
+  if (!perTask || !batch1 || !batch32 || idealSpeedup === undefined || (idealSpeedup !== null && !(idealSpeedup > 0))) return undefined;
   const quantized = quantizedOf(v.quantized);
   return { loadedFrom: v.loadedFrom, allEqual: v.allEqual, perTask, timing: { batch1, batch32, idealSpeedup, seqLen: num(v.timing.seqLen) ?? 0, provider: typeof v.timing.provider === 'string' ? v.timing.provider : '' }, ...(quantized ? { quantized } : {}) };
 }

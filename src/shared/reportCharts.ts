@@ -323,9 +323,10 @@ function fittedCurve(report: ReportData, s: SelectionData, opts: TradeoffOptions
     const f = s.budgetAdvice.perTask[t].fit!;
     return f.pInf - f.a * Math.pow(n, -f.alpha);
   };
+  // A grid point where the fit gives no number (n ≤ 0 in a hand-edited report) is left out, not drawn as NaN.
   const curve = grid.flatMap((n) => {
     const y = onAxis(report, opts, (t) => at(n, t));
-    return y === null ? [] : [{ fraction: n / total, y }];
+    return y === null || !Number.isFinite(y) ? [] : [{ fraction: n / total, y }];
   });
   const sameGrid = advice.every((a) => a.band && a.band.n.length === grid.length && a.band.n.every((n, i) => n === grid[i]));
   if (!sameGrid) {
@@ -336,7 +337,7 @@ function fittedCurve(report: ReportData, s: SelectionData, opts: TradeoffOptions
   const band = grid.flatMap((n, i) => {
     const lo = onAxis(report, opts, (t) => s.budgetAdvice.perTask[t].band!.lo[i]);
     const hi = onAxis(report, opts, (t) => s.budgetAdvice.perTask[t].band!.hi[i]);
-    return lo === null || hi === null ? [] : [{ fraction: n / total, lo, hi }];
+    return lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi) ? [] : [{ fraction: n / total, lo, hi }];
   });
   return { curve, band };
 }
@@ -790,9 +791,11 @@ export function latencySvg(rows: LatencyRow[], theme: SvgTheme = LIGHT_SVG_THEME
     out.push(`<text x="4" y="${y0 + 12}" font-weight="bold">batch ${r.batch}</text>`);
     bars.forEach(([name, ms, c], k) => {
       const y = y0 + 18 + k * 18;
+      // A pruned run slower than the original draws past the original's bar, up to the chart's edge.
+      const w = Math.min(barMax + 20, Math.max(1, ms * scale));
       out.push(`<text x="${left - 6}" y="${y + 11}" text-anchor="end">${name}</text>`);
-      out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, ms * scale).toFixed(1)}" height="14" fill="${c}"/>`);
-      out.push(`<text x="${(left + Math.max(1, ms * scale) + 4).toFixed(1)}" y="${y + 11}">${ms.toFixed(ms < 10 ? 2 : 1)} ms</text>`);
+      out.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="14" fill="${c}"/>`);
+      out.push(`<text x="${(left + w + 4).toFixed(1)}" y="${y + 11}">${ms.toFixed(ms < 10 ? 2 : 1)} ms</text>`);
     });
   });
   out.push(`<text x="4" y="${height - 8}">${escapeXml(`measured speed-up ${rows.map((r) => `${times(r.speedup)} at batch ${r.batch}`).join(', ')}; ideal ${rows.length ? idealText(rows[0].ideal) : '–'}`)}</text>`, '</g>');

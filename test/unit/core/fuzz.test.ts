@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { allTargets, damageEachByte, fuzz, taskFileTargets } from '../../fuzz';
-import { modelJsonTargets } from '../../jsonFuzz';
+import { modelJsonTargets, reportJsonTargets } from '../../jsonFuzz';
 import { repoRoot, tempDir } from '../../helpers';
 
 // Bounded run for CI; scripts/fuzz.mjs runs the same targets for longer.
@@ -58,5 +58,18 @@ for (const target of modelJsonTargets(repoRoot, scratch)) {
     assert.deepEqual(s.crashes, [], `untyped failures (reproduce with node scripts/fuzz.mjs --seed 1 --iterations ${MODEL_JSON_ITERATIONS} --target ${target.name})`);
     assert.ok(s.refused > 0 && s.accepted > 0, `${s.accepted} run, ${s.refused} refused`);
     assert.ok(s.slowestMs < 2000, `slowest case ${s.slowestMs.toFixed(0)} ms`);
+  });
+}
+
+// Report files changed in structure, read as the side view reads them, checked by the page's
+// validator and drawn. Before: a model total of 0, a budget fraction of -1e308, a reference accuracy
+// of -1e308 and a timing of `false` each drew NaN or ±Infinity into a chart (seed 1 within 2,000
+// cases of tiny-roberta-optimize.json).
+const REPORT_ITERATIONS = 1500;
+for (const target of reportJsonTargets(repoRoot)) {
+  test(`fuzz ${target.name}: ${REPORT_ITERATIONS} seeded changes to a report are drawn without NaN or refused with a typed error`, async () => {
+    const s = await fuzz(target, REPORT_ITERATIONS, 1);
+    assert.deepEqual(s.crashes, [], `untyped failures (reproduce with node scripts/fuzz.mjs --seed 1 --iterations ${REPORT_ITERATIONS} --target ${target.name})`);
+    assert.ok(s.refused > 0 && s.accepted > 0, `${s.accepted} drawn, ${s.refused} refused`);
   });
 }

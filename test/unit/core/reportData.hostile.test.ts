@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BadInputError } from '../../../src/core/errors';
 import { normalizeReport, readReport } from '../../../src/core/reportData';
 import { fixture, tempDir } from '../../helpers';
-import { HEAT_METRICS, heatmap, heatmapMarkdown, heatmapSvg } from '../../../src/shared/reportCharts';
+import { HEAT_METRICS, heatmap, heatmapMarkdown, heatmapSvg, latencyRows, latencySvg, tradeoffSeries, tradeoffSvg } from '../../../src/shared/reportCharts';
 
 interface Raw {
   kind: string;
@@ -135,4 +135,34 @@ test('a selection score outside 0–1 (candidate, baseline, pick) is refused nam
   ];
   for (const [where, value, re] of cases) refused(optimizeWith(where, value), re);
   assert.ok(normalizeReport(optimizeWith(['selection', 'objective', 'test'], 1), 'r.json').selection, '1 itself is a score');
+});
+
+// Found by the report fuzz target (test/jsonFuzz.ts): each of these drew NaN or ±Infinity into a chart.
+test('counts and shares of the selection, the reference accuracies and the model total are checked; a damaged timing leaves the latency chart out (before, NaN and Infinity were drawn)', () => {
+  const cases: [(string | number)[], unknown, RegExp][] = [
+    [['selection', 'budget', 'fraction'], -1e308, /"selection\.budget\.fraction" is -1e\+308; expected a share from 0 to 1/],
+    [['selection', 'candidates', 2, 'fraction'], 7, /"selection\.candidates\[2\]\.fraction" is 7/],
+    [['selection', 'candidates', 0, 'params'], -5, /"selection\.candidates\[0\]\.params" is -5; expected a whole number of parameters ≥ 0/],
+    [['selection', 'baselines', 0, 'params'], 0.5, /"selection\.baselines\[0\]\.params" is 0\.5/],
+    [['selection', 'validationReference', 'sentlen', 'final'], -1e308, /"selection\.validationReference\.final" is -1e\+308/],
+    [['model', 'params', 'total'], 0, /"model\.params\.total" is 0, where the embeddings and blocks alone hold \d+/],
+    [['model', 'params', 'total'], 1, /"model\.params\.total" is 1, where the embeddings and blocks alone hold \d+/],
+    [['selection', 'targetRetention'], -1e308, /"selection\.targetRetention" is -1e\+308/],
+    [['selection', 'perTask', 'sentlen', 'majority'], 1e308, /"selection\.perTask\.majority" is 1e\+308/],
+  ];
+  for (const [where, value, re] of cases) refused(optimizeWith(where, value), re);
+  for (const [field, value] of [['prunedMs', false], ['originalMs', 0], ['speedup', -1]] as const) {
+    const r = normalizeReport(optimizeWith(['verify', 'timing', 'batch1', field], value), 'r.json');
+    assert.equal(r.verify, undefined, `${field} ${value}`);
+    assert.equal(latencyRows(r), null);
+  }
+  assert.equal(normalizeReport(optimizeWith(['verify', 'timing', 'idealSpeedup'], 0), 'r.json').verify, undefined);
+  // A pruned run far slower than the original: its bar stops at the chart's edge.
+  const slow = latencyRows(normalizeReport(optimizeWith(['verify', 'timing', 'batch32', 'prunedMs'], 1e308), 'r.json'))!;
+  assert.match(latencySvg(slow), /1e\+308 ms/);
+  assert.ok(!/NaN|Infinity/.test(latencySvg(slow)));
+  // A fit that gives no number on part of the grid: those points are left out of the curve.
+  const fit = normalizeReport(optimizeWith(['selection', 'budgetAdvice', 'perTask', 'sentlen', 'fit', 'alpha'], -1e308), 'r.json');
+  const series = tradeoffSeries(fit, { task: null, axis: 'accuracy' })!;
+  assert.ok(!/NaN|Infinity/.test(tradeoffSvg([{ name: 'r', series }])));
 });

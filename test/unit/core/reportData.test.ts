@@ -40,8 +40,8 @@ test('what is not a report is refused, naming the file and the missing field', (
     [{}, /no "model"/],
     [{ model: {} }, /"model.numLayers" is missing/],
     [{ model: { numLayers: 2, params: { total: 1, embeddings: 1, perBlock: [1] } } }, /one perBlock entry per block/],
-    [{ model: { numLayers: 1, params: { total: 1, embeddings: 1, perBlock: [1] } }, tasks: {} }, /no "tasks"/],
-    [{ model: { numLayers: 1, params: { total: 1, embeddings: 1, perBlock: [1] } }, tasks: { t: { layers: [{}] } } }, /task "t" layer 0 has no accuracy/],
+    [{ model: { numLayers: 1, params: { total: 2, embeddings: 1, perBlock: [1] } }, tasks: {} }, /no "tasks"/],
+    [{ model: { numLayers: 1, params: { total: 2, embeddings: 1, perBlock: [1] } }, tasks: { t: { layers: [{}] } } }, /task "t" layer 0 has no accuracy/],
   ];
   for (const [json, re] of cases) assert.throws(() => normalizeReport(json, 'x.json'), (e: Error) => e instanceof BadInputError && /^x\.json is not a ProbeScale report/.test(e.message) && re.test(e.message), String(re));
   const bad = path.join(tempDir('ps-report-'), 'bad.json');
