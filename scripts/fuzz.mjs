@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Longer mutation fuzzing of the ONNX, safetensors, feature-cache and task-file (Parquet, Arrow)
- * readers, and of model folders' JSON files and reports (test/jsonFuzz.ts), than npm test runs.
+ * readers, of model folders' JSON files and reports (test/jsonFuzz.ts) and of ONNX graphs by their
+ * meaning (test/graphFuzz.ts), than npm test runs.
  *   npm run compile && node scripts/fuzz.mjs [--iterations 50000] [--seed 1] [--target onnx]
  * Prints one JSON summary per target and every crash (a failure that is not a ProbeScaleError),
  * with its seed, iteration and mutation so it reproduces; exits 1 when there is any.
@@ -14,6 +15,7 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { allTargets, fuzz, taskFileTargets } = require(path.join(root, 'out', 'test', 'fuzz.js'));
 const { modelJsonTargets, reportJsonTargets } = require(path.join(root, 'out', 'test', 'jsonFuzz.js'));
+const { graphTargets } = require(path.join(root, 'out', 'test', 'graphFuzz.js'));
 const fs = require('node:fs');
 const os = require('node:os');
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '50000' }, seed: { type: 'string', default: '1' }, target: { type: 'string' } } });
@@ -25,7 +27,7 @@ if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(seed)) 
 }
 let crashes = 0;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-fuzz-tasks-'));
-for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch), ...reportJsonTargets(root)]) {
+for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch), ...reportJsonTargets(root), ...graphTargets(root, scratch)]) {
   if (values.target && t.name !== values.target) continue;
   const t0 = Date.now();
   const s = await fuzz(t, iterations, seed);

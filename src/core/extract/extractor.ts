@@ -11,12 +11,12 @@ import { cleanStaleTemporaries, writeFileAtomic } from '../commit/atomicDir';
 import { CacheEntryError, LayerFeatures, decodeFeatures, encodeFeatures } from './featureCache';
 
 export type { LayerFeatures };
-import { BadInputError, throwIfAborted } from '../errors';
+import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
 import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { referencingGraph } from '../onnx/reference';
 import { subsetsProbeEdit } from '../onnx/subsetsEdit';
 import { ModelInfo } from '../model/modelInfo';
-import { OpenedSession, openSession } from '../runtime/session';
+import { graphFileFailure, OpenedSession, openSession } from '../runtime/session';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
 import { preview, type TextTokenizer } from '../data/tokenize';
 import { makeFolders } from '../util/mkdirs';
@@ -67,6 +67,32 @@ export function batchTokenLimit(hidden: number): number {
   return Math.max(1, Math.floor(2 ** 21 / Math.max(1, hidden)));
 }
 
+/**
+ * The error for a model whose own graph ONNX Runtime cannot load (or run on `feeds`), after it failed
+ * on the probe graph made from it; null when the model's graph is fine (or ProbeScale built it from
+ * safetensors), so that a failure of ProbeScale's own edit is not blamed on the model.
+ */
+async function invalidModelGraph(info: ModelInfo, what: 'load' | 'run', feeds?: Record<string, ort.Tensor>): Promise<UnsupportedModelError | null> {
+  if (info.graphFrom !== 'onnx') return null;
+  // Where the probe graph did not load, the model's own graph is run on four tokens too: one that
+  // loads but gives no [batch, length, hidden] state (a hand-edited graph can) is what failed.
+  const tokens = (v: bigint) => new ort.Tensor('int64', new BigInt64Array(4).fill(v), [1, 4]);
+  const probe = feeds ?? { input_ids: tokens(0n), attention_mask: tokens(1n), token_type_ids: tokens(0n) };
+  let shape: string | null = null;
+  const why = await graphFileFailure(info.onnxFile, probe, (out, names) => {
+    const dims = out[names[0]]?.dims ?? [];
+    const want = [1, 4, info.hiddenSize];
+    if (!feeds && dims.join() !== want.join()) shape = `its output "${names[0]}" has the shape [${dims.join(', ')}] for 1 text of 4 tokens, where an encoder's hidden state is [${want.join(', ')}]`;
+    return shape;
+  });
+  if (why === null) return null;
+  const again = 'export the model again (optimum-cli export onnx --model <its name> <folder>), or move onnx/ aside so that ProbeScale builds the graph from the safetensors.';
+  if (shape !== null) return new UnsupportedModelError(`${info.onnxFile} is not an encoder graph ProbeScale can probe: ${shape}. If it was edited by hand or written by another tool, ${again}`);
+  return new UnsupportedModelError(
+    `ONNX Runtime cannot ${what} ${info.onnxFile}${what === 'run' ? ' on these texts' : ''}: ${why}. The graph is not one it runs (edited by hand, or written by a tool it does not follow): ${again}`,
+  );
+}
+
 /** Keeps one session open over a probe graph; `extract` can be called for many datasets. */
 export class Extractor {
   /** ORT forward passes made so far (one per batch, asserted by tests). */
@@ -91,7 +117,12 @@ export class Extractor {
     const { edit, outputs } = opts.subsets ? subsetsProbeEdit(info.model, info.blocks, opts.subsets, opts.poolings) : probeEdit(info.model, info.blocks, { poolings: opts.poolings, kept: opts.kept, cosine: opts.cosine ?? !opts.kept });
     // Weights stay in the source files (referenced, not copied) and the serialised graph is
     // dropped once ORT has parsed it: one copy of the weights in memory, ORT's own.
-    const opened = await openSession(referencingGraph(info.model, edit), { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log });
+    let opened: OpenedSession;
+    try {
+      opened = await openSession(referencingGraph(info.model, edit), { provider: opts.provider, strictProvider: opts.strictProvider, threads: opts.threads, log: ctx.log });
+    } catch (e) {
+      throw (await invalidModelGraph(info, 'load')) ?? e;
+    }
     const st = fs.statSync(info.onnxFile);
     const graphKey = JSON.stringify({ f: info.onnxFile, size: st.size, mtime: st.mtimeMs, kept: opts.kept ?? null, ...(opts.subsets ? { subsets: opts.subsets } : {}), poolings: opts.poolings, cos: !opts.subsets && (opts.cosine ?? !opts.kept), v: 1 });
     return new Extractor(info, tokenizer, opened, outputs, opts, graphKey);
@@ -225,9 +256,16 @@ export class Extractor {
       attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
     };
     if (inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', batch.tokenTypeIds, shape);
-    for (const name of inputNames) if (!feeds[name]) throw new Error(`the graph needs input '${name}', which ProbeScale does not know how to fill (it feeds input_ids, attention_mask, token_type_ids).`);
+    for (const name of inputNames) {
+      if (!feeds[name]) throw new UnsupportedModelError(`${this.info.onnxFile} needs the input '${name}', which ProbeScale does not know how to fill (it feeds input_ids, attention_mask, token_type_ids). Export the encoder with those inputs only (optimum-cli export onnx).`);
+    }
     const wanted = [...Object.values(this.outputs.pooled).flat(), ...this.outputs.cosine];
-    const out = await this.opened.session.run(feeds, wanted);
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await this.opened.session.run(feeds, wanted);
+    } catch (e) {
+      throw (await invalidModelGraph(this.info, 'run', feeds)) ?? e;
+    }
     this.forwardPasses++;
     this.batches++;
     return out;

@@ -86,6 +86,31 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
   throw lastError ?? new Error('no execution provider could start');
 }
 
+/**
+ * Why ONNX Runtime fails on the graph file itself, on CPU: loading it, and running `feeds` (the
+ * ones it declares) where given, and what `check` finds wrong with the outputs; null when nothing. Asked after a failure on a graph made from
+ * the file (a probe or pruned edit), to tell a graph that was never valid (hand-edited, another
+ * tool's) from a failure of ProbeScale's own edit.
+ */
+export async function graphFileFailure(file: string, feeds?: Record<string, ort.Tensor>, check?: (out: ort.InferenceSession.ReturnType, outputNames: readonly string[]) => string | null): Promise<string | null> {
+  let session: ort.InferenceSession;
+  try {
+    const source = referencingFile(file);
+    session = await ort.InferenceSession.create(source.graph, sessionOptions('cpu', source.weightsDir, 1, false));
+  } catch (e) {
+    return firstLine((e as Error).message);
+  }
+  try {
+    if (!feeds) return null;
+    const out = await session.run(Object.fromEntries(session.inputNames.filter((n) => feeds[n]).map((n) => [n, feeds[n]])));
+    return check?.(out, session.outputNames) ?? null;
+  } catch (e) {
+    return firstLine((e as Error).message);
+  } finally {
+    await session.release();
+  }
+}
+
 /** With `auto`, providers whose libraries are missing are not tried at all; each is said once. */
 function skipMissingProviders(log: LogFn | undefined): void {
   if (!unavailable.has('webgpu') && !vulkanPresent()) {

@@ -13,6 +13,7 @@ import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core
 import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { checkCommittedFiles, describeIntegrity } from '../../../../src/core/commit/checksums';
 import { ProbeScaleError } from '../../../../src/core/errors';
+import { OnnxModel } from '../../../../src/core/onnx/model';
 import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const tmp = tempDir('probescale-hostile-model-');
@@ -297,4 +298,35 @@ test('a model whose weights hold NaN or Infinity is refused at extraction, namin
     assert.doesNotMatch(r.stderr, /objective|\n\s+at /);
     assert.deepEqual(fs.existsSync(cache) ? fs.readdirSync(cache).filter((f) => f.endsWith('.feat')) : [], [], 'no feature entry of NaN was cached');
   }
+});
+
+test("an ONNX graph ONNX Runtime cannot load or run (edited by hand), or one with an input ProbeScale cannot fill, is refused naming the file, not with ONNX Runtime's raw error", () => {
+  // Found by test/graphFuzz.ts: before, ONNX Runtime's own "This is an invalid model…" reached the user as an internal error.
+  const edited = (change: (m: OnnxModel, file: string) => void) =>
+    copy(
+      'tiny-bert',
+      (d) => {
+        const file = path.join(d, 'onnx', 'model.onnx');
+        const m = OnnxModel.open(file);
+        const out = path.join(d, 'edited.onnx');
+        change(m, out);
+        m.close();
+        fs.renameSync(out, file);
+      },
+      true,
+    );
+  const probe = (dir: string) => spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'probe', dir, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '40', '--limit-test', '10', '--no-cache'], { encoding: 'utf8' });
+  const relu = edited((m, out) => {
+    const add = m.nodes.find((n) => n.opType === 'Add' && n.name.includes('layer.1/attention/output'))!;
+    m.write(out, { nodes: m.nodes.map((n) => (n === add ? { name: n.name, opType: 'Relu', inputs: n.inputs, outputs: n.outputs } : n)) });
+  });
+  let r = probe(relu);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /ONNX Runtime cannot load \S+model\.onnx: .*Relu.*\. The graph is not one it runs \(edited by hand, or written by a tool it does not follow\): export the model again \(optimum-cli export onnx/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const extra = edited((m, out) => m.write(out, { nodes: m.nodes, extraInputs: [{ name: 'position_ids', elemType: 7, shape: ['batch', 'sequence'] }] }));
+  r = probe(extra);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /model\.onnx needs the input 'position_ids', which ProbeScale does not know how to fill \(it feeds input_ids, attention_mask, token_type_ids\)/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
