@@ -93,9 +93,15 @@ export async function openSession(model: string | Uint8Array | ReferencingGraph,
  * tool's) from a failure of ProbeScale's own edit.
  */
 export async function graphFileFailure(file: string, feeds?: Record<string, ort.Tensor>, check?: (out: ort.InferenceSession.ReturnType, outputNames: readonly string[]) => string | null): Promise<string | null> {
+  let source: ReferencingGraph;
+  try {
+    source = referencingFile(file);
+  } catch {
+    // Gone or changed since the job opened it: not the graph's fault, and the first error says more.
+    return null;
+  }
   let session: ort.InferenceSession;
   try {
-    const source = referencingFile(file);
     session = await ort.InferenceSession.create(source.graph, sessionOptions('cpu', source.weightsDir, 1, false));
   } catch (e) {
     return firstLine((e as Error).message);
