@@ -1,27 +1,38 @@
 /**
  * Fuzzing of a model's ONNX graph by its meaning, not its bytes: each case drops nodes, or feeds a
  * node's input from another value of the graph (an initializer, a graph input, another node's
- * output), or renames a node's operator, writes the graph with the product's own editor, and opens
+ * output), or renames a node's operator, or drops a node's attributes (or shuffles a Transpose's perm), writes the graph with the product's own editor, and opens
  * the folder as a job does: the model (blocks found, parameters counted, the export checked against
  * the safetensors), two texts run through the probe graph, and a pruned copy written and reopened.
  * Byte mutations mostly stop at the protobuf reader; these give graphs that parse but are not what
- * an exporter writes, as a hand-edited or another tool's export would be.
+ * an exporter writes, as a hand-edited or another tool's export would be. The compensated targets
+ * take the same graphs through a bridge and width fit, the variant's graph and a committed
+ * classifier instead.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { graphVocabRows, openModel } from '../src/core/model/modelInfo';
 import { loadTokenizer } from '../src/core/data/tokenize';
 import { Extractor } from '../src/core/extract/extractor';
-import { OnnxModel, OnnxNode } from '../src/core/onnx/model';
+import { NewNode, OnnxModel, OnnxNode } from '../src/core/onnx/model';
 import { findBlocks } from '../src/core/onnx/blocks';
 import { writePrunedOnnx } from '../src/core/prune/surgery';
 import { Rng } from '../src/core/util/rng';
+import { loadTask, TaskData } from '../src/core/data/dataset';
+import { checkCompensableModel, widthRefusal } from '../src/core/compensate/build';
+import { writeCompensatedFolder } from '../src/core/compensate/commit';
+import { CompSpec } from '../src/core/compensate/search';
+import { buildVariant, variantCalibration } from '../src/core/compensate/variant';
+import { writeClassifiers } from '../src/core/commit/classifier';
+import { classify } from '../src/core/pipeline/verify';
+import { trainProbe } from '../src/core/probe/probe';
+import { tasksDir } from './helpers';
 import type { FuzzTarget } from './fuzz';
 
 const OPS = ['Add', 'Mul', 'MatMul', 'Softmax', 'Identity', 'Relu', 'Transpose', 'Reshape', 'LayerNormalization', 'Gather', 'Nope'];
 
 /** A target over a copy of the model folder `source` (its graph in onnx/model.onnx) in `scratchDir`. */
-export function graphTarget(name: string, source: string, scratchDir: string): FuzzTarget {
+export function graphTarget(name: string, source: string, scratchDir: string, run: (dir: string, scratchDir: string, name: string) => Promise<void> = probePath): FuzzTarget {
   const dir = path.join(scratchDir, name);
   fs.cpSync(source, dir, { recursive: true });
   const file = path.join(dir, 'onnx', 'model.onnx');
@@ -29,7 +40,6 @@ export function graphTarget(name: string, source: string, scratchDir: string): F
   const model = OnnxModel.open(file);
   const values = [...model.initializers.keys(), ...model.inputs.map((v) => v.name), ...model.nodes.flatMap((n) => n.outputs)];
   const edited = path.join(scratchDir, `${name}-edited.onnx`);
-  const pruned = path.join(scratchDir, `${name}-pruned.onnx`);
   return {
     name,
     seed,
@@ -39,9 +49,10 @@ export function graphTarget(name: string, source: string, scratchDir: string): F
       let nodes: OnnxNode[] = [...model.nodes];
       const inputs = new Map<OnnxNode, Map<string, string>>();
       const ops = new Map<OnnxNode, string>();
+      const attributes = new Map<OnnxNode, NewNode['attributes']>();
       for (let k = 1 + rng.int(2); k > 0; k--) {
         const node = nodes[rng.int(nodes.length)];
-        const kind = rng.int(3);
+        const kind = rng.int(4);
         if (kind === 0) {
           nodes = nodes.filter((n) => n !== node);
           whats.push(`drop ${node.name} (${node.opType})`);
@@ -50,6 +61,13 @@ export function graphTarget(name: string, source: string, scratchDir: string): F
           const from = values[rng.int(values.length)];
           inputs.set(node, new Map([...(inputs.get(node) ?? []), [input, from]]));
           whats.push(`${node.name} reads ${from} for ${input}`);
+        } else if (kind === 3) {
+          // Its attributes dropped, or a Transpose's perm shuffled: the layout a surgery may assume.
+          const perm = node.opType === 'Transpose' ? model.intsAttribute(node, 'perm') : undefined;
+          const changed = perm && rng.int(2) ? rng.shuffle([...perm]) : undefined;
+          ops.set(node, node.opType);
+          attributes.set(node, changed ? { perm: changed } : undefined);
+          whats.push(changed ? `${node.name} has perm [${changed}]` : `${node.name} has no attributes`);
         } else {
           const op = OPS[rng.int(OPS.length)];
           ops.set(node, op);
@@ -57,42 +75,102 @@ export function graphTarget(name: string, source: string, scratchDir: string): F
         }
       }
       // An operator renamed is a new node with the same inputs, outputs and name (its attributes dropped).
-      const refs = nodes.map((n) => (ops.has(n) ? { opType: ops.get(n)!, name: n.name, inputs: n.inputs.map((i) => inputs.get(n)?.get(i) ?? i), outputs: n.outputs } : n));
+      const refs = nodes.map((n) => (ops.has(n) ? { opType: ops.get(n)!, name: n.name, inputs: n.inputs.map((i) => inputs.get(n)?.get(i) ?? i), outputs: n.outputs, attributes: attributes.get(n) } : n));
       model.write(edited, { nodes: refs, renameInputs: (n, i) => inputs.get(n)?.get(i) ?? i });
       return { what: whats.join('; '), bytes: fs.readFileSync(edited) };
     },
     async read(bytes) {
       fs.writeFileSync(file, bytes);
       try {
-        const info = openModel(dir);
-        try {
-          const tok = await loadTokenizer(dir, { maxLength: 16, embeddingRows: graphVocabRows(info.model) });
-          const ex = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir: null, threads: 1 });
-          try {
-            await ex.extract([{ text: 'a short text' }, { text: 'another one, longer than the first' }], 'fuzz');
-          } finally {
-            await ex.release();
-          }
-          const kept = info.numLayers > 1 ? [info.numLayers - 1] : [];
-          writePrunedOnnx(info.onnxFile, pruned, kept);
-          const again = OnnxModel.open(pruned);
-          try {
-            findBlocks(again, pruned);
-          } finally {
-            again.close();
-          }
-        } finally {
-          info.model.close();
-        }
+        await run(dir, scratchDir, name);
       } finally {
         fs.writeFileSync(file, seed);
-        fs.rmSync(pruned, { force: true });
       }
     },
   };
 }
 
-/** The graph targets over the repository's tiny BERT and RoBERTa exports. */
+/**
+ * The probe path: the model opened (blocks found, parameters counted, the export checked against
+ * the safetensors), two texts run through the probe graph, a pruned copy written and reopened.
+ */
+async function probePath(dir: string, scratchDir: string, name: string): Promise<void> {
+  const pruned = path.join(scratchDir, `${name}-pruned.onnx`);
+  const info = openModel(dir);
+  try {
+    const tok = await loadTokenizer(dir, { maxLength: 16, embeddingRows: graphVocabRows(info.model) });
+    const ex = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir: null, threads: 1 });
+    try {
+      await ex.extract(TEXTS, 'fuzz');
+    } finally {
+      await ex.release();
+    }
+    const kept = info.numLayers > 1 ? [info.numLayers - 1] : [];
+    writePrunedOnnx(info.onnxFile, pruned, kept);
+    const again = OnnxModel.open(pruned);
+    try {
+      findBlocks(again, pruned);
+    } finally {
+      again.close();
+    }
+  } finally {
+    info.model.close();
+    fs.rmSync(pruned, { force: true });
+  }
+}
+
+const TEXTS = [{ text: 'a short text' }, { text: 'another one, longer than the first' }];
+let sentlen: Promise<TaskData> | undefined;
+
+/**
+ * The compensated path, as optimize --compensate and commit take it: the model checked for
+ * compensation and probed whole (as optimize does first), a bridge over a dropped block (and heads and FFN neurons removed, where the blocks
+ * allow width pruning) fitted on 24 training texts, the variant's graph written and run, and the
+ * committed folder with its classifier written and run alone as verify runs it.
+ */
+async function compensatedPath(dir: string, scratchDir: string, name: string): Promise<void> {
+  const out = path.join(scratchDir, `${name}-committed`);
+  const info = openModel(dir);
+  try {
+    checkCompensableModel(info);
+    const tok = await loadTokenizer(dir, { maxLength: 16, embeddingRows: graphVocabRows(info.model) });
+    // optimize probes the whole model before it compensates: a graph that cannot run is refused there.
+    const whole = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir: null, threads: 1 });
+    try {
+      await whole.extract(TEXTS, 'fuzz');
+    } finally {
+      await whole.release();
+    }
+    const kept = info.numLayers > 2 ? [0, info.numLayers - 1] : [0];
+    const spec: CompSpec = widthRefusal(info) ? { bridges: true } : { bridges: true, heads: 1, ffnWidth: 16 };
+    const task = await (sentlen ??= loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 24, limitTest: 8 }));
+    const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 8 }), kept, spec, { batchSize: 8 }, {});
+    try {
+      const ex = await Extractor.create(v.info, tok, { poolings: ['mean'], cacheDir: null, threads: 1 });
+      let X: Float32Array;
+      try {
+        X = (await ex.extract(task.train, 'fuzz')).pooled.mean![kept.length - 1];
+      } finally {
+        await ex.release();
+      }
+      const probe = trainProbe(X, task.trainY, info.hiddenSize, task.labels.length, { c: 1, seed: 0, control: false });
+      fs.mkdirSync(out);
+      writeCompensatedFolder(info, v, spec, out, { maxLength: 16 });
+      writeClassifiers(v.info, kept.map((_, i) => i), out, [{ name: 'sentlen', labels: task.labels, probe }], { pooling: 'mean', maxLength: 16 });
+      await classify(path.join(out, 'classifiers', 'sentlen'), task, { provider: 'cpu', batchSize: 8, threads: 1 });
+    } finally {
+      v.dispose();
+    }
+  } finally {
+    info.model.close();
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** The graph targets over the repository's tiny BERT and RoBERTa exports, on the probe path and the compensated one. */
 export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  return ['tiny-bert', 'tiny-roberta'].map((f) => graphTarget(`graph-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir));
+  return ['tiny-bert', 'tiny-roberta'].flatMap((f) => {
+    const source = path.join(repoRoot, 'test', 'fixtures', f);
+    return [graphTarget(`graph-${f}`, source, scratchDir), graphTarget(`graph-compensated-${f}`, source, scratchDir, compensatedPath)];
+  });
 }

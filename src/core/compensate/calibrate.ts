@@ -80,6 +80,16 @@ export async function openCalibrationGraph(model: OnnxModel, edit: GraphEdit, ou
 /** Per batch: each graph's requested tensors (flat [B·S·width]), the batch's token rows, whether it is held out, the batch and its index. */
 export type BatchVisitor = (outs: Float32Array[][], tokens: Int32Array, held: boolean, batch: EncodedBatch, index: number) => void | Promise<void>;
 
+/** ONNX Runtime failed to run a calibration graph; `feeds` are the batch's token inputs, to try the model's own graph on. */
+export class CalibrationRunFailure extends Error {
+  constructor(
+    readonly cause: unknown,
+    readonly feeds: Record<string, ort.Tensor>,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 export async function forEachBatch(graphs: CalibrationGraph[], set: CalibrationSet, visit: BatchVisitor, ctx: JobContext = {}): Promise<void> {
   for (let i = 0; i < set.batches.length; i++) {
     throwIfAborted(ctx.signal);
@@ -97,7 +107,12 @@ export async function forEachBatch(graphs: CalibrationGraph[], set: CalibrationS
         const data = name === 'attention_mask' ? b.attentionMask : name === 'token_type_ids' ? b.tokenTypeIds : b.inputIds;
         feeds[name] = new ort.Tensor('int64', data, shape);
       }
-      const r = await g.session.run(feeds, g.outputs);
+      let r: ort.InferenceSession.ReturnType;
+      try {
+        r = await g.session.run(feeds, g.outputs);
+      } catch (e) {
+        throw new CalibrationRunFailure(e, feeds);
+      }
       outs.push(g.outputs.map((o) => r[o].data as Float32Array));
     }
     await visit(outs, set.tokens[i], set.held[i], b, i);

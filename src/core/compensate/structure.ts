@@ -78,8 +78,15 @@ export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: numbe
   try {
     return sublayersOf(model, inBlock, b, hidden, heads);
   } catch (e) {
+    if (!(e instanceof UnsupportedModelError)) throw e;
     const fused = inBlock.find((n) => n.domain === 'com.microsoft' && (FUSED_SUBLAYER.has(n.opType) || (n.opType === 'FastGelu' && n.inputs.length > 1)));
-    if (!(e instanceof UnsupportedModelError) || !fused) throw e;
+    const identity = inBlock.find((n) => n.opType === 'Identity');
+    if (!fused && identity) {
+      throw new UnsupportedModelError(
+        `block ${b} passes values through Identity nodes (${identity.name || 'unnamed'} reads ${identity.inputs[0]}), as shared weights export or a graph tool leaves them; width pruning matches MatMuls that read their weights, and bias Adds that read the MatMul, directly. Remove the Identity nodes (onnx-simplifier does: onnxsim in.onnx out.onnx), or use {{compensate}} bridge.`,
+      );
+    }
+    if (!fused) throw e;
     throw new UnsupportedModelError(
       `block ${b} holds the com.microsoft ${fused.opType} node ${fused.name || '(unnamed)'} (fused by ONNX Runtime's transformer optimizer, as optimum-cli export onnx --optimize O2–O4 does); width pruning rewrites the unfused Q, K, V, output and FFN MatMuls and their bias Adds. Export the model without --optimize (or point --onnx at the unoptimized graph), or use {{compensate}} bridge.`,
     );
@@ -100,11 +107,37 @@ function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: n
   const splits = inBlock.filter((n) => n.opType === 'Reshape' && qkv.some((l) => l.out === n.inputs[0]));
   if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
   const merge = inBlock.find((n) => n.opType === 'Reshape' && n.outputs[0] === o.mm.inputs[0])!;
+  checkHeadLayout(model, inBlock, splits, merge, b);
   const ffWidth = dims(down)[0];
   return {
     attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge },
     ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null },
   };
+}
+
+/** Transpose perms after the head split: Q and V to [batch, heads, length, size], K to [batch, heads, size, length]. */
+const SPLIT_PERMS = ['0,2,1,3', '0,2,3,1'];
+
+/**
+ * The surgery rewrites the head Reshapes to [0, 0, heads, size] and [0, 0, heads·size], which is
+ * right only where heads sit on axis 2 after the split and are moved back there before the merge,
+ * as exporters write attention. Any other layout (a hand edit, another tool) is refused, not
+ * rewritten into a graph that computes something else.
+ */
+function checkHeadLayout(model: OnnxModel, inBlock: OnnxNode[], splits: OnnxNode[], merge: OnnxNode, b: number): void {
+  const perm = (n: OnnxNode | undefined) => (n?.opType === 'Transpose' ? (model.intsAttribute(n, 'perm') ?? []).join(',') : null);
+  const permWords = (p: string | null) => (p === null ? '' : p === '' ? ' with no perm (all axes reversed)' : ` with perm [${p.replace(/,/g, ', ')}]`);
+  const describe = (n: OnnxNode | undefined) => (n ? `${n.opType} ${n.name || '(unnamed)'}${permWords(perm(n))}` : 'nothing');
+  for (const s of splits) {
+    const next = inBlock.filter((n) => n.inputs.includes(s.outputs[0]));
+    if (next.length !== 1 || !SPLIT_PERMS.includes(perm(next[0]) ?? '')) {
+      throw new UnsupportedModelError(`block ${b}: the head split ${s.name || '(unnamed)'} is read by ${next.map(describe).join(', ') || 'nothing'}, where width pruning expects one Transpose with perm [0, 2, 1, 3] (or [0, 2, 3, 1] for K), as exporters write attention. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
+    }
+  }
+  const before = inBlock.find((n) => n.outputs.includes(merge.inputs[0]));
+  if (perm(before) !== '0,2,1,3') {
+    throw new UnsupportedModelError(`block ${b}: the head merge ${merge.name || '(unnamed)'} reads ${describe(before)}, where width pruning expects a Transpose with perm [0, 2, 1, 3], as exporters write attention. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
+  }
 }
 
 /** A float32 initializer's values (inline raw_data or external data). */

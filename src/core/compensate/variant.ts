@@ -14,7 +14,9 @@ import { TextTokenizer } from '../data/tokenize';
 import { findBlocks } from '../onnx/blocks';
 import { OnnxModel } from '../onnx/model';
 import { ModelInfo, countParams } from '../model/modelInfo';
-import { CalibrationOptions, CalibrationSet, calibrationSet } from './calibrate';
+import { CalibrationOptions, CalibrationRunFailure, CalibrationSet, calibrationSet } from './calibrate';
+import { invalidModelGraph } from '../model/invalidGraph';
+import { isCancelled, ProbeScaleError } from '../errors';
 import { Encoder, FitStat } from './fit';
 import { CompensationPlan } from './graph';
 import { encoderOf, fitPlan, writeCompensatedOnnx } from './build';
@@ -63,7 +65,9 @@ export function variantCalibration(tokenizer: TextTokenizer, tasks: TaskData[], 
 /** Fits `spec` on `kept` (training texts only, `set`), writes the graph to a private temporary folder and opens it. */
 export async function buildVariant(source: ModelInfo, set: CalibrationSet, kept: number[], spec: CompSpec, opts: CalibrationOptions, ctx: JobContext): Promise<CompensatedVariant> {
   const enc: Encoder = encoderOf(source);
-  const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth, score: spec.score, embeddingRank: spec.embeddingRank }, set, opts, ctx);
+  const { plan, stats } = await fitPlan(enc, { kept, bridges: spec.bridges, heads: spec.heads, ffnWidth: spec.ffnWidth, score: spec.score, embeddingRank: spec.embeddingRank }, set, opts, ctx).catch(async (e: unknown) => {
+    throw await blame(source, e);
+  });
   // Named by pid so that a run killed mid-build (no finally) has its folder removed by the next one.
   cleanDeadProcessFolders(os.tmpdir(), COMPENSATED_TMP);
   let dir: string | undefined;
@@ -86,6 +90,17 @@ export async function buildVariant(source: ModelInfo, set: CalibrationSet, kept:
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     throw tempDiskError(e) ?? e;
   }
+}
+
+/**
+ * A calibration graph (an edit of the model's graph) that ONNX Runtime could not load or run is
+ * the model's fault when its own graph fails alone too (a hand-edited graph that ran on the probe's
+ * batches can fail on others); otherwise the failure stays ProbeScale's, as it came.
+ */
+async function blame(source: ModelInfo, e: unknown): Promise<unknown> {
+  if (e instanceof ProbeScaleError || isCancelled(e)) return e;
+  const failed = e instanceof CalibrationRunFailure;
+  return (await invalidModelGraph(source, failed ? 'run' : 'load', failed ? e.feeds : undefined)) ?? (failed ? e.cause : e);
 }
 
 /** A full or unwritable system temporary folder, worded (Node says only "ENOSPC: no space left on device, write"). */

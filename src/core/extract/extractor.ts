@@ -16,7 +16,8 @@ import { Pooling, ProbeOutputs, probeEdit } from '../onnx/edit';
 import { referencingGraph } from '../onnx/reference';
 import { subsetsProbeEdit } from '../onnx/subsetsEdit';
 import { ModelInfo } from '../model/modelInfo';
-import { graphFileFailure, OpenedSession, openSession } from '../runtime/session';
+import { OpenedSession, openSession } from '../runtime/session';
+import { invalidModelGraph } from '../model/invalidGraph';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
 import { preview, type TextTokenizer } from '../data/tokenize';
 import { makeFolders } from '../util/mkdirs';
@@ -65,32 +66,6 @@ export interface IdRemap {
  */
 export function batchTokenLimit(hidden: number): number {
   return Math.max(1, Math.floor(2 ** 21 / Math.max(1, hidden)));
-}
-
-/**
- * The error for a model whose own graph ONNX Runtime cannot load (or run on `feeds`), after it failed
- * on the probe graph made from it; null when the model's graph is fine (or ProbeScale built it from
- * safetensors), so that a failure of ProbeScale's own edit is not blamed on the model.
- */
-async function invalidModelGraph(info: ModelInfo, what: 'load' | 'run', feeds?: Record<string, ort.Tensor>): Promise<UnsupportedModelError | null> {
-  if (info.graphFrom !== 'onnx') return null;
-  // Where the probe graph did not load, the model's own graph is run on four tokens too: one that
-  // loads but gives no [batch, length, hidden] state (a hand-edited graph can) is what failed.
-  const tokens = (v: bigint) => new ort.Tensor('int64', new BigInt64Array(4).fill(v), [1, 4]);
-  const probe = feeds ?? { input_ids: tokens(0n), attention_mask: tokens(1n), token_type_ids: tokens(0n) };
-  let shape: string | null = null;
-  const why = await graphFileFailure(info.onnxFile, probe, (out, names) => {
-    const dims = out[names[0]]?.dims ?? [];
-    const want = [1, 4, info.hiddenSize];
-    if (!feeds && dims.join() !== want.join()) shape = `its output "${names[0]}" has the shape [${dims.join(', ')}] for 1 text of 4 tokens, where an encoder's hidden state is [${want.join(', ')}]`;
-    return shape;
-  });
-  if (why === null) return null;
-  const again = 'export the model again (optimum-cli export onnx --model <its name> <folder>), or move onnx/ aside so that ProbeScale builds the graph from the safetensors.';
-  if (shape !== null) return new UnsupportedModelError(`${info.onnxFile} is not an encoder graph ProbeScale can probe: ${shape}. If it was edited by hand or written by another tool, ${again}`);
-  return new UnsupportedModelError(
-    `ONNX Runtime cannot ${what} ${info.onnxFile}${what === 'run' ? ' on these texts' : ''}: ${why}. The graph is not one it runs (edited by hand, or written by a tool it does not follow): ${again}`,
-  );
 }
 
 /** Keeps one session open over a probe graph; `extract` can be called for many datasets. */

@@ -205,3 +205,43 @@ test('width surgery refuses graphs it cannot rewrite, naming what works', () => 
     t5.close();
   }
 });
+
+// Before: a hand-edited graph whose merge Transpose had lost its perm ran on the probe's batches,
+// and the width surgery's [0, 0, heads·size] Reshape then failed inside ONNX Runtime (graph fuzz,
+// graph-compensated-tiny-bert seed 2): the surgery assumed the exporter's layout without looking.
+test('width surgery refuses a head layout other than the exporter’s, naming the node and its perm', () => {
+  const dir = tempDir('ps-head-layout-');
+  const source = OnnxModel.open(fixture('tiny-bert', 'onnx', 'model.onnx'));
+  try {
+    const blocks = findBlocks(source);
+    assert.doesNotThrow(() => findSublayers(source, blocks, 1, 32, 2), 'the exporter’s layout');
+    const inBlock1 = source.nodes.filter((_, i) => blocks.blockOf[i] === 1);
+    const merge = inBlock1.find((n) => n.opType === 'Reshape' && inBlock1.some((m) => m.opType === 'MatMul' && m.inputs[0] === n.outputs[0]))!;
+    const mergeT = inBlock1.find((n) => n.outputs.includes(merge.inputs[0]))!;
+    const split = inBlock1.find((n) => n.opType === 'Reshape' && n !== merge)!;
+    const splitT = inBlock1.find((n) => n.inputs.includes(split.outputs[0]))!;
+    assert.deepEqual(source.intsAttribute(mergeT, 'perm'), [0, 2, 1, 3]);
+    const cases: [string, (n: (typeof source.nodes)[number]) => Parameters<OnnxModel['write']>[1]['nodes'][number], RegExp][] = [
+      ['merge Transpose without its perm', (n) => (n === mergeT ? { name: n.name, opType: 'Transpose', inputs: n.inputs, outputs: n.outputs } : n), /head merge .* reads Transpose .* with no perm \(all axes reversed\)/],
+      ['merge Transpose with another perm', (n) => (n === mergeT ? { name: n.name, opType: 'Transpose', inputs: n.inputs, outputs: n.outputs, attributes: { perm: [0, 1, 2, 3] } } : n), /head merge .* with perm \[0, 1, 2, 3\], where width pruning expects/],
+      ['split read by a Transpose with another perm', (n) => (n === splitT ? { name: n.name, opType: 'Transpose', inputs: n.inputs, outputs: n.outputs, attributes: { perm: [0, 1, 3, 2] } } : n), /head split .* is read by Transpose .* with perm \[0, 1, 3, 2\]/],
+    ];
+    for (const [what, edit, message] of cases) {
+      const file = path.join(dir, 'edited.onnx');
+      source.write(file, { nodes: source.nodes.map(edit) });
+      const edited = OnnxModel.open(file);
+      try {
+        assert.doesNotThrow(() => findSublayers(edited, findBlocks(edited), 0, 32, 2), `${what}: block 0 is as exported`);
+        assert.throws(
+          () => findSublayers(edited, findBlocks(edited), 1, 32, 2),
+          (e: Error) => e instanceof UnsupportedModelError && message.test(e.message) && /block 1: .*Re-export .*bridge/.test(e.message),
+          what,
+        );
+      } finally {
+        edited.close();
+      }
+    }
+  } finally {
+    source.close();
+  }
+});
