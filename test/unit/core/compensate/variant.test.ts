@@ -3,8 +3,13 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
-import { calibrationTexts, variantCalibration } from '../../../../src/core/compensate/variant';
-import { fixture, tasksDir } from '../../../helpers';
+import * as fs from 'node:fs';
+import { buildVariant, calibrationTexts, variantCalibration } from '../../../../src/core/compensate/variant';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { OnnxModel } from '../../../../src/core/onnx/model';
+import { Extractor } from '../../../../src/core/extract/extractor';
+import { UnsupportedModelError } from '../../../../src/core/errors';
+import { fixture, tasksDir, tempDir } from '../../../helpers';
 
 test('the calibration set of several tasks knows each text’s task and label, whatever batch it lands in', async () => {
   const tok = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 64 });
@@ -24,4 +29,32 @@ test('the calibration set of several tasks knows each text’s task and label, w
       assert.deepEqual(ids.slice(0, tok.encode(tasks[i].train[j].text).length), tok.encode(tasks[i].train[j].text), `batch ${b} row ${r} holds text ${t}`);
     }),
   );
+});
+
+// Before: a hand-edited graph that ran on the probe's two texts but not on a calibration batch
+// (here block 1's attention reads the batch size from the token ids' shape instead of its input's
+// length) failed with ONNX Runtime's raw "Non-zero status code returned while running Add node"
+// as an internal error (graph fuzz, graph-compensated-tiny-bert seed 3, case 815).
+test('a hand-edited graph that fails on calibration batches is refused naming the file, as the probe refuses it', async () => {
+  const dir = path.join(tempDir('ps-variant-blame-'), 'model');
+  fs.cpSync(fixture('tiny-bert'), dir, { recursive: true });
+  const file = path.join(dir, 'onnx', 'model.onnx');
+  const source = OnnxModel.open(file);
+  const shape = source.nodes.find((n) => n.name === '/encoder/layer.1/attention/self/Shape')!;
+  source.write(`${file}.new`, { nodes: source.nodes, renameInputs: (n, i) => (n === shape ? '/embeddings/Shape_2_output_0' : i) });
+  source.close();
+  fs.renameSync(`${file}.new`, file);
+  const info = openModel(dir);
+  try {
+    const tok = await loadTokenizer(dir, { maxLength: 16 });
+    const ex = await Extractor.create(info, tok, { poolings: ['mean'], cacheDir: null, threads: 1 });
+    await ex.extract([{ text: 'a short text' }, { text: 'another one, longer than the first' }], 'two').finally(() => ex.release());
+    const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 24, limitTest: 8 });
+    await assert.rejects(
+      buildVariant(info, variantCalibration(tok, [task], { batchSize: 8 }), [0, 3], { bridges: true }, { batchSize: 8 }, {}),
+      (e: Error) => e instanceof UnsupportedModelError && e.message.startsWith(`ONNX Runtime cannot run ${file} on these texts: `) && /export the model again/.test(e.message),
+    );
+  } finally {
+    info.model.close();
+  }
 });
