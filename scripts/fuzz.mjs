@@ -2,7 +2,7 @@
 /**
  * Longer mutation fuzzing of the ONNX, safetensors, feature-cache and task-file (Parquet, Arrow)
  * readers, of model folders' JSON files and reports (test/jsonFuzz.ts) and of ONNX graphs by their
- * meaning (test/graphFuzz.ts), than npm test runs.
+ * meaning (test/graphFuzz.ts) and of safetensors headers by their structure (test/safetensorsFuzz.ts), than npm test runs.
  *   npm run compile && node scripts/fuzz.mjs [--iterations 50000] [--seed 1] [--target onnx]
  * Prints one JSON summary per target and every crash (a failure that is not a ProbeScaleError),
  * with its seed, iteration and mutation so it reproduces; exits 1 when there is any.
@@ -16,6 +16,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const { allTargets, fuzz, taskFileTargets } = require(path.join(root, 'out', 'test', 'fuzz.js'));
 const { modelJsonTargets, reportJsonTargets } = require(path.join(root, 'out', 'test', 'jsonFuzz.js'));
 const { graphTargets } = require(path.join(root, 'out', 'test', 'graphFuzz.js'));
+const { safetensorsTargets } = require(path.join(root, 'out', 'test', 'safetensorsFuzz.js'));
 const fs = require('node:fs');
 const os = require('node:os');
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '50000' }, seed: { type: 'string', default: '1' }, target: { type: 'string' } } });
@@ -27,7 +28,7 @@ if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(seed)) 
 }
 let crashes = 0;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-fuzz-tasks-'));
-for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch), ...reportJsonTargets(root), ...graphTargets(root, scratch)]) {
+for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch), ...reportJsonTargets(root), ...graphTargets(root, scratch), ...safetensorsTargets(root, scratch)]) {
   if (values.target && t.name !== values.target) continue;
   const t0 = Date.now();
   const s = await fuzz(t, iterations, seed);

@@ -6,12 +6,13 @@
  * numbers that every fine-tune changes, tell the two apart cheaply.
  */
 import * as path from 'node:path';
-import { BadInputError } from '../errors';
+import { BadInputError, ProbeScaleError } from '../errors';
 import { readFloat32 } from '../compensate/structure';
 import { DataType, OnnxModel } from '../onnx/model';
 import { WeightSet, WeightTensor, openWeights } from './weights';
 import { readRange } from '../util/fileKind';
 import { blockIndexOf } from './safetensors';
+import { buildEncoderGraph, WeightsMismatchError } from './encoderGraph';
 
 const NORM = /(LayerNorm|layer_norm|layernorm)\.(weight|bias)$/;
 /** Norm tensors compared (those outside the blocks: the embeddings' and the final norm); each is one hidden-size vector. */
@@ -50,16 +51,19 @@ function counterpart(weights: WeightSet, name: string): WeightTensor | undefined
 
 /**
  * Refuses an ONNX export and safetensors weights in one folder that are different models (see the file
- * comment). Weights that cannot be read are left to the stage that uses them; nothing to compare passes.
+ * comment), and weights that cannot be read or do not hold the model config.json describes.
  * @throws BadInputError naming the first tensor that differs, and what to do.
  */
-export function checkExportMatchesWeights(dir: string, model: OnnxModel, onnxFile: string): void {
+export function checkExportMatchesWeights(dir: string, model: OnnxModel, onnxFile: string, config: Record<string, unknown>): void {
   let weights: WeightSet;
   try {
     weights = openWeights(dir);
-  } catch {
-    return;
+  } catch (e) {
+    // Read here, not left to the commit: it would copy them after the whole run, or fail there.
+    if (e instanceof ProbeScaleError) throw new BadInputError(`${e.message} ${COPIED} Fix them, or move them away to use and commit the ONNX export alone.`);
+    throw e;
   }
+  checkWeightsHoldModel(dir, config, weights);
   let compared = 0;
   for (const [name, init] of model.initializers) {
     if (compared >= COMPARED) break;
@@ -80,3 +84,25 @@ export function checkExportMatchesWeights(dir: string, model: OnnxModel, onnxFil
     );
   }
 }
+
+/**
+ * Refuses safetensors weights beside an export that lack a tensor config.json implies, hold one in
+ * another shape, or hold blocks it does not declare: the export runs, but a commit copies the
+ * weights, pruned, into the new folder, where PyTorch would fail to load them or fill what is
+ * missing with random values. Checked by building the graph those weights describe (in memory; no
+ * weight is read). Architectures ProbeScale does not build from safetensors, and configs it cannot
+ * read, are not judged here.
+ */
+const COPIED = 'A commit copies the safetensors weights beside the ONNX export, pruned, into the new folder, where PyTorch could not load them as this model.';
+
+function checkWeightsHoldModel(dir: string, config: Record<string, unknown>, weights: WeightSet): void {
+  try {
+    buildEncoderGraph(config, weights, 'probescale');
+  } catch (e) {
+    if (!(e instanceof WeightsMismatchError)) return;
+    throw new BadInputError(
+      `${dir}: the safetensors weights beside the ONNX export do not hold the model config.json describes: ${e.message} ${COPIED} Re-download or re-save the weights (save_pretrained), or move them away to use and commit the ONNX export alone.`,
+    );
+  }
+}
+

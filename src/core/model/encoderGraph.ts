@@ -49,7 +49,10 @@ export interface BuiltGraph {
   shards: string[];
 }
 
-/** Builds the encoder graph; throws BadInputError naming the tensor when weights and config disagree. */
+/** The weights lack a tensor config.json implies, hold it in another shape, or hold blocks it does not declare. */
+export class WeightsMismatchError extends BadInputError {}
+
+/** Builds the encoder graph; throws BadInputError naming the tensor when weights and config disagree (WeightsMismatchError for the tensors themselves). */
 export function buildEncoderGraph(config: Config, weights: WeightSet, version: string): BuiltGraph {
   const type = String(config.model_type ?? '');
   const family = BUILDABLE[type];
@@ -118,10 +121,10 @@ class EncoderBuilder {
   private tensor(name: string, shape: number[], why: string): WeightTensor {
     const full = this.prefix + name;
     const t = this.weights.tensors.get(full);
-    if (!t) throw new BadInputError(`tensor '${full}' is missing from ${this.weights.files.join(', ')}; config.json (model_type ${String(this.config.model_type)}) needs it. Check the folder holds the whole model.`);
+    if (!t) throw new WeightsMismatchError(`tensor '${full}' is missing from ${this.weights.files.join(', ')}; config.json (model_type ${String(this.config.model_type)}) needs it. Check the folder holds the whole model.`);
     if (!(t.dtype in ONNX_DTYPE)) throw new BadInputError(`tensor '${full}' has dtype ${t.dtype} in ${t.file}; ProbeScale reads F32, F16 and BF16 weights: save the model in one of them (in Python, model.float().save_pretrained(...)) or export it to ONNX.`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new BadInputError(`tensor '${full}' has shape [${t.shape.join(', ')}] but config.json (${why}) implies [${shape.join(', ')}]; the weights and config.json do not belong together.`);
+      throw new WeightsMismatchError(`tensor '${full}' has shape [${t.shape.join(', ')}] but config.json (${why}) implies [${shape.join(', ')}]; the weights and config.json do not belong together.`);
     }
     return t;
   }
@@ -129,7 +132,7 @@ class EncoderBuilder {
   /** Weights of a block at or past the `L` blocks config.json declares (`key`): the ONNX path refuses that mismatch, so does this one. */
   private refuseExtraBlocks(L: number, key: string): void {
     const extra = [...this.weights.tensors.values()].find((t) => t.name.startsWith(this.prefix) && (blockIndexOf(t.name) ?? -1) >= L);
-    if (extra) throw new BadInputError(`tensor '${extra.name}' in ${extra.file} is in block ${blockIndexOf(extra.name)}, but config.json says ${key} ${L}; the weights and config.json do not belong together: set ${key} to the number of blocks the weights hold.`);
+    if (extra) throw new WeightsMismatchError(`tensor '${extra.name}' in ${extra.file} is in block ${blockIndexOf(extra.name)}, but config.json says ${key} ${L}; the weights and config.json do not belong together: set ${key} to the number of blocks the weights hold.`);
   }
 
   /** Declares tensor `t` as an initializer whose bytes stay in its safetensors file (once). */
@@ -241,7 +244,7 @@ class EncoderBuilder {
   private findPrefix(anchor: string): void {
     const found = [...this.weights.tensors.keys()].filter((n) => n.endsWith(anchor)).map((n) => n.slice(0, n.length - anchor.length));
     const prefixes = found.filter((p) => p === '' || p.endsWith('.')).sort((a, b) => a.length - b.length);
-    if (prefixes.length === 0) throw new BadInputError(`tensor '${anchor}' is missing from ${this.weights.files.join(', ')} (under any prefix); config.json (model_type ${String(this.config.model_type)}) needs it.`);
+    if (prefixes.length === 0) throw new WeightsMismatchError(`tensor '${anchor}' is missing from ${this.weights.files.join(', ')} (under any prefix); config.json (model_type ${String(this.config.model_type)}) needs it.`);
     this.prefix = prefixes[0];
   }
 

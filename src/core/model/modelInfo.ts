@@ -302,7 +302,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   // Last: the checks above name a config.json that does not fit the graph more precisely.
   if (graphFrom === 'onnx' && hasSafetensors(abs)) {
     try {
-      checkExportMatchesWeights(abs, model, onnxFile);
+      checkExportMatchesWeights(abs, model, onnxFile, config);
     } catch (e) {
       model.close();
       throw e;

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { allTargets, damageEachByte, fuzz, taskFileTargets } from '../../fuzz';
 import { modelJsonTargets, reportJsonTargets } from '../../jsonFuzz';
 import { graphTargets } from '../../graphFuzz';
+import { safetensorsTargets } from '../../safetensorsFuzz';
 import { repoRoot, tempDir } from '../../helpers';
 
 // Bounded run for CI; scripts/fuzz.mjs runs the same targets for longer.
@@ -86,3 +87,17 @@ for (const target of graphTargets(repoRoot, scratch)) {
     assert.ok(s.refused > 0, `${s.accepted} run, ${s.refused} refused`);
   });
 }
+
+// model.safetensors changed in its header's structure (dtypes, shapes, entries deleted, renamed,
+// moved or given twice, offsets, metadata), opened, run and pruned as a job does, with the graph
+// built from the weights and with the ONNX export beside them. Before: beside an export, weights
+// lacking a tensor or overlapping another were copied into the pruned folder.
+const SAFETENSORS_ITERATIONS = 200;
+for (const target of safetensorsTargets(repoRoot, scratch)) {
+  test(`fuzz ${target.name}: ${SAFETENSORS_ITERATIONS} seeded header changes are run or refused with a typed error`, async () => {
+    const s = await fuzz(target, SAFETENSORS_ITERATIONS, 1);
+    assert.deepEqual(s.crashes, [], `untyped failures (reproduce with node scripts/fuzz.mjs --seed 1 --iterations ${SAFETENSORS_ITERATIONS} --target ${target.name})`);
+    assert.ok(s.refused > 0 && s.accepted > 0, `${s.accepted} run, ${s.refused} refused`);
+  });
+}
+

@@ -211,6 +211,36 @@ test('an ONNX export beside safetensors of another model is refused; the same mo
   openModel(pruned, { graphCacheDir }).model.close();
 });
 
+// Before: the export ran and a commit copied the damaged weights, pruned, into the new folder: a
+// PyTorch load then lacked the tensor (filled at random, with a warning) or failed on its shape
+// (safetensors fuzz, safetensors-tiny-bert-onnx seed 1). Weights the reader refuses (overlapping
+// entries) were skipped beside an export and copied by the commit.
+test('an ONNX export beside safetensors that lack a tensor, hold one in another shape or in a block config.json does not declare, or overlap, is refused before any pass', () => {
+  const beside = (edit: (h: Record<string, { shape: number[]; data_offsets: number[] }>) => void) => copy('tiny-bert', (d) => editHeader(path.join(d, 'model.safetensors'), edit as (h: Record<string, unknown>) => void), true);
+  const holds = /the safetensors weights beside the ONNX export do not hold the model config\.json describes: /;
+  const then = /A commit copies the safetensors weights beside the ONNX export, pruned, into the new folder, where PyTorch could not load them as this model\. .*move them away to use and commit the ONNX export alone\./;
+  const missing = beside((h) => delete h['encoder.layer.1.attention.output.dense.weight']);
+  refused(missing, new RegExp(`${holds.source}tensor 'encoder\\.layer\\.1\\.attention\\.output\\.dense\\.weight' is missing from .*${then.source}`));
+  const shape = beside((h) => (h['encoder.layer.2.output.dense.bias'].shape = [4, 8]));
+  refused(shape, new RegExp(`${holds.source}tensor 'encoder\\.layer\\.2\\.output\\.dense\\.bias' has shape \\[4, 8\\] but config\\.json .* implies \\[32\\]`));
+  const extra = beside((h) => (h['encoder.layer.4.output.dense.bias'] = { ...h['encoder.layer.3.output.dense.bias'] }));
+  refused(extra, /overlap; the file is corrupt, re-download or re-save it\. A commit copies the safetensors weights .*ONNX export alone\./);
+  const block = beside((h) => {
+    h['encoder.layer.4.output.dense.bias'] = h['encoder.layer.3.output.dense.bias'];
+    delete h['encoder.layer.3.output.dense.bias'];
+  });
+  refused(block, new RegExp(`${holds.source}.*(is in block 4, but config\\.json says num_hidden_layers 4|'encoder\\.layer\\.3\\.output\\.dense\\.bias' is missing)`));
+  // The same weights under the prefix a task head's checkpoint adds (BertForSequenceClassification) hold the model.
+  const prefixed = beside((h) => {
+    for (const k of Object.keys(h)) {
+      if (k === '__metadata__') continue;
+      h[`bert.${k}`] = h[k];
+      delete h[k];
+    }
+  });
+  openModel(prefixed, { graphCacheDir }).model.close();
+});
+
 test('config.json giving a key twice: the last value is used, as transformers reads it, and the CLI warns once naming the key, both values and the file (identical repeats stay silent)', () => {
   // Python's json keeps the last value too, so refusing would reject folders transformers loads.
   const twice = (first: string) => (d: string) => {
