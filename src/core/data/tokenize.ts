@@ -4,6 +4,7 @@ import * as transformers from '@huggingface/transformers';
 import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 import { readUtf8 } from '../util/textFile';
 import { notAFile, somethingAt } from '../util/fileKind';
+import { BuiltTokenizer, slowTokenizer } from './slowTokenizer';
 
 /** A right-padded batch ready for an ONNX encoder (`input_ids`, `attention_mask`, `token_type_ids`), row-major `[batchSize, seqLen]`. */
 export interface EncodedBatch {
@@ -105,9 +106,9 @@ const MARK_B = '\u0000probescale-B\u0000';
  */
 export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions): Promise<TextTokenizer> {
   const dir = path.resolve(modelDir);
-  requireTokenizerFolder(dir, opts.maxLength);
+  const built = requireTokenizerFolder(dir, opts.maxLength);
   const config = readConfig(dir);
-  const { tok, inner, ppType } = await readTokenizer(dir);
+  const { tok, inner, ppType } = await readTokenizer(dir, built);
 
   const single = templateOf(inner, false, dir, ppType);
   const pair = templateOf(inner, true, dir, ppType);
@@ -119,7 +120,7 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const cfgPad = typeof config?.pad_token_id === 'number' ? config.pad_token_id : undefined;
   const padId = typeof tok.pad_token_id === 'number' ? tok.pad_token_id : (cfgPad ?? 0);
   const contentIds = (text: string): number[] => tok.encode(text, { add_special_tokens: false });
-  const unkId = unknownTokenId(dir, tok._tokenizerJSON as TokenizerJson, inner);
+  const unkId = unknownTokenId(dir, tok._tokenizerJSON as TokenizerJson, inner, built);
   const specialIds = specialTokenIds(tok._tokenizerJSON as TokenizerJson, [...single, ...pair]);
   // Without a known table size, ids are still checked to be whole numbers from 0.
   const rows = opts.embeddingRows ?? Infinity;
@@ -180,22 +181,28 @@ export function preview(text: string): string {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
-/** Checks the option and that the folder holds both tokenizer files, before anything is read. */
-function requireTokenizerFolder(dir: string, maxLength: number): void {
+/**
+ * Checks the option and that the folder holds both tokenizer files, before anything is read; returns
+ * them built from a slow tokenizer's files where the folder has no tokenizer.json (slowTokenizer.ts).
+ */
+function requireTokenizerFolder(dir: string, maxLength: number): BuiltTokenizer | null {
   if (!Number.isInteger(maxLength) || maxLength < 1) {
     throw badValue('maxLength', maxLength, 'give a positive integer, e.g. 128.');
   }
   if (!isDirectory(dir)) {
     throw new BadInputError(`model folder not found: ${dir}. Pass the folder that holds tokenizer.json and config.json.`);
   }
+  const built = slowTokenizer(dir, readConfig(dir)?.model_type);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
     const file = path.join(dir, f);
+    if (built?.built.includes(f)) continue;
     if (!somethingAt(file)) {
       throw new BadInputError(`${file} is missing. Save the tokenizer with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
     }
     const bad = notAFile(file);
     if (bad) throw new BadInputError(`${file} ${bad}.`);
   }
+  return built;
 }
 
 type HfTokenizer = InstanceType<typeof transformers.PreTrainedTokenizer>;
@@ -209,12 +216,12 @@ type HfTokenizer = InstanceType<typeof transformers.PreTrainedTokenizer>;
  * reserves 4 GiB of address space. Under `ulimit -v` that reservation left ONNX Runtime too
  * little room at some limits (exactly 6000000 KiB failed on roberta-mini where 5800000 ran).
  */
-async function readTokenizer(dir: string): Promise<{ tok: HfTokenizer; inner: InnerTokenizer; ppType: string }> {
+async function readTokenizer(dir: string, built: BuiltTokenizer | null): Promise<{ tok: HfTokenizer; inner: InnerTokenizer; ppType: string }> {
   let tok: HfTokenizer;
   try {
     const json = (file: string): Record<string, unknown> => JSON.parse(readUtf8(path.join(dir, file))) as Record<string, unknown>;
-    const tokenizerJSON = json('tokenizer.json');
-    const tokenizerConfig = json('tokenizer_config.json');
+    const tokenizerJSON = built?.tokenizer ?? json('tokenizer.json');
+    const tokenizerConfig = built?.config ?? json('tokenizer_config.json');
     const named = typeof tokenizerConfig.tokenizer_class === 'string' ? tokenizerConfig.tokenizer_class.replace(/Fast$/, '') : 'PreTrainedTokenizer';
     const Class = tokenizerClass(named);
     tok = new Class(tokenizerJSON, tokenizerConfig);
@@ -314,10 +321,10 @@ function specialTokenIds(json: TokenizerJson | undefined, slots: Slot[]): number
  * The unknown token's id. Byte-level BPE models never emit it, so tokenizer.json's model often
  * has none; tokenizer_config.json still names one (RoBERTa's <unk>), which is what to use.
  */
-function unknownTokenId(dir: string, json: TokenizerJson | undefined, inner: InnerTokenizer): number | null {
+function unknownTokenId(dir: string, json: TokenizerJson | undefined, inner: InnerTokenizer, built: BuiltTokenizer | null): number | null {
   let name: unknown = null;
   try {
-    name = (JSON.parse(readUtf8(path.join(dir, 'tokenizer_config.json'))) as { unk_token?: unknown }).unk_token;
+    name = ((built?.config ?? JSON.parse(readUtf8(path.join(dir, 'tokenizer_config.json')))) as { unk_token?: unknown }).unk_token;
   } catch {
     name = null;
   }

@@ -18,6 +18,7 @@ import { subsetsProbeEdit } from '../onnx/subsetsEdit';
 import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, openSession } from '../runtime/session';
 import { invalidModelGraph } from '../model/invalidGraph';
+import { SLOW_TOKENIZER_FILES } from '../data/slowTokenizer';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
 import { preview, type TextTokenizer } from '../data/tokenize';
 import { makeFolders } from '../util/mkdirs';
@@ -276,11 +277,17 @@ export class Extractor {
     return h.digest('hex').slice(0, 32);
   }
 
+  /** Size and time of each tokenizer file there is (a folder without tokenizer.json is read through its slow tokenizer's files). */
   private tokenizerStamp(): string {
-    const f = path.join(this.info.dir, 'tokenizer.json');
-    if (!fs.existsSync(f)) return '';
-    const st = fs.statSync(f);
-    return `${st.size}:${st.mtimeMs}`;
+    return ['tokenizer.json', ...SLOW_TOKENIZER_FILES]
+      .map((name) => {
+        const f = path.join(this.info.dir, name);
+        if (!fs.existsSync(f)) return '';
+        const st = fs.statSync(f);
+        return `${st.size}:${st.mtimeMs}`;
+      })
+      .join('|')
+      .replace(/\|+$/, '');
   }
 
   /** A cached entry, or null when absent or damaged (a damaged one is logged, removed and re-extracted). */

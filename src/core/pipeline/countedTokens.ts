@@ -9,13 +9,14 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { notAFile } from '../util/fileKind';
+import { SLOW_TOKENIZER_FILES } from '../data/slowTokenizer';
 import type { CountedTokens, JobContext } from '../jobs';
 import type { PreparedRun } from './prepare';
 
 export type { CountedTokens };
 
 /** The files loadTokenizer reads (tokenize.ts): any change to one of them may change the ids. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'config.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'config.json', ...SLOW_TOKENIZER_FILES];
 
 /**
  * A SHA-256 over what decides the counted ids: the tokenizer's files and length cut, its padding

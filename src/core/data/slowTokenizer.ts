@@ -1,0 +1,143 @@
+/**
+ * tokenizer.json for a model folder that holds only a "slow" tokenizer's files (vocab.txt, or
+ * vocab.json and merges.txt), as many older checkpoints on the Hub do. Built as Python's
+ * transformers builds the fast tokenizer from them (convert_slow_tokenizer.py: BertConverter for
+ * BERT, DistilBERT and ELECTRA, RobertaConverter for RoBERTa), so that transformers.js (which reads
+ * tokenizer.json only) tokenises as Python does. Our own code because transformers.js has no
+ * converter; the fixtures' and roberta-mini's own tokenizer.json are the reference it is tested
+ * against (test/unit/core/data/slowTokenizer.test.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UnsupportedModelError } from '../errors';
+import { readUtf8 } from '../util/textFile';
+import { somethingAt } from '../util/fileKind';
+
+type Json = Record<string, unknown>;
+
+/** The files a built tokenizer is read from (besides config.json): a change to any may change the ids. */
+export const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 'added_tokens.json', 'special_tokens_map.json'];
+
+const WORDPIECE: Record<string, string> = { bert: 'BertTokenizer', distilbert: 'DistilBertTokenizer', electra: 'ElectraTokenizer' };
+const BYTE_BPE: Record<string, string> = { roberta: 'RobertaTokenizer' };
+
+export interface BuiltTokenizer {
+  /** The tokenizer.json a fast tokenizer saved from these files would hold. */
+  tokenizer: Json;
+  /** tokenizer_config.json: the folder's own, or one built when it has none. */
+  config: Json;
+  /** Which of tokenizer.json and tokenizer_config.json were built (not read from the folder). */
+  built: string[];
+}
+
+/**
+ * tokenizer.json (and tokenizer_config.json where missing) built from the slow tokenizer's files of
+ * `dir`; null where the folder has a tokenizer.json, or no slow files of a model type built here.
+ * @throws UnsupportedModelError where the files cannot give a tokenizer (a special token missing from the vocabulary, added tokens).
+ */
+export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer | null {
+  if (somethingAt(path.join(dir, 'tokenizer.json'))) return null;
+  const type = String(modelType ?? '');
+  const has = (f: string) => fs.existsSync(path.join(dir, f));
+  const wordPiece = type in WORDPIECE && has('vocab.txt');
+  const bpe = type in BYTE_BPE && has('vocab.json') && has('merges.txt');
+  if (!wordPiece && !bpe) return null;
+  const ownConfig = has('tokenizer_config.json');
+  const config: Json = ownConfig ? readJson(dir, 'tokenizer_config.json') : { tokenizer_class: wordPiece ? WORDPIECE[type] : BYTE_BPE[type] };
+  const specialsMap = has('special_tokens_map.json') ? readJson(dir, 'special_tokens_map.json') : {};
+  if (has('added_tokens.json') && Object.keys(readJson(dir, 'added_tokens.json')).length > 0) {
+    throw new UnsupportedModelError(`${path.join(dir, 'added_tokens.json')} adds tokens to the vocabulary; ProbeScale builds tokenizer.json from vocab files without added tokens. Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`);
+  }
+  // A special token as tokenizer_config.json or special_tokens_map.json gives it (a string, or an AddedToken's dict), else the class default.
+  const special = (key: string, fallback: string, lstrip = false) => {
+    const v = config[key] ?? specialsMap[key] ?? fallback;
+    const d = typeof v === 'object' && v !== null ? (v as Json) : { content: v };
+    return { content: String(d.content ?? fallback), lstrip: typeof d.lstrip === 'boolean' ? d.lstrip : lstrip, rstrip: d.rstrip === true, single_word: d.single_word === true };
+  };
+  const tokenizer = wordPiece ? wordPieceJson(dir, config, special) : byteBpeJson(dir, config, special);
+  if (!ownConfig) for (const [key, token] of Object.entries(tokenizer.specials as Record<string, { content: string }>)) config[key] = token.content;
+  delete tokenizer.specials;
+  return { tokenizer, config, built: ownConfig ? ['tokenizer.json'] : ['tokenizer.json', 'tokenizer_config.json'] };
+}
+
+type Special = (key: string, fallback: string, lstrip?: boolean) => { content: string; lstrip: boolean; rstrip: boolean; single_word: boolean };
+
+/** BertConverter: WordPiece over vocab.txt (one token per line, its line number its id). */
+function wordPieceJson(dir: string, config: Json, special: Special): Json {
+  const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
+  const lines = readUtf8(path.join(dir, 'vocab.txt')).split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((t, i) => (vocab[t] = i));
+  const specials = { unk_token: special('unk_token', '[UNK]'), sep_token: special('sep_token', '[SEP]'), pad_token: special('pad_token', '[PAD]'), cls_token: special('cls_token', '[CLS]'), mask_token: special('mask_token', '[MASK]') };
+  const id = idIn(dir, 'vocab.txt', vocab);
+  const [cls, sep] = [specials.cls_token.content, specials.sep_token.content];
+  const bool = (key: string, fallback: boolean | null) => (typeof config[key] === 'boolean' ? config[key] : fallback);
+  return {
+    ...header(specials, vocab),
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: bool('tokenize_chinese_chars', true), strip_accents: bool('strip_accents', null), lowercase: bool('do_lower_case', true) },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }],
+      pair: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: sep, type_id: 1 } }],
+      special_tokens: { [cls]: { id: cls, ids: [id(cls)], tokens: [cls] }, [sep]: { id: sep, ids: [id(sep)], tokens: [sep] } },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: specials.unk_token.content, continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+    specials,
+  };
+}
+
+/** RobertaConverter: byte-level BPE over vocab.json and merges.txt. */
+function byteBpeJson(dir: string, config: Json, special: Special): Json {
+  const vocab = readJson(dir, 'vocab.json') as Record<string, number>;
+  const merges = readUtf8(path.join(dir, 'merges.txt'))
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l, i) => l !== '' && !(i === 0 && l.startsWith('#version')))
+    .map((l) => l.split(' '));
+  const bad = merges.findIndex((m) => m.length !== 2);
+  if (bad >= 0) throw new UnsupportedModelError(`${path.join(dir, 'merges.txt')}: merge ${bad + 1} is "${merges[bad].join(' ')}", not two tokens separated by one space; the file is damaged. Download it again.`);
+  // RobertaTokenizer's mask token strips the space before it.
+  const specials = { bos_token: special('bos_token', '<s>'), eos_token: special('eos_token', '</s>'), sep_token: special('sep_token', '</s>'), cls_token: special('cls_token', '<s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>'), mask_token: special('mask_token', '<mask>', true) };
+  const id = idIn(dir, 'vocab.json', vocab);
+  const prefixSpace = config.add_prefix_space === true;
+  return {
+    ...header(specials, vocab),
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: prefixSpace, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'RobertaProcessing', sep: [specials.sep_token.content, id(specials.sep_token.content)], cls: [specials.cls_token.content, id(specials.cls_token.content)], trim_offsets: true, add_prefix_space: prefixSpace },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+    specials,
+  };
+}
+
+/** The id of a special token in the vocabulary, which must hold it (the converters fail otherwise). */
+function idIn(dir: string, file: string, vocab: Record<string, number>) {
+  return (token: string): number => {
+    const id = Object.prototype.hasOwnProperty.call(vocab, token) ? vocab[token] : undefined;
+    if (typeof id !== 'number') throw new UnsupportedModelError(`${path.join(dir, file)} has no entry for the special token "${token}" that tokenizer_config.json or special_tokens_map.json names; the tokenizer files do not belong together. Download them again.`);
+    return id;
+  };
+}
+
+/** The fields every tokenizer.json starts with; each special token in the vocabulary is an added token, in id order. */
+function header(specials: Record<string, ReturnType<Special>>, vocab: Record<string, number>): Json {
+  const seen = new Map<string, ReturnType<Special>>();
+  for (const t of Object.values(specials)) if (Object.prototype.hasOwnProperty.call(vocab, t.content) && !seen.has(t.content)) seen.set(t.content, t);
+  const added = [...seen.values()].sort((a, b) => vocab[a.content] - vocab[b.content]).map((t) => ({ id: vocab[t.content], content: t.content, single_word: t.single_word, lstrip: t.lstrip, rstrip: t.rstrip, normalized: false, special: true }));
+  return { version: '1.0', truncation: null, padding: null, added_tokens: added };
+}
+
+function readJson(dir: string, file: string): Json {
+  const where = path.join(dir, file);
+  let v: unknown;
+  try {
+    v = JSON.parse(readUtf8(where));
+  } catch (e) {
+    throw new UnsupportedModelError(`${where} is not valid JSON (${(e as Error).message}); download it again.`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UnsupportedModelError(`${where} is not a JSON object; download it again.`);
+  return v as Json;
+}
