@@ -36,8 +36,8 @@ function taskTexts(): Promise<[string, string | undefined][]> {
   })());
 }
 
-async function assertSameEncodings(a: TextTokenizer, b: TextTokenizer, what: string): Promise<number> {
-  const all = await taskTexts();
+async function assertSameEncodings(a: TextTokenizer, b: TextTokenizer, what: string, limit = Infinity): Promise<number> {
+  const all = (await taskTexts()).slice(0, limit);
   for (const [text, pair] of all) {
     assert.deepEqual(b.encodeWithTypes(text), a.encodeWithTypes(text), `${what}: "${text.slice(0, 60)}"`);
     assert.deepEqual(b.encodeWithTypes(text, pair ?? text), a.encodeWithTypes(text, pair ?? text), `${what}: the pair "${text.slice(0, 40)}" / "${(pair ?? text).slice(0, 40)}"`);
@@ -54,7 +54,7 @@ for (const [name, source] of [['tiny-bert', fixture('tiny-bert')], ['tiny-distil
     const n = await assertSameEncodings(reference, await loadTokenizer(slowCopy(source), { maxLength: 128 }), 'with tokenizer_config.json');
     assert.ok(n > 1500, `${n} texts`);
     // Without tokenizer_config.json either: the class's defaults (lower case for BERT) and the special tokens map.
-    await assertSameEncodings(reference, await loadTokenizer(slowCopy(source, ['tokenizer_config.json']), { maxLength: 128 }), 'without tokenizer_config.json');
+    await assertSameEncodings(reference, await loadTokenizer(slowCopy(source, ['tokenizer_config.json']), { maxLength: 128 }), 'without tokenizer_config.json', 400);
   });
 }
 
@@ -92,7 +92,7 @@ test('a folder with only a slow tokenizer is optimized and committed; the commit
     assert.ok(fs.existsSync(path.join(dir, 'tokenizer.json')) && fs.existsSync(path.join(dir, 'tokenizer_config.json')), `${dir} has tokenizer.json and tokenizer_config.json`);
   }
   const reference = await loadTokenizer(fixture('tiny-bert'), { maxLength: 128 });
-  await assertSameEncodings(reference, await loadTokenizer(out, { maxLength: 128 }), 'the committed folder');
+  await assertSameEncodings(reference, await loadTokenizer(out, { maxLength: 128 }), 'the committed folder', 400);
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   const js = await AutoTokenizer.from_pretrained(out);
