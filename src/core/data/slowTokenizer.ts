@@ -44,6 +44,9 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
   if (!wordPiece && !bpe) return null;
   const ownConfig = has('tokenizer_config.json');
   const config: Json = ownConfig ? readJson(dir, 'tokenizer_config.json') : { tokenizer_class: wordPiece ? WORDPIECE[type] : BYTE_BPE[type] };
+  // Another class over the same files (BertJapaneseTokenizer splits words with MeCab first) is not what these converters build.
+  const named = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : undefined;
+  if (named !== undefined && ![...Object.values(WORDPIECE), ...Object.values(BYTE_BPE)].includes(named)) return null;
   const specialsMap = has('special_tokens_map.json') ? readJson(dir, 'special_tokens_map.json') : {};
   if (has('added_tokens.json') && Object.keys(readJson(dir, 'added_tokens.json')).length > 0) {
     throw new UnsupportedModelError(`${path.join(dir, 'added_tokens.json')} adds tokens to the vocabulary; ProbeScale builds tokenizer.json from vocab files without added tokens. Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`);

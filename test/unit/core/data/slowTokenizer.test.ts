@@ -75,7 +75,10 @@ test('the slow tokenizer’s settings are followed (do_lower_case), and files th
   fs.writeFileSync(path.join(added, 'added_tokens.json'), JSON.stringify({ '<new>': 8192 }));
   await assert.rejects(loadTokenizer(added, { maxLength: 32 }), (e: Error) => e instanceof UnsupportedModelError && /added_tokens\.json adds tokens .*save_pretrained/.test(e.message));
 
-  // A model type without a converter here is still refused as before.
+  // Another tokenizer class over the same files, and a model type without a converter here, are still refused as before.
+  const japanese = slowCopy(fixture('tiny-bert'));
+  fs.writeFileSync(path.join(japanese, 'tokenizer_config.json'), JSON.stringify({ ...config, tokenizer_class: 'BertJapaneseTokenizer' }));
+  await assert.rejects(loadTokenizer(japanese, { maxLength: 32 }), /tokenizer\.json is missing/);
   const t5 = slowCopy(fixture('tiny-t5-encoder'));
   await assert.rejects(loadTokenizer(t5, { maxLength: 32 }), /tokenizer\.json is missing/);
 });
