@@ -1,7 +1,9 @@
 /**
  * Fuzzing of a model's ONNX graph by its meaning, not its bytes: each case drops nodes, or feeds a
  * node's input from another value of the graph (an initializer, a graph input, another node's
- * output), or renames a node's operator, or drops a node's attributes (or shuffles a Transpose's perm), writes the graph with the product's own editor, and opens
+ * output), or renames a node's operator, or drops a node's attributes (or shuffles a Transpose's
+ * perm), or has a node read one of its inputs through an Identity copy (as shared weights export
+ * and graph tools leave them: the same meaning), writes the graph with the product's own editor, and opens
  * the folder as a job does: the model (blocks found, parameters counted, the export checked against
  * the safetensors), two texts run through the probe graph, and a pruned copy written and reopened.
  * Byte mutations mostly stop at the protobuf reader; these give graphs that parse but are not what
@@ -50,9 +52,10 @@ export function graphTarget(name: string, source: string, scratchDir: string, ru
       const inputs = new Map<OnnxNode, Map<string, string>>();
       const ops = new Map<OnnxNode, string>();
       const attributes = new Map<OnnxNode, NewNode['attributes']>();
+      const copies = new Map<OnnxNode, NewNode[]>();
       for (let k = 1 + rng.int(2); k > 0; k--) {
         const node = nodes[rng.int(nodes.length)];
-        const kind = rng.int(4);
+        const kind = rng.int(5);
         if (kind === 0) {
           nodes = nodes.filter((n) => n !== node);
           whats.push(`drop ${node.name} (${node.opType})`);
@@ -61,6 +64,13 @@ export function graphTarget(name: string, source: string, scratchDir: string, ru
           const from = values[rng.int(values.length)];
           inputs.set(node, new Map([...(inputs.get(node) ?? []), [input, from]]));
           whats.push(`${node.name} reads ${from} for ${input}`);
+        } else if (kind === 4 && node.inputs.some(Boolean)) {
+          const present = node.inputs.filter(Boolean);
+          const input = present[rng.int(present.length)];
+          const copy = `${input}/copy-${whats.length}`;
+          copies.set(node, [...(copies.get(node) ?? []), { name: `${node.name}/copy-${whats.length}`, opType: 'Identity', inputs: [inputs.get(node)?.get(input) ?? input], outputs: [copy] }]);
+          inputs.set(node, new Map([...(inputs.get(node) ?? []), [input, copy]]));
+          whats.push(`${node.name} reads ${input} through an Identity copy`);
         } else if (kind === 3) {
           // Its attributes dropped, or a Transpose's perm shuffled: the layout a surgery may assume.
           const perm = node.opType === 'Transpose' ? model.intsAttribute(node, 'perm') : undefined;
@@ -75,7 +85,7 @@ export function graphTarget(name: string, source: string, scratchDir: string, ru
         }
       }
       // An operator renamed is a new node with the same inputs, outputs and name (its attributes dropped).
-      const refs = nodes.map((n) => (ops.has(n) ? { opType: ops.get(n)!, name: n.name, inputs: n.inputs.map((i) => inputs.get(n)?.get(i) ?? i), outputs: n.outputs, attributes: attributes.get(n) } : n));
+      const refs = nodes.flatMap((n) => [...(copies.get(n) ?? []), ops.has(n) ? { opType: ops.get(n)!, name: n.name, inputs: n.inputs.map((i) => inputs.get(n)?.get(i) ?? i), outputs: n.outputs, attributes: attributes.get(n) } : n]);
       model.write(edited, { nodes: refs, renameInputs: (n, i) => inputs.get(n)?.get(i) ?? i });
       return { what: whats.join('; '), bytes: fs.readFileSync(edited) };
     },

@@ -46,16 +46,34 @@ function scalar(name: string, dataType: number, write: (b: Buffer) => void, byte
   return { name, dataType, dims: [], data };
 }
 
+/** The tensor `t` copies through Identity nodes (how shared weights export), or `t` itself. */
+function weightSource(model: OnnxModel, t: string): string {
+  const copyOf = new Map(model.nodes.filter((n) => n.opType === 'Identity' && n.domain === '' && n.inputs[0]).map((n) => [n.outputs[0], n.inputs[0]]));
+  for (let i = 0; i <= copyOf.size && copyOf.has(t); i++) t = copyOf.get(t)!;
+  return t;
+}
+
 /**
- * What to quantize: MatMuls whose weight (B) is a float 2-D initializer, and Gathers that read a
- * float 2-D table (the embeddings), as ORT's dynamic quantizer does for MatMul and Gather.
+ * What to quantize: MatMuls whose weight (B) is a float 2-D initializer (directly or through
+ * Identity nodes), and Gathers that read a float 2-D table (the embeddings), as ORT's dynamic
+ * quantizer does for MatMul and Gather.
  */
 function quantizable(model: OnnxModel, skip: (n: OnnxNode) => boolean): OnnxNode[] {
   const float2d = (name: string | undefined) => {
     const t = model.initializers.get(name ?? '');
     return t !== undefined && t.dataType === DataType.FLOAT && t.dims.length === 2;
   };
-  return model.nodes.filter((n) => !skip(n) && ((n.opType === 'MatMul' && float2d(n.inputs[1])) || (n.opType === 'Gather' && float2d(n.inputs[0]))));
+  return model.nodes.filter((n) => !skip(n) && ((n.opType === 'MatMul' && float2d(weightSource(model, n.inputs[1] ?? ''))) || (n.opType === 'Gather' && float2d(n.inputs[0]))));
+}
+
+/** `nodes` less the Identity nodes whose output nothing reads any more (chains included). */
+function withoutDeadIdentities(nodes: NodeRef[], read: (n: NodeRef) => string[], outputs: Set<string>): NodeRef[] {
+  for (;;) {
+    const live = new Set([...outputs, ...nodes.flatMap(read)]);
+    const kept = nodes.filter((n) => n.opType !== 'Identity' || live.has(n.outputs[0]));
+    if (kept.length === nodes.length) return nodes;
+    nodes = kept;
+  }
 }
 
 /** `w` as int8 (symmetric, per tensor): `w`_quantized, `w`_scale, `w`_zero_point. */
@@ -70,8 +88,7 @@ function int8Weight(model: OnnxModel, w: string): NewInitializer[] {
 }
 
 /** MatMul(x, w) → MatMulInteger on the quantized x and w, cast and scaled back into the MatMul's output. */
-function matMulNodes(n: OnnxNode, x: string): NewNode[] {
-  const w = n.inputs[1];
+function matMulNodes(n: OnnxNode, x: string, w: string): NewNode[] {
   const out = n.outputs[0];
   const name = n.name || out;
   return [
@@ -106,14 +123,18 @@ export function quantizeEdit(model: OnnxModel, targets: OnnxNode[]): GraphEdit {
       const x = dequantized.get(n.inputs[0]) ?? n.inputs[0];
       if (!activations.has(x)) nodes.push({ name: `${x}_QuantizeLinear`, opType: 'DynamicQuantizeLinear', inputs: [x], outputs: [`${x}_quantized`, `${x}_scale`, `${x}_zero_point`] });
       activations.add(x);
-      quantize(n.inputs[1]);
-      nodes.push(...matMulNodes(n, x));
+      const w = weightSource(model, n.inputs[1]);
+      quantize(w);
+      nodes.push(...matMulNodes(n, x, w));
     }
   }
   const rename = (n: OnnxNode, input: string) => (chosen.has(n) && n.opType === 'Gather' ? (input === n.inputs[0] ? `${input}_quantized` : input) : (dequantized.get(input) ?? input));
-  const stillRead = new Set(nodes.flatMap((n) => ('field' in n ? n.inputs.map((i) => rename(n, i)) : n.inputs)));
+  const read = (n: NodeRef) => ('field' in n ? n.inputs.map((i) => rename(n, i)) : n.inputs);
+  // An Identity that copied a weight into a quantized MatMul reads nothing anyone needs now.
+  const live = withoutDeadIdentities(nodes, read, new Set(model.outputs.map((o) => o.name)));
+  const stillRead = new Set(live.flatMap(read));
   return {
-    nodes,
+    nodes: live,
     renameInputs: rename,
     keepInitializer: (name) => !weights.has(name) || stillRead.has(name),
     // A Gather's output is int8 now: a float type recorded for it would be wrong.

@@ -50,23 +50,60 @@ interface Linear {
   out: string;
 }
 
-function linearsOf(model: OnnxModel, inBlock: OnnxNode[], b: number): Linear[] {
+/**
+ * The graph seen through Identity nodes (how shared weights export, and what graph tools leave):
+ * `source(t)` is the tensor t copies, `readers(t)` the other nodes that read t or a copy of it.
+ * Written for this matcher because it only ever reads; the surgery replaces initializers by name
+ * and renames Reshape inputs, which stays right whichever copy a node reads.
+ */
+interface Aliased {
+  source(t: string): string;
+  readers(t: string): OnnxNode[];
+}
+
+function aliased(model: OnnxModel): Aliased {
+  const copyOf = new Map<string, string>();
+  const readersOf = new Map<string, OnnxNode[]>();
+  for (const n of model.nodes) {
+    if (n.opType === 'Identity' && n.domain === '' && n.inputs[0] && n.outputs[0]) copyOf.set(n.outputs[0], n.inputs[0]);
+  }
+  const source = (t: string) => {
+    for (let i = 0; i <= copyOf.size && copyOf.has(t); i++) t = copyOf.get(t)!;
+    return t;
+  };
+  for (const n of model.nodes) {
+    if (copyOf.has(n.outputs[0]) && n.opType === 'Identity') continue;
+    for (const t of new Set(n.inputs.filter(Boolean).map(source))) {
+      let r = readersOf.get(t);
+      if (!r) readersOf.set(t, (r = []));
+      r.push(n);
+    }
+  }
+  return { source, readers: (t) => readersOf.get(source(t)) ?? [] };
+}
+
+function linearsOf(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], b: number): Linear[] {
   const res: Linear[] = [];
   for (const mm of inBlock) {
-    const w = model.initializers.get(mm.inputs[1]);
+    const w = model.initializers.get(al.source(mm.inputs[1] ?? ''));
     if (mm.opType !== 'MatMul' || !w || w.dims.length !== 2) continue;
-    const add = inBlock.find((m) => m.opType === 'Add' && m.inputs.includes(mm.outputs[0]));
-    const bias = add && model.initializers.get(add.inputs.find((t) => t !== mm.outputs[0])!);
+    const add = al.readers(mm.outputs[0]).find((m) => m.opType === 'Add' && inBlock.includes(m));
+    const biasName = add?.inputs.map((t) => al.source(t)).find((t) => t !== mm.outputs[0]);
+    const bias = biasName === undefined ? undefined : model.initializers.get(biasName);
     if (!add || !bias || bias.dims.length !== 1) throw new UnsupportedModelError(`block ${b}: ${mm.name} is not followed by a bias Add; width pruning needs Linear layers with biases.`);
+    for (const t of [w, bias]) {
+      const other = al.readers(t.name).find((n) => n !== mm && n !== add);
+      if (other) throw new UnsupportedModelError(`block ${b}: ${t.name}, read by ${mm.name || '(unnamed)'}, is also read by ${other.opType} ${other.name || '(unnamed)'}; width pruning narrows it, which would change that node too. Export the model without shared weights, or use {{compensate}} bridge.`);
+    }
     res.push({ mm, proj: { weight: w, bias }, out: add.outputs[0] });
   }
   return res;
 }
 
-function residualOf(inBlock: OnnxNode[], out: Linear, b: number): { sum: string; residual: string } {
-  const res = inBlock.find((m) => m.opType === 'Add' && m.inputs.includes(out.out));
+function residualOf(al: Aliased, inBlock: OnnxNode[], out: Linear, b: number): { sum: string; residual: string } {
+  const res = al.readers(out.out).find((m) => m.opType === 'Add' && inBlock.includes(m));
   if (!res) throw new UnsupportedModelError(`block ${b}: no residual Add after ${out.mm.name}.`);
-  return { sum: res.outputs[0], residual: res.inputs.find((t) => t !== out.out)! };
+  return { sum: res.outputs[0], residual: res.inputs.find((t) => al.source(t) !== out.out)! };
 }
 
 /** com.microsoft ops of ONNX Runtime's transformer optimizer that absorb the MatMuls or bias Adds width pruning rewrites. */
@@ -80,12 +117,6 @@ export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: numbe
   } catch (e) {
     if (!(e instanceof UnsupportedModelError)) throw e;
     const fused = inBlock.find((n) => n.domain === 'com.microsoft' && (FUSED_SUBLAYER.has(n.opType) || (n.opType === 'FastGelu' && n.inputs.length > 1)));
-    const identity = inBlock.find((n) => n.opType === 'Identity');
-    if (!fused && identity) {
-      throw new UnsupportedModelError(
-        `block ${b} passes values through Identity nodes (${identity.name || 'unnamed'} reads ${identity.inputs[0]}), as shared weights export or a graph tool leaves them; width pruning matches MatMuls that read their weights, and bias Adds that read the MatMul, directly. Remove the Identity nodes (onnx-simplifier does: onnxsim in.onnx out.onnx), or use {{compensate}} bridge.`,
-      );
-    }
     if (!fused) throw e;
     throw new UnsupportedModelError(
       `block ${b} holds the com.microsoft ${fused.opType} node ${fused.name || '(unnamed)'} (fused by ONNX Runtime's transformer optimizer, as optimum-cli export onnx --optimize O2–O4 does); width pruning rewrites the unfused Q, K, V, output and FFN MatMuls and their bias Adds. Export the model without --optimize (or point --onnx at the unoptimized graph), or use {{compensate}} bridge.`,
@@ -94,24 +125,25 @@ export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: numbe
 }
 
 function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
-  const lin = linearsOf(model, inBlock, b);
+  const al = aliased(model);
+  const lin = linearsOf(model, al, inBlock, b);
   const dims = (l: Linear) => l.proj.weight.dims;
   const down = lin.find((l) => dims(l)[1] === hidden && dims(l)[0] !== hidden);
   const up = down && lin.find((l) => dims(l)[0] === hidden && dims(l)[1] === dims(down)[0]);
   const square = lin.filter((l) => dims(l)[0] === hidden && dims(l)[1] === hidden);
-  const o = square.find((l) => inBlock.some((n) => n.opType === 'Reshape' && n.outputs[0] === l.mm.inputs[0]));
+  const o = square.find((l) => inBlock.some((n) => n.opType === 'Reshape' && n.outputs[0] === al.source(l.mm.inputs[0])));
   const qkv = square.filter((l) => l !== o);
   if (!down || !up || !o || qkv.length !== 3 || hidden % heads !== 0) {
     throw new UnsupportedModelError(`block ${b}: expected Q, K, V and output MatMuls (${hidden}×${hidden}) and an unfused FFN pair with weights as initializers; width pruning cannot rewrite this graph (fused attention or quantized?). Use the float export without fused kernels.`);
   }
-  const splits = inBlock.filter((n) => n.opType === 'Reshape' && qkv.some((l) => l.out === n.inputs[0]));
+  const splits = inBlock.filter((n) => n.opType === 'Reshape' && qkv.some((l) => l.out === al.source(n.inputs[0])));
   if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
-  const merge = inBlock.find((n) => n.opType === 'Reshape' && n.outputs[0] === o.mm.inputs[0])!;
-  checkHeadLayout(model, inBlock, splits, merge, b);
+  const merge = inBlock.find((n) => n.opType === 'Reshape' && n.outputs[0] === al.source(o.mm.inputs[0]))!;
+  checkHeadLayout(model, al, inBlock, splits, merge, b);
   const ffWidth = dims(down)[0];
   return {
-    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge },
-    ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null },
+    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge },
+    ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null },
   };
 }
 
@@ -124,17 +156,17 @@ const SPLIT_PERMS = ['0,2,1,3', '0,2,3,1'];
  * as exporters write attention. Any other layout (a hand edit, another tool) is refused, not
  * rewritten into a graph that computes something else.
  */
-function checkHeadLayout(model: OnnxModel, inBlock: OnnxNode[], splits: OnnxNode[], merge: OnnxNode, b: number): void {
+function checkHeadLayout(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], splits: OnnxNode[], merge: OnnxNode, b: number): void {
   const perm = (n: OnnxNode | undefined) => (n?.opType === 'Transpose' ? (model.intsAttribute(n, 'perm') ?? []).join(',') : null);
   const permWords = (p: string | null) => (p === null ? '' : p === '' ? ' with no perm (all axes reversed)' : ` with perm [${p.replace(/,/g, ', ')}]`);
   const describe = (n: OnnxNode | undefined) => (n ? `${n.opType} ${n.name || '(unnamed)'}${permWords(perm(n))}` : 'nothing');
   for (const s of splits) {
-    const next = inBlock.filter((n) => n.inputs.includes(s.outputs[0]));
+    const next = al.readers(s.outputs[0]).filter((n) => inBlock.includes(n));
     if (next.length !== 1 || !SPLIT_PERMS.includes(perm(next[0]) ?? '')) {
       throw new UnsupportedModelError(`block ${b}: the head split ${s.name || '(unnamed)'} is read by ${next.map(describe).join(', ') || 'nothing'}, where width pruning expects one Transpose with perm [0, 2, 1, 3] (or [0, 2, 3, 1] for K), as exporters write attention. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
     }
   }
-  const before = inBlock.find((n) => n.outputs.includes(merge.inputs[0]));
+  const before = inBlock.find((n) => n.outputs.includes(al.source(merge.inputs[0])));
   if (perm(before) !== '0,2,1,3') {
     throw new UnsupportedModelError(`block ${b}: the head merge ${merge.name || '(unnamed)'} reads ${describe(before)}, where width pruning expects a Transpose with perm [0, 2, 1, 3], as exporters write attention. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
   }

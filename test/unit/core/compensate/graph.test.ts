@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { OnnxModel } from '../../../../src/core/onnx/model';
+import { NodeRef, OnnxModel } from '../../../../src/core/onnx/model';
 import { findBlocks } from '../../../../src/core/onnx/blocks';
 import { pruneEdit } from '../../../../src/core/onnx/edit';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
@@ -237,6 +237,42 @@ test('width surgery refuses a head layout other than the exporter’s, naming th
           (e: Error) => e instanceof UnsupportedModelError && message.test(e.message) && /block 1: .*Re-export .*bridge/.test(e.message),
           what,
         );
+      } finally {
+        edited.close();
+      }
+    }
+  } finally {
+    source.close();
+  }
+});
+
+// Width surgery sees through Identity nodes (otherExporters.test.ts), so a weight read twice,
+// directly or through copies, must be caught: narrowing it for one projection would change the
+// other, and two replacements of one initializer would be written (before: no check at all).
+test('width surgery refuses a weight or bias another node also reads, naming both', () => {
+  const dir = tempDir('ps-shared-weight-');
+  const source = OnnxModel.open(fixture('tiny-bert', 'onnx', 'model.onnx'));
+  try {
+    const blocks = findBlocks(source);
+    const site = findSublayers(source, blocks, 1, 32, 2);
+    const [q, k] = site.attention.inputs;
+    const kMatMul = source.nodes.find((n) => n.opType === 'MatMul' && n.inputs[1] === k.weight.name)!;
+    const kAdd = source.nodes.find((n) => n.opType === 'Add' && n.inputs.includes(k.bias.name))!;
+    const cases: [string, Parameters<OnnxModel['write']>[1]['nodes'], RegExp][] = [
+      ['K reads Q’s weight', source.nodes.map((n) => (n === kMatMul ? { copyOf: n, name: n.name, opType: n.opType, inputs: [n.inputs[0], q.weight.name], outputs: n.outputs } : n)), new RegExp(`block 1: ${q.weight.name}, read by .* is also read by MatMul ${kMatMul.name}.*bridge`)],
+      [
+        'K reads a copy of Q’s bias',
+        source.nodes.flatMap((n): NodeRef[] => (n === kAdd ? [{ name: 'copy', opType: 'Identity', inputs: [q.bias.name], outputs: ['q_bias_copy'] }, { copyOf: n, name: n.name, opType: n.opType, inputs: n.inputs.map((t) => (t === k.bias.name ? 'q_bias_copy' : t)), outputs: n.outputs }] : [n])),
+        new RegExp(`block 1: ${q.bias.name}, read by .* is also read by Add ${kAdd.name}`),
+      ],
+    ];
+    for (const [what, nodes, message] of cases) {
+      const file = path.join(dir, 'edited.onnx');
+      source.write(file, { nodes });
+      const edited = OnnxModel.open(file);
+      try {
+        assert.doesNotThrow(() => findSublayers(edited, findBlocks(edited), 0, 32, 2), `${what}: block 0 is as exported`);
+        assert.throws(() => findSublayers(edited, findBlocks(edited), 1, 32, 2), (e: Error) => e instanceof UnsupportedModelError && message.test(e.message), what);
       } finally {
         edited.close();
       }

@@ -19,6 +19,7 @@ import { runEvalJob } from '../../../../src/core/pipeline/evalJob';
 import { DEFAULT_SETTINGS } from '../../../../src/core/settings';
 import { scoreOf } from '../../../../src/core/pipeline/measure';
 import { trainProbe } from '../../../../src/core/probe/probe';
+import { writeRewritten } from '../../../graphRewrites';
 import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const tmpDir = (tag: string) => tempDir(`ps-q8-${tag}-`);
@@ -76,6 +77,46 @@ test('an embedding Gather and a MatMul with constant weights become int8 (Dequan
         assert.ok(Math.abs(y[m * N + n] - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `y[${m},${n}] ${y[m * N + n]} vs int8 arithmetic ${expected}`);
         assert.ok(Math.abs(y[m * N + n] - exact) < 0.05, `y[${m},${n}] ${y[m * N + n]} vs float ${exact}: within the quantization error`);
       }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a MatMul that reads its weight through Identity nodes (how shared weights export) is quantized as one that reads it directly, and its float weight goes', async () => {
+  const dir = tmpDir('identity');
+  try {
+    const src = path.join(fixture('tiny-bert'), 'onnx', 'model.onnx');
+    const rewritten = path.join(dir, 'identities.onnx');
+    for (const kind of ['weight-identities', 'identities-everywhere'] as const) {
+      const m = OnnxModel.open(src);
+      try {
+        writeRewritten(m, kind, rewritten);
+      } finally {
+        m.close();
+      }
+      const [direct, through] = [path.join(dir, 'direct.onnx'), path.join(dir, `${kind}.onnx`)];
+      const count = writeQuantized(src, direct);
+      assert.equal(writeQuantized(rewritten, through), count, `${kind}: as many MatMuls and Gathers quantized`);
+      const q = OnnxModel.open(through);
+      try {
+        const floatMatrices = [...q.initializers.values()].filter((t) => t.dataType === DataType.FLOAT && t.dims.length === 2).map((t) => t.name);
+        assert.deepEqual(floatMatrices, [], `${kind}: no float weight matrix is left`);
+        assert.ok(!q.nodes.some((n) => n.opType === 'Identity' && n.inputs[0].endsWith('weight')), `${kind}: the Identity copies of quantized weights are gone`);
+      } finally {
+        q.close();
+      }
+      const run = async (file: string) => {
+        const s = await ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
+        try {
+          const t = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs, BigInt), [1, xs.length]);
+          const feeds: Record<string, ort.Tensor> = { input_ids: t([5, 17, 42, 8, 3]), attention_mask: t([1, 1, 1, 1, 0]), token_type_ids: t([0, 0, 0, 0, 0]) };
+          return (await s.run(Object.fromEntries(s.inputNames.map((n) => [n, feeds[n]]))))[s.outputNames[0]].data as Float32Array;
+        } finally {
+          await s.release();
+        }
+      };
+      assert.deepEqual(await run(through), await run(direct), `${kind}: the same int8 arithmetic`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
