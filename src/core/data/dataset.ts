@@ -5,7 +5,7 @@ import { notAFile, orAdvice, somethingAt, unreadableFolder } from '../util/fileK
 import { isDecimal } from '../util/decimal';
 import { Example, Row, rowPlace } from './rows';
 import { columnReading, ColumnReading, GivenColumns, guessedWarning } from './columns';
-import { Pairing, readFolderSplits, requireTwoClasses, sortLabels, splitOneFile, Splits } from './splits';
+import { Pairing, readFolderSplits, refuseContinuousLabels, requireTwoClasses, sortLabels, splitOneFile, Splits } from './splits';
 
 export type { Example } from './rows';
 export { sortLabels } from './splits';
@@ -129,6 +129,7 @@ export async function loadTask(name: string, taskPath: string, opts: LoadTaskOpt
 function taskData(name: string, source: string, split: Splits, opts: LoadTaskOptions, reading: ColumnReading): TaskData {
   const { trainFile, testFile, splitFrom } = split;
   requireTwoClasses(split.trainLabels, trainFile, '');
+  refuseContinuousLabels(split.trainLabels, trainFile);
   requireOnePairing(name, split.pairing);
   const guessed = guessedWarning(name, reading.guessed);
   const fromValidation = split.testFromValidation ? [`task "${name}": ${split.testFromValidation}.`] : [];

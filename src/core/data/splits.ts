@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { DatasetError } from '../errors';
 import { Rng } from '../util/rng';
 import { somethingAt } from '../util/fileKind';
+import { isDecimal } from '../util/decimal';
 import { diskBytes } from '../util/diskErrors';
 import { datasetsHint, EXTENSIONS, isParquet, openTaskFile, readRows, requireUnchanged, Row, TaskFileType, UnlabelledSplitError } from './rows';
 import { streaming, streamRows } from './streamRows';
@@ -323,6 +324,7 @@ async function keepSplit(batches: () => AsyncIterable<Row[]>, unchanged: () => P
 /** Which rows go to test (1); refuses a file of one label, or of too few rows to hold any out. */
 function holdOut(file: string, labels: LabelIds, testFraction: number, seed: number): Uint8Array {
   requireTwoClasses(labels.names, file, '');
+  refuseContinuousLabels(labels.names, file);
   const inTest = stratifiedTestRows(labels, testFraction, seed);
   if (inTest.includes(1)) return inTest;
   // Each label is split on its own: many labels of one or two rows hold nothing out, however many rows there are.
@@ -383,6 +385,27 @@ export function requireTwoClasses(labelsOfRows: Iterable<string>, file: string, 
     const found = labels.size === 0 ? 'no labels' : `only the label "${[...labels][0]}"`;
     throw new DatasetError(`${file} has ${found}${why}; a probe needs at least 2 classes. Add examples of another label.`);
   }
+}
+
+/** Distinct fractional values from which numeric labels read as a measured score, not as classes. */
+export const CONTINUOUS_LABEL_VALUES = 20;
+
+/**
+ * Refuses a regression target (STS-B's similarity scores, a rating averaged over raters): labels
+ * that are all numbers, some with fractions, taking many values. A probe would treat each value
+ * as its own class, and the task failed later on a value with one row, or ran as a classification
+ * of dozens of near-empty classes. Half-star ratings (a few fractional values) stay classes.
+ */
+export function refuseContinuousLabels(labels: Iterable<string>, file: string): void {
+  const distinct = [...new Set(labels)];
+  if (distinct.length < CONTINUOUS_LABEL_VALUES || !distinct.every((l) => isDecimal(l))) return;
+  const fractional = distinct.filter((l) => !Number.isInteger(Number(l)));
+  if (fractional.length === 0) return;
+  const values = distinct.map(Number);
+  throw new DatasetError(
+    `${file}: its labels are ${distinct.length} different numbers from ${Math.min(...values)} to ${Math.max(...values)}, ${fractional.length} of them with fractions (e.g. ${fractional.slice(0, 3).map((l) => `"${l}"`).join(', ')}): a continuous target, as a similarity score or an averaged rating is, not classes. ` +
+      'ProbeScale fits classifiers, which would take each value as a class of its own. Bin the values into classes first (e.g. thresholds you choose, or whole numbers) and give those as labels.',
+  );
 }
 
 /** Each way `dir` holds `split`'s rows: a text file, Parquet files (several when the split is given twice). */

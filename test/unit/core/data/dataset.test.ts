@@ -256,3 +256,21 @@ test('errors: a seed that is not an integer, a file too small to hold out any la
   });
   await rejectsWith(loadTask('t', dir), `test.jsonl, line 1: label "z" does not occur in ${path.join(dir, 'train.jsonl')} (2 test rows have labels unseen in training).`);
 });
+
+// A regression target (STS-B's 0–5 similarity, an averaged rating) was read as classes: a folder
+// failed on "label "0.7" has only 1 training row", a single file on "too few rows to hold out 20%
+// of each label", and with enough rows it ran as a classification of dozens of near-empty classes.
+test('labels that are many fractional numbers (a regression target) are refused as such; a few half-steps and integer labels stay classes', async () => {
+  const rows = (n: number, label: (i: number) => string | number) => jsonl(Array.from({ length: n }, (_, i) => ({ text: `text number ${i} ${'x'.repeat(i % 7)}`, label: label(i) })));
+  const score = (i: number) => Math.round(((i * 37) % 51) + 0) / 10; // 0.0 … 5.0 in tenths, 51 values
+  const continuous = folder({ 'train.jsonl': rows(400, score), 'test.jsonl': rows(60, score) });
+  await rejectsWith(loadTask('sts', continuous), /train\.jsonl: its labels are 51 different numbers from 0 to 5, 45 of them with fractions \(e\.g\. "[0-9.]+", /, 'not classes', 'Bin the values into classes');
+  await rejectsWith(loadTask('sts', file('sts.jsonl', rows(400, score))), /sts\.jsonl: its labels are 51 different numbers/);
+  await rejectsWith(loadTask('sts', file('sts.csv', `text,label\n${Array.from({ length: 400 }, (_, i) => `t${i},${score(i).toFixed(2)}`).join('\n')}\n`)), /sts\.csv: its labels are 51 different numbers .*e\.g\. "[0-9]\.[0-9]0"/);
+  // Half-star ratings: 9 values, 4 of them fractional, are classes.
+  const stars = (i: number) => 1 + (i % 9) / 2;
+  assert.deepEqual((await loadTask('stars', folder({ 'train.jsonl': rows(180, stars), 'test.jsonl': rows(45, stars) }))).labels, ['1', '1.5', '2', '2.5', '3', '3.5', '4', '4.5', '5']);
+  // Many integer labels (a 30-topic task with numeric ids) are classes.
+  const topic = (i: number) => i % 30;
+  assert.equal((await loadTask('topics', folder({ 'train.jsonl': rows(300, topic), 'test.jsonl': rows(60, topic) }))).labels.length, 30);
+});
