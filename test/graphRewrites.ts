@@ -3,11 +3,15 @@
  * exporter or a graph tool (onnx-simplifier, onnxruntime's offline optimizer, a hand edit) writes
  * it: no node names, opaque tensor names, the operands of Add and Mul swapped, Identity nodes on
  * the weights (how shared parameters export) or after every node, and another topological order.
- * ProbeScale must not depend on any of these.
+ * ProbeScale must not depend on any of these. `task-head` is the graph a fine-tuned classifier
+ * exports with its head (optimum-cli export onnx --task text-classification): the same encoder,
+ * its last hidden state renamed as an inner tensor, then pooler and classifier to `logits`;
+ * `masked-lm-head` a fill-mask export's head, whose decoder reads the word-embedding table (tied).
  */
-import { NodeRef, OnnxModel } from '../src/core/onnx/model';
+import { DataType, NodeRef, OnnxModel, floatInitializer, int64Initializer } from '../src/core/onnx/model';
+import { findWordEmbedding, wordEmbeddingWidth } from '../src/core/onnx/vocab';
 
-export const REWRITES = ['no-node-names', 'opaque-tensor-names', 'operands-swapped', 'weight-identities', 'identities-everywhere', 'another-order'] as const;
+export const REWRITES = ['no-node-names', 'opaque-tensor-names', 'operands-swapped', 'weight-identities', 'identities-everywhere', 'another-order', 'task-head', 'masked-lm-head'] as const;
 export type Rewrite = (typeof REWRITES)[number];
 
 /** Writes `model` to `file` with `kind` applied to every node it applies to. */
@@ -49,6 +53,9 @@ export function writeRewritten(model: OnnxModel, kind: Rewrite, file: string): v
         }
       }
       break;
+    case 'task-head':
+    case 'masked-lm-head':
+      return writeWithTaskHead(model, file, kind === 'masked-lm-head');
     case 'another-order': {
       // Of the nodes whose inputs are ready, always the last one in the file's order.
       const ready = new Set(['', ...model.initializers.keys(), ...model.inputs.map((v) => v.name)]);
@@ -66,4 +73,52 @@ export function writeRewritten(model: OnnxModel, kind: Rewrite, file: string): v
   }
   // Shapes recorded for intermediate tensors name the old tensors; a tool that renames drops them.
   model.write(file, { nodes, keepValueInfo: (name) => !renamed.has(name) });
+}
+
+/** Labels of the classifier head `task-head` adds. */
+export const HEAD_LABELS = 3;
+
+/**
+ * `model` (an encoder export) as a sequence classifier's export (CLS → pooler Dense + Tanh →
+ * classifier Dense → logits), or with `maskedLm` a fill-mask export's (every token → Dense + Tanh →
+ * the transposed word-embedding table + bias → logits over the vocabulary).
+ */
+function writeWithTaskHead(model: OnnxModel, file: string, maskedLm: boolean): void {
+  const last = model.outputs[0].name;
+  const inner = '/encoder/layer.last/output/LayerNorm/Add_1_output_0';
+  const word = findWordEmbedding(model);
+  const hidden = wordEmbeddingWidth(model, word);
+  const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(1.3 * i + seed) * 0.2);
+  const labels = maskedLm ? word.vocab : HEAD_LABELS;
+  const op = (name: string, opType: string, inputs: string[], output = `${name}_output_0`, attributes?: Record<string, number | number[]>): NodeRef => ({ name, opType, inputs, outputs: [output], attributes });
+  const head: NodeRef[] = maskedLm
+    ? [
+        op('/lm_head/dense/MatMul', 'MatMul', [inner, 'head/dense_weight']),
+        op('/lm_head/dense/Add', 'Add', ['head/dense_bias', '/lm_head/dense/MatMul_output_0']),
+        op('/lm_head/Tanh', 'Tanh', ['/lm_head/dense/Add_output_0']),
+        op('/lm_head/decoder/Transpose', 'Transpose', [word.weight.name], undefined, { perm: [1, 0] }),
+        op('/lm_head/decoder/MatMul', 'MatMul', ['/lm_head/Tanh_output_0', '/lm_head/decoder/Transpose_output_0']),
+        op('/lm_head/decoder/Add', 'Add', ['head/out_bias', '/lm_head/decoder/MatMul_output_0'], 'logits'),
+      ]
+    : [
+        op('/pooler/Gather', 'Gather', [inner, 'head/cls_index'], undefined, { axis: 1 }),
+        op('/pooler/dense/MatMul', 'MatMul', ['/pooler/Gather_output_0', 'head/dense_weight']),
+        op('/pooler/dense/Add', 'Add', ['head/dense_bias', '/pooler/dense/MatMul_output_0']),
+        op('/pooler/activation/Tanh', 'Tanh', ['/pooler/dense/Add_output_0']),
+        op('/classifier/MatMul', 'MatMul', ['/pooler/activation/Tanh_output_0', 'head/classifier_weight']),
+        op('/classifier/Add', 'Add', ['head/out_bias', '/classifier/MatMul_output_0'], 'logits'),
+      ];
+  model.write(file, {
+    nodes: [...model.nodes.map((n): NodeRef => (n.outputs.includes(last) ? { copyOf: n, name: n.name, opType: n.opType, inputs: n.inputs, outputs: n.outputs.map((o) => (o === last ? inner : o)) } : n)), ...head],
+    renameInputs: (_n, t) => (t === last ? inner : t),
+    keepValueInfo: (name) => name !== last,
+    newInitializers: [
+      ...(maskedLm ? [] : [int64Initializer('head/cls_index', [0], [])]),
+      floatInitializer('head/dense_weight', values(hidden * hidden, 1), [hidden, hidden]),
+      floatInitializer('head/dense_bias', values(hidden, 2), [hidden]),
+      ...(maskedLm ? [] : [floatInitializer('head/classifier_weight', values(hidden * labels, 3), [hidden, labels])]),
+      floatInitializer('head/out_bias', values(labels, 4), [labels]),
+    ],
+    outputs: [{ name: 'logits', elemType: DataType.FLOAT, shape: maskedLm ? ['batch_size', 'sequence_length', labels] : ['batch_size', labels] }],
+  });
 }

@@ -11,7 +11,10 @@ import type { Pooling } from './onnx/edit';
 
 export const TOOL_VERSION = '0.1.0';
 
-export type ModelSummary = Pick<ModelInfo, 'dir' | 'onnxFile' | 'graphFrom' | 'architecture' | 'numLayers' | 'hiddenSize' | 'quantized' | 'params'>;
+export type ModelSummary = Pick<ModelInfo, 'dir' | 'onnxFile' | 'graphFrom' | 'architecture' | 'numLayers' | 'hiddenSize' | 'quantized' | 'params'> & {
+  /** Outputs of the task head the source graph ends in (a fine-tuned classifier's logits), which every pruned graph leaves out; absent for an encoder export. */
+  taskHead?: string[];
+};
 
 export interface Score {
   accuracy: number;

@@ -26,6 +26,8 @@ export interface ModelData {
   numLayers: number;
   hiddenSize: number;
   params: ParamCounts;
+  /** Outputs of the task head the source graph ends in (a fine-tuned classifier's logits), left out of every pruned graph; absent for an encoder export. */
+  taskHead?: string[];
 }
 
 /** Probe scores of one hidden state (layer 0 = embedding output, layer L = last block's output). */

@@ -164,6 +164,7 @@ export function checkReportData(v: unknown): string | null {
         numLayers: (n) => (Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= MAX_BLOCKS ? null : `not a block count from 0 to ${MAX_BLOCKS}`),
         hiddenSize: isNumber,
         params: (p) => fields(p, { total: isNumber, embeddings: isNumber, other: isNumber, perBlock: (x) => every(x, isNumber) }),
+        taskHead: optional((x) => every(x, isText)),
       }),
     tasks: (t) => {
       const te = isObject(t);

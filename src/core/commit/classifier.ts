@@ -89,7 +89,7 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
     fs.mkdirSync(path.join(cdir, 'onnx'), { recursive: true });
     const { edit } = probeEdit(info.model, info.blocks, { poolings: [pooling], kept, head: classifierHead(t.probe, HEAD_PREFIX) });
     writeWithOwnData(info.model, edit, path.join(cdir, 'onnx', 'model.onnx'));
-    const config = prunedConfig(info.config, kept);
+    const config = prunedConfig(info.config, kept, info.blocks.headOutputs.length > 0);
     const standIn = PIPELINE_STAND_IN[info.architecture];
     if (standIn) config.model_type = standIn;
     const type = standIn ?? info.architecture;

@@ -170,7 +170,7 @@ function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
   const lines = [
     '## Use',
     '',
-    '`onnx/` holds the pruned encoder (same inputs and outputs as the source: a drop-in replacement). Each `classifiers/<task>/` folder is a complete text classifier (pruned encoder + pooling + probe head → `logits`, `id2label` in its config):',
+    `\`onnx/\` holds the pruned encoder (${m.taskHead ? `the source's inputs; the source ends in a task head (outputs ${m.taskHead.map((o) => `\`${o}\``).join(', ')}), which is not kept: this encoder outputs \`last_hidden_state\`, and config.json names the base model without the head's labels` : 'same inputs and outputs as the source: a drop-in replacement'}). Each \`classifiers/<task>/\` folder is a complete text classifier (pruned encoder + pooling + probe head → \`logits\`, \`id2label\` in its config):`,
     '',
     ...exampleCode(r),
   ];

@@ -23,7 +23,7 @@ import { committedGraphName, graphVariants } from './outputSize';
  */
 export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: string, extra: Record<string, unknown>, ctx: JobContext): Promise<string[]> {
   const files: string[] = [];
-  const config = prunedConfig(info.config, kept);
+  const config = prunedConfig(info.config, kept, info.blocks.headOutputs.length > 0);
   config.probescale = {
     version: TOOL_VERSION,
     source: info.dir,

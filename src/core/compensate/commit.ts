@@ -64,7 +64,7 @@ export function compensationRecord(source: ModelInfo, variant: CompensatedVarian
  */
 export function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec, dir: string, extra: Record<string, unknown>): string[] {
   const kept = variant.plan.kept;
-  const config = prunedConfig(source.config, kept);
+  const config = prunedConfig(source.config, kept, source.blocks.headOutputs.length > 0);
   config.probescale = {
     source: source.dir,
     sourceLayers: source.numLayers,

@@ -7,7 +7,7 @@
  */
 import { BadInputError } from '../errors';
 import { BlockStructure, recordBlocks } from '../onnx/blocks';
-import { Rewiring, finishEdit, rewire, validateKept } from '../onnx/edit';
+import { Rewiring, encoderOutputs, finishEdit, rewire, validateKept } from '../onnx/edit';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from '../onnx/model';
 import { SublayerKind, SublayerSite, findSublayers, readFloat32 } from './structure';
 import { EmbeddingFactor, embeddingEdit, factorSaving } from './embedding';
@@ -223,9 +223,10 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
     }
     for (const [node, from, to] of e.renames) renameInput(rw, node, from, to);
   }
-  const outs: (OnnxValueInfo | NewValueInfo)[] = outputs ? outputs.map((name) => ({ name, elemType: DataType.FLOAT, shape: ['batch', 'sequence', 'width'] })) : model.outputs;
+  const enc = encoderOutputs(model, blocks, rw.lastHidden);
+  const outs: (OnnxValueInfo | NewValueInfo)[] = outputs ? outputs.map((name) => ({ name, elemType: DataType.FLOAT, shape: ['batch', 'sequence', 'width'] })) : enc.outputs;
   const fed = cut ? [{ name: cut, elemType: DataType.FLOAT, shape: ['batch', 'sequence', hidden] }] : [];
-  const edit = finishEdit(model, rw, extra, outs, inits, fed);
+  const edit = finishEdit(model, rw, outputs ? extra : [...extra, ...enc.nodes], outs, inits, fed);
   const keepInit = edit.keepInitializer!;
   edit.keepInitializer = (name) => !replaced.has(name) && keepInit(name);
   // Blocks are recorded as plain pruning records them: block j's input is block j−1's output, and a

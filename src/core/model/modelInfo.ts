@@ -8,6 +8,7 @@ import { BadInputError, badValue, OnnxParseError, UnsupportedModelError } from '
 import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
+import { ENCODER_OUTPUT } from '../onnx/edit';
 import { GraphSource, buildGraphFile, refusePickle } from './graphSource';
 import { hasSafetensors } from './weights';
 import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
@@ -190,11 +191,14 @@ export function resolveEncoderGraph(dir: string, config: Record<string, unknown>
   }
 }
 
-/** Counts weights per block by who reads them; integer shape constants and scalars are not parameters. */
+/** Counts weights per block by who reads them; integer shape constants and scalars are not parameters; a task head's are not counted (the encoder leaves it out). */
 export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCounts {
   const weightTypes = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.UINT8, DataType.INT8, 16 /* BFLOAT16 */]);
+  const producer = producerIndex(model);
+  const encoder = blocks.headOutputs.length ? ancestors(model, producer, blocks.finalOutput) : null;
   const readers = new Map<string, Set<number>>();
   model.nodes.forEach((n, i) => {
+    if (encoder && !encoder.has(i)) return;
     for (const t of n.inputs) {
       if (!model.initializers.has(t)) continue;
       let s = readers.get(t);
@@ -203,15 +207,7 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
     }
   });
   // Embedding-side nodes: ancestors of the hidden state entering block 0.
-  const producer = producerIndex(model);
-  const embeddingNodes = new Set<number>();
-  const stack = [blocks.embeddingOutput];
-  while (stack.length) {
-    const p = producer.get(stack.pop()!);
-    if (p === undefined || embeddingNodes.has(p)) continue;
-    embeddingNodes.add(p);
-    stack.push(...model.nodes[p].inputs);
-  }
+  const embeddingNodes = ancestors(model, producer, blocks.embeddingOutput);
   const embeddingInits = new Set<string>();
   embeddingNodes.forEach((i) => model.nodes[i].inputs.forEach((t) => model.initializers.has(t) && embeddingInits.add(t)));
 
@@ -231,6 +227,19 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
   return { total, embeddings, perBlock, other };
 }
 
+/** Indices of the nodes `tensor` is computed from (its producer's, transitively). */
+function ancestors(model: OnnxModel, producer: Map<string, number>, tensor: string): Set<number> {
+  const found = new Set<number>();
+  const stack = [tensor];
+  while (stack.length) {
+    const p = producer.get(stack.pop()!);
+    if (p === undefined || found.has(p)) continue;
+    found.add(p);
+    stack.push(...model.nodes[p].inputs);
+  }
+  return found;
+}
+
 /** The first of `keys` config.json sets, which must be an integer ≥ `min`; undefined when none is set. */
 function configCount(dir: string, config: Record<string, unknown>, keys: string[], min = 1): number | undefined {
   const key = keys.find((k) => config[k] !== undefined && config[k] !== null);
@@ -247,6 +256,21 @@ function refuseClassifier(dir: string, config: Record<string, unknown>, model: O
   const encoder = typeof task === 'string' ? ` The pruned encoder it was made from is ${path.resolve(dir, '..', '..')}.` : '';
   model.close();
   throw new BadInputError(`${dir} is a text classifier (its graph outputs logits${typeof task === 'string' ? `, task '${task}'` : ''}); probe, eval and prune need an encoder folder whose graph outputs hidden states.${encoder} To score the classifier itself, load it with transformers.js pipeline('text-classification').`);
+}
+
+/**
+ * A graph that ends in a task head (a fine-tuned classifier exported with its head: logits) is
+ * probed and pruned as the encoder under the head, which every edited graph leaves out; said once
+ * as a warning, since a committed folder then holds an encoder, not the classifier.
+ */
+function acceptTaskHead(dir: string, onnxFile: string, config: Record<string, unknown>, model: OnnxModel, blocks: BlockStructure, log: OpenModelOptions['log']): void {
+  const outs = blocks.headOutputs.join(', ');
+  if (String(config.model_type).includes('t5')) {
+    model.close();
+    throw new UnsupportedModelError(`${onnxFile} ends in a task head (outputs ${outs}); ProbeScale takes the encoder from under a head for BERT-style models only. Export the T5 encoder alone (optimum-cli export onnx --task feature-extraction).`);
+  }
+  const arch = Array.isArray(config.architectures) && typeof config.architectures[0] === 'string' ? ` (${config.architectures[0]})` : '';
+  log?.('warn', `${dir}: its graph ends in a task head${arch} with outputs ${outs}; ProbeScale probes and prunes the encoder under it, and a pruned or committed folder holds that encoder (output ${ENCODER_OUTPUT}) without the head. Your tasks get their own classifiers.`);
 }
 
 /** Width of the float word-embedding table read with input_ids; null when the graph has none (quantized, trimmed). */
@@ -285,8 +309,10 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const model = OnnxModel.open(onnxFile);
   checkValuesDefined(model);
   checkExternalData(model);
-  refuseClassifier(abs, config, model);
+  if (typeof (config.probescale as { task?: unknown } | undefined)?.task === 'string') refuseClassifier(abs, config, model);
   const blocks = findBlocks(model, onnxFile);
+  if (blocks.headOutputs.length === 0) refuseClassifier(abs, config, model);
+  else acceptTaskHead(abs, onnxFile, config, model, blocks, opts.log);
   if (declared !== undefined && declared !== blocks.numBlocks) {
     throw new UnsupportedModelError(`${onnxFile} has ${blocks.numBlocks} blocks but config.json says ${declared}; the ONNX file and config.json do not belong together.`);
   }

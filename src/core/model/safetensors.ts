@@ -274,8 +274,20 @@ async function copyTensors(input: fs.promises.FileHandle, output: fs.promises.Fi
  * (bert/roberta/electra/xlm-roberta: num_hidden_layers; distilbert: n_layers; t5: num_layers, leaving the decoder
  * as it was). Unknown model types are accepted when exactly one of those keys is present.
  */
-export function prunedConfig(config: Record<string, unknown>, kept: number[]): Record<string, unknown> {
+/** Keys of config.json that describe a task head's labels, which the encoder under it does not have. */
+const HEAD_KEYS = ['id2label', 'label2id', 'problem_type', 'num_labels', 'finetuning_task'];
+
+/**
+ * config.json of a folder keeping `kept` blocks. `headless`: the source graph ends in a task head
+ * that the pruned graph leaves out, so architectures name the base model
+ * (BertForSequenceClassification → BertModel) and the head's labels go.
+ */
+export function prunedConfig(config: Record<string, unknown>, kept: number[], headless = false): Record<string, unknown> {
   const copy = structuredClone(config);
+  if (headless) {
+    for (const k of HEAD_KEYS) delete copy[k];
+    if (Array.isArray(copy.architectures)) copy.architectures = copy.architectures.map((a) => (typeof a === 'string' ? a.replace(/For[A-Za-z]+$/, 'Model') : a));
+  }
   const key = layerCountKey(config);
   if (!key) throw new UnsupportedModelError(`model_type '${String(config.model_type ?? '')}': cannot tell which config field holds the number of layers`);
   // T5Config defaults num_decoder_layers to num_layers, so pin it before shrinking the encoder.

@@ -22,8 +22,10 @@ export interface BlockStructure {
   hiddenIn: string[];
   /** Hidden state leaving each block. */
   hiddenOut: string[];
-  /** The graph output holding the final hidden state (h_L after any final norm). */
+  /** The graph output holding the final hidden state (h_L after any final norm); in a graph that ends in a task head, the last block's output. */
   finalOutput: string;
+  /** Outputs of a task head the graph ends in instead of returning the hidden state (a fine-tuned classifier's logits), which the encoder leaves out; [] for an encoder export. */
+  headOutputs: string[];
   /** Tensors produced inside a block and read by later blocks (e.g. T5's relative position bias). */
   sideInputs: string[];
   /** The exporter's scope number of each block (differs from the index in a pruned graph). */
@@ -114,10 +116,10 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
   const external = externalInputs(g, numBlocks);
   const hiddenIn = hiddenInputs(g, external, file);
   const hiddenOut = [...hiddenIn.slice(1), lastHiddenOutput(g, numBlocks - 1, file)];
-  const finalOutput = finalOutputOf(model, file);
+  const { finalOutput, headOutputs } = finalHidden(model, hiddenOut[numBlocks - 1], file);
   const sideInputs = sideInputsOf(g, external, new Set([...hiddenIn, ...hiddenOut]));
   claimEnclosedNodes(g, hiddenIn, hiddenOut);
-  return { numBlocks, blockOf: g.blockOf, hiddenIn, hiddenOut, finalOutput, sideInputs, scopeIndex, embeddingOutput: hiddenIn[0] };
+  return { numBlocks, blockOf: g.blockOf, hiddenIn, hiddenOut, finalOutput, headOutputs, sideInputs, scopeIndex, embeddingOutput: hiddenIn[0] };
 }
 
 /** The exporter's scope number of each node (`layer.N` in its name), -1 where it has none. */
@@ -293,6 +295,34 @@ function sideInputsOf(g: BlockedGraph, external: string[][], hidden: Set<string>
   return sideInputs;
 }
 
+/** Operators a task head projects the hidden state with; a final norm (T5's) has none. */
+const PROJECTIONS = new Set(['MatMul', 'Gemm', 'MatMulInteger', 'QLinearMatMul', 'MatMulNBits', 'FusedMatMul', 'Conv']);
+
+/**
+ * The final hidden state, and the outputs of a task head where the graph ends in one instead of
+ * returning that state, as a fine-tuned classifier's export does (pooler and classifier → logits).
+ * A graph output the last block's output reaches with no projection on any path is the hidden
+ * state (T5's final norm lies between); where every output it reaches passes one, the last block's output is
+ * the final hidden state and those outputs are the head's.
+ */
+function finalHidden(model: OnnxModel, lastOut: string, file: string): { finalOutput: string; headOutputs: string[] } {
+  const reached = new Set([lastOut]);
+  const plain = new Set([lastOut]);
+  for (const n of model.nodes) {
+    if (!n.inputs.some((t) => reached.has(t))) continue;
+    // Every input that carries the state must be unprojected: a quantized head's scale Mul also reads a scale of it.
+    const keepsState = !PROJECTIONS.has(n.opType) && n.inputs.every((t) => !reached.has(t) || plain.has(t));
+    for (const o of n.outputs) {
+      if (!o) continue;
+      reached.add(o);
+      if (keepsState) plain.add(o);
+    }
+  }
+  const outputs = model.outputs.map((o) => o.name);
+  if (outputs.some((o) => plain.has(o)) || !outputs.some((o) => reached.has(o))) return { finalOutput: finalOutputOf(model, file), headOutputs: [] };
+  return { finalOutput: lastOut, headOutputs: outputs };
+}
+
 function finalOutputOf(model: OnnxModel, file: string): string {
   const out = model.outputs.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3)?.name ?? model.outputs[0]?.name;
   if (!out) throw new UnsupportedModelError(`${file}: the graph has no output; expected last_hidden_state.`);
@@ -326,5 +356,5 @@ function fromRecord(model: OnnxModel, scoped: Int32Array, r: RecordedBlocks, fil
   const rank = new Map(r.scopeIndex.map((s, i) => [s, i]));
   const blockOf = Int32Array.from(scoped, (b) => (b >= 0 && rank.has(b) ? rank.get(b)! : -1));
   const finalOutput = finalOutputOf(model, file);
-  return { numBlocks: r.scopeIndex.length, blockOf, hiddenIn: r.hiddenIn, hiddenOut: r.hiddenOut, finalOutput, sideInputs: [], scopeIndex: r.scopeIndex, embeddingOutput: r.embeddingOutput };
+  return { numBlocks: r.scopeIndex.length, blockOf, hiddenIn: r.hiddenIn, hiddenOut: r.hiddenOut, finalOutput, headOutputs: [], sideInputs: [], scopeIndex: r.scopeIndex, embeddingOutput: r.embeddingOutput };
 }

@@ -56,7 +56,8 @@ export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[],
     model.nodes.forEach((n, i) => {
       if (blocks.blockOf[i] === -1 && n.inputs.includes(lastOut)) setRename(n, lastOut, prev);
     });
-    if (model.outputs.some((o) => o.name === lastOut)) {
+    // The final hidden state read by name (a graph output, or under a task head the state pooled): it now comes from the last kept block.
+    if (blocks.finalOutput === lastOut || model.outputs.some((o) => o.name === lastOut)) {
       model.nodes.forEach((n) => {
         if (n.outputs.includes(lastOut)) replaced.add(n);
       });
@@ -116,10 +117,27 @@ export function finishEdit(
   };
 }
 
-/** Builds the edit that drops every block not in `kept`; inputs and outputs stay as they were. */
+/** The output name an encoder export gives its final hidden state (what transformers.js reads). */
+export const ENCODER_OUTPUT = 'last_hidden_state';
+
+/**
+ * The outputs an edited encoder graph returns: the source's, or for a graph that ends in a task
+ * head (blocks.headOutputs) the final hidden state `lastHidden` as last_hidden_state instead, so
+ * that the head is left out and the result is an encoder export like any other.
+ */
+export function encoderOutputs(model: OnnxModel, blocks: BlockStructure, lastHidden: string): { outputs: (OnnxValueInfo | NewValueInfo)[]; nodes: NewNode[] } {
+  if (blocks.headOutputs.length === 0) return { outputs: model.outputs, nodes: [] };
+  const elemType = model.outputs.find((o) => blocks.headOutputs.includes(o.name))?.elemType ?? DataType.FLOAT;
+  const outputs = [{ name: ENCODER_OUTPUT, elemType, shape: ['batch_size', 'sequence_length', 'hidden_size'] }];
+  return { outputs, nodes: lastHidden === ENCODER_OUTPUT ? [] : [{ name: 'probescale/encoder_output', opType: 'Identity', inputs: [lastHidden], outputs: [ENCODER_OUTPUT] }] };
+}
+
+/** Builds the edit that drops every block not in `kept`; inputs and outputs stay as they were (a task head is left out: encoderOutputs). */
 export function pruneEdit(model: OnnxModel, blocks: BlockStructure, kept: number[]): GraphEdit {
   const k = validateKept(kept, blocks.numBlocks);
-  return { ...finishEdit(model, rewire(model, blocks, k), [], model.outputs), metadata: recordBlocks(blocks, k) };
+  const rw = rewire(model, blocks, k);
+  const enc = encoderOutputs(model, blocks, rw.lastHidden);
+  return { ...finishEdit(model, rw, enc.nodes, enc.outputs), metadata: recordBlocks(blocks, k) };
 }
 
 /**

@@ -127,5 +127,6 @@ export function summarizeModel(info: ModelInfo): ModelSummary {
     hiddenSize: info.hiddenSize,
     quantized: info.quantized,
     params: info.params,
+    ...(info.blocks.headOutputs.length ? { taskHead: info.blocks.headOutputs } : {}),
   };
 }

@@ -17,7 +17,8 @@ import { fixture, tasksDir, tempDir } from '../../../helpers';
 
 // A graph another exporter or a graph tool wrote computes the same, so every path gives the same
 // numbers: the probe's features, a pruned graph's output and a compensated variant's features
-// (width pruning sees through Identity nodes).
+// (width pruning sees through Identity nodes). A fine-tuned classifier's export (task-head) is
+// used as the encoder under its head, which every written graph leaves out.
 
 const TEXTS = [{ text: 'a short text' }, { text: 'another one, longer than the first' }];
 const PRUNED_KEPT = [1, 3];
@@ -119,6 +120,20 @@ for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-enc
       }
       assert.ok(!fs.readFileSync(`${file}.new`).equals(fs.readFileSync(path.join(source, graph))), `${kind} changed the file`);
       fs.renameSync(`${file}.new`, file);
+      if (kind.endsWith('head')) {
+        if (t5) {
+          assert.throws(() => openModel(dir), /ends in a task head \(outputs logits\).*Export the T5 encoder alone/, 'T5 under a head: refused');
+          continue;
+        }
+        const [own, headed] = [openModel(source), openModel(dir)];
+        try {
+          assert.deepEqual(headed.blocks.headOutputs, ['logits']);
+          assert.deepEqual(headed.params, own.params, "the head's weights are not the encoder's parameters");
+        } finally {
+          own.model.close();
+          headed.model.close();
+        }
+      }
       assert.equal(maxDiff(await features(dir), base.features), 0, `${kind}: probe features`);
       assert.equal(maxDiff([await prunedOutput(dir, scratch)], [base.pruned]), 0, `${kind}: pruned graph's output`);
       if (t5) continue;
