@@ -10,7 +10,7 @@ import { el } from './dom';
 import { renderEvaluation } from './evalSection';
 import { basename, count, exact, pct, points, when } from './format';
 import { keptParams } from '../src/shared/params';
-import { CHART_TASKS, MESSAGE_CHARS, nameList, preparationWords, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../src/shared/bounded';
+import { CHART_TASKS, headWords, MESSAGE_CHARS, nameList, preparationWords, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../src/shared/bounded';
 import { checkReportData, isIndexList } from '../src/shared/validate';
 import { unlearnedAdvice } from '../src/shared/verdict';
 import { allBlocks, bestPrefix, blockRelevance, commitParams, describeBlocks, scoreRows, selectionMessage, topK, topKChoices } from './selection';
@@ -224,7 +224,7 @@ class App {
 
   private renderHeader(r: ReportData): HTMLElement {
     const m = r.model;
-    const meta = [`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${count(m.params.total)} params`, ...(r.provider ? [r.provider] : []), ...preparationWords(r.preparation)].join(' · ');
+    const meta = [`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${count(m.params.total)} params`, ...headWords(m), ...(r.provider ? [r.provider] : []), ...preparationWords(r.preparation)].join(' · ');
     const src = el('p', { class: 'hint', title: this.state.source ?? '' });
     src.textContent = `${r.kind} report, ${when(r.createdAt)}${this.state.source ? ` · ${basename(this.state.source)}` : ''}`;
     return el('header', {}, el('h2', { text: basename(m.dir) || 'model', title: m.dir }), el('p', { class: 'meta', text: meta }), src, this.actionButtons());

@@ -57,6 +57,8 @@ export function normalizeReport(data: unknown, file: string): ReportData {
       numLayers,
       hiddenSize: num(model.hiddenSize) ?? 0,
       params,
+      // Names only, cut to LABEL_CHARS; anything else (a hand-edited report) is left out.
+      ...(Array.isArray(model.taskHead) && model.taskHead.length > 0 && model.taskHead.every((o) => typeof o === 'string') ? { taskHead: model.taskHead.map((o: string) => shortName(o, LABEL_CHARS)) } : {}),
     },
     tasks,
     ...optional('preparation', preparationOf(json.settings)),

@@ -98,6 +98,11 @@ export function finiteRange(values: Iterable<number | null>): { min: number; max
   return min <= max ? { min, max } : null;
 }
 
+/** A source graph that ends in a task head, as the views' meta lines say it: `encoder under a task head (logits)`; [] for an encoder export. */
+export function headWords(m: { taskHead?: string[] }): string[] {
+  return m.taskHead?.length ? [`encoder under a task head (${nameList(m.taskHead)}; not kept)`] : [];
+}
+
 /**
  * What a report's texts went through, as the views' meta lines say it: `max length 48`,
  * `prompt "query: "` (quoted as JSON, so spaces and newlines show; cut to NAME_CHARS), `lowercased`.

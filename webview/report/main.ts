@@ -41,7 +41,7 @@ import {
   type TradeoffPoint,
   type TradeoffSeries,
 } from '../../src/shared/reportCharts';
-import { NAMES_LISTED, nameList, preparationWords, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../../src/shared/bounded';
+import { headWords, NAMES_LISTED, nameList, preparationWords, SENTENCE_CHARS, shortName, TASK_CHOICES } from '../../src/shared/bounded';
 import { readTheme } from '../charts';
 import { el, pagedTable, pager, table } from '../dom';
 import { basename, when } from '../format';
@@ -222,7 +222,7 @@ class ReportEditor {
       'header',
       {},
       el('h1', { text: `${basename(report.model.dir) || 'model'} — ${report.kind} report` }),
-      el('p', { class: 'meta', text: `${shortName(report.model.architecture)}, ${report.model.numLayers.toLocaleString('en-US')} blocks, ${report.model.params.total.toLocaleString('en-US')} parameters · tasks ${nameList(Object.keys(report.tasks))} · ${[...preparationWords(report.preparation), `completed ${when(report.createdAt)}`].join(' · ')}` }),
+      el('p', { class: 'meta', text: `${shortName(report.model.architecture)}, ${report.model.numLayers.toLocaleString('en-US')} blocks, ${report.model.params.total.toLocaleString('en-US')} parameters · tasks ${nameList(Object.keys(report.tasks))} · ${[...headWords(report.model), ...preparationWords(report.preparation), `completed ${when(report.createdAt)}`].join(' · ')}` }),
       el('p', { class: 'meta', text: source }),
       el('p', { id: 'status', class: 'status-line', text: this.message }),
     );

@@ -368,7 +368,11 @@ export function toRow(file: string, line: number, rec: Record<string, unknown>, 
   }
   if (typeof label === 'number' && !Number.isFinite(label)) throw new DatasetError(`${at}: ${labelCol} must be a finite number or a string.`);
   if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
-    throw new DatasetError(`${at}: ${labelCol} must be a string or a number, got ${Array.isArray(label) ? 'an array' : typeof label}.`);
+    // A list of labels is a multi-label row (go_emotions' labels, a tag set): say what a single-label probe needs instead.
+    const multi = Array.isArray(label)
+      ? `a list (${JSON.stringify(label).slice(0, 60)}): a row with several labels. ProbeScale's probes pick one class per text; give each row one label, or make one task per label whose rows say yes or no (1 where the list holds it, else 0)`
+      : typeof label;
+    throw new DatasetError(`${at}: ${labelCol} must be a string or a number, got ${multi}.`);
   }
 
   const pair = map.textPair === undefined ? undefined : rec[map.textPair];

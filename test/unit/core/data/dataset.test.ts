@@ -274,3 +274,8 @@ test('labels that are many fractional numbers (a regression target) are refused 
   const topic = (i: number) => i % 30;
   assert.equal((await loadTask('topics', folder({ 'train.jsonl': rows(300, topic), 'test.jsonl': rows(60, topic) }))).labels.length, 30);
 });
+
+test('a row whose label is a list (a multi-label task) is refused saying what a single-label probe needs', async () => {
+  const rows = Array.from({ length: 20 }, (_, i) => ({ text: `text ${i}`, label: i === 7 ? ['joy', 'surprise'] : 'joy' }));
+  await rejectsWith(loadTask('emotions', file('emotions.jsonl', jsonl(rows))), /emotions\.jsonl, line 8: "label" must be a string or a number, got a list \(\["joy","surprise"\]\): a row with several labels\. .*one task per label/);
+});

@@ -226,6 +226,14 @@ test('both pages say how the texts were read: max length, prompt and lowercasing
   const side = await openWebview('main');
   await side.send({ type: 'report/show', report: r, source: '/w/hand.json' });
   assert.match(flat(side), /labels · \d+ train \/ \d+ test · last pooling · text pairs · majority/);
+  // A report of a fine-tuned classifier's export says the encoder came from under its head.
+  json.model.taskHead = ['logits'];
+  for (const entry of PAGES) {
+    const page = await openWebview(entry);
+    await page.send({ type: 'report/show', report: normalizeReport(json, '/w/head.json'), source: '/w/head.json' });
+    assert.match(flat(page), /encoder under a task head \(logits; not kept\)/, entry);
+  }
+  delete json.model.taskHead;
   // A report that does not say (older ones) says nothing about it.
   delete json.settings;
   delete json.tasks.sentlen.pooling;
