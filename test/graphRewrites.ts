@@ -8,7 +8,9 @@
  * its last hidden state renamed as an inner tensor, then pooler and classifier to `logits`;
  * `masked-lm-head` a fill-mask export's head, whose decoder reads the word-embedding table (tied).
  */
-import { DataType, NodeRef, OnnxModel, floatInitializer, int64Initializer } from '../src/core/onnx/model';
+import { DataType, NodeRef, OnnxModel, encodeValueInfo, floatInitializer, int64Initializer } from '../src/core/onnx/model';
+import { MessageWriter, chunksToBuffer, parseFields } from '../src/core/onnx/wire';
+import * as fs from 'node:fs';
 import { findWordEmbedding, wordEmbeddingWidth } from '../src/core/onnx/vocab';
 
 export const REWRITES = ['no-node-names', 'opaque-tensor-names', 'operands-swapped', 'weight-identities', 'identities-everywhere', 'another-order', 'task-head', 'masked-lm-head'] as const;
@@ -122,3 +124,30 @@ function writeWithTaskHead(model: OnnxModel, file: string, maskedLm: boolean): v
     outputs: [{ name: 'logits', elemType: DataType.FLOAT, shape: maskedLm ? ['batch_size', 'sequence_length', labels] : ['batch_size', labels] }],
   });
 }
+
+/**
+ * `model` as exported without dynamic axes: every graph input takes the shape `dims` (numbers fixed,
+ * strings symbolic). The editor keeps inputs as they are, so the graph's input fields are re-encoded here.
+ */
+export function writeFixedInputShapes(model: OnnxModel, file: string, dims: (number | string)[]): void {
+  const byStart = new Map(model.inputs.map((i) => [i.field.start, i]));
+  const out = new MessageWriter();
+  for (const f of parseFields(model.src, 0, model.src.size)) {
+    if (f.num !== MODEL_GRAPH) {
+      out.raw(model.src, f);
+      continue;
+    }
+    const graph = new MessageWriter();
+    for (const g of parseFields(model.src, f.valStart, f.valEnd)) {
+      const input = g.num === GRAPH_INPUT ? byStart.get(g.start) : undefined;
+      if (input) graph.message(GRAPH_INPUT, encodeValueInfo({ name: input.name, elemType: input.elemType ?? DataType.INT64, shape: dims }));
+      else graph.raw(model.src, g);
+    }
+    out.message(MODEL_GRAPH, graph);
+  }
+  fs.writeFileSync(file, chunksToBuffer(out.chunks));
+}
+
+/** ModelProto.graph and GraphProto.input (onnx.proto). */
+const MODEL_GRAPH = 7;
+const GRAPH_INPUT = 11;

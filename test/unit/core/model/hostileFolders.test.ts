@@ -14,6 +14,7 @@ import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { checkCommittedFiles, describeIntegrity } from '../../../../src/core/commit/checksums';
 import { ProbeScaleError } from '../../../../src/core/errors';
 import { OnnxModel } from '../../../../src/core/onnx/model';
+import { writeFixedInputShapes } from '../../../graphRewrites';
 import { fixture, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const tmp = tempDir('probescale-hostile-model-');
@@ -359,4 +360,31 @@ test("an ONNX graph ONNX Runtime cannot load or run (edited by hand), or one wit
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /model\.onnx needs the input 'position_ids', which ProbeScale does not know how to fill \(it feeds input_ids, attention_mask, token_type_ids\)/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+// Before: ONNX Runtime refused the first batch with "Got invalid dimensions for input: input_ids for
+// the following indices", reported as a graph it cannot run, with advice that did not name the cause.
+test('a graph exported without dynamic axes (fixed batch size or length) is refused naming the input, its shape and the export that fixes it; --from safetensors runs the folder', () => {
+  const run = (dir: string, ...more: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'probe', dir, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '40', '--limit-test', '10', '--no-cache', ...more], { encoding: 'utf8' });
+  for (const [dims, shown] of [[[1, 16], '[1, 16]'], [['batch_size', 128], '[batch_size, 128]']] as const) {
+    const dir = copy(
+      'tiny-bert',
+      (d) => {
+        const file = path.join(d, 'onnx', 'model.onnx');
+        const m = OnnxModel.open(file);
+        try {
+          writeFixedInputShapes(m, `${file}.new`, [...dims]);
+        } finally {
+          m.close();
+        }
+        fs.renameSync(`${file}.new`, file);
+      },
+      true,
+    );
+    let r = run(dir);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`model\\.onnx takes input_ids of fixed shape ${shown.replace(/[[\]]/g, '\\$&')}: it was exported without dynamic axes.*dynamic_axes=.*or use --from safetensors where the folder has the weights`));
+    r = run(dir, '--from', 'safetensors');
+    assert.equal(r.status, 0, r.stderr);
+  }
 });
