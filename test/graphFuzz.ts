@@ -29,6 +29,7 @@ import { writeClassifiers } from '../src/core/commit/classifier';
 import { classify } from '../src/core/pipeline/verify';
 import { trainProbe } from '../src/core/probe/probe';
 import { tasksDir } from './helpers';
+import { writeRewritten } from './graphRewrites';
 import type { FuzzTarget } from './fuzz';
 
 const OPS = ['Add', 'Mul', 'MatMul', 'Softmax', 'Identity', 'Relu', 'Transpose', 'Reshape', 'LayerNormalization', 'Gather', 'Nope'];
@@ -179,8 +180,20 @@ async function compensatedPath(dir: string, scratchDir: string, name: string): P
 
 /** The graph targets over the repository's tiny BERT and RoBERTa exports, on the probe path and the compensated one. */
 export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  return ['tiny-bert', 'tiny-roberta'].flatMap((f) => {
+  const plain = ['tiny-bert', 'tiny-roberta'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
     return [graphTarget(`graph-${f}`, source, scratchDir), graphTarget(`graph-compensated-${f}`, source, scratchDir, compensatedPath)];
   });
+  // A fine-tuned classifier's export (the encoder under a task head): where the head ends is found by structure too.
+  const headed = path.join(scratchDir, 'tiny-bert-task-head');
+  fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-bert'), headed, { recursive: true });
+  const file = path.join(headed, 'onnx', 'model.onnx');
+  const model = OnnxModel.open(file);
+  try {
+    writeRewritten(model, 'task-head', `${file}.head`);
+  } finally {
+    model.close();
+  }
+  fs.renameSync(`${file}.head`, file);
+  return [...plain, graphTarget('graph-task-head-tiny-bert', headed, scratchDir), graphTarget('graph-compensated-task-head-tiny-bert', headed, scratchDir, compensatedPath)];
 }
