@@ -9,7 +9,7 @@ import { throwIfAborted } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig, writePrunedSafetensors } from '../model/safetensors';
-import { INDEX_FILE, writePrunedShards } from '../model/weights';
+import { INDEX_FILE, encoderTensors, hasSafetensors, openWeights, writePrunedShards } from '../model/weights';
 import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
 import { keptParams } from '../../shared/params';
@@ -48,13 +48,15 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
     if (fs.existsSync(path.join(onnxDir, `${name}_data`))) files.push(`onnx/${name}_data`);
   }
   const st = path.join(info.dir, 'model.safetensors');
+  // Under a task head the graphs leave the head out, and so do the weights: the folder is the encoder.
+  const keep = info.blocks.headOutputs.length && hasSafetensors(info.dir) ? encoderTensors(openWeights(info.dir)) : undefined;
   if (fs.existsSync(st)) {
     stage(ctx, 'prune', 'pruning model.safetensors');
-    await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal });
+    await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal, keep });
     files.push('model.safetensors');
   } else if (fs.existsSync(path.join(info.dir, INDEX_FILE))) {
     stage(ctx, 'prune', 'pruning the safetensors shards');
-    files.push(...(await writePrunedShards(info.dir, dir, kept, info.numLayers, ctx.signal)));
+    files.push(...(await writePrunedShards(info.dir, dir, kept, info.numLayers, ctx.signal, keep)));
   }
   return files;
 }

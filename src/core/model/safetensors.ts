@@ -171,13 +171,13 @@ export async function writePrunedSafetensors(
   src: string,
   dst: string,
   kept: number[],
-  opts: { signal?: AbortSignal; numBlocks?: number } = {},
+  opts: { signal?: AbortSignal; numBlocks?: number; keep?: (name: string) => boolean } = {},
 ): Promise<{ tensors: number; bytes: number }> {
   throwIfAborted(opts.signal);
   const header = readSafetensorsHeader(src);
   // One shard of a sharded model may hold only some blocks: the model's count comes from the caller.
   checkKept(kept, opts.numBlocks ?? header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0), src);
-  const out = prunedTensors(header.tensors, kept);
+  const out = prunedTensors(opts.keep ? header.tensors.filter((t) => opts.keep!(t.name)) : header.tensors, kept);
   const { lenBuf, headerBuf, dataBytes } = prunedHeader(out, header.metadata);
   const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${process.pid}.partial`);
   const input = await fs.promises.open(src, 'r');

@@ -37,6 +37,21 @@ export function hasSafetensors(dir: string): boolean {
 }
 
 /** Reads and checks the safetensors headers of a model folder (single file, else sharded with its index). */
+/** The tensor name every encoder's word embeddings end with (T5: shared.weight, never under a head here). */
+const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
+
+/**
+ * Which tensors belong to the encoder where the weights are a model with a task head: those under
+ * the encoder's prefix (`bert.`, `roberta.`, `distilbert.`, `electra.`), not the head's
+ * (`classifier.`, `lm_head.`, `cls.`, …). Undefined where the weights have no prefix (a base model:
+ * nothing to leave out).
+ */
+export function encoderTensors(weights: WeightSet): ((name: string) => boolean) | undefined {
+  const word = [...weights.tensors.keys()].filter((n) => n.endsWith(WORD_EMBEDDINGS)).sort((a, b) => a.length - b.length)[0];
+  const prefix = word?.slice(0, -WORD_EMBEDDINGS.length) ?? '';
+  return prefix ? (name) => name.startsWith(prefix) : undefined;
+}
+
 export function openWeights(dir: string): WeightSet {
   const single = path.join(dir, SINGLE_FILE);
   if (somethingAt(single)) return { files: [single], tensors: tensorsOf(single, null) };
@@ -110,14 +125,14 @@ function tensorsOf(file: string, wanted: Set<string> | null): Map<string, Weight
  * tensors renumbered (writePrunedSafetensors), shards left empty are dropped, and a new index maps
  * every tensor to its shard. Returns the files written, relative to `outDir`.
  */
-export async function writePrunedShards(dir: string, outDir: string, kept: number[], numBlocks: number, signal?: AbortSignal): Promise<string[]> {
+export async function writePrunedShards(dir: string, outDir: string, kept: number[], numBlocks: number, signal?: AbortSignal, keep?: (name: string) => boolean): Promise<string[]> {
   const { files } = openWeights(dir);
   const weightMap: Record<string, string> = {};
   const written: string[] = [];
   let totalSize = 0;
   for (const f of files) {
     const dst = path.join(outDir, path.basename(f));
-    await writePrunedSafetensors(f, dst, kept, { signal, numBlocks });
+    await writePrunedSafetensors(f, dst, kept, { signal, numBlocks, keep });
     const header = readSafetensorsHeader(dst);
     if (header.tensors.length === 0) {
       fs.rmSync(dst);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OnnxModel } from '../../../../src/core/onnx/model';
 import { Q8_FILE, writeQuantized } from '../../../../src/core/compensate/quantize';
+import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { writeRewritten } from '../../../graphRewrites';
 import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
@@ -13,7 +14,37 @@ import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from 
 // refused it ("is a text classifier … need an encoder folder"); now the encoder under the head is
 // probed, pruned and committed, and the head is left out of every written graph.
 
-/** tiny-roberta as a sequence classifier's export: model.onnx and its q8 variant end in logits; config.json names the head and its labels. */
+/**
+ * model.safetensors as RobertaForSequenceClassification.save_pretrained writes it: the encoder's
+ * tensors under `roberta.`, then the head's under `classifier.`.
+ */
+function withHeadWeights(file: string, hidden: number, labels: number): void {
+  const header = readSafetensorsHeader(file);
+  const bytes = fs.readFileSync(file);
+  const json: Record<string, unknown> = {};
+  const data: Buffer[] = [];
+  let at = 0;
+  const add = (name: string, shape: number[], b: Buffer) => {
+    json[name] = { dtype: 'F32', shape, data_offsets: [at, at + b.length] };
+    data.push(b);
+    at += b.length;
+  };
+  for (const t of header.tensors) {
+    if (t.dtype !== 'F32') throw new Error(`${t.name}: ${t.dtype}`);
+    add(`roberta.${t.name}`, t.shape, bytes.subarray(header.dataOffset + t.begin, header.dataOffset + t.end));
+  }
+  const values = (n: number) => Buffer.from(Float32Array.from({ length: n }, (_, i) => Math.cos(i) * 0.1).buffer);
+  add('classifier.dense.weight', [hidden, hidden], values(hidden * hidden));
+  add('classifier.dense.bias', [hidden], values(hidden));
+  add('classifier.out_proj.weight', [labels, hidden], values(labels * hidden));
+  add('classifier.out_proj.bias', [labels], values(labels));
+  const head = Buffer.from(JSON.stringify(json));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(head.length));
+  fs.writeFileSync(file, Buffer.concat([len, head, ...data]));
+}
+
+/** tiny-roberta as a sequence classifier's export: model.onnx and its q8 variant end in logits; model.safetensors and config.json hold the head and its labels. */
 function classifierFolder(root: string): string {
   const src = path.join(root, 'src');
   fs.cpSync(fixture('tiny-roberta'), src, { recursive: true });
@@ -30,6 +61,7 @@ function classifierFolder(root: string): string {
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
   Object.assign(config, { architectures: ['RobertaForSequenceClassification'], id2label: { 0: 'neg', 1: 'neu', 2: 'pos' }, label2id: { neg: 0, neu: 1, pos: 2 }, problem_type: 'single_label_classification' });
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  withHeadWeights(path.join(src, 'model.safetensors'), config.hidden_size, 3);
   return src;
 }
 
@@ -59,6 +91,10 @@ test('a fine-tuned classifier export is pruned and committed as the encoder unde
     const config = JSON.parse(fs.readFileSync(path.join(pruned, 'config.json'), 'utf8'));
     assert.deepEqual(config.architectures, ['RobertaModel']);
     for (const k of ['id2label', 'label2id', 'problem_type']) assert.ok(!(k in config), `${k} of the head is not in the encoder's config`);
+    const names = readSafetensorsHeader(path.join(pruned, 'model.safetensors')).tensors.map((t) => t.name);
+    assert.ok(names.length > 0 && names.every((n) => n.startsWith('roberta.')), `the head's weights are left out too: ${names.filter((n) => !n.startsWith('roberta.'))}`);
+    const fromWeights = cli(['probe', pruned, '--from', 'safetensors', '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '40', '--limit-test', '10', '--no-cache', '-q']);
+    assert.equal(fromWeights.status, 0, `the pruned folder opens from its weights: ${fromWeights.stderr}`);
 
     const out = path.join(root, 'out');
     const limits = { limitTrain: 150, limitTest: 60 };
