@@ -133,8 +133,8 @@ function taskData(name: string, source: string, split: Splits, opts: LoadTaskOpt
   requireOnePairing(name, split.pairing);
   const guessed = guessedWarning(name, reading.guessed);
   const fromValidation = split.testFromValidation ? [`task "${name}": ${split.testFromValidation}.`] : [];
-  const warnings = [...fromValidation, ...(guessed ? [guessed] : []), ...duplicateWarnings(name, split)];
   const labels = sortLabels(split.trainLabels);
+  const warnings = [...fromValidation, ...(guessed ? [guessed] : []), ...caseWarnings(name, labels), ...duplicateWarnings(name, split)];
   const index = new Map(labels.map((l, i) => [l, i] as const));
   requireSeenLabels(split.unseen, testFile, trainFile, labels);
 
@@ -209,6 +209,23 @@ function requireOnePairing(name: string, p: Pairing): void {
  * Warnings about repeated texts: test rows that repeat a training row, and one text given two labels.
  * Among the rows held: all of them, or those the limits keep of a file read streamed (the warnings then say so).
  */
+/**
+ * Labels that differ only in letter case ("Positive" and "positive", often two sources merged) are
+ * two classes to a probe, each with part of the rows; said, since the user most likely means one.
+ */
+function caseWarnings(name: string, labels: string[]): string[] {
+  const byFolded = new Map<string, string[]>();
+  for (const l of labels) {
+    const k = l.toLowerCase();
+    byFolded.set(k, [...(byFolded.get(k) ?? []), l]);
+  }
+  const groups = [...byFolded.values()].filter((g) => g.length > 1);
+  if (groups.length === 0) return [];
+  const shown = groups[0].map((l) => JSON.stringify(l)).join(' and ');
+  const more = groups.length > 1 ? ` (and ${groups.length - 1} more such group${groups.length > 2 ? 's' : ''})` : '';
+  return [`task "${name}": the labels ${shown} differ only in letter case${more}; they are ${groups[0].length} classes, each with part of the rows. If they mean one class, write them one way.`];
+}
+
 function duplicateWarnings(name: string, split: Splits): string[] {
   const train = { file: split.trainFile, rows: split.train };
   const test = { file: split.testFile, rows: split.test };

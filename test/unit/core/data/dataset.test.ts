@@ -279,3 +279,17 @@ test('a row whose label is a list (a multi-label task) is refused saying what a 
   const rows = Array.from({ length: 20 }, (_, i) => ({ text: `text ${i}`, label: i === 7 ? ['joy', 'surprise'] : 'joy' }));
   await rejectsWith(loadTask('emotions', file('emotions.jsonl', jsonl(rows))), /emotions\.jsonl, line 8: "label" must be a string or a number, got a list \(\["joy","surprise"\]\): a row with several labels\. .*one task per label/);
 });
+
+test('labels that differ only in letter case are two classes, and the task says so', async () => {
+  const label = (i: number) => (i % 3 === 0 ? 'Positive' : i % 3 === 1 ? 'positive' : 'negative');
+  const rows = (n: number) => jsonl(Array.from({ length: n }, (_, i) => ({ text: `row ${i}`, label: label(i) })));
+  const t = await loadTask('merged', folder({ 'train.jsonl': rows(30), 'test.jsonl': rows(9) }));
+  assert.deepEqual(t.labels, ['Positive', 'negative', 'positive']);
+  const warnings = t.warnings ?? [];
+  assert.ok(
+    warnings.some((w) => /task "merged": the labels "Positive" and "positive" differ only in letter case; they are 2 classes, each with part of the rows\. If they mean one class, write them one way\./.test(w)),
+    warnings.join('\n'),
+  );
+  const clean = await loadTask('clean', folder({ 'train.jsonl': jsonl([{ text: 'a', label: 'x' }, { text: 'b', label: 'y' }]), 'test.jsonl': jsonl([{ text: 'c', label: 'x' }]) }));
+  assert.ok(!(clean.warnings ?? []).some((w) => /letter case/.test(w)));
+});
