@@ -17,7 +17,7 @@ import { referencingGraph } from '../onnx/reference';
 import { subsetsProbeEdit } from '../onnx/subsetsEdit';
 import { ModelInfo } from '../model/modelInfo';
 import { OpenedSession, openSession } from '../runtime/session';
-import { invalidModelGraph } from '../model/invalidGraph';
+import { invalidModelGraph, refuseFixedShapes } from '../model/invalidGraph';
 import { SLOW_TOKENIZER_FILES } from '../data/slowTokenizer';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
 import { preview, type TextTokenizer } from '../data/tokenize';
@@ -90,6 +90,7 @@ export class Extractor {
   }
 
   static async create(info: ModelInfo, tokenizer: TextTokenizer, opts: ExtractorOptions, ctx: JobContext = {}): Promise<Extractor> {
+    refuseFixedShapes(info);
     const { edit, outputs } = opts.subsets ? subsetsProbeEdit(info.model, info.blocks, opts.subsets, opts.poolings) : probeEdit(info.model, info.blocks, { poolings: opts.poolings, kept: opts.kept, cosine: opts.cosine ?? !opts.kept });
     // Weights stay in the source files (referenced, not copied) and the serialised graph is
     // dropped once ORT has parsed it: one copy of the weights in memory, ORT's own.

@@ -7,6 +7,24 @@ import { UnsupportedModelError } from '../errors';
 import { graphFileFailure } from '../runtime/session';
 import { ModelInfo } from './modelInfo';
 
+/** The inputs ProbeScale feeds with each batch's own size and length. */
+const FED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
+
+/**
+ * A graph exported without dynamic axes takes only its one batch size and length; ONNX Runtime
+ * refused every other batch with "Got invalid dimensions for input", which the probe reported as
+ * a graph it cannot run. Checked before texts are run (pruning, which runs none, still works).
+ */
+export function refuseFixedShapes(info: ModelInfo): void {
+  const fixed = info.model.runtimeInputs.find((i) => FED_INPUTS.includes(i.name) && (i.shape ?? []).some((d) => typeof d === 'number' && d > 0));
+  if (!fixed) return;
+  const shape = `[${fixed.shape!.map((d) => d ?? '?').join(', ')}]`;
+  throw new UnsupportedModelError(
+    `${info.onnxFile} takes ${fixed.name} of fixed shape ${shape}: it was exported without dynamic axes, and ProbeScale runs batches of other sizes and lengths. ` +
+      'Export it again with dynamic axes (optimum-cli export onnx does; torch.onnx.export needs dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}), or use {{from}} safetensors where the folder has the weights. Pruning it to given blocks (prune) needs no run and works.',
+  );
+}
+
 /**
  * The error for a model whose own graph ONNX Runtime cannot load (or run on `feeds`), after it failed
  * on a graph ProbeScale made from it (the probe graph, a calibration graph); null when the model's graph is fine (or ProbeScale built it from

@@ -227,25 +227,6 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
   return { total, embeddings, perBlock, other };
 }
 
-/** The inputs ProbeScale feeds with each batch's own size and length. */
-const FED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
-
-/**
- * A graph exported without dynamic axes takes only its one batch size and length; ONNX Runtime
- * refused every other batch with "Got invalid dimensions for input", which the probe reported as
- * a graph it cannot run. Said up front, with the export call that fixes it.
- */
-function refuseFixedShapes(model: OnnxModel, onnxFile: string): void {
-  const fixed = model.runtimeInputs.find((i) => FED_INPUTS.includes(i.name) && (i.shape ?? []).some((d) => typeof d === 'number' && d > 0));
-  if (!fixed) return;
-  const shape = `[${fixed.shape!.map((d) => d ?? '?').join(', ')}]`;
-  model.close();
-  throw new UnsupportedModelError(
-    `${onnxFile} takes ${fixed.name} of fixed shape ${shape}: it was exported without dynamic axes, and ProbeScale feeds batches of other sizes and lengths. ` +
-      'Export it again with dynamic axes (optimum-cli export onnx does; torch.onnx.export needs dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}), or use {{from}} safetensors where the folder has the weights.',
-  );
-}
-
 /** Indices of the nodes `tensor` is computed from (its producer's, transitively). */
 function ancestors(model: OnnxModel, producer: Map<string, number>, tensor: string): Set<number> {
   const found = new Set<number>();
@@ -328,7 +309,6 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const model = OnnxModel.open(onnxFile);
   checkValuesDefined(model);
   checkExternalData(model);
-  refuseFixedShapes(model, onnxFile);
   if (typeof (config.probescale as { task?: unknown } | undefined)?.task === 'string') refuseClassifier(abs, config, model);
   const blocks = findBlocks(model, onnxFile);
   if (blocks.headOutputs.length === 0) refuseClassifier(abs, config, model);

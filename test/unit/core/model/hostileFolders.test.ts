@@ -364,7 +364,7 @@ test("an ONNX graph ONNX Runtime cannot load or run (edited by hand), or one wit
 
 // Before: ONNX Runtime refused the first batch with "Got invalid dimensions for input: input_ids for
 // the following indices", reported as a graph it cannot run, with advice that did not name the cause.
-test('a graph exported without dynamic axes (fixed batch size or length) is refused naming the input, its shape and the export that fixes it; --from safetensors runs the folder', () => {
+test('a graph exported without dynamic axes (fixed batch size or length) is refused before texts run, naming the input, its shape and the export that fixes it; --from safetensors runs the folder, and prune still writes it', () => {
   const run = (dir: string, ...more: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'probe', dir, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '40', '--limit-test', '10', '--no-cache', ...more], { encoding: 'utf8' });
   for (const [dims, shown] of [[[1, 16], '[1, 16]'], [['batch_size', 128], '[batch_size, 128]']] as const) {
     const dir = copy(
@@ -383,8 +383,11 @@ test('a graph exported without dynamic axes (fixed batch size or length) is refu
     );
     let r = run(dir);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`model\\.onnx takes input_ids of fixed shape ${shown.replace(/[[\]]/g, '\\$&')}: it was exported without dynamic axes.*dynamic_axes=.*or use --from safetensors where the folder has the weights`));
+    assert.match(r.stderr, new RegExp(`model\\.onnx takes input_ids of fixed shape ${shown.replace(/[[\]]/g, '\\$&')}: it was exported without dynamic axes.*dynamic_axes=.*or use --from safetensors where the folder has the weights\\. Pruning it`));
     r = run(dir, '--from', 'safetensors');
     assert.equal(r.status, 0, r.stderr);
+    // Pruning to given blocks runs no text, so the fixed-shape graph is pruned as it is.
+    const pruned = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'prune', dir, '--layers', '0,2', '--out', path.join(dir, '..', `${path.basename(dir)}-pruned`)], { encoding: 'utf8' });
+    assert.equal(pruned.status, 0, pruned.stderr);
   }
 });
