@@ -18,9 +18,13 @@ export interface SafetensorsHeader {
   dataOffset: number;
 }
 
-const DTYPE_BYTES: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, U16: 2, I16: 2, F16: 2, BF16: 2, U32: 4, I32: 4, F32: 4, U64: 8, I64: 8, F64: 8,
-};
+/** Bits per element of every dtype the format defines (the reference implementation's `Dtype`, safetensors 0.6). */
+const DTYPE_BITS: ReadonlyMap<string, number> = new Map([
+  ['F4', 4], ['F6_E2M3', 6], ['F6_E3M2', 6],
+  ['BOOL', 8], ['U8', 8], ['I8', 8], ['F8_E5M2', 8], ['F8_E4M3', 8], ['F8_E8M0', 8], ['F8_E4M3FNUZ', 8], ['F8_E5M2FNUZ', 8],
+  ['I16', 16], ['U16', 16], ['F16', 16], ['BF16', 16], ['I32', 32], ['U32', 32], ['F32', 32],
+  ['C64', 64], ['F64', 64], ['I64', 64], ['U64', 64],
+]);
 /** The format caps headers at 100 MB; anything larger is a corrupt length. */
 const MAX_HEADER = 100_000_000;
 const COPY_CHUNK = 4 << 20;
@@ -100,8 +104,14 @@ function tensorEntry(file: string, name: string, v: unknown, dataLen: number): S
     throw new BadInputError(`${file}: tensor '${name}' has a malformed entry ${JSON.stringify(v)} (data buffer is ${dataLen} bytes)`);
   }
   const shape = t.shape as number[];
-  const elem = DTYPE_BYTES[t.dtype];
-  if (elem !== undefined && shape.reduce((a, b) => a * b, 1) * elem !== offs[1] - offs[0]) {
+  const bits = DTYPE_BITS.get(t.dtype);
+  if (bits === undefined) {
+    // No reader loads such a file (the reference implementation refuses the header), so a pruned copy of it would not load either.
+    throw new BadInputError(
+      `${file}: tensor '${name}' has dtype ${JSON.stringify(t.dtype.slice(0, 40))}, which the safetensors format does not define (it defines ${[...DTYPE_BITS.keys()].join(', ')}); the file is damaged or was written by another tool: save the weights again with safetensors (in Python, save_file or save_pretrained).`,
+    );
+  }
+  if (shape.reduce((a, b) => a * b, 1) * bits !== (offs[1] - offs[0]) * 8) {
     throw new BadInputError(`${file}: tensor '${name}' (${t.dtype} [${shape.join(', ')}]) spans ${offs[1] - offs[0]} bytes, which does not match its shape`);
   }
   return { name, dtype: t.dtype, shape, begin: offs[0], end: offs[1] };

@@ -230,6 +230,9 @@ test('an ONNX export beside safetensors that lack a tensor, hold one in another 
     h['encoder.layer.4.output.dense.bias'] = h['encoder.layer.3.output.dense.bias'];
     delete h['encoder.layer.3.output.dense.bias'];
   });
+  // A dtype the format does not define (before: accepted, and copied into the pruned folder).
+  const dtype = beside((h) => ((h['encoder.layer.0.output.dense.bias'] as unknown as { dtype: string }).dtype = 'Q4'));
+  refused(dtype, new RegExp(`'encoder\\.layer\\.0\\.output\\.dense\\.bias' has dtype "Q4", which the safetensors format does not define .*${then.source}`));
   refused(block, new RegExp(`${holds.source}.*(is in block 4, but config\\.json says num_hidden_layers 4|'encoder\\.layer\\.3\\.output\\.dense\\.bias' is missing)`));
   // The same weights under the prefix a task head's checkpoint adds (BertForSequenceClassification) hold the model.
   const prefixed = beside((h) => {

@@ -192,6 +192,24 @@ test('bad kept lists and corrupt files fail with BadInputError, writing nothing'
   assert.throws(() => readSafetensorsHeader(bad), /does not match its shape/);
 });
 
+test('dtypes: every one the format defines is read at its width (sub-byte included); any other is refused by name', () => {
+  const f = path.join(tmp, 'dtypes.safetensors');
+  for (const [dtype, shape, bytes] of [['F4', [6], 3], ['F6_E2M3', [4], 3], ['F8_E8M0', [3], 3], ['C64', [2], 16], ['F8_E4M3FNUZ', [5], 5]] as const) {
+    writeSafetensors(f, [['x', dtype, [...shape], Buffer.alloc(bytes)]]);
+    assert.deepEqual(readSafetensorsHeader(f).tensors[0].dtype, dtype);
+  }
+  writeSafetensors(f, [['x', 'F4', [5], Buffer.alloc(3)]]);
+  assert.throws(() => readSafetensorsHeader(f), /'x' \(F4 \[5\]\) spans 3 bytes, which does not match its shape/);
+  // Before, a dtype no reader knows was taken at its word and its bytes copied into pruned folders.
+  for (const dtype of ['Q4', 'f32', 'constructor', '']) {
+    writeSafetensors(f, [['x', dtype, [4], Buffer.alloc(16)]]);
+    assert.throws(
+      () => readSafetensorsHeader(f),
+      (e: Error) => e instanceof BadInputError && e.message.includes(`has dtype ${JSON.stringify(dtype)}, which the safetensors format does not define`) && /save the weights again/.test(e.message),
+    );
+  }
+});
+
 test('cancellation stops the copy and leaves no file behind', async () => {
   const src = fixture('tiny-roberta', 'model.safetensors');
   const dst = path.join(tmp, 'cancelled.safetensors');
