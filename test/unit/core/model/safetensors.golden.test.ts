@@ -71,8 +71,8 @@ const headerGolden: Record<string, string> = {
     "7326 chars 30f918e4a4dbef75",
   "tiny-t5-encoder":
     "3984 chars 33dd69c46ade9dbc",
-  "metadata and an unknown dtype":
-    "{\"tensors\":[{\"name\":\"a\",\"dtype\":\"F16\",\"shape\":[2,3],\"begin\":0,\"end\":12},{\"name\":\"b\",\"dtype\":\"Q4_X\",\"shape\":[5],\"begin\":12,\"end\":15}],\"dataOffset\":152,\"metadata\":{\"format\":\"pt\"}}",
+  "metadata and a sub-byte dtype":
+    "{\"tensors\":[{\"name\":\"a\",\"dtype\":\"F16\",\"shape\":[2,3],\"begin\":0,\"end\":12},{\"name\":\"b\",\"dtype\":\"F4\",\"shape\":[6],\"begin\":12,\"end\":15}],\"dataOffset\":150,\"metadata\":{\"format\":\"pt\"}}",
   "empty tensor, padded header":
     "{\"tensors\":[{\"name\":\"e\",\"dtype\":\"F32\",\"shape\":[0,4],\"begin\":0,\"end\":0},{\"name\":\"s\",\"dtype\":\"I64\",\"shape\":[],\"begin\":0,\"end\":8}],\"dataOffset\":120}",
   "no tensors":
@@ -88,7 +88,7 @@ test('readSafetensorsHeader reads headers exactly as before', () => {
     got[m] = `${json.length} chars ${createHash('sha256').update(json).digest('hex').slice(0, 16)}`;
   }
   const made: [string, string, number][] = [
-    ['metadata and an unknown dtype', '{"__metadata__":{"format":"pt"},"a":{"dtype":"F16","shape":[2,3],"data_offsets":[0,12]},"b":{"dtype":"Q4_X","shape":[5],"data_offsets":[12,15]}}', 15],
+    ['metadata and a sub-byte dtype', '{"__metadata__":{"format":"pt"},"a":{"dtype":"F16","shape":[2,3],"data_offsets":[0,12]},"b":{"dtype":"F4","shape":[6],"data_offsets":[12,15]}}', 15],
     ['empty tensor, padded header', '{"e":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]},"s":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}    ', 8],
     ['no tensors', '{}', 0],
     ['spare data after the tensors', '{"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}}', 10],
@@ -145,6 +145,8 @@ const errorGolden: Record<string, string> = {
     "BadInputError: <file>: tensor 'x' has a malformed entry {\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]} (data buffer is 8 bytes)",
   "shape and span differ":
     "BadInputError: <file>: tensor 'x' (F32 [2, 2]) spans 12 bytes, which does not match its shape",
+  "a dtype the format does not define":
+    "BadInputError: <file>: tensor 'x' has dtype \"Q4_X\", which the safetensors format does not define (it defines F4, F6_E2M3, F6_E3M2, BOOL, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ, I16, U16, F16, BF16, I32, U32, F32, C64, F64, I64, U64); the file is damaged or was written by another tool: save the weights again with safetensors (in Python, save_file or save_pretrained).",
   "truncated":
     "BadInputError: <file> is truncated: its header describes 16 bytes of tensor data (tensor 'b' ends at byte 16), the file holds 12; download or copy the file again.",
   "beyond the data, not tiled":
@@ -177,6 +179,7 @@ test('readSafetensorsHeader refuses bad files with the same messages as before',
     ['negative offset', () => rawFile('f', t('{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}'), 8)],
     ['offsets reversed', () => rawFile('f', t('{"dtype":"F32","shape":[1],"data_offsets":[4,0]}'), 8)],
     ['shape and span differ', () => rawFile('f', t('{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}'), 16)],
+    ['a dtype the format does not define', () => rawFile('f', t('{"dtype":"Q4_X","shape":[5],"data_offsets":[0,3]}'), 3)],
     ['truncated', () => rawFile('f', '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}', 12)],
     ['beyond the data, not tiled', () => rawFile('f', '{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}', 8)],
   ];
