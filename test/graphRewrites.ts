@@ -7,13 +7,16 @@
  * exports with its head (optimum-cli export onnx --task text-classification): the same encoder,
  * its last hidden state renamed as an inner tensor, then pooler and classifier to `logits`;
  * `masked-lm-head` a fill-mask export's head, whose decoder reads the word-embedding table (tied).
+ * `hidden-states-first` an export with output_hidden_states: every layer's state (hidden_states.0
+ * the embeddings … hidden_states.L), listed before last_hidden_state.
  */
 import { DataType, NodeRef, OnnxModel, encodeValueInfo, floatInitializer, int64Initializer } from '../src/core/onnx/model';
 import { MessageWriter, chunksToBuffer, parseFields } from '../src/core/onnx/wire';
 import * as fs from 'node:fs';
 import { findWordEmbedding, wordEmbeddingWidth } from '../src/core/onnx/vocab';
+import { findBlocks } from '../src/core/onnx/blocks';
 
-export const REWRITES = ['no-node-names', 'opaque-tensor-names', 'operands-swapped', 'weight-identities', 'identities-everywhere', 'another-order', 'task-head', 'masked-lm-head'] as const;
+export const REWRITES = ['no-node-names', 'opaque-tensor-names', 'operands-swapped', 'weight-identities', 'identities-everywhere', 'another-order', 'task-head', 'masked-lm-head', 'hidden-states-first'] as const;
 export type Rewrite = (typeof REWRITES)[number];
 
 /** Writes `model` to `file` with `kind` applied to every node it applies to. */
@@ -58,6 +61,16 @@ export function writeRewritten(model: OnnxModel, kind: Rewrite, file: string): v
     case 'task-head':
     case 'masked-lm-head':
       return writeWithTaskHead(model, file, kind === 'masked-lm-head');
+    case 'hidden-states-first': {
+      const b = findBlocks(model);
+      const states = [b.hiddenIn[0], ...b.hiddenOut];
+      const width = wordEmbeddingWidth(model, findWordEmbedding(model));
+      model.write(file, {
+        nodes: [...model.nodes, ...states.map((t, i): NodeRef => ({ name: `/hidden_states/${i}`, opType: 'Identity', inputs: [t], outputs: [`hidden_states.${i}`] }))],
+        outputs: [...states.map((_, i) => ({ name: `hidden_states.${i}`, elemType: DataType.FLOAT, shape: ['batch_size', 'sequence_length', width] })), ...model.outputs],
+      });
+      return;
+    }
     case 'another-order': {
       // Of the nodes whose inputs are ready, always the last one in the file's order.
       const ready = new Set(['', ...model.initializers.keys(), ...model.inputs.map((v) => v.name)]);

@@ -223,7 +223,7 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
     }
     for (const [node, from, to] of e.renames) renameInput(rw, node, from, to);
   }
-  const enc = encoderOutputs(model, blocks, rw.lastHidden);
+  const enc = encoderOutputs(model, blocks, rw.lastHidden, kept);
   const outs: (OnnxValueInfo | NewValueInfo)[] = outputs ? outputs.map((name) => ({ name, elemType: DataType.FLOAT, shape: ['batch', 'sequence', 'width'] })) : enc.outputs;
   const fed = cut ? [{ name: cut, elemType: DataType.FLOAT, shape: ['batch', 'sequence', hidden] }] : [];
   const edit = finishEdit(model, rw, outputs ? extra : [...extra, ...enc.nodes], outs, inits, fed);

@@ -5,10 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, badValue, OnnxParseError, UnsupportedModelError } from '../errors';
-import { BlockStructure, findBlocks, producerIndex } from '../onnx/blocks';
+import { BlockStructure, ENCODER_OUTPUT, findBlocks, producerIndex } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
-import { ENCODER_OUTPUT } from '../onnx/edit';
 import { GraphSource, buildGraphFile, refusePickle } from './graphSource';
 import { hasSafetensors } from './weights';
 import { checkExternalData, checkValuesDefined } from '../onnx/integrity';

@@ -295,6 +295,9 @@ function sideInputsOf(g: BlockedGraph, external: string[][], hidden: Set<string>
   return sideInputs;
 }
 
+/** The output name an encoder export gives its final hidden state (what transformers.js reads). */
+export const ENCODER_OUTPUT = 'last_hidden_state';
+
 /** Operators a task head projects the hidden state with; a final norm (T5's) has none. */
 const PROJECTIONS = new Set(['MatMul', 'Gemm', 'MatMulInteger', 'QLinearMatMul', 'MatMulNBits', 'FusedMatMul', 'Conv']);
 
@@ -319,7 +322,10 @@ function finalHidden(model: OnnxModel, lastOut: string, file: string): { finalOu
     }
   }
   const outputs = model.outputs.map((o) => o.name);
-  if (outputs.some((o) => plain.has(o)) || !outputs.some((o) => reached.has(o))) return { finalOutput: finalOutputOf(model, file), headOutputs: [] };
+  // With every layer's state returned as well (output_hidden_states), only the last is reached from the last block.
+  const states = outputs.filter((o) => plain.has(o));
+  if (states.length) return { finalOutput: states.includes(ENCODER_OUTPUT) ? ENCODER_OUTPUT : states[0], headOutputs: [] };
+  if (!outputs.some((o) => reached.has(o))) return { finalOutput: finalOutputOf(model, file), headOutputs: [] };
   return { finalOutput: lastOut, headOutputs: outputs };
 }
 
@@ -355,6 +361,6 @@ function joinEnclosingScope(model: OnnxModel, blockOf: Int32Array, consumers: Ma
 function fromRecord(model: OnnxModel, scoped: Int32Array, r: RecordedBlocks, file: string): BlockStructure {
   const rank = new Map(r.scopeIndex.map((s, i) => [s, i]));
   const blockOf = Int32Array.from(scoped, (b) => (b >= 0 && rank.has(b) ? rank.get(b)! : -1));
-  const finalOutput = finalOutputOf(model, file);
+  const { finalOutput } = finalHidden(model, r.hiddenOut.at(-1) ?? r.embeddingOutput, file);
   return { numBlocks: r.scopeIndex.length, blockOf, hiddenIn: r.hiddenIn, hiddenOut: r.hiddenOut, finalOutput, headOutputs: [], sideInputs: [], scopeIndex: r.scopeIndex, embeddingOutput: r.embeddingOutput };
 }

@@ -3,7 +3,7 @@
  * per-layer outputs (probe graphs). Both produce a GraphEdit that OnnxModel serialises.
  */
 import { badValue, UnsupportedModelError } from '../errors';
-import { BlockStructure, recordBlocks } from './blocks';
+import { BlockStructure, ENCODER_OUTPUT, recordBlocks } from './blocks';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from './model';
 
 export interface Rewiring {
@@ -117,26 +117,46 @@ export function finishEdit(
   };
 }
 
-/** The output name an encoder export gives its final hidden state (what transformers.js reads). */
-export const ENCODER_OUTPUT = 'last_hidden_state';
 
 /**
  * The outputs an edited encoder graph returns: the source's, or for a graph that ends in a task
  * head (blocks.headOutputs) the final hidden state `lastHidden` as last_hidden_state instead, so
  * that the head is left out and the result is an encoder export like any other.
  */
-export function encoderOutputs(model: OnnxModel, blocks: BlockStructure, lastHidden: string): { outputs: (OnnxValueInfo | NewValueInfo)[]; nodes: NewNode[] } {
-  if (blocks.headOutputs.length === 0) return { outputs: model.outputs, nodes: [] };
+export function encoderOutputs(model: OnnxModel, blocks: BlockStructure, lastHidden: string, kept: number[]): { outputs: (OnnxValueInfo | NewValueInfo)[]; nodes: NewNode[] } {
+  if (blocks.headOutputs.length === 0) {
+    const states = layerStateOutputs(model, blocks);
+    return { outputs: model.outputs.filter((o) => !states.has(o.name) || states.get(o.name) === 0 || kept.includes(states.get(o.name)! - 1)), nodes: [] };
+  }
   const elemType = model.outputs.find((o) => blocks.headOutputs.includes(o.name))?.elemType ?? DataType.FLOAT;
   const outputs = [{ name: ENCODER_OUTPUT, elemType, shape: ['batch_size', 'sequence_length', 'hidden_size'] }];
   return { outputs, nodes: lastHidden === ENCODER_OUTPUT ? [] : [{ name: 'probescale/encoder_output', opType: 'Identity', inputs: [lastHidden], outputs: [ENCODER_OUTPUT] }] };
+}
+
+/**
+ * Graph outputs that return an inner hidden state, as an export with output_hidden_states does
+ * (hidden_states.0 … hidden_states.L): output → state (0 the embeddings, j + 1 block j's output),
+ * read through Identity copies; not the final output (last_hidden_state), which rewire gives the
+ * last kept block's state. A pruned graph keeps the outputs of the states it still computes, under
+ * their names; the others would keep the dropped blocks in the graph.
+ */
+export function layerStateOutputs(model: OnnxModel, blocks: BlockStructure): Map<string, number> {
+  const state = new Map<string, number>([[blocks.hiddenIn[0], 0], ...blocks.hiddenOut.map((t, j): [string, number] => [t, j + 1])]);
+  const copyOf = new Map(model.nodes.filter((n) => n.opType === 'Identity').map((n) => [n.outputs[0], n.inputs[0]]));
+  const found = new Map<string, number>();
+  for (const o of model.outputs) {
+    let t: string | undefined = o.name;
+    for (let hops = 0; t !== undefined && !state.has(t) && hops <= copyOf.size; hops++) t = copyOf.get(t);
+    if (t !== undefined && state.has(t) && o.name !== blocks.finalOutput) found.set(o.name, state.get(t)!);
+  }
+  return found;
 }
 
 /** Builds the edit that drops every block not in `kept`; inputs and outputs stay as they were (a task head is left out: encoderOutputs). */
 export function pruneEdit(model: OnnxModel, blocks: BlockStructure, kept: number[]): GraphEdit {
   const k = validateKept(kept, blocks.numBlocks);
   const rw = rewire(model, blocks, k);
-  const enc = encoderOutputs(model, blocks, rw.lastHidden);
+  const enc = encoderOutputs(model, blocks, rw.lastHidden, k);
   return { ...finishEdit(model, rw, enc.nodes, enc.outputs), metadata: recordBlocks(blocks, k) };
 }
 

@@ -18,7 +18,8 @@ import { fixture, tasksDir, tempDir } from '../../../helpers';
 // A graph another exporter or a graph tool wrote computes the same, so every path gives the same
 // numbers: the probe's features, a pruned graph's output and a compensated variant's features
 // (width pruning sees through Identity nodes). A fine-tuned classifier's export (task-head) is
-// used as the encoder under its head, which every written graph leaves out.
+// used as the encoder under its head, which every written graph leaves out. An export that returns
+// every layer's state (hidden-states-first) is probed at its last_hidden_state.
 
 const TEXTS = [{ text: 'a short text' }, { text: 'another one, longer than the first' }];
 const PRUNED_KEPT = [1, 3];
@@ -56,7 +57,7 @@ async function prunedOutput(dir: string, scratch: string): Promise<Float32Array>
     const t = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs, BigInt), [1, xs.length]);
     const feeds: Record<string, ort.Tensor> = { input_ids: t([5, 17, 42, 8, 3]), attention_mask: t([1, 1, 1, 1, 0]), token_type_ids: t([0, 0, 0, 0, 0]) };
     const out = await session.run(Object.fromEntries(session.inputNames.map((n) => [n, feeds[n]])));
-    return out[session.outputNames[0]].data as Float32Array;
+    return (out.last_hidden_state ?? out[session.outputNames[0]]).data as Float32Array;
   } finally {
     await session.release();
   }
@@ -86,6 +87,12 @@ async function compensated(dir: string, spec: CompSpec): Promise<Float32Array[] 
   } finally {
     info.model.close();
   }
+}
+
+function openModelBlocks(dir: string): number {
+  const info = openModel(dir);
+  info.model.close();
+  return info.blocks.numBlocks;
 }
 
 function maxDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
@@ -136,6 +143,19 @@ for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-enc
       }
       assert.equal(maxDiff(await features(dir), base.features), 0, `${kind}: probe features`);
       assert.equal(maxDiff([await prunedOutput(dir, scratch)], [base.pruned]), 0, `${kind}: pruned graph's output`);
+      if (kind === 'hidden-states-first') {
+        // Before, the probe's last layer pooled hidden_states.0 (the embeddings), and the pruned graph kept the dropped blocks to return their states.
+        const [pruned, plain] = [OnnxModel.open(path.join(scratch, `pruned-${kind}.onnx`)), OnnxModel.open(path.join(scratch, `pruned-${name}.onnx`))];
+        try {
+          const L = openModelBlocks(dir);
+          const kept = ['hidden_states.0', ...PRUNED_KEPT.map((k) => `hidden_states.${k + 1}`), 'last_hidden_state'];
+          assert.deepEqual(pruned.outputs.map((o) => o.name), kept, `of hidden_states.0…${L}, the states of the embeddings and kept blocks ${PRUNED_KEPT}`);
+          assert.deepEqual([...pruned.initializers.keys()].sort(), [...plain.initializers.keys()].sort(), "the dropped blocks' weights are gone");
+        } finally {
+          pruned.close();
+          plain.close();
+        }
+      }
       if (t5) continue;
       const width = await compensated(dir, WIDTH);
       assert.equal(maxDiff(width as Float32Array[], base.width as Float32Array[]), 0, `${kind}: width-pruned variant`);
