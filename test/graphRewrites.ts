@@ -8,7 +8,9 @@
  * its last hidden state renamed as an inner tensor, then pooler and classifier to `logits`;
  * `masked-lm-head` a fill-mask export's head, whose decoder reads the word-embedding table (tied).
  * `hidden-states-first` an export with output_hidden_states: every layer's state (hidden_states.0
- * the embeddings … hidden_states.L), listed before last_hidden_state.
+ * the embeddings … hidden_states.L), listed before last_hidden_state. `pooled-first` a graph that
+ * returns a pooled sentence_embedding (the first token's state) before its per-token state, named
+ * token_embeddings as sentence-transformers names it.
  */
 import { DataType, NodeRef, OnnxModel, encodeValueInfo, floatInitializer, int64Initializer } from '../src/core/onnx/model';
 import { MessageWriter, chunksToBuffer, parseFields } from '../src/core/onnx/wire';
@@ -16,7 +18,7 @@ import * as fs from 'node:fs';
 import { findWordEmbedding, wordEmbeddingWidth } from '../src/core/onnx/vocab';
 import { findBlocks } from '../src/core/onnx/blocks';
 
-export const REWRITES = ['no-node-names', 'opaque-tensor-names', 'operands-swapped', 'weight-identities', 'identities-everywhere', 'another-order', 'task-head', 'masked-lm-head', 'hidden-states-first'] as const;
+export const REWRITES = ['no-node-names', 'opaque-tensor-names', 'operands-swapped', 'weight-identities', 'identities-everywhere', 'another-order', 'task-head', 'masked-lm-head', 'hidden-states-first', 'pooled-first'] as const;
 export type Rewrite = (typeof REWRITES)[number];
 
 /** Writes `model` to `file` with `kind` applied to every node it applies to. */
@@ -61,6 +63,22 @@ export function writeRewritten(model: OnnxModel, kind: Rewrite, file: string): v
     case 'task-head':
     case 'masked-lm-head':
       return writeWithTaskHead(model, file, kind === 'masked-lm-head');
+    case 'pooled-first': {
+      // As sentence-transformers' ONNX export names them: token_embeddings, and the pooled sentence_embedding (listed first here).
+      const last = model.outputs[0];
+      const tokens = 'token_embeddings';
+      model.write(file, {
+        nodes: [
+          ...model.nodes.map((n): NodeRef => (n.outputs.includes(last.name) ? copy(n, { outputs: n.outputs.map((o) => (o === last.name ? tokens : o)) }) : n)),
+          { name: '/pooler/Gather', opType: 'Gather', inputs: [tokens, 'pooler/first'], outputs: ['sentence_embedding'], attributes: { axis: 1 } },
+        ],
+        renameInputs: (_n, t) => (t === last.name ? tokens : t),
+        keepValueInfo: (name) => name !== last.name,
+        newInitializers: [int64Initializer('pooler/first', [0], [])],
+        outputs: [{ name: 'sentence_embedding', elemType: DataType.FLOAT, shape: ['batch_size', wordEmbeddingWidth(model, findWordEmbedding(model))] }, { name: tokens, elemType: last.elemType ?? DataType.FLOAT, shape: ['batch_size', 'sequence_length', wordEmbeddingWidth(model, findWordEmbedding(model))] }],
+      });
+      return;
+    }
     case 'hidden-states-first': {
       const b = findBlocks(model);
       const states = [b.hiddenIn[0], ...b.hiddenOut];

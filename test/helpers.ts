@@ -1,9 +1,11 @@
 import * as assert from 'node:assert/strict';
+import { SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { externalize as externalizeFile } from '../scripts/externalData';
 import { DatasetError } from '../src/core/errors';
+import { OnnxModel } from '../src/core/onnx/model';
 import type { ReportData } from '../src/shared/protocol';
 
 /** Tests run from the repository root (npm test does so); every fixture path is resolved from it. */
@@ -88,4 +90,19 @@ export function withoutPreparation(r: ReportData): ReportData {
   const { preparation, ...rest } = r;
   void preparation;
   return { ...rest, tasks: Object.fromEntries(Object.entries(r.tasks).map(([k, { pooling, textPairs, ...t }]) => (void pooling, void textPairs, [k, t]))) };
+}
+
+/** The CLI (out/src/cli/main.js) run on `args`, as a user runs it. */
+export function runCli(args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
+}
+
+/** The output names of an ONNX graph file, in order. */
+export function graphOutputs(file: string): string[] {
+  const m = OnnxModel.open(file);
+  try {
+    return m.outputs.map((o) => o.name);
+  } finally {
+    m.close();
+  }
 }

@@ -165,12 +165,19 @@ function exampleCode(r: OptimizeReport): string[] {
 }
 
 /** How to load the folder, and what about its files a user should know before copying it. */
+/** What the pruned encoder returns, against the source's outputs. */
+function encoderOutputsSentence(m: OptimizeReport['model']): string {
+  if (m.taskHead) return `the source's inputs; the source ends in a task head (outputs ${m.taskHead.map((o) => `\`${o}\``).join(', ')}), which is not kept: this encoder outputs \`last_hidden_state\`, and config.json names the base model without the head's labels`;
+  if (m.layerStateOutputs) return `same inputs as the source, and its outputs except the hidden states of dropped blocks: the source also returns every layer's (${m.layerStateOutputs.map((o) => `\`${o}\``).join(', ')}), and this encoder those of the embeddings and the kept blocks, under the same names`;
+  return 'same inputs and outputs as the source: a drop-in replacement';
+}
+
 function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
   const m = r.model;
   const lines = [
     '## Use',
     '',
-    `\`onnx/\` holds the pruned encoder (${m.taskHead ? `the source's inputs; the source ends in a task head (outputs ${m.taskHead.map((o) => `\`${o}\``).join(', ')}), which is not kept: this encoder outputs \`last_hidden_state\`, and config.json names the base model without the head's labels` : 'same inputs and outputs as the source: a drop-in replacement'}). Each \`classifiers/<task>/\` folder is a complete text classifier (pruned encoder + pooling + probe head → \`logits\`, \`id2label\` in its config):`,
+    `\`onnx/\` holds the pruned encoder (${encoderOutputsSentence(m)}). Each \`classifiers/<task>/\` folder is a complete text classifier (pruned encoder + pooling + probe head → \`logits\`, \`id2label\` in its config):`,
     '',
     ...exampleCode(r),
   ];

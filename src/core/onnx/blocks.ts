@@ -322,9 +322,11 @@ function finalHidden(model: OnnxModel, lastOut: string, file: string): { finalOu
     }
   }
   const outputs = model.outputs.map((o) => o.name);
-  // With every layer's state returned as well (output_hidden_states), only the last is reached from the last block.
-  const states = outputs.filter((o) => plain.has(o));
-  if (states.length) return { finalOutput: states.includes(ENCODER_OUTPUT) ? ENCODER_OUTPUT : states[0], headOutputs: [] };
+  // With every layer's state returned as well (output_hidden_states), only the last is reached from the last block;
+  // beside a pooled sentence_embedding, the per-token state is the one of rank 3.
+  const states = model.outputs.filter((o) => plain.has(o.name));
+  const state = states.find((o) => o.name === ENCODER_OUTPUT) ?? states.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3) ?? states[0];
+  if (state) return { finalOutput: state.name, headOutputs: [] };
   if (!outputs.some((o) => reached.has(o))) return { finalOutput: finalOutputOf(model, file), headOutputs: [] };
   return { finalOutput: lastOut, headOutputs: outputs };
 }

@@ -57,7 +57,7 @@ async function prunedOutput(dir: string, scratch: string): Promise<Float32Array>
     const t = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs, BigInt), [1, xs.length]);
     const feeds: Record<string, ort.Tensor> = { input_ids: t([5, 17, 42, 8, 3]), attention_mask: t([1, 1, 1, 1, 0]), token_type_ids: t([0, 0, 0, 0, 0]) };
     const out = await session.run(Object.fromEntries(session.inputNames.map((n) => [n, feeds[n]])));
-    return (out.last_hidden_state ?? out[session.outputNames[0]]).data as Float32Array;
+    return (out.last_hidden_state ?? out.token_embeddings ?? out[session.outputNames[0]]).data as Float32Array;
   } finally {
     await session.release();
   }
