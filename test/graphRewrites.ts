@@ -7,8 +7,9 @@
  * exports with its head (optimum-cli export onnx --task text-classification): the same encoder,
  * its last hidden state renamed as an inner tensor, then pooler and classifier to `logits`;
  * `masked-lm-head` a fill-mask export's head, whose decoder reads the word-embedding table (tied).
- * `hidden-states-first` an export with output_hidden_states: every layer's state (hidden_states.0
- * the embeddings … hidden_states.L), listed before last_hidden_state. `pooled-first` a graph that
+ * `hidden-states-first` an export with output_hidden_states and output_attentions: every layer's
+ * state (hidden_states.0 the embeddings … hidden_states.L) and every block's attention
+ * probabilities (attentions.0 …), listed before last_hidden_state. `pooled-first` a graph that
  * returns a pooled sentence_embedding (the first token's state) before its per-token state, named
  * token_embeddings as sentence-transformers names it.
  */
@@ -82,10 +83,16 @@ export function writeRewritten(model: OnnxModel, kind: Rewrite, file: string): v
     case 'hidden-states-first': {
       const b = findBlocks(model);
       const states = [b.hiddenIn[0], ...b.hiddenOut];
+      const attentions = b.hiddenOut.map((_, j) => model.nodes.find((n, i) => b.blockOf[i] === j && n.opType === 'Softmax')!.outputs[0]);
       const width = wordEmbeddingWidth(model, findWordEmbedding(model));
+      const copies = (tensors: string[], name: string) => tensors.map((t, i): NodeRef => ({ name: `/${name}/${i}`, opType: 'Identity', inputs: [t], outputs: [`${name}.${i}`] }));
       model.write(file, {
-        nodes: [...model.nodes, ...states.map((t, i): NodeRef => ({ name: `/hidden_states/${i}`, opType: 'Identity', inputs: [t], outputs: [`hidden_states.${i}`] }))],
-        outputs: [...states.map((_, i) => ({ name: `hidden_states.${i}`, elemType: DataType.FLOAT, shape: ['batch_size', 'sequence_length', width] })), ...model.outputs],
+        nodes: [...model.nodes, ...copies(states, 'hidden_states'), ...copies(attentions, 'attentions')],
+        outputs: [
+          ...states.map((_, i) => ({ name: `hidden_states.${i}`, elemType: DataType.FLOAT, shape: ['batch_size', 'sequence_length', width] })),
+          ...attentions.map((_, i) => ({ name: `attentions.${i}`, elemType: DataType.FLOAT, shape: ['batch_size', 'heads', 'sequence_length', 'sequence_length'] })),
+          ...model.outputs,
+        ],
       });
       return;
     }

@@ -168,7 +168,7 @@ function exampleCode(r: OptimizeReport): string[] {
 /** What the pruned encoder returns, against the source's outputs. */
 function encoderOutputsSentence(m: OptimizeReport['model']): string {
   if (m.taskHead) return `the source's inputs; the source ends in a task head (outputs ${m.taskHead.map((o) => `\`${o}\``).join(', ')}), which is not kept: this encoder outputs \`last_hidden_state\`, and config.json names the base model without the head's labels`;
-  if (m.layerStateOutputs) return `same inputs as the source, and its outputs except the hidden states of dropped blocks: the source also returns every layer's (${m.layerStateOutputs.map((o) => `\`${o}\``).join(', ')}), and this encoder those of the embeddings and the kept blocks, under the same names`;
+  if (m.blockOutputs) return `same inputs as the source, and its outputs except those of dropped blocks: the source also returns outputs computed inside each block (${m.blockOutputs.map((o) => `\`${o}\``).join(', ')}), and this encoder those of the kept blocks, under the same names`;
   return 'same inputs and outputs as the source: a drop-in replacement';
 }
 

@@ -115,7 +115,7 @@ export function findBlocks(model: OnnxModel, file = 'model'): BlockStructure {
   const numBlocks = scopeIndex.length;
   const external = externalInputs(g, numBlocks);
   const hiddenIn = hiddenInputs(g, external, file);
-  const hiddenOut = [...hiddenIn.slice(1), lastHiddenOutput(g, numBlocks - 1, file)];
+  const hiddenOut = [...hiddenIn.slice(1), lastHiddenOutput(g, numBlocks - 1, hiddenIn[1], file)];
   const { finalOutput, headOutputs } = finalHidden(model, hiddenOut[numBlocks - 1], file);
   const sideInputs = sideInputsOf(g, external, new Set([...hiddenIn, ...hiddenOut]));
   claimEnclosedNodes(g, hiddenIn, hiddenOut);
@@ -269,8 +269,12 @@ function hiddenInputs(g: BlockedGraph, external: string[][], file: string): stri
   return hiddenIn;
 }
 
-/** The tensor leaving block `last`: the one output of it that is a graph output or read outside blocks. */
-function lastHiddenOutput(g: BlockedGraph, last: number, file: string): string {
+/**
+ * The tensor leaving block `last`: the one output of it that is a graph output or read outside
+ * blocks; where an export returns more of it (output_attentions: its attention probabilities), the
+ * one made by the operator that makes the state leaving block 0 (`firstExit`).
+ */
+function lastHiddenOutput(g: BlockedGraph, last: number, firstExit: string | undefined, file: string): string {
   const graphOutputs = new Set(g.model.outputs.map((o) => o.name));
   const cands = new Set<string>();
   g.model.nodes.forEach((n, i) => {
@@ -280,8 +284,11 @@ function lastHiddenOutput(g: BlockedGraph, last: number, file: string): string {
       if (graphOutputs.has(o) || (g.consumers.get(o) ?? []).some((c) => g.blockOf[c] === -1)) cands.add(o);
     }
   });
-  if (cands.size !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor leaves the last block ${last} (candidates: ${[...cands].join(', ') || 'none'}).`);
-  return [...cands][0];
+  const exitOp = firstExit === undefined ? undefined : g.model.nodes[g.producer.get(firstExit)!]?.opType;
+  const likeFirst = [...cands].filter((t) => g.model.nodes[g.producer.get(t)!].opType === exitOp);
+  const found = cands.size > 1 && likeFirst.length === 1 ? likeFirst : [...cands];
+  if (found.length !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor leaves the last block ${last} (candidates: ${found.join(', ') || 'none'}).`);
+  return found[0];
 }
 
 /** Tensors made inside a block and read by another that are not the hidden state (T5's position bias). */

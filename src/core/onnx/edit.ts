@@ -3,7 +3,7 @@
  * per-layer outputs (probe graphs). Both produce a GraphEdit that OnnxModel serialises.
  */
 import { badValue, UnsupportedModelError } from '../errors';
-import { BlockStructure, ENCODER_OUTPUT, recordBlocks } from './blocks';
+import { BlockStructure, ENCODER_OUTPUT, producerIndex, recordBlocks } from './blocks';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from './model';
 
 export interface Rewiring {
@@ -125,8 +125,8 @@ export function finishEdit(
  */
 export function encoderOutputs(model: OnnxModel, blocks: BlockStructure, lastHidden: string, kept: number[]): { outputs: (OnnxValueInfo | NewValueInfo)[]; nodes: NewNode[] } {
   if (blocks.headOutputs.length === 0) {
-    const states = layerStateOutputs(model, blocks);
-    return { outputs: model.outputs.filter((o) => !states.has(o.name) || states.get(o.name) === 0 || kept.includes(states.get(o.name)! - 1)), nodes: [] };
+    const inBlock = blockOutputs(model, blocks);
+    return { outputs: model.outputs.filter((o) => !inBlock.has(o.name) || kept.includes(inBlock.get(o.name)!)), nodes: [] };
   }
   const elemType = model.outputs.find((o) => blocks.headOutputs.includes(o.name))?.elemType ?? DataType.FLOAT;
   const outputs = [{ name: ENCODER_OUTPUT, elemType, shape: ['batch_size', 'sequence_length', 'hidden_size'] }];
@@ -134,20 +134,21 @@ export function encoderOutputs(model: OnnxModel, blocks: BlockStructure, lastHid
 }
 
 /**
- * Graph outputs that return an inner hidden state, as an export with output_hidden_states does
- * (hidden_states.0 … hidden_states.L): output → state (0 the embeddings, j + 1 block j's output),
- * read through Identity copies; not the final output (last_hidden_state), which rewire gives the
- * last kept block's state. A pruned graph keeps the outputs of the states it still computes, under
- * their names; the others would keep the dropped blocks in the graph.
+ * Graph outputs computed inside one block, as an export with output_hidden_states or
+ * output_attentions returns them (hidden_states.j + 1, attentions.j): output → block j, read
+ * through Identity copies; not the final output (last_hidden_state), which rewire gives the last
+ * kept block's state. A pruned graph keeps those of the kept blocks under their names; the others
+ * would keep the dropped blocks in the graph.
  */
-export function layerStateOutputs(model: OnnxModel, blocks: BlockStructure): Map<string, number> {
-  const state = new Map<string, number>([[blocks.hiddenIn[0], 0], ...blocks.hiddenOut.map((t, j): [string, number] => [t, j + 1])]);
+export function blockOutputs(model: OnnxModel, blocks: BlockStructure): Map<string, number> {
+  const producer = producerIndex(model);
   const copyOf = new Map(model.nodes.filter((n) => n.opType === 'Identity').map((n) => [n.outputs[0], n.inputs[0]]));
   const found = new Map<string, number>();
   for (const o of model.outputs) {
-    let t: string | undefined = o.name;
-    for (let hops = 0; t !== undefined && !state.has(t) && hops <= copyOf.size; hops++) t = copyOf.get(t);
-    if (t !== undefined && state.has(t) && o.name !== blocks.finalOutput) found.set(o.name, state.get(t)!);
+    let t = o.name;
+    for (let hops = 0; copyOf.has(t) && hops <= copyOf.size; hops++) t = copyOf.get(t)!;
+    const block = producer.has(t) ? blocks.blockOf[producer.get(t)!] : -1;
+    if (block >= 0 && o.name !== blocks.finalOutput) found.set(o.name, block);
   }
   return found;
 }

@@ -10,7 +10,7 @@ import { ExtractorOptions } from '../extract/extractor';
 import { graphVocabRows, ModelInfo, openModel, openOptionsOf } from '../model/modelInfo';
 import { modelLowercase, modelMaxLength, modelPooling, modelPrompt, namedPrompt, promptPoolingWarning } from '../model/sentenceTransformers';
 import { ModelSummary } from '../report';
-import { layerStateOutputs } from '../onnx/edit';
+import { blockOutputs } from '../onnx/edit';
 import { ProbeSettings } from '../settings';
 import { badValue } from '../errors';
 
@@ -119,7 +119,7 @@ export function weightOf(specs: TaskSpec[], name: string): number {
 }
 
 export function summarizeModel(info: ModelInfo): ModelSummary {
-  const states = [...layerStateOutputs(info.model, info.blocks).keys()];
+  const perBlock = [...blockOutputs(info.model, info.blocks).keys()];
   return {
     dir: info.dir,
     onnxFile: info.onnxFile,
@@ -130,6 +130,6 @@ export function summarizeModel(info: ModelInfo): ModelSummary {
     quantized: info.quantized,
     params: info.params,
     ...(info.blocks.headOutputs.length ? { taskHead: info.blocks.headOutputs } : {}),
-    ...(states.length ? { layerStateOutputs: states } : {}),
+    ...(perBlock.length ? { blockOutputs: perBlock } : {}),
   };
 }

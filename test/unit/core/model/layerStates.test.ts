@@ -6,13 +6,13 @@ import { OnnxModel } from '../../../../src/core/onnx/model';
 import { writeRewritten } from '../../../graphRewrites';
 import { fixture, graphOutputs, pipelineAccuracyOnSentlen, runCli, tasksDir, tempDir } from '../../../helpers';
 
-// An export with output_hidden_states returns every layer's state (hidden_states.0 … hidden_states.L)
-// beside last_hidden_state. Before, where those came first, the probe's last layer pooled
-// hidden_states.0 (the embeddings), and a pruned graph kept every dropped block an output still
-// named. Now the pruned and committed graphs return the states of the embeddings and kept blocks.
+// An export with output_hidden_states and output_attentions returns every layer's state
+// (hidden_states.0 … hidden_states.L) and attention (attentions.0 …) beside last_hidden_state.
+// Before, where those came first, the probe's last layer pooled hidden_states.0 (the embeddings),
+// and a pruned graph kept every dropped block an output still named. Now the pruned and committed
+// graphs return the outputs of the embeddings and the kept blocks.
 
-
-test('an export that returns every layer hidden state is probed at its last state, and pruned and committed with the states of the kept blocks only', async () => {
+test('an export that returns every layer hidden state and attention is probed at its last state, and pruned and committed with the outputs of the kept blocks only', async () => {
   const root = tempDir('ps-layer-states-');
   try {
     const src = path.join(root, 'src');
@@ -27,7 +27,8 @@ test('an export that returns every layer hidden state is probed at its last stat
     }
     fs.renameSync(`${file}.new`, file);
     const states = ['hidden_states.0', 'hidden_states.1', 'hidden_states.2', 'hidden_states.3', 'hidden_states.4'];
-    assert.deepEqual(graphOutputs(file), [...states, 'last_hidden_state']);
+    const attentions = ['attentions.0', 'attentions.1', 'attentions.2', 'attentions.3'];
+    assert.deepEqual(graphOutputs(file), [...states, ...attentions, 'last_hidden_state']);
 
     const probe = (dir: string) => {
       const r = runCli(['probe', dir, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '60', '--limit-test', '30', '--c', '1', '--no-cache', '-q', '--out', path.join(root, `${path.basename(dir)}.json`)]);
@@ -41,13 +42,13 @@ test('an export that returns every layer hidden state is probed at its last stat
     const r = runCli(['optimize', src, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.97', '--candidates', '2', '--compensate', 'bridge', '--no-cache', '--out', out, '-q']);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
-    assert.deepEqual(report.model.layerStateOutputs, states.slice(0, -1).concat('hidden_states.4'));
+    assert.deepEqual(report.model.blockOutputs, [...states.slice(1), ...attentions], 'every output but the embeddings state is computed inside a block');
     assert.equal(report.verify.allEqual, true, 'verify re-measures from the written folder what the report says');
     const kept: number[] = report.selection.kept;
     assert.ok(kept.length < 4, `a block is dropped (kept ${kept})`);
-    const expected = ['hidden_states.0', ...kept.map((k) => `hidden_states.${k + 1}`), 'last_hidden_state'];
-    assert.deepEqual(graphOutputs(path.join(out, 'onnx', 'model.onnx')), expected, `the states of the embeddings and kept blocks ${kept}`);
-    assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /its outputs except the hidden states of dropped blocks: the source also returns every layer's \(`hidden_states\.0`, /);
+    const expected = ['hidden_states.0', ...kept.map((k) => `hidden_states.${k + 1}`), ...kept.map((k) => `attentions.${k}`), 'last_hidden_state'];
+    assert.deepEqual(graphOutputs(path.join(out, 'onnx', 'model.onnx')), expected, `those of the embeddings and kept blocks ${kept}`);
+    assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /its outputs except those of dropped blocks: the source also returns outputs computed inside each block \(`hidden_states\.1`, /);
     assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), limits), report.verify.perTask.sentlen.measured.accuracy, 'transformers.js on the committed classifier gives what verify measured');
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

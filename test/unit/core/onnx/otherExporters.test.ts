@@ -19,7 +19,7 @@ import { fixture, tasksDir, tempDir } from '../../../helpers';
 // numbers: the probe's features, a pruned graph's output and a compensated variant's features
 // (width pruning sees through Identity nodes). A fine-tuned classifier's export (task-head) is
 // used as the encoder under its head, which every written graph leaves out. An export that returns
-// every layer's state (hidden-states-first) is probed at its last_hidden_state.
+// every layer's state and attention (hidden-states-first) is probed at its last_hidden_state.
 
 const TEXTS = [{ text: 'a short text' }, { text: 'another one, longer than the first' }];
 const PRUNED_KEPT = [1, 3];
@@ -148,8 +148,8 @@ for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-enc
         const [pruned, plain] = [OnnxModel.open(path.join(scratch, `pruned-${kind}.onnx`)), OnnxModel.open(path.join(scratch, `pruned-${name}.onnx`))];
         try {
           const L = openModelBlocks(dir);
-          const kept = ['hidden_states.0', ...PRUNED_KEPT.map((k) => `hidden_states.${k + 1}`), 'last_hidden_state'];
-          assert.deepEqual(pruned.outputs.map((o) => o.name), kept, `of hidden_states.0…${L}, the states of the embeddings and kept blocks ${PRUNED_KEPT}`);
+          const kept = ['hidden_states.0', ...PRUNED_KEPT.map((k) => `hidden_states.${k + 1}`), ...PRUNED_KEPT.map((k) => `attentions.${k}`), 'last_hidden_state'];
+          assert.deepEqual(pruned.outputs.map((o) => o.name), kept, `of hidden_states.0…${L} and attentions.0…${L - 1}, those of the embeddings and kept blocks ${PRUNED_KEPT}`);
           assert.deepEqual([...pruned.initializers.keys()].sort(), [...plain.initializers.keys()].sort(), "the dropped blocks' weights are gone");
         } finally {
           pruned.close();

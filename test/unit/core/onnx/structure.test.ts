@@ -141,9 +141,12 @@ test('findBlocks names the file and the candidates when it cannot tell where the
     ['h1'],
   );
   assert.throws(() => findBlocks(noEmbedding, 'raw.onnx'), / raw\.onnx: cannot tell which tensor is the embedding output entering block 0 \(candidates: none\)\.$/);
-  // The last block has two graph outputs.
+  // The last block has two graph outputs made as block 0's exit is (Add).
   assert.throws(
-    () => findBlocks(twoBlocks([['/encoder/layer.1/Mul', 'Mul', ['a1', 'a1'], ['x']]], ['h2', 'x']), 'out.onnx'),
+    () => findBlocks(twoBlocks([['/encoder/layer.1/Add_2', 'Add', ['a1', 'a1'], ['x']]], ['h2', 'x']), 'out.onnx'),
     / out\.onnx: cannot tell which tensor leaves the last block 1 \(candidates: h2, x\)\.$/,
   );
+  // A second output made otherwise (output_attentions: the Softmax) is not the state: the Add, as block 0's exit, is.
+  const attentions = findBlocks(twoBlocks([['/encoder/layer.1/Softmax', 'Softmax', ['a1'], ['x']]], ['h2', 'x']), 'out.onnx');
+  assert.deepEqual([attentions.hiddenOut, attentions.finalOutput], [['h1', 'h2'], 'h2']);
 });
