@@ -165,10 +165,16 @@ function exampleCode(r: OptimizeReport): string[] {
 }
 
 /** How to load the folder, and what about its files a user should know before copying it. */
+/** `a`, `b`, `c`, or for a longer list its first three and how many there are. */
+function namesInBrief(names: string[]): string {
+  const shown = names.slice(0, names.length > 4 ? 3 : 4).map((o) => `\`${o}\``);
+  return names.length > 4 ? `${shown.join(', ')} … ${names.length} in all` : shown.join(', ');
+}
+
 /** What the pruned encoder returns, against the source's outputs. */
 function encoderOutputsSentence(m: OptimizeReport['model']): string {
   if (m.taskHead) return `the source's inputs; the source ends in a task head (outputs ${m.taskHead.map((o) => `\`${o}\``).join(', ')}), which is not kept: this encoder outputs \`last_hidden_state\`, and config.json names the base model without the head's labels`;
-  if (m.blockOutputs) return `same inputs as the source, and its outputs except those of dropped blocks: the source also returns outputs computed inside each block (${m.blockOutputs.map((o) => `\`${o}\``).join(', ')}), and this encoder those of the kept blocks, under the same names`;
+  if (m.blockOutputs) return `same inputs as the source, and its outputs except those of dropped blocks: the source also returns outputs computed inside each block (${namesInBrief(m.blockOutputs)}), and this encoder those of the kept blocks, under the same names`;
   return 'same inputs and outputs as the source: a drop-in replacement';
 }
 
