@@ -29,7 +29,7 @@ import { writeClassifiers } from '../src/core/commit/classifier';
 import { classify } from '../src/core/pipeline/verify';
 import { trainProbe } from '../src/core/probe/probe';
 import { tasksDir } from './helpers';
-import { writeRewritten } from './graphRewrites';
+import { Rewrite, writeRewritten } from './graphRewrites';
 import type { FuzzTarget } from './fuzz';
 
 const OPS = ['Add', 'Mul', 'MatMul', 'Softmax', 'Identity', 'Relu', 'Transpose', 'Reshape', 'LayerNormalization', 'Gather', 'Nope'];
@@ -185,15 +185,29 @@ export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[]
     return [graphTarget(`graph-${f}`, source, scratchDir), graphTarget(`graph-compensated-${f}`, source, scratchDir, compensatedPath)];
   });
   // A fine-tuned classifier's export (the encoder under a task head): where the head ends is found by structure too.
-  const headed = path.join(scratchDir, 'tiny-bert-task-head');
-  fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-bert'), headed, { recursive: true });
-  const file = path.join(headed, 'onnx', 'model.onnx');
+  const headed = rewrittenFolder(repoRoot, scratchDir, 'task-head');
+  // An export that returns every layer's state and attention: which outputs a pruned graph keeps is found by structure.
+  const perLayer = rewrittenFolder(repoRoot, scratchDir, 'hidden-states-first');
+  return [
+    ...plain,
+    graphTarget('graph-task-head-tiny-bert', headed, scratchDir),
+    graphTarget('graph-compensated-task-head-tiny-bert', headed, scratchDir, compensatedPath),
+    graphTarget('graph-hidden-states-tiny-bert', perLayer, scratchDir),
+    graphTarget('graph-compensated-hidden-states-tiny-bert', perLayer, scratchDir, compensatedPath),
+  ];
+}
+
+/** A copy of tiny-bert in `scratchDir` whose graph is rewritten as `kind` (test/graphRewrites.ts). */
+function rewrittenFolder(repoRoot: string, scratchDir: string, kind: Rewrite): string {
+  const dir = path.join(scratchDir, `tiny-bert-${kind}`);
+  fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'tiny-bert'), dir, { recursive: true });
+  const file = path.join(dir, 'onnx', 'model.onnx');
   const model = OnnxModel.open(file);
   try {
-    writeRewritten(model, 'task-head', `${file}.head`);
+    writeRewritten(model, kind, `${file}.new`);
   } finally {
     model.close();
   }
-  fs.renameSync(`${file}.head`, file);
-  return [...plain, graphTarget('graph-task-head-tiny-bert', headed, scratchDir), graphTarget('graph-compensated-task-head-tiny-bert', headed, scratchDir, compensatedPath)];
+  fs.renameSync(`${file}.new`, file);
+  return dir;
 }
