@@ -140,11 +140,46 @@ function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: n
   if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
   const merge = inBlock.find((n) => n.opType === 'Reshape' && n.outputs[0] === al.source(o.mm.inputs[0]))!;
   checkHeadLayout(model, al, inBlock, splits, merge, b);
+  checkNarrowedReaders(al, inBlock, qkv, o, b);
+  checkNarrowedReaders(al, inBlock, [up], down, b);
   const ffWidth = dims(down)[0];
   return {
     attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge },
     ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null },
   };
+}
+
+/**
+ * Width pruning narrows every tensor on the path from a sub-layer's input projections to its output
+ * projection. A node off that path reading one (a hand edit, another tool) would get the narrowed
+ * tensor, so it is refused, naming both. A copy returned as a graph output (an export with
+ * output_attentions) has no reader and stays: it returns the kept heads.
+ */
+function checkNarrowedReaders(al: Aliased, inBlock: OnnxNode[], inputs: Linear[], output: Linear, b: number): void {
+  const producer = new Map(inBlock.flatMap((n) => n.outputs.map((o): [string, OnnxNode] => [o, n])));
+  const starts = new Set(inputs.map((l) => l.mm));
+  const between = new Set<OnnxNode>();
+  for (const stack = [al.source(output.mm.inputs[0])]; stack.length; ) {
+    const p = producer.get(stack.pop()!);
+    if (!p || between.has(p)) continue;
+    between.add(p);
+    if (!starts.has(p)) stack.push(...p.inputs.filter(Boolean).map((t) => al.source(t)));
+  }
+  const narrowed = new Set<string>();
+  const path = new Set<OnnxNode>();
+  for (const n of inBlock) {
+    if (!starts.has(n) && !(between.has(n) && n.inputs.some((t) => narrowed.has(al.source(t))))) continue;
+    path.add(n);
+    n.outputs.forEach((o) => o && narrowed.add(o));
+  }
+  for (const t of narrowed) {
+    const other = al.readers(t).find((r) => !path.has(r) && r !== output.mm);
+    if (other) {
+      throw new UnsupportedModelError(
+        `block ${b}: ${t}, which width pruning narrows (on the path from ${inputs[0].mm.name || '(unnamed)'} to ${output.mm.name || '(unnamed)'}), is also read by ${other.opType} ${other.name || '(unnamed)'}, which would then get the narrowed tensor. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`,
+      );
+    }
+  }
 }
 
 /** Transpose perms after the head split: Q and V to [batch, heads, length, size], K to [batch, heads, size, length]. */

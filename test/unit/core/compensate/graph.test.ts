@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { NodeRef, OnnxModel } from '../../../../src/core/onnx/model';
+import { NodeRef, OnnxModel, OnnxNode } from '../../../../src/core/onnx/model';
 import { findBlocks } from '../../../../src/core/onnx/blocks';
 import { pruneEdit } from '../../../../src/core/onnx/edit';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
@@ -273,6 +273,39 @@ test('width surgery refuses a weight or bias another node also reads, naming bot
       try {
         assert.doesNotThrow(() => findSublayers(edited, findBlocks(edited), 0, 32, 2), `${what}: block 0 is as exported`);
         assert.throws(() => findSublayers(edited, findBlocks(edited), 1, 32, 2), (e: Error) => e instanceof UnsupportedModelError && message.test(e.message), what);
+      } finally {
+        edited.close();
+      }
+    }
+  } finally {
+    source.close();
+  }
+});
+
+// Graph fuzz, seed 12, case 90: the attention's LayerNorm read V's output as its bias; width
+// pruning narrowed V, and ONNX Runtime failed with its raw shape error (before: no check).
+test('width surgery refuses a node off the path it narrows that reads a narrowed tensor, naming both', () => {
+  const dir = tempDir('ps-narrowed-reader-');
+  const source = OnnxModel.open(fixture('tiny-bert', 'onnx', 'model.onnx'));
+  try {
+    const site = findSublayers(source, findBlocks(source), 1, 32, 2);
+    const biasAddOut = (bias: string) => source.nodes.find((n) => n.opType === 'Add' && n.inputs.includes(bias))!.outputs[0];
+    const normAfter = (sum: string) => source.nodes.find((n) => n.inputs.includes(sum) && n.opType !== 'Shape')!;
+    const cases: [string, string, OnnxNode][] = [
+      ['the attention LayerNorm reads V as its bias', biasAddOut(site.attention.inputs[2].bias.name), normAfter(site.attention.sum)],
+      ['the FFN LayerNorm reads the up projection as its bias', biasAddOut(site.ffn.inputs[0].bias.name), normAfter(site.ffn.sum)],
+    ];
+    for (const [what, narrowed, reader] of cases) {
+      const file = path.join(dir, 'edited.onnx');
+      source.write(file, { nodes: source.nodes.map((n) => (n === reader ? { copyOf: n, name: n.name, opType: n.opType, inputs: [n.inputs[0], n.inputs[1], narrowed], outputs: n.outputs } : n)) });
+      const edited = OnnxModel.open(file);
+      try {
+        assert.doesNotThrow(() => findSublayers(edited, findBlocks(edited), 0, 32, 2), `${what}: block 0 is as exported`);
+        assert.throws(
+          () => findSublayers(edited, findBlocks(edited), 1, 32, 2),
+          (e: Error) => e instanceof UnsupportedModelError && e.message.includes(`block 1: ${narrowed}, which width pruning narrows`) && e.message.includes(`is also read by ${reader.opType} ${reader.name}`),
+          what,
+        );
       } finally {
         edited.close();
       }
