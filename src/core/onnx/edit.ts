@@ -117,7 +117,6 @@ export function finishEdit(
   };
 }
 
-
 /**
  * The outputs an edited encoder graph returns: the source's, or for a graph that ends in a task
  * head (blocks.headOutputs) the final hidden state `lastHidden` as last_hidden_state instead, so
