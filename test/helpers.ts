@@ -11,7 +11,7 @@ import type { ReportData } from '../src/shared/protocol';
 /** Tests run from the repository root (npm test does so); every fixture path is resolved from it. */
 export const repoRoot = process.cwd();
 export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
-export const tinyModels: string[] = ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder'];
+export const tinyModels: string[] = ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder', 'tiny-mpnet'];
 export const robertaMini = path.join(repoRoot, 'models', 'probescale-roberta-mini');
 export const tasksDir = path.join(repoRoot, 'data', 'tasks');
 const made: string[] = [];

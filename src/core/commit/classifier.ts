@@ -21,6 +21,7 @@ const CLASSIFIER_ARCH: Record<string, string> = {
   roberta: 'RobertaForSequenceClassification',
   'xlm-roberta': 'XLMRobertaForSequenceClassification',
   camembert: 'CamembertForSequenceClassification',
+  mpnet: 'MPNetForSequenceClassification',
   electra: 'ElectraForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
 };

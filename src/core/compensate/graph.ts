@@ -178,6 +178,18 @@ function reshapeRenames(rw: Rewiring, site: SublayerSite, heads: number): NewIni
   return [int64Initializer(`${P}/split_shape`, [0, 0, heads, site.group]), int64Initializer(`${P}/merge_shape`, [0, 0, heads * site.group])];
 }
 
+/** Per-head score terms (MPNet's position bias) read through a Gather of the kept heads on axis 1. */
+function headTermNodes(rw: Rewiring, site: SublayerSite, kept: number[]): { nodes: NewNode[]; inits: NewInitializer[] } {
+  if (site.headTerms.length === 0) return { nodes: [], inits: [] };
+  const P = `probescale/heads.${site.block}`;
+  const nodes = site.headTerms.map(({ node, input }, i): NewNode => {
+    const out = `${P}/head_term_${i}`;
+    renameInput(rw, node, input, out);
+    return { name: `${P}/Gather_head_term_${i}`, opType: 'Gather', inputs: [input, `${P}/kept_heads`], outputs: [out], attributes: { axis: 1 } };
+  });
+  return { nodes, inits: [int64Initializer(`${P}/kept_heads`, kept)] };
+}
+
 function maskInput(model: OnnxModel): string {
   const m = model.runtimeInputs.find((i) => i.name === 'attention_mask');
   if (!m) throw new BadInputError(`${model.src.label}: a window bridge needs the attention_mask input, which this graph lacks.`);
@@ -213,6 +225,9 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
       replaced.add(t.name);
     }
     inits.push(...reshapeRenames(rw, site, n.kept.length));
+    const terms = headTermNodes(rw, site, n.kept);
+    extra.push(...terms.nodes);
+    inits.push(...terms.inits);
   }
   if (plan.embedding) {
     const e = embeddingEdit(model, plan.embedding);

@@ -36,6 +36,8 @@ export interface SublayerSite {
   /** Attention only: Reshapes to heads (shape [0, 0, heads, hd]) and the merge back (shape [0, 0, heads·hd]). */
   splitReshapes: OnnxNode[];
   mergeReshape: OnnxNode | null;
+  /** Attention only: per-head terms added to the scores from outside the narrowed path (MPNet's relative position bias, [batch, heads, length, length]): `node` reads `input`, whose axis 1 holds the heads. */
+  headTerms: { node: OnnxNode; input: string }[];
 }
 
 /** Refuses models the width surgery cannot rewrite, naming what works instead. */
@@ -140,12 +142,12 @@ function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: n
   if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
   const merge = inBlock.find((n) => n.opType === 'Reshape' && n.outputs[0] === al.source(o.mm.inputs[0]))!;
   checkHeadLayout(model, al, inBlock, splits, merge, b);
-  checkNarrowedReaders(al, inBlock, qkv, o, b);
+  const attentionPath = checkNarrowedReaders(al, inBlock, qkv, o, b);
   checkNarrowedReaders(al, inBlock, [up], down, b);
   const ffWidth = dims(down)[0];
   return {
-    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge },
-    ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null },
+    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, heads) },
+    ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null, headTerms: [] },
   };
 }
 
@@ -155,7 +157,7 @@ function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: n
  * tensor, so it is refused, naming both. A copy returned as a graph output (an export with
  * output_attentions) has no reader and stays: it returns the kept heads.
  */
-function checkNarrowedReaders(al: Aliased, inBlock: OnnxNode[], inputs: Linear[], output: Linear, b: number): void {
+function checkNarrowedReaders(al: Aliased, inBlock: OnnxNode[], inputs: Linear[], output: Linear, b: number): NarrowedPath {
   const producer = new Map(inBlock.flatMap((n) => n.outputs.map((o): [string, OnnxNode] => [o, n])));
   const starts = new Set(inputs.map((l) => l.mm));
   const between = new Set<OnnxNode>();
@@ -180,6 +182,44 @@ function checkNarrowedReaders(al: Aliased, inBlock: OnnxNode[], inputs: Linear[]
       );
     }
   }
+  return { path, narrowed };
+}
+
+interface NarrowedPath {
+  /** The nodes whose outputs narrowing changes, and those outputs. */
+  path: Set<OnnxNode>;
+  narrowed: Set<string>;
+}
+
+/**
+ * Terms an attention path adds to its scores per head from outside the path. Found by where they
+ * come from: a float table with a column per head (MPNet's relative_attention_bias, [buckets,
+ * heads]) among the term's ancestors. The padding mask ([batch, 1, 1, length]) comes from no such
+ * table and broadcasts over any number of heads, so it is left alone.
+ */
+function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: NarrowedPath, heads: number): { node: OnnxNode; input: string }[] {
+  const producer = new Map(model.nodes.flatMap((n) => n.outputs.map((o): [string, OnnxNode] => [o, n])));
+  const perHead = (t: string): boolean => {
+    const seen = new Set<string>();
+    for (const stack = [al.source(t)]; stack.length; ) {
+      const x = stack.pop()!;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      const init = model.initializers.get(x);
+      if (init) {
+        if (init.dataType === DataType.FLOAT && init.dims.length === 2 && init.dims[1] === heads && heads > 1) return true;
+        continue;
+      }
+      stack.push(...(producer.get(x)?.inputs.filter(Boolean).map((i) => al.source(i)) ?? []));
+    }
+    return false;
+  };
+  const terms: { node: OnnxNode; input: string }[] = [];
+  for (const n of path) {
+    if (n.opType !== 'Add' || !n.inputs.some((t) => narrowed.has(al.source(t)))) continue;
+    for (const t of n.inputs) if (t && !narrowed.has(al.source(t)) && perHead(t)) terms.push({ node: n, input: t });
+  }
+  return terms;
 }
 
 /** Transpose perms after the head split: Q and V to [batch, heads, length, size], K to [batch, heads, size, length]. */

@@ -2,7 +2,7 @@
  * tokenizer.json for a model folder that holds only a "slow" tokenizer's files (vocab.txt, or
  * vocab.json and merges.txt), as many older checkpoints on the Hub do. Built as Python's
  * transformers builds the fast tokenizer from them (convert_slow_tokenizer.py: BertConverter for
- * BERT, DistilBERT and ELECTRA, RobertaConverter for RoBERTa), so that transformers.js (which reads
+ * BERT, DistilBERT and ELECTRA, MPNetConverter for MPNet, RobertaConverter for RoBERTa), so that transformers.js (which reads
  * tokenizer.json only) tokenises as Python does. Our own code because transformers.js has no
  * converter; the fixtures' and roberta-mini's own tokenizer.json are the reference it is tested
  * against (test/unit/core/data/slowTokenizer.test.ts).
@@ -18,7 +18,7 @@ type Json = Record<string, unknown>;
 /** The files a built tokenizer is read from (besides config.json): a change to any may change the ids. */
 export const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 'added_tokens.json', 'special_tokens_map.json'];
 
-const WORDPIECE: Record<string, string> = { bert: 'BertTokenizer', distilbert: 'DistilBertTokenizer', electra: 'ElectraTokenizer' };
+const WORDPIECE: Record<string, string> = { bert: 'BertTokenizer', distilbert: 'DistilBertTokenizer', electra: 'ElectraTokenizer', mpnet: 'MPNetTokenizer' };
 const BYTE_BPE: Record<string, string> = { roberta: 'RobertaTokenizer' };
 
 export interface BuiltTokenizer {
@@ -57,7 +57,7 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
     const d = typeof v === 'object' && v !== null ? (v as Json) : { content: v };
     return { content: String(d.content ?? fallback), lstrip: typeof d.lstrip === 'boolean' ? d.lstrip : lstrip, rstrip: d.rstrip === true, single_word: d.single_word === true };
   };
-  const tokenizer = wordPiece ? wordPieceJson(dir, config, special) : byteBpeJson(dir, config, special);
+  const tokenizer = wordPiece ? wordPieceJson(dir, config, special, type === 'mpnet') : byteBpeJson(dir, config, special);
   if (!ownConfig) for (const [key, token] of Object.entries(tokenizer.specials as Record<string, { content: string }>)) config[key] = token.content;
   delete tokenizer.specials;
   return { tokenizer, config, built: ownConfig ? ['tokenizer.json'] : ['tokenizer.json', 'tokenizer_config.json'] };
@@ -65,15 +65,22 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
 
 type Special = (key: string, fallback: string, lstrip?: boolean) => { content: string; lstrip: boolean; rstrip: boolean; single_word: boolean };
 
-/** BertConverter: WordPiece over vocab.txt (one token per line, its line number its id). */
-function wordPieceJson(dir: string, config: Json, special: Special): Json {
+/**
+ * BertConverter (MPNetConverter where `mpnet`): WordPiece over vocab.txt (one token per line, its
+ * line number its id). MPNet's tokens are RoBERTa's (<s>, </s>, <pad>, a <mask> that strips the
+ * space before it; [UNK] for unknown words) and a pair is "<s> A </s> </s> B </s>".
+ */
+function wordPieceJson(dir: string, config: Json, special: Special, mpnet: boolean): Json {
   const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
   const lines = readUtf8(path.join(dir, 'vocab.txt')).split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   lines.forEach((t, i) => (vocab[t] = i));
-  const specials = { unk_token: special('unk_token', '[UNK]'), sep_token: special('sep_token', '[SEP]'), pad_token: special('pad_token', '[PAD]'), cls_token: special('cls_token', '[CLS]'), mask_token: special('mask_token', '[MASK]') };
+  const specials: Record<string, ReturnType<Special>> = mpnet
+    ? { bos_token: special('bos_token', '<s>'), eos_token: special('eos_token', '</s>'), sep_token: special('sep_token', '</s>'), cls_token: special('cls_token', '<s>'), unk_token: special('unk_token', '[UNK]'), pad_token: special('pad_token', '<pad>'), mask_token: special('mask_token', '<mask>', true) }
+    : { unk_token: special('unk_token', '[UNK]'), sep_token: special('sep_token', '[SEP]'), pad_token: special('pad_token', '[PAD]'), cls_token: special('cls_token', '[CLS]'), mask_token: special('mask_token', '[MASK]') };
   const id = idIn(dir, 'vocab.txt', vocab);
   const [cls, sep] = [specials.cls_token.content, specials.sep_token.content];
+  const secondSep = mpnet ? [{ SpecialToken: { id: sep, type_id: 0 } }] : [];
   const bool = (key: string, fallback: boolean | null) => (typeof config[key] === 'boolean' ? config[key] : fallback);
   return {
     ...header(specials, vocab),
@@ -82,7 +89,7 @@ function wordPieceJson(dir: string, config: Json, special: Special): Json {
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }],
-      pair: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: sep, type_id: 1 } }],
+      pair: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }, ...secondSep, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: sep, type_id: 1 } }],
       special_tokens: { [cls]: { id: cls, ids: [id(cls)], tokens: [cls] }, [sep]: { id: sep, ids: [id(sep)], tokens: [sep] } },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },

@@ -29,7 +29,7 @@ const MASK_MIN = -3.4028234663852886e38;
 type Config = Record<string, unknown>;
 
 /** The architectures this builder writes, by config.json model_type. */
-export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5'> = {
+export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' | 'mpnet'> = {
   bert: 'bert',
   electra: 'bert',
   roberta: 'roberta',
@@ -38,6 +38,7 @@ export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5'>
   distilbert: 'distilbert',
   t5: 't5',
   mt5: 't5',
+  mpnet: 'mpnet',
 };
 
 export interface BuiltGraph {
@@ -59,6 +60,7 @@ export function buildEncoderGraph(config: Config, weights: WeightSet, version: s
   if (!family) throw new UnsupportedModelError(`model_type '${type}': ProbeScale builds graphs from safetensors for ${Object.keys(BUILDABLE).join(', ')}; export this model to ONNX instead (optimum-cli export onnx).`);
   const b = new EncoderBuilder(config, weights);
   if (family === 't5') b.t5();
+  else if (family === 'mpnet') b.mpnet();
   else b.bertLike(family);
   b.g.metadata['probescale.graph'] = JSON.stringify({ builtFrom: 'safetensors', modelType: type, files: weights.files.map((f) => path.basename(f)) });
   return { bytes: b.g.serialize(OPSET, version), fileName: family === 't5' ? 'encoder_model.onnx' : 'model.onnx', shards: weights.files };
@@ -286,7 +288,7 @@ class EncoderBuilder {
   }
 
   /** word + position (+ token type) embeddings → LayerNorm (→ ELECTRA's projection when embedding_size ≠ hidden_size). */
-  private bertEmbeddings(family: 'bert' | 'roberta' | 'distilbert', d: BertDims, tokenTypes: boolean): string {
+  private bertEmbeddings(family: 'bert' | 'roberta' | 'distilbert', d: BertDims, tokenTypes: boolean, padIndex?: number): string {
     const g = this.g;
     const s = '/embeddings';
     const vocab = count(this.config, 'vocab_size');
@@ -295,7 +297,7 @@ class EncoderBuilder {
     let pos: string;
     if (family === 'roberta') {
       // HF create_position_ids_from_input_ids: cumsum over non-pad tokens, offset by the padding index.
-      const pad = count(this.config, 'pad_token_id', 1, 0);
+      const pad = padIndex ?? count(this.config, 'pad_token_id', 1, 0);
       // Positions run from pad + 1: a pad id at or past the table's end leaves no position for any token.
       if (pad + 1 >= maxPos) throw new BadInputError(`config.json: pad_token_id ${pad} is not below max_position_embeddings ${maxPos} − 1; RoBERTa-style positions start after the padding index, so no token would have a position. Fix pad_token_id (RoBERTa uses 1) or re-download config.json.`);
       const nonPad = g.op(s, 'Cast', [g.op(s, 'Not', [g.op(s, 'Equal', ['input_ids', g.ints([pad], true)])])], { to: DataType.INT64 });
@@ -343,6 +345,40 @@ class EncoderBuilder {
     return this.layerNorm(`${s}/output_layer_norm`, this.g.op(s, 'Add', [y, a]), `${n}.output_layer_norm`, H, 1e-12, why);
   }
 
+  /**
+   * MPNet (modeling_mpnet.py): RoBERTa-style embeddings whose padding index is always 1, no token
+   * types, and one relative position bias made in the encoder and added to every block's scores.
+   */
+  mpnet(): void {
+    const d = { ...this.bertDims('roberta'), types: 0 };
+    const tableRows = count(this.config, 'relative_attention_num_buckets', 32);
+    // MPNetEncoder.compute_position_bias always buckets into 32 (its num_buckets default), whatever the table holds.
+    if (tableRows < 32) throw new BadInputError(`config.json: relative_attention_num_buckets is ${tableRows}; MPNet looks up 32 relative-position buckets, so the table needs at least 32 rows. Fix config.json or re-download it.`);
+    this.findPrefix('embeddings.word_embeddings.weight');
+    this.declareIO(false, d.H);
+    let x = this.bertEmbeddings('roberta', d, false, 1);
+    const mask = this.maskBias('');
+    const posBias = this.relativePositionBias('/encoder', 'encoder.relative_attention_bias.weight', tableRows, 32, 128, d.heads, 'num_attention_heads');
+    for (let i = 0; i < d.L; i++) x = this.mpnetBlock(i, x, [posBias, mask], d);
+    this.refuseExtraBlocks(d.L, 'num_hidden_layers');
+    this.g.op('', 'Identity', [x], undefined, 'last_hidden_state');
+  }
+
+  private mpnetBlock(i: number, x: string, biases: string[], d: BertDims): string {
+    const { H, heads, inter, eps, act, why } = d;
+    const s = `/encoder/layer.${i}`;
+    const n = `encoder.layer.${i}`;
+    const attn = `${s}/attention/attn`;
+    const q = this.linear(`${attn}/q`, x, `${n}.attention.attn.q`, H, H, why);
+    const k = this.linear(`${attn}/k`, x, `${n}.attention.attn.k`, H, H, why);
+    const v = this.linear(`${attn}/v`, x, `${n}.attention.attn.v`, H, H, why);
+    const o = this.linear(`${attn}/o`, this.attention(attn, q, k, v, heads, H / heads, true, biases), `${n}.attention.attn.o`, H, H, why);
+    const a = this.layerNorm(`${s}/attention/LayerNorm`, this.g.op(`${s}/attention`, 'Add', [o, x]), `${n}.attention.LayerNorm`, H, eps, why);
+    const f = this.activation(`${s}/intermediate/intermediate_act_fn`, this.linear(`${s}/intermediate/dense`, a, `${n}.intermediate.dense`, inter, H, why), act);
+    const y = this.linear(`${s}/output/dense`, f, `${n}.output.dense`, H, inter, why);
+    return this.layerNorm(`${s}/output/LayerNorm`, this.g.op(`${s}/output`, 'Add', [y, a]), `${n}.output.LayerNorm`, H, eps, why);
+  }
+
   t5(): void {
     const c = this.config;
     const g = this.g;
@@ -370,7 +406,7 @@ class EncoderBuilder {
       const n = `encoder.block.${i}`;
       const sa = `${s}/layer.0/SelfAttention`;
       // T5 computes the relative position bias in block 0 only; every block adds that one.
-      if (i === 0) posBias = this.t5PositionBias(sa, `${n}.layer.0.SelfAttention.relative_attention_bias.weight`, buckets, maxDist, heads);
+      if (i === 0) posBias = this.relativePositionBias(sa, `${n}.layer.0.SelfAttention.relative_attention_bias.weight`, buckets, buckets, maxDist, heads, 'num_heads');
       const h = this.rmsNorm(`${s}/layer.0/layer_norm`, x, `${n}.layer.0.layer_norm`, D, eps, why);
       const q = this.linear(`${sa}/q`, h, `${n}.layer.0.SelfAttention.q`, inner, D, why, false);
       const k = this.linear(`${sa}/k`, h, `${n}.layer.0.SelfAttention.k`, inner, D, why, false);
@@ -390,10 +426,12 @@ class EncoderBuilder {
   }
 
   /**
-   * T5's bidirectional relative position bias [1, heads, seq, seq], as HF `_relative_position_bucket`
-   * computes it (same float32 operations in the same order, so bucket boundaries agree).
+   * The bidirectional relative position bias [1, heads, seq, seq] of T5 and MPNet, as HF
+   * `_relative_position_bucket` (MPNet: `relative_position_bucket`, the same arithmetic) computes it
+   * (same float32 operations in the same order, so bucket boundaries agree), looked up in a table
+   * of `tableRows` rows.
    */
-  private t5PositionBias(scope: string, name: string, buckets: number, maxDist: number, heads: number): string {
+  private relativePositionBias(scope: string, name: string, tableRows: number, buckets: number, maxDist: number, heads: number, headsKey: string): string {
     const g = this.g;
     const seq = g.op(scope, 'Gather', [g.op(scope, 'Shape', ['input_ids']), g.ints([1], true)]);
     const r = g.op(scope, 'Range', [g.ints([0], true), seq, g.ints([1], true)]);
@@ -407,7 +445,7 @@ class EncoderBuilder {
     const scaled = g.op(scope, 'Mul', [g.op(scope, 'Div', [g.op(scope, 'Log', [ratio]), g.float(Math.log(maxDist / exact))]), g.float(half - exact)]);
     const large = g.op(scope, 'Min', [g.op(scope, 'Add', [g.op(scope, 'Cast', [scaled], { to: DataType.INT64 }), g.ints([exact], true)]), g.ints([half - 1], true)]);
     const bucket = g.op(scope, 'Add', [side, g.op(scope, 'Where', [g.op(scope, 'Less', [dist, g.ints([exact], true)]), dist, large])]);
-    const values = this.embed(`${scope}/relative_attention_bias`, name, [buckets, heads], `relative_attention_num_buckets ${buckets}, num_heads ${heads}`, bucket);
+    const values = this.embed(`${scope}/relative_attention_bias`, name, [tableRows, heads], `relative_attention_num_buckets ${tableRows}, ${headsKey} ${heads}`, bucket);
     return g.op(scope, 'Unsqueeze', [g.op(scope, 'Transpose', [values], { perm: [2, 0, 1] }), g.ints([0])]);
   }
 }

@@ -7,13 +7,14 @@
 export const LAYER_COUNT_KEYS = ['num_hidden_layers', 'n_layers', 'num_layers'] as const;
 export type LayerCountKey = (typeof LAYER_COUNT_KEYS)[number];
 
-/** The key by `model_type` (bert/roberta/electra/xlm-roberta: num_hidden_layers; distilbert: n_layers; t5: num_layers). */
+/** The key by `model_type` (bert/roberta/electra/xlm-roberta/mpnet: num_hidden_layers; distilbert: n_layers; t5: num_layers). */
 const KEY_BY_TYPE: Record<string, LayerCountKey> = {
   bert: 'num_hidden_layers',
   roberta: 'num_hidden_layers',
   electra: 'num_hidden_layers',
   'xlm-roberta': 'num_hidden_layers',
   camembert: 'num_hidden_layers',
+  mpnet: 'num_hidden_layers',
   distilbert: 'n_layers',
   t5: 'num_layers',
   mt5: 'num_layers',

@@ -191,11 +191,23 @@ function claimEnclosedNodes(g: BlockedGraph, hiddenIn: string[], hiddenOut: stri
   };
   const consumersOfNode = (i: number) => g.model.nodes[i].outputs.flatMap((o) => g.consumers.get(o) ?? []);
   const producersOfNode = (i: number) => g.model.nodes[i].inputs.flatMap((t) => (g.producer.has(t) ? [g.producer.get(t)!] : []));
+  const claim = new Map<number, number>();
   hiddenIn.forEach((input, b) => {
     const after = reach(g.consumers.get(input) ?? [], consumersOfNode);
     const before = reach(g.producer.has(hiddenOut[b]) ? [g.producer.get(hiddenOut[b])!] : [], producersOfNode);
-    for (const i of after) if (g.blockOf[i] < 0 && before.has(i) && !SCOPE_FREE_OK.has(g.model.nodes[i].opType)) g.blockOf[i] = b;
+    for (const i of after) if (g.blockOf[i] < 0 && before.has(i) && !SCOPE_FREE_OK.has(g.model.nodes[i].opType) && !claim.has(i)) claim.set(i, b);
   });
+  // What other blocks read as well is shared, not enclosed: MPNet's relative position bias, made
+  // outside every block from the embeddings' length and added in each, is the encoder's.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [i, b] of claim) {
+      if (consumersOfNode(i).every((c) => (claim.get(c) ?? g.blockOf[c]) === b)) continue;
+      claim.delete(i);
+      changed = true;
+    }
+  }
+  for (const [i, b] of claim) g.blockOf[i] = b;
 }
 
 /**

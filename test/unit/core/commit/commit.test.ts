@@ -116,3 +116,19 @@ test('a committed T5 classifier runs in transformers.js text-classification with
   assert.equal(await pipelineAccuracyOnSentlen(cdir, { limitTrain: 150, limitTest: 60 }), s.perTask.sentlen.test.accuracy);
   assertSharesEncoder(out, 'sentlen');
 });
+
+test('MPNet: optimize --compensate all measures width-pruned candidates and commits a folder transformers.js runs with the reported accuracy', async () => {
+  const out = path.join(tempDir('ps-mpnet-'), 'model');
+  const args = ['optimize', fixture('tiny-mpnet'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.9', '--compensate', 'all', '--candidates', '3', '--no-cache', '--out', out, '-q'];
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  const s = rep.selection;
+  // Every block of flap-uniform's build keeps fewer heads than MPNet's shared position bias has columns.
+  const flap = s.baselines.find((b: { name: string }) => b.name === 'flap-uniform');
+  assert.ok(flap && flap.compensation.heads < 2 && flap.validation > 0, JSON.stringify(flap));
+  assert.equal(rep.verify.allEqual, true, JSON.stringify(rep.verify.perTask));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).model_type, 'mpnet');
+  assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), { limitTrain: 150, limitTest: 60 }), s.perTask.sentlen.test.accuracy);
+  assertSharesEncoder(out, 'sentlen');
+});

@@ -92,7 +92,7 @@ async function run(buf: Uint8Array, ids: number[][]): Promise<Float32Array> {
   return y;
 }
 
-for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert']) {
+for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-mpnet']) {
   test(`${name}: the factorised graph computes Gather(A)·B exactly as a table holding A·B would, and at full rank the source`, async () => {
     const model = OnnxModel.open(fixture(name, 'onnx', 'model.onnx'));
     try {

@@ -75,7 +75,7 @@ test('gaps: only kept blocks that follow a dropped block read a bridge', () => {
   assert.deepEqual(topIndices(Float64Array.from([0.1, 3, 2, 0.5]), 2), [1, 2]);
 });
 
-for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert']) {
+for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert', 'tiny-mpnet']) {
   test(`${name}: an identity bridge and sub-layers narrowed to every head and neuron leave outputs unchanged (1e-5)`, async () => {
     const { model, blocks, hidden, enc, site } = open(name);
     try {
@@ -99,9 +99,10 @@ for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert']) {
   });
 }
 
-test('tiny-roberta: removing given heads and FFN neurons reproduces the PyTorch reference (1e-4)', async () => {
-  const ref = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-roberta.width.json'), 'utf8')) as { cases: { kept: number[]; ffnKeep: Record<string, number[]>; headKeep: Record<string, number[]>; shape: number[]; last_hidden_state: number[] }[] };
-  const { model, blocks, hidden, enc, site } = open('tiny-roberta');
+// tiny-mpnet: each block adds the encoder's relative position bias to its scores, whose head columns are cut with the heads.
+for (const name of ['tiny-roberta', 'tiny-mpnet']) test(`${name}: removing given heads and FFN neurons reproduces the PyTorch reference (1e-4)`, async () => {
+  const ref = JSON.parse(fs.readFileSync(fixture('refs', `${name}.width.json`), 'utf8')) as { cases: { kept: number[]; ffnKeep: Record<string, number[]>; headKeep: Record<string, number[]>; shape: number[]; last_hidden_state: number[] }[] };
+  const { model, blocks, hidden, enc, site } = open(name);
   try {
     assert.ok(ref.cases.length >= 3);
     for (const c of ref.cases) {

@@ -19,7 +19,7 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert']) {
+for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert', 'tiny-mpnet']) {
   test(`${name}: incremental width fitting (segments from kept states) equals fitting through the whole graph each time`, async () => {
     const model = OnnxModel.open(fixture(name, 'onnx', 'model.onnx'));
     const cfg = JSON.parse(fs.readFileSync(fixture(name, 'config.json'), 'utf8')) as Record<string, number>;

@@ -48,7 +48,8 @@ async function assertSameEncodings(a: TextTokenizer, b: TextTokenizer, what: str
   return all.length;
 }
 
-for (const [name, source] of [['tiny-bert', fixture('tiny-bert')], ['tiny-distilbert', fixture('tiny-distilbert')], ['tiny-roberta', fixture('tiny-roberta')], ['roberta-mini', robertaMini]] as const) {
+// tiny-mpnet's tokenizer.json follows transformers' MPNetConverter (scripts/ref/mpnet.py; no Python transformers here), so it checks the same rules, not Python itself.
+for (const [name, source] of [['tiny-bert', fixture('tiny-bert')], ['tiny-distilbert', fixture('tiny-distilbert')], ['tiny-roberta', fixture('tiny-roberta')], ['tiny-mpnet', fixture('tiny-mpnet')], ['roberta-mini', robertaMini]] as const) {
   test(`${name}: tokenizer.json built from the slow tokenizer's files encodes every task text as the one Python built`, async () => {
     const reference = await loadTokenizer(source, { maxLength: 128 });
     const n = await assertSameEncodings(reference, await loadTokenizer(slowCopy(source), { maxLength: 128 }), 'with tokenizer_config.json');

@@ -253,3 +253,25 @@ test('--from safetensors uses the weights even beside an ONNX export, and the re
     assert.match(r.err, re);
   }
 });
+
+test('tiny-mpnet: the relative position bias agrees with the exported graph at every distance up to 127, where buckets go logarithmic and then stop', async () => {
+  // Distances 8–127 take the logarithmic buckets (8..15) the 24-token references barely reach; rows of 128 and 70 tokens, the second padded.
+  const len = 128;
+  const row = (n: number, seed: number) => Array.from({ length: len }, (_, i) => (i === 0 ? 0 : i === n - 1 ? 2 : i < n ? 5 + ((i * 7919 + seed) % 4000) : 1));
+  const ids = [row(len, 1), row(70, 2)];
+  const refs = { input_ids: ids, attention_mask: ids.map((r) => r.map((t) => (t === 1 ? 0 : 1))), subsets: {} };
+  const exported = resolveEncoderGraph(fixture('tiny-mpnet'), readConfig(fixture('tiny-mpnet'))).file;
+  const d = maxAbsDiff(await lastHidden(built(fixture('tiny-mpnet')), refs), await lastHidden(exported, refs));
+  assert.ok(d < 1e-4, `max |diff| ${d}`);
+  // The bias matters at these distances: the same graph with every bucket's row zeroed differs.
+  const noBias = folderLike('tiny-mpnet', 'nobias', {});
+  const { header, bytes } = tensorBytes(fixture('tiny-mpnet', 'model.safetensors'));
+  writeSafetensors(path.join(noBias, 'model.safetensors'), Object.keys(header).map((n) => [n, header[n].dtype, header[n].shape, n.includes('relative_attention_bias') ? Buffer.alloc(bytes.get(n)!.length) : bytes.get(n)!]));
+  assert.ok(maxAbsDiff(await lastHidden(built(noBias), refs), await lastHidden(exported, refs)) > 1e-2, 'the position bias changes the output');
+});
+
+test('MPNet configs the builder cannot follow are refused naming the key', () => {
+  const dir = folderLike('tiny-mpnet', 'fewbuckets', { 'model.safetensors': fs.readFileSync(fixture('tiny-mpnet', 'model.safetensors')) });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...readConfig(fixture('tiny-mpnet')), relative_attention_num_buckets: 16 }));
+  assert.throws(() => built(dir), /relative_attention_num_buckets is 16; MPNet looks up 32 relative-position buckets/);
+});

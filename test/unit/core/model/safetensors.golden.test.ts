@@ -32,6 +32,11 @@ const expected: Record<string, string> = {
   'tiny-t5-encoder [3]': '11 tensors 51a60bd446db328f',
   'tiny-t5-encoder [0,2]': '19 tensors 9aea7c8414b46977',
   'tiny-t5-encoder []': '2 tensors 9d01fdcefdfe68f2',
+  'tiny-mpnet [0,1,2,3]': '71 tensors 3490431d40bb9537',
+  'tiny-mpnet [1,2]': '39 tensors 9967f3c7f8ab871b',
+  'tiny-mpnet [3]': '23 tensors 887d0bc4b638822b',
+  'tiny-mpnet [0,2]': '39 tensors 3f00bc03deb534bb',
+  'tiny-mpnet []': '7 tensors a89ed3fd05079e85',
 };
 
 test('pruned safetensors of the tiny models are byte-identical to before', async () => {
@@ -71,6 +76,8 @@ const headerGolden: Record<string, string> = {
     "7326 chars 30f918e4a4dbef75",
   "tiny-t5-encoder":
     "3984 chars 33dd69c46ade9dbc",
+  "tiny-mpnet":
+    "7491 chars 9fc5c14d6a7edc75",
   "metadata and a sub-byte dtype":
     "{\"tensors\":[{\"name\":\"a\",\"dtype\":\"F16\",\"shape\":[2,3],\"begin\":0,\"end\":12},{\"name\":\"b\",\"dtype\":\"F4\",\"shape\":[6],\"begin\":12,\"end\":15}],\"dataOffset\":150,\"metadata\":{\"format\":\"pt\"}}",
   "empty tensor, padded header":

@@ -77,7 +77,7 @@ for (const model of tinyModels) {
     const before = structuredClone(config);
     const pruned = prunedConfig(config, [1, 3]);
     assert.deepEqual(config, before, 'input untouched');
-    const keys: Record<string, string> = { 'tiny-bert': 'num_hidden_layers', 'tiny-roberta': 'num_hidden_layers', 'tiny-distilbert': 'n_layers', 'tiny-t5-encoder': 'num_layers' };
+    const keys: Record<string, string> = { 'tiny-bert': 'num_hidden_layers', 'tiny-roberta': 'num_hidden_layers', 'tiny-distilbert': 'n_layers', 'tiny-t5-encoder': 'num_layers', 'tiny-mpnet': 'num_hidden_layers' };
     const key = keys[model];
     assert.ok(key, `no expected layer key for ${model}`);
     assert.equal(pruned[key], 2);

@@ -105,7 +105,23 @@ const golden: Record<string, string> = {
   "tiny-t5-encoder kept 4": "BadInputError: blocks to keep 0,4: block 4 does not exist; this model has blocks 0..3.",
   "tiny-t5-encoder kept -1": "BadInputError: blocks to keep -1: block -1 does not exist; this model has blocks 0..3.",
   "tiny-t5-encoder kept 1.5": "BadInputError: blocks to keep 1.5: block 1.5 does not exist; this model has blocks 0..3.",
-  "tiny-t5-encoder no blocks, mean+first, cosine": "df8317020a54ef67 {\"pooled\":{\"mean\":[\"probescale/mean_0\"],\"first\":[\"probescale/first_0\"],\"max\":[]},\"cosine\":[],\"layers\":[0]}"
+  "tiny-t5-encoder no blocks, mean+first, cosine": "df8317020a54ef67 {\"pooled\":{\"mean\":[\"probescale/mean_0\"],\"first\":[\"probescale/first_0\"],\"max\":[]},\"cosine\":[],\"layers\":[0]}",
+  "tiny-mpnet mean": "babff473809f8ebd {\"pooled\":{\"mean\":[\"probescale/mean_0\",\"probescale/mean_1\",\"probescale/mean_2\",\"probescale/mean_3\",\"probescale/mean_4\"],\"first\":[],\"max\":[]},\"cosine\":[],\"layers\":[0,1,2,3,4]}",
+  "tiny-mpnet first": "4e5d359e7a5c44b4 {\"pooled\":{\"mean\":[],\"first\":[\"probescale/first_0\",\"probescale/first_1\",\"probescale/first_2\",\"probescale/first_3\",\"probescale/first_4\"],\"max\":[]},\"cosine\":[],\"layers\":[0,1,2,3,4]}",
+  "tiny-mpnet mean+first, cosine": "322d4aab47b19d75 {\"pooled\":{\"mean\":[\"probescale/mean_0\",\"probescale/mean_1\",\"probescale/mean_2\",\"probescale/mean_3\",\"probescale/mean_4\"],\"first\":[\"probescale/first_0\",\"probescale/first_1\",\"probescale/first_2\",\"probescale/first_3\",\"probescale/first_4\"],\"max\":[]},\"cosine\":[\"probescale/cos_1\",\"probescale/cos_2\",\"probescale/cos_3\",\"probescale/cos_4\"],\"layers\":[0,1,2,3,4]}",
+  "tiny-mpnet first+mean, cosine false": "fc78a735d7e5b83d {\"pooled\":{\"mean\":[\"probescale/mean_0\",\"probescale/mean_1\",\"probescale/mean_2\",\"probescale/mean_3\",\"probescale/mean_4\"],\"first\":[\"probescale/first_0\",\"probescale/first_1\",\"probescale/first_2\",\"probescale/first_3\",\"probescale/first_4\"],\"max\":[]},\"cosine\":[],\"layers\":[0,1,2,3,4]}",
+  "tiny-mpnet mean, kept 0,3": "342d7587ae85fb1e {\"pooled\":{\"mean\":[\"probescale/mean_2\"],\"first\":[],\"max\":[]},\"cosine\":[],\"layers\":[2]}",
+  "tiny-mpnet first+mean, kept 2, cosine (ignored)": "c8ec6c65979b98e8 {\"pooled\":{\"mean\":[\"probescale/mean_1\"],\"first\":[\"probescale/first_1\"],\"max\":[]},\"cosine\":[],\"layers\":[1]}",
+  "tiny-mpnet mean, kept none": "88c86b736a76680e {\"pooled\":{\"mean\":[\"probescale/mean_0\"],\"first\":[],\"max\":[]},\"cosine\":[],\"layers\":[0]}",
+  "tiny-mpnet mean, kept 3,1 (unsorted)": "724cb99d24a2676b {\"pooled\":{\"mean\":[\"probescale/mean_2\"],\"first\":[],\"max\":[]},\"cosine\":[],\"layers\":[2]}",
+  "tiny-mpnet mean, head": "9a11351384887805 {\"pooled\":{\"mean\":[\"probescale/mean_0\",\"probescale/mean_1\",\"probescale/mean_2\",\"probescale/mean_3\",\"probescale/mean_4\"],\"first\":[],\"max\":[]},\"cosine\":[],\"layers\":[0,1,2,3,4]}",
+  "tiny-mpnet first+mean, cosine, head": "7745ba64ca67ce7a {\"pooled\":{\"mean\":[\"probescale/mean_0\",\"probescale/mean_1\",\"probescale/mean_2\",\"probescale/mean_3\",\"probescale/mean_4\"],\"first\":[\"probescale/first_0\",\"probescale/first_1\",\"probescale/first_2\",\"probescale/first_3\",\"probescale/first_4\"],\"max\":[]},\"cosine\":[\"probescale/cos_1\",\"probescale/cos_2\",\"probescale/cos_3\",\"probescale/cos_4\"],\"layers\":[0,1,2,3,4]}",
+  "tiny-mpnet mean, kept 1,2, head": "65a78da0e5096998 {\"pooled\":{\"mean\":[\"probescale/mean_2\"],\"first\":[],\"max\":[]},\"cosine\":[],\"layers\":[2]}",
+  "tiny-mpnet kept 1,1": "BadInputError: blocks to keep 1,1: a block is listed twice; list each kept block once.",
+  "tiny-mpnet kept 4": "BadInputError: blocks to keep 0,4: block 4 does not exist; this model has blocks 0..3.",
+  "tiny-mpnet kept -1": "BadInputError: blocks to keep -1: block -1 does not exist; this model has blocks 0..3.",
+  "tiny-mpnet kept 1.5": "BadInputError: blocks to keep 1.5: block 1.5 does not exist; this model has blocks 0..3.",
+  "tiny-mpnet no blocks, mean+first, cosine": "25eb9aa813823191 {\"pooled\":{\"mean\":[\"probescale/mean_0\"],\"first\":[\"probescale/first_0\"],\"max\":[]},\"cosine\":[],\"layers\":[0]}"
 };
 
 test('probe graphs and their outputs are as before', () => {

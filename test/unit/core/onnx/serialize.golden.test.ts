@@ -94,5 +94,13 @@ test('the graphs of every kind of edit are byte-identical to before', () => {
     'tiny-t5-encoder hand': 'f408acfb5da130fc',
     'tiny-t5-encoder referenced': '1186c4d1de886b21',
     'tiny-t5-encoder metadata replaced': 'ea3eba8257d964b6',
+    'tiny-mpnet prune 1,2': '8d89b47bc9b19e4e',
+    'tiny-mpnet prune none': '835765f4dbda0c89',
+    'tiny-mpnet probe': '322d4aab47b19d75',
+    'tiny-mpnet probe kept 0,3': '342d7587ae85fb1e',
+    'tiny-mpnet quantize': 'fdcc94d541b828ea',
+    'tiny-mpnet hand': '91f3cf41a0f69322',
+    'tiny-mpnet referenced': '94940a710d256ec1',
+    'tiny-mpnet metadata replaced': '7b87ba933ac4cf01',
   });
 });

@@ -80,6 +80,7 @@ const golden: Record<string, string> = {
   "tiny-roberta": "4 blocks; -1:131 0:73 1:79 2:79 3:79; e4a707b60d42091a",
   "tiny-distilbert": "4 blocks; -1:91 0:73 1:79 2:79 3:79; a0a25836fd8ae8f0",
   "tiny-t5-encoder": "4 blocks; -1:140 0:78 1:80 2:80 3:80; 0c28a88f81353acb",
+  "tiny-mpnet": "4 blocks; -1:86 0:69 1:72 2:72 3:72; f9deb18bc7b704d4",
   "tiny-bert, ORT basic": "4 blocks; -1:65 0:39 1:44 2:44 3:44; 6e7ef4294d6f6fef",
   "tiny-bert, ORT extended": "4 blocks; -1:65 0:32 1:37 2:37 3:37; bd97bb989fe4bf9b",
   "tiny-bert, embeddings only": "null",
