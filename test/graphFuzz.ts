@@ -178,9 +178,9 @@ async function compensatedPath(dir: string, scratchDir: string, name: string): P
   }
 }
 
-/** The graph targets over the repository's tiny BERT and RoBERTa exports, on the probe path and the compensated one. */
+/** The graph targets over the repository's tiny BERT, RoBERTa and MPNet exports, on the probe path and the compensated one. */
 export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  const plain = ['tiny-bert', 'tiny-roberta'].flatMap((f) => {
+  const plain = ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
     return [graphTarget(`graph-${f}`, source, scratchDir), graphTarget(`graph-compensated-${f}`, source, scratchDir, compensatedPath)];
   });

@@ -105,7 +105,7 @@ function maxDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   return d;
 }
 
-for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder']) {
+for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder', 'tiny-mpnet']) {
   test(`${name}: a graph rewritten as another exporter or graph tool writes it gives the same features, pruned output and compensated variant`, async () => {
     const scratch = tempDir('ps-rewrites-');
     const source = fixture(name);
