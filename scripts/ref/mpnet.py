@@ -282,6 +282,19 @@ def tokenizer_json(vocab):
     }
 
 
+def export(model, ids, mask, file, opset):
+    torch.onnx.export(
+        model,
+        (ids, mask),
+        file,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"}, "attention_mask": {0: "batch_size", 1: "sequence_length"}, "last_hidden_state": {0: "batch_size", 1: "sequence_length"}},
+        opset_version=opset,
+        do_constant_folding=True,
+    )
+
+
 def write_json(file, value):
     with open(file, "w", encoding="utf-8") as f:
         json.dump(value, f, indent=2, ensure_ascii=False)
@@ -333,16 +346,11 @@ def make(out, bert_refs_file, refs_file):
     input_ids = [[remap.get(i, i + 4) for i in row] for row in bert["input_ids"]]
     ids = torch.tensor(input_ids)
     mask = torch.tensor(bert["attention_mask"])
-    torch.onnx.export(
-        model,
-        (ids, mask),
-        os.path.join(out, "onnx", "model.onnx"),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["last_hidden_state"],
-        dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"}, "attention_mask": {0: "batch_size", 1: "sequence_length"}, "last_hidden_state": {0: "batch_size", 1: "sequence_length"}},
-        opset_version=17,
-        do_constant_folding=True,
-    )
+    export(model, ids, mask, os.path.join(out, "onnx", "model.onnx"), 17)
+    # Opset 12 (LayerNorm as ReduceMean, Sub, Pow, Sqrt, Div; Unsqueeze axes as attributes), as older exports of MPNet are.
+    exports = os.path.join(os.path.dirname(out), "exports")
+    os.makedirs(exports, exist_ok=True)
+    export(model, ids, mask, os.path.join(exports, "tiny-mpnet-opset12.onnx"), 12)
     refs = {"texts": bert["texts"], "input_ids": input_ids, "attention_mask": bert["attention_mask"], "subsets": {}}
     layers = list(model.encoder.layer)
     with torch.no_grad():

@@ -114,8 +114,9 @@ const FUSED_SUBLAYER = new Set(['Attention', 'MultiHeadAttention', 'SkipLayerNor
 /** The attention and FFN sub-layers of block `b` (`heads`: the model's attention head count). */
 export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
   const inBlock = model.nodes.filter((_, i) => blocks.blockOf[i] === b);
+  const inBlocks = new Set(model.nodes.filter((_, i) => blocks.blockOf[i] >= 0));
   try {
-    return sublayersOf(model, inBlock, b, hidden, heads);
+    return sublayersOf(model, inBlock, inBlocks, b, hidden, heads);
   } catch (e) {
     if (!(e instanceof UnsupportedModelError)) throw e;
     const fused = inBlock.find((n) => n.domain === 'com.microsoft' && (FUSED_SUBLAYER.has(n.opType) || (n.opType === 'FastGelu' && n.inputs.length > 1)));
@@ -126,7 +127,7 @@ export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: numbe
   }
 }
 
-function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
+function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], inBlocks: Set<OnnxNode>, b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
   const al = aliased(model);
   const lin = linearsOf(model, al, inBlock, b);
   const dims = (l: Linear) => l.proj.weight.dims;
@@ -146,7 +147,7 @@ function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], b: number, hidden: n
   checkNarrowedReaders(al, inBlock, [up], down, b);
   const ffWidth = dims(down)[0];
   return {
-    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, heads) },
+    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, inBlocks, heads, b) },
     ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null, headTerms: [] },
   };
 }
@@ -192,12 +193,13 @@ interface NarrowedPath {
 }
 
 /**
- * Terms an attention path adds to its scores per head from outside the path. Found by where they
- * come from: a float table with a column per head (MPNet's relative_attention_bias, [buckets,
- * heads]) among the term's ancestors. The padding mask ([batch, 1, 1, length]) comes from no such
- * table and broadcasts over any number of heads, so it is left alone.
+ * Terms an attention path combines with its scores per head, made outside every block. Found by
+ * where they come from: a float table with a column per head (MPNet's relative_attention_bias,
+ * [buckets, heads]) among the term's ancestors outside the blocks (the hidden state, made in a
+ * block, is not followed). The padding mask ([batch, 1, 1, length]) comes from no such table and
+ * broadcasts over any number of heads, so it is left alone.
  */
-function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: NarrowedPath, heads: number): { node: OnnxNode; input: string }[] {
+function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: NarrowedPath, inBlocks: Set<OnnxNode>, heads: number, b: number): { node: OnnxNode; input: string }[] {
   const producer = new Map(model.nodes.flatMap((n) => n.outputs.map((o): [string, OnnxNode] => [o, n])));
   const perHead = (t: string): boolean => {
     const seen = new Set<string>();
@@ -210,17 +212,28 @@ function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: Narrowed
         if (init.dataType === DataType.FLOAT && init.dims.length === 2 && init.dims[1] === heads && heads > 1) return true;
         continue;
       }
-      stack.push(...(producer.get(x)?.inputs.filter(Boolean).map((i) => al.source(i)) ?? []));
+      const p = producer.get(x);
+      if (p && !inBlocks.has(p)) stack.push(...p.inputs.filter(Boolean).map((i) => al.source(i)));
     }
     return false;
   };
   const terms: { node: OnnxNode; input: string }[] = [];
   for (const n of path) {
-    if (n.opType !== 'Add' || !n.inputs.some((t) => narrowed.has(al.source(t)))) continue;
-    for (const t of n.inputs) if (t && !narrowed.has(al.source(t)) && perHead(t)) terms.push({ node: n, input: t });
+    if (!n.inputs.some((t) => narrowed.has(al.source(t)))) continue;
+    for (const t of n.inputs) {
+      if (!t || narrowed.has(al.source(t)) || !perHead(t)) continue;
+      // Elementwise with broadcasting, the kept heads' columns give the kept heads' result; what else a node does with it is unknown.
+      if (!ELEMENTWISE.has(n.opType) || n.domain !== '') {
+        throw new UnsupportedModelError(`block ${b}: ${n.opType} ${n.name || '(unnamed)'} reads ${t}, a tensor with a column per attention head (from a table of ${heads} columns), where width pruning knows how to cut the heads only for elementwise operators (Add, Mul, …). Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
+      }
+      terms.push({ node: n, input: t });
+    }
   }
   return terms;
 }
+
+/** Operators that combine tensors element by element (with broadcasting), so a per-head operand can be cut to the kept heads. */
+const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Where', 'Equal', 'Less', 'Greater', 'And', 'Or']);
 
 /** Transpose perms after the head split: Q and V to [batch, heads, length, size], K to [batch, heads, size, length]. */
 const SPLIT_PERMS = ['0,2,1,3', '0,2,3,1'];

@@ -47,9 +47,10 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-function open(name: string) {
+/** The fixture `name` with its exported graph, or `graph` (another export of the same weights). */
+function open(name: string, graph = fixture(name, 'onnx', 'model.onnx')) {
   REFS = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
-  const model = OnnxModel.open(fixture(name, 'onnx', 'model.onnx'));
+  const model = OnnxModel.open(graph);
   const cfg = JSON.parse(fs.readFileSync(fixture(name, 'config.json'), 'utf8')) as Record<string, number>;
   const blocks = findBlocks(model);
   const enc = { model, blocks, hidden: cfg.hidden_size ?? cfg.dim, heads: cfg.num_attention_heads ?? cfg.n_heads };
@@ -99,10 +100,16 @@ for (const name of ['tiny-roberta', 'tiny-bert', 'tiny-distilbert', 'tiny-mpnet'
   });
 }
 
-// tiny-mpnet: each block adds the encoder's relative position bias to its scores, whose head columns are cut with the heads.
-for (const name of ['tiny-roberta', 'tiny-mpnet']) test(`${name}: removing given heads and FFN neurons reproduces the PyTorch reference (1e-4)`, async () => {
+// tiny-mpnet: each block adds the encoder's relative position bias to its scores, whose head columns
+// are cut with the heads; its opset-12 export writes every LayerNorm as ReduceMean, Sub, Pow, Sqrt, Div.
+const widthCases: [string, string, string][] = [
+  ['tiny-roberta', 'tiny-roberta', fixture('tiny-roberta', 'onnx', 'model.onnx')],
+  ['tiny-mpnet', 'tiny-mpnet', fixture('tiny-mpnet', 'onnx', 'model.onnx')],
+  ['tiny-mpnet, opset 12', 'tiny-mpnet', fixture('exports', 'tiny-mpnet-opset12.onnx')],
+];
+for (const [label, name, graph] of widthCases) test(`${label}: removing given heads and FFN neurons reproduces the PyTorch reference (1e-4)`, async () => {
   const ref = JSON.parse(fs.readFileSync(fixture('refs', `${name}.width.json`), 'utf8')) as { cases: { kept: number[]; ffnKeep: Record<string, number[]>; headKeep: Record<string, number[]>; shape: number[]; last_hidden_state: number[] }[] };
-  const { model, blocks, hidden, enc, site } = open(name);
+  const { model, blocks, hidden, enc, site } = open(name, graph);
   try {
     assert.ok(ref.cases.length >= 3);
     for (const c of ref.cases) {
@@ -313,5 +320,42 @@ test('width surgery refuses a node off the path it narrows that reads a narrowed
     }
   } finally {
     source.close();
+  }
+});
+
+// MPNet adds one relative position bias, [batch, heads, length, length], to every block's scores; a
+// block keeping fewer heads reads its kept heads' columns. Cutting head 0 must equal the full graph
+// with head 0's output-projection rows zeroed, whichever elementwise operator combines the bias
+// (graph fuzz, seed 29, case 19: the Add made a Mul failed in ONNX Runtime with its raw Reshape error).
+test('tiny-mpnet: a cut head leaves the others and their position bias as they were, for any elementwise combination; other readers are refused', async () => {
+  const dir = tempDir('ps-head-terms-');
+  const source = open('tiny-mpnet');
+  const biasAdd = source.site(1, 'attention').headTerms[0].node;
+  source.model.close();
+  for (const opType of ['Add', 'Mul', 'Sub', 'MatMul']) {
+    const file = path.join(dir, `${opType}.onnx`);
+    const src = OnnxModel.open(fixture('tiny-mpnet', 'onnx', 'model.onnx'));
+    src.write(file, { nodes: src.nodes.map((n) => (n.name === biasAdd.name ? { name: n.name, opType, inputs: n.inputs, outputs: n.outputs } : n)) });
+    src.close();
+    const { model, blocks, hidden, enc, site } = open('tiny-mpnet', file);
+    try {
+      if (opType === 'MatMul') {
+        assert.throws(() => site(1, 'attention'), (e: Error) => e instanceof UnsupportedModelError && e.message.includes(`MatMul ${biasAdd.name} reads`) && /column per attention head/.test(e.message));
+        continue;
+      }
+      const s = site(1, 'attention');
+      assert.equal(s.headTerms.length, 1, `${opType}: the bias is found`);
+      const cut = emptyPlan([0, 1, 2, 3]);
+      cut.narrow.set(narrowKey('attention', 1), keepUnits(model, s, [1], hidden));
+      const zeroed = emptyPlan([0, 1, 2, 3]);
+      const all = keepUnits(model, s, [0, 1], hidden);
+      all.out.fill(0, 0, s.group * hidden);
+      zeroed.narrow.set(narrowKey('attention', 1), all);
+      const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, cut, enc))));
+      const ref = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, zeroed, enc))));
+      assert.ok(maxAbsDiff(y, ref) < 1e-5, `${opType}: ${maxAbsDiff(y, ref)}`);
+    } finally {
+      model.close();
+    }
   }
 });

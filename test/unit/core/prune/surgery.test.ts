@@ -34,10 +34,11 @@ function maxAbsDiff(a: Float32Array, b: number[]): number {
   return m;
 }
 
-for (const name of tinyModels) {
-  test(`${name}: every reference subset reproduces PyTorch to 1e-4`, async () => {
+// The tiny models' own exports, and tiny-mpnet exported at opset 12 (LayerNorm decomposed, Unsqueeze axes as attributes).
+for (const [name, file] of [...tinyModels.map((n) => [n, onnxFile(n)]), ['tiny-mpnet', fixture('exports', 'tiny-mpnet-opset12.onnx')]]) {
+  test(`${name}${file.includes('opset12') ? ', opset 12' : ''}: every reference subset reproduces PyTorch to 1e-4`, async () => {
     const refs: Refs = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
-    const model = OnnxModel.open(onnxFile(name));
+    const model = OnnxModel.open(file);
     const blocks = findBlocks(model);
     assert.equal(blocks.numBlocks, 4);
     for (const [key, ref] of Object.entries(refs.subsets)) {
@@ -54,9 +55,9 @@ for (const name of tinyModels) {
     model.close();
   });
 
-  test(`${name}: probe graph returns per-layer pooled features in one pass`, async () => {
+  test(`${name}${file.includes('opset12') ? ', opset 12' : ''}: probe graph returns per-layer pooled features in one pass`, async () => {
     const refs: Refs = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
-    const model = OnnxModel.open(onnxFile(name));
+    const model = OnnxModel.open(file);
     const blocks = findBlocks(model);
     const { edit, outputs } = probeEdit(model, blocks, { poolings: ['mean', 'first'], cosine: true });
     const session = await ort.InferenceSession.create(chunksToBuffer(model.serialize(edit)));
