@@ -107,6 +107,12 @@ interface BertDims {
   embWhy: string;
 }
 
+/** Module paths (under encoder.layer.N) of a block's attention parts, as BERT and MPNet name them; the FFN's are the same in both. */
+const BLOCK_NAMES = {
+  bert: { q: 'attention/self/query', k: 'attention/self/key', v: 'attention/self/value', attention: 'attention/self', o: 'attention/output/dense', residual: 'attention/output', norm: 'attention/output/LayerNorm' },
+  mpnet: { q: 'attention/attn/q', k: 'attention/attn/k', v: 'attention/attn/v', attention: 'attention/attn', o: 'attention/attn/o', residual: 'attention', norm: 'attention/LayerNorm' },
+};
+
 class EncoderBuilder {
   readonly g = new GraphBuilder();
   private prefix = '';
@@ -282,7 +288,7 @@ class EncoderBuilder {
     this.declareIO(tokenTypes, d.H);
     let x = this.bertEmbeddings(family, d, tokenTypes);
     const mask = this.maskBias('');
-    for (let i = 0; i < d.L; i++) x = family === 'distilbert' ? this.distilBlock(i, x, mask, d) : this.bertBlock(i, x, mask, d);
+    for (let i = 0; i < d.L; i++) x = family === 'distilbert' ? this.distilBlock(i, x, mask, d) : this.bertBlock(i, x, [mask], d);
     this.refuseExtraBlocks(d.L, family === 'distilbert' ? 'n_layers' : 'num_hidden_layers');
     this.g.op('', 'Identity', [x], undefined, 'last_hidden_state');
   }
@@ -314,20 +320,19 @@ class EncoderBuilder {
     return d.E === d.H ? x : this.linear('/embeddings_project', x, 'embeddings_project', d.H, d.E, `hidden_size ${d.H}, embedding_size ${d.E}`);
   }
 
-  private bertBlock(i: number, x: string, mask: string, d: BertDims): string {
+  /** A post-LayerNorm block, its parts named as `names` says; `biases` are added to the attention scores. */
+  private bertBlock(i: number, x: string, biases: string[], d: BertDims, names = BLOCK_NAMES.bert): string {
     const { H, heads, inter, eps, act, why } = d;
     const s = `/encoder/layer.${i}`;
     const n = `encoder.layer.${i}`;
-    const self = `${s}/attention/self`;
-    const q = this.linear(`${self}/query`, x, `${n}.attention.self.query`, H, H, why);
-    const k = this.linear(`${self}/key`, x, `${n}.attention.self.key`, H, H, why);
-    const v = this.linear(`${self}/value`, x, `${n}.attention.self.value`, H, H, why);
-    const ctx = this.attention(self, q, k, v, heads, H / heads, true, [mask]);
-    const o = this.linear(`${s}/attention/output/dense`, ctx, `${n}.attention.output.dense`, H, H, why);
-    const a = this.layerNorm(`${s}/attention/output/LayerNorm`, this.g.op(`${s}/attention/output`, 'Add', [o, x]), `${n}.attention.output.LayerNorm`, H, eps, why);
-    const f = this.activation(`${s}/intermediate/intermediate_act_fn`, this.linear(`${s}/intermediate/dense`, a, `${n}.intermediate.dense`, inter, H, why), act);
-    const y = this.linear(`${s}/output/dense`, f, `${n}.output.dense`, H, inter, why);
-    return this.layerNorm(`${s}/output/LayerNorm`, this.g.op(`${s}/output`, 'Add', [y, a]), `${n}.output.LayerNorm`, H, eps, why);
+    // A module path's scope is /encoder/layer.i/a/b, its weights encoder.layer.i.a.b.*.
+    const lin = (path: string, input: string, outDim: number, inDim: number) => this.linear(`${s}/${path}`, input, `${n}.${path.replace(/\//g, '.')}`, outDim, inDim, why);
+    const norm = (path: string, input: string) => this.layerNorm(`${s}/${path}`, input, `${n}.${path.replace(/\//g, '.')}`, H, eps, why);
+    const [q, k, v] = [names.q, names.k, names.v].map((p) => lin(p, x, H, H));
+    const o = lin(names.o, this.attention(`${s}/${names.attention}`, q, k, v, heads, H / heads, true, biases), H, H);
+    const a = norm(names.norm, this.g.op(`${s}/${names.residual}`, 'Add', [o, x]));
+    const f = this.activation(`${s}/intermediate/intermediate_act_fn`, lin('intermediate/dense', a, inter, H), act);
+    return norm('output/LayerNorm', this.g.op(`${s}/output`, 'Add', [lin('output/dense', f, H, inter), a]));
   }
 
   private distilBlock(i: number, x: string, mask: string, d: BertDims): string {
@@ -359,24 +364,9 @@ class EncoderBuilder {
     let x = this.bertEmbeddings('roberta', d, false, 1);
     const mask = this.maskBias('');
     const posBias = this.relativePositionBias('/encoder', 'encoder.relative_attention_bias.weight', tableRows, 32, 128, d.heads, 'num_attention_heads');
-    for (let i = 0; i < d.L; i++) x = this.mpnetBlock(i, x, [posBias, mask], d);
+    for (let i = 0; i < d.L; i++) x = this.bertBlock(i, x, [posBias, mask], d, BLOCK_NAMES.mpnet);
     this.refuseExtraBlocks(d.L, 'num_hidden_layers');
     this.g.op('', 'Identity', [x], undefined, 'last_hidden_state');
-  }
-
-  private mpnetBlock(i: number, x: string, biases: string[], d: BertDims): string {
-    const { H, heads, inter, eps, act, why } = d;
-    const s = `/encoder/layer.${i}`;
-    const n = `encoder.layer.${i}`;
-    const attn = `${s}/attention/attn`;
-    const q = this.linear(`${attn}/q`, x, `${n}.attention.attn.q`, H, H, why);
-    const k = this.linear(`${attn}/k`, x, `${n}.attention.attn.k`, H, H, why);
-    const v = this.linear(`${attn}/v`, x, `${n}.attention.attn.v`, H, H, why);
-    const o = this.linear(`${attn}/o`, this.attention(attn, q, k, v, heads, H / heads, true, biases), `${n}.attention.attn.o`, H, H, why);
-    const a = this.layerNorm(`${s}/attention/LayerNorm`, this.g.op(`${s}/attention`, 'Add', [o, x]), `${n}.attention.LayerNorm`, H, eps, why);
-    const f = this.activation(`${s}/intermediate/intermediate_act_fn`, this.linear(`${s}/intermediate/dense`, a, `${n}.intermediate.dense`, inter, H, why), act);
-    const y = this.linear(`${s}/output/dense`, f, `${n}.output.dense`, H, inter, why);
-    return this.layerNorm(`${s}/output/LayerNorm`, this.g.op(`${s}/output`, 'Add', [y, a]), `${n}.output.LayerNorm`, H, eps, why);
   }
 
   t5(): void {
