@@ -186,7 +186,7 @@ export function safetensorsTarget(name: string, source: string, scratchDir: stri
 
 /** The safetensors targets over the tiny BERT and RoBERTa fixtures, with their graph built from the weights and with their ONNX export. */
 export function safetensorsTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  return ['tiny-bert', 'tiny-roberta'].flatMap((f) => {
+  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
     return [safetensorsTarget(`safetensors-${f}`, source, scratchDir, false), safetensorsTarget(`safetensors-${f}-onnx`, source, scratchDir, true)];
   });
