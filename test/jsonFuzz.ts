@@ -180,7 +180,7 @@ const SENTENCE_TRANSFORMERS: Record<string, unknown> = {
 export function modelJsonTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
   const fx = (name: string) => path.join(repoRoot, 'test', 'fixtures', name);
   return [
-    ...['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder'].map((f) => modelJsonTarget(`json-${f}`, fx(f), scratchDir)),
+    ...['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder', 'tiny-mpnet'].map((f) => modelJsonTarget(`json-${f}`, fx(f), scratchDir)),
     ...['tiny-bert', 'tiny-roberta'].map((f) => modelJsonTarget(`json-${f}-safetensors`, fx(f), scratchDir, true)),
     modelJsonTarget('json-tiny-bert-sentence-transformers', fx('tiny-bert'), scratchDir, false, SENTENCE_TRANSFORMERS),
   ];
