@@ -34,10 +34,10 @@ function poolingConfig(...on: string[]): Record<string, unknown> {
   return { word_embedding_dimension: 32, ...Object.fromEntries(modes.map((m) => [`pooling_mode_${m}`, on.includes(m)])), include_prompt: true };
 }
 
-/** tiny-bert as a sentence-transformers folder whose Pooling has `modes` on. */
-function stFolder(dir: string, name: string, modes: string[], modules: unknown = MODULES): string {
+/** `source` (tiny-bert) as a sentence-transformers folder whose Pooling has `modes` on. */
+function stFolder(dir: string, name: string, modes: string[], modules: unknown = MODULES, source = 'tiny-bert'): string {
   const folder = path.join(dir, name);
-  fs.cpSync(fixture('tiny-bert'), folder, { recursive: true });
+  fs.cpSync(fixture(source), folder, { recursive: true });
   fs.writeFileSync(path.join(folder, 'modules.json'), JSON.stringify(modules, null, 2));
   fs.writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 128, do_lower_case: false }));
   fs.writeFileSync(path.join(folder, 'config_sentence_transformers.json'), JSON.stringify({ __version__: { sentence_transformers: '3.3.1' }, prompts: {}, similarity_fn_name: 'cosine' }));
@@ -280,4 +280,20 @@ test('a sentence-transformers folder whose transformer is in 0_Transformer: refu
   const r = spawnSync(process.execPath, [cli, 'probe', root, '--out', path.join(dir, 'r.json'), ...LIMITS], { encoding: 'utf8' });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /old-st has no config\.json: it is a sentence-transformers folder whose transformer is in .*old-st\/0_Transformer; pass that folder \(with --pooling as its Pooling module embeds\)/);
+});
+
+// all-mpnet-base-v2 and the other sentence-transformers models on MPNet: mean pooling, modules beside the encoder.
+test('an MPNet sentence-transformers folder probes with its mean pooling, and a width-pruned commit carries its modules and verifies', () => {
+  const dir = tempDir('ps-st-mpnet-');
+  const folder = stFolder(dir, 'mpnet', ['mean_tokens'], MODULES, 'tiny-mpnet');
+  const p = probe(folder, path.join(dir, 'probe.json'));
+  assert.equal(p.pooling, 'mean');
+  const out = path.join(dir, 'optimized');
+  const r = spawnSync(process.execPath, [cli, 'optimize', folder, '--budget', '0.9', '--compensate', 'width', '--out', out, ...LIMITS, '-q', '--candidates', '2', '--baselines', 'flap-uniform'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')) as { verify: { allEqual: boolean }; selection: { baselines: { name: string; compensation?: { heads?: number } }[] } };
+  assert.equal(report.verify.allEqual, true);
+  assert.ok((report.selection.baselines.find((b) => b.name === 'flap-uniform')?.compensation?.heads ?? 2) < 2, 'flap-uniform cut heads');
+  for (const f of ['modules.json', 'sentence_bert_config.json', '1_Pooling/config.json']) assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(folder, f))), f);
+  assert.equal((JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { probescale: { pooling: string } }).probescale.pooling, 'mean');
 });
