@@ -16,6 +16,7 @@ transformers) mapped onto it.
 Usage (Debian: apt-get install python3-torch):
   /usr/bin/python3 scripts/ref/mpnet.py test/fixtures/tiny-mpnet test/fixtures/refs/tiny-bert.refs.json test/fixtures/refs/tiny-mpnet.refs.json
   /usr/bin/python3 scripts/ref/mpnet.py --last-hidden DIR IDS.json OUT.bin   (float32 last_hidden_state of DIR's safetensors for the ids)
+  /usr/bin/python3 scripts/ref/mpnet.py --random-base DIR   (mpnet-base's shape, random weights, with onnx/model.onnx: for timing only)
 """
 import json
 import math
@@ -384,8 +385,32 @@ def last_hidden(folder, ids_file, out_file):
         f.write(y.contiguous().numpy().astype("float32").tobytes())
 
 
+def random_base(out):
+    """An MPNet of microsoft/mpnet-base's shape with random weights (timing does not depend on the values); no tokenizer."""
+    c = {"architectures": ["MPNetModel"], "model_type": "mpnet", "vocab_size": 30527, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+         "intermediate_size": 3072, "hidden_act": "gelu", "max_position_embeddings": 514, "layer_norm_eps": 1e-05, "relative_attention_num_buckets": 32,
+         "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
+    os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
+    torch.manual_seed(0)
+    model = MPNetModel(c).eval()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            # Random biases too: torch.onnx.export stores identical initializers (all-zero biases) once, and shared weights cannot be narrowed.
+            if "LayerNorm.weight" in n:
+                p.copy_(1 + 0.02 * torch.randn(p.shape))
+            else:
+                p.normal_(0, 0.02)
+    write_json(os.path.join(out, "config.json"), c)
+    save_safetensors(model.state_dict(), os.path.join(out, "model.safetensors"))
+    model = load(out)
+    ids = torch.randint(5, 8000, (2, 16))
+    export(model, ids, torch.ones_like(ids), os.path.join(out, "onnx", "model.onnx"), 17)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--last-hidden":
         last_hidden(*sys.argv[2:5])
+    elif sys.argv[1] == "--random-base":
+        random_base(sys.argv[2])
     else:
         make(*sys.argv[1:4])
