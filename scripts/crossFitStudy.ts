@@ -164,7 +164,7 @@ async function main() {
       console.error(`${name}: ${run.tasks[0].train.length} training rows, C ${splits[0].c}`);
       const shape = widthShape(run.info, findWordEmbedding(run.info.model).vocab);
       const space = { acc: run.info.params } as SearchSpace; // the compensator reads only the parameter counts
-      const ev = new SubsetEvaluator(run.info, run.tokenizer, splits, args.settings, (k) => subsetParams(run.info.params, k), undefined, undefined, compensator(run, space, args.settings, shape));
+      const ev = new SubsetEvaluator(run.info, run.tokenizer, splits, args.settings, (k) => subsetParams(run.info.params, k), undefined, undefined, compensator(run, run.info, space, args.settings, shape));
       const rows: Row[] = [];
       for (const c of args.specs) {
         const r = await study(run, splits, ev, args.settings, c, ctx);

@@ -7,6 +7,7 @@ import { externalize as externalizeFile } from '../scripts/externalData';
 import { DatasetError } from '../src/core/errors';
 import { OnnxModel } from '../src/core/onnx/model';
 import type { ReportData } from '../src/shared/protocol';
+import * as ort from 'onnxruntime-node';
 
 /** Tests run from the repository root (npm test does so); every fixture path is resolved from it. */
 export const repoRoot = process.cwd();
@@ -105,4 +106,29 @@ export function graphOutputs(file: string): string[] {
   } finally {
     m.close();
   }
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** The reference batch of a tiny fixture (test/fixtures/refs/NAME.refs.json), padded rows included. */
+export interface RefBatch {
+  input_ids: number[][];
+  attention_mask: number[][];
+}
+
+/** last_hidden_state of graph `file` on a reference batch (token types 0 where the graph takes them). */
+export async function lastHiddenOn(file: string, refs: RefBatch): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(file);
+  const [b, s] = [refs.input_ids.length, refs.input_ids[0].length];
+  const t = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [b, s]);
+  const feeds: Record<string, ort.Tensor> = { input_ids: t(refs.input_ids), attention_mask: t(refs.attention_mask) };
+  if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = t(refs.input_ids.map((r) => r.map(() => 0)));
+  const out = (await session.run(feeds)).last_hidden_state.data as Float32Array;
+  await session.release();
+  return out;
 }

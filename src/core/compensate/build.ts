@@ -14,6 +14,8 @@ import { Encoder, FitStat, fitBridges, gapsOf } from './fit';
 import { fitWidths, widthSteps } from './width';
 import { UnitScore } from './scores';
 import { factorEmbedding } from './embedding';
+import { isStandalone } from './source';
+import { oversizeRefusal } from '../onnx/standalone';
 
 /** The encoder as compensation sees it; refuses quantized and T5 graphs. */
 export function encoderOf(info: ModelInfo): Encoder {
@@ -24,17 +26,13 @@ export function encoderOf(info: ModelInfo): Encoder {
 }
 
 /**
- * Refuses, before any pass, a model compensation cannot rewrite: what encoderOf refuses, and
- * weights outside the graph file (calibration serialises the graph in memory).
+ * Refuses, before any pass, a model compensation cannot rewrite: what encoderOf refuses, and a
+ * graph whose standalone float32 copy (compensate/source.ts) would not fit in one ONNX file.
  */
 export function checkCompensableModel(info: ModelInfo): void {
   encoderOf(info);
-  if (info.graphFrom === 'safetensors') {
-    throw new UnsupportedModelError(`${info.dir} has its graph built from model.safetensors, whose weights stay in those files; {{compensate}} needs the folder's ONNX export in one file (onnx/model.onnx): leave out {{from}} safetensors where the folder has one, else export one (optimum-cli export onnx), or use {{compensate}} none.`);
-  }
-  if ([...info.model.initializers.values()].some((t) => t.external)) {
-    throw new UnsupportedModelError(`${info.onnxFile} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use {{compensate}} none for this model.`);
-  }
+  const tooLarge = isStandalone(info) ? null : oversizeRefusal(info.model, info.onnxFile);
+  if (tooLarge) throw tooLarge;
 }
 
 /**

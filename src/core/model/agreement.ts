@@ -13,6 +13,7 @@ import { WeightSet, WeightTensor, openWeights } from './weights';
 import { readRange } from '../util/fileKind';
 import { blockIndexOf } from './safetensors';
 import { buildEncoderGraph, WeightsMismatchError } from './encoderGraph';
+import { halfToFloat32 } from '../util/half';
 
 const NORM = /(LayerNorm|layer_norm|layernorm)\.(weight|bias)$/;
 /** Norm tensors compared (those outside the blocks: the embeddings' and the final norm); each is one hidden-size vector. */
@@ -25,20 +26,7 @@ function readWeights(t: WeightTensor): Float64Array | null {
   if (!(t.dtype in TOLERANCE)) return null;
   const bytes = readRange(t.file, t.offset, t.length);
   if (t.dtype === 'F32') return Float64Array.from({ length: t.length / 4 }, (_, i) => bytes.readFloatLE(4 * i));
-  const f32 = Buffer.alloc(4);
-  return Float64Array.from({ length: t.length / 2 }, (_, i) => {
-    const h = bytes.readUInt16LE(2 * i);
-    if (t.dtype === 'BF16') {
-      f32.writeUInt32LE(h << 16 >>> 0);
-      return f32.readFloatLE(0);
-    }
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) return sign * frac * 2 ** -24;
-    if (exp === 31) return frac ? NaN : sign * Infinity;
-    return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  });
+  return Float64Array.from(halfToFloat32(bytes, t.dtype as 'F16' | 'BF16'));
 }
 
 /** The safetensors tensor an ONNX initializer was exported from: the same name, or it under a prefix such as `roberta.`. */

@@ -38,7 +38,7 @@ const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueIn
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
 const VALUE_INFO = { name: 1, type: 2 } as const;
-const ATTRIBUTE = { name: 1, ints: 8 } as const;
+const ATTRIBUTE = { name: 1, i: 3, ints: 8 } as const;
 
 export interface OnnxNode {
   name: string;
@@ -205,6 +205,17 @@ export class OnnxModel {
       const sub = parseFields(this.src, f.valStart, f.valEnd);
       const n = sub.find((x) => x.num === ATTRIBUTE.name && x.wt === WireType.Len);
       if (n && fieldString(this.src, n) === name) return readInt64s(this.src, sub, ATTRIBUTE.ints);
+    }
+    return undefined;
+  }
+
+  /** A node's INT attribute `name` (Cast's to, …), or undefined where the node has none. */
+  intAttribute(node: OnnxNode, name: string): number | undefined {
+    for (const f of parseFields(this.src, node.field.valStart, node.field.valEnd)) {
+      if (f.num !== NODE.attribute || f.wt !== WireType.Len) continue;
+      const sub = parseFields(this.src, f.valStart, f.valEnd);
+      const n = sub.find((x) => x.num === ATTRIBUTE.name && x.wt === WireType.Len);
+      if (n && fieldString(this.src, n) === name) return sub.find((x) => x.num === ATTRIBUTE.i && x.wt === WireType.Varint)?.varint;
     }
     return undefined;
   }

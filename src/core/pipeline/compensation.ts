@@ -21,6 +21,7 @@ import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
 import { SearchSpace } from './candidates';
 import { Compensator, Measured, SubsetEvaluator } from './measure';
 import { PreparedRun } from './prepare';
+import { ModelInfo } from '../model/modelInfo';
 
 /** Narrowed candidates are few: each fits two sub-layers per kept block (minutes on a CPU). */
 const NARROWED_CANDIDATES = 2;
@@ -32,11 +33,12 @@ export function calibrationOptions(settings: ProbeSettings): CalibrationOptions 
   return { seed: settings.seed, batchSize: settings.batchSize, threads: settings.threads };
 }
 
-export function compensator(run: PreparedRun, space: SearchSpace, settings: ProbeSettings, shape: WidthShape): Compensator {
+/** Builds compensated candidates from `source` (run.info, or its standalone copy: compensate/source.ts). */
+export function compensator(run: PreparedRun, source: ModelInfo, space: SearchSpace, settings: ProbeSettings, shape: WidthShape): Compensator {
   const opts = calibrationOptions(settings);
   let set: CalibrationSet | undefined;
   return {
-    build: (kept, spec, ctx) => buildVariant(run.info, (set ??= variantCalibration(run.tokenizer, run.tasks, opts)), kept, spec, opts, ctx),
+    build: (kept, spec, ctx) => buildVariant(source, (set ??= variantCalibration(run.tokenizer, run.tasks, opts)), kept, spec, opts, ctx),
     params: (kept, spec) => compensatedParams(space.acc, kept, spec, shape),
   };
 }

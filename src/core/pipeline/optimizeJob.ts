@@ -12,6 +12,8 @@ import { badValue } from '../errors';
 import { subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel, widthRefusal } from '../compensate/build';
+import { CompensationSource, compensationSource } from '../compensate/source';
+import { ModelInfo } from '../model/modelInfo';
 import { compensatedBaselines, compensator, measureCompensated, unfitFactorisedBaselines } from './compensation';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
@@ -41,17 +43,22 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   // Before any work: an output that exists, replaces the source or cannot be written fails now.
   preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir], 'out', job.tasks.map((t) => t.path));
   return withPrepared(job.modelDir, job.tasks, job.settings, ctx, async (run) => {
-    const a = await analyse(job, run, ctx);
-    const s = await searchAndReport(job, a, ctx);
-    // extractSeconds: the full model's pass over every task; probeSeconds: everything after it
-    // (probes, candidates measured on pruned graphs, budget advice).
-    s.report.timings = { extractSeconds: (a.tExtracted - t0) / 1000, probeSeconds: (Date.now() - a.tExtracted) / 1000 };
+    const source = compensationSourceOf(job, run);
     try {
-      await commitAndVerify(job, a, s, ctx);
+      const a = await analyse(job, run, source, ctx);
+      const s = await searchAndReport(job, a, ctx);
+      // extractSeconds: the full model's pass over every task; probeSeconds: everything after it
+      // (probes, candidates measured on pruned graphs, budget advice).
+      s.report.timings = { extractSeconds: (a.tExtracted - t0) / 1000, probeSeconds: (Date.now() - a.tExtracted) / 1000 };
+      try {
+        await commitAndVerify(job, a, s, ctx);
+      } finally {
+        s.evaluator.dispose();
+      }
+      return { out: a.out, report: s.report };
     } finally {
-      s.evaluator.dispose();
+      source?.dispose();
     }
-    return { out: a.out, report: s.report };
   });
 }
 
@@ -65,9 +72,29 @@ function checkBaselineChoice(job: OptimizeJob): void {
   if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and {{baselines}} ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
 }
 
+/**
+ * With --compensate, the graph compensation reads and rewrites (the model's own, or its standalone
+ * float32 copy where it was built from safetensors or keeps external data); checked before any pass.
+ */
+function compensationSourceOf(job: OptimizeJob, run: PreparedRun): CompensationSource | null {
+  const mode = job.compensate ?? 'none';
+  if (mode === 'none') return null;
+  checkCompensableModel(run.info);
+  if (mode === 'width' || mode === 'all') checkFullWidth(run.info, mode);
+  const source = compensationSource(run.info);
+  const refusal = mode === 'width' || mode === 'all' ? widthRefusal(source.info) : null;
+  if (refusal) {
+    source.dispose();
+    throw refusal;
+  }
+  return source;
+}
+
 /** What the full model tells before any subset is measured. */
 interface Analysis {
   run: PreparedRun;
+  /** With --compensate: the model compensation reads (see compensationSourceOf). */
+  compensable: ModelInfo | null;
   out: string;
   vocab: VocabPlan | null;
   space: SearchSpace;
@@ -81,17 +108,9 @@ interface Analysis {
 }
 
 /** Prepare's outputs through extract and probe: the per-layer picture and the search space. */
-async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Promise<Analysis> {
+async function analyse(job: OptimizeJob, run: PreparedRun, source: CompensationSource | null, ctx: JobContext): Promise<Analysis> {
   const { settings } = job;
   const { info } = run;
-  // Before the full model's pass: a model the options cannot apply to fails in seconds.
-  const mode = job.compensate ?? 'none';
-  if (mode !== 'none') checkCompensableModel(info);
-  if (mode === 'width' || mode === 'all') {
-    checkFullWidth(info, mode);
-    const refusal = widthRefusal(info);
-    if (refusal) throw refusal;
-  }
   // --vocab-trim: the embeddings shrink to the training texts' tokens for every subset alike
   // (ProbeScale and the baselines); fractions stay relative to the source model.
   // The budget picker's count is reused when it was made from these tasks and this tokenizer.
@@ -114,7 +133,7 @@ async function analyse(job: OptimizeJob, run: PreparedRun, ctx: JobContext): Pro
   const reference = unprunedReference(splits, { ...full, trimmed: vocab !== null }, probes, settings, ctx);
   const weights = Object.fromEntries(splits.map((sp) => [sp.task.name, sp.weight]));
   const space: SearchSpace = { numBlocks: info.numLayers, acc, budget, objective: { weights, scores: probes.valScores }, candidates: job.candidates, seed: settings.seed };
-  return { run, out, vocab, space, full, tExtracted, splits, probes, reference, ranks };
+  return { run, compensable: source?.info ?? null, out, vocab, space, full, tExtracted, splits, probes, reference, ranks };
 }
 
 interface Searched {
@@ -130,10 +149,10 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const signals = redundancySignals(a.full.feats, settings.pooling);
   const mode = job.compensate ?? 'none';
   const shape = mode === 'none' ? null : widthShape(info, a.ranks.length === 0 ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
-  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape ? compensator(a.run, a.space, settings, shape) : undefined);
+  const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape && a.compensable ? compensator(a.run, a.compensable, a.space, settings, shape) : undefined);
   // Below the whole-table floor the embeddings-only candidate has the smallest rank's table (the floor itself).
   const emptySpec = a.ranks.length ? { bridges: false, embeddingRank: Math.min(...a.ranks) } : undefined;
-  const unnarrowable = mode === 'bridge' ? widthRefusal(info) : null;
+  const unnarrowable = mode === 'bridge' && a.compensable ? widthRefusal(a.compensable) : null;
   if (unnarrowable) ctx.log?.('warn', `the flap-uniform baseline (every block narrowed) is left out: ${unnarrowable.message.split(";")[0]}.`);
   const { baselines, unfit: wholeTable, plan } = planCandidates(a.space, signals, ctx, shape ? compensatedBaselines(mode, a.space, shape, signals, a.ranks, !unnarrowable) : [], job.baselines, emptySpec);
   const unfit = [...wholeTable, ...(shape ? unfitFactorisedBaselines(a.space, shape, a.ranks, job.baselines ?? 'all') : [])];

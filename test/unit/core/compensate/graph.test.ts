@@ -14,7 +14,7 @@ import { topIndices } from '../../../../src/core/compensate/scores';
 import { calibrationSet } from '../../../../src/core/compensate/calibrate';
 import { EncodedBatch, loadTokenizer } from '../../../../src/core/data/tokenize';
 import { UnsupportedModelError } from '../../../../src/core/errors';
-import { fixture, robertaMini, tasksDir, tempDir } from '../../../helpers';
+import { fixture, maxAbsDiff, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
 interface Refs {
   input_ids: number[][];
@@ -38,13 +38,6 @@ async function run(buf: Buffer): Promise<Float32Array> {
   const y = out[session.outputNames[0]].data as Float32Array;
   await session.release();
   return y;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** The fixture `name` with its exported graph, or `graph` (another export of the same weights). */

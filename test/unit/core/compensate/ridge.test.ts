@@ -4,13 +4,7 @@ import { GramAccumulator, LAMBDAS, choleskySolve, fitRidgeChoosingLambda, residu
 import { abortWhen, CancelledError } from '../../../../src/core/errors';
 import { Rng } from '../../../../src/core/util/rng';
 import { refFitRidgeChoosingLambda, refResidualSS } from '../../../ridgeReference';
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+import { maxAbsDiff } from '../../../helpers';
 
 test('Cholesky solves a symmetric positive definite system', () => {
   const a = Float64Array.from([4, 2, 0.4, 2, 5, 1, 0.4, 1, 3]);

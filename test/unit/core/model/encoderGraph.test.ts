@@ -3,11 +3,10 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
 import { findWordEmbedding, readRows } from '../../../../src/core/onnx/vocab';
-import { fixture, repoRoot, tasksDir, tinyModels, tempDir } from '../../../helpers';
-import { tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
+import { RefBatch, fixture, lastHiddenOn as lastHidden, maxAbsDiff, repoRoot, tasksDir, tinyModels, tempDir } from '../../../helpers';
+import { roundedVariants, tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
 
 const tmp = tempDir('probescale-eg-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -20,29 +19,8 @@ function run(cache: string, ...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-interface Refs {
-  input_ids: number[][];
-  attention_mask: number[][];
+interface Refs extends RefBatch {
   subsets: Record<string, { shape: number[]; last_hidden_state: number[] }>;
-}
-
-/** last_hidden_state of the graph `file` on the fixture's reference batch (padded rows included). */
-async function lastHidden(file: string, refs: Refs): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(file);
-  const [b, s] = [refs.input_ids.length, refs.input_ids[0].length];
-  const t = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [b, s]);
-  const feeds: Record<string, ort.Tensor> = { input_ids: t(refs.input_ids), attention_mask: t(refs.attention_mask) };
-  if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = t(refs.input_ids.map((r) => r.map(() => 0)));
-  const out = (await session.run(feeds)).last_hidden_state.data as Float32Array;
-  await session.release();
-  return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 const refsOf = (name: string): Refs => JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
@@ -81,43 +59,10 @@ for (const name of tinyModels) {
   });
 }
 
-/**
- * The fixture's weights rounded to values that float32, float16 and bfloat16 all hold exactly
- * (bfloat16 precision, tiny magnitudes flushed to 0), written as F32, F16 and BF16 files.
- */
-function roundedVariants(file: string): Record<'F32' | 'F16' | 'BF16', Buffer> {
-  const { header, bytes } = tensorBytes(file);
-  const out = { F32: [] as [string, string, number[], Buffer][], F16: [] as [string, string, number[], Buffer][], BF16: [] as [string, string, number[], Buffer][] };
-  for (const [name, raw] of bytes) {
-    const n = raw.length / 4;
-    const f32 = Buffer.alloc(4 * n);
-    const f16 = Buffer.alloc(2 * n);
-    const bf16 = Buffer.alloc(2 * n);
-    for (let i = 0; i < n; i++) {
-      let bits = raw.readUInt32LE(4 * i) & 0xffff0000;
-      const exp = (bits >>> 23) & 0xff;
-      if (exp < 127 - 14) bits = 0;
-      f32.writeUInt32LE(bits >>> 0, 4 * i);
-      bf16.writeUInt16LE(bits >>> 16, 2 * i);
-      f16.writeUInt16LE(bits === 0 ? 0 : ((bits >>> 16) & 0x8000) | ((((bits >>> 23) & 0xff) - 127 + 15) << 10) | ((bits >>> 13) & 0x3ff), 2 * i);
-    }
-    const shape = header[name].shape;
-    out.F32.push([name, 'F32', shape, f32]);
-    out.F16.push([name, 'F16', shape, f16]);
-    out.BF16.push([name, 'BF16', shape, bf16]);
-  }
-  const write = (t: [string, string, number[], Buffer][]) => {
-    const f = path.join(tmp, `variant-${process.hrtime.bigint()}.safetensors`);
-    writeSafetensors(f, t);
-    return fs.readFileSync(f);
-  };
-  return { F32: write(out.F32), F16: write(out.F16), BF16: write(out.BF16) };
-}
-
 test('fp16 and bf16 weights are upcast in the graph: same outputs as float32 holding the same numbers', async () => {
   for (const name of ['tiny-roberta', 'tiny-t5-encoder']) {
     const refs = refsOf(name);
-    const v = roundedVariants(fixture(name, 'model.safetensors'));
+    const v = roundedVariants(fixture(name, 'model.safetensors'), tmp);
     const y32 = await lastHidden(built(folderLike(name, 'f32', { 'model.safetensors': v.F32 })), refs);
     for (const dtype of ['F16', 'BF16'] as const) {
       const dir = folderLike(name, dtype, { 'model.safetensors': v[dtype] });

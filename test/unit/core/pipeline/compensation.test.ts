@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
+import { externalize, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -32,6 +32,40 @@ test('optimize --compensate all measures bridged and narrowed candidates and bot
   const bad = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--compensate', 'some', '--out', out + '-x'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--compensate some: unknown; use one of none, bridge, width, all/);
+});
+
+// Before: --compensate was refused for a graph built from model.safetensors ("needs the folder's
+// ONNX export in one file") and for an export with external data; both now go through a
+// standalone float32 copy of the graph, so every candidate measures as from the inline export.
+test('optimize --compensate all from safetensors alone, and from an export with external data, measures every candidate as from the export', () => {
+  const dir = tempDir('ps-comp-');
+  const ext = path.join(dir, 'ext-roberta');
+  fs.cpSync(fixture('tiny-roberta'), ext, { recursive: true, filter: (f) => path.basename(f) !== 'model.safetensors' });
+  externalize(fixture('tiny-roberta', 'onnx', 'model.onnx'), path.join(ext, 'onnx'));
+  const runs: [string, string[]][] = [
+    ['export', [fixture('tiny-roberta')]],
+    ['safetensors', [fixture('tiny-roberta'), '--from', 'safetensors']],
+    ['external', [ext]],
+  ];
+  const reports = runs.map(([label, model]) => {
+    const out = path.join(dir, label);
+    const args = ['optimize', ...model, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '2', '--compensate', 'all', '--no-cache', '--out', out, '-q'];
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
+    assert.equal(r.status, 0, `${label}: ${r.stderr}`);
+    return JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  });
+  const rows = (rep: { selection: { candidates: { kept: number[]; compensation?: { description: string }; params: number; validation: number; test?: number }[] } }) =>
+    rep.selection.candidates.map((c) => [c.kept.join(','), c.compensation?.description ?? 'whole blocks', c.params, c.validation, c.test ?? null]);
+  const [exported, built, external] = reports;
+  assert.ok(rows(exported).filter((r) => r[1] !== 'whole blocks').length >= 3, 'bridged and narrowed candidates measured');
+  assert.deepEqual(rows(built), rows(exported), 'from safetensors: the same candidates, parameters and accuracies');
+  assert.deepEqual(rows(external), rows(exported), 'from external data: the same');
+  assert.deepEqual([built.model.graphFrom, external.model.graphFrom], ['safetensors', 'onnx']);
+  for (const rep of reports) {
+    assert.deepEqual([rep.selection.kept, rep.selection.compensation?.description], [exported.selection.kept, exported.selection.compensation?.description]);
+    assert.equal(rep.verify.allEqual, true, 'the committed folder re-measures to the claim');
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('optimize --embedding-rank: factorised candidates fit more blocks under the budget, a factorised winner is committed, verified from disk and runs in transformers.js; bad ranks are refused before any work', async () => {
