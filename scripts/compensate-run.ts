@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { loadTask } from '../src/core/data/dataset';
 import { loadTokenizer } from '../src/core/data/tokenize';
 import { openModel } from '../src/core/model/modelInfo';
+import { compensationSource } from '../src/core/compensate/source';
 import { calibrationSet } from '../src/core/compensate/calibrate';
 import { encoderOf, fitPlan, writeCompensatedOnnx } from '../src/core/compensate/build';
 import { UnitScore } from '../src/core/compensate/scores';
@@ -21,7 +22,9 @@ async function main() {
   const flag = (n: string) => rest.indexOf(n);
   const num = (n: string) => (flag(n) >= 0 ? Number(rest[flag(n) + 1]) : undefined);
   const kept = keptArg.split(',').map(Number);
-  const info = openModel(modelDir);
+  // A graph built from safetensors (or with external data) is compensated through its standalone copy.
+  const source = compensationSource(openModel(modelDir));
+  const info = source.info;
   const tok = await loadTokenizer(modelDir, { maxLength: 128 });
   const task = await loadTask(path.basename(taskDir), taskDir, { limitTrain: num('--limit-train') });
   const set = calibrationSet(tok, task.train.map((e) => e.text), {}, { task: new Int32Array(task.train.length), label: task.trainY });
@@ -35,6 +38,7 @@ async function main() {
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(prunedConfig(info.config, kept), null, 2));
   copyTokenizerFiles(info.dir, out);
   writeCompensatedOnnx(enc, plan, path.join(out, 'onnx', 'model.onnx'));
+  source.dispose();
   console.log(JSON.stringify({ kept, fitThreads: fits.size, seconds: (Date.now() - t0) / 1000, tokens: set.tokens.reduce((a, t) => a + t.length, 0), stats: stats.map((s) => ({ ...s, heldR2: s.heldR2.map((r) => +r.toFixed(4)) })) }));
 }
 main().catch((e) => {

@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const { allTargets, fuzz, taskFileTargets } = require(path.join(root, 'out', 'test', 'fuzz.js'));
 const { modelJsonTargets, reportJsonTargets } = require(path.join(root, 'out', 'test', 'jsonFuzz.js'));
 const { graphTargets } = require(path.join(root, 'out', 'test', 'graphFuzz.js'));
-const { safetensorsTargets } = require(path.join(root, 'out', 'test', 'safetensorsFuzz.js'));
+const { compensatedSafetensorsTargets, safetensorsTargets } = require(path.join(root, 'out', 'test', 'safetensorsFuzz.js'));
 const fs = require('node:fs');
 const os = require('node:os');
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '50000' }, seed: { type: 'string', default: '1' }, target: { type: 'string' } } });
@@ -28,7 +28,7 @@ if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(seed)) 
 }
 let crashes = 0;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-fuzz-tasks-'));
-for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch), ...reportJsonTargets(root), ...graphTargets(root, scratch), ...safetensorsTargets(root, scratch)]) {
+for (const t of [...allTargets(root), ...taskFileTargets(scratch), ...modelJsonTargets(root, scratch), ...reportJsonTargets(root), ...graphTargets(root, scratch), ...safetensorsTargets(root, scratch), ...compensatedSafetensorsTargets(root, scratch)]) {
   if (values.target && t.name !== values.target) continue;
   const t0 = Date.now();
   const s = await fuzz(t, iterations, seed);

@@ -9,8 +9,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { graphVocabRows, openModel } from '../src/core/model/modelInfo';
-import { loadTokenizer } from '../src/core/data/tokenize';
+import { ModelInfo, graphVocabRows, openModel } from '../src/core/model/modelInfo';
+import { TextTokenizer, loadTokenizer } from '../src/core/data/tokenize';
+import { checkCompensableModel } from '../src/core/compensate/build';
+import { compensationSource } from '../src/core/compensate/source';
+import { buildVariant } from '../src/core/compensate/variant';
+import { calibrationSet } from '../src/core/compensate/calibrate';
 import { Extractor } from '../src/core/extract/extractor';
 import { writePrunedFolder } from '../src/core/commit/prunedFolder';
 import { Rng } from '../src/core/util/rng';
@@ -125,9 +129,10 @@ function change(header: Header, data: Buffer, rng: Rng): { what: string; data: B
 /**
  * A target over a copy of the model folder `source` in `scratchDir`, without its onnx/ folder
  * unless `withOnnx` (then the export is what runs, and the safetensors are what it is checked
- * against and what a pruned folder copies).
+ * against and what a pruned folder copies). With `compensated`, an accepted model is also compensated
+ * as optimize --compensate all does: its standalone copy written, a bridge and narrowed blocks fitted.
  */
-export function safetensorsTarget(name: string, source: string, scratchDir: string, withOnnx: boolean): FuzzTarget {
+export function safetensorsTarget(name: string, source: string, scratchDir: string, withOnnx: boolean, compensated = false): FuzzTarget {
   const dir = path.join(scratchDir, name);
   fs.cpSync(source, dir, { recursive: true, filter: (f) => withOnnx || path.basename(f) !== 'onnx' });
   const file = path.join(dir, 'model.safetensors');
@@ -161,6 +166,7 @@ export function safetensorsTarget(name: string, source: string, scratchDir: stri
           } finally {
             await ex.release();
           }
+          if (compensated) await compensateOnce(info, tok);
           fs.mkdirSync(pruned);
           await writePrunedFolder(info, info.numLayers > 1 ? [0, info.numLayers - 1] : [0], pruned, {}, {});
         } finally {
@@ -184,10 +190,32 @@ export function safetensorsTarget(name: string, source: string, scratchDir: stri
   };
 }
 
+const CALIBRATION_TEXTS = ['a short text', 'another one, longer than the first', 'the third text of the set', 'four', 'and a fifth one, the last but one', 'six words make this text whole'];
+
+/** A bridge over block 1 and blocks 0 and the last narrowed to one head and 8 FFN neurons, fitted on six texts. */
+async function compensateOnce(info: ModelInfo, tok: TextTokenizer): Promise<void> {
+  checkCompensableModel(info);
+  const source = compensationSource(info);
+  try {
+    const last = info.numLayers - 1;
+    if (last < 2) return;
+    const set = calibrationSet(tok, CALIBRATION_TEXTS, { batchSize: 3, heldFraction: 0.34 });
+    const v = await buildVariant(source.info, set, [0, last], { bridges: true, heads: 1, ffnWidth: 8 }, { batchSize: 3, threads: 1 }, {});
+    v.dispose();
+  } finally {
+    source.dispose();
+  }
+}
+
 /** The safetensors targets over the tiny BERT and RoBERTa fixtures, with their graph built from the weights and with their ONNX export. */
 export function safetensorsTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
   return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
     return [safetensorsTarget(`safetensors-${f}`, source, scratchDir, false), safetensorsTarget(`safetensors-${f}-onnx`, source, scratchDir, true)];
   });
+}
+
+/** Header changes to the tiny BERT, RoBERTa and MPNet weights, each accepted model compensated from its graph built from them. */
+export function compensatedSafetensorsTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
+  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].map((f) => safetensorsTarget(`safetensors-compensated-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir, false, true));
 }

@@ -16,7 +16,7 @@ transformers) mapped onto it.
 Usage (Debian: apt-get install python3-torch):
   /usr/bin/python3 scripts/ref/mpnet.py test/fixtures/tiny-mpnet test/fixtures/refs/tiny-bert.refs.json test/fixtures/refs/tiny-mpnet.refs.json
   /usr/bin/python3 scripts/ref/mpnet.py --last-hidden DIR IDS.json OUT.bin   (float32 last_hidden_state of DIR's safetensors for the ids)
-  /usr/bin/python3 scripts/ref/mpnet.py --random-base DIR   (mpnet-base's shape, random weights, with onnx/model.onnx: for timing only)
+  /usr/bin/python3 scripts/ref/mpnet.py --random-base DIR [--f16-copy DIR16]   (mpnet-base's shape, random weights, with onnx/model.onnx: for timing only; DIR16: the same weights as F16 safetensors alone)
 """
 import json
 import math
@@ -203,13 +203,13 @@ def width_refs(folder, refs, out_file):
         f.write("\n")
 
 
-def save_safetensors(state, file):
+def save_safetensors(state, file, dtype="F32"):
     names = sorted(state)
     header, blobs, offset = {}, [], 0
     for n in names:
         t = state[n].detach().contiguous().to(torch.float32)
-        b = t.numpy().tobytes()
-        header[n] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        b = t.numpy().tobytes() if dtype == "F32" else t.to(torch.float16).view(torch.int16).numpy().tobytes()
+        header[n] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
         offset += len(b)
     h = json.dumps(header, separators=(",", ":")).encode()
@@ -385,8 +385,9 @@ def last_hidden(folder, ids_file, out_file):
         f.write(y.contiguous().numpy().astype("float32").tobytes())
 
 
-def random_base(out):
-    """An MPNet of microsoft/mpnet-base's shape with random weights (timing does not depend on the values); no tokenizer."""
+def random_base(out, f16_copy=None):
+    """An MPNet of microsoft/mpnet-base's shape with random weights (timing does not depend on the values); no tokenizer.
+    With f16_copy, also a folder of its config and the weights as F16 safetensors (no export)."""
     c = {"architectures": ["MPNetModel"], "model_type": "mpnet", "vocab_size": 30527, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
          "intermediate_size": 3072, "hidden_act": "gelu", "max_position_embeddings": 514, "layer_norm_eps": 1e-05, "relative_attention_num_buckets": 32,
          "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
@@ -405,12 +406,16 @@ def random_base(out):
     model = load(out)
     ids = torch.randint(5, 8000, (2, 16))
     export(model, ids, torch.ones_like(ids), os.path.join(out, "onnx", "model.onnx"), 17)
+    if f16_copy:
+        os.makedirs(f16_copy, exist_ok=True)
+        write_json(os.path.join(f16_copy, "config.json"), c)
+        save_safetensors(load_safetensors(os.path.join(out, "model.safetensors")), os.path.join(f16_copy, "model.safetensors"), "F16")
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "--last-hidden":
         last_hidden(*sys.argv[2:5])
     elif sys.argv[1] == "--random-base":
-        random_base(sys.argv[2])
+        random_base(sys.argv[2], sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--f16-copy" else None)
     else:
         make(*sys.argv[1:4])

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { JobContext } from '../jobs';
-import { UnsupportedModelError, throwIfAborted } from '../errors';
+import { throwIfAborted } from '../errors';
 import { EncodedBatch, TextTokenizer } from '../data/tokenize';
 import { GraphEdit, OnnxModel } from '../onnx/model';
 import { chunksToBuffer } from '../onnx/wire';
@@ -71,7 +71,8 @@ export interface CalibrationGraph {
 
 export async function openCalibrationGraph(model: OnnxModel, edit: GraphEdit, outputs: string[], opts: CalibrationOptions = {}, cut?: CalibrationGraph['cut']): Promise<CalibrationGraph> {
   if ([...model.initializers.values()].some((t) => t.external)) {
-    throw new UnsupportedModelError(`${model.src.label} keeps its weights as external data; compensation calibrates in memory and handles single-file models (< 2 GB) only. Use {{compensate}} none for this model.`);
+    // optimize compensates such a model through its standalone copy (compensate/source.ts); a caller that did not is ProbeScale's bug.
+    throw new Error(`${model.src.label} keeps its weights as external data; calibrate its standalone copy (compensationSource) instead.`);
   }
   const { session } = await openSession(chunksToBuffer(model.serialize(edit)), { provider: opts.provider ?? 'cpu', threads: opts.threads });
   return { session, outputs, cut };

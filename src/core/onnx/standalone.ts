@@ -45,45 +45,20 @@ export function oversizeRefusal(model: OnnxModel, label = model.src.label): Unsu
   return new UnsupportedModelError(`${label}: its weights take ${(bytes / 2 ** 30).toFixed(2)} GiB in float32, and compensation works on a float32 copy of the graph with its weights inline, which one ONNX file holds only below 2 GB. Use {{compensate}} none for this model.`);
 }
 
+/** What the copy changes: constant tensors folded (by name), tables made float32, nodes dropped, inputs read under another name. */
+interface Folds {
+  folded: Map<string, Folded>;
+  converted: Map<string, Folded>;
+  dropped: Set<OnnxNode>;
+  alias: Map<string, string>;
+}
+
 /** Writes the standalone float32 copy of `model` to `file`; returns the bytes written. */
 export function writeStandaloneFloat(model: OnnxModel, file: string): number {
   const tooLarge = oversizeRefusal(model);
   if (tooLarge) throw tooLarge;
-  const readers = new Map<string, OnnxNode[]>();
-  for (const n of model.nodes) for (const t of new Set(n.inputs)) if (t) readers.set(t, [...(readers.get(t) ?? []), n]);
+  const { folded, converted, dropped, alias } = foldWeights(model);
   const graphOutputs = new Set(model.outputs.map((o) => o.name));
-  const folded = new Map<string, Folded>();
-  const dropped = new Set<OnnxNode>();
-  const alias = new Map<string, string>();
-  const value = (t: string): Folded | undefined => folded.get(t) ?? floatInitializerValue(model, model.initializers.get(t));
-  const converted = new Map<string, Folded>();
-  for (const n of model.nodes) {
-    if (n.domain !== '' || graphOutputs.has(n.outputs[0])) continue;
-    if (n.opType === 'Cast' && model.intAttribute(n, 'to') === DataType.FLOAT) {
-      const v = value(n.inputs[0]);
-      if (v) {
-        folded.set(n.outputs[0], v);
-        dropped.add(n);
-        continue;
-      }
-      // An embedding table gathered in fp16/bf16 and cast after: the table becomes float32, the Cast goes.
-      const table = gatheredTable(model, n.inputs[0]);
-      if (table && castsOnly(model, readers, table)) {
-        if (!converted.has(table.name)) converted.set(table.name, floatInitializerValue(model, table)!);
-        alias.set(n.outputs[0], n.inputs[0]);
-        dropped.add(n);
-      }
-      continue;
-    }
-    const perm = n.opType === 'Transpose' ? model.intsAttribute(n, 'perm') : undefined;
-    const v = n.opType === 'Transpose' ? value(n.inputs[0]) : undefined;
-    if (v && v.dims.length === 2 && (perm === undefined || perm.join(',') === '1,0')) {
-      folded.set(n.outputs[0], { dims: [v.dims[1], v.dims[0]], data: transpose(v.data, v.dims[0], v.dims[1]) });
-      dropped.add(n);
-      // A cast weight read only here is not kept twice (the copy holds the model once in float32).
-      if ((readers.get(n.inputs[0]) ?? []).every((r) => dropped.has(r))) folded.delete(n.inputs[0]);
-    }
-  }
   const keptReads = new Set(model.nodes.filter((n) => !dropped.has(n)).flatMap((n) => n.inputs.map((t) => alias.get(t) ?? t)));
   const needed = (name: string) => keptReads.has(name) || graphOutputs.has(name);
   const newInitializers: NewInitializer[] = [];
@@ -109,6 +84,39 @@ export function writeStandaloneFloat(model: OnnxModel, file: string): number {
   } finally {
     for (const s of sources.values()) s.close();
   }
+}
+
+/** Folds, in node order, each Cast to float32 of a weight and each 2-D Transpose of one; makes fp16/bf16 tables that are gathered then cast float32. */
+function foldWeights(model: OnnxModel): Folds {
+  const readers = new Map<string, OnnxNode[]>();
+  for (const n of model.nodes) for (const t of new Set(n.inputs)) if (t) readers.set(t, [...(readers.get(t) ?? []), n]);
+  const graphOutputs = new Set(model.outputs.map((o) => o.name));
+  const f: Folds = { folded: new Map(), converted: new Map(), dropped: new Set(), alias: new Map() };
+  const value = (t: string): Folded | undefined => f.folded.get(t) ?? floatInitializerValue(model, model.initializers.get(t));
+  for (const n of model.nodes) {
+    if (n.domain !== '' || graphOutputs.has(n.outputs[0])) continue;
+    if (n.opType === 'Cast' && model.intAttribute(n, 'to') === DataType.FLOAT) {
+      const v = value(n.inputs[0]);
+      const table = v ? undefined : gatheredTable(model, n.inputs[0]);
+      if (v) f.folded.set(n.outputs[0], v);
+      // An embedding table gathered in fp16/bf16 and cast after: the table becomes float32, the Cast goes.
+      else if (table && castsOnly(model, readers, table)) {
+        if (!f.converted.has(table.name)) f.converted.set(table.name, floatInitializerValue(model, table)!);
+        f.alias.set(n.outputs[0], n.inputs[0]);
+      } else continue;
+      f.dropped.add(n);
+      continue;
+    }
+    const perm = n.opType === 'Transpose' ? model.intsAttribute(n, 'perm') : undefined;
+    const v = n.opType === 'Transpose' ? value(n.inputs[0]) : undefined;
+    if (v && v.dims.length === 2 && (perm === undefined || perm.join(',') === '1,0')) {
+      f.folded.set(n.outputs[0], { dims: [v.dims[1], v.dims[0]], data: transpose(v.data, v.dims[0], v.dims[1]) });
+      f.dropped.add(n);
+      // A cast weight read only here is not kept twice (the copy holds the model once in float32).
+      if ((readers.get(n.inputs[0]) ?? []).every((r) => f.dropped.has(r))) f.folded.delete(n.inputs[0]);
+    }
+  }
+  return f;
 }
 
 /** An fp16/bf16 initializer whose rows a Gather reads, when `t` is that Gather's output. */

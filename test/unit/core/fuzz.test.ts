@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { allTargets, damageEachByte, fuzz, taskFileTargets } from '../../fuzz';
 import { modelJsonTargets, reportJsonTargets } from '../../jsonFuzz';
 import { graphTargets } from '../../graphFuzz';
-import { safetensorsTargets } from '../../safetensorsFuzz';
+import { compensatedSafetensorsTargets, safetensorsTargets } from '../../safetensorsFuzz';
 import { repoRoot, tempDir } from '../../helpers';
 
 // Bounded run for CI; scripts/fuzz.mjs runs the same targets for longer.
@@ -101,3 +101,14 @@ for (const target of safetensorsTargets(repoRoot, scratch)) {
   });
 }
 
+// The same header changes with each accepted model compensated from its graph built from the
+// weights (its standalone float32 copy, a bridge, narrowed blocks): fp16/bf16 tensors mixed with
+// float32 ones, metadata and dtypes ProbeScale refuses.
+const COMPENSATED_SAFETENSORS_ITERATIONS = 100;
+for (const target of compensatedSafetensorsTargets(repoRoot, scratch)) {
+  test(`fuzz ${target.name}: ${COMPENSATED_SAFETENSORS_ITERATIONS} seeded header changes are compensated or refused with a typed error`, async () => {
+    const s = await fuzz(target, COMPENSATED_SAFETENSORS_ITERATIONS, 1);
+    assert.deepEqual(s.crashes, [], `untyped failures (reproduce with node scripts/fuzz.mjs --seed 1 --iterations ${COMPENSATED_SAFETENSORS_ITERATIONS} --target ${target.name})`);
+    assert.ok(s.refused > 0 && s.accepted > 0, `${s.accepted} run, ${s.refused} refused`);
+  });
+}
