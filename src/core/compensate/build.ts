@@ -6,7 +6,7 @@
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { writeChunks } from '../onnx/wire';
-import { ModelInfo } from '../model/modelInfo';
+import { ModelInfo, headCount } from '../model/modelInfo';
 import { checkCompensable, findSublayers } from './structure';
 import { CalibrationOptions, CalibrationSet } from './calibrate';
 import { CompensationPlan, compensatedEdit, emptyPlan } from './graph';
@@ -17,11 +17,11 @@ import { factorEmbedding } from './embedding';
 import { isStandalone } from './source';
 import { oversizeRefusal } from '../onnx/standalone';
 
-/** The encoder as compensation sees it; refuses quantized and T5 graphs. */
+/** The encoder as compensation sees it; refuses quantized graphs. */
 export function encoderOf(info: ModelInfo): Encoder {
-  checkCompensable(info.architecture, info.quantized);
-  const heads = Number(info.config.num_attention_heads ?? info.config.n_heads ?? 0);
-  if (!(heads > 0)) throw new BadInputError(`${info.dir}/config.json has no num_attention_heads (or n_heads); compensation needs the head count.`);
+  checkCompensable(info.quantized);
+  const heads = headCount(info.config);
+  if (!(heads > 0)) throw new BadInputError(`${info.dir}/config.json has no num_attention_heads (or n_heads, num_heads); compensation needs the head count.`);
   return { model: info.model, blocks: info.blocks, hidden: info.hiddenSize, heads };
 }
 
@@ -41,6 +41,7 @@ export function checkCompensableModel(info: ModelInfo): void {
  * and bridge leaves out the narrowed baseline (flap-uniform) instead of failing on it.
  */
 export function widthRefusal(info: ModelInfo): UnsupportedModelError | null {
+  if (info.architecture.includes('t5')) return new UnsupportedModelError('width pruning narrows BERT-style blocks (Linear layers with biases, LayerNorm); T5 blocks (RMSNorm, no biases) are not narrowed. Use {{compensate}} bridge for T5.');
   const enc = encoderOf(info);
   for (let b = 0; b < enc.blocks.numBlocks; b++) {
     try {

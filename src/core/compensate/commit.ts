@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { copyTokenizerFiles } from '../commit/files';
 import { copySentenceTransformerFiles } from '../model/sentenceTransformers';
-import { ModelInfo } from '../model/modelInfo';
+import { ModelInfo, headCount } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
+import { committedGraphName } from '../commit/outputSize';
 import { COMPENSATION_METADATA, describePlan } from './graph';
 import { badValue } from '../errors';
 import type { Compensation } from './mode';
@@ -20,8 +21,8 @@ export const SAFETENSORS_NOTE =
 
 /** Sizes of `info` that compensation counts with; `wordRows` (the word table's rows as budgeted) only where a factorisation needs it. */
 export function widthShape(info: ModelInfo, wordRows?: number): WidthShape {
-  const heads = Number(info.config.num_attention_heads ?? info.config.n_heads ?? 0);
-  const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? 4 * info.hiddenSize);
+  const heads = headCount(info.config);
+  const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? info.config.d_ff ?? 4 * info.hiddenSize);
   return { hidden: info.hiddenSize, heads, ffn, ...(wordRows !== undefined ? { wordRows } : {}) };
 }
 
@@ -76,7 +77,8 @@ export function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVa
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const files = ['config.json', ...copyTokenizerFiles(source.dir, dir), ...copySentenceTransformerFiles(source.dir, dir)];
   fs.mkdirSync(path.join(dir, 'onnx'));
-  fs.copyFileSync(variant.info.onnxFile, path.join(dir, 'onnx', 'model.onnx'));
-  files.push('onnx/model.onnx');
+  const graph = committedGraphName('model.onnx', source.architecture);
+  fs.copyFileSync(variant.info.onnxFile, path.join(dir, 'onnx', graph));
+  files.push(`onnx/${graph}`);
   return files;
 }

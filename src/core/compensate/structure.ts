@@ -40,10 +40,9 @@ export interface SublayerSite {
   headTerms: { node: OnnxNode; input: string }[];
 }
 
-/** Refuses models the width surgery cannot rewrite, naming what works instead. */
-export function checkCompensable(architecture: string, quantized: boolean): void {
+/** Refuses models compensation cannot rewrite (quantized graphs), naming what works instead. */
+export function checkCompensable(quantized: boolean): void {
   if (quantized) throw new UnsupportedModelError('compensation rewrites float weights and this graph is quantized. Compensate the float model (onnx/model.onnx); the committed folder then holds the compensated float graph and, when the source has a quantized variant, its int8 quantization (onnx/model_quantized.onnx).');
-  if (architecture.includes('t5')) throw new UnsupportedModelError('compensation handles BERT-style encoders (bert, roberta, distilbert, electra, xlm-roberta); T5 (RMSNorm, no biases) is not supported. Use {{compensate}} none for T5.');
 }
 
 interface Linear {

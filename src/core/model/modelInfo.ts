@@ -336,3 +336,8 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   const quantized = model.nodes.some((n) => n.opType === 'MatMulInteger' || n.opType === 'DynamicQuantizeLinear' || n.opType === 'QLinearMatMul');
   return { dir: abs, onnxFile, graphFrom, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };
 }
+
+/** Attention heads per block as config.json says (BERT num_attention_heads, DistilBERT n_heads, T5 num_heads); 0 when it does not. */
+export function headCount(config: Record<string, unknown>): number {
+  return Number(config.num_attention_heads ?? config.n_heads ?? config.num_heads ?? 0);
+}

@@ -16,7 +16,6 @@ import { fixture, tasksDir, tempDir } from '../../helpers';
 import { runOptimizeJob } from '../../../src/core/pipeline/optimizeJob';
 import { OptimizeJob } from '../../../src/core/jobs';
 import { DEFAULT_SETTINGS } from '../../../src/core/settings';
-import { checkCompensable } from '../../../src/core/compensate/structure';
 import { ranksFor } from '../../../src/core/compensate/embeddingRank';
 import { parseCompensation } from '../../../src/core/compensate/mode';
 import { parseUnitScore } from '../../../src/core/compensate/scores';
@@ -77,7 +76,7 @@ test('optimize refusals about compensation name the settings in VS Code, not the
       await refused({ baselines: ['flap-uniform'] }),
       await refused({ compensate: 'all', baselines: ['drop-top-factorised'] }),
       await refused({ baselines: [], select: 'heuristic' }),
-      caught(() => checkCompensable('t5', false)),
+      await refused({ compensate: 'width', modelDir: fixture('tiny-t5-encoder') }),
     ];
     for (const e of errors) {
       const words = messageIn(e, extensionWords);

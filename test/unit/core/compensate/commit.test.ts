@@ -15,14 +15,19 @@ import { scoreRows, trainProbe } from '../../../../src/core/probe/probe';
 import { accuracy } from '../../../../src/core/probe/metrics';
 import { fixture, pipelineAccuracyOnSentlen, tasksDir, tempDir } from '../../../helpers';
 
-test('a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory', async () => {
+// T5: bridges only (width pruning needs biases); the graph is committed under T5's name.
+const cases = [
+  { name: 'tiny-roberta', spec: { bridges: true, heads: 1, ffnWidth: 32 }, graph: 'model.onnx', layers: 'num_hidden_layers', description: /bridge into block 2; 1 of 2 heads and 32 of 64 FFN neurons/ },
+  { name: 'tiny-t5-encoder', spec: { bridges: true }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridge into block 2$/ },
+];
+for (const c of cases) test(`${c.name}: a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory`, async () => {
   const limits = { limitTrain: 150, limitTest: 60 };
-  const info = openModel(fixture('tiny-roberta'));
-  const tok = await loadTokenizer(fixture('tiny-roberta'), { maxLength: 128 });
+  const info = openModel(fixture(c.name));
+  const tok = await loadTokenizer(fixture(c.name), { maxLength: 128 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), limits);
   const dir = path.join(tempDir('ps-comp-commit-'), 'model');
   fs.mkdirSync(dir);
-  const spec = { bridges: true, heads: 1, ffnWidth: 32 };
+  const spec = c.spec;
   const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 16 }), [0, 2], spec, { batchSize: 16 }, {});
   try {
     assert.equal(v.info.params.total, compensatedParams(info.params, [0, 2], spec, widthShape(info)), 'parameters counted on the graph = the search’s account');
@@ -35,12 +40,12 @@ test('a compensated model commits as float ONNX whose classifier runs alone (ORT
 
     const files = writeCompensatedFolder(info, v, spec, dir, { maxLength: 128 });
     writeClassifiers(v.info, [0, 1], dir, [{ name: 'sentlen', labels: task.labels, probe }], { pooling: 'mean', maxLength: 128 });
-    assert.ok(files.includes('onnx/model.onnx'));
+    assert.ok(files.includes(`onnx/${c.graph}`), files.join());
     assert.ok(!fs.existsSync(path.join(dir, 'model.safetensors')), 'no safetensors: HF config cannot express bridges or widths');
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    assert.equal(cfg.num_hidden_layers, 2);
+    assert.equal(cfg[c.layers], 2);
     assert.equal(cfg.probescale.compensation.safetensors, SAFETENSORS_NOTE);
-    assert.match(cfg.probescale.compensation.description, /bridge into block 2; 1 of 2 heads and 32 of 64 FFN neurons/);
+    assert.match(cfg.probescale.compensation.description, c.description);
 
     const cdir = path.join(dir, 'classifiers', 'sentlen');
     const ort = accuracy(task.testY, await classify(cdir, task, { provider: 'cpu', batchSize: 16 }));
@@ -48,6 +53,7 @@ test('a compensated model commits as float ONNX whose classifier runs alone (ORT
     assert.equal(await pipelineAccuracyOnSentlen(cdir, limits), inMemory);
     const reopened = openModel(dir);
     assert.equal(reopened.params.total, v.info.params.total);
+    assert.equal(reopened.architecture, info.architecture);
     reopened.model.close();
   } finally {
     v.dispose();

@@ -192,6 +192,40 @@ test('tiny-roberta: a bridge fitted through the real pipeline where the true map
   }
 });
 
+// T5 (pre-norm, RMSNorm, no biases, one relative position bias made in block 0 and read by every
+// block): bridges only. An identity bridge over a gap is the plain pruned graph, which reproduces
+// PyTorch's subsets, block 0 dropped included; a bridge fitted where the true map is the identity
+// recovers it (the residual stream is not a LayerNorm output here, so W itself is unique).
+test('tiny-t5-encoder: identity bridges leave every pruned subset equal to PyTorch’s, and a fitted bridge recovers the identity', async () => {
+  const refs = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-t5-encoder.refs.json'), 'utf8')) as Refs & { subsets: Record<string, { last_hidden_state: number[] }> };
+  REFS = refs;
+  const { subsets } = refs;
+  const model = OnnxModel.open(fixture('tiny-t5-encoder', 'onnx', 'encoder_model.onnx'));
+  const blocks = findBlocks(model);
+  const enc = { model, blocks, hidden: 32, heads: 2 };
+  try {
+    for (const key of ['0,2', '1,3', '3', '0,3']) {
+      const kept = key.split(',').map(Number);
+      const plan = emptyPlan(kept);
+      for (const k of gapsOf(kept)) plan.bridges.set(k, { w: identity(32), b: new Float32Array(32), window: 1 });
+      assert.ok(plan.bridges.size > 0 || kept[0] === 0);
+      const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+      assert.ok(maxAbsDiff(y, subsets[key].last_hidden_state) < 1e-4, `{${key}} with identity bridges vs PyTorch: ${maxAbsDiff(y, subsets[key].last_hidden_state)}`);
+    }
+    const tok = await loadTokenizer(fixture('tiny-t5-encoder'), { maxLength: 64 });
+    const texts = fs.readFileSync(path.join(tasksDir, 'bshift', 'train.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 120).map((l) => (JSON.parse(l) as { text: string }).text);
+    const plan = emptyPlan([0, 1, 2, 3]);
+    const s = await fitBridge(enc, plan, 2, calibrationSet(tok, texts, { batchSize: 16 }), {}, {});
+    assert.ok(s.r2 > 1 - 1e-6, `R² ${s.r2}`);
+    const w = plan.bridges.get(2)!.w;
+    assert.ok(maxAbsDiff(w, identity(32)) < 1e-3, `fitted map vs identity: ${maxAbsDiff(w, identity(32))}`);
+    const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+    assert.ok(maxAbsDiff(y, subsets['0,1,2,3'].last_hidden_state) < 1e-3, `bridged vs PyTorch: ${maxAbsDiff(y, subsets['0,1,2,3'].last_hidden_state)}`);
+  } finally {
+    model.close();
+  }
+});
+
 test('width surgery refuses graphs it cannot rewrite, naming what works', () => {
   const q = OnnxModel.open(path.join(robertaMini, 'onnx', 'model_quantized.onnx'));
   try {

@@ -68,6 +68,33 @@ test('optimize --compensate all from safetensors alone, and from an export with 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+// Before: every --compensate on a T5 encoder was refused ("T5 (RMSNorm, no biases) is not
+// supported"). Bridges need neither biases nor LayerNorm; width pruning still does.
+test('optimize --compensate bridge on a T5 encoder measures bridged candidates, from the export and from safetensors alike, and commits encoder_model.onnx', () => {
+  const dir = tempDir('ps-comp-t5-');
+  const reports = [[], ['--from', 'safetensors']].map((from, i) => {
+    const out = path.join(dir, `out-${i}`);
+    const args = ['optimize', fixture('tiny-t5-encoder'), ...from, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '2', '--compensate', 'bridge', '--no-cache', '--out', out];
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /the flap-uniform baseline \(every block narrowed\) is left out: width pruning narrows BERT-style blocks/);
+    const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+    assert.equal(rep.verify.allEqual, true);
+    if (rep.selection.compensation) {
+      assert.deepEqual(fs.readdirSync(path.join(out, 'onnx')), ['encoder_model.onnx'], 'the name T5 folders use');
+      assert.equal(openModel(out).architecture, openModel(fixture('tiny-t5-encoder')).architecture);
+    }
+    return rep;
+  });
+  const rows = (rep: { selection: { candidates: { kept: number[]; compensation?: { description: string }; params: number; validation: number }[] } }) =>
+    rep.selection.candidates.map((c) => [c.kept.join(','), c.compensation?.description ?? 'whole blocks', c.params, c.validation]);
+  const bridged = rows(reports[0]).filter((r) => /least-squares bridge/.test(String(r[1])));
+  assert.ok(bridged.length >= 1, 'bridged candidates measured');
+  for (const r of bridged) assert.equal(r[2], Number(rows(reports[0]).find((p) => p[0] === r[0] && p[1] === 'whole blocks')?.[2] ?? r[2]) + (32 * 32 + 32), `${r[0]}: a bridge adds d² + d parameters`);
+  assert.deepEqual(rows(reports[1]), rows(reports[0]), 'from safetensors: the same candidates and accuracies');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('optimize --embedding-rank: factorised candidates fit more blocks under the budget, a factorised winner is committed, verified from disk and runs in transformers.js; bad ranks are refused before any work', async () => {
   const out = path.join(tempDir('ps-comp-'), 'model');
   // tiny-roberta: an 8192 × 32 word table dwarfs its 4 blocks; at 92 % only one block fits beside it whole.
