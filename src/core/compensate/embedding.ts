@@ -204,6 +204,9 @@ export function factorEmbedding(model: OnnxModel, set: CalibrationSet, rank: num
   return factorTable(e, we.vocab, we.hidden, tokenWeights(set, we.vocab), rank, signal);
 }
 
+/** The tensor holding the up-projected lookup of a factorised table (what the lookup's readers read instead). */
+export const EMBEDDING_OUTPUT = 'probescale/embedding/output';
+
 /** The parts of a graph edit that put `f` in place of the word table: new initializers, the MatMul, input renames. */
 export function embeddingEdit(model: OnnxModel, f: EmbeddingFactor): { inits: NewInitializer[]; nodes: NewNode[]; renames: [OnnxNode, string, string][] } {
   const we = findWordEmbedding(model);
@@ -211,7 +214,7 @@ export function embeddingEdit(model: OnnxModel, f: EmbeddingFactor): { inits: Ne
   if (f.a.length !== we.vocab * f.rank || f.b.length !== f.rank * we.hidden) throw new BadInputError(`embedding factor of rank ${f.rank}: expected ${we.vocab}×${f.rank} and ${f.rank}×${we.hidden} matrices.`);
   const P = 'probescale/embedding';
   const low = we.node.outputs[0];
-  const out = `${P}/output`;
+  const out = EMBEDDING_OUTPUT;
   const inits: NewInitializer[] = [
     { name: we.weight.name, dataType: DataType.FLOAT, dims: [we.vocab, f.rank], data: Buffer.from(f.a.buffer, f.a.byteOffset, f.a.byteLength) },
     { name: `${P}/up`, dataType: DataType.FLOAT, dims: [f.rank, we.hidden], data: Buffer.from(f.b.buffer, f.b.byteOffset, f.b.byteLength) },

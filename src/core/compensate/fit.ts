@@ -8,7 +8,7 @@ import { finishEdit } from '../onnx/edit';
 import { DataType, OnnxModel } from '../onnx/model';
 import { EncodedBatch } from '../data/tokenize';
 import { CalibrationOptions, CalibrationSet, forEachBatch, openCalibrationGraph, releaseAll } from './calibrate';
-import { CompensationPlan, EncoderShape, compensatedEdit } from './graph';
+import { CompensationPlan, EncoderShape, compensatedEdit, embeddedState } from './graph';
 import { GramSession } from './gram';
 import { ChosenFit, GramAccumulator, fitRidgeChoosingLambda } from './ridge';
 import { SublayerKind } from './structure';
@@ -80,7 +80,7 @@ export function rowsOf(x: Float32Array, d: number, tokens: Int32Array): Float32A
  */
 export async function fitBridge(enc: Encoder, plan: CompensationPlan, k: number, set: CalibrationSet, opts: CalibrationOptions, ctx: JobContext, window: 1 | 3 = 1): Promise<FitStat> {
   const j = plan.kept.indexOf(k);
-  const from = j === 0 ? enc.blocks.hiddenIn[0] : enc.blocks.hiddenOut[plan.kept[j - 1]];
+  const from = j === 0 ? embeddedState(enc.model, enc.blocks, plan) : enc.blocks.hiddenOut[plan.kept[j - 1]];
   const to = enc.blocks.hiddenIn[k];
   // Nodes after `from` are dropped by the edit (nothing downstream is read), so the whole plan can be passed.
   const graphs = [

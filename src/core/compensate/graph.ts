@@ -9,8 +9,9 @@ import { BadInputError } from '../errors';
 import { BlockStructure, recordBlocks } from '../onnx/blocks';
 import { Rewiring, encoderOutputs, finishEdit, rewire, validateKept } from '../onnx/edit';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from '../onnx/model';
+import { findWordEmbedding } from '../onnx/vocab';
 import { SublayerKind, SublayerSite, findSublayers, readFloat32 } from './structure';
-import { EmbeddingFactor, embeddingEdit, factorSaving } from './embedding';
+import { EMBEDDING_OUTPUT, EmbeddingFactor, embeddingEdit, factorSaving } from './embedding';
 
 /** Sizes the surgery needs: hidden size and attention heads of the source model. */
 export interface EncoderShape {
@@ -107,10 +108,20 @@ function windowNodes(P: string, prev: string, mask: string): { nodes: NewNode[];
 export const bridgeOutput = (k: number) => `probescale/bridge.${k}/output`;
 
 /** The tensor kept block k reads in the graph of `plan`: its bridge's output, or the previous kept block's output. */
-export function blockEntry(blocks: BlockStructure, plan: CompensationPlan, k: number): string {
+export function blockEntry(model: OnnxModel, blocks: BlockStructure, plan: CompensationPlan, k: number): string {
   if (plan.bridges.has(k)) return bridgeOutput(k);
   const j = plan.kept.indexOf(k);
-  return j <= 0 ? blocks.hiddenIn[0] : blocks.hiddenOut[plan.kept[j - 1]];
+  return j <= 0 ? embeddedState(model, blocks, plan) : blocks.hiddenOut[plan.kept[j - 1]];
+}
+
+/**
+ * The state entering the blocks in the graph of `plan`. Where the first block reads the word lookup
+ * itself (T5: no embedding sum or norm in between), a factorised table's lookup is rank-wide and the
+ * state is its up-projection; elsewhere the lookup feeds a sum and norm, and the state is the graph's own.
+ */
+export function embeddedState(model: OnnxModel, blocks: BlockStructure, plan: CompensationPlan): string {
+  const entry = blocks.hiddenIn[0];
+  return plan.embedding && findWordEmbedding(model).node.outputs[0] === entry ? EMBEDDING_OUTPUT : entry;
 }
 
 function bridgeNodes(k: number, prev: string, br: Bridge, hidden: number, mask: string): { nodes: NewNode[]; inits: NewInitializer[]; out: string } {
@@ -207,14 +218,20 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
   const kept = validateKept(plan.kept, blocks.numBlocks);
   const extra: NewNode[] = [];
   const inits: NewInitializer[] = [];
-  const rw = rewire(model, blocks, kept, (k, prev) => {
-    const br = plan.bridges.get(k);
-    if (!br) return prev;
-    const b = bridgeNodes(k, prev, br, hidden, maskInput(model));
-    extra.push(...b.nodes);
-    inits.push(...b.inits);
-    return b.out;
-  });
+  const rw = rewire(
+    model,
+    blocks,
+    kept,
+    (k, prev) => {
+      const br = plan.bridges.get(k);
+      if (!br) return prev;
+      const b = bridgeNodes(k, prev, br, hidden, maskInput(model));
+      extra.push(...b.nodes);
+      inits.push(...b.inits);
+      return b.out;
+    },
+    embeddedState(model, blocks, plan),
+  );
   const replaced = new Set<string>();
   for (const [key, n] of plan.narrow) {
     const [kind, b] = key.split(':');

@@ -101,7 +101,7 @@ export async function fitNarrowing(enc: Encoder, plan: CompensationPlan, kind: S
   }
   const cols = unitColumns(keep, site.group);
   // The residual the pruned path adds: for attention, what the block reads (after a bridge), not the original tensor's name.
-  const residual = kind === 'attention' ? blockEntry(enc.blocks, plan, k) : site.residual;
+  const residual = kind === 'attention' ? blockEntry(enc.model, enc.blocks, plan, k) : site.residual;
   const graphs = [await openPlanGraph(enc, plan, [site.activations, residual], opts), await openPlanGraph(enc, { ...plan, narrow: new Map() }, [site.sum], opts)];
   const acc = { fit: new GramAccumulator(cols.length, d), held: new GramAccumulator(cols.length, d) };
   const gram = await GramSession.open(opts);
@@ -138,7 +138,7 @@ export function widthSteps(enc: Encoder, plan: CompensationPlan, heads?: number,
   if (heads === undefined && ffnWidth === undefined) return steps;
   for (const k of plan.kept) {
     const full = findSublayers(enc.model, enc.blocks, k, enc.hidden, enc.heads);
-    if (heads !== undefined && heads < full.attention.width / full.attention.group) steps.push({ site: full.attention, units: heads, cut: blockEntry(enc.blocks, plan, k) });
+    if (heads !== undefined && heads < full.attention.width / full.attention.group) steps.push({ site: full.attention, units: heads, cut: blockEntry(enc.model, enc.blocks, plan, k) });
     if (ffnWidth !== undefined && ffnWidth < full.ffn.width) steps.push({ site: full.ffn, units: ffnWidth, cut: full.ffn.residual });
   }
   return steps;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, badValue, OnnxParseError, UnsupportedModelError } from '../errors';
-import { BlockStructure, ENCODER_OUTPUT, findBlocks, producerIndex } from '../onnx/blocks';
+import { BlockStructure, ENCODER_OUTPUT, findBlocks, producerIndex, sideInputWeights } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
 import { GraphSource, buildGraphFile, refusePickle } from './graphSource';
@@ -213,12 +213,14 @@ export function countParams(model: OnnxModel, blocks: BlockStructure): ParamCoun
   const perBlock = new Array<number>(blocks.numBlocks).fill(0);
   let embeddings = 0;
   let other = 0;
+  // Counted once as shared: a model keeping no block at all has these few fewer (T5: buckets × heads).
+  const shared = sideInputWeights(model, blocks);
   for (const [name, t] of model.initializers) {
     const size = model.initializerSize(name);
     if (!weightTypes.has(t.dataType) || size <= 1) continue;
     const bs = readers.get(name);
     if (!bs) continue;
-    if (bs.size === 1 && [...bs][0] >= 0) perBlock[[...bs][0]] += size;
+    if (bs.size === 1 && [...bs][0] >= 0 && !shared.has(name)) perBlock[[...bs][0]] += size;
     else if (embeddingInits.has(name)) embeddings += size;
     else other += size;
   }

@@ -53,6 +53,132 @@ export function producerIndex(model: OnnxModel): Map<string, number> {
   return m;
 }
 
+/**
+ * Shape reads that would keep a dropped block's weights in a pruned graph, each with the tensor to
+ * read instead. T5's export makes the position bias every block reads from the sequence length of
+ * block 0's own normed input and key projection: dropping block 0 would keep its norm and a d×d key
+ * MatMul alive only to be measured. Each Shape (or Size) outside the kept blocks that measures a
+ * tensor a dropped block computes from its input reads instead that tensor's twin in the first kept
+ * block after it: the tensor that block computes the same way (same operators, attributes, weight
+ * shapes and outside inputs, from its own input), which runs anyway and so has the same shape. That
+ * block's input never depends on the dropped block, so no cycle arises. A read without a twin is left.
+ */
+export function shapeReadTwins(model: OnnxModel, blocks: BlockStructure, kept: number[]): { node: OnnxNode; from: string; to: string }[] {
+  const producer = producerIndex(model);
+  const keptSet = new Set(kept);
+  const twins: { node: OnnxNode; from: string; to: string }[] = [];
+  for (let d = 0; d < blocks.numBlocks; d++) {
+    const k = kept.find((b) => b > d);
+    if (keptSet.has(d) || k === undefined) continue;
+    const measures = measuresState(model, blocks, producer, d);
+    const twin = twinFinder(model, blocks, producer, d, k);
+    model.nodes.forEach((n, i) => {
+      if (keptSet.has(blocks.blockOf[i]) || !measures(n)) return;
+      const to = twin(n.inputs[0]);
+      if (to) twins.push({ node: n, from: n.inputs[0], to });
+    });
+  }
+  return twins;
+}
+
+/**
+ * Weights a side input needs whichever blocks are kept (T5's position-bias table): the model keeps
+ * them as long as it keeps any block, so countParams counts them as shared, not as the block's that
+ * makes them. Where the Shape reads cannot be moved to another block (no twin), the weights those
+ * reads measure stay as well, and are counted with them.
+ */
+export function sideInputWeights(model: OnnxModel, blocks: BlockStructure): Set<string> {
+  const producer = producerIndex(model);
+  const weights = new Set<string>();
+  for (const side of blocks.sideInputs) {
+    const d = blocks.blockOf[producer.get(side) ?? -1] ?? -1;
+    if (d < 0 || d + 1 >= blocks.numBlocks) continue;
+    const measures = measuresState(model, blocks, producer, d);
+    const twin = twinFinder(model, blocks, producer, d, d + 1);
+    const ancestors = ancestorsWithin(model, producer, blocks.blockOf, side, d, false);
+    const movable = ancestors.every((i) => !measures(model.nodes[i]) || twin(model.nodes[i].inputs[0]) !== undefined);
+    for (const i of movable ? ancestors : ancestorsWithin(model, producer, blocks.blockOf, side, d, true)) {
+      for (const t of model.nodes[i].inputs) if (model.initializers.has(t)) weights.add(t);
+    }
+  }
+  return weights;
+}
+
+const SHAPE_READS = new Set(['Shape', 'Size']);
+
+/** Whether a node is a Shape (or Size) read of a tensor block `d` computes from its input's values (not only from its shape). */
+function measuresState(model: OnnxModel, blocks: BlockStructure, producer: Map<string, number>, d: number): (n: OnnxNode) => boolean {
+  const fromState = new Set([blocks.hiddenIn[d]]);
+  model.nodes.forEach((n, i) => {
+    if (blocks.blockOf[i] === d && !SHAPE_READS.has(n.opType) && n.inputs.some((t) => fromState.has(t))) n.outputs.forEach((o) => o && fromState.add(o));
+  });
+  return (n) => SHAPE_READS.has(n.opType) && fromState.has(n.inputs[0]) && blocks.blockOf[producer.get(n.inputs[0]) ?? -1] === d;
+}
+
+/**
+ * twin(t): the tensor block k computes as block d computes `t` (memoised). Matching is structural
+ * (operator, domain, attributes, outputs, and each input: block d's input ↔ block k's, a weight ↔ a
+ * weight of the same shape and type, a graph input ↔ itself, any other tensor ↔ one made the same
+ * way); where several nodes match (Q, K and V), any one has the same shape, which is all a Shape
+ * read sees.
+ */
+function twinFinder(model: OnnxModel, blocks: BlockStructure, producer: Map<string, number>, d: number, k: number): (t: string) => string | undefined {
+  const nodesOfK = model.nodes.filter((_, i) => blocks.blockOf[i] === k);
+  // Float tensors (weights, norms' scales) match by shape and type: their values never change a shape.
+  // Integer ones (axes, shapes, indices) can, so they match by value too.
+  const FLOATS = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, 16 /* BFLOAT16 */]);
+  const sameInitializer = (a: string, b: string) => {
+    const [x, y] = [model.initializers.get(a), model.initializers.get(b)];
+    if (!x || !y || x.dataType !== y.dataType || x.dims.join() !== y.dims.join()) return false;
+    return FLOATS.has(x.dataType) || model.tensorBytes(x) === model.tensorBytes(y);
+  };
+  const pairs = new Map<string, boolean>();
+  // Whether tensor b is computed as block d's tensor a is, with block k's input for block d's (memoised
+  // per pair). Shape plumbing a graph tool placed outside the blocks is compared the same way.
+  const same = (a: string, b: string): boolean => {
+    if (a === blocks.hiddenIn[d] || b === blocks.hiddenIn[k]) return a === blocks.hiddenIn[d] && b === blocks.hiddenIn[k];
+    if (a === b) return true;
+    if (a === '' || b === '') return false;
+    if (model.initializers.has(a)) return sameInitializer(a, b);
+    const [i, j] = [producer.get(a), producer.get(b)];
+    if (i === undefined || j === undefined) return false;
+    const key = `${a}\u0000${b}`;
+    if (!pairs.has(key)) {
+      pairs.set(key, false); // a cycle cannot match
+      const [n, c] = [model.nodes[i], model.nodes[j]];
+      const ok =
+        c.opType === n.opType &&
+        c.domain === n.domain &&
+        n.outputs.indexOf(a) === c.outputs.indexOf(b) &&
+        c.inputs.length === n.inputs.length &&
+        model.attributeBytes(c) === model.attributeBytes(n) &&
+        n.inputs.every((x, t) => same(x, c.inputs[t]));
+      pairs.set(key, ok);
+    }
+    return pairs.get(key)!;
+  };
+  const twin = (t: string): string | undefined => {
+    const n = model.nodes[producer.get(t)!];
+    const j = n.outputs.indexOf(t);
+    return nodesOfK.map((c) => c.outputs[j]).find((b) => b !== undefined && same(t, b));
+  };
+  return twin;
+}
+
+/** Nodes of block `b` that `tensor` is computed from (through producers in that block; through Shape reads' inputs only where `throughShapes`). */
+function ancestorsWithin(model: OnnxModel, producer: Map<string, number>, blockOf: Int32Array, tensor: string, b: number, throughShapes = true): number[] {
+  const seen = new Set<number>();
+  const stack = [tensor];
+  while (stack.length) {
+    const i = producer.get(stack.pop()!);
+    if (i === undefined || seen.has(i) || blockOf[i] !== b) continue;
+    seen.add(i);
+    const n = model.nodes[i];
+    stack.push(...(throughShapes || !SHAPE_READS.has(n.opType) ? n.inputs.filter(Boolean) : []));
+  }
+  return [...seen];
+}
+
 /** metadata_props key under which a pruned graph records its block structure. */
 export const BLOCKS_METADATA = 'probescale.blocks';
 

@@ -3,7 +3,7 @@
  * per-layer outputs (probe graphs). Both produce a GraphEdit that OnnxModel serialises.
  */
 import { badValue, UnsupportedModelError } from '../errors';
-import { BlockStructure, ENCODER_OUTPUT, producerIndex, recordBlocks } from './blocks';
+import { BlockStructure, ENCODER_OUTPUT, producerIndex, recordBlocks, shapeReadTwins } from './blocks';
 import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from './model';
 
 export interface Rewiring {
@@ -28,9 +28,10 @@ export function validateKept(kept: number[], numBlocks: number): number[] {
 
 /**
  * Rewires the graph so that only `kept` blocks run, in order, each reading the previous kept block's output.
- * `into(k, prev)` may return another tensor for kept block k to read instead of `prev` (a bridge over a gap).
+ * `into(k, prev)` may return another tensor for kept block k to read instead of `prev` (a bridge over a gap);
+ * `start` is the state the first kept block reads when it is not the graph's own (a factorised word table's up-projection).
  */
-export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[], into?: (k: number, prev: string) => string): Rewiring {
+export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[], into?: (k: number, prev: string) => string, start = blocks.hiddenIn[0]): Rewiring {
   const L = blocks.numBlocks;
   const renames = new Map<OnnxNode, Map<string, string>>();
   const added: NewNode[] = [];
@@ -42,7 +43,7 @@ export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[],
     m.set(from, to);
   };
   if (L === 0) return { renames, added, replaced, lastHidden: blocks.finalOutput };
-  let prev = blocks.hiddenIn[0];
+  let prev = start;
   for (const k of kept) {
     if (into) prev = into(k, prev);
     const from = blocks.hiddenIn[k];
@@ -51,6 +52,7 @@ export function rewire(model: OnnxModel, blocks: BlockStructure, kept: number[],
     });
     prev = blocks.hiddenOut[k];
   }
+  for (const t of shapeReadTwins(model, blocks, kept)) setRename(t.node, t.from, t.to);
   const lastOut = blocks.hiddenOut[L - 1];
   if (prev !== lastOut) {
     model.nodes.forEach((n, i) => {

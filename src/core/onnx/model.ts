@@ -209,6 +209,23 @@ export class OnnxModel {
     return undefined;
   }
 
+  /** A node's attributes as the bytes they lie in (equal for two nodes with equal attributes as an exporter writes them). */
+  attributeBytes(node: OnnxNode): string {
+    const out: string[] = [];
+    for (const f of parseFields(this.src, node.field.valStart, node.field.valEnd)) {
+      if (f.num === NODE.attribute && f.wt === WireType.Len) out.push(this.src.read(f.valStart, f.valEnd - f.valStart).toString('hex'));
+    }
+    return out.join(',');
+  }
+
+  /** A small initializer's value as the bytes it lies in, its name left out (equal for two tensors holding the same values). */
+  tensorBytes(t: OnnxInitializer): string {
+    return parseFields(this.src, t.field.valStart, t.field.valEnd)
+      .filter((f) => f.num !== TENSOR.name)
+      .map((f) => `${f.num}:${this.src.read(f.valStart, f.valEnd - f.valStart).toString('hex')}`)
+      .join(',');
+  }
+
   /** A node's INT attribute `name` (Cast's to, …), or undefined where the node has none. */
   intAttribute(node: OnnxNode, name: string): number | undefined {
     for (const f of parseFields(this.src, node.field.valStart, node.field.valEnd)) {

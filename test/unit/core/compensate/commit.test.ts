@@ -15,12 +15,16 @@ import { scoreRows, trainProbe } from '../../../../src/core/probe/probe';
 import { accuracy } from '../../../../src/core/probe/metrics';
 import { fixture, pipelineAccuracyOnSentlen, tasksDir, tempDir } from '../../../helpers';
 
-// T5: bridges only (width pruning needs biases); the graph is committed under T5's name.
+// T5: bridges and a factorised table only (width pruning needs biases); the graph is committed under
+// T5's name. Its blocks read the word lookup itself, so dropping block 0 under a factorised table is
+// the case where the first kept block must read the up-projection (and its bridge be fitted from it).
 const cases = [
-  { name: 'tiny-roberta', spec: { bridges: true, heads: 1, ffnWidth: 32 }, graph: 'model.onnx', layers: 'num_hidden_layers', description: /bridge into block 2; 1 of 2 heads and 32 of 64 FFN neurons/ },
-  { name: 'tiny-t5-encoder', spec: { bridges: true }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridge into block 2$/ },
+  { name: 'tiny-roberta', kept: [0, 2], spec: { bridges: true, heads: 1, ffnWidth: 32 }, graph: 'model.onnx', layers: 'num_hidden_layers', description: /bridge into block 2; 1 of 2 heads and 32 of 64 FFN neurons/ },
+  { name: 'tiny-t5-encoder', kept: [0, 2], spec: { bridges: true }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridge into block 2$/ },
+  { name: 'tiny-t5-encoder', kept: [1, 3], spec: { bridges: true }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridges into blocks 1, 3$/ },
+  { name: 'tiny-t5-encoder', kept: [1, 3], spec: { bridges: true, embeddingRank: 8 }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridges into blocks 1, 3; word embeddings factorised to rank 8 of 32$/ },
 ];
-for (const c of cases) test(`${c.name}: a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory`, async () => {
+for (const c of cases) test(`${c.name} {${c.kept.join(',')}} ${c.spec.embeddingRank ? 'factorised' : ''}: a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory`, async () => {
   const limits = { limitTrain: 150, limitTest: 60 };
   const info = openModel(fixture(c.name));
   const tok = await loadTokenizer(fixture(c.name), { maxLength: 128 });
@@ -28,9 +32,9 @@ for (const c of cases) test(`${c.name}: a compensated model commits as float ONN
   const dir = path.join(tempDir('ps-comp-commit-'), 'model');
   fs.mkdirSync(dir);
   const spec = c.spec;
-  const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 16 }), [0, 2], spec, { batchSize: 16 }, {});
+  const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 16 }), c.kept, spec, { batchSize: 16 }, {});
   try {
-    assert.equal(v.info.params.total, compensatedParams(info.params, [0, 2], spec, widthShape(info)), 'parameters counted on the graph = the search’s account');
+    assert.equal(v.info.params.total, compensatedParams(info.params, c.kept, spec, widthShape(info, Number(info.config.vocab_size))), 'parameters counted on the graph = the search’s account');
     const ex = await Extractor.create(v.info, tok, { poolings: ['mean'], kept: [0, 1] });
     const train = await ex.extract(task.train, 'train');
     const testF = await ex.extract(task.test, 'test');

@@ -86,7 +86,8 @@ test('the graphs of every kind of edit are byte-identical to before', () => {
     'tiny-distilbert hand': '4c5dd786f680ea3e',
     'tiny-distilbert referenced': '068c120deb2a4bc6',
     'tiny-distilbert metadata replaced': '66a48aa52e7103ae',
-    'tiny-t5-encoder prune 1,2': '7c5de09df1caf460',
+    // Thirty-first session: a T5 graph without block 0 measures the sequence length on the first kept block (its key projection no longer stays).
+    'tiny-t5-encoder prune 1,2': '5a98030527fed253',
     'tiny-t5-encoder prune none': '25e68502f14e15ec',
     'tiny-t5-encoder probe': 'a9e32fa40aea41ce',
     'tiny-t5-encoder probe kept 0,3': '2d8d0de16c6604a5',

@@ -43,7 +43,6 @@ test('--compensate on a model it cannot rewrite is refused before any pass, nami
     const cases: [string, Partial<OptimizeJob>, RegExp][] = [
       [fixture('tiny-t5-encoder'), { compensate: 'width' }, /T5 blocks \(RMSNorm, no biases\) are not narrowed\. Use --compensate bridge for T5/],
       [fixture('tiny-t5-encoder'), { compensate: 'all', settings: { ...settings, from: 'safetensors' } }, /T5 blocks \(RMSNorm, no biases\) are not narrowed\. Use --compensate bridge for T5/],
-      [fixture('tiny-t5-encoder'), { compensate: 'bridge', embeddingRank: [4] }, /^--embedding-rank 4: factorising the word table is supported for BERT-style encoders, not for T5; leave --embedding-rank out for T5\.$/],
       [robertaMini, { compensate: 'all', settings: { ...settings, dtype: 'q8' } }, /this graph is quantized\. Compensate the float model/],
     ];
     for (const [model, extra, message] of cases) {

@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { OnnxModel } from '../../../../src/core/onnx/model';
-import { findBlocks } from '../../../../src/core/onnx/blocks';
+import { DataType, OnnxModel } from '../../../../src/core/onnx/model';
+import { findBlocks, sideInputWeights } from '../../../../src/core/onnx/blocks';
 import { pruneEdit, probeEdit } from '../../../../src/core/onnx/edit';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
-import { fixture, tinyModels } from '../../../helpers';
+import { countParams, openModel } from '../../../../src/core/model/modelInfo';
+import { keptParams } from '../../../../src/shared/params';
+import { fixture, tempDir, tinyModels } from '../../../helpers';
 
 interface Refs {
   texts: string[];
@@ -124,4 +126,35 @@ for (const name of tinyModels) {
     }
     model.close();
   });
+}
+
+// The budget is kept on the account (embeddings + shared + Σ kept blocks); the graph written must hold
+// exactly that many parameters, for every subset. T5's export makes the position bias in block 0
+// from the shape of that block's key projection: without the Shape reads moved to the first kept
+// block, dropping block 0 left its norm and a d×d key matrix in the graph, uncounted.
+for (const from of ['export', 'safetensors'] as const) {
+  for (const name of tinyModels) {
+    test(`${name} (${from}): every pruned graph holds the parameters the account gives its subset`, () => {
+      const dir = tempDir('ps-surgery-');
+      try {
+        const info = openModel(fixture(name), { from: from === 'export' ? 'onnx' : 'safetensors', graphCacheDir: dir });
+        const { model, blocks } = info;
+        const acc = countParams(model, blocks);
+        const floats = [...sideInputWeights(model, blocks)].filter((t) => model.initializers.get(t)!.dataType === DataType.FLOAT && model.initializerSize(t) > 1);
+        assert.deepEqual(floats.map((t) => /relative_attention_bias/.test(t)), name.includes('t5') ? [true] : [], 'T5 shares its block-0 position-bias table, and nothing else');
+        // T5 and MPNet: a model without blocks drops the position-bias table (32 buckets × 2 heads) only blocks read.
+        const table = name.includes('t5') || name.includes('mpnet') ? 32 * 2 : 0;
+        for (let mask = 0; mask < 1 << blocks.numBlocks; mask++) {
+          const kept = [...Array(blocks.numBlocks).keys()].filter((b) => mask & (1 << b));
+          const pruned = OnnxModel.fromBuffer(chunksToBuffer(model.serialize(pruneEdit(model, blocks, kept))));
+          const got = countParams(pruned, findBlocks(pruned)).total;
+          assert.equal(got, keptParams(acc, kept) - (kept.length ? 0 : table), `${name} {${kept.join(',')}}`);
+          pruned.close();
+        }
+        model.close();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 }
