@@ -192,7 +192,11 @@ export function safetensorsTarget(name: string, source: string, scratchDir: stri
 
 const CALIBRATION_TEXTS = ['a short text', 'another one, longer than the first', 'the third text of the set', 'four', 'and a fifth one, the last but one', 'six words make this text whole'];
 
-/** A bridge over block 1 and blocks 0 and the last narrowed to one head and 8 FFN neurons, fitted on six texts. */
+/**
+ * BERT-style: a bridge over block 1 and blocks 0 and the last narrowed to one head and 8 FFN neurons.
+ * T5 (bridges only): block 0, which makes the position bias, dropped, a bridge into block 1 and one
+ * over the middle, and the word table factorised to rank 4. Fitted on six texts.
+ */
 async function compensateOnce(info: ModelInfo, tok: TextTokenizer): Promise<void> {
   checkCompensableModel(info);
   const source = compensationSource(info);
@@ -200,7 +204,9 @@ async function compensateOnce(info: ModelInfo, tok: TextTokenizer): Promise<void
     const last = info.numLayers - 1;
     if (last < 2) return;
     const set = calibrationSet(tok, CALIBRATION_TEXTS, { batchSize: 3, heldFraction: 0.34 });
-    const v = await buildVariant(source.info, set, [0, last], { bridges: true, heads: 1, ffnWidth: 8 }, { batchSize: 3, threads: 1 }, {});
+    const t5 = info.architecture.includes('t5');
+    const [kept, spec] = t5 ? [[1, last], { bridges: true, embeddingRank: 4 }] : [[0, last], { bridges: true, heads: 1, ffnWidth: 8 }];
+    const v = await buildVariant(source.info, set, kept, spec, { batchSize: 3, threads: 1 }, {});
     v.dispose();
   } finally {
     source.dispose();
@@ -215,7 +221,7 @@ export function safetensorsTargets(repoRoot: string, scratchDir: string): FuzzTa
   });
 }
 
-/** Header changes to the tiny BERT, RoBERTa and MPNet weights, each accepted model compensated from its graph built from them. */
+/** Header changes to the tiny BERT, RoBERTa, MPNet and T5 weights, each accepted model compensated from its graph built from them. */
 export function compensatedSafetensorsTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].map((f) => safetensorsTarget(`safetensors-compensated-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir, false, true));
+  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet', 'tiny-t5-encoder'].map((f) => safetensorsTarget(`safetensors-compensated-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir, false, true));
 }

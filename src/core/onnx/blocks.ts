@@ -390,21 +390,55 @@ function hiddenInputs(g: BlockedGraph, external: string[][], file: string): stri
   const numBlocks = external.length;
   const hiddenIn: string[] = new Array(numBlocks);
   let sig: string | null = null;
+  const between = Array.from({ length: numBlocks }, (_, b) => (b === 0 ? [] : external[b].filter((t) => producedIn(g, t) === b - 1 && ![...blocksReading(g, t)].some((x) => x > b))));
   for (let b = 1; b < numBlocks; b++) {
-    const cands = external[b].filter((t) => producedIn(g, t) === b - 1 && ![...blocksReading(g, t)].some((x) => x > b));
-    if (cands.length !== 1) {
-      throw new UnsupportedModelError(`${file}: cannot tell which tensor carries the hidden state from block ${b - 1} into block ${b} (candidates: ${cands.join(', ') || 'none'}).`);
-    }
-    hiddenIn[b] = cands[0];
-    sig ??= signature(g, cands[0], b);
+    if (between[b].length !== 1) continue;
+    hiddenIn[b] = between[b][0];
+    sig ??= signature(g, between[b][0], b);
   }
-  let cands = external[0].filter((t) => producedIn(g, t) === -1 && !g.model.runtimeInputs.some((i) => i.name === t));
-  // Shape reads are often hoisted out of the first block, so they are left out of signatures.
-  if (sig !== null && cands.length > 1) cands = cands.filter((t) => signature(g, t, 0) === sig);
-  if (cands.length > 1) cands = cands.filter((t) => [...blocksReading(g, t)].every((x) => x <= 0));
+  // A side input read only by the next block is a second candidate there (T5's position bias, in a
+  // model of two blocks): the state is the one read as the other blocks read theirs.
+  const entry = sig === null ? embeddingCandidates(g, external[0], null) : [];
+  if (entry.length === 1) sig = signature(g, entry[0], 0);
+  for (let b = 1; b < numBlocks; b++) {
+    if (hiddenIn[b] !== undefined) continue;
+    const alike = between[b].filter((t) => sig !== null && signature(g, t, b) === sig);
+    if (alike.length !== 1) {
+      throw new UnsupportedModelError(`${file}: cannot tell which tensor carries the hidden state from block ${b - 1} into block ${b} (candidates: ${between[b].join(', ') || 'none'}).`);
+    }
+    hiddenIn[b] = alike[0];
+  }
+  const cands = embeddingCandidates(g, external[0], sig);
   if (cands.length !== 1) throw new UnsupportedModelError(`${file}: cannot tell which tensor is the embedding output entering block 0 (candidates: ${cands.join(', ') || 'none'}).`);
   hiddenIn[0] = cands[0];
   return hiddenIn;
+}
+
+/** Tensors entering block 0 from outside that may be the embedding output, narrowed by `sig` (how later blocks read their state). */
+function embeddingCandidates(g: BlockedGraph, external0: string[], sig: string | null): string[] {
+  let cands = external0.filter((t) => producedIn(g, t) === -1 && !g.model.runtimeInputs.some((i) => i.name === t));
+  // Shape reads are often hoisted out of the first block, so they are left out of signatures.
+  if (sig !== null && cands.length > 1) cands = cands.filter((t) => signature(g, t, 0) === sig);
+  if (cands.length > 1) cands = cands.filter((t) => [...blocksReading(g, t)].every((x) => x <= 0));
+  // With one block and nothing to compare with, the mask made from attention_mask is read by block 0
+  // alone as well: the embedding output is the one computed from the values of input_ids.
+  if (cands.length > 1) cands = cands.filter((t) => fromValuesOf(g, t, 'input_ids'));
+  return cands;
+}
+
+/** Whether `t` is computed from the values of graph input `input` (through anything but a Shape or Size read). */
+function fromValuesOf(g: BlockedGraph, t: string, input: string): boolean {
+  const seen = new Set<string>();
+  const stack = [t];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x === input) return true;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    const n = g.model.nodes[g.producer.get(x) ?? -1];
+    if (n && n.opType !== 'Shape' && n.opType !== 'Size') stack.push(...n.inputs.filter(Boolean));
+  }
+  return false;
 }
 
 /**

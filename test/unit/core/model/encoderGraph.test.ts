@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
+import { writePrunedFolder } from '../../../../src/core/commit/prunedFolder';
+import { keptParams } from '../../../../src/shared/params';
 import { findWordEmbedding, readRows } from '../../../../src/core/onnx/vocab';
 import { RefBatch, fixture, lastHiddenOn as lastHidden, maxAbsDiff, repoRoot, tasksDir, tinyModels, tempDir } from '../../../helpers';
 import { roundedVariants, tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
@@ -56,6 +58,31 @@ for (const name of tinyModels) {
     assert.deepEqual([a.numLayers, a.hiddenSize, a.blocks.sideInputs.length], [b.numLayers, b.hiddenSize, b.blocks.sideInputs.length]);
     a.model.close();
     b.model.close();
+  });
+}
+
+// A pruned folder is a model of its own: its safetensors build a graph that computes PyTorch's subset.
+// Before, a T5 of two blocks (the position bias is read only by block 1 then, like the hidden state)
+// was refused: "cannot tell which tensor carries the hidden state from block 0 into block 1".
+for (const name of tinyModels) {
+  test(`${name}: pruned folders of one and two blocks rebuild from their safetensors as PyTorch's subsets (1e-4)`, async () => {
+    const refs = refsOf(name);
+    const info = openModel(fixture(name), { from: 'safetensors', graphCacheDir });
+    try {
+      for (const kept of [[3], [0, 3], [1, 3]]) {
+        const dir = path.join(tmp, `${name}-pruned-${kept.join('_')}`);
+        fs.mkdirSync(dir);
+        await writePrunedFolder(info, kept, dir, {}, {});
+        const d = maxAbsDiff(await lastHidden(built(dir), refs), refs.subsets[kept.join(',')].last_hidden_state);
+        assert.ok(d < 1e-4, `${name} {${kept}}: max |diff| ${d}`);
+        const pruned = openModel(dir, { from: 'safetensors', graphCacheDir });
+        assert.equal(pruned.numLayers, kept.length);
+        assert.equal(pruned.params.total, keptParams(info.params, kept), `${name} {${kept}}: the parameters the account gave the subset`);
+        pruned.model.close();
+      }
+    } finally {
+      info.model.close();
+    }
   });
 }
 

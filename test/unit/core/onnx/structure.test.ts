@@ -127,11 +127,22 @@ test('findBlocks on a small scoped graph: hidden states in and out of each block
 });
 
 test('findBlocks names the file and the candidates when it cannot tell where the hidden state flows', () => {
-  // Block 1 reads two tensors of block 0.
+  // Block 1 reads two tensors of block 0, both as block 0 reads its state (MatMul + Add).
   assert.throws(
-    () => findBlocks(twoBlocks([['/encoder/layer.0/Mul', 'Mul', ['a0', 'a0'], ['m0']], ['/encoder/layer.1/Add_1', 'Add', ['a1', 'm0'], ['x1']]]), 'two.onnx'),
+    () =>
+      findBlocks(
+        twoBlocks([
+          ['/encoder/layer.0/Mul', 'Mul', ['a0', 'a0'], ['m0']],
+          ['/encoder/layer.1/MatMul_1', 'MatMul', ['m0', 'w'], ['b1']],
+          ['/encoder/layer.1/Add_1', 'Add', ['b1', 'm0'], ['x1']],
+        ]),
+        'two.onnx',
+      ),
     / two\.onnx: cannot tell which tensor carries the hidden state from block 0 into block 1 \(candidates: h1, m0\)\.$/,
   );
+  // Read otherwise (T5's position bias in a model of two blocks: added to the scores), the second is a side input.
+  const side = findBlocks(twoBlocks([['/encoder/layer.0/Mul', 'Mul', ['a0', 'a0'], ['m0']], ['/encoder/layer.1/Add_1', 'Add', ['a1', 'm0'], ['x1']]]), 'two.onnx');
+  assert.deepEqual([side.hiddenIn, side.sideInputs], [['h0', 'h1'], ['m0']]);
   // Block 0 reads the graph's input directly: no embedding output.
   const noEmbedding = tinyGraph(
     [
