@@ -543,5 +543,8 @@ function fromRecord(model: OnnxModel, scoped: Int32Array, r: RecordedBlocks, fil
   const rank = new Map(r.scopeIndex.map((s, i) => [s, i]));
   const blockOf = Int32Array.from(scoped, (b) => (b >= 0 && rank.has(b) ? rank.get(b)! : -1));
   const { finalOutput } = finalHidden(model, r.hiddenOut.at(-1) ?? r.embeddingOutput, file);
-  return { numBlocks: r.scopeIndex.length, blockOf, hiddenIn: r.hiddenIn, hiddenOut: r.hiddenOut, finalOutput, headOutputs: [], sideInputs: [], scopeIndex: r.scopeIndex, embeddingOutput: r.embeddingOutput };
+  // Side inputs are found again (a pruned T5 that kept block 0 still makes its position bias there).
+  const g: BlockedGraph = { model, blockOf, consumers: consumersOf(model), producer: producerIndex(model) };
+  const sideInputs = sideInputsOf(g, externalInputs(g, r.scopeIndex.length), new Set([...r.hiddenIn, ...r.hiddenOut]));
+  return { numBlocks: r.scopeIndex.length, blockOf, hiddenIn: r.hiddenIn, hiddenOut: r.hiddenOut, finalOutput, headOutputs: [], sideInputs, scopeIndex: r.scopeIndex, embeddingOutput: r.embeddingOutput };
 }

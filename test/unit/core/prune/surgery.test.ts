@@ -144,13 +144,23 @@ for (const from of ['export', 'safetensors'] as const) {
         assert.deepEqual(floats.map((t) => /relative_attention_bias/.test(t)), name.includes('t5') ? [true] : [], 'T5 shares its block-0 position-bias table, and nothing else');
         // T5 and MPNet: a model without blocks drops the position-bias table (32 buckets × 2 heads) only blocks read.
         const table = name.includes('t5') || name.includes('mpnet') ? 32 * 2 : 0;
-        for (let mask = 0; mask < 1 << blocks.numBlocks; mask++) {
-          const kept = [...Array(blocks.numBlocks).keys()].filter((b) => mask & (1 << b));
-          const pruned = OnnxModel.fromBuffer(chunksToBuffer(model.serialize(pruneEdit(model, blocks, kept))));
-          const got = countParams(pruned, findBlocks(pruned)).total;
-          assert.equal(got, keptParams(acc, kept) - (kept.length ? 0 : table), `${name} {${kept.join(',')}}`);
-          pruned.close();
-        }
+        const everySubset = (m: OnnxModel, what: string) => {
+          const b = findBlocks(m);
+          const counted = countParams(m, b);
+          for (let mask = 0; mask < 1 << b.numBlocks; mask++) {
+            const kept = [...Array(b.numBlocks).keys()].filter((k) => mask & (1 << k));
+            const pruned = OnnxModel.fromBuffer(chunksToBuffer(m.serialize(pruneEdit(m, b, kept))));
+            const got = countParams(pruned, findBlocks(pruned)).total;
+            assert.equal(got, keptParams(counted, kept) - (kept.length ? 0 : table), `${name} ${what} {${kept.join(',')}}`);
+            pruned.close();
+          }
+          return counted;
+        };
+        assert.deepEqual(everySubset(model, 'source'), acc);
+        // A pruned graph pruned again (its blocks read from the structure it records): the same holds.
+        const again = OnnxModel.fromBuffer(chunksToBuffer(model.serialize(pruneEdit(model, blocks, [0, 2, 3]))));
+        assert.equal(everySubset(again, 'pruned to {0,2,3}').total, keptParams(acc, [0, 2, 3]));
+        again.close();
         model.close();
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
