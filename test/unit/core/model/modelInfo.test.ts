@@ -32,12 +32,18 @@ for (const name of tinyModels) {
     assert.equal(info.numLayers, 4);
     const header = readSafetensorsHeader(fixture(name, 'model.safetensors'));
     const perBlock = new Array(4).fill(0);
+    let shared = 0;
     for (const t of header.tensors) {
       const b = blockIndexOf(t.name);
-      // T5 keeps its relative position bias table in block 0; the ONNX export folds it into the graph the same way.
-      if (b !== null) perBlock[b] += t.shape.reduce((a, x) => a * x, 1);
+      const size = t.shape.reduce((a, x) => a * x, 1);
+      // T5 keeps its relative position bias table in block 0, and every block reads it: every model
+      // with a block keeps it, so it is counted as shared (with the final norm), not as block 0's.
+      if (/relative_attention_bias/.test(t.name) && b !== null) shared += size;
+      else if (b !== null) perBlock[b] += size;
     }
     assert.deepEqual(info.params.perBlock, perBlock);
+    assert.equal(shared, name.includes('t5') ? 32 * 2 : 0);
+    if (shared) assert.equal(info.params.other, 32 + shared, 'shared: the final norm (d = 32) and the position-bias table');
     info.model.close();
   });
 }
