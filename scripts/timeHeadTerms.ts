@@ -24,7 +24,7 @@ function main(): void {
     const site = findSublayers(model, blocks, b, hidden, all).attention;
     const keep = Array.from({ length: heads }, (_, j) => j);
     const out = readFloat32(model, site.output.weight);
-    plan.narrow.set(narrowKey('attention', b), { kept: keep, out: Float32Array.from(unitColumns(keep, site.group).flatMap((j) => Array.from(out.subarray(j * hidden, (j + 1) * hidden)))), outBias: readFloat32(model, site.output.bias) });
+    plan.narrow.set(narrowKey('attention', b), { kept: keep, out: Float32Array.from(unitColumns(keep, site.group).flatMap((j) => Array.from(out.subarray(j * hidden, (j + 1) * hidden)))), outBias: readFloat32(model, site.output.bias!) });
   }
   // Written beside the source graph so that its external weights resolve.
   const narrowed = path.join(path.dirname(info.onnxFile), `narrowed-${heads}.onnx`);

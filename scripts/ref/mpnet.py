@@ -203,9 +203,9 @@ def width_refs(folder, refs, out_file):
         f.write("\n")
 
 
-def save_safetensors(state, file, dtype="F32"):
+def save_safetensors(state, file, dtype="F32", metadata=None):
     names = sorted(state)
-    header, blobs, offset = {}, [], 0
+    header, blobs, offset = ({"__metadata__": metadata} if metadata else {}), [], 0
     for n in names:
         t = state[n].detach().contiguous().to(torch.float32)
         b = t.numpy().tobytes() if dtype == "F32" else t.to(torch.float16).view(torch.int16).numpy().tobytes()

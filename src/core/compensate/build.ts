@@ -41,7 +41,6 @@ export function checkCompensableModel(info: ModelInfo): void {
  * and bridge leaves out the narrowed baseline (flap-uniform) instead of failing on it.
  */
 export function widthRefusal(info: ModelInfo): UnsupportedModelError | null {
-  if (info.architecture.includes('t5')) return new UnsupportedModelError('width pruning narrows BERT-style blocks (Linear layers with biases, LayerNorm); T5 blocks (RMSNorm, no biases) are not narrowed. Use {{compensate}} bridge for T5.');
   const enc = encoderOf(info);
   for (let b = 0; b < enc.blocks.numBlocks; b++) {
     try {

@@ -9,6 +9,7 @@ import { copyTokenizerFiles } from '../commit/files';
 import { copySentenceTransformerFiles } from '../model/sentenceTransformers';
 import { ModelInfo, headCount } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
+import { t5FeedForward } from '../model/encoderGraph';
 import { committedGraphName } from '../commit/outputSize';
 import { COMPENSATION_METADATA, describePlan } from './graph';
 import { badValue } from '../errors';
@@ -23,7 +24,9 @@ export const SAFETENSORS_NOTE =
 export function widthShape(info: ModelInfo, wordRows?: number): WidthShape {
   const heads = headCount(info.config);
   const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? info.config.d_ff ?? 4 * info.hiddenSize);
-  return { hidden: info.hiddenSize, heads, ffn, ...(wordRows !== undefined ? { wordRows } : {}) };
+  // T5: no biases, heads of d_kv columns, and two up projections where the FFN is gated.
+  const t5 = info.architecture.includes('t5') ? { headSize: Number(info.config.d_kv ?? info.hiddenSize / heads), biases: false, ffnInputs: t5FeedForward(info.config).gated ? 2 : 1 } : {};
+  return { hidden: info.hiddenSize, heads, ffn, ...t5, ...(wordRows !== undefined ? { wordRows } : {}) };
 }
 
 /**

@@ -58,18 +58,19 @@ export function emptyPlan(kept: number[]): CompensationPlan {
   return { kept, bridges: new Map(), narrow: new Map() };
 }
 
-/** Parameters of one unit of a sub-layer: its input-projection columns and biases, its output-projection row. */
+/** Parameters of one unit of a sub-layer: its input-projection columns (and biases, where they have them), its output-projection row. */
 export function unitParams(site: SublayerSite, hidden: number): number {
-  return site.group * (site.inputs.length * (hidden + 1) + hidden);
+  return site.group * (site.inputs.reduce((n, p) => n + hidden + (p.bias ? 1 : 0), 0) + hidden);
 }
 
-/** Parameters a plan adds (bridges) or removes (heads, neurons, a factorised word table) relative to plain block dropping. */
+/** Parameters a plan adds (bridges, the refit's bias of an output projection without one) or removes (heads, neurons, a factorised word table) relative to plain block dropping. */
 export function planParamDelta(plan: CompensationPlan, hidden: number, site: (key: string) => SublayerSite): number {
   let d = 0;
   for (const br of plan.bridges.values()) d += br.window * hidden * hidden + hidden;
   for (const [key, n] of plan.narrow) {
     const s = site(key);
     d -= (s.width / s.group - n.kept.length) * unitParams(s, hidden);
+    if (!s.output.bias) d += hidden;
   }
   if (plan.embedding) d -= factorSaving(plan.embedding.a.length / plan.embedding.rank, hidden, plan.embedding.rank);
   return d;
@@ -157,20 +158,32 @@ export function unitColumns(kept: number[], group: number): number[] {
   return kept.flatMap((u) => Array.from({ length: group }, (_, i) => u * group + i));
 }
 
-/** New initializers replacing a narrowed sub-layer's weights (same names, new shapes). */
-function narrowedInits(model: OnnxModel, site: SublayerSite, n: Narrowing, hidden: number): NewInitializer[] {
+/**
+ * New initializers replacing a narrowed sub-layer's weights (same names, new shapes). An output
+ * projection without a bias of its own (T5) gets the refit's bias as a new Add between it and the
+ * residual Add.
+ */
+function narrowedWeights(rw: Rewiring, model: OnnxModel, site: SublayerSite, n: Narrowing, hidden: number): { inits: NewInitializer[]; nodes: NewNode[] } {
   const cols = unitColumns(n.kept, site.group);
   const m = cols.length;
   if (m === 0) throw new BadInputError(`block ${site.block}: a ${site.kind} sub-layer must keep at least one unit.`);
   if (n.out.length !== m * hidden || n.outBias.length !== hidden) throw new BadInputError(`${site.kind} width plan of block ${site.block}: output projection must be ${m}×${hidden}.`);
   const inits: NewInitializer[] = [];
   for (const p of site.inputs) {
-    const bias = readFloat32(model, p.bias);
     inits.push(f32Init(p.weight.name, takeColumns(readFloat32(model, p.weight), hidden, site.width, cols), [hidden, m]));
-    inits.push(floatInitializer(p.bias.name, cols.map((j) => bias[j]), [m]));
+    if (p.bias) {
+      const bias = readFloat32(model, p.bias);
+      inits.push(floatInitializer(p.bias.name, cols.map((j) => bias[j]), [m]));
+    }
   }
-  inits.push(f32Init(site.output.weight.name, n.out, [m, hidden]), f32Init(site.output.bias.name, n.outBias, [hidden]));
-  return inits;
+  inits.push(f32Init(site.output.weight.name, n.out, [m, hidden]));
+  if (site.output.bias) return { inits: [...inits, f32Init(site.output.bias.name, n.outBias, [hidden])], nodes: [] };
+  const P = `probescale/${site.kind}.${site.block}`;
+  renameInput(rw, site.sumNode, site.outputTensor, `${P}/output_bias_output_0`);
+  return {
+    inits: [...inits, f32Init(`${P}/output_bias`, n.outBias, [hidden])],
+    nodes: [{ name: `${P}/Add_output_bias`, opType: 'Add', inputs: [site.outputTensor, `${P}/output_bias`], outputs: [`${P}/output_bias_output_0`] }],
+  };
 }
 
 /** Head Reshapes read new shapes: [0, 0, heads, hd] to split, [0, 0, heads·hd] to merge (0 copies the batch and sequence dims). */
@@ -237,10 +250,12 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
     const [kind, b] = key.split(':');
     if (!kept.includes(Number(b))) throw new BadInputError(`width plan for block ${b}, which is not kept (${kept.join(',')}).`);
     const site = sites(Number(b))[kind as SublayerKind];
-    for (const t of narrowedInits(model, site, n, hidden)) {
+    const w = narrowedWeights(rw, model, site, n, hidden);
+    for (const t of w.inits) {
       inits.push(t);
       replaced.add(t.name);
     }
+    extra.push(...w.nodes);
     inits.push(...reshapeRenames(rw, site, n.kept.length));
     const terms = headTermNodes(rw, site, n.kept);
     extra.push(...terms.nodes);

@@ -33,6 +33,12 @@ export interface WidthShape {
   hidden: number;
   heads: number;
   ffn: number;
+  /** Columns per head (absent: hidden / heads; T5: d_kv). */
+  headSize?: number;
+  /** False where the Linear layers have no biases (T5): a narrowed sub-layer then gains one, its refit's. Absent: true. */
+  biases?: boolean;
+  /** Up projections per FFN (absent: 1; 2 where it is gated, as in T5 v1.1). */
+  ffnInputs?: number;
   /** Rows of the word-embedding table as the budget counts them (after --vocab-trim); needed for embeddingRank. */
   wordRows?: number;
 }
@@ -70,8 +76,11 @@ export function compensationRecord(kept: number[], spec: CompSpec | undefined, s
   return { description: describeSpec(kept, spec, shape), ...spec! };
 }
 
-const headUnit = (s: WidthShape) => (s.hidden / s.heads) * (3 * (s.hidden + 1) + s.hidden);
-const neuronUnit = (s: WidthShape) => 2 * s.hidden + 1;
+const biasOf = (s: WidthShape) => (s.biases === false ? 0 : 1);
+const headUnit = (s: WidthShape) => (s.headSize ?? s.hidden / s.heads) * (3 * (s.hidden + biasOf(s)) + s.hidden);
+const neuronUnit = (s: WidthShape) => (s.ffnInputs ?? 1) * (s.hidden + biasOf(s)) + s.hidden;
+/** What narrowing adds per block besides removing units: the refit's bias of each narrowed output projection that had none. */
+const refitBiases = (s: WidthShape, spec: CompSpec) => (s.biases === false ? s.hidden * (Number(spec.heads !== undefined && spec.heads < s.heads) + Number(spec.ffnWidth !== undefined && spec.ffnWidth < s.ffn)) : 0);
 
 /** Word-table parameters a factorisation to `rank` saves under `shape`. */
 export function embeddingSaving(shape: WidthShape, rank: number): number {
@@ -79,12 +88,12 @@ export function embeddingSaving(shape: WidthShape, rank: number): number {
   return factorSaving(shape.wordRows, shape.hidden, rank);
 }
 
-/** Parameters of `kept` with `spec`: blocks, minus removed heads and neurons, plus d² + d per bridge, minus a factorisation's saving. */
+/** Parameters of `kept` with `spec`: blocks, minus removed heads and neurons (plus a refit bias where the projections had none), plus d² + d per bridge, minus a factorisation's saving. */
 export function compensatedParams(acc: ParamCounts, kept: number[], spec: CompSpec, shape: WidthShape): number {
   let n = subsetParams(acc, kept);
   if (spec.embeddingRank !== undefined) n -= embeddingSaving(shape, spec.embeddingRank);
   if (spec.bridges) n += gapsOf(kept).length * ((spec.window ?? 1) * shape.hidden * shape.hidden + shape.hidden);
-  const perBlock = (shape.heads - (spec.heads ?? shape.heads)) * headUnit(shape) + (shape.ffn - (spec.ffnWidth ?? shape.ffn)) * neuronUnit(shape);
+  const perBlock = (shape.heads - (spec.heads ?? shape.heads)) * headUnit(shape) + (shape.ffn - (spec.ffnWidth ?? shape.ffn)) * neuronUnit(shape) - refitBiases(shape, spec);
   return n - kept.length * perBlock;
 }
 

@@ -1,9 +1,12 @@
 /**
  * What width pruning needs to know about a block's two sub-layers, found by shape:
- *   attention: x → Q,K,V (d→d MatMul + bias, reshaped to heads) → … → merge Reshape → O (d→d) + bias → + x → LayerNorm
- *   FFN:       x → up (d→ff) + bias → activation → down (ff→d) + bias → + x → LayerNorm
- * Each sub-layer is "input projections whose output columns come in groups (heads of hd columns,
- * or single neurons) → activations → output projection"; plus reading float32 weights.
+ *   attention: x → Q,K,V (d→inner MatMul [+ bias], reshaped to heads) → … → merge Reshape → O (inner→d) [+ bias] → + x
+ *   FFN:       x → up (d→ff) [+ bias] → activation [· gate (d→ff)] → down (ff→d) [+ bias] → + x
+ * BERT-style blocks have biases and a LayerNorm after each residual Add; T5 blocks have none,
+ * an RMSNorm in front of each sub-layer, inner = heads × d_kv (not always d) and, in T5 v1.1 and
+ * flan-T5, a gated FFN (two up projections). Each sub-layer is "input projections whose output
+ * columns come in groups (heads of hd columns, or single neurons) → activations → output
+ * projection"; plus reading float32 weights.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,7 +18,8 @@ export type SublayerKind = 'attention' | 'ffn';
 
 export interface Projection {
   weight: OnnxInitializer;
-  bias: OnnxInitializer;
+  /** Absent where the Linear has none (T5). */
+  bias?: OnnxInitializer;
 }
 
 export interface SublayerSite {
@@ -30,6 +34,9 @@ export interface SublayerSite {
   /** The residual Add: its output is the pre-LayerNorm sum, `residual` its other input. */
   sum: string;
   residual: string;
+  /** The residual Add node, and the tensor the output projection gives it (where a refit without a bias of its own adds one). */
+  sumNode: OnnxNode;
+  outputTensor: string;
   width: number;
   /** Columns per prunable unit: the head size for attention, 1 for FFN neurons. */
   group: number;
@@ -83,28 +90,35 @@ function aliased(model: OnnxModel): Aliased {
   return { source, readers: (t) => readersOf.get(source(t)) ?? [] };
 }
 
+/** A tensor that holds a fixed value: an initializer or a Constant node's output. */
+function isConstant(model: OnnxModel, al: Aliased, t: string): boolean {
+  const src = al.source(t);
+  return model.initializers.has(src) || model.nodes.some((n) => n.opType === 'Constant' && n.outputs[0] === src);
+}
+
 function linearsOf(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], b: number): Linear[] {
   const res: Linear[] = [];
   for (const mm of inBlock) {
     const w = model.initializers.get(al.source(mm.inputs[1] ?? ''));
     if (mm.opType !== 'MatMul' || !w || w.dims.length !== 2) continue;
-    const add = al.readers(mm.outputs[0]).find((m) => m.opType === 'Add' && inBlock.includes(m));
+    // A bias is an Add of a constant; an Add of a computed tensor (T5's residual) or no Add at all means none.
+    const add = al.readers(mm.outputs[0]).find((m) => m.opType === 'Add' && inBlock.includes(m) && m.inputs.some((t) => al.source(t) !== mm.outputs[0] && isConstant(model, al, t)));
     const biasName = add?.inputs.map((t) => al.source(t)).find((t) => t !== mm.outputs[0]);
     const bias = biasName === undefined ? undefined : model.initializers.get(biasName);
-    if (!add || !bias || bias.dims.length !== 1) throw new UnsupportedModelError(`block ${b}: ${mm.name} is not followed by a bias Add; width pruning needs Linear layers with biases.`);
-    for (const t of [w, bias]) {
+    if (add && (!bias || bias.dims.length !== 1 || bias.dims[0] !== w.dims[1])) throw new UnsupportedModelError(`block ${b}: ${mm.name} is followed by an Add of ${biasName}, which is not a bias of its ${w.dims[1]} outputs; width pruning needs Linear layers with a bias vector or none.`);
+    for (const t of bias ? [w, bias] : [w]) {
       const other = al.readers(t.name).find((n) => n !== mm && n !== add);
       if (other) throw new UnsupportedModelError(`block ${b}: ${t.name}, read by ${mm.name || '(unnamed)'}, is also read by ${other.opType} ${other.name || '(unnamed)'}; width pruning narrows it, which would change that node too. Export the model without shared weights, or use {{compensate}} bridge.`);
     }
-    res.push({ mm, proj: { weight: w, bias }, out: add.outputs[0] });
+    res.push({ mm, proj: bias ? { weight: w, bias } : { weight: w }, out: add ? add.outputs[0] : mm.outputs[0] });
   }
   return res;
 }
 
-function residualOf(al: Aliased, inBlock: OnnxNode[], out: Linear, b: number): { sum: string; residual: string } {
+function residualOf(al: Aliased, inBlock: OnnxNode[], out: Linear, b: number): { sum: string; residual: string; sumNode: OnnxNode; outputTensor: string } {
   const res = al.readers(out.out).find((m) => m.opType === 'Add' && inBlock.includes(m));
   if (!res) throw new UnsupportedModelError(`block ${b}: no residual Add after ${out.mm.name}.`);
-  return { sum: res.outputs[0], residual: res.inputs.find((t) => al.source(t) !== out.out)! };
+  return { sum: res.outputs[0], residual: res.inputs.find((t) => al.source(t) !== out.out)!, sumNode: res, outputTensor: res.inputs.find((t) => al.source(t) === out.out)! };
 }
 
 /** com.microsoft ops of ONNX Runtime's transformer optimizer that absorb the MatMuls or bias Adds width pruning rewrites. */
@@ -113,9 +127,8 @@ const FUSED_SUBLAYER = new Set(['Attention', 'MultiHeadAttention', 'SkipLayerNor
 /** The attention and FFN sub-layers of block `b` (`heads`: the model's attention head count). */
 export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
   const inBlock = model.nodes.filter((_, i) => blocks.blockOf[i] === b);
-  const inBlocks = new Set(model.nodes.filter((_, i) => blocks.blockOf[i] >= 0));
   try {
-    return sublayersOf(model, inBlock, inBlocks, b, hidden, heads);
+    return sublayersOf(model, blocks, inBlock, b, hidden, heads);
   } catch (e) {
     if (!(e instanceof UnsupportedModelError)) throw e;
     const fused = inBlock.find((n) => n.domain === 'com.microsoft' && (FUSED_SUBLAYER.has(n.opType) || (n.opType === 'FastGelu' && n.inputs.length > 1)));
@@ -126,38 +139,48 @@ export function findSublayers(model: OnnxModel, blocks: BlockStructure, b: numbe
   }
 }
 
-function sublayersOf(model: OnnxModel, inBlock: OnnxNode[], inBlocks: Set<OnnxNode>, b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
+function sublayersOf(model: OnnxModel, blocks: BlockStructure, inBlock: OnnxNode[], b: number, hidden: number, heads: number): Record<SublayerKind, SublayerSite> {
   const al = aliased(model);
   const lin = linearsOf(model, al, inBlock, b);
   const dims = (l: Linear) => l.proj.weight.dims;
-  const down = lin.find((l) => dims(l)[1] === hidden && dims(l)[0] !== hidden);
-  const up = down && lin.find((l) => dims(l)[0] === hidden && dims(l)[1] === dims(down)[0]);
-  const square = lin.filter((l) => dims(l)[0] === hidden && dims(l)[1] === hidden);
-  const o = square.find((l) => inBlock.some((n) => n.opType === 'Reshape' && n.outputs[0] === al.source(l.mm.inputs[0])));
-  const qkv = square.filter((l) => l !== o);
-  if (!down || !up || !o || qkv.length !== 3 || hidden % heads !== 0) {
-    throw new UnsupportedModelError(`block ${b}: expected Q, K, V and output MatMuls (${hidden}×${hidden}) and an unfused FFN pair with weights as initializers; width pruning cannot rewrite this graph (fused attention or quantized?). Use the float export without fused kernels.`);
+  const reshapes = inBlock.filter((n) => n.opType === 'Reshape');
+  // O reads the head merge; Q, K and V each feed a head split. Their inner width is heads × head size (T5: d_kv, not always d / heads).
+  const o = lin.find((l) => dims(l)[1] === hidden && reshapes.some((n) => n.outputs[0] === al.source(l.mm.inputs[0])));
+  const inner = o ? dims(o)[0] : hidden;
+  const qkv = lin.filter((l) => l !== o && dims(l)[0] === hidden && dims(l)[1] === inner && reshapes.some((n) => al.source(n.inputs[0]) === l.out));
+  const rest = lin.filter((l) => l !== o && !qkv.includes(l));
+  const down = rest.find((l) => dims(l)[1] === hidden);
+  // One up projection, or two where the FFN is gated (T5 v1.1: act(wi_0 x) · wi_1 x).
+  const ups = down ? rest.filter((l) => l !== down && dims(l)[0] === hidden && dims(l)[1] === dims(down)[0]) : [];
+  if (!down || !o || qkv.length !== 3 || inner % heads !== 0 || ups.length < 1 || ups.length > 2 || rest.length !== ups.length + 1) {
+    throw new UnsupportedModelError(`block ${b}: expected Q, K, V (${hidden}×inner) and output (inner×${hidden}) MatMuls and an unfused FFN (one or two up projections and a down projection) with weights as initializers; width pruning cannot rewrite this graph (fused attention or quantized?). Use the float export without fused kernels.`);
   }
-  const splits = inBlock.filter((n) => n.opType === 'Reshape' && qkv.some((l) => l.out === al.source(n.inputs[0])));
+  const splits = reshapes.filter((n) => qkv.some((l) => l.out === al.source(n.inputs[0])));
   if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
-  const merge = inBlock.find((n) => n.opType === 'Reshape' && n.outputs[0] === al.source(o.mm.inputs[0]))!;
+  const merge = reshapes.find((n) => n.outputs[0] === al.source(o.mm.inputs[0]))!;
   checkHeadLayout(model, al, inBlock, splits, merge, b);
-  const attentionPath = checkNarrowedReaders(al, inBlock, qkv, o, b);
-  checkNarrowedReaders(al, inBlock, [up], down, b);
+  const attentionPath = checkNarrowedReaders(model, al, inBlock, qkv, o, b, splits);
+  checkNarrowedReaders(model, al, inBlock, ups, down, b, []);
   const ffWidth = dims(down)[0];
   return {
-    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: hidden, group: hidden / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, inBlocks, heads, b) },
-    ffn: { kind: 'ffn', block: b, inputs: [up.proj], output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null, headTerms: [] },
+    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: inner, group: inner / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, stateTensors(blocks), heads, b) },
+    ffn: { kind: 'ffn', block: b, inputs: ups.map((l) => l.proj), output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null, headTerms: [] },
   };
+}
+
+/** The hidden states between blocks, where a search for what feeds a sub-layer from outside it stops. */
+function stateTensors(blocks: BlockStructure): Set<string> {
+  return new Set([...blocks.hiddenIn, ...blocks.hiddenOut, blocks.embeddingOutput]);
 }
 
 /**
  * Width pruning narrows every tensor on the path from a sub-layer's input projections to its output
  * projection. A node off that path reading one (a hand edit, another tool) would get the narrowed
  * tensor, so it is refused, naming both. A copy returned as a graph output (an export with
- * output_attentions) has no reader and stays: it returns the kept heads.
+ * output_attentions) has no reader and stays: it returns the kept heads. So do reads that only
+ * measure a dimension narrowing leaves alone (T5's export takes the key length from K's heads).
  */
-function checkNarrowedReaders(al: Aliased, inBlock: OnnxNode[], inputs: Linear[], output: Linear, b: number): NarrowedPath {
+function checkNarrowedReaders(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], inputs: Linear[], output: Linear, b: number, splits: OnnxNode[]): NarrowedPath {
   const producer = new Map(inBlock.flatMap((n) => n.outputs.map((o): [string, OnnxNode] => [o, n])));
   const starts = new Set(inputs.map((l) => l.mm));
   const between = new Set<OnnxNode>();
@@ -165,17 +188,28 @@ function checkNarrowedReaders(al: Aliased, inBlock: OnnxNode[], inputs: Linear[]
     const p = producer.get(stack.pop()!);
     if (!p || between.has(p)) continue;
     between.add(p);
-    if (!starts.has(p)) stack.push(...p.inputs.filter(Boolean).map((t) => al.source(t)));
+    // A Shape read passes on no values: what it measures is checked below, not narrowed.
+    if (!starts.has(p) && !SHAPE_READS.has(p.opType)) stack.push(...p.inputs.filter(Boolean).map((t) => al.source(t)));
   }
   const narrowed = new Set<string>();
   const path = new Set<OnnxNode>();
+  // Where each narrowed tensor's narrowed axis lies (of how many): last of a projection's [batch, length, width]
+  // output, the heads axis after a split, moved by Transposes, kept by everything else on the path.
+  const axisOf = new Map<string, { axis: number; rank: number }>();
   for (const n of inBlock) {
-    if (!starts.has(n) && !(between.has(n) && n.inputs.some((t) => narrowed.has(al.source(t))))) continue;
+    if (!starts.has(n) && !(between.has(n) && !SHAPE_READS.has(n.opType) && n.inputs.some((t) => narrowed.has(al.source(t))))) continue;
     path.add(n);
-    n.outputs.forEach((o) => o && narrowed.add(o));
+    const from = n.inputs.map((t) => axisOf.get(al.source(t))).find(Boolean);
+    const perm = n.opType === 'Transpose' && from ? (model.intsAttribute(n, 'perm') ?? Array.from({ length: from.rank }, (_, i) => from.rank - 1 - i)) : null;
+    const at = starts.has(n) ? { axis: 2, rank: 3 } : splits.includes(n) ? { axis: 2, rank: 4 } : n.opType === 'Reshape' ? { axis: 2, rank: 3 } : perm && from ? { axis: perm.indexOf(from.axis), rank: from.rank } : from;
+    n.outputs.forEach((o) => {
+      if (!o) return;
+      narrowed.add(o);
+      if (at) axisOf.set(o, at);
+    });
   }
   for (const t of narrowed) {
-    const other = al.readers(t).find((r) => !path.has(r) && r !== output.mm);
+    const other = al.readers(t).find((r) => !path.has(r) && r !== output.mm && !(axisOf.has(t) && measuresOnly(model, al, r, axisOf.get(t)!)));
     if (other) {
       throw new UnsupportedModelError(
         `block ${b}: ${t}, which width pruning narrows (on the path from ${inputs[0].mm.name || '(unnamed)'} to ${output.mm.name || '(unnamed)'}), is also read by ${other.opType} ${other.name || '(unnamed)'}, which would then get the narrowed tensor. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`,
@@ -185,6 +219,25 @@ function checkNarrowedReaders(al: Aliased, inBlock: OnnxNode[], inputs: Linear[]
   return { path, narrowed };
 }
 
+/**
+ * Whether `reader` only measures its input (through Transposes, then a Shape whose entries are read
+ * by Gathers of constant indices) and never the narrowed axis, so that narrowing changes nothing it
+ * computes.
+ */
+function measuresOnly(model: OnnxModel, al: Aliased, reader: OnnxNode, { axis, rank }: { axis: number; rank: number }, depth = 0): boolean {
+  if (reader.domain !== '' || depth > 8) return false;
+  const readers = al.readers(reader.outputs[0]);
+  if (reader.opType === 'Transpose') {
+    const perm = model.intsAttribute(reader, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+    return readers.length > 0 && readers.every((r) => measuresOnly(model, al, r, { axis: perm.indexOf(axis), rank }, depth + 1));
+  }
+  if (reader.opType !== 'Shape' || model.intAttribute(reader, 'start') !== undefined || model.intAttribute(reader, 'end') !== undefined) return false;
+  return readers.every((g) => {
+    const idx = g.opType === 'Gather' && g.domain === '' && al.source(g.inputs[0]) === reader.outputs[0] ? model.intValues(al.source(g.inputs[1])) : undefined;
+    return idx !== undefined && idx.every((i) => (i < 0 ? i + rank : i) !== axis);
+  });
+}
+
 interface NarrowedPath {
   /** The nodes whose outputs narrowing changes, and those outputs. */
   path: Set<OnnxNode>;
@@ -192,19 +245,20 @@ interface NarrowedPath {
 }
 
 /**
- * Terms an attention path combines with its scores per head, made outside every block. Found by
- * where they come from: a float table with a column per head (MPNet's relative_attention_bias,
- * [buckets, heads]) among the term's ancestors outside the blocks (the hidden state, made in a
- * block, is not followed). The padding mask ([batch, 1, 1, length]) comes from no such table and
+ * Terms an attention path combines with its scores per head, made outside the path. Found by where
+ * they come from: a float table with a column per head among the term's ancestors (MPNet's
+ * relative_attention_bias, [buckets, heads], read outside the blocks; T5's, read in block 0 and
+ * shared by every block). The search stops at the hidden states between blocks and at Shape reads,
+ * which pass on no values. The padding mask ([batch, 1, 1, length]) comes from no such table and
  * broadcasts over any number of heads, so it is left alone.
  */
-function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: NarrowedPath, inBlocks: Set<OnnxNode>, heads: number, b: number): { node: OnnxNode; input: string }[] {
+function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: NarrowedPath, states: Set<string>, heads: number, b: number): { node: OnnxNode; input: string }[] {
   const producer = new Map(model.nodes.flatMap((n) => n.outputs.map((o): [string, OnnxNode] => [o, n])));
   const perHead = (t: string): boolean => {
     const seen = new Set<string>();
     for (const stack = [al.source(t)]; stack.length; ) {
       const x = stack.pop()!;
-      if (seen.has(x)) continue;
+      if (seen.has(x) || states.has(x)) continue;
       seen.add(x);
       const init = model.initializers.get(x);
       if (init) {
@@ -212,7 +266,7 @@ function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: Narrowed
         continue;
       }
       const p = producer.get(x);
-      if (p && !inBlocks.has(p)) stack.push(...p.inputs.filter(Boolean).map((i) => al.source(i)));
+      if (p && !SHAPE_READS.has(p.opType)) stack.push(...p.inputs.filter(Boolean).map((i) => al.source(i)));
     }
     return false;
   };
@@ -231,6 +285,8 @@ function headTermsOf(model: OnnxModel, al: Aliased, { path, narrowed }: Narrowed
   return terms;
 }
 
+const SHAPE_READS = new Set(['Shape', 'Size']);
+
 /** Operators that combine tensors element by element (with broadcasting), so a per-head operand can be cut to the kept heads. */
 const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Where', 'Equal', 'Less', 'Greater', 'And', 'Or']);
 
@@ -241,7 +297,8 @@ const SPLIT_PERMS = ['0,2,1,3', '0,2,3,1'];
  * The surgery rewrites the head Reshapes to [0, 0, heads, size] and [0, 0, heads·size], which is
  * right only where heads sit on axis 2 after the split and are moved back there before the merge,
  * as exporters write attention. Any other layout (a hand edit, another tool) is refused, not
- * rewritten into a graph that computes something else.
+ * rewritten into a graph that computes something else. A split may be read by more than one such
+ * Transpose (T5's export reads K twice, once only to measure its length).
  */
 function checkHeadLayout(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], splits: OnnxNode[], merge: OnnxNode, b: number): void {
   const perm = (n: OnnxNode | undefined) => (n?.opType === 'Transpose' ? (model.intsAttribute(n, 'perm') ?? []).join(',') : null);
@@ -249,8 +306,8 @@ function checkHeadLayout(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], spl
   const describe = (n: OnnxNode | undefined) => (n ? `${n.opType} ${n.name || '(unnamed)'}${permWords(perm(n))}` : 'nothing');
   for (const s of splits) {
     const next = al.readers(s.outputs[0]).filter((n) => inBlock.includes(n));
-    if (next.length !== 1 || !SPLIT_PERMS.includes(perm(next[0]) ?? '')) {
-      throw new UnsupportedModelError(`block ${b}: the head split ${s.name || '(unnamed)'} is read by ${next.map(describe).join(', ') || 'nothing'}, where width pruning expects one Transpose with perm [0, 2, 1, 3] (or [0, 2, 3, 1] for K), as exporters write attention. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
+    if (next.length === 0 || !next.every((n) => SPLIT_PERMS.includes(perm(n) ?? ''))) {
+      throw new UnsupportedModelError(`block ${b}: the head split ${s.name || '(unnamed)'} is read by ${next.map(describe).join(', ') || 'nothing'}, where width pruning expects Transposes with perm [0, 2, 1, 3] (or [0, 2, 3, 1] for K), as exporters write attention. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
     }
   }
   const before = inBlock.find((n) => n.outputs.includes(al.source(merge.inputs[0])));

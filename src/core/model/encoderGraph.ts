@@ -381,9 +381,7 @@ class EncoderBuilder {
     const vocab = count(c, 'vocab_size');
     const buckets = count(c, 'relative_attention_num_buckets', 32);
     const maxDist = count(c, 'relative_attention_max_distance', 128);
-    const proj = String(c.feed_forward_proj ?? 'relu');
-    const gated = typeof c.is_gated_act === 'boolean' ? c.is_gated_act : proj.startsWith('gated-');
-    const act = String(c.dense_act_fn ?? (proj.replace(/^gated-/, '') === 'gelu' ? 'gelu_new' : proj.replace(/^gated-/, '')));
+    const { gated, act } = t5FeedForward(c);
     this.declareIO(false, D);
     const embName = this.weights.tensors.has('shared.weight') ? 'shared.weight' : 'encoder.embed_tokens.weight';
     let x = this.embed('/encoder/embed_tokens', embName, [vocab, D], `vocab_size ${vocab}, d_model ${D}`, 'input_ids');
@@ -438,4 +436,11 @@ class EncoderBuilder {
     const values = this.embed(`${scope}/relative_attention_bias`, name, [tableRows, heads], `relative_attention_num_buckets ${tableRows}, ${headsKey} ${heads}`, bucket);
     return g.op(scope, 'Unsqueeze', [g.op(scope, 'Transpose', [values], { perm: [2, 0, 1] }), g.ints([0])]);
   }
+}
+
+/** A T5 config's feed-forward kind, as transformers' T5Config reads it: gated (T5 v1.1, flan-T5: `gated-gelu`) or not, and its activation. */
+export function t5FeedForward(c: Record<string, unknown>): { gated: boolean; act: string } {
+  const proj = String(c.feed_forward_proj ?? 'relu');
+  const gated = typeof c.is_gated_act === 'boolean' ? c.is_gated_act : proj.startsWith('gated-');
+  return { gated, act: String(c.dense_act_fn ?? (proj.replace(/^gated-/, '') === 'gelu' ? 'gelu_new' : proj.replace(/^gated-/, ''))) };
 }

@@ -36,9 +36,9 @@ export const DataType = {
 const MODEL = { irVersion: 1, graph: 7, opsetImport: 8, metadataProps: 14 } as const;
 const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
-const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
+const TENSOR = { dims: 1, dataType: 2, int64Data: 7, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
 const VALUE_INFO = { name: 1, type: 2 } as const;
-const ATTRIBUTE = { name: 1, i: 3, ints: 8 } as const;
+const ATTRIBUTE = { name: 1, i: 3, t: 5, ints: 8 } as const;
 
 export interface OnnxNode {
   name: string;
@@ -233,6 +233,42 @@ export class OnnxModel {
       const sub = parseFields(this.src, f.valStart, f.valEnd);
       const n = sub.find((x) => x.num === ATTRIBUTE.name && x.wt === WireType.Len);
       if (n && fieldString(this.src, n) === name) return sub.find((x) => x.num === ATTRIBUTE.i && x.wt === WireType.Varint)?.varint;
+    }
+    return undefined;
+  }
+
+  /**
+   * The values of a small int64 tensor: an initializer, or the output of a Constant node (its
+   * `value` tensor, `value_int` or `value_ints`); undefined for anything else (computed, external,
+   * another type, or more than `limit` values).
+   */
+  intValues(name: string, limit = 64): number[] | undefined {
+    const fromTensor = (start: number, end: number): number[] | undefined => {
+      const sub = parseFields(this.src, start, end);
+      if ((sub.find((x) => x.num === TENSOR.dataType)?.varint ?? 0) !== DataType.INT64) return undefined;
+      const raw = sub.find((x) => x.num === TENSOR.rawData && x.wt === WireType.Len);
+      if (!raw) {
+        const v = readInt64s(this.src, sub, TENSOR.int64Data);
+        return v.length <= limit ? v : undefined;
+      }
+      const n = (raw.valEnd - raw.valStart) / 8;
+      if (!Number.isInteger(n) || n > limit) return undefined;
+      const b = this.src.read(raw.valStart, 8 * n);
+      return Array.from({ length: n }, (_, i) => Number(b.readBigInt64LE(8 * i)));
+    };
+    const init = this.initializers.get(name);
+    if (init) return init.external ? undefined : fromTensor(init.field.valStart, init.field.valEnd);
+    const node = this.nodes.find((n) => n.outputs[0] === name && n.opType === 'Constant' && n.domain === '');
+    if (!node) return undefined;
+    for (const f of parseFields(this.src, node.field.valStart, node.field.valEnd)) {
+      if (f.num !== NODE.attribute || f.wt !== WireType.Len) continue;
+      const sub = parseFields(this.src, f.valStart, f.valEnd);
+      const n = sub.find((x) => x.num === ATTRIBUTE.name && x.wt === WireType.Len);
+      const key = n ? fieldString(this.src, n) : '';
+      if (key === 'value_int') return readInt64s(this.src, sub, ATTRIBUTE.i);
+      if (key === 'value_ints') return readInt64s(this.src, sub, ATTRIBUTE.ints);
+      const t = sub.find((x) => x.num === ATTRIBUTE.t && x.wt === WireType.Len);
+      if (key === 'value' && t) return fromTensor(t.valStart, t.valEnd);
     }
     return undefined;
   }

@@ -85,9 +85,7 @@ function embeddingRanks(job: BudgetOptions, info: ModelInfo, keptTokens: number 
   const ranks = ranksFor(job.embeddingRank, info.hiddenSize);
   // A model the factorisation cannot rewrite (a quantized graph) is refused as such first: advice to set --compensate would lead there.
   checkCompensable(info.quantized);
-  // T5 blocks are not narrowed (widthRefusal), so only bridge goes with a factorised table there.
-  const modes = info.architecture.includes('t5') ? 'bridge' : 'all (or bridge, width)';
-  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), `factorising the word embeddings is a compensation; set {{compensate}} to ${modes}.`);
+  if ((job.compensate ?? 'none') === 'none') throw badValue('embeddingRank', formatEmbeddingRank(job.embeddingRank), 'factorising the word embeddings is a compensation; set {{compensate}} to all (or bridge, width).');
   const table = factorisableTable(info.model, formatEmbeddingRank(job.embeddingRank));
   return savingRanks(ranks, { rows: keptTokens ?? table.vocab, hidden: table.hidden, trimmed: keptTokens !== null }, job.embeddingRank === 'auto');
 }

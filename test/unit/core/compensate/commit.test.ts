@@ -15,16 +15,20 @@ import { scoreRows, trainProbe } from '../../../../src/core/probe/probe';
 import { accuracy } from '../../../../src/core/probe/metrics';
 import { fixture, pipelineAccuracyOnSentlen, tasksDir, tempDir } from '../../../helpers';
 
-// T5: bridges and a factorised table only (width pruning needs biases); the graph is committed under
-// T5's name. Its blocks read the word lookup itself, so dropping block 0 under a factorised table is
-// the case where the first kept block must read the up-projection (and its bridge be fitted from it).
+// T5: the graph is committed under T5's name. Its blocks read the word lookup itself, so dropping block
+// 0 under a factorised table is the case where the first kept block must read the up-projection (and
+// its bridge be fitted from it). Its Linear layers have no biases, so each narrowed output projection
+// gains its refit's bias (counted by the account); tiny-t5-gated has gated FFNs (two up projections)
+// and heads of 12 columns in a 32-wide model.
 const cases = [
   { name: 'tiny-roberta', kept: [0, 2], spec: { bridges: true, heads: 1, ffnWidth: 32 }, graph: 'model.onnx', layers: 'num_hidden_layers', description: /bridge into block 2; 1 of 2 heads and 32 of 64 FFN neurons/ },
   { name: 'tiny-t5-encoder', kept: [0, 2], spec: { bridges: true }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridge into block 2$/ },
   { name: 'tiny-t5-encoder', kept: [1, 3], spec: { bridges: true }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridges into blocks 1, 3$/ },
   { name: 'tiny-t5-encoder', kept: [1, 3], spec: { bridges: true, embeddingRank: 8 }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridges into blocks 1, 3; word embeddings factorised to rank 8 of 32$/ },
+  { name: 'tiny-t5-encoder', kept: [1, 3], spec: { bridges: true, heads: 1, ffnWidth: 32, embeddingRank: 8 }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridges into blocks 1, 3; 1 of 2 heads and 32 of 64 FFN neurons per block \(refitted\); word embeddings factorised to rank 8 of 32$/ },
+  { name: 'tiny-t5-gated', kept: [0, 2], spec: { bridges: true, heads: 2, ffnWidth: 16 }, graph: 'encoder_model.onnx', layers: 'num_layers', description: /^least-squares bridge into block 2; 2 of 4 heads and 16 of 48 FFN neurons per block \(refitted\)$/ },
 ];
-for (const c of cases) test(`${c.name} {${c.kept.join(',')}} ${c.spec.embeddingRank ? 'factorised' : ''}: a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory`, async () => {
+for (const c of cases) test(`${c.name} {${c.kept.join(',')}} ${[('heads' in c.spec) && 'narrowed', c.spec.embeddingRank && 'factorised'].filter(Boolean).join(', ')}: a compensated model commits as float ONNX whose classifier runs alone (ORT and transformers.js) with the accuracy measured in memory`, async () => {
   const limits = { limitTrain: 150, limitTest: 60 };
   const info = openModel(fixture(c.name));
   const tok = await loadTokenizer(fixture(c.name), { maxLength: 128 });

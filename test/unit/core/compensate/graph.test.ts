@@ -14,6 +14,8 @@ import { topIndices } from '../../../../src/core/compensate/scores';
 import { calibrationSet } from '../../../../src/core/compensate/calibrate';
 import { EncodedBatch, loadTokenizer } from '../../../../src/core/data/tokenize';
 import { UnsupportedModelError } from '../../../../src/core/errors';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { compensationSource } from '../../../../src/core/compensate/source';
 import { fixture, maxAbsDiff, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
 interface Refs {
@@ -53,7 +55,7 @@ function open(name: string, graph = fixture(name, 'onnx', 'model.onnx')) {
 /** Units `kept` of a sub-layer with its original output-projection rows (no refit). */
 function keepUnits(model: OnnxModel, site: ReturnType<ReturnType<typeof open>['site']>, kept: number[], hidden: number) {
   const out = readFloat32(model, site.output.weight);
-  return { kept, out: Float32Array.from(unitColumns(kept, site.group).flatMap((j) => Array.from(out.subarray(j * hidden, (j + 1) * hidden)))), outBias: readFloat32(model, site.output.bias) };
+  return { kept, out: Float32Array.from(unitColumns(kept, site.group).flatMap((j) => Array.from(out.subarray(j * hidden, (j + 1) * hidden)))), outBias: site.output.bias ? readFloat32(model, site.output.bias) : new Float32Array(hidden) };
 }
 
 function identity(d: number): Float32Array {
@@ -226,18 +228,64 @@ test('tiny-t5-encoder: identity bridges leave every pruned subset equal to PyTor
   }
 });
 
+// T5 width (tiny-t5-encoder: relu FFN, 2 heads of 16 columns; tiny-t5-gated: gated-gelu FFN, 4 heads
+// of 12 columns in a 32-wide model), from the export and from the graph built from safetensors: no
+// biases (the refit's goes in a new Add), the position bias made in block 0 cut to each narrowed
+// block's heads (T5's export also measures K's length there, a read narrowing leaves alone).
+const t5Graphs = ['tiny-t5-encoder', 'tiny-t5-gated'].flatMap((name) => (['onnx', 'safetensors'] as const).map((from) => ({ name, from })));
+async function withT5(name: string, from: 'onnx' | 'safetensors', body: (m: { model: OnnxModel; blocks: ReturnType<typeof findBlocks>; enc: { model: OnnxModel; blocks: ReturnType<typeof findBlocks>; hidden: number; heads: number } }) => Promise<void>) {
+  const source = compensationSource(openModel(fixture(name), from === 'safetensors' ? { from } : {}));
+  REFS = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
+  const { model, blocks } = source.info;
+  try {
+    await body({ model, blocks, enc: { model, blocks, hidden: 32, heads: Number(source.info.config.num_heads) } });
+  } finally {
+    source.dispose();
+  }
+}
+
+for (const { name, from } of t5Graphs) {
+  test(`${name} (${from}): identity bridges and every head and neuron kept reproduce PyTorch's subsets; removing given heads and neurons reproduces its narrowed model (1e-4)`, async () => {
+    const refs = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8')) as Refs & { subsets: Record<string, { last_hidden_state: number[] }> };
+    const width = JSON.parse(fs.readFileSync(fixture('refs', `${name}.width.json`), 'utf8')) as { cases: { kept: number[]; ffnKeep: Record<string, number[]>; headKeep: Record<string, number[]>; last_hidden_state: number[] }[] };
+    await withT5(name, from, async ({ model, blocks, enc }) => {
+      const site = (b: number, kind: SublayerKind) => findSublayers(model, blocks, b, 32, enc.heads)[kind];
+      const delta = (plan: CompensationPlan) => planParamDelta(plan, 32, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind));
+      for (const [key, ref] of Object.entries(refs.subsets).filter(([k]) => k !== '')) {
+        const kept = key.split(',').map(Number);
+        const plan = emptyPlan(kept);
+        for (const k of gapsOf(kept)) plan.bridges.set(k, { w: identity(32), b: new Float32Array(32), window: 1 });
+        for (const k of kept) for (const kind of ['attention', 'ffn'] as const) plan.narrow.set(narrowKey(kind, k), keepUnits(model, site(k, kind), Array.from({ length: site(k, kind).width / site(k, kind).group }, (_, j) => j), 32));
+        const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+        assert.ok(maxAbsDiff(y, ref.last_hidden_state) < 1e-4, `{${key}}: ${maxAbsDiff(y, ref.last_hidden_state)}`);
+        // Every narrowed output projection gains a bias (zero here): 32 parameters each.
+        assert.equal(delta(plan), gapsOf(kept).length * (32 * 32 + 32) + 2 * kept.length * 32);
+      }
+      assert.ok(width.cases.length >= 3);
+      for (const c of width.cases) {
+        const plan = emptyPlan(c.kept);
+        for (const [kind, keepOf] of [['ffn', c.ffnKeep], ['attention', c.headKeep]] as const) {
+          for (const [b, keep] of Object.entries(keepOf)) plan.narrow.set(narrowKey(kind, Number(b)), keepUnits(model, site(Number(b), kind), keep, 32));
+        }
+        const y = await run(chunksToBuffer(model.serialize(compensatedEdit(model, blocks, plan, enc))));
+        assert.ok(maxAbsDiff(y, c.last_hidden_state) < 1e-4, `${JSON.stringify({ ...c, last_hidden_state: undefined })}: ${maxAbsDiff(y, c.last_hidden_state)}`);
+        // A neuron: 32 in (per up projection), 32 out; a head: 3 projections' columns in, its rows out; plus a bias per narrowed sub-layer.
+        const ups = site(c.kept[0], 'ffn').inputs.length;
+        const { width: ff } = site(c.kept[0], 'ffn');
+        const { group: hd, width: inner } = site(c.kept[0], 'attention');
+        const removed = Object.values(c.ffnKeep).reduce((n, k) => n + (ff - k.length) * (ups + 1) * 32, 0) + Object.values(c.headKeep).reduce((n, k) => n + (inner / hd - k.length) * hd * 4 * 32, 0);
+        assert.equal(delta(plan), 32 * plan.narrow.size - removed);
+      }
+    });
+  });
+}
+
 test('width surgery refuses graphs it cannot rewrite, naming what works', () => {
   const q = OnnxModel.open(path.join(robertaMini, 'onnx', 'model_quantized.onnx'));
   try {
     assert.throws(() => findSublayers(q, findBlocks(q), 0, 256, 4), (e: Error) => e instanceof UnsupportedModelError && /unfused FFN/.test(e.message));
   } finally {
     q.close();
-  }
-  const t5 = OnnxModel.open(fixture('tiny-t5-encoder', 'onnx', 'encoder_model.onnx'));
-  try {
-    assert.throws(() => findSublayers(t5, findBlocks(t5), 0, 32, 2), UnsupportedModelError);
-  } finally {
-    t5.close();
   }
 });
 
@@ -290,7 +338,7 @@ test('width surgery refuses a weight or bias another node also reads, naming bot
   try {
     const blocks = findBlocks(source);
     const site = findSublayers(source, blocks, 1, 32, 2);
-    const [q, k] = site.attention.inputs;
+    const [q, k] = site.attention.inputs.map((p) => ({ weight: p.weight, bias: p.bias! }));
     const kMatMul = source.nodes.find((n) => n.opType === 'MatMul' && n.inputs[1] === k.weight.name)!;
     const kAdd = source.nodes.find((n) => n.opType === 'Add' && n.inputs.includes(k.bias.name))!;
     const cases: [string, Parameters<OnnxModel['write']>[1]['nodes'], RegExp][] = [
@@ -327,8 +375,8 @@ test('width surgery refuses a node off the path it narrows that reads a narrowed
     const biasAddOut = (bias: string) => source.nodes.find((n) => n.opType === 'Add' && n.inputs.includes(bias))!.outputs[0];
     const normAfter = (sum: string) => source.nodes.find((n) => n.inputs.includes(sum) && n.opType !== 'Shape')!;
     const cases: [string, string, OnnxNode][] = [
-      ['the attention LayerNorm reads V as its bias', biasAddOut(site.attention.inputs[2].bias.name), normAfter(site.attention.sum)],
-      ['the FFN LayerNorm reads the up projection as its bias', biasAddOut(site.ffn.inputs[0].bias.name), normAfter(site.ffn.sum)],
+      ['the attention LayerNorm reads V as its bias', biasAddOut(site.attention.inputs[2].bias!.name), normAfter(site.attention.sum)],
+      ['the FFN LayerNorm reads the up projection as its bias', biasAddOut(site.ffn.inputs[0].bias!.name), normAfter(site.ffn.sum)],
     ];
     for (const [what, narrowed, reader] of cases) {
       const file = path.join(dir, 'edited.onnx');
@@ -344,6 +392,37 @@ test('width surgery refuses a node off the path it narrows that reads a narrowed
       } finally {
         edited.close();
       }
+    }
+  } finally {
+    source.close();
+  }
+});
+
+// T5's export measures the key length for its position bias on block 0's K after the head split
+// (Shape → Gather of index 2 of [batch, heads, length, size]); that read is left alone. A read of the
+// heads axis would measure what narrowing changes, so it is refused (before: any Shape read of a
+// narrowed tensor was refused, which refused every T5 export).
+test('tiny-t5-encoder: a Shape read of a narrowed tensor is allowed only where it never measures the narrowed axis', () => {
+  const dir = tempDir('ps-shape-read-');
+  const source = OnnxModel.open(fixture('tiny-t5-encoder', 'onnx', 'encoder_model.onnx'));
+  try {
+    const blocks = findBlocks(source);
+    const site = findSublayers(source, blocks, 0, 32, 2).attention;
+    const k = site.splitReshapes[1];
+    const measure = source.nodes.find((n) => n.opType === 'Transpose' && n.inputs[0] === k.outputs[0] && source.nodes.some((m) => m.opType === 'Shape' && m.inputs[0] === n.outputs[0]))!;
+    assert.deepEqual(source.intsAttribute(measure, 'perm'), [0, 2, 1, 3], 'K to [batch, heads, length, size], measured');
+    const shape = source.nodes.find((n) => n.opType === 'Shape' && n.inputs[0] === measure.outputs[0])!;
+    const gather = source.nodes.find((n) => n.opType === 'Gather' && n.inputs[0] === shape.outputs[0])!;
+    assert.deepEqual(source.intValues(gather.inputs[1]), [2], 'the length axis');
+    const axisOne = source.nodes.map((n) => n.outputs[0]).find((t) => source.nodes.some((n) => n.opType === 'Gather' && n.inputs[1] === t) && source.intValues(t)?.join() === '1')!;
+    const file = path.join(dir, 'edited.onnx');
+    source.write(file, { nodes: source.nodes.map((n) => (n === gather ? { copyOf: n, name: n.name, opType: n.opType, inputs: [n.inputs[0], axisOne], outputs: n.outputs } : n)) });
+    const edited = OnnxModel.open(file);
+    try {
+      assert.throws(() => findSublayers(edited, findBlocks(edited), 0, 32, 2), (e: Error) => e instanceof UnsupportedModelError && e.message.includes(`block 0: ${measure.inputs[0]}, which width pruning narrows`) && e.message.includes(`is also read by Transpose ${measure.name}`));
+      assert.doesNotThrow(() => findSublayers(edited, findBlocks(edited), 1, 32, 2), 'block 1 is as exported');
+    } finally {
+      edited.close();
     }
   } finally {
     source.close();

@@ -139,7 +139,7 @@ test('EmbedLayerNormalization graphs: bridges and narrowed heads and neurons giv
   for (const [kind, k, keep] of [['attention', 2, [1]], ['ffn', 0, [0, 3, 5, 8, 40]]] as const) {
     const s = findSublayers(m, findBlocks(m), k, HIDDEN, 2)[kind];
     const out = readFloat32(m, s.output.weight);
-    plan.narrow.set(narrowKey(kind, k), { kept: [...keep], out: Float32Array.from(unitColumns([...keep], s.group).flatMap((j) => Array.from(out.subarray(j * HIDDEN, (j + 1) * HIDDEN)))), outBias: readFloat32(m, s.output.bias) });
+    plan.narrow.set(narrowKey(kind, k), { kept: [...keep], out: Float32Array.from(unitColumns([...keep], s.group).flatMap((j) => Array.from(out.subarray(j * HIDDEN, (j + 1) * HIDDEN)))), outBias: readFloat32(m, s.output.bias!) });
   }
   m.close();
   const d = worst(await outputOf(file, plan), await outputOf(plain, plan));

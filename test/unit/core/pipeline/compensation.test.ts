@@ -69,28 +69,36 @@ test('optimize --compensate all from safetensors alone, and from an export with 
 });
 
 // Before: every --compensate on a T5 encoder was refused ("T5 (RMSNorm, no biases) is not
-// supported"). Bridges need neither biases nor LayerNorm; width pruning still does.
-test('optimize --compensate bridge on a T5 encoder measures bridged candidates, from the export and from safetensors alike, and commits encoder_model.onnx', () => {
+// supported"); later bridges only ("T5 blocks … are not narrowed"). Width pruning now narrows T5
+// blocks too: no biases (each narrowed output projection gains its refit's), RMSNorm in front of
+// each sub-layer, the position bias made in block 0 cut to each block's kept heads.
+test('optimize --compensate all on a T5 encoder measures bridged and narrowed candidates and the flap-uniform baseline, from the export and from safetensors alike, and commits encoder_model.onnx', () => {
   const dir = tempDir('ps-comp-t5-');
   const reports = [[], ['--from', 'safetensors']].map((from, i) => {
     const out = path.join(dir, `out-${i}`);
-    const args = ['optimize', fixture('tiny-t5-encoder'), ...from, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '2', '--compensate', 'bridge', '--no-cache', '--out', out];
+    const args = ['optimize', fixture('tiny-t5-encoder'), ...from, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.95', '--candidates', '2', '--compensate', 'all', '--no-cache', '--out', out];
     const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /the flap-uniform baseline \(every block narrowed\) is left out: width pruning narrows BERT-style blocks/);
+    assert.doesNotMatch(r.stderr, /is left out/);
     const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
     assert.equal(rep.verify.allEqual, true);
+    const flap = rep.selection.baselines.find((b: { name: string }) => b.name === 'flap-uniform');
+    assert.ok(flap && /of 2 heads and \d+ of 64 FFN neurons per block \(refitted\)/.test(flap.compensation.description), JSON.stringify(flap));
     if (rep.selection.compensation) {
       assert.deepEqual(fs.readdirSync(path.join(out, 'onnx')), ['encoder_model.onnx'], 'the name T5 folders use');
-      assert.equal(openModel(out).architecture, openModel(fixture('tiny-t5-encoder')).architecture);
+      const info = openModel(out);
+      assert.equal(info.architecture, openModel(fixture('tiny-t5-encoder')).architecture);
+      assert.equal(info.params.total, rep.selection.params, 'the committed graph has the parameters the search counted');
+      info.model.close();
     }
     return rep;
   });
   const rows = (rep: { selection: { candidates: { kept: number[]; compensation?: { description: string }; params: number; validation: number }[] } }) =>
     rep.selection.candidates.map((c) => [c.kept.join(','), c.compensation?.description ?? 'whole blocks', c.params, c.validation]);
-  const bridged = rows(reports[0]).filter((r) => /least-squares bridge/.test(String(r[1])));
+  const bridged = rows(reports[0]).filter((r) => /^least-squares bridges? into blocks? [\d, ]+$/.test(String(r[1])));
   assert.ok(bridged.length >= 1, 'bridged candidates measured');
   for (const r of bridged) assert.equal(r[2], Number(rows(reports[0]).find((p) => p[0] === r[0] && p[1] === 'whole blocks')?.[2] ?? r[2]) + (32 * 32 + 32), `${r[0]}: a bridge adds d² + d parameters`);
+  assert.ok(rows(reports[0]).some((r) => /FFN neurons per block \(refitted/.test(String(r[1]))), 'narrowed candidates measured');
   assert.deepEqual(rows(reports[1]), rows(reports[0]), 'from safetensors: the same candidates and accuracies');
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -41,8 +41,6 @@ test('--compensate on a model it cannot rewrite is refused before any pass, nami
     // Graphs built from safetensors and exports with external data are compensated through a
     // standalone copy (test/unit/core/compensate/source.test.ts), no longer refused.
     const cases: [string, Partial<OptimizeJob>, RegExp][] = [
-      [fixture('tiny-t5-encoder'), { compensate: 'width' }, /T5 blocks \(RMSNorm, no biases\) are not narrowed\. Use --compensate bridge for T5/],
-      [fixture('tiny-t5-encoder'), { compensate: 'all', settings: { ...settings, from: 'safetensors' } }, /T5 blocks \(RMSNorm, no biases\) are not narrowed\. Use --compensate bridge for T5/],
       [robertaMini, { compensate: 'all', settings: { ...settings, dtype: 'q8' } }, /this graph is quantized\. Compensate the float model/],
     ];
     for (const [model, extra, message] of cases) {
