@@ -34,11 +34,11 @@ import type { FuzzTarget } from './fuzz';
 
 const OPS = ['Add', 'Mul', 'MatMul', 'Softmax', 'Identity', 'Relu', 'Transpose', 'Reshape', 'LayerNormalization', 'Gather', 'Nope'];
 
-/** A target over a copy of the model folder `source` (its graph in onnx/model.onnx) in `scratchDir`. */
+/** A target over a copy of the model folder `source` (its graph in onnx/model.onnx, or T5's onnx/encoder_model.onnx) in `scratchDir`. */
 export function graphTarget(name: string, source: string, scratchDir: string, run: (dir: string, scratchDir: string, name: string) => Promise<void> = probePath): FuzzTarget {
   const dir = path.join(scratchDir, name);
   fs.cpSync(source, dir, { recursive: true });
-  const file = path.join(dir, 'onnx', 'model.onnx');
+  const file = ['model.onnx', 'encoder_model.onnx'].map((f) => path.join(dir, 'onnx', f)).find((f) => fs.existsSync(f))!;
   const seed = fs.readFileSync(file);
   const model = OnnxModel.open(file);
   const values = [...model.initializers.keys(), ...model.inputs.map((v) => v.name), ...model.nodes.flatMap((n) => n.outputs)];
@@ -178,7 +178,7 @@ async function compensatedPath(dir: string, scratchDir: string, name: string): P
   }
 }
 
-/** The graph targets over the repository's tiny BERT, RoBERTa and MPNet exports, on the probe path and the compensated one. */
+/** The graph targets over the repository's tiny BERT, RoBERTa and MPNet exports, on the probe path and the compensated one, and T5's on the compensated one. */
 export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
   const plain = ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
@@ -188,8 +188,11 @@ export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[]
   const headed = rewrittenFolder(repoRoot, scratchDir, 'task-head');
   // An export that returns every layer's state and attention: which outputs a pruned graph keeps is found by structure.
   const perLayer = rewrittenFolder(repoRoot, scratchDir, 'hidden-states-first');
+  // T5: no biases, RMSNorm, the position bias made in block 0 and measured on its K (width pruning cuts and leaves those).
+  const t5 = path.join(repoRoot, 'test', 'fixtures', 'tiny-t5-encoder');
   return [
     ...plain,
+    graphTarget('graph-compensated-tiny-t5-encoder', t5, scratchDir, compensatedPath),
     graphTarget('graph-task-head-tiny-bert', headed, scratchDir),
     graphTarget('graph-compensated-task-head-tiny-bert', headed, scratchDir, compensatedPath),
     graphTarget('graph-hidden-states-tiny-bert', perLayer, scratchDir),

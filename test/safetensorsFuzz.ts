@@ -194,8 +194,8 @@ const CALIBRATION_TEXTS = ['a short text', 'another one, longer than the first',
 
 /**
  * BERT-style: a bridge over block 1 and blocks 0 and the last narrowed to one head and 8 FFN neurons.
- * T5 (bridges only): block 0, which makes the position bias, dropped, a bridge into block 1 and one
- * over the middle, and the word table factorised to rank 4. Fitted on six texts.
+ * T5: block 0, which makes the position bias, dropped, a bridge into block 1 and one over the middle,
+ * both kept blocks narrowed the same way, and the word table factorised to rank 4. Fitted on six texts.
  */
 async function compensateOnce(info: ModelInfo, tok: TextTokenizer): Promise<void> {
   checkCompensableModel(info);
@@ -205,7 +205,7 @@ async function compensateOnce(info: ModelInfo, tok: TextTokenizer): Promise<void
     if (last < 2) return;
     const set = calibrationSet(tok, CALIBRATION_TEXTS, { batchSize: 3, heldFraction: 0.34 });
     const t5 = info.architecture.includes('t5');
-    const [kept, spec] = t5 ? [[1, last], { bridges: true, embeddingRank: 4 }] : [[0, last], { bridges: true, heads: 1, ffnWidth: 8 }];
+    const [kept, spec] = t5 ? [[1, last], { bridges: true, heads: 1, ffnWidth: 8, embeddingRank: 4 }] : [[0, last], { bridges: true, heads: 1, ffnWidth: 8 }];
     const v = await buildVariant(source.info, set, kept, spec, { batchSize: 3, threads: 1 }, {});
     v.dispose();
   } finally {
@@ -221,7 +221,7 @@ export function safetensorsTargets(repoRoot: string, scratchDir: string): FuzzTa
   });
 }
 
-/** Header changes to the tiny BERT, RoBERTa, MPNet and T5 weights, each accepted model compensated from its graph built from them. */
+/** Header changes to the tiny BERT, RoBERTa, MPNet and T5 (relu and gated) weights, each accepted model compensated from its graph built from them. */
 export function compensatedSafetensorsTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet', 'tiny-t5-encoder'].map((f) => safetensorsTarget(`safetensors-compensated-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir, false, true));
+  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet', 'tiny-t5-encoder', 'tiny-t5-gated'].map((f) => safetensorsTarget(`safetensors-compensated-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir, false, true));
 }

@@ -12,7 +12,8 @@ import { prunedConfig } from '../model/safetensors';
 import { t5FeedForward } from '../model/encoderGraph';
 import { committedGraphName } from '../commit/outputSize';
 import { COMPENSATION_METADATA, describePlan } from './graph';
-import { badValue } from '../errors';
+import { UnsupportedModelError, badValue } from '../errors';
+import { SublayerKind, SublayerSite, findSublayers } from './structure';
 import type { Compensation } from './mode';
 import { CompSpec, WidthShape, describeSpec } from './search';
 import { CompensatedVariant } from './variant';
@@ -20,13 +21,30 @@ import { CompensatedVariant } from './variant';
 export const SAFETENSORS_NOTE =
   'No model.safetensors: Hugging Face configs cannot express least-squares bridges between blocks, narrowed attention/FFN widths per block or a factorised word-embedding table, so a PyTorch checkpoint of this model would compute something else. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
 
-/** Sizes of `info` that compensation counts with; `wordRows` (the word table's rows as budgeted) only where a factorisation needs it. */
+/**
+ * Sizes of `info` that compensation counts with; `wordRows` (the word table's rows as budgeted) only
+ * where a factorisation needs it. Widths are read from block 0's sub-layers where width pruning can
+ * find them (the graph it narrows, whatever config.json says), else from config.json.
+ */
 export function widthShape(info: ModelInfo, wordRows?: number): WidthShape {
   const heads = headCount(info.config);
+  const rows = wordRows !== undefined ? { wordRows } : {};
+  const site = firstSublayers(info, heads);
+  if (site) return { hidden: info.hiddenSize, heads, ffn: site.ffn.width, headSize: site.attention.group, biases: !!site.attention.output.bias, ffnInputs: site.ffn.inputs.length, ...rows };
   const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? info.config.d_ff ?? 4 * info.hiddenSize);
   // T5: no biases, heads of d_kv columns, and two up projections where the FFN is gated.
   const t5 = info.architecture.includes('t5') ? { headSize: Number(info.config.d_kv ?? info.hiddenSize / heads), biases: false, ffnInputs: t5FeedForward(info.config).gated ? 2 : 1 } : {};
-  return { hidden: info.hiddenSize, heads, ffn, ...t5, ...(wordRows !== undefined ? { wordRows } : {}) };
+  return { hidden: info.hiddenSize, heads, ffn, ...t5, ...rows };
+}
+
+function firstSublayers(info: ModelInfo, heads: number): Record<SublayerKind, SublayerSite> | null {
+  if (!(heads > 0) || info.blocks.numBlocks === 0) return null;
+  try {
+    return findSublayers(info.model, info.blocks, 0, info.hiddenSize, heads);
+  } catch (e) {
+    if (e instanceof UnsupportedModelError) return null;
+    throw e;
+  }
 }
 
 /**

@@ -148,7 +148,8 @@ async function searchAndReport(job: OptimizeJob, a: Analysis, ctx: JobContext): 
   const { info, tokenizer } = a.run;
   const signals = redundancySignals(a.full.feats, settings.pooling);
   const mode = job.compensate ?? 'none';
-  const shape = mode === 'none' ? null : widthShape(info, a.ranks.length === 0 ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
+  // Widths as the graph compensation rewrites has them (the standalone copy of a graph built from safetensors).
+  const shape = mode === 'none' ? null : widthShape(a.compensable ?? info, a.ranks.length === 0 ? undefined : (a.vocab?.kept.length ?? findWordEmbedding(info.model).vocab));
   const evaluator = new SubsetEvaluator(info, tokenizer, a.splits, settings, (k) => subsetParams(a.space.acc, k), a.full.feats, a.vocab?.remap, shape && a.compensable ? compensator(a.run, a.compensable, a.space, settings, shape) : undefined);
   // Below the whole-table floor the embeddings-only candidate has the smallest rank's table (the floor itself).
   const emptySpec = a.ranks.length ? { bridges: false, embeddingRank: Math.min(...a.ranks) } : undefined;

@@ -69,3 +69,30 @@ for (const c of cases) test(`${c.name} {${c.kept.join(',')}} ${[('heads' in c.sp
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });
   }
 });
+
+// Before: the width account read d_kv and d_ff (intermediate_size) from config.json, so a config that
+// disagreed with an ONNX-only folder's graph sized narrowed candidates wrong (the safetensors check
+// that catches it needs the weights). Widths now come from block 0's sub-layers where they parse.
+test('widthShape reads the widths width pruning rewrites from the graph, not from a config.json that disagrees', () => {
+  const dir = tempDir('ps-width-shape-');
+  try {
+    for (const [name, lie] of [['tiny-t5-encoder', { d_kv: 8, d_ff: 128 }], ['tiny-roberta', { intermediate_size: 128 }], ['tiny-t5-gated', { d_kv: 8, feed_forward_proj: 'relu', is_gated_act: false }]] as const) {
+      const copy = path.join(dir, name);
+      fs.cpSync(fixture(name), copy, { recursive: true, filter: (f) => path.basename(f) !== 'model.safetensors' });
+      const cfg = JSON.parse(fs.readFileSync(path.join(copy, 'config.json'), 'utf8'));
+      fs.writeFileSync(path.join(copy, 'config.json'), JSON.stringify({ ...cfg, ...lie }));
+      const [honest, lying] = [openModel(fixture(name)), openModel(copy)];
+      try {
+        assert.deepEqual(widthShape(lying), widthShape(honest), name);
+      } finally {
+        honest.model.close();
+        lying.model.close();
+      }
+    }
+    const t5 = openModel(fixture('tiny-t5-gated'));
+    assert.deepEqual(widthShape(t5), { hidden: 32, heads: 4, ffn: 48, headSize: 12, biases: false, ffnInputs: 2 });
+    t5.model.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
