@@ -1,5 +1,6 @@
 /**
- * Builds one compensated roberta-style model folder for measurement (RESULTS §5):
+ * Builds one compensated model folder for measurement (RESULTS §5; the graph under the source's own
+ * name, onnx/model.onnx or T5's onnx/encoder_model.onnx):
  *   node out/scripts/compensate-run.js MODEL_DIR TASK_DIR KEPT OUT_DIR [--bridges] [--window 3] [--heads N] [--ffn-width N] [--score flap|task|mixed] [--embedding-rank R] [--limit-train N]
  * Calibration uses the task's training texts only; measure the folder with `probescale eval`.
  * The fits run on a fit pool of PROBESCALE_FIT_THREADS threads (default min(cores, 8)), as in a job.
@@ -15,6 +16,7 @@ import { encoderOf, fitPlan, writeCompensatedOnnx } from '../src/core/compensate
 import { UnitScore } from '../src/core/compensate/scores';
 import { copyTokenizerFiles } from '../src/core/commit/files';
 import { prunedConfig } from '../src/core/model/safetensors';
+import { committedGraphName } from '../src/core/commit/outputSize';
 import { FitPool, fitThreads } from '../src/core/probe/fitPool';
 
 async function main() {
@@ -37,7 +39,7 @@ async function main() {
   fs.mkdirSync(path.join(out, 'onnx'), { recursive: true });
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(prunedConfig(info.config, kept), null, 2));
   copyTokenizerFiles(info.dir, out);
-  writeCompensatedOnnx(enc, plan, path.join(out, 'onnx', 'model.onnx'));
+  writeCompensatedOnnx(enc, plan, path.join(out, 'onnx', committedGraphName('model.onnx', info.architecture)));
   source.dispose();
   console.log(JSON.stringify({ kept, fitThreads: fits.size, seconds: (Date.now() - t0) / 1000, tokens: set.tokens.reduce((a, t) => a + t.length, 0), stats: stats.map((s) => ({ ...s, heldR2: s.heldR2.map((r) => +r.toFixed(4)) })) }));
 }
