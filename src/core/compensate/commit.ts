@@ -31,10 +31,16 @@ export function widthShape(info: ModelInfo, wordRows?: number): WidthShape {
   const rows = wordRows !== undefined ? { wordRows } : {};
   const site = firstSublayers(info, heads);
   if (site) return { hidden: info.hiddenSize, heads, ffn: site.ffn.width, headSize: site.attention.group, biases: !!site.attention.output.bias, ffnInputs: site.ffn.inputs.length, ...rows };
+  return { ...configWidths(info), ...rows };
+}
+
+/** The widths config.json gives (where the graph's cannot be read). */
+function configWidths(info: ModelInfo): WidthShape {
+  const heads = headCount(info.config);
   const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? info.config.d_ff ?? 4 * info.hiddenSize);
   // T5: no biases, heads of d_kv columns, and two up projections where the FFN is gated.
   const t5 = info.architecture.includes('t5') ? { headSize: Number(info.config.d_kv ?? info.hiddenSize / heads), biases: false, ffnInputs: t5FeedForward(info.config).gated ? 2 : 1 } : {};
-  return { hidden: info.hiddenSize, heads, ffn, ...t5, ...rows };
+  return { hidden: info.hiddenSize, heads, ffn, ...t5 };
 }
 
 function firstSublayers(info: ModelInfo, heads: number): Record<SublayerKind, SublayerSite> | null {
@@ -61,7 +67,7 @@ export function checkFullWidth(info: ModelInfo, mode: Compensation): void {
   }
   const narrowed = Object.entries(width);
   if (narrowed.length === 0) return;
-  const shape = widthShape(info);
+  const shape = configWidths(info);
   const shown = narrowed.slice(0, 2).map(([k, n]) => `${k} ${n}`).join(', ') + (narrowed.length > 2 ? ', …' : '');
   throw badValue('compensate', mode, `${info.onnxFile} has narrowed blocks already (${shown}); width pruning sizes candidates from config.json's full widths (${shape.heads} heads, ${shape.ffn} FFN neurons). Start from the model it was made from, or use {{compensate}} bridge.`);
 }

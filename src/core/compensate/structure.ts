@@ -159,6 +159,7 @@ function sublayersOf(model: OnnxModel, blocks: BlockStructure, inBlock: OnnxNode
   if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
   const merge = reshapes.find((n) => n.outputs[0] === al.source(o.mm.inputs[0]))!;
   checkHeadLayout(model, al, inBlock, splits, merge, b);
+  checkHeadCount(model, al, inBlock, splits, heads, inner / heads, b);
   const attentionPath = checkNarrowedReaders(model, al, inBlock, qkv, o, b, splits);
   checkNarrowedReaders(model, al, inBlock, ups, down, b, []);
   const ffWidth = dims(down)[0];
@@ -313,6 +314,28 @@ function checkHeadLayout(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], spl
   const before = inBlock.find((n) => n.outputs.includes(al.source(merge.inputs[0])));
   if (perm(before) !== '0,2,1,3') {
     throw new UnsupportedModelError(`block ${b}: the head merge ${merge.name || '(unnamed)'} reads ${describe(before)}, where width pruning expects a Transpose with perm [0, 2, 1, 3], as exporters write attention. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
+  }
+}
+
+/**
+ * The surgery cuts heads of `size` columns, `heads` of them as config.json says. Where a head split's
+ * target shape is written in the graph (a constant [batch, length, heads, size], or a Concat whose
+ * last two entries are constants, as exporters write it), it must say the same: otherwise cutting
+ * "heads" would cut across the graph's real heads and compute another function, unsaid.
+ */
+function checkHeadCount(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], splits: OnnxNode[], heads: number, size: number, b: number): void {
+  for (const s of splits) {
+    const target = al.source(s.inputs[1] ?? '');
+    const concat = inBlock.find((n) => n.opType === 'Concat' && n.outputs[0] === target);
+    const shape = concat ? (concat.inputs.length === 4 ? concat.inputs.slice(2).map((t) => model.intValues(al.source(t))) : []) : [model.intValues(target)?.slice(2)];
+    const written = shape.every((v) => v !== undefined) ? shape.flatMap((v) => v!) : [];
+    if (written.length !== 2) continue;
+    // Exporters write −1 (or 0) for the count Reshape infers: only the entries given are compared.
+    const [h, hd] = written;
+    if ((h > 0 && h !== heads) || (hd > 0 && hd !== size)) {
+      const graph = h > 0 && hd > 0 ? `${h} heads of ${hd} columns` : hd > 0 ? `heads of ${hd} columns` : `${h} heads`;
+      throw new UnsupportedModelError(`block ${b}: the graph's head split ${s.name || '(unnamed)'} makes ${graph}, but config.json says ${heads} heads (of ${size} columns); width pruning would cut across the graph's heads. Fix config.json's head count (num_attention_heads, n_heads or num_heads) to the graph's, or use {{compensate}} bridge.`);
+    }
   }
 }
 

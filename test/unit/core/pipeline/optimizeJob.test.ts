@@ -40,8 +40,16 @@ test('--compensate on a model it cannot rewrite is refused before any pass, nami
   try {
     // Graphs built from safetensors and exports with external data are compensated through a
     // standalone copy (test/unit/core/compensate/source.test.ts), no longer refused.
+    // A config.json whose head count disagrees with the graph's head split (an ONNX-only folder, so
+    // no weights to cross-check): before, width pruning cut "heads" of 8 columns across the graph's
+    // heads of 16 and shipped another function, unsaid.
+    const heads4 = path.join(dir, 'heads4');
+    fs.cpSync(fixture('tiny-roberta'), heads4, { recursive: true, filter: (f) => path.basename(f) !== 'model.safetensors' });
+    const cfg = JSON.parse(fs.readFileSync(path.join(heads4, 'config.json'), 'utf8'));
+    fs.writeFileSync(path.join(heads4, 'config.json'), JSON.stringify({ ...cfg, num_attention_heads: 4 }));
     const cases: [string, Partial<OptimizeJob>, RegExp][] = [
       [robertaMini, { compensate: 'all', settings: { ...settings, dtype: 'q8' } }, /this graph is quantized\. Compensate the float model/],
+      [heads4, { compensate: 'width' }, /block 0: the graph's head split .* makes heads of 16 columns, but config\.json says 4 heads \(of 8 columns\).*Fix config\.json's head count .* or use --compensate bridge/],
     ];
     for (const [model, extra, message] of cases) {
       const r = await refusal(model, path.join(dir, 'out'), extra);
