@@ -62,6 +62,15 @@ test('the optimize settings are named as settings in VS Code: embedding rank, co
   assert.match(messageIn(caught(() => parseBaselines('drop')), extensionWords), /^setting probescale\.baselines drop: /);
 });
 
+/** tiny-roberta without its safetensors, with config.json saying 4 heads where its graph has 2. */
+function headsCopy(dir: string): string {
+  const copy = path.join(dir, 'heads4');
+  fs.cpSync(fixture('tiny-roberta'), copy, { recursive: true, filter: (f) => path.basename(f) !== 'model.safetensors' });
+  const cfg = JSON.parse(fs.readFileSync(path.join(copy, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(copy, 'config.json'), JSON.stringify({ ...cfg, num_attention_heads: 4 }));
+  return copy;
+}
+
 test('optimize refusals about compensation name the settings in VS Code, not the CLI flags', async () => {
   const dir = tempDir('ps-words-');
   const settings = { ...DEFAULT_SETTINGS, limitTrain: 20, limitTest: 10, c: 1, cacheDir: null };
@@ -76,7 +85,8 @@ test('optimize refusals about compensation name the settings in VS Code, not the
       await refused({ baselines: ['flap-uniform'] }),
       await refused({ compensate: 'all', baselines: ['drop-top-factorised'] }),
       await refused({ baselines: [], select: 'heuristic' }),
-      await refused({ compensate: 'width', modelDir: fixture('tiny-t5-encoder') }),
+      // Width pruning where config.json's head count disagrees with the graph's head splits.
+      await refused({ compensate: 'width', modelDir: headsCopy(dir) }),
     ];
     for (const e of errors) {
       const words = messageIn(e, extensionWords);
