@@ -5,6 +5,8 @@ import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '..
 import { PIPELINE_STAND_IN } from './classifier';
 import { inReportOrder } from '../../shared/verdict';
 import { SAFETENSORS_NOTE } from '../compensate/commit';
+import { q8File } from '../compensate/quantize';
+import { committedGraphName } from './outputSize';
 import { MODULES_FILE } from '../model/sentenceTransformers';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -193,7 +195,10 @@ function useSection(r: OptimizeReport, files?: FolderFile[]): string[] {
   if (r.settings.maxLength !== undefined) pre.push(`Each classifier's tokenizer cuts inputs at ${r.settings.maxLength} tokens (\`model_max_length\` in its tokenizer_config.json), where the probes were trained. transformers.js cuts a longer text by dropping its end, closing special token included, where Python \`transformers\` and ProbeScale's scores keep that token: on such texts its input differs by one token.`);
   if (pre.length) lines.push(pre.join(' '), '');
   if (r.verify?.quantized) {
-    lines.push(`\`onnx/\` and each classifier folder also have \`${r.verify.quantized.file}\`, quantized from the compensated float graph (${r.verify.quantized.method}; the source's own quantized variant holds the old weights): pass \`{ dtype: 'q8' }\` to \`pipeline\` to load it; its accuracy is under Verification.`, '');
+    // The classifiers' file is model_quantized.onnx; the encoder's follows its graph's name (T5: encoder_model_quantized.onnx).
+    const encoder = `onnx/${q8File(committedGraphName('model.onnx', m.architecture))}`;
+    const where = encoder === r.verify.quantized.file ? `\`onnx/\` and each classifier folder also have \`${r.verify.quantized.file}\`` : `The encoder also has \`${encoder}\` and each classifier folder \`${r.verify.quantized.file}\``;
+    lines.push(`${where}, quantized from the compensated float graph (${r.verify.quantized.method}; the source's own quantized variant holds the old weights): pass \`{ dtype: 'q8' }\` to \`pipeline\` to load it; its accuracy is under Verification.`, '');
   }
   const standIn = PIPELINE_STAND_IN[m.architecture];
   if (standIn) {

@@ -168,18 +168,22 @@ export function hasQuantizedVariant(onnxFile: string): boolean {
   return ['_quantized', '_int8', '_uint8'].some((s) => fs.existsSync(path.join(path.dirname(onnxFile), `${base}${s}.onnx`)));
 }
 
+/** The q8 file beside the float graph `graph` (T5's encoder_model.onnx → encoder_model_quantized.onnx). */
+export const q8File = (graph: string) => graph.replace(/\.onnx$/, '_quantized.onnx');
+
 /**
- * Writes the q8 variant beside the float graph of the committed encoder (`onnx/model.onnx`)
- * and of each classifier (`classifiers/<task>/onnx/model.onnx`, its probe head left float);
- * returns the files written, relative to `dir`.
+ * Writes the q8 variant beside the float graph of the committed encoder (`onnx/<encoderGraph>`:
+ * model.onnx, or T5's encoder_model.onnx) and of each classifier (`classifiers/<task>/onnx/model.onnx`,
+ * its probe head left float); returns the files written, relative to `dir`.
  */
-export function writeQ8Variants(dir: string, classifiers: string[], signal?: AbortSignal): string[] {
+export function writeQ8Variants(dir: string, classifiers: string[], signal?: AbortSignal, encoderGraph = 'model.onnx'): string[] {
   const written: string[] = [];
   for (const sub of ['', ...classifiers]) {
     throwIfAborted(signal);
     const onnxDir = path.join(dir, sub, 'onnx');
-    writeQuantized(path.join(onnxDir, 'model.onnx'), path.join(onnxDir, Q8_FILE), (n) => n.name.startsWith(HEAD_PREFIX));
-    written.push(path.posix.join(sub.split(path.sep).join('/'), 'onnx', Q8_FILE));
+    const graph = sub === '' ? encoderGraph : 'model.onnx';
+    writeQuantized(path.join(onnxDir, graph), path.join(onnxDir, q8File(graph)), (n) => n.name.startsWith(HEAD_PREFIX));
+    written.push(path.posix.join(sub.split(path.sep).join('/'), 'onnx', q8File(graph)));
   }
   return written;
 }

@@ -115,10 +115,34 @@ function linearsOf(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], b: number
   return res;
 }
 
-function residualOf(al: Aliased, inBlock: OnnxNode[], out: Linear, b: number): { sum: string; residual: string; sumNode: OnnxNode; outputTensor: string } {
+/**
+ * The residual Add after output projection `out`. Its other input must be what the sub-layer's input
+ * projection (`first`) reads, or what that is computed from in the block (T5's norm in front):
+ * the refit's target is residual + sub-layer, and the fits feed the residual as the state there.
+ */
+function residualOf(al: Aliased, inBlock: OnnxNode[], out: Linear, first: Linear, b: number): { sum: string; residual: string; sumNode: OnnxNode; outputTensor: string } {
   const res = al.readers(out.out).find((m) => m.opType === 'Add' && inBlock.includes(m));
   if (!res) throw new UnsupportedModelError(`block ${b}: no residual Add after ${out.mm.name}.`);
-  return { sum: res.outputs[0], residual: res.inputs.find((t) => al.source(t) !== out.out)!, sumNode: res, outputTensor: res.inputs.find((t) => al.source(t) === out.out)! };
+  const residual = res.inputs.find((t) => al.source(t) !== out.out)!;
+  if (!computedFrom(al, inBlock, first.mm.inputs[0], residual)) {
+    throw new UnsupportedModelError(`block ${b}: the residual Add ${res.name || '(unnamed)'} after ${out.mm.name || '(unnamed)'} adds ${residual}, which ${first.mm.name || '(unnamed)'}'s input is not computed from; width pruning refits a sub-layer against its input + output. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`);
+  }
+  return { sum: res.outputs[0], residual, sumNode: res, outputTensor: res.inputs.find((t) => al.source(t) === out.out)! };
+}
+
+/** Whether tensor `t` is `from` or computed from it by nodes of the block. */
+function computedFrom(al: Aliased, inBlock: OnnxNode[], t: string, from: string): boolean {
+  const producer = new Map(inBlock.flatMap((n) => n.outputs.map((o): [string, OnnxNode] => [o, n])));
+  const target = al.source(from);
+  const seen = new Set<string>();
+  for (const stack = [al.source(t)]; stack.length; ) {
+    const x = stack.pop()!;
+    if (x === target) return true;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    stack.push(...(producer.get(x)?.inputs.filter(Boolean).map((i) => al.source(i)) ?? []));
+  }
+  return false;
 }
 
 /** com.microsoft ops of ONNX Runtime's transformer optimizer that absorb the MatMuls or bias Adds width pruning rewrites. */
@@ -164,8 +188,8 @@ function sublayersOf(model: OnnxModel, blocks: BlockStructure, inBlock: OnnxNode
   checkNarrowedReaders(model, al, inBlock, ups, down, b, []);
   const ffWidth = dims(down)[0];
   return {
-    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, b), width: inner, group: inner / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, stateTensors(blocks), heads, b) },
-    ffn: { kind: 'ffn', block: b, inputs: ups.map((l) => l.proj), output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null, headTerms: [] },
+    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, qkv[0], b), width: inner, group: inner / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, stateTensors(blocks), heads, b) },
+    ffn: { kind: 'ffn', block: b, inputs: ups.map((l) => l.proj), output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, ups[0], b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null, headTerms: [] },
   };
 }
 

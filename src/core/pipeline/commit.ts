@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { JobContext, stage } from '../jobs';
 import { writeFileAtomic, writeFolderAtomically } from '../commit/atomicDir';
 import { writeClassifiers } from '../commit/classifier';
+import { committedGraphName } from '../commit/outputSize';
 import { folderChecksums } from '../commit/checksums';
 import { shareEncoderWeights } from '../commit/sharedWeights';
 import { CommittedTask, Preprocessing } from '../commit/committed';
@@ -17,7 +18,7 @@ import { OptimizeReport, TOOL_VERSION } from '../report';
 import { relativePath, reportFileText } from '../reportPaths';
 import { writeCompensatedFolder } from '../compensate/commit';
 import { CompensatedVariant } from '../compensate/variant';
-import { Q8_DESCRIPTION, Q8_FILE, hasQuantizedVariant, writeQ8Variants } from '../compensate/quantize';
+import { Q8_DESCRIPTION, hasQuantizedVariant, q8File, writeQ8Variants } from '../compensate/quantize';
 import { ProbeSettings } from '../settings';
 import { TextTokenizer } from '../data/tokenize';
 import { Measured, TaskSplit } from './measure';
@@ -60,11 +61,12 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
     const heads = splits.map((s) => ({ name: s.task.name, labels: s.task.labels, probe: x.probes[s.task.name] }));
     if (x.variant && winner.compensation) {
       const q8 = hasQuantizedVariant(info.onnxFile);
-      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${Q8_FILE}`, method: Q8_DESCRIPTION } } : {}) });
+      const graph = committedGraphName('model.onnx', info.architecture);
+      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${q8File(graph)}`, method: Q8_DESCRIPTION } } : {}) });
       const classifiers = writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, pre);
       if (q8) {
-        stage(ctx, 'commit', `quantizing the compensated graphs to int8 (${Q8_FILE})`);
-        writeQ8Variants(tmp, classifiers, ctx.signal);
+        stage(ctx, 'commit', `quantizing the compensated graphs to int8 (${q8File(graph)})`);
+        writeQ8Variants(tmp, classifiers, ctx.signal, graph);
       }
     } else {
       await writePrunedFolder(info, winner.kept, tmp, extra, ctx);

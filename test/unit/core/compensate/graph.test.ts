@@ -398,6 +398,29 @@ test('width surgery refuses a node off the path it narrows that reads a narrowed
   }
 });
 
+// Graph fuzz (graph-compensated-tiny-mpnet, seed 41, case 199): block 0's FFN residual Add made to
+// read a constant. The width fit fed that scalar as the state at the cut ("TypeError: dims[2] must be
+// an integer, got: 0.0078125", an internal error); the residual must be what the sub-layer reads.
+test('width surgery refuses a residual Add whose other input is not what the sub-layer reads', () => {
+  const dir = tempDir('ps-residual-');
+  const source = OnnxModel.open(fixture('tiny-bert', 'onnx', 'model.onnx'));
+  try {
+    const site = findSublayers(source, findBlocks(source), 1, 32, 2).ffn;
+    const constant = source.nodes.find((n) => n.opType === 'Constant')!.outputs[0];
+    const file = path.join(dir, 'edited.onnx');
+    source.write(file, { nodes: source.nodes.map((n) => (n === site.sumNode ? { copyOf: n, name: n.name, opType: n.opType, inputs: n.inputs.map((t) => (t === site.residual ? constant : t)), outputs: n.outputs } : n)) });
+    const edited = OnnxModel.open(file);
+    try {
+      assert.doesNotThrow(() => findSublayers(edited, findBlocks(edited), 0, 32, 2), 'block 0 is as exported');
+      assert.throws(() => findSublayers(edited, findBlocks(edited), 1, 32, 2), (e: Error) => e instanceof UnsupportedModelError && e.message.includes(`block 1: the residual Add ${site.sumNode.name}`) && e.message.includes(`adds ${constant}, which`) && /bridge/.test(e.message));
+    } finally {
+      edited.close();
+    }
+  } finally {
+    source.close();
+  }
+});
+
 // T5's export measures the key length for its position bias on block 0's K after the head split
 // (Shape → Gather of index 2 of [batch, heads, length, size]); that read is left alone. A read of the
 // heads axis would measure what narrowing changes, so it is refused (before: any Shape read of a

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeQuantized } from '../../../../src/core/compensate/quantize';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { externalize, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
@@ -100,6 +101,32 @@ test('optimize --compensate all on a T5 encoder measures bridged and narrowed ca
   for (const r of bridged) assert.equal(r[2], Number(rows(reports[0]).find((p) => p[0] === r[0] && p[1] === 'whole blocks')?.[2] ?? r[2]) + (32 * 32 + 32), `${r[0]}: a bridge adds d² + d parameters`);
   assert.ok(rows(reports[0]).some((r) => /FFN neurons per block \(refitted/.test(String(r[1]))), 'narrowed candidates measured');
   assert.deepEqual(rows(reports[1]), rows(reports[0]), 'from safetensors: the same candidates and accuracies');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Before: a T5 folder with a quantized variant (as transformers.js' Hub folders have) whose winner was
+// compensated failed at commit, "ONNX file not found: …/onnx/model.onnx": the int8 variants were
+// written for model.onnx, which a T5 folder does not have. Nothing was left on disk.
+test('a compensated T5 winner from a folder with a quantized variant commits encoder_model_quantized.onnx, and verify re-measures the int8 classifiers', () => {
+  const dir = tempDir('ps-comp-t5q8-');
+  const model = path.join(dir, 't5');
+  fs.cpSync(fixture('tiny-t5-encoder'), model, { recursive: true });
+  writeQuantized(path.join(model, 'onnx', 'encoder_model.onnx'), path.join(model, 'onnx', 'encoder_model_quantized.onnx'));
+  const out = path.join(dir, 'out');
+  const args = ['optimize', model, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.97', '--candidates', '2', '--compensate', 'width', '--select', 'heuristic', '--baselines', 'flap-uniform', '--no-cache', '-q', '--out', out];
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  assert.match(rep.selection.compensation.description, /of 64 FFN neurons per block \(refitted\)/, 'the flap-uniform build won');
+  assert.deepEqual(fs.readdirSync(path.join(out, 'onnx')).sort(), ['encoder_model.onnx', 'encoder_model_quantized.onnx']);
+  assert.ok(fs.existsSync(path.join(out, 'classifiers', 'sentlen', 'onnx', 'model_quantized.onnx')));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).probescale.quantized.file, 'onnx/encoder_model_quantized.onnx');
+  assert.equal(rep.verify.allEqual, true);
+  assert.ok(rep.verify.quantized?.perTask.sentlen, 'the int8 classifier re-measured');
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /The encoder also has `onnx\/encoder_model_quantized\.onnx` and each classifier folder `onnx\/model_quantized\.onnx`/);
+  const q8 = openModel(out, { dtype: 'q8' });
+  assert.deepEqual([path.basename(q8.onnxFile), q8.quantized, q8.numLayers], ['encoder_model_quantized.onnx', true, 4]);
+  q8.model.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
