@@ -16,6 +16,7 @@ import { TaskData } from '../data/dataset';
 import { ModelInfo, readConfig } from '../model/modelInfo';
 import { committedPreprocessing } from '../commit/committed';
 import { committedGraphName } from '../commit/outputSize';
+import { widthShape } from '../compensate/commit';
 import { openSession } from '../runtime/session';
 import { Measured, TaskSplit, scoreOf } from './measure';
 
@@ -67,18 +68,27 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** FLOPs per token of one block: dense layers (2 per weight) plus attention scores and mixing (4·S·H). */
-function blockFlops(params: number, seqLen: number, hidden: number): number {
-  return 2 * params + 4 * seqLen * hidden;
+/**
+ * FLOPs per token of one block: dense layers (2 per weight) plus attention scores and mixing
+ * (4·S per column of the heads: `attentionWidth`, heads × head size, which T5 sets apart from d_model).
+ */
+function blockFlops(params: number, seqLen: number, attentionWidth: number): number {
+  return 2 * params + 4 * seqLen * attentionWidth;
+}
+
+/** The columns of a block's attention heads (heads × head size; d_model except where T5's d_kv says otherwise). */
+export function attentionWidthOf(info: ModelInfo): number {
+  const shape = widthShape(info);
+  return shape.headSize === undefined ? info.hiddenSize : shape.heads * shape.headSize;
 }
 
 /** The FLOP ratio original ÷ pruned, or null when no block is kept (GLOSSARY.noIdeal: lookups are not arithmetic). */
-export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number, compensated?: CompensatedFlops): number | null {
+export function idealSpeedup(info: ModelInfo, kept: number[], seqLen: number, compensated?: CompensatedFlops, attentionWidth = attentionWidthOf(info)): number | null {
   if (kept.length === 0) return null;
-  const all = info.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, info.hiddenSize), 0);
+  const all = info.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, attentionWidth), 0);
   const some = compensated
-    ? compensated.variant.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, info.hiddenSize * compensated.attentionShare), 0) + 2 * (compensated.variant.params.other - info.params.other)
-    : kept.reduce((a, k) => a + blockFlops(info.params.perBlock[k], seqLen, info.hiddenSize), 0);
+    ? compensated.variant.params.perBlock.reduce((a, p) => a + blockFlops(p, seqLen, attentionWidth * compensated.attentionShare), 0) + 2 * (compensated.variant.params.other - info.params.other)
+    : kept.reduce((a, k) => a + blockFlops(info.params.perBlock[k], seqLen, attentionWidth), 0);
   // Embedding lookups and the final norm cost next to nothing beside a block's dense layers.
   const floor = 2 * info.params.other + 10 * info.hiddenSize;
   return (all + floor) / (some + floor);

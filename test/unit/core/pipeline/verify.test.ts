@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PAIRED_TIMING_MAX_PARAMS, TIMING_PRECISION, idealSpeedup, timeEncoders, timePairs } from '../../../../src/core/pipeline/verify';
+import { PAIRED_TIMING_MAX_PARAMS, TIMING_PRECISION, attentionWidthOf, idealSpeedup, timeEncoders, timePairs } from '../../../../src/core/pipeline/verify';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { writePrunedOnnx } from '../../../../src/core/prune/surgery';
@@ -62,4 +62,21 @@ test('the FLOP ideal grows as blocks are dropped, and does not exist when none i
   const one = idealSpeedup(info, [0], 32)!;
   assert.ok(one > 1 && one <= all.length + 1e-9, `one of ${all.length} blocks: ×${one}`);
   assert.equal(idealSpeedup(info, [], 32), null);
+});
+
+test("the FLOP ideal counts attention over the heads' columns: T5's heads × d_kv, not d_model", () => {
+  const t5 = openModel(fixture('tiny-t5-gated'));
+  const roberta = openModel(fixture('tiny-roberta'));
+  try {
+    // tiny-t5-gated: 4 heads of d_kv 12 in d_model 32 (config.json); tiny-roberta: heads × size = hidden.
+    assert.deepEqual([attentionWidthOf(t5), t5.hiddenSize, attentionWidthOf(roberta)], [48, 32, roberta.hiddenSize]);
+    const seq = 64;
+    const other = 2 * t5.params.other + 10 * t5.hiddenSize;
+    const block = (b: number) => 2 * t5.params.perBlock[b] + 4 * seq * 48;
+    const all = t5.params.perBlock.reduce((a, _, b) => a + block(b), 0);
+    assert.ok(Math.abs(idealSpeedup(t5, [1], seq)! - (all + other) / (block(1) + other)) < 1e-12);
+  } finally {
+    t5.model.close();
+    roberta.model.close();
+  }
 });
