@@ -50,19 +50,25 @@ export function formatOptimizeReport(r: OptimizeReport): string {
   lines.push(`budget ${s.budget.spec}: ${s.budget.params.toLocaleString('en-US')} of ${r.model.params.total.toLocaleString('en-US')} parameters`);
   lines.push('');
   // A compensated candidate's blocks carry a short mark: "2,3 +bridge", "0,1,2,3,4 +h3/f352".
-  const mark = (c?: CompensationRecord) => (c ? ` +${[c.bridges ? (c.window === 3 ? 'bridge3' : 'bridge') : '', c.heads !== undefined || c.ffnWidth !== undefined ? `h${c.heads ?? ''}/f${c.ffnWidth ?? ''}` : '', c.embeddingRank !== undefined ? `e${c.embeddingRank}` : ''].filter(Boolean).join('+')}` : '');
+  const mark = (c?: CompensationRecord) => {
+    const parts = c ? [c.bridges ? (c.window === 3 ? 'bridge3' : 'bridge') : '', c.heads !== undefined || c.ffnWidth !== undefined ? `h${c.heads ?? ''}/f${c.ffnWidth ?? ''}` : '', c.embeddingRank !== undefined ? `e${c.embeddingRank}` : ''].filter(Boolean) : [];
+    return parts.length ? ` +${parts.join('+')}` : '';
+  };
   const ordered = inReportOrder(s.baselines);
   // Columns as wide as their longest entry (at least the header's), so long names keep the table aligned.
   const unfit = s.unfitBaselines ?? [];
-  const nameW = Math.max(16, ...ordered.map((b) => b.name.length), ...unfit.map((u) => u.name.length));
+  // A baseline that could not follow its rule as published is marked † and its note printed below (as the model card does).
+  const named = (b: { name: string; note?: string }) => `${b.name}${b.note ? ' †' : ''}`;
+  const nameW = Math.max(16, ...ordered.map((b) => named(b).length), ...unfit.map((u) => u.name.length));
   const keptW = Math.max(26, blocks(s.kept).length + mark(s.compensation).length, ...ordered.map((b) => blocks(b.kept).length + mark(b.compensation).length));
   lines.push(` ${'method'.padEnd(nameW)} ${'kept blocks'.padEnd(keptW)}    params    cv %  test %  ret.final  ret.best  chance-norm`);
   const row = (name: string, kept: number[], comp: CompensationRecord | undefined, fraction: number, val: number, test: number, ret: { vsFinal: number; vsBestLayer: number; chanceNormalized: number | null }) =>
     lines.push(` ${name.padEnd(nameW)} ${(blocks(kept) + mark(comp)).padEnd(keptW)} ${pct(fraction)}% ${pct(val)}  ${pct(test)}    ${pct(ret.vsFinal)}    ${pct(ret.vsBestLayer)}      ${pct(ret.chanceNormalized)}`);
   row('ProbeScale', s.kept, s.compensation, s.fraction, s.objective.validation, s.objective.test, s.retention);
-  for (const b of ordered) row(b.name, b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
+  for (const b of ordered) row(named(b), b.kept, b.compensation, b.fraction, b.validation, b.testObjective, b.meanRetention);
   // Not measured: no version of them fits (the verdict below says why).
   for (const u of unfit) lines.push(` ${u.name.padEnd(nameW)} does not fit the budget`);
+  for (const b of ordered.filter((x) => x.note)) lines.push(` † ${b.name}: ${b.note}.`);
   lines.push('');
   const compensated = s.baselines.filter((b) => b.compensation);
   if (s.compensation || compensated.length) {

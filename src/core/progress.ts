@@ -17,7 +17,7 @@ export function describeProgress(e: Exclude<ProgressEvent, { kind: 'log' }>): { 
       return { message: `choosing C for ${e.task}: fit ${e.done} of ${e.total}`, fraction: e.total ? e.done / e.total : null };
     case 'candidate':
       // `done` counts the subsets measured before this one; local search makes `total` grow.
-      return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${e.subset}`, fraction: e.total ? Math.min(1, e.done / e.total) : null };
+      return { message: `measuring candidate ${e.done + 1} of ${e.total}: blocks ${/^(\+|$)/.test(e.subset) ? `(none)${e.subset}` : e.subset}`, fraction: e.total ? Math.min(1, e.done / e.total) : null };
     case 'count':
       return { message: `counting the tokens of ${e.label}: ${e.done.toLocaleString('en-US')} of ${e.total.toLocaleString('en-US')} rows`, fraction: e.total ? e.done / e.total : null };
     default: {

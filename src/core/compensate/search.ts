@@ -49,6 +49,19 @@ export function isCompensated(spec: CompSpec | undefined): boolean {
   return !!spec && (spec.bridges || spec.heads !== undefined || spec.ffnWidth !== undefined || spec.embeddingRank !== undefined);
 }
 
+/**
+ * `spec` as it applies to `kept`: bridges only where a kept block follows dropped ones (blocks
+ * dropped at the end leave no gap: the probe reads the last kept block, and a linear map before a
+ * linear probe adds nothing); undefined where nothing is left, so the candidate is measured, keyed
+ * and reported as the plain subset it is.
+ */
+export function appliedSpec(kept: number[], spec: CompSpec | undefined): CompSpec | undefined {
+  if (!spec) return undefined;
+  const { window, ...rest } = spec;
+  const applied = spec.bridges && !gapsOf(kept).length ? { ...rest, bridges: false } : { ...rest, ...(window !== undefined ? { window } : {}) };
+  return isCompensated(applied) ? applied : undefined;
+}
+
 /** "2,3" plain; "2,3+bridge", "0,1,2+h3/f256", "…+bridge+h3/f256", "…+e32" compensated. */
 export function candidateKey(kept: number[], spec?: CompSpec): string {
   if (!spec || !isCompensated(spec)) return subsetKey(kept);

@@ -122,7 +122,7 @@ export async function measureCandidates(evaluator: SubsetEvaluator, plan: Planne
   const measure = async (kept: number[], test: boolean, from: string, spec?: CompSpec) => {
     const key = candidateKey(kept, spec);
     if (!origin.has(key)) origin.set(key, from);
-    ctx.onProgress?.({ kind: 'candidate', done, total, subset: key || '(none)' });
+    ctx.onProgress?.({ kind: 'candidate', done, total, subset: key });
     done++;
     const m = test || spec || !halving?.stages.length ? await evaluator.measure(kept, test, ctx, spec) : await halving.measure(kept, from, bestInBudget(evaluator.measured, space.budget), ctx);
     if (!m) origin.delete(key);

@@ -14,7 +14,7 @@ import { ProbeReport, UnfitBaseline } from '../report';
 import { BaselineChoice } from '../optimize/baselineNames';
 import { ProbeSettings } from '../settings';
 import { Compensation } from '../compensate/mode';
-import { CompSpec, WidthShape, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, factorisedSpec, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
+import { CompSpec, WidthShape, appliedSpec, candidateKey, compensatedCandidates, compensatedParams, embeddingSaving, factorisedSpec, isCompensated, modeAllows, replaceMeSubset, uniformWidth } from '../compensate/search';
 import { CalibrationOptions, CalibrationSet } from '../compensate/calibrate';
 import { buildVariant, variantCalibration } from '../compensate/variant';
 import { DEFAULT_UNIT_SCORE, UnitScore } from '../compensate/scores';
@@ -62,7 +62,9 @@ export function compensatedBaselines(mode: Compensation, space: SearchSpace, sha
     if (compensatedParams(acc, range(k), { bridges: false, embeddingRank }, shape) <= budget) out.push({ name, kept: range(k), compensation: { bridges: false, embeddingRank } });
   }
   const rm = replaceMeSubset(L, acc, budget, shape, signals.angularDistance);
-  if (rm) out.push({ name: 'replaceme-bridge', kept: rm, compensation: { bridges: true } });
+  // Its span may end the model: then there is no gap to bridge, and it is the plain subset (said in its note).
+  const rmSpec = rm && appliedSpec(rm, { bridges: true });
+  if (rm) out.push({ name: 'replaceme-bridge', kept: rm, ...(rmSpec ? { compensation: rmSpec } : { note: `the span it drops (${rm.length === L - 1 ? `block ${L - 1}` : `blocks ${rm.length}–${L - 1}`}) ends the model: no gap to bridge, so no bridge (a linear map before the linear probe adds nothing)` }) });
   const all = Array.from({ length: L }, (_, i) => i);
   const flap = narrowable && uniformWidth(acc, all, budget, shape, false);
   if (flap) out.push({ name: 'flap-uniform', kept: all, compensation: flap });

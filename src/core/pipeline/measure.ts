@@ -16,7 +16,7 @@ import { CV_FOLDS, stratifiedKFold, takeRows } from '../probe/cv';
 import { fitMeasureUnit, foldedOutcomes, foldedSplit, MeasureFitWork, outcomes, pick, RowOutcomes, scoreOf, validationRows, validationScore } from '../probe/layerRow';
 import { TrainedProbe, scoreRows, trainProbe } from '../probe/probe';
 import { FitPool } from '../probe/fitPool';
-import { CompSpec, candidateKey, isCompensated } from '../compensate/search';
+import { CompSpec, appliedSpec, candidateKey, isCompensated } from '../compensate/search';
 import { CompensatedVariant } from '../compensate/variant';
 import { extractTogether, RowChunks, TogetherFeatures, Wanted } from './together';
 
@@ -184,7 +184,8 @@ export class SubsetEvaluator {
   }
 
   /** Measures a candidate on every training row (and the test rows when `withTest`); memoised by key. */
-  async measure(kept: number[], withTest: boolean, ctx: JobContext, spec?: CompSpec): Promise<Measured> {
+  async measure(kept: number[], withTest: boolean, ctx: JobContext, given?: CompSpec): Promise<Measured> {
+    const spec = appliedSpec(kept, given);
     const key = candidateKey(kept, spec);
     const prior = this.memo.get(key);
     if (prior && (!withTest || prior.test)) return prior;

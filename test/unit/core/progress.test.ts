@@ -8,6 +8,9 @@ test('progress in words, with the share of the stage done', () => {
   assert.deepEqual(describeProgress({ kind: 'probe', task: 'spam', done: 2, total: 5 }), { message: 'training probes for spam: layer 2/5', fraction: 0.4 });
   // `done` counts the candidates measured before this one: the first is "1 of n".
   assert.deepEqual(describeProgress({ kind: 'candidate', done: 0, total: 9, subset: '0,1' }), { message: 'measuring candidate 1 of 9: blocks 0,1', fraction: 0 });
+  // The embeddings alone, plain or with a factorised table (was "blocks +e8").
+  assert.equal(describeProgress({ kind: 'candidate', done: 1, total: 9, subset: '' }).message, 'measuring candidate 2 of 9: blocks (none)');
+  assert.equal(describeProgress({ kind: 'candidate', done: 1, total: 9, subset: '+e8' }).message, 'measuring candidate 2 of 9: blocks (none)+e8');
   assert.equal(describeProgress({ kind: 'extract', label: 'x', done: 0, total: 0 }).fraction, null);
 });
 

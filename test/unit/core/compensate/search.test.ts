@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { parseUnitScore } from '../../../../src/core/compensate/scores';
-import { candidateKey, compensatedCandidates, compensatedParams, describeSpec, modeAllows, replaceMeSubset, uniformWidth } from '../../../../src/core/compensate/search';
+import { appliedSpec, candidateKey, compensatedCandidates, compensatedParams, describeSpec, modeAllows, replaceMeSubset, uniformWidth } from '../../../../src/core/compensate/search';
 import { parseCompensation } from '../../../../src/core/compensate/mode';
+import { compensatedBaselines } from '../../../../src/core/pipeline/compensation';
 import { BadInputError } from '../../../../src/core/errors';
 import { ParamCounts } from '../../../../src/shared/params';
 
@@ -37,6 +38,27 @@ test('ReplaceMe baseline: the shortest contiguous run that fits with its bridge,
   // 50 %: 5,804,160 − 2,131,200 leaves 4.65 blocks; with a bridge 4 blocks: drop 8, starting at 3 (lowest distance).
   assert.deepEqual(kept, [0, 1, 2, 11]);
   assert.ok(compensatedParams(acc, kept, { bridges: true }, shape) <= half);
+});
+
+test('a ReplaceMe span that ends the model has no gap: the baseline is the plain prefix, and its note says why (was "+bridge" with an empty description)', () => {
+  const L = 12;
+  // The last span is the closest: dropping blocks 4–11 costs the least angular distance.
+  const d = Array.from({ length: L + 1 }, (_, l) => Array.from({ length: L + 1 - l }, (_, n) => (l + n === L ? 0.05 : 0.5) + n * 0.01));
+  const half = Math.floor(0.5 * acc.total);
+  const signals = { blockInfluence: new Array(L).fill(0), angularDistance: d };
+  const space = { numBlocks: L, acc, budget: half, objective: { weights: {}, scores: {} }, candidates: 4, seed: 0 };
+  const rm = compensatedBaselines('bridge', space, shape, signals).find((b) => b.name === 'replaceme-bridge')!;
+  assert.deepEqual(rm.kept, [0, 1, 2, 3]);
+  assert.equal(rm.compensation, undefined);
+  assert.match(rm.note!, /^the span it drops \(blocks 4–11\) ends the model: no gap to bridge/);
+  // A span inside the model keeps its bridge.
+  const inner = compensatedBaselines('bridge', { ...space }, shape, { ...signals, angularDistance: d.map((row, l) => row.map((x, n) => (l === 3 && n === 8 ? 0.01 : x))) }).find((b) => b.name === 'replaceme-bridge')!;
+  assert.deepEqual([inner.kept, inner.compensation, inner.note], [[0, 1, 2, 11], { bridges: true }, undefined]);
+  // appliedSpec: what is left of a spec on a subset.
+  assert.equal(appliedSpec([0, 1], { bridges: true, window: 3 }), undefined);
+  assert.deepEqual(appliedSpec([0, 1], { bridges: true, embeddingRank: 32 }), { bridges: false, embeddingRank: 32 });
+  assert.deepEqual(appliedSpec([0, 2], { bridges: true, window: 3 }), { bridges: true, window: 3 });
+  assert.equal(appliedSpec([0, 2], undefined), undefined);
 });
 
 test('compensated candidates follow --compensate and the budget', () => {
