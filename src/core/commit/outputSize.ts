@@ -32,6 +32,14 @@ export function committedGraphName(sourceVariant: string, architecture: string):
   return `${graphBase(architecture)}${VARIANT_SUFFIX.exec(sourceVariant)?.[1] ?? ''}.onnx`;
 }
 
+/**
+ * The committed classifiers' graph of the same variant as the encoder graph `encoderGraph`: a
+ * classifier is always model.onnx (model_quantized.onnx, …), a T5 encoder's too (encoder_model.onnx).
+ */
+export function classifierGraphName(encoderGraph: string): string {
+  return `model${VARIANT_SUFFIX.exec(encoderGraph)?.[1] ?? ''}.onnx`;
+}
+
 export interface OutputBound {
   bytes: number;
   /** How the bound was made, in words. */

@@ -278,7 +278,9 @@ export function compensatedEdit(model: OnnxModel, blocks: BlockStructure, plan: 
   edit.keepInitializer = (name) => !replaced.has(name) && keepInit(name);
   // Blocks are recorded as plain pruning records them: block j's input is block j−1's output, and a
   // bridge between them lies outside every block, so re-probing or re-pruning the graph keeps it.
-  edit.metadata = { ...recordBlocks(blocks, kept), [COMPENSATION_METADATA]: JSON.stringify(describePlan(plan)) };
+  // The state entering them is the factorised table's up-projection where T5 reads the lookup itself
+  // (recorded as the rank-wide lookup, re-probing the committed folder failed in ONNX Runtime).
+  edit.metadata = { ...recordBlocks(blocks, kept, embeddedState(model, blocks, plan)), [COMPENSATION_METADATA]: JSON.stringify(describePlan(plan)) };
   return edit;
 }
 

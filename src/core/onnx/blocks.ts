@@ -213,12 +213,12 @@ function parseRecord(json: string, file: string): RecordedBlocks {
 }
 
 /** The structure a pruned graph carries, for the edit that writes it. */
-export function recordBlocks(b: BlockStructure, kept: number[]): Record<string, string> {
+export function recordBlocks(b: BlockStructure, kept: number[], entry = b.hiddenIn[0]): Record<string, string> {
   const r: RecordedBlocks = {
     scopeIndex: kept.map((k) => b.scopeIndex[k]),
-    hiddenIn: kept.map((_, j) => (j === 0 ? b.hiddenIn[0] : b.hiddenOut[kept[j - 1]])),
+    hiddenIn: kept.map((_, j) => (j === 0 ? entry : b.hiddenOut[kept[j - 1]])),
     hiddenOut: kept.map((k) => b.hiddenOut[k]),
-    embeddingOutput: b.embeddingOutput,
+    embeddingOutput: b.embeddingOutput === b.hiddenIn[0] ? entry : b.embeddingOutput,
   };
   return { [BLOCKS_METADATA]: JSON.stringify(r) };
 }

@@ -18,6 +18,7 @@ import { extractorOptions, loadOptions, summarizeModel, withPrepared } from './p
 import { layerRow, taskReport, taskSplits } from './probe';
 import { classify } from './verify';
 import { openModel, readConfig } from '../model/modelInfo';
+import { classifierGraphName } from '../commit/outputSize';
 
 export async function runEvalJob(job: EvalJob, ctx: JobContext): Promise<ProbeReport> {
   const committed = committedTasksOf(readConfig(path.resolve(job.modelDir)));
@@ -58,8 +59,9 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   delete settings.promptName;
   const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from, log: ctx.log });
   info.model.close();
-  // The classifiers' graph of the same name as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8).
-  const graph = path.basename(info.onnxFile);
+  // The classifiers' graph of the same variant as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8;
+  // a T5 folder's encoder_model.onnx too).
+  const graph = classifierGraphName(path.basename(info.onnxFile));
   const report: ProbeReport = { ...reportHeader('eval'), model: summarizeModel(info), settings: { ...settings, cacheDir: undefined }, provider: settings.provider, tasks: {}, timings: { extractSeconds: 0, probeSeconds: 0 }, integrity };
   const t0 = Date.now();
   for (const spec of job.tasks) {

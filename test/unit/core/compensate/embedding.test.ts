@@ -7,9 +7,10 @@ import { OnnxModel, DataType } from '../../../../src/core/onnx/model';
 import { findBlocks } from '../../../../src/core/onnx/blocks';
 import { findWordEmbedding, readRows, wordEmbeddingWidth } from '../../../../src/core/onnx/vocab';
 import { chunksToBuffer } from '../../../../src/core/onnx/wire';
+import { probeEdit } from '../../../../src/core/onnx/edit';
 import { countParams, openModel } from '../../../../src/core/model/modelInfo';
 import { emptyPlan, compensatedEdit, planParamDelta } from '../../../../src/core/compensate/graph';
-import { EmbeddingFactor, factorSaving, factorTable, factorisedFloor, savingRanks, symmetricEigen } from '../../../../src/core/compensate/embedding';
+import { EMBEDDING_OUTPUT, EmbeddingFactor, factorSaving, factorTable, factorisedFloor, savingRanks, symmetricEigen } from '../../../../src/core/compensate/embedding';
 import { candidateKey, compensatedCandidates, compensatedParams, describeSpec } from '../../../../src/core/compensate/search';
 import { ParamCounts } from '../../../../src/shared/params';
 import { fixture, tempDir } from '../../../helpers';
@@ -136,6 +137,13 @@ for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-mpnet'
             assert.equal(counts.total - before.total, planParamDelta(plan, H, () => assert.fail('no narrowing')));
             assert.equal(before.total - counts.total, factorSaving(V, H, rank));
             assert.equal(wordEmbeddingWidth(written), H, 'the model reads hidden-wide embeddings after the up-projection');
+            // The recorded state entering the blocks is hidden-wide too (T5 reads the lookup itself: the
+            // up-projection), so the written graph probes every layer; before, a T5 record named the
+            // rank-wide lookup and ONNX Runtime refused the probe graph ("Mul … Incompatible dimensions").
+            const wb = findBlocks(written);
+            assert.equal(wb.hiddenIn[0], name === 'tiny-t5-encoder' ? EMBEDDING_OUTPUT : blocks.hiddenIn[0]);
+            const probed = await ort.InferenceSession.create(chunksToBuffer(written.serialize(probeEdit(written, wb, { poolings: ['mean'], cosine: true }).edit)));
+            await probed.release();
           } finally {
             written.close();
           }

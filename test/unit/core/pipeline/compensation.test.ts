@@ -127,6 +127,14 @@ test('a compensated T5 winner from a folder with a quantized variant commits enc
   const q8 = openModel(out, { dtype: 'q8' });
   assert.deepEqual([path.basename(q8.onnxFile), q8.quantized, q8.numLayers], ['encoder_model_quantized.onnx', true, 4]);
   q8.model.close();
+  // eval of the committed T5 folder scores its classifiers (model.onnx, model_quantized.onnx), as
+  // committed; before, it looked for classifiers/…/onnx/encoder_model.onnx and refused the folder.
+  const evalArgs = ['eval', out, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--no-cache', '--out'];
+  for (const [dtype, claimed] of [[[], rep.verify.perTask.sentlen.claimed.accuracy], [['--dtype', 'q8'], rep.verify.quantized.perTask.sentlen.measured.accuracy]] as const) {
+    const e = spawnSync(process.execPath, [cli, ...evalArgs, path.join(dir, `eval${dtype.length}.json`), ...dtype], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(e.status, 0, e.stderr);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, `eval${dtype.length}.json`), 'utf8')).tasks.sentlen.final.accuracy, claimed, dtype.join(' ') || 'float');
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
