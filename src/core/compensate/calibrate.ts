@@ -35,8 +35,11 @@ export interface CalibrationOptions {
   threads?: number;
 }
 
+/** A training text to calibrate on: one text, or a pair encoded as the probes read it (separator, token types). */
+export type CalibrationText = string | { text: string; textPair?: string };
+
 /** Tokenises `texts` (training texts only) into length-bucketed batches, a seeded fifth held out. */
-export function calibrationSet(tokenizer: TextTokenizer, texts: string[], opts: CalibrationOptions = {}, labels?: CalibrationSet['labels']): CalibrationSet {
+export function calibrationSet(tokenizer: TextTokenizer, texts: readonly CalibrationText[], opts: CalibrationOptions = {}, labels?: CalibrationSet['labels']): CalibrationSet {
   const rng = new Rng(opts.seed ?? 0);
   const order = rng.shuffle(texts.map((_, i) => i));
   const nHeld = Math.max(1, Math.round(texts.length * (opts.heldFraction ?? 0.2)));
@@ -47,18 +50,26 @@ export function calibrationSet(tokenizer: TextTokenizer, texts: string[], opts: 
     [order.slice(0, nHeld), true],
   ];
   for (const [idx, held] of groups) {
-    const enc = idx.map((i) => ({ i, ids: tokenizer.encode(texts[i]) })).sort((a, b) => a.ids.length - b.ids.length);
+    const enc = idx.map((i) => ({ i, ...encodeText(tokenizer, texts[i]) })).sort((a, b) => a.ids.length - b.ids.length);
     for (let s = 0; s < enc.length; s += bs) {
-      const b = tokenizer.batch(enc.slice(s, s + bs).map((e) => e.ids));
+      const part = enc.slice(s, s + bs);
+      const b = tokenizer.batch(
+        part.map((e) => e.ids),
+        part.map((e) => e.typeIds),
+      );
       set.batches.push(b);
       set.held.push(held);
-      set.textOf.push(Int32Array.from(enc.slice(s, s + bs), (e) => e.i));
+      set.textOf.push(Int32Array.from(part, (e) => e.i));
       const rows: number[] = [];
       b.attentionMask.forEach((m, r) => m !== 0n && rows.push(r));
       set.tokens.push(Int32Array.from(rows));
     }
   }
   return set;
+}
+
+function encodeText(tokenizer: TextTokenizer, t: CalibrationText): { ids: number[]; typeIds: number[] } {
+  return typeof t === 'string' ? tokenizer.encodeWithTypes(t) : tokenizer.encodeWithTypes(t.text, t.textPair);
 }
 
 /** An edited graph opened for calibration, reading the tensors named in `outputs`. */

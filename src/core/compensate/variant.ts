@@ -14,7 +14,7 @@ import { TextTokenizer } from '../data/tokenize';
 import { findBlocks } from '../onnx/blocks';
 import { OnnxModel } from '../onnx/model';
 import { ModelInfo, countParams } from '../model/modelInfo';
-import { CalibrationOptions, CalibrationRunFailure, CalibrationSet, calibrationSet } from './calibrate';
+import { CalibrationOptions, CalibrationRunFailure, CalibrationSet, CalibrationText, calibrationSet } from './calibrate';
 import { invalidModelGraph } from '../model/invalidGraph';
 import { isCancelled, ProbeScaleError } from '../errors';
 import { Encoder, FitStat } from './fit';
@@ -36,10 +36,14 @@ export interface CompensatedVariant {
 /** At most this many training texts calibrate the fits (shared equally by the tasks). */
 export const CALIBRATION_TEXTS = 1000;
 
-/** Training texts of every task (never test), an equal share each, in file order. */
-export function calibrationTexts(tasks: TaskData[], limit = CALIBRATION_TEXTS): string[] {
+/**
+ * Training texts of every task (never test), an equal share each, in file order; a pair task's rows
+ * as pairs, encoded as its probes read them (joined into one text, BERT-style models saw neither the
+ * separator nor the second segment's token type while fitting).
+ */
+export function calibrationTexts(tasks: TaskData[], limit = CALIBRATION_TEXTS): CalibrationText[] {
   const share = Math.max(1, Math.floor(limit / Math.max(1, tasks.length)));
-  return tasks.flatMap((t) => t.train.slice(0, share).map((e) => (e.textPair ? `${e.text} ${e.textPair}` : e.text)));
+  return tasks.flatMap((t) => t.train.slice(0, share).map((e) => (e.textPair === undefined ? e.text : { text: e.text, textPair: e.textPair })));
 }
 
 /** Opens a compensated graph file as a model with `plan.kept.length` blocks. */

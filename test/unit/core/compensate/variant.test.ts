@@ -31,6 +31,30 @@ test('the calibration set of several tasks knows each text’s task and label, w
   );
 });
 
+// Before: a pair task's rows were calibrated as one joined text ("a b"), so bridges and refits were
+// fitted on states without the separator and the second segment's token type that its probes read.
+test('a pair task calibrates on its pairs as its probes encode them: separator and second-segment token types', async () => {
+  const tok = await loadTokenizer(fixture('tiny-bert'), { maxLength: 64 });
+  const dir = tempDir('ps-variant-pairs-');
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `the cat sat ${i}`, text_pair: `a dog ran ${i} times`, label: i % 2 ? 'same' : 'diff' })).join('\n');
+  fs.writeFileSync(path.join(dir, 'train.jsonl'), rows(12));
+  fs.writeFileSync(path.join(dir, 'test.jsonl'), rows(4));
+  const task = await loadTask('pair', dir, {});
+  const set = variantCalibration(tok, [task], { batchSize: 5 });
+  let second = 0;
+  set.textOf.forEach((texts, b) => {
+    const batch = set.batches[b];
+    texts.forEach((t, r) => {
+      const want = tok.encodeWithTypes(task.train[t].text, task.train[t].textPair);
+      const row = (a: BigInt64Array) => Array.from(a.subarray(r * batch.seqLen, r * batch.seqLen + want.ids.length), Number);
+      assert.deepEqual(row(batch.inputIds), want.ids, `text ${t}: the pair's ids`);
+      assert.deepEqual(row(batch.tokenTypeIds), want.typeIds, `text ${t}: the pair's token types`);
+      second += want.typeIds.filter((x) => x === 1).length;
+    });
+  });
+  assert.ok(second > 0, 'the second segments have token type 1');
+});
+
 // Before: a hand-edited graph that ran on the probe's two texts but not on a calibration batch
 // (here block 1's attention reads the batch size from the token ids' shape instead of its input's
 // length) failed with ONNX Runtime's raw "Non-zero status code returned while running Add node"
