@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { JobContext } from '../jobs';
 import { throwIfAborted } from '../errors';
-import { EncodedBatch, TextTokenizer } from '../data/tokenize';
+import { EncodedBatch, InputText, TextTokenizer, encodeInput } from '../data/tokenize';
 import { GraphEdit, OnnxModel } from '../onnx/model';
 import { chunksToBuffer } from '../onnx/wire';
 import { openSession } from '../runtime/session';
@@ -35,11 +35,8 @@ export interface CalibrationOptions {
   threads?: number;
 }
 
-/** A training text to calibrate on: one text, or a pair encoded as the probes read it (separator, token types). */
-export type CalibrationText = string | { text: string; textPair?: string };
-
 /** Tokenises `texts` (training texts only) into length-bucketed batches, a seeded fifth held out. */
-export function calibrationSet(tokenizer: TextTokenizer, texts: readonly CalibrationText[], opts: CalibrationOptions = {}, labels?: CalibrationSet['labels']): CalibrationSet {
+export function calibrationSet(tokenizer: TextTokenizer, texts: readonly InputText[], opts: CalibrationOptions = {}, labels?: CalibrationSet['labels']): CalibrationSet {
   const rng = new Rng(opts.seed ?? 0);
   const order = rng.shuffle(texts.map((_, i) => i));
   const nHeld = Math.max(1, Math.round(texts.length * (opts.heldFraction ?? 0.2)));
@@ -50,7 +47,7 @@ export function calibrationSet(tokenizer: TextTokenizer, texts: readonly Calibra
     [order.slice(0, nHeld), true],
   ];
   for (const [idx, held] of groups) {
-    const enc = idx.map((i) => ({ i, ...encodeText(tokenizer, texts[i]) })).sort((a, b) => a.ids.length - b.ids.length);
+    const enc = idx.map((i) => ({ i, ...encodeInput(tokenizer, texts[i]) })).sort((a, b) => a.ids.length - b.ids.length);
     for (let s = 0; s < enc.length; s += bs) {
       const part = enc.slice(s, s + bs);
       const b = tokenizer.batch(
@@ -66,10 +63,6 @@ export function calibrationSet(tokenizer: TextTokenizer, texts: readonly Calibra
     }
   }
   return set;
-}
-
-function encodeText(tokenizer: TextTokenizer, t: CalibrationText): { ids: number[]; typeIds: number[] } {
-  return typeof t === 'string' ? tokenizer.encodeWithTypes(t) : tokenizer.encodeWithTypes(t.text, t.textPair);
 }
 
 /** An edited graph opened for calibration, reading the tensors named in `outputs`. */

@@ -10,11 +10,11 @@ import { cleanDeadProcessFolders } from '../commit/atomicDir';
 import { diskWriteError } from '../util/diskErrors';
 import { JobContext } from '../jobs';
 import { TaskData } from '../data/dataset';
-import { TextTokenizer } from '../data/tokenize';
+import { InputText, TextTokenizer } from '../data/tokenize';
 import { findBlocks } from '../onnx/blocks';
 import { OnnxModel } from '../onnx/model';
 import { ModelInfo, countParams } from '../model/modelInfo';
-import { CalibrationOptions, CalibrationRunFailure, CalibrationSet, CalibrationText, calibrationSet } from './calibrate';
+import { CalibrationOptions, CalibrationRunFailure, CalibrationSet, calibrationSet } from './calibrate';
 import { invalidModelGraph } from '../model/invalidGraph';
 import { isCancelled, ProbeScaleError } from '../errors';
 import { Encoder, FitStat } from './fit';
@@ -41,9 +41,9 @@ export const CALIBRATION_TEXTS = 1000;
  * as pairs, encoded as its probes read them (joined into one text, BERT-style models saw neither the
  * separator nor the second segment's token type while fitting).
  */
-export function calibrationTexts(tasks: TaskData[], limit = CALIBRATION_TEXTS): CalibrationText[] {
+export function calibrationTexts(tasks: TaskData[], limit = CALIBRATION_TEXTS): InputText[] {
   const share = Math.max(1, Math.floor(limit / Math.max(1, tasks.length)));
-  return tasks.flatMap((t) => t.train.slice(0, share).map((e) => (e.textPair === undefined ? e.text : { text: e.text, textPair: e.textPair })));
+  return tasks.flatMap((t) => t.train.slice(0, share));
 }
 
 /** Opens a compensated graph file as a model with `plan.kept.length` blocks. */

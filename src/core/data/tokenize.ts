@@ -15,6 +15,14 @@ export interface EncodedBatch {
   seqLen: number;
 }
 
+/** A text a model reads: one text, or a pair (a task's `text_pair` rows), encoded as the probes read it. */
+export type InputText = string | { text: string; textPair?: string };
+
+/** `t` encoded with its token types: a pair with its separator and second-segment types. */
+export function encodeInput(tokenizer: TextTokenizer, t: InputText): { ids: number[]; typeIds: number[] } {
+  return typeof t === 'string' ? tokenizer.encodeWithTypes(t) : tokenizer.encodeWithTypes(t.text, t.textPair);
+}
+
 /** Tokenises like Python `transformers` with `truncation=True, max_length=maxLength` (strategy `longest_first`). */
 export interface TextTokenizer {
   /** Token ids with the model's special tokens; content is truncated so the result (special tokens included) fits `maxLength`. */

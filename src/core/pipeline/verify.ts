@@ -11,7 +11,7 @@ import { QuantizedVerify, TimingReport, VerifyReport } from '../report';
 import { Q8_DESCRIPTION, Q8_FILE } from '../compensate/quantize';
 import { DEFAULT_SETTINGS, ProbeSettings } from '../settings';
 import { throwIfAborted } from '../errors';
-import { loadTokenizer, TextTokenizer } from '../data/tokenize';
+import { encodeInput, InputText, loadTokenizer, TextTokenizer } from '../data/tokenize';
 import { TaskData } from '../data/dataset';
 import { ModelInfo, readConfig } from '../model/modelInfo';
 import { committedPreprocessing } from '../commit/committed';
@@ -184,8 +184,8 @@ class Timer {
  * Times two encoder files on the same texts at batch 1 and batch 32 (medians): alternating runs
  * so that machine noise hits both, or with `sequential` one encoder after the other.
  */
-export async function timeEncoders(originalFile: string, prunedFile: string, texts: string[], tokenizer: TextTokenizer, opts: TimingOptions): Promise<Omit<TimingReport, 'idealSpeedup' | 'efficiency'>> {
-  const enc = texts.map((t) => tokenizer.encodeWithTypes(t));
+export async function timeEncoders(originalFile: string, prunedFile: string, texts: readonly InputText[], tokenizer: TextTokenizer, opts: TimingOptions): Promise<Omit<TimingReport, 'idealSpeedup' | 'efficiency'>> {
+  const enc = texts.map((t) => encodeInput(tokenizer, t));
   const big = enc.slice(0, 32);
   // Batch 1: the text of median length (a typical single call).
   const single = [[...enc].sort((a, b) => a.ids.length - b.ids.length)[enc.length >> 1]];
@@ -284,7 +284,8 @@ export async function verifyCommitted(out: string, info: ModelInfo, splits: Task
     perTask[sp.task.name] = { claimed, measured, equal: measured.accuracy === claimed.accuracy };
   }
   const quantized = await verifyQuantized(out, splits, perTask, settings, ctx);
-  const texts = splits.flatMap((s) => s.task.test.map((e) => e.text)).slice(0, 64);
+  // Pairs as the classifiers read them: timed on inputs of the length users send.
+  const texts: InputText[] = splits.flatMap((s) => s.task.test).slice(0, 64);
   const sequential = info.params.total > PAIRED_TIMING_MAX_PARAMS;
   const t = await timeEncoders(info.onnxFile, path.join(out, 'onnx', committedGraphName(path.basename(info.onnxFile), info.architecture)), texts, tokenizer, { provider: settings.provider, threads: settings.threads, sequential, budgetMs: TIMING_BUDGET_SHARE * extractSeconds * 1000, signal: ctx.signal, log: ctx.log });
   const ideal = idealSpeedup(info, winner.kept, t.seqLen, compensated);
