@@ -166,7 +166,7 @@ async function compensatedPath(dir: string, scratchDir: string, name: string): P
       }
       const probe = trainProbe(X, task.trainY, info.hiddenSize, task.labels.length, { c: 1, seed: 0, control: false });
       fs.mkdirSync(out);
-      writeCompensatedFolder(info, v, spec, out, { maxLength: 16 });
+      await writeCompensatedFolder(info, v, spec, out, { maxLength: 16 }, {});
       writeClassifiers(v.info, kept.map((_, i) => i), out, [{ name: 'sentlen', labels: task.labels, probe }], { pooling: 'mean', maxLength: 16 });
       await classify(path.join(out, 'classifiers', 'sentlen'), task, { provider: 'cpu', batchSize: 8, threads: 1 });
     } finally {

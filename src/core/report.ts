@@ -115,6 +115,8 @@ export interface CompensationRecord {
   score?: 'flap' | 'task' | 'mixed';
   /** Rank of the factorised word-embedding table (absent: the table as it is). */
   embeddingRank?: number;
+  /** The committed pick's: what its folder holds for PyTorch (model.safetensors, or why none); absent before the commit said it. */
+  safetensors?: string;
 }
 
 export interface CandidateRecord {

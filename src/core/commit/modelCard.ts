@@ -59,7 +59,7 @@ function headerSection(r: OptimizeReport): string[] {
     '',
   ];
   if (s.compensation) {
-    lines.push(`Compensation: **${s.compensation.description}**, fitted by ridge least squares on training texts (no gradient training).`, '', SAFETENSORS_NOTE, '');
+    lines.push(`Compensation: **${s.compensation.description}**, fitted by ridge least squares on training texts (no gradient training).`, '', s.compensation.safetensors ?? SAFETENSORS_NOTE, '');
   }
   if (r.command) lines.push(`Made with:\n\n\`\`\`\n${r.command}\n\`\`\`\n`);
   return lines;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { throwIfAborted } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { ModelInfo } from '../model/modelInfo';
-import { prunedConfig, writePrunedSafetensors } from '../model/safetensors';
+import { TensorReplacer, prunedConfig, writePrunedSafetensors } from '../model/safetensors';
 import { INDEX_FILE, encoderTensors, hasSafetensors, openWeights, writePrunedShards } from '../model/weights';
 import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
@@ -47,16 +47,27 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
     files.push(`onnx/${name}`);
     if (fs.existsSync(path.join(onnxDir, `${name}_data`))) files.push(`onnx/${name}_data`);
   }
+  files.push(...(await writePrunedWeights(info, kept, dir, ctx)));
+  return files;
+}
+
+/**
+ * The source's safetensors (one file or shards) with the blocks `kept`, renumbered, into `dir`; none
+ * where the source has none. `replace` gives new contents for some tensors (narrowed FFNs). Returns
+ * the files written.
+ */
+export async function writePrunedWeights(info: ModelInfo, kept: number[], dir: string, ctx: JobContext, replace?: TensorReplacer): Promise<string[]> {
   const st = path.join(info.dir, 'model.safetensors');
   // Under a task head the graphs leave the head out, and so do the weights: the folder is the encoder.
   const keep = info.blocks.headOutputs.length && hasSafetensors(info.dir) ? encoderTensors(openWeights(info.dir)) : undefined;
   if (fs.existsSync(st)) {
     stage(ctx, 'prune', 'pruning model.safetensors');
-    await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal, keep });
-    files.push('model.safetensors');
-  } else if (fs.existsSync(path.join(info.dir, INDEX_FILE))) {
-    stage(ctx, 'prune', 'pruning the safetensors shards');
-    files.push(...(await writePrunedShards(info.dir, dir, kept, info.numLayers, ctx.signal, keep)));
+    await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal, keep, replace });
+    return ['model.safetensors'];
   }
-  return files;
+  if (fs.existsSync(path.join(info.dir, INDEX_FILE))) {
+    stage(ctx, 'prune', 'pruning the safetensors shards');
+    return writePrunedShards(info.dir, dir, kept, info.numLayers, { signal: ctx.signal, keep, replace });
+  }
+  return [];
 }

@@ -1,7 +1,8 @@
 /**
- * Committing a compensated winner: the compensated ONNX graph is the model. Hugging Face config
- * cannot express bridges or per-block FFN widths, so no model.safetensors is written (a pruned
- * one would silently be a different model) and the config and card say what to use instead.
+ * Committing a compensated winner: the compensated ONNX graph is the model. model.safetensors is
+ * written only where a Hugging Face config can express the compensation (checkpoint.ts: every kept
+ * FFN narrowed to one width); elsewhere none (a pruned one would silently be a different model) and
+ * the config and card say why and what to use instead.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +18,11 @@ import { SublayerKind, SublayerSite, findSublayers } from './structure';
 import type { Compensation } from './mode';
 import { CompSpec, WidthShape, describeSpec } from './search';
 import { CompensatedVariant } from './variant';
+import { checkpointOf } from './checkpoint';
+import { JobContext } from '../jobs';
+import { writePrunedWeights } from '../commit/prunedFolder';
 
+/** The card's sentence for reports written before the commit said per model why (or that) it wrote model.safetensors. */
 export const SAFETENSORS_NOTE =
   'No model.safetensors: Hugging Face configs cannot express least-squares bridges between blocks, narrowed attention/FFN widths per block or a factorised word-embedding table, so a PyTorch checkpoint of this model would compute something else. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
 
@@ -73,32 +78,35 @@ export function checkFullWidth(info: ModelInfo, mode: Compensation): void {
 }
 
 /** The `probescale.compensation` section of config.json and the report. */
-export function compensationRecord(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec): Record<string, unknown> {
+export function compensationRecord(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec, safetensors: string): Record<string, unknown> {
   const kept = variant.plan.kept;
   return {
     description: describeSpec(kept, spec, widthShape(source)),
     spec,
     plan: describePlan(variant.plan),
     fits: variant.stats.map((s) => ({ kind: s.kind, block: s.block, units: s.units, r2: s.r2, lambda: s.lambda })),
-    safetensors: SAFETENSORS_NOTE,
+    safetensors,
   };
 }
 
 /**
  * Fills `dir` with the compensated model: config.json (kept layer count + a probescale section
- * with the compensation), tokenizer files and onnx/model.onnx. The source's quantized variants
- * hold the old weights, so they are not copied; commit quantizes the written graph instead
- * (compensate/quantize.ts) when the source has one.
+ * with the compensation), tokenizer files, onnx/model.onnx, and model.safetensors where a config
+ * can express the compensation (checkpoint.ts). The source's quantized variants hold the old
+ * weights, so they are not copied; commit quantizes the written graph instead
+ * (compensate/quantize.ts) when the source has one. Returns the files and what the folder holds
+ * for PyTorch, in words.
  */
-export function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec, dir: string, extra: Record<string, unknown>): string[] {
+export async function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec, dir: string, extra: Record<string, unknown>, ctx: JobContext): Promise<{ files: string[]; safetensors: string }> {
   const kept = variant.plan.kept;
-  const config = prunedConfig(source.config, kept, source.blocks.headOutputs.length > 0);
+  const checkpoint = checkpointOf(source, variant.plan);
+  const config = { ...prunedConfig(source.config, kept, source.blocks.headOutputs.length > 0), ...('config' in checkpoint ? checkpoint.config : {}) };
   config.probescale = {
     source: source.dir,
     sourceLayers: source.numLayers,
     keptBlocks: kept,
     params: { before: source.params.total, after: variant.info.params.total },
-    compensation: compensationRecord(source, variant, spec),
+    compensation: compensationRecord(source, variant, spec, checkpoint.note),
     ...extra,
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
@@ -107,5 +115,6 @@ export function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVa
   const graph = committedGraphName('model.onnx', source.architecture);
   fs.copyFileSync(variant.info.onnxFile, path.join(dir, 'onnx', graph));
   files.push(`onnx/${graph}`);
-  return files;
+  if ('replace' in checkpoint) files.push(...(await writePrunedWeights(source, kept, dir, ctx, checkpoint.replace)));
+  return { files, safetensors: checkpoint.note };
 }

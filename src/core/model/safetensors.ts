@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
 import { layerCountKey } from './layerCount';
-import { notAFile, orAdvice } from '../util/fileKind';
+import { notAFile, orAdvice, readRange } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
 
 /** Parsed header of a safetensors file. Offsets `begin`/`end` are relative to `dataOffset`. */
@@ -25,6 +25,12 @@ const DTYPE_BITS: ReadonlyMap<string, number> = new Map([
   ['I16', 16], ['U16', 16], ['F16', 16], ['BF16', 16], ['I32', 32], ['U32', 32], ['F32', 32],
   ['C64', 64], ['F64', 64], ['I64', 64], ['U64', 64],
 ]);
+/** Bytes per element of `dtype` (whole-byte dtypes; sub-byte ones are refused where rows are cut). */
+export function dtypeBytes(dtype: string): number {
+  const bits = DTYPE_BITS.get(dtype);
+  if (bits === undefined || bits % 8 !== 0) throw new BadInputError(`safetensors dtype ${dtype} does not hold whole bytes per element; its rows cannot be cut.`);
+  return bits / 8;
+}
 /** The format caps headers at 100 MB; anything larger is a corrupt length. */
 const MAX_HEADER = 100_000_000;
 const COPY_CHUNK = 4 << 20;
@@ -181,13 +187,14 @@ export async function writePrunedSafetensors(
   src: string,
   dst: string,
   kept: number[],
-  opts: { signal?: AbortSignal; numBlocks?: number; keep?: (name: string) => boolean } = {},
+  opts: { signal?: AbortSignal; numBlocks?: number; keep?: (name: string) => boolean; replace?: TensorReplacer } = {},
 ): Promise<{ tensors: number; bytes: number }> {
   throwIfAborted(opts.signal);
   const header = readSafetensorsHeader(src);
   // One shard of a sharded model may hold only some blocks: the model's count comes from the caller.
   checkKept(kept, opts.numBlocks ?? header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0), src);
-  const out = prunedTensors(opts.keep ? header.tensors.filter((t) => opts.keep!(t.name)) : header.tensors, kept);
+  const pruned = prunedTensors(opts.keep ? header.tensors.filter((t) => opts.keep!(t.name)) : header.tensors, kept);
+  const out = opts.replace ? replaced(pruned, opts.replace, src, header.dataOffset) : pruned;
   const { lenBuf, headerBuf, dataBytes } = prunedHeader(out, header.metadata);
   const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${process.pid}.partial`);
   const input = await fs.promises.open(src, 'r');
@@ -210,8 +217,35 @@ export async function writePrunedSafetensors(
   return { tensors: out.length, bytes: 8 + headerBuf.length + dataBytes };
 }
 
-/** A tensor of the source file under its name in the pruned file; `begin`/`end` are still the source's offsets. */
-type PrunedTensor = SafetensorsHeader['tensors'][number];
+/**
+ * A tensor of the source file under its name in the pruned file; `begin`/`end` are still the source's
+ * offsets, or with `data` (a replacement) its length.
+ */
+type PrunedTensor = SafetensorsHeader['tensors'][number] & { data?: Buffer };
+
+/** A tensor written in place of the source's: its dtype, shape and little-endian bytes. */
+export interface ReplacedTensor {
+  dtype: string;
+  shape: number[];
+  data: Buffer;
+}
+
+/**
+ * New contents for a tensor of the pruned file, by its pruned name (`read` gives the source's bytes),
+ * or undefined to copy it as it is. Width-narrowed FFNs use it (compensate/safetensors.ts).
+ */
+export type TensorReplacer = (name: string, source: { dtype: string; shape: number[] }, read: () => Buffer) => ReplacedTensor | undefined;
+
+/** `out` with each tensor `replace` gives new contents held in memory (replacements are one block's FFN at a time in size). */
+function replaced(out: PrunedTensor[], replace: TensorReplacer, src: string, dataOffset: number): PrunedTensor[] {
+  return out.map((t) => {
+    const r = replace(t.name, { dtype: t.dtype, shape: t.shape }, () => readRange(src, dataOffset + t.begin, t.end - t.begin));
+    if (!r) return t;
+    const bits = DTYPE_BITS.get(r.dtype);
+    if (bits === undefined || (r.shape.reduce((a, b) => a * b, 1) * bits) / 8 !== r.data.length) throw new Error(`replacement of ${t.name}: ${r.data.length} bytes do not hold ${r.dtype} [${r.shape.join(', ')}]`);
+    return { ...t, dtype: r.dtype, shape: r.shape, data: r.data };
+  });
+}
 
 /** Takes the kept blocks and the model's block count `L`; returns nothing, or throws naming `src` when one is out of range or out of order. */
 function checkKept(kept: number[], L: number, src: string): void {
@@ -250,8 +284,9 @@ function prunedHeader(out: PrunedTensor[], metadata: SafetensorsHeader['metadata
   if (metadata) json.__metadata__ = metadata;
   let offset = 0;
   for (const t of out) {
-    json[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + (t.end - t.begin)] };
-    offset += t.end - t.begin;
+    const size = t.data ? t.data.length : t.end - t.begin;
+    json[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    offset += size;
   }
   let headerText = JSON.stringify(json);
   const headerBytes = Buffer.byteLength(headerText, 'utf8');
@@ -266,6 +301,11 @@ function prunedHeader(out: PrunedTensor[], metadata: SafetensorsHeader['metadata
 async function copyTensors(input: fs.promises.FileHandle, output: fs.promises.FileHandle, out: PrunedTensor[], from: { src: string; dataOffset: number; signal?: AbortSignal }): Promise<void> {
   const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, out.reduce((mx, t) => Math.max(mx, t.end - t.begin), 0))));
   for (const t of out) {
+    if (t.data) {
+      throwIfAborted(from.signal);
+      await output.write(t.data, 0, t.data.length);
+      continue;
+    }
     let pos = from.dataOffset + t.begin;
     const end = from.dataOffset + t.end;
     while (pos < end) {

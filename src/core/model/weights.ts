@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError } from '../errors';
-import { readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
+import { TensorReplacer, readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
 import { notAFile, orAdvice, somethingAt } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
 import { readUtf8 } from '../util/textFile';
@@ -125,14 +125,14 @@ function tensorsOf(file: string, wanted: Set<string> | null): Map<string, Weight
  * tensors renumbered (writePrunedSafetensors), shards left empty are dropped, and a new index maps
  * every tensor to its shard. Returns the files written, relative to `outDir`.
  */
-export async function writePrunedShards(dir: string, outDir: string, kept: number[], numBlocks: number, signal?: AbortSignal, keep?: (name: string) => boolean): Promise<string[]> {
+export async function writePrunedShards(dir: string, outDir: string, kept: number[], numBlocks: number, opts: { signal?: AbortSignal; keep?: (name: string) => boolean; replace?: TensorReplacer } = {}): Promise<string[]> {
   const { files } = openWeights(dir);
   const weightMap: Record<string, string> = {};
   const written: string[] = [];
   let totalSize = 0;
   for (const f of files) {
     const dst = path.join(outDir, path.basename(f));
-    await writePrunedSafetensors(f, dst, kept, { signal, numBlocks, keep });
+    await writePrunedSafetensors(f, dst, kept, { ...opts, numBlocks });
     const header = readSafetensorsHeader(dst);
     if (header.tensors.length === 0) {
       fs.rmSync(dst);

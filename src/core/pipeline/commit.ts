@@ -62,7 +62,9 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
     if (x.variant && winner.compensation) {
       const q8 = hasQuantizedVariant(info.onnxFile);
       const graph = committedGraphName('model.onnx', info.architecture);
-      writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${q8File(graph)}`, method: Q8_DESCRIPTION } } : {}) });
+      const written = await writeCompensatedFolder(info, x.variant, winner.compensation, tmp, { version: TOOL_VERSION, ...extra, ...(q8 ? { quantized: { file: `onnx/${q8File(graph)}`, method: Q8_DESCRIPTION } } : {}) }, ctx);
+      // The card says what the folder holds for PyTorch (a checkpoint, or why none).
+      if (report.selection.compensation) report.selection.compensation.safetensors = written.safetensors;
       const classifiers = writeClassifiers(x.variant.info, winner.kept.map((_, i) => i), tmp, heads, pre);
       if (q8) {
         stage(ctx, 'commit', `quantizing the compensated graphs to int8 (${q8File(graph)})`);

@@ -73,6 +73,11 @@ test('model card: a compensated selection says how it was fitted and why there i
   r.selection.compensation = { description: 'bridge over dropped blocks' } as NonNullable<typeof r.selection.compensation>;
   const card = modelCard(r);
   assert.ok(card.includes(`\n\nCompensation: **bridge over dropped blocks**, fitted by ridge least squares on training texts (no gradient training).\n\n${SAFETENSORS_NOTE}\n\nMade with:`), card.slice(0, 1500));
+  // A report whose commit said what the folder holds for PyTorch: that sentence, not the older general one.
+  r.selection.compensation.safetensors = "model.safetensors is the same model for PyTorch: config.json's intermediate_size is 448 (was 1024)";
+  const said = modelCard(r);
+  assert.ok(said.includes(`(no gradient training).\n\n${r.selection.compensation.safetensors}\n\n`));
+  assert.ok(!said.includes(SAFETENSORS_NOTE));
 });
 
 test('model card: a pick that keeps no block has no FLOP ideal or efficiency, and says why', () => {

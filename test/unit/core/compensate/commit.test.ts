@@ -7,7 +7,7 @@ import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { Extractor } from '../../../../src/core/extract/extractor';
 import { openModel } from '../../../../src/core/model/modelInfo';
 import { writeClassifiers } from '../../../../src/core/commit/classifier';
-import { SAFETENSORS_NOTE, widthShape, writeCompensatedFolder } from '../../../../src/core/compensate/commit';
+import { widthShape, writeCompensatedFolder } from '../../../../src/core/compensate/commit';
 import { compensatedParams } from '../../../../src/core/compensate/search';
 import { buildVariant, variantCalibration } from '../../../../src/core/compensate/variant';
 import { classify } from '../../../../src/core/pipeline/verify';
@@ -46,13 +46,13 @@ for (const c of cases) test(`${c.name} {${c.kept.join(',')}} ${[('heads' in c.sp
     const probe = trainProbe(train.pooled.mean![0], task.trainY, train.dim, task.labels.length, { c: 1, seed: 0, control: false });
     const inMemory = accuracy(task.testY, scoreRows(probe, testF.pooled.mean![0], task.testY).pred);
 
-    const files = writeCompensatedFolder(info, v, spec, dir, { maxLength: 128 });
+    const { files } = await writeCompensatedFolder(info, v, spec, dir, { maxLength: 128 }, {});
     writeClassifiers(v.info, [0, 1], dir, [{ name: 'sentlen', labels: task.labels, probe }], { pooling: 'mean', maxLength: 128 });
     assert.ok(files.includes(`onnx/${c.graph}`), files.join());
-    assert.ok(!fs.existsSync(path.join(dir, 'model.safetensors')), 'no safetensors: HF config cannot express bridges or widths');
+    assert.ok(!fs.existsSync(path.join(dir, 'model.safetensors')), 'no safetensors: HF config cannot express bridges, narrowed heads or T5 refits');
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     assert.equal(cfg[c.layers], 2);
-    assert.equal(cfg.probescale.compensation.safetensors, SAFETENSORS_NOTE);
+    assert.match(cfg.probescale.compensation.safetensors, c.name.includes('t5') ? /^No model\.safetensors: T5's refitted projections/ : /^No model\.safetensors: least-squares bridges between blocks, which a Hugging Face config cannot express/);
     assert.match(cfg.probescale.compensation.description, c.description);
 
     const cdir = path.join(dir, 'classifiers', 'sentlen');

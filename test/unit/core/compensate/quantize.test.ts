@@ -151,7 +151,7 @@ test('a compensated winner of a source with a quantized variant commits a q8 enc
     const train = await ex.extract(task.train, 'train');
     await ex.release();
     const probe = trainProbe(train.pooled.mean![0], task.trainY, train.dim, task.labels.length, { c: 1, seed: 0, control: false });
-    writeCompensatedFolder(info, v, spec, dir, { maxLength: 128, tasks: [{ name: 'sentlen', labels: task.labels, classifier: 'classifiers/sentlen' }] });
+    await writeCompensatedFolder(info, v, spec, dir, { maxLength: 128, tasks: [{ name: 'sentlen', labels: task.labels, classifier: 'classifiers/sentlen' }] }, {});
     const classifiers = writeClassifiers(v.info, [0, 1], dir, [{ name: 'sentlen', labels: task.labels, probe }], { pooling: 'mean', maxLength: 128 });
     assert.deepEqual(writeQ8Variants(dir, classifiers), [`onnx/${Q8_FILE}`, `classifiers/sentlen/onnx/${Q8_FILE}`]);
 

@@ -208,7 +208,7 @@ test('prune, optimize and a compensated commit of a sentence-transformers folder
   try {
     const comp = path.join(dir, 'compensated');
     fs.mkdirSync(comp);
-    const files = writeCompensatedFolder(info, v, spec, comp, {});
+    const { files } = await writeCompensatedFolder(info, v, spec, comp, {}, {});
     assert.deepEqual(files.filter((f) => modules.includes(f)), modules);
     same(comp);
   } finally {

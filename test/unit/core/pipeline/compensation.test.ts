@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeQuantized } from '../../../../src/core/compensate/quantize';
 import { openModel } from '../../../../src/core/model/modelInfo';
-import { externalize, fixture, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
+import { externalize, fixture, lastHiddenOn, maxAbsDiff, pipelineAccuracyOnSentlen, repoRoot, tasksDir, tempDir } from '../../../helpers';
 
 const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
@@ -28,7 +28,10 @@ test('optimize --compensate all measures bridged and narrowed candidates and bot
   for (const c of s.candidates) assert.ok(c.params <= s.budget.params || !c.compensation, `${c.kept} ${JSON.stringify(c.compensation)} within the budget`);
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
   assert.equal(rep.verify.allEqual, true);
-  assert.equal(fs.existsSync(path.join(out, 'model.safetensors')), !s.compensation, 'safetensors only for whole-block winners');
+  // model.safetensors for whole-block winners and for winners whose every kept FFN is narrowed to one width alone; the card says which.
+  const checkpoint = !s.compensation || /^model\.safetensors is the same model for PyTorch/.test(s.compensation.safetensors);
+  assert.equal(fs.existsSync(path.join(out, 'model.safetensors')), checkpoint);
+  if (s.compensation) assert.ok(fs.readFileSync(path.join(out, 'README.md'), 'utf8').includes(s.compensation.safetensors), 'the card says what the folder holds for PyTorch');
 
   const bad = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--compensate', 'some', '--out', out + '-x'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
@@ -134,6 +137,31 @@ test('a compensated T5 winner from a folder with a quantized variant commits enc
     const e = spawnSync(process.execPath, [cli, ...evalArgs, path.join(dir, `eval${dtype.length}.json`), ...dtype], { encoding: 'utf8', timeout: 300_000 });
     assert.equal(e.status, 0, e.stderr);
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, `eval${dtype.length}.json`), 'utf8')).tasks.sentlen.final.accuracy, claimed, dtype.join(' ') || 'float');
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Before: a compensated winner never had model.safetensors. One whose kept FFNs are all narrowed to
+// one width (heads kept) is a plain model with a smaller intermediate_size: the commit writes it.
+test('optimize: a winner narrowed in its FFNs alone commits model.safetensors that loads as the committed encoder, and the card says so', async () => {
+  const dir = tempDir('ps-comp-ffn-');
+  const out = path.join(dir, 'out');
+  const args = ['optimize', fixture('tiny-roberta'), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--limit-train', '150', '--limit-test', '60', '--c', '1', '--budget', '0.97', '--candidates', '2', '--compensate', 'width', '--select', 'heuristic', '--baselines', 'flap-uniform', '--no-cache', '-q', '--out', out];
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8'));
+  const width = rep.selection.compensation.ffnWidth;
+  assert.match(rep.selection.compensation.description, new RegExp(`^2 of 2 heads and ${width} of 64 FFN neurons per block \\(refitted\\)$`), 'the flap-uniform build won, its heads all kept');
+  assert.match(rep.selection.compensation.safetensors, new RegExp(`^model\\.safetensors is the same model for PyTorch: config\\.json's intermediate_size is ${width} \\(was 64\\)`));
+  assert.ok(fs.readFileSync(path.join(out, 'README.md'), 'utf8').includes(rep.selection.compensation.safetensors));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).intermediate_size, width);
+  const fromWeights = openModel(out, { from: 'safetensors' });
+  try {
+    const refs = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-roberta.refs.json'), 'utf8'));
+    const d = maxAbsDiff(await lastHiddenOn(path.join(out, 'onnx', 'model.onnx'), refs), await lastHiddenOn(fromWeights.onnxFile, refs));
+    assert.ok(d < 1e-4, `${d}`);
+  } finally {
+    fromWeights.model.close();
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });

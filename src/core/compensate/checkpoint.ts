@@ -1,0 +1,87 @@
+/**
+ * model.safetensors for a compensated winner, where a Hugging Face config can say what the model is:
+ * blocks removed (the layer count) and every kept block's FFN narrowed to one width (intermediate_size,
+ * DistilBERT's hidden_dim), its neurons' rows taken from the source and its output projection
+ * refitted. Nothing else has a config key: bridges, a factorised word table, FFN widths that differ
+ * by block, narrowed attention (transformers 5 removed `pruned_heads`, PR #41417: a checkpoint with
+ * fewer heads no longer loads) and T5's refits (they add a bias its projections do not have). Then no
+ * checkpoint is written and the note says why.
+ */
+import { ModelInfo } from '../model/modelInfo';
+import { BUILDABLE } from '../model/encoderGraph';
+import { ReplacedTensor, TensorReplacer, dtypeBytes, renameForKept } from '../model/safetensors';
+import { hasSafetensors, openWeights } from '../model/weights';
+import { CompensationPlan, Narrowing } from './graph';
+
+export interface Checkpoint {
+  /** config.json keys the narrowed FFNs change. */
+  config: Record<string, number>;
+  replace: TensorReplacer;
+  note: string;
+}
+
+const USE_ONNX = 'Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
+
+/** The card's sentence where no checkpoint is written, `why` naming what has no config key. */
+export const noCheckpoint = (why: string) => `No model.safetensors: ${why}, which a Hugging Face config cannot express, so a PyTorch checkpoint of this model would compute something else. ${USE_ONNX}`;
+
+/** FFN tensor names after pruning (block j of the kept ones), by family: [up, down] module paths and the width key. */
+const FFN: Record<'bert' | 'distilbert', { block: RegExp; key: string }> = {
+  bert: { block: /(?:^|\.)encoder\.layer\.(\d+)\.(intermediate|output)\.dense\.(weight|bias)$/, key: 'intermediate_size' },
+  distilbert: { block: /(?:^|\.)transformer\.layer\.(\d+)\.ffn\.(lin1|lin2)\.(weight|bias)$/, key: 'hidden_dim' },
+};
+
+/** What the compensated `plan` of `source` can be written as for PyTorch: a checkpoint, or the reason there is none. */
+export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpoint | { note: string } {
+  const family = BUILDABLE[source.architecture];
+  if (family === 't5') return { note: noCheckpoint("T5's refitted projections (each refit adds a bias the T5 projections do not have)") };
+  if ([...plan.bridges.keys()].length) return { note: noCheckpoint('least-squares bridges between blocks') };
+  if (plan.embedding) return { note: noCheckpoint('a factorised word-embedding table') };
+  if ([...plan.narrow.keys()].some((k) => k.startsWith('attention:'))) return { note: noCheckpoint('narrowed attention (transformers 5 removed `pruned_heads`, so a checkpoint with fewer heads per block no longer loads)') };
+  const names = family === 'distilbert' ? FFN.distilbert : family === undefined ? undefined : FFN.bert;
+  if (!names) return { note: noCheckpoint(`narrowed FFNs of a ${source.architecture} model, whose weight names ProbeScale does not know`) };
+  const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
+  const width = narrowings[0]?.kept.length;
+  if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return { note: noCheckpoint('FFN widths that differ between blocks') };
+  if (!hasSafetensors(source.dir)) return { note: `No model.safetensors: the source folder has none (only its ONNX export). ${USE_ONNX}` };
+  // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
+  const found = [...openWeights(source.dir).tensors.keys()].map((t) => renameForKept(t, plan.kept)).filter((t) => t !== null && names.block.test(t));
+  if (found.length !== 4 * plan.kept.length) return { note: noCheckpoint(`narrowed FFNs whose weights ${source.dir}'s safetensors do not name as ${family} models do (${found.length} of ${4 * plan.kept.length} found)`) };
+  const before = Number(source.config[names.key]);
+  return {
+    config: { [names.key]: width },
+    replace: narrowedFfn(names.block, narrowings as Narrowing[], source.hiddenSize),
+    note: `model.safetensors is the same model for PyTorch: config.json's ${names.key} is ${width} (was ${before}), each kept block's FFN keeps ${width} of its ${before} neurons (their rows copied from the source) and its output projection is the refitted one (float32); transformers loads it as a plain model of this type (AutoModel.from_pretrained).`,
+  };
+}
+
+/** Replaces the FFN tensors of kept block j (pruned numbering) by their narrowing `byBlock[j]`. */
+function narrowedFfn(block: RegExp, byBlock: Narrowing[], hidden: number): TensorReplacer {
+  return (name, source, read): ReplacedTensor | undefined => {
+    const m = block.exec(name);
+    if (!m) return undefined;
+    const n = byBlock[Number(m[1])];
+    const up = m[2] === 'intermediate' || m[2] === 'lin1';
+    const weight = m[3] === 'weight';
+    if (!n) throw new Error(`${name}: no narrowing for block ${m[1]}`);
+    if (up) {
+      // [ffn, hidden] rows (nn.Linear is [out, in]) or [ffn]: the kept neurons' bytes, in the source's dtype.
+      const row = dtypeBytes(source.dtype) * (weight ? hidden : 1);
+      if (source.shape[0] === undefined || n.kept.some((k) => k >= source.shape[0])) throw new Error(`${name}: shape [${source.shape.join(', ')}] holds fewer neurons than the narrowing keeps`);
+      const all = read();
+      return { dtype: source.dtype, shape: weight ? [n.kept.length, hidden] : [n.kept.length], data: Buffer.concat(n.kept.map((k) => all.subarray(k * row, (k + 1) * row))) };
+    }
+    if (!weight) return f32(n.outBias, [hidden]);
+    // The refit is [kept, hidden] as a MatMul reads it; nn.Linear stores [hidden, kept].
+    const m2 = n.kept.length;
+    const t = new Float32Array(hidden * m2);
+    for (let i = 0; i < m2; i++) for (let h = 0; h < hidden; h++) t[h * m2 + i] = n.out[i * hidden + h];
+    return f32(t, [hidden, m2]);
+  };
+}
+
+function f32(a: Float32Array, shape: number[]): ReplacedTensor {
+  const b = Buffer.alloc(a.length * 4);
+  a.forEach((x, i) => b.writeFloatLE(x, i * 4));
+  return { dtype: 'F32', shape, data: b };
+}

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadTask } from '../../../../src/core/data/dataset';
+import { loadTokenizer } from '../../../../src/core/data/tokenize';
+import { openModel } from '../../../../src/core/model/modelInfo';
+import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
+import { writeCompensatedFolder } from '../../../../src/core/compensate/commit';
+import { CompSpec } from '../../../../src/core/compensate/search';
+import { buildVariant, variantCalibration } from '../../../../src/core/compensate/variant';
+import { fixture, lastHiddenOn, maxAbsDiff, RefBatch, tasksDir, tempDir } from '../../../helpers';
+
+// Before: no compensated commit wrote model.safetensors ("Hugging Face configs cannot express … narrowed
+// attention/FFN widths per block"), though every kept FFN narrowed to one width is what a config with
+// that intermediate_size (DistilBERT: hidden_dim) describes.
+const ffnCases = [
+  { name: 'tiny-bert', key: 'intermediate_size', up: 'encoder.layer.1.intermediate.dense.weight', down: 'encoder.layer.1.output.dense.weight' },
+  { name: 'tiny-roberta', key: 'intermediate_size', up: 'encoder.layer.1.intermediate.dense.weight', down: 'encoder.layer.1.output.dense.weight' },
+  { name: 'tiny-distilbert', key: 'hidden_dim', up: 'transformer.layer.1.ffn.lin1.weight', down: 'transformer.layer.1.ffn.lin2.weight' },
+  { name: 'tiny-mpnet', key: 'intermediate_size', up: 'encoder.layer.1.intermediate.dense.weight', down: 'encoder.layer.1.output.dense.weight' },
+];
+
+async function compensatedFolder(name: string, kept: number[], spec: CompSpec) {
+  const info = openModel(fixture(name));
+  const tok = await loadTokenizer(fixture(name), { maxLength: 128 });
+  const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 120, limitTest: 10 });
+  const dir = path.join(tempDir('ps-checkpoint-'), 'model');
+  fs.mkdirSync(dir);
+  const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 16 }), kept, spec, { batchSize: 16 }, {});
+  try {
+    const written = await writeCompensatedFolder(info, v, spec, dir, {}, {});
+    return { dir, written, params: v.info.params.total, config: JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown> & { probescale: { compensation: { safetensors: string } } } };
+  } finally {
+    v.dispose();
+    info.model.close();
+  }
+}
+
+for (const c of ffnCases) {
+  test(`${c.name}: every kept FFN narrowed to one width commits model.safetensors with ${c.key} set, and the graph built from it computes the committed ONNX encoder`, async () => {
+    const { dir, written, params, config } = await compensatedFolder(c.name, [0, 2], { bridges: false, ffnWidth: 24 });
+    assert.ok(written.files.includes('model.safetensors'), written.files.join());
+    assert.equal(config[c.key], 24);
+    assert.match(written.safetensors, new RegExp(`^model\\.safetensors is the same model for PyTorch: config\\.json's ${c.key} is 24 \\(was 64\\)`));
+    assert.equal(config.probescale.compensation.safetensors, written.safetensors);
+    const header = new Map(readSafetensorsHeader(path.join(dir, 'model.safetensors')).tensors.map((t) => [t.name, t]));
+    const hidden = Number(config.hidden_size ?? config.dim);
+    assert.deepEqual([header.get(c.up)?.shape, header.get(c.down)?.shape, header.get(c.down)?.dtype], [[24, hidden], [hidden, 24], 'F32']);
+    assert.equal([...header.keys()].some((k) => /layer\.2\./.test(k)), false, 'two blocks, renumbered 0 and 1');
+    // The folder as a PyTorch user gets it: config.json + model.safetensors, built by ProbeScale's own
+    // builder (which reads the FFN width from config.json and checks every tensor's shape).
+    const fromWeights = openModel(dir, { from: 'safetensors' });
+    try {
+      assert.deepEqual([fromWeights.graphFrom, fromWeights.numLayers, fromWeights.params.total], ['safetensors', 2, params]);
+      const refs = JSON.parse(fs.readFileSync(fixture('refs', `${c.name}.refs.json`), 'utf8')) as RefBatch;
+      const onnx = await lastHiddenOn(path.join(dir, 'onnx', 'model.onnx'), refs);
+      const built = await lastHiddenOn(fromWeights.onnxFile, refs);
+      assert.ok(maxAbsDiff(onnx, built) < 1e-4, `${maxAbsDiff(onnx, built)}`);
+    } finally {
+      fromWeights.model.close();
+    }
+  });
+}
+
+test('what a Hugging Face config cannot express writes no model.safetensors and says why: narrowed heads (transformers 5 removed pruned_heads), bridges, a factorised table', async () => {
+  const cases: [CompSpec, number[], RegExp][] = [
+    [{ bridges: false, heads: 1 }, [0, 1], /^No model\.safetensors: narrowed attention \(transformers 5 removed `pruned_heads`/],
+    [{ bridges: true, ffnWidth: 24 }, [0, 2], /^No model\.safetensors: least-squares bridges between blocks, which a Hugging Face config cannot express/],
+    [{ bridges: false, embeddingRank: 4 }, [0, 1], /^No model\.safetensors: a factorised word-embedding table/],
+  ];
+  for (const [spec, kept, why] of cases) {
+    const { dir, written, config } = await compensatedFolder('tiny-roberta', kept, spec);
+    assert.match(written.safetensors, why);
+    assert.match(written.safetensors, /Use onnx\/model\.onnx/);
+    assert.equal(fs.existsSync(path.join(dir, 'model.safetensors')), false);
+    assert.equal(config.intermediate_size, 64, 'the config keeps the source widths');
+  }
+});
