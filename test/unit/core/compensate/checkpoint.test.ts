@@ -21,9 +21,9 @@ const ffnCases = [
   { name: 'tiny-mpnet', key: 'intermediate_size', up: 'encoder.layer.1.intermediate.dense.weight', down: 'encoder.layer.1.output.dense.weight' },
 ];
 
-async function compensatedFolder(name: string, kept: number[], spec: CompSpec) {
-  const info = openModel(fixture(name));
-  const tok = await loadTokenizer(fixture(name), { maxLength: 128 });
+async function compensatedFolder(name: string, kept: number[], spec: CompSpec, source = fixture(name)) {
+  const info = openModel(source);
+  const tok = await loadTokenizer(source, { maxLength: 128 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 120, limitTest: 10 });
   const dir = path.join(tempDir('ps-checkpoint-'), 'model');
   fs.mkdirSync(dir);
@@ -62,6 +62,27 @@ for (const c of ffnCases) {
     }
   });
 }
+
+test('a sharded source (index + shards) gets its narrowed FFNs written into the shards and the index', async () => {
+  const src = path.join(tempDir('ps-checkpoint-shards-'), 'tiny-bert');
+  fs.cpSync(fixture('tiny-bert'), src, { recursive: true });
+  const shard = 'model-00001-of-00001.safetensors';
+  fs.renameSync(path.join(src, 'model.safetensors'), path.join(src, shard));
+  const map = Object.fromEntries(readSafetensorsHeader(path.join(src, shard)).tensors.map((t) => [t.name, shard]));
+  fs.writeFileSync(path.join(src, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: map }));
+  const { dir, written } = await compensatedFolder('tiny-bert', [1, 3], { bridges: false, ffnWidth: 16 }, src);
+  assert.deepEqual(written.files.filter((f) => f.includes('safetensors')).sort(), [shard, 'model.safetensors.index.json']);
+  const header = new Map(readSafetensorsHeader(path.join(dir, shard)).tensors.map((t) => [t.name, t]));
+  assert.deepEqual(header.get('encoder.layer.1.intermediate.dense.weight')?.shape, [16, 32]);
+  const fromWeights = openModel(dir, { from: 'safetensors' });
+  try {
+    const refs = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-bert.refs.json'), 'utf8')) as RefBatch;
+    const d = maxAbsDiff(await lastHiddenOn(path.join(dir, 'onnx', 'model.onnx'), refs), await lastHiddenOn(fromWeights.onnxFile, refs));
+    assert.ok(d < 1e-4, `${d}`);
+  } finally {
+    fromWeights.model.close();
+  }
+});
 
 test('what a Hugging Face config cannot express writes no model.safetensors and says why: narrowed heads (transformers 5 removed pruned_heads), bridges, a factorised table', async () => {
   const cases: [CompSpec, number[], RegExp][] = [
