@@ -43,7 +43,7 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
   const width = narrowings[0]?.kept.length;
   if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return { note: noCheckpoint('FFN widths that differ between blocks') };
-  if (!hasSafetensors(source.dir)) return { note: `No model.safetensors: the source folder has none (only its ONNX export). ${USE_ONNX}` };
+  if (!hasSafetensors(source.dir)) return { note: 'No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders.' };
   // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
   const found = [...openWeights(source.dir).tensors.keys()].map((t) => renameForKept(t, plan.kept)).filter((t) => t !== null && names.block.test(t));
   if (found.length !== 4 * plan.kept.length) return { note: noCheckpoint(`narrowed FFNs whose weights ${source.dir}'s safetensors do not name as ${family} models do (${found.length} of ${4 * plan.kept.length} found)`) };

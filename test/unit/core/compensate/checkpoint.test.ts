@@ -84,6 +84,15 @@ test('a sharded source (index + shards) gets its narrowed FFNs written into the 
   }
 });
 
+test('a source with only its ONNX export gets no model.safetensors, and the note does not send the user to --compensate none (which writes none either)', async () => {
+  const src = path.join(tempDir('ps-checkpoint-onnx-'), 'tiny-bert');
+  fs.cpSync(fixture('tiny-bert'), src, { recursive: true, filter: (f) => path.basename(f) !== 'model.safetensors' });
+  const { dir, written } = await compensatedFolder('tiny-bert', [0, 2], { bridges: false, ffnWidth: 24 }, src);
+  assert.match(written.safetensors, /^No model\.safetensors: the source folder has none \(only its ONNX export\)/);
+  assert.doesNotMatch(written.safetensors, /--compensate none/);
+  assert.equal(fs.existsSync(path.join(dir, 'model.safetensors')), false);
+});
+
 test('what a Hugging Face config cannot express writes no model.safetensors and says why: narrowed heads (transformers 5 removed pruned_heads), bridges, a factorised table', async () => {
   const cases: [CompSpec, number[], RegExp][] = [
     [{ bridges: false, heads: 1 }, [0, 1], /^No model\.safetensors: narrowed attention \(transformers 5 removed `pruned_heads`/],
