@@ -180,7 +180,7 @@ export function renderSelection(r: ReportData, sel: SelectionData, actions: Sele
     const unseen = nameList(Object.entries(v.unseenTestTokens).map(([t, x]) => `${shortName(t)} ${pct(x, 2)} %`));
     section.append(el('p', { class: 'hint', id: 'vocab-trim', text: `Vocabulary trimmed to ${count(v.keptTokens)} of ${count(v.sourceVocab)} tokens (those in the training texts); test tokens unseen: ${unseen}; ${v.unseen === 'nearest' ? 'they read their nearest kept token' : "they read the unknown token"}.` }));
   }
-  if (sel.compensation) section.append(el('p', { class: 'hint', id: 'compensation', text: `Compensation (least squares on training texts): ${sel.compensation.description}. Committed as ONNX only: no model.safetensors.` }));
+  if (sel.compensation) section.append(el('p', { class: 'hint', id: 'compensation', text: `Compensation (least squares on training texts): ${sel.compensation.description}. ${sel.compensation.safetensors ?? 'Committed as ONNX only: no model.safetensors.'}` }));
   section.append(renderBaselines(sel), renderAdvice(r, sel));
   if (r.verify) section.append(renderVerify(r.verify, actions));
   return section;

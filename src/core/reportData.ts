@@ -239,6 +239,7 @@ export function compensationOf(v: unknown, field: string): { compensation?: Comp
   if (v.heads !== undefined) c.heads = v.heads as number;
   if (v.ffnWidth !== undefined) c.ffnWidth = v.ffnWidth as number;
   if (v.embeddingRank !== undefined) c.embeddingRank = v.embeddingRank as number;
+  if (typeof v.safetensors === 'string') c.safetensors = v.safetensors;
   return { compensation: c };
 }
 

@@ -103,6 +103,8 @@ export interface CompensationData {
   score?: 'flap' | 'task' | 'mixed';
   /** Rank of the factorised word-embedding table (absent: the table as it is). */
   embeddingRank?: number;
+  /** The committed pick's: what its folder holds for PyTorch, in words (model.safetensors, or why none). */
+  safetensors?: string;
 }
 
 export interface BaselineData {

@@ -27,6 +27,13 @@ test("an optimize report's compensation is read: the pick's bridges and widths, 
   assert.equal(Object.fromEntries(task.baselines.map((b) => [b.name, b]))['flap-uniform'].compensation!.score, undefined, "the FLAP-style baseline keeps FLAP's score");
 });
 
+test("the pick's account of what its folder holds for PyTorch reaches the views (reports from before it have none)", () => {
+  const r = json();
+  assert.equal(normalizeReport(r, file).selection!.compensation!.safetensors, undefined);
+  r.selection.compensation.safetensors = "model.safetensors is the same model for PyTorch: config.json's intermediate_size is 448 (was 1024)";
+  assert.equal(normalizeReport(r, file).selection!.compensation!.safetensors, r.selection.compensation.safetensors);
+});
+
 test('a damaged compensation field is refused with a message naming it', () => {
   const damage: [string, (r: ReturnType<typeof json>) => void, RegExp][] = [
     ['pick heads', (r) => (r.selection.compensation.heads = -1), /"selection\.compensation\.heads" is -1; expected a whole number ≥ 1/],
