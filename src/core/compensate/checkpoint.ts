@@ -45,9 +45,12 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return { note: noCheckpoint('FFN widths that differ between blocks') };
   if (!hasSafetensors(source.dir)) return { note: 'No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders.' };
   // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
-  const found = [...openWeights(source.dir).tensors.keys()].map((t) => renameForKept(t, plan.kept)).filter((t) => t !== null && names.block.test(t));
+  const weights = openWeights(source.dir).tensors;
+  const found = [...weights.keys()].filter((t) => names.block.test(renameForKept(t, plan.kept) ?? ''));
   if (found.length !== 4 * plan.kept.length) return { note: noCheckpoint(`narrowed FFNs whose weights ${source.dir}'s safetensors do not name as ${family} models do (${found.length} of ${4 * plan.kept.length} found)`) };
-  const before = Number(source.config[names.key]);
+  // The source's width as its weights have it (config.json may leave the key to its default).
+  const upBias = found.find((t) => /(intermediate\.dense|lin1)\.bias$/.test(t))!;
+  const before = weights.get(upBias)!.shape[0];
   return {
     config: { [names.key]: width },
     replace: narrowedFfn(names.block, narrowings as Narrowing[], source.hiddenSize),
