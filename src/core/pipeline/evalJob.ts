@@ -57,7 +57,10 @@ async function evalCommitted(job: EvalJob, committed: CommittedTask[], ctx: JobC
   // The committed pooling, length and prompt are the ones used; a model's own settings have no say here.
   delete settings.followModel;
   delete settings.promptName;
-  const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, from: settings.from, log: ctx.log });
+  // The classifiers are ONNX graphs, whatever weights the folder also has: --from safetensors would only mislabel the report.
+  if (settings.from === 'safetensors') ctx.log?.('info', "the committed classifiers are ONNX graphs (classifiers/<task>/onnx/); {{from}} safetensors does not apply to them, so they are scored as committed.");
+  delete settings.from;
+  const info = openModel(dir, { onnx: settings.onnx, quantized: settings.quantized, dtype: settings.dtype, log: ctx.log });
   info.model.close();
   // The classifiers' graph of the same variant as the encoder's chosen one (model.onnx, or model_quantized.onnx for --dtype q8;
   // a T5 folder's encoder_model.onnx too).

@@ -252,6 +252,19 @@ const cases: Case[] = [
       assert.deepEqual([r.settings.pooling, r.settings.maxLength, r.tasks.s.pooling], ['mean', 128, 'mean']);
     },
   },
+  {
+    // Before: the report said "graph built from safetensors" while the ONNX classifiers were scored.
+    name: 'eval of a committed folder with --from safetensors says the classifiers are ONNX and reports the ONNX model',
+    args: (d) => {
+      const out = path.join(d, 'committed');
+      const made = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-bert'), '--task', `s=${sentlen}`, '--budget', '0.95', '--candidates', '1', '--baselines', 'none', '--out', out, ...LIMITS], { encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      return ['eval', out, '--task', `s=${sentlen}`, '--limit-test', '10', '--no-cache', '--from', 'safetensors', '--out', path.join(d, 'r.json')];
+    },
+    code: 0,
+    stderr: /the committed classifiers are ONNX graphs \(classifiers\/<task>\/onnx\/\); --from safetensors does not apply to them/,
+    after: (d) => assert.equal(JSON.parse(fs.readFileSync(path.join(d, 'r.json'), 'utf8')).model.graphFrom, 'onnx'),
+  },
   // Task names and specs
   ...['..', '.', 'a/b', '.hidden', 'NUL'].map((name) => ({
     name: `task name '${name}'`,
