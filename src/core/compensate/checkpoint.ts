@@ -14,9 +14,11 @@ import { hasSafetensors, openWeights } from '../model/weights';
 import { CompensationPlan, Narrowing } from './graph';
 
 export interface Checkpoint {
-  /** config.json keys the narrowed FFNs change. */
-  config: Record<string, number>;
-  replace: TensorReplacer;
+  /** config.json keys the narrowed FFNs change (written with or without weights: the config describes the graph too). */
+  config?: Record<string, number>;
+  /** New contents of the narrowed tensors; absent where no model.safetensors is written. */
+  replace?: TensorReplacer;
+  /** What the folder holds for PyTorch, in words: the checkpoint, or why there is none. */
   note: string;
 }
 
@@ -32,7 +34,7 @@ const FFN: Record<'bert' | 'distilbert', { block: RegExp; key: string }> = {
 };
 
 /** What the compensated `plan` of `source` can be written as for PyTorch: a checkpoint, or the reason there is none. */
-export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpoint | { note: string } {
+export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpoint {
   const family = BUILDABLE[source.architecture];
   if (family === 't5') return { note: noCheckpoint("T5's refitted projections (each refit adds a bias the T5 projections do not have)") };
   if ([...plan.bridges.keys()].length) return { note: noCheckpoint('least-squares bridges between blocks') };
@@ -43,16 +45,17 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
   const width = narrowings[0]?.kept.length;
   if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return { note: noCheckpoint('FFN widths that differ between blocks') };
-  if (!hasSafetensors(source.dir)) return { note: 'No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders.' };
+  const config = { [names.key]: width };
+  if (!hasSafetensors(source.dir)) return { config, note: 'No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders.' };
   // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
   const weights = openWeights(source.dir).tensors;
   const found = [...weights.keys()].filter((t) => names.block.test(renameForKept(t, plan.kept) ?? ''));
-  if (found.length !== 4 * plan.kept.length) return { note: noCheckpoint(`narrowed FFNs whose weights ${source.dir}'s safetensors do not name as ${family} models do (${found.length} of ${4 * plan.kept.length} found)`) };
+  if (found.length !== 4 * plan.kept.length) return { config, note: noCheckpoint(`narrowed FFNs whose weights ${source.dir}'s safetensors do not name as ${family} models do (${found.length} of ${4 * plan.kept.length} found)`) };
   // The source's width as its weights have it (config.json may leave the key to its default).
   const upBias = found.find((t) => /(intermediate\.dense|lin1)\.bias$/.test(t))!;
   const before = weights.get(upBias)!.shape[0];
   return {
-    config: { [names.key]: width },
+    config,
     replace: narrowedFfn(names.block, narrowings as Narrowing[], source.hiddenSize),
     note: `model.safetensors is the same model for PyTorch: config.json's ${names.key} is ${width} (was ${before}), each kept block's FFN keeps ${width} of its ${before} neurons (their rows copied from the source) and its output projection is the refitted one (float32); transformers loads it as a plain model of this type (AutoModel.from_pretrained).`,
   };

@@ -59,9 +59,11 @@ function firstSublayers(info: ModelInfo, heads: number): Record<SublayerKind, Su
 }
 
 /**
- * Width pruning sizes its candidates from config.json's widths (widthShape), which a committed
- * folder keeps at the source's (configs cannot say per-block widths): a graph whose blocks are
- * narrowed already is refused, before any pass, rather than counted wrong and shipped over budget.
+ * Width pruning counts heads from config.json, which cannot say a block has fewer (and a committed
+ * folder from before checkpoint.ts, or a T5 one, keeps the source's FFN width there too): a graph
+ * whose recorded narrowing config.json does not describe is refused, before any pass, rather than
+ * counted wrong and shipped over budget. Every FFN narrowed to the width config.json gives is a
+ * plain smaller model, and narrows again.
  */
 export function checkFullWidth(info: ModelInfo, mode: Compensation): void {
   let width: Record<string, number> = {};
@@ -70,11 +72,11 @@ export function checkFullWidth(info: ModelInfo, mode: Compensation): void {
   } catch {
     // Not ours: nothing recorded as narrowed.
   }
-  const narrowed = Object.entries(width);
-  if (narrowed.length === 0) return;
   const shape = configWidths(info);
-  const shown = narrowed.slice(0, 2).map(([k, n]) => `${k} ${n}`).join(', ') + (narrowed.length > 2 ? ', …' : '');
-  throw badValue('compensate', mode, `${info.onnxFile} has narrowed blocks already (${shown}); width pruning sizes candidates from config.json's full widths (${shape.heads} heads, ${shape.ffn} FFN neurons). Start from the model it was made from, or use {{compensate}} bridge.`);
+  const undescribed = Object.entries(width).filter(([k, n]) => (k.startsWith('attention:') ? n !== shape.heads : n !== shape.ffn));
+  if (undescribed.length === 0) return;
+  const shown = undescribed.slice(0, 2).map(([k, n]) => `${k} ${n}`).join(', ') + (undescribed.length > 2 ? ', …' : '');
+  throw badValue('compensate', mode, `${info.onnxFile} has narrowed blocks already (${shown}) that its config.json does not describe (${shape.heads} heads, ${shape.ffn} FFN neurons), so width pruning would size its candidates wrong. Start from the model it was made from, or use {{compensate}} bridge.`);
 }
 
 /** The `probescale.compensation` section of config.json and the report. */
@@ -100,7 +102,7 @@ export function compensationRecord(source: ModelInfo, variant: CompensatedVarian
 export async function writeCompensatedFolder(source: ModelInfo, variant: CompensatedVariant, spec: CompSpec, dir: string, extra: Record<string, unknown>, ctx: JobContext): Promise<{ files: string[]; safetensors: string }> {
   const kept = variant.plan.kept;
   const checkpoint = checkpointOf(source, variant.plan);
-  const config = { ...prunedConfig(source.config, kept, source.blocks.headOutputs.length > 0), ...('config' in checkpoint ? checkpoint.config : {}) };
+  const config = { ...prunedConfig(source.config, kept, source.blocks.headOutputs.length > 0), ...checkpoint.config };
   config.probescale = {
     source: source.dir,
     sourceLayers: source.numLayers,
@@ -115,6 +117,6 @@ export async function writeCompensatedFolder(source: ModelInfo, variant: Compens
   const graph = committedGraphName('model.onnx', source.architecture);
   fs.copyFileSync(variant.info.onnxFile, path.join(dir, 'onnx', graph));
   files.push(`onnx/${graph}`);
-  if ('replace' in checkpoint) files.push(...(await writePrunedWeights(source, kept, dir, ctx, checkpoint.replace)));
+  if (checkpoint.replace) files.push(...(await writePrunedWeights(source, kept, dir, ctx, checkpoint.replace)));
   return { files, safetensors: checkpoint.note };
 }

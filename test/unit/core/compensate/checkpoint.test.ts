@@ -84,11 +84,12 @@ test('a sharded source (index + shards) gets its narrowed FFNs written into the 
   }
 });
 
-test('a source with only its ONNX export gets no model.safetensors, and the note does not send the user to --compensate none (which writes none either)', async () => {
+test('a source with only its ONNX export gets no model.safetensors (its config.json still gives the FFN width), and the note does not send the user to --compensate none (which writes none either)', async () => {
   const src = path.join(tempDir('ps-checkpoint-onnx-'), 'tiny-bert');
   fs.cpSync(fixture('tiny-bert'), src, { recursive: true, filter: (f) => path.basename(f) !== 'model.safetensors' });
-  const { dir, written } = await compensatedFolder('tiny-bert', [0, 2], { bridges: false, ffnWidth: 24 }, src);
+  const { dir, written, config } = await compensatedFolder('tiny-bert', [0, 2], { bridges: false, ffnWidth: 24 }, src);
   assert.match(written.safetensors, /^No model\.safetensors: the source folder has none \(only its ONNX export\)/);
+  assert.equal(config.intermediate_size, 24, 'config.json describes the graph all the same');
   assert.doesNotMatch(written.safetensors, /--compensate none/);
   assert.equal(fs.existsSync(path.join(dir, 'model.safetensors')), false);
 });

@@ -147,16 +147,32 @@ test('the output never replaces the task data, whichever host asked (the extensi
   }
 });
 
-test('--compensate width on blocks that are narrowed already is refused before any pass (the search sized them from config.json and shipped over budget)', async () => {
+test('--compensate width on blocks narrowed already: refused before any pass where config.json does not describe them (the search sized them from it and shipped over budget), narrowed again where it does', async () => {
   const dir = tempDir('ps-optjob-');
   try {
     const narrowed = path.join(dir, 'narrowed');
     const cli = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
     const made = spawnSync(process.execPath, [cli, 'optimize', fixture('tiny-bert'), '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--compensate', 'width', '--select', 'heuristic', '--baselines', 'flap-uniform', '--limit-train', '40', '--limit-test', '10', '--c', '1', '--no-cache', '-q', '--out', narrowed], { encoding: 'utf8' });
     assert.equal(made.status, 0, made.stderr);
+    // Every FFN narrowed to 16, heads kept: config.json says intermediate_size 16, and the folder narrows again.
+    const config = path.join(narrowed, 'config.json');
+    assert.equal(JSON.parse(fs.readFileSync(config, 'utf8')).intermediate_size, 16);
+    const again = path.join(dir, 'again');
+    const r2 = spawnSync(process.execPath, [cli, 'optimize', narrowed, '--task', `s=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.97', '--compensate', 'width', '--limit-train', '40', '--limit-test', '10', '--c', '1', '--no-cache', '-q', '--out', again], { encoding: 'utf8' });
+    assert.equal(r2.status, 0, r2.stderr);
+    const s = JSON.parse(fs.readFileSync(path.join(again, 'probescale-report.json'), 'utf8')).selection;
+    assert.ok(s.params <= s.budget.params, `${s.params} within ${s.budget.params}`);
+    const narrower = s.candidates.filter((c: { compensation?: { description: string } }) => /of 16 FFN neurons per block/.test(c.compensation?.description ?? ''));
+    assert.ok(narrower.length > 0, 'candidates narrowed from the 16 neurons config.json gives');
+    for (const c of narrower) assert.ok(c.params <= s.budget.params, `${c.params}`);
+    // A config.json that gives the source's width is refused: a folder committed before it was set
+    // (without model.safetensors then), or T5's. With the weights beside it, their check refuses first.
+    fs.writeFileSync(config, JSON.stringify({ ...JSON.parse(fs.readFileSync(config, 'utf8')), intermediate_size: 64 }));
+    assert.match((await refusal(narrowed, path.join(dir, 'out'), { compensate: 'width', budget: '0.9' })).message, /tensor 'encoder\.layer\.0\.intermediate\.dense\.weight' has shape \[16, 32\] but config\.json \(hidden_size 32, intermediate_size 64\) implies \[64, 32\]/);
+    fs.rmSync(path.join(narrowed, 'model.safetensors'));
     for (const compensate of ['width', 'all'] as const) {
       const r = await refusal(narrowed, path.join(dir, 'out'), { compensate, budget: '0.9' });
-      assert.match(r.message, new RegExp(`^--compensate ${compensate}: .*narrowed/onnx/model\\.onnx has narrowed blocks already \\(ffn:0 16, ffn:1 16, …\\); width pruning sizes candidates from config\\.json's full widths \\(2 heads, 64 FFN neurons\\)\\. Start from the model it was made from, or use --compensate bridge\\.$`));
+      assert.match(r.message, new RegExp(`^--compensate ${compensate}: .*narrowed/onnx/model\\.onnx has narrowed blocks already \\(ffn:0 16, ffn:1 16, …\\) that its config\\.json does not describe \\(2 heads, 64 FFN neurons\\), so width pruning would size its candidates wrong\\. Start from the model it was made from, or use --compensate bridge\\.$`));
       assert.deepEqual(r.stages, ['load']);
     }
   } finally {

@@ -65,7 +65,8 @@ function maskChance(text: string): string {
       // The terminal's method table and the card's task table end in the chance-normalised column.
       if (/chance-norm(alised \|)?\s*$/.test(l)) inTable = true;
       else if (l.trim() === '') inTable = false;
-      else if (inTable) return l.startsWith('|') ? l.replace(/\| [^|]*\|$/, '| <cn> |') : `${l.slice(0, -6)}<cn>`;
+      // Under the terminal's table, the notes of baselines marked † (no chance column).
+      else if (inTable && !l.startsWith(' † ')) return l.startsWith('|') ? l.replace(/\| [^|]*\|$/, '| <cn> |') : `${l.slice(0, -6)}<cn>`;
       return l
         .replace(/; the unpruned model is not above chance on [^:]+: [^)]*\)/, '')
         .replace(/of its best layer, (?:[\d.]+ % chance-normalised|no chance-normalised figure \([^)]*\))\./, 'of its best layer, <cn>.');
