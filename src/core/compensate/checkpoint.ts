@@ -24,6 +24,8 @@ export interface Checkpoint {
 
 const USE_ONNX = 'Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
 
+const NO_WEIGHTS = 'No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders.';
+
 /** The card's sentence where no checkpoint is written, `why` naming what has no config key. */
 export const noCheckpoint = (why: string) => `No model.safetensors: ${why}, which a Hugging Face config cannot express, so a PyTorch checkpoint of this model would compute something else. ${USE_ONNX}`;
 
@@ -43,10 +45,15 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   const names = family === 'distilbert' ? FFN.distilbert : family === undefined ? undefined : FFN.bert;
   if (!names) return { note: noCheckpoint(`narrowed FFNs of a ${source.architecture} model, whose weight names ProbeScale does not know`) };
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
+  // Nothing fitted (a width at or above the source's is left as it is): the blocks as they were.
+  if (narrowings.every((n) => n === undefined)) {
+    if (!hasSafetensors(source.dir)) return { note: NO_WEIGHTS };
+    return { replace: () => undefined, note: 'model.safetensors is the same model for PyTorch: its kept blocks are whole (the compensation asked for changed nothing).' };
+  }
   const width = narrowings[0]?.kept.length;
   if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return { note: noCheckpoint('FFN widths that differ between blocks') };
   const config = { [names.key]: width };
-  if (!hasSafetensors(source.dir)) return { config, note: 'No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders.' };
+  if (!hasSafetensors(source.dir)) return { config, note: NO_WEIGHTS };
   // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
   const weights = openWeights(source.dir).tensors;
   const found = [...weights.keys()].filter((t) => names.block.test(renameForKept(t, plan.kept) ?? ''));

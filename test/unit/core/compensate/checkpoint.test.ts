@@ -94,6 +94,20 @@ test('a source with only its ONNX export gets no model.safetensors (its config.j
   assert.equal(fs.existsSync(path.join(dir, 'model.safetensors')), false);
 });
 
+test('a compensation that changed nothing (an FFN width at the source\'s) commits the whole kept blocks as model.safetensors, said as such', async () => {
+  const { dir, written, config } = await compensatedFolder('tiny-roberta', [0, 1], { bridges: false, ffnWidth: 64 });
+  assert.match(written.safetensors, /^model\.safetensors is the same model for PyTorch: its kept blocks are whole/);
+  assert.equal(config.intermediate_size, 64);
+  const fromWeights = openModel(dir, { from: 'safetensors' });
+  try {
+    const refs = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-roberta.refs.json'), 'utf8')) as RefBatch;
+    const d = maxAbsDiff(await lastHiddenOn(path.join(dir, 'onnx', 'model.onnx'), refs), await lastHiddenOn(fromWeights.onnxFile, refs));
+    assert.ok(d < 1e-4, `${d}`);
+  } finally {
+    fromWeights.model.close();
+  }
+});
+
 test('what a Hugging Face config cannot express writes no model.safetensors and says why: narrowed heads (transformers 5 removed pruned_heads), bridges, a factorised table', async () => {
   const cases: [CompSpec, number[], RegExp][] = [
     [{ bridges: false, heads: 1 }, [0, 1], /^No model\.safetensors: narrowed attention \(transformers 5 removed `pruned_heads`/],
