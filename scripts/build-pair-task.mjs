@@ -4,11 +4,13 @@
  * Gutenberg via r-cran-janeaustenr), for measuring what pair tasks (`text_pair`) do in ProbeScale;
  * not shipped in data/tasks. Seeded (mulberry32, seed 9); rerun to reproduce byte for byte:
  *
- *   node scripts/build-pair-task.mjs --out DIR       (writes DIR/train.jsonl and DIR/test.jsonl)
+ *   node scripts/build-pair-task.mjs --out DIR [--kind next|shift]   (writes DIR/train.jsonl and DIR/test.jsonl)
  *
- * austen_next: text = a sentence, text_pair = the next sentence of its paragraph (label "next") or a
- * sentence of another paragraph of the same split (label "other"); balanced; each paragraph gives at
- * most one row. austen/train paragraphs feed train and austen/test paragraphs test, so no sentence
+ * next (austen_next): text = a sentence, text_pair = the next sentence of its paragraph (label
+ * "next") or a sentence of another paragraph of the same split (label "other").
+ * shift (austen_pairshift): text = a sentence, text_pair = the same sentence (label "same") or it
+ * with two adjacent alphabetic words (neither the first) swapped (label "shifted").
+ * Balanced; each paragraph gives at most one row. austen/train paragraphs feed train and austen/test paragraphs test, so no sentence
  * is in both. Sentences: 6–40 words, capitalised, ending in . ! or ?, quotation marks dropped,
  * semicolons and in-word apostrophes allowed (scripts/build-order-tasks.mjs's wide filter).
  */
@@ -23,6 +25,12 @@ if (outFlag < 0 || !process.argv[outFlag + 1]) {
   process.exit(1);
 }
 const OUT = path.resolve(process.argv[outFlag + 1]);
+const kindFlag = process.argv.indexOf('--kind');
+const KIND = kindFlag > 0 ? process.argv[kindFlag + 1] : 'next';
+if (KIND !== 'next' && KIND !== 'shift') {
+  console.error(`--kind ${KIND}: use next or shift`);
+  process.exit(1);
+}
 const CAP = { train: 3000, test: 800 };
 
 function mulberry32(seed) {
@@ -55,6 +63,17 @@ function paragraphs(file) {
   return out;
 }
 
+/** Two adjacent alphabetic words, neither the first, swapped (as build-order-tasks.mjs's bigram shift); null where none. */
+function bigramShift(s, rnd) {
+  const w = s.split(' ');
+  const ok = [];
+  for (let i = 1; i + 1 < w.length; i++) if (/^[a-z]+$/i.test(w[i]) && /^[a-z]+$/i.test(w[i + 1]) && w[i].toLowerCase() !== w[i + 1].toLowerCase()) ok.push(i);
+  if (!ok.length) return null;
+  const i = ok[Math.floor(rnd() * ok.length)];
+  [w[i], w[i + 1]] = [w[i + 1], w[i]];
+  return w.join(' ');
+}
+
 function build(split, rnd) {
   const paras = paragraphs(path.join(SRC, `${split}.jsonl`));
   const order = paras.map((_, i) => i);
@@ -65,7 +84,10 @@ function build(split, rnd) {
   const rows = [];
   for (const [n, p] of order.slice(0, CAP[split]).entries()) {
     const [a, b] = paras[p][Math.floor(rnd() * paras[p].length)];
-    if (n % 2 === 0) rows.push({ text: a, text_pair: b, label: 'next' });
+    if (KIND === 'shift') {
+      const shifted = n % 2 === 0 ? null : bigramShift(a, rnd);
+      rows.push(shifted ? { text: a, text_pair: shifted, label: 'shifted' } : { text: a, text_pair: a, label: 'same' });
+    } else if (n % 2 === 0) rows.push({ text: a, text_pair: b, label: 'next' });
     else {
       // Another paragraph's sentence: the second of one of its pairs, so both labels draw from the same kind of sentence.
       let q = p;
@@ -81,5 +103,5 @@ fs.mkdirSync(OUT, { recursive: true });
 for (const split of ['train', 'test']) {
   const rows = build(split, rnd);
   fs.writeFileSync(path.join(OUT, `${split}.jsonl`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  console.log(`${split}: ${rows.length} rows (${rows.filter((r) => r.label === 'next').length} next)`);
+  console.log(`${split}: ${rows.length} rows (${rows.filter((r) => r.label === rows[0].label).length} ${rows[0].label})`);
 }
