@@ -12,6 +12,7 @@ import { BUILDABLE } from '../model/encoderGraph';
 import { ReplacedTensor, TensorReplacer, dtypeBytes, renameForKept } from '../model/safetensors';
 import { hasSafetensors, openWeights } from '../model/weights';
 import { CompensationPlan, Narrowing } from './graph';
+import { committedGraphName } from '../commit/outputSize';
 
 export interface Checkpoint {
   /** config.json keys the narrowed FFNs change (written with or without weights: the config describes the graph too). */
@@ -22,12 +23,13 @@ export interface Checkpoint {
   note: string;
 }
 
-const USE_ONNX = 'Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders; for PyTorch, re-run optimize with --compensate none.';
+/** Where to turn instead, naming the committed graph (T5: onnx/encoder_model.onnx). */
+const useOnnx = (graph: string) => `Use onnx/${graph} (ONNX Runtime, transformers.js) or the classifiers/ folders`;
 
-const NO_WEIGHTS = 'No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. Use onnx/model.onnx (ONNX Runtime, transformers.js) or the classifiers/ folders.';
+const noWeights = (graph: string) => `No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. ${useOnnx(graph)}.`;
 
 /** The card's sentence where no checkpoint is written, `why` naming what has no config key. */
-export const noCheckpoint = (why: string) => `No model.safetensors: ${why}, which a Hugging Face config cannot express, so a PyTorch checkpoint of this model would compute something else. ${USE_ONNX}`;
+export const noCheckpoint = (why: string, graph = 'model.onnx') => `No model.safetensors: ${why}, which a Hugging Face config cannot express, so a PyTorch checkpoint of this model would compute something else. ${useOnnx(graph)}; for PyTorch, re-run optimize with --compensate none.`;
 
 /** FFN tensor names after pruning (block j of the kept ones), by family: [up, down] module paths and the width key. */
 const FFN: Record<'bert' | 'distilbert', { block: RegExp; key: string }> = {
@@ -38,26 +40,28 @@ const FFN: Record<'bert' | 'distilbert', { block: RegExp; key: string }> = {
 /** What the compensated `plan` of `source` can be written as for PyTorch: a checkpoint, or the reason there is none. */
 export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpoint {
   const family = BUILDABLE[source.architecture];
-  if (family === 't5') return { note: noCheckpoint("T5's refitted projections (each refit adds a bias the T5 projections do not have)") };
-  if ([...plan.bridges.keys()].length) return { note: noCheckpoint('least-squares bridges between blocks') };
-  if (plan.embedding) return { note: noCheckpoint('a factorised word-embedding table') };
-  if ([...plan.narrow.keys()].some((k) => k.startsWith('attention:'))) return { note: noCheckpoint('narrowed attention (transformers 5 removed `pruned_heads`, so a checkpoint with fewer heads per block no longer loads)') };
-  const names = family === 'distilbert' ? FFN.distilbert : family === undefined ? undefined : FFN.bert;
-  if (!names) return { note: noCheckpoint(`narrowed FFNs of a ${source.architecture} model, whose weight names ProbeScale does not know`) };
+  const graph = committedGraphName('model.onnx', source.architecture);
+  const none = (why: string) => ({ note: noCheckpoint(why, graph) });
+  if ([...plan.bridges.keys()].length) return none('least-squares bridges between blocks');
+  if (plan.embedding) return none('a factorised word-embedding table');
+  if (family === 't5' && plan.narrow.size) return none("T5's refitted projections (each refit adds a bias the T5 projections do not have)");
+  if ([...plan.narrow.keys()].some((k) => k.startsWith('attention:'))) return none('narrowed attention (transformers 5 removed `pruned_heads`, so a checkpoint with fewer heads per block no longer loads)');
+  const names = family === 'distilbert' ? FFN.distilbert : family === undefined || family === 't5' ? undefined : FFN.bert;
+  if (!names && plan.narrow.size) return none(`narrowed FFNs of a ${source.architecture} model, whose weight names ProbeScale does not know`);
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
   // Nothing fitted (a width at or above the source's is left as it is): the blocks as they were.
-  if (narrowings.every((n) => n === undefined)) {
-    if (!hasSafetensors(source.dir)) return { note: NO_WEIGHTS };
+  if (!names || narrowings.every((n) => n === undefined)) {
+    if (!hasSafetensors(source.dir)) return { note: noWeights(graph) };
     return { replace: () => undefined, note: 'model.safetensors is the same model for PyTorch: its kept blocks are whole (the compensation asked for changed nothing).' };
   }
   const width = narrowings[0]?.kept.length;
-  if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return { note: noCheckpoint('FFN widths that differ between blocks') };
+  if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return none('FFN widths that differ between blocks');
   const config = { [names.key]: width };
-  if (!hasSafetensors(source.dir)) return { config, note: NO_WEIGHTS };
+  if (!hasSafetensors(source.dir)) return { config, note: noWeights(graph) };
   // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
   const weights = openWeights(source.dir).tensors;
   const found = [...weights.keys()].filter((t) => names.block.test(renameForKept(t, plan.kept) ?? ''));
-  if (found.length !== 4 * plan.kept.length) return { config, note: noCheckpoint(`narrowed FFNs whose weights ${source.dir}'s safetensors do not name as ${family} models do (${found.length} of ${4 * plan.kept.length} found)`) };
+  if (found.length !== 4 * plan.kept.length) return { config, note: noCheckpoint(`narrowed FFNs whose weights ${source.dir}'s safetensors do not name as ${family} models do (${found.length} of ${4 * plan.kept.length} found)`, graph) };
   // The source's width as its weights have it (config.json may leave the key to its default).
   const upBias = found.find((t) => /(intermediate\.dense|lin1)\.bias$/.test(t))!;
   const before = weights.get(upBias)!.shape[0];
