@@ -98,6 +98,11 @@ export function runCli(args: string[]): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
 }
 
+/** A quick `optimize` of `source` on sentlen (120 training rows, 40 test rows, 2 candidates, no feature cache) into `out`. */
+export function quickOptimize(source: string, out: string): SpawnSyncReturns<string> {
+  return runCli(['optimize', source, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--limit-train', '120', '--limit-test', '40', '--candidates', '2', '--no-cache', '--out', out, '-q']);
+}
+
 /** The output names of an ONNX graph file, in order. */
 export function graphOutputs(file: string): string[] {
   const m = OnnxModel.open(file);

@@ -1,25 +1,35 @@
 /**
  * tokenizer.json for a model folder that holds only a "slow" tokenizer's files (vocab.txt, or
- * vocab.json and merges.txt), as many older checkpoints on the Hub do. Built as Python's
- * transformers builds the fast tokenizer from them (convert_slow_tokenizer.py: BertConverter for
- * BERT, DistilBERT and ELECTRA, MPNetConverter for MPNet, RobertaConverter for RoBERTa), so that transformers.js (which reads
- * tokenizer.json only) tokenises as Python does. Our own code because transformers.js has no
- * converter; the fixtures' and roberta-mini's own tokenizer.json are the reference it is tested
- * against (test/unit/core/data/slowTokenizer.test.ts).
+ * vocab.json and merges.txt, or a SentencePiece model), as many older checkpoints on the Hub do.
+ * Built as Python's transformers builds the fast tokenizer from them (convert_slow_tokenizer.py:
+ * BertConverter for BERT, DistilBERT and ELECTRA, MPNetConverter for MPNet, RobertaConverter for
+ * RoBERTa, T5Converter for T5 and mT5's spiece.model, XLMRobertaConverter for XLM-R's
+ * sentencepiece.bpe.model), so that transformers.js (which reads tokenizer.json only) tokenises as
+ * Python does. Our own code because transformers.js has no converter. The references it is tested
+ * against: the fixtures' and roberta-mini's own tokenizer.json (slowTokenizer.test.ts), and Google's
+ * sentencepiece itself for the SentencePiece models (sentencePiece.test.ts, scripts/ref/spm_reference.py).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UnsupportedModelError } from '../errors';
 import { readUtf8 } from '../util/textFile';
 import { somethingAt } from '../util/fileKind';
+import { PieceType, readSentencePiece, type SentencePieceModel } from './sentencePiece';
 
 type Json = Record<string, unknown>;
 
 /** The files a built tokenizer is read from (besides config.json): a change to any may change the ids. */
-export const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 'added_tokens.json', 'special_tokens_map.json'];
+export const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 'spiece.model', 'sentencepiece.bpe.model', 'added_tokens.json', 'special_tokens_map.json'];
 
 const WORDPIECE: Record<string, string> = { bert: 'BertTokenizer', distilbert: 'DistilBertTokenizer', electra: 'ElectraTokenizer', mpnet: 'MPNetTokenizer' };
 const BYTE_BPE: Record<string, string> = { roberta: 'RobertaTokenizer' };
+/** SentencePiece models by model type: the file, and the tokenizer class (mT5 uses T5's). */
+const SENTENCEPIECE: Record<string, { file: string; cls: string }> = {
+  t5: { file: 'spiece.model', cls: 'T5Tokenizer' },
+  mt5: { file: 'spiece.model', cls: 'T5Tokenizer' },
+  'xlm-roberta': { file: 'sentencepiece.bpe.model', cls: 'XLMRobertaTokenizer' },
+};
+const CLASSES = [...Object.values(WORDPIECE), ...Object.values(BYTE_BPE), 'T5Tokenizer', 'MT5Tokenizer', 'XLMRobertaTokenizer'];
 
 export interface BuiltTokenizer {
   /** The tokenizer.json a fast tokenizer saved from these files would hold. */
@@ -41,12 +51,13 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
   const has = (f: string) => fs.existsSync(path.join(dir, f));
   const wordPiece = type in WORDPIECE && has('vocab.txt');
   const bpe = type in BYTE_BPE && has('vocab.json') && has('merges.txt');
-  if (!wordPiece && !bpe) return null;
+  const spm = type in SENTENCEPIECE && has(SENTENCEPIECE[type].file);
+  if (!wordPiece && !bpe && !spm) return null;
   const ownConfig = has('tokenizer_config.json');
-  const config: Json = ownConfig ? readJson(dir, 'tokenizer_config.json') : { tokenizer_class: wordPiece ? WORDPIECE[type] : BYTE_BPE[type] };
+  const config: Json = ownConfig ? readJson(dir, 'tokenizer_config.json') : { tokenizer_class: wordPiece ? WORDPIECE[type] : bpe ? BYTE_BPE[type] : SENTENCEPIECE[type].cls };
   // Another class over the same files (BertJapaneseTokenizer splits words with MeCab first) is not what these converters build.
   const named = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : undefined;
-  if (named !== undefined && ![...Object.values(WORDPIECE), ...Object.values(BYTE_BPE)].includes(named)) return null;
+  if (named !== undefined && !CLASSES.includes(named)) return null;
   const specialsMap = has('special_tokens_map.json') ? readJson(dir, 'special_tokens_map.json') : {};
   if (has('added_tokens.json') && Object.keys(readJson(dir, 'added_tokens.json')).length > 0) {
     throw new UnsupportedModelError(`${path.join(dir, 'added_tokens.json')} adds tokens to the vocabulary; ProbeScale builds tokenizer.json from vocab files without added tokens. Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`);
@@ -57,7 +68,7 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
     const d = typeof v === 'object' && v !== null ? (v as Json) : { content: v };
     return { content: String(d.content ?? fallback), lstrip: typeof d.lstrip === 'boolean' ? d.lstrip : lstrip, rstrip: d.rstrip === true, single_word: d.single_word === true };
   };
-  const tokenizer = wordPiece ? wordPieceJson(dir, config, special, type === 'mpnet') : byteBpeJson(dir, config, special);
+  const tokenizer = wordPiece ? wordPieceJson(dir, config, special, type === 'mpnet') : bpe ? byteBpeJson(dir, config, special) : sentencePieceJson(dir, SENTENCEPIECE[type].file, config, special);
   if (!ownConfig) for (const [key, token] of Object.entries(tokenizer.specials as Record<string, { content: string }>)) config[key] = token.content;
   delete tokenizer.specials;
   return { tokenizer, config, built: ownConfig ? ['tokenizer.json'] : ['tokenizer.json', 'tokenizer_config.json'] };
@@ -121,6 +132,86 @@ function byteBpeJson(dir: string, config: Json, special: Special): Json {
     model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
     specials,
   };
+}
+
+/**
+ * T5Converter (spiece.model) or XLMRobertaConverter (sentencepiece.bpe.model) over a Unigram
+ * SentencePiece model, with SpmConverter's normaliser (the model's character map, right strip, runs
+ * of spaces as one ▁) and Metaspace; the vocabulary as `sentencePieceLayout` lays it out.
+ */
+function sentencePieceJson(dir: string, file: string, config: Json, special: Special): Json {
+  const where = path.join(dir, file);
+  const sp = readSentencePiece(where);
+  const python = `Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`;
+  if (sp.modelType !== 1) throw new UnsupportedModelError(`${where} is a SentencePiece ${['', 'Unigram', 'BPE', 'word', 'character'][sp.modelType] ?? `type ${sp.modelType}`} model; ProbeScale builds tokenizer.json from Unigram models only. ${python}`);
+  // transformers.js applies sentencepiece's default rule (nmt_nfkc) whatever the character map holds, so another rule would give other ids than Python.
+  if (sp.charsmap.length > 0 && !['nmt_nfkc', 'nfkc'].includes(sp.normalizerName)) {
+    throw new UnsupportedModelError(`${where} normalises text with the rule "${sp.normalizerName}"; transformers.js, which ProbeScale tokenises with, applies only sentencepiece's default (nmt_nfkc), so the ids would differ from Python's. ${python}`);
+  }
+  const xlmr = file === 'sentencepiece.bpe.model';
+  const { vocab, specials, added, unkId, id } = sentencePieceLayout(dir, file, sp, xlmr, config, special);
+  const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: config.add_prefix_space === false ? 'never' : config.legacy === false ? 'first' : 'always', split: true };
+  const normalizers: Json[] = [{ type: 'Strip', strip_left: false, strip_right: true }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '▁' }];
+  if (sp.charsmap.length > 0) normalizers.unshift({ type: 'Precompiled', precompiled_charsmap: sp.charsmap.toString('base64') });
+  const token = (t: string) => ({ SpecialToken: { id: t, type_id: 0 } });
+  const text = (s: 'A' | 'B') => ({ Sequence: { id: s, type_id: 0 } });
+  const [bos, eos] = ['<s>', '</s>'];
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: 'Sequence', normalizers },
+    pre_tokenizer: metaspace,
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: xlmr ? [token(bos), text('A'), token(eos)] : [text('A'), token(eos)],
+      pair: xlmr ? [token(bos), text('A'), token(eos), token(eos), text('B'), token(eos)] : [text('A'), token(eos), text('B'), token(eos)],
+      special_tokens: Object.fromEntries((xlmr ? [bos, eos] : [eos]).map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }])),
+    },
+    decoder: metaspace,
+    model: { type: 'Unigram', unk_id: unkId, vocab, byte_fallback: false },
+    specials,
+  };
+}
+
+/**
+ * The vocabulary, special tokens and added tokens of a SentencePiece model as the converters lay
+ * them out. T5: the pieces, then <extra_id_N> from the highest N down. XLM-R (fairseq's layout):
+ * <s> <pad> </s> <unk>, the pieces after sentencepiece's own three (<unk> <s> </s>), then <mask>.
+ * Control and user-defined pieces are added tokens (the converters' rule), and so are the special
+ * tokens, as the fast tokenizer adds them.
+ */
+function sentencePieceLayout(dir: string, file: string, sp: SentencePieceModel, xlmr: boolean, config: Json, special: Special) {
+  const where = path.join(dir, file);
+  const piece = (p: { piece: string; score: number }): [string, number] => [p.piece, p.score];
+  let vocab: [string, number][];
+  let specials: Record<string, ReturnType<Special>>;
+  let extraIds: string[] = [];
+  if (xlmr) {
+    if (sp.pieces.length < 3) throw new UnsupportedModelError(`${where} has ${sp.pieces.length} pieces, fewer than the three (<unk>, <s>, </s>) XLM-R's layout starts with; the file is damaged. Download it again.`);
+    vocab = [['<s>', 0], ['<pad>', 0], ['</s>', 0], ['<unk>', 0], ...sp.pieces.slice(3).map(piece), ['<mask>', 0]];
+    specials = { bos_token: special('bos_token', '<s>'), eos_token: special('eos_token', '</s>'), sep_token: special('sep_token', '</s>'), cls_token: special('cls_token', '<s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>'), mask_token: special('mask_token', '<mask>', true) };
+  } else {
+    if (sp.unkId < 0 || sp.unkId >= sp.pieces.length) throw new UnsupportedModelError(`${where} gives the unknown piece the id ${sp.unkId}, outside its ${sp.pieces.length} pieces; the file is damaged. Download it again.`);
+    const extra = Number.isInteger(config.extra_ids) && (config.extra_ids as number) >= 0 ? (config.extra_ids as number) : 100;
+    extraIds = Array.from({ length: extra }, (_, i) => `<extra_id_${extra - 1 - i}>`);
+    vocab = [...sp.pieces.map(piece), ...extraIds.map((t): [string, number] => [t, 0])];
+    specials = { eos_token: special('eos_token', '</s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>') };
+  }
+  const ids: Record<string, number> = Object.create(null) as Record<string, number>;
+  vocab.forEach(([t], i) => (ids[t] ??= i));
+  const id = idIn(dir, file, ids);
+  const offset = xlmr ? 1 : 0;
+  const plain = { single_word: false, lstrip: false, rstrip: false };
+  const added = new Map<number, Json>();
+  sp.pieces.forEach((p, i) => {
+    if ((p.type === PieceType.Control || p.type === PieceType.UserDefined) && (!xlmr || i >= 3)) added.set(i + offset, { id: i + offset, content: p.piece, ...plain, normalized: false, special: p.type === PieceType.Control });
+  });
+  for (const t of [...Object.values(specials), ...extraIds.map((content) => ({ content, ...plain }))]) {
+    added.set(id(t.content), { id: id(t.content), content: t.content, single_word: t.single_word, lstrip: t.lstrip, rstrip: t.rstrip, normalized: false, special: true });
+  }
+  return { vocab, specials, id, unkId: xlmr ? 3 : sp.unkId, added: [...added.values()].sort((a, b) => (a.id as number) - (b.id as number)) };
 }
 
 /** The id of a special token in the vocabulary, which must hold it (the converters fail otherwise). */

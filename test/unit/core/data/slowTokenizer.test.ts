@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadTokenizer, TextTokenizer } from '../../../../src/core/data/tokenize';
 import { loadTask } from '../../../../src/core/data/dataset';
 import { UnsupportedModelError } from '../../../../src/core/errors';
-import { fixture, repoRoot, robertaMini, tasksDir, tempDir } from '../../../helpers';
+import { fixture, quickOptimize, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
 // Many older checkpoints on the Hub hold only a slow tokenizer's files (vocab.txt, or vocab.json and
 // merges.txt). Before, such a folder was refused ("tokenizer.json is missing"). The reference is the
@@ -76,7 +75,7 @@ test('the slow tokenizer’s settings are followed (do_lower_case), and files th
   fs.writeFileSync(path.join(added, 'added_tokens.json'), JSON.stringify({ '<new>': 8192 }));
   await assert.rejects(loadTokenizer(added, { maxLength: 32 }), (e: Error) => e instanceof UnsupportedModelError && /added_tokens\.json adds tokens .*save_pretrained/.test(e.message));
 
-  // Another tokenizer class over the same files, and a model type without a converter here, are still refused as before.
+  // Another tokenizer class over the same files, and a T5 folder with no spiece.model either, are still refused as before.
   const japanese = slowCopy(fixture('tiny-bert'));
   fs.writeFileSync(path.join(japanese, 'tokenizer_config.json'), JSON.stringify({ ...config, tokenizer_class: 'BertJapaneseTokenizer' }));
   await assert.rejects(loadTokenizer(japanese, { maxLength: 32 }), /tokenizer\.json is missing/);
@@ -87,10 +86,7 @@ test('the slow tokenizer’s settings are followed (do_lower_case), and files th
 test('a folder with only a slow tokenizer is optimized and committed; the committed folder carries tokenizer.json, which transformers.js loads', async () => {
   const source = slowCopy(fixture('tiny-bert'), ['tokenizer_config.json'], true);
   const out = path.join(tmp, 'committed');
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'src', 'cli', 'main.js'), 'optimize', source, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--limit-train', '120', '--limit-test', '40', '--candidates', '2', '--no-cache', '--out', out, '-q'], {
-    encoding: 'utf8',
-    env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache') },
-  });
+  const r = quickOptimize(source, out);
   assert.equal(r.status, 0, r.stderr);
   for (const dir of [out, path.join(out, 'classifiers', 'sentlen')]) {
     assert.ok(fs.existsSync(path.join(dir, 'tokenizer.json')) && fs.existsSync(path.join(dir, 'tokenizer_config.json')), `${dir} has tokenizer.json and tokenizer_config.json`);
