@@ -32,7 +32,9 @@ export interface SentencePieceModel {
 
 /** Reads `file`; a file that is not a SentencePiece model is refused naming it. */
 export function readSentencePiece(file: string): SentencePieceModel {
-  const src = new BufferSource(fs.readFileSync(file), file);
+  const bytes = fs.readFileSync(file);
+  if (bytes.length === 0) throw new UnsupportedModelError(`${file} is empty (0 bytes), not a SentencePiece model; download it again.`);
+  const src = new BufferSource(bytes, file);
   try {
     return parseModel(src);
   } catch (e) {

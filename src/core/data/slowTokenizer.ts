@@ -9,11 +9,10 @@
  * against: the fixtures' and roberta-mini's own tokenizer.json (slowTokenizer.test.ts), and Google's
  * sentencepiece itself for the SentencePiece models (sentencePiece.test.ts, scripts/ref/spm_reference.py).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UnsupportedModelError } from '../errors';
+import { BadInputError, UnsupportedModelError } from '../errors';
 import { readUtf8 } from '../util/textFile';
-import { somethingAt } from '../util/fileKind';
+import { notAFile, orAdvice, somethingAt } from '../util/fileKind';
 import { PieceType, readSentencePiece, type SentencePieceModel } from './sentencePiece';
 
 type Json = Record<string, unknown>;
@@ -48,11 +47,16 @@ export interface BuiltTokenizer {
 export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer | null {
   if (somethingAt(path.join(dir, 'tokenizer.json'))) return null;
   const type = String(modelType ?? '');
-  const has = (f: string) => fs.existsSync(path.join(dir, f));
+  const has = (f: string) => somethingAt(path.join(dir, f));
   const wordPiece = type in WORDPIECE && has('vocab.txt');
   const bpe = type in BYTE_BPE && has('vocab.json') && has('merges.txt');
   const spm = type in SENTENCEPIECE && has(SENTENCEPIECE[type].file);
   if (!wordPiece && !bpe && !spm) return null;
+  // A folder, a dangling link or a Git LFS pointer where a tokenizer file should be is named as such, not read as a damaged file.
+  for (const f of [...(wordPiece ? ['vocab.txt'] : bpe ? ['vocab.json', 'merges.txt'] : [SENTENCEPIECE[type].file]), 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json']) {
+    const bad = has(f) ? notAFile(path.join(dir, f)) : undefined;
+    if (bad) throw new BadInputError(`${path.join(dir, f)} ${orAdvice(bad, '; put the tokenizer file there (download or copy it again)')}.`);
+  }
   const ownConfig = has('tokenizer_config.json');
   const config: Json = ownConfig ? readJson(dir, 'tokenizer_config.json') : { tokenizer_class: wordPiece ? WORDPIECE[type] : bpe ? BYTE_BPE[type] : SENTENCEPIECE[type].cls };
   // Another class over the same files (BertJapaneseTokenizer splits words with MeCab first) is not what these converters build.

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadTokenizer, TextTokenizer } from '../../../../src/core/data/tokenize';
 import { readSentencePiece } from '../../../../src/core/data/sentencePiece';
-import { UnsupportedModelError } from '../../../../src/core/errors';
+import { BadInputError, UnsupportedModelError } from '../../../../src/core/errors';
 import { BufferSource, encodeVarint, parseFields, tag, WireType } from '../../../../src/core/onnx/wire';
 import { fixture, quickOptimize, tempDir } from '../../../helpers';
 
@@ -44,7 +44,7 @@ const cases = [
  * Every text encodes to sentencepiece's ids, or (float rounding in the Viterbi search) to other
  * pieces with exactly the same total score; pairs follow the slow tokenizer's template.
  */
-function assertAsSentencePiece(tok: TextTokenizer, key: 'tiny-t5' | 't5' | 'xlm-roberta', scores: number[], offset: number, pairOf: (a: number[], b: number[]) => number[]): void {
+function assertAsSentencePiece(tok: TextTokenizer, key: 'tiny-t5' | 't5' | 'xlm-roberta', scores: number[], offset: number, pairOf: (a: number[], b: number[]) => number[]): string {
   const byText = new Map(rows.map((r) => [r.text, r[key]]));
   const score = (ids: number[]) => ids.reduce((s, i) => s + (scores[i - offset] ?? 0), 0);
   let same = 0;
@@ -58,14 +58,15 @@ function assertAsSentencePiece(tok: TextTokenizer, key: 'tiny-t5' | 't5' | 'xlm-
     }
   }
   assert.ok(same >= 0.98 * rows.length, `${key}: ${same} of ${rows.length} texts exactly as sentencepiece`);
+  return `${key}: ${same} of ${rows.length} texts with sentencepiece's ids, ${rows.length - same} with pieces of equal total score in another order`;
 }
 
 for (const c of cases) {
-  test(`${c.name}: tokenizer.json built from ${c.file} encodes every text as sentencepiece and the slow tokenizer do`, async () => {
+  test(`${c.name}: tokenizer.json built from ${c.file} encodes every text as sentencepiece and the slow tokenizer do`, async (t) => {
     const dir = folder(c.modelType, c.file, c.name);
     const tok = await loadTokenizer(dir, { maxLength: 100_000 });
     const scores = readSentencePiece(path.join(dir, c.file)).pieces.map((p) => p.score);
-    assertAsSentencePiece(tok, c.name, scores, c.offset, (a, b) => (c.name === 't5' ? [...a, ...b] : [...a, ...c.between, ...b.slice(1)]));
+    t.diagnostic(assertAsSentencePiece(tok, c.name, scores, c.offset, (a, b) => (c.name === 't5' ? [...a, ...b] : [...a, ...c.between, ...b.slice(1)])));
     assert.equal(rows.length, 758);
     assert.deepEqual(tok.encode(''), [...c.bos, ...c.eos]);
     // Special tokens written in the text are split out as transformers does; <extra_id_0> is T5's last id, <mask> XLM-R's.
@@ -78,18 +79,19 @@ for (const c of cases) {
   });
 }
 
-test('a real T5 folder with only spiece.model (tiny-t5-encoder\'s vocabulary) tokenises as sentencepiece, and as its own tokenizer.json on the task texts', async () => {
+test('a real T5 folder with only spiece.model (tiny-t5-encoder\'s vocabulary) tokenises as sentencepiece, and as its own tokenizer.json on the task texts', async (t) => {
   const dir = path.join(tmp, 'tiny-t5');
   fs.cpSync(fixture('tiny-t5-encoder'), dir, { recursive: true, filter: (f) => !['tokenizer.json', 'onnx'].includes(path.basename(f)) });
   fs.copyFileSync(path.join(spmDir, 'tiny-t5', 'spiece.model'), path.join(dir, 'spiece.model'));
   const tok = await loadTokenizer(dir, { maxLength: 100_000 });
   const scores = readSentencePiece(path.join(dir, 'spiece.model')).pieces.map((p) => p.score);
-  assertAsSentencePiece(tok, 'tiny-t5', scores, 0, (a, b) => [...a, ...b]);
+  t.diagnostic(assertAsSentencePiece(tok, 'tiny-t5', scores, 0, (a, b) => [...a, ...b]));
   // The fixture's own tokenizer.json was trained by tokenizers with another normaliser (NFKC, two spaces as one); on ordinary text the two agree.
   const own = await loadTokenizer(fixture('tiny-t5-encoder'), { maxLength: 100_000 });
   const ordinary = rows.filter((r) => r.text.length > 0 && !/\s\s|^\s|\s$|[^\x20-\x7e]/.test(r.text));
   assert.ok(ordinary.length > 500, `${ordinary.length} ordinary texts`);
   for (const r of ordinary) assert.deepEqual(tok.encode(r.text), own.encode(r.text), r.text.slice(0, 60));
+  t.diagnostic(`tiny-t5: ${ordinary.length} texts without non-ASCII characters or repeated, leading or trailing spaces encode as the folder's own tokenizer.json does`);
 });
 
 test('tokenizer_config.json settings are followed: add_prefix_space false, legacy false', async () => {
@@ -126,7 +128,7 @@ test('SentencePiece files that cannot give this tokenizer are refused, naming th
   const refused = async (bytes: Buffer, pattern: RegExp) => {
     const dir = folder('t5', 'spiece.model', 't5');
     fs.writeFileSync(path.join(dir, 'spiece.model'), bytes);
-    await assert.rejects(loadTokenizer(dir, { maxLength: 32 }), (e: Error) => e instanceof UnsupportedModelError && e.message.includes(path.join(dir, 'spiece.model')) && pattern.test(e.message));
+    await assert.rejects(loadTokenizer(dir, { maxLength: 32 }), (e: Error) => (e instanceof UnsupportedModelError || e instanceof BadInputError) && e.message.includes(path.join(dir, 'spiece.model')) && pattern.test(e.message));
   };
   // model_type (field 3 of TrainerSpec) 2: a BPE model.
   const bpe = rewrite(source, 2, (fields) => [...fields.filter((b) => b[0] !== 0x18), Buffer.from([0x18, 2])]);
@@ -141,6 +143,15 @@ test('SentencePiece files that cannot give this tokenizer are refused, naming th
   const whole = fs.readFileSync(source);
   await refused(whole.subarray(0, Math.floor(whole.length / 2)), /does not parse as a SentencePiece model .* damaged or cut short\. Download it again/);
   await refused(Buffer.from('this is not a sentencepiece model\n'), /does not parse as a SentencePiece model/);
+  await refused(Buffer.alloc(0), /is empty \(0 bytes\), not a SentencePiece model; download it again/);
+  // Named as what it is, not read as a damaged model: a Git LFS pointer, a folder, a link to nothing (as vocab.txt is for BERT).
+  await refused(Buffer.from('version https://git-lfs.github.com/spec/v1\noid sha256:4e28ff6ebdf584f5372d9de68867399142435d9aab8d6a6b2a6aba0e5b7a6b1f\nsize 791656\n'), /is a Git LFS pointer .* git lfs pull/);
+  for (const make of [(f: string) => fs.mkdirSync(f), (f: string) => fs.symlinkSync(path.join(tmp, 'nothing-here'), f)]) {
+    const dir = folder('t5', 'spiece.model', 't5');
+    fs.rmSync(path.join(dir, 'spiece.model'));
+    make(path.join(dir, 'spiece.model'));
+    await assert.rejects(loadTokenizer(dir, { maxLength: 32 }), /spiece\.model (is a folder, not a file|is a symbolic link to .*nothing-here, which does not exist); put the tokenizer file there/);
+  }
   // A folder whose tokenizer_config.json names another class over the file is still refused as missing tokenizer.json.
   const other = folder('t5', 'spiece.model', 't5', { 'tokenizer_config.json': { tokenizer_class: 'ByT5Tokenizer' } });
   await assert.rejects(loadTokenizer(other, { maxLength: 32 }), /tokenizer\.json is missing/);

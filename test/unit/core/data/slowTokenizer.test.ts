@@ -71,6 +71,12 @@ test('the slow tokenizer’s settings are followed (do_lower_case), and files th
   fs.writeFileSync(path.join(noSep, 'vocab.txt'), fs.readFileSync(path.join(noSep, 'vocab.txt'), 'utf8').replace('[SEP]\n', '[SEPARATOR]\n'));
   await assert.rejects(loadTokenizer(noSep, { maxLength: 32 }), (e: Error) => e instanceof UnsupportedModelError && /vocab\.txt has no entry for the special token "\[SEP\]"/.test(e.message));
 
+  // A folder where vocab.txt should be is named as one (it failed with "EISDIR: illegal operation on a directory").
+  const folderVocab = slowCopy(fixture('tiny-bert'));
+  fs.rmSync(path.join(folderVocab, 'vocab.txt'));
+  fs.mkdirSync(path.join(folderVocab, 'vocab.txt'));
+  await assert.rejects(loadTokenizer(folderVocab, { maxLength: 32 }), /vocab\.txt is a folder, not a file; put the tokenizer file there/);
+
   const added = slowCopy(fixture('tiny-roberta'));
   fs.writeFileSync(path.join(added, 'added_tokens.json'), JSON.stringify({ '<new>': 8192 }));
   await assert.rejects(loadTokenizer(added, { maxLength: 32 }), (e: Error) => e instanceof UnsupportedModelError && /added_tokens\.json adds tokens .*save_pretrained/.test(e.message));
