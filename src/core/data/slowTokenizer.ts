@@ -3,8 +3,8 @@
  * vocab.json and merges.txt, or a SentencePiece model), as many older checkpoints on the Hub do.
  * Built as Python's transformers builds the fast tokenizer from them (convert_slow_tokenizer.py:
  * BertConverter for BERT, DistilBERT and ELECTRA, MPNetConverter for MPNet, RobertaConverter for
- * RoBERTa, T5Converter for T5 and mT5's spiece.model, XLMRobertaConverter for XLM-R's
- * sentencepiece.bpe.model), so that transformers.js (which reads tokenizer.json only) tokenises as
+ * RoBERTa, T5Converter for T5 and mT5's spiece.model, XLMRobertaConverter and CamembertConverter
+ * for XLM-R's and CamemBERT's sentencepiece.bpe.model), so that transformers.js (which reads tokenizer.json only) tokenises as
  * Python does. Our own code because transformers.js has no converter. The references it is tested
  * against: the fixtures' and roberta-mini's own tokenizer.json (slowTokenizer.test.ts), and Google's
  * sentencepiece itself for the SentencePiece models (sentencePiece.test.ts, scripts/ref/spm_reference.py).
@@ -27,8 +27,9 @@ const SENTENCEPIECE: Record<string, { file: string; cls: string }> = {
   t5: { file: 'spiece.model', cls: 'T5Tokenizer' },
   mt5: { file: 'spiece.model', cls: 'T5Tokenizer' },
   'xlm-roberta': { file: 'sentencepiece.bpe.model', cls: 'XLMRobertaTokenizer' },
+  camembert: { file: 'sentencepiece.bpe.model', cls: 'CamembertTokenizer' },
 };
-const CLASSES = [...Object.values(WORDPIECE), ...Object.values(BYTE_BPE), 'T5Tokenizer', 'MT5Tokenizer', 'XLMRobertaTokenizer'];
+const CLASSES = [...Object.values(WORDPIECE), ...Object.values(BYTE_BPE), 'T5Tokenizer', 'MT5Tokenizer', 'XLMRobertaTokenizer', 'CamembertTokenizer'];
 
 export interface BuiltTokenizer {
   /** The tokenizer.json a fast tokenizer saved from these files would hold. */
@@ -72,7 +73,7 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
     const d = typeof v === 'object' && v !== null ? (v as Json) : { content: v };
     return { content: String(d.content ?? fallback), lstrip: typeof d.lstrip === 'boolean' ? d.lstrip : lstrip, rstrip: d.rstrip === true, single_word: d.single_word === true };
   };
-  const tokenizer = wordPiece ? wordPieceJson(dir, config, special, type === 'mpnet') : bpe ? byteBpeJson(dir, config, special) : sentencePieceJson(dir, SENTENCEPIECE[type].file, config, special);
+  const tokenizer = wordPiece ? wordPieceJson(dir, config, special, type === 'mpnet') : bpe ? byteBpeJson(dir, config, special) : sentencePieceJson(dir, SENTENCEPIECE[type].file, type, config, special);
   if (!ownConfig) for (const [key, token] of Object.entries(tokenizer.specials as Record<string, { content: string }>)) config[key] = token.content;
   delete tokenizer.specials;
   return { tokenizer, config, built: ownConfig ? ['tokenizer.json'] : ['tokenizer.json', 'tokenizer_config.json'] };
@@ -139,11 +140,11 @@ function byteBpeJson(dir: string, config: Json, special: Special): Json {
 }
 
 /**
- * T5Converter (spiece.model) or XLMRobertaConverter (sentencepiece.bpe.model) over a Unigram
- * SentencePiece model, with SpmConverter's normaliser (the model's character map, right strip, runs
- * of spaces as one ▁) and Metaspace; the vocabulary as `sentencePieceLayout` lays it out.
+ * T5Converter, XLMRobertaConverter or CamembertConverter over a Unigram SentencePiece model, with
+ * SpmConverter's normaliser (the model's character map, right strip, runs of spaces as one ▁) and
+ * Metaspace; the vocabulary as `sentencePieceLayout` lays it out.
  */
-function sentencePieceJson(dir: string, file: string, config: Json, special: Special): Json {
+function sentencePieceJson(dir: string, file: string, modelType: string, config: Json, special: Special): Json {
   const where = path.join(dir, file);
   const sp = readSentencePiece(where);
   const python = `Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`;
@@ -152,8 +153,8 @@ function sentencePieceJson(dir: string, file: string, config: Json, special: Spe
   if (sp.charsmap.length > 0 && !['nmt_nfkc', 'nfkc'].includes(sp.normalizerName)) {
     throw new UnsupportedModelError(`${where} normalises text with the rule "${sp.normalizerName}"; transformers.js, which ProbeScale tokenises with, applies only sentencepiece's default (nmt_nfkc), so the ids would differ from Python's. ${python}`);
   }
-  const xlmr = file === 'sentencepiece.bpe.model';
-  const { vocab, specials, added, unkId, id } = sentencePieceLayout(dir, file, sp, xlmr, config, special);
+  const t5 = file === 'spiece.model';
+  const { vocab, specials, added, unkId, id } = sentencePieceLayout(dir, file, sp, t5 ? 't5' : modelType === 'camembert' ? 'camembert' : 'xlm-roberta', config, special);
   const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: config.add_prefix_space === false ? 'never' : config.legacy === false ? 'first' : 'always', split: true };
   const normalizers: Json[] = [{ type: 'Strip', strip_left: false, strip_right: true }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '▁' }];
   if (sp.charsmap.length > 0) normalizers.unshift({ type: 'Precompiled', precompiled_charsmap: sp.charsmap.toString('base64') });
@@ -169,9 +170,9 @@ function sentencePieceJson(dir: string, file: string, config: Json, special: Spe
     pre_tokenizer: metaspace,
     post_processor: {
       type: 'TemplateProcessing',
-      single: xlmr ? [token(bos), text('A'), token(eos)] : [text('A'), token(eos)],
-      pair: xlmr ? [token(bos), text('A'), token(eos), token(eos), text('B'), token(eos)] : [text('A'), token(eos), text('B'), token(eos)],
-      special_tokens: Object.fromEntries((xlmr ? [bos, eos] : [eos]).map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }])),
+      single: t5 ? [text('A'), token(eos)] : [token(bos), text('A'), token(eos)],
+      pair: t5 ? [text('A'), token(eos), text('B'), token(eos)] : [token(bos), text('A'), token(eos), token(eos), text('B'), token(eos)],
+      special_tokens: Object.fromEntries((t5 ? [eos] : [bos, eos]).map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }])),
     },
     decoder: metaspace,
     model: { type: 'Unigram', unk_id: unkId, vocab, byte_fallback: false },
@@ -180,42 +181,50 @@ function sentencePieceJson(dir: string, file: string, config: Json, special: Spe
 }
 
 /**
- * The vocabulary, special tokens and added tokens of a SentencePiece model as the converters lay
- * them out. T5: the pieces, then <extra_id_N> from the highest N down. XLM-R (fairseq's layout):
- * <s> <pad> </s> <unk>, the pieces after sentencepiece's own three (<unk> <s> </s>), then <mask>.
- * Control and user-defined pieces are added tokens (the converters' rule), and so are the special
- * tokens, as the fast tokenizer adds them.
+ * How each converter lays out the vocabulary: the tokens it puts first, how many of sentencepiece's
+ * own pieces it skips (their ids shift by head − skip), and what it appends. T5: the pieces, then
+ * <extra_id_N> from the highest N down. XLM-R and CamemBERT (fairseq's layouts) replace
+ * sentencepiece's <unk> <s> </s> by their own tokens and end with <mask>.
  */
-function sentencePieceLayout(dir: string, file: string, sp: SentencePieceModel, xlmr: boolean, config: Json, special: Special) {
+const LAYOUTS = {
+  t5: { head: [] as [string, number][], skip: 0, unkId: undefined as number | undefined },
+  'xlm-roberta': { head: [['<s>', 0], ['<pad>', 0], ['</s>', 0], ['<unk>', 0]] as [string, number][], skip: 3, unkId: 3 },
+  camembert: { head: [['<s>NOTUSED', 0], ['<pad>', 0], ['</s>NOTUSED', 0], ['<unk>', 0], ['<unk>NOTUSED', -100]] as [string, number][], skip: 1, unkId: 3 },
+};
+
+/**
+ * The vocabulary, special tokens and added tokens of a SentencePiece model as the converters lay
+ * them out (LAYOUTS). Control and user-defined pieces are added tokens (the converters' rule), and
+ * so are the special tokens, as the fast tokenizer adds them.
+ */
+function sentencePieceLayout(dir: string, file: string, sp: SentencePieceModel, kind: keyof typeof LAYOUTS, config: Json, special: Special) {
   const where = path.join(dir, file);
-  const piece = (p: { piece: string; score: number }): [string, number] => [p.piece, p.score];
-  let vocab: [string, number][];
-  let specials: Record<string, ReturnType<Special>>;
-  let extraIds: string[] = [];
-  if (xlmr) {
-    if (sp.pieces.length < 3) throw new UnsupportedModelError(`${where} has ${sp.pieces.length} pieces, fewer than the three (<unk>, <s>, </s>) XLM-R's layout starts with; the file is damaged. Download it again.`);
-    vocab = [['<s>', 0], ['<pad>', 0], ['</s>', 0], ['<unk>', 0], ...sp.pieces.slice(3).map(piece), ['<mask>', 0]];
-    specials = { bos_token: special('bos_token', '<s>'), eos_token: special('eos_token', '</s>'), sep_token: special('sep_token', '</s>'), cls_token: special('cls_token', '<s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>'), mask_token: special('mask_token', '<mask>', true) };
-  } else {
-    if (sp.unkId < 0 || sp.unkId >= sp.pieces.length) throw new UnsupportedModelError(`${where} gives the unknown piece the id ${sp.unkId}, outside its ${sp.pieces.length} pieces; the file is damaged. Download it again.`);
-    const extra = Number.isInteger(config.extra_ids) && (config.extra_ids as number) >= 0 ? (config.extra_ids as number) : 100;
-    extraIds = Array.from({ length: extra }, (_, i) => `<extra_id_${extra - 1 - i}>`);
-    vocab = [...sp.pieces.map(piece), ...extraIds.map((t): [string, number] => [t, 0])];
-    specials = { eos_token: special('eos_token', '</s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>') };
-  }
+  const { head, skip } = LAYOUTS[kind];
+  const unkId = LAYOUTS[kind].unkId ?? sp.unkId;
+  if (sp.pieces.length < skip) throw new UnsupportedModelError(`${where} has ${sp.pieces.length} pieces, fewer than the ${skip} its layout replaces; the file is damaged. Download it again.`);
+  if (sp.unkId < 0 || sp.unkId >= sp.pieces.length) throw new UnsupportedModelError(`${where} gives the unknown piece the id ${sp.unkId}, outside its ${sp.pieces.length} pieces; the file is damaged. Download it again.`);
+  const extra = kind !== 't5' ? 0 : Number.isInteger(config.extra_ids) && (config.extra_ids as number) >= 0 ? (config.extra_ids as number) : 100;
+  const appended = kind === 't5' ? Array.from({ length: extra }, (_, i) => `<extra_id_${extra - 1 - i}>`) : ['<mask>'];
+  const vocab: [string, number][] = [...head, ...sp.pieces.slice(skip).map((p): [string, number] => [p.piece, p.score]), ...appended.map((t): [string, number] => [t, 0])];
+  const specials: Record<string, ReturnType<Special>> =
+    kind === 't5'
+      ? { eos_token: special('eos_token', '</s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>') }
+      : { bos_token: special('bos_token', '<s>'), eos_token: special('eos_token', '</s>'), sep_token: special('sep_token', '</s>'), cls_token: special('cls_token', '<s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>'), mask_token: special('mask_token', '<mask>', true) };
   const ids: Record<string, number> = Object.create(null) as Record<string, number>;
   vocab.forEach(([t], i) => (ids[t] ??= i));
   const id = idIn(dir, file, ids);
-  const offset = xlmr ? 1 : 0;
   const plain = { single_word: false, lstrip: false, rstrip: false };
   const added = new Map<number, Json>();
   sp.pieces.forEach((p, i) => {
-    if ((p.type === PieceType.Control || p.type === PieceType.UserDefined) && (!xlmr || i >= 3)) added.set(i + offset, { id: i + offset, content: p.piece, ...plain, normalized: false, special: p.type === PieceType.Control });
+    const at = i - skip + head.length;
+    if ((p.type === PieceType.Control || p.type === PieceType.UserDefined) && i >= skip) added.set(at, { id: at, content: p.piece, ...plain, normalized: false, special: p.type === PieceType.Control });
   });
-  for (const t of [...Object.values(specials), ...extraIds.map((content) => ({ content, ...plain }))]) {
+  // The extra ids and CamemBERT's NOTUSED placeholders are additional special tokens of the fast tokenizer.
+  const additional = kind === 't5' ? appended : head.map(([t]) => t).filter((t) => t.endsWith('NOTUSED'));
+  for (const t of [...Object.values(specials), ...additional.map((content) => ({ content, ...plain }))]) {
     added.set(id(t.content), { id: id(t.content), content: t.content, single_word: t.single_word, lstrip: t.lstrip, rstrip: t.rstrip, normalized: false, special: true });
   }
-  return { vocab, specials, id, unkId: xlmr ? 3 : sp.unkId, added: [...added.values()].sort((a, b) => (a.id as number) - (b.id as number)) };
+  return { vocab, specials, id, unkId, added: [...added.values()].sort((a, b) => (a.id as number) - (b.id as number)) };
 }
 
 /** The id of a special token in the vocabulary, which must hold it (the converters fail otherwise). */

@@ -23,7 +23,8 @@ interface Row {
   'xlm-roberta': number[];
   'tiny-t5': number[];
 }
-const rows = (JSON.parse(fs.readFileSync(path.join(spmDir, 'reference.json'), 'utf8')) as { rows: Row[] }).rows;
+const referenceRows = (JSON.parse(fs.readFileSync(path.join(spmDir, 'reference.json'), 'utf8')) as { rows: Row[] }).rows;
+const rows = referenceRows;
 
 /** A folder holding one SentencePiece file, a config.json of `modelType` and `extra` files. */
 function folder(modelType: string, file: string, from: string, extra: Record<string, unknown> = {}): string {
@@ -44,7 +45,7 @@ const cases = [
  * Every text encodes to sentencepiece's ids, or (float rounding in the Viterbi search) to other
  * pieces with exactly the same total score; pairs follow the slow tokenizer's template.
  */
-function assertAsSentencePiece(tok: TextTokenizer, key: 'tiny-t5' | 't5' | 'xlm-roberta', scores: number[], offset: number, pairOf: (a: number[], b: number[]) => number[]): string {
+function assertAsSentencePiece(tok: TextTokenizer, key: 'tiny-t5' | 't5' | 'xlm-roberta', scores: number[], offset: number, pairOf: (a: number[], b: number[]) => number[], rows = referenceRows): string {
   const byText = new Map(rows.map((r) => [r.text, r[key]]));
   const score = (ids: number[]) => ids.reduce((s, i) => s + (scores[i - offset] ?? 0), 0);
   let same = 0;
@@ -78,6 +79,20 @@ for (const c of cases) {
     assert.equal(tok.padId, c.name === 't5' ? 0 : 1);
   });
 }
+
+test('camembert: tokenizer.json built from sentencepiece.bpe.model encodes every text as CamemBERT\'s slow tokenizer does', async (t) => {
+  // CamembertTokenizer: <s>NOTUSED <pad> </s>NOTUSED <unk> <unk>NOTUSED, then sentencepiece's pieces from its <s> on, so a
+  // sentencepiece id i is i + 4 (<s> 5, </s> 6) and its <unk> (0) is 3. reference.json's XLM-R ids are sentencepiece's + 1.
+  const dir = folder('camembert', 'sentencepiece.bpe.model', 'xlm-roberta');
+  const tok = await loadTokenizer(dir, { maxLength: 100_000 });
+  const asCamembert = (xlmr: number[]) => [5, ...xlmr.slice(1, -1).map((i) => (i === 3 ? 3 : i + 3)), 6];
+  const camembertRows = rows.map((r) => ({ ...r, t5: asCamembert(r['xlm-roberta']) }));
+  const scores = readSentencePiece(path.join(dir, 'sentencepiece.bpe.model')).pieces.map((p) => p.score);
+  t.diagnostic(assertAsSentencePiece(tok, 't5', scores, 4, (a, b) => [...a, 6, ...b.slice(1)], camembertRows).replace('t5', 'camembert'));
+  assert.deepEqual(tok.encode(''), [5, 6]);
+  assert.deepEqual([tok.unkId, tok.padId], [3, 1]);
+  assert.ok(tok.encode('a <mask>').includes(2004), '<mask> is the last id: 5 + 1,999 pieces');
+});
 
 test('a real T5 folder with only spiece.model (tiny-t5-encoder\'s vocabulary) tokenises as sentencepiece, and as its own tokenizer.json on the task texts', async (t) => {
   const dir = path.join(tmp, 'tiny-t5');
