@@ -47,7 +47,7 @@ export function parseBudget(spec: string, acc: ParamCounts, floor?: BudgetFloor)
   const min = floor?.params ?? minimumParams(acc);
   if (budget < min) {
     const what = floor?.what ?? `embeddings ${acc.embeddings} + final norm/head ${acc.other}, no blocks`;
-    throw bad(`(${budget} parameters) is below the smallest possible model: ${min} parameters (${what}; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total}); ${floor ? floor.advice : `give {{budget}} ${min} or more, or make the word table smaller: {{vocabTrim}} keeps the tokens the training texts use, and {{embeddingRank}} (with {{compensate}}, BERT-style encoders) factorises it.`}`);
+    throw bad(`(${budget} parameters) is below the smallest possible model: ${min} parameters (${what}; ${((100 * min) / acc.total).toFixed(1)} % of ${acc.total}); ${floor ? floor.advice : `give {{budget}} ${min} or more, or make the word table smaller: {{vocabTrim}} keeps the tokens the training texts use, and {{embeddingRank}} (with {{compensate}}) factorises it.`}`);
   }
   return budget;
 }

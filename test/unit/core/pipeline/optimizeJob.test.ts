@@ -110,7 +110,7 @@ test('the budget floor: with --embedding-rank the smallest factorised model, nam
     assert.match(below.message, /^--budget '0\.1' \(16947 parameters\) is below the smallest possible model: 20736 parameters \(embeddings 20736 with the word table factorised to rank 4 \+ final norm\/head 0, no blocks; 12\.2 % of 169472\); --embedding-rank 4,8 cannot make a smaller model; give --budget 20736 or more, or a smaller rank\.$/);
     assert.deepEqual(below.stages, ['load']);
     const plain = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.2', compensate: 'all' });
-    assert.match(plain.message, /^--budget '0\.2' \(33894 parameters\) is below the smallest possible model: 135296 parameters \(embeddings 135296 \+ final norm\/head 0, no blocks; 79\.8 % of 169472\); give --budget 135296 or more, or make the word table smaller: --vocab-trim keeps the tokens the training texts use, and --embedding-rank \(with --compensate, BERT-style encoders\) factorises it\.$/);
+    assert.match(plain.message, /^--budget '0\.2' \(33894 parameters\) is below the smallest possible model: 135296 parameters \(embeddings 135296 \+ final norm\/head 0, no blocks; 79\.8 % of 169472\); give --budget 135296 or more, or make the word table smaller: --vocab-trim keeps the tokens the training texts use, and --embedding-rank \(with --compensate\) factorises it\.$/);
     assert.deepEqual(plain.stages, ['load']);
     // Below the whole-table floor only drop-top-factorised can be the heuristic --select heuristic ships.
     const heuristic = await refusal(fixture('tiny-bert'), path.join(dir, 'out'), { budget: '0.2', compensate: 'all', embeddingRank: [4], select: 'heuristic', baselines: ['drop-top', 'gromov'] });
