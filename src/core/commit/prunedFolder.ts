@@ -9,7 +9,7 @@ import { throwIfAborted } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { ModelInfo } from '../model/modelInfo';
 import { TensorReplacer, prunedConfig, writePrunedSafetensors } from '../model/safetensors';
-import { INDEX_FILE, encoderTensors, hasSafetensors, openWeights, writePrunedShards } from '../model/weights';
+import { INDEX_FILE, PYTORCH_FILE, PYTORCH_INDEX, checkpointHeader, encoderTensors, hasWeights, openWeights, writePrunedShards } from '../model/weights';
 import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
 import { keptParams } from '../../shared/params';
@@ -59,15 +59,22 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
 export async function writePrunedWeights(info: ModelInfo, kept: number[], dir: string, ctx: JobContext, replace?: TensorReplacer): Promise<string[]> {
   const st = path.join(info.dir, 'model.safetensors');
   // Under a task head the graphs leave the head out, and so do the weights: the folder is the encoder.
-  const keep = info.blocks.headOutputs.length && hasSafetensors(info.dir) ? encoderTensors(openWeights(info.dir)) : undefined;
+  const keep = info.blocks.headOutputs.length && hasWeights(info.dir) ? encoderTensors(openWeights(info.dir)) : undefined;
   if (fs.existsSync(st)) {
     stage(ctx, 'prune', 'pruning model.safetensors');
     await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal, keep, replace });
     return ['model.safetensors'];
   }
-  if (fs.existsSync(path.join(info.dir, INDEX_FILE))) {
-    stage(ctx, 'prune', 'pruning the safetensors shards');
+  if (fs.existsSync(path.join(info.dir, INDEX_FILE)) || fs.existsSync(path.join(info.dir, PYTORCH_INDEX))) {
+    stage(ctx, 'prune', 'pruning the weight shards');
     return writePrunedShards(info.dir, dir, kept, info.numLayers, { signal: ctx.signal, keep, replace });
+  }
+  if (fs.existsSync(path.join(info.dir, PYTORCH_FILE))) {
+    // A PyTorch checkpoint is written as safetensors: its tensors copied from the .bin, never unpickled into memory.
+    stage(ctx, 'prune', `pruning ${PYTORCH_FILE} into model.safetensors`);
+    const weights = openWeights(info.dir);
+    await writePrunedSafetensors(weights.files[0], path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal, keep, replace, header: checkpointHeader(weights, weights.files[0]) });
+    return ['model.safetensors'];
   }
   return [];
 }

@@ -10,7 +10,7 @@
 import { ModelInfo } from '../model/modelInfo';
 import { BUILDABLE } from '../model/encoderGraph';
 import { ReplacedTensor, TensorReplacer, dtypeBytes, renameForKept } from '../model/safetensors';
-import { hasSafetensors, openWeights } from '../model/weights';
+import { hasWeights, openWeights } from '../model/weights';
 import { CompensationPlan, Narrowing } from './graph';
 import { committedGraphName } from '../commit/outputSize';
 
@@ -51,13 +51,13 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
   // Nothing fitted (a width at or above the source's is left as it is): the blocks as they were.
   if (!names || narrowings.every((n) => n === undefined)) {
-    if (!hasSafetensors(source.dir)) return { note: noWeights(graph) };
+    if (!hasWeights(source.dir)) return { note: noWeights(graph) };
     return { replace: () => undefined, note: 'model.safetensors is the same model for PyTorch: its kept blocks are whole (the compensation asked for changed nothing).' };
   }
   const width = narrowings[0]?.kept.length;
   if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return none('FFN widths that differ between blocks');
   const config = { [names.key]: width };
-  if (!hasSafetensors(source.dir)) return { config, note: noWeights(graph) };
+  if (!hasWeights(source.dir)) return { config, note: noWeights(graph) };
   // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
   const weights = openWeights(source.dir).tensors;
   const found = [...weights.keys()].filter((t) => names.block.test(renameForKept(t, plan.kept) ?? ''));

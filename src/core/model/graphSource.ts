@@ -11,7 +11,7 @@ import { BadInputError, badValue } from '../errors';
 import { linkOrCopy } from '../util/link';
 import { noHomeReason, userCacheRoot } from '../util/homePath';
 import { GraphFrom, buildEncoderGraph } from './encoderGraph';
-import { INDEX_FILE, SINGLE_FILE, hasSafetensors, openWeights } from './weights';
+import { INDEX_FILE, PYTORCH_FILE, SINGLE_FILE, hasWeights, openWeights } from './weights';
 import { makeFolders } from '../util/mkdirs';
 import { diskWriteError } from '../util/diskErrors';
 
@@ -22,19 +22,9 @@ export function parseGraphSource(v: string): GraphSource {
   throw badValue('from', v, 'use onnx or safetensors (default: onnx when the folder has it, else safetensors).');
 }
 
-/** The error for a folder that holds only PyTorch pickles (what to run to convert them), or null. */
-export function refusePickle(dir: string): BadInputError | null {
-  const bin = ['pytorch_model.bin', 'pytorch_model.bin.index.json'].find((f) => fs.existsSync(path.join(dir, f)));
-  if (!bin) return null;
-  return new BadInputError(
-    `${dir} has ${bin} (PyTorch pickle) but no ${SINGLE_FILE} or onnx/ export; ProbeScale does not read pickles. Convert it once with Python: ` +
-      `python -c "from transformers import AutoModel as M; M.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)" (writes ${SINGLE_FILE}), or export ONNX with optimum-cli export onnx --model ${dir} ${path.join(dir, 'onnx')}.`,
-  );
-}
-
-/** The graph built from the folder's safetensors, written to the graph cache (see writeBuiltGraph). */
+/** The graph built from the folder's weights (safetensors, else pytorch_model.bin), written to the graph cache (see writeBuiltGraph). */
 export function buildGraphFile(dir: string, config: Record<string, unknown>, cacheDir = defaultGraphCacheDir()): string {
-  if (!hasSafetensors(dir)) throw refusePickle(dir) ?? new BadInputError(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE}; {{from}} safetensors needs the weights as safetensors.`);
+  if (!hasWeights(dir)) throw new BadInputError(`${dir}: no ${SINGLE_FILE}, ${INDEX_FILE} or ${PYTORCH_FILE}; {{from}} safetensors builds the graph from the model's weights.`);
   if (cacheDir === null) {
     throw new BadInputError(
       `${dir} has no ONNX export, so its graph is built from the safetensors into the graph cache, and there is no folder for it: ${noHomeReason()}, and XDG_CACHE_HOME is not set to an absolute path. Set XDG_CACHE_HOME to a folder you can write to, or export the model to ONNX (optimum-cli export onnx).`,

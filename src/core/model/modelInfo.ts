@@ -8,8 +8,8 @@ import { BadInputError, badValue, OnnxParseError, UnsupportedModelError } from '
 import { BlockStructure, ENCODER_OUTPUT, findBlocks, producerIndex, sideInputWeights } from '../onnx/blocks';
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
-import { GraphSource, buildGraphFile, refusePickle } from './graphSource';
-import { hasSafetensors } from './weights';
+import { GraphSource, buildGraphFile } from './graphSource';
+import { hasSafetensors, hasWeights } from './weights';
 import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
 import { findWordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import type { ParamCounts } from '../../shared/params';
@@ -160,7 +160,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
       if (!somethingAt(f)) continue;
       const bad = notAFile(f);
       // Not a BadInputError: that would make resolveEncoderGraph fall back to the safetensors as if there were no export.
-      if (bad) throw new OnnxParseError(`${f} ${orAdvice(bad, `; put the model's ONNX export there, or remove it${hasSafetensors(dir) ? ' to build the graph from the safetensors weights' : ''}`)}.`);
+      if (bad) throw new OnnxParseError(`${f} ${orAdvice(bad, `; put the model's ONNX export there, or remove it${hasWeights(dir) ? ' to build the graph from the weights' : ''}`)}.`);
       return f;
     }
   }
@@ -185,7 +185,7 @@ export function resolveEncoderGraph(dir: string, config: Record<string, unknown>
     return { file: resolveOnnxFile(dir, config, opts), from: 'onnx' };
   } catch (e) {
     if (!(e instanceof BadInputError) || from === 'onnx' || variant) throw e;
-    if (!hasSafetensors(dir)) throw refusePickle(dir) ?? e;
+    if (!hasWeights(dir)) throw e;
     return { file: buildGraphFile(dir, config, opts.graphCacheDir), from: 'safetensors' };
   }
 }

@@ -187,10 +187,11 @@ export async function writePrunedSafetensors(
   src: string,
   dst: string,
   kept: number[],
-  opts: { signal?: AbortSignal; numBlocks?: number; keep?: (name: string) => boolean; replace?: TensorReplacer } = {},
+  opts: { signal?: AbortSignal; numBlocks?: number; keep?: (name: string) => boolean; replace?: TensorReplacer; header?: SafetensorsHeader } = {},
 ): Promise<{ tensors: number; bytes: number }> {
   throwIfAborted(opts.signal);
-  const header = readSafetensorsHeader(src);
+  // `header` describes another format's file as safetensors would (a PyTorch checkpoint's tensors, dataOffset 0).
+  const header = opts.header ?? readSafetensorsHeader(src);
   // One shard of a sharded model may hold only some blocks: the model's count comes from the caller.
   checkKept(kept, opts.numBlocks ?? header.tensors.reduce((mx, t) => Math.max(mx, (blockIndexOf(t.name) ?? -1) + 1), 0), src);
   const pruned = prunedTensors(opts.keep ? header.tensors.filter((t) => opts.keep!(t.name)) : header.tensors, kept);

@@ -1,12 +1,15 @@
 /**
  * The weights of a Hugging Face model folder as safetensors: one `model.safetensors`, or shards
- * `model-0000x-of-0000y.safetensors` listed by `model.safetensors.index.json`. Only headers are
- * read; each tensor is located by file and byte range so a graph can reference it in place.
+ * `model-0000x-of-0000y.safetensors` listed by `model.safetensors.index.json`; where it has none,
+ * PyTorch's `pytorch_model.bin` (or its shards and `pytorch_model.bin.index.json`), read without
+ * running its pickle (pytorchCheckpoint.ts). Only headers are read; each tensor is located by file
+ * and byte range so a graph can reference it in place.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadInputError } from '../errors';
-import { TensorReplacer, readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
+import { SafetensorsHeader, TensorReplacer, readSafetensorsHeader, writePrunedSafetensors } from './safetensors';
+import { readPytorchCheckpoint } from './pytorchCheckpoint';
 import { notAFile, orAdvice, somethingAt } from '../util/fileKind';
 import { firstDuplicateKey } from '../util/jsonKeys';
 import { readUtf8 } from '../util/textFile';
@@ -23,20 +26,33 @@ export interface WeightTensor {
 }
 
 export interface WeightSet {
-  /** The safetensors files, absolute paths, in index order. */
+  /** The weight files (safetensors, or PyTorch checkpoints where `pytorch`), absolute paths, in index order. */
   files: string[];
   tensors: Map<string, WeightTensor>;
+  /** True where the files are PyTorch checkpoints (pytorch_model.bin), not safetensors. */
+  pytorch?: boolean;
 }
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
+export const PYTORCH_FILE = 'pytorch_model.bin';
+export const PYTORCH_INDEX = 'pytorch_model.bin.index.json';
 
 /** True when `dir` holds safetensors weights (one file or an index). */
 export function hasSafetensors(dir: string): boolean {
   return somethingAt(path.join(dir, SINGLE_FILE)) || somethingAt(path.join(dir, INDEX_FILE));
 }
 
-/** Reads and checks the safetensors headers of a model folder (single file, else sharded with its index). */
+/** What a graph built from `dir`'s weights was read from, for a message: "safetensors", or "pytorch_model.bin" where the folder has only that. */
+export function weightsKind(dir: string): string {
+  return !hasSafetensors(dir) && hasWeights(dir) ? PYTORCH_FILE : 'safetensors';
+}
+
+/** True when `dir` holds weights a graph can be built from: safetensors, else a PyTorch checkpoint. */
+export function hasWeights(dir: string): boolean {
+  return hasSafetensors(dir) || somethingAt(path.join(dir, PYTORCH_FILE)) || somethingAt(path.join(dir, PYTORCH_INDEX));
+}
+
 /** The tensor name every encoder's word embeddings end with (T5: shared.weight, never under a head here). */
 const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
 
@@ -56,11 +72,35 @@ export function openWeights(dir: string): WeightSet {
   const single = path.join(dir, SINGLE_FILE);
   if (somethingAt(single)) return { files: [single], tensors: tensorsOf(single, null) };
   const indexFile = path.join(dir, INDEX_FILE);
-  if (!somethingAt(indexFile)) throw new BadInputError(`${dir} has neither ${SINGLE_FILE} nor ${INDEX_FILE}.`);
+  if (somethingAt(indexFile)) return { ...shards(dir, indexFile, '.safetensors', (abs, names) => tensorsOf(abs, names)) };
+  const bin = path.join(dir, PYTORCH_FILE);
+  if (somethingAt(bin)) return { files: [bin], tensors: checkpointTensors(bin, dir, null), pytorch: true };
+  const binIndex = path.join(dir, PYTORCH_INDEX);
+  if (somethingAt(binIndex)) return { ...shards(dir, binIndex, '.bin', (abs, names) => checkpointTensors(abs, dir, names)), pytorch: true };
+  throw new BadInputError(`${dir} has neither ${SINGLE_FILE} nor ${INDEX_FILE} (nor PyTorch's ${PYTORCH_FILE}).`);
+}
+
+/** The tensors of a PyTorch checkpoint file (only `wanted` when given; each must be there). */
+function checkpointTensors(file: string, dir: string, wanted: Set<string> | null): Map<string, WeightTensor> {
+  const bad = notAFile(file);
+  if (bad) throw new BadInputError(`${file} ${orAdvice(bad, "; put the model's weights there (download or copy them again)")}.`);
+  const all = readPytorchCheckpoint(file, dir);
+  if (!wanted) return all;
+  const out = new Map<string, WeightTensor>();
+  for (const name of wanted) {
+    const t = all.get(name);
+    if (!t) throw new BadInputError(`${file}: the index says it holds tensor '${name}', but the checkpoint has no such tensor; re-download the shard.`);
+    out.set(name, t);
+  }
+  return out;
+}
+
+/** Every shard an index names (each in the same folder, ending in `ext`), read by `read`. */
+function shards(dir: string, indexFile: string, ext: string, read: (abs: string, names: Set<string>) => Map<string, WeightTensor>): Omit<WeightSet, 'pytorch'> {
   const map = readIndex(indexFile);
   const byFile = new Map<string, Set<string>>();
   for (const [name, file] of Object.entries(map)) {
-    if (path.basename(file) !== file || !file.endsWith('.safetensors')) throw new BadInputError(`${indexFile}: tensor '${name}' points to '${file}'; shards must be .safetensors files in the same folder.`);
+    if (path.basename(file) !== file || !file.endsWith(ext)) throw new BadInputError(`${indexFile}: tensor '${name}' points to '${file}'; shards must be ${ext} files in the same folder.`);
     let names = byFile.get(file);
     if (!names) byFile.set(file, (names = new Set()));
     names.add(name);
@@ -71,14 +111,14 @@ export function openWeights(dir: string): WeightSet {
     const abs = path.join(dir, file);
     if (!somethingAt(abs)) throw new BadInputError(`${indexFile} lists shard ${file} (tensor '${[...names][0]}'), which is missing from ${dir}; download every shard.`);
     files.push(abs);
-    for (const [name, t] of tensorsOf(abs, names)) tensors.set(name, t);
+    for (const [name, t] of read(abs, names)) tensors.set(name, t);
   }
   return { files, tensors };
 }
 
 function readIndex(file: string): Record<string, string> {
   const bad = notAFile(file);
-  if (bad) throw new BadInputError(`${file} ${orAdvice(bad, `; download the model's ${INDEX_FILE} again`)}.`);
+  if (bad) throw new BadInputError(`${file} ${orAdvice(bad, `; download the model's ${path.basename(file)} again`)}.`);
   let json: unknown;
   const text = readUtf8(file);
   try {
@@ -126,22 +166,34 @@ function tensorsOf(file: string, wanted: Set<string> | null): Map<string, Weight
  * every tensor to its shard. Returns the files written, relative to `outDir`.
  */
 export async function writePrunedShards(dir: string, outDir: string, kept: number[], numBlocks: number, opts: { signal?: AbortSignal; keep?: (name: string) => boolean; replace?: TensorReplacer } = {}): Promise<string[]> {
-  const { files } = openWeights(dir);
+  const weights = openWeights(dir);
   const weightMap: Record<string, string> = {};
   const written: string[] = [];
   let totalSize = 0;
-  for (const f of files) {
-    const dst = path.join(outDir, path.basename(f));
-    await writePrunedSafetensors(f, dst, kept, { ...opts, numBlocks });
+  for (const f of weights.files) {
+    // A PyTorch shard (pytorch_model-00001-of-00002.bin) is written as the safetensors shard save_pretrained names model-00001-of-00002.safetensors.
+    const name = weights.pytorch ? path.basename(f).replace(/^pytorch_model/, 'model').replace(/\.bin$/, '.safetensors') : path.basename(f);
+    const dst = path.join(outDir, name);
+    await writePrunedSafetensors(f, dst, kept, { ...opts, numBlocks, header: weights.pytorch ? checkpointHeader(weights, f) : undefined });
     const header = readSafetensorsHeader(dst);
     if (header.tensors.length === 0) {
       fs.rmSync(dst);
       continue;
     }
-    for (const t of header.tensors) weightMap[t.name] = path.basename(f);
+    for (const t of header.tensors) weightMap[t.name] = name;
     totalSize += header.tensors.reduce((a, t) => a + t.end - t.begin, 0);
-    written.push(path.basename(f));
+    written.push(name);
   }
   fs.writeFileSync(path.join(outDir, INDEX_FILE), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + '\n');
   return [...written, INDEX_FILE];
+}
+
+/**
+ * The tensors of PyTorch checkpoint `file` as a safetensors header would list them (offsets from the
+ * file's start, `dataOffset` 0), so that the safetensors writer copies them from the checkpoint.
+ * Tied weights (several names over one storage) are written once per name.
+ */
+export function checkpointHeader(weights: WeightSet, file: string): SafetensorsHeader {
+  const tensors = [...weights.tensors.values()].filter((t) => t.file === file).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, begin: t.offset, end: t.offset + t.length }));
+  return { tensors, metadata: { format: 'pt' }, dataOffset: 0 };
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CommittedTask, committedTasksOf } from '../../core/commit/committed';
 import { hasTaskSplits, hubDataFolder } from '../../core/data/splits';
-import { hasSafetensors } from '../../core/model/weights';
+import { hasWeights } from '../../core/model/weights';
 import { fitName, NAME_MAX } from '../../core/util/names';
 import { readUtf8 } from '../../core/util/textFile';
 
@@ -37,7 +37,7 @@ function hasOnnx(dir: string): boolean {
 
 /** A model folder: config.json beside an ONNX export (in onnx/ or the folder itself) or safetensors weights. */
 export function isModelFolder(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'config.json')) && (hasOnnx(dir) || hasSafetensors(dir));
+  return fs.existsSync(path.join(dir, 'config.json')) && (hasOnnx(dir) || hasWeights(dir));
 }
 
 /**
