@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Longer mutation fuzzing of the ONNX, safetensors, feature-cache and task-file (Parquet, Arrow)
+ * Longer mutation fuzzing of the ONNX, safetensors, PyTorch checkpoint, feature-cache and task-file (Parquet, Arrow)
  * readers, of model folders' JSON files and reports (test/jsonFuzz.ts) and of ONNX graphs by their
  * meaning (test/graphFuzz.ts) and of safetensors headers by their structure (test/safetensorsFuzz.ts), than npm test runs.
  *   npm run compile && node scripts/fuzz.mjs [--iterations 50000] [--seed 1] [--target onnx]

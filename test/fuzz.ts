@@ -18,6 +18,7 @@ import { writePrunedOnnx } from '../src/core/prune/surgery';
 import { BufferSource, WireType, parseFields } from '../src/core/onnx/wire';
 import { Rng } from '../src/core/util/rng';
 import { loadTask } from '../src/core/data/dataset';
+import { readPytorchCheckpoint } from '../src/core/model/pytorchCheckpoint';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { toVersion1Pages } from './parquetV1';
 import { Table, tableToIPC, vectorFromArray, Utf8, Int64, Schema, RecordBatch } from 'apache-arrow';
@@ -117,6 +118,27 @@ export function safetensorsTarget(file: string, scratchDir: string): FuzzTarget 
     read(bytes) {
       fs.writeFileSync(scratch, bytes);
       readSafetensorsHeader(scratch);
+    },
+  };
+}
+
+/**
+ * A PyTorch checkpoint torch.save wrote (the smaller shard of the sharded tiny-bert fixture): its
+ * pickle (data.pkl) and its zip directory are the hotspots, read by pytorchCheckpoint.ts.
+ */
+export function pytorchTarget(file: string, scratchDir: string): FuzzTarget {
+  const seed = fs.readFileSync(file);
+  const pickleEnd = seed.indexOf(Buffer.from('PK\x03\x04', 'latin1'), 4);
+  const directory = seed.lastIndexOf(Buffer.from('PK\x01\x02', 'latin1'));
+  const hotspots = [...Array.from({ length: pickleEnd }, (_, i) => i), ...Array.from({ length: seed.length - directory }, (_, i) => directory + i)];
+  const scratch = path.join(scratchDir, 'fuzzed.bin');
+  return {
+    name: 'pytorch-checkpoint',
+    seed,
+    hotspots,
+    read(bytes) {
+      fs.writeFileSync(scratch, bytes);
+      readPytorchCheckpoint(scratch, scratchDir);
     },
   };
 }
@@ -270,7 +292,7 @@ export function allTargets(repoRoot: string): FuzzTarget[] {
   // A pruned graph carries its block record as JSON metadata, a second parser to reach.
   const pruned = path.join(scratch, 'pruned.onnx');
   writePrunedOnnx(fx('tiny-bert', 'onnx', 'model.onnx'), pruned, [1, 3]);
-  return [onnxTarget(fx('tiny-bert', 'onnx', 'model.onnx')), onnxTarget(pruned, 'onnx-pruned'), safetensorsTarget(fx('tiny-bert', 'model.safetensors'), scratch), featureCacheTarget()];
+  return [onnxTarget(fx('tiny-bert', 'onnx', 'model.onnx')), onnxTarget(pruned, 'onnx-pruned'), safetensorsTarget(fx('tiny-bert', 'model.safetensors'), scratch), pytorchTarget(fx('pytorch', 'tiny-bert-sharded', 'pytorch_model-00002-of-00002.bin'), scratch), featureCacheTarget()];
 }
 
 /** The same split as JSON lines, CSV and TSV (quotes, commas and a tab inside a text among them). */

@@ -11,11 +11,13 @@ on the Hub are:
   hostile/legacy.bin               the format torch.save wrote before PyTorch 1.6 (not a zip)
   hostile/system.bin               a zip checkpoint whose data.pkl calls posix.system("touch <marker>"),
                                    as a malicious file would; ProbeScale must refuse it without running it
+  hostile/transposed.bin           a tensor saved as a transposed view (stride (1, 3)): not contiguous
+  hostile/bigendian.bin            a checkpoint whose byteorder entry says big
 
 test/unit/core/model/pytorchCheckpoint.test.ts checks the graphs built from these against the ones
 built from the safetensors. Needs Debian's python3-torch; never a test dependency.
 
-  /usr/bin/python3 scripts/ref/torch_bin.py test/fixtures test/fixtures/pytorch
+  /usr/bin/python3 scripts/ref/torch_bin.py test/fixtures test/fixtures/pytorch [--hostile-only]
 """
 import collections
 import json
@@ -52,7 +54,9 @@ def save(state, path):
     torch.save(sd, path)
 
 
-def main(fixtures, out):
+def main(fixtures, out, hostile_only=False):
+    if hostile_only:
+        return write_hostile(os.path.join(out, "hostile"))
     bert = load(os.path.join(fixtures, "tiny-bert", "model.safetensors"))
     os.makedirs(os.path.join(out, "tiny-bert"), exist_ok=True)
     with open(os.path.join(fixtures, "tiny-bert", "config.json")) as f:
@@ -81,7 +85,11 @@ def main(fixtures, out):
     os.makedirs(os.path.join(out, "tiny-t5"), exist_ok=True)
     save(t5, os.path.join(out, "tiny-t5", "pytorch_model.bin"))
 
-    hostile = os.path.join(out, "hostile")
+    write_hostile(os.path.join(out, "hostile"))
+    print("wrote", out)
+
+
+def write_hostile(hostile):
     os.makedirs(hostile, exist_ok=True)
     torch.save({"w": torch.ones(3)}, os.path.join(hostile, "legacy.bin"), _use_new_zipfile_serialization=False)
     # posix.system("touch system-ran") by pickle opcodes: GLOBAL, the argument tuple, REDUCE.
@@ -89,8 +97,14 @@ def main(fixtures, out):
     with zipfile.ZipFile(os.path.join(hostile, "system.bin"), "w", zipfile.ZIP_STORED) as z:
         z.writestr("archive/data.pkl", evil)
         z.writestr("archive/version", "3\n")
-    print("wrote", out)
+    torch.save({"w": torch.arange(12, dtype=torch.float32).reshape(3, 4).t()}, os.path.join(hostile, "transposed.bin"))
+    # torch.save's own layout with the byteorder entry newer versions write, saying big.
+    src = os.path.join(hostile, "transposed.bin")
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(os.path.join(hostile, "bigendian.bin"), "w", zipfile.ZIP_STORED) as w:
+        for info in z.infolist():
+            w.writestr(info.filename, z.read(info.filename))
+        w.writestr(info.filename.split("/")[0] + "/byteorder", "big")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], "--hostile-only" in sys.argv[3:])

@@ -11,7 +11,7 @@
  * other name without calling anything; the zip's central directory gives each storage's offset.
  */
 import * as fs from 'node:fs';
-import { BadInputError, UnsupportedModelError } from '../errors';
+import { BadInputError, ProbeScaleError, UnsupportedModelError } from '../errors';
 
 /** A tensor located in the checkpoint file (weights.ts's WeightTensor, which this module does not import: weights.ts imports it). */
 export interface CheckpointTensor {
@@ -57,8 +57,15 @@ export function readPytorchCheckpoint(file: string, dir: string): Map<string, Ch
     const prefix = pkl.slice(0, -'data.pkl'.length);
     const pickle = entries.get(pkl)!;
     if (pickle.method !== 0) throw refuse('stores data.pkl compressed; torch.save stores it as is');
+    // Newer torch.save writes the byte order of the storages; ProbeScale (and every graph) reads little-endian.
+    const order = entries.get(`${prefix}byteorder`);
+    if (order && readAt(fd, order.offset, Math.min(order.length, 16)).toString('utf8').trim() !== 'little') throw refuse('holds its tensors big-endian (its byteorder entry says so); ProbeScale reads little-endian weights');
     const state = unpickle(readAt(fd, pickle.offset, pickle.length), file, refuse);
     return tensorsOf(state, (key) => entries.get(`${prefix}data/${key}`), file, refuse);
+  } catch (e) {
+    // A damaged file reads past a buffer or puts a value where another kind belongs; a failing disk (a system error) is not that.
+    if (e instanceof ProbeScaleError || (e as NodeJS.ErrnoException).syscall !== undefined) throw e;
+    throw new UnsupportedModelError(`${file} is damaged: its zip directory or its pickle (data.pkl) does not read as torch.save writes them. Download it again.`);
   } finally {
     fs.closeSync(fd);
   }
@@ -187,8 +194,8 @@ function unpickle(data: Buffer, file: string, refuse: (why: string) => Error): V
       case 0x87: { const c = pop(); const b = pop(); stack.push([pop(), b, c]); break; } // TUPLE3
       case 0x74: stack.push(popMark()); break; // TUPLE
       case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x61: { const v = pop(); (stack[stack.length - 1] as Value[]).push(v); break; } // APPEND
-      case 0x65: { const vs = popMark(); (stack[stack.length - 1] as Value[]).push(...vs); break; } // APPENDS
+      case 0x61: { const v = pop(); asList(stack[stack.length - 1], bad).push(v); break; } // APPEND
+      case 0x65: { const vs = popMark(); asList(stack[stack.length - 1], bad).push(...vs); break; } // APPENDS
       case 0x73: { const v = pop(); const k = pop(); asMap(stack[stack.length - 1], bad).set(k, v); break; } // SETITEM
       case 0x75: { // SETITEMS
         const kv = popMark();
@@ -220,6 +227,11 @@ function unpickle(data: Buffer, file: string, refuse: (why: string) => Error): V
 
 function asMap(v: Value | undefined, bad: (why: string) => Error): Map<unknown, Value> {
   if (!(v instanceof Map)) throw bad('SETITEM on something that is not a dict');
+  return v;
+}
+
+function asList(v: Value | undefined, bad: (why: string) => Error): Value[] {
+  if (!Array.isArray(v)) throw bad('APPEND to something that is not a list');
   return v;
 }
 

@@ -102,6 +102,8 @@ test('a checkpoint that is not what torch.save writes for a state dict is refuse
   } finally {
     process.chdir(cwd);
   }
+  refused(path.join(bins, 'hostile', 'bigendian.bin'), /holds its tensors big-endian/);
+  assert.throws(() => readPytorchCheckpoint(path.join(bins, 'hostile', 'transposed.bin'), tmp), /tensor 'w' is a view that is not contiguous \(shape \[4, 3\], stride \[1, 4\]\); save the model again/);
   const whole = fs.readFileSync(path.join(bins, 'tiny-bert', 'pytorch_model.bin'));
   const cut = path.join(tmp, 'cut.bin');
   fs.writeFileSync(cut, whole.subarray(0, whole.length - 5000));
