@@ -110,14 +110,18 @@ export function safetensorsTarget(file: string, scratchDir: string): FuzzTarget 
   len.writeBigUInt64LE(BigInt(json.length));
   const seed = Buffer.concat([len, json, ...parts]);
   const hotspots = Array.from({ length: 8 + json.length }, (_, i) => i);
-  const scratch = path.join(scratchDir, 'fuzzed.safetensors');
+  return fileTarget('safetensors', seed, hotspots, path.join(scratchDir, 'fuzzed.safetensors'), (f) => void readSafetensorsHeader(f));
+}
+
+/** A target whose reader takes a file: each case is written to `scratch` first. */
+function fileTarget(name: string, seed: Buffer, hotspots: number[], scratch: string, read: (file: string) => void): FuzzTarget {
   return {
-    name: 'safetensors',
+    name,
     seed,
     hotspots,
     read(bytes) {
       fs.writeFileSync(scratch, bytes);
-      readSafetensorsHeader(scratch);
+      read(scratch);
     },
   };
 }
@@ -131,16 +135,7 @@ export function pytorchTarget(file: string, scratchDir: string): FuzzTarget {
   const pickleEnd = seed.indexOf(Buffer.from('PK\x03\x04', 'latin1'), 4);
   const directory = seed.lastIndexOf(Buffer.from('PK\x01\x02', 'latin1'));
   const hotspots = [...Array.from({ length: pickleEnd }, (_, i) => i), ...Array.from({ length: seed.length - directory }, (_, i) => directory + i)];
-  const scratch = path.join(scratchDir, 'fuzzed.bin');
-  return {
-    name: 'pytorch-checkpoint',
-    seed,
-    hotspots,
-    read(bytes) {
-      fs.writeFileSync(scratch, bytes);
-      readPytorchCheckpoint(scratch, scratchDir);
-    },
-  };
+  return fileTarget('pytorch-checkpoint', seed, hotspots, path.join(scratchDir, 'fuzzed.bin'), (f) => void readPytorchCheckpoint(f, scratchDir));
 }
 
 export function featureCacheTarget(): FuzzTarget {
