@@ -10,6 +10,7 @@ import { graphBase, ModelInfo } from '../model/modelInfo';
 import { diskBytes, freeBytes } from '../util/diskErrors';
 import { TOKENIZER_FILES, builtTokenizerBytes } from './files';
 import { slowTokenizer } from '../data/slowTokenizer';
+import { hasSafetensors } from '../model/weights';
 
 const MARGIN = 1.1;
 const FIXED_MARGIN = 1_000_000;
@@ -55,7 +56,9 @@ export interface OutputBound {
 export function outputBound(info: ModelInfo, fraction: number, classifiers: number): OutputBound {
   const onnxDir = path.dirname(info.onnxFile);
   const onnxFiles = fs.readdirSync(onnxDir).filter((f) => !f.endsWith('.onnx') || graphVariants(info.onnxFile).includes(f));
-  const weights = sizes(onnxDir, onnxFiles) + sizes(info.dir, fs.readdirSync(info.dir).filter((f) => f.endsWith('.safetensors')));
+  // A PyTorch checkpoint the graph was built from is written as safetensors of about its size.
+  const pytorch = info.graphFrom === 'safetensors' && !hasSafetensors(info.dir);
+  const weights = sizes(onnxDir, onnxFiles) + sizes(info.dir, fs.readdirSync(info.dir).filter((f) => f.endsWith('.safetensors') || (pytorch && /^pytorch_model.*\.bin$/.test(f))));
   const built = slowTokenizer(info.dir, info.config.model_type);
   const tokenizer = sizes(info.dir, fs.readdirSync(info.dir).filter((f) => TOKENIZER_FILES.test(f))) + (built ? builtTokenizerBytes(built) : 0);
   // The margin covers what the source's sizes do not show: each classifier graph's own structure

@@ -9,7 +9,7 @@ import { throwIfAborted } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { ModelInfo } from '../model/modelInfo';
 import { TensorReplacer, prunedConfig, writePrunedSafetensors } from '../model/safetensors';
-import { INDEX_FILE, PYTORCH_FILE, PYTORCH_INDEX, checkpointHeader, encoderTensors, hasWeights, openWeights, writePrunedShards } from '../model/weights';
+import { INDEX_FILE, PYTORCH_FILE, PYTORCH_INDEX, checkpointHeader, encoderTensors, openWeights, writePrunedShards, writesWeights } from '../model/weights';
 import { writePrunedOnnx } from '../prune/surgery';
 import { TOOL_VERSION } from '../report';
 import { keptParams } from '../../shared/params';
@@ -59,7 +59,8 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
 export async function writePrunedWeights(info: ModelInfo, kept: number[], dir: string, ctx: JobContext, replace?: TensorReplacer): Promise<string[]> {
   const st = path.join(info.dir, 'model.safetensors');
   // Under a task head the graphs leave the head out, and so do the weights: the folder is the encoder.
-  const keep = info.blocks.headOutputs.length && hasWeights(info.dir) ? encoderTensors(openWeights(info.dir)) : undefined;
+  if (!writesWeights(info.dir, info.graphFrom)) return [];
+  const keep = info.blocks.headOutputs.length ? encoderTensors(openWeights(info.dir)) : undefined;
   if (fs.existsSync(st)) {
     stage(ctx, 'prune', 'pruning model.safetensors');
     await writePrunedSafetensors(st, path.join(dir, 'model.safetensors'), kept, { signal: ctx.signal, keep, replace });

@@ -10,7 +10,7 @@
 import { ModelInfo } from '../model/modelInfo';
 import { BUILDABLE } from '../model/encoderGraph';
 import { ReplacedTensor, TensorReplacer, dtypeBytes, renameForKept } from '../model/safetensors';
-import { hasWeights, openWeights } from '../model/weights';
+import { PYTORCH_FILE, hasWeights, openWeights, writesWeights } from '../model/weights';
 import { CompensationPlan, Narrowing } from './graph';
 import { committedGraphName } from '../commit/outputSize';
 
@@ -26,7 +26,10 @@ export interface Checkpoint {
 /** Where to turn instead, naming the committed graph (T5: onnx/encoder_model.onnx). */
 const useOnnx = (graph: string) => `Use onnx/${graph} (ONNX Runtime, transformers.js) or the classifiers/ folders`;
 
-const noWeights = (graph: string) => `No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. ${useOnnx(graph)}.`;
+const noWeights = (graph: string, pytorch: boolean) =>
+  pytorch
+    ? `No model.safetensors: the graph came from the source's ONNX export, and its weights are PyTorch's ${PYTORCH_FILE}, which ProbeScale writes as safetensors only when it builds the graph from them (re-run with --from safetensors). ${useOnnx(graph)}.`
+    : `No model.safetensors: the source folder has none (only its ONNX export), so there are no PyTorch weights to write. ${useOnnx(graph)}.`;
 
 /** The card's sentence where no checkpoint is written, `why` naming what has no config key. */
 export const noCheckpoint = (why: string, graph = 'model.onnx') => `No model.safetensors: ${why}, which a Hugging Face config cannot express, so a PyTorch checkpoint of this model would compute something else. ${useOnnx(graph)}; for PyTorch, re-run optimize with --compensate none.`;
@@ -51,13 +54,13 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
   // Nothing fitted (a width at or above the source's is left as it is): the blocks as they were.
   if (!names || narrowings.every((n) => n === undefined)) {
-    if (!hasWeights(source.dir)) return { note: noWeights(graph) };
+    if (!writesWeights(source.dir, source.graphFrom)) return { note: noWeights(graph, hasWeights(source.dir)) };
     return { replace: () => undefined, note: 'model.safetensors is the same model for PyTorch: its kept blocks are whole (the compensation asked for changed nothing).' };
   }
   const width = narrowings[0]?.kept.length;
   if (width === undefined || narrowings.some((n) => n?.kept.length !== width)) return none('FFN widths that differ between blocks');
   const config = { [names.key]: width };
-  if (!hasWeights(source.dir)) return { config, note: noWeights(graph) };
+  if (!writesWeights(source.dir, source.graphFrom)) return { config, note: noWeights(graph, hasWeights(source.dir)) };
   // Four FFN tensors per kept block, by the names the replacement looks for, or the weights are laid out otherwise.
   const weights = openWeights(source.dir).tensors;
   const found = [...weights.keys()].filter((t) => names.block.test(renameForKept(t, plan.kept) ?? ''));

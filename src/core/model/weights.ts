@@ -48,6 +48,16 @@ export function weightsKind(dir: string): string {
   return !hasSafetensors(dir) && hasWeights(dir) ? PYTORCH_FILE : 'safetensors';
 }
 
+/**
+ * True when a commit of the model in `dir` writes its weights: it has safetensors, or the graph was
+ * built from its PyTorch checkpoint. Beside an ONNX export a pytorch_model.bin is left unread: it is
+ * not checked against the export, and a checkpoint that cannot be read must not stop a commit of the
+ * export that worked before.
+ */
+export function writesWeights(dir: string, graphFrom: 'onnx' | 'safetensors'): boolean {
+  return hasSafetensors(dir) || (graphFrom === 'safetensors' && hasWeights(dir));
+}
+
 /** True when `dir` holds weights a graph can be built from: safetensors, else a PyTorch checkpoint. */
 export function hasWeights(dir: string): boolean {
   return hasSafetensors(dir) || somethingAt(path.join(dir, PYTORCH_FILE)) || somethingAt(path.join(dir, PYTORCH_INDEX));

@@ -118,3 +118,18 @@ test('a checkpoint that is not what torch.save writes for a state dict is refuse
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /pytorch_model\.bin has a pickle \(data\.pkl\) that names posix\.system/);
 });
+
+test('beside an ONNX export, pytorch_model.bin is left unread: the export is committed as before, with no model.safetensors, even where the checkpoint is one ProbeScale refuses', () => {
+  const dir = path.join(tmp, `onnx-and-bin-${counter++}`);
+  fs.cpSync(fixture('tiny-bert'), dir, { recursive: true, filter: (f) => !f.endsWith('.safetensors') });
+  fs.copyFileSync(path.join(bins, 'hostile', 'legacy.bin'), path.join(dir, 'pytorch_model.bin'));
+  const out = path.join(tmp, `onnx-and-bin-pruned-${counter++}`);
+  const r = runCli(['prune', dir, '--layers', '0,2', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(out, 'onnx', 'model.onnx')) && !fs.existsSync(path.join(out, 'model.safetensors')));
+  // Asked to build the graph from the weights, it reads the checkpoint and says why it cannot.
+  const fromWeights = runCli(['prune', dir, '--from', 'safetensors', '--layers', '0,2', '--out', `${out}-st`]);
+  assert.equal(fromWeights.status, 1);
+  assert.match(fromWeights.stderr, /pytorch_model\.bin is in the format PyTorch wrote before 1\.6/);
+});
+
