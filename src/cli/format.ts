@@ -3,7 +3,6 @@ import type { CompensationRecord, OptimizeReport, ProbeReport } from '../core/re
 import { describeRule, describeVocabTrim, formatGap, selectionVerdict } from '../core/optimize/select';
 import { bestLayerByTest } from '../shared/bestLayer';
 import { claimNote } from '../core/commit/committed';
-import { weightsKind } from '../core/model/weights';
 import { inReportOrder, unlearnedAdvice } from '../shared/verdict';
 import { idealText } from '../shared/reportCharts';
 
@@ -20,7 +19,7 @@ export function perBlockWords(perBlock: number[]): string {
 export function formatProbeReport(r: ProbeReport, claimed?: Record<string, number>): string {
   const lines: string[] = [];
   const m = r.model;
-  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}${perBlockWords(m.params.perBlock)})${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ` · graph built from ${weightsKind(m.dir)}` : ''} · ${r.provider}`);
+  lines.push(`${m.architecture} · ${m.numLayers} blocks · hidden ${m.hiddenSize} · ${m.params.total.toLocaleString('en-US')} parameters (embeddings ${m.params.embeddings.toLocaleString('en-US')}${perBlockWords(m.params.perBlock)})${m.quantized ? ' · quantized' : ''}${m.graphFrom === 'safetensors' ? ` · graph built from ${m.weights ?? 'safetensors'}` : ''} · ${r.provider}`);
   for (const [name, t] of Object.entries(r.tasks)) {
     lines.push('');
     lines.push(`${name}: ${t.labels.length} labels, ${t.nTrain} train / ${t.nTest} test, ${t.pooling} pooling${r.settings?.prompt ? `, prompt ${JSON.stringify(r.settings.prompt)}` : ''}${r.settings?.lowercase ? ', lowercased' : ''}${t.textPairs ? ', text pairs' : ''}, majority ${pct(t.majority).trim()} %`);

@@ -14,6 +14,8 @@ export const TOOL_VERSION = '0.1.0';
 export type ModelSummary = Pick<ModelInfo, 'dir' | 'onnxFile' | 'graphFrom' | 'architecture' | 'numLayers' | 'hiddenSize' | 'quantized' | 'params'> & {
   /** Outputs of the task head the source graph ends in (a fine-tuned classifier's logits), which every pruned graph leaves out; absent for an encoder export. */
   taskHead?: string[];
+  /** The weights the graph was built from where they are not safetensors: "pytorch_model.bin". Absent otherwise. */
+  weights?: string;
   /** Outputs computed inside one block (an export with output_hidden_states or output_attentions: hidden_states.1…, attentions.0…); a pruned graph keeps those of the kept blocks only. Absent when there are none. */
   blockOutputs?: string[];
 };

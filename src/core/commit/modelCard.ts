@@ -8,7 +8,6 @@ import { SAFETENSORS_NOTE } from '../compensate/commit';
 import { q8File } from '../compensate/quantize';
 import { committedGraphName } from './outputSize';
 import { MODULES_FILE } from '../model/sentenceTransformers';
-import { weightsKind } from '../model/weights';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US');
@@ -55,7 +54,7 @@ function headerSection(r: OptimizeReport): string[] {
   const lines = [
     `# ${m.architecture} pruned by ProbeScale: ${s.kept.length} of ${m.numLayers} blocks`,
     '',
-    `Source: \`${m.dir}\` (${m.graphFrom === 'safetensors' ? `graph built from its ${weightsKind(m.dir)} weights` : path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`,
+    `Source: \`${m.dir}\` (${m.graphFrom === 'safetensors' ? `graph built from its ${m.weights ?? 'safetensors'} weights` : path(m.onnxFile)}). Kept blocks (0-based, source numbering): **${blocks(s.kept)}**.`,
     `Parameters: ${num(m.params.total)} → **${num(s.params)}** (${pct(s.fraction)} of the source; budget ${s.budget.spec} = ${num(s.budget.params)}).`,
     '',
   ];

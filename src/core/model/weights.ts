@@ -43,11 +43,6 @@ export function hasSafetensors(dir: string): boolean {
   return somethingAt(path.join(dir, SINGLE_FILE)) || somethingAt(path.join(dir, INDEX_FILE));
 }
 
-/** What a graph built from `dir`'s weights was read from, for a message: "safetensors", or "pytorch_model.bin" where the folder has only that. */
-export function weightsKind(dir: string): string {
-  return !hasSafetensors(dir) && hasWeights(dir) ? PYTORCH_FILE : 'safetensors';
-}
-
 /**
  * True when a commit of the model in `dir` writes its weights: it has safetensors, or the graph was
  * built from its PyTorch checkpoint. Beside an ONNX export a pytorch_model.bin is left unread: it is

@@ -13,6 +13,7 @@ import { ModelSummary } from '../report';
 import { blockOutputs } from '../onnx/edit';
 import { ProbeSettings } from '../settings';
 import { badValue } from '../errors';
+import { PYTORCH_FILE, hasSafetensors } from '../model/weights';
 
 export interface PreparedRun {
   info: ModelInfo;
@@ -124,6 +125,7 @@ export function summarizeModel(info: ModelInfo): ModelSummary {
     dir: info.dir,
     onnxFile: info.onnxFile,
     graphFrom: info.graphFrom,
+    ...(info.graphFrom === 'safetensors' && !hasSafetensors(info.dir) ? { weights: PYTORCH_FILE } : {}),
     architecture: info.architecture,
     numLayers: info.numLayers,
     hiddenSize: info.hiddenSize,

@@ -8,7 +8,7 @@ import { openWeights, WeightTensor } from '../../../../src/core/model/weights';
 import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { readRange } from '../../../../src/core/util/fileKind';
 import { UnsupportedModelError } from '../../../../src/core/errors';
-import { fixture, lastHiddenOn, RefBatch, runCli, tempDir } from '../../../helpers';
+import { fixture, lastHiddenOn, quickOptimize, RefBatch, runCli, tempDir } from '../../../helpers';
 
 // Many checkpoints on the Hub (older ones, and fine-tunes saved before transformers wrote safetensors
 // by default) hold only pytorch_model.bin. test/fixtures/pytorch was written by torch.save itself
@@ -131,5 +131,21 @@ test('beside an ONNX export, pytorch_model.bin is left unread: the export is com
   const fromWeights = runCli(['prune', dir, '--from', 'safetensors', '--layers', '0,2', '--out', `${out}-st`]);
   assert.equal(fromWeights.status, 1);
   assert.match(fromWeights.stderr, /pytorch_model\.bin is in the format PyTorch wrote before 1\.6/);
+});
+
+test('optimize on a folder with only pytorch_model.bin commits model.safetensors, and the CLI, the report and the card say what the graph was built from', () => {
+  const dir = binFolder(fixture('tiny-bert'), path.join(bins, 'tiny-bert'));
+  const out = path.join(tmp, `optimized-${counter++}`);
+  const r = quickOptimize(dir, out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(out, 'model.safetensors')));
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')) as { model: { graphFrom: string; weights?: string } };
+  assert.deepEqual([report.model.graphFrom, report.model.weights], ['safetensors', 'pytorch_model.bin']);
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /graph built from its pytorch_model\.bin weights/);
+  const probe = runCli(['probe', dir, '--task', `sentlen=${fixture('..', '..', 'data', 'tasks', 'sentlen')}`, '--limit-train', '40', '--limit-test', '20', '--no-cache']);
+  assert.match(probe.stdout, /graph built from pytorch_model\.bin/);
+  // The committed folder is built from its own safetensors, and says so.
+  const again = runCli(['probe', out, '--from', 'safetensors', '--task', `sentlen=${fixture('..', '..', 'data', 'tasks', 'sentlen')}`, '--limit-train', '40', '--limit-test', '20', '--no-cache']);
+  assert.match(again.stdout, /graph built from safetensors/);
 });
 
