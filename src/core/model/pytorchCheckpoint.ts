@@ -29,6 +29,7 @@ const STORAGE_DTYPES: Record<string, string> = {
   LongStorage: 'I64', IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8', ByteStorage: 'U8', BoolStorage: 'BOOL',
   float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64', int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
 };
+const MAX_PICKLE = 256 * 1024 * 1024;
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
 /** The advice every refusal here ends with. */
@@ -57,6 +58,8 @@ export function readPytorchCheckpoint(file: string, dir: string): Map<string, Ch
     const prefix = pkl.slice(0, -'data.pkl'.length);
     const pickle = entries.get(pkl)!;
     if (pickle.method !== 0) throw refuse('stores data.pkl compressed; torch.save stores it as is');
+    // A state dict's pickle names tensors only: a few hundred bytes each (20 MB for 100,000 tensors).
+    if (pickle.length > MAX_PICKLE) throw refuse(`has a data.pkl of ${pickle.length.toLocaleString('en-US')} bytes, more than a state dict of tensors holds (at most ${MAX_PICKLE.toLocaleString('en-US')} read)`);
     // Newer torch.save writes the byte order of the storages; ProbeScale (and every graph) reads little-endian.
     const order = entries.get(`${prefix}byteorder`);
     if (order && readAt(fd, order.offset, Math.min(order.length, 16)).toString('utf8').trim() !== 'little') throw refuse('holds its tensors big-endian (its byteorder entry says so); ProbeScale reads little-endian weights');
