@@ -35,7 +35,7 @@ function hasOnnx(dir: string): boolean {
   return inDir(path.join(dir, 'onnx')) || inDir(dir);
 }
 
-/** A model folder: config.json beside an ONNX export (in onnx/ or the folder itself) or safetensors weights. */
+/** A model folder: config.json beside an ONNX export (in onnx/ or the folder itself), safetensors weights or PyTorch's pytorch_model.bin. */
 export function isModelFolder(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json')) && (hasOnnx(dir) || hasWeights(dir));
 }
@@ -122,7 +122,8 @@ export class ModelFolderContext implements vscode.Disposable {
   readonly onDidRefresh = this.refreshed.event;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
-    for (const glob of ['**/config.json', '**/*.onnx']) {
+    // Weights count too: a download that writes config.json before its weights makes a model folder only when they arrive.
+    for (const glob of ['**/config.json', '**/*.onnx', '**/*.safetensors', '**/pytorch_model*.bin', '**/*.index.json']) {
       const w = vscode.workspace.createFileSystemWatcher(glob);
       this.disposables.push(w, w.onDidCreate(() => this.schedule()), w.onDidDelete(() => this.schedule()));
     }
