@@ -31,6 +31,9 @@ Usage (Debian: apt-get install python3-torch):
   /usr/bin/python3 scripts/ref/t5.py gated OUT_DIR SRC_DIR SRC_REFS.json OUT_REFS.json
       writes the gated fixture OUT_DIR (config, F32 model.safetensors, SRC_DIR's tokenizer files,
       onnx/encoder_model.onnx) and its block-subset references on SRC_REFS.json's ids
+  /usr/bin/python3 scripts/ref/t5.py umt5 OUT_DIR SRC_DIR SRC_REFS.json OUT_REFS.json
+      the same shape as an umT5 encoder (model_type umt5: a relative_attention_bias table in every
+      block, each block making its own bias, as transformers' modeling_umt5.py does)
 """
 import json
 import math
@@ -144,6 +147,8 @@ class T5Reference:
         if "shared.weight" not in self.w:
             self.w["shared.weight"] = self.w["encoder.embed_tokens.weight"]
         self.kept_heads = {}  # block -> heads left after width pruning (their position-bias columns)
+        # umT5 (UMT5EncoderModel): every block has its own relative_attention_bias and makes its own bias.
+        self.per_block_bias = c.get("model_type") == "umt5"
 
     def _norm(self, x, name):
         variance = x.to(torch.float32).pow(2).mean(-1, keepdim=True)
@@ -152,11 +157,11 @@ class T5Reference:
     def _lin(self, x, name):
         return x @ self.w[name].T  # [out, in], no bias
 
-    def position_bias(self, S, mask):
+    def position_bias(self, S, mask, block=0):
         ctx = torch.arange(S, dtype=torch.long)[:, None]
         mem = torch.arange(S, dtype=torch.long)[None, :]
         bucket = relative_position_bucket(mem - ctx, True, self.buckets, self.max_distance)
-        values = self.w["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"][bucket]  # [S, S, heads]
+        values = self.w["encoder.block.%d.layer.0.SelfAttention.relative_attention_bias.weight" % block][bucket]  # [S, S, heads]
         bias = values.permute([2, 0, 1]).unsqueeze(0)
         add_mask = (1.0 - mask.to(torch.float32))[:, None, None, :] * torch.finfo(torch.float32).min
         return bias + add_mask  # [B, heads, S, S]
@@ -171,6 +176,8 @@ class T5Reference:
         x = w["shared.weight"][ids]
         bias = self.position_bias(S, mask)
         for i in range(self.L) if layers is None else layers:
+            if self.per_block_bias:
+                bias = self.position_bias(S, mask, i)
             p = "encoder.block.%d.layer." % i
             h = self._norm(x, p + "0.layer_norm.weight")
             a = p + "0.SelfAttention."
@@ -351,7 +358,9 @@ class T5Stack(nn.Module):
     def __init__(self, c, embed_tokens):
         super().__init__()
         self.embed_tokens = embed_tokens
-        self.block = nn.ModuleList([T5Block(c, has_relative_attention_bias=(i == 0)) for i in range(c["num_layers"])])
+        # umT5 (modeling_umt5.py): every block's attention has its own table and makes its own bias.
+        self.per_block_bias = c.get("model_type") == "umt5"
+        self.block = nn.ModuleList([T5Block(c, has_relative_attention_bias=(i == 0 or self.per_block_bias)) for i in range(c["num_layers"])])
         self.final_layer_norm = T5LayerNorm(c["d_model"], eps=c["layer_norm_epsilon"])
 
     def forward(self, input_ids, attention_mask):
@@ -359,7 +368,7 @@ class T5Stack(nn.Module):
         mask = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
         position_bias = None
         for block in self.block:
-            hidden_states, position_bias = block(hidden_states, mask, position_bias)
+            hidden_states, position_bias = block(hidden_states, mask, None if self.per_block_bias else position_bias)
         return self.final_layer_norm(hidden_states)
 
 
@@ -436,6 +445,8 @@ def module_forward(model, ids, mask, kept):
     bias = sa0.compute_bias(ids.shape[1], ids.shape[1]) + m
     for i in kept:
         a = enc.block[i].layer[0].SelfAttention
+        if enc.per_block_bias:
+            bias = a.compute_bias(ids.shape[1], ids.shape[1]) + m
         keep = getattr(a, "kept_heads", None)
         x, _ = enc.block[i](x, m, bias if keep is None else bias[:, keep])
     return enc.final_layer_norm(x)
@@ -544,9 +555,12 @@ def _export(model, ids, mask, path):
     )
 
 
-def gated(out_dir, src_dir, src_refs_path, out_refs_path):
+def gated(out_dir, src_dir, src_refs_path, out_refs_path, model_type="t5"):
     torch.set_num_threads(2)
     c = gated_config(src_dir)
+    if model_type == "umt5":
+        # UMT5Config: the keys of T5's; the tokenizer stays T5's.
+        c.update({"model_type": "umt5", "architectures": ["UMT5EncoderModel"], "tokenizer_class": "T5Tokenizer"})
     os.makedirs(os.path.join(out_dir, "onnx"), exist_ok=True)
     torch.manual_seed(0)
     model = T5EncoderModel(c).eval()
@@ -594,5 +608,7 @@ if __name__ == "__main__":
         width(*args[:3])
     elif cmd == "gated":
         gated(*args[:4])
+    elif cmd == "umt5":
+        gated(*args[:4], model_type="umt5")
     else:
         raise SystemExit(__doc__)

@@ -33,7 +33,7 @@ const CLASSIFIER_ARCH: Record<string, string> = {
  * classifier declares model_type 'bert' and keeps its real type in `probescale.sourceModelType`.
  * Only classifier folders do this; the pruned encoder's own config.json stays T5.
  */
-export const PIPELINE_STAND_IN: Record<string, string> = { t5: 'bert', mt5: 'bert' };
+export const PIPELINE_STAND_IN: Record<string, string> = { t5: 'bert', mt5: 'bert', umt5: 'bert' };
 
 /** Node-name prefix of the probe head in a classifier graph. */
 export const HEAD_PREFIX = 'probescale/head/';

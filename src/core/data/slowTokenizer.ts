@@ -22,10 +22,11 @@ export const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 's
 
 const WORDPIECE: Record<string, string> = { bert: 'BertTokenizer', distilbert: 'DistilBertTokenizer', electra: 'ElectraTokenizer', mpnet: 'MPNetTokenizer' };
 const BYTE_BPE: Record<string, string> = { roberta: 'RobertaTokenizer' };
-/** SentencePiece models by model type: the file, and the tokenizer class (mT5 uses T5's). */
+/** SentencePiece models by model type: the file, and the tokenizer class (mT5 and umT5 use T5's). */
 const SENTENCEPIECE: Record<string, { file: string; cls: string }> = {
   t5: { file: 'spiece.model', cls: 'T5Tokenizer' },
   mt5: { file: 'spiece.model', cls: 'T5Tokenizer' },
+  umt5: { file: 'spiece.model', cls: 'T5Tokenizer' },
   'xlm-roberta': { file: 'sentencepiece.bpe.model', cls: 'XLMRobertaTokenizer' },
   camembert: { file: 'sentencepiece.bpe.model', cls: 'CamembertTokenizer' },
 };

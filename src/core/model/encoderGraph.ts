@@ -38,6 +38,7 @@ export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' 
   distilbert: 'distilbert',
   t5: 't5',
   mt5: 't5',
+  umt5: 't5',
   mpnet: 'mpnet',
 };
 
@@ -389,12 +390,13 @@ class EncoderBuilder {
     const why = `d_model ${D}, num_heads ${heads}, d_kv ${kv}, d_ff ${ff}`;
     const inner = heads * kv;
     let posBias = '';
+    const perBlockBias = c.model_type === 'umt5';
     for (let i = 0; i < L; i++) {
       const s = `/encoder/block.${i}`;
       const n = `encoder.block.${i}`;
       const sa = `${s}/layer.0/SelfAttention`;
-      // T5 computes the relative position bias in block 0 only; every block adds that one.
-      if (i === 0) posBias = this.relativePositionBias(sa, `${n}.layer.0.SelfAttention.relative_attention_bias.weight`, buckets, buckets, maxDist, heads, 'num_heads');
+      // T5 computes the relative position bias in block 0 only; every block adds that one. umT5's blocks each make their own.
+      if (i === 0 || perBlockBias) posBias = this.relativePositionBias(sa, `${n}.layer.0.SelfAttention.relative_attention_bias.weight`, buckets, buckets, maxDist, heads, 'num_heads');
       const h = this.rmsNorm(`${s}/layer.0/layer_norm`, x, `${n}.layer.0.layer_norm`, D, eps, why);
       const q = this.linear(`${sa}/q`, h, `${n}.layer.0.SelfAttention.q`, inner, D, why, false);
       const k = this.linear(`${sa}/k`, h, `${n}.layer.0.SelfAttention.k`, inner, D, why, false);

@@ -232,7 +232,9 @@ test('tiny-t5-encoder: identity bridges leave every pruned subset equal to PyTor
 // of 12 columns in a 32-wide model), from the export and from the graph built from safetensors: no
 // biases (the refit's goes in a new Add), the position bias made in block 0 cut to each narrowed
 // block's heads (T5's export also measures K's length there, a read narrowing leaves alone).
-const t5Graphs = ['tiny-t5-encoder', 'tiny-t5-gated'].flatMap((name) => (['onnx', 'safetensors'] as const).map((from) => ({ name, from })));
+// tiny-umt5 (thirty-fourth session): the gated shape as umT5, every block making its own bias from
+// its own table, cut to that block's kept heads.
+const t5Graphs = ['tiny-t5-encoder', 'tiny-t5-gated', 'tiny-umt5'].flatMap((name) => (['onnx', 'safetensors'] as const).map((from) => ({ name, from })));
 async function withT5(name: string, from: 'onnx' | 'safetensors', body: (m: { model: OnnxModel; blocks: ReturnType<typeof findBlocks>; enc: { model: OnnxModel; blocks: ReturnType<typeof findBlocks>; hidden: number; heads: number } }) => Promise<void>) {
   const source = compensationSource(openModel(fixture(name), from === 'safetensors' ? { from } : {}));
   REFS = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
