@@ -9,7 +9,7 @@ import { BlockStructure, ENCODER_OUTPUT, findBlocks, producerIndex, sideInputWei
 import { DataType, OnnxModel } from '../onnx/model';
 import { GraphFrom } from './encoderGraph';
 import { GraphSource, buildGraphFile } from './graphSource';
-import { hasSafetensors, hasWeights } from './weights';
+import { PYTORCH_FILE, hasSafetensors, hasWeights } from './weights';
 import { checkExternalData, checkValuesDefined } from '../onnx/integrity';
 import { findWordEmbedding, wordEmbeddingWidth } from '../onnx/vocab';
 import type { ParamCounts } from '../../shared/params';
@@ -160,7 +160,7 @@ export function resolveOnnxFile(dir: string, config: Record<string, unknown>, op
       if (!somethingAt(f)) continue;
       const bad = notAFile(f);
       // Not a BadInputError: that would make resolveEncoderGraph fall back to the safetensors as if there were no export.
-      if (bad) throw new OnnxParseError(`${f} ${orAdvice(bad, `; put the model's ONNX export there, or remove it${hasWeights(dir) ? ' to build the graph from the weights' : ''}`)}.`);
+      if (bad) throw new OnnxParseError(`${f} ${orAdvice(bad, `; put the model's ONNX export there, or remove it${hasWeights(dir) ? ` to build the graph from the ${hasSafetensors(dir) ? 'safetensors' : PYTORCH_FILE} weights` : ''}`)}.`);
       return f;
     }
   }
