@@ -130,12 +130,14 @@ function fileTarget(name: string, seed: Buffer, hotspots: number[], scratch: str
  * A PyTorch checkpoint torch.save wrote (the smaller shard of the sharded tiny-bert fixture): its
  * pickle (data.pkl) and its zip directory are the hotspots, read by pytorchCheckpoint.ts.
  */
-export function pytorchTarget(file: string, scratchDir: string): FuzzTarget {
+export function pytorchTarget(file: string, scratchDir: string, name = 'pytorch-checkpoint'): FuzzTarget {
   const seed = fs.readFileSync(file);
-  const pickleEnd = seed.indexOf(Buffer.from('PK\x03\x04', 'latin1'), 4);
-  const directory = seed.lastIndexOf(Buffer.from('PK\x01\x02', 'latin1'));
+  const zip = seed.readUInt32LE(0) === 0x04034b50;
+  // A zip: its pickle (data.pkl) and its directory. The format before PyTorch 1.6: the pickles at its start and the first storage counts.
+  const pickleEnd = zip ? seed.indexOf(Buffer.from('PK\x03\x04', 'latin1'), 4) : Math.min(seed.length, 4096);
+  const directory = zip ? seed.lastIndexOf(Buffer.from('PK\x01\x02', 'latin1')) : seed.length;
   const hotspots = [...Array.from({ length: pickleEnd }, (_, i) => i), ...Array.from({ length: seed.length - directory }, (_, i) => directory + i)];
-  return fileTarget('pytorch-checkpoint', seed, hotspots, path.join(scratchDir, 'fuzzed.bin'), (f) => void readPytorchCheckpoint(f, scratchDir));
+  return fileTarget(name, seed, hotspots, path.join(scratchDir, `${name}.bin`), (f) => void readPytorchCheckpoint(f, scratchDir));
 }
 
 export function featureCacheTarget(): FuzzTarget {
@@ -287,7 +289,7 @@ export function allTargets(repoRoot: string): FuzzTarget[] {
   // A pruned graph carries its block record as JSON metadata, a second parser to reach.
   const pruned = path.join(scratch, 'pruned.onnx');
   writePrunedOnnx(fx('tiny-bert', 'onnx', 'model.onnx'), pruned, [1, 3]);
-  return [onnxTarget(fx('tiny-bert', 'onnx', 'model.onnx')), onnxTarget(pruned, 'onnx-pruned'), safetensorsTarget(fx('tiny-bert', 'model.safetensors'), scratch), pytorchTarget(fx('pytorch', 'tiny-bert-sharded', 'pytorch_model-00002-of-00002.bin'), scratch), featureCacheTarget()];
+  return [onnxTarget(fx('tiny-bert', 'onnx', 'model.onnx')), onnxTarget(pruned, 'onnx-pruned'), safetensorsTarget(fx('tiny-bert', 'model.safetensors'), scratch), pytorchTarget(fx('pytorch', 'tiny-bert-sharded', 'pytorch_model-00002-of-00002.bin'), scratch), pytorchTarget(fx('pytorch', 'hostile', 'legacy.bin'), scratch, 'pytorch-checkpoint-legacy'), featureCacheTarget()];
 }
 
 /** The same split as JSON lines, CSV and TSV (quotes, commas and a tab inside a text among them). */

@@ -8,7 +8,9 @@ on the Hub are:
                                    tied to the word embeddings (one storage, two names)
   tiny-bert-sharded/               pytorch_model-0000{1,2}-of-00002.bin and pytorch_model.bin.index.json
   tiny-t5/pytorch_model.bin        T5's shared.weight and encoder.embed_tokens.weight tied
-  hostile/legacy.bin               the format torch.save wrote before PyTorch 1.6 (not a zip)
+  tiny-bert-legacy/pytorch_model.bin   tiny-bert in the format torch.save wrote before PyTorch 1.6
+                                   (_use_new_zipfile_serialization=False), as 2018–2020 checkpoints are
+  hostile/legacy.bin               one tensor (ones(3)) in the format before PyTorch 1.6 (not a zip)
   hostile/system.bin               a zip checkpoint whose data.pkl calls posix.system("touch <marker>"),
                                    as a malicious file would; ProbeScale must refuse it without running it
   hostile/transposed.bin           a tensor saved as a transposed view (stride (1, 3)): not contiguous
@@ -17,7 +19,7 @@ on the Hub are:
 test/unit/core/model/pytorchCheckpoint.test.ts checks the graphs built from these against the ones
 built from the safetensors. Needs Debian's python3-torch; never a test dependency.
 
-  /usr/bin/python3 scripts/ref/torch_bin.py test/fixtures test/fixtures/pytorch [--hostile-only]
+  /usr/bin/python3 scripts/ref/torch_bin.py test/fixtures test/fixtures/pytorch [--hostile-only | --legacy-only]
 """
 import collections
 import json
@@ -54,9 +56,15 @@ def save(state, path):
     torch.save(sd, path)
 
 
-def main(fixtures, out, hostile_only=False):
-    if hostile_only:
+def main(fixtures, out, only=None):
+    if only == "--hostile-only":
         return write_hostile(os.path.join(out, "hostile"))
+    if only == "--legacy-only":
+        bert = load(os.path.join(fixtures, "tiny-bert", "model.safetensors"))
+        os.makedirs(os.path.join(out, "tiny-bert-legacy"), exist_ok=True)
+        sd = collections.OrderedDict(bert)
+        sd._metadata = {"": {"version": 1}}
+        return torch.save(sd, os.path.join(out, "tiny-bert-legacy", "pytorch_model.bin"), _use_new_zipfile_serialization=False)
     bert = load(os.path.join(fixtures, "tiny-bert", "model.safetensors"))
     os.makedirs(os.path.join(out, "tiny-bert"), exist_ok=True)
     with open(os.path.join(fixtures, "tiny-bert", "config.json")) as f:
@@ -79,6 +87,11 @@ def main(fixtures, out, hostile_only=False):
     total = sum(t.numel() * t.element_size() for t in bert.values())
     with open(os.path.join(sharded, "pytorch_model.bin.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+
+    os.makedirs(os.path.join(out, "tiny-bert-legacy"), exist_ok=True)
+    sd = collections.OrderedDict(bert)
+    sd._metadata = {"": {"version": 1}}
+    torch.save(sd, os.path.join(out, "tiny-bert-legacy", "pytorch_model.bin"), _use_new_zipfile_serialization=False)
 
     t5 = load(os.path.join(fixtures, "tiny-t5-encoder", "model.safetensors"))
     t5["encoder.embed_tokens.weight"] = t5["shared.weight"]
@@ -107,4 +120,4 @@ def write_hostile(hostile):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], "--hostile-only" in sys.argv[3:])
+    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

@@ -50,7 +50,8 @@ export function readPytorchCheckpoint(file: string, dir: string): Map<string, Ch
     const size = fs.fstatSync(fd).size;
     const refuse = (why: string) => new UnsupportedModelError(`${file} ${why}. ${CONVERT(dir)}`);
     if (size >= 4 && readAt(fd, 0, 4).readUInt32LE(0) !== 0x04034b50) {
-      throw refuse(readAt(fd, 0, Math.min(size, 2)).equals(Buffer.from([0x80, 0x02])) ? 'is in the format PyTorch wrote before 1.6 (a bare pickle, not a zip); ProbeScale reads the zip format torch.save has written since' : 'is not a PyTorch checkpoint (no zip archive); the file is damaged or not what its name says');
+      if (readAt(fd, 0, Math.min(size, 2)).equals(Buffer.from([0x80, 0x02]))) return legacyTensors(fd, size, file, refuse);
+      throw refuse('is not a PyTorch checkpoint (no zip archive, nor the stream of pickles PyTorch wrote before 1.6); the file is damaged or not what its name says');
     }
     const entries = zipEntries(fd, size, refuse);
     const pkl = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
@@ -63,12 +64,12 @@ export function readPytorchCheckpoint(file: string, dir: string): Map<string, Ch
     // Newer torch.save writes the byte order of the storages; ProbeScale (and every graph) reads little-endian.
     const order = entries.get(`${prefix}byteorder`);
     if (order && readAt(fd, order.offset, Math.min(order.length, 16)).toString('utf8').trim() !== 'little') throw refuse('holds its tensors big-endian (its byteorder entry says so); ProbeScale reads little-endian weights');
-    const state = unpickle(readAt(fd, pickle.offset, pickle.length), file, refuse);
+    const { value: state } = unpickle(readAt(fd, pickle.offset, pickle.length), 0, file, refuse);
     return tensorsOf(state, (key) => entries.get(`${prefix}data/${key}`), file, refuse);
   } catch (e) {
     // A damaged file reads past a buffer or puts a value where another kind belongs; a failing disk (a system error) is not that.
     if (e instanceof ProbeScaleError || (e as NodeJS.ErrnoException).syscall !== undefined) throw e;
-    throw new UnsupportedModelError(`${file} is damaged: its zip directory or its pickle (data.pkl) does not read as torch.save writes them. Download it again.`);
+    throw new UnsupportedModelError(`${file} is damaged: its zip directory or its pickles do not read as torch.save writes them. Download it again.`);
   } finally {
     fs.closeSync(fd);
   }
@@ -129,6 +130,58 @@ function zipEntries(fd: number, size: number, refuse: (why: string) => Error): M
   return entries;
 }
 
+/**
+ * The format torch.save wrote before PyTorch 1.6 (`_legacy_save`): five pickles in a row (a magic
+ * number, the protocol version, system info, the state dict, the sorted list of storage keys), then
+ * each storage in that order as its element count (int64) and its bytes. Older checkpoints on the
+ * Hub (2018–2020) are often in it. The pickles are read from the file's first bytes; the storages
+ * are located by walking their counts, never read.
+ */
+function legacyTensors(fd: number, size: number, file: string, refuse: (why: string) => Error): Map<string, CheckpointTensor> {
+  // The pickles are small and come first: read 1 MB, and more only where they run past it.
+  const limit = Math.min(size, MAX_PICKLE);
+  for (let window = Math.min(limit, 1 << 20); ; window = Math.min(limit, window * 8)) {
+    try {
+      return legacyFrom(readAt(fd, 0, window), fd, size, file, refuse);
+    } catch (e) {
+      if (window >= limit) throw e;
+    }
+  }
+}
+
+function legacyFrom(head: Buffer, fd: number, size: number, file: string, refuse: (why: string) => Error): Map<string, CheckpointTensor> {
+  let at = 0;
+  const next = (): Value => {
+    const r = unpickle(head, at, file, refuse);
+    at = r.end;
+    return r.value;
+  };
+  const magic = next();
+  if (magic !== LEGACY_MAGIC) throw refuse('starts with a pickle that is not the magic number of a PyTorch checkpoint');
+  next(); // protocol version
+  const info = next();
+  if (info instanceof Map && info.get('little_endian') === false) throw refuse('holds its tensors big-endian (its system info says so); ProbeScale reads little-endian weights');
+  const state = next();
+  const keys = next();
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) throw refuse('has no list of storage keys after its state dict');
+  // Each storage's dtype, from the tensors that use it.
+  const dtypeOf = new Map<string, string>();
+  for (const t of state instanceof Map ? state.values() : []) if ((t as PickledTensor)?.kind === 'tensor') dtypeOf.set((t as PickledTensor).storage.key, (t as PickledTensor).storage.dtype);
+  const storages = new Map<string, ZipEntry>();
+  let pos = at;
+  for (const key of keys as string[]) {
+    const count = pos + 8 <= size ? Number(readAt(fd, pos, 8).readBigInt64LE(0)) : -1;
+    const bytes = DTYPE_BYTES[dtypeOf.get(key) ?? ''];
+    if (count < 0 || bytes === undefined || pos + 8 + count * bytes > size) throw refuse(`is cut short or damaged at storage ${key} (byte ${pos} of ${size})`);
+    storages.set(key, { offset: pos + 8, length: count * bytes, method: 0 });
+    pos += 8 + count * bytes;
+  }
+  return tensorsOf(state, (key) => storages.get(key), file, refuse);
+}
+
+/** torch.serialization.MAGIC_NUMBER, the first pickle of the format before PyTorch 1.6. */
+const LEGACY_MAGIC = Number(BigInt('0x1950a86a20f9469cfc6c'));
+
 /** A tensor as the pickle describes it, before its storage is located. */
 interface PickledTensor {
   kind: 'tensor';
@@ -147,7 +200,7 @@ const ALLOWED = new Set(['collections OrderedDict', 'torch._utils _rebuild_tenso
  * framing a few versions use). Only the globals in ALLOWED are recognised, and "calling" one only
  * builds a plain value here: nothing from the file is ever executed.
  */
-function unpickle(data: Buffer, file: string, refuse: (why: string) => Error): Value {
+function unpickle(data: Buffer, start: number, file: string, refuse: (why: string) => Error): { value: Value; end: number } {
   const stack: Value[] = [];
   const marks: number[] = [];
   const memo = new Map<number, Value>();
@@ -162,14 +215,14 @@ function unpickle(data: Buffer, file: string, refuse: (why: string) => Error): V
     return stack.pop()!;
   };
   const text = (start: number, len: number) => data.subarray(start, start + len).toString('utf8');
-  let p = 0;
+  let p = start;
   for (;;) {
     if (p >= data.length) throw bad('it ends without STOP');
     const op = data[p++];
     switch (op) {
       case 0x80: p++; break; // PROTO
       case 0x95: p += 8; break; // FRAME
-      case 0x2e: return pop(); // STOP
+      case 0x2e: return { value: pop(), end: p }; // STOP
       case 0x28: marks.push(stack.length); break; // MARK
       case 0x29: stack.push([]); break; // EMPTY_TUPLE
       case 0x5d: stack.push([]); break; // EMPTY_LIST
@@ -255,6 +308,8 @@ function persistent(pid: Value, bad: (why: string) => Error): Value {
   const cls = pid[1] as { kind?: string; name?: string };
   const dtype = cls?.kind === 'global' ? STORAGE_DTYPES[String(cls.name).split(' ')[1]] : undefined;
   if (!dtype || typeof pid[2] !== 'string' || typeof pid[4] !== 'number') throw bad('a storage of a type it cannot read');
+  // The format before 1.6 adds view metadata, set where a storage is a view of another: never in a state dict save_pretrained writes.
+  if (pid.length > 5 && pid[5] !== null) throw bad(`storage ${pid[2]} is a view of another storage`);
   return { kind: 'storage', key: pid[2], dtype, numel: pid[4] };
 }
 

@@ -203,7 +203,7 @@ test('bad safetensors or config: exit 1 with one line naming the tensor, nothing
     [brokenCopy('shape', (_h, c) => (c.intermediate_size = 48)), /tensor 'encoder\.layer\.0\.intermediate\.dense\.weight' has shape \[64, 32\] but config\.json \(hidden_size 32, intermediate_size 48\) implies \[48, 32\]/],
     [brokenCopy('missing', (h) => delete h['encoder.layer.2.output.dense.bias']), /tensor 'encoder\.layer\.2\.output\.dense\.bias' is missing/],
     // Since the thirty-fourth session pytorch_model.bin is read (pytorchCheckpoint.test.ts); 64 zero bytes are not a checkpoint.
-    [binOnly, /pytorch_model\.bin is not a PyTorch checkpoint \(no zip archive\).*save_pretrained.*safe_serialization=True/],
+    [binOnly, /pytorch_model\.bin is not a PyTorch checkpoint \(no zip archive, nor the stream of pickles PyTorch wrote before 1\.6\).*save_pretrained.*safe_serialization=True/],
     // Hostile-user pass (seventh session): a config with fewer blocks than the weights was built silently from the first ones (the ONNX path refuses it).
     [brokenCopy('fewer-blocks', (_h, c) => (c.num_hidden_layers = 2)), /tensor 'encoder\.layer\.2\.[\w.]+' in .*model\.safetensors is in block 2, but config\.json says num_hidden_layers 2; .*set num_hidden_layers to the number of blocks the weights hold/],
     [truncated, /model\.safetensors is truncated: its header describes 677888 bytes of tensor data \(tensor '[\w.]+' ends at byte \d+\), the file holds 676888; download or copy the file again/],
