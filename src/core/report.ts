@@ -220,6 +220,8 @@ export interface SelectionReport {
   kept: number[];
   /** Bridges and narrowed widths of the winner (absent: whole blocks only). */
   compensation?: CompensationRecord;
+  /** Whole blocks: where the committed model.safetensors would run otherwise in transformers (a ModernBERT's layer kinds), in words. */
+  pytorchNote?: string;
   params: number;
   fraction: number;
   origin: string;

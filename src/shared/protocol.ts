@@ -182,6 +182,8 @@ export interface SelectionData {
   validationReference?: Record<string, { final: number; bestLayer: number }>;
   /** --compensate: the winner's bridges and narrowed widths, in words (absent: whole blocks). */
   compensation?: CompensationData;
+  /** Whole blocks: where the committed model.safetensors would run otherwise in transformers (a ModernBERT's layer kinds), in words. */
+  pytorchNote?: string;
 }
 
 export interface SpeedData {

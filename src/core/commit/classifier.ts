@@ -24,6 +24,7 @@ const CLASSIFIER_ARCH: Record<string, string> = {
   mpnet: 'MPNetForSequenceClassification',
   electra: 'ElectraForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
+  modernbert: 'ModernBertForSequenceClassification',
 };
 
 /**

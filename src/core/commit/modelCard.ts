@@ -60,6 +60,8 @@ function headerSection(r: OptimizeReport): string[] {
   ];
   if (s.compensation) {
     lines.push(`Compensation: **${s.compensation.description}**, fitted by ridge least squares on training texts (no gradient training).`, '', s.compensation.safetensors ?? SAFETENSORS_NOTE, '');
+  } else if (s.pytorchNote) {
+    lines.push(`${s.pytorchNote}.`, '');
   }
   if (r.command) lines.push(`Made with:\n\n\`\`\`\n${r.command}\n\`\`\`\n`);
   return lines;

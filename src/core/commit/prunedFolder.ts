@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { throwIfAborted } from '../errors';
 import { JobContext, stage } from '../jobs';
 import { ModelInfo } from '../model/modelInfo';
+import { modernBertPytorchNote } from '../model/modernBert';
 import { TensorReplacer, prunedConfig, writePrunedSafetensors } from '../model/safetensors';
 import { INDEX_FILE, PYTORCH_FILE, PYTORCH_INDEX, checkpointHeader, encoderTensors, openWeights, writePrunedShards, writesWeights } from '../model/weights';
 import { writePrunedOnnx } from '../prune/surgery';
@@ -32,6 +33,8 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
     params: { before: info.params.total, after: keptParams(info.params, kept) },
     ...extra,
   };
+  const torch = modernBertPytorchNote(info.config, kept);
+  if (torch && writesWeights(info.dir, info.graphFrom)) (config.probescale as Record<string, unknown>).pytorch = torch;
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   files.push('config.json');
   files.push(...copyTokenizerFiles(info.dir, dir), ...copySentenceTransformerFiles(info.dir, dir));

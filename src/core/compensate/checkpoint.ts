@@ -9,6 +9,7 @@
  */
 import { ModelInfo } from '../model/modelInfo';
 import { BUILDABLE } from '../model/encoderGraph';
+import { modernBertTransformersGap } from '../model/modernBert';
 import { ReplacedTensor, TensorReplacer, dtypeBytes, renameForKept } from '../model/safetensors';
 import { PYTORCH_FILE, hasWeights, openWeights, writesWeights } from '../model/weights';
 import { CompensationPlan, Narrowing } from './graph';
@@ -48,8 +49,11 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   if ([...plan.bridges.keys()].length) return none('least-squares bridges between blocks');
   if (plan.embedding) return none('a factorised word-embedding table');
   if (family === 't5' && plan.narrow.size) return none("T5's refitted projections (each refit adds a bias the T5 projections do not have)");
+  const gap = family === 'modernbert' ? modernBertTransformersGap(source.config, plan.kept, source.numLayers) : null;
+  if (family === 'modernbert' && gap) return none(`ModernBERT layers that transformers would run otherwise (${gap})`);
+  if (family === 'modernbert' && plan.narrow.size) return none("ModernBERT's refitted projections (each refit adds a bias, and ModernBERT sets one bias flag for all its projections)");
   if ([...plan.narrow.keys()].some((k) => k.startsWith('attention:'))) return none('narrowed attention (transformers 5 removed `pruned_heads`, so a checkpoint with fewer heads per block no longer loads)');
-  const names = family === 'distilbert' ? FFN.distilbert : family === undefined || family === 't5' ? undefined : FFN.bert;
+  const names = family === 'distilbert' ? FFN.distilbert : family === undefined || family === 't5' || family === 'modernbert' ? undefined : FFN.bert;
   if (!names && plan.narrow.size) return none(`narrowed FFNs of a ${source.architecture} model, whose weight names ProbeScale does not know`);
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
   // Nothing fitted (a width at or above the source's is left as it is): the blocks as they were.

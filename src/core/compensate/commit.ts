@@ -45,7 +45,9 @@ function configWidths(info: ModelInfo): WidthShape {
   const ffn = Number(info.config.intermediate_size ?? info.config.hidden_dim ?? info.config.d_ff ?? 4 * info.hiddenSize);
   // T5: no biases, heads of d_kv columns, and two up projections where the FFN is gated.
   const t5 = info.architecture.includes('t5') ? { headSize: Number(info.config.d_kv ?? info.hiddenSize / heads), biases: false, ffnInputs: t5FeedForward(info.config).gated ? 2 : 1 } : {};
-  return { hidden: info.hiddenSize, heads, ffn, ...t5 };
+  // ModernBERT: a GLU (two up projections), biases only where config.json's attention_bias says so.
+  const modern = info.architecture === 'modernbert' ? { headSize: info.hiddenSize / heads, biases: info.config.attention_bias === true, ffnInputs: 2 } : {};
+  return { hidden: info.hiddenSize, heads, ffn, ...t5, ...modern };
 }
 
 function firstSublayers(info: ModelInfo, heads: number): Record<SublayerKind, SublayerSite> | null {

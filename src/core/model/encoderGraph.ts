@@ -16,7 +16,8 @@ import * as path from 'node:path';
 import { BadInputError, UnsupportedModelError } from '../errors';
 import { BFLOAT16, GraphBuilder } from '../onnx/build';
 import { DataType } from '../onnx/model';
-import { blockIndexOf } from './safetensors';
+import { ModernBertLayerType, modernBertHalfWindow, modernBertLayerTypes, modernBertRopeTheta } from './modernBert';
+import { blockIndexOf, dtypeBytes } from './safetensors';
 import { WeightSet, WeightTensor } from './weights';
 
 export type GraphFrom = 'onnx' | 'safetensors';
@@ -29,7 +30,7 @@ const MASK_MIN = -3.4028234663852886e38;
 type Config = Record<string, unknown>;
 
 /** The architectures this builder writes, by config.json model_type. */
-export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' | 'mpnet'> = {
+export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' | 'mpnet' | 'modernbert'> = {
   bert: 'bert',
   electra: 'bert',
   roberta: 'roberta',
@@ -40,6 +41,7 @@ export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' 
   mt5: 't5',
   umt5: 't5',
   mpnet: 'mpnet',
+  modernbert: 'modernbert',
 };
 
 export interface BuiltGraph {
@@ -62,6 +64,7 @@ export function buildEncoderGraph(config: Config, weights: WeightSet, version: s
   const b = new EncoderBuilder(config, weights);
   if (family === 't5') b.t5();
   else if (family === 'mpnet') b.mpnet();
+  else if (family === 'modernbert') b.modernBert();
   else b.bertLike(family);
   b.g.metadata['probescale.graph'] = JSON.stringify({ builtFrom: 'safetensors', modelType: type, files: weights.files.map((f) => path.basename(f)) });
   return { bytes: b.g.serialize(OPSET, version), fileName: family === 't5' ? 'encoder_model.onnx' : 'model.onnx', shards: weights.files };
@@ -95,6 +98,16 @@ function activationName(config: Config, key: string, fallback: string): string {
   return v;
 }
 
+interface ModernBertDims {
+  H: number;
+  heads: number;
+  I: number;
+  eps: number;
+  act: string;
+  why: string;
+  types: ModernBertLayerType[];
+}
+
 interface BertDims {
   H: number;
   E: number;
@@ -120,6 +133,8 @@ class EncoderBuilder {
   /** Float32 view of each weight registered so far (its name, or the Cast of it). */
   private readonly cast = new Map<string, string>();
   private readonly registered = new Set<string>();
+  /** Row ranges of stored tensors used as tensors of their own (rowsOf), by full name. */
+  private readonly parts = new Map<string, WeightTensor>();
 
   constructor(
     private readonly config: Config,
@@ -129,7 +144,7 @@ class EncoderBuilder {
   /** The tensor `prefix + name`, checked against the shape config.json implies (`why` names the config keys). */
   private tensor(name: string, shape: number[], why: string): WeightTensor {
     const full = this.prefix + name;
-    const t = this.weights.tensors.get(full);
+    const t = this.parts.get(full) ?? this.weights.tensors.get(full);
     if (!t) throw new WeightsMismatchError(`tensor '${full}' is missing from ${this.weights.files.join(', ')}; config.json (model_type ${String(this.config.model_type)}) needs it. Check the folder holds the whole model.`);
     if (!(t.dtype in ONNX_DTYPE)) throw new BadInputError(`tensor '${full}' has dtype ${t.dtype} in ${t.file}; ProbeScale reads F32, F16 and BF16 weights: save the model in one of them (in Python, model.float().save_pretrained(...)) or export it to ONNX.`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
@@ -149,6 +164,18 @@ class EncoderBuilder {
     if (this.registered.has(t.name)) return;
     this.registered.add(t.name);
     this.g.external.push({ name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape, location: path.basename(t.file), offset: t.offset, length: t.length });
+  }
+
+  /**
+   * Rows [from, to) of the 2-D (or 1-D) weight `name` as a tensor of their own, named `part`: its
+   * bytes are a contiguous range of the stored tensor, so the graph reads them in place too.
+   * ModernBERT stores Q, K and V as one Wqkv and the GLU's two halves as one Wi; split, they are the
+   * separate projections width pruning and the parameter count know.
+   */
+  private rowsOf(name: string, shape: number[], why: string, part: string, from: number, to: number): void {
+    const t = this.tensor(name, shape, why);
+    const rowBytes = dtypeBytes(t.dtype) * (shape[1] ?? 1);
+    this.parts.set(this.prefix + part, { ...t, name: this.prefix + part, shape: [to - from, ...shape.slice(1)], offset: t.offset + from * rowBytes, length: (to - from) * rowBytes });
   }
 
   /** A float32 tensor holding weight `name` (cast when stored as fp16/bf16, transposed when `transpose`). */
@@ -368,6 +395,116 @@ class EncoderBuilder {
     for (let i = 0; i < d.L; i++) x = this.bertBlock(i, x, [posBias, mask], d, BLOCK_NAMES.mpnet);
     this.refuseExtraBlocks(d.L, 'num_hidden_layers');
     this.g.op('', 'Identity', [x], undefined, 'last_hidden_state');
+  }
+
+  /**
+   * ModernBERT (modeling_modernbert.py, eval, padded): LayerNorm(tok_embeddings[ids]); pre-norm
+   * layers (layer 0 without an attention norm) with rotary Q and K, global or sliding-window
+   * attention by layer, a GLU feed-forward act(a)·g; final_norm. Norms and projections have biases
+   * only where norm_bias / attention_bias / mlp_bias say so. Wqkv and Wi are read as their row
+   * ranges (rowsOf), so the graph has the separate Q, K, V and up projections of other encoders.
+   */
+  modernBert(): void {
+    const c = this.config;
+    const H = count(c, 'hidden_size');
+    const heads = count(c, 'num_attention_heads');
+    const L = count(c, 'num_hidden_layers', undefined, 0);
+    const vocab = count(c, 'vocab_size');
+    if (H % heads !== 0 || (H / heads) % 2 !== 0) throw new BadInputError(`config.json: hidden_size ${H} is not a multiple of ${heads} attention heads of an even size; ModernBERT's rotary embedding needs that. Fix config.json or re-download it.`);
+    if (c.head_dim != null && c.head_dim !== H / heads) throw new UnsupportedModelError(`config.json: head_dim ${JSON.stringify(c.head_dim)} differs from hidden_size / num_attention_heads = ${H / heads}; transformers' ModernBERT rotates head_dim columns but attends over ${H / heads}, which ProbeScale does not build. Export the model to ONNX instead.`);
+    const d: ModernBertDims = { H, heads, I: count(c, 'intermediate_size'), eps: epsilon(c, 'norm_eps', 1e-5), act: activationName(c, 'hidden_activation', 'gelu'), why: '', types: modernBertLayerTypes(c, L) };
+    d.why = `hidden_size ${H}, intermediate_size ${d.I}`;
+    this.findPrefix('embeddings.tok_embeddings.weight');
+    this.declareIO(false, H);
+    let x = this.modernNorm('/embeddings/norm', this.embed('/embeddings/tok_embeddings', 'embeddings.tok_embeddings.weight', [vocab, H], `vocab_size ${vocab}, ${d.why}`, 'input_ids'), 'embeddings.norm', d);
+    const rope = this.rotaryTables(d.types, H / heads);
+    const masks = { full_attention: this.maskBias(''), sliding_attention: this.slidingWindowMask(modernBertHalfWindow(c)) };
+    for (let i = 0; i < L; i++) x = this.modernBertLayer(i, x, d, rope[d.types[i]], masks[d.types[i]]);
+    this.refuseExtraBlocks(L, 'num_hidden_layers');
+    this.modernNorm('/final_norm', x, 'final_norm', d, 'last_hidden_state');
+  }
+
+  /** ModernBERT's LayerNorm: a bias only where norm_bias says so. */
+  private modernNorm(scope: string, x: string, name: string, d: ModernBertDims, out?: string): string {
+    const w = this.weight(scope, `${name}.weight`, [d.H], d.why);
+    const inputs = this.config.norm_bias === true ? [x, w, this.weight(scope, `${name}.bias`, [d.H], d.why)] : [x, w];
+    return this.g.op(scope, 'LayerNormalization', inputs, { axis: -1, epsilon: { float: d.eps } }, out);
+  }
+
+  /** Layer i: x + Wo(attention(attn_norm(x))), then + mlp.Wo(act(a)·g) of mlp_norm; Wqkv and Wi split by rows. */
+  private modernBertLayer(i: number, x: string, d: ModernBertDims, rope: { cos: string; sin: string }, mask: string): string {
+    const { H, I, why } = d;
+    const g = this.g;
+    const s = `/layers.${i}`;
+    const n = `layers.${i}`;
+    const [attnBias, mlpBias] = [this.config.attention_bias === true, this.config.mlp_bias === true];
+    // transformers gives layer 0 no attention norm; a pruned folder's new layer 0 keeps the one it had.
+    const h = i > 0 || this.weights.tensors.has(`${this.prefix}${n}.attn_norm.weight`) ? this.modernNorm(`${s}/attn_norm`, x, `${n}.attn_norm`, d) : x;
+    const parts = (module: string, rows: number, names: readonly string[], withBias: boolean) => {
+      names.forEach((part, j) => {
+        this.rowsOf(`${module}.weight`, [names.length * rows, H], why, `${module}.${part}.weight`, j * rows, (j + 1) * rows);
+        if (withBias) this.rowsOf(`${module}.bias`, [names.length * rows], why, `${module}.${part}.bias`, j * rows, (j + 1) * rows);
+      });
+    };
+    parts(`${n}.attn.Wqkv`, H, ['q', 'k', 'v'], attnBias);
+    const [q, k, v] = (['q', 'k', 'v'] as const).map((p) => this.linear(`${s}/attn/Wqkv/${p}`, h, `${n}.attn.Wqkv.${p}`, H, H, why, attnBias));
+    const ctx = this.rotaryAttention(`${s}/attn`, q, k, v, d.heads, H / d.heads, rope, mask);
+    x = g.op(s, 'Add', [x, this.linear(`${s}/attn/Wo`, ctx, `${n}.attn.Wo`, H, H, why, attnBias)]);
+    const f = this.modernNorm(`${s}/mlp_norm`, x, `${n}.mlp_norm`, d);
+    parts(`${n}.mlp.Wi`, I, ['input', 'gate'], mlpBias);
+    const act = this.activation(`${s}/mlp/act`, this.linear(`${s}/mlp/Wi/input`, f, `${n}.mlp.Wi.input`, I, H, why, mlpBias), d.act);
+    const glu = g.op(`${s}/mlp`, 'Mul', [act, this.linear(`${s}/mlp/Wi/gate`, f, `${n}.mlp.Wi.gate`, I, H, why, mlpBias)]);
+    return g.op(s, 'Add', [x, this.linear(`${s}/mlp/Wo`, glu, `${n}.mlp.Wo`, H, I, why, mlpBias)]);
+  }
+
+  /** cos and sin [seq, headDim] of each layer kind's rotary base (transformers' default rotary embedding, float32). */
+  private rotaryTables(types: ModernBertLayerType[], headDim: number): Record<ModernBertLayerType, { cos: string; sin: string }> {
+    const g = this.g;
+    const s = '/rotary_emb';
+    const seq = g.op(s, 'Gather', [g.op(s, 'Shape', ['input_ids']), g.ints([1], true)]);
+    const pos = g.op(s, 'Unsqueeze', [g.op(s, 'Cast', [g.op(s, 'Range', [g.ints([0], true), seq, g.ints([1], true)])], { to: DataType.FLOAT }), g.ints([1])]);
+    const tables = {} as Record<ModernBertLayerType, { cos: string; sin: string }>;
+    for (const type of new Set(types)) {
+      // inv_freq = 1 / theta ** (arange(0, dim, 2) / dim), computed in float32 as torch does; made in the
+      // graph from integers, so it is no float initializer the parameter count would take for a weight.
+      const exponents = g.op(s, 'Div', [g.op(s, 'Cast', [g.op(s, 'Range', [g.ints([0], true), g.ints([headDim], true), g.ints([2], true)])], { to: DataType.FLOAT }), g.float(headDim)]);
+      const invFreq = g.op(s, 'Reciprocal', [g.op(s, 'Pow', [g.float(modernBertRopeTheta(this.config, type)), exponents])]);
+      const freqs = g.op(s, 'Mul', [pos, invFreq]);
+      const angles = g.op(s, 'Concat', [freqs, freqs], { axis: -1 });
+      tables[type] = { cos: g.op(s, 'Cos', [angles]), sin: g.op(s, 'Sin', [angles]) };
+    }
+    return tables;
+  }
+
+  /** The padding mask [batch, 1, seq, seq] with keys farther than `half` positions from the query masked too (HF's sliding_window_mask). */
+  private slidingWindowMask(half: number): string {
+    const g = this.g;
+    const s = '/sliding_window';
+    const seq = g.op(s, 'Gather', [g.op(s, 'Shape', ['input_ids']), g.ints([1], true)]);
+    const r = g.op(s, 'Range', [g.ints([0], true), seq, g.ints([1], true)]);
+    const dist = g.op(s, 'Abs', [g.op(s, 'Sub', [g.op(s, 'Unsqueeze', [r, g.ints([1])]), g.op(s, 'Unsqueeze', [r, g.ints([0])])])]);
+    return g.op(s, 'Where', [g.op(s, 'LessOrEqual', [dist, g.ints([half], true)]), this.maskBias(s), g.float(MASK_MIN)]);
+  }
+
+  /**
+   * Self-attention with rotary Q and K (rotate_half: [−x₂, x₁] over each head's halves), scaled by
+   * 1/√headDim, plus the additive `mask`. Heads are split as `attention` splits them, with K
+   * transposed after its rotation, so width pruning finds the layout it knows.
+   */
+  private rotaryAttention(scope: string, q: string, k: string, v: string, heads: number, dim: number, rope: { cos: string; sin: string }, mask: string): string {
+    const g = this.g;
+    const split = g.ints([0, 0, heads, dim]);
+    const toHeads = (t: string) => g.op(scope, 'Transpose', [g.op(scope, 'Reshape', [t, split])], { perm: [0, 2, 1, 3] });
+    const rotate = (t: string) => {
+      const first = g.op(scope, 'Slice', [t, g.ints([0]), g.ints([dim / 2]), g.ints([3])]);
+      const second = g.op(scope, 'Slice', [t, g.ints([dim / 2]), g.ints([dim]), g.ints([3])]);
+      const half = g.op(scope, 'Concat', [g.op(scope, 'Neg', [second]), first], { axis: 3 });
+      return g.op(scope, 'Add', [g.op(scope, 'Mul', [t, rope.cos]), g.op(scope, 'Mul', [half, rope.sin])]);
+    };
+    const kt = g.op(scope, 'Transpose', [rotate(toHeads(k))], { perm: [0, 1, 3, 2] });
+    const scores = g.op(scope, 'Add', [g.op(scope, 'Mul', [g.op(scope, 'MatMul', [rotate(toHeads(q)), kt]), g.float(1 / Math.sqrt(dim))]), mask]);
+    const ctx = g.op(scope, 'Transpose', [g.op(scope, 'MatMul', [g.op(scope, 'Softmax', [scores], { axis: -1 }), toHeads(v)])], { perm: [0, 2, 1, 3] });
+    return g.op(scope, 'Reshape', [ctx, g.ints([0, 0, heads * dim])]);
   }
 
   t5(): void {

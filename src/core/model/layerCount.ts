@@ -15,6 +15,7 @@ const KEY_BY_TYPE: Record<string, LayerCountKey> = {
   'xlm-roberta': 'num_hidden_layers',
   camembert: 'num_hidden_layers',
   mpnet: 'num_hidden_layers',
+  modernbert: 'num_hidden_layers',
   distilbert: 'n_layers',
   t5: 'num_layers',
   mt5: 'num_layers',

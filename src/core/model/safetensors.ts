@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { prunedModernBertConfig } from './modernBert';
 import { BadInputError, throwIfAborted, UnsupportedModelError } from '../errors';
 import { layerCountKey } from './layerCount';
 import { notAFile, orAdvice, readRange } from '../util/fileKind';
@@ -343,6 +344,8 @@ export function prunedConfig(config: Record<string, unknown>, kept: number[], he
   if (!key) throw new UnsupportedModelError(`model_type '${String(config.model_type ?? '')}': cannot tell which config field holds the number of layers`);
   // T5Config defaults num_decoder_layers to num_layers, so pin it before shrinking the encoder.
   if (key === 'num_layers' && copy.num_decoder_layers == null && typeof config.num_layers === 'number') copy.num_decoder_layers = config.num_layers;
+  // ModernBERT picks each layer's attention kind by its index: the pruned layers keep theirs, listed.
+  if (config.model_type === 'modernbert') Object.assign(copy, prunedModernBertConfig(config, kept, Number(config[key])));
   copy[key] = kept.length;
   return copy;
 }

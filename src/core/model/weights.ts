@@ -58,8 +58,8 @@ export function hasWeights(dir: string): boolean {
   return hasSafetensors(dir) || somethingAt(path.join(dir, PYTORCH_FILE)) || somethingAt(path.join(dir, PYTORCH_INDEX));
 }
 
-/** The tensor name every encoder's word embeddings end with (T5: shared.weight, never under a head here). */
-const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
+/** The tensor names encoders' word embeddings end with (ModernBERT: tok_embeddings; T5: shared.weight, never under a head here). */
+const WORD_EMBEDDINGS = ['embeddings.word_embeddings.weight', 'embeddings.tok_embeddings.weight'];
 
 /**
  * Which tensors belong to the encoder where the weights are a model with a task head: those under
@@ -68,8 +68,9 @@ const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
  * nothing to leave out).
  */
 export function encoderTensors(weights: WeightSet): ((name: string) => boolean) | undefined {
-  const word = [...weights.tensors.keys()].filter((n) => n.endsWith(WORD_EMBEDDINGS)).sort((a, b) => a.length - b.length)[0];
-  const prefix = word?.slice(0, -WORD_EMBEDDINGS.length) ?? '';
+  const ends = (n: string) => WORD_EMBEDDINGS.find((w) => n.endsWith(w));
+  const word = [...weights.tensors.keys()].filter(ends).sort((a, b) => a.length - b.length)[0];
+  const prefix = word?.slice(0, -ends(word)!.length) ?? '';
   return prefix ? (name) => name.startsWith(prefix) : undefined;
 }
 

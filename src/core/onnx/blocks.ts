@@ -417,8 +417,11 @@ function hiddenInputs(g: BlockedGraph, external: string[][], file: string): stri
 /** Tensors entering block 0 from outside that may be the embedding output, narrowed by `sig` (how later blocks read their state). */
 function embeddingCandidates(g: BlockedGraph, external0: string[], sig: string | null): string[] {
   let cands = external0.filter((t) => producedIn(g, t) === -1 && !g.model.runtimeInputs.some((i) => i.name === t));
-  // Shape reads are often hoisted out of the first block, so they are left out of signatures.
-  if (sig !== null && cands.length > 1) cands = cands.filter((t) => signature(g, t, 0) === sig);
+  // Shape reads are often hoisted out of the first block, so they are left out of signatures. Block 0
+  // may read its state otherwise than the others (ModernBERT's has no attention norm): then the
+  // signature tells nothing, and the rules below decide.
+  const alike = sig === null ? [] : cands.filter((t) => signature(g, t, 0) === sig);
+  if (alike.length && cands.length > 1) cands = alike;
   if (cands.length > 1) cands = cands.filter((t) => [...blocksReading(g, t)].every((x) => x <= 0));
   // With one block and nothing to compare with, the mask made from attention_mask is read by block 0
   // alone as well: the embedding output is the one computed from the values of input_ids.

@@ -13,6 +13,7 @@ import { shareEncoderWeights } from '../commit/sharedWeights';
 import { CommittedTask, Preprocessing } from '../commit/committed';
 import { FolderFile, modelCard } from '../commit/modelCard';
 import { writePrunedFolder } from '../commit/prunedFolder';
+import { modernBertPytorchNote } from '../model/modernBert';
 import { TrainedProbe } from '../probe/probe';
 import { OptimizeReport, TOOL_VERSION } from '../report';
 import { relativePath, reportFileText } from '../reportPaths';
@@ -71,7 +72,9 @@ export async function commitSelection(x: CommitInputs, ctx: JobContext, verify: 
         writeQ8Variants(tmp, classifiers, ctx.signal, graph);
       }
     } else {
-      await writePrunedFolder(info, winner.kept, tmp, extra, ctx);
+      const files = await writePrunedFolder(info, winner.kept, tmp, extra, ctx);
+      const torch = modernBertPytorchNote(info.config, winner.kept);
+      if (torch && files.includes('model.safetensors')) report.selection.pytorchNote = torch;
       writeClassifiers(info, winner.kept, tmp, heads, pre);
     }
     if (vocab) {

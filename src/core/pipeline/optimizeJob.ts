@@ -8,7 +8,9 @@
  */
 import * as path from 'node:path';
 import { JobContext, OptimizeJob, stage } from '../jobs';
-import { badValue } from '../errors';
+import { UnsupportedModelError, badValue } from '../errors';
+import { BUILDABLE } from '../model/encoderGraph';
+import { hasWeights } from '../model/weights';
 import { subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel, widthRefusal } from '../compensate/build';
@@ -85,9 +87,18 @@ function compensationSourceOf(job: OptimizeJob, run: PreparedRun): CompensationS
   const refusal = mode === 'width' || mode === 'all' ? widthRefusal(source.info) : null;
   if (refusal) {
     source.dispose();
-    throw refusal;
+    throw fromWeightsHint(refusal, run.info);
   }
   return source;
+}
+
+/**
+ * A width refusal of an export beside weights ProbeScale builds graphs from names that way out: the
+ * built graph has separate Q, K, V and up projections (ModernBERT's export fuses them in Wqkv and Wi).
+ */
+function fromWeightsHint(refusal: UnsupportedModelError, info: ModelInfo): UnsupportedModelError {
+  if (info.graphFrom !== 'onnx' || !hasWeights(info.dir) || !BUILDABLE[info.architecture]) return refusal;
+  return new UnsupportedModelError(`${refusal.template} The folder has the model's weights: {{from}} safetensors builds the graph from them with Q, K, V and the FFN's projections apart, which width pruning rewrites.`);
 }
 
 /** What the full model tells before any subset is measured. */

@@ -14,7 +14,7 @@ import { topIndices } from '../../../../src/core/compensate/scores';
 import { calibrationSet } from '../../../../src/core/compensate/calibrate';
 import { EncodedBatch, loadTokenizer } from '../../../../src/core/data/tokenize';
 import { UnsupportedModelError } from '../../../../src/core/errors';
-import { openModel } from '../../../../src/core/model/modelInfo';
+import { headCount, openModel } from '../../../../src/core/model/modelInfo';
 import { compensationSource } from '../../../../src/core/compensate/source';
 import { fixture, maxAbsDiff, robertaMini, tasksDir, tempDir } from '../../../helpers';
 
@@ -234,13 +234,15 @@ test('tiny-t5-encoder: identity bridges leave every pruned subset equal to PyTor
 // block's heads (T5's export also measures K's length there, a read narrowing leaves alone).
 // tiny-umt5 (thirty-fourth session): the gated shape as umT5, every block making its own bias from
 // its own table, cut to that block's kept heads.
-const t5Graphs = ['tiny-t5-encoder', 'tiny-t5-gated', 'tiny-umt5'].flatMap((name) => (['onnx', 'safetensors'] as const).map((from) => ({ name, from })));
+// tiny-modernbert (thirty-fifth session): no biases either, a GLU FFN, rotary Q and K, sliding-window
+// layers; built from safetensors, whose Wqkv and Wi the builder reads as separate projections.
+const t5Graphs = [...['tiny-t5-encoder', 'tiny-t5-gated', 'tiny-umt5'].flatMap((name) => (['onnx', 'safetensors'] as const).map((from) => ({ name, from }))), { name: 'tiny-modernbert', from: 'safetensors' as const }];
 async function withT5(name: string, from: 'onnx' | 'safetensors', body: (m: { model: OnnxModel; blocks: ReturnType<typeof findBlocks>; enc: { model: OnnxModel; blocks: ReturnType<typeof findBlocks>; hidden: number; heads: number } }) => Promise<void>) {
   const source = compensationSource(openModel(fixture(name), from === 'safetensors' ? { from } : {}));
   REFS = JSON.parse(fs.readFileSync(fixture('refs', `${name}.refs.json`), 'utf8'));
   const { model, blocks } = source.info;
   try {
-    await body({ model, blocks, enc: { model, blocks, hidden: 32, heads: Number(source.info.config.num_heads) } });
+    await body({ model, blocks, enc: { model, blocks, hidden: 32, heads: headCount(source.info.config) } });
   } finally {
     source.dispose();
   }
