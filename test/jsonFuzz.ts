@@ -174,14 +174,14 @@ const SENTENCE_TRANSFORMERS: Record<string, unknown> = {
 };
 
 /**
- * The JSON targets over the repository's tiny model fixtures: each with its ONNX export, BERT and
- * RoBERTa built from safetensors, and BERT as a sentence-transformers folder.
+ * The JSON targets over the repository's tiny model fixtures: each with its ONNX export, BERT,
+ * RoBERTa and ModernBERT built from safetensors, and BERT as a sentence-transformers folder.
  */
 export function modelJsonTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
   const fx = (name: string) => path.join(repoRoot, 'test', 'fixtures', name);
   return [
     ...['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder', 'tiny-mpnet'].map((f) => modelJsonTarget(`json-${f}`, fx(f), scratchDir)),
-    ...['tiny-bert', 'tiny-roberta'].map((f) => modelJsonTarget(`json-${f}-safetensors`, fx(f), scratchDir, true)),
+    ...['tiny-bert', 'tiny-roberta', 'tiny-modernbert'].map((f) => modelJsonTarget(`json-${f}-safetensors`, fx(f), scratchDir, true)),
     modelJsonTarget('json-tiny-bert-sentence-transformers', fx('tiny-bert'), scratchDir, false, SENTENCE_TRANSFORMERS),
   ];
 }

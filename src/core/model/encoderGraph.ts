@@ -105,7 +105,7 @@ interface ModernBertDims {
   eps: number;
   act: string;
   why: string;
-  types: ModernBertLayerType[];
+  type: (layer: number) => ModernBertLayerType;
 }
 
 interface BertDims {
@@ -412,14 +412,16 @@ class EncoderBuilder {
     const vocab = count(c, 'vocab_size');
     if (H % heads !== 0 || (H / heads) % 2 !== 0) throw new BadInputError(`config.json: hidden_size ${H} is not a multiple of ${heads} attention heads of an even size; ModernBERT's rotary embedding needs that. Fix config.json or re-download it.`);
     if (c.head_dim != null && c.head_dim !== H / heads) throw new UnsupportedModelError(`config.json: head_dim ${JSON.stringify(c.head_dim)} differs from hidden_size / num_attention_heads = ${H / heads}; transformers' ModernBERT rotates head_dim columns but attends over ${H / heads}, which ProbeScale does not build. Export the model to ONNX instead.`);
-    const d: ModernBertDims = { H, heads, I: count(c, 'intermediate_size'), eps: epsilon(c, 'norm_eps', 1e-5), act: activationName(c, 'hidden_activation', 'gelu'), why: '', types: modernBertLayerTypes(c, L) };
+    const d: ModernBertDims = { H, heads, I: count(c, 'intermediate_size'), eps: epsilon(c, 'norm_eps', 1e-5), act: activationName(c, 'hidden_activation', 'gelu'), why: '', type: modernBertLayerTypes(c, L) };
     d.why = `hidden_size ${H}, intermediate_size ${d.I}`;
     this.findPrefix('embeddings.tok_embeddings.weight');
     this.declareIO(false, H);
     let x = this.modernNorm('/embeddings/norm', this.embed('/embeddings/tok_embeddings', 'embeddings.tok_embeddings.weight', [vocab, H], `vocab_size ${vocab}, ${d.why}`, 'input_ids'), 'embeddings.norm', d);
-    const rope = this.rotaryTables(d.types, H / heads);
-    const masks = { full_attention: this.maskBias(''), sliding_attention: this.slidingWindowMask(modernBertHalfWindow(c)) };
-    for (let i = 0; i < L; i++) x = this.modernBertLayer(i, x, d, rope[d.types[i]], masks[d.types[i]]);
+    const rope = this.rotaryTables(H / heads);
+    const half = modernBertHalfWindow(c);
+    const masks = new Map<ModernBertLayerType, string>();
+    const mask = (type: ModernBertLayerType) => masks.get(type) ?? masks.set(type, type === 'full_attention' ? this.maskBias('') : this.slidingWindowMask(half)).get(type)!;
+    for (let i = 0; i < L; i++) x = this.modernBertLayer(i, x, d, rope(d.type(i)), mask(d.type(i)));
     this.refuseExtraBlocks(L, 'num_hidden_layers');
     this.modernNorm('/final_norm', x, 'final_norm', d, 'last_hidden_state');
   }
@@ -457,23 +459,26 @@ class EncoderBuilder {
     return g.op(s, 'Add', [x, this.linear(`${s}/mlp/Wo`, glu, `${n}.mlp.Wo`, H, I, why, mlpBias)]);
   }
 
-  /** cos and sin [seq, headDim] of each layer kind's rotary base (transformers' default rotary embedding, float32). */
-  private rotaryTables(types: ModernBertLayerType[], headDim: number): Record<ModernBertLayerType, { cos: string; sin: string }> {
+  /** cos and sin [seq, headDim] of a layer kind's rotary base (transformers' default rotary embedding, float32), made once per kind used. */
+  private rotaryTables(headDim: number): (type: ModernBertLayerType) => { cos: string; sin: string } {
     const g = this.g;
     const s = '/rotary_emb';
-    const seq = g.op(s, 'Gather', [g.op(s, 'Shape', ['input_ids']), g.ints([1], true)]);
-    const pos = g.op(s, 'Unsqueeze', [g.op(s, 'Cast', [g.op(s, 'Range', [g.ints([0], true), seq, g.ints([1], true)])], { to: DataType.FLOAT }), g.ints([1])]);
-    const tables = {} as Record<ModernBertLayerType, { cos: string; sin: string }>;
-    for (const type of new Set(types)) {
+    const tables = new Map<ModernBertLayerType, { cos: string; sin: string }>();
+    let pos: string | undefined;
+    return (type) => {
+      const made = tables.get(type);
+      if (made) return made;
+      pos ??= g.op(s, 'Unsqueeze', [g.op(s, 'Cast', [g.op(s, 'Range', [g.ints([0], true), g.op(s, 'Gather', [g.op(s, 'Shape', ['input_ids']), g.ints([1], true)]), g.ints([1], true)])], { to: DataType.FLOAT }), g.ints([1])]);
       // inv_freq = 1 / theta ** (arange(0, dim, 2) / dim), computed in float32 as torch does; made in the
       // graph from integers, so it is no float initializer the parameter count would take for a weight.
       const exponents = g.op(s, 'Div', [g.op(s, 'Cast', [g.op(s, 'Range', [g.ints([0], true), g.ints([headDim], true), g.ints([2], true)])], { to: DataType.FLOAT }), g.float(headDim)]);
       const invFreq = g.op(s, 'Reciprocal', [g.op(s, 'Pow', [g.float(modernBertRopeTheta(this.config, type)), exponents])]);
       const freqs = g.op(s, 'Mul', [pos, invFreq]);
       const angles = g.op(s, 'Concat', [freqs, freqs], { axis: -1 });
-      tables[type] = { cos: g.op(s, 'Cos', [angles]), sin: g.op(s, 'Sin', [angles]) };
-    }
-    return tables;
+      const table = { cos: g.op(s, 'Cos', [angles]), sin: g.op(s, 'Sin', [angles]) };
+      tables.set(type, table);
+      return table;
+    };
   }
 
   /** The padding mask [batch, 1, seq, seq] with keys farther than `half` positions from the query masked too (HF's sliding_window_mask). */

@@ -15,20 +15,24 @@ export type ModernBertLayerType = 'full_attention' | 'sliding_attention';
 const DEFAULT_THETA: Record<ModernBertLayerType, number> = { full_attention: 160_000, sliding_attention: 10_000 };
 const OLD_THETA_KEY: Record<ModernBertLayerType, string> = { full_attention: 'global_rope_theta', sliding_attention: 'local_rope_theta' };
 
-/** Each layer's attention kind, from `layer_types` or else `global_attn_every_n_layers` (default 3). */
-export function modernBertLayerTypes(config: Config, layers: number): ModernBertLayerType[] {
+/**
+ * Each layer's attention kind, from `layer_types` or else `global_attn_every_n_layers` (default 3),
+ * as a function of the layer index: a config may claim any number of layers, and the weights say
+ * how many there are.
+ */
+export function modernBertLayerTypes(config: Config, layers: number): (layer: number) => ModernBertLayerType {
   const given = config.layer_types;
   if (given !== undefined && given !== null) {
     if (!Array.isArray(given) || given.length !== layers || !given.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
       throw new BadInputError(`config.json: layer_types is ${JSON.stringify(given).slice(0, 200)}; ModernBERT needs one "full_attention" or "sliding_attention" per layer (${layers} layers). Fix config.json or re-download it.`);
     }
-    return given as ModernBertLayerType[];
+    return (i) => given[i] as ModernBertLayerType;
   }
   const every = config.global_attn_every_n_layers ?? 3;
   if (typeof every !== 'number' || !Number.isInteger(every) || every < 1) {
     throw new BadInputError(`config.json: global_attn_every_n_layers is ${JSON.stringify(every)}; it must be an integer ≥ 1 (ModernBERT uses 3). Fix config.json or re-download it.`);
   }
-  return Array.from({ length: layers }, (_, i) => (i % every === 0 ? 'full_attention' : 'sliding_attention'));
+  return (i) => (i % every === 0 ? 'full_attention' : 'sliding_attention');
 }
 
 /** The rotary base of a layer kind; only transformers' "default" rotary embedding is built. */
@@ -55,7 +59,7 @@ export function modernBertHalfWindow(config: Config): number {
 /** config.json of a pruned ModernBERT keeping layers `kept`: each keeps its kind, written as `layer_types`. */
 export function prunedModernBertConfig(config: Config, kept: number[], layers: number): Config {
   const types = modernBertLayerTypes(config, layers);
-  return { layer_types: kept.map((k) => types[k]) };
+  return { layer_types: kept.map(types) };
 }
 
 /**
@@ -78,6 +82,6 @@ export function modernBertTransformersGap(config: Config, kept: number[], layers
   const types = modernBertLayerTypes(config, layers);
   const every = typeof config.global_attn_every_n_layers === 'number' ? config.global_attn_every_n_layers : 3;
   if (kept.length && kept[0] !== 0) return `layer ${kept[0]}, now layer 0, has an attention norm that transformers' ModernBertModel leaves out of layer 0`;
-  const moved = kept.findIndex((k, i) => (types[k] === 'full_attention') !== (i % every === 0));
-  return moved < 0 ? null : `layer ${kept[moved]} (${types[kept[moved]] === 'full_attention' ? 'global' : 'local'} attention), now layer ${moved}, would attend ${moved % every === 0 ? 'globally' : 'within the sliding window'} in transformers' ModernBertModel, which picks that by layer index % ${every}`;
+  const moved = kept.findIndex((k, i) => (types(k) === 'full_attention') !== (i % every === 0));
+  return moved < 0 ? null : `layer ${kept[moved]} (${types(kept[moved]) === 'full_attention' ? 'global' : 'local'} attention), now layer ${moved}, would attend ${moved % every === 0 ? 'globally' : 'within the sliding window'} in transformers' ModernBertModel, which picks that by layer index % ${every}`;
 }
