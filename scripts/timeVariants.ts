@@ -2,6 +2,7 @@
  * Times pruned or compensated encoders against their source side by side in one run (the verify
  * stage's alternating timer, CPU), on the first 64 test texts of a task:
  *   node out/scripts/timeVariants.js MODEL_DIR TASK_DIR VARIANT...
+ * MODEL_DIR runs from its export, or from the graph built from its weights where it has none.
  * A VARIANT is an ONNX file, or a folder `optimize` committed: then its own graph is timed and,
  * where its report's verify timed the same padded length, the speedup is set against the report's
  * ideal FLOP ratio (so a committed run can be re-timed on a quiet machine); a folder without a
@@ -43,8 +44,9 @@ async function main(): Promise<void> {
   const [modelDir, taskDir, ...args] = process.argv.slice(2);
   const tok = await loadTokenizer(modelDir, { maxLength: 128 });
   const task = await loadTask('t', taskDir, { limitTest: 64 });
-  const source = resolveOnnxFile(modelDir, readConfig(modelDir));
+  // The source's export, or the graph built from its weights (a folder without an export).
   const sourceInfo = openModel(modelDir);
+  const source = sourceInfo.onnxFile;
   for (const arg of args) {
     const v = variant(arg);
     const t = await timeEncoders(source, v.file, task.test.map((e) => e.text), tok, { provider: 'cpu', runs1: 20, runs32: 10 });

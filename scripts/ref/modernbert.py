@@ -49,6 +49,7 @@ Usage (Debian: apt-get install python3-torch):
   /usr/bin/python3 scripts/ref/modernbert.py width DIR REFS.json OUT.json      width cases
   /usr/bin/python3 scripts/ref/modernbert.py check DIR REFS.json              max abs diff per subset; exit 1 above 1e-5
   /usr/bin/python3 scripts/ref/modernbert.py sanity DIR REFS.json             module tree vs forward, window, padding
+  /usr/bin/python3 scripts/ref/modernbert.py random-base OUT_DIR TOKENIZER_DIR    ModernBERT-base's shape, random weights (timing only)
 """
 import json
 import math
@@ -698,6 +699,39 @@ def sanity(model_dir, refs_path):
             key, m, c["local_attention"], win, pad))
 
 
+def random_base(out, tokenizer_dir):
+    """A model of answerdotai/ModernBERT-base's shape (22 layers, hidden 768, GLU 1152, 12 heads,
+    vocabulary 50368, local_attention 128) with seeded random F32 weights, written as ModernBertForMaskedLM
+    saves them, with `tokenizer_dir`'s tokenizer files: for timing and memory only, its accuracy means nothing."""
+    os.makedirs(out, exist_ok=True)
+    for f in TOKENIZER_FILES:
+        if os.path.exists(os.path.join(tokenizer_dir, f)):
+            shutil.copy(os.path.join(tokenizer_dir, f), out)
+    src = json.load(open(os.path.join(tokenizer_dir, "config.json"), encoding="utf-8"))
+    H, I, L, V = 768, 1152, 22, 50368
+    config = dict(architectures=["ModernBertForMaskedLM"], model_type="modernbert", hidden_size=H, intermediate_size=I, num_attention_heads=12,
+                  num_hidden_layers=L, global_attn_every_n_layers=3, local_attention=128, global_rope_theta=160000.0, local_rope_theta=10000.0,
+                  max_position_embeddings=8192, norm_eps=1e-05, norm_bias=False, attention_bias=False, mlp_bias=False, hidden_activation="gelu",
+                  vocab_size=V, pad_token_id=src.get("pad_token_id", 1), bos_token_id=src.get("bos_token_id", 0), eos_token_id=src.get("eos_token_id", 2),
+                  cls_token_id=src.get("bos_token_id", 0), sep_token_id=src.get("eos_token_id", 2), classifier_pooling="mean")
+    with open(os.path.join(out, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=2)
+    g = torch.Generator().manual_seed(0)
+    weights = {"model.embeddings.tok_embeddings.weight": torch.randn(V, H, generator=g), "model.embeddings.norm.weight": 1 + 0.1 * torch.randn(H, generator=g)}
+    for i in range(L):
+        p = "model.layers.%d." % i
+        if i:
+            weights[p + "attn_norm.weight"] = 1 + 0.1 * torch.randn(H, generator=g)
+        weights[p + "attn.Wqkv.weight"] = H ** -0.5 * torch.randn(3 * H, H, generator=g)
+        weights[p + "attn.Wo.weight"] = H ** -0.5 * torch.randn(H, H, generator=g)
+        weights[p + "mlp_norm.weight"] = 1 + 0.1 * torch.randn(H, generator=g)
+        weights[p + "mlp.Wi.weight"] = H ** -0.5 * torch.randn(2 * I, H, generator=g)
+        weights[p + "mlp.Wo.weight"] = I ** -0.5 * torch.randn(H, I, generator=g)
+    weights["model.final_norm.weight"] = 1 + 0.1 * torch.randn(H, generator=g)
+    save_safetensors(weights, os.path.join(out, "model.safetensors"))
+    print("wrote %s: %d parameters" % (out, sum(t.numel() for t in weights.values())))
+
+
 if __name__ == "__main__":
     cmd, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     if cmd == "fixture":
@@ -708,5 +742,7 @@ if __name__ == "__main__":
         sys.exit(check(*args[:2]))
     elif cmd == "sanity":
         sanity(*args[:2])
+    elif cmd == "random-base":
+        random_base(*args[:2])
     else:
         raise SystemExit(__doc__)
