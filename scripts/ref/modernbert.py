@@ -41,6 +41,38 @@ final_norm; `head`, `decoder` tied to the word table), checked against each othe
 exported with torch.onnx.export as optimum exports a feature extractor (the base model: node scopes
 /embeddings/..., /layers.N/attn/Wqkv/MatMul, /final_norm/...).
 
+Sequence classification (`classify`, functional; `ModernBertForSequenceClassification`, module tree;
+`classifier` writes test/fixtures/tiny-modernbert-classifier). Followed, from the same file at the
+same commit, in eval mode (the Dropouts are identities):
+  ModernBertPredictionHead.__init__ / forward:
+    self.dense = nn.Linear(config.hidden_size, config.hidden_size, config.classifier_bias)
+    self.act = ACT2FN[config.classifier_activation]
+    self.norm = nn.LayerNorm(config.hidden_size, eps=config.norm_eps, bias=config.norm_bias)
+    return self.norm(self.act(self.dense(hidden_states)))
+  ModernBertForSequenceClassification.__init__:
+    self.model = ModernBertModel(config)
+    self.head = ModernBertPredictionHead(config)
+    self.drop = torch.nn.Dropout(config.classifier_dropout)
+    self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+  ModernBertForSequenceClassification.forward:
+    last_hidden_state = outputs[0]
+    if self.config.classifier_pooling == "cls":
+        last_hidden_state = last_hidden_state[:, 0]
+    elif self.config.classifier_pooling == "mean":
+        last_hidden_state = (last_hidden_state * attention_mask.unsqueeze(-1)).sum(dim=1) / attention_mask.sum(
+            dim=1, keepdim=True
+        )
+    pooled_output = self.head(last_hidden_state)
+    pooled_output = self.drop(pooled_output)
+    logits = self.classifier(pooled_output)
+So logits = classifier(norm(act(dense(pool(last_hidden_state))))), "mean" over every position whose
+attention_mask is 1 (special tokens included); act "gelu" is GELUActivation, exact erf; the
+classifier always has a bias; a classifier_pooling other than "cls" / "mean" pools nothing (logits
+per position, as HF's code does). The module tree is exported whole, as `optimum-cli export onnx
+--task text-classification` exports it (inputs input_ids, attention_mask; output logits
+[batch_size, num_labels]; opset 14): node scopes /model/layers.N/attn/Wqkv/MatMul, /head/dense/MatMul
+(no dense bias: MatMul), /head/norm/..., /classifier/Gemm.
+
 Usage (Debian: apt-get install python3-torch):
   /usr/bin/python3 scripts/ref/modernbert.py fixture OUT_DIR SRC_DIR SRC_REFS.json OUT_REFS.json
       writes OUT_DIR (config.json as transformers 4.48–4.5x saves ModernBertForMaskedLM, F32
@@ -49,6 +81,13 @@ Usage (Debian: apt-get install python3-torch):
   /usr/bin/python3 scripts/ref/modernbert.py width DIR REFS.json OUT.json      width cases
   /usr/bin/python3 scripts/ref/modernbert.py check DIR REFS.json              max abs diff per subset; exit 1 above 1e-5
   /usr/bin/python3 scripts/ref/modernbert.py sanity DIR REFS.json             module tree vs forward, window, padding
+  /usr/bin/python3 scripts/ref/modernbert.py classifier OUT_DIR BASE_DIR
+      writes OUT_DIR as a fine-tuned ModernBertForSequenceClassification of BASE_DIR's model: BASE_DIR's
+      config.json with architectures ["ModernBertForSequenceClassification"], id2label {"0": "neg",
+      "1": "pos"}, label2id and classifier_pooling "mean"; F32 model.safetensors with BASE_DIR's model.*
+      tensors and seeded random head.dense.weight, head.norm.weight, classifier.weight, classifier.bias
+      (no decoder.*); BASE_DIR's tokenizer files; onnx/model.onnx of the whole classifier (output logits).
+      Regenerate: /usr/bin/python3 scripts/ref/modernbert.py classifier test/fixtures/tiny-modernbert-classifier test/fixtures/tiny-modernbert
   /usr/bin/python3 scripts/ref/modernbert.py random-base OUT_DIR TOKENIZER_DIR    ModernBERT-base's shape, random weights (timing only)
 """
 import json
@@ -133,12 +172,12 @@ def rotate_half(x):
 
 
 def _strip(weights):
-    """Tensor names without the `model.` of ModernBertForMaskedLM (head / decoder dropped)."""
+    """Tensor names without the `model.` of ModernBertForMaskedLM / ForSequenceClassification (head, decoder, classifier dropped)."""
     out = {}
     for k, v in weights.items():
         if k.startswith("model."):
             out[k[len("model."):]] = v
-        elif not (k.startswith("head.") or k.startswith("decoder.")):
+        elif not k.startswith(("head.", "decoder.", "classifier.")):
             out[k] = v
     return out
 
@@ -190,6 +229,29 @@ def forward(weights, config, input_ids, attention_mask, layers=None):
         a, g = lin(norm(x, p + "mlp_norm"), p + "mlp.Wi").chunk(2, dim=-1)
         x = x + lin(act(a) * g, p + "mlp.Wo")
     return norm(x, "final_norm")
+
+
+@torch.no_grad()
+def classify(weights, config, input_ids, attention_mask, layers=None):
+    """Logits [B, num_labels] of ModernBertForSequenceClassification in eval mode, on `forward`'s last_hidden_state."""
+    c = config
+    H = c["hidden_size"]
+    mask = torch.as_tensor(attention_mask, dtype=torch.long)
+    y = forward(weights, c, input_ids, attention_mask, layers=layers)
+    pooling = c.get("classifier_pooling", "cls")
+    if pooling == "cls":
+        x = y[:, 0]
+    elif pooling == "mean":
+        m = mask.to(torch.float32)
+        x = (y * m[:, :, None]).sum(dim=1) / m.sum(dim=1, keepdim=True)
+    else:
+        x = y
+    x = x @ weights["head.dense.weight"].T
+    if "head.dense.bias" in weights:
+        x = x + weights["head.dense.bias"]
+    x = ACTS[c.get("classifier_activation", "gelu")](x)
+    x = nn.functional.layer_norm(x, (H,), weights["head.norm.weight"], weights.get("head.norm.bias"), c.get("norm_eps", 1e-5))
+    return x @ weights["classifier.weight"].T + weights["classifier.bias"]
 
 
 def head_rows(H, hd, keep):
@@ -422,6 +484,30 @@ class ModernBertForMaskedLM(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         return self.decoder(self.head(self.model(input_ids, attention_mask)))
+
+
+def pool(last_hidden_state, attention_mask, pooling):
+    """ModernBertForSequenceClassification.forward's pooling: "cls" position 0, "mean" masked mean; anything else none."""
+    if pooling == "cls":
+        return last_hidden_state[:, 0]
+    if pooling == "mean":
+        return (last_hidden_state * attention_mask.unsqueeze(-1)).sum(dim=1) / attention_mask.sum(dim=1, keepdim=True)
+    return last_hidden_state
+
+
+class ModernBertForSequenceClassification(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.num_labels = len(c["id2label"])
+        self.config = c
+        self.model = ModernBertModel(c)
+        self.head = ModernBertPredictionHead(c)
+        self.drop = nn.Dropout(c.get("classifier_dropout", 0.0))
+        self.classifier = nn.Linear(c["hidden_size"], self.num_labels)
+
+    def forward(self, input_ids, attention_mask):
+        last_hidden_state = pool(self.model(input_ids, attention_mask), attention_mask, self.config.get("classifier_pooling", "cls"))
+        return self.classifier(self.drop(self.head(last_hidden_state)))
 
 
 def module_from(c, weights):
@@ -699,6 +785,112 @@ def sanity(model_dir, refs_path):
             key, m, c["local_attention"], win, pad))
 
 
+def classifier_config(base_dir):
+    """BASE_DIR's config.json as ModernBertForSequenceClassification saves it after fine-tuning on 2 labels."""
+    c = read_config(base_dir)
+    c.update({
+        "architectures": ["ModernBertForSequenceClassification"],
+        "id2label": {"0": "neg", "1": "pos"},
+        "label2id": {"neg": 0, "pos": 1},
+        "classifier_pooling": "mean",
+    })
+    return c
+
+
+def example_batch(vocab, bos, eos, pad, lengths, seed):
+    """Seeded token ids [len(lengths), max(lengths)]: bos, random ids, eos, right padding; and the mask."""
+    g = torch.Generator().manual_seed(seed)
+    S = max(lengths)
+    ids = torch.full((len(lengths), S), pad, dtype=torch.long)
+    mask = torch.zeros((len(lengths), S), dtype=torch.long)
+    for b, n in enumerate(lengths):
+        ids[b, :n] = torch.randint(3, vocab, (n,), generator=g)
+        ids[b, 0], ids[b, n - 1] = bos, eos
+        mask[b, :n] = 1
+    return ids, mask
+
+
+def export_classifier(model, ids, mask, path):
+    """As `optimum-cli export onnx --task text-classification` exports it: inputs input_ids, attention_mask, output logits."""
+    torch.onnx.export(
+        model,
+        (ids, mask),
+        path,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={
+            "input_ids": {0: "batch_size", 1: "sequence_length"},
+            "attention_mask": {0: "batch_size", 1: "sequence_length"},
+            "logits": {0: "batch_size"},
+        },
+        opset_version=14,
+        do_constant_folding=True,
+    )
+
+
+def classifier(out_dir, base_dir):
+    """test/fixtures/tiny-modernbert-classifier: BASE_DIR's encoder with a seeded random sequence-classification head."""
+    torch.set_num_threads(2)
+    c = classifier_config(base_dir)
+    _, base = load_dir(base_dir)
+    encoder = {k: v for k, v in base.items() if k.startswith("model.")}
+    os.makedirs(os.path.join(out_dir, "onnx"), exist_ok=True)
+    torch.manual_seed(0)
+    model = ModernBertForSequenceClassification(c).eval()
+    H, g = c["hidden_size"], torch.Generator().manual_seed(20261206)
+    state = dict(encoder)
+    for name, p in model.state_dict().items():
+        if name.startswith("model."):
+            continue
+        if name == "head.dense.weight":
+            state[name] = H**-0.5 * torch.randn(p.shape, generator=g)
+        elif name.endswith("norm.weight"):
+            state[name] = 1 + 0.2 * torch.randn(p.shape, generator=g)
+        elif name.endswith("bias"):
+            state[name] = 0.1 * torch.randn(p.shape, generator=g)
+        else:
+            state[name] = 0.3 * torch.randn(p.shape, generator=g)
+    model.load_state_dict(state, strict=True)
+    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+        f.write("\n")
+    for name in TOKENIZER_FILES:
+        shutil.copyfile(os.path.join(base_dir, name), os.path.join(out_dir, name))
+    save_safetensors(state, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+
+    c2, weights = load_dir(out_dir)  # reads back what was written
+    assert c2 == c and sorted(weights) == sorted(state)
+    ids, mask = example_batch(c["vocab_size"], c["bos_token_id"], c["eos_token_id"], c["pad_token_id"], [13, 6, 9, 3], 7)
+    cases = [(ids, mask), (ids[2:3, :9], mask[2:3, :9]), (ids[1:, :6], mask[1:, :6])]
+    worst = 0.0
+    for i, m in cases:
+        y_ref = classify(weights, c, i, m)
+        with torch.no_grad():
+            y_module = model(i, m)
+        assert list(y_module.shape) == [i.shape[0], 2]
+        worst = max(worst, (y_module - y_ref).abs().max().item())
+        h = (forward(weights, c, i, m) - forward(base, read_config(base_dir), i, m)).abs().max().item()
+        assert h == 0.0, h  # the encoder is BASE_DIR's
+    print("module tree vs functional classify: max abs diff %.3g; logits %s" % (worst, [[round(v, 4) for v in r] for r in classify(weights, c, ids, mask).tolist()]))
+    if worst > TOLERANCE:
+        raise SystemExit("module tree and reference disagree")
+    onnx_path = os.path.join(out_dir, "onnx", "model.onnx")
+    export_classifier(model, ids, mask, onnx_path)
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        ort = None
+    if ort is None:
+        print("onnx/model.onnx vs functional classify: not run (no onnxruntime for this interpreter)")
+    else:
+        s = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+        od = max((torch.from_numpy(s.run(None, {"input_ids": i.numpy(), "attention_mask": m.numpy()})[0]) - classify(weights, c, i, m)).abs().max().item() for i, m in cases)
+        print("onnx/model.onnx vs functional classify: max abs diff %.3g" % od)
+        if od > TOLERANCE:
+            raise SystemExit("ONNX export and reference disagree")
+    print("wrote %s" % out_dir)
+
+
 def random_base(out, tokenizer_dir):
     """A model of answerdotai/ModernBERT-base's shape (22 layers, hidden 768, GLU 1152, 12 heads,
     vocabulary 50368, local_attention 128) with seeded random F32 weights, written as ModernBertForMaskedLM
@@ -742,6 +934,8 @@ if __name__ == "__main__":
         sys.exit(check(*args[:2]))
     elif cmd == "sanity":
         sanity(*args[:2])
+    elif cmd == "classifier":
+        classifier(*args[:2])
     elif cmd == "random-base":
         random_base(*args[:2])
     else:

@@ -45,5 +45,8 @@ export function optimizeCommandLine(job: Omit<OptimizeJob, 'type' | 'command'>, 
   if (s.seed !== DEFAULT_SETTINGS.seed) args.push('--seed', String(s.seed));
   if (s.onnx) args.push('--onnx', s.onnx); // relative to the model folder, as given
   if (s.quantized) args.push('--quantized');
+  // Which graph ran: a rerun without these would read the export instead of the weights, or another variant.
+  if (s.dtype) args.push('--dtype', s.dtype);
+  if (s.from && s.from !== 'auto') args.push('--from', s.from);
   return args.map(shellQuote).join(' ');
 }

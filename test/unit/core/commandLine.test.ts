@@ -39,6 +39,13 @@ test('the optimize command line names every option that changes the result, and 
   assert.match(optimizeCommandLine({ ...job, compensate: 'all', embeddingRank: [16, 64] }), /--compensate all --embedding-rank 16,64 --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'all', embeddingRank: 'auto' }), /--compensate all --embedding-rank auto --limit-train/);
   assert.match(optimizeCommandLine({ ...job, compensate: 'none', select: 'auto', vocabTrim: false, settings: DEFAULT_SETTINGS }), /--candidates 8$/);
+  // Which graph ran (before, both were left out: the card's command then read the export instead of the weights).
+  assert.match(optimizeCommandLine({ ...job, settings: { ...job.settings, from: 'safetensors' } }), /--seed 3 --from safetensors$/);
+  assert.match(optimizeCommandLine({ ...job, settings: { ...job.settings, dtype: 'q8' } }), /--seed 3 --dtype q8$/);
+  assert.match(optimizeCommandLine({ ...job, settings: { ...job.settings, from: 'auto' } }), /--seed 3$/);
+  const reread = (settings: Partial<typeof job.settings>) => (jobFromArgs(optimizeCommandLine({ ...job, tasks: [job.tasks[0]], settings: { ...job.settings, ...settings } }).split(' ').slice(1)) as unknown as { job: { settings: { from?: string; dtype?: string } } }).job;
+  assert.equal(reread({ from: 'safetensors' }).settings.from, 'safetensors');
+  assert.equal(reread({ dtype: 'q8' }).settings.dtype, 'q8');
   // The extension always has a width score (its setting); without narrowed blocks it changes nothing, and the CLI refuses it there.
   for (const compensate of ['none', 'bridge'] as const) {
     const line = optimizeCommandLine({ ...job, tasks: [job.tasks[0]], compensate, widthScore: 'flap' });

@@ -134,3 +134,13 @@ test('ModernBERT configs the builder cannot follow are refused naming the key; a
   assert.equal(maxAbsDiff(nullLocal, sameBase), 0);
   assert.ok(maxAbsDiff(nullLocal, r.subsets['0,1,2,3'].last_hidden_state) > 1e-3, 'the local base matters on these texts');
 });
+
+test('a ModernBERT config as transformers 5 saves it (layer_types, rope_parameters) builds the same model', async () => {
+  const { global_attn_every_n_layers: _every, global_rope_theta: _global, local_rope_theta: _local, ...rest } = readConfig(fixture(NAME));
+  const dir = path.join(tmp, 'transformers5-config');
+  fs.cpSync(fixture(NAME), dir, { recursive: true, filter: (f) => path.basename(f) !== 'onnx' });
+  const config = { ...rest, layer_types: ['full_attention', 'sliding_attention', 'sliding_attention', 'full_attention'], rope_parameters: { full_attention: { rope_type: 'default', rope_theta: 160000 }, sliding_attention: { rope_type: 'default', rope_theta: 10000 } } };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  const r = refs();
+  assert.ok(maxAbsDiff(await lastHidden(built(dir), r), r.subsets['0,1,2,3'].last_hidden_state) < 1e-4);
+});
