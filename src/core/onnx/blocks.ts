@@ -510,7 +510,32 @@ function finalHidden(model: OnnxModel, lastOut: string, file: string): { finalOu
   const state = states.find((o) => o.name === ENCODER_OUTPUT) ?? states.find((o) => o.elemType === DataType.FLOAT && (o.shape?.length ?? 3) === 3) ?? states[0];
   if (state) return { finalOutput: state.name, headOutputs: [] };
   if (!outputs.some((o) => reached.has(o))) return { finalOutput: finalOutputOf(model, file), headOutputs: [] };
-  return { finalOutput: lastOut, headOutputs: outputs };
+  return { finalOutput: normedUnderHead(model, lastOut), headOutputs: outputs };
+}
+
+/** Operators a final norm is written with (LayerNormalization, or its parts at older opsets). */
+const NORM_PARTS = new Set(['LayerNormalization', 'SimplifiedLayerNormalization', 'ReduceMean', 'Sub', 'Pow', 'Add', 'Sqrt', 'Div', 'Mul', 'Reciprocal', 'Cast']);
+
+/**
+ * Under a task head, the encoder's final state: the last block's output, or the output of a final
+ * norm between it and the head (ModernBERT's final_norm): the one tensor that leaves the region of
+ * norm operators computed from the last block's output and weights alone. Pooling mixes in the
+ * attention mask and a head projects, so neither is taken into the region.
+ */
+function normedUnderHead(model: OnnxModel, lastOut: string): string {
+  const region = new Set([lastOut]);
+  const inRegion = new Set<OnnxNode>();
+  const constants = new Set(model.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs));
+  const fixed = (t: string) => !t || model.initializers.has(t) || constants.has(t);
+  for (const n of model.nodes) {
+    if (!NORM_PARTS.has(n.opType) || n.domain !== '' || !n.inputs.some((t) => region.has(t))) continue;
+    if (!n.inputs.every((t) => region.has(t) || fixed(t))) continue;
+    inRegion.add(n);
+    for (const o of n.outputs) if (o) region.add(o);
+  }
+  const leaving = [...region].filter((t) => model.outputs.some((o) => o.name === t) || model.nodes.some((n) => !inRegion.has(n) && n.inputs.includes(t)));
+  const weighted = [...inRegion].some((n) => n.inputs.some((t) => model.initializers.has(t) && model.initializerSize(t) > 1));
+  return leaving.length === 1 && leaving[0] !== lastOut && weighted ? leaving[0] : lastOut;
 }
 
 function finalOutputOf(model: OnnxModel, file: string): string {

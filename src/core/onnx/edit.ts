@@ -131,7 +131,9 @@ export function encoderOutputs(model: OnnxModel, blocks: BlockStructure, lastHid
   }
   const elemType = model.outputs.find((o) => blocks.headOutputs.includes(o.name))?.elemType ?? DataType.FLOAT;
   const outputs = [{ name: ENCODER_OUTPUT, elemType, shape: ['batch_size', 'sequence_length', 'hidden_size'] }];
-  return { outputs, nodes: lastHidden === ENCODER_OUTPUT ? [] : [{ name: 'probescale/encoder_output', opType: 'Identity', inputs: [lastHidden], outputs: [ENCODER_OUTPUT] }] };
+  // A final norm under the head (ModernBERT's) reads the last kept block's state once rewired: its output is the encoder's.
+  const state = blocks.numBlocks && blocks.finalOutput !== blocks.hiddenOut[blocks.numBlocks - 1] ? blocks.finalOutput : lastHidden;
+  return { outputs, nodes: state === ENCODER_OUTPUT ? [] : [{ name: 'probescale/encoder_output', opType: 'Identity', inputs: [state], outputs: [ENCODER_OUTPUT] }] };
 }
 
 /**

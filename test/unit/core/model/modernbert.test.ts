@@ -144,3 +144,26 @@ test('a ModernBERT config as transformers 5 saves it (layer_types, rope_paramete
   const r = refs();
   assert.ok(maxAbsDiff(await lastHidden(built(dir), r), r.subsets['0,1,2,3'].last_hidden_state) < 1e-4);
 });
+
+// A fine-tuned ModernBertForSequenceClassification exported with its head (logits), as optimum's
+// text-classification export writes it: the encoder under the head ends in final_norm, which
+// stays. Before, the last layer's output without final_norm was taken for the encoder's state.
+test('tiny-modernbert-classifier: the encoder under the head keeps its final norm; pruned folders compute PyTorch subsets (1e-4)', async () => {
+  const r = refs();
+  const info = openModel(fixture('tiny-modernbert-classifier'));
+  const base = openModel(fixture(NAME));
+  try {
+    assert.deepEqual(info.blocks.headOutputs, ['logits']);
+    assert.deepEqual(info.params, base.params, 'the head is not counted; the final norm is');
+    for (const kept of [[0, 1, 2, 3], [1, 3], [0, 2]]) {
+      const dir = path.join(tmp, `classifier-pruned-${kept.join('_')}`);
+      fs.mkdirSync(dir);
+      await writePrunedFolder(info, kept, dir, {}, {});
+      const d = maxAbsDiff(await lastHidden(path.join(dir, 'onnx', 'model.onnx'), r), r.subsets[kept.join(',')].last_hidden_state);
+      assert.ok(d < 1e-4, `{${kept}}: ${d}`);
+    }
+  } finally {
+    info.model.close();
+    base.model.close();
+  }
+});
