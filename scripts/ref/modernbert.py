@@ -88,6 +88,7 @@ Usage (Debian: apt-get install python3-torch):
       tensors and seeded random head.dense.weight, head.norm.weight, classifier.weight, classifier.bias
       (no decoder.*); BASE_DIR's tokenizer files; onnx/model.onnx of the whole classifier (output logits).
       Regenerate: /usr/bin/python3 scripts/ref/modernbert.py classifier test/fixtures/tiny-modernbert-classifier test/fixtures/tiny-modernbert
+  /usr/bin/python3 scripts/ref/modernbert.py biased DIR REFS.json OUT.json       norm/attention/mlp biases on, references with them
   /usr/bin/python3 scripts/ref/modernbert.py random-base OUT_DIR TOKENIZER_DIR    ModernBERT-base's shape, random weights (timing only)
 """
 import json
@@ -924,6 +925,34 @@ def random_base(out, tokenizer_dir):
     print("wrote %s: %d parameters" % (out, sum(t.numel() for t in weights.values())))
 
 
+def biased(base_dir, refs_path, out_path):
+    """References for BASE_DIR with norm_bias, attention_bias and mlp_bias set: a seeded random bias for
+    every Linear and LayerNorm of the encoder (their values are written into OUT too, so a test adds
+    them to BASE_DIR's weights itself), and the last_hidden_state of layer subsets on REFS' ids."""
+    config, weights = load_dir(base_dir)
+    c = dict(config, norm_bias=True, attention_bias=True, mlp_bias=True)
+    g = torch.Generator().manual_seed(5)
+    biases = {}
+    for k, v in weights.items():
+        if k.startswith("model.") and k.endswith(".weight") and "tok_embeddings" not in k:
+            biases[k[: -len(".weight")] + ".bias"] = (0.3 * torch.randn(v.shape[0], generator=g)).to(torch.float32)
+    w = dict(weights, **biases)
+    with open(refs_path, encoding="utf-8") as f:
+        refs = json.load(f)
+    out = {"config": {"norm_bias": True, "attention_bias": True, "mlp_bias": True}, "biases": {k: [float(x) for x in v] for k, v in biases.items()},
+           "input_ids": refs["input_ids"], "attention_mask": refs["attention_mask"], "subsets": {}}
+    for key in ["0,1,2,3", "1,3"]:
+        kept = [int(i) for i in key.split(",")]
+        y = forward(w, c, refs["input_ids"], refs["attention_mask"], layers=kept)
+        plain = forward(weights, config, refs["input_ids"], refs["attention_mask"], layers=kept)
+        print("layers %-8s biases change the output by %.3g" % (key, (y - plain).abs().max().item()))
+        out["subsets"][key] = {"shape": list(y.shape), "last_hidden_state": rounded(y)}
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(out, f)
+        f.write("\n")
+    print("wrote %d biases and %d subsets to %s" % (len(biases), len(out["subsets"]), out_path))
+
+
 if __name__ == "__main__":
     cmd, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     if cmd == "fixture":
@@ -936,6 +965,8 @@ if __name__ == "__main__":
         sanity(*args[:2])
     elif cmd == "classifier":
         classifier(*args[:2])
+    elif cmd == "biased":
+        biased(*args[:3])
     elif cmd == "random-base":
         random_base(*args[:2])
     else:

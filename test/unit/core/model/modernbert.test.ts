@@ -15,6 +15,7 @@ import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core
 import { writePrunedFolder } from '../../../../src/core/commit/prunedFolder';
 import { modernBertTransformersGap } from '../../../../src/core/model/modernBert';
 import { keptParams } from '../../../../src/shared/params';
+import { tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
 import { RefBatch, fixture, lastHiddenOn as lastHidden, maxAbsDiff, pipelineAccuracyOnSentlen, runCli, tasksDir, tempDir } from '../../../helpers';
 
 const tmp = tempDir('ps-modernbert-');
@@ -165,5 +166,28 @@ test('tiny-modernbert-classifier: the encoder under the head keeps its final nor
   } finally {
     info.model.close();
     base.model.close();
+  }
+});
+
+// Real ModernBERT checkpoints have no biases; a config that turns them on (norm_bias, attention_bias,
+// mlp_bias) adds one to every Linear and LayerNorm, read in place as row ranges like the weights.
+test('tiny-modernbert with every bias on (norm, attention, mlp) builds and prunes as PyTorch computes it (1e-4)', async () => {
+  const ref = JSON.parse(fs.readFileSync(fixture('refs', 'tiny-modernbert-biased.refs.json'), 'utf8')) as RefBatch & { config: Record<string, boolean>; biases: Record<string, number[]>; subsets: Record<string, { last_hidden_state: number[] }> };
+  const dir = path.join(tmp, 'biased');
+  fs.cpSync(fixture(NAME), dir, { recursive: true, filter: (f) => path.basename(f) !== 'onnx' });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...readConfig(fixture(NAME)), ...ref.config }));
+  const { header, bytes } = tensorBytes(fixture(NAME, 'model.safetensors'));
+  const tensors: [string, string, number[], Buffer][] = [...bytes].map(([name, data]) => [name, header[name].dtype, header[name].shape, data]);
+  for (const [name, values] of Object.entries(ref.biases)) tensors.push([name, 'F32', [values.length], Buffer.from(Float32Array.from(values).buffer)]);
+  writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+  assert.ok(maxAbsDiff(await lastHidden(built(dir), ref), ref.subsets['0,1,2,3'].last_hidden_state) < 1e-4);
+  const info = openModel(dir, { from: 'safetensors', graphCacheDir });
+  try {
+    const pruned = path.join(tmp, 'biased-pruned');
+    fs.mkdirSync(pruned);
+    await writePrunedFolder(info, [1, 3], pruned, {}, {});
+    assert.ok(maxAbsDiff(await lastHidden(built(pruned), ref), ref.subsets['1,3'].last_hidden_state) < 1e-4);
+  } finally {
+    info.model.close();
   }
 });
