@@ -191,3 +191,28 @@ test('tiny-modernbert with every bias on (norm, attention, mlp) builds and prune
     info.model.close();
   }
 });
+
+// gte-modernbert, modernbert-embed and the like: a sentence-transformers folder whose weights are the
+// bare ModernBertModel's (no `model.` prefix, no head), with mean pooling in 1_Pooling.
+test('a sentence-transformers ModernBERT folder (bare ModernBertModel weights) builds the same encoder', async () => {
+  const dir = path.join(tmp, 'sentence-transformers');
+  fs.cpSync(fixture(NAME), dir, { recursive: true, filter: (f) => !['onnx', 'model.safetensors'].includes(path.basename(f)) });
+  const { header, bytes } = tensorBytes(fixture(NAME, 'model.safetensors'));
+  const bare: [string, string, number[], Buffer][] = [...bytes].filter(([name]) => name.startsWith('model.')).map(([name, data]) => [name.slice('model.'.length), header[name].dtype, header[name].shape, data]);
+  writeSafetensors(path.join(dir, 'model.safetensors'), bare);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...readConfig(fixture(NAME)), architectures: ['ModernBertModel'] }));
+  fs.writeFileSync(path.join(dir, 'modules.json'), JSON.stringify([{ idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' }, { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' }]));
+  fs.mkdirSync(path.join(dir, '1_Pooling'));
+  fs.writeFileSync(path.join(dir, '1_Pooling', 'config.json'), JSON.stringify({ word_embedding_dimension: 32, pooling_mode_mean_tokens: true, pooling_mode_cls_token: false, pooling_mode_max_tokens: false, pooling_mode_mean_sqrt_len_tokens: false }));
+  const r = refs();
+  assert.ok(maxAbsDiff(await lastHidden(built(dir), r), r.subsets['0,1,2,3'].last_hidden_state) < 1e-4);
+  const info = openModel(dir, { graphCacheDir });
+  const base = openModel(fixture(NAME));
+  try {
+    assert.equal(info.graphFrom, 'safetensors');
+    assert.deepEqual(info.params, base.params);
+  } finally {
+    info.model.close();
+    base.model.close();
+  }
+});
