@@ -178,7 +178,7 @@ async function compensatedPath(dir: string, scratchDir: string, name: string): P
   }
 }
 
-/** The graph targets over the repository's tiny BERT, RoBERTa and MPNet exports, on the probe path and the compensated one, and T5's on the compensated one. */
+/** The graph targets over the repository's tiny BERT, RoBERTa and MPNet exports, on the probe path and the compensated one, T5's on the compensated one, and ModernBERT's (encoder and classifier) on the probe path. */
 export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
   const plain = ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
@@ -190,8 +190,13 @@ export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[]
   const perLayer = rewrittenFolder(repoRoot, scratchDir, 'hidden-states-first');
   // T5: no biases, RMSNorm, the position bias made in block 0 and measured on its K (width pruning cuts and leaves those).
   const t5 = path.join(repoRoot, 'test', 'fixtures', 'tiny-t5-encoder');
+  // ModernBERT: rotary attention, sliding-window masks, layer 0 without an attention norm; its classifier
+  // export ends in final_norm, pooling and a head, where the encoder's state is found by structure.
+  const modern = (f: string) => path.join(repoRoot, 'test', 'fixtures', f);
   return [
     ...plain,
+    graphTarget('graph-tiny-modernbert', modern('tiny-modernbert'), scratchDir),
+    graphTarget('graph-task-head-tiny-modernbert', modern('tiny-modernbert-classifier'), scratchDir),
     graphTarget('graph-compensated-tiny-t5-encoder', t5, scratchDir, compensatedPath),
     graphTarget('graph-task-head-tiny-bert', headed, scratchDir),
     graphTarget('graph-compensated-task-head-tiny-bert', headed, scratchDir, compensatedPath),
