@@ -34,7 +34,10 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
     ...extra,
   };
   const torch = modernBertPytorchNote(info.config, kept);
-  if (torch && writesWeights(info.dir, info.graphFrom)) (config.probescale as Record<string, unknown>).pytorch = torch;
+  if (torch && writesWeights(info.dir, info.graphFrom)) {
+    (config.probescale as Record<string, unknown>).pytorch = torch;
+    ctx.log?.('warn', `${torch}.`);
+  }
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   files.push('config.json');
   files.push(...copyTokenizerFiles(info.dir, dir), ...copySentenceTransformerFiles(info.dir, dir));

@@ -74,6 +74,16 @@ test('tiny-modernbert: pruned folders keep each layer its kind and norm, and reb
   t.diagnostic(`pruned folders vs PyTorch's subsets: at most ${worst.toExponential(1)}`);
 });
 
+test('probescale prune says, as a warning, where transformers would run the pruned ModernBERT otherwise', () => {
+  const out = path.join(tmp, 'prune-cli');
+  const r = runCli(['prune', fixture(NAME), '--from', 'safetensors', '--layers', '1,3', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /warn: transformers' ModernBertModel would not run model\.safetensors as measured: layer 1, now layer 0, has an attention norm/);
+  const quiet = runCli(['prune', fixture(NAME), '--from', 'safetensors', '--layers', '0,1', '--out', `${out}-01`]);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /ModernBertModel would not run/);
+});
+
 test('transformers would run a ModernBERT subset otherwise only where it starts past layer 0 or moves a global layer', () => {
   const config = readConfig(fixture(NAME));
   assert.equal(modernBertTransformersGap(config, [0, 1, 2, 3], 4), null);
