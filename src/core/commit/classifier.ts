@@ -15,6 +15,7 @@ import { ModelInfo } from '../model/modelInfo';
 import { prunedConfig } from '../model/safetensors';
 import { TrainedProbe } from '../probe/probe';
 import { writeWithOwnData } from '../prune/surgery';
+import { writeConfigJson } from '../model/configJson';
 
 const CLASSIFIER_ARCH: Record<string, string> = {
   bert: 'BertForSequenceClassification',
@@ -109,7 +110,7 @@ export function writeClassifiers(info: ModelInfo, kept: number[], dir: string, t
       c: t.probe.c,
       ...(standIn ? { sourceModelType: info.architecture, note: `model_type '${standIn}' so that transformers.js text-classification runs this ${info.architecture} graph (it has no ${info.architecture} classification class)` } : {}),
     };
-    fs.writeFileSync(path.join(cdir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    writeConfigJson(cdir, config, info.dir);
     copyTokenizerFiles(info.dir, cdir);
     cutAt(cdir, pre.maxLength);
     written.push(`classifiers/${t.name}`);

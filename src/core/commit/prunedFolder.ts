@@ -17,6 +17,7 @@ import { keptParams } from '../../shared/params';
 import { copySentenceTransformerFiles } from '../model/sentenceTransformers';
 import { copyTokenizerFiles } from './files';
 import { committedGraphName, graphVariants } from './outputSize';
+import { writeConfigJson } from '../model/configJson';
 
 /**
  * Fills `dir` with the pruned model: config.json (new layer count + a probescale section),
@@ -38,7 +39,7 @@ export async function writePrunedFolder(info: ModelInfo, kept: number[], dir: st
     (config.probescale as Record<string, unknown>).pytorch = torch;
     ctx.log?.('warn', `${torch}.`);
   }
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  writeConfigJson(dir, config, info.dir);
   files.push('config.json');
   files.push(...copyTokenizerFiles(info.dir, dir), ...copySentenceTransformerFiles(info.dir, dir));
   const onnxDir = path.join(dir, 'onnx');

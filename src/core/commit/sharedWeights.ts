@@ -16,6 +16,7 @@ import { OnnxInitializer, OnnxModel } from '../onnx/model';
 import { readRange } from '../util/fileKind';
 import { linkOrCopy } from '../util/link';
 import { readUtf8 } from '../util/textFile';
+import { writeConfigJson } from '../model/configJson';
 
 /** Weights smaller than this stay inline in the classifier graph (shape constants, the head). */
 const MIN_SHARED_BYTES = 1024;
@@ -136,5 +137,6 @@ function markExternalData(configFile: string): void {
   const config = JSON.parse(readUtf8(configFile)) as Record<string, unknown>;
   const tjs = (config['transformers.js_config'] ?? {}) as Record<string, unknown>;
   config['transformers.js_config'] = { ...tjs, use_external_data_format: { 'model.onnx': 1 } };
-  fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+  // The folder's own config.json is the source of its floats (1.0 stays 1.0).
+  writeConfigJson(path.dirname(configFile), config, path.dirname(configFile));
 }

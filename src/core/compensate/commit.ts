@@ -21,6 +21,7 @@ import { CompensatedVariant } from './variant';
 import { checkpointOf } from './checkpoint';
 import { JobContext } from '../jobs';
 import { writePrunedWeights } from '../commit/prunedFolder';
+import { writeConfigJson } from '../model/configJson';
 
 /** The card's sentence for reports written before the commit said per model why (or that) it wrote model.safetensors. */
 export const SAFETENSORS_NOTE =
@@ -113,7 +114,7 @@ export async function writeCompensatedFolder(source: ModelInfo, variant: Compens
     compensation: compensationRecord(source, variant, spec, checkpoint.note),
     ...extra,
   };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  writeConfigJson(dir, config, source.dir);
   const files = ['config.json', ...copyTokenizerFiles(source.dir, dir), ...copySentenceTransformerFiles(source.dir, dir)];
   fs.mkdirSync(path.join(dir, 'onnx'));
   const graph = committedGraphName('model.onnx', source.architecture);

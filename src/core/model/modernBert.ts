@@ -70,18 +70,20 @@ export function prunedModernBertConfig(config: Config, kept: number[], layers: n
 export function modernBertPytorchNote(config: Config, kept: number[]): string | null {
   if (config.model_type !== 'modernbert') return null;
   const gap = modernBertTransformersGap(config, kept, Number(config.num_hidden_layers));
-  return gap && `transformers' ModernBertModel would not run model.safetensors as measured: ${gap}. ProbeScale and ONNX runtimes run it as measured (config.json lists each kept layer's attention kind in layer_types, and each layer keeps its own norms); for PyTorch, keep layers that start at layer 0 and keep the source's pattern of global layers, or run onnx/model.onnx`;
+  return gap && `transformers' ModernBertModel would not run model.safetensors as measured: ${gap}. ProbeScale and ONNX runtimes run it as measured (config.json lists each kept layer's attention kind in layer_types, and each layer keeps its own norms); for PyTorch, keep layers that start at layer 0 (and, for transformers 4.x, the source's pattern of global layers), or run onnx/model.onnx`;
 }
 
 /**
- * Why transformers' ModernBertModel would not run the pruned layers as they ran in the source (it
- * gives layer 0 no attention norm and, in the versions of 2025, chooses local or global attention
- * by `layer index % global_attn_every_n_layers`); null when it would.
+ * Why transformers' ModernBertModel would not run the pruned layers as they ran in the source; null
+ * when it would. Every version gives layer 0 no attention norm (transformers 5.17 was seen to drop a
+ * kept layer's as unexpected, scripts/ref/hf_check.py). transformers 4.x chooses local or global
+ * attention by `layer index % global_attn_every_n_layers`; 5.x reads config.json's layer_types,
+ * which the pruned folder lists, and ran a moved global layer as measured (5.17, same check).
  */
 export function modernBertTransformersGap(config: Config, kept: number[], layers: number): string | null {
   const types = modernBertLayerTypes(config, layers);
   const every = typeof config.global_attn_every_n_layers === 'number' ? config.global_attn_every_n_layers : 3;
   if (kept.length && kept[0] !== 0) return `layer ${kept[0]}, now layer 0, has an attention norm that transformers' ModernBertModel leaves out of layer 0`;
   const moved = kept.findIndex((k, i) => (types(k) === 'full_attention') !== (i % every === 0));
-  return moved < 0 ? null : `layer ${kept[moved]} (${types(kept[moved]) === 'full_attention' ? 'global' : 'local'} attention), now layer ${moved}, would attend ${moved % every === 0 ? 'globally' : 'within the sliding window'} in transformers' ModernBertModel, which picks that by layer index % ${every}`;
+  return moved < 0 ? null : `layer ${kept[moved]} (${types(kept[moved]) === 'full_attention' ? 'global' : 'local'} attention), now layer ${moved}, would attend ${moved % every === 0 ? 'globally' : 'within the sliding window'} in transformers 4.x's ModernBertModel, which picks that by layer index % ${every} (transformers 5 reads config.json's layer_types and runs it as measured)`;
 }
