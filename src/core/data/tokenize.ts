@@ -5,6 +5,7 @@ import { BadInputError, badValue, UnsupportedModelError } from '../errors';
 import { readUtf8 } from '../util/textFile';
 import { notAFile, somethingAt } from '../util/fileKind';
 import { BuiltTokenizer, slowTokenizer } from './slowTokenizer';
+import { restoreMetaspaceSplit } from './metaspaceSplit';
 
 /** A right-padded batch ready for an ONNX encoder (`input_ids`, `attention_mask`, `token_type_ids`), row-major `[batchSize, seqLen]`. */
 export interface EncodedBatch {
@@ -83,6 +84,7 @@ interface InnerTokenizer {
   };
   token_to_id(token: string): number | undefined;
   id_to_token?(id: number): string | undefined;
+  pre_tokenizer?: unknown;
 }
 
 /** The parts of transformers.js' inner tokenizer read here (not in its public types). */
@@ -97,6 +99,12 @@ function isInnerTokenizer(x: unknown): x is InnerTokenizer {
 const PADDING_OFFSET_MODELS = new Set(['roberta', 'xlm-roberta', 'xlm-roberta-xl', 'camembert', 'data2vec-text', 'longformer', 'mpnet']);
 
 const MARK_A = '\u0000probescale-A\u0000';
+/**
+ * Raised whenever a change here can give other ids for the same text and tokenizer files, so that
+ * feature-cache entries made with the old ids are not read (2: Metaspace split restored).
+ */
+export const TOKENIZATION_REVISION = 2;
+
 const MARK_B = '\u0000probescale-B\u0000';
 
 /**
@@ -238,6 +246,7 @@ async function readTokenizer(dir: string, built: BuiltTokenizer | null): Promise
   }
   const inner: unknown = tok._tokenizer;
   if (!isInnerTokenizer(inner)) throw new UnsupportedModelError(`cannot load the tokenizer in ${dir}: this version of transformers.js keeps no post-processor to read the special tokens from.`);
+  restoreMetaspaceSplit(inner.pre_tokenizer, (tok._tokenizerJSON as { pre_tokenizer?: unknown } | undefined)?.pre_tokenizer);
   // The type from tokenizer.json, not constructor.name, which a minifying bundler may rename.
   const ppType = String((tok._tokenizerJSON as { post_processor?: { type?: unknown } } | undefined)?.post_processor?.type ?? 'none');
   return { tok, inner, ppType };

@@ -20,7 +20,7 @@ import { OpenedSession, openSession } from '../runtime/session';
 import { invalidModelGraph, refuseFixedShapes } from '../model/invalidGraph';
 import { SLOW_TOKENIZER_FILES } from '../data/slowTokenizer';
 import { DEFAULT_SETTINGS, Provider } from '../settings';
-import { preview, type TextTokenizer } from '../data/tokenize';
+import { preview, TOKENIZATION_REVISION, type TextTokenizer } from '../data/tokenize';
 import { makeFolders } from '../util/mkdirs';
 import { diskErrno, diskReason } from '../util/diskErrors';
 
@@ -267,7 +267,7 @@ export class Extractor {
   private cacheKey(examples: TextExample[], remapTag: string | null): string {
     const h = crypto.createHash('sha256');
     h.update(this.graphKey);
-    h.update(JSON.stringify({ maxLength: this.tokenizer.maxLength, tok: this.tokenizerStamp(), ...this.tokenizer.preparation }));
+    h.update(JSON.stringify({ maxLength: this.tokenizer.maxLength, tok: this.tokenizerStamp(), rev: TOKENIZATION_REVISION, ...this.tokenizer.preparation }));
     if (remapTag !== null) h.update(`vocab:${remapTag}`);
     for (const e of examples) {
       h.update(e.text);

@@ -105,8 +105,18 @@ test('a real T5 folder with only spiece.model (tiny-t5-encoder\'s vocabulary) to
   const own = await loadTokenizer(fixture('tiny-t5-encoder'), { maxLength: 100_000 });
   const ordinary = rows.filter((r) => r.text.length > 0 && !/\s\s|^\s|\s$|[^\x20-\x7e]/.test(r.text));
   assert.ok(ordinary.length > 500, `${ordinary.length} ordinary texts`);
-  for (const r of ordinary) assert.deepEqual(tok.encode(r.text), own.encode(r.text), r.text.slice(0, 60));
-  t.diagnostic(`tiny-t5: ${ordinary.length} texts without non-ASCII characters or repeated, leading or trailing spaces encode as the folder's own tokenizer.json does`);
+  // Each word is its own lattice (Metaspace split); where two cuts of a word tie ("!!!!" as ! + !!! or
+  // !!! + !), the two files' scores (float32 in spiece.model, float64 in tokenizer.json) may break the tie
+  // otherwise: the same pieces in another order, never other pieces.
+  let reordered = 0;
+  for (const r of ordinary) {
+    const [a, b] = [tok.encode(r.text), own.encode(r.text)];
+    if (a.join() === b.join()) continue;
+    reordered++;
+    assert.deepEqual([...a].sort((x, y) => x - y), [...b].sort((x, y) => x - y), r.text.slice(0, 60));
+  }
+  assert.ok(reordered <= ordinary.length / 100, `${reordered} of ${ordinary.length} reordered`);
+  t.diagnostic(`tiny-t5: ${ordinary.length} texts without non-ASCII characters or repeated, leading or trailing spaces encode as the folder's own tokenizer.json does (${reordered} with tied pieces in another order)`);
 });
 
 test('tokenizer_config.json settings are followed: add_prefix_space false, legacy false', async () => {
