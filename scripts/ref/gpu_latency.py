@@ -7,13 +7,14 @@ from configs with random weights on the GPU.
 
 For each (shape, variant, dtype, batch): the median of --repeats runs of --iters forward passes
 (torch.inference_mode, default attention implementation), timed with CUDA events after --warmup
-passes. "ideal" is the ratio of encoder FLOPs (matrix products and attention scores, embeddings
+passes (more forwards where one is short, to fill 0.2 s per repeat). "ideal" is the ratio of encoder FLOPs (matrix products and attention scores, embeddings
 and norms left out); "of ideal" is measured speedup / ideal. Needs a CUDA GPU, torch, transformers.
 """
 import argparse
 import json
 import statistics
 import subprocess
+import time
 
 import torch
 import transformers
@@ -21,8 +22,8 @@ from transformers import AutoConfig, AutoModel
 
 SHAPES = {
     # name: (model_type, config overrides, [(variant, layers, ffn)])
-    "roberta-mini (hidden 256)": ("roberta", {"hidden_size": 256, "num_attention_heads": 4, "intermediate_size": 1024, "num_hidden_layers": 4, "vocab_size": 8192, "max_position_embeddings": 514},
-                                  [("full", 4, 1024), ("2 blocks", 2, 1024), ("1 block", 1, 1024), ("2 blocks, FFN 256", 2, 256)]),
+    "roberta-mini (hidden 256)": ("roberta", {"hidden_size": 256, "num_attention_heads": 4, "intermediate_size": 1024, "num_hidden_layers": 12, "vocab_size": 8192, "max_position_embeddings": 514},
+                                  [("full", 12, 1024), ("4 blocks", 4, 1024), ("2 blocks", 2, 1024), ("2 blocks, FFN 256", 2, 256)]),
     "bert-base (hidden 768)": ("bert", {"hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 3072, "num_hidden_layers": 12, "vocab_size": 30522},
                                [("full", 12, 3072), ("6 blocks", 6, 3072), ("4 blocks", 4, 3072), ("4 blocks, FFN 1024", 4, 1024)]),
     "roberta-large (hidden 1024)": ("roberta", {"hidden_size": 1024, "num_attention_heads": 16, "intermediate_size": 4096, "num_hidden_layers": 24, "vocab_size": 50265, "max_position_embeddings": 514},
@@ -35,6 +36,7 @@ def flops_per_token(layers, hidden, ffn, seq):
 
 
 def time_model(model, batch, seq, vocab, warmup, iters, repeats):
+    """Median, min and max ms per forward; at least `iters` forwards per repeat, more to fill 0.2 s."""
     ids = torch.randint(5, vocab, (batch, seq), device="cuda")
     mask = torch.ones_like(ids)
     runs = []
@@ -42,6 +44,10 @@ def time_model(model, batch, seq, vocab, warmup, iters, repeats):
         for _ in range(warmup):
             model(input_ids=ids, attention_mask=mask)
         torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        model(input_ids=ids, attention_mask=mask)
+        torch.cuda.synchronize()
+        iters = max(iters, int(0.2 / max(time.perf_counter() - t0, 1e-5)))
         for _ in range(repeats):
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
