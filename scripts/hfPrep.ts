@@ -61,6 +61,28 @@ const spmOnly = (model: string, type: string) => (out: string) => {
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ model_type: type }) + '\n');
 };
 
+/** tiny-mpnet as sentence-transformers saves a model (Transformer, mean Pooling, Normalize), then `layers` of it pruned. */
+const sentenceTransformers = (layers: string) => (out: string) => {
+  const src = `${out}-source`;
+  fs.cpSync(path.join(fixtures, 'tiny-mpnet'), src, { recursive: true });
+  const modules = [
+    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+    { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
+  ];
+  fs.writeFileSync(path.join(src, 'modules.json'), JSON.stringify(modules, null, 2));
+  fs.writeFileSync(path.join(src, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: MAX_LENGTH, do_lower_case: false }));
+  fs.mkdirSync(path.join(src, '1_Pooling'));
+  const modes = ['cls_token', 'mean_tokens', 'max_tokens', 'mean_sqrt_len_tokens', 'weightedmean_tokens', 'lasttoken'];
+  fs.writeFileSync(path.join(src, '1_Pooling', 'config.json'), JSON.stringify({ word_embedding_dimension: 32, ...Object.fromEntries(modes.map((m) => [`pooling_mode_${m}`, m === 'mean_tokens'])), include_prompt: true }));
+  fs.mkdirSync(path.join(src, '2_Normalize'));
+  try {
+    prune(src, layers)(out);
+  } finally {
+    fs.rmSync(src, { recursive: true, force: true });
+  }
+};
+
 function cases(robertaMini: string | undefined): Record<string, (out: string) => void | Promise<void>> {
   const f = (n: string) => path.join(fixtures, n);
   const c: Record<string, (out: string) => void | Promise<void>> = {};
@@ -69,6 +91,7 @@ function cases(robertaMini: string | undefined): Record<string, (out: string) =>
   }
   for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-mpnet']) c[`${name}_ffn24`] = narrowFfn(f(name), [0, 2], 24);
   c['tiny-roberta_vocab-trim'] = optimize(f('tiny-roberta'), ['--budget', '0.8', '--vocab-trim', '--from', 'safetensors']);
+  c['st-tiny-mpnet_12'] = sentenceTransformers('1,2');
   c['spm-t5'] = spmOnly(f('spm/t5/spiece.model'), 't5');
   c['spm-xlm-roberta'] = spmOnly(f('spm/xlm-roberta/sentencepiece.bpe.model'), 'xlm-roberta');
   if (robertaMini) {

@@ -88,6 +88,20 @@ def check_model(folder, inp, cfg):
     return {"class": type(model).__name__, "layers": count_layers(model), "maxAbsDiff": diff, "expectedGap": cfg.get("probescale", {}).get("pytorch"), "scale": float(np.abs(hf)[real].max()), "loading": loading, "defaultDtype": default_dtype}
 
 
+def check_sentence_transformers(folder, inp):
+    """SentenceTransformer(folder) embeddings against ProbeScale's hidden state pooled as its modules say (mean, then L2 normalised)."""
+    from sentence_transformers import SentenceTransformer
+    m = SentenceTransformer(folder, device="cpu")
+    m.max_seq_length = inp["maxLength"]
+    emb = m.encode(inp["texts"], convert_to_numpy=True, normalize_embeddings=False)
+    shape = inp["shape"]
+    hidden = np.fromfile(os.path.join(folder, "probescale-check", "hidden.bin"), dtype=np.float32).reshape(shape)
+    mask = np.array(inp["attention_mask"], dtype=np.float32).reshape(shape[0], shape[1], 1)
+    pooled = (hidden * mask).sum(1) / mask.sum(1)
+    ours = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    return {"modules": [type(x).__name__ for x in m], "maxAbsDiff": float(np.abs(emb - ours).max())}
+
+
 def count_layers(model):
     for name in ("block", "layers", "layer"):  # T5's blocks each hold a ModuleList named layer (its sublayers)
         for mod in model.modules():
@@ -118,6 +132,15 @@ def main():
                 r[part] = fn()
             except Exception as e:  # noqa: BLE001 - every case is reported, one failure does not stop the rest
                 r[part] = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-1500:]}
+        if os.path.exists(os.path.join(folder, "modules.json")):
+            try:
+                r["sentenceTransformers"] = check_sentence_transformers(folder, inp)
+            except Exception as e:  # noqa: BLE001
+                r["sentenceTransformers"] = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-1500:]}
+            st = r["sentenceTransformers"]
+            print(f"{name:28s} sentence-transformers {st.get('modules', '')} " + (f"diff {st['maxAbsDiff']:.2e}" if "error" not in st else "ERROR " + st["error"][:300]), flush=True)
+            if "error" in st or st["maxAbsDiff"] > a.tol:
+                bad.append(name)
         results["cases"][name] = r
         tok, mod = r.get("tokenizer", {}), r.get("model")
         line = f"{name:28s} tokenizer {tok.get('class', '-')}: {len(tok.get('mismatches', [])) if 'error' not in tok else 'ERROR ' + tok['error'][:120]}"
@@ -127,6 +150,7 @@ def main():
         # A folder whose card says transformers runs it otherwise (a pruned ModernBERT's layer kinds) is reported, not failed.
         if "error" in tok or tok.get("mismatches") or (mod is not None and ("error" in mod or (mod["maxAbsDiff"] > a.tol and not mod["expectedGap"]))):
             bad.append(name)
+    bad = sorted(set(bad))
     results["failed"] = bad
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1)
