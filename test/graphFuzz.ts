@@ -178,7 +178,7 @@ async function compensatedPath(dir: string, scratchDir: string, name: string): P
   }
 }
 
-/** The graph targets over the repository's tiny BERT, RoBERTa and MPNet exports, on the probe path and the compensated one, T5's on the compensated one, and ModernBERT's (encoder and classifier) on the probe path. */
+/** The graph targets over the repository's tiny BERT, RoBERTa and MPNet exports, on the probe path and the compensated one, T5's on the compensated one, and ModernBERT's (encoder and classifier) and DeBERTa's on the probe path. */
 export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
   const plain = ['tiny-bert', 'tiny-roberta', 'tiny-mpnet'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
@@ -197,6 +197,8 @@ export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[]
     ...plain,
     graphTarget('graph-tiny-modernbert', modern('tiny-modernbert'), scratchDir),
     graphTarget('graph-task-head-tiny-modernbert', modern('tiny-modernbert-classifier'), scratchDir),
+    // DeBERTa's TorchScript export: If nodes whose branches read tensors of the graph around them.
+    graphTarget('graph-tiny-deberta-v3', modern('tiny-deberta-v3'), scratchDir),
     graphTarget('graph-compensated-tiny-t5-encoder', t5, scratchDir, compensatedPath),
     graphTarget('graph-task-head-tiny-bert', headed, scratchDir),
     graphTarget('graph-compensated-task-head-tiny-bert', headed, scratchDir, compensatedPath),

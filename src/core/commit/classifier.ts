@@ -26,6 +26,7 @@ const CLASSIFIER_ARCH: Record<string, string> = {
   electra: 'ElectraForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
   modernbert: 'ModernBertForSequenceClassification',
+  'deberta-v2': 'DebertaV2ForSequenceClassification',
 };
 
 /**

@@ -69,6 +69,9 @@ function firstSublayers(info: ModelInfo, heads: number): Record<SublayerKind, Su
  * plain smaller model, and narrows again.
  */
 export function checkFullWidth(info: ModelInfo, mode: Compensation): void {
+  // DeBERTa's attention reads the relative position embeddings through each layer's query and key
+  // projections too (share_att_key): narrowing heads would change those terms, which the refit does not model.
+  if (info.architecture === 'deberta-v2') throw badValue('compensate', mode, `DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too, so its heads and FFN cannot be narrowed by width pruning here. Use {{compensate}} bridge: blocks removed and least-squares bridges work on DeBERTa.`);
   let width: Record<string, number> = {};
   try {
     width = (JSON.parse(info.model.metadata.get(COMPENSATION_METADATA) ?? '{}') as { width?: Record<string, number> }).width ?? {};

@@ -16,6 +16,7 @@ const KEY_BY_TYPE: Record<string, LayerCountKey> = {
   camembert: 'num_hidden_layers',
   mpnet: 'num_hidden_layers',
   modernbert: 'num_hidden_layers',
+  'deberta-v2': 'num_hidden_layers',
   distilbert: 'n_layers',
   t5: 'num_layers',
   mt5: 'num_layers',

@@ -80,7 +80,7 @@ export function parseDtype(v: string): Dtype {
   throw badValue('dtype', v, `unknown; use one of ${DTYPES.join(', ')} (the names transformers.js uses).`);
 }
 
-const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5', 'umt5', 'mpnet', 'modernbert'];
+const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5', 'umt5', 'mpnet', 'modernbert', 'deberta-v2'];
 
 export function readConfig(dir: string): Record<string, unknown> {
   return readConfigFile(dir).config;

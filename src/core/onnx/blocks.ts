@@ -265,7 +265,10 @@ function scopeNumbers(nodes: OnnxNode[]): Int32Array {
 function placeUnscopedNodes(g: BlockedGraph, file: string): void {
   const { model, blockOf, consumers, producer } = g;
   model.nodes.forEach((n, i) => {
-    if (!FOLLOWS_CONSUMER.has(n.opType)) return;
+    // torch.onnx's TorchScript exporter also reads a weight used twice (DeBERTa's query and key
+    // projections, applied to the relative embeddings too) through an unscoped Identity of it.
+    const weightAlias = n.opType === 'Identity' && blockOf[i] < 0 && model.initializers.has(n.inputs[0]);
+    if (!FOLLOWS_CONSUMER.has(n.opType) && !weightAlias) return;
     const bs = new Set<number>();
     for (const o of n.outputs) for (const c of consumers.get(o) ?? []) bs.add(blockOf[c]);
     if (bs.size === 1) blockOf[i] = [...bs][0];

@@ -4,7 +4,7 @@
  */
 import { badValue, UnsupportedModelError } from '../errors';
 import { BlockStructure, ENCODER_OUTPUT, producerIndex, recordBlocks, shapeReadTwins } from './blocks';
-import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, floatInitializer, int64Initializer } from './model';
+import { DataType, GraphEdit, NewInitializer, NewNode, NewValueInfo, NodeRef, OnnxModel, OnnxNode, OnnxValueInfo, SUBGRAPH_OPS, floatInitializer, int64Initializer } from './model';
 
 export interface Rewiring {
   /** Per original node: input renames applied to it. */
@@ -99,8 +99,8 @@ export function finishEdit(
     if (!p || keep.has(p)) continue;
     keep.add(p);
     for (const i of inputsOf(p)) if (i) stack.push(i);
-    // Nodes with subgraphs (If/Loop) may read outer tensors implicitly; keeping every input
-    // they name is enough for the encoders handled here, which have none.
+    // A subgraph (If's branches, Loop's body) reads tensors of this graph without naming them as inputs.
+    if ('field' in p && SUBGRAPH_OPS.has(p.opType)) for (const i of model.outerReads(p)) stack.push(i);
   }
   const usedInit = new Set<string>();
   for (const t of seen) if (model.initializers.has(t)) usedInit.add(t);

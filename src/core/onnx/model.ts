@@ -38,7 +38,9 @@ const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueIn
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 const TENSOR = { dims: 1, dataType: 2, int64Data: 7, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
 const VALUE_INFO = { name: 1, type: 2 } as const;
-const ATTRIBUTE = { name: 1, i: 3, t: 5, ints: 8 } as const;
+const ATTRIBUTE = { name: 1, i: 3, t: 5, g: 6, ints: 8, graphs: 11 } as const;
+/** Ops whose attributes hold subgraphs that may read tensors of the graph around them. */
+export const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan']);
 
 export interface OnnxNode {
   name: string;
@@ -224,6 +226,35 @@ export class OnnxModel {
       .filter((f) => f.num !== TENSOR.name)
       .map((f) => `${f.num}:${this.src.read(f.valStart, f.valEnd - f.valStart).toString('hex')}`)
       .join(',');
+  }
+
+  /**
+   * The tensors a node's subgraphs (If's branches, Loop's and Scan's bodies, nested ones too) read
+   * from the graph around them: every input of their nodes that no node, input or initializer of a
+   * subgraph on the way defines. torch.onnx's export of DeBERTa's relative positions has such Ifs.
+   */
+  outerReads(node: OnnxNode): string[] {
+    const out = new Set<string>();
+    const strings = (fields: Field[], num: number) => fields.filter((x) => x.num === num && x.wt === WireType.Len).map((x) => fieldString(this.src, x));
+    const subgraphs = (start: number, end: number): Field[] =>
+      parseFields(this.src, start, end)
+        .filter((f) => f.num === NODE.attribute && f.wt === WireType.Len)
+        .flatMap((a) => parseFields(this.src, a.valStart, a.valEnd).filter((x) => (x.num === ATTRIBUTE.g || x.num === ATTRIBUTE.graphs) && x.wt === WireType.Len));
+    const visit = (graph: Field, outer: Set<string>): void => {
+      const fields = parseFields(this.src, graph.valStart, graph.valEnd);
+      const nodes = fields.filter((x) => x.num === GRAPH.node && x.wt === WireType.Len).map((n) => ({ n, fields: parseFields(this.src, n.valStart, n.valEnd) }));
+      const local = new Set(outer);
+      for (const x of fields.filter((x) => (x.num === GRAPH.input || x.num === GRAPH.initializer) && x.wt === WireType.Len)) {
+        for (const name of strings(parseFields(this.src, x.valStart, x.valEnd), x.num === GRAPH.input ? VALUE_INFO.name : TENSOR.name)) local.add(name);
+      }
+      for (const { fields: nf } of nodes) for (const o of strings(nf, NODE.output)) local.add(o);
+      for (const { n, fields: nf } of nodes) {
+        for (const i of strings(nf, NODE.input)) if (i && !local.has(i)) out.add(i);
+        for (const g of subgraphs(n.valStart, n.valEnd)) visit(g, local);
+      }
+    };
+    for (const g of subgraphs(node.field.valStart, node.field.valEnd)) visit(g, new Set());
+    return [...out];
   }
 
   /** A node's INT attribute `name` (Cast's to, …), or undefined where the node has none. */

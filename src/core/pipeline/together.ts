@@ -13,6 +13,7 @@ import { subsetKey } from '../optimize/subsets';
 import { ProbeSettings } from '../settings';
 import { extractorOptions } from './prepare';
 import { TaskData } from '../data/dataset';
+import { OnnxModel, SUBGRAPH_OPS } from '../onnx/model';
 
 export interface Wanted {
   kept: number[];
@@ -97,6 +98,9 @@ export interface TogetherSource {
  */
 export async function extractTogether(src: TogetherSource, wanted: Wanted[], ctx: JobContext, screened?: RowChunks): Promise<Map<string, TogetherFeatures>> {
   const out = new Map<string, TogetherFeatures>();
+  // A block copied per subset renames its tensors, which a subgraph (If, Loop) reading them by name
+  // would not follow (torch.onnx's DeBERTa export): such graphs extract each subset alone.
+  if (readsIntoSubgraphs(src.info.model)) return out;
   for (const test of [true, false]) {
     const part = wanted.filter((w) => w.test === test).map((w) => w.kept);
     for (const group of groupsForSharing(part, src.info.numLayers)) {
@@ -132,4 +136,9 @@ async function extractGroup(src: TogetherSource, group: number[][], test: boolea
     await ex.release();
   }
   return out;
+}
+
+/** Whether a node of `model` has a subgraph that reads tensors of the graph around it. */
+function readsIntoSubgraphs(model: OnnxModel): boolean {
+  return model.nodes.some((n) => SUBGRAPH_OPS.has(n.opType) && model.outerReads(n).length > 0);
 }
