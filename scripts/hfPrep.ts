@@ -33,7 +33,7 @@ function run(args: string[]): void {
   if (r.status !== 0) throw new Error(`probescale ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
 }
 
-const prune = (src: string, layers: string) => (out: string) => run(['prune', src, '--layers', layers, '--out', out, '--from', 'safetensors']);
+const prune = (src: string, layers: string, from = 'safetensors') => (out: string) => run(['prune', src, '--layers', layers, '--out', out, '--from', from]);
 
 /** Every kept FFN narrowed to `width` and refitted: the one compensation a config.json can express. */
 const narrowFfn = (src: string, kept: number[], width: number) => async (out: string) => {
@@ -89,6 +89,8 @@ function cases(robertaMini: string | undefined): Record<string, (out: string) =>
   for (const [name, subsets] of Object.entries({ 'tiny-bert': ['0,1,2,3', '1,3'], 'tiny-roberta': ['0,1,2,3', '0,2'], 'tiny-distilbert': ['0,1,2,3', '2,3'], 'tiny-mpnet': ['0,1,2,3', '1,2'], 'tiny-t5-encoder': ['0,1,2,3', '1,3'], 'tiny-t5-gated': ['0,1,2', '1,2'], 'tiny-umt5': ['0,1,2', '0,2'], 'tiny-modernbert': ['0,1,2,3', '0,1,2', '0,3', '1,2,3'] })) {
     for (const s of subsets) c[`${name}_${s.replace(/,/g, '')}`] = prune(f(name), s);
   }
+  // DeBERTa: from its export (ProbeScale builds no DeBERTa graph from safetensors); model.safetensors keeps the kept layers.
+  for (const s of ['0,1,2,3', '1,3']) c[`tiny-deberta-v3_${s.replace(/,/g, '')}`] = prune(f('tiny-deberta-v3'), s, 'onnx');
   for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-mpnet']) c[`${name}_ffn24`] = narrowFfn(f(name), [0, 2], 24);
   c['tiny-roberta_vocab-trim'] = optimize(f('tiny-roberta'), ['--budget', '0.8', '--vocab-trim', '--from', 'safetensors']);
   c['st-tiny-mpnet_12'] = sentenceTransformers('1,2');
