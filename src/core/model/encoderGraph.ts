@@ -1,10 +1,11 @@
 /**
  * Builds the feature-extraction graph of an encoder (BERT/ELECTRA, RoBERTa/XLM-R/CamemBERT,
- * DistilBERT, T5/mT5 encoder) from config.json + safetensors, the way an Optimum / torch.onnx
- * export lays it out: inputs input_ids, attention_mask (+ token_type_ids for BERT/ELECTRA),
- * output last_hidden_state, opset 17, node names in the exporter's module scopes
- * (/encoder/layer.N/..., /transformer/layer.N/..., /encoder/block.N/...), so block finding,
- * probing, pruning and commit treat it like an exported graph.
+ * DistilBERT, T5/mT5 encoder, MPNet, ModernBERT, DeBERTa-v2/v3: debertaGraph.ts) from config.json
+ * + safetensors, the way an Optimum / torch.onnx export lays it out: inputs input_ids,
+ * attention_mask (+ token_type_ids for BERT/ELECTRA), output last_hidden_state, opset 17, node
+ * names in the exporter's module scopes (/encoder/layer.N/..., /transformer/layer.N/...,
+ * /encoder/block.N/...), so block finding, probing, pruning and commit treat it like an exported
+ * graph.
  *
  * Weights are not copied: each initializer is external data pointing at its byte range in the
  * safetensors file. PyTorch stores Linear weights as [out, in]; the graph transposes them
@@ -18,6 +19,8 @@ import { BFLOAT16, GraphBuilder } from '../onnx/build';
 import { DataType } from '../onnx/model';
 import { ModernBertLayerType, modernBertHalfWindow, modernBertLayerTypes, modernBertRopeTheta } from './modernBert';
 import { blockIndexOf, dtypeBytes } from './safetensors';
+import { Config, activationName, count, epsilon } from './configValues';
+import { EncoderParts, buildDeberta } from './debertaGraph';
 import { WeightSet, WeightTensor } from './weights';
 
 export type GraphFrom = 'onnx' | 'safetensors';
@@ -27,10 +30,8 @@ const OPSET = 17;
 /** torch.finfo(torch.float32).min: the additive mask HF uses for padding. */
 const MASK_MIN = -3.4028234663852886e38;
 
-type Config = Record<string, unknown>;
-
 /** The architectures this builder writes, by config.json model_type. */
-export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' | 'mpnet' | 'modernbert'> = {
+export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' | 'mpnet' | 'modernbert' | 'deberta'> = {
   bert: 'bert',
   electra: 'bert',
   roberta: 'roberta',
@@ -42,6 +43,7 @@ export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' 
   umt5: 't5',
   mpnet: 'mpnet',
   modernbert: 'modernbert',
+  'deberta-v2': 'deberta',
 };
 
 export interface BuiltGraph {
@@ -65,37 +67,10 @@ export function buildEncoderGraph(config: Config, weights: WeightSet, version: s
   if (family === 't5') b.t5();
   else if (family === 'mpnet') b.mpnet();
   else if (family === 'modernbert') b.modernBert();
+  else if (family === 'deberta') buildDeberta(b, config);
   else b.bertLike(family);
   b.g.metadata['probescale.graph'] = JSON.stringify({ builtFrom: 'safetensors', modelType: type, files: weights.files.map((f) => path.basename(f)) });
   return { bytes: b.g.serialize(OPSET, version), fileName: family === 't5' ? 'encoder_model.onnx' : 'model.onnx', shards: weights.files };
-}
-
-function num(config: Config, key: string, fallback?: number): number {
-  const v = config[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadInputError(`config.json: '${key}' is ${JSON.stringify(config[key])}; expected a number.`);
-  return v;
-}
-
-/** A size or count from config.json: an integer ≥ `min` (2.5 heads or 0 layers of width would build a graph that cannot run). */
-function count(config: Config, key: string, fallback?: number, min = 1): number {
-  const v = num(config, key, fallback);
-  if (!Number.isInteger(v) || v < min) throw new BadInputError(`config.json: '${key}' is ${JSON.stringify(config[key])}; it must be an integer ≥ ${min}. Fix config.json (Hugging Face's save_pretrained writes it) or re-download it.`);
-  return v;
-}
-
-/** A layer-norm epsilon: a number ≥ 0 (a negative one makes the square root of a negative variance). */
-function epsilon(config: Config, key: string, fallback: number): number {
-  const v = num(config, key, fallback);
-  if (v < 0) throw new BadInputError(`config.json: '${key}' is ${v}; a layer-norm epsilon must be ≥ 0 (usually 1e-12 or 1e-6). Fix config.json or re-download it.`);
-  return v;
-}
-
-/** The activation a config names (`key`), `fallback` when it names none; a value that is not a name is refused, not replaced. */
-function activationName(config: Config, key: string, fallback: string): string {
-  const v = config[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'string') throw new BadInputError(`config.json: '${key}' is ${JSON.stringify(v)}; expected the activation's name, such as "${fallback}".`);
-  return v;
 }
 
 interface ModernBertDims {
@@ -127,7 +102,7 @@ const BLOCK_NAMES = {
   mpnet: { q: 'attention/attn/q', k: 'attention/attn/k', v: 'attention/attn/v', attention: 'attention/attn', o: 'attention/attn/o', residual: 'attention', norm: 'attention/LayerNorm' },
 };
 
-class EncoderBuilder {
+class EncoderBuilder implements EncoderParts {
   readonly g = new GraphBuilder();
   private prefix = '';
   /** Float32 view of each weight registered so far (its name, or the Cast of it). */
@@ -154,7 +129,7 @@ class EncoderBuilder {
   }
 
   /** Weights of a block at or past the `L` blocks config.json declares (`key`): the ONNX path refuses that mismatch, so does this one. */
-  private refuseExtraBlocks(L: number, key: string): void {
+  refuseExtraBlocks(L: number, key: string): void {
     const extra = [...this.weights.tensors.values()].find((t) => t.name.startsWith(this.prefix) && (blockIndexOf(t.name) ?? -1) >= L);
     if (extra) throw new WeightsMismatchError(`tensor '${extra.name}' in ${extra.file} is in block ${blockIndexOf(extra.name)}, but config.json says ${key} ${L}; the weights and config.json do not belong together: set ${key} to the number of blocks the weights hold.`);
   }
@@ -269,7 +244,7 @@ class EncoderBuilder {
     return g.op(scope, 'Reshape', [ctx, g.ints([0, 0, heads * dim])]);
   }
 
-  private declareIO(tokenTypes: boolean, hidden: number): void {
+  declareIO(tokenTypes: boolean, hidden: number): void {
     const dims = ['batch_size', 'sequence_length'];
     this.g.inputs.push({ name: 'input_ids', elemType: DataType.INT64, shape: dims }, { name: 'attention_mask', elemType: DataType.INT64, shape: dims });
     if (tokenTypes) this.g.inputs.push({ name: 'token_type_ids', elemType: DataType.INT64, shape: dims });
@@ -277,7 +252,7 @@ class EncoderBuilder {
   }
 
   /** The tensor-name prefix (`bert.`, `roberta.`, `electra.`, `distilbert.`, or none) of the encoder's weights. */
-  private findPrefix(anchor: string): void {
+  findPrefix(anchor: string): void {
     const found = [...this.weights.tensors.keys()].filter((n) => n.endsWith(anchor)).map((n) => n.slice(0, n.length - anchor.length));
     const prefixes = found.filter((p) => p === '' || p.endsWith('.')).sort((a, b) => a.length - b.length);
     if (prefixes.length === 0) throw new WeightsMismatchError(`tensor '${anchor}' is missing from ${this.weights.files.join(', ')} (under any prefix); config.json (model_type ${String(this.config.model_type)}) needs it.`);

@@ -10,13 +10,17 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openModel } from '../../../../src/core/model/modelInfo';
+import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
+import { writePrunedFolder } from '../../../../src/core/commit/prunedFolder';
+import { keptParams } from '../../../../src/shared/params';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
-import { tensorBytes } from '../../../safetensorsFiles';
+import { tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
 import { RefBatch, fixture, lastHiddenOn, pipelineAccuracyOnSentlen, runCli, tasksDir, tempDir } from '../../../helpers';
 
 const tmp = tempDir('ps-deberta-');
+const graphCacheDir = path.join(tmp, 'graphs');
+const built = (dir: string) => resolveEncoderGraph(dir, readConfig(dir), { from: 'safetensors', graphCacheDir }).file;
 const NAME = 'tiny-deberta-v3';
 const DYNAMO = fixture('exports', 'tiny-deberta-v3-dynamo.onnx');
 type Refs = RefBatch & { subsets: Record<string, { last_hidden_state: number[] }>; tokenizerIds: { maxLength: number; singles: number[][]; pair: number[] }; texts: string[] };
@@ -31,7 +35,7 @@ function maskedDiff(a: ArrayLike<number>, b: ArrayLike<number>, r: RefBatch): nu
   return d;
 }
 
-for (const [label, extra] of [['TorchScript export', []], ['dynamo export', ['--onnx', DYNAMO]]] as const) {
+for (const [label, extra] of [['TorchScript export', []], ['dynamo export', ['--onnx', DYNAMO]], ['graph built from safetensors', ['--from', 'safetensors']]] as const) {
   test(`tiny-deberta-v3, ${label}: pruned folders compute transformers' model with the other layers deleted`, async (t) => {
     const r = refs();
     let worst = 0;
@@ -108,12 +112,105 @@ test('tiny-deberta-v3: optimize --compensate bridge commits a folder verify re-m
   assert.equal(await pipelineAccuracyOnSentlen(classifier, limits), report.verify.perTask.sentlen.measured.accuracy);
 });
 
-test('tiny-deberta-v3: width pruning and building from safetensors are refused before any pass, saying what works', () => {
-  const width = optimize(path.join(tmp, 'width'), '--compensate', 'width');
-  assert.equal(width.status, 1);
-  assert.match(width.stderr, /--compensate width: DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too.*Use --compensate bridge/);
-  const built = runCli(['prune', fixture(NAME), '--layers', '0,1', '--from', 'safetensors', '--out', path.join(tmp, 'built'), '-q']);
-  assert.equal(built.status, 1);
-  assert.match(built.stderr, /model_type 'deberta-v2': ProbeScale builds graphs from safetensors for .*; export this model to ONNX instead/);
-  assert.ok(!fs.existsSync(path.join(tmp, 'width')) && !fs.existsSync(path.join(tmp, 'built')));
+test('tiny-deberta-v3: width pruning is refused before any pass, saying what works', () => {
+  for (const from of [[], ['--from', 'safetensors']]) {
+    const width = optimize(path.join(tmp, 'width'), '--compensate', 'width', ...from);
+    assert.equal(width.status, 1);
+    assert.match(width.stderr, /--compensate width: DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too.*Use --compensate bridge/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'width')));
+  }
+});
+
+test('tiny-deberta-v3 from safetensors: the built graph counts parameters as the export does, and its pruned folders rebuild from their own safetensors as transformers computes them (1e-4)', async (t) => {
+  const r = refs();
+  const info = openModel(fixture(NAME), { from: 'safetensors', graphCacheDir });
+  const exported = openModel(fixture(NAME));
+  let worst = 0;
+  try {
+    assert.equal(info.graphFrom, 'safetensors');
+    assert.deepEqual(info.params, exported.params);
+    for (const key of ['1,3', '0,2,3', '3']) {
+      const kept = key.split(',').map(Number);
+      const dir = path.join(tmp, `rebuilt-${kept.join('_')}`);
+      fs.mkdirSync(dir);
+      await writePrunedFolder(info, kept, dir, {}, {});
+      const d = maskedDiff(await lastHiddenOn(built(dir), r), r.subsets[key].last_hidden_state, r);
+      assert.ok(d < 1e-4, `{${key}}: ${d}`);
+      worst = Math.max(worst, d);
+      const pruned = openModel(dir, { from: 'safetensors', graphCacheDir });
+      assert.equal(pruned.params.total, keptParams(info.params, kept), `{${key}}`);
+      pruned.model.close();
+    }
+  } finally {
+    info.model.close();
+    exported.model.close();
+  }
+  t.diagnostic(`pruned folders rebuilt from their safetensors: at most ${worst.toExponential(1)} from transformers`);
+});
+
+/** A copy of the fixture without its export, with config.json changed by `config` and tensors added by `extra`. */
+function variant(label: string, config: Record<string, unknown>, extra: (bytes: Map<string, Buffer>) => [string, string, number[], Buffer][] = () => []): string {
+  const dir = path.join(tmp, `variant-${label}`);
+  fs.cpSync(fixture(NAME), dir, { recursive: true, filter: (f) => path.basename(f) !== 'onnx' });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...readConfig(fixture(NAME)), ...config }));
+  const { header, bytes } = tensorBytes(fixture(NAME, 'model.safetensors'));
+  const tensors = [...bytes].map(([name, b]): [string, string, number[], Buffer] => [name, header[name].dtype, header[name].shape, b]);
+  writeSafetensors(path.join(dir, 'model.safetensors'), [...tensors, ...extra(bytes)]);
+  return dir;
+}
+
+test('DeBERTa config switches the fixture does not use build what transformers computes: each checked where it must leave the output as it is, or must change it', async () => {
+  const r = refs();
+  const full = r.subsets['0,1,2,3'].last_hidden_state;
+  const zeros = (rows: number) => Buffer.alloc(rows * 32 * 4);
+  const copies = (bytes: Map<string, Buffer>) =>
+    [0, 1, 2, 3].flatMap((i): [string, string, number[], Buffer][] => {
+      const at = (p: string) => bytes.get(`encoder.layer.${i}.attention.self.${p}`)!;
+      return [
+        [`encoder.layer.${i}.attention.self.pos_key_proj.weight`, 'F32', [32, 32], at('key_proj.weight')],
+        [`encoder.layer.${i}.attention.self.pos_key_proj.bias`, 'F32', [32], at('key_proj.bias')],
+        [`encoder.layer.${i}.attention.self.pos_query_proj.weight`, 'F32', [32, 32], at('query_proj.weight')],
+        [`encoder.layer.${i}.attention.self.pos_query_proj.bias`, 'F32', [32], at('query_proj.bias')],
+      ];
+    });
+  const same: [string, string][] = [
+    ['string', variant('string', { pos_att_type: 'P2C|c2p' })],
+    ['separate position projections equal to the shared ones', variant('unshared', { share_att_key: false }, copies)],
+    ['absolute positions that are all zero', variant('absolute', { position_biased_input: true }, () => [['embeddings.position_embeddings.weight', 'F32', [128, 32], zeros(128)]])],
+    ['one token type whose row is zero', variant('types', { type_vocab_size: 1 }, () => [['embeddings.token_type_embeddings.weight', 'F32', [1, 32], zeros(1)]])],
+  ];
+  for (const [label, dir] of same) {
+    const d = maskedDiff(await lastHiddenOn(built(dir), r), full, r);
+    assert.ok(d < 1e-4, `${label}: ${d}`);
+  }
+  const different: [string, string][] = [
+    ['c2p only', variant('c2p', { pos_att_type: ['c2p'] })],
+    ['p2c only', variant('p2c', { pos_att_type: ['p2c'] })],
+    ['no normalisation of the table', variant('norel', { norm_rel_ebd: 'none' })],
+    ['relative positions without log buckets', variant('nobuckets', { position_buckets: -1, max_relative_positions: 16 })],
+  ];
+  for (const [label, dir] of different) assert.ok(maskedDiff(await lastHiddenOn(built(dir), r), full, r) > 1e-2, `${label} matters on these texts`);
+});
+
+test('DeBERTa configs the builder cannot follow are refused naming the key and what to do', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['conv', { conv_kernel_size: 3 }, /conv_kernel_size 3: DeBERTa-v2's convolution after the first layer .* export this model to ONNX instead/],
+    ['terms', { pos_att_type: 7 }, /'pos_att_type' is 7; expected a list such as \["p2c", "c2p"\]/],
+    ['relative', { relative_attention: 'yes' }, /'relative_attention' is "yes"; expected true or false/],
+    ['heads', { num_attention_heads: 3 }, /hidden_size 32 is not a multiple of the 3 attention heads/],
+    ['rows', { position_buckets: 8 }, /tensor 'encoder\.rel_embeddings\.weight' has shape \[32, 32\] but config\.json \(max_relative_positions \/ position_buckets give 16 rows/],
+    ['unshared', { share_att_key: false }, /tensor 'encoder\.layer\.0\.attention\.self\.pos_key_proj\.weight' is missing/],
+  ];
+  for (const [label, config, re] of cases) assert.throws(() => built(variant(`bad-${label}`, config)), re, label);
+});
+
+test('tiny-deberta-v3 with only its safetensors (no export): optimize --compensate bridge builds the graph, commits a folder verify re-measures, and transformers.js runs its classifier as measured', async () => {
+  const src = path.join(tmp, 'weights-only');
+  fs.cpSync(fixture(NAME), src, { recursive: true, filter: (f) => path.basename(f) !== 'onnx' });
+  const out = path.join(tmp, 'weights-only-optimized');
+  const r = runCli(['optimize', src, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.95', '--limit-train', String(limits.limitTrain), '--limit-test', String(limits.limitTest), '--candidates', '2', '--no-cache', '--out', out, '-q', '--compensate', 'bridge']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')) as { model: { architecture: string; graphFrom: string }; verify: { perTask: Record<string, { measured: { accuracy: number } }> } };
+  assert.deepEqual([report.model.architecture, report.model.graphFrom], ['deberta-v2', 'safetensors']);
+  assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), limits), report.verify.perTask.sentlen.measured.accuracy);
 });

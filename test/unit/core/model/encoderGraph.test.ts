@@ -126,9 +126,10 @@ for (const name of ['tiny-t5-gated', 'tiny-umt5']) {
   });
 }
 
-// tiny-modernbert: its Wqkv and Wi are read as row ranges, whose byte offsets depend on the dtype's width.
+// tiny-modernbert: its Wqkv and Wi are read as row ranges, whose byte offsets depend on the dtype's width;
+// tiny-deberta-v3: its relative-position table is a weight read whole (cast, then normalised), not gathered.
 test('fp16 and bf16 weights are upcast in the graph: same outputs as float32 holding the same numbers', async () => {
-  for (const name of ['tiny-roberta', 'tiny-t5-encoder', 'tiny-modernbert']) {
+  for (const name of ['tiny-roberta', 'tiny-t5-encoder', 'tiny-modernbert', 'tiny-deberta-v3']) {
     const refs = refsOf(name);
     const v = roundedVariants(fixture(name, 'model.safetensors'), tmp);
     const y32 = await lastHidden(built(folderLike(name, 'f32', { 'model.safetensors': v.F32 })), refs);
