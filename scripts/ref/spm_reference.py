@@ -12,11 +12,17 @@ spiece.model (<pad> 0, </s> 1, <unk> 2) and one as XLM-R's sentencepiece.bpe.mod
 
 A third, tiny-t5/spiece.model, holds tiny-t5-encoder's own vocabulary (from its tokenizer.json)
 with the T5 model's normaliser, so that a real model folder can be tried with only that file.
+
+`--only deberta` (thirty-seventh session) trains a fourth, laid out as DeBERTa-v3's spm.model
+([PAD] 0, [CLS] 1, [SEP] 2, [UNK] 3), into deberta-v3/spm.model and deberta-reference.json, leaving
+the others as they are. DebertaV2Tokenizer encodes [CLS] + sp.encode(a) + [SEP] (pair: + b + [SEP]),
+with do_lower_case the text lower-cased first; [MASK] is not a piece, so it comes after them.
 test/unit/core/data/sentencePiece.test.ts checks that the tokenizer.json ProbeScale builds from
 these files encodes every text to the same ids. Needs Debian's python3-sentencepiece (apt-get
 install python3-sentencepiece); never a test dependency, the output is checked in.
 
   /usr/bin/python3 scripts/ref/spm_reference.py --out test/fixtures/spm
+  /usr/bin/python3 scripts/ref/spm_reference.py --out test/fixtures/spm --only deberta
 """
 import argparse
 import json
@@ -73,6 +79,36 @@ def train(corpus, prefix, ids):
     return spm.SentencePieceProcessor(model_file=prefix + '.model')
 
 
+def corpus_file(tasks, tmp):
+    corpus = os.path.join(tmp, 'corpus.txt')
+    with open(corpus, 'w', encoding='utf8') as f:
+        for task in TASKS:
+            with open(os.path.join(tasks, task, 'train.jsonl'), encoding='utf8') as g:
+                for line in g:
+                    r = json.loads(line)
+                    for t in (r['text'], r.get('text_pair')):
+                        if t:
+                            f.write(t.replace('\n', ' ') + '\n')
+    return corpus
+
+
+def deberta(args, rows):
+    with tempfile.TemporaryDirectory() as tmp:
+        sp = train(corpus_file(args.tasks, tmp), os.path.join(tmp, 'deberta'),
+                   dict(pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece='[PAD]', bos_piece='[CLS]', eos_piece='[SEP]', unk_piece='[UNK]'))
+        os.makedirs(os.path.join(args.out, 'deberta-v3'), exist_ok=True)
+        os.replace(os.path.join(tmp, 'deberta.model'), os.path.join(args.out, 'deberta-v3', 'spm.model'))
+    def row(a, b):
+        return {'text': a, 'pair': b, 'ids': [1] + sp.encode(a) + [2], 'lower': [1] + sp.encode(a.lower()) + [2]}
+
+    out = [row(a, b) for a, b in rows]
+    for b in sorted({b for _, b in rows if b is not None} - {a for a, _ in rows}):
+        out.append(row(b, None))
+    with open(os.path.join(args.out, 'deberta-reference.json'), 'w', encoding='utf8') as f:
+        json.dump({'sentencepiece': spm.__version__, 'pieces': sp.get_piece_size(), 'rows': out}, f, ensure_ascii=False, separators=(',', ':'))
+    print(f'{len(out)} texts; DeBERTa vocabulary {sp.get_piece_size()}')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--tasks', default='data/tasks')
@@ -80,9 +116,12 @@ def main():
     ap.add_argument('--per-task', type=int, default=80)
     ap.add_argument('--tiny-t5', default='test/fixtures/tiny-t5-encoder/tokenizer.json',
                     help="a T5 tokenizer.json whose Unigram vocabulary is written as tiny-t5/spiece.model")
+    ap.add_argument('--only', choices=['all', 'deberta'], default='all')
     args = ap.parse_args()
 
     rows = task_texts(args.tasks, args.per_task) + [[s, 'a second TEXT, in CAPITALS'] for s in STRESS]
+    if args.only == 'deberta':
+        return deberta(args, rows)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = os.path.join(tmp, 'corpus.txt')
         with open(corpus, 'w', encoding='utf8') as f:

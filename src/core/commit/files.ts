@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BuiltTokenizer, slowTokenizer } from '../data/slowTokenizer';
+import { BuiltTokenizer, SLOW_TOKENIZER_FILES, slowTokenizer } from '../data/slowTokenizer';
 import { readConfig } from '../model/modelInfo';
 
-/** Tokenizer and preprocessing files a runtime needs beside the weights. */
-export const TOKENIZER_FILES = /^(tokenizer(_config)?\.json|special_tokens_map\.json|vocab\.(json|txt)|merges\.txt|added_tokens\.json|spiece\.model|sentencepiece\.bpe\.model|preprocessor_config\.json)$/;
+/** Tokenizer and preprocessing files a runtime needs beside the weights (the slow tokenizer's files among them, so Python can rebuild it). */
+const NAMES = new Set(['tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', ...SLOW_TOKENIZER_FILES]);
+export const TOKENIZER_FILES = { test: (file: string): boolean => NAMES.has(file) };
 
 /**
  * Copies the tokenizer files of `srcDir` into `dstDir`; returns their names. Where the source holds

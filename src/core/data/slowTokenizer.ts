@@ -4,7 +4,8 @@
  * Built as Python's transformers builds the fast tokenizer from them (convert_slow_tokenizer.py:
  * BertConverter for BERT, DistilBERT and ELECTRA, MPNetConverter for MPNet, RobertaConverter for
  * RoBERTa, T5Converter for T5 and mT5's spiece.model, XLMRobertaConverter and CamembertConverter
- * for XLM-R's and CamemBERT's sentencepiece.bpe.model), so that transformers.js (which reads tokenizer.json only) tokenises as
+ * for XLM-R's and CamemBERT's sentencepiece.bpe.model, DebertaV2Converter for DeBERTa-v2/v3's
+ * spm.model), so that transformers.js (which reads tokenizer.json only) tokenises as
  * Python does. Our own code because transformers.js has no converter. The references it is tested
  * against: the fixtures' and roberta-mini's own tokenizer.json (slowTokenizer.test.ts), and Google's
  * sentencepiece itself for the SentencePiece models (sentencePiece.test.ts, scripts/ref/spm_reference.py).
@@ -18,7 +19,7 @@ import { PieceType, readSentencePiece, type SentencePieceModel } from './sentenc
 type Json = Record<string, unknown>;
 
 /** The files a built tokenizer is read from (besides config.json): a change to any may change the ids. */
-export const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 'spiece.model', 'sentencepiece.bpe.model', 'added_tokens.json', 'special_tokens_map.json'];
+export const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 'spiece.model', 'sentencepiece.bpe.model', 'spm.model', 'added_tokens.json', 'special_tokens_map.json'];
 
 const WORDPIECE: Record<string, string> = { bert: 'BertTokenizer', distilbert: 'DistilBertTokenizer', electra: 'ElectraTokenizer', mpnet: 'MPNetTokenizer' };
 const BYTE_BPE: Record<string, string> = { roberta: 'RobertaTokenizer' };
@@ -29,8 +30,9 @@ const SENTENCEPIECE: Record<string, { file: string; cls: string }> = {
   umt5: { file: 'spiece.model', cls: 'T5Tokenizer' },
   'xlm-roberta': { file: 'sentencepiece.bpe.model', cls: 'XLMRobertaTokenizer' },
   camembert: { file: 'sentencepiece.bpe.model', cls: 'CamembertTokenizer' },
+  'deberta-v2': { file: 'spm.model', cls: 'DebertaV2Tokenizer' },
 };
-const CLASSES = [...Object.values(WORDPIECE), ...Object.values(BYTE_BPE), 'T5Tokenizer', 'MT5Tokenizer', 'XLMRobertaTokenizer', 'CamembertTokenizer'];
+const CLASSES = [...Object.values(WORDPIECE), ...Object.values(BYTE_BPE), 'T5Tokenizer', 'MT5Tokenizer', 'XLMRobertaTokenizer', 'CamembertTokenizer', 'DebertaV2Tokenizer'];
 
 export interface BuiltTokenizer {
   /** The tokenizer.json a fast tokenizer saved from these files would hold. */
@@ -140,12 +142,8 @@ function byteBpeJson(dir: string, config: Json, special: Special): Json {
   };
 }
 
-/**
- * T5Converter, XLMRobertaConverter or CamembertConverter over a Unigram SentencePiece model, with
- * SpmConverter's normaliser (the model's character map, right strip, runs of spaces as one ▁) and
- * Metaspace; the vocabulary as `sentencePieceLayout` lays it out.
- */
-function sentencePieceJson(dir: string, file: string, modelType: string, config: Json, special: Special): Json {
+/** The Unigram SentencePiece model `file` of `dir`; other kinds, and normalisers transformers.js does not apply, refused. */
+function readUnigram(dir: string, file: string): SentencePieceModel {
   const where = path.join(dir, file);
   const sp = readSentencePiece(where);
   const python = `Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`;
@@ -154,6 +152,17 @@ function sentencePieceJson(dir: string, file: string, modelType: string, config:
   if (sp.charsmap.length > 0 && !['nmt_nfkc', 'nfkc'].includes(sp.normalizerName)) {
     throw new UnsupportedModelError(`${where} normalises text with the rule "${sp.normalizerName}"; transformers.js, which ProbeScale tokenises with, applies only sentencepiece's default (nmt_nfkc), so the ids would differ from Python's. ${python}`);
   }
+  return sp;
+}
+
+/**
+ * T5Converter, XLMRobertaConverter or CamembertConverter over a Unigram SentencePiece model, with
+ * SpmConverter's normaliser (the model's character map, right strip, runs of spaces as one ▁) and
+ * Metaspace; the vocabulary as `sentencePieceLayout` lays it out. DeBERTa: debertaSpmJson.
+ */
+function sentencePieceJson(dir: string, file: string, modelType: string, config: Json, special: Special): Json {
+  const sp = readUnigram(dir, file);
+  if (modelType === 'deberta-v2') return debertaSpmJson(dir, file, sp, config, special);
   const t5 = file === 'spiece.model';
   const { vocab, specials, added, unkId, id } = sentencePieceLayout(dir, file, sp, t5 ? 't5' : modelType === 'camembert' ? 'camembert' : 'xlm-roberta', config, special);
   const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: config.add_prefix_space === false ? 'never' : config.legacy === false ? 'first' : 'always', split: true };
@@ -182,15 +191,56 @@ function sentencePieceJson(dir: string, file: string, modelType: string, config:
 }
 
 /**
+ * DebertaV2Converter: the pieces as they are (DeBERTa-v3's spm.model starts [PAD] [CLS] [SEP]
+ * [UNK]) and [MASK] after them where the model lacks it, as DebertaV2Tokenizer adds it; normaliser
+ * (lower case where do_lower_case), strip both ends, the character map, runs of spaces as one
+ * space; pre-tokenizer (punctuation isolated where split_by_punct) then Metaspace; "[CLS] A [SEP]"
+ * and "[CLS] A [SEP] B [SEP]", B of type 1.
+ */
+function debertaSpmJson(dir: string, file: string, sp: SentencePieceModel, config: Json, special: Special): Json {
+  const { vocab, specials, added, unkId, id } = sentencePieceLayout(dir, file, sp, 'deberta', config, special);
+  const normalizers: Json[] = [
+    ...(config.do_lower_case === true ? [{ type: 'Lowercase' }] : []),
+    { type: 'Strip', strip_left: true, strip_right: true },
+    ...(sp.charsmap.length > 0 ? [{ type: 'Precompiled', precompiled_charsmap: sp.charsmap.toString('base64') }] : []),
+    { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' },
+  ];
+  const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: config.add_prefix_space === false ? 'never' : config.legacy === false ? 'first' : 'always', split: true };
+  const pretokenizers = [...(config.split_by_punct === true ? [{ type: 'Punctuation', behavior: 'Isolated' }] : []), metaspace];
+  const [cls, sep] = [specials.cls_token.content, specials.sep_token.content];
+  const token = (t: string, type: number) => ({ SpecialToken: { id: t, type_id: type } });
+  const text = (s: 'A' | 'B', type: number) => ({ Sequence: { id: s, type_id: type } });
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: 'Sequence', normalizers },
+    pre_tokenizer: { type: 'Sequence', pretokenizers },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [token(cls, 0), text('A', 0), token(sep, 0)],
+      pair: [token(cls, 0), text('A', 0), token(sep, 0), text('B', 1), token(sep, 1)],
+      special_tokens: Object.fromEntries([cls, sep].map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }])),
+    },
+    decoder: metaspace,
+    model: { type: 'Unigram', unk_id: unkId, vocab, byte_fallback: false },
+    specials,
+  };
+}
+
+/**
  * How each converter lays out the vocabulary: the tokens it puts first, how many of sentencepiece's
- * own pieces it skips (their ids shift by head − skip), and what it appends. T5: the pieces, then
- * <extra_id_N> from the highest N down. XLM-R and CamemBERT (fairseq's layouts) replace
- * sentencepiece's <unk> <s> </s> by their own tokens and end with <mask>.
+ * own pieces it skips (their ids shift by head − skip), and what it appends (layoutTokens). T5: the
+ * pieces, then <extra_id_N> from the highest N down. XLM-R and CamemBERT (fairseq's layouts)
+ * replace sentencepiece's <unk> <s> </s> by their own tokens and end with <mask>. DeBERTa: the
+ * pieces as they are.
  */
 const LAYOUTS = {
   t5: { head: [] as [string, number][], skip: 0, unkId: undefined as number | undefined },
   'xlm-roberta': { head: [['<s>', 0], ['<pad>', 0], ['</s>', 0], ['<unk>', 0]] as [string, number][], skip: 3, unkId: 3 },
   camembert: { head: [['<s>NOTUSED', 0], ['<pad>', 0], ['</s>NOTUSED', 0], ['<unk>', 0], ['<unk>NOTUSED', -100]] as [string, number][], skip: 1, unkId: 3 },
+  deberta: { head: [] as [string, number][], skip: 0, unkId: undefined as number | undefined },
 };
 
 /**
@@ -204,13 +254,8 @@ function sentencePieceLayout(dir: string, file: string, sp: SentencePieceModel, 
   const unkId = LAYOUTS[kind].unkId ?? sp.unkId;
   if (sp.pieces.length < skip) throw new UnsupportedModelError(`${where} has ${sp.pieces.length} pieces, fewer than the ${skip} its layout replaces; the file is damaged. Download it again.`);
   if (sp.unkId < 0 || sp.unkId >= sp.pieces.length) throw new UnsupportedModelError(`${where} gives the unknown piece the id ${sp.unkId}, outside its ${sp.pieces.length} pieces; the file is damaged. Download it again.`);
-  const extra = kind !== 't5' ? 0 : Number.isInteger(config.extra_ids) && (config.extra_ids as number) >= 0 ? (config.extra_ids as number) : 100;
-  const appended = kind === 't5' ? Array.from({ length: extra }, (_, i) => `<extra_id_${extra - 1 - i}>`) : ['<mask>'];
+  const { appended, specials } = layoutTokens(kind, sp, config, special);
   const vocab: [string, number][] = [...head, ...sp.pieces.slice(skip).map((p): [string, number] => [p.piece, p.score]), ...appended.map((t): [string, number] => [t, 0])];
-  const specials: Record<string, ReturnType<Special>> =
-    kind === 't5'
-      ? { eos_token: special('eos_token', '</s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>') }
-      : { bos_token: special('bos_token', '<s>'), eos_token: special('eos_token', '</s>'), sep_token: special('sep_token', '</s>'), cls_token: special('cls_token', '<s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>'), mask_token: special('mask_token', '<mask>', true) };
   const ids: Record<string, number> = Object.create(null) as Record<string, number>;
   vocab.forEach(([t], i) => (ids[t] ??= i));
   const id = idIn(dir, file, ids);
@@ -226,6 +271,26 @@ function sentencePieceLayout(dir: string, file: string, sp: SentencePieceModel, 
     added.set(id(t.content), { id: id(t.content), content: t.content, single_word: t.single_word, lstrip: t.lstrip, rstrip: t.rstrip, normalized: false, special: true });
   }
   return { vocab, specials, id, unkId, added: [...added.values()].sort((a, b) => (a.id as number) - (b.id as number)) };
+}
+
+/**
+ * A layout's special tokens and the tokens it appends after the pieces: T5's extra ids; XLM-R's and
+ * CamemBERT's <mask>; DeBERTa's special tokens the model lacks (DeBERTa-v3: [MASK]), in the order
+ * transformers adds them.
+ */
+function layoutTokens(kind: keyof typeof LAYOUTS, sp: SentencePieceModel, config: Json, special: Special): { appended: string[]; specials: Record<string, ReturnType<Special>> } {
+  if (kind === 't5') {
+    const extra = Number.isInteger(config.extra_ids) && (config.extra_ids as number) >= 0 ? (config.extra_ids as number) : 100;
+    const specials = { eos_token: special('eos_token', '</s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>') };
+    return { appended: Array.from({ length: extra }, (_, i) => `<extra_id_${extra - 1 - i}>`), specials };
+  }
+  if (kind === 'deberta') {
+    const specials = { bos_token: special('bos_token', '[CLS]'), eos_token: special('eos_token', '[SEP]'), unk_token: special('unk_token', '[UNK]'), sep_token: special('sep_token', '[SEP]'), pad_token: special('pad_token', '[PAD]'), cls_token: special('cls_token', '[CLS]'), mask_token: special('mask_token', '[MASK]') };
+    const pieces = new Set(sp.pieces.map((p) => p.piece));
+    return { appended: [...new Set(Object.values(specials).map((t) => t.content))].filter((t) => !pieces.has(t)), specials };
+  }
+  const specials = { bos_token: special('bos_token', '<s>'), eos_token: special('eos_token', '</s>'), sep_token: special('sep_token', '</s>'), cls_token: special('cls_token', '<s>'), unk_token: special('unk_token', '<unk>'), pad_token: special('pad_token', '<pad>'), mask_token: special('mask_token', '<mask>', true) };
+  return { appended: ['<mask>'], specials };
 }
 
 /** The id of a special token in the vocabulary, which must hold it (the converters fail otherwise). */

@@ -6,7 +6,7 @@ import { loadTokenizer, TextTokenizer } from '../../../../src/core/data/tokenize
 import { readSentencePiece } from '../../../../src/core/data/sentencePiece';
 import { BadInputError, UnsupportedModelError } from '../../../../src/core/errors';
 import { BufferSource, encodeVarint, parseFields, tag, WireType } from '../../../../src/core/onnx/wire';
-import { fixture, quickOptimize, tempDir } from '../../../helpers';
+import { fixture, pipelineAccuracyOnSentlen, quickOptimize, tempDir } from '../../../helpers';
 
 // T5, mT5 and XLM-R checkpoints often hold only a SentencePiece model (spiece.model,
 // sentencepiece.bpe.model) and no tokenizer.json. The reference is Google's sentencepiece itself:
@@ -203,4 +203,53 @@ test('a T5 folder with only spiece.model is optimized and committed; the committ
   env.allowRemoteModels = false;
   const js = await AutoTokenizer.from_pretrained(out);
   for (const row of rows.slice(0, 200)) assert.deepEqual(js.encode(row.text), built.encode(row.text), row.text.slice(0, 60));
+});
+
+// DeBERTa-v3 folders on the Hub (microsoft/deberta-v3-*) hold spm.model and a tokenizer_config.json
+// ({"do_lower_case": false, "vocab_type": "spm"}), no tokenizer.json. deberta-v3/spm.model is laid out
+// as theirs ([PAD] [CLS] [SEP] [UNK] first; scripts/ref/spm_reference.py --only deberta), and
+// deberta-reference.json holds DebertaV2Tokenizer's ids: [CLS] + sentencepiece's + [SEP].
+interface DebertaRow {
+  text: string;
+  pair: string | null;
+  ids: number[];
+  lower: number[];
+}
+const debertaRows = (JSON.parse(fs.readFileSync(path.join(spmDir, 'deberta-reference.json'), 'utf8')) as { rows: DebertaRow[] }).rows;
+const hubConfig = { 'tokenizer_config.json': { do_lower_case: false, vocab_type: 'spm' } };
+
+for (const lower of [false, true]) {
+  test(`deberta-v2: tokenizer.json built from spm.model${lower ? ' with do_lower_case' : ''} encodes every text as sentencepiece and DebertaV2Tokenizer do`, async (t) => {
+    const dir = folder('deberta-v2', 'spm.model', 'deberta-v3', lower ? { 'tokenizer_config.json': { do_lower_case: true, vocab_type: 'spm' } } : hubConfig);
+    const tok = await loadTokenizer(dir, { maxLength: 100_000 });
+    const scores = readSentencePiece(path.join(dir, 'spm.model')).pieces.map((p) => p.score);
+    const asRows = debertaRows.map((r) => ({ text: r.text, pair: r.pair, t5: lower ? r.lower : r.ids, 'xlm-roberta': [], 'tiny-t5': [] }));
+    t.diagnostic(assertAsSentencePiece(tok, 't5', scores, 0, (a, b) => [...a, ...b.slice(1)], asRows).replace('t5', lower ? 'deberta (lower case)' : 'deberta'));
+    assert.equal(debertaRows.length, 758);
+    assert.deepEqual(tok.encode(''), [1, 2]);
+    assert.deepEqual([tok.unkId, tok.padId], [3, 0]);
+    const ids = tok.encode('a [MASK] b [SEP] c');
+    assert.ok(ids.includes(2000) && ids.indexOf(2) < ids.length - 1, `[MASK] after the 2,000 pieces, [SEP] in the text keeps its id: ${JSON.stringify(ids)}`);
+    if (lower) assert.deepEqual(tok.encode('CAPITALS Here'), tok.encode('capitals here'));
+  });
+}
+
+test('a DeBERTa-v3 folder as the Hub has it (spm.model, no tokenizer.json, no export) is optimized and committed; transformers.js loads the committed tokenizer.json and runs the classifier as measured', async () => {
+  const source = path.join(tmp, 'deberta-hub');
+  fs.cpSync(fixture('tiny-deberta-v3'), source, { recursive: true, filter: (f) => !['onnx', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'].includes(path.basename(f)) });
+  fs.copyFileSync(path.join(spmDir, 'deberta-v3', 'spm.model'), path.join(source, 'spm.model'));
+  fs.writeFileSync(path.join(source, 'tokenizer_config.json'), JSON.stringify(hubConfig['tokenizer_config.json']));
+  const out = path.join(tmp, 'deberta-hub-committed');
+  const r = quickOptimize(source, out);
+  assert.equal(r.status, 0, r.stderr);
+  const classifier = path.join(out, 'classifiers', 'sentlen');
+  for (const dir of [out, classifier]) assert.ok(fs.existsSync(path.join(dir, 'tokenizer.json')) && fs.existsSync(path.join(dir, 'spm.model')), `${dir} has tokenizer.json and spm.model`);
+  const built = await loadTokenizer(source, { maxLength: 100_000 });
+  const { AutoTokenizer, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  const js = await AutoTokenizer.from_pretrained(out);
+  for (const row of debertaRows.slice(0, 200)) assert.deepEqual(js.encode(row.text), built.encode(row.text), row.text.slice(0, 60));
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')) as { model: { graphFrom: string }; verify: { perTask: Record<string, { measured: { accuracy: number } }> } };
+  assert.equal(report.model.graphFrom, 'safetensors');
+  assert.equal(await pipelineAccuracyOnSentlen(classifier, { limitTrain: 120, limitTest: 40 }), report.verify.perTask.sentlen.measured.accuracy);
 });
