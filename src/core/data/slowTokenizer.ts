@@ -164,29 +164,36 @@ function sentencePieceJson(dir: string, file: string, modelType: string, config:
   const sp = readUnigram(dir, file);
   if (modelType === 'deberta-v2') return debertaSpmJson(dir, file, sp, config, special);
   const t5 = file === 'spiece.model';
-  const { vocab, specials, added, unkId, id } = sentencePieceLayout(dir, file, sp, t5 ? 't5' : modelType === 'camembert' ? 'camembert' : 'xlm-roberta', config, special);
-  const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: config.add_prefix_space === false ? 'never' : config.legacy === false ? 'first' : 'always', split: true };
+  const layout = sentencePieceLayout(dir, file, sp, t5 ? 't5' : modelType === 'camembert' ? 'camembert' : 'xlm-roberta', config, special);
   const normalizers: Json[] = [{ type: 'Strip', strip_left: false, strip_right: true }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '▁' }];
   if (sp.charsmap.length > 0) normalizers.unshift({ type: 'Precompiled', precompiled_charsmap: sp.charsmap.toString('base64') });
-  const token = (t: string) => ({ SpecialToken: { id: t, type_id: 0 } });
-  const text = (s: 'A' | 'B') => ({ Sequence: { id: s, type_id: 0 } });
-  const [bos, eos] = ['<s>', '</s>'];
+  const [bos, eos] = [token('<s>'), token('</s>')];
+  const template = t5
+    ? { single: [text('A'), eos], pair: [text('A'), eos, text('B'), eos], named: ['</s>'] }
+    : { single: [bos, text('A'), eos], pair: [bos, text('A'), eos, eos, text('B'), eos], named: ['<s>', '</s>'] };
+  return unigramJson(layout, normalizers, metaspaceOf(config), template, metaspaceOf(config));
+}
+
+/** Template pieces: a special token, or text A or B, of token type `type`. */
+const token = (t: string, type = 0) => ({ SpecialToken: { id: t, type_id: type } });
+const text = (s: 'A' | 'B', type = 0) => ({ Sequence: { id: s, type_id: type } });
+
+/** SpmConverter's Metaspace: ▁ prepended always, to the first word only (legacy false) or never (add_prefix_space false); words split. */
+const metaspaceOf = (config: Json) => ({ type: 'Metaspace', replacement: '▁', prepend_scheme: config.add_prefix_space === false ? 'never' : config.legacy === false ? 'first' : 'always', split: true });
+
+/** A Unigram tokenizer.json: the layout's vocabulary and added tokens, the normalisers and pre-tokenizer given, a template over the `named` special tokens, a Metaspace decoder. */
+function unigramJson(layout: ReturnType<typeof sentencePieceLayout>, normalizers: Json[], preTokenizer: Json, template: { single: Json[]; pair: Json[]; named: string[] }, decoder: Json): Json {
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: added,
+    added_tokens: layout.added,
     normalizer: { type: 'Sequence', normalizers },
-    pre_tokenizer: metaspace,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: t5 ? [text('A'), token(eos)] : [token(bos), text('A'), token(eos)],
-      pair: t5 ? [text('A'), token(eos), text('B'), token(eos)] : [token(bos), text('A'), token(eos), token(eos), text('B'), token(eos)],
-      special_tokens: Object.fromEntries((t5 ? [eos] : [bos, eos]).map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }])),
-    },
-    decoder: metaspace,
-    model: { type: 'Unigram', unk_id: unkId, vocab, byte_fallback: false },
-    specials,
+    pre_tokenizer: preTokenizer,
+    post_processor: { type: 'TemplateProcessing', single: template.single, pair: template.pair, special_tokens: Object.fromEntries(template.named.map((t) => [t, { id: t, ids: [layout.id(t)], tokens: [t] }])) },
+    decoder,
+    model: { type: 'Unigram', unk_id: layout.unkId, vocab: layout.vocab, byte_fallback: false },
+    specials: layout.specials,
   };
 }
 
@@ -198,35 +205,17 @@ function sentencePieceJson(dir: string, file: string, modelType: string, config:
  * and "[CLS] A [SEP] B [SEP]", B of type 1.
  */
 function debertaSpmJson(dir: string, file: string, sp: SentencePieceModel, config: Json, special: Special): Json {
-  const { vocab, specials, added, unkId, id } = sentencePieceLayout(dir, file, sp, 'deberta', config, special);
+  const layout = sentencePieceLayout(dir, file, sp, 'deberta', config, special);
   const normalizers: Json[] = [
     ...(config.do_lower_case === true ? [{ type: 'Lowercase' }] : []),
     { type: 'Strip', strip_left: true, strip_right: true },
     ...(sp.charsmap.length > 0 ? [{ type: 'Precompiled', precompiled_charsmap: sp.charsmap.toString('base64') }] : []),
     { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' },
   ];
-  const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: config.add_prefix_space === false ? 'never' : config.legacy === false ? 'first' : 'always', split: true };
-  const pretokenizers = [...(config.split_by_punct === true ? [{ type: 'Punctuation', behavior: 'Isolated' }] : []), metaspace];
-  const [cls, sep] = [specials.cls_token.content, specials.sep_token.content];
-  const token = (t: string, type: number) => ({ SpecialToken: { id: t, type_id: type } });
-  const text = (s: 'A' | 'B', type: number) => ({ Sequence: { id: s, type_id: type } });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: { type: 'Sequence', normalizers },
-    pre_tokenizer: { type: 'Sequence', pretokenizers },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [token(cls, 0), text('A', 0), token(sep, 0)],
-      pair: [token(cls, 0), text('A', 0), token(sep, 0), text('B', 1), token(sep, 1)],
-      special_tokens: Object.fromEntries([cls, sep].map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }])),
-    },
-    decoder: metaspace,
-    model: { type: 'Unigram', unk_id: unkId, vocab, byte_fallback: false },
-    specials,
-  };
+  const pretokenizers = [...(config.split_by_punct === true ? [{ type: 'Punctuation', behavior: 'Isolated' }] : []), metaspaceOf(config)];
+  const [cls, sep] = [layout.specials.cls_token.content, layout.specials.sep_token.content];
+  const template = { single: [token(cls), text('A'), token(sep)], pair: [token(cls), text('A'), token(sep), text('B', 1), token(sep, 1)], named: [cls, sep] };
+  return unigramJson(layout, normalizers, { type: 'Sequence', pretokenizers }, template, metaspaceOf(config));
 }
 
 /**
