@@ -105,8 +105,9 @@ const BLOCK_NAMES = {
 class EncoderBuilder implements EncoderParts {
   readonly g = new GraphBuilder();
   private prefix = '';
-  /** Float32 view of each weight registered so far (its name, or the Cast of it). */
+  /** Float32 view of each weight registered so far (its name, or the Cast of it), and its transpose where made. */
   private readonly cast = new Map<string, string>();
+  private readonly transposed = new Map<string, string>();
   private readonly registered = new Set<string>();
   /** Row ranges of stored tensors used as tensors of their own (rowsOf), by full name. */
   private readonly parts = new Map<string, WeightTensor>();
@@ -162,7 +163,11 @@ class EncoderBuilder implements EncoderParts {
       out = t.dtype === 'F32' ? t.name : this.g.op(scope, 'Cast', [t.name], { to: DataType.FLOAT });
       this.cast.set(t.name, out);
     }
-    return transpose ? this.g.op(scope, 'Transpose', [out], { perm: [1, 0] }) : out;
+    if (!transpose) return out;
+    // One Transpose per weight, however many MatMuls read it (DeBERTa's query and key projections read twice).
+    let tr = this.transposed.get(out);
+    if (tr === undefined) this.transposed.set(out, (tr = this.g.op(scope, 'Transpose', [out], { perm: [1, 0] })));
+    return tr;
   }
 
   /** Rows of embedding table `name` for `ids`, as float32 (gathered in the stored dtype, then cast). */

@@ -93,6 +93,9 @@ function foldWeights(model: OnnxModel): Folds {
   const graphOutputs = new Set(model.outputs.map((o) => o.name));
   const f: Folds = { folded: new Map(), converted: new Map(), dropped: new Set(), alias: new Map() };
   const value = (t: string): Folded | undefined => f.folded.get(t) ?? floatInitializerValue(model, model.initializers.get(t));
+  // A weight transposed twice (DeBERTa applies its query and key projections to the relative
+  // embeddings too) is folded once; the second Transpose's readers read the first's copy.
+  const transposedAs = new Map<string, string>();
   for (const n of model.nodes) {
     if (n.domain !== '' || graphOutputs.has(n.outputs[0])) continue;
     if (n.opType === 'Cast' && model.intAttribute(n, 'to') === DataType.FLOAT) {
@@ -110,7 +113,12 @@ function foldWeights(model: OnnxModel): Folds {
     const perm = n.opType === 'Transpose' ? model.intsAttribute(n, 'perm') : undefined;
     const v = n.opType === 'Transpose' ? value(n.inputs[0]) : undefined;
     if (v && v.dims.length === 2 && (perm === undefined || perm.join(',') === '1,0')) {
-      f.folded.set(n.outputs[0], { dims: [v.dims[1], v.dims[0]], data: transpose(v.data, v.dims[0], v.dims[1]) });
+      const first = transposedAs.get(n.inputs[0]);
+      if (first !== undefined) f.alias.set(n.outputs[0], first);
+      else {
+        f.folded.set(n.outputs[0], { dims: [v.dims[1], v.dims[0]], data: transpose(v.data, v.dims[0], v.dims[1]) });
+        transposedAs.set(n.inputs[0], n.outputs[0]);
+      }
       f.dropped.add(n);
       // A cast weight read only here is not kept twice (the copy holds the model once in float32).
       if ((readers.get(n.inputs[0]) ?? []).every((r) => f.dropped.has(r))) f.folded.delete(n.inputs[0]);

@@ -16,7 +16,7 @@ import { loadTask } from '../../../../src/core/data/dataset';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { DataType, OnnxModel } from '../../../../src/core/onnx/model';
 import { GraphBuilder } from '../../../../src/core/onnx/build';
-import { oversizeRefusal } from '../../../../src/core/onnx/standalone';
+import { oversizeRefusal, writeStandaloneFloat } from '../../../../src/core/onnx/standalone';
 import { messageIn } from '../../../../src/core/errors';
 import { cliFlag } from '../../../../src/cli/main';
 import { RefBatch, externalize, fixture, lastHiddenOn as lastHidden, maxAbsDiff, tasksDir, tempDir } from '../../../helpers';
@@ -150,4 +150,35 @@ test('a model whose float32 copy would not fit in one ONNX file is refused, sayi
   assert.ok(e);
   assert.match(messageIn(e, cliFlag), /^big\.onnx: its weights take 4\.47 GiB in float32, and compensation works on a float32 copy of the graph with its weights inline, which one ONNX file holds only below 2 GB\. Use --compensate none for this model\.$/);
   assert.equal(oversizeRefusal(OnnxModel.open(fixture('tiny-bert', 'onnx', 'model.onnx'))), null);
+});
+
+test("a weight transposed twice is folded once: the standalone copy of DeBERTa's built graph counts each query and key projection once and computes what the source does", async () => {
+  const built = openModel(fixture('tiny-deberta-v3'), { from: 'safetensors', graphCacheDir });
+  const source = compensationSource(built);
+  try {
+    assert.deepEqual(source.info.params, built.params, 'same parameter accounting (each block 8,544, not 2 × 1,024 more)');
+    assertExportLayout(source.info, 'tiny-deberta-v3');
+    const d = maxAbsDiff(await lastHidden(source.info.onnxFile, refsOf('tiny-deberta-v3')), await lastHidden(built.onnxFile, refsOf('tiny-deberta-v3')));
+    assert.ok(d <= 1e-6, `max |diff| ${d}`);
+  } finally {
+    source.dispose();
+    built.model.close();
+  }
+  // A graph that transposes one weight in two Transposes (as the builder wrote DeBERTa before) folds it into one initializer read twice.
+  const g = new GraphBuilder();
+  g.constants.push({ name: 'w', dataType: DataType.FLOAT, dims: [2, 3], data: Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer) });
+  g.inputs.push({ name: 'x', elemType: DataType.FLOAT, shape: [1, 3] }, { name: 'y', elemType: DataType.FLOAT, shape: [1, 3] });
+  const out = g.op('s', 'Add', [g.op('s/x', 'MatMul', ['x', g.op('s/x2', 'Transpose', ['w'], { perm: [1, 0] })]), g.op('s/y', 'MatMul', ['y', g.op('s/y2', 'Transpose', ['w'], { perm: [1, 0] })])]);
+  g.outputs.push({ name: out, elemType: DataType.FLOAT, shape: [1, 2] });
+  const file = path.join(tmp, 'twice.onnx');
+  fs.writeFileSync(file, g.serialize(17, 'test'));
+  const copy = path.join(tmp, 'twice-standalone.onnx');
+  writeStandaloneFloat(OnnxModel.open(file), copy);
+  const m = OnnxModel.open(copy);
+  assert.deepEqual([...m.initializers.values()].map((t) => t.dims), [[3, 2]], 'one folded [in, out] copy of w');
+  m.close();
+  const ort = await import('onnxruntime-node');
+  const feeds = { x: new ort.Tensor('float32', new Float32Array([1, -1, 3]), [1, 3]), y: new ort.Tensor('float32', new Float32Array([2, 0.5, -2]), [1, 3]) };
+  const run = async (f: string) => Array.from((await (await ort.InferenceSession.create(f)).run(feeds))[out].data as Float32Array);
+  assert.deepEqual(await run(copy), await run(file));
 });
