@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { copyTokenizerFiles } from '../commit/files';
 import { copySentenceTransformerFiles } from '../model/sentenceTransformers';
 import { ModelInfo, headCount } from '../model/modelInfo';
+import { hasWeights } from '../model/weights';
 import { prunedConfig } from '../model/safetensors';
 import { t5FeedForward } from '../model/encoderGraph';
 import { committedGraphName } from '../commit/outputSize';
@@ -69,9 +70,13 @@ function firstSublayers(info: ModelInfo, heads: number): Record<SublayerKind, Su
  * plain smaller model, and narrows again.
  */
 export function checkFullWidth(info: ModelInfo, mode: Compensation): void {
-  // DeBERTa's attention reads the relative position embeddings through each layer's query and key
-  // projections too (share_att_key): narrowing heads would change those terms, which the refit does not model.
-  if (info.architecture === 'deberta-v2') throw badValue('compensate', mode, `DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too, so its heads and FFN cannot be narrowed by width pruning here. Use {{compensate}} bridge: blocks removed and least-squares bridges work on DeBERTa.`);
+  // DeBERTa's attention also projects the relative position embeddings with each layer's query and
+  // key projections; width pruning cuts those with the heads in the graph ProbeScale builds
+  // (debertaGraph.ts), not in an export's layout.
+  if (info.architecture === 'deberta-v2' && info.graphFrom === 'onnx') {
+    const way = hasWeights(info.dir) ? 'Add {{from}} safetensors (the folder has the weights) to build that graph' : 'The folder has no weights (model.safetensors or pytorch_model.bin) to build it from; use {{compensate}} bridge';
+    throw badValue('compensate', mode, `DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too; width pruning cuts them with the heads in the graph ProbeScale builds from the weights, not in an ONNX export. ${way}.`);
+  }
   let width: Record<string, number> = {};
   try {
     width = (JSON.parse(info.model.metadata.get(COMPENSATION_METADATA) ?? '{}') as { width?: Record<string, number> }).width ?? {};

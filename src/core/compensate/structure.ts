@@ -106,8 +106,16 @@ function linearsOf(model: OnnxModel, al: Aliased, inBlock: OnnxNode[], b: number
     const biasName = add?.inputs.map((t) => al.source(t)).find((t) => t !== mm.outputs[0]);
     const bias = biasName === undefined ? undefined : model.initializers.get(biasName);
     if (add && (!bias || bias.dims.length !== 1 || bias.dims[0] !== w.dims[1])) throw new UnsupportedModelError(`block ${b}: ${mm.name} is followed by an Add of ${biasName}, which is not a bias of its ${w.dims[1]} outputs; width pruning needs Linear layers with a bias vector or none.`);
+    // The same projection (weight and bias) applied to another input in the block (DeBERTa's query
+    // and key projections also project the relative position embeddings): narrowed together, as one.
+    const biasOf = (m: OnnxNode) => {
+      const a = al.readers(m.outputs[0]).find((n) => n.opType === 'Add' && inBlock.includes(n) && n.inputs.some((t) => al.source(t) !== m.outputs[0] && isConstant(model, al, t)));
+      return a?.inputs.map((t) => al.source(t)).find((t) => t !== m.outputs[0]);
+    };
+    const twins = inBlock.filter((m) => m !== mm && m.opType === 'MatMul' && al.source(m.inputs[1] ?? '') === w.name && al.source(m.inputs[0] ?? '') !== al.source(mm.inputs[0] ?? '') && biasOf(m) === biasName);
+    const twinAdd = (n: OnnxNode) => n.opType === 'Add' && inBlock.includes(n) && twins.some((m) => n.inputs.some((t) => al.source(t) === m.outputs[0]));
     for (const t of bias ? [w, bias] : [w]) {
-      const other = al.readers(t.name).find((n) => n !== mm && n !== add);
+      const other = al.readers(t.name).find((n) => n !== mm && n !== add && !twins.includes(n) && !twinAdd(n));
       if (other) throw new UnsupportedModelError(`block ${b}: ${t.name}, read by ${mm.name || '(unnamed)'}, is also read by ${other.opType} ${other.name || '(unnamed)'}; width pruning narrows it, which would change that node too. Export the model without shared weights, or use {{compensate}} bridge.`);
     }
     res.push({ mm, proj: bias ? { weight: w, bias } : { weight: w }, out: add ? add.outputs[0] : mm.outputs[0] });
@@ -171,26 +179,46 @@ function sublayersOf(model: OnnxModel, blocks: BlockStructure, inBlock: OnnxNode
   // O reads the head merge; Q, K and V each feed a head split. Their inner width is heads × head size (T5: d_kv, not always d / heads).
   const o = lin.find((l) => dims(l)[1] === hidden && reshapes.some((n) => n.outputs[0] === al.source(l.mm.inputs[0])));
   const inner = o ? dims(o)[0] : hidden;
-  const qkv = lin.filter((l) => l !== o && dims(l)[0] === hidden && dims(l)[1] === inner && reshapes.some((n) => al.source(n.inputs[0]) === l.out));
-  const rest = lin.filter((l) => l !== o && !qkv.includes(l));
+  const projections = lin.filter((l) => l !== o && dims(l)[0] === hidden && dims(l)[1] === inner && reshapes.some((n) => al.source(n.inputs[0]) === l.out));
+  const { qkv, positions } = contentAndPositions(al, projections);
+  const rest = lin.filter((l) => l !== o && !projections.includes(l));
   const down = rest.find((l) => dims(l)[1] === hidden);
   // One up projection, or two where the FFN is gated (T5 v1.1: act(wi_0 x) · wi_1 x).
   const ups = down ? rest.filter((l) => l !== down && dims(l)[0] === hidden && dims(l)[1] === dims(down)[0]) : [];
   if (!down || !o || qkv.length !== 3 || inner % heads !== 0 || ups.length < 1 || ups.length > 2 || rest.length !== ups.length + 1) {
     throw new UnsupportedModelError(`block ${b}: expected Q, K, V (${hidden}×inner) and output (inner×${hidden}) MatMuls and an unfused FFN (one or two up projections and a down projection) with weights as initializers; width pruning cannot rewrite this graph (fused attention or quantized?). Use the float export without fused kernels.`);
   }
-  const splits = reshapes.filter((n) => qkv.some((l) => l.out === al.source(n.inputs[0])));
-  if (splits.length !== 3) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V, found ${splits.length}.`);
+  const splits = reshapes.filter((n) => projections.some((l) => l.out === al.source(n.inputs[0])));
+  if (splits.length !== projections.length) throw new UnsupportedModelError(`block ${b}: expected one head Reshape after each of Q, K and V${positions.length ? ' and the position projections' : ''}, found ${splits.length}.`);
   const merge = reshapes.find((n) => n.outputs[0] === al.source(o.mm.inputs[0]))!;
   checkHeadLayout(model, al, inBlock, splits, merge, b);
   checkHeadCount(model, al, inBlock, splits, heads, inner / heads, b);
-  const attentionPath = checkNarrowedReaders(model, al, inBlock, qkv, o, b, splits);
+  const attentionPath = checkNarrowedReaders(model, al, inBlock, projections, o, b, splits);
   checkNarrowedReaders(model, al, inBlock, ups, down, b, []);
   const ffWidth = dims(down)[0];
   return {
-    attention: { kind: 'attention', block: b, inputs: qkv.map((l) => l.proj), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, qkv[0], b), width: inner, group: inner / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, stateTensors(blocks), heads, b) },
+    attention: { kind: 'attention', block: b, inputs: distinct(projections.map((l) => l.proj)), output: o.proj, activations: o.mm.inputs[0], ...residualOf(al, inBlock, o, qkv[0], b), width: inner, group: inner / heads, splitReshapes: splits, mergeReshape: merge, headTerms: headTermsOf(model, al, attentionPath, stateTensors(blocks), heads, b) },
     ffn: { kind: 'ffn', block: b, inputs: ups.map((l) => l.proj), output: down.proj, activations: down.mm.inputs[0], ...residualOf(al, inBlock, down, ups[0], b), width: ffWidth, group: 1, splitReshapes: [], mergeReshape: null, headTerms: [] },
   };
+}
+
+/**
+ * Q, K and V read one tensor (the block's state, or its norm); DeBERTa's position projections (its
+ * query and key projections applied to the relative position embeddings, or pos_query_proj and
+ * pos_key_proj) read another, and are split into heads as K is. Anything else is not an attention
+ * width pruning knows: the caller refuses it.
+ */
+function contentAndPositions(al: Aliased, projections: Linear[]): { qkv: Linear[]; positions: Linear[] } {
+  const byInput = new Map<string, Linear[]>();
+  for (const l of projections) byInput.set(al.source(l.mm.inputs[0]), [...(byInput.get(al.source(l.mm.inputs[0])) ?? []), l]);
+  const groups = [...byInput.values()].sort((x, y) => y.length - x.length);
+  const [qkv = [], positions = []] = groups;
+  return groups.length <= 2 && qkv.length === 3 && positions.length <= 2 ? { qkv, positions } : { qkv: projections, positions: [] };
+}
+
+/** Each projection once, however many MatMuls read its weight. */
+function distinct(projections: Projection[]): Projection[] {
+  return projections.filter((p, i) => projections.findIndex((q) => q.weight.name === p.weight.name) === i);
 }
 
 /** The hidden states between blocks, where a search for what feeds a sub-layer from outside it stops. */
@@ -234,7 +262,7 @@ function checkNarrowedReaders(model: OnnxModel, al: Aliased, inBlock: OnnxNode[]
     });
   }
   for (const t of narrowed) {
-    const other = al.readers(t).find((r) => !path.has(r) && r !== output.mm && !(axisOf.has(t) && measuresOnly(model, al, r, axisOf.get(t)!)));
+    const other = al.readers(t).find((r) => !path.has(r) && r !== output.mm && !(axisOf.has(t) && (measuresOnly(model, al, r, axisOf.get(t)!) || sizesGatherIndices(model, al, r, path, axisOf))));
     if (other) {
       throw new UnsupportedModelError(
         `block ${b}: ${t}, which width pruning narrows (on the path from ${inputs[0].mm.name || '(unnamed)'} to ${output.mm.name || '(unnamed)'}), is also read by ${other.opType} ${other.name || '(unnamed)'}, which would then get the narrowed tensor. Re-export the model (optimum-cli export onnx), or use {{compensate}} bridge.`,
@@ -261,6 +289,30 @@ function measuresOnly(model: OnnxModel, al: Aliased, reader: OnnxNode, { axis, r
     const idx = g.opType === 'Gather' && g.domain === '' && al.source(g.inputs[0]) === reader.outputs[0] ? model.intValues(al.source(g.inputs[1])) : undefined;
     return idx !== undefined && idx.every((i) => (i < 0 ? i + rank : i) !== axis);
   });
+}
+
+/**
+ * Whether `reader` is a Shape whose result only sizes Expands of the indices of GatherElements on
+ * the narrowed path, gathering along another axis than the heads: the indices then take the kept
+ * heads with the data they index (DeBERTa's content→position and position→content gathers).
+ */
+function sizesGatherIndices(model: OnnxModel, al: Aliased, reader: OnnxNode, path: Set<OnnxNode>, axisOf: Map<string, { axis: number; rank: number }>): boolean {
+  if (reader.opType !== 'Shape' || reader.domain !== '' || model.intAttribute(reader, 'start') !== undefined || model.intAttribute(reader, 'end') !== undefined) return false;
+  const expands = al.readers(reader.outputs[0]);
+  return (
+    expands.length > 0 &&
+    expands.every((e) => {
+      const gathers = e.opType === 'Expand' && e.domain === '' && al.source(e.inputs[1] ?? '') === reader.outputs[0] ? al.readers(e.outputs[0]) : [];
+      return (
+        gathers.length > 0 &&
+        gathers.every((g) => {
+          const at = axisOf.get(al.source(g.inputs[0]));
+          const axis = model.intAttribute(g, 'axis') ?? 0;
+          return g.opType === 'GatherElements' && g.domain === '' && path.has(g) && al.source(g.inputs[1]) === e.outputs[0] && at !== undefined && (axis < 0 ? axis + at.rank : axis) !== at.axis;
+        })
+      );
+    })
+  );
 }
 
 interface NarrowedPath {

@@ -129,7 +129,7 @@ function embeddings(b: EncoderParts, c: Config, d: DebertaDims, types: number): 
 }
 
 interface RelativeParts {
-  /** The relative-embedding table, LayerNorm'd where norm_rel_ebd says so: [2·span, H]. */
+  /** The relative-embedding table, LayerNorm'd where norm_rel_ebd says so, as a batch of one: [1, 2·span, H]. */
   table: string;
   /** Gather indices [1, 1, seq, seq] into the 2·span positions: c2p's at (query, key), p2c's at (key, query). */
   c2p: string;
@@ -164,7 +164,7 @@ function relativeParts(b: EncoderParts, d: DebertaDims): RelativeParts {
   const rows = `max_relative_positions / position_buckets give ${2 * d.span} rows, hidden_size ${d.H}`;
   let table = b.weight(`${s}/rel_embeddings`, 'encoder.rel_embeddings.weight', [2 * d.span, d.H], rows);
   if (d.normRel) table = b.layerNorm(`${s}/LayerNorm`, table, 'encoder.LayerNorm', d.H, d.eps, `hidden_size ${d.H}`);
-  return { table, c2p, p2c };
+  return { table: g.op(s, 'Unsqueeze', [table, g.ints([0])]), c2p, p2c };
 }
 
 /** DebertaV2Layer i: LayerNorm(x + dense(attention)), then LayerNorm(a + dense(act(dense(a)))). */
@@ -196,8 +196,8 @@ function disentangledAttention(b: EncoderParts, i: number, x: string, mask: stri
   const [q, k, v] = ['query_proj', 'key_proj', 'value_proj'].map((p) => toHeads(proj(p, x)));
   let scores = g.op(s, 'MatMul', [q, g.op(s, 'Transpose', [k], { perm: [0, 1, 3, 2] })]);
   if (rel && (d.c2p || d.p2c)) {
-    // [2·span, A] → [heads, d, 2·span]: each head's projected positions, ready to multiply.
-    const positions = (name: string) => g.op(s, 'Transpose', [g.op(s, 'Reshape', [proj(name, rel.table, `${name}_1`), g.ints([0, d.heads, d.d])])], { perm: [1, 2, 0] });
+    // [1, 2·span, A] → [1, heads, d, 2·span]: each head's projected positions, split as K is (so width pruning cuts them with K's heads).
+    const positions = (name: string) => g.op(s, 'Transpose', [g.op(s, 'Reshape', [proj(name, rel.table, `${name}_1`), g.ints([0, 0, d.heads, d.d])])], { perm: [0, 2, 3, 1] });
     const shape = g.op(s, 'Shape', [scores]);
     const pick = (full: string, idx: string) => g.op(s, 'GatherElements', [full, g.op(s, 'Expand', [idx, shape])], { axis: 3 });
     let terms = scores;

@@ -12,6 +12,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
 import { writePrunedFolder } from '../../../../src/core/commit/prunedFolder';
+import { compensationSource } from '../../../../src/core/compensate/source';
+import { compensatedEdit, emptyPlan, narrowKey, planParamDelta, unitColumns } from '../../../../src/core/compensate/graph';
+import { SublayerKind, SublayerSite, findSublayers, readFloat32 } from '../../../../src/core/compensate/structure';
+import { GraphEdit, OnnxModel } from '../../../../src/core/onnx/model';
+import { chunksToBuffer } from '../../../../src/core/onnx/wire';
 import { keptParams } from '../../../../src/shared/params';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
@@ -112,13 +117,92 @@ test('tiny-deberta-v3: optimize --compensate bridge commits a folder verify re-m
   assert.equal(await pipelineAccuracyOnSentlen(classifier, limits), report.verify.perTask.sentlen.measured.accuracy);
 });
 
-test('tiny-deberta-v3: width pruning is refused before any pass, saying what works', () => {
-  for (const from of [[], ['--from', 'safetensors']]) {
-    const width = optimize(path.join(tmp, 'width'), '--compensate', 'width', ...from);
-    assert.equal(width.status, 1);
-    assert.match(width.stderr, /--compensate width: DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too.*Use --compensate bridge/);
-    assert.ok(!fs.existsSync(path.join(tmp, 'width')));
+test('tiny-deberta-v3: width pruning of an export is refused before any pass, naming --from safetensors, or --compensate bridge where the folder has no weights', () => {
+  const width = optimize(path.join(tmp, 'width'), '--compensate', 'width');
+  assert.equal(width.status, 1);
+  assert.match(width.stderr, /--compensate width: DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too; width pruning cuts them with the heads in the graph ProbeScale builds from the weights, not in an ONNX export\. Add --from safetensors \(the folder has the weights\)/);
+  const exportOnly = path.join(tmp, 'export-only');
+  fs.cpSync(fixture(NAME), exportOnly, { recursive: true, filter: (f) => path.basename(f) !== 'model.safetensors' });
+  const r = runCli(['optimize', exportOnly, '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.9', '--no-cache', '--out', path.join(tmp, 'width'), '-q', '--compensate', 'all']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /The folder has no weights \(model\.safetensors or pytorch_model\.bin\) to build it from; use --compensate bridge/);
+  assert.ok(!fs.existsSync(path.join(tmp, 'width')));
+});
+
+/** The built graph's standalone copy (what compensation rewrites), its blocks and sub-layers. */
+function compensable(dir: string) {
+  const info = openModel(dir, { from: 'safetensors', graphCacheDir });
+  const source = compensationSource(info);
+  const { model, blocks } = source.info;
+  const enc = { model, blocks, hidden: 32, heads: 2 };
+  const site = (b: number, kind: SublayerKind) => findSublayers(model, blocks, b, 32, 2)[kind];
+  return { model, blocks, enc, site, close: () => (source.dispose(), info.model.close()) };
+}
+
+/** Units `kept` of a sub-layer with its original output-projection rows (no refit). */
+function keepUnits(model: OnnxModel, site: SublayerSite, kept: number[]) {
+  const out = readFloat32(model, site.output.weight);
+  return { kept, out: Float32Array.from(unitColumns(kept, site.group).flatMap((j) => Array.from(out.subarray(j * 32, (j + 1) * 32)))), outBias: readFloat32(model, site.output.bias!) };
+}
+
+async function runEdit(model: OnnxModel, edit: GraphEdit, label: string): Promise<Float32Array> {
+  const file = path.join(tmp, `${label}.onnx`);
+  fs.writeFileSync(file, chunksToBuffer(model.serialize(edit)));
+  return lastHiddenOn(file, refs());
+}
+
+test('tiny-deberta-v3 from safetensors: narrowing to every head and neuron leaves the output as it is; removing given heads and neurons computes the model with their output-projection columns zeroed (1e-4)', async () => {
+  const r = refs();
+  const { model, blocks, enc, site, close } = compensable(fixture(NAME));
+  try {
+    // Each head cut in the position projections too (shared with Q and K): 3 × 16 × 33 in, 16 × 32 out, as BERT's.
+    assert.deepEqual(site(0, 'attention').inputs.map((p) => p.weight.dims), [[32, 32], [32, 32], [32, 32]]);
+    const all = emptyPlan([0, 1, 2, 3]);
+    for (const k of all.kept) for (const kind of ['attention', 'ffn'] as const) all.narrow.set(narrowKey(kind, k), keepUnits(model, site(k, kind), Array.from({ length: site(k, kind).width / site(k, kind).group }, (_, j) => j)));
+    const whole = await runEdit(model, compensatedEdit(model, blocks, all, enc), 'every-unit');
+    assert.ok(maskedDiff(whole, r.subsets['0,1,2,3'].last_hidden_state, r) < 1e-4);
+    const cases = [
+      { kept: [0, 1, 2, 3], heads: { 0: [1], 2: [0] }, ffn: { 1: [0, 5, 9, 17, 33, 63], 3: Array.from({ length: 40 }, (_, j) => j + 10) } },
+      { kept: [1, 3], heads: { 1: [0], 3: [1] }, ffn: { 3: [2, 4, 8, 16, 32] } },
+    ];
+    for (const c of cases) {
+      const plan = emptyPlan(c.kept);
+      for (const [b, keep] of Object.entries(c.heads)) plan.narrow.set(narrowKey('attention', Number(b)), keepUnits(model, site(Number(b), 'attention'), keep));
+      for (const [b, keep] of Object.entries(c.ffn)) plan.narrow.set(narrowKey('ffn', Number(b)), keepUnits(model, site(Number(b), 'ffn'), keep));
+      const y = await runEdit(model, compensatedEdit(model, blocks, plan, enc), `narrowed-${c.kept.join('_')}`);
+      // The reference: the same weights with the removed units' output-projection columns zeroed, built and pruned by the plain path.
+      const zeroed = variant(`zeroed-${c.kept.join('_')}`, {}, () => []);
+      const { header, bytes } = tensorBytes(path.join(zeroed, 'model.safetensors'));
+      const zero = (name: string, unitCols: number[], group: number) => {
+        const w = new Float32Array(Uint8Array.from(bytes.get(name)!).buffer);
+        for (let row = 0; row < 32; row++) for (let j = 0; j < w.length / 32; j++) if (!unitCols.includes(Math.floor(j / group))) w[row * (w.length / 32) + j] = 0;
+        bytes.set(name, Buffer.from(w.buffer));
+      };
+      for (const [b, keep] of Object.entries(c.heads)) zero(`encoder.layer.${b}.attention.output.dense.weight`, keep, 16);
+      for (const [b, keep] of Object.entries(c.ffn)) zero(`encoder.layer.${b}.output.dense.weight`, keep, 1);
+      writeSafetensors(path.join(zeroed, 'model.safetensors'), [...bytes].map(([n, b]) => [n, header[n].dtype, header[n].shape, b]));
+      const out = path.join(tmp, `zeroed-pruned-${c.kept.join('_')}`);
+      const p = runCli(['prune', zeroed, '--layers', c.kept.join(','), '--out', out, '-q']);
+      assert.equal(p.status, 0, p.stderr);
+      const d = maskedDiff(y, await lastHiddenOn(path.join(out, 'onnx', 'model.onnx'), r), r);
+      assert.ok(d < 1e-4, `${JSON.stringify(c)}: ${d}`);
+      assert.ok(maskedDiff(y, r.subsets[c.kept.join(',')]?.last_hidden_state ?? whole, r) > 1e-3, 'the removed units mattered');
+      const removedHeads = Object.values(c.heads).reduce((n, k) => n + 2 - k.length, 0);
+      const removedNeurons = Object.values(c.ffn).reduce((n, k) => n + 64 - k.length, 0);
+      assert.equal(planParamDelta(plan, 32, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind)), -removedNeurons * 65 - removedHeads * (3 * 16 * 33 + 16 * 32));
+    }
+  } finally {
+    close();
   }
+});
+
+test('tiny-deberta-v3 from safetensors: optimize --compensate width narrows heads and neurons, commits a folder verify re-measures, and transformers.js runs its classifier as measured', async () => {
+  const out = path.join(tmp, 'width-built');
+  const r = optimize(out, '--compensate', 'width', '--from', 'safetensors');
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')) as { verify: { perTask: Record<string, { measured: { accuracy: number } }> }; selection: { baselines: { name: string; compensation?: unknown }[] } };
+  assert.ok(report.selection.baselines.some((b) => b.name === 'flap-uniform'), 'uniform width pruning measured beside the pick');
+  assert.equal(await pipelineAccuracyOnSentlen(path.join(out, 'classifiers', 'sentlen'), limits), report.verify.perTask.sentlen.measured.accuracy);
 });
 
 test('tiny-deberta-v3 from safetensors: the built graph counts parameters as the export does, and its pruned folders rebuild from their own safetensors as transformers computes them (1e-4)', async (t) => {
