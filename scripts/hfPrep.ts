@@ -21,6 +21,7 @@ import { loadTokenizer } from '../src/core/data/tokenize';
 import { openModel } from '../src/core/model/modelInfo';
 import { writeCompensatedFolder } from '../src/core/compensate/commit';
 import { buildVariant, variantCalibration } from '../src/core/compensate/variant';
+import { compensationSource } from '../src/core/compensate/source';
 
 const repo = path.join(__dirname, '..', '..');
 const fixtures = path.join(repo, 'test', 'fixtures');
@@ -36,17 +37,22 @@ function run(args: string[]): void {
 const prune = (src: string, layers: string, from = 'safetensors') => (out: string) => run(['prune', src, '--layers', layers, '--out', out, '--from', from]);
 
 /** Every kept FFN narrowed to `width` and refitted: the one compensation a config.json can express. */
-const narrowFfn = (src: string, kept: number[], width: number) => async (out: string) => {
-  const info = openModel(src);
+const narrowFfn = (src: string, kept: number[], width: number, from?: 'safetensors') => async (out: string) => {
+  const info = openModel(src, from ? { from } : {});
+  const source = compensationSource(info);
   const tok = await loadTokenizer(src, { maxLength: 128 });
   const task = await loadTask('sentlen', path.join(tasks, 'sentlen'), { limitTrain: 120, limitTest: 10 });
   const spec = { bridges: false, ffnWidth: width };
-  const v = await buildVariant(info, variantCalibration(tok, [task], { batchSize: 16 }), kept, spec, { batchSize: 16 }, {});
   try {
-    fs.mkdirSync(out);
-    await writeCompensatedFolder(info, v, spec, out, {}, {});
+    const v = await buildVariant(source.info, variantCalibration(tok, [task], { batchSize: 16 }), kept, spec, { batchSize: 16 }, {});
+    try {
+      fs.mkdirSync(out);
+      await writeCompensatedFolder(info, v, spec, out, {}, {});
+    } finally {
+      v.dispose();
+    }
   } finally {
-    v.dispose();
+    source.dispose();
     info.model.close();
   }
 };
@@ -89,8 +95,11 @@ function cases(robertaMini: string | undefined): Record<string, (out: string) =>
   for (const [name, subsets] of Object.entries({ 'tiny-bert': ['0,1,2,3', '1,3'], 'tiny-roberta': ['0,1,2,3', '0,2'], 'tiny-distilbert': ['0,1,2,3', '2,3'], 'tiny-mpnet': ['0,1,2,3', '1,2'], 'tiny-t5-encoder': ['0,1,2,3', '1,3'], 'tiny-t5-gated': ['0,1,2', '1,2'], 'tiny-umt5': ['0,1,2', '0,2'], 'tiny-modernbert': ['0,1,2,3', '0,1,2', '0,3', '1,2,3'] })) {
     for (const s of subsets) c[`${name}_${s.replace(/,/g, '')}`] = prune(f(name), s);
   }
-  // DeBERTa: from its export (ProbeScale builds no DeBERTa graph from safetensors); model.safetensors keeps the kept layers.
+  // DeBERTa: from its export and from the graph built from its weights; model.safetensors keeps the kept layers.
   for (const s of ['0,1,2,3', '1,3']) c[`tiny-deberta-v3_${s.replace(/,/g, '')}`] = prune(f('tiny-deberta-v3'), s, 'onnx');
+  c['tiny-deberta-v3_built_023'] = prune(f('tiny-deberta-v3'), '0,2,3');
+  c['tiny-deberta-v3_ffn24'] = narrowFfn(f('tiny-deberta-v3'), [1, 3], 24, 'safetensors');
+  c['spm-deberta-v2'] = spmOnly(f('spm/deberta-v3/spm.model'), 'deberta-v2');
   for (const name of ['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-mpnet']) c[`${name}_ffn24`] = narrowFfn(f(name), [0, 2], 24);
   c['tiny-roberta_vocab-trim'] = optimize(f('tiny-roberta'), ['--budget', '0.8', '--vocab-trim', '--from', 'safetensors']);
   c['st-tiny-mpnet_12'] = sentenceTransformers('1,2');
