@@ -69,7 +69,11 @@ function debertaDims(c: Config): DebertaDims {
   const terms = positionTerms(c);
   const relative = flag(c, 'relative_attention', false);
   const maxRel = num(c, 'max_relative_positions', -1) < 1 ? count(c, 'max_position_embeddings') : count(c, 'max_relative_positions');
-  const buckets = num(c, 'position_buckets', -1) > 0 ? count(c, 'position_buckets') : 0;
+  const buckets = num(c, 'position_buckets', -1) > 0 ? count(c, 'position_buckets', undefined, 2) : 0;
+  // make_log_bucket_position divides by log((max − 1) / (buckets / 2)): that must be a positive number.
+  if (relative && buckets > 0 && maxRel - 1 <= Math.floor(buckets / 2)) {
+    throw new BadInputError(`config.json: position_buckets ${buckets} needs relative positions up to more than ${Math.floor(buckets / 2) + 1}, but max_relative_positions (or max_position_embeddings where it is below 1) gives ${maxRel}; transformers' log buckets would divide by zero or run backwards. Fix config.json (DeBERTa-v3: position_buckets 256, max_position_embeddings 512).`);
+  }
   const d = c.attention_head_size === undefined ? H / heads : count(c, 'attention_head_size');
   const inter = count(c, 'intermediate_size');
   return {

@@ -288,6 +288,8 @@ test('DeBERTa configs the builder cannot follow are refused naming the key and w
     ['heads', { num_attention_heads: 3 }, /hidden_size 32 is not a multiple of the 3 attention heads/],
     ['rows', { position_buckets: 8 }, /tensor 'encoder\.rel_embeddings\.weight' has shape \[32, 32\] but config\.json \(max_relative_positions \/ position_buckets give 16 rows/],
     ['unshared', { share_att_key: false }, /tensor 'encoder\.layer\.0\.attention\.self\.pos_key_proj\.weight' is missing/],
+    ['buckets', { position_buckets: 16, max_relative_positions: 9 }, /position_buckets 16 needs relative positions up to more than 9, but max_relative_positions .* gives 9/],
+    ['one bucket', { position_buckets: 1 }, /'position_buckets' is 1; it must be an integer ≥ 2/],
   ];
   for (const [label, config, re] of cases) assert.throws(() => built(variant(`bad-${label}`, config)), re, label);
 });
