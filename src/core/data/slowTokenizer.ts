@@ -67,9 +67,6 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
   const named = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : undefined;
   if (named !== undefined && !CLASSES.includes(named)) return null;
   const specialsMap = has('special_tokens_map.json') ? readJson(dir, 'special_tokens_map.json') : {};
-  if (has('added_tokens.json') && Object.keys(readJson(dir, 'added_tokens.json')).length > 0) {
-    throw new UnsupportedModelError(`${path.join(dir, 'added_tokens.json')} adds tokens to the vocabulary; ProbeScale builds tokenizer.json from vocab files without added tokens. Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`);
-  }
   // A special token as tokenizer_config.json or special_tokens_map.json gives it (a string, or an AddedToken's dict), else the class default.
   const special = (key: string, fallback: string, lstrip = false) => {
     const v = config[key] ?? specialsMap[key] ?? fallback;
@@ -77,9 +74,24 @@ export function slowTokenizer(dir: string, modelType: unknown): BuiltTokenizer |
     return { content: String(d.content ?? fallback), lstrip: typeof d.lstrip === 'boolean' ? d.lstrip : lstrip, rstrip: d.rstrip === true, single_word: d.single_word === true };
   };
   const tokenizer = wordPiece ? wordPieceJson(dir, config, special, type === 'mpnet') : bpe ? byteBpeJson(dir, config, special) : sentencePieceJson(dir, SENTENCEPIECE[type].file, type, config, special);
+  if (has('added_tokens.json')) checkAddedTokens(dir, readJson(dir, 'added_tokens.json'), tokenizer);
   if (!ownConfig) for (const [key, token] of Object.entries(tokenizer.specials as Record<string, { content: string }>)) config[key] = token.content;
   delete tokenizer.specials;
   return { tokenizer, config, built: ownConfig ? ['tokenizer.json'] : ['tokenizer.json', 'tokenizer_config.json'] };
+}
+
+/**
+ * added_tokens.json as older save_pretrained wrote it: accepted where it only names tokens the built
+ * tokenizer already has at those ids (DeBERTa-v3 fine-tunes: {"[MASK]": 128000}, the id the layout
+ * gives [MASK]); a token it would add is refused, since the ids after it are not known here.
+ */
+function checkAddedTokens(dir: string, added: Json, tokenizer: Json): void {
+  const model = tokenizer.model as { vocab: Record<string, number> | [string, number][] };
+  const idOf = (t: string): number | undefined => (Array.isArray(model.vocab) ? model.vocab.findIndex(([p]) => p === t) : Object.prototype.hasOwnProperty.call(model.vocab, t) ? model.vocab[t] : undefined);
+  const other = Object.entries(added).find(([t, id]) => idOf(t) !== id);
+  if (other) {
+    throw new UnsupportedModelError(`${path.join(dir, 'added_tokens.json')} adds "${other[0]}" at id ${JSON.stringify(other[1])}, which the vocabulary files do not hold there; ProbeScale builds tokenizer.json from vocab files without added tokens. Save the fast tokenizer with Python: AutoTokenizer.from_pretrained("${dir}").save_pretrained("${dir}") writes tokenizer.json.`);
+  }
 }
 
 type Special = (key: string, fallback: string, lstrip?: boolean) => { content: string; lstrip: boolean; rstrip: boolean; single_word: boolean };

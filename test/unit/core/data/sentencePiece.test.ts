@@ -239,11 +239,13 @@ test('a DeBERTa-v3 folder as the Hub has it (spm.model, no tokenizer.json, no ex
   fs.cpSync(fixture('tiny-deberta-v3'), source, { recursive: true, filter: (f) => !['onnx', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'].includes(path.basename(f)) });
   fs.copyFileSync(path.join(spmDir, 'deberta-v3', 'spm.model'), path.join(source, 'spm.model'));
   fs.writeFileSync(path.join(source, 'tokenizer_config.json'), JSON.stringify(hubConfig['tokenizer_config.json']));
+  // Fine-tunes saved by older transformers carry added_tokens.json naming [MASK] at the id after the pieces.
+  fs.writeFileSync(path.join(source, 'added_tokens.json'), JSON.stringify({ '[MASK]': 2000 }));
   const out = path.join(tmp, 'deberta-hub-committed');
   const r = quickOptimize(source, out);
   assert.equal(r.status, 0, r.stderr);
   const classifier = path.join(out, 'classifiers', 'sentlen');
-  for (const dir of [out, classifier]) assert.ok(fs.existsSync(path.join(dir, 'tokenizer.json')) && fs.existsSync(path.join(dir, 'spm.model')), `${dir} has tokenizer.json and spm.model`);
+  for (const dir of [out, classifier]) assert.ok(['tokenizer.json', 'spm.model', 'added_tokens.json'].every((f) => fs.existsSync(path.join(dir, f))), `${dir} has tokenizer.json, spm.model and added_tokens.json`);
   const built = await loadTokenizer(source, { maxLength: 100_000 });
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
