@@ -63,7 +63,8 @@ function positionTerms(c: Config): string[] {
 function debertaDims(c: Config): DebertaDims {
   const H = count(c, 'hidden_size');
   const heads = count(c, 'num_attention_heads');
-  if (c.attention_head_size === undefined && H % heads !== 0) throw new BadInputError(`config.json: hidden_size ${H} is not a multiple of the ${heads} attention heads; set attention_head_size or fix config.json.`);
+  // transformers refuses this whatever attention_head_size says.
+  if (H % heads !== 0) throw new BadInputError(`config.json: hidden_size ${H} is not a multiple of the ${heads} attention heads; transformers refuses such a DeBERTa too. Fix config.json or re-download it.`);
   const conv = num(c, 'conv_kernel_size', 0);
   if (conv > 0) throw new UnsupportedModelError(`config.json: conv_kernel_size ${conv}: DeBERTa-v2's convolution after the first layer (deberta-v2-xlarge and -xxlarge) is not built from safetensors; export this model to ONNX instead (optimum-cli export onnx) and open the export.`);
   const terms = positionTerms(c);
