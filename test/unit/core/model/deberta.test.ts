@@ -151,53 +151,81 @@ async function runEdit(model: OnnxModel, edit: GraphEdit, label: string): Promis
   return lastHiddenOn(file, refs());
 }
 
-test('tiny-deberta-v3 from safetensors: narrowing to every head and neuron leaves the output as it is; removing given heads and neurons computes the model with their output-projection columns zeroed (1e-4)', async (t) => {
+/** A weights-only copy of `dir` whose units outside `heads` / `ffn` (per block) have their output-projection columns zeroed. */
+function zeroedCopy(dir: string, label: string, heads: Record<number, number[]>, ffn: Record<number, number[]>): string {
+  const out = path.join(tmp, label);
+  fs.cpSync(dir, out, { recursive: true, filter: (f) => path.basename(f) !== 'onnx' });
+  const { header, bytes } = tensorBytes(path.join(out, 'model.safetensors'));
+  const zero = (name: string, unitCols: number[], group: number) => {
+    const w = new Float32Array(Uint8Array.from(bytes.get(name)!).buffer);
+    const cols = w.length / 32;
+    for (let row = 0; row < 32; row++) for (let j = 0; j < cols; j++) if (!unitCols.includes(Math.floor(j / group))) w[row * cols + j] = 0;
+    bytes.set(name, Buffer.from(w.buffer));
+  };
+  for (const [b, keep] of Object.entries(heads)) zero(`encoder.layer.${b}.attention.output.dense.weight`, keep, 16);
+  for (const [b, keep] of Object.entries(ffn)) zero(`encoder.layer.${b}.output.dense.weight`, keep, 1);
+  writeSafetensors(path.join(out, 'model.safetensors'), [...bytes].map(([n, b]) => [n, header[n].dtype, header[n].shape, b]));
+  return out;
+}
+
+/** last_hidden_state of `dir` pruned to `kept` by the plain path (prune, graph built from the weights). */
+async function prunedHidden(dir: string, kept: number[], label: string): Promise<Float32Array> {
+  const out = path.join(tmp, `pruned-${label}-${kept.join('_')}`);
+  if (!fs.existsSync(out)) {
+    const p = runCli(['prune', dir, '--layers', kept.join(','), '--out', out, '--from', 'safetensors', '-q']);
+    assert.equal(p.status, 0, p.stderr);
+  }
+  return lastHiddenOn(path.join(out, 'onnx', 'model.onnx'), refs());
+}
+
+const WIDTH_CASES: { kept: number[]; heads: Record<number, number[]>; ffn: Record<number, number[]> }[] = [
+  { kept: [0, 1, 2, 3], heads: { 0: [1], 2: [0] }, ffn: { 1: [0, 5, 9, 17, 33, 63], 3: Array.from({ length: 40 }, (_, j) => j + 10) } },
+  { kept: [1, 3], heads: { 1: [0], 3: [1] }, ffn: { 3: [2, 4, 8, 16, 32] } },
+];
+
+/** Narrowing `dir`'s built graph to every unit changes nothing; removing WIDTH_CASES' units equals zeroing their output-projection columns. Returns the diffs. */
+async function checkWidth(dir: string, label: string, projections: number): Promise<number[]> {
   const r = refs();
-  const worst: number[] = [];
-  const { model, blocks, enc, site, close } = compensable(fixture(NAME));
+  const diffs: number[] = [];
+  const { model, blocks, enc, site, close } = compensable(dir);
   try {
-    // Each head cut in the position projections too (shared with Q and K): 3 × 16 × 33 in, 16 × 32 out, as BERT's.
-    assert.deepEqual(site(0, 'attention').inputs.map((p) => p.weight.dims), [[32, 32], [32, 32], [32, 32]]);
+    assert.equal(site(0, 'attention').inputs.length, projections, `${label}: projections narrowed with the heads`);
     const all = emptyPlan([0, 1, 2, 3]);
     for (const k of all.kept) for (const kind of ['attention', 'ffn'] as const) all.narrow.set(narrowKey(kind, k), keepUnits(model, site(k, kind), Array.from({ length: site(k, kind).width / site(k, kind).group }, (_, j) => j)));
-    const whole = await runEdit(model, compensatedEdit(model, blocks, all, enc), 'every-unit');
-    worst.push(maskedDiff(whole, r.subsets['0,1,2,3'].last_hidden_state, r));
-    assert.ok(worst[0] < 1e-4, `every unit kept: ${worst[0]}`);
-    const cases = [
-      { kept: [0, 1, 2, 3], heads: { 0: [1], 2: [0] }, ffn: { 1: [0, 5, 9, 17, 33, 63], 3: Array.from({ length: 40 }, (_, j) => j + 10) } },
-      { kept: [1, 3], heads: { 1: [0], 3: [1] }, ffn: { 3: [2, 4, 8, 16, 32] } },
-    ];
-    for (const c of cases) {
+    diffs.push(maskedDiff(await runEdit(model, compensatedEdit(model, blocks, all, enc), `${label}-every-unit`), await prunedHidden(dir, all.kept, label), r));
+    assert.ok(diffs[0] < 1e-4, `${label}, every unit kept: ${diffs[0]}`);
+    for (const c of WIDTH_CASES) {
       const plan = emptyPlan(c.kept);
       for (const [b, keep] of Object.entries(c.heads)) plan.narrow.set(narrowKey('attention', Number(b)), keepUnits(model, site(Number(b), 'attention'), keep));
       for (const [b, keep] of Object.entries(c.ffn)) plan.narrow.set(narrowKey('ffn', Number(b)), keepUnits(model, site(Number(b), 'ffn'), keep));
-      const y = await runEdit(model, compensatedEdit(model, blocks, plan, enc), `narrowed-${c.kept.join('_')}`);
-      // The reference: the same weights with the removed units' output-projection columns zeroed, built and pruned by the plain path.
-      const zeroed = variant(`zeroed-${c.kept.join('_')}`, {}, () => []);
-      const { header, bytes } = tensorBytes(path.join(zeroed, 'model.safetensors'));
-      const zero = (name: string, unitCols: number[], group: number) => {
-        const w = new Float32Array(Uint8Array.from(bytes.get(name)!).buffer);
-        for (let row = 0; row < 32; row++) for (let j = 0; j < w.length / 32; j++) if (!unitCols.includes(Math.floor(j / group))) w[row * (w.length / 32) + j] = 0;
-        bytes.set(name, Buffer.from(w.buffer));
-      };
-      for (const [b, keep] of Object.entries(c.heads)) zero(`encoder.layer.${b}.attention.output.dense.weight`, keep, 16);
-      for (const [b, keep] of Object.entries(c.ffn)) zero(`encoder.layer.${b}.output.dense.weight`, keep, 1);
-      writeSafetensors(path.join(zeroed, 'model.safetensors'), [...bytes].map(([n, b]) => [n, header[n].dtype, header[n].shape, b]));
-      const out = path.join(tmp, `zeroed-pruned-${c.kept.join('_')}`);
-      const p = runCli(['prune', zeroed, '--layers', c.kept.join(','), '--out', out, '-q']);
-      assert.equal(p.status, 0, p.stderr);
-      const d = maskedDiff(y, await lastHiddenOn(path.join(out, 'onnx', 'model.onnx'), r), r);
-      assert.ok(d < 1e-4, `${JSON.stringify(c)}: ${d}`);
-      worst.push(d);
-      assert.ok(maskedDiff(y, r.subsets[c.kept.join(',')]?.last_hidden_state ?? whole, r) > 1e-3, 'the removed units mattered');
+      const y = await runEdit(model, compensatedEdit(model, blocks, plan, enc), `${label}-narrowed-${c.kept.join('_')}`);
+      const zeroed = zeroedCopy(dir, `${label}-zeroed-${c.kept.join('_')}`, c.heads, c.ffn);
+      const d = maskedDiff(y, await prunedHidden(zeroed, c.kept, `${label}-zeroed`), r);
+      assert.ok(d < 1e-4, `${label} ${JSON.stringify(c)}: ${d}`);
+      diffs.push(d);
+      assert.ok(maskedDiff(y, await prunedHidden(dir, c.kept, label), r) > 1e-3, `${label}: the removed units mattered`);
       const removedHeads = Object.values(c.heads).reduce((n, k) => n + 2 - k.length, 0);
       const removedNeurons = Object.values(c.ffn).reduce((n, k) => n + 64 - k.length, 0);
-      assert.equal(planParamDelta(plan, 32, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind)), -removedNeurons * 65 - removedHeads * (3 * 16 * 33 + 16 * 32));
+      // A neuron: 32 + 1 in, 32 out; a head: each projection's 16 × 33 in, 16 × 32 out.
+      assert.equal(planParamDelta(plan, 32, (key) => site(Number(key.split(':')[1]), key.split(':')[0] as SublayerKind)), -removedNeurons * 65 - removedHeads * (projections * 16 * 33 + 16 * 32));
     }
   } finally {
     close();
   }
-  t.diagnostic(`every unit kept: ${worst[0].toExponential(1)} from transformers; units removed: ${worst.slice(1).map((d) => d.toExponential(1)).join(', ')} from the zeroed model`);
+  return diffs;
+}
+
+test('tiny-deberta-v3 from safetensors: narrowing to every head and neuron leaves the output as it is; removing given heads and neurons computes the model with their output-projection columns zeroed (1e-4), with shared and with separate position projections', async (t) => {
+  // Shared (v3): the position projections are Q's and K's own weights, cut once with them: 3 projections a head.
+  const shared = await checkWidth(fixture(NAME), 'shared', 3);
+  // Unshared: pos_key_proj and pos_query_proj of their own (seeded values), cut with the heads too: 5 projections a head.
+  let seed = 7;
+  const rnd = (n: number) => Buffer.from(Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.6).buffer);
+  const unsharedDir = variant('unshared-random', { share_att_key: false }, () =>
+    [0, 1, 2, 3].flatMap((i): [string, string, number[], Buffer][] => ['pos_key_proj', 'pos_query_proj'].flatMap((p): [string, string, number[], Buffer][] => [[`encoder.layer.${i}.attention.self.${p}.weight`, 'F32', [32, 32], rnd(1024)], [`encoder.layer.${i}.attention.self.${p}.bias`, 'F32', [32], rnd(32)]])),
+  );
+  const unshared = await checkWidth(unsharedDir, 'unshared', 5);
+  t.diagnostic(`every unit kept: ${shared[0].toExponential(1)} / ${unshared[0].toExponential(1)}; units removed vs the zeroed model: ${[...shared.slice(1), ...unshared.slice(1)].map((d) => d.toExponential(1)).join(', ')} (shared, then separate position projections)`);
 });
 
 test('tiny-deberta-v3 from safetensors: optimize --compensate width narrows heads and neurons, commits a folder verify re-measures, and transformers.js runs its classifier as measured', async () => {
