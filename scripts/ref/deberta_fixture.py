@@ -5,7 +5,12 @@ attention keys, LayerNorm'd relative embeddings, no absolute positions, no token
 references of 6 layer subsets (transformers' own model with the other layers deleted from
 encoder.layer, which is what a pruned checkpoint computes); and torch.onnx.export graphs.
 
-    python3 scripts/ref/deberta_fixture.py OUT_DIR SPM_MODEL BERT_TOKENIZER_DIR
+    python3 scripts/ref/deberta_fixture.py OUT_DIR SPM_MODEL BERT_TOKENIZER_DIR [--v1]
+
+--v1 (written in the thirty-seventh session, not yet run: no GPU machine was lent) writes DeBERTa v1
+instead (model_type deberta, DebertaModel: one in_proj for Q, K and V with q_bias and v_bias,
+pos_proj and pos_q_proj for the relative terms, relative positions without buckets), with the same
+sizes, texts, subsets and exports, for a future builder of microsoft/deberta-base's kind.
 
 SPM_MODEL (a Unigram sentencepiece model; "-" for none) is tried first as DeBERTa-v3's spm.model; where
 DebertaV2Tokenizer cannot be made from it, BERT_TOKENIZER_DIR's WordPiece files are used. Needs torch,
@@ -55,13 +60,25 @@ def tokenizer(out, spm, bert, log):
         return AutoTokenizer.from_pretrained(out)
 
 
-def model_for(vocab):
+def model_for(vocab, v1=False):
+    if v1:
+        cfg = transformers.DebertaConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+                                         max_position_embeddings=128, relative_attention=True, max_relative_positions=-1,
+                                         pos_att_type=["p2c", "c2p"], position_biased_input=False, type_vocab_size=0,
+                                         layer_norm_eps=1e-7, hidden_act="gelu", pad_token_id=0)
+        return randomized(lambda: transformers.DebertaModel(cfg).eval())
     cfg = DebertaV2Config(vocab_size=vocab, hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
                           max_position_embeddings=128, relative_attention=True, position_buckets=16, max_relative_positions=-1,
                           pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", share_att_key=True, position_biased_input=False,
                           type_vocab_size=0, layer_norm_eps=1e-7, hidden_act="gelu", pad_token_id=0)
+    return randomized(lambda: DebertaV2Model(cfg).eval())
+
+
+def randomized(make):
+    """The model `make` builds, with seeded random weights scaled (std 0.3) so that attention matters
+    (seeded before it is built, as the committed v3 fixture was)."""
     torch.manual_seed(0)
-    m = DebertaV2Model(cfg).eval()
+    m = make()
     with torch.no_grad():
         for name, p in m.named_parameters():
             if p.dim() > 1:
@@ -114,10 +131,11 @@ def export(m, ids, mask, onnx_dir, log):
 
 def main():
     out, spm, bert = sys.argv[1:4]
+    v1 = "--v1" in sys.argv[4:]
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
-    log = {"transformers": transformers.__version__, "torch": torch.__version__}
+    log = {"transformers": transformers.__version__, "torch": torch.__version__, "model": "DebertaModel (v1)" if "--v1" in sys.argv[4:] else "DebertaV2Model"}
     tok = tokenizer(out, spm, bert, log)
-    m = model_for(len(tok))
+    m = model_for(len(tok), v1)
     m.save_pretrained(out, safe_serialization=True)
     enc = tok(TEXTS, truncation=True, max_length=48, padding=True, return_tensors="pt")
     ids, mask = enc["input_ids"], enc["attention_mask"]
