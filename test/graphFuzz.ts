@@ -199,6 +199,8 @@ export function graphTargets(repoRoot: string, scratchDir: string): FuzzTarget[]
     graphTarget('graph-task-head-tiny-modernbert', modern('tiny-modernbert-classifier'), scratchDir),
     // DeBERTa's TorchScript export: If nodes whose branches read tensors of the graph around them.
     graphTarget('graph-tiny-deberta-v3', modern('tiny-deberta-v3'), scratchDir),
+    // NomicBERT's torch.onnx export: rotary tables from an Einsum, a fused Wqkv, three inputs.
+    graphTarget('graph-tiny-nomic-bert', modern('tiny-nomic-bert'), scratchDir),
     graphTarget('graph-compensated-tiny-t5-encoder', t5, scratchDir, compensatedPath),
     graphTarget('graph-task-head-tiny-bert', headed, scratchDir),
     graphTarget('graph-compensated-task-head-tiny-bert', headed, scratchDir, compensatedPath),

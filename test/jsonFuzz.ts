@@ -181,7 +181,7 @@ export function modelJsonTargets(repoRoot: string, scratchDir: string): FuzzTarg
   const fx = (name: string) => path.join(repoRoot, 'test', 'fixtures', name);
   return [
     ...['tiny-bert', 'tiny-roberta', 'tiny-distilbert', 'tiny-t5-encoder', 'tiny-mpnet'].map((f) => modelJsonTarget(`json-${f}`, fx(f), scratchDir)),
-    ...['tiny-bert', 'tiny-roberta', 'tiny-modernbert'].map((f) => modelJsonTarget(`json-${f}-safetensors`, fx(f), scratchDir, true)),
+    ...['tiny-bert', 'tiny-roberta', 'tiny-modernbert', 'tiny-nomic-bert'].map((f) => modelJsonTarget(`json-${f}-safetensors`, fx(f), scratchDir, true)),
     modelJsonTarget('json-tiny-bert-sentence-transformers', fx('tiny-bert'), scratchDir, false, SENTENCE_TRANSFORMERS),
   ];
 }

@@ -213,9 +213,9 @@ async function compensateOnce(info: ModelInfo, tok: TextTokenizer): Promise<void
   }
 }
 
-/** The safetensors targets over the tiny BERT, RoBERTa, MPNet and ModernBERT fixtures, with their graph built from the weights and with their ONNX export. */
+/** The safetensors targets over the tiny BERT, RoBERTa, MPNet, ModernBERT, DeBERTa and NomicBERT fixtures, with their graph built from the weights and with their ONNX export. */
 export function safetensorsTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet', 'tiny-modernbert', 'tiny-deberta-v3'].flatMap((f) => {
+  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet', 'tiny-modernbert', 'tiny-deberta-v3', 'tiny-nomic-bert'].flatMap((f) => {
     const source = path.join(repoRoot, 'test', 'fixtures', f);
     return [safetensorsTarget(`safetensors-${f}`, source, scratchDir, false), safetensorsTarget(`safetensors-${f}-onnx`, source, scratchDir, true)];
   });
@@ -223,5 +223,5 @@ export function safetensorsTargets(repoRoot: string, scratchDir: string): FuzzTa
 
 /** Header changes to the tiny BERT, RoBERTa, MPNet, T5 (relu and gated) and ModernBERT weights, each accepted model compensated from its graph built from them. */
 export function compensatedSafetensorsTargets(repoRoot: string, scratchDir: string): FuzzTarget[] {
-  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet', 'tiny-t5-encoder', 'tiny-t5-gated', 'tiny-modernbert', 'tiny-deberta-v3'].map((f) => safetensorsTarget(`safetensors-compensated-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir, false, true));
+  return ['tiny-bert', 'tiny-roberta', 'tiny-mpnet', 'tiny-t5-encoder', 'tiny-t5-gated', 'tiny-modernbert', 'tiny-deberta-v3', 'tiny-nomic-bert'].map((f) => safetensorsTarget(`safetensors-compensated-${f}`, path.join(repoRoot, 'test', 'fixtures', f), scratchDir, false, true));
 }

@@ -31,12 +31,13 @@ const CLASSIFIER_ARCH: Record<string, string> = {
 
 /**
  * transformers.js picks the class behind `pipeline('text-classification')` by config.model_type
- * and (4.3) has no sequence-classification class for T5. Its BERT class feeds the graph the
- * inputs the graph declares (input_ids, attention_mask) and returns `logits` unchanged, so a T5
- * classifier declares model_type 'bert' and keeps its real type in `probescale.sourceModelType`.
- * Only classifier folders do this; the pruned encoder's own config.json stays T5.
+ * and (4.3) has no sequence-classification class for T5 or NomicBERT. Its BERT class feeds the
+ * graph the inputs the graph declares (input_ids, attention_mask, token_type_ids) and returns
+ * `logits` unchanged, so such a classifier declares model_type 'bert' and keeps its real type in
+ * `probescale.sourceModelType`. Only classifier folders do this; the pruned encoder's own
+ * config.json keeps its type.
  */
-export const PIPELINE_STAND_IN: Record<string, string> = { t5: 'bert', mt5: 'bert', umt5: 'bert' };
+export const PIPELINE_STAND_IN: Record<string, string> = { t5: 'bert', mt5: 'bert', umt5: 'bert', nomic_bert: 'bert' };
 
 /** Node-name prefix of the probe head in a classifier graph. */
 export const HEAD_PREFIX = 'probescale/head/';

@@ -52,8 +52,9 @@ export function checkpointOf(source: ModelInfo, plan: CompensationPlan): Checkpo
   const gap = family === 'modernbert' ? modernBertTransformersGap(source.config, plan.kept, source.numLayers) : null;
   if (family === 'modernbert' && gap) return none(`ModernBERT layers that transformers would run otherwise (${gap})`);
   if (family === 'modernbert' && plan.narrow.size) return none("ModernBERT's refitted projections (each refit adds a bias, and ModernBERT sets one bias flag for all its projections)");
+  if (family === 'nomic' && plan.narrow.size) return none("NomicBERT's refitted projections (each refit adds a bias, and NomicBERT sets one bias switch for all its out_proj or fc2 projections) and narrowed widths (its code rounds n_inner up to a multiple of 256)");
   if ([...plan.narrow.keys()].some((k) => k.startsWith('attention:'))) return none('narrowed attention (transformers 5 removed `pruned_heads`, so a checkpoint with fewer heads per block no longer loads)');
-  const names = family === 'distilbert' ? FFN.distilbert : family === undefined || family === 't5' || family === 'modernbert' ? undefined : FFN.bert;
+  const names = family === 'distilbert' ? FFN.distilbert : family === undefined || family === 't5' || family === 'modernbert' || family === 'nomic' ? undefined : FFN.bert;
   if (!names && plan.narrow.size) return none(`narrowed FFNs of a ${source.architecture} model, whose weight names ProbeScale does not know`);
   const narrowings = plan.kept.map((b) => plan.narrow.get(`ffn:${b}`));
   // Nothing fitted (a width at or above the source's is left as it is): the blocks as they were.

@@ -12,6 +12,7 @@ import { ModelInfo, headCount } from '../model/modelInfo';
 import { hasWeights } from '../model/weights';
 import { prunedConfig } from '../model/safetensors';
 import { t5FeedForward } from '../model/encoderGraph';
+import { nomicFfn } from '../model/nomicGraph';
 import { committedGraphName } from '../commit/outputSize';
 import { COMPENSATION_METADATA, describePlan } from './graph';
 import { UnsupportedModelError, badValue } from '../errors';
@@ -41,6 +42,11 @@ export function widthShape(info: ModelInfo, wordRows?: number): WidthShape {
   return { ...configWidths(info), ...rows };
 }
 
+function nomicShape(config: Record<string, unknown>, headSize: number): Partial<WidthShape> {
+  const { width, gate } = nomicFfn(config);
+  return { ffn: width, headSize, biases: config.qkv_proj_bias !== false, ffnInputs: gate ? 2 : 1 };
+}
+
 /** The widths config.json gives (where the graph's cannot be read). */
 function configWidths(info: ModelInfo): WidthShape {
   const heads = headCount(info.config);
@@ -49,7 +55,9 @@ function configWidths(info: ModelInfo): WidthShape {
   const t5 = info.architecture.includes('t5') ? { headSize: Number(info.config.d_kv ?? info.hiddenSize / heads), biases: false, ffnInputs: t5FeedForward(info.config).gated ? 2 : 1 } : {};
   // ModernBERT: a GLU (two up projections), biases only where config.json's attention_bias says so.
   const modern = info.architecture === 'modernbert' ? { headSize: info.hiddenSize / heads, biases: info.config.attention_bias === true, ffnInputs: 2 } : {};
-  return { hidden: info.hiddenSize, heads, ffn, ...t5, ...modern };
+  // NomicBERT: the FFN width its code gives n_inner, gated (two up projections) or not, biases where qkv_proj_bias says so.
+  const nomic = info.architecture === 'nomic_bert' ? nomicShape(info.config, info.hiddenSize / heads) : {};
+  return { hidden: info.hiddenSize, heads, ffn, ...t5, ...modern, ...nomic };
 }
 
 function firstSublayers(info: ModelInfo, heads: number): Record<SublayerKind, SublayerSite> | null {

@@ -15,8 +15,8 @@ import { blockIndexOf } from './safetensors';
 import { buildEncoderGraph, WeightsMismatchError } from './encoderGraph';
 import { halfToFloat32 } from '../util/half';
 
-/** Norms by name: BERT's, T5's, and ModernBERT's (embeddings.norm, final_norm). */
-const NORM = /(LayerNorm|layer_norm|layernorm|embeddings\.norm|final_norm)\.(weight|bias)$/;
+/** Norms by name: BERT's, T5's, ModernBERT's (embeddings.norm, final_norm) and NomicBERT's (emb_ln). */
+const NORM = /(LayerNorm|layer_norm|layernorm|embeddings\.norm|final_norm|emb_ln)\.(weight|bias)$/;
 /** Norm tensors compared (those outside the blocks: the embeddings' and the final norm); each is one hidden-size vector. */
 const COMPARED = 4;
 /** Relative agreement expected of a copy stored at the safetensors file's precision (half an ulp, with room). */

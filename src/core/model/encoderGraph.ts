@@ -1,6 +1,7 @@
 /**
  * Builds the feature-extraction graph of an encoder (BERT/ELECTRA, RoBERTa/XLM-R/CamemBERT,
- * DistilBERT, T5/mT5 encoder, MPNet, ModernBERT, DeBERTa-v2/v3: debertaGraph.ts) from config.json
+ * DistilBERT, T5/mT5 encoder, MPNet, ModernBERT, DeBERTa-v2/v3: debertaGraph.ts, NomicBERT:
+ * nomicGraph.ts) from config.json
  * + safetensors, the way an Optimum / torch.onnx export lays it out: inputs input_ids,
  * attention_mask (+ token_type_ids for BERT/ELECTRA), output last_hidden_state, opset 17, node
  * names in the exporter's module scopes (/encoder/layer.N/..., /transformer/layer.N/...,
@@ -21,6 +22,7 @@ import { ModernBertLayerType, modernBertHalfWindow, modernBertLayerTypes, modern
 import { blockIndexOf, dtypeBytes } from './safetensors';
 import { Config, activationName, count, epsilon } from './configValues';
 import { EncoderParts, buildDeberta } from './debertaGraph';
+import { RotaryParts, buildNomic } from './nomicGraph';
 import { WeightSet, WeightTensor } from './weights';
 
 export type GraphFrom = 'onnx' | 'safetensors';
@@ -31,7 +33,7 @@ const OPSET = 17;
 const MASK_MIN = -3.4028234663852886e38;
 
 /** The architectures this builder writes, by config.json model_type. */
-export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' | 'mpnet' | 'modernbert' | 'deberta'> = {
+export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' | 'mpnet' | 'modernbert' | 'deberta' | 'nomic'> = {
   bert: 'bert',
   electra: 'bert',
   roberta: 'roberta',
@@ -44,6 +46,7 @@ export const BUILDABLE: Record<string, 'bert' | 'roberta' | 'distilbert' | 't5' 
   mpnet: 'mpnet',
   modernbert: 'modernbert',
   'deberta-v2': 'deberta',
+  nomic_bert: 'nomic',
 };
 
 export interface BuiltGraph {
@@ -68,6 +71,7 @@ export function buildEncoderGraph(config: Config, weights: WeightSet, version: s
   else if (family === 'mpnet') b.mpnet();
   else if (family === 'modernbert') b.modernBert();
   else if (family === 'deberta') buildDeberta(b, config);
+  else if (family === 'nomic') buildNomic(b, config);
   else b.bertLike(family);
   b.g.metadata['probescale.graph'] = JSON.stringify({ builtFrom: 'safetensors', modelType: type, files: weights.files.map((f) => path.basename(f)) });
   return { bytes: b.g.serialize(OPSET, version), fileName: family === 't5' ? 'encoder_model.onnx' : 'model.onnx', shards: weights.files };
@@ -102,7 +106,7 @@ const BLOCK_NAMES = {
   mpnet: { q: 'attention/attn/q', k: 'attention/attn/k', v: 'attention/attn/v', attention: 'attention/attn', o: 'attention/attn/o', residual: 'attention', norm: 'attention/LayerNorm' },
 };
 
-class EncoderBuilder implements EncoderParts {
+class EncoderBuilder implements EncoderParts, RotaryParts {
   readonly g = new GraphBuilder();
   private prefix = '';
   /** Float32 view of each weight registered so far (its name, or the Cast of it), and its transpose where made. */
@@ -148,7 +152,7 @@ class EncoderBuilder implements EncoderParts {
    * ModernBERT stores Q, K and V as one Wqkv and the GLU's two halves as one Wi; split, they are the
    * separate projections width pruning and the parameter count know.
    */
-  private rowsOf(name: string, shape: number[], why: string, part: string, from: number, to: number): void {
+  rowsOf(name: string, shape: number[], why: string, part: string, from: number, to: number): void {
     const t = this.tensor(name, shape, why);
     const rowBytes = dtypeBytes(t.dtype) * (shape[1] ?? 1);
     this.parts.set(this.prefix + part, { ...t, name: this.prefix + part, shape: [to - from, ...shape.slice(1)], offset: t.offset + from * rowBytes, length: (to - from) * rowBytes });
@@ -397,7 +401,7 @@ class EncoderBuilder implements EncoderParts {
     this.findPrefix('embeddings.tok_embeddings.weight');
     this.declareIO(false, H);
     let x = this.modernNorm('/embeddings/norm', this.embed('/embeddings/tok_embeddings', 'embeddings.tok_embeddings.weight', [vocab, H], `vocab_size ${vocab}, ${d.why}`, 'input_ids'), 'embeddings.norm', d);
-    const rope = this.rotaryTables(H / heads);
+    const rope = this.rotaryTables(H / heads, (type) => modernBertRopeTheta(c, type as ModernBertLayerType));
     const half = modernBertHalfWindow(c);
     const masks = new Map<ModernBertLayerType, string>();
     const mask = (type: ModernBertLayerType) => masks.get(type) ?? masks.set(type, type === 'full_attention' ? this.maskBias('') : this.slidingWindowMask(half)).get(type)!;
@@ -439,11 +443,11 @@ class EncoderBuilder implements EncoderParts {
     return g.op(s, 'Add', [x, this.linear(`${s}/mlp/Wo`, glu, `${n}.mlp.Wo`, H, I, why, mlpBias)]);
   }
 
-  /** cos and sin [seq, headDim] of a layer kind's rotary base (transformers' default rotary embedding, float32), made once per kind used. */
-  private rotaryTables(headDim: number): (type: ModernBertLayerType) => { cos: string; sin: string } {
+  /** cos and sin [seq, headDim] of a layer kind's rotary base `theta(kind)` (transformers' default rotary embedding, float32), made once per kind used. */
+  rotaryTables(headDim: number, theta: (kind: string) => number): (kind: string) => { cos: string; sin: string } {
     const g = this.g;
     const s = '/rotary_emb';
-    const tables = new Map<ModernBertLayerType, { cos: string; sin: string }>();
+    const tables = new Map<string, { cos: string; sin: string }>();
     let pos: string | undefined;
     return (type) => {
       const made = tables.get(type);
@@ -452,7 +456,7 @@ class EncoderBuilder implements EncoderParts {
       // inv_freq = 1 / theta ** (arange(0, dim, 2) / dim), computed in float32 as torch does; made in the
       // graph from integers, so it is no float initializer the parameter count would take for a weight.
       const exponents = g.op(s, 'Div', [g.op(s, 'Cast', [g.op(s, 'Range', [g.ints([0], true), g.ints([headDim], true), g.ints([2], true)])], { to: DataType.FLOAT }), g.float(headDim)]);
-      const invFreq = g.op(s, 'Reciprocal', [g.op(s, 'Pow', [g.float(modernBertRopeTheta(this.config, type)), exponents])]);
+      const invFreq = g.op(s, 'Reciprocal', [g.op(s, 'Pow', [g.float(theta(type)), exponents])]);
       const freqs = g.op(s, 'Mul', [pos, invFreq]);
       const angles = g.op(s, 'Concat', [freqs, freqs], { axis: -1 });
       const table = { cos: g.op(s, 'Cos', [angles]), sin: g.op(s, 'Sin', [angles]) };
@@ -476,7 +480,7 @@ class EncoderBuilder implements EncoderParts {
    * 1/√headDim, plus the additive `mask`. Heads are split as `attention` splits them, with K
    * transposed after its rotation, so width pruning finds the layout it knows.
    */
-  private rotaryAttention(scope: string, q: string, k: string, v: string, heads: number, dim: number, rope: { cos: string; sin: string }, mask: string): string {
+  rotaryAttention(scope: string, q: string, k: string, v: string, heads: number, dim: number, rope: { cos: string; sin: string }, mask: string): string {
     const g = this.g;
     const split = g.ints([0, 0, heads, dim]);
     const toHeads = (t: string) => g.op(scope, 'Transpose', [g.op(scope, 'Reshape', [t, split])], { perm: [0, 2, 1, 3] });

@@ -4,7 +4,7 @@
  */
 
 /** The keys, in the order they are looked up. */
-export const LAYER_COUNT_KEYS = ['num_hidden_layers', 'n_layers', 'num_layers'] as const;
+export const LAYER_COUNT_KEYS = ['num_hidden_layers', 'n_layers', 'num_layers', 'n_layer'] as const;
 export type LayerCountKey = (typeof LAYER_COUNT_KEYS)[number];
 
 /** The key by `model_type` (bert/roberta/electra/xlm-roberta/mpnet: num_hidden_layers; distilbert: n_layers; t5: num_layers). */
@@ -21,6 +21,7 @@ const KEY_BY_TYPE: Record<string, LayerCountKey> = {
   t5: 'num_layers',
   mt5: 'num_layers',
   umt5: 'num_layers',
+  nomic_bert: 'n_layer',
 };
 
 /** The key holding this config's block count: by model_type, else the only one present; null when that is ambiguous. */

@@ -80,7 +80,7 @@ export function parseDtype(v: string): Dtype {
   throw badValue('dtype', v, `unknown; use one of ${DTYPES.join(', ')} (the names transformers.js uses).`);
 }
 
-const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5', 'umt5', 'mpnet', 'modernbert', 'deberta-v2'];
+const SUPPORTED = ['bert', 'roberta', 'distilbert', 't5', 'electra', 'xlm-roberta', 'camembert', 'mt5', 'umt5', 'mpnet', 'modernbert', 'deberta-v2', 'nomic_bert'];
 
 export function readConfig(dir: string): Record<string, unknown> {
   return readConfigFile(dir).config;
@@ -304,7 +304,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   }
   // 0 layers is a legal pruned model (embeddings only).
   const declared = configCount(abs, config, [...LAYER_COUNT_KEYS], 0);
-  const hiddenSize = configCount(abs, config, ['hidden_size', 'd_model', 'dim']) ?? 0;
+  const hiddenSize = configCount(abs, config, ['hidden_size', 'd_model', 'dim', 'n_embd']) ?? 0;
   configCount(abs, config, ['max_position_embeddings', 'n_positions']);
   const { file: onnxFile, from: graphFrom } = resolveEncoderGraph(abs, config, opts);
   const model = OnnxModel.open(onnxFile);
@@ -339,7 +339,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): ModelInfo {
   return { dir: abs, onnxFile, graphFrom, architecture, numLayers: blocks.numBlocks, hiddenSize, quantized, config, params: countParams(model, blocks), blocks, model };
 }
 
-/** Attention heads per block as config.json says (BERT num_attention_heads, DistilBERT n_heads, T5 num_heads); 0 when it does not. */
+/** Attention heads per block as config.json says (BERT num_attention_heads, DistilBERT n_heads, T5 num_heads, NomicBERT n_head); 0 when it does not. */
 export function headCount(config: Record<string, unknown>): number {
-  return Number(config.num_attention_heads ?? config.n_heads ?? config.num_heads ?? 0);
+  return Number(config.num_attention_heads ?? config.n_heads ?? config.num_heads ?? config.n_head ?? 0);
 }

@@ -13,15 +13,15 @@ import * as path from 'node:path';
 import { openModel, readConfig, resolveEncoderGraph } from '../../../../src/core/model/modelInfo';
 import { writePrunedFolder } from '../../../../src/core/commit/prunedFolder';
 import { compensationSource } from '../../../../src/core/compensate/source';
-import { compensatedEdit, emptyPlan, narrowKey, planParamDelta, unitColumns } from '../../../../src/core/compensate/graph';
-import { SublayerKind, SublayerSite, findSublayers, readFloat32 } from '../../../../src/core/compensate/structure';
+import { compensatedEdit, emptyPlan, narrowKey, planParamDelta } from '../../../../src/core/compensate/graph';
+import { SublayerKind, findSublayers } from '../../../../src/core/compensate/structure';
 import { GraphEdit, OnnxModel } from '../../../../src/core/onnx/model';
-import { chunksToBuffer } from '../../../../src/core/onnx/wire';
 import { keptParams } from '../../../../src/shared/params';
 import { loadTokenizer } from '../../../../src/core/data/tokenize';
 import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { tensorBytes, writeSafetensors } from '../../../safetensorsFiles';
 import { RefBatch, fixture, lastHiddenOn, pipelineAccuracyOnSentlen, runCli, tasksDir, tempDir } from '../../../helpers';
+import { editedHidden, keepUnits, maskedDiff, prunedHidden, worstPrunedDiff, zeroedCopy } from '../../../exactness';
 
 const tmp = tempDir('ps-deberta-');
 const graphCacheDir = path.join(tmp, 'graphs');
@@ -31,27 +31,9 @@ const DYNAMO = fixture('exports', 'tiny-deberta-v3-dynamo.onnx');
 type Refs = RefBatch & { subsets: Record<string, { last_hidden_state: number[] }>; tokenizerIds: { maxLength: number; singles: number[][]; pair: number[] }; texts: string[] };
 const refs = (): Refs => JSON.parse(fs.readFileSync(fixture('refs', `${NAME}.refs.json`), 'utf8')) as Refs;
 
-/** Max |a − b| over real tokens (transformers and ONNX may differ on padding, which nothing reads). */
-function maskedDiff(a: ArrayLike<number>, b: ArrayLike<number>, r: RefBatch): number {
-  const mask = r.attention_mask.flat();
-  const h = a.length / mask.length;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) if (mask[Math.floor(i / h)]) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
 for (const [label, extra] of [['TorchScript export', []], ['dynamo export', ['--onnx', DYNAMO]], ['graph built from safetensors', ['--from', 'safetensors']]] as const) {
   test(`tiny-deberta-v3, ${label}: pruned folders compute transformers' model with the other layers deleted`, async (t) => {
-    const r = refs();
-    let worst = 0;
-    for (const [key, sub] of Object.entries(r.subsets)) {
-      const out = path.join(tmp, `${label.split(' ')[0]}-${key.replace(/,/g, '_')}`);
-      const p = runCli(['prune', fixture(NAME), '--layers', key, '--out', out, '-q', ...extra]);
-      assert.equal(p.status, 0, p.stderr);
-      const d = maskedDiff(await lastHiddenOn(path.join(out, 'onnx', 'model.onnx'), r), sub.last_hidden_state, r);
-      assert.ok(d < 1e-4, `{${key}}: ${d}`);
-      worst = Math.max(worst, d);
-    }
+    const worst = await worstPrunedDiff(fixture(NAME), refs(), path.join(tmp, label.split(' ')[0]), extra);
     t.diagnostic(`${label}: at most ${worst.toExponential(1)} from transformers`);
   });
 }
@@ -139,44 +121,14 @@ function compensable(dir: string) {
   return { model, blocks, enc, site, close: () => (source.dispose(), info.model.close()) };
 }
 
-/** Units `kept` of a sub-layer with its original output-projection rows (no refit). */
-function keepUnits(model: OnnxModel, site: SublayerSite, kept: number[]) {
-  const out = readFloat32(model, site.output.weight);
-  return { kept, out: Float32Array.from(unitColumns(kept, site.group).flatMap((j) => Array.from(out.subarray(j * 32, (j + 1) * 32)))), outBias: readFloat32(model, site.output.bias!) };
-}
-
-async function runEdit(model: OnnxModel, edit: GraphEdit, label: string): Promise<Float32Array> {
-  const file = path.join(tmp, `${label}.onnx`);
-  fs.writeFileSync(file, chunksToBuffer(model.serialize(edit)));
-  return lastHiddenOn(file, refs());
-}
-
-/** A weights-only copy of `dir` whose units outside `heads` / `ffn` (per block) have their output-projection columns zeroed. */
-function zeroedCopy(dir: string, label: string, heads: Record<number, number[]>, ffn: Record<number, number[]>): string {
-  const out = path.join(tmp, label);
-  fs.cpSync(dir, out, { recursive: true, filter: (f) => path.basename(f) !== 'onnx' });
-  const { header, bytes } = tensorBytes(path.join(out, 'model.safetensors'));
-  const zero = (name: string, unitCols: number[], group: number) => {
-    const w = new Float32Array(Uint8Array.from(bytes.get(name)!).buffer);
-    const cols = w.length / 32;
-    for (let row = 0; row < 32; row++) for (let j = 0; j < cols; j++) if (!unitCols.includes(Math.floor(j / group))) w[row * cols + j] = 0;
-    bytes.set(name, Buffer.from(w.buffer));
-  };
-  for (const [b, keep] of Object.entries(heads)) zero(`encoder.layer.${b}.attention.output.dense.weight`, keep, 16);
-  for (const [b, keep] of Object.entries(ffn)) zero(`encoder.layer.${b}.output.dense.weight`, keep, 1);
-  writeSafetensors(path.join(out, 'model.safetensors'), [...bytes].map(([n, b]) => [n, header[n].dtype, header[n].shape, b]));
-  return out;
-}
-
-/** last_hidden_state of `dir` pruned to `kept` by the plain path (prune, graph built from the weights). */
-async function prunedHidden(dir: string, kept: number[], label: string): Promise<Float32Array> {
-  const out = path.join(tmp, `pruned-${label}-${kept.join('_')}`);
-  if (!fs.existsSync(out)) {
-    const p = runCli(['prune', dir, '--layers', kept.join(','), '--out', out, '--from', 'safetensors', '-q']);
-    assert.equal(p.status, 0, p.stderr);
-  }
-  return lastHiddenOn(path.join(out, 'onnx', 'model.onnx'), refs());
-}
+/** `dir` with the output-projection columns of the units outside `heads` / `ffn` (per block) zeroed. */
+const zeroed = (dir: string, label: string, heads: Record<number, number[]>, ffn: Record<number, number[]>) =>
+  zeroedCopy(dir, path.join(tmp, label), 32, [
+    ...Object.entries(heads).map(([b, keep]) => ({ weight: `encoder.layer.${b}.attention.output.dense.weight`, keep, group: 16 })),
+    ...Object.entries(ffn).map(([b, keep]) => ({ weight: `encoder.layer.${b}.output.dense.weight`, keep, group: 1 })),
+  ]);
+const pruned = (dir: string, kept: number[], label: string) => prunedHidden(dir, kept, path.join(tmp, `pruned-${label}-${kept.join('_')}`), refs());
+const edited = (model: OnnxModel, edit: GraphEdit, label: string) => editedHidden(model, edit, path.join(tmp, `${label}.onnx`), refs());
 
 const WIDTH_CASES: { kept: number[]; heads: Record<number, number[]>; ffn: Record<number, number[]> }[] = [
   { kept: [0, 1, 2, 3], heads: { 0: [1], 2: [0] }, ffn: { 1: [0, 5, 9, 17, 33, 63], 3: Array.from({ length: 40 }, (_, j) => j + 10) } },
@@ -191,19 +143,18 @@ async function checkWidth(dir: string, label: string, projections: number): Prom
   try {
     assert.equal(site(0, 'attention').inputs.length, projections, `${label}: projections narrowed with the heads`);
     const all = emptyPlan([0, 1, 2, 3]);
-    for (const k of all.kept) for (const kind of ['attention', 'ffn'] as const) all.narrow.set(narrowKey(kind, k), keepUnits(model, site(k, kind), Array.from({ length: site(k, kind).width / site(k, kind).group }, (_, j) => j)));
-    diffs.push(maskedDiff(await runEdit(model, compensatedEdit(model, blocks, all, enc), `${label}-every-unit`), await prunedHidden(dir, all.kept, label), r));
+    for (const k of all.kept) for (const kind of ['attention', 'ffn'] as const) all.narrow.set(narrowKey(kind, k), keepUnits(model, site(k, kind), Array.from({ length: site(k, kind).width / site(k, kind).group }, (_, j) => j), 32));
+    diffs.push(maskedDiff(await edited(model, compensatedEdit(model, blocks, all, enc), `${label}-every-unit`), await pruned(dir, all.kept, label), r));
     assert.ok(diffs[0] < 1e-4, `${label}, every unit kept: ${diffs[0]}`);
     for (const c of WIDTH_CASES) {
       const plan = emptyPlan(c.kept);
-      for (const [b, keep] of Object.entries(c.heads)) plan.narrow.set(narrowKey('attention', Number(b)), keepUnits(model, site(Number(b), 'attention'), keep));
-      for (const [b, keep] of Object.entries(c.ffn)) plan.narrow.set(narrowKey('ffn', Number(b)), keepUnits(model, site(Number(b), 'ffn'), keep));
-      const y = await runEdit(model, compensatedEdit(model, blocks, plan, enc), `${label}-narrowed-${c.kept.join('_')}`);
-      const zeroed = zeroedCopy(dir, `${label}-zeroed-${c.kept.join('_')}`, c.heads, c.ffn);
-      const d = maskedDiff(y, await prunedHidden(zeroed, c.kept, `${label}-zeroed`), r);
+      for (const [b, keep] of Object.entries(c.heads)) plan.narrow.set(narrowKey('attention', Number(b)), keepUnits(model, site(Number(b), 'attention'), keep, 32));
+      for (const [b, keep] of Object.entries(c.ffn)) plan.narrow.set(narrowKey('ffn', Number(b)), keepUnits(model, site(Number(b), 'ffn'), keep, 32));
+      const y = await edited(model, compensatedEdit(model, blocks, plan, enc), `${label}-narrowed-${c.kept.join('_')}`);
+      const d = maskedDiff(y, await pruned(zeroed(dir, `${label}-zeroed-${c.kept.join('_')}`, c.heads, c.ffn), c.kept, `${label}-zeroed`), r);
       assert.ok(d < 1e-4, `${label} ${JSON.stringify(c)}: ${d}`);
       diffs.push(d);
-      assert.ok(maskedDiff(y, await prunedHidden(dir, c.kept, label), r) > 1e-3, `${label}: the removed units mattered`);
+      assert.ok(maskedDiff(y, await pruned(dir, c.kept, label), r) > 1e-3, `${label}: the removed units mattered`);
       const removedHeads = Object.values(c.heads).reduce((n, k) => n + 2 - k.length, 0);
       const removedNeurons = Object.values(c.ffn).reduce((n, k) => n + 64 - k.length, 0);
       // A neuron: 32 + 1 in, 32 out; a head: each projection's 16 × 33 in, 16 × 32 out.
