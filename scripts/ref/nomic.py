@@ -39,6 +39,9 @@ Usage (Debian: apt-get install python3-torch):
       and the layer-subset references on SRC_REFS.json's ids
       Regenerate: /usr/bin/python3 scripts/ref/nomic.py fixture test/fixtures/tiny-nomic-bert test/fixtures/tiny-bert test/fixtures/refs/tiny-bert.refs.json test/fixtures/refs/tiny-nomic-bert.refs.json
   /usr/bin/python3 scripts/ref/nomic.py sanity DIR REFS.json     rotation and padding matter on the fixture's texts
+  /usr/bin/python3 scripts/ref/nomic.py random-base OUT_DIR TOKENIZER_DIR
+      nomic-embed-text-v1.5's shape (12 layers, n_embd 768, 12 heads, SwiGLU 3072, vocabulary 30,528) with
+      seeded random F32 weights, TOKENIZER_DIR's tokenizer files and an ONNX export: timing and memory only
 """
 import json
 import os
@@ -296,9 +299,9 @@ def export(model, ids, mask, path):
     )
 
 
-def fixture(out_dir, src_dir, src_refs_path, out_refs_path):
+def write_model(out_dir, c, tokenizer_dir):
+    """OUT_DIR with config `c`, seeded random F32 weights and TOKENIZER_DIR's tokenizer files; returns the module tree."""
     torch.set_num_threads(2)
-    c = fixture_config(src_dir)
     os.makedirs(os.path.join(out_dir, "onnx"), exist_ok=True)
     torch.manual_seed(0)
     model = NomicBertModel(c).eval()
@@ -307,8 +310,14 @@ def fixture(out_dir, src_dir, src_refs_path, out_refs_path):
         json.dump(c, f, indent=2, sort_keys=True)
         f.write("\n")
     for name in TOKENIZER_FILES:
-        shutil.copyfile(os.path.join(src_dir, name), os.path.join(out_dir, name))
+        shutil.copyfile(os.path.join(tokenizer_dir, name), os.path.join(out_dir, name))
     save_safetensors(dict(model.state_dict()), os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+    return model
+
+
+def fixture(out_dir, src_dir, src_refs_path, out_refs_path):
+    c = fixture_config(src_dir)
+    model = write_model(out_dir, c, src_dir)
 
     with open(src_refs_path, encoding="utf-8") as f:
         src = json.load(f)
@@ -346,11 +355,21 @@ def sanity(model_dir, refs_path):
     print("attending to padding moves real tokens by %.3g" % (y - y2)[real].abs().max().item())
 
 
+def random_base(out_dir, tokenizer_dir):
+    c = dict(fixture_config(tokenizer_dir), n_embd=768, n_head=12, n_inner=3072, n_layer=12, vocab_size=30528)
+    model = write_model(out_dir, c, tokenizer_dir)
+    ids = torch.randint(0, 4096, (2, 16))
+    export(model, ids, torch.ones_like(ids), os.path.join(out_dir, "onnx", "model.onnx"))
+    print("wrote %s: %d parameters" % (out_dir, sum(p.numel() for p in model.parameters())))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "fixture" and len(sys.argv) == 6:
         fixture(*sys.argv[2:6])
     elif cmd == "sanity" and len(sys.argv) == 4:
         sanity(*sys.argv[2:4])
+    elif cmd == "random-base" and len(sys.argv) == 4:
+        random_base(*sys.argv[2:4])
     else:
         raise SystemExit(__doc__)

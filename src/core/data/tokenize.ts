@@ -142,7 +142,9 @@ export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions
   const rows = opts.embeddingRows ?? Infinity;
   requireIdsInTable(dir, rows, [...single, ...pair].flatMap((s) => (s.kind === 'special' ? [s.id] : [])).concat(padId), 'its special tokens', inner);
   const preparation = preparationOf(opts);
-  const template = templateEncoder(contentIds, single, pair, maxLength, usesTokenTypes(config, ppType));
+  const usesTypes = usesTokenTypes(config, ppType);
+  if (usesTypes) requireTypeIdsInTable(dir, config, { single, pair });
+  const template = templateEncoder(contentIds, single, pair, maxLength, usesTypes);
   const encode = prepared(template, preparation);
   const encodeWithTypes: TextTokenizer['encodeWithTypes'] = (text, textPair) => {
     const r = encode(text, textPair);
@@ -289,6 +291,20 @@ function usesTokenTypes(config: Record<string, unknown> | null, ppType: string):
   return config !== null
     ? typeof config.type_vocab_size === 'number' && config.type_vocab_size > 1
     : ppType !== 'RobertaProcessing';
+}
+
+/**
+ * The template's type ids must be rows of the token-type table (type_vocab_size): one past it makes
+ * ONNX Runtime's Gather fail on the first batch, deep in a run, with no word of the tokenizer.
+ */
+function requireTypeIdsInTable(dir: string, config: Record<string, unknown> | null, templates: Record<'single' | 'pair', Slot[]>): void {
+  const rows = typeof config?.type_vocab_size === 'number' ? config.type_vocab_size : Infinity;
+  for (const [name, slots] of Object.entries(templates)) {
+    const bad = slots.find((s) => !Number.isInteger(s.typeId) || s.typeId < 0 || s.typeId >= rows);
+    if (bad) {
+      throw new UnsupportedModelError(`the post-processor of ${dir}/tokenizer.json gives type id ${bad.typeId} in its "${name}" template, but config.json's type_vocab_size is ${rows}: the model has no token-type row for it. Fix the template's type_id (0 or 1 for BERT-style models), or save the tokenizer again with Python: AutoTokenizer.from_pretrained(...).save_pretrained("${dir}").`);
+    }
+  }
 }
 
 /** `encodeWithTypes`: the content cut to fit `maxLength` (a pair by `longest_first`), then laid into the template. */

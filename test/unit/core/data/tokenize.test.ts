@@ -321,6 +321,12 @@ test('a damaged tokenizer.json: a template that is not a list, a token id that i
       j.model.vocab['<pad>'] = 0.5;
     };
     await assert.rejects(damaged('tiny-roberta', pad), /tokenizer\.json gives its special tokens the id 0\.5, which is not a token id \(a whole number from 0\): the file is damaged/);
+    // Found by test/jsonFuzz.ts on tiny-nomic-bert: a type id past type_vocab_size failed in ONNX Runtime's Gather on the first batch.
+    type Special = { SpecialToken: { type_id: number } };
+    for (const [where, id] of [['single', 1000000000], ['pair', 2], ['pair', -1]] as const) {
+      const change = (j: TokenizerJson) => (((where === 'single' ? j.post_processor.single : (j.post_processor.pair as unknown[])) as Special[]).at(-1)!.SpecialToken.type_id = id);
+      await assert.rejects(damaged('tiny-bert', change), new RegExp(`tokenizer\\.json gives type id ${id} in its "${where}" template, but config\\.json's type_vocab_size is 2: the model has no token-type row for it`));
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

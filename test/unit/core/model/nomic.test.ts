@@ -105,6 +105,9 @@ test('NomicBERT configs the builder does not build are refused naming the key; t
   }
   // n_inner 200 and 256 give the same weights' width; unset gives int(8 · 32 / 3) = 85 → 256 too.
   for (const n_inner of [256, null]) assert.ok(build({ n_inner }).bytes.length > 0);
+  // NomicBertModel pads vocab_size up to pad_vocab_size_multiple (nomic-embed-text: 30,522 → 30,528), and so are the weights.
+  assert.ok(build({ vocab_size: 4090 }).bytes.length > 0);
+  assert.throws(() => build({ vocab_size: 4090, pad_vocab_size_multiple: 1 }), /embeddings\.word_embeddings\.weight' has shape \[4096, 32\] but config\.json \(vocab_size 4090 \(padded to a multiple of 1\)/);
 });
 
 /** The fixture with the output-projection columns of the units outside `heads` / `ffn` (per block) zeroed. */
