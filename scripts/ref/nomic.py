@@ -281,7 +281,9 @@ def init_weights(model):
             elif "embeddings" in name:
                 p.copy_(torch.randn(p.shape, generator=g))
             elif name.endswith("attn.Wqkv.weight"):
-                p.copy_(0.25 * torch.randn(p.shape, generator=g))  # scores of std ≈ 2: peaked enough that the rotation shows
+                # Scores of std ≈ 2 at any width (0.25 at n_embd 32): peaked enough that the rotation shows, never an argmax
+                # (at 768 the unscaled 0.25 gives scores of std ≈ 50, where float rounding flips which key wins).
+                p.copy_(0.25 * (32 / p.shape[1]) ** 0.5 * torch.randn(p.shape, generator=g))
             else:
                 p.copy_(p.shape[1] ** -0.5 * torch.randn(p.shape, generator=g))
 

@@ -394,6 +394,7 @@ export function truncateLongestFirst(len1: number, len2: number, budget: number)
  * `pad_token_id + 1` for RoBERTa-style models; null when the config has no such field.
  */
 export function positionLimit(config: Record<string, unknown> | null): number | null {
+  if (config?.model_type === 'nomic_bert') return nomicPositionLimit(config);
   const mpe = config?.max_position_embeddings;
   if (typeof mpe !== 'number' || !Number.isFinite(mpe) || mpe <= 0) return null;
   const modelType = typeof config?.model_type === 'string' ? config.model_type : '';
@@ -402,6 +403,17 @@ export function positionLimit(config: Record<string, unknown> | null): number | 
     return mpe - pad - 1;
   }
   return mpe;
+}
+
+/**
+ * NomicBERT's rotary attention has no table to run out of; n_positions is its stated limit. Where
+ * rotary_scaling_factor is set, Nomic's code rescales the rotary base past max_trained_positions
+ * (dynamic NTK), which the graph ProbeScale builds does not: there the limit is max_trained_positions.
+ */
+function nomicPositionLimit(config: Record<string, unknown>): number | null {
+  const key = config.rotary_scaling_factor != null ? 'max_trained_positions' : 'n_positions';
+  const n = config[key] ?? (key === 'max_trained_positions' ? 2048 : undefined);
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : null;
 }
 
 function padBatch(ids: number[][], typeIds: number[][] | undefined, padId: number): EncodedBatch {

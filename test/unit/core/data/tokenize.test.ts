@@ -148,6 +148,12 @@ test('maxLength is clamped to the position limit of the model', async () => {
   assert.equal(positionLimit({ model_type: 'xlm-roberta', max_position_embeddings: 514, pad_token_id: 1 }), 512);
   assert.equal(positionLimit({ model_type: 'bert', max_position_embeddings: 512 }), 512);
   assert.equal(positionLimit(null), null);
+  // NomicBERT: n_positions, or max_trained_positions where Nomic's code rescales the rotary base past it.
+  assert.equal(positionLimit({ model_type: 'nomic_bert', n_positions: 8192, max_trained_positions: 2048, rotary_scaling_factor: null }), 8192);
+  assert.equal(positionLimit({ model_type: 'nomic_bert', n_positions: 8192, max_trained_positions: 2048, rotary_scaling_factor: 2 }), 2048);
+  assert.equal(positionLimit({ model_type: 'nomic_bert', n_positions: 8192, rotary_scaling_factor: 2 }), 2048);
+  const nomic = await loadTokenizer(fixture('tiny-nomic-bert'), { maxLength: 10000 });
+  assert.equal(nomic.maxLength, 8192);
 });
 
 test('batch pads right with padId and zero mask, keeps type ids', async () => {
