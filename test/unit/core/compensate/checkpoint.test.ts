@@ -9,6 +9,7 @@ import { readSafetensorsHeader } from '../../../../src/core/model/safetensors';
 import { writeCompensatedFolder } from '../../../../src/core/compensate/commit';
 import { CompSpec } from '../../../../src/core/compensate/search';
 import { buildVariant, variantCalibration } from '../../../../src/core/compensate/variant';
+import { compensationSource } from '../../../../src/core/compensate/source';
 import { fixture, lastHiddenOn, maxAbsDiff, RefBatch, tasksDir, tempDir } from '../../../helpers';
 
 // Before: no compensated commit wrote model.safetensors ("Hugging Face configs cannot express … narrowed
@@ -22,7 +23,10 @@ const ffnCases = [
 ];
 
 async function compensatedFolder(name: string, kept: number[], spec: CompSpec, source = fixture(name)) {
-  const info = openModel(source);
+  // A graph built from the weights is compensated through its standalone copy, as a job does.
+  const original = openModel(source);
+  const opened = compensationSource(original);
+  const info = opened.info;
   const tok = await loadTokenizer(source, { maxLength: 128 });
   const task = await loadTask('sentlen', path.join(tasksDir, 'sentlen'), { limitTrain: 120, limitTest: 10 });
   const dir = path.join(tempDir('ps-checkpoint-'), 'model');
@@ -33,7 +37,8 @@ async function compensatedFolder(name: string, kept: number[], spec: CompSpec, s
     return { dir, written, params: v.info.params.total, config: JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown> & { probescale: { compensation: { safetensors: string } } } };
   } finally {
     v.dispose();
-    info.model.close();
+    opened.dispose();
+    original.model.close();
   }
 }
 
@@ -132,4 +137,16 @@ test('what a Hugging Face config cannot express writes no model.safetensors and 
     assert.match(written.safetensors, why);
     assert.match(written.safetensors, /Use onnx\/encoder_model\.onnx \(ONNX Runtime, transformers\.js\)/);
   }
+});
+
+test("NomicBERT: narrowed FFNs write no model.safetensors and say why (each refit adds a bias Nomic's one switch per projection kind cannot give, and Nomic's code rounds n_inner up to 256)", async () => {
+  // Width pruning rewrites the graph built from the weights: a copy without the export builds it.
+  const src = path.join(tempDir('ps-checkpoint-nomic-'), 'weights-only');
+  fs.cpSync(fixture('tiny-nomic-bert'), src, { recursive: true, filter: (f) => path.basename(f) !== 'onnx' });
+  const { dir, written, config } = await compensatedFolder('tiny-nomic-bert', [0, 2], { bridges: false, ffnWidth: 100 }, src);
+  assert.match(written.safetensors, /^No model\.safetensors: NomicBERT's refitted projections .* \(its code rounds n_inner up to a multiple of 256\)/);
+  assert.match(written.safetensors, /Use onnx\/model\.onnx/);
+  assert.equal(fs.existsSync(path.join(dir, 'model.safetensors')), false);
+  assert.equal(config.n_inner, 200, 'the config keeps the source width');
+  assert.equal(config.n_layer, 2);
 });
