@@ -3,6 +3,7 @@
  * once: the CLI, the extension's settings reader and package.json's defaults all read these.
  */
 import type { Dtype } from './model/modelInfo';
+import type { GraphSource } from './model/graphSource';
 import type { Pooling } from './onnx/edit';
 
 export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
@@ -39,7 +40,7 @@ export interface ProbeSettings {
   /** transformers.js dtype of the variant file to load (fp32 → model.onnx, q8 → model_quantized.onnx, …). */
   dtype?: Dtype;
   /** Graph source: the folder's ONNX export or its safetensors weights (default: ONNX when present). */
-  from?: 'auto' | 'onnx' | 'safetensors';
+  from?: GraphSource;
   batchSize: number;
   seed: number;
   /** Feature cache folder; null disables the cache. */

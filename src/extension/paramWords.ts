@@ -10,7 +10,7 @@ type SettingKey = (typeof SettingKeys)[keyof typeof SettingKeys];
 
 /** Parameters read from the setting of the same name; the rest but `select` come from pickers and forms. */
 const SAME_NAME = ['provider', 'maxLength', 'batchSize', 'pooling', 'prompt', 'promptName', 'limitTrain', 'limitTest', 'targetRetention', 'candidates', 'vocabTrim', 'vocabUnseen', 'baselines', 'compensate', 'widthScore', 'embeddingRank', 'cacheDir', 'noCache'] as const satisfies readonly (Param & SettingKey)[];
-const SETTING_OF: Partial<Record<Param, SettingKey>> = { ...Object.fromEntries(SAME_NAME.map((k) => [k, k])), select: 'selectionRule', columns: 'taskColumns', testSplit: 'taskTestSplits' };
+const SETTING_OF: Partial<Record<Param, SettingKey>> = { ...Object.fromEntries(SAME_NAME.map((k) => [k, k])), select: 'selectionRule', columns: 'taskColumns', testSplit: 'taskTestSplits', from: 'graphSource' };
 
 /** Form and picker wording where it differs from the plain words. */
 const FORM_WORDS: Partial<Record<Param, string>> = { force: 'Replace when asked' };

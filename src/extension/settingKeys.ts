@@ -14,12 +14,14 @@ import { DEFAULT_UNIT_SCORE, UNIT_SCORES, UnitScore } from '../core/compensate/s
 import { EmbeddingRankChoice, parseEmbeddingRank } from '../core/compensate/embeddingRank';
 import { UNSEEN_TOKENS, UnseenTokens } from '../core/optimize/unseenTokens';
 import { GivenColumns, parseColumns } from '../core/data/columns';
+import { GRAPH_SOURCES } from '../core/model/graphSource';
 import type { TaskSpec } from '../core/jobs';
 
 export const SECTION = 'probescale';
 
 export const SettingKeys = {
   provider: 'provider',
+  graphSource: 'graphSource',
   maxLength: 'maxLength',
   batchSize: 'batchSize',
   pooling: 'pooling',
@@ -137,6 +139,8 @@ export function readProbeSettings(scope: vscode.Uri | undefined, storage: string
   const settings: ProbeSettings = {
     ...d,
     provider: read(SettingKeys.provider, oneOf(PROVIDERS), d.provider, words(PROVIDERS), d.provider),
+    // What --from says: the folder's ONNX export, or the graph built from its weights (width pruning of a ModernBERT, DeBERTa or NomicBERT needs it).
+    from: read(SettingKeys.graphSource, oneOf(GRAPH_SOURCES), 'auto', words(GRAPH_SOURCES), 'auto'),
     pooling: read(SettingKeys.pooling, oneOf(POOLINGS), d.pooling, words(POOLINGS), d.pooling),
     // Left at their defaults, these follow a sentence-transformers model's own (core/model/sentenceTransformers.ts).
     ...leftToModel(c),

@@ -10,15 +10,16 @@ import * as path from 'node:path';
 import { BadInputError, badValue } from '../errors';
 import { linkOrCopy } from '../util/link';
 import { noHomeReason, userCacheRoot } from '../util/homePath';
-import { GraphFrom, buildEncoderGraph } from './encoderGraph';
+import { buildEncoderGraph } from './encoderGraph';
 import { INDEX_FILE, PYTORCH_FILE, SINGLE_FILE, hasWeights, openWeights } from './weights';
 import { makeFolders } from '../util/mkdirs';
 import { diskWriteError } from '../util/diskErrors';
 
-export type GraphSource = 'auto' | GraphFrom;
+export const GRAPH_SOURCES = ['auto', 'onnx', 'safetensors'] as const;
+export type GraphSource = (typeof GRAPH_SOURCES)[number];
 
 export function parseGraphSource(v: string): GraphSource {
-  if (v === 'auto' || v === 'onnx' || v === 'safetensors') return v;
+  if ((GRAPH_SOURCES as readonly string[]).includes(v)) return v as GraphSource;
   throw badValue('from', v, 'use onnx or safetensors (default: onnx when the folder has it, else safetensors).');
 }
 

@@ -12,6 +12,7 @@ import { Services } from '../services';
 import { besideModel, displayPath } from '../workspace/discovery';
 import { pickModelFolder } from './pickers';
 import { readUtf8 } from '../../core/util/textFile';
+import { readProbeSettings } from '../settingKeys';
 
 /** Where `<model>-pruned-<blocks>` goes (see besideModel). */
 export function prunedFolderPath(modelDir: string, kept: readonly number[]): string {
@@ -63,7 +64,9 @@ async function writePruned(s: Services, modelDir: string, layers: number[], out:
     if (!(await confirmReplace(out, `Its contents will be replaced by the model with blocks ${layers.join(', ') || '(none)'} of ${path.basename(modelDir)}.`))) return { status: 'declined' };
     overwrite = true;
   }
-  const outcome = await s.jobs.run({ type: 'prune', modelDir, layers, out, overwrite, settings: {} }, `ProbeScale: writing ${path.basename(out)}`);
+  // The graph the folder's settings name (probescale.graphSource), as probe and optimize run it.
+  const from = readProbeSettings(vscode.Uri.file(modelDir), null).settings.from;
+  const outcome = await s.jobs.run({ type: 'prune', modelDir, layers, out, overwrite, settings: { from } }, `ProbeScale: writing ${path.basename(out)}`);
   if (outcome.status === 'cancelled') {
     void vscode.window.showInformationMessage('ProbeScale: pruning cancelled; nothing was written.');
     return outcome;

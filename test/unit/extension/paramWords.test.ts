@@ -20,6 +20,7 @@ import { ranksFor } from '../../../src/core/compensate/embeddingRank';
 import { parseCompensation } from '../../../src/core/compensate/mode';
 import { parseUnitScore } from '../../../src/core/compensate/scores';
 import { parseBaselines } from '../../../src/core/optimize/baselineNames';
+import { parseGraphSource } from '../../../src/core/model/graphSource';
 
 function caught(f: () => unknown): unknown {
   try {
@@ -60,6 +61,15 @@ test('the optimize settings are named as settings in VS Code: embedding rank, co
   assert.match(messageIn(caught(() => parseCompensation('some')), extensionWords), /^setting probescale\.compensate some: unknown/);
   assert.match(messageIn(caught(() => parseUnitScore('x')), extensionWords), /^setting probescale\.widthScore x: unknown/);
   assert.match(messageIn(caught(() => parseBaselines('drop')), extensionWords), /^setting probescale\.baselines drop: /);
+});
+
+test('a width refusal on an export whose projections are fused sends VS Code users to setting probescale.graphSource, CLI users to --from', async () => {
+  const settings = { ...DEFAULT_SETTINGS, limitTrain: 20, limitTest: 10, c: 1, cacheDir: null };
+  const job: OptimizeJob = { type: 'optimize', modelDir: fixture('tiny-nomic-bert'), tasks: [{ name: 's', path: path.join(tasksDir, 'sentlen'), weight: 1 }], budget: '0.9', out: path.join(tempDir('ps-words-from-'), 'out'), targetRetention: 0.95, candidates: 2, settings, compensate: 'width' };
+  const e = await runOptimizeJob(job, {}).then(() => assert.fail('width on the export succeeded'), (err: unknown) => err);
+  assert.match(messageIn(e, extensionWords), /The folder has the model's weights: setting probescale\.graphSource safetensors builds the graph from them/);
+  assert.match(messageIn(e, cliFlag), /The folder has the model's weights: --from safetensors builds the graph from them/);
+  assert.match(messageIn(caught(() => parseGraphSource('weights')), extensionWords), /^setting probescale\.graphSource weights: use onnx or safetensors/);
 });
 
 /** tiny-roberta without its safetensors, with config.json saying 4 heads where its graph has 2. */

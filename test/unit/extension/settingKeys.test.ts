@@ -231,3 +231,20 @@ test('probescale.promptName names one of the model\'s prompts; with probescale.p
   const props = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).contributes.configuration.properties;
   assert.deepEqual([props['probescale.promptName'].type, props['probescale.promptName'].default], ['string', '']);
 });
+
+test('probescale.graphSource: which graph a folder runs, as --from says; anything else is said and auto is used', async () => {
+  const { readProbeSettings } = await import('../../../src/extension/settingKeys');
+  const fromOf = (values: Record<string, unknown>) => {
+    setSettings(values);
+    const r = readProbeSettings(undefined, null);
+    return { from: r.settings.from, unreadable: r.unreadable.map((u) => `${u.key} ${JSON.stringify(u.value)} → ${u.used}`) };
+  };
+  assert.deepEqual(fromOf({}), { from: 'auto', unreadable: [] });
+  for (const v of ['auto', 'onnx', 'safetensors']) assert.deepEqual(fromOf({ graphSource: v }), { from: v, unreadable: [] });
+  assert.deepEqual(fromOf({ graphSource: 'weights' }), { from: 'auto', unreadable: ['graphSource "weights" → auto'] });
+  assert.deepEqual(fromOf({ graphSource: 1 }), { from: 'auto', unreadable: ['graphSource 1 → auto'] });
+  const { GRAPH_SOURCES } = await import('../../../src/core/model/graphSource');
+  const decl = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).contributes.configuration.properties['probescale.graphSource'];
+  assert.deepEqual(decl.enum, [...GRAPH_SOURCES], "package.json offers what the core reads");
+  assert.equal(decl.default, 'auto');
+});

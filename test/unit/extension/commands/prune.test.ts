@@ -7,12 +7,13 @@ import { installVscodeStub, silentLog, vscodeStub } from '../../../vscodeStub';
 import { tempDir } from '../../../helpers';
 
 /** The parts of the vscode stub a commit touches: the replace modal, the result toast, paths. */
-function stubWindow(answer: string | undefined): { modals: number } {
+function stubWindow(answer: string | undefined, settings: Record<string, unknown> = {}): { modals: number } {
   const seen = { modals: 0 };
   const stub = vscodeStub as unknown as { window: Record<string, unknown>; workspace: Record<string, unknown>; Uri: Record<string, unknown> };
   stub.window.showWarningMessage = async () => (seen.modals++, answer);
   stub.window.showInformationMessage = async () => undefined;
   stub.workspace.getWorkspaceFolder = () => undefined;
+  stub.workspace.getConfiguration = () => ({ get: (k: string) => settings[k], inspect: (k: string) => ({ key: k, globalValue: settings[k] }) });
   stub.Uri.file = (p: string) => ({ fsPath: p });
   return seen;
 }
@@ -43,6 +44,7 @@ for (const exists of [false, true]) {
     f.finish();
     const [a, b] = await Promise.all([first, second]);
     assert.equal(f.started.length, 1, 'one prune job');
+    assert.deepEqual((f.started[0] as { settings: unknown }).settings, { from: 'auto' }, 'the graph probescale.graphSource names (unset: auto)');
     assert.equal(seen.modals, exists ? 1 : 0, 'at most one replace question');
     assert.equal(a.status, 'written');
     assert.deepEqual(b, a);
@@ -55,6 +57,18 @@ for (const exists of [false, true]) {
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   });
 }
+
+test('a commit prunes the graph probescale.graphSource names, as probe and optimize run it', async () => {
+  installVscodeStub();
+  stubWindow(undefined, { graphSource: 'safetensors' });
+  const { commitPrune } = await import('../../../../src/extension/commands/prune');
+  const f = fakeJobs();
+  const done = commitPrune({ log: silentLog, jobs: f.jobs } as never, '/models/m', [0], { out: path.join(tempDir('ps-commit-from-'), 'new'), reveal: false });
+  await new Promise((r) => setImmediate(r));
+  f.finish();
+  await done;
+  assert.deepEqual((f.started[0] as { settings: unknown }).settings, { from: 'safetensors' });
+});
 
 test('the default output folder of a model with a very long name stays within 255 bytes and keeps its suffix', async () => {
   installVscodeStub();
