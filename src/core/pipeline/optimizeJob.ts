@@ -15,7 +15,8 @@ import { subsetParams } from '../optimize/subsets';
 import { checkFullWidth, widthShape } from '../compensate/commit';
 import { checkCompensableModel, widthRefusal } from '../compensate/build';
 import { CompensationSource, compensationSource } from '../compensate/source';
-import { ModelInfo } from '../model/modelInfo';
+import { ModelInfo, readConfig, resolveOnnxFile } from '../model/modelInfo';
+import type { ProbeSettings } from '../settings';
 import { compensatedBaselines, compensator, measureCompensated, unfitFactorisedBaselines } from './compensation';
 import { OptimizeReport, OptimizeResult, reportHeader, SearchReport } from '../report';
 import { RetentionMeter } from './advise';
@@ -44,7 +45,7 @@ export async function runOptimizeJob(job: OptimizeJob, ctx: JobContext): Promise
   checkBaselineChoice(job);
   // Before any work: an output that exists, replaces the source or cannot be written fails now.
   preflightOutput(job.out, 'folder', job.overwrite ?? false, [job.modelDir], 'out', job.tasks.map((t) => t.path));
-  return withPrepared(job.modelDir, job.tasks, job.settings, ctx, async (run) => {
+  return withPrepared(job.modelDir, job.tasks, graphForWidth(job, ctx), ctx, async (run) => {
     const source = compensationSourceOf(job, run);
     try {
       const a = await analyse(job, run, source, ctx);
@@ -72,6 +73,32 @@ function checkBaselineChoice(job: OptimizeJob): void {
   if (compensated.length && (job.compensate ?? 'none') === 'none') throw badValue('baselines', compensated.join(','), 'compensated baselines are measured only with {{compensate}} bridge, width or all; set it or leave them out.');
   if (choice.includes('drop-top-factorised') && job.embeddingRank === undefined) throw badValue('baselines', 'drop-top-factorised', 'it applies the {{embeddingRank}} table to a prefix; set {{embeddingRank}} or leave it out.');
   if (job.select === 'heuristic' && choice.every((n) => n === 'random')) throw badValue('select', 'heuristic', `it ships the best published heuristic, and {{baselines}} ${choice.length ? choice.join(',') : 'none'} measures none; give another rule or more baselines.`);
+}
+
+/** Model types whose exports fuse (ModernBERT's and NomicBERT's Wqkv) or reuse (DeBERTa's position terms) the projections width pruning narrows. */
+const WIDTH_NEEDS_BUILT_GRAPH = new Set(['modernbert', 'nomic_bert', 'deberta-v2']);
+
+/**
+ * The settings a job runs with: with width pruning asked and the graph source left to `auto`, a
+ * folder of one of those types that holds the weights beside its export runs the graph built from
+ * the weights, said in the log (`--from onnx` keeps the export, and the refusal). The export and
+ * the weights are checked to be the same model when the folder is opened.
+ */
+function graphForWidth(job: OptimizeJob, ctx: JobContext): ProbeSettings {
+  const { settings } = job;
+  const mode = job.compensate ?? 'none';
+  if ((mode !== 'width' && mode !== 'all') || (settings.from ?? 'auto') !== 'auto' || settings.onnx || settings.quantized || settings.dtype) return settings;
+  let config: Record<string, unknown>;
+  try {
+    config = readConfig(job.modelDir);
+    if (!WIDTH_NEEDS_BUILT_GRAPH.has(String(config.model_type)) || !hasWeights(job.modelDir)) return settings;
+    resolveOnnxFile(job.modelDir, config);
+  } catch {
+    // No readable config or no export: opening the folder says what is wrong, or builds the graph anyway.
+    return settings;
+  }
+  ctx.log?.('info', `{{compensate}} ${mode}: the ONNX export of this ${String(config.model_type)} model fuses or reuses the projections width pruning narrows, so the graph is built from the folder's weights ({{from}} safetensors); give {{from}} onnx to run the export (then {{compensate}} bridge).`);
+  return { ...settings, from: 'safetensors' };
 }
 
 /**

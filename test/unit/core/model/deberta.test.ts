@@ -99,8 +99,8 @@ test('tiny-deberta-v3: optimize --compensate bridge commits a folder verify re-m
   assert.equal(await pipelineAccuracyOnSentlen(classifier, limits), report.verify.perTask.sentlen.measured.accuracy);
 });
 
-test('tiny-deberta-v3: width pruning of an export is refused before any pass, naming --from safetensors, or --compensate bridge where the folder has no weights', () => {
-  const width = optimize(path.join(tmp, 'width'), '--compensate', 'width');
+test('tiny-deberta-v3: width pruning of an export (--from onnx) is refused before any pass, naming --from safetensors, or --compensate bridge where the folder has no weights', () => {
+  const width = optimize(path.join(tmp, 'width'), '--compensate', 'width', '--from', 'onnx');
   assert.equal(width.status, 1);
   assert.match(width.stderr, /--compensate width: DeBERTa's attention applies each layer's query and key projections to the relative position embeddings too; width pruning cuts them with the heads in the graph ProbeScale builds from the weights, not in an ONNX export\. Add --from safetensors \(the folder has the weights\)/);
   const exportOnly = path.join(tmp, 'export-only');

@@ -183,3 +183,16 @@ for (const [label, extra] of [
     assert.equal(await pipelineAccuracyOnSentlen(classifier, limits), report.verify.perTask.sentlen.measured.accuracy);
   });
 }
+
+test('tiny-nomic-bert, export and weights, --compensate width with the graph source left to auto: the graph is built from the weights, said in the log; --from onnx keeps the export and is refused', () => {
+  const out = path.join(tmp, 'width-auto');
+  const r = runCli(['optimize', fixture(NAME), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.9', '--limit-train', '60', '--limit-test', '20', '--candidates', '1', '--no-cache', '--out', out, '--compensate', 'width']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr + r.stdout, /--compensate width: the ONNX export of this nomic_bert model fuses or reuses the projections width pruning narrows, so the graph is built from the folder's weights \(--from safetensors\); give --from onnx to run the export/);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'probescale-report.json'), 'utf8')) as { model: { graphFrom: string }; selection: { baselines: { name: string }[] } };
+  assert.equal(report.model.graphFrom, 'safetensors');
+  assert.ok(report.selection.baselines.some((b) => b.name === 'flap-uniform'), 'width pruning measured');
+  const refused = runCli(['optimize', fixture(NAME), '--task', `sentlen=${path.join(tasksDir, 'sentlen')}`, '--budget', '0.9', '--no-cache', '--out', path.join(tmp, 'width-onnx'), '-q', '--compensate', 'width', '--from', 'onnx']);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /width pruning cannot rewrite this graph.*The folder has the model's weights: --from safetensors builds the graph from them/s);
+});
